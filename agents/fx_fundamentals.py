@@ -1,0 +1,77 @@
+"""Fundamental FX traders (real money) and trade flows.
+
+*Real-money investors* hold a dollar position that rises with the dollar's discount to a
+fundamental value set by the real-rate differential (Dornbusch-Frankel):
+
+    ln S_fund = ln S̄ + β·(rr_us − rr_jp − rr̄),   rr = 10y yield − expected inflation,
+
+stock demand ``F*(p) = c_f·(ln S_fund − ln S)`` USD bn. Each day they pass a share ``δ`` of
+their position to long-horizon investors outside the model (a transfer, booked in the ledger),
+which is what pulls USD/JPY back towards fundamentals over months.
+
+A *fiscal risk premium* term ``φ_fiscal·fiscal_risk`` is part of ``ln S_fund`` (zero in the
+core model; the fiscal sector sets it): it is how fiscal dominance can weaken the yen.
+
+*Trade flows*: exporters and importers buy dollars ``μ + σ·ε_t`` per day, price-inelastic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from numba import njit
+
+from model.validation import Validated, param
+
+__all__ = ["FundamentalConfig", "FundamentalState", "fundamental_flow"]
+
+
+@dataclass(frozen=True)
+class FundamentalConfig(Validated):
+    capacity_usd_bn: float = param(
+        1500.0,
+        unit="USD bn per unit of ln S",
+        lo=0.0,
+        doc="c_f: dollars real money holds per 100% undervaluation of the dollar",
+    )
+    real_rate_semi_elasticity: float = param(
+        8.0,
+        unit="ln S per unit of rate",
+        lo=0.0,
+        hi=100.0,
+        doc="β: a 1 pp wider US-Japan real-rate gap raises fundamental USD/JPY by β %",
+        source="2022: real 10y gap +~3pp and USD/JPY 115→150 (+27%): β≈8-9",
+    )
+    handoff_per_day: float = param(
+        0.004, unit="per day", lo=0.0, hi=1.0, doc="δ: share of the position passed to long-horizon investors daily"
+    )
+    trade_flow_mean_usd_bn: float = param(
+        0.0, unit="USD bn per day", lo=-100.0, hi=100.0, doc="net dollar buying by exporters/importers"
+    )
+    trade_flow_sd_usd_bn: float = param(
+        5.0,
+        unit="USD bn per day",
+        lo=0.0,
+        hi=1000.0,
+        doc="sd of daily net trade/real-money flow (the noise that makes USD/JPY move on calm days)",
+    )
+
+
+class FundamentalState:
+    def __init__(self, log_anchor: float, real_gap_ref: float) -> None:
+        self.holdings_usd_bn = 0.0
+        self.log_anchor = log_anchor  # ln S̄
+        self.real_gap_ref = real_gap_ref  # rr̄
+        self.fiscal_premium = 0.0  # ln-S units, set by the fiscal sector when present
+
+
+@njit(cache=True)
+def fundamental_flow(s, y_us, y_jp, infl_us, infl_jp, log_anchor, gap_ref, fiscal_premium, beta, capacity, kept):
+    """Dollars bought by real money at trial prices; ``kept`` is ``(1 − δ)·F_old``.
+
+    Returns ``(flow, dflow_ds, dflow_dyus, dflow_dyjp)``.
+    """
+    gap = (y_us - infl_us) - (y_jp - infl_jp)
+    s_fund = log_anchor + beta * (gap - gap_ref) + fiscal_premium
+    target = capacity * (s_fund - s)
+    return target - kept, -capacity, capacity * beta, -capacity * beta

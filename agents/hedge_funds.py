@@ -1,0 +1,624 @@
+"""Leveraged carry-trade hedge funds: borrow yen, hold US Treasuries.
+
+Each fund's balance sheet after it trades is
+
+    assets       UST   X  (USD bn, market value)      USD cash  E
+    liabilities  yen loan  X·S/1000  (JPY tn)          equity    E
+
+so its carry exposure X is at once its long-UST and its short-yen position. Between trades
+the yen loan accrues the BoJ rate plus a funding spread, the bonds pay their yield, and
+everything is marked to market at the cleared prices.
+
+Decision rules (per fund ``i``, rates per annum):
+
+* target leverage, mean-variance (Merton): ``ℓ*_i = (y_us − r_jp − spread_i + w_i·m) / (γ_i σ²)``
+  where ``m`` is the annualised USD/JPY trend (non-zero weight ``w_i`` only for trend
+  followers, who also target a volatility ``σ_target/σ``); capped by the initial-margin
+  leverage ``λ_i = 1/margin_i``;
+* margins tighten with volatility, VaR-style (Brunnermeier & Pedersen 2009, Aymanns & Farmer
+  2015): ``margin_i = min(1, max(1/λcap_i, (1/λcap_i)·(σ/σ_ref)^ψ))``;
+* voluntary partial adjustment at speed ``κ`` towards ``ℓ*·E``;
+* a margin call when marked leverage exceeds the maintenance limit ``λ_i/θ``: the position is
+  cut back to ``λ_i·E`` at once (continuously phased in over a band of width ``ε`` so that
+  aggregate demand is continuous in prices and the market can clear exactly);
+* below ``floor·W0`` a fund fails and is liquidated on the next day; a new fund enters after
+  a delay (Thurner, Farmer & Geanakoplos 2012: floor 10 %, 100 steps);
+* investors add or withdraw capital after performance, ``flow = b·(r̃ − r_b)·E`` with ``b =
+  0.15`` (TFG 2012) and ``r̃`` an exponential moving average of daily returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import mesa
+import numpy as np
+from numba import njit
+
+from model.validation import Validated, param
+
+__all__ = [
+    "HedgeFundConfig",
+    "HedgeFundState",
+    "HedgeFundView",
+    "FundAggregate",
+    "SettleTotals",
+    "init_hedge_funds",
+    "decide",
+    "fund_position",
+    "aggregate_demand",
+    "settle",
+]
+
+TRADING_DAYS = 250.0
+
+
+@dataclass(frozen=True)
+class HedgeFundConfig(Validated):
+    n_funds: int = param(200, unit="funds", lo=1, hi=10_000_000, doc="number of carry funds")
+    initial_carry_usd_bn: float = param(
+        250.0,
+        unit="USD bn",
+        lo=0.0,
+        doc="total initial carry exposure (UST long = yen short)",
+        source="BIS Bulletin 90 (2024): yen carry stock ~¥40 tn ≈ $250 bn going into Aug 2024",
+    )
+    initial_leverage_fraction: float = param(
+        0.6, lo=0.0, hi=1.0, doc="initial leverage as a fraction of each fund's leverage cap (carry build-up starts below it)"
+    )
+    max_leverage: float = param(
+        12.0,
+        unit="x equity",
+        lo=1.0,
+        hi=100.0,
+        doc="upper end of the leverage caps (1/initial margin in calm markets); 1 = unleveraged",
+        source="FX margins for majors 3-10% (CFTC/NFA retail 2%, prime brokers 5-10%): caps 10-30x; TFG 2012 use λmax=5-20",
+    )
+    leverage_beta_a: float = param(2.0, lo=0.1, doc="Beta(a, b) shape of caps between 1 and max_leverage")
+    leverage_beta_b: float = param(2.0, lo=0.1, doc="Beta(a, b) shape of caps between 1 and max_leverage")
+    risk_aversion_median: float = param(
+        1.0, lo=0.01, hi=1000.0, doc="median relative risk aversion γ (lognormal across funds)"
+    )
+    risk_aversion_dispersion: float = param(0.5, lo=0.0, hi=3.0, doc="sd of log γ across funds")
+    size_dispersion: float = param(1.0, lo=0.0, hi=3.0, doc="sd of log initial capital across funds")
+    funding_spread_pa: float = param(
+        0.005, unit="per annum", lo=0.0, hi=0.1, doc="spread over the BoJ rate on yen borrowing (TONA + 50 bp)"
+    )
+    funding_spread_dispersion_pa: float = param(0.002, unit="per annum", lo=0.0, hi=0.05)
+    adjustment_speed: float = param(
+        0.05, unit="per day", lo=0.0, hi=1.0, lo_open=True, doc="partial adjustment κ towards the target position"
+    )
+    maintenance_ratio: float = param(
+        0.75, lo=0.05, hi=1.0, hi_open=True, doc="maintenance margin / initial margin θ"
+    )
+    margin_call_band: float = param(
+        0.02,
+        lo=1e-4,
+        hi=0.5,
+        doc="width ε (relative to the maintenance leverage) over which a margin call phases in from none to full",
+    )
+    margin_vol_elasticity: float = param(
+        1.0, lo=0.0, hi=5.0, doc="ψ: margins scale with (σ/σ_ref)^ψ above σ_ref (0 switches margin tightening off)"
+    )
+    margin_reference_vol_pa: float = param(
+        0.09,
+        unit="per annum",
+        lo=0.001,
+        hi=2.0,
+        doc="σ_ref: volatility at which calm-market margins are set",
+        source="USD/JPY 1m implied vol averaged ~9% in 2015-2023 (CME/Bloomberg JYVIX)",
+    )
+    forced_sales: bool = param(True, doc="margin calls cut positions at once (False: only voluntary partial adjustment)")
+    investor_flows: bool = param(True, doc="investors add/withdraw capital after performance")
+    flow_sensitivity: float = param(
+        0.15, lo=0.0, hi=10.0, doc="b in flow = b·(r̃ − r_b)·E", source="Thurner, Farmer & Geanakoplos (2012), b = 0.15"
+    )
+    flow_memory: float = param(0.1, lo=0.0, hi=1.0, lo_open=True, doc="EMA weight a of daily returns in r̃ (TFG 2012: a = 0.1)")
+    flow_benchmark_pa: float = param(0.0, unit="per annum", lo=-1.0, hi=1.0, doc="benchmark return r_b")
+    failure_floor: float = param(
+        0.1, lo=0.0, hi=1.0, hi_open=True, doc="fail when equity < floor × initial capital", source="TFG 2012: 10%"
+    )
+    reentry_delay_days: int = param(100, unit="days", lo=1, hi=100_000, source="TFG 2012: 100 steps")
+    value_weight_pa: float = param(
+        0.3,
+        unit="per annum",
+        lo=0.0,
+        hi=10.0,
+        doc="carry funds expect this share of USD/JPY's deviation from fundamental value to close within a year",
+    )
+    max_capital_multiple: float = param(
+        3.0, lo=1.0, hi=1000.0, doc="equity above this multiple of initial capital is paid out to investors (capacity)"
+    )
+    trend_share: float = param(0.25, lo=0.0, hi=1.0, doc="share of funds that are trend followers")
+    trend_weight: float = param(
+        0.5, lo=0.0, hi=100.0, doc="weight on the annualised USD/JPY trend in a trend follower's expected return"
+    )
+    trend_halflife_days: float = param(20.0, unit="days", lo=1.0, hi=1000.0)
+    trend_vol_target_pa: float = param(
+        0.10, unit="per annum", lo=0.0, hi=2.0, doc="trend followers' volatility target (caps leverage at σ_target/σ)"
+    )
+    realized_vol_weight: float = param(
+        0.5, lo=0.0, hi=1.0, doc="weight of realised (EWMA) vs implied (risk-index) volatility in funds' risk"
+    )
+    ewma_lambda: float = param(0.94, lo=0.0, hi=1.0, hi_open=True, source="RiskMetrics (1996): λ = 0.94 for daily data")
+
+    def _check(self) -> None:
+        pass
+
+
+class HedgeFundState(NamedTuple):
+    """Struct of arrays, one row per fund; rows never move (``alive`` masks failed funds)."""
+
+    ust_units: np.ndarray  # UST index units held
+    loan_jpy_tn: np.ndarray  # yen loan
+    cash_usd_bn: np.ndarray  # USD cash
+    equity_book_usd_bn: np.ndarray  # equity by accumulated P&L (accounting check)
+    initial_capital_usd_bn: np.ndarray
+    perf_ema: np.ndarray  # r̃, daily
+    alive: np.ndarray  # bool
+    liquidating: np.ndarray  # bool: failed yesterday, liquidated at today's clearing
+    reentry_day: np.ndarray  # int64
+    # parameters, fixed for the run
+    risk_aversion: np.ndarray
+    leverage_cap: np.ndarray
+    funding_spread_pa: np.ndarray
+    trend_weight: np.ndarray  # 0 for carry funds
+    value_weight: np.ndarray  # 0 for trend followers
+    vol_target_pa: np.ndarray  # 0 = none
+    # today's decisions (written by ``decide``)
+    target_leverage: np.ndarray
+    init_leverage: np.ndarray
+    maint_leverage: np.ndarray
+    speed: np.ndarray
+    position_new_usd_bn: np.ndarray  # X after clearing
+    margin_called: np.ndarray  # bool, today
+
+
+def init_hedge_funds(
+    cfg: HedgeFundConfig, rng: np.random.Generator, *, usdjpy: float, ust_price: float
+) -> HedgeFundState:
+    """Draw the heterogeneous population and its initial balance sheets."""
+    n = cfg.n_funds
+    # Draw order is fixed: adding a draw at the end never changes earlier ones.
+    lev_u = rng.beta(cfg.leverage_beta_a, cfg.leverage_beta_b, n)
+    gamma_z = rng.standard_normal(n)
+    size_z = rng.standard_normal(n)
+    spread_z = rng.standard_normal(n)
+    trend_u = rng.random(n)
+
+    leverage_cap = 1.0 + (cfg.max_leverage - 1.0) * lev_u
+    risk_aversion = cfg.risk_aversion_median * np.exp(cfg.risk_aversion_dispersion * gamma_z)
+    spread = np.maximum(cfg.funding_spread_pa + cfg.funding_spread_dispersion_pa * spread_z, 0.0)
+    is_trend = trend_u < cfg.trend_share
+    trend_weight = np.where(is_trend, cfg.trend_weight, 0.0)
+    vol_target = np.where(is_trend, cfg.trend_vol_target_pa, 0.0)
+
+    weights = np.exp(cfg.size_dispersion * size_z)
+    leverage0 = cfg.initial_leverage_fraction * leverage_cap
+    # Scale capital so that total initial exposure equals the BIS anchor.
+    capital = weights * cfg.initial_carry_usd_bn / max(float(np.sum(weights * leverage0)), 1e-300)
+    if cfg.initial_carry_usd_bn == 0.0:
+        capital = weights  # no carry: funds hold cash only
+    exposure = leverage0 * capital
+
+    zeros = np.zeros(n)
+    return HedgeFundState(
+        ust_units=exposure / ust_price,
+        loan_jpy_tn=exposure * usdjpy / 1000.0,
+        cash_usd_bn=capital.copy(),
+        equity_book_usd_bn=capital.copy(),
+        initial_capital_usd_bn=capital,
+        perf_ema=zeros.copy(),
+        alive=np.ones(n, dtype=np.bool_),
+        liquidating=np.zeros(n, dtype=np.bool_),
+        reentry_day=np.full(n, -1, dtype=np.int64),
+        risk_aversion=risk_aversion,
+        leverage_cap=leverage_cap,
+        funding_spread_pa=spread,
+        trend_weight=trend_weight,
+        value_weight=np.where(is_trend, 0.0, cfg.value_weight_pa),
+        vol_target_pa=vol_target,
+        target_leverage=zeros.copy(),
+        init_leverage=leverage_cap.copy(),
+        maint_leverage=leverage_cap / cfg.maintenance_ratio,
+        speed=np.full(n, cfg.adjustment_speed),
+        position_new_usd_bn=exposure.copy(),
+        margin_called=np.zeros(n, dtype=np.bool_),
+    )
+
+
+@njit(cache=True)
+def fund_decision(
+    risk_aversion, leverage_cap, spread_pa, trend_weight, value_weight, vol_target_pa, liquidating,
+    carry_pa, trend_pa, misvaluation, var_pa, vol_ratio, margin_vol_elasticity, maintenance_ratio, speed,
+):
+    """One fund's decision for today, from yesterday's close (all rates per annum).
+
+    Returns ``(target_leverage, init_leverage, maint_leverage, speed)``.
+    """
+    if liquidating:
+        return 0.0, 0.0, 0.0, 1.0
+    base_margin = 1.0 / leverage_cap
+    margin = base_margin
+    if vol_ratio > 1.0 and margin_vol_elasticity > 0.0:
+        margin = base_margin * vol_ratio**margin_vol_elasticity
+    if margin > 1.0:
+        margin = 1.0  # a fully collateralised position needs no more than 100 % margin
+    if base_margin > margin:
+        margin = base_margin
+    lam = 1.0 / margin
+    expected = carry_pa - spread_pa + trend_weight * trend_pa - value_weight * misvaluation
+    target = expected / (risk_aversion * var_pa)
+    if vol_target_pa > 0.0:
+        vol_cap = vol_target_pa / np.sqrt(var_pa)
+        if target > vol_cap:
+            target = vol_cap
+    if target > lam:
+        target = lam
+    if target < 0.0:
+        target = 0.0
+    return target, lam, lam / maintenance_ratio, speed
+
+
+@njit(cache=True)
+def _decide_kernel(
+    risk_aversion, leverage_cap, spread_pa, trend_weight, value_weight, vol_target_pa, liquidating, alive,
+    carry_pa, trend_pa, misvaluation, var_pa, vol_ratio, psi, theta, speed0,
+    out_target, out_init, out_maint, out_speed,
+):
+    for i in range(risk_aversion.shape[0]):
+        if not alive[i]:
+            out_target[i] = 0.0
+            out_init[i] = 0.0
+            out_maint[i] = 0.0
+            out_speed[i] = 1.0
+            continue
+        t, li, lm, sp = fund_decision(
+            risk_aversion[i], leverage_cap[i], spread_pa[i], trend_weight[i], value_weight[i], vol_target_pa[i],
+            liquidating[i], carry_pa, trend_pa, misvaluation, var_pa, vol_ratio, psi, theta, speed0,
+        )
+        out_target[i] = t
+        out_init[i] = li
+        out_maint[i] = lm
+        out_speed[i] = sp
+
+
+def decide(
+    state: HedgeFundState,
+    cfg: HedgeFundConfig,
+    *,
+    carry_pa: float,
+    trend_pa: float,
+    misvaluation: float,
+    var_pa: float,
+    vol_ratio: float,
+) -> None:
+    """Write today's target leverage, margin limits and adjustment speed into ``state``."""
+    _decide_kernel(
+        state.risk_aversion, state.leverage_cap, state.funding_spread_pa, state.trend_weight, state.value_weight,
+        state.vol_target_pa, state.liquidating, state.alive,
+        carry_pa, trend_pa, misvaluation, var_pa, vol_ratio, cfg.margin_vol_elasticity, cfg.maintenance_ratio,
+        cfg.adjustment_speed,
+        state.target_leverage, state.init_leverage, state.maint_leverage, state.speed,
+    )
+
+
+@njit(cache=True)
+def fund_position(x_old, equity, target, lam_init, lam_maint, speed, band, forced_sales):
+    """The position a fund holds after trading at prices that mark it at ``(x_old, equity)``.
+
+    Piecewise linear in ``(x_old, equity)`` and continuous, so aggregate demand is too.
+
+    Returns
+    -------
+    x_new, dx_dxold, dx_dequity, margin_call
+        Position (USD bn), its partial derivatives, and whether a margin call is binding.
+    """
+    if equity <= 0.0 or lam_init <= 0.0:
+        return 0.0, 0.0, 0.0, equity <= 0.0 and x_old > 0.0
+    # voluntary partial adjustment towards target·E
+    x_vol = x_old + speed * (target * equity - x_old)
+    dv_dx = 1.0 - speed
+    dv_de = speed * target
+    x_new, dx_dx, dx_de = x_vol, dv_dx, dv_de
+    called = False
+    lev = x_old / equity
+    if lev > lam_maint:
+        called = True
+        if forced_sales:
+            # share of the required cut executed: 0 at the maintenance limit, 1 a band above it
+            width = band * lam_maint
+            f = (lev - lam_maint) / width
+            if f >= 1.0:
+                xf = lam_init * equity
+                df_dx = 0.0
+                df_de = lam_init
+            else:
+                gap = x_old - lam_init * equity
+                xf = x_old - f * gap
+                dfrac_dx = 1.0 / (equity * width)
+                dfrac_de = -x_old / (equity * equity * width)
+                df_dx = 1.0 - f - gap * dfrac_dx
+                df_de = f * lam_init - gap * dfrac_de
+            if xf < x_new:
+                x_new, dx_dx, dx_de = xf, df_dx, df_de
+    if x_new < 0.0:
+        return 0.0, 0.0, 0.0, called
+    return x_new, dx_dx, dx_de, called
+
+
+class FundAggregate(NamedTuple):
+    """Hedge funds' net demand at trial prices and its derivatives in ``(s = ln S, y_us)``."""
+
+    usd_bn: float  # net USD bought
+    dusd_ds: float
+    dusd_dy: float
+    ust_units: float  # net UST units bought
+    dust_ds: float
+    dust_dy: float
+    gross_usd_bn: float  # Σ|USD bought| over funds
+    gross_ust_units: float
+
+
+@njit(cache=True)
+def fund_trade(units, loan, cash, target, lam_init, lam_maint, speed, price, k, duration, band, forced_sales):
+    """One fund marked at trial prices (UST index price ``price``, ``k = 1000/S``).
+
+    A solvent fund resets its yen loan to its new position, so it buys ``q = x − loan·k``
+    dollars. An insolvent one (equity ≤ 0) sells every dollar it has to buy back yen; the rest
+    of its loan is a default, so its yen buying is bounded by its dollar assets.
+
+    Returns ``(x_new, called, q, dq_ds, dq_dy, dx_ds, dx_dy)``: the new position, whether a
+    margin call binds, USD bought and derivatives in ``s = ln S`` and ``y_us``.
+    """
+    x_old = units * price
+    debt = loan * k
+    equity = x_old + cash - debt
+    if equity <= 0.0:
+        assets = x_old + cash
+        if assets <= 0.0:
+            return 0.0, x_old > 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+        return 0.0, x_old > 0.0, -assets, 0.0, duration * x_old, 0.0, 0.0
+    x, dx_dxo, dx_de, called = fund_position(x_old, equity, target, lam_init, lam_maint, speed, band, forced_sales)
+    # chain rule: d(x_old)/dy = dE/dy = -D·x_old ; dE/ds = debt (k = 1000·e^-s)
+    dx_ds = dx_de * debt
+    dx_dy = -duration * x_old * (dx_dxo + dx_de)
+    return x, called, x - debt, dx_ds + debt, dx_dy, dx_ds, dx_dy
+
+
+@njit(cache=True)
+def aggregate_demand(
+    ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init, lam_maint, speed,
+    price, k, duration, band, forced_sales, out_x, out_called,
+):
+    """Sum the funds' trades at trial prices; writes each new position into ``out_x``.
+
+    Returns the fields of :class:`FundAggregate`. Sequential loop (no ``prange``): the sum
+    order is fixed, so results are bit-reproducible.
+    """
+    usd = 0.0
+    dusd_ds = 0.0
+    dusd_dy = 0.0
+    dx_ds_sum = 0.0
+    dx_dy_sum = 0.0
+    x_sum = 0.0
+    units_old = 0.0
+    gross_usd = 0.0
+    gross_units = 0.0
+    inv_p = 1.0 / price
+    for i in range(ust_units.shape[0]):
+        if not alive[i]:
+            out_x[i] = 0.0
+            out_called[i] = False
+            continue
+        x, called, q, dq_ds, dq_dy, dx_ds, dx_dy = fund_trade(
+            ust_units[i], loan_jpy_tn[i], cash_usd_bn[i], target[i], lam_init[i], lam_maint[i], speed[i],
+            price, k, duration, band, forced_sales,
+        )
+        out_x[i] = x
+        out_called[i] = called
+        usd += q
+        dusd_ds += dq_ds
+        dusd_dy += dq_dy
+        x_sum += x
+        dx_ds_sum += dx_ds
+        dx_dy_sum += dx_dy
+        units_old += ust_units[i]
+        gross_usd += abs(q)
+        gross_units += abs(x * inv_p - ust_units[i])
+    return finish_aggregate(usd, dusd_ds, dusd_dy, x_sum, dx_ds_sum, dx_dy_sum, units_old, gross_usd, gross_units,
+                            inv_p, duration)
+
+
+@njit(cache=True)
+def finish_aggregate(usd, dusd_ds, dusd_dy, x_sum, dx_ds_sum, dx_dy_sum, units_old, gross_usd, gross_units, inv_p,
+                     duration):
+    units = x_sum * inv_p - units_old
+    # P = exp(-D·y): d(1/P)/dy = D/P
+    dunits_dy = (dx_dy_sum + duration * x_sum) * inv_p
+    dunits_ds = dx_ds_sum * inv_p
+    return usd, dusd_ds, dusd_dy, units, dunits_ds, dunits_dy, gross_usd, gross_units
+
+
+class SettleTotals(NamedTuple):
+    coupons_usd_bn: float
+    interest_jpy_tn: float
+    investor_flows_usd_bn: float  # net inflow (+) from outside investors, incl. re-entry capital
+    payouts_usd_bn: float  # equity returned to investors on liquidation
+    defaults_jpy_tn: float  # yen loans written off by lenders (insolvent funds)
+    failures: int
+    reentries: int
+    margin_calls: int
+
+
+@njit(cache=True)
+def fund_settle(
+    units, loan, cash, book, capital0, perf, liquidating, spread, x,
+    price, k, price_prev, k_prev, y_us, r_jp, flows_on, b, a, r_b_daily, floor, cap_multiple,
+):
+    """Book one live fund's day: trade to ``x``, accrue carry, take investor flows.
+
+    A fund whose equity at today's prices is not positive sold all its dollars at the clearing;
+    what it still owes in yen is written off by the lenders (``default_jpy``) and it closes.
+
+    Returns ``(units, loan, cash, book, perf, coupon, interest_jpy, flow, payout, default_jpy,
+    closed, failed)``.
+    """
+    if units * price + cash - loan * k <= 0.0:
+        assets = units * price + cash
+        if assets < 0.0:
+            assets = 0.0
+        return 0.0, 0.0, 0.0, 0.0, perf, 0.0, 0.0, 0.0, 0.0, loan - assets / k, True, True
+    reval = units * (price - price_prev) - loan * (k - k_prev)
+    # trade at today's prices: position x in UST, a loan worth x, the rest in USD cash
+    cash = cash + units * price - loan * k
+    units = x / price
+    loan = x / k
+    coupon = x * y_us / TRADING_DAYS
+    int_jpy = loan * (r_jp + spread) / TRADING_DAYS
+    cash += coupon
+    loan += int_jpy
+    new_book = book + reval + coupon - int_jpy * k
+    ret = (new_book - book) / book if book > 0.0 else 0.0
+    perf = (1.0 - a) * perf + a * ret
+    flow = 0.0
+    if flows_on and new_book > 0.0 and not liquidating:
+        flow = b * (perf - r_b_daily) * new_book
+        if flow < -new_book:
+            flow = -new_book
+    if new_book + flow > cap_multiple * capital0:
+        flow = cap_multiple * capital0 - new_book  # capacity: the excess is paid out
+    cash += flow
+    new_book += flow
+    if liquidating:
+        # the position was closed at today's clearing: pay out what is left and leave
+        return 0.0, 0.0, 0.0, 0.0, perf, coupon, int_jpy, flow, cash - loan * k, 0.0, True, False
+    failed = new_book < floor * capital0
+    return units, loan, cash, new_book, perf, coupon, int_jpy, flow, 0.0, 0.0, False, failed
+
+
+@njit(cache=True)
+def _settle_kernel(
+    ust_units, loan_jpy_tn, cash_usd_bn, equity_book, capital0, perf_ema, alive, liquidating,
+    reentry_day, spread_pa, x_new, called,
+    price, k, price_prev, k_prev, y_us, r_jp, day,
+    flows_on, b, a, r_b_daily, floor, cap_multiple, reentry_delay,
+):
+    coupons = 0.0
+    interest = 0.0
+    flows = 0.0
+    payouts = 0.0
+    defaults = 0.0
+    failures = 0
+    reentries = 0
+    calls = 0
+    for i in range(ust_units.shape[0]):
+        if not alive[i]:
+            if reentry_day[i] >= 0 and day >= reentry_day[i]:
+                # a new fund takes the slot with fresh capital
+                alive[i] = True
+                reentry_day[i] = -1
+                cash_usd_bn[i] = capital0[i]
+                equity_book[i] = capital0[i]
+                perf_ema[i] = 0.0
+                flows += capital0[i]
+                reentries += 1
+            continue
+        if called[i]:
+            calls += 1
+        (ust_units[i], loan_jpy_tn[i], cash_usd_bn[i], equity_book[i], perf_ema[i],
+         coupon, int_jpy, flow, payout, default, closed, failed) = fund_settle(
+            ust_units[i], loan_jpy_tn[i], cash_usd_bn[i], equity_book[i], capital0[i], perf_ema[i],
+            liquidating[i], spread_pa[i], x_new[i], price, k, price_prev, k_prev, y_us, r_jp,
+            flows_on, b, a, r_b_daily, floor, cap_multiple,
+        )
+        coupons += coupon
+        interest += int_jpy
+        flows += flow
+        payouts += payout
+        defaults += default
+        if closed:
+            if failed:
+                failures += 1
+            alive[i] = False
+            liquidating[i] = False
+            reentry_day[i] = day + reentry_delay
+        elif failed:
+            liquidating[i] = True
+            failures += 1
+    return coupons, interest, flows, payouts, defaults, failures, reentries, calls
+
+
+def settle(
+    state: HedgeFundState,
+    cfg: HedgeFundConfig,
+    *,
+    price: float,
+    usdjpy: float,
+    price_prev: float,
+    usdjpy_prev: float,
+    y_us: float,
+    r_jp: float,
+    day: int,
+) -> SettleTotals:
+    """Book today's trades, carry accrual, investor flows, failures and re-entries."""
+    out = _settle_kernel(
+        state.ust_units, state.loan_jpy_tn, state.cash_usd_bn, state.equity_book_usd_bn,
+        state.initial_capital_usd_bn, state.perf_ema, state.alive, state.liquidating,
+        state.reentry_day, state.funding_spread_pa, state.position_new_usd_bn, state.margin_called,
+        price, 1000.0 / usdjpy, price_prev, 1000.0 / usdjpy_prev, y_us, r_jp, day,
+        cfg.investor_flows, cfg.flow_sensitivity, cfg.flow_memory,
+        cfg.flow_benchmark_pa / TRADING_DAYS, cfg.failure_floor, cfg.max_capital_multiple, cfg.reentry_delay_days,
+    )
+    return SettleTotals(*out)
+
+
+def equity_marked(state: HedgeFundState, price: float, usdjpy: float) -> np.ndarray:
+    """Assets minus liabilities at the given prices, USD bn per fund."""
+    return state.ust_units * price + state.cash_usd_bn - state.loan_jpy_tn * 1000.0 / usdjpy
+
+
+class HedgeFundView(mesa.Agent):
+    """A read-only Mesa view of one fund's row in the sector arrays."""
+
+    def __init__(self, model: mesa.Model, row: int) -> None:
+        super().__init__(model)
+        self.row = row
+
+    @property
+    def _s(self) -> HedgeFundState:
+        return self.model.hedge_funds
+
+    @property
+    def alive(self) -> bool:
+        return bool(self._s.alive[self.row])
+
+    @property
+    def exposure_usd_bn(self) -> float:
+        return float(self._s.ust_units[self.row] * self.model.market.ust_price)
+
+    @property
+    def equity_usd_bn(self) -> float:
+        m = self.model.market
+        return float(equity_marked(self._s, m.ust_price, m.usdjpy)[self.row])
+
+    @property
+    def leverage(self) -> float:
+        e = self.equity_usd_bn
+        return self.exposure_usd_bn / e if e > 0 else float("inf") if self.exposure_usd_bn > 0 else 0.0
+
+    @property
+    def leverage_cap(self) -> float:
+        return float(self._s.leverage_cap[self.row])
+
+    @property
+    def is_trend_follower(self) -> bool:
+        return bool(self._s.trend_weight[self.row] > 0)
+
+    @property
+    def margin_called(self) -> bool:
+        return bool(self._s.margin_called[self.row])
+
+    def step(self) -> None:  # the sector is stepped in arrays by the model
+        return None

@@ -1,0 +1,1 @@
+"""Command line, benchmarks, figures and experiments built on :mod:`model`."""

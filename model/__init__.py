@@ -1,0 +1,28 @@
+"""carry-unwind: an agent-based model of the yen carry-trade unwind feedback loop."""
+
+from importlib import metadata as _metadata
+
+try:
+    __version__ = _metadata.version("carry-unwind")
+except _metadata.PackageNotFoundError:  # running from a source tree
+    __version__ = "0.0.0+unknown"
+
+
+def __getattr__(name: str):
+    # lazy, so that `import model.validation` from the sectors does not pull in the whole model
+    if name == "CarryUnwindModel":
+        from model.model import CarryUnwindModel
+
+        return CarryUnwindModel
+    if name == "ModelConfig":
+        from model.config import ModelConfig
+
+        return ModelConfig
+    if name in ("run_simulation", "RunResult"):
+        from model import results
+
+        return getattr(results, name)
+    raise AttributeError(name)
+
+
+__all__ = ["CarryUnwindModel", "ModelConfig", "run_simulation", "RunResult", "__version__"]

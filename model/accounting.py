@@ -1,0 +1,103 @@
+"""Double-entry ledger of cash and securities by sector, and the identities it must satisfy.
+
+Rows are sectors, columns are holdings. Every trade and transfer is booked on both sides, so:
+
+* USD and JPY are conserved: column sums never change (issuers and outside accounts are rows);
+* UST and JGB units add up to zero (issuers hold minus the amount outstanding);
+* yen loans: the lenders' claims equal the funds' debts.
+
+The hedge-fund row is not booked from flows: it is recomputed from the funds' own arrays, so the
+identities check the clearing (every trade has a counterparty) and the funds' bookkeeping.
+Each fund's equity, accumulated from its P&L, must equal its assets minus its liabilities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Ledger", "AccountingError", "check_identities"]
+
+SECTORS = (
+    "hedge_funds",
+    "dealers",
+    "real_money",
+    "trade",
+    "long_horizon",
+    "ust_investors",
+    "jgb_investors",
+    "us_treasury",
+    "jgb_issuer",
+    "yen_lenders",
+    "fund_investors",
+)
+ASSETS = ("usd_bn", "jpy_tn", "ust_units", "jgb_units", "yen_loans_jpy_tn")
+
+
+class AccountingError(AssertionError):
+    """An accounting identity is violated."""
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.table = np.zeros((len(SECTORS), len(ASSETS)))
+        self._row = {s: i for i, s in enumerate(SECTORS)}
+        self._col = {a: j for j, a in enumerate(ASSETS)}
+        self.initial_totals: np.ndarray | None = None
+        # cumulative gross flows booked per column: the scale for round-off tolerances
+        self.turnover = np.zeros(len(ASSETS))
+
+    def book(self, sector: str, asset: str, amount: float) -> None:
+        j = self._col[asset]
+        self.table[self._row[sector], j] += amount
+        self.turnover[j] += abs(amount)
+
+    def set(self, sector: str, asset: str, amount: float) -> None:
+        self.table[self._row[sector], self._col[asset]] = amount
+
+    def get(self, sector: str, asset: str) -> float:
+        return float(self.table[self._row[sector], self._col[asset]])
+
+    def totals(self) -> np.ndarray:
+        return self.table.sum(axis=0)
+
+    def freeze_initial(self) -> None:
+        self.initial_totals = self.totals().copy()
+        self.turnover = np.abs(self.table).sum(axis=0)
+
+
+@dataclass(frozen=True)
+class IdentityReport:
+    usd_drift: float
+    jpy_drift: float
+    ust_units_drift: float
+    jgb_units_drift: float
+    loans_drift: float
+    worst_equity_gap_usd_bn: float
+
+
+def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
+    """Check every identity on the model's current state; raise :class:`AccountingError` if any fails."""
+    led: Ledger = model.ledger
+    model.sync_fund_ledger()
+    drift = led.totals() - led.initial_totals
+    scale = np.maximum(led.turnover, 1.0)
+    names = {0: "USD", 1: "JPY", 2: "UST units", 3: "JGB units", 4: "yen loans"}
+    for j, name in names.items():
+        if abs(drift[j]) > rtol * scale[j]:
+            raise AccountingError(
+                f"day {model.day}: {name} not conserved: drift {drift[j]:.3e} vs tolerance {rtol * scale[j]:.3e}"
+            )
+    hf = model.hedge_funds
+    marked = hf.ust_units * model.market.ust_price + hf.cash_usd_bn - hf.loan_jpy_tn * 1000.0 / model.market.usdjpy
+    gap = np.abs(marked - hf.equity_book_usd_bn)
+    tol = rtol * np.maximum(np.abs(hf.ust_units * model.market.ust_price) + np.abs(hf.cash_usd_bn) + 1.0, 1.0) * 10
+    worst = float(gap.max()) if gap.size else 0.0
+    if gap.size and np.any(gap > tol):
+        i = int(np.argmax(gap - tol))
+        raise AccountingError(
+            f"day {model.day}: fund {i} equity by P&L {hf.equity_book_usd_bn[i]:.12g} != assets - liabilities "
+            f"{marked[i]:.12g}"
+        )
+    return IdentityReport(*(float(d) for d in drift), worst)

@@ -1,0 +1,130 @@
+"""The model configuration: one frozen, validated record per sector, composed.
+
+Load and save as TOML (one table per sector); override fields by dotted name::
+
+    cfg = ModelConfig().with_overrides({"hedge_funds.max_leverage": 1.0})
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents.bond_investors import BondInvestorConfig
+from agents.dealers import DealerConfig
+from agents.fx_fundamentals import FundamentalConfig
+from agents.hedge_funds import HedgeFundConfig
+from model.market import MarketConfig
+from model.validation import ConfigError, Validated, param
+
+__all__ = ["ModelConfig", "SimulationConfig", "ConfigError"]
+
+
+@dataclass(frozen=True)
+class SimulationConfig(Validated):
+    days: int = param(500, unit="trading days", lo=1, hi=1_000_000, doc="default horizon of a run")
+    clearing_tolerance: float = param(
+        1e-10, lo=1e-15, hi=1e-3, doc="max |excess demand| / gross volume in every market"
+    )
+    max_agent_views: int = param(
+        2_000, unit="agents", lo=0, hi=10_000_000, doc="create one Mesa agent view per fund up to this many"
+    )
+
+
+SECTIONS: dict[str, type[Validated]] = {
+    "simulation": SimulationConfig,
+    "market": MarketConfig,
+    "hedge_funds": HedgeFundConfig,
+    "dealers": DealerConfig,
+    "real_money": FundamentalConfig,
+    "bond_investors": BondInvestorConfig,
+}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    simulation: SimulationConfig = field(default_factory=SimulationConfig)
+    market: MarketConfig = field(default_factory=MarketConfig)
+    hedge_funds: HedgeFundConfig = field(default_factory=HedgeFundConfig)
+    dealers: DealerConfig = field(default_factory=DealerConfig)
+    real_money: FundamentalConfig = field(default_factory=FundamentalConfig)
+    bond_investors: BondInvestorConfig = field(default_factory=BondInvestorConfig)
+
+    # -- construction ---------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, where: str = "") -> ModelConfig:
+        prefix = f"[{where}] " if where else ""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{prefix}configuration must be a table of sections, got {type(data).__name__}")
+        unknown = sorted(set(data) - set(SECTIONS))
+        if unknown:
+            raise ConfigError(
+                f"{prefix}unknown section {unknown[0]!r}; known sections: {', '.join(SECTIONS)}"
+            )
+        parts = {}
+        for name, kind in SECTIONS.items():
+            section = data.get(name, {})
+            if not isinstance(section, dict):
+                raise ConfigError(f"{prefix}section {name!r} must be a table, got {section!r}")
+            parts[name] = kind.from_dict(section, where=where)
+        return cls(**parts)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> ModelConfig:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: malformed TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from None
+        return cls.from_dict(data, where=str(path))
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {name: getattr(self, name).to_dict() for name in SECTIONS}
+
+    def to_toml(self, path: str | Path | None = None) -> str:
+        lines = []
+        for name, values in self.to_dict().items():
+            lines.append(f"[{name}]")
+            for key, value in values.items():
+                lines.append(f"{key} = {_toml_value(value)}")
+            lines.append("")
+        text = "\n".join(lines)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def with_overrides(self, overrides: dict[str, Any]) -> ModelConfig:
+        """A copy with ``{"section.field": value}`` (or ``section__field``) replaced, validated."""
+        data = self.to_dict()
+        for key, value in overrides.items():
+            dotted = key.replace("__", ".")
+            section, _, name = dotted.partition(".")
+            if section not in SECTIONS or not name:
+                raise ConfigError(
+                    f"unknown override {key!r}; expected 'section.field' with section one of {', '.join(SECTIONS)}"
+                )
+            if name not in data[section]:
+                known = ", ".join(sorted(data[section]))
+                raise ConfigError(f"unknown field {name!r} in section {section!r}; known fields: {known}")
+            data[section][name] = value
+        return ModelConfig.from_dict(data)
+
+    def replace(self, **sections: Validated) -> ModelConfig:
+        return dataclasses.replace(self, **sections)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    raise ConfigError(f"cannot write {value!r} to TOML")

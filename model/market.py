@@ -1,0 +1,117 @@
+"""Market-wide configuration and the state that is not cleared but evolves each day.
+
+Prices that clear (``usdjpy``, ``ust10y_yield``, ``jgb10y_yield``) live here between steps, with
+the risk index ``v`` (VIX-like), the policy rates, inflation expectations and the running
+volatility and trend estimates that agents observe.
+
+Bonds are constant-duration indices, ``P(y) = exp(−D·y)``: the mark-to-market return is
+``−D·Δy`` to first order, exactly as for a 10y benchmark rolled daily.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from model.validation import Validated, param
+
+__all__ = ["MarketConfig", "MarketState", "bond_price", "update_risk_index"]
+
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+@dataclass(frozen=True)
+class MarketConfig(Validated):
+    usdjpy: float = param(
+        140.5, unit="JPY per USD", lo=1.0, hi=10_000.0, doc="initial USD/JPY", source="2023 average 140.5 (BoJ)"
+    )
+    ust10y_yield: float = param(0.040, unit="per annum", lo=-0.05, hi=0.3, source="UST 10y, 2023 average ~3.96% (FRED DGS10)")
+    jgb10y_yield: float = param(0.006, unit="per annum", lo=-0.05, hi=0.3, source="JGB 10y, 2023 average ~0.6% (MoF)")
+    us_short_rate: float = param(0.0525, unit="per annum", lo=-0.05, hi=0.3, source="Fed funds 5.25-5.50% from Jul 2023")
+    boj_rate: float = param(-0.001, unit="per annum", lo=-0.05, hi=0.3, source="BoJ policy rate −0.1% until Mar 2024")
+    us_inflation_expectations: float = param(
+        0.023, unit="per annum", lo=-0.1, hi=0.5, source="10y breakeven ~2.3% in 2023 (FRED T10YIE)"
+    )
+    jp_inflation_expectations: float = param(
+        0.011, unit="per annum", lo=-0.1, hi=0.5, source="10y BEI ~1.1% in 2023 (MoF inflation-indexed JGBs)"
+    )
+    ust_duration: float = param(8.5, unit="years", lo=0.1, hi=50.0, source="MODEL.md §2: 10y UST duration ~8.5")
+    jgb_duration: float = param(9.3, unit="years", lo=0.1, hi=50.0, doc="10y JGB (low coupon) modified duration")
+    risk_index: float = param(16.0, unit="index points", lo=5.0, hi=150.0, doc="initial risk index v (VIX-like)")
+    risk_index_mean: float = param(
+        18.0, unit="index points", lo=5.0, hi=150.0, doc="long-run mean v̄", source="VIX 1990-2023 median ~17.6 (CBOE)"
+    )
+    risk_persistence: float = param(
+        0.97, unit="per day", lo=0.0, hi=1.0, hi_open=True, doc="AR(1) coefficient of ln v (half-life ~23 days)"
+    )
+    risk_vol_sensitivity: float = param(
+        0.08, lo=0.0, hi=2.0, doc="response of ln v to a USD/JPY move, per unit of |return|/σ_ref"
+    )
+    risk_shock_sd: float = param(0.06, lo=0.0, hi=2.0, doc="sd of daily shocks to ln v", source="VIX daily log-change sd ~0.07")
+    risk_index_max: float = param(150.0, unit="index points", lo=20.0, hi=1000.0)
+    fx_vol_per_risk_point: float = param(
+        0.005,
+        unit="per annum per index point",
+        lo=0.0,
+        hi=0.1,
+        doc="implied USD/JPY vol per risk-index point (9% at v=18)",
+        source="USD/JPY 1m implied ~9% when VIX ~18 (2015-2023 averages)",
+    )
+    calm_fx_vol_daily: float = param(
+        0.006, unit="per day", lo=1e-4, hi=0.1, doc="σ_ref for the risk index's volatility term (9.5% a year)"
+    )
+
+    def _check(self) -> None:
+        pass
+
+
+def bond_price(y: float, duration: float) -> float:
+    """Constant-duration bond index price."""
+    return math.exp(-duration * y)
+
+
+class MarketState:
+    """Mutable market state carried from day to day."""
+
+    def __init__(self, cfg: MarketConfig) -> None:
+        self.cfg = cfg
+        self.usdjpy = cfg.usdjpy
+        self.ust10y_yield = cfg.ust10y_yield
+        self.jgb10y_yield = cfg.jgb10y_yield
+        self.us_short_rate = cfg.us_short_rate
+        self.boj_rate = cfg.boj_rate
+        self.us_inflation_expectations = cfg.us_inflation_expectations
+        self.jp_inflation_expectations = cfg.jp_inflation_expectations
+        self.risk_index = cfg.risk_index
+        self.risk_shock = 0.0  # exogenous ln-v jump scheduled for today (scenario events)
+        # agents' running estimates: EWMA variance of the carry position's daily return, trend
+        implied = cfg.fx_vol_per_risk_point * cfg.risk_index
+        self.ewma_var_daily = (implied**2) / 250.0
+        self.trend_daily = 0.0
+        self.last_fx_return = 0.0
+
+    @property
+    def ust_price(self) -> float:
+        return bond_price(self.ust10y_yield, self.cfg.ust_duration)
+
+    @property
+    def jgb_price(self) -> float:
+        return bond_price(self.jgb10y_yield, self.cfg.jgb_duration)
+
+    @property
+    def log_usdjpy(self) -> float:
+        return math.log(self.usdjpy)
+
+
+def update_risk_index(state: MarketState, fx_return: float, shock: float) -> float:
+    """Mean-reverting ln v driven by realised FX moves and exogenous shocks (returns new v)."""
+    cfg = state.cfg
+    log_mean = math.log(cfg.risk_index_mean)
+    surprise = abs(fx_return) / cfg.calm_fx_vol_daily - SQRT_2_OVER_PI
+    log_v = (
+        log_mean
+        + cfg.risk_persistence * (math.log(state.risk_index) - log_mean)
+        + cfg.risk_vol_sensitivity * surprise
+        + shock
+    )
+    return float(min(max(math.exp(log_v), 5.0), cfg.risk_index_max))

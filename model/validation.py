@@ -1,0 +1,128 @@
+"""Validated, frozen configuration records.
+
+Every sector's parameters are a frozen dataclass whose fields carry their unit, the allowed
+range and (for calibrated numbers) the source in ``dataclasses.field(metadata=...)``.
+:class:`Validated` checks them on creation, so a bad value is rejected with a message that
+names the field, the value and what is allowed, long before it reaches a numba kernel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+__all__ = ["ConfigError", "Validated", "param"]
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown, of the wrong type or out of range."""
+
+
+def param(
+    default: Any,
+    *,
+    unit: str = "",
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    choices: tuple | None = None,
+    doc: str = "",
+    source: str = "",
+) -> Any:
+    """A dataclass field with its unit, allowed range and documentation."""
+    meta = {
+        "unit": unit,
+        "lo": lo,
+        "hi": hi,
+        "lo_open": lo_open,
+        "hi_open": hi_open,
+        "choices": choices,
+        "doc": doc,
+        "source": source,
+    }
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def _allowed(meta: dict) -> str:
+    if meta["choices"] is not None:
+        return "one of " + ", ".join(repr(c) for c in meta["choices"])
+    lo, hi = meta["lo"], meta["hi"]
+    left = "(" if meta["lo_open"] else "["
+    right = ")" if meta["hi_open"] else "]"
+    lo_s = "-inf" if lo is None else f"{lo:g}"
+    hi_s = "inf" if hi is None else f"{hi:g}"
+    return f"a finite number in {left}{lo_s}, {hi_s}{right}"
+
+
+class Validated:
+    """Mixin for frozen dataclasses: type and range checks in ``__post_init__``."""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            meta = f.metadata
+            where = f"{type(self).__name__}.{f.name}"
+            if not meta:
+                continue
+            if meta.get("choices") is not None:
+                if value not in meta["choices"]:
+                    raise ConfigError(f"{where} = {value!r} is not allowed; expected {_allowed(meta)}")
+                continue
+            if isinstance(f.default, bool):
+                if not isinstance(value, bool):
+                    raise ConfigError(f"{where} = {value!r} is not allowed; expected true or false")
+                continue
+            if isinstance(f.default, int):
+                if isinstance(value, bool) or not isinstance(value, int):
+                    if isinstance(value, float) and value.is_integer():
+                        object.__setattr__(self, f.name, int(value))
+                        value = int(value)
+                    else:
+                        raise ConfigError(
+                            f"{where} = {value!r} is not allowed; expected an integer, {_allowed(meta)}"
+                        )
+            elif isinstance(f.default, float):
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ConfigError(f"{where} = {value!r} is not allowed; expected {_allowed(meta)}")
+                value = float(value)
+                object.__setattr__(self, f.name, value)
+                if not math.isfinite(value):
+                    raise ConfigError(f"{where} = {value!r} is not allowed; expected {_allowed(meta)}")
+            else:
+                continue
+            lo, hi = meta["lo"], meta["hi"]
+            bad_lo = lo is not None and (value <= lo if meta["lo_open"] else value < lo)
+            bad_hi = hi is not None and (value >= hi if meta["hi_open"] else value > hi)
+            if bad_lo or bad_hi:
+                unit = f" {meta['unit']}" if meta["unit"] else ""
+                raise ConfigError(f"{where} = {value!r}{unit} is out of range; expected {_allowed(meta)}")
+        self._check()
+
+    def _check(self) -> None:
+        """Cross-field checks; override in subclasses."""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, where: str = "") -> Validated:
+        """Build from a mapping, rejecting unknown keys with the list of known ones."""
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(data) - names)
+        if unknown:
+            prefix = f"[{where}] " if where else ""
+            raise ConfigError(
+                f"{prefix}unknown field {unknown[0]!r} in {cls.__name__}; known fields: {', '.join(sorted(names))}"
+            )
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, Any, str, str, str, str]]:
+        """(name, default, unit, allowed, doc, source) for every field: for docs and ``--help``."""
+        rows = []
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            m = f.metadata
+            rows.append((f.name, f.default, m.get("unit", ""), _allowed(m) if m else "", m.get("doc", ""), m.get("source", "")))
+        return rows
