@@ -26,12 +26,13 @@ __all__ = ["DealerConfig", "DealerState", "capacity_scale", "fx_flow", "bond_flo
 @dataclass(frozen=True)
 class DealerConfig(Validated):
     fx_capacity_usd_bn: float = param(
-        600.0,
+        400.0,
         unit="USD bn per unit of ln S",
         lo=0.0,
         lo_open=True,
         doc="calm-market FX capacity 1/Γ: a $1 bn customer flow moves USD/JPY by 100/c % on impact",
-        source="Evans & Lyons (2002): ~0.5% per $1 bn of interdealer flow (c≈200); customer flow moves prices less",
+        source="Evans & Lyons (2002): ~0.5% per $1 bn of interdealer flow (c≈200); customer flow moves prices "
+        "less (here 0.25%/bn on dealers alone, 0.08%/bn with real money)",
     )
     ust_capacity_usd_bn_per_bp: float = param(
         8.0, unit="USD bn per bp", lo=0.0, lo_open=True, doc="UST dealers' calm-market capacity (value per bp of yield)"

@@ -12,7 +12,11 @@ which is what pulls USD/JPY back towards fundamentals over months.
 A *fiscal risk premium* term ``φ_fiscal·fiscal_risk`` is part of ``ln S_fund`` (zero in the
 core model; the fiscal sector sets it): it is how fiscal dominance can weaken the yen.
 
-*Trade flows*: exporters and importers buy dollars ``μ + σ·ε_t`` per day, price-inelastic.
+*Trade and noise flows*: exporters, importers and uninformed customers buy dollars
+``μ + n_t − n_{t−1}`` per day, price-inelastic, where the customers' net dollar position
+``n_t = ρ·n_{t−1} + σ·ε_t`` is AR(1) (Thurner, Farmer & Geanakoplos 2012 use the same device for
+their noise traders): positions taken on are unwound over ``1/(1−ρ)`` days, so their price
+pressure partly reverses. ``ρ = 1`` makes flows i.i.d. and cumulative pressure a random walk.
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ __all__ = ["FundamentalConfig", "FundamentalState", "fundamental_flow"]
 @dataclass(frozen=True)
 class FundamentalConfig(Validated):
     capacity_usd_bn: float = param(
-        1500.0,
+        800.0,
         unit="USD bn per unit of ln S",
         lo=0.0,
         doc="c_f: dollars real money holds per 100% undervaluation of the dollar",
+        source="with dealers, ~$1.2 tn per unit ln S: unwinding ~$170 bn of carry (BIS Bulletin 90) moves "
+        "USD/JPY ~13%, the Jul-Aug 2024 move (161.9→141.7)",
     )
     real_rate_semi_elasticity: float = param(
         8.0,
@@ -53,7 +59,14 @@ class FundamentalConfig(Validated):
         unit="USD bn per day",
         lo=0.0,
         hi=1000.0,
-        doc="sd of daily net trade/real-money flow (the noise that makes USD/JPY move on calm days)",
+        doc="σ: sd of the daily shock to customers' net dollar position (the noise that moves USD/JPY on calm days)",
+    )
+    noise_persistence: float = param(
+        0.6,
+        unit="per day",
+        lo=0.0,
+        hi=1.0,
+        doc="ρ: AR(1) coefficient of customers' net dollar position (calibrated: |lag-1 autocorrelation| < 0.05)",
     )
 
 
@@ -63,6 +76,7 @@ class FundamentalState:
         self.log_anchor = log_anchor  # ln S̄
         self.real_gap_ref = real_gap_ref  # rr̄
         self.fiscal_premium = 0.0  # ln-S units, set by the fiscal sector when present
+        self.noise_position_usd_bn = 0.0  # n_t
 
 
 @njit(cache=True)

@@ -65,10 +65,14 @@ class HedgeFundConfig(Validated):
         source="BIS Bulletin 90 (2024): yen carry stock ~¥40 tn ≈ $250 bn going into Aug 2024",
     )
     initial_leverage_fraction: float = param(
-        0.6, lo=0.0, hi=1.0, doc="initial leverage as a fraction of each fund's leverage cap (carry build-up starts below it)"
+        0.8,
+        lo=0.0,
+        hi=2.0,
+        doc="initial exposure as a fraction of each fund's own target at the initial market state "
+        "(< 1: the carry book is still building; > 1: crowded, above what funds want to hold)",
     )
     max_leverage: float = param(
-        12.0,
+        10.0,
         unit="x equity",
         lo=1.0,
         hi=100.0,
@@ -78,7 +82,11 @@ class HedgeFundConfig(Validated):
     leverage_beta_a: float = param(2.0, lo=0.1, doc="Beta(a, b) shape of caps between 1 and max_leverage")
     leverage_beta_b: float = param(2.0, lo=0.1, doc="Beta(a, b) shape of caps between 1 and max_leverage")
     risk_aversion_median: float = param(
-        1.0, lo=0.01, hi=1000.0, doc="median relative risk aversion γ (lognormal across funds)"
+        1.5,
+        lo=0.01,
+        hi=1000.0,
+        doc="median relative risk aversion γ (lognormal across funds); calibrated: below ~1.3 the carry book "
+        "turns crash-prone (kurtosis > 10), above ~2 leverage barely matters",
     )
     risk_aversion_dispersion: float = param(0.5, lo=0.0, hi=3.0, doc="sd of log γ across funds")
     size_dispersion: float = param(1.0, lo=0.0, hi=3.0, doc="sd of log initial capital across funds")
@@ -130,7 +138,7 @@ class HedgeFundConfig(Validated):
     max_capital_multiple: float = param(
         3.0, lo=1.0, hi=1000.0, doc="equity above this multiple of initial capital is paid out to investors (capacity)"
     )
-    trend_share: float = param(0.25, lo=0.0, hi=1.0, doc="share of funds that are trend followers")
+    trend_share: float = param(0.15, lo=0.0, hi=1.0, doc="share of funds that are trend followers")
     trend_weight: float = param(
         0.5, lo=0.0, hi=100.0, doc="weight on the annualised USD/JPY trend in a trend follower's expected return"
     )
@@ -176,9 +184,13 @@ class HedgeFundState(NamedTuple):
 
 
 def init_hedge_funds(
-    cfg: HedgeFundConfig, rng: np.random.Generator, *, usdjpy: float, ust_price: float
+    cfg: HedgeFundConfig, rng: np.random.Generator, *, usdjpy: float, ust_price: float, **observations: float
 ) -> HedgeFundState:
-    """Draw the heterogeneous population and its initial balance sheets."""
+    """Draw the heterogeneous population and its initial balance sheets.
+
+    ``observations`` are the arguments of :func:`decide` at the initial market state: each fund
+    starts at ``initial_leverage_fraction`` times its own target leverage there.
+    """
     n = cfg.n_funds
     # Draw order is fixed: adding a draw at the end never changes earlier ones.
     lev_u = rng.beta(cfg.leverage_beta_a, cfg.leverage_beta_b, n)
@@ -195,11 +207,23 @@ def init_hedge_funds(
     vol_target = np.where(is_trend, cfg.trend_vol_target_pa, 0.0)
 
     weights = np.exp(cfg.size_dispersion * size_z)
-    leverage0 = cfg.initial_leverage_fraction * leverage_cap
+    value_weight = np.where(is_trend, 0.0, cfg.value_weight_pa)
+    n_zeros = np.zeros(n)
+    target0, lam0 = n_zeros.copy(), n_zeros.copy()
+    _decide_kernel(
+        risk_aversion, leverage_cap, spread, trend_weight, value_weight, vol_target, np.zeros(n, np.bool_),
+        np.ones(n, np.bool_), observations["carry_pa"], observations["trend_pa"], observations["misvaluation"],
+        observations["var_pa"], observations["vol_ratio"], cfg.margin_vol_elasticity, cfg.maintenance_ratio,
+        cfg.adjustment_speed, target0, lam0, n_zeros.copy(), n_zeros.copy(),
+    )
+    leverage0 = np.minimum(cfg.initial_leverage_fraction * target0, lam0)
     # Scale capital so that total initial exposure equals the BIS anchor.
-    capital = weights * cfg.initial_carry_usd_bn / max(float(np.sum(weights * leverage0)), 1e-300)
-    if cfg.initial_carry_usd_bn == 0.0:
-        capital = weights  # no carry: funds hold cash only
+    total = float(np.sum(weights * leverage0))
+    if cfg.initial_carry_usd_bn == 0.0 or total <= 0.0:
+        capital = weights  # no carry at the start: funds hold cash only
+        leverage0 = n_zeros.copy()
+    else:
+        capital = weights * cfg.initial_carry_usd_bn / total
     exposure = leverage0 * capital
 
     zeros = np.zeros(n)
@@ -217,7 +241,7 @@ def init_hedge_funds(
         leverage_cap=leverage_cap,
         funding_spread_pa=spread,
         trend_weight=trend_weight,
-        value_weight=np.where(is_trend, 0.0, cfg.value_weight_pa),
+        value_weight=value_weight,
         vol_target_pa=vol_target,
         target_leverage=zeros.copy(),
         init_leverage=leverage_cap.copy(),

@@ -34,9 +34,11 @@ __all__ = ["ClearingInputs", "ClearingResult", "ClearingError", "solve_clearing"
 
 DEFAULT_TOL = 1e-10
 # Gross volume is floored at this many market units (USD bn; UST/JGB index units ≈ USD bn, JPY tn)
-# in the residual |z|/volume: on a day when almost nothing trades, a tolerance relative to a
-# near-zero volume would ask for less than floating-point resolution of the positions involved.
-VOLUME_FLOOR = 1e-3
+# in the residual |z|/volume. A price can only be located to one floating-point step: a yield
+# near 4% has a spacing of ~7e-18 and the UST market's depth is ~7e5 units per unit of yield,
+# so excess demand cannot be resolved below ~5e-12 units. Relative to a near-zero volume on a
+# quiet day that would be far above 1e-10; relative to 0.1 units ($100 m) it is below.
+VOLUME_FLOOR = 0.1
 MAX_ITER = 100
 # Largest Newton move per iteration: keeps trial prices in a range where exp() is safe.
 MAX_STEP_S = 0.25
@@ -250,7 +252,7 @@ def solve_clearing(
     excess_demand(s, y_us, y_jp, inp, ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init,
                   lam_maint, speed, forced_sales, out_x, out_called, z, jac, gross)
     for m in range(3):
-        scale[m] = max(gross[m], 1e-12)
+        scale[m] = max(gross[m], VOLUME_FLOOR)
     worst = _residuals(z, gross, res)
     it = 0
     converged = worst <= tol

@@ -42,12 +42,12 @@ class MarketConfig(Validated):
         18.0, unit="index points", lo=5.0, hi=150.0, doc="long-run mean v̄", source="VIX 1990-2023 median ~17.6 (CBOE)"
     )
     risk_persistence: float = param(
-        0.97, unit="per day", lo=0.0, hi=1.0, hi_open=True, doc="AR(1) coefficient of ln v (half-life ~23 days)"
+        0.98, unit="per day", lo=0.0, hi=1.0, hi_open=True, doc="AR(1) coefficient of ln v (half-life ~35 days)"
     )
     risk_vol_sensitivity: float = param(
-        0.08, lo=0.0, hi=2.0, doc="response of ln v to a USD/JPY move, per unit of |return|/σ_ref"
+        0.03, lo=0.0, hi=2.0, doc="response of ln v to a USD/JPY move, per unit of |return|/σ_ref"
     )
-    risk_shock_sd: float = param(0.06, lo=0.0, hi=2.0, doc="sd of daily shocks to ln v", source="VIX daily log-change sd ~0.07")
+    risk_shock_sd: float = param(0.07, lo=0.0, hi=2.0, doc="sd of daily shocks to ln v", source="VIX daily log-change sd ~0.07 (CBOE, 1990-2023)")
     risk_index_max: float = param(150.0, unit="index points", lo=20.0, hi=1000.0)
     fx_vol_per_risk_point: float = param(
         0.005,

@@ -125,12 +125,13 @@ class CarryUnwindModel(mesa.Model):
 
         m = cfg.market
         self.market = MarketState(m)
-        self.hedge_funds = hf.init_hedge_funds(
-            cfg.hedge_funds, self.streams["hedge_funds.init"], usdjpy=m.usdjpy, ust_price=self.market.ust_price
-        )
-        self.dealers = DealerState()
         gap0 = (m.ust10y_yield - m.us_inflation_expectations) - (m.jgb10y_yield - m.jp_inflation_expectations)
         self.real_money = FundamentalState(log_anchor=math.log(m.usdjpy), real_gap_ref=gap0)
+        self.hedge_funds = hf.init_hedge_funds(
+            cfg.hedge_funds, self.streams["hedge_funds.init"], usdjpy=m.usdjpy, ust_price=self.market.ust_price,
+            **self._observe(),
+        )
+        self.dealers = DealerState()
         bi = cfg.bond_investors
         self.bond_investors = BondInvestorState(
             ust_units=bi.ust_holdings_usd_bn / self.market.ust_price,
@@ -217,14 +218,7 @@ class CarryUnwindModel(mesa.Model):
         hcfg = cfg.hedge_funds
 
         # 1. observe: yesterday's close and running estimates
-        var_pa = self._funds_variance_pa()
-        obs = dict(
-            carry_pa=mk.ust10y_yield - mk.boj_rate,
-            trend_pa=mk.trend_daily * hf.TRADING_DAYS,
-            misvaluation=mk.log_usdjpy - self.fundamental_log_usdjpy(),
-            var_pa=var_pa,
-            vol_ratio=math.sqrt(var_pa) / hcfg.margin_reference_vol_pa,
-        )
+        obs = self._observe()
 
         # 2. decide
         if self.fund_engine is None:
@@ -249,6 +243,18 @@ class CarryUnwindModel(mesa.Model):
         if self.day >= cfg.simulation.days:
             self.running = False
 
+    def _observe(self) -> dict[str, float]:
+        """What funds see before trading: yesterday's close, trend, valuation and risk."""
+        mk = self.market
+        var_pa = self._funds_variance_pa()
+        return dict(
+            carry_pa=mk.ust10y_yield - mk.boj_rate,
+            trend_pa=mk.trend_daily * hf.TRADING_DAYS,
+            misvaluation=mk.log_usdjpy - self.fundamental_log_usdjpy(),
+            var_pa=var_pa,
+            vol_ratio=math.sqrt(var_pa) / self.config.hedge_funds.margin_reference_vol_pa,
+        )
+
     def fundamental_log_usdjpy(self) -> float:
         """ln S_fund at the current yields and inflation expectations (real money's anchor)."""
         mk, rm = self.market, self.real_money
@@ -265,10 +271,12 @@ class CarryUnwindModel(mesa.Model):
         cfg, mk = self.config, self.market
         bi, bs = cfg.bond_investors, self.bond_investors
         # today's shocks, each from its own stream
-        trade = cfg.real_money.trade_flow_mean_usd_bn + cfg.real_money.trade_flow_sd_usd_bn * float(
+        rm_cfg, rm_state = cfg.real_money, self.real_money
+        n_prev = rm_state.noise_position_usd_bn
+        rm_state.noise_position_usd_bn = rm_cfg.noise_persistence * n_prev + rm_cfg.trade_flow_sd_usd_bn * float(
             self.streams["trade_flows"].standard_normal()
         )
-        trade += self._pending_trade_flow
+        trade = rm_cfg.trade_flow_mean_usd_bn + (rm_state.noise_position_usd_bn - n_prev) + self._pending_trade_flow
         self._pending_trade_flow = 0.0
         # term premia: AR(1) deviations from their initial levels
         bs.ust_term_premium = bi.ust_term_premium_persistence * bs.ust_term_premium + bi.ust_term_premium_sd_bp * 1e-4 * float(

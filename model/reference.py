@@ -1,0 +1,225 @@
+"""The plain-Mesa reference implementation of the hedge-fund sector.
+
+Each fund is a Python :class:`mesa.Agent` holding its own balance sheet as attributes and
+computing its own decision, demand and settlement with the *pure-Python* versions of the rule
+functions (``.py_func`` of the compiled ones, so both engines apply literally the same rules).
+The markets are cleared with SciPy's root finder (``hybr`` with the analytic Jacobian), falling
+back to nested Brent searches where fire sales make excess demand non-monotone: an independent
+solver, so the benchmark cross-checks the compiled engine's prices rather than re-running it.
+
+This is how a Mesa user would write the model; it is slow by design and exists for the
+benchmark (``carry-unwind bench``) and the engine-equivalence tests.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+from scipy import optimize
+
+from agents import hedge_funds as hf
+from model.clearing import VOLUME_FLOOR, ClearingError, ClearingInputs, ClearingResult, add_fund_demand, rest_excess
+
+__all__ = ["HedgeFundAgent", "MesaFundSector"]
+
+_decision = hf.fund_decision.py_func
+_trade = hf.fund_trade.py_func
+_settle = hf.fund_settle.py_func
+_finish = hf.finish_aggregate.py_func
+
+
+class HedgeFundAgent(mesa.Agent):
+    """One carry fund with its own state (reference engine)."""
+
+    def __init__(self, model: mesa.Model, s: hf.HedgeFundState, row: int) -> None:
+        super().__init__(model)
+        self.row = row
+        self.units = float(s.ust_units[row])
+        self.loan = float(s.loan_jpy_tn[row])
+        self.cash = float(s.cash_usd_bn[row])
+        self.book = float(s.equity_book_usd_bn[row])
+        self.capital0 = float(s.initial_capital_usd_bn[row])
+        self.perf = float(s.perf_ema[row])
+        self.alive = bool(s.alive[row])
+        self.liquidating = bool(s.liquidating[row])
+        self.reentry_day = int(s.reentry_day[row])
+        self.risk_aversion = float(s.risk_aversion[row])
+        self.leverage_cap = float(s.leverage_cap[row])
+        self.spread = float(s.funding_spread_pa[row])
+        self.trend_weight = float(s.trend_weight[row])
+        self.value_weight = float(s.value_weight[row])
+        self.vol_target = float(s.vol_target_pa[row])
+        self.target = self.lam_init = self.lam_maint = self.speed = 0.0
+        self.x_new = 0.0
+        self.called = False
+
+    def decide(self, cfg: hf.HedgeFundConfig, carry_pa, trend_pa, misvaluation, var_pa, vol_ratio) -> None:
+        if not self.alive:
+            self.target, self.lam_init, self.lam_maint, self.speed = 0.0, 0.0, 0.0, 1.0
+            return
+        self.target, self.lam_init, self.lam_maint, self.speed = _decision(
+            self.risk_aversion, self.leverage_cap, self.spread, self.trend_weight, self.value_weight,
+            self.vol_target, self.liquidating, carry_pa, trend_pa, misvaluation, var_pa, vol_ratio,
+            cfg.margin_vol_elasticity, cfg.maintenance_ratio, cfg.adjustment_speed,
+        )
+
+    def demand(self, price, k, duration, band, forced_sales):
+        """``(x_new, called, q, dq_ds, dq_dy, dx_ds, dx_dy)`` at trial prices."""
+        out = _trade(self.units, self.loan, self.cash, self.target, self.lam_init, self.lam_maint, self.speed,
+                     price, k, duration, band, forced_sales)
+        self.x_new, self.called = out[0], out[1]
+        return out
+
+    def settle(self, cfg: hf.HedgeFundConfig, price, k, price_prev, k_prev, y_us, r_jp, day) -> tuple:
+        """Returns ``(coupon, interest_jpy, flow, payout, default, failed, reentered)``."""
+        if not self.alive:
+            if self.reentry_day >= 0 and day >= self.reentry_day:
+                self.alive, self.reentry_day = True, -1
+                self.cash = self.book = self.capital0
+                self.perf = 0.0
+                return 0.0, 0.0, self.capital0, 0.0, 0.0, False, True
+            return 0.0, 0.0, 0.0, 0.0, 0.0, False, False
+        (self.units, self.loan, self.cash, self.book, self.perf, coupon, int_jpy, flow, payout, default,
+         closed, failed) = _settle(
+            self.units, self.loan, self.cash, self.book, self.capital0, self.perf, self.liquidating, self.spread,
+            self.x_new, price, k, price_prev, k_prev, y_us, r_jp, cfg.investor_flows, cfg.flow_sensitivity,
+            cfg.flow_memory, cfg.flow_benchmark_pa / hf.TRADING_DAYS, cfg.failure_floor, cfg.max_capital_multiple,
+        )
+        if closed:
+            self.alive, self.liquidating = False, False
+            self.reentry_day = day + cfg.reentry_delay_days
+        elif failed:
+            self.liquidating = True
+        return coupon, int_jpy, flow, payout, default, failed, False
+
+
+class MesaFundSector:
+    """Drives the fund agents in place of the array kernels (``engine="mesa"``)."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.cfg: hf.HedgeFundConfig = model.config.hedge_funds
+        s = model.hedge_funds
+        self.agents = [HedgeFundAgent(model, s, i) for i in range(s.ust_units.shape[0])]
+
+    # -- decide ------------------------------------------------------------------------------
+    def decide(self, **obs) -> None:
+        for a in self.agents:
+            a.decide(self.cfg, **obs)
+
+    # -- clear ---------------------------------------------------------------------------------
+    def _funds(self, s, y_us, duration, band):
+        price, k = math.exp(-duration * y_us), 1000.0 * math.exp(-s)
+        usd = dusd_ds = dusd_dy = x_sum = dx_ds = dx_dy = units_old = gross_usd = gross_units = 0.0
+        for a in self.agents:
+            if not a.alive:
+                a.x_new, a.called = 0.0, False
+                continue
+            x, _, q, dq_ds, dq_dy, xs, xy = a.demand(price, k, duration, band, self.cfg.forced_sales)
+            usd += q
+            dusd_ds += dq_ds
+            dusd_dy += dq_dy
+            x_sum += x
+            dx_ds += xs
+            dx_dy += xy
+            units_old += a.units
+            gross_usd += abs(q)
+            gross_units += abs(x / price - a.units)
+        return _finish(usd, dusd_ds, dusd_dy, x_sum, dx_ds, dx_dy, units_old, gross_usd, gross_units, 1.0 / price,
+                       duration)
+
+    def _excess(self, p, inp: ClearingInputs):
+        z, jac, gross = np.empty(3), np.empty((3, 3)), np.empty(3)
+        rest_excess(p[0], p[1], p[2], inp, z, jac, gross)
+        add_fund_demand(self._funds(p[0], p[1], inp.ust_duration, inp.margin_call_band), z, jac, gross)
+        return z, jac, gross
+
+    @staticmethod
+    def _residuals(z, gross):
+        return np.abs(z) / np.maximum(gross, VOLUME_FLOOR)
+
+    def clear(self, inp: ClearingInputs, tol: float) -> ClearingResult:
+        p0 = np.array([inp.s_prev, inp.yus_prev, inp.yjp_prev])
+        evals = [0]
+
+        def fun(p):
+            evals[0] += 1
+            z, jac, _ = self._excess(p, inp)
+            return z, jac
+
+        sol = optimize.root(fun, p0, jac=True, method="hybr", options={"xtol": 1e-15})
+        p = sol.x
+        z, _, gross = self._excess(p, inp)
+        res = self._residuals(z, gross)
+        if not res.max() <= tol:
+            p = self._bracketed(inp, tol, evals)
+            z, _, gross = self._excess(p, inp)
+            res = self._residuals(z, gross)
+        ok = bool(res.max() <= tol) and bool(np.all(np.isfinite(p)))
+        if not ok:
+            raise ClearingError(f"reference engine: markets did not clear on day {self.model.day}: residuals {res}")
+        return ClearingResult(math.exp(p[0]), p[1], p[2], evals[0], float(res.max()), *map(float, res),
+                              *map(float, gross), ok)
+
+    def _bracketed(self, inp: ClearingInputs, tol: float, evals: list[int]) -> np.ndarray:
+        """JGB by Brent; then USD/JPY by an outward search and Brent, UST cleared inside."""
+
+        def zm(m, s, y_us, y_jp):
+            evals[0] += 1
+            return self._excess(np.array([s, y_us, y_jp]), inp)[0][m]
+
+        def brent(f, x0, width=0.5):
+            return optimize.brentq(f, x0 - width, x0 + width, xtol=1e-15, rtol=4 * np.finfo(float).eps)
+
+        y_jp = brent(lambda y: zm(2, inp.s_prev, inp.yus_prev, y), inp.yjp_prev)
+
+        def gap(s):
+            y = brent(lambda yy: zm(1, s, yy, y_jp), inp.yus_prev)
+            gap.last_y = y
+            return zm(0, s, y, y_jp)
+
+        g0 = gap(inp.s_prev)
+        direction = 1.0 if g0 > 0 else -1.0
+        a, ga, step = inp.s_prev, g0, 0.002
+        while step < 3.0:
+            b = inp.s_prev + direction * step
+            gb = gap(b)
+            if (gb > 0) != (ga > 0) or gb == 0:
+                break
+            a, ga = b, gb
+            step *= 1.6
+        s = optimize.brentq(gap, min(a, b), max(a, b), xtol=1e-15, rtol=4 * np.finfo(float).eps)
+        gap(s)
+        return np.array([s, gap.last_y, y_jp])
+
+    # -- settle ------------------------------------------------------------------------------
+    def settle(self, *, price, usdjpy, price_prev, usdjpy_prev, y_us, r_jp) -> hf.SettleTotals:
+        k, k_prev = 1000.0 / usdjpy, 1000.0 / usdjpy_prev
+        coupons = interest = flows = payouts = defaults = 0.0
+        failures = reentries = calls = 0
+        day = self.model.day
+        for a in self.agents:
+            if a.alive and a.called:
+                calls += 1
+            c, i, f, p, d, failed, reentered = a.settle(self.cfg, price, k, price_prev, k_prev, y_us, r_jp, day)
+            coupons += c
+            interest += i
+            flows += f
+            payouts += p
+            defaults += d
+            failures += int(failed)
+            reentries += int(reentered)
+        self._sync_arrays()
+        return hf.SettleTotals(coupons, interest, flows, payouts, defaults, failures, reentries, calls)
+
+    def _sync_arrays(self) -> None:
+        """Mirror the agents' state into the sector arrays that records and checks read."""
+        s = self.model.hedge_funds
+        for a in self.agents:
+            r = a.row
+            s.ust_units[r], s.loan_jpy_tn[r], s.cash_usd_bn[r] = a.units, a.loan, a.cash
+            s.equity_book_usd_bn[r], s.perf_ema[r] = a.book, a.perf
+            s.alive[r], s.liquidating[r], s.reentry_day[r] = a.alive, a.liquidating, a.reentry_day
+            s.position_new_usd_bn[r], s.margin_called[r] = a.x_new, a.called

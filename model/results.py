@@ -1,0 +1,365 @@
+"""Run a simulation to the end, summarise it, and save or load the result.
+
+:func:`run_simulation` is the one-call entry point used by the command line, the notebooks and
+the experiments: it builds a :class:`~model.model.CarryUnwindModel`, steps it day by day and
+returns a :class:`RunResult` holding the time series, a dictionary of headline figures, the
+configuration and the seed. :func:`save` writes a result to a directory that records everything
+needed to reproduce it (seed, full configuration, package version, git commit); :func:`load`
+reads it back.
+
+A saved run is a directory::
+
+    timeseries.parquet   one row per trading day, day 0 = initial state (columns: TIMESERIES_COLUMNS)
+    summary.json         scenario, seed, days, package version, git commit, headline figures, config
+    config.toml          the full configuration, loadable with ``ModelConfig.from_toml``
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from model.config import ModelConfig
+
+if TYPE_CHECKING:
+    from model.scenarios import Scenario
+
+__all__ = ["RunResult", "run_simulation", "summarize", "save", "load", "git_commit"]
+
+log = logging.getLogger(__name__)
+
+TIMESERIES_FILE = "timeseries.parquet"
+SUMMARY_FILE = "summary.json"
+CONFIG_FILE = "config.toml"
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """One finished run.
+
+    Attributes
+    ----------
+    timeseries
+        One row per trading day, day 0 (the initial state) included; columns as
+        :data:`model.model.TIMESERIES_COLUMNS`.
+    summary
+        Headline figures from :func:`summarize` (plain Python numbers; ``None`` where undefined).
+    config
+        The configuration the run used (scenario overrides and user overrides applied).
+    seed
+        The integer seed of all random streams.
+    scenario
+        The scenario's name.
+    """
+
+    timeseries: pd.DataFrame
+    summary: dict[str, Any]
+    config: ModelConfig
+    seed: int
+    scenario: str
+
+    @property
+    def days(self) -> int:
+        """Number of simulated trading days (rows − 1)."""
+        return len(self.timeseries) - 1
+
+
+def run_simulation(
+    config: ModelConfig | None = None,
+    *,
+    scenario: str | Scenario = "baseline",
+    seed: int = 0,
+    days: int | None = None,
+    progress: bool = False,
+    **overrides: Any,
+) -> RunResult:
+    """Build the model, run it for ``days`` trading days and summarise the run.
+
+    Parameters
+    ----------
+    config
+        Full configuration; if omitted, the scenario's configuration is used.
+    scenario
+        Built-in scenario name, path to a scenario TOML file, or a loaded ``Scenario``.
+    seed
+        Non-negative integer seed for all random streams.
+    days
+        Number of trading days to simulate; defaults to ``config.simulation.days``. When given,
+        it is also written into ``simulation.days`` so that the recorded configuration
+        reproduces the run.
+    progress
+        Show a tqdm progress bar on stderr.
+    **overrides
+        Configuration fields as ``section__field=value``, applied on top of ``config``.
+
+    Raises
+    ------
+    model.validation.ConfigError
+        An invalid configuration value, override, scenario or ``days``.
+    model.clearing.ClearingError
+        The markets failed to clear on some day.
+    """
+    from model.model import CarryUnwindModel  # heavy (numba); imported only when a run is asked for
+
+    if days is not None:
+        overrides["simulation__days"] = days
+    t0 = time.perf_counter()
+    model = CarryUnwindModel(config, scenario=scenario, seed=seed, **overrides)
+    n_days = model.config.simulation.days
+    log.info(
+        "scenario %s, seed %d, %d trading days, %d hedge funds",
+        model.scenario_spec.name,
+        model.seed,
+        n_days,
+        model.config.hedge_funds.n_funds,
+    )
+    _step_all(model, n_days, progress, t0)
+    df = model.timeseries()
+    return RunResult(
+        timeseries=df,
+        summary=summarize(df),
+        config=model.config,
+        seed=model.seed,
+        scenario=model.scenario_spec.name,
+    )
+
+
+def _step_all(model: Any, n_days: int, progress: bool, t0: float) -> None:
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    bar = tqdm(
+        total=n_days,
+        desc=model.scenario_spec.name,
+        unit="day",
+        file=sys.stderr,
+        disable=not progress,
+        dynamic_ncols=True,
+        leave=False,
+    )
+    # log lines (scenario events) are written above the bar instead of through it
+    redirect = logging_redirect_tqdm() if progress else contextlib.nullcontext()
+    with bar, redirect:
+        for day in range(n_days):
+            model.step()
+            bar.update()
+            if day == 0:
+                # the first day includes numba compilation (or loading it from the cache)
+                log.info("first trading day done after %.1f s (model set-up and compilation)", time.perf_counter() - t0)
+    log.info("%d trading days in %.1f s", n_days, time.perf_counter() - t0)
+
+
+# -- headline figures ----------------------------------------------------------------------------
+
+
+def _max_drawdown(x: np.ndarray) -> tuple[float, int, int]:
+    """Largest peak-to-trough fall of a positive series.
+
+    Returns
+    -------
+    (fall, peak, trough)
+        ``fall`` as a fraction of the peak (0 if the series never falls), and the row indices of
+        the peak and the trough.
+    """
+    if len(x) == 0:
+        return math.nan, 0, 0
+    running_peak = np.maximum.accumulate(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fall = np.where(running_peak > 0, 1.0 - x / running_peak, 0.0)
+    trough = int(np.argmax(fall))
+    peak = int(np.argmax(x[: trough + 1]))
+    return float(fall[trough]), peak, trough
+
+
+def _number(value: Any) -> float | int | None:
+    """A plain Python number for JSON; ``None`` for NaN and infinities."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def summarize(df: pd.DataFrame) -> dict[str, Any]:
+    """Headline figures of a run's time series.
+
+    Parameters
+    ----------
+    df
+        The time series, one row per day with day 0 first (``CarryUnwindModel.timeseries()``).
+
+    Returns
+    -------
+    dict
+        Plain Python numbers (``None`` where a figure is undefined, e.g. the skew of fewer than
+        three returns). Keys and units:
+
+        ``days`` (trading days); ``usdjpy_start``, ``usdjpy_end``, ``usdjpy_min``, ``usdjpy_max``
+        (JPY per USD); ``usdjpy_max_fall_pct`` (largest peak-to-trough fall of USD/JPY, i.e. the
+        largest yen surge, % of the peak), ``usdjpy_max_fall_peak_day``,
+        ``usdjpy_max_fall_trough_day`` and ``usdjpy_max_fall_days`` (trading days from peak to
+        trough); ``hf_gross_max_drawdown_pct`` (largest peak-to-trough fall of the hedge funds'
+        carry stock, %); ``hf_margin_calls_total``, ``hf_failures_total`` (counts over the run);
+        ``hf_alive_end`` (funds); ``risk_index_peak`` (index points); ``ust10y_change_bp``,
+        ``jgb10y_change_bp`` (end − start, basis points); ``usdjpy_logret_sd`` (daily log return,
+        sd), ``usdjpy_logret_skew``, ``usdjpy_logret_excess_kurtosis`` (bias-corrected sample
+        moments); ``clearing_residual_max`` (relative excess demand) and
+        ``clearing_iterations_mean`` (Newton iterations per day, day 0 excluded).
+    """
+    from scipy import stats
+
+    s = df["usdjpy"].to_numpy(dtype=float)
+    days = df["day"].to_numpy()
+    fall, peak, trough = _max_drawdown(s)
+    gross_fall, _, _ = _max_drawdown(df["hf_gross_usd_bn"].to_numpy(dtype=float))
+    r = np.diff(np.log(s))
+    stepped = df.iloc[1:]  # day 0 is the initial state: no clearing took place
+
+    def moment(fn: Any, k: int, **kw: Any) -> float:
+        if len(r) < k or not np.all(np.isfinite(r)) or np.ptp(r) == 0.0:
+            return math.nan
+        return float(fn(r, bias=False, **kw))
+
+    out = {
+        "days": len(df) - 1,
+        "usdjpy_start": s[0],
+        "usdjpy_end": s[-1],
+        "usdjpy_min": s.min(),
+        "usdjpy_max": s.max(),
+        "usdjpy_max_fall_pct": 100.0 * fall,
+        "usdjpy_max_fall_peak_day": days[peak],
+        "usdjpy_max_fall_trough_day": days[trough],
+        "usdjpy_max_fall_days": days[trough] - days[peak],
+        "hf_gross_max_drawdown_pct": 100.0 * gross_fall,
+        "hf_margin_calls_total": df["hf_margin_calls"].sum(),
+        "hf_failures_total": df["hf_failures"].sum(),
+        "hf_alive_end": df["hf_alive"].iloc[-1],
+        "risk_index_peak": df["risk_index"].max(),
+        "ust10y_change_bp": 1e4 * (df["ust10y_yield"].iloc[-1] - df["ust10y_yield"].iloc[0]),
+        "jgb10y_change_bp": 1e4 * (df["jgb10y_yield"].iloc[-1] - df["jgb10y_yield"].iloc[0]),
+        "usdjpy_logret_sd": float(np.std(r, ddof=1)) if len(r) >= 2 else math.nan,
+        "usdjpy_logret_skew": moment(stats.skew, 3),
+        "usdjpy_logret_excess_kurtosis": moment(stats.kurtosis, 4, fisher=True),
+        "clearing_residual_max": stepped["clearing_residual"].max() if len(stepped) else math.nan,
+        "clearing_iterations_mean": stepped["clearing_iterations"].mean() if len(stepped) else math.nan,
+    }
+    return {key: _number(value) for key, value in out.items()}
+
+
+# -- saving and loading --------------------------------------------------------------------------
+
+
+def _json_safe(obj: Any) -> Any:
+    """Recursively turn numpy scalars into Python numbers and NaN/inf into ``None``."""
+    if isinstance(obj, Mapping):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, (bool, int, float, np.bool_, np.integer, np.floating)):
+        return _number(obj)
+    return obj
+
+
+def git_commit() -> str | None:
+    """The commit of the source tree this package was imported from, or ``None``.
+
+    ``None`` when git is missing, the package is not in a git checkout (e.g. installed from a
+    wheel), or anything else goes wrong: a missing commit must never stop a run being saved.
+    """
+    root = Path(__file__).resolve().parent.parent
+    try:
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if len(top) != 2 or Path(top[0]).resolve() != root:
+        return None  # some other repository that happens to contain the installed package
+    return top[1]
+
+
+def _git_dirty() -> bool | None:
+    """Whether the source tree has uncommitted changes (``None`` if unknown)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(out.strip())
+
+
+def save(result: RunResult, out_dir: str | Path) -> Path:
+    """Write ``timeseries.parquet``, ``summary.json`` and ``config.toml`` into ``out_dir``.
+
+    The directory is created if needed; existing files of the same names are replaced.
+    Returns the directory as a ``Path``.
+    """
+    from model import __version__
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    result.timeseries.to_parquet(out / TIMESERIES_FILE, engine="pyarrow", index=False)
+    commit = git_commit()
+    record = {
+        "scenario": result.scenario,
+        "seed": int(result.seed),
+        "days": result.days,
+        "package_version": __version__,
+        "git_commit": commit,
+        "git_dirty": _git_dirty() if commit else None,
+        "summary": result.summary,
+        "config": result.config.to_dict(),
+    }
+    text = json.dumps(_json_safe(record), indent=2, allow_nan=False)
+    (out / SUMMARY_FILE).write_text(text + "\n")
+    result.config.to_toml(out / CONFIG_FILE)
+    return out
+
+
+def load(out_dir: str | Path) -> RunResult:
+    """Read a run saved by :func:`save`.
+
+    Raises
+    ------
+    FileNotFoundError
+        One of the three files is missing.
+    """
+    out = Path(out_dir)
+    for name in (TIMESERIES_FILE, SUMMARY_FILE, CONFIG_FILE):
+        if not (out / name).is_file():
+            raise FileNotFoundError(f"{out / name} not found: not a saved carry-unwind run")
+    record = json.loads((out / SUMMARY_FILE).read_text())
+    return RunResult(
+        timeseries=pd.read_parquet(out / TIMESERIES_FILE, engine="pyarrow"),
+        summary=record["summary"],
+        config=ModelConfig.from_toml(out / CONFIG_FILE),
+        seed=int(record["seed"]),
+        scenario=str(record["scenario"]),
+    )

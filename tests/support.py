@@ -1,0 +1,34 @@
+"""Helpers shared by the test modules (not fixtures: plain functions)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".numba_cache"))
+
+import numpy as np  # noqa: E402
+
+from model.model import CarryUnwindModel  # noqa: E402
+
+# Margin calls, failures and re-entries do happen within a few hundred days with these settings.
+CRASH_PRONE = {"hedge_funds__max_leverage": 25.0, "hedge_funds__trend_share": 0.5}
+N_FUNDS = 100
+
+
+def make_model(seed: int, scenario: str = "baseline", **overrides) -> CarryUnwindModel:
+    """A small model (``N_FUNDS`` funds unless overridden)."""
+    overrides.setdefault("hedge_funds__n_funds", N_FUNDS)
+    return CarryUnwindModel(seed=seed, scenario=scenario, **overrides)
+
+
+def run_model(seed: int, days: int, scenario: str = "baseline", **overrides) -> CarryUnwindModel:
+    model = make_model(seed, scenario, **overrides)
+    for _ in range(days):
+        model.step()
+    return model
+
+
+def log_returns(model: CarryUnwindModel) -> np.ndarray:
+    """Daily USD/JPY log returns of a run."""
+    return np.diff(np.log(np.asarray(model.history["usdjpy"], dtype=float)))

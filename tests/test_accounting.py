@@ -1,0 +1,153 @@
+"""Balance-sheet identities at every step of seeded runs, failures and re-entry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.accounting import AccountingError, check_identities
+from model.clearing import VOLUME_FLOOR
+from tests.support import CRASH_PRONE, make_model
+
+DAYS = 300
+
+CONFIGS = {
+    "baseline": ("baseline", {}),
+    "risk_off": ("risk_off", {}),
+    "crash_prone": ("risk_off", CRASH_PRONE),
+}
+
+
+def marked_equity(model) -> np.ndarray:
+    """Assets − liabilities per fund at the model's current prices (USD bn)."""
+    f, mk = model.hedge_funds, model.market
+    return f.ust_units * mk.ust_price + f.cash_usd_bn - f.loan_jpy_tn * 1000.0 / mk.usdjpy
+
+
+def run_with_daily_checks(seed: int, scenario: str, overrides: dict, days: int = DAYS):
+    """Run, checking every identity after every step; return the model and per-day snapshots."""
+    model = make_model(seed, scenario, **overrides)
+    check_identities(model)
+    snapshots = []
+    leak_ust = leak_jgb = 0.0
+    for _ in range(days):
+        model.step()
+        check_identities(model)  # raises AccountingError naming the day
+        f = model.hedge_funds
+        live = f.alive
+        np.testing.assert_allclose(
+            f.equity_book_usd_bn[live], marked_equity(model)[live], rtol=1e-9, atol=1e-9,
+            err_msg=f"day {model.day}: equity by P&L != assets − liabilities",
+        )
+        # Holdings of the bonds add up to the amounts outstanding, from the sectors' own state. The
+        # markets clear to |excess demand| <= tol * gross volume, so each day may leave at most that
+        # many units without a counterparty: the gap must stay within the accumulated residuals.
+        res = model.last_clearing
+        leak_ust += res.residual_ust * max(res.gross_ust_units, VOLUME_FLOOR)
+        leak_jgb += res.residual_jgb * max(res.gross_jgb_units, VOLUME_FLOOR)
+        ust_held = f.ust_units.sum() + model.dealers.ust_inventory_units + model.bond_investors.ust_units
+        assert abs(ust_held - model.outstanding_ust_units) <= leak_ust * (1 + 1e-6) + 1e-13 * ust_held, (
+            f"day {model.day}: UST held {ust_held!r} vs outstanding {model.outstanding_ust_units!r}"
+        )
+        jgb_held = model.dealers.jgb_inventory_units + model.bond_investors.jgb_units
+        assert abs(jgb_held - model.outstanding_jgb_units) <= leak_jgb * (1 + 1e-6) + 1e-13 * jgb_held, (
+            f"day {model.day}: JGB held {jgb_held!r} vs outstanding {model.outstanding_jgb_units!r}"
+        )
+        # yen loans: lenders' claims equal the live funds' debts
+        assert model.ledger.get("yen_lenders", "yen_loans_jpy_tn") == pytest.approx(f.loan_jpy_tn.sum(), rel=1e-9,
+                                                                                     abs=1e-9)
+        snapshots.append(
+            dict(
+                day=model.day,
+                alive=f.alive.copy(),
+                liquidating=f.liquidating.copy(),
+                reentry_day=f.reentry_day.copy(),
+                ust_units=f.ust_units.copy(),
+                loan=f.loan_jpy_tn.copy(),
+                cash=f.cash_usd_bn.copy(),
+                book=f.equity_book_usd_bn.copy(),
+                perf=f.perf_ema.copy(),
+            )
+        )
+    return model, snapshots
+
+
+@pytest.fixture(scope="module")
+def crash_run():
+    return run_with_daily_checks(3, *CONFIGS["crash_prone"])
+
+
+@pytest.mark.parametrize("config", ["baseline", "risk_off"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_identities_hold_after_every_step(config, seed):
+    model, _ = run_with_daily_checks(seed, *CONFIGS[config])
+    assert model.day == DAYS
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_identities_hold_after_every_step_through_margin_calls_and_failures(seed):
+    model, _ = run_with_daily_checks(seed, *CONFIGS["crash_prone"])
+    df = model.timeseries()
+    # the run is only a test of the crash bookkeeping if crashes happen
+    assert df["hf_margin_calls"].sum() > 0
+    assert df["hf_failures"].sum() > 0
+
+
+def test_crash_prone_run_has_margin_calls_failures_and_reentries(crash_run):
+    model, snaps = crash_run
+    df = model.timeseries()
+    assert df["hf_margin_calls"].sum() > 0
+    assert df["hf_failures"].sum() > 0
+    reentered = [
+        i for i in range(model.hedge_funds.alive.shape[0])
+        if any(not s["alive"][i] for s in snaps) and snaps[-1]["alive"][i]
+    ]
+    assert reentered, "no fund failed and came back within the run"
+
+
+def test_failed_fund_reenters_exactly_after_the_delay_with_fresh_capital(crash_run):
+    model, snaps = crash_run
+    delay = model.config.hedge_funds.reentry_delay_days
+    capital0 = model.hedge_funds.initial_capital_usd_bn
+    checked = 0
+    for t in range(1, len(snaps)):
+        died = snaps[t - 1]["alive"] & ~snaps[t]["alive"]
+        for i in np.flatnonzero(died):
+            day_closed = snaps[t]["day"]
+            back = day_closed + delay
+            assert snaps[t]["reentry_day"][i] == back
+            if back > snaps[-1]["day"]:
+                continue
+            # dead every day until the re-entry day, alive again on it
+            for s in snaps[t:]:
+                if s["day"] < back:
+                    assert not s["alive"][i], f"fund {i} back early on day {s['day']} (closed {day_closed})"
+                elif s["day"] == back:
+                    assert s["alive"][i], f"fund {i} not back on day {back}"
+                    assert s["cash"][i] == capital0[i]
+                    assert s["book"][i] == capital0[i]
+                    assert s["ust_units"][i] == 0.0 and s["loan"][i] == 0.0
+                    assert s["perf"][i] == 0.0
+                    assert not s["liquidating"][i]
+                    checked += 1
+                    break
+    assert checked > 0, "no failed fund reached its re-entry day within the run"
+
+
+def test_check_identities_detects_a_fund_whose_books_do_not_balance():
+    """The checker is not vacuous: corrupting one fund's cash is caught."""
+    model = make_model(0)
+    for _ in range(5):
+        model.step()
+    check_identities(model)
+    model.hedge_funds.cash_usd_bn[7] += 0.01
+    with pytest.raises(AccountingError, match="day 5"):
+        check_identities(model)
+
+
+def test_check_identities_detects_bonds_created_from_nothing():
+    model = make_model(0)
+    model.step()
+    model.ledger.book("ust_investors", "ust_units", 1.0)
+    with pytest.raises(AccountingError, match="UST"):
+        check_identities(model)

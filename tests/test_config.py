@@ -1,0 +1,261 @@
+"""Configuration and scenario validation: every bad value is rejected with a message that names the
+field, the value and what is allowed."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from agents.hedge_funds import HedgeFundConfig
+from model.config import ConfigError, ModelConfig
+from model.model import CarryUnwindModel
+from model.scenarios import list_scenarios, load_scenario, parse_scenario
+
+# ---------------------------------------------------------------------------------------------
+# ModelConfig
+
+
+@pytest.mark.parametrize(
+    "override, value, allowed",
+    [
+        ("hedge_funds.max_leverage", 0.5, "[1, 100]"),
+        ("hedge_funds.max_leverage", 101.0, "[1, 100]"),
+        ("hedge_funds.maintenance_ratio", 1.0, "[0.05, 1)"),  # open at the top
+        ("hedge_funds.adjustment_speed", 0.0, "(0, 1]"),  # open at the bottom
+        ("market.usdjpy", -3.0, "[1, 10000]"),
+        ("dealers.fx_capacity_usd_bn", 0.0, "(0, inf]"),
+        ("simulation.days", 0, "[1, 1e+06]"),
+    ],
+)
+def test_out_of_range_value_is_rejected_naming_field_value_and_range(override, value, allowed):
+    field = override.split(".")[1]
+    with pytest.raises(ConfigError) as err:
+        ModelConfig().with_overrides({override: value})
+    msg = str(err.value)
+    assert field in msg and repr(value) in msg and allowed in msg, msg
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_non_finite_value_is_rejected(value):
+    with pytest.raises(ConfigError) as err:
+        ModelConfig().with_overrides({"hedge_funds.flow_sensitivity": value})
+    msg = str(err.value)
+    assert "flow_sensitivity" in msg and repr(value) in msg and "[0, 10]" in msg, msg
+
+
+@pytest.mark.parametrize(
+    "override, value, expected",
+    [
+        ("hedge_funds.max_leverage", "12", "[1, 100]"),
+        ("hedge_funds.max_leverage", None, "[1, 100]"),
+        ("hedge_funds.max_leverage", True, "[1, 100]"),  # a bool is not a number here
+        ("hedge_funds.n_funds", 2.5, "integer"),
+        ("hedge_funds.n_funds", "200", "integer"),
+        ("hedge_funds.forced_sales", 1, "true or false"),
+        ("hedge_funds.investor_flows", "yes", "true or false"),
+    ],
+)
+def test_wrong_type_is_rejected_naming_field_value_and_what_is_allowed(override, value, expected):
+    field = override.split(".")[1]
+    with pytest.raises(ConfigError) as err:
+        ModelConfig().with_overrides({override: value})
+    msg = str(err.value)
+    assert field in msg and repr(value) in msg and expected in msg, msg
+
+
+def test_integral_float_is_accepted_for_an_integer_field():
+    cfg = ModelConfig().with_overrides({"hedge_funds.n_funds": 50.0})
+    assert cfg.hedge_funds.n_funds == 50 and isinstance(cfg.hedge_funds.n_funds, int)
+
+
+def test_unknown_field_is_rejected_listing_the_known_fields():
+    with pytest.raises(ConfigError) as err:
+        ModelConfig().with_overrides({"hedge_funds.max_levrage": 3.0})
+    msg = str(err.value)
+    assert "max_levrage" in msg and "max_leverage" in msg and "n_funds" in msg, msg
+    with pytest.raises(ConfigError) as err:
+        ModelConfig.from_dict({"hedge_funds": {"nfunds": 10}})
+    assert "nfunds" in str(err.value) and "n_funds" in str(err.value)
+
+
+def test_unknown_section_is_rejected_listing_the_known_sections():
+    with pytest.raises(ConfigError) as err:
+        ModelConfig.from_dict({"hedgefunds": {"n_funds": 10}})
+    msg = str(err.value)
+    assert "hedgefunds" in msg and "hedge_funds" in msg and "bond_investors" in msg, msg
+    with pytest.raises(ConfigError) as err:
+        ModelConfig().with_overrides({"hedgefunds.n_funds": 10})
+    assert "hedgefunds" in str(err.value) and "hedge_funds" in str(err.value)
+
+
+def test_sector_config_validates_on_direct_construction():
+    with pytest.raises(ConfigError, match=r"max_leverage = 0\.5"):
+        HedgeFundConfig(max_leverage=0.5)
+
+
+def test_bad_value_in_a_config_file_is_rejected(tmp_path):
+    path = tmp_path / "cfg.toml"
+    path.write_text("[hedge_funds]\nmax_leverage = nan\n")
+    with pytest.raises(ConfigError) as err:
+        ModelConfig.from_toml(path)
+    assert "max_leverage" in str(err.value) and "nan" in str(err.value) and "[1, 100]" in str(err.value)
+    path.write_text("[hedge_funds]\nmax_leverage = 3.0\n[hedge_fund]\nn_funds = 3\n")
+    with pytest.raises(ConfigError, match="hedge_fund'"):
+        ModelConfig.from_toml(path)
+    path.write_text("[hedge_funds\nmax_leverage = 3.0\n")
+    with pytest.raises(ConfigError, match="line 1"):
+        ModelConfig.from_toml(path)
+
+
+@pytest.mark.parametrize("key", ["hedge_funds.max_leverage", "hedge_funds__max_leverage"])
+def test_with_overrides_accepts_dotted_and_double_underscore_names(key):
+    cfg = ModelConfig().with_overrides({key: 3.5, "dealers__inventory_decay": 0.2})
+    assert cfg.hedge_funds.max_leverage == 3.5
+    assert cfg.dealers.inventory_decay == 0.2
+    # everything else untouched
+    assert cfg.hedge_funds.n_funds == ModelConfig().hedge_funds.n_funds
+    assert cfg.market == ModelConfig().market
+
+
+def test_with_overrides_does_not_mutate_the_original():
+    base = ModelConfig()
+    base.with_overrides({"hedge_funds.max_leverage": 3.5})
+    assert base.hedge_funds.max_leverage == HedgeFundConfig().max_leverage
+
+
+def test_model_keyword_overrides_are_validated():
+    with pytest.raises(ConfigError, match="max_leverage"):
+        CarryUnwindModel(seed=0, hedge_funds__max_leverage=0.0)
+    model = CarryUnwindModel(seed=0, hedge_funds__n_funds=7, hedge_funds__max_leverage=2.0)
+    assert model.config.hedge_funds.n_funds == 7 and model.hedge_funds.alive.shape == (7,)
+    assert model.hedge_funds.leverage_cap.max() <= 2.0
+
+
+# ---------------------------------------------------------------------------------------------
+# scenarios
+
+GOOD = """name = "mine"
+description = "a test scenario"
+
+[overrides.hedge_funds]
+max_leverage = 15.0
+
+[[events]]
+day = 30
+kind = "boj_rate"
+rate = 0.0025
+"""
+
+
+def test_a_user_written_scenario_file_loads(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(GOOD)
+    sc = load_scenario(path)
+    assert sc.name == "mine"
+    assert sc.config.hedge_funds.max_leverage == 15.0
+    assert [(e.day, e.kind, e.params) for e in sc.events] == [(30, "boj_rate", {"rate": 0.0025})]
+
+
+def test_scenario_event_fires_on_its_day(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(GOOD)
+    model = CarryUnwindModel(seed=0, scenario=str(path), hedge_funds__n_funds=20)
+    for _ in range(29):
+        model.step()
+    assert model.market.boj_rate == model.config.market.boj_rate
+    model.step()
+    assert model.market.boj_rate == 0.0025
+    assert model.history["boj_rate"][30] == 0.0025
+
+
+def test_malformed_scenario_toml_names_the_line():
+    text = 'name = "x"\n\n[overrides.hedge_funds\nmax_leverage = 3\n'
+    with pytest.raises(ConfigError, match=r"mine\.toml.*malformed.*line 3"):
+        parse_scenario(text, "mine.toml")
+
+
+def test_unknown_scenario_field_names_the_field_and_its_line():
+    text = 'name = "x"\n\n[overrides.hedge_funds]\nn_funds = 10\nmax_levrage = 3\n'
+    with pytest.raises(ConfigError) as err:
+        parse_scenario(text, "mine.toml")
+    msg = str(err.value)
+    assert "max_levrage" in msg and "line 5" in msg and "mine.toml" in msg, msg
+
+
+def test_unknown_top_level_scenario_key_names_its_line():
+    with pytest.raises(ConfigError, match=r"line 2.*'event'"):
+        parse_scenario('name = "x"\nevent = 3\n', "mine.toml")
+
+
+def test_unknown_override_section_is_rejected():
+    with pytest.raises(ConfigError, match=r"line 2.*'hedgefunds'"):
+        parse_scenario('name = "x"\n[overrides.hedgefunds]\nn_funds = 3\n', "mine.toml")
+
+
+def test_override_section_that_is_not_a_table_is_a_config_error():
+    with pytest.raises(ConfigError, match="hedge_funds"):
+        parse_scenario('name = "x"\n[overrides]\nhedge_funds = 3\n', "mine.toml")
+
+
+def test_out_of_range_scenario_override_names_the_line_of_that_field():
+    # risk_index_mean comes first and contains the name of the bad field as a prefix
+    text = 'name = "x"\n[overrides.market]\nrisk_index_mean = 20.0\nrisk_index = 500.0\n'
+    with pytest.raises(ConfigError) as err:
+        parse_scenario(text, "mine.toml")
+    msg = str(err.value)
+    assert "risk_index" in msg and "500" in msg and "[5, 150]" in msg, msg
+    assert "line 4" in msg, msg
+
+
+def test_bad_event_kind_is_rejected_listing_the_kinds():
+    text = 'name = "x"\n[[events]]\nday = 5\nkind = "boj_hike"\nrate = 0.01\n'
+    with pytest.raises(ConfigError) as err:
+        parse_scenario(text, "mine.toml")
+    msg = str(err.value)
+    assert "boj_hike" in msg and "kind" in msg and "boj_rate" in msg and "risk_shock" in msg, msg
+
+
+@pytest.mark.parametrize(
+    "event, needle",
+    [
+        ('kind = "risk_shock"\nlog_jump = 9.0', r"log_jump = 9\.0.*\[-5, 5\]"),
+        ('kind = "boj_rate"\nrate = 1.5', r"rate = 1\.5.*\[-0\.05, 0\.3\]"),
+        ('kind = "risk_shock"\nlog_jump = "big"', r"log_jump = 'big'"),
+        ('kind = "risk_shock"\nlogjump = 1.0', r"unknown field 'logjump'"),
+        ('kind = "risk_shock"', r"missing field 'log_jump'"),
+    ],
+)
+def test_bad_event_value_names_the_event_and_field(event, needle):
+    text = f'name = "x"\n[[events]]\nday = 5\n{event}\n'
+    with pytest.raises(ConfigError, match=r"mine\.toml: events\[0\].*" + needle):
+        parse_scenario(text, "mine.toml")
+
+
+@pytest.mark.parametrize("day", ["0", "2.5", '"five"', "true"])
+def test_bad_event_day_is_rejected(day):
+    with pytest.raises(ConfigError, match=r"events\[0\]\.day"):
+        parse_scenario(f'name = "x"\n[[events]]\nday = {day}\nkind = "risk_shock"\nlog_jump = 1.0\n', "mine.toml")
+
+
+def test_unknown_scenario_name_lists_the_known_ones():
+    known = list_scenarios()
+    assert {"baseline", "risk_off"} <= set(known)
+    with pytest.raises(ConfigError) as err:
+        load_scenario("no_such_scenario")
+    msg = str(err.value)
+    assert "no_such_scenario" in msg
+    for name in known:
+        assert name in msg
+
+
+def test_missing_scenario_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_scenario(tmp_path / "nowhere.toml")
+
+
+@pytest.mark.parametrize("name", sorted(list_scenarios()))
+def test_every_builtin_scenario_loads_with_a_description(name):
+    sc = load_scenario(name)
+    assert sc.description
+    assert all(e.day >= 1 for e in sc.events)

@@ -1,0 +1,157 @@
+"""The model behaves as a Mesa model: stepping, data collection, batch runs, agent views."""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+import pytest
+
+from agents.hedge_funds import HedgeFundView
+from model.model import TIMESERIES_COLUMNS, CarryUnwindModel
+from tests.support import make_model
+
+BATCH_PARAMS = {"hedge_funds__n_funds": [20], "hedge_funds__max_leverage": [1.0, 10.0]}
+BATCH_STEPS = 20
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return mesa.batch_run(
+        CarryUnwindModel, parameters=BATCH_PARAMS, rng=[1, 2], max_steps=BATCH_STEPS, display_progress=False
+    )
+
+
+def test_step_advances_the_day_by_one():
+    model = make_model(0)
+    assert model.day == 0
+    model.step()
+    assert model.day == 1
+    model.step()
+    assert model.day == 2
+    assert model.steps == 2
+
+
+def test_run_for_advances_the_day_by_n():
+    model = make_model(0)
+    model.step()
+    model.run_for(7)
+    assert model.day == 8
+    assert len(model.history["usdjpy"]) == 9
+
+
+def test_run_for_gives_the_same_history_as_stepping():
+    a, b = make_model(4), make_model(4)
+    a.run_for(30)
+    for _ in range(30):
+        b.step()
+    assert a.timeseries().equals(b.timeseries())
+
+
+def test_datacollector_has_one_row_per_step_plus_the_initial_state():
+    model = make_model(0)
+    for _ in range(12):
+        model.step()
+    df = model.datacollector.get_model_vars_dataframe()
+    assert len(df) == 13
+    assert set(TIMESERIES_COLUMNS) - {"day"} <= set(df.columns)
+    # the collected rows are the recorded history
+    ts = model.timeseries()
+    for col in ("usdjpy", "ust10y_yield", "hf_margin_calls", "clearing_residual"):
+        np.testing.assert_array_equal(df[col].to_numpy(dtype=float), ts[col].to_numpy(dtype=float))
+    assert df["usdjpy"].iloc[0] == model.config.market.usdjpy
+
+
+def test_timeseries_has_the_documented_columns_and_one_row_per_day():
+    model = make_model(0)
+    model.run_for(5)
+    ts = model.timeseries()
+    assert tuple(ts.columns) == TIMESERIES_COLUMNS
+    assert ts["day"].tolist() == list(range(6))
+
+
+def test_batch_run_returns_one_result_per_parameter_combination_and_seed(batch):
+    assert len(batch) == 4
+    combos = {(r["seed"], r["hedge_funds__max_leverage"]) for r in batch}
+    assert combos == {(1, 1.0), (1, 10.0), (2, 1.0), (2, 10.0)}
+    for r in batch:
+        assert r["hedge_funds__n_funds"] == 20
+        assert r["Step"] == BATCH_STEPS
+        for col in set(TIMESERIES_COLUMNS) - {"day"}:
+            assert col in r, col
+        assert math.isfinite(r["usdjpy"]) and r["clearing_residual"] <= 1e-10
+
+
+def test_batch_run_sweeps_the_parameter(batch):
+    by = {(r["seed"], r["hedge_funds__max_leverage"]): r for r in batch}
+    for seed in (1, 2):
+        assert by[(seed, 1.0)]["hf_leverage"] <= 1.0 + 1e-9
+        assert by[(seed, 10.0)]["hf_leverage"] > 1.2 * by[(seed, 1.0)]["hf_leverage"]
+        assert by[(seed, 10.0)]["hf_leverage"] > 1.0
+
+
+def test_batch_run_equals_a_direct_run_with_the_same_seed(batch):
+    for r in batch:
+        model = CarryUnwindModel(seed=r["seed"], hedge_funds__n_funds=20,
+                                 hedge_funds__max_leverage=r["hedge_funds__max_leverage"])
+        for _ in range(BATCH_STEPS):
+            model.step()
+        for col in set(TIMESERIES_COLUMNS) - {"day"}:
+            assert r[col] == model.latest[col], col
+
+
+def test_rng_and_seed_are_the_same_thing():
+    a = CarryUnwindModel(seed=9, hedge_funds__n_funds=20)
+    b = CarryUnwindModel(rng=9, hedge_funds__n_funds=20)
+    a.run_for(10)
+    b.run_for(10)
+    assert a.timeseries().equals(b.timeseries())
+    with pytest.raises(ValueError):
+        CarryUnwindModel(seed=1, rng=1)
+
+
+def test_seed_is_recorded_when_none_is_given():
+    a = CarryUnwindModel(hedge_funds__n_funds=5)
+    assert isinstance(a.seed, int) and a.seed >= 0
+    b = CarryUnwindModel(seed=a.seed, hedge_funds__n_funds=5)
+    a.run_for(5)
+    b.run_for(5)
+    assert a.timeseries().equals(b.timeseries())
+
+
+def test_fund_views_exist_one_per_fund():
+    model = make_model(0, hedge_funds__n_funds=60)
+    views = model.agents_by_type[HedgeFundView]
+    assert len(views) == 60
+    assert sorted(v.row for v in views) == list(range(60))
+
+
+def test_fund_views_are_capped_by_max_agent_views():
+    model = make_model(0, hedge_funds__n_funds=60, simulation__max_agent_views=25)
+    assert len(model.agents_by_type[HedgeFundView]) == 25
+    assert model.hedge_funds.alive.shape == (60,)
+
+
+@pytest.mark.parametrize("scenario, overrides", [("baseline", {}), ("risk_off", {"hedge_funds__max_leverage": 25.0})])
+def test_fund_view_properties_agree_with_the_arrays(scenario, overrides):
+    model = make_model(2, scenario, **overrides)
+    model.run_for(150)
+    f, mk = model.hedge_funds, model.market
+    price, usdjpy = math.exp(-model.config.market.ust_duration * mk.ust10y_yield), mk.usdjpy
+    for v in model.agents_by_type[HedgeFundView]:
+        i = v.row
+        exposure = f.ust_units[i] * price
+        equity = exposure + f.cash_usd_bn[i] - f.loan_jpy_tn[i] * 1000.0 / usdjpy
+        assert v.alive == bool(f.alive[i])
+        assert v.exposure_usd_bn == pytest.approx(exposure, rel=1e-12, abs=1e-15)
+        assert v.equity_usd_bn == pytest.approx(equity, rel=1e-12, abs=1e-12)
+        if equity > 0:
+            assert v.leverage == pytest.approx(exposure / equity, rel=1e-12, abs=1e-15)
+        assert v.leverage_cap == f.leverage_cap[i]
+        assert v.is_trend_follower == bool(f.trend_weight[i] > 0)
+        assert v.margin_called == bool(f.margin_called[i])
+    views = model.agents_by_type[HedgeFundView]
+    # the views see the live state, not a copy taken at creation
+    assert sum(v.alive for v in views) == int(f.alive.sum())
+    assert sum(v.is_trend_follower for v in views) > 0
