@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 __all__ = [
@@ -143,12 +144,27 @@ def plot_carry_stock(df: pd.DataFrame, ax: Axes, *, events: Iterable[Event] | No
 
 
 def plot_stress(df: pd.DataFrame, ax: Axes, *, events: Iterable[Event] | None = None) -> Axes:
-    """Margin calls and fund failures per day (bars)."""
+    """Margin calls and fund failures per day (bars); totals in the legend.
+
+    Failures are usually few next to margin calls, so the days with any are also marked by
+    triangles along the bottom of the panel, visible whatever the bars' scale.
+    """
     day = df["day"].to_numpy()
     calls = df["hf_margin_calls"].to_numpy()
     failures = df["hf_failures"].to_numpy()
-    ax.bar(day, calls, width=1.0, color=COLORS["margin_calls"], linewidth=0, label="margin calls")
-    ax.bar(day, failures, width=1.0, color=COLORS["failures"], linewidth=0, label="failures")
+    call_bars = ax.bar(
+        day, calls, width=1.0, color=COLORS["margin_calls"], linewidth=0, label=f"margin calls ({calls.sum():,} in all)"
+    )
+    ax.bar(day, failures, width=1.0, color=COLORS["failures"], linewidth=0)
+    failed = day[failures > 0]
+    marks = dict(linestyle="none", marker="^", markersize=5, color=COLORS["failures"])
+    label = f"failures ({failures.sum():,} in all)"
+    if len(failed):
+        (failure_marks,) = ax.plot(failed, np.full(len(failed), 0.03), transform=ax.get_xaxis_transform(), **marks)
+    else:
+        # a legend entry only: an empty line in the axes would upset the layout's bounding boxes
+        failure_marks = Line2D([], [], **marks)
+    failure_marks.set_label(label)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if calls.sum() == 0 and failures.sum() == 0:
         ax.set_ylim(0, 1)
@@ -164,7 +180,7 @@ def plot_stress(df: pd.DataFrame, ax: Axes, *, events: Iterable[Event] | None = 
         )
     else:
         ax.set_ylim(bottom=0)
-        _legend(ax, loc="upper left")
+        _legend(ax, handles=[call_bars, failure_marks], loc="best")
     if len(day):
         ax.set_xlim(day.min() - 0.5, day.max() + 0.5)
     _mark_events(ax, events)
@@ -215,7 +231,7 @@ def plot_clearing(
         color=COLORS["iterations"],
         linewidth=0.9,
         alpha=0.9,
-        label="Newton iterations (right)",
+        label="iterations (right)",
     )
     top = int(iterations.max()) if len(iterations) else 1
     twin.set_ylim(0, max(top, 1) * 2.2)  # keep the steps in the lower half, under the residuals
@@ -282,8 +298,10 @@ def plot_overview(
     plot_carry_stock(df, axs[3], events=events)
     plot_stress(df, axs[4], events=events)
     plot_clearing(df, axs[5], tolerance=tolerance, events=events)
-    for ax in axs[3:]:
-        ax.set_xlabel("trading day", fontsize=9)
+    for ax in axs:
+        spec = ax.get_subplotspec()
+        if spec is None or spec.is_last_row():  # with a shared x axis only the bottom row is labelled
+            ax.set_xlabel("trading day", fontsize=9)
     axs[0].xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
     if title:
         fig.suptitle(title, fontsize=12, x=0.01, ha="left")

@@ -1,15 +1,10 @@
-"""Helpers shared by the test modules (not fixtures: plain functions)."""
+"""Helpers shared by the test modules (plain functions; ``conftest.py`` sets up numba's cache first)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import numpy as np
 
-os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".numba_cache"))
-
-import numpy as np  # noqa: E402
-
-from model.model import CarryUnwindModel  # noqa: E402
+from model.model import CarryUnwindModel
 
 # Margin calls, failures and re-entries do happen within a few hundred days with these settings.
 CRASH_PRONE = {"hedge_funds__max_leverage": 25.0, "hedge_funds__trend_share": 0.5}

@@ -81,13 +81,15 @@ def solve(inp: ClearingInputs, funds: tuple, *, forced_sales: bool = True, tol: 
 def log_s_fund(inp: ClearingInputs, y_us: float, y_jp: float) -> float:
     """ln S_fund = ln S̄ + β·((y_us − π_us) − (y_jp − π_jp) − rr̄) + fiscal premium (fx_fundamentals)."""
     gap = (y_us - inp.infl_us) - (y_jp - inp.infl_jp)
-    return inp.real_money_log_anchor + inp.real_money_beta * (gap - inp.real_money_gap_ref) + inp.real_money_fiscal_premium
+    return (
+        inp.real_money_log_anchor + inp.real_money_beta * (gap - inp.real_money_gap_ref) + inp.real_money_fiscal_premium
+    )
 
 
 def closed_form_log_usdjpy(inp: ClearingInputs, y_us: float, y_jp: float) -> float:
     """Root of the linear FX excess demand (no funds), given the yields:
 
-        z = −φ·I_d + c_d·(s_prev − s) + c_f·(s_fund − s) − kept + trade + exog = 0
+    z = −φ·I_d + c_d·(s_prev − s) + c_f·(s_fund − s) − kept + trade + exog = 0
     """
     c_d, c_f = inp.dealer_fx_capacity, inp.real_money_capacity
     num = (
@@ -101,8 +103,20 @@ def closed_form_log_usdjpy(inp: ClearingInputs, y_us: float, y_jp: float) -> flo
     return num / (c_d + c_f)
 
 
-def bond_excess_levels(y, y_prev, dealer_inv, dealer_cap_units, decay, anchor_change, e_per_bp, extra_change,
-                       duration, units_old, exog_units, supply_units):
+def bond_excess_levels(
+    y,
+    y_prev,
+    dealer_inv,
+    dealer_cap_units,
+    decay,
+    anchor_change,
+    e_per_bp,
+    extra_change,
+    duration,
+    units_old,
+    exog_units,
+    supply_units,
+):
     """Bond-market excess demand in index units, written in *levels* from the docstrings:
 
     dealers  −φ·I + c·(y − y_prev);
@@ -158,16 +172,34 @@ def test_bond_yields_match_brentq_on_independent_flow_functions_and_fx_follows()
 
     def z_ust(y):
         return bond_excess_levels(
-            y, inp.yus_prev, inp.dealer_ust_inventory, inp.dealer_ust_capacity_units, inp.dealer_decay,
-            inp.ust_investor_anchor_change, inp.ust_investor_elasticity, inp.ust_investor_extra_change,
-            inp.ust_duration, inp.ust_investor_units, inp.exogenous_ust_units, inp.ust_new_supply_units,
+            y,
+            inp.yus_prev,
+            inp.dealer_ust_inventory,
+            inp.dealer_ust_capacity_units,
+            inp.dealer_decay,
+            inp.ust_investor_anchor_change,
+            inp.ust_investor_elasticity,
+            inp.ust_investor_extra_change,
+            inp.ust_duration,
+            inp.ust_investor_units,
+            inp.exogenous_ust_units,
+            inp.ust_new_supply_units,
         )
 
     def z_jgb(y):
         return bond_excess_levels(
-            y, inp.yjp_prev, inp.dealer_jgb_inventory, inp.dealer_jgb_capacity_units, inp.dealer_decay,
-            inp.jgb_investor_anchor_change, inp.jgb_investor_elasticity, inp.jgb_investor_extra_change,
-            inp.jgb_duration, inp.jgb_investor_units, inp.exogenous_jgb_units, inp.jgb_new_supply_units,
+            y,
+            inp.yjp_prev,
+            inp.dealer_jgb_inventory,
+            inp.dealer_jgb_capacity_units,
+            inp.dealer_decay,
+            inp.jgb_investor_anchor_change,
+            inp.jgb_investor_elasticity,
+            inp.jgb_investor_extra_change,
+            inp.jgb_duration,
+            inp.jgb_investor_units,
+            inp.exogenous_jgb_units,
+            inp.jgb_new_supply_units,
         )
 
     y_us = brentq(z_ust, inp.yus_prev - 0.05, inp.yus_prev + 0.05, xtol=1e-16, rtol=1e-15)
@@ -186,8 +218,16 @@ def test_bond_yields_match_brentq_on_independent_flow_functions_and_fx_follows()
 
 def fund_arrays(model) -> tuple:
     f = model.hedge_funds
-    return (f.ust_units, f.loan_jpy_tn, f.cash_usd_bn, f.alive, f.target_leverage, f.init_leverage,
-            f.maint_leverage, f.speed)
+    return (
+        f.ust_units,
+        f.loan_jpy_tn,
+        f.cash_usd_bn,
+        f.alive,
+        f.target_leverage,
+        f.init_leverage,
+        f.maint_leverage,
+        f.speed,
+    )
 
 
 def fund_regimes(inp: ClearingInputs, funds: tuple, s: float, y_us: float, forced_sales: bool = True) -> np.ndarray:
@@ -294,21 +334,24 @@ def day50_state():
 @pytest.fixture(scope="module")
 def stressed_state():
     """The state of a crash-prone run on a day when margin calls were executed."""
-    model = make_model(seed=2, scenario="risk_off", **CRASH_PRONE)
-    states = record_clearing_states(model)
-    for _ in range(400):
-        model.step()
-        if model.latest["hf_margin_calls"] > 0 and model.day > 30:
-            return states[-1]
-    pytest.fail("no margin call in 400 days of the crash-prone run")
+    for seed in range(2, 10):
+        model = make_model(seed=seed, scenario="risk_off", **CRASH_PRONE)
+        states = record_clearing_states(model)
+        for _ in range(400):
+            model.step()
+            if model.latest["hf_margin_calls"] > 0 and model.day > 30:
+                return states[-1]
+    pytest.fail("no margin call in 400 days of crash-prone runs with seeds 2-9")
 
 
 def test_jacobian_matches_central_differences_in_calm_state(day50_state):
     inp, funds = day50_state
     assert funds[3].sum() > 50  # live funds take part
     s0, y0, j0 = inp.s_prev, inp.yus_prev, inp.yjp_prev
-    candidates = [np.array([s0 + ds, y0 + dy, j0 + dj]) for ds, dy, dj in
-                  ((0.0, 0.0, 0.0), (0.013, -0.0011, 0.0004), (-0.021, 0.0017, -0.0006), (0.004, 0.0031, 0.002))]
+    candidates = [
+        np.array([s0 + ds, y0 + dy, j0 + dj])
+        for ds, dy, dj in ((0.0, 0.0, 0.0), (0.013, -0.0011, 0.0004), (-0.021, 0.0017, -0.0006), (0.004, 0.0031, 0.002))
+    ]
     good = smooth_points(inp, funds, candidates)
     assert len(good) >= 3
     for p, regimes in good:
@@ -349,8 +392,11 @@ def random_fund_cases(rng: np.random.Generator, n: int):
     lev = np.where(
         label == "voluntary",
         rng.uniform(0.0, 1.0, n) * lam_maint,
-        np.where(label == "band", lam_maint * (1.0 + band * rng.uniform(0.01, 0.99, n)),
-                 lam_maint * (1.0 + band * rng.uniform(1.01, 30.0, n))),
+        np.where(
+            label == "band",
+            lam_maint * (1.0 + band * rng.uniform(0.01, 0.99, n)),
+            lam_maint * (1.0 + band * rng.uniform(1.01, 30.0, n)),
+        ),
     )
     x_old = lev * equity
     equity = np.where(label == "insolvent", -rng.uniform(0.0, 2.0, n) * equity, equity)
@@ -385,30 +431,59 @@ def test_fund_trade_compiled_equals_python(forced_sales):
     cash = np.where(broke, -rng.uniform(0.0, 1.0, x_old.shape[0]), cash)
     loan = (x_old + cash - equity) / k
     for i in range(x_old.shape[0]):
-        args = (x_old[i] / price[i], loan[i], cash[i], target[i], lam_init[i], lam_maint[i], speed[i], price[i], k[i],
-                8.5, band[i], forced_sales)
+        args = (
+            x_old[i] / price[i],
+            loan[i],
+            cash[i],
+            target[i],
+            lam_init[i],
+            lam_maint[i],
+            speed[i],
+            price[i],
+            k[i],
+            8.5,
+            band[i],
+            forced_sales,
+        )
         got, want = fund_trade(*args), fund_trade.py_func(*args)
         assert got[1] == want[1]
-        np.testing.assert_allclose(np.delete(got, 1), np.delete(want, 1), rtol=1e-13, atol=1e-12,
-                                   err_msg=f"{label[i]} {args}")
+        np.testing.assert_allclose(
+            np.delete(got, 1), np.delete(want, 1), rtol=1e-13, atol=1e-12, err_msg=f"{label[i]} {args}"
+        )
 
 
 def test_bond_investor_flow_compiled_equals_python():
     # exp/expm1 come from LLVM in the kernel and from NumPy in Python: equal to a few ulp
     rng = np.random.default_rng(11)
     for _ in range(3000):
-        args = (rng.uniform(-0.01, 0.1), rng.uniform(-0.01, 0.1), rng.normal(0, 1e-3), rng.uniform(0.1, 50.0),
-                rng.normal(0, 50.0), rng.uniform(0.5, 30.0), rng.uniform(0.0, 3e4))
-        np.testing.assert_allclose(bond_investor_flow(*args), bond_investor_flow.py_func(*args), rtol=1e-13,
-                                   atol=1e-9)
+        args = (
+            rng.uniform(-0.01, 0.1),
+            rng.uniform(-0.01, 0.1),
+            rng.normal(0, 1e-3),
+            rng.uniform(0.1, 50.0),
+            rng.normal(0, 50.0),
+            rng.uniform(0.5, 30.0),
+            rng.uniform(0.0, 3e4),
+        )
+        np.testing.assert_allclose(bond_investor_flow(*args), bond_investor_flow.py_func(*args), rtol=1e-13, atol=1e-9)
 
 
 def test_fundamental_flow_compiled_equals_python():
     rng = np.random.default_rng(12)
     for _ in range(3000):
-        args = (rng.uniform(4.0, 5.5), rng.uniform(-0.01, 0.1), rng.uniform(-0.01, 0.05), rng.uniform(-0.01, 0.05),
-                rng.uniform(-0.01, 0.05), rng.uniform(4.0, 5.5), rng.normal(0, 0.02), rng.normal(0, 0.05),
-                rng.uniform(0.0, 20.0), rng.uniform(0.0, 3000.0), rng.normal(0, 100.0))
+        args = (
+            rng.uniform(4.0, 5.5),
+            rng.uniform(-0.01, 0.1),
+            rng.uniform(-0.01, 0.05),
+            rng.uniform(-0.01, 0.05),
+            rng.uniform(-0.01, 0.05),
+            rng.uniform(4.0, 5.5),
+            rng.normal(0, 0.02),
+            rng.normal(0, 0.05),
+            rng.uniform(0.0, 20.0),
+            rng.uniform(0.0, 3000.0),
+            rng.normal(0, 100.0),
+        )
         np.testing.assert_allclose(fundamental_flow(*args), fundamental_flow.py_func(*args), rtol=1e-13, atol=1e-10)
 
 
@@ -460,8 +535,11 @@ def test_fund_dollar_demand_continuous_at_insolvency(forced_sales):
         q = []
         for equity in (1e-9, -1e-9):
             loan = (assets - equity) / k
-            q.append(fund_trade(units, loan, cash, 1.0, lam_init, lam_init / 0.75, 0.05, price, k, duration, 0.02,
-                                forced_sales)[2])
+            q.append(
+                fund_trade(
+                    units, loan, cash, 1.0, lam_init, lam_init / 0.75, 0.05, price, k, duration, 0.02, forced_sales
+                )[2]
+            )
         assert q[1] == pytest.approx(-assets)
         assert abs(q[0] - q[1]) <= 1e-6 * assets, f"USD demand jumps by {q[0] - q[1]:.4g} bn at zero equity"
 

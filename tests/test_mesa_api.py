@@ -93,8 +93,9 @@ def test_batch_run_sweeps_the_parameter(batch):
 
 def test_batch_run_equals_a_direct_run_with_the_same_seed(batch):
     for r in batch:
-        model = CarryUnwindModel(seed=r["seed"], hedge_funds__n_funds=20,
-                                 hedge_funds__max_leverage=r["hedge_funds__max_leverage"])
+        model = CarryUnwindModel(
+            seed=r["seed"], hedge_funds__n_funds=20, hedge_funds__max_leverage=r["hedge_funds__max_leverage"]
+        )
         for _ in range(BATCH_STEPS):
             model.step()
         for col in set(TIMESERIES_COLUMNS) - {"day"}:
