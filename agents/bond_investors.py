@@ -33,7 +33,8 @@ class BondInvestorConfig(Validated):
         unit="USD bn (10y-equivalent)",
         lo=1.0,
         doc="UST held by investors outside the model",
-        source="US Treasury: ~$27 tn marketable debt end-2023, average duration ~6y → ~$16 tn 10y-eq; part held elastically",
+        source="US Treasury: ~$27 tn marketable debt end-2023, average duration ~6y → ~$16 tn 10y-eq; "
+        "part held elastically",
     )
     ust_elasticity_usd_bn_per_bp: float = param(
         30.0,
@@ -43,10 +44,16 @@ class BondInvestorConfig(Validated):
         doc="e: extra 10y-equivalent holdings per bp of yield above the anchor",
         source="Greenwood & Vayanos (2014): ~10% of GDP of duration supply moves 10y yields ~50-100bp",
     )
-    ust_term_premium_sd_bp: float = param(5.5, unit="bp per day", lo=0.0, hi=100.0, doc="daily shock to the term premium")
+    ust_term_premium_sd_bp: float = param(
+        5.5, unit="bp per day", lo=0.0, hi=100.0, doc="daily shock to the term premium"
+    )
     ust_term_premium_persistence: float = param(0.998, lo=0.0, hi=1.0, doc="AR(1) coefficient of the term premium")
     flight_to_quality_usd_bn: float = param(
-        10.0, unit="USD bn per index point", lo=-1000.0, hi=1000.0, doc="f: extra UST demand per risk-index point above its mean"
+        10.0,
+        unit="USD bn per index point",
+        lo=-1000.0,
+        hi=1000.0,
+        doc="f: extra UST demand per risk-index point above its mean",
     )
     jgb_holdings_jpy_tn: float = param(
         500.0, unit="JPY tn (10y-equivalent)", lo=1.0, doc="JGBs held by the domestic stand-in (banks, insurers, BoJ)"

@@ -78,5 +78,3 @@ def bond_flow(y, y_prev, inventory_units, capacity_units_per_unit_yield, decay):
 def bond_capacity_units(capacity_per_bp: float, scale: float, price_prev: float) -> float:
     """Convert a value-per-bp capacity to index units per unit of yield at yesterday's price."""
     return capacity_per_bp * scale * 1e4 / price_prev
-
-

@@ -77,7 +77,8 @@ class HedgeFundConfig(Validated):
         lo=1.0,
         hi=100.0,
         doc="upper end of the leverage caps (1/initial margin in calm markets); 1 = unleveraged",
-        source="FX margins for majors 3-10% (CFTC/NFA retail 2%, prime brokers 5-10%): caps 10-30x; TFG 2012 use λmax=5-20",
+        source="FX margins for majors 3-10% (CFTC/NFA retail 2%, prime brokers 5-10%): caps 10-30x; "
+        "TFG 2012 use λmax = 5-20",
     )
     leverage_beta_a: float = param(2.0, lo=0.1, doc="Beta(a, b) shape of caps between 1 and max_leverage")
     leverage_beta_b: float = param(2.0, lo=0.1, doc="Beta(a, b) shape of caps between 1 and max_leverage")
@@ -97,9 +98,7 @@ class HedgeFundConfig(Validated):
     adjustment_speed: float = param(
         0.05, unit="per day", lo=0.0, hi=1.0, lo_open=True, doc="partial adjustment κ towards the target position"
     )
-    maintenance_ratio: float = param(
-        0.75, lo=0.05, hi=1.0, hi_open=True, doc="maintenance margin / initial margin θ"
-    )
+    maintenance_ratio: float = param(0.75, lo=0.05, hi=1.0, hi_open=True, doc="maintenance margin / initial margin θ")
     margin_call_band: float = param(
         0.02,
         lo=1e-4,
@@ -117,12 +116,17 @@ class HedgeFundConfig(Validated):
         doc="σ_ref: volatility at which calm-market margins are set",
         source="USD/JPY 1m implied vol averaged ~9% in 2015-2023 (CME/Bloomberg JYVIX)",
     )
-    forced_sales: bool = param(True, doc="margin calls cut positions at once (False: only voluntary partial adjustment)")
+    forced_sales: bool = param(
+        True,
+        doc="margin calls cut positions at once (False: gradually, the share (L − λ_m)/L of the cut a day)",
+    )
     investor_flows: bool = param(True, doc="investors add/withdraw capital after performance")
     flow_sensitivity: float = param(
         0.15, lo=0.0, hi=10.0, doc="b in flow = b·(r̃ − r_b)·E", source="Thurner, Farmer & Geanakoplos (2012), b = 0.15"
     )
-    flow_memory: float = param(0.1, lo=0.0, hi=1.0, lo_open=True, doc="EMA weight a of daily returns in r̃ (TFG 2012: a = 0.1)")
+    flow_memory: float = param(
+        0.1, lo=0.0, hi=1.0, lo_open=True, doc="EMA weight a of daily returns in r̃ (TFG 2012: a = 0.1)"
+    )
     flow_benchmark_pa: float = param(0.0, unit="per annum", lo=-1.0, hi=1.0, doc="benchmark return r_b")
     failure_floor: float = param(
         0.1, lo=0.0, hi=1.0, hi_open=True, doc="fail when equity < floor × initial capital", source="TFG 2012: 10%"
@@ -211,10 +215,26 @@ def init_hedge_funds(
     n_zeros = np.zeros(n)
     target0, lam0 = n_zeros.copy(), n_zeros.copy()
     _decide_kernel(
-        risk_aversion, leverage_cap, spread, trend_weight, value_weight, vol_target, np.zeros(n, np.bool_),
-        np.ones(n, np.bool_), observations["carry_pa"], observations["trend_pa"], observations["misvaluation"],
-        observations["var_pa"], observations["vol_ratio"], cfg.margin_vol_elasticity, cfg.maintenance_ratio,
-        cfg.adjustment_speed, target0, lam0, n_zeros.copy(), n_zeros.copy(),
+        risk_aversion,
+        leverage_cap,
+        spread,
+        trend_weight,
+        value_weight,
+        vol_target,
+        np.zeros(n, np.bool_),
+        np.ones(n, np.bool_),
+        observations["carry_pa"],
+        observations["trend_pa"],
+        observations["misvaluation"],
+        observations["var_pa"],
+        observations["vol_ratio"],
+        cfg.margin_vol_elasticity,
+        cfg.maintenance_ratio,
+        cfg.adjustment_speed,
+        target0,
+        lam0,
+        n_zeros.copy(),
+        n_zeros.copy(),
     )
     leverage0 = np.minimum(cfg.initial_leverage_fraction * target0, lam0)
     # Scale capital so that total initial exposure equals the BIS anchor.
@@ -254,8 +274,21 @@ def init_hedge_funds(
 
 @njit(cache=True)
 def fund_decision(
-    risk_aversion, leverage_cap, spread_pa, trend_weight, value_weight, vol_target_pa, liquidating,
-    carry_pa, trend_pa, misvaluation, var_pa, vol_ratio, margin_vol_elasticity, maintenance_ratio, speed,
+    risk_aversion,
+    leverage_cap,
+    spread_pa,
+    trend_weight,
+    value_weight,
+    vol_target_pa,
+    liquidating,
+    carry_pa,
+    trend_pa,
+    misvaluation,
+    var_pa,
+    vol_ratio,
+    margin_vol_elasticity,
+    maintenance_ratio,
+    speed,
 ):
     """One fund's decision for today, from yesterday's close (all rates per annum).
 
@@ -287,9 +320,26 @@ def fund_decision(
 
 @njit(cache=True)
 def _decide_kernel(
-    risk_aversion, leverage_cap, spread_pa, trend_weight, value_weight, vol_target_pa, liquidating, alive,
-    carry_pa, trend_pa, misvaluation, var_pa, vol_ratio, psi, theta, speed0,
-    out_target, out_init, out_maint, out_speed,
+    risk_aversion,
+    leverage_cap,
+    spread_pa,
+    trend_weight,
+    value_weight,
+    vol_target_pa,
+    liquidating,
+    alive,
+    carry_pa,
+    trend_pa,
+    misvaluation,
+    var_pa,
+    vol_ratio,
+    psi,
+    theta,
+    speed0,
+    out_target,
+    out_init,
+    out_maint,
+    out_speed,
 ):
     for i in range(risk_aversion.shape[0]):
         if not alive[i]:
@@ -299,8 +349,21 @@ def _decide_kernel(
             out_speed[i] = 1.0
             continue
         t, li, lm, sp = fund_decision(
-            risk_aversion[i], leverage_cap[i], spread_pa[i], trend_weight[i], value_weight[i], vol_target_pa[i],
-            liquidating[i], carry_pa, trend_pa, misvaluation, var_pa, vol_ratio, psi, theta, speed0,
+            risk_aversion[i],
+            leverage_cap[i],
+            spread_pa[i],
+            trend_weight[i],
+            value_weight[i],
+            vol_target_pa[i],
+            liquidating[i],
+            carry_pa,
+            trend_pa,
+            misvaluation,
+            var_pa,
+            vol_ratio,
+            psi,
+            theta,
+            speed0,
         )
         out_target[i] = t
         out_init[i] = li
@@ -320,11 +383,26 @@ def decide(
 ) -> None:
     """Write today's target leverage, margin limits and adjustment speed into ``state``."""
     _decide_kernel(
-        state.risk_aversion, state.leverage_cap, state.funding_spread_pa, state.trend_weight, state.value_weight,
-        state.vol_target_pa, state.liquidating, state.alive,
-        carry_pa, trend_pa, misvaluation, var_pa, vol_ratio, cfg.margin_vol_elasticity, cfg.maintenance_ratio,
+        state.risk_aversion,
+        state.leverage_cap,
+        state.funding_spread_pa,
+        state.trend_weight,
+        state.value_weight,
+        state.vol_target_pa,
+        state.liquidating,
+        state.alive,
+        carry_pa,
+        trend_pa,
+        misvaluation,
+        var_pa,
+        vol_ratio,
+        cfg.margin_vol_elasticity,
+        cfg.maintenance_ratio,
         cfg.adjustment_speed,
-        state.target_leverage, state.init_leverage, state.maint_leverage, state.speed,
+        state.target_leverage,
+        state.init_leverage,
+        state.maint_leverage,
+        state.speed,
     )
 
 
@@ -332,7 +410,15 @@ def decide(
 def fund_position(x_old, equity, target, lam_init, lam_maint, speed, band, forced_sales):
     """The position a fund holds after trading at prices that mark it at ``(x_old, equity)``.
 
-    Piecewise linear in ``(x_old, equity)`` and continuous, so aggregate demand is too.
+    Voluntary partial adjustment ``x_old + κ·(ℓ*·E − x_old)``; above the maintenance leverage
+    ``λ_m`` a margin call cuts towards ``λ_i·E``. The share ``f`` of that cut executed today is
+
+    * with forced sales: ``(L − λ_m)/(ε·λ_m)`` capped at 1 — all of it once leverage ``L`` is a
+      band ``ε`` above the limit ("at once");
+    * without: ``(L − λ_m)/L`` — gradual, but complete as equity runs out (so that demand stays
+      continuous where an insolvent fund's lenders close it).
+
+    Continuous and piecewise smooth in ``(x_old, E)``, so aggregate demand is continuous too.
 
     Returns
     -------
@@ -342,31 +428,31 @@ def fund_position(x_old, equity, target, lam_init, lam_maint, speed, band, force
     if equity <= 0.0 or lam_init <= 0.0:
         return 0.0, 0.0, 0.0, equity <= 0.0 and x_old > 0.0
     # voluntary partial adjustment towards target·E
-    x_vol = x_old + speed * (target * equity - x_old)
-    dv_dx = 1.0 - speed
-    dv_de = speed * target
-    x_new, dx_dx, dx_de = x_vol, dv_dx, dv_de
+    x_new = x_old + speed * (target * equity - x_old)
+    dx_dx = 1.0 - speed
+    dx_de = speed * target
     called = False
     lev = x_old / equity
     if lev > lam_maint:
         called = True
+        gap = x_old - lam_init * equity  # the cut that restores the initial margin
         if forced_sales:
-            # share of the required cut executed: 0 at the maintenance limit, 1 a band above it
             width = band * lam_maint
             f = (lev - lam_maint) / width
-            if f >= 1.0:
-                xf = lam_init * equity
-                df_dx = 0.0
-                df_de = lam_init
-            else:
-                gap = x_old - lam_init * equity
-                xf = x_old - f * gap
-                dfrac_dx = 1.0 / (equity * width)
-                dfrac_de = -x_old / (equity * equity * width)
-                df_dx = 1.0 - f - gap * dfrac_dx
-                df_de = f * lam_init - gap * dfrac_de
-            if xf < x_new:
-                x_new, dx_dx, dx_de = xf, df_dx, df_de
+            df_dx = 1.0 / (equity * width)
+            df_de = -x_old / (equity * equity * width)
+        else:
+            f = 1.0 - lam_maint * equity / x_old
+            df_dx = lam_maint * equity / (x_old * x_old)
+            df_de = -lam_maint / x_old
+        if f >= 1.0:
+            xf, dxf_dx, dxf_de = lam_init * equity, 0.0, lam_init
+        else:
+            xf = x_old - f * gap
+            dxf_dx = 1.0 - f - gap * df_dx
+            dxf_de = f * lam_init - gap * df_de
+        if xf < x_new:
+            x_new, dx_dx, dx_de = xf, dxf_dx, dxf_de
     if x_new < 0.0:
         return 0.0, 0.0, 0.0, called
     return x_new, dx_dx, dx_de, called
@@ -413,8 +499,21 @@ def fund_trade(units, loan, cash, target, lam_init, lam_maint, speed, price, k, 
 
 @njit(cache=True)
 def aggregate_demand(
-    ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init, lam_maint, speed,
-    price, k, duration, band, forced_sales, out_x, out_called,
+    ust_units,
+    loan_jpy_tn,
+    cash_usd_bn,
+    alive,
+    target,
+    lam_init,
+    lam_maint,
+    speed,
+    price,
+    k,
+    duration,
+    band,
+    forced_sales,
+    out_x,
+    out_called,
 ):
     """Sum the funds' trades at trial prices; writes each new position into ``out_x``.
 
@@ -437,8 +536,18 @@ def aggregate_demand(
             out_called[i] = False
             continue
         x, called, q, dq_ds, dq_dy, dx_ds, dx_dy = fund_trade(
-            ust_units[i], loan_jpy_tn[i], cash_usd_bn[i], target[i], lam_init[i], lam_maint[i], speed[i],
-            price, k, duration, band, forced_sales,
+            ust_units[i],
+            loan_jpy_tn[i],
+            cash_usd_bn[i],
+            target[i],
+            lam_init[i],
+            lam_maint[i],
+            speed[i],
+            price,
+            k,
+            duration,
+            band,
+            forced_sales,
         )
         out_x[i] = x
         out_called[i] = called
@@ -451,13 +560,15 @@ def aggregate_demand(
         units_old += ust_units[i]
         gross_usd += abs(q)
         gross_units += abs(x * inv_p - ust_units[i])
-    return finish_aggregate(usd, dusd_ds, dusd_dy, x_sum, dx_ds_sum, dx_dy_sum, units_old, gross_usd, gross_units,
-                            inv_p, duration)
+    return finish_aggregate(
+        usd, dusd_ds, dusd_dy, x_sum, dx_ds_sum, dx_dy_sum, units_old, gross_usd, gross_units, inv_p, duration
+    )
 
 
 @njit(cache=True)
-def finish_aggregate(usd, dusd_ds, dusd_dy, x_sum, dx_ds_sum, dx_dy_sum, units_old, gross_usd, gross_units, inv_p,
-                     duration):
+def finish_aggregate(
+    usd, dusd_ds, dusd_dy, x_sum, dx_ds_sum, dx_dy_sum, units_old, gross_usd, gross_units, inv_p, duration
+):
     units = x_sum * inv_p - units_old
     # P = exp(-D·y): d(1/P)/dy = D/P
     dunits_dy = (dx_dy_sum + duration * x_sum) * inv_p
@@ -478,8 +589,27 @@ class SettleTotals(NamedTuple):
 
 @njit(cache=True)
 def fund_settle(
-    units, loan, cash, book, capital0, perf, liquidating, spread, x,
-    price, k, price_prev, k_prev, y_us, r_jp, flows_on, b, a, r_b_daily, floor, cap_multiple,
+    units,
+    loan,
+    cash,
+    book,
+    capital0,
+    perf,
+    liquidating,
+    spread,
+    x,
+    price,
+    k,
+    price_prev,
+    k_prev,
+    y_us,
+    r_jp,
+    flows_on,
+    b,
+    a,
+    r_b_daily,
+    floor,
+    cap_multiple,
 ):
     """Book one live fund's day: trade to ``x``, accrue carry, take investor flows.
 
@@ -524,10 +654,32 @@ def fund_settle(
 
 @njit(cache=True)
 def _settle_kernel(
-    ust_units, loan_jpy_tn, cash_usd_bn, equity_book, capital0, perf_ema, alive, liquidating,
-    reentry_day, spread_pa, x_new, called,
-    price, k, price_prev, k_prev, y_us, r_jp, day,
-    flows_on, b, a, r_b_daily, floor, cap_multiple, reentry_delay,
+    ust_units,
+    loan_jpy_tn,
+    cash_usd_bn,
+    equity_book,
+    capital0,
+    perf_ema,
+    alive,
+    liquidating,
+    reentry_day,
+    spread_pa,
+    x_new,
+    called,
+    price,
+    k,
+    price_prev,
+    k_prev,
+    y_us,
+    r_jp,
+    day,
+    flows_on,
+    b,
+    a,
+    r_b_daily,
+    floor,
+    cap_multiple,
+    reentry_delay,
 ):
     coupons = 0.0
     interest = 0.0
@@ -551,11 +703,41 @@ def _settle_kernel(
             continue
         if called[i]:
             calls += 1
-        (ust_units[i], loan_jpy_tn[i], cash_usd_bn[i], equity_book[i], perf_ema[i],
-         coupon, int_jpy, flow, payout, default, closed, failed) = fund_settle(
-            ust_units[i], loan_jpy_tn[i], cash_usd_bn[i], equity_book[i], capital0[i], perf_ema[i],
-            liquidating[i], spread_pa[i], x_new[i], price, k, price_prev, k_prev, y_us, r_jp,
-            flows_on, b, a, r_b_daily, floor, cap_multiple,
+        (
+            ust_units[i],
+            loan_jpy_tn[i],
+            cash_usd_bn[i],
+            equity_book[i],
+            perf_ema[i],
+            coupon,
+            int_jpy,
+            flow,
+            payout,
+            default,
+            closed,
+            failed,
+        ) = fund_settle(
+            ust_units[i],
+            loan_jpy_tn[i],
+            cash_usd_bn[i],
+            equity_book[i],
+            capital0[i],
+            perf_ema[i],
+            liquidating[i],
+            spread_pa[i],
+            x_new[i],
+            price,
+            k,
+            price_prev,
+            k_prev,
+            y_us,
+            r_jp,
+            flows_on,
+            b,
+            a,
+            r_b_daily,
+            floor,
+            cap_multiple,
         )
         coupons += coupon
         interest += int_jpy
@@ -588,12 +770,32 @@ def settle(
 ) -> SettleTotals:
     """Book today's trades, carry accrual, investor flows, failures and re-entries."""
     out = _settle_kernel(
-        state.ust_units, state.loan_jpy_tn, state.cash_usd_bn, state.equity_book_usd_bn,
-        state.initial_capital_usd_bn, state.perf_ema, state.alive, state.liquidating,
-        state.reentry_day, state.funding_spread_pa, state.position_new_usd_bn, state.margin_called,
-        price, 1000.0 / usdjpy, price_prev, 1000.0 / usdjpy_prev, y_us, r_jp, day,
-        cfg.investor_flows, cfg.flow_sensitivity, cfg.flow_memory,
-        cfg.flow_benchmark_pa / TRADING_DAYS, cfg.failure_floor, cfg.max_capital_multiple, cfg.reentry_delay_days,
+        state.ust_units,
+        state.loan_jpy_tn,
+        state.cash_usd_bn,
+        state.equity_book_usd_bn,
+        state.initial_capital_usd_bn,
+        state.perf_ema,
+        state.alive,
+        state.liquidating,
+        state.reentry_day,
+        state.funding_spread_pa,
+        state.position_new_usd_bn,
+        state.margin_called,
+        price,
+        1000.0 / usdjpy,
+        price_prev,
+        1000.0 / usdjpy_prev,
+        y_us,
+        r_jp,
+        day,
+        cfg.investor_flows,
+        cfg.flow_sensitivity,
+        cfg.flow_memory,
+        cfg.flow_benchmark_pa / TRADING_DAYS,
+        cfg.failure_floor,
+        cfg.max_capital_multiple,
+        cfg.reentry_delay_days,
     )
     return SettleTotals(*out)
 

@@ -2,6 +2,10 @@
 
 from importlib import metadata as _metadata
 
+from model._numba_cache import configure as _configure_numba_cache
+
+_configure_numba_cache()
+
 try:
     __version__ = _metadata.version("carry-unwind")
 except _metadata.PackageNotFoundError:  # running from a source tree

@@ -102,6 +102,10 @@ class ClearingResult(NamedTuple):
     gross_ust_units: float
     gross_jgb_units: float
     converged: bool
+    # signed excess demand left at the cleared prices (within tolerance); the dealers take it
+    excess_fx_usd_bn: float
+    excess_ust_units: float
+    excess_jgb_units: float
 
 
 @njit(cache=True)
@@ -109,22 +113,41 @@ def rest_excess(s, y_us, y_jp, inp, z, jac, gross):
     """Excess demand of everyone but the hedge funds, its Jacobian and gross volumes."""
     d_fx, d_fx_ds = fx_flow(s, inp.s_prev, inp.dealer_fx_inventory, inp.dealer_fx_capacity, inp.dealer_decay)
     rm, rm_ds, rm_dyus, rm_dyjp = fundamental_flow(
-        s, y_us, y_jp, inp.infl_us, inp.infl_jp, inp.real_money_log_anchor, inp.real_money_gap_ref,
-        inp.real_money_fiscal_premium, inp.real_money_beta, inp.real_money_capacity, inp.real_money_kept,
+        s,
+        y_us,
+        y_jp,
+        inp.infl_us,
+        inp.infl_jp,
+        inp.real_money_log_anchor,
+        inp.real_money_gap_ref,
+        inp.real_money_fiscal_premium,
+        inp.real_money_beta,
+        inp.real_money_capacity,
+        inp.real_money_kept,
     )
     d_ust, d_ust_dy = bond_flow(
         y_us, inp.yus_prev, inp.dealer_ust_inventory, inp.dealer_ust_capacity_units, inp.dealer_decay
     )
     inv_ust, inv_ust_dy = bond_investor_flow(
-        y_us, inp.yus_prev, inp.ust_investor_anchor_change, inp.ust_investor_elasticity,
-        inp.ust_investor_extra_change, inp.ust_duration, inp.ust_investor_units,
+        y_us,
+        inp.yus_prev,
+        inp.ust_investor_anchor_change,
+        inp.ust_investor_elasticity,
+        inp.ust_investor_extra_change,
+        inp.ust_duration,
+        inp.ust_investor_units,
     )
     d_jgb, d_jgb_dy = bond_flow(
         y_jp, inp.yjp_prev, inp.dealer_jgb_inventory, inp.dealer_jgb_capacity_units, inp.dealer_decay
     )
     inv_jgb, inv_jgb_dy = bond_investor_flow(
-        y_jp, inp.yjp_prev, inp.jgb_investor_anchor_change, inp.jgb_investor_elasticity,
-        inp.jgb_investor_extra_change, inp.jgb_duration, inp.jgb_investor_units,
+        y_jp,
+        inp.yjp_prev,
+        inp.jgb_investor_anchor_change,
+        inp.jgb_investor_elasticity,
+        inp.jgb_investor_extra_change,
+        inp.jgb_duration,
+        inp.jgb_investor_units,
     )
     z[0] = d_fx + rm + inp.trade_flow_usd_bn + inp.exogenous_usd_bn
     z[1] = d_ust + inv_ust + inp.exogenous_ust_units - inp.ust_new_supply_units
@@ -161,17 +184,45 @@ def add_fund_demand(hf, z, jac, gross):
 
 @njit(cache=True)
 def excess_demand(
-    s, y_us, y_jp, inp,
-    ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init, lam_maint, speed, forced_sales,
-    out_x, out_called, z, jac, gross,
+    s,
+    y_us,
+    y_jp,
+    inp,
+    ust_units,
+    loan_jpy_tn,
+    cash_usd_bn,
+    alive,
+    target,
+    lam_init,
+    lam_maint,
+    speed,
+    forced_sales,
+    out_x,
+    out_called,
+    z,
+    jac,
+    gross,
 ):
     """Excess demand ``z`` (3,), its Jacobian ``jac`` (3, 3) and gross volumes at ``(s, y_us, y_jp)``."""
     rest_excess(s, y_us, y_jp, inp, z, jac, gross)
     price_us = math.exp(-inp.ust_duration * y_us)
     k = 1000.0 * math.exp(-s)
     hf = aggregate_demand(
-        ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init, lam_maint, speed,
-        price_us, k, inp.ust_duration, inp.margin_call_band, forced_sales, out_x, out_called,
+        ust_units,
+        loan_jpy_tn,
+        cash_usd_bn,
+        alive,
+        target,
+        lam_init,
+        lam_maint,
+        speed,
+        price_us,
+        k,
+        inp.ust_duration,
+        inp.margin_call_band,
+        forced_sales,
+        out_x,
+        out_called,
     )
     add_fund_demand(hf, z, jac, gross)
 
@@ -231,8 +282,19 @@ def _residuals(z, gross, res):
 @njit(cache=True)
 def solve_clearing(
     inp,
-    ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init, lam_maint, speed, forced_sales,
-    out_x, out_called, tol, max_iter,
+    ust_units,
+    loan_jpy_tn,
+    cash_usd_bn,
+    alive,
+    target,
+    lam_init,
+    lam_maint,
+    speed,
+    forced_sales,
+    out_x,
+    out_called,
+    tol,
+    max_iter,
 ):
     """Damped Newton from yesterday's close. Returns the fields of :class:`ClearingResult`.
 
@@ -249,8 +311,26 @@ def solve_clearing(
     s = inp.s_prev
     y_us = inp.yus_prev
     y_jp = inp.yjp_prev
-    excess_demand(s, y_us, y_jp, inp, ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init,
-                  lam_maint, speed, forced_sales, out_x, out_called, z, jac, gross)
+    excess_demand(
+        s,
+        y_us,
+        y_jp,
+        inp,
+        ust_units,
+        loan_jpy_tn,
+        cash_usd_bn,
+        alive,
+        target,
+        lam_init,
+        lam_maint,
+        speed,
+        forced_sales,
+        out_x,
+        out_called,
+        z,
+        jac,
+        gross,
+    )
     for m in range(3):
         scale[m] = max(gross[m], VOLUME_FLOOR)
     worst = _residuals(z, gross, res)
@@ -276,9 +356,26 @@ def solve_clearing(
         t = cap
         accepted = False
         for _ in range(60):
-            excess_demand(s + t * dp[0], y_us + t * dp[1], y_jp + t * dp[2], inp, ust_units, loan_jpy_tn,
-                          cash_usd_bn, alive, target, lam_init, lam_maint, speed, forced_sales, out_x,
-                          out_called, z, jac, gross)
+            excess_demand(
+                s + t * dp[0],
+                y_us + t * dp[1],
+                y_jp + t * dp[2],
+                inp,
+                ust_units,
+                loan_jpy_tn,
+                cash_usd_bn,
+                alive,
+                target,
+                lam_init,
+                lam_maint,
+                speed,
+                forced_sales,
+                out_x,
+                out_called,
+                z,
+                jac,
+                gross,
+            )
             merit = 0.0
             for m in range(3):
                 merit += (z[m] / scale[m]) ** 2
@@ -297,23 +394,113 @@ def solve_clearing(
         converged = worst <= tol
     if not converged:
         # make sure out_x/out_called describe the final iterate
-        excess_demand(s, y_us, y_jp, inp, ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init,
-                      lam_maint, speed, forced_sales, out_x, out_called, z, jac, gross)
+        excess_demand(
+            s,
+            y_us,
+            y_jp,
+            inp,
+            ust_units,
+            loan_jpy_tn,
+            cash_usd_bn,
+            alive,
+            target,
+            lam_init,
+            lam_maint,
+            speed,
+            forced_sales,
+            out_x,
+            out_called,
+            z,
+            jac,
+            gross,
+        )
         worst = _residuals(z, gross, res)
         converged = worst <= tol
-    return (math.exp(s), y_us, y_jp, it, worst, res[0], res[1], res[2], gross[0], gross[1], gross[2], converged)
+    return (
+        math.exp(s),
+        y_us,
+        y_jp,
+        it,
+        worst,
+        res[0],
+        res[1],
+        res[2],
+        gross[0],
+        gross[1],
+        gross[2],
+        converged,
+        z[0],
+        z[1],
+        z[2],
+    )
 
 
 @njit(cache=True)
-def _eval(s, y_us, y_jp, inp, ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init, lam_maint, speed,
-          forced_sales, out_x, out_called, z, jac, gross):
-    excess_demand(s, y_us, y_jp, inp, ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init, lam_maint,
-                  speed, forced_sales, out_x, out_called, z, jac, gross)
+def _eval(
+    s,
+    y_us,
+    y_jp,
+    inp,
+    ust_units,
+    loan_jpy_tn,
+    cash_usd_bn,
+    alive,
+    target,
+    lam_init,
+    lam_maint,
+    speed,
+    forced_sales,
+    out_x,
+    out_called,
+    z,
+    jac,
+    gross,
+):
+    excess_demand(
+        s,
+        y_us,
+        y_jp,
+        inp,
+        ust_units,
+        loan_jpy_tn,
+        cash_usd_bn,
+        alive,
+        target,
+        lam_init,
+        lam_maint,
+        speed,
+        forced_sales,
+        out_x,
+        out_called,
+        z,
+        jac,
+        gross,
+    )
 
 
 @njit(cache=True)
-def _solve_bond_yield(m, s, y_us, y_jp, inp, ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init,
-                      lam_maint, speed, forced_sales, out_x, out_called, z, jac, gross, tol):
+def _solve_bond_yield(
+    m,
+    s,
+    y_us,
+    y_jp,
+    inp,
+    ust_units,
+    loan_jpy_tn,
+    cash_usd_bn,
+    alive,
+    target,
+    lam_init,
+    lam_maint,
+    speed,
+    forced_sales,
+    out_x,
+    out_called,
+    z,
+    jac,
+    gross,
+    tol,
+):
     """Clear market ``m`` (1 = UST, 2 = JGB) in its own yield, others fixed: bracketed Newton.
 
     Returns the yield. Demand rises with the yield (investors and dealers buy cheaper bonds).
@@ -323,11 +510,47 @@ def _solve_bond_yield(m, s, y_us, y_jp, inp, ust_units, loan_jpy_tn, cash_usd_bn
     hi = y + 0.5
     for _ in range(200):
         if m == 1:
-            _eval(s, y, y_jp, inp, ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init, lam_maint, speed,
-                  forced_sales, out_x, out_called, z, jac, gross)
+            _eval(
+                s,
+                y,
+                y_jp,
+                inp,
+                ust_units,
+                loan_jpy_tn,
+                cash_usd_bn,
+                alive,
+                target,
+                lam_init,
+                lam_maint,
+                speed,
+                forced_sales,
+                out_x,
+                out_called,
+                z,
+                jac,
+                gross,
+            )
         else:
-            _eval(s, y_us, y, inp, ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init, lam_maint, speed,
-                  forced_sales, out_x, out_called, z, jac, gross)
+            _eval(
+                s,
+                y_us,
+                y,
+                inp,
+                ust_units,
+                loan_jpy_tn,
+                cash_usd_bn,
+                alive,
+                target,
+                lam_init,
+                lam_maint,
+                speed,
+                forced_sales,
+                out_x,
+                out_called,
+                z,
+                jac,
+                gross,
+            )
         g = max(gross[m], VOLUME_FLOOR)
         if abs(z[m]) / g <= tol:
             return y
@@ -346,21 +569,88 @@ def _solve_bond_yield(m, s, y_us, y_jp, inp, ust_units, loan_jpy_tn, cash_usd_bn
 
 
 @njit(cache=True)
-def _fx_gap(s, y_us, y_jp, inp, ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init, lam_maint, speed,
-            forced_sales, out_x, out_called, z, jac, gross, tol):
+def _fx_gap(
+    s,
+    y_us,
+    y_jp,
+    inp,
+    ust_units,
+    loan_jpy_tn,
+    cash_usd_bn,
+    alive,
+    target,
+    lam_init,
+    lam_maint,
+    speed,
+    forced_sales,
+    out_x,
+    out_called,
+    z,
+    jac,
+    gross,
+    tol,
+):
     """FX excess demand at ``s`` with the UST market cleared; returns ``(z_fx, y_us)``."""
-    y = _solve_bond_yield(1, s, y_us, y_jp, inp, ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init,
-                          lam_maint, speed, forced_sales, out_x, out_called, z, jac, gross, tol)
-    _eval(s, y, y_jp, inp, ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init, lam_maint, speed,
-          forced_sales, out_x, out_called, z, jac, gross)
+    y = _solve_bond_yield(
+        1,
+        s,
+        y_us,
+        y_jp,
+        inp,
+        ust_units,
+        loan_jpy_tn,
+        cash_usd_bn,
+        alive,
+        target,
+        lam_init,
+        lam_maint,
+        speed,
+        forced_sales,
+        out_x,
+        out_called,
+        z,
+        jac,
+        gross,
+        tol,
+    )
+    _eval(
+        s,
+        y,
+        y_jp,
+        inp,
+        ust_units,
+        loan_jpy_tn,
+        cash_usd_bn,
+        alive,
+        target,
+        lam_init,
+        lam_maint,
+        speed,
+        forced_sales,
+        out_x,
+        out_called,
+        z,
+        jac,
+        gross,
+    )
     return z[0], y
 
 
 @njit(cache=True)
 def solve_clearing_bracketed(
     inp,
-    ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init, lam_maint, speed, forced_sales,
-    out_x, out_called, tol,
+    ust_units,
+    loan_jpy_tn,
+    cash_usd_bn,
+    alive,
+    target,
+    lam_init,
+    lam_maint,
+    speed,
+    forced_sales,
+    out_x,
+    out_called,
+    tol,
 ):
     """Robust fallback: clear the JGB market, then search USD/JPY for a sign change of FX
     excess demand (UST cleared inside) outward from yesterday's close, and bisect it.
@@ -374,12 +664,50 @@ def solve_clearing_bracketed(
     jac = np.empty((3, 3))
     gross = np.empty(3)
     res = np.empty(3)
-    y_jp = _solve_bond_yield(2, inp.s_prev, inp.yus_prev, inp.yjp_prev, inp, ust_units, loan_jpy_tn, cash_usd_bn,
-                             alive, target, lam_init, lam_maint, speed, forced_sales, out_x, out_called, z, jac,
-                             gross, tol)
+    y_jp = _solve_bond_yield(
+        2,
+        inp.s_prev,
+        inp.yus_prev,
+        inp.yjp_prev,
+        inp,
+        ust_units,
+        loan_jpy_tn,
+        cash_usd_bn,
+        alive,
+        target,
+        lam_init,
+        lam_maint,
+        speed,
+        forced_sales,
+        out_x,
+        out_called,
+        z,
+        jac,
+        gross,
+        tol,
+    )
     s0 = inp.s_prev
-    g0, y0 = _fx_gap(s0, inp.yus_prev, y_jp, inp, ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init,
-                     lam_maint, speed, forced_sales, out_x, out_called, z, jac, gross, tol)
+    g0, y0 = _fx_gap(
+        s0,
+        inp.yus_prev,
+        y_jp,
+        inp,
+        ust_units,
+        loan_jpy_tn,
+        cash_usd_bn,
+        alive,
+        target,
+        lam_init,
+        lam_maint,
+        speed,
+        forced_sales,
+        out_x,
+        out_called,
+        z,
+        jac,
+        gross,
+        tol,
+    )
     evals = 1
     direction = 1.0 if g0 > 0.0 else -1.0  # excess demand for dollars lifts USD/JPY
     a, ga, ya = s0, g0, y0
@@ -388,8 +716,27 @@ def solve_clearing_bracketed(
     found = g0 == 0.0
     while not found and step < 3.0:
         b = s0 + direction * step
-        gb, yb = _fx_gap(b, ya, y_jp, inp, ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init, lam_maint,
-                         speed, forced_sales, out_x, out_called, z, jac, gross, tol)
+        gb, yb = _fx_gap(
+            b,
+            ya,
+            y_jp,
+            inp,
+            ust_units,
+            loan_jpy_tn,
+            cash_usd_bn,
+            alive,
+            target,
+            lam_init,
+            lam_maint,
+            speed,
+            forced_sales,
+            out_x,
+            out_called,
+            z,
+            jac,
+            gross,
+            tol,
+        )
         evals += 1
         if (gb > 0.0) != (ga > 0.0) or gb == 0.0:
             found = True
@@ -404,8 +751,27 @@ def solve_clearing_bracketed(
             mid = 0.5 * (a + b)
             if mid == a or mid == b:
                 break
-            gm, ym = _fx_gap(mid, ya, y_jp, inp, ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init,
-                             lam_maint, speed, forced_sales, out_x, out_called, z, jac, gross, tol)
+            gm, ym = _fx_gap(
+                mid,
+                ya,
+                y_jp,
+                inp,
+                ust_units,
+                loan_jpy_tn,
+                cash_usd_bn,
+                alive,
+                target,
+                lam_init,
+                lam_maint,
+                speed,
+                forced_sales,
+                out_x,
+                out_called,
+                z,
+                jac,
+                gross,
+                tol,
+            )
             evals += 1
             if abs(gm) / max(gross[0], VOLUME_FLOOR) <= tol:
                 a, ya = mid, ym
@@ -417,22 +783,85 @@ def solve_clearing_bracketed(
                 b, gb, yb = mid, gm, ym
         s = a if abs(ga) <= abs(gb) else b
         y_us = ya if abs(ga) <= abs(gb) else yb
-    y_us = _solve_bond_yield(1, s, y_us, y_jp, inp, ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init,
-                             lam_maint, speed, forced_sales, out_x, out_called, z, jac, gross, tol)
-    _eval(s, y_us, y_jp, inp, ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init, lam_maint, speed,
-          forced_sales, out_x, out_called, z, jac, gross)
+    y_us = _solve_bond_yield(
+        1,
+        s,
+        y_us,
+        y_jp,
+        inp,
+        ust_units,
+        loan_jpy_tn,
+        cash_usd_bn,
+        alive,
+        target,
+        lam_init,
+        lam_maint,
+        speed,
+        forced_sales,
+        out_x,
+        out_called,
+        z,
+        jac,
+        gross,
+        tol,
+    )
+    _eval(
+        s,
+        y_us,
+        y_jp,
+        inp,
+        ust_units,
+        loan_jpy_tn,
+        cash_usd_bn,
+        alive,
+        target,
+        lam_init,
+        lam_maint,
+        speed,
+        forced_sales,
+        out_x,
+        out_called,
+        z,
+        jac,
+        gross,
+    )
     worst = _residuals(z, gross, res)
-    return (math.exp(s), y_us, y_jp, evals, worst, res[0], res[1], res[2], gross[0], gross[1], gross[2],
-            worst <= tol)
+    return (
+        math.exp(s),
+        y_us,
+        y_jp,
+        evals,
+        worst,
+        res[0],
+        res[1],
+        res[2],
+        gross[0],
+        gross[1],
+        gross[2],
+        worst <= tol,
+        z[0],
+        z[1],
+        z[2],
+    )
 
 
-def clear(inp: ClearingInputs, funds, forced_sales: bool, *, day: int, tol: float = DEFAULT_TOL,
-          max_iter: int = MAX_ITER) -> ClearingResult:
+def clear(
+    inp: ClearingInputs, funds, forced_sales: bool, *, day: int, tol: float = DEFAULT_TOL, max_iter: int = MAX_ITER
+) -> ClearingResult:
     """Clear the three markets for one day; raise :class:`ClearingError` if that fails."""
     args = (
-        inp, funds.ust_units, funds.loan_jpy_tn, funds.cash_usd_bn, funds.alive, funds.target_leverage,
-        funds.init_leverage, funds.maint_leverage, funds.speed, forced_sales,
-        funds.position_new_usd_bn, funds.margin_called,
+        inp,
+        funds.ust_units,
+        funds.loan_jpy_tn,
+        funds.cash_usd_bn,
+        funds.alive,
+        funds.target_leverage,
+        funds.init_leverage,
+        funds.maint_leverage,
+        funds.speed,
+        forced_sales,
+        funds.position_new_usd_bn,
+        funds.margin_called,
     )
     result = ClearingResult(*solve_clearing(*args, tol, max_iter))
     if not result.converged:

@@ -61,9 +61,7 @@ class ModelConfig:
             raise ConfigError(f"{prefix}configuration must be a table of sections, got {type(data).__name__}")
         unknown = sorted(set(data) - set(SECTIONS))
         if unknown:
-            raise ConfigError(
-                f"{prefix}unknown section {unknown[0]!r}; known sections: {', '.join(SECTIONS)}"
-            )
+            raise ConfigError(f"{prefix}unknown section {unknown[0]!r}; known sections: {', '.join(SECTIONS)}")
         parts = {}
         for name, kind in SECTIONS.items():
             section = data.get(name, {})
@@ -81,7 +79,11 @@ class ModelConfig:
             raise ConfigError(f"{path}: malformed TOML: {exc}") from None
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from None
-        return cls.from_dict(data, where=str(path))
+        try:
+            return cls.from_dict(data, where=str(path))
+        except ConfigError as exc:
+            msg = str(exc)
+            raise ConfigError(msg if msg.startswith(f"[{path}]") else f"[{path}] {msg}") from None
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {name: getattr(self, name).to_dict() for name in SECTIONS}

@@ -25,9 +25,13 @@ class MarketConfig(Validated):
     usdjpy: float = param(
         140.5, unit="JPY per USD", lo=1.0, hi=10_000.0, doc="initial USD/JPY", source="2023 average 140.5 (BoJ)"
     )
-    ust10y_yield: float = param(0.040, unit="per annum", lo=-0.05, hi=0.3, source="UST 10y, 2023 average ~3.96% (FRED DGS10)")
+    ust10y_yield: float = param(
+        0.040, unit="per annum", lo=-0.05, hi=0.3, source="UST 10y, 2023 average ~3.96% (FRED DGS10)"
+    )
     jgb10y_yield: float = param(0.006, unit="per annum", lo=-0.05, hi=0.3, source="JGB 10y, 2023 average ~0.6% (MoF)")
-    us_short_rate: float = param(0.0525, unit="per annum", lo=-0.05, hi=0.3, source="Fed funds 5.25-5.50% from Jul 2023")
+    us_short_rate: float = param(
+        0.0525, unit="per annum", lo=-0.05, hi=0.3, source="Fed funds 5.25-5.50% from Jul 2023"
+    )
     boj_rate: float = param(-0.001, unit="per annum", lo=-0.05, hi=0.3, source="BoJ policy rate −0.1% until Mar 2024")
     us_inflation_expectations: float = param(
         0.023, unit="per annum", lo=-0.1, hi=0.5, source="10y breakeven ~2.3% in 2023 (FRED T10YIE)"
@@ -47,7 +51,9 @@ class MarketConfig(Validated):
     risk_vol_sensitivity: float = param(
         0.03, lo=0.0, hi=2.0, doc="response of ln v to a USD/JPY move, per unit of |return|/σ_ref"
     )
-    risk_shock_sd: float = param(0.07, lo=0.0, hi=2.0, doc="sd of daily shocks to ln v", source="VIX daily log-change sd ~0.07 (CBOE, 1990-2023)")
+    risk_shock_sd: float = param(
+        0.07, lo=0.0, hi=2.0, doc="sd of daily shocks to ln v", source="VIX daily log-change sd ~0.07 (CBOE, 1990-2023)"
+    )
     risk_index_max: float = param(150.0, unit="index points", lo=20.0, hi=1000.0)
     fx_vol_per_risk_point: float = param(
         0.005,

@@ -128,7 +128,10 @@ class CarryUnwindModel(mesa.Model):
         gap0 = (m.ust10y_yield - m.us_inflation_expectations) - (m.jgb10y_yield - m.jp_inflation_expectations)
         self.real_money = FundamentalState(log_anchor=math.log(m.usdjpy), real_gap_ref=gap0)
         self.hedge_funds = hf.init_hedge_funds(
-            cfg.hedge_funds, self.streams["hedge_funds.init"], usdjpy=m.usdjpy, ust_price=self.market.ust_price,
+            cfg.hedge_funds,
+            self.streams["hedge_funds.init"],
+            usdjpy=m.usdjpy,
+            ust_price=self.market.ust_price,
             **self._observe(),
         )
         self.dealers = DealerState()
@@ -214,7 +217,6 @@ class CarryUnwindModel(mesa.Model):
     def step(self) -> None:
         self.day += 1
         cfg = self.config
-        mk = self.market
         hcfg = cfg.hedge_funds
 
         # 1. observe: yesterday's close and running estimates
@@ -229,7 +231,9 @@ class CarryUnwindModel(mesa.Model):
 
         # 3. clear
         if self.fund_engine is None:
-            result = clear(inp, self.hedge_funds, hcfg.forced_sales, day=self.day, tol=cfg.simulation.clearing_tolerance)
+            result = clear(
+                inp, self.hedge_funds, hcfg.forced_sales, day=self.day, tol=cfg.simulation.clearing_tolerance
+            )
         else:
             result = self.fund_engine.clear(inp, tol=cfg.simulation.clearing_tolerance)
         self.last_clearing = result
@@ -279,11 +283,13 @@ class CarryUnwindModel(mesa.Model):
         trade = rm_cfg.trade_flow_mean_usd_bn + (rm_state.noise_position_usd_bn - n_prev) + self._pending_trade_flow
         self._pending_trade_flow = 0.0
         # term premia: AR(1) deviations from their initial levels
-        bs.ust_term_premium = bi.ust_term_premium_persistence * bs.ust_term_premium + bi.ust_term_premium_sd_bp * 1e-4 * float(
-            self.streams["ust_term_premium"].standard_normal()
+        bs.ust_term_premium = (
+            bi.ust_term_premium_persistence * bs.ust_term_premium
+            + bi.ust_term_premium_sd_bp * 1e-4 * float(self.streams["ust_term_premium"].standard_normal())
         )
-        bs.jgb_term_premium = bi.jgb_term_premium_persistence * bs.jgb_term_premium + bi.jgb_term_premium_sd_bp * 1e-4 * float(
-            self.streams["jgb_term_premium"].standard_normal()
+        bs.jgb_term_premium = (
+            bi.jgb_term_premium_persistence * bs.jgb_term_premium
+            + bi.jgb_term_premium_sd_bp * 1e-4 * float(self.streams["jgb_term_premium"].standard_normal())
         )
         m0 = cfg.market
         ust_anchor = m0.ust10y_yield + (mk.us_short_rate - m0.us_short_rate) + bs.ust_term_premium
@@ -339,7 +345,7 @@ class CarryUnwindModel(mesa.Model):
 
         cfg, mk, led = self.config, self.market, self.ledger
         s_new = math.log(res.usdjpy)
-        p_us_prev, p_jp_prev, S_prev = mk.ust_price, mk.jgb_price, mk.usdjpy
+        p_us_prev, S_prev = mk.ust_price, mk.usdjpy
         p_us = bond_price(res.ust10y_yield, cfg.market.ust_duration)
         p_jp = bond_price(res.jgb10y_yield, cfg.market.jgb_duration)
         S = res.usdjpy
@@ -348,19 +354,46 @@ class CarryUnwindModel(mesa.Model):
         # non-fund participants' trades at the cleared prices (the same functions the solver used)
         q_dfx, _ = fx_flow(s_new, inp.s_prev, inp.dealer_fx_inventory, inp.dealer_fx_capacity, inp.dealer_decay)
         q_rm = fundamental_flow(
-            s_new, res.ust10y_yield, res.jgb10y_yield, inp.infl_us, inp.infl_jp, inp.real_money_log_anchor,
-            inp.real_money_gap_ref, inp.real_money_fiscal_premium, inp.real_money_beta, inp.real_money_capacity,
+            s_new,
+            res.ust10y_yield,
+            res.jgb10y_yield,
+            inp.infl_us,
+            inp.infl_jp,
+            inp.real_money_log_anchor,
+            inp.real_money_gap_ref,
+            inp.real_money_fiscal_premium,
+            inp.real_money_beta,
+            inp.real_money_capacity,
             inp.real_money_kept,
         )[0]
-        q_dust, _ = bond_flow(res.ust10y_yield, inp.yus_prev, inp.dealer_ust_inventory, inp.dealer_ust_capacity_units, inp.dealer_decay)
-        q_dj, _ = bond_flow(res.jgb10y_yield, inp.yjp_prev, inp.dealer_jgb_inventory, inp.dealer_jgb_capacity_units, inp.dealer_decay)
+        q_dust, _ = bond_flow(
+            res.ust10y_yield, inp.yus_prev, inp.dealer_ust_inventory, inp.dealer_ust_capacity_units, inp.dealer_decay
+        )
+        q_dj, _ = bond_flow(
+            res.jgb10y_yield, inp.yjp_prev, inp.dealer_jgb_inventory, inp.dealer_jgb_capacity_units, inp.dealer_decay
+        )
+        # the dealers take the excess demand left within the clearing tolerance, so that every
+        # trade has a counterparty exactly and holdings add up to the amounts outstanding
+        q_dfx -= res.excess_fx_usd_bn
+        q_dust -= res.excess_ust_units
+        q_dj -= res.excess_jgb_units
         q_iu, _ = bond_investor_flow(
-            res.ust10y_yield, inp.yus_prev, inp.ust_investor_anchor_change, inp.ust_investor_elasticity,
-            inp.ust_investor_extra_change, inp.ust_duration, inp.ust_investor_units,
+            res.ust10y_yield,
+            inp.yus_prev,
+            inp.ust_investor_anchor_change,
+            inp.ust_investor_elasticity,
+            inp.ust_investor_extra_change,
+            inp.ust_duration,
+            inp.ust_investor_units,
         )
         q_ij, _ = bond_investor_flow(
-            res.jgb10y_yield, inp.yjp_prev, inp.jgb_investor_anchor_change, inp.jgb_investor_elasticity,
-            inp.jgb_investor_extra_change, inp.jgb_duration, inp.jgb_investor_units,
+            res.jgb10y_yield,
+            inp.yjp_prev,
+            inp.jgb_investor_anchor_change,
+            inp.jgb_investor_elasticity,
+            inp.jgb_investor_extra_change,
+            inp.jgb_duration,
+            inp.jgb_investor_units,
         )
         # real money hands part of its book to long-horizon investors at today's price
         handoff = self.real_money.holdings_usd_bn - inp.real_money_kept
@@ -384,13 +417,21 @@ class CarryUnwindModel(mesa.Model):
         if self.fund_engine is None:
             loans_before = float(f.loan_jpy_tn.sum())
             totals = hf.settle(
-                f, cfg.hedge_funds, price=p_us, usdjpy=S, price_prev=p_us_prev, usdjpy_prev=S_prev,
-                y_us=res.ust10y_yield, r_jp=mk.boj_rate, day=self.day,
+                f,
+                cfg.hedge_funds,
+                price=p_us,
+                usdjpy=S,
+                price_prev=p_us_prev,
+                usdjpy_prev=S_prev,
+                y_us=res.ust10y_yield,
+                r_jp=mk.boj_rate,
+                day=self.day,
             )
         else:
             loans_before = float(f.loan_jpy_tn.sum())
-            totals = self.fund_engine.settle(price=p_us, usdjpy=S, price_prev=p_us_prev, usdjpy_prev=S_prev,
-                                             y_us=res.ust10y_yield, r_jp=mk.boj_rate)
+            totals = self.fund_engine.settle(
+                price=p_us, usdjpy=S, price_prev=p_us_prev, usdjpy_prev=S_prev, y_us=res.ust10y_yield, r_jp=mk.boj_rate
+            )
         # cash lent (+) or repaid (−): the change in loans less interest, plus what was written off
         new_loans = float(f.loan_jpy_tn.sum()) - loans_before - totals.interest_jpy_tn + totals.defaults_jpy_tn
         led.book("yen_lenders", "yen_loans_jpy_tn", new_loans + totals.interest_jpy_tn - totals.defaults_jpy_tn)
@@ -400,11 +441,20 @@ class CarryUnwindModel(mesa.Model):
         # coupons to the other holders
         led.book("ust_investors", "usd_bn", (inp.ust_investor_units + q_iu) * p_us * res.ust10y_yield / hf.TRADING_DAYS)
         led.book("dealers", "usd_bn", (inp.dealer_ust_inventory + q_dust) * p_us * res.ust10y_yield / hf.TRADING_DAYS)
-        led.book("us_treasury", "usd_bn", -(inp.ust_investor_units + q_iu + inp.dealer_ust_inventory + q_dust) * p_us * res.ust10y_yield / hf.TRADING_DAYS)
+        led.book(
+            "us_treasury",
+            "usd_bn",
+            -(inp.ust_investor_units + q_iu + inp.dealer_ust_inventory + q_dust)
+            * p_us
+            * res.ust10y_yield
+            / hf.TRADING_DAYS,
+        )
         jgb_coupon = res.jgb10y_yield / hf.TRADING_DAYS * p_jp
         led.book("jgb_investors", "jpy_tn", (inp.jgb_investor_units + q_ij) * jgb_coupon)
         led.book("dealers", "jpy_tn", (inp.dealer_jgb_inventory + q_dj) * jgb_coupon)
-        led.book("jgb_issuer", "jpy_tn", -(inp.jgb_investor_units + q_ij + inp.dealer_jgb_inventory + q_dj) * jgb_coupon)
+        led.book(
+            "jgb_issuer", "jpy_tn", -(inp.jgb_investor_units + q_ij + inp.dealer_jgb_inventory + q_dj) * jgb_coupon
+        )
 
         # state of the other sectors
         self.dealers.fx_inventory_usd_bn += q_dfx
@@ -445,12 +495,25 @@ class CarryUnwindModel(mesa.Model):
         gross, equity, alive = self._fund_summary()
         mk = self.market
         row = dict(
-            day=0, usdjpy=mk.usdjpy, ust10y_yield=mk.ust10y_yield, jgb10y_yield=mk.jgb10y_yield,
-            risk_index=mk.risk_index, us_short_rate=mk.us_short_rate, boj_rate=mk.boj_rate,
-            hf_gross_usd_bn=gross, hf_equity_usd_bn=equity, hf_leverage=gross / equity if equity > 0 else 0.0,
-            hf_margin_calls=0, hf_failures=0, hf_alive=alive, hf_investor_flows_usd_bn=0.0,
-            dealer_fx_inventory_usd_bn=0.0, real_money_usd_bn=0.0, trade_flow_usd_bn=0.0,
-            clearing_iterations=0, clearing_residual=0.0,
+            day=0,
+            usdjpy=mk.usdjpy,
+            ust10y_yield=mk.ust10y_yield,
+            jgb10y_yield=mk.jgb10y_yield,
+            risk_index=mk.risk_index,
+            us_short_rate=mk.us_short_rate,
+            boj_rate=mk.boj_rate,
+            hf_gross_usd_bn=gross,
+            hf_equity_usd_bn=equity,
+            hf_leverage=gross / equity if equity > 0 else 0.0,
+            hf_margin_calls=0,
+            hf_failures=0,
+            hf_alive=alive,
+            hf_investor_flows_usd_bn=0.0,
+            dealer_fx_inventory_usd_bn=0.0,
+            real_money_usd_bn=0.0,
+            trade_flow_usd_bn=0.0,
+            clearing_iterations=0,
+            clearing_residual=0.0,
         )
         self._append(row)
 
@@ -458,14 +521,25 @@ class CarryUnwindModel(mesa.Model):
         gross, equity, alive = self._fund_summary()
         mk = self.market
         row = dict(
-            day=self.day, usdjpy=mk.usdjpy, ust10y_yield=mk.ust10y_yield, jgb10y_yield=mk.jgb10y_yield,
-            risk_index=mk.risk_index, us_short_rate=mk.us_short_rate, boj_rate=mk.boj_rate,
-            hf_gross_usd_bn=gross, hf_equity_usd_bn=equity, hf_leverage=gross / equity if equity > 0 else 0.0,
-            hf_margin_calls=totals.margin_calls, hf_failures=totals.failures, hf_alive=alive,
+            day=self.day,
+            usdjpy=mk.usdjpy,
+            ust10y_yield=mk.ust10y_yield,
+            jgb10y_yield=mk.jgb10y_yield,
+            risk_index=mk.risk_index,
+            us_short_rate=mk.us_short_rate,
+            boj_rate=mk.boj_rate,
+            hf_gross_usd_bn=gross,
+            hf_equity_usd_bn=equity,
+            hf_leverage=gross / equity if equity > 0 else 0.0,
+            hf_margin_calls=totals.margin_calls,
+            hf_failures=totals.failures,
+            hf_alive=alive,
             hf_investor_flows_usd_bn=totals.investor_flows_usd_bn,
             dealer_fx_inventory_usd_bn=self.dealers.fx_inventory_usd_bn,
-            real_money_usd_bn=self.real_money.holdings_usd_bn, trade_flow_usd_bn=inp.trade_flow_usd_bn,
-            clearing_iterations=res.iterations, clearing_residual=res.residual,
+            real_money_usd_bn=self.real_money.holdings_usd_bn,
+            trade_flow_usd_bn=inp.trade_flow_usd_bn,
+            clearing_iterations=res.iterations,
+            clearing_residual=res.residual,
         )
         self._append(row)
 

@@ -60,15 +60,39 @@ class HedgeFundAgent(mesa.Agent):
             self.target, self.lam_init, self.lam_maint, self.speed = 0.0, 0.0, 0.0, 1.0
             return
         self.target, self.lam_init, self.lam_maint, self.speed = _decision(
-            self.risk_aversion, self.leverage_cap, self.spread, self.trend_weight, self.value_weight,
-            self.vol_target, self.liquidating, carry_pa, trend_pa, misvaluation, var_pa, vol_ratio,
-            cfg.margin_vol_elasticity, cfg.maintenance_ratio, cfg.adjustment_speed,
+            self.risk_aversion,
+            self.leverage_cap,
+            self.spread,
+            self.trend_weight,
+            self.value_weight,
+            self.vol_target,
+            self.liquidating,
+            carry_pa,
+            trend_pa,
+            misvaluation,
+            var_pa,
+            vol_ratio,
+            cfg.margin_vol_elasticity,
+            cfg.maintenance_ratio,
+            cfg.adjustment_speed,
         )
 
     def demand(self, price, k, duration, band, forced_sales):
         """``(x_new, called, q, dq_ds, dq_dy, dx_ds, dx_dy)`` at trial prices."""
-        out = _trade(self.units, self.loan, self.cash, self.target, self.lam_init, self.lam_maint, self.speed,
-                     price, k, duration, band, forced_sales)
+        out = _trade(
+            self.units,
+            self.loan,
+            self.cash,
+            self.target,
+            self.lam_init,
+            self.lam_maint,
+            self.speed,
+            price,
+            k,
+            duration,
+            band,
+            forced_sales,
+        )
         self.x_new, self.called = out[0], out[1]
         return out
 
@@ -81,11 +105,41 @@ class HedgeFundAgent(mesa.Agent):
                 self.perf = 0.0
                 return 0.0, 0.0, self.capital0, 0.0, 0.0, False, True
             return 0.0, 0.0, 0.0, 0.0, 0.0, False, False
-        (self.units, self.loan, self.cash, self.book, self.perf, coupon, int_jpy, flow, payout, default,
-         closed, failed) = _settle(
-            self.units, self.loan, self.cash, self.book, self.capital0, self.perf, self.liquidating, self.spread,
-            self.x_new, price, k, price_prev, k_prev, y_us, r_jp, cfg.investor_flows, cfg.flow_sensitivity,
-            cfg.flow_memory, cfg.flow_benchmark_pa / hf.TRADING_DAYS, cfg.failure_floor, cfg.max_capital_multiple,
+        (
+            self.units,
+            self.loan,
+            self.cash,
+            self.book,
+            self.perf,
+            coupon,
+            int_jpy,
+            flow,
+            payout,
+            default,
+            closed,
+            failed,
+        ) = _settle(
+            self.units,
+            self.loan,
+            self.cash,
+            self.book,
+            self.capital0,
+            self.perf,
+            self.liquidating,
+            self.spread,
+            self.x_new,
+            price,
+            k,
+            price_prev,
+            k_prev,
+            y_us,
+            r_jp,
+            cfg.investor_flows,
+            cfg.flow_sensitivity,
+            cfg.flow_memory,
+            cfg.flow_benchmark_pa / hf.TRADING_DAYS,
+            cfg.failure_floor,
+            cfg.max_capital_multiple,
         )
         if closed:
             self.alive, self.liquidating = False, False
@@ -127,8 +181,9 @@ class MesaFundSector:
             units_old += a.units
             gross_usd += abs(q)
             gross_units += abs(x / price - a.units)
-        return _finish(usd, dusd_ds, dusd_dy, x_sum, dx_ds, dx_dy, units_old, gross_usd, gross_units, 1.0 / price,
-                       duration)
+        return _finish(
+            usd, dusd_ds, dusd_dy, x_sum, dx_ds, dx_dy, units_old, gross_usd, gross_units, 1.0 / price, duration
+        )
 
     def _excess(self, p, inp: ClearingInputs):
         z, jac, gross = np.empty(3), np.empty((3, 3)), np.empty(3)
@@ -160,8 +215,17 @@ class MesaFundSector:
         ok = bool(res.max() <= tol) and bool(np.all(np.isfinite(p)))
         if not ok:
             raise ClearingError(f"reference engine: markets did not clear on day {self.model.day}: residuals {res}")
-        return ClearingResult(math.exp(p[0]), p[1], p[2], evals[0], float(res.max()), *map(float, res),
-                              *map(float, gross), ok)
+        return ClearingResult(
+            math.exp(p[0]),
+            p[1],
+            p[2],
+            evals[0],
+            float(res.max()),
+            *map(float, res),
+            *map(float, gross),
+            ok,
+            *map(float, z),
+        )
 
     def _bracketed(self, inp: ClearingInputs, tol: float, evals: list[int]) -> np.ndarray:
         """JGB by Brent; then USD/JPY by an outward search and Brent, UST cleared inside."""

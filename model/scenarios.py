@@ -18,11 +18,13 @@ writes a new scenario without touching code.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from model.config import SECTIONS as SECTION_TYPES
 from model.config import ModelConfig
 from model.validation import ConfigError
 
@@ -56,37 +58,77 @@ class Scenario:
     path: str = ""
 
 
-def _line_of(text: str, needle: str) -> int | None:
-    for n, line in enumerate(text.splitlines(), start=1):
-        if needle in line:
-            return n
-    return None
+class _Lines:
+    """Where each table and key of a TOML text stands (1-based lines), for error messages.
+
+    A light scan, not a parser: headers ``[a.b]`` and ``[[a]]`` set the current table (array
+    tables are numbered ``a[0]``, ``a[1]``...); ``key = value`` lines are recorded under it.
+    """
+
+    _header = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?\s*(#.*)?$")
+    _key = re.compile(r"^\s*([A-Za-z0-9_\-\.\"]+)\s*=")
+
+    def __init__(self, text: str) -> None:
+        self.tables: dict[str, int] = {}
+        self.keys: dict[tuple[str, str], int] = {}
+        counts: dict[str, int] = {}
+        table = ""
+        for n, line in enumerate(text.splitlines(), start=1):
+            if m := self._header.match(line):
+                name = m.group(2).replace('"', "").replace(" ", "")
+                if m.group(1) == "[[":
+                    i = counts.get(name, 0)
+                    counts[name] = i + 1
+                    name = f"{name}[{i}]"
+                table = name
+                self.tables.setdefault(table, n)
+            elif m := self._key.match(line):
+                dotted = m.group(1).replace('"', "")
+                *prefix, key = dotted.split(".")
+                full = ".".join([table, *prefix]) if table else ".".join(prefix)
+                self.keys.setdefault((full, key), n)
+                self.tables.setdefault(full, n)
+
+    def key(self, table: str, key: str) -> int | None:
+        return self.keys.get((table, key))
+
+    def table(self, table: str) -> int | None:
+        return self.tables.get(table)
 
 
-def _parse_event(raw: Any, index: int, where: str) -> ScenarioEvent:
-    ctx = f"{where}: events[{index}]"
+def _at(where: str, line: int | None) -> str:
+    return f"{where}, line {line}" if line else where
+
+
+def _parse_event(raw: Any, index: int, where: str, lines: _Lines) -> ScenarioEvent:
+    table = f"events[{index}]"
+
+    def ctx(key: str | None = None) -> str:
+        line = (lines.key(table, key) if key else None) or lines.table(table)
+        return f"{_at(where, line)}: events[{index}]"
+
     if not isinstance(raw, dict):
-        raise ConfigError(f"{ctx} must be a table with 'day' and 'kind'")
+        raise ConfigError(f"{ctx()} must be a table with 'day' and 'kind'")
     day = raw.get("day")
     if isinstance(day, bool) or not isinstance(day, int) or day < 1:
-        raise ConfigError(f"{ctx}.day = {day!r} is not allowed; expected an integer >= 1")
+        raise ConfigError(f"{ctx('day')}.day = {day!r} is not allowed; expected an integer >= 1")
     kind = raw.get("kind")
     if kind not in EVENT_KINDS:
-        raise ConfigError(f"{ctx}.kind = {kind!r} is not allowed; expected one of {', '.join(EVENT_KINDS)}")
+        raise ConfigError(f"{ctx('kind')}.kind = {kind!r} is not allowed; expected one of {', '.join(EVENT_KINDS)}")
     spec = EVENT_KINDS[kind]
     params = {}
     for key, value in raw.items():
         if key in ("day", "kind", "source"):
             continue
         if key not in spec:
-            raise ConfigError(f"{ctx}: unknown field {key!r} for kind {kind!r}; allowed: {', '.join(spec)}")
+            raise ConfigError(f"{ctx(key)}: unknown field {key!r} for kind {kind!r}; allowed: {', '.join(spec)}")
         lo, hi = spec[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not (lo <= value <= hi):
-            raise ConfigError(f"{ctx}.{key} = {value!r} is not allowed; expected a number in [{lo:g}, {hi:g}]")
+            raise ConfigError(f"{ctx(key)}.{key} = {value!r} is not allowed; expected a number in [{lo:g}, {hi:g}]")
         params[key] = float(value)
     missing = set(spec) - set(params)
     if missing:
-        raise ConfigError(f"{ctx}: missing field {sorted(missing)[0]!r} for kind {kind!r}")
+        raise ConfigError(f"{ctx()}: missing field {sorted(missing)[0]!r} for kind {kind!r}")
     return ScenarioEvent(day=day, kind=kind, params=params, source=str(raw.get("source", "")))
 
 
@@ -95,42 +137,52 @@ def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Sc
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: malformed TOML: {exc}") from None
+    lines = _Lines(text)
     allowed = {"name", "description", "overrides", "events"}
     for key in data:
         if key not in allowed:
-            line = _line_of(text, key)
-            raise ConfigError(f"{where}, line {line}: unknown top-level field {key!r}; allowed: {', '.join(sorted(allowed))}")
+            line = lines.key("", key) or lines.table(key)
+            raise ConfigError(
+                f"{_at(where, line)}: unknown top-level field {key!r}; allowed: {', '.join(sorted(allowed))}"
+            )
     overrides = data.get("overrides", {})
     base = base or ModelConfig()
     merged = base.to_dict()
     if not isinstance(overrides, dict):
-        raise ConfigError(f"{where}: 'overrides' must be a table of sections")
+        raise ConfigError(f"{_at(where, lines.key('', 'overrides'))}: 'overrides' must be a table of sections")
     for section, values in overrides.items():
+        line = lines.table(f"overrides.{section}") or lines.key("overrides", section)
         if section not in merged:
-            line = _line_of(text, f"overrides.{section}")
             raise ConfigError(
-                f"{where}, line {line}: unknown section {section!r} in overrides; known: {', '.join(merged)}"
+                f"{_at(where, line)}: unknown section {section!r} in overrides; known: {', '.join(merged)}"
+            )
+        if not isinstance(values, dict):
+            raise ConfigError(
+                f"{_at(where, line)}: overrides.{section} = {values!r} is not allowed; expected a table "
+                f"[overrides.{section}] of fields"
             )
         for key, value in values.items():
             if key not in merged[section]:
-                line = _line_of(text, key)
                 raise ConfigError(
-                    f"{where}, line {line}: unknown field {key!r} in [overrides.{section}]; "
-                    f"known: {', '.join(sorted(merged[section]))}"
+                    f"{_at(where, lines.key(f'overrides.{section}', key))}: unknown field {key!r} in "
+                    f"[overrides.{section}]; known: {', '.join(sorted(merged[section]))}"
                 )
             merged[section][key] = value
     try:
         config = ModelConfig.from_dict(merged)
     except ConfigError as exc:
-        # point at the line of the offending field when we can find it
+        # point at the line of the offending field: messages start "SectorConfig.field = value"
         msg = str(exc)
-        field_name = msg.split(" = ")[0].split(".")[-1] if " = " in msg else ""
-        line = _line_of(text, field_name) if field_name else None
-        raise ConfigError(f"{where}, line {line}: {msg}" if line else f"{where}: {msg}") from None
+        line = None
+        if m := re.match(r"(\w+)Config\.(\w+) = ", msg):
+            for section, kind in SECTION_TYPES.items():
+                if kind.__name__ == f"{m.group(1)}Config":
+                    line = lines.key(f"overrides.{section}", m.group(2))
+        raise ConfigError(f"{_at(where, line)}: {msg}") from None
     raw_events = data.get("events", [])
     if not isinstance(raw_events, list):
         raise ConfigError(f"{where}: 'events' must be an array of tables ([[events]])")
-    events = tuple(sorted((_parse_event(e, i, where) for i, e in enumerate(raw_events)), key=lambda e: e.day))
+    events = tuple(sorted((_parse_event(e, i, where, lines) for i, e in enumerate(raw_events)), key=lambda e: e.day))
     name = str(data.get("name", Path(where).stem))
     return Scenario(name=name, description=str(data.get("description", "")), config=config, events=events, path=where)
 
@@ -154,5 +206,7 @@ def load_scenario(name_or_path: str | Path, base: ModelConfig | None = None) -> 
     path = SCENARIO_DIR / f"{name_or_path}.toml"
     if not path.exists():
         known = ", ".join(list_scenarios())
-        raise ConfigError(f"unknown scenario {str(name_or_path)!r}; known scenarios: {known} (or a path to a .toml file)")
+        raise ConfigError(
+            f"unknown scenario {str(name_or_path)!r}; known scenarios: {known} (or a path to a .toml file)"
+        )
     return parse_scenario(path.read_text(), str(path), base)

@@ -80,9 +80,7 @@ class Validated:
                         object.__setattr__(self, f.name, int(value))
                         value = int(value)
                     else:
-                        raise ConfigError(
-                            f"{where} = {value!r} is not allowed; expected an integer, {_allowed(meta)}"
-                        )
+                        raise ConfigError(f"{where} = {value!r} is not allowed; expected an integer, {_allowed(meta)}")
             elif isinstance(f.default, float):
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     raise ConfigError(f"{where} = {value!r} is not allowed; expected {_allowed(meta)}")
@@ -124,5 +122,7 @@ class Validated:
         rows = []
         for f in dataclasses.fields(cls):  # type: ignore[arg-type]
             m = f.metadata
-            rows.append((f.name, f.default, m.get("unit", ""), _allowed(m) if m else "", m.get("doc", ""), m.get("source", "")))
+            rows.append(
+                (f.name, f.default, m.get("unit", ""), _allowed(m) if m else "", m.get("doc", ""), m.get("source", ""))
+            )
         return rows

@@ -4,6 +4,7 @@ field, the value and what is allowed."""
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -226,10 +227,14 @@ def test_bad_event_kind_is_rejected_listing_the_kinds():
         ('kind = "risk_shock"', r"missing field 'log_jump'"),
     ],
 )
-def test_bad_event_value_names_the_event_and_field(event, needle):
+def test_bad_event_value_names_the_event_the_line_and_the_field(event, needle):
     text = f'name = "x"\n[[events]]\nday = 5\n{event}\n'
-    with pytest.raises(ConfigError, match=r"mine\.toml: events\[0\].*" + needle):
+    with pytest.raises(ConfigError, match=r"mine\.toml, line (\d+): events\[0\].*" + needle) as err:
         parse_scenario(text, "mine.toml")
+    line = int(re.search(r"line (\d+)", str(err.value)).group(1))
+    # the offending key's own line, or the event's header when a field is missing
+    expected = "[[events]]" if "missing" in needle else event.splitlines()[-1]
+    assert text.splitlines()[line - 1] == expected
 
 
 @pytest.mark.parametrize("day", ["0", "2.5", '"five"', "true"])
