@@ -74,6 +74,9 @@ class BondInvestorState:
         self.jgb_extra_jpy_tn = 0.0
         self.ust_term_premium = 0.0  # deviation of the term premium from its initial level
         self.jgb_term_premium = 0.0
+        # demand growth that absorbs anticipated supply (auctions, the planned deficit)
+        self.ust_absorbed_usd_bn = 0.0
+        self.jgb_absorbed_jpy_tn = 0.0
 
 
 @njit(cache=True)

@@ -31,6 +31,11 @@ SECTORS = (
     "jgb_issuer",
     "yen_lenders",
     "fund_investors",
+    "life_insurers",
+    "nisa_households",
+    "foreign_equity",
+    "boj",
+    "mof",
 )
 ASSETS = ("usd_bn", "jpy_tn", "ust_units", "jgb_units", "yen_loans_jpy_tn")
 

@@ -87,6 +87,8 @@ class ClearingInputs(NamedTuple):
     exogenous_ust_units: float
     exogenous_jgb_units: float
     margin_call_band: float
+    ycc_cap: float = 0.0  # BoJ yield-curve control: 10y cap (only used when ycc_units_per_unit_yield > 0)
+    ycc_units_per_unit_yield: float = 0.0
 
 
 class ClearingResult(NamedTuple):
@@ -151,7 +153,13 @@ def rest_excess(s, y_us, y_jp, inp, z, jac, gross):
     )
     z[0] = d_fx + rm + inp.trade_flow_usd_bn + inp.exogenous_usd_bn
     z[1] = d_ust + inv_ust + inp.exogenous_ust_units - inp.ust_new_supply_units
-    z[2] = d_jgb + inv_jgb + inp.exogenous_jgb_units - inp.jgb_new_supply_units
+    # yield-curve control: the BoJ buys without limit above the cap (a very elastic demand)
+    ycc = 0.0
+    ycc_dy = 0.0
+    if inp.ycc_units_per_unit_yield > 0.0 and y_jp > inp.ycc_cap:
+        ycc = inp.ycc_units_per_unit_yield * (y_jp - inp.ycc_cap)
+        ycc_dy = inp.ycc_units_per_unit_yield
+    z[2] = d_jgb + inv_jgb + ycc + inp.exogenous_jgb_units - inp.jgb_new_supply_units
 
     jac[0, 0] = d_fx_ds + rm_ds
     jac[0, 1] = rm_dyus
@@ -161,11 +169,11 @@ def rest_excess(s, y_us, y_jp, inp, z, jac, gross):
     jac[1, 2] = 0.0
     jac[2, 0] = 0.0
     jac[2, 1] = 0.0
-    jac[2, 2] = d_jgb_dy + inv_jgb_dy
+    jac[2, 2] = d_jgb_dy + inv_jgb_dy + ycc_dy
 
     gross[0] = abs(d_fx) + abs(rm) + abs(inp.trade_flow_usd_bn) + abs(inp.exogenous_usd_bn)
     gross[1] = abs(d_ust) + abs(inv_ust) + abs(inp.exogenous_ust_units) + abs(inp.ust_new_supply_units)
-    gross[2] = abs(d_jgb) + abs(inv_jgb) + abs(inp.exogenous_jgb_units) + abs(inp.jgb_new_supply_units)
+    gross[2] = abs(d_jgb) + abs(inv_jgb) + ycc + abs(inp.exogenous_jgb_units) + abs(inp.jgb_new_supply_units)
 
 
 @njit(cache=True)

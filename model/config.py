@@ -13,10 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.boj import BojConfig
 from agents.bond_investors import BondInvestorConfig
 from agents.dealers import DealerConfig
 from agents.fx_fundamentals import FundamentalConfig
 from agents.hedge_funds import HedgeFundConfig
+from agents.life_insurers import LifeInsurerConfig
+from agents.mof import MofConfig
+from agents.nisa import NisaConfig
+from agents.us_treasury import UsTreasuryConfig
+from model.macro import MacroConfig
 from model.market import MarketConfig
 from model.validation import ConfigError, Validated, param
 
@@ -32,6 +38,9 @@ class SimulationConfig(Validated):
     max_agent_views: int = param(
         2_000, unit="agents", lo=0, hi=10_000_000, doc="create one Mesa agent view per fund up to this many"
     )
+    network_view_households: int = param(
+        200, unit="households", lo=0, hi=100_000, doc="households placed in Mesa's Network space for inspection"
+    )
 
 
 SECTIONS: dict[str, type[Validated]] = {
@@ -41,6 +50,12 @@ SECTIONS: dict[str, type[Validated]] = {
     "dealers": DealerConfig,
     "real_money": FundamentalConfig,
     "bond_investors": BondInvestorConfig,
+    "macro": MacroConfig,
+    "life_insurers": LifeInsurerConfig,
+    "nisa": NisaConfig,
+    "boj": BojConfig,
+    "mof": MofConfig,
+    "us_treasury": UsTreasuryConfig,
 }
 
 
@@ -52,6 +67,12 @@ class ModelConfig:
     dealers: DealerConfig = field(default_factory=DealerConfig)
     real_money: FundamentalConfig = field(default_factory=FundamentalConfig)
     bond_investors: BondInvestorConfig = field(default_factory=BondInvestorConfig)
+    macro: MacroConfig = field(default_factory=MacroConfig)
+    life_insurers: LifeInsurerConfig = field(default_factory=LifeInsurerConfig)
+    nisa: NisaConfig = field(default_factory=NisaConfig)
+    boj: BojConfig = field(default_factory=BojConfig)
+    mof: MofConfig = field(default_factory=MofConfig)
+    us_treasury: UsTreasuryConfig = field(default_factory=UsTreasuryConfig)
 
     # -- construction ---------------------------------------------------------------------
     @classmethod

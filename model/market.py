@@ -22,6 +22,15 @@ SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 @dataclass(frozen=True)
 class MarketConfig(Validated):
+    start_date: str = param("2023-01-02", doc="calendar date of day 0 (ISO); sets months, January, BoJ meetings")
+    usdjpy_year_ago: float = param(
+        131.5,
+        unit="JPY per USD",
+        lo=1.0,
+        hi=10_000.0,
+        doc="USD/JPY a year before day 0 (imported-inflation lag)",
+        source="2022 average 131.5 (BoJ)",
+    )
     usdjpy: float = param(
         140.5, unit="JPY per USD", lo=1.0, hi=10_000.0, doc="initial USD/JPY", source="2023 average 140.5 (BoJ)"
     )
@@ -68,7 +77,16 @@ class MarketConfig(Validated):
     )
 
     def _check(self) -> None:
-        pass
+        import datetime as dt
+
+        from model.validation import ConfigError
+
+        try:
+            dt.date.fromisoformat(self.start_date)
+        except ValueError:
+            raise ConfigError(
+                f"MarketConfig.start_date = {self.start_date!r} is not allowed; expected an ISO date YYYY-MM-DD"
+            ) from None
 
 
 def bond_price(y: float, duration: float) -> float:

@@ -2,10 +2,13 @@
 
 Each fund is a Python :class:`mesa.Agent` holding its own balance sheet as attributes and
 computing its own decision, demand and settlement with the *pure-Python* versions of the rule
-functions (``.py_func`` of the compiled ones, so both engines apply literally the same rules).
-The markets are cleared with SciPy's root finder (``hybr`` with the analytic Jacobian), falling
-back to nested Brent searches where fire sales make excess demand non-monotone: an independent
-solver, so the benchmark cross-checks the compiled engine's prices rather than re-running it.
+functions (``.py_func`` of the compiled ones), so both engines apply literally the same rules.
+
+The markets are cleared by the same solver source as the compiled engine — damped Newton from
+yesterday's close, then the bracketing fallback — run as plain Python with the funds' aggregate
+demand summed over the agents: :func:`_rebound_clearing` re-binds the solver's functions to
+globals in which ``excess_demand`` asks the agents. Where fire sales allow several equilibria,
+both engines therefore select the same one.
 
 This is how a Mesa user would write the model; it is slow by design and exists for the
 benchmark (``carry-unwind bench``) and the engine-equivalence tests.
@@ -14,13 +17,13 @@ benchmark (``carry-unwind bench``) and the engine-equivalence tests.
 from __future__ import annotations
 
 import math
+import types
 
 import mesa
-import numpy as np
-from scipy import optimize
 
 from agents import hedge_funds as hf
-from model.clearing import VOLUME_FLOOR, ClearingError, ClearingInputs, ClearingResult, add_fund_demand, rest_excess
+from model import clearing
+from model.clearing import ClearingInputs, ClearingResult, add_fund_demand, rest_excess
 
 __all__ = ["HedgeFundAgent", "MesaFundSector"]
 
@@ -157,6 +160,7 @@ class MesaFundSector:
         self.cfg: hf.HedgeFundConfig = model.config.hedge_funds
         s = model.hedge_funds
         self.agents = [HedgeFundAgent(model, s, i) for i in range(s.ust_units.shape[0])]
+        self._clear = None
 
     # -- decide ------------------------------------------------------------------------------
     def decide(self, **obs) -> None:
@@ -185,78 +189,16 @@ class MesaFundSector:
             usd, dusd_ds, dusd_dy, x_sum, dx_ds, dx_dy, units_old, gross_usd, gross_units, 1.0 / price, duration
         )
 
-    def _excess(self, p, inp: ClearingInputs):
-        z, jac, gross = np.empty(3), np.empty((3, 3)), np.empty(3)
-        rest_excess(p[0], p[1], p[2], inp, z, jac, gross)
-        add_fund_demand(self._funds(p[0], p[1], inp.ust_duration, inp.margin_call_band), z, jac, gross)
-        return z, jac, gross
-
-    @staticmethod
-    def _residuals(z, gross):
-        return np.abs(z) / np.maximum(gross, VOLUME_FLOOR)
+    def _excess_demand(self, s, y_us, y_jp, inp, *fund_arrays_and_outputs):
+        """``model.clearing.excess_demand`` with the funds' part summed over the agents."""
+        z, jac, gross = fund_arrays_and_outputs[-3:]
+        rest_excess(s, y_us, y_jp, inp, z, jac, gross)
+        add_fund_demand(self._funds(s, y_us, inp.ust_duration, inp.margin_call_band), z, jac, gross)
 
     def clear(self, inp: ClearingInputs, tol: float) -> ClearingResult:
-        p0 = np.array([inp.s_prev, inp.yus_prev, inp.yjp_prev])
-        evals = [0]
-
-        def fun(p):
-            evals[0] += 1
-            z, jac, _ = self._excess(p, inp)
-            return z, jac
-
-        sol = optimize.root(fun, p0, jac=True, method="hybr", options={"xtol": 1e-15})
-        p = sol.x
-        z, _, gross = self._excess(p, inp)
-        res = self._residuals(z, gross)
-        if not res.max() <= tol:
-            p = self._bracketed(inp, tol, evals)
-            z, _, gross = self._excess(p, inp)
-            res = self._residuals(z, gross)
-        ok = bool(res.max() <= tol) and bool(np.all(np.isfinite(p)))
-        if not ok:
-            raise ClearingError(f"reference engine: markets did not clear on day {self.model.day}: residuals {res}")
-        return ClearingResult(
-            math.exp(p[0]),
-            p[1],
-            p[2],
-            evals[0],
-            float(res.max()),
-            *map(float, res),
-            *map(float, gross),
-            ok,
-            *map(float, z),
-        )
-
-    def _bracketed(self, inp: ClearingInputs, tol: float, evals: list[int]) -> np.ndarray:
-        """JGB by Brent; then USD/JPY by an outward search and Brent, UST cleared inside."""
-
-        def zm(m, s, y_us, y_jp):
-            evals[0] += 1
-            return self._excess(np.array([s, y_us, y_jp]), inp)[0][m]
-
-        def brent(f, x0, width=0.5):
-            return optimize.brentq(f, x0 - width, x0 + width, xtol=1e-15, rtol=4 * np.finfo(float).eps)
-
-        y_jp = brent(lambda y: zm(2, inp.s_prev, inp.yus_prev, y), inp.yjp_prev)
-
-        def gap(s):
-            y = brent(lambda yy: zm(1, s, yy, y_jp), inp.yus_prev)
-            gap.last_y = y
-            return zm(0, s, y, y_jp)
-
-        g0 = gap(inp.s_prev)
-        direction = 1.0 if g0 > 0 else -1.0
-        a, ga, step = inp.s_prev, g0, 0.002
-        while step < 3.0:
-            b = inp.s_prev + direction * step
-            gb = gap(b)
-            if (gb > 0) != (ga > 0) or gb == 0:
-                break
-            a, ga = b, gb
-            step *= 1.6
-        s = optimize.brentq(gap, min(a, b), max(a, b), xtol=1e-15, rtol=4 * np.finfo(float).eps)
-        gap(s)
-        return np.array([s, gap.last_y, y_jp])
+        if self._clear is None:
+            self._clear = _rebound_clearing(self._excess_demand)
+        return self._clear(inp, self.model.hedge_funds, self.cfg.forced_sales, day=self.model.day, tol=tol)
 
     # -- settle ------------------------------------------------------------------------------
     def settle(self, *, price, usdjpy, price_prev, usdjpy_prev, y_us, r_jp) -> hf.SettleTotals:
@@ -287,3 +229,27 @@ class MesaFundSector:
             s.equity_book_usd_bn[r], s.perf_ema[r] = a.book, a.perf
             s.alive[r], s.liquidating[r], s.reentry_day[r] = a.alive, a.liquidating, a.reentry_day
             s.position_new_usd_bn[r], s.margin_called[r] = a.x_new, a.called
+
+
+_SOLVER_FUNCTIONS = (
+    "_eval",
+    "_solve_bond_yield",
+    "_fx_gap",
+    "solve_clearing",
+    "solve_clearing_bracketed",
+    "_solve3",
+    "_residuals",
+)
+
+
+def _rebound_clearing(excess_demand):
+    """``model.clearing.clear`` and its solvers as plain Python, calling ``excess_demand``."""
+    env = dict(vars(clearing))
+    env["excess_demand"] = excess_demand
+    for name in _SOLVER_FUNCTIONS:
+        fn = getattr(clearing, name).py_func
+        env[name] = types.FunctionType(fn.__code__, env, fn.__name__, fn.__defaults__)
+    plain = clearing.clear
+    rebound = types.FunctionType(plain.__code__, env, plain.__name__, plain.__defaults__, plain.__closure__)
+    rebound.__kwdefaults__ = plain.__kwdefaults__
+    return rebound

@@ -70,6 +70,10 @@ class Validated:
                 if value not in meta["choices"]:
                     raise ConfigError(f"{where} = {value!r} is not allowed; expected {_allowed(meta)}")
                 continue
+            if isinstance(f.default, str):
+                if not isinstance(value, str):
+                    raise ConfigError(f"{where} = {value!r} is not allowed; expected a string")
+                continue
             if isinstance(f.default, bool):
                 if not isinstance(value, bool):
                     raise ConfigError(f"{where} = {value!r} is not allowed; expected true or false")

@@ -1,0 +1,190 @@
+"""Japanese life insurers ("lifers"): slow-moving allocators between super-long JGBs and USTs.
+
+Each insurer holds a yen balance sheet. Its investable pool is split three ways — super-long
+JGBs, FX-hedged USTs and unhedged USTs — by comparing expected yen returns (MODEL.md §3):
+
+* JGB:            ``y30``, plus an acceleration term ``a·max(0, y30 − 2.5%)`` (Dai-ichi Life,
+  Oct 2024: buying accelerates above ~2.5% on the 30y; liabilities cost ~1.8%);
+* hedged UST:     ``y_us − (r_us − r_jp) − basis``;
+* unhedged UST:   ``y_us − v_w·misvaluation − γ_L·σ²_fx`` (expected yen appreciation when
+  USD/JPY is above its fundamental value, and an FX-risk penalty that rises with the risk index).
+
+Target weights are a multinomial logit ``w*_k ∝ exp(θ·(u_k + c_k))`` whose intercepts ``c_k`` are
+set so that the initial allocation is the target at the initial state: only *changes* in relative
+returns move money. The foreign share moves towards its target slowly (partial adjustment with a
+half-life of months) and the hedge ratio faster; both are decided from yesterday's close and
+executed at today's prices as price-inelastic orders.
+
+FX: a hedge is a forward sale of dollars that dealers lay off in the spot market, so the
+insurers' spot-equivalent dollar demand is the change in their *unhedged* dollar exposure,
+``Δ[(1−h)·U]``. Raising the hedge ratio is yen buying (Liao & Zhang 2025, the hedging channel);
+repatriation sells USTs and, for the unhedged part, buys yen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from model.validation import Validated, param
+
+__all__ = ["LifeInsurerConfig", "LifeInsurerState", "init_life_insurers", "yen_returns", "target_weights", "decide"]
+
+
+@dataclass(frozen=True)
+class LifeInsurerConfig(Validated):
+    enabled: bool = param(True, doc="include the life insurers")
+    n_insurers: int = param(9, lo=1, hi=10_000, doc="insurers (the nine largest report hedge ratios)")
+    total_assets_jpy_tn: float = param(
+        388.0, unit="JPY tn", lo=0.0, source="BoJ flow of funds, Sep 2024: life insurers' assets ~¥388 tn"
+    )
+    foreign_securities_jpy_tn: float = param(
+        88.6, unit="JPY tn", lo=0.0, source="BoJ flow of funds, Sep 2024: foreign securities ~¥88.6 tn"
+    )
+    superlong_jgb_jpy_tn: float = param(
+        170.0,
+        unit="JPY tn",
+        lo=0.0,
+        doc="super-long JGBs (the rest of the assets are not reallocated)",
+        source="BoJ flow of funds 2024: insurers hold ~¥170-190 tn of JGBs, mostly 20y+",
+    )
+    hedge_ratio: float = param(
+        0.45,
+        lo=0.0,
+        hi=1.0,
+        doc="initial FX hedge ratio of foreign bonds",
+        source="the nine largest lifers: 63% in 2020, 44-47% in 2024-25 (company disclosures)",
+    )
+    liability_cost_pa: float = param(
+        0.018, unit="per annum", lo=0.0, hi=0.2, source="average assumed rate ~1.8% (LIAJ)"
+    )
+    jgb_trigger_pa: float = param(
+        0.025,
+        unit="per annum",
+        lo=0.0,
+        hi=0.2,
+        source="Dai-ichi Life (Oct 2024): buying accelerates above ~2.5% on the 30y",
+    )
+    jgb_acceleration: float = param(
+        2.0,
+        lo=0.0,
+        hi=100.0,
+        doc="extra utility per unit of 30y yield above the trigger (1 doubles the yield's weight)",
+    )
+    choice_sensitivity: float = param(
+        18.0,
+        lo=0.0,
+        hi=10_000.0,
+        doc="θ: log-odds of two buckets per unit of return difference (1pp → 0.18)",
+        source="hedge ratio 63% (2020) → 45% (2024) as the hedge cost rose ~4pp: Δ log-odds 0.73 / 0.04 ≈ 18",
+    )
+    fx_risk_aversion: float = param(1.0, lo=0.0, hi=1000.0, doc="γ_L in the unhedged bucket's FX-risk penalty γ_L·σ²")
+    value_weight_pa: float = param(
+        0.15, unit="per annum", lo=0.0, hi=10.0, doc="expected yearly closing of USD/JPY's gap to fundamental value"
+    )
+    allocation_halflife_days: float = param(
+        125.0, unit="trading days", lo=1.0, hi=10_000.0, doc="half-life of the foreign share's adjustment (~6 months)"
+    )
+    hedge_halflife_days: float = param(40.0, unit="trading days", lo=1.0, hi=10_000.0, doc="hedge ratio half-life")
+    size_dispersion: float = param(0.5, lo=0.0, hi=3.0, doc="sd of log balance-sheet size across insurers")
+
+
+class LifeInsurerState(NamedTuple):
+    ust_units: np.ndarray
+    jgb_units: np.ndarray
+    hedge_ratio: np.ndarray
+    foreign_share: np.ndarray  # of the investable pool
+    sensitivity: np.ndarray  # θ_i
+    intercepts: np.ndarray  # (n, 3): c_k per insurer
+    # today's orders (written by decide)
+    order_ust_units: np.ndarray
+    order_jgb_units: np.ndarray
+    order_usd_bn: np.ndarray
+
+
+def yen_returns(cfg: LifeInsurerConfig, *, y30, y_us, r_us, r_jp, basis_pa, misvaluation, fx_var_pa) -> np.ndarray:
+    """Utilities of (JGB, hedged UST, unhedged UST), per annum (MODEL.md §3)."""
+    jgb = y30 + cfg.jgb_acceleration * max(0.0, y30 - cfg.jgb_trigger_pa)
+    hedged = y_us - (r_us - r_jp) - basis_pa
+    unhedged = y_us - cfg.value_weight_pa * misvaluation - cfg.fx_risk_aversion * fx_var_pa
+    return np.array([jgb, hedged, unhedged])
+
+
+def target_weights(utilities: np.ndarray, sensitivity: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
+    """Multinomial logit, shape (n, 3), rows sum to 1."""
+    z = sensitivity[:, None] * (utilities[None, :] + intercepts)
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def init_life_insurers(
+    cfg: LifeInsurerConfig, rng: np.random.Generator, *, usdjpy, ust_price, jgb_price, utilities
+) -> LifeInsurerState:
+    n = cfg.n_insurers
+    size = np.exp(cfg.size_dispersion * rng.standard_normal(n))
+    size /= size.sum()
+    sens = cfg.choice_sensitivity * np.exp(0.3 * rng.standard_normal(n))
+    hedge0 = np.clip(cfg.hedge_ratio + 0.08 * rng.standard_normal(n), 0.05, 0.95)
+    if not cfg.enabled:
+        size = np.zeros(n)
+    foreign_jpy = cfg.foreign_securities_jpy_tn * size
+    jgb_jpy = cfg.superlong_jgb_jpy_tn * size
+    pool = foreign_jpy + jgb_jpy
+    share = np.divide(foreign_jpy, pool, out=np.zeros(n), where=pool > 0)
+    w0 = np.stack([1 - share, share * hedge0, share * (1 - hedge0)], axis=1)
+    # intercepts make today's allocation the target: θ(u_k + c_k) = ln w_k + const
+    with np.errstate(divide="ignore"):
+        intercepts = np.log(np.maximum(w0, 1e-12)) / np.maximum(sens[:, None], 1e-12) - utilities[None, :]
+    zeros = np.zeros(n)
+    return LifeInsurerState(
+        ust_units=foreign_jpy * 1000.0 / usdjpy / ust_price,
+        jgb_units=jgb_jpy / jgb_price,
+        hedge_ratio=hedge0,
+        foreign_share=share,
+        sensitivity=sens,
+        intercepts=intercepts,
+        order_ust_units=zeros.copy(),
+        order_jgb_units=zeros.copy(),
+        order_usd_bn=zeros.copy(),
+    )
+
+
+def decide(
+    state: LifeInsurerState, cfg: LifeInsurerConfig, utilities: np.ndarray, *, usdjpy, ust_price, jgb_price
+) -> None:
+    """Partial adjustment towards the logit targets; write today's orders (at yesterday's prices)."""
+    if not cfg.enabled:
+        return
+    w = target_weights(utilities, state.sensitivity, state.intercepts)
+    share_target = w[:, 1] + w[:, 2]
+    hedge_target = np.divide(w[:, 1], share_target, out=state.hedge_ratio.copy(), where=share_target > 0)
+    ka = 1.0 - 0.5 ** (1.0 / cfg.allocation_halflife_days)
+    kh = 1.0 - 0.5 ** (1.0 / cfg.hedge_halflife_days)
+    usd_value = state.ust_units * ust_price  # USD bn
+    pool = state.jgb_units * jgb_price + usd_value * usdjpy / 1000.0  # JPY tn
+    share = state.foreign_share + ka * (share_target - state.foreign_share)
+    hedge = state.hedge_ratio + kh * (hedge_target - state.hedge_ratio)
+    new_usd_value = share * pool * 1000.0 / usdjpy
+    state.order_ust_units[:] = new_usd_value / ust_price - state.ust_units
+    state.order_jgb_units[:] = (1.0 - share) * pool / jgb_price - state.jgb_units
+    # spot-equivalent dollars bought: the change in the unhedged exposure
+    state.order_usd_bn[:] = (1.0 - hedge) * new_usd_value - (1.0 - state.hedge_ratio) * usd_value
+    state.foreign_share[:] = share
+    state.hedge_ratio[:] = hedge
+
+
+def settle(state: LifeInsurerState) -> None:
+    state.ust_units[:] += state.order_ust_units
+    state.jgb_units[:] += state.order_jgb_units
+
+
+def foreign_share_aggregate(state: LifeInsurerState, *, usdjpy, ust_price, jgb_price) -> tuple[float, float]:
+    """(foreign share of the investable pool, value-weighted hedge ratio)."""
+    usd_jpy = state.ust_units * ust_price * usdjpy / 1000.0
+    pool = float(np.sum(usd_jpy + state.jgb_units * jgb_price))
+    foreign = float(np.sum(usd_jpy))
+    hedge = float(np.sum(usd_jpy * state.hedge_ratio)) / foreign if foreign > 0 else 0.0
+    return (foreign / pool if pool > 0 else 0.0), hedge

@@ -1,0 +1,110 @@
+"""The Ministry of Finance: FX intervention (executed by the BoJ), JGB issuance, budgets.
+
+* Intervention: when yesterday's USD/JPY is above ``level + tolerance`` or rose more than
+  ``speed`` over ``speed_window`` days, the MoF sells dollars and buys yen in daily bursts of
+  ``burst`` (¥3–6 tn; 2022: ¥9.2 tn near 145–152, 2024: ¥15.3 tn near 160, MoF), for at most
+  ``burst_days`` consecutive days, then waits ``cooldown`` days; never below a reserve floor
+  (reserves ~$1.25 tn). The tolerance for yen weakness is the political put (a weak yen offsets
+  US tariffs). Scenario events can also order an intervention.
+* Issuance: the planned deficit is absorbed by investors who expect it; a supplementary budget
+  (¥17–25 tn packages, Nov 2025) is unplanned supply over ``issuance_days`` and raises the
+  fiscal-risk index. Redemptions of the BoJ's holdings are refinanced in the market.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model.validation import Validated, param
+
+__all__ = ["MofConfig", "MofState", "intervention_today"]
+
+
+@dataclass(frozen=True)
+class MofConfig(Validated):
+    intervention: bool = param(True, doc="the MoF defends the yen")
+    intervention_level_usdjpy: float = param(
+        160.0, unit="JPY per USD", lo=50.0, hi=1000.0, source="MoF interventions: Apr-May 2024 at ~160, Jul 2024 ~161"
+    )
+    tolerance_usdjpy: float = param(
+        0.0, unit="JPY per USD", lo=0.0, hi=500.0, doc="political tolerance added to the level"
+    )
+    speed_threshold: float = param(
+        0.07,
+        lo=0.0,
+        hi=1.0,
+        doc="also intervene after a rise of this much over the window",
+        source="Sep 2022 and Apr 2024: intervened after USD/JPY rose ~5-8% in a month (MoF)",
+    )
+    speed_window_days: int = param(20, unit="trading days", lo=1, hi=1000)
+    speed_zone_usdjpy: float = param(
+        10.0,
+        unit="JPY per USD",
+        lo=0.0,
+        hi=500.0,
+        doc="the speed rule applies only within this distance below the level",
+    )
+    burst_jpy_tn: float = param(
+        4.0, unit="JPY tn per day", lo=0.0, hi=100.0, source="MoF daily data: ¥3-6 tn intervention days"
+    )
+    burst_days: int = param(2, unit="days", lo=1, hi=100)
+    cooldown_days: int = param(
+        40, unit="days", lo=0, hi=10_000, source="2022: Sep 22 then Oct 21-24; 2024: Apr 29-May 1 then Jul 11-12 (MoF)"
+    )
+    reserves_usd_bn: float = param(1250.0, unit="USD bn", lo=0.0, hi=100_000.0, source="MoF: FX reserves ~$1.25 tn")
+    reserve_floor_usd_bn: float = param(600.0, unit="USD bn", lo=0.0, hi=100_000.0)
+    deficit_jpy_tn_pa: float = param(
+        30.0,
+        unit="JPY tn per year",
+        lo=-1000.0,
+        hi=1000.0,
+        doc="planned net new JGB supply (expected by investors)",
+        source="FY2026 plan: ¥180.7 tn gross issuance, of which ~¥30 tn new financing (MoF)",
+    )
+    issuance_days: int = param(60, unit="days", lo=1, hi=10_000, doc="days over which a supplementary budget is issued")
+
+
+class MofState:
+    def __init__(self, cfg: MofConfig) -> None:
+        self.reserves_usd_bn = cfg.reserves_usd_bn
+        self.burst_left = 0
+        self.cooldown_left = 0
+        self.scripted_jpy_tn = 0.0
+        self.pending_issuance: list[list[float]] = []  # [jpy_tn per day, days left]
+        self.cumulative_jpy_tn = 0.0
+
+    def issuance_today(self) -> float:
+        total = 0.0
+        for item in self.pending_issuance:
+            total += item[0]
+            item[1] -= 1
+        self.pending_issuance = [i for i in self.pending_issuance if i[1] > 0]
+        return total
+
+
+def intervention_today(cfg: MofConfig, state: MofState, *, usdjpy: float, usdjpy_window_ago: float) -> float:
+    """Yen bought today (JPY tn) by the rule and any scripted order; updates bursts and cooldown."""
+    amount = state.scripted_jpy_tn
+    state.scripted_jpy_tn = 0.0
+    if cfg.intervention:
+        if state.burst_left > 0:
+            state.burst_left -= 1
+            amount += cfg.burst_jpy_tn
+            if state.burst_left == 0:
+                state.cooldown_left = cfg.cooldown_days
+        elif state.cooldown_left > 0:
+            state.cooldown_left -= 1
+        else:
+            too_weak = usdjpy > cfg.intervention_level_usdjpy + cfg.tolerance_usdjpy
+            near = usdjpy > cfg.intervention_level_usdjpy + cfg.tolerance_usdjpy - cfg.speed_zone_usdjpy
+            too_fast = near and usdjpy / usdjpy_window_ago - 1.0 > cfg.speed_threshold
+            if too_weak or too_fast:
+                amount += cfg.burst_jpy_tn
+                state.burst_left = cfg.burst_days - 1
+                if state.burst_left == 0:
+                    state.cooldown_left = cfg.cooldown_days
+    usd = amount * 1000.0 / usdjpy
+    room = max(state.reserves_usd_bn - cfg.reserve_floor_usd_bn, 0.0)
+    if usd > room:
+        amount = room * usdjpy / 1000.0
+    return amount

@@ -1,0 +1,298 @@
+"""NISA households: steady monthly buyers of foreign equity funds, who panic in drawdowns.
+
+Each household (a row; the population scales to 10^6 and beyond) contributes a fixed amount a
+month to foreign-equity funds — yen selling, heaviest in January when the tax-free quota
+resets (MoF portfolio-flow data 2024-25: ¥0.8–1.2 tn a month). Its holding is worth
+``units × E × S / 1000`` in yen, so it falls both when the global equity index ``E`` falls and
+when the yen strengthens. A household panics when
+
+* its own drawdown from its peak (in yen) exceeds a personal threshold ``θ_i``, or
+* the share of its neighbours in panic exceeds its contagion threshold ``φ_i`` (Watts 2002
+  threshold cascade on a small-world network, Watts & Strogatz 1998) and it is itself at least
+  ``contagion_min_drawdown`` under water (fear needs a loss to feed on);
+
+a panicking household stops contributing and redeems a share of its holding each day (yen
+buying) for ``panic_days``, then calms down and re-anchors its peak. Dip buyers instead add
+to their contribution when their drawdown passes a (smaller) dip threshold. After a panic a
+household stays calm for ``refractory_days`` (without it, staggered recoveries re-infect each
+other and panic never ends).
+
+The network is kept as CSR arrays for the compiled daily update; for people who want to look at
+it, :func:`network_sample` returns the induced subgraph of the first households as a networkx
+graph (the model wraps it in Mesa's ``Network`` space).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import mesa
+import numpy as np
+from numba import njit
+
+from model.validation import Validated, param
+
+__all__ = [
+    "NisaConfig",
+    "NisaState",
+    "HouseholdView",
+    "init_nisa",
+    "small_world_csr",
+    "decide",
+    "settle",
+    "network_sample",
+]
+
+
+@dataclass(frozen=True)
+class NisaConfig(Validated):
+    enabled: bool = param(True, doc="include NISA households")
+    n_households: int = param(10_000, unit="households", lo=1, hi=50_000_000, doc="simulated households")
+    monthly_contribution_jpy_tn: float = param(
+        1.0,
+        unit="JPY tn per month",
+        lo=0.0,
+        hi=100.0,
+        source="MoF portfolio flows (investment trusts, foreign equity) 2024-25: ¥0.8-1.2 tn a month",
+    )
+    january_multiplier: float = param(
+        1.8,
+        lo=0.0,
+        hi=20.0,
+        doc="January contributions relative to other months (quota reset)",
+        source="MoF weekly flows: Jan 2024 and Jan 2025 investment-trust outflows ~1.5-2x the monthly average",
+    )
+    initial_holdings_jpy_tn: float = param(
+        20.0, unit="JPY tn", lo=0.0, hi=10_000.0, doc="foreign-equity holdings of NISA households at the start"
+    )
+    panic_threshold: float = param(
+        0.2, lo=0.0, hi=1.0, lo_open=True, doc="median drawdown (in yen) that makes a household panic"
+    )
+    panic_threshold_dispersion: float = param(0.3, lo=0.0, hi=3.0, doc="sd of log thresholds")
+    contagion: bool = param(True, doc="panic spreads over the social network")
+    contagion_threshold: float = param(
+        0.5, lo=0.0, hi=1.0, lo_open=True, doc="φ: panic when more than this share of neighbours panics (Watts 2002)"
+    )
+    network_degree: int = param(6, lo=2, hi=200, doc="neighbours per household (even)")
+    rewiring_probability: float = param(0.1, lo=0.0, hi=1.0, doc="Watts-Strogatz rewiring probability")
+    contagion_min_drawdown: float = param(
+        0.1, lo=0.0, hi=1.0, doc="neighbours' panic spreads only to households already this far under water"
+    )
+    panic_days: int = param(10, unit="trading days", lo=1, hi=1000)
+    refractory_days: int = param(
+        60, unit="trading days", lo=0, hi=10_000, doc="after calming down a household does not panic again this long"
+    )
+    redemption_per_day: float = param(0.03, lo=0.0, hi=1.0, doc="share of holdings redeemed per day of panic")
+    dip_buyer_share: float = param(0.2, lo=0.0, hi=1.0)
+    dip_threshold: float = param(0.08, lo=0.0, hi=1.0, doc="drawdown at which dip buyers add")
+    dip_multiplier: float = param(2.0, lo=0.0, hi=100.0, doc="extra daily contribution, × the normal one")
+
+
+class NisaState(NamedTuple):
+    units: np.ndarray  # equity-index units (USD value = units · E)
+    peak_jpy: np.ndarray  # peak value in yen (JPY tn)
+    threshold: np.ndarray
+    contagion_threshold: np.ndarray
+    dip_buyer: np.ndarray  # bool
+    weight: np.ndarray  # share of total contributions
+    panic_left: np.ndarray  # int32: days of panic left (> 0), or of immunity left (< 0); 0 = calm
+    indptr: np.ndarray
+    indices: np.ndarray
+    # today's order (JPY tn, + = buying foreign equity)
+    flow_jpy: np.ndarray  # per household
+
+
+def small_world_csr(n: int, k: int, p: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Watts-Strogatz small world (ring of ``k`` neighbours, rewired with prob. ``p``) as CSR."""
+    half = max(k // 2, 1)
+    if n <= 1:
+        return np.zeros(n + 1, np.int64), np.zeros(0, np.int64)
+    src = np.repeat(np.arange(n, dtype=np.int64), half)
+    dst = (src + np.tile(np.arange(1, half + 1, dtype=np.int64), n)) % n
+    rewire = rng.random(src.size) < p
+    dst[rewire] = rng.integers(0, n, int(rewire.sum()))
+    keep = dst != src
+    src, dst = src[keep], dst[keep]
+    a = np.concatenate([src, dst])
+    b = np.concatenate([dst, src])
+    order = np.lexsort((b, a))
+    a, b = a[order], b[order]
+    dup = np.zeros(a.size, bool)
+    dup[1:] = (a[1:] == a[:-1]) & (b[1:] == b[:-1])
+    a, b = a[~dup], b[~dup]
+    indptr = np.zeros(n + 1, np.int64)
+    np.add.at(indptr, a + 1, 1)
+    return np.cumsum(indptr), b
+
+
+def init_nisa(cfg: NisaConfig, rng: np.random.Generator, *, equity_index: float, usdjpy: float) -> NisaState:
+    n = cfg.n_households
+    # draw order fixed
+    thr = cfg.panic_threshold * np.exp(cfg.panic_threshold_dispersion * rng.standard_normal(n))
+    cth = np.clip(cfg.contagion_threshold * np.exp(0.2 * rng.standard_normal(n)), 1e-3, 1.0)
+    dip = rng.random(n) < cfg.dip_buyer_share
+    w = rng.lognormal(0.0, 0.8, n)
+    w /= w.sum()
+    indptr, indices = small_world_csr(n, cfg.network_degree, cfg.rewiring_probability, rng)
+    holdings = cfg.initial_holdings_jpy_tn * w if cfg.enabled else np.zeros(n)
+    units = holdings * 1000.0 / usdjpy / equity_index
+    return NisaState(
+        units=units,
+        peak_jpy=holdings.copy(),
+        threshold=np.minimum(thr, 0.99),
+        contagion_threshold=cth,
+        dip_buyer=dip,
+        weight=w,
+        panic_left=np.zeros(n, np.int32),
+        indptr=indptr,
+        indices=indices,
+        flow_jpy=np.zeros(n),
+    )
+
+
+@njit(cache=True)
+def _decide_kernel(
+    units,
+    peak,
+    threshold,
+    cthreshold,
+    dip_buyer,
+    weight,
+    panic_left,
+    indptr,
+    indices,
+    value_per_unit,
+    daily_total,
+    contagion,
+    min_dd,
+    panic_days,
+    refractory,
+    redeem,
+    dip_threshold,
+    dip_mult,
+    out_flow,
+):
+    """Synchronous update from yesterday's panic states; returns (newly panicked, panicked today).
+
+    ``panic_left > 0``: days of panic left; ``< 0``: days of immunity left; ``0``: calm.
+    """
+    n = units.shape[0]
+    was = panic_left > 0
+    new = 0
+    panicked = 0
+    for i in range(n):
+        value = units[i] * value_per_unit
+        dd = 1.0 - value / peak[i] if peak[i] > 0.0 else 0.0
+        if panic_left[i] > 0:
+            panic_left[i] -= 1
+            if panic_left[i] == 0:
+                peak[i] = value  # calm again: re-anchor, then a spell of immunity
+                panic_left[i] = -refractory
+        elif panic_left[i] < 0:
+            panic_left[i] += 1
+        else:
+            trigger = dd > threshold[i]
+            if not trigger and contagion and dd > min_dd:
+                deg = indptr[i + 1] - indptr[i]
+                if deg > 0:
+                    cnt = 0
+                    for j in range(indptr[i], indptr[i + 1]):
+                        if was[indices[j]]:
+                            cnt += 1
+                    trigger = cnt > cthreshold[i] * deg
+            if trigger:
+                panic_left[i] = panic_days
+                new += 1
+        if panic_left[i] > 0:
+            panicked += 1
+            out_flow[i] = -redeem * value
+        else:
+            c = daily_total * weight[i]
+            if dip_buyer[i] and dd > dip_threshold:
+                c *= 1.0 + dip_mult
+            out_flow[i] = c
+    return new, panicked
+
+
+def decide(state: NisaState, cfg: NisaConfig, *, equity_index: float, usdjpy: float, daily_total_jpy_tn: float):
+    """Today's flows (JPY tn per household, + = buying) from yesterday's close.
+
+    Returns ``(net flow JPY tn, newly panicked, panicked)``.
+    """
+    if not cfg.enabled:
+        state.flow_jpy[:] = 0.0
+        return 0.0, 0, 0
+    new, panicked = _decide_kernel(
+        state.units,
+        state.peak_jpy,
+        state.threshold,
+        state.contagion_threshold,
+        state.dip_buyer,
+        state.weight,
+        state.panic_left,
+        state.indptr,
+        state.indices,
+        equity_index * usdjpy / 1000.0,
+        daily_total_jpy_tn,
+        cfg.contagion,
+        cfg.contagion_min_drawdown,
+        cfg.panic_days,
+        cfg.refractory_days,
+        cfg.redemption_per_day,
+        cfg.dip_threshold,
+        cfg.dip_multiplier,
+        state.flow_jpy,
+    )
+    return float(state.flow_jpy.sum()), int(new), int(panicked)
+
+
+@njit(cache=True)
+def _settle_kernel(units, peak, flow, value_per_unit):
+    for i in range(units.shape[0]):
+        units[i] += flow[i] / value_per_unit
+        v = units[i] * value_per_unit
+        if v > peak[i]:
+            peak[i] = v
+
+
+def settle(state: NisaState, *, equity_index: float, usdjpy: float) -> None:
+    """Execute today's flows at today's equity price and exchange rate; update peaks."""
+    _settle_kernel(state.units, state.peak_jpy, state.flow_jpy, equity_index * usdjpy / 1000.0)
+
+
+def network_sample(state: NisaState, max_nodes: int = 200):
+    """(networkx graph of the first households, {node: panicked 0/1}) for drawing."""
+    import networkx as nx
+
+    n = min(max_nodes, state.units.shape[0])
+    g = nx.Graph()
+    g.add_nodes_from(range(n))
+    for i in range(n):
+        for j in state.indices[state.indptr[i] : state.indptr[i + 1]]:
+            if j < n and j > i:
+                g.add_edge(i, int(j))
+    panic = {i: float(state.panic_left[i] > 0) for i in range(n)}  # immunity (< 0) counts as calm
+    return g, panic
+
+
+class HouseholdView(mesa.discrete_space.CellAgent):
+    """A read-only Mesa view of one household, placed on a node of the model's Network space."""
+
+    def __init__(self, model: mesa.Model, row: int) -> None:
+        super().__init__(model)
+        self.row = row
+
+    @property
+    def panicking(self) -> bool:
+        return bool(self.model.nisa.panic_left[self.row] > 0)
+
+    @property
+    def holdings_jpy_tn(self) -> float:
+        m = self.model
+        return float(self.model.nisa.units[self.row] * m.macro.equity_index * m.market.usdjpy / 1000.0)
+
+    @property
+    def drawdown(self) -> float:
+        peak = float(self.model.nisa.peak_jpy[self.row])
+        return 1.0 - self.holdings_jpy_tn / peak if peak > 0 else 0.0

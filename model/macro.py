@@ -1,0 +1,143 @@
+"""Macro state that is not cleared but evolves daily: Japanese inflation and expectations, the
+fiscal-risk index, the global equity index NISA households hold, and the cross-currency basis.
+
+* Inflation (MODEL.md §3): ``π = π_core + pass·(ln S_t − ln S_{t−250}) + c_t`` with ``pass`` =
+  pass-through × import share and ``c_t`` an AR(1) commodity component.
+* Expectations adapt, ``π^e += (λ/250)·(π − π^e)``, and — under fiscal dominance — rise with
+  fiscal risk: ``π^e_eff = π^e + κ_π·F``.
+* Fiscal risk ``F`` rises with unplanned issuance (supplementary budgets), decays with a
+  half-life; it raises the JGB term premium (super-longs most) and, if switched on, the yen's
+  fiscal risk premium in real money's fundamental value (Blanchard 2004).
+* Global equity (USD, index 100 at the start): ``Δln E = μ/250 − β_v·Δln v − D_e·Δy_us + σ·ε``.
+* Cross-currency basis (bp, a cost of hedging dollars into yen): ``b = b̄ + β_b·(v − v̄)``, AR(1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from model.validation import Validated, param
+
+__all__ = ["MacroConfig", "MacroState"]
+
+
+@dataclass(frozen=True)
+class MacroConfig(Validated):
+    jp_core_inflation: float = param(
+        0.015,
+        unit="per annum",
+        lo=-0.1,
+        hi=0.3,
+        doc="inflation excluding the yen and commodity terms",
+        source="BoJ 'trimmed mean' ~1.5-2% 2023-24 net of import prices",
+    )
+    fx_pass_through: float = param(
+        0.05,
+        lo=0.0,
+        hi=1.0,
+        doc="pass-through × import share: CPI points per unit of 1-year ln(USD/JPY) change",
+        source="BoJ Outlook (Apr 2022): a 10% yen depreciation adds ~0.3-0.6pp to CPI; import share ~20% of GDP",
+    )
+    pass_through_switch: bool = param(True, doc="imported-inflation channel on/off")
+    commodity_sd: float = param(
+        0.0005, unit="per annum per day", lo=0.0, hi=0.05, doc="daily shock to commodity inflation"
+    )
+    commodity_persistence: float = param(0.995, lo=0.0, hi=1.0)
+    expectations_speed_pa: float = param(
+        0.5, unit="per annum", lo=0.0, hi=50.0, doc="λ: adaptive-expectations speed (half-life ~1.4 years)"
+    )
+    fiscal_dominance: bool = param(True, doc="fiscal risk raises inflation expectations and the yen's risk premium")
+    fiscal_risk_per_jpy_tn: float = param(
+        0.05, unit="index per JPY tn", lo=0.0, hi=10.0, doc="fiscal-risk index added by ¥1 tn of unplanned issuance"
+    )
+    fiscal_risk_halflife_days: float = param(250.0, unit="days", lo=1.0, hi=100_000.0)
+    fiscal_expectations_pa: float = param(
+        0.004, unit="per annum per index point", lo=0.0, hi=0.1, doc="κ_π: expected inflation per point of fiscal risk"
+    )
+    fiscal_jgb_premium_pa: float = param(
+        0.0015, unit="per annum per index point", lo=0.0, hi=0.1, doc="10y JGB term premium per point of fiscal risk"
+    )
+    fiscal_superlong_premium_pa: float = param(
+        0.0035,
+        unit="per annum per index point",
+        lo=0.0,
+        hi=0.1,
+        doc="extra 30y premium per point of fiscal risk (super-longs sold off most: 30y record 3.45% Dec 2025)",
+    )
+    fiscal_fx_premium: float = param(
+        0.01, unit="ln S per index point", lo=0.0, hi=1.0, doc="yen risk premium per point (Blanchard 2004)"
+    )
+    jgb30_spread_pa: float = param(
+        0.010,
+        unit="per annum",
+        lo=-0.05,
+        hi=0.1,
+        doc="30y minus 10y JGB yield at the start",
+        source="2023: 30y ~1.6%, 10y ~0.6% (MoF)",
+    )
+    equity_drift_pa: float = param(0.07, unit="per annum", lo=-1.0, hi=1.0, source="MSCI ACWI long-run ~7% in USD")
+    equity_vol_pa: float = param(0.12, unit="per annum", lo=0.0, hi=2.0, doc="idiosyncratic equity volatility")
+    equity_risk_beta: float = param(0.12, lo=0.0, hi=2.0, doc="β_v: equity log change per unit change of ln v")
+    equity_rate_duration: float = param(5.0, unit="years", lo=0.0, hi=50.0, doc="D_e: equity sensitivity to US yields")
+    basis_mean_bp: float = param(
+        30.0,
+        unit="bp",
+        lo=-500.0,
+        hi=500.0,
+        doc="USD/JPY 3m cross-currency basis cost",
+        source="USD/JPY 3m basis ~ -30 to -50bp 2022-24 (BIS)",
+    )
+    basis_risk_bp: float = param(1.0, unit="bp per index point", lo=0.0, hi=100.0, doc="basis widening per risk point")
+    basis_persistence: float = param(0.95, lo=0.0, hi=1.0)
+
+
+class MacroState:
+    def __init__(self, cfg: MacroConfig, jp_inflation_expectations: float) -> None:
+        self.cfg = cfg
+        self.jp_inflation = jp_inflation_expectations
+        self.jp_expectations_adaptive = jp_inflation_expectations
+        self.commodity = 0.0
+        self.fiscal_risk = 0.0
+        self.equity_index = 100.0
+        self.basis_bp = cfg.basis_mean_bp
+
+    def jp_expectations(self) -> float:
+        """Expected inflation used in real rates: adaptive plus the fiscal-dominance term."""
+        extra = self.cfg.fiscal_expectations_pa * self.fiscal_risk if self.cfg.fiscal_dominance else 0.0
+        return self.jp_expectations_adaptive + extra
+
+    def fx_premium(self) -> float:
+        return self.cfg.fiscal_fx_premium * self.fiscal_risk if self.cfg.fiscal_dominance else 0.0
+
+    def add_fiscal_news(self, jpy_tn: float) -> None:
+        self.fiscal_risk += self.cfg.fiscal_risk_per_jpy_tn * jpy_tn
+
+    def update(
+        self,
+        *,
+        log_s_now: float,
+        log_s_year_ago: float,
+        d_log_v: float,
+        d_y_us: float,
+        risk_index: float,
+        risk_mean: float,
+        shock_commodity: float,
+        shock_equity: float,
+    ) -> None:
+        c = self.cfg
+        self.commodity = c.commodity_persistence * self.commodity + c.commodity_sd * shock_commodity
+        imported = c.fx_pass_through * (log_s_now - log_s_year_ago) if c.pass_through_switch else 0.0
+        self.jp_inflation = c.jp_core_inflation + imported + self.commodity
+        self.jp_expectations_adaptive += (
+            c.expectations_speed_pa / 250.0 * (self.jp_inflation - self.jp_expectations_adaptive)
+        )
+        self.fiscal_risk *= 0.5 ** (1.0 / c.fiscal_risk_halflife_days)
+        self.equity_index *= math.exp(
+            c.equity_drift_pa / 250.0
+            - c.equity_risk_beta * d_log_v
+            - c.equity_rate_duration * d_y_us
+            + c.equity_vol_pa / math.sqrt(250.0) * shock_equity
+        )
+        target = c.basis_mean_bp + c.basis_risk_bp * (risk_index - risk_mean)
+        self.basis_bp = c.basis_persistence * self.basis_bp + (1 - c.basis_persistence) * target

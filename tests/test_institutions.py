@@ -1,0 +1,332 @@
+"""Japanese institutions and policy: each mechanism's direction against the same seed with the
+mechanism off, plus known answers for the rules (MODEL.md §3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from agents import life_insurers as li
+from agents import nisa
+from agents.boj import BojConfig, monthly_purchases_jpy_tn, policy_decision
+from agents.mof import MofConfig, MofState, intervention_today
+from model.accounting import check_identities
+from model.model import CarryUnwindModel
+from model.scenarios import ScenarioEvent
+
+SMALL = dict(hedge_funds__n_funds=50, nisa__n_households=2000)
+SEEDS = (1, 2, 3)
+
+
+def run(seed: int, days: int, events=(), **overrides) -> CarryUnwindModel:
+    model = CarryUnwindModel(seed=seed, **{**SMALL, **overrides})
+    for event in events:
+        model._schedule(event.day, model.apply_event, event)
+    model.run_for(days)
+    return model
+
+
+# ---------------------------------------------------------------------------------------------
+# MoF
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_intervention_lowers_usdjpy_against_the_same_seed_without_it(seed):
+    event = ScenarioEvent(day=30, kind="mof_intervention", params={"jpy_tn": 5.0})
+    with_it = run(seed, 30, [event]).timeseries()
+    without = run(seed, 30).timeseries()
+    assert with_it.usdjpy.iloc[-1] < without.usdjpy.iloc[-1]
+    assert with_it.usdjpy.iloc[:-1].equals(without.usdjpy.iloc[:-1])  # nothing changes before the day
+    assert with_it.mof_intervention_jpy_tn.iloc[-1] == 5.0
+    # the dollars sold come out of the reserves
+    spent = without.mof_reserves_usd_bn.iloc[-1] - with_it.mof_reserves_usd_bn.iloc[-1]
+    assert spent == pytest.approx(5.0 * 1000.0 / without.usdjpy.iloc[-2], rel=1e-12)
+
+
+def test_the_intervention_rule_fires_above_the_level_and_then_cools_down():
+    cfg = MofConfig(intervention_level_usdjpy=150.0, burst_jpy_tn=4.0, burst_days=2, cooldown_days=5)
+    state = MofState(cfg)
+    amounts = [intervention_today(cfg, state, usdjpy=155.0, usdjpy_window_ago=154.0) for _ in range(10)]
+    assert amounts == [4.0, 4.0, 0, 0, 0, 0, 0, 4.0, 4.0, 0]
+    quiet = MofState(cfg)
+    assert intervention_today(cfg, quiet, usdjpy=149.0, usdjpy_window_ago=148.0) == 0.0
+
+
+def test_intervention_is_limited_by_reserves():
+    cfg = MofConfig(
+        intervention_level_usdjpy=150.0, burst_jpy_tn=50.0, reserves_usd_bn=700.0, reserve_floor_usd_bn=600.0
+    )
+    amount = intervention_today(cfg, MofState(cfg), usdjpy=160.0, usdjpy_window_ago=160.0)
+    assert amount * 1000.0 / 160.0 == pytest.approx(100.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# BoJ
+
+
+def test_slower_boj_purchases_raise_jgb_yields():
+    diffs = []
+    for seed in SEEDS:
+        full = run(seed, 250).timeseries()
+        slow = run(seed, 250, boj__purchase_scale=0.5).timeseries()
+        diffs.append(slow.jgb10y_yield.iloc[-1] - full.jgb10y_yield.iloc[-1])
+        assert slow.boj_jgb_holdings_jpy_tn.iloc[-1] < full.boj_jgb_holdings_jpy_tn.iloc[-1]
+    assert all(d > 0 for d in diffs), diffs
+
+
+def test_purchase_path_follows_the_taper_calendar():
+    cfg = BojConfig()
+    at = lambda s: monthly_purchases_jpy_tn(cfg, dt.date.fromisoformat(s))  # noqa: E731
+    assert at("2024-07-15") == pytest.approx(6.0)  # before the taper
+    assert at("2024-08-01") == pytest.approx(5.6)  # first ¥0.4 tn cut
+    assert at("2024-11-01") == pytest.approx(5.2)
+    assert at("2026-05-01") == pytest.approx(2.9)  # the floor
+    assert at("2026-08-01") == pytest.approx(2.7)  # then ¥0.2 tn a quarter
+    assert monthly_purchases_jpy_tn(BojConfig(purchases=False), dt.date(2024, 1, 1)) == 0.0
+
+
+def test_policy_rule_moves_in_quarter_point_steps_and_pauses_in_stress():
+    cfg = BojConfig(smoothing=0.0, inflation_response=1.5, neutral_rate_pa=0.01)
+    # inflation 3%: r* = 1% + 1.5·1% = 2.5%; from 0.25% the rule moves in whole 25bp steps
+    new = policy_decision(cfg, rate=0.0025, inflation=0.03, risk_index=15.0, yen_surge=0.0)
+    assert new == pytest.approx(0.025)
+    assert round(new / 0.0025) == pytest.approx(new / 0.0025)
+    # financial-stability pause: no hike while the risk index is high, but cuts are allowed
+    assert policy_decision(cfg, rate=0.0025, inflation=0.03, risk_index=40.0, yen_surge=0.0) == 0.0025
+    assert policy_decision(cfg, rate=0.0025, inflation=0.03, risk_index=15.0, yen_surge=0.08) == 0.0025
+    # the political constraint dampens the move
+    half = policy_decision(BojConfig(smoothing=0.0, political_constraint=0.5), rate=0.0025, inflation=0.03,
+                           risk_index=15.0, yen_surge=0.0)  # fmt: skip
+    assert 0.0025 < half < new
+    # the lower bound
+    assert policy_decision(cfg, rate=-0.001, inflation=-0.02, risk_index=15.0, yen_surge=0.0) == -0.001
+
+
+def test_boj_decides_only_at_meetings():
+    model = run(1, 250, market__jp_inflation_expectations=0.011, macro__jp_core_inflation=0.04)
+    decisions = [day for day, _ in model.boj.decisions]
+    assert decisions, "with 4% core inflation the rule should hike within a year"
+    meetings = set()
+    for year in (2023, 2024):
+        for month, dom in __import__("agents.boj", fromlist=["MEETING_DATES"]).MEETING_DATES:
+            meetings.add(model.calendar.day_of(f"{year}-{month:02d}-{dom:02d}"))
+    assert set(decisions) <= meetings
+    rates = model.timeseries().boj_rate.to_numpy()
+    moves = np.diff(rates)[np.abs(np.diff(rates)) > 0]
+    assert np.allclose(np.round(moves / 0.0025), moves / 0.0025)
+
+
+def test_scripted_mode_leaves_the_rate_to_events():
+    quiet = run(1, 120, boj__mode="scripted", macro__jp_core_inflation=0.05).timeseries()
+    assert (quiet.boj_rate == quiet.boj_rate.iloc[0]).all()
+    hike = ScenarioEvent(day=50, kind="boj_rate", params={"rate": 0.0025})
+    scripted = run(1, 120, [hike], boj__mode="scripted").timeseries()
+    assert scripted.boj_rate.iloc[49] == pytest.approx(-0.001)
+    assert scripted.boj_rate.iloc[50] == pytest.approx(0.0025)
+
+
+def test_yield_curve_control_caps_the_10y():
+    capped = run(1, 200, boj__ycc=True, boj__ycc_cap_pa=0.0065, boj__purchase_scale=0.0).timeseries()
+    free = run(1, 200, boj__purchase_scale=0.0).timeseries()
+    assert free.jgb10y_yield.max() > 0.0070  # without purchases the yield rises through the cap
+    # the cap holds to within the (very elastic) BoJ demand's slope: ¥50 tn per bp
+    assert capped.jgb10y_yield.max() < 0.0065 + 0.0001
+
+
+# ---------------------------------------------------------------------------------------------
+# life insurers
+
+
+def test_a_rising_hedge_ratio_is_yen_buying():
+    cfg = li.LifeInsurerConfig(n_insurers=3)
+    rng = np.random.default_rng(0)
+    u0 = np.array([0.03, 0.01, 0.04])
+    state = li.init_life_insurers(cfg, rng, usdjpy=150.0, ust_price=0.7, jgb_price=0.9, utilities=u0)
+    # at the initial utilities nothing moves
+    li.decide(state, cfg, u0, usdjpy=150.0, ust_price=0.7, jgb_price=0.9)
+    assert np.allclose(state.order_usd_bn, 0.0, atol=1e-9)
+    # hedging becomes more attractive (e.g. FX risk rises): the hedge ratio rises and insurers sell dollars
+    before = state.hedge_ratio.copy()
+    li.decide(state, cfg, u0 + np.array([0.0, 0.02, 0.0]), usdjpy=150.0, ust_price=0.7, jgb_price=0.9)
+    assert np.all(state.hedge_ratio > before)
+    assert np.all(state.order_usd_bn < 0)
+
+
+def test_stress_raises_the_insurers_hedge_ratio_in_the_model():
+    shock = ScenarioEvent(day=20, kind="risk_shock", params={"log_jump": 1.2})
+    for seed in SEEDS:
+        stressed = run(seed, 60, [shock]).timeseries()
+        no_penalty = run(seed, 60, [shock], life_insurers__fx_risk_aversion=0.0).timeseries()
+        assert stressed.lifer_hedge_ratio.iloc[-1] > no_penalty.lifer_hedge_ratio.iloc[-1]
+        # the extra hedging is yen buying: insurers sell more dollars than without the stress response
+        window = slice(20, 61)
+        assert stressed.lifer_fx_flow_usd_bn.iloc[window].sum() < no_penalty.lifer_fx_flow_usd_bn.iloc[window].sum()
+
+
+def test_higher_superlong_yields_pull_insurers_home():
+    cfg = li.LifeInsurerConfig(n_insurers=2)
+    kw = dict(y_us=0.045, r_us=0.05, r_jp=0.0025, basis_pa=0.003, misvaluation=0.0, fx_var_pa=0.008)
+    low = li.yen_returns(cfg, y30=0.02, **kw)
+    high = li.yen_returns(cfg, y30=0.03, **kw)
+    # above the 2.5% trigger buying accelerates: the JGB utility rises by more than the yield
+    assert high[0] - low[0] > 0.01
+    state = li.init_life_insurers(cfg, np.random.default_rng(1), usdjpy=150.0, ust_price=0.7, jgb_price=0.9,
+                                  utilities=low)  # fmt: skip
+    li.decide(state, cfg, high, usdjpy=150.0, ust_price=0.7, jgb_price=0.9)
+    assert np.all(state.order_jgb_units > 0) and np.all(state.order_ust_units < 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# NISA households
+
+
+def test_the_january_quota_reset_raises_nisa_outflows():
+    quiet = dict(nisa__panic_threshold=0.99, nisa__contagion=False, nisa__dip_buyer_share=0.0)
+    model = run(1, 300, **quiet)
+    ts = model.timeseries().iloc[1:]
+    months = np.array([model.calendar.date(d).month for d in ts.day])
+    tdays = np.array([model.calendar.trading_days_in_month(d) for d in ts.day])
+    monthly = ts.nisa_flow_jpy_tn.to_numpy() * tdays  # each day buys 1/(trading days) of the month's amount
+    assert np.allclose(monthly[months == 1], 1.8, rtol=1e-9)  # ¥1 tn × the January multiplier
+    assert np.allclose(monthly[months != 1], 1.0, rtol=1e-9)
+    flat = run(1, 300, nisa__january_multiplier=1.0, **quiet).timeseries().iloc[1:]
+    assert np.allclose(flat.nisa_flow_jpy_tn.to_numpy() * tdays, 1.0, rtol=1e-9)
+
+
+def _ring_state(n=40, panicked=(), threshold=0.5, drawdown=0.2):
+    indptr, indices = nisa.small_world_csr(n, 4, 0.0, np.random.default_rng(0))
+    units = np.ones(n)
+    state = nisa.NisaState(
+        units=units,
+        peak_jpy=np.full(n, 1.0 / (1.0 - drawdown)),  # every household is `drawdown` under water
+        threshold=np.full(n, 0.9),  # nobody panics on their own
+        contagion_threshold=np.full(n, threshold),
+        dip_buyer=np.zeros(n, bool),
+        weight=np.full(n, 1.0 / n),
+        panic_left=np.zeros(n, np.int32),
+        indptr=indptr,
+        indices=indices,
+        flow_jpy=np.zeros(n),
+    )
+    for i in panicked:
+        state.panic_left[i] = 5
+    return state
+
+
+def _step(state, contagion=True):
+    cfg = nisa.NisaConfig(contagion=contagion, contagion_min_drawdown=0.1)
+    return nisa.decide(state, cfg, equity_index=1.0, usdjpy=1000.0, daily_total_jpy_tn=0.01)
+
+
+def test_a_panic_cascade_needs_its_threshold_crossed():
+    # ring with 4 neighbours each; households 10 and 11 panic: 12 has 2 of 4 panicked neighbours (50%)
+    below = _ring_state(panicked=(10, 11), threshold=0.5)
+    _, new, _ = _step(below)
+    assert new == 0  # 50% is not more than the 50% threshold
+    above = _ring_state(panicked=(10, 11), threshold=0.45)
+    _, new, panicked = _step(above)
+    assert new > 0 and panicked > 2
+    # and it spreads day after day once it starts
+    _, new2, panicked2 = _step(above)
+    assert panicked2 > panicked
+    # no contagion without the network channel, nor without losses
+    assert _step(_ring_state(panicked=(10, 11), threshold=0.45), contagion=False)[1] == 0
+    assert _step(_ring_state(panicked=(10, 11), threshold=0.45, drawdown=0.05))[1] == 0
+
+
+def test_panicking_households_redeem_and_calm_ones_contribute():
+    state = _ring_state(panicked=(3,), threshold=0.99)
+    flow, _, panicked = _step(state)
+    assert panicked == 1
+    assert state.flow_jpy[3] < 0 and np.all(np.delete(state.flow_jpy, 3) > 0)
+
+
+def test_network_sample_matches_the_csr_network():
+    state = _ring_state(n=30, panicked=(0,))
+    g, panic = nisa.network_sample(state, 30)
+    assert g.number_of_nodes() == 30 and all(g.degree(i) == 4 for i in g.nodes)
+    assert panic[0] == 1.0 and sum(panic.values()) == 1.0
+
+
+def test_small_world_network_is_symmetric_and_has_the_right_degree():
+    indptr, indices = nisa.small_world_csr(1000, 6, 0.1, np.random.default_rng(3))
+    n = 1000
+    edges = {(i, int(j)) for i in range(n) for j in indices[indptr[i] : indptr[i + 1]]}
+    assert all((j, i) in edges for i, j in edges)
+    assert all(i != j for i, j in edges)
+    assert 5.5 < len(edges) / n < 6.5
+
+
+def test_the_mesa_network_space_holds_household_views():
+    model = CarryUnwindModel(seed=1, simulation__network_view_households=50, **SMALL)
+    views = list(model.agents_by_type[nisa.HouseholdView])
+    assert len(views) == 50
+    assert all(v.cell is model.nisa_space[v.row] for v in views)
+    assert all(abs(v.drawdown) < 1e-12 for v in views)
+
+
+# ---------------------------------------------------------------------------------------------
+# fiscal policy, inflation, UST auctions
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_supplementary_budget_raises_superlong_yields_and_under_fiscal_dominance_weakens_the_yen(seed):
+    budget = ScenarioEvent(day=20, kind="supplementary_budget", params={"jpy_tn": 20.0})
+    base = run(seed, 80).timeseries()
+    fiscal = run(seed, 80, [budget]).timeseries()
+    assert fiscal.fiscal_risk.iloc[25] > 0 and base.fiscal_risk.iloc[25] == 0
+    assert fiscal.jgb30y_yield.iloc[-1] > base.jgb30y_yield.iloc[-1]
+    assert fiscal.jgb10y_yield.iloc[-1] > base.jgb10y_yield.iloc[-1]
+    # the yen's response on the day (later paths diverge: crashes come at other times)
+    assert fiscal.usdjpy.iloc[20] > base.usdjpy.iloc[20]
+    # without fiscal dominance the same budget does not weaken the yen through expectations and
+    # the risk premium: its higher yields strengthen it instead
+    neutral = run(seed, 80, [budget], macro__fiscal_dominance=False).timeseries()
+    assert neutral.usdjpy.iloc[20] < fiscal.usdjpy.iloc[20]
+    assert neutral.usdjpy.iloc[20] < base.usdjpy.iloc[20]
+
+
+def test_yen_depreciation_passes_through_to_inflation():
+    on = run(1, 300, market__usdjpy_year_ago=110.0).timeseries()
+    off = run(1, 300, market__usdjpy_year_ago=110.0, macro__pass_through_switch=False).timeseries()
+    assert on.jp_inflation.iloc[1] > off.jp_inflation.iloc[1] + 0.005  # 140.5/110: +24% over the year
+    assert on.jp_inflation_expectations.iloc[-1] > off.jp_inflation_expectations.iloc[-1]
+
+
+def test_auctions_report_tails_and_indirect_shares():
+    ts = run(1, 100).timeseries()
+    auctions = ts[ts.ust_auction == 1]
+    assert len(auctions) == 20  # every 5th day
+    prev = ts.ust10y_yield.shift(1)
+    assert np.allclose(auctions.ust_auction_tail_bp, (auctions.ust10y_yield - prev[auctions.index]) * 1e4)
+    assert auctions.ust_indirect_share.between(0, 1).all()
+    bigger = run(1, 100, us_treasury__auction_size_usd_bn=80.0).timeseries()
+    assert bigger[bigger.ust_auction == 1].ust_auction_tail_bp.mean() > auctions.ust_auction_tail_bp.mean()
+
+
+def test_identities_hold_every_step_with_all_policy_tools_in_use():
+    events = [
+        ScenarioEvent(day=15, kind="supplementary_budget", params={"jpy_tn": 20.0}),
+        ScenarioEvent(day=25, kind="mof_intervention", params={"jpy_tn": 5.0}),
+        ScenarioEvent(day=30, kind="risk_shock", params={"log_jump": 1.0}),
+        ScenarioEvent(day=40, kind="boj_rate", params={"rate": 0.005}),
+    ]
+    model = CarryUnwindModel(seed=4, boj__ycc=True, boj__ycc_cap_pa=0.008, **SMALL)
+    for e in events:
+        model._schedule(e.day, model.apply_event, e)
+    for _ in range(120):
+        model.step()
+        check_identities(model)
+    ts = model.timeseries()
+    assert ts.mof_intervention_jpy_tn.sum() >= 5.0
+    assert model.ledger.get("mof", "usd_bn") == pytest.approx(model.mof.reserves_usd_bn, rel=1e-12)
+
+
+def test_dashboard_columns_are_present_and_finite():
+    ts = run(2, 120).timeseries()
+    cols = [c for c in ts.columns if c.startswith("dash_")]
+    assert len(cols) == 8
+    assert np.isfinite(ts[cols].to_numpy()).all()
+    assert set(np.unique(ts.dash_b_zone)) <= {0.0, 1.0}
