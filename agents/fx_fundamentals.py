@@ -40,6 +40,12 @@ class FundamentalConfig(Validated):
         source="with dealers, ~$1.2 tn per unit ln S: unwinding ~$170 bn of carry (BIS Bulletin 90) moves "
         "USD/JPY ~13%, the Jul-Aug 2024 move (161.9→141.7)",
     )
+    capacity_risk_elasticity: float = param(
+        0.0,
+        lo=0.0,
+        hi=5.0,
+        doc="η_f: real money's capacity scales with (v̄/v)^η_f, like the dealers' (mean-variance demand ∝ 1/σ²)",
+    )
     real_rate_semi_elasticity: float = param(
         8.0,
         unit="ln S per unit of rate",

@@ -80,7 +80,7 @@ class LifeInsurerConfig(Validated):
         doc="θ: log-odds of two buckets per unit of return difference (1pp → 0.18)",
         source="hedge ratio 63% (2020) → 45% (2024) as the hedge cost rose ~4pp: Δ log-odds 0.73 / 0.04 ≈ 18",
     )
-    fx_risk_aversion: float = param(1.0, lo=0.0, hi=1000.0, doc="γ_L in the unhedged bucket's FX-risk penalty γ_L·σ²")
+    fx_risk_aversion: float = param(0.3, lo=0.0, hi=1000.0, doc="γ_L in the unhedged bucket's FX-risk penalty γ_L·σ²")
     value_weight_pa: float = param(
         0.15, unit="per annum", lo=0.0, hi=10.0, doc="expected yearly closing of USD/JPY's gap to fundamental value"
     )

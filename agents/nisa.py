@@ -67,7 +67,7 @@ class NisaConfig(Validated):
         20.0, unit="JPY tn", lo=0.0, hi=10_000.0, doc="foreign-equity holdings of NISA households at the start"
     )
     panic_threshold: float = param(
-        0.2, lo=0.0, hi=1.0, lo_open=True, doc="median drawdown (in yen) that makes a household panic"
+        0.3, lo=0.0, hi=1.0, lo_open=True, doc="median drawdown (in yen) that makes a household panic"
     )
     panic_threshold_dispersion: float = param(0.3, lo=0.0, hi=3.0, doc="sd of log thresholds")
     contagion: bool = param(True, doc="panic spreads over the social network")
@@ -77,7 +77,7 @@ class NisaConfig(Validated):
     network_degree: int = param(6, lo=2, hi=200, doc="neighbours per household (even)")
     rewiring_probability: float = param(0.1, lo=0.0, hi=1.0, doc="Watts-Strogatz rewiring probability")
     contagion_min_drawdown: float = param(
-        0.1, lo=0.0, hi=1.0, doc="neighbours' panic spreads only to households already this far under water"
+        0.15, lo=0.0, hi=1.0, doc="neighbours' panic spreads only to households already this far under water"
     )
     panic_days: int = param(10, unit="trading days", lo=1, hi=1000)
     refractory_days: int = param(

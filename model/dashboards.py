@@ -21,7 +21,7 @@ them as predictors of later crashes.
 
 from __future__ import annotations
 
-import numpy as np
+from statistics import fmean
 
 __all__ = ["DASHBOARD_COLUMNS", "dashboards"]
 
@@ -46,11 +46,11 @@ def dashboards(model, row: dict) -> dict[str, float]:
     s = row["usdjpy"]
     return {
         "dash_a_boj_signal_bp": (row["boj_rate"] - boj_then) * 1e4,
-        "dash_a_auction_tail_bp": float(np.mean(ut.tails[-4:])) if ut.tails else 0.0,
-        "dash_a_fx_break_pct": 100.0 * (s / float(np.mean(fx)) - 1.0),
+        "dash_a_auction_tail_bp": fmean(ut.tails[-4:]) if ut.tails else 0.0,
+        "dash_a_fx_break_pct": 100.0 * (s / fmean(fx) - 1.0),
         "dash_a_risk_index": row["risk_index"],
         "dash_b_real_yield_pct": 100.0 * (row["jgb10y_yield"] - row["jp_inflation_expectations"]),
         "dash_b_political_support": row["fiscal_risk"],
-        "dash_b_indirect_bidding": float(np.mean(ut.indirect[-4:])) if ut.indirect else 0.0,
+        "dash_b_indirect_bidding": fmean(ut.indirect[-4:]) if ut.indirect else 0.0,
         "dash_b_zone": 1.0 if 155.0 <= s <= 160.0 else 0.0,
     }

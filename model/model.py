@@ -503,7 +503,8 @@ class CarryUnwindModel(mesa.Model):
             real_money_gap_ref=rm_state.real_gap_ref,
             real_money_fiscal_premium=rm_state.fiscal_premium,
             real_money_beta=rm_cfg.real_rate_semi_elasticity,
-            real_money_capacity=rm_cfg.capacity_usd_bn,
+            real_money_capacity=rm_cfg.capacity_usd_bn
+            * (cfg.market.risk_index_mean / mk.risk_index) ** rm_cfg.capacity_risk_elasticity,
             infl_us=mk.us_inflation_expectations,
             infl_jp=self.jp_inflation_expectations(),
             trade_flow_usd_bn=trade,

@@ -7,7 +7,7 @@ A scenario file::
     [overrides.hedge_funds]          # any ModelConfig section and field
     max_leverage = 15.0
     [[events]]
-    day = 60                         # fires before day 60's clearing
+    day = 60                         # fires before day 60's clearing (or: date = 2024-08-05)
     kind = "risk_shock"
     log_jump = 1.0                   # event parameters (see EVENT_KINDS)
     source = "where the number comes from"
@@ -18,12 +18,14 @@ writes a new scenario without touching code.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from model.calendar import TradingCalendar
 from model.config import SECTIONS as SECTION_TYPES
 from model.config import ModelConfig
 from model.validation import ConfigError
@@ -104,7 +106,7 @@ def _at(where: str, line: int | None) -> str:
     return f"{where}, line {line}" if line else where
 
 
-def _parse_event(raw: Any, index: int, where: str, lines: _Lines) -> ScenarioEvent:
+def _parse_event(raw: Any, index: int, where: str, lines: _Lines, calendar: TradingCalendar) -> ScenarioEvent:
     table = f"events[{index}]"
 
     def ctx(key: str | None = None) -> str:
@@ -112,17 +114,33 @@ def _parse_event(raw: Any, index: int, where: str, lines: _Lines) -> ScenarioEve
         return f"{_at(where, line)}: events[{index}]"
 
     if not isinstance(raw, dict):
-        raise ConfigError(f"{ctx()} must be a table with 'day' and 'kind'")
-    day = raw.get("day")
-    if isinstance(day, bool) or not isinstance(day, int) or day < 1:
-        raise ConfigError(f"{ctx('day')}.day = {day!r} is not allowed; expected an integer >= 1")
+        raise ConfigError(f"{ctx()} must be a table with 'day' (or 'date') and 'kind'")
+    if "date" in raw:
+        if "day" in raw:
+            raise ConfigError(f"{ctx('date')}: give either 'day' or 'date', not both")
+        date = raw["date"]
+        try:
+            day = calendar.day_of(date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date)))
+        except ValueError:
+            raise ConfigError(
+                f"{ctx('date')}.date = {date!r} is not allowed; expected an ISO date YYYY-MM-DD"
+            ) from None
+        if day < 1:
+            raise ConfigError(
+                f"{ctx('date')}.date = {date!s} is not after the scenario's start ({calendar.date(0)}); "
+                "events must fall on trading day 1 or later"
+            )
+    else:
+        day = raw.get("day")
+        if isinstance(day, bool) or not isinstance(day, int) or day < 1:
+            raise ConfigError(f"{ctx('day')}.day = {day!r} is not allowed; expected an integer >= 1")
     kind = raw.get("kind")
     if kind not in EVENT_KINDS:
         raise ConfigError(f"{ctx('kind')}.kind = {kind!r} is not allowed; expected one of {', '.join(EVENT_KINDS)}")
     spec = EVENT_KINDS[kind]
     params = {}
     for key, value in raw.items():
-        if key in ("day", "kind", "source"):
+        if key in ("day", "date", "kind", "source"):
             continue
         if key not in spec:
             raise ConfigError(f"{ctx(key)}: unknown field {key!r} for kind {kind!r}; allowed: {', '.join(spec)}")
@@ -186,7 +204,10 @@ def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Sc
     raw_events = data.get("events", [])
     if not isinstance(raw_events, list):
         raise ConfigError(f"{where}: 'events' must be an array of tables ([[events]])")
-    events = tuple(sorted((_parse_event(e, i, where, lines) for i, e in enumerate(raw_events)), key=lambda e: e.day))
+    calendar = TradingCalendar(config.market.start_date)
+    events = tuple(
+        sorted((_parse_event(e, i, where, lines, calendar) for i, e in enumerate(raw_events)), key=lambda e: e.day)
+    )
     name = str(data.get("name", Path(where).stem))
     return Scenario(name=name, description=str(data.get("description", "")), config=config, events=events, path=where)
 
