@@ -41,7 +41,11 @@ class DealerConfig(Validated):
         0.4, unit="JPY tn per bp", lo=0.0, lo_open=True, doc="JGB dealers' calm-market capacity"
     )
     capacity_risk_elasticity: float = param(
-        1.0, lo=0.0, hi=5.0, doc="η in c(v) = c₀·(v̄/v)^η; 0 switches the liquidity channel off"
+        1.3,
+        lo=0.0,
+        hi=5.0,
+        doc="η in c(v) = c₀·(v̄/v)^η; 0 switches the liquidity channel off",
+        source="calibrated (issue 4 search): baseline return statistics of MODEL.md §7 and the Aug 2024 replay",
     )
     inventory_decay: float = param(
         0.05, unit="per day", lo=0.0, hi=1.0, doc="share φ of yesterday's inventory laid off each day"

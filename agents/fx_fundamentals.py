@@ -33,18 +33,20 @@ __all__ = ["FundamentalConfig", "FundamentalState", "fundamental_flow"]
 @dataclass(frozen=True)
 class FundamentalConfig(Validated):
     capacity_usd_bn: float = param(
-        800.0,
+        2800.0,
         unit="USD bn per unit of ln S",
         lo=0.0,
         doc="c_f: dollars real money holds per 100% undervaluation of the dollar",
-        source="with dealers, ~$1.2 tn per unit ln S: unwinding ~$170 bn of carry (BIS Bulletin 90) moves "
-        "USD/JPY ~13%, the Jul-Aug 2024 move (161.9→141.7)",
+        source="calibrated with the Aug 2024 replay: the unwind of ~60-75% of ~$250 bn of carry (BIS Bulletin 90) "
+        "with real money's capacity shrinking in stress gives the observed ~12-15% yen surge",
     )
     capacity_risk_elasticity: float = param(
-        0.0,
+        0.42,
         lo=0.0,
         hi=5.0,
-        doc="η_f: real money's capacity scales with (v̄/v)^η_f, like the dealers' (mean-variance demand ∝ 1/σ²)",
+        doc="η_f: real money's capacity scales with (v̄/v)^η_f, like the dealers' (mean-variance demand ∝ 1/σ²); "
+        "above ~1 the exchange rate loses its anchor in stress",
+        source="calibrated (issue 4 search): baseline return statistics of MODEL.md §7 and the Aug 2024 replay",
     )
     real_rate_semi_elasticity: float = param(
         8.0,
@@ -61,14 +63,14 @@ class FundamentalConfig(Validated):
         0.0, unit="USD bn per day", lo=-100.0, hi=100.0, doc="net dollar buying by exporters/importers"
     )
     trade_flow_sd_usd_bn: float = param(
-        5.0,
+        13.0,
         unit="USD bn per day",
         lo=0.0,
         hi=1000.0,
         doc="σ: sd of the daily shock to customers' net dollar position (the noise that moves USD/JPY on calm days)",
     )
     noise_persistence: float = param(
-        0.6,
+        0.86,
         unit="per day",
         lo=0.0,
         hi=1.0,

@@ -72,7 +72,7 @@ class HedgeFundConfig(Validated):
         "(< 1: the carry book is still building; > 1: crowded, above what funds want to hold)",
     )
     max_leverage: float = param(
-        10.0,
+        11.5,
         unit="x equity",
         lo=1.0,
         hi=100.0,
@@ -83,7 +83,7 @@ class HedgeFundConfig(Validated):
     leverage_beta_a: float = param(2.0, lo=0.1, doc="Beta(a, b) shape of caps between 1 and max_leverage")
     leverage_beta_b: float = param(2.0, lo=0.1, doc="Beta(a, b) shape of caps between 1 and max_leverage")
     risk_aversion_median: float = param(
-        1.75,
+        1.6,
         lo=0.01,
         hi=1000.0,
         doc="median relative risk aversion γ (lognormal across funds); calibrated to MODEL.md §7: below ~1.3 "
@@ -152,6 +152,14 @@ class HedgeFundConfig(Validated):
     )
     realized_vol_weight: float = param(
         0.5, lo=0.0, hi=1.0, doc="weight of realised (EWMA) vs implied (risk-index) volatility in funds' risk"
+    )
+    vol_floor_pa: float = param(
+        0.08,
+        unit="per annum",
+        lo=0.0,
+        hi=2.0,
+        doc="floor under funds' volatility estimate (a stressed-VaR floor: calm markets do not lower it further)",
+        source="Basel 2.5 stressed VaR (2009); USD/JPY realised vol averaged ~9-10% a year 1990-2023",
     )
     ewma_lambda: float = param(0.94, lo=0.0, hi=1.0, hi_open=True, source="RiskMetrics (1996): λ = 0.94 for daily data")
 

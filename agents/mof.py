@@ -37,6 +37,10 @@ class MofConfig(Validated):
         source="Sep 2022 and Apr 2024: intervened after USD/JPY rose ~5-8% in a month (MoF)",
     )
     speed_window_days: int = param(20, unit="trading days", lo=1, hi=1000)
+    lean_against_surges: bool = param(
+        False,
+        doc="also sell yen (buy dollars) when USD/JPY falls faster than the speed threshold (as in 2003-04, 2010-11)",
+    )
     speed_zone_usdjpy: float = param(
         10.0,
         unit="JPY per USD",
@@ -68,6 +72,7 @@ class MofState:
     def __init__(self, cfg: MofConfig) -> None:
         self.reserves_usd_bn = cfg.reserves_usd_bn
         self.burst_left = 0
+        self.burst_sign = 1.0  # +1: buying yen (selling dollars); -1: selling yen
         self.cooldown_left = 0
         self.scripted_jpy_tn = 0.0
         self.pending_issuance: list[list[float]] = []  # [jpy_tn per day, days left]
@@ -83,13 +88,16 @@ class MofState:
 
 
 def intervention_today(cfg: MofConfig, state: MofState, *, usdjpy: float, usdjpy_window_ago: float) -> float:
-    """Yen bought today (JPY tn) by the rule and any scripted order; updates bursts and cooldown."""
+    """Yen bought today (JPY tn; negative = yen sold) by the rule and any scripted order.
+
+    Updates bursts and cooldown. Dollar sales are limited by the reserves above the floor.
+    """
     amount = state.scripted_jpy_tn
     state.scripted_jpy_tn = 0.0
     if cfg.intervention:
         if state.burst_left > 0:
             state.burst_left -= 1
-            amount += cfg.burst_jpy_tn
+            amount += state.burst_sign * cfg.burst_jpy_tn
             if state.burst_left == 0:
                 state.cooldown_left = cfg.cooldown_days
         elif state.cooldown_left > 0:
@@ -98,8 +106,10 @@ def intervention_today(cfg: MofConfig, state: MofState, *, usdjpy: float, usdjpy
             too_weak = usdjpy > cfg.intervention_level_usdjpy + cfg.tolerance_usdjpy
             near = usdjpy > cfg.intervention_level_usdjpy + cfg.tolerance_usdjpy - cfg.speed_zone_usdjpy
             too_fast = near and usdjpy / usdjpy_window_ago - 1.0 > cfg.speed_threshold
-            if too_weak or too_fast:
-                amount += cfg.burst_jpy_tn
+            surge = cfg.lean_against_surges and usdjpy / usdjpy_window_ago - 1.0 < -cfg.speed_threshold
+            if too_weak or too_fast or surge:
+                state.burst_sign = -1.0 if surge and not (too_weak or too_fast) else 1.0
+                amount += state.burst_sign * cfg.burst_jpy_tn
                 state.burst_left = cfg.burst_days - 1
                 if state.burst_left == 0:
                     state.cooldown_left = cfg.cooldown_days

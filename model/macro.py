@@ -101,6 +101,7 @@ class MacroState:
         self.fiscal_risk = 0.0
         self.equity_index = 100.0
         self.basis_bp = cfg.basis_mean_bp
+        self.superlong_extra = 0.0  # super-long premium from events (e.g. weak 30y auctions)
 
     def jp_expectations(self) -> float:
         """Expected inflation used in real rates: adaptive plus the fiscal-dominance term."""

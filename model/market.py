@@ -55,7 +55,13 @@ class MarketConfig(Validated):
         18.0, unit="index points", lo=5.0, hi=150.0, doc="long-run mean v̄", source="VIX 1990-2023 median ~17.6 (CBOE)"
     )
     risk_persistence: float = param(
-        0.98, unit="per day", lo=0.0, hi=1.0, hi_open=True, doc="AR(1) coefficient of ln v (half-life ~35 days)"
+        0.98,
+        unit="per day",
+        lo=0.0,
+        hi=1.0,
+        hi_open=True,
+        doc="AR(1) coefficient of ln v (half-life ~35 days)",
+        source="VIX log level AR(1) ≈ 0.98 daily, 1990-2023 (CBOE)",
     )
     risk_vol_sensitivity: float = param(
         0.03, lo=0.0, hi=2.0, doc="response of ln v to a USD/JPY move, per unit of |return|/σ_ref"

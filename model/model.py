@@ -293,9 +293,11 @@ class CarryUnwindModel(mesa.Model):
             self.macro.commodity += p["inflation_pa"]
         elif event.kind == "us_inflation_expectations":
             mk.us_inflation_expectations = p["rate"]
+        elif event.kind == "superlong_shock":
+            self.macro.superlong_extra += p["spread_pa"]
         else:  # the scenario parser rejects unknown kinds; this guards direct calls
             raise ValueError(f"unknown event kind {event.kind!r}")
-        log.info("day %d: event %s %s", self.day + 1, event.kind, p)
+        log.debug("day %d: event %s %s", self.day + 1, event.kind, p)
 
     def _schedule_next_boj_meeting(self, after_day: int) -> None:
         year = self.calendar.date(after_day).year
@@ -377,12 +379,18 @@ class CarryUnwindModel(mesa.Model):
     def jgb30y_yield(self, jgb10y: float | None = None) -> float:
         c = self.config.macro
         y10 = self.market.jgb10y_yield if jgb10y is None else jgb10y
-        return y10 + c.jgb30_spread_pa + c.fiscal_superlong_premium_pa * self.macro.fiscal_risk
+        return (
+            y10
+            + c.jgb30_spread_pa
+            + c.fiscal_superlong_premium_pa * self.macro.fiscal_risk
+            + self.macro.superlong_extra
+        )
 
     def _funds_variance_pa(self) -> float:
         mk, h = self.market, self.config.hedge_funds
         implied = self.config.market.fx_vol_per_risk_point * mk.risk_index
-        return h.realized_vol_weight * mk.ewma_var_daily * hf.TRADING_DAYS + (1 - h.realized_vol_weight) * implied**2
+        blend = h.realized_vol_weight * mk.ewma_var_daily * hf.TRADING_DAYS + (1 - h.realized_vol_weight) * implied**2
+        return max(blend, h.vol_floor_pa**2)
 
     def _insurer_utilities(self) -> np.ndarray:
         mk = self.market

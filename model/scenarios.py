@@ -41,9 +41,10 @@ EVENT_KINDS: dict[str, dict[str, tuple[float, float]]] = {
     "us_short_rate": {"rate": (-0.05, 0.3)},
     "trade_flow": {"usd_bn": (-10_000.0, 10_000.0)},
     "supplementary_budget": {"jpy_tn": (0.0, 500.0)},
-    "mof_intervention": {"jpy_tn": (0.0, 100.0)},
+    "mof_intervention": {"jpy_tn": (-100.0, 100.0)},
     "commodity_shock": {"inflation_pa": (-0.2, 0.2)},
     "us_inflation_expectations": {"rate": (-0.05, 0.3)},
+    "superlong_shock": {"spread_pa": (-0.05, 0.05)},
 }
 
 

@@ -7,7 +7,12 @@ import numpy as np
 from model.model import CarryUnwindModel
 
 # Margin calls, failures and re-entries do happen within a few hundred days with these settings.
-CRASH_PRONE = {"hedge_funds__max_leverage": 25.0, "hedge_funds__trend_share": 0.5}
+CRASH_PRONE = {
+    "hedge_funds__max_leverage": 25.0,
+    "hedge_funds__trend_share": 0.5,
+    "hedge_funds__risk_aversion_median": 0.7,
+    "hedge_funds__vol_floor_pa": 0.0,
+}
 N_FUNDS = 100
 
 

@@ -1,6 +1,12 @@
 """Emergent behaviour as a property over seeds: leverage makes USD/JPY returns fat-tailed and their
 volatility clustered (Thurner, Farmer & Geanakoplos 2012), compared with the same model without
-leverage on the same random numbers (common random numbers: same seeds in both arms)."""
+leverage on the same random numbers (common random numbers: same seeds in both arms).
+
+The contrast is tested in the *TFG setting*: the model's other sources of fat tails and clustering
+— exogenous shocks to the risk index, dealers' and real money's capacity shrinking with it, the
+institutions — are switched off, as in the paper, where without leverage prices are driven by
+i.i.d.-like noise alone. In the full calibrated model those channels cluster volatility with or
+without leverage, so the contrast there is weaker (reported by ``carry-unwind validate``)."""
 
 from __future__ import annotations
 
@@ -13,10 +19,19 @@ from tests.support import log_returns, run_model
 SEEDS = list(range(10))
 DAYS = 2500
 N_FUNDS = 200
+TFG_SETTING = dict(
+    market__risk_shock_sd=0.0,
+    dealers__capacity_risk_elasticity=0.0,
+    real_money__capacity_risk_elasticity=0.0,
+    life_insurers__enabled=False,
+    nisa__enabled=False,
+    mof__intervention=False,
+    boj__mode="scripted",
+)
 
 
 def return_statistics(seed: int, **overrides) -> dict[str, float]:
-    r = log_returns(run_model(seed, DAYS, hedge_funds__n_funds=N_FUNDS, **overrides))
+    r = log_returns(run_model(seed, DAYS, hedge_funds__n_funds=N_FUNDS, **TFG_SETTING, **overrides))
     a = np.abs(r)
     return {
         "excess_kurtosis": float(stats.kurtosis(r, fisher=True)),
