@@ -4,7 +4,7 @@
 #   ROOT                 the repository root (the current directory as well)
 #   find_python          prints the path of a Python >= 3.12, or fails with a clear message
 #   install_system_packages
-#                        operating-system packages the tests need (none yet)
+#                        operating-system packages the tests need (Debian's chromium)
 #   ensure_venv          creates .venv with that Python if missing (or too old) and installs
 #                        the project with its test extra into it
 #   NUMBA_CACHE_DIR, MPLBACKEND are exported.
@@ -54,10 +54,38 @@ find_python() {
 }
 
 # -- system packages ------------------------------------------------------------------------------
-# Operating-system packages needed by the tests. None yet; the browser tests will add Debian's
-# `chromium` here (apt-get install -y chromium).
+# Operating-system packages needed by the tests: Debian's `chromium`, which the real-browser test
+# of the app (tests/test_app_browser.py) drives through Playwright (never `playwright install`:
+# it downloads a browser of its own). Installed only when missing, so a second run does nothing;
+# without root (or sudo) and apt-get it says so and goes on, and that test then fails saying why.
 install_system_packages() {
-    :
+    if [[ -x /usr/bin/chromium ]]; then
+        return 0
+    fi
+    local sudo=()
+    if [[ "$(id -u)" -ne 0 ]]; then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+            sudo=(sudo -n)
+        else
+            log "chromium is not installed and this user cannot install it: the browser test will fail" \
+                "(as root: apt-get install -y chromium)"
+            return 0
+        fi
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        log "chromium is not installed and apt-get is not available: the browser test will fail"
+        return 0
+    fi
+    log "installing Debian's chromium for the browser test (apt-get)"
+    local apt_log
+    apt_log="$(mktemp)"
+    if ! { "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq chromium; } \
+        >"$apt_log" 2>&1; then
+        tail -n 20 "$apt_log" >&2
+        rm -f "$apt_log"
+        die "could not install chromium with apt-get (output above)"
+    fi
+    rm -f "$apt_log"
 }
 
 # -- the virtual environment ----------------------------------------------------------------------

@@ -6,6 +6,7 @@
     carry-unwind run --config my.toml --set hedge_funds.max_leverage=5
     carry-unwind scenarios
     carry-unwind bench --funds 10000 --days 250
+    carry-unwind app --port 8765
 
 Bad input (an invalid configuration value, an unknown scenario, malformed TOML, a bad ``--set``)
 is reported on one line, ``carry-unwind: error: <message>``, with exit status 2; a failure of the
@@ -102,7 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
             "examples:\n"
             "  carry-unwind run --scenario risk_off --days 250 --seed 7\n"
             "  carry-unwind scenarios\n"
-            "  carry-unwind bench --funds 10000 --days 250\n\n"
+            "  carry-unwind bench --funds 10000 --days 250\n"
+            "  carry-unwind app                 # the browser app for students\n"
+            "  carry-unwind sweep experiments/specs/leverage_grid.toml --out out/leverage_grid\n"
+            "  carry-unwind sensitivity out/sobol_feedback\n"
+            "  carry-unwind validate --out out/validate --workers 2\n"
+            "  carry-unwind hypotheses --seeds 10 --out out/hypotheses --workers 2\n\n"
             "'carry-unwind COMMAND --help' explains each command's options."
         ),
         formatter_class=fmt,
@@ -216,6 +222,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--reps", type=_positive_int, default=1, metavar="R", help="timed repetitions of each engine, > 0 (default: 1)"
     )
     bench.set_defaults(handler=_cmd_bench)
+
+    from experiments.app_server import register as register_app  # app
+
+    register_app(sub)
+
+    from experiments.sweep_cli import register as register_sweep  # sweep, sensitivity
+
+    register_sweep(sub)
+
+    from experiments.validate import register as register_validate  # validate
+
+    register_validate(sub)
+
+    from experiments.hypotheses import register as register_hypotheses  # hypotheses
+
+    register_hypotheses(sub)
     return parser
 
 
@@ -395,7 +417,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version and argparse's own errors
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
     if args.command is None:
-        print(f"{PROG}: error: choose a command: run, scenarios or bench (see '{PROG} --help')", file=sys.stderr)
+        commands = "run, scenarios, bench, sweep, sensitivity, validate or app"
+        print(f"{PROG}: error: choose a command: {commands} (see '{PROG} --help')", file=sys.stderr)
         return EXIT_USAGE
 
     level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO

@@ -53,7 +53,7 @@ class MacroConfig(Validated):
     )
     fiscal_risk_halflife_days: float = param(250.0, unit="days", lo=1.0, hi=100_000.0)
     fiscal_expectations_pa: float = param(
-        0.004, unit="per annum per index point", lo=0.0, hi=0.1, doc="κ_π: expected inflation per point of fiscal risk"
+        0.002, unit="per annum per index point", lo=0.0, hi=0.1, doc="κ_π: expected inflation per point of fiscal risk"
     )
     fiscal_jgb_premium_pa: float = param(
         0.0015, unit="per annum per index point", lo=0.0, hi=0.1, doc="10y JGB term premium per point of fiscal risk"
@@ -66,7 +66,7 @@ class MacroConfig(Validated):
         doc="extra 30y premium per point of fiscal risk (super-longs sold off most: 30y record 3.45% Dec 2025)",
     )
     fiscal_fx_premium: float = param(
-        0.01, unit="ln S per index point", lo=0.0, hi=1.0, doc="yen risk premium per point (Blanchard 2004)"
+        0.005, unit="ln S per index point", lo=0.0, hi=1.0, doc="yen risk premium per point (Blanchard 2004)"
     )
     jgb30_spread_pa: float = param(
         0.010,
