@@ -153,6 +153,11 @@ class HedgeFundConfig(Validated):
     realized_vol_weight: float = param(
         0.5, lo=0.0, hi=1.0, doc="weight of realised (EWMA) vs implied (risk-index) volatility in funds' risk"
     )
+    risk_feedback: bool = param(
+        True,
+        doc="funds' risk estimate follows realised and implied volatility (False: it stays at σ_ref, so volatility "
+        "no longer moves target leverage: the VaR channel is off)",
+    )
     vol_floor_pa: float = param(
         0.08,
         unit="per annum",

@@ -154,7 +154,10 @@ class HypothesisResult:
 
 # -- the hypotheses ----------------------------------------------------------------------------
 FEEDBACK_OFF = dict(
-    hedge_funds__margin_vol_elasticity=0.0, hedge_funds__forced_sales=False, hedge_funds__investor_flows=False
+    hedge_funds__margin_vol_elasticity=0.0,
+    hedge_funds__forced_sales=False,
+    hedge_funds__investor_flows=False,
+    hedge_funds__risk_feedback=False,
 )
 TRIGGER_DAY = 60
 
@@ -162,7 +165,7 @@ TRIGGER_DAY = 60
 H1_TRIGGER = 0.4  # ln-v jump: VIX 16 → ~24, the size of 2 Aug 2024 (18.6 → 23.4, CBOE)
 H1_WORLDS = {
     "default leverage": {},
-    "low leverage (max_leverage 3)": dict(hedge_funds__max_leverage=3.0),
+    "low leverage (max_leverage 1.5)": dict(hedge_funds__max_leverage=1.5),
 }
 
 
@@ -173,6 +176,7 @@ def h1(seeds, workers, quick) -> HypothesisResult:
     ablations = {
         "all feedback off": FEEDBACK_OFF,
         "margin tightening off": dict(hedge_funds__margin_vol_elasticity=0.0),
+        "VaR deleveraging off": dict(hedge_funds__risk_feedback=False),
         "forced sales off": dict(hedge_funds__forced_sales=False),
         "investor redemptions off": dict(hedge_funds__investor_flows=False),
     }
@@ -201,12 +205,12 @@ def h1(seeds, workers, quick) -> HypothesisResult:
         m, lo, hi = bootstrap_ci([100 * v for v in on])
         out_worlds[wname] = dict(impact_on_pct=m, impact_on_ci=[lo, hi], ablations=table, overrides=wov)
     main = out_worlds["default leverage"]["ablations"]["all feedback off"]
-    low = out_worlds["low leverage (max_leverage 3)"]["ablations"]["all feedback off"]
+    low = out_worlds["low leverage (max_leverage 1.5)"]["ablations"]["all feedback off"]
     return HypothesisResult(
         "H1",
         "Vicious cycle",
         "With enough leverage a trigger's yen surge is several times (≥ 2×) larger than with the feedback channels "
-        "(margin tightening, forced sales, investor redemptions) switched off.",
+        "(margin tightening and VaR-driven deleveraging, forced sales, investor redemptions) switched off.",
         verdict(*main["ci"], above=2.0),
         "amplification ratio (surge with feedback / without)",
         main["ratio"],

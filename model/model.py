@@ -388,6 +388,8 @@ class CarryUnwindModel(mesa.Model):
 
     def _funds_variance_pa(self) -> float:
         mk, h = self.market, self.config.hedge_funds
+        if not h.risk_feedback:
+            return h.margin_reference_vol_pa**2
         implied = self.config.market.fx_vol_per_risk_point * mk.risk_index
         blend = h.realized_vol_weight * mk.ewma_var_daily * hf.TRADING_DAYS + (1 - h.realized_vol_weight) * implied**2
         return max(blend, h.vol_floor_pa**2)
