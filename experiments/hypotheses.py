@@ -268,7 +268,7 @@ def h2(seeds, workers, quick) -> HypothesisResult:
         "The same rise in JGB yields weakens the yen (USD/JPY up) when it comes from supply "
         "and fiscal risk, and strengthens it when it comes from the policy rate.",
         v,
-        "USD/JPY change 5 days after a ¥25 tn supplementary budget (%)",
+        "USD/JPY change on the day of a ¥25 tn supplementary budget (%)",
         on["fiscal"]["usdjpy_change_pct"],
         on["fiscal"]["ci"][0],
         on["fiscal"]["ci"][1],
