@@ -191,48 +191,30 @@ def add_fund_demand(hf, z, jac, gross):
 
 
 @njit(cache=True)
-def excess_demand(
-    s,
-    y_us,
-    y_jp,
-    inp,
-    ust_units,
-    loan_jpy_tn,
-    cash_usd_bn,
-    alive,
-    target,
-    lam_init,
-    lam_maint,
-    speed,
-    forced_sales,
-    out_x,
-    out_called,
-    z,
-    jac,
-    gross,
-):
-    """Excess demand ``z`` (3,), its Jacobian ``jac`` (3, 3) and gross volumes at ``(s, y_us, y_jp)``."""
+def excess_demand(s, y_us, y_jp, inp, book, z, jac, gross):
+    """Excess demand ``z`` (3,), its Jacobian ``jac`` (3, 3) and gross volumes at ``(s, y_us, y_jp)``.
+
+    ``book`` is the funds' state and output arrays, :func:`fund_book`; the funds' new positions
+    and margin-call flags at these prices are written into its last two arrays.
+    """
+    ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init, lam_maint, speed, forced, out_x, out_called = book
     rest_excess(s, y_us, y_jp, inp, z, jac, gross)
     price_us = math.exp(-inp.ust_duration * y_us)
     k = 1000.0 * math.exp(-s)
     hf = aggregate_demand(
-        ust_units,
-        loan_jpy_tn,
-        cash_usd_bn,
-        alive,
-        target,
-        lam_init,
-        lam_maint,
-        speed,
-        price_us,
-        k,
-        inp.ust_duration,
-        inp.margin_call_band,
-        forced_sales,
-        out_x,
-        out_called,
-    )
+        ust_units, loan_jpy_tn, cash_usd_bn, alive, target, lam_init, lam_maint, speed,
+        price_us, k, inp.ust_duration, inp.margin_call_band, forced, out_x, out_called,
+    )  # fmt: skip
     add_fund_demand(hf, z, jac, gross)
+
+
+def fund_book(funds, forced_sales: bool) -> tuple:
+    """The funds' arrays in the order the solver takes them (inputs, switch, outputs)."""
+    return (
+        funds.ust_units, funds.loan_jpy_tn, funds.cash_usd_bn, funds.alive, funds.target_leverage,
+        funds.init_leverage, funds.maint_leverage, funds.speed, forced_sales, funds.position_new_usd_bn,
+        funds.margin_called,
+    )  # fmt: skip
 
 
 @njit(cache=True)
@@ -288,22 +270,7 @@ def _residuals(z, gross, res):
 
 
 @njit(cache=True)
-def solve_clearing(
-    inp,
-    ust_units,
-    loan_jpy_tn,
-    cash_usd_bn,
-    alive,
-    target,
-    lam_init,
-    lam_maint,
-    speed,
-    forced_sales,
-    out_x,
-    out_called,
-    tol,
-    max_iter,
-):
+def solve_clearing(inp, book, tol, max_iter):
     """Damped Newton from yesterday's close. Returns the fields of :class:`ClearingResult`.
 
     The merit function is ``Σ (z_m / scale_m)²`` with the scales fixed at the first iterate, so
@@ -319,26 +286,7 @@ def solve_clearing(
     s = inp.s_prev
     y_us = inp.yus_prev
     y_jp = inp.yjp_prev
-    excess_demand(
-        s,
-        y_us,
-        y_jp,
-        inp,
-        ust_units,
-        loan_jpy_tn,
-        cash_usd_bn,
-        alive,
-        target,
-        lam_init,
-        lam_maint,
-        speed,
-        forced_sales,
-        out_x,
-        out_called,
-        z,
-        jac,
-        gross,
-    )
+    excess_demand(s, y_us, y_jp, inp, book, z, jac, gross)
     for m in range(3):
         scale[m] = max(gross[m], VOLUME_FLOOR)
     worst = _residuals(z, gross, res)
@@ -363,27 +311,9 @@ def solve_clearing(
             merit0 += (z[m] / scale[m]) ** 2
         t = cap
         accepted = False
+        merit = np.inf
         for _ in range(60):
-            excess_demand(
-                s + t * dp[0],
-                y_us + t * dp[1],
-                y_jp + t * dp[2],
-                inp,
-                ust_units,
-                loan_jpy_tn,
-                cash_usd_bn,
-                alive,
-                target,
-                lam_init,
-                lam_maint,
-                speed,
-                forced_sales,
-                out_x,
-                out_called,
-                z,
-                jac,
-                gross,
-            )
+            excess_demand(s + t * dp[0], y_us + t * dp[1], y_jp + t * dp[2], inp, book, z, jac, gross)
             merit = 0.0
             for m in range(3):
                 merit += (z[m] / scale[m]) ** 2
@@ -401,164 +331,29 @@ def solve_clearing(
         worst = _residuals(z, gross, res)
         converged = worst <= tol
     if not converged:
-        # make sure out_x/out_called describe the final iterate
-        excess_demand(
-            s,
-            y_us,
-            y_jp,
-            inp,
-            ust_units,
-            loan_jpy_tn,
-            cash_usd_bn,
-            alive,
-            target,
-            lam_init,
-            lam_maint,
-            speed,
-            forced_sales,
-            out_x,
-            out_called,
-            z,
-            jac,
-            gross,
-        )
+        # make sure the funds' outputs describe the final iterate
+        excess_demand(s, y_us, y_jp, inp, book, z, jac, gross)
         worst = _residuals(z, gross, res)
         converged = worst <= tol
-    return (
-        math.exp(s),
-        y_us,
-        y_jp,
-        it,
-        worst,
-        res[0],
-        res[1],
-        res[2],
-        gross[0],
-        gross[1],
-        gross[2],
-        converged,
-        z[0],
-        z[1],
-        z[2],
-    )
+    return (math.exp(s), y_us, y_jp, it, worst, res[0], res[1], res[2], gross[0], gross[1], gross[2], converged,
+            z[0], z[1], z[2])  # fmt: skip
 
 
 @njit(cache=True)
-def _eval(
-    s,
-    y_us,
-    y_jp,
-    inp,
-    ust_units,
-    loan_jpy_tn,
-    cash_usd_bn,
-    alive,
-    target,
-    lam_init,
-    lam_maint,
-    speed,
-    forced_sales,
-    out_x,
-    out_called,
-    z,
-    jac,
-    gross,
-):
-    excess_demand(
-        s,
-        y_us,
-        y_jp,
-        inp,
-        ust_units,
-        loan_jpy_tn,
-        cash_usd_bn,
-        alive,
-        target,
-        lam_init,
-        lam_maint,
-        speed,
-        forced_sales,
-        out_x,
-        out_called,
-        z,
-        jac,
-        gross,
-    )
+def _solve_bond_yield(m, s, y_us, y_jp, inp, book, z, jac, gross, tol):
+    """Clear market ``m`` (1 = UST, 2 = JGB) in its own yield, the others fixed: bracketed Newton.
 
-
-@njit(cache=True)
-def _solve_bond_yield(
-    m,
-    s,
-    y_us,
-    y_jp,
-    inp,
-    ust_units,
-    loan_jpy_tn,
-    cash_usd_bn,
-    alive,
-    target,
-    lam_init,
-    lam_maint,
-    speed,
-    forced_sales,
-    out_x,
-    out_called,
-    z,
-    jac,
-    gross,
-    tol,
-):
-    """Clear market ``m`` (1 = UST, 2 = JGB) in its own yield, others fixed: bracketed Newton.
-
-    Returns the yield. Demand rises with the yield (investors and dealers buy cheaper bonds).
+    Returns the yield. Demand rises with the yield (investors and dealers buy cheaper bonds); the
+    bracket starts ±50 pp around the guess and widens if it does not contain a sign change.
     """
     y = y_us if m == 1 else y_jp
     lo = y - 0.5
     hi = y + 0.5
     for _ in range(200):
         if m == 1:
-            _eval(
-                s,
-                y,
-                y_jp,
-                inp,
-                ust_units,
-                loan_jpy_tn,
-                cash_usd_bn,
-                alive,
-                target,
-                lam_init,
-                lam_maint,
-                speed,
-                forced_sales,
-                out_x,
-                out_called,
-                z,
-                jac,
-                gross,
-            )
+            excess_demand(s, y, y_jp, inp, book, z, jac, gross)
         else:
-            _eval(
-                s,
-                y_us,
-                y,
-                inp,
-                ust_units,
-                loan_jpy_tn,
-                cash_usd_bn,
-                alive,
-                target,
-                lam_init,
-                lam_maint,
-                speed,
-                forced_sales,
-                out_x,
-                out_called,
-                z,
-                jac,
-                gross,
-            )
+            excess_demand(s, y_us, y, inp, book, z, jac, gross)
         g = max(gross[m], VOLUME_FLOOR)
         if abs(z[m]) / g <= tol:
             return y
@@ -577,89 +372,15 @@ def _solve_bond_yield(
 
 
 @njit(cache=True)
-def _fx_gap(
-    s,
-    y_us,
-    y_jp,
-    inp,
-    ust_units,
-    loan_jpy_tn,
-    cash_usd_bn,
-    alive,
-    target,
-    lam_init,
-    lam_maint,
-    speed,
-    forced_sales,
-    out_x,
-    out_called,
-    z,
-    jac,
-    gross,
-    tol,
-):
+def _fx_gap(s, y_us, y_jp, inp, book, z, jac, gross, tol):
     """FX excess demand at ``s`` with the UST market cleared; returns ``(z_fx, y_us)``."""
-    y = _solve_bond_yield(
-        1,
-        s,
-        y_us,
-        y_jp,
-        inp,
-        ust_units,
-        loan_jpy_tn,
-        cash_usd_bn,
-        alive,
-        target,
-        lam_init,
-        lam_maint,
-        speed,
-        forced_sales,
-        out_x,
-        out_called,
-        z,
-        jac,
-        gross,
-        tol,
-    )
-    _eval(
-        s,
-        y,
-        y_jp,
-        inp,
-        ust_units,
-        loan_jpy_tn,
-        cash_usd_bn,
-        alive,
-        target,
-        lam_init,
-        lam_maint,
-        speed,
-        forced_sales,
-        out_x,
-        out_called,
-        z,
-        jac,
-        gross,
-    )
+    y = _solve_bond_yield(1, s, y_us, y_jp, inp, book, z, jac, gross, tol)
+    excess_demand(s, y, y_jp, inp, book, z, jac, gross)
     return z[0], y
 
 
 @njit(cache=True)
-def solve_clearing_bracketed(
-    inp,
-    ust_units,
-    loan_jpy_tn,
-    cash_usd_bn,
-    alive,
-    target,
-    lam_init,
-    lam_maint,
-    speed,
-    forced_sales,
-    out_x,
-    out_called,
-    tol,
-):
+def solve_clearing_bracketed(inp, book, tol):
     """Robust fallback: clear the JGB market, then search USD/JPY for a sign change of FX
     excess demand (UST cleared inside) outward from yesterday's close, and bisect it.
 
@@ -672,50 +393,9 @@ def solve_clearing_bracketed(
     jac = np.empty((3, 3))
     gross = np.empty(3)
     res = np.empty(3)
-    y_jp = _solve_bond_yield(
-        2,
-        inp.s_prev,
-        inp.yus_prev,
-        inp.yjp_prev,
-        inp,
-        ust_units,
-        loan_jpy_tn,
-        cash_usd_bn,
-        alive,
-        target,
-        lam_init,
-        lam_maint,
-        speed,
-        forced_sales,
-        out_x,
-        out_called,
-        z,
-        jac,
-        gross,
-        tol,
-    )
+    y_jp = _solve_bond_yield(2, inp.s_prev, inp.yus_prev, inp.yjp_prev, inp, book, z, jac, gross, tol)
     s0 = inp.s_prev
-    g0, y0 = _fx_gap(
-        s0,
-        inp.yus_prev,
-        y_jp,
-        inp,
-        ust_units,
-        loan_jpy_tn,
-        cash_usd_bn,
-        alive,
-        target,
-        lam_init,
-        lam_maint,
-        speed,
-        forced_sales,
-        out_x,
-        out_called,
-        z,
-        jac,
-        gross,
-        tol,
-    )
+    g0, y0 = _fx_gap(s0, inp.yus_prev, y_jp, inp, book, z, jac, gross, tol)
     evals = 1
     direction = 1.0 if g0 > 0.0 else -1.0  # excess demand for dollars lifts USD/JPY
     a, ga, ya = s0, g0, y0
@@ -724,27 +404,7 @@ def solve_clearing_bracketed(
     found = g0 == 0.0
     while not found and step < 3.0:
         b = s0 + direction * step
-        gb, yb = _fx_gap(
-            b,
-            ya,
-            y_jp,
-            inp,
-            ust_units,
-            loan_jpy_tn,
-            cash_usd_bn,
-            alive,
-            target,
-            lam_init,
-            lam_maint,
-            speed,
-            forced_sales,
-            out_x,
-            out_called,
-            z,
-            jac,
-            gross,
-            tol,
-        )
+        gb, yb = _fx_gap(b, ya, y_jp, inp, book, z, jac, gross, tol)
         evals += 1
         if (gb > 0.0) != (ga > 0.0) or gb == 0.0:
             found = True
@@ -759,27 +419,7 @@ def solve_clearing_bracketed(
             mid = 0.5 * (a + b)
             if mid == a or mid == b:
                 break
-            gm, ym = _fx_gap(
-                mid,
-                ya,
-                y_jp,
-                inp,
-                ust_units,
-                loan_jpy_tn,
-                cash_usd_bn,
-                alive,
-                target,
-                lam_init,
-                lam_maint,
-                speed,
-                forced_sales,
-                out_x,
-                out_called,
-                z,
-                jac,
-                gross,
-                tol,
-            )
+            gm, ym = _fx_gap(mid, ya, y_jp, inp, book, z, jac, gross, tol)
             evals += 1
             if abs(gm) / max(gross[0], VOLUME_FLOOR) <= tol:
                 a, ya = mid, ym
@@ -791,90 +431,22 @@ def solve_clearing_bracketed(
                 b, gb, yb = mid, gm, ym
         s = a if abs(ga) <= abs(gb) else b
         y_us = ya if abs(ga) <= abs(gb) else yb
-    y_us = _solve_bond_yield(
-        1,
-        s,
-        y_us,
-        y_jp,
-        inp,
-        ust_units,
-        loan_jpy_tn,
-        cash_usd_bn,
-        alive,
-        target,
-        lam_init,
-        lam_maint,
-        speed,
-        forced_sales,
-        out_x,
-        out_called,
-        z,
-        jac,
-        gross,
-        tol,
-    )
-    _eval(
-        s,
-        y_us,
-        y_jp,
-        inp,
-        ust_units,
-        loan_jpy_tn,
-        cash_usd_bn,
-        alive,
-        target,
-        lam_init,
-        lam_maint,
-        speed,
-        forced_sales,
-        out_x,
-        out_called,
-        z,
-        jac,
-        gross,
-    )
+    y_us = _solve_bond_yield(1, s, y_us, y_jp, inp, book, z, jac, gross, tol)
+    excess_demand(s, y_us, y_jp, inp, book, z, jac, gross)
     worst = _residuals(z, gross, res)
-    return (
-        math.exp(s),
-        y_us,
-        y_jp,
-        evals,
-        worst,
-        res[0],
-        res[1],
-        res[2],
-        gross[0],
-        gross[1],
-        gross[2],
-        worst <= tol,
-        z[0],
-        z[1],
-        z[2],
-    )
+    return (math.exp(s), y_us, y_jp, evals, worst, res[0], res[1], res[2], gross[0], gross[1], gross[2],
+            worst <= tol, z[0], z[1], z[2])  # fmt: skip
 
 
 def clear(
     inp: ClearingInputs, funds, forced_sales: bool, *, day: int, tol: float = DEFAULT_TOL, max_iter: int = MAX_ITER
 ) -> ClearingResult:
     """Clear the three markets for one day; raise :class:`ClearingError` if that fails."""
-    args = (
-        inp,
-        funds.ust_units,
-        funds.loan_jpy_tn,
-        funds.cash_usd_bn,
-        funds.alive,
-        funds.target_leverage,
-        funds.init_leverage,
-        funds.maint_leverage,
-        funds.speed,
-        forced_sales,
-        funds.position_new_usd_bn,
-        funds.margin_called,
-    )
-    result = ClearingResult(*solve_clearing(*args, tol, max_iter))
+    book = fund_book(funds, forced_sales)
+    result = ClearingResult(*solve_clearing(inp, book, tol, max_iter))
     if not result.converged:
         # Newton stalls where fire sales make excess demand non-monotone: bracket instead
-        fallback = ClearingResult(*solve_clearing_bracketed(*args, tol))
+        fallback = ClearingResult(*solve_clearing_bracketed(inp, book, tol))
         result = fallback._replace(iterations=result.iterations + fallback.iterations)
     prices_ok = all(math.isfinite(v) for v in result[:3]) and result.usdjpy > 0
     if not (result.converged and prices_ok):

@@ -232,7 +232,6 @@ class MesaFundSector:
 
 
 _SOLVER_FUNCTIONS = (
-    "_eval",
     "_solve_bond_yield",
     "_fx_gap",
     "solve_clearing",

@@ -75,7 +75,7 @@ def solve(inp: ClearingInputs, funds: tuple, *, forced_sales: bool = True, tol: 
     n = funds[0].shape[0]
     out_x = np.zeros(n)
     out_called = np.zeros(n, dtype=np.bool_)
-    return ClearingResult(*solve_clearing(inp, *funds, forced_sales, out_x, out_called, tol, 100))
+    return ClearingResult(*solve_clearing(inp, (*funds, forced_sales, out_x, out_called), tol, 100))
 
 
 def log_s_fund(inp: ClearingInputs, y_us: float, y_jp: float) -> float:
@@ -267,7 +267,8 @@ def fund_regimes(inp: ClearingInputs, funds: tuple, s: float, y_us: float, force
 def evaluate(inp, funds, p, forced_sales=True):
     n = funds[0].shape[0]
     z, jac, gross = np.empty(3), np.empty((3, 3)), np.empty(3)
-    excess_demand(p[0], p[1], p[2], inp, *funds, forced_sales, np.empty(n), np.empty(n, dtype=np.bool_), z, jac, gross)
+    book = (*funds, forced_sales, np.empty(n), np.empty(n, dtype=np.bool_))
+    excess_demand(p[0], p[1], p[2], inp, book, z, jac, gross)
     return z, jac
 
 
