@@ -63,14 +63,14 @@ class FundamentalConfig(Validated):
         0.0, unit="USD bn per day", lo=-100.0, hi=100.0, doc="net dollar buying by exporters/importers"
     )
     trade_flow_sd_usd_bn: float = param(
-        13.0,
+        13.5,
         unit="USD bn per day",
         lo=0.0,
         hi=1000.0,
         doc="σ: sd of the daily shock to customers' net dollar position (the noise that moves USD/JPY on calm days)",
     )
     noise_persistence: float = param(
-        0.86,
+        0.90,
         unit="per day",
         lo=0.0,
         hi=1.0,
