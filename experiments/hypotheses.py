@@ -160,9 +160,13 @@ FEEDBACK_OFF = dict(
     hedge_funds__risk_feedback=False,
 )
 TRIGGER_DAY = 60
+# The shock experiments start from the baseline with a fully positioned carry book (the risk_off
+# scenario's set-up without its own day-60 shock), so that the trigger is the only shock.
+SHOCK_SCENARIO = "baseline"
+CROWDED = dict(hedge_funds__initial_leverage_fraction=1.0)
 
 
-H1_TRIGGER = 0.4  # ln-v jump: VIX 16 → ~24, the size of 2 Aug 2024 (18.6 → 23.4, CBOE)
+H1_TRIGGER = 1.0  # ln-v jump ×e: VIX 16 → ~43, the size of 5 Aug 2024 (close 38.6, CBOE)
 H1_WORLDS = {
     "default leverage": {},
     "low leverage (max_leverage 1.5)": dict(hedge_funds__max_leverage=1.5),
@@ -184,12 +188,12 @@ def h1(seeds, workers, quick) -> HypothesisResult:
     for wname, wov in H1_WORLDS.items():
         arms = []
         for s in seeds:
-            base = dict(wov, nisa__n_households=2000)
-            arms.append(Arm("risk_off", s, days, _ov(**base), shock))
-            arms.append(Arm("risk_off", s, days, _ov(**base)))
+            base = dict(CROWDED, **wov, nisa__n_households=2000)
+            arms.append(Arm(SHOCK_SCENARIO, s, days, _ov(**base), shock))
+            arms.append(Arm(SHOCK_SCENARIO, s, days, _ov(**base)))
             for aov in ablations.values():
-                arms.append(Arm("risk_off", s, days, _ov(**base, **aov), shock))
-                arms.append(Arm("risk_off", s, days, _ov(**base, **aov)))
+                arms.append(Arm(SHOCK_SCENARIO, s, days, _ov(**base, **aov), shock))
+                arms.append(Arm(SHOCK_SCENARIO, s, days, _ov(**base, **aov)))
         res = run_arms(arms, workers)
         k = 2 + 2 * len(ablations)
         on = [impact(res[i * k]["usdjpy"], res[i * k + 1]["usdjpy"], *window) for i in range(len(seeds))]
@@ -218,11 +222,12 @@ def h1(seeds, workers, quick) -> HypothesisResult:
         main["ci"][1],
         main["per_seed"],
         out_worlds,
-        notes=f"Trigger: the risk index jumps ×{math.exp(H1_TRIGGER):.2f} on day {TRIGGER_DAY} of risk_off (a fully "
-        "positioned book); surge = the largest log gap below the same seed's no-trigger path within 40 days. With "
+        notes=f"Trigger: the risk index jumps ×{math.exp(H1_TRIGGER):.2f} on day {TRIGGER_DAY} of the baseline with a "
+        "fully positioned book (funds at their target leverage); surge = the largest log gap below the same seed's "
+        "no-trigger path within 40 days. With "
         f"low leverage the ratio is {low['ratio']:.2f} [{low['ci'][0]:.2f}, {low['ci'][1]:.2f}] "
-        f"({verdict(*low['ci'], above=2.0)}). Large triggers (×e) are dominated by the liquidity channel (dealers' "
-        "and real money's capacity shrinking with the risk index), which these ablations leave on.",
+        f"({verdict(*low['ci'], above=2.0)}). The liquidity channel (dealers' and real money's capacity shrinking with "
+        "the risk index) stays on in every arm.",
     )
 
 
@@ -388,9 +393,11 @@ def h5(seeds, workers, quick) -> HypothesisResult:
         arms = []
         for s in seeds:
             base = dict(vov, nisa__n_households=2000)
-            arms += [Arm("risk_off", s, days, _ov(**base), shock), Arm("risk_off", s, days, _ov(**base)),
-                     Arm("risk_off", s, days, _ov(nisa__enabled=False), shock),
-                     Arm("risk_off", s, days, _ov(nisa__enabled=False))]  # fmt: skip
+            off = dict(CROWDED, nisa__enabled=False)
+            arms += [Arm(SHOCK_SCENARIO, s, days, _ov(**CROWDED, **base), shock),
+                     Arm(SHOCK_SCENARIO, s, days, _ov(**CROWDED, **base)),
+                     Arm(SHOCK_SCENARIO, s, days, _ov(**off), shock),
+                     Arm(SHOCK_SCENARIO, s, days, _ov(**off))]  # fmt: skip
         res = run_arms(arms, workers)
         diff = []
         for i in range(len(seeds)):
@@ -430,10 +437,10 @@ def h6(seeds, workers, quick) -> HypothesisResult:
     for name, (on_ov, off_ov) in policies.items():
         arms = []
         for s in seeds:
-            arms += [Arm("risk_off", s, days, _ov(**hawk, **on_ov), shock),
-                     Arm("risk_off", s, days, _ov(**hawk, **on_ov)),
-                     Arm("risk_off", s, days, _ov(**hawk, **off_ov), shock),
-                     Arm("risk_off", s, days, _ov(**hawk, **off_ov))]  # fmt: skip
+            arms += [Arm(SHOCK_SCENARIO, s, days, _ov(**CROWDED, **hawk, **on_ov), shock),
+                     Arm(SHOCK_SCENARIO, s, days, _ov(**CROWDED, **hawk, **on_ov)),
+                     Arm(SHOCK_SCENARIO, s, days, _ov(**CROWDED, **hawk, **off_ov), shock),
+                     Arm(SHOCK_SCENARIO, s, days, _ov(**CROWDED, **hawk, **off_ov))]  # fmt: skip
         res = run_arms(arms, workers)
         diff = [100 * (impact(res[4 * i]["usdjpy"], res[4 * i + 1]["usdjpy"], *window)
                        - impact(res[4 * i + 2]["usdjpy"], res[4 * i + 3]["usdjpy"], *window))
@@ -460,7 +467,8 @@ def h6(seeds, workers, quick) -> HypothesisResult:
         mof["ci"][1],
         mof["per_seed"],
         out,
-        notes="risk_off with core inflation 3.5% so that the BoJ's rule wants to hike during the unwind.",
+        notes="A ×e risk-index jump on day 60 of the baseline with a fully positioned book, core inflation 3.5% so "
+        "that the BoJ's rule wants to hike during the unwind.",
     )
 
 
