@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  carry-unwind sweep experiments/specs/leverage_grid.toml --out out/leverage_grid\n"
             "  carry-unwind sensitivity out/sobol_feedback\n"
             "  carry-unwind validate --out out/validate --workers 2\n"
-            "  carry-unwind hypotheses --seeds 10 --out out/hypotheses --workers 2\n\n"
+            "  carry-unwind hypotheses --seeds 10 --out out/hypotheses --workers 2\n"
+            "  carry-unwind figures --out out/figures --workers 2\n\n"
             "'carry-unwind COMMAND --help' explains each command's options."
         ),
         formatter_class=fmt,
@@ -238,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     from experiments.hypotheses import register as register_hypotheses  # hypotheses
 
     register_hypotheses(sub)
+
+    from experiments.figures import register as register_figures  # figures
+
+    register_figures(sub)
     return parser
 
 
