@@ -30,14 +30,13 @@ on the time they were made or on ``--workers``: the same command gives the same 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import math
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -159,20 +158,6 @@ def _colors() -> dict[str, str]:
         "second": OKABE_ITO["orange"],
         "event": "0.55",
     }
-
-
-@contextlib.contextmanager
-def _quiet_model_logs() -> Iterator[None]:
-    """Keep the runs' INFO lines (BoJ moves, timings) out of the command's log."""
-    loggers = [logging.getLogger(n) for n in ("model", "experiments.sweep", "experiments.hypotheses")]
-    old = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, old, strict=True):
-            lg.setLevel(level)
 
 
 def _plain(x: Any) -> Any:
@@ -1167,10 +1152,11 @@ def make_figure(name: str, *, quick: bool = False, workers: int = 1) -> tuple[Fi
     The record has ``seeds``, ``configuration`` and ``data`` (the numbers plotted, JSON-ready).
     """
     from experiments.style import paper_style
+    from experiments.sweep import quiet_model_logs
 
     if name not in FIGURES:
         raise ValueError(f"unknown figure {name!r}; expected one of {', '.join(FIGURES)}")
-    with paper_style(), _quiet_model_logs():
+    with paper_style(), quiet_model_logs():
         return FIGURES[name].build(quick, workers)
 
 

@@ -808,10 +808,13 @@ def make_tasks(spec: SweepSpec, design: Any) -> list[dict[str, Any]]:
 # -- running ------------------------------------------------------------------------------------
 
 
+QUIET_LOGGERS = ("model", "agents", "MESA", "experiments.sweep", "experiments.hypotheses")
+
+
 @contextlib.contextmanager
-def _quiet_model_logs() -> Iterator[None]:
-    """Silence the per-run INFO lines (model set-up, scenario events, Mesa steps) during a sweep."""
-    loggers = [logging.getLogger(name) for name in ("model", "agents", "MESA")]
+def quiet_model_logs(names: Sequence[str] = QUIET_LOGGERS) -> Iterator[None]:
+    """Silence the per-run INFO lines (model set-up, scenario events, Mesa steps) while many runs go."""
+    loggers = [logging.getLogger(name) for name in names]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.WARNING)
@@ -863,7 +866,7 @@ def run_one(spec: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:
         from experiments.metrics import run_metrics
         from model.results import run_simulation
 
-        with _quiet_model_logs():
+        with quiet_model_logs():
             scenario = _scenario(spec)
             config = scenario.config.with_overrides({**spec["fixed"], **task["params"]})
             result = run_simulation(config, scenario=scenario, seed=task["seed"], days=spec["days"])
