@@ -428,7 +428,7 @@ def h6(seeds, workers, quick) -> HypothesisResult:
     """Policy: MoF leaning against the surge and a BoJ stability pause."""
     days, window = TRIGGER_DAY + 60, (TRIGGER_DAY, TRIGGER_DAY + 60)
     shock = (_ev(TRIGGER_DAY, "risk_shock", log_jump=1.0),)
-    hawk = dict(macro__jp_core_inflation=0.035, nisa__n_households=2000)  # a BoJ that wants to hike
+    hawk = dict(macro__jp_core_inflation=0.035, nisa__n_households=2000, boj__mode="rule")  # a BoJ that wants to hike
     policies = {
         "MoF leans against the surge": (dict(mof__lean_against_surges=True), dict(mof__lean_against_surges=False)),
         "BoJ stability pause": (dict(boj__stability_pause=True), dict(boj__stability_pause=False)),

@@ -105,7 +105,7 @@ def test_policy_rule_moves_in_quarter_point_steps_and_pauses_in_stress():
 
 
 def test_boj_decides_only_at_meetings():
-    model = run(1, 250, market__jp_inflation_expectations=0.011, macro__jp_core_inflation=0.04)
+    model = run(1, 250, boj__mode="rule", market__jp_inflation_expectations=0.011, macro__jp_core_inflation=0.04)
     decisions = [day for day, _ in model.boj.decisions]
     assert decisions, "with 4% core inflation the rule should hike within a year"
     meetings = set()
