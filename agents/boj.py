@@ -102,8 +102,6 @@ class BojConfig(Validated):
 class BojState:
     def __init__(self, cfg: BojConfig, jgb_price: float) -> None:
         self.jgb_units = cfg.holdings_jpy_tn / jgb_price
-        self.order_jgb_units = 0.0
-        self.redeemed_units = 0.0
         self.next_meeting_day = -1
         self.decisions: list[tuple[int, float]] = []
 

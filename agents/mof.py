@@ -76,7 +76,6 @@ class MofState:
         self.cooldown_left = 0
         self.scripted_jpy_tn = 0.0
         self.pending_issuance: list[list[float]] = []  # [jpy_tn per day, days left]
-        self.cumulative_jpy_tn = 0.0
 
     def issuance_today(self) -> float:
         total = 0.0

@@ -47,7 +47,6 @@ class UsTreasuryConfig(Validated):
 class UsTreasuryState:
     def __init__(self) -> None:
         self.digest_left = 0.0  # USD bn of the last auction still to be absorbed by investors
-        self.digest_days = 1
         self.last_tail_bp = 0.0
         self.last_indirect_share = 0.0
         self.tails: list[float] = []

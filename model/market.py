@@ -118,7 +118,6 @@ class MarketState:
         implied = cfg.fx_vol_per_risk_point * cfg.risk_index
         self.ewma_var_daily = (implied**2) / 250.0
         self.trend_daily = 0.0
-        self.last_fx_return = 0.0
 
     @property
     def ust_price(self) -> float:

@@ -649,7 +649,6 @@ class CarryUnwindModel(mesa.Model):
             li.settle(self.life_insurers)
         self.boj.jgb_units += o["boj_purchase_units"] + q_ycc - red
         self.mof.reserves_usd_bn += o["mof_usd_bn"]
-        self.mof.cumulative_jpy_tn += o["mof_intervention_jpy_tn"]
         # coupons: every holder outside the funds (whose coupons the fund kernel books)
         self._coupons(res, p_us, p_jp)
         # auction results
@@ -678,7 +677,6 @@ class CarryUnwindModel(mesa.Model):
         mk.risk_index = update_risk_index(mk, fx_ret, shock)
         dy_us = res.ust10y_yield - inp.yus_prev
         mk.usdjpy, mk.ust10y_yield, mk.jgb10y_yield = S, res.ust10y_yield, res.jgb10y_yield
-        mk.last_fx_return = fx_ret
         # macro: inflation from the yen's move over the past year, expectations, equity, basis
         hist = self.history["usdjpy"]
         if len(hist) >= 250:

@@ -32,3 +32,15 @@ def run_model(seed: int, days: int, scenario: str = "baseline", **overrides) -> 
 def log_returns(model: CarryUnwindModel) -> np.ndarray:
     """Daily USD/JPY log returns of a run."""
     return np.diff(np.log(np.asarray(model.history["usdjpy"], dtype=float)))
+
+
+SNAPSHOT_FIELDS = (
+    "alive", "liquidating", "reentry_day", "ust_units", "loan_jpy_tn", "cash_usd_bn", "equity_book_usd_bn",
+    "perf_ema", "position_new_usd_bn",
+)  # fmt: skip
+
+
+def fund_snapshot(model: CarryUnwindModel) -> dict:
+    """A copy of the funds' arrays after the day, keyed by field name, with the day."""
+    f = model.hedge_funds
+    return {"day": model.day, **{name: getattr(f, name).copy() for name in SNAPSHOT_FIELDS}}

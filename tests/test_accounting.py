@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from model.accounting import AccountingError, check_identities
-from tests.support import CRASH_PRONE, make_model
+from tests.support import CRASH_PRONE, fund_snapshot, make_model
 
 DAYS = 300
 
@@ -65,19 +65,7 @@ def run_with_daily_checks(seed: int, scenario: str, overrides: dict, days: int =
         assert model.ledger.get("yen_lenders", "yen_loans_jpy_tn") == pytest.approx(
             f.loan_jpy_tn.sum(), rel=1e-9, abs=1e-9
         )
-        snapshots.append(
-            dict(
-                day=model.day,
-                alive=f.alive.copy(),
-                liquidating=f.liquidating.copy(),
-                reentry_day=f.reentry_day.copy(),
-                ust_units=f.ust_units.copy(),
-                loan=f.loan_jpy_tn.copy(),
-                cash=f.cash_usd_bn.copy(),
-                book=f.equity_book_usd_bn.copy(),
-                perf=f.perf_ema.copy(),
-            )
-        )
+        snapshots.append(fund_snapshot(model))
     return model, snapshots
 
 
@@ -148,10 +136,10 @@ def test_failed_fund_reenters_exactly_after_the_delay_with_fresh_capital(crash_r
                     assert not s["alive"][i], f"fund {i} back early on day {s['day']} (closed {day_closed})"
                 elif s["day"] == back:
                     assert s["alive"][i], f"fund {i} not back on day {back}"
-                    assert s["cash"][i] == capital0[i]
-                    assert s["book"][i] == capital0[i]
-                    assert s["ust_units"][i] == 0.0 and s["loan"][i] == 0.0
-                    assert s["perf"][i] == 0.0
+                    assert s["cash_usd_bn"][i] == capital0[i]
+                    assert s["equity_book_usd_bn"][i] == capital0[i]
+                    assert s["ust_units"][i] == 0.0 and s["loan_jpy_tn"][i] == 0.0
+                    assert s["perf_ema"][i] == 0.0
                     assert not s["liquidating"][i]
                     checked += 1
                     break

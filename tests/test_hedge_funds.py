@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from agents.hedge_funds import TRADING_DAYS, fund_decision, fund_position, fund_settle
-from tests.support import CRASH_PRONE, make_model
+from tests.support import CRASH_PRONE, fund_snapshot, make_model
 
 SEEDS = [0, 1, 2, 3, 4]
 
@@ -150,23 +150,10 @@ def crash_snapshots():
     and is not insolvent outright (so it goes through the next-day liquidation)."""
     for seed in range(3, 11):
         model = make_model(seed, "risk_off", **CRASH_PRONE)
-        f = model.hedge_funds
         snaps = []
         for _ in range(300):
             model.step()
-            snaps.append(
-                dict(
-                    day=model.day,
-                    alive=f.alive.copy(),
-                    liquidating=f.liquidating.copy(),
-                    book=f.equity_book_usd_bn.copy(),
-                    units=f.ust_units.copy(),
-                    loan=f.loan_jpy_tn.copy(),
-                    cash=f.cash_usd_bn.copy(),
-                    x_new=f.position_new_usd_bn.copy(),
-                    reentry_day=f.reentry_day.copy(),
-                )
-            )
+            snaps.append(fund_snapshot(model))
         if any(np.any(s["alive"] & s["liquidating"]) for s in snaps[:-1]):
             return model, snaps
     pytest.fail("no fund fell below the failure floor in crash-prone runs with seeds 3-10")
@@ -177,10 +164,10 @@ def test_every_fund_below_the_failure_floor_is_marked_for_liquidation(crash_snap
     floor = model.config.hedge_funds.failure_floor * model.hedge_funds.initial_capital_usd_bn
     below = 0
     for s in snaps:
-        under = s["alive"] & (s["book"] < floor)
+        under = s["alive"] & (s["equity_book_usd_bn"] < floor)
         assert np.all(s["liquidating"][under]), f"day {s['day']}"
         # and only those: a fund is not liquidated for nothing
-        assert np.all(s["book"][s["liquidating"]] < floor[s["liquidating"]]), f"day {s['day']}"
+        assert np.all(s["equity_book_usd_bn"][s["liquidating"]] < floor[s["liquidating"]]), f"day {s['day']}"
         below += int(under.sum())
     assert below > 0, "no fund fell below the floor: the test was not exercised"
 
@@ -191,9 +178,10 @@ def test_fund_below_the_failure_floor_is_liquidated_the_next_day(crash_snapshots
     liquidated = 0
     for today, tomorrow in zip(snaps[:-1], snaps[1:], strict=True):
         for i in np.flatnonzero(today["alive"] & today["liquidating"]):
-            assert tomorrow["x_new"][i] == 0.0, f"fund {i} kept a position on day {tomorrow['day']}"
+            assert tomorrow["position_new_usd_bn"][i] == 0.0, f"fund {i} kept a position on day {tomorrow['day']}"
             assert not tomorrow["alive"][i] and not tomorrow["liquidating"][i]
-            assert tomorrow["units"][i] == 0.0 and tomorrow["loan"][i] == 0.0 and tomorrow["cash"][i] == 0.0
+            assert tomorrow["ust_units"][i] == 0.0
+            assert tomorrow["loan_jpy_tn"][i] == 0.0 and tomorrow["cash_usd_bn"][i] == 0.0
             assert tomorrow["reentry_day"][i] == tomorrow["day"] + delay
             liquidated += 1
     assert liquidated > 0
