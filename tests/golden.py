@@ -135,9 +135,9 @@ def write() -> None:
     (GOLDEN_DIR / "numbers.json").write_text(json.dumps(numbers, indent=1, sort_keys=True) + "\n")
 
 
-def compare() -> list[str]:
-    """Differences between the stored golden set and what the code computes now (empty = identical)."""
-    arrays, numbers = compute()
+def compare(computed: tuple[dict[str, np.ndarray], dict[str, Any]] | None = None) -> list[str]:
+    """Differences between the stored golden set and ``computed`` (default: what the code computes now)."""
+    arrays, numbers = computed if computed is not None else compute()
     stored = np.load(GOLDEN_DIR / "timeseries.npz")
     problems = []
     for key in sorted(set(stored.files) | set(arrays)):

@@ -6,24 +6,28 @@ commit of its own that says why; a refactor must pass this test unchanged.
 
 from __future__ import annotations
 
+import copy
+
+import pytest
+
 from tests import golden
 
 
-def test_golden_set_is_reproduced_bit_for_bit():
-    problems = golden.compare()
+@pytest.fixture(scope="module")
+def computed():
+    return golden.compute()
+
+
+def test_golden_set_is_reproduced_bit_for_bit(computed):
+    problems = golden.compare(computed)
     assert not problems, f"{len(problems)} differences from the golden set, first: {problems[:10]}"
 
 
-def test_golden_comparison_sees_a_changed_number(monkeypatch):
-    real = golden.scenario_runs
-
-    def perturbed():
-        arrays = real()
-        key = next(k for k in arrays if k.endswith("/usdjpy"))
-        arrays[key] = arrays[key].copy()
-        arrays[key][-1] = arrays[key][-1] + 1e-12  # far below any tolerance: bit-level change
-        return arrays
-
-    monkeypatch.setattr(golden, "scenario_runs", perturbed)
-    problems = golden.compare()
-    assert any("usdjpy" in p for p in problems)
+def test_golden_comparison_sees_a_bit_level_change(computed):
+    arrays, numbers = copy.deepcopy(computed)
+    key = next(k for k in arrays if k.endswith("/usdjpy"))
+    arrays[key][-1] = arrays[key][-1] * (1 + 1e-15)
+    numbers["summaries"][next(iter(numbers["summaries"]))]["usdjpy_end"] = -1.0
+    problems = golden.compare((arrays, numbers))
+    assert any(key in p for p in problems)
+    assert any("usdjpy_end" in p for p in problems)
