@@ -36,7 +36,17 @@ from model.config import ModelConfig
 if TYPE_CHECKING:
     from model.scenarios import Scenario
 
-__all__ = ["RunResult", "run_simulation", "summarize", "save", "load", "git_commit"]
+__all__ = [
+    "RunResult",
+    "run_simulation",
+    "summarize",
+    "max_drawdown",
+    "save",
+    "load",
+    "git_commit",
+    "git_dirty",
+    "json_safe",
+]
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +174,7 @@ def _step_all(model: Any, n_days: int, progress: bool, t0: float) -> None:
 # -- headline figures ----------------------------------------------------------------------------
 
 
-def _max_drawdown(x: np.ndarray) -> tuple[float, int, int]:
+def max_drawdown(x: np.ndarray) -> tuple[float, int, int]:
     """Largest peak-to-trough fall of a positive series.
 
     Returns
@@ -225,8 +235,8 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
 
     s = df["usdjpy"].to_numpy(dtype=float)
     days = df["day"].to_numpy()
-    fall, peak, trough = _max_drawdown(s)
-    gross_fall, _, _ = _max_drawdown(df["hf_gross_usd_bn"].to_numpy(dtype=float))
+    fall, peak, trough = max_drawdown(s)
+    gross_fall, _, _ = max_drawdown(df["hf_gross_usd_bn"].to_numpy(dtype=float))
     r = np.diff(np.log(s))
     stepped = df.iloc[1:]  # day 0 is the initial state: no clearing took place
 
@@ -264,12 +274,12 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
 # -- saving and loading --------------------------------------------------------------------------
 
 
-def _json_safe(obj: Any) -> Any:
+def json_safe(obj: Any) -> Any:
     """Recursively turn numpy scalars into Python numbers and NaN/inf into ``None``."""
     if isinstance(obj, Mapping):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
+        return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if isinstance(obj, (bool, int, float, np.bool_, np.integer, np.floating)):
         return _number(obj)
     return obj
@@ -298,7 +308,7 @@ def git_commit() -> str | None:
     return top[1]
 
 
-def _git_dirty() -> bool | None:
+def git_dirty() -> bool | None:
     """Whether the source tree has uncommitted changes (``None`` if unknown)."""
     root = Path(__file__).resolve().parent.parent
     try:
@@ -333,11 +343,11 @@ def save(result: RunResult, out_dir: str | Path) -> Path:
         "days": result.days,
         "package_version": __version__,
         "git_commit": commit,
-        "git_dirty": _git_dirty() if commit else None,
+        "git_dirty": git_dirty() if commit else None,
         "summary": result.summary,
         "config": result.config.to_dict(),
     }
-    text = json.dumps(_json_safe(record), indent=2, allow_nan=False)
+    text = json.dumps(json_safe(record), indent=2, allow_nan=False)
     (out / SUMMARY_FILE).write_text(text + "\n")
     result.config.to_toml(out / CONFIG_FILE)
     return out

@@ -116,7 +116,7 @@ def experiment_results() -> dict[str, Any]:
         spec.write_text(SWEEP_SPEC)
         rc = main(["sweep", str(spec), "--out", str(tmp / "sweep"), "--executor", "serial", "--no-progress"])
         assert rc == 0, f"sweep exited {rc}"
-        from experiments.sweep import load_results
+        from experiments.sweeps import load_results
 
         df = load_results(tmp / "sweep")
         keep = [c for c in df.columns if c not in PROVENANCE_KEYS]

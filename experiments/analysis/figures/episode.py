@@ -1,0 +1,312 @@
+"""The August 2024 replay and the model-vs-data return statistics (figures 1 and 5)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+
+from experiments.analysis.figures.settings import (
+    EVENT_LABELS,
+    RETURN_DAYS,
+    SEEDS,
+    band,
+    figure_colors,
+    plain,
+    seeds_1_to,
+)
+
+__all__ = ["replay_paths", "plot_replay_usdjpy", "plot_replay_carry", "build_replay", "build_returns"]
+
+
+def replay_paths(seeds: Sequence[int], *, days: int | None = None, workers: int = 1) -> dict[str, Any]:
+    """Run ``boj_hike_2024`` over ``seeds``: USD/JPY and the carry stock as median and 5–95 % bands.
+
+    Returns a JSON-ready dictionary: ``dates`` (one per trading day, day 0 first), ``usdjpy``
+    and ``carry_index`` (each ``q05``, ``median``, ``q95`` over seeds; the carry stock indexed
+    to 100 on the pre-shock day of :func:`experiments.analysis.validation.episode_measures`), the scenario's
+    ``events``, the ``observed`` anchor points and unwound share (only the documented numbers of
+    :data:`experiments.analysis.validation.EPISODE_OBSERVED`) and the episode ``measures`` per seed.
+    """
+    from experiments.analysis.hypotheses import Arm, run_arms
+    from experiments.analysis.targets import EPISODE, EPISODE_DAYS, EPISODE_OBSERVED
+    from experiments.analysis.validation import episode_measures
+    from model.calendar import TradingCalendar
+    from model.scenarios import load_scenario
+
+    days = days or EPISODE_DAYS
+    scenario = load_scenario(EPISODE)
+    calendar = TradingCalendar(scenario.config.market.start_date)
+    cols = ("usdjpy", "hf_gross_usd_bn", "risk_index")
+    runs = run_arms([Arm(EPISODE, s, days, columns=cols) for s in seeds], workers)
+    shock_day = scenario.events[0].day if scenario.events else 1
+    day = np.arange(days + 1)
+    measures = [
+        {"seed": s, **episode_measures(day, r["usdjpy"], r["hf_gross_usd_bn"], r["risk_index"], shock_day)}
+        for s, r in zip(seeds, runs, strict=True)
+    ]
+    pre = shock_day - 1
+    usdjpy = np.array([r["usdjpy"] for r in runs])
+    gross = np.array([r["hf_gross_usd_bn"] for r in runs])
+    obs = EPISODE_OBSERVED
+    anchors = [
+        {"date": obs[f"usdjpy_{k}_date"], "usdjpy": obs[f"usdjpy_{k}"], "day": calendar.day_of(obs[f"usdjpy_{k}_date"])}
+        for k in ("peak", "trough")
+    ]
+    summary = {
+        k: {
+            "median": float(np.median([m[k] for m in measures])),
+            "q05": float(np.percentile([m[k] for m in measures], 5)),
+            "q95": float(np.percentile([m[k] for m in measures], 95)),
+        }
+        for k in ("usdjpy_change_pct", "usdjpy_fall_days", "carry_fall_pct", "risk_index_peak")
+    }
+    return {
+        "scenario": scenario.name,
+        "start_date": str(calendar.date(0)),
+        "dates": [str(calendar.date(d)) for d in day],
+        "pre_shock_day": pre,
+        "usdjpy": band(usdjpy),
+        "carry_index": band(100.0 * gross / gross[:, pre : pre + 1]),
+        "events": [
+            {"day": e.day, "date": str(calendar.date(e.day)), "kind": e.kind} for e in scenario.events if e.day <= days
+        ],
+        "observed": {
+            "anchors": anchors,
+            "usdjpy_change_pct": obs["usdjpy_change_pct"],
+            "carry_unwound_pct": list(obs["carry_fall_pct_range"]),
+            "sources": "USD/JPY 161.9 on 3 Jul and 141.7 on 5 Aug 2024 (BoJ/Bloomberg closes); 60–75 % of the yen "
+            "carry trade unwound (BIS Bulletin 90)",
+        },
+        "summary": summary,
+        "per_seed": plain(measures),
+    }
+
+
+def _dates(iso: Sequence[str]) -> np.ndarray:
+    return np.array(iso, dtype="datetime64[D]")
+
+
+def _date_axis(ax: Axes, dates: np.ndarray) -> None:
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonthday=(1, 15)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{mdates.num2date(x):%d %b}".lstrip("0")))
+    years = sorted({str(d)[:4] for d in (dates[0], dates[-1])})
+    ax.set_xlabel("–".join(years))
+
+
+def _event_groups(events: Sequence[Mapping[str, Any]], gap: int = 3) -> list[tuple[str, str]]:
+    """Scenario events as ``(date, label)``, events less than ``gap`` trading days apart labelled together."""
+    groups: list[list[Mapping[str, Any]]] = []
+    for e in sorted(events, key=lambda e: e["day"]):
+        if groups and e["day"] - groups[-1][-1]["day"] < gap:
+            groups[-1].append(e)
+        else:
+            groups.append([e])
+    out = []
+    for g in groups:
+        names = list(dict.fromkeys(EVENT_LABELS.get(e["kind"], e["kind"].replace("_", " ")) for e in g))
+        out.append((g[0]["date"], ", ".join(names)))
+    return out
+
+
+def _mark_events(ax: Axes, events: Sequence[Mapping[str, Any]], *, labels: bool) -> None:
+    from experiments.analysis.style import FONT
+
+    c = figure_colors()
+    for e in events:
+        ax.axvline(np.datetime64(e["date"]), color=c["event"], linestyle=":", linewidth=0.8, zorder=0.5)
+    if labels:
+        for date, label in _event_groups(events):
+            ax.annotate(
+                label,
+                xy=(np.datetime64(date), 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(2, -1),
+                textcoords="offset points",
+                ha="left",
+                va="top",
+                fontsize=FONT["annotation"] - 0.5,
+                color="0.4",
+                bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none", alpha=0.85),
+            )
+
+
+def plot_replay_usdjpy(replay: Mapping[str, Any], ax: Axes) -> Axes:
+    """USD/JPY in the replay: model median and 5–95 % band over seeds; the observed anchor points as markers.
+
+    Only the two documented closes are drawn (no observed daily path is implied): 161.9 on
+    3 Jul and 141.7 on 5 Aug 2024.
+    """
+    from experiments.analysis.style import FONT
+
+    c = figure_colors()
+    x = _dates(replay["dates"])
+    band = replay["usdjpy"]
+    n = len(replay["per_seed"])
+    ax.fill_between(
+        x, band["q05"], band["q95"], color=c["model"], alpha=0.22, linewidth=0, label=f"model, 5–95 % ({n} seeds)"
+    )
+    ax.plot(x, band["median"], color=c["model"], label="model, median")
+    anchors = replay["observed"]["anchors"]
+    ax.plot(
+        _dates([a["date"] for a in anchors]),
+        [a["usdjpy"] for a in anchors],
+        linestyle="none",
+        marker="D",
+        markersize=4.5,
+        color=c["observed"],
+        markeredgecolor="white",
+        markeredgewidth=0.5,
+        zorder=4,
+        label="observed (anchor points)",
+    )
+    for k, a in enumerate(anchors):
+        d = np.datetime64(a["date"]).astype(object)
+        offset, va = ((3, 5), "bottom") if k == 0 else ((5, 0), "center")  # the peak above, the trough beside
+        ax.annotate(
+            f"{d.day} {d:%b}: {a['usdjpy']:.1f}",
+            (np.datetime64(a["date"]), a["usdjpy"]),
+            xytext=offset,
+            textcoords="offset points",
+            va=va,
+            fontsize=FONT["annotation"],
+            color=c["observed"],
+        )
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi + 0.12 * (hi - lo))  # room for the event labels along the top
+    _mark_events(ax, replay["events"], labels=True)
+    _date_axis(ax, x)
+    ax.set_ylabel("JPY per USD")
+    ax.set_title("USD/JPY", loc="left")
+    ax.legend(loc="lower left")
+    ax.set_xlim(x[0], x[-1])
+    return ax
+
+
+def plot_replay_carry(replay: Mapping[str, Any], ax: Axes) -> Axes:
+    """The hedge funds' carry stock (pre-shock day = 100), median and 5–95 % band, with the BIS estimate."""
+    c = figure_colors()
+    x = _dates(replay["dates"])
+    band = replay["carry_index"]
+    ax.fill_between(x, band["q05"], band["q95"], color=c["model"], alpha=0.22, linewidth=0, label="model, 5–95 %")
+    ax.plot(x, band["median"], color=c["model"], label="model, median")
+    lo, hi = replay["observed"]["carry_unwound_pct"]
+    trough = np.datetime64(replay["observed"]["anchors"][-1]["date"])
+    ax.fill_between(
+        [trough, x[-1]],
+        100.0 - hi,
+        100.0 - lo,
+        color=c["observed"],
+        alpha=0.25,
+        linewidth=0,
+        label=f"observed: {lo:.0f}–{hi:.0f} % unwound (BIS)",
+    )
+    _mark_events(ax, replay["events"], labels=False)
+    _date_axis(ax, x)
+    ax.set_ylim(0, max(110.0, float(np.max(band["q95"])) * 1.05))
+    ax.set_xlim(x[0], x[-1])
+    ax.set_ylabel("index, pre-shock day = 100")
+    ax.set_title("Hedge funds' carry stock", loc="left")
+    ax.legend(loc="lower left")
+    return ax
+
+
+def build_replay(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
+    from experiments.analysis.style import label_panels, paper_figure
+
+    seeds = seeds_1_to(SEEDS["aug2024_replay"][quick])
+    replay = replay_paths(seeds, workers=workers)
+    fig, (a, b) = paper_figure("two", 2.7, 1, 2)
+    plot_replay_usdjpy(replay, a)
+    plot_replay_carry(replay, b)
+    label_panels([a, b])
+    config = {"scenario": replay["scenario"], "days": len(replay["dates"]) - 1, "overrides": {}}
+    return fig, {"seeds": seeds, "configuration": config, "data": replay}
+
+
+def build_returns(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
+    from experiments.analysis.hypotheses import Arm, run_arms
+    from experiments.analysis.statistics import autocorrelation, log_returns, return_statistics
+    from experiments.analysis.style import finish_axes, label_panels, paper_figure
+    from experiments.analysis.targets import ACF_PLOT_LAGS, BASELINE
+    from experiments.analysis.validation import load_usdjpy_data
+    from experiments.analysis.validation_plots import plot_abs_acf, plot_return_distribution
+
+    seeds = seeds_1_to(SEEDS["return_statistics"][quick])
+    days = RETURN_DAYS[quick]
+    data_returns, info = load_usdjpy_data()
+    runs = run_arms([Arm(BASELINE, s, days, columns=("usdjpy",)) for s in seeds], workers)
+    model_returns = [log_returns(r["usdjpy"]) for r in runs]
+    pooled = np.concatenate(model_returns)
+    acfs = np.array([autocorrelation(np.abs(r), ACF_PLOT_LAGS) for r in model_returns])
+    data_acf = autocorrelation(np.abs(data_returns), ACF_PLOT_LAGS)
+
+    fig, (a, b) = paper_figure("two", 2.8, 1, 2)
+    plot_return_distribution(pooled, data_returns, a, model_label=f"model: {len(seeds)} seeds pooled")
+    plot_abs_acf(ACF_PLOT_LAGS, acfs, data_acf, b, n_data=len(data_returns))
+    for ax in (a, b):
+        finish_axes(ax)
+    # at paper size validate's legends would cover the curves: shorter labels, in head-room above them
+    lo, hi = a.get_ylim()
+    a.set_ylim(lo, hi * 20.0)  # log scale: a decade and a bit
+    _relegend(
+        a,
+        {"normal, same mean/sd": "normal fit", "data: Ecdat Garch, 1980–87": "data: Ecdat Garch 1980–87"},
+        loc="upper right",
+        ncols=2,
+        columnspacing=1.0,
+    )
+    lo, hi = b.get_ylim()
+    b.set_ylim(lo, hi + 0.4 * (hi - lo))
+    _relegend(
+        b,
+        {
+            "model, 5–95 % over seeds": "model, 5–95 %",
+            "model, median over seeds": "model, median",
+            "white noise, ±1.96/√n of the data": "white noise ±1.96/√n",
+            "target minimum": "target (minimum)",
+        },
+        loc="upper right",
+        ncols=2,
+        columnspacing=1.0,
+    )
+    a.set_title("Daily return distribution", loc="left")
+    b.set_title("Volatility clustering", loc="left")
+    label_panels([a, b])
+
+    # the histogram as plot_return_distribution bins it (0.25 % wide, symmetric), for the record
+    rm, rd = 100.0 * pooled, 100.0 * data_returns
+    width = 0.25
+    edge = width * (math.ceil(max(float(np.max(np.abs(rm))), float(np.max(np.abs(rd)))) / width) + 1)
+    bins = np.arange(-edge, edge + width / 2, width)
+    numbers = {
+        "data_source": info,
+        "statistics": {
+            "model_per_seed": [return_statistics(r) for r in model_returns],
+            "data": return_statistics(data_returns),
+        },
+        "histogram": {
+            "bin_edges_pct": bins,
+            "model_density": np.histogram(rm, bins, density=True)[0],
+            "data_density": np.histogram(rd, bins, density=True)[0],
+        },
+        "abs_acf": {"lags": list(ACF_PLOT_LAGS), **band(acfs), "data": data_acf},
+    }
+    config = {"scenario": BASELINE, "days": days, "overrides": {}, "data": info["source"]}
+    return fig, {"seeds": seeds, "configuration": config, "data": plain(numbers)}
+
+
+def _relegend(ax: Axes, rename: Mapping[str, str], **kw: Any) -> None:
+    """Draw the axes' legend again with some labels shortened."""
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, [rename.get(label, label) for label in labels], **kw)

@@ -1,0 +1,281 @@
+"""Figures of the hypotheses: H1 feedback ablation, H2 fiscal vs monetary, H7 early-warning ROC (3, 4, 7)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from experiments.analysis.hypotheses import HypothesisResult
+
+from experiments.analysis.figures.settings import PILLAR_LABELS, SEEDS, figure_colors, none_to_nan, plain, seeds_1_to
+
+__all__ = [
+    "plot_feedback_ablation",
+    "plot_fiscal_vs_monetary",
+    "plot_roc_curves",
+    "plot_pillar_auc",
+    "hypothesis_record",
+    "build_ablation",
+    "build_fiscal",
+    "build_roc",
+]
+
+
+def plot_feedback_ablation(h1: HypothesisResult, ax: Axes, *, threshold: float = 2.0) -> Axes:
+    """Amplification ratio (surge with all channels / surge with one off) per ablation and world, 95 % CIs.
+
+    ``h1`` is :func:`experiments.analysis.hypotheses.h1`'s result; one colour per world (default leverage,
+    low leverage), one row per ablation. A ratio above 1: the channel switched off amplifies the surge.
+    """
+    from matplotlib.ticker import FormatStrFormatter
+
+    c = figure_colors()
+    worlds = list(h1.worlds.items())
+    names = list(worlds[0][1]["ablations"])
+    y = np.arange(len(names))
+    colours = (c["a"], c["second"], c["b"])
+    offset = np.linspace(-0.15, 0.15, len(worlds)) if len(worlds) > 1 else np.zeros(1)
+    for k, (wname, w) in enumerate(worlds):
+        r = np.array([w["ablations"][n]["ratio"] for n in names])
+        lo = np.array([w["ablations"][n]["ci"][0] for n in names])
+        hi = np.array([w["ablations"][n]["ci"][1] for n in names])
+        ax.errorbar(
+            r,
+            y + offset[k],
+            xerr=[r - lo, hi - r],
+            fmt="o",
+            markersize=3.5,
+            color=colours[k % 3],
+            elinewidth=1.0,
+            capsize=2,
+            label=wname.replace("max_leverage", "cap"),
+        )
+    ax.axvline(1.0, color="0.45", linewidth=0.8)
+    ax.axvline(threshold, color="0.45", linewidth=0.8, linestyle="--")
+    ax.annotate(
+        f"H1 threshold ×{threshold:g}",
+        xy=(threshold, 1.0),
+        xycoords=("data", "axes fraction"),
+        xytext=(3, -2),
+        textcoords="offset points",
+        va="top",
+        fontsize=6,
+        color="0.35",
+    )
+    ax.set_yticks(y, names)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.xaxis.set_major_formatter(FormatStrFormatter("×%g"))
+    ax.set_xlabel("amplification (surge all on / this off)")
+    ax.grid(True, axis="x")
+    ax.grid(False, axis="y")
+    ax.set_title("Feedback channels (H1)", loc="left")
+    ax.legend(loc="lower right", handletextpad=0.3)
+    return ax
+
+
+def hypothesis_record(r: HypothesisResult, seeds: list[int], extra: Mapping[str, Any]) -> dict[str, Any]:
+    from experiments.analysis import hypotheses as hyp
+
+    config = {
+        "experiment": f"experiments.analysis.hypotheses.{r.key.lower()}",
+        "claim": r.claim,
+        "notes": r.notes,
+        "bootstrap": {"level": hyp.CI_LEVEL, "resamples": hyp.N_BOOT},
+        **extra,
+    }
+    data = {k: v for k, v in asdict(r).items() if k != "figure"}
+    return {"seeds": seeds, "configuration": config, "data": plain(data)}
+
+
+def build_ablation(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
+    from experiments.analysis import hypotheses as hyp
+    from experiments.analysis.style import paper_figure
+
+    seeds = seeds_1_to(SEEDS["feedback_ablation"][quick])
+    r = hyp.h1(seeds, workers, quick)
+    fig, ax = paper_figure("one", 2.7)
+    plot_feedback_ablation(r, ax)
+    extra = {
+        "scenario": "risk_off",
+        "trigger_day": hyp.TRIGGER_DAY,
+        "trigger_log_jump": hyp.H1_TRIGGER,
+        "feedback_off": hyp.FEEDBACK_OFF,
+        "worlds": {k: v["overrides"] for k, v in r.worlds.items()},
+    }
+    return fig, hypothesis_record(r, seeds, extra)
+
+
+# -- 4. H2: fiscal vs monetary rise in JGB yields ---------------------------------------------------
+def plot_fiscal_vs_monetary(h2: HypothesisResult, ax: Axes) -> Axes:
+    """The yen's response against the JGB yield rise, per shock (marker) and world (colour), 95 % CIs.
+
+    ``h2`` is :func:`experiments.analysis.hypotheses.h2`'s result: for each world (fiscal dominance on/off)
+    a supplementary budget (fiscal) and a BoJ hike (monetary), each against the same seed without it.
+    """
+    from matplotlib.lines import Line2D
+
+    c = figure_colors()
+    worlds = list(h2.worlds.items())
+    colours = {worlds[0][0]: c["b"], **({worlds[1][0]: c["a"]} if len(worlds) > 1 else {})}
+    markers = {"fiscal": ("s", "¥25 tn supplementary budget"), "monetary": ("o", "BoJ +25 bp")}
+    for k, (wname, w) in enumerate(worlds):
+        for arm, (marker, _) in markers.items():
+            v = w[arm]
+            m, (lo, hi) = v["usdjpy_change_pct"], v["ci"]
+            # the first world filled, the second open and on top: points that coincide stay visible
+            face = colours[wname] if k == 0 else "none"
+            ax.errorbar(
+                [v["jgb10y_change_bp"]],
+                [m],
+                yerr=[[m - lo], [hi - m]],
+                fmt=marker,
+                markersize=4.5 if k == 0 else 6.5,
+                color=colours[wname],
+                markerfacecolor=face,
+                markeredgecolor=colours[wname],
+                markeredgewidth=1.0,
+                elinewidth=1.0,
+                capsize=2,
+                zorder=3 + k,
+            )
+    ax.axhline(0.0, color="0.45", linewidth=0.8)
+    ax.axvline(0.0, color="0.75", linewidth=0.6)
+    for y, va, text in ((1.0, "top", "yen weakens ↑"), (0.0, "bottom", "yen strengthens ↓")):
+        ax.annotate(
+            text,
+            xy=(1.0, y),
+            xycoords="axes fraction",
+            xytext=(-2, -2 if va == "top" else 2),
+            textcoords="offset points",
+            ha="right",
+            va=va,
+            fontsize=6,
+            color="0.35",
+        )
+    handles = [Line2D([], [], linestyle="none", marker=mk, color="0.35", label=lab) for mk, lab in markers.values()]
+    handles += [
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker="o",
+            markersize=4.5 if k == 0 else 6.5,
+            color=col,
+            markerfacecolor=col if k == 0 else "white",
+            label=name,
+        )
+        for k, (name, col) in enumerate(colours.items())
+    ]
+    ax.legend(handles=handles, loc="center left", handletextpad=0.4)
+    ax.set_xlabel("JGB 10y yield change on the day, bp")
+    ax.set_ylabel("USD/JPY change on the day, %")
+    ax.margins(x=0.15, y=0.15)
+    ax.set_title("Fiscal vs monetary rise in JGB yields (H2)", loc="left")
+    return ax
+
+
+def build_fiscal(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
+    from experiments.analysis import hypotheses as hyp
+    from experiments.analysis.style import paper_figure
+
+    seeds = seeds_1_to(SEEDS["fiscal_vs_monetary"][quick])
+    r = hyp.h2(seeds, workers, quick)
+    fig, ax = paper_figure("one", 2.9)
+    plot_fiscal_vs_monetary(r, ax)
+    extra = {
+        "scenario": "baseline",
+        "overrides": {"boj__mode": "scripted", "nisa__n_households": 2000},
+        "worlds": {"fiscal dominance on": {}, "fiscal dominance off": {"macro__fiscal_dominance": False}},
+    }
+    return fig, hypothesis_record(r, seeds, extra)
+
+
+def plot_roc_curves(h7: HypothesisResult, ax: Axes) -> Axes:
+    """ROC curves of the two dashboards' scores for a crash within the horizon, AUC in the legend."""
+    from experiments.analysis.hypotheses import DASHBOARD_NAMES
+
+    c = figure_colors()
+    roc, auc = h7.worlds["roc"], h7.worlds["auc"]
+    names = {key: (DASHBOARD_NAMES[key], c[key.lower()]) for key in ("A", "B")}
+    ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=0.8, label="no skill")
+    for key, (name, colour) in names.items():
+        pts = np.asarray(roc.get(key) or [], dtype=float)
+        if pts.size:
+            ax.plot(pts[:, 0], pts[:, 1], color=colour, label=f"{name}, AUC {auc[name]:.2f}")
+    if not any(roc.get(k) for k in names):
+        ax.text(0.5, 0.5, "no crashes in these runs", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("false-positive rate")
+    ax.set_ylabel("true-positive rate")
+    ax.set_title("Early-warning dashboards (H7)", loc="left")
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_pillar_auc(h7: HypothesisResult, ax: Axes) -> Axes:
+    """Each pillar's AUC on its own (signed as its thesis reads it), bars from the no-skill 0.5."""
+    from matplotlib.patches import Patch
+
+    c = figure_colors()
+    pillars = list(h7.worlds["pillar_auc"].items())
+    y = np.arange(len(pillars))
+    values = none_to_nan([v for _, v in pillars])
+    colours = [c["a"] if name.startswith("dash_a") else c["b"] for name, _ in pillars]
+    ax.barh(y, values - 0.5, left=0.5, color=colours, height=0.65)
+    ax.axvline(0.5, color="0.45", linewidth=0.8)
+    for yi, v in zip(y, values, strict=True):
+        if np.isfinite(v):
+            right = v >= 0.5
+            ax.annotate(
+                f"{v:.2f}",
+                (v, yi),
+                xytext=(3 if right else -3, 0),
+                textcoords="offset points",
+                ha="left" if right else "right",
+                va="center",
+                fontsize=6,
+                color="0.25",
+            )
+    ax.set_yticks(y, [PILLAR_LABELS.get(n, n) for n, _ in pillars])
+    ax.set_ylim(len(pillars) - 0.5, -0.5)
+    finite = values[np.isfinite(values)]
+    span = max(0.1, float(np.max(np.abs(finite - 0.5)))) * 1.25 if finite.size else 0.1
+    ax.set_xlim(0.5 - span, 0.5 + span)
+    ax.set_xlabel("AUC of the pillar alone")
+    ax.grid(True, axis="x")
+    ax.grid(False, axis="y")
+    ax.legend(
+        handles=[Patch(color=c["a"], label="four pillars"), Patch(color=c["b"], label="structural flows")],
+        loc="lower right",
+    )
+    ax.set_title("Single pillars", loc="left")
+    return ax
+
+
+def build_roc(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
+    from experiments.analysis import hypotheses as hyp
+    from experiments.analysis.style import label_panels, paper_figure
+
+    seeds = seeds_1_to(SEEDS["early_warning_roc"][quick])
+    r = hyp.h7(seeds, workers, quick)
+    fig, (a, b) = paper_figure("two", 2.8, 1, 2, width_ratios=[1.0, 1.15])
+    plot_roc_curves(r, a)
+    plot_pillar_auc(r, b)
+    label_panels([a, b])
+    extra = {
+        "scenario": "baseline",
+        "days": 500 if quick else 1000,
+        "overrides": {"nisa__n_households": 2000},
+        "crash": {"fall": hyp.CRASH_FALL, "horizon_days": hyp.CRASH_HORIZON},
+        "dashboards": {hyp.DASHBOARD_NAMES["A"]: hyp.DASHBOARD_A, hyp.DASHBOARD_NAMES["B"]: hyp.DASHBOARD_B},
+    }
+    return fig, hypothesis_record(r, seeds, extra)

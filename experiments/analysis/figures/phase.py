@@ -1,0 +1,222 @@
+"""The amplification phase diagram: yen surge and amplification over leverage × trigger size (figure 2)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+
+from experiments.analysis.figures.settings import (
+    PHASE_GRID,
+    PHASE_OVERRIDES,
+    PHASE_SCENARIO,
+    PHASE_WINDOW,
+    SEEDS,
+    figure_colors,
+    seeds_1_to,
+)
+
+__all__ = ["phase_diagram_data", "plot_phase_surge", "plot_phase_amplification", "phase_legend_handles", "build_phase"]
+
+
+def phase_diagram_data(
+    leverages: Sequence[float], jumps: Sequence[float], seeds: Sequence[int], *, workers: int = 1
+) -> dict[str, Any]:
+    """The yen surge after a risk shock over leverage caps × shock sizes, with and without feedback.
+
+    For every leverage cap, seed and feedback setting (on; :data:`~experiments.analysis.hypotheses.FEEDBACK_OFF`)
+    the ``baseline`` scenario with a fully positioned book runs once without a shock and once per
+    shock size, a ``risk_shock`` on day :data:`~experiments.analysis.hypotheses.TRIGGER_DAY`. The surge is
+    :func:`~experiments.analysis.hypotheses.impact`: the largest log gap below the same seed's no-shock path
+    within :data:`PHASE_WINDOW` days. The amplification ratio is the mean surge with feedback over
+    the mean surge without (a ratio of means: stable where the surge without feedback is tiny).
+
+    Returns
+    -------
+    dict
+        ``max_leverage`` (L,), ``log_jump`` (J,), and arrays of shape ``(J, L)`` as nested lists:
+        ``surge_on_pct``, ``surge_off_pct`` (means over seeds, % of USD/JPY) and ``amplification``;
+        ``surge_on_pct_per_seed`` has shape ``(J, L, seeds)``; ``reference`` is the cell that is
+        exactly the ``risk_off`` scenario (the default leverage cap and its own shock).
+    """
+    from experiments.analysis.hypotheses import FEEDBACK_OFF, TRIGGER_DAY, Arm, event, impact, overrides, run_arms
+    from model.config import ModelConfig
+    from model.scenarios import load_scenario
+
+    days = TRIGGER_DAY + PHASE_WINDOW
+    feedback = {"on": {}, "off": FEEDBACK_OFF}
+    arms = []
+    for lev in leverages:
+        for s in seeds:
+            for fb in feedback.values():
+                ov = overrides(**PHASE_OVERRIDES, **fb, hedge_funds__max_leverage=float(lev))
+                arms.append(Arm(PHASE_SCENARIO, s, days, ov, (), ("usdjpy",)))
+                arms += [
+                    Arm(
+                        PHASE_SCENARIO, s, days, ov, (event(TRIGGER_DAY, "risk_shock", log_jump=float(j)),), ("usdjpy",)
+                    )
+                    for j in jumps
+                ]
+    runs = iter(run_arms(arms, workers))
+    surge = {k: np.zeros((len(jumps), len(leverages), len(seeds))) for k in feedback}
+    for li in range(len(leverages)):
+        for si in range(len(seeds)):
+            for k in feedback:
+                control = next(runs)["usdjpy"]
+                for ji in range(len(jumps)):
+                    surge[k][ji, li, si] = 100.0 * impact(next(runs)["usdjpy"], control, TRIGGER_DAY, days)
+    on, off = surge["on"].mean(axis=2), surge["off"].mean(axis=2)
+    # the grid's cell that is exactly the risk_off scenario: default leverage cap, its own shock
+    shock = next(e for e in load_scenario("risk_off").events if e.kind == "risk_shock")
+    reference = {
+        "max_leverage": ModelConfig().hedge_funds.max_leverage,
+        "log_jump": shock.params["log_jump"],
+        "trigger_day": shock.day,
+        "label": "risk_off",
+    }
+    return {
+        "scenario": PHASE_SCENARIO,
+        "overrides": dict(PHASE_OVERRIDES),
+        "trigger_day": TRIGGER_DAY,
+        "window_days": PHASE_WINDOW,
+        "feedback_off": dict(FEEDBACK_OFF),
+        "reference": reference,
+        "max_leverage": [float(v) for v in leverages],
+        "log_jump": [float(v) for v in jumps],
+        "surge_on_pct": on.tolist(),
+        "surge_off_pct": off.tolist(),
+        "amplification": (on / np.maximum(off, 1e-6)).tolist(),
+        "surge_on_pct_per_seed": surge["on"].tolist(),
+        "surge_off_pct_per_seed": surge["off"].tolist(),
+    }
+
+
+def _heatmap(ax: Axes, values: np.ndarray, phase: Mapping[str, Any], label: str, fmt: str) -> Any:
+    from matplotlib.colors import Normalize
+
+    from experiments.analysis.style import FONT, SEQUENTIAL_CMAP
+
+    levs, jumps = phase["max_leverage"], phase["log_jump"]
+    norm = Normalize(vmin=float(np.nanmin(values)), vmax=float(np.nanmax(values)))
+    mesh = ax.pcolormesh(
+        np.arange(len(levs) + 1) - 0.5,
+        np.arange(len(jumps) + 1) - 0.5,
+        values,
+        cmap=SEQUENTIAL_CMAP,
+        norm=norm,
+        shading="flat",
+    )
+    for (ji, li), v in np.ndenumerate(values):
+        ax.text(
+            li,
+            ji,
+            format(v, fmt),
+            ha="center",
+            va="center",
+            fontsize=FONT["annotation"] - 1,
+            color="white" if norm(v) < 0.55 else "black",
+        )
+    ax.set_xticks(range(len(levs)), [f"{v:g}" for v in levs])
+    ax.set_yticks(range(len(jumps)), [f"{v:g} (×{math.exp(v):.1f})" for v in jumps])
+    ax.set_xlabel("leverage cap (× equity)")
+    ax.set_ylabel("trigger: log jump of risk index")
+    ax.grid(False)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(True)
+    cbar = ax.figure.colorbar(mesh, ax=ax, pad=0.02, fraction=0.06)
+    cbar.set_label(label, fontsize=FONT["label"])
+    cbar.ax.tick_params(labelsize=FONT["tick"], width=0.5, length=2)
+    cbar.outline.set_linewidth(0.5)
+    return mesh
+
+
+def _reference_cell(phase: Mapping[str, Any]) -> tuple[int, int] | None:
+    """``(leverage index, trigger index)`` of the cell that is the ``risk_off`` scenario, if on the grid."""
+    ref = phase.get("reference")
+    if not ref:
+        return None
+    levs, jumps = np.asarray(phase["max_leverage"]), np.asarray(phase["log_jump"])
+    li, ji = int(np.argmin(np.abs(levs - ref["max_leverage"]))), int(np.argmin(np.abs(jumps - ref["log_jump"])))
+    if math.isclose(levs[li], ref["max_leverage"]) and math.isclose(jumps[ji], ref["log_jump"]):
+        return li, ji
+    return None
+
+
+def _mark_reference(ax: Axes, phase: Mapping[str, Any]) -> None:
+    """Outline the cell of the ``risk_off`` scenario (default leverage cap, its shock), if it is on the grid."""
+    from matplotlib.patches import Rectangle
+
+    cell = _reference_cell(phase)
+    if cell is not None:
+        li, ji = cell
+        ax.add_patch(
+            Rectangle(
+                (li - 0.5, ji - 0.5), 1, 1, fill=False, edgecolor=figure_colors()["observed"], linewidth=1.4, zorder=3
+            )
+        )
+
+
+def plot_phase_surge(phase: Mapping[str, Any], ax: Axes) -> Axes:
+    """Heat map: the mean yen surge with every feedback channel on (% of USD/JPY), leverage × trigger."""
+    _heatmap(ax, np.asarray(phase["surge_on_pct"]), phase, "yen surge, % (feedback on)", ".1f")
+    _mark_reference(ax, phase)
+    ax.set_title("Yen surge after the trigger", loc="left")
+    return ax
+
+
+def plot_phase_amplification(phase: Mapping[str, Any], ax: Axes, *, threshold: float = 2.0) -> Axes:
+    """Heat map: surge with feedback / surge without; cells below H1's threshold (×2) hatched."""
+    from matplotlib.patches import Rectangle
+
+    ratio = np.asarray(phase["amplification"])
+    _heatmap(ax, ratio, phase, "amplification (feedback on / off)", ".1f")
+    for (ji, li), v in np.ndenumerate(ratio):
+        if v < threshold:
+            ax.add_patch(
+                Rectangle((li - 0.5, ji - 0.5), 1, 1, fill=False, hatch="////", edgecolor="0.85", linewidth=0, zorder=2)
+            )
+    _mark_reference(ax, phase)
+    ax.set_title("Amplification by feedback", loc="left")
+    return ax
+
+
+def phase_legend_handles(phase: Mapping[str, Any], threshold: float = 2.0) -> list[Any]:
+    """Legend entries for the marks the phase diagram shows: the ``risk_off`` cell, cells below the threshold."""
+    from matplotlib.patches import Patch
+
+    handles = []
+    if _reference_cell(phase) is not None:
+        label = "the risk_off scenario (default leverage cap, its shock)"
+        handles.append(Patch(facecolor="none", edgecolor=figure_colors()["observed"], linewidth=1.4, label=label))
+    if np.nanmin(np.asarray(phase["amplification"], dtype=float)) < threshold:
+        label = f"amplification < ×{threshold:g}"
+        handles.append(Patch(facecolor="0.3", hatch="//", edgecolor="0.7", linewidth=0, label=label))
+    return handles
+
+
+def build_phase(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
+    from experiments.analysis.style import label_panels, paper_figure
+
+    seeds = seeds_1_to(SEEDS["phase_diagram"][quick])
+    levs, jumps = PHASE_GRID[quick]
+    phase = phase_diagram_data(levs, jumps, seeds, workers=workers)
+    fig, (a, b) = paper_figure("two", 3.2, 1, 2)
+    plot_phase_surge(phase, a)
+    plot_phase_amplification(phase, b)
+    b.set_ylabel("")
+    label_panels([a, b])
+    handles = phase_legend_handles(phase)
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+    config = {
+        k: phase[k]
+        for k in ("scenario", "overrides", "trigger_day", "window_days", "feedback_off", "max_leverage", "log_jump")
+    }
+    return fig, {"seeds": seeds, "configuration": config, "data": phase}

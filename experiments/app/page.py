@@ -1,0 +1,347 @@
+"""The browser app for students: Mesa's SolaraViz with shock buttons and live charts.
+
+Run it with ``carry-unwind app`` (or ``solara run experiments/app.py --production``). The page
+has Mesa's controls (step, play, reset, the model's parameters) in the sidebar and, in the main
+area, the shock buttons, the scenario's state and one live chart per recorded series, each with
+a short explanation. Which sliders, buttons and charts appear is decided by the data in
+:mod:`experiments.app.specs` and by what the model supports, so new sectors plug in without
+changes here. The NISA network panel appears when the model has ``nisa_network_view()``
+returning ``(networkx.Graph, {node: panic in [0, 1]})`` for a sample of households.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import solara
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import force_update, update_counter
+
+from experiments.app.charts import NetworkChart, TimeSeriesChart
+from experiments.app.specs import (
+    CHARTS,
+    DEFAULT_SCENARIO,
+    DEFAULT_SEED,
+    ChartSpec,
+    ShockSpec,
+    available_charts,
+    available_params,
+    available_shocks,
+    coerce_seed,
+    effective_settings,
+    mesa_model_params,
+    model_kwargs,
+)
+from model.model import CarryUnwindModel
+from model.scenarios import ScenarioEvent
+
+__all__ = [
+    "AppModel",
+    "AppView",
+    "Page",
+    "new_model",
+    "page_components",
+    "ShocksPanel",
+    "ScenarioPanel",
+    "NetworkPanel",
+    "chart_component",
+]
+
+log = logging.getLogger(__name__)
+
+TITLE = "Yen carry-trade unwind"
+PLAY_INTERVAL_MS = 150
+PANEL_HEIGHT_PX = 375  # Mesa's grid cells are 10 rows of 30 px plus margins: 390 px
+
+_serials = itertools.count(1)
+
+
+class AppModel(CarryUnwindModel):
+    """:class:`CarryUnwindModel` as the app builds it: scenario by name, seed from a text box,
+    slider values in display units, and a log of the shocks fired with the buttons.
+
+    Parameters
+    ----------
+    scenario_name
+        A built-in scenario (``carry-unwind scenarios`` lists them).
+    seed
+        Whole number >= 0, as int or as the string SolaraViz's text box sends (Mesa issue 3516).
+    **sliders
+        Slider values by their model keyword (``section__field``) in display units; see
+        :func:`experiments.app.specs.model_kwargs` for how they override the scenario.
+    """
+
+    def __init__(self, *, scenario_name: str = DEFAULT_SCENARIO, seed: Any = DEFAULT_SEED, **sliders: Any) -> None:
+        super().__init__(scenario=scenario_name, seed=coerce_seed(seed), **model_kwargs(sliders))
+        self.scenario_name = scenario_name
+        # ids of garbage-collected models are reused; a serial number tells runs apart
+        self.app_serial = next(_serials)
+        self.shock_log: list[tuple[ScenarioEvent, str]] = []
+
+    def fire(self, spec: ShockSpec) -> ScenarioEvent:
+        """Apply a shock button's event now, so it acts in the next day's clearing."""
+        event = spec.event(self)
+        self.apply_event(event)
+        self.shock_log.append((event, spec.label))
+        return event
+
+    def event_days(self) -> list[int]:
+        """Days on which a scenario event or a fired shock acted (for the charts' markers)."""
+        days = [e.day for e in self.scenario_spec.events if e.day <= self.day]
+        days += [event.day for event, _ in self.shock_log if event.day <= self.day]
+        return sorted(set(days))
+
+
+def _app_signature() -> inspect.Signature:
+    """``AppModel.__init__``'s signature as Mesa sees it: keyword-only, one name per input.
+
+    On Reset, Mesa's SolaraViz passes a Mesa ``Scenario`` object as ``scenario=`` to any model
+    whose ``__init__`` takes ``scenario`` or ``**kwargs`` (mesa 3.5 ``_build_model_init_kwargs``),
+    which would replace the scenario chosen here. An explicit signature without ``**kwargs``
+    (built from the available sliders) keeps Mesa to the inputs the page actually has.
+    """
+    kw = inspect.Parameter.KEYWORD_ONLY
+    params = [
+        inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        inspect.Parameter("scenario_name", kw, default=DEFAULT_SCENARIO),
+        inspect.Parameter("seed", kw, default=DEFAULT_SEED),
+    ]
+    params += [inspect.Parameter(spec.name, kw, default=desc["value"]) for spec, desc in available_params()]
+    return inspect.Signature(params)
+
+
+AppModel.__init__.__signature__ = _app_signature()  # type: ignore[attr-defined]
+
+
+# -- panels ---------------------------------------------------------------------------------------
+
+_PANEL_STYLE = {"height": f"{PANEL_HEIGHT_PX}px", "overflow-y": "auto", "padding": "10px 14px"}
+_TITLE_STYLE = {"font-weight": "600", "font-size": "15px", "margin-bottom": "4px"}
+_TEXT_STYLE = {"font-size": "13px", "line-height": "1.4", "color": "#333"}
+_SMALL_STYLE = {"font-size": "12px", "line-height": "1.35", "color": "#555"}
+# a chart and its explanation side by side; the text wraps below the chart in a narrow cell
+_CHART_ROW_STYLE = {"display": "flex", "flex-wrap": "wrap", "align-items": "flex-start", "gap": "4px 14px"}
+_EXPLANATION_STYLE = {**_TEXT_STYLE, "flex": "1 1 140px", "min-width": "140px", "padding-top": "6px"}
+
+
+def _line(text: str, style: dict[str, str], classes: list[str] | None = None) -> None:
+    """A paragraph (solara.Text alone is an inline span)."""
+    solara.Text(text, style={**style, "display": "block"}, classes=classes or [])
+
+
+def _render_key(model: AppModel) -> tuple[int, int, int]:
+    """Changes exactly when a panel's picture can change: new run, new day, new shock."""
+    return (model.app_serial, model.day, len(model.shock_log))
+
+
+@solara.component
+def ShocksPanel(model: AppModel) -> None:
+    """One button per available shock, each with what it does."""
+    update_counter.get()  # re-render when Mesa's controller steps or resets
+    error, set_error = solara.use_state("")
+
+    def fire(spec: ShockSpec) -> None:
+        try:
+            model.fire(spec)
+        except Exception as exc:  # a bad parameter must not take the page down
+            set_error(f"{spec.label} failed: {exc}")
+        else:
+            set_error("")
+        force_update()
+
+    if error:
+        message = error
+    elif model.shock_log:
+        event, label = model.shock_log[-1]
+        message = (
+            f"{label} fired; it acts on day {event.day}. Press Step to see it."
+            if event.day > model.day
+            else f"{label} acted on day {event.day}."
+        )
+    else:
+        message = ""
+
+    with solara.Card(margin=0, style=_PANEL_STYLE, classes=["app-shocks"]):
+        _line("Shocks", _TITLE_STYLE)
+        _line("Fire a shock now; it hits the markets at the next step.", _SMALL_STYLE)
+        for spec in available_shocks(model):
+            with solara.Row(style={"align-items": "center", "margin-top": "8px"}, gap="12px"):
+                solara.Button(
+                    spec.label,
+                    on_click=lambda spec=spec: fire(spec),
+                    color="primary",
+                    outlined=True,
+                    disabled=not model.running,
+                    style={"min-width": "190px"},
+                    classes=[f"shock-{spec.key}"],
+                )
+                solara.Text(spec.explanation, style=_SMALL_STYLE)
+        if message:
+            _line(message, {**_SMALL_STYLE, "margin-top": "10px", "font-weight": "600"}, ["app-shock-message"])
+
+
+def _pct(x: float) -> str:
+    return f"{100.0 * x:.2f} %"
+
+
+@solara.component
+def ScenarioPanel(model: AppModel) -> None:
+    """The scenario, today's prices, the settings in force and the events so far."""
+    update_counter.get()
+    spec = model.scenario_spec
+    latest = model.latest
+    with solara.Card(margin=0, style=_PANEL_STYLE, classes=["app-scenario"]):
+        _line(f"Scenario: {spec.name} · day {model.day} of {model.config.simulation.days}", _TITLE_STYLE)
+        if spec.description:
+            _line(spec.description, _TEXT_STYLE)
+        _line(
+            f"Today: USD/JPY {latest['usdjpy']:.2f} · UST 10y {_pct(latest['ust10y_yield'])} · "
+            f"JGB 10y {_pct(latest['jgb10y_yield'])} · BoJ rate {_pct(model.market.boj_rate)} · "
+            f"Fed rate {_pct(model.market.us_short_rate)} · risk index {latest['risk_index']:.1f}",
+            {**_TEXT_STYLE, "margin-top": "8px"},
+            ["app-today"],
+        )
+        settings = " · ".join(f"{label}: {value}" for label, value in effective_settings(model.config))
+        _line(f"Settings in force: seed {model.seed} · {settings}", {**_SMALL_STYLE, "margin-top": "8px"})
+        lines = [
+            f"day {e.day}: {e.kind.replace('_', ' ')} ({_params(e.params)})"
+            + (f", {e.source}" if e.source else "")
+            + ("" if e.day <= model.day else " — to come")
+            for e in spec.events
+        ]
+        lines += [f"day {e.day}: {label} ({_params(e.params)})" for e, label in model.shock_log]
+        _line("Events (dashed lines on the charts):", {**_SMALL_STYLE, "margin-top": "8px", "font-weight": "600"})
+        for line in lines[-8:] or ["none yet"]:
+            _line(line, _SMALL_STYLE)
+
+
+def _params(params: dict[str, float]) -> str:
+    return ", ".join(f"{k} = {v:.4g}" for k, v in params.items())
+
+
+def chart_component(spec: ChartSpec) -> Callable[..., Any]:
+    """A panel drawing ``spec`` live from ``model.history``, its explanation beside it."""
+
+    @solara.component
+    def ChartPanel(model: AppModel) -> None:
+        update_counter.get()
+        chart = solara.use_memo(lambda: TimeSeriesChart(spec), [])
+        present = set(spec.required) <= set(model.history)
+
+        def render() -> bytes:
+            chart.update(model.history, model.event_days())
+            return chart.png()
+
+        png = solara.use_memo(render if present else (lambda: b""), [_render_key(model), present])
+        with solara.Card(margin=0, style=_PANEL_STYLE, classes=["app-chart", f"chart-{spec.key}"]):
+            _line(spec.title, _TITLE_STYLE)
+            if not present:
+                _line("This model does not record these series.", _SMALL_STYLE)
+                return
+            with solara.Div(style=_CHART_ROW_STYLE):
+                solara.Image(png, format="png", classes=["chart-img", f"chart-img-{spec.key}"])
+                _line(spec.explanation, _EXPLANATION_STYLE)
+
+    ChartPanel.__name__ = f"Chart_{spec.key}"
+    return ChartPanel
+
+
+@solara.component
+def NetworkPanel(model: AppModel) -> None:
+    """The NISA households' network, coloured by panic (``model.nisa_network_view()``)."""
+    update_counter.get()
+    chart = solara.use_memo(NetworkChart, [])
+    view = getattr(model, "nisa_network_view", None)
+
+    def render() -> tuple[bytes, int, float]:
+        graph, panic = view()
+        chart.update(graph, panic)
+        return chart.png(), graph.number_of_nodes(), chart.panic_share
+
+    png, shown, share = solara.use_memo(
+        render if callable(view) else (lambda: (b"", 0, 0.0)), [_render_key(model), callable(view)]
+    )
+    with solara.Card(margin=0, style=_PANEL_STYLE, classes=["app-chart", "chart-nisa-network"]):
+        _line("NISA households' network", _TITLE_STYLE)
+        if not callable(view):
+            _line("This model has no NISA households.", _SMALL_STYLE)
+            return
+        with solara.Div(style=_CHART_ROW_STYLE):
+            solara.Image(png, format="png", classes=["chart-img", "chart-img-nisa-network"])
+            with solara.Div(style=_EXPLANATION_STYLE):
+                _line(
+                    "A sample of households and who talks to whom. Colour is each household's panic: a "
+                    "household that panics redeems its foreign funds (buys yen), and panic spreads to its "
+                    "neighbours.",
+                    _TEXT_STYLE,
+                )
+                _line(
+                    f"Day {model.day}: {share:.0%} of the {shown} households shown are panicking.",
+                    {**_TEXT_STYLE, "margin-top": "8px", "font-weight": "600"},
+                )
+
+
+# -- the page -------------------------------------------------------------------------------------
+
+
+def page_components(model: CarryUnwindModel) -> list[tuple[Callable[..., Any], int]]:
+    """SolaraViz components for what ``model`` supports, all on page 0, in reading order."""
+    components: list[Callable[..., Any]] = [ShocksPanel, ScenarioPanel]
+    components += [_CHART_COMPONENTS[spec.key] for spec in available_charts(model.history)]
+    if callable(getattr(model, "nisa_network_view", None)):
+        components.append(NetworkPanel)
+    return [(c, 0) for c in components]
+
+
+# one component per chart spec, made once so their identity (and each figure) survives re-renders
+_CHART_COMPONENTS = {spec.key: chart_component(spec) for spec in CHARTS}
+
+
+def new_model() -> AppModel:
+    """A model with every input at its default, as the page opens."""
+    return AppModel(**{name: desc["value"] for name, desc in mesa_model_params().items()})
+
+
+def warm_up(days: int = 2) -> float:
+    """Step a small model, so that numba has compiled (or loaded) every kernel; returns seconds.
+
+    The server runs this as it loads the app (``CARRY_UNWIND_APP_WARM_UP=1``), so the first press
+    of Step in a browser does not wait for the compiler.
+    """
+    start = time.perf_counter()
+    model = AppModel(hedge_funds__n_funds=50)
+    for _ in range(days):
+        model.step()
+    return time.perf_counter() - start
+
+
+if os.environ.get("CARRY_UNWIND_APP_WARM_UP") == "1":  # set by experiments.app.server
+    log.info("numba kernels ready in %.1f s", warm_up())
+
+
+@solara.component
+def AppView(model: solara.Reactive[AppModel]) -> None:
+    """Mesa's SolaraViz around ``model``; Reset puts the new model into the same reactive."""
+    components = solara.use_memo(lambda: page_components(model.value), [])
+    params = solara.use_memo(mesa_model_params, [])
+    solara.Title(TITLE)  # the browser tab's title
+    SolaraViz(
+        model,
+        components=components,
+        model_params=params,
+        name=TITLE,
+        play_interval=PLAY_INTERVAL_MS,
+    )
+
+
+@solara.component
+def Page() -> None:
+    """The app: one model per browser session."""
+    first = solara.use_memo(new_model, [])
+    AppView(solara.use_reactive(first))

@@ -1,0 +1,521 @@
+"""What the browser app shows, as data: its sliders, shock buttons and charts.
+
+The app (:mod:`experiments.app`) draws whatever these lists describe and the running model
+supports, so a new sector plugs in without touching the app's code:
+
+- a **slider** (:class:`ParamSpec`) appears when its configuration field exists (the default
+  scenario's ``ModelConfig`` has the section and the field), with that field's value and range;
+- a **shock button** (:class:`ShockSpec`) appears when its event kind is in
+  :data:`model.scenarios.EVENT_KINDS` (read when the page is drawn, not at import);
+- a **chart** (:class:`ChartSpec`) appears when the model records its columns
+  (``model.history`` keys); optional series are drawn when present.
+
+Nothing here imports Solara or matplotlib, so the specs can be read and tested on their own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from model.config import ModelConfig
+from model.scenarios import ScenarioEvent, list_scenarios, load_scenario
+from model.validation import ConfigError
+
+__all__ = [
+    "ParamSpec",
+    "SeriesSpec",
+    "ChartSpec",
+    "ShockSpec",
+    "ShockUnavailable",
+    "PARAMS",
+    "CHARTS",
+    "SHOCKS",
+    "DEFAULT_SCENARIO",
+    "DEFAULT_SEED",
+    "available_params",
+    "available_charts",
+    "available_shocks",
+    "mesa_model_params",
+    "model_kwargs",
+    "coerce_seed",
+    "effective_settings",
+]
+
+DEFAULT_SCENARIO = "baseline"
+DEFAULT_SEED = 1
+
+# -- sliders -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One model parameter the student sets before pressing Reset.
+
+    ``name`` is the model's keyword (``section__field``, see ``CarryUnwindModel``). The slider
+    shows ``value × scale`` (e.g. a rate as a percentage with ``scale=100``); ``lo``/``hi``
+    are in the slider's units and are clipped to the field's declared range. ``lo``/``hi`` of
+    ``None`` take the declared range itself.
+    """
+
+    name: str
+    label: str
+    kind: str  # "SliderFloat", "SliderInt" or "Checkbox"
+    lo: float | None = None
+    hi: float | None = None
+    step: float | None = None
+    scale: float = 1.0
+
+    @property
+    def section(self) -> str:
+        return self.name.split("__", 1)[0]
+
+    @property
+    def field(self) -> str:
+        return self.name.split("__", 1)[1]
+
+
+PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec(
+        "hedge_funds__n_funds",
+        "Hedge funds (number)",
+        "SliderInt",
+        50,
+        2000,
+        50,
+    ),
+    ParamSpec("hedge_funds__max_leverage", "Leverage cap (× equity; 1 = none)", "SliderFloat", 1.0, 30.0, 0.5),
+    ParamSpec(
+        "market__boj_rate",
+        "BoJ policy rate at the start (%)",
+        "SliderFloat",
+        -0.1,
+        2.0,
+        0.05,
+        scale=100.0,
+    ),
+    ParamSpec(
+        "hedge_funds__margin_vol_elasticity",
+        "Margin tightening with volatility (0 = off)",
+        "SliderFloat",
+        0.0,
+        3.0,
+        0.1,
+    ),
+    ParamSpec("hedge_funds__forced_sales", "Forced sales at margin calls", "Checkbox"),
+    ParamSpec("hedge_funds__investor_flows", "Investors pull money after losses", "Checkbox"),
+    # Japanese institutions: these appear once their sections exist in ModelConfig.
+    ParamSpec("nisa__n_households", "NISA households (number)", "SliderInt", 1000, 50_000, 1000),
+    ParamSpec("nisa__panic_threshold", "NISA panic threshold (% drawdown)", "SliderFloat", 2.0, 60.0, 1.0, scale=100.0),
+    ParamSpec("nisa__contagion", "Panic spreads through the households' network", "Checkbox"),
+    ParamSpec(
+        "mof__intervention_level_usdjpy",
+        "MoF intervention level (USD/JPY)",
+        "SliderFloat",
+        120.0,
+        200.0,
+        1.0,
+    ),
+    ParamSpec("mof__intervention", "MoF defends the yen", "Checkbox"),
+)
+
+
+@functools.cache
+def baseline_config() -> ModelConfig:
+    return load_scenario(DEFAULT_SCENARIO).config
+
+
+def _field_meta(section: str, name: str) -> tuple[Any, Mapping[str, Any]] | None:
+    """(baseline value, metadata) of a configuration field, or None if it does not exist."""
+    part = getattr(baseline_config(), section, None)
+    if part is None or not dataclasses.is_dataclass(part):
+        return None
+    for f in dataclasses.fields(part):
+        if f.name == name:
+            return getattr(part, name), f.metadata
+    return None
+
+
+def _slider_range(spec: ParamSpec, meta: Mapping[str, Any], default: float) -> tuple[float, float]:
+    """The slider's [lo, hi] in display units: the spec's range within the field's declared one."""
+    declared_lo = None if meta.get("lo") is None else meta["lo"] * spec.scale
+    declared_hi = None if meta.get("hi") is None else meta["hi"] * spec.scale
+    lo = spec.lo if spec.lo is not None else declared_lo
+    hi = spec.hi if spec.hi is not None else declared_hi
+    # an open bound (lo_open/hi_open) itself is not allowed: stay one step inside it
+    inset = spec.step or 0.0
+    if declared_lo is not None:
+        lo = max(lo, declared_lo + (inset if meta.get("lo_open") else 0.0))
+    if declared_hi is not None:
+        hi = min(hi, declared_hi - (inset if meta.get("hi_open") else 0.0))
+    shown = default * spec.scale
+    if lo is None:  # unbounded below: from zero (or the default, if negative)
+        lo = min(0.0, shown)
+    if hi is None:  # unbounded above: up to twice the default
+        hi = max(2.0 * abs(shown), lo + 1.0)
+    return float(min(lo, shown)), float(max(hi, shown))
+
+
+def available_params() -> list[tuple[ParamSpec, dict[str, Any]]]:
+    """The slider specs whose fields exist, each with Mesa's input description.
+
+    The description is the dict ``SolaraViz(model_params=...)`` takes: ``type``, ``label``,
+    ``value`` (the baseline value in display units), ``min``, ``max``, ``step``.
+    """
+    out = []
+    for spec in PARAMS:
+        found = _field_meta(spec.section, spec.field)
+        if found is None:
+            continue
+        default, meta = found
+        if spec.kind == "Checkbox":
+            out.append((spec, {"type": "Checkbox", "label": spec.label, "value": bool(default)}))
+            continue
+        lo, hi = _slider_range(spec, meta, default)
+        if spec.kind == "SliderInt":
+            step = int(spec.step or 1)
+            desc = {"type": "SliderInt", "value": int(default), "min": int(lo), "max": int(hi), "step": step}
+        else:
+            step = spec.step if spec.step is not None else (hi - lo) / 100.0
+            desc = {"type": "SliderFloat", "value": _round(default * spec.scale), "min": lo, "max": hi, "step": step}
+        out.append((spec, {**desc, "label": spec.label}))
+    return out
+
+
+def _round(x: float) -> float:
+    """Display value without binary noise (0.1 * 100 -> 10.000000000000002)."""
+    return float(f"{x:.10g}")
+
+
+def mesa_model_params() -> dict[str, Any]:
+    """``model_params`` for Mesa's ``SolaraViz``: scenario, seed and every available slider."""
+    scenarios = list(list_scenarios())
+    params: dict[str, Any] = {
+        "scenario_name": {"type": "Select", "label": "Scenario", "value": DEFAULT_SCENARIO, "values": scenarios},
+        # typed in a text box, so it arrives as a string (Mesa issue 3516): see coerce_seed
+        "seed": {"type": "InputText", "label": "Seed (whole number; same seed, same run)", "value": str(DEFAULT_SEED)},
+    }
+    for spec, desc in available_params():
+        params[spec.name] = desc
+    return params
+
+
+def coerce_seed(value: Any) -> int:
+    """The seed as a non-negative int; SolaraViz's text box hands it over as a string."""
+    if isinstance(value, bool):
+        raise ConfigError(f"seed = {value!r} is not allowed; expected a whole number >= 0")
+    if isinstance(value, int):
+        seed = value
+    elif isinstance(value, float) and value.is_integer():
+        seed = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("+").isdigit():
+        seed = int(value.strip())
+    else:
+        raise ConfigError(f"seed = {value!r} is not allowed; expected a whole number >= 0, e.g. 1")
+    if seed < 0:
+        raise ConfigError(f"seed = {value!r} is not allowed; expected a whole number >= 0, e.g. 1")
+    return seed
+
+
+def model_kwargs(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Slider values (display units) → ``CarryUnwindModel`` keyword overrides (model units).
+
+    A slider still at its baseline value is left out, so the chosen scenario's own setting of
+    that field stands; a slider the student moved overrides it. The scenario panel shows the
+    values the running model actually uses (:func:`effective_settings`).
+    """
+    specs = {spec.name: (spec, desc) for spec, desc in available_params()}
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in specs:
+            raise ConfigError(f"unknown app parameter {name!r}; known: {', '.join(specs)}")
+        spec, desc = specs[name]
+        if spec.kind == "Checkbox":
+            if bool(value) != desc["value"]:
+                out[name] = bool(value)
+        elif spec.kind == "SliderInt":
+            if int(value) != desc["value"]:
+                out[name] = int(value)
+        elif not math.isclose(float(value), desc["value"], rel_tol=1e-9, abs_tol=1e-12):
+            out[name] = float(value) / spec.scale
+    return out
+
+
+def effective_settings(config: ModelConfig) -> list[tuple[str, str]]:
+    """(label, value in display units) of every slider field as ``config`` has it."""
+    out = []
+    for spec, _ in available_params():
+        value = getattr(getattr(config, spec.section), spec.field)
+        if spec.kind == "Checkbox":
+            text = "on" if value else "off"
+        elif spec.kind == "SliderInt":
+            text = f"{int(value):,}"
+        else:
+            text = f"{value * spec.scale:.4g}"
+        out.append((spec.label, text))
+    return out
+
+
+# -- charts --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """One line: a time-series column, its legend label, colour and scale to the axis units."""
+
+    column: str
+    label: str
+    color: str
+    scale: float = 1.0
+    style: str = "-"
+    optional: bool = False  # drawn when present; the chart does not need it
+    right: bool = False  # on a second y axis (with its own units, ChartSpec.right_units)
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """A live chart: title, series, units and a one- or two-sentence explanation for students."""
+
+    key: str
+    title: str
+    series: tuple[SeriesSpec, ...]
+    units: str
+    explanation: str
+    right_units: str = ""
+    kind: str = "line"  # "line" or "steps" (counts per day)
+    min_span: float = 0.0  # the left y axis spans at least this much (axis units), so noise looks small
+    left_from_zero: bool = False  # y axes that start at 0 (counts, shares)
+    right_from_zero: bool = False
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(s.column for s in self.series if not s.optional)
+
+
+# Okabe-Ito colours as in experiments/plots.py: vermilion is the US, blue is Japan.
+_BLACK, _VERMILION, _BLUE, _SKY = "#000000", "#D55E00", "#0072B2", "#56B4E9"
+_GREEN, _ORANGE, _PURPLE = "#009E73", "#E69F00", "#CC79A7"
+
+CHARTS: tuple[ChartSpec, ...] = (
+    ChartSpec(
+        "usdjpy",
+        "USD/JPY",
+        (SeriesSpec("usdjpy", "USD/JPY", _BLACK),),
+        "yen per dollar",
+        "How many yen one dollar buys, cleared each day. A fall is a stronger yen: that is what "
+        "hurts carry traders, who borrowed yen, and a sharp fall is the unwind.",
+        min_span=2.0,
+    ),
+    ChartSpec(
+        "yields",
+        "Yields and policy rates",
+        (
+            SeriesSpec("ust10y_yield", "UST 10y", _VERMILION, 100.0),
+            SeriesSpec("jgb10y_yield", "JGB 10y", _BLUE, 100.0),
+            SeriesSpec("jgb30y_yield", "JGB 30y", _SKY, 100.0, optional=True),
+            SeriesSpec("us_short_rate", "Fed rate", _VERMILION, 100.0, ":", optional=True),
+            SeriesSpec("boj_rate", "BoJ rate", _BLUE, 100.0, ":", optional=True),
+        ),
+        "% a year",
+        "US and Japanese government bond yields (solid) and the two central banks' rates (dotted). "
+        "The US–Japan gap is the carry funds earn; funds dumping Treasuries push the UST yield up.",
+        min_span=1.0,
+    ),
+    ChartSpec(
+        "carry_stock",
+        "Carry stock",
+        (SeriesSpec("hf_gross_usd_bn", "carry stock", _GREEN),),
+        "USD bn",
+        "The hedge funds' leveraged carry trade: Treasuries bought with borrowed yen. It builds up "
+        "slowly in calm markets and collapses when funds are forced to sell.",
+        min_span=10.0,
+    ),
+    ChartSpec(
+        "stress",
+        "Margin calls and failures",
+        (
+            SeriesSpec("hf_margin_calls", "margin calls", _SKY),
+            SeriesSpec("hf_failures", "failures", _VERMILION),
+        ),
+        "funds per day",
+        "Funds whose broker demanded more collateral (margin calls) and funds that went bust, each "
+        "day. Margin calls force sales, which move prices further: the feedback loop.",
+        kind="steps",
+        left_from_zero=True,
+    ),
+    ChartSpec(
+        "lifer_hedge",
+        "Life insurers' FX hedge ratio",
+        (SeriesSpec("lifer_hedge_ratio", "hedge ratio", _BLUE, 100.0),),
+        "% of foreign bonds hedged",
+        "Share of the insurers' foreign bonds hedged against the yen. Hedging more means selling "
+        "dollars forward, which is yen buying; insurers hedge more when markets are stressed.",
+        min_span=2.0,
+    ),
+    ChartSpec(
+        "nisa",
+        "NISA households",
+        (
+            SeriesSpec("nisa_flow_jpy_tn", "net flow (left)", _BLUE),
+            SeriesSpec("nisa_panic_share", "in panic (right)", _VERMILION, 100.0, right=True),
+        ),
+        "¥ tn per day",
+        "Households' net investment in foreign-equity funds (buying them sells yen) and the share "
+        "of households in panic. Panic spreads through their network and turns yen selling into yen buying.",
+        right_units="% of households",
+        min_span=0.05,
+        right_from_zero=True,
+    ),
+    ChartSpec(
+        "mof_reserves",
+        "MoF FX reserves",
+        (SeriesSpec("mof_reserves_usd_bn", "reserves", _GREEN),),
+        "USD bn",
+        "Dollars the Ministry of Finance can sell to prop up the yen. A drop is an intervention: "
+        "the MoF sells dollars and buys yen.",
+        min_span=20.0,
+    ),
+    ChartSpec(
+        "risk_index",
+        "Risk index",
+        (SeriesSpec("risk_index", "risk index", _PURPLE),),
+        "index points (like the VIX)",
+        "Global fear, like the VIX. When it jumps, margins tighten, dealers pull back and funds cut "
+        "their positions at once.",
+        min_span=5.0,
+    ),
+)
+
+
+def available_charts(columns: Iterable[str]) -> list[ChartSpec]:
+    """The chart specs whose required columns are all recorded (``columns``: ``model.history``)."""
+    have = set(columns)
+    return [spec for spec in CHARTS if set(spec.required) <= have]
+
+
+# -- shocks --------------------------------------------------------------------------------------
+
+
+class ShockUnavailable(Exception):
+    """A shock button cannot be built for this model (its event kind or a parameter is unknown)."""
+
+
+def _event_kinds() -> dict[str, dict[str, tuple[float, float]]]:
+    # read at call time: the lead adds kinds to this table, and tests may patch it
+    from model import scenarios
+
+    return scenarios.EVENT_KINDS
+
+
+def _clip(kind: str, params: dict[str, float]) -> dict[str, float]:
+    """Keep each parameter inside the range EVENT_KINDS declares for it."""
+    bounds = _event_kinds()[kind]
+    return {k: min(max(float(v), bounds[k][0]), bounds[k][1]) for k, v in params.items()}
+
+
+def _sized(amount_jpy_tn: float) -> Callable[[Any, str], dict[str, float]]:
+    """Parameters of a policy operation of ``amount_jpy_tn``, each filled in by its unit.
+
+    ``jpy_tn`` or ``*_jpy_tn`` gets the amount, ``usd_bn`` or ``*_usd_bn`` the amount in dollars
+    at today's USD/JPY, ``usdjpy`` or ``*_usdjpy`` today's USD/JPY. A parameter named otherwise
+    makes the button unavailable rather than guessing a value.
+    """
+
+    def build(model: Any, kind: str) -> dict[str, float]:
+        usdjpy = float(model.market.usdjpy)
+        params = {}
+        for name in _event_kinds()[kind]:
+            if name == "jpy_tn" or name.endswith("_jpy_tn"):
+                params[name] = amount_jpy_tn
+            elif name == "usd_bn" or name.endswith("_usd_bn"):
+                params[name] = amount_jpy_tn * 1000.0 / usdjpy
+            elif name == "usdjpy" or name.endswith("_usdjpy"):
+                params[name] = usdjpy
+            else:
+                raise ShockUnavailable(f"no rule for parameter {name!r} of event kind {kind!r}")
+        return params
+
+    return build
+
+
+@dataclass(frozen=True)
+class ShockSpec:
+    """A button that fires an event at the current day.
+
+    ``params(model, kind)`` returns the event's parameters from the model's current state
+    (e.g. the BoJ rate now + 25 bp); the event is applied with ``model.apply_event`` at once,
+    so it takes effect in the next day's clearing.
+    """
+
+    key: str
+    label: str
+    kind: str
+    explanation: str
+    params: Callable[[Any, str], dict[str, float]] = field(repr=False)
+
+    def available(self) -> bool:
+        return self.kind in _event_kinds()
+
+    def event(self, model: Any) -> ScenarioEvent:
+        """The event for the model's next trading day; raises ShockUnavailable if it cannot be built."""
+        if not self.available():
+            raise ShockUnavailable(f"event kind {self.kind!r} is not in model.scenarios.EVENT_KINDS")
+        params = _clip(self.kind, self.params(model, self.kind))
+        return ScenarioEvent(day=model.day + 1, kind=self.kind, params=params, source=f"app button: {self.label}")
+
+
+SHOCKS: tuple[ShockSpec, ...] = (
+    ShockSpec(
+        "boj_hike",
+        "BoJ hike",
+        "boj_rate",
+        "The Bank of Japan raises its rate by 0.25 pp: borrowing yen costs more, the carry shrinks.",
+        lambda model, kind: {"rate": model.market.boj_rate + 0.0025},
+    ),
+    ShockSpec(
+        "fed_cut",
+        "Fed cut",
+        "us_short_rate",
+        "The Fed cuts by 0.25 pp: US yields fall and the US–Japan rate gap narrows.",
+        lambda model, kind: {"rate": model.market.us_short_rate - 0.0025},
+    ),
+    ShockSpec(
+        "risk_off",
+        "Risk-off jump",
+        "risk_shock",
+        "A global scare: the risk index roughly doubles, and margins tighten with it.",
+        lambda model, kind: {"log_jump": 0.7},
+    ),
+    ShockSpec(
+        "supplementary_budget",
+        "Supplementary budget",
+        "supplementary_budget",
+        "The government adds a ¥20 tn budget paid for with new JGBs: more bonds to sell, higher yields.",
+        _sized(20.0),
+    ),
+    ShockSpec(
+        "mof_intervention",
+        "MoF intervention",
+        "mof_intervention",
+        "The Ministry of Finance sells dollars and buys about ¥5 tn of yen today.",
+        _sized(5.0),
+    ),
+)
+
+
+def available_shocks(model: Any) -> list[ShockSpec]:
+    """The shock buttons this model can fire now (kind known and parameters buildable)."""
+    out = []
+    for spec in SHOCKS:
+        if not spec.available():
+            continue
+        try:
+            spec.event(model)
+        except ShockUnavailable:
+            continue
+        out.append(spec)
+    return out

@@ -1,0 +1,7 @@
+"""``python -m experiments.cli``: the same as the ``carry-unwind`` console script."""
+
+import sys
+
+from experiments.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,48 @@
+"""``carry-unwind app``: start the browser app's server (:mod:`experiments.app`) and print its address."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from experiments.app.server import DEFAULT_HOST, DEFAULT_PORT, serve  # the standard library only
+from experiments.cli.common import FORMATTER, port_int
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> argparse.ArgumentParser:
+    """Add ``app`` to ``sub`` (the object ``add_subparsers`` returned)."""
+    parser = sub.add_parser(
+        "app",
+        help="start the browser app for students (Mesa's SolaraViz) and print its address",
+        description=(
+            "Start the interactive browser app: pick a scenario and parameters, step or play the\n"
+            "model, fire shocks (BoJ hike, Fed cut, risk-off jump, supplementary budget, MoF\n"
+            "intervention) and watch live charts, each with a short explanation. It runs offline\n"
+            "(the JavaScript comes from the solara-assets package) and, by default, only this\n"
+            "machine can reach it. Ctrl+C stops the server."
+        ),
+        epilog=(
+            "examples:\n"
+            "  carry-unwind app                      # http://127.0.0.1:8765/\n"
+            "  carry-unwind app --port 9000\n"
+            "  carry-unwind app --host 0.0.0.0       # reachable from other machines (a classroom)"
+        ),
+        formatter_class=FORMATTER,
+    )
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        metavar="ADDRESS",
+        help=f"address to listen on (default: {DEFAULT_HOST}, this machine only)",
+    )
+    parser.add_argument(
+        "--port", type=port_int, default=DEFAULT_PORT, metavar="N", help=f"TCP port, 1-65535 (default: {DEFAULT_PORT})"
+    )
+    parser.set_defaults(handler=_cmd_app)
+    return parser
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    return serve(args.host, args.port)

@@ -1,0 +1,112 @@
+"""The ``carry-unwind`` command line.
+
+::
+
+    carry-unwind run --scenario risk_off --days 250 --seed 7 --out out/risk_off
+    carry-unwind run --config my.toml --set hedge_funds.max_leverage=5
+    carry-unwind scenarios
+    carry-unwind bench --funds 10000 --days 250
+    carry-unwind app --port 8765
+    carry-unwind sweep experiments/specs/leverage_grid.toml --out out/leverage_grid
+    carry-unwind validate --out out/validate
+
+Bad input (an invalid configuration value, an unknown scenario, malformed TOML, a bad ``--set``)
+is reported on one line, ``carry-unwind: error: <message>``, with exit status 2; a failure of the
+market-clearing solver exits with status 1. Heavy modules (numba, matplotlib) are imported only by
+the commands that run them, so ``--help`` and ``--version`` answer at once.
+
+One module per command (``experiments/cli/<command>.py``, each with a ``register(sub)`` that adds
+its parser) and one helper module for what they share (:mod:`experiments.cli.common`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from experiments.cli import app, bench, figures, hypotheses, run, scenarios, sensitivity, sweep, validate
+from experiments.cli.common import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    Parser,
+    UsageError,
+    print_error,
+)
+from experiments.logs import command_logging
+
+__all__ = ["main", "build_parser", "COMMANDS"]
+
+# in the order `carry-unwind --help` lists them
+COMMANDS = (run, scenarios, bench, app, sweep, sensitivity, validate, hypotheses, figures)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    from model import __version__
+
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = Parser(
+        prog=PROG,
+        description="Agent-based simulation of the yen carry-trade unwind (Mesa + numba).",
+        epilog=(
+            "examples:\n"
+            "  carry-unwind run --scenario risk_off --days 250 --seed 7\n"
+            "  carry-unwind scenarios\n"
+            "  carry-unwind bench --funds 10000 --days 250\n"
+            "  carry-unwind app                 # the browser app for students\n"
+            "  carry-unwind sweep experiments/specs/leverage_grid.toml --out out/leverage_grid\n"
+            "  carry-unwind sensitivity out/sobol_feedback\n"
+            "  carry-unwind validate --out out/validate --workers 2\n"
+            "  carry-unwind hypotheses --seeds 10 --out out/hypotheses --workers 2\n"
+            "  carry-unwind figures --out out/figures --workers 2\n\n"
+            "'carry-unwind COMMAND --help' explains each command's options."
+        ),
+        formatter_class=fmt,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 failure, 2 bad input).
+
+    ``--help`` and ``--version`` return 0 rather than raising ``SystemExit``, so ``main`` can be
+    called from tests and notebooks.
+    """
+    from model.validation import ConfigError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and argparse's own errors
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
+    if args.command is None:
+        commands = "run, scenarios, bench, app, sweep, sensitivity, validate, hypotheses or figures"
+        print_error(f"choose a command: {commands} (see '{PROG} --help')")
+        return EXIT_USAGE
+
+    level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
+    with command_logging(level):
+        try:
+            return args.handler(args)
+        except (ConfigError, UsageError) as exc:
+            print_error(str(exc))
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except Exception as exc:
+            # model.clearing pulls in numba: look the class up only if a run has loaded it
+            clearing = sys.modules.get("model.clearing")
+            if clearing is not None and isinstance(exc, clearing.ClearingError):
+                print_error(str(exc))
+                return EXIT_FAILURE
+            raise

@@ -1,0 +1,156 @@
+"""``carry-unwind sweep``: run a parameter sweep from a TOML specification (:mod:`experiments.sweeps`).
+
+Only argparse is imported here; the sweep machinery (numpy, pandas, the model, Dask) is imported
+when the command runs, so ``carry-unwind --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from experiments.cli.common import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    FORMATTER,
+    PROG,
+    UsageError,
+    positive_int,
+    print_error,
+    table,
+)
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    """Add ``sweep`` to ``sub`` (the object ``add_subparsers`` returned)."""
+
+    sweep = sub.add_parser(
+        "sweep",
+        help="run a parameter sweep from a TOML specification (resumable; local processes or Dask)",
+        description=(
+            "Run every run of a sweep specification (parameters, design, replicates, scenario, horizon,\n"
+            "metrics: see experiments/specs/*.toml) and stream the results, as runs finish, into DIR:\n"
+            "  runs/part-*.parquet  one row per run: run id, point, replicate, seed, parameters, metrics,\n"
+            "                       status (ok/error), error text, package version\n"
+            "  design.parquet       the design points       spec.toml      the specification\n"
+            "  manifest.json        run counts, sessions    timeseries/    full series, if the spec asks\n"
+            "A run that fails is recorded with its error and the sweep goes on. An interrupted sweep\n"
+            "(Ctrl-C, a killed worker or machine) continues with --resume: finished runs are skipped,\n"
+            "none is run twice. Results are identical whichever executor runs them.\n"
+            "Load them with experiments.sweeps.load_results(DIR) (pandas) or to_xarray(...)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  carry-unwind sweep experiments/specs/leverage_grid.toml --out out/leverage_grid\n"
+            "  carry-unwind sweep experiments/specs/leverage_grid.toml --out out/leverage_grid --resume\n"
+            "  carry-unwind sweep experiments/specs/sobol_feedback.toml --out out/sobol --executor dask --workers 2\n"
+            "  carry-unwind sweep SPEC.toml --out DIR --scheduler tcp://10.0.0.5:8786\n\n"
+            "exit status: 0 every run recorded (some may have failed: see the status column);\n"
+            "1 runs missing (workers died: rerun with --resume); 2 bad input; 130 interrupted."
+        ),
+        formatter_class=FORMATTER,
+    )
+    sweep.add_argument("spec", type=Path, metavar="SPEC", help="the sweep specification, a .toml file")
+    sweep.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="output directory, created if missing; it must not hold another sweep (required)",
+    )
+    sweep.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="worker processes for the local executor and for a local Dask cluster, > 0 "
+        "(default: the CPU cores this process may use)",
+    )
+    sweep.add_argument(
+        "--executor",
+        choices=("local", "dask", "serial"),
+        default=None,
+        help="local: worker processes on this machine; dask: a Dask LocalCluster started for the "
+        "sweep (or the cluster of --scheduler); serial: one run after another in this process, for "
+        "debugging (default: local, or dask with --scheduler)",
+    )
+    sweep.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786; its workers need this "
+        "package installed (default: none)",
+    )
+    sweep.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the sweep already in DIR (same SPEC), skipping the runs it has recorded (default: off)",
+    )
+    sweep.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="with --resume: run again the runs recorded with status error (default: they are kept as they are)",
+    )
+    sweep.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="hide the progress bar (default: shown on stderr: runs done, rate, time left)",
+    )
+    sweep.set_defaults(handler=_cmd_sweep)
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from experiments.sweeps import SweepError, SweepInterrupted, load_spec, run_sweep
+
+    if args.scheduler and args.executor not in (None, "dask"):
+        raise UsageError(f"--scheduler runs on a Dask cluster; it does not go with --executor {args.executor}")
+    if args.retry_failed and not args.resume:
+        raise UsageError("--retry-failed goes with --resume")
+    executor = args.executor or ("dask" if args.scheduler else "local")
+    spec = load_spec(args.spec)
+    try:
+        report = run_sweep(
+            spec,
+            args.out,
+            executor=executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            retry_failed=args.retry_failed,
+            progress=args.progress,
+            spec_text=args.spec.read_text(),
+        )
+    except SweepInterrupted as exc:
+        again = f"{PROG} sweep {shlex.quote(str(args.spec))} --out {shlex.quote(str(args.out))} --resume"
+        print(f"{PROG}: {exc}; continue with:\n  {again}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SweepError as exc:
+        print_error(str(exc))
+        return EXIT_FAILURE
+    except OSError as exc:  # the output directory is not writable, the disk is full
+        where = exc.filename or args.out
+        print_error(f"cannot write the results to {where}: {exc.strerror or exc}")
+        return EXIT_FAILURE
+    rows = [
+        ("sweep", f"{spec.name}: {spec.design} design, {spec.n_points} points x {spec.replicates} replicates"),
+        ("runs", f"{report.n_done} of {report.n_runs} recorded: {report.n_ok} ok, {report.n_error} failed"),
+        (
+            "this session",
+            f"{report.n_new} runs in {report.elapsed_s:.1f} s" + (f" on {report.where}" if report.where else ""),
+        ),
+        ("output", f"{args.out}/  (runs/*.parquet, design.parquet, manifest.json, spec.toml)"),
+        ("load with", f"experiments.sweeps.load_results({str(args.out)!r})"),
+    ]
+    if report.n_error:
+        rows.insert(2, ("failed runs", "see the status and error columns; rerun them with --resume --retry-failed"))
+    if report.n_lost:
+        rows.insert(2, ("missing", f"{report.n_lost} runs lost with their workers: rerun with --resume"))
+    print(table(rows))
+    return EXIT_OK if report.complete else EXIT_FAILURE

@@ -1,0 +1,123 @@
+"""``carry-unwind validate``: the calibrated model against real USD/JPY data and the August 2024 unwind."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from experiments.analysis.targets import (
+    DEFAULT_DAYS,
+    DEFAULT_SEEDS,
+    EPISODE,
+    EPISODE_DAYS,
+    MIN_DAYS,
+    QUICK_DAYS,
+    QUICK_SEEDS,
+)
+from experiments.cli.common import EXIT_FAILURE, EXIT_OK, FORMATTER, UsageError, positive_int, print_error
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    """Add ``validate`` to ``sub`` (the object ``add_subparsers`` returned)."""
+    p = sub.add_parser(
+        "validate",
+        help="compare the calibrated model with real USD/JPY data and the August 2024 unwind",
+        description=(
+            "Run the baseline scenario over many seeds and compare its daily USD/JPY log returns with\n"
+            "real data (R's Ecdat Garch, daily 1980-87): standard deviation, skewness, excess kurtosis,\n"
+            "autocorrelation of returns and of |returns|, Hill tail index; pass/fail against the\n"
+            "calibration targets (experiments/analysis/targets.py), judged on the median over seeds.\n"
+            "Then run boj_hike_2024 over the same seeds and compare with the August 2024 episode. Writes into DIR:\n"
+            "  validation.json      every statistic per seed, its spread, the data, targets, the episode\n"
+            "  validation.md        the same as tables\n"
+            "  validation.png/.pdf  return distribution and volatility clustering, model vs data\n"
+            "  episode.png/.pdf     USD/JPY and the carry stock in the simulated episode"
+        ),
+        epilog=(
+            "examples:\n"
+            "  carry-unwind validate --out out/validate --workers 2\n"
+            "  carry-unwind validate --out out/validate_quick --quick\n"
+            "  carry-unwind validate --out out/v --seeds 50 --days 2500 --workers 2"
+        ),
+        formatter_class=FORMATTER,
+    )
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory, created if missing")
+    p.add_argument(
+        "--seeds",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help=f"seeds 1..N for both scenarios, > 0 (default: {DEFAULT_SEEDS}; {QUICK_SEEDS} with --quick)",
+    )
+    p.add_argument(
+        "--days",
+        type=positive_int,
+        default=None,
+        metavar="D",
+        help=f"trading days of each baseline run, >= {MIN_DAYS} (default: {DEFAULT_DAYS}; {QUICK_DAYS} with --quick)",
+    )
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        metavar="W",
+        help="worker processes; results do not depend on it (default: 1, everything in this process)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_SEEDS} seeds x {QUICK_DAYS} days, for a smoke test; --seeds/--days still win",
+    )
+    p.add_argument(
+        "--episode-scenario",
+        default=EPISODE,
+        metavar="NAME|PATH",
+        help=f"scenario of the episode comparison (default: {EPISODE})",
+    )
+    p.add_argument(
+        "--episode-days",
+        type=positive_int,
+        default=EPISODE_DAYS,
+        metavar="D",
+        help=f"trading days of each episode run (default: {EPISODE_DAYS})",
+    )
+    p.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="hide the progress bar (default: shown on stderr)"
+    )
+    p.add_argument("--quiet", action="store_true", help="log only warnings and errors; implies --no-progress")
+    p.set_defaults(handler=_cmd_validate)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from experiments.analysis.validation import ValidationError, run_validation
+    from experiments.analysis.validation_report import console_summary
+
+    seeds = args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
+    days = args.days or (QUICK_DAYS if args.quick else DEFAULT_DAYS)
+    if days < MIN_DAYS:
+        raise UsageError(f"--days {days}: expected at least {MIN_DAYS} trading days (the lag-50 autocorrelation)")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} exists and is not a directory")
+    try:
+        report = run_validation(
+            args.out,
+            seeds=seeds,
+            days=days,
+            workers=args.workers,
+            progress=args.progress and not args.quiet,
+            episode_scenario=args.episode_scenario,
+            episode_days=args.episode_days,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    except ValidationError as exc:
+        print_error(str(exc))
+        return EXIT_FAILURE
+    except OSError as exc:
+        print_error(f"cannot write to {args.out}: {exc.strerror or exc}")
+        return EXIT_FAILURE
+    print(console_summary(report, args.out))
+    return EXIT_OK

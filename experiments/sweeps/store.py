@@ -1,0 +1,293 @@
+"""A sweep's output directory: layout, lock, manifest, atomic part files (see :mod:`experiments.sweeps`)."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from experiments.sweeps.designs import design_table
+from experiments.sweeps.spec import FORMAT, STATUS_ERROR, STATUS_OK, SpecError, SweepError, SweepSpec, spec_to_toml
+
+__all__ = [
+    "SPEC_FILE",
+    "MANIFEST_FILE",
+    "DESIGN_FILE",
+    "RUNS_DIR",
+    "TIMESERIES_DIR",
+    "LOCK_FILE",
+    "SweepStore",
+    "result_schema",
+    "part_files",
+    "load_manifest",
+    "load_design",
+    "code_identity",
+    "now",
+]
+
+log = logging.getLogger(__name__)
+
+
+SPEC_FILE = "spec.toml"
+MANIFEST_FILE = "manifest.json"
+DESIGN_FILE = "design.parquet"
+RUNS_DIR = "runs"
+TIMESERIES_DIR = "timeseries"
+LOCK_FILE = ".sweep.lock"
+
+
+def result_schema(spec: SweepSpec) -> Any:
+    """The Arrow schema of the result rows: the same for every part file of a sweep."""
+    import pyarrow as pa
+
+    types = {"float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(), "str": pa.string()}
+    return pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("point", pa.int64()),
+            ("replicate", pa.int64()),
+            ("seed", pa.int64()),
+            *[(p.name, types[p.kind]) for p in spec.parameters],
+            *[(m, pa.float64()) for m in spec.metrics],
+            ("status", pa.string()),
+            ("error", pa.string()),
+            ("version", pa.string()),
+        ]
+    )
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename durable (a killed machine must not lose a part file it reported written)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """``write(file)`` to a temporary name in the same directory, fsync, then rename onto ``path``."""
+    tmp = path.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{path.name}")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    text = json.dumps(data, indent=2, allow_nan=False) + "\n"
+    _atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def load_manifest(out_dir: str | Path) -> dict[str, Any]:
+    """``DIR/manifest.json`` as a dict (raises SpecError if DIR holds no sweep)."""
+    path = Path(out_dir) / MANIFEST_FILE
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SpecError(f"{out_dir} holds no sweep (no {MANIFEST_FILE})") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read the sweep's manifest: {exc}") from None
+
+
+def load_design(out_dir: str | Path) -> Any:
+    """``DIR/design.parquet``: the design points, one row per point."""
+    import pandas as pd
+
+    return pd.read_parquet(Path(out_dir) / DESIGN_FILE, engine="pyarrow")
+
+
+def part_files(out: Path) -> list[Path]:
+    return sorted((out / RUNS_DIR).glob("part-*.parquet"))
+
+
+class SweepStore:
+    """The output directory: layout, lock, manifest, part files (see the module docstring)."""
+
+    def __init__(self, out: Path, spec: SweepSpec) -> None:
+        self.out = out
+        self.spec = spec
+        self.runs = out / RUNS_DIR
+        self.schema = result_schema(spec)
+        self.session_id = uuid.uuid4().hex[:10]
+        self._seq = 0
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            yield
+            return
+        with open(self.out / LOCK_FILE, "a+") as f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise SweepError(f"another sweep is writing to {self.out}; wait for it to finish") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+    def prepare(self, spec_text: str | None, resume: bool) -> tuple[Any, dict[str, Any]]:
+        """Create the directory's files, or check that they belong to this spec; returns (design, manifest)."""
+        manifest_path = self.out / MANIFEST_FILE
+        for tmp in itertools.chain(self.out.glob(".tmp-*"), self.runs.glob(".tmp-*")):
+            tmp.unlink(missing_ok=True)  # left by a writer that was killed mid-write
+        if manifest_path.exists():
+            manifest = load_manifest(self.out)
+            done = len(self.done_ids())
+            if not resume:
+                raise SpecError(
+                    f"{self.out} already holds a sweep ({done} of {manifest['n_runs']} runs done); "
+                    "pass --resume to continue it, or choose another --out"
+                )
+            if manifest.get("spec_sha256") != self.spec.digest():
+                diff = _spec_diff(manifest["spec"], self.spec.to_dict())
+                raise SpecError(
+                    f"the specification differs from the sweep in {self.out} ({diff}); "
+                    "resume it with the specification it was started with, or choose another --out"
+                )
+            design = load_design(self.out)
+            fresh = design_table(self.spec)
+            if not fresh.equals(design):
+                log.warning(
+                    "the design generated now differs from the stored one (library upgrade?); using the stored design"
+                )
+            return design, manifest
+        if part_files(self.out):
+            raise SpecError(f"{self.out} holds result files but no {MANIFEST_FILE}; choose another --out")
+        if resume:
+            log.info("nothing to resume in %s: starting the sweep", self.out)
+        from model.results import git_commit
+
+        self.runs.mkdir(parents=True, exist_ok=True)
+        design = design_table(self.spec)
+        _atomic_write(self.out / DESIGN_FILE, lambda f: design.to_parquet(f, engine="pyarrow", index=False))
+        text = spec_text if spec_text is not None else spec_to_toml(self.spec)
+        _atomic_write(self.out / SPEC_FILE, lambda f: f.write(text.encode()))
+        manifest = {
+            "format": FORMAT,
+            "name": self.spec.name,
+            "spec_sha256": self.spec.digest(),
+            "spec": self.spec.to_dict(),
+            "design": self.spec.design,
+            "parameters": self.spec.names,
+            "metrics": list(self.spec.metrics),
+            "n_points": len(design),
+            "replicates": self.spec.replicates,
+            "seeds": self.spec.seeds,
+            "n_runs": len(design) * self.spec.replicates,
+            **code_identity(),
+            "git_commit": git_commit(),
+            "created": now(),
+            "sessions": [],
+        }
+        _write_json(manifest_path, manifest)
+        return design, manifest
+
+    def read_status(self) -> Any:
+        """``run_id`` and ``status`` of every recorded row (a pandas DataFrame)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        parts = part_files(self.out)
+        if not parts:
+            return pa.table({"run_id": pa.array([], pa.string()), "status": pa.array([], pa.string())}).to_pandas()
+        return pa.concat_tables([pq.read_table(p, columns=["run_id", "status"]) for p in parts]).to_pandas()
+
+    def done_ids(self) -> set[str]:
+        return set(self.read_status()["run_id"])
+
+    def drop_errors(self) -> int:
+        """Remove the error rows (each part file rewritten atomically), so their runs run again."""
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        dropped = 0
+        for part in part_files(self.out):
+            table = pq.read_table(part)
+            keep = pc.equal(table["status"], STATUS_OK)
+            n_keep = pc.sum(keep).as_py() or 0
+            if n_keep == table.num_rows:
+                continue
+            dropped += table.num_rows - n_keep
+            if n_keep == 0:
+                part.unlink()
+                _fsync_dir(part.parent)
+            else:
+                kept = table.filter(keep)
+                _atomic_write(part, lambda f, t=kept: pq.write_table(t, f))
+        return dropped
+
+    def write_rows(self, rows: list[dict[str, Any]]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist(rows, schema=self.schema)
+        self._seq += 1
+        path = self.runs / f"part-{self.session_id}-{self._seq:06d}.parquet"
+        _atomic_write(path, lambda f: pq.write_table(table, f))
+
+    def write_timeseries(self, rid: str, df: Any) -> None:
+        folder = self.out / TIMESERIES_DIR
+        folder.mkdir(exist_ok=True)
+        _atomic_write(folder / f"{rid}.parquet", lambda f: df.to_parquet(f, engine="pyarrow", index=False))
+
+    def record_session(self, session: dict[str, Any], interrupted: bool) -> dict[str, Any]:
+        """Append this session's record and the run counts to the manifest."""
+        manifest = load_manifest(self.out)
+        status = self.read_status()
+        complete = len(status) == manifest["n_runs"]
+        session["outcome"] = "interrupted" if interrupted else ("complete" if complete else "incomplete")
+        manifest["sessions"] = [*manifest.get("sessions", []), session]
+        manifest["runs_done"] = len(status)
+        manifest["runs_ok"] = int((status["status"] == STATUS_OK).sum())
+        manifest["runs_error"] = int((status["status"] == STATUS_ERROR).sum())
+        manifest["complete"] = complete
+        _write_json(self.out / MANIFEST_FILE, manifest)
+        return manifest
+
+
+def code_identity() -> dict[str, str]:
+    """The package version and a hash of the model's and sectors' source files.
+
+    The version alone does not change with every edit; the source hash does, so a resumed sweep
+    can tell whether the code that runs now is the code that ran the recorded runs.
+    """
+    from model import __version__
+    from model._numba_cache import source_hash
+
+    return {"version": __version__, "source_hash": source_hash()}
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _spec_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    keys = [k for k in sorted(set(old) | set(new)) if k not in ("name", "description") and old.get(k) != new.get(k)]
+    shown = []
+    for k in keys[:3]:
+        a, b = old.get(k), new.get(k)
+        if k == "scenario_text":
+            shown.append("the scenario file's contents")
+        else:
+            shown.append(f"{k}: {json.dumps(a)[:60]} there, {json.dumps(b)[:60]} here")
+    return "; ".join(shown) + ("; ..." if len(keys) > 3 else "")

@@ -1,0 +1,289 @@
+"""Widget-level tests of the browser app (experiments/app/page.py), rendered with ``solara.render``.
+
+The page is rendered inside ``solara.AppLayout`` as the Solara server does, so Mesa's sidebar
+(Step, Reset, the model's inputs) is part of the widget tree; buttons are pressed with
+``widget.click()`` and inputs set through their ``v_model``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import ipyvuetify as v
+import ipywidgets
+import networkx as nx
+import numpy as np
+import pytest
+import solara
+from mesa.visualization.utils import force_update
+
+from experiments.app import specs as app_specs
+from experiments.app.page import AppModel, AppView, NetworkPanel, chart_component, new_model, page_components
+from experiments.app.charts import NetworkChart
+from experiments.app.specs import (
+    CHARTS,
+    SHOCKS,
+    available_charts,
+    available_params,
+    available_shocks,
+    coerce_seed,
+    mesa_model_params,
+    model_kwargs,
+)
+from model.validation import ConfigError
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def render_app(model: AppModel | None = None):
+    """The app around a reactive model, as the server shows it; returns (reactive model, finder)."""
+    reactive = solara.reactive(model if model is not None else new_model())
+    _, rc = solara.render(solara.AppLayout(children=[AppView(reactive)]), handle_error=False)
+    return reactive, rc
+
+
+def button(rc, label: str):
+    return rc.find(v.Btn, children=[label]).single.widget
+
+
+def card(rc, css_class: str):
+    """The panel (a v.Card) carrying ``css_class``."""
+    (found,) = [w for w in rc.find(v.Card).widgets if css_class in (w.class_ or "").split()]
+    return found
+
+
+def text_of(widget) -> str:
+    """All text inside a widget tree, joined."""
+    out = []
+    for child in getattr(widget, "children", None) or []:
+        out.append(child if isinstance(child, str) else text_of(child))
+    return " ".join(out)
+
+
+def chart_png(rc, key: str) -> bytes:
+    (image,) = [w for w in rc.find(ipywidgets.Image).widgets if f"chart-img-{key}" in w._dom_classes]
+    return bytes(image.value)
+
+
+def twin(model: AppModel) -> AppModel:
+    """The same run without the shock about to be fired: same inputs and seed (common random
+    numbers), stepped to the same day with every shock fired so far replayed on its day."""
+    other = AppModel(scenario_name=model.scenario_name, seed=model.seed)
+    for day in range(1, model.day + 1):
+        for event, _ in model.shock_log:
+            if event.day == day:
+                other.apply_event(event)
+        other.step()
+    return other
+
+
+# -- the specs: sliders, seed, charts and shocks plug in by data ------------------------------------
+
+
+def test_model_params_list_scenario_seed_and_every_existing_slider_field():
+    params = mesa_model_params()
+    assert params["scenario_name"]["type"] == "Select" and "baseline" in params["scenario_name"]["values"]
+    assert params["seed"]["type"] == "InputText"
+    config = app_specs.baseline_config().to_dict()
+    for spec in app_specs.PARAMS:
+        exists = spec.section in config and spec.field in config[spec.section]
+        assert (spec.name in params) == exists, spec.name
+    for name, desc in params.items():
+        if desc["type"].startswith("Slider"):
+            assert desc["min"] <= desc["value"] <= desc["max"], name
+
+
+def test_a_slider_for_a_missing_config_field_is_left_out(monkeypatch):
+    fake = app_specs.ParamSpec("no_such_section__level", "Not there", "SliderFloat", 0.0, 1.0, 0.1)
+    monkeypatch.setattr(app_specs, "PARAMS", app_specs.PARAMS + (fake,))
+    assert "no_such_section__level" not in mesa_model_params()
+    assert [s.name for s, _ in available_params()] == [s.name for s, _ in available_params() if s is not fake]
+
+
+def test_seed_typed_as_text_is_coerced_to_int_and_bad_seeds_are_rejected():
+    assert coerce_seed("42") == 42
+    assert coerce_seed(" 7 ") == 7
+    assert coerce_seed(3) == 3
+    for bad in ("", "abc", "1.5", "-1", -1, True):
+        with pytest.raises(ConfigError, match="seed"):
+            coerce_seed(bad)
+
+
+def test_unmoved_sliders_leave_the_scenario_alone_and_moved_ones_convert_units():
+    defaults = {
+        name: desc["value"] for name, desc in mesa_model_params().items() if name not in ("scenario_name", "seed")
+    }
+    assert model_kwargs(defaults) == {}
+    moved = model_kwargs({**defaults, "market__boj_rate": 0.25, "hedge_funds__forced_sales": False})
+    assert moved == {"market__boj_rate": pytest.approx(0.0025), "hedge_funds__forced_sales": False}
+    with pytest.raises(ConfigError, match="unknown app parameter"):
+        model_kwargs({"hedge_funds__no_such_field": 1.0})
+
+
+def test_app_model_signature_has_no_var_keyword_so_mesa_reset_passes_only_the_inputs():
+    params = inspect.signature(AppModel.__init__).parameters
+    assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    assert "scenario" not in params
+    assert set(mesa_model_params()) <= set(params)
+
+
+def test_charts_appear_exactly_when_their_columns_are_recorded():
+    model = new_model()
+    shown = {spec.key for spec in available_charts(model.history)}
+    for spec in CHARTS:
+        assert (spec.key in shown) == set(spec.required).issubset(model.history), spec.key
+    assert {"usdjpy", "yields", "carry_stock", "stress", "risk_index"} <= shown
+    # a sector that starts recording a column gets its chart, without code changes
+    model.history.setdefault("lifer_hedge_ratio", [0.45] * len(model.history["day"]))
+    keys = [c.__name__ for c, _ in page_components(model)]
+    assert "Chart_lifer_hedge" in keys
+
+
+def test_shock_buttons_follow_the_event_kinds_the_model_knows(monkeypatch):
+    from model import scenarios
+
+    model = new_model()
+    kinds = {k: dict(v) for k, v in scenarios.EVENT_KINDS.items()}
+    kinds.pop("supplementary_budget", None)
+    kinds["mof_intervention"] = {"jpy_tn": (0.0, 100.0)}
+    monkeypatch.setattr(scenarios, "EVENT_KINDS", kinds)
+    keys = [s.key for s in available_shocks(model)]
+    assert "mof_intervention" in keys and "supplementary_budget" not in keys
+    event = next(s for s in SHOCKS if s.key == "mof_intervention").event(model)
+    assert event.params == {"jpy_tn": 5.0} and event.day == model.day + 1
+    # a parameter without a unit rule hides the button instead of guessing a value
+    kinds["mof_intervention"] = {"strength": (0.0, 1.0)}
+    assert "mof_intervention" not in [s.key for s in available_shocks(model)]
+
+
+# -- the page: step, reset, shocks ------------------------------------------------------------------
+
+
+def test_step_advances_the_model_and_redraws_every_chart():
+    model, rc = render_app()
+    keys = [spec.key for spec in available_charts(model.value.history)]
+    before = {key: chart_png(rc, key) for key in keys}
+    assert all(png.startswith(PNG_MAGIC) for png in before.values())
+    button(rc, "Step").click()
+    button(rc, "Step").click()
+    assert model.value.day == 2
+    after = {key: chart_png(rc, key) for key in keys}
+    changed = [key for key in keys if after[key] != before[key]]
+    assert changed == keys
+    assert "day 2 of" in text_of(card(rc, "app-scenario"))
+
+
+def test_boj_hike_raises_the_policy_rate_by_25bp_and_fed_cut_lowers_the_us_rate():
+    model, rc = render_app()
+    button(rc, "Step").click()
+    boj, fed = model.value.market.boj_rate, model.value.market.us_short_rate
+    button(rc, "BoJ hike").click()
+    button(rc, "Fed cut").click()
+    assert model.value.market.boj_rate == pytest.approx(boj + 0.0025)
+    assert model.value.market.us_short_rate == pytest.approx(fed - 0.0025)
+    assert "Fed cut fired; it acts on day 2" in text_of(card(rc, "app-shocks"))
+    button(rc, "Step").click()
+    assert model.value.history["boj_rate"][-1] == pytest.approx(boj + 0.0025)
+    assert model.value.history["us_short_rate"][-1] == pytest.approx(fed - 0.0025)
+    assert [label for _, label in model.value.shock_log] == ["BoJ hike", "Fed cut"]
+    assert "Fed cut acted on day 2" in text_of(card(rc, "app-shocks"))
+
+
+def test_risk_off_jump_roughly_doubles_the_risk_index_next_day():
+    model, rc = render_app()
+    for _ in range(3):
+        button(rc, "Step").click()
+    calm = twin(model.value)
+    before = chart_png(rc, "risk_index")
+    button(rc, "Risk-off jump").click()
+    button(rc, "Step").click()
+    calm.step()
+    shocked = model.value.latest["risk_index"]
+    # the shock adds 0.7 to ln v: a factor e^0.7 ~ 2 against the same run without it
+    assert shocked / calm.latest["risk_index"] > 1.5
+    assert chart_png(rc, "risk_index") != before
+
+
+def test_every_available_shock_button_changes_the_next_day_against_a_twin_run():
+    model, rc = render_app()
+    button(rc, "Step").click()
+    for spec in available_shocks(model.value):
+        calm = twin(model.value)
+        button(rc, spec.label).click()
+        assert model.value.shock_log[-1][1] == spec.label
+        button(rc, "Step").click()
+        calm.step()
+        differs = [k for k in calm.latest if not math.isclose(calm.latest[k], model.value.latest[k], rel_tol=1e-12)]
+        assert differs, f"{spec.label} changed nothing"
+
+
+def test_reset_builds_the_chosen_scenario_with_the_typed_seed_and_moved_slider():
+    model, rc = render_app()
+    button(rc, "Step").click()
+    first = model.value
+    rc.find(v.Select, label="Scenario").widget.v_model = "risk_off"
+    seed_box = rc.find(v.TextField, label=mesa_model_params()["seed"]["label"]).widget
+    seed_box.v_model = "42"
+    seed_box.fire_event("keyup.enter", {})
+    leverage = mesa_model_params()["hedge_funds__max_leverage"]["label"]
+    rc.find(v.Slider, label=leverage).widget.v_model = 20.0
+    button(rc, "Reset").click()
+    assert model.value is not first
+    assert model.value.day == 0
+    assert model.value.scenario_spec.name == "risk_off"
+    assert model.value.seed == 42
+    assert model.value.config.hedge_funds.max_leverage == 20.0
+    # the risk_off scenario's own override (not a slider) is kept
+    assert model.value.config.hedge_funds.initial_leverage_fraction == 1.0
+    assert "Scenario: risk_off" in text_of(card(rc, "app-scenario"))
+
+
+# -- the NISA network panel (contract: model.nisa_network_view() -> (Graph, {node: panic})) --------
+
+
+class _NetworkModel(AppModel):
+    """An app model with a households' network, as the NISA sector will expose it."""
+
+    def nisa_network_view(self):
+        graph = nx.watts_strogatz_graph(60, 4, 0.1, seed=3)
+        panic = {node: float(node < 2 * self.day) for node in graph.nodes}
+        return graph, panic
+
+
+def test_network_panel_draws_the_households_coloured_by_panic_and_follows_the_model():
+    model = _NetworkModel(seed=1)
+    assert "NetworkPanel" in [c.__name__ for c, _ in page_components(model)]
+    _, rc = solara.render(NetworkPanel(model), handle_error=False)
+    first = chart_png(rc, "nisa-network")
+    assert first.startswith(PNG_MAGIC)
+    model.step()
+    model.step()
+    force_update()  # what Mesa's controller does after a step
+    assert chart_png(rc, "nisa-network") != first
+
+
+def test_network_chart_keeps_its_layout_while_the_colours_change():
+    chart = NetworkChart()
+    graph = nx.cycle_graph(20)
+    calls = []
+    layout = chart._layout
+    chart._layout = lambda g: calls.append(1) or layout(g)
+    chart.update(graph, {n: 0.0 for n in graph})
+    offsets = np.array(chart._points.get_offsets())
+    calm = chart.png()
+    chart.update(graph, {n: 1.0 for n in graph})
+    assert len(calls) == 1
+    np.testing.assert_array_equal(np.array(chart._points.get_offsets()), offsets)
+    assert chart.png() != calm
+
+
+def test_a_chart_whose_columns_are_missing_says_so_instead_of_failing():
+    spec = next(s for s in CHARTS if s.key == "mof_reserves")
+    model = new_model()
+    model.history.pop("mof_reserves_usd_bn", None)
+    _, rc = solara.render(chart_component(spec)(model), handle_error=False)
+    assert "does not record" in text_of(card(rc, "chart-mof_reserves"))

@@ -1,0 +1,117 @@
+"""The paper figures: every quick figure is written as PDF, PNG and sidecar with its provenance, at a
+journal width, and the same command gives the same numbers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from experiments.analysis import figures
+from experiments.cli import main
+from experiments.analysis.style import ONE_COLUMN_IN, TWO_COLUMN_IN
+
+PNG_DPI = 300
+
+
+@pytest.fixture(scope="module")
+def quick_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("figures")
+    assert main(["figures", "--out", str(out), "--quick"]) == 0
+    return out
+
+
+def _pdf_string(raw: bytes, key: str) -> str:
+    """The literal string of ``/key (...)`` in a PDF's document information, unescaped."""
+    start = raw.index(f"/{key} (".encode()) + len(key) + 3
+    out, i = bytearray(), start
+    while raw[i : i + 1] != b")":
+        if raw[i : i + 1] == b"\\":
+            i += 1
+        out += raw[i : i + 1]
+        i += 1
+    return out.decode("latin-1")
+
+
+def test_help_describes_every_figure(capsys):
+    assert main(["figures", "--help"]) == 0
+    text = capsys.readouterr().out
+    for name in figures.FIGURES:
+        assert name in text
+
+
+def test_unknown_figure_is_a_one_line_usage_error(tmp_path, capsys):
+    assert main(["figures", "--out", str(tmp_path), "--only", "no_such_figure"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("carry-unwind: error: --only: unknown figure 'no_such_figure'")
+    assert "\n" not in err
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name", list(figures.FIGURES))
+def test_each_figure_has_pdf_png_and_sidecar_with_provenance(quick_dir, name):
+    from model import __version__
+    from model.results import git_commit
+
+    sidecar = json.loads((quick_dir / f"{name}.json").read_text())
+    assert sidecar["figure"] == name and sidecar["quick"] is True
+    assert sidecar["version"] == __version__
+    assert sidecar["git_commit"] == git_commit()
+    assert sidecar["seeds"] and all(isinstance(s, int) for s in sidecar["seeds"])
+    assert sidecar["configuration"] and sidecar["data"]
+    assert sidecar["files"] == [f"{name}.pdf", f"{name}.png"]
+    provenance = {k: v for k, v in sidecar.items() if k not in ("files", "data")}
+
+    png = Image.open(quick_dir / f"{name}.png")
+    assert png.text["Software"] == f"carry-unwind {__version__}"
+    assert json.loads(png.text["Description"]) == provenance
+    # printed at a one- or two-column width
+    assert png.size[0] in (round(ONE_COLUMN_IN * PNG_DPI), round(TWO_COLUMN_IN * PNG_DPI))
+
+    raw = (quick_dir / f"{name}.pdf").read_bytes()
+    assert raw.startswith(b"%PDF")
+    assert _pdf_string(raw, "Creator") == f"carry-unwind {__version__}"
+    assert json.loads(_pdf_string(raw, "Subject")) == provenance
+    assert b"/CreationDate" not in raw  # nothing in the file depends on when it was made
+    assert b"/FontFile2" in raw  # TrueType fonts embedded (no Type 3)
+
+
+def test_replay_draws_only_the_documented_observations(quick_dir):
+    data = json.loads((quick_dir / "aug2024_replay.json").read_text())["data"]
+    anchors = data["observed"]["anchors"]
+    assert [(a["date"], a["usdjpy"]) for a in anchors] == [("2024-07-03", 161.9), ("2024-08-05", 141.7)]
+    n = len(data["dates"])
+    band = data["usdjpy"]
+    assert len(band["median"]) == n
+    assert all(lo <= m <= hi for lo, m, hi in zip(band["q05"], band["median"], band["q95"], strict=True))
+
+
+def test_phase_diagram_grids_have_the_shape_of_leverage_by_trigger(quick_dir):
+    data = json.loads((quick_dir / "phase_diagram.json").read_text())["data"]
+    shape = (len(data["log_jump"]), len(data["max_leverage"]))
+    for key in ("surge_on_pct", "surge_off_pct", "amplification"):
+        assert (len(data[key]), len(data[key][0])) == shape
+    # a bigger trigger never gives a smaller mean surge, at any leverage cap (feedback on)
+    for column in zip(*data["surge_on_pct"], strict=True):
+        assert list(column) == sorted(column)
+
+
+def test_same_command_gives_the_same_numbers(quick_dir, tmp_path):
+    name = "fiscal_vs_monetary"
+    figures.write_figure(name, tmp_path, quick=True)
+    again = json.loads((tmp_path / f"{name}.json").read_text())
+    first = json.loads((quick_dir / f"{name}.json").read_text())
+    assert again["data"] == first["data"]
+    assert again["seeds"] == first["seeds"] and again["configuration"] == first["configuration"]
+
+
+def test_plot_functions_take_axes_and_return_them():
+    from matplotlib.figure import Figure
+
+    replay = figures.replay_paths([1, 2], days=30)
+    a, b = Figure().subplots(1, 2)
+    assert figures.plot_replay_usdjpy(replay, a) is a
+    assert figures.plot_replay_carry(replay, b) is b
+    assert a.get_title(loc="left") == "USD/JPY"

@@ -1,0 +1,174 @@
+"""Sensitivity analysis: known answers on analytic functions, then one tiny real sweep end to end.
+
+The analytic tests feed :func:`experiments.analysis.sensitivity.analyze` a results table built from the
+sweep's own design (as ``load_results`` would return it) with a metric computed from a function
+whose indices are known in closed form.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments.cli import main
+from experiments.analysis.sensitivity import analyze, point_means, run_sensitivity
+from experiments.sweeps import SpecError, design_table, load_results, load_spec, make_tasks, parse_spec, run_sweep
+
+# three real parameters, each mapped below to a common unit range so the analytic answers apply
+SPEC = """
+[sweep]
+design = "{design}"
+samples = {samples}
+replicates = {replicates}
+metrics = ["usdjpy_max_fall_pct", "hf_failures_total"]
+{extra}
+[parameters]
+hedge_funds.max_leverage = {{ range = [2.0, 20.0] }}
+hedge_funds.trend_share = {{ range = [0.0, 0.5] }}
+dealers.capacity_risk_elasticity = {{ range = [0.0, 2.0] }}
+"""
+
+
+def make_spec(design: str, samples: int, replicates: int = 1, extra: str = "") -> object:
+    return parse_spec(SPEC.format(design=design, samples=samples, replicates=replicates, extra=extra), "test.toml")
+
+
+def fake_results(spec, f, noise=None) -> pd.DataFrame:
+    """A results table for ``spec`` whose metric is ``f(u)`` with u the inputs scaled to [0, 1]."""
+    design = design_table(spec)
+    u = np.column_stack(
+        [(design[p.name].to_numpy() - p.lo) / (p.hi - p.lo) for p in spec.parameters]
+    )  # (points, parameters)
+    y = f(u)
+    rows = []
+    for task in make_tasks(spec, design):
+        value = y[task["point"]] + (0.0 if noise is None else noise[task["replicate"]])
+        rows.append(
+            {
+                "run_id": task["run_id"],
+                "point": task["point"],
+                "replicate": task["replicate"],
+                "seed": task["seed"],
+                **task["params"],
+                "usdjpy_max_fall_pct": value,
+                "hf_failures_total": 0.0,
+                "status": "ok",
+                "error": None,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_linear_model_first_order_indices_are_the_squared_coefficient_shares():
+    # y = a x1 + b x2 (+ 0 x3) with independent uniform inputs on equal ranges:
+    # S1_i = a_i^2 / sum a^2, and without interactions ST_i = S1_i.
+    a = np.array([1.0, 2.0, 0.0])
+    spec = make_spec("saltelli", 1024, replicates=3)
+    # common random numbers: replicate r shifts every point by the same amount, which the
+    # average over replicates turns into a constant, leaving the indices unchanged
+    results = fake_results(spec, lambda u: u @ a, noise=np.array([0.3, -1.0, 2.5]))
+    t = analyze(results, spec, "usdjpy_max_fall_pct", seed=1).table.set_index("parameter")
+    expected = a**2 / np.sum(a**2)
+    np.testing.assert_allclose(t["S1"], expected, atol=0.03)
+    np.testing.assert_allclose(t["ST"], expected, atol=0.03)
+    conf = t["S1_conf"].to_numpy()
+    assert (conf[:2] > 0).all() and (conf < 0.1).all()  # x3 has no effect at all: its interval is 0
+
+
+def test_ishigami_indices_match_their_closed_form():
+    # Ishigami & Homma (1990): f = sin x1 + 7 sin^2 x2 + 0.1 x3^4 sin x1, x_i ~ U(-pi, pi)
+    def ishigami(u: np.ndarray) -> np.ndarray:
+        x = -math.pi + 2 * math.pi * u
+        return np.sin(x[:, 0]) + 7 * np.sin(x[:, 1]) ** 2 + 0.1 * x[:, 2] ** 4 * np.sin(x[:, 0])
+
+    spec = make_spec("saltelli", 2048, extra="second_order = true")
+    result = analyze(fake_results(spec, ishigami), spec, "usdjpy_max_fall_pct", seed=1)
+    t = result.table.set_index("parameter")
+    np.testing.assert_allclose(t["S1"], [0.3139, 0.4424, 0.0], atol=0.05)
+    np.testing.assert_allclose(t["ST"], [0.5576, 0.4424, 0.2437], atol=0.05)
+    s2 = result.second_order.set_index(["parameter_1", "parameter_2"])["S2"]
+    assert s2[("hedge_funds.max_leverage", "dealers.capacity_risk_elasticity")] == pytest.approx(0.2437, abs=0.08)
+
+
+def test_morris_elementary_effects_of_a_linear_model_are_exact():
+    # moving x_i over its whole range changes y by a_i: mu* = |a_i| and sigma = 0 exactly
+    a = np.array([3.0, -1.5, 0.0])
+    spec = make_spec("morris", 8, extra="levels = 4")
+    t = analyze(fake_results(spec, lambda u: u @ a), spec, "usdjpy_max_fall_pct").table.set_index("parameter")
+    np.testing.assert_allclose(t["mu_star"], np.abs(a), atol=1e-9)
+    np.testing.assert_allclose(t["mu"], a, atol=1e-9)
+    np.testing.assert_allclose(t["sigma"], 0.0, atol=1e-9)
+
+
+def test_indices_need_the_matching_design_and_a_complete_sweep():
+    spec = make_spec("saltelli", 8, replicates=2)
+    results = fake_results(spec, lambda u: u[:, 0])
+    with pytest.raises(SpecError, match="design = 'morris'"):
+        analyze(results, spec, "usdjpy_max_fall_pct", "morris")
+    with pytest.raises(SpecError, match="not among the sweep's metrics"):
+        analyze(results, spec, "risk_index_peak")
+    with pytest.raises(SpecError, match="same value at every design point"):
+        analyze(results, spec, "hf_failures_total")
+    grid = parse_spec(
+        '[sweep]\ndesign = "grid"\n[parameters]\nhedge_funds.max_leverage = { range = [2.0, 3.0], num = 2 }', "g.toml"
+    )
+    with pytest.raises(SpecError, match="need design = 'saltelli'"):
+        analyze(fake_results(grid, lambda u: u[:, 0]), grid, "usdjpy_max_fall_pct")
+
+    # a point whose replicates all failed (or never ran) leaves the indices undefined
+    failed = results.copy()
+    failed.loc[failed["point"] == 3, "status"] = "error"
+    with pytest.raises(SpecError, match=r"1 of 40 design points have no successful run \(1 whose runs all failed"):
+        analyze(failed, spec, "usdjpy_max_fall_pct")
+    # one failed replicate: the point is averaged over the replicates left
+    one = results.copy()
+    one.loc[(one["point"] == 3) & (one["replicate"] == 0), ["status", "usdjpy_max_fall_pct"]] = ["error", np.nan]
+    assert point_means(one, spec, "usdjpy_max_fall_pct")[3] == point_means(results, spec, "usdjpy_max_fall_pct")[3]
+
+
+def test_a_real_sobol_sweep_end_to_end(tmp_path, capsys):
+    spec_path = tmp_path / "sobol.toml"
+    spec_path.write_text(
+        textwrap.dedent(
+            """
+            [sweep]
+            design = "saltelli"
+            samples = 8
+            days = 30
+            replicates = 2
+            metrics = ["usdjpy_max_fall_pct", "hf_gross_max_drawdown_pct"]
+            [fixed]
+            hedge_funds.n_funds = 20
+            [parameters]
+            hedge_funds.max_leverage = { range = [2.0, 20.0] }
+            dealers.fx_capacity_usd_bn = { range = [100.0, 1600.0], log = true }
+            """
+        )
+    )
+    out = tmp_path / "out"
+    run_sweep(load_spec(spec_path), out, executor="serial", progress=False)
+    assert len(load_results(out)) == 8 * 4 * 2
+
+    assert main(["sensitivity", str(out), "--metric", "hf_gross_max_drawdown_pct", "--out", str(tmp_path / "s")]) == 0
+    printed = capsys.readouterr().out
+    assert "Sobol' indices of hf_gross_max_drawdown_pct" in printed
+    table = pd.read_csv(tmp_path / "s" / "sensitivity_hf_gross_max_drawdown_pct.csv")
+    assert list(table.columns) == ["parameter", "S1", "S1_conf", "ST", "ST_conf"]
+    assert table["parameter"].tolist() == ["hedge_funds.max_leverage", "dealers.fx_capacity_usd_bn"]
+    assert np.isfinite(table[["S1", "ST", "S1_conf", "ST_conf"]].to_numpy()).all()
+    md = (tmp_path / "s" / "sensitivity_hf_gross_max_drawdown_pct.md").read_text()
+    assert "| parameter | S1 | S1_conf | ST | ST_conf |" in md
+    png = tmp_path / "s" / "sensitivity_hf_gross_max_drawdown_pct.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # defaults: the metric usdjpy_max_fall_pct, written beside the results
+    result, paths = run_sensitivity(out)
+    assert result.metric == "usdjpy_max_fall_pct" and all(p.parent == out for p in paths)
+    assert main(["sensitivity", str(out), "--method", "morris"]) == 2
+    assert "design = 'morris'" in capsys.readouterr().err
+    assert main(["sensitivity", str(Path(tmp_path / "nowhere"))]) == 2

@@ -1,0 +1,284 @@
+"""Tests of the validation statistics (experiments/stats.py) and ``carry-unwind validate``.
+
+The statistics are checked against known answers on samples drawn here, with tolerances of four
+standard errors of the estimator (so a correct implementation fails about once in 15,000 runs,
+and these seeds are fixed anyway). The command is run end to end on a few short runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from experiments.cli import main
+from experiments.analysis.statistics import (
+    ABS_ACF_LAGS,
+    ACF_LAGS,
+    Band,
+    autocorrelation,
+    hill_tail_index,
+    judge,
+    log_returns,
+    moments,
+    return_statistics,
+    seed_spread,
+)
+from experiments.analysis.validation import (
+    EPISODE,
+    STATISTICS,
+    episode_measures,
+    load_usdjpy_data,
+    run_validation,
+)
+
+N = 20_000
+
+TINY_SCENARIO = """\
+name = "tiny_shock"
+description = "test scenario: a risk shock on day 10 hits a small, fully positioned carry book"
+
+[overrides.hedge_funds]
+n_funds = 50
+initial_leverage_fraction = 1.0
+
+[[events]]
+day = 10
+kind = "risk_shock"
+log_jump = 1.0
+"""
+
+
+@pytest.fixture
+def tiny_scenario(tmp_path):
+    path = tmp_path / "tiny_shock.toml"
+    path.write_text(TINY_SCENARIO)
+    return path
+
+
+# -- statistics against known answers ------------------------------------------------------------
+
+
+def test_normal_sample_has_zero_skew_and_excess_kurtosis_within_four_standard_errors():
+    r = np.random.default_rng(1).normal(0.0, 0.01, N)
+    m = moments(r)
+    assert m["sd_pct"] == pytest.approx(1.0, abs=4 * 1.0 / math.sqrt(2 * N))  # se(sd)/sd = 1/sqrt(2n)
+    assert abs(m["skewness"]) < 4 * math.sqrt(6 / N)
+    assert abs(m["excess_kurtosis"]) < 4 * math.sqrt(24 / N)
+
+
+def test_student_t_sample_has_its_known_excess_kurtosis():
+    # t with 10 degrees of freedom: excess kurtosis 6 / (10 − 4) = 1
+    r = np.random.default_rng(2).standard_t(10, 200_000)
+    assert moments(r)["excess_kurtosis"] == pytest.approx(1.0, abs=0.25)
+
+
+def test_ar1_lag1_autocorrelation_is_phi():
+    phi = 0.6
+    rng = np.random.default_rng(3)
+    e = rng.normal(size=N)
+    x = np.empty(N)
+    x[0] = e[0] / math.sqrt(1 - phi**2)
+    for t in range(1, N):
+        x[t] = phi * x[t - 1] + e[t]
+    (rho1,) = autocorrelation(x, [1])
+    assert rho1 == pytest.approx(phi, abs=4 * math.sqrt((1 - phi**2) / N))  # Bartlett
+
+
+def test_white_noise_autocorrelations_are_within_four_over_root_n():
+    r = np.random.default_rng(4).normal(size=N)
+    assert np.all(np.abs(autocorrelation(r, ABS_ACF_LAGS)) < 4 / math.sqrt(N))
+
+
+def test_autocorrelation_of_a_too_short_series_is_nan_and_lag_zero_is_refused():
+    assert np.isnan(autocorrelation(np.arange(5.0), [5])).all()
+    with pytest.raises(ValueError, match="lag"):
+        autocorrelation(np.arange(5.0), [0])
+
+
+@pytest.mark.parametrize("alpha", [2.0, 3.0, 4.0])
+def test_hill_estimate_recovers_the_pareto_tail_index(alpha):
+    rng = np.random.default_rng(5)
+    x = (rng.pareto(alpha, N) + 1.0) * rng.choice([-1.0, 1.0], N)  # symmetric Pareto, x_min = 1
+    k = int(0.05 * N)
+    assert hill_tail_index(x) == pytest.approx(alpha, abs=4 * alpha / math.sqrt(k))
+
+
+def test_moments_agree_with_the_headline_figures_of_a_model_run():
+    from model.results import run_simulation
+
+    result = run_simulation(scenario="baseline", seed=3, days=80, hedge_funds__n_funds=50)
+    m = moments(log_returns(result.timeseries["usdjpy"]))
+    assert m["sd_pct"] == pytest.approx(100 * result.summary["usdjpy_logret_sd"], rel=1e-12)
+    assert m["skewness"] == pytest.approx(result.summary["usdjpy_logret_skew"], rel=1e-12)
+    assert m["excess_kurtosis"] == pytest.approx(result.summary["usdjpy_logret_excess_kurtosis"], rel=1e-12)
+
+
+def test_return_statistics_has_every_validation_statistic():
+    stats = return_statistics(np.random.default_rng(6).normal(size=500))
+    assert list(stats) == list(STATISTICS)
+    assert {f"acf_lag{k}" for k in ACF_LAGS} <= set(stats)
+
+
+# -- the data ------------------------------------------------------------------------------------
+
+
+def test_data_loader_gives_the_documented_usdjpy_statistics():
+    r, info = load_usdjpy_data()
+    m = moments(r)
+    assert info["n_returns"] == len(r) == 1866
+    assert round(m["sd_pct"], 2) == 0.69
+    assert round(m["excess_kurtosis"], 1) == 3.6
+    assert round(m["skewness"], 2) == -0.69  # USD/JPY: the yen rises in jumps
+
+
+# -- spread over seeds and pass/fail ---------------------------------------------------------------
+
+
+def test_seed_spread_is_reproducible_and_its_interval_brackets_the_mean():
+    v = np.random.default_rng(7).normal(2.0, 1.0, 20)
+    a, b = seed_spread(v), seed_spread(v)
+    assert a == b
+    assert a["ci95_lo"] < a["mean"] < a["ci95_hi"]
+    assert a["q05"] < a["median"] < a["q95"]
+    assert seed_spread([1.5, 1.5, 1.5])["ci95_lo"] == seed_spread([1.5, 1.5, 1.5])["ci95_hi"] == 1.5
+    with_nan = seed_spread([1.0, math.nan, 3.0])
+    assert with_nan["n"] == 2 and with_nan["mean"] == 2.0
+
+
+def test_band_ends_open_closed_and_missing():
+    closed = Band(2.0, 6.0, "2–6")
+    assert closed.contains(2.0) and closed.contains(6.0) and not closed.contains(6.01)
+    strict = Band(-0.05, 0.05, "|x| < 0.05", lo_strict=True, hi_strict=True)
+    assert strict.contains(0.0) and not strict.contains(0.05) and not strict.contains(-0.05)
+    upper = Band(None, 0.0, "≤ 0")
+    assert upper.contains(-100.0) and upper.contains(0.0) and not upper.contains(1e-9)
+    assert not closed.contains(math.nan) and not closed.contains(None)
+
+
+def test_pass_fail_is_judged_on_the_median_not_the_mean():
+    band = STATISTICS["excess_kurtosis"].band  # 2–6
+    crashes = [3.0, 3.5, 4.0, 60.0, 80.0]  # two crashing seeds drag the mean to 30
+    spread = seed_spread(crashes)
+    assert spread["mean"] > 6 and judge(spread, band) is True
+    assert judge(seed_spread([1.0, 1.2, 1.5, 30.0]), band) is False
+    assert judge(spread, None) is None
+
+
+def test_targets_are_those_of_the_model_document():
+    bands = {name: st.band for name, st in STATISTICS.items() if st.band}
+    assert set(bands) == {"sd_pct", "skewness", "excess_kurtosis", "acf_lag1", "abs_acf_lag1", "abs_acf_lag20"}
+    assert bands["sd_pct"].contains(0.69) and not bands["sd_pct"].contains(0.8)
+    assert bands["abs_acf_lag20"].contains(0.031) and not bands["abs_acf_lag20"].contains(0.03)
+
+
+# -- the August 2024 episode ---------------------------------------------------------------------
+
+
+def test_episode_measures_of_a_known_path():
+    day = np.arange(11)
+    usdjpy = np.array([100, 100, 110, 105, 99, 88, 90, 95, 96, 97, 98], dtype=float)
+    gross = np.array([90, 95, 100, 80, 50, 40, 45, 60, 70, 80, 90], dtype=float)
+    risk = np.linspace(15.0, 45.0, 11)
+    m = episode_measures(day, usdjpy, gross, risk, shock_day=3)
+    assert m["usdjpy_change_pct"] == pytest.approx(-20.0)  # 110 → 88
+    assert (m["usdjpy_peak_day"], m["usdjpy_trough_day"], m["usdjpy_fall_days"]) == (2, 5, 3)
+    assert m["carry_pre_shock_usd_bn"] == 100.0 and m["carry_trough_usd_bn"] == 40.0
+    assert m["carry_fall_pct"] == pytest.approx(60.0) and m["carry_trough_day"] == 5
+    assert m["risk_index_peak"] == 45.0
+    assert m["yen_move_of_observed_order"] is False  # −20 % is beyond −18 %
+    assert m["carry_unwind_large"] is True
+    calm = episode_measures(day, np.full(11, 150.0), np.full(11, 100.0), risk, shock_day=3)
+    assert calm["usdjpy_change_pct"] == 0.0 and calm["carry_fall_pct"] == 0.0
+    assert not calm["yen_move_of_observed_order"] and not calm["carry_unwind_large"]
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+
+def test_validate_quick_writes_every_file_with_the_documented_keys(tmp_path, tiny_scenario, capsys):
+    out = tmp_path / "v"
+    assert main(["validate", "--out", str(out), "--quick", "--episode-scenario", str(tiny_scenario)]) == 0
+    for name in ("validation.json", "validation.md", "validation.png", "validation.pdf", "episode.png", "episode.pdf"):
+        assert (out / name).stat().st_size > 0, name
+    report = json.loads((out / "validation.json").read_text())
+    assert report["baseline"] == {"scenario": "baseline", "seeds": [1, 2, 3, 4], "days": 500, "workers": 1}
+    assert report["data"]["n_returns"] == 1866
+    assert set(report["statistics"]) == set(STATISTICS)
+    for name, row in report["statistics"].items():
+        assert set(row) == {"label", "model", "per_seed", "data", "band", "pass"}, name
+        assert set(row["model"]) == {"n", "mean", "median", "q05", "q95", "ci95_lo", "ci95_hi"}
+        assert len(row["per_seed"]) == 4
+        assert (row["band"] is None) == (row["pass"] is None)
+    assert report["targets"] == 6 and report["targets_met"] == sum(
+        bool(r["pass"]) for r in report["statistics"].values()
+    )
+    ep = report["episode"]
+    assert ep["status"] == "ok" and ep["scenario"] == "tiny_shock" and ep["days"] == 60
+    assert ep["shock_day"] == 10 and ep["shock_event"] == "risk_shock"
+    assert [p["seed"] for p in ep["per_seed"]] == [1, 2, 3, 4]
+    assert set(ep["summary"]) >= {"usdjpy_change_pct", "usdjpy_fall_days", "carry_fall_pct", "risk_index_peak"}
+    assert (
+        set(ep["median_verdict"]) == set(ep["share_of_seeds"]) == {"yen_move_of_observed_order", "carry_unwind_large"}
+    )
+    md = (out / "validation.md").read_text()
+    assert "pass (seed median in target)" in md and "August 2024" in md and "| 4 |" in md
+    assert "targets met" in capsys.readouterr().out
+
+
+def test_results_do_not_depend_on_the_number_of_workers(tmp_path, tiny_scenario):
+    kw = dict(seeds=2, days=100, episode_scenario=str(tiny_scenario), episode_days=20)
+    serial = run_validation(tmp_path / "one", workers=1, **kw)
+    parallel = run_validation(tmp_path / "two", workers=2, **kw)
+    assert parallel["baseline"]["workers"] == 2
+    assert json.dumps(serial["statistics"], sort_keys=True) == json.dumps(parallel["statistics"], sort_keys=True)
+    assert json.dumps(serial["episode"], sort_keys=True) == json.dumps(parallel["episode"], sort_keys=True)
+
+
+def test_a_missing_episode_scenario_is_reported_and_the_rest_still_runs(tmp_path, caplog):
+    out = tmp_path / "v"
+    args = ["validate", "--out", str(out), "--seeds", "1", "--days", "100", "--no-progress"]
+    assert main([*args, "--episode-scenario", "no_such_scenario"]) == 0
+    report = json.loads((out / "validation.json").read_text())
+    assert report["episode"]["status"] == "missing"
+    assert "no_such_scenario" in report["episode"]["message"]
+    assert "Not run: scenario 'no_such_scenario' does not exist" in (out / "validation.md").read_text()
+    assert not (out / "episode.png").exists()
+    assert "skipped" in caplog.text
+
+
+def test_the_default_episode_is_the_august_2024_scenario():
+    from experiments.cli import build_parser
+
+    args = build_parser().parse_args(["validate", "--out", "x"])
+    assert args.episode_scenario == EPISODE == "boj_hike_2024"
+    assert (args.seeds, args.days, args.workers) == (None, None, 1)  # 20 x 2000 (4 x 500 with --quick)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--days", "50"], "at least 100"),
+        (["--seeds", "0"], "positive integer"),
+        (["--workers", "-1"], "positive integer"),
+        (["--episode-days", "5"], "ends before the first event"),
+        (["--episode-scenario", "broken.toml"], "does not exist"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_status_2(tmp_path, tiny_scenario, capsys, extra, message):
+    args = ["validate", "--out", str(tmp_path / "v"), "--seeds", "1", "--days", "100"]
+    if "--episode-scenario" not in extra:
+        args += ["--episode-scenario", str(tiny_scenario)]
+    assert main([*args, *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("carry-unwind: error:") and message in err and "\n" not in err
+    assert not (tmp_path / "v" / "validation.json").exists()
+
+
+def test_an_output_path_that_is_a_file_is_refused(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("")
+    assert main(["validate", "--out", str(f), "--quick"]) == 2
+    assert "not a directory" in capsys.readouterr().err
