@@ -70,6 +70,13 @@ def _default(value) -> str:
     return str(value)
 
 
+def _number(value: float) -> str:
+    """A bound as people write it: 1000000 rather than 1e+06, 1e-15 as it is."""
+    if float(value).is_integer() and abs(value) < 1e9:
+        return str(int(value))
+    return f"{value:g}"
+
+
 def _allowed(meta) -> str:
     if not meta:
         return ""
@@ -80,8 +87,8 @@ def _allowed(meta) -> str:
         return "any"
     left = "(" if meta.get("lo_open") else "["
     right = ")" if meta.get("hi_open") else "]"
-    lo_s = "−∞" if lo is None else f"{lo:g}"
-    hi_s = "∞" if hi is None else f"{hi:g}"
+    lo_s = "−∞" if lo is None else _number(lo)
+    hi_s = "∞" if hi is None else _number(hi)
     if lo is None:
         left = "("
     if hi is None:
@@ -120,7 +127,7 @@ def parameters_markdown() -> str:
         for f in dataclasses.fields(cls):
             m = f.metadata
             out.append(
-                f"| <span id=\"{section}.{f.name}\"></span>`{section}.{f.name}` | {_kind(f)} | "
+                f'| <span id="{section}.{f.name}"></span>`{section}.{f.name}` | {_kind(f)} | '
                 f"`{_cell(_default(f.default))}` | {_cell(m.get('unit', '') or '–')} | {_cell(_allowed(m)) or '–'} | "
                 f"{_cell(m.get('doc', '')) or '–'} | {_cell(m.get('source', '')) or '–'} |"
             )
@@ -199,13 +206,13 @@ def _helps(commands: list[list[str]]) -> list[str]:
 def subcommands(top_help: str) -> list[str]:
     """Sub-command names from argparse's top-level help: the indented list under ``COMMAND``."""
     lines = top_help.splitlines()
-    for i, line in enumerate(lines):
-        if line.strip() == "COMMAND" or re.fullmatch(r"\s+\{[a-z0-9_,-]+\}", line):
-            break
-    else:
+    heads = [
+        i for i, line in enumerate(lines) if line.strip() == "COMMAND" or re.fullmatch(r"\s+\{[a-z0-9_,-]+\}", line)
+    ]
+    if not heads:
         return []
     names = []
-    for line in lines[i + 1 :]:
+    for line in lines[heads[0] + 1 :]:
         if not line.strip():
             break
         if m := re.match(r"^    ([a-z][a-z0-9_-]*)(\s|$)", line):
