@@ -62,7 +62,8 @@ def markdown(report: Mapping[str, Any]) -> str:
     mth = report["method"]
     lines += [
         "",
-        f"**{n_pass} of {n_band} targets met** (judged on the median over seeds against the calibration targets).",
+        f"**{n_pass} of {n_band} targets met** (judged on the median over seeds against the calibration "
+        "targets; docs: model/calibration).",
         "",
         "Notes. " + " ".join(mth.values()),
         "",
@@ -155,7 +156,8 @@ def method_notes() -> dict[str, str]:
 
 def console_summary(report: Mapping[str, Any], out: Path) -> str:
     """A few lines for the terminal: each target's verdict and the episode's medians."""
-    lines = [f"  targets met: {report['targets_met']} of {report['targets']} (seed median vs the calibration targets)"]
+    met = f"{report['targets_met']} of {report['targets']}"
+    lines = [f"  targets met: {met} (seed median vs the calibration targets, docs: model/calibration)"]
     for name, st in STATISTICS.items():
         row = report["statistics"][name]
         if st.band is None:

@@ -29,7 +29,7 @@ def register(sub: Any) -> None:
             "Run the baseline scenario over many seeds and compare its daily USD/JPY log returns with\n"
             "real data (R's Ecdat Garch, daily 1980-87): standard deviation, skewness, excess kurtosis,\n"
             "autocorrelation of returns and of |returns|, Hill tail index; pass/fail against the\n"
-            "calibration targets (experiments/analysis/targets.py), judged on the median over seeds.\n"
+            "calibration targets (docs: model/calibration), judged on the median over seeds.\n"
             "Then run boj_hike_2024 over the same seeds and compare with the August 2024 episode. Writes into DIR:\n"
             "  validation.json      every statistic per seed, its spread, the data, targets, the episode\n"
             "  validation.md        the same as tables\n"

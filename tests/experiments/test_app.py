@@ -19,8 +19,8 @@ import solara
 from mesa.visualization.utils import force_update
 
 from experiments.app import specs as app_specs
-from experiments.app.page import AppModel, AppView, NetworkPanel, chart_component, new_model, page_components
 from experiments.app.charts import NetworkChart
+from experiments.app.page import AppModel, AppView, NetworkPanel, chart_component, new_model, page_components
 from experiments.app.specs import (
     CHARTS,
     SHOCKS,

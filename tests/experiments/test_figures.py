@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from experiments.analysis import figures
-from experiments.cli import main
 from experiments.analysis.style import ONE_COLUMN_IN, TWO_COLUMN_IN
+from experiments.cli import main
 
 PNG_DPI = 300
 

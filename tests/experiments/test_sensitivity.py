@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.cli import main
 from experiments.analysis.sensitivity import analyze, point_means, run_sensitivity
+from experiments.cli import main
 from experiments.sweeps import SpecError, design_table, load_results, load_spec, make_tasks, parse_spec, run_sweep
 
 # three real parameters, each mapped below to a common unit range so the analytic answers apply

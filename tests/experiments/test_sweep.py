@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.cli import main
 from experiments.analysis.metrics import METRICS, run_metrics
+from experiments.cli import main
 from experiments.sweeps import (
     SpecError,
     design_table,

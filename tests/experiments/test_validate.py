@@ -13,7 +13,6 @@ import math
 import numpy as np
 import pytest
 
-from experiments.cli import main
 from experiments.analysis.statistics import (
     ABS_ACF_LAGS,
     ACF_LAGS,
@@ -33,6 +32,7 @@ from experiments.analysis.validation import (
     load_usdjpy_data,
     run_validation,
 )
+from experiments.cli import main
 
 N = 20_000
 
