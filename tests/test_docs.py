@@ -49,10 +49,11 @@ def test_parameter_page_lists_every_configuration_field(ref, parameter_page):
 
 
 def test_parameter_rows_carry_default_unit_range_and_source(ref, parameter_page):
-    rows = {line.split("`")[1]: line for line in parameter_page.splitlines() if line.startswith("| <span id=")}
+    rows = {line.split('"')[1]: line for line in parameter_page.splitlines() if line.startswith("| <span id=")}
     for section, cls in SECTIONS.items():
         for f in dataclasses.fields(cls):
             row = rows[f"{section}.{f.name}"]
+            assert f"`{f.name}`" in row
             assert f"`{ref._cell(ref._default(f.default))}`" in row
             for key in ("unit", "source", "doc"):
                 if f.metadata.get(key):
@@ -64,7 +65,8 @@ def test_parameter_rows_carry_default_unit_range_and_source(ref, parameter_page)
 def test_parameter_check_fails_when_a_field_is_missing(ref, parameter_page):
     section, cls = next(iter(SECTIONS.items()))
     name = f"{section}.{dataclasses.fields(cls)[0].name}"
-    broken = "\n".join(line for line in parameter_page.splitlines() if f"`{name}`" not in line)
+    broken = "\n".join(line for line in parameter_page.splitlines() if f'id="{name}"' not in line)
+    assert len(broken.splitlines()) == len(parameter_page.splitlines()) - 1
     assert ref.missing_fields(broken) == [name]
 
 

@@ -96,17 +96,6 @@ def _allowed(meta) -> str:
     return f"{left}{lo_s}, {hi_s}{right}"
 
 
-def _kind(field: dataclasses.Field) -> str:
-    meta = field.metadata
-    if meta.get("choices") is not None:
-        return "choice"
-    default = field.default
-    for t, name in ((bool, "true/false"), (int, "integer"), (float, "number"), (str, "text")):
-        if isinstance(default, t):
-            return name
-    return type(default).__name__
-
-
 def parameters_markdown() -> str:
     """One table per configuration section, one row per field."""
     from model.config import SECTIONS
@@ -117,22 +106,27 @@ def parameters_markdown() -> str:
         out.append(f"### `[{section}]` {{#{section}}}")
         out.append("")
         module = cls.__module__
-        line = f"`{cls.__name__}` in `{module}`."
+        line = f"Fields of `[{section}]`, declared by `{cls.__name__}` in `{module}`."
         if doc and not doc.startswith(f"{cls.__name__}("):  # dataclasses invent a signature docstring
             line = f"{_cell(doc)} {line}"
         out.append(line)
         out.append("")
-        out.append("| field | type | default | unit | allowed | meaning | source |")
-        out.append("| --- | --- | --- | --- | --- | --- | --- |")
+        out.append("| field | default | unit | allowed | meaning | source |")
+        out.append("| --- | --- | --- | --- | --- | --- |")
         for f in dataclasses.fields(cls):
             m = f.metadata
             out.append(
-                f'| <span id="{section}.{f.name}"></span>`{section}.{f.name}` | {_kind(f)} | '
-                f"`{_cell(_default(f.default))}` | {_cell(m.get('unit', '') or '–')} | {_cell(_allowed(m)) or '–'} | "
+                f"| {_anchor(section, f.name)}`{f.name}` | `{_cell(_default(f.default))}` | "
+                f"{_cell(m.get('unit', '') or '–')} | {_cell(_allowed(m)) or '–'} | "
                 f"{_cell(m.get('doc', '')) or '–'} | {_cell(m.get('source', '')) or '–'} |"
             )
         out.append("")
     return "\n".join(out)
+
+
+def _anchor(section: str, name: str) -> str:
+    """The HTML anchor that starts a field's row; links elsewhere use ``parameters.md#section.field``."""
+    return f'<span id="{section}.{name}"></span>'
 
 
 def config_fields() -> list[str]:
@@ -143,8 +137,9 @@ def config_fields() -> list[str]:
 
 
 def missing_fields(page: str) -> list[str]:
-    """The configuration fields a parameter page does not list (as ``section.field`` in code)."""
-    return [name for name in config_fields() if f"`{name}`" not in page]
+    """The configuration fields a parameter page has no row for (a row starts with the field's anchor)."""
+    starts = {line[2:].split("`")[0] for line in page.splitlines() if line.startswith("| <span id=")}
+    return [name for name in config_fields() if _anchor(*name.split(".", 1)) not in starts]
 
 
 def missing_columns(page: str) -> list[str]:
