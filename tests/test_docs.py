@@ -166,3 +166,22 @@ def test_docs_build_offline_with_warnings_as_errors(tmp_path):
     assert (site / "reference" / "parameters" / "index.html").exists()
     assert (site / "reference" / "cli" / "index.html").exists()
     assert not [p for p in pages if SPEC_NAME in p.read_text()]
+
+
+# -- scenario event kinds ------------------------------------------------------------------------------
+def test_every_event_kind_is_described(ref):
+    from model.scenarios import EVENT_KINDS
+
+    assert set(ref.EVENT_MEANINGS) == set(EVENT_KINDS)
+
+
+def test_an_undescribed_event_kind_is_a_build_warning(ref, monkeypatch, caplog):
+    from model.scenarios import EVENT_KINDS
+
+    kind = next(iter(EVENT_KINDS))
+    monkeypatch.delitem(ref.EVENT_MEANINGS, kind)
+    with caplog.at_level("WARNING"):
+        page = ref.event_kinds_markdown()
+    assert f"`{kind}`" in page
+    # a warning on a logger under "mkdocs" is what `mkdocs build --strict` counts as an error
+    assert [r for r in caplog.records if r.name.startswith("mkdocs.") and kind in r.getMessage()]
