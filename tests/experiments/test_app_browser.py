@@ -16,7 +16,7 @@ import pytest
 from experiments.app.browser import CHROMIUM, PageLog, chart_sources, launch_chromium, open_app, step_and_wait
 from experiments.app.server import running_server
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 MARKET_CHARTS = {"usdjpy", "yields", "carry_stock", "stress", "risk_index"}
 
 

@@ -37,7 +37,7 @@ from experiments.sweeps import (
     to_xarray,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 TINY = """
 [sweep]
