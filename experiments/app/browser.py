@@ -1,6 +1,6 @@
 """Drive the browser app in headless Chromium (Debian's package) with Playwright.
 
-Shared by the real-browser test (``tests/test_app_browser.py``) and the latency benchmark
+Shared by the real-browser test (``tests/experiments/test_app_browser.py``) and the latency benchmark
 (:mod:`experiments.app.bench`). Playwright is used only as a driver: it launches the system's
 ``/usr/bin/chromium`` (never ``playwright install``, which downloads a browser).
 """

@@ -1,6 +1,6 @@
 """The browser app for students: Mesa's SolaraViz with shock buttons and live charts.
 
-Run it with ``carry-unwind app`` (or ``solara run experiments/app.py --production``). The page
+Run it with ``carry-unwind app`` (or ``solara run experiments/app/page.py --production``). The page
 has Mesa's controls (step, play, reset, the model's parameters) in the sidebar and, in the main
 area, the shock buttons, the scenario's state and one live chart per recorded series, each with
 a short explanation. Which sliders, buttons and charts appear is decided by the data in

@@ -1,6 +1,6 @@
 """What the browser app shows, as data: its sliders, shock buttons and charts.
 
-The app (:mod:`experiments.app`) draws whatever these lists describe and the running model
+The app (:mod:`experiments.app.page`) draws whatever these lists describe and the running model
 supports, so a new sector plugs in without touching the app's code:
 
 - a **slider** (:class:`ParamSpec`) appears when its configuration field exists (the default
@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from experiments.analysis.style import OKABE_ITO
 from model.config import ModelConfig
 from model.scenarios import ScenarioEvent, list_scenarios, load_scenario
 from model.validation import ConfigError
@@ -296,9 +297,9 @@ class ChartSpec:
         return tuple(s.column for s in self.series if not s.optional)
 
 
-# Okabe-Ito colours as in experiments/plots.py: vermilion is the US, blue is Japan.
-_BLACK, _VERMILION, _BLUE, _SKY = "#000000", "#D55E00", "#0072B2", "#56B4E9"
-_GREEN, _ORANGE, _PURPLE = "#009E73", "#E69F00", "#CC79A7"
+# Okabe-Ito colours as in experiments/analysis/style.py: vermilion is the US, blue is Japan.
+_BLACK, _VERMILION, _BLUE, _SKY = (OKABE_ITO[c] for c in ("black", "vermilion", "blue", "sky_blue"))
+_GREEN, _ORANGE, _PURPLE = (OKABE_ITO[c] for c in ("bluish_green", "orange", "reddish_purple"))
 
 CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec(

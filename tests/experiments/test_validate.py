@@ -1,4 +1,4 @@
-"""Tests of the validation statistics (experiments/stats.py) and ``carry-unwind validate``.
+"""Tests of the validation statistics (experiments/analysis/statistics.py) and ``carry-unwind validate``.
 
 The statistics are checked against known answers on samples drawn here, with tolerances of four
 standard errors of the estimator (so a correct implementation fails about once in 15,000 runs,
