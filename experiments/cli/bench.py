@@ -79,7 +79,6 @@ def run_benchmark(n_funds: int, days: int, seed: int = 1, reps: int = 1) -> dict
 
 def register(sub: Any) -> None:
     """Add ``bench`` to ``sub`` (the object ``add_subparsers`` returned)."""
-    fmt = FORMATTER
     bench = sub.add_parser(
         "bench",
         help="time the numba engine against the pure-Mesa reference implementation",
@@ -89,7 +88,7 @@ def register(sub: Any) -> None:
             "Both engines run the full model, so a large --funds with many --days takes a while."
         ),
         epilog="example:\n  carry-unwind bench --funds 10000 --days 250 --reps 3",
-        formatter_class=fmt,
+        formatter_class=FORMATTER,
     )
     bench.add_argument(
         "--funds", type=positive_int, required=True, metavar="N", help="number of hedge funds, > 0 (required)"

@@ -32,6 +32,7 @@ from experiments.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    FORMATTER,
     PROG,
     Parser,
     UsageError,
@@ -49,7 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     from model import __version__
 
-    fmt = argparse.RawDescriptionHelpFormatter
     parser = Parser(
         prog=PROG,
         description="Agent-based simulation of the yen carry-trade unwind (Mesa + numba).",
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  carry-unwind figures --out out/figures --workers 2\n\n"
             "'carry-unwind COMMAND --help' explains each command's options."
         ),
-        formatter_class=fmt,
+        formatter_class=FORMATTER,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")

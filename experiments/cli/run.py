@@ -25,7 +25,6 @@ OUTPUT_FILES = ("timeseries.parquet", "summary.json", "config.toml", "overview.p
 
 def register(sub: Any) -> None:
     """Add ``run`` to ``sub`` (the object ``add_subparsers`` returned)."""
-    fmt = FORMATTER
     run = sub.add_parser(
         "run",
         help="run a scenario and write its time series, summary, configuration and figure",
@@ -45,7 +44,7 @@ def register(sub: Any) -> None:
             "  carry-unwind run --set hedge_funds.max_leverage=1 --out out/no_leverage\n"
             "  carry-unwind run --config out/baseline/config.toml --seed 2   # rerun a saved configuration"
         ),
-        formatter_class=fmt,
+        formatter_class=FORMATTER,
     )
     run.add_argument(
         "--scenario",

@@ -12,12 +12,11 @@ __all__ = ["register"]
 
 def register(sub: Any) -> None:
     """Add ``scenarios`` to ``sub`` (the object ``add_subparsers`` returned)."""
-    fmt = FORMATTER
     scen = sub.add_parser(
         "scenarios",
         help="list the built-in scenarios",
         description="List the built-in scenarios (model/scenarios/*.toml) with their one-line descriptions.",
-        formatter_class=fmt,
+        formatter_class=FORMATTER,
     )
     scen.set_defaults(handler=_cmd_scenarios)
 
