@@ -81,16 +81,18 @@ breaks its pool: the pool is restarted and the unfinished batches resubmitted, u
 ``MAX_POOL_RESTARTS`` times. Dask restarts a dead worker and reschedules its tasks itself; a task
 that keeps killing workers is reported as lost, to be run again by a resume.
 
-Modules: :mod:`~experiments.sweeps.spec` (the specification), :mod:`~experiments.sweeps.designs`
-(design points and run tasks), :mod:`~experiments.sweeps.executors` (running a sweep),
-:mod:`~experiments.sweeps.store` (the output directory), :mod:`~experiments.sweeps.loaders`
-(results as pandas or xarray), :mod:`~experiments.sweeps.bench` (an executor benchmark).
+Modules: :mod:`~experiments.sweeps.spec` (the specification), :mod:`~experiments.sweeps.parsing`
+(reading it from TOML), :mod:`~experiments.sweeps.designs` (design points and run tasks),
+:mod:`~experiments.sweeps.executors` (running a sweep), :mod:`~experiments.sweeps.store` (the
+output directory), :mod:`~experiments.sweeps.loaders` (results as pandas or xarray) and
+:mod:`~experiments.sweeps.bench` (an executor benchmark).
 """
 
 from experiments.runner import EXECUTORS
 from experiments.sweeps.designs import design_table, make_tasks
 from experiments.sweeps.executors import SweepReport, run_batch, run_one, run_sweep
 from experiments.sweeps.loaders import load_results, to_xarray
+from experiments.sweeps.parsing import load_spec, parse_spec
 from experiments.sweeps.spec import (
     DESIGNS,
     Parameter,
@@ -98,8 +100,6 @@ from experiments.sweeps.spec import (
     SweepError,
     SweepInterrupted,
     SweepSpec,
-    load_spec,
-    parse_spec,
     replicate_seed,
     run_id,
     spec_to_toml,
