@@ -4,6 +4,6 @@
 """
 
 from experiments.cli.common import parse_set
-from experiments.cli.main import build_parser, main
+from experiments.cli.entry import build_parser, main
 
 __all__ = ["main", "build_parser", "parse_set"]

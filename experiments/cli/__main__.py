@@ -2,6 +2,6 @@
 
 import sys
 
-from experiments.cli.main import main
+from experiments.cli.entry import main
 
 sys.exit(main())

@@ -1,4 +1,4 @@
-"""The ``carry-unwind`` command line.
+"""The ``carry-unwind`` entry point: the argument parser of all commands, and :func:`main`.
 
 ::
 
