@@ -108,6 +108,8 @@ class ClearingResult(NamedTuple):
     excess_fx_usd_bn: float
     excess_ust_units: float
     excess_jgb_units: float
+    # ln S at which the solver evaluated the flows (``usdjpy = exp(log_usdjpy)``)
+    log_usdjpy: float
 
 
 @njit(cache=True)
@@ -312,7 +314,7 @@ def solve_clearing(inp, book, tol, max_iter):
         t = cap
         accepted = False
         merit = np.inf
-        for _ in range(60):
+        for attempt in range(60):
             excess_demand(s + t * dp[0], y_us + t * dp[1], y_jp + t * dp[2], inp, book, z, jac, gross)
             merit = 0.0
             for m in range(3):
@@ -320,7 +322,8 @@ def solve_clearing(inp, book, tol, max_iter):
             if np.isfinite(merit) and merit <= (1.0 - 1e-4 * t) * merit0:
                 accepted = True
                 break
-            t *= 0.5
+            if attempt < 59:  # the last trial stays evaluated: z and the flows describe the step taken
+                t *= 0.5
         if not accepted:
             # accept the smallest step anyway if it is no worse: progress at kinks
             if not (np.isfinite(merit) and merit <= merit0):
@@ -336,7 +339,7 @@ def solve_clearing(inp, book, tol, max_iter):
         worst = _residuals(z, gross, res)
         converged = worst <= tol
     return (math.exp(s), y_us, y_jp, it, worst, res[0], res[1], res[2], gross[0], gross[1], gross[2], converged,
-            z[0], z[1], z[2])  # fmt: skip
+            z[0], z[1], z[2], s)  # fmt: skip
 
 
 @njit(cache=True)
@@ -435,7 +438,7 @@ def solve_clearing_bracketed(inp, book, tol):
     excess_demand(s, y_us, y_jp, inp, book, z, jac, gross)
     worst = _residuals(z, gross, res)
     return (math.exp(s), y_us, y_jp, evals, worst, res[0], res[1], res[2], gross[0], gross[1], gross[2],
-            worst <= tol, z[0], z[1], z[2])  # fmt: skip
+            worst <= tol, z[0], z[1], z[2], s)  # fmt: skip
 
 
 def clear(

@@ -541,6 +541,7 @@ class CarryUnwindModel(mesa.Model):
     def _settle(self, inp: ClearingInputs, res: ClearingResult) -> hf.SettleTotals:
         cfg, mk, led, o = self.config, self.market, self.ledger, self._orders
         s_new = math.log(res.usdjpy)
+        s_solver = res.log_usdjpy  # the flows are those at the solver's own iterate
         p_us_prev, S_prev = mk.ust_price, mk.usdjpy
         p_us = bond_price(res.ust10y_yield, cfg.market.ust_duration)
         p_jp = bond_price(res.jgb10y_yield, cfg.market.jgb_duration)
@@ -548,9 +549,9 @@ class CarryUnwindModel(mesa.Model):
         yen = S / 1000.0  # JPY tn per USD bn
 
         # non-fund participants' trades at the cleared prices (the same functions the solver used)
-        q_dfx, _ = fx_flow(s_new, inp.s_prev, inp.dealer_fx_inventory, inp.dealer_fx_capacity, inp.dealer_decay)
+        q_dfx, _ = fx_flow(s_solver, inp.s_prev, inp.dealer_fx_inventory, inp.dealer_fx_capacity, inp.dealer_decay)
         q_rm = fundamental_flow(
-            s_new, res.ust10y_yield, res.jgb10y_yield, inp.infl_us, inp.infl_jp, inp.real_money_log_anchor,
+            s_solver, res.ust10y_yield, res.jgb10y_yield, inp.infl_us, inp.infl_jp, inp.real_money_log_anchor,
             inp.real_money_gap_ref, inp.real_money_fiscal_premium, inp.real_money_beta, inp.real_money_capacity,
             inp.real_money_kept,
         )[0]  # fmt: skip
