@@ -29,6 +29,7 @@ Decision rules (per fund ``i``, rates per annum):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -36,9 +37,12 @@ import mesa
 import numpy as np
 from numba import njit
 
-from model.validation import Validated, param
+from model.sector import FX, TRADING_DAYS, UST, Sector, Validated, param
 
 __all__ = [
+    "HedgeFunds",
+    "FundBook",
+    "fund_flows",
     "HedgeFundConfig",
     "HedgeFundState",
     "HedgeFundView",
@@ -50,8 +54,6 @@ __all__ = [
     "aggregate_demand",
     "settle",
 ]
-
-TRADING_DAYS = 250.0
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class HedgeFundConfig(Validated):
         1.6,
         lo=0.01,
         hi=1000.0,
-        doc="median relative risk aversion γ (lognormal across funds); calibrated to MODEL.md §7: below ~1.3 "
+        doc="median relative risk aversion γ (lognormal across funds); calibrated to the baseline return statistics: below ~1.3 "
         "the carry book turns crash-prone (mean kurtosis > 30), at 2 and above leverage barely matters",
     )
     risk_aversion_dispersion: float = param(0.5, lo=0.0, hi=3.0, doc="sd of log γ across funds")
@@ -589,6 +591,46 @@ def finish_aggregate(
     return usd, dusd_ds, dusd_dy, units, dunits_ds, dunits_dy, gross_usd, gross_units
 
 
+class FundBook(NamedTuple):
+    """What the funds' flows read during one day's clearing: their books, today's decisions, outputs."""
+
+    ust_units: np.ndarray
+    loan_jpy_tn: np.ndarray
+    cash_usd_bn: np.ndarray
+    alive: np.ndarray
+    target: np.ndarray
+    lam_init: np.ndarray
+    lam_maint: np.ndarray
+    speed: np.ndarray
+    duration: float  # UST duration (the bond index price is exp(−D·y))
+    band: float  # margin-call band ε
+    forced_sales: bool
+    out_x: np.ndarray  # new positions at the trial prices (written)
+    out_called: np.ndarray  # margin-call flags at the trial prices (written)
+
+
+@njit(cache=True)
+def fund_flows(s, y_us, y_jp, book, z, jac, gross, out):
+    """The funds' dollar and UST buying at trial prices (see :mod:`model.sector`)."""
+    price_us = math.exp(-book.duration * y_us)
+    k = 1000.0 * math.exp(-s)
+    usd, usd_ds, usd_dy, ust, ust_ds, ust_dy, gross_usd, gross_ust = aggregate_demand(
+        book.ust_units, book.loan_jpy_tn, book.cash_usd_bn, book.alive, book.target, book.lam_init, book.lam_maint,
+        book.speed, price_us, k, book.duration, book.band, book.forced_sales, book.out_x, book.out_called,
+    )  # fmt: skip
+    z[FX] += usd
+    z[UST] += ust
+    jac[FX, FX] += usd_ds
+    jac[FX, UST] += usd_dy
+    jac[UST, FX] += ust_ds
+    jac[UST, UST] += ust_dy
+    gross[FX] += gross_usd
+    gross[UST] += gross_ust
+    out[FX] = usd
+    out[UST] = ust
+    out[2] = 0.0
+
+
 class SettleTotals(NamedTuple):
     coupons_usd_bn: float
     interest_jpy_tn: float
@@ -827,7 +869,7 @@ class HedgeFundView(mesa.Agent):
 
     @property
     def _s(self) -> HedgeFundState:
-        return self.model.hedge_funds
+        return self.model.sectors["hedge_funds"].state
 
     @property
     def alive(self) -> bool:
@@ -861,3 +903,142 @@ class HedgeFundView(mesa.Agent):
 
     def step(self) -> None:  # the sector is stepped in arrays by the model
         return None
+
+
+class HedgeFunds(Sector):
+    """The hedge funds' sector block (struct of arrays, one row per fund).
+
+    ``engine = "mesa"`` hands decisions, demand and settlement to one Python ``mesa.Agent`` per
+    fund (:mod:`model.reference`), applying the same rule functions; the arrays then mirror the
+    agents after each day. Reads ``fundamental_log_usdjpy`` (real money) from ``model.signals``.
+    """
+
+    name = "hedge_funds"
+    section = "hedge_funds"
+    flows = fund_flows
+    columns = ("hf_gross_usd_bn", "hf_equity_usd_bn", "hf_leverage", "hf_margin_calls", "hf_failures", "hf_alive",
+               "hf_investor_flows_usd_bn")  # fmt: skip
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.state: HedgeFundState | None = None
+        self.engine = None  # the Mesa reference engine, when model.engine == "mesa"
+        self.totals: SettleTotals | None = None
+
+    # -- what funds observe before trading --------------------------------------------------------
+    def variance_pa(self, model) -> float:
+        """Funds' variance estimate: realised and implied, above a stressed-VaR floor."""
+        mk, h = model.market, self.config
+        if not h.risk_feedback:
+            return h.margin_reference_vol_pa**2
+        implied = model.config.market.fx_vol_per_risk_point * mk.risk_index
+        blend = h.realized_vol_weight * mk.ewma_var_daily * TRADING_DAYS + (1 - h.realized_vol_weight) * implied**2
+        return max(blend, h.vol_floor_pa**2)
+
+    def observe(self, model) -> dict[str, float]:
+        """Yesterday's close as funds see it: carry, trend, valuation and risk."""
+        mk = model.market
+        var_pa = self.variance_pa(model)
+        return dict(
+            carry_pa=mk.ust10y_yield - mk.boj_rate,
+            trend_pa=mk.trend_daily * TRADING_DAYS,
+            misvaluation=mk.log_usdjpy - model.signals["fundamental_log_usdjpy"],
+            var_pa=var_pa,
+            vol_ratio=math.sqrt(var_pa) / self.config.margin_reference_vol_pa,
+        )
+
+    def start(self, model) -> None:
+        mk = model.market
+        self.state = init_hedge_funds(
+            self.config, model.streams["hedge_funds.init"], usdjpy=mk.usdjpy, ust_price=mk.ust_price,
+            **self.observe(model),
+        )  # fmt: skip
+        if model.engine == "mesa":
+            from model.reference import MesaFundSector
+
+            self.engine = MesaFundSector(model, self)
+        else:
+            for row in range(min(self.config.n_funds, model.config.simulation.max_agent_views)):
+                HedgeFundView(model, row)
+
+    def open_books(self, ledger) -> None:
+        f = self.state
+        ledger.set("yen_lenders", "yen_loans_jpy_tn", float(f.loan_jpy_tn.sum()))
+        # the yen the funds borrowed was sold for the dollars they hold
+        ledger.set("yen_lenders", "jpy_tn", -float(f.loan_jpy_tn.sum()))
+        ledger.set("fund_investors", "usd_bn", -float(f.cash_usd_bn.sum()))
+        self.sync_ledger(ledger)
+
+    def sync_ledger(self, ledger) -> None:
+        """The hedge-fund row, recomputed from the funds' own arrays (not booked from flows)."""
+        f = self.state
+        ledger.set(self.name, "usd_bn", float(f.cash_usd_bn.sum()))
+        ledger.set(self.name, "ust_units", float(f.ust_units.sum()))
+        ledger.set(self.name, "yen_loans_jpy_tn", -float(f.loan_jpy_tn.sum()))
+
+    # -- the day ----------------------------------------------------------------------------------
+    def decide(self, model) -> None:
+        obs = self.observe(model)
+        if self.engine is None:
+            decide(self.state, self.config, **obs)
+        else:
+            self.engine.decide(**obs)
+
+    def clearing_inputs(self, model) -> FundBook:
+        f, cfg = self.state, self.config
+        return FundBook(
+            f.ust_units, f.loan_jpy_tn, f.cash_usd_bn, f.alive, f.target_leverage, f.init_leverage, f.maint_leverage,
+            f.speed, model.config.market.ust_duration, cfg.margin_call_band, cfg.forced_sales, f.position_new_usd_bn,
+            f.margin_called,
+        )  # fmt: skip
+
+    def settle(self, model, day) -> None:
+        f, led = self.state, model.ledger
+        loans_before = float(f.loan_jpy_tn.sum())
+        units_before = float(f.ust_units.sum())
+        kw = dict(price=day.ust_price, usdjpy=day.usdjpy, price_prev=day.ust_price_prev, usdjpy_prev=day.usdjpy_prev,
+                  y_us=day.ust10y_yield, r_jp=model.market.boj_rate)  # fmt: skip
+        if self.engine is None:
+            totals = settle(f, self.config, day=model.day, **kw)
+        else:
+            totals = self.engine.settle(**kw)
+        # cash lent (+) or repaid (−): the change in loans less interest, plus what was written off
+        new_loans = float(f.loan_jpy_tn.sum()) - loans_before - totals.interest_jpy_tn + totals.defaults_jpy_tn
+        led.book("yen_lenders", "yen_loans_jpy_tn", new_loans + totals.interest_jpy_tn - totals.defaults_jpy_tn)
+        led.book("yen_lenders", "jpy_tn", -new_loans)
+        led.book("us_treasury", "usd_bn", -totals.coupons_usd_bn)
+        led.book("fund_investors", "usd_bn", -totals.investor_flows_usd_bn + totals.payouts_usd_bn)
+        self.sync_ledger(led)
+        self.totals = totals
+        day.executed[self.name] = (0.0, float(f.ust_units.sum()) - units_before, 0.0)
+
+    # -- accounts ---------------------------------------------------------------------------------
+    def holdings(self) -> dict[str, float]:
+        f = self.state
+        return {"usd_bn": float(f.cash_usd_bn.sum()), "ust_units": float(f.ust_units.sum()),
+                "yen_loans_jpy_tn": -float(f.loan_jpy_tn.sum())}  # fmt: skip
+
+    def equity_gaps(self, model) -> np.ndarray:
+        """Per fund: |equity by accumulated P&L − (assets − liabilities)| and its tolerance scale."""
+        f = self.state
+        S, p_us, _ = model.prices()
+        marked = equity_marked(f, p_us, S)
+        return np.abs(marked - f.equity_book_usd_bn)
+
+    def equity_gap(self, model) -> float:
+        gaps = self.equity_gaps(model)
+        return float(gaps.max()) if gaps.size else 0.0
+
+    def record(self, model) -> dict[str, float]:
+        f, t, mk = self.state, self.totals, model.market
+        gross = float(f.ust_units.sum()) * mk.ust_price
+        equity = float(f.equity_book_usd_bn[f.alive].sum())
+        return {
+            "hf_gross_usd_bn": gross,
+            "hf_equity_usd_bn": equity,
+            "hf_leverage": gross / equity if equity > 0 else 0.0,
+            "hf_margin_calls": t.margin_calls if t else 0,
+            "hf_failures": t.failures if t else 0,
+            "hf_alive": int(f.alive.sum()),
+            "hf_investor_flows_usd_bn": t.investor_flows_usd_bn if t else 0.0,
+        }

@@ -31,7 +31,7 @@ import mesa
 import numpy as np
 from numba import njit
 
-from model.validation import Validated, param
+from model.sector import FX, INSTITUTIONS, N_MARKETS, Sector, Validated, param
 
 __all__ = [
     "NisaConfig",
@@ -296,3 +296,55 @@ class HouseholdView(mesa.discrete_space.CellAgent):
     def drawdown(self) -> float:
         peak = float(self.model.nisa.peak_jpy[self.row])
         return 1.0 - self.holdings_jpy_tn / peak if peak > 0 else 0.0
+
+
+class NisaHouseholds(Sector):
+    """The NISA households' sector block: monthly contributions, panics and redemptions.
+
+    Orders are decided from yesterday's close and executed at the day's price; their dollars buy
+    foreign equity from sellers outside the model (ledger row ``foreign_equity``). Holdings are
+    marked at the global equity index (``model.macro``) after the day's close.
+    """
+
+    name = "nisa_households"
+    section = "nisa"
+    columns = ("nisa_flow_jpy_tn", "nisa_panic_share")
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.state = init_nisa(
+            self.config, model.streams["nisa.init"], equity_index=model.macro.equity_index, usdjpy=model.market.usdjpy
+        )
+        self.flow_jpy_tn = 0.0
+        self.panicked = 0
+        self._orders = np.zeros((N_MARKETS, 3))
+
+    def decide(self, model) -> None:
+        cfg, mk = self.config, model.market
+        date = model.calendar.date(model.day)
+        tdays = model.calendar.trading_days_in_month(model.day)
+        # monthly contributions spread over the month's trading days, heavier in January
+        monthly = cfg.monthly_contribution_jpy_tn * (cfg.january_multiplier if date.month == 1 else 1.0)
+        flow, _new, self.panicked = decide(
+            self.state, cfg, equity_index=model.macro.equity_index, usdjpy=mk.usdjpy, daily_total_jpy_tn=monthly / tdays
+        )
+        self.flow_jpy_tn = flow
+        self._orders[FX, INSTITUTIONS] = flow * 1000.0 / mk.usdjpy
+
+    def orders(self) -> np.ndarray:
+        return self._orders
+
+    def settle(self, model, day) -> None:
+        usd = self._orders[FX, INSTITUTIONS]
+        led = model.ledger
+        led.fx(self.name, usd, day.usdjpy / 1000.0)
+        # the dollars buy foreign equity from its (unmodelled) sellers
+        led.book(self.name, "usd_bn", -usd)
+        led.book("foreign_equity", "usd_bn", usd)
+        if self.config.enabled:
+            settle(self.state, equity_index=model.macro.equity_index, usdjpy=day.usdjpy)
+
+    def record(self, model) -> dict[str, float]:
+        n = max(self.state.units.shape[0], 1)
+        return {"nisa_flow_jpy_tn": self.flow_jpy_tn,
+                "nisa_panic_share": self.panicked / n if self.config.enabled else 0.0}  # fmt: skip

@@ -57,7 +57,7 @@ def _run_arm(arm: Arm) -> dict[str, np.ndarray]:
 
     model = CarryUnwindModel(scenario=arm.scenario, seed=arm.seed, **dict(arm.overrides))
     for day, kind, params in arm.events:
-        model._schedule(day, model.apply_event, ScenarioEvent(day=day, kind=kind, params=dict(params)))
+        model.schedule(day, model.apply_event, ScenarioEvent(day=day, kind=kind, params=dict(params)))
     model.run_for(arm.days)
     return {c: np.asarray(model.history[c], dtype=float) for c in arm.columns}
 

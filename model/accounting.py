@@ -58,6 +58,16 @@ class Ledger:
         self.table[self._row[sector], j] += amount
         self.turnover[j] += abs(amount)
 
+    def fx(self, sector: str, usd_bought: float, yen_per_usd: float) -> None:
+        """``sector`` buys ``usd_bought`` dollars (negative: sells) and pays yen (JPY tn per USD bn)."""
+        self.book(sector, "usd_bn", usd_bought)
+        self.book(sector, "jpy_tn", -usd_bought * yen_per_usd)
+
+    def bonds(self, sector: str, units: str, cash: str, bought: float, price: float) -> None:
+        """``sector`` buys ``bought`` bond index units (column ``units``) paying ``price`` each in ``cash``."""
+        self.book(sector, units, bought)
+        self.book(sector, cash, -bought * price)
+
     def set(self, sector: str, asset: str, amount: float) -> None:
         self.table[self._row[sector], self._col[asset]] = amount
 
