@@ -136,6 +136,7 @@ class BondInvestors(Sector):
     name = "bond_investors"
     section = "bond_investors"
     flows = bond_investor_flows
+    ledger_rows = ("ust_investors", "jgb_investors")
 
     def __init__(self, model) -> None:
         super().__init__(model)

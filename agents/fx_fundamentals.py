@@ -135,6 +135,7 @@ class RealMoney(Sector):
     flows = real_money_flows
     columns = ("real_money_usd_bn", "trade_flow_usd_bn")
     event_kinds = ("trade_flow",)
+    ledger_rows = ("real_money", "long_horizon", "trade")
 
     def __init__(self, model) -> None:
         super().__init__(model)
@@ -205,6 +206,9 @@ class RealMoney(Sector):
         led.fx(self.name, q, yen)
         led.fx("trade", self.trade_flow_usd_bn, yen)
         self.holdings_usd_bn = self.kept_usd_bn + q
+
+    def holdings_rows(self) -> dict[str, dict[str, float]]:
+        return {self.name: {"usd_bn": self.holdings_usd_bn}}
 
     def record(self, model) -> dict[str, float]:
         return {"real_money_usd_bn": self.holdings_usd_bn, "trade_flow_usd_bn": self.trade_flow_usd_bn}

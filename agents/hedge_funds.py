@@ -916,6 +916,7 @@ class HedgeFunds(Sector):
     name = "hedge_funds"
     section = "hedge_funds"
     flows = fund_flows
+    ledger_rows = ("hedge_funds", "yen_lenders", "fund_investors")
     columns = ("hf_gross_usd_bn", "hf_equity_usd_bn", "hf_leverage", "hf_margin_calls", "hf_failures", "hf_alive",
                "hf_investor_flows_usd_bn")  # fmt: skip
 
@@ -1013,6 +1014,9 @@ class HedgeFunds(Sector):
         day.executed[self.name] = (0.0, float(f.ust_units.sum()) - units_before, 0.0)
 
     # -- accounts ---------------------------------------------------------------------------------
+    def holdings_rows(self) -> dict[str, dict[str, float]]:
+        return {self.name: self.holdings()}
+
     def holdings(self) -> dict[str, float]:
         f = self.state
         return {"usd_bn": float(f.cash_usd_bn.sum()), "ust_units": float(f.ust_units.sum()),

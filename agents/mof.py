@@ -134,6 +134,10 @@ class Mof(Sector):
     section = "mof"
     columns = ("mof_intervention_jpy_tn", "mof_reserves_usd_bn")
     event_kinds = ("supplementary_budget", "mof_intervention")
+    ledger_rows = ("mof", "jgb_issuer")
+
+    def holdings_rows(self) -> dict[str, dict[str, float]]:
+        return {self.name: self.holdings()}
 
     def __init__(self, model) -> None:
         super().__init__(model)

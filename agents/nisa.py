@@ -309,6 +309,7 @@ class NisaHouseholds(Sector):
     name = "nisa_households"
     section = "nisa"
     columns = ("nisa_flow_jpy_tn", "nisa_panic_share")
+    ledger_rows = ("nisa_households", "foreign_equity")
 
     def __init__(self, model) -> None:
         super().__init__(model)

@@ -90,20 +90,47 @@ class IdentityReport:
     jgb_units_drift: float
     loans_drift: float
     worst_equity_gap_usd_bn: float
+    worst_holdings_gap: float
+    walras_residual: float
+
+
+# What dealers may absorb at the recorded prices, relative to gross volume: the clearing tolerance
+# (1e-10 by default) plus the round-off of recording ln S as S (a relative 1e-16 of the price).
+WALRAS_SLACK = 10.0
 
 
 def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
-    """Check every identity on the model's current state; raise :class:`AccountingError` if any fails."""
+    """Check every identity on the model's current state; raise :class:`AccountingError` if any fails.
+
+    * money, bonds and yen loans are conserved (column sums of the double-entry ledger);
+    * every sector's own records (its state) agree with its ledger rows (:meth:`Sector.holdings`);
+    * where a sector keeps equity by accumulated profit and loss (funds, dealers), it equals its
+      assets minus its liabilities at today's prices;
+    * excess demand recomputed at the recorded prices from the sectors' inputs (``walras_residual``)
+      is within the clearing tolerance: what dealers absorbed at the close was only round-off.
+    """
     led: Ledger = model.ledger
-    model.sync_fund_ledger()
+    day = model.day
     drift = led.totals() - led.initial_totals
     scale = np.maximum(led.turnover, 1.0)
     names = {0: "USD", 1: "JPY", 2: "UST units", 3: "JGB units", 4: "yen loans"}
     for j, name in names.items():
         if abs(drift[j]) > rtol * scale[j]:
             raise AccountingError(
-                f"day {model.day}: {name} not conserved: drift {drift[j]:.3e} vs tolerance {rtol * scale[j]:.3e}"
+                f"day {day}: {name} not conserved: drift {drift[j]:.3e} vs tolerance {rtol * scale[j]:.3e}"
             )
+    worst_holding = 0.0
+    for sector in model.sector_list:
+        for row, holdings in sector.holdings_rows().items():
+            for asset, own in holdings.items():
+                booked = led.get(row, asset)
+                j = led._col[asset]
+                gap = abs(own - booked)
+                worst_holding = max(worst_holding, gap)
+                if gap > rtol * max(scale[j], abs(own)):
+                    raise AccountingError(
+                        f"day {day}: {row} holds {asset} = {own!r} by its own records but {booked!r} in the ledger"
+                    )
     hf = model.hedge_funds
     marked = hf.ust_units * model.market.ust_price + hf.cash_usd_bn - hf.loan_jpy_tn * 1000.0 / model.market.usdjpy
     gap = np.abs(marked - hf.equity_book_usd_bn)
@@ -112,7 +139,22 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
     if gap.size and np.any(gap > tol):
         i = int(np.argmax(gap - tol))
         raise AccountingError(
-            f"day {model.day}: fund {i} equity by P&L {hf.equity_book_usd_bn[i]:.12g} != assets - liabilities "
+            f"day {day}: fund {i} equity by P&L {hf.equity_book_usd_bn[i]:.12g} != assets - liabilities "
             f"{marked[i]:.12g}"
         )
-    return IdentityReport(*(float(d) for d in drift), worst)
+    for sector in model.sector_list:
+        if sector.name == "hedge_funds":
+            continue
+        g = sector.equity_gap(model)
+        bs = sector.balance_sheet(model)
+        worst = max(worst, g)
+        if g > rtol * max(bs.assets_usd_bn + bs.liabilities_usd_bn, 1.0) * 10:
+            raise AccountingError(f"day {day}: {sector.name} equity by P&L differs from assets − liabilities by {g:.3e}")
+    walras = model.walras_residual
+    limit = WALRAS_SLACK * model.config.simulation.clearing_tolerance
+    if not walras <= limit:
+        raise AccountingError(
+            f"day {day}: excess demand at the recorded prices is {walras:.3e} of gross volume (tolerance {limit:.1e}): "
+            "dealers absorbed more than round-off, so the recorded prices do not clear the markets"
+        )
+    return IdentityReport(*(float(d) for d in drift), worst, worst_holding, walras)

@@ -106,6 +106,7 @@ class OrderBook(Sector):
     """
 
     name = "order_book"
+    ledger_rows = ()
     flows = None  # set below, once order_flows is compiled
 
     def clearing_inputs(self, model) -> OrderBookInputs:

@@ -190,6 +190,11 @@ class CarryUnwindModel(mesa.Model):
         return self.sectors["hedge_funds"].state
 
     @property
+    def life_insurers(self):
+        """The insurers' arrays (:class:`agents.life_insurers.LifeInsurerState`)."""
+        return self.sectors["life_insurers"].state
+
+    @property
     def nisa(self):
         """The NISA households' arrays (:class:`agents.nisa.NisaState`)."""
         return self.sectors["nisa_households"].state

@@ -90,6 +90,8 @@ class Sector:
         The compiled flows function if the sector is price-elastic, else ``None``.
     event_kinds
         Scenario event kinds this sector handles (:meth:`handle_event`).
+    ledger_rows
+        Its rows in the double-entry ledger (default: one row named ``name``).
     columns
         The time-series columns :meth:`record` returns, in order.
     """
@@ -98,6 +100,7 @@ class Sector:
     section: ClassVar[str | None] = None
     flows: ClassVar[Callable[..., Any] | None] = None
     event_kinds: ClassVar[tuple[str, ...]] = ()
+    ledger_rows: ClassVar[tuple[str, ...] | None] = None  # its rows in the ledger; None: (name,)
     columns: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, model: CarryUnwindModel) -> None:
@@ -141,13 +144,17 @@ class Sector:
         """Holdings implied by the sector's own state, by ledger column; checked against its ledger row."""
         return {}
 
+    def rows(self) -> tuple[str, ...]:
+        return (self.name,) if self.ledger_rows is None else self.ledger_rows
+
     def holdings_rows(self) -> dict[str, dict[str, float]]:
         """:meth:`holdings` by ledger row (a sector with several rows overrides this)."""
-        return {self.name: self.holdings()}
+        return {self.name: self.holdings()} if self.rows() == (self.name,) else {}
 
     def balance_sheet(self, model: CarryUnwindModel) -> BalanceSheet:
         """Assets, liabilities and equity at today's prices (USD bn), from the sector's own records."""
-        return BalanceSheet(*fx_book(model.ledger, self.name, model.prices()))
+        books = [fx_book(model.ledger, row, model.prices()) for row in self.rows()]
+        return BalanceSheet(*(float(sum(b[k] for b in books)) for k in range(3)))
 
     def equity_gap(self, model: CarryUnwindModel) -> float:
         """|equity by accumulated profit and loss − (assets − liabilities)|; 0 where not tracked."""

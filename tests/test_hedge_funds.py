@@ -104,13 +104,14 @@ def run_checking_voluntary_rule(seed: int, days: int, seen: dict) -> None:
         hedge_funds__investor_flows=False,
     )
     f = model.hedge_funds
-    original = model._settle
+    sector = model.sectors["hedge_funds"]
+    original = sector.settle
 
-    def checking_settle(inp, res):
+    def checking_settle(mdl, day):
         # holdings are still yesterday's: mark them at the cleared prices
-        price = math.exp(-inp.ust_duration * res.ust10y_yield)
+        price = math.exp(-mdl.config.market.ust_duration * day.ust10y_yield)
         x_old = f.ust_units * price
-        equity = x_old + f.cash_usd_bn - f.loan_jpy_tn * 1000.0 / res.usdjpy
+        equity = x_old + f.cash_usd_bn - f.loan_jpy_tn * 1000.0 / day.usdjpy
         ok = f.alive & (equity > 0) & (f.init_leverage > 0)
         expected = gradual_position(
             x_old[ok], equity[ok], f.target_leverage[ok], f.init_leverage[ok], f.maint_leverage[ok], f.speed[ok]
@@ -122,9 +123,9 @@ def run_checking_voluntary_rule(seed: int, days: int, seen: dict) -> None:
         seen["calls"] += int(called.sum())
         # a forced cut would have brought these down to the initial-margin limit at once
         seen["kept_above_initial_margin"] += int((called & (f.position_new_usd_bn > f.init_leverage * equity)).sum())
-        return original(inp, res)
+        return original(mdl, day)
 
-    model._settle = checking_settle
+    sector.settle = checking_settle
     for _ in range(days):
         model.step()
     df = model.timeseries()
