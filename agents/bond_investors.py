@@ -179,8 +179,8 @@ class BondInvestors(Sector):
             + model.config.macro.fiscal_jgb_premium_pa * model.macro.fiscal_risk
         )
         ust_extra = cfg.flight_to_quality_usd_bn * (mk.risk_index - m0.risk_index_mean) + self.ust_absorbed_usd_bn
-        ust_extra += sig["ust_absorbed_usd_bn"]
-        jgb_extra = self.jgb_absorbed_jpy_tn + sig["jgb_planned_jpy_tn"]
+        ust_extra += sig.get("ust_absorbed_usd_bn", 0.0)
+        jgb_extra = self.jgb_absorbed_jpy_tn + sig.get("jgb_planned_jpy_tn", 0.0)
         self._today = BondInvestorInputs(
             yus_prev=mk.ust10y_yield,
             yjp_prev=mk.jgb10y_yield,
@@ -208,8 +208,8 @@ class BondInvestors(Sector):
         self.jgb_anchor += inp.jgb_anchor_change
         self.ust_extra_usd_bn += inp.ust_extra_change
         self.jgb_extra_jpy_tn += inp.jgb_extra_change
-        self.ust_absorbed_usd_bn += sig["ust_absorbed_usd_bn"]
-        self.jgb_absorbed_jpy_tn += sig["jgb_planned_jpy_tn"]
+        self.ust_absorbed_usd_bn += sig.get("ust_absorbed_usd_bn", 0.0)
+        self.jgb_absorbed_jpy_tn += sig.get("jgb_planned_jpy_tn", 0.0)
         day.executed[self.name] = (0.0, q_us, q_jp)
 
     def holdings_rows(self) -> dict[str, dict[str, float]]:

@@ -172,7 +172,7 @@ class Mof(Sector):
         self.intervention_jpy_tn = intervention_today(cfg, self.state, usdjpy=S, usdjpy_window_ago=ago)
         self.planned_jpy_tn = cfg.deficit_jpy_tn_pa / TRADING_DAYS
         supplementary = self.state.issuance_today()
-        self.redeemed_units = model.signals["boj_redeemed_units"]
+        self.redeemed_units = model.signals.get("boj_redeemed_units", 0.0)
         self.supply_units = (self.planned_jpy_tn + supplementary) / p_jp + self.redeemed_units
         self._orders[FX, INSTITUTIONS] = -self.intervention_jpy_tn * 1000.0 / S
         self._orders[JGB, ISSUANCE] = -self.supply_units

@@ -94,11 +94,12 @@ class UsTreasury(Sector):
     def settle(self, model, day) -> None:
         model.ledger.bonds(self.name, "ust_units", "usd_bn", -self.supply_units, day.ust_price)
         if self.auction:
+            none = (0.0, 0.0, 0.0)
             ex = day.executed
             foreign = (
-                ex["life_insurers"][UST]
-                + ex["hedge_funds"][UST]
-                + self.config.foreign_official_share * max(ex["bond_investors"][UST], 0.0)
+                ex.get("life_insurers", none)[UST]
+                + ex.get("hedge_funds", none)[UST]
+                + self.config.foreign_official_share * max(ex.get("bond_investors", none)[UST], 0.0)
             )
             self.last_tail_bp = (day.ust10y_yield - day.ust10y_yield_prev) * 1e4
             self.last_indirect_share = min(max(foreign / self.supply_units, 0.0), 1.0)

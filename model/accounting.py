@@ -6,9 +6,11 @@ Rows are sectors, columns are holdings. Every trade and transfer is booked on bo
 * UST and JGB units add up to zero (issuers hold minus the amount outstanding);
 * yen loans: the lenders' claims equal the funds' debts.
 
-The hedge-fund row is not booked from flows: it is recomputed from the funds' own arrays, so the
-identities check the clearing (every trade has a counterparty) and the funds' bookkeeping.
-Each fund's equity, accumulated from its P&L, must equal its assets minus its liabilities.
+Its rows are the sectors' ledger rows (:meth:`model.sector.Sector.rows`) plus the two issuers.
+Sectors book their own trades at settlement; the checks then compare each sector's own records
+with its rows, so a trade booked on one side only, or a holding that moves without a trade, is
+caught. The hedge-fund row is recomputed from the funds' own arrays. Where a sector keeps equity
+by accumulated profit and loss (funds, dealers), it must equal its assets minus its liabilities.
 """
 
 from __future__ import annotations
@@ -19,24 +21,7 @@ import numpy as np
 
 __all__ = ["Ledger", "AccountingError", "check_identities"]
 
-SECTORS = (
-    "hedge_funds",
-    "dealers",
-    "real_money",
-    "trade",
-    "long_horizon",
-    "ust_investors",
-    "jgb_investors",
-    "us_treasury",
-    "jgb_issuer",
-    "yen_lenders",
-    "fund_investors",
-    "life_insurers",
-    "nisa_households",
-    "foreign_equity",
-    "boj",
-    "mof",
-)
+ISSUERS = ("us_treasury", "jgb_issuer")  # always present: they pay coupons and hold minus the outstanding
 ASSETS = ("usd_bn", "jpy_tn", "ust_units", "jgb_units", "yen_loans_jpy_tn")
 
 
@@ -45,9 +30,13 @@ class AccountingError(AssertionError):
 
 
 class Ledger:
-    def __init__(self) -> None:
-        self.table = np.zeros((len(SECTORS), len(ASSETS)))
-        self._row = {s: i for i, s in enumerate(SECTORS)}
+    """Holdings by row (sector accounts) and column (:data:`ASSETS`)."""
+
+    def __init__(self, rows: tuple[str, ...] = ()) -> None:
+        names = tuple(dict.fromkeys((*rows, *ISSUERS)))  # unique, in order
+        self.rows = names
+        self.table = np.zeros((len(names), len(ASSETS)))
+        self._row = {s: i for i, s in enumerate(names)}
         self._col = {a: j for j, a in enumerate(ASSETS)}
         self.initial_totals: np.ndarray | None = None
         # cumulative gross flows booked per column: the scale for round-off tolerances
@@ -70,6 +59,12 @@ class Ledger:
 
     def set(self, sector: str, asset: str, amount: float) -> None:
         self.table[self._row[sector], self._col[asset]] = amount
+
+    def has(self, sector: str) -> bool:
+        return sector in self._row
+
+    def column(self, asset: str) -> int:
+        return self._col[asset]
 
     def get(self, sector: str, asset: str) -> float:
         return float(self.table[self._row[sector], self._col[asset]])
@@ -111,6 +106,13 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
     """
     led: Ledger = model.ledger
     day = model.day
+    walras = model.walras_residual
+    limit = WALRAS_SLACK * model.config.simulation.clearing_tolerance
+    if not walras <= limit:
+        raise AccountingError(
+            f"day {day}: excess demand at the recorded prices is {walras:.3e} of gross volume (tolerance {limit:.1e}): "
+            "dealers absorbed more than round-off, so the recorded prices do not clear the markets"
+        )
     drift = led.totals() - led.initial_totals
     scale = np.maximum(led.turnover, 1.0)
     names = {0: "USD", 1: "JPY", 2: "UST units", 3: "JGB units", 4: "yen loans"}
@@ -124,24 +126,27 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
         for row, holdings in sector.holdings_rows().items():
             for asset, own in holdings.items():
                 booked = led.get(row, asset)
-                j = led._col[asset]
+                j = led.column(asset)
                 gap = abs(own - booked)
                 worst_holding = max(worst_holding, gap)
                 if gap > rtol * max(scale[j], abs(own)):
                     raise AccountingError(
                         f"day {day}: {row} holds {asset} = {own!r} by its own records but {booked!r} in the ledger"
                     )
-    hf = model.hedge_funds
-    marked = hf.ust_units * model.market.ust_price + hf.cash_usd_bn - hf.loan_jpy_tn * 1000.0 / model.market.usdjpy
-    gap = np.abs(marked - hf.equity_book_usd_bn)
-    tol = rtol * np.maximum(np.abs(hf.ust_units * model.market.ust_price) + np.abs(hf.cash_usd_bn) + 1.0, 1.0) * 10
-    worst = float(gap.max()) if gap.size else 0.0
-    if gap.size and np.any(gap > tol):
-        i = int(np.argmax(gap - tol))
-        raise AccountingError(
-            f"day {day}: fund {i} equity by P&L {hf.equity_book_usd_bn[i]:.12g} != assets - liabilities "
-            f"{marked[i]:.12g}"
-        )
+    worst = 0.0
+    if "hedge_funds" in model.sectors:
+        hf = model.hedge_funds
+        mk = model.market
+        marked = hf.ust_units * mk.ust_price + hf.cash_usd_bn - hf.loan_jpy_tn * 1000.0 / mk.usdjpy
+        gap = np.abs(marked - hf.equity_book_usd_bn)
+        tol = rtol * np.maximum(np.abs(hf.ust_units * mk.ust_price) + np.abs(hf.cash_usd_bn) + 1.0, 1.0) * 10
+        worst = float(gap.max()) if gap.size else 0.0
+        if gap.size and np.any(gap > tol):
+            i = int(np.argmax(gap - tol))
+            raise AccountingError(
+                f"day {day}: fund {i} equity by P&L {hf.equity_book_usd_bn[i]:.12g} != assets - liabilities "
+                f"{marked[i]:.12g}"
+            )
     for sector in model.sector_list:
         if sector.name == "hedge_funds":
             continue
@@ -150,11 +155,4 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
         worst = max(worst, g)
         if g > rtol * max(bs.assets_usd_bn + bs.liabilities_usd_bn, 1.0) * 10:
             raise AccountingError(f"day {day}: {sector.name} equity by P&L differs from assets − liabilities by {g:.3e}")
-    walras = model.walras_residual
-    limit = WALRAS_SLACK * model.config.simulation.clearing_tolerance
-    if not walras <= limit:
-        raise AccountingError(
-            f"day {day}: excess demand at the recorded prices is {walras:.3e} of gross volume (tolerance {limit:.1e}): "
-            "dealers absorbed more than round-off, so the recorded prices do not clear the markets"
-        )
     return IdentityReport(*(float(d) for d in drift), worst, worst_holding, walras)

@@ -157,7 +157,7 @@ class CarryUnwindModel(mesa.Model):
         self._event_handlers = {kind: s for s in self.sector_list for kind in s.event_kinds}
         for s in self.sector_list:
             s.start(self)
-        self.ledger = Ledger()
+        self.ledger = Ledger(tuple(row for s in self.sector_list for row in s.rows()))
         for s in self.sector_list:
             s.open_books(self.ledger)
         self.ledger.set("us_treasury", "ust_units", -self.ledger.totals()[2])
@@ -341,13 +341,15 @@ class CarryUnwindModel(mesa.Model):
         led = self.ledger
         ust_paid = jgb_paid = 0.0
         for sector in ("ust_investors", "dealers", "life_insurers"):
-            c = led.get(sector, "ust_units") * day.ust_coupon_per_unit
-            led.book(sector, "usd_bn", c)
-            ust_paid += c
+            if led.has(sector):
+                c = led.get(sector, "ust_units") * day.ust_coupon_per_unit
+                led.book(sector, "usd_bn", c)
+                ust_paid += c
         for sector in ("jgb_investors", "dealers", "life_insurers", "boj"):
-            c = led.get(sector, "jgb_units") * day.jgb_coupon_per_unit
-            led.book(sector, "jpy_tn", c)
-            jgb_paid += c
+            if led.has(sector):
+                c = led.get(sector, "jgb_units") * day.jgb_coupon_per_unit
+                led.book(sector, "jpy_tn", c)
+                jgb_paid += c
         led.book("us_treasury", "usd_bn", -ust_paid)
         led.book("jgb_issuer", "jpy_tn", -jgb_paid)
 
