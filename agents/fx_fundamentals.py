@@ -81,18 +81,6 @@ class FundamentalConfig(Validated):
     )
 
 
-@njit(cache=True)
-def fundamental_flow(s, y_us, y_jp, infl_us, infl_jp, log_anchor, gap_ref, fiscal_premium, beta, capacity, kept):
-    """Dollars bought by real money at trial prices; ``kept`` is ``(1 − δ)·F_old``.
-
-    Returns ``(flow, dflow_ds, dflow_dyus, dflow_dyjp)``.
-    """
-    gap = (y_us - infl_us) - (y_jp - infl_jp)
-    s_fund = log_anchor + beta * (gap - gap_ref) + fiscal_premium
-    target = capacity * (s_fund - s)
-    return target - kept, -capacity, capacity * beta, -capacity * beta
-
-
 class RealMoneyInputs(NamedTuple):
     """What real money's flows read during one day's clearing."""
 
@@ -107,12 +95,22 @@ class RealMoneyInputs(NamedTuple):
 
 
 @njit(cache=True)
+def fundamental_flow(s, y_us, y_jp, inp):
+    """Dollars bought by real money at trial prices (``inp``: :class:`RealMoneyInputs`; ``inp.kept``
+    is ``(1 − δ)·F_old``).
+
+    Returns ``(flow, dflow_ds, dflow_dyus, dflow_dyjp)``.
+    """
+    gap = (y_us - inp.infl_us) - (y_jp - inp.infl_jp)
+    s_fund = inp.log_anchor + inp.beta * (gap - inp.gap_ref) + inp.fiscal_premium
+    target = inp.capacity * (s_fund - s)
+    return target - inp.kept, -inp.capacity, inp.capacity * inp.beta, -inp.capacity * inp.beta
+
+
+@njit(cache=True)
 def real_money_flows(s, y_us, y_jp, inp, z, jac, gross, out):
     """Real money's dollar buying at trial prices (see :mod:`model.sector`)."""
-    rm, rm_ds, rm_dyus, rm_dyjp = fundamental_flow(
-        s, y_us, y_jp, inp.infl_us, inp.infl_jp, inp.log_anchor, inp.gap_ref, inp.fiscal_premium, inp.beta,
-        inp.capacity, inp.kept,
-    )  # fmt: skip
+    rm, rm_ds, rm_dyus, rm_dyjp = fundamental_flow(s, y_us, y_jp, inp)
     z[FX] += rm
     jac[FX, FX] += rm_ds
     jac[FX, UST] += rm_dyus

@@ -202,13 +202,93 @@ class HedgeFundState(NamedTuple):
     margin_called: np.ndarray  # bool, today
 
 
+class Observation(NamedTuple):
+    """What funds see before trading (rates per annum): yesterday's close, trend, valuation, risk."""
+
+    carry_pa: float
+    trend_pa: float
+    misvaluation: float
+    var_pa: float
+    vol_ratio: float
+
+
+class DecisionRules(NamedTuple):
+    margin_vol_elasticity: float  # ψ
+    maintenance_ratio: float  # θ
+    adjustment_speed: float  # κ
+
+
+class FundTraits(NamedTuple):
+    """One fund's fixed characteristics."""
+
+    risk_aversion: float
+    leverage_cap: float
+    spread_pa: float
+    trend_weight: float
+    value_weight: float
+    vol_target_pa: float
+
+
+class FundOrder(NamedTuple):
+    """One fund's decision for the day: target leverage, margin limits, adjustment speed."""
+
+    target: float
+    lam_init: float
+    lam_maint: float
+    speed: float
+
+
+class TradeTerms(NamedTuple):
+    """Trial prices and the rules every fund trades under at them."""
+
+    price: float  # UST index price
+    k: float  # 1000 / S
+    duration: float
+    band: float  # margin-call band ε
+    forced_sales: bool
+
+
+class FundAccount(NamedTuple):
+    """One fund's books before the day's settlement."""
+
+    units: float
+    loan: float
+    cash: float
+    book: float
+    capital0: float
+    perf: float
+    liquidating: bool
+    spread: float
+
+
+class SettlePrices(NamedTuple):
+    """Today's and yesterday's prices and rates at settlement."""
+
+    price: float
+    k: float
+    price_prev: float
+    k_prev: float
+    y_us: float
+    r_jp: float
+
+
+class SettleRules(NamedTuple):
+    flows_on: bool
+    b: float  # flow sensitivity
+    a: float  # EMA weight of daily returns
+    r_b_daily: float  # benchmark return per day
+    floor: float  # failure floor (share of initial capital)
+    cap_multiple: float  # capacity: equity above this multiple of initial capital is paid out
+    reentry_delay: int
+
+
 def init_hedge_funds(
     cfg: HedgeFundConfig, rng: np.random.Generator, *, usdjpy: float, ust_price: float, **observations: float
 ) -> HedgeFundState:
     """Draw the heterogeneous population and its initial balance sheets.
 
-    ``observations`` are the arguments of :func:`decide` at the initial market state: each fund
-    starts at ``initial_leverage_fraction`` times its own target leverage there.
+    ``observations`` are the fields of :class:`Observation` at the initial market state: each
+    fund starts at ``initial_leverage_fraction`` times its own target leverage there.
     """
     n = cfg.n_funds
     # Draw order is fixed: adding a draw at the end never changes earlier ones.
@@ -227,47 +307,13 @@ def init_hedge_funds(
 
     weights = np.exp(cfg.size_dispersion * size_z)
     value_weight = np.where(is_trend, 0.0, cfg.value_weight_pa)
-    n_zeros = np.zeros(n)
-    target0, lam0 = n_zeros.copy(), n_zeros.copy()
-    _decide_kernel(
-        risk_aversion,
-        leverage_cap,
-        spread,
-        trend_weight,
-        value_weight,
-        vol_target,
-        np.zeros(n, np.bool_),
-        np.ones(n, np.bool_),
-        observations["carry_pa"],
-        observations["trend_pa"],
-        observations["misvaluation"],
-        observations["var_pa"],
-        observations["vol_ratio"],
-        cfg.margin_vol_elasticity,
-        cfg.maintenance_ratio,
-        cfg.adjustment_speed,
-        target0,
-        lam0,
-        n_zeros.copy(),
-        n_zeros.copy(),
-    )
-    leverage0 = np.minimum(cfg.initial_leverage_fraction * target0, lam0)
-    # Scale capital so that total initial exposure equals the BIS anchor.
-    total = float(np.sum(weights * leverage0))
-    if cfg.initial_carry_usd_bn == 0.0 or total <= 0.0:
-        capital = weights  # no carry at the start: funds hold cash only
-        leverage0 = n_zeros.copy()
-    else:
-        capital = weights * cfg.initial_carry_usd_bn / total
-    exposure = leverage0 * capital
-
     zeros = np.zeros(n)
-    return HedgeFundState(
-        ust_units=exposure / ust_price,
-        loan_jpy_tn=exposure * usdjpy / 1000.0,
-        cash_usd_bn=capital.copy(),
-        equity_book_usd_bn=capital.copy(),
-        initial_capital_usd_bn=capital,
+    state = HedgeFundState(
+        ust_units=zeros.copy(),
+        loan_jpy_tn=zeros.copy(),
+        cash_usd_bn=zeros.copy(),
+        equity_book_usd_bn=zeros.copy(),
+        initial_capital_usd_bn=zeros.copy(),
         perf_ema=zeros.copy(),
         alive=np.ones(n, dtype=np.bool_),
         liquidating=np.zeros(n, dtype=np.bool_),
@@ -279,146 +325,90 @@ def init_hedge_funds(
         value_weight=value_weight,
         vol_target_pa=vol_target,
         target_leverage=zeros.copy(),
-        init_leverage=leverage_cap.copy(),
-        maint_leverage=leverage_cap / cfg.maintenance_ratio,
-        speed=np.full(n, cfg.adjustment_speed),
-        position_new_usd_bn=exposure.copy(),
+        init_leverage=zeros.copy(),
+        maint_leverage=zeros.copy(),
+        speed=zeros.copy(),
+        position_new_usd_bn=zeros.copy(),
         margin_called=np.zeros(n, dtype=np.bool_),
     )
+    _decide_kernel(state, Observation(**observations), decision_rules(cfg))
+    leverage0 = np.minimum(cfg.initial_leverage_fraction * state.target_leverage, state.init_leverage)
+    # Scale capital so that total initial exposure equals the BIS anchor.
+    total = float(np.sum(weights * leverage0))
+    if cfg.initial_carry_usd_bn == 0.0 or total <= 0.0:
+        capital = weights  # no carry at the start: funds hold cash only
+        leverage0 = zeros.copy()
+    else:
+        capital = weights * cfg.initial_carry_usd_bn / total
+    exposure = leverage0 * capital
+    state.ust_units[:] = exposure / ust_price
+    state.loan_jpy_tn[:] = exposure * usdjpy / 1000.0
+    state.cash_usd_bn[:] = capital
+    state.equity_book_usd_bn[:] = capital
+    state.initial_capital_usd_bn[:] = capital
+    state.target_leverage[:] = 0.0
+    state.init_leverage[:] = leverage_cap
+    state.maint_leverage[:] = leverage_cap / cfg.maintenance_ratio
+    state.speed[:] = cfg.adjustment_speed
+    state.position_new_usd_bn[:] = exposure
+    return state
+
+
+def decision_rules(cfg: HedgeFundConfig) -> DecisionRules:
+    return DecisionRules(cfg.margin_vol_elasticity, cfg.maintenance_ratio, cfg.adjustment_speed)
 
 
 @njit(cache=True)
-def fund_decision(
-    risk_aversion,
-    leverage_cap,
-    spread_pa,
-    trend_weight,
-    value_weight,
-    vol_target_pa,
-    liquidating,
-    carry_pa,
-    trend_pa,
-    misvaluation,
-    var_pa,
-    vol_ratio,
-    margin_vol_elasticity,
-    maintenance_ratio,
-    speed,
-):
+def fund_decision(traits, liquidating, obs, rules):
     """One fund's decision for today, from yesterday's close (all rates per annum).
 
     Returns ``(target_leverage, init_leverage, maint_leverage, speed)``.
     """
     if liquidating:
         return 0.0, 0.0, 0.0, 1.0
-    base_margin = 1.0 / leverage_cap
+    base_margin = 1.0 / traits.leverage_cap
     margin = base_margin
-    if vol_ratio > 1.0 and margin_vol_elasticity > 0.0:
-        margin = base_margin * vol_ratio**margin_vol_elasticity
+    if obs.vol_ratio > 1.0 and rules.margin_vol_elasticity > 0.0:
+        margin = base_margin * obs.vol_ratio**rules.margin_vol_elasticity
     if margin > 1.0:
         margin = 1.0  # a fully collateralised position needs no more than 100 % margin
     if base_margin > margin:
         margin = base_margin
     lam = 1.0 / margin
-    expected = carry_pa - spread_pa + trend_weight * trend_pa - value_weight * misvaluation
-    target = expected / (risk_aversion * var_pa)
-    if vol_target_pa > 0.0:
-        vol_cap = vol_target_pa / np.sqrt(var_pa)
+    expected = obs.carry_pa - traits.spread_pa + traits.trend_weight * obs.trend_pa - traits.value_weight * obs.misvaluation
+    target = expected / (traits.risk_aversion * obs.var_pa)
+    if traits.vol_target_pa > 0.0:
+        vol_cap = traits.vol_target_pa / np.sqrt(obs.var_pa)
         if target > vol_cap:
             target = vol_cap
     if target > lam:
         target = lam
     if target < 0.0:
         target = 0.0
-    return target, lam, lam / maintenance_ratio, speed
+    return target, lam, lam / rules.maintenance_ratio, rules.adjustment_speed
 
 
 @njit(cache=True)
-def _decide_kernel(
-    risk_aversion,
-    leverage_cap,
-    spread_pa,
-    trend_weight,
-    value_weight,
-    vol_target_pa,
-    liquidating,
-    alive,
-    carry_pa,
-    trend_pa,
-    misvaluation,
-    var_pa,
-    vol_ratio,
-    psi,
-    theta,
-    speed0,
-    out_target,
-    out_init,
-    out_maint,
-    out_speed,
-):
-    for i in range(risk_aversion.shape[0]):
-        if not alive[i]:
-            out_target[i] = 0.0
-            out_init[i] = 0.0
-            out_maint[i] = 0.0
-            out_speed[i] = 1.0
+def _decide_kernel(state, obs, rules):
+    for i in range(state.risk_aversion.shape[0]):
+        if not state.alive[i]:
+            state.target_leverage[i] = 0.0
+            state.init_leverage[i] = 0.0
+            state.maint_leverage[i] = 0.0
+            state.speed[i] = 1.0
             continue
-        t, li, lm, sp = fund_decision(
-            risk_aversion[i],
-            leverage_cap[i],
-            spread_pa[i],
-            trend_weight[i],
-            value_weight[i],
-            vol_target_pa[i],
-            liquidating[i],
-            carry_pa,
-            trend_pa,
-            misvaluation,
-            var_pa,
-            vol_ratio,
-            psi,
-            theta,
-            speed0,
-        )
-        out_target[i] = t
-        out_init[i] = li
-        out_maint[i] = lm
-        out_speed[i] = sp
+        traits = FundTraits(state.risk_aversion[i], state.leverage_cap[i], state.funding_spread_pa[i],
+                            state.trend_weight[i], state.value_weight[i], state.vol_target_pa[i])  # fmt: skip
+        t, li, lm, sp = fund_decision(traits, state.liquidating[i], obs, rules)
+        state.target_leverage[i] = t
+        state.init_leverage[i] = li
+        state.maint_leverage[i] = lm
+        state.speed[i] = sp
 
 
-def decide(
-    state: HedgeFundState,
-    cfg: HedgeFundConfig,
-    *,
-    carry_pa: float,
-    trend_pa: float,
-    misvaluation: float,
-    var_pa: float,
-    vol_ratio: float,
-) -> None:
+def decide(state: HedgeFundState, cfg: HedgeFundConfig, **observations: float) -> None:
     """Write today's target leverage, margin limits and adjustment speed into ``state``."""
-    _decide_kernel(
-        state.risk_aversion,
-        state.leverage_cap,
-        state.funding_spread_pa,
-        state.trend_weight,
-        state.value_weight,
-        state.vol_target_pa,
-        state.liquidating,
-        state.alive,
-        carry_pa,
-        trend_pa,
-        misvaluation,
-        var_pa,
-        vol_ratio,
-        cfg.margin_vol_elasticity,
-        cfg.maintenance_ratio,
-        cfg.adjustment_speed,
-        state.target_leverage,
-        state.init_leverage,
-        state.maint_leverage,
-        state.speed,
-    )
+    _decide_kernel(state, Observation(**observations), decision_rules(cfg))
 
 
 @njit(cache=True)
@@ -473,124 +463,6 @@ def fund_position(x_old, equity, target, lam_init, lam_maint, speed, band, force
     return x_new, dx_dx, dx_de, called
 
 
-class FundAggregate(NamedTuple):
-    """Hedge funds' net demand at trial prices and its derivatives in ``(s = ln S, y_us)``."""
-
-    usd_bn: float  # net USD bought
-    dusd_ds: float
-    dusd_dy: float
-    ust_units: float  # net UST units bought
-    dust_ds: float
-    dust_dy: float
-    gross_usd_bn: float  # Σ|USD bought| over funds
-    gross_ust_units: float
-
-
-@njit(cache=True)
-def fund_trade(units, loan, cash, target, lam_init, lam_maint, speed, price, k, duration, band, forced_sales):
-    """One fund marked at trial prices (UST index price ``price``, ``k = 1000/S``).
-
-    A solvent fund resets its yen loan to its new position, so it buys ``q = x − loan·k``
-    dollars. An insolvent one (equity ≤ 0) sells every dollar it has to buy back yen; the rest
-    of its loan is a default, so its yen buying is bounded by its dollar assets.
-
-    Returns ``(x_new, called, q, dq_ds, dq_dy, dx_ds, dx_dy)``: the new position, whether a
-    margin call binds, USD bought and derivatives in ``s = ln S`` and ``y_us``.
-    """
-    x_old = units * price
-    debt = loan * k
-    equity = x_old + cash - debt
-    if equity <= 0.0:
-        assets = x_old + cash
-        if assets <= 0.0:
-            return 0.0, x_old > 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
-        return 0.0, x_old > 0.0, -assets, 0.0, duration * x_old, 0.0, 0.0
-    x, dx_dxo, dx_de, called = fund_position(x_old, equity, target, lam_init, lam_maint, speed, band, forced_sales)
-    # chain rule: d(x_old)/dy = dE/dy = -D·x_old ; dE/ds = debt (k = 1000·e^-s)
-    dx_ds = dx_de * debt
-    dx_dy = -duration * x_old * (dx_dxo + dx_de)
-    return x, called, x - debt, dx_ds + debt, dx_dy, dx_ds, dx_dy
-
-
-@njit(cache=True)
-def aggregate_demand(
-    ust_units,
-    loan_jpy_tn,
-    cash_usd_bn,
-    alive,
-    target,
-    lam_init,
-    lam_maint,
-    speed,
-    price,
-    k,
-    duration,
-    band,
-    forced_sales,
-    out_x,
-    out_called,
-):
-    """Sum the funds' trades at trial prices; writes each new position into ``out_x``.
-
-    Returns the fields of :class:`FundAggregate`. Sequential loop (no ``prange``): the sum
-    order is fixed, so results are bit-reproducible.
-    """
-    usd = 0.0
-    dusd_ds = 0.0
-    dusd_dy = 0.0
-    dx_ds_sum = 0.0
-    dx_dy_sum = 0.0
-    x_sum = 0.0
-    units_old = 0.0
-    gross_usd = 0.0
-    gross_units = 0.0
-    inv_p = 1.0 / price
-    for i in range(ust_units.shape[0]):
-        if not alive[i]:
-            out_x[i] = 0.0
-            out_called[i] = False
-            continue
-        x, called, q, dq_ds, dq_dy, dx_ds, dx_dy = fund_trade(
-            ust_units[i],
-            loan_jpy_tn[i],
-            cash_usd_bn[i],
-            target[i],
-            lam_init[i],
-            lam_maint[i],
-            speed[i],
-            price,
-            k,
-            duration,
-            band,
-            forced_sales,
-        )
-        out_x[i] = x
-        out_called[i] = called
-        usd += q
-        dusd_ds += dq_ds
-        dusd_dy += dq_dy
-        x_sum += x
-        dx_ds_sum += dx_ds
-        dx_dy_sum += dx_dy
-        units_old += ust_units[i]
-        gross_usd += abs(q)
-        gross_units += abs(x * inv_p - ust_units[i])
-    return finish_aggregate(
-        usd, dusd_ds, dusd_dy, x_sum, dx_ds_sum, dx_dy_sum, units_old, gross_usd, gross_units, inv_p, duration
-    )
-
-
-@njit(cache=True)
-def finish_aggregate(
-    usd, dusd_ds, dusd_dy, x_sum, dx_ds_sum, dx_dy_sum, units_old, gross_usd, gross_units, inv_p, duration
-):
-    units = x_sum * inv_p - units_old
-    # P = exp(-D·y): d(1/P)/dy = D/P
-    dunits_dy = (dx_dy_sum + duration * x_sum) * inv_p
-    dunits_ds = dx_ds_sum * inv_p
-    return usd, dusd_ds, dusd_dy, units, dunits_ds, dunits_dy, gross_usd, gross_units
-
-
 class FundBook(NamedTuple):
     """What the funds' flows read during one day's clearing: their books, today's decisions, outputs."""
 
@@ -614,10 +486,7 @@ def fund_flows(s, y_us, y_jp, book, z, jac, gross, out):
     """The funds' dollar and UST buying at trial prices (see :mod:`model.sector`)."""
     price_us = math.exp(-book.duration * y_us)
     k = 1000.0 * math.exp(-s)
-    usd, usd_ds, usd_dy, ust, ust_ds, ust_dy, gross_usd, gross_ust = aggregate_demand(
-        book.ust_units, book.loan_jpy_tn, book.cash_usd_bn, book.alive, book.target, book.lam_init, book.lam_maint,
-        book.speed, price_us, k, book.duration, book.band, book.forced_sales, book.out_x, book.out_called,
-    )  # fmt: skip
+    usd, usd_ds, usd_dy, ust, ust_ds, ust_dy, gross_usd, gross_ust = aggregate_demand(book, price_us, k)
     z[FX] += usd
     z[UST] += ust
     jac[FX, FX] += usd_ds
@@ -629,6 +498,102 @@ def fund_flows(s, y_us, y_jp, book, z, jac, gross, out):
     out[FX] = usd
     out[UST] = ust
     out[2] = 0.0
+
+
+class FundAggregate(NamedTuple):
+    """Hedge funds' net demand at trial prices and its derivatives in ``(s = ln S, y_us)``."""
+
+    usd_bn: float  # net USD bought
+    dusd_ds: float
+    dusd_dy: float
+    ust_units: float  # net UST units bought
+    dust_ds: float
+    dust_dy: float
+    gross_usd_bn: float  # Σ|USD bought| over funds
+    gross_ust_units: float
+
+
+@njit(cache=True)
+def fund_trade(units, loan, cash, order, terms):
+    """One fund marked at trial prices (``terms``: UST index price, ``k = 1000/S``, rules).
+
+    A solvent fund resets its yen loan to its new position, so it buys ``q = x − loan·k``
+    dollars. An insolvent one (equity ≤ 0) sells every dollar it has to buy back yen; the rest
+    of its loan is a default, so its yen buying is bounded by its dollar assets.
+
+    Returns ``(x_new, called, q, dq_ds, dq_dy, dx_ds, dx_dy)``: the new position, whether a
+    margin call binds, USD bought and derivatives in ``s = ln S`` and ``y_us``.
+    """
+    duration = terms.duration
+    x_old = units * terms.price
+    debt = loan * terms.k
+    equity = x_old + cash - debt
+    if equity <= 0.0:
+        assets = x_old + cash
+        if assets <= 0.0:
+            return 0.0, x_old > 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+        return 0.0, x_old > 0.0, -assets, 0.0, duration * x_old, 0.0, 0.0
+    x, dx_dxo, dx_de, called = fund_position(
+        x_old, equity, order.target, order.lam_init, order.lam_maint, order.speed, terms.band, terms.forced_sales
+    )
+    # chain rule: d(x_old)/dy = dE/dy = -D·x_old ; dE/ds = debt (k = 1000·e^-s)
+    dx_ds = dx_de * debt
+    dx_dy = -duration * x_old * (dx_dxo + dx_de)
+    return x, called, x - debt, dx_ds + debt, dx_dy, dx_ds, dx_dy
+
+
+@njit(cache=True)
+def aggregate_demand(book, price, k):
+    """Sum the funds' trades at trial prices; writes each new position into ``book.out_x``.
+
+    Returns the fields of :class:`FundAggregate`. Sequential loop (no ``prange``): the sum
+    order is fixed, so results are bit-reproducible.
+    """
+    terms = TradeTerms(price, k, book.duration, book.band, book.forced_sales)
+    usd = 0.0
+    dusd_ds = 0.0
+    dusd_dy = 0.0
+    dx_ds_sum = 0.0
+    dx_dy_sum = 0.0
+    x_sum = 0.0
+    units_old = 0.0
+    gross_usd = 0.0
+    gross_units = 0.0
+    inv_p = 1.0 / price
+    for i in range(book.ust_units.shape[0]):
+        if not book.alive[i]:
+            book.out_x[i] = 0.0
+            book.out_called[i] = False
+            continue
+        order = FundOrder(book.target[i], book.lam_init[i], book.lam_maint[i], book.speed[i])
+        x, called, q, dq_ds, dq_dy, dx_ds, dx_dy = fund_trade(
+            book.ust_units[i], book.loan_jpy_tn[i], book.cash_usd_bn[i], order, terms
+        )
+        book.out_x[i] = x
+        book.out_called[i] = called
+        usd += q
+        dusd_ds += dq_ds
+        dusd_dy += dq_dy
+        x_sum += x
+        dx_ds_sum += dx_ds
+        dx_dy_sum += dx_dy
+        units_old += book.ust_units[i]
+        gross_usd += abs(q)
+        gross_units += abs(x * inv_p - book.ust_units[i])
+    sums = (usd, dusd_ds, dusd_dy, x_sum, dx_ds_sum, dx_dy_sum, units_old, gross_usd, gross_units)
+    return finish_aggregate(sums, inv_p, duration=book.duration)
+
+
+@njit(cache=True)
+def finish_aggregate(sums, inv_p, duration):
+    """:class:`FundAggregate` from the funds' sums ``(usd, dusd_ds, dusd_dy, Σx, Σdx_ds, Σdx_dy,
+    Σunits_old, gross_usd, gross_units)`` at the UST price ``1/inv_p``."""
+    usd, dusd_ds, dusd_dy, x_sum, dx_ds_sum, dx_dy_sum, units_old, gross_usd, gross_units = sums
+    units = x_sum * inv_p - units_old
+    # P = exp(-D·y): d(1/P)/dy = D/P
+    dunits_dy = (dx_dy_sum + duration * x_sum) * inv_p
+    dunits_ds = dx_ds_sum * inv_p
+    return usd, dusd_ds, dusd_dy, units, dunits_ds, dunits_dy, gross_usd, gross_units
 
 
 class SettleTotals(NamedTuple):
@@ -643,29 +608,7 @@ class SettleTotals(NamedTuple):
 
 
 @njit(cache=True)
-def fund_settle(
-    units,
-    loan,
-    cash,
-    book,
-    capital0,
-    perf,
-    liquidating,
-    spread,
-    x,
-    price,
-    k,
-    price_prev,
-    k_prev,
-    y_us,
-    r_jp,
-    flows_on,
-    b,
-    a,
-    r_b_daily,
-    floor,
-    cap_multiple,
-):
+def fund_settle(acct, x, prices, rules):
     """Book one live fund's day: trade to ``x``, accrue carry, take investor flows.
 
     A fund whose equity at today's prices is not positive sold all its dollars at the clearing;
@@ -674,68 +617,43 @@ def fund_settle(
     Returns ``(units, loan, cash, book, perf, coupon, interest_jpy, flow, payout, default_jpy,
     closed, failed)``.
     """
+    units, loan, cash, book, perf = acct.units, acct.loan, acct.cash, acct.book, acct.perf
+    price, k = prices.price, prices.k
     if units * price + cash - loan * k <= 0.0:
         assets = units * price + cash
         if assets < 0.0:
             assets = 0.0
         return 0.0, 0.0, 0.0, 0.0, perf, 0.0, 0.0, 0.0, 0.0, loan - assets / k, True, True
-    reval = units * (price - price_prev) - loan * (k - k_prev)
+    reval = units * (price - prices.price_prev) - loan * (k - prices.k_prev)
     # trade at today's prices: position x in UST, a loan worth x, the rest in USD cash
     cash = cash + units * price - loan * k
     units = x / price
     loan = x / k
-    coupon = x * y_us / TRADING_DAYS
-    int_jpy = loan * (r_jp + spread) / TRADING_DAYS
+    coupon = x * prices.y_us / TRADING_DAYS
+    int_jpy = loan * (prices.r_jp + acct.spread) / TRADING_DAYS
     cash += coupon
     loan += int_jpy
     new_book = book + reval + coupon - int_jpy * k
     ret = (new_book - book) / book if book > 0.0 else 0.0
-    perf = (1.0 - a) * perf + a * ret
+    perf = (1.0 - rules.a) * perf + rules.a * ret
     flow = 0.0
-    if flows_on and new_book > 0.0 and not liquidating:
-        flow = b * (perf - r_b_daily) * new_book
+    if rules.flows_on and new_book > 0.0 and not acct.liquidating:
+        flow = rules.b * (perf - rules.r_b_daily) * new_book
         if flow < -new_book:
             flow = -new_book
-    if new_book + flow > cap_multiple * capital0:
-        flow = cap_multiple * capital0 - new_book  # capacity: the excess is paid out
+    if new_book + flow > rules.cap_multiple * acct.capital0:
+        flow = rules.cap_multiple * acct.capital0 - new_book  # capacity: the excess is paid out
     cash += flow
     new_book += flow
-    if liquidating:
+    if acct.liquidating:
         # the position was closed at today's clearing: pay out what is left and leave
         return 0.0, 0.0, 0.0, 0.0, perf, coupon, int_jpy, flow, cash - loan * k, 0.0, True, False
-    failed = new_book < floor * capital0
+    failed = new_book < rules.floor * acct.capital0
     return units, loan, cash, new_book, perf, coupon, int_jpy, flow, 0.0, 0.0, False, failed
 
 
 @njit(cache=True)
-def _settle_kernel(
-    ust_units,
-    loan_jpy_tn,
-    cash_usd_bn,
-    equity_book,
-    capital0,
-    perf_ema,
-    alive,
-    liquidating,
-    reentry_day,
-    spread_pa,
-    x_new,
-    called,
-    price,
-    k,
-    price_prev,
-    k_prev,
-    y_us,
-    r_jp,
-    day,
-    flows_on,
-    b,
-    a,
-    r_b_daily,
-    floor,
-    cap_multiple,
-    reentry_delay,
-):
+def _settle_kernel(state, prices, rules, day):
     coupons = 0.0
     interest = 0.0
     flows = 0.0
@@ -744,26 +662,29 @@ def _settle_kernel(
     failures = 0
     reentries = 0
     calls = 0
-    for i in range(ust_units.shape[0]):
-        if not alive[i]:
-            if reentry_day[i] >= 0 and day >= reentry_day[i]:
+    for i in range(state.ust_units.shape[0]):
+        if not state.alive[i]:
+            if state.reentry_day[i] >= 0 and day >= state.reentry_day[i]:
                 # a new fund takes the slot with fresh capital
-                alive[i] = True
-                reentry_day[i] = -1
-                cash_usd_bn[i] = capital0[i]
-                equity_book[i] = capital0[i]
-                perf_ema[i] = 0.0
-                flows += capital0[i]
+                state.alive[i] = True
+                state.reentry_day[i] = -1
+                state.cash_usd_bn[i] = state.initial_capital_usd_bn[i]
+                state.equity_book_usd_bn[i] = state.initial_capital_usd_bn[i]
+                state.perf_ema[i] = 0.0
+                flows += state.initial_capital_usd_bn[i]
                 reentries += 1
             continue
-        if called[i]:
+        if state.margin_called[i]:
             calls += 1
+        acct = FundAccount(state.ust_units[i], state.loan_jpy_tn[i], state.cash_usd_bn[i], state.equity_book_usd_bn[i],
+                           state.initial_capital_usd_bn[i], state.perf_ema[i], state.liquidating[i],
+                           state.funding_spread_pa[i])  # fmt: skip
         (
-            ust_units[i],
-            loan_jpy_tn[i],
-            cash_usd_bn[i],
-            equity_book[i],
-            perf_ema[i],
+            state.ust_units[i],
+            state.loan_jpy_tn[i],
+            state.cash_usd_bn[i],
+            state.equity_book_usd_bn[i],
+            state.perf_ema[i],
             coupon,
             int_jpy,
             flow,
@@ -771,29 +692,7 @@ def _settle_kernel(
             default,
             closed,
             failed,
-        ) = fund_settle(
-            ust_units[i],
-            loan_jpy_tn[i],
-            cash_usd_bn[i],
-            equity_book[i],
-            capital0[i],
-            perf_ema[i],
-            liquidating[i],
-            spread_pa[i],
-            x_new[i],
-            price,
-            k,
-            price_prev,
-            k_prev,
-            y_us,
-            r_jp,
-            flows_on,
-            b,
-            a,
-            r_b_daily,
-            floor,
-            cap_multiple,
-        )
+        ) = fund_settle(acct, state.position_new_usd_bn[i], prices, rules)
         coupons += coupon
         interest += int_jpy
         flows += flow
@@ -802,13 +701,18 @@ def _settle_kernel(
         if closed:
             if failed:
                 failures += 1
-            alive[i] = False
-            liquidating[i] = False
-            reentry_day[i] = day + reentry_delay
+            state.alive[i] = False
+            state.liquidating[i] = False
+            state.reentry_day[i] = day + rules.reentry_delay
         elif failed:
-            liquidating[i] = True
+            state.liquidating[i] = True
             failures += 1
     return coupons, interest, flows, payouts, defaults, failures, reentries, calls
+
+
+def settle_rules(cfg: HedgeFundConfig) -> SettleRules:
+    return SettleRules(cfg.investor_flows, cfg.flow_sensitivity, cfg.flow_memory, cfg.flow_benchmark_pa / TRADING_DAYS,
+                       cfg.failure_floor, cfg.max_capital_multiple, cfg.reentry_delay_days)  # fmt: skip
 
 
 def settle(
@@ -824,35 +728,8 @@ def settle(
     day: int,
 ) -> SettleTotals:
     """Book today's trades, carry accrual, investor flows, failures and re-entries."""
-    out = _settle_kernel(
-        state.ust_units,
-        state.loan_jpy_tn,
-        state.cash_usd_bn,
-        state.equity_book_usd_bn,
-        state.initial_capital_usd_bn,
-        state.perf_ema,
-        state.alive,
-        state.liquidating,
-        state.reentry_day,
-        state.funding_spread_pa,
-        state.position_new_usd_bn,
-        state.margin_called,
-        price,
-        1000.0 / usdjpy,
-        price_prev,
-        1000.0 / usdjpy_prev,
-        y_us,
-        r_jp,
-        day,
-        cfg.investor_flows,
-        cfg.flow_sensitivity,
-        cfg.flow_memory,
-        cfg.flow_benchmark_pa / TRADING_DAYS,
-        cfg.failure_floor,
-        cfg.max_capital_multiple,
-        cfg.reentry_delay_days,
-    )
-    return SettleTotals(*out)
+    prices = SettlePrices(price, 1000.0 / usdjpy, price_prev, 1000.0 / usdjpy_prev, y_us, r_jp)
+    return SettleTotals(*_settle_kernel(state, prices, settle_rules(cfg), day))
 
 
 def equity_marked(state: HedgeFundState, price: float, usdjpy: float) -> np.ndarray:

@@ -151,32 +151,29 @@ def init_nisa(cfg: NisaConfig, rng: np.random.Generator, *, equity_index: float,
     )
 
 
+class NisaRules(NamedTuple):
+    """The households' behavioural rules for one day."""
+
+    value_per_unit: float  # JPY tn per unit of holdings at yesterday's close
+    daily_total: float  # JPY tn of contributions today, all households
+    contagion: bool
+    min_drawdown: float
+    panic_days: int
+    refractory_days: int
+    redeem: float  # share of holdings redeemed per panic day
+    dip_threshold: float
+    dip_multiplier: float
+
+
 @njit(cache=True)
-def _decide_kernel(
-    units,
-    peak,
-    threshold,
-    cthreshold,
-    dip_buyer,
-    weight,
-    panic_left,
-    indptr,
-    indices,
-    value_per_unit,
-    daily_total,
-    contagion,
-    min_dd,
-    panic_days,
-    refractory,
-    redeem,
-    dip_threshold,
-    dip_mult,
-    out_flow,
-):
+def _decide_kernel(state, rules):
     """Synchronous update from yesterday's panic states; returns (newly panicked, panicked today).
 
     ``panic_left > 0``: days of panic left; ``< 0``: days of immunity left; ``0``: calm.
     """
+    units, peak, panic_left, out_flow = state.units, state.peak_jpy, state.panic_left, state.flow_jpy
+    indptr, indices = state.indptr, state.indices
+    value_per_unit = rules.value_per_unit
     n = units.shape[0]
     was = panic_left > 0
     new = 0
@@ -188,29 +185,29 @@ def _decide_kernel(
             panic_left[i] -= 1
             if panic_left[i] == 0:
                 peak[i] = value  # calm again: re-anchor, then a spell of immunity
-                panic_left[i] = -refractory
+                panic_left[i] = -rules.refractory_days
         elif panic_left[i] < 0:
             panic_left[i] += 1
         else:
-            trigger = dd > threshold[i]
-            if not trigger and contagion and dd > min_dd:
+            trigger = dd > state.threshold[i]
+            if not trigger and rules.contagion and dd > rules.min_drawdown:
                 deg = indptr[i + 1] - indptr[i]
                 if deg > 0:
                     cnt = 0
                     for j in range(indptr[i], indptr[i + 1]):
                         if was[indices[j]]:
                             cnt += 1
-                    trigger = cnt > cthreshold[i] * deg
+                    trigger = cnt > state.contagion_threshold[i] * deg
             if trigger:
-                panic_left[i] = panic_days
+                panic_left[i] = rules.panic_days
                 new += 1
         if panic_left[i] > 0:
             panicked += 1
-            out_flow[i] = -redeem * value
+            out_flow[i] = -rules.redeem * value
         else:
-            c = daily_total * weight[i]
-            if dip_buyer[i] and dd > dip_threshold:
-                c *= 1.0 + dip_mult
+            c = rules.daily_total * state.weight[i]
+            if state.dip_buyer[i] and dd > rules.dip_threshold:
+                c *= 1.0 + rules.dip_multiplier
             out_flow[i] = c
     return new, panicked
 
@@ -223,27 +220,11 @@ def decide(state: NisaState, cfg: NisaConfig, *, equity_index: float, usdjpy: fl
     if not cfg.enabled:
         state.flow_jpy[:] = 0.0
         return 0.0, 0, 0
-    new, panicked = _decide_kernel(
-        state.units,
-        state.peak_jpy,
-        state.threshold,
-        state.contagion_threshold,
-        state.dip_buyer,
-        state.weight,
-        state.panic_left,
-        state.indptr,
-        state.indices,
-        equity_index * usdjpy / 1000.0,
-        daily_total_jpy_tn,
-        cfg.contagion,
-        cfg.contagion_min_drawdown,
-        cfg.panic_days,
-        cfg.refractory_days,
-        cfg.redemption_per_day,
-        cfg.dip_threshold,
-        cfg.dip_multiplier,
-        state.flow_jpy,
-    )
+    rules = NisaRules(
+        equity_index * usdjpy / 1000.0, daily_total_jpy_tn, cfg.contagion, cfg.contagion_min_drawdown, cfg.panic_days,
+        cfg.refractory_days, cfg.redemption_per_day, cfg.dip_threshold, cfg.dip_multiplier,
+    )  # fmt: skip
+    new, panicked = _decide_kernel(state, rules)
     return float(state.flow_jpy.sum()), int(new), int(panicked)
 
 

@@ -56,48 +56,24 @@ class HedgeFundAgent(mesa.Agent):
         self.x_new = 0.0
         self.called = False
 
-    def decide(self, cfg: hf.HedgeFundConfig, carry_pa, trend_pa, misvaluation, var_pa, vol_ratio) -> None:
+    def decide(self, cfg: hf.HedgeFundConfig, **observations) -> None:
         if not self.alive:
             self.target, self.lam_init, self.lam_maint, self.speed = 0.0, 0.0, 0.0, 1.0
             return
+        traits = hf.FundTraits(self.risk_aversion, self.leverage_cap, self.spread, self.trend_weight,
+                               self.value_weight, self.vol_target)  # fmt: skip
         self.target, self.lam_init, self.lam_maint, self.speed = _decision(
-            self.risk_aversion,
-            self.leverage_cap,
-            self.spread,
-            self.trend_weight,
-            self.value_weight,
-            self.vol_target,
-            self.liquidating,
-            carry_pa,
-            trend_pa,
-            misvaluation,
-            var_pa,
-            vol_ratio,
-            cfg.margin_vol_elasticity,
-            cfg.maintenance_ratio,
-            cfg.adjustment_speed,
+            traits, self.liquidating, hf.Observation(**observations), hf.decision_rules(cfg)
         )
 
-    def demand(self, price, k, duration, band, forced_sales):
+    def demand(self, terms: hf.TradeTerms):
         """``(x_new, called, q, dq_ds, dq_dy, dx_ds, dx_dy)`` at trial prices."""
-        out = _trade(
-            self.units,
-            self.loan,
-            self.cash,
-            self.target,
-            self.lam_init,
-            self.lam_maint,
-            self.speed,
-            price,
-            k,
-            duration,
-            band,
-            forced_sales,
-        )
+        order = hf.FundOrder(self.target, self.lam_init, self.lam_maint, self.speed)
+        out = _trade(self.units, self.loan, self.cash, order, terms)
         self.x_new, self.called = out[0], out[1]
         return out
 
-    def settle(self, cfg: hf.HedgeFundConfig, price, k, price_prev, k_prev, y_us, r_jp, day) -> tuple:
+    def settle(self, prices: hf.SettlePrices, rules: hf.SettleRules, day: int) -> tuple:
         """Returns ``(coupon, interest_jpy, flow, payout, default, failed, reentered)``."""
         if not self.alive:
             if self.reentry_day >= 0 and day >= self.reentry_day:
@@ -106,6 +82,8 @@ class HedgeFundAgent(mesa.Agent):
                 self.perf = 0.0
                 return 0.0, 0.0, self.capital0, 0.0, 0.0, False, True
             return 0.0, 0.0, 0.0, 0.0, 0.0, False, False
+        acct = hf.FundAccount(self.units, self.loan, self.cash, self.book, self.capital0, self.perf, self.liquidating,
+                              self.spread)  # fmt: skip
         (
             self.units,
             self.loan,
@@ -119,32 +97,10 @@ class HedgeFundAgent(mesa.Agent):
             default,
             closed,
             failed,
-        ) = _settle(
-            self.units,
-            self.loan,
-            self.cash,
-            self.book,
-            self.capital0,
-            self.perf,
-            self.liquidating,
-            self.spread,
-            self.x_new,
-            price,
-            k,
-            price_prev,
-            k_prev,
-            y_us,
-            r_jp,
-            cfg.investor_flows,
-            cfg.flow_sensitivity,
-            cfg.flow_memory,
-            cfg.flow_benchmark_pa / hf.TRADING_DAYS,
-            cfg.failure_floor,
-            cfg.max_capital_multiple,
-        )
+        ) = _settle(acct, self.x_new, prices, rules)
         if closed:
             self.alive, self.liquidating = False, False
-            self.reentry_day = day + cfg.reentry_delay_days
+            self.reentry_day = day + rules.reentry_delay
         elif failed:
             self.liquidating = True
         return coupon, int_jpy, flow, payout, default, failed, False
@@ -168,14 +124,15 @@ class MesaFundSector:
     # -- clear ---------------------------------------------------------------------------------
     def flows(self, s, y_us, y_jp, book, z, jac, gross, out):
         """:func:`agents.hedge_funds.fund_flows` with the funds' demand summed over the agents."""
-        duration, band = book.duration, book.band
+        duration = book.duration
         price, k = math.exp(-duration * y_us), 1000.0 * math.exp(-s)
+        terms = hf.TradeTerms(price, k, duration, book.band, book.forced_sales)
         usd = dusd_ds = dusd_dy = x_sum = dx_ds = dx_dy = units_old = gross_usd = gross_units = 0.0
         for a in self.agents:
             if not a.alive:
                 a.x_new, a.called = 0.0, False
                 continue
-            x, _, q, dq_ds, dq_dy, xs, xy = a.demand(price, k, duration, band, self.cfg.forced_sales)
+            x, _, q, dq_ds, dq_dy, xs, xy = a.demand(terms)
             usd += q
             dusd_ds += dq_ds
             dusd_dy += dq_dy
@@ -185,9 +142,8 @@ class MesaFundSector:
             units_old += a.units
             gross_usd += abs(q)
             gross_units += abs(x / price - a.units)
-        usd, usd_ds, usd_dy, ust, ust_ds, ust_dy, g_usd, g_ust = _finish(
-            usd, dusd_ds, dusd_dy, x_sum, dx_ds, dx_dy, units_old, gross_usd, gross_units, 1.0 / price, duration
-        )
+        sums = (usd, dusd_ds, dusd_dy, x_sum, dx_ds, dx_dy, units_old, gross_usd, gross_units)
+        usd, usd_ds, usd_dy, ust, ust_ds, ust_dy, g_usd, g_ust = _finish(sums, 1.0 / price, duration)
         z[FX] += usd
         z[UST] += ust
         jac[FX, FX] += usd_ds
@@ -202,14 +158,15 @@ class MesaFundSector:
 
     # -- settle ------------------------------------------------------------------------------
     def settle(self, *, price, usdjpy, price_prev, usdjpy_prev, y_us, r_jp) -> hf.SettleTotals:
-        k, k_prev = 1000.0 / usdjpy, 1000.0 / usdjpy_prev
+        prices = hf.SettlePrices(price, 1000.0 / usdjpy, price_prev, 1000.0 / usdjpy_prev, y_us, r_jp)
+        rules = hf.settle_rules(self.cfg)
         coupons = interest = flows = payouts = defaults = 0.0
         failures = reentries = calls = 0
         day = self.model.day
         for a in self.agents:
             if a.alive and a.called:
                 calls += 1
-            c, i, f, p, d, failed, reentered = a.settle(self.cfg, price, k, price_prev, k_prev, y_us, r_jp, day)
+            c, i, f, p, d, failed, reentered = a.settle(prices, rules, day)
             coupons += c
             interest += i
             flows += f
