@@ -19,10 +19,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from dataclasses import dataclass
-
-import logging
 from typing import NamedTuple
 
 import numpy as np

@@ -64,7 +64,6 @@ class DealerConfig(Validated):
     )
 
 
-
 def capacity_scale(cfg: DealerConfig, risk_index: float, risk_index_mean: float) -> float:
     """``(v̄/v)^η``: the share of calm-market capacity available today."""
     return float((risk_index_mean / risk_index) ** cfg.capacity_risk_elasticity)

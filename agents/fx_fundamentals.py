@@ -154,7 +154,11 @@ class RealMoney(Sector):
     def fundamental_log_usdjpy(self, model) -> float:
         mk = model.market
         gap = (mk.ust10y_yield - mk.us_inflation_expectations) - (mk.jgb10y_yield - model.macro.jp_expectations())
-        return self.log_anchor + self.config.real_rate_semi_elasticity * (gap - self.real_gap_ref) + model.macro.fx_premium()
+        return (
+            self.log_anchor
+            + self.config.real_rate_semi_elasticity * (gap - self.real_gap_ref)
+            + model.macro.fx_premium()
+        )
 
     def publish(self, model) -> dict[str, float]:
         return {"fundamental_log_usdjpy": self.fundamental_log_usdjpy(model)}

@@ -88,8 +88,9 @@ class HedgeFundConfig(Validated):
         1.6,
         lo=0.01,
         hi=1000.0,
-        doc="median relative risk aversion γ (lognormal across funds); calibrated to the baseline return statistics: below ~1.3 "
-        "the carry book turns crash-prone (mean kurtosis > 30), at 2 and above leverage barely matters",
+        doc="median relative risk aversion γ (lognormal across funds); calibrated to the baseline return "
+        "statistics: below ~1.3 the carry book turns crash-prone (mean kurtosis > 30), at 2 and above "
+        "leverage barely matters",
     )
     risk_aversion_dispersion: float = param(0.5, lo=0.0, hi=3.0, doc="sd of log γ across funds")
     size_dispersion: float = param(1.0, lo=0.0, hi=3.0, doc="sd of log initial capital across funds")
@@ -375,7 +376,9 @@ def fund_decision(traits, liquidating, obs, rules):
     if base_margin > margin:
         margin = base_margin
     lam = 1.0 / margin
-    expected = obs.carry_pa - traits.spread_pa + traits.trend_weight * obs.trend_pa - traits.value_weight * obs.misvaluation
+    expected = (
+        obs.carry_pa - traits.spread_pa + traits.trend_weight * obs.trend_pa - traits.value_weight * obs.misvaluation
+    )
     target = expected / (traits.risk_aversion * obs.var_pa)
     if traits.vol_target_pa > 0.0:
         vol_cap = traits.vol_target_pa / np.sqrt(obs.var_pa)

@@ -241,7 +241,9 @@ class LifeInsurers(Sector):
 
     def decide(self, model) -> None:
         mk, ins, on = model.market, self.state, self.config.enabled
-        decide(ins, self.config, self.utilities(model), usdjpy=mk.usdjpy, ust_price=mk.ust_price, jgb_price=mk.jgb_price)
+        decide(
+            ins, self.config, self.utilities(model), usdjpy=mk.usdjpy, ust_price=mk.ust_price, jgb_price=mk.jgb_price
+        )
         self._orders[FX, INSTITUTIONS] = float(ins.order_usd_bn.sum()) if on else 0.0
         self._orders[UST, INSTITUTIONS] = float(ins.order_ust_units.sum()) if on else 0.0
         self._orders[JGB, INSTITUTIONS] = float(ins.order_jgb_units.sum()) if on else 0.0

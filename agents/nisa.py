@@ -326,6 +326,22 @@ class NisaHouseholds(Sector):
         if self.config.enabled:
             settle(self.state, equity_index=model.macro.equity_index, usdjpy=day.usdjpy)
 
+    def network_view(self, max_nodes: int = 200):
+        """``(networkx.Graph, {node: 1.0 if panicking else 0.0})`` for the first households."""
+        return network_sample(self.state, max_nodes)
+
+    def network_space(self, model):
+        """Mesa's Network space over the first households, with a view agent on each node."""
+        n_view = model.config.simulation.network_view_households
+        if n_view <= 0 or not self.config.enabled:
+            return None
+        graph, _ = network_sample(self.state, n_view)
+        space = mesa.discrete_space.Network(graph, random=model.random, layout=None)
+        for node in graph.nodes:
+            view = HouseholdView(model, node)
+            view.cell = space[node]
+        return space
+
     def record(self, model) -> dict[str, float]:
         n = max(self.state.units.shape[0], 1)
         return {"nisa_flow_jpy_tn": self.flow_jpy_tn,

@@ -77,7 +77,9 @@ class UsTreasury(Sector):
         self.supply_units = cfg.auction_size_usd_bn / model.market.ust_price if self.auction else 0.0
         digest = 0.0
         if self.digest_left > 0:
-            digest = min(self.digest_left, cfg.auction_size_usd_bn * (1 - cfg.anticipated_share) / cfg.auction_interval_days)
+            digest = min(
+                self.digest_left, cfg.auction_size_usd_bn * (1 - cfg.anticipated_share) / cfg.auction_interval_days
+            )
             self.digest_left -= digest
         if self.auction:
             digest += cfg.anticipated_share * cfg.auction_size_usd_bn

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Ledger", "AccountingError", "check_identities"]
+__all__ = ["Ledger", "AccountingError", "check_identities", "pay_coupons"]
 
 ISSUERS = ("us_treasury", "jgb_issuer")  # always present: they pay coupons and hold minus the outstanding
 ASSETS = ("usd_bn", "jpy_tn", "ust_units", "jgb_units", "yen_loans_jpy_tn")
@@ -154,5 +154,30 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
         bs = sector.balance_sheet(model)
         worst = max(worst, g)
         if g > rtol * max(bs.assets_usd_bn + bs.liabilities_usd_bn, 1.0) * 10:
-            raise AccountingError(f"day {day}: {sector.name} equity by P&L differs from assets − liabilities by {g:.3e}")
+            raise AccountingError(
+                f"day {day}: {sector.name} equity by P&L differs from assets − liabilities by {g:.3e}"
+            )
     return IdentityReport(*(float(d) for d in drift), worst, worst_holding, walras)
+
+
+# holders of each bond whose coupons the issuers pay through the ledger (the funds' kernel books theirs)
+UST_HOLDERS = ("ust_investors", "dealers", "life_insurers")
+JGB_HOLDERS = ("jgb_investors", "dealers", "life_insurers", "boj")
+
+
+def pay_coupons(led: Ledger, day) -> None:
+    """Issuers pay the day's coupon on every bond index unit held at the close (``day``: a
+    :class:`model.sector.Day`)."""
+    ust_paid = jgb_paid = 0.0
+    for sector in UST_HOLDERS:
+        if led.has(sector):
+            c = led.get(sector, "ust_units") * day.ust_coupon_per_unit
+            led.book(sector, "usd_bn", c)
+            ust_paid += c
+    for sector in JGB_HOLDERS:
+        if led.has(sector):
+            c = led.get(sector, "jgb_units") * day.jgb_coupon_per_unit
+            led.book(sector, "jpy_tn", c)
+            jgb_paid += c
+    led.book("us_treasury", "usd_bn", -ust_paid)
+    led.book("jgb_issuer", "jpy_tn", -jgb_paid)

@@ -19,7 +19,6 @@ market — customer flows, institutions' orders, new issuance — added in that 
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import numba
+import numpy as np
 
-from model.clearing import MAX_ITER, ClearingError, ClearingResult, Work
+from model.clearing import MAX_ITER, VOLUME_FLOOR, ClearingError, ClearingResult, Work
 
 __all__ = ["ComposedClearing", "composed_module", "generated_source"]
 
@@ -156,6 +157,20 @@ class ComposedClearing:
                 f"UST10y={prev[1]:.6g}, JGB10y={prev[2]:.6g}{'; ' + state if state else ''}"
             )
         return result
+
+    def walras_residual(self, inputs: tuple, result: ClearingResult) -> float:
+        """Max over markets of |excess demand| / gross volume, recomputed at the recorded prices.
+
+        Evaluated from the sectors' inputs for the day (their states before settlement) into
+        scratch outputs, independently of what the solver reported.
+        """
+        scratch = tuple(
+            inp._replace(**{f: np.empty_like(getattr(inp, f)) for f in inp._fields if f.startswith("out_")})
+            for inp in inputs
+        )
+        prices = (math.log(result.usdjpy), result.ust10y_yield, result.jgb10y_yield)
+        work = self.evaluate(prices, scratch, Work.allocate(len(inputs)))
+        return float(max(abs(work.z[m]) / max(work.gross[m], VOLUME_FLOOR) for m in range(work.z.shape[0])))
 
     def evaluate(self, prices: tuple[float, float, float], inputs: tuple, work: Work) -> Work:
         """Excess demand, gross volumes and every sector's flows at ``prices = (ln S, y_us, y_jp)``."""

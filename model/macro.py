@@ -117,6 +117,15 @@ class MacroState:
         c = self.cfg
         return jgb10y + c.jgb30_spread_pa + c.fiscal_superlong_premium_pa * self.fiscal_risk + self.superlong_extra
 
+    @staticmethod
+    def log_usdjpy_year_ago(history: list[float], market_cfg) -> float:
+        """ln USD/JPY 250 trading days ago; before a year of history, interpolated from the
+        configured year-ago level to the initial one."""
+        if len(history) >= 250:
+            return math.log(history[len(history) - 250])
+        w = len(history) / 250.0
+        return (1 - w) * math.log(market_cfg.usdjpy_year_ago) + w * math.log(market_cfg.usdjpy)
+
     def apply_event(self, event) -> bool:
         """Apply a macro scenario event; ``False`` if the kind is not the macro state's."""
         if event.kind == "commodity_shock":

@@ -48,7 +48,13 @@ class MarketConfig(Validated):
     jp_inflation_expectations: float = param(
         0.011, unit="per annum", lo=-0.1, hi=0.5, source="10y BEI ~1.1% in 2023 (MoF inflation-indexed JGBs)"
     )
-    ust_duration: float = param(8.5, unit="years", lo=0.1, hi=50.0, source="modified duration of the on-the-run 10y UST at a ~4% yield: ~8.5 years")
+    ust_duration: float = param(
+        8.5,
+        unit="years",
+        lo=0.1,
+        hi=50.0,
+        source="modified duration of the on-the-run 10y UST at a ~4% yield: ~8.5 years",
+    )
     jgb_duration: float = param(9.3, unit="years", lo=0.1, hi=50.0, doc="10y JGB (low coupon) modified duration")
     risk_index: float = param(16.0, unit="index points", lo=5.0, hi=150.0, doc="initial risk index v (VIX-like)")
     risk_index_mean: float = param(

@@ -26,20 +26,20 @@ from typing import Any
 import mesa
 import numpy as np
 
-from model.accounting import Ledger
+from model.accounting import Ledger, pay_coupons
 from model.calendar import TradingCalendar
-from model.clearing import VOLUME_FLOOR, ClearingResult, Work
+from model.clearing import ClearingResult
 from model.compose import ComposedClearing
 from model.config import ModelConfig
 from model.dashboards import DASHBOARD_COLUMNS, dashboards
 from model.macro import MacroState
-from model.market import MarketState, bond_price
+from model.market import MarketState
 from model.registry import check_sectors, default_sectors
 from model.scenarios import Scenario, ScenarioEvent, load_scenario
-from model.sector import N_MARKETS, TRADING_DAYS, Sector
+from model.sector import Day, Sector
 from model.streams import RandomStreams
 
-__all__ = ["CarryUnwindModel", "TIMESERIES_COLUMNS", "Day"]
+__all__ = ["CarryUnwindModel", "TIMESERIES_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -57,29 +57,6 @@ def columns_for(sectors: tuple[type[Sector], ...]) -> tuple[str, ...]:
 
 
 TIMESERIES_COLUMNS = columns_for(default_sectors())
-
-
-class Day:
-    """One day's cleared prices, yesterday's close and every sector's flows, as settlement reads them."""
-
-    def __init__(self, result: ClearingResult, market: MarketState, flows: np.ndarray, index: dict[str, int]) -> None:
-        d_us, d_jp = market.cfg.ust_duration, market.cfg.jgb_duration
-        self.result = result
-        self.usdjpy, self.ust10y_yield, self.jgb10y_yield = result.usdjpy, result.ust10y_yield, result.jgb10y_yield
-        self.usdjpy_prev, self.ust10y_yield_prev = market.usdjpy, market.ust10y_yield
-        self.jgb10y_yield_prev = market.jgb10y_yield
-        self.ust_price, self.jgb_price = bond_price(self.ust10y_yield, d_us), bond_price(self.jgb10y_yield, d_jp)
-        self.ust_price_prev, self.jgb_price_prev = market.ust_price, market.jgb_price
-        # coupon per bond index unit held at the close (USD bn; JPY tn)
-        self.ust_coupon_per_unit = self.ust_price * self.ust10y_yield / TRADING_DAYS
-        self.jgb_coupon_per_unit = self.jgb_price * self.jgb10y_yield / TRADING_DAYS
-        self.flows = flows.copy()
-        self._index = index
-        self.executed: dict[str, tuple[float, float, float]] = {}  # net trades per market, as sectors book them
-
-    def flows_of(self, sector: Sector) -> np.ndarray:
-        """The sector's flows per market at the cleared prices, as the solver returned them."""
-        return self.flows[self._index[sector.name]]
 
 
 class _Call:
@@ -170,7 +147,8 @@ class CarryUnwindModel(mesa.Model):
         if engine == "mesa":
             funds = self.sectors["hedge_funds"]
             self.clearing = self.clearing.plain({self._flow_index["hedge_funds"]: funds.engine.flows})
-        self.nisa_space = self._build_nisa_space(cfg.simulation.network_view_households)
+        households = self.sectors.get("nisa_households")
+        self.nisa_space = households.network_space(self) if households is not None else None
 
         self.columns = columns_for(classes)
         self.history = {c: [] for c in self.columns}
@@ -221,24 +199,9 @@ class CarryUnwindModel(mesa.Model):
         """ln USD/JPY's fundamental value (real money's anchor) at the current state."""
         return self.sectors["real_money"].fundamental_log_usdjpy(self)
 
-    def _build_nisa_space(self, n_view: int):
-        """Mesa's Network space over the first households, with a view agent on each node."""
-        from agents import nisa
-
-        if n_view <= 0 or not self.config.nisa.enabled:
-            return None
-        graph, _ = nisa.network_sample(self.nisa, n_view)
-        space = mesa.discrete_space.Network(graph, random=self.random, layout=None)
-        for node in graph.nodes:
-            view = nisa.HouseholdView(self, node)
-            view.cell = space[node]
-        return space
-
     def nisa_network_view(self, max_nodes: int = 200):
         """``(networkx.Graph, {node: 1.0 if panicking else 0.0})`` for the first households."""
-        from agents import nisa
-
-        return nisa.network_sample(self.nisa, max_nodes)
+        return self.sectors["nisa_households"].network_view(max_nodes)
 
     @property
     def outstanding_ust_units(self) -> float:
@@ -289,9 +252,9 @@ class CarryUnwindModel(mesa.Model):
         )
         self.last_clearing = result
         day = Day(result, mk, self.clearing.work.flows, self._flow_index)
-        self.walras_residual = self.walras(inputs, result)
+        self.walras_residual = self.clearing.walras_residual(inputs, result)
         # 4. settle: the market closes, then every sector books its day
-        year_ago = self._log_usdjpy_year_ago()
+        year_ago = self.macro.log_usdjpy_year_ago(self.history["usdjpy"], cfg.market)
         dy_us = result.ust10y_yield - mk.ust10y_yield
         h = cfg.hedge_funds
         fx_ret, d_log_v = mk.close_day(
@@ -305,53 +268,12 @@ class CarryUnwindModel(mesa.Model):
         )  # fmt: skip
         for s in self.sector_list:
             s.settle(self, day)
-        self._pay_coupons(day)
+        pay_coupons(self.ledger, day)
         # 5. record
         self._record()
         self.datacollector.collect(self)
         if self.day >= cfg.simulation.days:
             self.running = False
-
-    def walras(self, inputs: tuple, result: ClearingResult) -> float:
-        """Max over markets of |excess demand| / gross volume, recomputed at the recorded prices.
-
-        Evaluated from the sectors' inputs for the day (their states before settlement) into
-        scratch outputs, independently of what the solver reported.
-        """
-        scratch = tuple(
-            inp._replace(**{f: np.empty_like(getattr(inp, f)) for f in inp._fields if f.startswith("out_")})
-            for inp in inputs
-        )
-        work = self.clearing.evaluate(
-            (math.log(result.usdjpy), result.ust10y_yield, result.jgb10y_yield), scratch, Work.allocate(len(inputs))
-        )
-        return float(max(abs(work.z[m]) / max(work.gross[m], VOLUME_FLOOR) for m in range(N_MARKETS)))
-
-    def _log_usdjpy_year_ago(self) -> float:
-        hist = self.history["usdjpy"]
-        if len(hist) >= 250:
-            return math.log(hist[len(hist) - 250])
-        # before a year of history: interpolate from the configured year-ago level
-        w = len(hist) / 250.0
-        m = self.config.market
-        return (1 - w) * math.log(m.usdjpy_year_ago) + w * math.log(m.usdjpy)
-
-    def _pay_coupons(self, day: Day) -> None:
-        """Issuers pay the day's coupon to every holder (the funds' kernel books their own)."""
-        led = self.ledger
-        ust_paid = jgb_paid = 0.0
-        for sector in ("ust_investors", "dealers", "life_insurers"):
-            if led.has(sector):
-                c = led.get(sector, "ust_units") * day.ust_coupon_per_unit
-                led.book(sector, "usd_bn", c)
-                ust_paid += c
-        for sector in ("jgb_investors", "dealers", "life_insurers", "boj"):
-            if led.has(sector):
-                c = led.get(sector, "jgb_units") * day.jgb_coupon_per_unit
-                led.book(sector, "jpy_tn", c)
-                jgb_paid += c
-        led.book("us_treasury", "usd_bn", -ust_paid)
-        led.book("jgb_issuer", "jpy_tn", -jgb_paid)
 
     # -- records -----------------------------------------------------------------------------------
     def _record(self) -> None:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 
+from model.market import bond_price
 from model.validation import ConfigError, Validated, param
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,6 +54,7 @@ __all__ = [
     "ConfigError",
     "param",
     "fx_book",
+    "Day",
 ]
 
 TRADING_DAYS = 250.0  # trading days a year: one step is one trading day
@@ -184,3 +186,26 @@ def fx_book(ledger: Any, row: str, prices: tuple[float, float, float]) -> tuple[
     assets = float(values[values > 0].sum())
     liabilities = float(-values[values < 0].sum())
     return assets, liabilities, assets - liabilities
+
+
+class Day:
+    """One day's cleared prices, yesterday's close and every sector's flows, as settlement reads them."""
+
+    def __init__(self, result: Any, market: Any, flows: np.ndarray, index: dict[str, int]) -> None:
+        d_us, d_jp = market.cfg.ust_duration, market.cfg.jgb_duration
+        self.result = result
+        self.usdjpy, self.ust10y_yield, self.jgb10y_yield = result.usdjpy, result.ust10y_yield, result.jgb10y_yield
+        self.usdjpy_prev, self.ust10y_yield_prev = market.usdjpy, market.ust10y_yield
+        self.jgb10y_yield_prev = market.jgb10y_yield
+        self.ust_price, self.jgb_price = bond_price(self.ust10y_yield, d_us), bond_price(self.jgb10y_yield, d_jp)
+        self.ust_price_prev, self.jgb_price_prev = market.ust_price, market.jgb_price
+        # coupon per bond index unit held at the close (USD bn; JPY tn)
+        self.ust_coupon_per_unit = self.ust_price * self.ust10y_yield / TRADING_DAYS
+        self.jgb_coupon_per_unit = self.jgb_price * self.jgb10y_yield / TRADING_DAYS
+        self.flows = flows.copy()
+        self._index = index
+        self.executed: dict[str, tuple[float, float, float]] = {}  # net trades per market, as sectors book them
+
+    def flows_of(self, sector: Sector) -> np.ndarray:
+        """The sector's flows per market at the cleared prices, as the solver returned them."""
+        return self.flows[self._index[sector.name]]

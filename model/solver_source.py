@@ -144,7 +144,6 @@ def solve_clearing_bracketed(inputs, prev, work, tol):
     of excess demand that does not reach zero.
     """
     z = work.z
-    jac = work.jac
     gross = work.gross
     res = np.empty(3)
     y_jp = solve_bond_yield(2, prev[0], prev[1], prev[2], inputs, work, tol)

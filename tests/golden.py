@@ -36,7 +36,8 @@ MESA_DAYS = 60
 # keys whose values are provenance or wall-clock, not model output
 PROVENANCE_KEYS = frozenset(
     {"version", "git_commit", "git_dirty", "commit", "dirty", "created", "timestamp", "elapsed_s", "elapsed",
-     "command", "path", "scenario_file", "out", "figure", "figures", "python", "platform", "started", "finished", "host"}
+     "command", "path", "scenario_file", "out", "figure", "figures", "python", "platform", "started", "finished",
+     "host"}
 )  # fmt: skip
 
 SWEEP_SPEC = """

@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from agents.bond_investors import bond_investor_flow
-from agents.fx_fundamentals import fundamental_flow
-from agents.hedge_funds import fund_position, fund_trade
-from typing import NamedTuple
-
 from agents.boj import YccInputs
-from agents.bond_investors import BondInvestorInputs
+from agents.bond_investors import BondInvestorInputs, bond_investor_flow
 from agents.dealers import DealerInputs
-from agents.fx_fundamentals import RealMoneyInputs
-from agents.hedge_funds import FundBook
+from agents.fx_fundamentals import RealMoneyInputs, fundamental_flow
+from agents.hedge_funds import FundBook, FundOrder, TradeTerms, fund_position
+from agents.hedge_funds import fund_trade as fund_trade_kernel
 from model.clearing import ClearingError, ClearingResult, OrderBookInputs, Work
 from model.compose import ComposedClearing
 from model.registry import DEFAULT_SECTORS
 from model.sector import CUSTOMER, FX, INSTITUTIONS, ISSUANCE, JGB, UST
 from tests.support import CRASH_PRONE, make_model, run_model
+
+
+def fund_trade(units, loan, cash, target, lam_init, lam_maint, speed, price, k, duration, band, forced_sales):
+    """One fund's trade, called with one number per argument."""
+    order = FundOrder(target, lam_init, lam_maint, speed)
+    return fund_trade_kernel(units, loan, cash, order, TradeTerms(price, k, duration, band, forced_sales))
+
+
+def fund_trade_python(units, loan, cash, target, lam_init, lam_maint, speed, price, k, duration, band, forced_sales):
+    order = FundOrder(target, lam_init, lam_maint, speed)
+    return fund_trade_kernel.py_func(units, loan, cash, order, TradeTerms(price, k, duration, band, forced_sales))
+
 
 CLEARING = ComposedClearing([cls.flows for cls in DEFAULT_SECTORS if cls.flows is not None])
 
@@ -93,6 +102,7 @@ def sector_inputs(inp: ClearingInputs, book: tuple) -> tuple:
         FundBook(units, loan, cash, alive, target, lam_init, lam_maint, speed, inp.ust_duration,
                  inp.margin_call_band, forced, out_x, out_called),
     )  # fmt: skip
+
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -539,7 +549,7 @@ def test_fund_trade_compiled_equals_python(forced_sales):
             band[i],
             forced_sales,
         )
-        got, want = fund_trade(*args), fund_trade.py_func(*args)
+        got, want = fund_trade(*args), fund_trade_python(*args)
         assert got[1] == want[1]
         np.testing.assert_allclose(
             np.delete(got, 1), np.delete(want, 1), rtol=1e-13, atol=1e-12, err_msg=f"{label[i]} {args}"
@@ -578,7 +588,11 @@ def test_fundamental_flow_compiled_equals_python():
             rng.uniform(0.0, 3000.0),
             rng.normal(0, 100.0),
         )
-        np.testing.assert_allclose(fundamental_flow(*args), fundamental_flow.py_func(*args), rtol=1e-13, atol=1e-10)
+        inp = RealMoneyInputs(*args[3:10], args[10])
+        s, y_us, y_jp = args[:3]
+        np.testing.assert_allclose(
+            fundamental_flow(s, y_us, y_jp, inp), fundamental_flow.py_func(s, y_us, y_jp, inp), rtol=1e-13, atol=1e-10
+        )
 
 
 # ---------------------------------------------------------------------------------------------

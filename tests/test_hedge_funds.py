@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from agents.hedge_funds import TRADING_DAYS, fund_decision, fund_position, fund_settle
+from agents import hedge_funds as hf
+from agents.hedge_funds import TRADING_DAYS, fund_position
 from tests.support import CRASH_PRONE, fund_snapshot, make_model
 
 SEEDS = [0, 1, 2, 3, 4]
@@ -190,6 +191,25 @@ def test_fund_below_the_failure_floor_is_liquidated_the_next_day(crash_snapshots
 
 # ---------------------------------------------------------------------------------------------
 # investor flows
+
+
+def fund_decision(gamma, cap, spread, trend_w, value_w, vol_target, liquidating, carry, trend, misval, var_pa,
+                  vol_ratio, psi, theta, speed):  # fmt: skip
+    """The decision rule called with one number per argument."""
+    return hf.fund_decision(
+        hf.FundTraits(gamma, cap, spread, trend_w, value_w, vol_target), liquidating,
+        hf.Observation(carry, trend, misval, var_pa, vol_ratio), hf.DecisionRules(psi, theta, speed),
+    )  # fmt: skip
+
+
+def fund_settle(units, loan, cash, book, capital0, perf, liquidating, spread, x, price, k, price_prev, k_prev, y_us,
+                r_jp, flows_on, b, a, r_b_daily, floor, cap_multiple):  # fmt: skip
+    """The settlement rule called with one number per argument."""
+    return hf.fund_settle(
+        hf.FundAccount(units, loan, cash, book, capital0, perf, liquidating, spread), x,
+        hf.SettlePrices(price, k, price_prev, k_prev, y_us, r_jp),
+        hf.SettleRules(flows_on, b, a, r_b_daily, floor, cap_multiple, 100),
+    )  # fmt: skip
 
 
 SETTLE_CASE = dict(

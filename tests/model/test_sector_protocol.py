@@ -152,9 +152,7 @@ def test_every_sector_reports_a_balance_sheet_that_adds_up():
         bs = s.balance_sheet(model)
         assert all(math.isfinite(v) for v in bs), s.name
         assert bs.assets_usd_bn - bs.liabilities_usd_bn == pytest.approx(bs.equity_usd_bn, abs=1e-9), s.name
-    assert model.dealers.balance_sheet(model).equity_usd_bn == pytest.approx(
-        model.dealers.equity_book_usd_bn, rel=1e-9
-    )
+    assert model.dealers.balance_sheet(model).equity_usd_bn == pytest.approx(model.dealers.equity_book_usd_bn, rel=1e-9)
 
 
 # -- the composed clearing is cached on disk ------------------------------------------------------------
