@@ -19,12 +19,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from model.validation import Validated, param
+import numpy as np
+from numba import njit
 
-__all__ = ["BojConfig", "BojState", "monthly_purchases_jpy_tn", "policy_decision", "MEETING_DATES"]
+from model.sector import INSTITUTIONS, JGB, N_MARKETS, TRADING_DAYS, Sector, Validated, param
+
+__all__ = ["BojConfig", "Boj", "YccInputs", "ycc_flows", "monthly_purchases_jpy_tn", "policy_decision", "MEETING_DATES"]
+
+log = logging.getLogger(__name__)
 
 # (month, day) of the eight meetings' decision days, 2024-25 pattern
 MEETING_DATES = ((1, 24), (3, 19), (4, 26), (6, 14), (7, 31), (9, 20), (10, 31), (12, 19))
@@ -99,13 +106,6 @@ class BojConfig(Validated):
             ) from None
 
 
-class BojState:
-    def __init__(self, cfg: BojConfig, jgb_price: float) -> None:
-        self.jgb_units = cfg.holdings_jpy_tn / jgb_price
-        self.next_meeting_day = -1
-        self.decisions: list[tuple[int, float]] = []
-
-
 def monthly_purchases_jpy_tn(cfg: BojConfig, date: dt.date) -> float:
     """Gross monthly JGB purchases on the taper path at ``date``.
 
@@ -139,3 +139,120 @@ def policy_decision(cfg: BojConfig, *, rate, inflation, risk_index, yen_surge) -
     if new > rate and cfg.stability_pause and (risk_index > cfg.pause_risk_index or yen_surge > cfg.pause_yen_surge):
         return rate
     return new
+
+
+class YccInputs(NamedTuple):
+    """Yield-curve control for one day: the 10y cap and the BoJ's demand slope above it."""
+
+    cap: float
+    units_per_unit_yield: float  # 0 = no yield-curve control
+
+
+@njit(cache=True)
+def ycc_flows(s, y_us, y_jp, inp, z, jac, gross, out):
+    """Under yield-curve control the BoJ buys without limit above the cap (a very elastic demand)."""
+    ycc = 0.0
+    ycc_dy = 0.0
+    if inp.units_per_unit_yield > 0.0 and y_jp > inp.cap:
+        ycc = inp.units_per_unit_yield * (y_jp - inp.cap)
+        ycc_dy = inp.units_per_unit_yield
+    z[JGB] += ycc
+    jac[JGB, JGB] += ycc_dy
+    gross[JGB] += ycc
+    out[0] = 0.0
+    out[1] = 0.0
+    out[JGB] = ycc
+
+
+class Boj(Sector):
+    """The Bank of Japan: policy meetings (Mesa events), purchases on the taper path, redemptions, YCC.
+
+    Purchases are price-inelastic orders; yield-curve control is a price-elastic flow in the JGB
+    market. Bonds maturing in its portfolio are repaid by the issuer and refinanced in the
+    market (their amount is announced as ``boj_redeemed_units`` for the issuer's supply).
+    """
+
+    name = "boj"
+    section = "boj"
+    flows = ycc_flows
+    columns = ("boj_jgb_holdings_jpy_tn", "boj_purchases_jpy_tn")
+    event_kinds = ("boj_rate",)
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.jgb_units = self.config.holdings_jpy_tn / model.market.jgb_price
+        self.next_meeting_day = -1
+        self.decisions: list[tuple[int, float]] = []
+        self.purchase_jpy_tn = 0.0
+        self.purchase_units = 0.0
+        self.redeemed_units = 0.0
+        self._orders = np.zeros((N_MARKETS, 3))
+
+    def start(self, model) -> None:
+        self._schedule_next_meeting(model, after_day=0)
+
+    def open_books(self, ledger) -> None:
+        ledger.set(self.name, "jgb_units", self.jgb_units)
+
+    def handle_event(self, model, event) -> None:
+        """A scripted policy decision, effective from the next day."""
+        model.market.boj_rate = event.params["rate"]
+        self.decisions.append((model.day + 1, model.market.boj_rate))
+
+    # -- meetings -------------------------------------------------------------------------------
+    def _schedule_next_meeting(self, model, after_day: int) -> None:
+        year = model.calendar.date(after_day).year
+        for y in (year, year + 1):
+            for month, dom in MEETING_DATES:
+                day = model.calendar.day_of(f"{y:04d}-{month:02d}-{dom:02d}")
+                if day > after_day:
+                    self.next_meeting_day = day
+                    model.schedule(day, self.meeting, model, day)
+                    return
+
+    def meeting(self, model, day: int) -> None:
+        cfg, mk = self.config, model.market
+        if cfg.mode == "rule":
+            window = model.history["usdjpy"][-20:] if model.history["usdjpy"] else [mk.usdjpy]
+            surge = 1.0 - mk.usdjpy / max(window)
+            new = policy_decision(
+                cfg, rate=mk.boj_rate, inflation=model.macro.jp_inflation, risk_index=mk.risk_index, yen_surge=surge
+            )
+            if new != mk.boj_rate:
+                log.info("day %d: BoJ moves the policy rate %.2f%% -> %.2f%%", day, 100 * mk.boj_rate, 100 * new)
+                mk.boj_rate = new
+                self.decisions.append((day, new))
+        self._schedule_next_meeting(model, after_day=day)
+
+    # -- the day --------------------------------------------------------------------------------
+    def decide(self, model) -> None:
+        cfg, p_jp = self.config, model.market.jgb_price
+        date = model.calendar.date(model.day)
+        self.purchase_jpy_tn = monthly_purchases_jpy_tn(cfg, date) / model.calendar.trading_days_in_month(model.day)
+        self.purchase_units = self.purchase_jpy_tn / p_jp
+        self.redeemed_units = self.jgb_units * cfg.redemption_rate_pa / TRADING_DAYS
+        self._orders[JGB, INSTITUTIONS] = self.purchase_units
+
+    def publish(self, model) -> dict[str, float]:
+        return {"boj_redeemed_units": self.redeemed_units}
+
+    def orders(self) -> np.ndarray:
+        return self._orders
+
+    def clearing_inputs(self, model) -> YccInputs:
+        cfg = self.config
+        slope = cfg.ycc_elasticity_jpy_tn_per_bp * 1e4 / model.market.jgb_price if cfg.ycc else 0.0
+        return YccInputs(cap=cfg.ycc_cap_pa, units_per_unit_yield=slope)
+
+    def settle(self, model, day) -> None:
+        q_ycc = day.flows_of(self)[JGB]
+        bought = self.purchase_units + q_ycc - self.redeemed_units
+        model.ledger.bonds(self.name, "jgb_units", "jpy_tn", bought, day.jgb_price)
+        self.jgb_units += bought
+
+    def holdings(self) -> dict[str, float]:
+        return {"jgb_units": self.jgb_units}
+
+    def record(self, model) -> dict[str, float]:
+        return {"boj_jgb_holdings_jpy_tn": self.jgb_units * model.market.jgb_price,
+                "boj_purchases_jpy_tn": self.purchase_jpy_tn}  # fmt: skip

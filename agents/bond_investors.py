@@ -17,13 +17,14 @@ Holdings are in index units of a constant-duration bond, price ``P(y) = exp(−D
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from model.validation import Validated, param
+from model.sector import JGB, UST, Sector, Validated, param
 
-__all__ = ["BondInvestorConfig", "BondInvestorState", "bond_investor_flow"]
+__all__ = ["BondInvestorConfig", "BondInvestorInputs", "BondInvestors", "bond_investor_flow", "bond_investor_flows"]
 
 
 @dataclass(frozen=True)
@@ -63,22 +64,6 @@ class BondInvestorConfig(Validated):
     jgb_term_premium_persistence: float = param(0.998, lo=0.0, hi=1.0)
 
 
-class BondInvestorState:
-    def __init__(self, ust_units: float, jgb_units: float, ust_anchor: float, jgb_anchor: float) -> None:
-        self.ust_units = ust_units
-        self.jgb_units = jgb_units
-        # yesterday's anchors and extra demand: trades are computed from their changes
-        self.ust_anchor = ust_anchor
-        self.jgb_anchor = jgb_anchor
-        self.ust_extra_usd_bn = 0.0
-        self.jgb_extra_jpy_tn = 0.0
-        self.ust_term_premium = 0.0  # deviation of the term premium from its initial level
-        self.jgb_term_premium = 0.0
-        # demand growth that absorbs anticipated supply (auctions, the planned deficit)
-        self.ust_absorbed_usd_bn = 0.0
-        self.jgb_absorbed_jpy_tn = 0.0
-
-
 @njit(cache=True)
 def bond_investor_flow(y, y_prev, anchor_change, elasticity_per_bp, extra_change, duration, units_old):
     """Units bought at yield ``y``; returns ``(flow, dflow_dy)``.
@@ -99,3 +84,133 @@ def bond_investor_flow(y, y_prev, anchor_change, elasticity_per_bp, extra_change
     inv_price = np.exp(duration * y)
     dgap_dy = elasticity_per_bp * 1e4 + units_old * price_prev * duration * np.exp(-duration * dy)
     return gap * inv_price, (dgap_dy + duration * gap) * inv_price
+
+
+class BondInvestorInputs(NamedTuple):
+    """What the bond investors' flows read during one day's clearing."""
+
+    yus_prev: float
+    yjp_prev: float
+    ust_anchor_change: float
+    ust_elasticity: float
+    ust_extra_change: float
+    ust_duration: float
+    ust_units: float
+    jgb_anchor_change: float
+    jgb_elasticity: float
+    jgb_extra_change: float
+    jgb_duration: float
+    jgb_units: float
+
+
+@njit(cache=True)
+def bond_investor_flows(s, y_us, y_jp, inp, z, jac, gross, out):
+    """UST and JGB investors' purchases at trial prices (see :mod:`model.sector`)."""
+    q_us, q_us_dy = bond_investor_flow(
+        y_us, inp.yus_prev, inp.ust_anchor_change, inp.ust_elasticity, inp.ust_extra_change, inp.ust_duration,
+        inp.ust_units,
+    )  # fmt: skip
+    q_jp, q_jp_dy = bond_investor_flow(
+        y_jp, inp.yjp_prev, inp.jgb_anchor_change, inp.jgb_elasticity, inp.jgb_extra_change, inp.jgb_duration,
+        inp.jgb_units,
+    )  # fmt: skip
+    z[UST] += q_us
+    z[JGB] += q_jp
+    jac[UST, UST] += q_us_dy
+    jac[JGB, JGB] += q_jp_dy
+    gross[UST] += abs(q_us)
+    gross[JGB] += abs(q_jp)
+    out[0] = 0.0
+    out[UST] = q_us
+    out[JGB] = q_jp
+
+
+class BondInvestors(Sector):
+    """UST investors and the domestic JGB stand-in: holdings, anchors and term-premium processes.
+
+    Ledger rows ``ust_investors`` and ``jgb_investors``. Reads the anticipated supply other
+    sectors announce for the day (``model.signals``: ``ust_absorbed_usd_bn`` from auctions,
+    ``jgb_planned_jpy_tn`` from planned issuance), which their demand grows by.
+    """
+
+    name = "bond_investors"
+    section = "bond_investors"
+    flows = bond_investor_flows
+    ledger_rows = ("ust_investors", "jgb_investors")
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        cfg, mk = self.config, model.market
+        self.ust_units = cfg.ust_holdings_usd_bn / mk.ust_price
+        self.jgb_units = cfg.jgb_holdings_jpy_tn / mk.jgb_price
+        # yesterday's anchors and extra demand: trades are computed from their changes
+        self.ust_anchor = model.config.market.ust10y_yield
+        self.jgb_anchor = model.config.market.jgb10y_yield
+        self.ust_extra_usd_bn = 0.0
+        self.jgb_extra_jpy_tn = 0.0
+        self.ust_term_premium = 0.0  # deviation of the term premium from its initial level
+        self.jgb_term_premium = 0.0
+        # demand growth that absorbs anticipated supply (auctions, the planned deficit)
+        self.ust_absorbed_usd_bn = 0.0
+        self.jgb_absorbed_jpy_tn = 0.0
+        self._today: BondInvestorInputs | None = None
+
+    def open_books(self, ledger) -> None:
+        ledger.set("ust_investors", "ust_units", self.ust_units)
+        ledger.set("jgb_investors", "jgb_units", self.jgb_units)
+
+    def decide(self, model) -> None:
+        cfg = self.config
+        # term premia: AR(1) deviations from their initial levels, each from its own stream
+        self.ust_term_premium = cfg.ust_term_premium_persistence * self.ust_term_premium + (
+            cfg.ust_term_premium_sd_bp * 1e-4 * float(model.streams["ust_term_premium"].standard_normal())
+        )
+        self.jgb_term_premium = cfg.jgb_term_premium_persistence * self.jgb_term_premium + (
+            cfg.jgb_term_premium_sd_bp * 1e-4 * float(model.streams["jgb_term_premium"].standard_normal())
+        )
+
+    def clearing_inputs(self, model) -> BondInvestorInputs:
+        cfg, mk, m0, sig = self.config, model.market, model.config.market, model.signals
+        ust_anchor = m0.ust10y_yield + (mk.us_short_rate - m0.us_short_rate) + self.ust_term_premium
+        jgb_anchor = (
+            m0.jgb10y_yield
+            + (mk.boj_rate - m0.boj_rate)
+            + self.jgb_term_premium
+            + model.config.macro.fiscal_jgb_premium_pa * model.macro.fiscal_risk
+        )
+        ust_extra = cfg.flight_to_quality_usd_bn * (mk.risk_index - m0.risk_index_mean) + self.ust_absorbed_usd_bn
+        ust_extra += sig.get("ust_absorbed_usd_bn", 0.0)
+        jgb_extra = self.jgb_absorbed_jpy_tn + sig.get("jgb_planned_jpy_tn", 0.0)
+        self._today = BondInvestorInputs(
+            yus_prev=mk.ust10y_yield,
+            yjp_prev=mk.jgb10y_yield,
+            ust_anchor_change=ust_anchor - self.ust_anchor,
+            ust_elasticity=cfg.ust_elasticity_usd_bn_per_bp,
+            ust_extra_change=ust_extra - self.ust_extra_usd_bn,
+            ust_duration=m0.ust_duration,
+            ust_units=self.ust_units,
+            jgb_anchor_change=jgb_anchor - self.jgb_anchor,
+            jgb_elasticity=cfg.jgb_elasticity_jpy_tn_per_bp,
+            jgb_extra_change=jgb_extra - self.jgb_extra_jpy_tn,
+            jgb_duration=m0.jgb_duration,
+            jgb_units=self.jgb_units,
+        )
+        return self._today
+
+    def settle(self, model, day) -> None:
+        inp, flows, sig = self._today, day.flows_of(self), model.signals
+        q_us, q_jp = flows[UST], flows[JGB]
+        model.ledger.bonds("ust_investors", "ust_units", "usd_bn", q_us, day.ust_price)
+        model.ledger.bonds("jgb_investors", "jgb_units", "jpy_tn", q_jp, day.jgb_price)
+        self.ust_units += q_us
+        self.jgb_units += q_jp
+        self.ust_anchor += inp.ust_anchor_change
+        self.jgb_anchor += inp.jgb_anchor_change
+        self.ust_extra_usd_bn += inp.ust_extra_change
+        self.jgb_extra_jpy_tn += inp.jgb_extra_change
+        self.ust_absorbed_usd_bn += sig.get("ust_absorbed_usd_bn", 0.0)
+        self.jgb_absorbed_jpy_tn += sig.get("jgb_planned_jpy_tn", 0.0)
+        day.executed[self.name] = (0.0, q_us, q_jp)
+
+    def holdings_rows(self) -> dict[str, dict[str, float]]:
+        return {"ust_investors": {"ust_units": self.ust_units}, "jgb_investors": {"jgb_units": self.jgb_units}}

@@ -21,13 +21,16 @@ pressure partly reverses. ``ρ = 1`` makes flows i.i.d. and cumulative pressure 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
+import numpy as np
 from numba import njit
 
-from model.validation import Validated, param
+from model.sector import CUSTOMER, FX, JGB, N_MARKETS, UST, Sector, Validated, param
 
-__all__ = ["FundamentalConfig", "FundamentalState", "fundamental_flow"]
+__all__ = ["FundamentalConfig", "RealMoneyInputs", "RealMoney", "fundamental_flow", "real_money_flows"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class FundamentalConfig(Validated):
         hi=5.0,
         doc="η_f: real money's capacity scales with (v̄/v)^η_f, like the dealers' (mean-variance demand ∝ 1/σ²); "
         "above ~1 the exchange rate loses its anchor in stress",
-        source="calibrated (issue 4 search): baseline return statistics of MODEL.md §7 and the Aug 2024 replay",
+        source="calibrated by a seeded random search on the baseline return statistics and the Aug 2024 replay",
     )
     real_rate_semi_elasticity: float = param(
         8.0,
@@ -78,22 +81,136 @@ class FundamentalConfig(Validated):
     )
 
 
-class FundamentalState:
-    def __init__(self, log_anchor: float, real_gap_ref: float) -> None:
-        self.holdings_usd_bn = 0.0
-        self.log_anchor = log_anchor  # ln S̄
-        self.real_gap_ref = real_gap_ref  # rr̄
-        self.fiscal_premium = 0.0  # ln-S units, set by the fiscal sector when present
-        self.noise_position_usd_bn = 0.0  # n_t
+class RealMoneyInputs(NamedTuple):
+    """What real money's flows read during one day's clearing."""
+
+    infl_us: float
+    infl_jp: float
+    log_anchor: float
+    gap_ref: float
+    fiscal_premium: float
+    beta: float
+    capacity: float
+    kept: float
 
 
 @njit(cache=True)
-def fundamental_flow(s, y_us, y_jp, infl_us, infl_jp, log_anchor, gap_ref, fiscal_premium, beta, capacity, kept):
-    """Dollars bought by real money at trial prices; ``kept`` is ``(1 − δ)·F_old``.
+def fundamental_flow(s, y_us, y_jp, inp):
+    """Dollars bought by real money at trial prices (``inp``: :class:`RealMoneyInputs`; ``inp.kept``
+    is ``(1 − δ)·F_old``).
 
     Returns ``(flow, dflow_ds, dflow_dyus, dflow_dyjp)``.
     """
-    gap = (y_us - infl_us) - (y_jp - infl_jp)
-    s_fund = log_anchor + beta * (gap - gap_ref) + fiscal_premium
-    target = capacity * (s_fund - s)
-    return target - kept, -capacity, capacity * beta, -capacity * beta
+    gap = (y_us - inp.infl_us) - (y_jp - inp.infl_jp)
+    s_fund = inp.log_anchor + inp.beta * (gap - inp.gap_ref) + inp.fiscal_premium
+    target = inp.capacity * (s_fund - s)
+    return target - inp.kept, -inp.capacity, inp.capacity * inp.beta, -inp.capacity * inp.beta
+
+
+@njit(cache=True)
+def real_money_flows(s, y_us, y_jp, inp, z, jac, gross, out):
+    """Real money's dollar buying at trial prices (see :mod:`model.sector`)."""
+    rm, rm_ds, rm_dyus, rm_dyjp = fundamental_flow(s, y_us, y_jp, inp)
+    z[FX] += rm
+    jac[FX, FX] += rm_ds
+    jac[FX, UST] += rm_dyus
+    jac[FX, JGB] += rm_dyjp
+    gross[FX] += abs(rm)
+    out[FX] = rm
+    out[UST] = 0.0
+    out[JGB] = 0.0
+
+
+class RealMoney(Sector):
+    """Real-money FX investors (price-elastic) and the customers' trade and noise flows (price-taking).
+
+    Publishes ``fundamental_log_usdjpy``: ln S_fund at the current yields and inflation
+    expectations, the anchor funds and insurers measure misvaluation against.
+    """
+
+    name = "real_money"
+    section = "real_money"
+    flows = real_money_flows
+    columns = ("real_money_usd_bn", "trade_flow_usd_bn")
+    event_kinds = ("trade_flow",)
+    ledger_rows = ("real_money", "long_horizon", "trade")
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        m = model.config.market
+        self.holdings_usd_bn = 0.0
+        self.log_anchor = math.log(m.usdjpy)  # ln S̄
+        # rr̄: the real-rate gap at the start
+        self.real_gap_ref = (m.ust10y_yield - m.us_inflation_expectations) - (
+            m.jgb10y_yield - m.jp_inflation_expectations
+        )
+        self.fiscal_premium = 0.0  # ln-S units, from the fiscal sector (model.macro)
+        self.noise_position_usd_bn = 0.0  # n_t
+        self.pending_trade_flow = 0.0  # trade-flow events for the next day
+        self.trade_flow_usd_bn = 0.0  # today's customer flow (price-inelastic)
+        self.kept_usd_bn = 0.0  # (1 − δ)·F_old: what real money keeps before today's trade
+        self._orders = np.zeros((N_MARKETS, 3))
+
+    def fundamental_log_usdjpy(self, model) -> float:
+        mk = model.market
+        gap = (mk.ust10y_yield - mk.us_inflation_expectations) - (mk.jgb10y_yield - model.macro.jp_expectations())
+        return (
+            self.log_anchor
+            + self.config.real_rate_semi_elasticity * (gap - self.real_gap_ref)
+            + model.macro.fx_premium()
+        )
+
+    def publish(self, model) -> dict[str, float]:
+        return {"fundamental_log_usdjpy": self.fundamental_log_usdjpy(model)}
+
+    def handle_event(self, model, event) -> None:
+        self.pending_trade_flow += event.params["usd_bn"]
+
+    def decide(self, model) -> None:
+        cfg = self.config
+        n_prev = self.noise_position_usd_bn
+        self.noise_position_usd_bn = cfg.noise_persistence * n_prev + cfg.trade_flow_sd_usd_bn * float(
+            model.streams["trade_flows"].standard_normal()
+        )
+        self.trade_flow_usd_bn = (
+            cfg.trade_flow_mean_usd_bn + (self.noise_position_usd_bn - n_prev) + self.pending_trade_flow
+        )
+        self.pending_trade_flow = 0.0
+        self.fiscal_premium = model.macro.fx_premium()
+        self.kept_usd_bn = (1.0 - cfg.handoff_per_day) * self.holdings_usd_bn
+        self._orders[FX, CUSTOMER] = self.trade_flow_usd_bn
+
+    def orders(self) -> np.ndarray:
+        return self._orders
+
+    def clearing_inputs(self, model) -> RealMoneyInputs:
+        cfg, mk = self.config, model.market
+        return RealMoneyInputs(
+            infl_us=mk.us_inflation_expectations,
+            infl_jp=model.macro.jp_expectations(),
+            log_anchor=self.log_anchor,
+            gap_ref=self.real_gap_ref,
+            fiscal_premium=self.fiscal_premium,
+            beta=cfg.real_rate_semi_elasticity,
+            capacity=cfg.capacity_usd_bn
+            * (model.config.market.risk_index_mean / mk.risk_index) ** cfg.capacity_risk_elasticity,
+            kept=self.kept_usd_bn,
+        )
+
+    def settle(self, model, day) -> None:
+        q = day.flows_of(self)[FX]
+        yen = day.usdjpy / 1000.0
+        led = model.ledger
+        # real money hands part of its book to long-horizon investors at today's price
+        handoff = self.holdings_usd_bn - self.kept_usd_bn
+        led.fx(self.name, -handoff, yen)
+        led.fx("long_horizon", handoff, yen)
+        led.fx(self.name, q, yen)
+        led.fx("trade", self.trade_flow_usd_bn, yen)
+        self.holdings_usd_bn = self.kept_usd_bn + q
+
+    def holdings_rows(self) -> dict[str, dict[str, float]]:
+        return {self.name: {"usd_bn": self.holdings_usd_bn}}
+
+    def record(self, model) -> dict[str, float]:
+        return {"real_money_usd_bn": self.holdings_usd_bn, "trade_flow_usd_bn": self.trade_flow_usd_bn}

@@ -29,6 +29,7 @@ Decision rules (per fund ``i``, rates per annum):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -36,9 +37,12 @@ import mesa
 import numpy as np
 from numba import njit
 
-from model.validation import Validated, param
+from model.sector import FX, TRADING_DAYS, UST, Sector, Validated, param
 
 __all__ = [
+    "HedgeFunds",
+    "FundBook",
+    "fund_flows",
     "HedgeFundConfig",
     "HedgeFundState",
     "HedgeFundView",
@@ -50,8 +54,6 @@ __all__ = [
     "aggregate_demand",
     "settle",
 ]
-
-TRADING_DAYS = 250.0
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,9 @@ class HedgeFundConfig(Validated):
         1.6,
         lo=0.01,
         hi=1000.0,
-        doc="median relative risk aversion γ (lognormal across funds); calibrated to MODEL.md §7: below ~1.3 "
-        "the carry book turns crash-prone (mean kurtosis > 30), at 2 and above leverage barely matters",
+        doc="median relative risk aversion γ (lognormal across funds); calibrated to the baseline return "
+        "statistics: below ~1.3 the carry book turns crash-prone (mean kurtosis > 30), at 2 and above "
+        "leverage barely matters",
     )
     risk_aversion_dispersion: float = param(0.5, lo=0.0, hi=3.0, doc="sd of log γ across funds")
     size_dispersion: float = param(1.0, lo=0.0, hi=3.0, doc="sd of log initial capital across funds")
@@ -200,13 +203,93 @@ class HedgeFundState(NamedTuple):
     margin_called: np.ndarray  # bool, today
 
 
+class Observation(NamedTuple):
+    """What funds see before trading (rates per annum): yesterday's close, trend, valuation, risk."""
+
+    carry_pa: float
+    trend_pa: float
+    misvaluation: float
+    var_pa: float
+    vol_ratio: float
+
+
+class DecisionRules(NamedTuple):
+    margin_vol_elasticity: float  # ψ
+    maintenance_ratio: float  # θ
+    adjustment_speed: float  # κ
+
+
+class FundTraits(NamedTuple):
+    """One fund's fixed characteristics."""
+
+    risk_aversion: float
+    leverage_cap: float
+    spread_pa: float
+    trend_weight: float
+    value_weight: float
+    vol_target_pa: float
+
+
+class FundOrder(NamedTuple):
+    """One fund's decision for the day: target leverage, margin limits, adjustment speed."""
+
+    target: float
+    lam_init: float
+    lam_maint: float
+    speed: float
+
+
+class TradeTerms(NamedTuple):
+    """Trial prices and the rules every fund trades under at them."""
+
+    price: float  # UST index price
+    k: float  # 1000 / S
+    duration: float
+    band: float  # margin-call band ε
+    forced_sales: bool
+
+
+class FundAccount(NamedTuple):
+    """One fund's books before the day's settlement."""
+
+    units: float
+    loan: float
+    cash: float
+    book: float
+    capital0: float
+    perf: float
+    liquidating: bool
+    spread: float
+
+
+class SettlePrices(NamedTuple):
+    """Today's and yesterday's prices and rates at settlement."""
+
+    price: float
+    k: float
+    price_prev: float
+    k_prev: float
+    y_us: float
+    r_jp: float
+
+
+class SettleRules(NamedTuple):
+    flows_on: bool
+    b: float  # flow sensitivity
+    a: float  # EMA weight of daily returns
+    r_b_daily: float  # benchmark return per day
+    floor: float  # failure floor (share of initial capital)
+    cap_multiple: float  # capacity: equity above this multiple of initial capital is paid out
+    reentry_delay: int
+
+
 def init_hedge_funds(
     cfg: HedgeFundConfig, rng: np.random.Generator, *, usdjpy: float, ust_price: float, **observations: float
 ) -> HedgeFundState:
     """Draw the heterogeneous population and its initial balance sheets.
 
-    ``observations`` are the arguments of :func:`decide` at the initial market state: each fund
-    starts at ``initial_leverage_fraction`` times its own target leverage there.
+    ``observations`` are the fields of :class:`Observation` at the initial market state: each
+    fund starts at ``initial_leverage_fraction`` times its own target leverage there.
     """
     n = cfg.n_funds
     # Draw order is fixed: adding a draw at the end never changes earlier ones.
@@ -225,47 +308,13 @@ def init_hedge_funds(
 
     weights = np.exp(cfg.size_dispersion * size_z)
     value_weight = np.where(is_trend, 0.0, cfg.value_weight_pa)
-    n_zeros = np.zeros(n)
-    target0, lam0 = n_zeros.copy(), n_zeros.copy()
-    _decide_kernel(
-        risk_aversion,
-        leverage_cap,
-        spread,
-        trend_weight,
-        value_weight,
-        vol_target,
-        np.zeros(n, np.bool_),
-        np.ones(n, np.bool_),
-        observations["carry_pa"],
-        observations["trend_pa"],
-        observations["misvaluation"],
-        observations["var_pa"],
-        observations["vol_ratio"],
-        cfg.margin_vol_elasticity,
-        cfg.maintenance_ratio,
-        cfg.adjustment_speed,
-        target0,
-        lam0,
-        n_zeros.copy(),
-        n_zeros.copy(),
-    )
-    leverage0 = np.minimum(cfg.initial_leverage_fraction * target0, lam0)
-    # Scale capital so that total initial exposure equals the BIS anchor.
-    total = float(np.sum(weights * leverage0))
-    if cfg.initial_carry_usd_bn == 0.0 or total <= 0.0:
-        capital = weights  # no carry at the start: funds hold cash only
-        leverage0 = n_zeros.copy()
-    else:
-        capital = weights * cfg.initial_carry_usd_bn / total
-    exposure = leverage0 * capital
-
     zeros = np.zeros(n)
-    return HedgeFundState(
-        ust_units=exposure / ust_price,
-        loan_jpy_tn=exposure * usdjpy / 1000.0,
-        cash_usd_bn=capital.copy(),
-        equity_book_usd_bn=capital.copy(),
-        initial_capital_usd_bn=capital,
+    state = HedgeFundState(
+        ust_units=zeros.copy(),
+        loan_jpy_tn=zeros.copy(),
+        cash_usd_bn=zeros.copy(),
+        equity_book_usd_bn=zeros.copy(),
+        initial_capital_usd_bn=zeros.copy(),
         perf_ema=zeros.copy(),
         alive=np.ones(n, dtype=np.bool_),
         liquidating=np.zeros(n, dtype=np.bool_),
@@ -277,146 +326,92 @@ def init_hedge_funds(
         value_weight=value_weight,
         vol_target_pa=vol_target,
         target_leverage=zeros.copy(),
-        init_leverage=leverage_cap.copy(),
-        maint_leverage=leverage_cap / cfg.maintenance_ratio,
-        speed=np.full(n, cfg.adjustment_speed),
-        position_new_usd_bn=exposure.copy(),
+        init_leverage=zeros.copy(),
+        maint_leverage=zeros.copy(),
+        speed=zeros.copy(),
+        position_new_usd_bn=zeros.copy(),
         margin_called=np.zeros(n, dtype=np.bool_),
     )
+    _decide_kernel(state, Observation(**observations), decision_rules(cfg))
+    leverage0 = np.minimum(cfg.initial_leverage_fraction * state.target_leverage, state.init_leverage)
+    # Scale capital so that total initial exposure equals the BIS anchor.
+    total = float(np.sum(weights * leverage0))
+    if cfg.initial_carry_usd_bn == 0.0 or total <= 0.0:
+        capital = weights  # no carry at the start: funds hold cash only
+        leverage0 = zeros.copy()
+    else:
+        capital = weights * cfg.initial_carry_usd_bn / total
+    exposure = leverage0 * capital
+    state.ust_units[:] = exposure / ust_price
+    state.loan_jpy_tn[:] = exposure * usdjpy / 1000.0
+    state.cash_usd_bn[:] = capital
+    state.equity_book_usd_bn[:] = capital
+    state.initial_capital_usd_bn[:] = capital
+    state.target_leverage[:] = 0.0
+    state.init_leverage[:] = leverage_cap
+    state.maint_leverage[:] = leverage_cap / cfg.maintenance_ratio
+    state.speed[:] = cfg.adjustment_speed
+    state.position_new_usd_bn[:] = exposure
+    return state
+
+
+def decision_rules(cfg: HedgeFundConfig) -> DecisionRules:
+    return DecisionRules(cfg.margin_vol_elasticity, cfg.maintenance_ratio, cfg.adjustment_speed)
 
 
 @njit(cache=True)
-def fund_decision(
-    risk_aversion,
-    leverage_cap,
-    spread_pa,
-    trend_weight,
-    value_weight,
-    vol_target_pa,
-    liquidating,
-    carry_pa,
-    trend_pa,
-    misvaluation,
-    var_pa,
-    vol_ratio,
-    margin_vol_elasticity,
-    maintenance_ratio,
-    speed,
-):
+def fund_decision(traits, liquidating, obs, rules):
     """One fund's decision for today, from yesterday's close (all rates per annum).
 
     Returns ``(target_leverage, init_leverage, maint_leverage, speed)``.
     """
     if liquidating:
         return 0.0, 0.0, 0.0, 1.0
-    base_margin = 1.0 / leverage_cap
+    base_margin = 1.0 / traits.leverage_cap
     margin = base_margin
-    if vol_ratio > 1.0 and margin_vol_elasticity > 0.0:
-        margin = base_margin * vol_ratio**margin_vol_elasticity
+    if obs.vol_ratio > 1.0 and rules.margin_vol_elasticity > 0.0:
+        margin = base_margin * obs.vol_ratio**rules.margin_vol_elasticity
     if margin > 1.0:
         margin = 1.0  # a fully collateralised position needs no more than 100 % margin
     if base_margin > margin:
         margin = base_margin
     lam = 1.0 / margin
-    expected = carry_pa - spread_pa + trend_weight * trend_pa - value_weight * misvaluation
-    target = expected / (risk_aversion * var_pa)
-    if vol_target_pa > 0.0:
-        vol_cap = vol_target_pa / np.sqrt(var_pa)
+    expected = (
+        obs.carry_pa - traits.spread_pa + traits.trend_weight * obs.trend_pa - traits.value_weight * obs.misvaluation
+    )
+    target = expected / (traits.risk_aversion * obs.var_pa)
+    if traits.vol_target_pa > 0.0:
+        vol_cap = traits.vol_target_pa / np.sqrt(obs.var_pa)
         if target > vol_cap:
             target = vol_cap
     if target > lam:
         target = lam
     if target < 0.0:
         target = 0.0
-    return target, lam, lam / maintenance_ratio, speed
+    return target, lam, lam / rules.maintenance_ratio, rules.adjustment_speed
 
 
 @njit(cache=True)
-def _decide_kernel(
-    risk_aversion,
-    leverage_cap,
-    spread_pa,
-    trend_weight,
-    value_weight,
-    vol_target_pa,
-    liquidating,
-    alive,
-    carry_pa,
-    trend_pa,
-    misvaluation,
-    var_pa,
-    vol_ratio,
-    psi,
-    theta,
-    speed0,
-    out_target,
-    out_init,
-    out_maint,
-    out_speed,
-):
-    for i in range(risk_aversion.shape[0]):
-        if not alive[i]:
-            out_target[i] = 0.0
-            out_init[i] = 0.0
-            out_maint[i] = 0.0
-            out_speed[i] = 1.0
+def _decide_kernel(state, obs, rules):
+    for i in range(state.risk_aversion.shape[0]):
+        if not state.alive[i]:
+            state.target_leverage[i] = 0.0
+            state.init_leverage[i] = 0.0
+            state.maint_leverage[i] = 0.0
+            state.speed[i] = 1.0
             continue
-        t, li, lm, sp = fund_decision(
-            risk_aversion[i],
-            leverage_cap[i],
-            spread_pa[i],
-            trend_weight[i],
-            value_weight[i],
-            vol_target_pa[i],
-            liquidating[i],
-            carry_pa,
-            trend_pa,
-            misvaluation,
-            var_pa,
-            vol_ratio,
-            psi,
-            theta,
-            speed0,
-        )
-        out_target[i] = t
-        out_init[i] = li
-        out_maint[i] = lm
-        out_speed[i] = sp
+        traits = FundTraits(state.risk_aversion[i], state.leverage_cap[i], state.funding_spread_pa[i],
+                            state.trend_weight[i], state.value_weight[i], state.vol_target_pa[i])  # fmt: skip
+        t, li, lm, sp = fund_decision(traits, state.liquidating[i], obs, rules)
+        state.target_leverage[i] = t
+        state.init_leverage[i] = li
+        state.maint_leverage[i] = lm
+        state.speed[i] = sp
 
 
-def decide(
-    state: HedgeFundState,
-    cfg: HedgeFundConfig,
-    *,
-    carry_pa: float,
-    trend_pa: float,
-    misvaluation: float,
-    var_pa: float,
-    vol_ratio: float,
-) -> None:
+def decide(state: HedgeFundState, cfg: HedgeFundConfig, **observations: float) -> None:
     """Write today's target leverage, margin limits and adjustment speed into ``state``."""
-    _decide_kernel(
-        state.risk_aversion,
-        state.leverage_cap,
-        state.funding_spread_pa,
-        state.trend_weight,
-        state.value_weight,
-        state.vol_target_pa,
-        state.liquidating,
-        state.alive,
-        carry_pa,
-        trend_pa,
-        misvaluation,
-        var_pa,
-        vol_ratio,
-        cfg.margin_vol_elasticity,
-        cfg.maintenance_ratio,
-        cfg.adjustment_speed,
-        state.target_leverage,
-        state.init_leverage,
-        state.maint_leverage,
-        state.speed,
-    )
+    _decide_kernel(state, Observation(**observations), decision_rules(cfg))
 
 
 @njit(cache=True)
@@ -471,6 +466,43 @@ def fund_position(x_old, equity, target, lam_init, lam_maint, speed, band, force
     return x_new, dx_dx, dx_de, called
 
 
+class FundBook(NamedTuple):
+    """What the funds' flows read during one day's clearing: their books, today's decisions, outputs."""
+
+    ust_units: np.ndarray
+    loan_jpy_tn: np.ndarray
+    cash_usd_bn: np.ndarray
+    alive: np.ndarray
+    target: np.ndarray
+    lam_init: np.ndarray
+    lam_maint: np.ndarray
+    speed: np.ndarray
+    duration: float  # UST duration (the bond index price is exp(−D·y))
+    band: float  # margin-call band ε
+    forced_sales: bool
+    out_x: np.ndarray  # new positions at the trial prices (written)
+    out_called: np.ndarray  # margin-call flags at the trial prices (written)
+
+
+@njit(cache=True)
+def fund_flows(s, y_us, y_jp, book, z, jac, gross, out):
+    """The funds' dollar and UST buying at trial prices (see :mod:`model.sector`)."""
+    price_us = math.exp(-book.duration * y_us)
+    k = 1000.0 * math.exp(-s)
+    usd, usd_ds, usd_dy, ust, ust_ds, ust_dy, gross_usd, gross_ust = aggregate_demand(book, price_us, k)
+    z[FX] += usd
+    z[UST] += ust
+    jac[FX, FX] += usd_ds
+    jac[FX, UST] += usd_dy
+    jac[UST, FX] += ust_ds
+    jac[UST, UST] += ust_dy
+    gross[FX] += gross_usd
+    gross[UST] += gross_ust
+    out[FX] = usd
+    out[UST] = ust
+    out[2] = 0.0
+
+
 class FundAggregate(NamedTuple):
     """Hedge funds' net demand at trial prices and its derivatives in ``(s = ln S, y_us)``."""
 
@@ -485,8 +517,8 @@ class FundAggregate(NamedTuple):
 
 
 @njit(cache=True)
-def fund_trade(units, loan, cash, target, lam_init, lam_maint, speed, price, k, duration, band, forced_sales):
-    """One fund marked at trial prices (UST index price ``price``, ``k = 1000/S``).
+def fund_trade(units, loan, cash, order, terms):
+    """One fund marked at trial prices (``terms``: UST index price, ``k = 1000/S``, rules).
 
     A solvent fund resets its yen loan to its new position, so it buys ``q = x − loan·k``
     dollars. An insolvent one (equity ≤ 0) sells every dollar it has to buy back yen; the rest
@@ -495,15 +527,18 @@ def fund_trade(units, loan, cash, target, lam_init, lam_maint, speed, price, k, 
     Returns ``(x_new, called, q, dq_ds, dq_dy, dx_ds, dx_dy)``: the new position, whether a
     margin call binds, USD bought and derivatives in ``s = ln S`` and ``y_us``.
     """
-    x_old = units * price
-    debt = loan * k
+    duration = terms.duration
+    x_old = units * terms.price
+    debt = loan * terms.k
     equity = x_old + cash - debt
     if equity <= 0.0:
         assets = x_old + cash
         if assets <= 0.0:
             return 0.0, x_old > 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
         return 0.0, x_old > 0.0, -assets, 0.0, duration * x_old, 0.0, 0.0
-    x, dx_dxo, dx_de, called = fund_position(x_old, equity, target, lam_init, lam_maint, speed, band, forced_sales)
+    x, dx_dxo, dx_de, called = fund_position(
+        x_old, equity, order.target, order.lam_init, order.lam_maint, order.speed, terms.band, terms.forced_sales
+    )
     # chain rule: d(x_old)/dy = dE/dy = -D·x_old ; dE/ds = debt (k = 1000·e^-s)
     dx_ds = dx_de * debt
     dx_dy = -duration * x_old * (dx_dxo + dx_de)
@@ -511,28 +546,13 @@ def fund_trade(units, loan, cash, target, lam_init, lam_maint, speed, price, k, 
 
 
 @njit(cache=True)
-def aggregate_demand(
-    ust_units,
-    loan_jpy_tn,
-    cash_usd_bn,
-    alive,
-    target,
-    lam_init,
-    lam_maint,
-    speed,
-    price,
-    k,
-    duration,
-    band,
-    forced_sales,
-    out_x,
-    out_called,
-):
-    """Sum the funds' trades at trial prices; writes each new position into ``out_x``.
+def aggregate_demand(book, price, k):
+    """Sum the funds' trades at trial prices; writes each new position into ``book.out_x``.
 
     Returns the fields of :class:`FundAggregate`. Sequential loop (no ``prange``): the sum
     order is fixed, so results are bit-reproducible.
     """
+    terms = TradeTerms(price, k, book.duration, book.band, book.forced_sales)
     usd = 0.0
     dusd_ds = 0.0
     dusd_dy = 0.0
@@ -543,45 +563,35 @@ def aggregate_demand(
     gross_usd = 0.0
     gross_units = 0.0
     inv_p = 1.0 / price
-    for i in range(ust_units.shape[0]):
-        if not alive[i]:
-            out_x[i] = 0.0
-            out_called[i] = False
+    for i in range(book.ust_units.shape[0]):
+        if not book.alive[i]:
+            book.out_x[i] = 0.0
+            book.out_called[i] = False
             continue
+        order = FundOrder(book.target[i], book.lam_init[i], book.lam_maint[i], book.speed[i])
         x, called, q, dq_ds, dq_dy, dx_ds, dx_dy = fund_trade(
-            ust_units[i],
-            loan_jpy_tn[i],
-            cash_usd_bn[i],
-            target[i],
-            lam_init[i],
-            lam_maint[i],
-            speed[i],
-            price,
-            k,
-            duration,
-            band,
-            forced_sales,
+            book.ust_units[i], book.loan_jpy_tn[i], book.cash_usd_bn[i], order, terms
         )
-        out_x[i] = x
-        out_called[i] = called
+        book.out_x[i] = x
+        book.out_called[i] = called
         usd += q
         dusd_ds += dq_ds
         dusd_dy += dq_dy
         x_sum += x
         dx_ds_sum += dx_ds
         dx_dy_sum += dx_dy
-        units_old += ust_units[i]
+        units_old += book.ust_units[i]
         gross_usd += abs(q)
-        gross_units += abs(x * inv_p - ust_units[i])
-    return finish_aggregate(
-        usd, dusd_ds, dusd_dy, x_sum, dx_ds_sum, dx_dy_sum, units_old, gross_usd, gross_units, inv_p, duration
-    )
+        gross_units += abs(x * inv_p - book.ust_units[i])
+    sums = (usd, dusd_ds, dusd_dy, x_sum, dx_ds_sum, dx_dy_sum, units_old, gross_usd, gross_units)
+    return finish_aggregate(sums, inv_p, duration=book.duration)
 
 
 @njit(cache=True)
-def finish_aggregate(
-    usd, dusd_ds, dusd_dy, x_sum, dx_ds_sum, dx_dy_sum, units_old, gross_usd, gross_units, inv_p, duration
-):
+def finish_aggregate(sums, inv_p, duration):
+    """:class:`FundAggregate` from the funds' sums ``(usd, dusd_ds, dusd_dy, Σx, Σdx_ds, Σdx_dy,
+    Σunits_old, gross_usd, gross_units)`` at the UST price ``1/inv_p``."""
+    usd, dusd_ds, dusd_dy, x_sum, dx_ds_sum, dx_dy_sum, units_old, gross_usd, gross_units = sums
     units = x_sum * inv_p - units_old
     # P = exp(-D·y): d(1/P)/dy = D/P
     dunits_dy = (dx_dy_sum + duration * x_sum) * inv_p
@@ -601,29 +611,7 @@ class SettleTotals(NamedTuple):
 
 
 @njit(cache=True)
-def fund_settle(
-    units,
-    loan,
-    cash,
-    book,
-    capital0,
-    perf,
-    liquidating,
-    spread,
-    x,
-    price,
-    k,
-    price_prev,
-    k_prev,
-    y_us,
-    r_jp,
-    flows_on,
-    b,
-    a,
-    r_b_daily,
-    floor,
-    cap_multiple,
-):
+def fund_settle(acct, x, prices, rules):
     """Book one live fund's day: trade to ``x``, accrue carry, take investor flows.
 
     A fund whose equity at today's prices is not positive sold all its dollars at the clearing;
@@ -632,68 +620,43 @@ def fund_settle(
     Returns ``(units, loan, cash, book, perf, coupon, interest_jpy, flow, payout, default_jpy,
     closed, failed)``.
     """
+    units, loan, cash, book, perf = acct.units, acct.loan, acct.cash, acct.book, acct.perf
+    price, k = prices.price, prices.k
     if units * price + cash - loan * k <= 0.0:
         assets = units * price + cash
         if assets < 0.0:
             assets = 0.0
         return 0.0, 0.0, 0.0, 0.0, perf, 0.0, 0.0, 0.0, 0.0, loan - assets / k, True, True
-    reval = units * (price - price_prev) - loan * (k - k_prev)
+    reval = units * (price - prices.price_prev) - loan * (k - prices.k_prev)
     # trade at today's prices: position x in UST, a loan worth x, the rest in USD cash
     cash = cash + units * price - loan * k
     units = x / price
     loan = x / k
-    coupon = x * y_us / TRADING_DAYS
-    int_jpy = loan * (r_jp + spread) / TRADING_DAYS
+    coupon = x * prices.y_us / TRADING_DAYS
+    int_jpy = loan * (prices.r_jp + acct.spread) / TRADING_DAYS
     cash += coupon
     loan += int_jpy
     new_book = book + reval + coupon - int_jpy * k
     ret = (new_book - book) / book if book > 0.0 else 0.0
-    perf = (1.0 - a) * perf + a * ret
+    perf = (1.0 - rules.a) * perf + rules.a * ret
     flow = 0.0
-    if flows_on and new_book > 0.0 and not liquidating:
-        flow = b * (perf - r_b_daily) * new_book
+    if rules.flows_on and new_book > 0.0 and not acct.liquidating:
+        flow = rules.b * (perf - rules.r_b_daily) * new_book
         if flow < -new_book:
             flow = -new_book
-    if new_book + flow > cap_multiple * capital0:
-        flow = cap_multiple * capital0 - new_book  # capacity: the excess is paid out
+    if new_book + flow > rules.cap_multiple * acct.capital0:
+        flow = rules.cap_multiple * acct.capital0 - new_book  # capacity: the excess is paid out
     cash += flow
     new_book += flow
-    if liquidating:
+    if acct.liquidating:
         # the position was closed at today's clearing: pay out what is left and leave
         return 0.0, 0.0, 0.0, 0.0, perf, coupon, int_jpy, flow, cash - loan * k, 0.0, True, False
-    failed = new_book < floor * capital0
+    failed = new_book < rules.floor * acct.capital0
     return units, loan, cash, new_book, perf, coupon, int_jpy, flow, 0.0, 0.0, False, failed
 
 
 @njit(cache=True)
-def _settle_kernel(
-    ust_units,
-    loan_jpy_tn,
-    cash_usd_bn,
-    equity_book,
-    capital0,
-    perf_ema,
-    alive,
-    liquidating,
-    reentry_day,
-    spread_pa,
-    x_new,
-    called,
-    price,
-    k,
-    price_prev,
-    k_prev,
-    y_us,
-    r_jp,
-    day,
-    flows_on,
-    b,
-    a,
-    r_b_daily,
-    floor,
-    cap_multiple,
-    reentry_delay,
-):
+def _settle_kernel(state, prices, rules, day):
     coupons = 0.0
     interest = 0.0
     flows = 0.0
@@ -702,26 +665,29 @@ def _settle_kernel(
     failures = 0
     reentries = 0
     calls = 0
-    for i in range(ust_units.shape[0]):
-        if not alive[i]:
-            if reentry_day[i] >= 0 and day >= reentry_day[i]:
+    for i in range(state.ust_units.shape[0]):
+        if not state.alive[i]:
+            if state.reentry_day[i] >= 0 and day >= state.reentry_day[i]:
                 # a new fund takes the slot with fresh capital
-                alive[i] = True
-                reentry_day[i] = -1
-                cash_usd_bn[i] = capital0[i]
-                equity_book[i] = capital0[i]
-                perf_ema[i] = 0.0
-                flows += capital0[i]
+                state.alive[i] = True
+                state.reentry_day[i] = -1
+                state.cash_usd_bn[i] = state.initial_capital_usd_bn[i]
+                state.equity_book_usd_bn[i] = state.initial_capital_usd_bn[i]
+                state.perf_ema[i] = 0.0
+                flows += state.initial_capital_usd_bn[i]
                 reentries += 1
             continue
-        if called[i]:
+        if state.margin_called[i]:
             calls += 1
+        acct = FundAccount(state.ust_units[i], state.loan_jpy_tn[i], state.cash_usd_bn[i], state.equity_book_usd_bn[i],
+                           state.initial_capital_usd_bn[i], state.perf_ema[i], state.liquidating[i],
+                           state.funding_spread_pa[i])  # fmt: skip
         (
-            ust_units[i],
-            loan_jpy_tn[i],
-            cash_usd_bn[i],
-            equity_book[i],
-            perf_ema[i],
+            state.ust_units[i],
+            state.loan_jpy_tn[i],
+            state.cash_usd_bn[i],
+            state.equity_book_usd_bn[i],
+            state.perf_ema[i],
             coupon,
             int_jpy,
             flow,
@@ -729,29 +695,7 @@ def _settle_kernel(
             default,
             closed,
             failed,
-        ) = fund_settle(
-            ust_units[i],
-            loan_jpy_tn[i],
-            cash_usd_bn[i],
-            equity_book[i],
-            capital0[i],
-            perf_ema[i],
-            liquidating[i],
-            spread_pa[i],
-            x_new[i],
-            price,
-            k,
-            price_prev,
-            k_prev,
-            y_us,
-            r_jp,
-            flows_on,
-            b,
-            a,
-            r_b_daily,
-            floor,
-            cap_multiple,
-        )
+        ) = fund_settle(acct, state.position_new_usd_bn[i], prices, rules)
         coupons += coupon
         interest += int_jpy
         flows += flow
@@ -760,13 +704,18 @@ def _settle_kernel(
         if closed:
             if failed:
                 failures += 1
-            alive[i] = False
-            liquidating[i] = False
-            reentry_day[i] = day + reentry_delay
+            state.alive[i] = False
+            state.liquidating[i] = False
+            state.reentry_day[i] = day + rules.reentry_delay
         elif failed:
-            liquidating[i] = True
+            state.liquidating[i] = True
             failures += 1
     return coupons, interest, flows, payouts, defaults, failures, reentries, calls
+
+
+def settle_rules(cfg: HedgeFundConfig) -> SettleRules:
+    return SettleRules(cfg.investor_flows, cfg.flow_sensitivity, cfg.flow_memory, cfg.flow_benchmark_pa / TRADING_DAYS,
+                       cfg.failure_floor, cfg.max_capital_multiple, cfg.reentry_delay_days)  # fmt: skip
 
 
 def settle(
@@ -782,35 +731,8 @@ def settle(
     day: int,
 ) -> SettleTotals:
     """Book today's trades, carry accrual, investor flows, failures and re-entries."""
-    out = _settle_kernel(
-        state.ust_units,
-        state.loan_jpy_tn,
-        state.cash_usd_bn,
-        state.equity_book_usd_bn,
-        state.initial_capital_usd_bn,
-        state.perf_ema,
-        state.alive,
-        state.liquidating,
-        state.reentry_day,
-        state.funding_spread_pa,
-        state.position_new_usd_bn,
-        state.margin_called,
-        price,
-        1000.0 / usdjpy,
-        price_prev,
-        1000.0 / usdjpy_prev,
-        y_us,
-        r_jp,
-        day,
-        cfg.investor_flows,
-        cfg.flow_sensitivity,
-        cfg.flow_memory,
-        cfg.flow_benchmark_pa / TRADING_DAYS,
-        cfg.failure_floor,
-        cfg.max_capital_multiple,
-        cfg.reentry_delay_days,
-    )
-    return SettleTotals(*out)
+    prices = SettlePrices(price, 1000.0 / usdjpy, price_prev, 1000.0 / usdjpy_prev, y_us, r_jp)
+    return SettleTotals(*_settle_kernel(state, prices, settle_rules(cfg), day))
 
 
 def equity_marked(state: HedgeFundState, price: float, usdjpy: float) -> np.ndarray:
@@ -827,7 +749,7 @@ class HedgeFundView(mesa.Agent):
 
     @property
     def _s(self) -> HedgeFundState:
-        return self.model.hedge_funds
+        return self.model.sectors["hedge_funds"].state
 
     @property
     def alive(self) -> bool:
@@ -861,3 +783,146 @@ class HedgeFundView(mesa.Agent):
 
     def step(self) -> None:  # the sector is stepped in arrays by the model
         return None
+
+
+class HedgeFunds(Sector):
+    """The hedge funds' sector block (struct of arrays, one row per fund).
+
+    ``engine = "mesa"`` hands decisions, demand and settlement to one Python ``mesa.Agent`` per
+    fund (:mod:`model.reference`), applying the same rule functions; the arrays then mirror the
+    agents after each day. Reads ``fundamental_log_usdjpy`` (real money) from ``model.signals``.
+    """
+
+    name = "hedge_funds"
+    section = "hedge_funds"
+    flows = fund_flows
+    ledger_rows = ("hedge_funds", "yen_lenders", "fund_investors")
+    columns = ("hf_gross_usd_bn", "hf_equity_usd_bn", "hf_leverage", "hf_margin_calls", "hf_failures", "hf_alive",
+               "hf_investor_flows_usd_bn")  # fmt: skip
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.state: HedgeFundState | None = None
+        self.engine = None  # the Mesa reference engine, when model.engine == "mesa"
+        self.totals: SettleTotals | None = None
+
+    # -- what funds observe before trading --------------------------------------------------------
+    def variance_pa(self, model) -> float:
+        """Funds' variance estimate: realised and implied, above a stressed-VaR floor."""
+        mk, h = model.market, self.config
+        if not h.risk_feedback:
+            return h.margin_reference_vol_pa**2
+        implied = model.config.market.fx_vol_per_risk_point * mk.risk_index
+        blend = h.realized_vol_weight * mk.ewma_var_daily * TRADING_DAYS + (1 - h.realized_vol_weight) * implied**2
+        return max(blend, h.vol_floor_pa**2)
+
+    def observe(self, model) -> dict[str, float]:
+        """Yesterday's close as funds see it: carry, trend, valuation and risk."""
+        mk = model.market
+        var_pa = self.variance_pa(model)
+        return dict(
+            carry_pa=mk.ust10y_yield - mk.boj_rate,
+            trend_pa=mk.trend_daily * TRADING_DAYS,
+            misvaluation=mk.log_usdjpy - model.signals["fundamental_log_usdjpy"],
+            var_pa=var_pa,
+            vol_ratio=math.sqrt(var_pa) / self.config.margin_reference_vol_pa,
+        )
+
+    def start(self, model) -> None:
+        mk = model.market
+        self.state = init_hedge_funds(
+            self.config, model.streams["hedge_funds.init"], usdjpy=mk.usdjpy, ust_price=mk.ust_price,
+            **self.observe(model),
+        )  # fmt: skip
+        if model.engine == "mesa":
+            from model.reference import MesaFundSector
+
+            self.engine = MesaFundSector(model, self)
+        else:
+            for row in range(min(self.config.n_funds, model.config.simulation.max_agent_views)):
+                HedgeFundView(model, row)
+
+    def open_books(self, ledger) -> None:
+        f = self.state
+        ledger.set("yen_lenders", "yen_loans_jpy_tn", float(f.loan_jpy_tn.sum()))
+        # the yen the funds borrowed was sold for the dollars they hold
+        ledger.set("yen_lenders", "jpy_tn", -float(f.loan_jpy_tn.sum()))
+        ledger.set("fund_investors", "usd_bn", -float(f.cash_usd_bn.sum()))
+        self.sync_ledger(ledger)
+
+    def sync_ledger(self, ledger) -> None:
+        """The hedge-fund row, recomputed from the funds' own arrays (not booked from flows)."""
+        f = self.state
+        ledger.set(self.name, "usd_bn", float(f.cash_usd_bn.sum()))
+        ledger.set(self.name, "ust_units", float(f.ust_units.sum()))
+        ledger.set(self.name, "yen_loans_jpy_tn", -float(f.loan_jpy_tn.sum()))
+
+    # -- the day ----------------------------------------------------------------------------------
+    def decide(self, model) -> None:
+        obs = self.observe(model)
+        if self.engine is None:
+            decide(self.state, self.config, **obs)
+        else:
+            self.engine.decide(**obs)
+
+    def clearing_inputs(self, model) -> FundBook:
+        f, cfg = self.state, self.config
+        return FundBook(
+            f.ust_units, f.loan_jpy_tn, f.cash_usd_bn, f.alive, f.target_leverage, f.init_leverage, f.maint_leverage,
+            f.speed, model.config.market.ust_duration, cfg.margin_call_band, cfg.forced_sales, f.position_new_usd_bn,
+            f.margin_called,
+        )  # fmt: skip
+
+    def settle(self, model, day) -> None:
+        f, led = self.state, model.ledger
+        loans_before = float(f.loan_jpy_tn.sum())
+        units_before = float(f.ust_units.sum())
+        kw = dict(price=day.ust_price, usdjpy=day.usdjpy, price_prev=day.ust_price_prev, usdjpy_prev=day.usdjpy_prev,
+                  y_us=day.ust10y_yield, r_jp=model.market.boj_rate)  # fmt: skip
+        if self.engine is None:
+            totals = settle(f, self.config, day=model.day, **kw)
+        else:
+            totals = self.engine.settle(**kw)
+        # cash lent (+) or repaid (−): the change in loans less interest, plus what was written off
+        new_loans = float(f.loan_jpy_tn.sum()) - loans_before - totals.interest_jpy_tn + totals.defaults_jpy_tn
+        led.book("yen_lenders", "yen_loans_jpy_tn", new_loans + totals.interest_jpy_tn - totals.defaults_jpy_tn)
+        led.book("yen_lenders", "jpy_tn", -new_loans)
+        led.book("us_treasury", "usd_bn", -totals.coupons_usd_bn)
+        led.book("fund_investors", "usd_bn", -totals.investor_flows_usd_bn + totals.payouts_usd_bn)
+        self.sync_ledger(led)
+        self.totals = totals
+        day.executed[self.name] = (0.0, float(f.ust_units.sum()) - units_before, 0.0)
+
+    # -- accounts ---------------------------------------------------------------------------------
+    def holdings_rows(self) -> dict[str, dict[str, float]]:
+        return {self.name: self.holdings()}
+
+    def holdings(self) -> dict[str, float]:
+        f = self.state
+        return {"usd_bn": float(f.cash_usd_bn.sum()), "ust_units": float(f.ust_units.sum()),
+                "yen_loans_jpy_tn": -float(f.loan_jpy_tn.sum())}  # fmt: skip
+
+    def equity_gaps(self, model) -> np.ndarray:
+        """Per fund: |equity by accumulated P&L − (assets − liabilities)| and its tolerance scale."""
+        f = self.state
+        S, p_us, _ = model.prices()
+        marked = equity_marked(f, p_us, S)
+        return np.abs(marked - f.equity_book_usd_bn)
+
+    def equity_gap(self, model) -> float:
+        gaps = self.equity_gaps(model)
+        return float(gaps.max()) if gaps.size else 0.0
+
+    def record(self, model) -> dict[str, float]:
+        f, t, mk = self.state, self.totals, model.market
+        gross = float(f.ust_units.sum()) * mk.ust_price
+        equity = float(f.equity_book_usd_bn[f.alive].sum())
+        return {
+            "hf_gross_usd_bn": gross,
+            "hf_equity_usd_bn": equity,
+            "hf_leverage": gross / equity if equity > 0 else 0.0,
+            "hf_margin_calls": t.margin_calls if t else 0,
+            "hf_failures": t.failures if t else 0,
+            "hf_alive": int(f.alive.sum()),
+            "hf_investor_flows_usd_bn": t.investor_flows_usd_bn if t else 0.0,
+        }

@@ -1,7 +1,7 @@
 """Japanese life insurers ("lifers"): slow-moving allocators between super-long JGBs and USTs.
 
 Each insurer holds a yen balance sheet. Its investable pool is split three ways — super-long
-JGBs, FX-hedged USTs and unhedged USTs — by comparing expected yen returns (MODEL.md §3):
+JGBs, FX-hedged USTs and unhedged USTs — by comparing expected yen returns :
 
 * JGB:            ``y30``, plus an acceleration term ``a·max(0, y30 − 2.5%)`` (Dai-ichi Life,
   Oct 2024: buying accelerates above ~2.5% on the 30y; liabilities cost ~1.8%);
@@ -28,9 +28,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from model.validation import Validated, param
+from model.sector import FX, INSTITUTIONS, JGB, N_MARKETS, UST, Sector, Validated, param
 
-__all__ = ["LifeInsurerConfig", "LifeInsurerState", "init_life_insurers", "yen_returns", "target_weights", "decide"]
+__all__ = [
+    "LifeInsurerConfig",
+    "LifeInsurerState",
+    "LifeInsurers",
+    "init_life_insurers",
+    "yen_returns",
+    "target_weights",
+    "decide",
+]
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,7 @@ class LifeInsurerState(NamedTuple):
 
 
 def yen_returns(cfg: LifeInsurerConfig, *, y30, y_us, r_us, r_jp, basis_pa, misvaluation, fx_var_pa) -> np.ndarray:
-    """Utilities of (JGB, hedged UST, unhedged UST), per annum (MODEL.md §3)."""
+    """Utilities of (JGB, hedged UST, unhedged UST), per annum ."""
     jgb = y30 + cfg.jgb_acceleration * max(0.0, y30 - cfg.jgb_trigger_pa)
     hedged = y_us - (r_us - r_jp) - basis_pa
     unhedged = y_us - cfg.value_weight_pa * misvaluation - cfg.fx_risk_aversion * fx_var_pa
@@ -188,3 +196,77 @@ def foreign_share_aggregate(state: LifeInsurerState, *, usdjpy, ust_price, jgb_p
     foreign = float(np.sum(usd_jpy))
     hedge = float(np.sum(usd_jpy * state.hedge_ratio)) / foreign if foreign > 0 else 0.0
     return (foreign / pool if pool > 0 else 0.0), hedge
+
+
+class LifeInsurers(Sector):
+    """The life insurers' sector block: price-inelastic orders decided from yesterday's close.
+
+    Reads ``fundamental_log_usdjpy`` (real money) from ``model.signals`` for the unhedged bucket's
+    expected yen appreciation.
+    """
+
+    name = "life_insurers"
+    section = "life_insurers"
+    columns = ("lifer_foreign_share", "lifer_hedge_ratio", "lifer_fx_flow_usd_bn")
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.state: LifeInsurerState | None = None
+        self._orders = np.zeros((N_MARKETS, 3))
+
+    def utilities(self, model) -> np.ndarray:
+        mk = model.market
+        fx_var = (model.config.market.fx_vol_per_risk_point * mk.risk_index) ** 2
+        return yen_returns(
+            self.config,
+            y30=model.macro.jgb30y_yield(mk.jgb10y_yield),
+            y_us=mk.ust10y_yield,
+            r_us=mk.us_short_rate,
+            r_jp=mk.boj_rate,
+            basis_pa=model.macro.basis_bp * 1e-4,
+            misvaluation=mk.log_usdjpy - model.signals["fundamental_log_usdjpy"],
+            fx_var_pa=fx_var,
+        )
+
+    def start(self, model) -> None:
+        mk = model.market
+        self.state = init_life_insurers(
+            self.config, model.streams["life_insurers.init"], usdjpy=mk.usdjpy, ust_price=mk.ust_price,
+            jgb_price=mk.jgb_price, utilities=self.utilities(model),
+        )  # fmt: skip
+
+    def open_books(self, ledger) -> None:
+        ledger.set(self.name, "ust_units", float(self.state.ust_units.sum()))
+        ledger.set(self.name, "jgb_units", float(self.state.jgb_units.sum()))
+
+    def decide(self, model) -> None:
+        mk, ins, on = model.market, self.state, self.config.enabled
+        decide(
+            ins, self.config, self.utilities(model), usdjpy=mk.usdjpy, ust_price=mk.ust_price, jgb_price=mk.jgb_price
+        )
+        self._orders[FX, INSTITUTIONS] = float(ins.order_usd_bn.sum()) if on else 0.0
+        self._orders[UST, INSTITUTIONS] = float(ins.order_ust_units.sum()) if on else 0.0
+        self._orders[JGB, INSTITUTIONS] = float(ins.order_jgb_units.sum()) if on else 0.0
+
+    def orders(self) -> np.ndarray:
+        return self._orders
+
+    def settle(self, model, day) -> None:
+        o = self._orders[:, INSTITUTIONS]
+        led = model.ledger
+        led.fx(self.name, o[FX], day.usdjpy / 1000.0)
+        led.bonds(self.name, "ust_units", "usd_bn", o[UST], day.ust_price)
+        led.bonds(self.name, "jgb_units", "jpy_tn", o[JGB], day.jgb_price)
+        if self.config.enabled:
+            settle(self.state)
+        day.executed[self.name] = (o[FX], o[UST], o[JGB])
+
+    def holdings(self) -> dict[str, float]:
+        return {"ust_units": float(self.state.ust_units.sum()), "jgb_units": float(self.state.jgb_units.sum())}
+
+    def record(self, model) -> dict[str, float]:
+        mk = model.market
+        share, hedge = foreign_share_aggregate(self.state, usdjpy=mk.usdjpy, ust_price=mk.ust_price,
+                                               jgb_price=mk.jgb_price)  # fmt: skip
+        return {"lifer_foreign_share": share, "lifer_hedge_ratio": hedge,
+                "lifer_fx_flow_usd_bn": float(self._orders[FX, INSTITUTIONS])}  # fmt: skip

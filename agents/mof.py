@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.validation import Validated, param
+import numpy as np
 
-__all__ = ["MofConfig", "MofState", "intervention_today"]
+from model.sector import FX, INSTITUTIONS, ISSUANCE, JGB, N_MARKETS, TRADING_DAYS, Sector, Validated, param
+
+__all__ = ["MofConfig", "MofState", "Mof", "intervention_today"]
 
 
 @dataclass(frozen=True)
@@ -117,3 +119,80 @@ def intervention_today(cfg: MofConfig, state: MofState, *, usdjpy: float, usdjpy
     if usd > room:
         amount = room * usdjpy / 1000.0
     return amount
+
+
+class Mof(Sector):
+    """The Ministry of Finance: FX intervention from its reserves, and JGB issuance (the JGB issuer).
+
+    Intervention is a price-inelastic dollar sale decided from yesterday's close. Issuance is the
+    planned deficit (announced as ``jgb_planned_jpy_tn``, which investors anticipate), supplementary
+    budgets spread over ``issuance_days``, and the refinancing of the BoJ's maturing bonds
+    (``boj_redeemed_units`` from ``model.signals``). Ledger rows ``mof`` and ``jgb_issuer``.
+    """
+
+    name = "mof"
+    section = "mof"
+    columns = ("mof_intervention_jpy_tn", "mof_reserves_usd_bn")
+    event_kinds = ("supplementary_budget", "mof_intervention")
+    ledger_rows = ("mof", "jgb_issuer")
+
+    def holdings_rows(self) -> dict[str, dict[str, float]]:
+        return {self.name: self.holdings()}
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.state = MofState(self.config)
+        self.intervention_jpy_tn = 0.0
+        self.planned_jpy_tn = 0.0
+        self.supply_units = 0.0
+        self.redeemed_units = 0.0
+        self._orders = np.zeros((N_MARKETS, 3))
+
+    @property
+    def reserves_usd_bn(self) -> float:
+        return self.state.reserves_usd_bn
+
+    def open_books(self, ledger) -> None:
+        ledger.set(self.name, "usd_bn", self.state.reserves_usd_bn)
+
+    def handle_event(self, model, event) -> None:
+        p = event.params
+        if event.kind == "supplementary_budget":
+            days = self.config.issuance_days
+            self.state.pending_issuance.append([p["jpy_tn"] / days, days])
+            model.macro.add_fiscal_news(p["jpy_tn"])
+        else:  # mof_intervention
+            self.state.scripted_jpy_tn += p["jpy_tn"]
+
+    def decide(self, model) -> None:
+        cfg, mk = self.config, model.market
+        S, p_jp = mk.usdjpy, mk.jgb_price
+        window = model.history["usdjpy"]
+        ago = window[max(0, len(window) - 1 - cfg.speed_window_days)] if window else S
+        self.intervention_jpy_tn = intervention_today(cfg, self.state, usdjpy=S, usdjpy_window_ago=ago)
+        self.planned_jpy_tn = cfg.deficit_jpy_tn_pa / TRADING_DAYS
+        supplementary = self.state.issuance_today()
+        self.redeemed_units = model.signals.get("boj_redeemed_units", 0.0)
+        self.supply_units = (self.planned_jpy_tn + supplementary) / p_jp + self.redeemed_units
+        self._orders[FX, INSTITUTIONS] = -self.intervention_jpy_tn * 1000.0 / S
+        self._orders[JGB, ISSUANCE] = -self.supply_units
+
+    def publish(self, model) -> dict[str, float]:
+        return {"jgb_planned_jpy_tn": self.planned_jpy_tn}
+
+    def orders(self) -> np.ndarray:
+        return self._orders
+
+    def settle(self, model, day) -> None:
+        usd = self._orders[FX, INSTITUTIONS]
+        led = model.ledger
+        led.fx(self.name, usd, day.usdjpy / 1000.0)
+        # the issuer sells new bonds at today's price and repays the BoJ's maturing ones
+        led.bonds("jgb_issuer", "jgb_units", "jpy_tn", self.redeemed_units - self.supply_units, day.jgb_price)
+        self.state.reserves_usd_bn += usd
+
+    def holdings(self) -> dict[str, float]:
+        return {"usd_bn": self.state.reserves_usd_bn}
+
+    def record(self, model) -> dict[str, float]:
+        return {"mof_intervention_jpy_tn": self.intervention_jpy_tn, "mof_reserves_usd_bn": self.state.reserves_usd_bn}

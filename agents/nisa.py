@@ -31,7 +31,7 @@ import mesa
 import numpy as np
 from numba import njit
 
-from model.validation import Validated, param
+from model.sector import FX, INSTITUTIONS, N_MARKETS, Sector, Validated, param
 
 __all__ = [
     "NisaConfig",
@@ -151,32 +151,29 @@ def init_nisa(cfg: NisaConfig, rng: np.random.Generator, *, equity_index: float,
     )
 
 
+class NisaRules(NamedTuple):
+    """The households' behavioural rules for one day."""
+
+    value_per_unit: float  # JPY tn per unit of holdings at yesterday's close
+    daily_total: float  # JPY tn of contributions today, all households
+    contagion: bool
+    min_drawdown: float
+    panic_days: int
+    refractory_days: int
+    redeem: float  # share of holdings redeemed per panic day
+    dip_threshold: float
+    dip_multiplier: float
+
+
 @njit(cache=True)
-def _decide_kernel(
-    units,
-    peak,
-    threshold,
-    cthreshold,
-    dip_buyer,
-    weight,
-    panic_left,
-    indptr,
-    indices,
-    value_per_unit,
-    daily_total,
-    contagion,
-    min_dd,
-    panic_days,
-    refractory,
-    redeem,
-    dip_threshold,
-    dip_mult,
-    out_flow,
-):
+def _decide_kernel(state, rules):
     """Synchronous update from yesterday's panic states; returns (newly panicked, panicked today).
 
     ``panic_left > 0``: days of panic left; ``< 0``: days of immunity left; ``0``: calm.
     """
+    units, peak, panic_left, out_flow = state.units, state.peak_jpy, state.panic_left, state.flow_jpy
+    indptr, indices = state.indptr, state.indices
+    value_per_unit = rules.value_per_unit
     n = units.shape[0]
     was = panic_left > 0
     new = 0
@@ -188,29 +185,29 @@ def _decide_kernel(
             panic_left[i] -= 1
             if panic_left[i] == 0:
                 peak[i] = value  # calm again: re-anchor, then a spell of immunity
-                panic_left[i] = -refractory
+                panic_left[i] = -rules.refractory_days
         elif panic_left[i] < 0:
             panic_left[i] += 1
         else:
-            trigger = dd > threshold[i]
-            if not trigger and contagion and dd > min_dd:
+            trigger = dd > state.threshold[i]
+            if not trigger and rules.contagion and dd > rules.min_drawdown:
                 deg = indptr[i + 1] - indptr[i]
                 if deg > 0:
                     cnt = 0
                     for j in range(indptr[i], indptr[i + 1]):
                         if was[indices[j]]:
                             cnt += 1
-                    trigger = cnt > cthreshold[i] * deg
+                    trigger = cnt > state.contagion_threshold[i] * deg
             if trigger:
-                panic_left[i] = panic_days
+                panic_left[i] = rules.panic_days
                 new += 1
         if panic_left[i] > 0:
             panicked += 1
-            out_flow[i] = -redeem * value
+            out_flow[i] = -rules.redeem * value
         else:
-            c = daily_total * weight[i]
-            if dip_buyer[i] and dd > dip_threshold:
-                c *= 1.0 + dip_mult
+            c = rules.daily_total * state.weight[i]
+            if state.dip_buyer[i] and dd > rules.dip_threshold:
+                c *= 1.0 + rules.dip_multiplier
             out_flow[i] = c
     return new, panicked
 
@@ -223,27 +220,11 @@ def decide(state: NisaState, cfg: NisaConfig, *, equity_index: float, usdjpy: fl
     if not cfg.enabled:
         state.flow_jpy[:] = 0.0
         return 0.0, 0, 0
-    new, panicked = _decide_kernel(
-        state.units,
-        state.peak_jpy,
-        state.threshold,
-        state.contagion_threshold,
-        state.dip_buyer,
-        state.weight,
-        state.panic_left,
-        state.indptr,
-        state.indices,
-        equity_index * usdjpy / 1000.0,
-        daily_total_jpy_tn,
-        cfg.contagion,
-        cfg.contagion_min_drawdown,
-        cfg.panic_days,
-        cfg.refractory_days,
-        cfg.redemption_per_day,
-        cfg.dip_threshold,
-        cfg.dip_multiplier,
-        state.flow_jpy,
-    )
+    rules = NisaRules(
+        equity_index * usdjpy / 1000.0, daily_total_jpy_tn, cfg.contagion, cfg.contagion_min_drawdown, cfg.panic_days,
+        cfg.refractory_days, cfg.redemption_per_day, cfg.dip_threshold, cfg.dip_multiplier,
+    )  # fmt: skip
+    new, panicked = _decide_kernel(state, rules)
     return float(state.flow_jpy.sum()), int(new), int(panicked)
 
 
@@ -296,3 +277,72 @@ class HouseholdView(mesa.discrete_space.CellAgent):
     def drawdown(self) -> float:
         peak = float(self.model.nisa.peak_jpy[self.row])
         return 1.0 - self.holdings_jpy_tn / peak if peak > 0 else 0.0
+
+
+class NisaHouseholds(Sector):
+    """The NISA households' sector block: monthly contributions, panics and redemptions.
+
+    Orders are decided from yesterday's close and executed at the day's price; their dollars buy
+    foreign equity from sellers outside the model (ledger row ``foreign_equity``). Holdings are
+    marked at the global equity index (``model.macro``) after the day's close.
+    """
+
+    name = "nisa_households"
+    section = "nisa"
+    columns = ("nisa_flow_jpy_tn", "nisa_panic_share")
+    ledger_rows = ("nisa_households", "foreign_equity")
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.state = init_nisa(
+            self.config, model.streams["nisa.init"], equity_index=model.macro.equity_index, usdjpy=model.market.usdjpy
+        )
+        self.flow_jpy_tn = 0.0
+        self.panicked = 0
+        self._orders = np.zeros((N_MARKETS, 3))
+
+    def decide(self, model) -> None:
+        cfg, mk = self.config, model.market
+        date = model.calendar.date(model.day)
+        tdays = model.calendar.trading_days_in_month(model.day)
+        # monthly contributions spread over the month's trading days, heavier in January
+        monthly = cfg.monthly_contribution_jpy_tn * (cfg.january_multiplier if date.month == 1 else 1.0)
+        flow, _new, self.panicked = decide(
+            self.state, cfg, equity_index=model.macro.equity_index, usdjpy=mk.usdjpy, daily_total_jpy_tn=monthly / tdays
+        )
+        self.flow_jpy_tn = flow
+        self._orders[FX, INSTITUTIONS] = flow * 1000.0 / mk.usdjpy
+
+    def orders(self) -> np.ndarray:
+        return self._orders
+
+    def settle(self, model, day) -> None:
+        usd = self._orders[FX, INSTITUTIONS]
+        led = model.ledger
+        led.fx(self.name, usd, day.usdjpy / 1000.0)
+        # the dollars buy foreign equity from its (unmodelled) sellers
+        led.book(self.name, "usd_bn", -usd)
+        led.book("foreign_equity", "usd_bn", usd)
+        if self.config.enabled:
+            settle(self.state, equity_index=model.macro.equity_index, usdjpy=day.usdjpy)
+
+    def network_view(self, max_nodes: int = 200):
+        """``(networkx.Graph, {node: 1.0 if panicking else 0.0})`` for the first households."""
+        return network_sample(self.state, max_nodes)
+
+    def network_space(self, model):
+        """Mesa's Network space over the first households, with a view agent on each node."""
+        n_view = model.config.simulation.network_view_households
+        if n_view <= 0 or not self.config.enabled:
+            return None
+        graph, _ = network_sample(self.state, n_view)
+        space = mesa.discrete_space.Network(graph, random=model.random, layout=None)
+        for node in graph.nodes:
+            view = HouseholdView(model, node)
+            view.cell = space[node]
+        return space
+
+    def record(self, model) -> dict[str, float]:
+        n = max(self.state.units.shape[0], 1)
+        return {"nisa_flow_jpy_tn": self.flow_jpy_tn,
+                "nisa_panic_share": self.panicked / n if self.config.enabled else 0.0}  # fmt: skip

@@ -6,9 +6,11 @@ Rows are sectors, columns are holdings. Every trade and transfer is booked on bo
 * UST and JGB units add up to zero (issuers hold minus the amount outstanding);
 * yen loans: the lenders' claims equal the funds' debts.
 
-The hedge-fund row is not booked from flows: it is recomputed from the funds' own arrays, so the
-identities check the clearing (every trade has a counterparty) and the funds' bookkeeping.
-Each fund's equity, accumulated from its P&L, must equal its assets minus its liabilities.
+Its rows are the sectors' ledger rows (:meth:`model.sector.Sector.rows`) plus the two issuers.
+Sectors book their own trades at settlement; the checks then compare each sector's own records
+with its rows, so a trade booked on one side only, or a holding that moves without a trade, is
+caught. The hedge-fund row is recomputed from the funds' own arrays. Where a sector keeps equity
+by accumulated profit and loss (funds, dealers), it must equal its assets minus its liabilities.
 """
 
 from __future__ import annotations
@@ -17,26 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Ledger", "AccountingError", "check_identities"]
+__all__ = ["Ledger", "AccountingError", "check_identities", "pay_coupons"]
 
-SECTORS = (
-    "hedge_funds",
-    "dealers",
-    "real_money",
-    "trade",
-    "long_horizon",
-    "ust_investors",
-    "jgb_investors",
-    "us_treasury",
-    "jgb_issuer",
-    "yen_lenders",
-    "fund_investors",
-    "life_insurers",
-    "nisa_households",
-    "foreign_equity",
-    "boj",
-    "mof",
-)
+ISSUERS = ("us_treasury", "jgb_issuer")  # always present: they pay coupons and hold minus the outstanding
 ASSETS = ("usd_bn", "jpy_tn", "ust_units", "jgb_units", "yen_loans_jpy_tn")
 
 
@@ -45,9 +30,13 @@ class AccountingError(AssertionError):
 
 
 class Ledger:
-    def __init__(self) -> None:
-        self.table = np.zeros((len(SECTORS), len(ASSETS)))
-        self._row = {s: i for i, s in enumerate(SECTORS)}
+    """Holdings by row (sector accounts) and column (:data:`ASSETS`)."""
+
+    def __init__(self, rows: tuple[str, ...] = ()) -> None:
+        names = tuple(dict.fromkeys((*rows, *ISSUERS)))  # unique, in order
+        self.rows = names
+        self.table = np.zeros((len(names), len(ASSETS)))
+        self._row = {s: i for i, s in enumerate(names)}
         self._col = {a: j for j, a in enumerate(ASSETS)}
         self.initial_totals: np.ndarray | None = None
         # cumulative gross flows booked per column: the scale for round-off tolerances
@@ -58,8 +47,24 @@ class Ledger:
         self.table[self._row[sector], j] += amount
         self.turnover[j] += abs(amount)
 
+    def fx(self, sector: str, usd_bought: float, yen_per_usd: float) -> None:
+        """``sector`` buys ``usd_bought`` dollars (negative: sells) and pays yen (JPY tn per USD bn)."""
+        self.book(sector, "usd_bn", usd_bought)
+        self.book(sector, "jpy_tn", -usd_bought * yen_per_usd)
+
+    def bonds(self, sector: str, units: str, cash: str, bought: float, price: float) -> None:
+        """``sector`` buys ``bought`` bond index units (column ``units``) paying ``price`` each in ``cash``."""
+        self.book(sector, units, bought)
+        self.book(sector, cash, -bought * price)
+
     def set(self, sector: str, asset: str, amount: float) -> None:
         self.table[self._row[sector], self._col[asset]] = amount
+
+    def has(self, sector: str) -> bool:
+        return sector in self._row
+
+    def column(self, asset: str) -> int:
+        return self._col[asset]
 
     def get(self, sector: str, asset: str) -> float:
         return float(self.table[self._row[sector], self._col[asset]])
@@ -80,29 +85,99 @@ class IdentityReport:
     jgb_units_drift: float
     loans_drift: float
     worst_equity_gap_usd_bn: float
+    worst_holdings_gap: float
+    walras_residual: float
+
+
+# What dealers may absorb at the recorded prices, relative to gross volume: the clearing tolerance
+# (1e-10 by default) plus the round-off of recording ln S as S (a relative 1e-16 of the price).
+WALRAS_SLACK = 10.0
 
 
 def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
-    """Check every identity on the model's current state; raise :class:`AccountingError` if any fails."""
+    """Check every identity on the model's current state; raise :class:`AccountingError` if any fails.
+
+    * money, bonds and yen loans are conserved (column sums of the double-entry ledger);
+    * every sector's own records (its state) agree with its ledger rows (:meth:`Sector.holdings`);
+    * where a sector keeps equity by accumulated profit and loss (funds, dealers), it equals its
+      assets minus its liabilities at today's prices;
+    * excess demand recomputed at the recorded prices from the sectors' inputs (``walras_residual``)
+      is within the clearing tolerance: what dealers absorbed at the close was only round-off.
+    """
     led: Ledger = model.ledger
-    model.sync_fund_ledger()
+    day = model.day
+    walras = model.walras_residual
+    limit = WALRAS_SLACK * model.config.simulation.clearing_tolerance
+    if not walras <= limit:
+        raise AccountingError(
+            f"day {day}: excess demand at the recorded prices is {walras:.3e} of gross volume (tolerance {limit:.1e}): "
+            "dealers absorbed more than round-off, so the recorded prices do not clear the markets"
+        )
     drift = led.totals() - led.initial_totals
     scale = np.maximum(led.turnover, 1.0)
     names = {0: "USD", 1: "JPY", 2: "UST units", 3: "JGB units", 4: "yen loans"}
     for j, name in names.items():
         if abs(drift[j]) > rtol * scale[j]:
             raise AccountingError(
-                f"day {model.day}: {name} not conserved: drift {drift[j]:.3e} vs tolerance {rtol * scale[j]:.3e}"
+                f"day {day}: {name} not conserved: drift {drift[j]:.3e} vs tolerance {rtol * scale[j]:.3e}"
             )
-    hf = model.hedge_funds
-    marked = hf.ust_units * model.market.ust_price + hf.cash_usd_bn - hf.loan_jpy_tn * 1000.0 / model.market.usdjpy
-    gap = np.abs(marked - hf.equity_book_usd_bn)
-    tol = rtol * np.maximum(np.abs(hf.ust_units * model.market.ust_price) + np.abs(hf.cash_usd_bn) + 1.0, 1.0) * 10
-    worst = float(gap.max()) if gap.size else 0.0
-    if gap.size and np.any(gap > tol):
-        i = int(np.argmax(gap - tol))
-        raise AccountingError(
-            f"day {model.day}: fund {i} equity by P&L {hf.equity_book_usd_bn[i]:.12g} != assets - liabilities "
-            f"{marked[i]:.12g}"
-        )
-    return IdentityReport(*(float(d) for d in drift), worst)
+    worst_holding = 0.0
+    for sector in model.sector_list:
+        for row, holdings in sector.holdings_rows().items():
+            for asset, own in holdings.items():
+                booked = led.get(row, asset)
+                j = led.column(asset)
+                gap = abs(own - booked)
+                worst_holding = max(worst_holding, gap)
+                if gap > rtol * max(scale[j], abs(own)):
+                    raise AccountingError(
+                        f"day {day}: {row} holds {asset} = {own!r} by its own records but {booked!r} in the ledger"
+                    )
+    worst = 0.0
+    if "hedge_funds" in model.sectors:
+        hf = model.hedge_funds
+        mk = model.market
+        marked = hf.ust_units * mk.ust_price + hf.cash_usd_bn - hf.loan_jpy_tn * 1000.0 / mk.usdjpy
+        gap = np.abs(marked - hf.equity_book_usd_bn)
+        tol = rtol * np.maximum(np.abs(hf.ust_units * mk.ust_price) + np.abs(hf.cash_usd_bn) + 1.0, 1.0) * 10
+        worst = float(gap.max()) if gap.size else 0.0
+        if gap.size and np.any(gap > tol):
+            i = int(np.argmax(gap - tol))
+            raise AccountingError(
+                f"day {day}: fund {i} equity by P&L {hf.equity_book_usd_bn[i]:.12g} != assets - liabilities "
+                f"{marked[i]:.12g}"
+            )
+    for sector in model.sector_list:
+        if sector.name == "hedge_funds":
+            continue
+        g = sector.equity_gap(model)
+        bs = sector.balance_sheet(model)
+        worst = max(worst, g)
+        if g > rtol * max(bs.assets_usd_bn + bs.liabilities_usd_bn, 1.0) * 10:
+            raise AccountingError(
+                f"day {day}: {sector.name} equity by P&L differs from assets − liabilities by {g:.3e}"
+            )
+    return IdentityReport(*(float(d) for d in drift), worst, worst_holding, walras)
+
+
+# holders of each bond whose coupons the issuers pay through the ledger (the funds' kernel books theirs)
+UST_HOLDERS = ("ust_investors", "dealers", "life_insurers")
+JGB_HOLDERS = ("jgb_investors", "dealers", "life_insurers", "boj")
+
+
+def pay_coupons(led: Ledger, day) -> None:
+    """Issuers pay the day's coupon on every bond index unit held at the close (``day``: a
+    :class:`model.sector.Day`)."""
+    ust_paid = jgb_paid = 0.0
+    for sector in UST_HOLDERS:
+        if led.has(sector):
+            c = led.get(sector, "ust_units") * day.ust_coupon_per_unit
+            led.book(sector, "usd_bn", c)
+            ust_paid += c
+    for sector in JGB_HOLDERS:
+        if led.has(sector):
+            c = led.get(sector, "jgb_units") * day.jgb_coupon_per_unit
+            led.book(sector, "jpy_tn", c)
+            jgb_paid += c
+    led.book("us_treasury", "usd_bn", -ust_paid)
+    led.book("jgb_issuer", "jpy_tn", -jgb_paid)

@@ -42,15 +42,15 @@ def dashboards(model, row: dict) -> dict[str, float]:
     boj = hist["boj_rate"]
     boj_then = boj[-60] if len(boj) >= 60 else (boj[0] if boj else row["boj_rate"])
     fx = hist["usdjpy"][-49:] + [row["usdjpy"]]
-    ut = model.us_treasury
+    ut = model.sectors.get("us_treasury")
     s = row["usdjpy"]
     return {
         "dash_a_boj_signal_bp": (row["boj_rate"] - boj_then) * 1e4,
-        "dash_a_auction_tail_bp": fmean(ut.tails[-4:]) if ut.tails else 0.0,
+        "dash_a_auction_tail_bp": fmean(ut.tails[-4:]) if ut is not None and ut.tails else 0.0,
         "dash_a_fx_break_pct": 100.0 * (s / fmean(fx) - 1.0),
         "dash_a_risk_index": row["risk_index"],
         "dash_b_real_yield_pct": 100.0 * (row["jgb10y_yield"] - row["jp_inflation_expectations"]),
         "dash_b_political_support": row["fiscal_risk"],
-        "dash_b_indirect_bidding": fmean(ut.indirect[-4:]) if ut.indirect else 0.0,
+        "dash_b_indirect_bidding": fmean(ut.indirect[-4:]) if ut is not None and ut.indirect else 0.0,
         "dash_b_zone": 1.0 if 155.0 <= s <= 160.0 else 0.0,
     }

@@ -1,7 +1,7 @@
 """Macro state that is not cleared but evolves daily: Japanese inflation and expectations, the
 fiscal-risk index, the global equity index NISA households hold, and the cross-currency basis.
 
-* Inflation (MODEL.md §3): ``π = π_core + pass·(ln S_t − ln S_{t−250}) + c_t`` with ``pass`` =
+* Inflation: ``π = π_core + pass·(ln S_t − ln S_{t−250}) + c_t`` with ``pass`` =
   pass-through × import share and ``c_t`` an AR(1) commodity component.
 * Expectations adapt, ``π^e += (λ/250)·(π − π^e)``, and — under fiscal dominance — rise with
   fiscal risk: ``π^e_eff = π^e + κ_π·F``.
@@ -102,6 +102,7 @@ class MacroState:
         self.equity_index = 100.0
         self.basis_bp = cfg.basis_mean_bp
         self.superlong_extra = 0.0  # super-long premium from events (e.g. weak 30y auctions)
+        self.draws = None
 
     def jp_expectations(self) -> float:
         """Expected inflation used in real rates: adaptive plus the fiscal-dominance term."""
@@ -110,6 +111,34 @@ class MacroState:
 
     def fx_premium(self) -> float:
         return self.cfg.fiscal_fx_premium * self.fiscal_risk if self.cfg.fiscal_dominance else 0.0
+
+    def jgb30y_yield(self, jgb10y: float) -> float:
+        """The super-long yield: the 10y plus the 30y–10y spread, fiscal and event premia."""
+        c = self.cfg
+        return jgb10y + c.jgb30_spread_pa + c.fiscal_superlong_premium_pa * self.fiscal_risk + self.superlong_extra
+
+    @staticmethod
+    def log_usdjpy_year_ago(history: list[float], market_cfg) -> float:
+        """ln USD/JPY 250 trading days ago; before a year of history, interpolated from the
+        configured year-ago level to the initial one."""
+        if len(history) >= 250:
+            return math.log(history[len(history) - 250])
+        w = len(history) / 250.0
+        return (1 - w) * math.log(market_cfg.usdjpy_year_ago) + w * math.log(market_cfg.usdjpy)
+
+    def apply_event(self, event) -> bool:
+        """Apply a macro scenario event; ``False`` if the kind is not the macro state's."""
+        if event.kind == "commodity_shock":
+            self.commodity += event.params["inflation_pa"]
+        elif event.kind == "superlong_shock":
+            self.superlong_extra += event.params["spread_pa"]
+        else:
+            return False
+        return True
+
+    def draw(self, rng) -> None:
+        """Today's commodity and equity shocks, from the macro stream (drawn before trading)."""
+        self.draws = rng.standard_normal(2)
 
     def add_fiscal_news(self, jpy_tn: float) -> None:
         self.fiscal_risk += self.cfg.fiscal_risk_per_jpy_tn * jpy_tn

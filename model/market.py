@@ -48,7 +48,13 @@ class MarketConfig(Validated):
     jp_inflation_expectations: float = param(
         0.011, unit="per annum", lo=-0.1, hi=0.5, source="10y BEI ~1.1% in 2023 (MoF inflation-indexed JGBs)"
     )
-    ust_duration: float = param(8.5, unit="years", lo=0.1, hi=50.0, source="MODEL.md §2: 10y UST duration ~8.5")
+    ust_duration: float = param(
+        8.5,
+        unit="years",
+        lo=0.1,
+        hi=50.0,
+        source="modified duration of the on-the-run 10y UST at a ~4% yield: ~8.5 years",
+    )
     jgb_duration: float = param(9.3, unit="years", lo=0.1, hi=50.0, doc="10y JGB (low coupon) modified duration")
     risk_index: float = param(16.0, unit="index points", lo=5.0, hi=150.0, doc="initial risk index v (VIX-like)")
     risk_index_mean: float = param(
@@ -118,6 +124,7 @@ class MarketState:
         implied = cfg.fx_vol_per_risk_point * cfg.risk_index
         self.ewma_var_daily = (implied**2) / 250.0
         self.trend_daily = 0.0
+        self.risk_draw = 0.0
 
     @property
     def ust_price(self) -> float:
@@ -130,6 +137,42 @@ class MarketState:
     @property
     def log_usdjpy(self) -> float:
         return math.log(self.usdjpy)
+
+    def apply_event(self, event) -> bool:
+        """Apply a market-level scenario event; ``False`` if the kind is not the market's."""
+        p = event.params
+        if event.kind == "risk_shock":
+            self.risk_shock += p["log_jump"]
+        elif event.kind == "us_short_rate":
+            self.us_short_rate = p["rate"]
+        elif event.kind == "us_inflation_expectations":
+            self.us_inflation_expectations = p["rate"]
+        else:
+            return False
+        return True
+
+    def draw(self, rng) -> None:
+        """Today's shock to the risk index, from its own stream (drawn before trading)."""
+        self.risk_draw = float(rng.standard_normal())
+
+    def close_day(self, *, usdjpy: float, ust10y_yield: float, jgb10y_yield: float, trend_halflife_days: float,
+                  ewma_lambda: float) -> tuple[float, float]:  # fmt: skip
+        """Move to today's close: running volatility and trend estimates, the risk index, prices.
+
+        Returns ``(fx_return, d_log_risk)``: today's ln USD/JPY change and ln v change.
+        """
+        cfg = self.cfg
+        fx_ret = math.log(usdjpy) - self.log_usdjpy
+        pos_ret = fx_ret - cfg.ust_duration * (ust10y_yield - self.ust10y_yield)
+        self.ewma_var_daily = ewma_lambda * self.ewma_var_daily + (1 - ewma_lambda) * pos_ret * pos_ret
+        alpha = 1.0 - 0.5 ** (1.0 / trend_halflife_days)
+        self.trend_daily = (1 - alpha) * self.trend_daily + alpha * fx_ret
+        shock = self.risk_shock + cfg.risk_shock_sd * self.risk_draw
+        self.risk_shock = 0.0
+        v_before = self.risk_index
+        self.risk_index = update_risk_index(self, fx_ret, shock)
+        self.usdjpy, self.ust10y_yield, self.jgb10y_yield = usdjpy, ust10y_yield, jgb10y_yield
+        return fx_ret, math.log(self.risk_index / v_before)
 
 
 def update_risk_index(state: MarketState, fx_return: float, shock: float) -> float:

@@ -4,11 +4,11 @@ Each fund is a Python :class:`mesa.Agent` holding its own balance sheet as attri
 computing its own decision, demand and settlement with the *pure-Python* versions of the rule
 functions (``.py_func`` of the compiled ones), so both engines apply literally the same rules.
 
-The markets are cleared by the same solver source as the compiled engine — damped Newton from
-yesterday's close, then the bracketing fallback — run as plain Python with the funds' aggregate
-demand summed over the agents: :func:`_rebound_clearing` re-binds the solver's functions to
-globals in which ``excess_demand`` asks the agents. Where fire sales allow several equilibria,
-both engines therefore select the same one.
+The markets are cleared by the same composed clearing as the compiled engine — damped Newton
+from yesterday's close, then the bracketing fallback — run as plain Python with the funds' flows
+summed over the agents (:meth:`model.compose.ComposedClearing.plain` re-binds the solvers to a
+namespace in which the funds' ``flows`` asks the agents). Where fire sales allow several
+equilibria, both engines therefore select the same one.
 
 This is how a Mesa user would write the model; it is slow by design and exists for the
 benchmark (``carry-unwind bench``) and the engine-equivalence tests.
@@ -17,13 +17,11 @@ benchmark (``carry-unwind bench``) and the engine-equivalence tests.
 from __future__ import annotations
 
 import math
-import types
 
 import mesa
 
 from agents import hedge_funds as hf
-from model import clearing
-from model.clearing import ClearingInputs, ClearingResult, add_fund_demand, rest_excess
+from model.sector import FX, UST
 
 __all__ = ["HedgeFundAgent", "MesaFundSector"]
 
@@ -58,48 +56,24 @@ class HedgeFundAgent(mesa.Agent):
         self.x_new = 0.0
         self.called = False
 
-    def decide(self, cfg: hf.HedgeFundConfig, carry_pa, trend_pa, misvaluation, var_pa, vol_ratio) -> None:
+    def decide(self, cfg: hf.HedgeFundConfig, **observations) -> None:
         if not self.alive:
             self.target, self.lam_init, self.lam_maint, self.speed = 0.0, 0.0, 0.0, 1.0
             return
+        traits = hf.FundTraits(self.risk_aversion, self.leverage_cap, self.spread, self.trend_weight,
+                               self.value_weight, self.vol_target)  # fmt: skip
         self.target, self.lam_init, self.lam_maint, self.speed = _decision(
-            self.risk_aversion,
-            self.leverage_cap,
-            self.spread,
-            self.trend_weight,
-            self.value_weight,
-            self.vol_target,
-            self.liquidating,
-            carry_pa,
-            trend_pa,
-            misvaluation,
-            var_pa,
-            vol_ratio,
-            cfg.margin_vol_elasticity,
-            cfg.maintenance_ratio,
-            cfg.adjustment_speed,
+            traits, self.liquidating, hf.Observation(**observations), hf.decision_rules(cfg)
         )
 
-    def demand(self, price, k, duration, band, forced_sales):
+    def demand(self, terms: hf.TradeTerms):
         """``(x_new, called, q, dq_ds, dq_dy, dx_ds, dx_dy)`` at trial prices."""
-        out = _trade(
-            self.units,
-            self.loan,
-            self.cash,
-            self.target,
-            self.lam_init,
-            self.lam_maint,
-            self.speed,
-            price,
-            k,
-            duration,
-            band,
-            forced_sales,
-        )
+        order = hf.FundOrder(self.target, self.lam_init, self.lam_maint, self.speed)
+        out = _trade(self.units, self.loan, self.cash, order, terms)
         self.x_new, self.called = out[0], out[1]
         return out
 
-    def settle(self, cfg: hf.HedgeFundConfig, price, k, price_prev, k_prev, y_us, r_jp, day) -> tuple:
+    def settle(self, prices: hf.SettlePrices, rules: hf.SettleRules, day: int) -> tuple:
         """Returns ``(coupon, interest_jpy, flow, payout, default, failed, reentered)``."""
         if not self.alive:
             if self.reentry_day >= 0 and day >= self.reentry_day:
@@ -108,6 +82,8 @@ class HedgeFundAgent(mesa.Agent):
                 self.perf = 0.0
                 return 0.0, 0.0, self.capital0, 0.0, 0.0, False, True
             return 0.0, 0.0, 0.0, 0.0, 0.0, False, False
+        acct = hf.FundAccount(self.units, self.loan, self.cash, self.book, self.capital0, self.perf, self.liquidating,
+                              self.spread)  # fmt: skip
         (
             self.units,
             self.loan,
@@ -121,32 +97,10 @@ class HedgeFundAgent(mesa.Agent):
             default,
             closed,
             failed,
-        ) = _settle(
-            self.units,
-            self.loan,
-            self.cash,
-            self.book,
-            self.capital0,
-            self.perf,
-            self.liquidating,
-            self.spread,
-            self.x_new,
-            price,
-            k,
-            price_prev,
-            k_prev,
-            y_us,
-            r_jp,
-            cfg.investor_flows,
-            cfg.flow_sensitivity,
-            cfg.flow_memory,
-            cfg.flow_benchmark_pa / hf.TRADING_DAYS,
-            cfg.failure_floor,
-            cfg.max_capital_multiple,
-        )
+        ) = _settle(acct, self.x_new, prices, rules)
         if closed:
             self.alive, self.liquidating = False, False
-            self.reentry_day = day + cfg.reentry_delay_days
+            self.reentry_day = day + rules.reentry_delay
         elif failed:
             self.liquidating = True
         return coupon, int_jpy, flow, payout, default, failed, False
@@ -155,12 +109,12 @@ class HedgeFundAgent(mesa.Agent):
 class MesaFundSector:
     """Drives the fund agents in place of the array kernels (``engine="mesa"``)."""
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, sector: hf.HedgeFunds) -> None:
         self.model = model
-        self.cfg: hf.HedgeFundConfig = model.config.hedge_funds
-        s = model.hedge_funds
+        self.sector = sector
+        self.cfg: hf.HedgeFundConfig = sector.config
+        s = sector.state
         self.agents = [HedgeFundAgent(model, s, i) for i in range(s.ust_units.shape[0])]
-        self._clear = None
 
     # -- decide ------------------------------------------------------------------------------
     def decide(self, **obs) -> None:
@@ -168,14 +122,17 @@ class MesaFundSector:
             a.decide(self.cfg, **obs)
 
     # -- clear ---------------------------------------------------------------------------------
-    def _funds(self, s, y_us, duration, band):
+    def flows(self, s, y_us, y_jp, book, z, jac, gross, out):
+        """:func:`agents.hedge_funds.fund_flows` with the funds' demand summed over the agents."""
+        duration = book.duration
         price, k = math.exp(-duration * y_us), 1000.0 * math.exp(-s)
+        terms = hf.TradeTerms(price, k, duration, book.band, book.forced_sales)
         usd = dusd_ds = dusd_dy = x_sum = dx_ds = dx_dy = units_old = gross_usd = gross_units = 0.0
         for a in self.agents:
             if not a.alive:
                 a.x_new, a.called = 0.0, False
                 continue
-            x, _, q, dq_ds, dq_dy, xs, xy = a.demand(price, k, duration, band, self.cfg.forced_sales)
+            x, _, q, dq_ds, dq_dy, xs, xy = a.demand(terms)
             usd += q
             dusd_ds += dq_ds
             dusd_dy += dq_dy
@@ -185,31 +142,31 @@ class MesaFundSector:
             units_old += a.units
             gross_usd += abs(q)
             gross_units += abs(x / price - a.units)
-        return _finish(
-            usd, dusd_ds, dusd_dy, x_sum, dx_ds, dx_dy, units_old, gross_usd, gross_units, 1.0 / price, duration
-        )
-
-    def _excess_demand(self, s, y_us, y_jp, inp, *fund_arrays_and_outputs):
-        """``model.clearing.excess_demand`` with the funds' part summed over the agents."""
-        z, jac, gross = fund_arrays_and_outputs[-3:]
-        rest_excess(s, y_us, y_jp, inp, z, jac, gross)
-        add_fund_demand(self._funds(s, y_us, inp.ust_duration, inp.margin_call_band), z, jac, gross)
-
-    def clear(self, inp: ClearingInputs, tol: float) -> ClearingResult:
-        if self._clear is None:
-            self._clear = _rebound_clearing(self._excess_demand)
-        return self._clear(inp, self.model.hedge_funds, self.cfg.forced_sales, day=self.model.day, tol=tol)
+        sums = (usd, dusd_ds, dusd_dy, x_sum, dx_ds, dx_dy, units_old, gross_usd, gross_units)
+        usd, usd_ds, usd_dy, ust, ust_ds, ust_dy, g_usd, g_ust = _finish(sums, 1.0 / price, duration)
+        z[FX] += usd
+        z[UST] += ust
+        jac[FX, FX] += usd_ds
+        jac[FX, UST] += usd_dy
+        jac[UST, FX] += ust_ds
+        jac[UST, UST] += ust_dy
+        gross[FX] += g_usd
+        gross[UST] += g_ust
+        out[FX] = usd
+        out[UST] = ust
+        out[2] = 0.0
 
     # -- settle ------------------------------------------------------------------------------
     def settle(self, *, price, usdjpy, price_prev, usdjpy_prev, y_us, r_jp) -> hf.SettleTotals:
-        k, k_prev = 1000.0 / usdjpy, 1000.0 / usdjpy_prev
+        prices = hf.SettlePrices(price, 1000.0 / usdjpy, price_prev, 1000.0 / usdjpy_prev, y_us, r_jp)
+        rules = hf.settle_rules(self.cfg)
         coupons = interest = flows = payouts = defaults = 0.0
         failures = reentries = calls = 0
         day = self.model.day
         for a in self.agents:
             if a.alive and a.called:
                 calls += 1
-            c, i, f, p, d, failed, reentered = a.settle(self.cfg, price, k, price_prev, k_prev, y_us, r_jp, day)
+            c, i, f, p, d, failed, reentered = a.settle(prices, rules, day)
             coupons += c
             interest += i
             flows += f
@@ -222,33 +179,10 @@ class MesaFundSector:
 
     def _sync_arrays(self) -> None:
         """Mirror the agents' state into the sector arrays that records and checks read."""
-        s = self.model.hedge_funds
+        s = self.sector.state
         for a in self.agents:
             r = a.row
             s.ust_units[r], s.loan_jpy_tn[r], s.cash_usd_bn[r] = a.units, a.loan, a.cash
             s.equity_book_usd_bn[r], s.perf_ema[r] = a.book, a.perf
             s.alive[r], s.liquidating[r], s.reentry_day[r] = a.alive, a.liquidating, a.reentry_day
             s.position_new_usd_bn[r], s.margin_called[r] = a.x_new, a.called
-
-
-_SOLVER_FUNCTIONS = (
-    "_solve_bond_yield",
-    "_fx_gap",
-    "solve_clearing",
-    "solve_clearing_bracketed",
-    "_solve3",
-    "_residuals",
-)
-
-
-def _rebound_clearing(excess_demand):
-    """``model.clearing.clear`` and its solvers as plain Python, calling ``excess_demand``."""
-    env = dict(vars(clearing))
-    env["excess_demand"] = excess_demand
-    for name in _SOLVER_FUNCTIONS:
-        fn = getattr(clearing, name).py_func
-        env[name] = types.FunctionType(fn.__code__, env, fn.__name__, fn.__defaults__)
-    plain = clearing.clear
-    rebound = types.FunctionType(plain.__code__, env, plain.__name__, plain.__defaults__, plain.__closure__)
-    rebound.__kwdefaults__ = plain.__kwdefaults__
-    return rebound

@@ -17,7 +17,6 @@ more leverage; H2 with and without fiscal dominance.
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -66,12 +65,9 @@ def run_arm(arm: Arm) -> dict[str, np.ndarray]:
     from model.model import CarryUnwindModel
 
     model = CarryUnwindModel(scenario=arm.scenario, seed=arm.seed, **dict(arm.overrides))
-    # the arm's extra events, scheduled as the model schedules a scenario's: before the day's
-    # trading (Mesa time day - 1/2); Mesa holds callbacks weakly, so this list keeps them alive
-    calls = []
+    # the arm's extra events, scheduled as the model schedules a scenario's (before the day's trading)
     for day, kind, params in arm.events:
-        calls.append(functools.partial(model.apply_event, ScenarioEvent(day=day, kind=kind, params=dict(params))))
-        model.schedule_event(calls[-1], at=day - 0.5)
+        model.schedule(day, model.apply_event, ScenarioEvent(day=day, kind=kind, params=dict(params)))
     model.run_for(arm.days)
     return {c: np.asarray(model.history[c], dtype=float) for c in arm.columns}
 

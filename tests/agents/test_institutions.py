@@ -23,7 +23,7 @@ SEEDS = (1, 2, 3)
 def run(seed: int, days: int, events=(), **overrides) -> CarryUnwindModel:
     model = CarryUnwindModel(seed=seed, **{**SMALL, **overrides})
     for event in events:
-        model._schedule(event.day, model.apply_event, event)
+        model.schedule(event.day, model.apply_event, event)
     model.run_for(days)
     return model
 
@@ -315,7 +315,7 @@ def test_identities_hold_every_step_with_all_policy_tools_in_use():
     ]
     model = CarryUnwindModel(seed=4, boj__ycc=True, boj__ycc_cap_pa=0.008, **SMALL)
     for e in events:
-        model._schedule(e.day, model.apply_event, e)
+        model.schedule(e.day, model.apply_event, e)
     for _ in range(120):
         model.step()
         check_identities(model)

@@ -26,7 +26,9 @@ def test_mesa_and_numba_engines_give_the_same_prices(seed, scenario, overrides):
         for _ in range(DAYS):
             model.step()
         runs[engine] = model
-    assert runs["mesa"].fund_engine is not None and runs["numba"].fund_engine is None
+    assert (
+        runs["mesa"].sectors["hedge_funds"].engine is not None and runs["numba"].sectors["hedge_funds"].engine is None
+    )
     a, b = prices(runs["numba"]), prices(runs["mesa"])
     assert a.shape == (3, DAYS + 1)
     assert np.ptp(a[0]) > 0.1  # USD/JPY moves: the comparison is not of two constants

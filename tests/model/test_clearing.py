@@ -3,16 +3,106 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from agents.bond_investors import bond_investor_flow
-from agents.fx_fundamentals import fundamental_flow
-from agents.hedge_funds import fund_position, fund_trade
-from model.clearing import ClearingError, ClearingInputs, ClearingResult, clear, excess_demand, solve_clearing
+from agents.boj import YccInputs
+from agents.bond_investors import BondInvestorInputs, bond_investor_flow
+from agents.dealers import DealerInputs
+from agents.fx_fundamentals import RealMoneyInputs, fundamental_flow
+from agents.hedge_funds import FundBook, FundOrder, TradeTerms, fund_position
+from agents.hedge_funds import fund_trade as fund_trade_kernel
+from model.clearing import ClearingError, ClearingResult, OrderBookInputs, Work
+from model.compose import ComposedClearing
+from model.registry import DEFAULT_SECTORS
+from model.sector import CUSTOMER, FX, INSTITUTIONS, ISSUANCE, JGB, UST
 from tests.support import CRASH_PRONE, make_model, run_model
+
+
+def fund_trade(units, loan, cash, target, lam_init, lam_maint, speed, price, k, duration, band, forced_sales):
+    """One fund's trade, called with one number per argument."""
+    order = FundOrder(target, lam_init, lam_maint, speed)
+    return fund_trade_kernel(units, loan, cash, order, TradeTerms(price, k, duration, band, forced_sales))
+
+
+def fund_trade_python(units, loan, cash, target, lam_init, lam_maint, speed, price, k, duration, band, forced_sales):
+    order = FundOrder(target, lam_init, lam_maint, speed)
+    return fund_trade_kernel.py_func(units, loan, cash, order, TradeTerms(price, k, duration, band, forced_sales))
+
+
+CLEARING = ComposedClearing([cls.flows for cls in DEFAULT_SECTORS if cls.flows is not None])
+
+
+class ClearingInputs(NamedTuple):
+    """The day's inputs of the default sectors written out by hand, field by field (test helper)."""
+
+    s_prev: float
+    yus_prev: float
+    yjp_prev: float
+    dealer_fx_inventory: float
+    dealer_fx_capacity: float
+    dealer_decay: float
+    dealer_ust_inventory: float
+    dealer_ust_capacity_units: float
+    dealer_jgb_inventory: float
+    dealer_jgb_capacity_units: float
+    real_money_kept: float
+    real_money_log_anchor: float
+    real_money_gap_ref: float
+    real_money_fiscal_premium: float
+    real_money_beta: float
+    real_money_capacity: float
+    infl_us: float
+    infl_jp: float
+    trade_flow_usd_bn: float
+    ust_investor_anchor_change: float
+    ust_investor_elasticity: float
+    ust_investor_extra_change: float
+    ust_investor_units: float
+    jgb_investor_anchor_change: float
+    jgb_investor_elasticity: float
+    jgb_investor_extra_change: float
+    jgb_investor_units: float
+    ust_duration: float
+    jgb_duration: float
+    ust_new_supply_units: float
+    jgb_new_supply_units: float
+    exogenous_usd_bn: float
+    exogenous_ust_units: float
+    exogenous_jgb_units: float
+    margin_call_band: float
+
+
+def sector_inputs(inp: ClearingInputs, book: tuple) -> tuple:
+    """The composed clearing's inputs (one NamedTuple per price-elastic sector) from hand inputs."""
+    lines = np.zeros((3, 3))
+    lines[FX, CUSTOMER] = inp.trade_flow_usd_bn
+    lines[FX, INSTITUTIONS] = inp.exogenous_usd_bn
+    lines[UST, INSTITUTIONS] = inp.exogenous_ust_units
+    lines[JGB, INSTITUTIONS] = inp.exogenous_jgb_units
+    lines[UST, ISSUANCE] = -inp.ust_new_supply_units
+    lines[JGB, ISSUANCE] = -inp.jgb_new_supply_units
+    units, loan, cash, alive, target, lam_init, lam_maint, speed, forced, out_x, out_called = book
+    return (
+        DealerInputs(inp.s_prev, inp.yus_prev, inp.yjp_prev, inp.dealer_fx_inventory, inp.dealer_fx_capacity,
+                     inp.dealer_decay, inp.dealer_ust_inventory, inp.dealer_ust_capacity_units,
+                     inp.dealer_jgb_inventory, inp.dealer_jgb_capacity_units),
+        RealMoneyInputs(inp.infl_us, inp.infl_jp, inp.real_money_log_anchor, inp.real_money_gap_ref,
+                        inp.real_money_fiscal_premium, inp.real_money_beta, inp.real_money_capacity,
+                        inp.real_money_kept),
+        BondInvestorInputs(inp.yus_prev, inp.yjp_prev, inp.ust_investor_anchor_change, inp.ust_investor_elasticity,
+                           inp.ust_investor_extra_change, inp.ust_duration, inp.ust_investor_units,
+                           inp.jgb_investor_anchor_change, inp.jgb_investor_elasticity,
+                           inp.jgb_investor_extra_change, inp.jgb_duration, inp.jgb_investor_units),
+        YccInputs(0.0, 0.0),
+        OrderBookInputs(lines),
+        FundBook(units, loan, cash, alive, target, lam_init, lam_maint, speed, inp.ust_duration,
+                 inp.margin_call_band, forced, out_x, out_called),
+    )  # fmt: skip
+
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -75,7 +165,8 @@ def solve(inp: ClearingInputs, funds: tuple, *, forced_sales: bool = True, tol: 
     n = funds[0].shape[0]
     out_x = np.zeros(n)
     out_called = np.zeros(n, dtype=np.bool_)
-    return ClearingResult(*solve_clearing(inp, (*funds, forced_sales, out_x, out_called), tol, 100))
+    inputs = sector_inputs(inp, (*funds, forced_sales, out_x, out_called))
+    return CLEARING.clear(inputs, (inp.s_prev, inp.yus_prev, inp.yjp_prev), day=0, tol=tol)
 
 
 def log_s_fund(inp: ClearingInputs, y_us: float, y_jp: float) -> float:
@@ -266,10 +357,9 @@ def fund_regimes(inp: ClearingInputs, funds: tuple, s: float, y_us: float, force
 
 def evaluate(inp, funds, p, forced_sales=True):
     n = funds[0].shape[0]
-    z, jac, gross = np.empty(3), np.empty((3, 3)), np.empty(3)
     book = (*funds, forced_sales, np.empty(n), np.empty(n, dtype=np.bool_))
-    excess_demand(p[0], p[1], p[2], inp, book, z, jac, gross)
-    return z, jac
+    work = CLEARING.evaluate(tuple(p), sector_inputs(inp, book), Work.allocate(6))
+    return work.z.copy(), work.jac.copy()
 
 
 def central_difference_jacobian(inp, funds, p, steps):
@@ -309,17 +399,30 @@ def assert_jacobian_matches(inp, funds, p):
     assert err.max() < 1e-5, f"relative Jacobian error {err.max():.2e} at {p}\nanalytic\n{jac}\nFD\n{fd}"
 
 
+def hand_inputs_of(inputs: tuple) -> ClearingInputs:
+    """The hand-written form of a model's clearing inputs (the inverse of :func:`sector_inputs`)."""
+    d, rm, bi, _ycc, ob, fb = inputs
+    lines = ob.lines
+    return ClearingInputs(
+        d.s_prev, d.yus_prev, d.yjp_prev, d.fx_inventory, d.fx_capacity, d.decay, d.ust_inventory,
+        d.ust_capacity_units, d.jgb_inventory, d.jgb_capacity_units, rm.kept, rm.log_anchor, rm.gap_ref,
+        rm.fiscal_premium, rm.beta, rm.capacity, rm.infl_us, rm.infl_jp, lines[FX, CUSTOMER], bi.ust_anchor_change,
+        bi.ust_elasticity, bi.ust_extra_change, bi.ust_units, bi.jgb_anchor_change, bi.jgb_elasticity,
+        bi.jgb_extra_change, bi.jgb_units, bi.ust_duration, bi.jgb_duration, -lines[UST, ISSUANCE],
+        -lines[JGB, ISSUANCE], lines[FX, INSTITUTIONS], lines[UST, INSTITUTIONS], lines[JGB, INSTITUTIONS], fb.band,
+    )  # fmt: skip
+
+
 def record_clearing_states(model) -> list:
     """Make ``model`` keep, for each day, the clearing inputs and the fund arrays it cleared with."""
     states = []
-    original = model._clearing_inputs
+    original = model.clearing.clear
 
-    def recording():
-        inp = original()
-        states.append((inp, tuple(a.copy() for a in fund_arrays(model))))
-        return inp
+    def recording(inputs, prev, **kw):
+        states.append((hand_inputs_of(inputs), tuple(a.copy() for a in fund_arrays(model))))
+        return original(inputs, prev, **kw)
 
-    model._clearing_inputs = recording
+    model.clearing.clear = recording
     return states
 
 
@@ -446,7 +549,7 @@ def test_fund_trade_compiled_equals_python(forced_sales):
             band[i],
             forced_sales,
         )
-        got, want = fund_trade(*args), fund_trade.py_func(*args)
+        got, want = fund_trade(*args), fund_trade_python(*args)
         assert got[1] == want[1]
         np.testing.assert_allclose(
             np.delete(got, 1), np.delete(want, 1), rtol=1e-13, atol=1e-12, err_msg=f"{label[i]} {args}"
@@ -485,7 +588,11 @@ def test_fundamental_flow_compiled_equals_python():
             rng.uniform(0.0, 3000.0),
             rng.normal(0, 100.0),
         )
-        np.testing.assert_allclose(fundamental_flow(*args), fundamental_flow.py_func(*args), rtol=1e-13, atol=1e-10)
+        inp = RealMoneyInputs(*args[3:10], args[10])
+        s, y_us, y_jp = args[:3]
+        np.testing.assert_allclose(
+            fundamental_flow(s, y_us, y_jp, inp), fundamental_flow.py_func(s, y_us, y_jp, inp), rtol=1e-13, atol=1e-10
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -570,16 +677,29 @@ def test_every_day_clears_to_tolerance_under_leveraged_risk_off(seed):
     assert model.timeseries()["hf_margin_calls"].sum() > 0  # the stress did bite
 
 
+def model_inputs(model, **changes) -> tuple[tuple, tuple]:
+    """Today's clearing inputs of ``model`` after its decisions, with hand changes, and yesterday's close."""
+    for s in model.sector_list:
+        s.decide(model)
+        model.signals.update(s.publish(model))
+    inp = hand_inputs_of(tuple(s.clearing_inputs(model) for s in model.priced))._replace(**changes)
+    f = model.hedge_funds
+    book = (*fund_arrays(model), True, f.position_new_usd_bn, f.margin_called)
+    return sector_inputs(inp, book), (inp.s_prev, inp.yus_prev, inp.yjp_prev)
+
+
 def test_clear_raises_clearing_error_naming_the_day_on_nan_input():
     model = run_model(seed=3, days=5)
-    inp = model._clearing_inputs()._replace(trade_flow_usd_bn=float("nan"))
+    inputs, prev = model_inputs(model, trade_flow_usd_bn=float("nan"))
     with pytest.raises(ClearingError, match=r"day 17\b"):
-        clear(inp, model.hedge_funds, True, day=17)
+        model.clearing.clear(inputs, prev, day=17, tol=1e-10)
 
 
 @pytest.mark.parametrize("field", ["s_prev", "dealer_fx_capacity", "ust_investor_units"])
 def test_clear_never_returns_nan_prices(field):
     model = run_model(seed=3, days=5)
-    inp = model._clearing_inputs()._replace(**{field: float("nan")})
+    inputs, prev = model_inputs(model, **{field: float("nan")})
+    if field == "s_prev":
+        prev = (float("nan"), *prev[1:])
     with pytest.raises(ClearingError, match="day 6"):
-        clear(inp, model.hedge_funds, True, day=6)
+        model.clearing.clear(inputs, prev, day=6, tol=1e-10)

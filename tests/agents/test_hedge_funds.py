@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from agents.hedge_funds import TRADING_DAYS, fund_decision, fund_position, fund_settle
+from agents import hedge_funds as hf
+from agents.hedge_funds import TRADING_DAYS, fund_position
 from tests.support import CRASH_PRONE, fund_snapshot, make_model
 
 SEEDS = [0, 1, 2, 3, 4]
@@ -104,13 +105,14 @@ def run_checking_voluntary_rule(seed: int, days: int, seen: dict) -> None:
         hedge_funds__investor_flows=False,
     )
     f = model.hedge_funds
-    original = model._settle
+    sector = model.sectors["hedge_funds"]
+    original = sector.settle
 
-    def checking_settle(inp, res):
+    def checking_settle(mdl, day):
         # holdings are still yesterday's: mark them at the cleared prices
-        price = math.exp(-inp.ust_duration * res.ust10y_yield)
+        price = math.exp(-mdl.config.market.ust_duration * day.ust10y_yield)
         x_old = f.ust_units * price
-        equity = x_old + f.cash_usd_bn - f.loan_jpy_tn * 1000.0 / res.usdjpy
+        equity = x_old + f.cash_usd_bn - f.loan_jpy_tn * 1000.0 / day.usdjpy
         ok = f.alive & (equity > 0) & (f.init_leverage > 0)
         expected = gradual_position(
             x_old[ok], equity[ok], f.target_leverage[ok], f.init_leverage[ok], f.maint_leverage[ok], f.speed[ok]
@@ -122,9 +124,9 @@ def run_checking_voluntary_rule(seed: int, days: int, seen: dict) -> None:
         seen["calls"] += int(called.sum())
         # a forced cut would have brought these down to the initial-margin limit at once
         seen["kept_above_initial_margin"] += int((called & (f.position_new_usd_bn > f.init_leverage * equity)).sum())
-        return original(inp, res)
+        return original(mdl, day)
 
-    model._settle = checking_settle
+    sector.settle = checking_settle
     for _ in range(days):
         model.step()
     df = model.timeseries()
@@ -189,6 +191,25 @@ def test_fund_below_the_failure_floor_is_liquidated_the_next_day(crash_snapshots
 
 # ---------------------------------------------------------------------------------------------
 # investor flows
+
+
+def fund_decision(gamma, cap, spread, trend_w, value_w, vol_target, liquidating, carry, trend, misval, var_pa,
+                  vol_ratio, psi, theta, speed):  # fmt: skip
+    """The decision rule called with one number per argument."""
+    return hf.fund_decision(
+        hf.FundTraits(gamma, cap, spread, trend_w, value_w, vol_target), liquidating,
+        hf.Observation(carry, trend, misval, var_pa, vol_ratio), hf.DecisionRules(psi, theta, speed),
+    )  # fmt: skip
+
+
+def fund_settle(units, loan, cash, book, capital0, perf, liquidating, spread, x, price, k, price_prev, k_prev, y_us,
+                r_jp, flows_on, b, a, r_b_daily, floor, cap_multiple):  # fmt: skip
+    """The settlement rule called with one number per argument."""
+    return hf.fund_settle(
+        hf.FundAccount(units, loan, cash, book, capital0, perf, liquidating, spread), x,
+        hf.SettlePrices(price, k, price_prev, k_prev, y_us, r_jp),
+        hf.SettleRules(flows_on, b, a, r_b_daily, floor, cap_multiple, 100),
+    )  # fmt: skip
 
 
 SETTLE_CASE = dict(

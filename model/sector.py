@@ -1,0 +1,211 @@
+"""The sector protocol: what every sector block declares, and the building blocks sectors share.
+
+A *sector* is one population of the model (hedge funds, dealers, life insurers, …). Each lives in
+one module of ``agents/`` and is the only place for:
+
+* its configuration (a frozen :class:`~model.validation.Validated` dataclass, one config section);
+* its state (arrays or scalars owned by the sector object; rows never shift);
+* its decision for the day (:meth:`Sector.decide`), from yesterday's close;
+* if it is price-elastic, its **flows in each market at trial prices together with their
+  derivatives**: one compiled function ``flows(s, y_us, y_jp, inp, z, jac, gross, out)`` that adds
+  its excess demand to ``z`` (one entry per market), its derivatives to ``jac`` (markets × prices),
+  its absolute trades to ``gross`` and writes its own flow per market into ``out``; ``inp`` is the
+  NamedTuple that :meth:`Sector.clearing_inputs` returns for the day. The clearing composes the
+  registered sectors' flows into one system (:mod:`model.compose`);
+* if it takes prices, its orders per market (:meth:`Sector.orders`), executed at the day's prices;
+* its settlement from the flows the solver returned (:meth:`Sector.settle`; never a second
+  evaluation of the same flows);
+* its balance sheet (:meth:`Sector.balance_sheet`) and the holdings its own state implies
+  (:meth:`Sector.holdings`), which the accounting checks against the double-entry ledger;
+* its columns of the time series (:meth:`Sector.record`) and a thin ``mesa.Agent`` view.
+
+Sectors never import each other; they meet only in the model (:mod:`model.model`), which reads
+what one sector publishes (:meth:`Sector.publish`) and passes it to another through
+``model.signals``. This module imports nothing from ``agents/`` so both sides can import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+
+import numpy as np
+
+from model.market import bond_price
+from model.validation import ConfigError, Validated, param
+
+if TYPE_CHECKING:  # pragma: no cover
+    from model.model import CarryUnwindModel
+
+__all__ = [
+    "TRADING_DAYS",
+    "FX",
+    "UST",
+    "JGB",
+    "MARKETS",
+    "N_MARKETS",
+    "CUSTOMER",
+    "INSTITUTIONS",
+    "ISSUANCE",
+    "ORDER_LINES",
+    "BalanceSheet",
+    "Sector",
+    "Validated",
+    "ConfigError",
+    "param",
+    "fx_book",
+    "Day",
+]
+
+TRADING_DAYS = 250.0  # trading days a year: one step is one trading day
+
+# The cleared markets, in the order of the price vector (ln S, y_us, y_jp) and of z's rows.
+FX, UST, JGB = 0, 1, 2
+MARKETS = ("usdjpy", "ust10y", "jgb10y")
+MARKET_UNITS = ("USD bn", "UST index units", "JGB index units")
+N_MARKETS = 3
+
+# Price-inelastic orders are added to excess demand in three lines per market, in this order:
+# customer flows (trade and noise), institutions' orders, and new issuance (negative demand).
+CUSTOMER, INSTITUTIONS, ISSUANCE = 0, 1, 2
+ORDER_LINES = ("customer", "institutions", "issuance")
+
+
+class BalanceSheet(NamedTuple):
+    """A sector's balance sheet in USD bn at the day's prices (yen at the day's USD/JPY)."""
+
+    assets_usd_bn: float
+    liabilities_usd_bn: float
+    equity_usd_bn: float
+
+
+class Sector:
+    """Base class of every sector block (see the module docstring for the protocol).
+
+    Class attributes
+    ----------------
+    name
+        Registry key and the sector's row in the ledger.
+    section
+        Its configuration section in :class:`~model.config.ModelConfig` (``None``: none).
+    flows
+        The compiled flows function if the sector is price-elastic, else ``None``.
+    event_kinds
+        Scenario event kinds this sector handles (:meth:`handle_event`).
+    ledger_rows
+        Its rows in the double-entry ledger (default: one row named ``name``).
+    columns
+        The time-series columns :meth:`record` returns, in order.
+    """
+
+    name: ClassVar[str] = ""
+    section: ClassVar[str | None] = None
+    flows: ClassVar[Callable[..., Any] | None] = None
+    event_kinds: ClassVar[tuple[str, ...]] = ()
+    ledger_rows: ClassVar[tuple[str, ...] | None] = None  # its rows in the ledger; None: (name,)
+    columns: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, model: CarryUnwindModel) -> None:
+        self.model = model
+
+    @property
+    def config(self) -> Any:
+        return getattr(self.model.config, self.section) if self.section else None
+
+    # -- the day ----------------------------------------------------------------------------------
+    def decide(self, model: CarryUnwindModel) -> None:
+        """Today's decision, from yesterday's close (and today's draws from the sector's stream)."""
+
+    def clearing_inputs(self, model: CarryUnwindModel) -> tuple:
+        """The NamedTuple the compiled ``flows`` reads during today's clearing (price-elastic sectors)."""
+        raise TypeError(f"sector {self.name!r} has no flows in the clearing")
+
+    def orders(self) -> np.ndarray | None:
+        """Today's price-inelastic orders, shape ``(N_MARKETS, len(ORDER_LINES))``, or ``None``."""
+        return None
+
+    def start(self, model: CarryUnwindModel) -> None:
+        """Set-up that needs the other sectors' signals (called once all sectors exist)."""
+
+    def handle_event(self, model: CarryUnwindModel, event: Any) -> None:
+        """Apply a scenario event of one of :attr:`event_kinds`; it takes effect at the next clearing."""
+        raise TypeError(f"sector {self.name!r} handles no events")
+
+    def settle(self, model: CarryUnwindModel, day: Any) -> None:
+        """Book the day from the cleared prices and this sector's flows (``day.flows_of(self)``)."""
+
+    def publish(self, model: CarryUnwindModel) -> dict[str, float]:
+        """Values other sectors may read through ``model.signals`` after settlement."""
+        return {}
+
+    # -- accounts ---------------------------------------------------------------------------------
+    def open_books(self, ledger: Any) -> None:
+        """Write the sector's initial holdings into the ledger (its row, ``self.name``)."""
+
+    def holdings(self) -> dict[str, float]:
+        """Holdings implied by the sector's own state, by ledger column; checked against its ledger row."""
+        return {}
+
+    def rows(self) -> tuple[str, ...]:
+        return (self.name,) if self.ledger_rows is None else self.ledger_rows
+
+    def holdings_rows(self) -> dict[str, dict[str, float]]:
+        """:meth:`holdings` by ledger row (a sector with several rows overrides this)."""
+        return {self.name: self.holdings()} if self.rows() == (self.name,) else {}
+
+    def balance_sheet(self, model: CarryUnwindModel) -> BalanceSheet:
+        """Assets, liabilities and equity at today's prices (USD bn), from the sector's own records."""
+        books = [fx_book(model.ledger, row, model.prices()) for row in self.rows()]
+        return BalanceSheet(*(float(sum(b[k] for b in books)) for k in range(3)))
+
+    def equity_gap(self, model: CarryUnwindModel) -> float:
+        """|equity by accumulated profit and loss − (assets − liabilities)|; 0 where not tracked."""
+        return 0.0
+
+    def record(self, model: CarryUnwindModel) -> dict[str, float]:
+        return {}
+
+
+def fx_book(ledger: Any, row: str, prices: tuple[float, float, float]) -> tuple[float, float, float]:
+    """(assets, liabilities, equity) in USD bn of a ledger row at ``prices = (S, P_ust, P_jgb)``.
+
+    Each holding is an asset when positive and a liability when negative; yen and JGBs are
+    converted at USD/JPY ``S``. Yen loans are claims (lenders) or debts (funds).
+    """
+    usdjpy, p_us, p_jp = prices
+    per_yen_tn = 1000.0 / usdjpy  # USD bn per JPY tn
+    values = np.array(
+        [
+            ledger.get(row, "usd_bn"),
+            ledger.get(row, "jpy_tn") * per_yen_tn,
+            ledger.get(row, "ust_units") * p_us,
+            ledger.get(row, "jgb_units") * p_jp * per_yen_tn,
+            ledger.get(row, "yen_loans_jpy_tn") * per_yen_tn,
+        ]
+    )
+    assets = float(values[values > 0].sum())
+    liabilities = float(-values[values < 0].sum())
+    return assets, liabilities, assets - liabilities
+
+
+class Day:
+    """One day's cleared prices, yesterday's close and every sector's flows, as settlement reads them."""
+
+    def __init__(self, result: Any, market: Any, flows: np.ndarray, index: dict[str, int]) -> None:
+        d_us, d_jp = market.cfg.ust_duration, market.cfg.jgb_duration
+        self.result = result
+        self.usdjpy, self.ust10y_yield, self.jgb10y_yield = result.usdjpy, result.ust10y_yield, result.jgb10y_yield
+        self.usdjpy_prev, self.ust10y_yield_prev = market.usdjpy, market.ust10y_yield
+        self.jgb10y_yield_prev = market.jgb10y_yield
+        self.ust_price, self.jgb_price = bond_price(self.ust10y_yield, d_us), bond_price(self.jgb10y_yield, d_jp)
+        self.ust_price_prev, self.jgb_price_prev = market.ust_price, market.jgb_price
+        # coupon per bond index unit held at the close (USD bn; JPY tn)
+        self.ust_coupon_per_unit = self.ust_price * self.ust10y_yield / TRADING_DAYS
+        self.jgb_coupon_per_unit = self.jgb_price * self.jgb10y_yield / TRADING_DAYS
+        self.flows = flows.copy()
+        self._index = index
+        self.executed: dict[str, tuple[float, float, float]] = {}  # net trades per market, as sectors book them
+
+    def flows_of(self, sector: Sector) -> np.ndarray:
+        """The sector's flows per market at the cleared prices, as the solver returned them."""
+        return self.flows[self._index[sector.name]]

@@ -1,0 +1,182 @@
+"""The sector protocol: adding a sector is one module and one registration; the composed clearing
+is generated and cached; every identity checker fails on a broken state."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.accounting import AccountingError, check_identities
+from model.compose import generated_source
+from model.model import CarryUnwindModel
+from model.registry import DEFAULT_SECTORS, default_sectors, register_sector, unregister_sector
+from tests.model.linear_fx_sector import LinearFx, linear_fx_flows
+from tests.support import make_model
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def registered_linear_fx():
+    register_sector(LinearFx)
+    yield LinearFx
+    unregister_sector(LinearFx.name)
+
+
+def quiet_fx_overrides() -> dict:
+    """Every price-inelastic FX order and real money's demand switched off: dealers are linear."""
+    return dict(
+        real_money__capacity_usd_bn=0.0,
+        real_money__trade_flow_sd_usd_bn=0.0,
+        real_money__trade_flow_mean_usd_bn=0.0,
+        life_insurers__enabled=False,
+        nisa__enabled=False,
+        mof__intervention=False,
+    )
+
+
+def test_a_registered_linear_fx_sector_clears_at_the_closed_form_price(registered_linear_fx):
+    assert default_sectors()[-1] is LinearFx
+    sectors = tuple(c for c in default_sectors() if c.name != "hedge_funds")  # no nonlinear FX demand
+    model = CarryUnwindModel(seed=4, sectors=sectors, **quiet_fx_overrides())
+    cfg = model.config
+    for _ in range(15):
+        s_prev = model.market.log_usdjpy
+        v = model.market.risk_index
+        inventory = model.dealers.fx_inventory_usd_bn
+        model.step()
+        check_identities(model)
+        # dealers: −φ·I + c(v)·(s_prev − s); the linear sector: a − b·(s − s_ref); nobody else trades FX
+        c_d = cfg.dealers.fx_capacity_usd_bn * (cfg.market.risk_index_mean / v) ** cfg.dealers.capacity_risk_elasticity
+        a, b, s_ref = LinearFx.intercept_usd_bn, LinearFx.slope_usd_bn, math.log(cfg.market.usdjpy)
+        s_star = (c_d * s_prev - cfg.dealers.inventory_decay * inventory + a + b * s_ref) / (c_d + b)
+        assert math.log(model.market.usdjpy) == pytest.approx(s_star, abs=1e-12)
+    assert model.history["linear_fx_usd_bn"][-1] != 0.0  # it traded, and its column is recorded
+    assert abs(math.log(model.market.usdjpy) - s_ref) > 1e-3  # the price moved: not a trivial answer
+
+
+def test_registration_rejects_a_duplicate_or_a_non_sector():
+    with pytest.raises(ValueError, match="appears twice"):
+        register_sector(DEFAULT_SECTORS[0])
+    with pytest.raises(ValueError, match="subclass of model.sector.Sector"):
+        register_sector(object)  # type: ignore[arg-type]
+
+
+def test_the_composed_clearing_calls_the_sectors_flows_in_registration_order():
+    flows = [c.flows for c in (*DEFAULT_SECTORS, LinearFx) if c.flows is not None]
+    text = generated_source(flows)
+    calls = [line.strip() for line in text.splitlines() if line.strip().startswith("flows_") and "(" in line]
+    assert len(calls) == len(flows)
+    assert "from tests.model.linear_fx_sector import linear_fx_flows as flows_6" in text
+    assert calls[-1].startswith("flows_6(") and linear_fx_flows is flows[-1]
+
+
+# -- the honest residual ----------------------------------------------------------------------------
+def test_walras_residual_is_within_tolerance_on_every_day():
+    model = make_model(seed=2, scenario="risk_off")
+    for _ in range(120):
+        model.step()
+    w = np.asarray(model.history["walras_residual"])
+    assert np.all(w <= 1e-9)
+    assert w.max() > 0.0  # recomputed, not copied from a constant
+
+
+def test_prices_off_the_clearing_price_fail_the_identity_check():
+    model = make_model(seed=1)
+    real_clear = model.clearing.clear
+
+    def two_percent_off(inputs, prev, **kw):
+        res = real_clear(inputs, prev, **kw)
+        return res._replace(usdjpy=res.usdjpy * 1.02, log_usdjpy=res.log_usdjpy + math.log(1.02))
+
+    model.clearing.clear = two_percent_off
+    model.step()
+    assert model.latest["clearing_residual"] <= 1e-10  # the solver's own report looks fine
+    assert model.walras_residual > 1e-3
+    with pytest.raises(AccountingError, match="recorded prices"):
+        check_identities(model)
+
+
+# -- every checker fails on a broken state -----------------------------------------------------------
+@pytest.mark.parametrize(
+    "sector, field, match",
+    [
+        ("dealers", "usd_bn", "dealers holds usd_bn"),
+        ("dealers", "ust_inventory_units", "dealers holds ust_units"),
+        ("bond_investors", "jgb_units", "jgb_investors holds jgb_units"),
+        ("boj", "jgb_units", "boj holds jgb_units"),
+        ("real_money", "holdings_usd_bn", "real_money holds usd_bn"),
+    ],
+)
+def test_a_sector_whose_records_disagree_with_the_ledger_fails(sector, field, match):
+    model = make_model(seed=3)
+    for _ in range(5):
+        model.step()
+    check_identities(model)
+    obj = model.sectors[sector]
+    setattr(obj, field, getattr(obj, field) + 1.0)
+    with pytest.raises(AccountingError, match=match):
+        check_identities(model)
+
+
+def test_dealers_equity_account_must_match_their_marked_balance_sheet():
+    model = make_model(seed=3)
+    for _ in range(5):
+        model.step()
+    check_identities(model)
+    model.dealers.equity_book_usd_bn += 0.5
+    with pytest.raises(AccountingError, match="dealers equity"):
+        check_identities(model)
+
+
+def test_a_trade_booked_on_one_side_only_breaks_conservation():
+    model = make_model(seed=3)
+    model.step()
+    model.ledger.book("real_money", "usd_bn", 3.0)
+    with pytest.raises(AccountingError, match="USD not conserved"):
+        check_identities(model)
+
+
+def test_every_sector_reports_a_balance_sheet_that_adds_up():
+    model = make_model(seed=5)
+    for _ in range(30):
+        model.step()
+    for s in model.sector_list:
+        bs = s.balance_sheet(model)
+        assert all(math.isfinite(v) for v in bs), s.name
+        assert bs.assets_usd_bn - bs.liabilities_usd_bn == pytest.approx(bs.equity_usd_bn, abs=1e-9), s.name
+    assert model.dealers.balance_sheet(model).equity_usd_bn == pytest.approx(model.dealers.equity_book_usd_bn, rel=1e-9)
+
+
+# -- the composed clearing is cached on disk ------------------------------------------------------------
+PROBE = """
+import json, model
+from model.model import CarryUnwindModel
+m = CarryUnwindModel(seed=1, hedge_funds__n_funds=20)
+m.step()
+mod = m.clearing.module
+stats = {name: getattr(mod, name).stats for name in ("excess_demand", "solve_clearing")}
+print(json.dumps({n: [sum(s.cache_hits.values()), sum(s.cache_misses.values())] for n, s in stats.items()}))
+"""
+
+
+def test_the_composed_clearing_hits_numbas_cache_in_a_second_process(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "CARRY_UNWIND_NUMBA_BASE": str(tmp_path)}
+    runs = []
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr[-2000:]
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    first, second = runs
+    assert first["solve_clearing"][1] >= 1  # compiled in the first process
+    for name, (hits, misses) in second.items():
+        assert hits >= 1 and misses == 0, f"{name}: {hits} cache hits, {misses} misses in the second process"
+    generated = list(tmp_path.rglob("composed/clearing_*.py"))
+    assert len(generated) == 1  # one file for one composition, never rewritten
