@@ -2,6 +2,6 @@
 its array state, the pure functions that turn state and prices into demand, and a thin Mesa
 view. Sectors never import each other; they meet in :mod:`model`."""
 
-from model._numba_cache import configure as _configure_numba_cache
+from model.numba_cache import configure as _configure_numba_cache
 
 _configure_numba_cache()

@@ -788,9 +788,9 @@ class HedgeFundView(mesa.Agent):
 class HedgeFunds(Sector):
     """The hedge funds' sector block (struct of arrays, one row per fund).
 
-    ``engine = "mesa"`` hands decisions, demand and settlement to one Python ``mesa.Agent`` per
-    fund (:mod:`model.reference`), applying the same rule functions; the arrays then mirror the
-    agents after each day. Reads ``fundamental_log_usdjpy`` (real money) from ``model.signals``.
+    With the model's ``engine = "mesa"``, the model sets :attr:`engine` to the reference engine
+    (:mod:`model.reference`): one Python ``mesa.Agent`` per fund makes the decisions, demand and
+    settlement with the same rule functions, and the arrays mirror the agents after each day. Reads ``fundamental_log_usdjpy`` (real money) from ``model.signals``.
     """
 
     name = "hedge_funds"
@@ -834,11 +834,7 @@ class HedgeFunds(Sector):
             self.config, model.streams["hedge_funds.init"], usdjpy=mk.usdjpy, ust_price=mk.ust_price,
             **self.observe(model),
         )  # fmt: skip
-        if model.engine == "mesa":
-            from model.reference import MesaFundSector
-
-            self.engine = MesaFundSector(model, self)
-        else:
+        if model.engine != "mesa":  # the Mesa engine's agents are views of their own
             for row in range(min(self.config.n_funds, model.config.simulation.max_agent_views)):
                 HedgeFundView(model, row)
 

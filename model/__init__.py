@@ -1,15 +1,10 @@
 """carry-unwind: an agent-based model of the yen carry-trade unwind feedback loop."""
 
-from importlib import metadata as _metadata
-
-from model._numba_cache import configure as _configure_numba_cache
+from model.numba_cache import configure as _configure_numba_cache
 
 _configure_numba_cache()
 
-try:
-    __version__ = _metadata.version("carry-unwind")
-except _metadata.PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0+unknown"
+from model.version import __version__
 
 
 def __getattr__(name: str):

@@ -110,15 +110,40 @@ class ModelConfig:
         return {name: getattr(self, name).to_dict() for name in SECTIONS}
 
     def to_toml(self, path: str | Path | None = None) -> str:
-        lines = []
+        """The configuration as TOML, one table per section, each field with a trailing comment.
+
+        The comment reads ``# unit; allowed range; meaning`` (the field's ``param`` metadata, the
+        meaning cut to its first clause), so that a saved ``config.toml`` can be read and edited
+        without the documentation. :meth:`from_toml` reads the text back to an equal configuration.
+
+        Parameters
+        ----------
+        path
+            If given, the text is also written there (UTF-8).
+
+        Examples
+        --------
+        >>> text = ModelConfig().to_toml()
+        >>> [line for line in text.splitlines() if line.startswith("max_leverage")]  # doctest: +ELLIPSIS
+        ['max_leverage = 11.5  # x equity; [1, 100]; upper end of the leverage caps']
+        """
+        fields = {name: {f.name: f for f in dataclasses.fields(kind)} for name, kind in SECTIONS.items()}
+        lines = [
+            "# carry-unwind model configuration: one table per section; each comment gives the field's",
+            "# unit; allowed range ([ ] closed, ( ) open); meaning. Load with ModelConfig.from_toml or",
+            "# `carry-unwind run --config FILE`; `carry-unwind params SECTION` explains every field.",
+            "",
+        ]
         for name, values in self.to_dict().items():
             lines.append(f"[{name}]")
             for key, value in values.items():
-                lines.append(f"{key} = {_toml_value(value)}")
+                assignment = f"{key} = {_toml_value(value)}"
+                comment = _toml_comment(fields[name][key].metadata)
+                lines.append(f"{assignment}  # {comment}" if comment else assignment)
             lines.append("")
         text = "\n".join(lines)
         if path is not None:
-            Path(path).write_text(text)
+            Path(path).write_text(text, encoding="utf-8")
         return text
 
     def with_overrides(self, overrides: dict[str, Any]) -> ModelConfig:
@@ -151,3 +176,32 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     raise ConfigError(f"cannot write {value!r} to TOML")
+
+
+def _toml_comment(meta: Any) -> str:
+    """``unit; allowed range; meaning`` of a field for its comment in ``config.toml`` (one line)."""
+    if not meta:
+        return ""
+    if meta.get("choices") is not None:
+        allowed = "one of " + ", ".join(_toml_value(c) for c in meta["choices"])
+    elif meta.get("lo") is None and meta.get("hi") is None:
+        allowed = ""
+    else:
+        lo, hi = meta.get("lo"), meta.get("hi")
+        left = "(" if meta.get("lo_open") or lo is None else "["
+        right = ")" if meta.get("hi_open") or hi is None else "]"
+        allowed = f"{left}{'-inf' if lo is None else _bound(lo)}, {'inf' if hi is None else _bound(hi)}{right}"
+    doc = " ".join(str(meta.get("doc", "")).split())
+    # the first clause: the rest (calibration notes, caveats) is in `carry-unwind params` and the docs
+    for stop in ("; ", " (", ": "):
+        head = doc.split(stop, 1)[0]
+        if len(head) >= 20:
+            doc = head
+    if len(doc) > 90:
+        doc = doc[:89].rsplit(" ", 1)[0] + "…"
+    return "; ".join(part for part in (str(meta.get("unit", "")), allowed, doc) if part)
+
+
+def _bound(value: float) -> str:
+    """A range bound as people write it: 1000000 rather than 1e+06."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e9 else f"{value:g}"

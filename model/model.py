@@ -145,7 +145,10 @@ class CarryUnwindModel(mesa.Model):
         self.clearing = ComposedClearing([s.flows for s in self.priced])
         self._flow_index = {s.name: i for i, s in enumerate(self.priced)}
         if engine == "mesa":
+            from model.reference import MesaFundSector
+
             funds = self.sectors["hedge_funds"]
+            funds.engine = MesaFundSector(self, funds)
             self.clearing = self.clearing.plain({self._flow_index["hedge_funds"]: funds.engine.flows})
         households = self.sectors.get("nisa_households")
         self.nisa_space = households.network_space(self) if households is not None else None

@@ -331,7 +331,7 @@ def save(result: RunResult, out_dir: str | Path) -> Path:
     The directory is created if needed; existing files of the same names are replaced.
     Returns the directory as a ``Path``.
     """
-    from model import __version__
+    from model.version import __version__
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

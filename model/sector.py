@@ -27,15 +27,15 @@ what one sector publishes (:meth:`Sector.publish`) and passes it to another thro
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
 from model.market import bond_price
 from model.validation import ConfigError, Validated, param
 
-if TYPE_CHECKING:  # pragma: no cover
-    from model.model import CarryUnwindModel
+# ``model`` arguments below are the :class:`model.model.CarryUnwindModel` (not imported: no cycle)
+CarryUnwindModel = Any
 
 __all__ = [
     "TRADING_DAYS",

@@ -272,7 +272,7 @@ def code_identity() -> dict[str, str]:
     can tell whether the code that runs now is the code that ran the recorded runs.
     """
     from model import __version__
-    from model._numba_cache import source_hash
+    from model.numba_cache import source_hash
 
     return {"version": __version__, "source_hash": source_hash()}
 
