@@ -264,3 +264,42 @@ def test_every_builtin_scenario_loads_with_a_description(name):
     sc = load_scenario(name)
     assert sc.description
     assert all(e.day >= 1 for e in sc.events)
+
+
+# ---------------------------------------------------------------------------------------------
+# config.toml with comments
+
+
+def test_every_field_of_the_written_toml_carries_its_unit_range_and_meaning():
+    import dataclasses
+
+    from model.config import SECTIONS
+
+    lines = {line.split(" = ", 1)[0]: line for line in ModelConfig().to_toml().splitlines() if " = " in line}
+    hf = {f.name: f.metadata for f in dataclasses.fields(SECTIONS["hedge_funds"])}
+    assert lines["max_leverage"] == "max_leverage = 11.5  # x equity; [1, 100]; upper end of the leverage caps"
+    assert "# per day; (0, 1]; " in lines["adjustment_speed"]  # an open lower bound
+    assert "# [0.05, 1); " in lines["maintenance_ratio"]  # an open upper bound (no unit: a ratio)
+    assert "# USD bn; [0, inf); " in lines["initial_carry_usd_bn"]  # no upper bound
+    assert hf["max_leverage"]["doc"].startswith("upper end of the leverage caps")
+    # the comment stays one short line however long the field's documentation is
+    assert all(len(line) <= 200 for line in lines.values())
+
+
+def test_commented_toml_round_trips_every_section_exactly(tmp_path):
+    cfg = ModelConfig().with_overrides(
+        {
+            "hedge_funds.max_leverage": 17.123456789012345,
+            "simulation.clearing_tolerance": 3e-12,
+            "real_money.trade_flow_mean_usd_bn": 0.1 + 0.2,
+            "hedge_funds.forced_sales": False,
+        }
+    )
+    path = tmp_path / "config.toml"
+    text = cfg.to_toml(path)
+    assert text.count("  # ") > 100  # the comments are there
+    back = ModelConfig.from_toml(path)
+    assert back == cfg
+    assert back.to_toml() == text
+    for section in back.to_dict():
+        assert getattr(back, section) == getattr(cfg, section), section
