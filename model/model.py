@@ -301,13 +301,19 @@ class CarryUnwindModel(mesa.Model):
         self.latest = row
 
     def timeseries(self):
-        """The recorded history as a pandas DataFrame, one row per day (day 0 = initial state)."""
+        """The recorded history as a pandas DataFrame, one row per day (day 0 = initial state).
+
+        Columns are ``day``, then ``date`` (the trading calendar's date of that day,
+        ``self.calendar.date(day)``, as ``datetime64[ns]``), then :data:`TIMESERIES_COLUMNS` after ``day``.
+        """
         import pandas as pd
 
         df = pd.DataFrame(self.history)
         for col in INTEGER_COLUMNS:
             if col in df:
                 df[col] = df[col].astype("int64")
+        dates = pd.to_datetime([self.calendar.date(day) for day in df["day"]]).astype("datetime64[ns]")
+        df.insert(1, "date", dates)
         return df
 
 

@@ -146,7 +146,9 @@ def missing_columns(page: str) -> list[str]:
     """The time-series columns a page does not list (as a code span)."""
     from model.model import TIMESERIES_COLUMNS
 
-    return [c for c in TIMESERIES_COLUMNS if f"`{c}`" not in page]
+    # the DataFrame (CarryUnwindModel.timeseries, timeseries.parquet) adds the calendar date after `day`
+    columns = (*TIMESERIES_COLUMNS[:1], "date", *TIMESERIES_COLUMNS[1:])
+    return [c for c in columns if f"`{c}`" not in page]
 
 
 # -- command line ------------------------------------------------------------------------------------

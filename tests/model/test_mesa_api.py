@@ -6,6 +6,7 @@ import math
 
 import mesa
 import numpy as np
+import pandas as pd
 import pytest
 
 from agents.hedge_funds import HedgeFundView
@@ -67,8 +68,28 @@ def test_timeseries_has_the_documented_columns_and_one_row_per_day():
     model = make_model(0)
     model.run_for(5)
     ts = model.timeseries()
-    assert tuple(ts.columns) == TIMESERIES_COLUMNS
+    assert tuple(ts.columns) == ("day", "date", *TIMESERIES_COLUMNS[1:])
     assert ts["day"].tolist() == list(range(6))
+
+
+def test_date_column_is_the_trading_calendar_date_of_each_day():
+    # day 0 is Monday 2 January 2023 (the default start); a week later is Monday 9 January
+    model = make_model(0)
+    model.run_for(7)
+    ts = model.timeseries()
+    assert str(ts["date"].dtype) == "datetime64[ns]"
+    assert [d.date() for d in ts["date"]] == [model.calendar.date(day) for day in ts["day"]]
+    assert ts["date"].iloc[0] == pd.Timestamp("2023-01-02") and ts["date"].iloc[5] == pd.Timestamp("2023-01-09")
+    assert (ts["date"].dt.dayofweek < 5).all()  # business days only
+
+
+def test_date_column_round_trips_through_a_saved_run(tmp_path):
+    from model.results import load, run_simulation, save
+
+    result = run_simulation(seed=3, days=6, hedge_funds__n_funds=20)
+    back = load(save(result, tmp_path / "run"))
+    pd.testing.assert_frame_equal(back.timeseries, result.timeseries, check_exact=True)
+    assert back.timeseries.columns[1] == "date"
 
 
 def test_batch_run_returns_one_result_per_parameter_combination_and_seed(batch):
