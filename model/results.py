@@ -41,6 +41,8 @@ __all__ = [
     "run_simulation",
     "summarize",
     "max_drawdown",
+    "max_drawdown_within",
+    "SURGE_WINDOW_DAYS",
     "save",
     "load",
     "git_commit",
@@ -193,6 +195,52 @@ def max_drawdown(x: np.ndarray) -> tuple[float, int, int]:
     return float(fall[trough]), peak, trough
 
 
+# The "largest yen surge" of a run: a fall of USD/JPY from a peak to a trough at most this many
+# trading days later (about three months). The drawdown over the whole run can join a peak in the
+# first weeks to a trough years later, which is a trend, not a surge.
+SURGE_WINDOW_DAYS = 60
+
+
+def max_drawdown_within(x: np.ndarray, window: int) -> tuple[float, int, int]:
+    """Largest fall of a positive series from a peak to a trough at most ``window`` rows later.
+
+    Parameters
+    ----------
+    x
+        The series, shape ``(n,)``.
+    window
+        The longest peak-to-trough distance allowed, in rows (trading days), > 0.
+
+    Returns
+    -------
+    (fall, peak, trough)
+        ``fall`` as a fraction of the peak (0 if the series never falls), and the row indices of
+        the peak and the trough (``trough - peak <= window``; the earliest peak if it repeats).
+
+    Examples
+    --------
+    >>> max_drawdown_within(np.array([100.0, 90.0, 120.0, 110.0, 100.0, 60.0]), 2)
+    (0.4545454545454546, 3, 5)
+    >>> max_drawdown(np.array([100.0, 90.0, 120.0, 110.0, 100.0, 60.0]))
+    (0.5, 2, 5)
+    """
+    if window <= 0:
+        raise ValueError(f"window = {window!r} is not allowed; expected a positive number of rows")
+    x = np.asarray(x, dtype=float)
+    n = len(x)
+    if n == 0:
+        return math.nan, 0, 0
+    # the running maximum over the last `window` rows, row by row: max of x[max(0, t - window) : t + 1]
+    padded = np.concatenate([np.full(window, -np.inf), x])
+    peaks = np.lib.stride_tricks.sliding_window_view(padded, window + 1).max(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fall = np.where(peaks > 0, 1.0 - x / peaks, 0.0)
+    trough = int(np.argmax(fall))
+    start = max(0, trough - window)
+    peak = start + int(np.argmax(x[start : trough + 1]))
+    return float(max(fall[trough], 0.0)), peak, trough
+
+
 def _number(value: Any) -> float | int | None:
     """A plain Python number for JSON; ``None`` for NaN and infinities."""
     if value is None:
@@ -220,8 +268,12 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
         three returns). Keys and units:
 
         ``days`` (trading days); ``usdjpy_start``, ``usdjpy_end``, ``usdjpy_min``, ``usdjpy_max``
-        (JPY per USD); ``usdjpy_max_fall_pct`` (largest peak-to-trough fall of USD/JPY, i.e. the
-        largest yen surge, % of the peak), ``usdjpy_max_fall_peak_day``,
+        (JPY per USD); ``usdjpy_surge_60d_pct`` (the largest yen surge: the largest fall of
+        USD/JPY from a peak to a trough at most :data:`SURGE_WINDOW_DAYS` = 60 trading days later,
+        % of the peak), ``usdjpy_surge_60d_peak_day``, ``usdjpy_surge_60d_trough_day`` and
+        ``usdjpy_surge_60d_days`` (trading days from that peak to that trough);
+        ``usdjpy_max_fall_pct`` (the largest peak-to-trough fall of USD/JPY over the whole run,
+        however long: a trend as well as a surge, % of the peak), ``usdjpy_max_fall_peak_day``,
         ``usdjpy_max_fall_trough_day`` and ``usdjpy_max_fall_days`` (trading days from peak to
         trough); ``hf_gross_max_drawdown_pct`` (largest peak-to-trough fall of the hedge funds'
         carry stock, %); ``hf_margin_calls_total``, ``hf_failures_total`` (counts over the run);
@@ -236,6 +288,7 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
     s = df["usdjpy"].to_numpy(dtype=float)
     days = df["day"].to_numpy()
     fall, peak, trough = max_drawdown(s)
+    surge, surge_peak, surge_trough = max_drawdown_within(s, SURGE_WINDOW_DAYS)
     gross_fall, _, _ = max_drawdown(df["hf_gross_usd_bn"].to_numpy(dtype=float))
     r = np.diff(np.log(s))
     stepped = df.iloc[1:]  # day 0 is the initial state: no clearing took place
@@ -251,6 +304,10 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
         "usdjpy_end": s[-1],
         "usdjpy_min": s.min(),
         "usdjpy_max": s.max(),
+        "usdjpy_surge_60d_pct": 100.0 * surge,
+        "usdjpy_surge_60d_peak_day": days[surge_peak],
+        "usdjpy_surge_60d_trough_day": days[surge_trough],
+        "usdjpy_surge_60d_days": days[surge_trough] - days[surge_peak],
         "usdjpy_max_fall_pct": 100.0 * fall,
         "usdjpy_max_fall_peak_day": days[peak],
         "usdjpy_max_fall_trough_day": days[trough],

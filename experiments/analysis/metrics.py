@@ -30,7 +30,11 @@ __all__ = ["METRICS", "run_metrics"]
 # name -> description with unit. Order is the column order of a sweep's results.
 METRICS: dict[str, str] = {
     # the largest yen move: size, timing and speed
-    "usdjpy_max_fall_pct": "largest peak-to-trough fall of USD/JPY (yen appreciation), % of the peak",
+    "usdjpy_surge_60d_pct": "largest yen surge: fall of USD/JPY from a peak to a trough at most 60 trading "
+    "days later, % of the peak",
+    "usdjpy_surge_60d_days": "length of that surge, peak to trough, trading days (at most 60)",
+    "usdjpy_max_fall_pct": "largest peak-to-trough fall of USD/JPY over the whole run (yen appreciation, "
+    "a trend as well as a surge), % of the peak",
     "usdjpy_max_fall_days": "length of that fall, peak to trough, trading days",
     "usdjpy_max_fall_peak_day": "trading day of the peak before the largest fall",
     "usdjpy_max_fall_trough_day": "days to trough: trading day of the trough of the largest fall",
@@ -63,6 +67,8 @@ METRICS: dict[str, str] = {
 
 # taken as they are from model.results.summarize
 _FROM_SUMMARY = (
+    "usdjpy_surge_60d_pct",
+    "usdjpy_surge_60d_days",
     "usdjpy_max_fall_pct",
     "usdjpy_max_fall_days",
     "usdjpy_max_fall_peak_day",
