@@ -8,6 +8,7 @@ Load and save as TOML (one table per sector); override fields by dotted name::
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from agents.dealers import DealerConfig
 from agents.fx_fundamentals import FundamentalConfig
 from agents.hedge_funds import HedgeFundConfig
 from agents.life_insurers import LifeInsurerConfig
+from agents.long_horizon import LongHorizonConfig
 from agents.mof import MofConfig
 from agents.nisa import NisaConfig
 from agents.us_treasury import UsTreasuryConfig
@@ -26,7 +28,7 @@ from model.macro import MacroConfig
 from model.market import MarketConfig
 from model.validation import ConfigError, Validated, param
 
-__all__ = ["ModelConfig", "SimulationConfig", "ConfigError"]
+__all__ = ["ModelConfig", "SimulationConfig", "ConfigError", "dates_as_text"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ SECTIONS: dict[str, type[Validated]] = {
     "hedge_funds": HedgeFundConfig,
     "dealers": DealerConfig,
     "real_money": FundamentalConfig,
+    "long_horizon": LongHorizonConfig,
     "bond_investors": BondInvestorConfig,
     "macro": MacroConfig,
     "life_insurers": LifeInsurerConfig,
@@ -66,6 +69,7 @@ class ModelConfig:
     hedge_funds: HedgeFundConfig = field(default_factory=HedgeFundConfig)
     dealers: DealerConfig = field(default_factory=DealerConfig)
     real_money: FundamentalConfig = field(default_factory=FundamentalConfig)
+    long_horizon: LongHorizonConfig = field(default_factory=LongHorizonConfig)
     bond_investors: BondInvestorConfig = field(default_factory=BondInvestorConfig)
     macro: MacroConfig = field(default_factory=MacroConfig)
     life_insurers: LifeInsurerConfig = field(default_factory=LifeInsurerConfig)
@@ -95,9 +99,14 @@ class ModelConfig:
     def from_toml(cls, path: str | Path) -> ModelConfig:
         path = Path(path)
         try:
-            data = tomllib.loads(path.read_text())
+            data = dates_as_text(tomllib.loads(path.read_text(encoding="utf-8")))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: malformed TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{path}: cannot read configuration: not UTF-8 text (byte {exc.start}); expected a TOML file "
+                "saved as UTF-8"
+            ) from None
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from None
         try:
@@ -164,6 +173,17 @@ class ModelConfig:
 
     def replace(self, **sections: Validated) -> ModelConfig:
         return dataclasses.replace(self, **sections)
+
+
+def dates_as_text(value: Any) -> Any:
+    """Unquoted TOML dates (``start_date = 2024-07-01``) as the ISO text the configuration holds."""
+    if isinstance(value, dict):
+        return {k: dates_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [dates_as_text(v) for v in value]
+    if isinstance(value, (dt.date, dt.time)):  # dt.datetime is a dt.date
+        return value.isoformat()
+    return value
 
 
 def _toml_value(value: Any) -> str:

@@ -27,10 +27,18 @@ from typing import Any
 
 from model.calendar import TradingCalendar
 from model.config import SECTIONS as SECTION_TYPES
-from model.config import ModelConfig
+from model.config import ModelConfig, dates_as_text
 from model.validation import ConfigError
 
-__all__ = ["Scenario", "ScenarioEvent", "EVENT_KINDS", "load_scenario", "list_scenarios", "SCENARIO_DIR"]
+__all__ = [
+    "Scenario",
+    "ScenarioEvent",
+    "EVENT_KINDS",
+    "load_scenario",
+    "list_scenarios",
+    "read_text_file",
+    "SCENARIO_DIR",
+]
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
 
@@ -155,6 +163,33 @@ def _parse_event(raw: Any, index: int, where: str, lines: _Lines, calendar: Trad
     return ScenarioEvent(day=day, kind=kind, params=params, source=str(raw.get("source", "")))
 
 
+def read_text_file(path: str | Path, what: str) -> str:
+    """The UTF-8 text of the file ``path``; a :class:`ConfigError` naming it if it cannot be read.
+
+    ``what`` names the file's role in the message ("scenario", "configuration"...): a directory,
+    a missing file, a file without read permission and one that is not UTF-8 text (a spreadsheet
+    saved as TOML, a Latin-1 comment) each get a one-line explanation instead of a traceback.
+    """
+    path = Path(path)
+    where = f"{what} {str(path)!r}"
+    if path.is_dir():
+        raise ConfigError(f"{where} is not allowed; it is a directory, expected a .toml file")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{where} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"{where} cannot be read: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{where} is not allowed; it is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+            "expected a TOML file saved as UTF-8"
+        ) from None
+
+
 def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Scenario:
     try:
         data = tomllib.loads(text)
@@ -168,7 +203,7 @@ def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Sc
             raise ConfigError(
                 f"{_at(where, line)}: unknown top-level field {key!r}; allowed: {', '.join(sorted(allowed))}"
             )
-    overrides = data.get("overrides", {})
+    overrides = dates_as_text(data.get("overrides", {}))
     base = base or ModelConfig()
     merged = base.to_dict()
     if not isinstance(overrides, dict):
@@ -217,7 +252,7 @@ def list_scenarios() -> dict[str, str]:
     """Built-in scenario names and their one-line descriptions."""
     out = {}
     for path in sorted(SCENARIO_DIR.glob("*.toml")):
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
         out[path.stem] = str(data.get("description", ""))
     return out
 
@@ -226,13 +261,11 @@ def load_scenario(name_or_path: str | Path, base: ModelConfig | None = None) -> 
     """A built-in scenario by name, or a scenario file by path."""
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or candidate.exists():
-        if not candidate.exists():
-            raise ConfigError(f"scenario file {str(candidate)!r} does not exist")
-        return parse_scenario(candidate.read_text(), str(candidate), base)
+        return parse_scenario(read_text_file(candidate, "scenario file"), str(candidate), base)
     path = SCENARIO_DIR / f"{name_or_path}.toml"
     if not path.exists():
         known = ", ".join(list_scenarios())
         raise ConfigError(
             f"unknown scenario {str(name_or_path)!r}; known scenarios: {known} (or a path to a .toml file)"
         )
-    return parse_scenario(path.read_text(), str(path), base)
+    return parse_scenario(path.read_text(encoding="utf-8"), str(path), base)

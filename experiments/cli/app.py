@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from experiments.app.server import DEFAULT_HOST, DEFAULT_PORT, serve  # the standard library only
-from experiments.cli.common import FORMATTER, port_int
+from experiments.cli.common import FORMATTER, host_address, port_int
 
 __all__ = ["register"]
 
@@ -33,9 +33,11 @@ def register(sub: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--host",
+        type=host_address,
         default=DEFAULT_HOST,
         metavar="ADDRESS",
-        help=f"address to listen on (default: {DEFAULT_HOST}, this machine only)",
+        help=f"IP address or host name to listen on; 0.0.0.0 for every network interface "
+        f"(default: {DEFAULT_HOST}, this machine only)",
     )
     parser.add_argument(
         "--port", type=port_int, default=DEFAULT_PORT, metavar="N", help=f"TCP port, 1-65535 (default: {DEFAULT_PORT})"

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
+import os
+import re
 import sys
+import tempfile
 import tomllib
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 __all__ = [
@@ -18,6 +23,7 @@ __all__ = [
     "EXIT_FAILURE",
     "EXIT_USAGE",
     "EXIT_INTERRUPTED",
+    "EXIT_BROKEN_PIPE",
     "FORMATTER",
     "UsageError",
     "Parser",
@@ -25,14 +31,20 @@ __all__ = [
     "seed_int",
     "port_int",
     "parse_set",
+    "seed_list",
+    "host_address",
+    "scheduler_address",
+    "check_out_dir",
     "config_context",
     "print_error",
+    "print_warning",
     "table",
 ]
 
 PROG = "carry-unwind"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # the shell's convention for Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what `cmd | head` gives for tools killed by the signal
 FORMATTER = argparse.RawDescriptionHelpFormatter
 
 
@@ -44,6 +56,8 @@ class Parser(argparse.ArgumentParser):
     """argparse with one-line errors (``carry-unwind: error: ...``) instead of usage dumps."""
 
     def error(self, message: str) -> NoReturn:
+        # "argument --host: --host = '' is not allowed..." says the flag twice: keep the second
+        message = re.sub(r"^argument (\S+?)(?:/\S+)?: (?=\1 = )", "", message)
         hint = f" (see '{self.prog} --help')"
         self.exit(EXIT_USAGE, f"{PROG}: error: {message}{hint}\n")
 
@@ -85,8 +99,9 @@ def parse_set(items: Sequence[str]) -> dict[str, Any]:
     """``["section.field=value", ...]`` → ``{"section.field": value}``.
 
     Values are read as TOML scalars: ``12`` is an integer, ``0.5`` or ``1e-3`` a float, ``true``
-    a boolean, ``"x"`` a string; anything else that is not valid TOML is taken as a bare string
-    (and then rejected by the configuration's type check if a number was expected).
+    a boolean, ``"x"`` a string, an unquoted date ``2024-07-01`` its ISO text; anything else that
+    is not valid TOML is taken as a bare string (and then rejected by the configuration's type
+    check if a number was expected).
 
     Examples
     --------
@@ -104,10 +119,108 @@ def parse_set(items: Sequence[str]) -> dict[str, Any]:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
             value = raw
+        if isinstance(value, (dt.date, dt.time)):  # an unquoted date: the configuration holds ISO text
+            value = raw
         if isinstance(value, (dict, list)):
             raise UsageError(f"bad --set {item!r}: the value must be a number, true/false or a string")
         out[key] = value
     return out
+
+
+MAX_SEEDS = 10_000  # runs one ``run --seeds`` may ask for
+
+
+def seed_list(text: str) -> list[int]:
+    """argparse type: seeds as a range ``1-10``, a comma list ``1,3,7`` or both (``1-3,9``).
+
+    Examples
+    --------
+    >>> seed_list("1-3,9")
+    [1, 2, 3, 9]
+    """
+    seeds: list[int] = []
+    expected = f"expected seeds >= 0 as a range or a comma list, e.g. 1-10 or 1,3,7 (at most {MAX_SEEDS:,})"
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if not m:
+            raise argparse.ArgumentTypeError(f"--seeds = {text!r} is not allowed; {expected}")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) is not None else lo
+        if hi < lo or hi - lo >= MAX_SEEDS or len(seeds) + hi - lo + 1 > MAX_SEEDS:
+            raise argparse.ArgumentTypeError(f"--seeds = {text!r} is not allowed; {expected}")
+        seeds.extend(range(lo, hi + 1))
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"--seeds = {text!r} is not allowed; it names a seed twice")
+    return seeds
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
+
+
+def _is_host(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+        return True
+    except ValueError:
+        return bool(_HOSTNAME.fullmatch(text)) and text.isascii()
+
+
+def host_address(text: str) -> str:
+    """argparse type: an IP address or host name to listen on (``""`` is refused: say 0.0.0.0).
+
+    An empty host would make the server listen on every interface without the user saying so.
+    """
+    if not _is_host(text):
+        raise argparse.ArgumentTypeError(
+            f"--host = {text!r} is not allowed; expected an IP address or a host name (letters, digits, '-', '.'), "
+            "e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every network interface)"
+        )
+    return text
+
+
+def scheduler_address(text: str) -> str:
+    """argparse type: a Dask scheduler address, ``[tcp|tls|ucx|ws|wss://]HOST[:PORT]``."""
+    m = re.fullmatch(r"(?:(tcp|tls|ucx|ws|wss|inproc)://)?(\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+)(?::(\d{1,5}))?/?", text)
+    ok = m is not None and _is_host(m.group(2)) and (m.group(3) is None or 1 <= int(m.group(3)) <= 65535)
+    if not ok:
+        raise argparse.ArgumentTypeError(
+            f"--scheduler = {text!r} is not allowed; expected a Dask scheduler address PROTOCOL://HOST:PORT, "
+            "e.g. tcp://10.0.0.5:8786 (protocol tcp, tls, ucx, ws or wss; port 1-65535)"
+        )
+    return text
+
+
+def check_out_dir(path: Path, flag: str = "--out") -> None:
+    """Refuse, before any work, an output directory that cannot be written.
+
+    ``path`` may not exist yet: then its nearest existing parent must be a writable directory.
+
+    Raises
+    ------
+    UsageError
+        ``path`` is a file, or it (or the parent it would be created in) is not writable.
+    """
+    expected = "expected a directory this user can write to"
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{flag} = {str(path)!r} is not allowed; it is a file, {expected}")
+    existing = path
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{flag} = {str(path)!r} is not allowed; {str(existing)!r} is a file, {expected}")
+    # try it: permission bits do not tell about read-only mounts, /proc, or a root user
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".write-test-", dir=existing))
+    except OSError as exc:
+        raise UsageError(
+            f"{flag} = {str(path)!r} is not allowed; cannot create files in {str(existing)!r} "
+            f"({exc.strerror or exc}), {expected}"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -126,6 +239,11 @@ def config_context(where: str) -> Iterator[None]:
 def print_error(message: str) -> None:
     """``carry-unwind: error: <message>`` on stderr."""
     print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+def print_warning(message: str) -> None:
+    """``carry-unwind: warning: <message>`` on stderr."""
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
 
 
 def table(rows: Sequence[tuple[str, str]]) -> str:

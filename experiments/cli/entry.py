@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from experiments.cli import app, bench, figures, hypotheses, run, scenarios, sensitivity, sweep, validate
 from experiments.cli.common import (
+    EXIT_BROKEN_PIPE,
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -96,13 +98,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
     with command_logging(level):
         try:
-            return args.handler(args)
+            status = args.handler(args)
+            sys.stdout.flush()  # a closed pipe or a full disk shows here, not at interpreter exit
+            return status
         except (ConfigError, UsageError) as exc:
             print_error(str(exc))
             return EXIT_USAGE
         except KeyboardInterrupt:
             print(f"{PROG}: interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
+        except BrokenPipeError:
+            return _closed_pipe()
+        except UnicodeDecodeError as exc:  # a file read as text somewhere that is not UTF-8
+            print_error(f"an input file is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8")
+            return EXIT_USAGE
+        except OSError as exc:  # a full disk, a file that vanished, a permission changed mid-run
+            where = f" {exc.filename}" if exc.filename else ""
+            print_error(f"cannot read or write{where}: {exc.strerror or exc}")
+            return EXIT_FAILURE
         except Exception as exc:
             # model.clearing pulls in numba: look the class up only if a run has loaded it
             clearing = sys.modules.get("model.clearing")
@@ -110,3 +123,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print_error(str(exc))
                 return EXIT_FAILURE
             raise
+
+
+def _closed_pipe() -> int:
+    """The reader of stdout went away (``carry-unwind scenarios | head -1``): stop quietly.
+
+    Python would otherwise report the pipe again when it flushes stdout at exit; pointing stdout
+    at /dev/null prevents that (the recipe of the ``signal`` module's documentation).
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (captured in a test)
+        pass
+    return EXIT_BROKEN_PIPE

@@ -7,7 +7,15 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from experiments.cli.common import EXIT_FAILURE, EXIT_OK, FORMATTER, UsageError, positive_int, print_error
+from experiments.cli.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    FORMATTER,
+    UsageError,
+    check_out_dir,
+    positive_int,
+    print_error,
+)
 
 __all__ = ["register"]
 
@@ -46,7 +54,7 @@ def register(sub: Any) -> None:
         "--quick", action="store_true", help="small versions: few seeds, short runs, coarse grids (for tests)"
     )
     p.add_argument(
-        "--only", default="", metavar="NAME[,NAME]", help="make only these figures (default: all; names above)"
+        "--only", default=None, metavar="NAME[,NAME]", help="make only these figures (default: all; names above)"
     )
     p.add_argument(
         "--workers",
@@ -62,12 +70,15 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     from experiments.analysis.figures import FIGURES, make_figures
     from experiments.analysis.validation import ValidationError
 
-    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(FIGURES)
+    names = [n.strip() for n in (args.only or "").split(",") if n.strip()]
+    if args.only is not None and not names:
+        # an empty --only (a shell variable that was not set) must not make every figure
+        raise UsageError(f"--only = {args.only!r} is not allowed; expected figure names from: {', '.join(FIGURES)}")
+    names = names or list(FIGURES)
     unknown = [n for n in names if n not in FIGURES]
     if unknown:
         raise UsageError(f"--only: unknown figure {unknown[0]!r}; expected one of {', '.join(FIGURES)}")
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out} exists and is not a directory")
+    check_out_dir(args.out)
     try:
         written = make_figures(args.out, names, quick=args.quick, workers=args.workers)
     except ValidationError as exc:  # the return-statistics figure needs the data package

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from experiments.cli.common import EXIT_OK, FORMATTER, UsageError, positive_int
+from experiments.cli.common import EXIT_OK, FORMATTER, UsageError, check_out_dir, positive_int
 
 __all__ = ["register"]
 
@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory, created if missing")
     p.add_argument("--seeds", type=positive_int, default=10, metavar="N", help="seeds 1..N per arm (default: 10)")
-    p.add_argument("--only", default="", metavar="H1,H2,...", help="comma-separated subset of H1..H7 (default: all)")
+    p.add_argument("--only", default=None, metavar="H1,H2,...", help="comma-separated subset of H1..H7 (default: all)")
     p.add_argument(
         "--workers", type=positive_int, default=1, metavar="W", help="worker processes; results do not depend on it"
     )
@@ -44,10 +44,13 @@ def _cmd_hypotheses(args: argparse.Namespace) -> int:
     from experiments.analysis.hypotheses_report import format_estimate as _fmt
     from experiments.analysis.hypotheses_report import run_hypotheses
 
-    only = [k.strip().upper() for k in args.only.split(",") if k.strip()]
+    only = [k.strip().upper() for k in (args.only or "").split(",") if k.strip()]
+    if args.only is not None and not only:
+        raise UsageError(f"--only = {args.only!r} is not allowed; expected some of {', '.join(HYPOTHESES)}, e.g. H1,H2")
     unknown = [k for k in only if k not in HYPOTHESES]
     if unknown:
         raise UsageError(f"--only: unknown hypothesis {unknown[0]!r}; expected some of {', '.join(HYPOTHESES)}")
+    check_out_dir(args.out)
     results = run_hypotheses(args.out, seeds=args.seeds, only=only or None, workers=args.workers, quick=args.quick)
     width = max(len(r.title) for r in results)
     for r in results:

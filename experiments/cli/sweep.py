@@ -19,8 +19,10 @@ from experiments.cli.common import (
     FORMATTER,
     PROG,
     UsageError,
+    check_out_dir,
     positive_int,
     print_error,
+    scheduler_address,
     table,
 )
 
@@ -82,6 +84,7 @@ def register(sub: Any) -> None:
     )
     sweep.add_argument(
         "--scheduler",
+        type=scheduler_address,
         default=None,
         metavar="ADDRESS",
         help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786; its workers need this "
@@ -96,6 +99,14 @@ def register(sub: Any) -> None:
         "--retry-failed",
         action="store_true",
         help="with --resume: run again the runs recorded with status error (default: they are kept as they are)",
+    )
+    sweep.add_argument(
+        "--max-runs",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="refuse a specification of more than N runs (points x replicates) before generating it "
+        "(default: 1,000,000; a typo such as num = 100000000 is caught at once)",
     )
     sweep.add_argument(
         "--no-progress",
@@ -113,8 +124,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError(f"--scheduler runs on a Dask cluster; it does not go with --executor {args.executor}")
     if args.retry_failed and not args.resume:
         raise UsageError("--retry-failed goes with --resume")
+    from experiments.sweeps.parsing import MAX_RUNS
+    from model.scenarios import read_text_file
+
     executor = args.executor or ("dask" if args.scheduler else "local")
-    spec = load_spec(args.spec)
+    check_out_dir(args.out)
+    spec = load_spec(args.spec, max_runs=args.max_runs or MAX_RUNS)
     try:
         report = run_sweep(
             spec,
@@ -125,7 +140,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             resume=args.resume,
             retry_failed=args.retry_failed,
             progress=args.progress,
-            spec_text=args.spec.read_text(),
+            spec_text=read_text_file(args.spec, "sweep specification"),
         )
     except SweepInterrupted as exc:
         again = f"{PROG} sweep {shlex.quote(str(args.spec))} --out {shlex.quote(str(args.out))} --resume"

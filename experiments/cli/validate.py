@@ -15,7 +15,16 @@ from experiments.analysis.targets import (
     QUICK_DAYS,
     QUICK_SEEDS,
 )
-from experiments.cli.common import EXIT_FAILURE, EXIT_OK, FORMATTER, UsageError, positive_int, print_error
+from experiments.cli.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    FORMATTER,
+    UsageError,
+    check_out_dir,
+    config_context,
+    positive_int,
+    print_error,
+)
 
 __all__ = ["register"]
 
@@ -94,13 +103,15 @@ def register(sub: Any) -> None:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from experiments.analysis.validation import ValidationError, run_validation
     from experiments.analysis.validation_report import console_summary
+    from model.scenarios import load_scenario
 
     seeds = args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
     days = args.days or (QUICK_DAYS if args.quick else DEFAULT_DAYS)
     if days < MIN_DAYS:
         raise UsageError(f"--days {days}: expected at least {MIN_DAYS} trading days (the lag-50 autocorrelation)")
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out} exists and is not a directory")
+    check_out_dir(args.out)
+    with config_context("--episode-scenario"):
+        load_scenario(args.episode_scenario)  # an unknown name fails now, not after the baseline runs
     try:
         report = run_validation(
             args.out,

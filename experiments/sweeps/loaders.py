@@ -18,7 +18,7 @@ from typing import Any
 
 from experiments.analysis.metrics import METRICS
 from experiments.sweeps.spec import SweepSpec
-from experiments.sweeps.store import load_manifest, part_files, result_schema
+from experiments.sweeps.store import load_manifest, part_files, read_part, result_schema
 
 __all__ = ["load_results", "to_xarray"]
 
@@ -38,14 +38,13 @@ def load_results(out_dir: str | Path) -> Any:
         A run id appears twice (the directory was edited by hand: the sweep never writes one twice).
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     out = Path(out_dir)
     manifest = load_manifest(out)
     spec = SweepSpec.from_dict(manifest["spec"])
     schema = result_schema(spec)
     parts = part_files(out)
-    table = pa.concat_tables([pq.read_table(p, schema=schema) for p in parts]) if parts else schema.empty_table()
+    table = pa.concat_tables([read_part(p, schema=schema) for p in parts]) if parts else schema.empty_table()
     df = table.to_pandas()
     if df["run_id"].duplicated().any():
         dup = df.loc[df["run_id"].duplicated(), "run_id"].iloc[0]

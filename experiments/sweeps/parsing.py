@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import math
 import tomllib
@@ -15,7 +16,13 @@ from experiments.analysis.metrics import METRICS
 from experiments.sweeps.spec import DESIGNS, Parameter, SpecError, SweepSpec
 from model.validation import ConfigError
 
-__all__ = ["load_spec", "parse_spec"]
+__all__ = ["load_spec", "parse_spec", "MAX_RUNS", "MAX_DAYS"]
+
+# Caps that turn a typo (num = 10^8, samples = 2^30, days = 10^9) into an error before anything
+# is generated. 10^6 runs of the default 500 days take about a CPU-month; days are capped at
+# 100,000 trading days (about 400 years). A larger design is allowed with --max-runs.
+MAX_RUNS = 1_000_000
+MAX_DAYS = 100_000
 
 _SWEEP_KEYS = {
     "name": "a name for the sweep (default: the file name)",
@@ -35,14 +42,16 @@ _SWEEP_KEYS = {
 _PARAM_KEYS = ("values", "range", "num", "log")
 
 
-def load_spec(path: str | Path) -> SweepSpec:
+def load_spec(path: str | Path, *, max_runs: int = MAX_RUNS) -> SweepSpec:
     """Read and validate a sweep specification file (raises :class:`SpecError`)."""
+    from model.scenarios import read_text_file
+
     path = Path(path)
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read the sweep specification: {exc.strerror or exc}") from None
-    return parse_spec(text, where=str(path), base_dir=path.parent)
+        text = read_text_file(path, "sweep specification")
+    except ConfigError as exc:
+        raise SpecError(str(exc)) from None
+    return parse_spec(text, where=str(path), base_dir=path.parent, max_runs=max_runs)
 
 
 def _field_kind(name: str, ctx: str) -> str:
@@ -88,6 +97,8 @@ def _flatten(table: Any, ctx: str) -> dict[str, Any]:
 
 
 def _coerce(value: Any, kind: str, ctx: str) -> Any:
+    if kind == "str" and isinstance(value, (dt.date, dt.time)):
+        value = value.isoformat()  # an unquoted TOML date: the configuration holds ISO text
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     ok = {
         "bool": isinstance(value, bool),
@@ -107,7 +118,7 @@ def _coerce(value: Any, kind: str, ctx: str) -> Any:
     return value
 
 
-def _parse_parameter(name: str, raw: Any, design: str, where: str) -> Parameter:
+def _parse_parameter(name: str, raw: Any, design: str, where: str, max_runs: int = MAX_RUNS) -> Parameter:
     ctx = f"{where}: [parameters] {name}"
     kind = _field_kind(name, f"{where}: [parameters]")
     if isinstance(raw, list):
@@ -154,6 +165,11 @@ def _parse_parameter(name: str, raw: Any, design: str, where: str) -> Parameter:
             raise SpecError(f"{ctx}: the grid design needs 'num' (grid points) with a 'range', or a 'values' list")
         if isinstance(num, bool) or not isinstance(num, int) or num < 2:
             raise SpecError(f"{ctx}.num = {num!r} is not allowed; expected an integer >= 2")
+        if num > max_runs:
+            raise SpecError(
+                f"{ctx}.num = {num} is not allowed; expected at most {max_runs:,} grid points "
+                "(the cap on a sweep's runs; raise it with --max-runs)"
+            )
     elif num is not None:
         raise SpecError(f"{ctx}: 'num' is only used by the grid design (this one is {design!r})")
     p = Parameter(name=name, kind=kind, lo=lo, hi=hi, num=num, log=log_scale)
@@ -194,17 +210,14 @@ def _bool_key(table: dict, key: str, default: bool, ctx: str) -> bool:
 
 def _load_sweep_scenario(value: Any, where: str, base_dir: Path) -> tuple[Any, str | None]:
     """The scenario and, for a file, its text (a built-in scenario is found by name anywhere)."""
-    from model.scenarios import load_scenario, parse_scenario
+    from model.scenarios import load_scenario, parse_scenario, read_text_file
 
     if not isinstance(value, str) or not value:
         raise SpecError(f"{where}: [sweep] scenario = {value!r} is not allowed; expected a name or a .toml path")
     path = Path(value) if Path(value).is_absolute() else base_dir / value
     if value.endswith(".toml") or path.exists():
         try:
-            text = path.read_text()
-        except OSError as exc:
-            raise SpecError(f"{where}: [sweep] scenario: cannot read {str(path)!r}: {exc.strerror or exc}") from None
-        try:
+            text = read_text_file(path, "scenario file")
             return parse_scenario(text, value), text
         except ConfigError as exc:
             raise SpecError(f"{where}: [sweep] scenario: {exc}") from None
@@ -214,13 +227,43 @@ def _load_sweep_scenario(value: Any, where: str, base_dir: Path) -> tuple[Any, s
         raise SpecError(f"{where}: [sweep] scenario: {exc}") from None
 
 
-def parse_spec(text: str, where: str = "<spec>", base_dir: str | Path = ".") -> SweepSpec:
+def _check_size(
+    design: str,
+    parameters: list[Parameter],
+    samples: int | None,
+    replicates: int,
+    second_order: bool,
+    max_runs: int,
+    ctx: str,
+) -> None:
+    """Refuse a design of more than ``max_runs`` runs, counted without generating it."""
+    d = len(parameters)
+    if design == "grid":
+        points = math.prod(len(p.values) if p.values is not None else int(p.num or 0) for p in parameters)
+    elif design == "saltelli":
+        points = (samples or 0) * (2 * d + 2 if second_order else d + 2)
+    elif design == "morris":
+        points = (samples or 0) * (d + 1)
+    else:
+        points = samples or 0
+    runs = points * replicates
+    if runs > max_runs:
+        raise SpecError(
+            f"{ctx} the {design} design makes {points:,} points x {replicates:,} replicates = {runs:,} runs; "
+            f"expected at most {max_runs:,} (raise the cap with --max-runs if you mean it)"
+        )
+
+
+def parse_spec(text: str, where: str = "<spec>", base_dir: str | Path = ".", *, max_runs: int = MAX_RUNS) -> SweepSpec:
     """Parse and validate a sweep specification.
 
     Every name is checked against the configuration, and every value a parameter can take
     (its list of values, or both ends of its range) is applied to the scenario's configuration
     with the ``[fixed]`` values, so that an unknown field or an out-of-range bound is reported
     before anything runs, naming the parameter.
+
+    A design of more than ``max_runs`` runs (points x replicates) and a horizon of more than
+    :data:`MAX_DAYS` days are refused before the design is generated.
 
     Raises
     ------
@@ -249,7 +292,16 @@ def parse_spec(text: str, where: str = "<spec>", base_dir: str | Path = ".") -> 
 
     scenario, scenario_text = _load_sweep_scenario(sweep.get("scenario", "baseline"), where, Path(base_dir))
     days = _int_key(sweep, "days", scenario.config.simulation.days, 1, ctx)
+    if days is not None and days > MAX_DAYS:
+        raise SpecError(
+            f"{ctx} days = {days} is not allowed; expected at most {MAX_DAYS:,} trading days (about 400 years)"
+        )
     replicates = _int_key(sweep, "replicates", 1, 1, ctx)
+    if replicates is not None and replicates > max_runs:
+        raise SpecError(
+            f"{ctx} replicates = {replicates} is not allowed; expected at most {max_runs:,} "
+            "(the cap on a sweep's runs; raise it with --max-runs)"
+        )
     base_seed = _int_key(sweep, "base_seed", 1, 0, ctx)
     design_seed = _int_key(sweep, "design_seed", 0, 0, ctx)
     timeseries = _bool_key(sweep, "timeseries", False, ctx)
@@ -261,6 +313,11 @@ def parse_spec(text: str, where: str = "<spec>", base_dir: str | Path = ".") -> 
         raise SpecError(f"{ctx} levels is only used by the morris design")
 
     samples = _int_key(sweep, "samples", None, 1, ctx)
+    if samples is not None and samples > max_runs:
+        raise SpecError(
+            f"{ctx} samples = {samples} is not allowed; expected at most {max_runs:,} "
+            "(the cap on a sweep's runs; raise it with --max-runs)"
+        )
     if design == "grid" and samples is not None:
         raise SpecError(f"{ctx} samples is not used by the grid design (its size is the product of the grids)")
     if design != "grid" and samples is None:
@@ -301,9 +358,10 @@ def parse_spec(text: str, where: str = "<spec>", base_dir: str | Path = ".") -> 
     for name, raw in params_raw.items():
         if name in fixed:
             raise SpecError(f"{where}: {name!r} is both in [fixed] and in [parameters]")
-        p = _parse_parameter(name, raw, design, where)
+        p = _parse_parameter(name, raw, design, where, max_runs)
         _check_bounds(p, base, where)
         parameters.append(p)
+    _check_size(design, parameters, samples, replicates, second_order, max_runs, ctx)
     if design == "morris":
         for p in parameters:
             if p.kind == "int" and p.hi - p.lo < levels - 1:

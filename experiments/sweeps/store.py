@@ -26,6 +26,7 @@ __all__ = [
     "SweepStore",
     "result_schema",
     "part_files",
+    "read_part",
     "load_manifest",
     "load_design",
     "code_identity",
@@ -114,6 +115,25 @@ def load_design(out_dir: str | Path) -> Any:
 
 def part_files(out: Path) -> list[Path]:
     return sorted((out / RUNS_DIR).glob("part-*.parquet"))
+
+
+def read_part(path: Path, **kwargs: Any) -> Any:
+    """One part file as a pyarrow Table; a :class:`SpecError` naming it if it is damaged.
+
+    The sweep writes part files atomically, so a damaged one comes from outside (a disk error,
+    a copy cut short, an edit): the message says which file, and how to get its runs again.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path, **kwargs)
+    except (pa.ArrowException, OSError) as exc:
+        raise SpecError(
+            f"{path} is not a readable result file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+            f"remove it and continue with 'carry-unwind sweep SPEC --out {path.parent.parent} --resume', "
+            "which runs its runs again"
+        ) from None
 
 
 class SweepStore:
@@ -205,12 +225,11 @@ class SweepStore:
     def read_status(self) -> Any:
         """``run_id`` and ``status`` of every recorded row (a pandas DataFrame)."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         parts = part_files(self.out)
         if not parts:
             return pa.table({"run_id": pa.array([], pa.string()), "status": pa.array([], pa.string())}).to_pandas()
-        return pa.concat_tables([pq.read_table(p, columns=["run_id", "status"]) for p in parts]).to_pandas()
+        return pa.concat_tables([read_part(p, columns=["run_id", "status"]) for p in parts]).to_pandas()
 
     def done_ids(self) -> set[str]:
         return set(self.read_status()["run_id"])
@@ -222,7 +241,7 @@ class SweepStore:
 
         dropped = 0
         for part in part_files(self.out):
-            table = pq.read_table(part)
+            table = read_part(part)
             keep = pc.equal(table["status"], STATUS_OK)
             n_keep = pc.sum(keep).as_py() or 0
             if n_keep == table.num_rows:
