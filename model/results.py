@@ -12,6 +12,9 @@ A saved run is a directory::
     timeseries.parquet   one row per trading day, day 0 = initial state (columns: TIMESERIES_COLUMNS)
     summary.json         scenario, seed, days, package version, git commit, headline figures, config
     config.toml          the full configuration, loadable with ``ModelConfig.from_toml``
+    complete             written last, after the others: :func:`load` refuses a directory without it
+
+The directory is written beside its final name and renamed into place (:func:`atomic_run_dir`).
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ import contextlib
 import json
 import logging
 import math
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +51,10 @@ __all__ = [
     "SURGE_WINDOW_DAYS",
     "save",
     "load",
+    "write_run",
+    "atomic_run_dir",
+    "is_run_dir",
+    "IncompleteRunError",
     "git_commit",
     "git_dirty",
     "json_safe",
@@ -55,6 +65,7 @@ log = logging.getLogger(__name__)
 TIMESERIES_FILE = "timeseries.parquet"
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "config.toml"
+COMPLETE_FILE = "complete"  # written last: a run directory without it was cut short
 
 
 @dataclass(frozen=True, eq=False)
@@ -382,15 +393,101 @@ def git_dirty() -> bool | None:
     return bool(out.strip())
 
 
-def save(result: RunResult, out_dir: str | Path) -> Path:
-    """Write ``timeseries.parquet``, ``summary.json`` and ``config.toml`` into ``out_dir``.
+class IncompleteRunError(FileNotFoundError):
+    """A run directory without its ``complete`` marker: the writer was killed or failed."""
 
-    The directory is created if needed; existing files of the same names are replaced.
-    Returns the directory as a ``Path``.
+
+def is_run_dir(path: str | Path) -> bool:
+    """Whether ``path`` is a directory that :func:`save` wrote (complete or not)."""
+    path = Path(path)
+    return path.is_dir() and ((path / COMPLETE_FILE).is_file() or (path / SUMMARY_FILE).is_file())
+
+
+@contextlib.contextmanager
+def atomic_run_dir(out_dir: str | Path, *, overwrite: bool = True) -> Iterator[Path]:
+    """A fresh directory to write a run into, renamed to ``out_dir`` only when the block succeeds.
+
+    The block writes into a temporary directory beside ``out_dir`` (same file system, so the
+    rename is atomic); on success the ``complete`` marker is written and the directory takes
+    the place of ``out_dir``. A run killed or failing half-way leaves ``out_dir`` as it was
+    (an earlier run stays whole) and no half-written directory under that name.
+
+    Parameters
+    ----------
+    out_dir
+        The run directory to create or replace.
+    overwrite
+        Replace an existing run directory (one :func:`save` wrote) or an empty directory; when
+        false, an existing ``out_dir`` raises ``FileExistsError``. A directory holding anything
+        else is never replaced.
+
+    Raises
+    ------
+    FileExistsError
+        ``out_dir`` exists and may not be replaced.
+    """
+    target = Path(out_dir)
+    _check_replaceable(target, overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield tmp
+        (tmp / COMPLETE_FILE).write_text(f"{_now()}\n", encoding="utf-8")
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a run directory is an ordinary one
+        _check_replaceable(target, overwrite)  # again: another process may have written it meanwhile
+        _swap_in(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _check_replaceable(target: Path, overwrite: bool) -> None:
+    if not target.exists() and not target.is_symlink():
+        return
+    if not target.is_dir():
+        raise FileExistsError(f"{target} exists and is not a directory; choose another output directory")
+    empty = not any(target.iterdir())
+    if not overwrite and not empty:
+        raise FileExistsError(f"{target} already holds a run; not replaced")
+    if not empty and not is_run_dir(target):
+        raise FileExistsError(
+            f"{target} holds files that are not a carry-unwind run; not replaced (choose another output directory)"
+        )
+
+
+def _swap_in(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` to ``target``, moving an existing ``target`` aside first and deleting it after."""
+    if not target.exists():
+        os.replace(tmp, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    os.rmdir(old)
+    os.replace(target, old)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        os.replace(old, target)  # put the earlier run back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def write_run(result: RunResult, folder: str | Path) -> Path:
+    """Write ``timeseries.parquet``, ``summary.json`` and ``config.toml`` into ``folder`` (in place).
+
+    Not atomic: :func:`save` calls it inside :func:`atomic_run_dir`; so does ``carry-unwind run``,
+    which adds its figure before the directory is renamed into place.
     """
     from model.version import __version__
 
-    out = Path(out_dir)
+    out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     result.timeseries.to_parquet(out / TIMESERIES_FILE, engine="pyarrow", index=False)
     commit = git_commit()
@@ -405,9 +502,32 @@ def save(result: RunResult, out_dir: str | Path) -> Path:
         "config": result.config.to_dict(),
     }
     text = json.dumps(json_safe(record), indent=2, allow_nan=False)
-    (out / SUMMARY_FILE).write_text(text + "\n")
+    (out / SUMMARY_FILE).write_text(text + "\n", encoding="utf-8")
     result.config.to_toml(out / CONFIG_FILE)
     return out
+
+
+def save(result: RunResult, out_dir: str | Path, *, overwrite: bool = True) -> Path:
+    """Write ``timeseries.parquet``, ``summary.json``, ``config.toml`` and ``complete`` into ``out_dir``.
+
+    Atomic: the files are written into a temporary directory beside ``out_dir``, which is then
+    renamed into place (see :func:`atomic_run_dir`), so ``out_dir`` is either the earlier run
+    or the whole new one, never a mixture. An earlier run in ``out_dir`` is replaced unless
+    ``overwrite`` is false; a directory holding other files is never replaced.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+
+    Raises
+    ------
+    FileExistsError
+        ``out_dir`` exists and may not be replaced.
+    """
+    with atomic_run_dir(out_dir, overwrite=overwrite) as tmp:
+        write_run(result, tmp)
+    return Path(out_dir)
 
 
 def load(out_dir: str | Path) -> RunResult:
@@ -416,13 +536,21 @@ def load(out_dir: str | Path) -> RunResult:
     Raises
     ------
     FileNotFoundError
-        One of the three files is missing.
+        ``out_dir`` or one of the three files is missing.
+    IncompleteRunError
+        ``out_dir`` has no ``complete`` marker: the run was killed or failed while writing.
     """
     out = Path(out_dir)
+    if not out.is_dir():
+        raise FileNotFoundError(f"{out} not found: no saved carry-unwind run there")
+    if not (out / COMPLETE_FILE).is_file():
+        raise IncompleteRunError(
+            f"{out}: incomplete run (killed or failed while writing): no '{COMPLETE_FILE}' marker; run it again"
+        )
     for name in (TIMESERIES_FILE, SUMMARY_FILE, CONFIG_FILE):
         if not (out / name).is_file():
             raise FileNotFoundError(f"{out / name} not found: not a saved carry-unwind run")
-    record = json.loads((out / SUMMARY_FILE).read_text())
+    record = json.loads((out / SUMMARY_FILE).read_text(encoding="utf-8"))
     return RunResult(
         timeseries=pd.read_parquet(out / TIMESERIES_FILE, engine="pyarrow"),
         summary=record["summary"],

@@ -10,17 +10,38 @@ from experiments.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
     FORMATTER,
+    UsageError,
+    check_out_dir,
     config_context,
     parse_set,
     positive_int,
     print_error,
+    print_warning,
     seed_int,
+    seed_list,
     table,
 )
 
-__all__ = ["register", "OUTPUT_FILES"]
+__all__ = ["register", "OUTPUT_FILES", "SEEDS_FILE", "SEEDS_SUMMARY_FILE", "HEADLINE"]
 
-OUTPUT_FILES = ("timeseries.parquet", "summary.json", "config.toml", "overview.png")
+OUTPUT_FILES = ("timeseries.parquet", "summary.json", "config.toml", "overview.png", "complete")
+SEEDS_FILE = "seeds.csv"  # --seeds: one row per seed, the headline figures
+SEEDS_SUMMARY_FILE = "seeds_summary.csv"  # --seeds: median and 5-95% range of each headline figure
+SERIAL_SEED_DAYS = 5_000  # --seeds jobs up to this many seed-days run in this process
+
+# the headline figures of the table over seeds: (summary key, label with unit)
+HEADLINE = (
+    ("usdjpy_end", "USD/JPY at the end"),
+    ("usdjpy_max_fall_pct", "largest yen surge, % fall in USD/JPY"),
+    ("usdjpy_max_fall_days", "  its length, trading days"),
+    ("hf_gross_max_drawdown_pct", "carry stock drawdown, %"),
+    ("hf_margin_calls_total", "margin calls"),
+    ("hf_failures_total", "fund failures"),
+    ("risk_index_peak", "peak risk index"),
+    ("ust10y_change_bp", "UST 10y change, bp"),
+    ("jgb10y_change_bp", "JGB 10y change, bp"),
+    ("clearing_residual_max", "max clearing residual"),
+)
 
 
 def register(sub: Any) -> None:
@@ -34,15 +55,22 @@ def register(sub: Any) -> None:
             "  summary.json        seed, scenario, package version, git commit, headline figures, full config\n"
             "  config.toml         the full configuration used (reusable with --config)\n"
             "  overview.png        six-panel figure of the run\n"
-            "and print the headline figures. The configuration is built in layers: the defaults (or\n"
-            "--config FILE), then the scenario's overrides, then each --set."
+            "  complete            written last: a directory without it was cut short\n"
+            "  timeseries.csv      with --csv, the time series as CSV too\n"
+            "and print the headline figures. The directory is written beside its final name and\n"
+            "renamed into place, so a killed run never leaves half a directory; an existing run\n"
+            "directory is replaced only with --force. With --seeds, each seed's run goes into\n"
+            "DIR/seed-N/ and DIR/seeds.csv, DIR/seeds_summary.csv hold the headline figures per\n"
+            "seed and their median and 5-95% range. The configuration is built in layers: the\n"
+            "defaults (or --config FILE), then the scenario's overrides, then each --set."
         ),
         epilog=(
             "examples:\n"
-            "  carry-unwind run                                   # baseline, 500 days, seed 1 -> out/baseline\n"
+            "  carry-unwind run                                   # baseline, 500 days, seed 1 -> out/baseline-seed1\n"
             "  carry-unwind run --scenario risk_off --seed 7 --days 250\n"
             "  carry-unwind run --set hedge_funds.max_leverage=1 --out out/no_leverage\n"
-            "  carry-unwind run --config out/baseline/config.toml --seed 2   # rerun a saved configuration"
+            "  carry-unwind run --config out/baseline-seed1/config.toml --seed 2   # rerun a saved configuration\n"
+            "  carry-unwind run --scenario risk_off --seeds 1-10 --days 250   # 10 seeds, median and 5-95% range"
         ),
         formatter_class=FORMATTER,
     )
@@ -63,16 +91,43 @@ def register(sub: Any) -> None:
     run.add_argument(
         "--seed",
         type=seed_int,
-        default=1,
+        default=None,
         metavar="S",
         help="integer seed >= 0 for all random streams; the same seed gives the same run (default: 1)",
+    )
+    run.add_argument(
+        "--seeds",
+        type=seed_list,
+        default=None,
+        metavar="LIST",
+        help="run once per seed, a range or comma list such as 1-10 or 1,3,7; each run goes into "
+        "DIR/seed-N/, with a table over seeds (default: one run, --seed)",
+    )
+    run.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        metavar="W",
+        help="with --seeds: worker processes; results do not depend on it (default: 1 for small jobs, "
+        "else the CPU cores this process may use)",
     )
     run.add_argument(
         "--out",
         type=Path,
         default=None,
         metavar="DIR",
-        help="output directory, created if missing; files in it are overwritten (default: out/<scenario name>)",
+        help="output directory, created if missing; an existing run there is replaced only with --force "
+        "(default: out/<scenario name>-seed<seed>, or out/<scenario name>-seeds<LIST> with --seeds)",
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the run already in the output directory (default: refuse to overwrite it)",
+    )
+    run.add_argument(
+        "--csv",
+        action="store_true",
+        help="also write the time series as timeseries.csv beside timeseries.parquet (default: parquet only)",
     )
     run.add_argument(
         "--config",
@@ -103,11 +158,14 @@ def register(sub: Any) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from experiments.analysis.plots import plot_overview, save_figure
     from model.config import ModelConfig
-    from model.results import run_simulation, save
     from model.scenarios import load_scenario
 
+    if args.seeds is not None and args.seed is not None:
+        raise UsageError("--seed and --seeds do not go together; give one of them")
+    seed = 1 if args.seed is None else args.seed
+    if args.workers is not None and args.seeds is None:
+        raise UsageError("--workers goes with --seeds")
     base = None
     if args.config is not None:
         with config_context(str(args.config)):
@@ -117,26 +175,165 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.sets:
         with config_context("--set"):
             config = config.with_overrides(parse_set(args.sets))
-    out = args.out if args.out is not None else Path("out") / scenario.name
+    if args.days is not None:
+        with config_context("--days"):
+            config = config.with_overrides({"simulation.days": args.days})
+    days = config.simulation.days
+    _warn_late_events(scenario, days)
+    if args.seeds is None:
+        out = args.out if args.out is not None else Path("out") / f"{scenario.name}-seed{seed}"
+        _check_target(out, args.force)
+        task = {"config": config, "scenario": scenario, "seed": seed, "out": out, "csv": args.csv,
+                "force": args.force, "progress": args.progress and not args.quiet}  # fmt: skip
+        try:
+            summary = run_one(task)
+        except OSError as exc:
+            print_error(f"cannot write the results to {out}: {exc.strerror or exc}")
+            return EXIT_FAILURE
+        print(_summary_table(summary, scenario=scenario.name, seed=seed, out=out, csv=args.csv))
+        return EXIT_OK
+    return _run_seeds(args, config, scenario)
 
-    result = run_simulation(
-        config, scenario=scenario, seed=args.seed, days=args.days, progress=args.progress and not args.quiet
-    )
-    try:
-        save(result, out)
-        events = [(e.day, e.kind.replace("_", " ")) for e in scenario.events if e.day <= result.days]
-        fig = plot_overview(
-            result.timeseries,
-            title=f"{scenario.name} · seed {result.seed} · {result.days} trading days",
-            events=events,
-            tolerance=result.config.simulation.clearing_tolerance,
+
+def _warn_late_events(scenario: Any, days: int) -> None:
+    """One warning for the scenario's events after the last simulated day: they never fire."""
+    late = [e for e in scenario.events if e.day > days]
+    if late:
+        listed = ", ".join(f"{e.kind.replace('_', ' ')} on day {e.day}" for e in late)
+        print_warning(
+            f"scenario {scenario.name}: {len(late)} event{'s' if len(late) != 1 else ''} outside the horizon "
+            f"of {days} trading days, not simulated: {listed}"
         )
-        save_figure(fig, out / "overview.png")
-    except OSError as exc:
-        print_error(f"cannot write the results to {out}: {exc.strerror or exc}")
+
+
+def _check_target(out: Path, force: bool) -> None:
+    """Refuse an output directory that holds a run (unless ``force``) or anything else."""
+    from model.results import is_run_dir
+
+    check_out_dir(out)
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not is_run_dir(out):
+        raise UsageError(
+            f"--out = {str(out)!r} is not allowed; it holds files that are not a carry-unwind run, "
+            "expected a new or empty directory (or a run directory, with --force)"
+        )
+    if not force:
+        raise UsageError(
+            f"--out = {str(out)!r} is not allowed; it already holds a run. Pass --force to replace it, "
+            "or choose another --out"
+        )
+
+
+def run_one(task: dict[str, Any]) -> dict[str, Any]:
+    """Run one seed and write its directory atomically; returns the headline figures.
+
+    ``task`` holds ``config``, ``scenario`` (a loaded Scenario), ``seed``, ``out``, ``csv``,
+    ``force`` and ``progress``. Module-level, so that the parallel runner can send it to workers.
+    """
+    from experiments.analysis.plots import plot_overview, save_figure
+    from model.results import atomic_run_dir, run_simulation, write_run
+
+    scenario, out = task["scenario"], Path(task["out"])
+    result = run_simulation(task["config"], scenario=scenario, seed=task["seed"], progress=task["progress"])
+    try:
+        with atomic_run_dir(out, overwrite=task["force"]) as tmp:
+            write_run(result, tmp)
+            if task["csv"]:
+                result.timeseries.to_csv(tmp / "timeseries.csv", index=False)
+            events = [(e.day, e.kind.replace("_", " ")) for e in scenario.events if e.day <= result.days]
+            fig = plot_overview(
+                result.timeseries,
+                title=f"{scenario.name} · seed {result.seed} · {result.days} trading days",
+                events=events,
+                tolerance=result.config.simulation.clearing_tolerance,
+            )
+            save_figure(fig, tmp / "overview.png")
+    except FileExistsError as exc:
+        raise UsageError(f"--out: {exc}") from None
+    return {"seed": result.seed, **result.summary}
+
+
+def _run_seeds(args: argparse.Namespace, config: Any, scenario: Any) -> int:
+    """``--seeds``: one run per seed into OUT/seed-N/, then the table over seeds."""
+    import pandas as pd
+
+    from experiments.runner import TaskFailed, default_workers, run_tasks
+
+    seeds: list[int] = args.seeds
+    label = ",".join(str(s) for s in seeds) if len(seeds) < 3 or seeds != list(range(seeds[0], seeds[-1] + 1)) else (
+        f"{seeds[0]}-{seeds[-1]}"
+    )  # fmt: skip
+    out = args.out if args.out is not None else Path("out") / f"{scenario.name}-seeds{label.replace(',', '_')}"
+    check_out_dir(out)
+    if out.exists() and any(out.iterdir()):
+        if not args.force:
+            raise UsageError(
+                f"--out = {str(out)!r} is not allowed; it is not empty. Pass --force to replace the runs in it, "
+                "or choose another --out"
+            )
+    for seed in seeds:
+        _check_target(out / f"seed-{seed}", args.force)
+    days = config.simulation.days
+    workers = args.workers or (1 if len(seeds) * days <= SERIAL_SEED_DAYS else default_workers())
+    workers = min(workers, len(seeds))
+    progress = args.progress and not args.quiet
+    tasks = [
+        {"config": config, "scenario": scenario, "seed": seed, "out": out / f"seed-{seed}", "csv": args.csv,
+         "force": args.force, "progress": progress and workers == 1 and len(seeds) == 1}
+        for seed in seeds
+    ]  # fmt: skip
+    try:
+        rows = run_tasks(run_one, tasks, workers=workers, progress=progress, desc=f"{scenario.name} seeds")
+    except TaskFailed as exc:
+        cause = exc.__cause__ or exc
+        print_error(f"seed {seeds[exc.index]}: {cause}")
         return EXIT_FAILURE
-    print(_summary_table(result.summary, scenario=scenario.name, seed=result.seed, out=out))
+    per_seed = pd.DataFrame(rows)
+    per_seed.to_csv(out / SEEDS_FILE, index=False)
+    summary = seeds_summary(per_seed)
+    summary.to_csv(out / SEEDS_SUMMARY_FILE, index=False)
+    print(f"{scenario.name}: {len(seeds)} seeds ({label}), {days} trading days each; {out}/seed-N/ per seed")
+    print(_seeds_table(summary))
+    print(f"  tables: {out / SEEDS_FILE} (per seed), {out / SEEDS_SUMMARY_FILE}")
     return EXIT_OK
+
+
+def seeds_summary(per_seed: Any) -> Any:
+    """Median and 5-95% range over seeds of each headline figure (a tidy pandas DataFrame).
+
+    Parameters
+    ----------
+    per_seed
+        One row per seed with the summary keys of :data:`HEADLINE` as columns.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``figure, label, n, median, p5, p95``; ``n`` counts the seeds where it is defined.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rows = []
+    for key, label in HEADLINE:
+        x = pd.to_numeric(per_seed[key], errors="coerce").to_numpy(dtype=float)
+        x = x[np.isfinite(x)]
+        q = np.percentile(x, [50, 5, 95]) if len(x) else [np.nan] * 3
+        rows.append({"figure": key, "label": label.strip(), "n": len(x), "median": q[0], "p5": q[1], "p95": q[2]})
+    return pd.DataFrame(rows)
+
+
+def _seeds_table(summary: Any) -> str:
+    def num(v: float) -> str:
+        if v != v:  # NaN
+            return "n/a"
+        return f"{v:.1e}" if 0 < abs(v) < 1e-3 else f"{v:,.2f}"
+
+    rows = [("", "median   [5%, 95%]")]
+    for (_, label), r in zip(HEADLINE, summary.itertuples(index=False), strict=True):
+        rows.append((label, f"{num(r.median)}   [{num(r.p5)}, {num(r.p95)}]"))
+    return table(rows)
 
 
 def _fmt(value: Any, spec: str, suffix: str = "") -> str:
@@ -147,7 +344,7 @@ def _days(n: int) -> str:
     return f"{n} trading day" if n == 1 else f"{n} trading days"
 
 
-def _summary_table(s: dict[str, Any], *, scenario: str, seed: int, out: Path) -> str:
+def _summary_table(s: dict[str, Any], *, scenario: str, seed: int, out: Path, csv: bool = False) -> str:
     """The headline figures as a short two-column table."""
     surge = (
         f"{_fmt(s['usdjpy_max_fall_pct'], '.1f', '%')} fall in USD/JPY over {_days(s['usdjpy_max_fall_days'])} "
@@ -178,6 +375,6 @@ def _summary_table(s: dict[str, Any], *, scenario: str, seed: int, out: Path) ->
             f"max {_fmt(s['clearing_residual_max'], '.1e')} "
             f"(mean {_fmt(s['clearing_iterations_mean'], '.1f')} Newton iterations/day)",
         ),
-        ("output", f"{out}/  ({', '.join(OUTPUT_FILES)})"),
+        ("output", f"{out}/  ({', '.join(OUTPUT_FILES + (('timeseries.csv',) if csv else ()))})"),
     ]
     return table(rows)
