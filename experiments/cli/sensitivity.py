@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from experiments.cli.common import EXIT_OK, FORMATTER, UsageError, check_out_dir
+from experiments.cli.common import EXIT_OK, FORMATTER, UsageError, check_out_dir, require_extra
 
 __all__ = ["register"]
 
@@ -56,6 +56,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
             f"DIR = {str(args.dir)!r} is not allowed; expected the directory of a sweep (carry-unwind sweep --out)"
         )
     check_out_dir(args.out if args.out is not None else args.dir)
+    require_extra("sweep", "carry-unwind sensitivity", ["SALib"])
     result, paths = run_sensitivity(args.dir, metric=args.metric, method=args.method, out_dir=args.out)
     name = "Sobol' indices" if result.method == "sobol" else "Morris elementary effects"
     print(f"{name} of {result.metric} ({result.n_points} points x {result.replicates} replicates)")

