@@ -5,9 +5,9 @@ fundamental value set by the real-rate differential (Dornbusch-Frankel):
 
     ln S_fund = ln S̄ + β·(rr_us − rr_jp − rr̄),   rr = 10y yield − expected inflation,
 
-stock demand ``F*(p) = c_f·(ln S_fund − ln S)`` USD bn. Each day they pass a share ``δ`` of
-their position to long-horizon investors outside the model (a transfer, booked in the ledger),
-which is what pulls USD/JPY back towards fundamentals over months.
+stock demand ``F*(p) = c_f·(ln S_fund − ln S)`` USD bn, which they trade to each day at the
+clearing price. Slower long-horizon investors (:mod:`agents.long_horizon`) trade towards the same
+value over months; together they pull USD/JPY back towards fundamentals.
 
 A *fiscal risk premium* term ``φ_fiscal·fiscal_risk`` is part of ``ln S_fund`` (zero in the
 core model; the fiscal sector sets it): it is how fiscal dominance can weaken the yen.
@@ -59,9 +59,6 @@ class FundamentalConfig(Validated):
         doc="β: a 1 pp wider US-Japan real-rate gap raises fundamental USD/JPY by β %",
         source="2022: real 10y gap +~3pp and USD/JPY 115→150 (+27%): β≈8-9",
     )
-    handoff_per_day: float = param(
-        0.004, unit="per day", lo=0.0, hi=1.0, doc="δ: share of the position passed to long-horizon investors daily"
-    )
     trade_flow_mean_usd_bn: float = param(
         0.0, unit="USD bn per day", lo=-100.0, hi=100.0, doc="net dollar buying by exporters/importers"
     )
@@ -91,20 +88,20 @@ class RealMoneyInputs(NamedTuple):
     fiscal_premium: float
     beta: float
     capacity: float
-    kept: float
+    position: float  # F_old, USD bn
 
 
 @njit(cache=True)
 def fundamental_flow(s, y_us, y_jp, inp):
-    """Dollars bought by real money at trial prices (``inp``: :class:`RealMoneyInputs`; ``inp.kept``
-    is ``(1 − δ)·F_old``).
+    """Dollars bought by real money at trial prices (``inp``: :class:`RealMoneyInputs`; ``inp.position``
+    is yesterday's position ``F_old``).
 
     Returns ``(flow, dflow_ds, dflow_dyus, dflow_dyjp)``.
     """
     gap = (y_us - inp.infl_us) - (y_jp - inp.infl_jp)
     s_fund = inp.log_anchor + inp.beta * (gap - inp.gap_ref) + inp.fiscal_premium
     target = inp.capacity * (s_fund - s)
-    return target - inp.kept, -inp.capacity, inp.capacity * inp.beta, -inp.capacity * inp.beta
+    return target - inp.position, -inp.capacity, inp.capacity * inp.beta, -inp.capacity * inp.beta
 
 
 @njit(cache=True)
@@ -133,7 +130,7 @@ class RealMoney(Sector):
     flows = real_money_flows
     columns = ("real_money_usd_bn", "trade_flow_usd_bn")
     event_kinds = ("trade_flow",)
-    ledger_rows = ("real_money", "long_horizon", "trade")
+    ledger_rows = ("real_money", "trade")
 
     def __init__(self, model) -> None:
         super().__init__(model)
@@ -148,7 +145,6 @@ class RealMoney(Sector):
         self.noise_position_usd_bn = 0.0  # n_t
         self.pending_trade_flow = 0.0  # trade-flow events for the next day
         self.trade_flow_usd_bn = 0.0  # today's customer flow (price-inelastic)
-        self.kept_usd_bn = 0.0  # (1 − δ)·F_old: what real money keeps before today's trade
         self._orders = np.zeros((N_MARKETS, 3))
 
     def fundamental_log_usdjpy(self, model) -> float:
@@ -177,7 +173,6 @@ class RealMoney(Sector):
         )
         self.pending_trade_flow = 0.0
         self.fiscal_premium = model.macro.fx_premium()
-        self.kept_usd_bn = (1.0 - cfg.handoff_per_day) * self.holdings_usd_bn
         self._orders[FX, CUSTOMER] = self.trade_flow_usd_bn
 
     def orders(self) -> np.ndarray:
@@ -194,20 +189,16 @@ class RealMoney(Sector):
             beta=cfg.real_rate_semi_elasticity,
             capacity=cfg.capacity_usd_bn
             * (model.config.market.risk_index_mean / mk.risk_index) ** cfg.capacity_risk_elasticity,
-            kept=self.kept_usd_bn,
+            position=self.holdings_usd_bn,
         )
 
     def settle(self, model, day) -> None:
         q = day.flows_of(self)[FX]
         yen = day.usdjpy / 1000.0
         led = model.ledger
-        # real money hands part of its book to long-horizon investors at today's price
-        handoff = self.holdings_usd_bn - self.kept_usd_bn
-        led.fx(self.name, -handoff, yen)
-        led.fx("long_horizon", handoff, yen)
         led.fx(self.name, q, yen)
         led.fx("trade", self.trade_flow_usd_bn, yen)
-        self.holdings_usd_bn = self.kept_usd_bn + q
+        self.holdings_usd_bn += q
 
     def holdings_rows(self) -> dict[str, dict[str, float]]:
         return {self.name: {"usd_bn": self.holdings_usd_bn}}

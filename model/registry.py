@@ -19,6 +19,7 @@ from agents.dealers import Dealers
 from agents.fx_fundamentals import RealMoney
 from agents.hedge_funds import HedgeFunds
 from agents.life_insurers import LifeInsurers
+from agents.long_horizon import LongHorizon
 from agents.mof import Mof
 from agents.nisa import NisaHouseholds
 from agents.us_treasury import UsTreasury
@@ -32,6 +33,7 @@ __all__ = ["DEFAULT_SECTORS", "default_sectors", "register_sector", "unregister_
 DEFAULT_SECTORS: tuple[type[Sector], ...] = (
     Dealers,
     RealMoney,
+    LongHorizon,
     BondInvestors,
     LifeInsurers,
     NisaHouseholds,

@@ -15,6 +15,7 @@ from agents.dealers import DealerInputs
 from agents.fx_fundamentals import RealMoneyInputs, fundamental_flow
 from agents.hedge_funds import FundBook, FundOrder, TradeTerms, fund_position
 from agents.hedge_funds import fund_trade as fund_trade_kernel
+from agents.long_horizon import LongHorizonInputs
 from model.clearing import ClearingError, ClearingResult, OrderBookInputs, Work
 from model.compose import ComposedClearing
 from model.registry import DEFAULT_SECTORS
@@ -93,6 +94,7 @@ def sector_inputs(inp: ClearingInputs, book: tuple) -> tuple:
         RealMoneyInputs(inp.infl_us, inp.infl_jp, inp.real_money_log_anchor, inp.real_money_gap_ref,
                         inp.real_money_fiscal_premium, inp.real_money_beta, inp.real_money_capacity,
                         inp.real_money_kept),
+        LongHorizonInputs(0.0, 0.0, 0.0, 0.0),  # switched off in hand-written cases
         BondInvestorInputs(inp.yus_prev, inp.yjp_prev, inp.ust_investor_anchor_change, inp.ust_investor_elasticity,
                            inp.ust_investor_extra_change, inp.ust_duration, inp.ust_investor_units,
                            inp.jgb_investor_anchor_change, inp.jgb_investor_elasticity,
@@ -358,7 +360,7 @@ def fund_regimes(inp: ClearingInputs, funds: tuple, s: float, y_us: float, force
 def evaluate(inp, funds, p, forced_sales=True):
     n = funds[0].shape[0]
     book = (*funds, forced_sales, np.empty(n), np.empty(n, dtype=np.bool_))
-    work = CLEARING.evaluate(tuple(p), sector_inputs(inp, book), Work.allocate(6))
+    work = CLEARING.evaluate(tuple(p), sector_inputs(inp, book), Work.allocate(len(CLEARING.flows)))
     return work.z.copy(), work.jac.copy()
 
 
@@ -401,11 +403,11 @@ def assert_jacobian_matches(inp, funds, p):
 
 def hand_inputs_of(inputs: tuple) -> ClearingInputs:
     """The hand-written form of a model's clearing inputs (the inverse of :func:`sector_inputs`)."""
-    d, rm, bi, _ycc, ob, fb = inputs
+    d, rm, _lh, bi, _ycc, ob, fb = inputs
     lines = ob.lines
     return ClearingInputs(
         d.s_prev, d.yus_prev, d.yjp_prev, d.fx_inventory, d.fx_capacity, d.decay, d.ust_inventory,
-        d.ust_capacity_units, d.jgb_inventory, d.jgb_capacity_units, rm.kept, rm.log_anchor, rm.gap_ref,
+        d.ust_capacity_units, d.jgb_inventory, d.jgb_capacity_units, rm.position, rm.log_anchor, rm.gap_ref,
         rm.fiscal_premium, rm.beta, rm.capacity, rm.infl_us, rm.infl_jp, lines[FX, CUSTOMER], bi.ust_anchor_change,
         bi.ust_elasticity, bi.ust_extra_change, bi.ust_units, bi.jgb_anchor_change, bi.jgb_elasticity,
         bi.jgb_extra_change, bi.jgb_units, bi.ust_duration, bi.jgb_duration, -lines[UST, ISSUANCE],

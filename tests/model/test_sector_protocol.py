@@ -31,9 +31,10 @@ def registered_linear_fx():
 
 
 def quiet_fx_overrides() -> dict:
-    """Every price-inelastic FX order and real money's demand switched off: dealers are linear."""
+    """Every price-inelastic FX order and the fundamental traders switched off: dealers are linear."""
     return dict(
         real_money__capacity_usd_bn=0.0,
+        long_horizon__enabled=False,
         real_money__trade_flow_sd_usd_bn=0.0,
         real_money__trade_flow_mean_usd_bn=0.0,
         life_insurers__enabled=False,
@@ -74,8 +75,9 @@ def test_the_composed_clearing_calls_the_sectors_flows_in_registration_order():
     text = generated_source(flows)
     calls = [line.strip() for line in text.splitlines() if line.strip().startswith("flows_") and "(" in line]
     assert len(calls) == len(flows)
-    assert "from tests.model.linear_fx_sector import linear_fx_flows as flows_6" in text
-    assert calls[-1].startswith("flows_6(") and linear_fx_flows is flows[-1]
+    last = len(flows) - 1
+    assert f"from tests.model.linear_fx_sector import linear_fx_flows as flows_{last}" in text
+    assert calls[-1].startswith(f"flows_{last}(") and linear_fx_flows is flows[-1]
 
 
 # -- the honest residual ----------------------------------------------------------------------------
@@ -113,6 +115,7 @@ def test_prices_off_the_clearing_price_fail_the_identity_check():
         ("bond_investors", "jgb_units", "jgb_investors holds jgb_units"),
         ("boj", "jgb_units", "boj holds jgb_units"),
         ("real_money", "holdings_usd_bn", "real_money holds usd_bn"),
+        ("long_horizon", "usd_bn", "long_horizon holds usd_bn"),
     ],
 )
 def test_a_sector_whose_records_disagree_with_the_ledger_fails(sector, field, match):

@@ -1,0 +1,104 @@
+"""Long-horizon FX investors: reserve managers and pension funds with a strategic dollar allocation.
+
+They hold a dollar position that rises with the dollar's discount to its fundamental value, like
+real money (:mod:`agents.fx_fundamentals`), but move towards it slowly: each day they trade a share
+``κ`` of the gap between their target and their position, at the day's price, inside the clearing
+
+    L*(s) = c_L·(ŝ − s),        flow(s) = κ·(L*(s) − L_old)        (USD bn)
+
+with ``ŝ`` the fundamental value of ln USD/JPY at yesterday's close (real money's anchor, read from
+``model.signals``). Their balance sheet is finite (``c_L`` per unit of misvaluation): what they
+absorb moves the price, and a persistent one-way flow moves it for good. They replace an earlier
+device in which real money handed a share of its position each day to an unmodelled outside
+account at no price.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from numba import njit
+
+from model.sector import FX, JGB, UST, Sector, Validated, param
+
+__all__ = ["LongHorizonConfig", "LongHorizonInputs", "LongHorizon", "long_horizon_flows"]
+
+
+@dataclass(frozen=True)
+class LongHorizonConfig(Validated):
+    enabled: bool = param(True, doc="include the long-horizon investors")
+    capacity_usd_bn: float = param(
+        3000.0,
+        unit="USD bn per unit of ln S",
+        lo=0.0,
+        hi=100_000.0,
+        doc="c_L: dollars they hold per 100% undervaluation of the dollar",
+        source="order of magnitude, to be estimated: GPIF alone held ~¥125 tn (~$850 bn) of foreign assets in "
+        "FY2023 (GPIF annual report); with other public pensions and reserve managers rebalancing within "
+        "their bands, a 10% misvaluation moving ~$300 bn of holdings",
+    )
+    adjustment_per_day: float = param(
+        0.004,
+        unit="per day",
+        lo=0.0,
+        hi=1.0,
+        doc="κ: share of the gap to their target they trade each day (0.004: half-life ~170 trading days)",
+        source="strategic allocations are rebalanced over quarters to a year (GPIF rebalances within its "
+        "policy-portfolio bands; half-life assumption ~8 months)",
+    )
+
+
+class LongHorizonInputs(NamedTuple):
+    capacity: float  # c_L, USD bn per unit of ln S
+    speed: float  # κ
+    log_anchor: float  # ŝ
+    position: float  # L_old, USD bn
+
+
+@njit(cache=True)
+def long_horizon_flows(s, y_us, y_jp, inp, z, jac, gross, out):
+    """The long-horizon investors' dollar buying at trial prices (see :mod:`model.sector`)."""
+    q = inp.speed * (inp.capacity * (inp.log_anchor - s) - inp.position)
+    z[FX] += q
+    jac[FX, FX] += -inp.speed * inp.capacity
+    gross[FX] += abs(q)
+    out[FX] = q
+    out[UST] = 0.0
+    out[JGB] = 0.0
+
+
+class LongHorizon(Sector):
+    """The long-horizon investors' sector block (one aggregate position)."""
+
+    name = "long_horizon"
+    section = "long_horizon"
+    flows = long_horizon_flows
+    columns = ("long_horizon_usd_bn",)
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.usd_bn = 0.0  # dollar position, funded in yen
+        self.jpy_tn = 0.0
+
+    def clearing_inputs(self, model) -> LongHorizonInputs:
+        cfg = self.config
+        on = cfg.enabled
+        return LongHorizonInputs(
+            capacity=cfg.capacity_usd_bn if on else 0.0,
+            speed=cfg.adjustment_per_day if on else 0.0,
+            log_anchor=model.signals["fundamental_log_usdjpy"],
+            position=self.usd_bn,
+        )
+
+    def settle(self, model, day) -> None:
+        q = day.flows_of(self)[FX]
+        model.ledger.fx(self.name, q, day.usdjpy / 1000.0)
+        self.usd_bn += q
+        self.jpy_tn -= q * day.usdjpy / 1000.0
+
+    def holdings(self) -> dict[str, float]:
+        return {"usd_bn": self.usd_bn, "jpy_tn": self.jpy_tn}
+
+    def record(self, model) -> dict[str, float]:
+        return {"long_horizon_usd_bn": self.usd_bn}
