@@ -1,0 +1,70 @@
+"""Reading scenario files: what cannot be read is a ConfigError naming the file; dates may be unquoted;
+the built-in scenarios' descriptions speak to a researcher."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+
+from model.config import ModelConfig
+from model.scenarios import SCENARIO_DIR, list_scenarios, load_scenario, read_text_file
+from model.validation import ConfigError
+
+
+def test_a_file_that_is_not_utf8_names_the_file_the_byte_and_the_line(tmp_path):
+    path = tmp_path / "latin.toml"
+    path.write_bytes(b'name = "x"\n\n# caf\xe9\n')
+    with pytest.raises(ConfigError, match=r"latin\.toml' is not allowed; it is not UTF-8 text \(byte 0xe9 on line 3\)"):
+        load_scenario(path)
+
+
+def test_a_directory_is_not_a_scenario_file(tmp_path):
+    with pytest.raises(ConfigError, match="is a directory, expected a .toml file"):
+        load_scenario(tmp_path)
+
+
+def test_a_missing_scenario_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"missing\.toml' does not exist"):
+        load_scenario(tmp_path / "missing.toml")
+
+
+def test_read_text_file_returns_utf8_text(tmp_path):
+    path = tmp_path / "ok.toml"
+    path.write_text('description = "¥ and €"\n', encoding="utf-8")
+    assert read_text_file(path, "scenario file") == 'description = "¥ and €"\n'
+
+
+def test_unquoted_dates_in_overrides_and_events_are_accepted(tmp_path):
+    path = tmp_path / "dated.toml"
+    path.write_text(
+        "[overrides.market]\nstart_date = 2024-07-01\n"
+        "[[events]]\ndate = 2024-08-05\nkind = 'risk_shock'\nlog_jump = 1.0\n"
+    )
+    scenario = load_scenario(path)
+    assert scenario.config.market.start_date == "2024-07-01"
+    assert scenario.events[0].day == 25  # 1 Jul -> 5 Aug 2024: 25 weekdays
+
+
+def test_unquoted_date_in_a_configuration_file_round_trips(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[market]\nstart_date = 2024-07-01\n")
+    config = ModelConfig.from_toml(path)
+    assert config.market.start_date == "2024-07-01"
+    again = tmp_path / "again.toml"
+    config.to_toml(again)
+    assert ModelConfig.from_toml(again) == config
+
+
+SHORTHAND = re.compile(r"\bseed \d{3}\b|\bOption [A-Z]\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
+def test_built_in_scenarios_use_no_internal_shorthand(name):
+    text = (SCENARIO_DIR / f"{name}.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    assert not SHORTHAND.search(list_scenarios()[name])
+    for event in data.get("events", []):
+        assert not SHORTHAND.search(event.get("source", "")), event
+    assert not SHORTHAND.search(text), "a comment uses 'seed 00N' or 'Option X' without saying what it is"
