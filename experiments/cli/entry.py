@@ -27,7 +27,19 @@ import os
 import sys
 from collections.abc import Sequence
 
-from experiments.cli import app, bench, figures, hypotheses, params, run, scenarios, sensitivity, sweep, validate
+from experiments.cli import (
+    app,
+    bench,
+    compare,
+    figures,
+    hypotheses,
+    params,
+    run,
+    scenarios,
+    sensitivity,
+    sweep,
+    validate,
+)
 from experiments.cli.common import (
     EXIT_BROKEN_PIPE,
     EXIT_FAILURE,
@@ -46,7 +58,7 @@ from experiments.logs import command_logging
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 # in the order `carry-unwind --help` lists them
-COMMANDS = (run, scenarios, params, bench, app, sweep, sensitivity, validate, hypotheses, figures)
+COMMANDS = (run, scenarios, params, compare, bench, app, sweep, sensitivity, validate, hypotheses, figures)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  carry-unwind run --scenario risk_off --days 250 --seed 7\n"
             "  carry-unwind scenarios\n"
             "  carry-unwind params hedge_funds   # configuration fields: unit, range, default, source\n"
+            "  carry-unwind compare baseline risk_off --seeds 1-10 --out out/cmp\n"
             "  carry-unwind bench --funds 10000 --days 250\n"
             "  carry-unwind app                 # the browser app for students\n"
             "  carry-unwind sweep experiments/specs/leverage_grid.toml --out out/leverage_grid\n"
@@ -93,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version and argparse's own errors
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
     if args.command is None:
-        commands = "run, scenarios, params, bench, app, sweep, sensitivity, validate, hypotheses or figures"
+        commands = "run, scenarios, params, compare, bench, app, sweep, sensitivity, validate, hypotheses or figures"
         print_error(f"choose a command: {commands} (see '{PROG} --help')")
         return EXIT_USAGE
 

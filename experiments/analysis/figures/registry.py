@@ -19,7 +19,7 @@ from experiments.analysis.figures.settings import plain
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["FIGURES", "FigureDef", "make_figure", "write_figure", "make_figures"]
+__all__ = ["FIGURES", "FigureDef", "make_figure", "write_figure", "make_figures", "save_with_provenance"]
 
 log = logging.getLogger("experiments.analysis.figures")
 
@@ -113,8 +113,12 @@ def _provenance(d: FigureDef, record: Mapping[str, Any], quick: bool) -> dict[st
     )
 
 
-def _save(fig: Figure, out: Path, name: str, provenance: Mapping[str, Any], data: Any) -> list[Path]:
-    """Write NAME.pdf and NAME.png with the provenance in their metadata, and the NAME.json sidecar."""
+def save_with_provenance(fig: Figure, out: Path, name: str, provenance: Mapping[str, Any], data: Any) -> list[Path]:
+    """Write NAME.pdf and NAME.png with the provenance in their metadata, and the NAME.json sidecar.
+
+    ``provenance`` needs ``title`` and ``version`` (and may have ``git_commit``); the sidecar holds
+    it with the file names and ``data``, the numbers plotted. Also used by ``carry-unwind compare``.
+    """
     subject = json.dumps(provenance, sort_keys=True, ensure_ascii=True)
     creator = f"carry-unwind {provenance['version']}"
     pdf, png, sidecar = out / f"{name}.pdf", out / f"{name}.png", out / f"{name}.json"
@@ -166,7 +170,7 @@ def write_figure(name: str, out: str | Path, *, quick: bool = False, workers: in
     fig, record = make_figure(name, quick=quick, workers=workers)
     provenance = _provenance(FIGURES[name], record, quick)
     with paper_style():  # the PDF font type and the saved resolution are read when saving
-        return _save(fig, out, name, provenance, record["data"])
+        return save_with_provenance(fig, out, name, provenance, record["data"])
 
 
 def make_figures(

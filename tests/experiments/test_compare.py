@@ -1,0 +1,135 @@
+"""``carry-unwind compare``: the table's known answers, pairing by seed, saved runs, the files written."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments.analysis.compare import HEADLINE_METRICS, Arm, CompareError, compare_table, saved_arm
+from experiments.cli import main
+
+
+def _arm(label: str, seeds, values, days: int = 5) -> Arm:
+    """An arm whose every headline figure of seed ``s`` is ``values[i]`` (and a flat USD/JPY path)."""
+    summaries = tuple({m: float(v) for m in HEADLINE_METRICS} for v in values)
+    return Arm(label, f"test {label}", tuple(seeds), summaries, np.full((len(seeds), days + 1), 140.0))
+
+
+def _row(table: pd.DataFrame, arm: str, metric: str = "usdjpy_surge_60d_pct") -> pd.Series:
+    return table[(table["arm"] == arm) & (table["metric"] == metric)].iloc[0]
+
+
+def test_median_range_and_a_constant_paired_difference():
+    a = _arm("a", [1, 2, 3, 4, 5], [1.0, 2.0, 3.0, 4.0, 5.0])
+    b = _arm("b", [1, 2, 3, 4, 5], [11.0, 12.0, 13.0, 14.0, 15.0])
+    table = compare_table([a, b])
+    assert len(table) == 2 * len(HEADLINE_METRICS)
+    ra, rb = _row(table, "a"), _row(table, "b")
+    assert (ra["median"], ra["q05"], ra["q95"]) == (3.0, pytest.approx(1.2), pytest.approx(4.8))
+    assert ra["diff_mean"] == 0.0 and ra["n_pairs"] == 5  # the first arm against itself
+    # every seed differs by exactly 10: the bootstrap interval of the mean collapses to it
+    assert (rb["diff_median"], rb["diff_mean"], rb["diff_ci95_lo"], rb["diff_ci95_hi"]) == (10.0, 10.0, 10.0, 10.0)
+
+
+def test_differences_are_paired_by_seed_not_by_position():
+    a = _arm("a", [1, 2, 3], [1.0, 2.0, 30.0])
+    b = _arm("b", [3, 1, 2], [31.0, 2.0, 3.0])  # the same runs + 1, listed in another order
+    rb = _row(compare_table([a, b]), "b")
+    assert rb["n_pairs"] == 3 and rb["diff_median"] == 1.0 and rb["diff_ci95_lo"] == rb["diff_ci95_hi"] == 1.0
+
+
+def test_only_shared_seeds_are_paired_and_none_shared_gives_no_difference():
+    a = _arm("a", [1, 2, 3], [1.0, 2.0, 3.0])
+    some = _row(compare_table([a, _arm("b", [2, 3, 9], [5.0, 7.0, 100.0])]), "b")
+    assert some["n_pairs"] == 2 and some["diff_mean"] == pytest.approx(3.5)  # (5-2 + 7-3) / 2
+    assert some["median"] == 7.0  # the spread uses every run of the arm
+    none = _row(compare_table([a, _arm("c", [7, 8], [1.0, 2.0])]), "c")
+    assert none["n_pairs"] == 0 and math.isnan(none["diff_mean"]) and math.isnan(none["diff_ci95_lo"])
+
+
+def test_a_difference_that_varies_by_seed_has_an_interval_around_its_mean():
+    rng = np.random.default_rng(0)
+    base = rng.normal(10.0, 3.0, 20)
+    a, b = _arm("a", range(20), base), _arm("b", range(20), base + 2.0 + rng.normal(0.0, 1.0, 20))
+    rb = _row(compare_table([a, b]), "b")
+    assert rb["diff_ci95_lo"] < rb["diff_mean"] < rb["diff_ci95_hi"]
+    assert rb["diff_ci95_lo"] < 2.0 < rb["diff_ci95_hi"]  # the planted shift lies in the interval
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """Two seeds of risk_off saved as ``carry-unwind run --seeds`` lays them out, 20 days."""
+    from model.results import run_simulation, save
+
+    root = tmp_path_factory.mktemp("saved") / "risk_off-seeds"
+    for seed in (1, 2):
+        save(run_simulation(scenario="risk_off", seed=seed, days=20, hedge_funds__n_funds=20), root / f"seed-{seed}")
+    return root
+
+
+def test_a_saved_multi_seed_directory_is_one_arm_with_its_seeds(saved):
+    arm = saved_arm(saved)
+    assert arm.seeds == (1, 2) and arm.days == 20 and arm.usdjpy.shape == (2, 21)
+    assert arm.label == "risk_off-seeds" and arm.provenance["scenario"] == "risk_off"
+    one = saved_arm(saved / "seed-2")
+    assert one.seeds == (2,) and one.summaries[0] == arm.summaries[1]
+    assert one.dates[0] == "2023-01-02"
+
+
+def test_a_directory_without_runs_is_refused(tmp_path):
+    with pytest.raises(CompareError, match="not a saved run directory"):
+        saved_arm(tmp_path)
+
+
+def test_compare_writes_table_figure_and_provenance(tmp_path, capsys, saved):
+    out = tmp_path / "cmp"
+    argv = ["compare", "baseline", str(saved), "--seeds", "1-2", "--days", "20", "--out", str(out), "--no-progress"]
+    assert main(argv) == 0
+    stdout = capsys.readouterr().out
+    assert "largest yen surge" in stdout and "Δ" in stdout
+    table = pd.read_csv(out / "compare.csv")
+    assert set(table["arm"]) == {"baseline", "risk_off-seeds"}
+    assert list(table.columns[:4]) == ["arm", "metric", "label", "n"]
+    assert (table["n_pairs"] == 2).all()
+    md = (out / "compare.md").read_text()
+    assert "| largest yen surge (USD/JPY fall within 60 trading days), % |" in md and "Seeds — baseline: 1, 2" in md
+    record = json.loads((out / "compare.json").read_text())
+    assert record["seeds"] == {"baseline": [1, 2], "risk_off-seeds": [1, 2]}
+    assert {"version", "git_commit", "command"} <= set(record)
+    assert record["command"].startswith("carry-unwind compare baseline")
+    assert len(record["data"]["usdjpy"]["baseline"]["median"]) == 21
+    assert (out / "compare.png").stat().st_size > 10_000 and (out / "compare.pdf").is_file()
+
+
+def test_the_same_scenario_twice_differs_by_zero_and_gets_two_labels(tmp_path, capsys):
+    out = tmp_path / "same"
+    assert (
+        main(["compare", "baseline", "baseline", "--seeds", "3,4", "--days", "10", "--out", str(out), "--quiet"]) == 0
+    )
+    table = pd.read_csv(out / "compare.csv")
+    assert set(table["arm"]) == {"baseline", "baseline (2)"}
+    second = table[table["arm"] == "baseline (2)"]
+    assert (second["diff_mean"].fillna(0.0) == 0.0).all()
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["compare", "baseline"], "at least two"),
+        (["compare", "baseline", "risk_of"], "'risk_of' is not a saved run directory, and unknown scenario"),
+        (["compare", "baseline", "risk_off", "--seeds", "3-1"], "--seeds"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(tmp_path, capsys, argv, needle):
+    assert main([*argv, "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("carry-unwind: error: ") and needle in err
+
+
+def test_a_horizon_other_than_the_saved_runs_is_refused(tmp_path, capsys, saved):
+    assert main(["compare", str(saved), "baseline", "--days", "30", "--out", str(tmp_path / "x")]) == 2
+    assert "the saved runs have 20 trading days; use --days 20" in capsys.readouterr().err
