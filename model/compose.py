@@ -21,14 +21,14 @@ import tempfile
 import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
 
 from model.clearing import MAX_ITER, VOLUME_FLOOR, ClearingError, ClearingResult, Work
 
-__all__ = ["ComposedClearing", "composed_module", "generated_source"]
+__all__ = ["Bounds", "ComposedClearing", "composed_module", "generated_source"]
 
 _SOLVER_SOURCE = Path(__file__).with_name("solver_source.py")
 _SOLVERS = ("solve_clearing", "solve_bond_yield", "fx_gap", "solve_clearing_bracketed")
@@ -104,6 +104,27 @@ def composed_module(flows: Sequence[Callable[..., Any]]) -> types.ModuleType:
     return module
 
 
+class Bounds(NamedTuple):
+    """Plausibility bounds on a day's prices: beyond them a clearing is a failure, not a price."""
+
+    max_fx_log_move: float  # |Δ ln S| per day
+    min_yield: float
+    max_yield: float
+
+    def violation(self, result: ClearingResult, prev: Any) -> str:
+        """Why ``result`` is implausible ('' if it is not)."""
+        move = math.log(result.usdjpy) - prev[0]
+        if abs(move) > self.max_fx_log_move:
+            return (
+                f"USD/JPY={result.usdjpy:.6g} moved {100 * math.expm1(move):+.1f}% in a day "
+                f"(bound |Δ ln S| ≤ {self.max_fx_log_move:g})"
+            )
+        for name, y in (("UST10y", result.ust10y_yield), ("JGB10y", result.jgb10y_yield)):
+            if not self.min_yield <= y <= self.max_yield:
+                return f"{name}={y:.6g} outside [{self.min_yield:g}, {self.max_yield:g}]"
+        return ""
+
+
 class ComposedClearing:
     """The day's clearing for a fixed list of price-elastic sectors (their ``flows``, in order)."""
 
@@ -136,11 +157,14 @@ class ComposedClearing:
         )  # fmt: skip
         return twin
 
-    def clear(self, inputs: tuple, prev: Any, *, day: int, tol: float, state: str = "") -> ClearingResult:
+    def clear(
+        self, inputs: tuple, prev: Any, *, day: int, tol: float, state: str = "", bounds: Bounds | None = None
+    ) -> ClearingResult:
         """Clear the markets for one day from yesterday's close ``prev = (ln S, y_us, y_jp)``.
 
-        Raises :class:`ClearingError` naming the day and the state if no prices clear. On return,
-        ``self.work.flows`` holds each sector's flows at the cleared prices.
+        Raises :class:`ClearingError` naming the day and the state if no prices clear, or if the
+        prices that clear lie outside the plausibility ``bounds``. On return, ``self.work.flows``
+        holds each sector's flows at the cleared prices.
         """
         result = ClearingResult(*self._solve(inputs, prev, self.work, tol, MAX_ITER))
         if not result.converged:
@@ -148,6 +172,13 @@ class ComposedClearing:
             fallback = ClearingResult(*self._bracketed(inputs, prev, self.work, tol))
             result = fallback._replace(iterations=result.iterations + fallback.iterations)
         prices_ok = all(math.isfinite(v) for v in result[:3]) and result.usdjpy > 0
+        if result.converged and prices_ok and bounds is not None:
+            why = bounds.violation(result, prev)
+            if why:
+                raise ClearingError(
+                    f"implausible prices on day {day}: {why}; previous close USD/JPY={math.exp(prev[0]):.6g}, "
+                    f"UST10y={prev[1]:.6g}, JGB10y={prev[2]:.6g}{'; ' + state if state else ''}"
+                )
         if not (result.converged and prices_ok):
             raise ClearingError(
                 f"markets did not clear on day {day} after {result.iterations} iterations: "

@@ -43,6 +43,30 @@ class SimulationConfig(Validated):
     network_view_households: int = param(
         200, unit="households", lo=0, hi=100_000, doc="households placed in Mesa's Network space for inspection"
     )
+    max_fx_log_move: float = param(
+        0.15,
+        unit="ln S per day",
+        lo=0.01,
+        hi=1.0,
+        doc="plausibility bound: a day's |Δ ln USD/JPY| beyond this is a clearing failure, not a price",
+        source="about twice the largest daily USD/JPY move on record (−7.7% on 8 Oct 1998, BoJ/FRED DEXJPUS)",
+    )
+    min_yield_pa: float = param(
+        -0.02,
+        unit="per annum",
+        lo=-0.2,
+        hi=0.0,
+        doc="plausibility bound: a cleared 10y yield below this is a clearing failure",
+        source="the lowest 10y yields on record among major bond markets: Swiss −1.0% (2019), JGB −0.3% (2016)",
+    )
+    max_yield_pa: float = param(
+        0.25,
+        unit="per annum",
+        lo=0.05,
+        hi=2.0,
+        doc="plausibility bound: a cleared 10y yield above this is a clearing failure",
+        source="UST 10y peaked at 15.8% (Sep 1981); JGB 10y ~8-9% (1980)",
+    )
 
 
 SECTIONS: dict[str, type[Validated]] = {

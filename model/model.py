@@ -29,7 +29,7 @@ import numpy as np
 from model.accounting import Ledger, pay_coupons
 from model.calendar import TradingCalendar
 from model.clearing import ClearingResult
-from model.compose import ComposedClearing
+from model.compose import Bounds, ComposedClearing
 from model.config import ModelConfig
 from model.dashboards import DASHBOARD_COLUMNS, dashboards
 from model.macro import MacroState
@@ -250,9 +250,11 @@ class CarryUnwindModel(mesa.Model):
         # 3. clear, then the independent check at the recorded prices
         prev = (mk.log_usdjpy, mk.ust10y_yield, mk.jgb10y_yield)
         live = int(self.hedge_funds.alive.sum()) if "hedge_funds" in self.sectors else 0
+        sim = cfg.simulation
         result = self.clearing.clear(
-            inputs, prev, day=self.day, tol=cfg.simulation.clearing_tolerance, state=f"live funds={live}"
-        )
+            inputs, prev, day=self.day, tol=sim.clearing_tolerance, state=f"live funds={live}",
+            bounds=Bounds(sim.max_fx_log_move, sim.min_yield_pa, sim.max_yield_pa),
+        )  # fmt: skip
         self.last_clearing = result
         day = Day(result, mk, self.clearing.work.flows, self._flow_index)
         self.walras_residual = self.clearing.walras_residual(inputs, result)

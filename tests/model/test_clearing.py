@@ -705,3 +705,38 @@ def test_clear_never_returns_nan_prices(field):
         prev = (float("nan"), *prev[1:])
     with pytest.raises(ClearingError, match="day 6"):
         model.clearing.clear(inputs, prev, day=6, tol=1e-10)
+
+
+# ---------------------------------------------------------------------------------------------
+# plausibility bounds: no absurd price leaves the engine
+
+
+def test_a_day_moving_usdjpy_beyond_the_bound_is_a_clearing_failure():
+    from model.scenarios import ScenarioEvent
+
+    model = run_model(seed=1, days=3)
+    model.apply_event(ScenarioEvent(day=4, kind="trade_flow", params={"usd_bn": 1500.0}))
+    with pytest.raises(ClearingError, match=r"implausible prices on day 4: USD/JPY=.* moved \+\d+\.\d% in a day"):
+        model.step()
+
+
+def test_the_same_shock_clears_when_the_bound_is_wider():
+    from model.scenarios import ScenarioEvent
+
+    model = run_model(seed=1, days=3, simulation__max_fx_log_move=1.0)
+    model.apply_event(ScenarioEvent(day=4, kind="trade_flow", params={"usd_bn": 1500.0}))
+    model.step()
+    move = math.log(model.history["usdjpy"][-1] / model.history["usdjpy"][-2])
+    assert 0.15 < move <= 1.0  # the bound, not the solver, stopped the first run
+
+
+def test_a_yield_below_its_floor_is_a_clearing_failure():
+    from model.scenarios import ScenarioEvent
+
+    # the JGB 10y starts near 0.6%; a BoJ cut to -5% takes it below a floor set at 0% (the FX bound
+    # is widened: the same cut also moves USD/JPY by more than 15% in a day)
+    model = run_model(seed=1, days=2, simulation__min_yield_pa=0.0, simulation__max_fx_log_move=1.0)
+    model.apply_event(ScenarioEvent(day=3, kind="boj_rate", params={"rate": -0.05}))
+    with pytest.raises(ClearingError, match=r"implausible prices on day \d+: JGB10y=-.* outside \[0, 0.25\]"):
+        for _ in range(30):
+            model.step()
