@@ -790,7 +790,8 @@ class HedgeFunds(Sector):
 
     With the model's ``engine = "mesa"``, the model sets :attr:`engine` to the reference engine
     (:mod:`model.reference`): one Python ``mesa.Agent`` per fund makes the decisions, demand and
-    settlement with the same rule functions, and the arrays mirror the agents after each day. Reads ``fundamental_log_usdjpy`` (real money) from ``model.signals``.
+    settlement with the same rule functions, and the arrays mirror the agents after each day.
+    Reads ``fundamental_log_usdjpy`` (real money) from ``model.signals``.
     """
 
     name = "hedge_funds"

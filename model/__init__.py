@@ -1,10 +1,9 @@
 """carry-unwind: an agent-based model of the yen carry-trade unwind feedback loop."""
 
 from model.numba_cache import configure as _configure_numba_cache
-
-_configure_numba_cache()
-
 from model.version import __version__
+
+_configure_numba_cache()  # before anything numba decorates (model.version imports nothing heavy)
 
 
 def __getattr__(name: str):

@@ -73,6 +73,11 @@ class Ledger:
         return self.table.sum(axis=0)
 
     def freeze_initial(self) -> None:
+        """Close the opening books: the issuers hold minus every bond held, then record the totals."""
+        self.set("us_treasury", "ust_units", 0.0)
+        self.set("jgb_issuer", "jgb_units", 0.0)
+        self.set("us_treasury", "ust_units", -self.totals()[2])
+        self.set("jgb_issuer", "jgb_units", -self.totals()[3])
         self.initial_totals = self.totals().copy()
         self.turnover = np.abs(self.table).sum(axis=0)
 

@@ -126,6 +126,16 @@ class MacroState:
         w = len(history) / 250.0
         return (1 - w) * math.log(market_cfg.usdjpy_year_ago) + w * math.log(market_cfg.usdjpy)
 
+    def record(self, market) -> dict[str, float]:
+        """The day's prices, rates and macro state for the time series (``market``: a ``MarketState``)."""
+        return dict(
+            usdjpy=market.usdjpy, ust10y_yield=market.ust10y_yield, jgb10y_yield=market.jgb10y_yield,
+            jgb30y_yield=self.jgb30y_yield(market.jgb10y_yield), risk_index=market.risk_index,
+            us_short_rate=market.us_short_rate, boj_rate=market.boj_rate, jp_inflation=self.jp_inflation,
+            jp_inflation_expectations=self.jp_expectations(), fiscal_risk=self.fiscal_risk,
+            equity_index=self.equity_index,
+        )  # fmt: skip
+
     def apply_event(self, event) -> bool:
         """Apply a macro scenario event; ``False`` if the kind is not the macro state's."""
         if event.kind == "commodity_shock":

@@ -24,7 +24,6 @@ import math
 from typing import Any
 
 import mesa
-import numpy as np
 
 from model.accounting import Ledger, pay_coupons
 from model.calendar import TradingCalendar
@@ -37,7 +36,7 @@ from model.market import MarketState
 from model.registry import check_sectors, default_sectors
 from model.scenarios import Scenario, ScenarioEvent, load_scenario
 from model.sector import Day, Sector
-from model.streams import RandomStreams
+from model.streams import RandomStreams, resolve_seed
 
 __all__ = ["CarryUnwindModel", "TIMESERIES_COLUMNS"]
 
@@ -102,7 +101,7 @@ class CarryUnwindModel(mesa.Model):
         sectors: tuple[type[Sector], ...] | None = None,
         **overrides: Any,
     ) -> None:
-        seed = _resolve_seed(seed, rng)
+        seed = resolve_seed(seed, rng)
         super().__init__(rng=seed)
         self.seed = seed
         self.scenario_spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -137,8 +136,6 @@ class CarryUnwindModel(mesa.Model):
         self.ledger = Ledger(tuple(row for s in self.sector_list for row in s.rows()))
         for s in self.sector_list:
             s.open_books(self.ledger)
-        self.ledger.set("us_treasury", "ust_units", -self.ledger.totals()[2])
-        self.ledger.set("jgb_issuer", "jgb_units", -self.ledger.totals()[3])
         self.ledger.freeze_initial()
 
         self.priced = [s for s in self.sector_list if s.flows is not None]
@@ -283,13 +280,7 @@ class CarryUnwindModel(mesa.Model):
     # -- records -----------------------------------------------------------------------------------
     def _record(self) -> None:
         mk, res = self.market, self.last_clearing
-        row: dict[str, Any] = dict(
-            day=self.day, usdjpy=mk.usdjpy, ust10y_yield=mk.ust10y_yield, jgb10y_yield=mk.jgb10y_yield,
-            jgb30y_yield=self.jgb30y_yield(), risk_index=mk.risk_index, us_short_rate=mk.us_short_rate,
-            boj_rate=mk.boj_rate, jp_inflation=self.macro.jp_inflation,
-            jp_inflation_expectations=self.jp_inflation_expectations(), fiscal_risk=self.macro.fiscal_risk,
-            equity_index=self.macro.equity_index,
-        )  # fmt: skip
+        row: dict[str, Any] = {"day": self.day, **self.macro.record(mk)}
         for s in self.sector_list:
             row.update(s.record(self))
         row.update(
@@ -321,17 +312,3 @@ class CarryUnwindModel(mesa.Model):
 
 def _latest(name: str, model: CarryUnwindModel) -> float:
     return model.latest[name]
-
-
-def _resolve_seed(seed: Any, rng: Any) -> int:
-    """One non-negative integer seed from ``seed``/``rng`` (as ``mesa.batch_run`` passes it)."""
-    if seed is not None and rng is not None:
-        raise ValueError("pass either seed or rng, not both")
-    value = seed if seed is not None else rng
-    if value is None:
-        return int(np.random.SeedSequence().entropy % (2**63))
-    if isinstance(value, np.random.Generator):
-        return int(value.integers(0, 2**63 - 1))
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 0:
-        raise ValueError(f"seed = {value!r} is not allowed; expected a non-negative integer")
-    return int(value)
