@@ -37,6 +37,7 @@ __all__ = [
     "event",
     "bootstrap_ci",
     "verdict",
+    "DECISION_RULES",
     "roc_auc",
     "impact",
 ]
@@ -117,6 +118,19 @@ def verdict(lo: float, hi: float, *, above: float | None = None, below: float | 
     if below is not None:
         return "supported" if hi < below else "refuted" if lo > below else "inconclusive"
     raise ValueError("give above= or below=")
+
+
+# The rule each hypothesis's headline effect is judged by: supported if its interval lies entirely
+# on ``side`` of ``threshold``. H2, H5 and H6 also judge other arms (their notes and worlds say how).
+DECISION_RULES: dict[str, tuple[str, float, str]] = {
+    "H1": ("above", 2.0, "amplification ×2"),
+    "H2": ("above", 0.0, "no move; the BoJ hike must also lie below it"),
+    "H3": ("above", 0.0, "no effect"),
+    "H4": ("above", 0.0, "no effect"),
+    "H5": ("below", 0.0, "no effect; the fragile arm must lie above it"),
+    "H6": ("below", 0.0, "no effect; each policy judged alone"),
+    "H7": ("above", 0.0, "equal AUCs"),
+}
 
 
 def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:

@@ -7,12 +7,23 @@ import logging
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from experiments.analysis.hypotheses import CI_LEVEL, DASHBOARD_NAMES, HYPOTHESES, N_BOOT, HypothesisResult
+from experiments.analysis.hypotheses import (
+    CI_LEVEL,
+    DASHBOARD_NAMES,
+    DECISION_RULES,
+    HYPOTHESES,
+    N_BOOT,
+    HypothesisResult,
+)
 
-__all__ = ["run_hypotheses", "format_estimate"]
+__all__ = ["run_hypotheses", "format_estimate", "hypothesis_figure", "VERDICT_COLORS"]
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger("experiments.analysis.hypotheses")  # the per-hypothesis lines, as before
 
@@ -99,34 +110,58 @@ def _strip(d):
     return d
 
 
+VERDICT_COLORS = {"supported": "bluish_green", "refuted": "vermilion", "inconclusive": "orange"}
+
+
 def _figure(r: HypothesisResult, out: Path) -> str:
+    """Write ``hN.png`` (:func:`hypothesis_figure`) into ``out``; returns its file name."""
+    name = f"{r.key.lower()}.png"
+    hypothesis_figure(r).savefig(out / name, dpi=150)
+    return name
+
+
+def hypothesis_figure(r: HypothesisResult) -> Figure:
+    """One hypothesis's figure: the effects with their intervals, the axis in the effect's unit,
+    the decision threshold and the verdict in the title (H7: the two dashboards' ROC curves)."""
     from matplotlib.figure import Figure
 
-    from experiments.analysis.style import OKABE_ITO
+    from experiments.analysis.style import OKABE_ITO, style_axes, style_legend
 
-    PALETTE = (OKABE_ITO["blue"], OKABE_ITO["vermilion"])
-
-    fig = Figure(figsize=(6.5, 3.2), constrained_layout=True)
-    ax = fig.add_subplot()
+    side, threshold, meaning = DECISION_RULES.get(r.key, ("above", 0.0, "no effect"))
+    verdict_color = OKABE_ITO[VERDICT_COLORS.get(r.verdict, "black")]
+    rule = (
+        f"Verdict: {r.verdict}. Supported if the {100 * CI_LEVEL:g}% interval of the headline effect lies entirely "
+        f"{side} {threshold:g} ({meaning}); refuted if entirely on the other side."
+    )
     if r.key == "H7" and r.worlds.get("roc", {}).get("A"):
-        for key, colour in (("A", PALETTE[0]), ("B", PALETTE[1])):
+        fig = Figure(figsize=(6.5, 4.2), layout="constrained")
+        ax = fig.add_subplot()
+        for key, colour in (("A", OKABE_ITO["blue"]), ("B", OKABE_ITO["vermilion"])):
             pts = np.array(r.worlds["roc"][key])
             name = DASHBOARD_NAMES[key]
-            auc = r.worlds["auc"][name]
-            ax.plot(pts[:, 0], pts[:, 1], color=colour, lw=2, label=f"{name} (AUC {auc:.2f})")
-        ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1)
-        ax.set(xlabel="false-positive rate", ylabel="true-positive rate", title="H7: early-warning ROC curves")
-        ax.legend(frameon=False)
+            ax.plot(pts[:, 0], pts[:, 1], color=colour, lw=2, label=f"{name} (AUC {r.worlds['auc'][name]:.2f})")
+        ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="no skill (AUC 0.5)")
+        style_axes(ax, f"{r.key} {r.title}: {r.verdict}", "true-positive rate (crashes flagged)")
+        ax.title.set_color(verdict_color)
+        ax.set_xlabel("false-positive rate (calm days flagged)", fontsize=9)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        style_legend(ax, loc="lower right")
+        detail = (
+            f"{r.effect_name}: {format_estimate(r.effect)} [{format_estimate(r.ci_low)}, {format_estimate(r.ci_high)}]"
+        )
+        fig.supxlabel(f"{detail}\n{rule}", fontsize=7.5, color="0.3", wrap=True)
     else:
-        labels, means, los, his = [], [], [], []
+        labels, means, los, his, headline = [], [], [], [], []
 
         def add(label, v):
             est = v.get("ratio", v.get("usdjpy_change_pct", v.get("surge_change_pct")))
             if est is not None:
-                labels.append(label)
+                labels.append(label + (f" ({v['verdict']})" if "verdict" in v else ""))
                 means.append(est)
                 los.append(v["ci"][0])
                 his.append(v["ci"][1])
+                headline.append(est == r.effect and list(v["ci"]) == [r.ci_low, r.ci_high])
 
         for name, w in r.worlds.items():
             if not isinstance(w, dict):
@@ -136,16 +171,26 @@ def _figure(r: HypothesisResult, out: Path) -> str:
             for sub, v in w.get("ablations", w).items():
                 if isinstance(v, dict) and "ci" in v:
                     add(f"{name}: {sub}", v)
-        if not labels:
-            labels, means, los, his = [r.key], [r.effect], [r.ci_low], [r.ci_high]
+        if not any(headline):
+            labels, means, los, his, headline = [r.key], [r.effect], [r.ci_low], [r.ci_high], [True]
         y = np.arange(len(labels))
         means, los, his = map(np.asarray, (means, los, his))
-        ax.errorbar(means, y, xerr=[means - los, his - means], fmt="o", color=PALETTE[0], capsize=3)
-        ax.axvline(1.0 if r.key == "H1" else 0.0, color="0.5", lw=1, ls="--")
-        ax.set_yticks(y, labels, fontsize=7)
+        fig = Figure(figsize=(7.5, 1.9 + 0.34 * len(labels)), layout="constrained")
+        ax = fig.add_subplot()
+        for i in y:
+            color = verdict_color if headline[i] else OKABE_ITO["blue"]
+            ax.errorbar(means[i], i, xerr=[[means[i] - los[i]], [his[i] - means[i]]], fmt="o", color=color,
+                        capsize=3, markersize=7 if headline[i] else 5)  # fmt: skip
+        no_effect = 1.0 if r.key == "H1" else 0.0  # H1 is a ratio: 1 is no amplification
+        ax.axvline(no_effect, color="0.45", lw=1.0, label="no effect" if no_effect != threshold else None)
+        ax.axvline(threshold, color=verdict_color, lw=1.3, ls="--", label=f"threshold: {threshold:g} ({meaning})")
+        ax.set_yticks(y, [f"{'▶ ' if h else ''}{lab}" for lab, h in zip(labels, headline, strict=True)], fontsize=8)
         ax.invert_yaxis()
-        ax.set_title(f"{r.key}: {r.effect_name}", fontsize=9)
-        ax.grid(axis="x", alpha=0.3)
-    name = f"{r.key.lower()}.png"
-    fig.savefig(out / name, dpi=150)
-    return name
+        style_axes(ax, f"{r.key} {r.title}: {r.verdict}", "")
+        ax.title.set_color(verdict_color)
+        ax.set_xlabel(r.effect_name, fontsize=9)
+        ax.grid(axis="y", visible=False)
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside upper right", ncol=2, frameon=False, fontsize=8)
+        bars = f"Dots: mean over seeds; bars: {100 * CI_LEVEL:g}% bootstrap interval; ▶ the headline effect."
+        fig.supxlabel(f"{bars} {rule}", fontsize=7.5, color="0.3", wrap=True)
+    return fig

@@ -260,8 +260,8 @@ def plot_indices(result: SensitivityResult, ax: Axes) -> Axes:
     for side in ("left", "bottom"):
         ax.spines[side].set_color("0.4")
     ax.tick_params(labelsize=8.5, colors="0.25")
-    # in the title's row, clear of the bars
-    ax.legend(frameon=False, fontsize=8.5, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, borderaxespad=0.2)
+    # below the axis label, centred: in the title's row it ran into a long metric name
+    ax.legend(frameon=False, fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, borderaxespad=0.0)
     return ax
 
 
@@ -301,7 +301,7 @@ def write_outputs(result: SensitivityResult, out_dir: str | Path) -> list[Path]:
         paths.append(s2)
         md += ["## Second-order indices", "", _markdown(result.second_order), ""]
     paths[1].write_text("\n".join(md))
-    fig = Figure(figsize=(7.5, 1.6 + 0.55 * len(result.table)), layout="constrained")
+    fig = Figure(figsize=(7.5, 1.9 + 0.55 * len(result.table)), layout="constrained")
     plot_indices(result, fig.subplots())
     save_figure(fig, paths[2])
     return paths

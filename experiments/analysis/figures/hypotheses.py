@@ -75,7 +75,7 @@ def plot_feedback_ablation(h1: HypothesisResult, ax: Axes, *, threshold: float =
     ax.set_xlabel("amplification (surge all on / this off)")
     ax.grid(True, axis="x")
     ax.grid(False, axis="y")
-    ax.set_title("Feedback channels (H1)", loc="left")
+    ax.set_title(f"Feedback channels (H1): {h1.verdict}", loc="left")
     ax.legend(loc="lower right", handletextpad=0.3)
     return ax
 
@@ -177,7 +177,7 @@ def plot_fiscal_vs_monetary(h2: HypothesisResult, ax: Axes) -> Axes:
     ax.set_xlabel("JGB 10y yield change on the day, bp")
     ax.set_ylabel("USD/JPY change on the day, %")
     ax.margins(x=0.15, y=0.15)
-    ax.set_title("Fiscal vs monetary rise in JGB yields (H2)", loc="left")
+    ax.set_title(f"Fiscal vs monetary JGB rise (H2): {h2.verdict}", loc="left")
     return ax
 
 
@@ -216,7 +216,7 @@ def plot_roc_curves(h7: HypothesisResult, ax: Axes) -> Axes:
     ax.set_aspect("equal")
     ax.set_xlabel("false-positive rate")
     ax.set_ylabel("true-positive rate")
-    ax.set_title("Early-warning dashboards (H7)", loc="left")
+    ax.set_title(f"Early-warning dashboards (H7): {h7.verdict}", loc="left")
     ax.legend(loc="lower right")
     return ax
 

@@ -1,0 +1,88 @@
+"""Figures say what they measure: axis labels, thresholds, verdicts, and legends clear of titles."""
+
+from __future__ import annotations
+
+import pytest
+
+from experiments.analysis.hypotheses import DECISION_RULES, HYPOTHESES, HypothesisResult, verdict
+from experiments.analysis.hypotheses_report import hypothesis_figure
+
+
+def _h1(ratio: float, lo: float, hi: float) -> HypothesisResult:
+    ablations = {
+        "all feedback off": {"ratio": ratio, "ci": [lo, hi]},
+        "forced sales off": {"ratio": 1.3, "ci": [1.1, 1.5]},
+    }
+    worlds = {"default leverage": {"ablations": ablations, "overrides": {}}}
+    v = verdict(lo, hi, above=DECISION_RULES["H1"][1])
+    return HypothesisResult("H1", "Vicious cycle", "claim", v, "amplification ratio", ratio, lo, hi, [ratio], worlds)
+
+
+def _vertical_lines(ax) -> set[float]:
+    return {round(float(line.get_xdata()[0]), 9) for line in ax.get_lines() if len(set(line.get_xdata())) == 1}
+
+
+def test_every_hypothesis_has_a_decision_rule():
+    assert set(DECISION_RULES) == set(HYPOTHESES)
+    assert all(side in ("above", "below") for side, _, _ in DECISION_RULES.values())
+
+
+@pytest.mark.parametrize(
+    "ci, expected", [((3.0, 7.0), "supported"), ((1.2, 1.8), "refuted"), ((1.5, 3.0), "inconclusive")]
+)
+def test_hypothesis_figure_labels_its_axis_and_shows_threshold_and_verdict(ci, expected):
+    r = _h1(sum(ci) / 2, *ci)
+    assert r.verdict == expected
+    fig = hypothesis_figure(r)
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "amplification ratio"
+    assert ax.get_title(loc="left").endswith(f": {expected}")
+    assert {1.0, 2.0} <= _vertical_lines(ax)  # no amplification, and H1's ×2 threshold
+    legend = fig.legends[0]
+    assert any("threshold: 2" in t.get_text() for t in legend.get_texts())
+    caption = fig._supxlabel.get_text()
+    assert f"Verdict: {expected}" in caption and "above 2" in caption
+
+
+def test_a_below_rule_is_stated_as_such():
+    worlds = {"MoF leans against the surge": {"surge_change_pct": -3.0, "ci": [-4.0, -2.0], "verdict": "supported"}}
+    r = HypothesisResult(
+        "H6", "Policy", "claim", "supported", "change in the yen surge (pp)", -3.0, -4.0, -2.0, [], worlds
+    )
+    fig = hypothesis_figure(r)
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "change in the yen surge (pp)" and 0.0 in _vertical_lines(ax)
+    assert "below 0" in fig._supxlabel.get_text()
+    assert any("(supported)" in t.get_text() for t in ax.get_yticklabels())
+
+
+def test_sensitivity_legend_is_clear_of_the_title_with_a_long_metric_name():
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from experiments.analysis.sensitivity import SensitivityResult, plot_indices
+
+    table = pd.DataFrame(
+        {
+            "parameter": [
+                "hedge_funds.max_leverage",
+                "dealers.capacity_risk_elasticity",
+                "market.risk_vol_sensitivity",
+            ],
+            "S1": [0.5, 0.2, 0.05],
+            "S1_conf": [0.1, 0.1, 0.05],
+            "ST": [0.6, 0.25, 0.1],
+            "ST_conf": [0.1, 0.1, 0.05],
+        }
+    )
+    metric = "hf_gross_max_drawdown_pct_with_a_much_longer_name"
+    result = SensitivityResult("sobol", metric, table, None, "x", 8, 1, 0.95, 100)
+    fig = Figure(figsize=(7.5, 3.5), layout="constrained")
+    ax = plot_indices(result, fig.subplots())
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    title, legend = ax.title.get_window_extent(renderer), ax.get_legend().get_window_extent(renderer)
+    assert not title.overlaps(legend)
+    assert legend.y1 < ax.get_window_extent(renderer).y0  # below the axes
