@@ -209,14 +209,16 @@ def check_out_dir(path: Path, flag: str = "--out") -> None:
     """
     expected = "expected a directory this user can write to"
     if path.exists() and not path.is_dir():
-        raise UsageError(f"{flag} = {str(path)!r} is not allowed; it is a file, {expected}")
+        raise UsageError(f"{flag} = {str(path)!r} is not allowed; it is a file, not a directory; {expected}")
     existing = path
     while not existing.exists():
         if existing.parent == existing:
             break
         existing = existing.parent
     if not existing.is_dir():
-        raise UsageError(f"{flag} = {str(path)!r} is not allowed; {str(existing)!r} is a file, {expected}")
+        raise UsageError(
+            f"{flag} = {str(path)!r} is not allowed; {str(existing)!r} is a file, not a directory; {expected}"
+        )
     # try it: permission bits do not tell about read-only mounts, /proc, or a root user
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".write-test-", dir=existing))

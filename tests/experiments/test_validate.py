@@ -237,10 +237,18 @@ def test_results_do_not_depend_on_the_number_of_workers(tmp_path, tiny_scenario)
     assert json.dumps(serial["episode"], sort_keys=True) == json.dumps(parallel["episode"], sort_keys=True)
 
 
-def test_a_missing_episode_scenario_is_reported_and_the_rest_still_runs(tmp_path, caplog):
+def test_a_missing_episode_scenario_is_a_usage_error_on_the_command_line(tmp_path, capsys):
     out = tmp_path / "v"
     args = ["validate", "--out", str(out), "--seeds", "1", "--days", "100", "--no-progress"]
-    assert main([*args, "--episode-scenario", "no_such_scenario"]) == 0
+    assert main([*args, "--episode-scenario", "no_such_scenario"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("carry-unwind: error: --episode-scenario: unknown scenario 'no_such_scenario'")
+    assert not out.exists()  # refused before the baseline runs
+
+
+def test_a_missing_episode_scenario_is_reported_and_the_rest_still_runs(tmp_path, caplog):
+    out = tmp_path / "v"
+    run_validation(out, seeds=1, days=100, episode_scenario="no_such_scenario")
     report = json.loads((out / "validation.json").read_text())
     assert report["episode"]["status"] == "missing"
     assert "no_such_scenario" in report["episode"]["message"]
