@@ -1,0 +1,78 @@
+"""``carry-unwind run``: several seeds with a table over them, CSV export; runs of 3 days, 20 funds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments.cli import main
+from experiments.cli.run import HEADLINE, SEEDS_FILE, SEEDS_SUMMARY_FILE, seeds_summary
+from model.results import load
+
+TINY = ["--days", "3", "--set", "hedge_funds.n_funds=20", "--no-progress", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def three_seeds(tmp_path_factory):
+    out = tmp_path_factory.mktemp("seeds") / "risk_off"
+    assert main(["run", "--scenario", "risk_off", "--seeds", "1-2,5", *TINY, "--out", str(out), "--csv"]) == 0
+    return out
+
+
+def test_each_seed_is_a_complete_run_in_its_own_directory(three_seeds):
+    for seed in (1, 2, 5):
+        run = load(three_seeds / f"seed-{seed}")
+        assert run.seed == seed and run.days == 3
+        csv = pd.read_csv(three_seeds / f"seed-{seed}" / "timeseries.csv")
+        assert np.allclose(csv["usdjpy"], run.timeseries["usdjpy"], rtol=1e-12, atol=0)
+
+
+def test_a_seed_of_a_multi_seed_run_equals_the_single_run(three_seeds, tmp_path):
+    assert main(["run", "--scenario", "risk_off", "--seed", "2", *TINY, "--out", str(tmp_path / "one")]) == 0
+    single = load(tmp_path / "one")
+    pd.testing.assert_frame_equal(single.timeseries, load(three_seeds / "seed-2").timeseries)
+
+
+def test_table_over_seeds_has_median_and_5_95_range_of_every_headline_figure(three_seeds, capsys):
+    per_seed = pd.read_csv(three_seeds / SEEDS_FILE)
+    assert list(per_seed["seed"]) == [1, 2, 5]
+    table = pd.read_csv(three_seeds / SEEDS_SUMMARY_FILE)
+    assert list(table.columns) == ["figure", "label", "n", "median", "p5", "p95"]
+    assert list(table["figure"]) == [key for key, _ in HEADLINE]
+    for row in table.itertuples():
+        x = per_seed[row.figure].to_numpy(dtype=float)
+        assert row.median == pytest.approx(np.median(x))
+        assert row.p5 <= row.median <= row.p95
+        assert x.min() <= row.p5 and row.p95 <= x.max()
+
+
+def test_seeds_summary_skips_undefined_values():
+    per_seed = pd.DataFrame({key: [1.0, np.nan, 3.0] for key, _ in HEADLINE})
+    table = seeds_summary(per_seed)
+    assert (table["n"] == 2).all() and (table["median"] == 2.0).all()
+
+
+def test_seeds_go_through_the_shared_runner_and_pickle_for_its_workers(three_seeds, tmp_path, monkeypatch):
+    """Workers get each task pickled; the runner's executors agree (tests/experiments/test_runner.py)."""
+    import pickle
+
+    import experiments.runner as runner
+
+    calls = []
+
+    def recording(fn, tasks, **kwargs):
+        tasks = [pickle.loads(pickle.dumps(t)) for t in tasks]  # what a worker process receives
+        calls.append(kwargs["workers"])
+        return [pickle.loads(pickle.dumps(fn))(t) for t in tasks]
+
+    monkeypatch.setattr(runner, "run_tasks", recording)
+    out = tmp_path / "par"
+    assert main(["run", "--scenario", "risk_off", "--seeds", "1-2,5", *TINY, "--workers", "2", "--out", str(out)]) == 0
+    assert calls == [2]
+    pd.testing.assert_frame_equal(pd.read_csv(out / SEEDS_FILE), pd.read_csv(three_seeds / SEEDS_FILE))
+
+
+def test_seeds_refuse_to_overwrite_without_force(three_seeds, capsys):
+    assert main(["run", "--scenario", "risk_off", "--seeds", "1-2,5", *TINY, "--out", str(three_seeds)]) == 2
+    assert "--force" in capsys.readouterr().err
