@@ -158,7 +158,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 def _command(args: argparse.Namespace, seeds: list[int]) -> str:
     """The command line that reproduces the comparison (seeds written out)."""
-    parts = [PROG, "compare", *(shlex.quote(a) for a in args.arms), "--seeds", ",".join(map(str, seeds))]
+    contiguous = len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1))
+    listed = f"{seeds[0]}-{seeds[-1]}" if contiguous else ",".join(map(str, seeds))
+    parts = [PROG, "compare", *(shlex.quote(a) for a in args.arms), "--seeds", listed]
     if args.days is not None:
         parts += ["--days", str(args.days)]
     return " ".join([*parts, "--out", shlex.quote(str(args.out))])

@@ -133,3 +133,23 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys, argv, needle):
 def test_a_horizon_other_than_the_saved_runs_is_refused(tmp_path, capsys, saved):
     assert main(["compare", str(saved), "baseline", "--days", "30", "--out", str(tmp_path / "x")]) == 2
     assert "the saved runs have 20 trading days; use --days 20" in capsys.readouterr().err
+
+
+def test_every_command_of_the_research_workflow_page_parses():
+    import re
+    import shlex
+    from pathlib import Path
+
+    from experiments.cli import build_parser
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "guide" / "research-workflow.md").read_text()
+    lines = [
+        line.split(">")[0]
+        for block in re.findall(r"```bash\n(.*?)```", page, flags=re.S)
+        for line in block.splitlines()
+        if line.startswith("carry-unwind ") and "--version" not in line
+    ]
+    assert any(line.startswith("carry-unwind compare baseline risk_off --seeds 1-10") for line in lines)
+    parser = build_parser()
+    for line in lines:
+        parser.parse_args(shlex.split(line, comments=True)[1:])  # exits (fails the test) on a bad option

@@ -105,14 +105,17 @@ def shrink(argv: list[str], where: Path) -> tuple[list[str], bool]:
         return [*argv, "--seeds", "1", "--days", "100", "--episode-days", "20", "--workers", "1", "--quiet"], True
     if command == "sensitivity":
         return argv, True
+    if command == "compare":
+        return [*argv, "--seeds", "1-2", "--days", "5", "--quiet"], True
     if command in ("figures", "app"):
         return argv, False  # figures: quick versions in test_figures.py; app: a server
-    return argv, True  # scenarios, --version
+    return argv, True  # scenarios, params, --version
 
 
 def test_readme_lists_the_commands_this_test_knows():
     commands = {shlex.split(c)[1] for c in readme_commands()}
-    known = {"run", "scenarios", "bench", "sweep", "sensitivity", "validate", "figures", "app", "--version"}
+    known = {"run", "scenarios", "params", "compare", "bench", "sweep", "sensitivity", "validate", "figures", "app",
+             "--version"}  # fmt: skip
     assert commands <= known, commands - known
     assert {"run", "sweep", "validate"} <= commands
 
