@@ -259,6 +259,11 @@ def list_scenarios() -> dict[str, str]:
 
 def load_scenario(name_or_path: str | Path, base: ModelConfig | None = None) -> Scenario:
     """A built-in scenario by name, or a scenario file by path."""
+    if not str(name_or_path).strip():
+        raise ConfigError(
+            f"scenario = {str(name_or_path)!r} is not allowed; expected a built-in scenario name "
+            f"({', '.join(list_scenarios())}) or the path of a .toml file"
+        )
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or candidate.exists():
         return parse_scenario(read_text_file(candidate, "scenario file"), str(candidate), base)

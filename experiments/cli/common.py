@@ -31,6 +31,8 @@ __all__ = [
     "seed_int",
     "port_int",
     "parse_set",
+    "out_path",
+    "seed_count",
     "seed_list",
     "host_address",
     "scheduler_address",
@@ -96,6 +98,28 @@ def port_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a port number in [1, 65535], got {text!r}") from None
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port number in [1, 65535], got {text!r}")
+    return value
+
+
+def out_path(text: str) -> Path:
+    """argparse type: an output directory; ``""`` is refused (it would mean the current directory)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            f"--out = {text!r} is not allowed; expected a directory name, e.g. out/my_run ('.' for this directory)"
+        )
+    return Path(text)
+
+
+def seed_count(text: str) -> int:
+    """argparse type: a number of seeds, 1 to MAX_SEEDS (a typo of 10^9 seeds must not start)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_SEEDS:
+        raise argparse.ArgumentTypeError(
+            f"--seeds = {text!r} is not allowed; expected a positive integer, at most {MAX_SEEDS:,}"
+        )
     return value
 
 

@@ -13,8 +13,9 @@
 Bad input (an invalid configuration value, an unknown scenario, malformed TOML, a bad ``--set``)
 is reported on one line, ``carry-unwind: error: <message>``, with exit status 2; a failure of the
 market-clearing solver, or of writing the output (a full disk), exits with status 1; a closed
-pipe (``carry-unwind scenarios | head -1``) ends quietly with status 141. Heavy modules (numba, matplotlib) are imported only by
-the commands that run them, so ``--help`` and ``--version`` answer at once.
+pipe (``carry-unwind scenarios | head -1``) ends quietly with status 141. Heavy modules (numba,
+matplotlib) are imported only by the commands that run them, so ``--help`` and ``--version``
+answer at once.
 
 One module per command (``experiments/cli/<command>.py``, each with a ``register(sub)`` that adds
 its parser) and one helper module for what they share (:mod:`experiments.cli.common`).

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import textwrap
-from pathlib import Path
 from typing import Any
 
 from experiments.cli.common import (
@@ -13,6 +12,7 @@ from experiments.cli.common import (
     FORMATTER,
     UsageError,
     check_out_dir,
+    out_path,
     positive_int,
     print_error,
     require_extra,
@@ -50,7 +50,7 @@ def register(sub: Any) -> None:
         ),
         formatter_class=FORMATTER,
     )
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory, created if missing")
+    p.add_argument("--out", type=out_path, required=True, metavar="DIR", help="output directory, created if missing")
     p.add_argument(
         "--quick", action="store_true", help="small versions: few seeds, short runs, coarse grids (for tests)"
     )

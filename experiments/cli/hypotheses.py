@@ -6,7 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from experiments.cli.common import EXIT_OK, FORMATTER, UsageError, check_out_dir, positive_int
+from experiments.cli.common import (
+    EXIT_OK,
+    FORMATTER,
+    UsageError,
+    check_out_dir,
+    out_path,
+    positive_int,
+    seed_count,
+)
 
 __all__ = ["register"]
 
@@ -29,8 +37,8 @@ def register(sub: Any) -> None:
         "  carry-unwind hypotheses --seeds 3 --only H1,H2 --out out/h12 --quick",
         formatter_class=FORMATTER,
     )
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory, created if missing")
-    p.add_argument("--seeds", type=positive_int, default=10, metavar="N", help="seeds 1..N per arm (default: 10)")
+    p.add_argument("--out", type=out_path, required=True, metavar="DIR", help="output directory, created if missing")
+    p.add_argument("--seeds", type=seed_count, default=10, metavar="N", help="seeds 1..N per arm (default: 10)")
     p.add_argument("--only", default=None, metavar="H1,H2,...", help="comma-separated subset of H1..H7 (default: all)")
     p.add_argument(
         "--workers", type=positive_int, default=1, metavar="W", help="worker processes; results do not depend on it"

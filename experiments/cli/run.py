@@ -13,6 +13,7 @@ from experiments.cli.common import (
     UsageError,
     check_out_dir,
     config_context,
+    out_path,
     parse_set,
     positive_int,
     print_error,
@@ -113,7 +114,7 @@ def register(sub: Any) -> None:
     )
     run.add_argument(
         "--out",
-        type=Path,
+        type=out_path,
         default=None,
         metavar="DIR",
         help="output directory, created if missing; an existing run there is replaced only with --force "

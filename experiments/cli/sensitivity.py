@@ -6,7 +6,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from experiments.cli.common import EXIT_OK, FORMATTER, UsageError, check_out_dir, require_extra
+from experiments.cli.common import (
+    EXIT_OK,
+    FORMATTER,
+    UsageError,
+    check_out_dir,
+    out_path,
+    require_extra,
+)
 
 __all__ = ["register"]
 
@@ -43,7 +50,7 @@ def register(sub: Any) -> None:
         help="sobol needs design = 'saltelli', morris design = 'morris' (default: the one the design was made for)",
     )
     sens.add_argument(
-        "--out", type=Path, default=None, metavar="DIR", help="where to write the table and figure (default: DIR)"
+        "--out", type=out_path, default=None, metavar="DIR", help="where to write the table and figure (default: DIR)"
     )
     sens.set_defaults(handler=_cmd_sensitivity)
 

