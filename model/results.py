@@ -163,9 +163,10 @@ def _step_all(model: Any, n_days: int, progress: bool, t0: float) -> None:
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
+    name = model.scenario_spec.name
     bar = tqdm(
         total=n_days,
-        desc=model.scenario_spec.name,
+        desc=f"{name} (compiling…)",
         unit="day",
         file=sys.stderr,
         disable=not progress,
@@ -177,10 +178,14 @@ def _step_all(model: Any, n_days: int, progress: bool, t0: float) -> None:
     with bar, redirect:
         for day in range(n_days):
             model.step()
-            bar.update()
             if day == 0:
-                # the first day includes numba compilation (or loading it from the cache)
+                # The first day includes numba compilation (or loading it from the cache), seconds
+                # where a day takes milliseconds: counted as a day it made the bar's first estimate
+                # of the time left minutes long. The clock restarts after it.
                 log.info("first trading day done after %.1f s (model set-up and compilation)", time.perf_counter() - t0)
+                bar.reset(total=n_days)
+                bar.set_description_str(name, refresh=False)
+            bar.update()
     log.info("%d trading days in %.1f s", n_days, time.perf_counter() - t0)
 
 

@@ -80,3 +80,26 @@ def test_the_existing_summary_keys_keep_their_meaning():
     assert s["usdjpy_max_fall_pct"] == pytest.approx(100 * (1 - 110 / 160))
     assert (s["usdjpy_max_fall_peak_day"], s["usdjpy_max_fall_trough_day"], s["usdjpy_max_fall_days"]) == (1, 4, 3)
     assert s["usdjpy_surge_60d_pct"] == s["usdjpy_max_fall_pct"]  # a short run: the window covers it
+
+
+def test_progress_bar_time_left_does_not_count_the_first_day_s_compilation(monkeypatch, capsys):
+    """The first day (numba compilation in a fresh process) is slow; the estimate of the time left
+    must come from the days after it, not put a few-second run at many minutes."""
+    import re
+    import time
+
+    from model.model import CarryUnwindModel
+    from model.results import run_simulation
+
+    step = CarryUnwindModel.step
+
+    def slow_first_day(self):
+        time.sleep(1.5 if self.day == 0 else 0.01)  # "compilation", then 10 ms a day
+        step(self)
+
+    monkeypatch.setattr(CarryUnwindModel, "step", slow_first_day)
+    run_simulation(seed=1, days=60, progress=True, hedge_funds__n_funds=20)
+    err = capsys.readouterr().err
+    assert "(compiling…)" in err
+    left = [int(m) * 60 + int(s) for m, s in re.findall(r"<(\d\d):(\d\d)", err)]
+    assert left and max(left) <= 2, err[-500:]  # 59 days x 10 ms, not 59 x 1.5 s = 88 s
