@@ -106,6 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and argparse's own errors
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _closed_pipe()
+        except OSError as err:
+            print_error(f"cannot write the output: {err.strerror or err}")
+            return EXIT_FAILURE
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
     if args.command is None:
         commands = "run, scenarios, params, compare, bench, app, sweep, sensitivity, validate, hypotheses or figures"
@@ -133,8 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_error(f"an input file is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8")
             return EXIT_USAGE
         except OSError as exc:  # a full disk, a file that vanished, a permission changed mid-run
-            where = f" {exc.filename}" if exc.filename else ""
-            print_error(f"cannot read or write{where}: {exc.strerror or exc}")
+            what = f"read or write {exc.filename}" if exc.filename else "write the output"
+            print_error(f"cannot {what}: {exc.strerror or exc}")
             return EXIT_FAILURE
         except Exception as exc:
             # model.clearing pulls in numba: look the class up only if a run has loaded it
