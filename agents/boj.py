@@ -43,57 +43,114 @@ class BojConfig(Validated):
     neutral_rate_pa: float = param(
         0.01,
         unit="per annum",
-        lo=-0.05,
-        hi=0.2,
+        lo=-0.01,
+        hi=0.03,
         doc="nominal neutral rate r_n",
         source="BoJ staff (2024): nominal neutral rate estimates ~1-2.5%",
+        range_note="BoJ staff estimates of the nominal neutral rate -1% to 2.5% (2024)",
     )
-    inflation_target: float = param(0.02, unit="per annum", lo=-0.05, hi=0.2, source="BoJ price stability target 2%")
-    inflation_response: float = param(1.5, lo=0.0, hi=10.0, doc="φ_π (Taylor 1993: 1.5)")
-    smoothing: float = param(0.8, lo=0.0, hi=1.0, doc="ρ per meeting")
-    step_pa: float = param(0.0025, unit="per annum", lo=0.0001, hi=0.05, doc="rate steps (25 bp)")
+    inflation_target: float = param(
+        0.02,
+        unit="per annum",
+        lo=0.0,
+        hi=0.03,
+        source="BoJ price stability target 2%",
+        range_note="BoJ targets 0-2% since 2000",
+    )
+    inflation_response: float = param(
+        1.5, lo=0.0, hi=3.0, doc="φ_π (Taylor 1993: 1.5)", range_note="Taylor (1993): 1.5; estimated policy rules 0-3"
+    )
+    smoothing: float = param(
+        0.8, lo=0.0, hi=0.95, doc="ρ per meeting", range_note="interest-rate smoothing estimates 0.7-0.9 a quarter"
+    )
+    step_pa: float = param(
+        0.0025, unit="per annum", lo=0.0005, hi=0.01, doc="rate steps (25 bp)", range_note="BoJ moves of 10-50 bp"
+    )
     lower_bound_pa: float = param(
         -0.001,
         unit="per annum",
-        lo=-0.05,
-        hi=0.2,
+        lo=-0.01,
+        hi=0.01,
         doc="effective lower bound",
         source="BoJ negative rate −0.1% (2016-24)",
+        range_note="effective lower bounds -0.75% (SNB) to 0.1%",
     )
     political_constraint: float = param(
         0.0, lo=0.0, hi=1.0, doc="share of the rule's move the BoJ does not make (fiscal dominance)"
     )
     stability_pause: bool = param(True, doc="no hike while markets are unstable (Uchida, 7 Aug 2024)")
-    pause_risk_index: float = param(30.0, unit="index points", lo=0.0, hi=1000.0)
-    pause_yen_surge: float = param(0.05, lo=0.0, hi=1.0, doc="no hike after USD/JPY fell this much in 20 days")
+    pause_risk_index: float = param(
+        30.0, unit="index points", lo=15.0, hi=100.0, range_note="assumption: a pause from VIX 15 to 100"
+    )
+    pause_yen_surge: float = param(
+        0.05, lo=0.01, hi=0.3, doc="no hike after USD/JPY fell this much in 20 days", range_note="assumption"
+    )
     purchases: bool = param(True, doc="monthly JGB purchases (False: none)")
     purchase_start_jpy_tn: float = param(
-        6.0, unit="JPY tn per month", lo=0.0, hi=100.0, source="BoJ: ~¥6 tn a month in 2024"
+        6.0,
+        unit="JPY tn per month",
+        lo=0.0,
+        hi=15.0,
+        source="BoJ: ~¥6 tn a month in 2024",
+        range_note="BoJ JGB purchases up to ~¥12 tn a month (2013-2022)",
     )
     taper_start: str = param(
         "2024-08-01", doc="first month of the taper (ISO date)", source="BoJ decision, 31 Jul 2024"
     )
-    taper1_per_quarter_jpy_tn: float = param(0.4, unit="JPY tn per quarter", lo=0.0, hi=100.0, source="BoJ, Jul 2024")
+    taper1_per_quarter_jpy_tn: float = param(
+        0.4,
+        unit="JPY tn per quarter",
+        lo=0.0,
+        hi=2.0,
+        source="BoJ, Jul 2024",
+        range_note="BoJ taper steps ¥0.2-0.4 tn a quarter; up to 5x",
+    )
     taper1_floor_jpy_tn: float = param(
-        2.9, unit="JPY tn per month", lo=0.0, hi=100.0, source="BoJ: ~¥2.9 tn by Jan-Mar 2026"
+        2.9,
+        unit="JPY tn per month",
+        lo=0.0,
+        hi=10.0,
+        source="BoJ: ~¥2.9 tn by Jan-Mar 2026",
+        range_note="BoJ plans ¥2.1-2.9 tn a month",
     )
     taper2_per_quarter_jpy_tn: float = param(
-        0.2, unit="JPY tn per quarter", lo=0.0, hi=100.0, source="BoJ, Jun 2025 (from Apr 2026)"
+        0.2, unit="JPY tn per quarter", lo=0.0, hi=2.0, source="BoJ, Jun 2025 (from Apr 2026)", range_note="as taper1"
     )
-    purchase_scale: float = param(1.0, lo=0.0, hi=10.0, doc="multiplies the purchase path (for experiments)")
+    purchase_scale: float = param(
+        1.0,
+        lo=0.0,
+        hi=3.0,
+        doc="multiplies the purchase path (for experiments)",
+        range_note="from no purchases to three times the plan",
+    )
     holdings_jpy_tn: float = param(
         580.0,
         unit="JPY tn",
         lo=0.0,
-        hi=10_000.0,
+        hi=700.0,
         source="BoJ accounts 2023: JGB holdings ~¥580 tn, about half of all JGBs",
+        range_note="BoJ JGB holdings up to ~¥590 tn (2023)",
     )
     redemption_rate_pa: float = param(
-        0.12, unit="per annum", lo=0.0, hi=1.0, doc="share of holdings maturing per year (average maturity ~8y)"
+        0.12,
+        unit="per annum",
+        lo=0.0,
+        hi=0.3,
+        doc="share of holdings maturing per year (average maturity ~8y)",
+        range_note="maturing share of the BoJ's JGBs ~10-15% a year",
     )
     ycc: bool = param(False, doc="yield-curve control on the 10y")
-    ycc_cap_pa: float = param(0.01, unit="per annum", lo=-0.05, hi=0.3, source="YCC cap 1% 'reference' from Oct 2023")
-    ycc_elasticity_jpy_tn_per_bp: float = param(50.0, unit="JPY tn per bp", lo=0.0, hi=1e6)
+    ycc_cap_pa: float = param(
+        0.01,
+        unit="per annum",
+        lo=-0.005,
+        hi=0.02,
+        source="YCC cap 1% 'reference' from Oct 2023",
+        range_note="YCC caps 0.25%-1% (2016-2024)",
+    )
+    ycc_elasticity_jpy_tn_per_bp: float = param(
+        50.0, unit="JPY tn per bp", lo=1.0, hi=1000.0, range_note="model coefficient: a stiff demand above the cap"
+    )
 
     def _check(self) -> None:
         try:

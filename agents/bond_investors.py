@@ -32,7 +32,8 @@ class BondInvestorConfig(Validated):
     ust_holdings_usd_bn: float = param(
         10_000.0,
         unit="USD bn (10y-equivalent)",
-        lo=1.0,
+        lo=1000.0,
+        hi=30_000.0,
         doc="UST held by investors outside the model",
         source="US Treasury: ~$27 tn marketable debt end-2023, average duration ~6y → ~$16 tn 10y-eq; "
         "part held elastically",
@@ -40,28 +41,55 @@ class BondInvestorConfig(Validated):
     ust_elasticity_usd_bn_per_bp: float = param(
         30.0,
         unit="USD bn per bp",
-        lo=0.0,
-        lo_open=True,
+        lo=1.0,
+        hi=300.0,
         doc="e: extra 10y-equivalent holdings per bp of yield above the anchor",
         source="Greenwood & Vayanos (2014): ~10% of GDP of duration supply moves 10y yields ~50-100bp",
     )
     ust_term_premium_sd_bp: float = param(
-        5.5, unit="bp per day", lo=0.0, hi=100.0, doc="daily shock to the term premium"
+        5.5,
+        unit="bp per day",
+        lo=1.0,
+        hi=10.0,
+        doc="daily shock to the term premium",
+        range_note="sd of daily UST 10y yield changes 4-9 bp by year 2000-2024",
     )
-    ust_term_premium_persistence: float = param(0.998, lo=0.0, hi=1.0, doc="AR(1) coefficient of the term premium")
+    ust_term_premium_persistence: float = param(
+        0.998,
+        lo=0.9,
+        hi=1.0,
+        doc="AR(1) coefficient of the term premium",
+        range_note="term-premium estimates are near random walks at daily frequency (ACM)",
+    )
     flight_to_quality_usd_bn: float = param(
         10.0,
         unit="USD bn per index point",
-        lo=-1000.0,
-        hi=1000.0,
+        lo=-20.0,
+        hi=50.0,
         doc="f: extra UST demand per risk-index point above its mean",
+        range_note="assumption: a VIX point moves up to ~$50 bn of demand for USTs (flight-to-quality episodes 2008, "
+        "2020)",
     )
     jgb_holdings_jpy_tn: float = param(
-        500.0, unit="JPY tn (10y-equivalent)", lo=1.0, doc="JGBs held by the domestic stand-in (banks, insurers, BoJ)"
+        500.0,
+        unit="JPY tn (10y-equivalent)",
+        lo=50.0,
+        hi=1200.0,
+        doc="JGBs held by the domestic stand-in (banks, insurers, BoJ)",
+        source="JGBs outstanding ~¥1,100 tn (MoF, 2024), about half held by the BoJ",
     )
-    jgb_elasticity_jpy_tn_per_bp: float = param(0.8, unit="JPY tn per bp", lo=0.0, lo_open=True)
-    jgb_term_premium_sd_bp: float = param(2.5, unit="bp per day", lo=0.0, hi=100.0)
-    jgb_term_premium_persistence: float = param(0.998, lo=0.0, hi=1.0)
+    jgb_elasticity_jpy_tn_per_bp: float = param(
+        0.8,
+        unit="JPY tn per bp",
+        lo=0.05,
+        hi=20.0,
+        doc="extra 10y-equivalent JGB holdings per bp of yield above the anchor",
+        source="scaled from the UST elasticity by the relative size of the markets (Greenwood & Vayanos 2014)",
+    )
+    jgb_term_premium_sd_bp: float = param(
+        2.5, unit="bp per day", lo=0.5, hi=6.0, range_note="sd of daily JGB 10y yield changes 1-5 bp by year 2000-2024"
+    )
+    jgb_term_premium_persistence: float = param(0.998, lo=0.9, hi=1.0, range_note="as for the UST term premium")
 
 
 @njit(cache=True)

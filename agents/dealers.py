@@ -30,37 +30,56 @@ class DealerConfig(Validated):
     fx_capacity_usd_bn: float = param(
         400.0,
         unit="USD bn per unit of ln S",
-        lo=0.0,
-        lo_open=True,
+        lo=20.0,
+        hi=5000.0,
         doc="calm-market FX capacity 1/Γ: a $1 bn customer flow moves USD/JPY by 100/c % on impact",
         source="Evans & Lyons (2002): ~0.5% per $1 bn of interdealer flow (c≈200); customer flow moves prices "
-        "less (here 0.25%/bn on dealers alone, 0.08%/bn with real money)",
+        "less (here 0.25%/bn on dealers alone, 0.08%/bn with real money); range: 5% to 0.02% per $1 bn",
     )
     ust_capacity_usd_bn_per_bp: float = param(
-        8.0, unit="USD bn per bp", lo=0.0, lo_open=True, doc="UST dealers' calm-market capacity (value per bp of yield)"
+        8.0,
+        unit="USD bn per bp",
+        lo=0.5,
+        hi=100.0,
+        doc="UST dealers' calm-market capacity (value per bp of yield)",
+        source="primary dealers' net UST positions ~$200-400 bn (NY Fed, 2023) against daily 10y moves of ~5-10 bp: "
+        "a few $bn per bp; range one order of magnitude either side",
     )
     jgb_capacity_jpy_tn_per_bp: float = param(
-        0.4, unit="JPY tn per bp", lo=0.0, lo_open=True, doc="JGB dealers' calm-market capacity"
+        0.4,
+        unit="JPY tn per bp",
+        lo=0.02,
+        hi=10.0,
+        doc="JGB dealers' calm-market capacity",
+        source="JGB dealers' inventories of a few ¥ tn (JSDA); range one order of magnitude either side",
     )
     capacity_risk_elasticity: float = param(
         1.3,
         lo=0.0,
-        hi=5.0,
+        hi=3.0,
         doc="η in c(v) = c₀·(v̄/v)^η; 0 switches the liquidity channel off",
         source="calibrated by a seeded random search on the baseline return statistics and the Aug 2024 replay",
+        range_note="model coefficient: 0 (no liquidity channel) to ~2x the calibrated value",
     )
     inventory_decay: float = param(
-        0.05, unit="per day", lo=0.0, hi=1.0, doc="share φ of yesterday's inventory laid off each day"
+        0.05,
+        unit="per day",
+        lo=0.01,
+        hi=0.5,
+        doc="share φ of yesterday's inventory laid off each day",
+        range_note="dealers lay off inventory within days to months (Lyons 1995: half-life ~10 minutes to a day "
+        "intraday)",
     )
     equity_usd_bn: float = param(
         60.0,
         unit="USD bn",
-        lo=0.0,
-        hi=10_000.0,
+        lo=10.0,
+        hi=500.0,
         doc="dealers' equity capital allocated to market making in the three markets (held as USD cash at the "
         "start); an account only: capacity does not depend on it yet",
         source="order of magnitude: market-risk capital of the largest FX/rates dealers, ~8% of ~$0.7 tn of "
         "market-risk RWA (Basel III Pillar 3 disclosures of the G-SIB dealers, 2023)",
+        range_note="order of magnitude of dealer capital at stake in FX and rates market making",
     )
 
 

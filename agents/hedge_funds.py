@@ -63,61 +63,86 @@ class HedgeFundConfig(Validated):
         250.0,
         unit="USD bn",
         lo=0.0,
+        hi=1000.0,
         doc="total initial carry exposure (UST long = yen short)",
         source="BIS Bulletin 90 (2024): yen carry stock ~¥40 tn ≈ $250 bn going into Aug 2024",
+        range_note="BIS: ~$250 bn, 'if anything biased down'; broader yen-funded estimates up to ~$1 tn",
     )
     initial_leverage_fraction: float = param(
         0.8,
-        lo=0.0,
-        hi=2.0,
+        lo=0.2,
+        hi=1.5,
         doc="initial exposure as a fraction of each fund's own target at the initial market state "
         "(< 1: the carry book is still building; > 1: crowded, above what funds want to hold)",
+        range_note="positioning assumption: the carry book from a fifth to 1.5 times funds' own targets",
     )
     max_leverage: float = param(
         11.5,
         unit="x equity",
         lo=1.0,
-        hi=100.0,
+        hi=50.0,
         doc="upper end of the leverage caps (1/initial margin in calm markets); 1 = unleveraged",
         source="FX margins for majors 3-10% (CFTC/NFA retail 2%, prime brokers 5-10%): caps 10-30x; "
         "TFG 2012 use λmax = 5-20",
+        range_note="FX margins 2-10% (CFTC/NFA, prime brokers): caps up to 50x; 1 = unleveraged",
     )
-    leverage_beta_a: float = param(2.0, lo=0.1, doc="Beta(a, b) shape of caps between 1 and max_leverage")
-    leverage_beta_b: float = param(2.0, lo=0.1, doc="Beta(a, b) shape of caps between 1 and max_leverage")
+    leverage_beta_a: float = param(2.0, lo=0.1, hi=20.0, doc="Beta(a, b) shape of caps between 1 and max_leverage")
+    leverage_beta_b: float = param(2.0, lo=0.1, hi=20.0, doc="Beta(a, b) shape of caps between 1 and max_leverage")
     risk_aversion_median: float = param(
         1.6,
-        lo=0.01,
-        hi=1000.0,
+        lo=0.5,
+        hi=10.0,
         doc="median relative risk aversion γ (lognormal across funds); calibrated to the baseline return "
         "statistics: below ~1.3 the carry book turns crash-prone (mean kurtosis > 30), at 2 and above "
         "leverage barely matters",
+        range_note="relative risk aversion estimates ~1-10 (Mehra & Prescott 1985; Bliss & Panigirtzoglou 2004)",
     )
     risk_aversion_dispersion: float = param(0.5, lo=0.0, hi=3.0, doc="sd of log γ across funds")
     size_dispersion: float = param(1.0, lo=0.0, hi=3.0, doc="sd of log initial capital across funds")
     funding_spread_pa: float = param(
-        0.005, unit="per annum", lo=0.0, hi=0.1, doc="spread over the BoJ rate on yen borrowing (TONA + 50 bp)"
+        0.005,
+        unit="per annum",
+        lo=0.0,
+        hi=0.03,
+        doc="spread over the BoJ rate on yen borrowing (TONA + 50 bp)",
+        range_note="prime-broker financing spreads over the policy rate 0-300 bp",
     )
-    funding_spread_dispersion_pa: float = param(0.002, unit="per annum", lo=0.0, hi=0.05)
+    funding_spread_dispersion_pa: float = param(
+        0.002, unit="per annum", lo=0.0, hi=0.01, range_note="assumption: up to 100 bp across funds"
+    )
     adjustment_speed: float = param(
         0.05, unit="per day", lo=0.0, hi=1.0, lo_open=True, doc="partial adjustment κ towards the target position"
     )
-    maintenance_ratio: float = param(0.75, lo=0.05, hi=1.0, hi_open=True, doc="maintenance margin / initial margin θ")
+    maintenance_ratio: float = param(
+        0.75,
+        lo=0.5,
+        hi=1.0,
+        hi_open=True,
+        doc="maintenance margin / initial margin θ",
+        range_note="exchanges set maintenance at 70-100% of initial margin (CME: ~91%)",
+    )
     margin_call_band: float = param(
         0.02,
-        lo=1e-4,
-        hi=0.5,
+        lo=0.001,
+        hi=0.1,
         doc="width ε (relative to the maintenance leverage) over which a margin call phases in from none to full",
+        range_note="numerical smoothing of the margin-call kink: 0.1-10% of the limit",
     )
     margin_vol_elasticity: float = param(
-        1.0, lo=0.0, hi=5.0, doc="ψ: margins scale with (σ/σ_ref)^ψ above σ_ref (0 switches margin tightening off)"
+        1.0,
+        lo=0.0,
+        hi=3.0,
+        doc="ψ: margins scale with (σ/σ_ref)^ψ above σ_ref (0 switches margin tightening off)",
+        range_note="VaR margins scale with volatility (elasticity 1); 0 = fixed margins",
     )
     margin_reference_vol_pa: float = param(
         0.09,
         unit="per annum",
-        lo=0.001,
-        hi=2.0,
+        lo=0.05,
+        hi=0.2,
         doc="σ_ref: volatility at which calm-market margins are set",
         source="USD/JPY 1m implied vol averaged ~9% in 2015-2023 (CME/Bloomberg JYVIX)",
+        range_note="USD/JPY 1m implied vol 5-20% in 2000-2024",
     )
     forced_sales: bool = param(
         True,
@@ -125,33 +150,84 @@ class HedgeFundConfig(Validated):
     )
     investor_flows: bool = param(True, doc="investors add/withdraw capital after performance")
     flow_sensitivity: float = param(
-        0.15, lo=0.0, hi=10.0, doc="b in flow = b·(r̃ − r_b)·E", source="Thurner, Farmer & Geanakoplos (2012), b = 0.15"
+        0.15,
+        lo=0.0,
+        hi=1.0,
+        doc="b in flow = b·(r̃ − r_b)·E",
+        source="Thurner, Farmer & Geanakoplos (2012), b = 0.15",
+        range_note="TFG 2012: 0.15; flow-performance sensitivities of hedge funds ~0.1-0.5 (Fung et al. 2008)",
     )
     flow_memory: float = param(
         0.1, lo=0.0, hi=1.0, lo_open=True, doc="EMA weight a of daily returns in r̃ (TFG 2012: a = 0.1)"
     )
-    flow_benchmark_pa: float = param(0.0, unit="per annum", lo=-1.0, hi=1.0, doc="benchmark return r_b")
-    failure_floor: float = param(
-        0.1, lo=0.0, hi=1.0, hi_open=True, doc="fail when equity < floor × initial capital", source="TFG 2012: 10%"
+    flow_benchmark_pa: float = param(
+        0.0,
+        unit="per annum",
+        lo=-0.05,
+        hi=0.1,
+        doc="benchmark return r_b",
+        range_note="benchmark returns from cash to equity-like",
     )
-    reentry_delay_days: int = param(100, unit="days", lo=1, hi=100_000, source="TFG 2012: 100 steps")
+    failure_floor: float = param(
+        0.1,
+        lo=0.0,
+        hi=0.5,
+        hi_open=True,
+        doc="fail when equity < floor × initial capital",
+        source="TFG 2012: 10%",
+        range_note="TFG 2012: 10%; up to half of initial capital",
+    )
+    reentry_delay_days: int = param(
+        100,
+        unit="days",
+        lo=1,
+        hi=1000,
+        source="TFG 2012: 100 steps",
+        range_note="TFG 2012: 100 steps; up to four years",
+    )
     value_weight_pa: float = param(
         0.3,
         unit="per annum",
         lo=0.0,
-        hi=10.0,
+        hi=1.0,
         doc="carry funds expect this share of USD/JPY's deviation from fundamental value to close within a year",
+        range_note="half-lives of PPP/real-rate deviations 1-5 years (Rogoff 1996): 0.15-0.7 a year",
     )
     max_capital_multiple: float = param(
-        3.0, lo=1.0, hi=1000.0, doc="equity above this multiple of initial capital is paid out to investors (capacity)"
+        3.0,
+        lo=1.5,
+        hi=20.0,
+        doc="equity above this multiple of initial capital is paid out to investors (capacity)",
+        range_note="capacity: funds return capital above 1.5-20x their initial size",
     )
-    trend_share: float = param(0.15, lo=0.0, hi=1.0, doc="share of funds that are trend followers")
+    trend_share: float = param(
+        0.15,
+        lo=0.0,
+        hi=0.5,
+        doc="share of funds that are trend followers",
+        range_note="CTAs ~10-30% of hedge-fund FX positioning (BIS 2022 Triennial, CFTC TFF)",
+    )
     trend_weight: float = param(
-        0.5, lo=0.0, hi=100.0, doc="weight on the annualised USD/JPY trend in a trend follower's expected return"
+        0.5,
+        lo=0.0,
+        hi=3.0,
+        doc="weight on the annualised USD/JPY trend in a trend follower's expected return",
+        range_note="model coefficient: 0 to 6 times the default (assumption)",
     )
-    trend_halflife_days: float = param(20.0, unit="days", lo=1.0, hi=1000.0)
+    trend_halflife_days: float = param(
+        20.0,
+        unit="days",
+        lo=5.0,
+        hi=250.0,
+        range_note="time-series momentum lookbacks 1-12 months (Moskowitz, Ooi & Pedersen 2012)",
+    )
     trend_vol_target_pa: float = param(
-        0.10, unit="per annum", lo=0.0, hi=2.0, doc="trend followers' volatility target (caps leverage at σ_target/σ)"
+        0.10,
+        unit="per annum",
+        lo=0.05,
+        hi=0.2,
+        doc="trend followers' volatility target (caps leverage at σ_target/σ)",
+        range_note="CTA volatility targets 10-15% (Moskowitz et al. 2012)",
     )
     realized_vol_weight: float = param(
         0.5, lo=0.0, hi=1.0, doc="weight of realised (EWMA) vs implied (risk-index) volatility in funds' risk"
@@ -164,12 +240,20 @@ class HedgeFundConfig(Validated):
     vol_floor_pa: float = param(
         0.08,
         unit="per annum",
-        lo=0.0,
-        hi=2.0,
+        lo=0.03,
+        hi=0.15,
         doc="floor under funds' volatility estimate (a stressed-VaR floor: calm markets do not lower it further)",
         source="Basel 2.5 stressed VaR (2009); USD/JPY realised vol averaged ~9-10% a year 1990-2023",
+        range_note="stressed-VaR floors: USD/JPY realised vol 3-15% a year",
     )
-    ewma_lambda: float = param(0.94, lo=0.0, hi=1.0, hi_open=True, source="RiskMetrics (1996): λ = 0.94 for daily data")
+    ewma_lambda: float = param(
+        0.94,
+        lo=0.8,
+        hi=0.99,
+        hi_open=True,
+        source="RiskMetrics (1996): λ = 0.94 for daily data",
+        range_note="RiskMetrics 0.94 daily; 0.97 monthly",
+    )
 
     def _check(self) -> None:
         pass

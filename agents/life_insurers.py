@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from model.sector import FX, INSTITUTIONS, JGB, N_MARKETS, UST, Sector, Validated, param
+from model.sector import FX, INSTITUTIONS, JGB, N_MARKETS, UST, ConfigError, Sector, Validated, param
 
 __all__ = [
     "LifeInsurerConfig",
@@ -46,17 +46,29 @@ class LifeInsurerConfig(Validated):
     enabled: bool = param(True, doc="include the life insurers")
     n_insurers: int = param(9, lo=1, hi=10_000, doc="insurers (the nine largest report hedge ratios)")
     total_assets_jpy_tn: float = param(
-        388.0, unit="JPY tn", lo=0.0, source="BoJ flow of funds, Sep 2024: life insurers' assets ~¥388 tn"
+        388.0,
+        unit="JPY tn",
+        lo=100.0,
+        hi=600.0,
+        source="BoJ flow of funds, Sep 2024: life insurers' assets ~¥388 tn",
+        range_note="Japanese life insurers' assets ¥180-390 tn since 1990 (BoJ flow of funds)",
     )
     foreign_securities_jpy_tn: float = param(
-        88.6, unit="JPY tn", lo=0.0, source="BoJ flow of funds, Sep 2024: foreign securities ~¥88.6 tn"
+        88.6,
+        unit="JPY tn",
+        lo=0.0,
+        hi=200.0,
+        source="BoJ flow of funds, Sep 2024: foreign securities ~¥88.6 tn",
+        range_note="¥20-90 tn since 1990 (BoJ flow of funds)",
     )
     superlong_jgb_jpy_tn: float = param(
         170.0,
         unit="JPY tn",
         lo=0.0,
+        hi=300.0,
         doc="super-long JGBs (the rest of the assets are not reallocated)",
         source="BoJ flow of funds 2024: insurers hold ~¥170-190 tn of JGBs, mostly 20y+",
+        range_note="¥50-190 tn since 2000 (BoJ flow of funds)",
     )
     hedge_ratio: float = param(
         0.45,
@@ -66,37 +78,82 @@ class LifeInsurerConfig(Validated):
         source="the nine largest lifers: 63% in 2020, 44-47% in 2024-25 (company disclosures)",
     )
     liability_cost_pa: float = param(
-        0.018, unit="per annum", lo=0.0, hi=0.2, source="average assumed rate ~1.8% (LIAJ)"
+        0.018,
+        unit="per annum",
+        lo=0.0,
+        hi=0.05,
+        source="average assumed rate ~1.8% (LIAJ)",
+        range_note="assumed rates 1-5.5% since 1990 (LIAJ)",
     )
     jgb_trigger_pa: float = param(
         0.025,
         unit="per annum",
-        lo=0.0,
-        hi=0.2,
+        lo=0.005,
+        hi=0.05,
         source="Dai-ichi Life (Oct 2024): buying accelerates above ~2.5% on the 30y",
+        range_note="insurers' stated 30y yield targets 1.5-3% (company statements 2016-2025)",
     )
     jgb_acceleration: float = param(
         2.0,
         lo=0.0,
-        hi=100.0,
+        hi=10.0,
         doc="extra utility per unit of 30y yield above the trigger (1 doubles the yield's weight)",
+        range_note="model coefficient: 0 to 5x the default",
     )
     choice_sensitivity: float = param(
         18.0,
         lo=0.0,
-        hi=10_000.0,
+        hi=100.0,
         doc="θ: log-odds of two buckets per unit of return difference (1pp → 0.18)",
         source="hedge ratio 63% (2020) → 45% (2024) as the hedge cost rose ~4pp: Δ log-odds 0.73 / 0.04 ≈ 18",
+        range_note="calibrated 18 (hedge ratio 2020-24); 0 to ~5x",
     )
-    fx_risk_aversion: float = param(0.3, lo=0.0, hi=1000.0, doc="γ_L in the unhedged bucket's FX-risk penalty γ_L·σ²")
+    fx_risk_aversion: float = param(
+        0.3,
+        lo=0.0,
+        hi=10.0,
+        doc="γ_L in the unhedged bucket's FX-risk penalty γ_L·σ²",
+        range_note="model coefficient: 0 to ~30x the default",
+    )
     value_weight_pa: float = param(
-        0.15, unit="per annum", lo=0.0, hi=10.0, doc="expected yearly closing of USD/JPY's gap to fundamental value"
+        0.15,
+        unit="per annum",
+        lo=0.0,
+        hi=1.0,
+        doc="expected yearly closing of USD/JPY's gap to fundamental value",
+        range_note="as for the funds' value weight",
     )
     allocation_halflife_days: float = param(
-        125.0, unit="trading days", lo=1.0, hi=10_000.0, doc="half-life of the foreign share's adjustment (~6 months)"
+        125.0,
+        unit="trading days",
+        lo=20.0,
+        hi=1000.0,
+        doc="half-life of the foreign share's adjustment (~6 months)",
+        range_note="insurers reallocate over one month to four years (annual plans)",
     )
-    hedge_halflife_days: float = param(40.0, unit="trading days", lo=1.0, hi=10_000.0, doc="hedge ratio half-life")
-    size_dispersion: float = param(0.5, lo=0.0, hi=3.0, doc="sd of log balance-sheet size across insurers")
+    hedge_halflife_days: float = param(
+        40.0,
+        unit="trading days",
+        lo=5.0,
+        hi=500.0,
+        doc="hedge ratio half-life",
+        range_note="hedge ratios move within a week to two years",
+    )
+    size_dispersion: float = param(
+        0.5,
+        lo=0.0,
+        hi=2.0,
+        doc="sd of log balance-sheet size across insurers",
+        range_note="the nine largest insurers' sizes differ by up to ~5x",
+    )
+
+    def _check(self) -> None:
+        if self.foreign_securities_jpy_tn + self.superlong_jgb_jpy_tn > self.total_assets_jpy_tn:
+            raise ConfigError(
+                f"LifeInsurerConfig.foreign_securities_jpy_tn = {self.foreign_securities_jpy_tn!r} plus "
+                f"superlong_jgb_jpy_tn = {self.superlong_jgb_jpy_tn!r} is not allowed with total_assets_jpy_tn = "
+                f"{self.total_assets_jpy_tn!r}; expected their sum at or below the total assets"
+            )
 
 
 class LifeInsurerState(NamedTuple):

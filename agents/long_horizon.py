@@ -32,20 +32,22 @@ class LongHorizonConfig(Validated):
         3000.0,
         unit="USD bn per unit of ln S",
         lo=0.0,
-        hi=100_000.0,
+        hi=20000.0,
         doc="c_L: dollars they hold per 100% undervaluation of the dollar",
         source="order of magnitude, to be estimated: GPIF alone held ~¥125 tn (~$850 bn) of foreign assets in "
         "FY2023 (GPIF annual report); with other public pensions and reserve managers rebalancing within "
         "their bands, a 10% misvaluation moving ~$300 bn of holdings",
+        range_note="0 (no such investors) to ~7x the assumed value",
     )
     adjustment_per_day: float = param(
         0.004,
         unit="per day",
         lo=0.0,
-        hi=1.0,
+        hi=0.05,
         doc="κ: share of the gap to their target they trade each day (0.004: half-life ~170 trading days)",
         source="strategic allocations are rebalanced over quarters to a year (GPIF rebalances within its "
         "policy-portfolio bands; half-life assumption ~8 months)",
+        range_note="rebalancing half-lives from ~2 weeks to never",
     )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.sector import FX, INSTITUTIONS, ISSUANCE, JGB, N_MARKETS, TRADING_DAYS, Sector, Validated, param
+from model.sector import FX, INSTITUTIONS, ISSUANCE, JGB, N_MARKETS, TRADING_DAYS, ConfigError, Sector, Validated, param
 
 __all__ = ["MofConfig", "MofState", "Mof", "intervention_today"]
 
@@ -26,19 +26,25 @@ __all__ = ["MofConfig", "MofState", "Mof", "intervention_today"]
 class MofConfig(Validated):
     intervention: bool = param(True, doc="the MoF defends the yen")
     intervention_level_usdjpy: float = param(
-        160.0, unit="JPY per USD", lo=50.0, hi=1000.0, source="MoF interventions: Apr-May 2024 at ~160, Jul 2024 ~161"
+        160.0,
+        unit="JPY per USD",
+        lo=100.0,
+        hi=200.0,
+        source="MoF interventions: Apr-May 2024 at ~160, Jul 2024 ~161",
+        range_note="intervention levels 145-162 (2022-24); 75-125 in yen-selling episodes",
     )
     tolerance_usdjpy: float = param(
-        0.0, unit="JPY per USD", lo=0.0, hi=500.0, doc="political tolerance added to the level"
+        0.0, unit="JPY per USD", lo=0.0, hi=40.0, doc="political tolerance added to the level", range_note="assumption"
     )
     speed_threshold: float = param(
         0.07,
-        lo=0.0,
-        hi=1.0,
+        lo=0.02,
+        hi=0.2,
         doc="also intervene after a rise of this much over the window",
         source="Sep 2022 and Apr 2024: intervened after USD/JPY rose ~5-8% in a month (MoF)",
+        range_note="MoF: 'excessive' moves of 4-10% in a month (2022-24)",
     )
-    speed_window_days: int = param(20, unit="trading days", lo=1, hi=1000)
+    speed_window_days: int = param(20, unit="trading days", lo=5, hi=60, range_note="a week to three months")
     lean_against_surges: bool = param(
         False,
         doc="also sell yen (buy dollars) when USD/JPY falls faster than the speed threshold (as in 2003-04, 2010-11)",
@@ -47,27 +53,62 @@ class MofConfig(Validated):
         10.0,
         unit="JPY per USD",
         lo=0.0,
-        hi=500.0,
+        hi=30.0,
         doc="the speed rule applies only within this distance below the level",
+        range_note="assumption",
     )
     burst_jpy_tn: float = param(
-        4.0, unit="JPY tn per day", lo=0.0, hi=100.0, source="MoF daily data: ¥3-6 tn intervention days"
+        4.0,
+        unit="JPY tn per day",
+        lo=0.0,
+        hi=10.0,
+        source="MoF daily data: ¥3-6 tn intervention days",
+        range_note="MoF daily interventions up to ¥5.9 tn (Apr 2024)",
     )
-    burst_days: int = param(2, unit="days", lo=1, hi=100)
+    burst_days: int = param(2, unit="days", lo=1, hi=10, range_note="interventions of 1-5 days (2022-24)")
     cooldown_days: int = param(
-        40, unit="days", lo=0, hi=10_000, source="2022: Sep 22 then Oct 21-24; 2024: Apr 29-May 1 then Jul 11-12 (MoF)"
+        40,
+        unit="days",
+        lo=0,
+        hi=250,
+        source="2022: Sep 22 then Oct 21-24; 2024: Apr 29-May 1 then Jul 11-12 (MoF)",
+        range_note="gaps between intervention episodes: weeks to a year",
     )
-    reserves_usd_bn: float = param(1250.0, unit="USD bn", lo=0.0, hi=100_000.0, source="MoF: FX reserves ~$1.25 tn")
-    reserve_floor_usd_bn: float = param(600.0, unit="USD bn", lo=0.0, hi=100_000.0)
+    reserves_usd_bn: float = param(
+        1250.0,
+        unit="USD bn",
+        lo=800.0,
+        hi=1500.0,
+        source="MoF: FX reserves ~$1.25 tn",
+        range_note="Japan's FX reserves $1.1-1.4 tn, 2011-2024 (MoF)",
+    )
+    reserve_floor_usd_bn: float = param(
+        600.0, unit="USD bn", lo=0.0, hi=1200.0, range_note="assumption: reserves the MoF keeps in any case"
+    )
     deficit_jpy_tn_pa: float = param(
         30.0,
         unit="JPY tn per year",
-        lo=-1000.0,
-        hi=1000.0,
+        lo=-20.0,
+        hi=80.0,
         doc="planned net new JGB supply (expected by investors)",
         source="FY2026 plan: ¥180.7 tn gross issuance, of which ~¥30 tn new financing (MoF)",
+        range_note="net new JGB financing ¥10-60 tn a year since 2000",
     )
-    issuance_days: int = param(60, unit="days", lo=1, hi=10_000, doc="days over which a supplementary budget is issued")
+    issuance_days: int = param(
+        60,
+        unit="days",
+        lo=5,
+        hi=250,
+        doc="days over which a supplementary budget is issued",
+        range_note="supplementary budgets financed over weeks to a year",
+    )
+
+    def _check(self) -> None:
+        if self.reserve_floor_usd_bn > self.reserves_usd_bn:
+            raise ConfigError(
+                f"MofConfig.reserve_floor_usd_bn = {self.reserve_floor_usd_bn!r} is not allowed with reserves_usd_bn = "
+                f"{self.reserves_usd_bn!r}; expected a floor at or below the reserves"
+            )
 
 
 class MofState:

@@ -53,40 +53,82 @@ class NisaConfig(Validated):
         1.0,
         unit="JPY tn per month",
         lo=0.0,
-        hi=100.0,
+        hi=3.0,
         source="MoF portfolio flows (investment trusts, foreign equity) 2024-25: ¥0.8-1.2 tn a month",
+        range_note="MoF: ¥0.8-1.2 tn a month 2024-25; ~3x in a strong January",
     )
     january_multiplier: float = param(
         1.8,
-        lo=0.0,
-        hi=20.0,
+        lo=1.0,
+        hi=4.0,
         doc="January contributions relative to other months (quota reset)",
         source="MoF weekly flows: Jan 2024 and Jan 2025 investment-trust outflows ~1.5-2x the monthly average",
+        range_note="January inflows 1.5-2.5x other months 2024-25 (MoF weekly data)",
     )
     initial_holdings_jpy_tn: float = param(
-        20.0, unit="JPY tn", lo=0.0, hi=10_000.0, doc="foreign-equity holdings of NISA households at the start"
+        20.0,
+        unit="JPY tn",
+        lo=0.0,
+        hi=60.0,
+        doc="foreign-equity holdings of NISA households at the start",
+        range_note="NISA account balances ~¥50 tn at end-2024 (FSA)",
     )
     panic_threshold: float = param(
-        0.3, lo=0.0, hi=1.0, lo_open=True, doc="median drawdown (in yen) that makes a household panic"
+        0.3,
+        lo=0.05,
+        hi=0.8,
+        lo_open=False,
+        doc="median drawdown (in yen) that makes a household panic",
+        range_note="assumption: households sell after drawdowns from 5% to 80%",
     )
-    panic_threshold_dispersion: float = param(0.3, lo=0.0, hi=3.0, doc="sd of log thresholds")
+    panic_threshold_dispersion: float = param(0.3, lo=0.0, hi=1.5, doc="sd of log thresholds", range_note="assumption")
     contagion: bool = param(True, doc="panic spreads over the social network")
     contagion_threshold: float = param(
-        0.5, lo=0.0, hi=1.0, lo_open=True, doc="φ: panic when more than this share of neighbours panics (Watts 2002)"
+        0.5,
+        lo=0.05,
+        hi=1.0,
+        lo_open=False,
+        doc="φ: panic when more than this share of neighbours panics (Watts 2002)",
+        range_note="Watts (2002) thresholds across the unit interval",
     )
-    network_degree: int = param(6, lo=2, hi=200, doc="neighbours per household (even)")
+    network_degree: int = param(
+        6,
+        lo=2,
+        hi=50,
+        doc="neighbours per household (even)",
+        range_note="social-network degrees of close contacts (Dunbar layers 5-50)",
+    )
     rewiring_probability: float = param(0.1, lo=0.0, hi=1.0, doc="Watts-Strogatz rewiring probability")
     contagion_min_drawdown: float = param(
-        0.15, lo=0.0, hi=1.0, doc="neighbours' panic spreads only to households already this far under water"
+        0.15,
+        lo=0.0,
+        hi=0.5,
+        doc="neighbours' panic spreads only to households already this far under water",
+        range_note="assumption",
     )
-    panic_days: int = param(10, unit="trading days", lo=1, hi=1000)
+    panic_days: int = param(
+        10, unit="trading days", lo=1, hi=60, range_note="assumption: a panic lasts a day to three months"
+    )
     refractory_days: int = param(
-        60, unit="trading days", lo=0, hi=10_000, doc="after calming down a household does not panic again this long"
+        60,
+        unit="trading days",
+        lo=0,
+        hi=500,
+        doc="after calming down a household does not panic again this long",
+        range_note="assumption",
     )
-    redemption_per_day: float = param(0.03, lo=0.0, hi=1.0, doc="share of holdings redeemed per day of panic")
+    redemption_per_day: float = param(
+        0.03,
+        lo=0.0,
+        hi=0.2,
+        doc="share of holdings redeemed per day of panic",
+        range_note="assumption: panicking households sell up to a fifth a day",
+    )
     dip_buyer_share: float = param(0.2, lo=0.0, hi=1.0)
-    dip_threshold: float = param(0.08, lo=0.0, hi=1.0, doc="drawdown at which dip buyers add")
-    dip_multiplier: float = param(2.0, lo=0.0, hi=100.0, doc="extra daily contribution, × the normal one")
+    dip_threshold: float = param(0.08, lo=0.0, hi=0.5, doc="drawdown at which dip buyers add", range_note="assumption")
+    dip_multiplier: float = param(
+        2.0, lo=0.0, hi=10.0, doc="extra daily contribution, × the normal one", range_note="assumption"
+    )
 
 
 class NisaState(NamedTuple):

@@ -25,14 +25,20 @@ __all__ = ["UsTreasuryConfig", "UsTreasury"]
 class UsTreasuryConfig(Validated):
     auctions: bool = param(True, doc="hold regular auctions")
     auction_interval_days: int = param(
-        5, unit="trading days", lo=1, hi=1000, doc="coupon auctions, weekly in aggregate"
+        5,
+        unit="trading days",
+        lo=1,
+        hi=20,
+        doc="coupon auctions, weekly in aggregate",
+        range_note="coupon auctions weekly to monthly",
     )
     auction_size_usd_bn: float = param(
         20.0,
         unit="USD bn (10y-equivalent)",
         lo=0.0,
-        hi=10_000.0,
+        hi=100.0,
         source="~$1 tn a year of net 10y-equivalent coupon supply 2023-24 (US Treasury refunding statements)",
+        range_note="net 10y-equivalent coupon supply ~$15-40 bn a week (2023-24)",
     )
     anticipated_share: float = param(
         0.7, lo=0.0, hi=1.0, doc="share of an auction investors absorb at unchanged yields"

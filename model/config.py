@@ -35,7 +35,12 @@ __all__ = ["ModelConfig", "SimulationConfig", "ConfigError", "dates_as_text"]
 class SimulationConfig(Validated):
     days: int = param(500, unit="trading days", lo=1, hi=1_000_000, doc="default horizon of a run")
     clearing_tolerance: float = param(
-        1e-10, lo=1e-15, hi=1e-3, doc="max |excess demand| / gross volume in every market"
+        1e-10,
+        lo=1e-12,
+        hi=1e-06,
+        doc="max |excess demand| / gross volume in every market",
+        range_note="below ~1e-12 excess demand is finer than floating-point resolution of the prices (see "
+        "model/clearing.py)",
     )
     max_agent_views: int = param(
         2_000, unit="agents", lo=0, hi=10_000_000, doc="create one Mesa agent view per fund up to this many"
@@ -101,6 +106,17 @@ class ModelConfig:
     boj: BojConfig = field(default_factory=BojConfig)
     mof: MofConfig = field(default_factory=MofConfig)
     us_treasury: UsTreasuryConfig = field(default_factory=UsTreasuryConfig)
+
+    def __post_init__(self) -> None:
+        # constraints across sections (each section checks its own fields and their combinations)
+        sim, m = self.simulation, self.market
+        for name in ("ust10y_yield", "jgb10y_yield"):
+            y = getattr(m, name)
+            if not sim.min_yield_pa <= y <= sim.max_yield_pa:
+                raise ConfigError(
+                    f"market.{name} = {y!r} is not allowed with simulation.min_yield_pa = {sim.min_yield_pa!r} and "
+                    f"simulation.max_yield_pa = {sim.max_yield_pa!r}; expected a starting yield inside those bounds"
+                )
 
     # -- construction ---------------------------------------------------------------------
     @classmethod

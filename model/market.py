@@ -26,66 +26,144 @@ class MarketConfig(Validated):
     usdjpy_year_ago: float = param(
         131.5,
         unit="JPY per USD",
-        lo=1.0,
-        hi=10_000.0,
+        lo=70.0,
+        hi=360.0,
         doc="USD/JPY a year before day 0 (imported-inflation lag)",
         source="2022 average 131.5 (BoJ)",
+        range_note="USD/JPY since 1971: 75.3 (Oct 2011) to 360 (Bretton Woods)",
     )
     usdjpy: float = param(
-        140.5, unit="JPY per USD", lo=1.0, hi=10_000.0, doc="initial USD/JPY", source="2023 average 140.5 (BoJ)"
+        140.5,
+        unit="JPY per USD",
+        lo=70.0,
+        hi=360.0,
+        doc="initial USD/JPY",
+        source="2023 average 140.5 (BoJ)",
+        range_note="USD/JPY since 1971: 75.3 (Oct 2011) to 360 (Bretton Woods)",
     )
     ust10y_yield: float = param(
-        0.040, unit="per annum", lo=-0.05, hi=0.3, source="UST 10y, 2023 average ~3.96% (FRED DGS10)"
+        0.040,
+        unit="per annum",
+        lo=-0.01,
+        hi=0.16,
+        source="UST 10y, 2023 average ~3.96% (FRED DGS10)",
+        range_note="UST 10y 0.5% (Aug 2020) to 15.8% (Sep 1981)",
     )
-    jgb10y_yield: float = param(0.006, unit="per annum", lo=-0.05, hi=0.3, source="JGB 10y, 2023 average ~0.6% (MoF)")
+    jgb10y_yield: float = param(
+        0.006,
+        unit="per annum",
+        lo=-0.01,
+        hi=0.09,
+        source="JGB 10y, 2023 average ~0.6% (MoF)",
+        range_note="JGB 10y -0.3% (2016) to ~8.5% (1980)",
+    )
     us_short_rate: float = param(
-        0.0525, unit="per annum", lo=-0.05, hi=0.3, source="Fed funds 5.25-5.50% from Jul 2023"
+        0.0525,
+        unit="per annum",
+        lo=-0.01,
+        hi=0.2,
+        source="Fed funds 5.25-5.50% from Jul 2023",
+        range_note="fed funds 0% to 19% (1981)",
     )
-    boj_rate: float = param(-0.001, unit="per annum", lo=-0.05, hi=0.3, source="BoJ policy rate −0.1% until Mar 2024")
+    boj_rate: float = param(
+        -0.001,
+        unit="per annum",
+        lo=-0.01,
+        hi=0.09,
+        source="BoJ policy rate −0.1% until Mar 2024",
+        range_note="BoJ policy rate -0.1% (2016-24) to 9% (1973-74, 1980)",
+    )
     us_inflation_expectations: float = param(
-        0.023, unit="per annum", lo=-0.1, hi=0.5, source="10y breakeven ~2.3% in 2023 (FRED T10YIE)"
+        0.023,
+        unit="per annum",
+        lo=-0.01,
+        hi=0.1,
+        source="10y breakeven ~2.3% in 2023 (FRED T10YIE)",
+        range_note="US 10y breakevens 0-3% since 1998; survey expectations up to ~9% (1980)",
     )
     jp_inflation_expectations: float = param(
-        0.011, unit="per annum", lo=-0.1, hi=0.5, source="10y BEI ~1.1% in 2023 (MoF inflation-indexed JGBs)"
+        0.011,
+        unit="per annum",
+        lo=-0.02,
+        hi=0.08,
+        source="10y BEI ~1.1% in 2023 (MoF inflation-indexed JGBs)",
+        range_note="Japan 10y breakevens -1% to 2% since 2004; surveys up to ~7% (1974)",
     )
     ust_duration: float = param(
         8.5,
         unit="years",
-        lo=0.1,
-        hi=50.0,
+        lo=6.0,
+        hi=10.0,
         source="modified duration of the on-the-run 10y UST at a ~4% yield: ~8.5 years",
+        range_note="modified duration of a 10y par bond at yields 0-16%",
     )
-    jgb_duration: float = param(9.3, unit="years", lo=0.1, hi=50.0, doc="10y JGB (low coupon) modified duration")
-    risk_index: float = param(16.0, unit="index points", lo=5.0, hi=150.0, doc="initial risk index v (VIX-like)")
+    jgb_duration: float = param(
+        9.3,
+        unit="years",
+        lo=6.0,
+        hi=10.5,
+        doc="10y JGB (low coupon) modified duration",
+        range_note="modified duration of a 10y par bond at yields -0.5-9%",
+    )
+    risk_index: float = param(
+        16.0,
+        unit="index points",
+        lo=9.0,
+        hi=85.0,
+        doc="initial risk index v (VIX-like)",
+        range_note="VIX closes 1990-2024: 9.1 (Nov 2017) to 82.7 (Mar 2020)",
+    )
     risk_index_mean: float = param(
-        18.0, unit="index points", lo=5.0, hi=150.0, doc="long-run mean v̄", source="VIX 1990-2023 median ~17.6 (CBOE)"
+        18.0,
+        unit="index points",
+        lo=12.0,
+        hi=30.0,
+        doc="long-run mean v̄",
+        source="VIX 1990-2023 median ~17.6 (CBOE)",
+        range_note="VIX averages over decades and regimes 1990-2024: ~12-25",
     )
     risk_persistence: float = param(
         0.98,
         unit="per day",
-        lo=0.0,
-        hi=1.0,
+        lo=0.9,
+        hi=0.995,
         hi_open=True,
         doc="AR(1) coefficient of ln v (half-life ~35 days)",
         source="VIX log level AR(1) ≈ 0.98 daily, 1990-2023 (CBOE)",
+        range_note="daily AR(1) of ln VIX over sub-periods 1990-2024: 0.95-0.99",
     )
     risk_vol_sensitivity: float = param(
-        0.03, lo=0.0, hi=2.0, doc="response of ln v to a USD/JPY move, per unit of |return|/σ_ref"
+        0.03,
+        lo=0.0,
+        hi=0.2,
+        doc="response of ln v to a USD/JPY move, per unit of |return|/σ_ref",
+        range_note="model coefficient: 0 to ~7 times the default (assumption, pending estimation)",
     )
     risk_shock_sd: float = param(
-        0.07, lo=0.0, hi=2.0, doc="sd of daily shocks to ln v", source="VIX daily log-change sd ~0.07 (CBOE, 1990-2023)"
+        0.07,
+        lo=0.0,
+        hi=0.12,
+        doc="sd of daily shocks to ln v",
+        source="VIX daily log-change sd ~0.07 (CBOE, 1990-2023)",
+        range_note="sd of daily ln VIX changes by decade 1990-2024: 0.05-0.09; 0 switches the shocks off",
     )
     risk_index_max: float = param(150.0, unit="index points", lo=20.0, hi=1000.0)
     fx_vol_per_risk_point: float = param(
         0.005,
         unit="per annum per index point",
-        lo=0.0,
-        hi=0.1,
+        lo=0.002,
+        hi=0.01,
         doc="implied USD/JPY vol per risk-index point (9% at v=18)",
         source="USD/JPY 1m implied ~9% when VIX ~18 (2015-2023 averages)",
+        range_note="USD/JPY 1m implied vol / VIX: 0.3-0.9 in 2000-2024",
     )
     calm_fx_vol_daily: float = param(
-        0.006, unit="per day", lo=1e-4, hi=0.1, doc="σ_ref for the risk index's volatility term (9.5% a year)"
+        0.006,
+        unit="per day",
+        lo=0.003,
+        hi=0.012,
+        doc="σ_ref for the risk index's volatility term (9.5% a year)",
+        range_note="USD/JPY realised daily volatility 0.3-1.2% by year, 1990-2024",
     )
 
     def _check(self) -> None:
@@ -94,11 +172,22 @@ class MarketConfig(Validated):
         from model.validation import ConfigError
 
         try:
-            dt.date.fromisoformat(self.start_date)
+            start = dt.date.fromisoformat(self.start_date)
         except ValueError:
             raise ConfigError(
                 f"MarketConfig.start_date = {self.start_date!r} is not allowed; expected an ISO date YYYY-MM-DD"
             ) from None
+        if not dt.date(1971, 1, 1) <= start <= dt.date(2100, 12, 31):
+            # the calendar must reach every policy date of a long run without leaving year 9999
+            raise ConfigError(
+                f"MarketConfig.start_date = {self.start_date!r} is not allowed; expected a date from 1971-01-01 "
+                "(floating exchange rates) to 2100-12-31"
+            )
+        if self.risk_index > self.risk_index_max or self.risk_index_mean > self.risk_index_max:
+            raise ConfigError(
+                f"MarketConfig.risk_index = {self.risk_index!r} and risk_index_mean = {self.risk_index_mean!r} are not "
+                f"allowed with risk_index_max = {self.risk_index_max!r}; expected both at or below the maximum"
+            )
 
 
 def bond_price(y: float, duration: float) -> float:
@@ -186,4 +275,5 @@ def update_risk_index(state: MarketState, fx_return: float, shock: float) -> flo
         + cfg.risk_vol_sensitivity * surprise
         + shock
     )
-    return float(min(max(math.exp(log_v), 5.0), cfg.risk_index_max))
+    v = math.exp(log_v) if log_v < 700.0 else math.inf  # the cap applies; exp would overflow
+    return float(min(max(v, 5.0), cfg.risk_index_max))

@@ -30,8 +30,14 @@ def param(
     choices: tuple | None = None,
     doc: str = "",
     source: str = "",
+    range_note: str = "",
 ) -> Any:
-    """A dataclass field with its unit, allowed range and documentation."""
+    """A dataclass field with its unit, allowed range and documentation.
+
+    ``source`` cites the default; ``range_note`` says where the range ``[lo, hi]`` comes from: the
+    range is the parameter's plausible range (and the prior support of experiments over it), not a
+    bound chosen to keep the solver out of trouble.
+    """
     meta = {
         "unit": unit,
         "lo": lo,
@@ -41,6 +47,7 @@ def param(
         "choices": choices,
         "doc": doc,
         "source": source,
+        "range_note": range_note,
     }
     return dataclasses.field(default=default, metadata=meta)
 
