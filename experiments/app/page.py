@@ -51,6 +51,7 @@ __all__ = [
     "ScenarioPanel",
     "NetworkPanel",
     "chart_component",
+    "APP_CSS",
 ]
 
 log = logging.getLogger(__name__)
@@ -125,9 +126,47 @@ _PANEL_STYLE = {"height": f"{PANEL_HEIGHT_PX}px", "overflow-y": "auto", "padding
 _TITLE_STYLE = {"font-weight": "600", "font-size": "15px", "margin-bottom": "4px"}
 _TEXT_STYLE = {"font-size": "13px", "line-height": "1.4", "color": "#333"}
 _SMALL_STYLE = {"font-size": "12px", "line-height": "1.35", "color": "#555"}
-# a chart and its explanation side by side; the text wraps below the chart in a narrow cell
-_CHART_ROW_STYLE = {"display": "flex", "flex-wrap": "wrap", "align-items": "flex-start", "gap": "4px 14px"}
-_EXPLANATION_STYLE = {**_TEXT_STYLE, "flex": "1 1 140px", "min-width": "140px", "padding-top": "6px"}
+# A chart and its explanation: side by side in a wide cell; in a narrow one the explanation comes
+# first, whole, and the chart shrinks to the room left (APP_CSS; the cells have a fixed height).
+_EXPLANATION_STYLE = {**_TEXT_STYLE, "padding-top": "6px"}
+
+# What Mesa's SolaraViz draws and a student should not have to decode, and the chart panels'
+# layout. Mesa (3.5) offers no options for these, so they are styled here by the accessible
+# names Mesa gives its inputs; tests/experiments/test_app_browser.py checks the result in Chromium.
+APP_CSS = """
+/* a chart panel: title, then the chart row filling the rest of the fixed-height cell */
+.app-chart { display: flex; flex-direction: column; overflow: hidden !important; container-type: inline-size; }
+.app-chart > .v-card__text { display: flex; flex-direction: column; flex: 1 1 auto; min-height: 0; padding: 0; }
+.app-chart-row { display: flex; flex: 1 1 auto; min-height: 0; gap: 4px 14px; align-items: flex-start; }
+.app-chart-row > div:first-child { flex: 0 1 auto; min-width: 0; min-height: 0; }
+.app-chart-row img.chart-img { display: block; max-width: 100%; max-height: 100%; object-fit: contain; }
+.app-explanation { flex: 1 1 140px; min-width: 140px; }
+/* too narrow for the explanation beside the chart: explanation first, whole; chart below, scaled */
+@container (max-width: 465px) {
+  .app-chart-row { flex-direction: column; align-items: stretch; gap: 4px; }
+  .app-explanation { order: -1; flex: 0 0 auto; min-width: 0; padding-top: 0 !important; }
+  .app-chart-row > div:first-child { flex: 1 1 auto; display: flex; justify-content: center; }
+  .app-chart-row img.chart-img { height: 100%; width: auto; }
+}
+/* each slider's value beside it (Vuetify shows it only while the thumb is dragged), its label above */
+.v-input__slider .v-input__slot { flex-wrap: wrap; }
+.v-input__slider label.v-label { flex: 1 0 100%; white-space: normal; height: auto; line-height: 1.3; }
+.v-input__slider .v-slider { position: relative; margin-left: 0 !important; margin-right: 62px !important; }
+.v-input__slider .v-slider > input {
+  display: block !important; position: absolute; right: -62px; top: 50%; transform: translateY(-50%);
+  width: 58px; border: 0; background: transparent; text-align: right; pointer-events: none;
+  font-size: 14px; font-variant-numeric: tabular-nums; color: rgba(0, 0, 0, 0.87);
+}
+/* Mesa's own controls that students do not need: steps per redraw, threads, the one page tab */
+.v-input:has([aria-label="Render Interval (steps)"]) { display: none !important; }
+.v-card:has([aria-label="Play Interval (ms)"]) .v-input--checkbox { display: none !important; }
+.v-tabs:not(:has(.v-tab ~ .v-tab)) { display: none !important; }
+/* and "Play Interval (ms)" in words */
+.v-input:has([aria-label="Play Interval (ms)"]) label.v-label { font-size: 0 !important; }
+.v-input:has([aria-label="Play Interval (ms)"]) label.v-label::after {
+  content: "Pause between days (ms)"; font-size: 16px;
+}
+"""
 
 
 def _line(text: str, style: dict[str, str], classes: list[str] | None = None) -> None:
@@ -244,9 +283,9 @@ def chart_component(spec: ChartSpec) -> Callable[..., Any]:
             if not present:
                 _line("This model does not record these series.", _SMALL_STYLE)
                 return
-            with solara.Div(style=_CHART_ROW_STYLE):
+            with solara.Div(classes=["app-chart-row"]):
                 solara.Image(png, format="png", classes=["chart-img", f"chart-img-{spec.key}"])
-                _line(spec.explanation, _EXPLANATION_STYLE)
+                _line(spec.explanation, _EXPLANATION_STYLE, ["app-explanation"])
 
     ChartPanel.__name__ = f"Chart_{spec.key}"
     return ChartPanel
@@ -272,9 +311,9 @@ def NetworkPanel(model: AppModel) -> None:
         if not callable(view):
             _line("This model has no NISA households.", _SMALL_STYLE)
             return
-        with solara.Div(style=_CHART_ROW_STYLE):
+        with solara.Div(classes=["app-chart-row"]):
             solara.Image(png, format="png", classes=["chart-img", "chart-img-nisa-network"])
-            with solara.Div(style=_EXPLANATION_STYLE):
+            with solara.Div(style=_EXPLANATION_STYLE, classes=["app-explanation"]):
                 _line(
                     "A sample of households and who talks to whom. Colour is each household's panic: a "
                     "household that panics redeems its foreign funds (buys yen), and panic spreads to its "
@@ -331,6 +370,7 @@ def AppView(model: solara.Reactive[AppModel]) -> None:
     components = solara.use_memo(lambda: page_components(model.value), [])
     params = solara.use_memo(mesa_model_params, [])
     solara.Title(TITLE)  # the browser tab's title
+    solara.Style(APP_CSS)
     SolaraViz(
         model,
         components=components,

@@ -66,9 +66,51 @@ def test_app_steps_plays_and_fires_a_shock_in_chromium_offline_without_errors():
 
             page.mouse.move(0, 0)  # no hover highlight in the screenshot
             page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
+            check_what_students_see(page)
             (ARTIFACTS / "app-step-latency.json").write_text(json.dumps({"seconds": latencies}))
         finally:
             browser.close()
 
     assert log.requests > 0
     assert not log.problems(), f"the page reported problems: {log.problems()}"
+
+
+def _visible_text(page) -> str:
+    return page.evaluate("() => document.body.innerText")
+
+
+def check_what_students_see(page) -> None:
+    """Mesa's internal labels hidden or said in words, slider values shown, explanations whole."""
+    from playwright.sync_api import expect
+
+    for hidden in ("Render Interval (steps)", "Use Threads"):
+        expect(page.get_by_text(hidden, exact=True)).to_be_hidden()
+    expect(page.get_by_role("tab", name="Page 0")).to_be_hidden()
+    assert "Pause between days (ms)" in page.evaluate(
+        """() => getComputedStyle(document.querySelector(
+            '.v-input:has([aria-label="Play Interval (ms)"]) label.v-label'), '::after').content"""
+    )
+    # every slider shows its value beside it, and the value follows the slider
+    leverage = '[aria-label="Leverage cap (× equity; 1 = none)"]'
+    value = page.locator(f".v-input__slider:has({leverage}) .v-slider > input")
+    expect(value).to_be_visible()
+    before = float(value.input_value())
+    page.locator(leverage).focus()
+    page.keyboard.press("ArrowRight")
+    expect(value).not_to_have_value(str(before))
+    assert float(value.input_value()) > before
+    assert page.locator(".v-input__slider .v-slider > input:visible").count() == page.locator(".v-slider:visible").count()
+    # each chart's explanation is shown whole inside its panel, beside the chart or above it
+    for width, height in ((1600, 1300), (1280, 800), (1024, 768)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(300)
+        clipped = page.evaluate(
+            """() => [...document.querySelectorAll('.app-chart')].filter(card => {
+                const c = card.getBoundingClientRect();
+                return [...card.querySelectorAll('.app-explanation, img.chart-img')].some(e => {
+                    const b = e.getBoundingClientRect();
+                    return b.height === 0 || b.bottom > c.bottom + 0.5 || b.right > c.right + 0.5;
+                });
+            }).map(card => card.className)"""
+        )
+        assert not clipped, f"{width}x{height}: explanation or chart cut off in {clipped}"
