@@ -48,10 +48,11 @@ class LifeInsurerConfig(Validated):
     total_assets_jpy_tn: float = param(
         388.0,
         unit="JPY tn",
-        lo=100.0,
+        lo=260.0,
         hi=600.0,
         source="BoJ flow of funds, Sep 2024: life insurers' assets ~¥388 tn",
-        range_note="Japanese life insurers' assets ¥180-390 tn since 1990 (BoJ flow of funds)",
+        range_note="at least the default foreign and super-long holdings (¥259 tn) up to ~1.5x the ¥388 tn of 2024 "
+        "(BoJ flow of funds)",
     )
     foreign_securities_jpy_tn: float = param(
         88.6,

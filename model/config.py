@@ -51,10 +51,11 @@ class SimulationConfig(Validated):
     max_fx_log_move: float = param(
         0.15,
         unit="ln S per day",
-        lo=0.01,
+        lo=0.05,
         hi=1.0,
         doc="plausibility bound: a day's |Δ ln USD/JPY| beyond this is a clearing failure, not a price",
         source="about twice the largest daily USD/JPY move on record (−7.7% on 8 Oct 1998, BoJ/FRED DEXJPUS)",
+        range_note="from several times a calm day's move (USD/JPY daily sd ~0.6%) to beyond any recorded move",
     )
     min_yield_pa: float = param(
         -0.02,

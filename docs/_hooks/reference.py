@@ -93,7 +93,8 @@ def _allowed(meta) -> str:
         left = "("
     if hi is None:
         right = ")"
-    return f"{left}{lo_s}, {hi_s}{right}"
+    note = meta.get("range_note") or ""
+    return f"{left}{lo_s}, {hi_s}{right}" + (f" — {note}" if note else "")
 
 
 def parameters_markdown() -> str:
