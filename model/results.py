@@ -434,6 +434,7 @@ def atomic_run_dir(out_dir: str | Path, *, overwrite: bool = True) -> Iterator[P
     target = Path(out_dir)
     _check_replaceable(target, overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         yield tmp
@@ -446,6 +447,19 @@ def atomic_run_dir(out_dir: str | Path, *, overwrite: bool = True) -> Iterator[P
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+STALE_AFTER_S = 3600.0  # writing a run's files takes seconds: an older temporary directory was abandoned
+
+
+def _remove_stale(target: Path) -> None:
+    """Delete temporary directories beside ``target`` left by a writer that was killed (SIGKILL, power)."""
+    now = time.time()
+    for pattern in (f".{target.name}.tmp-*", f".{target.name}.old-*"):
+        for stale in target.parent.glob(pattern):
+            with contextlib.suppress(OSError):
+                if stale.is_dir() and now - stale.stat().st_mtime > STALE_AFTER_S:
+                    shutil.rmtree(stale, ignore_errors=True)
 
 
 def _now() -> str:

@@ -462,3 +462,17 @@ def test_damaged_design_file_says_the_sweep_cannot_continue(tmp_path):
     (tmp_path / "design.parquet").write_bytes(b"xx")
     with pytest.raises(SpecError, match=r"design\.parquet is not a readable parquet file.*another --out"):
         load_design(tmp_path)
+
+
+def test_temporary_directories_of_a_killed_writer_are_cleared_by_the_next_run(tmp_path):
+    import time
+
+    stale = tmp_path / ".r.tmp-abandoned"
+    stale.mkdir()
+    (stale / "timeseries.parquet").write_bytes(b"half")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(stale, (hours_ago, hours_ago))
+    fresh = tmp_path / ".r.tmp-being-written"  # another writer, now: left alone
+    fresh.mkdir()
+    assert main(["run", *TINY, "--out", str(tmp_path / "r")]) == EXIT_OK
+    assert not stale.exists() and fresh.exists()
