@@ -63,13 +63,20 @@ class Arm:
 
 def run_arm(arm: Arm) -> dict[str, np.ndarray]:
     """Run one arm; its ``columns`` as float arrays, shape ``(days + 1,)``, day 0 first."""
+    from model.clearing import ClearingError
     from model.model import CarryUnwindModel
 
     model = CarryUnwindModel(scenario=arm.scenario, seed=arm.seed, **dict(arm.overrides))
     # the arm's extra events, scheduled as the model schedules a scenario's (before the day's trading)
     for day, kind, params in arm.events:
         model.schedule(day, model.apply_event, ScenarioEvent(day=day, kind=kind, params=dict(params)))
-    model.run_for(arm.days)
+    try:
+        model.run_for(arm.days)
+    except ClearingError as exc:
+        # a failed run: its series are NaN, so every effect it enters is undefined and its
+        # hypothesis is inconclusive (bootstrap_ci), never computed on the surviving seeds
+        log.warning("arm %s seed %d ended in a clearing failure: %s", arm.scenario, arm.seed, exc)
+        return {c: np.full(arm.days + 1, np.nan) for c in arm.columns}
     return {c: np.asarray(model.history[c], dtype=float) for c in arm.columns}
 
 
@@ -96,9 +103,13 @@ def event(day: int, kind: str, **params: float) -> tuple[int, str, tuple[tuple[s
 
 # -- statistics -----------------------------------------------------------------------------------
 def bootstrap_ci(values: Sequence[float], level: float = CI_LEVEL, n_boot: int = N_BOOT, seed: int = 0):
-    """Mean and percentile-bootstrap interval over independent seeds: ``(mean, lo, hi)``."""
-    x = np.asarray([v for v in values if np.isfinite(v)], dtype=float)
-    if x.size == 0:
+    """Mean and percentile-bootstrap interval over independent seeds: ``(mean, lo, hi)``.
+
+    A seed whose value is not finite (a run that ended in a clearing failure, an undefined ratio)
+    makes the whole estimate undefined, ``(nan, nan, nan)``: it is counted, never dropped.
+    """
+    x = np.asarray(list(values), dtype=float)
+    if x.size == 0 or not np.isfinite(x).all():
         return math.nan, math.nan, math.nan
     if x.size == 1:
         return float(x[0]), float(x[0]), float(x[0])

@@ -115,10 +115,14 @@ def load_usdjpy_data() -> tuple[np.ndarray, dict[str, Any]]:
 
 def run_one(task: tuple[str, int, int]) -> dict[str, Any]:
     """One ``(scenario, seed, days)`` run, reduced to what validation needs (picklable, small)."""
+    from model.clearing import ClearingError
     from model.results import run_simulation
 
     scenario, seed, days = task
-    ts = run_simulation(scenario=scenario, seed=seed, days=days).timeseries
+    try:
+        ts = run_simulation(scenario=scenario, seed=seed, days=days).timeseries
+    except ClearingError as exc:  # a failed run: counted in every statistic, never dropped
+        return {"seed": seed, "failed": str(exc)}
     return {
         "seed": seed,
         "day": ts["day"].to_numpy(),
@@ -342,7 +346,15 @@ def run_validation(
         f"on {n_workers} worker processes" if n_workers > 1 else "in this process",
     )
     runs = _run_all(tasks, n_workers, progress)
-    base_runs, episode_runs = runs[:seeds], runs[seeds:]
+    failed = [{"scenario": t[0], "seed": r["seed"], "error": r["failed"]} for t, r in zip(tasks, runs, strict=True)
+              if "failed" in r]  # fmt: skip
+    for f in failed:
+        log.warning(
+            "validate: %s seed %d ended in a clearing failure: %s", Path(f["scenario"]).stem, f["seed"], f["error"]
+        )
+    n_failed_base = sum(1 for r in runs[:seeds] if "failed" in r)
+    base_runs = [r for r in runs[:seeds] if "failed" not in r]
+    episode_runs = [r for r in runs[seeds:] if "failed" not in r]
 
     model_returns = [log_returns(r["usdjpy"]) for r in base_runs]
     per_seed = [return_statistics(r) for r in model_returns]
@@ -357,7 +369,9 @@ def run_validation(
             "per_seed": values,
             "data": data_stats[name],
             "band": st.band.to_dict() if st.band else None,
-            "pass": judge(spread, st.band),
+            "failed_runs": n_failed_base,
+            # a run that failed fails every statistic: the model did not produce a value for it
+            "pass": None if st.band is None else bool(judge(spread, st.band)) and n_failed_base == 0,
         }
     banded = [row["pass"] for row in statistics.values() if row["pass"] is not None]
 
@@ -379,6 +393,7 @@ def run_validation(
         "targets_met": sum(banded),
         "targets": len(banded),
         "all_targets_met": all(banded),
+        "failed_runs": failed,
         "episode": episode_report,
     }
 

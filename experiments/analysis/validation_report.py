@@ -68,6 +68,11 @@ def markdown(report: Mapping[str, Any]) -> str:
         "Notes. " + " ".join(mth.values()),
         "",
     ]
+    for f in report.get("failed_runs", []):
+        lines += [
+            f"**Failed run** ({f['scenario']} seed {f['seed']}, counted against every statistic): {f['error']}",
+            "",
+        ]
     ep = report["episode"]
     lines += ["## The August 2024 episode", ""]
     if ep["status"] != "ok":
@@ -158,6 +163,8 @@ def console_summary(report: Mapping[str, Any], out: Path) -> str:
     """A few lines for the terminal: each target's verdict and the episode's medians."""
     met = f"{report['targets_met']} of {report['targets']}"
     lines = [f"  targets met: {met} (seed median vs the calibration targets, docs: model/calibration)"]
+    if report.get("failed_runs"):
+        lines.append(f"  failed runs: {len(report['failed_runs'])} (clearing failures; every statistic fails)")
     for name, st in STATISTICS.items():
         row = report["statistics"][name]
         if st.band is None:
