@@ -27,69 +27,140 @@ class MacroConfig(Validated):
     jp_core_inflation: float = param(
         0.015,
         unit="per annum",
-        lo=-0.1,
-        hi=0.3,
+        lo=-0.02,
+        hi=0.06,
         doc="inflation excluding the yen and commodity terms",
         source="BoJ 'trimmed mean' ~1.5-2% 2023-24 net of import prices",
+        range_note="Japan core CPI -1% to 4% since 1990",
     )
     fx_pass_through: float = param(
         0.05,
         lo=0.0,
-        hi=1.0,
+        hi=0.2,
         doc="pass-through × import share: CPI points per unit of 1-year ln(USD/JPY) change",
         source="BoJ Outlook (Apr 2022): a 10% yen depreciation adds ~0.3-0.6pp to CPI; import share ~20% of GDP",
+        range_note="a 10% yen depreciation adds 0.3-1.5 pp to CPI (BoJ 2022; Shioji 2014)",
     )
     pass_through_switch: bool = param(True, doc="imported-inflation channel on/off")
     commodity_sd: float = param(
-        0.0005, unit="per annum per day", lo=0.0, hi=0.05, doc="daily shock to commodity inflation"
+        0.0005,
+        unit="per annum per day",
+        lo=0.0,
+        hi=0.005,
+        doc="daily shock to commodity inflation",
+        range_note="assumption: energy/food CPI contributions move up to ~0.5 pp a day-year",
     )
-    commodity_persistence: float = param(0.995, lo=0.0, hi=1.0)
+    commodity_persistence: float = param(0.995, lo=0.9, hi=1.0, range_note="commodity-price shocks persist for months")
     expectations_speed_pa: float = param(
-        0.5, unit="per annum", lo=0.0, hi=50.0, doc="λ: adaptive-expectations speed (half-life ~1.4 years)"
+        0.5,
+        unit="per annum",
+        lo=0.0,
+        hi=5.0,
+        doc="λ: adaptive-expectations speed (half-life ~1.4 years)",
+        range_note="adaptive-expectations gains 0-5 a year (survey evidence: slow in Japan)",
     )
     fiscal_dominance: bool = param(True, doc="fiscal risk raises inflation expectations and the yen's risk premium")
     fiscal_risk_per_jpy_tn: float = param(
-        0.05, unit="index per JPY tn", lo=0.0, hi=10.0, doc="fiscal-risk index added by ¥1 tn of unplanned issuance"
+        0.05,
+        unit="index per JPY tn",
+        lo=0.0,
+        hi=0.2,
+        doc="fiscal-risk index added by ¥1 tn of unplanned issuance",
+        range_note="model coefficient: 0 to 4x the default (assumption)",
     )
-    fiscal_risk_halflife_days: float = param(250.0, unit="days", lo=1.0, hi=100_000.0)
+    fiscal_risk_halflife_days: float = param(
+        250.0, unit="days", lo=20.0, hi=2500.0, range_note="fiscal news fades over a month to ten years"
+    )
     fiscal_expectations_pa: float = param(
-        0.002, unit="per annum per index point", lo=0.0, hi=0.1, doc="κ_π: expected inflation per point of fiscal risk"
+        0.002,
+        unit="per annum per index point",
+        lo=0.0,
+        hi=0.01,
+        doc="κ_π: expected inflation per point of fiscal risk",
+        range_note="model coefficient (assumption, pending estimation)",
     )
     fiscal_jgb_premium_pa: float = param(
-        0.0015, unit="per annum per index point", lo=0.0, hi=0.1, doc="10y JGB term premium per point of fiscal risk"
+        0.0015,
+        unit="per annum per index point",
+        lo=0.0,
+        hi=0.01,
+        doc="10y JGB term premium per point of fiscal risk",
+        range_note="model coefficient (assumption, pending estimation)",
     )
     fiscal_superlong_premium_pa: float = param(
         0.0035,
         unit="per annum per index point",
         lo=0.0,
-        hi=0.1,
+        hi=0.02,
         doc="extra 30y premium per point of fiscal risk (super-longs sold off most: 30y record 3.45% Dec 2025)",
+        range_note="model coefficient (assumption, pending estimation)",
     )
     fiscal_fx_premium: float = param(
-        0.005, unit="ln S per index point", lo=0.0, hi=1.0, doc="yen risk premium per point (Blanchard 2004)"
+        0.005,
+        unit="ln S per index point",
+        lo=0.0,
+        hi=0.05,
+        doc="yen risk premium per point (Blanchard 2004)",
+        range_note="model coefficient (assumption, pending estimation)",
     )
     jgb30_spread_pa: float = param(
         0.010,
         unit="per annum",
-        lo=-0.05,
-        hi=0.1,
+        lo=-0.005,
+        hi=0.03,
         doc="30y minus 10y JGB yield at the start",
         source="2023: 30y ~1.6%, 10y ~0.6% (MoF)",
+        range_note="JGB 30y-10y spread 0-200 bp in 2000-2025 (MoF)",
     )
-    equity_drift_pa: float = param(0.07, unit="per annum", lo=-1.0, hi=1.0, source="MSCI ACWI long-run ~7% in USD")
-    equity_vol_pa: float = param(0.12, unit="per annum", lo=0.0, hi=2.0, doc="idiosyncratic equity volatility")
-    equity_risk_beta: float = param(0.12, lo=0.0, hi=2.0, doc="β_v: equity log change per unit change of ln v")
-    equity_rate_duration: float = param(5.0, unit="years", lo=0.0, hi=50.0, doc="D_e: equity sensitivity to US yields")
+    equity_drift_pa: float = param(
+        0.07,
+        unit="per annum",
+        lo=-0.1,
+        hi=0.15,
+        source="MSCI ACWI long-run ~7% in USD",
+        range_note="world equity expected returns from crisis to boom",
+    )
+    equity_vol_pa: float = param(
+        0.12,
+        unit="per annum",
+        lo=0.08,
+        hi=0.35,
+        doc="idiosyncratic equity volatility",
+        range_note="MSCI ACWI realised volatility by year 8-35%",
+    )
+    equity_risk_beta: float = param(
+        0.12,
+        lo=0.0,
+        hi=0.5,
+        doc="β_v: equity log change per unit change of ln v",
+        range_note="equity return per unit change of ln VIX: ~-0.1 to -0.3 (daily regressions)",
+    )
+    equity_rate_duration: float = param(
+        5.0,
+        unit="years",
+        lo=0.0,
+        hi=20.0,
+        doc="D_e: equity sensitivity to US yields",
+        range_note="equity duration estimates 5-20 years (Dechow et al. 2004)",
+    )
     basis_mean_bp: float = param(
         30.0,
         unit="bp",
-        lo=-500.0,
-        hi=500.0,
+        lo=-150.0,
+        hi=150.0,
         doc="USD/JPY 3m cross-currency basis cost",
         source="USD/JPY 3m basis ~ -30 to -50bp 2022-24 (BIS)",
+        range_note="USD/JPY 3m cross-currency basis -150 to +30 bp since 2008 (BIS)",
     )
-    basis_risk_bp: float = param(1.0, unit="bp per index point", lo=0.0, hi=100.0, doc="basis widening per risk point")
-    basis_persistence: float = param(0.95, lo=0.0, hi=1.0)
+    basis_risk_bp: float = param(
+        1.0,
+        unit="bp per index point",
+        lo=0.0,
+        hi=5.0,
+        doc="basis widening per risk point",
+        range_note="model coefficient: 0 to 5x the default",
+    )
+    basis_persistence: float = param(0.95, lo=0.8, hi=1.0, range_note="basis deviations persist for weeks")
 
 
 class MacroState:
