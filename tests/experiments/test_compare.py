@@ -153,3 +153,18 @@ def test_every_command_of_the_research_workflow_page_parses():
     parser = build_parser()
     for line in lines:
         parser.parse_args(shlex.split(line, comments=True)[1:])  # exits (fails the test) on a bad option
+
+
+def test_the_table_does_not_depend_on_the_number_of_workers():
+    from experiments.analysis.compare import scenario_arm
+
+    one = compare_table(
+        [scenario_arm("baseline", seeds=[1, 2], days=8), scenario_arm("risk_off", seeds=[1, 2], days=8)]
+    )
+    two = compare_table(
+        [
+            scenario_arm("baseline", seeds=[1, 2], days=8, workers=2),
+            scenario_arm("risk_off", seeds=[1, 2], days=8, workers=2),
+        ]
+    )
+    pd.testing.assert_frame_equal(one, two, check_exact=True)
