@@ -573,7 +573,13 @@ def fund_flows(s, y_us, y_jp, book, z, jac, gross, out):
     """The funds' dollar and UST buying at trial prices (see :mod:`model.sector`)."""
     price_us = math.exp(-book.duration * y_us)
     k = 1000.0 * math.exp(-s)
-    usd, usd_ds, usd_dy, ust, ust_ds, ust_dy, gross_usd, gross_ust = aggregate_demand(book, price_us, k)
+    add_aggregate(aggregate_demand(book, price_us, k), z, jac, gross, out)
+
+
+@njit(cache=True)
+def add_aggregate(agg, z, jac, gross, out):
+    """Add the funds' aggregate (the fields of :class:`FundAggregate`) to the clearing's arrays."""
+    usd, usd_ds, usd_dy, ust, ust_ds, ust_dy, gross_usd, gross_ust = agg
     z[FX] += usd
     z[UST] += ust
     jac[FX, FX] += usd_ds

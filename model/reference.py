@@ -21,7 +21,6 @@ import math
 import mesa
 
 from agents import hedge_funds as hf
-from model.sector import FX, UST
 
 __all__ = ["HedgeFundAgent", "MesaFundSector"]
 
@@ -29,6 +28,7 @@ _decision = hf.fund_decision.py_func
 _trade = hf.fund_trade.py_func
 _settle = hf.fund_settle.py_func
 _finish = hf.finish_aggregate.py_func
+_add = hf.add_aggregate.py_func
 
 
 class HedgeFundAgent(mesa.Agent):
@@ -143,18 +143,7 @@ class MesaFundSector:
             gross_usd += abs(q)
             gross_units += abs(x / price - a.units)
         sums = (usd, dusd_ds, dusd_dy, x_sum, dx_ds, dx_dy, units_old, gross_usd, gross_units)
-        usd, usd_ds, usd_dy, ust, ust_ds, ust_dy, g_usd, g_ust = _finish(sums, 1.0 / price, duration)
-        z[FX] += usd
-        z[UST] += ust
-        jac[FX, FX] += usd_ds
-        jac[FX, UST] += usd_dy
-        jac[UST, FX] += ust_ds
-        jac[UST, UST] += ust_dy
-        gross[FX] += g_usd
-        gross[UST] += g_ust
-        out[FX] = usd
-        out[UST] = ust
-        out[2] = 0.0
+        _add(_finish(sums, 1.0 / price, duration), z, jac, gross, out)
 
     # -- settle ------------------------------------------------------------------------------
     def settle(self, *, price, usdjpy, price_prev, usdjpy_prev, y_us, r_jp) -> hf.SettleTotals:
