@@ -174,8 +174,8 @@ class ModelConfig:
         Examples
         --------
         >>> text = ModelConfig().to_toml()
-        >>> [line for line in text.splitlines() if line.startswith("max_leverage")]  # doctest: +ELLIPSIS
-        ['max_leverage = 11.5  # x equity; [1, 100]; upper end of the leverage caps']
+        >>> [line for line in text.splitlines() if line.startswith("days = ")]
+        ['days = 500  # trading days; [1, 1000000]; default horizon of a run']
         """
         fields = {name: {f.name: f for f in dataclasses.fields(kind)} for name, kind in SECTIONS.items()}
         lines = [

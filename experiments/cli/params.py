@@ -72,9 +72,9 @@ def parameter_rows(which: str | None = None) -> list[dict[str, str]]:
 
     Examples
     --------
-    >>> row = parameter_rows("hedge_funds.max_leverage")[0]
+    >>> row = parameter_rows("simulation.days")[0]
     >>> row["default"], row["unit"], row["allowed"]
-    ('11.5', 'x equity', '[1, 100]')
+    ('500', 'trading days', '[1, 1000000]')
     """
     from model.config import SECTIONS
 

@@ -275,15 +275,38 @@ def test_every_field_of_the_written_toml_carries_its_unit_range_and_meaning():
 
     from model.config import SECTIONS
 
-    lines = {line.split(" = ", 1)[0]: line for line in ModelConfig().to_toml().splitlines() if " = " in line}
-    hf = {f.name: f.metadata for f in dataclasses.fields(SECTIONS["hedge_funds"])}
-    assert lines["max_leverage"] == "max_leverage = 11.5  # x equity; [1, 100]; upper end of the leverage caps"
-    assert "# per day; (0, 1]; " in lines["adjustment_speed"]  # an open lower bound
-    assert "# [0.05, 1); " in lines["maintenance_ratio"]  # an open upper bound (no unit: a ratio)
-    assert "# USD bn; [0, inf); " in lines["initial_carry_usd_bn"]  # no upper bound
-    assert hf["max_leverage"]["doc"].startswith("upper end of the leverage caps")
-    # the comment stays one short line however long the field's documentation is
-    assert all(len(line) <= 200 for line in lines.values())
+    text = ModelConfig().to_toml()
+    tables = {}
+    for line in text.splitlines():
+        if line.startswith("["):
+            section = tables.setdefault(line.strip("[]"), {})
+        elif " = " in line and not line.startswith("#"):
+            section[line.split(" = ", 1)[0]] = line
+    for name, kind in SECTIONS.items():
+        for f in dataclasses.fields(kind):
+            m = f.metadata
+            line = tables[name][f.name]
+            assignment, _, comment = line.partition("  # ")
+            assert comment and len(line) <= 200, line  # one short line however long the documentation
+            parts = comment.split("; ")
+            if m.get("unit"):
+                assert parts[0] == m["unit"], line
+            if m.get("lo") is not None and m.get("choices") is None:
+                left = "(" if m["lo_open"] else "["
+                assert any(p.startswith(left) and "," in p for p in parts), line
+            if m.get("hi") is None and m.get("lo") is not None:
+                assert any(p.endswith(", inf)") for p in parts), line  # no upper bound
+            elif m.get("hi") is not None:
+                right = ")" if m["hi_open"] else "]"
+                assert any(p.endswith(right) and "," in p for p in parts), line
+            if m.get("doc"):
+                first_words = " ".join(m["doc"].split()[:2])
+                assert first_words in comment, line
+
+
+def test_toml_comment_of_a_field_reads_unit_range_then_the_first_clause_of_its_meaning():
+    line = next(x for x in ModelConfig().to_toml().splitlines() if x.startswith("days = "))
+    assert line == "days = 500  # trading days; [1, 1000000]; default horizon of a run"
 
 
 def test_commented_toml_round_trips_every_section_exactly(tmp_path):
