@@ -77,7 +77,10 @@ def test_a_saved_multi_seed_directory_is_one_arm_with_its_seeds(saved):
     assert arm.label == "risk_off-seeds" and arm.provenance["scenario"] == "risk_off"
     one = saved_arm(saved / "seed-2")
     assert one.seeds == (2,) and one.summaries[0] == arm.summaries[1]
-    assert one.dates[0] == "2023-01-02"
+    from model.results import load
+
+    first_date = load(saved / "seed-2").timeseries["date"].iloc[0]
+    assert one.dates[0] == first_date.strftime("%Y-%m-%d") and len(one.dates) == 21
 
 
 def test_a_directory_without_runs_is_refused(tmp_path):

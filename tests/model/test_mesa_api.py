@@ -73,14 +73,25 @@ def test_timeseries_has_the_documented_columns_and_one_row_per_day():
 
 
 def test_date_column_is_the_trading_calendar_date_of_each_day():
-    # day 0 is Monday 2 January 2023 (the default start); a week later is Monday 9 January
     model = make_model(0)
     model.run_for(7)
     ts = model.timeseries()
     assert str(ts["date"].dtype) == "datetime64[ns]"
     assert [d.date() for d in ts["date"]] == [model.calendar.date(day) for day in ts["day"]]
-    assert ts["date"].iloc[0] == pd.Timestamp("2023-01-02") and ts["date"].iloc[5] == pd.Timestamp("2023-01-09")
+    # day 0 is the start date rolled to a business day; day d is the d-th business day after it
+    start = np.busday_offset(np.datetime64(model.config.market.start_date, "D"), 0, roll="forward")
+    assert ts["date"].iloc[0] == pd.Timestamp(start)
+    days = ts["date"].to_numpy().astype("datetime64[D]")
+    assert (np.busday_count(days[0], days) == ts["day"].to_numpy()).all()
     assert (ts["date"].dt.dayofweek < 5).all()  # business days only
+
+
+def test_date_column_of_a_known_start():
+    # Monday 2 January 2023: day 5 is Monday 9 January (Saturday and Sunday skipped)
+    model = CarryUnwindModel(seed=0, hedge_funds__n_funds=20, market__start_date="2023-01-02")
+    model.run_for(5)
+    dates = model.timeseries()["date"]
+    assert dates.iloc[0] == pd.Timestamp("2023-01-02") and dates.iloc[5] == pd.Timestamp("2023-01-09")
 
 
 def test_date_column_round_trips_through_a_saved_run(tmp_path):
