@@ -99,7 +99,8 @@ def check_what_students_see(page) -> None:
     page.keyboard.press("ArrowRight")
     expect(value).not_to_have_value(str(before))
     assert float(value.input_value()) > before
-    assert page.locator(".v-input__slider .v-slider > input:visible").count() == page.locator(".v-slider:visible").count()
+    shown = page.locator(".v-input__slider .v-slider > input:visible")
+    assert shown.count() == page.locator(".v-slider:visible").count()
     # each chart's explanation is shown whole inside its panel, beside the chart or above it
     for width, height in ((1600, 1300), (1280, 800), (1024, 768)):
         page.set_viewport_size({"width": width, "height": height})
