@@ -180,6 +180,9 @@ def _run_dirs(path: Path) -> list[Path]:
 def saved_arm(path: str | Path, *, label: str | None = None) -> Arm:
     """A saved run directory (``carry-unwind run --out DIR``), or one holding a run per seed (``--seeds``).
 
+    The headline figures are recomputed from the saved time series (:func:`model.results.summarize`),
+    so that runs saved by an older version are measured as the scenario arms are.
+
     Raises
     ------
     CompareError
@@ -187,7 +190,7 @@ def saved_arm(path: str | Path, *, label: str | None = None) -> Arm:
     """
     import json
 
-    from model.results import SUMMARY_FILE, load
+    from model.results import SUMMARY_FILE, load, summarize
 
     path = Path(path)
     dirs = _run_dirs(path)
@@ -203,7 +206,8 @@ def saved_arm(path: str | Path, *, label: str | None = None) -> Arm:
         label=label or path.name or str(path),
         source=f"saved run {path}",
         seeds=tuple(r.seed for r in results),
-        summaries=tuple(r.summary for r in results),
+        # recomputed from the saved series: a run saved by an older version is judged by today's rules
+        summaries=tuple(summarize(r.timeseries) for r in results),
         usdjpy=np.vstack([r.timeseries["usdjpy"].to_numpy(dtype=float) for r in results]),
         dates=tuple(d.strftime("%Y-%m-%d") for d in ts["date"]) if "date" in ts else (),
         provenance={

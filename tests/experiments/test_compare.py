@@ -171,3 +171,15 @@ def test_the_table_does_not_depend_on_the_number_of_workers():
         ]
     )
     pd.testing.assert_frame_equal(one, two, check_exact=True)
+
+
+def test_a_run_saved_before_a_headline_figure_existed_is_measured_as_today(tmp_path, saved):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(saved / "seed-1", old)
+    record = json.loads((old / "summary.json").read_text())
+    del record["summary"]["usdjpy_surge_60d_pct"]  # as an older version wrote it
+    (old / "summary.json").write_text(json.dumps(record))
+    arm = saved_arm(old)
+    assert arm.values("usdjpy_surge_60d_pct")[0] == saved_arm(saved).values("usdjpy_surge_60d_pct")[0]
