@@ -11,7 +11,7 @@ CRASH_PRONE = {
     "hedge_funds__max_leverage": 25.0,
     "hedge_funds__trend_share": 0.5,
     "hedge_funds__risk_aversion_median": 0.7,
-    "hedge_funds__vol_floor_pa": 0.0,
+    "hedge_funds__vol_floor_pa": 0.03,  # the lowest allowed stressed-VaR floor
 }
 N_FUNDS = 100
 

@@ -55,11 +55,12 @@ def test_the_intervention_rule_fires_above_the_level_and_then_cools_down():
 
 
 def test_intervention_is_limited_by_reserves():
+    # ¥10 tn at 160 is $62.5 bn, but only $40 bn of reserves are above the floor
     cfg = MofConfig(
-        intervention_level_usdjpy=150.0, burst_jpy_tn=50.0, reserves_usd_bn=700.0, reserve_floor_usd_bn=600.0
+        intervention_level_usdjpy=150.0, burst_jpy_tn=10.0, reserves_usd_bn=900.0, reserve_floor_usd_bn=860.0
     )
     amount = intervention_today(cfg, MofState(cfg), usdjpy=160.0, usdjpy_window_ago=160.0)
-    assert amount * 1000.0 / 160.0 == pytest.approx(100.0)
+    assert amount * 1000.0 / 160.0 == pytest.approx(40.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,7 +184,7 @@ def test_higher_superlong_yields_pull_insurers_home():
 
 
 def test_the_january_quota_reset_raises_nisa_outflows():
-    quiet = dict(nisa__panic_threshold=0.99, nisa__contagion=False, nisa__dip_buyer_share=0.0)
+    quiet = dict(nisa__panic_threshold=0.8, nisa__contagion=False, nisa__dip_buyer_share=0.0)
     model = run(1, 300, **quiet)
     ts = model.timeseries().iloc[1:]
     months = np.array([model.calendar.date(d).month for d in ts.day])

@@ -252,20 +252,25 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
     spec = load_spec(
         write(
             tmp_path,
+            # thin FX liquidity and large customer flows: at the lowest real-money capacity a day moves
+            # USD/JPY by more than the plausibility bound within days (a ClearingError), never at 2,800
             TINY.replace(
                 "hedge_funds.trend_share = { range = [0.0, 0.5], num = 3 }",
-                "simulation.clearing_tolerance = { values = [1e-10, 1e-15] }",
+                "real_money.capacity_usd_bn = { values = [2800.0, 300.0] }",
+            ).replace(
+                "hedge_funds.n_funds = 20",
+                "hedge_funds.n_funds = 20\ndealers.fx_capacity_usd_bn = 20.0\nreal_money.trade_flow_sd_usd_bn = 40.0",
             ),
         )
     )
     report = run_sweep(spec, tmp_path / "out", executor="dask", workers=1, progress=False)
     assert report.complete and report.n_error == 4 and report.n_ok == 4
     df = load_results(tmp_path / "out")
-    bad = df[df["simulation.clearing_tolerance"] == 1e-15]
+    bad = df[df["real_money.capacity_usd_bn"] == 300.0]
     assert (bad["status"] == "error").all()
     assert bad["error"].str.startswith("ClearingError").all()
     assert bad["usdjpy_max_fall_pct"].isna().all()
-    good = df[df["simulation.clearing_tolerance"] == 1e-10]
+    good = df[df["real_money.capacity_usd_bn"] == 2800.0]
     assert (good["status"] == "ok").all() and good["error"].isna().all()
 
     # a resume leaves failed runs alone; --retry-failed runs them again, without duplicating a row

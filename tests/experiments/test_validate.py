@@ -208,7 +208,7 @@ def test_validate_quick_writes_every_file_with_the_documented_keys(tmp_path, tin
     assert report["data"]["n_returns"] == 1866
     assert set(report["statistics"]) == set(STATISTICS)
     for name, row in report["statistics"].items():
-        assert set(row) == {"label", "model", "per_seed", "data", "band", "pass"}, name
+        assert set(row) == {"label", "model", "per_seed", "data", "band", "failed_runs", "pass"}, name
         assert set(row["model"]) == {"n", "mean", "median", "q05", "q95", "ci95_lo", "ci95_hi"}
         assert len(row["per_seed"]) == 4
         assert (row["band"] is None) == (row["pass"] is None)

@@ -20,12 +20,12 @@ from model.scenarios import list_scenarios, load_scenario, parse_scenario
 @pytest.mark.parametrize(
     "override, value, allowed",
     [
-        ("hedge_funds.max_leverage", 0.5, "[1, 100]"),
-        ("hedge_funds.max_leverage", 101.0, "[1, 100]"),
-        ("hedge_funds.maintenance_ratio", 1.0, "[0.05, 1)"),  # open at the top
+        ("hedge_funds.max_leverage", 0.5, "[1, 50]"),
+        ("hedge_funds.max_leverage", 51.0, "[1, 50]"),
+        ("hedge_funds.maintenance_ratio", 1.0, "[0.5, 1)"),  # open at the top
         ("hedge_funds.adjustment_speed", 0.0, "(0, 1]"),  # open at the bottom
-        ("market.usdjpy", -3.0, "[1, 10000]"),
-        ("dealers.fx_capacity_usd_bn", 0.0, "(0, inf]"),
+        ("market.usdjpy", -3.0, "[70, 360]"),
+        ("dealers.fx_capacity_usd_bn", 0.0, "[20, 5000]"),
         ("simulation.days", 0, "[1, 1e+06]"),
     ],
 )
@@ -42,15 +42,15 @@ def test_non_finite_value_is_rejected(value):
     with pytest.raises(ConfigError) as err:
         ModelConfig().with_overrides({"hedge_funds.flow_sensitivity": value})
     msg = str(err.value)
-    assert "flow_sensitivity" in msg and repr(value) in msg and "[0, 10]" in msg, msg
+    assert "flow_sensitivity" in msg and repr(value) in msg and "[0, 1]" in msg, msg
 
 
 @pytest.mark.parametrize(
     "override, value, expected",
     [
-        ("hedge_funds.max_leverage", "12", "[1, 100]"),
-        ("hedge_funds.max_leverage", None, "[1, 100]"),
-        ("hedge_funds.max_leverage", True, "[1, 100]"),  # a bool is not a number here
+        ("hedge_funds.max_leverage", "12", "[1, 50]"),
+        ("hedge_funds.max_leverage", None, "[1, 50]"),
+        ("hedge_funds.max_leverage", True, "[1, 50]"),  # a bool is not a number here
         ("hedge_funds.n_funds", 2.5, "integer"),
         ("hedge_funds.n_funds", "200", "integer"),
         ("hedge_funds.forced_sales", 1, "true or false"),
@@ -100,7 +100,7 @@ def test_bad_value_in_a_config_file_is_rejected(tmp_path):
     path.write_text("[hedge_funds]\nmax_leverage = nan\n")
     with pytest.raises(ConfigError) as err:
         ModelConfig.from_toml(path)
-    assert "max_leverage" in str(err.value) and "nan" in str(err.value) and "[1, 100]" in str(err.value)
+    assert "max_leverage" in str(err.value) and "nan" in str(err.value) and "[1, 50]" in str(err.value)
     path.write_text("[hedge_funds]\nmax_leverage = 3.0\n[hedge_fund]\nn_funds = 3\n")
     with pytest.raises(ConfigError, match="hedge_fund'"):
         ModelConfig.from_toml(path)
@@ -205,7 +205,7 @@ def test_out_of_range_scenario_override_names_the_line_of_that_field():
     with pytest.raises(ConfigError) as err:
         parse_scenario(text, "mine.toml")
     msg = str(err.value)
-    assert "risk_index" in msg and "500" in msg and "[5, 150]" in msg, msg
+    assert "risk_index" in msg and "500" in msg and "[9, 85]" in msg, msg
     assert "line 4" in msg, msg
 
 

@@ -31,23 +31,15 @@ def registered_linear_fx():
     unregister_sector(LinearFx.name)
 
 
-def quiet_fx_overrides() -> dict:
-    """Every price-inelastic FX order and the fundamental traders switched off: dealers are linear."""
-    return dict(
-        real_money__capacity_usd_bn=0.0,
-        long_horizon__enabled=False,
-        real_money__trade_flow_sd_usd_bn=0.0,
-        real_money__trade_flow_mean_usd_bn=0.0,
-        life_insurers__enabled=False,
-        nisa__enabled=False,
-        mof__intervention=False,
-    )
+# sectors whose FX demand is not linear in ln S, or that trade FX at all besides the dealers
+NONLINEAR_FX = ("hedge_funds", "real_money", "long_horizon", "life_insurers")
 
 
 def test_a_registered_linear_fx_sector_clears_at_the_closed_form_price(registered_linear_fx):
     assert default_sectors()[-1] is LinearFx
-    sectors = tuple(c for c in default_sectors() if c.name != "hedge_funds")  # no nonlinear FX demand
-    model = CarryUnwindModel(seed=4, sectors=sectors, **quiet_fx_overrides())
+    sectors = tuple(c for c in default_sectors() if c.name not in NONLINEAR_FX)
+    # the remaining price-takers' FX orders switched off: only dealers and the linear sector trade FX
+    model = CarryUnwindModel(seed=4, sectors=sectors, nisa__enabled=False, mof__intervention=False)
     cfg = model.config
     for _ in range(15):
         s_prev = model.market.log_usdjpy
