@@ -83,7 +83,7 @@ def test_date_column_is_the_trading_calendar_date_of_each_day():
     assert ts["date"].iloc[0] == pd.Timestamp(start)
     days = ts["date"].to_numpy().astype("datetime64[D]")
     assert (np.busday_count(days[0], days) == ts["day"].to_numpy()).all()
-    assert (ts["date"].dt.dayofweek < 5).all()  # business days only
+    assert (ts["date"].dt.day_of_week < 5).all()  # business days only
 
 
 def test_date_column_of_a_known_start():
