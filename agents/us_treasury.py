@@ -3,7 +3,7 @@
 Every ``auction_interval`` days an auction adds ``size`` (10y-equivalent) to the supply cleared
 that day. A share of it is anticipated — investors' demand grows by it the same day — and the
 rest is digested by investors over the days to the next auction; what foreign buyers do not
-take on the day must be absorbed by a higher yield. Reported, as seed 000 watches them:
+take on the day must be absorbed by a higher yield. Reported, as the carry-unwind thesis watches them:
 
 * the tail: auction-day clearing yield minus the previous close (bp);
 * the indirect (foreign) share: (insurers' and hedge funds' net buying + the foreign-official

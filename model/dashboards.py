@@ -1,13 +1,14 @@
-"""The two early-warning dashboards of seed 000, as time-series columns.
+"""The two early-warning dashboards of the source article, as time-series columns.
 
-*Four pillars* (seed 000, part 1) — signals of a carry unwind:
+*The four-pillar dashboard* (the carry-unwind thesis) — signals of a carry unwind:
 
 * ``dash_a_boj_signal_bp``: change of the BoJ rate over the last 60 trading days (bp);
 * ``dash_a_auction_tail_bp``: mean tail of the last four UST auctions (bp);
 * ``dash_a_fx_break_pct``: USD/JPY against its 50-day average (%; negative = a break lower);
 * ``dash_a_risk_index``: the VIX-like risk index (credit spreads and the VIX).
 
-*Option B's replacements* — signals that the yen stays weak instead:
+*The structural-flows dashboard* (the article's alternative, "Option B") — signals that the yen
+stays weak instead:
 
 * ``dash_b_real_yield_pct``: the 10y JGB real yield, nominal minus expected inflation (%);
 * ``dash_b_political_support``: the fiscal-risk index (political support for fiscal expansion

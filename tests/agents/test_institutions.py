@@ -1,5 +1,5 @@
 """Japanese institutions and policy: each mechanism's direction against the same seed with the
-mechanism off, plus known answers for the rules (MODEL.md §3)."""
+mechanism off, plus known answers for the rules (the model chapter of the docs)."""
 
 from __future__ import annotations
 
