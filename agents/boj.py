@@ -253,7 +253,7 @@ class Boj(Sector):
 
     def handle_event(self, model, event) -> None:
         """A scripted policy decision, effective from the next day."""
-        model.market.boj_rate = event.params["rate"]
+        model.market.set_boj_rate(event.params["rate"])
         self.decisions.append((model.day + 1, model.market.boj_rate))
 
     # -- meetings -------------------------------------------------------------------------------
@@ -277,7 +277,7 @@ class Boj(Sector):
             )
             if new != mk.boj_rate:
                 log.info("day %d: BoJ moves the policy rate %.2f%% -> %.2f%%", day, 100 * mk.boj_rate, 100 * new)
-                mk.boj_rate = new
+                mk.set_boj_rate(new)
                 self.decisions.append((day, new))
         self._schedule_next_meeting(model, after_day=day)
 

@@ -199,10 +199,11 @@ class BondInvestors(Sector):
 
     def clearing_inputs(self, model) -> BondInvestorInputs:
         cfg, mk, m0, sig = self.config, model.market, model.config.market, model.signals
-        ust_anchor = m0.ust10y_yield + (mk.us_short_rate - m0.us_short_rate) + self.ust_term_premium
+        # anchors: the initial yield plus the change of the policy rate expected over ten years
+        ust_anchor = m0.ust10y_yield + mk.expected_change_10y("fed") + self.ust_term_premium
         jgb_anchor = (
             m0.jgb10y_yield
-            + (mk.boj_rate - m0.boj_rate)
+            + mk.expected_change_10y("boj")
             + self.jgb_term_premium
             + model.config.macro.fiscal_jgb_premium_pa * model.macro.fiscal_risk
         )

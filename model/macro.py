@@ -143,6 +143,16 @@ class MacroConfig(Validated):
         doc="D_e: equity sensitivity to US yields",
         range_note="equity duration estimates 5-20 years (Dechow et al. 2004)",
     )
+    growth_news_equity_per_sd: float = param(
+        0.006,
+        unit="ln index per sd",
+        lo=0.0,
+        hi=0.03,
+        doc="move of the global equity index per standard deviation of a US data surprise",
+        source="S&P 500 reactions to macro surprises: ~0.3-1% per sd of a payrolls surprise (Boyd, Hu & "
+        "Jagannathan 2005; Gilbert et al. 2017)",
+        range_note="0 to ~3% per sd (large surprises in stressed markets)",
+    )
     basis_mean_bp: float = param(
         30.0,
         unit="bp",
@@ -202,7 +212,8 @@ class MacroState:
         return dict(
             usdjpy=market.usdjpy, ust10y_yield=market.ust10y_yield, jgb10y_yield=market.jgb10y_yield,
             jgb30y_yield=self.jgb30y_yield(market.jgb10y_yield), risk_index=market.risk_index,
-            us_short_rate=market.us_short_rate, boj_rate=market.boj_rate, jp_inflation=self.jp_inflation,
+            us_short_rate=market.us_short_rate, boj_rate=market.boj_rate, ust2y_yield=market.ust2y_yield,
+            jgb2y_yield=market.jgb2y_yield, jp_inflation=self.jp_inflation,
             jp_inflation_expectations=self.jp_expectations(), fiscal_risk=self.fiscal_risk,
             equity_index=self.equity_index,
         )  # fmt: skip
@@ -213,6 +224,8 @@ class MacroState:
             self.commodity += event.params["inflation_pa"]
         elif event.kind == "superlong_shock":
             self.superlong_extra += event.params["spread_pa"]
+        elif event.kind == "us_growth_news":  # the Fed path's part is the market's (MarketState)
+            self.equity_index *= math.exp(self.cfg.growth_news_equity_per_sd * event.params["surprise_sd"])
         else:
             return False
         return True

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from model.validation import Validated, param
 
-__all__ = ["MarketConfig", "MarketState", "bond_price", "update_risk_index"]
+__all__ = ["MarketConfig", "MarketState", "ExpectedPath", "bond_price", "update_risk_index"]
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
@@ -165,6 +165,63 @@ class MarketConfig(Validated):
         doc="σ_ref for the risk index's volatility term (9.5% a year)",
         range_note="USD/JPY realised daily volatility 0.3-1.2% by year, 1990-2024",
     )
+    ust2y_yield: float = param(
+        0.046,
+        unit="per annum",
+        lo=-0.01,
+        hi=0.17,
+        doc="initial UST 2y yield (its term premium over the expected Fed path is held at this day-0 gap)",
+        source="UST 2y, 2023 average ~4.6% (FRED DGS2)",
+        range_note="UST 2y 0.1% (2021) to 16.9% (1981)",
+    )
+    jgb2y_yield: float = param(
+        -0.0003,
+        unit="per annum",
+        lo=-0.01,
+        hi=0.09,
+        doc="initial JGB 2y yield",
+        source="JGB 2y, 2023 average ~0.0% (MoF)",
+        range_note="JGB 2y -0.4% (2016) to ~8.5% (1980)",
+    )
+    fed_longrun_pa: float = param(
+        0.03,
+        unit="per annum",
+        lo=0.0,
+        hi=0.08,
+        doc="r̄ of the Fed path: the policy rate the market expects in the long run",
+        source="FOMC Summary of Economic Projections, longer-run federal funds rate median 2.5-3.0% (2023-25)",
+        range_note="longer-run dots and survey estimates 2-5% since 2012; up to 8% for the 1990s",
+    )
+    boj_longrun_pa: float = param(
+        0.01,
+        unit="per annum",
+        lo=-0.01,
+        hi=0.04,
+        doc="r̄ of the BoJ path: the policy rate the market expects in the long run",
+        source="BoJ staff (2024): nominal neutral rate estimates ~1-2.5%; market pricing ~1% in 2024",
+        range_note="BoJ staff estimates -1% to 2.5% nominal (2024)",
+    )
+    policy_halflife_years: float = param(
+        5.0,
+        unit="years",
+        lo=0.5,
+        hi=10.0,
+        doc="H: half-life of a policy-rate deviation on the expected path; a 100 bp policy surprise moves the "
+        "expected average over 10 years by ~54 bp and over 2 years by ~87 bp, of which the cleared 10y yields "
+        "pass on 25-40 bp within a week (their investors, dealers and inelastic holders share the adjustment)",
+        source="Gürkaynak, Sack & Swanson (2005); Hanson & Stein (2015): a policy surprise moves the 2y yield by "
+        "~70-100% and the 10y by ~30-50% of its size within days",
+        range_note="half-lives that put the 10y expectations response between 7% (0.5y) and 75% (10y) of a surprise",
+    )
+    growth_news_fed_path_pa: float = param(
+        0.0008,
+        unit="per annum per sd",
+        lo=0.0,
+        hi=0.003,
+        doc="shift of the expected Fed near-term rate per standard deviation of a US data surprise",
+        source="a one-sd payrolls surprise moves the 2y yield by ~5-10 bp (Gürkaynak, Kısacıkoğlu & Wright 2020)",
+        range_note="0 to ~3x the central estimate",
+    )
 
     def _check(self) -> None:
         import datetime as dt
@@ -195,6 +252,37 @@ def bond_price(y: float, duration: float) -> float:
     return math.exp(-duration * y)
 
 
+class ExpectedPath:
+    """The market's expected path of a policy rate (state, not cleared).
+
+    ``E_t[r_{t+h}] = r̄ + (ℓ_t − r̄)·2^(−h/H)`` for horizons ``h`` in years: ``ℓ_t`` is the expected
+    near-term rate, ``r̄`` the long-run rate the market expects the bank to return to, ``H`` the
+    half-life of policy deviations. News shifts ``ℓ``; a decision sets the rate and re-anchors the
+    path at it, moving it by the *surprise*, the decision minus what was expected (``ℓ``). So a move
+    that news had priced leaves the path where it was, and only surprises move long yields.
+    """
+
+    def __init__(self, level: float, anchor: float, halflife_years: float) -> None:
+        self.level = level  # ℓ
+        self.anchor = anchor  # r̄
+        self.halflife = halflife_years  # H
+
+    def average(self, years: float) -> float:
+        """The expected policy rate averaged over the next ``years`` (the expectations part of a yield)."""
+        k = math.log(2.0) / self.halflife
+        return self.anchor + (self.level - self.anchor) * (-math.expm1(-k * years)) / (k * years)
+
+    def news(self, change: float) -> None:
+        """Shift the expected near-term rate by ``change`` (a data surprise, guidance)."""
+        self.level += change
+
+    def decide(self, rate: float) -> float:
+        """A decision at ``rate``: returns its surprise and re-anchors the path there."""
+        surprise = rate - self.level
+        self.level = rate
+        return surprise
+
+
 class MarketState:
     """Mutable market state carried from day to day."""
 
@@ -214,6 +302,14 @@ class MarketState:
         self.ewma_var_daily = (implied**2) / 250.0
         self.trend_daily = 0.0
         self.risk_draw = 0.0
+        # expected policy paths and the 2y term premia that make the initial 2y yields match
+        self.fed_path = ExpectedPath(cfg.us_short_rate, cfg.fed_longrun_pa, cfg.policy_halflife_years)
+        self.boj_path = ExpectedPath(cfg.boj_rate, cfg.boj_longrun_pa, cfg.policy_halflife_years)
+        self.ust2y_premium = cfg.ust2y_yield - self.fed_path.average(2.0)
+        self.jgb2y_premium = cfg.jgb2y_yield - self.boj_path.average(2.0)
+        self.fed_avg10_0 = self.fed_path.average(10.0)
+        self.boj_avg10_0 = self.boj_path.average(10.0)
+        self.last_surprise = {"fed": 0.0, "boj": 0.0}
 
     @property
     def ust_price(self) -> float:
@@ -227,13 +323,44 @@ class MarketState:
     def log_usdjpy(self) -> float:
         return math.log(self.usdjpy)
 
+    @property
+    def ust2y_yield(self) -> float:
+        return self.fed_path.average(2.0) + self.ust2y_premium
+
+    @property
+    def jgb2y_yield(self) -> float:
+        return self.boj_path.average(2.0) + self.jgb2y_premium
+
+    def expected_change_10y(self, bank: str) -> float:
+        """Change since day 0 of the policy rate expected on average over ten years (per annum)."""
+        if bank == "fed":
+            return self.fed_path.average(10.0) - self.fed_avg10_0
+        return self.boj_path.average(10.0) - self.boj_avg10_0
+
+    def set_us_short_rate(self, rate: float) -> None:
+        """A Fed decision: the rate moves, and the expected path by the decision's surprise."""
+        self.last_surprise["fed"] = self.fed_path.decide(rate)
+        self.us_short_rate = rate
+
+    def set_boj_rate(self, rate: float) -> None:
+        """A BoJ decision: the rate moves, and the expected path by the decision's surprise."""
+        self.last_surprise["boj"] = self.boj_path.decide(rate)
+        self.boj_rate = rate
+
     def apply_event(self, event) -> bool:
         """Apply a market-level scenario event; ``False`` if the kind is not the market's."""
         p = event.params
         if event.kind == "risk_shock":
             self.risk_shock += p["log_jump"]
         elif event.kind == "us_short_rate":
-            self.us_short_rate = p["rate"]
+            self.set_us_short_rate(p["rate"])
+        elif event.kind == "fed_path_news":
+            self.fed_path.news(p["change_pa"])
+        elif event.kind == "boj_path_news":
+            self.boj_path.news(p["change_pa"])
+        elif event.kind == "us_growth_news":
+            self.fed_path.news(self.cfg.growth_news_fed_path_pa * p["surprise_sd"])
+            return False  # the macro state moves the equity index too
         elif event.kind == "us_inflation_expectations":
             self.us_inflation_expectations = p["rate"]
         else:

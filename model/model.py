@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 MARKET_COLUMNS = (
     "day", "usdjpy", "ust10y_yield", "jgb10y_yield", "jgb30y_yield", "risk_index", "us_short_rate", "boj_rate",
-    "jp_inflation", "jp_inflation_expectations", "fiscal_risk", "equity_index",
+    "ust2y_yield", "jgb2y_yield", "jp_inflation", "jp_inflation_expectations", "fiscal_risk", "equity_index",
 )  # fmt: skip
 CLEARING_COLUMNS = ("clearing_iterations", "clearing_residual", "walras_residual")
 INTEGER_COLUMNS = ("day", "hf_margin_calls", "hf_failures", "hf_alive", "clearing_iterations", "ust_auction")
@@ -220,7 +220,9 @@ class CarryUnwindModel(mesa.Model):
 
     def apply_event(self, event: ScenarioEvent) -> None:
         """Apply a scenario (or interactive) event now; it affects the next clearing."""
-        if not (self.market.apply_event(event) or self.macro.apply_event(event)):
+        # both may take a part of one event (US growth news moves the Fed path and the equity index)
+        handled = [self.market.apply_event(event), self.macro.apply_event(event)]
+        if not any(handled):
             sector = self._event_handlers.get(event.kind)
             if sector is None:  # the scenario parser rejects unknown kinds; this guards direct calls
                 raise ValueError(f"unknown event kind {event.kind!r}")

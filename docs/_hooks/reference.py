@@ -234,8 +234,16 @@ def cli_markdown() -> str:
 EVENT_MEANINGS = {
     "risk_shock": "adds `log_jump` to the logarithm of the risk index at the day's update (an exogenous "
     "sentiment jump: +1 multiplies the index by e ≈ 2.7)",
-    "boj_rate": "sets the BoJ policy rate to `rate` (per annum) from this day on",
-    "us_short_rate": "sets the US short rate to `rate` (per annum) from this day on",
+    "boj_rate": "a BoJ decision: sets the policy rate to `rate` (per annum) from this day on; the expected "
+    "BoJ path moves by the decision's surprise",
+    "us_short_rate": "a Fed decision: sets the US short rate to `rate` (per annum) from this day on; the "
+    "expected Fed path moves by the decision's surprise (the decision minus what was expected)",
+    "fed_path_news": "shifts the expected Fed near-term rate by `change_pa` (guidance, a data surprise); the "
+    "shift decays along the path with `market.policy_halflife_years`",
+    "boj_path_news": "shifts the expected BoJ near-term rate by `change_pa`, as `fed_path_news` for the Fed",
+    "us_growth_news": "a US data surprise of `surprise_sd` standard deviations: moves the expected Fed path "
+    "(`market.growth_news_fed_path_pa` per sd) and the global equity index "
+    "(`macro.growth_news_equity_per_sd` per sd)",
     "trade_flow": "adds `usd_bn` of price-inelastic dollar buying (negative: selling) to the day's trade flows",
     "supplementary_budget": "an unplanned budget of `jpy_tn`: issued as extra JGB supply spread over "
     "`mof.issuance_days` days, and added at once to the fiscal-risk index",
