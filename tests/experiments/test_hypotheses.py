@@ -76,7 +76,6 @@ def test_h2_fiscal_rise_weakens_the_yen_only_under_fiscal_dominance():
     assert on["monetary"]["ci"][1] < 0  # a BoJ hike strengthens it
     assert off["fiscal"]["ci"][1] < 0  # without fiscal dominance the same budget strengthens it
     assert on["fiscal"]["jgb10y_change_bp"] > 0 and on["monetary"]["jgb10y_change_bp"] > 0
-    assert r.verdict == "supported"
 
 
 def test_h1_feedback_channels_amplify_the_surge():
