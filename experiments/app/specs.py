@@ -485,6 +485,21 @@ SHOCKS: tuple[ShockSpec, ...] = (
         lambda model, kind: {"rate": model.market.us_short_rate - 0.0025},
     ),
     ShockSpec(
+        "fed_cuts_priced",
+        "Fed cuts priced",
+        "fed_path_news",
+        "Markets start pricing Fed cuts (0.5 pp lower expected rates): US yields fall before the Fed moves, "
+        "and a later cut of that size surprises nobody.",
+        lambda model, kind: {"change_pa": -0.005},
+    ),
+    ShockSpec(
+        "weak_us_data",
+        "Weak US data",
+        "us_growth_news",
+        "US data come in two standard deviations weaker than expected: markets price Fed cuts and stocks fall.",
+        lambda model, kind: {"surprise_sd": -2.0},
+    ),
+    ShockSpec(
         "risk_off",
         "Risk-off jump",
         "risk_shock",
