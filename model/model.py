@@ -261,7 +261,7 @@ class CarryUnwindModel(mesa.Model):
         year_ago = self.macro.log_usdjpy_year_ago(self.history["usdjpy"], cfg.market)
         dy_us = result.ust10y_yield - mk.ust10y_yield
         h = cfg.hedge_funds
-        fx_ret, d_log_v = mk.close_day(
+        _, d_log_v = mk.close_day(
             usdjpy=result.usdjpy, ust10y_yield=result.ust10y_yield, jgb10y_yield=result.jgb10y_yield,
             trend_halflife_days=h.trend_halflife_days, ewma_lambda=h.ewma_lambda,
         )  # fmt: skip
