@@ -206,8 +206,9 @@ class YccInputs(NamedTuple):
 
 
 @njit(cache=True)
-def ycc_flows(s, y_us, y_jp, inp, z, jac, gross, out):
+def ycc_flows(p, inp, z, jac, gross, out):
     """Under yield-curve control the BoJ buys without limit above the cap (a very elastic demand)."""
+    y_jp = p[JGB]
     ycc = 0.0
     ycc_dy = 0.0
     if inp.units_per_unit_yield > 0.0 and y_jp > inp.cap:
@@ -216,8 +217,6 @@ def ycc_flows(s, y_us, y_jp, inp, z, jac, gross, out):
     z[JGB] += ycc
     jac[JGB, JGB] += ycc_dy
     gross[JGB] += ycc
-    out[0] = 0.0
-    out[1] = 0.0
     out[JGB] = ycc
 
 

@@ -132,8 +132,10 @@ class BondInvestorInputs(NamedTuple):
 
 
 @njit(cache=True)
-def bond_investor_flows(s, y_us, y_jp, inp, z, jac, gross, out):
+def bond_investor_flows(p, inp, z, jac, gross, out):
     """UST and JGB investors' purchases at trial prices (see :mod:`model.sector`)."""
+    y_us = p[UST]
+    y_jp = p[JGB]
     q_us, q_us_dy = bond_investor_flow(
         y_us, inp.yus_prev, inp.ust_anchor_change, inp.ust_elasticity, inp.ust_extra_change, inp.ust_duration,
         inp.ust_units,
@@ -148,7 +150,6 @@ def bond_investor_flows(s, y_us, y_jp, inp, z, jac, gross, out):
     jac[JGB, JGB] += q_jp_dy
     gross[UST] += abs(q_us)
     gross[JGB] += abs(q_jp)
-    out[0] = 0.0
     out[UST] = q_us
     out[JGB] = q_jp
 

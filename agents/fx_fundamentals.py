@@ -116,17 +116,15 @@ def fundamental_flow(s, y_us, y_jp, inp):
 
 
 @njit(cache=True)
-def real_money_flows(s, y_us, y_jp, inp, z, jac, gross, out):
+def real_money_flows(p, inp, z, jac, gross, out):
     """Real money's dollar buying at trial prices (see :mod:`model.sector`)."""
-    rm, rm_ds, rm_dyus, rm_dyjp = fundamental_flow(s, y_us, y_jp, inp)
+    rm, rm_ds, rm_dyus, rm_dyjp = fundamental_flow(p[FX], p[UST], p[JGB], inp)
     z[FX] += rm
     jac[FX, FX] += rm_ds
     jac[FX, UST] += rm_dyus
     jac[FX, JGB] += rm_dyjp
     gross[FX] += abs(rm)
     out[FX] = rm
-    out[UST] = 0.0
-    out[JGB] = 0.0
 
 
 class RealMoney(Sector):

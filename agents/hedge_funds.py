@@ -1,30 +1,38 @@
-"""Leveraged carry-trade hedge funds: borrow yen, hold US Treasuries.
+"""Leveraged carry-trade hedge funds: long dollars against yen through FX forwards, on margin.
 
-Each fund's balance sheet after it trades is
+Each fund's margin account holds USD cash ``C`` (earning the US short rate; negative = repo
+borrowing at the US short rate plus the fund's spread) and, for the funds with a duration leg,
+``U`` UST 10y index units bought on repo. Its carry position is a long-USD/short-JPY forward of
+notional ``X`` (USD bn), marked to market every day in dollars (variation margin
+``X·(1 − S_prev/S)``) and rolled at the forward points, so it accrues ``X·(r_us − r_jp − b)/250``
+a day, ``b`` being the cross-currency basis (negative = dollars dear through swaps). Equity is
+``E = C + U·P``: the forward has no value after each day's margin is settled.
 
-    assets       UST   X  (USD bn, market value)      USD cash  E
-    liabilities  yen loan  X·S/1000  (JPY tn)          equity    E
+Decision rules (per fund ``i``, rates per annum, all from yesterday's close):
 
-so its carry exposure X is at once its long-UST and its short-yen position. Between trades
-the yen loan accrues the BoJ rate plus a funding spread, the bonds pay their yield, and
-everything is marked to market at the cleared prices.
-
-Decision rules (per fund ``i``, rates per annum):
-
-* target leverage, mean-variance (Merton): ``ℓ*_i = (y_us − r_jp − spread_i + w_i·m) / (γ_i σ²)``
-  where ``m`` is the annualised USD/JPY trend (non-zero weight ``w_i`` only for trend
-  followers, who also target a volatility ``σ_target/σ``); capped by the initial-margin
-  leverage ``λ_i = 1/margin_i``;
+* expected carry over the fund's horizon ``h`` (about the 3-month tenor it rolls): the market's
+  expected policy paths, ``r̄_us(h) − r̄_jp(h) − b``, so a repricing of Fed cuts or BoJ hikes reaches
+  funds before any rate moves; plus ``w_i·trend`` (trend followers) minus ``v_i·misvaluation``;
+* target leverage of each leg, mean-variance: ``ℓ_x = μ_x/(γ_i σ_x²)``, and for the funds with a
+  duration leg ``ℓ_u = μ_u/(γ_i σ_u²)`` with ``μ_u`` the UST's expected excess return over repo
+  (the 10y yield minus the expected repo rate, plus the expected capital gain as the expected
+  path rolls down); the legs share one margin account, so both are scaled down together when
+  their initial margins ``m_x·ℓ_x + m_u·ℓ_u`` would exceed the equity;
 * margins tighten with volatility, VaR-style (Brunnermeier & Pedersen 2009, Aymanns & Farmer
-  2015): ``margin_i = min(1, max(1/λcap_i, (1/λcap_i)·(σ/σ_ref)^ψ))``;
-* voluntary partial adjustment at speed ``κ`` towards ``ℓ*·E``;
-* a margin call when marked leverage exceeds the maintenance limit ``λ_i/θ``: the position is
-  cut back to ``λ_i·E`` at once (continuously phased in over a band of width ``ε`` so that
-  aggregate demand is continuous in prices and the market can clear exactly);
+  2015): ``m = m₀·max(1, (σ/σ_ref)^ψ)``, capped at 100 %;
+* voluntary partial adjustment at speed ``κ`` towards the targets;
+* a margin call when the margin requirement of the positions held exceeds ``1/θ`` of equity:
+  both legs are cut back together until the initial margin is met (continuously phased in over a
+  band ``ε`` so that aggregate demand is continuous in prices and the market can clear exactly);
 * below ``floor·W0`` a fund fails and is liquidated on the next day; a new fund enters after
-  a delay (Thurner, Farmer & Geanakoplos 2012: floor 10 %, 100 steps);
+  a delay (Thurner, Farmer & Geanakoplos 2012: floor 10 %, 100 steps); a fund whose equity is not
+  positive at the day's prices is closed at once and its lenders (the money market) bear the rest;
 * investors add or withdraw capital after performance, ``flow = b·(r̃ − r_b)·E`` with ``b =
   0.15`` (TFG 2012) and ``r̃`` an exponential moving average of daily returns.
+
+Capital and margin rules are inputs; positions are outcomes: each fund starts at the steady
+state of its own rule at the initial market state (what a warm-up under those conditions
+converges to), times a positioning parameter.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ import mesa
 import numpy as np
 from numba import njit
 
-from model.sector import FX, TRADING_DAYS, UST, Sector, Validated, param
+from model.sector import FWD, FX, TRADING_DAYS, UST, Sector, Validated, param
 
 __all__ = [
     "HedgeFunds",
@@ -46,11 +54,12 @@ __all__ = [
     "HedgeFundConfig",
     "HedgeFundState",
     "HedgeFundView",
-    "FundAggregate",
     "SettleTotals",
     "init_hedge_funds",
     "decide",
-    "fund_position",
+    "fund_decision",
+    "fund_trade",
+    "fund_settle",
     "aggregate_demand",
     "settle",
 ]
@@ -59,29 +68,69 @@ __all__ = [
 @dataclass(frozen=True)
 class HedgeFundConfig(Validated):
     n_funds: int = param(200, unit="funds", lo=1, hi=10_000_000, doc="number of carry funds")
-    initial_carry_usd_bn: float = param(
-        250.0,
+    capital_usd_bn: float = param(
+        35.0,
         unit="USD bn",
         lo=0.0,
         hi=1000.0,
-        doc="total initial carry exposure (UST long = yen short)",
-        source="BIS Bulletin 90 (2024): yen carry stock ~¥40 tn ≈ $250 bn going into Aug 2024",
-        range_note="BIS: ~$250 bn, 'if anything biased down'; broader yen-funded estimates up to ~$1 tn",
+        doc="total equity of the carry funds at the start (their positions follow from it and their rules)",
+        source="HFR Global Hedge Fund Industry Report (2Q 2024): macro strategies manage ~$0.7 tn; the capital "
+        "behind yen carry is taken as 5% of it (an assumption; the resulting carry stock is checked against the "
+        "~$250 bn of BIS Bulletin 90, not set to it)",
+        range_note="1-20% of macro hedge-fund capital ($7-140 bn), up to ~$1 tn for broad definitions",
     )
     initial_leverage_fraction: float = param(
-        0.8,
+        1.0,
         lo=0.2,
         hi=1.5,
-        doc="initial exposure as a fraction of each fund's own target at the initial market state "
-        "(< 1: the carry book is still building; > 1: crowded, above what funds want to hold)",
-        range_note="positioning assumption: the carry book from a fifth to 1.5 times funds' own targets",
+        doc="positioning: initial positions as a multiple of each fund's own target at the initial market state "
+        "(1: the steady state of the funds' rules there, what a warm-up under those conditions converges to; "
+        "< 1: the book is still building; > 1: crowded, above what funds want to hold, within their margin caps)",
+        range_note="positioning assumption: from a fifth to 1.5 times funds' own targets",
+    )
+    carry_horizon_years: float = param(
+        0.25,
+        unit="years",
+        lo=1.0 / 250.0,
+        hi=2.0,
+        doc="h: the horizon over which funds average the expected short-rate paths (the forward tenor they roll)",
+        source="3-month FX forwards/swaps are the benchmark tenor (BIS Triennial Survey 2022: most FX swaps "
+        "mature within 3 months)",
+        range_note="one day to two years",
+    )
+    duration_leg_share: float = param(
+        0.25,
+        lo=0.0,
+        hi=1.0,
+        doc="share of funds that also hold a duration leg (UST 10y on repo) in the same margin account",
+        source="BIS Quarterly Review (Sep 2024): the hedge-fund yen carry mostly funds short-dated dollar assets; "
+        "a minority of macro funds add duration (assumption: a quarter)",
+        range_note="0 (pure FX carry) to 1 (every fund)",
+    )
+    ust_haircut: float = param(
+        0.03,
+        lo=0.005,
+        hi=0.3,
+        doc="initial margin (repo haircut) on the duration leg in calm markets; scales with volatility like FX margins",
+        source="FICC sponsored repo and tri-party haircuts on 10y Treasuries ~2-5% (Federal Reserve Bank of NY, "
+        "Tri-party repo statistics 2023)",
+        range_note="haircuts 0.5-30% across venues and stress episodes",
+    )
+    ust_vol_floor_pa: float = param(
+        0.06,
+        unit="per annum",
+        lo=0.01,
+        hi=0.2,
+        doc="floor under funds' estimate of the UST 10y index's return volatility",
+        source="10y UST price volatility ~6-9% a year in 2022-24 (MOVE index ~100 bp × duration ~8.5)",
+        range_note="1-20% a year",
     )
     max_leverage: float = param(
         11.5,
         unit="x equity",
         lo=1.0,
         hi=50.0,
-        doc="upper end of the leverage caps (1/initial margin in calm markets); 1 = unleveraged",
+        doc="upper end of the FX leverage caps (1/initial margin on forwards in calm markets); 1 = unleveraged",
         source="FX margins for majors 3-10% (CFTC/NFA retail 2%, prime brokers 5-10%): caps 10-30x; "
         "TFG 2012 use λmax = 5-20",
         range_note="FX margins 2-10% (CFTC/NFA, prime brokers): caps up to 50x; 1 = unleveraged",
@@ -104,7 +153,7 @@ class HedgeFundConfig(Validated):
         unit="per annum",
         lo=0.0,
         hi=0.03,
-        doc="spread over the BoJ rate on yen borrowing (TONA + 50 bp)",
+        doc="spread over the US short rate on repo borrowing (the duration leg)",
         range_note="prime-broker financing spreads over the policy rate 0-300 bp",
     )
     funding_spread_dispersion_pa: float = param(
@@ -262,9 +311,9 @@ class HedgeFundConfig(Validated):
 class HedgeFundState(NamedTuple):
     """Struct of arrays, one row per fund; rows never move (``alive`` masks failed funds)."""
 
-    ust_units: np.ndarray  # UST index units held
-    loan_jpy_tn: np.ndarray  # yen loan
-    cash_usd_bn: np.ndarray  # USD cash
+    fwd_usd_bn: np.ndarray  # X: long-USD forward notional
+    ust_units: np.ndarray  # U: UST index units (duration leg)
+    cash_usd_bn: np.ndarray  # C: margin cash (negative = repo borrowing)
     equity_book_usd_bn: np.ndarray  # equity by accumulated P&L (accounting check)
     initial_capital_usd_bn: np.ndarray
     perf_ema: np.ndarray  # r̃, daily
@@ -273,34 +322,42 @@ class HedgeFundState(NamedTuple):
     reentry_day: np.ndarray  # int64
     # parameters, fixed for the run
     risk_aversion: np.ndarray
-    leverage_cap: np.ndarray
+    leverage_cap: np.ndarray  # 1 / calm-market FX margin
     funding_spread_pa: np.ndarray
     trend_weight: np.ndarray  # 0 for carry funds
     value_weight: np.ndarray  # 0 for trend followers
     vol_target_pa: np.ndarray  # 0 = none
+    duration_leg: np.ndarray  # bool: holds a duration leg
     # today's decisions (written by ``decide``)
-    target_leverage: np.ndarray
-    init_leverage: np.ndarray
-    maint_leverage: np.ndarray
+    target_fx: np.ndarray  # ℓ_x, forward notional per unit of equity
+    target_ust: np.ndarray  # ℓ_u, UST value per unit of equity
+    margin_fx: np.ndarray  # m_x, initial margin per unit of forward notional
+    margin_ust: np.ndarray  # m_u, initial margin per unit of UST value
+    maint_usage: np.ndarray  # margin call above this requirement/equity (1/θ; 0 for dead funds)
     speed: np.ndarray
-    position_new_usd_bn: np.ndarray  # X after clearing
+    # outcomes at the last evaluation of the clearing (written by the flows)
+    fwd_new_usd_bn: np.ndarray
+    ust_new_usd_bn: np.ndarray  # value of the duration leg after trading
     margin_called: np.ndarray  # bool, today
 
 
 class Observation(NamedTuple):
-    """What funds see before trading (rates per annum): yesterday's close, trend, valuation, risk."""
+    """What funds see before trading (rates per annum): yesterday's close, expectations, risk."""
 
-    carry_pa: float
+    carry_pa: float  # expected r_us − r_jp − b over the horizon
     trend_pa: float
     misvaluation: float
-    var_pa: float
-    vol_ratio: float
+    var_pa: float  # USD/JPY return variance
+    vol_ratio: float  # σ / σ_ref: scales margins
+    ust_excess_pa: float  # duration leg: expected return over repo
+    ust_var_pa: float
 
 
 class DecisionRules(NamedTuple):
     margin_vol_elasticity: float  # ψ
     maintenance_ratio: float  # θ
     adjustment_speed: float  # κ
+    ust_haircut: float
 
 
 class FundTraits(NamedTuple):
@@ -308,26 +365,28 @@ class FundTraits(NamedTuple):
 
     risk_aversion: float
     leverage_cap: float
-    spread_pa: float
     trend_weight: float
     value_weight: float
     vol_target_pa: float
+    duration_leg: bool
 
 
 class FundOrder(NamedTuple):
-    """One fund's decision for the day: target leverage, margin limits, adjustment speed."""
+    """One fund's decision for the day: target leverages, margins, margin-call limit, speed."""
 
-    target: float
-    lam_init: float
-    lam_maint: float
+    target_fx: float
+    target_ust: float
+    margin_fx: float
+    margin_ust: float
+    maint_usage: float
     speed: float
 
 
 class TradeTerms(NamedTuple):
     """Trial prices and the rules every fund trades under at them."""
 
+    ratio: float  # S_prev / S: a long-USD forward's variation margin is X·(1 − ratio)
     price: float  # UST index price
-    k: float  # 1000 / S
     duration: float
     band: float  # margin-call band ε
     forced_sales: bool
@@ -336,8 +395,8 @@ class TradeTerms(NamedTuple):
 class FundAccount(NamedTuple):
     """One fund's books before the day's settlement."""
 
+    fwd: float
     units: float
-    loan: float
     cash: float
     book: float
     capital0: float
@@ -347,14 +406,14 @@ class FundAccount(NamedTuple):
 
 
 class SettlePrices(NamedTuple):
-    """Today's and yesterday's prices and rates at settlement."""
+    """Today's and yesterday's prices and today's rates at settlement."""
 
+    ratio: float  # S_prev / S
     price: float
-    k: float
     price_prev: float
-    k_prev: float
     y_us: float
-    r_jp: float
+    r_us: float
+    forward_carry: float  # (r_us − r_jp − b)/250
 
 
 class SettleRules(NamedTuple):
@@ -367,13 +426,66 @@ class SettleRules(NamedTuple):
     reentry_delay: int
 
 
-def init_hedge_funds(
-    cfg: HedgeFundConfig, rng: np.random.Generator, *, usdjpy: float, ust_price: float, **observations: float
-) -> HedgeFundState:
+def decision_rules(cfg: HedgeFundConfig) -> DecisionRules:
+    return DecisionRules(cfg.margin_vol_elasticity, cfg.maintenance_ratio, cfg.adjustment_speed, cfg.ust_haircut)
+
+
+@njit(cache=True)
+def fund_decision(traits, liquidating, obs, rules):
+    """One fund's decision for today, from yesterday's close (all rates per annum).
+
+    Returns the fields of :class:`FundOrder`.
+    """
+    if liquidating:
+        return 0.0, 0.0, 1.0, 1.0, 0.0, 1.0
+    stress = 1.0
+    if obs.vol_ratio > 1.0 and rules.margin_vol_elasticity > 0.0:
+        stress = obs.vol_ratio**rules.margin_vol_elasticity
+    m_fx = min(1.0, stress / traits.leverage_cap)  # a fully collateralised position needs no more than 100 %
+    m_ust = min(1.0, stress * rules.ust_haircut)
+    expected = obs.carry_pa + traits.trend_weight * obs.trend_pa - traits.value_weight * obs.misvaluation
+    t_fx = max(expected / (traits.risk_aversion * obs.var_pa), 0.0)
+    if traits.vol_target_pa > 0.0:
+        t_fx = min(t_fx, traits.vol_target_pa / np.sqrt(obs.var_pa))
+    t_ust = 0.0
+    if traits.duration_leg:
+        t_ust = max(obs.ust_excess_pa / (traits.risk_aversion * obs.ust_var_pa), 0.0)
+    usage = m_fx * t_fx + m_ust * t_ust
+    if usage > 1.0:  # one margin account: both legs within the initial margin
+        t_fx /= usage
+        t_ust /= usage
+    return t_fx, t_ust, m_fx, m_ust, 1.0 / rules.maintenance_ratio, rules.adjustment_speed
+
+
+@njit(cache=True)
+def _decide_kernel(state, obs, rules):
+    for i in range(state.risk_aversion.shape[0]):
+        if not state.alive[i]:
+            state.target_fx[i] = 0.0
+            state.target_ust[i] = 0.0
+            state.margin_fx[i] = 1.0
+            state.margin_ust[i] = 1.0
+            state.maint_usage[i] = 0.0
+            state.speed[i] = 1.0
+            continue
+        traits = FundTraits(state.risk_aversion[i], state.leverage_cap[i], state.trend_weight[i],
+                            state.value_weight[i], state.vol_target_pa[i], state.duration_leg[i])  # fmt: skip
+        (state.target_fx[i], state.target_ust[i], state.margin_fx[i], state.margin_ust[i], state.maint_usage[i],
+         state.speed[i]) = fund_decision(traits, state.liquidating[i], obs, rules)  # fmt: skip
+
+
+def decide(state: HedgeFundState, cfg: HedgeFundConfig, **observations: float) -> None:
+    """Write today's target leverages, margins and adjustment speed into ``state``."""
+    _decide_kernel(state, Observation(**observations), decision_rules(cfg))
+
+
+def init_hedge_funds(cfg: HedgeFundConfig, rng: np.random.Generator, *, ust_price: float,
+                     **observations: float) -> HedgeFundState:  # fmt: skip
     """Draw the heterogeneous population and its initial balance sheets.
 
-    ``observations`` are the fields of :class:`Observation` at the initial market state: each
-    fund starts at ``initial_leverage_fraction`` times its own target leverage there.
+    ``observations`` are the fields of :class:`Observation` at the initial market state. Capital is
+    the input; each fund starts at ``initial_leverage_fraction`` times its own target there (the
+    steady state of its partial adjustment), within its margin.
     """
     n = cfg.n_funds
     # Draw order is fixed: adding a draw at the end never changes earlier ones.
@@ -382,23 +494,21 @@ def init_hedge_funds(
     size_z = rng.standard_normal(n)
     spread_z = rng.standard_normal(n)
     trend_u = rng.random(n)
+    duration_u = rng.random(n)
 
     leverage_cap = 1.0 + (cfg.max_leverage - 1.0) * lev_u
     risk_aversion = cfg.risk_aversion_median * np.exp(cfg.risk_aversion_dispersion * gamma_z)
     spread = np.maximum(cfg.funding_spread_pa + cfg.funding_spread_dispersion_pa * spread_z, 0.0)
     is_trend = trend_u < cfg.trend_share
-    trend_weight = np.where(is_trend, cfg.trend_weight, 0.0)
-    vol_target = np.where(is_trend, cfg.trend_vol_target_pa, 0.0)
-
     weights = np.exp(cfg.size_dispersion * size_z)
-    value_weight = np.where(is_trend, 0.0, cfg.value_weight_pa)
+    capital = weights * (cfg.capital_usd_bn / weights.sum())
     zeros = np.zeros(n)
     state = HedgeFundState(
+        fwd_usd_bn=zeros.copy(),
         ust_units=zeros.copy(),
-        loan_jpy_tn=zeros.copy(),
-        cash_usd_bn=zeros.copy(),
-        equity_book_usd_bn=zeros.copy(),
-        initial_capital_usd_bn=zeros.copy(),
+        cash_usd_bn=capital.copy(),
+        equity_book_usd_bn=capital.copy(),
+        initial_capital_usd_bn=capital,
         perf_ema=zeros.copy(),
         alive=np.ones(n, dtype=np.bool_),
         liquidating=np.zeros(n, dtype=np.bool_),
@@ -406,327 +516,236 @@ def init_hedge_funds(
         risk_aversion=risk_aversion,
         leverage_cap=leverage_cap,
         funding_spread_pa=spread,
-        trend_weight=trend_weight,
-        value_weight=value_weight,
-        vol_target_pa=vol_target,
-        target_leverage=zeros.copy(),
-        init_leverage=zeros.copy(),
-        maint_leverage=zeros.copy(),
+        trend_weight=np.where(is_trend, cfg.trend_weight, 0.0),
+        value_weight=np.where(is_trend, 0.0, cfg.value_weight_pa),
+        vol_target_pa=np.where(is_trend, cfg.trend_vol_target_pa, 0.0),
+        duration_leg=duration_u < cfg.duration_leg_share,
+        target_fx=zeros.copy(),
+        target_ust=zeros.copy(),
+        margin_fx=zeros.copy(),
+        margin_ust=zeros.copy(),
+        maint_usage=zeros.copy(),
         speed=zeros.copy(),
-        position_new_usd_bn=zeros.copy(),
+        fwd_new_usd_bn=zeros.copy(),
+        ust_new_usd_bn=zeros.copy(),
         margin_called=np.zeros(n, dtype=np.bool_),
     )
     _decide_kernel(state, Observation(**observations), decision_rules(cfg))
-    leverage0 = np.minimum(cfg.initial_leverage_fraction * state.target_leverage, state.init_leverage)
-    # Scale capital so that total initial exposure equals the BIS anchor.
-    total = float(np.sum(weights * leverage0))
-    if cfg.initial_carry_usd_bn == 0.0 or total <= 0.0:
-        capital = weights  # no carry at the start: funds hold cash only
-        leverage0 = zeros.copy()
-    else:
-        capital = weights * cfg.initial_carry_usd_bn / total
-    exposure = leverage0 * capital
-    state.ust_units[:] = exposure / ust_price
-    state.loan_jpy_tn[:] = exposure * usdjpy / 1000.0
-    state.cash_usd_bn[:] = capital
-    state.equity_book_usd_bn[:] = capital
-    state.initial_capital_usd_bn[:] = capital
-    state.target_leverage[:] = 0.0
-    state.init_leverage[:] = leverage_cap
-    state.maint_leverage[:] = leverage_cap / cfg.maintenance_ratio
-    state.speed[:] = cfg.adjustment_speed
-    state.position_new_usd_bn[:] = exposure
+    # the steady state of the partial adjustment at the initial state, scaled by the positioning,
+    # within the initial margin (one account for both legs)
+    f = cfg.initial_leverage_fraction
+    usage = f * (state.margin_fx * state.target_fx + state.margin_ust * state.target_ust)
+    scale = f / np.maximum(usage, 1.0)
+    state.fwd_usd_bn[:] = scale * state.target_fx * capital
+    ust_value = scale * state.target_ust * capital
+    state.ust_units[:] = ust_value / ust_price
+    state.cash_usd_bn[:] = capital - ust_value  # the duration leg is bought on repo
+    state.fwd_new_usd_bn[:] = state.fwd_usd_bn
+    state.ust_new_usd_bn[:] = ust_value
     return state
 
 
-def decision_rules(cfg: HedgeFundConfig) -> DecisionRules:
-    return DecisionRules(cfg.margin_vol_elasticity, cfg.maintenance_ratio, cfg.adjustment_speed)
-
-
 @njit(cache=True)
-def fund_decision(traits, liquidating, obs, rules):
-    """One fund's decision for today, from yesterday's close (all rates per annum).
+def fund_trade(fwd, units, cash, order, terms):
+    """One fund's positions after trading at trial prices (``terms``).
 
-    Returns ``(target_leverage, init_leverage, maint_leverage, speed)``.
+    Equity at the trial prices is ``E = C + U·P + X·(1 − S_prev/S)``. The voluntary positions move a
+    share ``κ`` towards the targets ``ℓ·E``. A margin call binds when the initial margin of the
+    positions held, ``G = m_x·X + m_u·U·P``, exceeds ``E/θ``: the share ``f`` of the cut that restores
+    ``G = E`` executed today is ``(G/E − 1/θ)/(ε/θ)`` capped at 1 with forced sales ("at once"), or
+    ``1 − (1/θ)·E/G`` without (gradual, complete as equity runs out); both legs are scaled together,
+    and the fund holds the smaller of the voluntary and the called positions' margin. Continuous
+    and piecewise smooth in prices, so aggregate demand is too. A fund with no equity left closes
+    both legs.
+
+    Returns ``(x, v, dx_ds, dx_dy, dv_ds, dv_dy, called)``: the forward notional and the UST value
+    held after trading, their derivatives in ``s = ln S`` and ``y_us``, and whether the fund is in a
+    margin call (the margin of what it holds exceeds ``E/θ``; the cut may be smaller than the
+    voluntary one it makes anyway).
     """
-    if liquidating:
-        return 0.0, 0.0, 0.0, 1.0
-    base_margin = 1.0 / traits.leverage_cap
-    margin = base_margin
-    if obs.vol_ratio > 1.0 and rules.margin_vol_elasticity > 0.0:
-        margin = base_margin * obs.vol_ratio**rules.margin_vol_elasticity
-    if margin > 1.0:
-        margin = 1.0  # a fully collateralised position needs no more than 100 % margin
-    if base_margin > margin:
-        margin = base_margin
-    lam = 1.0 / margin
-    expected = (
-        obs.carry_pa - traits.spread_pa + traits.trend_weight * obs.trend_pa - traits.value_weight * obs.misvaluation
-    )
-    target = expected / (traits.risk_aversion * obs.var_pa)
-    if traits.vol_target_pa > 0.0:
-        vol_cap = traits.vol_target_pa / np.sqrt(obs.var_pa)
-        if target > vol_cap:
-            target = vol_cap
-    if target > lam:
-        target = lam
-    if target < 0.0:
-        target = 0.0
-    return target, lam, lam / rules.maintenance_ratio, rules.adjustment_speed
-
-
-@njit(cache=True)
-def _decide_kernel(state, obs, rules):
-    for i in range(state.risk_aversion.shape[0]):
-        if not state.alive[i]:
-            state.target_leverage[i] = 0.0
-            state.init_leverage[i] = 0.0
-            state.maint_leverage[i] = 0.0
-            state.speed[i] = 1.0
-            continue
-        traits = FundTraits(state.risk_aversion[i], state.leverage_cap[i], state.funding_spread_pa[i],
-                            state.trend_weight[i], state.value_weight[i], state.vol_target_pa[i])  # fmt: skip
-        t, li, lm, sp = fund_decision(traits, state.liquidating[i], obs, rules)
-        state.target_leverage[i] = t
-        state.init_leverage[i] = li
-        state.maint_leverage[i] = lm
-        state.speed[i] = sp
-
-
-def decide(state: HedgeFundState, cfg: HedgeFundConfig, **observations: float) -> None:
-    """Write today's target leverage, margin limits and adjustment speed into ``state``."""
-    _decide_kernel(state, Observation(**observations), decision_rules(cfg))
-
-
-@njit(cache=True)
-def fund_position(x_old, equity, target, lam_init, lam_maint, speed, band, forced_sales):
-    """The position a fund holds after trading at prices that mark it at ``(x_old, equity)``.
-
-    Voluntary partial adjustment ``x_old + κ·(ℓ*·E − x_old)``; above the maintenance leverage
-    ``λ_m`` a margin call cuts towards ``λ_i·E``. The share ``f`` of that cut executed today is
-
-    * with forced sales: ``(L − λ_m)/(ε·λ_m)`` capped at 1 — all of it once leverage ``L`` is a
-      band ``ε`` above the limit ("at once");
-    * without: ``(L − λ_m)/L`` — gradual, but complete as equity runs out (so that demand stays
-      continuous where an insolvent fund's lenders close it).
-
-    Continuous and piecewise smooth in ``(x_old, E)``, so aggregate demand is continuous too.
-
-    Returns
-    -------
-    x_new, dx_dxold, dx_dequity, margin_call
-        Position (USD bn), its partial derivatives, and whether a margin call is binding.
-    """
-    if equity <= 0.0 or lam_init <= 0.0:
-        return 0.0, 0.0, 0.0, equity <= 0.0 and x_old > 0.0
-    # voluntary partial adjustment towards target·E
-    x_new = x_old + speed * (target * equity - x_old)
-    dx_dx = 1.0 - speed
-    dx_de = speed * target
+    d = terms.duration
+    v_old = units * terms.price
+    equity = cash + v_old + fwd * (1.0 - terms.ratio)
+    if equity <= 0.0 or order.maint_usage <= 0.0:
+        return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, equity <= 0.0 and (fwd > 0.0 or units > 0.0)
+    de_ds = fwd * terms.ratio  # d(S_prev/S)/ds = −S_prev/S
+    de_dy = -d * v_old
+    k = order.speed
+    x = fwd + k * (order.target_fx * equity - fwd)
+    dx_ds = k * order.target_fx * de_ds
+    dx_dy = k * order.target_fx * de_dy
+    v = v_old + k * (order.target_ust * equity - v_old)
+    dv_ds = k * order.target_ust * de_ds
+    dv_dy = (1.0 - k) * de_dy + k * order.target_ust * de_dy  # d(v_old)/dy = −D·v_old = de_dy
     called = False
-    lev = x_old / equity
-    if lev > lam_maint:
+    g_old = order.margin_fx * fwd + order.margin_ust * v_old
+    usage = g_old / equity
+    lam = order.maint_usage
+    if usage > lam:
         called = True
-        gap = x_old - lam_init * equity  # the cut that restores the initial margin
-        if forced_sales:
-            width = band * lam_maint
-            f = (lev - lam_maint) / width
-            df_dx = 1.0 / (equity * width)
-            df_de = -x_old / (equity * equity * width)
+        dg_old_dy = order.margin_ust * (-d * v_old)
+        du_ds = -g_old * de_ds / (equity * equity)
+        du_dy = (dg_old_dy * equity - g_old * de_dy) / (equity * equity)
+        if terms.forced_sales:
+            width = terms.band * lam
+            f = (usage - lam) / width
+            df_ds = du_ds / width
+            df_dy = du_dy / width
         else:
-            f = 1.0 - lam_maint * equity / x_old
-            df_dx = lam_maint * equity / (x_old * x_old)
-            df_de = -lam_maint / x_old
+            f = 1.0 - lam / usage
+            df_ds = lam * du_ds / (usage * usage)
+            df_dy = lam * du_dy / (usage * usage)
         if f >= 1.0:
-            xf, dxf_dx, dxf_de = lam_init * equity, 0.0, lam_init
-        else:
-            xf = x_old - f * gap
-            dxf_dx = 1.0 - f - gap * df_dx
-            dxf_de = f * lam_init - gap * df_de
-        if xf < x_new:
-            x_new, dx_dx, dx_de = xf, dxf_dx, dxf_de
-    if x_new < 0.0:
-        return 0.0, 0.0, 0.0, called
-    return x_new, dx_dx, dx_de, called
+            f, df_ds, df_dy = 1.0, 0.0, 0.0
+        # the margin after the called cut: G_f = G_old − f·(G_old − E)
+        g_f = g_old - f * (g_old - equity)
+        dgf_ds = -df_ds * (g_old - equity) + f * de_ds
+        dgf_dy = dg_old_dy - df_dy * (g_old - equity) - f * (dg_old_dy - de_dy)
+        g_v = order.margin_fx * x + order.margin_ust * v
+        if g_f < g_v:
+            dgv_ds = order.margin_fx * dx_ds + order.margin_ust * dv_ds
+            dgv_dy = order.margin_fx * dx_dy + order.margin_ust * dv_dy
+            c = g_f / g_v
+            dc_ds = (dgf_ds * g_v - g_f * dgv_ds) / (g_v * g_v)
+            dc_dy = (dgf_dy * g_v - g_f * dgv_dy) / (g_v * g_v)
+            dx_ds, dx_dy = dx_ds * c + x * dc_ds, dx_dy * c + x * dc_dy
+            dv_ds, dv_dy = dv_ds * c + v * dc_ds, dv_dy * c + v * dc_dy
+            x *= c
+            v *= c
+    if x < 0.0:
+        x, dx_ds, dx_dy = 0.0, 0.0, 0.0
+    if v < 0.0:
+        v, dv_ds, dv_dy = 0.0, 0.0, 0.0
+    return x, v, dx_ds, dx_dy, dv_ds, dv_dy, called
 
 
 class FundBook(NamedTuple):
     """What the funds' flows read during one day's clearing: their books, today's decisions, outputs."""
 
+    fwd_usd_bn: np.ndarray
     ust_units: np.ndarray
-    loan_jpy_tn: np.ndarray
     cash_usd_bn: np.ndarray
     alive: np.ndarray
-    target: np.ndarray
-    lam_init: np.ndarray
-    lam_maint: np.ndarray
+    target_fx: np.ndarray
+    target_ust: np.ndarray
+    margin_fx: np.ndarray
+    margin_ust: np.ndarray
+    maint_usage: np.ndarray
     speed: np.ndarray
+    s_prev: float  # yesterday's ln S
     duration: float  # UST duration (the bond index price is exp(−D·y))
     band: float  # margin-call band ε
     forced_sales: bool
-    out_x: np.ndarray  # new positions at the trial prices (written)
+    out_x: np.ndarray  # forward notional at the trial prices (written)
+    out_v: np.ndarray  # UST value at the trial prices (written)
     out_called: np.ndarray  # margin-call flags at the trial prices (written)
 
 
-@njit(cache=True)
-def fund_flows(s, y_us, y_jp, book, z, jac, gross, out):
-    """The funds' dollar and UST buying at trial prices (see :mod:`model.sector`)."""
-    price_us = math.exp(-book.duration * y_us)
-    k = 1000.0 * math.exp(-s)
-    add_aggregate(aggregate_demand(book, price_us, k), z, jac, gross, out)
+# The funds' aggregate at trial prices: sums over funds, in a fixed order (bit-reproducible).
+N_SUMS = 10  # Σx−x_old, Σdx_ds, Σdx_dy, Σunits bought, Σdunits_ds, Σdunits_dy, gross fwd, gross units, -, -
 
 
 @njit(cache=True)
-def add_aggregate(agg, z, jac, gross, out):
-    """Add the funds' aggregate (the fields of :class:`FundAggregate`) to the clearing's arrays."""
-    usd, usd_ds, usd_dy, ust, ust_ds, ust_dy, gross_usd, gross_ust = agg
-    z[FX] += usd
-    z[UST] += ust
-    jac[FX, FX] += usd_ds
-    jac[FX, UST] += usd_dy
-    jac[UST, FX] += ust_ds
-    jac[UST, UST] += ust_dy
-    gross[FX] += gross_usd
-    gross[UST] += gross_ust
-    out[FX] = usd
-    out[UST] = ust
-    out[2] = 0.0
-
-
-class FundAggregate(NamedTuple):
-    """Hedge funds' net demand at trial prices and its derivatives in ``(s = ln S, y_us)``."""
-
-    usd_bn: float  # net USD bought
-    dusd_ds: float
-    dusd_dy: float
-    ust_units: float  # net UST units bought
-    dust_ds: float
-    dust_dy: float
-    gross_usd_bn: float  # Σ|USD bought| over funds
-    gross_ust_units: float
+def accumulate(acc, fwd_old, units_old, trade, price, duration):
+    """Add one fund's trade (the first six outputs of :func:`fund_trade`) to the sums ``acc``."""
+    x, v, dx_ds, dx_dy, dv_ds, dv_dy = trade
+    inv_p = 1.0 / price  # units per USD; d(1/P)/dy = D/P
+    acc[0] += x - fwd_old
+    acc[1] += dx_ds
+    acc[2] += dx_dy
+    acc[3] += v * inv_p - units_old
+    acc[4] += dv_ds * inv_p
+    acc[5] += (dv_dy + duration * v) * inv_p
+    acc[6] += abs(x - fwd_old)
+    acc[7] += abs(v * inv_p - units_old)
 
 
 @njit(cache=True)
-def fund_trade(units, loan, cash, order, terms):
-    """One fund marked at trial prices (``terms``: UST index price, ``k = 1000/S``, rules).
-
-    A solvent fund resets its yen loan to its new position, so it buys ``q = x − loan·k``
-    dollars. An insolvent one (equity ≤ 0) sells every dollar it has to buy back yen; the rest
-    of its loan is a default, so its yen buying is bounded by its dollar assets.
-
-    Returns ``(x_new, called, q, dq_ds, dq_dy, dx_ds, dx_dy)``: the new position, whether a
-    margin call binds, USD bought and derivatives in ``s = ln S`` and ``y_us``.
-    """
-    duration = terms.duration
-    x_old = units * terms.price
-    debt = loan * terms.k
-    equity = x_old + cash - debt
-    if equity <= 0.0:
-        assets = x_old + cash
-        if assets <= 0.0:
-            return 0.0, x_old > 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
-        return 0.0, x_old > 0.0, -assets, 0.0, duration * x_old, 0.0, 0.0
-    x, dx_dxo, dx_de, called = fund_position(
-        x_old, equity, order.target, order.lam_init, order.lam_maint, order.speed, terms.band, terms.forced_sales
-    )
-    # chain rule: d(x_old)/dy = dE/dy = -D·x_old ; dE/ds = debt (k = 1000·e^-s)
-    dx_ds = dx_de * debt
-    dx_dy = -duration * x_old * (dx_dxo + dx_de)
-    return x, called, x - debt, dx_ds + debt, dx_dy, dx_ds, dx_dy
+def add_aggregate(acc, z, jac, gross, out):
+    """Add the funds' sums to the clearing's arrays: forwards (market FWD) and UST (market UST)."""
+    z[FWD] += acc[0]
+    jac[FWD, FX] += acc[1]
+    jac[FWD, UST] += acc[2]
+    z[UST] += acc[3]
+    jac[UST, FX] += acc[4]
+    jac[UST, UST] += acc[5]
+    gross[FWD] += acc[6]
+    gross[UST] += acc[7]
+    out[FWD] = acc[0]
+    out[UST] = acc[3]
 
 
 @njit(cache=True)
-def aggregate_demand(book, price, k):
-    """Sum the funds' trades at trial prices; writes each new position into ``book.out_x``.
-
-    Returns the fields of :class:`FundAggregate`. Sequential loop (no ``prange``): the sum
-    order is fixed, so results are bit-reproducible.
-    """
-    terms = TradeTerms(price, k, book.duration, book.band, book.forced_sales)
-    usd = 0.0
-    dusd_ds = 0.0
-    dusd_dy = 0.0
-    dx_ds_sum = 0.0
-    dx_dy_sum = 0.0
-    x_sum = 0.0
-    units_old = 0.0
-    gross_usd = 0.0
-    gross_units = 0.0
-    inv_p = 1.0 / price
-    for i in range(book.ust_units.shape[0]):
+def aggregate_demand(book, p):
+    """Every live fund's trade at trial prices ``p``; writes their positions into the ``out_`` arrays."""
+    price = math.exp(-book.duration * p[UST])
+    terms = TradeTerms(math.exp(book.s_prev - p[FX]), price, book.duration, book.band, book.forced_sales)
+    acc = np.zeros(N_SUMS)
+    for i in range(book.fwd_usd_bn.shape[0]):
         if not book.alive[i]:
             book.out_x[i] = 0.0
+            book.out_v[i] = 0.0
             book.out_called[i] = False
             continue
-        order = FundOrder(book.target[i], book.lam_init[i], book.lam_maint[i], book.speed[i])
-        x, called, q, dq_ds, dq_dy, dx_ds, dx_dy = fund_trade(
-            book.ust_units[i], book.loan_jpy_tn[i], book.cash_usd_bn[i], order, terms
+        order = FundOrder(book.target_fx[i], book.target_ust[i], book.margin_fx[i], book.margin_ust[i],
+                          book.maint_usage[i], book.speed[i])  # fmt: skip
+        x, v, dx_ds, dx_dy, dv_ds, dv_dy, called = fund_trade(
+            book.fwd_usd_bn[i], book.ust_units[i], book.cash_usd_bn[i], order, terms
         )
         book.out_x[i] = x
+        book.out_v[i] = v
         book.out_called[i] = called
-        usd += q
-        dusd_ds += dq_ds
-        dusd_dy += dq_dy
-        x_sum += x
-        dx_ds_sum += dx_ds
-        dx_dy_sum += dx_dy
-        units_old += book.ust_units[i]
-        gross_usd += abs(q)
-        gross_units += abs(x * inv_p - book.ust_units[i])
-    sums = (usd, dusd_ds, dusd_dy, x_sum, dx_ds_sum, dx_dy_sum, units_old, gross_usd, gross_units)
-    return finish_aggregate(sums, inv_p, duration=book.duration)
+        accumulate(acc, book.fwd_usd_bn[i], book.ust_units[i], (x, v, dx_ds, dx_dy, dv_ds, dv_dy), price,
+                   book.duration)  # fmt: skip
+    return acc
 
 
 @njit(cache=True)
-def finish_aggregate(sums, inv_p, duration):
-    """:class:`FundAggregate` from the funds' sums ``(usd, dusd_ds, dusd_dy, Σx, Σdx_ds, Σdx_dy,
-    Σunits_old, gross_usd, gross_units)`` at the UST price ``1/inv_p``."""
-    usd, dusd_ds, dusd_dy, x_sum, dx_ds_sum, dx_dy_sum, units_old, gross_usd, gross_units = sums
-    units = x_sum * inv_p - units_old
-    # P = exp(-D·y): d(1/P)/dy = D/P
-    dunits_dy = (dx_dy_sum + duration * x_sum) * inv_p
-    dunits_ds = dx_ds_sum * inv_p
-    return usd, dusd_ds, dusd_dy, units, dunits_ds, dunits_dy, gross_usd, gross_units
+def fund_flows(p, book, z, jac, gross, out):
+    """The funds' forward and UST buying at trial prices (see :mod:`model.sector`); no spot trades."""
+    add_aggregate(aggregate_demand(book, p), z, jac, gross, out)
 
 
 class SettleTotals(NamedTuple):
+    variation_margin_usd_bn: float  # received on forwards (+) or paid (−)
+    forward_carry_usd_bn: float  # forward points earned (+) or paid (−)
     coupons_usd_bn: float
-    interest_jpy_tn: float
+    interest_usd_bn: float  # from the money market (+) or paid to it (−)
     investor_flows_usd_bn: float  # net inflow (+) from outside investors, incl. re-entry capital
     payouts_usd_bn: float  # equity returned to investors on liquidation
-    defaults_jpy_tn: float  # yen loans written off by lenders (insolvent funds)
+    defaults_usd_bn: float  # negative equity written off by the lenders
     failures: int
     reentries: int
     margin_calls: int
 
 
 @njit(cache=True)
-def fund_settle(acct, x, prices, rules):
-    """Book one live fund's day: trade to ``x``, accrue carry, take investor flows.
+def fund_settle(acct, x, v, prices, rules):
+    """Book one live fund's day: margin, trades to ``(x, v)``, accruals, investor flows.
 
-    A fund whose equity at today's prices is not positive sold all its dollars at the clearing;
-    what it still owes in yen is written off by the lenders (``default_jpy``) and it closes.
+    Variation margin on the forward held overnight is settled first. A fund whose equity is then not
+    positive closed both legs at the clearing; the rest is written off (``default``) and it closes.
+    The day's forward carry, coupons and interest accrue on the positions held at the close.
 
-    Returns ``(units, loan, cash, book, perf, coupon, interest_jpy, flow, payout, default_jpy,
+    Returns ``(fwd, units, cash, book, perf, vm, carry, coupon, interest, flow, payout, default,
     closed, failed)``.
     """
-    units, loan, cash, book, perf = acct.units, acct.loan, acct.cash, acct.book, acct.perf
-    price, k = prices.price, prices.k
-    if units * price + cash - loan * k <= 0.0:
-        assets = units * price + cash
-        if assets < 0.0:
-            assets = 0.0
-        return 0.0, 0.0, 0.0, 0.0, perf, 0.0, 0.0, 0.0, 0.0, loan - assets / k, True, True
-    reval = units * (price - prices.price_prev) - loan * (k - prices.k_prev)
-    # trade at today's prices: position x in UST, a loan worth x, the rest in USD cash
-    cash = cash + units * price - loan * k
-    units = x / price
-    loan = x / k
-    coupon = x * prices.y_us / TRADING_DAYS
-    int_jpy = loan * (prices.r_jp + acct.spread) / TRADING_DAYS
-    cash += coupon
-    loan += int_jpy
-    new_book = book + reval + coupon - int_jpy * k
+    fwd, units, cash, book, perf = acct.fwd, acct.units, acct.cash, acct.book, acct.perf
+    price = prices.price
+    vm = fwd * (1.0 - prices.ratio)
+    equity = cash + units * price + vm
+    if equity <= 0.0:
+        return 0.0, 0.0, 0.0, 0.0, perf, vm, 0.0, 0.0, 0.0, 0.0, 0.0, -equity, True, True
+    reval = units * (price - prices.price_prev) + vm
+    # trade at today's prices: the forward is re-struck at no cost, the UST leg bought on repo
+    cash = cash + vm + units * price - v
+    units = v / price
+    carry = x * prices.forward_carry
+    coupon = v * prices.y_us / TRADING_DAYS
+    rate = prices.r_us if cash >= 0.0 else prices.r_us + acct.spread
+    interest = cash * rate / TRADING_DAYS
+    cash += carry + coupon + interest
+    new_book = book + reval + carry + coupon + interest
     ret = (new_book - book) / book if book > 0.0 else 0.0
     perf = (1.0 - rules.a) * perf + rules.a * ret
     flow = 0.0
@@ -739,58 +758,53 @@ def fund_settle(acct, x, prices, rules):
     cash += flow
     new_book += flow
     if acct.liquidating:
-        # the position was closed at today's clearing: pay out what is left and leave
-        return 0.0, 0.0, 0.0, 0.0, perf, coupon, int_jpy, flow, cash - loan * k, 0.0, True, False
+        # both legs were closed at today's clearing: pay out what is left and leave
+        return 0.0, 0.0, 0.0, 0.0, perf, vm, carry, coupon, interest, flow, cash, 0.0, True, False
     failed = new_book < rules.floor * acct.capital0
-    return units, loan, cash, new_book, perf, coupon, int_jpy, flow, 0.0, 0.0, False, failed
+    return x, units, cash, new_book, perf, vm, carry, coupon, interest, flow, 0.0, 0.0, False, failed
+
+
+@njit(cache=True)
+def reenter(state, i):
+    """A new fund takes slot ``i`` with fresh capital; returns the capital."""
+    state.alive[i] = True
+    state.reentry_day[i] = -1
+    state.fwd_usd_bn[i] = 0.0
+    state.ust_units[i] = 0.0
+    state.cash_usd_bn[i] = state.initial_capital_usd_bn[i]
+    state.equity_book_usd_bn[i] = state.initial_capital_usd_bn[i]
+    state.perf_ema[i] = 0.0
+    return state.initial_capital_usd_bn[i]
 
 
 @njit(cache=True)
 def _settle_kernel(state, prices, rules, day):
-    coupons = 0.0
-    interest = 0.0
-    flows = 0.0
-    payouts = 0.0
-    defaults = 0.0
+    totals = np.zeros(7)  # the money fields of SettleTotals, in order
     failures = 0
     reentries = 0
     calls = 0
     for i in range(state.ust_units.shape[0]):
         if not state.alive[i]:
             if state.reentry_day[i] >= 0 and day >= state.reentry_day[i]:
-                # a new fund takes the slot with fresh capital
-                state.alive[i] = True
-                state.reentry_day[i] = -1
-                state.cash_usd_bn[i] = state.initial_capital_usd_bn[i]
-                state.equity_book_usd_bn[i] = state.initial_capital_usd_bn[i]
-                state.perf_ema[i] = 0.0
-                flows += state.initial_capital_usd_bn[i]
+                totals[4] += reenter(state, i)
                 reentries += 1
             continue
         if state.margin_called[i]:
             calls += 1
-        acct = FundAccount(state.ust_units[i], state.loan_jpy_tn[i], state.cash_usd_bn[i], state.equity_book_usd_bn[i],
+        acct = FundAccount(state.fwd_usd_bn[i], state.ust_units[i], state.cash_usd_bn[i], state.equity_book_usd_bn[i],
                            state.initial_capital_usd_bn[i], state.perf_ema[i], state.liquidating[i],
                            state.funding_spread_pa[i])  # fmt: skip
-        (
-            state.ust_units[i],
-            state.loan_jpy_tn[i],
-            state.cash_usd_bn[i],
-            state.equity_book_usd_bn[i],
-            state.perf_ema[i],
-            coupon,
-            int_jpy,
-            flow,
-            payout,
-            default,
-            closed,
-            failed,
-        ) = fund_settle(acct, state.position_new_usd_bn[i], prices, rules)
-        coupons += coupon
-        interest += int_jpy
-        flows += flow
-        payouts += payout
-        defaults += default
+        out = fund_settle(acct, state.fwd_new_usd_bn[i], state.ust_new_usd_bn[i], prices, rules)
+        (state.fwd_usd_bn[i], state.ust_units[i], state.cash_usd_bn[i], state.equity_book_usd_bn[i],
+         state.perf_ema[i]) = out[0], out[1], out[2], out[3], out[4]  # fmt: skip
+        totals[0] += out[5]
+        totals[1] += out[6]
+        totals[2] += out[7]
+        totals[3] += out[8]
+        totals[4] += out[9]
+        totals[5] += out[10]
+        totals[6] += out[11]
+        closed, failed = out[12], out[13]
         if closed:
             if failed:
                 failures += 1
@@ -800,7 +814,7 @@ def _settle_kernel(state, prices, rules, day):
         elif failed:
             state.liquidating[i] = True
             failures += 1
-    return coupons, interest, flows, payouts, defaults, failures, reentries, calls
+    return totals, failures, reentries, calls
 
 
 def settle_rules(cfg: HedgeFundConfig) -> SettleRules:
@@ -808,26 +822,21 @@ def settle_rules(cfg: HedgeFundConfig) -> SettleRules:
                        cfg.failure_floor, cfg.max_capital_multiple, cfg.reentry_delay_days)  # fmt: skip
 
 
-def settle(
-    state: HedgeFundState,
-    cfg: HedgeFundConfig,
-    *,
-    price: float,
-    usdjpy: float,
-    price_prev: float,
-    usdjpy_prev: float,
-    y_us: float,
-    r_jp: float,
-    day: int,
-) -> SettleTotals:
-    """Book today's trades, carry accrual, investor flows, failures and re-entries."""
-    prices = SettlePrices(price, 1000.0 / usdjpy, price_prev, 1000.0 / usdjpy_prev, y_us, r_jp)
-    return SettleTotals(*_settle_kernel(state, prices, settle_rules(cfg), day))
+def settle_prices(day) -> SettlePrices:
+    """The prices and rates a day's settlement uses (``day``: a :class:`model.sector.Day`)."""
+    return SettlePrices(day.usdjpy_prev / day.usdjpy, day.ust_price, day.ust_price_prev, day.ust10y_yield,
+                        day.us_short_rate, day.forward_carry())  # fmt: skip
 
 
-def equity_marked(state: HedgeFundState, price: float, usdjpy: float) -> np.ndarray:
-    """Assets minus liabilities at the given prices, USD bn per fund."""
-    return state.ust_units * price + state.cash_usd_bn - state.loan_jpy_tn * 1000.0 / usdjpy
+def settle(state: HedgeFundState, cfg: HedgeFundConfig, prices: SettlePrices, *, day: int) -> SettleTotals:
+    """Book today's margin, trades, accruals, investor flows, failures and re-entries."""
+    totals, failures, reentries, calls = _settle_kernel(state, prices, settle_rules(cfg), day)
+    return SettleTotals(*(float(t) for t in totals), failures, reentries, calls)
+
+
+def equity_marked(state: HedgeFundState, price: float) -> np.ndarray:
+    """Assets minus liabilities at the UST price ``price``, USD bn per fund (forwards are settled daily)."""
+    return state.ust_units * price + state.cash_usd_bn
 
 
 class HedgeFundView(mesa.Agent):
@@ -847,17 +856,23 @@ class HedgeFundView(mesa.Agent):
 
     @property
     def exposure_usd_bn(self) -> float:
+        """The carry position: long-USD forward notional."""
+        return float(self._s.fwd_usd_bn[self.row])
+
+    @property
+    def duration_leg_usd_bn(self) -> float:
         return float(self._s.ust_units[self.row] * self.model.market.ust_price)
 
     @property
     def equity_usd_bn(self) -> float:
-        m = self.model.market
-        return float(equity_marked(self._s, m.ust_price, m.usdjpy)[self.row])
+        return float(equity_marked(self._s, self.model.market.ust_price)[self.row])
 
     @property
     def leverage(self) -> float:
+        """Gross notional (forward plus duration leg) over equity."""
+        gross = self.exposure_usd_bn + self.duration_leg_usd_bn
         e = self.equity_usd_bn
-        return self.exposure_usd_bn / e if e > 0 else float("inf") if self.exposure_usd_bn > 0 else 0.0
+        return gross / e if e > 0 else float("inf") if gross > 0 else 0.0
 
     @property
     def leverage_cap(self) -> float:
@@ -866,6 +881,10 @@ class HedgeFundView(mesa.Agent):
     @property
     def is_trend_follower(self) -> bool:
         return bool(self._s.trend_weight[self.row] > 0)
+
+    @property
+    def has_duration_leg(self) -> bool:
+        return bool(self._s.duration_leg[self.row])
 
     @property
     def margin_called(self) -> bool:
@@ -878,6 +897,11 @@ class HedgeFundView(mesa.Agent):
 class HedgeFunds(Sector):
     """The hedge funds' sector block (struct of arrays, one row per fund).
 
+    Trades FX forwards with the dealers (the forward market) and, for the duration leg, UST 10y on
+    repo from the money market. Its ledger rows: the funds, and the outside investors who put in and
+    take out capital. Variation margin and forward carry settle through the dealers'
+    ``forward_settlement`` account; interest, repo and write-offs with the ``us_money_market``.
+
     With the model's ``engine = "mesa"``, the model sets :attr:`engine` to the reference engine
     (:mod:`model.reference`): one Python ``mesa.Agent`` per fund makes the decisions, demand and
     settlement with the same rule functions, and the arrays mirror the agents after each day.
@@ -887,9 +911,10 @@ class HedgeFunds(Sector):
     name = "hedge_funds"
     section = "hedge_funds"
     flows = fund_flows
-    ledger_rows = ("hedge_funds", "yen_lenders", "fund_investors")
-    columns = ("hf_gross_usd_bn", "hf_equity_usd_bn", "hf_leverage", "hf_margin_calls", "hf_failures", "hf_alive",
-               "hf_investor_flows_usd_bn")  # fmt: skip
+    ledger_rows = ("hedge_funds", "fund_investors")
+    requires = ("dealers", "money_market")
+    columns = ("hf_gross_usd_bn", "hf_net_usd_bn", "hf_ust_usd_bn", "hf_equity_usd_bn", "hf_leverage",
+               "hf_margin_calls", "hf_failures", "hf_alive", "hf_investor_flows_usd_bn")  # fmt: skip
 
     def __init__(self, model) -> None:
         super().__init__(model)
@@ -899,7 +924,7 @@ class HedgeFunds(Sector):
 
     # -- what funds observe before trading --------------------------------------------------------
     def variance_pa(self, model) -> float:
-        """Funds' variance estimate: realised and implied, above a stressed-VaR floor."""
+        """Funds' USD/JPY variance estimate: realised and implied, above a stressed-VaR floor."""
         mk, h = model.market, self.config
         if not h.risk_feedback:
             return h.margin_reference_vol_pa**2
@@ -908,41 +933,54 @@ class HedgeFunds(Sector):
         return max(blend, h.vol_floor_pa**2)
 
     def observe(self, model) -> dict[str, float]:
-        """Yesterday's close as funds see it: carry, trend, valuation and risk."""
-        mk = model.market
+        """Yesterday's close as funds see it: expected carry, trend, valuation and risk."""
+        mk, h = model.market, self.config.carry_horizon_years
         var_pa = self.variance_pa(model)
+        duration = model.config.market.ust_duration
+        repo = mk.fed_path.average(h)
+        # the duration leg earns the 10y yield over repo, plus the capital gain expected as the
+        # expected policy path rolls down over the horizon
+        roll = -duration * (mk.fed_path.average_between(h, h + 10.0) - mk.fed_path.average(10.0)) / h
+        ust_var = max(mk.ewma_var_ust_daily * TRADING_DAYS, self.config.ust_vol_floor_pa**2)
+        if not self.config.risk_feedback:
+            ust_var = self.config.ust_vol_floor_pa**2
         return dict(
-            carry_pa=mk.ust10y_yield - mk.boj_rate,
+            carry_pa=repo - mk.boj_path.average(h) - mk.fx_basis,
             trend_pa=mk.trend_daily * TRADING_DAYS,
             misvaluation=mk.log_usdjpy - model.signals["fundamental_log_usdjpy"],
             var_pa=var_pa,
             vol_ratio=math.sqrt(var_pa) / self.config.margin_reference_vol_pa,
+            ust_excess_pa=mk.ust10y_yield - repo + roll,
+            ust_var_pa=ust_var,
         )
 
     def start(self, model) -> None:
         mk = model.market
-        self.state = init_hedge_funds(
-            self.config, model.streams["hedge_funds.init"], usdjpy=mk.usdjpy, ust_price=mk.ust_price,
-            **self.observe(model),
-        )  # fmt: skip
+        self.state = init_hedge_funds(self.config, model.streams["hedge_funds.init"], ust_price=mk.ust_price,
+                                      **self.observe(model))  # fmt: skip
         if model.engine != "mesa":  # the Mesa engine's agents are views of their own
             for row in range(min(self.config.n_funds, model.config.simulation.max_agent_views)):
                 HedgeFundView(model, row)
 
+    def publish(self, model) -> dict[str, float]:
+        # the dealers' forward book is the other side of the customers' forwards
+        return {"hf_fwd_usd_bn": float(self.state.fwd_usd_bn.sum())} if self.state is not None else {}
+
     def open_books(self, ledger) -> None:
         f = self.state
-        ledger.set("yen_lenders", "yen_loans_jpy_tn", float(f.loan_jpy_tn.sum()))
-        # the yen the funds borrowed was sold for the dollars they hold
-        ledger.set("yen_lenders", "jpy_tn", -float(f.loan_jpy_tn.sum()))
-        ledger.set("fund_investors", "usd_bn", -float(f.cash_usd_bn.sum()))
+        ledger.set("fund_investors", "usd_bn", -float(f.initial_capital_usd_bn.sum()))
+        repo = self.repo_usd_bn()
+        ledger.set("us_money_market", "repo_usd_bn", repo)
+        ledger.book("us_money_market", "usd_bn", -repo)  # the repo lent the dollars the duration leg cost
         self.sync_ledger(ledger)
+
+    def repo_usd_bn(self) -> float:
+        return float(np.maximum(-self.state.cash_usd_bn, 0.0).sum())
 
     def sync_ledger(self, ledger) -> None:
         """The hedge-fund row, recomputed from the funds' own arrays (not booked from flows)."""
-        f = self.state
-        ledger.set(self.name, "usd_bn", float(f.cash_usd_bn.sum()))
-        ledger.set(self.name, "ust_units", float(f.ust_units.sum()))
-        ledger.set(self.name, "yen_loans_jpy_tn", -float(f.loan_jpy_tn.sum()))
+        for asset, amount in self.holdings().items():
+            ledger.set(self.name, asset, amount)
 
     # -- the day ----------------------------------------------------------------------------------
     def decide(self, model) -> None:
@@ -955,30 +993,31 @@ class HedgeFunds(Sector):
     def clearing_inputs(self, model) -> FundBook:
         f, cfg = self.state, self.config
         return FundBook(
-            f.ust_units, f.loan_jpy_tn, f.cash_usd_bn, f.alive, f.target_leverage, f.init_leverage, f.maint_leverage,
-            f.speed, model.config.market.ust_duration, cfg.margin_call_band, cfg.forced_sales, f.position_new_usd_bn,
-            f.margin_called,
+            f.fwd_usd_bn, f.ust_units, f.cash_usd_bn, f.alive, f.target_fx, f.target_ust, f.margin_fx, f.margin_ust,
+            f.maint_usage, f.speed, model.market.log_usdjpy, model.config.market.ust_duration, cfg.margin_call_band,
+            cfg.forced_sales, f.fwd_new_usd_bn, f.ust_new_usd_bn, f.margin_called,
         )  # fmt: skip
 
     def settle(self, model, day) -> None:
         f, led = self.state, model.ledger
-        loans_before = float(f.loan_jpy_tn.sum())
-        units_before = float(f.ust_units.sum())
-        kw = dict(price=day.ust_price, usdjpy=day.usdjpy, price_prev=day.ust_price_prev, usdjpy_prev=day.usdjpy_prev,
-                  y_us=day.ust10y_yield, r_jp=model.market.boj_rate)  # fmt: skip
+        units_before, fwd_before = float(f.ust_units.sum()), float(f.fwd_usd_bn.sum())
+        repo_before = self.repo_usd_bn()
+        prices = settle_prices(day)
         if self.engine is None:
-            totals = settle(f, self.config, day=model.day, **kw)
+            t = settle(f, self.config, prices, day=model.day)
         else:
-            totals = self.engine.settle(**kw)
-        # cash lent (+) or repaid (−): the change in loans less interest, plus what was written off
-        new_loans = float(f.loan_jpy_tn.sum()) - loans_before - totals.interest_jpy_tn + totals.defaults_jpy_tn
-        led.book("yen_lenders", "yen_loans_jpy_tn", new_loans + totals.interest_jpy_tn - totals.defaults_jpy_tn)
-        led.book("yen_lenders", "jpy_tn", -new_loans)
-        led.book("us_treasury", "usd_bn", -totals.coupons_usd_bn)
-        led.book("fund_investors", "usd_bn", -totals.investor_flows_usd_bn + totals.payouts_usd_bn)
+            t = self.engine.settle(prices)
+        led.book("forward_settlement", "usd_bn", -(t.variation_margin_usd_bn + t.forward_carry_usd_bn))
+        led.book("us_treasury", "usd_bn", -t.coupons_usd_bn)
+        led.book("fund_investors", "usd_bn", -t.investor_flows_usd_bn + t.payouts_usd_bn)
+        # the money market pays interest, lends the repo and bears what failed funds could not repay
+        d_repo = self.repo_usd_bn() - repo_before
+        led.book("us_money_market", "usd_bn", -t.interest_usd_bn - d_repo - t.defaults_usd_bn)
+        led.book("us_money_market", "repo_usd_bn", d_repo)
         self.sync_ledger(led)
-        self.totals = totals
-        day.executed[self.name] = (0.0, float(f.ust_units.sum()) - units_before, 0.0)
+        self.totals = t
+        day.executed[self.name] = (0.0, float(f.ust_units.sum()) - units_before, 0.0,
+                                   float(f.fwd_usd_bn.sum()) - fwd_before)  # fmt: skip
 
     # -- accounts ---------------------------------------------------------------------------------
     def holdings_rows(self) -> dict[str, dict[str, float]]:
@@ -986,15 +1025,13 @@ class HedgeFunds(Sector):
 
     def holdings(self) -> dict[str, float]:
         f = self.state
-        return {"usd_bn": float(f.cash_usd_bn.sum()), "ust_units": float(f.ust_units.sum()),
-                "yen_loans_jpy_tn": -float(f.loan_jpy_tn.sum())}  # fmt: skip
+        return {"usd_bn": float(np.maximum(f.cash_usd_bn, 0.0).sum()), "ust_units": float(f.ust_units.sum()),
+                "repo_usd_bn": -self.repo_usd_bn(), "usd_fwd_bn": float(f.fwd_usd_bn.sum())}  # fmt: skip
 
     def equity_gaps(self, model) -> np.ndarray:
-        """Per fund: |equity by accumulated P&L − (assets − liabilities)| and its tolerance scale."""
+        """Per fund: |equity by accumulated P&L − (assets − liabilities)|."""
         f = self.state
-        S, p_us, _ = model.prices()
-        marked = equity_marked(f, p_us, S)
-        return np.abs(marked - f.equity_book_usd_bn)
+        return np.abs(equity_marked(f, model.market.ust_price) - f.equity_book_usd_bn)
 
     def equity_gap(self, model) -> float:
         gaps = self.equity_gaps(model)
@@ -1002,14 +1039,19 @@ class HedgeFunds(Sector):
 
     def record(self, model) -> dict[str, float]:
         f, t, mk = self.state, self.totals, model.market
-        gross = float(f.ust_units.sum()) * mk.ust_price
-        equity = float(f.equity_book_usd_bn[f.alive].sum())
+        alive = f.alive
+        net = float(f.fwd_usd_bn[alive].sum())
+        gross = float(np.abs(f.fwd_usd_bn[alive]).sum())
+        ust = float(f.ust_units[alive].sum()) * mk.ust_price
+        equity = float(f.equity_book_usd_bn[alive].sum())
         return {
             "hf_gross_usd_bn": gross,
+            "hf_net_usd_bn": net,
+            "hf_ust_usd_bn": ust,
             "hf_equity_usd_bn": equity,
-            "hf_leverage": gross / equity if equity > 0 else 0.0,
+            "hf_leverage": (gross + ust) / equity if equity > 0 else 0.0,
             "hf_margin_calls": t.margin_calls if t else 0,
             "hf_failures": t.failures if t else 0,
-            "hf_alive": int(f.alive.sum()),
+            "hf_alive": int(alive.sum()),
             "hf_investor_flows_usd_bn": t.investor_flows_usd_bn if t else 0.0,
         }

@@ -5,7 +5,9 @@ JGBs, FX-hedged USTs and unhedged USTs — by comparing expected yen returns :
 
 * JGB:            ``y30``, plus an acceleration term ``a·max(0, y30 − 2.5%)`` (Dai-ichi Life,
   Oct 2024: buying accelerates above ~2.5% on the 30y; liabilities cost ~1.8%);
-* hedged UST:     ``y_us − (r_us − r_jp) − basis``;
+* hedged UST:     ``y_us − (r̄_us − r̄_jp − b)``, the hedge cost being the expected short-rate
+  differential over the hedge tenor (3 months, from the market's expected policy paths) less the
+  cross-currency basis ``b`` (negative when dollars are dear through swaps, which raises the cost);
 * unhedged UST:   ``y_us − v_w·misvaluation − γ_L·σ²_fx`` (expected yen appreciation when
   USD/JPY is above its fundamental value, and an FX-risk penalty that rises with the risk index).
 
@@ -15,10 +17,11 @@ returns move money. The foreign share moves towards its target slowly (partial a
 half-life of months) and the hedge ratio faster; both are decided from yesterday's close and
 executed at today's prices as price-inelastic orders.
 
-FX: a hedge is a forward sale of dollars that dealers lay off in the spot market, so the
-insurers' spot-equivalent dollar demand is the change in their *unhedged* dollar exposure,
-``Δ[(1−h)·U]``. Raising the hedge ratio is yen buying (Liao & Zhang 2025, the hedging channel);
-repatriation sells USTs and, for the unhedged part, buys yen.
+FX: insurers buy the dollars for their USTs in the spot market and hedge a share ``h`` of them by
+selling dollars forward (the forward market, where dealers take the other side and lay it off in
+spot). Raising the hedge ratio is a forward sale of dollars, yen buying once dealers hedge it
+(Liao & Zhang 2025, the hedging channel); repatriation sells USTs and dollars spot and unwinds the
+hedge on the hedged part. They pay the hedge's variation margin and carry like any forward holder.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from model.sector import FX, INSTITUTIONS, JGB, N_MARKETS, UST, ConfigError, Sector, Validated, param
+from model.sector import FWD, FX, INSTITUTIONS, JGB, N_MARKETS, UST, ConfigError, Sector, Validated, param
 
 __all__ = [
     "LifeInsurerConfig",
@@ -132,6 +135,16 @@ class LifeInsurerConfig(Validated):
         doc="half-life of the foreign share's adjustment (~6 months)",
         range_note="insurers reallocate over one month to four years (annual plans)",
     )
+    hedge_tenor_years: float = param(
+        0.25,
+        unit="years",
+        lo=1.0 / 250.0,
+        hi=1.0,
+        doc="tenor of the FX forwards insurers roll: the horizon of the expected rate differential in the hedge cost",
+        source="Japanese insurers hedge mostly with 3-month FX forwards and swaps (BoJ Financial System Report, "
+        "Oct 2023)",
+        range_note="one day to one year",
+    )
     hedge_halflife_days: float = param(
         40.0,
         unit="trading days",
@@ -164,16 +177,19 @@ class LifeInsurerState(NamedTuple):
     foreign_share: np.ndarray  # of the investable pool
     sensitivity: np.ndarray  # θ_i
     intercepts: np.ndarray  # (n, 3): c_k per insurer
+    hedge_usd_bn: np.ndarray  # dollars sold forward (the hedge's notional)
     # today's orders (written by decide)
     order_ust_units: np.ndarray
     order_jgb_units: np.ndarray
-    order_usd_bn: np.ndarray
+    order_usd_bn: np.ndarray  # dollars bought spot
+    order_fwd_usd_bn: np.ndarray  # long-USD forwards bought (negative: more hedging)
 
 
-def yen_returns(cfg: LifeInsurerConfig, *, y30, y_us, r_us, r_jp, basis_pa, misvaluation, fx_var_pa) -> np.ndarray:
-    """Utilities of (JGB, hedged UST, unhedged UST), per annum ."""
+def yen_returns(cfg: LifeInsurerConfig, *, y30, y_us, r_us, r_jp, basis, misvaluation, fx_var_pa) -> np.ndarray:
+    """Utilities of (JGB, hedged UST, unhedged UST), per annum; ``r_us``, ``r_jp`` are the short rates
+    expected over the hedge tenor and ``basis`` the cross-currency basis (negative = dollars dear)."""
     jgb = y30 + cfg.jgb_acceleration * max(0.0, y30 - cfg.jgb_trigger_pa)
-    hedged = y_us - (r_us - r_jp) - basis_pa
+    hedged = y_us - (r_us - r_jp - basis)
     unhedged = y_us - cfg.value_weight_pa * misvaluation - cfg.fx_risk_aversion * fx_var_pa
     return np.array([jgb, hedged, unhedged])
 
@@ -206,6 +222,8 @@ def init_life_insurers(
         intercepts = np.log(np.maximum(w0, 1e-12)) / np.maximum(sens[:, None], 1e-12) - utilities[None, :]
     zeros = np.zeros(n)
     return LifeInsurerState(
+        hedge_usd_bn=hedge0 * foreign_jpy * 1000.0 / usdjpy,
+        order_fwd_usd_bn=zeros.copy(),
         ust_units=foreign_jpy * 1000.0 / usdjpy / ust_price,
         jgb_units=jgb_jpy / jgb_price,
         hedge_ratio=hedge0,
@@ -236,8 +254,9 @@ def decide(
     new_usd_value = share * pool * 1000.0 / usdjpy
     state.order_ust_units[:] = new_usd_value / ust_price - state.ust_units
     state.order_jgb_units[:] = (1.0 - share) * pool / jgb_price - state.jgb_units
-    # spot-equivalent dollars bought: the change in the unhedged exposure
-    state.order_usd_bn[:] = (1.0 - hedge) * new_usd_value - (1.0 - state.hedge_ratio) * usd_value
+    # dollars for the bonds bought spot; the hedge is a forward sale of the hedged share
+    state.order_usd_bn[:] = new_usd_value - usd_value
+    state.order_fwd_usd_bn[:] = -(hedge * new_usd_value - state.hedge_usd_bn)
     state.foreign_share[:] = share
     state.hedge_ratio[:] = hedge
 
@@ -245,6 +264,7 @@ def decide(
 def settle(state: LifeInsurerState) -> None:
     state.ust_units[:] += state.order_ust_units
     state.jgb_units[:] += state.order_jgb_units
+    state.hedge_usd_bn[:] -= state.order_fwd_usd_bn
 
 
 def foreign_share_aggregate(state: LifeInsurerState, *, usdjpy, ust_price, jgb_price) -> tuple[float, float]:
@@ -265,7 +285,8 @@ class LifeInsurers(Sector):
 
     name = "life_insurers"
     section = "life_insurers"
-    columns = ("lifer_foreign_share", "lifer_hedge_ratio", "lifer_fx_flow_usd_bn")
+    requires = ("dealers",)
+    columns = ("lifer_foreign_share", "lifer_hedge_ratio", "lifer_fx_flow_usd_bn", "lifer_hedge_usd_bn")
 
     def __init__(self, model) -> None:
         super().__init__(model)
@@ -279,9 +300,9 @@ class LifeInsurers(Sector):
             self.config,
             y30=model.macro.jgb30y_yield(mk.jgb10y_yield),
             y_us=mk.ust10y_yield,
-            r_us=mk.us_short_rate,
-            r_jp=mk.boj_rate,
-            basis_pa=model.macro.basis_bp * 1e-4,
+            r_us=mk.fed_path.average(self.config.hedge_tenor_years),
+            r_jp=mk.boj_path.average(self.config.hedge_tenor_years),
+            basis=mk.fx_basis,
             misvaluation=mk.log_usdjpy - model.signals["fundamental_log_usdjpy"],
             fx_var_pa=fx_var,
         )
@@ -296,6 +317,7 @@ class LifeInsurers(Sector):
     def open_books(self, ledger) -> None:
         ledger.set(self.name, "ust_units", float(self.state.ust_units.sum()))
         ledger.set(self.name, "jgb_units", float(self.state.jgb_units.sum()))
+        ledger.set(self.name, "usd_fwd_bn", -float(self.state.hedge_usd_bn.sum()))
 
     def decide(self, model) -> None:
         mk, ins, on = model.market, self.state, self.config.enabled
@@ -305,6 +327,7 @@ class LifeInsurers(Sector):
         self._orders[FX, INSTITUTIONS] = float(ins.order_usd_bn.sum()) if on else 0.0
         self._orders[UST, INSTITUTIONS] = float(ins.order_ust_units.sum()) if on else 0.0
         self._orders[JGB, INSTITUTIONS] = float(ins.order_jgb_units.sum()) if on else 0.0
+        self._orders[FWD, INSTITUTIONS] = float(ins.order_fwd_usd_bn.sum()) if on else 0.0
 
     def orders(self) -> np.ndarray:
         return self._orders
@@ -315,16 +338,24 @@ class LifeInsurers(Sector):
         led.fx(self.name, o[FX], day.usdjpy / 1000.0)
         led.bonds(self.name, "ust_units", "usd_bn", o[UST], day.ust_price)
         led.bonds(self.name, "jgb_units", "jpy_tn", o[JGB], day.jgb_price)
+        # the hedge: margin on the forwards held overnight, carry on those held at the close
+        hedge_old = float(self.state.hedge_usd_bn.sum())
+        paid = -hedge_old * day.forward_revaluation() - (hedge_old - o[FWD]) * day.forward_carry()
+        led.book(self.name, "usd_fwd_bn", o[FWD])
+        led.book(self.name, "usd_bn", paid)
+        led.book("forward_settlement", "usd_bn", -paid)
         if self.config.enabled:
             settle(self.state)
-        day.executed[self.name] = (o[FX], o[UST], o[JGB])
+        day.executed[self.name] = (o[FX], o[UST], o[JGB], o[FWD])
 
     def holdings(self) -> dict[str, float]:
-        return {"ust_units": float(self.state.ust_units.sum()), "jgb_units": float(self.state.jgb_units.sum())}
+        return {"ust_units": float(self.state.ust_units.sum()), "jgb_units": float(self.state.jgb_units.sum()),
+                "usd_fwd_bn": -float(self.state.hedge_usd_bn.sum())}  # fmt: skip
 
     def record(self, model) -> dict[str, float]:
         mk = model.market
         share, hedge = foreign_share_aggregate(self.state, usdjpy=mk.usdjpy, ust_price=mk.ust_price,
                                                jgb_price=mk.jgb_price)  # fmt: skip
         return {"lifer_foreign_share": share, "lifer_hedge_ratio": hedge,
-                "lifer_fx_flow_usd_bn": float(self._orders[FX, INSTITUTIONS])}  # fmt: skip
+                "lifer_fx_flow_usd_bn": float(self._orders[FX, INSTITUTIONS]),
+                "lifer_hedge_usd_bn": float(self.state.hedge_usd_bn.sum())}  # fmt: skip

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from numba import njit
 
-from model.sector import FX, JGB, UST, Sector, Validated, param
+from model.sector import FX, Sector, Validated, param
 
 __all__ = ["LongHorizonConfig", "LongHorizonInputs", "LongHorizon", "long_horizon_flows"]
 
@@ -59,15 +59,13 @@ class LongHorizonInputs(NamedTuple):
 
 
 @njit(cache=True)
-def long_horizon_flows(s, y_us, y_jp, inp, z, jac, gross, out):
+def long_horizon_flows(p, inp, z, jac, gross, out):
     """The long-horizon investors' dollar buying at trial prices (see :mod:`model.sector`)."""
-    q = inp.speed * (inp.capacity * (inp.log_anchor - s) - inp.position)
+    q = inp.speed * (inp.capacity * (inp.log_anchor - p[FX]) - inp.position)
     z[FX] += q
     jac[FX, FX] += -inp.speed * inp.capacity
     gross[FX] += abs(q)
     out[FX] = q
-    out[UST] = 0.0
-    out[JGB] = 0.0
 
 
 class LongHorizon(Sector):

@@ -2,9 +2,13 @@
 
 Rows are sectors, columns are holdings. Every trade and transfer is booked on both sides, so:
 
-* USD and JPY are conserved: column sums never change (issuers and outside accounts are rows);
+* USD and JPY are conserved: column sums never change (issuers, the money markets and outside
+  accounts are rows);
 * UST and JGB units add up to zero (issuers hold minus the amount outstanding);
-* yen loans: the lenders' claims equal the funds' debts.
+* repo: the money market's claims equal the borrowers' debts;
+* FX forwards are in zero net supply: the long-USD notional of every holder (funds, insurers,
+  dealers, outside swap clients) sums to zero, and their variation margin and carry, which pass
+  through the dealers' settlement account, net to zero.
 
 Its rows are the sectors' ledger rows (:meth:`model.sector.Sector.rows`) plus the two issuers.
 Sectors book their own trades at settlement; the checks then compare each sector's own records
@@ -22,7 +26,7 @@ import numpy as np
 __all__ = ["Ledger", "AccountingError", "check_identities", "pay_coupons"]
 
 ISSUERS = ("us_treasury", "jgb_issuer")  # always present: they pay coupons and hold minus the outstanding
-ASSETS = ("usd_bn", "jpy_tn", "ust_units", "jgb_units", "yen_loans_jpy_tn")
+ASSETS = ("usd_bn", "jpy_tn", "ust_units", "jgb_units", "repo_usd_bn", "usd_fwd_bn")
 
 
 class AccountingError(AssertionError):
@@ -88,7 +92,8 @@ class IdentityReport:
     jpy_drift: float
     ust_units_drift: float
     jgb_units_drift: float
-    loans_drift: float
+    repo_drift: float
+    forwards_drift: float
     worst_equity_gap_usd_bn: float
     worst_holdings_gap: float
     walras_residual: float
@@ -102,7 +107,8 @@ WALRAS_SLACK = 10.0
 def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
     """Check every identity on the model's current state; raise :class:`AccountingError` if any fails.
 
-    * money, bonds and yen loans are conserved (column sums of the double-entry ledger);
+    * money, bonds and repo are conserved and forwards are in zero net supply (column sums of the
+      double-entry ledger);
     * every sector's own records (its state) agree with its ledger rows (:meth:`Sector.holdings`);
     * where a sector keeps equity by accumulated profit and loss (funds, dealers), it equals its
       assets minus its liabilities at today's prices;
@@ -120,7 +126,7 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
         )
     drift = led.totals() - led.initial_totals
     scale = np.maximum(led.turnover, 1.0)
-    names = {0: "USD", 1: "JPY", 2: "UST units", 3: "JGB units", 4: "yen loans"}
+    names = {0: "USD", 1: "JPY", 2: "UST units", 3: "JGB units", 4: "repo", 5: "FX forwards (net supply)"}
     for j, name in names.items():
         if abs(drift[j]) > rtol * scale[j]:
             raise AccountingError(
@@ -140,17 +146,16 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
                     )
     worst = 0.0
     if "hedge_funds" in model.sectors:
-        hf = model.hedge_funds
-        mk = model.market
-        marked = hf.ust_units * mk.ust_price + hf.cash_usd_bn - hf.loan_jpy_tn * 1000.0 / mk.usdjpy
-        gap = np.abs(marked - hf.equity_book_usd_bn)
-        tol = rtol * np.maximum(np.abs(hf.ust_units * mk.ust_price) + np.abs(hf.cash_usd_bn) + 1.0, 1.0) * 10
+        funds = model.sectors["hedge_funds"]
+        hf = funds.state
+        gap = funds.equity_gaps(model)
+        tol = rtol * np.maximum(np.abs(hf.ust_units * model.market.ust_price) + np.abs(hf.cash_usd_bn) + 1.0, 1.0) * 10
         worst = float(gap.max()) if gap.size else 0.0
         if gap.size and np.any(gap > tol):
             i = int(np.argmax(gap - tol))
             raise AccountingError(
-                f"day {day}: fund {i} equity by P&L {hf.equity_book_usd_bn[i]:.12g} != assets - liabilities "
-                f"{marked[i]:.12g}"
+                f"day {day}: fund {i} equity by P&L {hf.equity_book_usd_bn[i]:.12g} differs from assets − liabilities "
+                f"by {gap[i]:.3e}"
             )
     for sector in model.sector_list:
         if sector.name == "hedge_funds":

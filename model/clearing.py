@@ -1,10 +1,11 @@
-"""Joint clearing of USD/JPY, the UST 10y and the JGB 10y: results, errors and the shared kernels.
+"""Joint clearing of USD/JPY, the UST 10y, the JGB 10y and the FX forward market: results, errors
+and the shared kernels.
 
-Unknowns ``p = (s, y_us, y_jp)`` with ``s = ln S``. Excess demand in each market, in its own units
-(positive = more buyers than the supply change), is the sum of the registered sectors' flows
-(:mod:`model.sector`): each sector's compiled ``flows`` adds its demand, its derivatives and its
-gross trades, so the Jacobian is analytic and a damped Newton method converges in a few
-iterations from yesterday's close. The composition and the solvers live in one generated,
+Unknowns ``p = (s, y_us, y_jp, b)`` with ``s = ln S`` and ``b`` the cross-currency basis. Excess
+demand in each market, in its own units (positive = more buyers than the supply change), is the
+sum of the registered sectors' flows (:mod:`model.sector`): each sector's compiled ``flows`` adds
+its demand, its derivatives and its gross trades, so the Jacobian is analytic and a damped Newton
+method converges in a few iterations from yesterday's close. The composition and the solvers live in one generated,
 cached module (:mod:`model.compose`, :mod:`model.solver_source`).
 
 The convergence test is ``|Z_m| / gross volume_m ≤ tol`` in every market, the gross volume being
@@ -19,6 +20,7 @@ market — customer flows, institutions' orders, new issuance — added in that 
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -36,7 +38,8 @@ __all__ = [
     "VOLUME_FLOOR",
     "order_flows",
     "residuals",
-    "solve3",
+    "solve_linear",
+    "make_result",
 ]
 
 DEFAULT_TOL = 1e-10
@@ -47,9 +50,13 @@ DEFAULT_TOL = 1e-10
 # quiet day that would be far above 1e-10; relative to 0.1 units ($100 m) it is below.
 VOLUME_FLOOR = 0.1
 MAX_ITER = 100
-# Largest Newton move per iteration: keeps trial prices in a range where exp() is safe.
-MAX_STEP_S = 0.25
-MAX_STEP_Y = 0.02
+# Largest Newton move per iteration and price (ln S, yields, basis): keeps trial prices in a range
+# where exp() is safe and the line search starts from a sensible step.
+MAX_STEP = np.array([0.25, 0.02, 0.02, 0.01])
+# Sign of d(excess demand)/d(own price) when a sector's Jacobian says nothing (bracketing solver):
+# dollars are demanded less as USD/JPY rises; bonds more as their yield rises; long-USD forwards
+# more as the basis falls (dealers supply more of them).
+OWN_SIGN = np.array([-1.0, 1.0, 1.0, 1.0])
 
 
 class ClearingError(RuntimeError):
@@ -60,28 +67,45 @@ class ClearingResult(NamedTuple):
     usdjpy: float
     ust10y_yield: float
     jgb10y_yield: float
+    fx_basis: float  # per annum; negative = dollars dear through swaps
     iterations: int
     residual: float  # max over markets of |excess demand| / gross volume
     residual_fx: float
     residual_ust: float
     residual_jgb: float
+    residual_fwd: float
     gross_fx_usd_bn: float
     gross_ust_units: float
     gross_jgb_units: float
+    gross_fwd_usd_bn: float
     converged: bool
     # signed excess demand left at the cleared prices (within tolerance); the dealers take it
     excess_fx_usd_bn: float
     excess_ust_units: float
     excess_jgb_units: float
+    excess_fwd_usd_bn: float
     # ln S at which the solver evaluated the flows (``usdjpy = exp(log_usdjpy)``)
     log_usdjpy: float
+
+    @property
+    def prices(self) -> tuple[float, float, float, float]:
+        """The cleared price vector ``(ln S, y_us, y_jp, b)`` as the solver evaluated it."""
+        return self.log_usdjpy, self.ust10y_yield, self.jgb10y_yield, self.fx_basis
+
+
+def make_result(p, iterations, worst, res, gross, converged, z) -> ClearingResult:
+    """A :class:`ClearingResult` from the solver's arrays (prices, residuals, gross volumes, excess)."""
+    return ClearingResult(
+        math.exp(p[0]), float(p[1]), float(p[2]), float(p[3]), int(iterations), float(worst),
+        *(float(r) for r in res), *(float(g) for g in gross), bool(converged), *(float(v) for v in z), float(p[0]),
+    )  # fmt: skip
 
 
 class Work(NamedTuple):
     """Scratch arrays of one clearing: excess demand, Jacobian, gross volume, each sector's flows."""
 
     z: np.ndarray  # (N_MARKETS,)
-    jac: np.ndarray  # (N_MARKETS, N_MARKETS): d z_m / d (s, y_us, y_jp)
+    jac: np.ndarray  # (N_MARKETS, N_MARKETS): d z_m / d (s, y_us, y_jp, b)
     gross: np.ndarray  # (N_MARKETS,)
     flows: np.ndarray  # (n_sectors, N_MARKETS): each sector's flow at the last evaluation
 
@@ -118,7 +142,7 @@ class OrderBook(Sector):
 
 
 @njit(cache=True)
-def order_flows(s, y_us, y_jp, inp, z, jac, gross, out):
+def order_flows(p, inp, z, jac, gross, out):
     """The order book's flows: constant in prices, added line by line (no derivatives)."""
     for m in range(inp.lines.shape[0]):
         total = 0.0
@@ -131,12 +155,12 @@ def order_flows(s, y_us, y_jp, inp, z, jac, gross, out):
 
 
 @njit(cache=True)
-def solve3(a, b, out):
-    """Solve the 3×3 system ``a·out = b`` by Gaussian elimination with partial pivoting.
+def solve_linear(a, b, out):
+    """Solve the square system ``a·out = b`` by Gaussian elimination with partial pivoting.
 
     Returns False when ``a`` is numerically singular. ``a`` and ``b`` are overwritten.
     """
-    n = 3
+    n = b.shape[0]
     for col in range(n):
         piv = col
         best = abs(a[col, col])
@@ -170,7 +194,7 @@ def solve3(a, b, out):
 @njit(cache=True)
 def residuals(z, gross, res):
     worst = 0.0
-    for m in range(3):
+    for m in range(z.shape[0]):
         g = gross[m]
         if g < VOLUME_FLOOR:
             g = VOLUME_FLOOR

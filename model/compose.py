@@ -26,12 +26,12 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 
-from model.clearing import MAX_ITER, VOLUME_FLOOR, ClearingError, ClearingResult, Work
+from model.clearing import MAX_ITER, VOLUME_FLOOR, ClearingError, ClearingResult, Work, make_result
 
 __all__ = ["Bounds", "ComposedClearing", "composed_module", "generated_source"]
 
 _SOLVER_SOURCE = Path(__file__).with_name("solver_source.py")
-_SOLVERS = ("solve_clearing", "solve_bond_yield", "fx_gap", "solve_clearing_bracketed")
+_SOLVERS = ("solve_clearing", "solve_own_price", "clear_rest", "fx_gap", "solve_clearing_bracketed")
 _LOADED: dict[str, types.ModuleType] = {}
 
 
@@ -57,8 +57,8 @@ def generated_source(flows: Sequence[Callable[..., Any]]) -> str:
         "",
         "",
         "@njit(cache=True)",
-        "def excess_demand(s, y_us, y_jp, inputs, work):",
-        '    """Excess demand, Jacobian, gross volume and each sector\'s flows at ``(s, y_us, y_jp)``."""',
+        "def excess_demand(p, inputs, work):",
+        '    """Excess demand, Jacobian, gross volume and each sector\'s flows at ``p = (ln S, y_us, y_jp, b)``."""',
         "    z = work.z",
         "    jac = work.jac",
         "    gross = work.gross",
@@ -67,9 +67,10 @@ def generated_source(flows: Sequence[Callable[..., Any]]) -> str:
         "        gross[m] = 0.0",
         "        for c in range(z.shape[0]):",
         "            jac[m, c] = 0.0",
+        "    work.flows[:] = 0.0",
     ]
     for i in range(len(flows)):
-        lines.append(f"    flows_{i}(s, y_us, y_jp, inputs[{i}], z, jac, gross, work.flows[{i}])")
+        lines.append(f"    flows_{i}(p, inputs[{i}], z, jac, gross, work.flows[{i}])")
     lines += ["", ""]
     return "\n".join(lines) + _SOLVER_SOURCE.read_text(encoding="utf-8")
 
@@ -110,6 +111,8 @@ class Bounds(NamedTuple):
     max_fx_log_move: float  # |Δ ln S| per day
     min_yield: float
     max_yield: float
+    min_basis: float
+    max_basis: float
 
     def violation(self, result: ClearingResult, prev: Any) -> str:
         """Why ``result`` is implausible ('' if it is not)."""
@@ -122,7 +125,13 @@ class Bounds(NamedTuple):
         for name, y in (("UST10y", result.ust10y_yield), ("JGB10y", result.jgb10y_yield)):
             if not self.min_yield <= y <= self.max_yield:
                 return f"{name}={y:.6g} outside [{self.min_yield:g}, {self.max_yield:g}]"
+        if not self.min_basis <= result.fx_basis <= self.max_basis:
+            return f"fx_basis={result.fx_basis:.6g} outside [{self.min_basis:g}, {self.max_basis:g}]"
         return ""
+
+
+def _describe(p: Any) -> str:
+    return f"USD/JPY={math.exp(p[0]):.6g}, UST10y={p[1]:.6g}, JGB10y={p[2]:.6g}, basis={p[3]:.6g}"
 
 
 class ComposedClearing:
@@ -160,32 +169,29 @@ class ComposedClearing:
     def clear(
         self, inputs: tuple, prev: Any, *, day: int, tol: float, state: str = "", bounds: Bounds | None = None
     ) -> ClearingResult:
-        """Clear the markets for one day from yesterday's close ``prev = (ln S, y_us, y_jp)``.
+        """Clear the markets for one day from yesterday's close ``prev = (ln S, y_us, y_jp, b)``.
 
         Raises :class:`ClearingError` naming the day and the state if no prices clear, or if the
         prices that clear lie outside the plausibility ``bounds``. On return, ``self.work.flows``
         holds each sector's flows at the cleared prices.
         """
-        result = ClearingResult(*self._solve(inputs, prev, self.work, tol, MAX_ITER))
+        prev = np.asarray(prev, dtype=np.float64)
+        result = make_result(*self._solve(inputs, prev, self.work, tol, MAX_ITER))
         if not result.converged:
             # Newton stalls where fire sales make excess demand non-monotone: bracket instead
-            fallback = ClearingResult(*self._bracketed(inputs, prev, self.work, tol))
+            fallback = make_result(*self._bracketed(inputs, prev, self.work, tol))
             result = fallback._replace(iterations=result.iterations + fallback.iterations)
-        prices_ok = all(math.isfinite(v) for v in result[:3]) and result.usdjpy > 0
+        prices_ok = all(math.isfinite(v) for v in result.prices) and result.usdjpy > 0
+        was = f"previous close {_describe(prev)}{'; ' + state if state else ''}"
         if result.converged and prices_ok and bounds is not None:
             why = bounds.violation(result, prev)
             if why:
-                raise ClearingError(
-                    f"implausible prices on day {day}: {why}; previous close USD/JPY={math.exp(prev[0]):.6g}, "
-                    f"UST10y={prev[1]:.6g}, JGB10y={prev[2]:.6g}{'; ' + state if state else ''}"
-                )
+                raise ClearingError(f"implausible prices on day {day}: {why}; {was}")
         if not (result.converged and prices_ok):
             raise ClearingError(
                 f"markets did not clear on day {day} after {result.iterations} iterations: "
-                f"USD/JPY={result.usdjpy:.6g}, UST10y={result.ust10y_yield:.6g}, JGB10y={result.jgb10y_yield:.6g}, "
-                f"residuals fx={result.residual_fx:.3g} ust={result.residual_ust:.3g} jgb={result.residual_jgb:.3g} "
-                f"(tolerance {tol:g}); previous close USD/JPY={math.exp(prev[0]):.6g}, "
-                f"UST10y={prev[1]:.6g}, JGB10y={prev[2]:.6g}{'; ' + state if state else ''}"
+                f"{_describe(result.prices)}, residuals fx={result.residual_fx:.3g} ust={result.residual_ust:.3g} "
+                f"jgb={result.residual_jgb:.3g} fwd={result.residual_fwd:.3g} (tolerance {tol:g}); {was}"
             )
         return result
 
@@ -199,11 +205,11 @@ class ComposedClearing:
             inp._replace(**{f: np.empty_like(getattr(inp, f)) for f in inp._fields if f.startswith("out_")})
             for inp in inputs
         )
-        prices = (math.log(result.usdjpy), result.ust10y_yield, result.jgb10y_yield)
+        prices = (math.log(result.usdjpy), result.ust10y_yield, result.jgb10y_yield, result.fx_basis)
         work = self.evaluate(prices, scratch, Work.allocate(len(inputs)))
         return float(max(abs(work.z[m]) / max(work.gross[m], VOLUME_FLOOR) for m in range(work.z.shape[0])))
 
-    def evaluate(self, prices: tuple[float, float, float], inputs: tuple, work: Work) -> Work:
-        """Excess demand, gross volumes and every sector's flows at ``prices = (ln S, y_us, y_jp)``."""
-        self._excess(prices[0], prices[1], prices[2], inputs, work)
+    def evaluate(self, prices: Any, inputs: tuple, work: Work) -> Work:
+        """Excess demand, gross volumes and every sector's flows at ``prices = (ln S, y_us, y_jp, b)``."""
+        self._excess(np.asarray(prices, dtype=np.float64), inputs, work)
         return work

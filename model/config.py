@@ -73,6 +73,23 @@ class SimulationConfig(Validated):
         doc="plausibility bound: a cleared 10y yield above this is a clearing failure",
         source="UST 10y peaked at 15.8% (Sep 1981); JGB 10y ~8-9% (1980)",
     )
+    min_basis_pa: float = param(
+        -0.05,
+        unit="per annum",
+        lo=-0.5,
+        hi=0.0,
+        doc="plausibility bound: a cleared USD/JPY cross-currency basis below this is a clearing failure",
+        source="the 3m USD/JPY basis reached about −150 to −300 bp at its widest (late 2008, BIS Quarterly Review "
+        "Sep 2016, Borio et al.); the bound is about twice that",
+    )
+    max_basis_pa: float = param(
+        0.05,
+        unit="per annum",
+        lo=0.0,
+        hi=0.5,
+        doc="plausibility bound: a cleared basis above this is a clearing failure",
+        source="the USD/JPY basis has not been above about +30 bp since 2008 (BIS); symmetric to the lower bound",
+    )
 
 
 SECTIONS: dict[str, type[Validated]] = {
@@ -118,6 +135,12 @@ class ModelConfig:
                     f"market.{name} = {y!r} is not allowed with simulation.min_yield_pa = {sim.min_yield_pa!r} and "
                     f"simulation.max_yield_pa = {sim.max_yield_pa!r}; expected a starting yield inside those bounds"
                 )
+        if not sim.min_basis_pa <= m.fx_basis_pa <= sim.max_basis_pa:
+            raise ConfigError(
+                f"market.fx_basis_pa = {m.fx_basis_pa!r} is not allowed with simulation.min_basis_pa = "
+                f"{sim.min_basis_pa!r} and simulation.max_basis_pa = {sim.max_basis_pa!r}; expected a starting basis "
+                "inside those bounds"
+            )
 
     # -- construction ---------------------------------------------------------------------
     @classmethod

@@ -1,5 +1,5 @@
 """Macro state that is not cleared but evolves daily: Japanese inflation and expectations, the
-fiscal-risk index, the global equity index NISA households hold, and the cross-currency basis.
+fiscal-risk index and the global equity index NISA households hold.
 
 * Inflation: ``π = π_core + pass·(ln S_t − ln S_{t−250}) + c_t`` with ``pass`` =
   pass-through × import share and ``c_t`` an AR(1) commodity component.
@@ -9,7 +9,6 @@ fiscal-risk index, the global equity index NISA households hold, and the cross-c
   half-life; it raises the JGB term premium (super-longs most) and, if switched on, the yen's
   fiscal risk premium in real money's fundamental value (Blanchard 2004).
 * Global equity (USD, index 100 at the start): ``Δln E = μ/250 − β_v·Δln v − D_e·Δy_us + σ·ε``.
-* Cross-currency basis (bp, a cost of hedging dollars into yen): ``b = b̄ + β_b·(v − v̄)``, AR(1).
 """
 
 from __future__ import annotations
@@ -153,24 +152,6 @@ class MacroConfig(Validated):
         "Jagannathan 2005; Gilbert et al. 2017)",
         range_note="0 to ~3% per sd (large surprises in stressed markets)",
     )
-    basis_mean_bp: float = param(
-        30.0,
-        unit="bp",
-        lo=-150.0,
-        hi=150.0,
-        doc="USD/JPY 3m cross-currency basis cost",
-        source="USD/JPY 3m basis ~ -30 to -50bp 2022-24 (BIS)",
-        range_note="USD/JPY 3m cross-currency basis -150 to +30 bp since 2008 (BIS)",
-    )
-    basis_risk_bp: float = param(
-        1.0,
-        unit="bp per index point",
-        lo=0.0,
-        hi=5.0,
-        doc="basis widening per risk point",
-        range_note="model coefficient: 0 to 5x the default",
-    )
-    basis_persistence: float = param(0.95, lo=0.8, hi=1.0, range_note="basis deviations persist for weeks")
 
 
 class MacroState:
@@ -181,7 +162,6 @@ class MacroState:
         self.commodity = 0.0
         self.fiscal_risk = 0.0
         self.equity_index = 100.0
-        self.basis_bp = cfg.basis_mean_bp
         self.superlong_extra = 0.0  # super-long premium from events (e.g. weak 30y auctions)
         self.draws = None
 
@@ -213,7 +193,7 @@ class MacroState:
             usdjpy=market.usdjpy, ust10y_yield=market.ust10y_yield, jgb10y_yield=market.jgb10y_yield,
             jgb30y_yield=self.jgb30y_yield(market.jgb10y_yield), risk_index=market.risk_index,
             us_short_rate=market.us_short_rate, boj_rate=market.boj_rate, ust2y_yield=market.ust2y_yield,
-            jgb2y_yield=market.jgb2y_yield, jp_inflation=self.jp_inflation,
+            jgb2y_yield=market.jgb2y_yield, fx_basis_bp=market.fx_basis * 1e4, jp_inflation=self.jp_inflation,
             jp_inflation_expectations=self.jp_expectations(), fiscal_risk=self.fiscal_risk,
             equity_index=self.equity_index,
         )  # fmt: skip
@@ -263,5 +243,3 @@ class MacroState:
             - c.equity_rate_duration * d_y_us
             + c.equity_vol_pa / math.sqrt(250.0) * shock_equity
         )
-        target = c.basis_mean_bp + c.basis_risk_bp * (risk_index - risk_mean)
-        self.basis_bp = c.basis_persistence * self.basis_bp + (1 - c.basis_persistence) * target

@@ -165,6 +165,17 @@ class MarketConfig(Validated):
         doc="σ_ref for the risk index's volatility term (9.5% a year)",
         range_note="USD/JPY realised daily volatility 0.3-1.2% by year, 1990-2024",
     )
+    fx_basis_pa: float = param(
+        -0.004,
+        unit="per annum",
+        lo=-0.05,
+        hi=0.05,
+        doc="initial USD/JPY 3m cross-currency basis b (negative = dollars dear through swaps); it clears every day "
+        "afterwards, and the dealers' book of other swap customers is sized so that it clears here on day 0",
+        source="USD/JPY 3m basis about -30 to -50 bp in 2022-24 (BIS Quarterly Review; Du, Tepper & Verdelhan "
+        "2018 sign convention)",
+        range_note="USD/JPY 3m basis -150 to +30 bp since 2008 (BIS)",
+    )
     ust2y_yield: float = param(
         0.046,
         unit="per annum",
@@ -272,6 +283,10 @@ class ExpectedPath:
         k = math.log(2.0) / self.halflife
         return self.anchor + (self.level - self.anchor) * (-math.expm1(-k * years)) / (k * years)
 
+    def average_between(self, start: float, end: float) -> float:
+        """The expected policy rate averaged from ``start`` to ``end`` years ahead."""
+        return (self.average(end) * end - self.average(start) * start) / (end - start)
+
     def news(self, change: float) -> None:
         """Shift the expected near-term rate by ``change`` (a data surprise, guidance)."""
         self.level += change
@@ -297,9 +312,11 @@ class MarketState:
         self.jp_inflation_expectations = cfg.jp_inflation_expectations
         self.risk_index = cfg.risk_index
         self.risk_shock = 0.0  # exogenous ln-v jump scheduled for today (scenario events)
-        # agents' running estimates: EWMA variance of the carry position's daily return, trend
+        # agents' running estimates: EWMA variance of USD/JPY's daily return (the carry forward's), trend
         implied = cfg.fx_vol_per_risk_point * cfg.risk_index
         self.ewma_var_daily = (implied**2) / 250.0
+        self.ewma_var_ust_daily = 0.0  # UST 10y index return variance (funds floor their estimate)
+        self.fx_basis = cfg.fx_basis_pa
         self.trend_daily = 0.0
         self.risk_draw = 0.0
         # expected policy paths and the 2y term premia that make the initial 2y yields match
@@ -371,16 +388,17 @@ class MarketState:
         """Today's shock to the risk index, from its own stream (drawn before trading)."""
         self.risk_draw = float(rng.standard_normal())
 
-    def close_day(self, *, usdjpy: float, ust10y_yield: float, jgb10y_yield: float, trend_halflife_days: float,
-                  ewma_lambda: float) -> tuple[float, float]:  # fmt: skip
+    def close_day(self, *, usdjpy: float, ust10y_yield: float, jgb10y_yield: float, fx_basis: float,
+                  trend_halflife_days: float, ewma_lambda: float) -> tuple[float, float]:  # fmt: skip
         """Move to today's close: running volatility and trend estimates, the risk index, prices.
 
         Returns ``(fx_return, d_log_risk)``: today's ln USD/JPY change and ln v change.
         """
         cfg = self.cfg
         fx_ret = math.log(usdjpy) - self.log_usdjpy
-        pos_ret = fx_ret - cfg.ust_duration * (ust10y_yield - self.ust10y_yield)
-        self.ewma_var_daily = ewma_lambda * self.ewma_var_daily + (1 - ewma_lambda) * pos_ret * pos_ret
+        ust_ret = -cfg.ust_duration * (ust10y_yield - self.ust10y_yield)
+        self.ewma_var_daily = ewma_lambda * self.ewma_var_daily + (1 - ewma_lambda) * fx_ret * fx_ret
+        self.ewma_var_ust_daily = ewma_lambda * self.ewma_var_ust_daily + (1 - ewma_lambda) * ust_ret * ust_ret
         alpha = 1.0 - 0.5 ** (1.0 / trend_halflife_days)
         self.trend_daily = (1 - alpha) * self.trend_daily + alpha * fx_ret
         shock = self.risk_shock + cfg.risk_shock_sd * self.risk_draw
@@ -388,6 +406,7 @@ class MarketState:
         v_before = self.risk_index
         self.risk_index = update_risk_index(self, fx_ret, shock)
         self.usdjpy, self.ust10y_yield, self.jgb10y_yield = usdjpy, ust10y_yield, jgb10y_yield
+        self.fx_basis = fx_basis
         return fx_ret, math.log(self.risk_index / v_before)
 
 

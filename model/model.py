@@ -6,9 +6,10 @@ A day (one ``step``) runs, in this order:
    ``day − ½``); every sector publishes what others may read (``model.signals``);
 2. **decide** – each sector decides from yesterday's close (in registration order,
    :mod:`model.registry`); today's market-wide shocks are drawn from named streams;
-3. **clear** – USD/JPY, the UST 10y and the JGB 10y clear jointly in the composition of the
-   sectors' flows (:mod:`model.compose`); then excess demand is recomputed independently at the
-   recorded prices (``walras_residual``);
+3. **clear** – USD/JPY spot, the UST 10y, the JGB 10y and the FX forward market (its price the
+   cross-currency basis) clear jointly in the composition of the sectors' flows
+   (:mod:`model.compose`); then excess demand is recomputed independently at the recorded prices
+   (``walras_residual``);
 4. **settle** – the market closes (volatility, trend, risk index, macro state), each sector books
    its trades from the flows the solver returned, issuers pay coupons;
 5. **record** – one row of the time series; Mesa's DataCollector collects.
@@ -44,7 +45,8 @@ log = logging.getLogger(__name__)
 
 MARKET_COLUMNS = (
     "day", "usdjpy", "ust10y_yield", "jgb10y_yield", "jgb30y_yield", "risk_index", "us_short_rate", "boj_rate",
-    "ust2y_yield", "jgb2y_yield", "jp_inflation", "jp_inflation_expectations", "fiscal_risk", "equity_index",
+    "ust2y_yield", "jgb2y_yield", "fx_basis_bp", "jp_inflation", "jp_inflation_expectations", "fiscal_risk",
+    "equity_index",
 )  # fmt: skip
 CLEARING_COLUMNS = ("clearing_iterations", "clearing_residual", "walras_residual")
 INTEGER_COLUMNS = ("day", "hf_margin_calls", "hf_failures", "hf_alive", "clearing_iterations", "ust_auction")
@@ -136,6 +138,9 @@ class CarryUnwindModel(mesa.Model):
         self.ledger = Ledger(tuple(row for s in self.sector_list for row in s.rows()))
         for s in self.sector_list:
             s.open_books(self.ledger)
+        self._publish()
+        for s in self.sector_list:
+            s.finish_opening(self)
         self.ledger.freeze_initial()
 
         self.priced = [s for s in self.sector_list if s.flows is not None]
@@ -247,12 +252,12 @@ class CarryUnwindModel(mesa.Model):
         self.macro.draw(self.streams["macro"])
         inputs = tuple(s.clearing_inputs(self) for s in self.priced)
         # 3. clear, then the independent check at the recorded prices
-        prev = (mk.log_usdjpy, mk.ust10y_yield, mk.jgb10y_yield)
+        prev = (mk.log_usdjpy, mk.ust10y_yield, mk.jgb10y_yield, mk.fx_basis)
         live = int(self.hedge_funds.alive.sum()) if "hedge_funds" in self.sectors else 0
         sim = cfg.simulation
         result = self.clearing.clear(
             inputs, prev, day=self.day, tol=sim.clearing_tolerance, state=f"live funds={live}",
-            bounds=Bounds(sim.max_fx_log_move, sim.min_yield_pa, sim.max_yield_pa),
+            bounds=Bounds(sim.max_fx_log_move, sim.min_yield_pa, sim.max_yield_pa, sim.min_basis_pa, sim.max_basis_pa),
         )  # fmt: skip
         self.last_clearing = result
         day = Day(result, mk, self.clearing.work.flows, self._flow_index)
@@ -263,7 +268,7 @@ class CarryUnwindModel(mesa.Model):
         h = cfg.hedge_funds
         _, d_log_v = mk.close_day(
             usdjpy=result.usdjpy, ust10y_yield=result.ust10y_yield, jgb10y_yield=result.jgb10y_yield,
-            trend_halflife_days=h.trend_halflife_days, ewma_lambda=h.ewma_lambda,
+            fx_basis=result.fx_basis, trend_halflife_days=h.trend_halflife_days, ewma_lambda=h.ewma_lambda,
         )  # fmt: skip
         self.macro.update(
             log_s_now=math.log(result.usdjpy), log_s_year_ago=year_ago, d_log_v=d_log_v, d_y_us=dy_us,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 
 import mesa
+import numpy as np
 
 from agents import hedge_funds as hf
 
@@ -27,7 +28,7 @@ __all__ = ["HedgeFundAgent", "MesaFundSector"]
 _decision = hf.fund_decision.py_func
 _trade = hf.fund_trade.py_func
 _settle = hf.fund_settle.py_func
-_finish = hf.finish_aggregate.py_func
+_accumulate = hf.accumulate.py_func
 _add = hf.add_aggregate.py_func
 
 
@@ -37,8 +38,8 @@ class HedgeFundAgent(mesa.Agent):
     def __init__(self, model: mesa.Model, s: hf.HedgeFundState, row: int) -> None:
         super().__init__(model)
         self.row = row
+        self.fwd = float(s.fwd_usd_bn[row])
         self.units = float(s.ust_units[row])
-        self.loan = float(s.loan_jpy_tn[row])
         self.cash = float(s.cash_usd_bn[row])
         self.book = float(s.equity_book_usd_bn[row])
         self.capital0 = float(s.initial_capital_usd_bn[row])
@@ -46,64 +47,50 @@ class HedgeFundAgent(mesa.Agent):
         self.alive = bool(s.alive[row])
         self.liquidating = bool(s.liquidating[row])
         self.reentry_day = int(s.reentry_day[row])
-        self.risk_aversion = float(s.risk_aversion[row])
-        self.leverage_cap = float(s.leverage_cap[row])
+        self.traits = hf.FundTraits(float(s.risk_aversion[row]), float(s.leverage_cap[row]),
+                                    float(s.trend_weight[row]), float(s.value_weight[row]),
+                                    float(s.vol_target_pa[row]), bool(s.duration_leg[row]))  # fmt: skip
         self.spread = float(s.funding_spread_pa[row])
-        self.trend_weight = float(s.trend_weight[row])
-        self.value_weight = float(s.value_weight[row])
-        self.vol_target = float(s.vol_target_pa[row])
-        self.target = self.lam_init = self.lam_maint = self.speed = 0.0
-        self.x_new = 0.0
+        self.order = hf.FundOrder(0.0, 0.0, 1.0, 1.0, 0.0, 1.0)
+        self.x_new = self.fwd
+        self.v_new = 0.0
         self.called = False
 
     def decide(self, cfg: hf.HedgeFundConfig, **observations) -> None:
         if not self.alive:
-            self.target, self.lam_init, self.lam_maint, self.speed = 0.0, 0.0, 0.0, 1.0
+            self.order = hf.FundOrder(0.0, 0.0, 1.0, 1.0, 0.0, 1.0)
             return
-        traits = hf.FundTraits(self.risk_aversion, self.leverage_cap, self.spread, self.trend_weight,
-                               self.value_weight, self.vol_target)  # fmt: skip
-        self.target, self.lam_init, self.lam_maint, self.speed = _decision(
-            traits, self.liquidating, hf.Observation(**observations), hf.decision_rules(cfg)
-        )
+        self.order = hf.FundOrder(*_decision(self.traits, self.liquidating, hf.Observation(**observations),
+                                             hf.decision_rules(cfg)))  # fmt: skip
 
     def demand(self, terms: hf.TradeTerms):
-        """``(x_new, called, q, dq_ds, dq_dy, dx_ds, dx_dy)`` at trial prices."""
-        order = hf.FundOrder(self.target, self.lam_init, self.lam_maint, self.speed)
-        out = _trade(self.units, self.loan, self.cash, order, terms)
-        self.x_new, self.called = out[0], out[1]
+        """The fields of :func:`agents.hedge_funds.fund_trade` at trial prices."""
+        out = _trade(self.fwd, self.units, self.cash, self.order, terms)
+        self.x_new, self.v_new, self.called = out[0], out[1], out[6]
         return out
 
     def settle(self, prices: hf.SettlePrices, rules: hf.SettleRules, day: int) -> tuple:
-        """Returns ``(coupon, interest_jpy, flow, payout, default, failed, reentered)``."""
+        """Returns the seven money totals of :class:`agents.hedge_funds.SettleTotals`, failed, re-entered."""
+        zero = (0.0,) * 7
         if not self.alive:
             if self.reentry_day >= 0 and day >= self.reentry_day:
                 self.alive, self.reentry_day = True, -1
+                self.fwd = self.units = 0.0
                 self.cash = self.book = self.capital0
                 self.perf = 0.0
-                return 0.0, 0.0, self.capital0, 0.0, 0.0, False, True
-            return 0.0, 0.0, 0.0, 0.0, 0.0, False, False
-        acct = hf.FundAccount(self.units, self.loan, self.cash, self.book, self.capital0, self.perf, self.liquidating,
+                return (0.0, 0.0, 0.0, 0.0, self.capital0, 0.0, 0.0), False, True
+            return zero, False, False
+        acct = hf.FundAccount(self.fwd, self.units, self.cash, self.book, self.capital0, self.perf, self.liquidating,
                               self.spread)  # fmt: skip
-        (
-            self.units,
-            self.loan,
-            self.cash,
-            self.book,
-            self.perf,
-            coupon,
-            int_jpy,
-            flow,
-            payout,
-            default,
-            closed,
-            failed,
-        ) = _settle(acct, self.x_new, prices, rules)
+        out = _settle(acct, self.x_new, self.v_new, prices, rules)
+        self.fwd, self.units, self.cash, self.book, self.perf = out[:5]
+        closed, failed = out[12], out[13]
         if closed:
             self.alive, self.liquidating = False, False
             self.reentry_day = day + rules.reentry_delay
         elif failed:
             self.liquidating = True
-        return coupon, int_jpy, flow, payout, default, failed, False
+        return tuple(out[5:12]), failed, False
 
 
 class MesaFundSector:
@@ -122,56 +109,43 @@ class MesaFundSector:
             a.decide(self.cfg, **obs)
 
     # -- clear ---------------------------------------------------------------------------------
-    def flows(self, s, y_us, y_jp, book, z, jac, gross, out):
+    def flows(self, p, book, z, jac, gross, out):
         """:func:`agents.hedge_funds.fund_flows` with the funds' demand summed over the agents."""
         duration = book.duration
-        price, k = math.exp(-duration * y_us), 1000.0 * math.exp(-s)
-        terms = hf.TradeTerms(price, k, duration, book.band, book.forced_sales)
-        usd = dusd_ds = dusd_dy = x_sum = dx_ds = dx_dy = units_old = gross_usd = gross_units = 0.0
+        price = math.exp(-duration * p[1])
+        terms = hf.TradeTerms(math.exp(book.s_prev - p[0]), price, duration, book.band, book.forced_sales)
+        acc = np.zeros(hf.N_SUMS)
         for a in self.agents:
             if not a.alive:
-                a.x_new, a.called = 0.0, False
+                a.x_new, a.v_new, a.called = 0.0, 0.0, False
                 continue
-            x, _, q, dq_ds, dq_dy, xs, xy = a.demand(terms)
-            usd += q
-            dusd_ds += dq_ds
-            dusd_dy += dq_dy
-            x_sum += x
-            dx_ds += xs
-            dx_dy += xy
-            units_old += a.units
-            gross_usd += abs(q)
-            gross_units += abs(x / price - a.units)
-        sums = (usd, dusd_ds, dusd_dy, x_sum, dx_ds, dx_dy, units_old, gross_usd, gross_units)
-        _add(_finish(sums, 1.0 / price, duration), z, jac, gross, out)
+            trade = a.demand(terms)
+            _accumulate(acc, a.fwd, a.units, trade[:6], price, duration)
+        _add(acc, z, jac, gross, out)
 
     # -- settle ------------------------------------------------------------------------------
-    def settle(self, *, price, usdjpy, price_prev, usdjpy_prev, y_us, r_jp) -> hf.SettleTotals:
-        prices = hf.SettlePrices(price, 1000.0 / usdjpy, price_prev, 1000.0 / usdjpy_prev, y_us, r_jp)
+    def settle(self, prices: hf.SettlePrices) -> hf.SettleTotals:
         rules = hf.settle_rules(self.cfg)
-        coupons = interest = flows = payouts = defaults = 0.0
+        totals = [0.0] * 7
         failures = reentries = calls = 0
         day = self.model.day
         for a in self.agents:
             if a.alive and a.called:
                 calls += 1
-            c, i, f, p, d, failed, reentered = a.settle(prices, rules, day)
-            coupons += c
-            interest += i
-            flows += f
-            payouts += p
-            defaults += d
+            money, failed, reentered = a.settle(prices, rules, day)
+            for k in range(7):
+                totals[k] += money[k]
             failures += int(failed)
             reentries += int(reentered)
         self._sync_arrays()
-        return hf.SettleTotals(coupons, interest, flows, payouts, defaults, failures, reentries, calls)
+        return hf.SettleTotals(*totals, failures, reentries, calls)
 
     def _sync_arrays(self) -> None:
         """Mirror the agents' state into the sector arrays that records and checks read."""
         s = self.sector.state
         for a in self.agents:
             r = a.row
-            s.ust_units[r], s.loan_jpy_tn[r], s.cash_usd_bn[r] = a.units, a.loan, a.cash
+            s.fwd_usd_bn[r], s.ust_units[r], s.cash_usd_bn[r] = a.fwd, a.units, a.cash
             s.equity_book_usd_bn[r], s.perf_ema[r] = a.book, a.perf
             s.alive[r], s.liquidating[r], s.reentry_day[r] = a.alive, a.liquidating, a.reentry_day
-            s.position_new_usd_bn[r], s.margin_called[r] = a.x_new, a.called
+            s.fwd_new_usd_bn[r], s.ust_new_usd_bn[r], s.margin_called[r] = a.x_new, a.v_new, a.called

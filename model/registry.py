@@ -21,6 +21,7 @@ from agents.hedge_funds import HedgeFunds
 from agents.life_insurers import LifeInsurers
 from agents.long_horizon import LongHorizon
 from agents.mof import Mof
+from agents.money_market import MoneyMarket
 from agents.nisa import NisaHouseholds
 from agents.us_treasury import UsTreasury
 from model.clearing import OrderBook
@@ -29,8 +30,10 @@ from model.sector import Sector
 __all__ = ["DEFAULT_SECTORS", "default_sectors", "register_sector", "unregister_sector", "registered_sectors"]
 
 # Decide/settle order: the BoJ announces its redemptions before the MoF plans issuance; the
-# funds settle before the US Treasury, whose auction statistics read their executed trades.
+# funds settle before the US Treasury, whose auction statistics read their executed trades; the
+# money markets (no decisions) come first so that their rows lead the ledger.
 DEFAULT_SECTORS: tuple[type[Sector], ...] = (
+    MoneyMarket,
     Dealers,
     RealMoney,
     LongHorizon,
@@ -69,6 +72,10 @@ def check_sectors(sectors: tuple[type[Sector], ...]) -> None:
         if cls.flows is not None and not hasattr(cls.flows, "py_func"):
             raise ValueError(f"sector {cls.name!r}: flows must be a numba @njit(cache=True) function")
         names.add(cls.name)
+    for cls in sectors:
+        missing = [r for r in cls.requires if r not in names]
+        if missing:
+            raise ValueError(f"sector {cls.name!r} requires the sectors {missing}; add them or remove {cls.name!r}")
 
 
 def register_sector(cls: type[Sector]) -> type[Sector]:

@@ -7,8 +7,9 @@ one module of ``agents/`` and is the only place for:
 * its state (arrays or scalars owned by the sector object; rows never shift);
 * its decision for the day (:meth:`Sector.decide`), from yesterday's close;
 * if it is price-elastic, its **flows in each market at trial prices together with their
-  derivatives**: one compiled function ``flows(s, y_us, y_jp, inp, z, jac, gross, out)`` that adds
-  its excess demand to ``z`` (one entry per market), its derivatives to ``jac`` (markets × prices),
+  derivatives**: one compiled function ``flows(p, inp, z, jac, gross, out)`` that reads the trial
+  prices ``p = (ln S, y_us, y_jp, b)`` (:data:`MARKETS`), adds its excess demand to ``z`` (one entry
+  per market), its derivatives to ``jac`` (markets × prices),
   its absolute trades to ``gross`` and writes its own flow per market into ``out``; ``inp`` is the
   NamedTuple that :meth:`Sector.clearing_inputs` returns for the day. The clearing composes the
   registered sectors' flows into one system (:mod:`model.compose`);
@@ -42,6 +43,7 @@ __all__ = [
     "FX",
     "UST",
     "JGB",
+    "FWD",
     "MARKETS",
     "N_MARKETS",
     "CUSTOMER",
@@ -59,11 +61,15 @@ __all__ = [
 
 TRADING_DAYS = 250.0  # trading days a year: one step is one trading day
 
-# The cleared markets, in the order of the price vector (ln S, y_us, y_jp) and of z's rows.
-FX, UST, JGB = 0, 1, 2
-MARKETS = ("usdjpy", "ust10y", "jgb10y")
-MARKET_UNITS = ("USD bn", "UST index units", "JGB index units")
-N_MARKETS = 3
+# The cleared markets, in the order of the price vector p = (ln S, y_us, y_jp, b) and of z's rows:
+# USD/JPY spot, the UST 10y and JGB 10y yields, and the FX forward (swap) market, whose price is the
+# cross-currency basis b (per annum; negative = dollars are dear through swaps). The forward market's
+# quantity is long-USD forward notional (USD bn), in zero net supply.
+FX, UST, JGB, FWD = 0, 1, 2, 3
+MARKETS = ("usdjpy", "ust10y", "jgb10y", "fx_forward")
+PRICES = ("ln_usdjpy", "ust10y_yield", "jgb10y_yield", "fx_basis")
+MARKET_UNITS = ("USD bn", "UST index units", "JGB index units", "USD bn of long-USD forwards")
+N_MARKETS = 4
 
 # Price-inelastic orders are added to excess demand in three lines per market, in this order:
 # customer flows (trade and noise), institutions' orders, and new issuance (negative demand).
@@ -96,6 +102,8 @@ class Sector:
         Its rows in the double-entry ledger (default: one row named ``name``).
     columns
         The time-series columns :meth:`record` returns, in order.
+    requires
+        Names of sectors this one trades with or books against (its counterparties in the ledger).
     """
 
     name: ClassVar[str] = ""
@@ -104,6 +112,7 @@ class Sector:
     event_kinds: ClassVar[tuple[str, ...]] = ()
     ledger_rows: ClassVar[tuple[str, ...] | None] = None  # its rows in the ledger; None: (name,)
     columns: ClassVar[tuple[str, ...]] = ()
+    requires: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, model: CarryUnwindModel) -> None:
         self.model = model
@@ -126,6 +135,11 @@ class Sector:
 
     def start(self, model: CarryUnwindModel) -> None:
         """Set-up that needs the other sectors' signals (called once all sectors exist)."""
+
+    def finish_opening(self, model: CarryUnwindModel) -> None:
+        """Set-up that needs the other sectors' opening books (called once every sector has opened
+        its books, before the ledger's opening totals are frozen); e.g. the dealers take the other
+        side of the customers' forwards."""
 
     def handle_event(self, model: CarryUnwindModel, event: Any) -> None:
         """Apply a scenario event of one of :attr:`event_kinds`; it takes effect at the next clearing."""
@@ -170,7 +184,8 @@ def fx_book(ledger: Any, row: str, prices: tuple[float, float, float]) -> tuple[
     """(assets, liabilities, equity) in USD bn of a ledger row at ``prices = (S, P_ust, P_jgb)``.
 
     Each holding is an asset when positive and a liability when negative; yen and JGBs are
-    converted at USD/JPY ``S``. Yen loans are claims (lenders) or debts (funds).
+    converted at USD/JPY ``S``. Repo is a claim (the lender) or a debt (the borrower). FX forwards
+    have no value after the day's variation margin is settled, so they do not enter.
     """
     usdjpy, p_us, p_jp = prices
     per_yen_tn = 1000.0 / usdjpy  # USD bn per JPY tn
@@ -180,7 +195,7 @@ def fx_book(ledger: Any, row: str, prices: tuple[float, float, float]) -> tuple[
             ledger.get(row, "jpy_tn") * per_yen_tn,
             ledger.get(row, "ust_units") * p_us,
             ledger.get(row, "jgb_units") * p_jp * per_yen_tn,
-            ledger.get(row, "yen_loans_jpy_tn") * per_yen_tn,
+            ledger.get(row, "repo_usd_bn"),
         ]
     )
     assets = float(values[values > 0].sum())
@@ -195,8 +210,11 @@ class Day:
         d_us, d_jp = market.cfg.ust_duration, market.cfg.jgb_duration
         self.result = result
         self.usdjpy, self.ust10y_yield, self.jgb10y_yield = result.usdjpy, result.ust10y_yield, result.jgb10y_yield
+        self.fx_basis = result.fx_basis
         self.usdjpy_prev, self.ust10y_yield_prev = market.usdjpy, market.ust10y_yield
-        self.jgb10y_yield_prev = market.jgb10y_yield
+        self.jgb10y_yield_prev, self.fx_basis_prev = market.jgb10y_yield, market.fx_basis
+        # the policy rates the day's money-market interest and forward carry accrue at
+        self.us_short_rate, self.boj_rate = market.us_short_rate, market.boj_rate
         self.ust_price, self.jgb_price = bond_price(self.ust10y_yield, d_us), bond_price(self.jgb10y_yield, d_jp)
         self.ust_price_prev, self.jgb_price_prev = market.ust_price, market.jgb_price
         # coupon per bond index unit held at the close (USD bn; JPY tn)
@@ -204,8 +222,25 @@ class Day:
         self.jgb_coupon_per_unit = self.jgb_price * self.jgb10y_yield / TRADING_DAYS
         self.flows = flows.copy()
         self._index = index
-        self.executed: dict[str, tuple[float, float, float]] = {}  # net trades per market, as sectors book them
+        self.executed: dict[str, tuple[float, ...]] = {}  # net trades per market, as sectors book them
 
     def flows_of(self, sector: Sector) -> np.ndarray:
         """The sector's flows per market at the cleared prices, as the solver returned them."""
         return self.flows[self._index[sector.name]]
+
+    def forward_carry(self) -> float:
+        """A long-USD forward's carry accrued today per USD bn of notional: ``(r_us − r_jp − b)/250``.
+
+        The forward premium is ``(ln F − ln S)/τ = r_jp − r_us + b`` (the sign convention of Du, Tepper
+        & Verdelhan 2018), so rolling a long-USD forward earns ``r_us − r_jp − b``; a
+        hedger who sells dollars forward pays it.
+        """
+        return (self.us_short_rate - self.boj_rate - self.fx_basis) / TRADING_DAYS
+
+    def forward_revaluation(self) -> float:
+        """A long-USD forward's variation margin today per USD bn of notional, in USD: ``1 − S_prev/S``.
+
+        The position is long ``X`` dollars against ``X·S_prev`` yen; marked at today's ``S`` and settled
+        in dollars, its profit is ``X·(1 − S_prev/S)``.
+        """
+        return 1.0 - self.usdjpy_prev / self.usdjpy

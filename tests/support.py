@@ -10,7 +10,7 @@ from model.model import CarryUnwindModel
 CRASH_PRONE = {
     "hedge_funds__max_leverage": 25.0,
     "hedge_funds__trend_share": 0.5,
-    "hedge_funds__risk_aversion_median": 0.7,
+    "hedge_funds__risk_aversion_median": 1.0,
     "hedge_funds__vol_floor_pa": 0.03,  # the lowest allowed stressed-VaR floor
 }
 N_FUNDS = 100
@@ -35,8 +35,8 @@ def log_returns(model: CarryUnwindModel) -> np.ndarray:
 
 
 SNAPSHOT_FIELDS = (
-    "alive", "liquidating", "reentry_day", "ust_units", "loan_jpy_tn", "cash_usd_bn", "equity_book_usd_bn",
-    "perf_ema", "position_new_usd_bn",
+    "alive", "liquidating", "reentry_day", "ust_units", "fwd_usd_bn", "cash_usd_bn", "equity_book_usd_bn",
+    "perf_ema", "fwd_new_usd_bn",
 )  # fmt: skip
 
 

@@ -105,7 +105,7 @@ def plot_risk_index(df: pd.DataFrame, ax: Axes, *, events: Iterable[Event] | Non
 
 def plot_carry_stock(df: pd.DataFrame, ax: Axes, *, events: Iterable[Event] | None = None) -> Axes:
     """Hedge funds' carry stock (gross UST long = yen short) and their equity, USD bn."""
-    ax.plot(df["day"], df["hf_gross_usd_bn"], color=COLORS["gross"], linewidth=1.4, label="carry stock (gross)")
+    ax.plot(df["day"], df["hf_net_usd_bn"], color=COLORS["gross"], linewidth=1.4, label="carry stock (net forwards)")
     ax.plot(df["day"], df["hf_equity_usd_bn"], color=COLORS["equity"], linewidth=1.2, label="fund equity")
     ax.set_ylim(bottom=0)
     _mark_events(ax, events)

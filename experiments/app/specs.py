@@ -329,7 +329,7 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec(
         "carry_stock",
         "Carry stock",
-        (SeriesSpec("hf_gross_usd_bn", "carry stock", _GREEN),),
+        (SeriesSpec("hf_net_usd_bn", "carry stock", _GREEN),),
         "USD bn",
         "The hedge funds' leveraged carry trade: Treasuries bought with borrowed yen. It builds up "
         "slowly in calm markets and collapses when funds are forced to sell.",

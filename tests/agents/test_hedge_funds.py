@@ -1,5 +1,7 @@
-"""Hedge-fund rules and reductions: no leverage → no margin calls, forced sales off → only voluntary
-trades, failures liquidated the next day, investor flows, volatility-dependent margins."""
+"""Hedge-fund rules and reductions: no leverage → no margin calls, the margin-call rule by hand (one
+leg and two legs in one account), forced sales off → gradual cuts, failures liquidated the next day,
+investor flows and settlement by hand, volatility-dependent margins, no duration leg → no USTs, and
+the forward target's response to the basis."""
 
 from __future__ import annotations
 
@@ -9,29 +11,42 @@ import numpy as np
 import pytest
 
 from agents import hedge_funds as hf
-from agents.hedge_funds import TRADING_DAYS, fund_position
+from agents.hedge_funds import TRADING_DAYS, FundOrder, TradeTerms
 from tests.support import CRASH_PRONE, fund_snapshot, make_model
 
 SEEDS = [0, 1, 2, 3, 4]
+D_UST = 8.5
+
+
+def make_and_run(seed, scenario, days, **overrides):
+    model = make_model(seed, scenario, **overrides)
+    for _ in range(days):
+        model.step()
+    return model
 
 
 # ---------------------------------------------------------------------------------------------
 # reduction: no leverage, no margin calls
 
+UNLEVERAGED = {"hedge_funds__max_leverage": 1.0, "hedge_funds__duration_leg_share": 0.0}
+
 
 @pytest.mark.parametrize("scenario", ["baseline", "risk_off"])
 def test_unleveraged_funds_never_get_margin_calls(scenario):
+    """Forwards fully collateralised (FX margin 100 %) and no duration leg on repo."""
     for seed in SEEDS:
-        model = make_model(seed, scenario, hedge_funds__max_leverage=1.0)
-        assert np.all(model.hedge_funds.leverage_cap == 1.0)
-        ever_called = np.zeros(model.hedge_funds.alive.shape[0], dtype=bool)
+        model = make_model(seed, scenario, **UNLEVERAGED)
+        f = model.hedge_funds
+        assert np.all(f.leverage_cap == 1.0) and not f.duration_leg.any()
+        ever_called = np.zeros(f.alive.shape[0], dtype=bool)
         for _ in range(500):
             model.step()
-            ever_called |= model.hedge_funds.margin_called
+            ever_called |= f.margin_called
         df = model.timeseries()
         assert df["hf_margin_calls"].sum() == 0, f"seed {seed}"
         assert not ever_called.any(), f"seed {seed}"
         assert (df["clearing_residual"] <= 1e-10).all()
+        assert df["hf_net_usd_bn"].min() > 0.0  # the funds do hold the carry trade
 
 
 def test_leveraged_funds_do_get_margin_calls_in_the_same_runs():
@@ -44,15 +59,17 @@ def test_leveraged_funds_do_get_margin_calls_in_the_same_runs():
     assert sum(c > 0 for c in calls) >= 1, calls
 
 
-def make_and_run(seed, scenario, days, **overrides):
-    model = make_model(seed, scenario, **overrides)
-    for _ in range(days):
-        model.step()
-    return model
-
-
 # ---------------------------------------------------------------------------------------------
-# reduction: forced sales off → only the voluntary partial adjustment
+# the margin-call rule by hand
+
+
+def trade(fwd, v_old, equity, order: FundOrder, band, forced_sales, ratio=1.02, price=0.7):
+    """``fund_trade`` for a fund whose equity today is ``equity``; returns the trade and the equity as
+    the rule computes it (``C + U·P + X·(1 − S_prev/S)``, with the cash's rounding)."""
+    units = v_old / price
+    cash = equity - units * price - fwd * (1.0 - ratio)
+    out = hf.fund_trade(fwd, units, cash, order, TradeTerms(ratio, price, D_UST, band, forced_sales))
+    return out, cash + units * price + fwd * (1.0 - ratio)
 
 
 def voluntary_position(x_old, equity, target, speed):
@@ -60,42 +77,116 @@ def voluntary_position(x_old, equity, target, speed):
     return np.maximum(x_old + speed * (target * equity - x_old), 0.0)
 
 
-def gradual_position(x_old, equity, target, lam_init, lam_maint, speed):
-    """Without forced sales (fund_position docstring): above the maintenance leverage L > λ_m the
-    share (L − λ_m)/L of the cut to λ_i·E is executed, if that is below the voluntary position."""
+def single_leg_position(x_old, equity, target, lam_init, lam_maint, speed, band, forced_sales):
+    """The one-leg rule in leverage terms (``L = X/E``): above the maintenance leverage λ_m the share
+    ``f`` of the cut to the initial-margin leverage λ_i·E is executed, if that is below the voluntary
+    position; ``f = (L − λ_m)/(ε·λ_m)`` capped at 1 with forced sales, ``(L − λ_m)/L`` without."""
     vol = voluntary_position(x_old, equity, target, speed)
     lev = x_old / equity
-    share = np.clip(1.0 - lam_maint / np.maximum(lev, 1e-300), 0.0, 1.0)
+    if forced_sales:
+        share = np.clip((lev - lam_maint) / (band * lam_maint), 0.0, 1.0)
+    else:
+        share = np.clip(1.0 - lam_maint / np.maximum(lev, 1e-300), 0.0, 1.0)
     cut = x_old - share * (x_old - lam_init * equity)
     return np.where(lev > lam_maint, np.maximum(np.minimum(vol, cut), 0.0), vol)
 
 
-def test_fund_position_without_forced_sales_cuts_gradually():
+@pytest.mark.parametrize("forced_sales", [True, False])
+def test_fund_trade_without_duration_leg_is_the_single_leg_rule(forced_sales):
+    """With no duration leg the margin usage is ``m_x·X/E``: leverage times the FX margin, so the
+    initial-margin leverage is ``1/m_x`` and the maintenance leverage ``(1/θ)/m_x``."""
     rng = np.random.default_rng(99)
     n = 5000
     lam_init = rng.uniform(1.0, 25.0, n)
-    lam_maint = lam_init / 0.75
+    theta = rng.uniform(0.5, 0.95, n)
+    band = rng.uniform(1e-3, 0.1, n)
     equity = rng.lognormal(0.0, 1.0, n)
-    x_old = equity * lam_maint * rng.uniform(0.0, 3.0, n)  # a third of them beyond the maintenance limit
+    x_old = equity * lam_init / theta * rng.uniform(0.0, 3.0, n)  # a third of them beyond the maintenance limit
     target = rng.uniform(0.0, 1.0, n) * lam_init
     speed = rng.uniform(0.01, 1.0, n)
-    called = partial = 0
+    called = partial = full = 0
     for i in range(n):
-        x, _, _, c = fund_position(x_old[i], equity[i], target[i], lam_init[i], lam_maint[i], speed[i], 0.02, False)
-        expected = gradual_position(x_old[i], equity[i], target[i], lam_init[i], lam_maint[i], speed[i])
-        assert x == pytest.approx(expected, rel=1e-13, abs=1e-13)
+        order = FundOrder(target[i], 0.0, 1.0 / lam_init[i], 0.03, 1.0 / theta[i], speed[i])
+        (x, v, *_, c), e = trade(x_old[i], 0.0, equity[i], order, band[i], forced_sales)
+        assert v == 0.0  # no duration leg, none bought
+        lam_maint = (1.0 / theta[i]) / (1.0 / lam_init[i])
+        expected = single_leg_position(x_old[i], e, target[i], lam_init[i], lam_maint, speed[i], band[i],
+                                       forced_sales)  # fmt: skip
+        assert x == pytest.approx(expected, rel=1e-12, abs=1e-13), (x_old[i], e, order, band[i])
+        assert c == (x_old[i] / e > lam_maint)
         if not c:
-            assert x == pytest.approx(voluntary_position(x_old[i], equity[i], target[i], speed[i]), rel=1e-14)
+            assert x == pytest.approx(voluntary_position(x_old[i], e, target[i], speed[i]), rel=1e-14)
         called += c
-        # a forced sale would have cut to λ_i·E at once; gradual execution keeps more
-        partial += bool(c and x > lam_init[i] * equity[i] * (1 + 1e-12))
+        # a forced sale beyond the band cuts to λ_i·E at once; gradual execution keeps more
+        at_initial = c and x == pytest.approx(lam_init[i] * e, rel=1e-12)
+        full += bool(at_initial)
+        partial += bool(c and x > lam_init[i] * e * (1 + 1e-12))
     assert called > n // 4
-    assert partial > called // 2
+    if forced_sales:
+        assert full > called // 2
+    else:
+        assert full == 0 and partial > called // 2
 
 
-def run_checking_voluntary_rule(seed: int, days: int, seen: dict) -> None:
+def two_leg_trade(fwd, v_old, equity, order: FundOrder, band, forced_sales):
+    """Both legs by hand (module docstring): voluntary moves of both towards ``ℓ·E``; a call when the
+    margin held ``G = m_x·X + m_u·V`` exceeds ``E/θ``; the cut restores the margin ``G_f = G − f·(G − E)``
+    and scales BOTH legs by the same factor ``G_f/G_vol`` when that is below the voluntary margin."""
+    x_vol = fwd + order.speed * (order.target_fx * equity - fwd)
+    v_vol = v_old + order.speed * (order.target_ust * equity - v_old)
+    g_old = order.margin_fx * fwd + order.margin_ust * v_old
+    usage = g_old / equity
+    if usage <= order.maint_usage:
+        return x_vol, v_vol, 1.0, False
+    if forced_sales:
+        f = min((usage - order.maint_usage) / (band * order.maint_usage), 1.0)
+    else:
+        f = 1.0 - order.maint_usage / usage
+    g_f = g_old - f * (g_old - equity)
+    g_vol = order.margin_fx * x_vol + order.margin_ust * v_vol
+    c = min(g_f / g_vol, 1.0)
+    return c * x_vol, c * v_vol, c, True
+
+
+@pytest.mark.parametrize("forced_sales", [True, False])
+def test_a_margin_call_scales_both_legs_by_the_same_factor(forced_sales):
+    """One margin account: a call on a fund with a duration leg cuts the forward and the UST leg in
+    the same proportion, to the margin the rule says; beyond the band (forced sales) to the initial
+    margin, ``m_x·X + m_u·V = E``."""
+    rng = np.random.default_rng(2024)
+    cut = at_initial = 0
+    for _ in range(3000):
+        m_fx, m_ust, theta, band = 1.0 / rng.uniform(2.0, 25.0), rng.uniform(0.01, 0.2), rng.uniform(0.5, 0.95), 0.02
+        t_fx, t_ust = rng.uniform(0.0, 0.6) / m_fx, rng.uniform(0.0, 0.4) / m_ust
+        order = FundOrder(t_fx, t_ust, m_fx, m_ust, 1.0 / theta, rng.uniform(0.01, 0.5))
+        equity = rng.lognormal(0.0, 1.0)
+        usage = rng.uniform(0.5, 2.0) / theta  # the margin held over equity, around the maintenance limit
+        w = rng.uniform(0.1, 0.9)  # the forward's share of the margin held
+        fwd, v_old = w * usage * equity / m_fx, (1 - w) * usage * equity / m_ust
+        (x, v, *_, called), e = trade(fwd, v_old, equity, order, band, forced_sales)
+        want_x, want_v, c, want_called = two_leg_trade(fwd, v_old, e, order, band, forced_sales)
+        assert called == want_called
+        assert x == pytest.approx(want_x, rel=1e-12) and v == pytest.approx(want_v, rel=1e-12)
+        if called and c < 1.0:
+            cut += 1
+            x_vol, v_vol = want_x / c, want_v / c
+            assert x / x_vol == pytest.approx(v / v_vol, rel=1e-12)  # the same factor on both legs
+            assert x < x_vol and v < v_vol
+            if forced_sales and usage * theta > 1.0 + band:
+                at_initial += 1
+                assert m_fx * x + m_ust * v == pytest.approx(e, rel=1e-12)
+    assert cut > 500
+    if forced_sales:
+        assert at_initial > 200
+
+
+# ---------------------------------------------------------------------------------------------
+# reduction: forced sales off → only the voluntary partial adjustment and gradual cuts
+
+
+def run_checking_gradual_rule(seed: int, days: int, seen: dict) -> None:
     """Run with forced sales, margin tightening and investor flows off; at every clearing check that
-    each solvent fund's new position follows the gradual rule, margin call or not."""
+    each solvent fund's new positions follow the gradual rule (both legs), margin call or not."""
     model = make_model(
         seed,
         "risk_off",
@@ -110,20 +201,23 @@ def run_checking_voluntary_rule(seed: int, days: int, seen: dict) -> None:
 
     def checking_settle(mdl, day):
         # holdings are still yesterday's: mark them at the cleared prices
-        price = math.exp(-mdl.config.market.ust_duration * day.ust10y_yield)
-        x_old = f.ust_units * price
-        equity = x_old + f.cash_usd_bn - f.loan_jpy_tn * 1000.0 / day.usdjpy
-        ok = f.alive & (equity > 0) & (f.init_leverage > 0)
-        expected = gradual_position(
-            x_old[ok], equity[ok], f.target_leverage[ok], f.init_leverage[ok], f.maint_leverage[ok], f.speed[ok]
-        )
-        np.testing.assert_allclose(
-            f.position_new_usd_bn[ok], expected, rtol=1e-12, atol=1e-12, err_msg=f"seed {seed} day {model.day}"
-        )
-        called = ok & f.margin_called
-        seen["calls"] += int(called.sum())
-        # a forced cut would have brought these down to the initial-margin limit at once
-        seen["kept_above_initial_margin"] += int((called & (f.position_new_usd_bn > f.init_leverage * equity)).sum())
+        ratio = day.usdjpy_prev / day.usdjpy
+        v_old = f.ust_units * day.ust_price
+        equity = f.cash_usd_bn + v_old + f.fwd_usd_bn * (1.0 - ratio)
+        for i in np.flatnonzero(f.alive & (equity > 0) & (f.maint_usage > 0)):
+            order = FundOrder(f.target_fx[i], f.target_ust[i], f.margin_fx[i], f.margin_ust[i], f.maint_usage[i],
+                              f.speed[i])  # fmt: skip
+            x, v, _, called = two_leg_trade(f.fwd_usd_bn[i], v_old[i], equity[i], order, 0.0, False)
+            where = f"seed {seed} day {model.day} fund {i}"
+            assert f.fwd_new_usd_bn[i] == pytest.approx(x, rel=1e-10, abs=1e-12), where
+            assert f.ust_new_usd_bn[i] == pytest.approx(v, rel=1e-10, abs=1e-12), where
+            assert f.margin_called[i] == called, where
+            if called:
+                seen["calls"] += 1
+                seen["duration_leg"] += v > 0
+                # a forced cut would have brought the margin down to the equity at once
+                margin = f.margin_fx[i] * f.fwd_new_usd_bn[i] + f.margin_ust[i] * f.ust_new_usd_bn[i]
+                seen["kept_above_initial_margin"] += margin > equity[i] * (1 + 1e-9)
         return original(mdl, day)
 
     sector.settle = checking_settle
@@ -135,10 +229,11 @@ def run_checking_voluntary_rule(seed: int, days: int, seen: dict) -> None:
 
 
 def test_without_forced_sales_margin_calls_are_executed_gradually_in_a_run():
-    seen = {"calls": 0, "kept_above_initial_margin": 0}
+    seen = {"calls": 0, "duration_leg": 0, "kept_above_initial_margin": 0}
     for seed in range(6):
-        run_checking_voluntary_rule(seed, 500, seen)
+        run_checking_gradual_rule(seed, 500, seen)
     assert seen["calls"] > 0, "no margin call was flagged: the reduction was not exercised"
+    assert seen["duration_leg"] > 0, "no call on a fund with a duration leg"
     assert seen["kept_above_initial_margin"] > 0, seen
 
 
@@ -180,54 +275,46 @@ def test_fund_below_the_failure_floor_is_liquidated_the_next_day(crash_snapshots
     liquidated = 0
     for today, tomorrow in zip(snaps[:-1], snaps[1:], strict=True):
         for i in np.flatnonzero(today["alive"] & today["liquidating"]):
-            assert tomorrow["position_new_usd_bn"][i] == 0.0, f"fund {i} kept a position on day {tomorrow['day']}"
+            assert tomorrow["fwd_new_usd_bn"][i] == 0.0, f"fund {i} kept a forward on day {tomorrow['day']}"
             assert not tomorrow["alive"][i] and not tomorrow["liquidating"][i]
-            assert tomorrow["ust_units"][i] == 0.0
-            assert tomorrow["loan_jpy_tn"][i] == 0.0 and tomorrow["cash_usd_bn"][i] == 0.0
+            assert tomorrow["fwd_usd_bn"][i] == 0.0 and tomorrow["ust_units"][i] == 0.0
+            assert tomorrow["cash_usd_bn"][i] == 0.0
             assert tomorrow["reentry_day"][i] == tomorrow["day"] + delay
             liquidated += 1
     assert liquidated > 0
 
 
 # ---------------------------------------------------------------------------------------------
-# investor flows
+# settlement and investor flows
 
 
-def fund_decision(gamma, cap, spread, trend_w, value_w, vol_target, liquidating, carry, trend, misval, var_pa,
-                  vol_ratio, psi, theta, speed):  # fmt: skip
-    """The decision rule called with one number per argument."""
-    return hf.fund_decision(
-        hf.FundTraits(gamma, cap, spread, trend_w, value_w, vol_target), liquidating,
-        hf.Observation(carry, trend, misval, var_pa, vol_ratio), hf.DecisionRules(psi, theta, speed),
-    )  # fmt: skip
-
-
-def fund_settle(units, loan, cash, book, capital0, perf, liquidating, spread, x, price, k, price_prev, k_prev, y_us,
-                r_jp, flows_on, b, a, r_b_daily, floor, cap_multiple):  # fmt: skip
+def fund_settle(fwd, units, cash, book, capital0, perf, liquidating, spread, x, v, ratio, price, price_prev, y_us,
+                r_us, forward_carry, flows_on, b, a, r_b_daily, floor, cap_multiple):  # fmt: skip
     """The settlement rule called with one number per argument."""
     return hf.fund_settle(
-        hf.FundAccount(units, loan, cash, book, capital0, perf, liquidating, spread), x,
-        hf.SettlePrices(price, k, price_prev, k_prev, y_us, r_jp),
+        hf.FundAccount(fwd, units, cash, book, capital0, perf, liquidating, spread), x, v,
+        hf.SettlePrices(ratio, price, price_prev, y_us, r_us, forward_carry),
         hf.SettleRules(flows_on, b, a, r_b_daily, floor, cap_multiple, 100),
     )  # fmt: skip
 
 
 SETTLE_CASE = dict(
-    units=100.0,
-    loan=10.0,
-    cash=8.0,
+    fwd=95.0,
+    units=20.0,
+    cash=-4.0,
     book=None,
     capital0=9.0,
     perf=0.001,
     liquidating=False,
     spread=0.006,
-    x=95.0,
+    x=92.0,
+    v=15.0,
+    ratio=146.0 / 145.0,  # S_prev / S: the yen strengthened
     price=0.70,
-    k=1000.0 / 145.0,
     price_prev=0.705,
-    k_prev=1000.0 / 146.0,
     y_us=0.043,
-    r_jp=0.0025,
+    r_us=0.051,
+    forward_carry=(0.051 - 0.0025 + 0.004) / TRADING_DAYS,  # r_us − r_jp − b with b = −40 bp
     flows_on=True,
     b=0.15,
     a=0.1,
@@ -240,37 +327,49 @@ SETTLE_CASE = dict(
 def settle_args(**changes):
     case = dict(SETTLE_CASE, **changes)
     if case["book"] is None:  # yesterday's books balanced at yesterday's prices
-        case["book"] = case["units"] * case["price_prev"] + case["cash"] - case["loan"] * case["k_prev"]
+        case["book"] = case["cash"] + case["units"] * case["price_prev"]
     return case
 
 
 def hand_settle(c):
-    """TFG (2012) flows, computed by hand from the docstrings: returns (book, perf, flow, cash)."""
-    reval = c["units"] * (c["price"] - c["price_prev"]) - c["loan"] * (c["k"] - c["k_prev"])
-    coupon = c["x"] * c["y_us"] / TRADING_DAYS
-    loan_new = c["x"] / c["k"]
-    interest_jpy = loan_new * (c["r_jp"] + c["spread"]) / TRADING_DAYS
-    book = c["book"] + reval + coupon - interest_jpy * c["k"]
+    """TFG (2012) flows and the margin account, computed by hand from the docstrings.
+
+    Returns ``(book, perf, flow, cash, vm, carry, coupon, interest)``.
+    """
+    vm = c["fwd"] * (1.0 - c["ratio"])  # variation margin on the forward held overnight
+    reval = c["units"] * (c["price"] - c["price_prev"]) + vm
+    cash_after_trade = c["cash"] + vm + c["units"] * c["price"] - c["v"]  # UST leg bought on repo
+    carry = c["x"] * c["forward_carry"]
+    coupon = c["v"] * c["y_us"] / TRADING_DAYS
+    rate = c["r_us"] if cash_after_trade >= 0.0 else c["r_us"] + c["spread"]
+    interest = cash_after_trade * rate / TRADING_DAYS
+    book = c["book"] + reval + carry + coupon + interest
     r = (book - c["book"]) / c["book"]
     perf = (1 - c["a"]) * c["perf"] + c["a"] * r
     flow = c["b"] * (perf - c["r_b_daily"]) * book if c["flows_on"] else 0.0
-    cash = c["cash"] + c["units"] * c["price"] - c["loan"] * c["k"] + coupon + flow
-    return book + flow, perf, flow, cash
+    cash = cash_after_trade + carry + coupon + interest + flow
+    return book + flow, perf, flow, cash, vm, carry, coupon, interest
 
 
+@pytest.mark.parametrize("cash", [-4.0, 3.0])  # on repo / with cash earning the US short rate
 @pytest.mark.parametrize("perf0", [0.004, -0.004, 0.0])
-def test_investor_flow_is_b_times_excess_performance_times_equity(perf0):
-    c = settle_args(perf=perf0)
+def test_investor_flow_is_b_times_excess_performance_times_equity(perf0, cash):
+    c = settle_args(perf=perf0, cash=cash)
     out = fund_settle(**c)
-    units, loan, cash, book, perf, coupon, int_jpy, flow, payout, default, closed, failed = out
-    want_book, want_perf, want_flow, want_cash = hand_settle(c)
+    fwd, units, cash_out, book, perf, vm, carry, coupon, interest, flow, payout, default, closed, failed = out
+    want_book, want_perf, want_flow, want_cash, want_vm, want_carry, want_coupon, want_interest = hand_settle(c)
+    assert vm == pytest.approx(want_vm, rel=1e-12) and vm < 0.0  # the forward lost on the yen's rise
+    assert carry == pytest.approx(want_carry, rel=1e-12)
+    assert coupon == pytest.approx(want_coupon, rel=1e-12)
+    assert interest == pytest.approx(want_interest, rel=1e-12)
+    assert (interest < 0.0) == (cash < 0.0)  # repo costs r_us + spread; cash earns r_us
     assert perf == pytest.approx(want_perf, rel=1e-12)
     assert flow == pytest.approx(want_flow, rel=1e-12)
     assert book == pytest.approx(want_book, rel=1e-12)
-    assert cash == pytest.approx(want_cash, rel=1e-12)
-    assert units == pytest.approx(c["x"] / c["price"]) and loan == pytest.approx(
-        c["x"] / c["k"] * (1 + (c["r_jp"] + c["spread"]) / TRADING_DAYS)
-    )
+    assert cash_out == pytest.approx(want_cash, rel=1e-12)
+    assert fwd == c["x"] and units == pytest.approx(c["v"] / c["price"], rel=1e-15)
+    # equity by accumulated P&L is what the account holds: cash + units·P (forwards are settled)
+    assert book == pytest.approx(cash_out + units * c["price"], rel=1e-12)
     assert not closed and not failed and payout == 0.0 and default == 0.0
     # the sign follows performance against the benchmark
     assert np.sign(flow) == np.sign(want_perf - c["r_b_daily"])
@@ -279,7 +378,7 @@ def test_investor_flow_is_b_times_excess_performance_times_equity(perf0):
 def test_investor_flows_switched_off_means_no_flow():
     c = settle_args(flows_on=False, perf=0.01)
     out = fund_settle(**c)
-    assert out[7] == 0.0
+    assert out[9] == 0.0
     assert out[3] == pytest.approx(hand_settle(c)[0], rel=1e-12)
 
 
@@ -287,14 +386,26 @@ def test_investor_withdrawal_never_exceeds_equity():
     c = settle_args(perf=-5.0, b=10.0)  # absurd underperformance: the formula asks for more than E
     out = fund_settle(**c)
     book_before_flow = hand_settle(dict(c, flows_on=False))[0]
-    assert out[7] == pytest.approx(-book_before_flow, rel=1e-12)
+    assert out[9] == pytest.approx(-book_before_flow, rel=1e-12)
     assert out[3] == pytest.approx(0.0, abs=1e-12)
+    assert out[13]  # and the fund has failed
 
 
 def test_equity_above_the_capacity_multiple_is_paid_out():
-    c = settle_args(capital0=1.0, cap_multiple=3.0)  # equity ~ 15: far above 3× initial capital
+    c = settle_args(capital0=1.0, cap_multiple=3.0)  # equity ~ 10: far above 3× initial capital
     out = fund_settle(**c)
     assert out[3] == pytest.approx(3.0, rel=1e-12)
+    assert out[9] == pytest.approx(3.0 - hand_settle(dict(c, flows_on=False))[0], rel=1e-12)
+
+
+def test_a_fund_wiped_out_by_variation_margin_is_closed_and_its_lenders_bear_the_rest():
+    c = settle_args(ratio=1.2)  # a 17% yen rally: the margin owed exceeds the account
+    equity = c["cash"] + c["units"] * c["price"] + c["fwd"] * (1.0 - c["ratio"])
+    assert equity < 0.0
+    out = fund_settle(**c)
+    assert out[:4] == (0.0, 0.0, 0.0, 0.0)
+    assert out[11] == pytest.approx(-equity, rel=1e-12)  # default
+    assert out[12] and out[13]  # closed, failed
 
 
 def test_investor_flows_in_a_run_match_the_rule_for_each_fund():
@@ -319,40 +430,166 @@ def test_investor_flows_in_a_run_match_the_rule_for_each_fund():
     book_before_flow = book0[live] * (1 + r_implied)
     expected_book = np.minimum(book_before_flow + np.maximum(flows, -book_before_flow), cap)
     np.testing.assert_allclose(f.equity_book_usd_bn[live], expected_book, rtol=1e-9)
+    # and the books agree with the accounts: cash + units·P
+    np.testing.assert_allclose(f.equity_book_usd_bn[live], (f.cash_usd_bn + f.ust_units * model.market.ust_price)[live],
+                               rtol=1e-9)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
 # margins tighten with volatility
 
 
-def decision(cap, vol_ratio, psi=1.0, theta=0.75, var_pa=0.01, carry=0.04):
-    return fund_decision(1.0, cap, 0.005, 0.0, 0.3, 0.0, False, carry, 0.0, 0.0, var_pa, vol_ratio, psi, theta, 0.05)
+def fund_decision(gamma, cap, trend_w, value_w, vol_target, duration_leg, liquidating, carry, trend, misval, var_pa,
+                  vol_ratio, ust_excess, ust_var, psi, theta, speed, haircut):  # fmt: skip
+    """The decision rule called with one number per argument."""
+    return hf.fund_decision(
+        hf.FundTraits(gamma, cap, trend_w, value_w, vol_target, duration_leg), liquidating,
+        hf.Observation(carry, trend, misval, var_pa, vol_ratio, ust_excess, ust_var),
+        hf.DecisionRules(psi, theta, speed, haircut),
+    )  # fmt: skip
+
+
+def decision(cap, vol_ratio, psi=1.0, theta=0.75, var_pa=0.01, carry=0.04, duration_leg=True, haircut=0.03):
+    return fund_decision(1.0, cap, 0.0, 0.3, 0.0, duration_leg, False, carry, 0.0, 0.0, var_pa, vol_ratio, 0.01,
+                         0.005, psi, theta, 0.05, haircut)  # fmt: skip
 
 
 @pytest.mark.parametrize("cap", [1.0, 1.5, 5.0, 12.0, 25.0, 100.0])
 @pytest.mark.parametrize("psi", [0.5, 1.0, 2.0])
 def test_initial_leverage_falls_with_volatility_but_never_below_one(cap, psi):
     ratios = np.array([0.2, 0.5, 1.0, 1.01, 1.2, 1.5, 2.0, 3.0, 5.0, 10.0, 50.0, 1e3])
-    lam = np.array([decision(cap, v, psi)[1] for v in ratios])
+    out = np.array([decision(cap, v, psi) for v in ratios])
+    t_fx, t_ust, m_fx, m_ust, maint = out[:, 0], out[:, 1], out[:, 2], out[:, 3], out[:, 4]
+    lam = 1.0 / m_fx  # the initial-margin leverage on forwards
     assert np.all(np.diff(lam) <= 0.0)  # non-increasing in volatility
     assert np.all(lam >= 1.0)
-    assert np.all(lam[ratios <= 1.0] == cap)  # calm markets: the cap
+    assert np.all(m_fx[ratios <= 1.0] == min(1.0, 1.0 / cap))  # calm markets: the cap
+    assert np.all(m_fx >= min(1.0, 1.0 / cap))  # never looser than the cap
     # strictly tighter while the margin is below 100 %
     tightening = (ratios[1:] > 1.0) & (lam[:-1] > 1.0)
     assert np.all(np.diff(lam)[tightening] < 0.0)
-    maint = np.array([decision(cap, v, psi)[2] for v in ratios])
-    np.testing.assert_allclose(maint, lam / 0.75)
-    targets = np.array([decision(cap, v, psi)[0] for v in ratios])
-    assert np.all((targets >= 0.0) & (targets <= lam))
+    # the repo haircut tightens the same way, up to 100 %
+    assert np.all(np.diff(m_ust) >= 0.0) and np.all(m_ust <= 1.0)
+    assert np.all(m_ust[ratios <= 1.0] == 0.03)
+    np.testing.assert_allclose(maint, 1.0 / 0.75)  # the call comes at 1/θ of the initial margin
+    # both legs within the one account's initial margin
+    assert np.all((t_fx >= 0.0) & (t_ust >= 0.0))
+    assert np.all(m_fx * t_fx + m_ust * t_ust <= 1.0 + 1e-12)
+
+
+def test_fund_decision_is_the_mean_variance_rule_within_one_margin_account():
+    """Known answer from the module docstring: ``ℓ_x = (carry + w·trend − v·misvaluation)/(γ·σ²)`` (not
+    below 0, at most σ_target/σ for trend followers), ``ℓ_u = μ_u/(γ·σ_u²)`` for funds with a duration
+    leg, both scaled down together when ``m_x·ℓ_x + m_u·ℓ_u > 1``; margins ``m₀·max(1, (σ/σ_ref)^ψ)`` ≤ 1."""
+    rng = np.random.default_rng(31)
+    scaled = clipped = vol_capped = 0
+    for _ in range(2000):
+        gamma, cap, trend_w, value_w = rng.lognormal(0.5, 0.5), rng.uniform(1.0, 30.0), rng.uniform(0, 1), 0.3
+        vol_target = rng.choice([0.0, 0.1])
+        leg = bool(rng.random() < 0.5)
+        carry, trend, misval = rng.normal(0.03, 0.03), rng.normal(0.0, 0.2), rng.normal(0.0, 0.1)
+        var, vol_ratio = rng.uniform(0.001, 0.03), rng.uniform(0.3, 4.0)
+        ust_excess, ust_var = rng.normal(0.01, 0.02), 0.005
+        psi, theta, speed, haircut = rng.choice([0.0, 1.0, 2.0]), 0.75, 0.05, rng.uniform(0.01, 0.1)
+        got = fund_decision(gamma, cap, trend_w, value_w, vol_target, leg, False, carry, trend, misval, var, vol_ratio,
+                            ust_excess, ust_var, psi, theta, speed, haircut)  # fmt: skip
+        stress = vol_ratio**psi if vol_ratio > 1.0 else 1.0
+        m_fx, m_ust = min(1.0, stress / cap), min(1.0, stress * haircut)
+        t_fx = max((carry + trend_w * trend - value_w * misval) / (gamma * var), 0.0)
+        if vol_target > 0.0 and t_fx > vol_target / math.sqrt(var):
+            t_fx = vol_target / math.sqrt(var)
+            vol_capped += 1
+        clipped += t_fx == 0.0
+        t_ust = max(ust_excess / (gamma * ust_var), 0.0) if leg else 0.0
+        usage = m_fx * t_fx + m_ust * t_ust
+        if usage > 1.0:
+            t_fx, t_ust = t_fx / usage, t_ust / usage
+            scaled += 1
+        np.testing.assert_allclose(got, (t_fx, t_ust, m_fx, m_ust, 1.0 / theta, speed), rtol=1e-12, atol=0.0)
+    assert min(scaled, clipped, vol_capped) > 100
 
 
 def test_margin_tightening_switched_off_keeps_the_cap():
     for v in (0.5, 1.0, 2.0, 10.0):
-        assert decision(12.0, v, psi=0.0)[1] == 12.0
+        assert decision(12.0, v, psi=0.0)[2] == 1.0 / 12.0
+        assert decision(12.0, v, psi=0.0)[3] == 0.03
 
 
 def test_liquidating_fund_targets_nothing():
-    t, lam, maint, speed = fund_decision(
-        1.0, 10.0, 0.005, 0.0, 0.3, 0.0, True, 0.04, 0.0, 0.0, 0.01, 1.0, 1.0, 0.75, 0.05
+    t_fx, t_ust, m_fx, m_ust, maint, speed = fund_decision(
+        1.0, 10.0, 0.0, 0.3, 0.0, True, True, 0.04, 0.0, 0.0, 0.01, 1.0, 0.01, 0.005, 1.0, 0.75, 0.05, 0.03
     )
-    assert (t, lam, maint, speed) == (0.0, 0.0, 0.0, 1.0)
+    assert (t_fx, t_ust, maint, speed) == (0.0, 0.0, 0.0, 1.0)
+    # and trading on that order closes both legs
+    order = FundOrder(t_fx, t_ust, m_fx, m_ust, maint, speed)
+    x, v, *_ = hf.fund_trade(40.0, 30.0, 5.0, order, TradeTerms(1.01, 0.7, D_UST, 0.02, True))
+    assert (x, v) == (0.0, 0.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# the duration leg
+
+
+def test_a_fund_without_a_duration_leg_never_holds_usts():
+    model = make_model(2, "risk_off", **CRASH_PRONE)
+    f = model.hedge_funds
+    assert 0 < f.duration_leg.sum() < f.duration_leg.shape[0]
+    held_by_leg = 0
+    for _ in range(300):
+        model.step()
+        no_leg = ~f.duration_leg
+        assert np.all(f.ust_units[no_leg] == 0.0) and np.all(f.ust_new_usd_bn[no_leg] == 0.0)
+        assert np.all(f.target_ust[no_leg] == 0.0)
+        assert np.all(f.cash_usd_bn[no_leg & f.alive] > 0.0)  # no repo without bonds to pledge
+        held_by_leg = max(held_by_leg, int((f.ust_units[f.duration_leg] > 0).sum()))
+    assert held_by_leg > 0  # the others do hold USTs
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_no_duration_legs_means_no_fund_holds_usts_or_repo(seed):
+    model = make_and_run(seed, "risk_off", 300, hedge_funds__duration_leg_share=0.0, **CRASH_PRONE)
+    f = model.hedge_funds
+    assert not f.duration_leg.any()
+    df = model.timeseries()
+    assert (df["hf_ust_usd_bn"] == 0.0).all()
+    assert (df["repo_usd_bn"] == 0.0).all()
+    assert model.ledger.get("hedge_funds", "ust_units") == 0.0
+    assert np.all(f.ust_units == 0.0)
+    # the counterpart: by default some do
+    other = make_and_run(seed, "risk_off", 300, **CRASH_PRONE).timeseries()
+    assert (other["hf_ust_usd_bn"] > 0.0).all() and (other["repo_usd_bn"] > 0.0).any()
+
+
+# ---------------------------------------------------------------------------------------------
+# the basis: funds' expected carry and forward targets
+
+
+def test_forward_target_rises_one_for_one_in_expected_carry_when_the_basis_falls():
+    """Funds expect to earn ``r̄_us − r̄_jp − b`` on the forward: a basis lower by Δ raises expected carry
+    by Δ and, where no margin or vol target binds, the target ``ℓ_x = μ/(γ·σ²)`` by ``Δ/(γ·σ²)``."""
+    model = make_and_run(0, "baseline", 5)
+    sector, f = model.sectors["hedge_funds"], model.hedge_funds
+    obs0 = sector.observe(model)
+    sector.decide(model)
+    t0, m0, u0 = f.target_fx.copy(), f.margin_fx.copy(), f.target_ust.copy()
+    delta = 0.002
+    model.market.fx_basis -= delta
+    obs1 = sector.observe(model)
+    sector.decide(model)
+    assert obs1["carry_pa"] - obs0["carry_pa"] == pytest.approx(delta, rel=1e-12)
+    assert {k: v for k, v in obs1.items() if k != "carry_pa"} == {k: v for k, v in obs0.items() if k != "carry_pa"}
+    # the known answer, fund by fund, where nothing clips the mean-variance target
+    gamma, var = f.risk_aversion, obs0["var_pa"]
+    expected = obs0["carry_pa"] + f.trend_weight * obs0["trend_pa"] - f.value_weight * obs0["misvaluation"]
+    free = (
+        f.alive
+        & (f.vol_target_pa == 0.0)
+        & (expected > 0.0)
+        & (m0 * (expected + delta) / (gamma * var) + f.margin_ust * u0 < 1.0)
+    )
+    assert free.sum() > 20
+    np.testing.assert_allclose(t0[free], expected[free] / (gamma[free] * var), rtol=1e-12)
+    np.testing.assert_allclose(f.target_fx[free] - t0[free], delta / (gamma[free] * var), rtol=1e-9)
+    # nobody wants less carry when it pays more (those at the margin limit stay there, to rounding)
+    assert np.all(f.target_fx[f.alive] >= t0[f.alive] * (1 - 1e-14))
+    np.testing.assert_array_equal(f.target_ust[free], u0[free])  # the duration leg does not care

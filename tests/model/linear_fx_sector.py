@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from numba import njit
 
-from model.sector import FX, JGB, UST, Sector
+from model.sector import FX, Sector
 
 
 class LinearFxInputs(NamedTuple):
@@ -21,14 +21,12 @@ class LinearFxInputs(NamedTuple):
 
 
 @njit(cache=True)
-def linear_fx_flows(s, y_us, y_jp, inp, z, jac, gross, out):
-    q = inp.intercept_usd_bn - inp.slope_usd_bn * (s - inp.log_ref)
+def linear_fx_flows(p, inp, z, jac, gross, out):
+    q = inp.intercept_usd_bn - inp.slope_usd_bn * (p[FX] - inp.log_ref)
     z[FX] += q
     jac[FX, FX] += -inp.slope_usd_bn
     gross[FX] += abs(q)
     out[FX] = q
-    out[UST] = 0.0
-    out[JGB] = 0.0
 
 
 class LinearFx(Sector):

@@ -18,9 +18,10 @@ CONFIGS = {
 
 
 def marked_equity(model) -> np.ndarray:
-    """Assets − liabilities per fund at the model's current prices (USD bn)."""
+    """Assets − liabilities per fund at the model's current prices (USD bn): the duration leg and cash
+    (forwards have no value once the day's variation margin is paid)."""
     f, mk = model.hedge_funds, model.market
-    return f.ust_units * mk.ust_price + f.cash_usd_bn - f.loan_jpy_tn * 1000.0 / mk.usdjpy
+    return f.ust_units * mk.ust_price + f.cash_usd_bn
 
 
 def run_with_daily_checks(seed: int, scenario: str, overrides: dict, days: int = DAYS):
@@ -61,9 +62,14 @@ def run_with_daily_checks(seed: int, scenario: str, overrides: dict, days: int =
         assert abs(jgb_held - model.outstanding_jgb_units) <= 1e-12 * jgb_held, (
             f"day {model.day}: JGB held {jgb_held!r} vs outstanding {model.outstanding_jgb_units!r}"
         )
-        # yen loans: lenders' claims equal the live funds' debts
-        assert model.ledger.get("yen_lenders", "yen_loans_jpy_tn") == pytest.approx(
-            f.loan_jpy_tn.sum(), rel=1e-9, abs=1e-9
+        # forwards are in zero net supply, from the holders' own state: funds long, insurers' hedges
+        # short, the dealers' book and their outside swap clients
+        d = model.dealers
+        held = (f.fwd_usd_bn.sum(), -model.life_insurers.hedge_usd_bn.sum(), d.fwd_usd_bn, d.swap_clients_fwd_usd_bn)
+        assert abs(sum(held)) <= 1e-12 * sum(abs(h) for h in held), f"day {model.day}: forwards {held} do not net"
+        # repo: the money market's claims equal the funds' borrowing
+        assert model.ledger.get("us_money_market", "repo_usd_bn") == pytest.approx(
+            np.maximum(-f.cash_usd_bn, 0.0).sum(), rel=1e-9, abs=1e-9
         )
         snapshots.append(fund_snapshot(model))
     return model, snapshots
@@ -138,7 +144,7 @@ def test_failed_fund_reenters_exactly_after_the_delay_with_fresh_capital(crash_r
                     assert s["alive"][i], f"fund {i} not back on day {back}"
                     assert s["cash_usd_bn"][i] == capital0[i]
                     assert s["equity_book_usd_bn"][i] == capital0[i]
-                    assert s["ust_units"][i] == 0.0 and s["loan_jpy_tn"][i] == 0.0
+                    assert s["ust_units"][i] == 0.0 and s["fwd_usd_bn"][i] == 0.0
                     assert s["perf_ema"][i] == 0.0
                     assert not s["liquidating"][i]
                     checked += 1
@@ -162,4 +168,33 @@ def test_check_identities_detects_bonds_created_from_nothing():
     model.step()
     model.ledger.book("ust_investors", "ust_units", 1.0)
     with pytest.raises(AccountingError, match="UST"):
+        check_identities(model)
+
+
+def test_check_identities_detects_forwards_created_from_nothing():
+    """Forwards are in zero net supply: a long position booked without a short is caught."""
+    model = make_model(0)
+    model.step()
+    check_identities(model)
+    model.ledger.book("swap_clients", "usd_fwd_bn", 1.0)
+    with pytest.raises(AccountingError, match="FX forwards"):
+        check_identities(model)
+
+
+def test_check_identities_detects_margin_that_does_not_net():
+    """Variation margin paid to one holder and not charged to another leaves the settlement account
+    with a balance: caught, although dollars are conserved."""
+    model = make_model(0)
+    model.step()
+    model.ledger.book("forward_settlement", "usd_bn", -0.5)
+    model.ledger.book("swap_clients", "usd_bn", 0.5)
+    with pytest.raises(AccountingError, match="forward_settlement holds usd_bn"):
+        check_identities(model)
+
+
+def test_check_identities_detects_a_dealer_book_that_disagrees_with_the_ledger():
+    model = make_model(0)
+    model.step()
+    model.dealers.fwd_usd_bn += 2.0
+    with pytest.raises(AccountingError, match="dealers holds usd_fwd_bn"):
         check_identities(model)

@@ -9,32 +9,36 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
+from agents import hedge_funds as hf
 from agents.boj import YccInputs
 from agents.bond_investors import BondInvestorInputs, bond_investor_flow
 from agents.dealers import DealerInputs
 from agents.fx_fundamentals import RealMoneyInputs, fundamental_flow
-from agents.hedge_funds import FundBook, FundOrder, TradeTerms, fund_position
+from agents.hedge_funds import FundBook, FundOrder, TradeTerms
 from agents.hedge_funds import fund_trade as fund_trade_kernel
 from agents.long_horizon import LongHorizonInputs
 from model.clearing import ClearingError, ClearingResult, OrderBookInputs, Work
-from model.compose import ComposedClearing
+from model.compose import Bounds, ComposedClearing
 from model.registry import DEFAULT_SECTORS
-from model.sector import CUSTOMER, FX, INSTITUTIONS, ISSUANCE, JGB, UST
+from model.sector import CUSTOMER, FWD, FX, INSTITUTIONS, ISSUANCE, JGB, N_MARKETS, TRADING_DAYS, UST
 from tests.support import CRASH_PRONE, make_model, run_model
 
+D_UST = 8.5
 
-def fund_trade(units, loan, cash, target, lam_init, lam_maint, speed, price, k, duration, band, forced_sales):
+
+def fund_trade(fwd, units, cash, target_fx, target_ust, margin_fx, margin_ust, maint_usage, speed, ratio, price,
+               band, forced_sales, duration=D_UST):  # fmt: skip
     """One fund's trade, called with one number per argument."""
-    order = FundOrder(target, lam_init, lam_maint, speed)
-    return fund_trade_kernel(units, loan, cash, order, TradeTerms(price, k, duration, band, forced_sales))
-
-
-def fund_trade_python(units, loan, cash, target, lam_init, lam_maint, speed, price, k, duration, band, forced_sales):
-    order = FundOrder(target, lam_init, lam_maint, speed)
-    return fund_trade_kernel.py_func(units, loan, cash, order, TradeTerms(price, k, duration, band, forced_sales))
+    order = FundOrder(target_fx, target_ust, margin_fx, margin_ust, maint_usage, speed)
+    return fund_trade_kernel(fwd, units, cash, order, TradeTerms(ratio, price, duration, band, forced_sales))
 
 
 CLEARING = ComposedClearing([cls.flows for cls in DEFAULT_SECTORS if cls.flows is not None])
+SECTOR_ORDER = ("dealers", "real_money", "long_horizon", "bond_investors", "boj", "order_book", "hedge_funds")
+
+
+def test_the_composed_clearing_has_the_sectors_the_helpers_write_inputs_for():
+    assert tuple(cls.name for cls in DEFAULT_SECTORS if cls.flows is not None) == SECTOR_ORDER
 
 
 class ClearingInputs(NamedTuple):
@@ -43,6 +47,7 @@ class ClearingInputs(NamedTuple):
     s_prev: float
     yus_prev: float
     yjp_prev: float
+    basis_prev: float  # where the solver starts; no flow reads it
     dealer_fx_inventory: float
     dealer_fx_capacity: float
     dealer_decay: float
@@ -50,6 +55,8 @@ class ClearingInputs(NamedTuple):
     dealer_ust_capacity_units: float
     dealer_jgb_inventory: float
     dealer_jgb_capacity_units: float
+    dealer_fwd_book: float
+    dealer_book_capacity: float  # ℓ·E_d/κ
     real_money_kept: float
     real_money_log_anchor: float
     real_money_gap_ref: float
@@ -58,6 +65,10 @@ class ClearingInputs(NamedTuple):
     real_money_capacity: float
     infl_us: float
     infl_jp: float
+    long_horizon_capacity: float
+    long_horizon_speed: float
+    long_horizon_log_anchor: float
+    long_horizon_position: float
     trade_flow_usd_bn: float
     ust_investor_anchor_change: float
     ust_investor_elasticity: float
@@ -74,59 +85,76 @@ class ClearingInputs(NamedTuple):
     exogenous_usd_bn: float
     exogenous_ust_units: float
     exogenous_jgb_units: float
+    exogenous_fwd_usd_bn: float  # customers' long-USD forward purchases (insurers' hedges: sales)
+    ycc_cap: float
+    ycc_units_per_unit_yield: float
     margin_call_band: float
+
+
+# the order-book lines ClearingInputs names; every other line is zero
+NAMED_LINES = ((FX, CUSTOMER), (FX, INSTITUTIONS), (UST, INSTITUTIONS), (JGB, INSTITUTIONS), (FWD, INSTITUTIONS),
+               (UST, ISSUANCE), (JGB, ISSUANCE))  # fmt: skip
 
 
 def sector_inputs(inp: ClearingInputs, book: tuple) -> tuple:
     """The composed clearing's inputs (one NamedTuple per price-elastic sector) from hand inputs."""
-    lines = np.zeros((3, 3))
+    lines = np.zeros((N_MARKETS, 3))
     lines[FX, CUSTOMER] = inp.trade_flow_usd_bn
     lines[FX, INSTITUTIONS] = inp.exogenous_usd_bn
     lines[UST, INSTITUTIONS] = inp.exogenous_ust_units
     lines[JGB, INSTITUTIONS] = inp.exogenous_jgb_units
+    lines[FWD, INSTITUTIONS] = inp.exogenous_fwd_usd_bn
     lines[UST, ISSUANCE] = -inp.ust_new_supply_units
     lines[JGB, ISSUANCE] = -inp.jgb_new_supply_units
-    units, loan, cash, alive, target, lam_init, lam_maint, speed, forced, out_x, out_called = book
+    fwd, units, cash, alive, t_fx, t_ust, m_fx, m_ust, maint, speed, forced, out_x, out_v, out_called = book
     return (
         DealerInputs(inp.s_prev, inp.yus_prev, inp.yjp_prev, inp.dealer_fx_inventory, inp.dealer_fx_capacity,
                      inp.dealer_decay, inp.dealer_ust_inventory, inp.dealer_ust_capacity_units,
-                     inp.dealer_jgb_inventory, inp.dealer_jgb_capacity_units),
+                     inp.dealer_jgb_inventory, inp.dealer_jgb_capacity_units, inp.dealer_fwd_book,
+                     inp.dealer_book_capacity),
         RealMoneyInputs(inp.infl_us, inp.infl_jp, inp.real_money_log_anchor, inp.real_money_gap_ref,
                         inp.real_money_fiscal_premium, inp.real_money_beta, inp.real_money_capacity,
                         inp.real_money_kept),
-        LongHorizonInputs(0.0, 0.0, 0.0, 0.0),  # switched off in hand-written cases
+        LongHorizonInputs(inp.long_horizon_capacity, inp.long_horizon_speed, inp.long_horizon_log_anchor,
+                          inp.long_horizon_position),
         BondInvestorInputs(inp.yus_prev, inp.yjp_prev, inp.ust_investor_anchor_change, inp.ust_investor_elasticity,
                            inp.ust_investor_extra_change, inp.ust_duration, inp.ust_investor_units,
                            inp.jgb_investor_anchor_change, inp.jgb_investor_elasticity,
                            inp.jgb_investor_extra_change, inp.jgb_duration, inp.jgb_investor_units),
-        YccInputs(0.0, 0.0),
+        YccInputs(inp.ycc_cap, inp.ycc_units_per_unit_yield),
         OrderBookInputs(lines),
-        FundBook(units, loan, cash, alive, target, lam_init, lam_maint, speed, inp.ust_duration,
-                 inp.margin_call_band, forced, out_x, out_called),
+        FundBook(fwd, units, cash, alive, t_fx, t_ust, m_fx, m_ust, maint, speed, inp.s_prev, inp.ust_duration,
+                 inp.margin_call_band, forced, out_x, out_v, out_called),
     )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
 # helpers
 
+DEALER_EQUITY, SWAP_LEVERAGE, BASIS_SLOPE = 60.0, 20.0, 0.01  # E_d, ℓ, κ of the hand-written dealers
+
 
 def hand_inputs(**changes) -> ClearingInputs:
     """Clearing inputs written by hand. By default the bond markets are quiet: no anchor or extra
     demand changes, no dealer inventories, no supply, so both bond markets clear at yesterday's
-    yields; the FX market has every linear participant switched on."""
+    yields; the FX market has every linear participant switched on; in the forward market the
+    dealers hold a book and no customer trades forwards."""
     ust_p = math.exp(-8.5 * 0.042)
     jgb_p = math.exp(-9.3 * 0.008)
     base = dict(
         s_prev=math.log(150.0),
         yus_prev=0.042,
         yjp_prev=0.008,
-        dealer_fx_inventory=20.0,
+        basis_prev=-0.0025,
+        dealer_fx_inventory=-460.0,  # the book's spot hedge, less a little
         dealer_fx_capacity=400.0,
         dealer_decay=0.05,
         dealer_ust_inventory=0.0,
         dealer_ust_capacity_units=8.0 * 1e4 / ust_p,
         dealer_jgb_inventory=0.0,
         dealer_jgb_capacity_units=0.4 * 1e4 / jgb_p,
+        dealer_fwd_book=480.0,
+        dealer_book_capacity=SWAP_LEVERAGE * DEALER_EQUITY / BASIS_SLOPE,
         real_money_kept=30.0,
         real_money_log_anchor=math.log(140.0),
         real_money_gap_ref=0.01,
@@ -135,6 +163,10 @@ def hand_inputs(**changes) -> ClearingInputs:
         real_money_capacity=1500.0,
         infl_us=0.025,
         infl_jp=0.01,
+        long_horizon_capacity=3000.0,
+        long_horizon_speed=0.004,
+        long_horizon_log_anchor=math.log(135.0),
+        long_horizon_position=-12.0,
         trade_flow_usd_bn=7.0,
         ust_investor_anchor_change=0.0,
         ust_investor_elasticity=30.0,
@@ -144,13 +176,16 @@ def hand_inputs(**changes) -> ClearingInputs:
         jgb_investor_elasticity=0.8,
         jgb_investor_extra_change=0.0,
         jgb_investor_units=500.0 / jgb_p,
-        ust_duration=8.5,
+        ust_duration=D_UST,
         jgb_duration=9.3,
         ust_new_supply_units=0.0,
         jgb_new_supply_units=0.0,
         exogenous_usd_bn=-3.0,
         exogenous_ust_units=0.0,
         exogenous_jgb_units=0.0,
+        exogenous_fwd_usd_bn=0.0,
+        ycc_cap=0.01,
+        ycc_units_per_unit_yield=0.0,
         margin_call_band=0.02,
     )
     base.update(changes)
@@ -160,15 +195,20 @@ def hand_inputs(**changes) -> ClearingInputs:
 def no_funds(n: int = 1) -> tuple:
     """Fund arrays for ``n`` dead funds (they neither trade nor count)."""
     z = np.zeros(n)
-    return (z.copy(), z.copy(), z.copy(), np.zeros(n, dtype=np.bool_), z.copy(), z.copy(), z.copy(), z.copy())
+    return (z.copy(), z.copy(), z.copy(), np.zeros(n, dtype=np.bool_), *(z.copy() for _ in range(6)))
+
+
+def prev_of(inp: ClearingInputs) -> tuple:
+    return inp.s_prev, inp.yus_prev, inp.yjp_prev, inp.basis_prev
+
+
+def book_of(funds: tuple, forced_sales: bool = True) -> tuple:
+    n = funds[0].shape[0]
+    return (*funds, forced_sales, np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.bool_))
 
 
 def solve(inp: ClearingInputs, funds: tuple, *, forced_sales: bool = True, tol: float = 1e-13) -> ClearingResult:
-    n = funds[0].shape[0]
-    out_x = np.zeros(n)
-    out_called = np.zeros(n, dtype=np.bool_)
-    inputs = sector_inputs(inp, (*funds, forced_sales, out_x, out_called))
-    return CLEARING.clear(inputs, (inp.s_prev, inp.yus_prev, inp.yjp_prev), day=0, tol=tol)
+    return CLEARING.clear(sector_inputs(inp, book_of(funds, forced_sales)), prev_of(inp), day=0, tol=tol)
 
 
 def log_s_fund(inp: ClearingInputs, y_us: float, y_jp: float) -> float:
@@ -179,21 +219,35 @@ def log_s_fund(inp: ClearingInputs, y_us: float, y_jp: float) -> float:
     )
 
 
-def closed_form_log_usdjpy(inp: ClearingInputs, y_us: float, y_jp: float) -> float:
-    """Root of the linear FX excess demand (no funds), given the yields:
+def closed_form_basis(inp: ClearingInputs) -> float:
+    """Root of the forward market without funds (dealers' module docstring): dealers supply the book
+    ``N(b) = −b·ℓ·E_d/κ``, customers buy ``q`` long-USD forwards from them, so ``N(b) = N_old − q``:
 
-    z = −φ·I_d + c_d·(s_prev − s) + c_f·(s_fund − s) − kept + trade + exog = 0
+    b = −κ·(N_old − q)/(ℓ·E_d)
+    """
+    return -(inp.dealer_fwd_book - inp.exogenous_fwd_usd_bn) / inp.dealer_book_capacity
+
+
+def closed_form_log_usdjpy(inp: ClearingInputs, y_us: float, y_jp: float) -> float:
+    """Root of the linear FX excess demand (no funds), given the yields and the cleared forward market:
+
+    z = −φ·(I_d + N_old) + c_d·(s_prev − s) − ΔN + c_f·(s_fund − s) − kept + κ_L·(c_L·(ŝ − s) − L_old)
+        + trade + exog = 0,   with ΔN = −q: the dealers hedge the forwards they sold in spot.
     """
     c_d, c_f = inp.dealer_fx_capacity, inp.real_money_capacity
+    c_l = inp.long_horizon_speed * inp.long_horizon_capacity
     num = (
         c_d * inp.s_prev
         + c_f * log_s_fund(inp, y_us, y_jp)
-        - inp.dealer_decay * inp.dealer_fx_inventory
+        + c_l * inp.long_horizon_log_anchor
+        - inp.dealer_decay * (inp.dealer_fx_inventory + inp.dealer_fwd_book)
+        + inp.exogenous_fwd_usd_bn
         - inp.real_money_kept
+        - inp.long_horizon_speed * inp.long_horizon_position
         + inp.trade_flow_usd_bn
         + inp.exogenous_usd_bn
     )
-    return num / (c_d + c_f)
+    return num / (c_d + c_f + c_l)
 
 
 def bond_excess_levels(
@@ -228,23 +282,46 @@ def bond_excess_levels(
 # known answers
 
 
-def test_fx_price_equals_closed_form_when_no_funds_and_bond_markets_quiet():
+def test_fx_price_and_basis_equal_closed_forms_when_no_funds_and_bond_markets_quiet():
     inp = hand_inputs()
     res = solve(inp, no_funds(3))
     assert res.converged
     # quiet bond markets clear exactly at yesterday's yields
     assert res.ust10y_yield == pytest.approx(inp.yus_prev, abs=1e-14)
     assert res.jgb10y_yield == pytest.approx(inp.yjp_prev, abs=1e-14)
+    # with no customer forward trades the dealers keep their book: b = −κ·N_old/(ℓ·E_d)
+    b_star = -BASIS_SLOPE * inp.dealer_fwd_book / (SWAP_LEVERAGE * DEALER_EQUITY)
+    assert b_star == pytest.approx(closed_form_basis(inp), rel=1e-15)
+    assert abs(b_star - inp.basis_prev) > 1e-3  # the answer is not where the solver started
+    assert res.fx_basis == pytest.approx(b_star, rel=1e-12)
     s_star = closed_form_log_usdjpy(inp, inp.yus_prev, inp.yjp_prev)
     assert abs(s_star - inp.s_prev) > 1e-3  # the answer is not just yesterday's close
     assert res.usdjpy == pytest.approx(math.exp(s_star), rel=1e-12)
+    assert max(res.residual_fx, res.residual_ust, res.residual_jgb, res.residual_fwd) <= 1e-13
 
 
 @pytest.mark.parametrize("trade", [-40.0, 0.0, 55.0])
 def test_fx_price_moves_with_trade_flow_as_closed_form_predicts(trade):
-    inp = hand_inputs(trade_flow_usd_bn=trade, dealer_fx_inventory=-15.0, real_money_kept=-5.0)
+    inp = hand_inputs(trade_flow_usd_bn=trade, dealer_fx_inventory=-495.0, real_money_kept=-5.0)
     res = solve(inp, no_funds())
     assert res.usdjpy == pytest.approx(math.exp(closed_form_log_usdjpy(inp, inp.yus_prev, inp.yjp_prev)), rel=1e-12)
+    assert res.fx_basis == pytest.approx(closed_form_basis(inp), rel=1e-12)  # spot flow leaves the basis alone
+
+
+@pytest.mark.parametrize("q", [-30.0, 12.5, 45.0])
+def test_customer_forwards_move_the_basis_and_reach_spot_through_the_dealers_hedge(q):
+    """Customers buying ``q`` long-USD forwards shrink the dealers' book by ``q`` (the basis rises by
+    ``q·κ/(ℓ·E_d)``), and the dealers buy the dollars spot to stay hedged: USD/JPY moves as if the
+    customers had bought ``q`` dollars spot."""
+    inp = hand_inputs(exogenous_fwd_usd_bn=q)
+    res = solve(inp, no_funds())
+    base = hand_inputs()
+    assert res.fx_basis == pytest.approx(closed_form_basis(inp), rel=1e-12)
+    assert res.fx_basis - closed_form_basis(base) == pytest.approx(q / inp.dealer_book_capacity, rel=1e-9)
+    assert res.usdjpy == pytest.approx(math.exp(closed_form_log_usdjpy(inp, inp.yus_prev, inp.yjp_prev)), rel=1e-12)
+    spot = solve(base._replace(exogenous_usd_bn=base.exogenous_usd_bn + q), no_funds())
+    assert res.usdjpy == pytest.approx(spot.usdjpy, rel=1e-12)
+    assert res.ust10y_yield == pytest.approx(inp.yus_prev, abs=1e-14)
 
 
 def test_bond_yields_match_brentq_on_independent_flow_functions_and_fx_follows():
@@ -259,6 +336,7 @@ def test_bond_yields_match_brentq_on_independent_flow_functions_and_fx_follows()
         jgb_investor_extra_change=-2.0,
         dealer_jgb_inventory=-4.0,
         jgb_new_supply_units=3.0,
+        exogenous_fwd_usd_bn=-8.0,
     )
     res = solve(inp, no_funds())
     assert res.converged
@@ -303,79 +381,115 @@ def test_bond_yields_match_brentq_on_independent_flow_functions_and_fx_follows()
     assert res.jgb10y_yield == pytest.approx(y_jp, abs=1e-12)
     # FX is coupled to the bonds only through the fundamental anchor
     assert res.usdjpy == pytest.approx(math.exp(closed_form_log_usdjpy(inp, y_us, y_jp)), rel=1e-11)
+    # and the forward market not at all
+    assert res.fx_basis == pytest.approx(closed_form_basis(inp), rel=1e-12)
+
+
+def test_yield_curve_control_caps_the_jgb_yield_at_a_known_answer():
+    """Under YCC the BoJ's demand ``c·(y − cap)`` above the cap joins the JGB market: with a selling
+    wave that would take the yield above the cap, it clears where the levels equation with the
+    BoJ's term added has its root."""
+    inp = hand_inputs(jgb_investor_extra_change=-60.0, ycc_cap=0.009, ycc_units_per_unit_yield=2e5)
+    res = solve(inp, no_funds())
+    free = solve(inp._replace(ycc_units_per_unit_yield=0.0), no_funds())
+    assert free.jgb10y_yield > inp.ycc_cap + 1e-4  # without YCC the yield would break the cap
+
+    def z_jgb(y):
+        base = bond_excess_levels(y, inp.yjp_prev, inp.dealer_jgb_inventory, inp.dealer_jgb_capacity_units,
+                                  inp.dealer_decay, inp.jgb_investor_anchor_change, inp.jgb_investor_elasticity,
+                                  inp.jgb_investor_extra_change, inp.jgb_duration, inp.jgb_investor_units,
+                                  inp.exogenous_jgb_units, inp.jgb_new_supply_units)  # fmt: skip
+        return base + inp.ycc_units_per_unit_yield * max(y - inp.ycc_cap, 0.0)
+
+    y_jp = brentq(z_jgb, inp.yjp_prev - 0.05, inp.yjp_prev + 0.05, xtol=1e-16, rtol=1e-15)
+    assert inp.ycc_cap < y_jp < free.jgb10y_yield
+    assert res.jgb10y_yield == pytest.approx(y_jp, abs=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------
 # the analytic Jacobian
 
+FUND_FIELDS = ("fwd_usd_bn", "ust_units", "cash_usd_bn", "alive", "target_fx", "target_ust", "margin_fx",
+               "margin_ust", "maint_usage", "speed")  # fmt: skip
+
 
 def fund_arrays(model) -> tuple:
     f = model.hedge_funds
-    return (
-        f.ust_units,
-        f.loan_jpy_tn,
-        f.cash_usd_bn,
-        f.alive,
-        f.target_leverage,
-        f.init_leverage,
-        f.maint_leverage,
-        f.speed,
-    )
+    return tuple(getattr(f, name) for name in FUND_FIELDS)
+
+
+def one_fund_regime(fwd, units, cash, t_fx, t_ust, m_fx, m_ust, maint, speed, ratio, price, band, forced_sales):
+    """Which smooth piece of the funds' piecewise rule one fund is on (see :func:`fund_regimes`).
+
+    Written from the docstring of ``fund_trade``: equity ``E = C + U·P + X·(1 − S_prev/S)``; the
+    voluntary positions move a share κ towards ℓ·E; a call when the margin held ``G = m_x·X + m_u·U·P``
+    exceeds ``E/θ``; the share ``f`` of the cut to ``G = E`` is ``(G/E − 1/θ)/(ε/θ)`` (≤ 1) with forced
+    sales, ``1 − (1/θ)·E/G`` without; the called margin binds when it is below the voluntary one.
+    """
+    v_old = units * price
+    equity = cash + v_old + fwd * (1.0 - ratio)
+    if equity <= 0.0:
+        return 1
+    if maint <= 0.0:
+        return 2
+    x_vol = fwd + speed * (t_fx * equity - fwd)
+    v_vol = v_old + speed * (t_ust * equity - v_old)
+    regime, x, v = 3, x_vol, v_vol
+    g_old = m_fx * fwd + m_ust * v_old
+    usage = g_old / equity
+    if usage > maint:
+        f = (usage - maint) / (band * maint) if forced_sales else 1.0 - maint / usage
+        full = f >= 1.0
+        g_f = g_old - min(f, 1.0) * (g_old - equity)
+        g_v = m_fx * x_vol + m_ust * v_vol
+        if g_f < g_v:
+            regime = 5 if full else 4
+            x, v = x_vol * g_f / g_v, v_vol * g_f / g_v
+    return 6 if x < 0.0 or v < 0.0 else regime
 
 
 def fund_regimes(inp: ClearingInputs, funds: tuple, s: float, y_us: float, forced_sales: bool = True) -> np.ndarray:
     """Which smooth piece of the funds' piecewise rule each fund is on at ``(s, y_us)``.
 
     0 dead; 1 insolvent; 2 liquidating (no margin); 3 voluntary; 4 margin call inside the band;
-    5 full margin call; 6 clipped at zero. Written from the docstring of ``fund_position``.
+    5 full margin call; 6 clipped at zero.
     """
-    units, loan, cash, alive, target, lam_init, lam_maint, speed = funds
+    fwd, units, cash, alive, t_fx, t_ust, m_fx, m_ust, maint, speed = funds
+    ratio = math.exp(inp.s_prev - s)
     price = math.exp(-inp.ust_duration * y_us)
-    k = 1000.0 * math.exp(-s)
-    x_old = units * price
-    equity = x_old + cash - loan * k
-    out = np.zeros(units.shape[0], dtype=np.int64)
-    for i in range(units.shape[0]):
-        if not alive[i]:
-            continue
-        e = equity[i]
-        if e <= 0.0:
-            out[i] = 1
-            continue
-        if lam_init[i] <= 0.0:
-            out[i] = 2
-            continue
-        x_vol = x_old[i] + speed[i] * (target[i] * e - x_old[i])
-        lev = x_old[i] / e
-        regime, x = 3, x_vol
-        if forced_sales and lev > lam_maint[i]:
-            f = (lev - lam_maint[i]) / (inp.margin_call_band * lam_maint[i])
-            xf = lam_init[i] * e if f >= 1.0 else x_old[i] - f * (x_old[i] - lam_init[i] * e)
-            if xf < x_vol:
-                regime, x = (5 if f >= 1.0 else 4), xf
-        out[i] = 6 if x < 0.0 else regime
+    out = np.zeros(fwd.shape[0], dtype=np.int64)
+    for i in range(fwd.shape[0]):
+        if alive[i]:
+            out[i] = one_fund_regime(fwd[i], units[i], cash[i], t_fx[i], t_ust[i], m_fx[i], m_ust[i], maint[i],
+                                     speed[i], ratio, price, inp.margin_call_band, forced_sales)  # fmt: skip
     return out
 
 
 def evaluate(inp, funds, p, forced_sales=True):
-    n = funds[0].shape[0]
-    book = (*funds, forced_sales, np.empty(n), np.empty(n, dtype=np.bool_))
-    work = CLEARING.evaluate(tuple(p), sector_inputs(inp, book), Work.allocate(len(CLEARING.flows)))
+    work = CLEARING.evaluate(
+        tuple(p), sector_inputs(inp, book_of(funds, forced_sales)), Work.allocate(len(SECTOR_ORDER))
+    )
     return work.z.copy(), work.jac.copy()
 
 
-def central_difference_jacobian(inp, funds, p, steps):
-    jac = np.empty((3, 3))
-    for j in range(3):
-        dp = np.zeros(3)
+def fund_sums(inp, funds, p):
+    """The funds' own aggregate at ``p``: (Σ forwards bought, Σ UST units bought) and their derivatives."""
+    book = sector_inputs(inp, book_of(funds))[-1]
+    acc = hf.aggregate_demand(book, np.asarray(p, dtype=np.float64))
+    return acc[[0, 3]], np.array([[acc[1], acc[2]], [acc[4], acc[5]]])
+
+
+def central_difference(fn, p, steps, columns):
+    """Central differences of the vector ``fn(p)[0]`` in the prices ``columns``."""
+    cols = []
+    for j in columns:
+        dp = np.zeros(len(p))
         dp[j] = steps[j]
-        zp, _ = evaluate(inp, funds, p + dp)
-        zm, _ = evaluate(inp, funds, p - dp)
-        jac[:, j] = (zp - zm) / (2.0 * steps[j])
-    return jac
+        cols.append((fn(p + dp)[0] - fn(p - dp)[0]) / (2.0 * steps[j]))
+    return np.column_stack(cols)
 
 
-STEPS = np.array([1e-6, 1e-7, 1e-7])  # ln S, y_us, y_jp
+STEPS = np.array([1e-6, 1e-7, 1e-7, 1e-7])  # ln S, y_us, y_jp, b
 
 
 def smooth_points(inp, funds, candidates):
@@ -393,39 +507,75 @@ def smooth_points(inp, funds, candidates):
     return good
 
 
-def assert_jacobian_matches(inp, funds, p):
-    _, jac = evaluate(inp, funds, p)
-    fd = central_difference_jacobian(inp, funds, p, STEPS)
+def relative_error(fd, jac):
     row_scale = np.abs(jac).max(axis=1, keepdims=True)
-    err = np.abs(fd - jac) / np.maximum(np.abs(jac), 1e-6 * row_scale)
+    return np.abs(fd - jac) / np.maximum(np.abs(jac), 1e-6 * row_scale)
+
+
+def assert_jacobian_matches(inp, funds, p):
+    """The composed 4×4 Jacobian, and the funds' own block (dX/ds, dX/dy; dunits/ds, dunits/dy)."""
+    _, jac = evaluate(inp, funds, p)
+    fd = central_difference(lambda q: evaluate(inp, funds, q), p, STEPS, range(N_MARKETS))
+    err = relative_error(fd, jac)
     assert err.max() < 1e-5, f"relative Jacobian error {err.max():.2e} at {p}\nanalytic\n{jac}\nFD\n{fd}"
+    _, own = fund_sums(inp, funds, p)
+    fd_own = central_difference(lambda q: fund_sums(inp, funds, q), p, STEPS, (FX, UST))
+    err = relative_error(fd_own, own)
+    assert err.max() < 1e-5, f"funds' Jacobian error {err.max():.2e} at {p}\nanalytic\n{own}\nFD\n{fd_own}"
+    # the dealers' forward supply: dZ_fwd/db = −ℓ·E_d/κ, and its spot hedge the mirror image
+    assert jac[FWD, FWD] == -inp.dealer_book_capacity
+    assert jac[FX, FWD] == inp.dealer_book_capacity
+    return jac
 
 
-def hand_inputs_of(inputs: tuple) -> ClearingInputs:
+def hand_inputs_of(inputs: tuple, prev) -> ClearingInputs:
     """The hand-written form of a model's clearing inputs (the inverse of :func:`sector_inputs`)."""
-    d, rm, _lh, bi, _ycc, ob, fb = inputs
+    d, rm, lh, bi, ycc, ob, fb = inputs
     lines = ob.lines
+    named = np.zeros(lines.shape, dtype=bool)
+    for m, line in NAMED_LINES:
+        named[m, line] = True
+    assert not lines[~named].any(), "an order line the hand-written inputs do not name is not zero"
+    assert fb.s_prev == d.s_prev and fb.duration == bi.ust_duration
     return ClearingInputs(
-        d.s_prev, d.yus_prev, d.yjp_prev, d.fx_inventory, d.fx_capacity, d.decay, d.ust_inventory,
-        d.ust_capacity_units, d.jgb_inventory, d.jgb_capacity_units, rm.position, rm.log_anchor, rm.gap_ref,
-        rm.fiscal_premium, rm.beta, rm.capacity, rm.infl_us, rm.infl_jp, lines[FX, CUSTOMER], bi.ust_anchor_change,
-        bi.ust_elasticity, bi.ust_extra_change, bi.ust_units, bi.jgb_anchor_change, bi.jgb_elasticity,
-        bi.jgb_extra_change, bi.jgb_units, bi.ust_duration, bi.jgb_duration, -lines[UST, ISSUANCE],
-        -lines[JGB, ISSUANCE], lines[FX, INSTITUTIONS], lines[UST, INSTITUTIONS], lines[JGB, INSTITUTIONS], fb.band,
+        d.s_prev, d.yus_prev, d.yjp_prev, prev[3], d.fx_inventory, d.fx_capacity, d.decay, d.ust_inventory,
+        d.ust_capacity_units, d.jgb_inventory, d.jgb_capacity_units, d.fwd_book, d.book_capacity, rm.position,
+        rm.log_anchor, rm.gap_ref, rm.fiscal_premium, rm.beta, rm.capacity, rm.infl_us, rm.infl_jp, lh.capacity,
+        lh.speed, lh.log_anchor, lh.position, lines[FX, CUSTOMER], bi.ust_anchor_change, bi.ust_elasticity,
+        bi.ust_extra_change, bi.ust_units, bi.jgb_anchor_change, bi.jgb_elasticity, bi.jgb_extra_change, bi.jgb_units,
+        bi.ust_duration, bi.jgb_duration, -lines[UST, ISSUANCE], -lines[JGB, ISSUANCE], lines[FX, INSTITUTIONS],
+        lines[UST, INSTITUTIONS], lines[JGB, INSTITUTIONS], lines[FWD, INSTITUTIONS], ycc.cap,
+        ycc.units_per_unit_yield, fb.band,
     )  # fmt: skip
 
 
 def record_clearing_states(model) -> list:
-    """Make ``model`` keep, for each day, the clearing inputs and the fund arrays it cleared with."""
+    """Make ``model`` keep, for each day, the clearing inputs, the fund arrays it cleared with and the
+    result."""
     states = []
     original = model.clearing.clear
 
     def recording(inputs, prev, **kw):
-        states.append((hand_inputs_of(inputs), tuple(a.copy() for a in fund_arrays(model))))
-        return original(inputs, prev, **kw)
+        inp = hand_inputs_of(inputs, prev)
+        # the hand-written inputs rebuild the model's own clearing exactly
+        assert prev == prev_of(inp)
+        funds = tuple(a.copy() for a in fund_arrays(model))
+        result = original(inputs, prev, **kw)
+        states.append((inp, funds, result))
+        return result
 
     model.clearing.clear = recording
     return states
+
+
+def test_hand_written_inputs_reproduce_the_models_clearing():
+    model = make_model(seed=1, scenario="risk_off")
+    states = record_clearing_states(model)
+    for _ in range(10):
+        model.step()
+    for inp, funds, result in states:
+        mine = solve(inp, funds, tol=model.config.simulation.clearing_tolerance)
+        assert mine.prices == result.prices
 
 
 @pytest.fixture(scope="module")
@@ -434,7 +584,7 @@ def day50_state():
     states = record_clearing_states(model)
     for _ in range(50):
         model.step()
-    return states[-1]
+    return states[-1][:2]
 
 
 @pytest.fixture(scope="module")
@@ -446,31 +596,39 @@ def stressed_state():
         for _ in range(400):
             model.step()
             if model.latest["hf_margin_calls"] > 0 and model.day > 30:
-                return states[-1]
+                return states[-1][:2]
     pytest.fail("no margin call in 400 days of crash-prone runs with seeds 2-9")
 
 
 def test_jacobian_matches_central_differences_in_calm_state(day50_state):
     inp, funds = day50_state
     assert funds[3].sum() > 50  # live funds take part
-    s0, y0, j0 = inp.s_prev, inp.yus_prev, inp.yjp_prev
+    assert (funds[1][funds[3]] > 0).sum() > 5  # some of them with a duration leg
+    s0, y0, j0, b0 = inp.s_prev, inp.yus_prev, inp.yjp_prev, inp.basis_prev
     candidates = [
-        np.array([s0 + ds, y0 + dy, j0 + dj])
-        for ds, dy, dj in ((0.0, 0.0, 0.0), (0.013, -0.0011, 0.0004), (-0.021, 0.0017, -0.0006), (0.004, 0.0031, 0.002))
+        np.array([s0 + ds, y0 + dy, j0 + dj, b0 + db])
+        for ds, dy, dj, db in (
+            (0.0, 0.0, 0.0, 0.0),
+            (0.013, -0.0011, 0.0004, -0.001),
+            (-0.021, 0.0017, -0.0006, 0.0005),
+            (0.004, 0.0031, 0.002, -0.002),
+        )
     ]
     good = smooth_points(inp, funds, candidates)
     assert len(good) >= 3
     for p, regimes in good:
         assert np.count_nonzero(regimes == 3) > 50
-        assert_jacobian_matches(inp, funds, p)
+        jac = assert_jacobian_matches(inp, funds, p)
+        # the funds' forward demand responds to spot and yields (equity), not to the basis
+        assert jac[FWD, FX] != 0.0 and jac[FWD, UST] != 0.0 and jac[UST, FX] != 0.0
 
 
 def test_jacobian_matches_central_differences_inside_margin_call_band(stressed_state):
     """At prices where some funds are inside the margin-call band and some beyond it."""
     inp, funds = stressed_state
-    y0, j0 = inp.yus_prev, inp.yjp_prev
-    # a stronger yen (lower s) pushes leverage up: scan for prices with funds in regimes 4 and 5
-    candidates = [np.array([inp.s_prev - ds, y0 + 1e-4, j0]) for ds in np.linspace(0.0, 0.15, 301)]
+    y0, j0, b0 = inp.yus_prev, inp.yjp_prev, inp.basis_prev
+    # a stronger yen (lower s) costs the long-USD forwards margin: scan for funds in regimes 4 and 5
+    candidates = [np.array([inp.s_prev - ds, y0 + 1e-4, j0, b0]) for ds in np.linspace(0.0, 0.15, 301)]
     good = [(p, r) for p, r in smooth_points(inp, funds, candidates) if np.any(r == 4) and np.any(r == 5)]
     assert len(good) >= 5, "no smooth price found with funds inside and beyond the margin-call band"
     for p, _ in good[:: max(1, len(good) // 8)]:
@@ -478,84 +636,167 @@ def test_jacobian_matches_central_differences_inside_margin_call_band(stressed_s
 
 
 # ---------------------------------------------------------------------------------------------
-# compiled kernels == their Python source
+# one fund's rule: random cases over every regime
+
+LABELS = np.array(["voluntary", "band", "full", "insolvent", "liquidating", "broke"])
 
 
-def random_fund_cases(rng: np.random.Generator, n: int):
-    """Fund balance sheets spread over every regime of ``fund_position``.
+class FundCases(NamedTuple):
+    fwd: np.ndarray
+    units: np.ndarray
+    cash: np.ndarray
+    target_fx: np.ndarray
+    target_ust: np.ndarray
+    margin_fx: np.ndarray
+    margin_ust: np.ndarray
+    maint_usage: np.ndarray
+    speed: np.ndarray
+    ratio: np.ndarray
+    price: np.ndarray
+    band: np.ndarray
+    label: np.ndarray
 
-    Returns arrays ``(x_old, equity, target, lam_init, lam_maint, speed, band)`` and a label per
-    row: 'voluntary', 'band', 'full', 'insolvent', 'liquidating'.
-    """
-    lam_init = rng.uniform(1.0, 25.0, n)
-    theta = rng.uniform(0.5, 0.95, n)
-    lam_maint = lam_init / theta
+    def args(self, i: int, forced_sales: bool) -> tuple:
+        """The positional arguments of :func:`fund_trade` for case ``i``."""
+        return (*(float(getattr(self, f)[i]) for f in self._fields[:-1]), forced_sales)
+
+
+def random_fund_cases(rng: np.random.Generator, n: int) -> FundCases:
+    """Fund balance sheets spread over every regime of ``fund_trade``, half of them with a duration
+    leg: the margin usage ``G/E`` of the positions held is drawn below the maintenance limit, inside
+    the margin-call band or beyond it; some funds are insolvent, some own nothing and owe, some are
+    being liquidated (no margin limit)."""
+    m_fx = 1.0 / rng.uniform(1.0, 25.0, n)
+    m_ust = rng.uniform(0.005, 0.3, n)
+    maint = 1.0 / rng.uniform(0.5, 0.95, n)  # 1/θ
     band = rng.uniform(1e-3, 0.1, n)
-    target = rng.uniform(0.0, 1.0, n) * lam_init
     speed = rng.uniform(0.01, 1.0, n)
-    equity = rng.lognormal(0.0, 1.0, n)
-    label = rng.choice(np.array(["voluntary", "band", "full", "insolvent", "liquidating"]), n)
-    lev = np.where(
+    leg = rng.random(n) < 0.5
+    t_fx = rng.uniform(0.0, 1.0, n) / m_fx
+    t_ust = np.where(leg, rng.uniform(0.0, 1.0, n) / m_ust, 0.0)
+    usage0 = m_fx * t_fx + m_ust * t_ust
+    t_fx, t_ust = t_fx / np.maximum(usage0, 1.0), t_ust / np.maximum(usage0, 1.0)  # within the initial margin
+    label = rng.choice(LABELS, n, p=[0.3, 0.2, 0.2, 0.1, 0.1, 0.1])
+    usage = np.where(
         label == "voluntary",
-        rng.uniform(0.0, 1.0, n) * lam_maint,
+        rng.uniform(0.0, 1.0, n) * maint,
         np.where(
             label == "band",
-            lam_maint * (1.0 + band * rng.uniform(0.01, 0.99, n)),
-            lam_maint * (1.0 + band * rng.uniform(1.01, 30.0, n)),
+            maint * (1.0 + band * rng.uniform(0.01, 0.99, n)),
+            maint * (1.0 + band * rng.uniform(1.01, 30.0, n)),
         ),
     )
-    x_old = lev * equity
+    equity = rng.lognormal(0.0, 1.0, n)
+    share_ust = np.where(leg, rng.uniform(0.0, 1.0, n), 0.0)  # of the margin held
+    ratio = rng.uniform(0.9, 1.1, n)
+    price = rng.uniform(0.6, 0.8, n)
+    fwd = (1.0 - share_ust) * usage * equity / m_fx
+    v_old = share_ust * usage * equity / m_ust
     equity = np.where(label == "insolvent", -rng.uniform(0.0, 2.0, n) * equity, equity)
-    lam_init = np.where(label == "liquidating", 0.0, lam_init)
-    return (x_old, equity, target, lam_init, lam_maint, speed, band), label
-
-
-@pytest.mark.parametrize("forced_sales", [True, False])
-def test_fund_position_compiled_equals_python(forced_sales):
-    rng = np.random.default_rng(20240805)
-    (x_old, equity, target, lam_init, lam_maint, speed, band), label = random_fund_cases(rng, 4000)
-    called = 0
-    for i in range(x_old.shape[0]):
-        args = (x_old[i], equity[i], target[i], lam_init[i], lam_maint[i], speed[i], band[i], forced_sales)
-        got, want = fund_position(*args), fund_position.py_func(*args)
-        np.testing.assert_allclose(got[:3], want[:3], rtol=1e-13, atol=1e-13, err_msg=f"{label[i]} {args}")
-        assert got[3] == want[3]
-        called += bool(got[3])
-    assert called > 1000  # margin-call regimes were exercised
+    broke = label == "broke"  # owns nothing at all and owes
+    fwd, v_old = np.where(broke, 0.0, fwd), np.where(broke, 0.0, v_old)
+    equity = np.where(broke, -rng.uniform(0.0, 1.0, n), equity)
+    cash = equity - v_old - fwd * (1.0 - ratio)
+    liquidating = label == "liquidating"
+    t_fx, t_ust, maint = (np.where(liquidating, 0.0, a) for a in (t_fx, t_ust, maint))
+    speed = np.where(liquidating, 1.0, speed)
+    return FundCases(fwd, v_old / price, cash, t_fx, t_ust, m_fx, m_ust, maint, speed, ratio, price, band, label)
 
 
 @pytest.mark.parametrize("forced_sales", [True, False])
 def test_fund_trade_compiled_equals_python(forced_sales):
-    rng = np.random.default_rng(7)
-    (x_old, equity, target, lam_init, lam_maint, speed, band), label = random_fund_cases(rng, 4000)
-    price = rng.uniform(0.6, 0.8, x_old.shape[0])
-    k = 1000.0 / rng.uniform(100.0, 170.0, x_old.shape[0])
-    cash = rng.uniform(0.0, 1.0, x_old.shape[0]) * np.abs(equity)
-    # some insolvent funds own nothing at all (the assets ≤ 0 branch)
-    broke = (label == "insolvent") & (rng.random(x_old.shape[0]) < 0.2)
-    x_old = np.where(broke, 0.0, x_old)
-    cash = np.where(broke, -rng.uniform(0.0, 1.0, x_old.shape[0]), cash)
-    loan = (x_old + cash - equity) / k
-    for i in range(x_old.shape[0]):
-        args = (
-            x_old[i] / price[i],
-            loan[i],
-            cash[i],
-            target[i],
-            lam_init[i],
-            lam_maint[i],
-            speed[i],
-            price[i],
-            k[i],
-            8.5,
-            band[i],
-            forced_sales,
-        )
-        got, want = fund_trade(*args), fund_trade_python(*args)
-        assert got[1] == want[1]
-        np.testing.assert_allclose(
-            np.delete(got, 1), np.delete(want, 1), rtol=1e-13, atol=1e-12, err_msg=f"{label[i]} {args}"
-        )
+    cases = random_fund_cases(np.random.default_rng(20240805), 4000)
+    called = legs = 0
+    regimes = set()
+    for i in range(cases.fwd.shape[0]):
+        fwd, units, cash, *order, ratio, price, band, forced = cases.args(i, forced_sales)
+        o, t = FundOrder(*order), TradeTerms(ratio, price, D_UST, band, forced)
+        got, want = fund_trade_kernel(fwd, units, cash, o, t), fund_trade_kernel.py_func(fwd, units, cash, o, t)
+        assert got == want, f"{cases.label[i]} {cases.args(i, forced_sales)}"
+        called += bool(got[6])
+        legs += got[1] > 0.0
+        regimes.add(one_fund_regime(*cases.args(i, forced_sales)))
+    assert called > 1000  # margin-call regimes were exercised
+    assert legs > 1000  # and duration legs
+    assert regimes >= ({1, 2, 3, 4, 5} if forced_sales else {1, 2, 3, 4})
+
+
+@pytest.mark.parametrize("forced_sales", [True, False])
+def test_fund_trade_derivatives_match_central_differences(forced_sales):
+    """``(dx_ds, dx_dy, dv_ds, dv_dy)`` of one fund against central differences in ``s = ln S`` and
+    ``y_us``, in every regime, at points where the regime does not change within the step."""
+    cases = random_fund_cases(np.random.default_rng(5), 1500)
+    h_s, h_y = 1e-6, 1e-7
+    checked = np.zeros(7, dtype=int)
+    for i in range(cases.fwd.shape[0]):
+        args = list(cases.args(i, forced_sales))
+        s0, y0 = -math.log(args[9]), -math.log(args[10]) / D_UST  # s_prev = 0
+
+        def at(s, y, args=args):
+            a = list(args)
+            a[9], a[10] = math.exp(-s), math.exp(-D_UST * y)
+            return fund_trade(*a), one_fund_regime(*a)
+
+        (x, v, dx_ds, dx_dy, dv_ds, dv_dy, _), regime = at(s0, y0)
+        shifted = [at(s0 + h_s, y0), at(s0 - h_s, y0), at(s0, y0 + h_y), at(s0, y0 - h_y)]
+        if any(r != regime for _, r in shifted):
+            continue  # at a kink
+        fd = [(shifted[0][0][k] - shifted[1][0][k]) / (2 * h_s) for k in (0, 1)]
+        fd += [(shifted[2][0][k] - shifted[3][0][k]) / (2 * h_y) for k in (0, 1)]
+        analytic = [dx_ds, dv_ds, dx_dy, dv_dy]
+        scale = abs(args[0]) + abs(args[1] * args[10]) + abs(args[2])  # the balance sheet's size
+        for a, f in zip(analytic, fd, strict=True):
+            assert abs(a - f) <= 1e-5 * max(abs(a), 1e-3 * scale), (
+                f"regime {regime} ({cases.label[i]}): analytic {analytic} vs FD {fd}; args {args}"
+            )
+        checked[regime] += 1
+    assert checked[3] > 100 and checked[4] > 50 and checked[1] > 50
+    if forced_sales:
+        assert checked[5] > 50
+
+
+def fund_decision_cases(rng: np.random.Generator, n: int):
+    for _ in range(n):
+        traits = hf.FundTraits(
+            rng.lognormal(0.5, 0.5), rng.uniform(1.0, 30.0), rng.choice([0.0, 0.5]), rng.choice([0.0, 0.3]),
+            rng.choice([0.0, 0.1]), bool(rng.random() < 0.5),
+        )  # fmt: skip
+        obs = hf.Observation(
+            rng.normal(0.03, 0.03), rng.normal(0.0, 0.2), rng.normal(0.0, 0.1), rng.uniform(0.0005, 0.05),
+            rng.uniform(0.3, 5.0), rng.normal(0.01, 0.02), rng.uniform(0.001, 0.02),
+        )  # fmt: skip
+        rules = hf.DecisionRules(rng.choice([0.0, 0.5, 1.0, 2.0]), rng.uniform(0.5, 0.99), rng.uniform(0.01, 1.0),
+                                 rng.uniform(0.005, 0.3))  # fmt: skip
+        yield traits, bool(rng.random() < 0.1), obs, rules
+
+
+def test_fund_decision_compiled_equals_python():
+    scaled = 0
+    for traits, liquidating, obs, rules in fund_decision_cases(np.random.default_rng(13), 3000):
+        got = hf.fund_decision(traits, liquidating, obs, rules)
+        assert got == hf.fund_decision.py_func(traits, liquidating, obs, rules), (traits, liquidating, obs, rules)
+        scaled += got[2] * got[0] + got[3] * got[1] == pytest.approx(1.0, rel=1e-12)
+    assert scaled > 100  # the one-account margin scaling was exercised
+
+
+def test_fund_settle_compiled_equals_python():
+    rng = np.random.default_rng(14)
+    closed = failed = 0
+    for _ in range(3000):
+        units, fwd = rng.uniform(0.0, 100.0) * (rng.random() < 0.5), rng.uniform(0.0, 200.0)
+        acct = hf.FundAccount(fwd, units, rng.normal(10.0, 20.0), rng.uniform(0.1, 30.0), rng.uniform(1.0, 10.0),
+                              rng.normal(0.0, 0.01), bool(rng.random() < 0.1), rng.uniform(0.0, 0.01))  # fmt: skip
+        prices = hf.SettlePrices(rng.uniform(0.9, 1.1), rng.uniform(0.6, 0.8), rng.uniform(0.6, 0.8),
+                                 rng.uniform(0.0, 0.08), rng.uniform(0.0, 0.06),
+                                 rng.normal(0.03, 0.02) / TRADING_DAYS)  # fmt: skip
+        rules = hf.SettleRules(bool(rng.random() < 0.8), rng.uniform(0.0, 1.0), rng.uniform(0.01, 1.0),
+                               rng.normal(0.0, 0.001), rng.uniform(0.0, 0.5), rng.uniform(1.5, 20.0), 100)  # fmt: skip
+        x, v = rng.uniform(0.0, 200.0), rng.uniform(0.0, 100.0) * (units > 0)
+        got = hf.fund_settle(acct, x, v, prices, rules)
+        assert got == hf.fund_settle.py_func(acct, x, v, prices, rules), (acct, x, v, prices, rules)
+        closed += got[12]
+        failed += got[13]
+    assert closed > 100 and failed > 100
 
 
 def test_bond_investor_flow_compiled_equals_python():
@@ -601,81 +842,132 @@ def test_fundamental_flow_compiled_equals_python():
 # continuity of the funds' rule (so that aggregate demand is continuous and markets clear exactly)
 
 KINK_CASES = [
-    # x_old, target, lam_init, lam_maint, speed, band
-    (50.0, 3.0, 10.0, 10.0 / 0.75, 0.05, 0.02),
-    (12.0, 0.0, 4.0, 4.0 / 0.9, 0.5, 0.1),
-    (80.0, 20.0, 25.0, 25.0 / 0.6, 1.0, 0.001),
+    # fwd, v_old, target_fx, target_ust, margin_fx, margin_ust, maint_usage, speed, band
+    (50.0, 0.0, 3.0, 0.0, 1 / 10.0, 0.03, 1 / 0.75, 0.05, 0.02),
+    (12.0, 0.0, 0.0, 0.0, 1 / 4.0, 0.03, 1 / 0.9, 0.5, 0.1),
+    (80.0, 0.0, 20.0, 0.0, 1 / 25.0, 0.03, 1 / 0.6, 1.0, 0.001),
+    (40.0, 60.0, 4.0, 8.0, 1 / 12.0, 0.05, 1 / 0.75, 0.05, 0.02),  # with a duration leg
+    (5.0, 150.0, 0.5, 20.0, 1 / 6.0, 0.03, 1 / 0.8, 0.2, 0.05),  # mostly duration
 ]
+RATIO, PRICE = 1.03, 0.7  # the yen has strengthened 3% today: the forwards lost margin
+
+
+def trade_at_equity(case, equity, forced_sales=True):
+    """``fund_trade`` for ``case`` with the cash that puts its equity near ``equity`` today; returns the
+    trade and the equity exactly as the rule computes it (``C + U·P + X·(1 − S_prev/S)``: with a
+    balance sheet of ~100 the cash carries rounding errors of ~1e-14)."""
+    fwd, v_old, t_fx, t_ust, m_fx, m_ust, maint, speed, band = case
+    units = v_old / PRICE
+    cash = equity - units * PRICE - fwd * (1.0 - RATIO)
+    trade = fund_trade(fwd, units, cash, t_fx, t_ust, m_fx, m_ust, maint, speed, RATIO, PRICE, band, forced_sales)
+    return trade, cash + units * PRICE + fwd * (1.0 - RATIO)
 
 
 @pytest.mark.parametrize("case", KINK_CASES)
 @pytest.mark.parametrize("where", ["maintenance", "band_end"])
-def test_fund_position_continuous_across_margin_call_band_edges(case, where):
-    x_old, target, lam_init, lam_maint, speed, band = case
-    lev_kink = lam_maint if where == "maintenance" else lam_maint * (1.0 + band)
+def test_fund_positions_continuous_across_margin_call_band_edges(case, where):
+    fwd, v_old, _, _, m_fx, m_ust, maint, _, band = case
+    g_old = m_fx * fwd + m_ust * v_old
+    usage_kink = maint if where == "maintenance" else maint * (1.0 + band)
     eps = 1e-10
-    below = fund_position(x_old, x_old / (lev_kink * (1 - eps)), target, lam_init, lam_maint, speed, band, True)
-    above = fund_position(x_old, x_old / (lev_kink * (1 + eps)), target, lam_init, lam_maint, speed, band, True)
-    # the derivative in equity is at most ~x_old/(band·E): a jump would be O(x_old)
-    assert abs(above[0] - below[0]) <= 1e-6 * x_old
-    assert above[3]  # above the maintenance limit a margin call binds
+    below, _ = trade_at_equity(case, g_old / (usage_kink * (1 - eps)))
+    above, _ = trade_at_equity(case, g_old / (usage_kink * (1 + eps)))
+    # the derivative in equity is at most ~G/(ε·E)·(positions): a jump would be O(positions)
+    assert abs(above[0] - below[0]) <= 1e-6 * fwd
+    assert abs(above[1] - below[1]) <= 1e-6 * max(v_old, 1.0)
+    assert above[6]  # above the maintenance limit a margin call binds
     if where == "band_end":
-        assert below[3]
+        assert below[6]
 
 
 @pytest.mark.parametrize("case", KINK_CASES)
-def test_fund_position_goes_to_zero_as_equity_goes_to_zero(case):
-    x_old, target, lam_init, lam_maint, speed, band = case
-    for equity in (1e-9, 1e-12, 1e-15):
-        x = fund_position(x_old, equity, target, lam_init, lam_maint, speed, band, True)[0]
-        assert 0.0 <= x <= lam_init * equity * (1 + 1e-12)
-    assert fund_position(x_old, 0.0, target, lam_init, lam_maint, speed, band, True)[0] == 0.0
-    assert fund_position(x_old, -1e-15, target, lam_init, lam_maint, speed, band, True)[0] == 0.0
+@pytest.mark.parametrize("forced_sales", [True, False])
+def test_fund_positions_go_to_zero_as_equity_goes_to_zero(case, forced_sales):
+    m_fx, m_ust, maint = case[4], case[5], case[6]
+    slack = 1e-14 * (m_fx * case[0] + m_ust * case[1])  # G_old − f·(G_old − E) rounds at G_old's last bit
+    for target in (1e-9, 1e-11, 1e-12):
+        trade, equity = trade_at_equity(case, target, forced_sales)
+        assert equity == pytest.approx(target, rel=0.2)
+        x, v = trade[:2]
+        assert x >= 0.0 and v >= 0.0
+        # never more margin than (1 + 1/θ)·E: the positions vanish with the equity
+        assert m_fx * x + m_ust * v <= (1.0 + maint) * equity + slack
+        if forced_sales:
+            assert m_fx * x + m_ust * v <= equity + slack  # cut to the initial margin at once
+    for target in (-1e-12, -1e-9):
+        trade, equity = trade_at_equity(case, target, forced_sales)
+        assert equity < 0.0
+        assert trade[:6] == (0.0,) * 6
+    # exactly zero equity (no variation margin, no duration leg, no cash): nothing held
+    fwd, _, t_fx, t_ust, m_fx, m_ust, maint, speed, band = case
+    assert fund_trade(fwd, 0.0, 0.0, t_fx, t_ust, m_fx, m_ust, maint, speed, 1.0, PRICE, band, forced_sales)[:6] == (
+        (0.0,) * 6
+    )
 
 
 @pytest.mark.parametrize("forced_sales", [True, False])
-def test_fund_dollar_demand_continuous_at_insolvency(forced_sales):
-    """``fund_trade``'s USD demand q as equity crosses zero: an insolvent fund sells all its dollar
-    assets, a barely solvent one must be selling (almost) all of them too, or aggregate demand
-    jumps and the markets cannot clear exactly at that price."""
-    price, k, duration = 0.7, 1000.0 / 140.0, 8.5
-    units, cash = 60.0 / price, 2.0
-    assets = units * price + cash
-    for lam_init in (5.0, 12.0):
-        q = []
-        for equity in (1e-9, -1e-9):
-            loan = (assets - equity) / k
-            q.append(
-                fund_trade(
-                    units, loan, cash, 1.0, lam_init, lam_init / 0.75, 0.05, price, k, duration, 0.02, forced_sales
-                )[2]
-            )
-        assert q[1] == pytest.approx(-assets)
-        assert abs(q[0] - q[1]) <= 1e-6 * assets, f"USD demand jumps by {q[0] - q[1]:.4g} bn at zero equity"
+def test_fund_demand_continuous_at_insolvency(forced_sales):
+    """``fund_trade``'s forward and UST demand as equity crosses zero: an insolvent fund closes both
+    legs; a barely solvent one must be closing (almost) all of them too, or aggregate demand jumps
+    and the markets cannot clear exactly at that price."""
+    for case in KINK_CASES:
+        fwd, v_old = case[0], case[1]
+        trades, equities = zip(*(trade_at_equity(case, e, forced_sales) for e in (1e-9, -1e-9)), strict=True)
+        assert equities[0] > 0.0 > equities[1]
+        assert trades[1][:2] == (0.0, 0.0) and trades[1][6]  # insolvent: closed out, flagged
+        for k, held in ((0, fwd), (1, v_old)):
+            demand = [t[k] - held for t in trades]
+            assert demand[1] == -held
+            assert abs(demand[0] - demand[1]) <= 1e-6 * (fwd + v_old), f"demand jumps by {demand[0] - demand[1]:.4g}"
 
 
 # ---------------------------------------------------------------------------------------------
 # residuals in runs, and failure modes
 
 
-def assert_cleared_every_day(model):
+def run_recording(seed, days, scenario="baseline", **overrides):
+    """A run that keeps each day's clearing result."""
+    model = make_model(seed, scenario, **overrides)
+    results = []
+    original = model.clearing.clear
+
+    def recording(inputs, prev, **kw):
+        results.append(original(inputs, prev, **kw))
+        return results[-1]
+
+    model.clearing.clear = recording
+    for _ in range(days):
+        model.step()
+    return model, results
+
+
+def assert_cleared_every_day(model, results):
+    tol = model.config.simulation.clearing_tolerance
+    assert tol <= 1e-10
     df = model.timeseries()
-    assert len(df) == model.day + 1
-    assert (df["clearing_residual"] <= 1e-10).all(), df["clearing_residual"].max()
-    for col in ("usdjpy", "ust10y_yield", "jgb10y_yield"):
+    assert len(df) == model.day + 1 and len(results) == model.day
+    assert (df["clearing_residual"] <= tol).all(), df["clearing_residual"].max()
+    assert (df["walras_residual"] <= tol).all(), df["walras_residual"].max()  # recomputed independently
+    for r in results:
+        assert r.converged
+        assert max(r.residual_fx, r.residual_ust, r.residual_jgb, r.residual_fwd) <= tol, r
+        assert r.residual == max(r.residual_fx, r.residual_ust, r.residual_jgb, r.residual_fwd)
+    for col in ("usdjpy", "ust10y_yield", "jgb10y_yield", "fx_basis_bp"):
         assert np.isfinite(df[col]).all()
     assert (df["usdjpy"] > 0).all()
+    # the basis really is a cleared price: it moves
+    assert df["fx_basis_bp"].std() > 0.1
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_every_day_clears_to_tolerance_in_baseline(seed):
-    assert_cleared_every_day(run_model(seed, 300))
+    assert_cleared_every_day(*run_recording(seed, 300))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_every_day_clears_to_tolerance_under_leveraged_risk_off(seed):
-    model = run_model(seed, 300, scenario="risk_off", hedge_funds__max_leverage=25.0)
-    assert_cleared_every_day(model)
+    model, results = run_recording(seed, 300, scenario="risk_off", hedge_funds__max_leverage=25.0)
+    assert_cleared_every_day(model, results)
     assert model.timeseries()["hf_margin_calls"].sum() > 0  # the stress did bite
 
 
@@ -684,10 +976,10 @@ def model_inputs(model, **changes) -> tuple[tuple, tuple]:
     for s in model.sector_list:
         s.decide(model)
         model.signals.update(s.publish(model))
-    inp = hand_inputs_of(tuple(s.clearing_inputs(model) for s in model.priced))._replace(**changes)
-    f = model.hedge_funds
-    book = (*fund_arrays(model), True, f.position_new_usd_bn, f.margin_called)
-    return sector_inputs(inp, book), (inp.s_prev, inp.yus_prev, inp.yjp_prev)
+    mk = model.market
+    prev = (mk.log_usdjpy, mk.ust10y_yield, mk.jgb10y_yield, mk.fx_basis)
+    inp = hand_inputs_of(tuple(s.clearing_inputs(model) for s in model.priced), prev)._replace(**changes)
+    return sector_inputs(inp, book_of(fund_arrays(model))), prev_of(inp)
 
 
 def test_clear_raises_clearing_error_naming_the_day_on_nan_input():
@@ -697,12 +989,13 @@ def test_clear_raises_clearing_error_naming_the_day_on_nan_input():
         model.clearing.clear(inputs, prev, day=17, tol=1e-10)
 
 
-@pytest.mark.parametrize("field", ["s_prev", "dealer_fx_capacity", "ust_investor_units"])
+@pytest.mark.parametrize(
+    "field", ["s_prev", "basis_prev", "dealer_fx_capacity", "ust_investor_units", "dealer_book_capacity",
+              "exogenous_fwd_usd_bn"]
+)  # fmt: skip
 def test_clear_never_returns_nan_prices(field):
     model = run_model(seed=3, days=5)
     inputs, prev = model_inputs(model, **{field: float("nan")})
-    if field == "s_prev":
-        prev = (float("nan"), *prev[1:])
     with pytest.raises(ClearingError, match="day 6"):
         model.clearing.clear(inputs, prev, day=6, tol=1e-10)
 
@@ -740,3 +1033,41 @@ def test_a_yield_below_its_floor_is_a_clearing_failure():
     with pytest.raises(ClearingError, match=r"implausible prices on day \d+: JGB10y=-.* outside \[0, 0.25\]"):
         for _ in range(30):
             model.step()
+
+
+HAND_BOUNDS = Bounds(max_fx_log_move=0.15, min_yield=-0.05, max_yield=0.25, min_basis=-0.05, max_basis=0.05)
+
+
+def test_an_absurd_basis_is_a_clearing_failure():
+    """Dealers with almost no balance sheet for swaps (ℓ·E_d/κ = 1000 instead of 120 000) price the
+    same book at a basis of −48% a year: the clearing solves it, and the bound rejects it."""
+    inp = hand_inputs(dealer_book_capacity=1000.0)
+    assert closed_form_basis(inp) == pytest.approx(-0.48)
+    inputs = sector_inputs(inp, book_of(no_funds()))
+    with pytest.raises(ClearingError, match=r"implausible prices on day 9: fx_basis=-0.48 outside \[-0.05, 0.05\]"):
+        CLEARING.clear(inputs, prev_of(inp), day=9, tol=1e-12, bounds=HAND_BOUNDS)
+    # the bound, not the solver, stopped it; the same inputs clear where the closed form says
+    wide = HAND_BOUNDS._replace(min_basis=-1.0)
+    res = CLEARING.clear(inputs, prev_of(inp), day=9, tol=1e-12, bounds=wide)
+    assert res.fx_basis == pytest.approx(closed_form_basis(inp), rel=1e-12)
+    # and a sane book within the default bounds clears
+    assert CLEARING.clear(sector_inputs(hand_inputs(), book_of(no_funds())), prev_of(inp), day=9, tol=1e-12,
+                          bounds=HAND_BOUNDS).converged  # fmt: skip
+
+
+def test_a_basis_outside_narrowed_bounds_is_a_clearing_failure_in_a_run():
+    """The basis starts at −40 bp and drifts to about −40.5 bp within a month; with the lower bound at
+    −40.3 bp the run stops on the first day the unbounded run clears below it, naming that day, and
+    has the same prices until then (the bound, not the solver, stops it)."""
+    free = run_model(seed=1, days=30)
+    basis = np.asarray(free.history["fx_basis_bp"])
+    crossing = int(np.argmax(basis < -40.3))
+    assert crossing > 1 and basis[crossing] < -40.3 and np.all(basis[:crossing] >= -40.3)
+    model = make_model(seed=1, simulation__min_basis_pa=-0.00403)
+    for _ in range(crossing - 1):
+        model.step()
+    assert model.history["fx_basis_bp"] == list(basis[:crossing])
+    assert model.history["usdjpy"] == free.history["usdjpy"][:crossing]
+    pattern = rf"implausible prices on day {crossing}: fx_basis=-0.0040\d+ outside \[-0.00403, 0.05\]"
+    with pytest.raises(ClearingError, match=pattern):
+        model.step()

@@ -117,10 +117,14 @@ def test_batch_run_returns_one_result_per_parameter_combination_and_seed(batch):
 
 def test_batch_run_sweeps_the_parameter(batch):
     by = {(r["seed"], r["hedge_funds__max_leverage"]): r for r in batch}
+
+    def fx_leverage(r):  # forward notional per unit of equity (the cap applies to it)
+        return r["hf_gross_usd_bn"] / r["hf_equity_usd_bn"]
+
     for seed in (1, 2):
-        assert by[(seed, 1.0)]["hf_leverage"] <= 1.0 + 1e-9
-        assert by[(seed, 10.0)]["hf_leverage"] > 1.2 * by[(seed, 1.0)]["hf_leverage"]
-        assert by[(seed, 10.0)]["hf_leverage"] > 1.0
+        assert fx_leverage(by[(seed, 1.0)]) <= 1.0 + 1e-9
+        assert fx_leverage(by[(seed, 10.0)]) > 1.2 * fx_leverage(by[(seed, 1.0)])
+        assert fx_leverage(by[(seed, 10.0)]) > 1.0
 
 
 def test_batch_run_equals_a_direct_run_with_the_same_seed(batch):
@@ -171,16 +175,19 @@ def test_fund_view_properties_agree_with_the_arrays(scenario, overrides):
     model = make_model(2, scenario, **overrides)
     model.run_for(150)
     f, mk = model.hedge_funds, model.market
-    price, usdjpy = math.exp(-model.config.market.ust_duration * mk.ust10y_yield), mk.usdjpy
+    price = math.exp(-model.config.market.ust_duration * mk.ust10y_yield)
     for v in model.agents_by_type[HedgeFundView]:
         i = v.row
-        exposure = f.ust_units[i] * price
-        equity = exposure + f.cash_usd_bn[i] - f.loan_jpy_tn[i] * 1000.0 / usdjpy
+        exposure = f.fwd_usd_bn[i]
+        duration = f.ust_units[i] * price
+        equity = duration + f.cash_usd_bn[i]
         assert v.alive == bool(f.alive[i])
         assert v.exposure_usd_bn == pytest.approx(exposure, rel=1e-12, abs=1e-15)
+        assert v.duration_leg_usd_bn == pytest.approx(duration, rel=1e-12, abs=1e-15)
         assert v.equity_usd_bn == pytest.approx(equity, rel=1e-12, abs=1e-12)
         if equity > 0:
-            assert v.leverage == pytest.approx(exposure / equity, rel=1e-12, abs=1e-15)
+            assert v.leverage == pytest.approx((exposure + duration) / equity, rel=1e-12, abs=1e-15)
+        assert v.has_duration_leg == bool(f.duration_leg[i])
         assert v.leverage_cap == f.leverage_cap[i]
         assert v.is_trend_follower == bool(f.trend_weight[i] > 0)
         assert v.margin_called == bool(f.margin_called[i])

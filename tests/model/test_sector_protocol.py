@@ -44,8 +44,12 @@ def test_a_registered_linear_fx_sector_clears_at_the_closed_form_price(registere
     for _ in range(15):
         s_prev = model.market.log_usdjpy
         v = model.market.risk_index
-        inventory = model.dealers.fx_inventory_usd_bn
+        # the dealers' FX rule acts on their whole exposure: spot inventory plus the forward book (which
+        # nobody trades here, so it stays put and the spot hedge does not move)
+        inventory = model.dealers.fx_inventory_usd_bn + model.dealers.fwd_usd_bn
+        book = model.dealers.fwd_usd_bn
         model.step()
+        assert model.dealers.fwd_usd_bn == pytest.approx(book, rel=1e-12)
         check_identities(model)
         # dealers: −φ·I + c(v)·(s_prev − s); the linear sector: a − b·(s − s_ref); nobody else trades FX
         c_d = cfg.dealers.fx_capacity_usd_bn * (cfg.market.risk_index_mean / v) ** cfg.dealers.capacity_risk_elasticity

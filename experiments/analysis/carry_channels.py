@@ -1,0 +1,207 @@
+"""The carry trade through forwards: twin experiments on common random numbers.
+
+Each experiment runs a model and its twin with the same seed (so the same draws) that differ in
+one thing, and reports the difference:
+
+* **the Fed channel** — a repricing of the expected Fed path (``fed_path_news``) in a crowded
+  carry book before any rate moves: fund equity, the carry stock, USD/JPY, the basis and the 2y
+  yield against the twin without the news, on the day and five days later;
+* **Treasuries as an outcome** — in a risk-off unwind, the funds' UST sales as a share of the
+  reduction in their carry stock, across ``hedge_funds.duration_leg_share``;
+* **the basis in an unwind** — every fund forced to close its forwards on one day (marked for
+  liquidation), all else fixed: the basis that day against the twin;
+* **the warm-up carry stock** — the funds' carry stock at the start of the July 2024 scenario,
+  from their capital and rules, against the ~$250 bn of BIS Bulletin 90.
+
+``python -m experiments.analysis.carry_channels --seeds 10`` prints every figure as the median
+and the 5-95% range across seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "CROWDED",
+    "crowding",
+    "fed_channel",
+    "ust_share_of_unwind",
+    "basis_in_unwind",
+    "warmup_carry_stock",
+    "main",
+]
+
+# A crowded book as the model defines it: the aggregate carry stock at or above the ~$250 bn anchor,
+# with at least half the funds' equity within 1.2x their maintenance margin. Funds hold 1.5x their own
+# targets (capped by their margins: CFTC leveraged yen shorts at a 17-year high, Jul 2024), with
+# maintenance at 90% of the initial margin (CME's ratio for FX futures, ~91%) and $60 bn of capital
+# (the default $35 bn gives a carry stock well below the anchor; see warmup_carry_stock).
+CROWDED = {
+    "hedge_funds__capital_usd_bn": 60.0,
+    "hedge_funds__initial_leverage_fraction": 1.5,
+    "hedge_funds__maintenance_ratio": 0.9,
+}
+ANCHOR_USD_BN = 250.0  # BIS Bulletin 90 (2024): the yen carry stock going into August 2024
+
+
+def _quiet(scenario: str):
+    """The scenario's initial state and configuration without its events."""
+    from model.scenarios import load_scenario
+
+    return dataclasses.replace(load_scenario(scenario), events=())
+
+
+def _model(scenario, seed: int, events=(), **overrides):
+    from model.model import CarryUnwindModel
+
+    return CarryUnwindModel(scenario=dataclasses.replace(scenario, events=tuple(events)), seed=seed, **overrides)
+
+
+def crowding(model) -> dict[str, float]:
+    """The carry stock and the share of the funds' equity within 1.2x their maintenance margin."""
+    f = model.hedge_funds
+    live = f.alive
+    margin = f.margin_fx * f.fwd_usd_bn + f.margin_ust * f.ust_units * model.market.ust_price
+    maintenance = margin * model.config.hedge_funds.maintenance_ratio
+    equity = f.equity_book_usd_bn
+    near = live & (equity <= 1.2 * maintenance)
+    total = float(equity[live].sum())
+    return {
+        "carry_stock_usd_bn": float(f.fwd_usd_bn[live].sum()),
+        "equity_share_near_maintenance": float(equity[near].sum()) / total if total > 0 else 0.0,
+    }
+
+
+def fed_channel(seed: int, *, change_pa: float = -0.01, duration_leg_share: float | None = None,
+                news_day: int = 5, after: int = 5, scenario: str = "boj_hike_2024",
+                overrides: dict | None = None) -> dict[str, float]:  # fmt: skip
+    """A ``fed_path_news`` of ``change_pa`` before day ``news_day``'s trading against its twin.
+
+    Returns the differences (news − twin) on the news day (``*_day``) and ``after`` days later
+    (``*_later``): fund equity and carry stock (USD bn), ln USD/JPY (%), basis and 2y yield (bp).
+    """
+    from model.scenarios import ScenarioEvent
+
+    base = _quiet(scenario)
+    kw = dict(CROWDED if overrides is None else overrides)
+    if duration_leg_share is not None:
+        kw["hedge_funds__duration_leg_share"] = duration_leg_share
+    news = ScenarioEvent(day=news_day, kind="fed_path_news", params={"change_pa": change_pa})
+    runs = []
+    for events in ((news,), ()):
+        m = _model(base, seed, events, **kw)
+        m.run_for(news_day + after)
+        runs.append(m.timeseries())
+    a, b = runs
+    out: dict[str, float] = {}
+    for label, d in (("day", news_day), ("later", news_day + after)):
+        out[f"equity_usd_bn_{label}"] = float(a.hf_equity_usd_bn[d] - b.hf_equity_usd_bn[d])
+        out[f"carry_stock_usd_bn_{label}"] = float(a.hf_net_usd_bn[d] - b.hf_net_usd_bn[d])
+        out[f"usdjpy_pct_{label}"] = float(100.0 * np.log(a.usdjpy[d] / b.usdjpy[d]))
+        out[f"basis_bp_{label}"] = float(a.fx_basis_bp[d] - b.fx_basis_bp[d])
+        out[f"ust2y_bp_{label}"] = float(1e4 * (a.ust2y_yield[d] - b.ust2y_yield[d]))
+    return out
+
+
+def ust_share_of_unwind(seed: int, duration_leg_share: float, *, scenario: str = "risk_off", start: int = 59,
+                        end: int = 80) -> dict[str, float]:  # fmt: skip
+    """Funds' UST sales over days ``start``–``end`` of a risk-off unwind as a share of their carry cut.
+
+    Both are valued at the day-``end`` close (USD bn); the share is NaN where the carry stock did
+    not fall.
+    """
+    from model.model import CarryUnwindModel
+
+    m = CarryUnwindModel(scenario=scenario, seed=seed, hedge_funds__duration_leg_share=duration_leg_share)
+    units = {}
+    for _ in range(end):
+        m.step()
+        if m.day in (start, end):
+            units[m.day] = float(m.hedge_funds.ust_units.sum())
+    ts = m.timeseries()
+    cut = float(ts.hf_net_usd_bn[start] - ts.hf_net_usd_bn[end])
+    sold = (units[start] - units[end]) * m.market.ust_price
+    return {"carry_cut_usd_bn": cut, "ust_sold_usd_bn": sold, "share": sold / cut if cut > 0 else float("nan"),
+            "duration_leg_usd_bn": float(ts.hf_ust_usd_bn[start])}  # fmt: skip
+
+
+def basis_in_unwind(seed: int, *, day: int = 20, scenario: str = "baseline", **overrides: Any) -> dict[str, float]:
+    """Every fund marked for liquidation before day ``day`` (it closes its forwards that day) against
+    the twin: the change in the funds' forwards (USD bn), the basis (bp) and ln USD/JPY (%) that day."""
+    from model.model import CarryUnwindModel
+
+    runs = []
+    for unwind in (True, False):
+        m = CarryUnwindModel(scenario=scenario, seed=seed, **overrides)
+        m.run_for(day - 1)
+        if unwind:
+            m.hedge_funds.liquidating[:] = m.hedge_funds.alive
+        m.step()
+        runs.append((float(m.hedge_funds.fwd_usd_bn.sum()), m.market.fx_basis, m.market.usdjpy))
+    (xa, ba, sa), (xb, bb, sb) = runs
+    return {"forwards_usd_bn": xa - xb, "basis_bp": 1e4 * (ba - bb), "usdjpy_pct": 100.0 * float(np.log(sa / sb))}
+
+
+def warmup_carry_stock(seed: int, scenario: str = "boj_hike_2024", **overrides: Any) -> dict[str, float]:
+    """The funds' carry stock and its make-up at the start of ``scenario`` (no run)."""
+    from model.model import CarryUnwindModel
+
+    m = CarryUnwindModel(scenario=scenario, seed=seed, **overrides)
+    f = m.hedge_funds
+    capital = float(f.initial_capital_usd_bn.sum())
+    stock = float(f.fwd_usd_bn.sum())
+    at_cap = f.margin_fx * f.fwd_usd_bn >= f.equity_book_usd_bn * (1 - 1e-9)
+    return {"carry_stock_usd_bn": stock, "capital_usd_bn": capital, "leverage": stock / capital,
+            "share_at_margin_cap": float(at_cap.mean()), "ratio_to_anchor": stock / ANCHOR_USD_BN,
+            "duration_leg_usd_bn": float(f.ust_units.sum()) * m.market.ust_price}  # fmt: skip
+
+
+def _summary(rows: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    out = {}
+    for key in rows[0]:
+        v = np.array([r[key] for r in rows], dtype=float)
+        v = v[np.isfinite(v)]
+        out[key] = {"median": float(np.median(v)), "p05": float(np.percentile(v, 5)),
+                    "p95": float(np.percentile(v, 95)), "n": int(v.size)}  # fmt: skip
+    return out
+
+
+def report(seeds: int) -> dict[str, Any]:
+    """Every figure of this module, over seeds ``1..seeds``."""
+    ids = range(1, seeds + 1)
+    quiet = _quiet("boj_hike_2024")
+    crowd = [crowding(_model(quiet, s, (), **CROWDED)) for s in ids]
+    return {
+        "seeds": seeds,
+        "crowded_book": _summary(crowd),
+        "fed_channel": {
+            str(share): _summary([fed_channel(s, duration_leg_share=share) for s in ids]) for share in (0.0, 0.25)
+        },  # fmt: skip
+        "ust_share_of_unwind": {
+            str(share): _summary([ust_share_of_unwind(s, share) for s in ids]) for share in (0.0, 0.25, 0.5)
+        },  # fmt: skip
+        "basis_in_unwind": _summary([basis_in_unwind(s) for s in ids]),
+        "warmup_carry_stock": _summary([warmup_carry_stock(s) for s in ids]),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m experiments.analysis.carry_channels", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--seeds", type=int, default=10, help="seeds 1..N (default 10)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.seeds <= 1000:
+        parser.error(f"--seeds = {args.seeds} is not allowed; expected 1 to 1000")
+    json.dump(report(args.seeds), sys.stdout, indent=1)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
