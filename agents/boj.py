@@ -206,7 +206,7 @@ class YccInputs(NamedTuple):
 
 
 @njit(cache=True)
-def ycc_flows(p, inp, z, jac, gross, out):
+def ycc_flows(p, inp, z, jac, gross, out, aux):
     """Under yield-curve control the BoJ buys without limit above the cap (a very elastic demand)."""
     y_jp = p[JGB]
     ycc = 0.0

@@ -132,7 +132,7 @@ class BondInvestorInputs(NamedTuple):
 
 
 @njit(cache=True)
-def bond_investor_flows(p, inp, z, jac, gross, out):
+def bond_investor_flows(p, inp, z, jac, gross, out, aux):
     """UST and JGB investors' purchases at trial prices (see :mod:`model.sector`)."""
     y_us = p[UST]
     y_jp = p[JGB]

@@ -12,6 +12,13 @@ Stock demand (per market): ``I*(p) = (1 − φ)·I_old + c(v)·(move that compen
   USD bn (``s = ln S``): they buy dollars when the dollar falls;
 * UST / JGB: ``c·(y − y_prev)`` per bp of yield, converted to index units at yesterday's price.
 
+**Capacity is capital over value at risk, at the day's prices.** ``c = c₀·(E_d/E*)·(v̄/v)^η``: their
+equity ``E_d`` is marked at the trial prices inside the clearing (their inventories and forward
+book revalued since yesterday's close) and ``v`` is the day's risk index at the same prices (read
+from the clearing's ``aux``), so a loss or a jump in volatility cuts their capacity on the day it
+happens: the liquidity spiral (Brunnermeier & Pedersen 2009; Adrian & Shin 2010). With
+``capital_constraint = False`` their equity is held at its target in this formula only.
+
 **The forward (FX swap) market.** Dealers take the other side of every customer's forward:
 their long-USD forward book ``N`` is the customers' net synthetic dollar borrowing (insurers' and
 other hedgers' forward sales of dollars less the funds' forward purchases). It uses their balance
@@ -34,19 +41,19 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import mesa
+import numpy as np
 from numba import njit
 
-from model.sector import FWD, FX, JGB, TRADING_DAYS, UST, BalanceSheet, Sector, Validated, param
+from model.sector import AUX_LOG_RISK, FWD, FX, JGB, TRADING_DAYS, UST, BalanceSheet, Sector, Validated, param
 
 __all__ = [
     "DealerConfig",
     "DealerInputs",
     "Dealers",
-    "capacity_scale",
-    "fx_flow",
-    "bond_flow",
     "dealer_flows",
     "forward_supply",
+    "marked_equity",
+    "capacity_factor",
 ]
 
 
@@ -79,12 +86,13 @@ class DealerConfig(Validated):
         source="JGB dealers' inventories of a few ¥ tn (JSDA); range one order of magnitude either side",
     )
     capacity_risk_elasticity: float = param(
-        1.3,
+        1.0,
         lo=0.0,
         hi=3.0,
-        doc="η in c(v) = c₀·(v̄/v)^η; 0 switches the liquidity channel off",
-        source="calibrated by a seeded random search on the baseline return statistics and the Aug 2024 replay",
-        range_note="model coefficient: 0 (no liquidity channel) to ~2x the calibrated value",
+        doc="η in k = (E_d/E*)·(v̄/v)^η: capacity is capital over value at risk, and VaR per unit of inventory "
+        "scales with volatility (η = 1); 0 switches the volatility channel of liquidity off",
+        source="VaR-based risk limits: capacity ∝ capital/σ (Adrian & Shin 2010; Brunnermeier & Pedersen 2009)",
+        range_note="0 (no volatility channel) to 3 (limits that tighten faster than VaR, e.g. stressed VaR)",
     )
     inventory_decay: float = param(
         0.05,
@@ -100,8 +108,8 @@ class DealerConfig(Validated):
         unit="USD bn",
         lo=10.0,
         hi=500.0,
-        doc="dealers' target equity capital allocated to market making (held as USD cash at the start); it prices "
-        "the forward book (the basis); spot and bond capacity do not depend on it yet",
+        doc="dealers' target equity capital E* allocated to market making (held as USD cash at the start): their "
+        "capacity and the price of their forward book scale with their equity relative to it",
         source="order of magnitude: market-risk capital of the largest FX/rates dealers, ~8% of ~$0.7 tn of "
         "market-risk RWA (Basel III Pillar 3 disclosures of the G-SIB dealers, 2023)",
         range_note="order of magnitude of dealer capital at stake in FX and rates market making",
@@ -126,6 +134,11 @@ class DealerConfig(Validated):
         "quarter-end halving of capacity at about -80 bp",
         range_note="5 bp to 10% at full use of the limit",
     )
+    capital_constraint: bool = param(
+        True,
+        doc="capacity and the forward book's price follow the dealers' equity at the day's prices (False: equity held "
+        "at its target in those formulas only; an ablation switch)",
+    )
     recapitalisation_halflife_days: float = param(
         250.0,
         unit="trading days",
@@ -137,74 +150,137 @@ class DealerConfig(Validated):
     )
 
 
-def capacity_scale(cfg: DealerConfig, risk_index: float, risk_index_mean: float) -> float:
-    """``(v̄/v)^η``: the share of calm-market capacity available today."""
-    return float((risk_index_mean / risk_index) ** cfg.capacity_risk_elasticity)
-
-
-@njit(cache=True)
-def fx_flow(s, s_prev, inventory, capacity, decay):
-    """Change in dealers' dollar exposure at log price ``s``; returns ``(flow, dflow_ds)``."""
-    return -decay * inventory + capacity * (s_prev - s), -capacity
-
-
 @njit(cache=True)
 def forward_supply(b, book_capacity):
     """The long-USD forward book dealers hold at basis ``b``: ``N = −b·ℓ·E_d/κ``; returns ``(N, dN_db)``."""
     return -b * book_capacity, -book_capacity
 
 
-@njit(cache=True)
-def bond_flow(y, y_prev, inventory_units, capacity_units_per_unit_yield, decay):
-    """Bond units bought by dealers at yield ``y``; returns ``(flow, dflow_dy)``."""
-    c = capacity_units_per_unit_yield
-    return -decay * inventory_units + c * (y - y_prev), c
-
-
-def bond_capacity_units(capacity_per_bp: float, scale: float, price_prev: float) -> float:
-    """Convert a value-per-bp capacity to index units per unit of yield at yesterday's price."""
-    return capacity_per_bp * scale * 1e4 / price_prev
-
-
 class DealerInputs(NamedTuple):
-    """What the dealers' flows read during one day's clearing."""
+    """What the dealers' flows read during one day's clearing (their books at yesterday's close)."""
 
     s_prev: float
     yus_prev: float
     yjp_prev: float
-    fx_inventory: float
-    fx_capacity: float
-    decay: float
-    ust_inventory: float
-    ust_capacity_units: float
-    jgb_inventory: float
-    jgb_capacity_units: float
+    fx_inventory: float  # spot dollars
     fwd_book: float  # N_old: long-USD forwards held
-    book_capacity: float  # ℓ·E_d/κ: forwards per unit of basis
+    ust_inventory: float  # units
+    jgb_inventory: float  # units
+    jpy_tn: float  # yen cash
+    equity: float  # USD bn at yesterday's close
+    equity_target: float  # E*
+    capital_constraint: bool
+    decay: float  # φ
+    fx_capacity: float  # c₀, USD bn per unit of ln S at E* and v̄
+    ust_capacity_units: float  # c₀, UST units per unit of yield at E* and v̄
+    jgb_capacity_units: float
+    book_per_equity: float  # ℓ/κ: forwards per unit of basis and of equity
+    log_v_mean: float
+    risk_elasticity: float  # η
+    ust_duration: float
+    jgb_duration: float
 
 
 @njit(cache=True)
-def dealer_flows(p, inp, z, jac, gross, out):
+def marked_equity(p, inp, dequity):
+    """Dealers' equity at trial prices ``p`` (USD bn) and, in ``dequity``, its derivatives in ``p``.
+
+    Yesterday's equity plus the revaluation since the close: yen cash and JGBs at ``S``, the forward
+    book's variation margin ``N·(1 − S_prev/S)``, the bond inventories at the trial yields.
+    """
+    s = p[FX]
+    inv_s = 1000.0 * math.exp(-s)  # USD bn per JPY tn
+    inv_s_prev = 1000.0 * math.exp(-inp.s_prev)
+    ratio = math.exp(inp.s_prev - s)  # S_prev / S
+    p_us = math.exp(-inp.ust_duration * p[UST])
+    p_us_prev = math.exp(-inp.ust_duration * inp.yus_prev)
+    p_jp = math.exp(-inp.jgb_duration * p[JGB])
+    p_jp_prev = math.exp(-inp.jgb_duration * inp.yjp_prev)
+    jgb_usd = inp.jgb_inventory * p_jp * inv_s
+    equity = (
+        inp.equity
+        + inp.jpy_tn * (inv_s - inv_s_prev)
+        + inp.fwd_book * (1.0 - ratio)
+        + inp.ust_inventory * (p_us - p_us_prev)
+        + jgb_usd
+        - inp.jgb_inventory * p_jp_prev * inv_s_prev
+    )
+    for k in range(dequity.shape[0]):
+        dequity[k] = 0.0
+    dequity[FX] = -inp.jpy_tn * inv_s + inp.fwd_book * ratio - jgb_usd
+    dequity[UST] = -inp.ust_duration * inp.ust_inventory * p_us
+    dequity[JGB] = -inp.jgb_duration * jgb_usd
+    return equity
+
+
+@njit(cache=True)
+def capacity_factor(p, inp, aux, dk, dcap):
+    """The share of calm-market capacity at trial prices, ``k = (E_d/E*)·(v̄/v)^η``, and the equity that
+    prices the forward book; derivatives in ``dk`` and ``dcap`` (the latter of that equity).
+
+    The equity is floored at 1% of its target: dealers with no capital left price at a hundredth of
+    their calm capacity rather than at none. Without the capital constraint it is the target.
+    """
+    n = dk.shape[0]
+    equity = inp.equity_target
+    for k in range(n):
+        dcap[k] = 0.0
+    if inp.capital_constraint:
+        e = marked_equity(p, inp, dcap)
+        floor = 0.01 * inp.equity_target
+        if not e <= floor:  # a NaN equity propagates (the clearing then fails) rather than flooring
+            equity = e
+        else:
+            equity = floor
+            for k in range(n):
+                dcap[k] = 0.0
+    log_v = aux[AUX_LOG_RISK, 0]
+    vol = math.exp(-inp.risk_elasticity * (log_v - inp.log_v_mean))
+    share = equity / inp.equity_target * vol
+    for k in range(n):
+        dk[k] = share * (dcap[k] / equity - inp.risk_elasticity * aux[AUX_LOG_RISK, 1 + k])
+    return share, equity
+
+
+@njit(cache=True)
+def dealer_flows(p, inp, z, jac, gross, out, aux):
     """Dealers' flows in the four markets at trial prices (see :mod:`model.sector`).
 
     The spot trade is the change in their dollar exposure less the change in their forward book
-    (the hedge): ``q_spot = ΔT(s) − ΔN(b)``.
+    (the hedge): ``q_spot = ΔT(p) − ΔN(p)``. Capacity ``c₀·k(p)`` and the book's price follow their
+    equity and the risk index at the trial prices (:func:`capacity_factor`).
     """
-    d_fx, d_fx_ds = fx_flow(p[FX], inp.s_prev, inp.fx_inventory + inp.fwd_book, inp.fx_capacity, inp.decay)
-    book, book_db = forward_supply(p[FWD], inp.book_capacity)
+    n = z.shape[0]
+    dk = np.empty(n)
+    dcap = np.empty(n)
+    k, equity = capacity_factor(p, inp, aux, dk, dcap)
+    move_s = inp.s_prev - p[FX]
+    move_us = p[UST] - inp.yus_prev
+    move_jp = p[JGB] - inp.yjp_prev
+    # the forward book N = −b·(ℓ/κ)·E
+    cap_b = inp.book_per_equity * equity
+    book = -p[FWD] * cap_b
     d_fwd = book - inp.fwd_book
-    d_ust, d_ust_dy = bond_flow(p[UST], inp.yus_prev, inp.ust_inventory, inp.ust_capacity_units, inp.decay)
-    d_jgb, d_jgb_dy = bond_flow(p[JGB], inp.yjp_prev, inp.jgb_inventory, inp.jgb_capacity_units, inp.decay)
+    exposure = inp.fx_inventory + inp.fwd_book
+    d_fx = -inp.decay * exposure + inp.fx_capacity * k * move_s
     spot = d_fx - d_fwd
+    d_ust = -inp.decay * inp.ust_inventory + inp.ust_capacity_units * k * move_us
+    d_jgb = -inp.decay * inp.jgb_inventory + inp.jgb_capacity_units * k * move_jp
+    for j in range(n):
+        dbook = -p[FWD] * inp.book_per_equity * dcap[j]
+        if j == FWD:
+            dbook += -cap_b
+        jac[FWD, j] += dbook
+        jac[FX, j] += inp.fx_capacity * move_s * dk[j] - dbook
+        jac[UST, j] += inp.ust_capacity_units * move_us * dk[j]
+        jac[JGB, j] += inp.jgb_capacity_units * move_jp * dk[j]
+    jac[FX, FX] += -inp.fx_capacity * k
+    jac[UST, UST] += inp.ust_capacity_units * k
+    jac[JGB, JGB] += inp.jgb_capacity_units * k
     z[FX] += spot
     z[FWD] += d_fwd
     z[UST] += d_ust
     z[JGB] += d_jgb
-    jac[FX, FX] += d_fx_ds
-    jac[FX, FWD] += -book_db
-    jac[FWD, FWD] += book_db
-    jac[UST, UST] += d_ust_dy
-    jac[JGB, JGB] += d_jgb_dy
     gross[FX] += abs(spot)
     gross[FWD] += abs(d_fwd)
     gross[UST] += abs(d_ust)
@@ -213,6 +289,11 @@ def dealer_flows(p, inp, z, jac, gross, out):
     out[FWD] = d_fwd
     out[UST] = d_ust
     out[JGB] = d_jgb
+
+
+def bond_capacity_units(capacity_per_bp: float, price_prev: float) -> float:
+    """Convert a value-per-bp capacity to index units per unit of yield at yesterday's price."""
+    return capacity_per_bp * 1e4 / price_prev
 
 
 class Dealers(Sector):
@@ -231,7 +312,8 @@ class Dealers(Sector):
     section = "dealers"
     flows = dealer_flows
     ledger_rows = ("dealers", "forward_settlement", "swap_clients", "dealer_shareholders")
-    requires = ("money_market",)
+    requires = ("money_market", "risk_index")
+    flows_stage = 2  # reads the day's risk index at the trial prices
     columns = ("dealer_fx_inventory_usd_bn", "dealer_fwd_book_usd_bn", "dealer_equity_usd_bn")
 
     def __init__(self, model) -> None:
@@ -245,6 +327,7 @@ class Dealers(Sector):
         self.jpy_tn = 0.0
         self.equity_book_usd_bn = self.config.equity_usd_bn
         self.absorbed = (0.0, 0.0, 0.0, 0.0)  # today's clearing residual taken into inventory, per market
+        self.last_spot_usd_bn = 0.0
         DealerView(model)
 
     def open_books(self, ledger) -> None:
@@ -269,32 +352,30 @@ class Dealers(Sector):
             for asset, amount in holdings.items():
                 led.set(row, asset, amount)
 
-    def book_capacity(self) -> float:
-        """``ℓ·E_d/κ``: forwards the dealers hold per unit of (negative) basis at today's capital.
-
-        The capital is floored at 1% of its target: dealers with no capital left price the book at
-        a basis a hundred times wider than at their target (the plausibility bounds then stop the
-        run), rather than at an infinite one.
-        """
-        cfg = self.config
-        return cfg.swap_leverage_limit * max(self.equity_book_usd_bn, 0.01 * cfg.equity_usd_bn) / cfg.basis_slope_pa
-
     def clearing_inputs(self, model) -> DealerInputs:
         cfg, mk = self.config, model.market
-        scale = capacity_scale(cfg, mk.risk_index, model.config.market.risk_index_mean)
+        mc = model.config.market
         return DealerInputs(
             s_prev=mk.log_usdjpy,
             yus_prev=mk.ust10y_yield,
             yjp_prev=mk.jgb10y_yield,
             fx_inventory=self.fx_inventory_usd_bn,
-            fx_capacity=cfg.fx_capacity_usd_bn * scale,
-            decay=cfg.inventory_decay,
-            ust_inventory=self.ust_inventory_units,
-            ust_capacity_units=bond_capacity_units(cfg.ust_capacity_usd_bn_per_bp, scale, mk.ust_price),
-            jgb_inventory=self.jgb_inventory_units,
-            jgb_capacity_units=bond_capacity_units(cfg.jgb_capacity_jpy_tn_per_bp, scale, mk.jgb_price),
             fwd_book=self.fwd_usd_bn,
-            book_capacity=self.book_capacity(),
+            ust_inventory=self.ust_inventory_units,
+            jgb_inventory=self.jgb_inventory_units,
+            jpy_tn=self.jpy_tn,
+            equity=self.equity_book_usd_bn,
+            equity_target=cfg.equity_usd_bn,
+            capital_constraint=cfg.capital_constraint,
+            decay=cfg.inventory_decay,
+            fx_capacity=cfg.fx_capacity_usd_bn,
+            ust_capacity_units=bond_capacity_units(cfg.ust_capacity_usd_bn_per_bp, mk.ust_price),
+            jgb_capacity_units=bond_capacity_units(cfg.jgb_capacity_jpy_tn_per_bp, mk.jgb_price),
+            book_per_equity=cfg.swap_leverage_limit / cfg.basis_slope_pa,
+            log_v_mean=math.log(mc.risk_index_mean),
+            risk_elasticity=cfg.capacity_risk_elasticity,
+            ust_duration=mc.ust_duration,
+            jgb_duration=mc.jgb_duration,
         )
 
     def settle(self, model, day) -> None:
@@ -304,6 +385,7 @@ class Dealers(Sector):
         excess = (res.excess_fx_usd_bn, res.excess_ust_units, res.excess_jgb_units, res.excess_fwd_usd_bn)
         q_fx, q_ust, q_jgb, q_fwd = (flows[m] - excess[m] for m in (FX, UST, JGB, FWD))
         self.absorbed = tuple(-e for e in excess)
+        self.last_spot_usd_bn = q_fx  # dollars bought spot today: minus the customers' net flow
         S, p_us, p_jp = day.usdjpy, day.ust_price, day.jgb_price
         usd_per_tn, usd_per_tn_prev = 1000.0 / S, 1000.0 / day.usdjpy_prev
         # profit and loss on what was held overnight, in USD (yen and JGBs at the day's USD/JPY)

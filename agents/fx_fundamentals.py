@@ -116,7 +116,7 @@ def fundamental_flow(s, y_us, y_jp, inp):
 
 
 @njit(cache=True)
-def real_money_flows(p, inp, z, jac, gross, out):
+def real_money_flows(p, inp, z, jac, gross, out, aux):
     """Real money's dollar buying at trial prices (see :mod:`model.sector`)."""
     rm, rm_ds, rm_dyus, rm_dyjp = fundamental_flow(p[FX], p[UST], p[JGB], inp)
     z[FX] += rm

@@ -45,7 +45,7 @@ import mesa
 import numpy as np
 from numba import njit
 
-from model.sector import FWD, FX, TRADING_DAYS, UST, Sector, Validated, param
+from model.sector import AUX_FORCED, FWD, FX, TRADING_DAYS, UST, Sector, Validated, param
 
 __all__ = [
     "HedgeFunds",
@@ -339,6 +339,7 @@ class HedgeFundState(NamedTuple):
     fwd_new_usd_bn: np.ndarray
     ust_new_usd_bn: np.ndarray  # value of the duration leg after trading
     margin_called: np.ndarray  # bool, today
+    forced_usd_bn: np.ndarray  # forced sales today (margin calls beyond the voluntary cut, liquidations)
 
 
 class Observation(NamedTuple):
@@ -529,6 +530,7 @@ def init_hedge_funds(cfg: HedgeFundConfig, rng: np.random.Generator, *, ust_pric
         fwd_new_usd_bn=zeros.copy(),
         ust_new_usd_bn=zeros.copy(),
         margin_called=np.zeros(n, dtype=np.bool_),
+        forced_usd_bn=zeros.copy(),
     )
     _decide_kernel(state, Observation(**observations), decision_rules(cfg))
     # the steady state of the partial adjustment at the initial state, scaled by the positioning,
@@ -558,16 +560,19 @@ def fund_trade(fwd, units, cash, order, terms):
     and piecewise smooth in prices, so aggregate demand is too. A fund with no equity left closes
     both legs.
 
-    Returns ``(x, v, dx_ds, dx_dy, dv_ds, dv_dy, called)``: the forward notional and the UST value
-    held after trading, their derivatives in ``s = ln S`` and ``y_us``, and whether the fund is in a
-    margin call (the margin of what it holds exceeds ``E/θ``; the cut may be smaller than the
-    voluntary one it makes anyway).
+    Returns ``(x, v, dx_ds, dx_dy, dv_ds, dv_dy, called, forced, dforced_ds, dforced_dy)``: the
+    forward notional and the UST value held after trading, their derivatives in ``s = ln S`` and
+    ``y_us``, whether the fund is in a margin call (the margin of what it holds exceeds ``E/θ``; the
+    cut may be smaller than the voluntary one it makes anyway), and its forced sales (USD bn) with
+    their derivatives: what a binding call cuts beyond the voluntary positions, or everything when
+    the fund is liquidated or has no equity left.
     """
     d = terms.duration
     v_old = units * terms.price
     equity = cash + v_old + fwd * (1.0 - terms.ratio)
     if equity <= 0.0 or order.maint_usage <= 0.0:
-        return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, equity <= 0.0 and (fwd > 0.0 or units > 0.0)
+        return (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, equity <= 0.0 and (fwd > 0.0 or units > 0.0),
+                fwd + v_old, 0.0, -d * v_old)  # fmt: skip
     de_ds = fwd * terms.ratio  # d(S_prev/S)/ds = −S_prev/S
     de_dy = -d * v_old
     k = order.speed
@@ -578,6 +583,7 @@ def fund_trade(fwd, units, cash, order, terms):
     dv_ds = k * order.target_ust * de_ds
     dv_dy = (1.0 - k) * de_dy + k * order.target_ust * de_dy  # d(v_old)/dy = −D·v_old = de_dy
     called = False
+    forced, dforced_ds, dforced_dy = 0.0, 0.0, 0.0
     g_old = order.margin_fx * fwd + order.margin_ust * v_old
     usage = g_old / equity
     lam = order.maint_usage
@@ -608,6 +614,10 @@ def fund_trade(fwd, units, cash, order, terms):
             c = g_f / g_v
             dc_ds = (dgf_ds * g_v - g_f * dgv_ds) / (g_v * g_v)
             dc_dy = (dgf_dy * g_v - g_f * dgv_dy) / (g_v * g_v)
+            # the forced part: what the call cuts beyond the voluntary positions
+            forced = (x + v) * (1.0 - c)
+            dforced_ds = (dx_ds + dv_ds) * (1.0 - c) - (x + v) * dc_ds
+            dforced_dy = (dx_dy + dv_dy) * (1.0 - c) - (x + v) * dc_dy
             dx_ds, dx_dy = dx_ds * c + x * dc_ds, dx_dy * c + x * dc_dy
             dv_ds, dv_dy = dv_ds * c + v * dc_ds, dv_dy * c + v * dc_dy
             x *= c
@@ -616,7 +626,7 @@ def fund_trade(fwd, units, cash, order, terms):
         x, dx_ds, dx_dy = 0.0, 0.0, 0.0
     if v < 0.0:
         v, dv_ds, dv_dy = 0.0, 0.0, 0.0
-    return x, v, dx_ds, dx_dy, dv_ds, dv_dy, called
+    return x, v, dx_ds, dx_dy, dv_ds, dv_dy, called, forced, dforced_ds, dforced_dy
 
 
 class FundBook(NamedTuple):
@@ -639,16 +649,19 @@ class FundBook(NamedTuple):
     out_x: np.ndarray  # forward notional at the trial prices (written)
     out_v: np.ndarray  # UST value at the trial prices (written)
     out_called: np.ndarray  # margin-call flags at the trial prices (written)
+    out_forced: np.ndarray  # forced sales at the trial prices, USD bn (written)
 
 
-# The funds' aggregate at trial prices: sums over funds, in a fixed order (bit-reproducible).
-N_SUMS = 10  # Σx−x_old, Σdx_ds, Σdx_dy, Σunits bought, Σdunits_ds, Σdunits_dy, gross fwd, gross units, -, -
+# The funds' aggregate at trial prices: sums over funds, in a fixed order (bit-reproducible):
+# Σx−x_old, Σdx_ds, Σdx_dy, Σunits bought, Σdunits_ds, Σdunits_dy, gross fwd, gross units, Σforced,
+# Σdforced_ds, Σdforced_dy.
+N_SUMS = 11
 
 
 @njit(cache=True)
 def accumulate(acc, fwd_old, units_old, trade, price, duration):
-    """Add one fund's trade (the first six outputs of :func:`fund_trade`) to the sums ``acc``."""
-    x, v, dx_ds, dx_dy, dv_ds, dv_dy = trade
+    """Add one fund's trade (the outputs of :func:`fund_trade`) to the sums ``acc``."""
+    x, v, dx_ds, dx_dy, dv_ds, dv_dy, _, forced, dforced_ds, dforced_dy = trade
     inv_p = 1.0 / price  # units per USD; d(1/P)/dy = D/P
     acc[0] += x - fwd_old
     acc[1] += dx_ds
@@ -658,11 +671,15 @@ def accumulate(acc, fwd_old, units_old, trade, price, duration):
     acc[5] += (dv_dy + duration * v) * inv_p
     acc[6] += abs(x - fwd_old)
     acc[7] += abs(v * inv_p - units_old)
+    acc[8] += forced
+    acc[9] += dforced_ds
+    acc[10] += dforced_dy
 
 
 @njit(cache=True)
-def add_aggregate(acc, z, jac, gross, out):
-    """Add the funds' sums to the clearing's arrays: forwards (market FWD) and UST (market UST)."""
+def add_aggregate(acc, z, jac, gross, out, aux):
+    """Add the funds' sums to the clearing's arrays: forwards (market FWD), UST (market UST) and
+    their forced sales (``aux``)."""
     z[FWD] += acc[0]
     jac[FWD, FX] += acc[1]
     jac[FWD, UST] += acc[2]
@@ -673,6 +690,9 @@ def add_aggregate(acc, z, jac, gross, out):
     gross[UST] += acc[7]
     out[FWD] = acc[0]
     out[UST] = acc[3]
+    aux[AUX_FORCED, 0] += acc[8]
+    aux[AUX_FORCED, 1 + FX] += acc[9]
+    aux[AUX_FORCED, 1 + UST] += acc[10]
 
 
 @njit(cache=True)
@@ -686,24 +706,23 @@ def aggregate_demand(book, p):
             book.out_x[i] = 0.0
             book.out_v[i] = 0.0
             book.out_called[i] = False
+            book.out_forced[i] = 0.0
             continue
         order = FundOrder(book.target_fx[i], book.target_ust[i], book.margin_fx[i], book.margin_ust[i],
                           book.maint_usage[i], book.speed[i])  # fmt: skip
-        x, v, dx_ds, dx_dy, dv_ds, dv_dy, called = fund_trade(
-            book.fwd_usd_bn[i], book.ust_units[i], book.cash_usd_bn[i], order, terms
-        )
-        book.out_x[i] = x
-        book.out_v[i] = v
-        book.out_called[i] = called
-        accumulate(acc, book.fwd_usd_bn[i], book.ust_units[i], (x, v, dx_ds, dx_dy, dv_ds, dv_dy), price,
-                   book.duration)  # fmt: skip
+        trade = fund_trade(book.fwd_usd_bn[i], book.ust_units[i], book.cash_usd_bn[i], order, terms)
+        book.out_x[i] = trade[0]
+        book.out_v[i] = trade[1]
+        book.out_called[i] = trade[6]
+        book.out_forced[i] = trade[7]
+        accumulate(acc, book.fwd_usd_bn[i], book.ust_units[i], trade, price, book.duration)
     return acc
 
 
 @njit(cache=True)
-def fund_flows(p, book, z, jac, gross, out):
+def fund_flows(p, book, z, jac, gross, out, aux):
     """The funds' forward and UST buying at trial prices (see :mod:`model.sector`); no spot trades."""
-    add_aggregate(aggregate_demand(book, p), z, jac, gross, out)
+    add_aggregate(aggregate_demand(book, p), z, jac, gross, out, aux)
 
 
 class SettleTotals(NamedTuple):
@@ -914,7 +933,8 @@ class HedgeFunds(Sector):
     ledger_rows = ("hedge_funds", "fund_investors")
     requires = ("dealers", "money_market")
     columns = ("hf_gross_usd_bn", "hf_net_usd_bn", "hf_ust_usd_bn", "hf_equity_usd_bn", "hf_leverage",
-               "hf_margin_calls", "hf_failures", "hf_alive", "hf_investor_flows_usd_bn")  # fmt: skip
+               "hf_margin_calls", "hf_forced_usd_bn", "hf_failures", "hf_alive",
+               "hf_investor_flows_usd_bn")  # fmt: skip
 
     def __init__(self, model) -> None:
         super().__init__(model)
@@ -963,8 +983,8 @@ class HedgeFunds(Sector):
                 HedgeFundView(model, row)
 
     def publish(self, model) -> dict[str, float]:
-        # the dealers' forward book is the other side of the customers' forwards
-        return {"hf_fwd_usd_bn": float(self.state.fwd_usd_bn.sum())} if self.state is not None else {}
+        # the carry stock scales the day's forced sales in the risk index
+        return {"carry_stock_usd_bn": float(self.state.fwd_usd_bn.sum())} if self.state is not None else {}
 
     def open_books(self, ledger) -> None:
         f = self.state
@@ -995,7 +1015,7 @@ class HedgeFunds(Sector):
         return FundBook(
             f.fwd_usd_bn, f.ust_units, f.cash_usd_bn, f.alive, f.target_fx, f.target_ust, f.margin_fx, f.margin_ust,
             f.maint_usage, f.speed, model.market.log_usdjpy, model.config.market.ust_duration, cfg.margin_call_band,
-            cfg.forced_sales, f.fwd_new_usd_bn, f.ust_new_usd_bn, f.margin_called,
+            cfg.forced_sales, f.fwd_new_usd_bn, f.ust_new_usd_bn, f.margin_called, f.forced_usd_bn,
         )  # fmt: skip
 
     def settle(self, model, day) -> None:
@@ -1051,6 +1071,7 @@ class HedgeFunds(Sector):
             "hf_equity_usd_bn": equity,
             "hf_leverage": (gross + ust) / equity if equity > 0 else 0.0,
             "hf_margin_calls": t.margin_calls if t else 0,
+            "hf_forced_usd_bn": float(f.forced_usd_bn.sum()) if t else 0.0,
             "hf_failures": t.failures if t else 0,
             "hf_alive": int(alive.sum()),
             "hf_investor_flows_usd_bn": t.investor_flows_usd_bn if t else 0.0,

@@ -59,7 +59,7 @@ class LongHorizonInputs(NamedTuple):
 
 
 @njit(cache=True)
-def long_horizon_flows(p, inp, z, jac, gross, out):
+def long_horizon_flows(p, inp, z, jac, gross, out, aux):
     """The long-horizon investors' dollar buying at trial prices (see :mod:`model.sector`)."""
     q = inp.speed * (inp.capacity * (inp.log_anchor - p[FX]) - inp.position)
     z[FX] += q

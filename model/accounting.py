@@ -19,6 +19,7 @@ by accumulated profit and loss (funds, dealers), it must equal its assets minus 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,6 +103,8 @@ class IdentityReport:
 # What dealers may absorb at the recorded prices, relative to gross volume: the clearing tolerance
 # (1e-10 by default) plus the round-off of recording ln S as S (a relative 1e-16 of the price).
 WALRAS_SLACK = 10.0
+# |ln v − ln v at the recorded prices|: round-off of recording ln S as S, through the index's response
+RISK_INDEX_TOL = 1e-9
 
 
 def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
@@ -113,7 +116,9 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
     * where a sector keeps equity by accumulated profit and loss (funds, dealers), it equals its
       assets minus its liabilities at today's prices;
     * excess demand recomputed at the recorded prices from the sectors' inputs (``walras_residual``)
-      is within the clearing tolerance: what dealers absorbed at the close was only round-off.
+      is within the clearing tolerance: what dealers absorbed at the close was only round-off;
+    * the risk index the market carries (and the day's row records) is the one the risk block prices
+      at the recorded prices, recomputed from its inputs with the same evaluation (``walras_log_risk``).
     """
     led: Ledger = model.ledger
     day = model.day
@@ -124,6 +129,14 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
             f"day {day}: excess demand at the recorded prices is {walras:.3e} of gross volume (tolerance {limit:.1e}): "
             "dealers absorbed more than round-off, so the recorded prices do not clear the markets"
         )
+    if "risk_index" in model.sectors:
+        recorded = (model.market.risk_index, model.latest.get("risk_index", model.market.risk_index))
+        for v in recorded:
+            if not abs(math.log(v) - model.walras_log_risk) <= RISK_INDEX_TOL:
+                raise AccountingError(
+                    f"day {day}: the risk index {v!r} is not the one priced at the recorded prices "
+                    f"({math.exp(model.walras_log_risk)!r})"
+                )
     drift = led.totals() - led.initial_totals
     scale = np.maximum(led.turnover, 1.0)
     names = {0: "USD", 1: "JPY", 2: "UST units", 3: "JGB units", 4: "repo", 5: "FX forwards (net supply)"}

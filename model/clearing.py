@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from model.sector import N_MARKETS, Sector
+from model.sector import N_AUX, N_MARKETS, Sector
 
 __all__ = [
     "ClearingError",
@@ -108,11 +108,12 @@ class Work(NamedTuple):
     jac: np.ndarray  # (N_MARKETS, N_MARKETS): d z_m / d (s, y_us, y_jp, b)
     gross: np.ndarray  # (N_MARKETS,)
     flows: np.ndarray  # (n_sectors, N_MARKETS): each sector's flow at the last evaluation
+    aux: np.ndarray  # (N_AUX, 1 + N_MARKETS): day-wide quantities and their derivatives (model.sector)
 
     @classmethod
     def allocate(cls, n_sectors: int) -> Work:
         return cls(np.zeros(N_MARKETS), np.zeros((N_MARKETS, N_MARKETS)), np.zeros(N_MARKETS),
-                   np.zeros((n_sectors, N_MARKETS)))  # fmt: skip
+                   np.zeros((n_sectors, N_MARKETS)), np.zeros((N_AUX, 1 + N_MARKETS)))  # fmt: skip
 
 
 class OrderBookInputs(NamedTuple):
@@ -142,7 +143,7 @@ class OrderBook(Sector):
 
 
 @njit(cache=True)
-def order_flows(p, inp, z, jac, gross, out):
+def order_flows(p, inp, z, jac, gross, out, aux):
     """The order book's flows: constant in prices, added line by line (no derivatives)."""
     for m in range(inp.lines.shape[0]):
         total = 0.0

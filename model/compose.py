@@ -68,9 +68,10 @@ def generated_source(flows: Sequence[Callable[..., Any]]) -> str:
         "        for c in range(z.shape[0]):",
         "            jac[m, c] = 0.0",
         "    work.flows[:] = 0.0",
+        "    work.aux[:] = 0.0",
     ]
     for i in range(len(flows)):
-        lines.append(f"    flows_{i}(p, inputs[{i}], z, jac, gross, work.flows[{i}])")
+        lines.append(f"    flows_{i}(p, inputs[{i}], z, jac, gross, work.flows[{i}], work.aux)")
     lines += ["", ""]
     return "\n".join(lines) + _SOLVER_SOURCE.read_text(encoding="utf-8")
 
@@ -199,7 +200,8 @@ class ComposedClearing:
         """Max over markets of |excess demand| / gross volume, recomputed at the recorded prices.
 
         Evaluated from the sectors' inputs for the day (their states before settlement) into
-        scratch outputs, independently of what the solver reported.
+        scratch outputs, independently of what the solver reported. The day-wide quantities of that
+        evaluation (``aux``: forced sales, the risk index) are kept in ``checked_aux``.
         """
         scratch = tuple(
             inp._replace(**{f: np.empty_like(getattr(inp, f)) for f in inp._fields if f.startswith("out_")})
@@ -207,7 +209,33 @@ class ComposedClearing:
         )
         prices = (math.log(result.usdjpy), result.ust10y_yield, result.jgb10y_yield, result.fx_basis)
         work = self.evaluate(prices, scratch, Work.allocate(len(inputs)))
+        self.checked_aux = work.aux.copy()
         return float(max(abs(work.z[m]) / max(work.gross[m], VOLUME_FLOOR) for m in range(work.z.shape[0])))
+
+    def other_roots(self, inputs: tuple, result: ClearingResult, prev: Any, half_width: float, points: int) -> int:
+        """Sign changes of spot excess demand along USD/JPY within ``prev ± half_width`` (the other prices
+        held at their cleared values) other than the one at the cleared price: a lower bound on the
+        number of other equilibria the day had inside the plausibility bound."""
+        if points < 2:
+            return 0
+        scratch = tuple(
+            inp._replace(**{f: np.empty_like(getattr(inp, f)) for f in inp._fields if f.startswith("out_")})
+            for inp in inputs
+        )
+        work = Work.allocate(len(inputs))
+        s_star = math.log(result.usdjpy)
+        p = np.array(result.prices, dtype=np.float64)
+        grid = np.linspace(prev[0] - half_width, prev[0] + half_width, points)
+        signs = []
+        for s in grid:
+            p[0] = s
+            self._excess(p, scratch, work)
+            signs.append((s, work.z[0] > 0.0))
+        count = 0
+        for (a, sa), (b, sb) in zip(signs[:-1], signs[1:], strict=True):
+            if sa != sb and not (a <= s_star <= b):
+                count += 1
+        return count
 
     def evaluate(self, prices: Any, inputs: tuple, work: Work) -> Work:
         """Excess demand, gross volumes and every sector's flows at ``prices = (ln S, y_us, y_jp, b)``."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from agents.boj import BojConfig
 from agents.bond_investors import BondInvestorConfig
+from agents.cta import CtaConfig
 from agents.dealers import DealerConfig
 from agents.fx_fundamentals import FundamentalConfig
 from agents.hedge_funds import HedgeFundConfig
@@ -23,6 +24,7 @@ from agents.life_insurers import LifeInsurerConfig
 from agents.long_horizon import LongHorizonConfig
 from agents.mof import MofConfig
 from agents.nisa import NisaConfig
+from agents.retail_fx import RetailFxConfig
 from agents.us_treasury import UsTreasuryConfig
 from model.macro import MacroConfig
 from model.market import MarketConfig
@@ -44,6 +46,16 @@ class SimulationConfig(Validated):
     )
     max_agent_views: int = param(
         2_000, unit="agents", lo=0, hi=10_000_000, doc="create one Mesa agent view per fund up to this many"
+    )
+    root_scan_points: int = param(
+        0,
+        unit="points",
+        lo=0,
+        hi=1000,
+        doc="after each day's clearing, look for other USD/JPY prices that clear the spot market inside the "
+        "plausibility bound, the other three prices held at their cleared values, on this many points "
+        "(0: no scan); the count is the column clearing_other_roots",
+        range_note="0 (off) to a fine grid; ~40 points resolve roots ~0.75% apart at the default bound",
     )
     network_view_households: int = param(
         200, unit="households", lo=0, hi=100_000, doc="households placed in Mesa's Network space for inspection"
@@ -106,6 +118,8 @@ SECTIONS: dict[str, type[Validated]] = {
     "boj": BojConfig,
     "mof": MofConfig,
     "us_treasury": UsTreasuryConfig,
+    "cta": CtaConfig,
+    "retail_fx": RetailFxConfig,
 }
 
 
@@ -124,6 +138,8 @@ class ModelConfig:
     boj: BojConfig = field(default_factory=BojConfig)
     mof: MofConfig = field(default_factory=MofConfig)
     us_treasury: UsTreasuryConfig = field(default_factory=UsTreasuryConfig)
+    cta: CtaConfig = field(default_factory=CtaConfig)
+    retail_fx: RetailFxConfig = field(default_factory=RetailFxConfig)
 
     def __post_init__(self) -> None:
         # constraints across sections (each section checks its own fields and their combinations)

@@ -36,7 +36,7 @@ from model.macro import MacroState
 from model.market import MarketState
 from model.registry import check_sectors, default_sectors
 from model.scenarios import Scenario, ScenarioEvent, load_scenario
-from model.sector import Day, Sector
+from model.sector import AUX_LOG_RISK, Day, Sector
 from model.streams import RandomStreams, resolve_seed
 
 __all__ = ["CarryUnwindModel", "TIMESERIES_COLUMNS"]
@@ -48,8 +48,9 @@ MARKET_COLUMNS = (
     "ust2y_yield", "jgb2y_yield", "fx_basis_bp", "jp_inflation", "jp_inflation_expectations", "fiscal_risk",
     "equity_index",
 )  # fmt: skip
-CLEARING_COLUMNS = ("clearing_iterations", "clearing_residual", "walras_residual")
-INTEGER_COLUMNS = ("day", "hf_margin_calls", "hf_failures", "hf_alive", "clearing_iterations", "ust_auction")
+CLEARING_COLUMNS = ("clearing_iterations", "clearing_residual", "walras_residual", "clearing_other_roots")
+INTEGER_COLUMNS = ("day", "hf_margin_calls", "hf_failures", "hf_alive", "clearing_iterations", "ust_auction",
+                   "clearing_other_roots", "retail_stopouts")  # fmt: skip
 
 
 def columns_for(sectors: tuple[type[Sector], ...]) -> tuple[str, ...]:
@@ -143,7 +144,9 @@ class CarryUnwindModel(mesa.Model):
             s.finish_opening(self)
         self.ledger.freeze_initial()
 
-        self.priced = [s for s in self.sector_list if s.flows is not None]
+        # evaluated by stage (customers, then day-wide functions of their flows, then intermediaries),
+        # then in registration order: a stable order, so sums are reproducible bit for bit
+        self.priced = sorted((s for s in self.sector_list if s.flows is not None), key=lambda s: s.flows_stage)
         self.clearing = ComposedClearing([s.flows for s in self.priced])
         self._flow_index = {s.name: i for i, s in enumerate(self.priced)}
         if engine == "mesa":
@@ -160,6 +163,8 @@ class CarryUnwindModel(mesa.Model):
         self.latest: dict[str, float] = {}
         self.last_clearing: ClearingResult | None = None
         self.walras_residual = 0.0
+        self.walras_log_risk = math.log(self.market.risk_index)  # ln v recomputed at the recorded prices
+        self.other_roots = 0
         self._record()
         self.datacollector = mesa.DataCollector(
             model_reporters={c: functools.partial(_latest, c) for c in self.columns if c != "day"}
@@ -260,15 +265,20 @@ class CarryUnwindModel(mesa.Model):
             bounds=Bounds(sim.max_fx_log_move, sim.min_yield_pa, sim.max_yield_pa, sim.min_basis_pa, sim.max_basis_pa),
         )  # fmt: skip
         self.last_clearing = result
-        day = Day(result, mk, self.clearing.work.flows, self._flow_index)
+        day = Day(result, mk, self.clearing.work.flows, self._flow_index, self.clearing.work.aux)
+        risk = math.exp(day.aux[AUX_LOG_RISK, 0]) if "risk_index" in self.sectors else mk.risk_index
         self.walras_residual = self.clearing.walras_residual(inputs, result)
+        if "risk_index" in self.sectors:
+            self.walras_log_risk = float(self.clearing.checked_aux[AUX_LOG_RISK, 0])
+        self.other_roots = self.clearing.other_roots(inputs, result, prev, sim.max_fx_log_move, sim.root_scan_points)
         # 4. settle: the market closes, then every sector books its day
         year_ago = self.macro.log_usdjpy_year_ago(self.history["usdjpy"], cfg.market)
         dy_us = result.ust10y_yield - mk.ust10y_yield
         h = cfg.hedge_funds
         _, d_log_v = mk.close_day(
             usdjpy=result.usdjpy, ust10y_yield=result.ust10y_yield, jgb10y_yield=result.jgb10y_yield,
-            fx_basis=result.fx_basis, trend_halflife_days=h.trend_halflife_days, ewma_lambda=h.ewma_lambda,
+            fx_basis=result.fx_basis, risk_index=risk, trend_halflife_days=h.trend_halflife_days,
+            ewma_lambda=h.ewma_lambda,
         )  # fmt: skip
         self.macro.update(
             log_s_now=math.log(result.usdjpy), log_s_year_ago=year_ago, d_log_v=d_log_v, d_y_us=dy_us,
@@ -294,6 +304,7 @@ class CarryUnwindModel(mesa.Model):
             clearing_iterations=res.iterations if res else 0,
             clearing_residual=res.residual if res else 0.0,
             walras_residual=self.walras_residual,
+            clearing_other_roots=self.other_roots,
         )
         row.update(dashboards(self, row))
         for key in self.columns:

@@ -55,6 +55,7 @@ class HedgeFundAgent(mesa.Agent):
         self.x_new = self.fwd
         self.v_new = 0.0
         self.called = False
+        self.forced = 0.0
 
     def decide(self, cfg: hf.HedgeFundConfig, **observations) -> None:
         if not self.alive:
@@ -66,7 +67,7 @@ class HedgeFundAgent(mesa.Agent):
     def demand(self, terms: hf.TradeTerms):
         """The fields of :func:`agents.hedge_funds.fund_trade` at trial prices."""
         out = _trade(self.fwd, self.units, self.cash, self.order, terms)
-        self.x_new, self.v_new, self.called = out[0], out[1], out[6]
+        self.x_new, self.v_new, self.called, self.forced = out[0], out[1], out[6], out[7]
         return out
 
     def settle(self, prices: hf.SettlePrices, rules: hf.SettleRules, day: int) -> tuple:
@@ -109,7 +110,7 @@ class MesaFundSector:
             a.decide(self.cfg, **obs)
 
     # -- clear ---------------------------------------------------------------------------------
-    def flows(self, p, book, z, jac, gross, out):
+    def flows(self, p, book, z, jac, gross, out, aux):
         """:func:`agents.hedge_funds.fund_flows` with the funds' demand summed over the agents."""
         duration = book.duration
         price = math.exp(-duration * p[1])
@@ -117,11 +118,10 @@ class MesaFundSector:
         acc = np.zeros(hf.N_SUMS)
         for a in self.agents:
             if not a.alive:
-                a.x_new, a.v_new, a.called = 0.0, 0.0, False
+                a.x_new, a.v_new, a.called, a.forced = 0.0, 0.0, False, 0.0
                 continue
-            trade = a.demand(terms)
-            _accumulate(acc, a.fwd, a.units, trade[:6], price, duration)
-        _add(acc, z, jac, gross, out)
+            _accumulate(acc, a.fwd, a.units, a.demand(terms), price, duration)
+        _add(acc, z, jac, gross, out, aux)
 
     # -- settle ------------------------------------------------------------------------------
     def settle(self, prices: hf.SettlePrices) -> hf.SettleTotals:
@@ -149,3 +149,4 @@ class MesaFundSector:
             s.equity_book_usd_bn[r], s.perf_ema[r] = a.book, a.perf
             s.alive[r], s.liquidating[r], s.reentry_day[r] = a.alive, a.liquidating, a.reentry_day
             s.fwd_new_usd_bn[r], s.ust_new_usd_bn[r], s.margin_called[r] = a.x_new, a.v_new, a.called
+            s.forced_usd_bn[r] = a.forced

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from agents.boj import Boj
 from agents.bond_investors import BondInvestors
+from agents.cta import TrendFollowers
 from agents.dealers import Dealers
 from agents.fx_fundamentals import RealMoney
 from agents.hedge_funds import HedgeFunds
@@ -23,8 +24,10 @@ from agents.long_horizon import LongHorizon
 from agents.mof import Mof
 from agents.money_market import MoneyMarket
 from agents.nisa import NisaHouseholds
+from agents.retail_fx import RetailFx
 from agents.us_treasury import UsTreasury
 from model.clearing import OrderBook
+from model.risk import RiskIndex
 from model.sector import Sector
 
 __all__ = ["DEFAULT_SECTORS", "default_sectors", "register_sector", "unregister_sector", "registered_sectors"]
@@ -34,6 +37,7 @@ __all__ = ["DEFAULT_SECTORS", "default_sectors", "register_sector", "unregister_
 # money markets (no decisions) come first so that their rows lead the ledger.
 DEFAULT_SECTORS: tuple[type[Sector], ...] = (
     MoneyMarket,
+    RiskIndex,
     Dealers,
     RealMoney,
     LongHorizon,
@@ -44,6 +48,8 @@ DEFAULT_SECTORS: tuple[type[Sector], ...] = (
     Mof,
     OrderBook,
     HedgeFunds,
+    TrendFollowers,
+    RetailFx,
     UsTreasury,
 )
 

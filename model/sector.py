@@ -7,11 +7,16 @@ one module of ``agents/`` and is the only place for:
 * its state (arrays or scalars owned by the sector object; rows never shift);
 * its decision for the day (:meth:`Sector.decide`), from yesterday's close;
 * if it is price-elastic, its **flows in each market at trial prices together with their
-  derivatives**: one compiled function ``flows(p, inp, z, jac, gross, out)`` that reads the trial
-  prices ``p = (ln S, y_us, y_jp, b)`` (:data:`MARKETS`), adds its excess demand to ``z`` (one entry
-  per market), its derivatives to ``jac`` (markets × prices),
+  derivatives**: one compiled function ``flows(p, inp, z, jac, gross, out, aux)`` that reads the
+  trial prices ``p = (ln S, y_us, y_jp, b)`` (:data:`MARKETS`), adds its excess demand to ``z`` (one
+  entry per market), its derivatives to ``jac`` (markets × prices),
   its absolute trades to ``gross`` and writes its own flow per market into ``out``; ``inp`` is the
-  NamedTuple that :meth:`Sector.clearing_inputs` returns for the day. The clearing composes the
+  NamedTuple that :meth:`Sector.clearing_inputs` returns for the day. ``aux`` carries day-wide
+  quantities evaluated at the trial prices from one sector to others, each a row ``(value,
+  d/dp...)``: :data:`AUX_FORCED` (forced sales of long-USD positions: margin calls, stop-outs,
+  liquidations, USD bn) and :data:`AUX_LOG_RISK` (ln of the risk index). Sectors are evaluated by
+  :attr:`Sector.flows_stage` (then registration order): customers write forced sales (stage 0),
+  the risk index reads them (1), intermediaries read the risk index (2). The clearing composes the
   registered sectors' flows into one system (:mod:`model.compose`);
 * if it takes prices, its orders per market (:meth:`Sector.orders`), executed at the day's prices;
 * its settlement from the flows the solver returned (:meth:`Sector.settle`; never a second
@@ -45,6 +50,9 @@ __all__ = [
     "JGB",
     "FWD",
     "MARKETS",
+    "AUX_FORCED",
+    "AUX_LOG_RISK",
+    "N_AUX",
     "N_MARKETS",
     "CUSTOMER",
     "INSTITUTIONS",
@@ -70,6 +78,10 @@ MARKETS = ("usdjpy", "ust10y", "jgb10y", "fx_forward")
 PRICES = ("ln_usdjpy", "ust10y_yield", "jgb10y_yield", "fx_basis")
 MARKET_UNITS = ("USD bn", "UST index units", "JGB index units", "USD bn of long-USD forwards")
 N_MARKETS = 4
+# Day-wide quantities at trial prices passed between sectors in the clearing (rows of ``aux``:
+# value, then its derivatives in the N_MARKETS prices).
+AUX_FORCED, AUX_LOG_RISK = 0, 1
+N_AUX = 2
 
 # Price-inelastic orders are added to excess demand in three lines per market, in this order:
 # customer flows (trade and noise), institutions' orders, and new issuance (negative demand).
@@ -104,6 +116,9 @@ class Sector:
         The time-series columns :meth:`record` returns, in order.
     requires
         Names of sectors this one trades with or books against (its counterparties in the ledger).
+    flows_stage
+        When its flows are evaluated within one trial (0: customers; 1: day-wide functions of their
+        flows such as the risk index; 2: intermediaries that read those).
     """
 
     name: ClassVar[str] = ""
@@ -113,6 +128,7 @@ class Sector:
     ledger_rows: ClassVar[tuple[str, ...] | None] = None  # its rows in the ledger; None: (name,)
     columns: ClassVar[tuple[str, ...]] = ()
     requires: ClassVar[tuple[str, ...]] = ()
+    flows_stage: ClassVar[int] = 0
 
     def __init__(self, model: CarryUnwindModel) -> None:
         self.model = model
@@ -206,7 +222,7 @@ def fx_book(ledger: Any, row: str, prices: tuple[float, float, float]) -> tuple[
 class Day:
     """One day's cleared prices, yesterday's close and every sector's flows, as settlement reads them."""
 
-    def __init__(self, result: Any, market: Any, flows: np.ndarray, index: dict[str, int]) -> None:
+    def __init__(self, result: Any, market: Any, flows: np.ndarray, index: dict[str, int], aux: np.ndarray) -> None:
         d_us, d_jp = market.cfg.ust_duration, market.cfg.jgb_duration
         self.result = result
         self.usdjpy, self.ust10y_yield, self.jgb10y_yield = result.usdjpy, result.ust10y_yield, result.jgb10y_yield
@@ -221,6 +237,7 @@ class Day:
         self.ust_coupon_per_unit = self.ust_price * self.ust10y_yield / TRADING_DAYS
         self.jgb_coupon_per_unit = self.jgb_price * self.jgb10y_yield / TRADING_DAYS
         self.flows = flows.copy()
+        self.aux = aux.copy()  # day-wide quantities at the cleared prices (AUX_FORCED, AUX_LOG_RISK)
         self._index = index
         self.executed: dict[str, tuple[float, ...]] = {}  # net trades per market, as sectors book them
 

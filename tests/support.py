@@ -44,3 +44,18 @@ def fund_snapshot(model: CarryUnwindModel) -> dict:
     """A copy of the funds' arrays after the day, keyed by field name, with the day."""
     f = model.hedge_funds
     return {"day": model.day, **{name: getattr(f, name).copy() for name in SNAPSHOT_FIELDS}}
+
+
+def forwards_held(model: CarryUnwindModel) -> tuple[float, ...]:
+    """Every holder's long-USD forwards from its own state (not the ledger): funds long, insurers' hedges
+    short, the dealers' book and their outside swap clients, then the other sectors' own records (the
+    trend followers, the retail FX traders). In zero net supply they sum to zero."""
+    d = model.dealers
+    named = (float(model.hedge_funds.fwd_usd_bn.sum()), -float(model.life_insurers.hedge_usd_bn.sum()), d.fwd_usd_bn,
+             d.swap_clients_fwd_usd_bn)  # fmt: skip
+    others = tuple(
+        sum(h.get("usd_fwd_bn", 0.0) for h in s.holdings_rows().values())
+        for s in model.sector_list
+        if s.name not in ("hedge_funds", "life_insurers", "dealers")
+    )
+    return named + others

@@ -92,14 +92,21 @@ def fed_channel(seed: int, *, change_pa: float = -0.01, duration_leg_share: floa
     kw = dict(CROWDED if overrides is None else overrides)
     if duration_leg_share is not None:
         kw["hedge_funds__duration_leg_share"] = duration_leg_share
+    from model.clearing import ClearingError
+
     news = ScenarioEvent(day=news_day, kind="fed_path_news", params={"change_pa": change_pa})
     runs = []
     for events in ((news,), ()):
         m = _model(base, seed, events, **kw)
-        m.run_for(news_day + after)
+        try:
+            m.run_for(news_day + after)
+        except ClearingError:
+            if not events:
+                raise
+            return {"failed_day": float(m.day)}  # the unwind ran beyond the plausibility bound
         runs.append(m.timeseries())
     a, b = runs
-    out: dict[str, float] = {}
+    out: dict[str, float] = {"failed_day": float("nan")}
     for label, d in (("day", news_day), ("later", news_day + after)):
         out[f"equity_usd_bn_{label}"] = float(a.hf_equity_usd_bn[d] - b.hf_equity_usd_bn[d])
         out[f"carry_stock_usd_bn_{label}"] = float(a.hf_net_usd_bn[d] - b.hf_net_usd_bn[d])
@@ -164,9 +171,12 @@ def warmup_carry_stock(seed: int, scenario: str = "boj_hike_2024", **overrides: 
 
 def _summary(rows: list[dict[str, float]]) -> dict[str, dict[str, float]]:
     out = {}
-    for key in rows[0]:
-        v = np.array([r[key] for r in rows], dtype=float)
+    for key in max(rows, key=len):
+        v = np.array([r.get(key, np.nan) for r in rows], dtype=float)
         v = v[np.isfinite(v)]
+        if v.size == 0:
+            out[key] = {"median": float("nan"), "p05": float("nan"), "p95": float("nan"), "n": 0}
+            continue
         out[key] = {"median": float(np.median(v)), "p05": float(np.percentile(v, 5)),
                     "p95": float(np.percentile(v, 95)), "n": int(v.size)}  # fmt: skip
     return out

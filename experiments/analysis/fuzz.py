@@ -75,6 +75,8 @@ SIZE_FIELDS = {
     ("simulation", "max_agent_views"): (0, 50),
     ("simulation", "network_view_households"): (0, 50),
     ("hedge_funds", "n_funds"): (1, 400),
+    ("cta", "n_ctas"): (1, 400),
+    ("retail_fx", "n_accounts"): (1, 5000),
     ("nisa", "n_households"): (1, 5000),
     ("life_insurers", "n_insurers"): (1, 50),
 }

@@ -104,24 +104,30 @@ def test_fund_trade_without_duration_leg_is_the_single_leg_rule(forced_sales):
     x_old = equity * lam_init / theta * rng.uniform(0.0, 3.0, n)  # a third of them beyond the maintenance limit
     target = rng.uniform(0.0, 1.0, n) * lam_init
     speed = rng.uniform(0.01, 1.0, n)
-    called = partial = full = 0
+    called = partial = full = forced_calls = 0
     for i in range(n):
         order = FundOrder(target[i], 0.0, 1.0 / lam_init[i], 0.03, 1.0 / theta[i], speed[i])
-        (x, v, *_, c), e = trade(x_old[i], 0.0, equity[i], order, band[i], forced_sales)
+        out, e = trade(x_old[i], 0.0, equity[i], order, band[i], forced_sales)
+        x, v, c, forced = out[0], out[1], out[6], out[7]
         assert v == 0.0  # no duration leg, none bought
         lam_maint = (1.0 / theta[i]) / (1.0 / lam_init[i])
         expected = single_leg_position(x_old[i], e, target[i], lam_init[i], lam_maint, speed[i], band[i],
                                        forced_sales)  # fmt: skip
         assert x == pytest.approx(expected, rel=1e-12, abs=1e-13), (x_old[i], e, order, band[i])
         assert c == (x_old[i] / e > lam_maint)
+        vol = voluntary_position(x_old[i], e, target[i], speed[i])
         if not c:
-            assert x == pytest.approx(voluntary_position(x_old[i], e, target[i], speed[i]), rel=1e-14)
+            assert x == pytest.approx(vol, rel=1e-14)
+        # forced sales: what a call cuts beyond the voluntary position (none when the voluntary cut is deeper)
+        assert forced == pytest.approx(vol - x, rel=1e-12, abs=1e-12 * x_old[i])
         called += c
+        forced_calls += forced > 0.0
         # a forced sale beyond the band cuts to λ_i·E at once; gradual execution keeps more
         at_initial = c and x == pytest.approx(lam_init[i] * e, rel=1e-12)
         full += bool(at_initial)
         partial += bool(c and x > lam_init[i] * e * (1 + 1e-12))
     assert called > n // 4
+    assert called // 4 < forced_calls < called  # some calls bind beyond the voluntary cut, some do not
     if forced_sales:
         assert full > called // 2
     else:
@@ -163,10 +169,13 @@ def test_a_margin_call_scales_both_legs_by_the_same_factor(forced_sales):
         usage = rng.uniform(0.5, 2.0) / theta  # the margin held over equity, around the maintenance limit
         w = rng.uniform(0.1, 0.9)  # the forward's share of the margin held
         fwd, v_old = w * usage * equity / m_fx, (1 - w) * usage * equity / m_ust
-        (x, v, *_, called), e = trade(fwd, v_old, equity, order, band, forced_sales)
+        out, e = trade(fwd, v_old, equity, order, band, forced_sales)
+        x, v, called, forced = out[0], out[1], out[6], out[7]
         want_x, want_v, c, want_called = two_leg_trade(fwd, v_old, e, order, band, forced_sales)
         assert called == want_called
         assert x == pytest.approx(want_x, rel=1e-12) and v == pytest.approx(want_v, rel=1e-12)
+        # forced sales: both legs' cut beyond the voluntary positions, (1 − c)·(x_vol + v_vol)
+        assert forced == pytest.approx((1.0 - c) * (want_x + want_v) / c, rel=1e-10, abs=1e-12 * (fwd + v_old))
         if called and c < 1.0:
             cut += 1
             x_vol, v_vol = want_x / c, want_v / c

@@ -127,9 +127,9 @@ def test_spec_round_trips_through_its_dict_and_toml(tmp_path):
 
 def test_scenario_file_is_read_relative_to_the_spec_and_embedded(tmp_path):
     (tmp_path / "scen").mkdir()
-    (tmp_path / "scen" / "calm.toml").write_text('name = "calm"\n[overrides.market]\nrisk_shock_sd = 0.01\n')
+    (tmp_path / "scen" / "calm.toml").write_text('name = "calm"\n[overrides.market]\nrisk_news_sd = 0.01\n')
     spec = load_spec(write(tmp_path, TINY.replace("days = 30", 'days = 30\nscenario = "scen/calm.toml"')))
-    assert "risk_shock_sd = 0.01" in spec.scenario_text
+    assert "risk_news_sd = 0.01" in spec.scenario_text
     row = run_one(spec.to_dict(), make_tasks(spec, design_table(spec))[0])
     assert row["status"] == "ok", row["error"]
 

@@ -21,7 +21,7 @@ class LinearFxInputs(NamedTuple):
 
 
 @njit(cache=True)
-def linear_fx_flows(p, inp, z, jac, gross, out):
+def linear_fx_flows(p, inp, z, jac, gross, out, aux):
     q = inp.intercept_usd_bn - inp.slope_usd_bn * (p[FX] - inp.log_ref)
     z[FX] += q
     jac[FX, FX] += -inp.slope_usd_bn

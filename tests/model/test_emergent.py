@@ -23,7 +23,7 @@ TFG_SETTING = dict(
     # funds bold enough that leverage binds (margin calls in every seed), as in TFG's runs where it
     # does; at the calibrated γ leverage rarely binds in this stripped-down setting
     hedge_funds__risk_aversion_median=1.0,
-    market__risk_shock_sd=0.0,
+    market__risk_news_sd=0.0,
     dealers__capacity_risk_elasticity=0.0,
     real_money__capacity_risk_elasticity=0.0,
     life_insurers__enabled=False,

@@ -39,11 +39,17 @@ def test_a_priced_decision_is_no_surprise_and_an_unpriced_one_is():
     assert path.average(10.0) < before
 
 
-def twin_difference(column: str, event: ScenarioEvent, days: int, seed: int) -> float:
+# The known answers are those of the expectations channel: the risk index's response to the day's
+# moves and forced sales (the carry unwind a Fed surprise sets off, and the flight to quality it
+# brings) is switched off, as it adds a further fall in UST yields (measured in the closing note).
+EXPECTATIONS_ONLY = {"market__risk_endogenous": False}
+
+
+def twin_difference(column: str, event: ScenarioEvent, days: int, seed: int, **overrides) -> float:
     """``column`` on the last day with the event minus without it (same seed, common random numbers)."""
     out = []
     for with_event in (True, False):
-        model = make_model(seed)
+        model = make_model(seed, **overrides)
         if with_event:
             model.schedule(event.day, model.apply_event, event)
         model.run_for(days)
@@ -54,14 +60,14 @@ def twin_difference(column: str, event: ScenarioEvent, days: int, seed: int) -> 
 def test_a_100bp_boj_surprise_moves_the_10y_jgb_by_25_to_55bp_after_five_days():
     rate0 = make_model(1).market.boj_rate
     event = ScenarioEvent(day=20, kind="boj_rate", params={"rate": rate0 + 0.01})
-    moves = [twin_difference("jgb10y_yield", event, 24, s) * 1e4 for s in SEEDS]  # day 20 + 4 = five days
+    moves = [twin_difference("jgb10y_yield", event, 24, s, **EXPECTATIONS_ONLY) * 1e4 for s in SEEDS]  # five days
     assert 25.0 <= float(np.median(moves)) <= 55.0, moves
 
 
 def test_a_100bp_fed_cut_surprise_moves_the_10y_ust_by_25_to_55bp_after_five_days():
     rate0 = make_model(1).market.us_short_rate
     event = ScenarioEvent(day=20, kind="us_short_rate", params={"rate": rate0 - 0.01})
-    moves = [twin_difference("ust10y_yield", event, 24, s) * 1e4 for s in SEEDS]
+    moves = [twin_difference("ust10y_yield", event, 24, s, **EXPECTATIONS_ONLY) * 1e4 for s in SEEDS]
     assert -55.0 <= float(np.median(moves)) <= -25.0, moves
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.optimize import brentq
 
 from model.accounting import AccountingError, check_identities
 from model.compose import generated_source
@@ -31,33 +32,99 @@ def registered_linear_fx():
     unregister_sector(LinearFx.name)
 
 
-# sectors whose FX demand is not linear in ln S, or that trade FX at all besides the dealers
-NONLINEAR_FX = ("hedge_funds", "real_money", "long_horizon", "life_insurers")
+# sectors whose FX demand is not linear in ln S, or that trade FX at all besides the dealers (the trend
+# followers and retail FX traders trade forwards, which the dealers hedge in spot)
+NONLINEAR_FX = ("hedge_funds", "real_money", "long_horizon", "life_insurers", "cta", "retail_fx")
 
 
-def test_a_registered_linear_fx_sector_clears_at_the_closed_form_price(registered_linear_fx):
+def dealers_fx_excess(model, s: float, books: dict) -> float:
+    """FX excess demand at ``ln S = s`` (yields at today's cleared levels) written from the docstrings:
+    dealers ``−φ·(I + N) + c₀·k(s)·(s_prev − s)`` with ``k = (E_d(s)/E*)·exp(−η·(ln v(s) − ln v̄))``, the
+    linear sector ``a − b·(s − s_ref)``; nobody else trades FX and nobody trades forwards.
+
+    ``E_d(s)``: yesterday's equity plus the revaluation of the dealers' yen, forward book and bonds
+    (their equity under the capital constraint, else E*, floored at 1% of E*); ``ln v(s)`` the risk
+    index: ``ln v̄ + ρ·(ln v_prev − ln v̄) + a·(√(r² + ε²)/σ_ref − √(2/π)) + news`` with ``r = s − s_prev``,
+    ``ε = 1e-4``, no forced sales (no funds), ``a = 0`` unless the index is endogenous.
+    """
+    cfg, mk = model.config, model.market
+    d, m = cfg.dealers, cfg.market
+    s_prev = books["s_prev"]
+    y_us, y_jp = mk.ust10y_yield, mk.jgb10y_yield  # today's cleared yields
+    if d.capital_constraint:
+        equity = (
+            books["equity"]
+            + books["jpy_tn"] * 1000.0 * (math.exp(-s) - math.exp(-s_prev))
+            + books["fwd"] * (1.0 - math.exp(s_prev - s))
+            + books["ust"] * (math.exp(-m.ust_duration * y_us) - math.exp(-m.ust_duration * books["yus_prev"]))
+            + books["jgb"]
+            * 1000.0
+            * (math.exp(-m.jgb_duration * y_jp - s) - math.exp(-m.jgb_duration * books["yjp_prev"] - s_prev))
+        )
+        equity = max(equity, 0.01 * d.equity_usd_bn)
+    else:
+        equity = d.equity_usd_bn
+    a = m.risk_vol_sensitivity if m.risk_endogenous else 0.0
+    g = math.sqrt((s - s_prev) ** 2 + 1e-8) / m.calm_fx_vol_daily - math.sqrt(2.0 / math.pi)
+    log_mean = math.log(m.risk_index_mean)
+    news = m.risk_news_sd * mk.risk_draw + books["risk_shock"]
+    log_v = log_mean + m.risk_persistence * (math.log(books["v_prev"]) - log_mean) + a * g + news
+    log_v = min(max(log_v, math.log(5.0)), math.log(m.risk_index_max))
+    k = equity / d.equity_usd_bn * math.exp(-d.capacity_risk_elasticity * (log_v - log_mean))
+    dealers = -d.inventory_decay * books["inventory"] + d.fx_capacity_usd_bn * k * (s_prev - s)
+    linear = LinearFx.intercept_usd_bn - LinearFx.slope_usd_bn * (s - math.log(m.usdjpy))
+    return dealers + linear
+
+
+@pytest.mark.parametrize("switched_off", [True, False])
+def test_a_registered_linear_fx_sector_clears_at_the_known_price(registered_linear_fx, switched_off):
+    """Only the dealers and a registered linear sector trade FX. With the risk index a known constant
+    (no endogenous response, no news) and the dealers' capital constraint off, their capacity is
+    ``c₀·(v̄/v)^η`` with ``ln v = ln v̄ + ρ·(ln v_prev − ln v̄)`` and USD/JPY has a closed form; with both
+    on, it is the root of the excess demand written independently (brentq at the cleared yields)."""
     assert default_sectors()[-1] is LinearFx
     sectors = tuple(c for c in default_sectors() if c.name not in NONLINEAR_FX)
+    switches = (
+        {"market__risk_endogenous": False, "market__risk_news_sd": 0.0, "dealers__capital_constraint": False}
+        if switched_off
+        else {}
+    )
     # the remaining price-takers' FX orders switched off: only dealers and the linear sector trade FX
-    model = CarryUnwindModel(seed=4, sectors=sectors, nisa__enabled=False, mof__intervention=False)
+    model = CarryUnwindModel(seed=4, sectors=sectors, nisa__enabled=False, mof__intervention=False, **switches)
     cfg = model.config
+    dl = model.dealers
     for _ in range(15):
-        s_prev = model.market.log_usdjpy
-        v = model.market.risk_index
-        # the dealers' FX rule acts on their whole exposure: spot inventory plus the forward book (which
-        # nobody trades here, so it stays put and the spot hedge does not move)
-        inventory = model.dealers.fx_inventory_usd_bn + model.dealers.fwd_usd_bn
-        book = model.dealers.fwd_usd_bn
+        mk = model.market
+        books = {
+            "s_prev": mk.log_usdjpy, "yus_prev": mk.ust10y_yield, "yjp_prev": mk.jgb10y_yield,
+            "v_prev": mk.risk_index, "risk_shock": mk.risk_shock, "equity": dl.equity_book_usd_bn,
+            "jpy_tn": dl.jpy_tn, "fwd": dl.fwd_usd_bn, "ust": dl.ust_inventory_units, "jgb": dl.jgb_inventory_units,
+            # the dealers' FX rule acts on their whole exposure: spot inventory plus the forward book (which
+            # nobody trades here, so it stays put and the spot hedge does not move)
+            "inventory": dl.fx_inventory_usd_bn + dl.fwd_usd_bn,
+        }  # fmt: skip
         model.step()
-        assert model.dealers.fwd_usd_bn == pytest.approx(book, rel=1e-12)
+        assert dl.fwd_usd_bn == pytest.approx(books["fwd"], rel=1e-12)
         check_identities(model)
-        # dealers: −φ·I + c(v)·(s_prev − s); the linear sector: a − b·(s − s_ref); nobody else trades FX
-        c_d = cfg.dealers.fx_capacity_usd_bn * (cfg.market.risk_index_mean / v) ** cfg.dealers.capacity_risk_elasticity
-        a, b, s_ref = LinearFx.intercept_usd_bn, LinearFx.slope_usd_bn, math.log(cfg.market.usdjpy)
-        s_star = (c_d * s_prev - cfg.dealers.inventory_decay * inventory + a + b * s_ref) / (c_d + b)
+        s_prev = books["s_prev"]
+        if switched_off:
+            log_mean = math.log(cfg.market.risk_index_mean)
+            log_v = log_mean + cfg.market.risk_persistence * (math.log(books["v_prev"]) - log_mean)
+            assert math.log(model.market.risk_index) == pytest.approx(log_v, abs=1e-14)
+            c_d = cfg.dealers.fx_capacity_usd_bn * math.exp(-cfg.dealers.capacity_risk_elasticity * (log_v - log_mean))
+            a, b, s_ref = LinearFx.intercept_usd_bn, LinearFx.slope_usd_bn, math.log(cfg.market.usdjpy)
+            s_star = (c_d * s_prev - cfg.dealers.inventory_decay * books["inventory"] + a + b * s_ref) / (c_d + b)
+            assert dealers_fx_excess(model, s_star, books) == pytest.approx(0.0, abs=1e-9)
+        else:
+            s_star = brentq(
+                lambda s, books=books: dealers_fx_excess(model, s, books), s_prev - 0.1, s_prev + 0.1, xtol=1e-15
+            )
         assert math.log(model.market.usdjpy) == pytest.approx(s_star, abs=1e-12)
     assert model.history["linear_fx_usd_bn"][-1] != 0.0  # it traded, and its column is recorded
-    assert abs(math.log(model.market.usdjpy) - s_ref) > 1e-3  # the price moved: not a trivial answer
+    assert abs(math.log(model.market.usdjpy) - math.log(cfg.market.usdjpy)) > 1e-3  # not a trivial answer
+    if not switched_off:  # the channels were live: the dealers' equity and the risk index moved
+        assert abs(dl.equity_book_usd_bn - cfg.dealers.equity_usd_bn) > 1e-3
+        assert abs(model.history["risk_index"][-1] - model.history["risk_index"][-2]) > 1e-3
 
 
 def test_registration_rejects_a_duplicate_or_a_non_sector():

@@ -1,0 +1,323 @@
+"""Does the cycle come from balance sheets? The benchmark of leverage, the risk index and liquidity.
+
+Five measurements, each against a twin or an ablation on common random numbers (same seeds):
+
+1. **leverage makes the tails** — the baseline with its leverage against ``max_leverage = 1`` (same
+   capital): the paired difference in excess kurtosis and in the lag-1 autocorrelation of |returns|;
+2. **the balance sheets carry the cycle** — with the risk index's news switched off
+   (``market.risk_news_sd = 0``): the share of seeds with excess kurtosis ≥ 1.5 and |return|
+   autocorrelation ≥ 0.08, and how much both fall with ``market.risk_endogenous = false``;
+3. **news acts on its day** — a US growth surprise and a Fed decision arriving before a day's
+   trading move that day's USD/JPY against the twin without them;
+4. **the liquidity spiral** — in a risk-off unwind, dealers' equity and the price impact of net
+   customer flow before and after the shock, and the yen surge with ``dealers.capital_constraint``
+   off relative to on;
+5. **leverage binds** — on the eve of a risk-off shock in a crowded book: the share of carry funds
+   within 1.2x their maintenance margin, the share called in the next month, forced sales as a share
+   of the fall in the carry stock, failures.
+
+Statistics follow one protocol: baseline, ``seeds`` seeds × ``days`` days, the first 250 dropped,
+bias-corrected excess kurtosis; a paired statistic is the median over seeds of the per-seed
+difference, with a seed-bootstrap percentile interval (fixed generator)::
+
+    python -m experiments.analysis.balance_sheet_cycle --seeds 20 --days 2000 --workers 2 --out out/cycle.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from typing import Any
+
+import numpy as np
+
+from experiments.analysis.statistics import BOOTSTRAP_SEED, autocorrelation, moments
+
+__all__ = [
+    "run_stats",
+    "paired",
+    "news_on_its_day",
+    "liquidity_spiral",
+    "leverage_binds",
+    "multi_root_days",
+    "report",
+    "main",
+]
+
+BURN_IN = 250
+RESAMPLES = 2000
+
+
+def run_stats(task: tuple[str, dict, int, int]) -> dict[str, float]:
+    """Excess kurtosis and |return| autocorrelation at lag 1 of one run ``(scenario, overrides, seed, days)``;
+    NaN where the run failed to clear."""
+    from model.clearing import ClearingError
+    from model.model import CarryUnwindModel
+
+    scenario, overrides, seed, days = task
+    model = CarryUnwindModel(scenario=scenario, seed=seed, **overrides)
+    try:
+        model.run_for(days + BURN_IN)
+    except ClearingError:
+        return {"kurtosis": float("nan"), "abs_acf1": float("nan"), "failed": 1.0, "days_at_risk_cap": float("nan")}
+    r = np.diff(np.log(np.asarray(model.history["usdjpy"], dtype=float)[BURN_IN:]))
+    v = np.asarray(model.history["risk_index"], dtype=float)[BURN_IN:]
+    return {"kurtosis": moments(r)["excess_kurtosis"], "abs_acf1": float(autocorrelation(np.abs(r), (1,))[0]),
+            "failed": 0.0, "days_at_risk_cap": float(np.sum(v >= model.config.market.risk_index_max))}  # fmt: skip
+
+
+def _interval(values: np.ndarray) -> tuple[float, float, float]:
+    """Median and the 95% seed-bootstrap percentile interval of the median."""
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    boot = np.median(v[rng.integers(0, v.size, size=(RESAMPLES, v.size))], axis=1)
+    return float(np.median(v)), float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))
+
+
+def paired(a: list[dict], b: list[dict], key: str) -> dict[str, float]:
+    """Median over seeds of ``a − b`` for ``key``, its interval, and each arm's median."""
+    x = np.array([r[key] for r in a], dtype=float)
+    y = np.array([r[key] for r in b], dtype=float)
+    med, lo, hi = _interval(x - y)
+    return {"median_difference": med, "ci_low": lo, "ci_high": hi, "median_a": float(np.nanmedian(x)),
+            "median_b": float(np.nanmedian(y))}  # fmt: skip
+
+
+def _arms(arms: dict[str, dict], seeds: int, days: int, workers: int) -> dict[str, list[dict]]:
+    from experiments.runner import run_tasks
+
+    names = list(arms)
+    tasks = [("baseline", arms[n], s, days) for n in names for s in range(1, seeds + 1)]
+    out = run_tasks(run_stats, tasks, workers=workers, progress=True, desc="cycle")
+    return {n: out[i * seeds : (i + 1) * seeds] for i, n in enumerate(names)}
+
+
+def news_on_its_day(seed: int, day: int = 30) -> dict[str, float]:
+    """ln USD/JPY on the news day against the twin (%): a −2 sd US growth surprise, and a 25 bp Fed
+    cut nobody expected."""
+    from model.model import CarryUnwindModel
+    from model.scenarios import ScenarioEvent, load_scenario
+
+    base = dataclasses.replace(load_scenario("baseline"), events=())
+    out = {}
+    events = {
+        "growth_news_pct": ScenarioEvent(day=day, kind="us_growth_news", params={"surprise_sd": -2.0}),
+        "fed_cut_pct": ScenarioEvent(day=day, kind="us_short_rate", params={"rate": base.config.market.us_short_rate
+                                                                            - 0.0025}),
+    }  # fmt: skip
+    twin = CarryUnwindModel(scenario=base, seed=seed)
+    twin.run_for(day)
+    for name, ev in events.items():
+        m = CarryUnwindModel(scenario=dataclasses.replace(base, events=(ev,)), seed=seed)
+        m.run_for(day)
+        out[name] = 100.0 * float(np.log(m.market.usdjpy / twin.market.usdjpy))
+    return out
+
+
+def _impact(day: np.ndarray, ds: np.ndarray, flow: np.ndarray, lo: int, hi: int) -> float:
+    """OLS slope of the day's ln S change (%) on dealers' net spot purchases (USD bn) over days ``lo..hi``:
+    the price impact of $1 bn of net customer selling, in % (positive)."""
+    m = (day >= lo) & (day <= hi)
+    x, y = flow[m], ds[m]
+    x = x - x.mean()
+    return float(-(x * (y - y.mean())).sum() / (x * x).sum()) if (x * x).sum() > 0 else float("nan")
+
+
+def liquidity_spiral(seed: int, shock_day: int = 60, window: int = 40) -> dict[str, float]:
+    """The risk-off unwind with and without the dealers' capital constraint."""
+    from model.model import CarryUnwindModel
+
+    out = {}
+    for label, on in (("on", True), ("off", False)):
+        m = CarryUnwindModel(scenario="risk_off", seed=seed, dealers__capital_constraint=on)
+        flows = []
+        for _ in range(shock_day + window):
+            m.step()
+            flows.append(m.sectors["dealers"].last_spot_usd_bn)
+        ts = m.timeseries()
+        day = ts.day.to_numpy()[1:]
+        ds = 100.0 * np.diff(np.log(ts.usdjpy.to_numpy()))
+        fl = np.array(flows)
+        s = ts.usdjpy.to_numpy()
+        out[f"surge_pct_{label}"] = 100.0 * float(1.0 - s[shock_day:].min() / s[shock_day - 1])
+        if on:
+            eq = ts.dealer_equity_usd_bn.to_numpy()
+            out["dealer_equity_change_usd_bn"] = float(eq[shock_day:].min() - eq[shock_day - 1])
+            out["impact_before_pct_per_bn"] = _impact(day, ds, fl, 1, shock_day - 1)
+            out["impact_after_pct_per_bn"] = _impact(day, ds, fl, shock_day, shock_day + 20)
+    out["surge_ratio_off_to_on"] = out["surge_pct_off"] / out["surge_pct_on"] if out["surge_pct_on"] > 0 else np.nan
+    return out
+
+
+def leverage_binds(seed: int, shock_day: int = 60, month: int = 21) -> dict[str, float]:
+    """The crowded book on the eve of the risk-off shock and in the month after it."""
+    from experiments.analysis.carry_channels import CROWDED, crowding
+    from model.model import CarryUnwindModel
+
+    m = CarryUnwindModel(scenario="risk_off", seed=seed, **CROWDED)
+    m.run_for(shock_day - 1)
+    f = m.hedge_funds
+    carry = (f.trend_weight == 0) & f.alive
+    eve = crowding(m)
+    margin = f.margin_fx * f.fwd_usd_bn + f.margin_ust * f.ust_units * m.market.ust_price
+    near = carry & (f.equity_book_usd_bn <= 1.2 * margin * m.config.hedge_funds.maintenance_ratio)
+    called = np.zeros_like(carry)
+    forced = 0.0
+    stock0 = float(f.fwd_usd_bn.sum())
+    failures = 0
+    for _ in range(month):
+        m.step()
+        called |= f.margin_called & carry
+        forced += m.latest["hf_forced_usd_bn"]
+        failures += m.latest["hf_failures"]
+    fall = stock0 - float(f.fwd_usd_bn.sum())
+    return {"carry_stock_eve_usd_bn": eve["carry_stock_usd_bn"],
+            "share_near_maintenance": float(near.sum() / carry.sum()),
+            "share_called_in_month": float(called.sum() / carry.sum()), "forced_usd_bn": forced,
+            "carry_fall_usd_bn": fall, "forced_share_of_fall": forced / fall if fall > 0 else float("nan"),
+            "failures": float(failures)}  # fmt: skip
+
+
+def multi_root_days(task: tuple[str, int, int]) -> dict[str, float]:
+    """Days with another USD/JPY root inside the plausibility bound (40-point scan), ``(scenario, seed, days)``."""
+    from model.clearing import ClearingError
+    from model.model import CarryUnwindModel
+
+    scenario, seed, days = task
+    m = CarryUnwindModel(scenario=scenario, seed=seed, simulation__root_scan_points=40)
+    try:
+        m.run_for(days)
+    except ClearingError:
+        pass
+    roots = np.asarray(m.history["clearing_other_roots"][1:], dtype=float)
+    return {"days": float(roots.size), "multi_root_days": float((roots > 0).sum())}
+
+
+def _guarded(fn):
+    """``fn(seed)`` with a run that ends in a clearing failure counted (``failed = 1``, NaN figures)."""
+    import functools
+
+    @functools.wraps(fn)
+    def run(seed):
+        from model.clearing import ClearingError
+
+        try:
+            return {**fn(seed), "failed": 0.0}
+        except ClearingError:
+            return {"failed": 1.0}
+
+    return run
+
+
+def news_on_its_day_guarded(seed: int) -> dict[str, float]:
+    return _guarded(news_on_its_day)(seed)
+
+
+def liquidity_spiral_guarded(seed: int) -> dict[str, float]:
+    return _guarded(liquidity_spiral)(seed)
+
+
+def leverage_binds_guarded(seed: int) -> dict[str, float]:
+    return _guarded(leverage_binds)(seed)
+
+
+def _summary(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Median, its seed-bootstrap interval, min and max of each figure over seeds (failed runs as NaN)."""
+    out = {}
+    for key in max(rows, key=len):
+        v = np.array([r.get(key, np.nan) for r in rows], dtype=float)
+        med, lo, hi = _interval(v)
+        fin = v[np.isfinite(v)]
+        out[key] = {"median": med, "ci_low": lo, "ci_high": hi, "n": int(fin.size),
+                    "min": float(fin.min()) if fin.size else float("nan"),
+                    "max": float(fin.max()) if fin.size else float("nan")}  # fmt: skip
+    return out
+
+
+def report(seeds: int, days: int, workers: int, cache: str = "") -> dict[str, Any]:
+    """Every figure of this module. ``cache``: a JSON file keeping the four baseline arms' per-seed
+    statistics, so that a re-run with the same arguments skips them."""
+    import os
+
+    from experiments.runner import run_tasks
+
+    key = f"{seeds}x{days}"
+    if cache and os.path.exists(cache):
+        with open(cache, encoding="utf-8") as fh:
+            stored = json.load(fh)
+        arms = stored.get(key)
+    else:
+        arms = None
+    arms = arms or _arms({"calibrated": {}, "unleveraged": {"hedge_funds__max_leverage": 1.0},
+                  "no_news": {"market__risk_news_sd": 0.0},
+                  "no_news_exogenous": {"market__risk_news_sd": 0.0, "market__risk_endogenous": False}},
+                 seeds, days, workers)  # fmt: skip
+    if cache:
+        with open(cache, "w", encoding="utf-8") as fh:
+            json.dump({key: arms}, fh)
+    cal, unlev, quiet, exo = arms["calibrated"], arms["unleveraged"], arms["no_news"], arms["no_news_exogenous"]
+
+    def both(rows):
+        return float(np.mean([r["kurtosis"] >= 1.5 and r["abs_acf1"] >= 0.08 for r in rows]))
+
+    ids = list(range(1, seeds + 1))
+    return {
+        "protocol": {"seeds": seeds, "days": days, "burn_in": BURN_IN, "kurtosis": "bias-corrected excess"},
+        "failed_runs": {k: int(sum(r["failed"] for r in v)) for k, v in arms.items()},
+        "days_at_risk_cap": {k: float(np.nansum([r["days_at_risk_cap"] for r in v])) for k, v in arms.items()},
+        "1_leverage_makes_the_tails": {
+            "kurtosis": paired(cal, unlev, "kurtosis"),
+            "abs_acf1": paired(cal, unlev, "abs_acf1"),
+            "unleveraged_median_abs_acf1": float(np.nanmedian([r["abs_acf1"] for r in unlev])),
+        },
+        "2_balance_sheets_carry_the_cycle": {
+            "share_of_seeds_kurtosis_ge_1.5_and_abs_acf1_ge_0.08": both(quiet),
+            "exogenous_share": both(exo),
+            "kurtosis_endogenous_minus_exogenous": paired(quiet, exo, "kurtosis"),
+            "abs_acf1_endogenous_minus_exogenous": paired(quiet, exo, "abs_acf1"),
+        },
+        "3_news_acts_on_its_day": _summary(run_tasks(news_on_its_day_guarded, ids, workers=workers)),
+        "4_liquidity_spiral": _summary(run_tasks(liquidity_spiral_guarded, ids, workers=workers)),
+        "5_leverage_binds": _summary(run_tasks(leverage_binds_guarded, ids, workers=workers)),
+        "multi_root_days": {
+            sc: _summary(run_tasks(multi_root_days, [(sc, s, min(days, 500)) for s in ids[:5]], workers=workers))
+            for sc in ("baseline", "risk_off")
+        },  # fmt: skip
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m experiments.analysis.balance_sheet_cycle", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--days", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--out", default="")
+    args = parser.parse_args(argv)
+    for name, lo, hi in (("seeds", 2, 1000), ("days", 100, 100_000), ("workers", 1, 256)):
+        value = getattr(args, name)
+        if not lo <= value <= hi:
+            parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
+    cache = f"{args.out}.arms.json" if args.out else ""
+    text = json.dumps(report(args.seeds, args.days, args.workers, cache), indent=1)
+    if args.out:
+        import os
+        import tempfile
+        from pathlib import Path
+
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+        os.replace(tmp, out)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

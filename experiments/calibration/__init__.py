@@ -1,0 +1,1 @@
+"""Calibration scripts: each fits named parameters to stated targets by a committed, seeded search."""

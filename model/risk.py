@@ -1,0 +1,116 @@
+"""The risk index ``v`` (VIX-like): priced inside the day's clearing, an outcome of the day.
+
+    ln v_t = ln v̄ + ρ·(ln v_{t−1} − ln v̄) + a·g(r_t) + c·f_t/K_{t−1} + n_t + j_t
+
+* ``g(r) = √(r² + ε²)/σ_ref − √(2/π)``: the day's USD/JPY move ``r = ln S − ln S_prev`` at the trial
+  price, relative to a calm day's (zero on average in calm markets; smooth in ``r`` through ``ε``);
+* ``f_t`` the day's forced sales of long-USD positions at the trial prices — margin calls beyond
+  what funds would sell anyway, liquidations, broker stop-outs — which the customer sectors write
+  into the clearing's ``aux`` (:data:`model.sector.AUX_FORCED`), as a share of yesterday's carry
+  stock ``K``;
+* ``n_t`` news (sd ``market.risk_news_sd``, drawn before trading) and ``j_t`` sentiment events
+  (``risk_shock``, for experiments).
+
+Each channel enters once: the index reaches the funds' margins (tomorrow's, set from today's
+close) and the dealers' capacity (today's, at the same trial prices, :mod:`agents.dealers`); the
+dealers' capital reaches their capacity through their equity, not through ``v``. With
+``market.risk_endogenous = False``, ``a = c = 0`` and only the news and events move it. The index
+is capped at ``market.risk_index_max`` (zero derivative above it) and floored at 5.
+
+This block is evaluated after the customers' flows and before the dealers'
+(:attr:`~model.sector.Sector.flows_stage` 1); it trades nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from numba import njit
+
+from model.sector import AUX_FORCED, AUX_LOG_RISK, FX, Sector
+
+__all__ = ["RiskIndex", "RiskInputs", "risk_flows", "SMOOTHING"]
+
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+# ε in g(r): a hundredth of a percent, far below a calm day's move (~0.6%)
+SMOOTHING = 1e-4
+LOG_FLOOR = math.log(5.0)
+
+
+class RiskInputs(NamedTuple):
+    s_prev: float  # yesterday's ln S
+    log_v_prev: float
+    log_mean: float  # ln v̄
+    persistence: float  # ρ
+    vol_sensitivity: float  # a (0 when not endogenous)
+    forced_sensitivity: float  # c (0 when not endogenous)
+    calm_vol: float  # σ_ref, daily
+    news: float  # n_t + j_t
+    carry_stock: float  # K, USD bn (floored)
+    log_max: float
+
+
+@njit(cache=True)
+def risk_flows(p, inp, z, jac, gross, out, aux):
+    """Write ln v at the trial prices, and its derivatives, into ``aux`` (see the module docstring)."""
+    r = p[FX] - inp.s_prev
+    root = math.sqrt(r * r + SMOOTHING * SMOOTHING)
+    g = root / inp.calm_vol - SQRT_2_OVER_PI
+    log_v = (
+        inp.log_mean
+        + inp.persistence * (inp.log_v_prev - inp.log_mean)
+        + inp.vol_sensitivity * g
+        + inp.forced_sensitivity * aux[AUX_FORCED, 0] / inp.carry_stock
+        + inp.news
+    )
+    n = aux.shape[1] - 1
+    if log_v >= inp.log_max or log_v <= LOG_FLOOR:
+        aux[AUX_LOG_RISK, 0] = min(max(log_v, LOG_FLOOR), inp.log_max)
+        for k in range(n):
+            aux[AUX_LOG_RISK, 1 + k] = 0.0
+        return
+    aux[AUX_LOG_RISK, 0] = log_v
+    for k in range(n):
+        aux[AUX_LOG_RISK, 1 + k] = inp.forced_sensitivity * aux[AUX_FORCED, 1 + k] / inp.carry_stock
+    aux[AUX_LOG_RISK, 1 + FX] += inp.vol_sensitivity * r / (root * inp.calm_vol)
+
+
+class RiskIndex(Sector):
+    """The risk index as a block of the clearing: no trades, no ledger rows, one column of its own.
+
+    Reads the funds' carry stock (``carry_stock_usd_bn``) from ``model.signals``; the model takes
+    the index at the cleared prices from the clearing (``Day.log_risk_index``) into the market state.
+    """
+
+    name = "risk_index"
+    ledger_rows = ()
+    flows = risk_flows
+    flows_stage = 1
+    columns = ("forced_sales_usd_bn",)
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.forced_usd_bn = 0.0
+
+    def clearing_inputs(self, model) -> RiskInputs:
+        mk, cfg = model.market, model.config.market
+        on = cfg.risk_endogenous
+        return RiskInputs(
+            s_prev=mk.log_usdjpy,
+            log_v_prev=math.log(mk.risk_index),
+            log_mean=math.log(cfg.risk_index_mean),
+            persistence=cfg.risk_persistence,
+            vol_sensitivity=cfg.risk_vol_sensitivity if on else 0.0,
+            forced_sensitivity=cfg.risk_forced_sensitivity if on else 0.0,
+            calm_vol=cfg.calm_fx_vol_daily,
+            news=mk.risk_news(),
+            carry_stock=max(model.signals.get("carry_stock_usd_bn", 0.0), 10.0),
+            log_max=math.log(cfg.risk_index_max),
+        )
+
+    def settle(self, model, day) -> None:
+        self.forced_usd_bn = float(day.aux[AUX_FORCED, 0])
+
+    def record(self, model) -> dict[str, float]:
+        return {"forced_sales_usd_bn": self.forced_usd_bn}
