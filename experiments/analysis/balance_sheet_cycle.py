@@ -257,8 +257,9 @@ def report(seeds: int, days: int, workers: int, cache: str = "") -> dict[str, An
                   "no_news_exogenous": {"market__risk_news_sd": 0.0, "market__risk_endogenous": False}},
                  seeds, days, workers)  # fmt: skip
     if cache:
-        with open(cache, "w", encoding="utf-8") as fh:
-            json.dump({key: arms}, fh)
+        from experiments.sweeps.store import write_text_atomic
+
+        write_text_atomic(cache, json.dumps({key: arms}))
     cal, unlev, quiet, exo = arms["calibrated"], arms["unleveraged"], arms["no_news"], arms["no_news_exogenous"]
 
     def both(rows):
@@ -305,16 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     cache = f"{args.out}.arms.json" if args.out else ""
     text = json.dumps(report(args.seeds, args.days, args.workers, cache), indent=1)
     if args.out:
-        import os
-        import tempfile
-        from pathlib import Path
+        from experiments.sweeps.store import write_text_atomic
 
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        os.replace(tmp, out)
+        write_text_atomic(args.out, text + "\n")
     print(text)
     return 0
 

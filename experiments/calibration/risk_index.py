@@ -129,16 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     result = search(args.candidates, args.seeds, args.days, args.workers)
     text = json.dumps(result, indent=1)
     if args.out:
-        import os
-        import tempfile
-        from pathlib import Path
+        from experiments.sweeps.store import write_text_atomic
 
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        os.replace(tmp, out)
+        write_text_atomic(args.out, text + "\n")
     print(json.dumps({"best": result["best"]}, indent=1))
     return 0
 

@@ -17,6 +17,7 @@ from experiments.sweeps.designs import design_table
 from experiments.sweeps.spec import FORMAT, STATUS_ERROR, STATUS_OK, SpecError, SweepError, SweepSpec, spec_to_toml
 
 __all__ = [
+    "write_text_atomic",
     "SPEC_FILE",
     "MANIFEST_FILE",
     "DESIGN_FILE",
@@ -88,6 +89,14 @@ def _atomic_write(path: Path, write: Any) -> None:
             tmp.unlink()
         raise
     _fsync_dir(path.parent)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically, creating its directory: readers see the old file or the
+    new one, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def _write_json(path: Path, data: Any) -> None:
