@@ -12,9 +12,10 @@ Five measurements, each against a twin or an ablation on common random numbers (
 4. **the liquidity spiral** — in a risk-off unwind, dealers' equity and the price impact of net
    customer flow before and after the shock, and the yen surge with ``dealers.capital_constraint``
    off relative to on;
-5. **leverage binds** — on the eve of a risk-off shock in a crowded book: the share of carry funds
-   within 1.2x their maintenance margin, the share called in the next month, forced sales as a share
-   of the fall in the carry stock, failures.
+5. **leverage binds** — on the eve of a risk-off shock in a crowded book built at the July 2024
+   state: the share of carry funds within 1.2x their maintenance margin, the share called in the
+   next month, forced sales as a share of the fall in the carry stock, failures (a run that ends in a
+   clearing failure is counted, with its eve figures kept where it got that far).
 
 Statistics follow one protocol: baseline, ``seeds`` seeds × ``days`` days, the first 250 dropped,
 bias-corrected excess kurtosis; a paired statistic is the median over seeds of the per-seed
@@ -153,31 +154,40 @@ def liquidity_spiral(seed: int, shock_day: int = 60, window: int = 40) -> dict[s
     return out
 
 
-def leverage_binds(seed: int, shock_day: int = 60, month: int = 21) -> dict[str, float]:
-    """The crowded book on the eve of the risk-off shock and in the month after it."""
+def leverage_binds(seed: int, shock_day: int = 20, month: int = 21) -> dict[str, float]:
+    """A crowded book built at the July 2024 state (its scripted events removed) and a risk-off shock
+    (a sentiment jump of ln 1.0) before day ``shock_day``: the book on the eve, and the month after."""
     from experiments.analysis.carry_channels import CROWDED, crowding
     from model.model import CarryUnwindModel
+    from model.scenarios import ScenarioEvent, load_scenario
 
-    m = CarryUnwindModel(scenario="risk_off", seed=seed, **CROWDED)
+    shock = ScenarioEvent(day=shock_day, kind="risk_shock", params={"log_jump": 1.0})
+    scenario = dataclasses.replace(load_scenario("boj_hike_2024"), events=(shock,))
+    m = CarryUnwindModel(scenario=scenario, seed=seed, **CROWDED)
     m.run_for(shock_day - 1)
     f = m.hedge_funds
     carry = (f.trend_weight == 0) & f.alive
     eve = crowding(m)
     margin = f.margin_fx * f.fwd_usd_bn + f.margin_ust * f.ust_units * m.market.ust_price
     near = carry & (f.equity_book_usd_bn <= 1.2 * margin * m.config.hedge_funds.maintenance_ratio)
+    out = {"carry_stock_eve_usd_bn": eve["carry_stock_usd_bn"],
+           "share_near_maintenance": float(near.sum() / carry.sum())}  # fmt: skip
     called = np.zeros_like(carry)
     forced = 0.0
     stock0 = float(f.fwd_usd_bn.sum())
     failures = 0
-    for _ in range(month):
-        m.step()
-        called |= f.margin_called & carry
-        forced += m.latest["hf_forced_usd_bn"]
-        failures += m.latest["hf_failures"]
+    from model.clearing import ClearingError
+
+    try:
+        for _ in range(month):
+            m.step()
+            called |= f.margin_called & carry
+            forced += m.latest["hf_forced_usd_bn"]
+            failures += m.latest["hf_failures"]
+    except ClearingError:
+        return {**out, "failed": 1.0, "failed_day": float(m.day)}
     fall = stock0 - float(f.fwd_usd_bn.sum())
-    return {"carry_stock_eve_usd_bn": eve["carry_stock_usd_bn"],
-            "share_near_maintenance": float(near.sum() / carry.sum()),
-            "share_called_in_month": float(called.sum() / carry.sum()), "forced_usd_bn": forced,
+    return {**out, "share_called_in_month": float(called.sum() / carry.sum()), "forced_usd_bn": forced,
             "carry_fall_usd_bn": fall, "forced_share_of_fall": forced / fall if fall > 0 else float("nan"),
             "failures": float(failures)}  # fmt: skip
 
@@ -206,7 +216,7 @@ def _guarded(fn):
         from model.clearing import ClearingError
 
         try:
-            return {**fn(seed), "failed": 0.0}
+            return {"failed": 0.0, **fn(seed)}
         except ClearingError:
             return {"failed": 1.0}
 
