@@ -327,7 +327,6 @@ class Dealers(Sector):
         self.jpy_tn = 0.0
         self.equity_book_usd_bn = self.config.equity_usd_bn
         self.absorbed = (0.0, 0.0, 0.0, 0.0)  # today's clearing residual taken into inventory, per market
-        self.last_spot_usd_bn = 0.0
         DealerView(model)
 
     def open_books(self, ledger) -> None:
@@ -385,7 +384,6 @@ class Dealers(Sector):
         excess = (res.excess_fx_usd_bn, res.excess_ust_units, res.excess_jgb_units, res.excess_fwd_usd_bn)
         q_fx, q_ust, q_jgb, q_fwd = (flows[m] - excess[m] for m in (FX, UST, JGB, FWD))
         self.absorbed = tuple(-e for e in excess)
-        self.last_spot_usd_bn = q_fx  # dollars bought spot today: minus the customers' net flow
         S, p_us, p_jp = day.usdjpy, day.ust_price, day.jgb_price
         usd_per_tn, usd_per_tn_prev = 1000.0 / S, 1000.0 / day.usdjpy_prev
         # profit and loss on what was held overnight, in USD (yen and JGBs at the day's USD/JPY)

@@ -48,7 +48,8 @@ MARKET_COLUMNS = (
     "ust2y_yield", "jgb2y_yield", "fx_basis_bp", "jp_inflation", "jp_inflation_expectations", "fiscal_risk",
     "equity_index",
 )  # fmt: skip
-CLEARING_COLUMNS = ("clearing_iterations", "clearing_residual", "walras_residual", "clearing_other_roots")
+CLEARING_COLUMNS = ("clearing_iterations", "clearing_residual", "walras_residual", "clearing_other_roots",
+                    "fx_impact_pct_per_bn")  # fmt: skip
 INTEGER_COLUMNS = ("day", "hf_margin_calls", "hf_failures", "hf_alive", "clearing_iterations", "ust_auction",
                    "clearing_other_roots", "retail_stopouts")  # fmt: skip
 
@@ -165,6 +166,7 @@ class CarryUnwindModel(mesa.Model):
         self.walras_residual = 0.0
         self.walras_log_risk = math.log(self.market.risk_index)  # ln v recomputed at the recorded prices
         self.other_roots = 0
+        self.fx_impact = 0.0  # like the other clearing columns: 0 on day 0, before any clearing
         self._record()
         self.datacollector = mesa.DataCollector(
             model_reporters={c: functools.partial(_latest, c) for c in self.columns if c != "day"}
@@ -270,6 +272,7 @@ class CarryUnwindModel(mesa.Model):
         self.walras_residual = self.clearing.walras_residual(inputs, result)
         if "risk_index" in self.sectors:
             self.walras_log_risk = float(self.clearing.checked_aux[AUX_LOG_RISK, 0])
+        self.fx_impact = fx_impact_pct_per_bn(self.clearing.work.jac)
         self.other_roots = self.clearing.other_roots(inputs, result, prev, sim.max_fx_log_move, sim.root_scan_points)
         # 4. settle: the market closes, then every sector books its day
         year_ago = self.macro.log_usdjpy_year_ago(self.history["usdjpy"], cfg.market)
@@ -305,6 +308,7 @@ class CarryUnwindModel(mesa.Model):
             clearing_residual=res.residual if res else 0.0,
             walras_residual=self.walras_residual,
             clearing_other_roots=self.other_roots,
+            fx_impact_pct_per_bn=self.fx_impact,
         )
         row.update(dashboards(self, row))
         for key in self.columns:
@@ -326,6 +330,18 @@ class CarryUnwindModel(mesa.Model):
         dates = pd.to_datetime([self.calendar.date(day) for day in df["day"]]).astype("datetime64[ns]")
         df.insert(1, "date", dates)
         return df
+
+
+def fx_impact_pct_per_bn(jac) -> float:
+    """The day's marginal price impact: % change in USD/JPY from $1 bn more of net customer dollar buying,
+    all four markets re-clearing, from the clearing's Jacobian at the cleared prices (NaN if singular)."""
+    import numpy as np
+
+    try:
+        dp = np.linalg.solve(jac, -np.eye(jac.shape[0])[0])
+    except np.linalg.LinAlgError:
+        return math.nan
+    return 100.0 * float(dp[0]) if np.isfinite(dp[0]) else math.nan
 
 
 def _latest(name: str, model: CarryUnwindModel) -> float:

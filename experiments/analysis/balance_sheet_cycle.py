@@ -119,37 +119,29 @@ def news_on_its_day(seed: int, day: int = 30) -> dict[str, float]:
     return out
 
 
-def _impact(day: np.ndarray, ds: np.ndarray, flow: np.ndarray, lo: int, hi: int) -> float:
-    """OLS slope of the day's ln S change (%) on dealers' net spot purchases (USD bn) over days ``lo..hi``:
-    the price impact of $1 bn of net customer selling, in % (positive)."""
-    m = (day >= lo) & (day <= hi)
-    x, y = flow[m], ds[m]
-    x = x - x.mean()
-    return float(-(x * (y - y.mean())).sum() / (x * x).sum()) if (x * x).sum() > 0 else float("nan")
-
-
 def liquidity_spiral(seed: int, shock_day: int = 60, window: int = 40) -> dict[str, float]:
-    """The risk-off unwind with and without the dealers' capital constraint."""
+    """The risk-off unwind with and without the dealers' capital constraint.
+
+    Price impact is the model's own marginal impact of $1 bn of net customer dollar buying on the day
+    (``fx_impact_pct_per_bn``, from the clearing's Jacobian at the cleared prices, all markets
+    re-clearing): its mean over the days before the shock and its peak over the 20 days after.
+    """
     from model.model import CarryUnwindModel
 
     out = {}
     for label, on in (("on", True), ("off", False)):
         m = CarryUnwindModel(scenario="risk_off", seed=seed, dealers__capital_constraint=on)
-        flows = []
-        for _ in range(shock_day + window):
-            m.step()
-            flows.append(m.sectors["dealers"].last_spot_usd_bn)
+        m.run_for(shock_day + window)
         ts = m.timeseries()
-        day = ts.day.to_numpy()[1:]
-        ds = 100.0 * np.diff(np.log(ts.usdjpy.to_numpy()))
-        fl = np.array(flows)
         s = ts.usdjpy.to_numpy()
         out[f"surge_pct_{label}"] = 100.0 * float(1.0 - s[shock_day:].min() / s[shock_day - 1])
         if on:
             eq = ts.dealer_equity_usd_bn.to_numpy()
+            impact = ts.fx_impact_pct_per_bn.to_numpy()
             out["dealer_equity_change_usd_bn"] = float(eq[shock_day:].min() - eq[shock_day - 1])
-            out["impact_before_pct_per_bn"] = _impact(day, ds, fl, 1, shock_day - 1)
-            out["impact_after_pct_per_bn"] = _impact(day, ds, fl, shock_day, shock_day + 20)
+            out["impact_before_pct_per_bn"] = float(np.nanmean(impact[1:shock_day]))  # day 0 has no clearing
+            out["impact_after_peak_pct_per_bn"] = float(np.nanmax(impact[shock_day : shock_day + 21]))
+            out["impact_ratio_after_to_before"] = out["impact_after_peak_pct_per_bn"] / out["impact_before_pct_per_bn"]
     out["surge_ratio_off_to_on"] = out["surge_pct_off"] / out["surge_pct_on"] if out["surge_pct_on"] > 0 else np.nan
     return out
 
