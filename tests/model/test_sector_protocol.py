@@ -115,6 +115,9 @@ def test_a_registered_linear_fx_sector_clears_at_the_known_price(registered_line
             a, b, s_ref = LinearFx.intercept_usd_bn, LinearFx.slope_usd_bn, math.log(cfg.market.usdjpy)
             s_star = (c_d * s_prev - cfg.dealers.inventory_decay * books["inventory"] + a + b * s_ref) / (c_d + b)
             assert dealers_fx_excess(model, s_star, books) == pytest.approx(0.0, abs=1e-9)
+            # the day's marginal price impact (the clearing's Jacobian at the cleared prices): $1 bn more
+            # of customer dollar buying moves ln S by 1/(c_d + b), nothing else re-prices it
+            assert model.latest["fx_impact_pct_per_bn"] == pytest.approx(100.0 / (c_d + b), rel=1e-9)
         else:
             s_star = brentq(
                 lambda s, books=books: dealers_fx_excess(model, s, books), s_prev - 0.1, s_prev + 0.1, xtol=1e-15
