@@ -259,7 +259,7 @@ def dealer_flows(p, inp, z, jac, gross, out, aux):
     move_jp = p[JGB] - inp.yjp_prev
     # the forward book N = −b·(ℓ/κ)·E
     cap_b = inp.book_per_equity * equity
-    book = -p[FWD] * cap_b
+    book, dbook_db = forward_supply(p[FWD], cap_b)
     d_fwd = book - inp.fwd_book
     exposure = inp.fx_inventory + inp.fwd_book
     d_fx = -inp.decay * exposure + inp.fx_capacity * k * move_s
@@ -269,7 +269,7 @@ def dealer_flows(p, inp, z, jac, gross, out, aux):
     for j in range(n):
         dbook = -p[FWD] * inp.book_per_equity * dcap[j]
         if j == FWD:
-            dbook += -cap_b
+            dbook += dbook_db
         jac[FWD, j] += dbook
         jac[FX, j] += inp.fx_capacity * move_s * dk[j] - dbook
         jac[UST, j] += inp.ust_capacity_units * move_us * dk[j]

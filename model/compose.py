@@ -131,6 +131,14 @@ class Bounds(NamedTuple):
         return ""
 
 
+def _scratch(inputs: tuple) -> tuple:
+    """The sectors' inputs with fresh ``out_`` arrays: an evaluation that leaves their state as the solver left it."""
+    return tuple(
+        inp._replace(**{f: np.empty_like(getattr(inp, f)) for f in inp._fields if f.startswith("out_")})
+        for inp in inputs
+    )
+
+
 def _describe(p: Any) -> str:
     return f"USD/JPY={math.exp(p[0]):.6g}, UST10y={p[1]:.6g}, JGB10y={p[2]:.6g}, basis={p[3]:.6g}"
 
@@ -203,10 +211,7 @@ class ComposedClearing:
         scratch outputs, independently of what the solver reported. The day-wide quantities of that
         evaluation (``aux``: forced sales, the risk index) are kept in ``checked_aux``.
         """
-        scratch = tuple(
-            inp._replace(**{f: np.empty_like(getattr(inp, f)) for f in inp._fields if f.startswith("out_")})
-            for inp in inputs
-        )
+        scratch = _scratch(inputs)
         prices = (math.log(result.usdjpy), result.ust10y_yield, result.jgb10y_yield, result.fx_basis)
         work = self.evaluate(prices, scratch, Work.allocate(len(inputs)))
         self.checked_aux = work.aux.copy()
@@ -218,10 +223,7 @@ class ComposedClearing:
         number of other equilibria the day had inside the plausibility bound."""
         if points < 2:
             return 0
-        scratch = tuple(
-            inp._replace(**{f: np.empty_like(getattr(inp, f)) for f in inp._fields if f.startswith("out_")})
-            for inp in inputs
-        )
+        scratch = _scratch(inputs)
         work = Work.allocate(len(inputs))
         s_star = math.log(result.usdjpy)
         p = np.array(result.prices, dtype=np.float64)

@@ -19,7 +19,8 @@ Five measurements, each against a twin or an ablation on common random numbers (
 
 Statistics follow one protocol: baseline, ``seeds`` seeds × ``days`` days, the first 250 dropped,
 bias-corrected excess kurtosis; a paired statistic is the median over seeds of the per-seed
-difference, with a seed-bootstrap percentile interval (fixed generator)::
+difference, with a seed-bootstrap percentile interval of that median (fixed generator,
+:func:`experiments.analysis.statistics.seed_spread`)::
 
     python -m experiments.analysis.balance_sheet_cycle --seeds 20 --days 2000 --workers 2 --out out/cycle.json
 """
@@ -30,11 +31,12 @@ import argparse
 import dataclasses
 import json
 import sys
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from experiments.analysis.statistics import BOOTSTRAP_SEED, autocorrelation, moments
+from experiments.analysis.statistics import autocorrelation, moments, seed_spread, spread_by_field
 
 __all__ = [
     "run_stats",
@@ -48,7 +50,6 @@ __all__ = [
 ]
 
 BURN_IN = 250
-RESAMPLES = 2000
 
 
 def run_stats(task: tuple[str, dict, int, int]) -> dict[str, float]:
@@ -69,22 +70,11 @@ def run_stats(task: tuple[str, dict, int, int]) -> dict[str, float]:
             "failed": 0.0, "days_at_risk_cap": float(np.sum(v >= model.config.market.risk_index_max))}  # fmt: skip
 
 
-def _interval(values: np.ndarray) -> tuple[float, float, float]:
-    """Median and the 95% seed-bootstrap percentile interval of the median."""
-    v = values[np.isfinite(values)]
-    if v.size == 0:
-        return float("nan"), float("nan"), float("nan")
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    boot = np.median(v[rng.integers(0, v.size, size=(RESAMPLES, v.size))], axis=1)
-    return float(np.median(v)), float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))
-
-
 def paired(a: list[dict], b: list[dict], key: str) -> dict[str, float]:
     """Median over seeds of ``a − b`` for ``key``, its interval, and each arm's median."""
     x = np.array([r[key] for r in a], dtype=float)
     y = np.array([r[key] for r in b], dtype=float)
-    med, lo, hi = _interval(x - y)
-    return {"median_difference": med, "ci_low": lo, "ci_high": hi, "median_a": float(np.nanmedian(x)),
+    return {"difference": seed_spread(x - y, of="median"), "median_a": float(np.nanmedian(x)),
             "median_b": float(np.nanmedian(y))}  # fmt: skip
 
 
@@ -199,45 +189,15 @@ def multi_root_days(task: tuple[str, int, int]) -> dict[str, float]:
     return {"days": float(roots.size), "multi_root_days": float((roots > 0).sum())}
 
 
-def _guarded(fn):
-    """``fn(seed)`` with a run that ends in a clearing failure counted (``failed = 1``, NaN figures)."""
-    import functools
+def guarded(fn, seed: int) -> dict[str, float]:
+    """``fn(seed)`` with a run that ends in a clearing failure counted (``failed = 1``); ``fn`` may
+    report the part it measured before the failure."""
+    from model.clearing import ClearingError
 
-    @functools.wraps(fn)
-    def run(seed):
-        from model.clearing import ClearingError
-
-        try:
-            return {"failed": 0.0, **fn(seed)}
-        except ClearingError:
-            return {"failed": 1.0}
-
-    return run
-
-
-def news_on_its_day_guarded(seed: int) -> dict[str, float]:
-    return _guarded(news_on_its_day)(seed)
-
-
-def liquidity_spiral_guarded(seed: int) -> dict[str, float]:
-    return _guarded(liquidity_spiral)(seed)
-
-
-def leverage_binds_guarded(seed: int) -> dict[str, float]:
-    return _guarded(leverage_binds)(seed)
-
-
-def _summary(rows: list[dict]) -> dict[str, dict[str, float]]:
-    """Median, its seed-bootstrap interval, min and max of each figure over seeds (failed runs as NaN)."""
-    out = {}
-    for key in max(rows, key=len):
-        v = np.array([r.get(key, np.nan) for r in rows], dtype=float)
-        med, lo, hi = _interval(v)
-        fin = v[np.isfinite(v)]
-        out[key] = {"median": med, "ci_low": lo, "ci_high": hi, "n": int(fin.size),
-                    "min": float(fin.min()) if fin.size else float("nan"),
-                    "max": float(fin.max()) if fin.size else float("nan")}  # fmt: skip
-    return out
+    try:
+        return {"failed": 0.0, **fn(seed)}
+    except ClearingError:
+        return {"failed": 1.0}
 
 
 def report(seeds: int, days: int, workers: int, cache: str = "") -> dict[str, Any]:
@@ -283,11 +243,11 @@ def report(seeds: int, days: int, workers: int, cache: str = "") -> dict[str, An
             "kurtosis_endogenous_minus_exogenous": paired(quiet, exo, "kurtosis"),
             "abs_acf1_endogenous_minus_exogenous": paired(quiet, exo, "abs_acf1"),
         },
-        "3_news_acts_on_its_day": _summary(run_tasks(news_on_its_day_guarded, ids, workers=workers)),
-        "4_liquidity_spiral": _summary(run_tasks(liquidity_spiral_guarded, ids, workers=workers)),
-        "5_leverage_binds": _summary(run_tasks(leverage_binds_guarded, ids, workers=workers)),
+        "3_news_acts_on_its_day": spread_by_field(run_tasks(partial(guarded, news_on_its_day), ids, workers=workers)),
+        "4_liquidity_spiral": spread_by_field(run_tasks(partial(guarded, liquidity_spiral), ids, workers=workers)),
+        "5_leverage_binds": spread_by_field(run_tasks(partial(guarded, leverage_binds), ids, workers=workers)),
         "multi_root_days": {
-            sc: _summary(run_tasks(multi_root_days, [(sc, s, min(days, 500)) for s in ids[:5]], workers=workers))
+            sc: spread_by_field(run_tasks(multi_root_days, [(sc, s, min(days, 500)) for s in ids[:5]], workers=workers))
             for sc in ("baseline", "risk_off")
         },  # fmt: skip
     }

@@ -13,8 +13,8 @@ one thing, and reports the difference:
 * **the warm-up carry stock** — the funds' carry stock at the start of the July 2024 scenario,
   from their capital and rules, against the ~$250 bn of BIS Bulletin 90.
 
-``python -m experiments.analysis.carry_channels --seeds 10`` prints every figure as the median
-and the 5-95% range across seeds.
+``python -m experiments.analysis.carry_channels --seeds 10`` prints every figure's median, 5-95%
+range across seeds and seed-bootstrap interval of the median.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import sys
 from typing import Any
 
 import numpy as np
+
+from experiments.analysis.statistics import spread_by_field
 
 __all__ = [
     "CROWDED",
@@ -169,19 +171,6 @@ def warmup_carry_stock(seed: int, scenario: str = "boj_hike_2024", **overrides: 
             "duration_leg_usd_bn": float(f.ust_units.sum()) * m.market.ust_price}  # fmt: skip
 
 
-def _summary(rows: list[dict[str, float]]) -> dict[str, dict[str, float]]:
-    out = {}
-    for key in max(rows, key=len):
-        v = np.array([r.get(key, np.nan) for r in rows], dtype=float)
-        v = v[np.isfinite(v)]
-        if v.size == 0:
-            out[key] = {"median": float("nan"), "p05": float("nan"), "p95": float("nan"), "n": 0}
-            continue
-        out[key] = {"median": float(np.median(v)), "p05": float(np.percentile(v, 5)),
-                    "p95": float(np.percentile(v, 95)), "n": int(v.size)}  # fmt: skip
-    return out
-
-
 def report(seeds: int) -> dict[str, Any]:
     """Every figure of this module, over seeds ``1..seeds``."""
     ids = range(1, seeds + 1)
@@ -189,15 +178,16 @@ def report(seeds: int) -> dict[str, Any]:
     crowd = [crowding(_model(quiet, s, (), **CROWDED)) for s in ids]
     return {
         "seeds": seeds,
-        "crowded_book": _summary(crowd),
+        "crowded_book": spread_by_field(crowd),
         "fed_channel": {
-            str(share): _summary([fed_channel(s, duration_leg_share=share) for s in ids]) for share in (0.0, 0.25)
-        },  # fmt: skip
+            str(share): spread_by_field([fed_channel(s, duration_leg_share=share) for s in ids])
+            for share in (0.0, 0.25)
+        },
         "ust_share_of_unwind": {
-            str(share): _summary([ust_share_of_unwind(s, share) for s in ids]) for share in (0.0, 0.25, 0.5)
-        },  # fmt: skip
-        "basis_in_unwind": _summary([basis_in_unwind(s) for s in ids]),
-        "warmup_carry_stock": _summary([warmup_carry_stock(s) for s in ids]),
+            str(share): spread_by_field([ust_share_of_unwind(s, share) for s in ids]) for share in (0.0, 0.25, 0.5)
+        },
+        "basis_in_unwind": spread_by_field([basis_in_unwind(s) for s in ids]),
+        "warmup_carry_stock": spread_by_field([warmup_carry_stock(s) for s in ids]),
     }
 
 

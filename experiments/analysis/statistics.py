@@ -40,6 +40,7 @@ __all__ = [
     "hill_tail_index",
     "return_statistics",
     "seed_spread",
+    "spread_by_field",
     "judge",
 ]
 
@@ -172,6 +173,7 @@ def seed_spread(
     *,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = BOOTSTRAP_SEED,
+    of: str = "mean",
 ) -> dict[str, Any]:
     """Summary of one statistic over independent seeds.
 
@@ -182,23 +184,29 @@ def seed_spread(
         counted in ``n``.
     resamples, seed
         Bootstrap resamples and the seed of its fixed ``numpy.random.Generator``.
+    of
+        ``"mean"`` or ``"median"``: the statistic whose bootstrap interval ``ci95_*`` gives.
 
     Returns
     -------
     dict
         ``n`` (seeds with a value), ``mean``, ``median``, ``q05`` and ``q95`` (5th and 95th
         percentiles over seeds, linear interpolation), ``ci95_lo`` and ``ci95_hi``: the 2.5th and
-        97.5th percentiles of the means of ``resamples`` resamples of the seeds with replacement
+        97.5th percentiles of the means (or medians) of ``resamples`` resamples of the seeds with
+        replacement
         (percentile bootstrap: no normality assumed for the spread over seeds). NaN where there
         are no values; with one value the interval collapses to it.
     """
+    if of not in ("mean", "median"):
+        raise ValueError(f"of = {of!r} is not allowed; expected 'mean' or 'median'")
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if len(v) == 0:
         return {key: math.nan for key in ("mean", "median", "q05", "q95", "ci95_lo", "ci95_hi")} | {"n": 0}
     rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, len(v), size=(resamples, len(v)))].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
+    samples = v[rng.integers(0, len(v), size=(resamples, len(v)))]
+    stats = samples.mean(axis=1) if of == "mean" else np.median(samples, axis=1)
+    lo, hi = np.percentile(stats, [2.5, 97.5])
     q05, q95 = np.percentile(v, [5.0, 95.0])
     return {
         "n": len(v),
@@ -209,6 +217,18 @@ def seed_spread(
         "ci95_lo": float(lo),
         "ci95_hi": float(hi),
     }
+
+
+def spread_by_field(rows: Sequence[Mapping[str, float]], *, of: str = "median") -> dict[str, dict[str, Any]]:
+    """:func:`seed_spread` of every field over rows (one row per seed), with the field's ``min`` and
+    ``max``; a field a row lacks (a run that ended early) counts as missing for that seed."""
+    out = {}
+    for k in dict.fromkeys(k for row in rows for k in row):
+        v = np.array([row.get(k, math.nan) for row in rows], dtype=float)
+        finite = v[np.isfinite(v)]
+        extremes = (float(finite.min()), float(finite.max())) if finite.size else (math.nan, math.nan)
+        out[k] = seed_spread(v, of=of) | dict(zip(("min", "max"), extremes, strict=True))
+    return out
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from experiments.analysis.statistics import (
     moments,
     return_statistics,
     seed_spread,
+    spread_by_field,
 )
 from experiments.analysis.validation import (
     EPISODE,
@@ -290,3 +291,18 @@ def test_an_output_path_that_is_a_file_is_refused(tmp_path, capsys):
     f.write_text("")
     assert main(["validate", "--out", str(f), "--quick"]) == 2
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_seed_spread_of_the_median_and_by_field():
+    v = [*map(float, range(1, 20)), 1000.0]
+    s = seed_spread(v, of="median")
+    assert s["median"] == 10.5
+    # the median's bootstrap interval lies among the values and is not dragged up by the outlier like the mean's
+    assert 1.0 <= s["ci95_lo"] <= s["median"] <= s["ci95_hi"] <= 19.0
+    assert s["ci95_hi"] < seed_spread(v)["ci95_hi"]
+    with pytest.raises(ValueError, match="'mean' or 'median'"):
+        seed_spread(v, of="mode")
+    rows = [{"a": 1.0, "b": 5.0}, {"a": 3.0}, {"a": math.nan, "b": 7.0}]
+    by = spread_by_field(rows)
+    assert by["a"]["n"] == 2 and by["a"]["median"] == 2.0 and (by["a"]["min"], by["a"]["max"]) == (1.0, 3.0)
+    assert by["b"]["n"] == 2 and (by["b"]["min"], by["b"]["max"]) == (5.0, 7.0)
