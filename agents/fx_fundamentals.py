@@ -156,11 +156,15 @@ class RealMoney(Sector):
         self.trade_flow_usd_bn = 0.0  # today's customer flow (price-inelastic)
         self._orders = np.zeros((N_MARKETS, 3))
 
+    def perceived_anchor(self, model) -> float:
+        """ln S̄ shifted by the MoF's intervention signal (``intervention_signal_log``; 0 without it)."""
+        return self.log_anchor + model.signals.get("intervention_signal_log", 0.0)
+
     def fundamental_log_usdjpy(self, model) -> float:
         mk = model.market
         gap = (mk.ust10y_yield - mk.us_inflation_expectations) - (mk.jgb10y_yield - model.macro.jp_expectations())
         return (
-            self.log_anchor
+            self.perceived_anchor(model)
             + self.config.real_rate_semi_elasticity * (gap - self.real_gap_ref)
             + model.macro.fx_premium()
         )
@@ -192,7 +196,7 @@ class RealMoney(Sector):
         return RealMoneyInputs(
             infl_us=mk.us_inflation_expectations,
             infl_jp=model.macro.jp_expectations(),
-            log_anchor=self.log_anchor,
+            log_anchor=self.perceived_anchor(model),
             gap_ref=self.real_gap_ref,
             fiscal_premium=self.fiscal_premium,
             beta=cfg.real_rate_semi_elasticity,

@@ -1,4 +1,4 @@
-"""The Ministry of Finance: FX intervention (executed by the BoJ), JGB issuance, budgets.
+"""The Ministry of Finance: FX intervention (executed by the BoJ), its reserves, JGB issuance, budgets.
 
 * Intervention: when yesterday's USD/JPY is above ``level + tolerance`` or rose more than
   ``speed`` over ``speed_window`` days, the MoF sells dollars and buys yen in daily bursts of
@@ -6,6 +6,18 @@
   ``burst_days`` consecutive days, then waits ``cooldown`` days; never below a reserve floor
   (reserves ~$1.25 tn). The tolerance for yen weakness is the political put (a weak yen offsets
   US tariffs). Scenario events can also order an intervention.
+* Reserves: a share ``ust_share`` is held in securities, modelled as USTs (10y-equivalent index
+  units at market value), the rest as dollar deposits (MoF, International Reserves/Foreign Currency
+  Liquidity). The dollars an intervention sells come from deposits above a buffer
+  (``deposit_buffer_share`` of the initial deposits) and the rest from selling USTs, a
+  price-inelastic order in the day's UST clearing: the sale is supply the UST market clears the
+  same day, so UST yields respond. The USTs earn the index coupon, paid into the deposits.
+* Signalling: an intervention of ``X`` (¥ tn of yen bought) shifts market participants' perceived
+  ceiling — the fundamental anchor ln S̄ value-based traders trade towards — by
+  ``s_t = d·s_{t−1} − κ·X_t`` in ln S, ``d = 2^(−1/h)`` for the half-life ``h``. The MoF owns the
+  state and publishes it as ``intervention_signal_log`` in ``model.signals``; real money adds it
+  to its anchor the same day (:mod:`agents.fx_fundamentals`), and every sector that reads the
+  published fundamental sees it from the next day.
 * Issuance: the planned deficit is absorbed by investors who expect it; a supplementary budget
   (¥17–25 tn packages, Nov 2025) is unplanned supply over ``issuance_days`` and raises the
   fiscal-risk index. Redemptions of the BoJ's holdings are refinanced in the market.
@@ -13,13 +25,29 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from model.sector import FX, INSTITUTIONS, ISSUANCE, JGB, N_MARKETS, TRADING_DAYS, ConfigError, Sector, Validated, param
+from model.sector import (
+    FX,
+    INSTITUTIONS,
+    ISSUANCE,
+    JGB,
+    N_MARKETS,
+    TRADING_DAYS,
+    UST,
+    ConfigError,
+    Sector,
+    Validated,
+    param,
+)
 
-__all__ = ["MofConfig", "MofState", "Mof", "intervention_today"]
+__all__ = ["MofConfig", "MofState", "Mof", "intervention_today", "funding", "next_signal"]
+
+# The MoF's intervention signal in ``model.signals``: the shift of the perceived anchor, ln S units.
+SIGNAL = "intervention_signal_log"
 
 
 @dataclass(frozen=True)
@@ -85,6 +113,45 @@ class MofConfig(Validated):
     reserve_floor_usd_bn: float = param(
         600.0, unit="USD bn", lo=0.0, hi=1200.0, range_note="assumption: reserves the MoF keeps in any case"
     )
+    ust_share: float = param(
+        0.78,
+        lo=0.0,
+        hi=1.0,
+        doc="share of the reserves held in securities, modelled as USTs (10y-equivalent index units); the rest "
+        "is dollar deposits (with IMF position, SDRs and gold)",
+        source="MoF International Reserves/Foreign Currency Liquidity, 31 Oct 2023: securities $961.7 bn of "
+        "$1,238.0 bn (78%), deposits $145.3 bn, IMF position, SDRs and gold $131 bn",
+        range_note="securities 78-85% of Japan's reserves 2017-2024 (MoF: 85% Nov 2017, 80% Jun 2022, 78% Oct "
+        "2023); 0-1 defines the model",
+    )
+    deposit_buffer_share: float = param(
+        1.0,
+        lo=0.0,
+        hi=1.0,
+        doc="share of the initial deposits the MoF keeps: interventions spend only the deposits above it and "
+        "sell USTs for the rest (1: every intervention sells USTs)",
+        source="Sep 2022: the ¥2.84 tn intervention left deposits at $135.5 bn (end-Aug and end-Sep) while "
+        "securities fell from $1.04 tn to $985 bn (MoF reserves release, 7 Oct 2022)",
+        range_note="0 (deposits first) to 1 (USTs only)",
+    )
+    signal_log_per_jpy_tn: float = param(
+        0.0,
+        unit="ln S per JPY tn",
+        lo=0.0,
+        hi=0.05,
+        doc="κ: shift of participants' perceived ceiling (real money's anchor ln S̄) per ¥1 tn of yen bought",
+        range_note="0 (flow only) to 5% per ¥1 tn (above Chen, Watanabe & Yabu 2009's 1.7% per ¥1 tn, "
+        "1991-2002)",
+    )
+    signal_halflife_days: float = param(
+        5.0,
+        unit="trading days",
+        lo=0.5,
+        hi=250.0,
+        doc="half-life of the signal's shift of the perceived ceiling",
+        range_note="effects of Japanese interventions last days to under a month (Fatum & Hutchison 2006; "
+        "Takagi 2014's review)",
+    )
     deficit_jpy_tn_pa: float = param(
         30.0,
         unit="JPY tn per year",
@@ -103,6 +170,11 @@ class MofConfig(Validated):
         range_note="supplementary budgets financed over weeks to a year",
     )
 
+    @property
+    def signal_decay(self) -> float:
+        """The signal's daily persistence ``d = 2^(−1/h)``."""
+        return 0.5 ** (1.0 / self.signal_halflife_days)
+
     def _check(self) -> None:
         if self.reserve_floor_usd_bn > self.reserves_usd_bn:
             raise ConfigError(
@@ -112,13 +184,38 @@ class MofConfig(Validated):
 
 
 class MofState:
-    def __init__(self, cfg: MofConfig) -> None:
-        self.reserves_usd_bn = cfg.reserves_usd_bn
+    """The MoF's books and rule state.
+
+    Parameters
+    ----------
+    cfg
+        The configuration.
+    ust_price
+        The UST index price the reserves are first valued at (USD per index unit).
+    """
+
+    def __init__(self, cfg: MofConfig, ust_price: float = 1.0) -> None:
+        if not (math.isfinite(ust_price) and ust_price > 0):
+            raise ConfigError(f"MofState ust_price = {ust_price!r} is not allowed; expected a positive price")
+        self.ust_price = ust_price  # the price the holdings were last valued at (yesterday's close)
+        self.ust_units = cfg.ust_share * cfg.reserves_usd_bn / ust_price
+        self.deposits_usd_bn = (1.0 - cfg.ust_share) * cfg.reserves_usd_bn
+        self.deposit_buffer_usd_bn = cfg.deposit_buffer_share * self.deposits_usd_bn
+        self.signal_log = 0.0  # shift of the perceived ceiling, ln S
         self.burst_left = 0
         self.burst_sign = 1.0  # +1: buying yen (selling dollars); -1: selling yen
         self.cooldown_left = 0
         self.scripted_jpy_tn = 0.0
         self.pending_issuance: list[list[float]] = []  # [jpy_tn per day, days left]
+
+    @property
+    def ust_holdings_usd_bn(self) -> float:
+        return self.ust_units * self.ust_price
+
+    @property
+    def reserves_usd_bn(self) -> float:
+        """Deposits plus the USTs at the price they were last valued at (USD bn)."""
+        return self.deposits_usd_bn + self.ust_holdings_usd_bn
 
     def issuance_today(self) -> float:
         total = 0.0
@@ -132,7 +229,8 @@ class MofState:
 def intervention_today(cfg: MofConfig, state: MofState, *, usdjpy: float, usdjpy_window_ago: float) -> float:
     """Yen bought today (JPY tn; negative = yen sold) by the rule and any scripted order.
 
-    Updates bursts and cooldown. Dollar sales are limited by the reserves above the floor.
+    Updates bursts and cooldown. Dollar sales are limited by the reserves above the floor
+    (valued at ``state.ust_price``).
     """
     amount = state.scripted_jpy_tn
     state.scripted_jpy_tn = 0.0
@@ -162,18 +260,47 @@ def intervention_today(cfg: MofConfig, state: MofState, *, usdjpy: float, usdjpy
     return amount
 
 
+def funding(state: MofState, usd_bn: float) -> tuple[float, float]:
+    """How the MoF raises ``usd_bn`` dollars to sell: ``(from deposits, UST index units to sell)``.
+
+    Deposits above the buffer go first; the rest is a UST sale valued at ``state.ust_price``
+    (yesterday's close), never more than the MoF holds (what is left then comes from the deposits
+    below the buffer). Dollars bought (``usd_bn < 0``) go to the deposits: ``(usd_bn, 0)``.
+    """
+    if usd_bn <= 0.0:
+        return usd_bn, 0.0
+    from_deposits = min(usd_bn, max(state.deposits_usd_bn - state.deposit_buffer_usd_bn, 0.0))
+    units = min((usd_bn - from_deposits) / state.ust_price, state.ust_units)
+    return usd_bn - units * state.ust_price, units
+
+
+def next_signal(signal_log: float, jpy_tn: float, kappa: float, decay: float) -> float:
+    """Today's shift of the perceived ceiling: ``d·s_{t−1} − κ·X_t`` (ln S; ``X_t`` yen bought, ¥ tn)."""
+    return decay * signal_log - kappa * jpy_tn
+
+
 class Mof(Sector):
     """The Ministry of Finance: FX intervention from its reserves, and JGB issuance (the JGB issuer).
 
-    Intervention is a price-inelastic dollar sale decided from yesterday's close. Issuance is the
-    planned deficit (announced as ``jgb_planned_jpy_tn``, which investors anticipate), supplementary
-    budgets spread over ``issuance_days``, and the refinancing of the BoJ's maturing bonds
-    (``boj_redeemed_units`` from ``model.signals``). Ledger rows ``mof`` and ``jgb_issuer``.
+    Intervention is a price-inelastic dollar sale decided from yesterday's close, funded from
+    deposits above the buffer and by a same-day UST sale (a price-inelastic order in the UST
+    clearing). Its signal, the shift of the perceived ceiling, is published as
+    ``intervention_signal_log``. Issuance is the planned deficit (announced as
+    ``jgb_planned_jpy_tn``, which investors anticipate), supplementary budgets spread over
+    ``issuance_days``, and the refinancing of the BoJ's maturing bonds (``boj_redeemed_units`` from
+    ``model.signals``). Ledger rows ``mof`` (deposits as ``usd_bn``, USTs as ``ust_units``; the US
+    Treasury is the counterparty of their coupons) and ``jgb_issuer``.
     """
 
     name = "mof"
     section = "mof"
-    columns = ("mof_intervention_jpy_tn", "mof_reserves_usd_bn")
+    columns = (
+        "mof_intervention_jpy_tn",
+        "mof_reserves_usd_bn",
+        "mof_ust_holdings_usd_bn",
+        "mof_ust_sold_usd_bn",
+        "mof_signal_log",
+    )
     event_kinds = ("supplementary_budget", "mof_intervention")
     ledger_rows = ("mof", "jgb_issuer")
 
@@ -182,8 +309,11 @@ class Mof(Sector):
 
     def __init__(self, model) -> None:
         super().__init__(model)
-        self.state = MofState(self.config)
+        self.state = MofState(self.config, model.market.ust_price)
         self.intervention_jpy_tn = 0.0
+        self.usd_sold_bn = 0.0
+        self.ust_units_sold = 0.0
+        self.ust_sold_usd_bn = 0.0  # proceeds of today's UST sale at the day's price
         self.planned_jpy_tn = 0.0
         self.supply_units = 0.0
         self.redeemed_units = 0.0
@@ -194,7 +324,8 @@ class Mof(Sector):
         return self.state.reserves_usd_bn
 
     def open_books(self, ledger) -> None:
-        ledger.set(self.name, "usd_bn", self.state.reserves_usd_bn)
+        ledger.set(self.name, "usd_bn", self.state.deposits_usd_bn)
+        ledger.set(self.name, "ust_units", self.state.ust_units)
 
     def handle_event(self, model, event) -> None:
         p = event.params
@@ -206,34 +337,56 @@ class Mof(Sector):
             self.state.scripted_jpy_tn += p["jpy_tn"]
 
     def decide(self, model) -> None:
-        cfg, mk = self.config, model.market
+        cfg, mk, st = self.config, model.market, self.state
         S, p_jp = mk.usdjpy, mk.jgb_price
+        st.ust_price = mk.ust_price
         window = model.history["usdjpy"]
         ago = window[max(0, len(window) - 1 - cfg.speed_window_days)] if window else S
-        self.intervention_jpy_tn = intervention_today(cfg, self.state, usdjpy=S, usdjpy_window_ago=ago)
+        self.intervention_jpy_tn = intervention_today(cfg, st, usdjpy=S, usdjpy_window_ago=ago)
+        self.usd_sold_bn = self.intervention_jpy_tn * 1000.0 / S
+        _, self.ust_units_sold = funding(st, self.usd_sold_bn)
+        st.signal_log = next_signal(st.signal_log, self.intervention_jpy_tn, cfg.signal_log_per_jpy_tn,
+                                    cfg.signal_decay)  # fmt: skip
         self.planned_jpy_tn = cfg.deficit_jpy_tn_pa / TRADING_DAYS
-        supplementary = self.state.issuance_today()
+        supplementary = st.issuance_today()
         self.redeemed_units = model.signals.get("boj_redeemed_units", 0.0)
         self.supply_units = (self.planned_jpy_tn + supplementary) / p_jp + self.redeemed_units
-        self._orders[FX, INSTITUTIONS] = -self.intervention_jpy_tn * 1000.0 / S
+        self._orders[FX, INSTITUTIONS] = -self.usd_sold_bn
+        self._orders[UST, INSTITUTIONS] = -self.ust_units_sold
         self._orders[JGB, ISSUANCE] = -self.supply_units
 
     def publish(self, model) -> dict[str, float]:
-        return {"jgb_planned_jpy_tn": self.planned_jpy_tn}
+        return {"jgb_planned_jpy_tn": self.planned_jpy_tn, SIGNAL: self.state.signal_log}
 
     def orders(self) -> np.ndarray:
         return self._orders
 
     def settle(self, model, day) -> None:
-        usd = self._orders[FX, INSTITUTIONS]
-        led = model.ledger
-        led.fx(self.name, usd, day.usdjpy / 1000.0)
+        st, led = self.state, model.ledger
+        # the UST sale at the day's price, then the dollars sold for yen, both out of the deposits
+        self.ust_sold_usd_bn = self.ust_units_sold * day.ust_price
+        led.bonds(self.name, "ust_units", "usd_bn", -self.ust_units_sold, day.ust_price)
+        led.fx(self.name, -self.usd_sold_bn, day.usdjpy / 1000.0)
+        st.ust_units -= self.ust_units_sold
+        st.deposits_usd_bn += self.ust_sold_usd_bn - self.usd_sold_bn
+        # the USTs held at the close earn the index coupon, paid by the issuer into the deposits
+        coupon = st.ust_units * day.ust_coupon_per_unit
+        led.book(self.name, "usd_bn", coupon)
+        led.book("us_treasury", "usd_bn", -coupon)
+        st.deposits_usd_bn += coupon
+        st.ust_price = day.ust_price
         # the issuer sells new bonds at today's price and repays the BoJ's maturing ones
         led.bonds("jgb_issuer", "jgb_units", "jpy_tn", self.redeemed_units - self.supply_units, day.jgb_price)
-        self.state.reserves_usd_bn += usd
 
     def holdings(self) -> dict[str, float]:
-        return {"usd_bn": self.state.reserves_usd_bn}
+        return {"usd_bn": self.state.deposits_usd_bn, "ust_units": self.state.ust_units}
 
     def record(self, model) -> dict[str, float]:
-        return {"mof_intervention_jpy_tn": self.intervention_jpy_tn, "mof_reserves_usd_bn": self.state.reserves_usd_bn}
+        st = self.state
+        return {
+            "mof_intervention_jpy_tn": self.intervention_jpy_tn,
+            "mof_reserves_usd_bn": st.reserves_usd_bn,
+            "mof_ust_holdings_usd_bn": st.ust_holdings_usd_bn,
+            "mof_ust_sold_usd_bn": self.ust_sold_usd_bn,
+            "mof_signal_log": st.signal_log,
+        }

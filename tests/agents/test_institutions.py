@@ -13,6 +13,7 @@ from agents import nisa
 from agents.boj import BojConfig, monthly_purchases_jpy_tn, policy_decision
 from agents.mof import MofConfig, MofState, intervention_today
 from model.accounting import check_identities
+from model.market import MarketConfig
 from model.model import CarryUnwindModel
 from model.scenarios import ScenarioEvent
 
@@ -40,9 +41,12 @@ def test_an_intervention_lowers_usdjpy_against_the_same_seed_without_it(seed):
     assert with_it.usdjpy.iloc[-1] < without.usdjpy.iloc[-1]
     assert with_it.usdjpy.iloc[:-1].equals(without.usdjpy.iloc[:-1])  # nothing changes before the day
     assert with_it.mof_intervention_jpy_tn.iloc[-1] == 5.0
-    # the dollars sold come out of the reserves
-    spent = without.mof_reserves_usd_bn.iloc[-1] - with_it.mof_reserves_usd_bn.iloc[-1]
-    assert spent == pytest.approx(5.0 * 1000.0 / without.usdjpy.iloc[-2], rel=1e-12)
+    # the dollars sold come out of the reserves: their change is the sale, the USTs' revaluation and coupon
+    y = with_it.ust10y_yield.to_numpy()
+    price = np.exp(-MarketConfig().ust_duration * y)
+    r, h = with_it.mof_reserves_usd_bn.to_numpy(), with_it.mof_ust_holdings_usd_bn.to_numpy()
+    spent = r[-2] - r[-1] + h[-2] * (price[-1] / price[-2] - 1.0) + h[-1] * y[-1] / 250.0
+    assert spent == pytest.approx(5.0 * 1000.0 / without.usdjpy.iloc[-2], rel=1e-9)
 
 
 def test_the_intervention_rule_fires_above_the_level_and_then_cools_down():
@@ -328,7 +332,8 @@ def test_identities_hold_every_step_with_all_policy_tools_in_use():
         check_identities(model)
     ts = model.timeseries()
     assert ts.mof_intervention_jpy_tn.sum() >= 5.0
-    assert model.ledger.get("mof", "usd_bn") == pytest.approx(model.mof.reserves_usd_bn, rel=1e-12)
+    assert model.ledger.get("mof", "usd_bn") == pytest.approx(model.mof.state.deposits_usd_bn, rel=1e-12)
+    assert model.ledger.get("mof", "ust_units") == pytest.approx(model.mof.state.ust_units, rel=1e-12)
 
 
 def test_dashboard_columns_are_present_and_finite():
