@@ -306,17 +306,6 @@ def test_yen_depreciation_passes_through_to_inflation():
     assert on.jp_inflation_expectations.iloc[-1] > off.jp_inflation_expectations.iloc[-1]
 
 
-def test_auctions_report_tails_and_indirect_shares():
-    ts = run(1, 100).timeseries()
-    auctions = ts[ts.ust_auction == 1]
-    assert len(auctions) == 20  # every 5th day
-    prev = ts.ust10y_yield.shift(1)
-    assert np.allclose(auctions.ust_auction_tail_bp, (auctions.ust10y_yield - prev[auctions.index]) * 1e4)
-    assert auctions.ust_indirect_share.between(0, 1).all()
-    bigger = run(1, 100, us_treasury__auction_size_usd_bn=80.0).timeseries()
-    assert bigger[bigger.ust_auction == 1].ust_auction_tail_bp.mean() > auctions.ust_auction_tail_bp.mean()
-
-
 def test_identities_hold_every_step_with_all_policy_tools_in_use():
     events = [
         ScenarioEvent(day=15, kind="supplementary_budget", params={"jpy_tn": 20.0}),
