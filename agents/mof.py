@@ -11,7 +11,8 @@
   Liquidity). The dollars an intervention sells come from deposits above a buffer
   (``deposit_buffer_share`` of the initial deposits) and the rest from selling USTs, a
   price-inelastic order in the day's UST clearing: the sale is supply the UST market clears the
-  same day, so UST yields respond. The USTs earn the index coupon, paid into the deposits.
+  same day, so UST yields respond. The USTs earn the index coupon, paid into the deposits (the
+  buffer grows with it by the same share).
 * Signalling: an intervention of ``X`` (¥ tn of yen bought) shifts market participants' perceived
   ceiling — the fundamental anchor ln S̄ value-based traders trade towards — by
   ``s_t = d·s_{t−1} − κ·X_t`` in ln S, ``d = 2^(−1/h)`` for the half-life ``h``. The MoF owns the
@@ -128,27 +129,33 @@ class MofConfig(Validated):
         1.0,
         lo=0.0,
         hi=1.0,
-        doc="share of the initial deposits the MoF keeps: interventions spend only the deposits above it and "
-        "sell USTs for the rest (1: every intervention sells USTs)",
+        doc="share of the deposits (initial, plus coupon income) the MoF keeps: interventions spend only the "
+        "deposits above it and sell USTs for the rest (1: every intervention sells USTs)",
         source="Sep 2022: the ¥2.84 tn intervention left deposits at $135.5 bn (end-Aug and end-Sep) while "
         "securities fell from $1.04 tn to $985 bn (MoF reserves release, 7 Oct 2022)",
         range_note="0 (deposits first) to 1 (USTs only)",
     )
     signal_log_per_jpy_tn: float = param(
-        0.0,
+        0.00307,
         unit="ln S per JPY tn",
         lo=0.0,
         hi=0.05,
         doc="κ: shift of participants' perceived ceiling (real money's anchor ln S̄) per ¥1 tn of yen bought",
-        range_note="0 (flow only) to 5% per ¥1 tn (above Chen, Watanabe & Yabu 2009's 1.7% per ¥1 tn, "
-        "1991-2002)",
+        source="fitted to the same-day moves to the close on 22 Sep 2022 (¥2.84 tn, 145.9→142.4) and 29 Apr 2024 "
+        "(¥5.92 tn, 160.2→156.3), checked on 21 Oct 2022 and 11 Jul 2024 (MoF intervention data) by "
+        "experiments/calibration/intervention.py (run: --seeds 10; experiments/calibration/results/"
+        "intervention.json): check days within 0.13-0.22 pp of the record",
+        range_note="0 (flow only) to 5% per ¥1 tn (above Chen, Watanabe & Yabu 2009's 1.7% per ¥1 tn, 1991-2002)",
     )
     signal_halflife_days: float = param(
-        5.0,
+        0.5,
         unit="trading days",
         lo=0.5,
         hi=250.0,
         doc="half-life of the signal's shift of the perceived ceiling",
+        source="chosen on a grid (0.5-10 days) by experiments/calibration/intervention.py for about half of the "
+        "same-day move left after a week (22 Sep 2022: 142.4 at the close, 143.8 on 26 Sep); the grid's "
+        "shortest comes closest (0.75 left), the rest of the model keeping most of any one-day move",
         range_note="effects of Japanese interventions last days to under a month (Fatum & Hutchison 2006; "
         "Takagi 2014's review)",
     )
@@ -369,11 +376,13 @@ class Mof(Sector):
         led.fx(self.name, -self.usd_sold_bn, day.usdjpy / 1000.0)
         st.ust_units -= self.ust_units_sold
         st.deposits_usd_bn += self.ust_sold_usd_bn - self.usd_sold_bn
-        # the USTs held at the close earn the index coupon, paid by the issuer into the deposits
+        # the USTs held at the close earn the index coupon, paid by the issuer into the deposits; the
+        # buffer grows with it, so income is not spent on interventions before USTs are sold
         coupon = st.ust_units * day.ust_coupon_per_unit
         led.book(self.name, "usd_bn", coupon)
         led.book("us_treasury", "usd_bn", -coupon)
         st.deposits_usd_bn += coupon
+        st.deposit_buffer_usd_bn += self.config.deposit_buffer_share * coupon
         st.ust_price = day.ust_price
         # the issuer sells new bonds at today's price and repays the BoJ's maturing ones
         led.bonds("jgb_issuer", "jgb_units", "jpy_tn", self.redeemed_units - self.supply_units, day.jgb_price)

@@ -247,8 +247,9 @@ EVENT_MEANINGS = {
     "trade_flow": "adds `usd_bn` of price-inelastic dollar buying (negative: selling) to the day's trade flows",
     "supplementary_budget": "an unplanned budget of `jpy_tn`: issued as extra JGB supply spread over "
     "`mof.issuance_days` days, and added at once to the fiscal-risk index",
-    "mof_intervention": "the MoF buys `jpy_tn` of yen that day (negative: sells yen), paid from its dollar "
-    "reserves, on top of its own rule",
+    "mof_intervention": "the MoF buys `jpy_tn` of yen that day (negative: sells yen), on top of its own rule: "
+    "the dollars come from deposits above a buffer and from selling its USTs in that day's UST clearing, and "
+    "the purchase shifts participants' perceived ceiling (`mof.signal_log_per_jpy_tn`)",
     "commodity_shock": "adds `inflation_pa` to the commodity component of Japanese inflation, which then decays",
     "us_inflation_expectations": "sets US expected inflation (per annum), which moves the US real rate",
     "superlong_shock": "adds `spread_pa` to the 30-year JGB yield over the 10-year (a super-long sell-off)",

@@ -49,6 +49,7 @@ def run_with_daily_checks(seed: int, scenario: str, overrides: dict, days: int =
             + model.dealers.ust_inventory_units
             + model.bond_investors.ust_units
             + model.life_insurers.ust_units.sum()
+            + model.mof.state.ust_units
         )
         assert abs(ust_held - model.outstanding_ust_units) <= 1e-12 * ust_held, (
             f"day {model.day}: UST held {ust_held!r} vs outstanding {model.outstanding_ust_units!r}"
