@@ -8,8 +8,8 @@ Every figure is measured on the baseline scenario with small populations (so it 
   dealers ~10-20%; US Treasury auction results);
 * **schedule shifts** — a twin on common random numbers (same seed) in which one class's level
   at the when-issued yield is scaled by ``--factor`` (default 0.8: 20% less): the change of the
-  mean tail (bp), of the mean indirect share, and of the UST 10y yield (mean over all days, bp)
-  against the twin without the shift;
+  mean tail (bp), of the mean indirect share, of the dealers' mean allotment, and of the UST 10y
+  yield (mean over all days and over auction days, bp) against the twin without the shift;
 * **repatriation** — a twin with the 30-year JGB 100 bp higher from day 20 (``superlong_shock``,
   as in hypothesis H4): insurers sell Treasuries, and the indirect class's bids follow their sales
   and the hedged pickup.
@@ -74,13 +74,17 @@ def auction_statistics(seed: int, days: int = 500, **overrides: Any) -> dict[str
 
 def _difference(shifted, base, start: int = 0) -> dict[str, float]:
     a, b = _auctions(shifted, start), _auctions(base, start)
+
+    def change(col: str, x, y) -> float:
+        return float(x[col].mean() - y[col].mean())
+
     return {
-        "tail_change_bp": float(a.ust_auction_tail_bp.mean() - b.ust_auction_tail_bp.mean()),
-        "indirect_share_change": float(a.ust_indirect_share.mean() - b.ust_indirect_share.mean()),
-        "dealer_allotment_change_usd_bn": float(a.ust_allotted_dealers_usd_bn.mean() - b.ust_allotted_dealers_usd_bn.mean()),
-        "ust10y_change_bp": float(1e4 * (shifted.ust10y_yield[shifted.day >= start].mean()
-                                         - base.ust10y_yield[base.day >= start].mean())),
-    }  # fmt: skip
+        "tail_change_bp": change("ust_auction_tail_bp", a, b),
+        "indirect_share_change": change("ust_indirect_share", a, b),
+        "dealer_allotment_change_usd_bn": change("ust_allotted_dealers_usd_bn", a, b),
+        "ust10y_change_bp": 1e4 * change("ust10y_yield", shifted[shifted.day >= start], base[base.day >= start]),
+        "ust10y_auction_day_change_bp": 1e4 * change("ust10y_yield", a, b),
+    }
 
 
 def schedule_shift(seed: int, bidder: str = "indirect", factor: float = 0.8, days: int = 250) -> dict[str, float]:
