@@ -499,7 +499,7 @@ class TrendFollowers(Sector):
 
     def start(self, model) -> None:
         cfg, mk = self.config, model.market
-        implied = model.config.market.fx_vol_per_risk_point * mk.risk_index
+        implied = model.config.market.implied_fx_vol_pa(mk.risk_index)
         self.var_daily = implied * implied / TRADING_DAYS
         rng = model.streams["cta.init"]
         closes = pre_sample_path(cfg, rng, mk.log_usdjpy, self.sigma_daily())

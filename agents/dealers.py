@@ -2,7 +2,7 @@
 
 Following Gabaix & Maggiori (2015), dealers absorb net customer order flow into inventory and
 charge for it through the price: to take on inventory they need the price to move against the
-customer. Their capacity shrinks as the risk index ``v`` rises, ``c(v) = c₀·(v̄/v)^η``, so the
+customer. Their capacity shrinks as the risk index ``v`` rises, ``c(v) = c₀·(v̄/v)^(η·β)`` (β: how implied FX volatility scales with ``v``), so the
 same flow moves prices more in stress ("liquidity evaporates"). Each day they lay off a share
 ``φ`` of yesterday's inventory.
 
@@ -12,7 +12,7 @@ Stock demand (per market): ``I*(p) = (1 − φ)·I_old + c(v)·(move that compen
   USD bn (``s = ln S``): they buy dollars when the dollar falls;
 * UST / JGB: ``c·(y − y_prev)`` per bp of yield, converted to index units at yesterday's price.
 
-**Capacity is capital over value at risk, at the day's prices.** ``c = c₀·(E_d/E*)·(v̄/v)^η``: their
+**Capacity is capital over value at risk, at the day's prices.** ``c = c₀·(E_d/E*)·(v̄/v)^(η·β)``: their
 equity ``E_d`` is marked at the trial prices inside the clearing (their inventories and forward
 book revalued since yesterday's close) and ``v`` is the day's risk index at the same prices (read
 from the clearing's ``aux``), so a loss or a jump in volatility cuts their capacity on the day it
@@ -89,8 +89,10 @@ class DealerConfig(Validated):
         1.0,
         lo=0.0,
         hi=3.0,
-        doc="η in k = (E_d/E*)·(v̄/v)^η: capacity is capital over value at risk, and VaR per unit of inventory "
-        "scales with volatility (η = 1); 0 switches the volatility channel of liquidity off",
+        doc="η in k = (E_d/E*)·(σ_fx(v̄)/σ_fx(v))^η = (E_d/E*)·(v̄/v)^(η·β), with σ_fx the implied USD/JPY "
+        "volatility at the risk index (market.fx_vol_risk_elasticity = β): capacity is capital over value at "
+        "risk, and VaR per unit of inventory scales with volatility (η = 1); 0 switches the volatility channel "
+        "of liquidity off",
         source="VaR-based risk limits: capacity ∝ capital/σ (Adrian & Shin 2010; Brunnermeier & Pedersen 2009)",
         range_note="0 (no volatility channel) to 3 (limits that tighten faster than VaR, e.g. stressed VaR)",
     )
@@ -215,7 +217,7 @@ def marked_equity(p, inp, dequity):
 
 @njit(cache=True)
 def capacity_factor(p, inp, aux, dk, dcap):
-    """The share of calm-market capacity at trial prices, ``k = (E_d/E*)·(v̄/v)^η``, and the equity that
+    """The share of calm-market capacity at trial prices, ``k = (E_d/E*)·(v̄/v)^(η·β)``, and the equity that
     prices the forward book; derivatives in ``dk`` and ``dcap`` (the latter of that equity).
 
     The equity is floored at 1% of its target: dealers with no capital left price at a hundredth of
@@ -372,7 +374,8 @@ class Dealers(Sector):
             jgb_capacity_units=bond_capacity_units(cfg.jgb_capacity_jpy_tn_per_bp, mk.jgb_price),
             book_per_equity=cfg.swap_leverage_limit / cfg.basis_slope_pa,
             log_v_mean=math.log(mc.risk_index_mean),
-            risk_elasticity=cfg.capacity_risk_elasticity,
+            # VaR: capacity ∝ E/σ_fx(v)^η and σ_fx ∝ v^β (market.fx_vol_risk_elasticity)
+            risk_elasticity=cfg.capacity_risk_elasticity * mc.fx_vol_risk_elasticity,
             ust_duration=mc.ust_duration,
             jgb_duration=mc.jgb_duration,
         )

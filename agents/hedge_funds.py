@@ -948,7 +948,7 @@ class HedgeFunds(Sector):
         mk, h = model.market, self.config
         if not h.risk_feedback:
             return h.margin_reference_vol_pa**2
-        implied = model.config.market.fx_vol_per_risk_point * mk.risk_index
+        implied = model.config.market.implied_fx_vol_pa(mk.risk_index)
         blend = h.realized_vol_weight * mk.ewma_var_daily * TRADING_DAYS + (1 - h.realized_vol_weight) * implied**2
         return max(blend, h.vol_floor_pa**2)
 

@@ -295,7 +295,7 @@ class LifeInsurers(Sector):
 
     def utilities(self, model) -> np.ndarray:
         mk = model.market
-        fx_var = (model.config.market.fx_vol_per_risk_point * mk.risk_index) ** 2
+        fx_var = model.config.market.implied_fx_vol_pa(mk.risk_index) ** 2
         return yen_returns(
             self.config,
             y30=model.macro.jgb30y_yield(mk.jgb10y_yield),

@@ -8,7 +8,9 @@ fiscal-risk index and the global equity index NISA households hold.
 * Fiscal risk ``F`` rises with unplanned issuance (supplementary budgets), decays with a
   half-life; it raises the JGB term premium (super-longs most) and, if switched on, the yen's
   fiscal risk premium in real money's fundamental value (Blanchard 2004).
-* Global equity (USD, index 100 at the start): ``Δln E = μ/250 − β_v·Δln v − D_e·Δy_us + σ·ε``.
+* Global equity (USD, index 100 at the start): ``Δln E = μ/250 − D_e·Δy_us + σ·ε + news``: it moves
+  with US growth news and US yields, not with the risk index; the risk index responds to it
+  (:mod:`model.risk`).
 """
 
 from __future__ import annotations
@@ -127,13 +129,6 @@ class MacroConfig(Validated):
         doc="idiosyncratic equity volatility",
         range_note="MSCI ACWI realised volatility by year 8-35%",
     )
-    equity_risk_beta: float = param(
-        0.12,
-        lo=0.0,
-        hi=0.5,
-        doc="β_v: equity log change per unit change of ln v",
-        range_note="equity return per unit change of ln VIX: ~-0.1 to -0.3 (daily regressions)",
-    )
     equity_rate_duration: float = param(
         5.0,
         unit="years",
@@ -163,6 +158,7 @@ class MacroState:
         self.fiscal_risk = 0.0
         self.equity_index = 100.0
         self.superlong_extra = 0.0  # super-long premium from events (e.g. weak 30y auctions)
+        self.equity_news_log = 0.0  # today's growth-news move of ln E (applied when the news arrives)
         self.draws = None
 
     def jp_expectations(self) -> float:
@@ -205,7 +201,9 @@ class MacroState:
         elif event.kind == "superlong_shock":
             self.superlong_extra += event.params["spread_pa"]
         elif event.kind == "us_growth_news":  # the Fed path's part is the market's (MarketState)
-            self.equity_index *= math.exp(self.cfg.growth_news_equity_per_sd * event.params["surprise_sd"])
+            self.equity_news(self.cfg.growth_news_equity_per_sd * event.params["surprise_sd"])
+        elif event.kind == "us_equity_news":  # news about equities themselves (earnings): no policy path
+            self.equity_news(event.params["log_change"])
         else:
             return False
         return True
@@ -213,6 +211,17 @@ class MacroState:
     def draw(self, rng) -> None:
         """Today's commodity and equity shocks, from the macro stream (drawn before trading)."""
         self.draws = rng.standard_normal(2)
+
+    def equity_news(self, log_change: float) -> None:
+        """News moves the equity index when it arrives, before the day's trading."""
+        self.equity_index *= math.exp(log_change)
+        self.equity_news_log += log_change
+
+    def equity_return_before_trading(self) -> float:
+        """Today's ln E change known before trading: news, drift and the day's own shock; the day's
+        US yield change adds ``−D_e·Δy_us`` at the clearing's prices (:mod:`model.risk`)."""
+        c = self.cfg
+        return self.equity_news_log + c.equity_drift_pa / 250.0 + c.equity_vol_pa / math.sqrt(250.0) * self.draws[1]
 
     def add_fiscal_news(self, jpy_tn: float) -> None:
         self.fiscal_risk += self.cfg.fiscal_risk_per_jpy_tn * jpy_tn
@@ -222,7 +231,6 @@ class MacroState:
         *,
         log_s_now: float,
         log_s_year_ago: float,
-        d_log_v: float,
         d_y_us: float,
         risk_index: float,
         risk_mean: float,
@@ -238,8 +246,6 @@ class MacroState:
         )
         self.fiscal_risk *= 0.5 ** (1.0 / c.fiscal_risk_halflife_days)
         self.equity_index *= math.exp(
-            c.equity_drift_pa / 250.0
-            - c.equity_risk_beta * d_log_v
-            - c.equity_rate_duration * d_y_us
-            + c.equity_vol_pa / math.sqrt(250.0) * shock_equity
+            c.equity_drift_pa / 250.0 - c.equity_rate_duration * d_y_us + c.equity_vol_pa / math.sqrt(250.0) * shock_equity
         )
+        self.equity_news_log = 0.0

@@ -121,24 +121,25 @@ class MarketConfig(Validated):
         range_note="VIX averages over decades and regimes 1990-2024: ~12-25",
     )
     risk_persistence: float = param(
-        0.9826,
+        0.9858,
         unit="per day",
         lo=0.9,
         hi=0.995,
         hi_open=True,
         doc="ρ: AR(1) coefficient of ln v (half-life ~40 days)",
         source="fitted to the VIX's own moments on the baseline by experiments/calibration/risk_index.py "
-        "(run: --candidates 24 --seeds 4 --days 1250; experiments/calibration/results/risk_index.json); "
+        "(run: --candidates 24 --seeds 4 --days 1250 --workers 2, 2026-12-01; experiments/calibration/results/risk_index.json); "
         "the VIX's log level has AR(1) ≈ 0.98 daily, 1990-2023 (CBOE)",
         range_note="daily AR(1) of ln VIX over sub-periods 1990-2024: 0.95-0.99",
     )
     risk_vol_sensitivity: float = param(
-        0.0737,
+        0.0381,
         lo=0.0,
         hi=0.2,
-        doc="a: response of ln v to the day's USD/JPY move, per unit of |return|/σ_ref above its mean",
+        doc="a: response of ln v to the day's USD/JPY move, per unit of |return|/σ_{t−1} above its mean (σ_{t−1}: the "
+        "daily volatility implied by yesterday's index)",
         source="fitted to the VIX's own moments on the baseline by experiments/calibration/risk_index.py "
-        "(run: --candidates 24 --seeds 4 --days 1250; experiments/calibration/results/risk_index.json)",
+        "(run: --candidates 24 --seeds 4 --days 1250 --workers 2, 2026-12-01; experiments/calibration/results/risk_index.json)",
         range_note="model coefficient: 0 (no channel) to ~3 times the fitted value",
     )
     risk_forced_sensitivity: float = param(
@@ -151,20 +152,29 @@ class MarketConfig(Validated):
         range_note="model coefficient: 0 (no channel) to a doubling of v when a tenth of the carry stock is "
         "forced out in a day (ln 2 / 0.1 ≈ 7), with room above",
     )
+    risk_equity_sensitivity: float = param(
+        4.8,
+        lo=0.0,
+        hi=10.0,
+        doc="e: fall of ln v per unit of the day's US equity log return (0 switches the equity channel off)",
+        source="daily ln VIX changes on S&P 500 log returns, 1990-2023: correlation about -0.75, sd 0.07 and "
+        "1.1% (CBOE, S&P), slope -0.75·0.07/0.011 ≈ -4.8",
+        range_note="slope by decade and regime: about -3 to -7",
+    )
     risk_endogenous: bool = param(
         True,
         doc="the risk index responds to the day's USD/JPY move and forced sales (False: a = c = 0, its news and "
         "sentiment events kept; an ablation switch)",
     )
     risk_news_sd: float = param(
-        0.0669,
+        0.0483,
         lo=0.0,
         hi=0.12,
         doc="sd of the daily news term in ln v (0 switches it off)",
         source="fitted to the VIX's own moments on the baseline by experiments/calibration/risk_index.py "
-        "(run: --candidates 24 --seeds 4 --days 1250; experiments/calibration/results/risk_index.json); "
+        "(run: --candidates 24 --seeds 4 --days 1250 --workers 2, 2026-12-01; experiments/calibration/results/risk_index.json); "
         "the VIX's daily log change has sd ~0.07 (CBOE, 1990-2023), of which the news term is "
-        "the part the model's own channels do not produce",
+        "the part the model's own channels (the day's USD/JPY move, forced sales, the equity market) do not produce",
         range_note="sd of daily ln VIX changes by decade 1990-2024: 0.05-0.09; 0 switches the news off",
     )
     risk_index_max: float = param(
@@ -175,22 +185,26 @@ class MarketConfig(Validated):
         doc="ceiling of the risk index (days spent at it are counted in the summary); about twice the VIX record",
         source="VIX closing high 82.7 (16 Mar 2020), intraday 89.5 (Oct 2008) (CBOE)",
     )
-    fx_vol_per_risk_point: float = param(
-        0.005,
-        unit="per annum per index point",
-        lo=0.002,
-        hi=0.01,
-        doc="implied USD/JPY vol per risk-index point (9% at v=18)",
-        source="USD/JPY 1m implied ~9% when VIX ~18 (2015-2023 averages)",
-        range_note="USD/JPY 1m implied vol / VIX: 0.3-0.9 in 2000-2024",
+    fx_implied_vol_pa: float = param(
+        0.09,
+        unit="per annum",
+        lo=0.03,
+        hi=0.3,
+        doc="USD/JPY 1-month implied volatility when the risk index is at its long-run mean v̄",
+        source="USD/JPY 1m implied vol ~9% with the VIX near 18 (2015-2023 averages); 10.6% on 24 Jul 2024 "
+        "with the VIX near 18 (FX options market commentary)",
+        range_note="USD/JPY 1m implied vol at average VIX levels, 2000-2024: ~6-12%",
     )
-    calm_fx_vol_daily: float = param(
-        0.006,
-        unit="per day",
-        lo=0.003,
-        hi=0.012,
-        doc="σ_ref for the risk index's volatility term (9.5% a year)",
-        range_note="USD/JPY realised daily volatility 0.3-1.2% by year, 1990-2024",
+    fx_vol_risk_elasticity: float = param(
+        0.6,
+        lo=0.0,
+        hi=1.5,
+        doc="β in σ_fx(v) = fx_implied_vol_pa·(v/v̄)^β: implied FX volatility is concave in the risk index "
+        "(1 = proportional; 0 = FX volatility independent of v)",
+        source="USD/JPY 1m implied vol ~9% at VIX 18, ~14% at the 5 Aug 2024 VIX close of 38.6 (1-week vols "
+        "above 16% at the August highs) gives β ≈ 0.6; ~16% at the March 2020 VIX close of 82 gives ~0.4, "
+        "~30% in October 2008 at VIX ~80 ~0.8 (market data as reported in FX options commentary)",
+        range_note="0.4-0.8 across the 2008, 2020 and 2024 stress episodes",
     )
     fx_basis_pa: float = param(
         -0.004,
@@ -260,6 +274,10 @@ class MarketConfig(Validated):
         source="a one-sd payrolls surprise moves the 2y yield by ~5-10 bp (Gürkaynak, Kısacıkoğlu & Wright 2020)",
         range_note="0 to ~3x the central estimate",
     )
+
+    def implied_fx_vol_pa(self, risk_index: float) -> float:
+        """USD/JPY implied volatility at risk index ``v``: ``σ_fx(v) = fx_implied_vol_pa·(v/v̄)^β``."""
+        return self.fx_implied_vol_pa * (risk_index / self.risk_index_mean) ** self.fx_vol_risk_elasticity
 
     def _check(self) -> None:
         import datetime as dt
@@ -340,7 +358,7 @@ class MarketState:
         self.risk_index = cfg.risk_index
         self.risk_shock = 0.0  # exogenous ln-v jump scheduled for today (scenario events)
         # agents' running estimates: EWMA variance of USD/JPY's daily return (the carry forward's), trend
-        implied = cfg.fx_vol_per_risk_point * cfg.risk_index
+        implied = cfg.implied_fx_vol_pa(cfg.risk_index)
         self.ewma_var_daily = (implied**2) / 250.0
         self.ewma_var_ust_daily = 0.0  # UST 10y index return variance (funds floor their estimate)
         self.fx_basis = cfg.fx_basis_pa

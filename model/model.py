@@ -278,13 +278,13 @@ class CarryUnwindModel(mesa.Model):
         year_ago = self.macro.log_usdjpy_year_ago(self.history["usdjpy"], cfg.market)
         dy_us = result.ust10y_yield - mk.ust10y_yield
         h = cfg.hedge_funds
-        _, d_log_v = mk.close_day(
+        mk.close_day(
             usdjpy=result.usdjpy, ust10y_yield=result.ust10y_yield, jgb10y_yield=result.jgb10y_yield,
             fx_basis=result.fx_basis, risk_index=risk, trend_halflife_days=h.trend_halflife_days,
             ewma_lambda=h.ewma_lambda,
         )  # fmt: skip
         self.macro.update(
-            log_s_now=math.log(result.usdjpy), log_s_year_ago=year_ago, d_log_v=d_log_v, d_y_us=dy_us,
+            log_s_now=math.log(result.usdjpy), log_s_year_ago=year_ago, d_y_us=dy_us,
             risk_index=mk.risk_index, risk_mean=cfg.market.risk_index_mean,
             shock_commodity=float(self.macro.draws[0]), shock_equity=float(self.macro.draws[1]),
         )  # fmt: skip

@@ -1,20 +1,29 @@
 """The risk index ``v`` (VIX-like): priced inside the day's clearing, an outcome of the day.
 
-    ln v_t = ln v̄ + ρ·(ln v_{t−1} − ln v̄) + a·g(r_t) + c·f_t/K_{t−1} + n_t + j_t
+    ln v_t = ln v̄ + ρ·(ln v_{t−1} − ln v̄) + a·g(r_t) + c·f_t/K_{t−1} − e·Δln E_t + n_t + j_t
 
-* ``g(r) = √(r² + ε²)/σ_ref − √(2/π)``: the day's USD/JPY move ``r = ln S − ln S_prev`` at the trial
-  price, relative to a calm day's (zero on average in calm markets; smooth in ``r`` through ``ε``);
+* ``g(r) = √(r² + ε²)/σ_{t−1} − √(2/π)``: the day's USD/JPY move ``r = ln S − ln S_prev`` at the trial
+  price, standardised by the daily volatility the market expected this morning, ``σ_{t−1} =
+  σ_fx(v_{t−1})/√250`` (:meth:`model.market.MarketConfig.implied_fx_vol_pa`): zero on average when
+  moves are as large as expected, smooth in ``r`` through ``ε``. This is Nelson's (1991) EGARCH
+  form: because the move is measured against the expected volatility, a turbulent market raises
+  ``v`` only by surprising it, and ``ln v`` stays stationary (a fixed yardstick made the index
+  explode in stress and collapse to its floor in calm runs);
 * ``f_t`` the day's forced sales of long-USD positions at the trial prices — margin calls beyond
   what funds would sell anyway, liquidations, broker stop-outs — which the customer sectors write
   into the clearing's ``aux`` (:data:`model.sector.AUX_FORCED`), as a share of yesterday's carry
   stock ``K``;
-* ``n_t`` news (sd ``market.risk_news_sd``, drawn before trading) and ``j_t`` sentiment events
-  (``risk_shock``, for experiments).
+* ``Δln E_t`` the day's return of the US equity index (:mod:`model.macro`): growth news, its own
+  shock and ``−D_e·Δy_us`` at the trial US yield. Stocks falling raise the index ("the leverage
+  effect"); ``e`` = ``market.risk_equity_sensitivity`` is the slope of daily ln VIX changes on S&P 500
+  returns. Through it US growth news reaches ``v`` on its day, with no volatility jump scripted;
+* ``n_t`` news (sd ``market.risk_news_sd``, drawn before trading): what moves the VIX beyond the
+  model's channels; ``j_t`` sentiment events (``risk_shock``, for experiments only).
 
 Each channel enters once: the index reaches the funds' margins (tomorrow's, set from today's
 close) and the dealers' capacity (today's, at the same trial prices, :mod:`agents.dealers`); the
 dealers' capital reaches their capacity through their equity, not through ``v``. With
-``market.risk_endogenous = False``, ``a = c = 0`` and only the news and events move it. The index
+``market.risk_endogenous = False``, ``a = c = 0``: the equity market, the news and events move it. The index
 is capped at ``market.risk_index_max`` (zero derivative above it) and floored at 5.
 
 This block is evaluated after the customers' flows and before the dealers'
@@ -28,7 +37,7 @@ from typing import NamedTuple
 
 from numba import njit
 
-from model.sector import AUX_FORCED, AUX_LOG_RISK, FX, Sector
+from model.sector import AUX_FORCED, AUX_LOG_RISK, FX, TRADING_DAYS, UST, Sector
 
 __all__ = ["RiskIndex", "RiskInputs", "risk_flows", "SMOOTHING"]
 
@@ -45,10 +54,14 @@ class RiskInputs(NamedTuple):
     persistence: float  # ρ
     vol_sensitivity: float  # a (0 when not endogenous)
     forced_sensitivity: float  # c (0 when not endogenous)
-    calm_vol: float  # σ_ref, daily
+    expected_vol: float  # σ_{t−1}: the daily USD/JPY volatility implied by yesterday's v
     news: float  # n_t + j_t
     carry_stock: float  # K, USD bn (floored)
     log_max: float
+    equity_sensitivity: float  # e
+    equity_before: float  # today's ln E change known before trading (news, drift, own shock)
+    equity_duration: float  # D_e: ln E per unit of the US 10y yield
+    y_us_prev: float  # yesterday's US 10y yield
 
 
 @njit(cache=True)
@@ -56,12 +69,13 @@ def risk_flows(p, inp, z, jac, gross, out, aux):
     """Write ln v at the trial prices, and its derivatives, into ``aux`` (see the module docstring)."""
     r = p[FX] - inp.s_prev
     root = math.sqrt(r * r + SMOOTHING * SMOOTHING)
-    g = root / inp.calm_vol - SQRT_2_OVER_PI
+    g = root / inp.expected_vol - SQRT_2_OVER_PI
     log_v = (
         inp.log_mean
         + inp.persistence * (inp.log_v_prev - inp.log_mean)
         + inp.vol_sensitivity * g
         + inp.forced_sensitivity * aux[AUX_FORCED, 0] / inp.carry_stock
+        - inp.equity_sensitivity * (inp.equity_before - inp.equity_duration * (p[UST] - inp.y_us_prev))
         + inp.news
     )
     n = aux.shape[1] - 1
@@ -73,7 +87,8 @@ def risk_flows(p, inp, z, jac, gross, out, aux):
     aux[AUX_LOG_RISK, 0] = log_v
     for k in range(n):
         aux[AUX_LOG_RISK, 1 + k] = inp.forced_sensitivity * aux[AUX_FORCED, 1 + k] / inp.carry_stock
-    aux[AUX_LOG_RISK, 1 + FX] += inp.vol_sensitivity * r / (root * inp.calm_vol)
+    aux[AUX_LOG_RISK, 1 + FX] += inp.vol_sensitivity * r / (root * inp.expected_vol)
+    aux[AUX_LOG_RISK, 1 + UST] += inp.equity_sensitivity * inp.equity_duration
 
 
 class RiskIndex(Sector):
@@ -103,8 +118,12 @@ class RiskIndex(Sector):
             persistence=cfg.risk_persistence,
             vol_sensitivity=cfg.risk_vol_sensitivity if on else 0.0,
             forced_sensitivity=cfg.risk_forced_sensitivity if on else 0.0,
-            calm_vol=cfg.calm_fx_vol_daily,
+            expected_vol=cfg.implied_fx_vol_pa(mk.risk_index) / math.sqrt(TRADING_DAYS),
             news=mk.risk_news(),
+            equity_sensitivity=cfg.risk_equity_sensitivity,
+            equity_before=model.macro.equity_return_before_trading(),
+            equity_duration=model.config.macro.equity_rate_duration,
+            y_us_prev=mk.ust10y_yield,
             carry_stock=max(model.signals.get("carry_stock_usd_bn", 0.0), 10.0),
             log_max=math.log(cfg.risk_index_max),
         )

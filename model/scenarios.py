@@ -50,6 +50,7 @@ EVENT_KINDS: dict[str, dict[str, tuple[float, float]]] = {
     "fed_path_news": {"change_pa": (-0.05, 0.05)},
     "boj_path_news": {"change_pa": (-0.05, 0.05)},
     "us_growth_news": {"surprise_sd": (-10.0, 10.0)},
+    "us_equity_news": {"log_change": (-0.5, 0.5)},
     "trade_flow": {"usd_bn": (-10_000.0, 10_000.0)},
     "supplementary_budget": {"jpy_tn": (0.0, 500.0)},
     "mof_intervention": {"jpy_tn": (-100.0, 100.0)},

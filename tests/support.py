@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from model.model import CarryUnwindModel
@@ -14,6 +16,10 @@ CRASH_PRONE = {
     "hedge_funds__vol_floor_pa": 0.03,  # the lowest allowed stressed-VaR floor
 }
 N_FUNDS = 100
+# A test-only scenario with a sentiment jump of the risk index on day 60 (``risk_shock`` is for experiments;
+# no named scenario uses it): the tests of crash bookkeeping need a crash to happen, whatever the calibration.
+SENTIMENT_STRESS = str(Path(__file__).with_name("scenarios") / "sentiment_stress.toml")
+SENTIMENT_CRASH = str(Path(__file__).with_name("scenarios") / "sentiment_crash.toml")  # a jump of ×7.4
 
 
 def make_model(seed: int, scenario: str = "baseline", **overrides) -> CarryUnwindModel:

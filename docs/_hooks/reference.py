@@ -232,7 +232,8 @@ def cli_markdown() -> str:
 
 # -- scenarios -------------------------------------------------------------------------------------
 EVENT_MEANINGS = {
-    "risk_shock": "adds `log_jump` to the logarithm of the risk index at the day's update (an exogenous "
+    "risk_shock": "for experiments only (no named scenario uses it): adds `log_jump` to the logarithm of the "
+    "risk index at the day's update (an exogenous "
     "sentiment jump: +1 multiplies the index by e ≈ 2.7)",
     "boj_rate": "a BoJ decision: sets the policy rate to `rate` (per annum) from this day on; the expected "
     "BoJ path moves by the decision's surprise",
@@ -243,7 +244,9 @@ EVENT_MEANINGS = {
     "boj_path_news": "shifts the expected BoJ near-term rate by `change_pa`, as `fed_path_news` for the Fed",
     "us_growth_news": "a US data surprise of `surprise_sd` standard deviations: moves the expected Fed path "
     "(`market.growth_news_fed_path_pa` per sd) and the global equity index "
-    "(`macro.growth_news_equity_per_sd` per sd)",
+    "(`macro.growth_news_equity_per_sd` per sd), and through the equity index the risk index that day",
+    "us_equity_news": "news about equities themselves (e.g. earnings): moves the global equity index by "
+    "`log_change` (ln) before the day's trading, and through it the risk index; the expected Fed path is untouched",
     "trade_flow": "adds `usd_bn` of price-inelastic dollar buying (negative: selling) to the day's trade flows",
     "supplementary_budget": "an unplanned budget of `jpy_tn`: issued as extra JGB supply spread over "
     "`mof.issuance_days` days, and added at once to the fiscal-risk index",

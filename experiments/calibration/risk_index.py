@@ -1,7 +1,8 @@
 """Fit the risk index's own coefficients to the VIX's own moments on the baseline (seeded search).
 
-The risk index (:mod:`model.risk`) has four coefficients: its persistence ``ρ``, its response to
-the day's USD/JPY move ``a``, its response to forced sales ``c`` and the sd of its news term. They
+The risk index (:mod:`model.risk`) has five coefficients: its persistence ``ρ``, its response to
+the day's USD/JPY move ``a`` (standardised by the volatility expected that morning), its response to
+forced sales ``c``, its response to the US equity return ``e`` and the sd of its news term. They
 are set so that the index, simulated on the calm ``baseline`` scenario, has the VIX's own moments —
 never on an episode:
 
@@ -13,9 +14,10 @@ sd of daily Δ ln v           0.07     CBOE VIX daily closes 1990-2023
 AR(1) of ln v                0.98     CBOE VIX daily closes 1990-2023
 ==========================  =======  ==============================================
 
-Three moments do not identify four coefficients in a calm baseline where forced sales are rare:
-``c`` is held at its prior (``market.risk_forced_sensitivity``) and the search fits ``ρ``, ``a``
-and the news sd. The objective is the sum of squared relative gaps (the AR(1) relative to its
+Three moments do not identify five coefficients in a calm baseline where forced sales are rare:
+``c`` is held at its prior (``market.risk_forced_sensitivity``), ``e`` at its sourced slope of daily
+ln VIX changes on equity returns (``market.risk_equity_sensitivity``), and the search fits ``ρ``,
+``a`` and the news sd (what the model's own channels leave of the VIX's daily variance). The objective is the sum of squared relative gaps (the AR(1) relative to its
 distance from 1), averaged over seeds 1..S of ``days`` days after a 250-day burn-in, plus the share of
 runs that end in a clearing failure. The search is
 a seeded uniform random search followed by a local refinement around the best point; its output
@@ -38,7 +40,7 @@ TARGETS = {"median_v": 17.6, "sd_dlogv": 0.07, "ar1_logv": 0.98}
 BOUNDS = {
     "market__risk_persistence": (0.95, 0.99),
     "market__risk_vol_sensitivity": (0.0, 0.15),
-    "market__risk_news_sd": (0.02, 0.09),
+    "market__risk_news_sd": (0.0, 0.09),
 }
 BURN_IN = 250
 SEARCH_SEED = 20261201

@@ -15,6 +15,7 @@ from agents import retail_fx as rf
 from model.accounting import check_identities
 from model.model import CarryUnwindModel
 from model.sector import AUX_FORCED, FWD, FX, N_AUX, N_MARKETS, ConfigError
+from tests.support import SENTIMENT_CRASH
 
 M_REQ, THETA, BAND = 0.04, 0.5, 0.02
 S_PREV = math.log(150.0)
@@ -260,8 +261,8 @@ def forwards_held(model):
 
 @pytest.fixture(scope="module")
 def stopout_run():
-    """risk_off with a short re-entry delay, every identity checked after every day."""
-    model = small_model(2, "risk_off", retail_fx__reentry_delay_days=10)
+    """A sentiment stress with a short re-entry delay, every identity checked after every day."""
+    model = small_model(2, SENTIMENT_CRASH, retail_fx__reentry_delay_days=10)
     check_identities(model)
     snaps = []
     for _ in range(90):
@@ -313,7 +314,7 @@ def test_stopped_out_accounts_reenter_after_the_delay_with_their_capital(stopout
 
 
 def test_runs_are_reproducible_bit_for_bit():
-    a, b = small_model(5, "risk_off"), small_model(5, "risk_off")
+    a, b = small_model(5, SENTIMENT_CRASH), small_model(5, SENTIMENT_CRASH)
     for _ in range(70):
         a.step()
         b.step()
@@ -329,8 +330,8 @@ def test_stop_outs_deepen_the_fall_of_usdjpy_on_the_day_they_happen():
     the first stop-out the runs are the same; on that day the forced yen buying makes USD/JPY fall more."""
     effects = []
     for seed in (1, 2, 3, 4, 5, 6, 7, 8):
-        a = small_model(seed, "risk_off", n_accounts=3000)
-        b = small_model(seed, "risk_off", n_accounts=3000, retail_fx__stop_outs=False)
+        a = small_model(seed, SENTIMENT_CRASH, n_accounts=3000)
+        b = small_model(seed, SENTIMENT_CRASH, n_accounts=3000, retail_fx__stop_outs=False)
         for _ in range(90):
             a.step()
             b.step()
@@ -353,7 +354,7 @@ def test_stop_outs_deepen_the_fall_of_usdjpy_on_the_day_they_happen():
 
 
 def test_a_hundred_thousand_accounts_run():
-    model = small_model(1, "risk_off", n_accounts=100_000)
+    model = small_model(2, SENTIMENT_CRASH, n_accounts=100_000)
     for _ in range(90):
         model.step()
     check_identities(model)

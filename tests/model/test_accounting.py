@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from model.accounting import AccountingError, check_identities
-from tests.support import CRASH_PRONE, forwards_held, fund_snapshot, make_model
+from tests.support import CRASH_PRONE, SENTIMENT_STRESS, forwards_held, fund_snapshot, make_model
 
 DAYS = 300
 
 CONFIGS = {
     "baseline": ("baseline", {}),
     "risk_off": ("risk_off", {}),
-    "crash_prone": ("risk_off", CRASH_PRONE),
+    "crash_prone": (SENTIMENT_STRESS, CRASH_PRONE),
 }
 
 

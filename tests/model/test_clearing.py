@@ -22,7 +22,7 @@ from model.compose import Bounds, ComposedClearing
 from model.registry import DEFAULT_SECTORS
 from model.risk import RiskInputs
 from model.sector import AUX_FORCED, CUSTOMER, FWD, FX, INSTITUTIONS, ISSUANCE, JGB, N_MARKETS, TRADING_DAYS, UST
-from tests.support import CRASH_PRONE, make_model, run_model
+from tests.support import CRASH_PRONE, SENTIMENT_STRESS, make_model, run_model
 
 D_UST = 8.5
 
@@ -88,8 +88,11 @@ class ClearingInputs(NamedTuple):
     risk_persistence: float  # ρ
     risk_vol_sensitivity: float  # a
     risk_forced_sensitivity: float  # c
-    calm_fx_vol: float  # σ_ref
+    expected_fx_vol: float  # σ_{t−1}
     risk_news: float
+    risk_equity_sensitivity: float  # e
+    equity_before: float
+    equity_duration: float
     carry_stock: float  # K
     log_v_max: float
     real_money_kept: float
@@ -157,7 +160,8 @@ def sector_inputs(inp: ClearingInputs, book: tuple) -> tuple:
         FundBook(fwd, units, cash, alive, t_fx, t_ust, m_fx, m_ust, maint, speed, inp.s_prev, inp.ust_duration,
                  inp.margin_call_band, forced, out_x, out_v, out_called, out_f),
         RiskInputs(inp.s_prev, inp.log_v_prev, inp.log_v_mean, inp.risk_persistence, inp.risk_vol_sensitivity,
-                   inp.risk_forced_sensitivity, inp.calm_fx_vol, inp.risk_news, inp.carry_stock, inp.log_v_max),
+                   inp.risk_forced_sensitivity, inp.expected_fx_vol, inp.risk_news, inp.carry_stock, inp.log_v_max,
+                   inp.risk_equity_sensitivity, inp.equity_before, inp.equity_duration, inp.yus_prev),
         DealerInputs(inp.s_prev, inp.yus_prev, inp.yjp_prev, inp.dealer_fx_inventory, inp.dealer_fwd_book,
                      inp.dealer_ust_inventory, inp.dealer_jgb_inventory, inp.dealer_jpy_tn, inp.dealer_equity,
                      inp.dealer_equity_target, inp.dealer_capital_constraint, inp.dealer_decay,
@@ -211,8 +215,11 @@ def hand_inputs(**changes) -> ClearingInputs:
         risk_persistence=0.98,
         risk_vol_sensitivity=0.0,
         risk_forced_sensitivity=0.0,
-        calm_fx_vol=0.006,
+        expected_fx_vol=0.006,
         risk_news=0.03,
+        risk_equity_sensitivity=0.0,
+        equity_before=0.0,
+        equity_duration=5.0,
         carry_stock=300.0,
         log_v_max=math.log(150.0),
         real_money_kept=30.0,
@@ -286,16 +293,19 @@ def log_s_fund(inp: ClearingInputs, y_us: float, y_jp: float) -> float:
     )
 
 
-def risk_log_level(inp: ClearingInputs, s: float, forced: float = 0.0) -> float:
-    """ln v at the trial ln S = s (model.risk's docstring): ln v̄ + ρ·(ln v_prev − ln v̄) + a·g(r) + c·f/K + news,
-    ``g(r) = √(r² + ε²)/σ_ref − √(2/π)`` with ε = 1e-4, clipped to [ln 5, ln v_max]."""
+def risk_log_level(inp: ClearingInputs, s: float, forced: float = 0.0, y_us: float | None = None) -> float:
+    """ln v at the trial ln S = s and US yield y_us (model.risk's docstring): ln v̄ + ρ·(ln v_prev − ln v̄)
+    + a·g(r) + c·f/K − e·(ΔE_before − D_e·Δy_us) + news, ``g(r) = √(r² + ε²)/σ_{t−1} − √(2/π)`` with
+    ε = 1e-4, clipped to [ln 5, ln v_max]."""
     r = s - inp.s_prev
-    g = math.hypot(r, 1e-4) / inp.calm_fx_vol - math.sqrt(2.0 / math.pi)
+    g = math.hypot(r, 1e-4) / inp.expected_fx_vol - math.sqrt(2.0 / math.pi)
+    dy_us = 0.0 if y_us is None else y_us - inp.yus_prev
     level = (
         inp.log_v_mean
         + inp.risk_persistence * (inp.log_v_prev - inp.log_v_mean)
         + inp.risk_vol_sensitivity * g
         + inp.risk_forced_sensitivity * forced / inp.carry_stock
+        - inp.risk_equity_sensitivity * (inp.equity_before - inp.equity_duration * dy_us)
         + inp.risk_news
     )
     return min(max(level, math.log(5.0)), inp.log_v_max)
@@ -325,9 +335,9 @@ def dealer_pricing_equity(inp: ClearingInputs, s: float, y_us: float, y_jp: floa
 
 
 def dealer_capacity_share(inp: ClearingInputs, s: float, y_us: float, y_jp: float, forced: float = 0.0) -> float:
-    """k = (E_d/E*)·(v̄/v)^η at the trial prices."""
+    """k = (E_d/E*)·(v̄/v)^(η·β) at the trial prices (``dealer_risk_elasticity`` is η·β)."""
     ratio = dealer_pricing_equity(inp, s, y_us, y_jp) / inp.dealer_equity_target
-    return ratio * math.exp(-inp.dealer_risk_elasticity * (risk_log_level(inp, s, forced) - inp.log_v_mean))
+    return ratio * math.exp(-inp.dealer_risk_elasticity * (risk_log_level(inp, s, forced, y_us) - inp.log_v_mean))
 
 
 def book_capacity(inp: ClearingInputs, s: float, y_us: float, y_jp: float) -> float:
@@ -748,7 +758,7 @@ def assert_jacobian_matches(inp, funds, p):
     # the day-wide values: the funds' forced sales fund by fund, and ln v from them (model.risk)
     forced = forced_by_fund(inp, funds, p)
     assert aux[AUX_FORCED, 0] == pytest.approx(forced, rel=1e-12, abs=1e-12)
-    assert aux[1, 0] == pytest.approx(risk_log_level(inp, p[0], forced), abs=1e-12)
+    assert aux[1, 0] == pytest.approx(risk_log_level(inp, p[0], forced, p[1]), abs=1e-12)
     # the dealers' forward supply: dZ_fwd/db = −ℓ·E_d(p)/κ, and its spot hedge the mirror image
     assert jac[FWD, FWD] == pytest.approx(-book_capacity(inp, *p[:3]), rel=1e-12)
     assert jac[FX, FWD] == -jac[FWD, FWD]
@@ -775,7 +785,9 @@ def hand_inputs_of(inputs: tuple, prev) -> ClearingInputs:
         dealer_jgb_capacity_units=d.jgb_capacity_units, dealer_book_per_equity=d.book_per_equity,
         dealer_risk_elasticity=d.risk_elasticity, log_v_prev=rk.log_v_prev, log_v_mean=rk.log_mean,
         risk_persistence=rk.persistence, risk_vol_sensitivity=rk.vol_sensitivity,
-        risk_forced_sensitivity=rk.forced_sensitivity, calm_fx_vol=rk.calm_vol, risk_news=rk.news,
+        risk_forced_sensitivity=rk.forced_sensitivity, expected_fx_vol=rk.expected_vol, risk_news=rk.news,
+        risk_equity_sensitivity=rk.equity_sensitivity, equity_before=rk.equity_before,
+        equity_duration=rk.equity_duration,
         carry_stock=rk.carry_stock, log_v_max=rk.log_max, real_money_kept=rm.position,
         real_money_log_anchor=rm.log_anchor, real_money_gap_ref=rm.gap_ref, real_money_fiscal_premium=rm.fiscal_premium,
         real_money_beta=rm.beta, real_money_capacity=rm.capacity, infl_us=rm.infl_us, infl_jp=rm.infl_jp,
@@ -1236,8 +1248,8 @@ def test_every_day_clears_to_tolerance_in_baseline(seed):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_every_day_clears_to_tolerance_under_leveraged_risk_off(seed):
-    model, results = run_recording(seed, 300, scenario="risk_off", hedge_funds__max_leverage=25.0)
+def test_every_day_clears_to_tolerance_under_leveraged_stress(seed):
+    model, results = run_recording(seed, 300, scenario=SENTIMENT_STRESS, hedge_funds__max_leverage=25.0)
     assert_cleared_every_day(model, results)
     assert model.timeseries()["hf_margin_calls"].sum() > 0  # the stress did bite
 

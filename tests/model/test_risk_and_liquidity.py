@@ -45,15 +45,18 @@ def central(fn, p, steps=STEPS):
 # the risk block
 
 
-def hand_log_v(inp: RiskInputs, s: float, forced: float) -> float:
-    """ln v = ln v̄ + ρ·(ln v_prev − ln v̄) + a·(√(r² + ε²)/σ_ref − √(2/π)) + c·f/K + news, r = s − s_prev,
-    capped at ln v_max and floored at ln 5."""
+def hand_log_v(inp: RiskInputs, s: float, forced: float, y_us: float) -> float:
+    """ln v = ln v̄ + ρ·(ln v_prev − ln v̄) + a·(√(r² + ε²)/σ_{t−1} − √(2/π)) + c·f/K − e·Δln E + news,
+    r = s − s_prev, Δln E = (equity before trading) − D_e·(y_us − y_us_prev); capped at ln v_max and
+    floored at ln 5."""
     r = s - inp.s_prev
+    equity_return = inp.equity_before - inp.equity_duration * (y_us - inp.y_us_prev)
     level = (
         inp.log_mean
         + inp.persistence * (inp.log_v_prev - inp.log_mean)
-        + inp.vol_sensitivity * (math.sqrt(r * r + EPS * EPS) / inp.calm_vol - SQRT_2_OVER_PI)
+        + inp.vol_sensitivity * (math.sqrt(r * r + EPS * EPS) / inp.expected_vol - SQRT_2_OVER_PI)
         + inp.forced_sensitivity * forced / inp.carry_stock
+        - inp.equity_sensitivity * equity_return
         + inp.news
     )
     return min(max(level, math.log(5.0)), inp.log_max)
@@ -67,8 +70,12 @@ def random_risk_inputs(rng) -> RiskInputs:
         persistence=rng.uniform(0.9, 0.995),
         vol_sensitivity=rng.uniform(0.0, 0.2),
         forced_sensitivity=rng.uniform(0.0, 20.0),
-        calm_vol=rng.uniform(0.003, 0.012),
+        expected_vol=rng.uniform(0.003, 0.012),
         news=rng.normal(0.0, 0.1),
+        equity_sensitivity=rng.uniform(0.0, 8.0),
+        equity_before=rng.normal(0.0, 0.01),
+        equity_duration=rng.uniform(0.0, 10.0),
+        y_us_prev=rng.uniform(0.035, 0.045),  # the trial US yield is 4%
         carry_stock=rng.uniform(10.0, 800.0),
         log_max=math.log(rng.uniform(40.0, 150.0)),
     )
@@ -114,7 +121,7 @@ def test_risk_flows_equal_the_hand_formula_with_its_cap_and_floor():
         forced = ForcedSales(rng, p)
         row = run_risk(risk_flows, p, inp, forced)
         assert np.array_equal(row, run_risk(risk_flows.py_func, p, inp, forced))  # compiled == Python
-        want = hand_log_v(inp, p[FX], forced.value(p))
+        want = hand_log_v(inp, p[FX], forced.value(p), p[UST])
         assert row[0] == pytest.approx(want, abs=1e-13)
         if want == inp.log_max or want == math.log(5.0):
             seen["cap" if want == inp.log_max else "floor"] += 1
@@ -122,9 +129,10 @@ def test_risk_flows_equal_the_hand_formula_with_its_cap_and_floor():
             continue
         seen["inside"] += 1
         r = p[FX] - inp.s_prev
-        d_fx = inp.vol_sensitivity * r / (math.sqrt(r * r + EPS * EPS) * inp.calm_vol)
+        d_fx = inp.vol_sensitivity * r / (math.sqrt(r * r + EPS * EPS) * inp.expected_vol)
         want_d = inp.forced_sensitivity * forced.grad / inp.carry_stock
         want_d[FX] += d_fx
+        want_d[UST] += inp.equity_sensitivity * inp.equity_duration
         np.testing.assert_allclose(row[1:], want_d, rtol=1e-12, atol=1e-15)
         assert row[1 + FWD] == 0.0
     assert min(seen.values()) > 100, seen
@@ -456,13 +464,18 @@ def test_the_risk_block_reads_the_forced_sales_of_the_customers():
 # reductions
 
 
-@pytest.mark.parametrize("scenario", ["baseline", "risk_off"])
-def test_an_exogenous_risk_index_without_news_follows_its_ar1_exactly(scenario):
-    """``market.risk_endogenous = False`` and ``risk_news_sd = 0``: ln v_t = ln v̄ + ρ·(ln v_{t−1} − ln v̄)
-    every day, plus the scenario's sentiment jumps on their days; the endogenous index does not."""
-    off = make_model(seed=5, scenario=scenario, market__risk_endogenous=False, market__risk_news_sd=0.0)
-    on = make_model(seed=5, scenario=scenario, market__risk_news_sd=0.0)
-    jumps = {e.day: e.params["log_jump"] for e in off.scenario_spec.events if e.kind == "risk_shock"}
+@pytest.mark.parametrize("jump", [0.0, 1.0])
+def test_an_exogenous_risk_index_without_news_follows_its_ar1_exactly(jump):
+    """``market.risk_endogenous = False``, ``risk_news_sd = 0`` and no equity channel: ln v_t = ln v̄ +
+    ρ·(ln v_{t−1} − ln v̄) every day, plus a scheduled sentiment jump on its day; the endogenous
+    index does not."""
+    off = make_model(seed=5, market__risk_endogenous=False, market__risk_news_sd=0.0,
+                     market__risk_equity_sensitivity=0.0)  # fmt: skip
+    on = make_model(seed=5, market__risk_news_sd=0.0)
+    jumps = {60: jump} if jump else {}
+    for model in (off, on):
+        for day, size in jumps.items():
+            model.schedule(day, model.apply_event, ScenarioEvent(day=day, kind="risk_shock", params={"log_jump": size}))
     for _ in range(120):
         off.step()
         on.step()
@@ -476,7 +489,6 @@ def test_an_exogenous_risk_index_without_news_follows_its_ar1_exactly(scenario):
         want_on = log_mean + rho * (math.log(v_on[t - 1]) - log_mean) + jumps.get(t, 0.0)
         deviations += abs(math.log(v_on[t]) - want_on) > 1e-6
     assert deviations > 100  # the endogenous index responds to the day's move every day
-    assert (scenario == "risk_off") == bool(jumps)
 
 
 def inject_dealer_capital(model, usd_bn: float) -> None:
@@ -532,9 +544,10 @@ def test_news_before_a_day_moves_that_days_usdjpy(kind, params):
 
 
 def test_a_risk_shock_enters_that_days_risk_index_exactly():
-    """With the index exogenous, a jump before day k raises day k's ln v by the jump exactly."""
+    """With the index exogenous (and no equity channel), a jump before day k raises day k's ln v by the
+    jump exactly."""
     k, jump = 12, 0.45
-    twin, news = (make_model(seed=4, market__risk_endogenous=False) for _ in range(2))
+    twin, news = (make_model(seed=4, market__risk_endogenous=False, market__risk_equity_sensitivity=0.0) for _ in range(2))
     news.schedule(k, news.apply_event, ScenarioEvent(day=k, kind="risk_shock", params={"log_jump": jump}))
     for _ in range(k):
         twin.step()

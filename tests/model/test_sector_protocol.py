@@ -39,13 +39,14 @@ NONLINEAR_FX = ("hedge_funds", "real_money", "long_horizon", "life_insurers", "c
 
 def dealers_fx_excess(model, s: float, books: dict) -> float:
     """FX excess demand at ``ln S = s`` (yields at today's cleared levels) written from the docstrings:
-    dealers ``−φ·(I + N) + c₀·k(s)·(s_prev − s)`` with ``k = (E_d(s)/E*)·exp(−η·(ln v(s) − ln v̄))``, the
+    dealers ``−φ·(I + N) + c₀·k(s)·(s_prev − s)`` with ``k = (E_d(s)/E*)·exp(−η·β·(ln v(s) − ln v̄))``, the
     linear sector ``a − b·(s − s_ref)``; nobody else trades FX and nobody trades forwards.
 
     ``E_d(s)``: yesterday's equity plus the revaluation of the dealers' yen, forward book and bonds
     (their equity under the capital constraint, else E*, floored at 1% of E*); ``ln v(s)`` the risk
-    index: ``ln v̄ + ρ·(ln v_prev − ln v̄) + a·(√(r² + ε²)/σ_ref − √(2/π)) + news`` with ``r = s − s_prev``,
-    ``ε = 1e-4``, no forced sales (no funds), ``a = 0`` unless the index is endogenous.
+    index: ``ln v̄ + ρ·(ln v_prev − ln v̄) + a·(√(r² + ε²)/σ_{t−1} − √(2/π)) + news`` with ``r = s − s_prev``,
+    ``σ_{t−1} = σ_fx(v_prev)/√250``, ``ε = 1e-4``, no forced sales (no funds), ``a = 0`` unless the index is
+    endogenous, and the equity channel switched off by the test.
     """
     cfg, mk = model.config, model.market
     d, m = cfg.dealers, cfg.market
@@ -65,12 +66,13 @@ def dealers_fx_excess(model, s: float, books: dict) -> float:
     else:
         equity = d.equity_usd_bn
     a = m.risk_vol_sensitivity if m.risk_endogenous else 0.0
-    g = math.sqrt((s - s_prev) ** 2 + 1e-8) / m.calm_fx_vol_daily - math.sqrt(2.0 / math.pi)
+    expected = m.fx_implied_vol_pa * (books["v_prev"] / m.risk_index_mean) ** m.fx_vol_risk_elasticity / math.sqrt(250)
+    g = math.sqrt((s - s_prev) ** 2 + 1e-8) / expected - math.sqrt(2.0 / math.pi)
     log_mean = math.log(m.risk_index_mean)
     news = m.risk_news_sd * mk.risk_draw + books["risk_shock"]
     log_v = log_mean + m.risk_persistence * (math.log(books["v_prev"]) - log_mean) + a * g + news
     log_v = min(max(log_v, math.log(5.0)), math.log(m.risk_index_max))
-    k = equity / d.equity_usd_bn * math.exp(-d.capacity_risk_elasticity * (log_v - log_mean))
+    k = equity / d.equity_usd_bn * math.exp(-d.capacity_risk_elasticity * m.fx_vol_risk_elasticity * (log_v - log_mean))
     dealers = -d.inventory_decay * books["inventory"] + d.fx_capacity_usd_bn * k * (s_prev - s)
     linear = LinearFx.intercept_usd_bn - LinearFx.slope_usd_bn * (s - math.log(m.usdjpy))
     return dealers + linear
@@ -90,7 +92,8 @@ def test_a_registered_linear_fx_sector_clears_at_the_known_price(registered_line
         else {}
     )
     # the remaining price-takers' FX orders switched off: only dealers and the linear sector trade FX
-    model = CarryUnwindModel(seed=4, sectors=sectors, nisa__enabled=False, mof__intervention=False, **switches)
+    model = CarryUnwindModel(seed=4, sectors=sectors, nisa__enabled=False, mof__intervention=False,
+                             market__risk_equity_sensitivity=0.0, **switches)  # fmt: skip
     cfg = model.config
     dl = model.dealers
     for _ in range(15):
@@ -111,7 +114,9 @@ def test_a_registered_linear_fx_sector_clears_at_the_known_price(registered_line
             log_mean = math.log(cfg.market.risk_index_mean)
             log_v = log_mean + cfg.market.risk_persistence * (math.log(books["v_prev"]) - log_mean)
             assert math.log(model.market.risk_index) == pytest.approx(log_v, abs=1e-14)
-            c_d = cfg.dealers.fx_capacity_usd_bn * math.exp(-cfg.dealers.capacity_risk_elasticity * (log_v - log_mean))
+            c_d = cfg.dealers.fx_capacity_usd_bn * math.exp(
+                -cfg.dealers.capacity_risk_elasticity * cfg.market.fx_vol_risk_elasticity * (log_v - log_mean)
+            )
             a, b, s_ref = LinearFx.intercept_usd_bn, LinearFx.slope_usd_bn, math.log(cfg.market.usdjpy)
             s_star = (c_d * s_prev - cfg.dealers.inventory_decay * books["inventory"] + a + b * s_ref) / (c_d + b)
             assert dealers_fx_excess(model, s_star, books) == pytest.approx(0.0, abs=1e-9)
