@@ -6,14 +6,15 @@ Five measurements, each against a twin or an ablation on common random numbers (
    capital): the paired difference in excess kurtosis and in the lag-1 autocorrelation of |returns|;
 2. **the balance sheets carry the cycle** — with the risk index's news switched off
    (``market.risk_news_sd = 0``): the share of seeds with excess kurtosis ≥ 1.5 and |return|
-   autocorrelation ≥ 0.08, and how much both fall with ``market.risk_endogenous = false``;
+   autocorrelation ≥ 0.08, and how much both fall with ``market.risk_endogenous = false``; also with
+   the equity market's channel into the index off (``market.risk_equity_sensitivity = 0``);
 3. **news acts on its day** — a US growth surprise and a Fed decision arriving before a day's
    trading move that day's USD/JPY against the twin without them;
 4. **the liquidity spiral** — in a risk-off unwind, dealers' equity and the price impact of net
    customer flow before and after the shock, and the yen surge with ``dealers.capital_constraint``
    off relative to on;
-5. **leverage binds** — on the eve of a risk-off shock in a crowded book built at the July 2024
-   state: the share of carry funds within 1.2x their maintenance margin, the share called in the
+5. **leverage binds** — on the eve of a risk-off shock (``risk_off``'s US growth surprise) in a
+   crowded book built at the July 2024 state: the share of carry funds within 1.2x their maintenance margin, the share called in the
    next month, forced sales as a share of the fall in the carry stock, failures (a run that ends in a
    clearing failure is counted, with its eve figures kept where it got that far).
 
@@ -137,13 +138,14 @@ def liquidity_spiral(seed: int, shock_day: int = 60, window: int = 40) -> dict[s
 
 
 def leverage_binds(seed: int, shock_day: int = 20, month: int = 21) -> dict[str, float]:
-    """A crowded book built at the July 2024 state (its scripted events removed) and a risk-off shock
-    (a sentiment jump of ln 1.0) before day ``shock_day``: the book on the eve, and the month after."""
+    """A crowded book built at the July 2024 state (its scripted events removed) and the ``risk_off``
+    scenario's trigger (a 3-sd negative US growth surprise) before day ``shock_day``: the book on the
+    eve, and the month after."""
     from experiments.analysis.carry_channels import CROWDED, crowding
     from model.model import CarryUnwindModel
-    from model.scenarios import ScenarioEvent, load_scenario
+    from model.scenarios import load_scenario
 
-    shock = ScenarioEvent(day=shock_day, kind="risk_shock", params={"log_jump": 1.0})
+    shock = dataclasses.replace(load_scenario("risk_off").events[0], day=shock_day)
     scenario = dataclasses.replace(load_scenario("boj_hike_2024"), events=(shock,))
     m = CarryUnwindModel(scenario=scenario, seed=seed, **CROWDED)
     m.run_for(shock_day - 1)
@@ -216,6 +218,7 @@ def report(seeds: int, days: int, workers: int, cache: str = "") -> dict[str, An
         arms = None
     arms = arms or _arms({"calibrated": {}, "unleveraged": {"hedge_funds__max_leverage": 1.0},
                   "no_news": {"market__risk_news_sd": 0.0},
+                  "no_news_no_equity": {"market__risk_news_sd": 0.0, "market__risk_equity_sensitivity": 0.0},
                   "no_news_exogenous": {"market__risk_news_sd": 0.0, "market__risk_endogenous": False}},
                  seeds, days, workers)  # fmt: skip
     if cache:
@@ -223,6 +226,7 @@ def report(seeds: int, days: int, workers: int, cache: str = "") -> dict[str, An
 
         write_text_atomic(cache, json.dumps({key: arms}))
     cal, unlev, quiet, exo = arms["calibrated"], arms["unleveraged"], arms["no_news"], arms["no_news_exogenous"]
+    no_equity = arms["no_news_no_equity"]
 
     def both(rows):
         return float(np.mean([r["kurtosis"] >= 1.5 and r["abs_acf1"] >= 0.08 for r in rows]))
@@ -242,6 +246,10 @@ def report(seeds: int, days: int, workers: int, cache: str = "") -> dict[str, An
             "exogenous_share": both(exo),
             "kurtosis_endogenous_minus_exogenous": paired(quiet, exo, "kurtosis"),
             "abs_acf1_endogenous_minus_exogenous": paired(quiet, exo, "abs_acf1"),
+            # with the equity market's channel into the index off too: only the balance sheets move it
+            "no_equity_share": both(no_equity),
+            "no_equity_median_kurtosis": float(np.nanmedian([r["kurtosis"] for r in no_equity])),
+            "no_equity_median_abs_acf1": float(np.nanmedian([r["abs_acf1"] for r in no_equity])),
         },
         "3_news_acts_on_its_day": spread_by_field(run_tasks(partial(guarded, news_on_its_day), ids, workers=workers)),
         "4_liquidity_spiral": spread_by_field(run_tasks(partial(guarded, liquidity_spiral), ids, workers=workers)),

@@ -34,7 +34,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["TARGETS", "BOUNDS", "moments_of_run", "objective", "main"]
+__all__ = ["TARGETS", "BOUNDS", "moments_of_run", "objective", "score", "main"]
 
 TARGETS = {"median_v": 17.6, "sd_dlogv": 0.07, "ar1_logv": 0.98}
 BOUNDS = {
@@ -74,45 +74,23 @@ def objective(moments: dict[str, float]) -> float:
     return float(gap_m**2 + gap_s**2 + gap_a**2)
 
 
-def _evaluate(candidates: list[dict], seeds: int, days: int, workers: int) -> list[dict]:
-    from experiments.runner import run_tasks
-
-    tasks = [(c, s, days) for c in candidates for s in range(1, seeds + 1)]
-    results = run_tasks(moments_of_run, tasks, workers=workers, progress=True, desc="calibration")
-    out = []
-    for i, c in enumerate(candidates):
-        runs = results[i * seeds : (i + 1) * seeds]
-        ok = [r for r in runs if not r["failed"]]
-        failed = 1.0 - len(ok) / len(runs)
-        if not ok:
-            out.append({"parameters": c, "moments": {}, "failed_share": failed, "objective": float("inf")})
-            continue
-        mean = {k: float(np.mean([r[k] for r in ok])) for k in TARGETS}
-        # a failed run (a day beyond the plausibility bounds) costs as much as a 100% miss of a moment
-        out.append({"parameters": c, "moments": mean, "failed_share": failed,
-                    "objective": objective(mean) + failed})  # fmt: skip
-    return out
+def score(runs) -> tuple[float, dict]:
+    """The objective of one candidate's runs: :func:`objective` of the moments' mean over the runs that
+    cleared, plus the share that failed (a failed run costs as much as a 100% miss of a moment)."""
+    ok = [r for r in runs if not r["failed"]]
+    failed = 1.0 - len(ok) / len(runs)
+    if not ok:
+        return float("inf"), {"moments": {}, "failed_share": failed}
+    mean = {k: float(np.mean([r[k] for r in ok])) for k in TARGETS}
+    return objective(mean) + failed, {"moments": mean, "failed_share": failed}
 
 
 def search(candidates: int, seeds: int, days: int, workers: int) -> dict:
-    rng = np.random.default_rng(SEARCH_SEED)
-    names = list(BOUNDS)
-    lo = np.array([BOUNDS[n][0] for n in names])
-    hi = np.array([BOUNDS[n][1] for n in names])
-    first = [dict(zip(names, map(float, lo + (hi - lo) * rng.random(len(names))), strict=True))
-             for _ in range(candidates)]  # fmt: skip
-    scored = _evaluate(first, seeds, days, workers)
-    best = min(scored, key=lambda r: r["objective"])
-    # local refinement: a quarter of the candidates within ±10% of the range around the best
-    centre = np.array([best["parameters"][n] for n in names])
-    local = []
-    for _ in range(max(candidates // 4, 1)):
-        x = np.clip(centre + 0.1 * (hi - lo) * (2 * rng.random(len(names)) - 1), lo, hi)
-        local.append(dict(zip(names, map(float, x), strict=True)))
-    scored += _evaluate(local, seeds, days, workers)
-    best = min(scored, key=lambda r: r["objective"])
-    return {"targets": TARGETS, "bounds": BOUNDS, "seeds": seeds, "days": days, "burn_in": BURN_IN,
-            "search_seed": SEARCH_SEED, "best": best, "candidates": scored}  # fmt: skip
+    from experiments.calibration.search import search as seeded_search
+
+    result = seeded_search(moments_of_run, score, BOUNDS, candidates=candidates, seeds=seeds, days=days,
+                           workers=workers, search_seed=SEARCH_SEED)  # fmt: skip
+    return {"targets": TARGETS, "burn_in": BURN_IN, **result}
 
 
 def main(argv: list[str] | None = None) -> int:

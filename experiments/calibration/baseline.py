@@ -1,0 +1,141 @@
+"""Calibrate the baseline's free behavioural parameters to the data's return moments (seeded search).
+
+The calibration uses the calm ``baseline`` scenario and the data's daily USD/JPY returns only
+(R's Ecdat ``Garch``, 1980-87; :func:`experiments.analysis.validation.load_usdjpy_data`). No
+episode enters it: the August 2024 replay is reported afterwards, out of sample.
+
+Parameters searched (each within its declared range; none has a direct empirical source):
+
+=======================================  ================  ==========================================
+parameter                                 range searched    what it is
+=======================================  ================  ==========================================
+``fx_fundamentals.capacity_usd_bn``       600-8000 (log)    real money's balance sheet for value trades
+``fx_fundamentals.capacity_risk_         0-1.2             how real money's capacity shrinks with v
+elasticity``
+``fx_fundamentals.trade_flow_sd_usd_bn``  6-30              sd of customers' daily net dollar shock
+``fx_fundamentals.noise_persistence``     0.5-0.97          persistence of customers' net position
+``hedge_funds.risk_aversion_median``      1.0-3.0           funds' median relative risk aversion
+=======================================  ================  ==========================================
+
+**Objective** (a simulated-method-of-moments distance in units of the data's own sampling
+uncertainty): for each judged statistic ``k`` (sd, skewness, excess kurtosis, lag-1
+autocorrelation, |return| autocorrelation at lags 1 and 20) the gap between the median over seeds
+and the data's value, divided by the half-width of the data's moving-block bootstrap 90% interval
+for a sample of one run's length (block 50 days), squared and summed; plus 10 per unit share of runs
+that end in a clearing failure. The median over seeds is the location the search moves; the
+validation judges the result per seed (:mod:`experiments.analysis.validation`). The estimation that
+comes later replaces this script::
+
+    python -m experiments.calibration.baseline --candidates 24 --seeds 4 --days 1750 --workers 2 \\
+        --out experiments/calibration/results/baseline.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from functools import lru_cache
+
+import numpy as np
+
+__all__ = ["BOUNDS", "LOG_SCALE", "JUDGED", "data_targets", "moments_of_run", "score", "main"]
+
+BOUNDS = {
+    "fx_fundamentals__capacity_usd_bn": (600.0, 8000.0),
+    "fx_fundamentals__capacity_risk_elasticity": (0.0, 1.2),
+    "fx_fundamentals__trade_flow_sd_usd_bn": (6.0, 30.0),
+    "fx_fundamentals__noise_persistence": (0.5, 0.97),
+    "hedge_funds__risk_aversion_median": (1.0, 3.0),
+}
+LOG_SCALE = ("fx_fundamentals__capacity_usd_bn",)
+JUDGED = ("sd_pct", "skewness", "excess_kurtosis", "acf_lag1", "abs_acf_lag1", "abs_acf_lag20")
+BURN_IN = 250
+SEARCH_SEED = 20261202
+FAILED_PENALTY = 10.0
+BOOTSTRAP_RESAMPLES = 2000
+
+
+@lru_cache(maxsize=4)
+def data_targets(length: int) -> dict[str, tuple[float, float]]:
+    """Statistic → ``(data value, half-width of its block-bootstrap 90% interval)`` for samples of
+    ``length`` days (seeded; computed once per process)."""
+    from experiments.analysis.judgement import block_bootstrap_statistics, bootstrap_interval
+    from experiments.analysis.statistics import return_statistics
+    from experiments.analysis.validation import load_usdjpy_data
+
+    r, _ = load_usdjpy_data()
+    value = return_statistics(r)
+    boot = block_bootstrap_statistics(r, length, block=min(50, len(r)), resamples=BOOTSTRAP_RESAMPLES)
+    out = {}
+    for k in JUDGED:
+        lo, hi = bootstrap_interval(boot[k], 0.90)
+        out[k] = (float(value[k]), 0.5 * float(hi - lo))
+    return out
+
+
+def moments_of_run(task: tuple[dict, int, int]) -> dict[str, float]:
+    """The judged statistics of one baseline run ``(overrides, seed, days)`` after the burn-in (NaN,
+    and ``failed = 1``, where the run ends in a clearing failure)."""
+    from experiments.analysis.statistics import return_statistics
+    from model.clearing import ClearingError
+    from model.model import CarryUnwindModel
+
+    overrides, seed, days = task
+    model = CarryUnwindModel(scenario="baseline", seed=seed, **overrides)
+    try:
+        model.run_for(days + BURN_IN)
+    except ClearingError:
+        return {**dict.fromkeys(JUDGED, float("nan")), "failed": 1.0}
+    s = np.asarray(model.history["usdjpy"], dtype=float)[BURN_IN:]
+    stats = return_statistics(np.diff(np.log(s)))
+    return {**{k: float(stats[k]) for k in JUDGED}, "failed": 0.0}
+
+
+def score(runs, targets: dict[str, tuple[float, float]]) -> tuple[float, dict]:
+    """The objective of one candidate's runs (see the module docstring) and its summary; ``targets``
+    from :func:`data_targets`."""
+    ok = [r for r in runs if not r["failed"]]
+    failed = 1.0 - len(ok) / len(runs)
+    if not ok:
+        return float("inf"), {"moments": {}, "failed_share": failed}
+    med = {k: float(np.nanmedian([r[k] for r in ok])) for k in JUDGED}
+    gaps = {k: (med[k] - targets[k][0]) / targets[k][1] for k in JUDGED}
+    value = sum(g * g for g in gaps.values() if math.isfinite(g)) + FAILED_PENALTY * failed
+    return value, {"moments": med, "standardised_gaps": gaps, "failed_share": failed}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m experiments.calibration.baseline", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--candidates", type=int, default=24)
+    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--days", type=int, default=1750, help="days after the 250-day burn-in")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--out", default="", help="write the JSON here as well as to stdout")
+    args = parser.parse_args(argv)
+    for name, lo, hi in (("candidates", 1, 10_000), ("seeds", 1, 1000), ("days", 100, 100_000), ("workers", 1, 256)):
+        value = getattr(args, name)
+        if not lo <= value <= hi:
+            parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
+    from functools import partial
+
+    from experiments.calibration.search import search
+
+    targets = data_targets(args.days)  # a run has `days` returns after the burn-in
+    result = search(moments_of_run, partial(score, targets=targets), BOUNDS, candidates=args.candidates, seeds=args.seeds, days=args.days,
+                    workers=args.workers, search_seed=SEARCH_SEED, log_scale=LOG_SCALE)  # fmt: skip
+    result = {"targets": {k: {"data": v, "half_width_90": w} for k, (v, w) in targets.items()},
+              "burn_in": BURN_IN, "failed_penalty": FAILED_PENALTY, **result}  # fmt: skip
+    text = json.dumps(result, indent=1)
+    if args.out:
+        from experiments.sweeps.store import write_text_atomic
+
+        write_text_atomic(args.out, text + "\n")
+    print(json.dumps({"best": result["best"]}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

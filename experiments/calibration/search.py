@@ -1,0 +1,92 @@
+"""The seeded search every calibration script uses: uniform draws in the bounds, then a local refinement.
+
+A calibration script supplies its parameter bounds (model override names → ``(lo, hi)``), a
+function that turns one run ``(overrides, seed, days)`` into a dict of numbers with a ``failed``
+flag, and a function that scores the runs of one candidate. :func:`search` draws ``candidates``
+points uniformly in the bounds (in logs for the names in ``log_scale``) from a fixed
+``numpy.random.Generator``, evaluates each on seeds ``1..seeds``, then draws a quarter as many again
+within ±10% of the range around the best, and returns every candidate with its score, so that the
+choice can be audited and re-run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["search"]
+
+
+def _draw(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, logs: np.ndarray, centre=None) -> np.ndarray:
+    a = np.where(logs, np.log(np.where(logs, lo, 1.0)), lo)
+    b = np.where(logs, np.log(np.where(logs, hi, 1.0)), hi)
+    if centre is None:
+        x = a + (b - a) * rng.random(len(lo))
+    else:
+        c = np.where(logs, np.log(np.where(logs, centre, 1.0)), centre)
+        x = np.clip(c + 0.1 * (b - a) * (2.0 * rng.random(len(lo)) - 1.0), a, b)
+    return np.where(logs, np.exp(x), x)
+
+
+def _evaluate(run: Callable, score: Callable, points: list[dict], seeds: int, days: int, workers: int,
+              desc: str) -> list[dict]:  # fmt: skip
+    from experiments.runner import run_tasks
+
+    tasks = [(c, s, days) for c in points for s in range(1, seeds + 1)]
+    results = run_tasks(run, tasks, workers=workers, progress=True, desc=desc)
+    out = []
+    for i, c in enumerate(points):
+        runs = results[i * seeds : (i + 1) * seeds]
+        value, summary = score(runs)
+        out.append({"parameters": c, **summary, "objective": float(value) if math.isfinite(value) else float("inf")})
+    return out
+
+
+def search(
+    run: Callable[[tuple[dict, int, int]], dict[str, float]],
+    score: Callable[[Sequence[Mapping[str, float]]], tuple[float, dict[str, Any]]],
+    bounds: Mapping[str, tuple[float, float]],
+    *,
+    candidates: int,
+    seeds: int,
+    days: int,
+    workers: int = 1,
+    search_seed: int,
+    log_scale: Sequence[str] = (),
+    desc: str = "calibration",
+) -> dict[str, Any]:
+    """Seeded random search with one local refinement; returns ``best`` and every ``candidates`` entry.
+
+    Parameters
+    ----------
+    run
+        A module-level function of ``(overrides, seed, days)`` (pickled to the workers by name).
+    score
+        Scores one candidate's runs (one dict per seed): ``(objective, summary)``, lower is better.
+    bounds
+        Override name → ``(lo, hi)``.
+    candidates, seeds, days, workers
+        Uniform draws, seeds per candidate (``1..seeds``), days per run, worker processes.
+    search_seed
+        Seed of the search's generator.
+    log_scale
+        Names drawn uniformly in logs (positive bounds).
+    """
+    names = list(bounds)
+    lo = np.array([bounds[n][0] for n in names], dtype=float)
+    hi = np.array([bounds[n][1] for n in names], dtype=float)
+    logs = np.array([n in log_scale for n in names])
+    rng = np.random.default_rng(search_seed)
+    first = [dict(zip(names, map(float, _draw(rng, lo, hi, logs)), strict=True)) for _ in range(candidates)]
+    scored = _evaluate(run, score, first, seeds, days, workers, desc)
+    best = min(scored, key=lambda r: r["objective"])
+    centre = np.array([best["parameters"][n] for n in names])
+    local = [dict(zip(names, map(float, _draw(rng, lo, hi, logs, centre)), strict=True))
+             for _ in range(max(candidates // 4, 1))]  # fmt: skip
+    scored += _evaluate(run, score, local, seeds, days, workers, desc)
+    best = min(scored, key=lambda r: r["objective"])
+    return {"bounds": {n: list(bounds[n]) for n in names}, "log_scale": list(log_scale), "seeds": seeds,
+            "days": days, "search_seed": search_seed, "best": best, "candidates": scored}  # fmt: skip

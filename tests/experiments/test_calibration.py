@@ -1,0 +1,71 @@
+"""The calibration scripts' search and objectives, on planted problems (no model runs)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from experiments.calibration import baseline, risk_index
+from experiments.calibration.search import search
+
+BOUNDS = {"a": (0.0, 1.0), "b": (1.0, 100.0)}
+
+
+def planted_run(task):
+    """A 'run' whose outcome is a known bowl with its minimum at a = 0.3, b = 20 (b in logs)."""
+    p, seed, _ = task
+    return {"value": (p["a"] - 0.3) ** 2 + (math.log(p["b"]) - math.log(20.0)) ** 2 + 1e-3 * seed, "failed": 0.0}
+
+
+def planted_score(runs):
+    return float(np.mean([r["value"] for r in runs])), {"n": len(runs)}
+
+
+def test_search_finds_a_planted_minimum_and_is_reproducible():
+    kw = dict(candidates=40, seeds=2, days=1, search_seed=7, log_scale=("b",))
+    out = search(planted_run, planted_score, BOUNDS, **kw)
+    best = out["best"]["parameters"]
+    assert abs(best["a"] - 0.3) < 0.12 and abs(math.log(best["b"] / 20.0)) < 0.5
+    assert len(out["candidates"]) == 40 + 10  # the draws and a quarter as many around the best
+    for c in out["candidates"]:
+        assert 0.0 <= c["parameters"]["a"] <= 1.0 and 1.0 <= c["parameters"]["b"] <= 100.0
+    # log-uniform draws: about half of them below the geometric middle (10), far more than a uniform 9%
+    below = np.mean([c["parameters"]["b"] < 10.0 for c in out["candidates"][:40]])
+    assert below > 0.3
+    again = search(planted_run, planted_score, BOUNDS, **kw)
+    assert again["candidates"] == out["candidates"]
+    other = search(planted_run, planted_score, BOUNDS, **{**kw, "search_seed": 8})
+    assert other["candidates"] != out["candidates"]
+
+
+TARGETS = {k: (1.0 + i, 0.5) for i, k in enumerate(baseline.JUDGED)}
+
+
+def runs_at(gaps: dict[str, float], n: int = 4, failed: int = 0) -> list[dict]:
+    row = {k: TARGETS[k][0] + gaps.get(k, 0.0) * TARGETS[k][1] for k in baseline.JUDGED}
+    return [{**row, "failed": 0.0}] * n + [{**dict.fromkeys(baseline.JUDGED, math.nan), "failed": 1.0}] * failed
+
+
+def test_baseline_objective_is_the_sum_of_squared_standardised_gaps_plus_failures():
+    assert baseline.score(runs_at({}), TARGETS)[0] == 0.0
+    assert baseline.score(runs_at({"excess_kurtosis": 1.0}), TARGETS)[0] == pytest.approx(1.0)
+    assert baseline.score(runs_at({"sd_pct": -2.0, "abs_acf_lag1": 1.0}), TARGETS)[0] == pytest.approx(5.0)
+    value, summary = baseline.score(runs_at({}, n=3, failed=1), TARGETS)
+    assert summary["failed_share"] == 0.25 and value == pytest.approx(0.25 * baseline.FAILED_PENALTY)
+    assert baseline.score(runs_at({}, n=0, failed=2), TARGETS)[0] == math.inf
+
+
+def test_risk_index_objective_counts_failed_runs():
+    t = risk_index.TARGETS
+    ok = {**t, "failed": 0.0}
+    assert risk_index.score([ok, ok])[0] == 0.0
+    value, summary = risk_index.score([ok, {**dict.fromkeys(t, math.nan), "failed": 1.0}])
+    assert value == pytest.approx(0.5) and summary["failed_share"] == 0.5
+
+
+def test_the_baseline_calibration_rejects_bad_arguments(capsys):
+    with pytest.raises(SystemExit):
+        baseline.main(["--seeds", "0"])
+    assert "--seeds = 0 is not allowed" in capsys.readouterr().err
