@@ -3,9 +3,12 @@
 * Meetings: eight a year on a calendar (late Jan, mid Mar, late Apr, mid Jun, end Jul, late
   Sep, end Oct, mid Dec, as in 2024-25); the model schedules them as Mesa events.
 * Rule (``mode = "rule"``): ``r* = r_n + φ_π·(π − π*)``, smoothed ``r ← ρ·r + (1 − ρ)·r*``, the
-  move scaled by ``1 − political_constraint`` (fiscal dominance dampens the response), then
-  rounded to 25 bp steps. Optional financial-stability pause: no hike while the risk index is
-  above a level or the yen has just surged (Deputy Governor Uchida, 7 Aug 2024).
+  move scaled by ``1 − political_constraint`` (a fiscal constraint dampens the response), then
+  rounded to 25 bp steps. Markets price the same constrained rule after fiscal news: the fiscal term
+  of expected inflation ``π^f`` (:mod:`model.macro`) shifts the expected near-term rate by
+  ``(1 − c)·φ_π·π^f`` (in both modes; a decision re-anchors the path at the rate decided).
+  Optional financial-stability pause: no hike while the risk index is above a level or the yen
+  has just surged (Deputy Governor Uchida, 7 Aug 2024).
   ``mode = "scripted"`` leaves the rate to scenario events (history: 0.25% on 31 Jul 2024,
   0.5% on 24 Jan 2025, 0.75% on 19 Dec 2025).
 * Purchases: monthly ¥6 tn, cut by ¥0.4 tn a quarter from Aug 2024 to ~¥2.9 tn in Q1 2026,
@@ -29,7 +32,16 @@ from numba import njit
 
 from model.sector import INSTITUTIONS, JGB, N_MARKETS, TRADING_DAYS, Sector, Validated, param
 
-__all__ = ["BojConfig", "Boj", "YccInputs", "ycc_flows", "monthly_purchases_jpy_tn", "policy_decision", "MEETING_DATES"]
+__all__ = [
+    "BojConfig",
+    "Boj",
+    "YccInputs",
+    "ycc_flows",
+    "monthly_purchases_jpy_tn",
+    "policy_decision",
+    "fiscal_path_shift",
+    "MEETING_DATES",
+]
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +88,16 @@ class BojConfig(Validated):
         range_note="effective lower bounds -0.75% (SNB) to 0.1%",
     )
     political_constraint: float = param(
-        0.0, lo=0.0, hi=1.0, doc="share of the rule's move the BoJ does not make (fiscal dominance)"
+        0.0,
+        lo=0.0,
+        hi=1.0,
+        doc="c: the fiscal constraint on the BoJ, the share of its rule's response to inflation it does not make "
+        "(at meetings, and in the path markets expect after fiscal news); 0 = unconstrained",
+        source="2023-25: core CPI ~2.5-3% gives a Taylor-rule rate of ~1.8-2.5% (r_n 1%, φ_π 1.5), the BoJ moved to "
+        "0.25-0.75%: at most ~0.7-0.8 of the rule's move withheld (an upper bound: the BoJ read underlying "
+        "inflation as below 2%; BoJ Outlook Reports 2024-25)",
+        range_note="0 (unconstrained, Taylor 1993) to 1 (fully constrained); identified by the policy-rate path "
+        "markets price against inflation (OIS), not by the yen",
     )
     stability_pause: bool = param(True, doc="no hike while markets are unstable (Uchida, 7 Aug 2024)")
     pause_risk_index: float = param(
@@ -198,6 +219,15 @@ def policy_decision(cfg: BojConfig, *, rate, inflation, risk_index, yen_surge) -
     return new
 
 
+def fiscal_path_shift(cfg: BojConfig, fiscal_inflation: float) -> float:
+    """The shift of the expected near-term BoJ rate that markets price for the fiscal term of expected
+    inflation ``π^f`` (per annum): the rule's response ``φ_π·π^f`` less the constrained share,
+    ``(1 − c)·φ_π·π^f``. With ``c = 1`` the BoJ is expected not to respond, so ``π^f`` lowers Japan's
+    real rates one for one; with ``c = 0`` and ``φ_π > 1`` it is expected to more than offset it.
+    """
+    return (1.0 - cfg.political_constraint) * cfg.inflation_response * fiscal_inflation
+
+
 class YccInputs(NamedTuple):
     """Yield-curve control for one day: the 10y cap and the BoJ's demand slope above it."""
 
@@ -242,6 +272,7 @@ class Boj(Sector):
         self.purchase_jpy_tn = 0.0
         self.purchase_units = 0.0
         self.redeemed_units = 0.0
+        self.fiscal_shift_pa = 0.0  # the part of the expected path's level that prices π^f
         self._orders = np.zeros((N_MARKETS, 3))
 
     def start(self, model) -> None:
@@ -253,6 +284,7 @@ class Boj(Sector):
     def handle_event(self, model, event) -> None:
         """A scripted policy decision, effective from the next day."""
         model.market.set_boj_rate(event.params["rate"])
+        self.fiscal_shift_pa = 0.0  # the decision re-anchored the path; the fiscal shift is priced again on top
         self.decisions.append((model.day + 1, model.market.boj_rate))
 
     # -- meetings -------------------------------------------------------------------------------
@@ -277,12 +309,18 @@ class Boj(Sector):
             if new != mk.boj_rate:
                 log.info("day %d: BoJ moves the policy rate %.2f%% -> %.2f%%", day, 100 * mk.boj_rate, 100 * new)
                 mk.set_boj_rate(new)
+                self.fiscal_shift_pa = 0.0
                 self.decisions.append((day, new))
         self._schedule_next_meeting(model, after_day=day)
 
     # -- the day --------------------------------------------------------------------------------
     def decide(self, model) -> None:
         cfg, p_jp = self.config, model.market.jgb_price
+        # markets price the constrained rule's response to today's fiscal term of expected inflation
+        shift = fiscal_path_shift(cfg, model.macro.fiscal_inflation())
+        if shift != self.fiscal_shift_pa:
+            model.market.boj_path.news(shift - self.fiscal_shift_pa)
+            self.fiscal_shift_pa = shift
         date = model.calendar.date(model.day)
         self.purchase_jpy_tn = monthly_purchases_jpy_tn(cfg, date) / model.calendar.trading_days_in_month(model.day)
         self.purchase_units = self.purchase_jpy_tn / p_jp

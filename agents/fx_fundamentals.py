@@ -9,8 +9,11 @@ stock demand ``F*(p) = c_f·(ln S_fund − ln S)`` USD bn, which they trade to e
 clearing price. Slower long-horizon investors (:mod:`agents.long_horizon`) trade towards the same
 value over months; together they pull USD/JPY back towards fundamentals.
 
-A *fiscal risk premium* term ``φ_fiscal·fiscal_risk`` is part of ``ln S_fund`` (zero in the
-core model; the fiscal sector sets it): it is how fiscal dominance can weaken the yen.
+Fiscal news reaches ``ln S_fund`` through the real-rate gap: the fiscal term of Japan's expected
+inflation lowers Japan's real rate, the BoJ's expected response and the bond market's supply and
+term premia raise its nominal yield (:mod:`model.macro`, :mod:`agents.boj`). A further term
+``fiscal_premium`` (``macro.fiscal_fx_premium·F``) exists only as an experiment knob, 0 by default:
+no coefficient on fiscal risk decides the yen's response at default parameters.
 
 *Trade and noise flows*: exporters, importers and uninformed customers buy dollars
 ``μ + n_t − n_{t−1}`` per day, price-inelastic, where the customers' net dollar position
@@ -150,7 +153,7 @@ class RealMoney(Sector):
         self.real_gap_ref = (m.ust10y_yield - m.us_inflation_expectations) - (
             m.jgb10y_yield - m.jp_inflation_expectations
         )
-        self.fiscal_premium = 0.0  # ln-S units, from the fiscal sector (model.macro)
+        self.fiscal_premium = 0.0  # ln-S units: the experiment knob macro.fiscal_fx_premium·F (0 by default)
         self.noise_position_usd_bn = 0.0  # n_t
         self.pending_trade_flow = 0.0  # trade-flow events for the next day
         self.trade_flow_usd_bn = 0.0  # today's customer flow (price-inelastic)

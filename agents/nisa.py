@@ -2,7 +2,9 @@
 
 Each household (a row; the population scales to 10^6 and beyond) contributes a fixed amount a
 month to foreign-equity funds — yen selling, heaviest in January when the tax-free quota
-resets (MoF portfolio-flow data 2024-25: ¥0.8–1.2 tn a month). Its holding is worth
+resets (MoF portfolio-flow data 2024-25: ¥0.8–1.2 tn a month) — and more when fiscal news raises
+expected inflation (``fiscal_outflow_jpy_tn_pa_per_pp``: a lower expected real return on yen
+deposits moves savings abroad; the domestic-outflow channel of fiscal dominance). Its holding is worth
 ``units × E × S / 1000`` in yen, so it falls both when the global equity index ``E`` falls and
 when the yen strengthens. A household panics when
 
@@ -31,7 +33,7 @@ import mesa
 import numpy as np
 from numba import njit
 
-from model.sector import FX, INSTITUTIONS, N_MARKETS, Sector, Validated, param
+from model.sector import FX, INSTITUTIONS, N_MARKETS, TRADING_DAYS, Sector, Validated, param
 
 __all__ = [
     "NisaConfig",
@@ -41,6 +43,7 @@ __all__ = [
     "small_world_csr",
     "decide",
     "settle",
+    "fiscal_outflow_jpy_tn_per_day",
     "network_sample",
 ]
 
@@ -124,11 +127,30 @@ class NisaConfig(Validated):
         doc="share of holdings redeemed per day of panic",
         range_note="assumption: panicking households sell up to a fifth a day",
     )
+    fiscal_outflow_jpy_tn_pa_per_pp: float = param(
+        5.0,
+        unit="JPY tn per year per pp",
+        lo=0.0,
+        hi=20.0,
+        doc="extra foreign buying a year per percentage point of the fiscal term of expected inflation π^f (the "
+        "expected real return on yen deposits falls one for one: deposit rates barely follow the BoJ)",
+        source="MoF portfolio flows: investment trusts' net foreign-equity buying ~¥4 tn in 2023, ~¥10-12 tn a year "
+        "in 2024-25 while the 10y breakeven rose ~0.3-0.5 pp and NISA quotas tripled; attributing all of the rise to "
+        "expected inflation bounds the response at ~¥15-20 tn a year per pp; default a quarter of that (assumption)",
+        range_note="0 (flows ignore inflation) to ~¥20 tn a year per pp (the 2024-25 upper bound); identified by "
+        "the flows' response to breakevens, not by the yen",
+    )
     dip_buyer_share: float = param(0.2, lo=0.0, hi=1.0)
     dip_threshold: float = param(0.08, lo=0.0, hi=0.5, doc="drawdown at which dip buyers add", range_note="assumption")
     dip_multiplier: float = param(
         2.0, lo=0.0, hi=10.0, doc="extra daily contribution, × the normal one", range_note="assumption"
     )
+
+
+def fiscal_outflow_jpy_tn_per_day(cfg: NisaConfig, fiscal_inflation: float) -> float:
+    """Households' extra foreign buying (JPY tn a day) when fiscal news raises expected inflation by
+    ``fiscal_inflation`` (per annum): the portfolio response to a lower expected real return at home."""
+    return cfg.fiscal_outflow_jpy_tn_pa_per_pp * 100.0 * fiscal_inflation / TRADING_DAYS
 
 
 class NisaState(NamedTuple):
@@ -349,8 +371,9 @@ class NisaHouseholds(Sector):
         tdays = model.calendar.trading_days_in_month(model.day)
         # monthly contributions spread over the month's trading days, heavier in January
         monthly = cfg.monthly_contribution_jpy_tn * (cfg.january_multiplier if date.month == 1 else 1.0)
+        daily = monthly / tdays + fiscal_outflow_jpy_tn_per_day(cfg, model.macro.fiscal_inflation())
         flow, _new, self.panicked = decide(
-            self.state, cfg, equity_index=model.macro.equity_index, usdjpy=mk.usdjpy, daily_total_jpy_tn=monthly / tdays
+            self.state, cfg, equity_index=model.macro.equity_index, usdjpy=mk.usdjpy, daily_total_jpy_tn=daily
         )
         self.flow_jpy_tn = flow
         self._orders[FX, INSTITUTIONS] = flow * 1000.0 / mk.usdjpy

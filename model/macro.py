@@ -3,11 +3,17 @@ fiscal-risk index and the global equity index NISA households hold.
 
 * Inflation: ``π = π_core + pass·(ln S_t − ln S_{t−250}) + c_t`` with ``pass`` =
   pass-through × import share and ``c_t`` an AR(1) commodity component.
-* Expectations adapt, ``π^e += (λ/250)·(π − π^e)``, and — under fiscal dominance — rise with
-  fiscal risk: ``π^e_eff = π^e + κ_π·F``.
-* Fiscal risk ``F`` rises with unplanned issuance (supplementary budgets), decays with a
-  half-life; it raises the JGB term premium (super-longs most) and, if switched on, the yen's
-  fiscal risk premium in real money's fundamental value (Blanchard 2004).
+* Expectations adapt, ``π^e += (λ/250)·(π − π^e)``; under fiscal dominance (an active fiscal
+  regime, Leeper 1991) they also carry a fiscal term ``π^f``: the price level must rise to back the
+  share ``s`` of new debt that future primary surpluses will not (the fiscal reaction function;
+  Blanchard 2004, Cochrane 2001), spread over the debt's average maturity ``M``, so a budget of ¥B tn
+  adds ``s·B/(D·M)`` per annum (``D``: the debt outstanding); ``π^e_eff = π^e + π^f``. ``s = 0`` is the
+  passive (Ricardian) regime: the budget is then only bond supply.
+* Fiscal risk ``F`` rises with unplanned issuance (supplementary budgets); ``F`` and ``π^f`` decay
+  with one half-life. ``F`` raises the JGB term premium (super-longs most). Its effect on the yen
+  comes through real rates (``π^f`` and the BoJ's expected response to it, :mod:`agents.boj`),
+  domestic outflows (:mod:`agents.nisa`) and, only as an experiment knob set to 0 by default, a
+  yen risk premium ``fiscal_fx_premium·F`` in real money's fundamental value.
 * Global equity (USD, index 100 at the start): ``Δln E = μ/250 − D_e·Δy_us + σ·ε + news``: it moves
   with US growth news and US yields, not with the risk index; the risk index responds to it
   (:mod:`model.risk`).
@@ -20,7 +26,7 @@ from dataclasses import dataclass
 
 from model.validation import Validated, param
 
-__all__ = ["MacroConfig", "MacroState"]
+__all__ = ["MacroConfig", "MacroState", "fiscal_inflation_news"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,11 @@ class MacroConfig(Validated):
         doc="λ: adaptive-expectations speed (half-life ~1.4 years)",
         range_note="adaptive-expectations gains 0-5 a year (survey evidence: slow in Japan)",
     )
-    fiscal_dominance: bool = param(True, doc="fiscal risk raises inflation expectations and the yen's risk premium")
+    fiscal_dominance: bool = param(
+        True,
+        doc="fiscal news reaches expected inflation (the fiscal term π^f) and the yen-premium knob; False: a budget "
+        "is only bond supply and term premia (an ablation)",
+    )
     fiscal_risk_per_jpy_tn: float = param(
         0.05,
         unit="index per JPY tn",
@@ -72,13 +82,37 @@ class MacroConfig(Validated):
     fiscal_risk_halflife_days: float = param(
         250.0, unit="days", lo=20.0, hi=2500.0, range_note="fiscal news fades over a month to ten years"
     )
-    fiscal_expectations_pa: float = param(
-        0.002,
-        unit="per annum per index point",
+    fiscal_unbacked_share: float = param(
+        0.3,
         lo=0.0,
-        hi=0.01,
-        doc="κ_π: expected inflation per point of fiscal risk",
-        range_note="model coefficient (assumption, pending estimation)",
+        hi=1.0,
+        doc="s: share of new debt that expected primary surpluses do not back (the fiscal reaction function): "
+        "0 = passive, Ricardian regime (surpluses respond to debt, Bohn 1998); 1 = active regime (no response, "
+        "Leeper 1991), the price level backs it all",
+        source="Doi, Hoshi & Okimoto (2011, JJIE): Japan's primary surplus stopped responding to debt after the early "
+        "1990s (an active regime); default 0.3 is an assumption pending the event study that identifies it",
+        range_note="0-1; identified by the 10y breakeven's move around budget news, Δπ^e_10y = s·B/(D·M): the "
+        "¥17.7 tn general-account package of Nov 2025 at D·M ≈ ¥10,200 tn-years gives ~1.7 bp of breakeven per 0.1 "
+        "of s (inflation-indexed JGBs, MoF)",
+    )
+    jgb_outstanding_jpy_tn: float = param(
+        1100.0,
+        unit="JPY tn",
+        lo=500.0,
+        hi=2000.0,
+        doc="D: government debt whose real value the price level adjusts",
+        source="MoF: ordinary JGBs outstanding ~¥1,100 tn (end FY2024)",
+        range_note="ordinary JGBs ¥1,100 tn to general-government gross debt ~¥1,500 tn (MoF, IMF WEO 2025)",
+    )
+    fiscal_inflation_horizon_years: float = param(
+        9.0,
+        unit="years",
+        lo=1.0,
+        hi=20.0,
+        doc="M: years over which the price level backs unbacked debt (with long-term debt the adjustment is spread "
+        "over its maturity, Cochrane 2001)",
+        source="MoF Debt Management Report: average remaining maturity of JGBs ~9 years (2023-24)",
+        range_note="average JGB maturity 5-10 years since 2000 (MoF); up to 20 if adjustment is slower",
     )
     fiscal_jgb_premium_pa: float = param(
         0.0015,
@@ -97,12 +131,13 @@ class MacroConfig(Validated):
         range_note="model coefficient (assumption, pending estimation)",
     )
     fiscal_fx_premium: float = param(
-        0.005,
+        0.0,
         unit="ln S per index point",
         lo=0.0,
         hi=0.05,
-        doc="yen risk premium per point (Blanchard 2004)",
-        range_note="model coefficient (assumption, pending estimation)",
+        doc="experiment knob, 0 by default: a yen risk premium per fiscal-risk point added to real money's "
+        "fundamental value without a mechanism behind it; a positive value imposes a weaker yen after fiscal news",
+        range_note="sensitivity only: 0 (default, mechanisms alone) to a 1% weaker fundamental yen per ¥4 tn of budget",
     )
     jgb30_spread_pa: float = param(
         0.010,
@@ -149,6 +184,20 @@ class MacroConfig(Validated):
     )
 
 
+def fiscal_inflation_news(jpy_tn: float, *, unbacked_share: float, debt_jpy_tn: float, horizon_years: float) -> float:
+    """Expected inflation (per annum) that backs an unplanned budget: ``s·B/(D·M)``.
+
+    The fiscal theory's valuation equation (Leeper 1991; Cochrane 2001): the real value of debt equals
+    the present value of primary surpluses, so the share ``s`` of new debt ``B`` that surpluses do not
+    back raises the price level by ``s·B/D``; with debt of average maturity ``M`` years the rise is
+    spread over ``M`` years. Example: ¥20 tn, ``s = 0.5``, ¥1,100 tn, 9 years → about 10 bp a year.
+
+    >>> round(1e4 * fiscal_inflation_news(20.0, unbacked_share=0.5, debt_jpy_tn=1100.0, horizon_years=9.0), 1)
+    10.1
+    """
+    return unbacked_share * jpy_tn / (debt_jpy_tn * horizon_years)
+
+
 class MacroState:
     def __init__(self, cfg: MacroConfig, jp_inflation_expectations: float) -> None:
         self.cfg = cfg
@@ -156,17 +205,22 @@ class MacroState:
         self.jp_expectations_adaptive = jp_inflation_expectations
         self.commodity = 0.0
         self.fiscal_risk = 0.0
+        self.fiscal_inflation_pa = 0.0  # π^f before the fiscal_dominance switch (decays with F)
         self.equity_index = 100.0
         self.superlong_extra = 0.0  # super-long premium from events (e.g. weak 30y auctions)
         self.equity_news_log = 0.0  # today's growth-news move of ln E (applied when the news arrives)
         self.draws = None
 
+    def fiscal_inflation(self) -> float:
+        """π^f: expected inflation (per annum) from debt that surpluses will not back; 0 without fiscal dominance."""
+        return self.fiscal_inflation_pa if self.cfg.fiscal_dominance else 0.0
+
     def jp_expectations(self) -> float:
-        """Expected inflation used in real rates: adaptive plus the fiscal-dominance term."""
-        extra = self.cfg.fiscal_expectations_pa * self.fiscal_risk if self.cfg.fiscal_dominance else 0.0
-        return self.jp_expectations_adaptive + extra
+        """Expected inflation used in real rates: adaptive plus the fiscal term π^f."""
+        return self.jp_expectations_adaptive + self.fiscal_inflation()
 
     def fx_premium(self) -> float:
+        """The experiment knob ``fiscal_fx_premium·F`` (0 at default parameters)."""
         return self.cfg.fiscal_fx_premium * self.fiscal_risk if self.cfg.fiscal_dominance else 0.0
 
     def jgb30y_yield(self, jgb10y: float) -> float:
@@ -224,7 +278,13 @@ class MacroState:
         return self.equity_news_log + c.equity_drift_pa / 250.0 + c.equity_vol_pa / math.sqrt(250.0) * self.draws[1]
 
     def add_fiscal_news(self, jpy_tn: float) -> None:
-        self.fiscal_risk += self.cfg.fiscal_risk_per_jpy_tn * jpy_tn
+        """A budget of ``jpy_tn`` unplanned: fiscal risk ``F`` and the fiscal term ``π^f = s·B/(D·M)``."""
+        c = self.cfg
+        self.fiscal_risk += c.fiscal_risk_per_jpy_tn * jpy_tn
+        self.fiscal_inflation_pa += fiscal_inflation_news(
+            jpy_tn, unbacked_share=c.fiscal_unbacked_share, debt_jpy_tn=c.jgb_outstanding_jpy_tn,
+            horizon_years=c.fiscal_inflation_horizon_years,
+        )  # fmt: skip
 
     def update(
         self,
@@ -244,7 +304,9 @@ class MacroState:
         self.jp_expectations_adaptive += (
             c.expectations_speed_pa / 250.0 * (self.jp_inflation - self.jp_expectations_adaptive)
         )
-        self.fiscal_risk *= 0.5 ** (1.0 / c.fiscal_risk_halflife_days)
+        fade = 0.5 ** (1.0 / c.fiscal_risk_halflife_days)
+        self.fiscal_risk *= fade
+        self.fiscal_inflation_pa *= fade
         self.equity_index *= math.exp(
             c.equity_drift_pa / 250.0 - c.equity_rate_duration * d_y_us + c.equity_vol_pa / math.sqrt(250.0) * shock_equity
         )

@@ -12,7 +12,8 @@ resamples of seeds, fixed generator) and a verdict for the parameters used:
 * **inconclusive** – otherwise (more seeds may decide it).
 
 Both worlds are reported where the source articles disagree: H1 at the default leverage and with
-more leverage; H2 with and without fiscal dominance.
+more leverage; H2 across the fiscal parameters' ranges (a Ricardian and an active fiscal regime, an
+unconstrained and a constrained BoJ), each shock scaled to the same 10y JGB rise.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ __all__ = [
     "DECISION_RULES",
     "roc_auc",
     "impact",
+    "solve_monotone",
+    "bracket_up",
+    "h2_world",
+    "H2_WORLDS",
 ]
 
 log = logging.getLogger(__name__)
@@ -256,57 +261,197 @@ def h1(seeds, workers, quick) -> HypothesisResult:
     )
 
 
-def _arm_gaps(res, offset: int, col: str, t: int, scale: float, log: bool = False, stride: int = 3) -> list[float]:
-    """Per seed: ``scale·(x_arm − x_control)`` at day ``t``, runs laid out ``stride`` to a seed, control first."""
-    f = math.log if log else float
-    return [scale * (f(res[i + offset][col][t]) - f(res[i][col][t])) for i in range(0, len(res), stride)]
+# -- H2: shocks scaled to the same 10y JGB rise --------------------------------------------------------
+H2_TARGET_BP = 25.0  # each arm raises the 10y JGB by this much (median over seeds, against its twin)
+H2_DAY, H2_HORIZON = 30, 5  # the shock's day; the 10y and the yen are read this many days later
+H2_BASE = dict(nisa__n_households=2000, boj__mode="scripted")
+H2_BOJ_RATE = -0.001  # the baseline's policy rate (market.boj_rate): a hike is a decision above it
+# first guesses and largest sizes searched: ¥ tn of budget (events allow up to ¥500 tn); the hike, per annum
+H2_SIZES = {"fiscal": (10.0, 320.0), "monetary": (0.0025, 0.04)}
+H2_COLUMNS = ("usdjpy", "jgb10y_yield", "jgb30y_yield", "jp_inflation_expectations", "jgb2y_yield", "nisa_flow_jpy_tn")
+# Worlds by the fiscal parameters' sourced ranges (docs/model/state.md, "Fiscal dominance"): the fiscal
+# reaction function (the unbacked share s, 0 = Ricardian), the BoJ's fiscal constraint c, households' outflows.
+H2_WORLDS: dict[str, dict[str, float]] = {
+    "default parameters": {},
+    "Ricardian fiscal policy, unconstrained BoJ": dict(
+        macro__fiscal_unbacked_share=0.0, boj__political_constraint=0.0, nisa__fiscal_outflow_jpy_tn_pa_per_pp=0.0
+    ),
+    "active fiscal policy, unconstrained BoJ": dict(macro__fiscal_unbacked_share=1.0, boj__political_constraint=0.0),
+    "active fiscal policy, constrained BoJ": dict(
+        macro__fiscal_unbacked_share=1.0, boj__political_constraint=0.8, nisa__fiscal_outflow_jpy_tn_pa_per_pp=20.0
+    ),
+}
+
+
+def solve_monotone(
+    f: Callable[[float], float], target: float, lo: float, hi: float, *, ftol: float, max_iter: int = 40
+) -> float:
+    """``x`` in ``[lo, hi]`` with ``f(x)`` within ``ftol`` of ``target``, for ``f`` monotone on the bracket.
+
+    Regula falsi with the Illinois modification (fast on the nearly linear responses it sizes) and a
+    bisection step whenever it stalls, so it converges at least as fast as bisection. Raises
+    ``ValueError`` for a bad bracket, a target outside ``[f(lo), f(hi)]``, a non-finite ``f`` or no
+    convergence in ``max_iter`` evaluations.
+
+    >>> round(solve_monotone(lambda x: x**3, 8.0, 0.0, 5.0, ftol=1e-9), 6)
+    2.0
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"solve_monotone: bracket [{lo}, {hi}] is not allowed; expected finite lo < hi")
+    if not (math.isfinite(target) and ftol > 0):
+        raise ValueError(f"solve_monotone: target = {target}, ftol = {ftol} not allowed; expected finite, ftol > 0")
+    flo, fhi = f(lo) - target, f(hi) - target
+    if not (math.isfinite(flo) and math.isfinite(fhi)):
+        raise ValueError(f"solve_monotone: f is not finite at the bracket [{lo}, {hi}]")
+    if abs(flo) <= ftol:
+        return lo
+    if abs(fhi) <= ftol:
+        return hi
+    if flo * fhi > 0:
+        raise ValueError(
+            f"solve_monotone: target {target} is outside [f({lo}), f({hi})] = [{flo + target:.4g}, {fhi + target:.4g}]"
+        )
+    side = 0
+    for _ in range(max_iter):
+        x = (lo * fhi - hi * flo) / (fhi - flo)
+        if not lo < x < hi:
+            x = 0.5 * (lo + hi)
+        fx = f(x) - target
+        if not math.isfinite(fx):
+            raise ValueError(f"solve_monotone: f({x}) is not finite")
+        if abs(fx) <= ftol:
+            return x
+        if fx * fhi > 0:  # the root lies in [lo, x]
+            hi, fhi = x, fx
+            if side == -1:
+                flo /= 2.0  # Illinois: halve the stale end's weight
+            side = -1
+        else:
+            lo, flo = x, fx
+            if side == 1:
+                fhi /= 2.0
+            side = 1
+    raise ValueError(f"solve_monotone: no convergence to within {ftol} of {target} in {max_iter} evaluations")
+
+
+def bracket_up(f: Callable[[float], float], target: float, x0: float, x_max: float) -> tuple[float, float]:
+    """``(lo, hi)`` with ``f(lo) < target ≤ f(hi)`` for ``f`` increasing from ``f(0) = 0``: doubles from ``x0``
+    up to ``x_max`` (``lo = 0`` if ``f(x0)`` already reaches the target). Raises ``ValueError`` if ``f`` is
+    not finite before the target is reached or ``x_max`` does not reach it."""
+    if not (0 < x0 <= x_max and math.isfinite(x_max)):
+        raise ValueError(f"bracket_up: x0 = {x0}, x_max = {x_max} not allowed; expected 0 < x0 <= x_max, finite")
+    lo, x = 0.0, x0
+    while True:
+        fx = f(x)
+        if not math.isfinite(fx):
+            raise ValueError(f"bracket_up: f({x:.4g}) is not finite before reaching {target}")
+        if fx >= target:
+            return lo, x
+        if x >= x_max:
+            raise ValueError(f"bracket_up: f({x:.4g}) = {fx:.4g} does not reach {target} up to {x_max:.4g}")
+        lo, x = x, min(2.0 * x, x_max)
+
+
+def h2_shock(arm: str, size: float) -> tuple[tuple[int, str, tuple[tuple[str, float], ...]], ...]:
+    """H2's shock of ``size``: a supplementary budget of ``size`` ¥ tn, or a BoJ hike of ``size`` per annum."""
+    if arm == "fiscal":
+        return (event(H2_DAY, "supplementary_budget", jpy_tn=size),)
+    if arm == "monetary":
+        return (event(H2_DAY, "boj_rate", rate=H2_BOJ_RATE + size),)
+    raise ValueError(f"H2 arm {arm!r} is not allowed; expected 'fiscal' or 'monetary'")
+
+
+def h2_world(seeds, workers, world: dict) -> dict:
+    """One world of H2: each arm sized so that it raises the 10y JGB by ``H2_TARGET_BP`` (median over seeds,
+    ``H2_HORIZON`` days after the shock, against the same seed without it), and the responses at that size."""
+    days, t = H2_DAY + H2_HORIZON, H2_DAY + H2_HORIZON
+    base = overrides(**H2_BASE, **world)
+    controls = run_arms([Arm("baseline", s, days, base, (), H2_COLUMNS) for s in seeds], workers)
+    out = {}
+    for arm in ("fiscal", "monetary"):
+        cache: dict[float, list[dict]] = {}
+
+        def runs(size: float, arm=arm, cache=cache) -> list[dict]:
+            if size not in cache:
+                cache[size] = run_arms([Arm("baseline", s, days, base, h2_shock(arm, size), H2_COLUMNS) for s in seeds],
+                                       workers)  # fmt: skip
+            return cache[size]
+
+        def rise_bp(size: float) -> float:
+            return float(np.median([1e4 * (r["jgb10y_yield"][t] - c["jgb10y_yield"][t])
+                                    for r, c in zip(runs(size), controls, strict=True)]))  # fmt: skip
+
+        try:
+
+            def rise_or_zero(size: float) -> float:  # no shock, no rise (saves the twin's run)
+                return 0.0 if size == 0.0 else rise_bp(size)
+
+            lo, hi = bracket_up(rise_or_zero, H2_TARGET_BP, *H2_SIZES[arm])
+            size = solve_monotone(rise_or_zero, H2_TARGET_BP, lo, hi, ftol=0.25)
+        except ValueError as exc:  # the target cannot be reached in this world: reported, never guessed
+            log.warning("H2 %s arm: %s", arm, exc)
+            out[arm] = dict(size=math.nan, usdjpy_change_pct=math.nan, ci=[math.nan, math.nan], per_seed=[],
+                            jgb10y_change_bp=math.nan, calibration=str(exc))  # fmt: skip
+            continue
+        res = runs(size)
+
+        def gap(col: str, day: int, scale: float, log_: bool = False, res=res) -> list[float]:
+            f = math.log if log_ else float
+            return [scale * (f(r[col][day]) - f(c[col][day])) for r, c in zip(res, controls, strict=True)]
+
+        fx = gap("usdjpy", t, 100, log_=True)
+        m, lo, hi = bootstrap_ci(fx)
+        on_day = bootstrap_ci(gap("usdjpy", H2_DAY, 100, log_=True))
+        steep = [a - b for a, b in zip(gap("jgb30y_yield", t, 1e4), gap("jgb10y_yield", t, 1e4), strict=True)]
+        out[arm] = dict(
+            size=size,
+            size_unit="JPY tn" if arm == "fiscal" else "per annum",
+            usdjpy_change_pct=m,
+            ci=[lo, hi],
+            per_seed=fx,
+            usdjpy_change_on_the_day_pct=on_day[0],
+            usdjpy_change_on_the_day_ci=[on_day[1], on_day[2]],
+            jgb10y_change_bp=float(np.median(gap("jgb10y_yield", t, 1e4))),
+            jgb30y_minus_10y_change_bp=float(np.median(steep)),
+            jgb2y_change_bp=float(np.median(gap("jgb2y_yield", t, 1e4))),
+            inflation_expectations_change_bp=float(np.median(gap("jp_inflation_expectations", t, 1e4))),
+            nisa_flow_change_jpy_tn_per_day=float(np.median(gap("nisa_flow_jpy_tn", t, 1.0))),
+        )
+    out["overrides"] = dict(world)
+    return out
 
 
 def h2(seeds, workers, quick) -> HypothesisResult:
-    """Fiscal vs monetary rise in JGB yields: the sign of the yen's response."""
-    day, days = 30, 36
-    fiscal = (event(day, "supplementary_budget", jpy_tn=25.0),)
-    monetary = (event(day, "boj_rate", rate=0.0015),)  # a 25 bp hike from −0.1%
-    out = {}
-    for wname, wov in {"fiscal dominance on": {}, "fiscal dominance off": dict(macro__fiscal_dominance=False)}.items():
-        base = dict(wov, nisa__n_households=2000, boj__mode="scripted")
-        arms = []
-        for s in seeds:
-            arms += [Arm("baseline", s, days, overrides(**base)), Arm("baseline", s, days, overrides(**base), fiscal),
-                     Arm("baseline", s, days, overrides(**base), monetary)]  # fmt: skip
-        res = run_arms(arms, workers)
-        row = {}
-        for name, off in (("fiscal", 1), ("monetary", 2)):
-            fx = _arm_gaps(res, off, "usdjpy", day, 100, log=True)  # the close of the event day
-            m, lo, hi = bootstrap_ci(fx)
-            row[name] = dict(
-                usdjpy_change_pct=m,
-                ci=[lo, hi],
-                per_seed=fx,
-                jgb10y_change_bp=float(np.mean(_arm_gaps(res, off, "jgb10y_yield", day, 1e4))),
-                usdjpy_change_after_5_days_pct=float(np.mean(_arm_gaps(res, off, "usdjpy", day + 5, 100, log=True))),
-            )
-        out[wname] = row
-    on = out["fiscal dominance on"]
+    """Fiscal vs monetary rise in JGB yields, each scaled to +25 bp on the 10y: the sign of the yen's response."""
+    out = {name: h2_world(seeds, workers, world) for name, world in H2_WORLDS.items()}
+    on = out["default parameters"]
     fiscal_sign = verdict(*on["fiscal"]["ci"], above=0.0)
     monetary_sign = verdict(*on["monetary"]["ci"], below=0.0)
     v = "supported" if fiscal_sign == monetary_sign == "supported" else (
         "refuted" if "refuted" in (fiscal_sign, monetary_sign) else "inconclusive")  # fmt: skip
+    worlds = "; ".join(
+        f"{name}: budget {w['fiscal']['usdjpy_change_pct']:+.2f}% (¥{w['fiscal']['size']:.0f} tn), "
+        f"hike {w['monetary']['usdjpy_change_pct']:+.2f}% ({1e4 * w['monetary']['size']:.0f} bp)"
+        for name, w in out.items()
+    )
     return HypothesisResult(
         "H2",
         "Fiscal dominance",
         "The same rise in JGB yields weakens the yen (USD/JPY up) when it comes from supply "
         "and fiscal risk, and strengthens it when it comes from the policy rate.",
         v,
-        "USD/JPY change on the day of a ¥25 tn supplementary budget (%)",
+        f"USD/JPY change {H2_HORIZON} days after a supplementary budget that raises the 10y JGB by "
+        f"{H2_TARGET_BP:.0f} bp (%)",
         on["fiscal"]["usdjpy_change_pct"],
         on["fiscal"]["ci"][0],
         on["fiscal"]["ci"][1],
         on["fiscal"]["per_seed"],
         out,
-        notes="Same seed without the event as the counterfactual; the response at the event day's close (5 days later "
-        "the model's own volatility feedback mixes in: also reported). Monetary arm: BoJ +25 bp. The table shows "
-        "each arm's 10y JGB yield change, so the yen's response can be read per bp.",
+        notes=f"Each shock (a supplementary budget on day {H2_DAY}; a BoJ hike, scripted, the same day) is sized by "
+        f"a bracketed root search so that the 10y JGB is {H2_TARGET_BP:.0f} bp higher {H2_HORIZON} days later "
+        "(median over seeds) than in the same seed without it; the yen is read on that day. The worlds span the "
+        "fiscal parameters' sourced ranges (the fiscal reaction function's unbacked share, the BoJ's fiscal "
+        f"constraint, households' outflows). {worlds}.",
     )
 
 

@@ -285,8 +285,8 @@ def test_the_mesa_network_space_holds_household_views():
 @pytest.mark.parametrize("dominance", [True, False])
 def test_fiscal_news_raises_fiscal_risk_and_its_premia_by_the_stated_coefficients(dominance):
     """Known answers on the macro state: a ¥20 tn budget adds κ·20 to fiscal risk F, the 30y yield's
-    fiscal premium φ_30·F; only under fiscal dominance the yen's risk premium φ_fx·F and Japan's expected
-    inflation φ_π·F."""
+    fiscal premium φ_30·F; only under fiscal dominance the yen's risk premium φ_fx·F (an experiment knob, 0 by
+    default) and Japan's expected inflation s·B/(D·M) (the fiscal reaction function, tests/model/test_fiscal.py)."""
     from model.macro import MacroConfig, MacroState
 
     cfg = MacroConfig(fiscal_dominance=dominance)
@@ -297,7 +297,8 @@ def test_fiscal_news_raises_fiscal_risk_and_its_premia_by_the_stated_coefficient
     assert risk > 0 and macro.fiscal_risk == pytest.approx(risk, rel=1e-12)
     assert macro.jgb30y_yield(0.01) - before[2] == pytest.approx(cfg.fiscal_superlong_premium_pa * risk, rel=1e-12)
     assert macro.fx_premium() - before[0] == pytest.approx(cfg.fiscal_fx_premium * risk if dominance else 0.0)
-    assert macro.jp_expectations() - before[1] == pytest.approx(cfg.fiscal_expectations_pa * risk if dominance else 0.0)
+    pi_f = cfg.fiscal_unbacked_share * 20.0 / (cfg.jgb_outstanding_jpy_tn * cfg.fiscal_inflation_horizon_years)
+    assert macro.jp_expectations() - before[1] == pytest.approx(pi_f if dominance else 0.0)
 
 
 def test_real_moneys_dollar_demand_rises_with_the_fiscal_premium_and_japans_expected_inflation_at_given_prices():
@@ -322,15 +323,17 @@ def test_real_moneys_dollar_demand_rises_with_the_fiscal_premium_and_japans_expe
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_same_budget_leaves_usdjpy_higher_with_the_fiscal_dominance_channel_than_without_it(seed):
     """A twin with one channel removed. The paths agree until the budget (no fiscal risk, so the channel is
-    inert); on its day the channel only adds dollar demand at every price — real money's anchor rises
+    inert); with the BoJ constrained (not expected to respond) the channel only adds dollar demand at every
+    price on the budget day — real money's anchor rises
     (above), and funds, insurers and long-horizon investors buy more dollars the cheaper the dollar looks
     against that anchor — so the day's USD/JPY is higher with it. Whether the budget weakens the yen
     overall depends on how much its higher JGB yields pull the other way: that is hypothesis H2's
     question, not this test's."""
     budget = ScenarioEvent(day=20, kind="supplementary_budget", params={"jpy_tn": 20.0})
-    model = run(seed, 20, [budget])
+    # the BoJ not expected to answer the fiscal term of expected inflation: that channel pulls the other way
+    model = run(seed, 20, [budget], boj__political_constraint=1.0)
     on = model.timeseries()
-    off = run(seed, 20, [budget], macro__fiscal_dominance=False).timeseries()
+    off = run(seed, 20, [budget], boj__political_constraint=1.0, macro__fiscal_dominance=False).timeseries()
     assert on.usdjpy.iloc[:20].equals(off.usdjpy.iloc[:20])
     assert on.fiscal_risk.iloc[20] == off.fiscal_risk.iloc[20] > 0 == on.fiscal_risk.iloc[19]
     assert on.usdjpy.iloc[20] > off.usdjpy.iloc[20]

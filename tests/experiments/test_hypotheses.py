@@ -5,8 +5,8 @@ No test here asserts what a hypothesis's verdict is at the default parameters, n
 effect the model finds there: a recalibration that refutes a thesis must not fail the suite. The
 verdict machinery is tested by planting the arms' paths (``run_arms`` replaced), so the effect, its
 interval and its verdict are known answers; the mechanisms behind the hypotheses are tested as
-partial effects in the sectors' own tests (e.g. tests/agents/test_institutions.py for the fiscal
-channel of H2)."""
+partial effects in the sectors' own tests (e.g. tests/model/test_fiscal.py for the fiscal channels
+of H2)."""
 
 from __future__ import annotations
 
@@ -126,24 +126,47 @@ def test_h1_verdict_reads_the_amplification_ratio_of_planted_surges(monkeypatch,
     "fiscal, monetary, expected",
     [(0.005, -0.004, "supported"), (-0.005, -0.004, "refuted"), (0.005, 0.004, "refuted")],
 )
-def test_h2_verdict_needs_both_arms_on_their_predicted_sides(monkeypatch, fiscal, monetary, expected):
-    # planted: the budget moves USD/JPY by `fiscal`, the BoJ hike by `monetary` (log), both raise the 10y JGB 10 bp
+def test_h2_sizes_each_shock_to_the_same_10y_rise_and_needs_both_arms_on_their_predicted_sides(
+    monkeypatch, fiscal, monetary, expected
+):
+    # planted: a budget raises the 10y JGB 0.8 bp per ¥1 tn, a hike by 0.3 of its size; they move USD/JPY by
+    # `fiscal` and `monetary` (log). The root search must find ¥31.25 tn and a 83.3 bp hike for +25 bp.
     def moves(arm):
-        kinds = {kind for _, kind, _ in arm.events}
-        if "supplementary_budget" in kinds:
-            return {"usdjpy": fiscal, "jgb10y_yield": 0.001}
-        if "boj_rate" in kinds:
-            return {"usdjpy": monetary, "jgb10y_yield": 0.001}
+        for _, kind, params in arm.events:
+            p = dict(params)
+            if kind == "supplementary_budget":
+                return {"usdjpy": fiscal, "jgb10y_yield": 0.8e-4 * p["jpy_tn"]}
+            if kind == "boj_rate":
+                return {"usdjpy": monetary, "jgb10y_yield": 0.3 * (p["rate"] - hyp.H2_BOJ_RATE)}
         return {}
 
     monkeypatch.setattr(hyp, "run_arms", planted_runs(moves))
     r = hyp.h2(SEEDS, workers=1, quick=True)
-    assert set(r.worlds) == {"fiscal dominance on", "fiscal dominance off"}
-    on = r.worlds["fiscal dominance on"]
+    assert set(r.worlds) == set(hyp.H2_WORLDS)
+    on = r.worlds["default parameters"]
+    assert on["fiscal"]["size"] == pytest.approx(25.0 / 0.8, abs=0.25 / 0.8)
+    assert on["monetary"]["size"] == pytest.approx(0.0025 / 0.3, abs=0.25e-4 / 0.3)
+    for arm in ("fiscal", "monetary"):
+        assert on[arm]["jgb10y_change_bp"] == pytest.approx(hyp.H2_TARGET_BP, abs=0.25)
     assert on["fiscal"]["per_seed"] == pytest.approx([100 * fiscal] * len(SEEDS))
     assert on["monetary"]["ci"] == pytest.approx([100 * monetary] * 2)
-    assert on["fiscal"]["jgb10y_change_bp"] == pytest.approx(10.0) == on["monetary"]["jgb10y_change_bp"]
     assert r.verdict == expected
+
+
+def test_h2_reports_a_world_whose_target_cannot_be_reached_as_undefined(monkeypatch):
+    # planted: the budget never moves the 10y, so no size reaches +25 bp: reported as NaN, verdict inconclusive
+    def moves(arm):
+        kinds = {kind for _, kind, _ in arm.events}
+        if "boj_rate" in kinds:
+            p = dict(arm.events[0][2])
+            return {"usdjpy": -0.004, "jgb10y_yield": 0.3 * (p["rate"] - hyp.H2_BOJ_RATE)}
+        return {"usdjpy": 0.004} if kinds else {}
+
+    monkeypatch.setattr(hyp, "run_arms", planted_runs(moves))
+    r = hyp.h2(SEEDS, workers=1, quick=True)
+    on = r.worlds["default parameters"]
+    assert np.isnan(on["fiscal"]["size"]) and "does not reach" in on["fiscal"]["calibration"]
+    assert r.verdict == "inconclusive"
 
 
 def test_hypotheses_command_writes_report_and_verdicts(tmp_path):

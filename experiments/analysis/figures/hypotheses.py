@@ -114,39 +114,29 @@ def build_ablation(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
 
 # -- 4. H2: fiscal vs monetary rise in JGB yields ---------------------------------------------------
 def plot_fiscal_vs_monetary(h2: HypothesisResult, ax: Axes) -> Axes:
-    """The yen's response against the JGB yield rise, per shock (marker) and world (colour), 95 % CIs.
+    """The yen's response to a fiscal and a monetary shock of the same 10y JGB rise, per world, 95 % CIs.
 
-    ``h2`` is :func:`experiments.analysis.hypotheses.h2`'s result: for each world (fiscal dominance on/off)
-    a supplementary budget (fiscal) and a BoJ hike (monetary), each against the same seed without it.
+    ``h2`` is :func:`experiments.analysis.hypotheses.h2`'s result: for each world (a setting of the fiscal
+    parameters) a supplementary budget (fiscal, squares) and a BoJ hike (monetary, circles), each sized to
+    raise the 10y JGB by the same amount and each against the same seed without it. A shock whose size
+    could not be found (NaN) is left out.
     """
-    from matplotlib.lines import Line2D
+    import textwrap
 
     c = figure_colors()
-    worlds = list(h2.worlds.items())
-    colours = {worlds[0][0]: c["b"], **({worlds[1][0]: c["a"]} if len(worlds) > 1 else {})}
-    markers = {"fiscal": ("s", "¥25 tn supplementary budget"), "monetary": ("o", "BoJ +25 bp")}
-    for k, (wname, w) in enumerate(worlds):
-        for arm, (marker, _) in markers.items():
-            v = w[arm]
-            m, (lo, hi) = v["usdjpy_change_pct"], v["ci"]
-            # the first world filled, the second open and on top: points that coincide stay visible
-            face = colours[wname] if k == 0 else "none"
-            ax.errorbar(
-                [v["jgb10y_change_bp"]],
-                [m],
-                yerr=[[m - lo], [hi - m]],
-                fmt=marker,
-                markersize=4.5 if k == 0 else 6.5,
-                color=colours[wname],
-                markerfacecolor=face,
-                markeredgecolor=colours[wname],
-                markeredgewidth=1.0,
-                elinewidth=1.0,
-                capsize=2,
-                zorder=3 + k,
-            )
+    worlds = [(k, w) for k, w in h2.worlds.items() if "fiscal" in w]
+    arms = {"fiscal": ("s", c["a"], -0.12, "supplementary budget"), "monetary": ("o", c["b"], 0.12, "BoJ hike")}
+    for arm, (marker, colour, dx, label) in arms.items():
+        xs, ms, los, his = [], [], [], []
+        for k, (_, w) in enumerate(worlds):
+            m, (lo, hi) = w[arm]["usdjpy_change_pct"], w[arm]["ci"]
+            if np.isfinite(m):
+                xs.append(k + dx), ms.append(m), los.append(m - lo), his.append(hi - m)
+        ax.errorbar(xs, ms, yerr=[los, his], fmt=marker, color=colour, markersize=4.5, elinewidth=1.0, capsize=2,
+                    label=label, zorder=3)  # fmt: skip
+    ax.set_xticks(range(len(worlds)))
+    ax.set_xticklabels([textwrap.fill(name, 16) for name, _ in worlds], fontsize=5.5)
     ax.axhline(0.0, color="0.45", linewidth=0.8)
-    ax.axvline(0.0, color="0.75", linewidth=0.6)
     for y, va, text in ((1.0, "top", "yen weakens ↑"), (0.0, "bottom", "yen strengthens ↓")):
         ax.annotate(
             text,
@@ -159,25 +149,10 @@ def plot_fiscal_vs_monetary(h2: HypothesisResult, ax: Axes) -> Axes:
             fontsize=6,
             color="0.35",
         )
-    handles = [Line2D([], [], linestyle="none", marker=mk, color="0.35", label=lab) for mk, lab in markers.values()]
-    handles += [
-        Line2D(
-            [],
-            [],
-            linestyle="none",
-            marker="o",
-            markersize=4.5 if k == 0 else 6.5,
-            color=col,
-            markerfacecolor=col if k == 0 else "white",
-            label=name,
-        )
-        for k, (name, col) in enumerate(colours.items())
-    ]
-    ax.legend(handles=handles, loc="center left", handletextpad=0.4)
-    ax.set_xlabel("JGB 10y yield change on the day, bp")
-    ax.set_ylabel("USD/JPY change on the day, %")
-    ax.margins(x=0.15, y=0.15)
-    ax.set_title(f"Fiscal vs monetary JGB rise (H2): {h2.verdict}", loc="left")
+    ax.legend(loc="upper left", handletextpad=0.4, fontsize=6)
+    ax.set_ylabel("USD/JPY change after 5 days, %\n(each shock: 10y JGB +25 bp)")
+    ax.margins(x=0.1, y=0.15)
+    ax.set_title(f"H2, fiscal vs monetary: {h2.verdict}", loc="left")
     return ax
 
 
@@ -191,8 +166,8 @@ def build_fiscal(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
     plot_fiscal_vs_monetary(r, ax)
     extra = {
         "scenario": "baseline",
-        "overrides": {"boj__mode": "scripted", "nisa__n_households": 2000},
-        "worlds": {"fiscal dominance on": {}, "fiscal dominance off": {"macro__fiscal_dominance": False}},
+        "overrides": dict(hyp.H2_BASE),
+        "worlds": dict(hyp.H2_WORLDS),
     }
     return fig, hypothesis_record(r, seeds, extra)
 
