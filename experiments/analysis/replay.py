@@ -150,6 +150,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     dates = np.array([dt.date.fromisoformat(d) for d in runs[0]["dates"][:n]])
     for ax, key, label, obs in (
         (axes[0], "usdjpy", "USD/JPY", OBSERVED_CLOSES),
+        # VIX closes (CBOE), for comparison only
         (axes[1], "risk_index", "risk index", {"2024-07-01": 12.4, "2024-08-02": 23.4, "2024-08-05": 38.6}),
     ):
         paths = np.array([r[key][:n] for r in runs])
@@ -158,7 +159,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
         ax.plot(dates, q50, lw=1.8, label="model median")
         od = [dt.date.fromisoformat(d) for d in obs]
         ax.plot(od, list(obs.values()), "o", ms=4, color="black", label="observed close")
-        style_axes(ax, f"{label}: model ({len(runs)} seeds) and observed closes", label)
+        style_axes(ax, f"{label}, {len(runs)} seeds", label)
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
         style_legend(ax)
     fig.savefig(path.with_suffix(".png"), dpi=150)
