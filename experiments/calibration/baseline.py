@@ -6,16 +6,16 @@ episode enters it: the August 2024 replay is reported afterwards, out of sample.
 
 Parameters searched (each within its declared range; none has a direct empirical source):
 
-=======================================  ================  ==========================================
-parameter                                 range searched    what it is
-=======================================  ================  ==========================================
-``fx_fundamentals.capacity_usd_bn``       600-8000 (log)    real money's balance sheet for value trades
-``fx_fundamentals.capacity_risk_         0-1.2             how real money's capacity shrinks with v
-elasticity``
-``fx_fundamentals.trade_flow_sd_usd_bn``  6-30              sd of customers' daily net dollar shock
-``fx_fundamentals.noise_persistence``     0.5-0.97          persistence of customers' net position
-``hedge_funds.risk_aversion_median``      1.0-3.0           funds' median relative risk aversion
-=======================================  ================  ==========================================
+==============================================  ================  ======================================
+parameter                                       range searched    what it is
+==============================================  ================  ======================================
+``real_money.capacity_usd_bn``                  600-8000 (log)    real money's balance sheet for value
+``real_money.capacity_risk_elasticity``         0-1.2             how real money's capacity shrinks
+                                                                  with the risk index
+``real_money.trade_flow_sd_usd_bn``             6-30              sd of customers' daily dollar shock
+``real_money.noise_persistence``                0.5-0.97          persistence of customers' position
+``hedge_funds.risk_aversion_median``            1.0-3.0           funds' median relative risk aversion
+==============================================  ================  ======================================
 
 **Objective** (a simulated-method-of-moments distance in units of the data's own sampling
 uncertainty): for each judged statistic ``k`` (sd, skewness, excess kurtosis, lag-1
@@ -43,13 +43,13 @@ import numpy as np
 __all__ = ["BOUNDS", "LOG_SCALE", "JUDGED", "data_targets", "moments_of_run", "score", "main"]
 
 BOUNDS = {
-    "fx_fundamentals__capacity_usd_bn": (600.0, 8000.0),
-    "fx_fundamentals__capacity_risk_elasticity": (0.0, 1.2),
-    "fx_fundamentals__trade_flow_sd_usd_bn": (6.0, 30.0),
-    "fx_fundamentals__noise_persistence": (0.5, 0.97),
+    "real_money__capacity_usd_bn": (600.0, 8000.0),
+    "real_money__capacity_risk_elasticity": (0.0, 1.2),
+    "real_money__trade_flow_sd_usd_bn": (6.0, 30.0),
+    "real_money__noise_persistence": (0.5, 0.97),
     "hedge_funds__risk_aversion_median": (1.0, 3.0),
 }
-LOG_SCALE = ("fx_fundamentals__capacity_usd_bn",)
+LOG_SCALE = ("real_money__capacity_usd_bn",)
 JUDGED = ("sd_pct", "skewness", "excess_kurtosis", "acf_lag1", "abs_acf_lag1", "abs_acf_lag20")
 BURN_IN = 250
 SEARCH_SEED = 20261202

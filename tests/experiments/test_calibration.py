@@ -69,3 +69,11 @@ def test_the_baseline_calibration_rejects_bad_arguments(capsys):
     with pytest.raises(SystemExit):
         baseline.main(["--seeds", "0"])
     assert "--seeds = 0 is not allowed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("module", [baseline, risk_index])
+def test_every_searched_parameter_is_a_valid_override_at_both_ends_of_its_bounds(module):
+    from model.config import ModelConfig
+
+    for end in (0, 1):
+        ModelConfig().with_overrides({name: bounds[end] for name, bounds in module.BOUNDS.items()})
