@@ -249,7 +249,8 @@ EVENT_MEANINGS = {
     "`log_change` (ln) before the day's trading, and through it the risk index; the expected Fed path is untouched",
     "trade_flow": "adds `usd_bn` of price-inelastic dollar buying (negative: selling) to the day's trade flows",
     "supplementary_budget": "an unplanned budget of `jpy_tn`: issued as extra JGB supply spread over "
-    "`mof.issuance_days` days, and added at once to the fiscal-risk index",
+    "`mof.issuance_days` days, and added at once to the fiscal-risk index and (by the fiscal reaction function) "
+    "to expected inflation",
     "mof_intervention": "the MoF buys `jpy_tn` of yen that day (negative: sells yen), on top of its own rule: "
     "the dollars come from deposits above a buffer and from selling its USTs in that day's UST clearing, and "
     "the purchase shifts participants' perceived ceiling (`mof.signal_log_per_jpy_tn`)",

@@ -61,8 +61,8 @@ FIGURES: dict[str, FigureDef] = {
         FigureDef(
             "fiscal_vs_monetary",
             "Fiscal vs monetary rise in JGB yields (H2)",
-            "H2: the yen's response to a supplementary budget and to a BoJ hike against the JGB yield rise "
-            "each causes, with and without fiscal dominance.",
+            "H2: the yen's response to a supplementary budget and to a BoJ hike, each sized to raise the 10y JGB "
+            "by 25 bp, across the fiscal parameters' ranges.",
             build_fiscal,
         ),
         FigureDef(
