@@ -29,11 +29,13 @@ __all__ = ["phase_diagram_data", "plot_phase_surge", "plot_phase_amplification",
 def phase_diagram_data(
     leverages: Sequence[float], jumps: Sequence[float], seeds: Sequence[int], *, workers: int = 1
 ) -> dict[str, Any]:
-    """The yen surge after a risk shock over leverage caps × shock sizes, with and without feedback.
+    """The yen surge after a US growth surprise over leverage caps × surprise sizes, with and without feedback.
 
     For every leverage cap, seed and feedback setting (on; :data:`~experiments.analysis.hypotheses.FEEDBACK_OFF`)
     the ``baseline`` scenario with a fully positioned book runs once without a shock and once per
-    shock size, a ``risk_shock`` on day :data:`~experiments.analysis.hypotheses.TRIGGER_DAY`. The surge is
+    surprise size, negative ``us_growth_news`` of that many standard deviations on day
+    :data:`~experiments.analysis.hypotheses.TRIGGER_DAY` (equities fall and the expected Fed path
+    drops; nothing about the risk index is scripted). The surge is
     :func:`~experiments.analysis.hypotheses.impact`: the largest log gap below the same seed's no-shock path
     within :data:`PHASE_WINDOW` days. The amplification ratio is the mean surge with feedback over
     the mean surge without (a ratio of means: stable where the surge without feedback is tiny).
@@ -44,7 +46,7 @@ def phase_diagram_data(
         ``max_leverage`` (L,), ``log_jump`` (J,), and arrays of shape ``(J, L)`` as nested lists:
         ``surge_on_pct``, ``surge_off_pct`` (means over seeds, % of USD/JPY) and ``amplification``;
         ``surge_on_pct_per_seed`` has shape ``(J, L, seeds)``; ``reference`` is the cell that is
-        exactly the ``risk_off`` scenario (the default leverage cap and its own shock).
+        exactly the ``risk_off`` scenario (the default leverage cap and its own surprise).
     """
     from experiments.analysis.hypotheses import FEEDBACK_OFF, TRIGGER_DAY, Arm, event, impact, overrides, run_arms
     from model.config import ModelConfig
@@ -60,7 +62,7 @@ def phase_diagram_data(
                 arms.append(Arm(PHASE_SCENARIO, s, days, ov, (), ("usdjpy",)))
                 arms += [
                     Arm(
-                        PHASE_SCENARIO, s, days, ov, (event(TRIGGER_DAY, "risk_shock", log_jump=float(j)),), ("usdjpy",)
+                        PHASE_SCENARIO, s, days, ov, (event(TRIGGER_DAY, "us_growth_news", surprise_sd=-float(j)),), ("usdjpy",)
                     )
                     for j in jumps
                 ]
@@ -77,7 +79,7 @@ def phase_diagram_data(
     shock = next(e for e in load_scenario("risk_off").events if e.kind == "risk_shock")
     reference = {
         "max_leverage": ModelConfig().hedge_funds.max_leverage,
-        "log_jump": shock.params["log_jump"],
+        "surprise_sd": shock.params["surprise_sd"],
         "trigger_day": shock.day,
         "label": "risk_off",
     }
@@ -89,7 +91,7 @@ def phase_diagram_data(
         "feedback_off": dict(FEEDBACK_OFF),
         "reference": reference,
         "max_leverage": [float(v) for v in leverages],
-        "log_jump": [float(v) for v in jumps],
+        "surprise_sd": [float(v) for v in jumps],
         "surge_on_pct": on.tolist(),
         "surge_off_pct": off.tolist(),
         "amplification": (on / np.maximum(off, 1e-6)).tolist(),
@@ -103,7 +105,7 @@ def _heatmap(ax: Axes, values: np.ndarray, phase: Mapping[str, Any], label: str,
 
     from experiments.analysis.style import FONT, SEQUENTIAL_CMAP
 
-    levs, jumps = phase["max_leverage"], phase["log_jump"]
+    levs, jumps = phase["max_leverage"], phase["surprise_sd"]
     norm = Normalize(vmin=float(np.nanmin(values)), vmax=float(np.nanmax(values)))
     mesh = ax.pcolormesh(
         np.arange(len(levs) + 1) - 0.5,
@@ -124,9 +126,9 @@ def _heatmap(ax: Axes, values: np.ndarray, phase: Mapping[str, Any], label: str,
             color="white" if norm(v) < 0.55 else "black",
         )
     ax.set_xticks(range(len(levs)), [f"{v:g}" for v in levs])
-    ax.set_yticks(range(len(jumps)), [f"{v:g} (×{math.exp(v):.1f})" for v in jumps])
+    ax.set_yticks(range(len(jumps)), [f"−{v:g}" for v in jumps])
     ax.set_xlabel("leverage cap (× equity)")
-    ax.set_ylabel("trigger: log jump of risk index")
+    ax.set_ylabel("trigger: US growth surprise (sd)")
     ax.grid(False)
     for side in ("top", "right"):
         ax.spines[side].set_visible(True)
@@ -142,9 +144,9 @@ def _reference_cell(phase: Mapping[str, Any]) -> tuple[int, int] | None:
     ref = phase.get("reference")
     if not ref:
         return None
-    levs, jumps = np.asarray(phase["max_leverage"]), np.asarray(phase["log_jump"])
-    li, ji = int(np.argmin(np.abs(levs - ref["max_leverage"]))), int(np.argmin(np.abs(jumps - ref["log_jump"])))
-    if math.isclose(levs[li], ref["max_leverage"]) and math.isclose(jumps[ji], ref["log_jump"]):
+    levs, jumps = np.asarray(phase["max_leverage"]), np.asarray(phase["surprise_sd"])
+    li, ji = int(np.argmin(np.abs(levs - ref["max_leverage"]))), int(np.argmin(np.abs(jumps - ref["surprise_sd"])))
+    if math.isclose(levs[li], ref["max_leverage"]) and math.isclose(jumps[ji], ref["surprise_sd"]):
         return li, ji
     return None
 
@@ -217,6 +219,6 @@ def build_phase(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
     config = {
         k: phase[k]
-        for k in ("scenario", "overrides", "trigger_day", "window_days", "feedback_off", "max_leverage", "log_jump")
+        for k in ("scenario", "overrides", "trigger_day", "window_days", "feedback_off", "max_leverage", "surprise_sd")
     }
     return fig, {"seeds": seeds, "configuration": config, "data": phase}

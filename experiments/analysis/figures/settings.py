@@ -45,14 +45,14 @@ SEEDS = {
     "early_warning_roc": (10, 3),
 }
 RETURN_DAYS = (2000, 500)  # trading days of each baseline run (validate's defaults and its --quick)
-# leverage caps (x equity) and triggers (jump of the log risk index: 1.0 is risk_off's ×2.7)
+# leverage caps (x equity) and triggers (sizes of a negative US growth surprise in sd: 3 is risk_off's)
 PHASE_GRID = {
-    False: ([1.5, 2.0, 3.0, 5.0, 8.0, 11.5, 16.0, 25.0], [0.1, 0.25, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5]),
-    True: ([1.5, 6.0, 20.0], [0.25, 0.6, 1.2]),
+    False: ([1.5, 2.0, 3.0, 5.0, 8.0, 11.5, 16.0, 25.0], [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0]),
+    True: ([1.5, 6.0, 20.0], [1.0, 3.0, 5.0]),
 }
 PHASE_WINDOW = 40  # trading days after the trigger in which the surge is measured (as H1)
 PHASE_SCENARIO = "baseline"
-# risk_off's starting book without its scripted day-60 shock: the trigger is the only shock
+# risk_off's starting book without its day-60 surprise: the trigger is the only news
 PHASE_OVERRIDES = {"hedge_funds__initial_leverage_fraction": 1.0, "nisa__n_households": 2000}
 
 # The Sobol' figure's sweep. Full: the parameters and sizes of experiments/specs/sobol_feedback.toml
