@@ -43,7 +43,7 @@ def phase_diagram_data(
     Returns
     -------
     dict
-        ``max_leverage`` (L,), ``log_jump`` (J,), and arrays of shape ``(J, L)`` as nested lists:
+        ``max_leverage`` (L,), ``surprise_sd`` (J,: sizes of the negative surprise), and arrays of shape ``(J, L)`` as nested lists:
         ``surge_on_pct``, ``surge_off_pct`` (means over seeds, % of USD/JPY) and ``amplification``;
         ``surge_on_pct_per_seed`` has shape ``(J, L, seeds)``; ``reference`` is the cell that is
         exactly the ``risk_off`` scenario (the default leverage cap and its own surprise).
@@ -75,11 +75,11 @@ def phase_diagram_data(
                 for ji in range(len(jumps)):
                     surge[k][ji, li, si] = 100.0 * impact(next(runs)["usdjpy"], control, TRIGGER_DAY, days)
     on, off = surge["on"].mean(axis=2), surge["off"].mean(axis=2)
-    # the grid's cell that is exactly the risk_off scenario: default leverage cap, its own shock
-    shock = next(e for e in load_scenario("risk_off").events if e.kind == "risk_shock")
+    # the grid's cell that is exactly the risk_off scenario: default leverage cap, its own surprise
+    shock = next(e for e in load_scenario("risk_off").events if e.kind == "us_growth_news")
     reference = {
         "max_leverage": ModelConfig().hedge_funds.max_leverage,
-        "surprise_sd": shock.params["surprise_sd"],
+        "surprise_sd": -shock.params["surprise_sd"],
         "trigger_day": shock.day,
         "label": "risk_off",
     }
