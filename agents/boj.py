@@ -12,9 +12,11 @@
   ``mode = "scripted"`` leaves the rate to scenario events (history: 0.25% on 31 Jul 2024,
   0.5% on 24 Jan 2025, 0.75% on 19 Dec 2025).
 * Purchases: monthly ¥6 tn, cut by ¥0.4 tn a quarter from Aug 2024 to ~¥2.9 tn in Q1 2026,
-  then by ¥0.2 tn a quarter (BoJ, Jul 2024 and Jun 2025 decisions). Holdings run off at a
-  redemption rate; the MoF refinances redemptions in the market, so the BoJ's net effect on
-  supply is redemptions minus purchases.
+  then by ¥0.2 tn a quarter (BoJ, Jul 2024 and Jun 2025 decisions). A share of them buys
+  super-longs (the 30y market), the rest the 10y; the holdings are split in the same proportion, so
+  that one redemption rate keeps the two buckets' net supply in proportion. Holdings run off at a
+  redemption rate; the MoF refinances redemptions in the market of the same maturity, so the BoJ's
+  net effect on supply is redemptions minus purchases.
 * Yield-curve control (optional): the BoJ buys whatever holds the 10y at the cap — in the
   clearing, a very elastic demand above the cap.
 """
@@ -30,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from model.sector import INSTITUTIONS, JGB, N_MARKETS, TRADING_DAYS, Sector, Validated, param
+from model.sector import INSTITUTIONS, JGB, JGB30, N_MARKETS, TRADING_DAYS, Sector, Validated, param
 
 __all__ = [
     "BojConfig",
@@ -144,6 +146,15 @@ class BojConfig(Validated):
         doc="multiplies the purchase path (for experiments)",
         range_note="from no purchases to three times the plan",
     )
+    superlong_purchase_share: float = param(
+        0.08,
+        lo=0.0,
+        hi=0.5,
+        doc="share of the monthly purchases (and of the holdings) in super-longs, bought in the cleared 30y market",
+        source="BoJ purchase plans 2024-25 (Outline of Outright Purchases of JGBs): the buckets over 10 years' "
+        "residual maturity get a few hundred ¥bn a month of ~¥6 tn",
+        range_note="0 (no super-long purchases) to 0.5; 0.03-0.15 across the BoJ's plans since 2013",
+    )
     holdings_jpy_tn: float = param(
         580.0,
         unit="JPY tn",
@@ -255,7 +266,8 @@ class Boj(Sector):
 
     Purchases are price-inelastic orders; yield-curve control is a price-elastic flow in the JGB
     market. Bonds maturing in its portfolio are repaid by the issuer and refinanced in the
-    market (their amount is announced as ``boj_redeemed_units`` for the issuer's supply).
+    market (their amount is announced as ``boj_redeemed_units`` and ``boj_redeemed_jgb30_units`` for the
+    issuer's supply).
     """
 
     name = "boj"
@@ -266,12 +278,16 @@ class Boj(Sector):
 
     def __init__(self, model) -> None:
         super().__init__(model)
-        self.jgb_units = self.config.holdings_jpy_tn / model.market.jgb_price
+        cfg, mk = self.config, model.market
+        self.jgb_units = (1.0 - cfg.superlong_purchase_share) * cfg.holdings_jpy_tn / mk.jgb_price
+        self.jgb30_units = cfg.superlong_purchase_share * cfg.holdings_jpy_tn / mk.jgb30_price
         self.next_meeting_day = -1
         self.decisions: list[tuple[int, float]] = []
         self.purchase_jpy_tn = 0.0
         self.purchase_units = 0.0
         self.redeemed_units = 0.0
+        self.purchase30_units = 0.0
+        self.redeemed30_units = 0.0
         self.fiscal_shift_pa = 0.0  # the part of the expected path's level that prices π^f
         self._orders = np.zeros((N_MARKETS, 3))
 
@@ -280,6 +296,7 @@ class Boj(Sector):
 
     def open_books(self, ledger) -> None:
         ledger.set(self.name, "jgb_units", self.jgb_units)
+        ledger.set(self.name, "jgb30_units", self.jgb30_units)
 
     def handle_event(self, model, event) -> None:
         """A scripted policy decision, effective from the next day."""
@@ -315,7 +332,7 @@ class Boj(Sector):
 
     # -- the day --------------------------------------------------------------------------------
     def decide(self, model) -> None:
-        cfg, p_jp = self.config, model.market.jgb_price
+        cfg, p_jp, p_30 = self.config, model.market.jgb_price, model.market.jgb30_price
         # markets price the constrained rule's response to today's fiscal term of expected inflation
         shift = fiscal_path_shift(cfg, model.macro.fiscal_inflation())
         if shift != self.fiscal_shift_pa:
@@ -323,12 +340,16 @@ class Boj(Sector):
             self.fiscal_shift_pa = shift
         date = model.calendar.date(model.day)
         self.purchase_jpy_tn = monthly_purchases_jpy_tn(cfg, date) / model.calendar.trading_days_in_month(model.day)
-        self.purchase_units = self.purchase_jpy_tn / p_jp
+        share = cfg.superlong_purchase_share
+        self.purchase_units = (1.0 - share) * self.purchase_jpy_tn / p_jp
+        self.purchase30_units = share * self.purchase_jpy_tn / p_30
         self.redeemed_units = self.jgb_units * cfg.redemption_rate_pa / TRADING_DAYS
+        self.redeemed30_units = self.jgb30_units * cfg.redemption_rate_pa / TRADING_DAYS
         self._orders[JGB, INSTITUTIONS] = self.purchase_units
+        self._orders[JGB30, INSTITUTIONS] = self.purchase30_units
 
     def publish(self, model) -> dict[str, float]:
-        return {"boj_redeemed_units": self.redeemed_units}
+        return {"boj_redeemed_units": self.redeemed_units, "boj_redeemed_jgb30_units": self.redeemed30_units}
 
     def orders(self) -> np.ndarray:
         return self._orders
@@ -343,10 +364,14 @@ class Boj(Sector):
         bought = self.purchase_units + q_ycc - self.redeemed_units
         model.ledger.bonds(self.name, "jgb_units", "jpy_tn", bought, day.jgb_price)
         self.jgb_units += bought
+        bought30 = self.purchase30_units - self.redeemed30_units
+        model.ledger.bonds(self.name, "jgb30_units", "jpy_tn", bought30, day.jgb30_price)
+        self.jgb30_units += bought30
 
     def holdings(self) -> dict[str, float]:
-        return {"jgb_units": self.jgb_units}
+        return {"jgb_units": self.jgb_units, "jgb30_units": self.jgb30_units}
 
     def record(self, model) -> dict[str, float]:
-        return {"boj_jgb_holdings_jpy_tn": self.jgb_units * model.market.jgb_price,
+        mk = model.market
+        return {"boj_jgb_holdings_jpy_tn": self.jgb_units * mk.jgb_price + self.jgb30_units * mk.jgb30_price,
                 "boj_purchases_jpy_tn": self.purchase_jpy_tn}  # fmt: skip

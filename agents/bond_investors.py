@@ -11,6 +11,18 @@ quality):
 the JGB market until those sectors are modelled: the same form in JPY tn around the BoJ rate
 plus a term premium.
 
+*Super-long habitat investors* (pensions, Japan Post Insurance and other long-liability holders of
+20-40y JGBs; the life insurers are their own sector) demand the 30y index price-elastically in its
+own yield, as preferred-habitat investors do in Vayanos & Vila (2021): linear in the yield, in units,
+
+    H*(y30) = H₀ + h·(y30 − β_t)      (index units; h = e30·1e4 / P30, e30 in JPY tn per bp)
+
+with the required yield ``β_t`` = the initial 30y + the change of the BoJ rate expected over thirty
+years + the 10y term premium (common) + the super-long segment's own AR(1) premium + fiscal premia
+(``macro.fiscal_jgb_premium_pa`` + ``macro.fiscal_superlong_premium_pa`` per point of fiscal risk)
++ ``superlong_shock`` events (a permanent shift of ``β``, e.g. a weak 30y auction). They absorb the
+super-long share of the planned deficit (``jgb30_planned_jpy_tn``), as the 10y stand-in does its part.
+
 Holdings are in index units of a constant-duration bond, price ``P(y) = exp(−D·y)``.
 """
 
@@ -22,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from model.sector import JGB, UST, Sector, Validated, param
+from model.sector import JGB, JGB30, UST, Sector, Validated, param
 
 __all__ = ["BondInvestorConfig", "BondInvestorInputs", "BondInvestors", "bond_investor_flow", "bond_investor_flows"]
 
@@ -90,6 +102,40 @@ class BondInvestorConfig(Validated):
         2.5, unit="bp per day", lo=0.5, hi=6.0, range_note="sd of daily JGB 10y yield changes 1-5 bp by year 2000-2024"
     )
     jgb_term_premium_persistence: float = param(0.998, lo=0.9, hi=1.0, range_note="as for the UST term premium")
+    superlong_holdings_jpy_tn: float = param(
+        80.0,
+        unit="JPY tn",
+        lo=5.0,
+        hi=400.0,
+        doc="super-long (20-40y) JGBs held by habitat investors other than the life insurers and the BoJ "
+        "(public and corporate pensions, Japan Post Insurance, non-life insurers)",
+        source="BoJ flow of funds 2024: pension funds and non-life/other insurers hold ~¥80-100 tn of JGBs, "
+        "weighted to long and super-long maturities",
+        range_note="¥5-400 tn: from a few pension funds to every long-liability holder",
+    )
+    superlong_elasticity_jpy_tn_per_bp: float = param(
+        0.15,
+        unit="JPY tn per bp",
+        lo=0.005,
+        hi=5.0,
+        doc="e30: habitat investors' extra super-long holdings (value) per bp of the 30y above their required yield "
+        "(the demand slope of Vayanos & Vila 2021)",
+        source="the 10y stand-in's 0.8 ¥tn/bp scaled by the super-longs' ~20% share of JGBs outstanding (MoF "
+        "Debt Management Report 2024), as Greenwood & Vayanos (2014) scale demand by the segment's size",
+        range_note="one order of magnitude either side of the scaled value",
+    )
+    superlong_premium_sd_bp: float = param(
+        1.5,
+        unit="bp per day",
+        lo=0.0,
+        hi=6.0,
+        doc="daily shock to the super-long segment's own premium (on top of the 10y term premium, which it shares)",
+        source="sd of daily changes of the JGB 30y-10y spread ~1-2 bp, 2015-2024 (MoF yield curve data)",
+        range_note="0 (no own shock) to the 10y's daily sd",
+    )
+    superlong_premium_persistence: float = param(
+        0.998, lo=0.9, hi=1.0, range_note="as for the 10y term premium (near a random walk at daily frequency)"
+    )
 
 
 @njit(cache=True)
@@ -129,11 +175,26 @@ class BondInvestorInputs(NamedTuple):
     jgb_extra_change: float
     jgb_duration: float
     jgb_units: float
+    # super-long habitat investors (units linear in the 30y yield)
+    yjp30_prev: float
+    jgb30_anchor_change: float  # Δβ: today's change of their required yield
+    jgb30_slope_units: float  # h: units per unit of 30y yield
+    jgb30_extra_units: float  # today's extra demand (anticipated supply), units
+
+
+@njit(cache=True)
+def superlong_habitat_flow(y30, y30_prev, anchor_change, slope_units, extra_units):
+    """Habitat investors' 30y purchase at yield ``y30``: ``h·(Δy − Δβ) + extra``; returns ``(flow, dflow_dy)``.
+
+    Their target ``H*(y) = H₀ + h·(y − β)`` is linear in the yield (Vayanos & Vila 2021); they ended
+    yesterday on it, so today's trade is the change of the target.
+    """
+    return slope_units * (y30 - y30_prev - anchor_change) + extra_units, slope_units
 
 
 @njit(cache=True)
 def bond_investor_flows(p, inp, z, jac, gross, out, aux):
-    """UST and JGB investors' purchases at trial prices (see :mod:`model.sector`)."""
+    """UST, JGB 10y and super-long habitat investors' purchases at trial prices (see :mod:`model.sector`)."""
     y_us = p[UST]
     y_jp = p[JGB]
     q_us, q_us_dy = bond_investor_flow(
@@ -144,37 +205,54 @@ def bond_investor_flows(p, inp, z, jac, gross, out, aux):
         y_jp, inp.yjp_prev, inp.jgb_anchor_change, inp.jgb_elasticity, inp.jgb_extra_change, inp.jgb_duration,
         inp.jgb_units,
     )  # fmt: skip
+    q_30, q_30_dy = superlong_habitat_flow(
+        p[JGB30], inp.yjp30_prev, inp.jgb30_anchor_change, inp.jgb30_slope_units, inp.jgb30_extra_units
+    )
     z[UST] += q_us
     z[JGB] += q_jp
+    z[JGB30] += q_30
     jac[UST, UST] += q_us_dy
     jac[JGB, JGB] += q_jp_dy
+    jac[JGB30, JGB30] += q_30_dy
     gross[UST] += abs(q_us)
     gross[JGB] += abs(q_jp)
+    gross[JGB30] += abs(q_30)
     out[UST] = q_us
     out[JGB] = q_jp
+    out[JGB30] = q_30
 
 
 class BondInvestors(Sector):
-    """UST investors and the domestic JGB stand-in: holdings, anchors and term-premium processes.
+    """UST investors, the domestic JGB stand-in and the super-long habitat investors: holdings, anchors and
+    term-premium processes.
 
-    Ledger rows ``ust_investors`` and ``jgb_investors``. Reads the anticipated supply other
-    sectors announce for the day (``model.signals``: ``ust_absorbed_usd_bn`` from auctions,
-    ``jgb_planned_jpy_tn`` from planned issuance), which their demand grows by.
+    Ledger rows ``ust_investors``, ``jgb_investors`` and ``superlong_investors``. Reads the anticipated
+    supply other sectors announce for the day (``model.signals``: ``ust_absorbed_usd_bn`` from auctions,
+    ``jgb_planned_jpy_tn`` and ``jgb30_planned_jpy_tn`` from planned issuance), which their demand grows
+    by. Handles ``superlong_shock`` events (``spread_pa``: a shift of the habitat investors' required
+    30y yield).
     """
 
     name = "bond_investors"
     section = "bond_investors"
     flows = bond_investor_flows
-    ledger_rows = ("ust_investors", "jgb_investors")
+    ledger_rows = ("ust_investors", "jgb_investors", "superlong_investors")
+    event_kinds = ("superlong_shock",)
 
     def __init__(self, model) -> None:
         super().__init__(model)
         cfg, mk = self.config, model.market
         self.ust_units = cfg.ust_holdings_usd_bn / mk.ust_price
         self.jgb_units = cfg.jgb_holdings_jpy_tn / mk.jgb_price
+        self.jgb30_units = cfg.superlong_holdings_jpy_tn / mk.jgb30_price
         # yesterday's anchors and extra demand: trades are computed from their changes
         self.ust_anchor = model.config.market.ust10y_yield
         self.jgb_anchor = model.config.market.jgb10y_yield
+        self.jgb30_anchor = mk.jgb30y_yield
+        self.superlong_premium = 0.0  # the super-long segment's own premium (AR(1) deviation)
+        self.superlong_shift = 0.0  # superlong_shock events: shifts of the required 30y yield
+        self.jgb30_extra_jpy_tn = 0.0
+        self._jgb30_extra_change = 0.0
         self.ust_extra_usd_bn = 0.0
         self.jgb_extra_jpy_tn = 0.0
         self.ust_term_premium = 0.0  # deviation of the term premium from its initial level
@@ -182,11 +260,17 @@ class BondInvestors(Sector):
         # demand growth that absorbs anticipated supply (auctions, the planned deficit)
         self.ust_absorbed_usd_bn = 0.0
         self.jgb_absorbed_jpy_tn = 0.0
+        self.jgb30_absorbed_jpy_tn = 0.0
         self._today: BondInvestorInputs | None = None
 
     def open_books(self, ledger) -> None:
         ledger.set("ust_investors", "ust_units", self.ust_units)
         ledger.set("jgb_investors", "jgb_units", self.jgb_units)
+        ledger.set("superlong_investors", "jgb30_units", self.jgb30_units)
+
+    def handle_event(self, model, event) -> None:
+        """``superlong_shock``: habitat investors require ``spread_pa`` more on the 30y from the next clearing."""
+        self.superlong_shift += event.params["spread_pa"]
 
     def decide(self, model) -> None:
         cfg = self.config
@@ -197,17 +281,32 @@ class BondInvestors(Sector):
         self.jgb_term_premium = cfg.jgb_term_premium_persistence * self.jgb_term_premium + (
             cfg.jgb_term_premium_sd_bp * 1e-4 * float(model.streams["jgb_term_premium"].standard_normal())
         )
+        self.superlong_premium = cfg.superlong_premium_persistence * self.superlong_premium + (
+            cfg.superlong_premium_sd_bp * 1e-4 * float(model.streams["superlong_premium"].standard_normal())
+        )
 
     def clearing_inputs(self, model) -> BondInvestorInputs:
         cfg, mk, m0, sig = self.config, model.market, model.config.market, model.signals
         # anchors: the initial yield plus the change of the policy rate expected over ten years
         ust_anchor = m0.ust10y_yield + mk.expected_change_10y("fed") + self.ust_term_premium
+        macro_cfg, fiscal = model.config.macro, model.macro.fiscal_risk
         jgb_anchor = (
             m0.jgb10y_yield
             + mk.expected_change_10y("boj")
             + self.jgb_term_premium
-            + model.config.macro.fiscal_jgb_premium_pa * model.macro.fiscal_risk
+            + macro_cfg.fiscal_jgb_premium_pa * fiscal
         )
+        jgb30_anchor = (
+            mk.jgb30y_yield_0
+            + mk.expected_change_30y_boj()
+            + self.jgb_term_premium
+            + self.superlong_premium
+            + (macro_cfg.fiscal_jgb_premium_pa + macro_cfg.fiscal_superlong_premium_pa) * fiscal
+            + self.superlong_shift
+        )
+        jgb30_extra = self.jgb30_absorbed_jpy_tn + sig.get("jgb30_planned_jpy_tn", 0.0)
+        p30 = mk.jgb30_price
+        self._jgb30_extra_change = jgb30_extra - self.jgb30_extra_jpy_tn
         ust_extra = cfg.flight_to_quality_usd_bn * (mk.risk_index - m0.risk_index_mean) + self.ust_absorbed_usd_bn
         ust_extra += sig.get("ust_absorbed_usd_bn", 0.0)
         jgb_extra = self.jgb_absorbed_jpy_tn + sig.get("jgb_planned_jpy_tn", 0.0)
@@ -224,23 +323,33 @@ class BondInvestors(Sector):
             jgb_extra_change=jgb_extra - self.jgb_extra_jpy_tn,
             jgb_duration=m0.jgb_duration,
             jgb_units=self.jgb_units,
+            yjp30_prev=mk.jgb30y_yield,
+            jgb30_anchor_change=jgb30_anchor - self.jgb30_anchor,
+            jgb30_slope_units=cfg.superlong_elasticity_jpy_tn_per_bp * 1e4 / p30,
+            jgb30_extra_units=self._jgb30_extra_change / p30,
         )
         return self._today
 
     def settle(self, model, day) -> None:
         inp, flows, sig = self._today, day.flows_of(self), model.signals
-        q_us, q_jp = flows[UST], flows[JGB]
+        q_us, q_jp, q_30 = flows[UST], flows[JGB], flows[JGB30]
         model.ledger.bonds("ust_investors", "ust_units", "usd_bn", q_us, day.ust_price)
         model.ledger.bonds("jgb_investors", "jgb_units", "jpy_tn", q_jp, day.jgb_price)
+        model.ledger.bonds("superlong_investors", "jgb30_units", "jpy_tn", q_30, day.jgb30_price)
         self.ust_units += q_us
         self.jgb_units += q_jp
+        self.jgb30_units += q_30
         self.ust_anchor += inp.ust_anchor_change
         self.jgb_anchor += inp.jgb_anchor_change
+        self.jgb30_anchor += inp.jgb30_anchor_change
+        self.jgb30_extra_jpy_tn += self._jgb30_extra_change
         self.ust_extra_usd_bn += inp.ust_extra_change
         self.jgb_extra_jpy_tn += inp.jgb_extra_change
         self.ust_absorbed_usd_bn += sig.get("ust_absorbed_usd_bn", 0.0)
         self.jgb_absorbed_jpy_tn += sig.get("jgb_planned_jpy_tn", 0.0)
-        day.executed[self.name] = (0.0, q_us, q_jp)
+        self.jgb30_absorbed_jpy_tn += sig.get("jgb30_planned_jpy_tn", 0.0)
+        day.executed[self.name] = (0.0, q_us, q_jp, 0.0, q_30)
 
     def holdings_rows(self) -> dict[str, dict[str, float]]:
-        return {"ust_investors": {"ust_units": self.ust_units}, "jgb_investors": {"jgb_units": self.jgb_units}}
+        return {"ust_investors": {"ust_units": self.ust_units}, "jgb_investors": {"jgb_units": self.jgb_units},
+                "superlong_investors": {"jgb30_units": self.jgb30_units}}  # fmt: skip

@@ -10,7 +10,8 @@ Stock demand (per market): ``I*(p) = (1 − φ)·I_old + c(v)·(move that compen
 
 * USD/JPY: their whole dollar exposure, spot inventory plus forward book, ``c_fx·(s_prev − s)``
   USD bn (``s = ln S``): they buy dollars when the dollar falls;
-* UST / JGB: ``c·(y − y_prev)`` per bp of yield, converted to index units at yesterday's price.
+* UST / JGB 10y / JGB 30y: ``c·(y − y_prev)`` per bp of yield, converted to index units at
+  yesterday's price (the 30y with its own, smaller calm-market capacity).
 
 **Capacity is capital over value at risk, at the day's prices.** ``c = c₀·(E_d/E*)·(v̄/v)^(η·β)``: their
 equity ``E_d`` is marked at the trial prices inside the clearing (their inventories and forward
@@ -44,7 +45,7 @@ import mesa
 import numpy as np
 from numba import njit
 
-from model.sector import AUX_LOG_RISK, FWD, FX, JGB, TRADING_DAYS, UST, BalanceSheet, Sector, Validated, param
+from model.sector import AUX_LOG_RISK, FWD, FX, JGB, JGB30, TRADING_DAYS, UST, BalanceSheet, Sector, Validated, param
 
 __all__ = [
     "DealerConfig",
@@ -84,6 +85,16 @@ class DealerConfig(Validated):
         hi=10.0,
         doc="JGB dealers' calm-market capacity",
         source="JGB dealers' inventories of a few ¥ tn (JSDA); range one order of magnitude either side",
+    )
+    jgb30_capacity_jpy_tn_per_bp: float = param(
+        0.05,
+        unit="JPY tn per bp",
+        lo=0.005,
+        hi=2.0,
+        doc="super-long (30y) JGB dealers' calm-market capacity (value per bp of the 30y yield)",
+        source="super-longs (20-40y) are ~10-15% of JGB secondary-market turnover (JSDA trading volume by maturity, "
+        "2023-24), so dealers' inventories in them are a fraction of the 10y's: about an eighth of the 10y capacity",
+        range_note="one order of magnitude either side",
     )
     capacity_risk_elasticity: float = param(
         1.0,
@@ -164,10 +175,12 @@ class DealerInputs(NamedTuple):
     s_prev: float
     yus_prev: float
     yjp_prev: float
+    yjp30_prev: float
     fx_inventory: float  # spot dollars
     fwd_book: float  # N_old: long-USD forwards held
     ust_inventory: float  # units
     jgb_inventory: float  # units
+    jgb30_inventory: float  # units
     jpy_tn: float  # yen cash
     equity: float  # USD bn at yesterday's close
     equity_target: float  # E*
@@ -176,11 +189,13 @@ class DealerInputs(NamedTuple):
     fx_capacity: float  # c₀, USD bn per unit of ln S at E* and v̄
     ust_capacity_units: float  # c₀, UST units per unit of yield at E* and v̄
     jgb_capacity_units: float
+    jgb30_capacity_units: float
     book_per_equity: float  # ℓ/κ: forwards per unit of basis and of equity
     log_v_mean: float
     risk_elasticity: float  # η
     ust_duration: float
     jgb_duration: float
+    jgb30_duration: float
 
 
 @njit(cache=True)
@@ -199,6 +214,9 @@ def marked_equity(p, inp, dequity):
     p_jp = math.exp(-inp.jgb_duration * p[JGB])
     p_jp_prev = math.exp(-inp.jgb_duration * inp.yjp_prev)
     jgb_usd = inp.jgb_inventory * p_jp * inv_s
+    p_30 = math.exp(-inp.jgb30_duration * p[JGB30])
+    p_30_prev = math.exp(-inp.jgb30_duration * inp.yjp30_prev)
+    jgb30_usd = inp.jgb30_inventory * p_30 * inv_s
     equity = (
         inp.equity
         + inp.jpy_tn * (inv_s - inv_s_prev)
@@ -206,12 +224,15 @@ def marked_equity(p, inp, dequity):
         + inp.ust_inventory * (p_us - p_us_prev)
         + jgb_usd
         - inp.jgb_inventory * p_jp_prev * inv_s_prev
+        + jgb30_usd
+        - inp.jgb30_inventory * p_30_prev * inv_s_prev
     )
     for k in range(dequity.shape[0]):
         dequity[k] = 0.0
-    dequity[FX] = -inp.jpy_tn * inv_s + inp.fwd_book * ratio - jgb_usd
+    dequity[FX] = -inp.jpy_tn * inv_s + inp.fwd_book * ratio - jgb_usd - jgb30_usd
     dequity[UST] = -inp.ust_duration * inp.ust_inventory * p_us
     dequity[JGB] = -inp.jgb_duration * jgb_usd
+    dequity[JGB30] = -inp.jgb30_duration * jgb30_usd
     return equity
 
 
@@ -246,7 +267,7 @@ def capacity_factor(p, inp, aux, dk, dcap):
 
 @njit(cache=True)
 def dealer_flows(p, inp, z, jac, gross, out, aux):
-    """Dealers' flows in the four markets at trial prices (see :mod:`model.sector`).
+    """Dealers' flows in the five markets at trial prices (see :mod:`model.sector`).
 
     The spot trade is the change in their dollar exposure less the change in their forward book
     (the hedge): ``q_spot = ΔT(p) − ΔN(p)``. Capacity ``c₀·k(p)`` and the book's price follow their
@@ -259,6 +280,7 @@ def dealer_flows(p, inp, z, jac, gross, out, aux):
     move_s = inp.s_prev - p[FX]
     move_us = p[UST] - inp.yus_prev
     move_jp = p[JGB] - inp.yjp_prev
+    move_30 = p[JGB30] - inp.yjp30_prev
     # the forward book N = −b·(ℓ/κ)·E
     cap_b = inp.book_per_equity * equity
     book, dbook_db = forward_supply(p[FWD], cap_b)
@@ -268,6 +290,7 @@ def dealer_flows(p, inp, z, jac, gross, out, aux):
     spot = d_fx - d_fwd
     d_ust = -inp.decay * inp.ust_inventory + inp.ust_capacity_units * k * move_us
     d_jgb = -inp.decay * inp.jgb_inventory + inp.jgb_capacity_units * k * move_jp
+    d_30 = -inp.decay * inp.jgb30_inventory + inp.jgb30_capacity_units * k * move_30
     for j in range(n):
         dbook = -p[FWD] * inp.book_per_equity * dcap[j]
         if j == FWD:
@@ -276,21 +299,26 @@ def dealer_flows(p, inp, z, jac, gross, out, aux):
         jac[FX, j] += inp.fx_capacity * move_s * dk[j] - dbook
         jac[UST, j] += inp.ust_capacity_units * move_us * dk[j]
         jac[JGB, j] += inp.jgb_capacity_units * move_jp * dk[j]
+        jac[JGB30, j] += inp.jgb30_capacity_units * move_30 * dk[j]
     jac[FX, FX] += -inp.fx_capacity * k
     jac[UST, UST] += inp.ust_capacity_units * k
     jac[JGB, JGB] += inp.jgb_capacity_units * k
+    jac[JGB30, JGB30] += inp.jgb30_capacity_units * k
     z[FX] += spot
     z[FWD] += d_fwd
     z[UST] += d_ust
     z[JGB] += d_jgb
+    z[JGB30] += d_30
     gross[FX] += abs(spot)
     gross[FWD] += abs(d_fwd)
     gross[UST] += abs(d_ust)
     gross[JGB] += abs(d_jgb)
+    gross[JGB30] += abs(d_30)
     out[FX] = spot
     out[FWD] = d_fwd
     out[UST] = d_ust
     out[JGB] = d_jgb
+    out[JGB30] = d_30
 
 
 def bond_capacity_units(capacity_per_bp: float, price_prev: float) -> float:
@@ -325,10 +353,11 @@ class Dealers(Sector):
         self.swap_clients_fwd_usd_bn = 0.0  # the outside hedgers' forwards (fixed)
         self.ust_inventory_units = 0.0
         self.jgb_inventory_units = 0.0
+        self.jgb30_inventory_units = 0.0
         self.usd_bn = self.config.equity_usd_bn
         self.jpy_tn = 0.0
         self.equity_book_usd_bn = self.config.equity_usd_bn
-        self.absorbed = (0.0, 0.0, 0.0, 0.0)  # today's clearing residual taken into inventory, per market
+        self.absorbed = (0.0, 0.0, 0.0, 0.0, 0.0)  # today's clearing residual taken into inventory, per market
         DealerView(model)
 
     def open_books(self, ledger) -> None:
@@ -360,10 +389,12 @@ class Dealers(Sector):
             s_prev=mk.log_usdjpy,
             yus_prev=mk.ust10y_yield,
             yjp_prev=mk.jgb10y_yield,
+            yjp30_prev=mk.jgb30y_yield,
             fx_inventory=self.fx_inventory_usd_bn,
             fwd_book=self.fwd_usd_bn,
             ust_inventory=self.ust_inventory_units,
             jgb_inventory=self.jgb_inventory_units,
+            jgb30_inventory=self.jgb30_inventory_units,
             jpy_tn=self.jpy_tn,
             equity=self.equity_book_usd_bn,
             equity_target=cfg.equity_usd_bn,
@@ -372,39 +403,45 @@ class Dealers(Sector):
             fx_capacity=cfg.fx_capacity_usd_bn,
             ust_capacity_units=bond_capacity_units(cfg.ust_capacity_usd_bn_per_bp, mk.ust_price),
             jgb_capacity_units=bond_capacity_units(cfg.jgb_capacity_jpy_tn_per_bp, mk.jgb_price),
+            jgb30_capacity_units=bond_capacity_units(cfg.jgb30_capacity_jpy_tn_per_bp, mk.jgb30_price),
             book_per_equity=cfg.swap_leverage_limit / cfg.basis_slope_pa,
             log_v_mean=math.log(mc.risk_index_mean),
             # VaR: capacity ∝ E/σ_fx(v)^η and σ_fx ∝ v^β (market.fx_vol_risk_elasticity)
             risk_elasticity=cfg.capacity_risk_elasticity * mc.fx_vol_risk_elasticity,
             ust_duration=mc.ust_duration,
             jgb_duration=mc.jgb_duration,
+            jgb30_duration=mc.jgb30_duration,
         )
 
     def settle(self, model, day) -> None:
         flows = day.flows_of(self)
         res = day.result
         # the dealers take the excess demand left within the clearing tolerance
-        excess = (res.excess_fx_usd_bn, res.excess_ust_units, res.excess_jgb_units, res.excess_fwd_usd_bn)
-        q_fx, q_ust, q_jgb, q_fwd = (flows[m] - excess[m] for m in (FX, UST, JGB, FWD))
+        excess = (res.excess_fx_usd_bn, res.excess_ust_units, res.excess_jgb_units, res.excess_fwd_usd_bn,
+                  res.excess_jgb30_units)  # fmt: skip
+        q_fx, q_ust, q_jgb, q_fwd, q_30 = (flows[m] - excess[m] for m in (FX, UST, JGB, FWD, JGB30))
         self.absorbed = tuple(-e for e in excess)
-        S, p_us, p_jp = day.usdjpy, day.ust_price, day.jgb_price
+        S, p_us, p_jp, p_30 = day.usdjpy, day.ust_price, day.jgb_price, day.jgb30_price
         usd_per_tn, usd_per_tn_prev = 1000.0 / S, 1000.0 / day.usdjpy_prev
         # profit and loss on what was held overnight, in USD (yen and JGBs at the day's USD/JPY)
         reval = (
             self.ust_inventory_units * (p_us - day.ust_price_prev)
             + self.jgb_inventory_units * (p_jp * usd_per_tn - day.jgb_price_prev * usd_per_tn_prev)
+            + self.jgb30_inventory_units * (p_30 * usd_per_tn - day.jgb30_price_prev * usd_per_tn_prev)
             + self.jpy_tn * (usd_per_tn - usd_per_tn_prev)
         )
         led = model.ledger
         led.fx(self.name, q_fx, S / 1000.0)
         led.bonds(self.name, "ust_units", "usd_bn", q_ust, p_us)
         led.bonds(self.name, "jgb_units", "jpy_tn", q_jgb, p_jp)
+        led.bonds(self.name, "jgb30_units", "jpy_tn", q_30, p_30)
         led.book(self.name, "usd_fwd_bn", q_fwd)
         self.fx_inventory_usd_bn += q_fx
         self.ust_inventory_units += q_ust
         self.jgb_inventory_units += q_jgb
+        self.jgb30_inventory_units += q_30
         self.usd_bn += q_fx - q_ust * p_us
-        self.jpy_tn += -q_fx * S / 1000.0 - q_jgb * p_jp
+        self.jpy_tn += -q_fx * S / 1000.0 - q_jgb * p_jp - q_30 * p_30
         # forwards: margin on the book held overnight, carry on the book at the close, for the dealers
         # and their outside swap clients, through the settlement account
         fwd_vm, fwd_carry = day.forward_revaluation(), day.forward_carry()
@@ -416,7 +453,8 @@ class Dealers(Sector):
         led.book("forward_settlement", "usd_bn", -(own + clients))
         # coupons, then the money market's interest on the cash balances at the close
         coupon_usd = self.ust_inventory_units * day.ust_coupon_per_unit
-        coupon_jpy = self.jgb_inventory_units * day.jgb_coupon_per_unit
+        coupon_jpy = (self.jgb_inventory_units * day.jgb_coupon_per_unit
+                      + self.jgb30_inventory_units * day.jgb30_coupon_per_unit)  # fmt: skip
         self.usd_bn += own + coupon_usd
         self.jpy_tn += coupon_jpy
         int_usd = self.usd_bn * day.us_short_rate / TRADING_DAYS
@@ -437,21 +475,23 @@ class Dealers(Sector):
         self.equity_book_usd_bn -= payout
         led.book(self.name, "usd_bn", -payout)
         led.book("dealer_shareholders", "usd_bn", payout)
-        day.executed[self.name] = (q_fx, q_ust, q_jgb, q_fwd)
+        day.executed[self.name] = (q_fx, q_ust, q_jgb, q_fwd, q_30)
 
     def holdings_rows(self) -> dict[str, dict[str, float]]:
         return {
             self.name: {"usd_bn": self.usd_bn, "jpy_tn": self.jpy_tn, "ust_units": self.ust_inventory_units,
-                        "jgb_units": self.jgb_inventory_units, "usd_fwd_bn": self.fwd_usd_bn},
+                        "jgb_units": self.jgb_inventory_units, "usd_fwd_bn": self.fwd_usd_bn,
+                        "jgb30_units": self.jgb30_inventory_units},
             # every forward's margin and carry pass through it and net to zero
             "forward_settlement": {"usd_bn": 0.0, "usd_fwd_bn": 0.0},
             "swap_clients": {"usd_fwd_bn": self.swap_clients_fwd_usd_bn},
         }  # fmt: skip
 
     def balance_sheet(self, model) -> BalanceSheet:
-        S, p_us, p_jp = model.prices()
+        S, p_us, p_jp, p_30 = model.prices()
         values = (self.usd_bn, self.jpy_tn * 1000.0 / S, self.ust_inventory_units * p_us,
-                  self.jgb_inventory_units * p_jp * 1000.0 / S)  # fmt: skip
+                  self.jgb_inventory_units * p_jp * 1000.0 / S,
+                  self.jgb30_inventory_units * p_30 * 1000.0 / S)  # fmt: skip
         assets = sum(v for v in values if v > 0)
         liabilities = -sum(v for v in values if v < 0)
         return BalanceSheet(assets, liabilities, assets - liabilities)

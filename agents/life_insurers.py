@@ -3,8 +3,9 @@
 Each insurer holds a yen balance sheet. Its investable pool is split three ways — super-long
 JGBs, FX-hedged USTs and unhedged USTs — by comparing expected yen returns :
 
-* JGB:            ``y30``, plus an acceleration term ``a·max(0, y30 − 2.5%)`` (Dai-ichi Life,
-  Oct 2024: buying accelerates above ~2.5% on the 30y; liabilities cost ~1.8%);
+* JGB:            ``y30`` (the cleared 30y yield at yesterday's close), plus an acceleration term
+  ``a·max(0, y30 − 2.5%)`` (Dai-ichi Life, Oct 2024: buying accelerates above ~2.5% on the 30y;
+  liabilities cost ~1.8%);
 * hedged UST:     ``y_us − (r̄_us − r̄_jp − b)``, the hedge cost being the expected short-rate
   differential over the hedge tenor (3 months, from the market's expected policy paths) less the
   cross-currency basis ``b`` (negative when dollars are dear through swaps, which raises the cost);
@@ -15,7 +16,9 @@ Target weights are a multinomial logit ``w*_k ∝ exp(θ·(u_k + c_k))`` whose i
 set so that the initial allocation is the target at the initial state: only *changes* in relative
 returns move money. The foreign share moves towards its target slowly (partial adjustment with a
 half-life of months) and the hedge ratio faster; both are decided from yesterday's close and
-executed at today's prices as price-inelastic orders.
+executed at today's prices as price-inelastic orders. Their JGBs are super-longs: they trade in the
+cleared 30y market (Japanese insurers buy mostly 20-40y bonds to match their liabilities), so
+the 2.5% trigger acts on a price the market sets, and their buying moves it.
 
 FX: insurers buy the dollars for their USTs in the spot market and hedge a share ``h`` of them by
 selling dollars forward (the forward market, where dealers take the other side and lay it off in
@@ -31,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from model.sector import FWD, FX, INSTITUTIONS, JGB, N_MARKETS, UST, ConfigError, Sector, Validated, param
+from model.sector import FWD, FX, INSTITUTIONS, JGB30, N_MARKETS, UST, ConfigError, Sector, Validated, param
 
 __all__ = [
     "LifeInsurerConfig",
@@ -172,7 +175,7 @@ class LifeInsurerConfig(Validated):
 
 class LifeInsurerState(NamedTuple):
     ust_units: np.ndarray
-    jgb_units: np.ndarray
+    jgb_units: np.ndarray  # super-long JGBs: units of the 30y index
     hedge_ratio: np.ndarray
     foreign_share: np.ndarray  # of the investable pool
     sensitivity: np.ndarray  # θ_i
@@ -298,7 +301,7 @@ class LifeInsurers(Sector):
         fx_var = model.config.market.implied_fx_vol_pa(mk.risk_index) ** 2
         return yen_returns(
             self.config,
-            y30=model.macro.jgb30y_yield(mk.jgb10y_yield),
+            y30=mk.jgb30y_yield,
             y_us=mk.ust10y_yield,
             r_us=mk.fed_path.average(self.config.hedge_tenor_years),
             r_jp=mk.boj_path.average(self.config.hedge_tenor_years),
@@ -311,22 +314,22 @@ class LifeInsurers(Sector):
         mk = model.market
         self.state = init_life_insurers(
             self.config, model.streams["life_insurers.init"], usdjpy=mk.usdjpy, ust_price=mk.ust_price,
-            jgb_price=mk.jgb_price, utilities=self.utilities(model),
+            jgb_price=mk.jgb30_price, utilities=self.utilities(model),
         )  # fmt: skip
 
     def open_books(self, ledger) -> None:
         ledger.set(self.name, "ust_units", float(self.state.ust_units.sum()))
-        ledger.set(self.name, "jgb_units", float(self.state.jgb_units.sum()))
+        ledger.set(self.name, "jgb30_units", float(self.state.jgb_units.sum()))
         ledger.set(self.name, "usd_fwd_bn", -float(self.state.hedge_usd_bn.sum()))
 
     def decide(self, model) -> None:
         mk, ins, on = model.market, self.state, self.config.enabled
         decide(
-            ins, self.config, self.utilities(model), usdjpy=mk.usdjpy, ust_price=mk.ust_price, jgb_price=mk.jgb_price
+            ins, self.config, self.utilities(model), usdjpy=mk.usdjpy, ust_price=mk.ust_price, jgb_price=mk.jgb30_price
         )
         self._orders[FX, INSTITUTIONS] = float(ins.order_usd_bn.sum()) if on else 0.0
         self._orders[UST, INSTITUTIONS] = float(ins.order_ust_units.sum()) if on else 0.0
-        self._orders[JGB, INSTITUTIONS] = float(ins.order_jgb_units.sum()) if on else 0.0
+        self._orders[JGB30, INSTITUTIONS] = float(ins.order_jgb_units.sum()) if on else 0.0
         self._orders[FWD, INSTITUTIONS] = float(ins.order_fwd_usd_bn.sum()) if on else 0.0
 
     def orders(self) -> np.ndarray:
@@ -337,7 +340,7 @@ class LifeInsurers(Sector):
         led = model.ledger
         led.fx(self.name, o[FX], day.usdjpy / 1000.0)
         led.bonds(self.name, "ust_units", "usd_bn", o[UST], day.ust_price)
-        led.bonds(self.name, "jgb_units", "jpy_tn", o[JGB], day.jgb_price)
+        led.bonds(self.name, "jgb30_units", "jpy_tn", o[JGB30], day.jgb30_price)
         # the hedge: margin on the forwards held overnight, carry on those held at the close
         hedge_old = float(self.state.hedge_usd_bn.sum())
         paid = -hedge_old * day.forward_revaluation() - (hedge_old - o[FWD]) * day.forward_carry()
@@ -346,16 +349,16 @@ class LifeInsurers(Sector):
         led.book("forward_settlement", "usd_bn", -paid)
         if self.config.enabled:
             settle(self.state)
-        day.executed[self.name] = (o[FX], o[UST], o[JGB], o[FWD])
+        day.executed[self.name] = (o[FX], o[UST], 0.0, o[FWD], o[JGB30])
 
     def holdings(self) -> dict[str, float]:
-        return {"ust_units": float(self.state.ust_units.sum()), "jgb_units": float(self.state.jgb_units.sum()),
+        return {"ust_units": float(self.state.ust_units.sum()), "jgb30_units": float(self.state.jgb_units.sum()),
                 "usd_fwd_bn": -float(self.state.hedge_usd_bn.sum())}  # fmt: skip
 
     def record(self, model) -> dict[str, float]:
         mk = model.market
         share, hedge = foreign_share_aggregate(self.state, usdjpy=mk.usdjpy, ust_price=mk.ust_price,
-                                               jgb_price=mk.jgb_price)  # fmt: skip
+                                               jgb_price=mk.jgb30_price)  # fmt: skip
         return {"lifer_foreign_share": share, "lifer_hedge_ratio": hedge,
                 "lifer_fx_flow_usd_bn": float(self._orders[FX, INSTITUTIONS]),
                 "lifer_hedge_usd_bn": float(self.state.hedge_usd_bn.sum())}  # fmt: skip

@@ -21,7 +21,9 @@
   published fundamental sees it from the next day.
 * Issuance: the planned deficit is absorbed by investors who expect it; a supplementary budget
   (¥17–25 tn packages, Nov 2025) is unplanned supply over ``issuance_days`` and raises the
-  fiscal-risk index. Redemptions of the BoJ's holdings are refinanced in the market.
+  fiscal-risk index. A share ``superlong_issuance_share`` of both is issued as super-longs in the
+  cleared 30y market, the rest in the 10y. Redemptions of the BoJ's holdings are refinanced in the
+  market of the same maturity.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from model.sector import (
     INSTITUTIONS,
     ISSUANCE,
     JGB,
+    JGB30,
     N_MARKETS,
     TRADING_DAYS,
     UST,
@@ -167,6 +170,15 @@ class MofConfig(Validated):
         doc="planned net new JGB supply (expected by investors)",
         source="FY2026 plan: ¥180.7 tn gross issuance, of which ~¥30 tn new financing (MoF)",
         range_note="net new JGB financing ¥10-60 tn a year since 2000",
+    )
+    superlong_issuance_share: float = param(
+        0.17,
+        lo=0.0,
+        hi=0.5,
+        doc="share of new issuance (planned and supplementary) in super-longs (20-40y), sold in the cleared 30y market",
+        source="MoF JGB Issuance Plans FY2024-25: 20y ¥12 tn, 30y ¥9-10 tn and 40y ¥2-3 tn of ~¥140 tn of coupon "
+        "issuance to the market, about 15-20%",
+        range_note="0 (no super-longs) to 0.5; 10-20% in the MoF's plans since 2010",
     )
     issuance_days: int = param(
         60,
@@ -324,6 +336,8 @@ class Mof(Sector):
         self.planned_jpy_tn = 0.0
         self.supply_units = 0.0
         self.redeemed_units = 0.0
+        self.supply30_units = 0.0
+        self.redeemed30_units = 0.0
         self._orders = np.zeros((N_MARKETS, 3))
 
     @property
@@ -345,7 +359,7 @@ class Mof(Sector):
 
     def decide(self, model) -> None:
         cfg, mk, st = self.config, model.market, self.state
-        S, p_jp = mk.usdjpy, mk.jgb_price
+        S, p_jp, p_30 = mk.usdjpy, mk.jgb_price, mk.jgb30_price
         st.ust_price = mk.ust_price
         window = model.history["usdjpy"]
         ago = window[max(0, len(window) - 1 - cfg.speed_window_days)] if window else S
@@ -357,13 +371,19 @@ class Mof(Sector):
         self.planned_jpy_tn = cfg.deficit_jpy_tn_pa / TRADING_DAYS
         supplementary = st.issuance_today()
         self.redeemed_units = model.signals.get("boj_redeemed_units", 0.0)
-        self.supply_units = (self.planned_jpy_tn + supplementary) / p_jp + self.redeemed_units
+        self.redeemed30_units = model.signals.get("boj_redeemed_jgb30_units", 0.0)
+        share = cfg.superlong_issuance_share
+        self.supply_units = (1.0 - share) * (self.planned_jpy_tn + supplementary) / p_jp + self.redeemed_units
+        self.supply30_units = share * (self.planned_jpy_tn + supplementary) / p_30 + self.redeemed30_units
         self._orders[FX, INSTITUTIONS] = -self.usd_sold_bn
         self._orders[UST, INSTITUTIONS] = -self.ust_units_sold
         self._orders[JGB, ISSUANCE] = -self.supply_units
+        self._orders[JGB30, ISSUANCE] = -self.supply30_units
 
     def publish(self, model) -> dict[str, float]:
-        return {"jgb_planned_jpy_tn": self.planned_jpy_tn, SIGNAL: self.state.signal_log}
+        share = self.config.superlong_issuance_share
+        return {"jgb_planned_jpy_tn": (1.0 - share) * self.planned_jpy_tn,
+                "jgb30_planned_jpy_tn": share * self.planned_jpy_tn, SIGNAL: self.state.signal_log}  # fmt: skip
 
     def orders(self) -> np.ndarray:
         return self._orders
@@ -386,6 +406,7 @@ class Mof(Sector):
         st.ust_price = day.ust_price
         # the issuer sells new bonds at today's price and repays the BoJ's maturing ones
         led.bonds("jgb_issuer", "jgb_units", "jpy_tn", self.redeemed_units - self.supply_units, day.jgb_price)
+        led.bonds("jgb_issuer", "jgb30_units", "jpy_tn", self.redeemed30_units - self.supply30_units, day.jgb30_price)
 
     def holdings(self) -> dict[str, float]:
         return {"usd_bn": self.state.deposits_usd_bn, "ust_units": self.state.ust_units}

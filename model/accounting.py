@@ -4,7 +4,8 @@ Rows are sectors, columns are holdings. Every trade and transfer is booked on bo
 
 * USD and JPY are conserved: column sums never change (issuers, the money markets and outside
   accounts are rows);
-* UST and JGB units add up to zero (issuers hold minus the amount outstanding);
+* UST, JGB 10y and JGB 30y units add up to zero (issuers hold minus the amount outstanding: holdings
+  = amounts outstanding);
 * repo: the money market's claims equal the borrowers' debts;
 * FX forwards are in zero net supply: the long-USD notional of every holder (funds, insurers,
   dealers, outside swap clients) sums to zero, and their variation margin and carry, which pass
@@ -27,7 +28,7 @@ import numpy as np
 __all__ = ["Ledger", "AccountingError", "check_identities", "pay_coupons"]
 
 ISSUERS = ("us_treasury", "jgb_issuer")  # always present: they pay coupons and hold minus the outstanding
-ASSETS = ("usd_bn", "jpy_tn", "ust_units", "jgb_units", "repo_usd_bn", "usd_fwd_bn")
+ASSETS = ("usd_bn", "jpy_tn", "ust_units", "jgb_units", "repo_usd_bn", "usd_fwd_bn", "jgb30_units")
 
 
 class AccountingError(AssertionError):
@@ -79,10 +80,9 @@ class Ledger:
 
     def freeze_initial(self) -> None:
         """Close the opening books: the issuers hold minus every bond held, then record the totals."""
-        self.set("us_treasury", "ust_units", 0.0)
-        self.set("jgb_issuer", "jgb_units", 0.0)
-        self.set("us_treasury", "ust_units", -self.totals()[2])
-        self.set("jgb_issuer", "jgb_units", -self.totals()[3])
+        for issuer, units in (("us_treasury", "ust_units"), ("jgb_issuer", "jgb_units"), ("jgb_issuer", "jgb30_units")):
+            self.set(issuer, units, 0.0)
+            self.set(issuer, units, -self.totals()[self.column(units)])
         self.initial_totals = self.totals().copy()
         self.turnover = np.abs(self.table).sum(axis=0)
 
@@ -95,6 +95,7 @@ class IdentityReport:
     jgb_units_drift: float
     repo_drift: float
     forwards_drift: float
+    jgb30_units_drift: float
     worst_equity_gap_usd_bn: float
     worst_holdings_gap: float
     walras_residual: float
@@ -139,7 +140,8 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
                 )
     drift = led.totals() - led.initial_totals
     scale = np.maximum(led.turnover, 1.0)
-    names = {0: "USD", 1: "JPY", 2: "UST units", 3: "JGB units", 4: "repo", 5: "FX forwards (net supply)"}
+    names = {0: "USD", 1: "JPY", 2: "UST units", 3: "JGB units", 4: "repo", 5: "FX forwards (net supply)",
+             6: "JGB 30y units"}  # fmt: skip
     for j, name in names.items():
         if abs(drift[j]) > rtol * scale[j]:
             raise AccountingError(
@@ -185,13 +187,19 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
 
 # holders of each bond whose coupons the issuers pay through the ledger (the funds' kernel books theirs)
 UST_HOLDERS = ("ust_investors", "dealers", "life_insurers")
-JGB_HOLDERS = ("jgb_investors", "dealers", "life_insurers", "boj")
+JGB_HOLDERS = ("jgb_investors", "dealers", "boj", "curve_arbitrageurs")
+JGB30_HOLDERS = ("superlong_investors", "dealers", "life_insurers", "boj", "curve_arbitrageurs")
 
 
 def pay_coupons(led: Ledger, day) -> None:
     """Issuers pay the day's coupon on every bond index unit held at the close (``day``: a
     :class:`model.sector.Day`)."""
     ust_paid = jgb_paid = 0.0
+    for sector in JGB30_HOLDERS:
+        if led.has(sector):
+            c = led.get(sector, "jgb30_units") * day.jgb30_coupon_per_unit
+            led.book(sector, "jpy_tn", c)
+            jgb_paid += c
     for sector in UST_HOLDERS:
         if led.has(sector):
             c = led.get(sector, "ust_units") * day.ust_coupon_per_unit

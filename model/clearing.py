@@ -1,7 +1,8 @@
-"""Joint clearing of USD/JPY, the UST 10y, the JGB 10y and the FX forward market: results, errors
-and the shared kernels.
+"""Joint clearing of USD/JPY, the UST 10y, the JGB 10y, the FX forward market and the JGB 30y:
+results, errors and the shared kernels.
 
-Unknowns ``p = (s, y_us, y_jp, b)`` with ``s = ln S`` and ``b`` the cross-currency basis. Excess
+Unknowns ``p = (s, y_us, y_jp, b, y_jp30)`` with ``s = ln S``, ``b`` the cross-currency basis and
+``y_jp30`` the super-long (30y) JGB yield. Excess
 demand in each market, in its own units (positive = more buyers than the supply change), is the
 sum of the registered sectors' flows (:mod:`model.sector`): each sector's compiled ``flows`` adds
 its demand, its derivatives and its gross trades, so the Jacobian is analytic and a damped Newton
@@ -52,11 +53,11 @@ VOLUME_FLOOR = 0.1
 MAX_ITER = 100
 # Largest Newton move per iteration and price (ln S, yields, basis): keeps trial prices in a range
 # where exp() is safe and the line search starts from a sensible step.
-MAX_STEP = np.array([0.25, 0.02, 0.02, 0.01])
+MAX_STEP = np.array([0.25, 0.02, 0.02, 0.01, 0.02])
 # Sign of d(excess demand)/d(own price) when a sector's Jacobian says nothing (bracketing solver):
 # dollars are demanded less as USD/JPY rises; bonds more as their yield rises; long-USD forwards
 # more as the basis falls (dealers supply more of them).
-OWN_SIGN = np.array([-1.0, 1.0, 1.0, 1.0])
+OWN_SIGN = np.array([-1.0, 1.0, 1.0, 1.0, 1.0])
 
 
 class ClearingError(RuntimeError):
@@ -74,23 +75,27 @@ class ClearingResult(NamedTuple):
     residual_ust: float
     residual_jgb: float
     residual_fwd: float
+    residual_jgb30: float
     gross_fx_usd_bn: float
     gross_ust_units: float
     gross_jgb_units: float
     gross_fwd_usd_bn: float
+    gross_jgb30_units: float
     converged: bool
     # signed excess demand left at the cleared prices (within tolerance); the dealers take it
     excess_fx_usd_bn: float
     excess_ust_units: float
     excess_jgb_units: float
     excess_fwd_usd_bn: float
+    excess_jgb30_units: float
     # ln S at which the solver evaluated the flows (``usdjpy = exp(log_usdjpy)``)
     log_usdjpy: float
+    jgb30y_yield: float
 
     @property
-    def prices(self) -> tuple[float, float, float, float]:
-        """The cleared price vector ``(ln S, y_us, y_jp, b)`` as the solver evaluated it."""
-        return self.log_usdjpy, self.ust10y_yield, self.jgb10y_yield, self.fx_basis
+    def prices(self) -> tuple[float, float, float, float, float]:
+        """The cleared price vector ``(ln S, y_us, y_jp, b, y_jp30)`` as the solver evaluated it."""
+        return self.log_usdjpy, self.ust10y_yield, self.jgb10y_yield, self.fx_basis, self.jgb30y_yield
 
 
 def make_result(p, iterations, worst, res, gross, converged, z) -> ClearingResult:
@@ -98,6 +103,7 @@ def make_result(p, iterations, worst, res, gross, converged, z) -> ClearingResul
     return ClearingResult(
         math.exp(p[0]), float(p[1]), float(p[2]), float(p[3]), int(iterations), float(worst),
         *(float(r) for r in res), *(float(g) for g in gross), bool(converged), *(float(v) for v in z), float(p[0]),
+        float(p[4]),
     )  # fmt: skip
 
 
@@ -105,7 +111,7 @@ class Work(NamedTuple):
     """Scratch arrays of one clearing: excess demand, Jacobian, gross volume, each sector's flows."""
 
     z: np.ndarray  # (N_MARKETS,)
-    jac: np.ndarray  # (N_MARKETS, N_MARKETS): d z_m / d (s, y_us, y_jp, b)
+    jac: np.ndarray  # (N_MARKETS, N_MARKETS): d z_m / d (s, y_us, y_jp, b, y_jp30)
     gross: np.ndarray  # (N_MARKETS,)
     flows: np.ndarray  # (n_sectors, N_MARKETS): each sector's flow at the last evaluation
     aux: np.ndarray  # (N_AUX, 1 + N_MARKETS): day-wide quantities and their derivatives (model.sector)

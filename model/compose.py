@@ -58,7 +58,7 @@ def generated_source(flows: Sequence[Callable[..., Any]]) -> str:
         "",
         "@njit(cache=True)",
         "def excess_demand(p, inputs, work):",
-        '    """Excess demand, Jacobian, gross volume and each sector\'s flows at ``p = (ln S, y_us, y_jp, b)``."""',
+        '    """Excess demand, Jacobian, gross volume and each sector\'s flows at trial prices ``p``."""',
         "    z = work.z",
         "    jac = work.jac",
         "    gross = work.gross",
@@ -123,7 +123,8 @@ class Bounds(NamedTuple):
                 f"USD/JPY={result.usdjpy:.6g} moved {100 * math.expm1(move):+.1f}% in a day "
                 f"(bound |Δ ln S| ≤ {self.max_fx_log_move:g})"
             )
-        for name, y in (("UST10y", result.ust10y_yield), ("JGB10y", result.jgb10y_yield)):
+        for name, y in (("UST10y", result.ust10y_yield), ("JGB10y", result.jgb10y_yield),
+                        ("JGB30y", result.jgb30y_yield)):  # fmt: skip
             if not self.min_yield <= y <= self.max_yield:
                 return f"{name}={y:.6g} outside [{self.min_yield:g}, {self.max_yield:g}]"
         if not self.min_basis <= result.fx_basis <= self.max_basis:
@@ -140,7 +141,8 @@ def _scratch(inputs: tuple) -> tuple:
 
 
 def _describe(p: Any) -> str:
-    return f"USD/JPY={math.exp(p[0]):.6g}, UST10y={p[1]:.6g}, JGB10y={p[2]:.6g}, basis={p[3]:.6g}"
+    return (f"USD/JPY={math.exp(p[0]):.6g}, UST10y={p[1]:.6g}, JGB10y={p[2]:.6g}, basis={p[3]:.6g}, "
+            f"JGB30y={p[4]:.6g}")  # fmt: skip
 
 
 class ComposedClearing:
@@ -178,7 +180,7 @@ class ComposedClearing:
     def clear(
         self, inputs: tuple, prev: Any, *, day: int, tol: float, state: str = "", bounds: Bounds | None = None
     ) -> ClearingResult:
-        """Clear the markets for one day from yesterday's close ``prev = (ln S, y_us, y_jp, b)``.
+        """Clear the markets for one day from yesterday's close ``prev = (ln S, y_us, y_jp, b, y_jp30)``.
 
         Raises :class:`ClearingError` naming the day and the state if no prices clear, or if the
         prices that clear lie outside the plausibility ``bounds``. On return, ``self.work.flows``
@@ -200,7 +202,8 @@ class ComposedClearing:
             raise ClearingError(
                 f"markets did not clear on day {day} after {result.iterations} iterations: "
                 f"{_describe(result.prices)}, residuals fx={result.residual_fx:.3g} ust={result.residual_ust:.3g} "
-                f"jgb={result.residual_jgb:.3g} fwd={result.residual_fwd:.3g} (tolerance {tol:g}); {was}"
+                f"jgb={result.residual_jgb:.3g} fwd={result.residual_fwd:.3g} jgb30={result.residual_jgb30:.3g} "
+                f"(tolerance {tol:g}); {was}"
             )
         return result
 
@@ -212,7 +215,8 @@ class ComposedClearing:
         evaluation (``aux``: forced sales, the risk index) are kept in ``checked_aux``.
         """
         scratch = _scratch(inputs)
-        prices = (math.log(result.usdjpy), result.ust10y_yield, result.jgb10y_yield, result.fx_basis)
+        prices = (math.log(result.usdjpy), result.ust10y_yield, result.jgb10y_yield, result.fx_basis,
+                  result.jgb30y_yield)  # fmt: skip
         work = self.evaluate(prices, scratch, Work.allocate(len(inputs)))
         self.checked_aux = work.aux.copy()
         return float(max(abs(work.z[m]) / max(work.gross[m], VOLUME_FLOOR) for m in range(work.z.shape[0])))
@@ -240,6 +244,6 @@ class ComposedClearing:
         return count
 
     def evaluate(self, prices: Any, inputs: tuple, work: Work) -> Work:
-        """Excess demand, gross volumes and every sector's flows at ``prices = (ln S, y_us, y_jp, b)``."""
+        """Excess demand, gross volumes and every sector's flows at ``prices = (ln S, y_us, y_jp, b, y_jp30)``."""
         self._excess(np.asarray(prices, dtype=np.float64), inputs, work)
         return work

@@ -17,6 +17,7 @@ from typing import Any
 from agents.boj import BojConfig
 from agents.bond_investors import BondInvestorConfig
 from agents.cta import CtaConfig
+from agents.curve_arbitrage import CurveArbitrageConfig
 from agents.dealers import DealerConfig
 from agents.fx_fundamentals import FundamentalConfig
 from agents.hedge_funds import HedgeFundConfig
@@ -112,6 +113,7 @@ SECTIONS: dict[str, type[Validated]] = {
     "real_money": FundamentalConfig,
     "long_horizon": LongHorizonConfig,
     "bond_investors": BondInvestorConfig,
+    "curve_arbitrage": CurveArbitrageConfig,
     "macro": MacroConfig,
     "life_insurers": LifeInsurerConfig,
     "nisa": NisaConfig,
@@ -132,6 +134,7 @@ class ModelConfig:
     real_money: FundamentalConfig = field(default_factory=FundamentalConfig)
     long_horizon: LongHorizonConfig = field(default_factory=LongHorizonConfig)
     bond_investors: BondInvestorConfig = field(default_factory=BondInvestorConfig)
+    curve_arbitrage: CurveArbitrageConfig = field(default_factory=CurveArbitrageConfig)
     macro: MacroConfig = field(default_factory=MacroConfig)
     life_insurers: LifeInsurerConfig = field(default_factory=LifeInsurerConfig)
     nisa: NisaConfig = field(default_factory=NisaConfig)
@@ -151,6 +154,13 @@ class ModelConfig:
                     f"market.{name} = {y!r} is not allowed with simulation.min_yield_pa = {sim.min_yield_pa!r} and "
                     f"simulation.max_yield_pa = {sim.max_yield_pa!r}; expected a starting yield inside those bounds"
                 )
+        y30 = m.jgb10y_yield + self.macro.jgb30_spread_pa
+        if not sim.min_yield_pa <= y30 <= sim.max_yield_pa:
+            raise ConfigError(
+                f"macro.jgb30_spread_pa = {self.macro.jgb30_spread_pa!r} is not allowed with market.jgb10y_yield = "
+                f"{m.jgb10y_yield!r}; expected a starting 30y yield (their sum) inside [{sim.min_yield_pa!r}, "
+                f"{sim.max_yield_pa!r}]"
+            )
         if not sim.min_basis_pa <= m.fx_basis_pa <= sim.max_basis_pa:
             raise ConfigError(
                 f"market.fx_basis_pa = {m.fx_basis_pa!r} is not allowed with simulation.min_basis_pa = "

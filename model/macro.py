@@ -127,7 +127,9 @@ class MacroConfig(Validated):
         unit="per annum per index point",
         lo=0.0,
         hi=0.02,
-        doc="extra 30y premium per point of fiscal risk (super-longs sold off most: 30y record 3.45% Dec 2025)",
+        doc="extra yield super-long habitat investors require on the 30y per point of fiscal risk, on top of the "
+        "10y premium (super-longs sold off most: 30y record 3.45% Dec 2025); it shifts their demand in the cleared "
+        "30y market (agents.bond_investors)",
         range_note="model coefficient (assumption, pending estimation)",
     )
     fiscal_fx_premium: float = param(
@@ -144,7 +146,7 @@ class MacroConfig(Validated):
         unit="per annum",
         lo=-0.005,
         hi=0.03,
-        doc="30y minus 10y JGB yield at the start",
+        doc="30y minus 10y JGB yield on day 0: fixes the cleared 30y's initial level only",
         source="2023: 30y ~1.6%, 10y ~0.6% (MoF)",
         range_note="JGB 30y-10y spread 0-200 bp in 2000-2025 (MoF)",
     )
@@ -207,7 +209,6 @@ class MacroState:
         self.fiscal_risk = 0.0
         self.fiscal_inflation_pa = 0.0  # π^f before the fiscal_dominance switch (decays with F)
         self.equity_index = 100.0
-        self.superlong_extra = 0.0  # super-long premium from events (e.g. weak 30y auctions)
         self.equity_news_log = 0.0  # today's growth-news move of ln E (applied when the news arrives)
         self.draws = None
 
@@ -223,11 +224,6 @@ class MacroState:
         """The experiment knob ``fiscal_fx_premium·F`` (0 at default parameters)."""
         return self.cfg.fiscal_fx_premium * self.fiscal_risk if self.cfg.fiscal_dominance else 0.0
 
-    def jgb30y_yield(self, jgb10y: float) -> float:
-        """The super-long yield: the 10y plus the 30y–10y spread, fiscal and event premia."""
-        c = self.cfg
-        return jgb10y + c.jgb30_spread_pa + c.fiscal_superlong_premium_pa * self.fiscal_risk + self.superlong_extra
-
     @staticmethod
     def log_usdjpy_year_ago(history: list[float], market_cfg) -> float:
         """ln USD/JPY 250 trading days ago; before a year of history, interpolated from the
@@ -241,7 +237,7 @@ class MacroState:
         """The day's prices, rates and macro state for the time series (``market``: a ``MarketState``)."""
         return dict(
             usdjpy=market.usdjpy, ust10y_yield=market.ust10y_yield, jgb10y_yield=market.jgb10y_yield,
-            jgb30y_yield=self.jgb30y_yield(market.jgb10y_yield), risk_index=market.risk_index,
+            jgb30y_yield=market.jgb30y_yield, risk_index=market.risk_index,
             us_short_rate=market.us_short_rate, boj_rate=market.boj_rate, ust2y_yield=market.ust2y_yield,
             jgb2y_yield=market.jgb2y_yield, fx_basis_bp=market.fx_basis * 1e4, jp_inflation=self.jp_inflation,
             jp_inflation_expectations=self.jp_expectations(), fiscal_risk=self.fiscal_risk,
@@ -252,8 +248,6 @@ class MacroState:
         """Apply a macro scenario event; ``False`` if the kind is not the macro state's."""
         if event.kind == "commodity_shock":
             self.commodity += event.params["inflation_pa"]
-        elif event.kind == "superlong_shock":
-            self.superlong_extra += event.params["spread_pa"]
         elif event.kind == "us_growth_news":  # the Fed path's part is the market's (MarketState)
             self.equity_news(self.cfg.growth_news_equity_per_sd * event.params["surprise_sd"])
         elif event.kind == "us_equity_news":  # news about equities themselves (earnings): no policy path

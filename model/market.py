@@ -1,6 +1,7 @@
 """Market-wide configuration and the state that is not cleared but evolves each day.
 
-Prices that clear (``usdjpy``, ``ust10y_yield``, ``jgb10y_yield``) live here between steps, with
+Prices that clear (``usdjpy``, ``ust10y_yield``, ``jgb10y_yield``, ``fx_basis``, ``jgb30y_yield``)
+live here between steps, with
 the risk index ``v`` (VIX-like), the policy rates, inflation expectations and the running
 volatility and trend estimates that agents observe.
 
@@ -102,6 +103,15 @@ class MarketConfig(Validated):
         hi=10.5,
         doc="10y JGB (low coupon) modified duration",
         range_note="modified duration of a 10y par bond at yields -0.5-9%",
+    )
+    jgb30_duration: float = param(
+        22.0,
+        unit="years",
+        lo=15.0,
+        hi=30.0,
+        doc="30y JGB (super-long index) modified duration",
+        source="modified duration of a 30y par bond: ~23 years at a 1.6% yield (2023), ~20 years at 2.5%",
+        range_note="modified duration of a 30y par bond at yields 0-5% (30 to ~15 years)",
     )
     risk_index: float = param(
         16.0,
@@ -346,11 +356,14 @@ class ExpectedPath:
 class MarketState:
     """Mutable market state carried from day to day."""
 
-    def __init__(self, cfg: MarketConfig) -> None:
+    def __init__(self, cfg: MarketConfig, jgb30_spread_pa: float = 0.0) -> None:
         self.cfg = cfg
         self.usdjpy = cfg.usdjpy
         self.ust10y_yield = cfg.ust10y_yield
         self.jgb10y_yield = cfg.jgb10y_yield
+        # the 30y clears every day; its day-0 level is the 10y plus the initial 30y-10y spread
+        self.jgb30y_yield = cfg.jgb10y_yield + jgb30_spread_pa
+        self.jgb30y_yield_0 = self.jgb30y_yield
         self.us_short_rate = cfg.us_short_rate
         self.boj_rate = cfg.boj_rate
         self.us_inflation_expectations = cfg.us_inflation_expectations
@@ -371,6 +384,7 @@ class MarketState:
         self.jgb2y_premium = cfg.jgb2y_yield - self.boj_path.average(2.0)
         self.fed_avg10_0 = self.fed_path.average(10.0)
         self.boj_avg10_0 = self.boj_path.average(10.0)
+        self.boj_avg30_0 = self.boj_path.average(30.0)
         self.last_surprise = {"fed": 0.0, "boj": 0.0}
 
     @property
@@ -380,6 +394,10 @@ class MarketState:
     @property
     def jgb_price(self) -> float:
         return bond_price(self.jgb10y_yield, self.cfg.jgb_duration)
+
+    @property
+    def jgb30_price(self) -> float:
+        return bond_price(self.jgb30y_yield, self.cfg.jgb30_duration)
 
     @property
     def log_usdjpy(self) -> float:
@@ -398,6 +416,10 @@ class MarketState:
         if bank == "fed":
             return self.fed_path.average(10.0) - self.fed_avg10_0
         return self.boj_path.average(10.0) - self.boj_avg10_0
+
+    def expected_change_30y_boj(self) -> float:
+        """Change since day 0 of the BoJ policy rate expected on average over thirty years (per annum)."""
+        return self.boj_path.average(30.0) - self.boj_avg30_0
 
     def set_us_short_rate(self, rate: float) -> None:
         """A Fed decision: the rate moves, and the expected path by the decision's surprise."""
@@ -438,8 +460,8 @@ class MarketState:
         return self.risk_shock + self.cfg.risk_news_sd * self.risk_draw
 
     def close_day(self, *, usdjpy: float, ust10y_yield: float, jgb10y_yield: float, fx_basis: float,
-                  risk_index: float, trend_halflife_days: float,
-                  ewma_lambda: float) -> tuple[float, float]:  # fmt: skip
+                  risk_index: float, trend_halflife_days: float, ewma_lambda: float,
+                  jgb30y_yield: float | None = None) -> tuple[float, float]:  # fmt: skip
         """Move to today's close: running volatility and trend estimates, the risk index the clearing
         priced (:mod:`model.risk`), prices.
 
@@ -457,4 +479,6 @@ class MarketState:
         self.risk_index = risk_index
         self.usdjpy, self.ust10y_yield, self.jgb10y_yield = usdjpy, ust10y_yield, jgb10y_yield
         self.fx_basis = fx_basis
+        if jgb30y_yield is not None:
+            self.jgb30y_yield = jgb30y_yield
         return fx_ret, math.log(self.risk_index / v_before)

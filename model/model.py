@@ -6,8 +6,8 @@ A day (one ``step``) runs, in this order:
    ``day − ½``); every sector publishes what others may read (``model.signals``);
 2. **decide** – each sector decides from yesterday's close (in registration order,
    :mod:`model.registry`); today's market-wide shocks are drawn from named streams;
-3. **clear** – USD/JPY spot, the UST 10y, the JGB 10y and the FX forward market (its price the
-   cross-currency basis) clear jointly in the composition of the sectors' flows
+3. **clear** – USD/JPY spot, the UST 10y, the JGB 10y, the FX forward market (its price the
+   cross-currency basis) and the JGB super-long (30y) segment clear jointly in the composition of the sectors' flows
    (:mod:`model.compose`); then excess demand is recomputed independently at the recorded prices
    (``walras_residual``);
 4. **settle** – the market closes (volatility, trend, risk index, macro state), each sector books
@@ -123,7 +123,7 @@ class CarryUnwindModel(mesa.Model):
         self.running = True
         self._callbacks: list[_Call] = []
         self.calendar = TradingCalendar(cfg.market.start_date)
-        self.market = MarketState(cfg.market)
+        self.market = MarketState(cfg.market, jgb30_spread_pa=cfg.macro.jgb30_spread_pa)
         self.macro = MacroState(cfg.macro, cfg.market.jp_inflation_expectations)
         self.history: dict[str, list[float]] = {}
         self.signals: dict[str, float] = {}
@@ -196,16 +196,17 @@ class CarryUnwindModel(mesa.Model):
             return sectors[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def prices(self) -> tuple[float, float, float]:
-        """Today's ``(USD/JPY, UST index price, JGB index price)``."""
+    def prices(self) -> tuple[float, float, float, float]:
+        """Today's ``(USD/JPY, UST index price, JGB 10y index price, JGB 30y index price)``."""
         mk = self.market
-        return mk.usdjpy, mk.ust_price, mk.jgb_price
+        return mk.usdjpy, mk.ust_price, mk.jgb_price, mk.jgb30_price
 
     def jp_inflation_expectations(self) -> float:
         return self.macro.jp_expectations()
 
     def jgb30y_yield(self) -> float:
-        return self.macro.jgb30y_yield(self.market.jgb10y_yield)
+        """The cleared super-long (30y) JGB yield at the last close."""
+        return self.market.jgb30y_yield
 
     def fundamental_log_usdjpy(self) -> float:
         """ln USD/JPY's fundamental value (real money's anchor) at the current state."""
@@ -222,6 +223,10 @@ class CarryUnwindModel(mesa.Model):
     @property
     def outstanding_jgb_units(self) -> float:
         return -self.ledger.get("jgb_issuer", "jgb_units")
+
+    @property
+    def outstanding_jgb30_units(self) -> float:
+        return -self.ledger.get("jgb_issuer", "jgb30_units")
 
     # -- events ------------------------------------------------------------------------------------
     def schedule(self, day: int, fn, *args) -> None:
@@ -259,7 +264,7 @@ class CarryUnwindModel(mesa.Model):
         self.macro.draw(self.streams["macro"])
         inputs = tuple(s.clearing_inputs(self) for s in self.priced)
         # 3. clear, then the independent check at the recorded prices
-        prev = (mk.log_usdjpy, mk.ust10y_yield, mk.jgb10y_yield, mk.fx_basis)
+        prev = (mk.log_usdjpy, mk.ust10y_yield, mk.jgb10y_yield, mk.fx_basis, mk.jgb30y_yield)
         live = int(self.hedge_funds.alive.sum()) if "hedge_funds" in self.sectors else 0
         sim = cfg.simulation
         result = self.clearing.clear(
@@ -281,7 +286,7 @@ class CarryUnwindModel(mesa.Model):
         mk.close_day(
             usdjpy=result.usdjpy, ust10y_yield=result.ust10y_yield, jgb10y_yield=result.jgb10y_yield,
             fx_basis=result.fx_basis, risk_index=risk, trend_halflife_days=h.trend_halflife_days,
-            ewma_lambda=h.ewma_lambda,
+            ewma_lambda=h.ewma_lambda, jgb30y_yield=result.jgb30y_yield,
         )  # fmt: skip
         self.macro.update(
             log_s_now=math.log(result.usdjpy), log_s_year_ago=year_ago, d_y_us=dy_us,
@@ -334,7 +339,7 @@ class CarryUnwindModel(mesa.Model):
 
 def fx_impact_pct_per_bn(jac) -> float:
     """The day's marginal price impact: % change in USD/JPY from $1 bn more of net customer dollar buying,
-    all four markets re-clearing, from the clearing's Jacobian at the cleared prices (NaN if singular)."""
+    all markets re-clearing, from the clearing's Jacobian at the cleared prices (NaN if singular)."""
     import numpy as np
 
     try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from agents.boj import Boj
 from agents.bond_investors import BondInvestors
 from agents.cta import TrendFollowers
+from agents.curve_arbitrage import CurveArbitrageurs
 from agents.dealers import Dealers
 from agents.fx_fundamentals import RealMoney
 from agents.hedge_funds import HedgeFunds
@@ -42,6 +43,7 @@ DEFAULT_SECTORS: tuple[type[Sector], ...] = (
     RealMoney,
     LongHorizon,
     BondInvestors,
+    CurveArbitrageurs,
     LifeInsurers,
     NisaHouseholds,
     Boj,

@@ -8,7 +8,7 @@ one module of ``agents/`` and is the only place for:
 * its decision for the day (:meth:`Sector.decide`), from yesterday's close;
 * if it is price-elastic, its **flows in each market at trial prices together with their
   derivatives**: one compiled function ``flows(p, inp, z, jac, gross, out, aux)`` that reads the
-  trial prices ``p = (ln S, y_us, y_jp, b)`` (:data:`MARKETS`), adds its excess demand to ``z`` (one
+  trial prices ``p = (ln S, y_us, y_jp, b, y_jp30)`` (:data:`MARKETS`), adds its excess demand to ``z`` (one
   entry per market), its derivatives to ``jac`` (markets × prices),
   its absolute trades to ``gross`` and writes its own flow per market into ``out``; ``inp`` is the
   NamedTuple that :meth:`Sector.clearing_inputs` returns for the day. ``aux`` carries day-wide
@@ -49,6 +49,7 @@ __all__ = [
     "UST",
     "JGB",
     "FWD",
+    "JGB30",
     "MARKETS",
     "AUX_FORCED",
     "AUX_LOG_RISK",
@@ -69,15 +70,16 @@ __all__ = [
 
 TRADING_DAYS = 250.0  # trading days a year: one step is one trading day
 
-# The cleared markets, in the order of the price vector p = (ln S, y_us, y_jp, b) and of z's rows:
-# USD/JPY spot, the UST 10y and JGB 10y yields, and the FX forward (swap) market, whose price is the
-# cross-currency basis b (per annum; negative = dollars are dear through swaps). The forward market's
-# quantity is long-USD forward notional (USD bn), in zero net supply.
-FX, UST, JGB, FWD = 0, 1, 2, 3
-MARKETS = ("usdjpy", "ust10y", "jgb10y", "fx_forward")
-PRICES = ("ln_usdjpy", "ust10y_yield", "jgb10y_yield", "fx_basis")
-MARKET_UNITS = ("USD bn", "UST index units", "JGB index units", "USD bn of long-USD forwards")
-N_MARKETS = 4
+# The cleared markets, in the order of the price vector p = (ln S, y_us, y_jp, b, y_jp30) and of z's
+# rows: USD/JPY spot, the UST 10y and JGB 10y yields, the FX forward (swap) market, whose price is the
+# cross-currency basis b (per annum; negative = dollars are dear through swaps), and the super-long
+# (30y) JGB segment, whose price is its yield. The forward market's quantity is long-USD forward
+# notional (USD bn), in zero net supply; the 30y market's is units of a constant-duration 30y index.
+FX, UST, JGB, FWD, JGB30 = 0, 1, 2, 3, 4
+MARKETS = ("usdjpy", "ust10y", "jgb10y", "fx_forward", "jgb30y")
+PRICES = ("ln_usdjpy", "ust10y_yield", "jgb10y_yield", "fx_basis", "jgb30y_yield")
+MARKET_UNITS = ("USD bn", "UST index units", "JGB index units", "USD bn of long-USD forwards", "JGB 30y index units")
+N_MARKETS = 5
 # Day-wide quantities at trial prices passed between sectors in the clearing (rows of ``aux``:
 # value, then its derivatives in the N_MARKETS prices).
 AUX_FORCED, AUX_LOG_RISK = 0, 1
@@ -196,14 +198,14 @@ class Sector:
         return {}
 
 
-def fx_book(ledger: Any, row: str, prices: tuple[float, float, float]) -> tuple[float, float, float]:
-    """(assets, liabilities, equity) in USD bn of a ledger row at ``prices = (S, P_ust, P_jgb)``.
+def fx_book(ledger: Any, row: str, prices: tuple[float, float, float, float]) -> tuple[float, float, float]:
+    """(assets, liabilities, equity) in USD bn of a ledger row at ``prices = (S, P_ust, P_jgb, P_jgb30)``.
 
-    Each holding is an asset when positive and a liability when negative; yen and JGBs are
-    converted at USD/JPY ``S``. Repo is a claim (the lender) or a debt (the borrower). FX forwards
+    Each holding is an asset when positive and a liability when negative; yen and JGBs (10y and
+    30y) are converted at USD/JPY ``S``. Repo is a claim (the lender) or a debt (the borrower). FX forwards
     have no value after the day's variation margin is settled, so they do not enter.
     """
-    usdjpy, p_us, p_jp = prices
+    usdjpy, p_us, p_jp, p_jp30 = prices
     per_yen_tn = 1000.0 / usdjpy  # USD bn per JPY tn
     values = np.array(
         [
@@ -212,6 +214,7 @@ def fx_book(ledger: Any, row: str, prices: tuple[float, float, float]) -> tuple[
             ledger.get(row, "ust_units") * p_us,
             ledger.get(row, "jgb_units") * p_jp * per_yen_tn,
             ledger.get(row, "repo_usd_bn"),
+            ledger.get(row, "jgb30_units") * p_jp30 * per_yen_tn,
         ]
     )
     assets = float(values[values > 0].sum())
@@ -223,19 +226,22 @@ class Day:
     """One day's cleared prices, yesterday's close and every sector's flows, as settlement reads them."""
 
     def __init__(self, result: Any, market: Any, flows: np.ndarray, index: dict[str, int], aux: np.ndarray) -> None:
-        d_us, d_jp = market.cfg.ust_duration, market.cfg.jgb_duration
+        d_us, d_jp, d_jp30 = market.cfg.ust_duration, market.cfg.jgb_duration, market.cfg.jgb30_duration
         self.result = result
         self.usdjpy, self.ust10y_yield, self.jgb10y_yield = result.usdjpy, result.ust10y_yield, result.jgb10y_yield
         self.fx_basis = result.fx_basis
+        self.jgb30y_yield, self.jgb30y_yield_prev = result.jgb30y_yield, market.jgb30y_yield
         self.usdjpy_prev, self.ust10y_yield_prev = market.usdjpy, market.ust10y_yield
         self.jgb10y_yield_prev, self.fx_basis_prev = market.jgb10y_yield, market.fx_basis
         # the policy rates the day's money-market interest and forward carry accrue at
         self.us_short_rate, self.boj_rate = market.us_short_rate, market.boj_rate
         self.ust_price, self.jgb_price = bond_price(self.ust10y_yield, d_us), bond_price(self.jgb10y_yield, d_jp)
         self.ust_price_prev, self.jgb_price_prev = market.ust_price, market.jgb_price
+        self.jgb30_price, self.jgb30_price_prev = bond_price(self.jgb30y_yield, d_jp30), market.jgb30_price
         # coupon per bond index unit held at the close (USD bn; JPY tn)
         self.ust_coupon_per_unit = self.ust_price * self.ust10y_yield / TRADING_DAYS
         self.jgb_coupon_per_unit = self.jgb_price * self.jgb10y_yield / TRADING_DAYS
+        self.jgb30_coupon_per_unit = self.jgb30_price * self.jgb30y_yield / TRADING_DAYS
         self.flows = flows.copy()
         self.aux = aux.copy()  # day-wide quantities at the cleared prices (AUX_FORCED, AUX_LOG_RISK)
         self._index = index

@@ -6,7 +6,7 @@ function here calls that composition as a module global and numba's on-disk cach
 (a cached kernel may not receive other compiled functions as arguments or close over them).
 
 ``inputs`` is the tuple of the sectors' NamedTuples for the day, ``prev`` yesterday's close as a
-price vector ``(ln S, y_us, y_jp, b)``, ``work`` a :class:`model.clearing.Work` of scratch arrays
+price vector ``(ln S, y_us, y_jp, b, y_jp30)``, ``work`` a :class:`model.clearing.Work` of scratch arrays
 (``z``, ``jac``, ``gross`` and each sector's flows at the last evaluation, which settlement uses).
 Every solver returns ``(p, iterations, worst, res, gross, converged, z)``: the prices, the count of
 iterations or evaluations, the worst relative residual, the residuals, gross volumes and excess

@@ -109,8 +109,9 @@ def _book_at(model, s_offsets):
     sector.decide(model)
     book = sector.clearing_inputs(model)
     s0 = model.market.log_usdjpy
-    base = np.array([s0, model.market.ust10y_yield, model.market.jgb10y_yield, model.market.fx_basis])
-    points = [base + np.array([d, 0.0, 0.0, 0.0]) for d in s_offsets]
+    mk = model.market
+    base = np.array([s0, mk.ust10y_yield, mk.jgb10y_yield, mk.fx_basis, mk.jgb30y_yield])
+    points = [base + np.eye(N_MARKETS)[FX] * d for d in s_offsets]
     for edge in (book.upper[0], book.lower[0], book.exit_upper[1], book.exit_lower[1]):
         for frac in (-0.3, 0.3, 0.7):
             points.append(np.array([edge + frac * book.ramp, *base[1:]]))

@@ -14,7 +14,7 @@ import pytest
 from agents import retail_fx as rf
 from model.accounting import check_identities
 from model.model import CarryUnwindModel
-from model.sector import AUX_FORCED, FWD, FX, N_AUX, N_MARKETS, ConfigError
+from model.sector import AUX_FORCED, FWD, FX, JGB, JGB30, N_AUX, N_MARKETS, UST, ConfigError
 from tests.support import SENTIMENT_CRASH
 
 M_REQ, THETA, BAND = 0.04, 0.5, 0.02
@@ -36,7 +36,9 @@ def book(position, margin, order, maintenance=THETA):
 def evaluate(flows, bk, s):
     z, jac, gross = np.zeros(N_MARKETS), np.zeros((N_MARKETS, N_MARKETS)), np.zeros(N_MARKETS)
     out, aux = np.zeros(N_MARKETS), np.zeros((N_AUX, 1 + N_MARKETS))
-    flows(np.array([s, 0.04, 0.01, -0.004]), bk, z, jac, gross, out, aux)
+    p = np.zeros(N_MARKETS)
+    p[[FX, UST, JGB, FWD, JGB30]] = s, 0.04, 0.01, -0.004, 0.02
+    flows(p, bk, z, jac, gross, out, aux)
     return z, jac, gross, out, aux
 
 

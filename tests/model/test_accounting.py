@@ -54,14 +54,26 @@ def run_with_daily_checks(seed: int, scenario: str, overrides: dict, days: int =
         assert abs(ust_held - model.outstanding_ust_units) <= 1e-12 * ust_held, (
             f"day {model.day}: UST held {ust_held!r} vs outstanding {model.outstanding_ust_units!r}"
         )
+        # the 10y: the insurers hold super-longs only; the curve arbitrageurs are short the 10y
         jgb_held = (
             model.dealers.jgb_inventory_units
             + model.bond_investors.jgb_units
-            + model.life_insurers.jgb_units.sum()
             + model.boj.jgb_units
+            + model.curve_arbitrageurs.jgb_units
         )
         assert abs(jgb_held - model.outstanding_jgb_units) <= 1e-12 * jgb_held, (
             f"day {model.day}: JGB held {jgb_held!r} vs outstanding {model.outstanding_jgb_units!r}"
+        )
+        # the super-long (30y) segment: habitat investors, insurers, the BoJ, dealers and arbitrageurs
+        jgb30_held = (
+            model.dealers.jgb30_inventory_units
+            + model.bond_investors.jgb30_units
+            + model.life_insurers.jgb_units.sum()
+            + model.boj.jgb30_units
+            + model.curve_arbitrageurs.jgb30_units
+        )
+        assert abs(jgb30_held - model.outstanding_jgb30_units) <= 1e-12 * jgb30_held, (
+            f"day {model.day}: JGB 30y held {jgb30_held!r} vs outstanding {model.outstanding_jgb30_units!r}"
         )
         # forwards are in zero net supply, from the holders' own state (the trend followers and retail
         # FX traders among them)

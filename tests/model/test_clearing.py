@@ -12,6 +12,7 @@ from scipy.optimize import brentq
 from agents import hedge_funds as hf
 from agents.boj import YccInputs
 from agents.bond_investors import BondInvestorInputs, bond_investor_flow
+from agents.curve_arbitrage import CurveArbitrageInputs
 from agents.dealers import DealerInputs
 from agents.fx_fundamentals import RealMoneyInputs, fundamental_flow
 from agents.hedge_funds import FundBook, FundOrder, TradeTerms
@@ -21,7 +22,19 @@ from model.clearing import ClearingError, ClearingResult, OrderBookInputs, Work
 from model.compose import Bounds, ComposedClearing
 from model.registry import DEFAULT_SECTORS
 from model.risk import RiskInputs
-from model.sector import AUX_FORCED, CUSTOMER, FWD, FX, INSTITUTIONS, ISSUANCE, JGB, N_MARKETS, TRADING_DAYS, UST
+from model.sector import (
+    AUX_FORCED,
+    CUSTOMER,
+    FWD,
+    FX,
+    INSTITUTIONS,
+    ISSUANCE,
+    JGB,
+    JGB30,
+    N_MARKETS,
+    TRADING_DAYS,
+    UST,
+)
 from tests.support import CRASH_PRONE, SENTIMENT_STRESS, make_model, run_model
 
 D_UST = 8.5
@@ -39,8 +52,8 @@ def fund_trade(fwd, units, cash, target_fx, target_ust, margin_fx, margin_ust, m
 CORE_SECTORS = tuple(cls for cls in DEFAULT_SECTORS if cls.name not in ("cta", "retail_fx"))
 # the order of the composed clearing: customers (stage 0) in registration order, then the risk index
 # (stage 1, it reads their forced sales), then the dealers (stage 2, they read the risk index)
-SECTOR_ORDER = ("real_money", "long_horizon", "bond_investors", "boj", "order_book", "hedge_funds", "risk_index",
-                "dealers")  # fmt: skip
+SECTOR_ORDER = ("real_money", "long_horizon", "bond_investors", "curve_arbitrageurs", "boj", "order_book",
+                "hedge_funds", "risk_index", "dealers")  # fmt: skip
 CLEARING = ComposedClearing([cls.flows for name in SECTOR_ORDER for cls in CORE_SECTORS if cls.name == name])
 
 
@@ -127,11 +140,26 @@ class ClearingInputs(NamedTuple):
     ycc_cap: float
     ycc_units_per_unit_yield: float
     margin_call_band: float
+    # the super-long (30y) segment: habitat investors, dealers, curve arbitrageurs, orders
+    yjp30_prev: float
+    jgb30_duration: float
+    dealer_jgb30_inventory: float
+    dealer_jgb30_capacity_units: float
+    habitat_anchor_change: float
+    habitat_slope_units: float
+    habitat_extra_units: float
+    arb_expected_spread: float
+    arb_slope_units: float
+    arb_hedge_ratio: float
+    arb_jgb30_units: float
+    arb_jgb_units: float
+    exogenous_jgb30_units: float
+    jgb30_new_supply_units: float
 
 
 # the order-book lines ClearingInputs names; every other line is zero
 NAMED_LINES = ((FX, CUSTOMER), (FX, INSTITUTIONS), (UST, INSTITUTIONS), (JGB, INSTITUTIONS), (FWD, INSTITUTIONS),
-               (UST, ISSUANCE), (JGB, ISSUANCE))  # fmt: skip
+               (UST, ISSUANCE), (JGB, ISSUANCE), (JGB30, INSTITUTIONS), (JGB30, ISSUANCE))  # fmt: skip
 
 
 def sector_inputs(inp: ClearingInputs, book: tuple) -> tuple:
@@ -144,6 +172,8 @@ def sector_inputs(inp: ClearingInputs, book: tuple) -> tuple:
     lines[FWD, INSTITUTIONS] = inp.exogenous_fwd_usd_bn
     lines[UST, ISSUANCE] = -inp.ust_new_supply_units
     lines[JGB, ISSUANCE] = -inp.jgb_new_supply_units
+    lines[JGB30, INSTITUTIONS] = inp.exogenous_jgb30_units
+    lines[JGB30, ISSUANCE] = -inp.jgb30_new_supply_units
     fwd, units, cash, alive, t_fx, t_ust, m_fx, m_ust, maint, speed, forced, out_x, out_v, out_called, out_f = book
     return (
         RealMoneyInputs(inp.infl_us, inp.infl_jp, inp.real_money_log_anchor, inp.real_money_gap_ref,
@@ -154,7 +184,10 @@ def sector_inputs(inp: ClearingInputs, book: tuple) -> tuple:
         BondInvestorInputs(inp.yus_prev, inp.yjp_prev, inp.ust_investor_anchor_change, inp.ust_investor_elasticity,
                            inp.ust_investor_extra_change, inp.ust_duration, inp.ust_investor_units,
                            inp.jgb_investor_anchor_change, inp.jgb_investor_elasticity,
-                           inp.jgb_investor_extra_change, inp.jgb_duration, inp.jgb_investor_units),
+                           inp.jgb_investor_extra_change, inp.jgb_duration, inp.jgb_investor_units, inp.yjp30_prev,
+                           inp.habitat_anchor_change, inp.habitat_slope_units, inp.habitat_extra_units),
+        CurveArbitrageInputs(inp.arb_expected_spread, inp.arb_slope_units, inp.arb_hedge_ratio, inp.arb_jgb30_units,
+                             inp.arb_jgb_units),
         YccInputs(inp.ycc_cap, inp.ycc_units_per_unit_yield),
         OrderBookInputs(lines),
         FundBook(fwd, units, cash, alive, t_fx, t_ust, m_fx, m_ust, maint, speed, inp.s_prev, inp.ust_duration,
@@ -162,12 +195,13 @@ def sector_inputs(inp: ClearingInputs, book: tuple) -> tuple:
         RiskInputs(inp.s_prev, inp.log_v_prev, inp.log_v_mean, inp.risk_persistence, inp.risk_vol_sensitivity,
                    inp.risk_forced_sensitivity, inp.expected_fx_vol, inp.risk_news, inp.carry_stock, inp.log_v_max,
                    inp.risk_equity_sensitivity, inp.equity_before, inp.equity_duration, inp.yus_prev),
-        DealerInputs(inp.s_prev, inp.yus_prev, inp.yjp_prev, inp.dealer_fx_inventory, inp.dealer_fwd_book,
-                     inp.dealer_ust_inventory, inp.dealer_jgb_inventory, inp.dealer_jpy_tn, inp.dealer_equity,
-                     inp.dealer_equity_target, inp.dealer_capital_constraint, inp.dealer_decay,
-                     inp.dealer_fx_capacity, inp.dealer_ust_capacity_units, inp.dealer_jgb_capacity_units,
+        DealerInputs(inp.s_prev, inp.yus_prev, inp.yjp_prev, inp.yjp30_prev, inp.dealer_fx_inventory,
+                     inp.dealer_fwd_book, inp.dealer_ust_inventory, inp.dealer_jgb_inventory,
+                     inp.dealer_jgb30_inventory, inp.dealer_jpy_tn, inp.dealer_equity, inp.dealer_equity_target,
+                     inp.dealer_capital_constraint, inp.dealer_decay, inp.dealer_fx_capacity,
+                     inp.dealer_ust_capacity_units, inp.dealer_jgb_capacity_units, inp.dealer_jgb30_capacity_units,
                      inp.dealer_book_per_equity, inp.log_v_mean, inp.dealer_risk_elasticity, inp.ust_duration,
-                     inp.jgb_duration),
+                     inp.jgb_duration, inp.jgb30_duration),
     )  # fmt: skip
 
 
@@ -191,6 +225,7 @@ def hand_inputs(**changes) -> ClearingInputs:
     (their capacity and the book's price at the target equity ``E*``), so the FX market is linear."""
     ust_p = math.exp(-8.5 * 0.042)
     jgb_p = math.exp(-9.3 * 0.008)
+    jgb30_p = math.exp(-22.0 * 0.018)
     base = dict(
         s_prev=math.log(S_PREV),
         yus_prev=0.042,
@@ -254,6 +289,22 @@ def hand_inputs(**changes) -> ClearingInputs:
         ycc_cap=0.01,
         ycc_units_per_unit_yield=0.0,
         margin_call_band=0.02,
+        # the 30y is quiet too; the curve arbitrageurs are off by default (segmented markets, so each bond
+        # market has its own closed form), and would expect yesterday's spread
+        yjp30_prev=0.018,
+        jgb30_duration=22.0,
+        dealer_jgb30_inventory=0.0,
+        dealer_jgb30_capacity_units=0.05 * 1e4 / jgb30_p,
+        habitat_anchor_change=0.0,
+        habitat_slope_units=0.15 * 1e4 / jgb30_p,
+        habitat_extra_units=0.0,
+        arb_expected_spread=0.01,
+        arb_slope_units=0.0,
+        arb_hedge_ratio=22.0 * jgb30_p / (9.3 * jgb_p),
+        arb_jgb30_units=0.0,
+        arb_jgb_units=0.0,
+        exogenous_jgb30_units=0.0,
+        jgb30_new_supply_units=0.0,
     )
     base.update(changes)
     return ClearingInputs(**base)
@@ -263,7 +314,8 @@ def hedged(inp: ClearingInputs) -> ClearingInputs:
     """The same dealers fully hedged: spot inventory the mirror of the book, the yen it bought, no bonds.
     Their equity then does not move with USD/JPY (the book's margin offsets the yen's revaluation)."""
     return inp._replace(dealer_fx_inventory=-inp.dealer_fwd_book, dealer_jpy_tn=inp.dealer_fwd_book * math.exp(
-        inp.s_prev) / 1000.0, dealer_ust_inventory=0.0, dealer_jgb_inventory=0.0)  # fmt: skip
+        inp.s_prev) / 1000.0, dealer_ust_inventory=0.0, dealer_jgb_inventory=0.0,
+                        dealer_jgb30_inventory=0.0)  # fmt: skip
 
 
 def no_funds(n: int = 1) -> tuple:
@@ -273,7 +325,7 @@ def no_funds(n: int = 1) -> tuple:
 
 
 def prev_of(inp: ClearingInputs) -> tuple:
-    return inp.s_prev, inp.yus_prev, inp.yjp_prev, inp.basis_prev
+    return inp.s_prev, inp.yus_prev, inp.yjp_prev, inp.basis_prev, inp.yjp30_prev
 
 
 def book_of(funds: tuple, forced_sales: bool = True) -> tuple:
@@ -311,38 +363,43 @@ def risk_log_level(inp: ClearingInputs, s: float, forced: float = 0.0, y_us: flo
     return min(max(level, math.log(5.0)), inp.log_v_max)
 
 
-def dealer_equity_at(inp: ClearingInputs, s: float, y_us: float, y_jp: float) -> float:
+def dealer_equity_at(inp: ClearingInputs, s: float, y_us: float, y_jp: float, y_30: float | None = None) -> float:
     """The dealers' equity marked at trial prices: yesterday's equity plus the revaluation of their yen,
-    their forward book's variation margin ``N·(1 − S_prev/S)``, and their bonds (JGBs in dollars)."""
+    their forward book's variation margin ``N·(1 − S_prev/S)``, and their bonds (JGBs in dollars; the 30y
+    at ``y_30``, by default yesterday's)."""
+    y_30 = inp.yjp30_prev if y_30 is None else y_30
     usd_per_tn, usd_per_tn_prev = 1000.0 / math.exp(s), 1000.0 / math.exp(inp.s_prev)
     p_us, p_us_prev = math.exp(-inp.ust_duration * y_us), math.exp(-inp.ust_duration * inp.yus_prev)
     p_jp, p_jp_prev = math.exp(-inp.jgb_duration * y_jp), math.exp(-inp.jgb_duration * inp.yjp_prev)
+    p_30, p_30_prev = math.exp(-inp.jgb30_duration * y_30), math.exp(-inp.jgb30_duration * inp.yjp30_prev)
     return (
         inp.dealer_equity
         + inp.dealer_jpy_tn * (usd_per_tn - usd_per_tn_prev)
         + inp.dealer_fwd_book * (1.0 - math.exp(inp.s_prev) / math.exp(s))
         + inp.dealer_ust_inventory * (p_us - p_us_prev)
         + inp.dealer_jgb_inventory * (p_jp * usd_per_tn - p_jp_prev * usd_per_tn_prev)
+        + inp.dealer_jgb30_inventory * (p_30 * usd_per_tn - p_30_prev * usd_per_tn_prev)
     )
 
 
-def dealer_pricing_equity(inp: ClearingInputs, s: float, y_us: float, y_jp: float) -> float:
+def dealer_pricing_equity(inp: ClearingInputs, s: float, y_us: float, y_jp: float, y_30: float | None = None) -> float:
     """The equity in the dealers' capacity and the book's price: marked (floored at 1% of E*) under the
     capital constraint, else the target E*."""
     if not inp.dealer_capital_constraint:
         return inp.dealer_equity_target
-    return max(dealer_equity_at(inp, s, y_us, y_jp), 0.01 * inp.dealer_equity_target)
+    return max(dealer_equity_at(inp, s, y_us, y_jp, y_30), 0.01 * inp.dealer_equity_target)
 
 
-def dealer_capacity_share(inp: ClearingInputs, s: float, y_us: float, y_jp: float, forced: float = 0.0) -> float:
+def dealer_capacity_share(inp: ClearingInputs, s: float, y_us: float, y_jp: float, forced: float = 0.0,
+                          y_30: float | None = None) -> float:  # fmt: skip
     """k = (E_d/E*)·(v̄/v)^(η·β) at the trial prices (``dealer_risk_elasticity`` is η·β)."""
-    ratio = dealer_pricing_equity(inp, s, y_us, y_jp) / inp.dealer_equity_target
+    ratio = dealer_pricing_equity(inp, s, y_us, y_jp, y_30) / inp.dealer_equity_target
     return ratio * math.exp(-inp.dealer_risk_elasticity * (risk_log_level(inp, s, forced, y_us) - inp.log_v_mean))
 
 
-def book_capacity(inp: ClearingInputs, s: float, y_us: float, y_jp: float) -> float:
+def book_capacity(inp: ClearingInputs, s: float, y_us: float, y_jp: float, y_30: float | None = None) -> float:
     """ℓ·E_d/κ: the dealers' forward book per unit of (minus) the basis."""
-    return inp.dealer_book_per_equity * dealer_pricing_equity(inp, s, y_us, y_jp)
+    return inp.dealer_book_per_equity * dealer_pricing_equity(inp, s, y_us, y_jp, y_30)
 
 
 def closed_form_basis(inp: ClearingInputs, s: float | None = None, y_us: float | None = None,
@@ -716,7 +773,7 @@ def central_difference(fn, p, steps, columns):
     return np.column_stack(cols)
 
 
-STEPS = np.array([1e-6, 1e-7, 1e-7, 1e-7])  # ln S, y_us, y_jp, b
+STEPS = np.array([1e-6, 1e-7, 1e-7, 1e-7, 1e-7])  # ln S, y_us, y_jp, b, y_jp30
 
 
 def smooth_points(inp, funds, candidates):
@@ -740,7 +797,7 @@ def relative_error(fd, jac):
 
 
 def assert_jacobian_matches(inp, funds, p):
-    """The composed 4×4 Jacobian, the day-wide quantities' derivatives (forced sales, ln v), and the
+    """The composed 5×5 Jacobian, the day-wide quantities' derivatives (forced sales, ln v), and the
     funds' own block (dX/ds, dX/dy; dunits/ds, dunits/dy; dforced/ds, dforced/dy)."""
     _, jac, aux = evaluate(inp, funds, p)
     fd = central_difference(lambda q: evaluate(inp, funds, q), p, STEPS, range(N_MARKETS))
@@ -760,14 +817,14 @@ def assert_jacobian_matches(inp, funds, p):
     assert aux[AUX_FORCED, 0] == pytest.approx(forced, rel=1e-12, abs=1e-12)
     assert aux[1, 0] == pytest.approx(risk_log_level(inp, p[0], forced, p[1]), abs=1e-12)
     # the dealers' forward supply: dZ_fwd/db = −ℓ·E_d(p)/κ, and its spot hedge the mirror image
-    assert jac[FWD, FWD] == pytest.approx(-book_capacity(inp, *p[:3]), rel=1e-12)
+    assert jac[FWD, FWD] == pytest.approx(-book_capacity(inp, *p[:3], y_30=p[JGB30]), rel=1e-12)
     assert jac[FX, FWD] == -jac[FWD, FWD]
     return jac, aux
 
 
 def hand_inputs_of(inputs: tuple, prev) -> ClearingInputs:
     """The hand-written form of a model's clearing inputs (the inverse of :func:`sector_inputs`)."""
-    rm, lh, bi, ycc, ob, fb, rk, d = inputs
+    rm, lh, bi, ca, ycc, ob, fb, rk, d = inputs
     lines = ob.lines
     named = np.zeros(lines.shape, dtype=bool)
     for m, line in NAMED_LINES:
@@ -775,6 +832,7 @@ def hand_inputs_of(inputs: tuple, prev) -> ClearingInputs:
     assert not lines[~named].any(), "an order line the hand-written inputs do not name is not zero"
     assert fb.s_prev == d.s_prev == rk.s_prev and fb.duration == bi.ust_duration == d.ust_duration
     assert d.yus_prev == bi.yus_prev and d.yjp_prev == bi.yjp_prev and d.jgb_duration == bi.jgb_duration
+    assert d.yjp30_prev == bi.yjp30_prev
     assert rk.log_mean == d.log_v_mean
     return ClearingInputs(
         s_prev=d.s_prev, yus_prev=d.yus_prev, yjp_prev=d.yjp_prev, basis_prev=prev[3],
@@ -802,6 +860,12 @@ def hand_inputs_of(inputs: tuple, prev) -> ClearingInputs:
         exogenous_ust_units=lines[UST, INSTITUTIONS], exogenous_jgb_units=lines[JGB, INSTITUTIONS],
         exogenous_fwd_usd_bn=lines[FWD, INSTITUTIONS], ycc_cap=ycc.cap,
         ycc_units_per_unit_yield=ycc.units_per_unit_yield, margin_call_band=fb.band,
+        yjp30_prev=d.yjp30_prev, jgb30_duration=d.jgb30_duration, dealer_jgb30_inventory=d.jgb30_inventory,
+        dealer_jgb30_capacity_units=d.jgb30_capacity_units, habitat_anchor_change=bi.jgb30_anchor_change,
+        habitat_slope_units=bi.jgb30_slope_units, habitat_extra_units=bi.jgb30_extra_units,
+        arb_expected_spread=ca.expected_spread, arb_slope_units=ca.slope_units, arb_hedge_ratio=ca.hedge_ratio,
+        arb_jgb30_units=ca.jgb30_units, arb_jgb_units=ca.jgb_units,
+        exogenous_jgb30_units=lines[JGB30, INSTITUTIONS], jgb30_new_supply_units=-lines[JGB30, ISSUANCE],
     )  # fmt: skip
 
 
@@ -862,14 +926,14 @@ def test_jacobian_matches_central_differences_in_calm_state(day50_state):
     inp, funds = day50_state
     assert funds[3].sum() > 50  # live funds take part
     assert (funds[1][funds[3]] > 0).sum() > 5  # some of them with a duration leg
-    s0, y0, j0, b0 = inp.s_prev, inp.yus_prev, inp.yjp_prev, inp.basis_prev
+    s0, y0, j0, b0, t0 = inp.s_prev, inp.yus_prev, inp.yjp_prev, inp.basis_prev, inp.yjp30_prev
     candidates = [
-        np.array([s0 + ds, y0 + dy, j0 + dj, b0 + db])
-        for ds, dy, dj, db in (
-            (0.0, 0.0, 0.0, 0.0),
-            (0.013, -0.0011, 0.0004, -0.001),
-            (-0.021, 0.0017, -0.0006, 0.0005),
-            (0.004, 0.0031, 0.002, -0.002),
+        np.array([s0 + ds, y0 + dy, j0 + dj, b0 + db, t0 + dt])
+        for ds, dy, dj, db, dt in (
+            (0.0, 0.0, 0.0, 0.0, 0.0),
+            (0.013, -0.0011, 0.0004, -0.001, 0.0007),
+            (-0.021, 0.0017, -0.0006, 0.0005, -0.0009),
+            (0.004, 0.0031, 0.002, -0.002, 0.0025),
         )
     ]
     good = smooth_points(inp, funds, candidates)
@@ -883,6 +947,8 @@ def test_jacobian_matches_central_differences_in_calm_state(day50_state):
             # the dealers' capacity moves with USD/JPY (their equity, the risk index): so does their
             # JGB demand away from yesterday's yield
             assert jac[JGB, FX] != 0.0
+        # the curve arbitrageurs couple the two JGB segments both ways
+        assert jac[JGB, JGB30] != 0.0 and jac[JGB30, JGB] != 0.0
         if p[0] != s0:
             assert aux[1, 1 + FX] != 0.0  # the day's move reaches the risk index
 
@@ -890,9 +956,9 @@ def test_jacobian_matches_central_differences_in_calm_state(day50_state):
 def test_jacobian_matches_central_differences_inside_margin_call_band(stressed_state):
     """At prices where some funds are inside the margin-call band and some beyond it."""
     inp, funds = stressed_state
-    y0, j0, b0 = inp.yus_prev, inp.yjp_prev, inp.basis_prev
+    y0, j0, b0, t0 = inp.yus_prev, inp.yjp_prev, inp.basis_prev, inp.yjp30_prev
     # a stronger yen (lower s) costs the long-USD forwards margin: scan for funds in regimes 4 and 5
-    candidates = [np.array([inp.s_prev - ds, y0 + 1e-4, j0, b0]) for ds in np.linspace(0.0, 0.15, 301)]
+    candidates = [np.array([inp.s_prev - ds, y0 + 1e-4, j0, b0, t0]) for ds in np.linspace(0.0, 0.15, 301)]
     good = [(p, r) for p, r in smooth_points(inp, funds, candidates) if np.any(r == 4) and np.any(r == 5)]
     assert len(good) >= 5, "no smooth price found with funds inside and beyond the margin-call band"
     for p, _ in good[:: max(1, len(good) // 8)]:
@@ -1233,9 +1299,10 @@ def assert_cleared_every_day(model, results):
     assert (df["walras_residual"] <= tol).all(), df["walras_residual"].max()  # recomputed independently
     for r in results:
         assert r.converged
-        assert max(r.residual_fx, r.residual_ust, r.residual_jgb, r.residual_fwd) <= tol, r
-        assert r.residual == max(r.residual_fx, r.residual_ust, r.residual_jgb, r.residual_fwd)
-    for col in ("usdjpy", "ust10y_yield", "jgb10y_yield", "fx_basis_bp"):
+        assert max(r.residual_fx, r.residual_ust, r.residual_jgb, r.residual_fwd, r.residual_jgb30) <= tol, r
+        assert r.residual == max(r.residual_fx, r.residual_ust, r.residual_jgb, r.residual_fwd, r.residual_jgb30)
+        assert r.gross_jgb30_units > 0.0  # the 30y market trades every day
+    for col in ("usdjpy", "ust10y_yield", "jgb10y_yield", "fx_basis_bp", "jgb30y_yield"):
         assert np.isfinite(df[col]).all()
     assert (df["usdjpy"] > 0).all()
     # the basis really is a cleared price: it moves
@@ -1260,7 +1327,7 @@ def model_inputs(model, **changes) -> tuple[tuple, tuple]:
         s.decide(model)
         model.signals.update(s.publish(model))
     mk = model.market
-    prev = (mk.log_usdjpy, mk.ust10y_yield, mk.jgb10y_yield, mk.fx_basis)
+    prev = (mk.log_usdjpy, mk.ust10y_yield, mk.jgb10y_yield, mk.fx_basis, mk.jgb30y_yield)
     inp = hand_inputs_of(tuple(s.clearing_inputs(model) for s in model.priced), prev)._replace(**changes)
     return sector_inputs(inp, book_of(fund_arrays(model))), prev_of(inp)
 

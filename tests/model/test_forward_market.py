@@ -65,12 +65,13 @@ def test_with_no_forward_trades_the_basis_is_the_dealers_price_of_their_book():
     for _ in range(10):
         mk = model.market
         book, equity, jpy = d.fwd_usd_bn, d.equity_book_usd_bn, d.jpy_tn
-        ust, jgb = d.ust_inventory_units, d.jgb_inventory_units
-        s_prev, p_us_prev, p_jp_prev = mk.usdjpy, mk.ust_price, mk.jgb_price
+        ust, jgb, jgb30 = d.ust_inventory_units, d.jgb_inventory_units, d.jgb30_inventory_units
+        s_prev, p_us_prev, p_jp_prev, p_30_prev = mk.usdjpy, mk.ust_price, mk.jgb_price, mk.jgb30_price
         model.step()
-        s, p_us, p_jp = model.prices()
+        s, p_us, p_jp, p_30 = model.prices()
         marked = (equity + jpy * (1000.0 / s - 1000.0 / s_prev) + book * (1.0 - s_prev / s) + ust * (p_us - p_us_prev)
-                  + jgb * (1000.0 * p_jp / s - 1000.0 * p_jp_prev / s_prev))  # fmt: skip
+                  + jgb * (1000.0 * p_jp / s - 1000.0 * p_jp_prev / s_prev)
+                  + jgb30 * (1000.0 * p_30 / s - 1000.0 * p_30_prev / s_prev))  # fmt: skip
         expected = -cfg.basis_slope_pa * book / (cfg.swap_leverage_limit * marked)
         assert model.market.fx_basis == pytest.approx(expected, rel=1e-9)
         assert d.fwd_usd_bn == pytest.approx(book, rel=1e-12)

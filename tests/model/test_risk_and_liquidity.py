@@ -19,20 +19,20 @@ from model.clearing import Work
 from model.registry import DEFAULT_SECTORS
 from model.risk import RiskInputs, risk_flows
 from model.scenarios import ScenarioEvent
-from model.sector import AUX_FORCED, AUX_LOG_RISK, FWD, FX, JGB, N_AUX, N_MARKETS, TRADING_DAYS, UST
+from model.sector import AUX_FORCED, AUX_LOG_RISK, FWD, FX, JGB, JGB30, N_AUX, N_MARKETS, TRADING_DAYS, UST
 from tests.support import CRASH_PRONE, make_model
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 EPS = 1e-4  # the smoothing of |r| in the risk index: a hundredth of a percent (model.risk's docstring)
-STEPS = np.array([1e-6, 1e-7, 1e-7, 1e-7])  # ln S, y_us, y_jp, b
+STEPS = np.array([1e-6, 1e-7, 1e-7, 1e-7, 1e-7])  # ln S, y_us, y_jp, b, y_jp30
 # the full clearing: a smaller step in ln S, so that the one-sided differences of its smooth parts agree
 # within the tolerance (the dealers' capacity curves with the day's move)
-FULL_STEPS = np.array([1e-7, 1e-7, 1e-7, 1e-7])
+FULL_STEPS = np.array([1e-7, 1e-7, 1e-7, 1e-7, 1e-7])
 CORE_SECTORS = tuple(cls for cls in DEFAULT_SECTORS if cls.name not in ("cta", "retail_fx"))
 
 
 def central(fn, p, steps=STEPS):
-    """Central differences of the array ``fn(p)`` in each of the four prices (columns)."""
+    """Central differences of the array ``fn(p)`` in each of the prices (columns)."""
     cols = []
     for j in range(N_MARKETS):
         dp = np.zeros(N_MARKETS)
@@ -117,7 +117,8 @@ def test_risk_flows_equal_the_hand_formula_with_its_cap_and_floor():
         inp = random_risk_inputs(rng)
         if i % 10 == 0:  # a sentiment shock beyond the cap, or below the floor
             inp = inp._replace(news=rng.choice([-1.0, 1.0]) * rng.uniform(3.0, 6.0))
-        p = np.array([inp.s_prev + rng.normal(0.0, 0.02), 0.04, 0.01, -0.004])
+        p = np.zeros(N_MARKETS)
+        p[[FX, UST, JGB, FWD, JGB30]] = inp.s_prev + rng.normal(0.0, 0.02), 0.04, 0.01, -0.004, 0.02
         forced = ForcedSales(rng, p)
         row = run_risk(risk_flows, p, inp, forced)
         assert np.array_equal(row, run_risk(risk_flows.py_func, p, inp, forced))  # compiled == Python
@@ -144,7 +145,9 @@ def test_risk_flows_derivatives_match_central_differences():
     for _ in range(1000):
         inp = random_risk_inputs(rng)
         # moves from calm to a day's tail, where the smoothing of |r| no longer matters
-        p = np.array([inp.s_prev + rng.choice([-1.0, 1.0]) * rng.uniform(1e-3, 0.05), 0.04, 0.01, -0.004])
+        p = np.zeros(N_MARKETS)
+        s = inp.s_prev + rng.choice([-1.0, 1.0]) * rng.uniform(1e-3, 0.05)
+        p[[FX, UST, JGB, FWD, JGB30]] = s, 0.04, 0.01, -0.004, 0.02
         forced = ForcedSales(rng, p)
         row = run_risk(risk_flows, p, inp, forced)
         if not math.log(5.0) + 1e-3 < row[0] < inp.log_max - 1e-3:
@@ -169,10 +172,12 @@ def random_dealer_inputs(rng, capital_constraint=True) -> DealerInputs:
         s_prev=s_prev,
         yus_prev=rng.uniform(0.0, 0.06),
         yjp_prev=rng.uniform(-0.002, 0.02),
+        yjp30_prev=rng.uniform(0.0, 0.035),
         fx_inventory=exposure - book,
         fwd_book=book,
         ust_inventory=rng.normal(0.0, 300.0),
         jgb_inventory=rng.normal(0.0, 20.0),
+        jgb30_inventory=rng.normal(0.0, 10.0),
         jpy_tn=(book - exposure) * math.exp(s_prev) / 1000.0 + rng.normal(0.0, 5.0),
         equity=target * rng.uniform(0.2, 1.8),
         equity_target=target,
@@ -181,33 +186,39 @@ def random_dealer_inputs(rng, capital_constraint=True) -> DealerInputs:
         fx_capacity=rng.uniform(20.0, 5000.0),
         ust_capacity_units=rng.uniform(1e3, 1e6),
         jgb_capacity_units=rng.uniform(1e2, 1e5),
+        jgb30_capacity_units=rng.uniform(1e1, 1e4),
         book_per_equity=rng.uniform(30.0, 2e5),
         log_v_mean=math.log(rng.uniform(12.0, 30.0)),
         risk_elasticity=rng.uniform(0.0, 3.0),
         ust_duration=rng.uniform(6.0, 10.0),
         jgb_duration=rng.uniform(6.0, 10.5),
+        jgb30_duration=rng.uniform(15.0, 30.0),
     )
 
 
 def hand_marked_equity(d: DealerInputs, p) -> float:
     """Yesterday's equity plus the revaluation of what they held: yen at 1000/S, the forward book's
-    variation margin N·(1 − S_prev/S), the UST and JGB inventories at the trial yields (JGBs in dollars)."""
+    variation margin N·(1 − S_prev/S), the UST and JGB (10y and 30y) inventories at the trial yields (JGBs in
+    dollars)."""
     S, S_prev = math.exp(p[FX]), math.exp(d.s_prev)
     p_us, p_us_prev = math.exp(-d.ust_duration * p[UST]), math.exp(-d.ust_duration * d.yus_prev)
     p_jp, p_jp_prev = math.exp(-d.jgb_duration * p[JGB]), math.exp(-d.jgb_duration * d.yjp_prev)
+    p_30, p_30_prev = math.exp(-d.jgb30_duration * p[JGB30]), math.exp(-d.jgb30_duration * d.yjp30_prev)
     return (
         d.equity
         + d.jpy_tn * (1000.0 / S - 1000.0 / S_prev)
         + d.fwd_book * (1.0 - S_prev / S)
         + d.ust_inventory * (p_us - p_us_prev)
         + d.jgb_inventory * (1000.0 * p_jp / S - 1000.0 * p_jp_prev / S_prev)
+        + d.jgb30_inventory * (1000.0 * p_30 / S - 1000.0 * p_30_prev / S_prev)
     )
 
 
 def trial_prices(rng, d: DealerInputs):
     """Trial prices a day's move away from yesterday's close (beyond the smoothing of |r| in the risk index)."""
     return np.array([d.s_prev + rng.choice([-1.0, 1.0]) * rng.uniform(1e-3, 0.05), d.yus_prev + rng.normal(0.0, 0.002),
-                     d.yjp_prev + rng.normal(0.0, 0.001), rng.uniform(-0.01, 0.0)])  # fmt: skip
+                     d.yjp_prev + rng.normal(0.0, 0.001), rng.uniform(-0.01, 0.0),
+                     d.yjp30_prev + rng.normal(0.0, 0.001)])  # fmt: skip
 
 
 def equity_at(fn, d, p):
@@ -224,10 +235,12 @@ def test_marked_equity_equals_the_revaluation_by_hand_and_its_derivatives_match_
         # compiled == Python (exp from LLVM and from the C library: equal to a few ulp)
         e_py, grad_py = equity_at(marked_equity.py_func, d, p)
         assert e == pytest.approx(e_py, rel=1e-13, abs=1e-13 * abs(d.equity)) and np.allclose(grad, grad_py, rtol=1e-13)
-        scale = abs(d.equity) + abs(d.fwd_book) + abs(d.jpy_tn) * 10 + abs(d.ust_inventory) + abs(d.jgb_inventory) * 10
+        scale = (abs(d.equity) + abs(d.fwd_book) + abs(d.jpy_tn) * 10 + abs(d.ust_inventory)
+                 + (abs(d.jgb_inventory) + abs(d.jgb30_inventory)) * 10)  # fmt: skip
         assert e == pytest.approx(hand_marked_equity(d, p), abs=1e-12 * scale)
         # at yesterday's close nothing has been revalued
-        assert equity_at(marked_equity, d, np.array([d.s_prev, d.yus_prev, d.yjp_prev, p[FWD]]))[0] == pytest.approx(
+        at_close = np.array([d.s_prev, d.yus_prev, d.yjp_prev, p[FWD], d.yjp30_prev])
+        assert equity_at(marked_equity, d, at_close)[0] == pytest.approx(
             d.equity, abs=1e-12 * scale
         )
         fd = central(lambda q, d=d: hand_marked_equity(d, q), p)
@@ -254,7 +267,7 @@ def test_capacity_factor_by_hand_and_its_derivatives_match_central_differences(c
         d = random_dealer_inputs(rng, capital_constraint)
         if i % 8 == 0:  # dealers who have lost (almost) all their capital: the floor binds
             d = d._replace(equity=d.equity_target * rng.uniform(-0.5, 0.005), fwd_book=0.0, jpy_tn=0.0,
-                           ust_inventory=0.0, jgb_inventory=0.0, fx_inventory=0.0)  # fmt: skip
+                           ust_inventory=0.0, jgb_inventory=0.0, jgb30_inventory=0.0, fx_inventory=0.0)  # fmt: skip
         risk = random_risk_inputs(rng)._replace(s_prev=d.s_prev, log_mean=d.log_v_mean)
         p = trial_prices(rng, d)
         forced = ForcedSales(rng, p)
@@ -343,7 +356,9 @@ def test_marked_equity_at_the_cleared_prices_is_the_equity_after_settlement_less
         payout = (after - cfg.dealers.equity_usd_bn) * h / (1.0 - h)
         carry = dl.fwd_usd_bn * (r_us - r_jp - res.fx_basis / TRADING_DAYS)
         coupon_usd = dl.ust_inventory_units * p_us * res.ust10y_yield / TRADING_DAYS
-        coupon_jpy = dl.jgb_inventory_units * p_jp * res.jgb10y_yield / TRADING_DAYS
+        p_30 = math.exp(-cfg.market.jgb30_duration * res.jgb30y_yield)
+        coupon_jpy = (dl.jgb_inventory_units * p_jp * res.jgb10y_yield
+                      + dl.jgb30_inventory_units * p_30 * res.jgb30y_yield) / TRADING_DAYS  # fmt: skip
         interest_usd = (dl.usd_bn + payout) * r_us / (1.0 + r_us)
         interest_jpy = dl.jpy_tn * r_jp / (1.0 + r_jp)
         accruals = carry + coupon_usd + interest_usd + (coupon_jpy + interest_jpy) * 1000.0 / S - payout
@@ -423,7 +438,7 @@ def check_full_jacobian(model, inputs, points) -> np.ndarray:
 
 def points_around(result, rng, n=6):
     p0 = np.array(result.prices)
-    offsets = [np.zeros(N_MARKETS)] + [rng.normal(0.0, [0.01, 0.001, 0.0005, 0.001]) for _ in range(n - 1)]
+    offsets = [np.zeros(N_MARKETS)] + [rng.normal(0.0, [0.01, 0.001, 0.0005, 0.001, 0.0005]) for _ in range(n - 1)]
     return [p0 + o for o in offsets]
 
 
@@ -432,7 +447,7 @@ def test_full_jacobian_matches_central_differences_in_a_calm_state():
     inputs, result = inputs_on(model, lambda m: m.day == 50)
     checked = check_full_jacobian(model, inputs, points_around(result, np.random.default_rng(50)))
     assert checked.min() >= 4, checked
-    _, jac, aux = evaluated(model, inputs, np.array(result.prices) + np.array([0.01, 0.001, 0.001, 0.0]))
+    _, jac, aux = evaluated(model, inputs, np.array(result.prices) + np.array([0.01, 0.001, 0.001, 0.0, 0.001]))
     # the risk index responds to the day's move and the dealers' capacity to it and to their equity
     assert aux[AUX_LOG_RISK, 1 + FX] != 0.0 and jac[UST, FX] != 0.0 and jac[JGB, FX] != 0.0
 

@@ -51,7 +51,7 @@ def dealers_fx_excess(model, s: float, books: dict) -> float:
     cfg, mk = model.config, model.market
     d, m = cfg.dealers, cfg.market
     s_prev = books["s_prev"]
-    y_us, y_jp = mk.ust10y_yield, mk.jgb10y_yield  # today's cleared yields
+    y_us, y_jp, y_30 = mk.ust10y_yield, mk.jgb10y_yield, mk.jgb30y_yield  # today's cleared yields
     if d.capital_constraint:
         equity = (
             books["equity"]
@@ -61,6 +61,9 @@ def dealers_fx_excess(model, s: float, books: dict) -> float:
             + books["jgb"]
             * 1000.0
             * (math.exp(-m.jgb_duration * y_jp - s) - math.exp(-m.jgb_duration * books["yjp_prev"] - s_prev))
+            + books["jgb30"]
+            * 1000.0
+            * (math.exp(-m.jgb30_duration * y_30 - s) - math.exp(-m.jgb30_duration * books["yjp30_prev"] - s_prev))
         )
         equity = max(equity, 0.01 * d.equity_usd_bn)
     else:
@@ -102,6 +105,7 @@ def test_a_registered_linear_fx_sector_clears_at_the_known_price(registered_line
             "s_prev": mk.log_usdjpy, "yus_prev": mk.ust10y_yield, "yjp_prev": mk.jgb10y_yield,
             "v_prev": mk.risk_index, "risk_shock": mk.risk_shock, "equity": dl.equity_book_usd_bn,
             "jpy_tn": dl.jpy_tn, "fwd": dl.fwd_usd_bn, "ust": dl.ust_inventory_units, "jgb": dl.jgb_inventory_units,
+            "jgb30": dl.jgb30_inventory_units, "yjp30_prev": mk.jgb30y_yield,
             # the dealers' FX rule acts on their whole exposure: spot inventory plus the forward book (which
             # nobody trades here, so it stays put and the spot hedge does not move)
             "inventory": dl.fx_inventory_usd_bn + dl.fwd_usd_bn,
