@@ -2,8 +2,9 @@
 
 Following Gabaix & Maggiori (2015), dealers absorb net customer order flow into inventory and
 charge for it through the price: to take on inventory they need the price to move against the
-customer. Their capacity shrinks as the risk index ``v`` rises, ``c(v) = c₀·(v̄/v)^(η·β)`` (β: how implied FX volatility scales with ``v``), so the
-same flow moves prices more in stress ("liquidity evaporates"). Each day they lay off a share
+customer. Their capacity shrinks as the risk index ``v`` rises, ``c(v) = c₀·(v̄/v)^(η·β)`` (β: how
+implied FX volatility scales with ``v``), so the same flow moves prices more in stress ("liquidity
+evaporates"). Each day they lay off a share
 ``φ`` of yesterday's inventory.
 
 Stock demand (per market): ``I*(p) = (1 − φ)·I_old + c(v)·(move that compensates them)``:

@@ -302,6 +302,8 @@ class MacroState:
         self.fiscal_risk *= fade
         self.fiscal_inflation_pa *= fade
         self.equity_index *= math.exp(
-            c.equity_drift_pa / 250.0 - c.equity_rate_duration * d_y_us + c.equity_vol_pa / math.sqrt(250.0) * shock_equity
+            c.equity_drift_pa / 250.0
+            - c.equity_rate_duration * d_y_us
+            + c.equity_vol_pa / math.sqrt(250.0) * shock_equity
         )
         self.equity_news_log = 0.0

@@ -138,7 +138,8 @@ class MarketConfig(Validated):
         hi_open=True,
         doc="ρ: AR(1) coefficient of ln v (half-life ~40 days)",
         source="fitted to the VIX's own moments on the baseline by experiments/calibration/risk_index.py "
-        "(run: --candidates 24 --seeds 4 --days 1250 --workers 2, 2026-12-01; experiments/calibration/results/risk_index.json); "
+        "(run: --candidates 24 --seeds 4 --days 1250 --workers 2, 2026-12-01; "
+        "experiments/calibration/results/risk_index.json); "
         "the VIX's log level has AR(1) ≈ 0.98 daily, 1990-2023 (CBOE)",
         range_note="daily AR(1) of ln VIX over sub-periods 1990-2024: 0.95-0.99",
     )
@@ -149,7 +150,8 @@ class MarketConfig(Validated):
         doc="a: response of ln v to the day's USD/JPY move, per unit of |return|/σ_{t−1} above its mean (σ_{t−1}: the "
         "daily volatility implied by yesterday's index)",
         source="fitted to the VIX's own moments on the baseline by experiments/calibration/risk_index.py "
-        "(run: --candidates 24 --seeds 4 --days 1250 --workers 2, 2026-12-01; experiments/calibration/results/risk_index.json)",
+        "(run: --candidates 24 --seeds 4 --days 1250 --workers 2, 2026-12-01; "
+        "experiments/calibration/results/risk_index.json)",
         range_note="model coefficient: 0 (no channel) to ~3 times the fitted value",
     )
     risk_forced_sensitivity: float = param(
@@ -182,7 +184,8 @@ class MarketConfig(Validated):
         hi=0.12,
         doc="sd of the daily news term in ln v (0 switches it off)",
         source="fitted to the VIX's own moments on the baseline by experiments/calibration/risk_index.py "
-        "(run: --candidates 24 --seeds 4 --days 1250 --workers 2, 2026-12-01; experiments/calibration/results/risk_index.json); "
+        "(run: --candidates 24 --seeds 4 --days 1250 --workers 2, 2026-12-01; "
+        "experiments/calibration/results/risk_index.json); "
         "the VIX's daily log change has sd ~0.07 (CBOE, 1990-2023), of which the news term is "
         "the part the model's own channels (the day's USD/JPY move, forced sales, the equity market) do not produce",
         range_note="sd of daily ln VIX changes by decade 1990-2024: 0.05-0.09; 0 switches the news off",

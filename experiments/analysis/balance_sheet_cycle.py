@@ -14,7 +14,8 @@ Five measurements, each against a twin or an ablation on common random numbers (
    customer flow before and after the shock, and the yen surge with ``dealers.capital_constraint``
    off relative to on;
 5. **leverage binds** — on the eve of a risk-off shock (``risk_off``'s US growth surprise) in a
-   crowded book built at the July 2024 state: the share of carry funds within 1.2x their maintenance margin, the share called in the
+   crowded book built at the July 2024 state: the share of carry funds within 1.2x their
+   maintenance margin, the share called in the
    next month, forced sales as a share of the fall in the carry stock, failures (a run that ends in a
    clearing failure is counted, with its eve figures kept where it got that far).
 

@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     from experiments.calibration.search import search
 
     targets = data_targets(args.days)  # a run has `days` returns after the burn-in
-    result = search(moments_of_run, partial(score, targets=targets), BOUNDS, candidates=args.candidates, seeds=args.seeds, days=args.days,
+    result = search(moments_of_run, partial(score, targets=targets), BOUNDS, candidates=args.candidates,
+                    seeds=args.seeds, days=args.days,
                     workers=args.workers, search_seed=SEARCH_SEED, log_scale=LOG_SCALE)  # fmt: skip
     result = {"targets": {k: {"data": v, "half_width_90": w} for k, (v, w) in targets.items()},
               "burn_in": BURN_IN, "failed_penalty": FAILED_PENALTY, **result}  # fmt: skip

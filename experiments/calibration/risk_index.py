@@ -17,11 +17,12 @@ AR(1) of ln v                0.98     CBOE VIX daily closes 1990-2023
 Three moments do not identify five coefficients in a calm baseline where forced sales are rare:
 ``c`` is held at its prior (``market.risk_forced_sensitivity``), ``e`` at its sourced slope of daily
 ln VIX changes on equity returns (``market.risk_equity_sensitivity``), and the search fits ``ρ``,
-``a`` and the news sd (what the model's own channels leave of the VIX's daily variance). The objective is the sum of squared relative gaps (the AR(1) relative to its
-distance from 1), averaged over seeds 1..S of ``days`` days after a 250-day burn-in, plus the share of
-runs that end in a clearing failure. The search is
-a seeded uniform random search followed by a local refinement around the best point; its output
-(JSON) lists every candidate, so the choice can be audited and re-run::
+``a`` and the news sd (what the model's own channels leave of the VIX's daily variance). The
+objective is the sum of squared relative gaps (the AR(1) relative to its distance from 1),
+averaged over seeds 1..S of ``days`` days after a 250-day burn-in, plus the share of runs that end
+in a clearing failure. The search (:mod:`experiments.calibration.search`) is a seeded uniform
+random search followed by a local refinement around the best point; its output (JSON) lists every
+candidate, so the choice can be audited and re-run::
 
     python -m experiments.calibration.risk_index --candidates 32 --seeds 6 --days 1500 --workers 2
 """

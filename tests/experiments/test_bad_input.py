@@ -345,7 +345,7 @@ def test_event_beyond_the_horizon_is_reported_once_on_stderr(tmp_path, capsys):
     assert main(["run", "--scenario", "risk_off", *TINY, "--out", str(tmp_path / "r")]) == EXIT_OK
     captured = capsys.readouterr()
     warnings = [line for line in captured.err.splitlines() if "outside the horizon" in line]
-    assert len(warnings) == 1 and "risk shock on day 60" in warnings[0] and "3 trading days" in warnings[0]
+    assert len(warnings) == 1 and "us growth news on day 60" in warnings[0] and "3 trading days" in warnings[0]
     assert warnings[0].startswith("carry-unwind: warning:")
     assert "outside the horizon" not in captured.out
 

@@ -240,9 +240,7 @@ def test_marked_equity_equals_the_revaluation_by_hand_and_its_derivatives_match_
         assert e == pytest.approx(hand_marked_equity(d, p), abs=1e-12 * scale)
         # at yesterday's close nothing has been revalued
         at_close = np.array([d.s_prev, d.yus_prev, d.yjp_prev, p[FWD], d.yjp30_prev])
-        assert equity_at(marked_equity, d, at_close)[0] == pytest.approx(
-            d.equity, abs=1e-12 * scale
-        )
+        assert equity_at(marked_equity, d, at_close)[0] == pytest.approx(d.equity, abs=1e-12 * scale)
         fd = central(lambda q, d=d: hand_marked_equity(d, q), p)
         np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8 * scale)
         assert grad[FWD] == 0.0
@@ -562,7 +560,9 @@ def test_a_risk_shock_enters_that_days_risk_index_exactly():
     """With the index exogenous (and no equity channel), a jump before day k raises day k's ln v by the
     jump exactly."""
     k, jump = 12, 0.45
-    twin, news = (make_model(seed=4, market__risk_endogenous=False, market__risk_equity_sensitivity=0.0) for _ in range(2))
+    twin, news = (
+        make_model(seed=4, market__risk_endogenous=False, market__risk_equity_sensitivity=0.0) for _ in range(2)
+    )
     news.schedule(k, news.apply_event, ScenarioEvent(day=k, kind="risk_shock", params={"log_jump": jump}))
     for _ in range(k):
         twin.step()

@@ -43,7 +43,8 @@ def phase_diagram_data(
     Returns
     -------
     dict
-        ``max_leverage`` (L,), ``surprise_sd`` (J,: sizes of the negative surprise), and arrays of shape ``(J, L)`` as nested lists:
+        ``max_leverage`` (L,), ``surprise_sd`` (J,: sizes of the negative surprise), and arrays of
+        shape ``(J, L)`` as nested lists:
         ``surge_on_pct``, ``surge_off_pct`` (means over seeds, % of USD/JPY) and ``amplification``;
         ``surge_on_pct_per_seed`` has shape ``(J, L, seeds)``; ``reference`` is the cell that is
         exactly the ``risk_off`` scenario (the default leverage cap and its own surprise).
@@ -62,7 +63,12 @@ def phase_diagram_data(
                 arms.append(Arm(PHASE_SCENARIO, s, days, ov, (), ("usdjpy",)))
                 arms += [
                     Arm(
-                        PHASE_SCENARIO, s, days, ov, (event(TRIGGER_DAY, "us_growth_news", surprise_sd=-float(j)),), ("usdjpy",)
+                        PHASE_SCENARIO,
+                        s,
+                        days,
+                        ov,
+                        (event(TRIGGER_DAY, "us_growth_news", surprise_sd=-float(j)),),
+                        ("usdjpy",),
                     )
                     for j in jumps
                 ]
