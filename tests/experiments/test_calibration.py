@@ -77,3 +77,11 @@ def test_every_searched_parameter_is_a_valid_override_at_both_ends_of_its_bounds
 
     for end in (0, 1):
         ModelConfig().with_overrides({name: bounds[end] for name, bounds in module.BOUNDS.items()})
+
+
+def test_the_superlong_analysis_rejects_bad_arguments(capsys):
+    from experiments.analysis import superlong
+
+    with pytest.raises(SystemExit):
+        superlong.main(["--jpy-tn", "0"])
+    assert "--jpy-tn = 0.0 is not allowed" in capsys.readouterr().err
