@@ -318,8 +318,9 @@ class Boj(Sector):
     def meeting(self, model, day: int) -> None:
         cfg, mk = self.config, model.market
         if cfg.mode == "rule":
-            window = model.history["usdjpy"][-20:] if model.history["usdjpy"] else [mk.usdjpy]
-            surge = 1.0 - mk.usdjpy / max(window)
+            history = model.series("usdjpy")
+            window = history[-20:] if len(history) else [mk.usdjpy]
+            surge = 1.0 - mk.usdjpy / float(max(window))
             new = policy_decision(
                 cfg, rate=mk.boj_rate, inflation=model.macro.jp_inflation, risk_index=mk.risk_index, yen_surge=surge
             )

@@ -361,8 +361,8 @@ class Mof(Sector):
         cfg, mk, st = self.config, model.market, self.state
         S, p_jp, p_30 = mk.usdjpy, mk.jgb_price, mk.jgb30_price
         st.ust_price = mk.ust_price
-        window = model.history["usdjpy"]
-        ago = window[max(0, len(window) - 1 - cfg.speed_window_days)] if window else S
+        window = model.series("usdjpy")
+        ago = float(window[max(0, len(window) - 1 - cfg.speed_window_days)]) if len(window) else S
         self.intervention_jpy_tn = intervention_today(cfg, st, usdjpy=S, usdjpy_window_ago=ago)
         self.usd_sold_bn = self.intervention_jpy_tn * 1000.0 / S
         _, self.ust_units_sold = funding(st, self.usd_sold_bn)

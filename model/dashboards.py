@@ -39,10 +39,11 @@ DASHBOARD_COLUMNS = (
 
 
 def dashboards(model, row: dict) -> dict[str, float]:
-    hist = model.history
-    boj = hist["boj_rate"]
-    boj_then = boj[-60] if len(boj) >= 60 else (boj[0] if boj else row["boj_rate"])
-    fx = hist["usdjpy"][-49:] + [row["usdjpy"]]
+    # model.series: the live list (Mesa path) or an array view (lean path); fmean sums exactly
+    # (math.fsum), so both give the same number bit for bit
+    boj = model.series("boj_rate")
+    boj_then = float(boj[-60] if len(boj) >= 60 else (boj[0] if len(boj) else row["boj_rate"]))
+    fx = [*model.series("usdjpy")[-49:], row["usdjpy"]]
     ut = model.sectors.get("us_treasury")
     s = row["usdjpy"]
     return {

@@ -229,7 +229,7 @@ class MacroState:
         """ln USD/JPY 250 trading days ago; before a year of history, interpolated from the
         configured year-ago level to the initial one."""
         if len(history) >= 250:
-            return math.log(history[len(history) - 250])
+            return math.log(float(history[len(history) - 250]))
         w = len(history) / 250.0
         return (1 - w) * math.log(market_cfg.usdjpy_year_ago) + w * math.log(market_cfg.usdjpy)
 

@@ -14,6 +14,14 @@ A day (one ``step``) runs, in this order:
    its trades from the flows the solver returned, issuers pay coupons;
 5. **record** – one row of the time series; Mesa's DataCollector collects.
 
+Two ways to run the same day. The **Mesa path** (``CarryUnwindModel(...)``, the default
+``collect=True``) keeps the time series in growing lists (``model.history``) and lets Mesa's
+DataCollector copy every day's row. The **lean path** (``collect=False``; what
+:func:`model.results.run_simulation` and :func:`model.results.simulate_many` use) records into
+preallocated NumPy arrays (:class:`ArrayRecord`, one per column, ``days + 1`` rows) and collects
+nothing per day; ``model.history`` and ``model.datacollector`` are then built from the arrays when
+asked for. Both paths give the same numbers bit for bit (``tests/model/test_lean_path.py``).
+
 Sector behaviour lives in the sectors (``agents/``); this module holds none.
 """
 
@@ -25,6 +33,7 @@ import math
 from typing import Any
 
 import mesa
+import numpy as np
 
 from model.accounting import Ledger, pay_coupons
 from model.calendar import TradingCalendar
@@ -39,7 +48,7 @@ from model.scenarios import Scenario, ScenarioEvent, load_scenario
 from model.sector import AUX_LOG_RISK, Day, Sector
 from model.streams import RandomStreams, resolve_seed
 
-__all__ = ["CarryUnwindModel", "TIMESERIES_COLUMNS"]
+__all__ = ["CarryUnwindModel", "TIMESERIES_COLUMNS", "ArrayRecord", "ListRecord"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +69,125 @@ def columns_for(sectors: tuple[type[Sector], ...]) -> tuple[str, ...]:
 
 
 TIMESERIES_COLUMNS = columns_for(default_sectors())
+
+
+class ListRecord:
+    """The Mesa path's time series: one growing list per column (``model.history`` as it always was)."""
+
+    def __init__(self, columns: tuple[str, ...]) -> None:
+        self.columns = columns
+        self.data: dict[str, list] = {c: [] for c in columns}
+
+    def __len__(self) -> int:
+        return len(self.data[self.columns[0]]) if self.columns else 0
+
+    def append(self, row: dict[str, Any]) -> None:
+        for key in self.columns:
+            self.data[key].append(row[key])
+
+    def series(self, column: str) -> list:
+        """The column so far (the live list)."""
+        return self.data[column]
+
+    def lists(self) -> dict[str, list]:
+        return self.data
+
+    def arrays(self) -> dict[str, list]:
+        return self.data
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "b"
+    if isinstance(value, (int, np.integer)):
+        return "i"
+    return "f"
+
+
+_DTYPES = {"b": np.bool_, "i": np.int64, "f": np.float64}
+
+
+class ArrayRecord:
+    """The lean path's time series: one preallocated NumPy array per column.
+
+    Each column's dtype is taken from its first row (``bool``, ``int64`` or ``float64``: what pandas
+    infers from the Mesa path's lists); an integer or boolean column that later receives a value of
+    another kind is widened (to ``float64`` for a float in an integer column, else ``object``), so no
+    value is ever truncated. Rows beyond ``capacity`` double the arrays.
+
+    Parameters
+    ----------
+    columns
+        The column names, in order.
+    capacity
+        Rows to preallocate (``days + 1`` for a run of ``days`` trading days).
+
+    Examples
+    --------
+    >>> rec = ArrayRecord(("day", "usdjpy"), capacity=2)
+    >>> rec.append({"day": 0, "usdjpy": 150.0}); rec.append({"day": 1, "usdjpy": 149.5})
+    >>> rec.series("usdjpy")
+    array([150. , 149.5])
+    >>> rec.lists()["day"]
+    [0, 1]
+    """
+
+    def __init__(self, columns: tuple[str, ...], capacity: int) -> None:
+        self.columns = columns
+        self.capacity = max(int(capacity), 1)
+        self.n = 0
+        self.data: dict[str, np.ndarray] = {}
+        self._exact: list[tuple[str, str]] = []  # integer and boolean columns: checked on every write
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _allocate(self, row: dict[str, Any]) -> None:
+        kinds = {c: _kind(row[c]) for c in self.columns}
+        self.data = {c: np.empty(self.capacity, dtype=_DTYPES[kinds[c]]) for c in self.columns}
+        self._exact = [(c, k) for c, k in kinds.items() if k != "f"]
+
+    def append(self, row: dict[str, Any]) -> None:
+        n = self.n
+        if n == 0:
+            self._allocate(row)
+        elif n == self.capacity:
+            self.capacity *= 2
+            for c, arr in self.data.items():
+                grown = np.empty(self.capacity, dtype=arr.dtype)
+                grown[:n] = arr[:n]
+                self.data[c] = grown
+        for c, kind in self._exact:
+            if _kind(row[c]) != kind:
+                self._widen(c, kind, row[c])
+        data = self.data
+        for key in self.columns:
+            data[key][n] = row[key]
+        self.n = n + 1
+
+    def _widen(self, column: str, kind: str, value: Any) -> None:
+        old = self.data[column]
+        if kind == "i" and _kind(value) == "f":
+            self.data[column] = old.astype(np.float64)
+        else:
+            widened = np.empty(self.capacity, dtype=object)
+            widened[: self.n] = old[: self.n].tolist()
+            self.data[column] = widened
+        self._exact = [(c, k) for c, k in self._exact if c != column]
+
+    def series(self, column: str) -> np.ndarray:
+        """The column so far: a view of its first ``n`` rows."""
+        if not self.n and column in self.columns:
+            return np.empty(0)  # before day 0 is recorded
+        return self.data[column][: self.n]
+
+    def lists(self) -> dict[str, list]:
+        """Every column as a plain Python list (a copy), as the Mesa path's ``model.history``."""
+        return {c: self.data[c][: self.n].tolist() for c in self.columns} if self.n else {c: [] for c in self.columns}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every column as a view of its first ``n`` rows."""
+        return {c: self.data[c][: self.n] for c in self.columns} if self.n else {c: [] for c in self.columns}
 
 
 class _Call:
@@ -89,6 +217,12 @@ class CarryUnwindModel(mesa.Model):
         ``mesa.Agent``: the reference implementation used by the benchmark).
     sectors
         The sector classes in the order of a day (default :func:`model.registry.default_sectors`).
+    collect
+        ``True`` (the Mesa path): the time series grows as lists and Mesa's DataCollector collects
+        every day. ``False`` (the lean path, for sweeps): the time series is recorded into
+        preallocated NumPy arrays (``simulation.days + 1`` rows) and nothing is collected per day;
+        ``history`` and ``datacollector`` are built from the arrays when read. The numbers are the
+        same bit for bit.
     **overrides
         Configuration fields as ``section__field=value`` (e.g. ``hedge_funds__max_leverage=1``),
         so that ``mesa.batch_run`` can sweep them.
@@ -103,6 +237,7 @@ class CarryUnwindModel(mesa.Model):
         rng: Any = None,
         engine: str = "numba",
         sectors: tuple[type[Sector], ...] | None = None,
+        collect: bool = True,
         **overrides: Any,
     ) -> None:
         seed = resolve_seed(seed, rng)
@@ -125,7 +260,9 @@ class CarryUnwindModel(mesa.Model):
         self.calendar = TradingCalendar(cfg.market.start_date)
         self.market = MarketState(cfg.market, jgb30_spread_pa=cfg.macro.jgb30_spread_pa)
         self.macro = MacroState(cfg.macro, cfg.market.jp_inflation_expectations)
-        self.history: dict[str, list[float]] = {}
+        self.collect = bool(collect)
+        self._record_store: ListRecord | ArrayRecord = ListRecord(())
+        self._datacollector: mesa.DataCollector | None = None
         self.signals: dict[str, float] = {}
 
         # the sectors, then what needs their signals; scenario events before the BoJ's first meeting
@@ -160,7 +297,9 @@ class CarryUnwindModel(mesa.Model):
         self.nisa_space = households.network_space(self) if households is not None else None
 
         self.columns = columns_for(classes)
-        self.history = {c: [] for c in self.columns}
+        self._record_store = (
+            ListRecord(self.columns) if self.collect else ArrayRecord(self.columns, cfg.simulation.days + 1)
+        )
         self.latest: dict[str, float] = {}
         self.last_clearing: ClearingResult | None = None
         self.walras_residual = 0.0
@@ -168,10 +307,9 @@ class CarryUnwindModel(mesa.Model):
         self.other_roots = 0
         self.fx_impact = 0.0  # like the other clearing columns: 0 on day 0, before any clearing
         self._record()
-        self.datacollector = mesa.DataCollector(
-            model_reporters={c: functools.partial(_latest, c) for c in self.columns if c != "day"}
-        )
-        self.datacollector.collect(self)
+        if self.collect:
+            self._datacollector = self._new_datacollector()
+            self._datacollector.collect(self)
 
     # -- the sectors as attributes users and checks read ------------------------------------------
     @property
@@ -195,6 +333,49 @@ class CarryUnwindModel(mesa.Model):
         if sectors is not None and name in sectors:
             return sectors[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    # -- the time series ---------------------------------------------------------------------------
+    @property
+    def history(self) -> dict[str, list]:
+        """The time series so far, ``{column: list}`` with day 0 first.
+
+        On the Mesa path the live lists; on the lean path (``collect=False``) a copy built from the
+        arrays on every read (read it once, or use :meth:`series` / :meth:`arrays` in a loop).
+        """
+        return self._record_store.lists()
+
+    def series(self, column: str):
+        """One column so far without copying: the live list (Mesa path) or an array view (lean path).
+
+        Supports ``len``, indexing and slicing either way; what sectors read during a day.
+        """
+        return self._record_store.series(column)
+
+    def arrays(self) -> dict[str, Any]:
+        """Every column so far as NumPy-convertible sequences, without copying (lean path: array views)."""
+        return self._record_store.arrays()
+
+    def _new_datacollector(self) -> mesa.DataCollector:
+        return mesa.DataCollector(
+            model_reporters={c: functools.partial(_latest, c) for c in self.columns if c != "day"}
+        )
+
+    @property
+    def datacollector(self) -> mesa.DataCollector:
+        """Mesa's DataCollector, one row per day (day 0 first).
+
+        On the lean path it is built from the recorded arrays when read (the same values the Mesa
+        path collects day by day).
+        """
+        if self.collect:
+            return self._datacollector
+        dc = self._new_datacollector()
+        days = self.series("day")
+        for c in dc.model_reporters:
+            dc.model_vars[c] = self._record_store.series(c).tolist()
+        dc._collection_steps = [float(d) for d in days]
+        dc._validated = True
+        return dc
 
     def prices(self) -> tuple[float, float, float, float]:
         """Today's ``(USD/JPY, UST index price, JGB 10y index price, JGB 30y index price)``."""
@@ -280,7 +461,7 @@ class CarryUnwindModel(mesa.Model):
         self.fx_impact = fx_impact_pct_per_bn(self.clearing.work.jac)
         self.other_roots = self.clearing.other_roots(inputs, result, prev, sim.max_fx_log_move, sim.root_scan_points)
         # 4. settle: the market closes, then every sector books its day
-        year_ago = self.macro.log_usdjpy_year_ago(self.history["usdjpy"], cfg.market)
+        year_ago = self.macro.log_usdjpy_year_ago(self.series("usdjpy"), cfg.market)
         dy_us = result.ust10y_yield - mk.ust10y_yield
         h = cfg.hedge_funds
         mk.close_day(
@@ -298,7 +479,8 @@ class CarryUnwindModel(mesa.Model):
         pay_coupons(self.ledger, day)
         # 5. record
         self._record()
-        self.datacollector.collect(self)
+        if self.collect:
+            self._datacollector.collect(self)
         if self.day >= cfg.simulation.days:
             self.running = False
 
@@ -316,8 +498,7 @@ class CarryUnwindModel(mesa.Model):
             fx_impact_pct_per_bn=self.fx_impact,
         )
         row.update(dashboards(self, row))
-        for key in self.columns:
-            self.history[key].append(row[key])
+        self._record_store.append(row)
         self.latest = row
 
     def timeseries(self):
@@ -328,7 +509,7 @@ class CarryUnwindModel(mesa.Model):
         """
         import pandas as pd
 
-        df = pd.DataFrame(self.history)
+        df = pd.DataFrame(self._record_store.arrays())
         for col in INTEGER_COLUMNS:
             if col in df:
                 df[col] = df[col].astype("int64")

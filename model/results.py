@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RunResult",
     "run_simulation",
+    "simulate_many",
     "summarize",
     "max_drawdown",
     "max_drawdown_within",
@@ -139,7 +140,8 @@ def run_simulation(
     if days is not None:
         overrides["simulation__days"] = days
     t0 = time.perf_counter()
-    model = CarryUnwindModel(config, scenario=scenario, seed=seed, **overrides)
+    # the lean path: arrays preallocated for the run, no per-day DataCollector (same numbers)
+    model = CarryUnwindModel(config, scenario=scenario, seed=seed, collect=False, **overrides)
     n_days = model.config.simulation.days
     log.info(
         "scenario %s, seed %d, %d trading days, %d hedge funds",
@@ -187,6 +189,111 @@ def _step_all(model: Any, n_days: int, progress: bool, t0: float) -> None:
                 bar.set_description_str(name, refresh=False)
             bar.update()
     log.info("%d trading days in %.1f s", n_days, time.perf_counter() - t0)
+
+
+# -- many runs -------------------------------------------------------------------------------------
+
+
+def simulate_many(
+    scenarios: str | Scenario | ModelConfig | Sequence[str | Scenario | ModelConfig],
+    seeds: int | Sequence[int],
+    *,
+    days: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    workers: int = 1,
+    progress: bool = False,
+) -> list[RunResult]:
+    """Run every scenario with every seed on the lean path; results in a fixed order.
+
+    Set-up is shared: each scenario file is read and each configuration built and validated
+    once, before any run (a bad value fails at once, not in the hundredth run); numba compiles
+    (or loads its cache) once per worker process, and every run in that worker reuses it. Each
+    run gives the same numbers, bit for bit, as ``run_simulation(scenario=..., seed=...,
+    days=..., **overrides)``, whatever ``workers`` is.
+
+    Parameters
+    ----------
+    scenarios
+        One or a sequence of: a built-in scenario name, the path of a scenario TOML file, a
+        loaded :class:`~model.scenarios.Scenario`, or a full :class:`~model.config.ModelConfig`
+        (run with the ``baseline`` scenario's events).
+    seeds
+        One or a sequence of non-negative integer seeds; every scenario runs with every seed.
+    days
+        Trading days per run, 1 to 1,000,000; default each configuration's ``simulation.days``.
+    overrides
+        Configuration fields as ``{"section__field": value}``, applied to every run.
+    workers
+        Worker processes (``experiments.runner.run_tasks``); 1 runs in this process.
+    progress
+        A tqdm progress bar on stderr.
+
+    Returns
+    -------
+    list of RunResult
+        ``len(scenarios) * len(seeds)`` results, scenario-major: the result of scenario ``i``
+        with seed ``j`` is at index ``i * len(seeds) + j``.
+
+    Raises
+    ------
+    model.validation.ConfigError
+        An unknown scenario, a seed that is not a non-negative integer, ``days`` or an override
+        out of range, or ``workers`` < 1.
+
+    Examples
+    --------
+    >>> runs = simulate_many(["baseline", "risk_off"], [0, 1], days=3, overrides={"hedge_funds__n_funds": 20})
+    >>> [(r.scenario, r.seed, r.days) for r in runs]
+    [('baseline', 0, 3), ('baseline', 1, 3), ('risk_off', 0, 3), ('risk_off', 1, 3)]
+    >>> one = run_simulation(scenario="risk_off", seed=1, days=3, hedge_funds__n_funds=20)
+    >>> runs[3].timeseries["usdjpy"].equals(one.timeseries["usdjpy"])
+    True
+    """
+    from model.scenarios import Scenario, load_scenario
+    from model.validation import ConfigError
+
+    items = list(scenarios) if isinstance(scenarios, (list, tuple)) else [scenarios]
+    seed_list = list(seeds) if isinstance(seeds, (list, tuple, range, np.ndarray)) else [seeds]
+    if not items:
+        raise ConfigError(
+            "scenarios = [] is not allowed; expected at least one scenario name, file, Scenario or ModelConfig"
+        )
+    if not seed_list:
+        raise ConfigError("seeds = [] is not allowed; expected at least one non-negative integer seed")
+    for j, seed in enumerate(seed_list):
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ConfigError(f"seeds[{j}] = {seed!r} is not allowed; expected a non-negative integer")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, (int, np.integer))):
+        raise ConfigError(f"days = {days!r} is not allowed; expected an integer from 1 to 1000000 (trading days)")
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ConfigError(f"workers = {workers!r} is not allowed; expected a positive integer")
+    extra = dict(overrides or {})
+    if days is not None:
+        extra["simulation__days"] = int(days)
+
+    tasks = []
+    for item in items:
+        if isinstance(item, ModelConfig):
+            scenario, base = load_scenario("baseline"), item
+        else:
+            scenario = item if isinstance(item, Scenario) else load_scenario(item)
+            base = scenario.config
+        config = base.with_overrides(extra) if extra else base  # validated here, once per scenario
+        tasks += [(config, scenario, int(seed)) for seed in seed_list]
+
+    if workers == 1:
+        from tqdm import tqdm
+
+        return [_simulate_task(task) for task in tqdm(tasks, desc="runs", disable=not progress, file=sys.stderr)]
+    from experiments.runner import run_tasks  # experiments imports model, never the reverse at import time
+
+    return run_tasks(_simulate_task, tasks, workers=int(workers), progress=progress, desc="runs")
+
+
+def _simulate_task(task: tuple[ModelConfig, Scenario, int]) -> RunResult:
+    """One run of :func:`simulate_many` (module level, so worker processes can unpickle it)."""
+    config, scenario, seed = task
+    return run_simulation(config, scenario=scenario, seed=seed)
 
 
 # -- headline figures ----------------------------------------------------------------------------

@@ -71,7 +71,8 @@ def run_arm(arm: Arm) -> dict[str, np.ndarray]:
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
 
-    model = CarryUnwindModel(scenario=arm.scenario, seed=arm.seed, **dict(arm.overrides))
+    # the lean path (arrays, no per-day DataCollector): the same numbers as the Mesa path
+    model = CarryUnwindModel(scenario=arm.scenario, seed=arm.seed, collect=False, **dict(arm.overrides))
     # the arm's extra events, scheduled as the model schedules a scenario's (before the day's trading)
     for day, kind, params in arm.events:
         model.schedule(day, model.apply_event, ScenarioEvent(day=day, kind=kind, params=dict(params)))
@@ -82,7 +83,7 @@ def run_arm(arm: Arm) -> dict[str, np.ndarray]:
         # hypothesis is inconclusive (bootstrap_ci), never computed on the surviving seeds
         log.warning("arm %s seed %d ended in a clearing failure: %s", arm.scenario, arm.seed, exc)
         return {c: np.full(arm.days + 1, np.nan) for c in arm.columns}
-    return {c: np.asarray(model.history[c], dtype=float) for c in arm.columns}
+    return {c: np.array(model.series(c), dtype=float) for c in arm.columns}
 
 
 def run_arms(arms: Sequence[Arm], workers: int = 1, progress: bool = False) -> list[dict[str, np.ndarray]]:

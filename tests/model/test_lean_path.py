@@ -1,0 +1,129 @@
+"""The lean path (``collect=False``: preallocated arrays, no per-day DataCollector) and the batch API
+(``simulate_many``) give the same numbers, bit for bit, as the Mesa path (``run_for``)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model.model import ArrayRecord, CarryUnwindModel
+from model.results import run_simulation, simulate_many, summarize
+from model.scenarios import load_scenario
+from model.validation import ConfigError
+from tests.support import N_FUNDS
+
+SMALL = {"hedge_funds__n_funds": N_FUNDS}
+DAYS = 80  # past risk_off's US growth surprise on day 60 and the BoJ's first meetings
+COLUMNS = ("usdjpy", "ust10y_yield", "jgb10y_yield", "risk_index", "hf_alive", "clearing_iterations",
+           "walras_residual", "dash_a_fx_break_pct")  # fmt: skip
+
+
+def mesa_run(scenario: str, seed: int, days: int, **overrides) -> CarryUnwindModel:
+    model = CarryUnwindModel(scenario=scenario, seed=seed, **{**SMALL, "simulation__days": days, **overrides})
+    model.run_for(days)
+    return model
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "risk_off"])
+@pytest.mark.parametrize("seed", [0, 7])
+def test_run_simulation_equals_the_mesa_path_bit_for_bit(scenario, seed):
+    lean = run_simulation(scenario=scenario, seed=seed, days=DAYS, **SMALL)
+    mesa_model = mesa_run(scenario, seed, DAYS)
+    df = mesa_model.timeseries()
+    np.testing.assert_array_equal(lean.timeseries["usdjpy"].to_numpy(), np.asarray(mesa_model.history["usdjpy"]))
+    for col in COLUMNS:
+        assert lean.timeseries[col].tolist() == df[col].tolist(), col
+    pd.testing.assert_frame_equal(lean.timeseries, df, check_exact=True)  # every column and its dtype
+    assert lean.summary == summarize(df)
+
+
+def test_the_scenario_event_fires_on_its_day_on_the_lean_path():
+    # risk_off without its US growth surprise (day 60) follows the same path up to day 59 and not after,
+    # so the comparisons with the Mesa path above include an event
+    scenario = load_scenario("risk_off")
+    shocked = run_simulation(scenario=scenario, seed=3, days=DAYS, **SMALL)
+    twin = run_simulation(scenario=dataclasses.replace(scenario, events=()), seed=3, days=DAYS, **SMALL)
+    s, t = shocked.timeseries["equity_index"].to_numpy(), twin.timeseries["equity_index"].to_numpy()
+    np.testing.assert_array_equal(s[:60], t[:60])
+    assert s[60] != t[60]
+    assert shocked.timeseries["usdjpy"].tolist() == mesa_run("risk_off", 3, DAYS).history["usdjpy"]
+
+
+def test_a_run_longer_than_a_year_reads_the_year_ago_rate_alike():
+    # past 250 days the macro block reads the recorded USD/JPY of a year ago, from the arrays on the lean path
+    days = 260
+    lean = run_simulation(scenario="baseline", seed=1, days=days, **SMALL)
+    pd.testing.assert_frame_equal(lean.timeseries, mesa_run("baseline", 1, days).timeseries(), check_exact=True)
+
+
+def test_running_past_the_preallocated_days_grows_the_arrays():
+    lean = CarryUnwindModel(scenario="baseline", seed=2, collect=False, simulation__days=5, **SMALL)
+    lean.run_for(12)
+    full = mesa_run("baseline", 2, 12, simulation__days=5)
+    assert lean.history == full.history
+    assert len(lean.series("usdjpy")) == 13
+
+
+def test_the_mesa_path_still_collects_every_day_and_the_lean_datacollector_matches():
+    mesa_model = mesa_run("risk_off", 4, 10)
+    collected = mesa_model.datacollector.get_model_vars_dataframe()
+    assert len(collected) == 11  # day 0 and ten steps
+    assert collected["usdjpy"].tolist() == mesa_model.history["usdjpy"]
+    lean = CarryUnwindModel(scenario="risk_off", seed=4, collect=False, simulation__days=10, **SMALL)
+    lean.run_for(10)
+    rebuilt = lean.datacollector
+    pd.testing.assert_frame_equal(rebuilt.get_model_vars_dataframe(), collected, check_exact=True)
+    assert rebuilt._collection_steps == mesa_model.datacollector._collection_steps
+
+
+def test_an_integer_column_that_receives_a_float_is_widened_not_truncated():
+    rec = ArrayRecord(("n", "x", "flag"), capacity=2)
+    rec.append({"n": 1, "x": 0.5, "flag": True})
+    rec.append({"n": 2.5, "x": 1, "flag": 0.25})
+    rec.append({"n": 3, "x": 2.0, "flag": False})  # past the capacity
+    assert rec.series("n").tolist() == [1.0, 2.5, 3.0] and rec.series("n").dtype == np.float64
+    assert rec.lists()["flag"] == [True, 0.25, False]
+    assert rec.series("x").tolist() == [0.5, 1.0, 2.0]
+    # the frame pandas builds from the arrays has the dtypes it infers from the same lists
+    lists = {"n": [1, 2.5, 3], "x": [0.5, 1, 2.0], "flag": [True, 0.25, False]}
+    assert (pd.DataFrame(rec.arrays()).dtypes == pd.DataFrame(lists).dtypes).all()
+
+
+def test_simulate_many_equals_single_runs_in_a_fixed_order():
+    runs = simulate_many(["baseline", "risk_off"], [0, 5], days=DAYS, overrides=SMALL)
+    assert [(r.scenario, r.seed) for r in runs] == [("baseline", 0), ("baseline", 5), ("risk_off", 0), ("risk_off", 5)]
+    for r in runs:
+        one = run_simulation(scenario=r.scenario, seed=r.seed, days=DAYS, **SMALL)
+        pd.testing.assert_frame_equal(r.timeseries, one.timeseries, check_exact=True)
+        assert r.summary == one.summary and r.config == one.config
+    assert not runs[0].timeseries["usdjpy"].equals(runs[1].timeseries["usdjpy"])  # seeds do differ
+
+
+def test_simulate_many_gives_the_same_results_with_two_workers():
+    args = (["risk_off"], [2, 9])
+    serial = simulate_many(*args, days=30, overrides=SMALL, workers=1)
+    parallel = simulate_many(*args, days=30, overrides=SMALL, workers=2)
+    assert [r.seed for r in parallel] == [2, 9]
+    for a, b in zip(serial, parallel, strict=True):
+        pd.testing.assert_frame_equal(a.timeseries, b.timeseries, check_exact=True)
+        assert a.summary == b.summary
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"scenarios": "no_such_scenario", "seeds": [0]}, "no_such_scenario"),
+        ({"scenarios": "baseline", "seeds": [0, -1]}, "seeds[1] = -1"),
+        ({"scenarios": "baseline", "seeds": [True]}, "seeds[0] = True"),
+        ({"scenarios": "baseline", "seeds": []}, "seeds = []"),
+        ({"scenarios": "baseline", "seeds": [0], "days": 0}, "days"),
+        ({"scenarios": "baseline", "seeds": [0], "days": 2.5}, "days = 2.5"),
+        ({"scenarios": "baseline", "seeds": [0], "workers": 0}, "workers = 0"),
+    ],
+)
+def test_simulate_many_rejects_bad_input_naming_the_field(kwargs, field):
+    with pytest.raises(ConfigError, match=field.replace("[", r"\[").replace("]", r"\]")):
+        simulate_many(kwargs.pop("scenarios"), kwargs.pop("seeds"), **kwargs)
