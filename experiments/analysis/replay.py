@@ -33,8 +33,9 @@ from typing import Any
 import numpy as np
 
 from experiments.analysis.statistics import seed_spread
+from experiments.analysis.targets import EPISODE_BANDS
 
-__all__ = ["OBSERVED_CLOSES", "SENSITIVITIES", "replay_run", "episode_measures", "replay", "main"]
+__all__ = ["OBSERVED_CLOSES", "SENSITIVITIES", "replay_run", "replay_measures", "replay", "main"]
 
 SCENARIO = "boj_hike_2024"
 WINDOW_DAYS = 60
@@ -61,26 +62,23 @@ SENSITIVITIES: dict[str, dict[str, float]] = {
 }
 
 
-def episode_measures(usdjpy: np.ndarray, risk_index: np.ndarray, carry: np.ndarray, cap: float) -> dict[str, float]:
+def replay_measures(usdjpy: np.ndarray, risk_index: np.ndarray, carry: np.ndarray, cap: float) -> dict[str, float]:
     """The replay's figures of one run over its window (arrays from day 0, the initial state).
 
-    ``fall_pct``: the largest close-to-close fall from a running peak, in %, negative; ``carry_fall_pct``:
-    the largest fall of the carry stock from a running peak, in % of that peak, positive.
+    ``fall_pct``: the largest close-to-close fall of USD/JPY from a running peak, in %, negative;
+    ``carry_fall_pct``: the largest fall of the carry stock from a running peak, in % of that peak,
+    positive (both :func:`model.results.max_drawdown`).
     """
-    s = np.asarray(usdjpy, dtype=float)
-    peak = np.maximum.accumulate(s)
-    drawdown = s / peak - 1.0
-    trough = int(np.argmin(drawdown))
-    k = np.asarray(carry, dtype=float)
-    kpeak = np.maximum.accumulate(k)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        kfall = np.where(kpeak > 0.0, 1.0 - k / kpeak, 0.0)
+    from model.results import max_drawdown
+
+    fall, _, trough = max_drawdown(np.asarray(usdjpy, dtype=float))
+    carry_fall, _, _ = max_drawdown(np.asarray(carry, dtype=float))
     v = np.asarray(risk_index, dtype=float)
     return {
-        "fall_pct": 100.0 * float(drawdown[trough]),
+        "fall_pct": -100.0 * fall,
         "trough_day": float(trough),
         "risk_index_peak": float(v.max()),
-        "carry_fall_pct": 100.0 * float(kfall.max()),
+        "carry_fall_pct": 100.0 * carry_fall,
         "days_at_cap": float(np.sum(v >= cap * (1.0 - 1e-12))),
     }
 
@@ -100,7 +98,7 @@ def replay_run(task: tuple[int, int, dict[str, Any]]) -> dict[str, Any]:
         failed = str(err).splitlines()[0]
     h = model.history
     window = min(WINDOW_DAYS, len(h["usdjpy"]) - 1)
-    measures = episode_measures(
+    measures = replay_measures(
         h["usdjpy"][: window + 1], h["risk_index"][: window + 1], h["hf_net_usd_bn"][: window + 1],
         model.config.market.risk_index_max,
     )  # fmt: skip
@@ -116,8 +114,8 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for key in ("fall_pct", "trough_day", "risk_index_peak", "carry_fall_pct", "days_at_cap"):
         vals = np.array([r[key] for r in runs], dtype=float)
         out[key] = seed_spread(vals, of="median")
-    falls = np.array([r["fall_pct"] for r in runs], dtype=float)
-    out["share_in_band"] = float(np.mean((falls >= -18.0) & (falls <= -8.0)))  # failed runs count as outside
+    band = EPISODE_BANDS["usdjpy_change_pct"]  # a failed run's NaN is never inside it
+    out["share_in_band"] = float(np.mean([band.contains(r["fall_pct"]) for r in runs]))
     return out
 
 

@@ -32,10 +32,9 @@ comes later replaces this script::
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import sys
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -100,42 +99,31 @@ def score(runs, targets: dict[str, tuple[float, float]]) -> tuple[float, dict]:
     failed = 1.0 - len(ok) / len(runs)
     if not ok:
         return float("inf"), {"moments": {}, "failed_share": failed}
-    med = {k: float(np.nanmedian([r[k] for r in ok])) for k in JUDGED}
+    with warnings.catch_warnings():  # a statistic undefined in every run: NaN, scored below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = {k: float(np.nanmedian([r[k] for r in ok])) for k in JUDGED}
     gaps = {k: (med[k] - targets[k][0]) / targets[k][1] for k in JUDGED}
-    value = sum(g * g for g in gaps.values() if math.isfinite(g)) + FAILED_PENALTY * failed
+    if not all(math.isfinite(g) for g in gaps.values()):  # a statistic undefined in every run
+        return float("inf"), {"moments": med, "standardised_gaps": gaps, "failed_share": failed}
+    value = sum(g * g for g in gaps.values()) + FAILED_PENALTY * failed
     return value, {"moments": med, "standardised_gaps": gaps, "failed_share": failed}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.calibration.baseline", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--candidates", type=int, default=24)
-    parser.add_argument("--seeds", type=int, default=4)
-    parser.add_argument("--days", type=int, default=1750, help="days after the 250-day burn-in")
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--out", default="", help="write the JSON here as well as to stdout")
-    args = parser.parse_args(argv)
-    for name, lo, hi in (("candidates", 1, 10_000), ("seeds", 1, 1000), ("days", 100, 100_000), ("workers", 1, 256)):
-        value = getattr(args, name)
-        if not lo <= value <= hi:
-            parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
     from functools import partial
 
-    from experiments.calibration.search import search
+    from experiments.calibration.search import parse_arguments, search, write_result
 
+    # --days: the returns of a run after the 250-day burn-in
+    args = parse_arguments("python -m experiments.calibration.baseline", __doc__, argv,
+                           candidates=24, seeds=4, days=1750)  # fmt: skip
     targets = data_targets(args.days)  # a run has `days` returns after the burn-in
     result = search(moments_of_run, partial(score, targets=targets), BOUNDS, candidates=args.candidates,
-                    seeds=args.seeds, days=args.days,
-                    workers=args.workers, search_seed=SEARCH_SEED, log_scale=LOG_SCALE)  # fmt: skip
+                    seeds=args.seeds, days=args.days, workers=args.workers, search_seed=SEARCH_SEED,
+                    log_scale=LOG_SCALE)  # fmt: skip
     result = {"targets": {k: {"data": v, "half_width_90": w} for k, (v, w) in targets.items()},
               "burn_in": BURN_IN, "failed_penalty": FAILED_PENALTY, **result}  # fmt: skip
-    text = json.dumps(result, indent=1)
-    if args.out:
-        from experiments.sweeps.store import write_text_atomic
-
-        write_text_atomic(args.out, text + "\n")
-    print(json.dumps({"best": result["best"]}, indent=1))
-    return 0
+    return write_result(result, args.out)
 
 
 if __name__ == "__main__":

@@ -35,8 +35,6 @@ days, on the fit days, is closest to the record's "about half after a week" (22 
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -191,24 +189,10 @@ def calibrate(seeds: int, workers: int = 1) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.calibration.intervention", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--out", default="", help="write the JSON here as well as to stdout")
-    args = parser.parse_args(argv)
-    for name, lo, hi in (("seeds", 1, 1000), ("workers", 1, 256)):
-        value = getattr(args, name)
-        if not lo <= value <= hi:
-            parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
-    result = calibrate(args.seeds, args.workers)
-    text = json.dumps(result, indent=1)
-    if args.out:
-        from experiments.sweeps.store import write_text_atomic
+    from experiments.calibration.search import parse_arguments, write_result
 
-        write_text_atomic(args.out, text + "\n")
-    print(text)
-    return 0
+    args = parse_arguments("python -m experiments.calibration.intervention", __doc__, argv, seeds=10)
+    return write_result(calibrate(args.seeds, args.workers), args.out, brief=False)
 
 
 if __name__ == "__main__":

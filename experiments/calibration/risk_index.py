@@ -29,8 +29,6 @@ candidate, so the choice can be audited and re-run::
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 
 import numpy as np
@@ -95,26 +93,11 @@ def search(candidates: int, seeds: int, days: int, workers: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.calibration.risk_index", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--candidates", type=int, default=32)
-    parser.add_argument("--seeds", type=int, default=6)
-    parser.add_argument("--days", type=int, default=1500)
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--out", default="", help="write the JSON here as well as to stdout")
-    args = parser.parse_args(argv)
-    for name, lo, hi in (("candidates", 1, 10_000), ("seeds", 1, 1000), ("days", 100, 100_000), ("workers", 1, 256)):
-        value = getattr(args, name)
-        if not lo <= value <= hi:
-            parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
-    result = search(args.candidates, args.seeds, args.days, args.workers)
-    text = json.dumps(result, indent=1)
-    if args.out:
-        from experiments.sweeps.store import write_text_atomic
+    from experiments.calibration.search import parse_arguments, write_result
 
-        write_text_atomic(args.out, text + "\n")
-    print(json.dumps({"best": result["best"]}, indent=1))
-    return 0
+    args = parse_arguments("python -m experiments.calibration.risk_index", __doc__, argv,
+                           candidates=32, seeds=6, days=1500)  # fmt: skip
+    return write_result(search(args.candidates, args.seeds, args.days, args.workers), args.out)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,18 @@ choice can be audited and re-run.
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["search"]
+__all__ = ["search", "parse_arguments", "write_result"]
+
+# the command-line options every calibration script may take, and where each is allowed
+OPTION_RANGES = {"candidates": (1, 10_000), "seeds": (1, 1000), "days": (100, 100_000), "workers": (1, 256)}
 
 
 def _draw(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, logs: np.ndarray, centre=None) -> np.ndarray:
@@ -90,3 +95,32 @@ def search(
     best = min(scored, key=lambda r: r["objective"])
     return {"bounds": {n: list(bounds[n]) for n in names}, "log_scale": list(log_scale), "seeds": seeds,
             "days": days, "search_seed": search_seed, "best": best, "candidates": scored}  # fmt: skip
+
+
+def parse_arguments(prog: str, doc: str | None, argv: list[str] | None, **defaults: int) -> argparse.Namespace:
+    """A calibration script's command line: the options named in ``defaults`` (of
+    :data:`OPTION_RANGES`, with their defaults), ``--workers`` and ``--out``; a value out of its range
+    is a one-line usage error naming the option, its value and the range."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, default in {**defaults, "workers": 1}.items():
+        parser.add_argument(f"--{name}", type=int, default=default)
+    parser.add_argument("--out", default="", help="write the JSON here as well as to stdout")
+    args = parser.parse_args(argv)
+    for name in {**defaults, "workers": 1}:
+        lo, hi = OPTION_RANGES[name]
+        value = getattr(args, name)
+        if not lo <= value <= hi:
+            parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
+    return args
+
+
+def write_result(result: Mapping[str, Any], out: str, *, brief: bool = True) -> int:
+    """Write ``result`` as JSON to ``out`` (atomically, if given) and print it (only its ``best`` entry
+    if ``brief``); the exit status."""
+    text = json.dumps(result, indent=1)
+    if out:
+        from experiments.sweeps.store import write_text_atomic
+
+        write_text_atomic(out, text + "\n")
+    print(json.dumps({"best": result["best"]}, indent=1) if brief else text)
+    return 0

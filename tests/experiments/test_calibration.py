@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from experiments.calibration import baseline, risk_index
+from experiments.calibration import baseline, intervention, risk_index
 from experiments.calibration.search import search
 
 BOUNDS = {"a": (0.0, 1.0), "b": (1.0, 100.0)}
@@ -55,6 +55,8 @@ def test_baseline_objective_is_the_sum_of_squared_standardised_gaps_plus_failure
     value, summary = baseline.score(runs_at({}, n=3, failed=1), TARGETS)
     assert summary["failed_share"] == 0.25 and value == pytest.approx(0.25 * baseline.FAILED_PENALTY)
     assert baseline.score(runs_at({}, n=0, failed=2), TARGETS)[0] == math.inf
+    undefined = [{**r, "excess_kurtosis": math.nan} for r in runs_at({})]  # never silently left out
+    assert baseline.score(undefined, TARGETS)[0] == math.inf
 
 
 def test_risk_index_objective_counts_failed_runs():
@@ -65,10 +67,30 @@ def test_risk_index_objective_counts_failed_runs():
     assert value == pytest.approx(0.5) and summary["failed_share"] == 0.5
 
 
-def test_the_baseline_calibration_rejects_bad_arguments(capsys):
+@pytest.mark.parametrize(
+    "main, argv, message",
+    [
+        (baseline.main, ["--seeds", "0"], "--seeds = 0 is not allowed; expected 1 to 1000"),
+        (risk_index.main, ["--days", "50"], "--days = 50 is not allowed; expected 100 to 100000"),
+        (intervention.main, ["--workers", "0"], "--workers = 0 is not allowed; expected 1 to 256"),
+        (intervention.main, ["--days", "500"], "unrecognized arguments: --days"),
+    ],
+)
+def test_the_calibration_scripts_reject_bad_arguments(main, argv, message, capsys):
     with pytest.raises(SystemExit):
-        baseline.main(["--seeds", "0"])
-    assert "--seeds = 0 is not allowed" in capsys.readouterr().err
+        main(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_write_result_writes_the_whole_result_and_prints_the_best(tmp_path, capsys):
+    import json
+
+    from experiments.calibration.search import write_result
+
+    result = {"best": {"objective": 1.5}, "candidates": [1, 2]}
+    assert write_result(result, str(tmp_path / "r.json")) == 0
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8")) == result
+    assert json.loads(capsys.readouterr().out) == {"best": {"objective": 1.5}}
 
 
 @pytest.mark.parametrize("module", [baseline, risk_index])
@@ -78,10 +100,3 @@ def test_every_searched_parameter_is_a_valid_override_at_both_ends_of_its_bounds
     for end in (0, 1):
         ModelConfig().with_overrides({name: bounds[end] for name, bounds in module.BOUNDS.items()})
 
-
-def test_the_superlong_analysis_rejects_bad_arguments(capsys):
-    from experiments.analysis import superlong
-
-    with pytest.raises(SystemExit):
-        superlong.main(["--jpy-tn", "0"])
-    assert "--jpy-tn = 0.0 is not allowed" in capsys.readouterr().err
