@@ -171,8 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--news-sd", type=float, default=0.0, help="market.risk_news_sd (default 0: no news)")
     parser.add_argument("--out", default="", help="write <out>.json and <out>.png")
     args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error(f"--seeds = {args.seeds} is not allowed; expected an integer >= 1")
+    if not 1 <= args.seeds <= 1000:
+        parser.error(f"--seeds = {args.seeds} is not allowed; expected 1 to 1000")
+    if not 1 <= args.workers <= 256:
+        parser.error(f"--workers = {args.workers} is not allowed; expected 1 to 256")
+    if not 0.0 <= args.news_sd <= 0.12:  # market.risk_news_sd's range (NaN fails too)
+        parser.error(f"--news-sd = {args.news_sd} is not allowed; expected a number in [0, 0.12]")
     report = replay(args.seeds, workers=args.workers, news_sd=args.news_sd)
     for name, part in report["by_sensitivity"].items():
         s = part["summary"]

@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.seeds <= 1000:
         parser.error(f"--seeds = {args.seeds} is not allowed; expected 1 to 1000")
+    if not 1 <= args.workers <= 256:
+        parser.error(f"--workers = {args.workers} is not allowed; expected 1 to 256")
     if not 0.0 < args.jpy_tn <= 500.0:
         parser.error(f"--jpy-tn = {args.jpy_tn} is not allowed; expected a number in (0, 500]")
     from experiments.runner import run_tasks

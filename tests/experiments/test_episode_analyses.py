@@ -46,6 +46,10 @@ def test_a_replay_run_is_reproducible_and_starts_at_the_scenarios_level():
     "module, argv, message",
     [
         (replay, ["--seeds", "0"], "--seeds = 0 is not allowed"),
+        (replay, ["--news-sd", "-0.1"], "--news-sd = -0.1 is not allowed"),
+        (replay, ["--news-sd", "nan"], "--news-sd = nan is not allowed"),
+        (replay, ["--workers", "0"], "--workers = 0 is not allowed"),
+        (superlong, ["--workers", "0"], "--workers = 0 is not allowed"),
         (superlong, ["--jpy-tn", "0"], "--jpy-tn = 0.0 is not allowed"),
         (superlong, ["--seeds", "0"], "--seeds = 0 is not allowed"),
     ],
