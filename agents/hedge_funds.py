@@ -432,7 +432,7 @@ def decision_rules(cfg: HedgeFundConfig) -> DecisionRules:
     return DecisionRules(cfg.margin_vol_elasticity, cfg.maintenance_ratio, cfg.adjustment_speed, cfg.ust_haircut)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fund_decision(traits, liquidating, obs, rules):
     """One fund's decision for today, from yesterday's close (all rates per annum).
 
@@ -461,19 +461,23 @@ def fund_decision(traits, liquidating, obs, rules):
 
 @njit(cache=True)
 def _decide_kernel(state, obs, rules):
-    for i in range(state.risk_aversion.shape[0]):
-        if not state.alive[i]:
-            state.target_fx[i] = 0.0
-            state.target_ust[i] = 0.0
-            state.margin_fx[i] = 1.0
-            state.margin_ust[i] = 1.0
-            state.maint_usage[i] = 0.0
-            state.speed[i] = 1.0
+    # the arrays as locals: the loop then reads them without touching the NamedTuple (or reference counts)
+    alive, liquidating = state.alive, state.liquidating
+    gamma, cap, w_trend, w_value = state.risk_aversion, state.leverage_cap, state.trend_weight, state.value_weight
+    vol_target, duration_leg = state.vol_target_pa, state.duration_leg
+    t_fx, t_ust, m_fx, m_ust, maint, speed = (state.target_fx, state.target_ust, state.margin_fx, state.margin_ust,
+                                              state.maint_usage, state.speed)  # fmt: skip
+    for i in range(gamma.shape[0]):
+        if not alive[i]:
+            t_fx[i] = 0.0
+            t_ust[i] = 0.0
+            m_fx[i] = 1.0
+            m_ust[i] = 1.0
+            maint[i] = 0.0
+            speed[i] = 1.0
             continue
-        traits = FundTraits(state.risk_aversion[i], state.leverage_cap[i], state.trend_weight[i],
-                            state.value_weight[i], state.vol_target_pa[i], state.duration_leg[i])  # fmt: skip
-        (state.target_fx[i], state.target_ust[i], state.margin_fx[i], state.margin_ust[i], state.maint_usage[i],
-         state.speed[i]) = fund_decision(traits, state.liquidating[i], obs, rules)  # fmt: skip
+        traits = FundTraits(gamma[i], cap[i], w_trend[i], w_value[i], vol_target[i], duration_leg[i])
+        t_fx[i], t_ust[i], m_fx[i], m_ust[i], maint[i], speed[i] = fund_decision(traits, liquidating[i], obs, rules)
 
 
 def decide(state: HedgeFundState, cfg: HedgeFundConfig, **observations: float) -> None:
@@ -548,7 +552,7 @@ def init_hedge_funds(cfg: HedgeFundConfig, rng: np.random.Generator, *, ust_pric
     return state
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fund_trade(fwd, units, cash, order, terms):
     """One fund's positions after trading at trial prices (``terms``).
 
@@ -661,20 +665,21 @@ N_SUMS = 11
 
 @njit(cache=True)
 def accumulate(acc, fwd_old, units_old, trade, price, duration):
-    """Add one fund's trade (the outputs of :func:`fund_trade`) to the sums ``acc``."""
+    """The sums ``acc`` (a tuple of ``N_SUMS`` floats) with one fund's trade (the outputs of :func:`fund_trade`)
+    added; returns the new tuple.
+
+    A tuple rather than an array in place: the compiled loop keeps the sums in registers (an array
+    might alias the output arrays the loop writes, so every add would go through memory).
+    """
     x, v, dx_ds, dx_dy, dv_ds, dv_dy, _, forced, dforced_ds, dforced_dy = trade
     inv_p = 1.0 / price  # units per USD; d(1/P)/dy = D/P
-    acc[0] += x - fwd_old
-    acc[1] += dx_ds
-    acc[2] += dx_dy
-    acc[3] += v * inv_p - units_old
-    acc[4] += dv_ds * inv_p
-    acc[5] += (dv_dy + duration * v) * inv_p
-    acc[6] += abs(x - fwd_old)
-    acc[7] += abs(v * inv_p - units_old)
-    acc[8] += forced
-    acc[9] += dforced_ds
-    acc[10] += dforced_dy
+    bought = v * inv_p - units_old
+    return (acc[0] + (x - fwd_old), acc[1] + dx_ds, acc[2] + dx_dy, acc[3] + bought, acc[4] + dv_ds * inv_p,
+            acc[5] + (dv_dy + duration * v) * inv_p, acc[6] + abs(x - fwd_old), acc[7] + abs(bought),
+            acc[8] + forced, acc[9] + dforced_ds, acc[10] + dforced_dy)  # fmt: skip
+
+
+ZERO_SUMS = (0.0,) * N_SUMS
 
 
 @njit(cache=True)
@@ -698,26 +703,36 @@ def add_aggregate(acc, z, jac, gross, out, aux):
 
 @njit(cache=True)
 def aggregate_demand(book, p):
-    """Every live fund's trade at trial prices ``p``; writes their positions into the ``out_`` arrays."""
+    """Every live fund's trade at trial prices ``p``; writes their positions into the ``out_`` arrays.
+
+    Returns the funds' ``N_SUMS`` sums (an array), added fund by fund in row order.
+    """
     price = math.exp(-book.duration * p[UST])
     terms = TradeTerms(math.exp(book.s_prev - p[FX]), price, book.duration, book.band, book.forced_sales)
-    acc = np.zeros(N_SUMS)
-    for i in range(book.fwd_usd_bn.shape[0]):
-        if not book.alive[i]:
-            book.out_x[i] = 0.0
-            book.out_v[i] = 0.0
-            book.out_called[i] = False
-            book.out_forced[i] = 0.0
+    # the arrays as locals: the loop then reads them without touching the NamedTuple (or reference counts)
+    fwd, units, cash, alive = book.fwd_usd_bn, book.ust_units, book.cash_usd_bn, book.alive
+    t_fx, t_ust, m_fx, m_ust = book.target_fx, book.target_ust, book.margin_fx, book.margin_ust
+    maint, speed, duration = book.maint_usage, book.speed, book.duration
+    out_x, out_v, out_called, out_forced = book.out_x, book.out_v, book.out_called, book.out_forced
+    acc = ZERO_SUMS
+    for i in range(fwd.shape[0]):
+        if not alive[i]:
+            out_x[i] = 0.0
+            out_v[i] = 0.0
+            out_called[i] = False
+            out_forced[i] = 0.0
             continue
-        order = FundOrder(book.target_fx[i], book.target_ust[i], book.margin_fx[i], book.margin_ust[i],
-                          book.maint_usage[i], book.speed[i])  # fmt: skip
-        trade = fund_trade(book.fwd_usd_bn[i], book.ust_units[i], book.cash_usd_bn[i], order, terms)
-        book.out_x[i] = trade[0]
-        book.out_v[i] = trade[1]
-        book.out_called[i] = trade[6]
-        book.out_forced[i] = trade[7]
-        accumulate(acc, book.fwd_usd_bn[i], book.ust_units[i], trade, price, book.duration)
-    return acc
+        order = FundOrder(t_fx[i], t_ust[i], m_fx[i], m_ust[i], maint[i], speed[i])
+        trade = fund_trade(fwd[i], units[i], cash[i], order, terms)
+        out_x[i] = trade[0]
+        out_v[i] = trade[1]
+        out_called[i] = trade[6]
+        out_forced[i] = trade[7]
+        acc = accumulate(acc, fwd[i], units[i], trade, price, duration)
+    out = np.empty(N_SUMS)
+    for k in range(N_SUMS):
+        out[k] = acc[k]
+    return out
 
 
 @njit(cache=True)
@@ -739,7 +754,7 @@ class SettleTotals(NamedTuple):
     margin_calls: int
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fund_settle(acct, x, v, prices, rules):
     """Book one live fund's day: margin, trades to ``(x, v)``, accruals, investor flows.
 
@@ -799,41 +814,45 @@ def reenter(state, i):
 
 @njit(cache=True)
 def _settle_kernel(state, prices, rules, day):
-    totals = np.zeros(7)  # the money fields of SettleTotals, in order
+    # the money fields of SettleTotals, in order, summed in scalars (kept in registers) fund by fund
+    t0 = t1 = t2 = t3 = t4 = t5 = t6 = 0.0
     failures = 0
     reentries = 0
     calls = 0
-    for i in range(state.ust_units.shape[0]):
-        if not state.alive[i]:
-            if state.reentry_day[i] >= 0 and day >= state.reentry_day[i]:
-                totals[4] += reenter(state, i)
+    fwd, units, cash, book, capital0 = (state.fwd_usd_bn, state.ust_units, state.cash_usd_bn,
+                                        state.equity_book_usd_bn, state.initial_capital_usd_bn)  # fmt: skip
+    perf, alive, liquidating, reentry_day, spread = (state.perf_ema, state.alive, state.liquidating,
+                                                     state.reentry_day, state.funding_spread_pa)  # fmt: skip
+    x_new, v_new, called = state.fwd_new_usd_bn, state.ust_new_usd_bn, state.margin_called
+    for i in range(units.shape[0]):
+        if not alive[i]:
+            if reentry_day[i] >= 0 and day >= reentry_day[i]:
+                t4 += reenter(state, i)
                 reentries += 1
             continue
-        if state.margin_called[i]:
+        if called[i]:
             calls += 1
-        acct = FundAccount(state.fwd_usd_bn[i], state.ust_units[i], state.cash_usd_bn[i], state.equity_book_usd_bn[i],
-                           state.initial_capital_usd_bn[i], state.perf_ema[i], state.liquidating[i],
-                           state.funding_spread_pa[i])  # fmt: skip
-        out = fund_settle(acct, state.fwd_new_usd_bn[i], state.ust_new_usd_bn[i], prices, rules)
-        (state.fwd_usd_bn[i], state.ust_units[i], state.cash_usd_bn[i], state.equity_book_usd_bn[i],
-         state.perf_ema[i]) = out[0], out[1], out[2], out[3], out[4]  # fmt: skip
-        totals[0] += out[5]
-        totals[1] += out[6]
-        totals[2] += out[7]
-        totals[3] += out[8]
-        totals[4] += out[9]
-        totals[5] += out[10]
-        totals[6] += out[11]
+        acct = FundAccount(fwd[i], units[i], cash[i], book[i], capital0[i], perf[i], liquidating[i], spread[i])
+        out = fund_settle(acct, x_new[i], v_new[i], prices, rules)
+        fwd[i], units[i], cash[i], book[i], perf[i] = out[0], out[1], out[2], out[3], out[4]
+        t0 += out[5]
+        t1 += out[6]
+        t2 += out[7]
+        t3 += out[8]
+        t4 += out[9]
+        t5 += out[10]
+        t6 += out[11]
         closed, failed = out[12], out[13]
         if closed:
             if failed:
                 failures += 1
-            state.alive[i] = False
-            state.liquidating[i] = False
-            state.reentry_day[i] = day + rules.reentry_delay
+            alive[i] = False
+            liquidating[i] = False
+            reentry_day[i] = day + rules.reentry_delay
         elif failed:
-            state.liquidating[i] = True
+            liquidating[i] = True
             failures += 1
+    totals = np.array([t0, t1, t2, t3, t4, t5, t6])
     return totals, failures, reentries, calls
 
 

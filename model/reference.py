@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 
 import mesa
-import numpy as np
 
 from agents import hedge_funds as hf
 
@@ -115,12 +114,12 @@ class MesaFundSector:
         duration = book.duration
         price = math.exp(-duration * p[1])
         terms = hf.TradeTerms(math.exp(book.s_prev - p[0]), price, duration, book.band, book.forced_sales)
-        acc = np.zeros(hf.N_SUMS)
+        acc = hf.ZERO_SUMS
         for a in self.agents:
             if not a.alive:
                 a.x_new, a.v_new, a.called, a.forced = 0.0, 0.0, False, 0.0
                 continue
-            _accumulate(acc, a.fwd, a.units, a.demand(terms), price, duration)
+            acc = _accumulate(acc, a.fwd, a.units, a.demand(terms), price, duration)
         _add(acc, z, jac, gross, out, aux)
 
     # -- settle ------------------------------------------------------------------------------
