@@ -43,7 +43,7 @@ def run(seed: int, days: int, events=(), **overrides: Any):
     """The baseline's time series for ``days`` days with ``events`` (``ScenarioEvent``) and overrides."""
     from model.model import CarryUnwindModel
 
-    model = CarryUnwindModel(seed=seed, **{**SMALL, **overrides})
+    model = CarryUnwindModel(seed=seed, collect=False, **{**SMALL, **overrides})
     for e in events:
         model.schedule(e.day, model.apply_event, e)
     model.run_for(days)

@@ -61,13 +61,13 @@ def run_stats(task: tuple[str, dict, int, int]) -> dict[str, float]:
     from model.model import CarryUnwindModel
 
     scenario, overrides, seed, days = task
-    model = CarryUnwindModel(scenario=scenario, seed=seed, **overrides)
+    model = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **overrides)
     try:
         model.run_for(days + BURN_IN)
     except ClearingError:
         return {"kurtosis": float("nan"), "abs_acf1": float("nan"), "failed": 1.0, "days_at_risk_cap": float("nan")}
-    r = np.diff(np.log(np.asarray(model.history["usdjpy"], dtype=float)[BURN_IN:]))
-    v = np.asarray(model.history["risk_index"], dtype=float)[BURN_IN:]
+    r = np.diff(np.log(np.asarray(model.series("usdjpy"), dtype=float)[BURN_IN:]))
+    v = np.asarray(model.series("risk_index"), dtype=float)[BURN_IN:]
     return {"kurtosis": moments(r)["excess_kurtosis"], "abs_acf1": float(autocorrelation(np.abs(r), (1,))[0]),
             "failed": 0.0, "days_at_risk_cap": float(np.sum(v >= model.config.market.risk_index_max))}  # fmt: skip
 
@@ -102,10 +102,10 @@ def news_on_its_day(seed: int, day: int = 30) -> dict[str, float]:
         "fed_cut_pct": ScenarioEvent(day=day, kind="us_short_rate", params={"rate": base.config.market.us_short_rate
                                                                             - 0.0025}),
     }  # fmt: skip
-    twin = CarryUnwindModel(scenario=base, seed=seed)
+    twin = CarryUnwindModel(scenario=base, seed=seed, collect=False)
     twin.run_for(day)
     for name, ev in events.items():
-        m = CarryUnwindModel(scenario=dataclasses.replace(base, events=(ev,)), seed=seed)
+        m = CarryUnwindModel(scenario=dataclasses.replace(base, events=(ev,)), seed=seed, collect=False)
         m.run_for(day)
         out[name] = 100.0 * float(np.log(m.market.usdjpy / twin.market.usdjpy))
     return out
@@ -122,7 +122,7 @@ def liquidity_spiral(seed: int, shock_day: int = 60, window: int = 40) -> dict[s
 
     out = {}
     for label, on in (("on", True), ("off", False)):
-        m = CarryUnwindModel(scenario="risk_off", seed=seed, dealers__capital_constraint=on)
+        m = CarryUnwindModel(scenario="risk_off", seed=seed, dealers__capital_constraint=on, collect=False)
         m.run_for(shock_day + window)
         ts = m.timeseries()
         s = ts.usdjpy.to_numpy()
@@ -148,7 +148,7 @@ def leverage_binds(seed: int, shock_day: int = 20, month: int = 21) -> dict[str,
 
     shock = dataclasses.replace(load_scenario("risk_off").events[0], day=shock_day)
     scenario = dataclasses.replace(load_scenario("boj_hike_2024"), events=(shock,))
-    m = CarryUnwindModel(scenario=scenario, seed=seed, **CROWDED)
+    m = CarryUnwindModel(scenario=scenario, seed=seed, **CROWDED, collect=False)
     m.run_for(shock_day - 1)
     f = m.hedge_funds
     carry = (f.trend_weight == 0) & f.alive
@@ -183,12 +183,12 @@ def multi_root_days(task: tuple[str, int, int]) -> dict[str, float]:
     from model.model import CarryUnwindModel
 
     scenario, seed, days = task
-    m = CarryUnwindModel(scenario=scenario, seed=seed, simulation__root_scan_points=40)
+    m = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, simulation__root_scan_points=40)
     try:
         m.run_for(days)
     except ClearingError:
         pass
-    roots = np.asarray(m.history["clearing_other_roots"][1:], dtype=float)
+    roots = np.asarray(m.series("clearing_other_roots")[1:], dtype=float)
     return {"days": float(roots.size), "multi_root_days": float((roots > 0).sum())}
 
 

@@ -62,7 +62,8 @@ def _quiet(scenario: str):
 def _model(scenario, seed: int, events=(), **overrides):
     from model.model import CarryUnwindModel
 
-    return CarryUnwindModel(scenario=dataclasses.replace(scenario, events=tuple(events)), seed=seed, **overrides)
+    return CarryUnwindModel(scenario=dataclasses.replace(scenario, events=tuple(events)), seed=seed, collect=False,
+                            **overrides)
 
 
 def crowding(model) -> dict[str, float]:
@@ -127,7 +128,8 @@ def ust_share_of_unwind(seed: int, duration_leg_share: float, *, scenario: str =
     """
     from model.model import CarryUnwindModel
 
-    m = CarryUnwindModel(scenario=scenario, seed=seed, hedge_funds__duration_leg_share=duration_leg_share)
+    legs = duration_leg_share
+    m = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, hedge_funds__duration_leg_share=legs)
     units = {}
     for _ in range(end):
         m.step()
@@ -147,7 +149,7 @@ def basis_in_unwind(seed: int, *, day: int = 20, scenario: str = "baseline", **o
 
     runs = []
     for unwind in (True, False):
-        m = CarryUnwindModel(scenario=scenario, seed=seed, **overrides)
+        m = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **overrides)
         m.run_for(day - 1)
         if unwind:
             m.hedge_funds.liquidating[:] = m.hedge_funds.alive
@@ -161,7 +163,7 @@ def warmup_carry_stock(seed: int, scenario: str = "boj_hike_2024", **overrides: 
     """The funds' carry stock and its make-up at the start of ``scenario`` (no run)."""
     from model.model import CarryUnwindModel
 
-    m = CarryUnwindModel(scenario=scenario, seed=seed, **overrides)
+    m = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **overrides)
     f = m.hedge_funds
     capital = float(f.initial_capital_usd_bn.sum())
     stock = float(f.fwd_usd_bn.sum())

@@ -114,13 +114,13 @@ def fuzz_one(task: tuple) -> dict[str, Any]:
     scenario, overrides, seed = draw_overrides(draw, scenarios=task[2] if len(task) > 2 else SCENARIOS)
     out: dict[str, Any] = {"draw": draw, "scenario": scenario, "seed": seed, "overrides": overrides}
     try:
-        model = CarryUnwindModel(scenario=scenario, seed=seed, **overrides)
+        model = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **overrides)
         for day in range(1, days + 1):
             model.step()
             if day % CHECK_EVERY == 0 or day == days:
                 check_identities(model)
-        values = np.array([v for col in model.history.values() for v in col], dtype=float)
-        s = np.asarray(model.history["usdjpy"], dtype=float)
+        values = np.array([v for col in model.arrays().values() for v in col], dtype=float)
+        s = np.asarray(model.series("usdjpy"), dtype=float)
         out["usdjpy_ratio"] = float(s.max() / s.min())
         out["outcome"] = "ok" if np.isfinite(values).all() else "nonfinite"
     except ClearingError as exc:

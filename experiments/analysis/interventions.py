@@ -66,7 +66,7 @@ def twin_effect(task: tuple[dict[str, Any], float, int, float]) -> dict[str, flo
     runs = []
     for amount in (jpy_tn, 0.0):
         model = CarryUnwindModel(scenario="baseline", seed=seed, mof__intervention=False, market__usdjpy=level,
-                                 **overrides)  # fmt: skip
+                                 collect=False, **overrides)  # fmt: skip
         if amount:
             event = ScenarioEvent(day=INTERVENTION_DAY, kind="mof_intervention", params={"jpy_tn": amount})
             model.schedule(event.day, model.apply_event, event)
@@ -76,7 +76,7 @@ def twin_effect(task: tuple[dict[str, Any], float, int, float]) -> dict[str, flo
             keys = [f"effect_pct_d{h}" for h in HORIZONS]
             keys += ["ust_bp_d0", "usd_sold_bn", "ust_sold_usd_bn", "ust_holdings_fall_usd_bn", "signal_log_d0"]
             return dict.fromkeys(keys, math.nan)
-        runs.append({k: np.asarray(v, dtype=float) for k, v in model.history.items()})
+        runs.append({k: np.asarray(v, dtype=float) for k, v in model.arrays().items()})
     with_it, without = runs
     t = INTERVENTION_DAY
     out = {f"effect_pct_d{h}": 100.0 * math.log(with_it["usdjpy"][t + h] / without["usdjpy"][t + h]) for h in HORIZONS}

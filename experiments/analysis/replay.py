@@ -90,13 +90,13 @@ def replay_run(task: tuple[int, int, dict[str, Any]]) -> dict[str, Any]:
     from model.model import CarryUnwindModel
 
     seed, days, overrides = task
-    model = CarryUnwindModel(scenario=SCENARIO, seed=seed, **overrides)
+    model = CarryUnwindModel(scenario=SCENARIO, seed=seed, collect=False, **overrides)
     failed = ""
     try:
         model.run_for(days)
     except ClearingError as err:
         failed = str(err).splitlines()[0]
-    h = model.history
+    h = model.arrays()
     window = min(WINDOW_DAYS, len(h["usdjpy"]) - 1)
     measures = replay_measures(
         h["usdjpy"][: window + 1], h["risk_index"][: window + 1], h["hf_net_usd_bn"][: window + 1],
@@ -104,9 +104,9 @@ def replay_run(task: tuple[int, int, dict[str, Any]]) -> dict[str, Any]:
     )  # fmt: skip
     if failed:
         measures = dict.fromkeys(measures, float("nan"))
-    dates = [model.calendar.date(d).isoformat() for d in h["day"]]
-    return {"seed": seed, "failed": failed, "dates": dates, "usdjpy": list(h["usdjpy"]),
-            "risk_index": list(h["risk_index"]), "carry": list(h["hf_net_usd_bn"]), **measures}  # fmt: skip
+    dates = [model.calendar.date(int(d)).isoformat() for d in h["day"]]
+    return {"seed": seed, "failed": failed, "dates": dates, "usdjpy": h["usdjpy"].tolist(),
+            "risk_index": h["risk_index"].tolist(), "carry": h["hf_net_usd_bn"].tolist(), **measures}  # fmt: skip
 
 
 def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -35,15 +35,15 @@ def budget_twins(task: tuple[int, float]) -> dict[str, float]:
     base = dataclasses.replace(load_scenario("baseline"), events=())
     budget = ScenarioEvent(day=SHOCK_DAY, kind="supplementary_budget", params={"jpy_tn": jpy_tn})
     days = SHOCK_DAY + max(HORIZONS)
-    twin = CarryUnwindModel(scenario=base, seed=seed)
-    shocked = CarryUnwindModel(scenario=dataclasses.replace(base, events=(budget,)), seed=seed)
+    twin = CarryUnwindModel(scenario=base, seed=seed, collect=False)
+    shocked = CarryUnwindModel(scenario=dataclasses.replace(base, events=(budget,)), seed=seed, collect=False)
     twin.run_for(days)
     shocked.run_for(days)
     out = {}
     for h in HORIZONS:
         d = SHOCK_DAY + h
-        d10 = 1e4 * (shocked.history["jgb10y_yield"][d] - twin.history["jgb10y_yield"][d])
-        d30 = 1e4 * (shocked.history["jgb30y_yield"][d] - twin.history["jgb30y_yield"][d])
+        d10 = 1e4 * (shocked.series("jgb10y_yield")[d] - twin.series("jgb10y_yield")[d])
+        d30 = 1e4 * (shocked.series("jgb30y_yield")[d] - twin.series("jgb30y_yield")[d])
         out[f"jgb10y_bp_day{h}"] = float(d10)
         out[f"jgb30y_bp_day{h}"] = float(d30)
         out[f"steepening_bp_day{h}"] = float(d30 - d10)

@@ -82,12 +82,12 @@ def moments_of_run(task: tuple[dict, int, int]) -> dict[str, float]:
     from model.model import CarryUnwindModel
 
     overrides, seed, days = task
-    model = CarryUnwindModel(scenario="baseline", seed=seed, **overrides)
+    model = CarryUnwindModel(scenario="baseline", seed=seed, collect=False, **overrides)
     try:
         model.run_for(days + BURN_IN)
     except ClearingError:
         return {**dict.fromkeys(JUDGED, float("nan")), "failed": 1.0}
-    s = np.asarray(model.history["usdjpy"], dtype=float)[BURN_IN:]
+    s = np.asarray(model.series("usdjpy"), dtype=float)[BURN_IN:]
     stats = return_statistics(np.diff(np.log(s)))
     return {**{k: float(stats[k]) for k in JUDGED}, "failed": 0.0}
 

@@ -52,12 +52,12 @@ def moments_of_run(task: tuple[dict, int, int]) -> dict[str, float]:
     from model.model import CarryUnwindModel
 
     overrides, seed, days = task
-    model = CarryUnwindModel(scenario="baseline", seed=seed, **overrides)
+    model = CarryUnwindModel(scenario="baseline", seed=seed, collect=False, **overrides)
     try:
         model.run_for(days + BURN_IN)
     except ClearingError:
         return {**dict.fromkeys(TARGETS, float("nan")), "failed": 1.0}
-    v = np.asarray(model.history["risk_index"], dtype=float)[BURN_IN:]
+    v = np.asarray(model.series("risk_index"), dtype=float)[BURN_IN:]
     lv = np.log(v)
     d = np.diff(lv)
     x, y = lv[:-1] - lv.mean(), lv[1:] - lv.mean()
