@@ -35,8 +35,13 @@ _SOLVERS = ("solve_clearing", "solve_own_price", "clear_rest", "fx_gap", "solve_
 _LOADED: dict[str, types.ModuleType] = {}
 
 
+def _target_function(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The Python function behind a dispatcher (``fn`` itself when numba's JIT is disabled)."""
+    return getattr(fn, "py_func", fn)
+
+
 def _target(fn: Callable[..., Any]) -> tuple[str, str]:
-    py = getattr(fn, "py_func", fn)
+    py = _target_function(fn)
     return py.__module__, py.__name__
 
 
@@ -168,7 +173,7 @@ class ComposedClearing:
             env[f"flows_{i}"] = fn
         rebound = {}
         for name in (*_SOLVERS, "excess_demand"):
-            py = getattr(self.module, name).py_func
+            py = _target_function(getattr(self.module, name))
             rebound[name] = env[name] = types.FunctionType(py.__code__, env, py.__name__, py.__defaults__)
         twin = object.__new__(ComposedClearing)
         twin.flows, twin.module, twin.work = self.flows, self.module, Work.allocate(len(self.flows))

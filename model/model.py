@@ -213,8 +213,9 @@ class CarryUnwindModel(mesa.Model):
         One integer seed for all random streams (``rng`` accepts the same, for
         ``mesa.batch_run``). ``None`` draws a fresh seed from the OS, recorded in ``self.seed``.
     engine
-        ``"numba"`` (arrays and compiled kernels) or ``"mesa"`` (each fund a Python
-        ``mesa.Agent``: the reference implementation used by the benchmark).
+        ``"numba"`` (arrays and compiled kernels), ``"mesa"`` (each fund a Python ``mesa.Agent``: the
+        reference implementation, :mod:`model.reference`) or ``"numpy"`` (the fund arrays stepped with
+        NumPy, :mod:`model.numpy_engine`); the three give the same prices (``carry-unwind bench``).
     sectors
         The sector classes in the order of a day (default :func:`model.registry.default_sectors`).
     collect
@@ -248,8 +249,8 @@ class CarryUnwindModel(mesa.Model):
         if overrides:
             cfg = cfg.with_overrides(overrides)
         self.config = cfg
-        if engine not in ("numba", "mesa"):
-            raise ValueError(f"engine = {engine!r} is not allowed; expected 'numba' or 'mesa'")
+        if engine not in ("numba", "mesa", "numpy"):
+            raise ValueError(f"engine = {engine!r} is not allowed; expected 'numba', 'mesa' or 'numpy'")
         self.engine = engine
         classes = tuple(sectors) if sectors is not None else default_sectors()
         check_sectors(classes)
@@ -287,12 +288,14 @@ class CarryUnwindModel(mesa.Model):
         self.priced = sorted((s for s in self.sector_list if s.flows is not None), key=lambda s: s.flows_stage)
         self.clearing = ComposedClearing([s.flows for s in self.priced])
         self._flow_index = {s.name: i for i, s in enumerate(self.priced)}
-        if engine == "mesa":
+        if engine in ("mesa", "numpy"):
+            from model.numpy_engine import NumpyFundSector
             from model.reference import MesaFundSector
 
             funds = self.sectors["hedge_funds"]
-            funds.engine = MesaFundSector(self, funds)
+            funds.engine = (MesaFundSector if engine == "mesa" else NumpyFundSector)(self, funds)
             self.clearing = self.clearing.plain({self._flow_index["hedge_funds"]: funds.engine.flows})
+        self.phase_timer = None  # set by the benchmark: an object whose lap(phase) is called after each phase
         households = self.sectors.get("nisa_households")
         self.nisa_space = households.network_space(self) if households is not None else None
 
@@ -433,10 +436,15 @@ class CarryUnwindModel(mesa.Model):
             self.signals.update(s.publish(self))
 
     def step(self) -> None:
+        timer = self.phase_timer
+        if timer is not None:
+            timer.lap("other")  # since the last step: Mesa's event scheduling, the caller's loop
         self.day += 1
         mk, cfg = self.market, self.config
         # 1. observe
         self._publish()
+        if timer is not None:
+            timer.lap("other")
         # 2. decide
         for s in self.sector_list:
             s.decide(self)
@@ -444,6 +452,8 @@ class CarryUnwindModel(mesa.Model):
         mk.draw(self.streams["risk_index"])
         self.macro.draw(self.streams["macro"])
         inputs = tuple(s.clearing_inputs(self) for s in self.priced)
+        if timer is not None:
+            timer.lap("decide")
         # 3. clear, then the independent check at the recorded prices
         prev = (mk.log_usdjpy, mk.ust10y_yield, mk.jgb10y_yield, mk.fx_basis, mk.jgb30y_yield)
         live = int(self.hedge_funds.alive.sum()) if "hedge_funds" in self.sectors else 0
@@ -460,6 +470,8 @@ class CarryUnwindModel(mesa.Model):
             self.walras_log_risk = float(self.clearing.checked_aux[AUX_LOG_RISK, 0])
         self.fx_impact = fx_impact_pct_per_bn(self.clearing.work.jac)
         self.other_roots = self.clearing.other_roots(inputs, result, prev, sim.max_fx_log_move, sim.root_scan_points)
+        if timer is not None:
+            timer.lap("clear")
         # 4. settle: the market closes, then every sector books its day
         year_ago = self.macro.log_usdjpy_year_ago(self.series("usdjpy"), cfg.market)
         dy_us = result.ust10y_yield - mk.ust10y_yield
@@ -477,10 +489,14 @@ class CarryUnwindModel(mesa.Model):
         for s in self.sector_list:
             s.settle(self, day)
         pay_coupons(self.ledger, day)
+        if timer is not None:
+            timer.lap("settle")
         # 5. record
         self._record()
         if self.collect:
             self._datacollector.collect(self)
+        if timer is not None:
+            timer.lap("record")
         if self.day >= cfg.simulation.days:
             self.running = False
 

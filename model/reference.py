@@ -24,11 +24,18 @@ from agents import hedge_funds as hf
 
 __all__ = ["HedgeFundAgent", "MesaFundSector"]
 
-_decision = hf.fund_decision.py_func
-_trade = hf.fund_trade.py_func
-_settle = hf.fund_settle.py_func
-_accumulate = hf.accumulate.py_func
-_add = hf.add_aggregate.py_func
+
+
+def _python(fn):
+    """The Python function behind a numba dispatcher (``fn`` itself when numba's JIT is disabled)."""
+    return getattr(fn, "py_func", fn)
+
+
+_decision = _python(hf.fund_decision)
+_trade = _python(hf.fund_trade)
+_settle = _python(hf.fund_settle)
+_accumulate = _python(hf.accumulate)
+_add = _python(hf.add_aggregate)
 
 
 class HedgeFundAgent(mesa.Agent):

@@ -13,6 +13,8 @@ or, for one model only, ``CarryUnwindModel(sectors=(*default_sectors(), MySector
 
 from __future__ import annotations
 
+import numba
+
 from agents.boj import Boj
 from agents.bond_investors import BondInvestors
 from agents.cta import TrendFollowers
@@ -77,7 +79,8 @@ def check_sectors(sectors: tuple[type[Sector], ...]) -> None:
             raise ValueError(f"sector {cls.__qualname__} has no name; set the class attribute `name`")
         if cls.name in names:
             raise ValueError(f"sector name {cls.name!r} appears twice; expected unique names")
-        if cls.flows is not None and not hasattr(cls.flows, "py_func"):
+        # with numba's JIT disabled (the benchmark's plain-Python engine) @njit returns the function itself
+        if cls.flows is not None and not (hasattr(cls.flows, "py_func") or numba.config.DISABLE_JIT):
             raise ValueError(f"sector {cls.name!r}: flows must be a numba @njit(cache=True) function")
         names.add(cls.name)
     for cls in sectors:
