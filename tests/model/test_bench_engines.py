@@ -1,0 +1,109 @@
+"""The three engines of ``carry-unwind bench`` apply the same rules: the NumPy engine gives the compiled
+engine's prices and fund balance sheets bit for bit (also through margin calls, failures and
+re-entries), the plain-Python engine runs with no compiled code and gives the same prices; the
+command's report ends in ``speedup: <x>x`` and bad arguments are one-line errors. No timings are
+asserted (they belong to the benchmark itself)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from experiments.cli import main
+from experiments.cli.bench import PHASES, run_benchmark, run_plain_python, timed_run
+from experiments.cli.common import EXIT_USAGE
+from model.model import CarryUnwindModel
+from model.numpy_engine import running_sum
+from tests.support import CRASH_PRONE, SENTIMENT_CRASH
+
+PRICES = ("usdjpy", "ust10y_yield", "jgb10y_yield", "fx_basis_bp", "jgb30y_yield")
+FUND_COUNTS = ("hf_margin_calls", "hf_failures", "hf_alive", "hf_equity_usd_bn", "hf_forced_usd_bn",
+               "hf_investor_flows_usd_bn")  # fmt: skip
+# margin calls from the sentiment jump on day 60, failures, and re-entries a few days later
+STRESS = {**CRASH_PRONE, "hedge_funds__reentry_delay_days": 5}
+
+
+def _run(engine: str, seed: int, scenario: str, days: int, **overrides) -> CarryUnwindModel:
+    model = CarryUnwindModel(seed=seed, scenario=scenario, engine=engine, hedge_funds__n_funds=300,
+                             simulation__max_agent_views=0, **overrides)  # fmt: skip
+    model.run_for(days)
+    return model
+
+
+@pytest.mark.parametrize(
+    "seed, scenario, days, overrides",
+    [
+        (0, "baseline", 60, {}),
+        (3, SENTIMENT_CRASH, 90, STRESS),
+        (3, SENTIMENT_CRASH, 90, {**STRESS, "hedge_funds__forced_sales": False}),  # gradual margin calls
+    ],
+    ids=["baseline", "crash", "crash-gradual-calls"],
+)
+def test_numpy_engine_equals_the_compiled_engine_bit_for_bit(seed, scenario, days, overrides):
+    compiled = _run("numba", seed, scenario, days, **overrides)
+    vectorised = _run("numpy", seed, scenario, days, **overrides)
+    assert vectorised.sectors["hedge_funds"].engine is not None
+    a, b = compiled.history, vectorised.history
+    for column in (*PRICES, *FUND_COUNTS):
+        assert np.array_equal(np.asarray(a[column]), np.asarray(b[column])), column
+    for field in compiled.hedge_funds._fields:
+        assert np.array_equal(getattr(compiled.hedge_funds, field), getattr(vectorised.hedge_funds, field)), field
+    assert np.ptp(a["usdjpy"]) > 0.1  # the prices move: not a comparison of constants
+    if scenario == SENTIMENT_CRASH:  # the stress branches of the rules were taken
+        assert max(a["hf_margin_calls"]) > 0 and sum(a["hf_failures"]) > 0
+        assert min(a["hf_alive"]) < a["hf_alive"][-1]  # funds failed, and new ones entered in their place
+
+
+def test_running_sum_adds_left_to_right_like_a_loop():
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal(1001) * 10.0 ** rng.integers(-8, 8, 1001)
+    loop = 0.0
+    for value in a:
+        loop += value
+    assert running_sum(a) == loop
+    assert running_sum(a) != float(np.sum(a))  # np.sum pairs terms: the reason for running_sum
+    assert running_sum(np.zeros(0)) == 0.0 and str(running_sum(np.array([-0.0]))) == "0.0"
+
+
+def test_plain_python_engine_runs_no_compiled_code_and_gives_the_compiled_prices():
+    plain = run_plain_python(n_funds=20, days=10, seed=4)  # a child process with NUMBA_DISABLE_JIT=1
+    assert plain["jit_disabled"] and plain["compiled_rules"] == []
+    compiled = timed_run("numba", n_funds=20, days=10, first=10, seed=4)
+    for column, values in compiled["prices"].items():
+        np.testing.assert_allclose(plain["prices"][column], values, rtol=1e-9, atol=0.0, err_msg=column)
+    assert set(plain["phases"]) == set(PHASES)
+
+
+def test_phase_times_add_up_to_the_run():
+    run = timed_run("numba", n_funds=20, days=6, first=2, seed=1)
+    assert all(t >= 0.0 for t in run["phases"].values())
+    assert sum(run["phases"].values()) == pytest.approx(run["seconds"], rel=0.05)
+    assert run["first_seconds"] < run["seconds"]
+
+
+def test_bench_report_ends_with_the_speedup(capsys):
+    result = run_benchmark(n_funds=20, days=3, seed=2, plain_days=2)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert re.fullmatch(r"speedup: \d+(\.\d+)?x", lines[-1]), lines[-1]
+    assert result["prices_match"] and result["numpy_prices_identical"]
+    assert any(line.startswith("plain Python") for line in lines)
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--funds", "0", "--days", "3"], "--funds"),
+        (["--funds", "10", "--days", "-1"], "--days"),
+        (["--funds", "10", "--days", "3", "--plain-days", "4"], "--plain-days = 4 is not allowed"),
+        (["--funds", "10", "--days", "3", "--plain-days", "0"], "--plain-days"),
+        (["--funds", "10", "--days", "3", "--reps", "x"], "--reps"),
+    ],
+)
+def test_bad_bench_arguments_are_one_line_errors(capsys, argv, expected):
+    assert main(["bench", *argv]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("carry-unwind: error:") and expected in lines[0], err
