@@ -433,16 +433,28 @@ def decision_rules(cfg: HedgeFundConfig) -> DecisionRules:
 
 
 @njit(cache=True, inline="always")
+def margin_stress(obs, rules):
+    """``(σ/σ_ref)^ψ`` when volatility is above σ_ref, else 1: today's factor on every fund's calm-market margins."""
+    if obs.vol_ratio > 1.0 and rules.margin_vol_elasticity > 0.0:
+        return obs.vol_ratio**rules.margin_vol_elasticity
+    return 1.0
+
+
+@njit(cache=True, inline="always")
 def fund_decision(traits, liquidating, obs, rules):
     """One fund's decision for today, from yesterday's close (all rates per annum).
 
     Returns the fields of :class:`FundOrder`.
     """
+    return decision_at_stress(traits, liquidating, obs, rules, margin_stress(obs, rules))
+
+
+@njit(cache=True, inline="always")
+def decision_at_stress(traits, liquidating, obs, rules, stress):
+    """:func:`fund_decision` with the margin factor ``stress`` (:func:`margin_stress`) given: a loop over
+    funds computes the power once a day instead of once per fund."""
     if liquidating:
         return 0.0, 0.0, 1.0, 1.0, 0.0, 1.0
-    stress = 1.0
-    if obs.vol_ratio > 1.0 and rules.margin_vol_elasticity > 0.0:
-        stress = obs.vol_ratio**rules.margin_vol_elasticity
     m_fx = min(1.0, stress / traits.leverage_cap)  # a fully collateralised position needs no more than 100 %
     m_ust = min(1.0, stress * rules.ust_haircut)
     expected = obs.carry_pa + traits.trend_weight * obs.trend_pa - traits.value_weight * obs.misvaluation
@@ -467,6 +479,7 @@ def _decide_kernel(state, obs, rules):
     vol_target, duration_leg = state.vol_target_pa, state.duration_leg
     t_fx, t_ust, m_fx, m_ust, maint, speed = (state.target_fx, state.target_ust, state.margin_fx, state.margin_ust,
                                               state.maint_usage, state.speed)  # fmt: skip
+    stress = margin_stress(obs, rules)
     for i in range(gamma.shape[0]):
         if not alive[i]:
             t_fx[i] = 0.0
@@ -477,7 +490,8 @@ def _decide_kernel(state, obs, rules):
             speed[i] = 1.0
             continue
         traits = FundTraits(gamma[i], cap[i], w_trend[i], w_value[i], vol_target[i], duration_leg[i])
-        t_fx[i], t_ust[i], m_fx[i], m_ust[i], maint[i], speed[i] = fund_decision(traits, liquidating[i], obs, rules)
+        t_fx[i], t_ust[i], m_fx[i], m_ust[i], maint[i], speed[i] = decision_at_stress(traits, liquidating[i], obs,
+                                                                                      rules, stress)  # fmt: skip
 
 
 def decide(state: HedgeFundState, cfg: HedgeFundConfig, **observations: float) -> None:
@@ -1051,13 +1065,14 @@ class HedgeFunds(Sector):
         led.book("us_treasury", "usd_bn", -t.coupons_usd_bn)
         led.book("fund_investors", "usd_bn", -t.investor_flows_usd_bn + t.payouts_usd_bn)
         # the money market pays interest, lends the repo and bears what failed funds could not repay
-        d_repo = self.repo_usd_bn() - repo_before
+        held = self.holdings()  # once: the sums over funds below all come from it
+        d_repo = -held["repo_usd_bn"] - repo_before
         led.book("us_money_market", "usd_bn", -t.interest_usd_bn - d_repo - t.defaults_usd_bn)
         led.book("us_money_market", "repo_usd_bn", d_repo)
-        self.sync_ledger(led)
+        for asset, amount in held.items():  # sync_ledger without summing the arrays again
+            led.set(self.name, asset, amount)
         self.totals = t
-        day.executed[self.name] = (0.0, float(f.ust_units.sum()) - units_before, 0.0,
-                                   float(f.fwd_usd_bn.sum()) - fwd_before)  # fmt: skip
+        day.executed[self.name] = (0.0, held["ust_units"] - units_before, 0.0, held["usd_fwd_bn"] - fwd_before)
 
     # -- accounts ---------------------------------------------------------------------------------
     def holdings_rows(self) -> dict[str, dict[str, float]]:
@@ -1080,10 +1095,14 @@ class HedgeFunds(Sector):
     def record(self, model) -> dict[str, float]:
         f, t, mk = self.state, self.totals, model.market
         alive = f.alive
-        net = float(f.fwd_usd_bn[alive].sum())
-        gross = float(np.abs(f.fwd_usd_bn[alive]).sum())
-        ust = float(f.ust_units[alive].sum()) * mk.ust_price
-        equity = float(f.equity_book_usd_bn[alive].sum())
+        n_alive = int(np.count_nonzero(alive))
+        # with every fund alive the rows are the arrays themselves: the same sums without copying them
+        fwd, units, book = (f.fwd_usd_bn, f.ust_units, f.equity_book_usd_bn) if n_alive == alive.shape[0] else (
+            f.fwd_usd_bn[alive], f.ust_units[alive], f.equity_book_usd_bn[alive])  # fmt: skip
+        net = float(fwd.sum())
+        gross = float(np.abs(fwd).sum())
+        ust = float(units.sum()) * mk.ust_price
+        equity = float(book.sum())
         return {
             "hf_gross_usd_bn": gross,
             "hf_net_usd_bn": net,
@@ -1093,6 +1112,6 @@ class HedgeFunds(Sector):
             "hf_margin_calls": t.margin_calls if t else 0,
             "hf_forced_usd_bn": float(f.forced_usd_bn.sum()) if t else 0.0,
             "hf_failures": t.failures if t else 0,
-            "hf_alive": int(alive.sum()),
+            "hf_alive": n_alive,
             "hf_investor_flows_usd_bn": t.investor_flows_usd_bn if t else 0.0,
         }
