@@ -957,7 +957,8 @@ class HedgeFunds(Sector):
 
     With the model's ``engine = "mesa"``, the model sets :attr:`engine` to the reference engine
     (:mod:`model.reference`): one Python ``mesa.Agent`` per fund makes the decisions, demand and
-    settlement with the same rule functions, and the arrays mirror the agents after each day.
+    settlement with the same rule functions, and the arrays mirror the agents after each day. With
+    ``engine = "numpy"`` it is :mod:`model.numpy_engine`, the same rules vectorised over the arrays.
     Reads ``fundamental_log_usdjpy`` (real money) from ``model.signals``.
     """
 

@@ -11,7 +11,9 @@ namespace in which the funds' ``flows`` asks the agents). Where fire sales allow
 equilibria, both engines therefore select the same one.
 
 This is how a Mesa user would write the model; it is slow by design and exists for the
-benchmark (``carry-unwind bench``) and the engine-equivalence tests.
+benchmark (``carry-unwind bench``) and the engine-equivalence tests. The benchmark runs it with
+numba's JIT disabled (``NUMBA_DISABLE_JIT=1``), where every ``@njit`` function is its plain Python
+source, so nothing compiled runs in it; the rule functions are then taken as they are.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import mesa
 from agents import hedge_funds as hf
 
 __all__ = ["HedgeFundAgent", "MesaFundSector"]
-
 
 
 def _python(fn):

@@ -183,8 +183,10 @@ def run_benchmark(n_funds: int, days: int, seed: int = 1, reps: int = 1, plain_d
           f"repetitions: {reps} (median; plain Python once)")  # fmt: skip
     print("other sectors: the model's defaults in every engine (compiled in the compiled and NumPy engines, "
           "Python in the plain one); the lean path (no DataCollector)")  # fmt: skip
-    print(f"numba warm-up (compile or cache load): {warmup:.2f} s;  construction: "
-          + ", ".join(f"{ENGINE_NAMES[e]} {r['build_seconds']:.2f} s" for e, r in runs.items()))
+    print(
+        f"numba warm-up (compile or cache load): {warmup:.2f} s;  construction: "
+        + ", ".join(f"{ENGINE_NAMES[e]} {r['build_seconds']:.2f} s" for e, r in runs.items())
+    )
     jit = "disabled" if plain["jit_disabled"] else "ENABLED"
     compiled = ", ".join(plain["compiled_rules"]) or "none"
     print(f"plain Python engine: numba JIT {jit} in its process; compiled fund rules there: {compiled}")
