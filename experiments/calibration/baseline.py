@@ -14,7 +14,7 @@ parameter                                       range searched    what it is
                                                                   with the risk index
 ``real_money.trade_flow_sd_usd_bn``             6-30              sd of customers' daily dollar shock
 ``real_money.noise_persistence``                0.5-0.97          persistence of customers' position
-``hedge_funds.risk_aversion_median``            1.0-3.0           funds' median relative risk aversion
+``hedge_funds.risk_aversion_median``            0.5-3.0           funds' median relative risk aversion
 ==============================================  ================  ======================================
 
 **Objective** (a simulated-method-of-moments distance in units of the data's own sampling
@@ -26,7 +26,7 @@ that end in a clearing failure. The median over seeds is the location the search
 validation judges the result per seed (:mod:`experiments.analysis.validation`). The estimation that
 comes later replaces this script::
 
-    python -m experiments.calibration.baseline --candidates 24 --seeds 4 --days 1750 --workers 2 \\
+    python -m experiments.calibration.baseline --candidates 32 --seeds 6 --days 1750 --profile 7 --workers 2 \\
         --out experiments/calibration/results/baseline.json
 """
 
@@ -46,7 +46,7 @@ BOUNDS = {
     "real_money__capacity_risk_elasticity": (0.0, 1.2),
     "real_money__trade_flow_sd_usd_bn": (6.0, 30.0),
     "real_money__noise_persistence": (0.5, 0.97),
-    "hedge_funds__risk_aversion_median": (1.0, 3.0),
+    "hedge_funds__risk_aversion_median": (0.5, 3.0),
 }
 LOG_SCALE = ("real_money__capacity_usd_bn",)
 JUDGED = ("sd_pct", "skewness", "excess_kurtosis", "acf_lag1", "abs_acf_lag1", "abs_acf_lag20")
@@ -116,11 +116,11 @@ def main(argv: list[str] | None = None) -> int:
 
     # --days: the returns of a run after the 250-day burn-in
     args = parse_arguments("python -m experiments.calibration.baseline", __doc__, argv,
-                           candidates=24, seeds=4, days=1750)  # fmt: skip
+                           candidates=32, seeds=6, days=1750, profile=7)  # fmt: skip
     targets = data_targets(args.days)  # a run has `days` returns after the burn-in
     result = search(moments_of_run, partial(score, targets=targets), BOUNDS, candidates=args.candidates,
                     seeds=args.seeds, days=args.days, workers=args.workers, search_seed=SEARCH_SEED,
-                    log_scale=LOG_SCALE)  # fmt: skip
+                    log_scale=LOG_SCALE, profile=args.profile)  # fmt: skip
     result = {"targets": {k: {"data": v, "half_width_90": w} for k, (v, w) in targets.items()},
               "burn_in": BURN_IN, "failed_penalty": FAILED_PENALTY, **result}  # fmt: skip
     return write_result(result, args.out)

@@ -40,6 +40,28 @@ def test_search_finds_a_planted_minimum_and_is_reproducible():
     assert other["candidates"] != out["candidates"]
 
 
+def well_run(task):
+    """A broad bowl in b (minimum at 20, in logs) with a narrow well in a (width 0.03 around 0.8) that
+    lowers the value by 0.9: like a good region that is thin in one direction."""
+    p, seed, _ = task
+    well = 0.9 * math.exp(-(((p["a"] - 0.8) / 0.03) ** 2))
+    return {"value": (math.log(p["b"]) - math.log(20.0)) ** 2 + 1.0 - well + 1e-3 * seed, "failed": 0.0}
+
+
+def test_profile_scans_find_a_narrow_well_that_sparse_draws_miss():
+    kw = dict(candidates=6, seeds=1, days=1, search_seed=4, log_scale=("b",))
+    plain = search(well_run, planted_score, BOUNDS, **kw)
+    scanned = search(well_run, planted_score, BOUNDS, profile=21, **kw)
+    assert len(scanned["candidates"]) == 6 + 2 * 21 + 1 and scanned["profile"] == 21
+    assert plain["best"]["objective"] > 0.5  # no draw landed in the well
+    assert scanned["best"]["objective"] < 0.4
+    assert abs(scanned["best"]["parameters"]["a"] - 0.8) < 0.03
+    # each scan holds the other parameters at the best so far
+    scan_b = scanned["candidates"][6 + 21 : 6 + 42]
+    assert {round(c["parameters"]["a"], 12) for c in scan_b} == {0.8}
+    assert search(well_run, planted_score, BOUNDS, profile=21, **kw)["candidates"] == scanned["candidates"]
+
+
 TARGETS = {k: (1.0 + i, 0.5) for i, k in enumerate(baseline.JUDGED)}
 
 
