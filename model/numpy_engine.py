@@ -89,13 +89,16 @@ class NumpyFundSector:
         price = math.exp(-book.duration * p[UST])
         ratio = math.exp(book.s_prev - p[FX])
         live = np.flatnonzero(book.alive)
+        if live.size == book.alive.shape[0]:
+            live = slice(None)  # every fund alive: views of the arrays, not copies
         x, v, dx_ds, dx_dy, dv_ds, dv_dy, called, forced, dforced_ds, dforced_dy = self.trade(
             book.fwd_usd_bn[live], book.ust_units[live], book.cash_usd_bn[live], book.target_fx[live],
             book.target_ust[live], book.margin_fx[live], book.margin_ust[live], book.maint_usage[live],
             book.speed[live], ratio, price, book.duration, book.band, book.forced_sales,
         )  # fmt: skip
-        for arr, value in ((book.out_x, 0.0), (book.out_v, 0.0), (book.out_called, False), (book.out_forced, 0.0)):
-            arr[:] = value
+        if not isinstance(live, slice):
+            for arr, value in ((book.out_x, 0.0), (book.out_v, 0.0), (book.out_called, False), (book.out_forced, 0.0)):
+                arr[:] = value
         book.out_x[live], book.out_v[live], book.out_called[live], book.out_forced[live] = x, v, called, forced
         fwd_old, units_old = book.fwd_usd_bn[live], book.ust_units[live]
         inv_p = 1.0 / price
