@@ -230,16 +230,19 @@ class NisaRules(NamedTuple):
 
 
 @njit(cache=True)
-def _decide_kernel(state, rules):
+def _decide_kernel(state, rules, was):
     """Synchronous update from yesterday's panic states; returns (newly panicked, panicked today).
 
-    ``panic_left > 0``: days of panic left; ``< 0``: days of immunity left; ``0``: calm.
+    ``panic_left > 0``: days of panic left; ``< 0``: days of immunity left; ``0``: calm. ``was``
+    (bool, one per household) is overwritten with yesterday's panic states, which the contagion
+    rule reads while today's are written.
     """
     units, peak, panic_left, out_flow = state.units, state.peak_jpy, state.panic_left, state.flow_jpy
     indptr, indices = state.indptr, state.indices
     value_per_unit = rules.value_per_unit
     n = units.shape[0]
-    was = panic_left > 0
+    for i in range(n):
+        was[i] = panic_left[i] > 0
     new = 0
     panicked = 0
     for i in range(n):
@@ -276,8 +279,20 @@ def _decide_kernel(state, rules):
     return new, panicked
 
 
-def decide(state: NisaState, cfg: NisaConfig, *, equity_index: float, usdjpy: float, daily_total_jpy_tn: float):
+def decide(
+    state: NisaState,
+    cfg: NisaConfig,
+    *,
+    equity_index: float,
+    usdjpy: float,
+    daily_total_jpy_tn: float,
+    scratch: np.ndarray | None = None,
+):
     """Today's flows (JPY tn per household, + = buying) from yesterday's close.
+
+    ``scratch``: a bool array with one entry per household that the update may overwrite (the
+    sector keeps one, so a day allocates nothing in proportion to the population); allocated
+    here if omitted.
 
     Returns ``(net flow JPY tn, newly panicked, panicked)``.
     """
@@ -288,7 +303,9 @@ def decide(state: NisaState, cfg: NisaConfig, *, equity_index: float, usdjpy: fl
         equity_index * usdjpy / 1000.0, daily_total_jpy_tn, cfg.contagion, cfg.contagion_min_drawdown, cfg.panic_days,
         cfg.refractory_days, cfg.redemption_per_day, cfg.dip_threshold, cfg.dip_multiplier,
     )  # fmt: skip
-    new, panicked = _decide_kernel(state, rules)
+    if scratch is None or scratch.shape != state.panic_left.shape:
+        scratch = np.empty(state.panic_left.shape, dtype=np.bool_)
+    new, panicked = _decide_kernel(state, rules, scratch)
     return float(state.flow_jpy.sum()), int(new), int(panicked)
 
 
@@ -364,6 +381,7 @@ class NisaHouseholds(Sector):
         self.flow_jpy_tn = 0.0
         self.panicked = 0
         self._orders = np.zeros((N_MARKETS, 3))
+        self._was_panicking = np.empty(self.state.panic_left.shape, dtype=np.bool_)  # the update's scratch
 
     def decide(self, model) -> None:
         cfg, mk = self.config, model.market
@@ -373,8 +391,9 @@ class NisaHouseholds(Sector):
         monthly = cfg.monthly_contribution_jpy_tn * (cfg.january_multiplier if date.month == 1 else 1.0)
         daily = monthly / tdays + fiscal_outflow_jpy_tn_per_day(cfg, model.macro.fiscal_inflation())
         flow, _new, self.panicked = decide(
-            self.state, cfg, equity_index=model.macro.equity_index, usdjpy=mk.usdjpy, daily_total_jpy_tn=daily
-        )
+            self.state, cfg, equity_index=model.macro.equity_index, usdjpy=mk.usdjpy, daily_total_jpy_tn=daily,
+            scratch=self._was_panicking,
+        )  # fmt: skip
         self.flow_jpy_tn = flow
         self._orders[FX, INSTITUTIONS] = flow * 1000.0 / mk.usdjpy
 

@@ -17,9 +17,22 @@ __all__ = ["TradingCalendar"]
 class TradingCalendar:
     def __init__(self, start_date: str) -> None:
         self.start = np.busday_offset(np.datetime64(start_date, "D"), 0, roll="forward")
+        # several sectors ask for the same day's date; a month's trading days are asked for daily
+        self._last: tuple[int, dt.date] | None = None
+        self._month_days: dict[tuple[int, int], int] = {}
 
     def date(self, day: int) -> dt.date:
-        return np.busday_offset(self.start, int(day), roll="forward").astype(dt.date)
+        day = int(day)
+        last = self._last
+        if last is not None and last[0] == day:
+            return last[1]
+        d = np.busday_offset(self.start, day, roll="forward").astype(dt.date)
+        self._last = (day, d)
+        return d
+
+    def dates(self, days) -> np.ndarray:
+        """The dates of trading days ``days`` (array-like of int) as ``datetime64[D]``."""
+        return np.busday_offset(self.start, np.asarray(days, dtype=np.int64), roll="forward")
 
     def day_of(self, date: str | dt.date) -> int:
         """The first trading day on or after ``date`` (may be ≤ 0 for dates before the start)."""
@@ -31,6 +44,10 @@ class TradingCalendar:
 
     def trading_days_in_month(self, day: int) -> int:
         d = self.date(day)
-        first = np.datetime64(dt.date(d.year, d.month, 1), "D")
-        nxt = np.datetime64(dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1), "D")
-        return int(np.busday_count(first, nxt))
+        key = (d.year, d.month)
+        n = self._month_days.get(key)
+        if n is None:
+            first = np.datetime64(dt.date(d.year, d.month, 1), "D")
+            nxt = np.datetime64(dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1), "D")
+            n = self._month_days[key] = int(np.busday_count(first, nxt))
+        return n

@@ -137,12 +137,49 @@ class Bounds(NamedTuple):
         return ""
 
 
-def _scratch(inputs: tuple) -> tuple:
-    """The sectors' inputs with fresh ``out_`` arrays: an evaluation that leaves their state as the solver left it."""
-    return tuple(
-        inp._replace(**{f: np.empty_like(getattr(inp, f)) for f in inp._fields if f.startswith("out_")})
-        for inp in inputs
-    )
+class _ScratchOutputs:
+    """Write-only ``out_`` arrays for the evaluations that must leave the sectors' state as the solver left it.
+
+    The Walras check and the root scan evaluate the flows again at other prices; each sector's
+    ``out_`` arrays are swapped for scratch arrays of the same shape, dtype and memory order. They
+    are kept from day to day (a flows function only writes them), so a day allocates nothing in
+    proportion to the populations; an array is replaced only when its input's shape or layout
+    changes.
+    """
+
+    def __init__(self) -> None:
+        self.arrays: dict[tuple[int, int], np.ndarray] = {}
+        self.slots: dict[type, tuple[int, ...]] = {}
+
+    def inputs(self, inputs: tuple) -> tuple:
+        """``inputs`` with every ``out_`` field replaced by its scratch array."""
+        out = []
+        for i, inp in enumerate(inputs):
+            kind = type(inp)
+            slots = self.slots.get(kind)
+            if slots is None:
+                fields = getattr(kind, "_fields", ())
+                slots = self.slots[kind] = tuple(k for k, f in enumerate(fields) if f.startswith("out_"))
+            if not slots:
+                out.append(inp)
+                continue
+            values = list(inp)
+            for k in slots:
+                a = values[k]
+                s = self.arrays.get((i, k))
+                if s is None or not _same_layout(s, a):
+                    s = self.arrays[(i, k)] = np.empty_like(a)
+                values[k] = s
+            out.append(kind._make(values))
+        return tuple(out)
+
+
+def _same_layout(s: np.ndarray, a: np.ndarray) -> bool:
+    """Whether ``s`` is what ``np.empty_like(a)`` would give (shape, dtype, memory order)."""
+    return (
+        s.shape == a.shape and s.dtype == a.dtype
+        and s.flags.c_contiguous == a.flags.c_contiguous and s.flags.f_contiguous == a.flags.f_contiguous
+    )  # fmt: skip
 
 
 def _describe(p: Any) -> str:
@@ -157,6 +194,8 @@ class ComposedClearing:
         self.flows = tuple(flows)
         self.module = composed_module(self.flows)
         self.work = Work.allocate(len(self.flows))
+        self._check_work = Work.allocate(len(self.flows))  # the Walras check's and the root scan's
+        self._scratch = _ScratchOutputs()
         self._solve, self._bracketed, self._excess = (
             self.module.solve_clearing, self.module.solve_clearing_bracketed, self.module.excess_demand
         )  # fmt: skip
@@ -177,6 +216,7 @@ class ComposedClearing:
             rebound[name] = env[name] = types.FunctionType(py.__code__, env, py.__name__, py.__defaults__)
         twin = object.__new__(ComposedClearing)
         twin.flows, twin.module, twin.work = self.flows, self.module, Work.allocate(len(self.flows))
+        twin._check_work, twin._scratch = Work.allocate(len(self.flows)), _ScratchOutputs()
         twin._solve, twin._bracketed, twin._excess = (
             rebound["solve_clearing"], rebound["solve_clearing_bracketed"], rebound["excess_demand"]
         )  # fmt: skip
@@ -219,10 +259,10 @@ class ComposedClearing:
         scratch outputs, independently of what the solver reported. The day-wide quantities of that
         evaluation (``aux``: forced sales, the risk index) are kept in ``checked_aux``.
         """
-        scratch = _scratch(inputs)
+        scratch = self._scratch.inputs(inputs)
         prices = (math.log(result.usdjpy), result.ust10y_yield, result.jgb10y_yield, result.fx_basis,
                   result.jgb30y_yield)  # fmt: skip
-        work = self.evaluate(prices, scratch, Work.allocate(len(inputs)))
+        work = self.evaluate(prices, scratch, self._work_for(inputs))
         self.checked_aux = work.aux.copy()
         return float(max(abs(work.z[m]) / max(work.gross[m], VOLUME_FLOOR) for m in range(work.z.shape[0])))
 
@@ -232,8 +272,8 @@ class ComposedClearing:
         number of other equilibria the day had inside the plausibility bound."""
         if points < 2:
             return 0
-        scratch = _scratch(inputs)
-        work = Work.allocate(len(inputs))
+        scratch = self._scratch.inputs(inputs)
+        work = self._work_for(inputs)
         s_star = math.log(result.usdjpy)
         p = np.array(result.prices, dtype=np.float64)
         grid = np.linspace(prev[0] - half_width, prev[0] + half_width, points)
@@ -247,6 +287,12 @@ class ComposedClearing:
             if sa != sb and not (a <= s_star <= b):
                 count += 1
         return count
+
+    def _work_for(self, inputs: tuple) -> Work:
+        """The check's scratch ``Work`` (kept between days: every evaluation starts by zeroing it)."""
+        if self._check_work.flows.shape[0] != len(inputs):
+            self._check_work = Work.allocate(len(inputs))
+        return self._check_work
 
     def evaluate(self, prices: Any, inputs: tuple, work: Work) -> Work:
         """Excess demand, gross volumes and every sector's flows at ``prices = (ln S, y_us, y_jp, b, y_jp30)``."""
