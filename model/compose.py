@@ -187,6 +187,12 @@ def _describe(p: Any) -> str:
             f"JGB30y={p[4]:.6g}")  # fmt: skip
 
 
+def _was(prev: Any, state: str | Callable[[], str]) -> str:
+    """The error message's account of yesterday's close and the model's state."""
+    text = state() if callable(state) else state
+    return f"previous close {_describe(prev)}{'; ' + text if text else ''}"
+
+
 class ComposedClearing:
     """The day's clearing for a fixed list of price-elastic sectors (their ``flows``, in order)."""
 
@@ -223,13 +229,21 @@ class ComposedClearing:
         return twin
 
     def clear(
-        self, inputs: tuple, prev: Any, *, day: int, tol: float, state: str = "", bounds: Bounds | None = None
+        self,
+        inputs: tuple,
+        prev: Any,
+        *,
+        day: int,
+        tol: float,
+        state: str | Callable[[], str] = "",
+        bounds: Bounds | None = None,
     ) -> ClearingResult:
         """Clear the markets for one day from yesterday's close ``prev = (ln S, y_us, y_jp, b, y_jp30)``.
 
         Raises :class:`ClearingError` naming the day and the state if no prices clear, or if the
-        prices that clear lie outside the plausibility ``bounds``. On return, ``self.work.flows``
-        holds each sector's flows at the cleared prices.
+        prices that clear lie outside the plausibility ``bounds``; ``state`` (text, or a function
+        returning it, called only then) describes the model's state for that message. On return,
+        ``self.work.flows`` holds each sector's flows at the cleared prices.
         """
         prev = np.asarray(prev, dtype=np.float64)
         result = make_result(*self._solve(inputs, prev, self.work, tol, MAX_ITER))
@@ -238,17 +252,16 @@ class ComposedClearing:
             fallback = make_result(*self._bracketed(inputs, prev, self.work, tol))
             result = fallback._replace(iterations=result.iterations + fallback.iterations)
         prices_ok = all(math.isfinite(v) for v in result.prices) and result.usdjpy > 0
-        was = f"previous close {_describe(prev)}{'; ' + state if state else ''}"
         if result.converged and prices_ok and bounds is not None:
             why = bounds.violation(result, prev)
             if why:
-                raise ClearingError(f"implausible prices on day {day}: {why}; {was}")
+                raise ClearingError(f"implausible prices on day {day}: {why}; {_was(prev, state)}")
         if not (result.converged and prices_ok):
             raise ClearingError(
                 f"markets did not clear on day {day} after {result.iterations} iterations: "
                 f"{_describe(result.prices)}, residuals fx={result.residual_fx:.3g} ust={result.residual_ust:.3g} "
                 f"jgb={result.residual_jgb:.3g} fwd={result.residual_fwd:.3g} jgb30={result.residual_jgb30:.3g} "
-                f"(tolerance {tol:g}); {was}"
+                f"(tolerance {tol:g}); {_was(prev, state)}"
             )
         return result
 

@@ -295,6 +295,9 @@ class CarryUnwindModel(mesa.Model):
             funds = self.sectors["hedge_funds"]
             funds.engine = (MesaFundSector if engine == "mesa" else NumpyFundSector)(self, funds)
             self.clearing = self.clearing.plain({self._flow_index["hedge_funds"]: funds.engine.flows})
+        sim = cfg.simulation
+        self._bounds = Bounds(sim.max_fx_log_move, sim.min_yield_pa, sim.max_yield_pa, sim.min_basis_pa,
+                              sim.max_basis_pa)  # fmt: skip
         self.phase_timer = None  # set by the benchmark: an object whose lap(phase) is called after each phase
         households = self.sectors.get("nisa_households")
         self.nisa_space = households.network_space(self) if households is not None else None
@@ -456,12 +459,10 @@ class CarryUnwindModel(mesa.Model):
             timer.lap("decide")
         # 3. clear, then the independent check at the recorded prices
         prev = (mk.log_usdjpy, mk.ust10y_yield, mk.jgb10y_yield, mk.fx_basis, mk.jgb30y_yield)
-        live = int(self.hedge_funds.alive.sum()) if "hedge_funds" in self.sectors else 0
         sim = cfg.simulation
         result = self.clearing.clear(
-            inputs, prev, day=self.day, tol=sim.clearing_tolerance, state=f"live funds={live}",
-            bounds=Bounds(sim.max_fx_log_move, sim.min_yield_pa, sim.max_yield_pa, sim.min_basis_pa, sim.max_basis_pa),
-        )  # fmt: skip
+            inputs, prev, day=self.day, tol=sim.clearing_tolerance, state=self._clearing_state, bounds=self._bounds
+        )
         self.last_clearing = result
         day = Day(result, mk, self.clearing.work.flows, self._flow_index, self.clearing.work.aux)
         risk = math.exp(day.aux[AUX_LOG_RISK, 0]) if "risk_index" in self.sectors else mk.risk_index
@@ -500,6 +501,11 @@ class CarryUnwindModel(mesa.Model):
         if self.day >= cfg.simulation.days:
             self.running = False
 
+    def _clearing_state(self) -> str:
+        """The state a clearing failure's message names (built only when one is raised)."""
+        live = int(self.hedge_funds.alive.sum()) if "hedge_funds" in self.sectors else 0
+        return f"live funds={live}"
+
     # -- records -----------------------------------------------------------------------------------
     def _record(self) -> None:
         mk, res = self.market, self.last_clearing
@@ -529,18 +535,23 @@ class CarryUnwindModel(mesa.Model):
         for col in INTEGER_COLUMNS:
             if col in df:
                 df[col] = df[col].astype("int64")
-        dates = pd.to_datetime([self.calendar.date(day) for day in df["day"]]).astype("datetime64[ns]")
+        dates = pd.to_datetime(self.calendar.dates(df["day"].to_numpy())).astype("datetime64[ns]")
         df.insert(1, "date", dates)
         return df
+
+
+_MINUS_E0: dict[int, np.ndarray] = {}  # the right-hand side −e₀ by size (never written: solve copies it)
 
 
 def fx_impact_pct_per_bn(jac) -> float:
     """The day's marginal price impact: % change in USD/JPY from $1 bn more of net customer dollar buying,
     all markets re-clearing, from the clearing's Jacobian at the cleared prices (NaN if singular)."""
-    import numpy as np
-
+    n = jac.shape[0]
+    rhs = _MINUS_E0.get(n)
+    if rhs is None:
+        rhs = _MINUS_E0[n] = -np.eye(n)[0]
     try:
-        dp = np.linalg.solve(jac, -np.eye(jac.shape[0])[0])
+        dp = np.linalg.solve(jac, rhs)
     except np.linalg.LinAlgError:
         return math.nan
     return 100.0 * float(dp[0]) if np.isfinite(dp[0]) else math.nan
