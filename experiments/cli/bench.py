@@ -23,6 +23,13 @@ and NumPy engines time those same days separately, and the ratios (the last line
 = plain-Python time / compiled time) compare the same days of the same run. Prices (USD/JPY, UST
 10y, JGB 10y) are checked: the NumPy engine against the compiled one bit for bit on every day, the
 plain engine within a relative 1e-9 (its libm calls may differ from numba's in the last bit).
+
+``carry-unwind bench --standard`` times a whole run instead (every population at its default unless
+given): the **lean path** (``collect=False``, what :func:`model.results.run_simulation` uses) against
+the **Mesa path** (``collect=True``: the DataCollector and the agent views), in the same process and
+alternately, with the per-phase times of each and, for the lean path, the share of each phase spent
+inside numba kernels (:class:`KernelTimer`, measured on one extra run). It checks that both paths
+record the same time series bit for bit and reports runs per minute on one core.
 """
 
 from __future__ import annotations
@@ -37,12 +44,13 @@ from typing import Any
 
 from experiments.cli.common import EXIT_OK, FORMATTER, UsageError, positive_int, seed_int
 
-__all__ = ["PHASES", "PhaseTimer", "run_benchmark", "register"]
+__all__ = ["PHASES", "PhaseTimer", "KernelTimer", "run_benchmark", "run_standard_benchmark", "register"]
 
 PRICE_COLUMNS = ("usdjpy", "ust10y_yield", "jgb10y_yield")
 TOLERANCE = 1e-9
 PHASES = ("decide", "clear", "settle", "record", "other")
 DEFAULT_PLAIN_DAYS = 10
+STANDARD_DAYS = 500
 ENGINE_NAMES = {"numba": "compiled (numba)", "numpy": "NumPy", "mesa": "plain Python"}
 
 
@@ -63,6 +71,78 @@ class PhaseTimer:
         now = time.perf_counter()
         self.seconds[phase] += now - self.last
         self.last = now
+
+
+class KernelTimer:
+    """Seconds spent inside numba kernels called from Python, while installed.
+
+    :meth:`install` replaces every numba dispatcher bound at module level in ``agents.*``,
+    ``model.*`` and the composed clearing module (and those the model's clearing holds) by a
+    wrapper that times each call; :meth:`remove` puts the originals back. Compiled code calling
+    compiled code is not affected (it was linked when compiled), so only the calls from Python are
+    counted, each once. Install it only after a run of the same configuration has compiled (or
+    loaded) every kernel it will call: a kernel compiled while the wrappers are in place would see
+    them.
+    """
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.calls = 0
+        self._patched: list[tuple[dict, str, Any]] = []
+
+    def _wrap(self, fn: Any) -> Any:
+        clock = time.perf_counter
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t = clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds += clock() - t
+                self.calls += 1
+
+        timed.__wrapped__ = fn
+        return timed
+
+    def install(self, model: Any) -> KernelTimer:
+        from numba.core.dispatcher import Dispatcher
+
+        wrappers: dict[int, Any] = {}
+        spaces = [vars(m) for name, m in list(sys.modules.items())
+                  if name.startswith(("agents.", "model.", "carry_unwind_composed_"))]  # fmt: skip
+        spaces += [vars(model.clearing), *(vars(s) for s in model.sector_list)]
+        for space in spaces:
+            for key, value in list(space.items()):
+                if isinstance(value, Dispatcher):
+                    wrapper = wrappers.setdefault(id(value), self._wrap(value))
+                    self._patched.append((space, key, value))
+                    space[key] = wrapper
+        return self
+
+    def remove(self) -> None:
+        for space, key, value in reversed(self._patched):
+            space[key] = value
+        self._patched.clear()
+
+
+class SplitPhaseTimer(PhaseTimer):
+    """A :class:`PhaseTimer` that also splits each phase's time into time inside numba kernels and outside."""
+
+    def __init__(self, kernels: KernelTimer) -> None:
+        super().__init__()
+        self.kernels = kernels
+        self.kernel_seconds = dict.fromkeys(PHASES, 0.0)
+        self._in_kernels = kernels.seconds
+
+    def restart(self) -> None:
+        super().restart()
+        self._in_kernels = self.kernels.seconds
+
+    def lap(self, phase: str) -> None:
+        super().lap(phase)
+        now = self.kernels.seconds
+        self.kernel_seconds[phase] += now - self._in_kernels
+        self._in_kernels = now
 
 
 def timed_run(engine: str, n_funds: int, days: int, first: int, seed: int) -> dict[str, Any]:
@@ -226,6 +306,156 @@ def run_benchmark(n_funds: int, days: int, seed: int = 1, reps: int = 1, plain_d
     }
 
 
+# -- the standard run: lean path against Mesa path ------------------------------------------------
+
+
+def _standard_model(collect: bool, days: int, seed: int, populations: dict[str, int]) -> Any:
+    from model.model import CarryUnwindModel
+
+    views = {} if collect else {"simulation__max_agent_views": 0}
+    return CarryUnwindModel(seed=seed, collect=collect, simulation__days=days, **views, **populations)
+
+
+def _time_standard(collect: bool, days: int, seed: int, populations: dict[str, int],
+                   kernels: KernelTimer | None = None) -> dict[str, Any]:  # fmt: skip
+    """Build, run and summarise one run (on the lean path as :func:`model.results.run_simulation` does)."""
+    from model.results import summarize
+
+    t0 = time.perf_counter()
+    model = _standard_model(collect, days, seed, populations)
+    build = time.perf_counter() - t0
+    timer = PhaseTimer() if kernels is None else SplitPhaseTimer(kernels.install(model))
+    model.phase_timer = timer
+    try:
+        t1 = time.perf_counter()
+        timer.restart()
+        model.run_for(days)
+        timer.lap("other")
+        t2 = time.perf_counter()
+    finally:
+        if kernels is not None:
+            kernels.remove()
+    summarize(model.timeseries())
+    t3 = time.perf_counter()
+    out = {"build_seconds": build, "seconds": t2 - t1, "finish_seconds": t3 - t2, "total_seconds": t3 - t0,
+           "phases": dict(timer.seconds), "model": model}  # fmt: skip
+    if kernels is not None:
+        out["kernel_phases"] = dict(timer.kernel_seconds)
+        out["kernel_calls"] = kernels.calls
+    return out
+
+
+def _same_series(lean: Any, mesa: Any) -> bool:
+    """Whether two models recorded the same time series, bit for bit (NaN equal to NaN)."""
+    import numpy as np
+
+    a, b = lean.arrays(), mesa.arrays()
+    if a.keys() != b.keys():
+        return False
+    for c in a:
+        x, y = np.asarray(a[c]), np.asarray(b[c])
+        if x.shape != y.shape:
+            return False
+        if x.dtype.kind == "f" or y.dtype.kind == "f":
+            x, y = x.astype(np.float64), y.astype(np.float64)
+            if not np.array_equal(x.view(np.int64), y.view(np.int64)):
+                return False
+        elif not np.array_equal(x, y):
+            return False
+    return True
+
+
+def run_standard_benchmark(days: int = STANDARD_DAYS, seed: int = 1, reps: int = 3,
+                           populations: dict[str, int] | None = None, mesa_path: bool = True) -> dict:  # fmt: skip
+    """Time the standard run on the lean path and on the Mesa path; print a per-phase table.
+
+    Parameters
+    ----------
+    days
+        Trading days of each run.
+    seed
+        The runs' seed.
+    reps
+        Timed runs of each path, alternating (the median run of each is reported).
+    populations
+        Configuration overrides of the population sizes (``{"nisa__n_households": 10**6, ...}``);
+        default every population at the model's default.
+    mesa_path
+        Also time the Mesa path (``collect=True``); ``False`` times the lean path alone.
+
+    Returns
+    -------
+    dict
+        Per path: median seconds (construction, the days, the time series and summary), phase
+        seconds; the lean path's seconds inside numba kernels per phase (one extra run); whether the
+        two paths recorded the same numbers; runs per minute on one core; ``speedup`` (Mesa path /
+        lean path, the days only).
+    """
+    from model.results import summarize
+
+    populations = dict(populations or {})
+    t0 = time.perf_counter()
+    warm = _standard_model(False, 1, seed, populations)
+    warm.run_for(1)  # compile or load the numba cache
+    summarize(warm.timeseries())  # its first call imports what it needs
+    del warm
+    warmup = time.perf_counter() - t0
+    paths = {"lean": False, "mesa": True} if mesa_path else {"lean": False}
+    runs: dict[str, list] = {p: [] for p in paths}
+    for _ in range(reps):
+        for path, collect in paths.items():
+            runs[path].append(_time_standard(collect, days, seed, populations))
+    med = {p: _median_run(r) for p, r in runs.items()}
+    del runs  # the other runs' models
+    split = _time_standard(False, days, seed, populations, kernels=KernelTimer())
+    identical = _same_series(med["lean"]["model"], med["mesa"]["model"]) if mesa_path else None
+    identical_split = _same_series(med["lean"]["model"], split["model"])
+
+    names = {"lean": "lean path", "mesa": "Mesa path"}
+    pops = ", ".join(f"{k}={v}" for k, v in populations.items()) or "every population at its default"
+    print(f"standard run: baseline scenario, {days} days, seed {seed}, {pops}; {reps} runs of each path, "
+          f"alternating (median); numba warm-up {warmup:.2f} s")  # fmt: skip
+    print()
+    print(f"{'ms per day':<28}" + "".join(f"{p:>9}" for p in PHASES) + f"{'total':>9}{'run s':>9}{'build s':>9}")
+    for path, r in med.items():
+        ph = r["phases"]
+        print(f"{names[path]:<28}" + "".join(f"{1e3 * ph[p] / days:>9.3f}" for p in PHASES)
+              + f"{1e3 * r['seconds'] / days:>9.3f}{r['seconds']:>9.3f}{r['build_seconds']:>9.3f}")  # fmt: skip
+    kp, sp = split["kernel_phases"], split["phases"]
+    inside, total = sum(kp.values()), sum(sp.values())
+    print(f"{'  lean, inside numba kernels':<28}" + "".join(f"{1e3 * kp[p] / days:>9.3f}" for p in PHASES)
+          + f"{1e3 * inside / days:>9.3f}")  # fmt: skip
+    print(f"{'  lean, outside them':<28}" + "".join(f"{1e3 * (sp[p] - kp[p]) / days:>9.3f}" for p in PHASES)
+          + f"{1e3 * (total - inside) / days:>9.3f}")  # fmt: skip
+    print()
+    print(f"lean path, kernel split (one extra run, {split['kernel_calls'] / days:.0f} kernel calls a day): "
+          f"{1e3 * inside / days:.3f} ms/day inside numba kernels, {1e3 * (total - inside) / days:.3f} outside; "
+          f"outside / inside = {(total - inside) / inside:.2f}")  # fmt: skip
+    lean = med["lean"]
+    per_minute = 60.0 / lean["total_seconds"]
+    print(f"lean path, whole run (construction {lean['build_seconds']:.3f} s + days {lean['seconds']:.3f} s + "
+          f"time series and summary {lean['finish_seconds']:.3f} s): {lean['total_seconds']:.3f} s = "
+          f"{per_minute:.1f} runs per minute per core")  # fmt: skip
+    result = {
+        "days": days,
+        "seed": seed,
+        "populations": populations,
+        "warmup_seconds": warmup,
+        "paths": {p: {k: v for k, v in r.items() if k != "model"} for p, r in med.items()},
+        "kernel_seconds": kp,
+        "outside_over_inside": (total - inside) / inside,
+        "runs_per_minute": per_minute,
+        "split_run_identical": identical_split,
+    }
+    if mesa_path:
+        speedup = med["mesa"]["seconds"] / lean["seconds"]
+        print(f"time series: lean path and Mesa path {'identical bit for bit' if identical else 'DIFFER'} "
+              f"(all {len(lean['model'].columns)} columns, days 0-{days})")  # fmt: skip
+        print(f"lean path: {speedup:.2f}x faster than the Mesa path (the days only)")
+        result.update(identical=identical, speedup=speedup)
+    return result
+
+
 # -- the `carry-unwind bench` command -------------------------------------------------------------
 
 
@@ -233,23 +463,35 @@ def register(sub: Any) -> None:
     """Add ``bench`` to ``sub`` (the object ``add_subparsers`` returned)."""
     bench = sub.add_parser(
         "bench",
-        help="time the hedge funds in three engines: compiled, NumPy, plain Python (one mesa.Agent per fund)",
+        help="time the hedge funds in three engines (compiled, NumPy, plain Python), or a standard run's two paths",
         description=(
             "Time the same run with the hedge-fund sector in three engines: compiled (numba kernels over\n"
             "arrays), NumPy (the same arrays, vectorised, no numba in the sector) and plain Python (one\n"
             "mesa.Agent per fund, in a process with numba's JIT disabled). Prints construction times, a table\n"
             "of per-phase times in ns per fund-day, the price checks, and ends with 'speedup: <x>x': the\n"
-            "plain-Python engine's time over the compiled engine's for the same first --plain-days days."
+            "plain-Python engine's time over the compiled engine's for the same first --plain-days days.\n\n"
+            "With --standard: time a whole run of the baseline scenario (every population at its default\n"
+            "unless --funds, --households or --accounts is given) on the lean path (what 'carry-unwind run'\n"
+            "and the sweeps use) and on the Mesa path (Mesa's DataCollector and agent views), alternately;\n"
+            "print each path's time per day and phase, the lean path's time inside and outside numba kernels,\n"
+            "whether the two paths recorded the same numbers, and runs per minute on one core."
         ),
-        epilog="example:\n  carry-unwind bench --funds 100000 --days 100 --plain-days 5 --reps 3",
+        epilog=(
+            "examples:\n  carry-unwind bench --funds 100000 --days 100 --plain-days 5 --reps 3\n"
+            "  carry-unwind bench --standard --reps 5\n"
+            "  carry-unwind bench --standard --lean-only --days 250 --reps 1 --households 1000000 --funds 100000 "
+            "--accounts 100000"
+        ),
         formatter_class=FORMATTER,
     )
     bench.add_argument(
-        "--funds", type=positive_int, required=True, metavar="N", help="number of hedge funds, > 0 (required)"
-    )
+        "--funds", type=positive_int, default=None, metavar="N",
+        help="number of hedge funds, > 0 (required without --standard; with it, default the model's)",
+    )  # fmt: skip
     bench.add_argument(
-        "--days", type=positive_int, required=True, metavar="D",
-        help="trading days the compiled and NumPy engines run, > 0 (required)",
+        "--days", type=positive_int, default=None, metavar="D",
+        help=f"trading days the compiled and NumPy engines run, > 0 (required without --standard; with it, the "
+        f"run's days, default {STANDARD_DAYS})",
     )  # fmt: skip
     bench.add_argument(
         "--plain-days", type=positive_int, default=None, metavar="K",
@@ -258,14 +500,44 @@ def register(sub: Any) -> None:
     )  # fmt: skip
     bench.add_argument("--seed", type=seed_int, default=1, metavar="S", help="integer seed >= 0 (default: 1)")
     bench.add_argument(
-        "--reps", type=positive_int, default=1, metavar="R",
-        help="timed repetitions of the compiled and NumPy engines, > 0 (default: 1)",
+        "--reps", type=positive_int, default=None, metavar="R",
+        help="timed repetitions of the compiled and NumPy engines, or of each path with --standard, > 0 "
+        "(default: 1; 3 with --standard)",
     )  # fmt: skip
+    bench.add_argument(
+        "--standard", action="store_true",
+        help="time a whole run on the lean path and on the Mesa path instead of the fund engines",
+    )  # fmt: skip
+    bench.add_argument(
+        "--households", type=positive_int, default=None, metavar="N",
+        help="with --standard: NISA households, > 0 (default: the model's)",
+    )  # fmt: skip
+    bench.add_argument(
+        "--accounts", type=positive_int, default=None, metavar="N",
+        help="with --standard: retail FX margin accounts, > 0 (default: the model's)",
+    )  # fmt: skip
+    bench.add_argument("--lean-only", action="store_true", help="with --standard: time the lean path alone")
     bench.set_defaults(handler=_cmd_bench)
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    if args.standard:
+        if args.plain_days is not None:
+            raise UsageError("--plain-days is not allowed with --standard (it times the fund engines)")
+        populations = {key: value for key, value in (("hedge_funds__n_funds", args.funds),
+                       ("nisa__n_households", args.households), ("retail_fx__n_accounts", args.accounts))
+                       if value is not None}  # fmt: skip
+        run_standard_benchmark(days=args.days or STANDARD_DAYS, seed=args.seed, reps=args.reps or 3,
+                               populations=populations, mesa_path=not args.lean_only)  # fmt: skip
+        return EXIT_OK
+    for flag, value in (("--funds", args.funds), ("--days", args.days)):
+        if value is None:
+            raise UsageError(f"{flag} is required (or give --standard)")
+    for flag, value in (("--households", args.households), ("--accounts", args.accounts),
+                        ("--lean-only", args.lean_only or None)):  # fmt: skip
+        if value is not None:
+            raise UsageError(f"{flag} is only allowed with --standard")
     if args.plain_days is not None and args.plain_days > args.days:
         raise UsageError(f"--plain-days = {args.plain_days} is not allowed; expected at most --days ({args.days})")
-    run_benchmark(n_funds=args.funds, days=args.days, seed=args.seed, reps=args.reps, plain_days=args.plain_days)
+    run_benchmark(n_funds=args.funds, days=args.days, seed=args.seed, reps=args.reps or 1, plain_days=args.plain_days)
     return EXIT_OK

@@ -1,0 +1,94 @@
+"""The lean path's shortcuts give what the plain computations give, and the standard-run benchmark reports it."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from experiments.cli.bench import KernelTimer, run_standard_benchmark
+from model.accounting import Ledger
+from model.calendar import TradingCalendar
+from model.compose import _ScratchOutputs
+from model.model import CarryUnwindModel
+
+
+@pytest.mark.parametrize("amount", [1.5, -0.1, 3, np.float64(0.3), np.float32(0.1), np.int64(-7), True])
+def test_ledger_booking_adds_like_numpy_float64(amount):
+    led = Ledger(("a", "b"))
+    led.book("a", "usd_bn", 1.0 / 3.0)
+    led.book("a", "usd_bn", amount)
+    table = np.zeros(2)
+    table[0] += 1.0 / 3.0
+    table[0] += amount
+    turnover = np.zeros(1)
+    turnover[0] += abs(1.0 / 3.0)
+    turnover[0] += abs(amount)
+    assert led.table[led.rows.index("a"), led.column("usd_bn")] == table[0]
+    assert led.get("a", "usd_bn") == table[0]
+    assert led.turnover[led.column("usd_bn")] == turnover[0]
+    assert isinstance(led.get("a", "usd_bn"), float)
+
+
+def test_ledger_survives_pickling_and_freezing():
+    led = Ledger(("a",))
+    led.book("a", "ust_units", 2.0)
+    led.freeze_initial()  # replaces the turnover array: the bookings must reach the new one
+    led.book("a", "ust_units", 1.0)
+    assert led.turnover[led.column("ust_units")] == 2.0 + 2.0 + 1.0  # |a| and |issuer| at the freeze, then 1
+    copy = pickle.loads(pickle.dumps(led))
+    copy.book("a", "ust_units", 1.0)
+    assert copy.get("a", "ust_units") == 4.0 and led.get("a", "ust_units") == 3.0
+
+
+def test_calendar_shortcuts_agree_with_the_direct_computation():
+    cal, fresh = TradingCalendar("2024-01-01"), TradingCalendar
+    days = [0, 1, 1, 22, 5, 300, 300, 0]
+    for d in days:
+        assert cal.date(d) == fresh("2024-01-01").date(d)
+        assert cal.trading_days_in_month(d) == fresh("2024-01-01").trading_days_in_month(d)
+    assert [np.datetime64(cal.date(d), "D") for d in days] == list(cal.dates(days))
+
+
+def test_scratch_outputs_are_kept_and_replaced_only_when_the_layout_changes():
+    from typing import NamedTuple
+
+    class Inp(NamedTuple):
+        x: np.ndarray
+        out_y: np.ndarray
+
+    scratch = _ScratchOutputs()
+    a = Inp(np.ones(3), np.zeros(3))
+    first = scratch.inputs((a,))[0]
+    assert first.x is a.x and first.out_y is not a.out_y and first.out_y.shape == (3,)
+    assert scratch.inputs((Inp(np.ones(3), np.zeros(3)),))[0].out_y is first.out_y  # kept from day to day
+    grown = scratch.inputs((Inp(np.ones(4), np.zeros(4)),))[0].out_y
+    assert grown.shape == (4,) and grown is not first.out_y
+    fortran = np.zeros((2, 3), order="F")
+    assert scratch.inputs((Inp(np.ones(4), fortran),))[0].out_y.flags.f_contiguous
+
+
+def test_kernel_timer_counts_kernel_calls_and_restores_the_dispatchers():
+    import agents.nisa as nisa
+
+    original = nisa._decide_kernel
+    model = CarryUnwindModel(seed=3, collect=False, hedge_funds__n_funds=20, simulation__days=3)
+    model.run_for(1)
+    timer = KernelTimer().install(model)
+    try:
+        assert nisa._decide_kernel is not original
+        model.run_for(2)
+    finally:
+        timer.remove()
+    assert nisa._decide_kernel is original
+    assert timer.calls >= 2 * 4 and timer.seconds > 0.0  # at least the solver and the households' kernels
+
+
+def test_standard_benchmark_reports_both_paths_and_their_agreement(capsys):
+    result = run_standard_benchmark(days=3, seed=2, reps=1, populations={"hedge_funds__n_funds": 20})
+    out = capsys.readouterr().out
+    assert result["identical"] and result["split_run_identical"]
+    assert result["speedup"] > 0 and result["runs_per_minute"] > 0
+    assert "lean path" in out and "Mesa path" in out and "inside numba kernels" in out
+    assert out.strip().splitlines()[-1].startswith("lean path: ")
