@@ -229,107 +229,13 @@ class NisaRules(NamedTuple):
     dip_multiplier: float
 
 
-# -- the day's net flow, summed as NumPy sums ------------------------------------------------------
-# ``flow_jpy.sum()`` is NumPy's pairwise summation: the array is halved (the left part a multiple of
-# 8 long) until a part has at most 128 elements; such a leaf is summed with 8 interleaved
-# accumulators, and the parts are added back up the same tree. The kernel sums each leaf as soon as
-# it has written it (while it is in cache) and adds the leaves up the tree at the end: the same
-# additions in the same order as ``np.sum`` (bit for bit; tests/model/test_fast_runs.py), without a
-# second pass over a population-sized array. The tree is walked from a precomputed post-order
-# program, not by recursion (numba's cache cannot reload a recursive kernel).
-_LEAF = 128
-_ADD = -1  # program step: add the top two partial sums (a leaf index ≥ 0 pushes that leaf's sum)
-
-
-class FlowSum(NamedTuple):
-    """The plan of NumPy's pairwise sum over ``n`` elements, and its scratch."""
-
-    leaf_ends: np.ndarray  # int64: the end (exclusive) of each leaf, in order
-    program: np.ndarray  # int64: the tree in post-order, leaf indices and _ADD
-    leaf_sums: np.ndarray  # float64, one per leaf (scratch)
-    stack: np.ndarray  # float64 (scratch)
-
-    @classmethod
-    def plan(cls, n: int) -> FlowSum:
-        ends: list[int] = []
-        program: list[int] = []
-        depth = 0
-        # iterative post-order walk: ("node", lo, m) expands; ("add",) emits an addition
-        todo: list[tuple[int, int, int]] = [(0, 0, n)]
-        while todo:
-            kind, lo, m = todo.pop()
-            if kind == 1:
-                program.append(_ADD)
-            elif m <= _LEAF:
-                program.append(len(ends))
-                ends.append(lo + m)
-            else:
-                half = m // 2
-                half -= half % 8
-                todo += [(1, 0, 0), (0, lo + half, m - half), (0, lo, half)]  # left, right, then add
-            depth = max(depth, len(todo))
-        return cls(np.asarray(ends, np.int64), np.asarray(program, np.int64), np.zeros(len(ends)),
-                   np.zeros(depth + 2))  # fmt: skip
-
-
 @njit(cache=True)
-def _leaf_sum(a, lo, n):
-    """NumPy's sum of a leaf ``a[lo:lo + n]`` (``n`` ≤ 128)."""
-    if n < 8:
-        res = 0.0
-        for i in range(lo, lo + n):
-            res += a[i]
-        return res
-    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
-    m = n - n % 8
-    for i in range(lo + 8, lo + m, 8):
-        r0 += a[i]
-        r1 += a[i + 1]
-        r2 += a[i + 2]
-        r3 += a[i + 3]
-        r4 += a[i + 4]
-        r5 += a[i + 5]
-        r6 += a[i + 6]
-        r7 += a[i + 7]
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    for i in range(lo + m, lo + n):
-        res += a[i]
-    return res
-
-
-@njit(cache=True)
-def _tree_sum(plan):
-    """Add the leaf sums up NumPy's pairwise tree (then to the reduction's initial 0.0, as NumPy does)."""
-    stack, top = plan.stack, 0
-    for step in plan.program:
-        if step == _ADD:
-            top -= 1
-            stack[top - 1] = stack[top - 1] + stack[top]
-        else:
-            stack[top] = plan.leaf_sums[step]
-            top += 1
-    return 0.0 + stack[0]
-
-
-@njit(cache=True)
-def pairwise_sum(a, plan):
-    """``a.sum()`` as NumPy computes it, for a 1-d float64 array (``plan``: ``FlowSum.plan(len(a))``)."""
-    lo = 0
-    for k in range(plan.leaf_ends.shape[0]):
-        plan.leaf_sums[k] = _leaf_sum(a, lo, plan.leaf_ends[k] - lo)
-        lo = plan.leaf_ends[k]
-    return _tree_sum(plan)
-
-
-@njit(cache=True)
-def _decide_kernel(state, rules, was, plan):
+def _decide_kernel(state, rules, was):
     """Synchronous update from yesterday's panic states; returns (newly panicked, panicked today).
 
     ``panic_left > 0``: days of panic left; ``< 0``: days of immunity left; ``0``: calm. ``was``
     (bool, one per household) is overwritten with yesterday's panic states, which the contagion
-    rule reads while today's are written. Also returns the net flow, summed as ``flow_jpy.sum()``
-    (``plan``: :class:`FlowSum`).
+    rule reads while today's are written.
     """
     units, peak, panic_left, out_flow = state.units, state.peak_jpy, state.panic_left, state.flow_jpy
     indptr, indices = state.indptr, state.indices
@@ -339,8 +245,6 @@ def _decide_kernel(state, rules, was, plan):
         was[i] = panic_left[i] > 0
     new = 0
     panicked = 0
-    leaf_ends, leaf_sums = plan.leaf_ends, plan.leaf_sums
-    leaf, lo = 0, 0
     for i in range(n):
         value = units[i] * value_per_unit
         dd = 1.0 - value / peak[i] if peak[i] > 0.0 else 0.0
@@ -372,11 +276,7 @@ def _decide_kernel(state, rules, was, plan):
             if state.dip_buyer[i] and dd > rules.dip_threshold:
                 c *= 1.0 + rules.dip_multiplier
             out_flow[i] = c
-        if i + 1 == leaf_ends[leaf]:  # a leaf of the pairwise sum is written: sum it while it is in cache
-            leaf_sums[leaf] = _leaf_sum(out_flow, lo, i + 1 - lo)
-            lo = i + 1
-            leaf += 1
-    return new, panicked, _tree_sum(plan)
+    return new, panicked
 
 
 def decide(
@@ -387,13 +287,12 @@ def decide(
     usdjpy: float,
     daily_total_jpy_tn: float,
     scratch: np.ndarray | None = None,
-    plan: FlowSum | None = None,
 ):
     """Today's flows (JPY tn per household, + = buying) from yesterday's close.
 
     ``scratch``: a bool array with one entry per household that the update may overwrite (the
     sector keeps one, so a day allocates nothing in proportion to the population); allocated
-    here if omitted. ``plan``: the :class:`FlowSum` of the population (made here if omitted).
+    here if omitted.
 
     Returns ``(net flow JPY tn, newly panicked, panicked)``.
     """
@@ -406,11 +305,8 @@ def decide(
     )  # fmt: skip
     if scratch is None or scratch.shape != state.panic_left.shape:
         scratch = np.empty(state.panic_left.shape, dtype=np.bool_)
-    n = state.flow_jpy.shape[0]
-    if plan is None or plan.leaf_ends[-1] != n:
-        plan = FlowSum.plan(n)
-    new, panicked, total = _decide_kernel(state, rules, scratch, plan)
-    return float(total), int(new), int(panicked)
+    new, panicked = _decide_kernel(state, rules, scratch)
+    return float(state.flow_jpy.sum()), int(new), int(panicked)
 
 
 @njit(cache=True)
@@ -486,7 +382,6 @@ class NisaHouseholds(Sector):
         self.panicked = 0
         self._orders = np.zeros((N_MARKETS, 3))
         self._was_panicking = np.empty(self.state.panic_left.shape, dtype=np.bool_)  # the update's scratch
-        self._flow_sum = FlowSum.plan(self.state.flow_jpy.shape[0])
 
     def decide(self, model) -> None:
         cfg, mk = self.config, model.market
@@ -497,7 +392,7 @@ class NisaHouseholds(Sector):
         daily = monthly / tdays + fiscal_outflow_jpy_tn_per_day(cfg, model.macro.fiscal_inflation())
         flow, _new, self.panicked = decide(
             self.state, cfg, equity_index=model.macro.equity_index, usdjpy=mk.usdjpy, daily_total_jpy_tn=daily,
-            scratch=self._was_panicking, plan=self._flow_sum,
+            scratch=self._was_panicking,
         )  # fmt: skip
         self.flow_jpy_tn = flow
         self._orders[FX, INSTITUTIONS] = flow * 1000.0 / mk.usdjpy
