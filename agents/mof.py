@@ -139,15 +139,15 @@ class MofConfig(Validated):
         range_note="0 (deposits first) to 1 (USTs only)",
     )
     signal_log_per_jpy_tn: float = param(
-        0.00323,
+        0.00320,
         unit="ln S per JPY tn",
         lo=0.0,
         hi=0.05,
         doc="κ: shift of participants' perceived ceiling (real money's anchor ln S̄) per ¥1 tn of yen bought",
         source="fitted to the same-day moves to the close on 22 Sep 2022 (¥2.84 tn, 145.9→142.4) and 29 Apr 2024 "
         "(¥5.92 tn, 160.2→156.3), checked on 21 Oct 2022 and 11 Jul 2024 (MoF intervention data) by "
-        "experiments/calibration/intervention.py (run: --seeds 10 --workers 2 on commit 69ac1b8; experiments/"
-        "calibration/results/intervention.json): check days within 0.16 pp of the record on average",
+        "experiments/calibration/intervention.py (run: --seeds 10 --workers 2 on commit 68da08b; experiments/"
+        "calibration/results/intervention.json): check days within 0.17 pp of the record on average",
         range_note="0 (flow only) to 5% per ¥1 tn (above Chen, Watanabe & Yabu 2009's 1.7% per ¥1 tn, 1991-2002)",
     )
     signal_halflife_days: float = param(
