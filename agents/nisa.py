@@ -41,6 +41,8 @@ __all__ = [
     "HouseholdView",
     "init_nisa",
     "small_world_csr",
+    "csr_is_symmetric",
+    "PanicCounts",
     "decide",
     "settle",
     "fiscal_outflow_jpy_tn_per_day",
@@ -279,6 +281,109 @@ def _decide_kernel(state, rules, was):
     return new, panicked
 
 
+@njit(cache=True)
+def _decide_counted(state, rules, counts, changed):
+    """The update of :func:`_decide_kernel`, reading each household's number of panicking neighbours
+    (as of yesterday) from ``counts`` instead of scanning its neighbours; then brings ``counts`` up to
+    date for tomorrow from the households whose panic state changed today (``changed``: scratch, one
+    entry per household). The network must be symmetric (:func:`csr_is_symmetric`): a household is
+    among its neighbours' neighbours. Same decisions, bit for bit; returns (newly panicked, panicked today).
+    """
+    units, peak, panic_left, out_flow = state.units, state.peak_jpy, state.panic_left, state.flow_jpy
+    indptr, indices = state.indptr, state.indices
+    value_per_unit = rules.value_per_unit
+    n = units.shape[0]
+    new = 0
+    panicked = 0
+    n_changed = 0
+    for i in range(n):
+        value = units[i] * value_per_unit
+        dd = 1.0 - value / peak[i] if peak[i] > 0.0 else 0.0
+        before = panic_left[i] > 0
+        if panic_left[i] > 0:
+            panic_left[i] -= 1
+            if panic_left[i] == 0:
+                peak[i] = value  # calm again: re-anchor, then a spell of immunity
+                panic_left[i] = -rules.refractory_days
+        elif panic_left[i] < 0:
+            panic_left[i] += 1
+        else:
+            trigger = dd > state.threshold[i]
+            if not trigger and rules.contagion and dd > rules.min_drawdown:
+                deg = indptr[i + 1] - indptr[i]
+                if deg > 0:
+                    trigger = counts[i] > state.contagion_threshold[i] * deg
+            if trigger:
+                panic_left[i] = rules.panic_days
+                new += 1
+        if panic_left[i] > 0:
+            panicked += 1
+            out_flow[i] = -rules.redeem * value
+        else:
+            c = rules.daily_total * state.weight[i]
+            if state.dip_buyer[i] and dd > rules.dip_threshold:
+                c *= 1.0 + rules.dip_multiplier
+            out_flow[i] = c
+        if (panic_left[i] > 0) != before:
+            changed[n_changed] = i
+            n_changed += 1
+    for k in range(n_changed):
+        i = changed[k]
+        step = 1 if panic_left[i] > 0 else -1
+        for j in range(indptr[i], indptr[i + 1]):
+            counts[indices[j]] += step
+    return new, panicked
+
+
+@njit(cache=True)
+def _panicking_neighbours(state, counts):
+    """``counts[i]``: how many of household ``i``'s neighbours are panicking now."""
+    for i in range(counts.shape[0]):
+        cnt = 0
+        for j in range(state.indptr[i], state.indptr[i + 1]):
+            if state.panic_left[state.indices[j]] > 0:
+                cnt += 1
+        counts[i] = cnt
+
+
+@njit(cache=True)
+def csr_is_symmetric(indptr, indices):
+    """Whether a CSR graph's rows are strictly increasing (no repeated edge) and every edge ``i → j``
+    has its ``j → i``."""
+    for i in range(indptr.shape[0] - 1):
+        for k in range(indptr[i], indptr[i + 1]):
+            j = indices[k]
+            if k > indptr[i] and j <= indices[k - 1]:
+                return False
+            lo, hi = indptr[j], indptr[j + 1]
+            while lo < hi:  # binary search for i among j's neighbours
+                mid = (lo + hi) // 2
+                if indices[mid] < i:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo == indptr[j + 1] or indices[lo] != i:
+                return False
+    return True
+
+
+class PanicCounts(NamedTuple):
+    """Each household's number of panicking neighbours, kept from day to day by the sector."""
+
+    counts: np.ndarray  # int64, one per household
+    changed: np.ndarray  # int64 scratch, one per household
+
+    @classmethod
+    def of(cls, state: NisaState) -> PanicCounts | None:
+        """The counts for ``state`` as it is now, or ``None`` if its network is not symmetric."""
+        if not csr_is_symmetric(state.indptr, state.indices):
+            return None
+        n = state.panic_left.shape[0]
+        counts = np.zeros(n, dtype=np.int64)
+        _panicking_neighbours(state, counts)
+        return cls(counts, np.zeros(n, dtype=np.int64))
+
+
 def decide(
     state: NisaState,
     cfg: NisaConfig,
@@ -286,13 +391,14 @@ def decide(
     equity_index: float,
     usdjpy: float,
     daily_total_jpy_tn: float,
-    scratch: np.ndarray | None = None,
+    neighbours: PanicCounts | None = None,
 ):
     """Today's flows (JPY tn per household, + = buying) from yesterday's close.
 
-    ``scratch``: a bool array with one entry per household that the update may overwrite (the
-    sector keeps one, so a day allocates nothing in proportion to the population); allocated
-    here if omitted.
+    ``neighbours``: the households' counts of panicking neighbours, kept in step with
+    ``state.panic_left`` (:meth:`PanicCounts.of` when the state is made; then only this function
+    changes either). With them a day reads one number per household instead of scanning its
+    neighbours; without them the neighbours are scanned. The decisions are the same.
 
     Returns ``(net flow JPY tn, newly panicked, panicked)``.
     """
@@ -303,9 +409,10 @@ def decide(
         equity_index * usdjpy / 1000.0, daily_total_jpy_tn, cfg.contagion, cfg.contagion_min_drawdown, cfg.panic_days,
         cfg.refractory_days, cfg.redemption_per_day, cfg.dip_threshold, cfg.dip_multiplier,
     )  # fmt: skip
-    if scratch is None or scratch.shape != state.panic_left.shape:
-        scratch = np.empty(state.panic_left.shape, dtype=np.bool_)
-    new, panicked = _decide_kernel(state, rules, scratch)
+    if neighbours is None:
+        new, panicked = _decide_kernel(state, rules, np.empty(state.panic_left.shape, dtype=np.bool_))
+    else:
+        new, panicked = _decide_counted(state, rules, neighbours.counts, neighbours.changed)
     return float(state.flow_jpy.sum()), int(new), int(panicked)
 
 
@@ -381,7 +488,7 @@ class NisaHouseholds(Sector):
         self.flow_jpy_tn = 0.0
         self.panicked = 0
         self._orders = np.zeros((N_MARKETS, 3))
-        self._was_panicking = np.empty(self.state.panic_left.shape, dtype=np.bool_)  # the update's scratch
+        self._neighbours = PanicCounts.of(self.state)  # None (scan the neighbours) if the network is not symmetric
 
     def decide(self, model) -> None:
         cfg, mk = self.config, model.market
@@ -392,7 +499,7 @@ class NisaHouseholds(Sector):
         daily = monthly / tdays + fiscal_outflow_jpy_tn_per_day(cfg, model.macro.fiscal_inflation())
         flow, _new, self.panicked = decide(
             self.state, cfg, equity_index=model.macro.equity_index, usdjpy=mk.usdjpy, daily_total_jpy_tn=daily,
-            scratch=self._was_panicking,
+            neighbours=self._neighbours,
         )  # fmt: skip
         self.flow_jpy_tn = flow
         self._orders[FX, INSTITUTIONS] = flow * 1000.0 / mk.usdjpy

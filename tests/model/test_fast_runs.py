@@ -105,3 +105,43 @@ def test_households_decision_returns_the_sum_of_its_flows():
         assert sector.flow_jpy_tn == sector.state.flow_jpy.sum()
     total, _, _ = nisa.decide(sector.state, sector.config, equity_index=1.0, usdjpy=150.0, daily_total_jpy_tn=0.01)
     assert total == sector.state.flow_jpy.sum()
+
+
+def test_households_network_is_symmetric_and_checked():
+    from agents.nisa import csr_is_symmetric, small_world_csr
+
+    for n, k, p in ((1, 6, 0.1), (2, 2, 0.0), (50, 6, 0.1), (1000, 10, 0.5), (300, 4, 1.0)):
+        indptr, indices = small_world_csr(n, k, p, np.random.default_rng(n))
+        assert csr_is_symmetric(indptr, indices)
+    one_way = (np.array([0, 1, 1]), np.array([1]))  # 0 → 1 without 1 → 0
+    repeated = (np.array([0, 2, 4]), np.array([1, 1, 0, 0]))
+    assert not csr_is_symmetric(*one_way) and not csr_is_symmetric(*repeated)
+
+
+@pytest.mark.parametrize("contagion_min_drawdown", [0.0, 0.15])
+def test_kept_neighbour_counts_give_the_scanned_decisions(contagion_min_drawdown):
+    """Households in deep drawdowns, many panicking: the kept counts decide as the neighbour scan does."""
+    from agents import nisa
+
+    cfg = nisa.NisaConfig(n_households=4_000, contagion_threshold=0.2, contagion_min_drawdown=contagion_min_drawdown,
+                          panic_days=3, refractory_days=4, network_degree=8)  # fmt: skip
+    scanned = nisa.init_nisa(cfg, np.random.default_rng(7), equity_index=1.0, usdjpy=150.0)
+    kept = scanned._replace(**{f: getattr(scanned, f).copy() for f in scanned._fields})
+    counts = nisa.PanicCounts.of(kept)
+    assert counts is not None
+    rng = np.random.default_rng(8)
+    panics = 0
+    for day in range(60):
+        price = 150.0 * (1.0 - 0.5 * (day % 20) / 20.0 * rng.uniform(0.8, 1.0))  # repeated deep falls
+        a = nisa.decide(scanned, cfg, equity_index=1.0, usdjpy=price, daily_total_jpy_tn=0.01)
+        b = nisa.decide(kept, cfg, equity_index=1.0, usdjpy=price, daily_total_jpy_tn=0.01, neighbours=counts)
+        assert a == b, day
+        panics += a[1]
+        nisa.settle(scanned, equity_index=1.0, usdjpy=price)
+        nisa.settle(kept, equity_index=1.0, usdjpy=price)
+        for f in scanned._fields:
+            assert np.array_equal(getattr(scanned, f), getattr(kept, f)), (day, f)
+        fresh = np.zeros_like(counts.counts)
+        nisa._panicking_neighbours(kept, fresh)
+        assert np.array_equal(fresh, counts.counts), day
+    assert panics > 100  # contagion and thresholds were exercised
