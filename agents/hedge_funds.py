@@ -138,12 +138,12 @@ class HedgeFundConfig(Validated):
     leverage_beta_a: float = param(2.0, lo=0.1, hi=20.0, doc="Beta(a, b) shape of caps between 1 and max_leverage")
     leverage_beta_b: float = param(2.0, lo=0.1, hi=20.0, doc="Beta(a, b) shape of caps between 1 and max_leverage")
     risk_aversion_median: float = param(
-        1.75,
+        1.28,
         lo=0.5,
         hi=10.0,
         doc="median relative risk aversion γ (lognormal across funds)",
-        source="fitted to the baseline's return moments by experiments/calibration/baseline.py (run: --candidates 32 "
-        "--seeds 6 --days 1750 --profile 7 --workers 2 on commit cec8039, 2026-12-01; "
+        source="fitted to the baseline's return moments by experiments/calibration/baseline.py (run: --candidates 24 "
+        "--seeds 12 --days 1750 --profile 7 --workers 2 on commit 2bbf425, 2026-12-01; "
         "experiments/calibration/results/baseline.json)",
         range_note="relative risk aversion estimates ~1-10 (Mehra & Prescott 1985; Bliss & Panigirtzoglou 2004)",
     )

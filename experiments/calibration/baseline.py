@@ -26,7 +26,7 @@ that end in a clearing failure. The median over seeds is the location the search
 validation judges the result per seed (:mod:`experiments.analysis.validation`). The estimation that
 comes later replaces this script::
 
-    python -m experiments.calibration.baseline --candidates 32 --seeds 6 --days 1750 --profile 7 --workers 2 \\
+    python -m experiments.calibration.baseline --candidates 24 --seeds 12 --days 1750 --profile 7 --workers 2 \\
         --out experiments/calibration/results/baseline.json
 """
 
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # --days: the returns of a run after the 250-day burn-in
     args = parse_arguments("python -m experiments.calibration.baseline", __doc__, argv,
-                           candidates=32, seeds=6, days=1750, profile=7)  # fmt: skip
+                           candidates=24, seeds=12, days=1750, profile=7)  # fmt: skip
     targets = data_targets(args.days)  # a run has `days` returns after the burn-in
     result = search(moments_of_run, partial(score, targets=targets), BOUNDS, candidates=args.candidates,
                     seeds=args.seeds, days=args.days, workers=args.workers, search_seed=SEARCH_SEED,
