@@ -232,62 +232,15 @@ class NisaRules(NamedTuple):
 
 
 @njit(cache=True)
-def _decide_kernel(state, rules, was):
+def _decide_kernel(state, rules, counts, changed):
     """Synchronous update from yesterday's panic states; returns (newly panicked, panicked today).
 
-    ``panic_left > 0``: days of panic left; ``< 0``: days of immunity left; ``0``: calm. ``was``
-    (bool, one per household) is overwritten with yesterday's panic states, which the contagion
-    rule reads while today's are written.
-    """
-    units, peak, panic_left, out_flow = state.units, state.peak_jpy, state.panic_left, state.flow_jpy
-    indptr, indices = state.indptr, state.indices
-    value_per_unit = rules.value_per_unit
-    n = units.shape[0]
-    for i in range(n):
-        was[i] = panic_left[i] > 0
-    new = 0
-    panicked = 0
-    for i in range(n):
-        value = units[i] * value_per_unit
-        dd = 1.0 - value / peak[i] if peak[i] > 0.0 else 0.0
-        if panic_left[i] > 0:
-            panic_left[i] -= 1
-            if panic_left[i] == 0:
-                peak[i] = value  # calm again: re-anchor, then a spell of immunity
-                panic_left[i] = -rules.refractory_days
-        elif panic_left[i] < 0:
-            panic_left[i] += 1
-        else:
-            trigger = dd > state.threshold[i]
-            if not trigger and rules.contagion and dd > rules.min_drawdown:
-                deg = indptr[i + 1] - indptr[i]
-                if deg > 0:
-                    cnt = 0
-                    for j in range(indptr[i], indptr[i + 1]):
-                        if was[indices[j]]:
-                            cnt += 1
-                    trigger = cnt > state.contagion_threshold[i] * deg
-            if trigger:
-                panic_left[i] = rules.panic_days
-                new += 1
-        if panic_left[i] > 0:
-            panicked += 1
-            out_flow[i] = -rules.redeem * value
-        else:
-            c = rules.daily_total * state.weight[i]
-            if state.dip_buyer[i] and dd > rules.dip_threshold:
-                c *= 1.0 + rules.dip_multiplier
-            out_flow[i] = c
-    return new, panicked
-
-
-@njit(cache=True)
-def _decide_counted(state, rules, counts, changed):
-    """The update of :func:`_decide_kernel`, reading each household's number of panicking neighbours
-    (as of yesterday) from ``counts`` instead of scanning its neighbours; then brings ``counts`` up to
-    date for tomorrow from the households whose panic state changed today (``changed``: scratch, one
-    entry per household). The network must be symmetric (:func:`csr_is_symmetric`): a household is
-    among its neighbours' neighbours. Same decisions, bit for bit; returns (newly panicked, panicked today).
+    ``panic_left > 0``: days of panic left; ``< 0``: days of immunity left; ``0``: calm. The contagion
+    rule reads each household's number of panicking neighbours as of yesterday from ``counts``; the
+    kernel then brings ``counts`` up to date for tomorrow from the households whose panic state
+    changed today (``changed``: scratch, one entry per household). That update is right only for a
+    symmetric network (:func:`csr_is_symmetric`: a household is among its neighbours' neighbours);
+    otherwise the caller recounts every day (:meth:`PanicCounts.scanned`).
     """
     units, peak, panic_left, out_flow = state.units, state.peak_jpy, state.panic_left, state.flow_jpy
     indptr, indices = state.indptr, state.indices
@@ -378,6 +331,11 @@ class PanicCounts(NamedTuple):
         """The counts for ``state`` as it is now, or ``None`` if its network is not symmetric."""
         if not csr_is_symmetric(state.indptr, state.indices):
             return None
+        return cls.scanned(state)
+
+    @classmethod
+    def scanned(cls, state: NisaState) -> PanicCounts:
+        """The counts for ``state`` as it is now, by scanning every household's neighbours."""
         n = state.panic_left.shape[0]
         counts = np.zeros(n, dtype=np.int64)
         _panicking_neighbours(state, counts)
@@ -409,10 +367,9 @@ def decide(
         equity_index * usdjpy / 1000.0, daily_total_jpy_tn, cfg.contagion, cfg.contagion_min_drawdown, cfg.panic_days,
         cfg.refractory_days, cfg.redemption_per_day, cfg.dip_threshold, cfg.dip_multiplier,
     )  # fmt: skip
-    if neighbours is None:
-        new, panicked = _decide_kernel(state, rules, np.empty(state.panic_left.shape, dtype=np.bool_))
-    else:
-        new, panicked = _decide_counted(state, rules, neighbours.counts, neighbours.changed)
+    if neighbours is None:  # no counts kept (a state on its own, or a one-way network): count them now
+        neighbours = PanicCounts.scanned(state)
+    new, panicked = _decide_kernel(state, rules, neighbours.counts, neighbours.changed)
     return float(state.flow_jpy.sum()), int(new), int(panicked)
 
 
