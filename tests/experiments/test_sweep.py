@@ -371,8 +371,12 @@ def _pool_workers() -> list[int]:
 def test_a_killed_worker_process_is_replaced_and_no_run_is_lost(tmp_path, tiny_reference, caplog):
     import threading
 
-    spec_path, reference = tiny_reference
+    # the tiny sweep with longer runs, so that the killer finds the pool still working after a saved part
+    spec_path = write(tmp_path, TINY.replace("days = 30", "days = 150"))
+    assert "days = 150" in spec_path.read_text()
     spec = load_spec(spec_path)
+    run_sweep(spec, tmp_path / "reference", executor="serial", progress=False)
+    reference = load_results(tmp_path / "reference")
     out = tmp_path / "out"
     killed: list[int] = []
 
