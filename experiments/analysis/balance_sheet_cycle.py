@@ -13,11 +13,13 @@ Five measurements, each against a twin or an ablation on common random numbers (
 4. **the liquidity spiral** — in a risk-off unwind, dealers' equity and the price impact of net
    customer flow before and after the shock, and the yen surge with ``dealers.capital_constraint``
    off relative to on;
-5. **leverage binds** — on the eve of a risk-off shock (``risk_off``'s US growth surprise) in a
-   crowded book built at the July 2024 state: the share of carry funds within 1.2x their
-   maintenance margin, the share called in the
-   next month, forced sales as a share of the fall in the carry stock, failures (a run that ends in a
-   clearing failure is counted, with its eve figures kept where it got that far).
+5. **leverage binds** — after an endogenous build-up: from the July 2024 state with funds at their
+   own targets, the eve is the first day after a 100-day warm-up on which the carry stock has grown
+   to the ~$250 bn anchor by itself; a risk-off shock (``risk_off``'s US growth surprise) comes the
+   next morning. On the eve: the share of carry funds within 1.2x their maintenance margin; in the
+   month after: the share called, forced sales as a share of the fall in the carry stock, failures
+   (a run that ends in a clearing failure is counted, with its eve figures kept). Seeds whose book
+   never reaches the anchor within 750 days are counted, not measured.
 
 Statistics follow one protocol: baseline, ``seeds`` seeds × ``days`` days, the first 250 dropped,
 bias-corrected excess kurtosis; a paired statistic is the median over seeds of the per-seed
@@ -45,7 +47,9 @@ __all__ = [
     "paired",
     "news_on_its_day",
     "liquidity_spiral",
+    "crowded_eve",
     "leverage_binds",
+    "leverage_binds_summary",
     "multi_root_days",
     "report",
     "main",
@@ -138,31 +142,71 @@ def liquidity_spiral(seed: int, shock_day: int = 60, window: int = 40) -> dict[s
     return out
 
 
-def leverage_binds(seed: int, shock_day: int = 20, month: int = 21) -> dict[str, float]:
-    """A crowded book built at the July 2024 state (its scripted events removed) and the ``risk_off``
-    scenario's trigger (a 3-sd negative US growth surprise) before day ``shock_day``: the book on the
-    eve, and the month after."""
-    from experiments.analysis.carry_channels import CROWDED, crowding
+# The build-up for measurement 5: funds at their own targets in the July 2024 state (its scripted
+# events removed), with the capital and maintenance ratio of the crowded book
+# (:data:`experiments.analysis.carry_channels.CROWDED`) but not its overfilled start; the eve of the
+# shock is the first day after ``BUILDUP_WARMUP`` days on which the carry stock has grown to the
+# ~$250 bn anchor by itself (``ANCHOR_USD_BN``), searched up to ``BUILDUP_MAX_DAYS``.
+BUILDUP_WARMUP = 100
+BUILDUP_MAX_DAYS = 750
+
+
+def crowded_eve(stock: np.ndarray, *, anchor: float, warmup: int) -> int:
+    """The first day (index into ``stock``, the carry stock at each day's close; day 0 = the start)
+    after ``warmup`` on which the stock is at or above ``anchor``; −1 if it never is."""
+    hits = np.flatnonzero(np.asarray(stock)[warmup + 1 :] >= anchor)
+    return int(hits[0]) + warmup + 1 if hits.size else -1
+
+
+def _carry_state(model) -> tuple[np.ndarray, float, float]:
+    """Carry funds (alive, not trend followers), their carry stock and the share of them whose equity
+    is within 1.2x their maintenance margin."""
+    f = model.hedge_funds
+    carry = (f.trend_weight == 0) & f.alive
+    margin = f.margin_fx * f.fwd_usd_bn + f.margin_ust * f.ust_units * model.market.ust_price
+    near = carry & (f.equity_book_usd_bn <= 1.2 * margin * model.config.hedge_funds.maintenance_ratio)
+    return carry, float(f.fwd_usd_bn[carry].sum()), float(near.sum() / max(carry.sum(), 1))
+
+
+def leverage_binds(seed: int, month: int = 21) -> dict[str, float]:
+    """A carry book that has built up to the anchor by itself, then ``risk_off``'s trigger (a 3-sd
+    negative US growth surprise) before the next day's trading: the book on the eve, and the month after.
+
+    The build-up run has no events; the shocked run is the same seed with the surprise on the day after
+    the eve (common random numbers: its eve is the build-up run's, checked). A seed whose book never
+    reaches the anchor reports ``crowded = 0`` and nothing else.
+    """
+    from experiments.analysis.carry_channels import ANCHOR_USD_BN, CROWDED
+    from model.clearing import ClearingError
     from model.model import CarryUnwindModel
     from model.scenarios import load_scenario
 
-    shock = dataclasses.replace(load_scenario("risk_off").events[0], day=shock_day)
-    scenario = dataclasses.replace(load_scenario("boj_hike_2024"), events=(shock,))
-    m = CarryUnwindModel(scenario=scenario, seed=seed, **CROWDED, collect=False)
-    m.run_for(shock_day - 1)
+    overrides = {k: v for k, v in CROWDED.items() if k != "hedge_funds__initial_leverage_fraction"}
+    quiet = dataclasses.replace(load_scenario("boj_hike_2024"), events=())
+    m = CarryUnwindModel(scenario=quiet, seed=seed, collect=False, **overrides)
+    stock = [_carry_state(m)[1]]
+    eve = -1
+    try:
+        while m.day < BUILDUP_MAX_DAYS and eve < 0:
+            m.step()
+            stock.append(_carry_state(m)[1])
+            eve = crowded_eve(np.array(stock), anchor=ANCHOR_USD_BN, warmup=BUILDUP_WARMUP)
+    except ClearingError:
+        return {"crowded": 0.0, "buildup_failed": 1.0}
+    if eve < 0:
+        return {"crowded": 0.0, "buildup_failed": 0.0}
+    shock = dataclasses.replace(load_scenario("risk_off").events[0], day=eve + 1)
+    m = CarryUnwindModel(scenario=dataclasses.replace(quiet, events=(shock,)), seed=seed, collect=False, **overrides)
+    m.run_for(eve)
+    carry, stock0, near = _carry_state(m)
+    if stock0 != stock[eve]:
+        raise RuntimeError(f"seed {seed}: the shocked run's eve ({stock0}) differs from the build-up's ({stock[eve]})")
+    out = {"crowded": 1.0, "buildup_failed": 0.0, "eve_day": float(eve), "carry_stock_eve_usd_bn": stock0,
+           "share_near_maintenance": near}  # fmt: skip
     f = m.hedge_funds
-    carry = (f.trend_weight == 0) & f.alive
-    eve = crowding(m)
-    margin = f.margin_fx * f.fwd_usd_bn + f.margin_ust * f.ust_units * m.market.ust_price
-    near = carry & (f.equity_book_usd_bn <= 1.2 * margin * m.config.hedge_funds.maintenance_ratio)
-    out = {"carry_stock_eve_usd_bn": eve["carry_stock_usd_bn"],
-           "share_near_maintenance": float(near.sum() / carry.sum())}  # fmt: skip
     called = np.zeros_like(carry)
     forced = 0.0
-    stock0 = float(f.fwd_usd_bn.sum())
     failures = 0
-    from model.clearing import ClearingError
-
     try:
         for _ in range(month):
             m.step()
@@ -170,11 +214,30 @@ def leverage_binds(seed: int, shock_day: int = 20, month: int = 21) -> dict[str,
             forced += m.latest["hf_forced_usd_bn"]
             failures += m.latest["hf_failures"]
     except ClearingError:
-        return {**out, "failed": 1.0, "failed_day": float(m.day)}
+        return {**out, "failed": 1.0, "failed_day": float(m.day - eve)}
     fall = stock0 - float(f.fwd_usd_bn.sum())
     return {**out, "share_called_in_month": float(called.sum() / carry.sum()), "forced_usd_bn": forced,
             "carry_fall_usd_bn": fall, "forced_share_of_fall": forced / fall if fall > 0 else float("nan"),
             "failures": float(failures)}  # fmt: skip
+
+
+def leverage_binds_summary(rows: list[dict[str, float]]) -> dict[str, Any]:
+    """Measurement 5 over seeds: how many books reached the anchor, and among them the share of seeds
+    meeting each threshold (the outcome is bimodal, so the median alone hides it), then every field's
+    median and interval."""
+    crowded = [r for r in rows if r.get("crowded") == 1.0]
+
+    def share(test) -> float:
+        return float(np.mean([bool(test(r)) for r in crowded])) if crowded else float("nan")
+
+    return {
+        "seeds_crowded": len(crowded),
+        "seeds": len(rows),
+        "share_of_crowded_seeds_near_ge_0.3": share(lambda r: r.get("share_near_maintenance", 0.0) >= 0.3),
+        "share_of_crowded_seeds_called_ge_0.3": share(lambda r: r.get("share_called_in_month", 0.0) >= 0.3),
+        "share_of_crowded_seeds_forced_ge_third": share(lambda r: r.get("forced_share_of_fall", 0.0) >= 1 / 3),
+        **spread_by_field(crowded),
+    }
 
 
 def multi_root_days(task: tuple[str, int, int]) -> dict[str, float]:
@@ -254,7 +317,7 @@ def report(seeds: int, days: int, workers: int, cache: str = "") -> dict[str, An
         },
         "3_news_acts_on_its_day": spread_by_field(run_tasks(partial(guarded, news_on_its_day), ids, workers=workers)),
         "4_liquidity_spiral": spread_by_field(run_tasks(partial(guarded, liquidity_spiral), ids, workers=workers)),
-        "5_leverage_binds": spread_by_field(run_tasks(partial(guarded, leverage_binds), ids, workers=workers)),
+        "5_leverage_binds": leverage_binds_summary(run_tasks(partial(guarded, leverage_binds), ids, workers=workers)),
         "multi_root_days": {
             sc: spread_by_field(run_tasks(multi_root_days, [(sc, s, min(days, 500)) for s in ids[:5]], workers=workers))
             for sc in ("baseline", "risk_off")

@@ -231,11 +231,11 @@ def twin_runs():
 
 
 def test_ctas_sell_into_a_sharp_fall_and_deepen_it(twin_runs):
-    """Twin runs (same seed, CTAs on and off) with a $100 bn dollar sale on day 30. Measured (seeds
-    0-11): the shock-day fall is deeper with CTAs in 12 of 12 seeds, by 0.08 pp on average (~3% of the
-    ~2.9% fall); over 20 days by 0.45 pp on average, deeper in 11 of 12; the CTAs sell dollars on the
-    shock day in every seed (−$1.3 bn on average). Re-measured after the cleared 30y and the EGARCH
-    risk index: they sell in 11 of 12 seeds (−$1.0 bn on average)."""
+    """Twin runs (same seed, CTAs on and off) with a $100 bn dollar sale on day 30. Measured on the
+    12-seed calibration (seeds 0-11, commit 330422d): the ~2.7% shock-day fall is deeper with CTAs in
+    12 of 12 seeds, by 0.06 pp on average; over 20 days by 0.24 pp, deeper in 9 of 12; the CTAs sell
+    dollars on the shock day in 12 of 12 seeds (−$1.1 bn on average). The thresholds below are looser
+    than these figures, so that a recalibration that keeps the mechanism passes."""
     day_on, day_off, month_on, month_off, flow = twin_runs.T
     assert np.all(day_off < -0.01)  # the shock is a sharp fall
     amp_day = np.abs(day_on) - np.abs(day_off)

@@ -1,0 +1,41 @@
+"""The balance-sheet benchmark's measurement 5: how the eve of the shock is chosen and how seeds are summarised."""
+
+import math
+
+import numpy as np
+
+from experiments.analysis.balance_sheet_cycle import crowded_eve, leverage_binds_summary
+
+
+def test_the_eve_is_the_first_day_at_the_anchor_after_the_warm_up():
+    stock = np.array([300.0, 260.0, 240.0, 245.0, 251.0, 230.0, 270.0])
+    # days 0 and 1 are at the anchor but inside the warm-up; day 4 is the first after it
+    assert crowded_eve(stock, anchor=250.0, warmup=2) == 4
+    assert crowded_eve(stock, anchor=250.0, warmup=0) == 1  # day 0 (the start) never counts
+    assert crowded_eve(stock, anchor=250.0, warmup=4) == 6
+    assert crowded_eve(stock, anchor=251.0, warmup=2) == 4  # at the anchor counts
+    assert crowded_eve(stock, anchor=500.0, warmup=0) == -1
+    assert crowded_eve(stock[:3], anchor=250.0, warmup=5) == -1  # shorter than the warm-up
+
+
+def test_the_summary_counts_seeds_that_never_crowd_and_shares_only_the_crowded():
+    rows = [
+        {"failed": 0.0, "crowded": 0.0, "buildup_failed": 0.0},
+        {"failed": 0.0, "crowded": 1.0, "share_near_maintenance": 0.5, "share_called_in_month": 0.1,
+         "forced_share_of_fall": 0.5},
+        {"failed": 0.0, "crowded": 1.0, "share_near_maintenance": 0.1, "share_called_in_month": 0.9,
+         "forced_share_of_fall": math.nan},
+        {"failed": 0.0, "crowded": 1.0, "share_near_maintenance": 0.3, "failed_day": 5.0},
+    ]  # fmt: skip
+    out = leverage_binds_summary(rows)
+    assert (out["seeds"], out["seeds_crowded"]) == (4, 3)
+    assert math.isclose(out["share_of_crowded_seeds_near_ge_0.3"], 2 / 3)
+    assert math.isclose(out["share_of_crowded_seeds_called_ge_0.3"], 1 / 3)
+    assert math.isclose(out["share_of_crowded_seeds_forced_ge_third"], 1 / 3)  # NaN is not ≥ a third
+    assert out["share_near_maintenance"]["n"] == 3  # the seed that never crowded is not in the medians
+
+
+def test_no_crowded_seed_gives_undefined_shares_not_zero():
+    out = leverage_binds_summary([{"failed": 0.0, "crowded": 0.0}] * 3)
+    assert out["seeds_crowded"] == 0
+    assert math.isnan(out["share_of_crowded_seeds_called_ge_0.3"])
