@@ -232,6 +232,7 @@ def leverage_binds_summary(rows: list[dict[str, float]]) -> dict[str, Any]:
 
     return {
         "seeds_crowded": len(crowded),
+        "seeds_buildup_failed": int(sum(r.get("buildup_failed") == 1.0 for r in rows)),
         "seeds": len(rows),
         "share_of_crowded_seeds_near_ge_0.3": share(lambda r: r.get("share_near_maintenance", 0.0) >= 0.3),
         "share_of_crowded_seeds_called_ge_0.3": share(lambda r: r.get("share_called_in_month", 0.0) >= 0.3),

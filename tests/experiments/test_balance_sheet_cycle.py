@@ -21,6 +21,7 @@ def test_the_eve_is_the_first_day_at_the_anchor_after_the_warm_up():
 def test_the_summary_counts_seeds_that_never_crowd_and_shares_only_the_crowded():
     rows = [
         {"failed": 0.0, "crowded": 0.0, "buildup_failed": 0.0},
+        {"failed": 0.0, "crowded": 0.0, "buildup_failed": 1.0},
         {"failed": 0.0, "crowded": 1.0, "share_near_maintenance": 0.5, "share_called_in_month": 0.1,
          "forced_share_of_fall": 0.5},
         {"failed": 0.0, "crowded": 1.0, "share_near_maintenance": 0.1, "share_called_in_month": 0.9,
@@ -28,7 +29,7 @@ def test_the_summary_counts_seeds_that_never_crowd_and_shares_only_the_crowded()
         {"failed": 0.0, "crowded": 1.0, "share_near_maintenance": 0.3, "failed_day": 5.0},
     ]  # fmt: skip
     out = leverage_binds_summary(rows)
-    assert (out["seeds"], out["seeds_crowded"]) == (4, 3)
+    assert (out["seeds"], out["seeds_crowded"], out["seeds_buildup_failed"]) == (5, 3, 1)
     assert math.isclose(out["share_of_crowded_seeds_near_ge_0.3"], 2 / 3)
     assert math.isclose(out["share_of_crowded_seeds_called_ge_0.3"], 1 / 3)
     assert math.isclose(out["share_of_crowded_seeds_forced_ge_third"], 1 / 3)  # NaN is not ≥ a third
