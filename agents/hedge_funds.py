@@ -976,6 +976,9 @@ class HedgeFunds(Sector):
         self.state: HedgeFundState | None = None
         self.engine = None  # the Mesa reference engine, when model.engine == "mesa"
         self.totals: SettleTotals | None = None
+        # the holdings (sums over funds) as of the last settlement, or the opening: the funds' forwards,
+        # units and cash change only when a day settles, so the day reads these instead of summing again
+        self.held: dict[str, float] | None = None
 
     # -- what funds observe before trading --------------------------------------------------------
     def variance_pa(self, model) -> float:
@@ -1019,7 +1022,9 @@ class HedgeFunds(Sector):
 
     def publish(self, model) -> dict[str, float]:
         # the carry stock scales the day's forced sales in the risk index
-        return {"carry_stock_usd_bn": float(self.state.fwd_usd_bn.sum())} if self.state is not None else {}
+        if self.state is None:
+            return {}
+        return {"carry_stock_usd_bn": self.held["usd_fwd_bn"] if self.held else float(self.state.fwd_usd_bn.sum())}
 
     def open_books(self, ledger) -> None:
         f = self.state
@@ -1034,7 +1039,8 @@ class HedgeFunds(Sector):
 
     def sync_ledger(self, ledger) -> None:
         """The hedge-fund row, recomputed from the funds' own arrays (not booked from flows)."""
-        for asset, amount in self.holdings().items():
+        self.held = self.holdings()
+        for asset, amount in self.held.items():
             ledger.set(self.name, asset, amount)
 
     # -- the day ----------------------------------------------------------------------------------
@@ -1055,8 +1061,8 @@ class HedgeFunds(Sector):
 
     def settle(self, model, day) -> None:
         f, led = self.state, model.ledger
-        units_before, fwd_before = float(f.ust_units.sum()), float(f.fwd_usd_bn.sum())
-        repo_before = self.repo_usd_bn()
+        before = self.held if self.held is not None else self.holdings()  # as the last settlement left them
+        units_before, fwd_before, repo_before = before["ust_units"], before["usd_fwd_bn"], -before["repo_usd_bn"]
         prices = settle_prices(day)
         if self.engine is None:
             t = settle(f, self.config, prices, day=model.day)
@@ -1066,7 +1072,7 @@ class HedgeFunds(Sector):
         led.book("us_treasury", "usd_bn", -t.coupons_usd_bn)
         led.book("fund_investors", "usd_bn", -t.investor_flows_usd_bn + t.payouts_usd_bn)
         # the money market pays interest, lends the repo and bears what failed funds could not repay
-        held = self.holdings()  # once: the sums over funds below all come from it
+        held = self.held = self.holdings()  # once: the sums over funds below (and until tomorrow's) come from it
         d_repo = -held["repo_usd_bn"] - repo_before
         led.book("us_money_market", "usd_bn", -t.interest_usd_bn - d_repo - t.defaults_usd_bn)
         led.book("us_money_market", "repo_usd_bn", d_repo)
@@ -1097,12 +1103,15 @@ class HedgeFunds(Sector):
         f, t, mk = self.state, self.totals, model.market
         alive = f.alive
         n_alive = int(np.count_nonzero(alive))
-        # with every fund alive the rows are the arrays themselves: the same sums without copying them
-        fwd, units, book = (f.fwd_usd_bn, f.ust_units, f.equity_book_usd_bn) if n_alive == alive.shape[0] else (
-            f.fwd_usd_bn[alive], f.ust_units[alive], f.equity_book_usd_bn[alive])  # fmt: skip
-        net = float(fwd.sum())
+        if n_alive == alive.shape[0] and self.held is not None:
+            # every fund alive: the rows are the arrays themselves, already summed at settlement
+            fwd, book = f.fwd_usd_bn, f.equity_book_usd_bn
+            net, units_sum = self.held["usd_fwd_bn"], self.held["ust_units"]
+        else:
+            fwd, units, book = f.fwd_usd_bn[alive], f.ust_units[alive], f.equity_book_usd_bn[alive]
+            net, units_sum = float(fwd.sum()), float(units.sum())
         gross = float(np.abs(fwd).sum())
-        ust = float(units.sum()) * mk.ust_price
+        ust = units_sum * mk.ust_price
         equity = float(book.sum())
         return {
             "hf_gross_usd_bn": gross,

@@ -45,6 +45,7 @@ __all__ = [
     "PanicCounts",
     "decide",
     "settle",
+    "value_per_unit",
     "fiscal_outflow_jpy_tn_per_day",
     "network_sample",
 ]
@@ -229,6 +230,7 @@ class NisaRules(NamedTuple):
     redeem: float  # share of holdings redeemed per panic day
     dip_threshold: float
     dip_multiplier: float
+    settle_value_per_unit: float  # > 0: first execute yesterday's orders at this value per unit (0: none pending)
 
 
 @njit(cache=True)
@@ -241,15 +243,27 @@ def _decide_kernel(state, rules, counts, changed):
     changed today (``changed``: scratch, one entry per household). That update is right only for a
     symmetric network (:func:`csr_is_symmetric`: a household is among its neighbours' neighbours);
     otherwise the caller recounts every day (:meth:`PanicCounts.scanned`).
+
+    With ``rules.settle_value_per_unit > 0`` each household first executes yesterday's order
+    (``flow_jpy``) at that value per unit, as :func:`settle` does, so that a day passes over the
+    households once instead of twice (the same operations per household in the same order).
     """
     units, peak, panic_left, out_flow = state.units, state.peak_jpy, state.panic_left, state.flow_jpy
+    threshold, weight, dip_buyer = state.threshold, state.weight, state.dip_buyer
     indptr, indices = state.indptr, state.indices
     value_per_unit = rules.value_per_unit
+    settle_at = rules.settle_value_per_unit
+    settle_first = settle_at > 0.0
     n = units.shape[0]
     new = 0
     panicked = 0
     n_changed = 0
     for i in range(n):
+        if settle_first:  # yesterday's order, as _settle_kernel books it
+            units[i] += out_flow[i] / settle_at
+            v = units[i] * settle_at
+            if v > peak[i]:
+                peak[i] = v
         value = units[i] * value_per_unit
         dd = 1.0 - value / peak[i] if peak[i] > 0.0 else 0.0
         before = panic_left[i] > 0
@@ -261,7 +275,7 @@ def _decide_kernel(state, rules, counts, changed):
         elif panic_left[i] < 0:
             panic_left[i] += 1
         else:
-            trigger = dd > state.threshold[i]
+            trigger = dd > threshold[i]
             if not trigger and rules.contagion and dd > rules.min_drawdown:
                 deg = indptr[i + 1] - indptr[i]
                 if deg > 0:
@@ -271,12 +285,12 @@ def _decide_kernel(state, rules, counts, changed):
                 new += 1
         if panic_left[i] > 0:
             panicked += 1
-            out_flow[i] = -rules.redeem * value
+            flow = -rules.redeem * value
         else:
-            c = rules.daily_total * state.weight[i]
-            if state.dip_buyer[i] and dd > rules.dip_threshold:
-                c *= 1.0 + rules.dip_multiplier
-            out_flow[i] = c
+            flow = rules.daily_total * weight[i]
+            if dip_buyer[i] and dd > rules.dip_threshold:
+                flow *= 1.0 + rules.dip_multiplier
+        out_flow[i] = flow
         if (panic_left[i] > 0) != before:
             changed[n_changed] = i
             n_changed += 1
@@ -323,8 +337,8 @@ def csr_is_symmetric(indptr, indices):
 class PanicCounts(NamedTuple):
     """Each household's number of panicking neighbours, kept from day to day by the sector."""
 
-    counts: np.ndarray  # int64, one per household
-    changed: np.ndarray  # int64 scratch, one per household
+    counts: np.ndarray  # int32, one per household (at most its degree)
+    changed: np.ndarray  # int32 scratch, one per household
 
     @classmethod
     def of(cls, state: NisaState) -> PanicCounts | None:
@@ -337,9 +351,14 @@ class PanicCounts(NamedTuple):
     def scanned(cls, state: NisaState) -> PanicCounts:
         """The counts for ``state`` as it is now, by scanning every household's neighbours."""
         n = state.panic_left.shape[0]
-        counts = np.zeros(n, dtype=np.int64)
+        counts = np.zeros(n, dtype=np.int32)
         _panicking_neighbours(state, counts)
-        return cls(counts, np.zeros(n, dtype=np.int64))
+        return cls(counts, np.zeros(n, dtype=np.int32))
+
+
+def value_per_unit(equity_index: float, usdjpy: float) -> float:
+    """JPY tn per unit of holdings at the equity index ``equity_index`` and ``usdjpy`` yen a dollar."""
+    return equity_index * usdjpy / 1000.0
 
 
 def decide(
@@ -350,6 +369,7 @@ def decide(
     usdjpy: float,
     daily_total_jpy_tn: float,
     neighbours: PanicCounts | None = None,
+    settle_value_per_unit: float = 0.0,
 ):
     """Today's flows (JPY tn per household, + = buying) from yesterday's close.
 
@@ -358,14 +378,19 @@ def decide(
     changes either). With them a day reads one number per household instead of scanning its
     neighbours; without them the neighbours are scanned. The decisions are the same.
 
+    ``settle_value_per_unit > 0``: yesterday's orders (``state.flow_jpy``) have not been executed yet;
+    each household executes its order at that value per unit (:func:`value_per_unit` of the close
+    they executed at) just before it decides, exactly as :func:`settle` would have.
+
     Returns ``(net flow JPY tn, newly panicked, panicked)``.
     """
     if not cfg.enabled:
         state.flow_jpy[:] = 0.0
         return 0.0, 0, 0
     rules = NisaRules(
-        equity_index * usdjpy / 1000.0, daily_total_jpy_tn, cfg.contagion, cfg.contagion_min_drawdown, cfg.panic_days,
-        cfg.refractory_days, cfg.redemption_per_day, cfg.dip_threshold, cfg.dip_multiplier,
+        value_per_unit(equity_index, usdjpy), daily_total_jpy_tn, cfg.contagion, cfg.contagion_min_drawdown,
+        cfg.panic_days, cfg.refractory_days, cfg.redemption_per_day, cfg.dip_threshold, cfg.dip_multiplier,
+        float(settle_value_per_unit),
     )  # fmt: skip
     if neighbours is None:  # no counts kept (a state on its own, or a one-way network): count them now
         neighbours = PanicCounts.scanned(state)
@@ -384,7 +409,7 @@ def _settle_kernel(units, peak, flow, value_per_unit):
 
 def settle(state: NisaState, *, equity_index: float, usdjpy: float) -> None:
     """Execute today's flows at today's equity price and exchange rate; update peaks."""
-    _settle_kernel(state.units, state.peak_jpy, state.flow_jpy, equity_index * usdjpy / 1000.0)
+    _settle_kernel(state.units, state.peak_jpy, state.flow_jpy, value_per_unit(equity_index, usdjpy))
 
 
 def network_sample(state: NisaState, max_nodes: int = 200):
@@ -430,6 +455,12 @@ class NisaHouseholds(Sector):
     Orders are decided from yesterday's close and executed at the day's price; their dollars buy
     foreign equity from sellers outside the model (ledger row ``foreign_equity``). Holdings are
     marked at the global equity index (``model.macro``) after the day's close.
+
+    The day's orders are booked into the households' units and peaks by the next day's decision, in
+    the same pass over the households (:func:`decide` with ``settle_value_per_unit``): one pass a day
+    instead of two. Until then they are pending; :attr:`state` books them before returning the
+    arrays, so whatever reads the households (views, the network, a user at the end of a run) sees
+    them executed.
     """
 
     name = "nisa_households"
@@ -439,13 +470,26 @@ class NisaHouseholds(Sector):
 
     def __init__(self, model) -> None:
         super().__init__(model)
-        self.state = init_nisa(
+        self._state = init_nisa(
             self.config, model.streams["nisa.init"], equity_index=model.macro.equity_index, usdjpy=model.market.usdjpy
         )
+        self._pending = 0.0  # > 0: the value per unit at which the last orders executed, not yet booked
         self.flow_jpy_tn = 0.0
         self.panicked = 0
         self._orders = np.zeros((N_MARKETS, 3))
-        self._neighbours = PanicCounts.of(self.state)  # None (scan the neighbours) if the network is not symmetric
+        self._neighbours = PanicCounts.of(self._state)  # None (scan the neighbours) if the network is not symmetric
+
+    @property
+    def state(self) -> NisaState:
+        """The households' arrays, with the last day's executed orders booked into units and peaks."""
+        self._book_pending()
+        return self._state
+
+    def _book_pending(self) -> None:
+        if self._pending > 0.0:
+            s = self._state
+            _settle_kernel(s.units, s.peak_jpy, s.flow_jpy, self._pending)
+            self._pending = 0.0
 
     def decide(self, model) -> None:
         cfg, mk = self.config, model.market
@@ -455,9 +499,10 @@ class NisaHouseholds(Sector):
         monthly = cfg.monthly_contribution_jpy_tn * (cfg.january_multiplier if date.month == 1 else 1.0)
         daily = monthly / tdays + fiscal_outflow_jpy_tn_per_day(cfg, model.macro.fiscal_inflation())
         flow, _new, self.panicked = decide(
-            self.state, cfg, equity_index=model.macro.equity_index, usdjpy=mk.usdjpy, daily_total_jpy_tn=daily,
-            neighbours=self._neighbours,
+            self._state, cfg, equity_index=model.macro.equity_index, usdjpy=mk.usdjpy, daily_total_jpy_tn=daily,
+            neighbours=self._neighbours, settle_value_per_unit=self._pending,
         )  # fmt: skip
+        self._pending = 0.0
         self.flow_jpy_tn = flow
         self._orders[FX, INSTITUTIONS] = flow * 1000.0 / mk.usdjpy
 
@@ -472,7 +517,9 @@ class NisaHouseholds(Sector):
         led.book(self.name, "usd_bn", -usd)
         led.book("foreign_equity", "usd_bn", usd)
         if self.config.enabled:
-            settle(self.state, equity_index=model.macro.equity_index, usdjpy=day.usdjpy)
+            # executed at today's close; booked by tomorrow's decision (or when the state is read)
+            self._book_pending()  # none in a normal day: the decision booked yesterday's
+            self._pending = value_per_unit(model.macro.equity_index, day.usdjpy)
 
     def network_view(self, max_nodes: int = 200):
         """``(networkx.Graph, {node: 1.0 if panicking else 0.0})`` for the first households."""
@@ -491,6 +538,6 @@ class NisaHouseholds(Sector):
         return space
 
     def record(self, model) -> dict[str, float]:
-        n = max(self.state.units.shape[0], 1)
+        n = max(self._state.units.shape[0], 1)
         return {"nisa_flow_jpy_tn": self.flow_jpy_tn,
                 "nisa_panic_share": self.panicked / n if self.config.enabled else 0.0}  # fmt: skip

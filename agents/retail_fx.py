@@ -393,13 +393,14 @@ class SettleTotals(NamedTuple):
 
 @njit(cache=True)
 def _settle_kernel(state, revaluation, carry, day, delay):
-    totals = np.zeros(6)  # the money fields of SettleTotals, in order
+    # the money fields of SettleTotals, in order, summed in scalars (kept in registers) account by account
+    t0 = t1 = t2 = t3 = t4 = t5 = 0.0
     stopouts = 0
     reentries = 0
     for i in range(state.position_usd_bn.shape[0]):
         if not state.active[i]:
             if state.reentry_day[i] >= 0 and day >= state.reentry_day[i]:
-                totals[4] += state.capital_usd_bn[i] - state.margin_usd_bn[i]
+                t4 += state.capital_usd_bn[i] - state.margin_usd_bn[i]
                 state.margin_usd_bn[i] = state.capital_usd_bn[i]
                 state.active[i] = True
                 state.reentry_day[i] = -1
@@ -411,25 +412,25 @@ def _settle_kernel(state, revaluation, carry, day, delay):
         vm = held * revaluation
         points = x * carry
         state.margin_usd_bn[i] += vm + points
-        totals[0] += vm
-        totals[1] += points
+        t0 += vm
+        t1 += points
         state.position_usd_bn[i] = x
         if f > 0.0:
             stopouts += 1
             v = held + state.order_usd_bn[i]
             if v > 0.0:
-                totals[5] += f * v
+                t5 += f * v
         if f >= 1.0:
             left = state.margin_usd_bn[i]
             if left < 0.0:
-                totals[3] -= left
+                t3 -= left
             else:
-                totals[2] += left
+                t2 += left
             state.margin_usd_bn[i] = 0.0
             state.position_usd_bn[i] = 0.0
             state.active[i] = False
             state.reentry_day[i] = day + delay
-    return totals, stopouts, reentries
+    return np.array([t0, t1, t2, t3, t4, t5]), stopouts, reentries
 
 
 def settle(state: RetailFxState, cfg: RetailFxConfig, *, revaluation: float, carry: float, day: int) -> SettleTotals:
@@ -522,9 +523,11 @@ class RetailFx(Sector):
 
     def record(self, model) -> dict[str, float]:
         s, t = self.state, self.totals
+        # every account active: the active rows are the array itself, the same sum without copying it
+        margin = s.margin_usd_bn if np.count_nonzero(s.active) == s.active.shape[0] else s.margin_usd_bn[s.active]
         return {
             "retail_fx_long_usd_bn": float(s.position_usd_bn.sum()),
             "retail_stopouts": t.stopouts if t else 0,
-            "retail_fx_equity_usd_bn": float(s.margin_usd_bn[s.active].sum()),
+            "retail_fx_equity_usd_bn": float(margin.sum()),
             "retail_fx_stopout_usd_bn": t.forced_usd_bn if t else 0.0,
         }

@@ -145,3 +145,79 @@ def test_kept_neighbour_counts_give_the_scanned_decisions(contagion_min_drawdown
         nisa._panicking_neighbours(kept, fresh)
         assert np.array_equal(fresh, counts.counts), day
     assert panics > 100  # contagion and thresholds were exercised
+
+
+def _eager_households(monkeypatch):
+    """Make the households' sector book every day's orders at settlement, as before the fold."""
+    from agents.nisa import NisaHouseholds
+
+    settle = NisaHouseholds.settle
+
+    def eager(self, model, day):
+        settle(self, model, day)
+        self._book_pending()
+
+    monkeypatch.setattr(NisaHouseholds, "settle", eager)
+
+
+def test_households_booked_by_the_next_decision_equal_eager_settlement(monkeypatch):
+    """The fold of a day's settlement into the next day's decision changes no number: every day's
+    records and the households' arrays (read mid-run and at the end) equal a run that settles eagerly."""
+    kw = dict(seed=4, collect=False, nisa__n_households=5_000, nisa__panic_threshold=0.05, hedge_funds__n_funds=30,
+              simulation__days=60, simulation__max_agent_views=0)  # fmt: skip
+    folded = CarryUnwindModel(**kw)
+    with monkeypatch.context() as m:
+        _eager_households(m)
+        eager = CarryUnwindModel(**kw)
+        for day in range(60):
+            folded.step()
+            eager.step()
+            assert eager.sectors["nisa_households"]._pending == 0.0
+            if day % 7 == 3:  # a read mid-run books the pending orders; the run goes on as before
+                for f in folded.nisa._fields:
+                    assert np.array_equal(getattr(folded.nisa, f), getattr(eager.nisa, f)), (day, f)
+    for f in folded.nisa._fields:
+        assert np.array_equal(getattr(folded.nisa, f), getattr(eager.nisa, f)), f
+    a, b = folded.arrays(), eager.arrays()
+    for c in a:
+        assert np.array_equal(np.asarray(a[c]), np.asarray(b[c]), equal_nan=True), c
+    assert np.any(np.asarray(a["nisa_panic_share"]) > 0)  # panics, re-anchored peaks and immunity were exercised
+
+
+def test_pending_orders_are_booked_before_the_households_are_read():
+    model = CarryUnwindModel(seed=2, collect=False, nisa__n_households=500, hedge_funds__n_funds=20,
+                             simulation__days=3, simulation__max_agent_views=0)  # fmt: skip
+    sector = model.sectors["nisa_households"]
+    model.step()
+    assert sector._pending > 0.0  # today's orders executed, not yet booked
+    units = sector._state.units.copy()
+    expected = units + sector._state.flow_jpy / sector._pending
+    read = model.nisa.units  # the read books them
+    assert sector._pending == 0.0 and np.array_equal(read, expected)
+    assert np.array_equal(model.nisa.units, expected)  # booked once, not twice
+    model.step()  # the next decision books nothing twice either
+    assert sector._pending > 0.0
+
+
+def test_folded_decision_equals_settle_then_decide():
+    from agents import nisa
+
+    cfg = nisa.NisaConfig(n_households=3_000, panic_threshold=0.05, panic_days=3, refractory_days=4)
+    eager = nisa.init_nisa(cfg, np.random.default_rng(1), equity_index=1.0, usdjpy=150.0)
+    folded = eager._replace(**{f: getattr(eager, f).copy() for f in eager._fields})
+    rng = np.random.default_rng(2)
+    pending = 0.0
+    for day in range(40):
+        price = 150.0 * (1.0 - 0.4 * (day % 15) / 15.0 * rng.uniform(0.8, 1.0))
+        a = nisa.decide(eager, cfg, equity_index=1.0, usdjpy=price, daily_total_jpy_tn=0.01)
+        b = nisa.decide(folded, cfg, equity_index=1.0, usdjpy=price, daily_total_jpy_tn=0.01,
+                        settle_value_per_unit=pending)  # fmt: skip
+        assert a == b, day
+        close = price * rng.uniform(0.97, 1.03)
+        nisa.settle(eager, equity_index=1.0, usdjpy=close)
+        pending = nisa.value_per_unit(1.0, close)
+        for f in ("panic_left", "flow_jpy"):
+            assert np.array_equal(getattr(eager, f), getattr(folded, f)), (day, f)
+    nisa._settle_kernel(folded.units, folded.peak_jpy, folded.flow_jpy, pending)
+    for f in eager._fields:
+        assert np.array_equal(getattr(eager, f), getattr(folded, f)), f
