@@ -221,3 +221,24 @@ def test_folded_decision_equals_settle_then_decide():
     nisa._settle_kernel(folded.units, folded.peak_jpy, folded.flow_jpy, pending)
     for f in eager._fields:
         assert np.array_equal(getattr(eager, f), getattr(folded, f)), f
+
+
+def test_the_funds_sums_taken_at_settlement_equal_fresh_sums_every_day():
+    """The fund sector reads its holdings as the last settlement summed them (carry stock, yesterday's
+    holdings, the record's net forwards and units): each equals the sum over the arrays at the time
+    it is read, with every fund alive and after some have closed."""
+    model = CarryUnwindModel(seed=6, collect=False, hedge_funds__n_funds=300, simulation__days=40,
+                             simulation__max_agent_views=0)  # fmt: skip
+    sector = model.sectors["hedge_funds"]
+    for day in range(40):
+        if day == 15:  # a third of the funds liquidated: they close and leave (as experiments.analysis does)
+            model.hedge_funds.liquidating[::3] = model.hedge_funds.alive[::3]
+        model.step()
+        f = model.hedge_funds
+        assert sector.held == sector.holdings(), day
+        assert sector.publish(model)["carry_stock_usd_bn"] == f.fwd_usd_bn.sum()
+        row = model.latest
+        assert row["hf_net_usd_bn"] == f.fwd_usd_bn[f.alive].sum()
+        assert row["hf_ust_usd_bn"] == f.ust_units[f.alive].sum() * model.market.ust_price
+        assert row["hf_gross_usd_bn"] == np.abs(f.fwd_usd_bn[f.alive]).sum()
+    assert not model.hedge_funds.alive.all()  # the filtered sums were exercised
