@@ -354,8 +354,31 @@ def daily_lookups(past: np.ndarray, lookback: np.ndarray, exit_days: np.ndarray)
     close ``L`` days ago (today's trailing L-day return is ``s − anchor``); the channels are the
     highest and lowest closes of the last ``L`` (entry) and ``exit_days`` (exit) days.
     """
-    hi, lo = channels(past)
-    return past[lookback - 1], hi[lookback - 1], lo[lookback - 1], hi[exit_days - 1], lo[exit_days - 1]
+    out = tuple(np.empty(lookback.shape[0]) for _ in range(5))
+    _lookups(past, lookback, exit_days, *out)
+    return out
+
+
+@njit(cache=True)
+def _lookups(past, lookback, exit_days, anchor, upper, lower, exit_upper, exit_lower):
+    """:func:`daily_lookups` written into its five output arrays (the channels as :func:`channels`)."""
+    n = past.shape[0]
+    hi = np.empty(n)
+    lo = np.empty(n)
+    run_hi = past[0]
+    run_lo = past[0]
+    for k in range(n):
+        run_hi = np.maximum(run_hi, past[k])
+        run_lo = np.minimum(run_lo, past[k])
+        hi[k] = run_hi
+        lo[k] = run_lo
+    for i in range(lookback.shape[0]):
+        a, b = lookback[i] - 1, exit_days[i] - 1
+        anchor[i] = past[a]
+        upper[i] = hi[a]
+        lower[i] = lo[a]
+        exit_upper[i] = hi[b]
+        exit_lower[i] = lo[b]
 
 
 def pre_sample_path(cfg: CtaConfig, rng: np.random.Generator, log_s0: float, sigma_daily: float) -> np.ndarray:
@@ -436,9 +459,20 @@ def sizing(state: CtaState, cfg: CtaConfig, sigma_daily: float) -> float:
     """Write today's position scale and momentum normalisation; returns the breakout ramp (ln S)."""
     sigma_d = max(sigma_daily, cfg.vol_floor_pa / math.sqrt(TRADING_DAYS))
     sigma_pa = sigma_d * math.sqrt(TRADING_DAYS)
-    state.scale[:] = np.maximum(state.cash_usd_bn, 0.0) * state.vol_target_pa / sigma_pa
-    state.inv_width[:] = 1.0 / (cfg.signal_width * sigma_d * np.sqrt(state.lookback_days))
+    _sizing(state.cash_usd_bn, state.vol_target_pa, state.lookback_days, sigma_pa, cfg.signal_width * sigma_d,
+            state.scale, state.inv_width)  # fmt: skip
     return cfg.breakout_ramp_sd * sigma_d
+
+
+@njit(cache=True)
+def _sizing(cash, vol_target, lookback, sigma_pa, width, scale, inv_width):
+    """``scale = max(E, 0)·σ*/σ̂_pa`` and ``inv_width = 1/(w·σ_d·√L)`` per CTA (``width = w·σ_d``)."""
+    for i in range(cash.shape[0]):
+        e = cash[i]
+        if not e > 0.0 and e == e:  # a non-positive equity (a NaN stays NaN, as with np.maximum)
+            e = 0.0
+        scale[i] = e * vol_target[i] / sigma_pa
+        inv_width[i] = 1.0 / (width * np.sqrt(lookback[i]))
 
 
 class CtaView(mesa.Agent):
@@ -522,10 +556,8 @@ class TrendFollowers(Sector):
     def prepare(self) -> None:
         """Today's lookups from yesterday's and earlier closes, and the sizing from yesterday's equity."""
         st = self.state
-        past = self.recent[::-1]
-        st.anchor[:], st.upper[:], st.lower[:], st.exit_upper[:], st.exit_lower[:] = daily_lookups(
-            past, st.lookback_days, st.exit_days
-        )
+        _lookups(self.recent[::-1], st.lookback_days, st.exit_days, st.anchor, st.upper, st.lower, st.exit_upper,
+                 st.exit_lower)  # fmt: skip
         self.ramp = sizing(st, self.config, self.sigma_daily())
 
     def open_books(self, ledger) -> None:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 from model.sector import FWD, FX, INSTITUTIONS, JGB30, N_MARKETS, UST, ConfigError, Sector, Validated, param
 
@@ -246,22 +247,30 @@ def decide(
     if not cfg.enabled:
         return
     w = target_weights(utilities, state.sensitivity, state.intercepts)
-    share_target = w[:, 1] + w[:, 2]
-    hedge_target = np.divide(w[:, 1], share_target, out=state.hedge_ratio.copy(), where=share_target > 0)
     ka = 1.0 - 0.5 ** (1.0 / cfg.allocation_halflife_days)
     kh = 1.0 - 0.5 ** (1.0 / cfg.hedge_halflife_days)
-    usd_value = state.ust_units * ust_price  # USD bn
-    pool = state.jgb_units * jgb_price + usd_value * usdjpy / 1000.0  # JPY tn
-    share = state.foreign_share + ka * (share_target - state.foreign_share)
-    hedge = state.hedge_ratio + kh * (hedge_target - state.hedge_ratio)
-    new_usd_value = share * pool * 1000.0 / usdjpy
-    state.order_ust_units[:] = new_usd_value / ust_price - state.ust_units
-    state.order_jgb_units[:] = (1.0 - share) * pool / jgb_price - state.jgb_units
-    # dollars for the bonds bought spot; the hedge is a forward sale of the hedged share
-    state.order_usd_bn[:] = new_usd_value - usd_value
-    state.order_fwd_usd_bn[:] = -(hedge * new_usd_value - state.hedge_usd_bn)
-    state.foreign_share[:] = share
-    state.hedge_ratio[:] = hedge
+    _adjust(state, w, ka, kh, usdjpy, ust_price, jgb_price)
+
+
+@njit(cache=True)
+def _adjust(state, w, ka, kh, usdjpy, ust_price, jgb_price):
+    """Each insurer's step ``ka`` (allocation) and ``kh`` (hedge) towards its target weights ``w``,
+    and the orders that take it there (USD bn, bond units; at yesterday's prices)."""
+    for i in range(w.shape[0]):
+        share_target = w[i, 1] + w[i, 2]
+        hedge_target = w[i, 1] / share_target if share_target > 0 else state.hedge_ratio[i]
+        usd_value = state.ust_units[i] * ust_price  # USD bn
+        pool = state.jgb_units[i] * jgb_price + usd_value * usdjpy / 1000.0  # JPY tn
+        share = state.foreign_share[i] + ka * (share_target - state.foreign_share[i])
+        hedge = state.hedge_ratio[i] + kh * (hedge_target - state.hedge_ratio[i])
+        new_usd_value = share * pool * 1000.0 / usdjpy
+        state.order_ust_units[i] = new_usd_value / ust_price - state.ust_units[i]
+        state.order_jgb_units[i] = (1.0 - share) * pool / jgb_price - state.jgb_units[i]
+        # dollars for the bonds bought spot; the hedge is a forward sale of the hedged share
+        state.order_usd_bn[i] = new_usd_value - usd_value
+        state.order_fwd_usd_bn[i] = -(hedge * new_usd_value - state.hedge_usd_bn[i])
+        state.foreign_share[i] = share
+        state.hedge_ratio[i] = hedge
 
 
 def settle(state: LifeInsurerState) -> None:
@@ -273,9 +282,9 @@ def settle(state: LifeInsurerState) -> None:
 def foreign_share_aggregate(state: LifeInsurerState, *, usdjpy, ust_price, jgb_price) -> tuple[float, float]:
     """(foreign share of the investable pool, value-weighted hedge ratio)."""
     usd_jpy = state.ust_units * ust_price * usdjpy / 1000.0
-    pool = float(np.sum(usd_jpy + state.jgb_units * jgb_price))
-    foreign = float(np.sum(usd_jpy))
-    hedge = float(np.sum(usd_jpy * state.hedge_ratio)) / foreign if foreign > 0 else 0.0
+    pool = float((usd_jpy + state.jgb_units * jgb_price).sum())
+    foreign = float(usd_jpy.sum())
+    hedge = float((usd_jpy * state.hedge_ratio).sum()) / foreign if foreign > 0 else 0.0
     return (foreign / pool if pool > 0 else 0.0), hedge
 
 

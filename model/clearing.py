@@ -100,10 +100,10 @@ class ClearingResult(NamedTuple):
 
 def make_result(p, iterations, worst, res, gross, converged, z) -> ClearingResult:
     """A :class:`ClearingResult` from the solver's arrays (prices, residuals, gross volumes, excess)."""
+    s, y_us, y_jp, b, y_jp30 = p.tolist()  # Python floats, the same values as float(p[i])
     return ClearingResult(
-        math.exp(p[0]), float(p[1]), float(p[2]), float(p[3]), int(iterations), float(worst),
-        *(float(r) for r in res), *(float(g) for g in gross), bool(converged), *(float(v) for v in z), float(p[0]),
-        float(p[4]),
+        math.exp(s), y_us, y_jp, b, int(iterations), float(worst), *res.tolist(), *gross.tolist(), bool(converged),
+        *z.tolist(), s, y_jp30,
     )  # fmt: skip
 
 

@@ -150,6 +150,7 @@ class _ScratchOutputs:
     def __init__(self) -> None:
         self.arrays: dict[tuple[int, int], np.ndarray] = {}
         self.slots: dict[type, tuple[int, ...]] = {}
+        self.sources: dict[tuple[int, int], np.ndarray] = {}  # the array each scratch array was made for
 
     def inputs(self, inputs: tuple) -> tuple:
         """``inputs`` with every ``out_`` field replaced by its scratch array."""
@@ -167,8 +168,10 @@ class _ScratchOutputs:
             for k in slots:
                 a = values[k]
                 s = self.arrays.get((i, k))
-                if s is None or not _same_layout(s, a):
+                # a sector passes the same out_ arrays every day: check the layout only when the array changes
+                if s is None or (a is not self.sources.get((i, k)) and not _same_layout(s, a)):
                     s = self.arrays[(i, k)] = np.empty_like(a)
+                self.sources[(i, k)] = a
                 values[k] = s
             out.append(kind._make(values))
         return tuple(out)
@@ -277,7 +280,8 @@ class ComposedClearing:
                   result.jgb30y_yield)  # fmt: skip
         work = self.evaluate(prices, scratch, self._work_for(inputs))
         self.checked_aux = work.aux.copy()
-        return float(max(abs(work.z[m]) / max(work.gross[m], VOLUME_FLOOR) for m in range(work.z.shape[0])))
+        z, gross = work.z.tolist(), work.gross.tolist()
+        return float(max(abs(zm) / max(gm, VOLUME_FLOOR) for zm, gm in zip(z, gross, strict=True)))
 
     def other_roots(self, inputs: tuple, result: ClearingResult, prev: Any, half_width: float, points: int) -> int:
         """Sign changes of spot excess demand along USD/JPY within ``prev ± half_width`` (the other prices

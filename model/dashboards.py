@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from statistics import fmean
 
+import numpy as np
+
 __all__ = ["DASHBOARD_COLUMNS", "dashboards"]
 
 DASHBOARD_COLUMNS = (
@@ -43,7 +45,8 @@ def dashboards(model, row: dict) -> dict[str, float]:
     # (math.fsum), so both give the same number bit for bit
     boj = model.series("boj_rate")
     boj_then = float(boj[-60] if len(boj) >= 60 else (boj[0] if len(boj) else row["boj_rate"]))
-    fx = [*model.series("usdjpy")[-49:], row["usdjpy"]]
+    past = model.series("usdjpy")[-49:]
+    fx = [*(past.tolist() if isinstance(past, np.ndarray) else past), row["usdjpy"]]  # Python floats
     ut = model.sectors.get("us_treasury")
     s = row["usdjpy"]
     return {

@@ -105,6 +105,7 @@ def _kind(value: Any) -> str:
 
 
 _DTYPES = {"b": np.bool_, "i": np.int64, "f": np.float64}
+_EXACT_TYPES = {"b": bool, "i": int}  # the Python type that is always of the kind (the common case, checked first)
 
 
 class ArrayRecord:
@@ -138,6 +139,7 @@ class ArrayRecord:
         self.n = 0
         self.data: dict[str, np.ndarray] = {}
         self._exact: list[tuple[str, str]] = []  # integer and boolean columns: checked on every write
+        self._slots: list[tuple[np.ndarray, str]] = []  # (array, column) in column order
 
     def __len__(self) -> int:
         return self.n
@@ -146,6 +148,10 @@ class ArrayRecord:
         kinds = {c: _kind(row[c]) for c in self.columns}
         self.data = {c: np.empty(self.capacity, dtype=_DTYPES[kinds[c]]) for c in self.columns}
         self._exact = [(c, k) for c, k in kinds.items() if k != "f"]
+        self._bind()
+
+    def _bind(self) -> None:
+        self._slots = [(self.data[c], c) for c in self.columns]
 
     def append(self, row: dict[str, Any]) -> None:
         n = self.n
@@ -157,12 +163,13 @@ class ArrayRecord:
                 grown = np.empty(self.capacity, dtype=arr.dtype)
                 grown[:n] = arr[:n]
                 self.data[c] = grown
+            self._bind()
         for c, kind in self._exact:
-            if _kind(row[c]) != kind:
-                self._widen(c, kind, row[c])
-        data = self.data
-        for key in self.columns:
-            data[key][n] = row[key]
+            value = row[c]
+            if type(value) is not _EXACT_TYPES[kind] and _kind(value) != kind:
+                self._widen(c, kind, value)
+        for arr, key in self._slots:
+            arr[n] = row[key]
         self.n = n + 1
 
     def _widen(self, column: str, kind: str, value: Any) -> None:
@@ -174,6 +181,7 @@ class ArrayRecord:
             widened[: self.n] = old[: self.n].tolist()
             self.data[column] = widened
         self._exact = [(c, k) for c, k in self._exact if c != column]
+        self._bind()
 
     def series(self, column: str) -> np.ndarray:
         """The column so far: a view of its first ``n`` rows."""
@@ -541,6 +549,10 @@ class CarryUnwindModel(mesa.Model):
 
 
 _MINUS_E0: dict[int, np.ndarray] = {}  # the right-hand side −e₀ by size (never written: solve copies it)
+try:  # the LAPACK solve (gesv) that np.linalg.solve calls after its checks: the same numbers, less overhead
+    from numpy.linalg._umath_linalg import solve1 as _gesv
+except ImportError:  # pragma: no cover - a NumPy without it: np.linalg.solve
+    _gesv = None
 
 
 def fx_impact_pct_per_bn(jac) -> float:
@@ -550,6 +562,11 @@ def fx_impact_pct_per_bn(jac) -> float:
     rhs = _MINUS_E0.get(n)
     if rhs is None:
         rhs = _MINUS_E0[n] = -np.eye(n)[0]
+    if _gesv is not None and jac.dtype == np.float64 and jac.shape == (n, n):
+        # a singular matrix gives NaN (LAPACK's failure flag raises "invalid"; np.linalg.solve raises)
+        with np.errstate(invalid="ignore"):
+            dp0 = float(_gesv(jac, rhs, signature="dd->d")[0])
+        return 100.0 * dp0 if math.isfinite(dp0) else math.nan
     try:
         dp = np.linalg.solve(jac, rhs)
     except np.linalg.LinAlgError:
