@@ -884,7 +884,7 @@ def settle_prices(day) -> SettlePrices:
 def settle(state: HedgeFundState, cfg: HedgeFundConfig, prices: SettlePrices, *, day: int) -> SettleTotals:
     """Book today's margin, trades, accruals, investor flows, failures and re-entries."""
     totals, failures, reentries, calls = _settle_kernel(state, prices, settle_rules(cfg), day)
-    return SettleTotals(*(float(t) for t in totals), failures, reentries, calls)
+    return SettleTotals(*totals.tolist(), failures, reentries, calls)
 
 
 def equity_marked(state: HedgeFundState, price: float) -> np.ndarray:

@@ -436,7 +436,7 @@ def _settle_kernel(state, revaluation, carry, day, delay):
 def settle(state: RetailFxState, cfg: RetailFxConfig, *, revaluation: float, carry: float, day: int) -> SettleTotals:
     """Book the day: margin and swap points, the positions after trading, stop-outs and re-entries."""
     totals, stopouts, reentries = _settle_kernel(state, revaluation, carry, day, cfg.reentry_delay_days)
-    return SettleTotals(*(float(t) for t in totals), int(stopouts), int(reentries))
+    return SettleTotals(*totals.tolist(), int(stopouts), int(reentries))
 
 
 class RetailFx(Sector):

@@ -14,20 +14,25 @@ import numpy as np
 __all__ = ["TradingCalendar"]
 
 
+_BLOCK = 256  # trading days whose dates are computed together (about a year)
+
+
 class TradingCalendar:
     def __init__(self, start_date: str) -> None:
         self.start = np.busday_offset(np.datetime64(start_date, "D"), 0, roll="forward")
-        # several sectors ask for the same day's date; a month's trading days are asked for daily
-        self._last: tuple[int, dt.date] | None = None
+        # several sectors ask for each day's date, and a month's trading days, every day: both are
+        # computed once, the dates a block of days at a time
+        self._dates: dict[int, dt.date] = {}
         self._month_days: dict[tuple[int, int], int] = {}
 
     def date(self, day: int) -> dt.date:
         day = int(day)
-        last = self._last
-        if last is not None and last[0] == day:
-            return last[1]
-        d = np.busday_offset(self.start, day, roll="forward").astype(dt.date)
-        self._last = (day, d)
+        d = self._dates.get(day)
+        if d is None:
+            first = day - day % _BLOCK
+            days = np.arange(first, first + _BLOCK)
+            self._dates.update(zip(days.tolist(), self.dates(days).tolist(), strict=True))
+            d = self._dates[day]
         return d
 
     def dates(self, days) -> np.ndarray:

@@ -277,6 +277,8 @@ class CarryUnwindModel(mesa.Model):
         # the sectors, then what needs their signals; scenario events before the BoJ's first meeting
         self.sector_list = [cls(self) for cls in classes]
         self.sectors = {s.name: s for s in self.sector_list}
+        # the sectors that publish anything (the others' publish returns nothing): asked twice a day
+        self._publishers = frozenset(s for s in self.sector_list if type(s).publish is not Sector.publish)
         self._publish()
         for event in self.scenario_spec.events:
             self.schedule(event.day, self.apply_event, event)
@@ -443,8 +445,10 @@ class CarryUnwindModel(mesa.Model):
 
     # -- one day -----------------------------------------------------------------------------------
     def _publish(self) -> None:
+        publishers = self._publishers
         for s in self.sector_list:
-            self.signals.update(s.publish(self))
+            if s in publishers:
+                self.signals.update(s.publish(self))
 
     def step(self) -> None:
         timer = self.phase_timer
@@ -457,9 +461,11 @@ class CarryUnwindModel(mesa.Model):
         if timer is not None:
             timer.lap("other")
         # 2. decide
+        publishers = self._publishers
         for s in self.sector_list:
             s.decide(self)
-            self.signals.update(s.publish(self))
+            if s in publishers:
+                self.signals.update(s.publish(self))
         mk.draw(self.streams["risk_index"])
         self.macro.draw(self.streams["macro"])
         inputs = tuple(s.clearing_inputs(self) for s in self.priced)
