@@ -56,6 +56,7 @@ import numpy as np
 from numba import njit
 
 from model.sector import FWD, FX, N_AUX, N_MARKETS, TRADING_DAYS, ConfigError, Sector, Validated, param
+from model.sums import pairwise_sum
 
 __all__ = [
     "CtaConfig",
@@ -475,6 +476,39 @@ def _sizing(cash, vol_target, lookback, sigma_pa, width, scale, inv_width):
         inv_width[i] = 1.0 / (width * np.sqrt(lookback[i]))
 
 
+def settle_ctas(state: CtaState, revaluation: float, carry: float, interest_rate: float, cash_interest: bool):
+    """Book the day in the arrays: margin on the forwards held overnight (``revaluation`` per USD bn),
+    carry on those held at the close (``carry`` per USD bn), interest on the cash (``interest_rate`` a
+    day, if ``cash_interest``); the positions become the cleared ones (``out_``).
+
+    Returns the totals of margin, carry and interest, then the sums after settlement of the net
+    position, the gross position and equity (USD bn), each the number ``ndarray.sum`` gives.
+    """
+    return _settle_kernel(state, revaluation, carry, interest_rate, cash_interest)
+
+
+@njit(cache=True)
+def _settle_kernel(st, revaluation, carry_rate, interest_rate, cash_interest):
+    n = st.cash_usd_bn.shape[0]
+    vm = np.empty(n)
+    carry = np.empty(n)
+    interest = np.zeros(n)
+    gross = np.empty(n)
+    for i in range(n):
+        vm[i] = st.fwd_usd_bn[i] * revaluation
+        carry[i] = st.out_x[i] * carry_rate
+        cash = st.cash_usd_bn[i] + vm[i] + carry[i]
+        if cash_interest:
+            interest[i] = cash * interest_rate
+        st.cash_usd_bn[i] = cash + interest[i]
+        st.fwd_usd_bn[i] = st.out_x[i]
+        st.long_state[i] = st.out_long[i]
+        st.short_state[i] = st.out_short[i]
+        gross[i] = abs(st.fwd_usd_bn[i])
+    return (pairwise_sum(vm), pairwise_sum(carry), pairwise_sum(interest), pairwise_sum(st.fwd_usd_bn),
+            pairwise_sum(gross), pairwise_sum(st.cash_usd_bn))  # fmt: skip
+
+
 class CtaView(mesa.Agent):
     """A read-only Mesa view of one CTA's row in the sector arrays."""
 
@@ -527,6 +561,8 @@ class TrendFollowers(Sector):
         self.var_daily = 0.0  # EWMA variance of daily ln S returns
         self.ramp = 0.0
         self.flow_usd_bn = 0.0
+        # (net position, gross position, equity) summed by the last settlement; None before the first
+        self.sums: tuple[float, float, float] | None = None
 
     def sigma_daily(self) -> float:
         return math.sqrt(self.var_daily)
@@ -578,16 +614,10 @@ class TrendFollowers(Sector):
     def settle(self, model, day) -> None:
         st, cfg, led = self.state, self.config, model.ledger
         q = float(day.flows_of(self)[FWD])
-        # margin on the forwards held overnight, carry on those held at the close, interest on the cash
-        vm = st.fwd_usd_bn * day.forward_revaluation()
-        carry = st.out_x * day.forward_carry()
-        cash = st.cash_usd_bn + vm + carry
-        interest = cash * (day.us_short_rate / TRADING_DAYS) if cfg.cash_interest else np.zeros_like(cash)
-        st.cash_usd_bn[:] = cash + interest
-        st.fwd_usd_bn[:] = st.out_x
-        st.long_state[:] = st.out_long
-        st.short_state[:] = st.out_short
-        vm_total, carry_total, interest_total = float(vm.sum()), float(carry.sum()), float(interest.sum())
+        vm_total, carry_total, interest_total, *sums = settle_ctas(
+            st, day.forward_revaluation(), day.forward_carry(), day.us_short_rate / TRADING_DAYS, cfg.cash_interest
+        )
+        self.sums = tuple(sums)
         led.book(self.name, "usd_fwd_bn", q)
         led.book(self.name, "usd_bn", vm_total + carry_total + interest_total)
         led.book("forward_settlement", "usd_bn", -(vm_total + carry_total))
@@ -603,7 +633,9 @@ class TrendFollowers(Sector):
         self.recent[-1] = s
 
     def publish(self, model) -> dict[str, float]:
-        return {"cta_fwd_usd_bn": float(self.state.fwd_usd_bn.sum())} if self.state is not None else {}
+        if self.state is None:
+            return {}
+        return {"cta_fwd_usd_bn": self.sums[0] if self.sums else float(self.state.fwd_usd_bn.sum())}
 
     def holdings(self) -> dict[str, float]:
         st = self.state
@@ -612,10 +644,18 @@ class TrendFollowers(Sector):
     def record(self, model) -> dict[str, float]:
         st = self.state
         vol = max(self.sigma_daily(), self.config.vol_floor_pa / math.sqrt(TRADING_DAYS)) * math.sqrt(TRADING_DAYS)
+        if self.sums:  # positions and cash change only at settlement, which summed them
+            net, gross, equity = self.sums
+        else:
+            net, gross, equity = (
+                float(st.fwd_usd_bn.sum()),
+                float(np.abs(st.fwd_usd_bn).sum()),
+                float(st.cash_usd_bn.sum()),
+            )
         return {
-            "cta_position_usd_bn": float(st.fwd_usd_bn.sum()),
-            "cta_gross_usd_bn": float(np.abs(st.fwd_usd_bn).sum()),
+            "cta_position_usd_bn": net,
+            "cta_gross_usd_bn": gross,
             "cta_flow_usd_bn": self.flow_usd_bn,
-            "cta_equity_usd_bn": float(st.cash_usd_bn.sum()),
+            "cta_equity_usd_bn": equity,
             "cta_vol_pa": vol,
         }

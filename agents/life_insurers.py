@@ -36,6 +36,7 @@ import numpy as np
 from numba import njit
 
 from model.sector import FWD, FX, INSTITUTIONS, JGB30, N_MARKETS, UST, ConfigError, Sector, Validated, param
+from model.sums import pairwise_sum
 
 __all__ = [
     "LifeInsurerConfig",
@@ -242,20 +243,24 @@ def init_life_insurers(
 
 def decide(
     state: LifeInsurerState, cfg: LifeInsurerConfig, utilities: np.ndarray, *, usdjpy, ust_price, jgb_price
-) -> None:
-    """Partial adjustment towards the logit targets; write today's orders (at yesterday's prices)."""
+) -> tuple[float, float, float, float]:
+    """Partial adjustment towards the logit targets; write today's orders (at yesterday's prices).
+
+    Returns the orders summed over insurers (``ndarray.sum`` of each): dollars bought spot, UST units,
+    JGB 30y units and long-USD forwards (all 0 if the sector is off).
+    """
     if not cfg.enabled:
-        return
+        return 0.0, 0.0, 0.0, 0.0
     w = target_weights(utilities, state.sensitivity, state.intercepts)
     ka = 1.0 - 0.5 ** (1.0 / cfg.allocation_halflife_days)
     kh = 1.0 - 0.5 ** (1.0 / cfg.hedge_halflife_days)
-    _adjust(state, w, ka, kh, usdjpy, ust_price, jgb_price)
+    return _adjust(state, w, ka, kh, usdjpy, ust_price, jgb_price)
 
 
 @njit(cache=True)
 def _adjust(state, w, ka, kh, usdjpy, ust_price, jgb_price):
     """Each insurer's step ``ka`` (allocation) and ``kh`` (hedge) towards its target weights ``w``,
-    and the orders that take it there (USD bn, bond units; at yesterday's prices)."""
+    and the orders that take it there (USD bn, bond units; at yesterday's prices); returns their sums."""
     for i in range(w.shape[0]):
         share_target = w[i, 1] + w[i, 2]
         hedge_target = w[i, 1] / share_target if share_target > 0 else state.hedge_ratio[i]
@@ -271,6 +276,8 @@ def _adjust(state, w, ka, kh, usdjpy, ust_price, jgb_price):
         state.order_fwd_usd_bn[i] = -(hedge * new_usd_value - state.hedge_usd_bn[i])
         state.foreign_share[i] = share
         state.hedge_ratio[i] = hedge
+    return (pairwise_sum(state.order_usd_bn), pairwise_sum(state.order_ust_units), pairwise_sum(state.order_jgb_units),
+            pairwise_sum(state.order_fwd_usd_bn))  # fmt: skip
 
 
 def settle(state: LifeInsurerState) -> None:
@@ -332,14 +339,15 @@ class LifeInsurers(Sector):
         ledger.set(self.name, "usd_fwd_bn", -float(self.state.hedge_usd_bn.sum()))
 
     def decide(self, model) -> None:
-        mk, ins, on = model.market, self.state, self.config.enabled
-        decide(
-            ins, self.config, self.utilities(model), usdjpy=mk.usdjpy, ust_price=mk.ust_price, jgb_price=mk.jgb30_price
-        )
-        self._orders[FX, INSTITUTIONS] = float(ins.order_usd_bn.sum()) if on else 0.0
-        self._orders[UST, INSTITUTIONS] = float(ins.order_ust_units.sum()) if on else 0.0
-        self._orders[JGB30, INSTITUTIONS] = float(ins.order_jgb_units.sum()) if on else 0.0
-        self._orders[FWD, INSTITUTIONS] = float(ins.order_fwd_usd_bn.sum()) if on else 0.0
+        mk = model.market
+        usd, ust, jgb30, fwd = decide(
+            self.state, self.config, self.utilities(model), usdjpy=mk.usdjpy, ust_price=mk.ust_price,
+            jgb_price=mk.jgb30_price,
+        )  # fmt: skip
+        self._orders[FX, INSTITUTIONS] = usd
+        self._orders[UST, INSTITUTIONS] = ust
+        self._orders[JGB30, INSTITUTIONS] = jgb30
+        self._orders[FWD, INSTITUTIONS] = fwd
 
     def orders(self) -> np.ndarray:
         return self._orders
