@@ -46,6 +46,7 @@ import numpy as np
 from numba import njit
 
 from model.sector import AUX_FORCED, FWD, FX, TRADING_DAYS, UST, Sector, Validated, param
+from model.sums import pairwise_sum
 
 __all__ = [
     "HedgeFunds",
@@ -887,6 +888,44 @@ def settle(state: HedgeFundState, cfg: HedgeFundConfig, prices: SettlePrices, *,
     return SettleTotals(*totals.tolist(), failures, reentries, calls)
 
 
+class FundSums(NamedTuple):
+    """Sums over every fund's row, each the number ``ndarray.sum`` gives (USD bn; UST index units)."""
+
+    cash_usd_bn: float  # positive cash balances
+    ust_units: float
+    repo_usd_bn: float  # negative cash balances, as a positive debt
+    fwd_usd_bn: float  # net long-USD forwards
+    gross_fwd_usd_bn: float  # |forwards|
+    equity_book_usd_bn: float
+    forced_usd_bn: float
+    alive: int  # funds alive
+
+
+def fund_sums(state: HedgeFundState) -> FundSums:
+    """The sector's sums over funds, in one pass over the arrays."""
+    return FundSums(*_sums_kernel(state.cash_usd_bn, state.ust_units, state.fwd_usd_bn, state.equity_book_usd_bn,
+                                  state.forced_usd_bn, state.alive))  # fmt: skip
+
+
+@njit(cache=True)
+def _sums_kernel(cash, ust_units, fwd, book, forced, alive):
+    n = cash.shape[0]
+    pos = np.empty(n)
+    neg = np.empty(n)
+    gross = np.empty(n)
+    n_alive = 0
+    for i in range(n):
+        c = cash[i]
+        pos[i] = c if c > 0.0 or c != c else 0.0  # as np.maximum(cash, 0.0): a NaN stays NaN
+        debt = -c
+        neg[i] = debt if debt > 0.0 or debt != debt else 0.0  # as np.maximum(-cash, 0.0)
+        gross[i] = abs(fwd[i])
+        if alive[i]:
+            n_alive += 1
+    return (pairwise_sum(pos), pairwise_sum(ust_units), pairwise_sum(neg), pairwise_sum(fwd), pairwise_sum(gross),
+            pairwise_sum(book), pairwise_sum(forced), n_alive)  # fmt: skip
+
+
 def equity_marked(state: HedgeFundState, price: float) -> np.ndarray:
     """Assets minus liabilities at the UST price ``price``, USD bn per fund (forwards are settled daily)."""
     return state.ust_units * price + state.cash_usd_bn
@@ -979,6 +1018,7 @@ class HedgeFunds(Sector):
         # the holdings (sums over funds) as of the last settlement, or the opening: the funds' forwards,
         # units and cash change only when a day settles, so the day reads these instead of summing again
         self.held: dict[str, float] | None = None
+        self.sums: FundSums | None = None  # the sums over funds the last settlement took
 
     # -- what funds observe before trading --------------------------------------------------------
     def variance_pa(self, model) -> float:
@@ -1072,7 +1112,8 @@ class HedgeFunds(Sector):
         led.book("us_treasury", "usd_bn", -t.coupons_usd_bn)
         led.book("fund_investors", "usd_bn", -t.investor_flows_usd_bn + t.payouts_usd_bn)
         # the money market pays interest, lends the repo and bears what failed funds could not repay
-        held = self.held = self.holdings()  # once: the sums over funds below (and until tomorrow's) come from it
+        sums = self.sums = fund_sums(f)  # once: the sums over funds below (and until tomorrow's) come from it
+        held = self.held = self._holdings(sums)
         d_repo = -held["repo_usd_bn"] - repo_before
         led.book("us_money_market", "usd_bn", -t.interest_usd_bn - d_repo - t.defaults_usd_bn)
         led.book("us_money_market", "repo_usd_bn", d_repo)
@@ -1086,9 +1127,12 @@ class HedgeFunds(Sector):
         return {self.name: self.holdings()}
 
     def holdings(self) -> dict[str, float]:
-        f = self.state
-        return {"usd_bn": float(np.maximum(f.cash_usd_bn, 0.0).sum()), "ust_units": float(f.ust_units.sum()),
-                "repo_usd_bn": -self.repo_usd_bn(), "usd_fwd_bn": float(f.fwd_usd_bn.sum())}  # fmt: skip
+        return self._holdings(fund_sums(self.state))
+
+    @staticmethod
+    def _holdings(sums: FundSums) -> dict[str, float]:
+        return {"usd_bn": sums.cash_usd_bn, "ust_units": sums.ust_units, "repo_usd_bn": -sums.repo_usd_bn,
+                "usd_fwd_bn": sums.fwd_usd_bn}  # fmt: skip
 
     def equity_gaps(self, model) -> np.ndarray:
         """Per fund: |equity by accumulated P&L − (assets − liabilities)|."""
@@ -1102,17 +1146,17 @@ class HedgeFunds(Sector):
     def record(self, model) -> dict[str, float]:
         f, t, mk = self.state, self.totals, model.market
         alive = f.alive
-        n_alive = int(np.count_nonzero(alive))
-        if n_alive == alive.shape[0] and self.held is not None:
-            # every fund alive: the rows are the arrays themselves, already summed at settlement
-            fwd, book = f.fwd_usd_bn, f.equity_book_usd_bn
-            net, units_sum = self.held["usd_fwd_bn"], self.held["ust_units"]
+        sums = self.sums if self.sums is not None else fund_sums(f)  # the arrays change only at settlement
+        n_alive = sums.alive
+        if n_alive == alive.shape[0]:
+            # every fund alive: the rows are the arrays themselves, already summed
+            net, units_sum = sums.fwd_usd_bn, sums.ust_units
+            gross, equity = sums.gross_fwd_usd_bn, sums.equity_book_usd_bn
         else:
             fwd, units, book = f.fwd_usd_bn[alive], f.ust_units[alive], f.equity_book_usd_bn[alive]
             net, units_sum = float(fwd.sum()), float(units.sum())
-        gross = float(np.abs(fwd).sum())
+            gross, equity = float(np.abs(fwd).sum()), float(book.sum())
         ust = units_sum * mk.ust_price
-        equity = float(book.sum())
         return {
             "hf_gross_usd_bn": gross,
             "hf_net_usd_bn": net,
@@ -1120,7 +1164,7 @@ class HedgeFunds(Sector):
             "hf_equity_usd_bn": equity,
             "hf_leverage": (gross + ust) / equity if equity > 0 else 0.0,
             "hf_margin_calls": t.margin_calls if t else 0,
-            "hf_forced_usd_bn": float(f.forced_usd_bn.sum()) if t else 0.0,
+            "hf_forced_usd_bn": sums.forced_usd_bn if t else 0.0,
             "hf_failures": t.failures if t else 0,
             "hf_alive": n_alive,
             "hf_investor_flows_usd_bn": t.investor_flows_usd_bn if t else 0.0,
