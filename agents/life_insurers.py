@@ -288,11 +288,24 @@ def settle(state: LifeInsurerState) -> None:
 
 def foreign_share_aggregate(state: LifeInsurerState, *, usdjpy, ust_price, jgb_price) -> tuple[float, float]:
     """(foreign share of the investable pool, value-weighted hedge ratio)."""
-    usd_jpy = state.ust_units * ust_price * usdjpy / 1000.0
-    pool = float((usd_jpy + state.jgb_units * jgb_price).sum())
-    foreign = float(usd_jpy.sum())
-    hedge = float((usd_jpy * state.hedge_ratio).sum()) / foreign if foreign > 0 else 0.0
+    pool, foreign, hedged, _ = _aggregates(state, usdjpy, ust_price, jgb_price)
+    hedge = hedged / foreign if foreign > 0 else 0.0
     return (foreign / pool if pool > 0 else 0.0), hedge
+
+
+@njit(cache=True)
+def _aggregates(state, usdjpy, ust_price, jgb_price):
+    """Sums over insurers (NumPy's order): the investable pool and its foreign part (JPY tn), the hedged
+    foreign part, and the hedges' notional (USD bn)."""
+    n = state.ust_units.shape[0]
+    usd_jpy = np.empty(n)
+    pool = np.empty(n)
+    hedged = np.empty(n)
+    for i in range(n):
+        usd_jpy[i] = state.ust_units[i] * ust_price * usdjpy / 1000.0
+        pool[i] = usd_jpy[i] + state.jgb_units[i] * jgb_price
+        hedged[i] = usd_jpy[i] * state.hedge_ratio[i]
+    return pairwise_sum(pool), pairwise_sum(usd_jpy), pairwise_sum(hedged), pairwise_sum(state.hedge_usd_bn)
 
 
 class LifeInsurers(Sector):
@@ -374,8 +387,8 @@ class LifeInsurers(Sector):
 
     def record(self, model) -> dict[str, float]:
         mk = model.market
-        share, hedge = foreign_share_aggregate(self.state, usdjpy=mk.usdjpy, ust_price=mk.ust_price,
-                                               jgb_price=mk.jgb30_price)  # fmt: skip
-        return {"lifer_foreign_share": share, "lifer_hedge_ratio": hedge,
+        pool, foreign, hedged, hedges = _aggregates(self.state, mk.usdjpy, mk.ust_price, mk.jgb30_price)
+        return {"lifer_foreign_share": foreign / pool if pool > 0 else 0.0,
+                "lifer_hedge_ratio": hedged / foreign if foreign > 0 else 0.0,
                 "lifer_fx_flow_usd_bn": float(self._orders[FX, INSTITUTIONS]),
-                "lifer_hedge_usd_bn": float(self.state.hedge_usd_bn.sum())}  # fmt: skip
+                "lifer_hedge_usd_bn": hedges}  # fmt: skip

@@ -55,6 +55,7 @@ import numpy as np
 from numba import njit
 
 from model.sector import AUX_FORCED, FWD, FX, ConfigError, Sector, Validated, param
+from model.sums import pairwise_sum
 
 __all__ = [
     "RetailFxConfig",
@@ -439,6 +440,18 @@ def settle(state: RetailFxState, cfg: RetailFxConfig, *, revaluation: float, car
     return SettleTotals(*totals.tolist(), int(stopouts), int(reentries))
 
 
+@njit(cache=True)
+def _record_sums(position, margin, active):
+    """``position.sum()`` and ``margin[active].sum()``, the same numbers (NumPy's order), in one pass."""
+    kept = np.empty(margin.shape[0])
+    n = 0
+    for i in range(margin.shape[0]):
+        if active[i]:
+            kept[n] = margin[i]
+            n += 1
+    return pairwise_sum(position), pairwise_sum(kept[:n])
+
+
 class RetailFx(Sector):
     """The retail FX margin traders' sector block (struct of arrays, one row per account).
 
@@ -523,11 +536,10 @@ class RetailFx(Sector):
 
     def record(self, model) -> dict[str, float]:
         s, t = self.state, self.totals
-        # every account active: the active rows are the array itself, the same sum without copying it
-        margin = s.margin_usd_bn if np.count_nonzero(s.active) == s.active.shape[0] else s.margin_usd_bn[s.active]
+        long_usd, equity = _record_sums(s.position_usd_bn, s.margin_usd_bn, s.active)
         return {
-            "retail_fx_long_usd_bn": float(s.position_usd_bn.sum()),
+            "retail_fx_long_usd_bn": long_usd,
             "retail_stopouts": t.stopouts if t else 0,
-            "retail_fx_equity_usd_bn": float(margin.sum()),
+            "retail_fx_equity_usd_bn": equity,
             "retail_fx_stopout_usd_bn": t.forced_usd_bn if t else 0.0,
         }
