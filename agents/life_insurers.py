@@ -201,10 +201,22 @@ def yen_returns(cfg: LifeInsurerConfig, *, y30, y_us, r_us, r_jp, basis, misvalu
 
 def target_weights(utilities: np.ndarray, sensitivity: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
     """Multinomial logit, shape (n, 3), rows sum to 1."""
-    z = sensitivity[:, None] * (utilities[None, :] + intercepts)
-    z -= z.max(axis=1, keepdims=True)
-    e = np.exp(z)
+    e = np.exp(_logit_exponents(utilities, sensitivity, intercepts))  # NumPy's exp, as the calibration's
     return e / e.sum(axis=1, keepdims=True)
+
+
+@njit(cache=True)
+def _logit_exponents(utilities, sensitivity, intercepts):
+    """``θ_i(u_k + c_ik)`` less its largest value in each row (so the largest exponent is 0)."""
+    z = np.empty(intercepts.shape)
+    for i in range(z.shape[0]):
+        top = -np.inf
+        for k in range(z.shape[1]):
+            z[i, k] = sensitivity[i] * (utilities[k] + intercepts[i, k])
+            top = np.maximum(top, z[i, k])
+        for k in range(z.shape[1]):
+            z[i, k] -= top
+    return z
 
 
 def init_life_insurers(
@@ -251,19 +263,22 @@ def decide(
     """
     if not cfg.enabled:
         return 0.0, 0.0, 0.0, 0.0
-    w = target_weights(utilities, state.sensitivity, state.intercepts)
+    e = np.exp(_logit_exponents(utilities, state.sensitivity, state.intercepts))  # target_weights, unnormalised
     ka = 1.0 - 0.5 ** (1.0 / cfg.allocation_halflife_days)
     kh = 1.0 - 0.5 ** (1.0 / cfg.hedge_halflife_days)
-    return _adjust(state, w, ka, kh, usdjpy, ust_price, jgb_price)
+    return _adjust(state, e, ka, kh, usdjpy, ust_price, jgb_price)
 
 
 @njit(cache=True)
-def _adjust(state, w, ka, kh, usdjpy, ust_price, jgb_price):
-    """Each insurer's step ``ka`` (allocation) and ``kh`` (hedge) towards its target weights ``w``,
-    and the orders that take it there (USD bn, bond units; at yesterday's prices); returns their sums."""
-    for i in range(w.shape[0]):
-        share_target = w[i, 1] + w[i, 2]
-        hedge_target = w[i, 1] / share_target if share_target > 0 else state.hedge_ratio[i]
+def _adjust(state, e, ka, kh, usdjpy, ust_price, jgb_price):
+    """Each insurer's step ``ka`` (allocation) and ``kh`` (hedge) towards its target weights (the rows of
+    ``e`` normalised, as :func:`target_weights`), and the orders that take it there (USD bn, bond units;
+    at yesterday's prices); returns their sums."""
+    for i in range(e.shape[0]):
+        total = e[i, 0] + e[i, 1] + e[i, 2]
+        w1, w2 = e[i, 1] / total, e[i, 2] / total
+        share_target = w1 + w2
+        hedge_target = w1 / share_target if share_target > 0 else state.hedge_ratio[i]
         usd_value = state.ust_units[i] * ust_price  # USD bn
         pool = state.jgb_units[i] * jgb_price + usd_value * usdjpy / 1000.0  # JPY tn
         share = state.foreign_share[i] + ka * (share_target - state.foreign_share[i])

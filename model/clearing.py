@@ -141,7 +141,9 @@ class OrderBook(Sector):
 
     def clearing_inputs(self, model) -> OrderBookInputs:
         lines = np.zeros((N_MARKETS, 3))
-        for sector in model.sector_list:
+        if getattr(self, "_takers", None) is None:  # the sectors that place orders (the others return None)
+            self._takers = [s for s in model.sector_list if type(s).orders is not Sector.orders]
+        for sector in self._takers:
             orders = sector.orders()
             if orders is not None:
                 lines += orders
