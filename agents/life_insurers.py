@@ -296,9 +296,16 @@ def _adjust(state, e, ka, kh, usdjpy, ust_price, jgb_price):
 
 
 def settle(state: LifeInsurerState) -> None:
-    state.ust_units[:] += state.order_ust_units
-    state.jgb_units[:] += state.order_jgb_units
-    state.hedge_usd_bn[:] -= state.order_fwd_usd_bn
+    """Execute today's orders: bonds bought, the hedge's notional changed."""
+    _settle_kernel(state)
+
+
+@njit(cache=True)
+def _settle_kernel(state):
+    for i in range(state.ust_units.shape[0]):
+        state.ust_units[i] += state.order_ust_units[i]
+        state.jgb_units[i] += state.order_jgb_units[i]
+        state.hedge_usd_bn[i] -= state.order_fwd_usd_bn[i]
 
 
 def foreign_share_aggregate(state: LifeInsurerState, *, usdjpy, ust_price, jgb_price) -> tuple[float, float]:
@@ -387,7 +394,7 @@ class LifeInsurers(Sector):
         led.bonds(self.name, "ust_units", "usd_bn", o[UST], day.ust_price)
         led.bonds(self.name, "jgb30_units", "jpy_tn", o[JGB30], day.jgb30_price)
         # the hedge: margin on the forwards held overnight, carry on those held at the close
-        hedge_old = float(self.state.hedge_usd_bn.sum())
+        hedge_old = pairwise_sum(self.state.hedge_usd_bn)  # hedge_usd_bn.sum(), compiled
         paid = -hedge_old * day.forward_revaluation() - (hedge_old - o[FWD]) * day.forward_carry()
         led.book(self.name, "usd_fwd_bn", o[FWD])
         led.book(self.name, "usd_bn", paid)

@@ -34,6 +34,7 @@ import numpy as np
 from numba import njit
 
 from model.sector import FX, INSTITUTIONS, N_MARKETS, TRADING_DAYS, Sector, Validated, param
+from model.sums import pairwise_sum
 
 __all__ = [
     "NisaConfig",
@@ -395,7 +396,7 @@ def decide(
     if neighbours is None:  # no counts kept (a state on its own, or a one-way network): count them now
         neighbours = PanicCounts.scanned(state)
     new, panicked = _decide_kernel(state, rules, neighbours.counts, neighbours.changed)
-    return float(state.flow_jpy.sum()), int(new), int(panicked)
+    return pairwise_sum(state.flow_jpy), int(new), int(panicked)  # flow_jpy.sum(), compiled
 
 
 @njit(cache=True)
