@@ -88,7 +88,7 @@ def overrides(draw):
 )
 def test_allowed_configurations_run_or_fail_cleanly(drawn, scenario, seed):
     try:
-        model = CarryUnwindModel(scenario=scenario, seed=seed, hedge_funds__n_funds=50, **drawn)
+        model = CarryUnwindModel(scenario=scenario, seed=seed, **{"hedge_funds__n_funds": 50, **drawn})
         sim = model.config.simulation
         for _ in range(DAYS):
             model.step()
