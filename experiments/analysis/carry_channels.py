@@ -62,8 +62,9 @@ def _quiet(scenario: str):
 def _model(scenario, seed: int, events=(), **overrides):
     from model.model import CarryUnwindModel
 
-    return CarryUnwindModel(scenario=dataclasses.replace(scenario, events=tuple(events)), seed=seed, collect=False,
-                            **overrides)
+    return CarryUnwindModel(
+        scenario=dataclasses.replace(scenario, events=tuple(events)), seed=seed, collect=False, **overrides
+    )
 
 
 def crowding(model) -> dict[str, float]:

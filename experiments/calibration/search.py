@@ -25,8 +25,13 @@ import numpy as np
 __all__ = ["search", "parse_arguments", "write_result"]
 
 # the command-line options every calibration script may take, and where each is allowed
-OPTION_RANGES = {"candidates": (1, 10_000), "seeds": (1, 1000), "days": (100, 100_000), "workers": (1, 256),
-                 "profile": (0, 1000)}
+OPTION_RANGES = {
+    "candidates": (1, 10_000),
+    "seeds": (1, 1000),
+    "days": (100, 100_000),
+    "workers": (1, 256),
+    "profile": (0, 1000),
+}
 
 
 def _draw(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, logs: np.ndarray, centre=None) -> np.ndarray:

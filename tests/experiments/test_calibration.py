@@ -121,4 +121,3 @@ def test_every_searched_parameter_is_a_valid_override_at_both_ends_of_its_bounds
 
     for end in (0, 1):
         ModelConfig().with_overrides({name: bounds[end] for name, bounds in module.BOUNDS.items()})
-
