@@ -902,7 +902,7 @@ class FundSums(NamedTuple):
 
 
 def fund_sums(state: HedgeFundState) -> FundSums:
-    """The sector's sums over funds, in one pass over the arrays."""
+    """The sector's sums over funds in one kernel call, each added in NumPy's order (``ndarray.sum``)."""
     return FundSums(*_sums_kernel(state.cash_usd_bn, state.ust_units, state.fwd_usd_bn, state.equity_book_usd_bn,
                                   state.forced_usd_bn, state.alive))  # fmt: skip
 

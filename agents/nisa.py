@@ -34,7 +34,6 @@ import numpy as np
 from numba import njit
 
 from model.sector import FX, INSTITUTIONS, N_MARKETS, TRADING_DAYS, Sector, Validated, param
-from model.sums import pairwise_sum
 
 __all__ = [
     "NisaConfig",
@@ -260,11 +259,8 @@ def _decide_kernel(state, rules, counts, changed):
     panicked = 0
     n_changed = 0
     for i in range(n):
-        if settle_first:  # yesterday's order, as _settle_kernel books it
-            units[i] += out_flow[i] / settle_at
-            v = units[i] * settle_at
-            if v > peak[i]:
-                peak[i] = v
+        if settle_first:  # yesterday's order, booked as settle() books it
+            _execute(units, peak, out_flow, i, settle_at)
         value = units[i] * value_per_unit
         dd = 1.0 - value / peak[i] if peak[i] > 0.0 else 0.0
         before = panic_left[i] > 0
@@ -396,16 +392,22 @@ def decide(
     if neighbours is None:  # no counts kept (a state on its own, or a one-way network): count them now
         neighbours = PanicCounts.scanned(state)
     new, panicked = _decide_kernel(state, rules, neighbours.counts, neighbours.changed)
-    return pairwise_sum(state.flow_jpy), int(new), int(panicked)  # flow_jpy.sum(), compiled
+    return float(state.flow_jpy.sum()), int(new), int(panicked)
+
+
+@njit(cache=True, inline="always")
+def _execute(units, peak, flow, i, value_per_unit):
+    """Household ``i`` executes its order ``flow[i]`` (JPY tn) at ``value_per_unit``; its peak follows."""
+    units[i] += flow[i] / value_per_unit
+    v = units[i] * value_per_unit
+    if v > peak[i]:
+        peak[i] = v
 
 
 @njit(cache=True)
 def _settle_kernel(units, peak, flow, value_per_unit):
     for i in range(units.shape[0]):
-        units[i] += flow[i] / value_per_unit
-        v = units[i] * value_per_unit
-        if v > peak[i]:
-            peak[i] = v
+        _execute(units, peak, flow, i, value_per_unit)
 
 
 def settle(state: NisaState, *, equity_index: float, usdjpy: float) -> None:
