@@ -19,6 +19,16 @@ the median, for the central news sensitivity and across the sensitivity's source
 and high end). A figure shows the median path and 5-95% band against the observed closes::
 
     python -m experiments.analysis.replay --seeds 20 --workers 2 --out runs/replay
+
+**Positioning.** The funds' carry stock on 1 Jul 2024 is not an input: it follows from their capital
+(``hedge_funds.capital_usd_bn``, an assumption) and their rules. Each run's day-0 stock is checked
+against the ~$250 bn of BIS Bulletin 90 (inside ±30% of it or not), and the central sensitivity is
+run again across the capital: at ``POSITIONING`` times the default, and at the capital whose median
+day-0 stock meets the anchor (:func:`anchor_capital`; the day-0 stock is proportional to capital,
+since each fund starts at its own target leverage times its equity). That capital is set from the
+positioning data alone, never from the replay's outcome, and the default is not changed by it: the
+arms show how the replay depends on an input the data pin down only loosely. A second figure
+(``<out>_positioning.png``) plots each seed's fall and unwound share against its day-0 stock.
 """
 
 from __future__ import annotations
@@ -35,7 +45,17 @@ import numpy as np
 from experiments.analysis.statistics import seed_spread
 from experiments.analysis.targets import EPISODE_BANDS
 
-__all__ = ["OBSERVED_CLOSES", "SENSITIVITIES", "replay_run", "replay_measures", "replay", "main"]
+__all__ = [
+    "OBSERVED_CLOSES",
+    "SENSITIVITIES",
+    "POSITIONING",
+    "ANCHOR_BAND",
+    "anchor_capital",
+    "replay_run",
+    "replay_measures",
+    "replay",
+    "main",
+]
 
 SCENARIO = "boj_hike_2024"
 WINDOW_DAYS = 60
@@ -60,6 +80,29 @@ SENSITIVITIES: dict[str, dict[str, float]] = {
     "central": {},
     "high": {"market__growth_news_fed_path_pa": 0.0012, "macro__growth_news_equity_per_sd": 0.01},
 }
+# The capital arms of the positioning check, as multiples of the default capital (the anchor-matched
+# capital is added to them); the day-0 stock passes the check inside ±ANCHOR_BAND of the anchor.
+POSITIONING = (0.75, 1.25)
+ANCHOR_BAND = 0.30
+# observed, for comparison only: the close-to-close fall to 5 Aug and the share of the carry unwound
+# (BIS Bulletin 90: 60-75%)
+OBSERVED_FALL_PCT = -11.0
+OBSERVED_UNWOUND_PCT = (60.0, 75.0)
+
+
+def anchor_capital(capital_usd_bn: float, stocks_usd_bn) -> float:
+    """The funds' capital at which the median day-0 carry stock is the anchor (``ANCHOR_USD_BN``).
+
+    ``stocks_usd_bn``: the day-0 stocks of the seeds at ``capital_usd_bn``. Each fund starts at its own
+    target leverage times its equity, and the targets do not depend on capital, so every seed's
+    day-0 stock (and their median) is proportional to capital.
+    """
+    from experiments.analysis.carry_channels import ANCHOR_USD_BN
+
+    median = float(np.median(np.asarray(stocks_usd_bn, dtype=float)))
+    if not (np.isfinite(median) and median > 0.0):
+        raise ValueError(f"median day-0 carry stock = {median!r} is not allowed; expected a positive number")
+    return capital_usd_bn * ANCHOR_USD_BN / median
 
 
 def replay_measures(usdjpy: np.ndarray, risk_index: np.ndarray, carry: np.ndarray, cap: float) -> dict[str, float]:
@@ -106,31 +149,61 @@ def replay_run(task: tuple[int, int, dict[str, Any]]) -> dict[str, Any]:
         measures = dict.fromkeys(measures, float("nan"))
     dates = [model.calendar.date(int(d)).isoformat() for d in h["day"]]
     return {"seed": seed, "failed": failed, "dates": dates, "usdjpy": h["usdjpy"].tolist(),
-            "risk_index": h["risk_index"].tolist(), "carry": h["hf_net_usd_bn"].tolist(), **measures}  # fmt: skip
+            "risk_index": h["risk_index"].tolist(), "carry": h["hf_net_usd_bn"].tolist(),
+            "carry_start_usd_bn": float(h["hf_net_usd_bn"][0]), **measures}  # fmt: skip
+
+
+MEASURES = ("fall_pct", "trough_day", "risk_index_peak", "carry_fall_pct", "days_at_cap", "carry_start_usd_bn")
 
 
 def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    from experiments.analysis.carry_channels import ANCHOR_USD_BN
+
     out: dict[str, Any] = {"runs": len(runs), "failed_runs": sum(bool(r["failed"]) for r in runs)}
-    for key in ("fall_pct", "trough_day", "risk_index_peak", "carry_fall_pct", "days_at_cap"):
+    for key in MEASURES:
         vals = np.array([r[key] for r in runs], dtype=float)
         out[key] = seed_spread(vals, of="median")
     band = EPISODE_BANDS["usdjpy_change_pct"]  # a failed run's NaN is never inside it
     out["share_in_band"] = float(np.mean([band.contains(r["fall_pct"]) for r in runs]))
+    # the day-0 stock is known before the run, so a failed run still has it
+    out["share_at_anchor"] = float(np.mean([abs(r["carry_start_usd_bn"] / ANCHOR_USD_BN - 1.0) <= ANCHOR_BAND
+                                            for r in runs]))  # fmt: skip
     return out
 
 
 def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd: float = 0.0,
-           progress: bool = True) -> dict[str, Any]:  # fmt: skip
-    """Run the replay at each sensitivity over ``seeds`` seeds; return the report."""
+           progress: bool = True, positioning: bool = True) -> dict[str, Any]:  # fmt: skip
+    """Run the replay at each sensitivity over ``seeds`` seeds, then (``positioning``) the central
+    sensitivity across the funds' capital; return the report."""
+    from experiments.analysis.carry_channels import ANCHOR_USD_BN
     from experiments.runner import run_tasks
+    from model.scenarios import load_scenario
 
     report: dict[str, Any] = {"scenario": SCENARIO, "seeds": seeds, "days": days, "window_days": WINDOW_DAYS,
                               "risk_news_sd": news_sd, "by_sensitivity": {}}  # fmt: skip
-    for name, extra in SENSITIVITIES.items():
+
+    def arm(extra: dict[str, Any], desc: str) -> dict[str, Any]:
         overrides = {"market__risk_news_sd": news_sd, **extra}
         tasks = [(seed, days, overrides) for seed in range(seeds)]
-        runs = run_tasks(replay_run, tasks, workers=workers, progress=progress, desc=f"replay ({name})")
-        report["by_sensitivity"][name] = {"overrides": extra, "summary": _summary(runs), "runs": runs}
+        runs = run_tasks(replay_run, tasks, workers=workers, progress=progress, desc=desc)
+        return {"overrides": extra, "summary": _summary(runs), "runs": runs}
+
+    for name, extra in SENSITIVITIES.items():
+        report["by_sensitivity"][name] = arm(extra, f"replay ({name})")
+    if positioning:
+        capital = load_scenario(SCENARIO).config.hedge_funds.capital_usd_bn
+        central = report["by_sensitivity"]["central"]
+        matched = anchor_capital(capital, [r["carry_start_usd_bn"] for r in central["runs"]])
+        arms = {f"{m:.2f}x": capital * m for m in (*POSITIONING, 1.0)} | {"anchor": matched}
+        report["positioning"] = {"anchor_usd_bn": ANCHOR_USD_BN, "band": ANCHOR_BAND, "default_capital_usd_bn": capital,
+                                 "anchor_capital_usd_bn": matched, "arms": {}}  # fmt: skip
+        for name, cap in sorted(arms.items(), key=lambda kv: kv[1]):
+            if name == "1.00x":  # the central sensitivity's runs, at the default capital
+                result = central
+            else:
+                extra = {**SENSITIVITIES["central"], "hedge_funds__capital_usd_bn": cap}
+                result = arm(extra, f"replay (capital {cap:.1f})")
+            report["positioning"]["arms"][name] = {"capital_usd_bn": cap, **result}
     return report
 
 
@@ -163,13 +236,69 @@ def plot(report: dict[str, Any], path: Path) -> None:
     fig.savefig(path.with_suffix(".png"), dpi=150)
 
 
+def plot_positioning(report: dict[str, Any], path: Path) -> None:
+    """Each seed's fall of USD/JPY and share of the carry unwound against its day-0 carry stock, one colour
+    per capital, with the anchor's ±band and the observed figures (``<path>_positioning.png``)."""
+    from experiments.analysis.style import paper_figure, style_axes
+
+    pos = report.get("positioning")
+    if not pos:
+        return
+    fig, axes = paper_figure("two", 3.6, 1, 2)
+    anchor, band = pos["anchor_usd_bn"], pos["band"]
+    for ax, key, label in ((axes[0], "fall_pct", "USD/JPY peak to trough, %"),
+                           (axes[1], "carry_fall_pct", "carry stock unwound, %")):  # fmt: skip
+        ax.axvspan(anchor * (1 - band), anchor * (1 + band), color="0.92", lw=0, label=f"anchor ±{band:.0%}")
+        for name, arm in pos["arms"].items():
+            runs = [r for r in arm["runs"] if not r["failed"]]
+            x = [r["carry_start_usd_bn"] for r in runs]
+            y = [r[key] for r in runs]
+            failed = len(arm["runs"]) - len(runs)
+            tag = "capital matched to the anchor" if name == "anchor" else f"capital {name}"
+            ax.plot(
+                x,
+                y,
+                "o",
+                ms=3.5,
+                alpha=0.75,
+                label=f"{tag} (${arm['capital_usd_bn']:.0f} bn)" + (f", {failed} failed" if failed else ""),
+            )
+        if key == "fall_pct":
+            ax.axhline(OBSERVED_FALL_PCT, color="black", lw=1.0, ls="--", label="observed, to 5 Aug")
+        else:
+            ax.axhspan(*OBSERVED_UNWOUND_PCT, color="#e0a040", alpha=0.3, lw=0, label="observed unwound (BIS)")
+        style_axes(ax, label, "% (one point per seed)")
+        ax.set_xlabel("carry stock on 1 Jul 2024, USD bn", fontsize=9)
+    handles, labels = axes[0].get_legend_handles_labels()
+    extra, extra_labels = axes[1].get_legend_handles_labels()
+    handles.append(extra[-1])
+    labels.append(extra_labels[-1])
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False, fontsize=8, handlelength=1.4)
+    fig.savefig(path.parent / f"{path.stem}_positioning.png", dpi=150)
+
+
+def _print_summary(name: str, s: dict[str, Any]) -> None:
+    print(f"[{name}] failed runs {s['failed_runs']}/{s['runs']}; share of seeds with a fall in -18..-8%: "
+          f"{s['share_in_band']:.2f}; day-0 carry stock within ±{ANCHOR_BAND:.0%} of the anchor: "
+          f"{s['share_at_anchor']:.2f}")  # fmt: skip
+    for key in MEASURES:
+        q = s[key]
+        print(f"  {key:>18}: median {q['median']:8.2f}  5-95% [{q['q05']:.2f}, {q['q95']:.2f}]  "
+              f"95% CI of median [{q['ci95_lo']:.2f}, {q['ci95_hi']:.2f}]")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.analysis.replay", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--news-sd", type=float, default=0.0, help="market.risk_news_sd (default 0: no news)")
-    parser.add_argument("--out", default="", help="write <out>.json and <out>.png")
+    parser.add_argument(
+        "--no-positioning",
+        action="store_true",
+        help="skip the capital arms (the day-0 carry stock is still checked against the anchor)",
+    )
+    parser.add_argument("--out", default="", help="write <out>.json, <out>.png and <out>_positioning.png")
     args = parser.parse_args(argv)
     if not 1 <= args.seeds <= 1000:
         parser.error(f"--seeds = {args.seeds} is not allowed; expected 1 to 1000")
@@ -177,15 +306,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--workers = {args.workers} is not allowed; expected 1 to 256")
     if not 0.0 <= args.news_sd <= 0.12:  # market.risk_news_sd's range (NaN fails too)
         parser.error(f"--news-sd = {args.news_sd} is not allowed; expected a number in [0, 0.12]")
-    report = replay(args.seeds, workers=args.workers, news_sd=args.news_sd)
+    report = replay(args.seeds, workers=args.workers, news_sd=args.news_sd, positioning=not args.no_positioning)
     for name, part in report["by_sensitivity"].items():
-        s = part["summary"]
-        print(f"[{name}] failed runs {s['failed_runs']}/{s['runs']}; share of seeds with a fall in -18..-8%: "
-              f"{s['share_in_band']:.2f}")  # fmt: skip
-        for key in ("fall_pct", "trough_day", "risk_index_peak", "carry_fall_pct", "days_at_cap"):
-            q = s[key]
-            print(f"  {key:>16}: median {q['median']:8.2f}  5-95% [{q['q05']:.2f}, {q['q95']:.2f}]  "
-                  f"95% CI of median [{q['ci95_lo']:.2f}, {q['ci95_hi']:.2f}]")  # fmt: skip
+        _print_summary(name, part["summary"])
+    pos = report.get("positioning")
+    if pos:
+        print(f"positioning: capital ${pos['default_capital_usd_bn']:.1f} bn by default; "
+              f"${pos['anchor_capital_usd_bn']:.1f} bn puts the median day-0 carry stock at the "
+              f"${pos['anchor_usd_bn']:.0f} bn anchor (central sensitivity in every arm)")  # fmt: skip
+        for name, part in pos["arms"].items():
+            _print_summary(f"capital {name} = ${part['capital_usd_bn']:.1f} bn", part["summary"])
     if args.out:
         from experiments.sweeps.store import write_text_atomic
 
@@ -193,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(out.with_suffix(".json"), json.dumps(report, indent=1, default=float))
         plot(report, out)
+        plot_positioning(report, out)
     return 0
 
 

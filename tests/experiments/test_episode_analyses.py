@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -25,13 +26,37 @@ def test_replay_measures_are_the_known_drawdowns_of_planted_paths():
 
 def test_a_failed_replay_run_counts_outside_the_band():
     keys = ("fall_pct", "trough_day", "risk_index_peak", "carry_fall_pct", "days_at_cap")
-    ok = {**dict.fromkeys(keys, 1.0), "fall_pct": -10.0, "failed": ""}
+    ok = {**dict.fromkeys(keys, 1.0), "fall_pct": -10.0, "failed": "", "carry_start_usd_bn": 160.0}
     out = {**ok, "fall_pct": -3.0}
-    failed = {**dict.fromkeys(keys, math.nan), "failed": "implausible prices on day 40"}
+    failed = {**dict.fromkeys(keys, math.nan), "failed": "implausible prices on day 40", "carry_start_usd_bn": 250.0}
     s = replay._summary([ok, ok, out, failed])
     assert s["runs"] == 4 and s["failed_runs"] == 1
     assert s["share_in_band"] == 0.5  # the failed run is in the denominator, never inside
     assert s["fall_pct"]["n"] == 3  # and left out of the spread, counted
+    # its day-0 stock is known before it fails: 250 is at the anchor, 160 is 36% below it
+    assert s["share_at_anchor"] == 0.25 and s["carry_start_usd_bn"]["n"] == 4
+
+
+def test_the_anchor_check_takes_thirty_percent_either_side():
+    runs = [{"fall_pct": -10.0, "failed": "", "carry_start_usd_bn": x, "trough_day": 1.0, "risk_index_peak": 20.0,
+             "carry_fall_pct": 40.0, "days_at_cap": 0.0} for x in (174.0, 176.0, 250.0, 324.0, 326.0)]  # fmt: skip
+    assert replay._summary(runs)["share_at_anchor"] == pytest.approx(3 / 5)
+
+
+def test_anchor_capital_scales_capital_by_the_anchor_over_the_median_stock():
+    assert replay.anchor_capital(35.0, [100.0, 160.0, 200.0]) == pytest.approx(35.0 * 250.0 / 160.0)
+    with pytest.raises(ValueError, match="median day-0 carry stock = 0.0 is not allowed"):
+        replay.anchor_capital(35.0, [0.0, 0.0, 1.0])
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_the_day0_carry_stock_is_proportional_to_capital(seed):
+    """What anchor_capital relies on: each fund starts at its own target leverage times its equity."""
+    from experiments.analysis.carry_channels import warmup_carry_stock
+
+    a = warmup_carry_stock(seed, hedge_funds__capital_usd_bn=30.0)["carry_stock_usd_bn"]
+    b = warmup_carry_stock(seed, hedge_funds__capital_usd_bn=75.0)["carry_stock_usd_bn"]
+    assert a > 0.0 and b / a == pytest.approx(2.5, rel=1e-12)
 
 
 def test_a_replay_run_is_reproducible_and_starts_at_the_scenarios_level():
@@ -40,6 +65,7 @@ def test_a_replay_run_is_reproducible_and_starts_at_the_scenarios_level():
     assert a == b and not a["failed"]
     assert a["usdjpy"][0] == 161.5 and a["dates"][0] == "2024-07-01"
     assert len(a["usdjpy"]) == 6 and np.isfinite(a["fall_pct"])
+    assert a["carry_start_usd_bn"] == a["carry"][0] > 0.0
 
 
 @pytest.mark.parametrize(
@@ -58,3 +84,19 @@ def test_the_analyses_reject_bad_arguments(module, argv, message, capsys):
     with pytest.raises(SystemExit):
         module.main(argv)
     assert message in capsys.readouterr().err
+
+
+def test_the_replay_report_puts_the_anchor_arm_at_the_anchor_and_writes_both_figures(tmp_path, capsys):
+    assert replay.main(["--seeds", "2", "--out", str(tmp_path / "r")]) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    pos = report["positioning"]
+    arms = pos["arms"]
+    assert list(arms) == ["0.75x", "1.00x", "1.25x", "anchor"]  # by capital
+    assert arms["1.00x"]["runs"] == report["by_sensitivity"]["central"]["runs"]
+    starts = [r["carry_start_usd_bn"] for r in arms["anchor"]["runs"]]
+    assert float(np.median(starts)) == pytest.approx(pos["anchor_usd_bn"], rel=1e-9)
+    default = [r["carry_start_usd_bn"] for r in arms["1.00x"]["runs"]]
+    larger = [r["carry_start_usd_bn"] for r in arms["1.25x"]["runs"]]
+    assert [b / a for a, b in zip(default, larger, strict=True)] == pytest.approx([1.25, 1.25], rel=1e-12)
+    assert (tmp_path / "r.png").stat().st_size > 0 and (tmp_path / "r_positioning.png").stat().st_size > 0
+    assert "puts the median day-0 carry stock at the $250 bn anchor" in capsys.readouterr().out
