@@ -37,6 +37,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,8 @@ __all__ = [
     "POSITIONING",
     "ANCHOR_BAND",
     "anchor_capital",
+    "run_positioning",
+    "draw_positioning",
     "replay_run",
     "replay_measures",
     "replay",
@@ -171,39 +174,54 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd: float = 0.0,
-           progress: bool = True, positioning: bool = True) -> dict[str, Any]:  # fmt: skip
-    """Run the replay at each sensitivity over ``seeds`` seeds, then (``positioning``) the central
-    sensitivity across the funds' capital; return the report."""
-    from experiments.analysis.carry_channels import ANCHOR_USD_BN
+def _arm(seeds: Sequence[int], extra: dict[str, Any], *, days: int, workers: int, news_sd: float, progress: bool,
+         desc: str) -> dict[str, Any]:  # fmt: skip
+    """The replay over ``seeds`` with the overrides ``extra`` (and the risk index's news sd ``news_sd``)."""
     from experiments.runner import run_tasks
+
+    overrides = {"market__risk_news_sd": news_sd, **extra}
+    tasks = [(seed, days, overrides) for seed in seeds]
+    runs = run_tasks(replay_run, tasks, workers=workers, progress=progress, desc=desc)
+    return {"overrides": extra, "summary": _summary(runs), "runs": runs}
+
+
+def run_positioning(seeds: Sequence[int], *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd: float = 0.0,
+                    progress: bool = True, central: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The central sensitivity across the funds' capital: at ``POSITIONING`` times the default, the default
+    (``central``: its runs over the same seeds, if already made) and the capital matched to the anchor."""
+    from experiments.analysis.carry_channels import ANCHOR_USD_BN
     from model.scenarios import load_scenario
 
+    kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress)
+    capital = load_scenario(SCENARIO).config.hedge_funds.capital_usd_bn
+    if central is None:
+        central = _arm(seeds, SENSITIVITIES["central"], desc="replay (default capital)", **kw)
+    matched = anchor_capital(capital, [r["carry_start_usd_bn"] for r in central["runs"]])
+    caps = {f"{m:.2f}x": capital * m for m in (*POSITIONING, 1.0)} | {"anchor": matched}
+    out: dict[str, Any] = {"anchor_usd_bn": ANCHOR_USD_BN, "band": ANCHOR_BAND, "default_capital_usd_bn": capital,
+                           "anchor_capital_usd_bn": matched, "arms": {}}  # fmt: skip
+    for name, cap in sorted(caps.items(), key=lambda kv: kv[1]):
+        if name == "1.00x":
+            result = central
+        else:
+            extra = {**SENSITIVITIES["central"], "hedge_funds__capital_usd_bn": cap}
+            result = _arm(seeds, extra, desc=f"replay (capital {cap:.1f})", **kw)
+        out["arms"][name] = {"capital_usd_bn": cap, **result}
+    return out
+
+
+def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd: float = 0.0,
+           progress: bool = True, positioning: bool = True) -> dict[str, Any]:  # fmt: skip
+    """Run the replay at each sensitivity over seeds ``0 … seeds − 1``, then (``positioning``) the central
+    sensitivity across the funds' capital (:func:`run_positioning`); return the report."""
+    ids = list(range(seeds))
+    kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress)
     report: dict[str, Any] = {"scenario": SCENARIO, "seeds": seeds, "days": days, "window_days": WINDOW_DAYS,
                               "risk_news_sd": news_sd, "by_sensitivity": {}}  # fmt: skip
-
-    def arm(extra: dict[str, Any], desc: str) -> dict[str, Any]:
-        overrides = {"market__risk_news_sd": news_sd, **extra}
-        tasks = [(seed, days, overrides) for seed in range(seeds)]
-        runs = run_tasks(replay_run, tasks, workers=workers, progress=progress, desc=desc)
-        return {"overrides": extra, "summary": _summary(runs), "runs": runs}
-
     for name, extra in SENSITIVITIES.items():
-        report["by_sensitivity"][name] = arm(extra, f"replay ({name})")
+        report["by_sensitivity"][name] = _arm(ids, extra, desc=f"replay ({name})", **kw)
     if positioning:
-        capital = load_scenario(SCENARIO).config.hedge_funds.capital_usd_bn
-        central = report["by_sensitivity"]["central"]
-        matched = anchor_capital(capital, [r["carry_start_usd_bn"] for r in central["runs"]])
-        arms = {f"{m:.2f}x": capital * m for m in (*POSITIONING, 1.0)} | {"anchor": matched}
-        report["positioning"] = {"anchor_usd_bn": ANCHOR_USD_BN, "band": ANCHOR_BAND, "default_capital_usd_bn": capital,
-                                 "anchor_capital_usd_bn": matched, "arms": {}}  # fmt: skip
-        for name, cap in sorted(arms.items(), key=lambda kv: kv[1]):
-            if name == "1.00x":  # the central sensitivity's runs, at the default capital
-                result = central
-            else:
-                extra = {**SENSITIVITIES["central"], "hedge_funds__capital_usd_bn": cap}
-                result = arm(extra, f"replay (capital {cap:.1f})")
-            report["positioning"]["arms"][name] = {"capital_usd_bn": cap, **result}
+        report["positioning"] = run_positioning(ids, central=report["by_sensitivity"]["central"], **kw)
     return report
 
 
@@ -236,43 +254,45 @@ def plot(report: dict[str, Any], path: Path) -> None:
     fig.savefig(path.with_suffix(".png"), dpi=150)
 
 
+def draw_positioning(pos: dict[str, Any], axes: Sequence[Any], *, marker_size: float = 3.5) -> tuple[list, list]:
+    """Each seed's fall of USD/JPY (``axes[0]``) and share of the carry unwound (``axes[1]``) against its day-0
+    carry stock, one colour per capital, with the anchor's ±band and the observed figures. Returns the
+    legend's handles and labels (both panels' entries, once each)."""
+    anchor, band = pos["anchor_usd_bn"], pos["band"]
+    for ax, key in zip(axes, ("fall_pct", "carry_fall_pct"), strict=True):
+        ax.axvspan(anchor * (1 - band), anchor * (1 + band), color="0.92", lw=0, label=f"anchor ±{band:.0%}")
+        for name, arm in pos["arms"].items():
+            runs = [r for r in arm["runs"] if not r["failed"]]
+            failed = len(arm["runs"]) - len(runs)
+            tag = "capital matched to the anchor" if name == "anchor" else f"capital {name}"
+            label = f"{tag} (${arm['capital_usd_bn']:.0f} bn)" + (f", {failed} failed" if failed else "")
+            ax.plot([r["carry_start_usd_bn"] for r in runs], [r[key] for r in runs], "o", ms=marker_size,
+                    alpha=0.75, label=label)  # fmt: skip
+        if key == "fall_pct":
+            ax.axhline(OBSERVED_FALL_PCT, color="black", lw=1.0, ls="--", label="observed, to 5 Aug")
+        else:
+            ax.axhspan(*OBSERVED_UNWOUND_PCT, color="#e0a040", alpha=0.3, lw=0, label="observed unwound (BIS)")
+        ax.set_xlabel("carry stock on 1 Jul 2024, USD bn")
+    handles, labels = axes[0].get_legend_handles_labels()
+    extra, extra_labels = axes[1].get_legend_handles_labels()
+    return [*handles, extra[-1]], [*labels, extra_labels[-1]]
+
+
+PANEL_TITLES = ("USD/JPY peak to trough, %", "carry stock unwound, %")
+
+
 def plot_positioning(report: dict[str, Any], path: Path) -> None:
-    """Each seed's fall of USD/JPY and share of the carry unwound against its day-0 carry stock, one colour
-    per capital, with the anchor's ±band and the observed figures (``<path>_positioning.png``)."""
+    """The positioning arms' figure at screen size (``<path>_positioning.png``): :func:`draw_positioning`."""
     from experiments.analysis.style import paper_figure, style_axes
 
     pos = report.get("positioning")
     if not pos:
         return
     fig, axes = paper_figure("two", 3.6, 1, 2)
-    anchor, band = pos["anchor_usd_bn"], pos["band"]
-    for ax, key, label in ((axes[0], "fall_pct", "USD/JPY peak to trough, %"),
-                           (axes[1], "carry_fall_pct", "carry stock unwound, %")):  # fmt: skip
-        ax.axvspan(anchor * (1 - band), anchor * (1 + band), color="0.92", lw=0, label=f"anchor ±{band:.0%}")
-        for name, arm in pos["arms"].items():
-            runs = [r for r in arm["runs"] if not r["failed"]]
-            x = [r["carry_start_usd_bn"] for r in runs]
-            y = [r[key] for r in runs]
-            failed = len(arm["runs"]) - len(runs)
-            tag = "capital matched to the anchor" if name == "anchor" else f"capital {name}"
-            ax.plot(
-                x,
-                y,
-                "o",
-                ms=3.5,
-                alpha=0.75,
-                label=f"{tag} (${arm['capital_usd_bn']:.0f} bn)" + (f", {failed} failed" if failed else ""),
-            )
-        if key == "fall_pct":
-            ax.axhline(OBSERVED_FALL_PCT, color="black", lw=1.0, ls="--", label="observed, to 5 Aug")
-        else:
-            ax.axhspan(*OBSERVED_UNWOUND_PCT, color="#e0a040", alpha=0.3, lw=0, label="observed unwound (BIS)")
-        style_axes(ax, label, "% (one point per seed)")
-        ax.set_xlabel("carry stock on 1 Jul 2024, USD bn", fontsize=9)
-    handles, labels = axes[0].get_legend_handles_labels()
-    extra, extra_labels = axes[1].get_legend_handles_labels()
-    handles.append(extra[-1])
-    labels.append(extra_labels[-1])
+    handles, labels = draw_positioning(pos, axes)
+    for ax, title in zip(axes, PANEL_TITLES, strict=True):
+        style_axes(ax, title, "% (one point per seed)")
+        ax.xaxis.label.set_fontsize(9)
     fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False, fontsize=8, handlelength=1.4)
     fig.savefig(path.parent / f"{path.stem}_positioning.png", dpi=150)
 

@@ -9,6 +9,8 @@ indices) — and drawn at its printed size in the style of :mod:`experiments.ana
 ==========================  ======================================================================
 ``aug2024_replay``          ``boj_hike_2024`` over seeds (median, 5–95 % band) against the two
                             observed USD/JPY anchor points and the BIS estimate of the unwind
+``replay_positioning``      the replay across the funds' capital: each seed's fall and unwound share
+                            against its starting carry stock, with the BIS anchor and the observed
 ``phase_diagram``           yen surge and amplification ratio over leverage × trigger size
 ``feedback_ablation``       H1: amplification with each feedback channel switched off
 ``fiscal_vs_monetary``      H2: the yen's response to a fiscal and a monetary rise in JGB yields

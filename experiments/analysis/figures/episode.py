@@ -23,7 +23,14 @@ from experiments.analysis.figures.settings import (
     seeds_1_to,
 )
 
-__all__ = ["replay_paths", "plot_replay_usdjpy", "plot_replay_carry", "build_replay", "build_returns"]
+__all__ = [
+    "replay_paths",
+    "plot_replay_usdjpy",
+    "plot_replay_carry",
+    "build_replay",
+    "build_positioning",
+    "build_returns",
+]
 
 
 def replay_paths(seeds: Sequence[int], *, days: int | None = None, workers: int = 1) -> dict[str, Any]:
@@ -232,6 +239,39 @@ def build_replay(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
     label_panels([a, b])
     config = {"scenario": replay["scenario"], "days": len(replay["dates"]) - 1, "overrides": {}}
     return fig, {"seeds": seeds, "configuration": config, "data": replay}
+
+
+def build_positioning(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
+    """The replay (news off, central sensitivity) across the funds' capital: each seed's fall and unwound share
+    against its day-0 carry stock (:func:`experiments.analysis.replay.run_positioning`)."""
+    from experiments.analysis.replay import PANEL_TITLES, SCENARIO, WINDOW_DAYS, draw_positioning, run_positioning
+    from experiments.analysis.style import finish_axes, label_panels, paper_figure
+
+    seeds = seeds_1_to(SEEDS["replay_positioning"][quick])
+    days = WINDOW_DAYS + 5
+    pos = run_positioning(seeds, days=days, workers=workers, progress=False)
+    fig, (a, b) = paper_figure("two", 3.1, 1, 2)
+    handles, labels = draw_positioning(pos, (a, b), marker_size=2.8)
+    for ax, title in zip((a, b), PANEL_TITLES, strict=True):
+        ax.set_title(title, loc="left")
+        ax.set_ylabel("% (one point per seed)")
+        finish_axes(ax)
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False, fontsize=6.5, handlelength=1.2)
+    label_panels([a, b])
+    keys = ("seed", "failed", "carry_start_usd_bn", "fall_pct", "carry_fall_pct", "risk_index_peak", "trough_day")
+    data = {
+        **{k: v for k, v in pos.items() if k != "arms"},
+        "arms": {
+            name: {
+                "capital_usd_bn": arm["capital_usd_bn"],
+                "summary": arm["summary"],
+                "per_seed": [{k: r[k] for k in keys} for r in arm["runs"]],
+            }  # fmt: skip
+            for name, arm in pos["arms"].items()
+        },
+    }
+    config = {"scenario": SCENARIO, "days": days, "overrides": {"market__risk_news_sd": 0.0}}
+    return fig, {"seeds": seeds, "configuration": config, "data": plain(data)}
 
 
 def build_returns(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:

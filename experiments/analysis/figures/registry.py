@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from experiments.analysis.figures.episode import build_replay, build_returns
+from experiments.analysis.figures.episode import build_positioning, build_replay, build_returns
 from experiments.analysis.figures.hypotheses import build_ablation, build_fiscal, build_roc
 from experiments.analysis.figures.phase import build_phase
 from experiments.analysis.figures.sensitivity import build_sensitivity
@@ -43,6 +43,14 @@ FIGURES: dict[str, FigureDef] = {
             "boj_hike_2024 replayed over seeds: USD/JPY and the carry stock (median, 5-95% band) against the "
             "observed anchor points (161.9 on 3 Jul, 141.7 on 5 Aug 2024) and the BIS estimate of the unwind.",
             build_replay,
+        ),
+        FigureDef(
+            "replay_positioning",
+            "The August 2024 replay across the funds' positioning",
+            "boj_hike_2024 with the risk index's news off, at 0.75, 1 and 1.25 times the funds' default capital and "
+            "at the capital that puts the median carry stock on 1 Jul 2024 at the BIS anchor: each seed's fall of "
+            "USD/JPY and share of the carry unwound against its starting carry stock.",
+            build_positioning,
         ),
         FigureDef(
             "phase_diagram",

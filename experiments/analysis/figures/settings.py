@@ -38,6 +38,7 @@ def seeds_1_to(n: int) -> list[int]:
 # (full, quick) numbers of seeds; seeds are 1..N
 SEEDS = {
     "aug2024_replay": (20, 4),
+    "replay_positioning": (20, 3),
     "phase_diagram": (10, 2),
     "feedback_ablation": (10, 3),
     "fiscal_vs_monetary": (10, 3),
