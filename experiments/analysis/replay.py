@@ -29,6 +29,12 @@ since each fund starts at its own target leverage times its equity). That capita
 positioning data alone, never from the replay's outcome, and the default is not changed by it: the
 arms show how the replay depends on an input the data pin down only loosely. A second figure
 (``<out>_positioning.png``) plots each seed's fall and unwound share against its day-0 stock.
+
+**Channels** (``--channels``). At the default and at the anchor-matched capital, the central
+sensitivity again with each feedback channel of ``CHANNELS`` switched off on its own: margins that
+rise with volatility, funds' risk estimate, the risk index's response, dealers' capital, margin calls
+at once, retail FX traders, CTAs, investor flows. Each arm reports, besides the figures above, the
+share of seeds that unwind more of the carry than the 60-75% observed.
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ __all__ = [
     "ANCHOR_BAND",
     "anchor_capital",
     "run_positioning",
+    "run_channels",
+    "CHANNELS",
     "draw_positioning",
     "replay_run",
     "replay_measures",
@@ -168,6 +176,8 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         out[key] = seed_spread(vals, of="median")
     band = EPISODE_BANDS["usdjpy_change_pct"]  # a failed run's NaN is never inside it
     out["share_in_band"] = float(np.mean([band.contains(r["fall_pct"]) for r in runs]))
+    # seeds unwinding more of the carry than was observed (a failed run's NaN is not counted: it is counted as failed)
+    out["share_beyond_observed"] = float(np.mean([r["carry_fall_pct"] > OBSERVED_UNWOUND_PCT[1] for r in runs]))
     # the day-0 stock is known before the run, so a failed run still has it
     out["share_at_anchor"] = float(np.mean([abs(r["carry_start_usd_bn"] / ANCHOR_USD_BN - 1.0) <= ANCHOR_BAND
                                             for r in runs]))  # fmt: skip
@@ -210,10 +220,46 @@ def run_positioning(seeds: Sequence[int], *, days: int = WINDOW_DAYS + 5, worker
     return out
 
 
+# The feedback channels of the unwind, each switched off on its own (the others on): which of them makes a
+# seed unwind more than was observed.
+CHANNELS: dict[str, dict[str, Any]] = {
+    "all on": {},
+    "margins fixed (psi = 0)": {"hedge_funds__margin_vol_elasticity": 0.0},
+    "funds' risk fixed (no VaR channel)": {"hedge_funds__risk_feedback": False},
+    "risk index exogenous": {"market__risk_endogenous": False},
+    "dealers' capital fixed": {"dealers__capital_constraint": False},
+    "margin calls gradual": {"hedge_funds__forced_sales": False},
+    "no retail FX traders": {"retail_fx__enabled": False},
+    "no CTAs": {"cta__enabled": False},
+    "no investor flows": {"hedge_funds__investor_flows": False},
+}
+
+
+def run_channels(seeds: Sequence[int], capitals: dict[str, float], *, days: int = WINDOW_DAYS + 5, workers: int = 1,
+                 news_sd: float = 0.0, progress: bool = True) -> dict[str, Any]:  # fmt: skip
+    """The central sensitivity with each of ``CHANNELS`` switched off, at each of ``capitals`` (name → USD bn):
+    their summaries and per-seed measures (no paths)."""
+    kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress)
+    keep = ("seed", "failed", "carry_start_usd_bn", *MEASURES[:-1])
+    out: dict[str, Any] = {}
+    for cap_name, cap in capitals.items():
+        out[cap_name] = {"capital_usd_bn": cap, "arms": {}}
+        for name, extra in CHANNELS.items():
+            overrides = {**SENSITIVITIES["central"], "hedge_funds__capital_usd_bn": cap, **extra}
+            arm = _arm(seeds, overrides, desc=f"channels ({cap_name}: {name})", **kw)
+            out[cap_name]["arms"][name] = {
+                "overrides": extra, "summary": arm["summary"],
+                "per_seed": [{k: r[k] for k in keep} for r in arm["runs"]],
+            }  # fmt: skip
+    return out
+
+
 def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd: float = 0.0,
-           progress: bool = True, positioning: bool = True) -> dict[str, Any]:  # fmt: skip
+           progress: bool = True, positioning: bool = True, channels: bool = False) -> dict[str, Any]:  # fmt: skip
     """Run the replay at each sensitivity over seeds ``0 … seeds − 1``, then (``positioning``) the central
-    sensitivity across the funds' capital (:func:`run_positioning`); return the report."""
+    sensitivity across the funds' capital (:func:`run_positioning`) and (``channels``, which needs
+    ``positioning``) each feedback channel switched off at the default and the anchor-matched capital
+    (:func:`run_channels`); return the report."""
     ids = list(range(seeds))
     kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress)
     report: dict[str, Any] = {"scenario": SCENARIO, "seeds": seeds, "days": days, "window_days": WINDOW_DAYS,
@@ -221,7 +267,10 @@ def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd
     for name, extra in SENSITIVITIES.items():
         report["by_sensitivity"][name] = _arm(ids, extra, desc=f"replay ({name})", **kw)
     if positioning:
-        report["positioning"] = run_positioning(ids, central=report["by_sensitivity"]["central"], **kw)
+        pos = report["positioning"] = run_positioning(ids, central=report["by_sensitivity"]["central"], **kw)
+        if channels:
+            capitals = {"default": pos["default_capital_usd_bn"], "anchor": pos["anchor_capital_usd_bn"]}
+            report["channels"] = run_channels(ids, capitals, **kw)
     return report
 
 
@@ -318,15 +367,26 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the capital arms (the day-0 carry stock is still checked against the anchor)",
     )
+    parser.add_argument(
+        "--channels",
+        action="store_true",
+        help="also run the replay with each feedback channel switched off, at the default and the anchor-matched "
+        "capital (18 more arms)",
+    )
     parser.add_argument("--out", default="", help="write <out>.json, <out>.png and <out>_positioning.png")
     args = parser.parse_args(argv)
+    if args.channels and args.no_positioning:
+        parser.error(
+            "--channels needs the positioning arms (it runs at the anchor-matched capital); drop --no-positioning"
+        )
     if not 1 <= args.seeds <= 1000:
         parser.error(f"--seeds = {args.seeds} is not allowed; expected 1 to 1000")
     if not 1 <= args.workers <= 256:
         parser.error(f"--workers = {args.workers} is not allowed; expected 1 to 256")
     if not 0.0 <= args.news_sd <= 0.12:  # market.risk_news_sd's range (NaN fails too)
         parser.error(f"--news-sd = {args.news_sd} is not allowed; expected a number in [0, 0.12]")
-    report = replay(args.seeds, workers=args.workers, news_sd=args.news_sd, positioning=not args.no_positioning)
+    report = replay(args.seeds, workers=args.workers, news_sd=args.news_sd, positioning=not args.no_positioning,
+                    channels=args.channels)  # fmt: skip
     for name, part in report["by_sensitivity"].items():
         _print_summary(name, part["summary"])
     pos = report.get("positioning")
@@ -336,6 +396,16 @@ def main(argv: list[str] | None = None) -> int:
               f"${pos['anchor_usd_bn']:.0f} bn anchor (central sensitivity in every arm)")  # fmt: skip
         for name, part in pos["arms"].items():
             _print_summary(f"capital {name} = ${part['capital_usd_bn']:.1f} bn", part["summary"])
+    for cap_name, block in report.get("channels", {}).items():
+        print(
+            f"channels at the {cap_name} capital (${block['capital_usd_bn']:.1f} bn): median fall, seeds in -18..-8%, "
+            f"seeds unwinding > {OBSERVED_UNWOUND_PCT[1]:.0f}%, median risk-index peak, median unwound, failed runs"
+        )
+        for name, arm in block["arms"].items():
+            s = arm["summary"]
+            print(f"  {name:>36}: {s['fall_pct']['median']:7.2f}%  {s['share_in_band']:.2f}  "
+                  f"{s['share_beyond_observed']:.2f}  {s['risk_index_peak']['median']:6.1f}  "
+                  f"{s['carry_fall_pct']['median']:5.1f}%  {s['failed_runs']}")  # fmt: skip
     if args.out:
         from experiments.sweeps.store import write_text_atomic
 

@@ -35,6 +35,9 @@ def test_a_failed_replay_run_counts_outside_the_band():
     assert s["fall_pct"]["n"] == 3  # and left out of the spread, counted
     # its day-0 stock is known before it fails: 250 is at the anchor, 160 is 36% below it
     assert s["share_at_anchor"] == 0.25 and s["carry_start_usd_bn"]["n"] == 4
+    assert s["share_beyond_observed"] == 0.0  # 1% unwound in the others; the failed run is counted as failed
+    crashed = {**ok, "carry_fall_pct": 90.0}
+    assert replay._summary([ok, crashed, crashed, failed])["share_beyond_observed"] == 0.5
 
 
 def test_the_anchor_check_takes_thirty_percent_either_side():
@@ -66,6 +69,22 @@ def test_a_replay_run_is_reproducible_and_starts_at_the_scenarios_level():
     assert a["usdjpy"][0] == 161.5 and a["dates"][0] == "2024-07-01"
     assert len(a["usdjpy"]) == 6 and np.isfinite(a["fall_pct"])
     assert a["carry_start_usd_bn"] == a["carry"][0] > 0.0
+
+
+def test_the_channel_arms_switch_off_one_channel_each_and_all_on_is_the_replay_itself():
+    out = replay.run_channels([4], {"default": 35.0}, days=4, progress=False)
+    arms = out["default"]["arms"]
+    assert list(arms) == list(replay.CHANNELS) and out["default"]["capital_usd_bn"] == 35.0
+    assert all(len(arm["overrides"]) == 1 for name, arm in arms.items() if name != "all on")
+    plain = replay.replay_run((4, 4, {"market__risk_news_sd": 0.0, "hedge_funds__capital_usd_bn": 35.0}))
+    all_on = arms["all on"]["per_seed"][0]
+    assert all_on == {k: plain[k] for k in all_on}  # the same run, bit for bit
+
+
+def test_channels_need_the_positioning_arms(capsys):
+    with pytest.raises(SystemExit):
+        replay.main(["--channels", "--no-positioning"])
+    assert "--channels needs the positioning arms" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
