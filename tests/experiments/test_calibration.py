@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from experiments.calibration import baseline, intervention, risk_index
+from experiments.calibration import baseline, intervention, profile, risk_index
 from experiments.calibration.search import search
 
 BOUNDS = {"a": (0.0, 1.0), "b": (1.0, 100.0)}
@@ -96,6 +96,10 @@ def test_risk_index_objective_counts_failed_runs():
         (risk_index.main, ["--days", "50"], "--days = 50 is not allowed; expected 100 to 100000"),
         (intervention.main, ["--workers", "0"], "--workers = 0 is not allowed; expected 1 to 256"),
         (intervention.main, ["--days", "500"], "unrecognized arguments: --days"),
+        (profile.main, ["hedge_funds.margin_vol_elasticity", "5"], "margin_vol_elasticity = 5.0 is out of range"),
+        (profile.main, ["hedge_funds.no_such_field", "1"], "unknown field 'no_such_field' in section 'hedge_funds'"),
+        (profile.main, ["margin_vol_elasticity", "1"], "field = 'margin_vol_elasticity' is not allowed"),
+        (profile.main, ["hedge_funds.margin_vol_elasticity", "1", "--seeds", "0"], "--seeds = 0 is not allowed"),
     ],
 )
 def test_the_calibration_scripts_reject_bad_arguments(main, argv, message, capsys):
@@ -121,3 +125,21 @@ def test_every_searched_parameter_is_a_valid_override_at_both_ends_of_its_bounds
 
     for end in (0, 1):
         ModelConfig().with_overrides({name: bounds[end] for name, bounds in module.BOUNDS.items()})
+
+
+def test_the_profile_scores_each_value_with_the_baseline_objective(monkeypatch):
+    """A planted run whose sd is off by (value - 1) of the data's half-widths: the objective is (value - 1)^2."""
+    targets = baseline.data_targets(100)
+
+    def planted(task):
+        overrides, seed, days = task
+        v = overrides["hedge_funds__margin_vol_elasticity"]
+        out = {k: targets[k][0] for k in baseline.JUDGED}
+        out["sd_pct"] += (v - 1.0) * targets["sd_pct"][1]
+        return {**out, "failed": 0.0}
+
+    monkeypatch.setattr(baseline, "moments_of_run", planted)
+    result = profile.profile("hedge_funds.margin_vol_elasticity", [0.0, 1.0, 2.5], seeds=2, days=100)
+    assert [p["value"] for p in result["points"]] == [0.0, 1.0, 2.5]
+    assert [p["objective"] for p in result["points"]] == pytest.approx([1.0, 0.0, 2.25])
+    assert all(len(p["per_seed"]) == 2 for p in result["points"])
