@@ -90,6 +90,7 @@ PARAMS: tuple[ParamSpec, ...] = (
         50,
     ),
     ParamSpec("hedge_funds__max_leverage", "Leverage cap (× equity; 1 = none)", "SliderFloat", 1.0, 30.0, 0.5),
+    ParamSpec("hedge_funds__capital_usd_bn", "Carry funds' capital (USD bn)", "SliderFloat", 10.0, 120.0, 5.0),
     ParamSpec(
         "market__boj_rate",
         "BoJ policy rate at the start (%)",
