@@ -240,7 +240,7 @@ def run_channels(seeds: Sequence[int], capitals: dict[str, float], *, days: int 
     """The central sensitivity with each of ``CHANNELS`` switched off, at each of ``capitals`` (name → USD bn):
     their summaries and per-seed measures (no paths)."""
     kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress)
-    keep = ("seed", "failed", "carry_start_usd_bn", *MEASURES[:-1])
+    keep = ("seed", "failed", *MEASURES)
     out: dict[str, Any] = {}
     for cap_name, cap in capitals.items():
         out[cap_name] = {"capital_usd_bn": cap, "arms": {}}
