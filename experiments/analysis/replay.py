@@ -35,6 +35,10 @@ sensitivity again with each feedback channel of ``CHANNELS`` switched off on its
 rise with volatility, funds' risk estimate, the risk index's response, dealers' capital, margin calls
 at once, retail FX traders, CTAs, investor flows. Each arm reports, besides the figures above, the
 share of seeds that unwind more of the carry than the 60-75% observed.
+
+**Map** (``--map``). The central sensitivity over the margins' elasticity to volatility
+(``MAP_ELASTICITIES``) times the funds' capital (``MAP_CAPITALS``): in each cell, the share of seeds
+in the −8% to −18% band and the share unwinding more than observed (``<out>_map.png``).
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ __all__ = [
     "anchor_capital",
     "run_positioning",
     "run_channels",
+    "run_map",
     "CHANNELS",
     "draw_positioning",
     "replay_run",
@@ -254,12 +259,78 @@ def run_channels(seeds: Sequence[int], capitals: dict[str, float], *, days: int 
     return out
 
 
+# The replay's map over the margins' elasticity and the funds' capital (``--map``): the elasticities, and the
+# capitals as multiples of the default ("anchor": the anchor-matched capital; "1.2 anchor": 1.2 times it)
+MAP_ELASTICITIES = (0.0, 0.25, 0.5, 0.75, 1.0)
+MAP_CAPITALS = ("0.75", "1", "1.25", "anchor", "1.2 anchor")
+
+
+def run_map(seeds: Sequence[int], default_capital: float, anchor_capital_usd_bn: float, *,
+            days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd: float = 0.0,
+            progress: bool = True) -> dict[str, Any]:  # fmt: skip
+    """The central sensitivity over ``MAP_ELASTICITIES`` × ``MAP_CAPITALS``: each cell's summary (no paths)."""
+    kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress)
+    capitals = {}
+    for name in MAP_CAPITALS:
+        if name.endswith("anchor"):
+            factor = name.removesuffix("anchor").strip()
+            capitals[name] = anchor_capital_usd_bn * (float(factor) if factor else 1.0)
+        else:
+            capitals[name] = default_capital * float(name)
+    cells = []
+    for psi in MAP_ELASTICITIES:
+        for name, cap in capitals.items():
+            extra = {**SENSITIVITIES["central"], "hedge_funds__capital_usd_bn": cap,
+                     "hedge_funds__margin_vol_elasticity": psi}  # fmt: skip
+            arm = _arm(seeds, extra, desc=f"map (psi {psi:g}, capital {cap:.1f})", **kw)
+            cells.append(
+                {"margin_vol_elasticity": psi, "capital": name, "capital_usd_bn": cap, "summary": arm["summary"]}
+            )
+    return {"elasticities": list(MAP_ELASTICITIES), "capitals": capitals, "cells": cells}
+
+
+def plot_map(report: dict[str, Any], path: Path) -> None:
+    """The map's share of seeds in the −8…−18% band (colour) and share unwinding more than observed (text),
+    over the margins' elasticity and the funds' capital (``<path>_map.png``)."""
+    from experiments.analysis.style import paper_figure, style_axes
+
+    m = report.get("map")
+    if not m:
+        return
+    psis, caps = m["elasticities"], list(m["capitals"])
+    share = np.full((len(psis), len(caps)), np.nan)
+    beyond = np.full_like(share, np.nan)
+    for c in m["cells"]:
+        i, j = psis.index(c["margin_vol_elasticity"]), caps.index(c["capital"])
+        share[i, j] = c["summary"]["share_in_band"]
+        beyond[i, j] = c["summary"]["share_beyond_observed"]
+    fig, ax = paper_figure("one", 3.2)
+    im = ax.imshow(share, origin="lower", cmap="cividis", vmin=0.0, vmax=1.0, aspect="auto")
+    for i in range(len(psis)):
+        for j in range(len(caps)):
+            ax.text(j, i, f"{share[i, j]:.2f}\n({beyond[i, j]:.2f})", ha="center", va="center", fontsize=6.5,
+                    color="white" if share[i, j] < 0.55 else "black")  # fmt: skip
+    ax.set_xticks(range(len(caps)), [f"${m['capitals'][c]:.0f} bn" for c in caps], fontsize=7)
+    ax.set_yticks(range(len(psis)), [f"{p:g}" for p in psis], fontsize=7)
+    style_axes(ax, "Replay: share in −8…−18%", "margins' elasticity to volatility ψ")
+    ax.grid(False)
+    default = report["positioning"]["default_capital_usd_bn"]
+    ax.set_xlabel(f"funds' capital (default ${default:.0f} bn)\nin brackets: share unwinding more than observed",
+                  fontsize=8)  # fmt: skip
+    bar = fig.colorbar(im, ax=ax, shrink=0.85)
+    bar.ax.tick_params(labelsize=7)
+    bar.set_label("share of seeds in the band", fontsize=7)
+    fig.savefig(path.parent / f"{path.stem}_map.png", dpi=150)
+
+
 def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd: float = 0.0,
-           progress: bool = True, positioning: bool = True, channels: bool = False) -> dict[str, Any]:  # fmt: skip
+           progress: bool = True, positioning: bool = True, channels: bool = False,
+           grid: bool = False) -> dict[str, Any]:  # fmt: skip
     """Run the replay at each sensitivity over seeds ``0 … seeds − 1``, then (``positioning``) the central
     sensitivity across the funds' capital (:func:`run_positioning`) and (``channels``, which needs
     ``positioning``) each feedback channel switched off at the default and the anchor-matched capital
-    (:func:`run_channels`); return the report."""
+    (:func:`run_channels`), and (``grid``, which needs ``positioning``) the map over the margins'
+    elasticity and the capital (:func:`run_map`); return the report."""
     ids = list(range(seeds))
     kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress)
     report: dict[str, Any] = {"scenario": SCENARIO, "seeds": seeds, "days": days, "window_days": WINDOW_DAYS,
@@ -271,6 +342,8 @@ def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd
         if channels:
             capitals = {"default": pos["default_capital_usd_bn"], "anchor": pos["anchor_capital_usd_bn"]}
             report["channels"] = run_channels(ids, capitals, **kw)
+        if grid:
+            report["map"] = run_map(ids, pos["default_capital_usd_bn"], pos["anchor_capital_usd_bn"], **kw)
     return report
 
 
@@ -373,12 +446,20 @@ def main(argv: list[str] | None = None) -> int:
         help="also run the replay with each feedback channel switched off, at the default and the anchor-matched "
         "capital (18 more arms)",
     )
-    parser.add_argument("--out", default="", help="write <out>.json, <out>.png and <out>_positioning.png")
+    parser.add_argument(
+        "--map",
+        action="store_true",
+        help="also run the replay over the margins' elasticity (0-1) x the funds' capital (25 more arms)",
+    )
+    parser.add_argument(
+        "--out", default="", help="write <out>.json, <out>.png, <out>_positioning.png (and <out>_map.png with --map)"
+    )
     args = parser.parse_args(argv)
-    if args.channels and args.no_positioning:
-        parser.error(
-            "--channels needs the positioning arms (it runs at the anchor-matched capital); drop --no-positioning"
-        )
+    for flag in ("channels", "map"):
+        if getattr(args, flag) and args.no_positioning:
+            parser.error(
+                f"--{flag} needs the positioning arms (it uses the anchor-matched capital); drop --no-positioning"
+            )
     if not 1 <= args.seeds <= 1000:
         parser.error(f"--seeds = {args.seeds} is not allowed; expected 1 to 1000")
     if not 1 <= args.workers <= 256:
@@ -386,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 0.0 <= args.news_sd <= 0.12:  # market.risk_news_sd's range (NaN fails too)
         parser.error(f"--news-sd = {args.news_sd} is not allowed; expected a number in [0, 0.12]")
     report = replay(args.seeds, workers=args.workers, news_sd=args.news_sd, positioning=not args.no_positioning,
-                    channels=args.channels)  # fmt: skip
+                    channels=args.channels, grid=args.map)  # fmt: skip
     for name, part in report["by_sensitivity"].items():
         _print_summary(name, part["summary"])
     pos = report.get("positioning")
@@ -406,6 +487,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:>36}: {s['fall_pct']['median']:7.2f}%  {s['share_in_band']:.2f}  "
                   f"{s['share_beyond_observed']:.2f}  {s['risk_index_peak']['median']:6.1f}  "
                   f"{s['carry_fall_pct']['median']:5.1f}%  {s['failed_runs']}")  # fmt: skip
+    if "map" in report:
+        print(
+            "map: share of seeds in -18..-8% (share unwinding more than observed) by margins' elasticity (rows) and "
+            "capital (columns: " + ", ".join(f"${c:.1f} bn" for c in report["map"]["capitals"].values()) + ")"
+        )
+        for psi in report["map"]["elasticities"]:
+            row = [c["summary"] for c in report["map"]["cells"] if c["margin_vol_elasticity"] == psi]
+            print(f"  psi {psi:4g}: " + "  ".join(f"{s['share_in_band']:.2f} ({s['share_beyond_observed']:.2f})"
+                                                  for s in row))  # fmt: skip
     if args.out:
         from experiments.sweeps.store import write_text_atomic
 
@@ -414,6 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         write_text_atomic(out.with_suffix(".json"), json.dumps(report, indent=1, default=float))
         plot(report, out)
         plot_positioning(report, out)
+        plot_map(report, out)
     return 0
 
 

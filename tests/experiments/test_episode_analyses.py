@@ -81,10 +81,24 @@ def test_the_channel_arms_switch_off_one_channel_each_and_all_on_is_the_replay_i
     assert all_on == {k: plain[k] for k in all_on}  # the same run, bit for bit
 
 
-def test_channels_need_the_positioning_arms(capsys):
+@pytest.mark.parametrize("flag", ["--channels", "--map"])
+def test_channels_and_map_need_the_positioning_arms(flag, capsys):
     with pytest.raises(SystemExit):
-        replay.main(["--channels", "--no-positioning"])
-    assert "--channels needs the positioning arms" in capsys.readouterr().err
+        replay.main([flag, "--no-positioning"])
+    assert f"{flag} needs the positioning arms" in capsys.readouterr().err
+
+
+def test_the_map_covers_its_grid_and_its_default_cell_is_the_replay_itself(tmp_path):
+    out = replay.run_map([4], 35.0, 50.0, days=3, progress=False)
+    assert out["capitals"] == pytest.approx(
+        {"0.75": 26.25, "1": 35.0, "1.25": 43.75, "anchor": 50.0, "1.2 anchor": 60.0}
+    )
+    assert len(out["cells"]) == len(replay.MAP_ELASTICITIES) * len(replay.MAP_CAPITALS)
+    cell = next(c for c in out["cells"] if c["margin_vol_elasticity"] == 1.0 and c["capital"] == "1")
+    plain = replay._arm([4], {}, days=3, workers=1, news_sd=0.0, progress=False, desc="")
+    assert cell["summary"] == plain["summary"]  # ψ = 1 is the default: the same run
+    replay.plot_map({"map": out, "positioning": {"default_capital_usd_bn": 35.0}}, tmp_path / "r")
+    assert (tmp_path / "r_map.png").stat().st_size > 0
 
 
 @pytest.mark.parametrize(
