@@ -33,7 +33,8 @@ arms show how the replay depends on an input the data pin down only loosely. A s
 **Channels** (``--channels``). At the default and at the anchor-matched capital, the central
 sensitivity again with each feedback channel of ``CHANNELS`` switched off on its own: margins that
 rise with volatility, funds' risk estimate, the risk index's response, dealers' capital, margin calls
-at once, retail FX traders, CTAs, investor flows. Each arm reports, besides the figures above, the
+at once, real money's and dealers' capacity shrinking with the risk index, retail FX traders, CTAs,
+investor flows. Each arm reports, besides the figures above, the
 share of seeds that unwind more of the carry than the 60-75% observed.
 
 **Map** (``--map``). The central sensitivity over the margins' elasticity to volatility
@@ -232,8 +233,10 @@ CHANNELS: dict[str, dict[str, Any]] = {
     "margins fixed (psi = 0)": {"hedge_funds__margin_vol_elasticity": 0.0},
     "funds' risk fixed (no VaR channel)": {"hedge_funds__risk_feedback": False},
     "risk index exogenous": {"market__risk_endogenous": False},
-    "dealers' capital fixed": {"dealers__capital_constraint": False},
     "margin calls gradual": {"hedge_funds__forced_sales": False},
+    "real money's capacity fixed": {"real_money__capacity_risk_elasticity": 0.0},
+    "dealers' capacity fixed": {"dealers__capacity_risk_elasticity": 0.0},
+    "dealers' capital fixed": {"dealers__capital_constraint": False},
     "no retail FX traders": {"retail_fx__enabled": False},
     "no CTAs": {"cta__enabled": False},
     "no investor flows": {"hedge_funds__investor_flows": False},
@@ -444,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         "--channels",
         action="store_true",
         help="also run the replay with each feedback channel switched off, at the default and the anchor-matched "
-        "capital (18 more arms)",
+        "capital (22 more arms)",
     )
     parser.add_argument(
         "--map",
