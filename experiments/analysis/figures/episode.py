@@ -244,7 +244,14 @@ def build_replay(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
 def build_positioning(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
     """The replay (news off, central sensitivity) across the funds' capital: each seed's fall and unwound share
     against its day-0 carry stock (:func:`experiments.analysis.replay.run_positioning`)."""
-    from experiments.analysis.replay import PANEL_TITLES, SCENARIO, WINDOW_DAYS, draw_positioning, run_positioning
+    from experiments.analysis.replay import (
+        MEASURES,
+        PANEL_TITLES,
+        SCENARIO,
+        WINDOW_DAYS,
+        draw_positioning,
+        run_positioning,
+    )
     from experiments.analysis.style import finish_axes, label_panels, paper_figure
 
     seeds = seeds_1_to(SEEDS["replay_positioning"][quick])
@@ -258,7 +265,7 @@ def build_positioning(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]
         finish_axes(ax)
     fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False, fontsize=6.5, handlelength=1.2)
     label_panels([a, b])
-    keys = ("seed", "failed", "carry_start_usd_bn", "fall_pct", "carry_fall_pct", "risk_index_peak", "trough_day")
+    keys = ("seed", "failed", *MEASURES)
     data = {
         **{k: v for k, v in pos.items() if k != "arms"},
         "arms": {
@@ -266,7 +273,7 @@ def build_positioning(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]
                 "capital_usd_bn": arm["capital_usd_bn"],
                 "summary": arm["summary"],
                 "per_seed": [{k: r[k] for k in keys} for r in arm["runs"]],
-            }  # fmt: skip
+            }
             for name, arm in pos["arms"].items()
         },
     }
