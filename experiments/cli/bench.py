@@ -20,7 +20,8 @@ per fund and day (ns) and per day (ms).
 
 Pure Python is slow, so the plain engine runs only the first ``--plain-days`` days; the compiled
 and NumPy engines time those same days separately, and the ratios (the last line ``speedup: <x>x``
-= plain-Python time / compiled time) compare the same days of the same run. Prices (USD/JPY, UST
+= plain-Python time / compiled time) compare the same days of the same run. ``--plain-reps P`` runs
+the plain engine P times, each in a fresh process, and uses the median (printing the ratio over each). Prices (USD/JPY, UST
 10y, JGB 10y) are checked: the NumPy engine against the compiled one bit for bit on every day, the
 plain engine within a relative 1e-9 (its libm calls may differ from numba's in the last bit).
 
@@ -216,7 +217,8 @@ def _price_difference(a: dict[str, list], b: dict[str, list], days: int) -> tupl
     return worst, same
 
 
-def run_benchmark(n_funds: int, days: int, seed: int = 1, reps: int = 1, plain_days: int | None = None) -> dict:
+def run_benchmark(n_funds: int, days: int, seed: int = 1, reps: int = 1, plain_days: int | None = None,
+                  plain_reps: int = 1) -> dict:  # fmt: skip
     """Time the three engines; print a report whose last line is ``speedup: <ratio>x``.
 
     Parameters
@@ -228,11 +230,13 @@ def run_benchmark(n_funds: int, days: int, seed: int = 1, reps: int = 1, plain_d
     seed
         The run's seed (the same for every engine).
     reps
-        Repetitions of the compiled and NumPy runs (the median whole run is reported); the plain
-        engine runs once.
+        Repetitions of the compiled and NumPy runs (the median whole run is reported).
     plain_days
         Days the plain-Python engine runs (the first ones of the same run), at most ``days``;
         default ``min(days, 10)``.
+    plain_reps
+        Runs of the plain-Python engine, each in a fresh child process (the median is reported, and
+        the ratio's range over them: one run's time moves with the machine's state).
 
     Returns
     -------
@@ -251,7 +255,8 @@ def run_benchmark(n_funds: int, days: int, seed: int = 1, reps: int = 1, plain_d
     warmup = time.perf_counter() - t0
     runs = {e: _median_run([timed_run(e, n_funds, days, plain_days, seed) for _ in range(reps)])
             for e in ("numba", "numpy")}  # fmt: skip
-    runs["mesa"] = plain = run_plain_python(n_funds, plain_days, seed)
+    plains = [run_plain_python(n_funds, plain_days, seed) for _ in range(plain_reps)]
+    runs["mesa"] = plain = _median_run(plains)
     numpy_diff, numpy_same = _price_difference(runs["numba"]["prices"], runs["numpy"]["prices"], days)
     plain_diff, plain_same = _price_difference(runs["numba"]["prices"], plain["prices"], plain_days)
     ok = numpy_same and plain_diff <= TOLERANCE
@@ -260,7 +265,7 @@ def run_benchmark(n_funds: int, days: int, seed: int = 1, reps: int = 1, plain_d
 
     fund_days = n_funds * plain_days
     print(f"funds: {n_funds}  days: {days} (plain Python: the first {plain_days})  seed: {seed}  "
-          f"repetitions: {reps} (median; plain Python once)")  # fmt: skip
+          f"repetitions: {reps} (median; plain Python {plain_reps})")  # fmt: skip
     print("other sectors: the model's defaults in every engine (compiled in the compiled and NumPy engines, "
           "Python in the plain one); the lean path (no DataCollector)")  # fmt: skip
     print(
@@ -290,6 +295,9 @@ def run_benchmark(n_funds: int, days: int, seed: int = 1, reps: int = 1, plain_d
     print(f"NumPy engine: {numpy_speedup:.1f}x faster than plain Python, "
           f"{runs['numpy']['first_seconds'] / runs['numba']['first_seconds']:.1f}x the compiled engine's time "
           f"(the same first {plain_days} days)")  # fmt: skip
+    if plain_reps > 1:
+        each = sorted(p["seconds"] / runs["numba"]["first_seconds"] for p in plains)
+        print(f"speedup over each plain-Python run: {', '.join(f'{x:.1f}x' for x in each)} (the median below)")
     print(f"speedup: {speedup:.1f}x")
     return {
         "n_funds": n_funds,
@@ -303,6 +311,7 @@ def run_benchmark(n_funds: int, days: int, seed: int = 1, reps: int = 1, plain_d
         "prices_match": ok,
         "speedup": speedup,
         "numpy_speedup": numpy_speedup,
+        "plain_seconds_each": [p["seconds"] for p in plains],
     }
 
 
@@ -499,6 +508,10 @@ def register(sub: Any) -> None:
         help=f"days the plain-Python engine runs (the first K of the same run), 1..D (default: min(D, "
         f"{DEFAULT_PLAIN_DAYS}))",
     )  # fmt: skip
+    bench.add_argument(
+        "--plain-reps", type=positive_int, default=None, metavar="P",
+        help="runs of the plain-Python engine, each in its own process; the median is used, > 0 (default: 1)",
+    )  # fmt: skip
     bench.add_argument("--seed", type=seed_int, default=1, metavar="S", help="integer seed >= 0 (default: 1)")
     bench.add_argument(
         "--reps", type=positive_int, default=None, metavar="R",
@@ -523,8 +536,9 @@ def register(sub: Any) -> None:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     if args.standard:
-        if args.plain_days is not None:
-            raise UsageError("--plain-days is not allowed with --standard (it times the fund engines)")
+        for flag, value in (("--plain-days", args.plain_days), ("--plain-reps", args.plain_reps)):
+            if value is not None:
+                raise UsageError(f"{flag} is not allowed with --standard (it times the fund engines)")
         populations = {key: value for key, value in (("hedge_funds__n_funds", args.funds),
                        ("nisa__n_households", args.households), ("retail_fx__n_accounts", args.accounts))
                        if value is not None}  # fmt: skip
@@ -540,5 +554,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             raise UsageError(f"{flag} is only allowed with --standard")
     if args.plain_days is not None and args.plain_days > args.days:
         raise UsageError(f"--plain-days = {args.plain_days} is not allowed; expected at most --days ({args.days})")
-    run_benchmark(n_funds=args.funds, days=args.days, seed=args.seed, reps=args.reps or 1, plain_days=args.plain_days)
+    run_benchmark(n_funds=args.funds, days=args.days, seed=args.seed, reps=args.reps or 1, plain_days=args.plain_days,
+                  plain_reps=args.plain_reps or 1)  # fmt: skip
     return EXIT_OK

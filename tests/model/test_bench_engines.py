@@ -91,10 +91,28 @@ def test_bench_report_ends_with_the_speedup(capsys):
     assert any(line.startswith("plain Python") for line in lines)
 
 
+def test_the_plain_engine_repeated_gives_the_median_run_and_each_ratio(monkeypatch, capsys):
+    import experiments.cli.bench as bench
+
+    real = bench.run_plain_python(n_funds=20, days=2, seed=2)
+    times = iter([3.0, 1.0, 2.0])
+    monkeypatch.setattr(bench, "run_plain_python", lambda n_funds, days, seed: {**real, "seconds": next(times)})
+    result = run_benchmark(n_funds=20, days=3, seed=2, plain_days=2, plain_reps=3)
+    assert result["plain_seconds_each"] == [3.0, 1.0, 2.0]
+    assert result["engines"]["mesa"]["seconds"] == 2.0  # the median of the three
+    compiled = result["engines"]["numba"]["first_seconds"]
+    assert result["speedup"] == pytest.approx(2.0 / compiled)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-2].startswith("speedup over each plain-Python run: ") and lines[-2].count("x") == 3
+    assert "plain Python 3)" in lines[0]
+
+
 @pytest.mark.parametrize(
     "argv, expected",
     [
         (["--funds", "0", "--days", "3"], "--funds"),
+        (["--funds", "10", "--days", "3", "--plain-reps", "0"], "--plain-reps"),
+        (["--standard", "--plain-reps", "2"], "--plain-reps is not allowed with --standard"),
         (["--funds", "10", "--days", "-1"], "--days"),
         (["--funds", "10", "--days", "3", "--plain-days", "4"], "--plain-days = 4 is not allowed"),
         (["--funds", "10", "--days", "3", "--plain-days", "0"], "--plain-days"),
