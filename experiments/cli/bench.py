@@ -21,9 +21,10 @@ per fund and day (ns) and per day (ms).
 Pure Python is slow, so the plain engine runs only the first ``--plain-days`` days; the compiled
 and NumPy engines time those same days separately, and the ratios (the last line ``speedup: <x>x``
 = plain-Python time / compiled time) compare the same days of the same run. ``--plain-reps P`` runs
-the plain engine P times, each in a fresh process, and uses the median (printing the ratio over each). Prices (USD/JPY, UST
-10y, JGB 10y) are checked: the NumPy engine against the compiled one bit for bit on every day, the
-plain engine within a relative 1e-9 (its libm calls may differ from numba's in the last bit).
+the plain engine P times, each in a fresh process, and uses the median (printing the ratio over
+each). Prices (USD/JPY, UST 10y, JGB 10y) are checked: the NumPy engine against the compiled one
+bit for bit on every day, the plain engine within a relative 1e-9 (its libm calls may differ from
+numba's in the last bit).
 
 ``carry-unwind bench --standard`` times a whole run instead (every population at its default unless
 given): the **lean path** (``collect=False``, what :func:`model.results.run_simulation` uses) against
