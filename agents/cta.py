@@ -343,9 +343,23 @@ def cta_flows(p, book, z, jac, gross, out, aux):
 
 
 # -- price history -----------------------------------------------------------------------------------
-def channels(past: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Running max and min of the closes, most recent first: ``hi[k−1] = max(past[:k])``."""
-    return np.maximum.accumulate(past), np.minimum.accumulate(past)
+@njit(cache=True)
+def channels(past):
+    """Running max and min of the closes, most recent first: ``hi[k−1] = max(past[:k])`` (a NaN
+    propagates, as with ``np.maximum.accumulate``)."""
+    n = past.shape[0]
+    hi = np.empty(n)
+    lo = np.empty(n)
+    if n == 0:
+        return hi, lo
+    run_hi = past[0]
+    run_lo = past[0]
+    for k in range(n):
+        run_hi = np.maximum(run_hi, past[k])
+        run_lo = np.minimum(run_lo, past[k])
+        hi[k] = run_hi
+        lo[k] = run_lo
+    return hi, lo
 
 
 def daily_lookups(past: np.ndarray, lookback: np.ndarray, exit_days: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -362,17 +376,8 @@ def daily_lookups(past: np.ndarray, lookback: np.ndarray, exit_days: np.ndarray)
 
 @njit(cache=True)
 def _lookups(past, lookback, exit_days, anchor, upper, lower, exit_upper, exit_lower):
-    """:func:`daily_lookups` written into its five output arrays (the channels as :func:`channels`)."""
-    n = past.shape[0]
-    hi = np.empty(n)
-    lo = np.empty(n)
-    run_hi = past[0]
-    run_lo = past[0]
-    for k in range(n):
-        run_hi = np.maximum(run_hi, past[k])
-        run_lo = np.minimum(run_lo, past[k])
-        hi[k] = run_hi
-        lo[k] = run_lo
+    """:func:`daily_lookups` written into its five output arrays."""
+    hi, lo = channels(past)
     for i in range(lookback.shape[0]):
         a, b = lookback[i] - 1, exit_days[i] - 1
         anchor[i] = past[a]

@@ -139,10 +139,12 @@ class OrderBook(Sector):
     ledger_rows = ()
     flows = None  # set below, once order_flows is compiled
 
+    def start(self, model) -> None:
+        # the sectors that place orders (the others' orders() return None), once every sector exists
+        self._takers = [s for s in model.sector_list if type(s).orders is not Sector.orders]
+
     def clearing_inputs(self, model) -> OrderBookInputs:
         lines = np.zeros((N_MARKETS, 3))
-        if getattr(self, "_takers", None) is None:  # the sectors that place orders (the others return None)
-            self._takers = [s for s in model.sector_list if type(s).orders is not Sector.orders]
         for sector in self._takers:
             orders = sector.orders()
             if orders is not None:

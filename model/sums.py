@@ -59,7 +59,6 @@ def pairwise_sum(a):
     ns = np.empty(128, np.int64)
     done = np.empty(128, np.bool_)
     sums = np.empty(128)
-    top = 0
     depth = 0
     los[0], ns[0], done[0] = 0, n, False
     top = 1
