@@ -38,7 +38,7 @@ investor flows. Each arm reports, besides the figures above, the
 share of seeds that unwind more of the carry than the 60-75% observed.
 
 **Map** (``--map``). The central sensitivity over the margins' elasticity to volatility
-(``MAP_ELASTICITIES``) times the funds' capital (``MAP_CAPITALS``): in each cell, the share of seeds
+(``MAP_ELASTICITIES``) times the funds' capital (:func:`map_capitals`): in each cell, the share of seeds
 in the −8% to −18% band and the share unwinding more than observed (``<out>_map.png``).
 """
 
@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from experiments.analysis.carry_channels import ANCHOR_USD_BN
 from experiments.analysis.statistics import seed_spread
 from experiments.analysis.targets import EPISODE_BANDS
 
@@ -66,6 +67,7 @@ __all__ = [
     "run_positioning",
     "run_channels",
     "run_map",
+    "map_capitals",
     "CHANNELS",
     "draw_positioning",
     "replay_run",
@@ -114,8 +116,6 @@ def anchor_capital(capital_usd_bn: float, stocks_usd_bn) -> float:
     target leverage times its equity, and the targets do not depend on capital, so every seed's
     day-0 stock (and their median) is proportional to capital.
     """
-    from experiments.analysis.carry_channels import ANCHOR_USD_BN
-
     median = float(np.median(np.asarray(stocks_usd_bn, dtype=float)))
     if not (np.isfinite(median) and median > 0.0):
         raise ValueError(f"median day-0 carry stock = {median!r} is not allowed; expected a positive number")
@@ -174,8 +174,6 @@ MEASURES = ("fall_pct", "trough_day", "risk_index_peak", "carry_fall_pct", "days
 
 
 def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    from experiments.analysis.carry_channels import ANCHOR_USD_BN
-
     out: dict[str, Any] = {"runs": len(runs), "failed_runs": sum(bool(r["failed"]) for r in runs)}
     for key in MEASURES:
         vals = np.array([r[key] for r in runs], dtype=float)
@@ -205,7 +203,6 @@ def run_positioning(seeds: Sequence[int], *, days: int = WINDOW_DAYS + 5, worker
                     progress: bool = True, central: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """The central sensitivity across the funds' capital: at ``POSITIONING`` times the default, the default
     (``central``: its runs over the same seeds, if already made) and the capital matched to the anchor."""
-    from experiments.analysis.carry_channels import ANCHOR_USD_BN
     from model.scenarios import load_scenario
 
     kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress)
@@ -263,32 +260,45 @@ def run_channels(seeds: Sequence[int], capitals: dict[str, float], *, days: int 
 
 
 # The replay's map over the margins' elasticity and the funds' capital (``--map``): the elasticities, and the
-# capitals as multiples of the default ("anchor": the anchor-matched capital; "1.2 anchor": 1.2 times it)
+# capitals as multiples of the default and of the anchor-matched capital
 MAP_ELASTICITIES = (0.0, 0.25, 0.5, 0.75, 1.0)
-MAP_CAPITALS = ("0.75", "1", "1.25", "anchor", "1.2 anchor")
+MAP_DEFAULT_MULTIPLES = (0.75, 1.0, 1.25)
+MAP_ANCHOR_MULTIPLES = (1.0, 1.2)
+
+
+def map_capitals(default_capital: float, anchor_capital_usd_bn: float) -> dict[str, float]:
+    """The map's capitals (USD bn) by name: ``"0.75"`` … times the default, ``"anchor"``, ``"1.2 anchor"``."""
+    out = {f"{m:g}": default_capital * m for m in MAP_DEFAULT_MULTIPLES}
+    for m in MAP_ANCHOR_MULTIPLES:
+        out["anchor" if m == 1.0 else f"{m:g} anchor"] = anchor_capital_usd_bn * m
+    return out
 
 
 def run_map(seeds: Sequence[int], default_capital: float, anchor_capital_usd_bn: float, *,
-            days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd: float = 0.0,
-            progress: bool = True) -> dict[str, Any]:  # fmt: skip
-    """The central sensitivity over ``MAP_ELASTICITIES`` × ``MAP_CAPITALS``: each cell's summary (no paths)."""
+            days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd: float = 0.0, progress: bool = True,
+            known: dict[float, dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The central sensitivity over ``MAP_ELASTICITIES`` × :func:`map_capitals`: each cell's summary (no paths).
+
+    ``known``: summaries already run over the same seeds at the scenario's own elasticity, by capital
+    (USD bn), such as the positioning arms; those cells reuse them (setting the elasticity to its
+    default changes nothing, so the runs would be the same bit for bit).
+    """
+    from model.scenarios import load_scenario
+
     kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress)
-    capitals = {}
-    for name in MAP_CAPITALS:
-        if name.endswith("anchor"):
-            factor = name.removesuffix("anchor").strip()
-            capitals[name] = anchor_capital_usd_bn * (float(factor) if factor else 1.0)
-        else:
-            capitals[name] = default_capital * float(name)
+    default_psi = load_scenario(SCENARIO).config.hedge_funds.margin_vol_elasticity
+    known = known or {}
+    capitals = map_capitals(default_capital, anchor_capital_usd_bn)
     cells = []
     for psi in MAP_ELASTICITIES:
         for name, cap in capitals.items():
-            extra = {**SENSITIVITIES["central"], "hedge_funds__capital_usd_bn": cap,
-                     "hedge_funds__margin_vol_elasticity": psi}  # fmt: skip
-            arm = _arm(seeds, extra, desc=f"map (psi {psi:g}, capital {cap:.1f})", **kw)
-            cells.append(
-                {"margin_vol_elasticity": psi, "capital": name, "capital_usd_bn": cap, "summary": arm["summary"]}
-            )
+            if psi == default_psi and cap in known:
+                summary = known[cap]
+            else:
+                extra = {**SENSITIVITIES["central"], "hedge_funds__capital_usd_bn": cap,
+                         "hedge_funds__margin_vol_elasticity": psi}  # fmt: skip
+                summary = _arm(seeds, extra, desc=f"map (psi {psi:g}, capital {cap:.1f})", **kw)["summary"]
+            cells.append({"margin_vol_elasticity": psi, "capital": name, "capital_usd_bn": cap, "summary": summary})
     return {"elasticities": list(MAP_ELASTICITIES), "capitals": capitals, "cells": cells}
 
 
@@ -346,7 +356,9 @@ def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd
             capitals = {"default": pos["default_capital_usd_bn"], "anchor": pos["anchor_capital_usd_bn"]}
             report["channels"] = run_channels(ids, capitals, **kw)
         if grid:
-            report["map"] = run_map(ids, pos["default_capital_usd_bn"], pos["anchor_capital_usd_bn"], **kw)
+            known = {arm["capital_usd_bn"]: arm["summary"] for arm in pos["arms"].values()}
+            report["map"] = run_map(ids, pos["default_capital_usd_bn"], pos["anchor_capital_usd_bn"], known=known,
+                                    **kw)  # fmt: skip
     return report
 
 

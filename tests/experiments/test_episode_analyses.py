@@ -93,10 +93,15 @@ def test_the_map_covers_its_grid_and_its_default_cell_is_the_replay_itself(tmp_p
     assert out["capitals"] == pytest.approx(
         {"0.75": 26.25, "1": 35.0, "1.25": 43.75, "anchor": 50.0, "1.2 anchor": 60.0}
     )
-    assert len(out["cells"]) == len(replay.MAP_ELASTICITIES) * len(replay.MAP_CAPITALS)
+    assert len(out["cells"]) == len(replay.MAP_ELASTICITIES) * len(out["capitals"])
     cell = next(c for c in out["cells"] if c["margin_vol_elasticity"] == 1.0 and c["capital"] == "1")
     plain = replay._arm([4], {}, days=3, workers=1, news_sd=0.0, progress=False, desc="")
-    assert cell["summary"] == plain["summary"]  # ψ = 1 is the default: the same run
+    assert cell["summary"] == plain["summary"]  # ψ = 1 is the default: the same run, so it may be reused
+    # a summary already run at the default elasticity is reused for its capital, and only there
+    planted = {"planted": True}
+    reused = replay.run_map([4], 35.0, 50.0, days=3, progress=False, known={35.0: planted})
+    hits = [(c["margin_vol_elasticity"], c["capital"]) for c in reused["cells"] if c["summary"] is planted]
+    assert hits == [(1.0, "1")]
     replay.plot_map({"map": out, "positioning": {"default_capital_usd_bn": 35.0}}, tmp_path / "r")
     assert (tmp_path / "r_map.png").stat().st_size > 0
 
