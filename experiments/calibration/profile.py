@@ -24,7 +24,7 @@ from typing import Any
 __all__ = ["profile", "main"]
 
 
-def profile(field: str, values: list[float], *, seeds: int, days: int, workers: int = 1) -> dict[str, Any]:
+def profile(field: str, values: list[Any], *, seeds: int, days: int, workers: int = 1) -> dict[str, Any]:
     """The objective and the median statistics at each of ``values`` of ``field`` (``section.name``)."""
     from functools import partial
 
@@ -47,19 +47,25 @@ def profile(field: str, values: list[float], *, seeds: int, days: int, workers: 
             "points": points}  # fmt: skip
 
 
-def _check(parser: argparse.ArgumentParser, field: str, values: list[float]) -> None:
-    """One-line usage errors for an unknown field or a value outside its allowed range."""
+def _values(parser: argparse.ArgumentParser, field: str, texts: list[str]) -> list[Any]:
+    """The values, read as ``--set`` reads them (``5``, ``0.5``, ``true``), each checked against the field:
+    one-line usage errors for an unknown field or a value it does not allow."""
+    from experiments.cli.common import UsageError, parse_set
     from model.scenarios import load_scenario
     from model.validation import ConfigError
 
     if field.count(".") != 1:
         parser.error(f"field = {field!r} is not allowed; expected section.name, e.g. hedge_funds.max_leverage")
     config = load_scenario("baseline").config
-    for v in values:
+    values = []
+    for text in texts:
         try:
-            config.with_overrides({field.replace(".", "__"): v})
-        except (ConfigError, ValueError, TypeError) as err:
+            value = parse_set([f"{field}={text}"])[field]
+            config.with_overrides({field.replace(".", "__"): value})
+        except (UsageError, ConfigError, ValueError, TypeError) as err:
             parser.error(str(err).splitlines()[0])
+        values.append(value)
+    return values
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.calibration.profile", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("field", help="the configuration field, section.name")
-    parser.add_argument("values", nargs="+", type=float, help="the values to score")
+    parser.add_argument("values", nargs="+", help="the values to score, as --set reads them (5, 0.5, true)")
     parser.add_argument("--seeds", type=int, default=12)
     parser.add_argument("--days", type=int, default=1750, help="returns per run after the 250-day burn-in")
     parser.add_argument("--workers", type=int, default=1)
@@ -80,12 +86,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--{name} = {getattr(args, name)} is not allowed; expected {lo} to {hi}")
     if len(args.values) > 100:
         parser.error(f"values: {len(args.values)} given; at most 100 are allowed")
-    _check(parser, args.field, args.values)
-    result = profile(args.field, args.values, seeds=args.seeds, days=args.days, workers=args.workers)
+    values = _values(parser, args.field, args.values)
+    result = profile(args.field, values, seeds=args.seeds, days=args.days, workers=args.workers)
     for p in result["points"]:
         m = p.get("moments", {})
         stats = "  ".join(f"{k} {m[k]:.3f}" for k in m)
-        print(f"{args.field} = {p['value']:g}: objective {p['objective']:.2f}, failed {p['failed_share']:.2f}  {stats}")
+        print(f"{args.field} = {p['value']}: objective {p['objective']:.2f}, failed {p['failed_share']:.2f}  {stats}")
     if args.out:
         from experiments.sweeps.store import write_text_atomic
 

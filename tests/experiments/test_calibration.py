@@ -100,6 +100,8 @@ def test_risk_index_objective_counts_failed_runs():
         (profile.main, ["hedge_funds.no_such_field", "1"], "unknown field 'no_such_field' in section 'hedge_funds'"),
         (profile.main, ["margin_vol_elasticity", "1"], "field = 'margin_vol_elasticity' is not allowed"),
         (profile.main, ["hedge_funds.margin_vol_elasticity", "1", "--seeds", "0"], "--seeds = 0 is not allowed"),
+        (profile.main, ["hedge_funds.forced_sales", "maybe"], "forced_sales = 'maybe' is not allowed"),
+        (profile.main, ["hedge_funds.margin_vol_elasticity", "nan"], "margin_vol_elasticity = nan is not allowed"),
     ],
 )
 def test_the_calibration_scripts_reject_bad_arguments(main, argv, message, capsys):
@@ -143,3 +145,11 @@ def test_the_profile_scores_each_value_with_the_baseline_objective(monkeypatch):
     assert [p["value"] for p in result["points"]] == [0.0, 1.0, 2.5]
     assert [p["objective"] for p in result["points"]] == pytest.approx([1.0, 0.0, 2.25])
     assert all(len(p["per_seed"]) == 2 for p in result["points"])
+
+
+def test_the_profile_reads_switches_and_integers_as_set_does(monkeypatch):
+    seen = []
+    monkeypatch.setattr(profile, "profile", lambda field, values, **kw: seen.append(values) or {"points": []})
+    assert profile.main(["hedge_funds.forced_sales", "true", "false", "--seeds", "1"]) == 0
+    assert profile.main(["hedge_funds.reentry_delay_days", "50", "--seeds", "1"]) == 0
+    assert seen == [[True, False], [50]] and type(seen[1][0]) is int
