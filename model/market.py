@@ -143,6 +143,19 @@ class MarketConfig(Validated):
         "the VIX's log level has AR(1) ≈ 0.98 daily, 1990-2023 (CBOE)",
         range_note="daily AR(1) of ln VIX over sub-periods 1990-2024: 0.95-0.99",
     )
+    risk_channel_persistence_ratio: float = param(
+        1.0,
+        lo=0.0,
+        hi=1.0,
+        doc="ρ_c/ρ: the part of ln v that the index's market channels put there (the day's USD/JPY move, forced "
+        "sales, the US equity market) decays at ρ_c = ratio·ρ, news and sentiment events at ρ. 1 (the default): one "
+        "component, the stated form; below 1 a fast component, as in two-factor volatility models, so that a spike "
+        "the market makes fades faster than the index's slow level; 0: it lasts one day",
+        range_note="a modelling choice, not yet estimated: 0 to 1. Two-factor volatility models find a short-run "
+        "component with a half-life of days to weeks beside a long-run one of months or more (Engle & Lee 1999; "
+        "Christoffersen, Jacobs, Ornthanalai & Wang 2008); at ρ = 0.9858 a ratio of 0.9 gives a half-life of ~6 "
+        "days, 0.7 ~2 days",
+    )
     risk_vol_sensitivity: float = param(
         0.0381,
         lo=0.0,

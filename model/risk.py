@@ -1,6 +1,14 @@
 """The risk index ``v`` (VIX-like): priced inside the day's clearing, an outcome of the day.
 
-    ln v_t = ln v̄ + ρ·(ln v_{t−1} − ln v̄) + a·g(r_t) + c·f_t/K_{t−1} − e·Δln E_t + n_t + j_t
+    ln v_t = ln v̄ + ρ·(ln v_{t−1} − ln v̄) + (ρ_c − ρ)·q_{t−1} + a·g(r_t) + c·f_t/K_{t−1} − e·Δln E_t + n_t + j_t
+    q_t = ρ_c·q_{t−1} + a·g(r_t) + c·f_t/K_{t−1} − e·Δln E_t
+
+``q`` is the part of ``ln v − ln v̄`` that the index's market channels (the three terms in the
+second line) put there; the rest, ``s = ln v − ln v̄ − q``, follows ``s_t = ρ·s_{t−1} + n_t + j_t``.
+With ``ρ_c = ρ`` (``market.risk_channel_persistence_ratio = 1``, the default) the ``q`` term is
+exactly zero and the index has one component, the stated form; below ``ρ`` a spike that the market
+makes fades faster than the index's slow level (a two-component index, as in two-factor volatility
+models).
 
 * ``g(r) = √(r² + ε²)/σ_{t−1} − √(2/π)``: the day's USD/JPY move ``r = ln S − ln S_prev`` at the trial
   price, standardised by the daily volatility the market expected this morning, ``σ_{t−1} =
@@ -24,7 +32,8 @@ Each channel enters once: the index reaches the funds' margins (tomorrow's, set 
 close) and the dealers' capacity (today's, at the same trial prices, :mod:`agents.dealers`); the
 dealers' capital reaches their capacity through their equity, not through ``v``. With
 ``market.risk_endogenous = False``, ``a = c = 0``: the equity market, the news and events move it. The index
-is capped at ``market.risk_index_max`` (zero derivative above it) and floored at 5.
+is capped at ``market.risk_index_max`` (zero derivative above it) and floored at 5; the part of
+``ln v`` the cap or the floor removes is taken from ``q``.
 
 This block is evaluated after the customers' flows and before the dealers'
 (:attr:`~model.sector.Sector.flows_stage` 1); it trades nothing.
@@ -37,7 +46,7 @@ from typing import NamedTuple
 
 from numba import njit
 
-from model.sector import AUX_FORCED, AUX_LOG_RISK, FX, TRADING_DAYS, UST, Sector
+from model.sector import AUX_FORCED, AUX_LOG_RISK, AUX_RISK_CHANNELS, FX, TRADING_DAYS, UST, Sector
 
 __all__ = ["RiskIndex", "RiskInputs", "risk_flows", "SMOOTHING"]
 
@@ -62,33 +71,47 @@ class RiskInputs(NamedTuple):
     equity_before: float  # today's ln E change known before trading (news, drift, own shock)
     equity_duration: float  # D_e: ln E per unit of the US 10y yield
     y_us_prev: float  # yesterday's US 10y yield
+    channels_prev: float = 0.0  # q_{t−1}: the market channels' part of ln v − ln v̄
+    channel_persistence: float = 0.0  # ρ_c (its term is exactly zero when ρ_c = ρ or q_{t−1} = 0)
 
 
 @njit(cache=True)
 def risk_flows(p, inp, z, jac, gross, out, aux):
-    """Write ln v at the trial prices, and its derivatives, into ``aux`` (see the module docstring)."""
+    """Write ln v at the trial prices and the market channels' part ``q``, with their derivatives, into
+    ``aux`` (see the module docstring)."""
     r = p[FX] - inp.s_prev
     root = math.sqrt(r * r + SMOOTHING * SMOOTHING)
     g = root / inp.expected_vol - SQRT_2_OVER_PI
+    vol = inp.vol_sensitivity * g
+    forced = inp.forced_sensitivity * aux[AUX_FORCED, 0] / inp.carry_stock
+    equity = inp.equity_sensitivity * (inp.equity_before - inp.equity_duration * (p[UST] - inp.y_us_prev))
     log_v = (
         inp.log_mean
         + inp.persistence * (inp.log_v_prev - inp.log_mean)
-        + inp.vol_sensitivity * g
-        + inp.forced_sensitivity * aux[AUX_FORCED, 0] / inp.carry_stock
-        - inp.equity_sensitivity * (inp.equity_before - inp.equity_duration * (p[UST] - inp.y_us_prev))
+        + (inp.channel_persistence - inp.persistence) * inp.channels_prev
+        + vol
+        + forced
+        - equity
         + inp.news
     )
+    channels = inp.channel_persistence * inp.channels_prev + vol + forced - equity
     n = aux.shape[1] - 1
     if log_v >= inp.log_max or log_v <= LOG_FLOOR:
-        aux[AUX_LOG_RISK, 0] = min(max(log_v, LOG_FLOOR), inp.log_max)
+        bounded = min(max(log_v, LOG_FLOOR), inp.log_max)
+        aux[AUX_LOG_RISK, 0] = bounded
+        aux[AUX_RISK_CHANNELS, 0] = channels + (bounded - log_v)
         for k in range(n):
             aux[AUX_LOG_RISK, 1 + k] = 0.0
+            aux[AUX_RISK_CHANNELS, 1 + k] = 0.0
         return
     aux[AUX_LOG_RISK, 0] = log_v
+    aux[AUX_RISK_CHANNELS, 0] = channels
     for k in range(n):
         aux[AUX_LOG_RISK, 1 + k] = inp.forced_sensitivity * aux[AUX_FORCED, 1 + k] / inp.carry_stock
     aux[AUX_LOG_RISK, 1 + FX] += inp.vol_sensitivity * r / (root * inp.expected_vol)
     aux[AUX_LOG_RISK, 1 + UST] += inp.equity_sensitivity * inp.equity_duration
+    for k in range(n):  # every price-dependent term of ln v is a channel's
+        aux[AUX_RISK_CHANNELS, 1 + k] = aux[AUX_LOG_RISK, 1 + k]
 
 
 class RiskIndex(Sector):
@@ -107,6 +130,7 @@ class RiskIndex(Sector):
     def __init__(self, model) -> None:
         super().__init__(model)
         self.forced_usd_bn = 0.0
+        self.channels = 0.0  # q: the market channels' part of ln v − ln v̄ at the last close
 
     def clearing_inputs(self, model) -> RiskInputs:
         mk, cfg = model.market, model.config.market
@@ -126,10 +150,13 @@ class RiskIndex(Sector):
             y_us_prev=mk.ust10y_yield,
             carry_stock=max(model.signals.get("carry_stock_usd_bn", 0.0), 10.0),
             log_max=math.log(cfg.risk_index_max),
+            channels_prev=self.channels,
+            channel_persistence=cfg.risk_channel_persistence_ratio * cfg.risk_persistence,
         )
 
     def settle(self, model, day) -> None:
         self.forced_usd_bn = float(day.aux[AUX_FORCED, 0])
+        self.channels = float(day.aux[AUX_RISK_CHANNELS, 0])
 
     def record(self, model) -> dict[str, float]:
         return {"forced_sales_usd_bn": self.forced_usd_bn}

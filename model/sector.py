@@ -14,7 +14,8 @@ one module of ``agents/`` and is the only place for:
   NamedTuple that :meth:`Sector.clearing_inputs` returns for the day. ``aux`` carries day-wide
   quantities evaluated at the trial prices from one sector to others, each a row ``(value,
   d/dp...)``: :data:`AUX_FORCED` (forced sales of long-USD positions: margin calls, stop-outs,
-  liquidations, USD bn) and :data:`AUX_LOG_RISK` (ln of the risk index). Sectors are evaluated by
+  liquidations, USD bn), :data:`AUX_LOG_RISK` (ln of the risk index) and :data:`AUX_RISK_CHANNELS`
+  (the part of ln v − ln v̄ that the index's market channels put there). Sectors are evaluated by
   :attr:`Sector.flows_stage` (then registration order): customers write forced sales (stage 0),
   the risk index reads them (1), intermediaries read the risk index (2). The clearing composes the
   registered sectors' flows into one system (:mod:`model.compose`);
@@ -53,6 +54,7 @@ __all__ = [
     "MARKETS",
     "AUX_FORCED",
     "AUX_LOG_RISK",
+    "AUX_RISK_CHANNELS",
     "N_AUX",
     "N_MARKETS",
     "CUSTOMER",
@@ -82,8 +84,8 @@ MARKET_UNITS = ("USD bn", "UST index units", "JGB index units", "USD bn of long-
 N_MARKETS = 5
 # Day-wide quantities at trial prices passed between sectors in the clearing (rows of ``aux``:
 # value, then its derivatives in the N_MARKETS prices).
-AUX_FORCED, AUX_LOG_RISK = 0, 1
-N_AUX = 2
+AUX_FORCED, AUX_LOG_RISK, AUX_RISK_CHANNELS = 0, 1, 2
+N_AUX = 3
 
 # Price-inelastic orders are added to excess demand in three lines per market, in this order:
 # customer flows (trade and noise), institutions' orders, and new issuance (negative demand).
@@ -242,7 +244,7 @@ class Day:
         self.jgb_coupon_per_unit = self.jgb_price * self.jgb10y_yield / TRADING_DAYS
         self.jgb30_coupon_per_unit = self.jgb30_price * self.jgb30y_yield / TRADING_DAYS
         self.flows = flows.copy()
-        self.aux = aux.copy()  # day-wide quantities at the cleared prices (AUX_FORCED, AUX_LOG_RISK)
+        self.aux = aux.copy()  # day-wide quantities at the cleared prices (model.sector's AUX_ rows)
         self._index = index
         self.executed: dict[str, tuple[float, ...]] = {}  # net trades per market, as sectors book them
 

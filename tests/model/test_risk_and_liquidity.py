@@ -19,7 +19,19 @@ from model.clearing import Work
 from model.registry import DEFAULT_SECTORS
 from model.risk import RiskInputs, risk_flows
 from model.scenarios import ScenarioEvent
-from model.sector import AUX_FORCED, AUX_LOG_RISK, FWD, FX, JGB, JGB30, N_AUX, N_MARKETS, TRADING_DAYS, UST
+from model.sector import (
+    AUX_FORCED,
+    AUX_LOG_RISK,
+    AUX_RISK_CHANNELS,
+    FWD,
+    FX,
+    JGB,
+    JGB30,
+    N_AUX,
+    N_MARKETS,
+    TRADING_DAYS,
+    UST,
+)
 from tests.support import CRASH_PRONE, make_model
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -45,21 +57,25 @@ def central(fn, p, steps=STEPS):
 # the risk block
 
 
-def hand_log_v(inp: RiskInputs, s: float, forced: float, y_us: float) -> float:
-    """ln v = ln v̄ + ρ·(ln v_prev − ln v̄) + a·(√(r² + ε²)/σ_{t−1} − √(2/π)) + c·f/K − e·Δln E + news,
-    r = s − s_prev, Δln E = (equity before trading) − D_e·(y_us − y_us_prev); capped at ln v_max and
-    floored at ln 5."""
+def hand_channels(inp: RiskInputs, s: float, forced: float, y_us: float) -> float:
+    """The day's market channels: a·(√(r² + ε²)/σ_{t−1} − √(2/π)) + c·f/K − e·Δln E, r = s − s_prev,
+    Δln E = (equity before trading) − D_e·(y_us − y_us_prev)."""
     r = s - inp.s_prev
     equity_return = inp.equity_before - inp.equity_duration * (y_us - inp.y_us_prev)
-    level = (
-        inp.log_mean
-        + inp.persistence * (inp.log_v_prev - inp.log_mean)
-        + inp.vol_sensitivity * (math.sqrt(r * r + EPS * EPS) / inp.expected_vol - SQRT_2_OVER_PI)
-        + inp.forced_sensitivity * forced / inp.carry_stock
-        - inp.equity_sensitivity * equity_return
-        + inp.news
-    )
-    return min(max(level, math.log(5.0)), inp.log_max)
+    return (inp.vol_sensitivity * (math.sqrt(r * r + EPS * EPS) / inp.expected_vol - SQRT_2_OVER_PI)
+            + inp.forced_sensitivity * forced / inp.carry_stock - inp.equity_sensitivity * equity_return)  # fmt: skip
+
+
+def hand_level(inp: RiskInputs, s: float, forced: float, y_us: float) -> float:
+    """ln v before its bounds: ln v̄ + ρ·(ln v_prev − ln v̄) + (ρ_c − ρ)·q_prev + (the day's channels) + news."""
+    return (inp.log_mean + inp.persistence * (inp.log_v_prev - inp.log_mean)
+            + (inp.channel_persistence - inp.persistence) * inp.channels_prev
+            + hand_channels(inp, s, forced, y_us) + inp.news)  # fmt: skip
+
+
+def hand_log_v(inp: RiskInputs, s: float, forced: float, y_us: float) -> float:
+    """:func:`hand_level` capped at ln v_max and floored at ln 5."""
+    return min(max(hand_level(inp, s, forced, y_us), math.log(5.0)), inp.log_max)
 
 
 def random_risk_inputs(rng) -> RiskInputs:
@@ -78,6 +94,8 @@ def random_risk_inputs(rng) -> RiskInputs:
         y_us_prev=rng.uniform(0.035, 0.045),  # the trial US yield is 4%
         carry_stock=rng.uniform(10.0, 800.0),
         log_max=math.log(rng.uniform(40.0, 150.0)),
+        channels_prev=rng.normal(0.0, 0.5),
+        channel_persistence=rng.uniform(0.0, 0.995),
     )
 
 
@@ -100,14 +118,40 @@ class ForcedSales:
         return aux
 
 
-def run_risk(fn, p, inp, forced: ForcedSales):
+def run_risk(fn, p, inp, forced: ForcedSales, row: int = AUX_LOG_RISK):
     z, jac, gross, out = np.zeros(N_MARKETS), np.zeros((N_MARKETS, N_MARKETS)), np.zeros(N_MARKETS), np.zeros(4)
     aux = forced.aux(p)
     fn(p, inp, z, jac, gross, out, aux)
     # the block trades nothing and leaves the forced sales alone
     assert not z.any() and not jac.any() and not gross.any() and not out.any()
     np.testing.assert_array_equal(aux[AUX_FORCED], forced.aux(p)[AUX_FORCED])
-    return aux[AUX_LOG_RISK].copy()
+    return aux[row].copy()
+
+
+def test_the_channels_part_of_the_index_is_its_own_ar1_and_vanishes_exactly_with_one_component():
+    """q_t = ρ_c·q_{t−1} + (the day's channels), less what the cap or floor removes, with the derivatives
+    of ln v; with ρ_c = ρ the q term of ln v is exactly zero, whatever q_{t−1} (the stated form)."""
+    rng = np.random.default_rng(33)
+    bounded = 0
+    for i in range(2000):
+        inp = random_risk_inputs(rng)
+        if i % 10 == 0:
+            inp = inp._replace(news=rng.choice([-1.0, 1.0]) * rng.uniform(3.0, 6.0))
+        p = np.zeros(N_MARKETS)
+        p[[FX, UST, JGB, FWD, JGB30]] = inp.s_prev + rng.normal(0.0, 0.02), 0.04, 0.01, -0.004, 0.02
+        forced = ForcedSales(rng, p)
+        log_v = run_risk(risk_flows, p, inp, forced)
+        q = run_risk(risk_flows, p, inp, forced, row=AUX_RISK_CHANNELS)
+        assert np.array_equal(q, run_risk(risk_flows.py_func, p, inp, forced, row=AUX_RISK_CHANNELS))
+        channels = inp.channel_persistence * inp.channels_prev + hand_channels(inp, p[FX], forced.value(p), p[UST])
+        unbounded = hand_level(inp, p[FX], forced.value(p), p[UST])
+        bounded += abs(unbounded - log_v[0]) > 1e-9
+        assert q[0] == pytest.approx(channels + (log_v[0] - unbounded), abs=1e-12)
+        np.testing.assert_array_equal(q[1:], log_v[1:])
+        one = inp._replace(channel_persistence=inp.persistence)
+        assert np.array_equal(run_risk(risk_flows, p, one, forced),
+                              run_risk(risk_flows, p, one._replace(channels_prev=0.0), forced))  # fmt: skip
+    assert bounded > 100
 
 
 def test_risk_flows_equal_the_hand_formula_with_its_cap_and_floor():
@@ -623,3 +667,37 @@ def test_a_corrupted_dealer_book_still_fails_the_identity_check(field, match):
     setattr(dl, field, getattr(dl, field) + 0.5)
     with pytest.raises(AccountingError, match=match):
         check_identities(model)
+
+
+def test_with_two_components_the_news_part_of_the_index_follows_its_own_ar1():
+    """With ``risk_channel_persistence_ratio`` below 1 and no news, ln v − ln v̄ − q (the part the market
+    channels did not put there) decays at ρ exactly: what the index starts with, and nothing the day's
+    moves, forced sales or equities add, is in it."""
+    model = make_model(seed=3, scenario="risk_off", market__risk_news_sd=0.0,
+                       market__risk_channel_persistence_ratio=0.7)  # fmt: skip
+    m = model.config.market
+    log_mean, rho = math.log(m.risk_index_mean), m.risk_persistence
+    index = model.sectors["risk_index"]
+    slow = math.log(model.market.risk_index) - log_mean
+    moved = 0
+    for _ in range(90):  # through the day-60 US growth news
+        model.step()
+        slow = rho * slow
+        assert math.log(model.market.risk_index) - log_mean - index.channels == pytest.approx(slow, abs=1e-12)
+        moved += abs(index.channels) > 1e-3
+    assert moved > 60
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_fast_channel_component_makes_a_market_made_spike_fade_faster(seed):
+    """The same US growth news, twin runs: with ρ_c = 0.7·ρ the index stands closer to its mean two
+    weeks after the news than with one component, in every seed."""
+    excess = {}
+    for ratio in (1.0, 0.7):
+        model = make_model(seed=seed, scenario="risk_off", market__risk_news_sd=0.0,
+                           market__risk_channel_persistence_ratio=ratio)  # fmt: skip
+        for _ in range(70):  # the news arrives on day 60
+            model.step()
+        excess[ratio] = math.log(model.market.risk_index / model.config.market.risk_index_mean)
+    assert excess[1.0] > 0.05
+    assert excess[0.7] < excess[1.0] - 0.05
