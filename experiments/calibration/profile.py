@@ -9,8 +9,10 @@ example, which the calibration does not search::
     python -m experiments.calibration.profile hedge_funds.margin_vol_elasticity 0 0.25 0.5 1 1.5 \\
         --seeds 12 --days 1750 --workers 2 --out runs/profile_psi.json
 
-Prints one line per value (objective, failed share, the median statistics) and writes every
-value's summary, with each seed's statistics, as JSON.
+``--set section.field=value`` (repeatable) holds other fields at other values in every run, e.g. the
+risk index's coefficients refitted with one of them fixed. Prints one line per value (objective,
+failed share, the median statistics) and writes every value's summary, with each seed's statistics,
+as JSON.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from typing import Any
 __all__ = ["profile", "main"]
 
 
-def profile(field: str, values: list[Any], *, seeds: int, days: int, workers: int = 1) -> dict[str, Any]:
-    """The objective and the median statistics at each of ``values`` of ``field`` (``section.name``)."""
+def profile(field: str, values: list[Any], *, seeds: int, days: int, workers: int = 1,
+            fixed: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The objective and the median statistics at each of ``values`` of ``field`` (``section.name``),
+    with the overrides ``fixed`` (``section__name``) in every run."""
     from functools import partial
 
     from experiments.calibration.baseline import BURN_IN, data_targets, moments_of_run, score
@@ -33,7 +37,8 @@ def profile(field: str, values: list[Any], *, seeds: int, days: int, workers: in
 
     key = field.replace(".", "__")
     targets = data_targets(days)
-    tasks = [({key: v}, s, days) for v in values for s in range(1, seeds + 1)]
+    fixed = dict(fixed or {})
+    tasks = [({**fixed, key: v}, s, days) for v in values for s in range(1, seeds + 1)]
     runs = run_tasks(moments_of_run, tasks, workers=workers, progress=True, desc=f"profile of {field}")
     scorer = partial(score, targets=targets)
     points = []
@@ -42,7 +47,7 @@ def profile(field: str, values: list[Any], *, seeds: int, days: int, workers: in
         value, summary = scorer(block)
         objective = float(value) if math.isfinite(value) else float("inf")
         points.append({"value": v, "objective": objective, **summary, "per_seed": block})
-    return {"field": field, "seeds": seeds, "days": days, "burn_in": BURN_IN,
+    return {"field": field, "fixed": fixed, "seeds": seeds, "days": days, "burn_in": BURN_IN,
             "targets": {k: {"data": d, "half_width_90": w} for k, (d, w) in targets.items()},
             "points": points}  # fmt: skip
 
@@ -69,7 +74,7 @@ def _values(parser: argparse.ArgumentParser, field: str, texts: list[str]) -> li
 
 
 def main(argv: list[str] | None = None) -> int:
-    from experiments.calibration.search import OPTION_RANGES
+    from experiments.calibration.search import OPTION_RANGES, parse_fixed
 
     parser = argparse.ArgumentParser(prog="python -m experiments.calibration.profile", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -79,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=1750, help="returns per run after the 250-day burn-in")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--out", default="", help="write the JSON here")
+    parser.add_argument("--set", action="append", metavar="FIELD=VALUE", dest="fixed_items",
+                        help="hold another field at a value in every run (repeatable)")  # fmt: skip
     args = parser.parse_args(argv)
     for name in ("seeds", "days", "workers"):
         lo, hi = OPTION_RANGES[name]
@@ -87,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.values) > 100:
         parser.error(f"values: {len(args.values)} given; at most 100 are allowed")
     values = _values(parser, args.field, args.values)
-    result = profile(args.field, values, seeds=args.seeds, days=args.days, workers=args.workers)
+    fixed = parse_fixed(parser, args.fixed_items, searched=(args.field.replace(".", "__"),))
+    result = profile(args.field, values, seeds=args.seeds, days=args.days, workers=args.workers, fixed=fixed)
     for p in result["points"]:
         m = p.get("moments", {})
         stats = "  ".join(f"{k} {m[k]:.3f}" for k in m)

@@ -84,20 +84,20 @@ def score(runs) -> tuple[float, dict]:
     return objective(mean) + failed, {"moments": mean, "failed_share": failed}
 
 
-def search(candidates: int, seeds: int, days: int, workers: int) -> dict:
+def search(candidates: int, seeds: int, days: int, workers: int, fixed: dict | None = None) -> dict:
     from experiments.calibration.search import search as seeded_search
 
     result = seeded_search(moments_of_run, score, BOUNDS, candidates=candidates, seeds=seeds, days=days,
-                           workers=workers, search_seed=SEARCH_SEED)  # fmt: skip
+                           workers=workers, search_seed=SEARCH_SEED, fixed=fixed)  # fmt: skip
     return {"targets": TARGETS, "burn_in": BURN_IN, **result}
 
 
 def main(argv: list[str] | None = None) -> int:
     from experiments.calibration.search import parse_arguments, write_result
 
-    args = parse_arguments("python -m experiments.calibration.risk_index", __doc__, argv,
+    args = parse_arguments("python -m experiments.calibration.risk_index", __doc__, argv, searched=tuple(BOUNDS),
                            candidates=32, seeds=6, days=1500)  # fmt: skip
-    return write_result(search(args.candidates, args.seeds, args.days, args.workers), args.out)
+    return write_result(search(args.candidates, args.seeds, args.days, args.workers, args.fixed), args.out)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["search", "parse_arguments", "write_result"]
+__all__ = ["search", "parse_arguments", "parse_fixed", "write_result"]
 
 # the command-line options every calibration script may take, and where each is allowed
 OPTION_RANGES = {
@@ -72,6 +72,7 @@ def search(
     log_scale: Sequence[str] = (),
     profile: int = 0,
     desc: str = "calibration",
+    fixed: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Seeded random search with one local refinement; returns ``best`` and every ``candidates`` entry.
 
@@ -92,13 +93,20 @@ def search(
     profile
         Grid points of each parameter's profile scan (evenly spaced over its bounds, in logs for the
         names in ``log_scale``); 0 skips the scans.
+    fixed
+        Overrides every run takes besides the searched ones (fields held at values other than their
+        defaults, e.g. to fit the rest with one of them fixed); none of them may be searched.
     """
+    fixed = dict(fixed or {})
+    if set(fixed) & set(bounds):
+        raise ValueError(f"fixed = {sorted(set(fixed) & set(bounds))} are searched; fix only fields outside the bounds")
     names = list(bounds)
     lo = np.array([bounds[n][0] for n in names], dtype=float)
     hi = np.array([bounds[n][1] for n in names], dtype=float)
     logs = np.array([n in log_scale for n in names])
     rng = np.random.default_rng(search_seed)
-    first = [dict(zip(names, map(float, _draw(rng, lo, hi, logs)), strict=True)) for _ in range(candidates)]
+    first = [{**fixed, **dict(zip(names, map(float, _draw(rng, lo, hi, logs)), strict=True))}
+             for _ in range(candidates)]  # fmt: skip
     scored = _evaluate(run, score, first, seeds, days, workers, desc)
     best = min(scored, key=lambda r: r["objective"])
     for j, name in enumerate(names if profile > 0 else ()):
@@ -107,29 +115,58 @@ def search(
         scored += _evaluate(run, score, points, seeds, days, workers, f"{desc} ({name})")
         best = min(scored, key=lambda r: r["objective"])
     centre = np.array([best["parameters"][n] for n in names])
-    local = [dict(zip(names, map(float, _draw(rng, lo, hi, logs, centre)), strict=True))
+    local = [{**fixed, **dict(zip(names, map(float, _draw(rng, lo, hi, logs, centre)), strict=True))}
              for _ in range(max(candidates // 4, 1))]  # fmt: skip
     scored += _evaluate(run, score, local, seeds, days, workers, desc)
     best = min(scored, key=lambda r: r["objective"])
     return {"bounds": {n: list(bounds[n]) for n in names}, "log_scale": list(log_scale), "seeds": seeds,
-            "days": days, "search_seed": search_seed, "profile": profile, "best": best,
+            "days": days, "search_seed": search_seed, "profile": profile, "fixed": fixed, "best": best,
             "candidates": scored}  # fmt: skip
 
 
-def parse_arguments(prog: str, doc: str | None, argv: list[str] | None, **defaults: int) -> argparse.Namespace:
+def parse_fixed(parser: argparse.ArgumentParser, items: Sequence[str] | None,
+                searched: Sequence[str] = ()) -> dict[str, Any]:  # fmt: skip
+    """``--set section.field=value`` items → overrides (``section__field``), each read as the CLI's
+    ``--set`` reads it and checked against the baseline's configuration; an unknown field, a value it
+    does not allow or a field that is ``searched`` is a one-line usage error."""
+    from experiments.cli.common import UsageError, parse_set
+    from model.scenarios import load_scenario
+    from model.validation import ConfigError
+
+    config = load_scenario("baseline").config
+    fixed: dict[str, Any] = {}
+    for item in items or ():
+        try:
+            for field, value in parse_set([item]).items():
+                key = field.replace(".", "__")
+                if key in searched:
+                    parser.error(f"--set {field} is varied by this script; hold only other fields fixed")
+                config.with_overrides({key: value})
+                fixed[key] = value
+        except (UsageError, ConfigError, ValueError, TypeError) as err:
+            parser.error(str(err).splitlines()[0])
+    return fixed
+
+
+def parse_arguments(prog: str, doc: str | None, argv: list[str] | None, searched: Sequence[str] = (),
+                    **defaults: int) -> argparse.Namespace:  # fmt: skip
     """A calibration script's command line: the options named in ``defaults`` (of
-    :data:`OPTION_RANGES`, with their defaults), ``--workers`` and ``--out``; a value out of its range
+    :data:`OPTION_RANGES`, with their defaults), ``--workers``, ``--out`` and ``--set FIELD=VALUE``
+    (repeatable: a field held fixed at a value, not searched; ``args.fixed``); a value out of its range
     is a one-line usage error naming the option, its value and the range."""
     parser = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     for name, default in {**defaults, "workers": 1}.items():
         parser.add_argument(f"--{name}", type=int, default=default)
     parser.add_argument("--out", default="", help="write the JSON here as well as to stdout")
+    parser.add_argument("--set", action="append", metavar="FIELD=VALUE", dest="fixed_items",
+                        help="hold a field the script does not search at a value (repeatable)")  # fmt: skip
     args = parser.parse_args(argv)
     for name in {**defaults, "workers": 1}:
         lo, hi = OPTION_RANGES[name]
         value = getattr(args, name)
         if not lo <= value <= hi:
             parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
+    args.fixed = parse_fixed(parser, args.fixed_items, searched)
     return args
 
 

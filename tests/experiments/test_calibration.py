@@ -48,6 +48,27 @@ def well_run(task):
     return {"value": (math.log(p["b"]) - math.log(20.0)) ** 2 + 1.0 - well + 1e-3 * seed, "failed": 0.0}
 
 
+def test_fixed_overrides_reach_every_run_and_are_never_searched():
+    seen = []
+
+    def recording_run(task):
+        seen.append(task[0])
+        return planted_run(task)
+
+    kw = dict(candidates=8, seeds=1, days=1, search_seed=7, log_scale=("b",))
+    out = search(recording_run, planted_score, BOUNDS, fixed={"c": 0.25}, **kw)
+    assert out["fixed"] == {"c": 0.25}
+    assert seen and all(p["c"] == 0.25 for p in seen)
+    assert all(c["parameters"]["c"] == 0.25 for c in out["candidates"])
+    # the searched values are the same draws as without the fixed field
+    plain = search(planted_run, planted_score, BOUNDS, **kw)
+    assert [{k: c["parameters"][k] for k in BOUNDS} for c in out["candidates"]] == [
+        c["parameters"] for c in plain["candidates"]
+    ]
+    with pytest.raises(ValueError, match="are searched"):
+        search(planted_run, planted_score, BOUNDS, fixed={"a": 0.5}, **kw)
+
+
 def test_profile_scans_find_a_narrow_well_that_sparse_draws_miss():
     kw = dict(candidates=6, seeds=1, days=1, search_seed=4, log_scale=("b",))
     plain = search(well_run, planted_score, BOUNDS, **kw)
@@ -102,6 +123,15 @@ def test_risk_index_objective_counts_failed_runs():
         (profile.main, ["hedge_funds.margin_vol_elasticity", "1", "--seeds", "0"], "--seeds = 0 is not allowed"),
         (profile.main, ["hedge_funds.forced_sales", "maybe"], "forced_sales = 'maybe' is not allowed"),
         (profile.main, ["hedge_funds.margin_vol_elasticity", "nan"], "margin_vol_elasticity = nan is not allowed"),
+        (
+            profile.main,
+            ["hedge_funds.margin_vol_elasticity", "1", "--set", "hedge_funds.margin_vol_elasticity=0"],
+            "--set hedge_funds.margin_vol_elasticity is varied by this script",
+        ),
+        (risk_index.main, ["--set", "market.risk_persistence=0.97"], "--set market.risk_persistence is varied"),
+        (risk_index.main, ["--set", "market.risk_channel_persistence_ratio=2"], "is out of range"),
+        (baseline.main, ["--set", "market.no_such_field=1"], "unknown field 'no_such_field' in section 'market'"),
+        (baseline.main, ["--set", "market.risk_persistence"], "expected section.field=value"),
     ],
 )
 def test_the_calibration_scripts_reject_bad_arguments(main, argv, message, capsys):
@@ -153,3 +183,34 @@ def test_the_profile_reads_switches_and_integers_as_set_does(monkeypatch):
     assert profile.main(["hedge_funds.forced_sales", "true", "false", "--seeds", "1"]) == 0
     assert profile.main(["hedge_funds.reentry_delay_days", "50", "--seeds", "1"]) == 0
     assert seen == [[True, False], [50]] and type(seen[1][0]) is int
+
+
+def test_the_profile_holds_the_fields_set_fixed_in_every_run(monkeypatch):
+    seen = []
+
+    def planted(task):
+        seen.append(task[0])
+        return {**{k: baseline.data_targets(100)[k][0] for k in baseline.JUDGED}, "failed": 0.0}
+
+    monkeypatch.setattr(baseline, "moments_of_run", planted)
+    assert (
+        profile.main(
+            [
+                "market.risk_channel_persistence_ratio",
+                "0.5",
+                "1",
+                "--seeds",
+                "2",
+                "--days",
+                "100",
+                "--set",
+                "market.risk_persistence=0.97",
+                "--set",
+                "hedge_funds.forced_sales=false",
+            ]
+        )
+        == 0
+    )
+    assert len(seen) == 4
+    assert all(o["market__risk_persistence"] == 0.97 and o["hedge_funds__forced_sales"] is False for o in seen)
+    assert [o["market__risk_channel_persistence_ratio"] for o in seen] == [0.5, 0.5, 1, 1]
