@@ -189,23 +189,25 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _arm(seeds: Sequence[int], extra: dict[str, Any], *, days: int, workers: int, news_sd: float, progress: bool,
-         desc: str) -> dict[str, Any]:  # fmt: skip
-    """The replay over ``seeds`` with the overrides ``extra`` (and the risk index's news sd ``news_sd``)."""
+         desc: str, base: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The replay over ``seeds`` with the overrides ``base`` (every arm's), then ``extra`` (this arm's), and the
+    risk index's news sd ``news_sd``."""
     from experiments.runner import run_tasks
 
-    overrides = {"market__risk_news_sd": news_sd, **extra}
+    overrides = {"market__risk_news_sd": news_sd, **(base or {}), **extra}
     tasks = [(seed, days, overrides) for seed in seeds]
     runs = run_tasks(replay_run, tasks, workers=workers, progress=progress, desc=desc)
     return {"overrides": extra, "summary": _summary(runs), "runs": runs}
 
 
 def run_positioning(seeds: Sequence[int], *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd: float = 0.0,
-                    progress: bool = True, central: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+                    progress: bool = True, central: dict[str, Any] | None = None,
+                    base: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """The central sensitivity across the funds' capital: at ``POSITIONING`` times the default, the default
     (``central``: its runs over the same seeds, if already made) and the capital matched to the anchor."""
     from model.scenarios import load_scenario
 
-    kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress)
+    kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress, base=base)
     capital = load_scenario(SCENARIO).config.hedge_funds.capital_usd_bn
     if central is None:
         central = _arm(seeds, SENSITIVITIES["central"], desc="replay (default capital)", **kw)
@@ -241,10 +243,11 @@ CHANNELS: dict[str, dict[str, Any]] = {
 
 
 def run_channels(seeds: Sequence[int], capitals: dict[str, float], *, days: int = WINDOW_DAYS + 5, workers: int = 1,
-                 news_sd: float = 0.0, progress: bool = True) -> dict[str, Any]:  # fmt: skip
+                 news_sd: float = 0.0, progress: bool = True,
+                 base: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """The central sensitivity with each of ``CHANNELS`` switched off, at each of ``capitals`` (name → USD bn):
     their summaries and per-seed measures (no paths)."""
-    kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress)
+    kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress, base=base)
     keep = ("seed", "failed", *MEASURES)
     out: dict[str, Any] = {}
     for cap_name, cap in capitals.items():
@@ -276,7 +279,8 @@ def map_capitals(default_capital: float, anchor_capital_usd_bn: float) -> dict[s
 
 def run_map(seeds: Sequence[int], default_capital: float, anchor_capital_usd_bn: float, *,
             days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd: float = 0.0, progress: bool = True,
-            known: dict[float, dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+            known: dict[float, dict[str, Any]] | None = None,
+            base: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """The central sensitivity over ``MAP_ELASTICITIES`` × :func:`map_capitals`: each cell's summary (no paths).
 
     ``known``: summaries already run over the same seeds at the scenario's own elasticity, by capital
@@ -285,8 +289,8 @@ def run_map(seeds: Sequence[int], default_capital: float, anchor_capital_usd_bn:
     """
     from model.scenarios import load_scenario
 
-    kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress)
-    default_psi = load_scenario(SCENARIO).config.hedge_funds.margin_vol_elasticity
+    kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress, base=base)
+    default_psi = load_scenario(SCENARIO).config.with_overrides(base or {}).hedge_funds.margin_vol_elasticity
     known = known or {}
     capitals = map_capitals(default_capital, anchor_capital_usd_bn)
     cells = []
@@ -338,16 +342,17 @@ def plot_map(report: dict[str, Any], path: Path) -> None:
 
 def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd: float = 0.0,
            progress: bool = True, positioning: bool = True, channels: bool = False,
-           grid: bool = False) -> dict[str, Any]:  # fmt: skip
+           grid: bool = False, base: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """Run the replay at each sensitivity over seeds ``0 … seeds − 1``, then (``positioning``) the central
     sensitivity across the funds' capital (:func:`run_positioning`) and (``channels``, which needs
     ``positioning``) each feedback channel switched off at the default and the anchor-matched capital
     (:func:`run_channels`), and (``grid``, which needs ``positioning``) the map over the margins'
-    elasticity and the capital (:func:`run_map`); return the report."""
+    elasticity and the capital (:func:`run_map`); return the report. ``base``: overrides every arm takes
+    (an arm's own overrides, such as a channel switched off, win over them)."""
     ids = list(range(seeds))
-    kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress)
+    kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress, base=base)
     report: dict[str, Any] = {"scenario": SCENARIO, "seeds": seeds, "days": days, "window_days": WINDOW_DAYS,
-                              "risk_news_sd": news_sd, "by_sensitivity": {}}  # fmt: skip
+                              "risk_news_sd": news_sd, "overrides": dict(base or {}), "by_sensitivity": {}}  # fmt: skip
     for name, extra in SENSITIVITIES.items():
         report["by_sensitivity"][name] = _arm(ids, extra, desc=f"replay ({name})", **kw)
     if positioning:
@@ -444,6 +449,17 @@ def _print_summary(name: str, s: dict[str, Any]) -> None:
               f"95% CI of median [{q['ci95_lo']:.2f}, {q['ci95_hi']:.2f}]")  # fmt: skip
 
 
+# fields the replay's own arms set: --set may not hold them
+ARM_FIELDS = ("hedge_funds__capital_usd_bn", "market__risk_news_sd")
+
+
+def _overrides(parser: argparse.ArgumentParser, items: Sequence[str] | None) -> dict[str, Any]:
+    """``--set`` items → overrides for every arm (one-line usage errors, as the calibration scripts give)."""
+    from experiments.calibration.search import parse_fixed
+
+    return parse_fixed(parser, items, searched=ARM_FIELDS)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.analysis.replay", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -469,6 +485,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", default="", help="write <out>.json, <out>.png, <out>_positioning.png (and <out>_map.png with --map)"
     )
+    parser.add_argument("--set", action="append", metavar="FIELD=VALUE", dest="set_items",
+                        help="run every arm with a field at another value (repeatable), e.g. a refitted risk "
+                        "index; not the funds' capital (the positioning arms vary it) nor the index's news "
+                        "(--news-sd)")  # fmt: skip
     args = parser.parse_args(argv)
     for flag in ("channels", "map"):
         if getattr(args, flag) and args.no_positioning:
@@ -481,8 +501,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--workers = {args.workers} is not allowed; expected 1 to 256")
     if not 0.0 <= args.news_sd <= 0.12:  # market.risk_news_sd's range (NaN fails too)
         parser.error(f"--news-sd = {args.news_sd} is not allowed; expected a number in [0, 0.12]")
+    base = _overrides(parser, args.set_items)
     report = replay(args.seeds, workers=args.workers, news_sd=args.news_sd, positioning=not args.no_positioning,
-                    channels=args.channels, grid=args.map)  # fmt: skip
+                    channels=args.channels, grid=args.map, base=base)  # fmt: skip
+    if base:
+        print("every arm with " + ", ".join(f"{k.replace('__', '.')} = {v}" for k, v in base.items()))
     for name, part in report["by_sensitivity"].items():
         _print_summary(name, part["summary"])
     pos = report.get("positioning")

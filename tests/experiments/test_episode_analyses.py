@@ -81,6 +81,26 @@ def test_the_channel_arms_switch_off_one_channel_each_and_all_on_is_the_replay_i
     assert all_on == {k: plain[k] for k in all_on}  # the same run, bit for bit
 
 
+def test_every_replay_arm_takes_the_base_overrides_and_an_arms_own_switch_wins():
+    base = {"market__risk_channel_persistence_ratio": 0.5, "hedge_funds__margin_vol_elasticity": 0.5}
+    out = replay.run_channels([4], {"default": 35.0}, days=4, progress=False, base=base)
+    arms = out["default"]["arms"]
+    plain = replay.replay_run((4, 4, {"market__risk_news_sd": 0.0, "hedge_funds__capital_usd_bn": 35.0, **base}))
+    all_on = arms["all on"]["per_seed"][0]
+    assert all_on == {k: plain[k] for k in all_on}
+    unbased = replay.replay_run((4, 4, {"market__risk_news_sd": 0.0, "hedge_funds__capital_usd_bn": 35.0}))
+    assert plain["usdjpy"] != unbased["usdjpy"]  # the base reached the run
+    fixed = replay.replay_run((4, 4, {"market__risk_news_sd": 0.0, "hedge_funds__capital_usd_bn": 35.0,
+                                      **base, "hedge_funds__margin_vol_elasticity": 0.0}))  # fmt: skip
+    psi0 = arms["margins fixed (psi = 0)"]["per_seed"][0]
+    assert psi0 == {k: fixed[k] for k in psi0}
+    # the map reuses a known summary where ψ is the base's own, not the scenario's
+    planted = {"planted": True}
+    reused = replay.run_map([4], 35.0, 50.0, days=2, progress=False, known={35.0: planted}, base=base)
+    hits = [(c["margin_vol_elasticity"], c["capital"]) for c in reused["cells"] if c["summary"] is planted]
+    assert hits == [(0.5, "1")]
+
+
 @pytest.mark.parametrize("flag", ["--channels", "--map"])
 def test_channels_and_map_need_the_positioning_arms(flag, capsys):
     with pytest.raises(SystemExit):
@@ -113,6 +133,10 @@ def test_the_map_covers_its_grid_and_its_default_cell_is_the_replay_itself(tmp_p
         (replay, ["--news-sd", "-0.1"], "--news-sd = -0.1 is not allowed"),
         (replay, ["--news-sd", "nan"], "--news-sd = nan is not allowed"),
         (replay, ["--workers", "0"], "--workers = 0 is not allowed"),
+        (replay, ["--set", "hedge_funds.capital_usd_bn=50"], "--set hedge_funds.capital_usd_bn is varied"),
+        (replay, ["--set", "market.risk_news_sd=0.01"], "--set market.risk_news_sd is varied"),
+        (replay, ["--set", "market.risk_channel_persistence_ratio=1.5"], "is out of range"),
+        (replay, ["--set", "market.nope=1"], "unknown field 'nope' in section 'market'"),
         (superlong, ["--workers", "0"], "--workers = 0 is not allowed"),
         (superlong, ["--jpy-tn", "0"], "--jpy-tn = 0.0 is not allowed"),
         (superlong, ["--seeds", "0"], "--seeds = 0 is not allowed"),
