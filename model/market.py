@@ -147,10 +147,10 @@ class MarketConfig(Validated):
         1.0,
         lo=0.0,
         hi=1.0,
-        doc="ρ_c/ρ: the part of ln v that the index's market channels put there (the day's USD/JPY move, forced "
-        "sales, the US equity market) decays at ρ_c = ratio·ρ, news and sentiment events at ρ. 1 (the default): one "
-        "component, the stated form; below 1 a fast component, as in two-factor volatility models, so that a spike "
-        "the market makes fades faster than the index's slow level; 0: it lasts one day",
+        doc="ρ_c/ρ: the part of ln v that the carry market's own channels put there (the day's USD/JPY move and "
+        "forced sales) decays at ρ_c = ratio·ρ; the equity market's link, news and sentiment events at ρ. 1 (the "
+        "default): one component, the stated form; below 1 a fast component, as in two-factor volatility models, "
+        "so that a spike deleveraging makes fades faster than the index's slow level; 0: it lasts one day",
         range_note="a modelling choice, not yet estimated: 0 to 1. Two-factor volatility models find a short-run "
         "component with a half-life of days to weeks beside a long-run one of months or more (Engle & Lee 1999; "
         "Christoffersen, Jacobs, Ornthanalai & Wang 2008); at ρ = 0.9858 a ratio of 0.9 gives a half-life of ~6 "

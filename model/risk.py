@@ -1,13 +1,15 @@
 """The risk index ``v`` (VIX-like): priced inside the day's clearing, an outcome of the day.
 
     ln v_t = ln v̄ + ρ·(ln v_{t−1} − ln v̄) + (ρ_c − ρ)·q_{t−1} + a·g(r_t) + c·f_t/K_{t−1} − e·Δln E_t + n_t + j_t
-    q_t = ρ_c·q_{t−1} + a·g(r_t) + c·f_t/K_{t−1} − e·Δln E_t
+    q_t = ρ_c·q_{t−1} + a·g(r_t) + c·f_t/K_{t−1}
 
-``q`` is the part of ``ln v − ln v̄`` that the index's market channels (the three terms in the
-second line) put there; the rest, ``s = ln v − ln v̄ − q``, follows ``s_t = ρ·s_{t−1} + n_t + j_t``.
-With ``ρ_c = ρ`` (``market.risk_channel_persistence_ratio = 1``, the default) the ``q`` term is
-exactly zero and the index has one component, the stated form; below ``ρ`` a spike that the market
-makes fades faster than the index's slow level (a two-component index, as in two-factor volatility
+``q`` is the part of ``ln v − ln v̄`` that the carry market's own channels put there: the day's
+USD/JPY move and forced sales (the second line). The rest, ``s = ln v − ln v̄ − q``, follows
+``s_t = ρ·s_{t−1} − e·Δln E_t + n_t + j_t``: the equity market's link (the VIX's own "leverage
+effect", whose persistence is what the VIX's AR(1) measures), news and sentiment events. With
+``ρ_c = ρ`` (``market.risk_channel_persistence_ratio = 1``, the default) the ``q`` term is exactly
+zero and the index has one component, the stated form; below ``ρ`` a spike that deleveraging makes
+fades faster than the index's slow level (a two-component index, as in two-factor volatility
 models).
 
 * ``g(r) = √(r² + ε²)/σ_{t−1} − √(2/π)``: the day's USD/JPY move ``r = ln S − ln S_prev`` at the trial
@@ -71,14 +73,14 @@ class RiskInputs(NamedTuple):
     equity_before: float  # today's ln E change known before trading (news, drift, own shock)
     equity_duration: float  # D_e: ln E per unit of the US 10y yield
     y_us_prev: float  # yesterday's US 10y yield
-    channels_prev: float = 0.0  # q_{t−1}: the market channels' part of ln v − ln v̄
+    channels_prev: float = 0.0  # q_{t−1}: the part of ln v − ln v̄ the USD/JPY move and forced sales put there
     channel_persistence: float = 0.0  # ρ_c (its term is exactly zero when ρ_c = ρ or q_{t−1} = 0)
 
 
 @njit(cache=True)
 def risk_flows(p, inp, z, jac, gross, out, aux):
-    """Write ln v at the trial prices and the market channels' part ``q``, with their derivatives, into
-    ``aux`` (see the module docstring)."""
+    """Write ln v at the trial prices and the part ``q`` that the USD/JPY move and forced sales put there,
+    with their derivatives, into ``aux`` (see the module docstring)."""
     r = p[FX] - inp.s_prev
     root = math.sqrt(r * r + SMOOTHING * SMOOTHING)
     g = root / inp.expected_vol - SQRT_2_OVER_PI
@@ -94,7 +96,7 @@ def risk_flows(p, inp, z, jac, gross, out, aux):
         - equity
         + inp.news
     )
-    channels = inp.channel_persistence * inp.channels_prev + vol + forced - equity
+    channels = inp.channel_persistence * inp.channels_prev + vol + forced
     n = aux.shape[1] - 1
     if log_v >= inp.log_max or log_v <= LOG_FLOOR:
         bounded = min(max(log_v, LOG_FLOOR), inp.log_max)
@@ -107,11 +109,11 @@ def risk_flows(p, inp, z, jac, gross, out, aux):
     aux[AUX_LOG_RISK, 0] = log_v
     aux[AUX_RISK_CHANNELS, 0] = channels
     for k in range(n):
-        aux[AUX_LOG_RISK, 1 + k] = inp.forced_sensitivity * aux[AUX_FORCED, 1 + k] / inp.carry_stock
-    aux[AUX_LOG_RISK, 1 + FX] += inp.vol_sensitivity * r / (root * inp.expected_vol)
+        aux[AUX_RISK_CHANNELS, 1 + k] = inp.forced_sensitivity * aux[AUX_FORCED, 1 + k] / inp.carry_stock
+    aux[AUX_RISK_CHANNELS, 1 + FX] += inp.vol_sensitivity * r / (root * inp.expected_vol)
+    for k in range(n):  # ln v: the same, plus the equity market's link through the US yield
+        aux[AUX_LOG_RISK, 1 + k] = aux[AUX_RISK_CHANNELS, 1 + k]
     aux[AUX_LOG_RISK, 1 + UST] += inp.equity_sensitivity * inp.equity_duration
-    for k in range(n):  # every price-dependent term of ln v is a channel's
-        aux[AUX_RISK_CHANNELS, 1 + k] = aux[AUX_LOG_RISK, 1 + k]
 
 
 class RiskIndex(Sector):
@@ -130,7 +132,7 @@ class RiskIndex(Sector):
     def __init__(self, model) -> None:
         super().__init__(model)
         self.forced_usd_bn = 0.0
-        self.channels = 0.0  # q: the market channels' part of ln v − ln v̄ at the last close
+        self.channels = 0.0  # q: the part of ln v − ln v̄ the USD/JPY move and forced sales put there
 
     def clearing_inputs(self, model) -> RiskInputs:
         mk, cfg = model.market, model.config.market

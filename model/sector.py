@@ -15,7 +15,7 @@ one module of ``agents/`` and is the only place for:
   quantities evaluated at the trial prices from one sector to others, each a row ``(value,
   d/dp...)``: :data:`AUX_FORCED` (forced sales of long-USD positions: margin calls, stop-outs,
   liquidations, USD bn), :data:`AUX_LOG_RISK` (ln of the risk index) and :data:`AUX_RISK_CHANNELS`
-  (the part of ln v − ln v̄ that the index's market channels put there). Sectors are evaluated by
+  (the part of ln v − ln v̄ that the day's USD/JPY move and forced sales put there). Sectors are evaluated by
   :attr:`Sector.flows_stage` (then registration order): customers write forced sales (stage 0),
   the risk index reads them (1), intermediaries read the risk index (2). The clearing composes the
   registered sectors' flows into one system (:mod:`model.compose`);
