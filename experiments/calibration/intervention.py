@@ -191,7 +191,7 @@ def calibrate(seeds: int, workers: int = 1) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     from experiments.calibration.search import parse_arguments, write_result
 
-    args = parse_arguments("python -m experiments.calibration.intervention", __doc__, argv, seeds=10)
+    args = parse_arguments("python -m experiments.calibration.intervention", __doc__, argv, fixable=False, seeds=10)
     return write_result(calibrate(args.seeds, args.workers), args.out, brief=False)
 
 

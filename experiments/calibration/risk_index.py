@@ -25,6 +25,9 @@ random search followed by a local refinement around the best point; its output (
 candidate, so the choice can be audited and re-run::
 
     python -m experiments.calibration.risk_index --candidates 32 --seeds 6 --days 1500 --workers 2
+
+``--score-defaults`` scores the current defaults instead (the same seeds and days), to see whether
+a committed fit still holds on the model as it is now.
 """
 
 from __future__ import annotations
@@ -97,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_arguments("python -m experiments.calibration.risk_index", __doc__, argv, searched=tuple(BOUNDS),
                            candidates=32, seeds=6, days=1500)  # fmt: skip
+    if args.score_defaults:
+        from experiments.calibration.search import score_point
+
+        result = score_point(moments_of_run, score, args.fixed, seeds=args.seeds, days=args.days, workers=args.workers)
+        return write_result({"targets": TARGETS, "burn_in": BURN_IN, **result}, args.out)
     return write_result(search(args.candidates, args.seeds, args.days, args.workers, args.fixed), args.out)
 
 

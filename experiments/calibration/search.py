@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["search", "parse_arguments", "parse_fixed", "write_result"]
+__all__ = ["search", "score_point", "parse_arguments", "parse_fixed", "write_result"]
 
 # the command-line options every calibration script may take, and where each is allowed
 OPTION_RANGES = {
@@ -124,6 +124,21 @@ def search(
             "candidates": scored}  # fmt: skip
 
 
+def score_point(
+    run: Callable[[tuple[dict, int, int]], dict[str, float]],
+    score: Callable[[Sequence[Mapping[str, float]]], tuple[float, dict[str, Any]]],
+    point: Mapping[str, Any],
+    *,
+    seeds: int,
+    days: int,
+    workers: int = 1,
+) -> dict[str, Any]:
+    """The objective at one point (overrides; ``{}`` is the defaults) on seeds ``1..seeds``, as the search
+    scores a candidate: whether a committed calibration still holds on the model as it is now."""
+    scored = _evaluate(run, score, [dict(point)], seeds, days, workers, "score")
+    return {"seeds": seeds, "days": days, "fixed": dict(point), "best": scored[0], "candidates": scored}
+
+
 def parse_fixed(parser: argparse.ArgumentParser, items: Sequence[str] | None,
                 searched: Sequence[str] = ()) -> dict[str, Any]:  # fmt: skip
     """``--set section.field=value`` items → overrides (``section__field``), each read as the CLI's
@@ -149,24 +164,31 @@ def parse_fixed(parser: argparse.ArgumentParser, items: Sequence[str] | None,
 
 
 def parse_arguments(prog: str, doc: str | None, argv: list[str] | None, searched: Sequence[str] = (),
-                    **defaults: int) -> argparse.Namespace:  # fmt: skip
+                    fixable: bool = True, **defaults: int) -> argparse.Namespace:  # fmt: skip
     """A calibration script's command line: the options named in ``defaults`` (of
-    :data:`OPTION_RANGES`, with their defaults), ``--workers``, ``--out`` and ``--set FIELD=VALUE``
-    (repeatable: a field held fixed at a value, not searched; ``args.fixed``); a value out of its range
-    is a one-line usage error naming the option, its value and the range."""
+    :data:`OPTION_RANGES`, with their defaults), ``--workers``, ``--out``, ``--set FIELD=VALUE``
+    (repeatable: a field held fixed at a value, not searched; ``args.fixed``) and ``--score-defaults``
+    (score the defaults instead of searching), the last two only where ``fixable``; a value out of its
+    range is a one-line usage error naming the option, its value and the range."""
     parser = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     for name, default in {**defaults, "workers": 1}.items():
         parser.add_argument(f"--{name}", type=int, default=default)
     parser.add_argument("--out", default="", help="write the JSON here as well as to stdout")
-    parser.add_argument("--set", action="append", metavar="FIELD=VALUE", dest="fixed_items",
-                        help="hold a field the script does not search at a value (repeatable)")  # fmt: skip
+    if fixable:  # a script that searches with the seeded search (not one with its own procedure)
+        parser.add_argument("--set", action="append", metavar="FIELD=VALUE", dest="fixed_items",
+                            help="hold a field the script does not search at a value (repeatable)")  # fmt: skip
+        parser.add_argument("--score-defaults", action="store_true",
+                            help="no search: score the defaults (with any --set) on the same seeds and "
+                            "days")  # fmt: skip
     args = parser.parse_args(argv)
     for name in {**defaults, "workers": 1}:
         lo, hi = OPTION_RANGES[name]
         value = getattr(args, name)
         if not lo <= value <= hi:
             parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
-    args.fixed = parse_fixed(parser, args.fixed_items, searched)
+    args.score_defaults = getattr(args, "score_defaults", False)
+    # scoring one point may set any field; a search may not hold a field it searches
+    args.fixed = parse_fixed(parser, getattr(args, "fixed_items", None), () if args.score_defaults else searched)
     return args
 
 

@@ -132,6 +132,8 @@ def test_risk_index_objective_counts_failed_runs():
         (risk_index.main, ["--set", "market.risk_channel_persistence_ratio=2"], "is out of range"),
         (baseline.main, ["--set", "market.no_such_field=1"], "unknown field 'no_such_field' in section 'market'"),
         (baseline.main, ["--set", "market.risk_persistence"], "expected section.field=value"),
+        (intervention.main, ["--set", "market.risk_persistence=0.97"], "unrecognized arguments: --set"),
+        (intervention.main, ["--score-defaults"], "unrecognized arguments: --score-defaults"),
     ],
 )
 def test_the_calibration_scripts_reject_bad_arguments(main, argv, message, capsys):
@@ -214,3 +216,30 @@ def test_the_profile_holds_the_fields_set_fixed_in_every_run(monkeypatch):
     assert len(seen) == 4
     assert all(o["market__risk_persistence"] == 0.97 and o["hedge_funds__forced_sales"] is False for o in seen)
     assert [o["market__risk_channel_persistence_ratio"] for o in seen] == [0.5, 0.5, 1, 1]
+
+
+def test_score_defaults_scores_the_defaults_and_the_fixed_fields_without_searching(monkeypatch, tmp_path):
+    """A planted run whose median v is off by 10% where the news sd is set: the objective is 0.01 there
+    and 0 at the defaults, each from one evaluation of seeds 1..S (a point may set a searched field)."""
+    import json
+
+    seen = []
+
+    def planted(task):
+        overrides, seed, days = task
+        seen.append((overrides, seed, days))
+        off = 0.1 if "market__risk_news_sd" in overrides else 0.0
+        return {**risk_index.TARGETS, "median_v": risk_index.TARGETS["median_v"] * (1.0 + off), "failed": 0.0}
+
+    monkeypatch.setattr(risk_index, "moments_of_run", planted)
+    out = tmp_path / "score.json"
+    assert risk_index.main(["--score-defaults", "--seeds", "3", "--days", "200", "--out", str(out)]) == 0
+    assert seen == [({}, 1, 200), ({}, 2, 200), ({}, 3, 200)]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["best"]["objective"] == 0.0 and len(result["candidates"]) == 1 and result["fixed"] == {}
+    seen.clear()
+    assert risk_index.main(["--score-defaults", "--seeds", "2", "--set", "market.risk_news_sd=0.05",
+                            "--out", str(out)]) == 0  # fmt: skip
+    assert [s[0] for s in seen] == [{"market__risk_news_sd": 0.05}] * 2
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["best"]["objective"] == pytest.approx(0.01) and result["fixed"] == {"market__risk_news_sd": 0.05}
