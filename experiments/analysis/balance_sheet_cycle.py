@@ -27,6 +27,9 @@ difference, with a seed-bootstrap percentile interval of that median (fixed gene
 :func:`experiments.analysis.statistics.seed_spread`)::
 
     python -m experiments.analysis.balance_sheet_cycle --seeds 20 --days 2000 --workers 2 --out out/cycle.json
+
+``--set SECTION.FIELD=VALUE`` (repeatable) runs every measurement with a field at another value, such
+as a refitted risk index; an arm's own switch still wins.
 """
 
 from __future__ import annotations
@@ -93,29 +96,31 @@ def _arms(arms: dict[str, dict], seeds: int, days: int, workers: int) -> dict[st
     return {n: out[i * seeds : (i + 1) * seeds] for i, n in enumerate(names)}
 
 
-def news_on_its_day(seed: int, day: int = 30) -> dict[str, float]:
+def news_on_its_day(seed: int, day: int = 30, base: dict[str, Any] | None = None) -> dict[str, float]:
     """ln USD/JPY on the news day against the twin (%): a −2 sd US growth surprise, and a 25 bp Fed
-    cut nobody expected."""
+    cut nobody expected (every run with the overrides ``base``)."""
     from model.model import CarryUnwindModel
     from model.scenarios import ScenarioEvent, load_scenario
 
-    base = dataclasses.replace(load_scenario("baseline"), events=())
+    quiet = dataclasses.replace(load_scenario("baseline"), events=())
+    rate = quiet.config.with_overrides(base or {}).market.us_short_rate
     out = {}
     events = {
         "growth_news_pct": ScenarioEvent(day=day, kind="us_growth_news", params={"surprise_sd": -2.0}),
-        "fed_cut_pct": ScenarioEvent(day=day, kind="us_short_rate", params={"rate": base.config.market.us_short_rate
-                                                                            - 0.0025}),
-    }  # fmt: skip
-    twin = CarryUnwindModel(scenario=base, seed=seed, collect=False)
+        "fed_cut_pct": ScenarioEvent(day=day, kind="us_short_rate", params={"rate": rate - 0.0025}),
+    }
+    twin = CarryUnwindModel(scenario=quiet, seed=seed, collect=False, **(base or {}))
     twin.run_for(day)
     for name, ev in events.items():
-        m = CarryUnwindModel(scenario=dataclasses.replace(base, events=(ev,)), seed=seed, collect=False)
+        m = CarryUnwindModel(scenario=dataclasses.replace(quiet, events=(ev,)), seed=seed, collect=False,
+                             **(base or {}))  # fmt: skip
         m.run_for(day)
         out[name] = 100.0 * float(np.log(m.market.usdjpy / twin.market.usdjpy))
     return out
 
 
-def liquidity_spiral(seed: int, shock_day: int = 60, window: int = 40) -> dict[str, float]:
+def liquidity_spiral(seed: int, shock_day: int = 60, window: int = 40,
+                     base: dict[str, Any] | None = None) -> dict[str, float]:  # fmt: skip
     """The risk-off unwind with and without the dealers' capital constraint.
 
     Price impact is the model's own marginal impact of $1 bn of net customer dollar buying on the day
@@ -126,7 +131,8 @@ def liquidity_spiral(seed: int, shock_day: int = 60, window: int = 40) -> dict[s
 
     out = {}
     for label, on in (("on", True), ("off", False)):
-        m = CarryUnwindModel(scenario="risk_off", seed=seed, dealers__capital_constraint=on, collect=False)
+        m = CarryUnwindModel(scenario="risk_off", seed=seed, collect=False,
+                             **{**(base or {}), "dealers__capital_constraint": on})  # fmt: skip
         m.run_for(shock_day + window)
         ts = m.timeseries()
         s = ts.usdjpy.to_numpy()
@@ -168,7 +174,7 @@ def _carry_state(model) -> tuple[np.ndarray, float, float]:
     return carry, float(f.fwd_usd_bn[carry].sum()), float(near.sum() / max(carry.sum(), 1))
 
 
-def leverage_binds(seed: int, month: int = 21) -> dict[str, float]:
+def leverage_binds(seed: int, month: int = 21, base: dict[str, Any] | None = None) -> dict[str, float]:
     """A carry book that has built up to the anchor by itself, then ``risk_off``'s trigger (a 3-sd
     negative US growth surprise) before the next day's trading: the book on the eve, and the month after.
 
@@ -181,7 +187,7 @@ def leverage_binds(seed: int, month: int = 21) -> dict[str, float]:
     from model.model import CarryUnwindModel
     from model.scenarios import load_scenario
 
-    overrides = {k: v for k, v in CROWDED.items() if k != "hedge_funds__initial_leverage_fraction"}
+    overrides = {**(base or {}), **{k: v for k, v in CROWDED.items() if k != "hedge_funds__initial_leverage_fraction"}}
     quiet = dataclasses.replace(load_scenario("boj_hike_2024"), events=())
     m = CarryUnwindModel(scenario=quiet, seed=seed, collect=False, **overrides)
     stock = [_carry_state(m)[1]]
@@ -241,13 +247,15 @@ def leverage_binds_summary(rows: list[dict[str, float]]) -> dict[str, Any]:
     }
 
 
-def multi_root_days(task: tuple[str, int, int]) -> dict[str, float]:
-    """Days with another USD/JPY root inside the plausibility bound (40-point scan), ``(scenario, seed, days)``."""
+def multi_root_days(task: tuple) -> dict[str, float]:
+    """Days with another USD/JPY root inside the plausibility bound (40-point scan), ``(scenario, seed, days)``
+    or ``(scenario, seed, days, base overrides)``."""
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
 
-    scenario, seed, days = task
-    m = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, simulation__root_scan_points=40)
+    scenario, seed, days, *rest = task
+    base = rest[0] if rest else {}
+    m = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **{**base, "simulation__root_scan_points": 40})
     try:
         m.run_for(days)
     except ClearingError:
@@ -267,25 +275,27 @@ def guarded(fn, seed: int) -> dict[str, float]:
         return {"failed": 1.0}
 
 
-def report(seeds: int, days: int, workers: int, cache: str = "") -> dict[str, Any]:
+def report(seeds: int, days: int, workers: int, cache: str = "", base: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every figure of this module. ``cache``: a JSON file keeping the four baseline arms' per-seed
-    statistics, so that a re-run with the same arguments skips them."""
+    statistics, so that a re-run with the same arguments skips them. ``base``: overrides every run takes
+    (an arm's own overrides win over them)."""
     import os
 
     from experiments.runner import run_tasks
 
-    key = f"{seeds}x{days}"
+    base = dict(base or {})
+    key = f"{seeds}x{days}" + (" " + json.dumps(base, sort_keys=True) if base else "")
     if cache and os.path.exists(cache):
         with open(cache, encoding="utf-8") as fh:
             stored = json.load(fh)
         arms = stored.get(key)
     else:
         arms = None
-    arms = arms or _arms({"calibrated": {}, "unleveraged": {"hedge_funds__max_leverage": 1.0},
-                  "no_news": {"market__risk_news_sd": 0.0},
-                  "no_news_no_equity": {"market__risk_news_sd": 0.0, "market__risk_equity_sensitivity": 0.0},
-                  "no_news_exogenous": {"market__risk_news_sd": 0.0, "market__risk_endogenous": False}},
-                 seeds, days, workers)  # fmt: skip
+    specs = {"calibrated": {}, "unleveraged": {"hedge_funds__max_leverage": 1.0},
+             "no_news": {"market__risk_news_sd": 0.0},
+             "no_news_no_equity": {"market__risk_news_sd": 0.0, "market__risk_equity_sensitivity": 0.0},
+             "no_news_exogenous": {"market__risk_news_sd": 0.0, "market__risk_endogenous": False}}  # fmt: skip
+    arms = arms or _arms({name: {**base, **extra} for name, extra in specs.items()}, seeds, days, workers)
     if cache:
         from experiments.sweeps.store import write_text_atomic
 
@@ -298,7 +308,13 @@ def report(seeds: int, days: int, workers: int, cache: str = "") -> dict[str, An
 
     ids = list(range(1, seeds + 1))
     return {
-        "protocol": {"seeds": seeds, "days": days, "burn_in": BURN_IN, "kurtosis": "bias-corrected excess"},
+        "protocol": {
+            "seeds": seeds,
+            "days": days,
+            "burn_in": BURN_IN,
+            "kurtosis": "bias-corrected excess",
+            "overrides": base,
+        },
         "failed_runs": {k: int(sum(r["failed"] for r in v)) for k, v in arms.items()},
         "days_at_risk_cap": {k: float(np.nansum([r["days_at_risk_cap"] for r in v])) for k, v in arms.items()},
         "1_leverage_makes_the_tails": {
@@ -316,11 +332,19 @@ def report(seeds: int, days: int, workers: int, cache: str = "") -> dict[str, An
             "no_equity_median_kurtosis": float(np.nanmedian([r["kurtosis"] for r in no_equity])),
             "no_equity_median_abs_acf1": float(np.nanmedian([r["abs_acf1"] for r in no_equity])),
         },
-        "3_news_acts_on_its_day": spread_by_field(run_tasks(partial(guarded, news_on_its_day), ids, workers=workers)),
-        "4_liquidity_spiral": spread_by_field(run_tasks(partial(guarded, liquidity_spiral), ids, workers=workers)),
-        "5_leverage_binds": leverage_binds_summary(run_tasks(partial(guarded, leverage_binds), ids, workers=workers)),
+        "3_news_acts_on_its_day": spread_by_field(
+            run_tasks(partial(guarded, partial(news_on_its_day, base=base)), ids, workers=workers)
+        ),
+        "4_liquidity_spiral": spread_by_field(
+            run_tasks(partial(guarded, partial(liquidity_spiral, base=base)), ids, workers=workers)
+        ),
+        "5_leverage_binds": leverage_binds_summary(
+            run_tasks(partial(guarded, partial(leverage_binds, base=base)), ids, workers=workers)
+        ),
         "multi_root_days": {
-            sc: spread_by_field(run_tasks(multi_root_days, [(sc, s, min(days, 500)) for s in ids[:5]], workers=workers))
+            sc: spread_by_field(
+                run_tasks(multi_root_days, [(sc, s, min(days, 500), base) for s in ids[:5]], workers=workers)
+            )
             for sc in ("baseline", "risk_off")
         },  # fmt: skip
     }
@@ -333,13 +357,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--out", default="")
+    parser.add_argument("--set", action="append", metavar="FIELD=VALUE", dest="set_items",
+                        help="run everything with a field at another value (repeatable); an arm's own switch "
+                        "still wins")  # fmt: skip
     args = parser.parse_args(argv)
     for name, lo, hi in (("seeds", 2, 1000), ("days", 100, 100_000), ("workers", 1, 256)):
         value = getattr(args, name)
         if not lo <= value <= hi:
             parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
+    from experiments.calibration.search import parse_fixed
+
+    base = parse_fixed(parser, args.set_items)
     cache = f"{args.out}.arms.json" if args.out else ""
-    text = json.dumps(report(args.seeds, args.days, args.workers, cache), indent=1)
+    text = json.dumps(report(args.seeds, args.days, args.workers, cache, base=base), indent=1)
     if args.out:
         from experiments.sweeps.store import write_text_atomic
 

@@ -40,3 +40,48 @@ def test_no_crowded_seed_gives_undefined_shares_not_zero():
     out = leverage_binds_summary([{"failed": 0.0, "crowded": 0.0}] * 3)
     assert out["seeds_crowded"] == 0
     assert math.isnan(out["share_of_crowded_seeds_called_ge_0.3"])
+
+
+def test_every_measurement_builds_its_models_with_the_base_overrides(monkeypatch):
+    """Each measurement's models get ``base``; an arm's own switch (the dealers' capital constraint, the
+    crowded book's capital, the root scan) wins over it."""
+    from functools import partial
+
+    import pytest
+
+    import model.model
+    from experiments.analysis import balance_sheet_cycle as bsc
+    from model.clearing import ClearingError
+
+    made = []
+
+    class Recorder:
+        def __init__(self, **kwargs):
+            made.append(kwargs)
+            raise ClearingError("recorded")
+
+    monkeypatch.setattr(model.model, "CarryUnwindModel", Recorder)
+    base = {"market__risk_channel_persistence_ratio": 0.5, "dealers__capital_constraint": False}
+    for fn in (bsc.news_on_its_day, bsc.liquidity_spiral, bsc.leverage_binds):
+        made.clear()
+        out = bsc.guarded(partial(fn, base=base), 1)
+        assert made and all(kw["market__risk_channel_persistence_ratio"] == 0.5 for kw in made), fn.__name__
+        assert out.get("failed") == 1.0 or out.get("buildup_failed") == 1.0
+    assert made[0]["hedge_funds__capital_usd_bn"] != 35.0  # leverage_binds: the crowded book's capital
+    made.clear()
+    bsc.guarded(partial(bsc.liquidity_spiral, base=base), 1)
+    assert made[0]["dealers__capital_constraint"] is True  # the arm's own switch wins
+    made.clear()
+    with pytest.raises(ClearingError):
+        bsc.multi_root_days(("baseline", 1, 5, base))
+    assert made[0]["market__risk_channel_persistence_ratio"] == 0.5 and made[0]["simulation__root_scan_points"] == 40
+
+
+def test_the_benchmark_rejects_a_bad_set(capsys):
+    import pytest
+
+    from experiments.analysis import balance_sheet_cycle as bsc
+
+    with pytest.raises(SystemExit):
+        bsc.main(["--set", "market.risk_channel_persistence_ratio=-1"])
+    assert "risk_channel_persistence_ratio = -1.0 is out of range" in capsys.readouterr().err
