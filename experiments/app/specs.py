@@ -108,6 +108,14 @@ PARAMS: tuple[ParamSpec, ...] = (
         3.0,
         0.1,
     ),
+    ParamSpec(
+        "market__risk_channel_persistence_ratio",
+        "How long a panic's volatility lasts (1 = as long as any; lower fades faster)",
+        "SliderFloat",
+        0.0,
+        1.0,
+        0.05,
+    ),
     ParamSpec("hedge_funds__forced_sales", "Forced sales at margin calls", "Checkbox"),
     ParamSpec("hedge_funds__investor_flows", "Investors pull money after losses", "Checkbox"),
     # Japanese institutions: these appear once their sections exist in ModelConfig.
