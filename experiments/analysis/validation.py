@@ -205,14 +205,15 @@ def statistics_report(
 # -- runs ----------------------------------------------------------------------------------------
 
 
-def run_one(task: tuple[str, int, int]) -> dict[str, Any]:
-    """One ``(scenario, seed, days)`` run, reduced to what validation needs (picklable, small)."""
+def run_one(task: tuple) -> dict[str, Any]:
+    """One ``(scenario, seed, days)`` or ``(scenario, seed, days, overrides)`` run, reduced to what
+    validation needs (picklable, small); ``overrides`` as :func:`model.results.run_simulation` takes them."""
     from model.clearing import ClearingError
     from model.results import run_simulation
 
-    scenario, seed, days = task
+    scenario, seed, days, *rest = task
     try:
-        ts = run_simulation(scenario=scenario, seed=seed, days=days).timeseries
+        ts = run_simulation(scenario=scenario, seed=seed, days=days, **(rest[0] if rest else {})).timeseries
     except ClearingError as exc:  # a failed run: counted in every statistic, never dropped
         return {"seed": seed, "failed": str(exc)}
     return {
@@ -224,12 +225,12 @@ def run_one(task: tuple[str, int, int]) -> dict[str, Any]:
     }
 
 
-def _run_all(tasks: Sequence[tuple[str, int, int]], workers: int, progress: bool) -> list[dict[str, Any]]:
-    """Run every ``(scenario, seed, days)`` task; results in task order, whatever ``workers``."""
+def _run_all(tasks: Sequence[tuple], workers: int, progress: bool) -> list[dict[str, Any]]:
+    """Run every :func:`run_one` task; results in task order, whatever ``workers``."""
     try:
         return run_tasks(run_one, tasks, workers=workers, progress=progress, desc="validate")
     except TaskFailed as exc:
-        scenario, seed, _ = tasks[exc.index]
+        scenario, seed = tasks[exc.index][:2]
         cause = exc.__cause__
         raise ValidationError(f"{Path(scenario).stem} seed {seed} failed: {type(cause).__name__}: {cause}") from cause
 
@@ -353,6 +354,7 @@ def run_validation(
     progress: bool = False,
     episode_scenario: str = EPISODE,
     episode_days: int = EPISODE_DAYS,
+    overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run the validation and write ``validation.json``, ``validation.md``, the figures into ``out``.
 
@@ -375,6 +377,9 @@ def run_validation(
         skipped with a warning and the reason is recorded in the report.
     episode_days
         Trading days of each episode run.
+    overrides
+        Configuration overrides every run takes, both scenarios (``section__field`` or
+        ``section.field`` → value), recorded in the report; none by default (the calibrated model).
 
     Returns
     -------
@@ -389,6 +394,7 @@ def run_validation(
         A run failed, or the data cannot be loaded.
     """
     from experiments.analysis.plots import save_figure
+    from experiments.sweeps.store import write_text_atomic
     from model import __version__
     from model.calendar import TradingCalendar
     from model.results import git_commit, git_dirty, json_safe
@@ -434,9 +440,10 @@ def run_validation(
         )
     episode_ref = episode.path if episode is not None else ""  # workers load the scenario file again
 
-    tasks = [(BASELINE, s, days) for s in seed_list]
+    overrides = {k.replace(".", "__"): v for k, v in (overrides or {}).items()}
+    tasks = [(BASELINE, s, days, overrides) for s in seed_list]
     if episode is not None:
-        tasks += [(episode_ref, s, episode_days) for s in seed_list]
+        tasks += [(episode_ref, s, episode_days, overrides) for s in seed_list]
     n_workers = min(workers, len(tasks))
     log.info(
         "validate: %d seeds x %d days (first %d dropped) of %s%s, %s",
@@ -478,6 +485,7 @@ def run_validation(
             "burn_in": burn_in,
             "returns_per_seed": days - burn_in,
             "workers": n_workers,
+            "overrides": {k.replace("__", "."): v for k, v in overrides.items()},
         },
         "data": data_info,
         "data_without_plaza": data_info_np,
@@ -506,8 +514,8 @@ def run_validation(
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    (out / "validation.json").write_text(json.dumps(json_safe(report), indent=2, allow_nan=False) + "\n")
-    (out / "validation.md").write_text(markdown(report))
+    write_text_atomic(out / "validation.json", json.dumps(json_safe(report), indent=2, allow_nan=False) + "\n")
+    write_text_atomic(out / "validation.md", markdown(report))
     written += ["validation.json", "validation.md"]
     completed = [r for r in model_returns if r is not None]
     title = (

@@ -56,7 +56,12 @@ def markdown(report: Mapping[str, Any]) -> str:
         f"{b['burn_in']} dropped: {b['returns_per_seed']} daily returns per seed. "
         f"Data: {d['source']}, {d['period']}, {d['n_returns']} daily returns ({d['transformation']}); and the same "
         f"without {dropped.get('date', PLAZA_DATE)} ({_f(dropped.get('return_pct'), '+.1f')} %, the Plaza accord), "
-        f"{dn['n_returns']} returns.",
+        f"{dn['n_returns']} returns."
+        + (
+            " Every run with " + ", ".join(f"`{k} = {v}`" for k, v in b["overrides"].items()) + "."
+            if b.get("overrides")
+            else ""
+        ),
         "",
         f"**The rule.** A statistic passes when the data's value lies inside the model's {lo_pct:g}–{hi_pct:g} % "
         "range across seeds. A seed without a value (a run that ended in a clearing failure) counts against the "

@@ -23,6 +23,7 @@ from experiments.cli.common import (
     check_out_dir,
     config_context,
     out_path,
+    parse_set,
     positive_int,
     print_error,
     require_extra,
@@ -116,6 +117,15 @@ def register(sub: Any) -> None:
         "--no-progress", dest="progress", action="store_false", help="hide the progress bar (default: shown on stderr)"
     )
     p.add_argument("--quiet", action="store_true", help="log only warnings and errors; implies --no-progress")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="sets",
+        metavar="SECTION.FIELD=VALUE",
+        help="run both scenarios with a field at another value (repeatable; recorded in the report), e.g. to "
+        "validate a point other than the calibrated one",
+    )
     p.set_defaults(handler=_cmd_validate)
 
 
@@ -138,6 +148,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     for flag, n in (("--days", days), ("--episode-days", args.episode_days)):
         with config_context(flag):  # the configuration's bound on a horizon, checked before any run
             ModelConfig().with_overrides({"simulation.days": n})
+    with config_context("--set"):  # every override checked before any run
+        overrides = parse_set(args.sets)
+        for field, flag in (("simulation.days", "--days"), ("simulation.seed", "--seeds")):
+            if field in overrides:
+                raise UsageError(f"--set {field}: validate sets it itself; use {flag}")
+        ModelConfig().with_overrides(overrides)
     with config_context("--episode-scenario"):
         load_scenario(args.episode_scenario)  # an unknown name fails now, not after the baseline runs
     try:
@@ -150,6 +166,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             progress=args.progress and not args.quiet,
             episode_scenario=args.episode_scenario,
             episode_days=args.episode_days,
+            overrides=overrides,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -273,6 +273,7 @@ def test_validate_quick_writes_every_file_with_the_documented_keys(tmp_path, tin
         "burn_in": 250,
         "returns_per_seed": 250,
         "workers": 1,
+        "overrides": {},
     }
     assert report["data"]["n_returns"] == 1866 and report["data_without_plaza"]["n_returns"] == 1865
     assert report["rule"]["bootstrap"]["sample_length"] == 250 and report["rule"]["bootstrap"]["block_days"] == 50
@@ -316,6 +317,29 @@ def test_results_do_not_depend_on_the_number_of_workers(tmp_path, tiny_scenario)
     assert json.dumps(serial["episode"], sort_keys=True) == json.dumps(parallel["episode"], sort_keys=True)
 
 
+def test_set_overrides_reach_both_scenarios_and_the_report(tmp_path, tiny_scenario):
+    """The runs under ``overrides`` are the plain runs with those overrides, bit for bit, in both
+    scenarios; the report records them."""
+    from experiments.analysis.validation import run_one
+
+    over = {"hedge_funds.max_leverage": 1.0}
+    kw = dict(seeds=2, days=300, burn_in=200, episode_scenario=str(tiny_scenario), episode_days=20)
+    report = run_validation(tmp_path / "v", overrides=over, **kw)
+    plain = run_validation(tmp_path / "p", **kw)
+    assert report["baseline"]["overrides"] == over and plain["baseline"]["overrides"] == {}
+    direct = run_one(("baseline", 1, 300, {"hedge_funds__max_leverage": 1.0}))
+    assert report["statistics"]["sd_pct"]["per_seed"][0] != plain["statistics"]["sd_pct"]["per_seed"][0]
+    want = return_statistics(np.diff(np.log(direct["usdjpy"][200:])))["sd_pct"]
+    assert report["statistics"]["sd_pct"]["per_seed"][0] == pytest.approx(want, rel=1e-12)
+    ep = run_one((str(tiny_scenario), 1, 20, {"hedge_funds__max_leverage": 1.0}))
+    shock_day = report["episode"]["shock_day"]
+    want_ep = episode_measures(ep["day"], ep["usdjpy"], ep["hf_gross_usd_bn"], ep["risk_index"], shock_day)
+    got = report["episode"]["per_seed"][0]
+    assert got["seed"] == 1 and {k: got[k] for k in want_ep} == pytest.approx(want_ep)
+    assert report["episode"]["per_seed"][0] != plain["episode"]["per_seed"][0]
+    assert "Every run with `hedge_funds.max_leverage = 1.0`" in (tmp_path / "v" / "validation.md").read_text()
+
+
 def test_a_missing_episode_scenario_is_a_usage_error_on_the_command_line(tmp_path, capsys):
     out = tmp_path / "v"
     args = ["validate", "--out", str(out), "--seeds", "1", "--days", "100", "--burn-in", "0", "--no-progress"]
@@ -355,6 +379,10 @@ def test_the_default_episode_is_the_august_2024_scenario():
         (["--workers", "-1"], "positive integer"),
         (["--episode-days", "5"], "ends before the first event"),
         (["--episode-scenario", "broken.toml"], "does not exist"),
+        (["--set", "market.risk_channel_persistence_ratio=2"], "--set: MarketConfig.risk_channel_persistence_ratio"),
+        (["--set", "market.nope=1"], "unknown field 'nope'"),
+        (["--set", "simulation.days=300"], "--set simulation.days: validate sets it itself; use --days"),
+        (["--set", "oops"], "expected section.field=value"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_status_2(tmp_path, tiny_scenario, capsys, extra, message):
