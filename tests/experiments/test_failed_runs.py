@@ -35,7 +35,7 @@ def test_validation_counts_a_failed_run_against_every_statistic(tmp_path, monkey
     synthetic random walks (no model), so only the validation's bookkeeping is under test."""
 
     def synthetic_runs(task):
-        scenario, seed, days = task
+        scenario, seed, days, _overrides = task
         if seed == 2:
             return {"seed": seed, "failed": str(ClearingError("markets did not clear on day 7"))}
         r = np.random.default_rng(seed).standard_t(5, days) * 0.005
