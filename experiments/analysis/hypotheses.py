@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from model.scenarios import ScenarioEvent
 
 __all__ = [
     "Arm",
+    "Runs",
     "HypothesisResult",
     "HYPOTHESES",
     "run_arm",
@@ -86,11 +87,26 @@ def run_arm(arm: Arm) -> dict[str, np.ndarray]:
     return {c: np.array(model.series(c), dtype=float) for c in arm.columns}
 
 
-def run_arms(arms: Sequence[Arm], workers: int = 1, progress: bool = False) -> list[dict[str, np.ndarray]]:
+@dataclass(frozen=True)
+class Runs:
+    """How a hypothesis runs its arms: ``workers`` processes, and overrides every arm takes (``base``,
+    ``section__field`` → value; an arm's own overrides win over them). The hypotheses pass it, as their
+    ``workers`` argument, through to :func:`run_arms`."""
+
+    workers: int = 1
+    base: tuple[tuple[str, object], ...] = ()
+
+
+def run_arms(arms: Sequence[Arm], workers: int | Runs = 1, progress: bool = False) -> list[dict[str, np.ndarray]]:
     """Run arms with :func:`experiments.runner.run_tasks` (worker processes if ``workers > 1``); results in order.
 
-    A failing arm raises its own exception (e.g. the clearing's), as if it had run here.
+    ``workers`` may be a :class:`Runs`: its overrides then go into every arm, under the arm's own. A
+    failing arm raises its own exception (e.g. the clearing's), as if it had run here.
     """
+    if isinstance(workers, Runs):
+        if workers.base:
+            arms = [replace(a, overrides=overrides(**{**dict(workers.base), **dict(a.overrides)})) for a in arms]
+        workers = workers.workers
     try:
         return run_tasks(run_arm, arms, workers=workers, progress=progress, desc="runs")
     except TaskFailed as exc:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,7 +18,9 @@ from experiments.analysis.hypotheses import (
     HYPOTHESES,
     N_BOOT,
     HypothesisResult,
+    Runs,
 )
+from experiments.sweeps.store import write_text_atomic
 
 __all__ = ["run_hypotheses", "format_estimate", "hypothesis_figure", "VERDICT_COLORS"]
 
@@ -29,8 +31,13 @@ log = logging.getLogger("experiments.analysis.hypotheses")  # the per-hypothesis
 
 
 def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None = None, workers: int = 1,
-                   quick: bool = False, first_seed: int = 1) -> list[HypothesisResult]:  # fmt: skip
-    """Run the chosen hypotheses, write ``report.md``, ``verdicts.json`` and figures into ``out``."""
+                   quick: bool = False, first_seed: int = 1,
+                   overrides: Mapping[str, Any] | None = None) -> list[HypothesisResult]:  # fmt: skip
+    """Run the chosen hypotheses, write ``report.md``, ``verdicts.json`` and figures into ``out``.
+
+    ``overrides`` (``section__field`` or ``section.field`` → value): every arm of every hypothesis takes
+    them, under the arm's own settings (an arm that switches a channel off still does); recorded in
+    both files. None by default: the verdicts at the default parameters."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     keys = list(only) if only else list(HYPOTHESES)
@@ -38,19 +45,22 @@ def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None 
     if unknown:
         raise ValueError(f"unknown hypothesis {unknown[0]!r}; expected some of {', '.join(HYPOTHESES)}")
     seed_list = list(range(first_seed, first_seed + seeds))
+    base = {k.replace(".", "__"): v for k, v in (overrides or {}).items()}
+    runs = Runs(workers, tuple(sorted(base.items()))) if base else workers
     results = []
     for key in keys:
         log.info("%s: %d seeds", key, len(seed_list))
-        r = HYPOTHESES[key](seed_list, workers, quick)
+        r = HYPOTHESES[key](seed_list, runs, quick)
         r.figure = _figure(r, out)
         results.append(r)
         log.info("%s: %s (%s = %.3g [%.3g, %.3g])", key, r.verdict, r.effect_name, r.effect, r.ci_low, r.ci_high)
     from model import __version__
 
+    shown = {k.replace("__", "."): v for k, v in base.items()}
     payload = {"version": __version__, "seeds": seed_list, "ci_level": CI_LEVEL, "bootstrap_resamples": N_BOOT,
-               "hypotheses": [_jsonable(asdict(r)) for r in results]}  # fmt: skip
-    (out / "verdicts.json").write_text(json.dumps(payload, indent=2))
-    (out / "report.md").write_text(_report(results, seed_list))
+               "overrides": shown, "hypotheses": [_jsonable(asdict(r)) for r in results]}  # fmt: skip
+    write_text_atomic(out / "verdicts.json", json.dumps(payload, indent=2))
+    write_text_atomic(out / "report.md", _report(results, seed_list, shown))
     return results
 
 
@@ -76,8 +86,11 @@ def format_estimate(x: float) -> str:
 _e = format_estimate
 
 
-def _report(results: list[HypothesisResult], seeds: list[int]) -> str:
-    lines = ["# Hypotheses: verdicts for the default parameters", "",
+def _report(results: list[HypothesisResult], seeds: list[int], overrides: Mapping[str, Any] | None = None) -> str:
+    where = "for the default parameters"
+    if overrides:
+        where = "with " + ", ".join(f"`{k} = {v}`" for k, v in overrides.items())
+    lines = [f"# Hypotheses: verdicts {where}", "",
              f"Seeds {seeds[0]}–{seeds[-1]} ({len(seeds)}), common random numbers across arms; "
              "95% percentile-bootstrap intervals over seeds. *supported*: the interval lies on the predicted "
              "side; *refuted*: on the other; *inconclusive*: it straddles.", "",

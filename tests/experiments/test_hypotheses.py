@@ -183,3 +183,59 @@ def test_hypotheses_command_writes_report_and_verdicts(tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert "| H2 |" in report and "| H7 |" in report
     assert main(["hypotheses", "--seeds", "2", "--only", "H9", "--out", str(tmp_path)]) == 2
+
+
+def test_runs_put_the_base_overrides_into_every_arm_under_the_arms_own(monkeypatch):
+    seen = []
+    monkeypatch.setattr(hyp, "run_tasks", lambda fn, arms, **kw: seen.append((list(arms), kw["workers"])) or [])
+    arms = [hyp.Arm("baseline", 1, 5, hyp.overrides(hedge_funds__forced_sales=False)), hyp.Arm("baseline", 2, 5)]
+    base = hyp.overrides(hedge_funds__forced_sales=True, market__risk_channel_persistence_ratio=0.5)
+    hyp.run_arms(arms, hyp.Runs(workers=2, base=base))
+    ((got, workers),) = seen
+    assert workers == 2
+    assert dict(got[0].overrides) == {"hedge_funds__forced_sales": False, "market__risk_channel_persistence_ratio": 0.5}
+    assert dict(got[1].overrides) == {"hedge_funds__forced_sales": True, "market__risk_channel_persistence_ratio": 0.5}
+    assert [a.seed for a in got] == [1, 2] and got[0].events == arms[0].events
+    seen.clear()
+    hyp.run_arms(arms, 3)  # a plain worker count leaves the arms as they are
+    assert seen == [(arms, 3)]
+
+
+def test_hypotheses_set_reaches_the_runs_and_the_outputs(tmp_path, monkeypatch):
+    from experiments.analysis import hypotheses_report
+    from experiments.cli import main
+
+    got = []
+
+    def planted(seeds, runs, quick):
+        got.append(runs)
+        return hyp.HypothesisResult(key="H5", title="t", claim="c", verdict="supported", effect_name="e",
+                                    effect=1.0, ci_low=0.5, ci_high=1.5, per_seed=[1.0] * len(seeds))  # fmt: skip
+
+    monkeypatch.setitem(hypotheses_report.HYPOTHESES, "H5", planted)
+    monkeypatch.setattr(hypotheses_report, "_figure", lambda r, out: "")
+    argv = ["hypotheses", "--seeds", "2", "--only", "H5", "--out", str(tmp_path)]
+    assert main([*argv, "--set", "market.risk_channel_persistence_ratio=0.5"]) == 0
+    assert got == [hyp.Runs(workers=1, base=(("market__risk_channel_persistence_ratio", 0.5),))]
+    assert json.loads((tmp_path / "verdicts.json").read_text())["overrides"] == {
+        "market.risk_channel_persistence_ratio": 0.5
+    }
+    assert "verdicts with `market.risk_channel_persistence_ratio = 0.5`" in (tmp_path / "report.md").read_text()
+    assert main(argv) == 0 and got[-1] == 1  # without --set: the defaults, a plain worker count
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("market.risk_channel_persistence_ratio=2", "--set: MarketConfig.risk_channel_persistence_ratio"),
+        ("market.nope=1", "unknown field 'nope'"),
+        ("oops", "expected section.field=value"),
+    ],
+)
+def test_hypotheses_reject_a_bad_set_before_any_run(tmp_path, capsys, value, message):
+    from experiments.cli import main
+
+    assert main(["hypotheses", "--seeds", "2", "--only", "H5", "--out", str(tmp_path / "h"), "--set", value]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "h" / "verdicts.json").exists()
