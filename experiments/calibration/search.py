@@ -141,25 +141,20 @@ def score_point(
 
 def parse_fixed(parser: argparse.ArgumentParser, items: Sequence[str] | None,
                 searched: Sequence[str] = ()) -> dict[str, Any]:  # fmt: skip
-    """``--set section.field=value`` items → overrides (``section__field``), each read as the CLI's
-    ``--set`` reads it and checked against the baseline's configuration; an unknown field, a value it
-    does not allow or a field that is ``searched`` is a one-line usage error."""
-    from experiments.cli.common import UsageError, parse_set
-    from model.scenarios import load_scenario
+    """``--set section.field=value`` items → overrides (``section__field``), each read and checked as the
+    CLI's ``--set`` (:func:`experiments.cli.common.checked_overrides`); an unknown field, a value it does
+    not allow or a field that is ``searched`` is a one-line usage error."""
+    from experiments.cli.common import UsageError, checked_overrides
     from model.validation import ConfigError
 
-    config = load_scenario("baseline").config
-    fixed: dict[str, Any] = {}
-    for item in items or ():
-        try:
-            for field, value in parse_set([item]).items():
-                key = field.replace(".", "__")
-                if key in searched:
-                    parser.error(f"--set {field} is varied by this script; hold only other fields fixed")
-                config.with_overrides({key: value})
-                fixed[key] = value
-        except (UsageError, ConfigError, ValueError, TypeError) as err:
-            parser.error(str(err).splitlines()[0])
+    try:
+        overrides = checked_overrides(items or ())
+    except (UsageError, ConfigError) as err:
+        parser.error(str(err).splitlines()[0])
+    fixed = {field.replace(".", "__"): value for field, value in overrides.items()}
+    for key in fixed:
+        if key in searched:
+            parser.error(f"--set {key.replace('__', '.')} is varied by this script; hold only other fields fixed")
     return fixed
 
 

@@ -13,7 +13,7 @@ import re
 import sys
 import tempfile
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -31,6 +31,8 @@ __all__ = [
     "seed_int",
     "port_int",
     "parse_set",
+    "add_set_option",
+    "checked_overrides",
     "out_path",
     "seed_count",
     "seed_list",
@@ -153,6 +155,26 @@ def parse_set(items: Sequence[str]) -> dict[str, Any]:
             raise UsageError(f"bad --set {item!r}: the value must be a number, true/false or a string")
         out[key] = value
     return out
+
+
+def add_set_option(parser: Any, help: str) -> None:
+    """``--set SECTION.FIELD=VALUE`` (repeatable, into ``args.sets``) with the command's own ``help``."""
+    parser.add_argument("--set", action="append", default=[], dest="sets", metavar="SECTION.FIELD=VALUE", help=help)
+
+
+def checked_overrides(items: Sequence[str], refused: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``--set`` items → ``{"section.field": value}``, every value checked against the configuration before
+    any run; ``refused`` maps fields the command sets itself to the flag to use instead. One-line errors
+    (:class:`UsageError`, or a ``ConfigError`` prefixed with ``--set``)."""
+    from model.config import ModelConfig
+
+    with config_context("--set"):
+        overrides = parse_set(items)
+        for field, flag in (refused or {}).items():
+            if field in overrides:
+                raise UsageError(f"--set {field}: this command sets it itself; use {flag}")
+        ModelConfig().with_overrides(overrides)
+    return overrides
 
 
 MAX_SEEDS = 10_000  # runs one ``run --seeds`` may ask for

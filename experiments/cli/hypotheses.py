@@ -10,10 +10,10 @@ from experiments.cli.common import (
     EXIT_OK,
     FORMATTER,
     UsageError,
+    add_set_option,
     check_out_dir,
-    config_context,
+    checked_overrides,
     out_path,
-    parse_set,
     positive_int,
     seed_count,
 )
@@ -46,14 +46,10 @@ def register(sub: Any) -> None:
         "--workers", type=positive_int, default=1, metavar="W", help="worker processes; results do not depend on it"
     )
     p.add_argument("--quick", action="store_true", help="shorter H7 runs, fewer bootstrap resamples for H7")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        dest="sets",
-        metavar="SECTION.FIELD=VALUE",
-        help="run every arm with a field at another value (repeatable; an arm's own settings still win; recorded "
-        "in verdicts.json and report.md): the verdicts at another point than the defaults",
+    add_set_option(
+        p,
+        "run every arm with a field at another value (repeatable; an arm's own settings still win; "
+        "recorded in verdicts.json and report.md): the verdicts at another point than the defaults",
     )
     p.set_defaults(handler=_cmd_hypotheses)
 
@@ -70,11 +66,7 @@ def _cmd_hypotheses(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"--only: unknown hypothesis {unknown[0]!r}; expected some of {', '.join(HYPOTHESES)}")
     check_out_dir(args.out)
-    from model.config import ModelConfig
-
-    with config_context("--set"):  # every override checked before any run
-        sets = parse_set(args.sets)
-        ModelConfig().with_overrides(sets)
+    sets = checked_overrides(args.sets)
     results = run_hypotheses(args.out, seeds=args.seeds, only=only or None, workers=args.workers, quick=args.quick,
                              overrides=sets)  # fmt: skip
     width = max(len(r.title) for r in results)

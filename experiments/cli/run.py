@@ -11,6 +11,7 @@ from experiments.cli.common import (
     EXIT_OK,
     FORMATTER,
     UsageError,
+    add_set_option,
     check_out_dir,
     config_context,
     out_path,
@@ -139,13 +140,9 @@ def register(sub: Any) -> None:
         help="base configuration, one TOML table per section, e.g. [hedge_funds] max_leverage = 5.0; "
         "missing fields keep their defaults (default: the built-in defaults)",
     )
-    run.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="SECTION.FIELD=VALUE",
-        help='override one configuration field, value read as a TOML scalar (5, 0.5, true, "text"); '
+    add_set_option(
+        run,
+        'override one configuration field, value read as a TOML scalar (5, 0.5, true, "text"); '
         "repeatable; applied last (example: --set hedge_funds.n_funds=1000)",
     )
     run.add_argument(

@@ -20,10 +20,11 @@ from experiments.cli.common import (
     EXIT_OK,
     FORMATTER,
     UsageError,
+    add_set_option,
     check_out_dir,
+    checked_overrides,
     config_context,
     out_path,
-    parse_set,
     positive_int,
     print_error,
     require_extra,
@@ -117,14 +118,10 @@ def register(sub: Any) -> None:
         "--no-progress", dest="progress", action="store_false", help="hide the progress bar (default: shown on stderr)"
     )
     p.add_argument("--quiet", action="store_true", help="log only warnings and errors; implies --no-progress")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        dest="sets",
-        metavar="SECTION.FIELD=VALUE",
-        help="run both scenarios with a field at another value (repeatable; recorded in the report), e.g. to "
-        "validate a point other than the calibrated one",
+    add_set_option(
+        p,
+        "run both scenarios with a field at another value (repeatable; recorded in the report), "
+        "e.g. to validate a point other than the calibrated one",
     )
     p.set_defaults(handler=_cmd_validate)
 
@@ -148,12 +145,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     for flag, n in (("--days", days), ("--episode-days", args.episode_days)):
         with config_context(flag):  # the configuration's bound on a horizon, checked before any run
             ModelConfig().with_overrides({"simulation.days": n})
-    with config_context("--set"):  # every override checked before any run
-        overrides = parse_set(args.sets)
-        for field, flag in (("simulation.days", "--days"), ("simulation.seed", "--seeds")):
-            if field in overrides:
-                raise UsageError(f"--set {field}: validate sets it itself; use {flag}")
-        ModelConfig().with_overrides(overrides)
+    overrides = checked_overrides(args.sets, refused={"simulation.days": "--days", "simulation.seed": "--seeds"})
     with config_context("--episode-scenario"):
         load_scenario(args.episode_scenario)  # an unknown name fails now, not after the baseline runs
     try:

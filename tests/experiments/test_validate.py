@@ -381,7 +381,7 @@ def test_the_default_episode_is_the_august_2024_scenario():
         (["--episode-scenario", "broken.toml"], "does not exist"),
         (["--set", "market.risk_channel_persistence_ratio=2"], "--set: MarketConfig.risk_channel_persistence_ratio"),
         (["--set", "market.nope=1"], "unknown field 'nope'"),
-        (["--set", "simulation.days=300"], "--set simulation.days: validate sets it itself; use --days"),
+        (["--set", "simulation.days=300"], "--set simulation.days: this command sets it itself; use --days"),
         (["--set", "oops"], "expected section.field=value"),
     ],
 )
