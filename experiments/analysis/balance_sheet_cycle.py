@@ -357,9 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--out", default="")
-    parser.add_argument("--set", action="append", metavar="FIELD=VALUE", dest="set_items",
-                        help="run everything with a field at another value (repeatable); an arm's own switch "
-                        "still wins")  # fmt: skip
+    from experiments.cli.common import add_set_option
+
+    add_set_option(parser, "run everything with a field at another value (repeatable); an arm's own switch still wins")
     args = parser.parse_args(argv)
     for name, lo, hi in (("seeds", 2, 1000), ("days", 100, 100_000), ("workers", 1, 256)):
         value = getattr(args, name)
@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
     from experiments.calibration.search import parse_fixed
 
-    base = parse_fixed(parser, args.set_items)
+    base = parse_fixed(parser, args.sets)
     cache = f"{args.out}.arms.json" if args.out else ""
     text = json.dumps(report(args.seeds, args.days, args.workers, cache, base=base), indent=1)
     if args.out:

@@ -453,14 +453,10 @@ def _print_summary(name: str, s: dict[str, Any]) -> None:
 ARM_FIELDS = ("hedge_funds__capital_usd_bn", "market__risk_news_sd")
 
 
-def _overrides(parser: argparse.ArgumentParser, items: Sequence[str] | None) -> dict[str, Any]:
-    """``--set`` items → overrides for every arm (one-line usage errors, as the calibration scripts give)."""
-    from experiments.calibration.search import parse_fixed
-
-    return parse_fixed(parser, items, searched=ARM_FIELDS)
-
-
 def main(argv: list[str] | None = None) -> int:
+    from experiments.calibration.search import parse_fixed
+    from experiments.cli.common import add_set_option
+
     parser = argparse.ArgumentParser(prog="python -m experiments.analysis.replay", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--seeds", type=int, default=20)
@@ -485,10 +481,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", default="", help="write <out>.json, <out>.png, <out>_positioning.png (and <out>_map.png with --map)"
     )
-    parser.add_argument("--set", action="append", metavar="FIELD=VALUE", dest="set_items",
-                        help="run every arm with a field at another value (repeatable), e.g. a refitted risk "
-                        "index; not the funds' capital (the positioning arms vary it) nor the index's news "
-                        "(--news-sd)")  # fmt: skip
+    add_set_option(
+        parser,
+        "run every arm with a field at another value (repeatable), e.g. a refitted risk index; "
+        "not the funds' capital (the positioning arms vary it) nor the index's news (--news-sd)",
+    )
     args = parser.parse_args(argv)
     for flag in ("channels", "map"):
         if getattr(args, flag) and args.no_positioning:
@@ -501,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--workers = {args.workers} is not allowed; expected 1 to 256")
     if not 0.0 <= args.news_sd <= 0.12:  # market.risk_news_sd's range (NaN fails too)
         parser.error(f"--news-sd = {args.news_sd} is not allowed; expected a number in [0, 0.12]")
-    base = _overrides(parser, args.set_items)
+    base = parse_fixed(parser, args.sets, searched=ARM_FIELDS)
     report = replay(args.seeds, workers=args.workers, news_sd=args.news_sd, positioning=not args.no_positioning,
                     channels=args.channels, grid=args.map, base=base)  # fmt: skip
     if base:

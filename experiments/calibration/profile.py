@@ -75,6 +75,7 @@ def _values(parser: argparse.ArgumentParser, field: str, texts: list[str]) -> li
 
 def main(argv: list[str] | None = None) -> int:
     from experiments.calibration.search import OPTION_RANGES, parse_fixed
+    from experiments.cli.common import add_set_option
 
     parser = argparse.ArgumentParser(prog="python -m experiments.calibration.profile", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -84,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=1750, help="returns per run after the 250-day burn-in")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--out", default="", help="write the JSON here")
-    parser.add_argument("--set", action="append", metavar="FIELD=VALUE", dest="fixed_items",
-                        help="hold another field at a value in every run (repeatable)")  # fmt: skip
+    add_set_option(parser, "hold another field at a value in every run (repeatable)")
     args = parser.parse_args(argv)
     for name in ("seeds", "days", "workers"):
         lo, hi = OPTION_RANGES[name]
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.values) > 100:
         parser.error(f"values: {len(args.values)} given; at most 100 are allowed")
     values = _values(parser, args.field, args.values)
-    fixed = parse_fixed(parser, args.fixed_items, searched=(args.field.replace(".", "__"),))
+    fixed = parse_fixed(parser, args.sets, searched=(args.field.replace(".", "__"),))
     result = profile(args.field, values, seeds=args.seeds, days=args.days, workers=args.workers, fixed=fixed)
     for p in result["points"]:
         m = p.get("moments", {})

@@ -165,13 +165,14 @@ def parse_arguments(prog: str, doc: str | None, argv: list[str] | None, searched
     (repeatable: a field held fixed at a value, not searched; ``args.fixed``) and ``--score-defaults``
     (score the defaults instead of searching), the last two only where ``fixable``; a value out of its
     range is a one-line usage error naming the option, its value and the range."""
+    from experiments.cli.common import add_set_option
+
     parser = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     for name, default in {**defaults, "workers": 1}.items():
         parser.add_argument(f"--{name}", type=int, default=default)
     parser.add_argument("--out", default="", help="write the JSON here as well as to stdout")
     if fixable:  # a script that searches with the seeded search (not one with its own procedure)
-        parser.add_argument("--set", action="append", metavar="FIELD=VALUE", dest="fixed_items",
-                            help="hold a field the script does not search at a value (repeatable)")  # fmt: skip
+        add_set_option(parser, "hold a field the script does not search at a value (repeatable)")
         parser.add_argument("--score-defaults", action="store_true",
                             help="no search: score the defaults (with any --set) on the same seeds and "
                             "days")  # fmt: skip
@@ -183,7 +184,7 @@ def parse_arguments(prog: str, doc: str | None, argv: list[str] | None, searched
             parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
     args.score_defaults = getattr(args, "score_defaults", False)
     # scoring one point may set any field; a search may not hold a field it searches
-    args.fixed = parse_fixed(parser, getattr(args, "fixed_items", None), () if args.score_defaults else searched)
+    args.fixed = parse_fixed(parser, getattr(args, "sets", None), () if args.score_defaults else searched)
     return args
 
 
