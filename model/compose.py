@@ -31,7 +31,15 @@ from model.clearing import MAX_ITER, VOLUME_FLOOR, ClearingError, ClearingResult
 __all__ = ["Bounds", "ComposedClearing", "composed_module", "generated_source"]
 
 _SOLVER_SOURCE = Path(__file__).with_name("solver_source.py")
-_SOLVERS = ("solve_clearing", "solve_own_price", "clear_rest", "fx_gap", "solve_clearing_bracketed")
+_SOLVERS = (
+    "solve_clearing",
+    "evaluate_once",
+    "solve_own_price",
+    "newton_rest",
+    "clear_rest",
+    "fx_gap",
+    "solve_clearing_bracketed",
+)
 _LOADED: dict[str, types.ModuleType] = {}
 
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from model.accounting import Ledger, pay_coupons
 from model.calendar import TradingCalendar
-from model.clearing import ClearingResult
+from model.clearing import ClearingResult, solve_linear
 from model.compose import Bounds, ComposedClearing
 from model.config import ModelConfig
 from model.dashboards import DASHBOARD_COLUMNS, dashboards
@@ -554,30 +554,22 @@ class CarryUnwindModel(mesa.Model):
         return df
 
 
-_MINUS_E0: dict[int, np.ndarray] = {}  # the right-hand side −e₀ by size (never written: solve copies it)
-try:  # the LAPACK solve (gesv) that np.linalg.solve calls after its checks: the same numbers, less overhead
-    from numpy.linalg._umath_linalg import solve1 as _gesv
-except ImportError:  # pragma: no cover - a NumPy without it: np.linalg.solve
-    _gesv = None
-
-
 def fx_impact_pct_per_bn(jac) -> float:
     """The day's marginal price impact: % change in USD/JPY from $1 bn more of net customer dollar buying,
-    all markets re-clearing, from the clearing's Jacobian at the cleared prices (NaN if singular)."""
+    all markets re-clearing, from the clearing's Jacobian at the cleared prices (NaN if singular).
+
+    Solved by the clearing's own compiled elimination (:func:`model.clearing.solve_linear`) rather
+    than LAPACK: LAPACK's kernels differ between CPU families in the last bits, and a recorded
+    column must be the same number on every machine.
+    """
     n = jac.shape[0]
-    rhs = _MINUS_E0.get(n)
-    if rhs is None:
-        rhs = _MINUS_E0[n] = -np.eye(n)[0]
-    if _gesv is not None and jac.dtype == np.float64 and jac.shape == (n, n):
-        # a singular matrix gives NaN (LAPACK's failure flag raises "invalid"; np.linalg.solve raises)
-        with np.errstate(invalid="ignore"):
-            dp0 = float(_gesv(jac, rhs, signature="dd->d")[0])
-        return 100.0 * dp0 if math.isfinite(dp0) else math.nan
-    try:
-        dp = np.linalg.solve(jac, rhs)
-    except np.linalg.LinAlgError:
+    rhs = np.zeros(n)
+    rhs[0] = -1.0
+    dp = np.empty(n)
+    if not solve_linear(np.array(jac, dtype=np.float64), rhs, dp):
         return math.nan
-    return 100.0 * float(dp[0]) if np.isfinite(dp[0]) else math.nan
+    dp0 = float(dp[0])
+    return 100.0 * dp0 if math.isfinite(dp0) else math.nan
 
 
 def _latest(name: str, model: CarryUnwindModel) -> float:

@@ -14,6 +14,8 @@ demand per market at ``p`` (copies).
 """
 # ruff: noqa: F821  (excess_demand is defined by the generated module this source is appended to)
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -89,7 +91,36 @@ def solve_clearing(inputs, prev, work, tol, max_iter):
 
 
 @njit(cache=True)
-def solve_own_price(m, p, inputs, work, tol):
+def evaluate_once(p, inputs, work, last):
+    """``excess_demand(p, inputs, work)`` unless the previous call through here was at the same prices.
+
+    ``last`` holds the prices of that call and, in its last element, 1.0 once it is valid (0.0 to start).
+    Returns the number of evaluations made: 1, or 0 when the last one was reused.
+    ``excess_demand`` is a function of the prices and the day's inputs alone (each evaluation starts
+    from zeroed scratch arrays and rewrites every output), so an evaluation at identical prices, bit
+    for bit and sign of zero included, would write identical numbers: it is skipped, and ``work`` and
+    the sectors' outputs are already what it would have written. The bracketed solver repeats the
+    evaluation at its current prices at every hand-over (one own-price solve to the next, a sweep's
+    check, a bracket found to its Newton steps); only the callers here may evaluate between two calls.
+    """
+    n = p.shape[0]
+    if last[n] == 1.0:
+        same = True
+        for m in range(n):
+            if p[m] != last[m] or math.copysign(1.0, p[m]) != math.copysign(1.0, last[m]):
+                same = False
+                break
+        if same:
+            return 0
+    excess_demand(p, inputs, work)
+    for m in range(n):
+        last[m] = p[m]
+    last[n] = 1.0
+    return 1
+
+
+@njit(cache=True)
+def solve_own_price(m, p, inputs, work, tol, last):
     """Clear market ``m`` in its own price, the others fixed at ``p``: bracketed Newton.
 
     Moves ``p[m]`` in place and returns the number of evaluations. The bracket grows outward from
@@ -100,8 +131,7 @@ def solve_own_price(m, p, inputs, work, tol):
     jac = work.jac
     gross = work.gross
     step = MAX_STEP[m] * 0.05
-    excess_demand(p, inputs, work)
-    evals = 1
+    evals = evaluate_once(p, inputs, work, last)
     if abs(z[m]) / max(gross[m], VOLUME_FLOOR) <= tol:
         return evals
     slope = jac[m, m] if jac[m, m] != 0.0 else OWN_SIGN[m]
@@ -116,8 +146,7 @@ def solve_own_price(m, p, inputs, work, tol):
     for _ in range(60):
         b = a + direction * step
         p[m] = b
-        excess_demand(p, inputs, work)
-        evals += 1
+        evals += evaluate_once(p, inputs, work, last)
         if (z[m] > 0.0) != (za > 0.0) or z[m] == 0.0:
             found = True
             break
@@ -131,8 +160,7 @@ def solve_own_price(m, p, inputs, work, tol):
     x = b
     for _ in range(200):
         p[m] = x
-        excess_demand(p, inputs, work)
-        evals += 1
+        evals += evaluate_once(p, inputs, work, last)
         if abs(z[m]) / max(gross[m], VOLUME_FLOOR) <= tol:
             return evals
         if (z[m] > 0.0) == (sign < 0.0):  # the root lies above x
@@ -149,16 +177,88 @@ def solve_own_price(m, p, inputs, work, tol):
 
 
 @njit(cache=True)
-def clear_rest(p, inputs, work, tol):
-    """Clear every market but spot USD/JPY at ``p[0]``: Gauss–Seidel sweeps of bracketed solves."""
+def newton_rest(p, inputs, work, tol, last):
+    """Clear every market but spot USD/JPY at ``p[0]`` by damped Newton in the other prices jointly.
+
+    The same step as :func:`solve_clearing` on the Jacobian's block without spot (merit scales fixed
+    at the first iterate, the step capped by ``MAX_STEP``, backtracking). Moves ``p[1:]`` in place;
+    returns ``(evaluations, converged)``. It stops, unconverged, where the block is singular or no
+    step lowers the merit function (a kink); :func:`clear_rest` then sweeps from where it stopped.
+    """
+    z = work.z
+    gross = work.gross
+    n = z.shape[0]
+    k = n - 1
+    res = np.empty(n)
+    scale = np.empty(n)
+    a = np.empty((k, k))
+    rhs = np.empty(k)
+    dp = np.empty(k)
+    trial = p.copy()
+    evals = evaluate_once(p, inputs, work, last)
+    for m in range(n):
+        scale[m] = max(gross[m], VOLUME_FLOOR)
+    for _ in range(30):
+        residuals(z, gross, res)
+        done = True
+        for m in range(1, n):
+            if res[m] > tol:
+                done = False
+        if done:
+            return evals, True
+        for r in range(k):
+            rhs[r] = -z[r + 1]
+            for c in range(k):
+                a[r, c] = work.jac[r + 1, c + 1]
+        if not solve_linear(a, rhs, dp):
+            return evals, False
+        cap = 1.0
+        for r in range(k):
+            if abs(dp[r]) > MAX_STEP[r + 1]:
+                cap = min(cap, MAX_STEP[r + 1] / abs(dp[r]))
+        merit0 = 0.0
+        for m in range(1, n):
+            merit0 += (z[m] / scale[m]) ** 2
+        t = cap
+        accepted = False
+        for _attempt in range(40):
+            for r in range(k):
+                trial[r + 1] = p[r + 1] + t * dp[r]
+            evals += evaluate_once(trial, inputs, work, last)
+            merit = 0.0
+            for m in range(1, n):
+                merit += (z[m] / scale[m]) ** 2
+            if np.isfinite(merit) and merit <= (1.0 - 1e-4 * t) * merit0:
+                accepted = True
+                break
+            t *= 0.5
+        if not accepted:
+            return evals, False
+        for r in range(k):
+            p[r + 1] = trial[r + 1]
+    residuals(z, gross, res)
+    for m in range(1, n):
+        if res[m] > tol:
+            return evals, False
+    return evals, True
+
+
+@njit(cache=True)
+def clear_rest(p, inputs, work, tol, last):
+    """Clear every market but spot USD/JPY at ``p[0]``: :func:`newton_rest`, then, where it stops short,
+    Gauss–Seidel sweeps of bracketed solves (:func:`solve_own_price`) from where it stopped.
+
+    Returns the number of evaluations; ``work`` and the sectors' outputs describe ``p`` on return.
+    """
     n = work.z.shape[0]
     res = np.empty(n)
-    evals = 0
+    evals, converged = newton_rest(p, inputs, work, tol, last)
+    if converged:
+        return evals
     for _ in range(50):
         for m in range(1, n):
-            evals += solve_own_price(m, p, inputs, work, tol)
-        excess_demand(p, inputs, work)
-        evals += 1
+            evals += solve_own_price(m, p, inputs, work, tol, last)
+        evals += evaluate_once(p, inputs, work, last)
         residuals(work.z, work.gross, res)
         done = True
         for m in range(1, n):
@@ -170,9 +270,9 @@ def clear_rest(p, inputs, work, tol):
 
 
 @njit(cache=True)
-def fx_gap(p, inputs, work, tol):
+def fx_gap(p, inputs, work, tol, last):
     """FX excess demand at ``p[0]`` with the other markets cleared (moves ``p[1:]`` in place)."""
-    evals = clear_rest(p, inputs, work, tol)
+    evals = clear_rest(p, inputs, work, tol, last)
     return work.z[0], evals
 
 
@@ -187,8 +287,9 @@ def solve_clearing_bracketed(inputs, prev, work, tol):
     of excess demand that does not reach zero.
     """
     gross = work.gross
+    last = np.zeros(prev.shape[0] + 1)  # the prices of the last evaluation (none yet): evaluate_once
     pa = prev.copy()
-    ga, evals = fx_gap(pa, inputs, work, tol)
+    ga, evals = fx_gap(pa, inputs, work, tol, last)
     s0 = prev[0]
     direction = 1.0 if ga > 0.0 else -1.0  # excess demand for dollars lifts USD/JPY
     pb = pa.copy()
@@ -198,7 +299,7 @@ def solve_clearing_bracketed(inputs, prev, work, tol):
     while not found and step < 3.0:
         pb = pa.copy()
         pb[0] = s0 + direction * step
-        gb, e = fx_gap(pb, inputs, work, tol)
+        gb, e = fx_gap(pb, inputs, work, tol, last)
         evals += e
         if (gb > 0.0) != (ga > 0.0) or gb == 0.0:
             found = True
@@ -215,7 +316,7 @@ def solve_clearing_bracketed(inputs, prev, work, tol):
                 break
             pm = pa.copy()
             pm[0] = mid
-            gm, e = fx_gap(pm, inputs, work, tol)
+            gm, e = fx_gap(pm, inputs, work, tol, last)
             evals += e
             if abs(gm) / max(gross[0], VOLUME_FLOOR) <= tol:
                 pa = pm
@@ -227,8 +328,8 @@ def solve_clearing_bracketed(inputs, prev, work, tol):
             else:
                 pb, gb = pm, gm
         best = pa if abs(ga) <= abs(gb) else pb
-    evals += clear_rest(best, inputs, work, tol)
-    excess_demand(best, inputs, work)
+    evals += clear_rest(best, inputs, work, tol, last)
+    evals += evaluate_once(best, inputs, work, last)
     n = work.z.shape[0]
     res = np.empty(n)
     worst = residuals(work.z, gross, res)

@@ -110,7 +110,9 @@ def autocorrelation(x: np.ndarray, lags: Sequence[int]) -> np.ndarray:
     """
     x = np.asarray(x, dtype=float)
     d = x - x.mean()
-    denom = float(d @ d)
+    # exactly rounded sums (math.fsum), not BLAS dot products: BLAS sums in an order that depends on
+    # the CPU, and a reported statistic must be the same number on every machine
+    denom = math.fsum(d * d)
     out = np.full(len(lags), math.nan)
     if denom <= 0.0 or not math.isfinite(denom):
         return out
@@ -118,7 +120,7 @@ def autocorrelation(x: np.ndarray, lags: Sequence[int]) -> np.ndarray:
         if k < 1:
             raise ValueError(f"lag = {k} is not allowed; expected an integer >= 1")
         if k < len(x):
-            out[i] = float(d[:-k] @ d[k:]) / denom
+            out[i] = math.fsum(d[:-k] * d[k:]) / denom
     return out
 
 
