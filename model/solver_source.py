@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
-from model.clearing import MAX_STEP, OWN_SIGN, VOLUME_FLOOR, residuals, solve_linear
+from model.clearing import MAX_STALLED, MAX_STEP, OWN_SIGN, STALL_DECREASE, VOLUME_FLOOR, residuals, solve_linear
 
 
 @njit(cache=True)
@@ -27,7 +27,12 @@ def solve_clearing(inputs, prev, work, tol, max_iter):
     """Damped Newton from yesterday's close in all markets at once.
 
     The merit function is ``Σ (z_m / scale_m)²`` with the scales fixed at the first iterate, so
-    the backtracking line search compares like with like across trial prices.
+    the backtracking line search compares like with like across trial prices. Where no step gives a
+    sufficient decrease, the smallest one is taken if it is no worse (it may cross a kink, after
+    which Newton can go on). After ``MAX_STALLED`` iterations in a row that lower the merit function
+    by less than the share ``STALL_DECREASE`` (tiny steps the line search accepts because their
+    decrease, however small, is proportional to them), Newton has stalled near a local minimum of
+    the merit function that is not a root, and it stops, unconverged, for the bracketed solver.
     """
     z = work.z
     jac = work.jac
@@ -44,8 +49,9 @@ def solve_clearing(inputs, prev, work, tol, max_iter):
         scale[m] = max(gross[m], VOLUME_FLOOR)
     worst = residuals(z, gross, res)
     it = 0
+    stalled = 0
     converged = worst <= tol
-    while not converged and it < max_iter:
+    while not converged and it < max_iter and stalled < MAX_STALLED:
         it += 1
         for m in range(n):
             rhs[m] = -z[m]
@@ -78,6 +84,7 @@ def solve_clearing(inputs, prev, work, tol, max_iter):
             # accept the smallest step anyway if it is no worse: progress at kinks
             if not (np.isfinite(merit) and merit <= merit0):
                 break
+        stalled = stalled + 1 if merit > (1.0 - STALL_DECREASE) * merit0 else 0
         for m in range(n):
             p[m] = trial[m]
         worst = residuals(z, gross, res)

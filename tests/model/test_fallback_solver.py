@@ -69,8 +69,24 @@ def fallback_day():
                      "gs": gs, "sides": sides, "prev": prev.copy(), "tol": tol})  # fmt: skip
         return out
 
+    newton = model.clearing._solve
+
+    def solve(inputs, prev, work, tol, max_iter):
+        out = newton(inputs, prev, work, tol, max_iter)
+        if not out[5]:
+            # Newton without the stall rule (a plain-Python twin in which it never triggers)
+            twin = model.clearing.plain({})
+            twin._solve.__globals__["MAX_STALLED"] = max_iter + 1
+            patient = twin._solve(inputs, prev, Work.allocate(len(inputs)), tol, max_iter)
+            newton(inputs, prev, work, tol, max_iter)  # the sectors' outputs as the solver left them
+            seen_newton.append({"iterations": out[1], "converged": out[5], "patient": patient})
+        return out
+
+    seen_newton = []
+    model.clearing._solve = solve
     model.clearing._bracketed = bracketed
     model.run_for(FALLBACK_DAYS)
+    seen[0]["newton"] = seen_newton[0]
     assert seen, f"Newton cleared every day of seed {FALLBACK_SEED}: choose another day (see FALLBACK_SEED)"
     return seen[0]
 
@@ -80,6 +96,14 @@ def test_the_fallback_clears_the_day_newton_could_not(fallback_day):
     assert d["converged"] and d["worst"] <= d["tol"]
     # a real fire-sale day: the price moved, within the plausibility bound
     assert 0.0 < abs(d["p"][0] - d["prev"][0]) < 0.15
+
+
+def test_newton_gives_up_once_stalled_and_would_not_have_cleared_the_day_anyway(fallback_day):
+    newton = fallback_day["newton"]
+    assert not newton["converged"]
+    assert newton["iterations"] < 30  # stopped by the stall rule, not by MAX_ITER
+    _, iterations, worst, _, _, converged, _ = newton["patient"]
+    assert not converged and iterations == 100 and worst > 1e-6  # all 100 iterations, still far from a root
 
 
 def test_the_inner_newton_finds_the_root_the_sweeps_alone_find(fallback_day):
