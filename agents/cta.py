@@ -55,6 +55,7 @@ import mesa
 import numpy as np
 from numba import njit
 
+from model import detmath
 from model.sector import FWD, FX, N_AUX, N_MARKETS, TRADING_DAYS, ConfigError, Sector, Validated, param
 from model.sums import pairwise_sum
 
@@ -437,10 +438,10 @@ def init_ctas(cfg: CtaConfig, rng: np.random.Generator, closes: np.ndarray, sigm
     lookback_u = rng.random(n)
     target_u = rng.random(n)
     lmin, lmax = cfg.lookback_min_days, cfg.lookback_max_days
-    lookback = np.rint(np.exp(np.log(lmin) + (np.log(lmax) - np.log(lmin)) * lookback_u)).astype(np.int64)
+    lookback = np.rint(detmath.exp(math.log(lmin) + (math.log(lmax) - math.log(lmin)) * lookback_u)).astype(np.int64)
     lookback = np.clip(lookback, lmin, lmax)
     exit_days = np.clip(np.ceil(cfg.exit_fraction * lookback).astype(np.int64), 1, lookback)
-    weights = np.exp(cfg.size_dispersion * size_z)
+    weights = detmath.exp(cfg.size_dispersion * size_z)
     capital = weights * (cfg.industry_aum_usd_bn * cfg.usdjpy_share / weights.sum()) if n else np.zeros(0)
     vol_target = cfg.vol_target_min_pa + (cfg.vol_target_max_pa - cfg.vol_target_min_pa) * target_u
     zeros = np.zeros(n)

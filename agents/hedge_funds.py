@@ -45,6 +45,7 @@ import mesa
 import numpy as np
 from numba import njit
 
+from model import detmath
 from model.sector import AUX_FORCED, FWD, FX, TRADING_DAYS, UST, Sector, Validated, param
 from model.sums import pairwise_sum
 
@@ -521,10 +522,10 @@ def init_hedge_funds(cfg: HedgeFundConfig, rng: np.random.Generator, *, ust_pric
     duration_u = rng.random(n)
 
     leverage_cap = 1.0 + (cfg.max_leverage - 1.0) * lev_u
-    risk_aversion = cfg.risk_aversion_median * np.exp(cfg.risk_aversion_dispersion * gamma_z)
+    risk_aversion = cfg.risk_aversion_median * detmath.exp(cfg.risk_aversion_dispersion * gamma_z)
     spread = np.maximum(cfg.funding_spread_pa + cfg.funding_spread_dispersion_pa * spread_z, 0.0)
     is_trend = trend_u < cfg.trend_share
-    weights = np.exp(cfg.size_dispersion * size_z)
+    weights = detmath.exp(cfg.size_dispersion * size_z)
     capital = weights * (cfg.capital_usd_bn / weights.sum())
     zeros = np.zeros(n)
     state = HedgeFundState(

@@ -35,6 +35,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from model import detmath
 from model.sector import FWD, FX, INSTITUTIONS, JGB30, N_MARKETS, UST, ConfigError, Sector, Validated, param
 from model.sums import pairwise_sum
 
@@ -201,7 +202,7 @@ def yen_returns(cfg: LifeInsurerConfig, *, y30, y_us, r_us, r_jp, basis, misvalu
 
 def target_weights(utilities: np.ndarray, sensitivity: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
     """Multinomial logit, shape (n, 3), rows sum to 1."""
-    e = np.exp(_logit_exponents(utilities, sensitivity, intercepts))  # NumPy's exp, as the calibration's
+    e = detmath.exp(_logit_exponents(utilities, sensitivity, intercepts))
     return e / e.sum(axis=1, keepdims=True)
 
 
@@ -223,9 +224,9 @@ def init_life_insurers(
     cfg: LifeInsurerConfig, rng: np.random.Generator, *, usdjpy, ust_price, jgb_price, utilities
 ) -> LifeInsurerState:
     n = cfg.n_insurers
-    size = np.exp(cfg.size_dispersion * rng.standard_normal(n))
+    size = detmath.exp(cfg.size_dispersion * rng.standard_normal(n))
     size /= size.sum()
-    sens = cfg.choice_sensitivity * np.exp(0.3 * rng.standard_normal(n))
+    sens = cfg.choice_sensitivity * detmath.exp(0.3 * rng.standard_normal(n))
     hedge0 = np.clip(cfg.hedge_ratio + 0.08 * rng.standard_normal(n), 0.05, 0.95)
     if not cfg.enabled:
         size = np.zeros(n)
@@ -236,7 +237,7 @@ def init_life_insurers(
     w0 = np.stack([1 - share, share * hedge0, share * (1 - hedge0)], axis=1)
     # intercepts make today's allocation the target: θ(u_k + c_k) = ln w_k + const
     with np.errstate(divide="ignore"):
-        intercepts = np.log(np.maximum(w0, 1e-12)) / np.maximum(sens[:, None], 1e-12) - utilities[None, :]
+        intercepts = detmath.log(np.maximum(w0, 1e-12)) / np.maximum(sens[:, None], 1e-12) - utilities[None, :]
     zeros = np.zeros(n)
     return LifeInsurerState(
         hedge_usd_bn=hedge0 * foreign_jpy * 1000.0 / usdjpy,
@@ -263,7 +264,7 @@ def decide(
     """
     if not cfg.enabled:
         return 0.0, 0.0, 0.0, 0.0
-    e = np.exp(_logit_exponents(utilities, state.sensitivity, state.intercepts))  # target_weights, unnormalised
+    e = detmath.exp(_logit_exponents(utilities, state.sensitivity, state.intercepts))  # target_weights, unnormalised
     ka = 1.0 - 0.5 ** (1.0 / cfg.allocation_halflife_days)
     kh = 1.0 - 0.5 ** (1.0 / cfg.hedge_halflife_days)
     return _adjust(state, e, ka, kh, usdjpy, ust_price, jgb_price)

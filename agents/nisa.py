@@ -33,6 +33,7 @@ import mesa
 import numpy as np
 from numba import njit
 
+from model import detmath
 from model.sector import FX, INSTITUTIONS, N_MARKETS, TRADING_DAYS, Sector, Validated, param
 
 __all__ = [
@@ -196,8 +197,8 @@ def small_world_csr(n: int, k: int, p: float, rng: np.random.Generator) -> tuple
 def init_nisa(cfg: NisaConfig, rng: np.random.Generator, *, equity_index: float, usdjpy: float) -> NisaState:
     n = cfg.n_households
     # draw order fixed
-    thr = cfg.panic_threshold * np.exp(cfg.panic_threshold_dispersion * rng.standard_normal(n))
-    cth = np.clip(cfg.contagion_threshold * np.exp(0.2 * rng.standard_normal(n)), 1e-3, 1.0)
+    thr = cfg.panic_threshold * detmath.exp(cfg.panic_threshold_dispersion * rng.standard_normal(n))
+    cth = np.clip(cfg.contagion_threshold * detmath.exp(0.2 * rng.standard_normal(n)), 1e-3, 1.0)
     dip = rng.random(n) < cfg.dip_buyer_share
     w = rng.lognormal(0.0, 0.8, n)
     w /= w.sum()

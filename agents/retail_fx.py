@@ -54,6 +54,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from model import detmath
 from model.sector import AUX_FORCED, FWD, FX, ConfigError, Sector, Validated, param
 from model.sums import pairwise_sum
 
@@ -273,7 +274,7 @@ def init_retail_fx(cfg: RetailFxConfig, rng: np.random.Generator, *, usdjpy: flo
     lev_u = rng.beta(cfg.leverage_beta_a, cfg.leverage_beta_b, n)
     size_z = rng.standard_normal(n)
     leverage = 1.0 + (cfg.max_leverage - 1.0) * lev_u
-    weights = np.exp(cfg.size_dispersion * size_z)
+    weights = detmath.exp(cfg.size_dispersion * size_z)
     total = cfg.long_positions_jpy_tn * 1000.0 / usdjpy
     capital = weights * (total / (weights * leverage).sum()) if n else np.zeros(0)
     zeros = np.zeros(n)

@@ -45,6 +45,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from model import detmath
 from model.market import bond_price
 from model.sector import ISSUANCE, N_MARKETS, UST, Sector, Validated, param
 
@@ -380,7 +381,7 @@ class UsTreasury(Sector):
         )
         # demand news: lognormal, mean one, a common and a class-specific part
         sc, sk = cfg.bid_common_sd, cfg.bid_class_sd
-        levels *= np.exp(sc * draws[0] + sk * draws[1:] - 0.5 * (sc * sc + sk * sk))
+        levels *= detmath.exp(sc * draws[0] + sk * draws[1:] - 0.5 * (sc * sc + sk * sk))
         return levels, slopes
 
     # -- the day ---------------------------------------------------------------------------------------

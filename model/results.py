@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from model import detmath
 from model.config import ModelConfig
 
 if TYPE_CHECKING:
@@ -406,20 +407,15 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
         moments); ``clearing_residual_max`` (relative excess demand) and
         ``clearing_iterations_mean`` (Newton iterations per day, day 0 excluded).
     """
-    from scipy import stats
-
     s = df["usdjpy"].to_numpy(dtype=float)
     days = df["day"].to_numpy()
     fall, peak, trough = max_drawdown(s)
     surge, surge_peak, surge_trough = max_drawdown_within(s, SURGE_WINDOW_DAYS)
     gross_fall, _, _ = max_drawdown(df["hf_gross_usd_bn"].to_numpy(dtype=float))
-    r = np.diff(np.log(s))
+    r = np.diff(detmath.log(s))
     stepped = df.iloc[1:]  # day 0 is the initial state: no clearing took place
-
-    def moment(fn: Any, k: int, **kw: Any) -> float:
-        if len(r) < k or not np.all(np.isfinite(r)) or np.ptp(r) == 0.0:
-            return math.nan
-        return float(fn(r, bias=False, **kw))
+    shaped = len(r) >= 4 and bool(np.all(np.isfinite(r))) and np.ptp(r) > 0.0
+    skew, kurt = (float(v) for v in detmath.skew_kurtosis(r)) if shaped else (math.nan, math.nan)
 
     out = {
         "days": len(df) - 1,
@@ -443,8 +439,8 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
         "ust10y_change_bp": 1e4 * (df["ust10y_yield"].iloc[-1] - df["ust10y_yield"].iloc[0]),
         "jgb10y_change_bp": 1e4 * (df["jgb10y_yield"].iloc[-1] - df["jgb10y_yield"].iloc[0]),
         "usdjpy_logret_sd": float(np.std(r, ddof=1)) if len(r) >= 2 else math.nan,
-        "usdjpy_logret_skew": moment(stats.skew, 3),
-        "usdjpy_logret_excess_kurtosis": moment(stats.kurtosis, 4, fisher=True),
+        "usdjpy_logret_skew": skew,
+        "usdjpy_logret_excess_kurtosis": kurt,
         "clearing_residual_max": stepped["clearing_residual"].max() if len(stepped) else math.nan,
         "clearing_iterations_mean": stepped["clearing_iterations"].mean() if len(stepped) else math.nan,
     }

@@ -34,6 +34,7 @@ from experiments.analysis.targets import (
     MAX_FAILED_SHARE,
     MODEL_RANGE_PCT,
 )
+from model import detmath
 
 __all__ = [
     "moving_block_indices",
@@ -91,16 +92,16 @@ def row_statistics(x: np.ndarray) -> dict[str, np.ndarray]:
     dict
         Statistic name → values, shape ``(m,)``, keys in the order of ``return_statistics``.
     """
-    from scipy import stats
 
     x = np.atleast_2d(np.asarray(x, dtype=float))
     m, n = x.shape
     ok = (n >= 4) & np.all(np.isfinite(x), axis=1) & (np.ptp(x, axis=1) > 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
+        skew, kurt = detmath.skew_kurtosis(x, axis=1)
         out = {
             "sd_pct": 100.0 * np.std(x, axis=1, ddof=1) if n >= 2 else np.full(m, math.nan),
-            "skewness": np.where(ok, stats.skew(x, axis=1, bias=False), math.nan),
-            "excess_kurtosis": np.where(ok, stats.kurtosis(x, axis=1, fisher=True, bias=False), math.nan),
+            "skewness": np.where(ok, skew, math.nan),
+            "excess_kurtosis": np.where(ok, kurt, math.nan),
         }
         out.update({f"acf_lag{k}": v for k, v in _acf_rows(x, ACF_LAGS).items()})
         out.update({f"abs_acf_lag{k}": v for k, v in _acf_rows(np.abs(x), ABS_ACF_LAGS).items()})

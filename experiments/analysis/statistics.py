@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from model import detmath
+
 __all__ = [
     "ACF_LAGS",
     "ABS_ACF_LAGS",
@@ -68,24 +70,25 @@ def log_returns(prices: Sequence[float] | np.ndarray) -> np.ndarray:
     numpy.ndarray
         Shape ``(n − 1,)``: ``ln p[1:] − ln p[:-1]``.
     """
-    return np.diff(np.log(np.asarray(prices, dtype=float)))
+    return np.diff(detmath.log(np.asarray(prices, dtype=float)))
 
 
 def moments(r: np.ndarray) -> dict[str, float]:
     """Standard deviation (% a day), skewness and excess kurtosis of returns ``r`` (shape ``(n,)``).
 
     ``sd_pct`` is ``100 · std(r, ddof=1)``; skewness and excess kurtosis are bias-corrected
-    (``scipy.stats.skew``/``kurtosis`` with ``bias=False``), as in :func:`model.results.summarize`.
+    (the definitions of ``scipy.stats.skew``/``kurtosis`` with ``bias=False``, computed by
+    :func:`model.detmath.skew_kurtosis` to give the same bits on every CPU), as in
+    :func:`model.results.summarize`.
     NaN where undefined (too few returns, or all equal).
     """
-    from scipy import stats
-
     r = np.asarray(r, dtype=float)
     ok = len(r) >= 4 and bool(np.all(np.isfinite(r))) and np.ptp(r) > 0.0
+    skew, kurt = (float(v) for v in detmath.skew_kurtosis(r)) if ok else (math.nan, math.nan)
     return {
         "sd_pct": 100.0 * float(np.std(r, ddof=1)) if len(r) >= 2 else math.nan,
-        "skewness": float(stats.skew(r, bias=False)) if ok else math.nan,
-        "excess_kurtosis": float(stats.kurtosis(r, fisher=True, bias=False)) if ok else math.nan,
+        "skewness": skew,
+        "excess_kurtosis": kurt,
     }
 
 
