@@ -37,13 +37,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 from functools import partial
 from typing import Any
 
 import numpy as np
 
-from experiments.analysis.statistics import autocorrelation, moments, seed_spread, spread_by_field
+from experiments.analysis.statistics import autocorrelation, log_returns, moments, seed_spread, spread_by_field
 
 __all__ = [
     "run_stats",
@@ -73,7 +74,7 @@ def run_stats(task: tuple[str, dict, int, int]) -> dict[str, float]:
         model.run_for(days + BURN_IN)
     except ClearingError:
         return {"kurtosis": float("nan"), "abs_acf1": float("nan"), "failed": 1.0, "days_at_risk_cap": float("nan")}
-    r = np.diff(np.log(np.asarray(model.series("usdjpy"), dtype=float)[BURN_IN:]))
+    r = log_returns(np.asarray(model.series("usdjpy"), dtype=float)[BURN_IN:])
     v = np.asarray(model.series("risk_index"), dtype=float)[BURN_IN:]
     return {"kurtosis": moments(r)["excess_kurtosis"], "abs_acf1": float(autocorrelation(np.abs(r), (1,))[0]),
             "failed": 0.0, "days_at_risk_cap": float(np.sum(v >= model.config.market.risk_index_max))}  # fmt: skip
@@ -115,7 +116,7 @@ def news_on_its_day(seed: int, day: int = 30, base: dict[str, Any] | None = None
         m = CarryUnwindModel(scenario=dataclasses.replace(quiet, events=(ev,)), seed=seed, collect=False,
                              **(base or {}))  # fmt: skip
         m.run_for(day)
-        out[name] = 100.0 * float(np.log(m.market.usdjpy / twin.market.usdjpy))
+        out[name] = 100.0 * math.log(m.market.usdjpy / twin.market.usdjpy)
     return out
 
 

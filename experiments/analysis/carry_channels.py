@@ -22,10 +22,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 from typing import Any
-
-import numpy as np
 
 from experiments.analysis.statistics import spread_by_field
 
@@ -114,7 +113,7 @@ def fed_channel(seed: int, *, change_pa: float = -0.01, duration_leg_share: floa
     for label, d in (("day", news_day), ("later", news_day + after)):
         out[f"equity_usd_bn_{label}"] = float(a.hf_equity_usd_bn[d] - b.hf_equity_usd_bn[d])
         out[f"carry_stock_usd_bn_{label}"] = float(a.hf_net_usd_bn[d] - b.hf_net_usd_bn[d])
-        out[f"usdjpy_pct_{label}"] = float(100.0 * np.log(a.usdjpy[d] / b.usdjpy[d]))
+        out[f"usdjpy_pct_{label}"] = 100.0 * math.log(float(a.usdjpy[d]) / float(b.usdjpy[d]))
         out[f"basis_bp_{label}"] = float(a.fx_basis_bp[d] - b.fx_basis_bp[d])
         out[f"ust2y_bp_{label}"] = float(1e4 * (a.ust2y_yield[d] - b.ust2y_yield[d]))
     return out
@@ -157,7 +156,8 @@ def basis_in_unwind(seed: int, *, day: int = 20, scenario: str = "baseline", **o
         m.step()
         runs.append((float(m.hedge_funds.fwd_usd_bn.sum()), m.market.fx_basis, m.market.usdjpy))
     (xa, ba, sa), (xb, bb, sb) = runs
-    return {"forwards_usd_bn": xa - xb, "basis_bp": 1e4 * (ba - bb), "usdjpy_pct": 100.0 * float(np.log(sa / sb))}
+    return {"forwards_usd_bn": xa - xb, "basis_bp": 1e4 * (ba - bb),
+            "usdjpy_pct": 100.0 * math.log(float(sa) / float(sb))}  # fmt: skip
 
 
 def warmup_carry_stock(seed: int, scenario: str = "boj_hike_2024", **overrides: Any) -> dict[str, float]:

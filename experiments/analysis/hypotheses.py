@@ -180,7 +180,9 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 def impact(with_trigger: np.ndarray, without: np.ndarray, start: int, end: int) -> float:
     """Largest log gap by which the trigger pushed USD/JPY below its no-trigger path (same seed)."""
-    return float(np.max(np.log(without[start:end]) - np.log(with_trigger[start:end])))
+    from model import detmath
+
+    return float(np.max(detmath.log(without[start:end]) - detmath.log(with_trigger[start:end])))
 
 
 @dataclass

@@ -34,7 +34,6 @@ from experiments.analysis.targets import (
     MAX_FAILED_SHARE,
     MODEL_RANGE_PCT,
 )
-from model import detmath
 
 __all__ = [
     "moving_block_indices",
@@ -92,6 +91,7 @@ def row_statistics(x: np.ndarray) -> dict[str, np.ndarray]:
     dict
         Statistic name → values, shape ``(m,)``, keys in the order of ``return_statistics``.
     """
+    from model import detmath  # lazily: it imports numba
 
     x = np.atleast_2d(np.asarray(x, dtype=float))
     m, n = x.shape
@@ -110,7 +110,7 @@ def row_statistics(x: np.ndarray) -> dict[str, np.ndarray]:
         if 2 <= k < n:
             a = -np.sort(-np.abs(x), axis=1)
             good = (a[:, k] > 0.0) & np.all(np.isfinite(a[:, : k + 1]), axis=1)
-            h = np.mean(np.log(a[:, :k]), axis=1) - np.log(a[:, k])
+            h = np.mean(detmath.log(a[:, :k]), axis=1) - detmath.log(a[:, k])
             out["hill_tail_index"] = np.where(good & (h > 0.0), 1.0 / h, math.nan)
         else:
             out["hill_tail_index"] = np.full(m, math.nan)

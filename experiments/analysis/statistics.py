@@ -27,8 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from model import detmath
-
 __all__ = [
     "ACF_LAGS",
     "ABS_ACF_LAGS",
@@ -70,6 +68,8 @@ def log_returns(prices: Sequence[float] | np.ndarray) -> np.ndarray:
     numpy.ndarray
         Shape ``(n − 1,)``: ``ln p[1:] − ln p[:-1]``.
     """
+    from model import detmath  # lazily: it imports numba
+
     return np.diff(detmath.log(np.asarray(prices, dtype=float)))
 
 
@@ -82,6 +82,8 @@ def moments(r: np.ndarray) -> dict[str, float]:
     :func:`model.results.summarize`.
     NaN where undefined (too few returns, or all equal).
     """
+    from model import detmath  # lazily: it imports numba
+
     r = np.asarray(r, dtype=float)
     ok = len(r) >= 4 and bool(np.all(np.isfinite(r))) and np.ptp(r) > 0.0
     skew, kurt = (float(v) for v in detmath.skew_kurtosis(r)) if ok else (math.nan, math.nan)
@@ -147,13 +149,15 @@ def hill_tail_index(x: np.ndarray, tail_fraction: float = TAIL_FRACTION) -> floa
     float
         α̂; NaN if ``k < 2`` or the threshold ``X_(k+1)`` is zero.
     """
+    from model import detmath  # lazily: it imports numba
+
     if not 0.0 < tail_fraction <= 0.5:
         raise ValueError(f"tail_fraction = {tail_fraction!r} is not allowed; expected a number in (0, 0.5]")
     a = np.sort(np.abs(np.asarray(x, dtype=float)))[::-1]
     k = int(math.floor(tail_fraction * len(a)))
     if k < 2 or k >= len(a) or not a[k] > 0.0 or not np.all(np.isfinite(a[: k + 1])):
         return math.nan
-    h = float(np.mean(np.log(a[:k])) - math.log(a[k]))
+    h = float(np.mean(detmath.log(a[:k])) - math.log(a[k]))
     return 1.0 / h if h > 0.0 else math.nan
 
 

@@ -77,7 +77,7 @@ def data_targets(length: int) -> dict[str, tuple[float, float]]:
 def moments_of_run(task: tuple[dict, int, int]) -> dict[str, float]:
     """The judged statistics of one baseline run ``(overrides, seed, days)`` after the burn-in (NaN,
     and ``failed = 1``, where the run ends in a clearing failure)."""
-    from experiments.analysis.statistics import return_statistics
+    from experiments.analysis.statistics import log_returns, return_statistics
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
 
@@ -88,7 +88,7 @@ def moments_of_run(task: tuple[dict, int, int]) -> dict[str, float]:
     except ClearingError:
         return {**dict.fromkeys(JUDGED, float("nan")), "failed": 1.0}
     s = np.asarray(model.series("usdjpy"), dtype=float)[BURN_IN:]
-    stats = return_statistics(np.diff(np.log(s)))
+    stats = return_statistics(log_returns(s))
     return {**{k: float(stats[k]) for k in JUDGED}, "failed": 0.0}
 
 

@@ -51,6 +51,7 @@ SEARCH_SEED = 20261201
 def moments_of_run(task: tuple[dict, int, int]) -> dict[str, float]:
     """The three moments of ln v in one baseline run ``(overrides, seed, days)`` (NaN, and
     ``failed = 1``, where the run ends in a clearing failure)."""
+    from model import detmath
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
 
@@ -61,7 +62,7 @@ def moments_of_run(task: tuple[dict, int, int]) -> dict[str, float]:
     except ClearingError:
         return {**dict.fromkeys(TARGETS, float("nan")), "failed": 1.0}
     v = np.asarray(model.series("risk_index"), dtype=float)[BURN_IN:]
-    lv = np.log(v)
+    lv = detmath.log(v)
     d = np.diff(lv)
     x, y = lv[:-1] - lv.mean(), lv[1:] - lv.mean()
     return {"median_v": float(np.median(v)), "sd_dlogv": float(d.std(ddof=1)),

@@ -35,14 +35,16 @@ OPTION_RANGES = {
 
 
 def _draw(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, logs: np.ndarray, centre=None) -> np.ndarray:
-    a = np.where(logs, np.log(np.where(logs, lo, 1.0)), lo)
-    b = np.where(logs, np.log(np.where(logs, hi, 1.0)), hi)
+    from model import detmath  # the same candidates on every CPU
+
+    a = np.where(logs, detmath.log(np.where(logs, lo, 1.0)), lo)
+    b = np.where(logs, detmath.log(np.where(logs, hi, 1.0)), hi)
     if centre is None:
         x = a + (b - a) * rng.random(len(lo))
     else:
-        c = np.where(logs, np.log(np.where(logs, centre, 1.0)), centre)
+        c = np.where(logs, detmath.log(np.where(logs, centre, 1.0)), centre)
         x = np.clip(c + 0.1 * (b - a) * (2.0 * rng.random(len(lo)) - 1.0), a, b)
-    return np.where(logs, np.exp(x), x)
+    return np.where(logs, detmath.exp(x), x)
 
 
 def _evaluate(run: Callable, score: Callable, points: list[dict], seeds: int, days: int, workers: int,
