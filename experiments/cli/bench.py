@@ -475,6 +475,27 @@ def run_standard_benchmark(days: int = STANDARD_DAYS, seed: int = 1, reps: int =
     return result
 
 
+def seeds_summary(results: list[dict]) -> str:
+    """One line: the medians (and ranges) over seeds of the standard run's figures, from
+    :func:`run_standard_benchmark`'s results (a seed's day in the fallback solver moves them)."""
+    import numpy as np
+
+    def spread(values: list[float], fmt: str) -> str:
+        return f"{np.median(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
+
+    seeds = [r["seed"] for r in results]
+    parts = [
+        f"over seeds {seeds[0]}-{seeds[-1]}, median (range):",
+        f"lean path {spread([1e3 * r['paths']['lean']['seconds'] / r['days'] for r in results], '.3f')} ms a day,",
+        f"outside / inside {spread([r['outside_over_inside'] for r in results], '.2f')},",
+        f"{spread([r['runs_per_minute'] for r in results], '.1f')} runs per minute per core",
+    ]
+    if all("speedup" in r for r in results):
+        parts[-1] += ","
+        parts.append(f"lean path {spread([r['speedup'] for r in results], '.2f')} times as fast as the Mesa path")
+    return " ".join(parts)
+
+
 # -- the `carry-unwind bench` command -------------------------------------------------------------
 
 
@@ -498,6 +519,7 @@ def register(sub: Any) -> None:
         epilog=(
             "examples:\n  carry-unwind bench --funds 100000 --days 100 --plain-days 5 --reps 3\n"
             "  carry-unwind bench --standard --reps 5\n"
+            "  carry-unwind bench --standard --reps 3 --seeds 3\n"
             "  carry-unwind bench --standard --lean-only --days 250 --reps 1 --households 1000000 --funds 100000 "
             "--accounts 100000"
         ),
@@ -522,6 +544,10 @@ def register(sub: Any) -> None:
         help="runs of the plain-Python engine, each in its own process; the median is used, > 0 (default: 1)",
     )  # fmt: skip
     bench.add_argument("--seed", type=seed_int, default=1, metavar="S", help="integer seed >= 0 (default: 1)")
+    bench.add_argument(
+        "--seeds", type=positive_int, default=None, metavar="N",
+        help="with --standard: time seeds S..S+N-1 in turn and end with the medians over them, > 0 (default: 1)",
+    )  # fmt: skip
     bench.add_argument(
         "--reps", type=positive_int, default=None, metavar="R",
         help="timed repetitions of the compiled and NumPy engines, or of each path with --standard, > 0 "
@@ -551,9 +577,19 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         populations = {key: value for key, value in (("hedge_funds__n_funds", args.funds),
                        ("nisa__n_households", args.households), ("retail_fx__n_accounts", args.accounts))
                        if value is not None}  # fmt: skip
-        run_standard_benchmark(days=args.days or STANDARD_DAYS, seed=args.seed, reps=args.reps or 3,
-                               populations=populations, mesa_path=not args.lean_only)  # fmt: skip
+        seeds = range(args.seed, args.seed + (args.seeds or 1))
+        results = []
+        for i, seed in enumerate(seeds):
+            if i:
+                print()
+            results.append(run_standard_benchmark(days=args.days or STANDARD_DAYS, seed=seed, reps=args.reps or 3,
+                                                  populations=populations, mesa_path=not args.lean_only))  # fmt: skip
+        if len(results) > 1:
+            print()
+            print(seeds_summary(results))
         return EXIT_OK
+    if args.seeds is not None:
+        raise UsageError("--seeds is only allowed with --standard (the fund engines run one seed)")
     for flag, value in (("--funds", args.funds), ("--days", args.days)):
         if value is None:
             raise UsageError(f"{flag} is required (or give --standard)")

@@ -94,6 +94,27 @@ def test_standard_benchmark_reports_both_paths_and_their_agreement(capsys):
     assert out.strip().splitlines()[-1].startswith("lean path: ")
 
 
+def test_standard_benchmark_over_seeds_ends_with_their_medians(capsys, monkeypatch):
+    from experiments.cli import bench, main
+
+    figures = {3: (0.004, 0.6, 120.0, 1.1), 4: (0.002, 0.4, 150.0, 0.9), 5: (0.003, 0.9, 90.0, 1.0)}
+    seen = []
+
+    def planted(*, days, seed, reps, populations, mesa_path):
+        seen.append(seed)
+        day_s, ratio, per_minute, speedup = figures[seed]
+        return {"days": days, "seed": seed, "paths": {"lean": {"seconds": day_s * days}}, "outside_over_inside": ratio,
+                "runs_per_minute": per_minute, "speedup": speedup}  # fmt: skip
+
+    monkeypatch.setattr(bench, "run_standard_benchmark", planted)
+    assert main(["bench", "--standard", "--seed", "3", "--seeds", "3", "--days", "10"]) == 0
+    assert seen == [3, 4, 5]
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == ("over seeds 3-5, median (range): lean path 3.000 (2.000-4.000) ms a day, outside / inside 0.60 "
+                    "(0.40-0.90), 120.0 (90.0-150.0) runs per minute per core, lean path 1.00 (0.90-1.10) times as "
+                    "fast as the Mesa path")  # fmt: skip
+
+
 def test_households_decision_returns_the_sum_of_its_flows():
     from agents import nisa
 
