@@ -189,8 +189,9 @@ def newton_rest(p, inputs, work, tol, last):
 
     The same step as :func:`solve_clearing` on the Jacobian's block without spot (merit scales fixed
     at the first iterate, the step capped by ``MAX_STEP``, backtracking). Moves ``p[1:]`` in place;
-    returns ``(evaluations, converged)``. It stops, unconverged, where the block is singular or no
-    step lowers the merit function (a kink); :func:`clear_rest` then sweeps from where it stopped.
+    returns ``(evaluations, converged)``. It stops, unconverged, where the block is singular, no
+    step lowers the merit function (a kink) or it has stalled (:func:`solve_clearing`'s rule);
+    :func:`clear_rest` then sweeps from where it stopped.
     """
     z = work.z
     gross = work.gross
@@ -205,6 +206,7 @@ def newton_rest(p, inputs, work, tol, last):
     evals = evaluate_once(p, inputs, work, last)
     for m in range(n):
         scale[m] = max(gross[m], VOLUME_FLOOR)
+    stalled = 0
     for _ in range(30):
         residuals(z, gross, res)
         done = True
@@ -243,6 +245,9 @@ def newton_rest(p, inputs, work, tol, last):
             return evals, False
         for r in range(k):
             p[r + 1] = trial[r + 1]
+        stalled = stalled + 1 if merit > (1.0 - STALL_DECREASE) * merit0 else 0
+        if stalled >= MAX_STALLED:
+            return evals, False
     residuals(z, gross, res)
     for m in range(1, n):
         if res[m] > tol:
