@@ -34,6 +34,7 @@ _SOLVER_SOURCE = Path(__file__).with_name("solver_source.py")
 _SOLVERS = (
     "solve_clearing",
     "evaluate_once",
+    "newton_step",
     "solve_own_price",
     "newton_rest",
     "clear_rest",

@@ -35,16 +35,17 @@ def solve_clearing(inputs, prev, work, tol, max_iter):
     the merit function that is not a root, and it stops, unconverged, for the bracketed solver.
     """
     z = work.z
-    jac = work.jac
     gross = work.gross
     n = z.shape[0]
     res = np.empty(n)
     scale = np.empty(n)
-    dp = np.empty(n)
+    a = np.empty((n, n))
     rhs = np.empty(n)
+    dp = np.empty(n)
     p = prev.copy()
     trial = np.empty(n)
-    excess_demand(p, inputs, work)
+    last = np.zeros(n + 1)  # the prices of the last evaluation (none yet): evaluate_once
+    evaluate_once(p, inputs, work, last)
     for m in range(n):
         scale[m] = max(gross[m], VOLUME_FLOOR)
     worst = residuals(z, gross, res)
@@ -53,37 +54,10 @@ def solve_clearing(inputs, prev, work, tol, max_iter):
     converged = worst <= tol
     while not converged and it < max_iter and stalled < MAX_STALLED:
         it += 1
-        for m in range(n):
-            rhs[m] = -z[m]
-        if not solve_linear(jac.copy(), rhs, dp):
+        _, status, merit0, merit = newton_step(p, 0, inputs, work, scale, trial, a, rhs, dp, 60, last)
+        if status == STEP_FAILED:
             break
-        # cap the step so that trial prices stay in range
-        cap = 1.0
-        for m in range(n):
-            if abs(dp[m]) > MAX_STEP[m]:
-                cap = min(cap, MAX_STEP[m] / abs(dp[m]))
-        merit0 = 0.0
-        for m in range(n):
-            merit0 += (z[m] / scale[m]) ** 2
-        t = cap
-        accepted = False
-        merit = np.inf
-        for attempt in range(60):
-            for m in range(n):
-                trial[m] = p[m] + t * dp[m]
-            excess_demand(trial, inputs, work)
-            merit = 0.0
-            for m in range(n):
-                merit += (z[m] / scale[m]) ** 2
-            if np.isfinite(merit) and merit <= (1.0 - 1e-4 * t) * merit0:
-                accepted = True
-                break
-            if attempt < 59:  # the last trial stays evaluated: z and the flows describe the step taken
-                t *= 0.5
-        if not accepted:
-            # accept the smallest step anyway if it is no worse: progress at kinks
-            if not (np.isfinite(merit) and merit <= merit0):
-                break
+        # status STEP_NO_WORSE: the smallest step is taken anyway: progress at kinks
         stalled = stalled + 1 if merit > (1.0 - STALL_DECREASE) * merit0 else 0
         for m in range(n):
             p[m] = trial[m]
@@ -91,7 +65,7 @@ def solve_clearing(inputs, prev, work, tol, max_iter):
         converged = worst <= tol
     if not converged:
         # make sure the sectors' outputs describe the final iterate
-        excess_demand(p, inputs, work)
+        evaluate_once(p, inputs, work, last)
         worst = residuals(z, gross, res)
         converged = worst <= tol
     return p.copy(), it, worst, res, gross.copy(), converged, z.copy()
@@ -124,6 +98,61 @@ def evaluate_once(p, inputs, work, last):
         last[m] = p[m]
     last[n] = 1.0
     return 1
+
+
+# the outcomes of newton_step
+STEP_DECREASED = 0  # a step lowered the merit function enough
+STEP_NO_WORSE = 1  # none did; the smallest step tried is no worse
+STEP_FAILED = 2  # the Jacobian's block is singular, or even the smallest step is worse
+
+
+@njit(cache=True)
+def newton_step(p, m0, inputs, work, scale, trial, a, rhs, dp, attempts, last):
+    """One damped Newton step in the prices ``p[m0:]``, the others held, from the flows evaluated at ``p``.
+
+    Solves the Jacobian's block for those prices, caps the step by ``MAX_STEP`` and halves it, up to
+    ``attempts`` trials, until the merit function ``Σ_{m ≥ m0} (z_m / scale_m)²`` falls by the
+    Armijo share ``1e-4·t``. Writes the last trial into ``trial`` (``work`` describes it; ``p`` is
+    not moved) and returns ``(evaluations, outcome, merit at p, merit at trial)``, the outcome one
+    of ``STEP_DECREASED``, ``STEP_NO_WORSE`` and ``STEP_FAILED``. ``a`` (k × k), ``rhs`` and ``dp``
+    (k) are scratch arrays, ``k = n − m0``.
+    """
+    z = work.z
+    n = z.shape[0]
+    k = n - m0
+    for r in range(k):
+        rhs[r] = -z[m0 + r]
+        for c in range(k):
+            a[r, c] = work.jac[m0 + r, m0 + c]
+    if not solve_linear(a, rhs, dp):
+        return 0, STEP_FAILED, np.inf, np.inf
+    # cap the step so that trial prices stay in range
+    cap = 1.0
+    for r in range(k):
+        if abs(dp[r]) > MAX_STEP[m0 + r]:
+            cap = min(cap, MAX_STEP[m0 + r] / abs(dp[r]))
+    merit0 = 0.0
+    for m in range(m0, n):
+        merit0 += (z[m] / scale[m]) ** 2
+    for m in range(m0):
+        trial[m] = p[m]
+    t = cap
+    evals = 0
+    merit = np.inf
+    for attempt in range(attempts):
+        for r in range(k):
+            trial[m0 + r] = p[m0 + r] + t * dp[r]
+        evals += evaluate_once(trial, inputs, work, last)
+        merit = 0.0
+        for m in range(m0, n):
+            merit += (z[m] / scale[m]) ** 2
+        if np.isfinite(merit) and merit <= (1.0 - 1e-4 * t) * merit0:
+            return evals, STEP_DECREASED, merit0, merit
+        if attempt < attempts - 1:  # the last trial stays evaluated: z and the flows describe it
+            t *= 0.5
+    if np.isfinite(merit) and merit <= merit0:
+        return evals, STEP_NO_WORSE, merit0, merit
+    return evals, STEP_FAILED, merit0, merit
 
 
 @njit(cache=True)
@@ -187,8 +216,8 @@ def solve_own_price(m, p, inputs, work, tol, last):
 def newton_rest(p, inputs, work, tol, last):
     """Clear every market but spot USD/JPY at ``p[0]`` by damped Newton in the other prices jointly.
 
-    The same step as :func:`solve_clearing` on the Jacobian's block without spot (merit scales fixed
-    at the first iterate, the step capped by ``MAX_STEP``, backtracking). Moves ``p[1:]`` in place;
+    :func:`solve_clearing`'s step (:func:`newton_step`) on the Jacobian's block without spot, the merit
+    scales fixed at the first iterate. Moves ``p[1:]`` in place;
     returns ``(evaluations, converged)``. It stops, unconverged, where the block is singular, no
     step lowers the merit function (a kink) or it has stalled (:func:`solve_clearing`'s rule);
     :func:`clear_rest` then sweeps from where it stopped.
@@ -215,33 +244,9 @@ def newton_rest(p, inputs, work, tol, last):
                 done = False
         if done:
             return evals, True
-        for r in range(k):
-            rhs[r] = -z[r + 1]
-            for c in range(k):
-                a[r, c] = work.jac[r + 1, c + 1]
-        if not solve_linear(a, rhs, dp):
-            return evals, False
-        cap = 1.0
-        for r in range(k):
-            if abs(dp[r]) > MAX_STEP[r + 1]:
-                cap = min(cap, MAX_STEP[r + 1] / abs(dp[r]))
-        merit0 = 0.0
-        for m in range(1, n):
-            merit0 += (z[m] / scale[m]) ** 2
-        t = cap
-        accepted = False
-        for _attempt in range(40):
-            for r in range(k):
-                trial[r + 1] = p[r + 1] + t * dp[r]
-            evals += evaluate_once(trial, inputs, work, last)
-            merit = 0.0
-            for m in range(1, n):
-                merit += (z[m] / scale[m]) ** 2
-            if np.isfinite(merit) and merit <= (1.0 - 1e-4 * t) * merit0:
-                accepted = True
-                break
-            t *= 0.5
-        if not accepted:
+        e, status, merit0, merit = newton_step(p, 1, inputs, work, scale, trial, a, rhs, dp, 40, last)
+        evals += e
+        if status != STEP_DECREASED:
             return evals, False
         for r in range(k):
             p[r + 1] = trial[r + 1]
