@@ -414,7 +414,8 @@ def summarize(df: pd.DataFrame) -> dict[str, Any]:
     gross_fall, _, _ = max_drawdown(df["hf_gross_usd_bn"].to_numpy(dtype=float))
     r = np.diff(detmath.log(s))
     stepped = df.iloc[1:]  # day 0 is the initial state: no clearing took place
-    shaped = len(r) >= 4 and bool(np.all(np.isfinite(r))) and np.ptp(r) > 0.0
+    # the skewness from 3 returns, the kurtosis from 4 (skew_kurtosis gives NaN below that)
+    shaped = len(r) >= 3 and bool(np.all(np.isfinite(r))) and np.ptp(r) > 0.0
     skew, kurt = (float(v) for v in detmath.skew_kurtosis(r)) if shaped else (math.nan, math.nan)
 
     out = {

@@ -588,13 +588,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             print()
             print(seeds_summary(results))
         return EXIT_OK
-    if args.seeds is not None:
-        raise UsageError("--seeds is only allowed with --standard (the fund engines run one seed)")
     for flag, value in (("--funds", args.funds), ("--days", args.days)):
         if value is None:
             raise UsageError(f"{flag} is required (or give --standard)")
     for flag, value in (("--households", args.households), ("--accounts", args.accounts),
-                        ("--lean-only", args.lean_only or None)):  # fmt: skip
+                        ("--lean-only", args.lean_only or None), ("--seeds", args.seeds)):  # fmt: skip
         if value is not None:
             raise UsageError(f"{flag} is only allowed with --standard")
     if args.plain_days is not None and args.plain_days > args.days:

@@ -68,3 +68,17 @@ def test_a_run_is_the_same_with_numpys_widest_cpu_loops_switched_off():
     code = "import tests.model.test_detmath as t; print(t._short_run_digest())"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == _short_run_digest()
+
+
+def test_a_summary_has_the_skewness_from_three_returns_and_the_kurtosis_from_four():
+    from model.model import CarryUnwindModel
+    from model.results import summarize
+
+    model = CarryUnwindModel(seed=1, collect=False, hedge_funds__n_funds=20, simulation__days=4)
+    model.run_for(4)
+    df = model.timeseries()
+    r = np.diff(np.log(df["usdjpy"].to_numpy()))
+    three, four = summarize(df.iloc[:4]), summarize(df)
+    assert three["usdjpy_logret_skew"] == pytest.approx(stats.skew(r[:3], bias=False), rel=1e-12)
+    assert three["usdjpy_logret_excess_kurtosis"] is None  # undefined from 3 returns
+    assert four["usdjpy_logret_excess_kurtosis"] == pytest.approx(stats.kurtosis(r, bias=False), rel=1e-12)
