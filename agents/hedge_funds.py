@@ -47,7 +47,7 @@ from numba import njit
 
 from model import detmath
 from model.sector import AUX_FORCED, FWD, FX, TRADING_DAYS, UST, Sector, Validated, param
-from model.sums import pairwise_sum
+from model.sums import MAGNITUDE, NEGATIVE, POSITIVE, pairwise_sum, pairwise_sum_of
 
 __all__ = [
     "HedgeFunds",
@@ -913,21 +913,13 @@ def fund_sums(state: HedgeFundState) -> FundSums:
 
 @njit(cache=True)
 def _sums_kernel(cash, ust_units, fwd, book, forced, alive):
-    n = cash.shape[0]
-    pos = np.empty(n)
-    neg = np.empty(n)
-    gross = np.empty(n)
     n_alive = 0
-    for i in range(n):
-        c = cash[i]
-        pos[i] = c if c > 0.0 or c != c else 0.0  # as np.maximum(cash, 0.0): a NaN stays NaN
-        debt = -c
-        neg[i] = debt if debt > 0.0 or debt != debt else 0.0  # as np.maximum(-cash, 0.0)
-        gross[i] = abs(fwd[i])
+    for i in range(alive.shape[0]):
         if alive[i]:
             n_alive += 1
-    return (pairwise_sum(pos), pairwise_sum(ust_units), pairwise_sum(neg), pairwise_sum(fwd), pairwise_sum(gross),
-            pairwise_sum(book), pairwise_sum(forced), n_alive)  # fmt: skip
+    return (pairwise_sum_of(cash, POSITIVE), pairwise_sum(ust_units), pairwise_sum_of(cash, NEGATIVE),
+            pairwise_sum(fwd), pairwise_sum_of(fwd, MAGNITUDE), pairwise_sum(book), pairwise_sum(forced),
+            n_alive)  # fmt: skip
 
 
 def equity_marked(state: HedgeFundState, price: float) -> np.ndarray:

@@ -6,6 +6,11 @@ then the remainder; above 128 the two halves (split at a multiple of 8) separate
 sums a sector's arrays while it settles them (instead of NumPy summing them again after) must add in
 the same order to give the same numbers. numba cannot reload a recursive kernel from its cache, so
 the halves are walked with an explicit stack.
+
+:func:`pairwise_sum_of` adds a part of each number instead (its positive or negative part, its
+magnitude) in the same order, the number ``np.maximum(a, 0.0).sum()`` and the like give, without
+the temporary array: a temporary the size of a population, allocated in a kernel every day, costs
+more than the sum (each fresh allocation of that size is new memory the system has to map).
 """
 
 from __future__ import annotations
@@ -13,37 +18,54 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["pairwise_sum"]
+__all__ = ["MAGNITUDE", "NEGATIVE", "POSITIVE", "WHOLE", "pairwise_sum", "pairwise_sum_of"]
 
 _LEAF = 128  # NumPy's PW_BLOCKSIZE
 
+# the part of each number a sum adds (pairwise_sum_of), as NumPy computes it
+WHOLE = 0  # x
+POSITIVE = 1  # np.maximum(x, 0.0): a NaN stays NaN
+NEGATIVE = 2  # np.maximum(-x, 0.0)
+MAGNITUDE = 3  # np.abs(x)
+
+
+@njit(cache=True, inline="always")
+def _part(x, part):
+    if part == POSITIVE:
+        return x if x > 0.0 or x != x else 0.0
+    if part == NEGATIVE:
+        return -x if -x > 0.0 or x != x else 0.0
+    if part == MAGNITUDE:
+        return abs(x)
+    return x
+
 
 @njit(cache=True)
-def _leaf(a, lo, n):
-    """NumPy's sum of ``a[lo:lo + n]`` for ``n <= 128`` (one leaf of the pairwise tree)."""
+def _leaf(a, lo, n, part):
+    """NumPy's sum of the parts of ``a[lo:lo + n]`` for ``n <= 128`` (one leaf of the pairwise tree)."""
     if n < 8:
         res = -0.0
         for i in range(lo, lo + n):
-            res += a[i]
+            res += _part(a[i], part)
         return res
-    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    r0, r1, r2, r3 = _part(a[lo], part), _part(a[lo + 1], part), _part(a[lo + 2], part), _part(a[lo + 3], part)
+    r4, r5, r6, r7 = _part(a[lo + 4], part), _part(a[lo + 5], part), _part(a[lo + 6], part), _part(a[lo + 7], part)
     i = 8
     end = n - n % 8
     while i < end:
         j = lo + i
-        r0 += a[j]
-        r1 += a[j + 1]
-        r2 += a[j + 2]
-        r3 += a[j + 3]
-        r4 += a[j + 4]
-        r5 += a[j + 5]
-        r6 += a[j + 6]
-        r7 += a[j + 7]
+        r0 += _part(a[j], part)
+        r1 += _part(a[j + 1], part)
+        r2 += _part(a[j + 2], part)
+        r3 += _part(a[j + 3], part)
+        r4 += _part(a[j + 4], part)
+        r5 += _part(a[j + 5], part)
+        r6 += _part(a[j + 6], part)
+        r7 += _part(a[j + 7], part)
         i += 8
     res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while i < n:
-        res += a[lo + i]
+        res += _part(a[lo + i], part)
         i += 1
     return res
 
@@ -51,9 +73,17 @@ def _leaf(a, lo, n):
 @njit(cache=True)
 def pairwise_sum(a):
     """``a.sum()`` of a 1-D float64 array, added in NumPy's order (the same number bit for bit)."""
+    return pairwise_sum_of(a, WHOLE)
+
+
+@njit(cache=True)
+def pairwise_sum_of(a, part):
+    """The sum of the parts ``part`` (``WHOLE``, ``POSITIVE``, ``NEGATIVE`` or ``MAGNITUDE``) of a 1-D
+    float64 array's numbers, added in NumPy's order: ``a.sum()``, ``np.maximum(a, 0.0).sum()``,
+    ``np.maximum(-a, 0.0).sum()`` or ``np.abs(a).sum()``, bit for bit."""
     n = a.shape[0]
     if n <= _LEAF:
-        return 0.0 + _leaf(a, 0, n)
+        return 0.0 + _leaf(a, 0, n, part)
     # post-order walk of the split tree: (lo, n, children done?) on one stack, partial sums on another
     los = np.empty(128, np.int64)
     ns = np.empty(128, np.int64)
@@ -66,7 +96,7 @@ def pairwise_sum(a):
         top -= 1
         lo, m, d = los[top], ns[top], done[top]
         if m <= _LEAF:
-            sums[depth] = _leaf(a, lo, m)
+            sums[depth] = _leaf(a, lo, m, part)
             depth += 1
         elif d:
             depth -= 1
