@@ -1108,7 +1108,8 @@ class HedgeFunds(Sector):
         led.book("us_treasury", "usd_bn", -t.coupons_usd_bn)
         led.book("fund_investors", "usd_bn", -t.investor_flows_usd_bn + t.payouts_usd_bn)
         # the money market pays interest, lends the repo and bears what failed funds could not repay
-        sums = self.sums = fund_sums(f)  # once: the sums over funds below (and until tomorrow's) come from it
+        # once: the sums over funds below (and until tomorrow's) come from it; each engine sums its own way
+        sums = self.sums = fund_sums(f) if self.engine is None else self.engine.sums()
         held = self.held = self._holdings(sums)
         d_repo = -held["repo_usd_bn"] - repo_before
         led.book("us_money_market", "usd_bn", -t.interest_usd_bn - d_repo - t.defaults_usd_bn)

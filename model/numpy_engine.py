@@ -249,3 +249,12 @@ class NumpyFundSector:
         return hf.SettleTotals(running_sum(vm), running_sum(carry), running_sum(coupon), running_sum(interest),
                                running_sum(inflows), running_sum(payout), running_sum(default),
                                int(np.count_nonzero(failed)), int(back.size), calls)  # fmt: skip
+
+    def sums(self) -> hf.FundSums:
+        """:func:`agents.hedge_funds.fund_sums` with NumPy's own sums (``ndarray.sum``: the numbers the
+        compiled kernel gives, which adds in NumPy's order)."""
+        s = self.sector.state
+        return hf.FundSums(float(np.maximum(s.cash_usd_bn, 0.0).sum()), float(s.ust_units.sum()),
+                           float(np.maximum(-s.cash_usd_bn, 0.0).sum()), float(s.fwd_usd_bn.sum()),
+                           float(np.abs(s.fwd_usd_bn).sum()), float(s.equity_book_usd_bn.sum()),
+                           float(s.forced_usd_bn.sum()), int(np.count_nonzero(s.alive)))  # fmt: skip

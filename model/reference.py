@@ -147,6 +147,10 @@ class MesaFundSector:
         self._sync_arrays()
         return hf.SettleTotals(*totals, failures, reentries, calls)
 
+    def sums(self) -> hf.FundSums:
+        """The sector's sums over the funds' rows (mirrored into the arrays at settlement)."""
+        return hf.fund_sums(self.sector.state)
+
     def _sync_arrays(self) -> None:
         """Mirror the agents' state into the sector arrays that records and checks read."""
         s = self.sector.state

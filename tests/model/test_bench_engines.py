@@ -20,7 +20,7 @@ from tests.support import CRASH_PRONE, SENTIMENT_CRASH
 
 PRICES = ("usdjpy", "ust10y_yield", "jgb10y_yield", "fx_basis_bp", "jgb30y_yield")
 FUND_COUNTS = ("hf_margin_calls", "hf_failures", "hf_alive", "hf_equity_usd_bn", "hf_forced_usd_bn",
-               "hf_investor_flows_usd_bn")  # fmt: skip
+               "hf_investor_flows_usd_bn", "hf_gross_usd_bn", "hf_net_usd_bn", "hf_ust_usd_bn")  # fmt: skip
 # margin calls from the sentiment jump on day 60, failures, and re-entries a few days later
 STRESS = {**CRASH_PRONE, "hedge_funds__reentry_delay_days": 5}
 
