@@ -57,7 +57,7 @@ from numba import njit
 
 from model import detmath
 from model.sector import FWD, FX, N_AUX, N_MARKETS, TRADING_DAYS, ConfigError, Sector, Validated, param
-from model.sums import pairwise_sum
+from model.sums import MAGNITUDE, pairwise_sum, pairwise_sum_of
 
 __all__ = [
     "CtaConfig",
@@ -252,6 +252,10 @@ class CtaState(NamedTuple):
     out_x: np.ndarray
     out_long: np.ndarray
     out_short: np.ndarray
+    # the day's settlement per CTA (written by ``settle_ctas``; the sector's totals are their sums)
+    margin_usd_bn: np.ndarray  # variation margin on the forwards held overnight
+    carry_usd_bn: np.ndarray  # carry on the forwards held at the close
+    interest_usd_bn: np.ndarray  # interest on the cash
 
 
 class CtaBook(NamedTuple):
@@ -495,24 +499,19 @@ def settle_ctas(state: CtaState, revaluation: float, carry: float, interest_rate
 
 @njit(cache=True)
 def _settle_kernel(st, revaluation, carry_rate, interest_rate, cash_interest):
-    n = st.cash_usd_bn.shape[0]
-    vm = np.empty(n)
-    carry = np.empty(n)
-    interest = np.zeros(n)
-    gross = np.empty(n)
-    for i in range(n):
+    # the day's terms go into the state's arrays, not temporaries: no population-sized allocation a day
+    vm, carry, interest = st.margin_usd_bn, st.carry_usd_bn, st.interest_usd_bn
+    for i in range(st.cash_usd_bn.shape[0]):
         vm[i] = st.fwd_usd_bn[i] * revaluation
         carry[i] = st.out_x[i] * carry_rate
         cash = st.cash_usd_bn[i] + vm[i] + carry[i]
-        if cash_interest:
-            interest[i] = cash * interest_rate
+        interest[i] = cash * interest_rate if cash_interest else 0.0
         st.cash_usd_bn[i] = cash + interest[i]
         st.fwd_usd_bn[i] = st.out_x[i]
         st.long_state[i] = st.out_long[i]
         st.short_state[i] = st.out_short[i]
-        gross[i] = abs(st.fwd_usd_bn[i])
     return (pairwise_sum(vm), pairwise_sum(carry), pairwise_sum(interest), pairwise_sum(st.fwd_usd_bn),
-            pairwise_sum(gross), pairwise_sum(st.cash_usd_bn))  # fmt: skip
+            pairwise_sum_of(st.fwd_usd_bn, MAGNITUDE), pairwise_sum(st.cash_usd_bn))  # fmt: skip
 
 
 class CtaView(mesa.Agent):

@@ -201,6 +201,12 @@ def test_a_day_of_pnl_by_hand():
     after = (cash + fwd * (1.0 - s_prev / mk.usdjpy) + st.fwd_usd_bn * carry) * (1.0 + r_us / TRADING_DAYS)
     np.testing.assert_allclose(st.cash_usd_bn, after, rtol=1e-12)
     assert model.ledger.get("cta", "usd_bn") - led_cash == pytest.approx((after - cash).sum(), rel=1e-9)
+    # each CTA's day as the state records it: margin, carry and interest by hand, and their sum is the cash's change
+    np.testing.assert_allclose(st.margin_usd_bn, fwd * (1.0 - s_prev / mk.usdjpy), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(st.carry_usd_bn, st.fwd_usd_bn * carry, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(st.interest_usd_bn, (after - cash) - st.margin_usd_bn - st.carry_usd_bn, rtol=1e-9,
+                               atol=1e-12)  # fmt: skip
+    assert np.all(np.abs(st.interest_usd_bn) > 0.0)  # with cash interest on, every account earns or pays some
 
 
 # -- emergent: trend followers amplify a sharp fall --------------------------------------------------
