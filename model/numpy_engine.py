@@ -4,8 +4,10 @@ The funds' rules of :mod:`agents.hedge_funds` (``fund_decision``, ``fund_trade``
 the sums of ``accumulate``) applied to whole arrays at once, with no numba in the sector: each
 rule's branches become masks, and each expression is evaluated in the same order of operations as
 the compiled rule, so every fund's numbers are the same to the last bit. Sums over funds are taken
-in row order (``np.add.accumulate``, a running sum) rather than with ``np.sum`` (pairwise), so the
-aggregates, and hence the prices, match the compiled engine bit for bit as well.
+in the order the compiled kernels add them: the clearing's aggregates and the settlement's totals
+in row order (``np.add.accumulate``, a running sum), the holdings after settlement with
+``ndarray.sum`` (pairwise, as :func:`agents.hedge_funds.fund_sums` adds them), so the aggregates,
+and hence the prices, match the compiled engine bit for bit as well.
 
 The state stays in the sector's arrays (:class:`agents.hedge_funds.HedgeFundState`); no copy to
 mirror. The other sectors keep their compiled flows; the clearing's solvers run as plain Python
