@@ -1108,8 +1108,7 @@ class HedgeFunds(Sector):
         led.book("us_treasury", "usd_bn", -t.coupons_usd_bn)
         led.book("fund_investors", "usd_bn", -t.investor_flows_usd_bn + t.payouts_usd_bn)
         # the money market pays interest, lends the repo and bears what failed funds could not repay
-        # once: the sums over funds below (and until tomorrow's) come from it; each engine sums its own way
-        sums = self.sums = fund_sums(f) if self.engine is None else self.engine.sums()
+        sums = self.sums = self._sum_funds()  # once: the sums over funds below (and until tomorrow's) come from it
         held = self.held = self._holdings(sums)
         d_repo = -held["repo_usd_bn"] - repo_before
         led.book("us_money_market", "usd_bn", -t.interest_usd_bn - d_repo - t.defaults_usd_bn)
@@ -1124,7 +1123,12 @@ class HedgeFunds(Sector):
         return {self.name: self.holdings()}
 
     def holdings(self) -> dict[str, float]:
-        return self._holdings(fund_sums(self.state))
+        return self._holdings(self._sum_funds())
+
+    def _sum_funds(self) -> FundSums:
+        """The sums over funds (:func:`fund_sums`), as the sector's engine takes them (the NumPy engine with
+        NumPy, no kernel); the same numbers in every engine."""
+        return fund_sums(self.state) if self.engine is None else self.engine.sums()
 
     @staticmethod
     def _holdings(sums: FundSums) -> dict[str, float]:
@@ -1143,7 +1147,7 @@ class HedgeFunds(Sector):
     def record(self, model) -> dict[str, float]:
         f, t, mk = self.state, self.totals, model.market
         alive = f.alive
-        sums = self.sums if self.sums is not None else fund_sums(f)  # the arrays change only at settlement
+        sums = self.sums if self.sums is not None else self._sum_funds()  # the arrays change only at settlement
         n_alive = sums.alive
         if n_alive == alive.shape[0]:
             # every fund alive: the rows are the arrays themselves, already summed
