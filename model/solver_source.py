@@ -237,12 +237,7 @@ def newton_rest(p, inputs, work, tol, last):
         scale[m] = max(gross[m], VOLUME_FLOOR)
     stalled = 0
     for _ in range(30):
-        residuals(z, gross, res)
-        done = True
-        for m in range(1, n):
-            if res[m] > tol:
-                done = False
-        if done:
+        if rest_cleared(work, res, tol):
             return evals, True
         e, status, merit0, merit = newton_step(p, 1, inputs, work, scale, trial, a, rhs, dp, 40, last)
         evals += e
@@ -253,11 +248,7 @@ def newton_rest(p, inputs, work, tol, last):
         stalled = stalled + 1 if merit > (1.0 - STALL_DECREASE) * merit0 else 0
         if stalled >= MAX_STALLED:
             return evals, False
-    residuals(z, gross, res)
-    for m in range(1, n):
-        if res[m] > tol:
-            return evals, False
-    return evals, True
+    return evals, rest_cleared(work, res, tol)
 
 
 @njit(cache=True)
@@ -276,14 +267,20 @@ def clear_rest(p, inputs, work, tol, last):
         for m in range(1, n):
             evals += solve_own_price(m, p, inputs, work, tol, last)
         evals += evaluate_once(p, inputs, work, last)
-        residuals(work.z, work.gross, res)
-        done = True
-        for m in range(1, n):
-            if res[m] > tol:
-                done = False
-        if done:
+        if rest_cleared(work, res, tol):
             break
     return evals
+
+
+@njit(cache=True)
+def rest_cleared(work, res, tol):
+    """Whether every market but spot USD/JPY is within ``tol`` at the last evaluation (writes the
+    relative residuals into ``res``)."""
+    residuals(work.z, work.gross, res)
+    for m in range(1, res.shape[0]):
+        if res[m] > tol:
+            return False
+    return True
 
 
 @njit(cache=True)
