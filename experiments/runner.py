@@ -17,6 +17,9 @@ the *spawn* start method: no fork of a process holding numba's threads) and ``da
 its configuration and seed and the kernels are sequential, so results are identical, bit for bit,
 whichever executor and however many workers computed them.
 
+Inside :func:`experiments.checkpoint.resumable` (the long commands), :func:`run_tasks` keeps each
+finished result on disk and skips the tasks an interrupted attempt already finished.
+
 A function sent to worker processes must be importable by name (a module-level function), and
 a script that uses the local executor must call it under ``if __name__ == "__main__":`` (spawn
 imports the calling script again in each worker).
@@ -39,6 +42,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from experiments.logs import quiet_model_logs
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "EXECUTORS",
@@ -290,10 +295,13 @@ def run_tasks(
     ------
     TaskFailed
         The first task that raised (by completion): its ``index``; the error is its ``__cause__``.
-        The remaining tasks are cancelled.
+        The remaining tasks are cancelled; inside a :func:`~experiments.checkpoint.resumable` block
+        the results that had arrived stay on disk for the next attempt.
     """
     from tqdm.auto import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from experiments.checkpoint import active
 
     tasks = list(tasks)
     if scheduler:
@@ -301,19 +309,38 @@ def run_tasks(
     if executor is None:
         executor = "serial" if workers <= 1 else "local"
     results: list[Any] = [None] * len(tasks)
-    bar = tqdm(total=len(tasks), desc=desc, unit="run", file=sys.stderr, disable=not progress, leave=False)
+    keys: list[str | None] = [None] * len(tasks)
+    todo = list(range(len(tasks)))
+    checkpoint = active()
+    if checkpoint is not None:  # inside a resumable command: what an earlier attempt finished is not run again
+        found, keys = checkpoint.split(fn, tasks)
+        todo = [i for i in todo if i not in found]
+        for i, value in found.items():
+            results[i] = value
+        if len(todo) < len(tasks):
+            log.info("%s: %d of %d already done (from %s)", desc, len(tasks) - len(todo), len(tasks),
+                     checkpoint.directory)  # fmt: skip
+
+    def finish(i: int, value: Any) -> None:
+        results[i] = value
+        if keys[i] is not None:
+            checkpoint.store(keys[i], value)
+        bar.update()
+
+    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=desc, unit="run", file=sys.stderr,
+               disable=not progress, leave=False)  # fmt: skip
     redirect = logging_redirect_tqdm(tqdm_class=tqdm) if progress else contextlib.nullcontext()
     with bar, redirect, quiet_model_logs():
-        if executor == "serial" or not tasks:
-            for i, task in enumerate(tasks):
+        if executor == "serial" or not todo:
+            for i in todo:
                 try:
-                    results[i] = fn(task)
+                    value = fn(tasks[i])
                 except Exception as exc:
                     raise TaskFailed(i, exc) from exc
-                bar.update()
+                finish(i, value)
             return results
-        pool = make_pool(executor, max(1, min(workers, len(tasks))), scheduler)
-        futures = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
+        pool = make_pool(executor, max(1, min(workers, len(todo))), scheduler)
+        futures = {pool.submit(fn, tasks[i]): i for i in todo}
         pending = set(futures)
         try:
             while pending:
@@ -321,10 +348,10 @@ def run_tasks(
                     pending.discard(fut)
                     i = futures[fut]
                     try:
-                        results[i] = fut.result()
+                        value = fut.result()
                     except Exception as exc:
                         raise TaskFailed(i, exc) from exc
-                    bar.update()
+                    finish(i, value)
         except BaseException:
             pool.close(cancel=True, pending=list(pending))
             raise

@@ -22,11 +22,26 @@ _ROOT = Path(__file__).resolve().parents[1]
 _DONE = False
 
 
-def source_hash() -> str:
+def source_hash(
+    packages: tuple[str, ...] = ("model", "agents"), suffixes: tuple[str, ...] = (".py",), recursive: bool = False
+) -> str:
+    """A hash of the files with these ``suffixes`` in the project's ``packages`` (their names and contents).
+
+    The default, the compiled kernels' source (``model/*.py``, ``agents/*.py``), keys the numba
+    cache. ``recursive`` takes sub-packages too (names then relative to the project), skipping
+    hidden directories and ``__pycache__``.
+    """
     h = hashlib.sha1()
-    for package in ("model", "agents"):
-        for path in sorted((_ROOT / package).glob("*.py")):
-            h.update(path.name.encode())
+    for package in packages:
+        root = _ROOT / package
+        found = root.rglob("*") if recursive else root.glob("*")
+        for path in sorted(found):
+            inside = path.relative_to(root).parts
+            if path.suffix not in suffixes or any(p.startswith(".") or p == "__pycache__" for p in inside[:-1]):
+                continue
+            if not path.is_file():
+                continue
+            h.update((str(path.relative_to(_ROOT)) if recursive else path.name).encode())
             h.update(path.read_bytes())
     return h.hexdigest()[:12]
 

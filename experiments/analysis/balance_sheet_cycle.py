@@ -421,17 +421,20 @@ def main(argv: list[str] | None = None) -> int:
     from experiments.calibration.search import parse_fixed
 
     base = parse_fixed(parser, args.sets)
-    if args.channels:
-        text = json.dumps(channels_report(args.seeds, args.days, args.workers, base=base), indent=1)
-    else:
-        cache = f"{args.out}.arms.json" if args.out else ""
-        text = json.dumps(report(args.seeds, args.days, args.workers, cache, base=base), indent=1)
-    if args.out:
-        from experiments.sweeps.store import write_text_atomic
+    from experiments.checkpoint import beside, resumable
 
-        write_text_atomic(args.out, text + "\n")
-    print(text)
-    return 0
+    with resumable(beside(args.out)):
+        if args.channels:
+            text = json.dumps(channels_report(args.seeds, args.days, args.workers, base=base), indent=1)
+        else:
+            cache = f"{args.out}.arms.json" if args.out else ""
+            text = json.dumps(report(args.seeds, args.days, args.workers, cache, base=base), indent=1)
+        if args.out:
+            from experiments.sweeps.store import write_text_atomic
+
+            write_text_atomic(args.out, text + "\n")
+        print(text)
+        return 0
 
 
 if __name__ == "__main__":

@@ -147,31 +147,37 @@ def main(argv: list[str] | None = None) -> int:
     if args.replay is not None:
         print(json.dumps(fuzz_one((args.replay, args.days, scenarios)), indent=1, default=str))
         return 0
-    from experiments.runner import run_tasks
+    from experiments.checkpoint import beside, resumable
 
-    tasks = [(i, args.days, scenarios) for i in range(args.draws)]
-    rows = run_tasks(fuzz_one, tasks, workers=args.workers, progress=True)
-    counts = Counter(r["outcome"] for r in rows)
-    wide = [r for r in rows if r.get("usdjpy_ratio", 1.0) > 3.0]
-    n = len(rows)
-    print(f"{n} draws x {args.days} days ({', '.join(scenarios)}), 1-5 fields each inside their declared ranges")
-    for key in ("ok", "clearing", "config", "identity", "nonfinite", "exception"):
-        print(f"  {key:10s} {counts.get(key, 0):6d}  ({100.0 * counts.get(key, 0) / n:.2f}%)")
-    print(f"  USD/JPY max/min > 3: {len(wide)}")
-    failures = Counter()
-    for r in rows:
-        if r["outcome"] != "ok":
-            for k in r["overrides"]:
-                failures[k] += 1
-    if failures:
-        print("  fields most often drawn in failed runs:", ", ".join(f"{k} ({v})" for k, v in failures.most_common(8)))
-    for r in rows:
-        if r["outcome"] in ("exception", "identity", "nonfinite"):
-            print(f"  draw {r['draw']}: {r['outcome']}: {r.get('error', '')[:200]}")
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            json.dump(rows, fh, indent=1, default=str)
-    return 0
+    with resumable(beside(args.out)):
+        from experiments.runner import run_tasks
+
+        tasks = [(i, args.days, scenarios) for i in range(args.draws)]
+        rows = run_tasks(fuzz_one, tasks, workers=args.workers, progress=True)
+        counts = Counter(r["outcome"] for r in rows)
+        wide = [r for r in rows if r.get("usdjpy_ratio", 1.0) > 3.0]
+        n = len(rows)
+        print(f"{n} draws x {args.days} days ({', '.join(scenarios)}), 1-5 fields each inside their declared ranges")
+        for key in ("ok", "clearing", "config", "identity", "nonfinite", "exception"):
+            print(f"  {key:10s} {counts.get(key, 0):6d}  ({100.0 * counts.get(key, 0) / n:.2f}%)")
+        print(f"  USD/JPY max/min > 3: {len(wide)}")
+        failures = Counter()
+        for r in rows:
+            if r["outcome"] != "ok":
+                for k in r["overrides"]:
+                    failures[k] += 1
+        if failures:
+            print(
+                "  fields most often drawn in failed runs:", ", ".join(f"{k} ({v})" for k, v in failures.most_common(8))
+            )
+        for r in rows:
+            if r["outcome"] in ("exception", "identity", "nonfinite"):
+                print(f"  draw {r['draw']}: {r['outcome']}: {r.get('error', '')[:200]}")
+        if args.out:
+            from experiments.sweeps.store import write_text_atomic
+
+            write_text_atomic(args.out, json.dumps(rows, indent=1, default=str) + "\n")
+        return 0
 
 
 if __name__ == "__main__":

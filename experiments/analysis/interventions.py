@@ -192,13 +192,16 @@ def main(argv: list[str] | None = None) -> int:
         value = getattr(args, name)
         if not lo <= value <= hi:
             parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
-    result = measure(args.seeds, level=args.level, workers=args.workers)
-    if args.out:
-        from experiments.sweeps.store import write_text_atomic
+    from experiments.checkpoint import beside, resumable
 
-        write_text_atomic(args.out, json.dumps(result, indent=1) + "\n")
-    print(report(result))
-    return 0
+    with resumable(beside(args.out)):
+        result = measure(args.seeds, level=args.level, workers=args.workers)
+        if args.out:
+            from experiments.sweeps.store import write_text_atomic
+
+            write_text_atomic(args.out, json.dumps(result, indent=1) + "\n")
+        print(report(result))
+        return 0
 
 
 if __name__ == "__main__":

@@ -499,8 +499,20 @@ def main(argv: list[str] | None = None) -> int:
     if not 0.0 <= args.news_sd <= 0.12:  # market.risk_news_sd's range (NaN fails too)
         parser.error(f"--news-sd = {args.news_sd} is not allowed; expected a number in [0, 0.12]")
     base = parse_fixed(parser, args.sets, searched=ARM_FIELDS)
-    report = replay(args.seeds, workers=args.workers, news_sd=args.news_sd, positioning=not args.no_positioning,
-                    channels=args.channels, grid=args.map, base=base)  # fmt: skip
+    from experiments.checkpoint import beside, resumable
+
+    with resumable(beside(args.out)):  # the files are written before the finished runs are let go
+        report = replay(args.seeds, workers=args.workers, news_sd=args.news_sd, positioning=not args.no_positioning,
+                        channels=args.channels, grid=args.map, base=base)  # fmt: skip
+        if args.out:
+            from experiments.sweeps.store import write_text_atomic
+
+            out = Path(args.out)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(out.with_suffix(".json"), json.dumps(report, indent=1, default=float))
+            plot(report, out)
+            plot_positioning(report, out)
+            plot_map(report, out)
     if base:
         print("every arm with " + ", ".join(f"{k.replace('__', '.')} = {v}" for k, v in base.items()))
     for name, part in report["by_sensitivity"].items():
@@ -531,15 +543,6 @@ def main(argv: list[str] | None = None) -> int:
             row = [c["summary"] for c in report["map"]["cells"] if c["margin_vol_elasticity"] == psi]
             print(f"  psi {psi:4g}: " + "  ".join(f"{s['share_in_band']:.2f} ({s['share_beyond_observed']:.2f})"
                                                   for s in row))  # fmt: skip
-    if args.out:
-        from experiments.sweeps.store import write_text_atomic
-
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(out.with_suffix(".json"), json.dumps(report, indent=1, default=float))
-        plot(report, out)
-        plot_positioning(report, out)
-        plot_map(report, out)
     return 0
 
 

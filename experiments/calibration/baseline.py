@@ -117,19 +117,22 @@ def main(argv: list[str] | None = None) -> int:
     # --days: the returns of a run after the 250-day burn-in
     args = parse_arguments("python -m experiments.calibration.baseline", __doc__, argv, searched=tuple(BOUNDS),
                            candidates=24, seeds=12, days=1750, profile=7)  # fmt: skip
-    targets = data_targets(args.days)  # a run has `days` returns after the burn-in
-    if args.score_defaults:
-        from experiments.calibration.search import score_point
+    from experiments.checkpoint import beside, resumable
 
-        result = score_point(moments_of_run, partial(score, targets=targets), args.fixed, seeds=args.seeds,
-                             days=args.days, workers=args.workers)  # fmt: skip
-        return write_result({"burn_in": BURN_IN, "failed_penalty": FAILED_PENALTY, **result}, args.out)
-    result = search(moments_of_run, partial(score, targets=targets), BOUNDS, candidates=args.candidates,
-                    seeds=args.seeds, days=args.days, workers=args.workers, search_seed=SEARCH_SEED,
-                    log_scale=LOG_SCALE, profile=args.profile, fixed=args.fixed)  # fmt: skip
-    result = {"targets": {k: {"data": v, "half_width_90": w} for k, (v, w) in targets.items()},
-              "burn_in": BURN_IN, "failed_penalty": FAILED_PENALTY, **result}  # fmt: skip
-    return write_result(result, args.out)
+    with resumable(beside(args.out)):
+        targets = data_targets(args.days)  # a run has `days` returns after the burn-in
+        if args.score_defaults:
+            from experiments.calibration.search import score_point
+
+            result = score_point(moments_of_run, partial(score, targets=targets), args.fixed, seeds=args.seeds,
+                                 days=args.days, workers=args.workers)  # fmt: skip
+            return write_result({"burn_in": BURN_IN, "failed_penalty": FAILED_PENALTY, **result}, args.out)
+        result = search(moments_of_run, partial(score, targets=targets), BOUNDS, candidates=args.candidates,
+                        seeds=args.seeds, days=args.days, workers=args.workers, search_seed=SEARCH_SEED,
+                        log_scale=LOG_SCALE, profile=args.profile, fixed=args.fixed)  # fmt: skip
+        result = {"targets": {k: {"data": v, "half_width_90": w} for k, (v, w) in targets.items()},
+                  "burn_in": BURN_IN, "failed_penalty": FAILED_PENALTY, **result}  # fmt: skip
+        return write_result(result, args.out)
 
 
 if __name__ == "__main__":

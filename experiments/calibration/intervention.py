@@ -192,7 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     from experiments.calibration.search import parse_arguments, write_result
 
     args = parse_arguments("python -m experiments.calibration.intervention", __doc__, argv, fixable=False, seeds=10)
-    return write_result(calibrate(args.seeds, args.workers), args.out, brief=False)
+    from experiments.checkpoint import beside, resumable
+
+    with resumable(beside(args.out)):
+        return write_result(calibrate(args.seeds, args.workers), args.out, brief=False)
 
 
 if __name__ == "__main__":

@@ -93,18 +93,23 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--{name} = {getattr(args, name)} is not allowed; expected {lo} to {hi}")
     if len(args.values) > 100:
         parser.error(f"values: {len(args.values)} given; at most 100 are allowed")
-    values = _values(parser, args.field, args.values)
-    fixed = parse_fixed(parser, args.sets, searched=(args.field.replace(".", "__"),))
-    result = profile(args.field, values, seeds=args.seeds, days=args.days, workers=args.workers, fixed=fixed)
-    for p in result["points"]:
-        m = p.get("moments", {})
-        stats = "  ".join(f"{k} {m[k]:.3f}" for k in m)
-        print(f"{args.field} = {p['value']}: objective {p['objective']:.2f}, failed {p['failed_share']:.2f}  {stats}")
-    if args.out:
-        from experiments.sweeps.store import write_text_atomic
+    from experiments.checkpoint import beside, resumable
 
-        write_text_atomic(args.out, json.dumps(result, indent=1, default=float) + "\n")
-    return 0
+    with resumable(beside(args.out)):
+        values = _values(parser, args.field, args.values)
+        fixed = parse_fixed(parser, args.sets, searched=(args.field.replace(".", "__"),))
+        result = profile(args.field, values, seeds=args.seeds, days=args.days, workers=args.workers, fixed=fixed)
+        for p in result["points"]:
+            m = p.get("moments", {})
+            stats = "  ".join(f"{k} {m[k]:.3f}" for k in m)
+            print(
+                f"{args.field} = {p['value']}: objective {p['objective']:.2f}, failed {p['failed_share']:.2f}  {stats}"
+            )
+        if args.out:
+            from experiments.sweeps.store import write_text_atomic
+
+            write_text_atomic(args.out, json.dumps(result, indent=1, default=float) + "\n")
+        return 0
 
 
 if __name__ == "__main__":

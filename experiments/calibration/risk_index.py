@@ -101,12 +101,17 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_arguments("python -m experiments.calibration.risk_index", __doc__, argv, searched=tuple(BOUNDS),
                            candidates=32, seeds=6, days=1500)  # fmt: skip
-    if args.score_defaults:
-        from experiments.calibration.search import score_point
+    from experiments.checkpoint import beside, resumable
 
-        result = score_point(moments_of_run, score, args.fixed, seeds=args.seeds, days=args.days, workers=args.workers)
-        return write_result({"targets": TARGETS, "burn_in": BURN_IN, **result}, args.out)
-    return write_result(search(args.candidates, args.seeds, args.days, args.workers, args.fixed), args.out)
+    with resumable(beside(args.out)):
+        if args.score_defaults:
+            from experiments.calibration.search import score_point
+
+            result = score_point(
+                moments_of_run, score, args.fixed, seeds=args.seeds, days=args.days, workers=args.workers
+            )
+            return write_result({"targets": TARGETS, "burn_in": BURN_IN, **result}, args.out)
+        return write_result(search(args.candidates, args.seeds, args.days, args.workers, args.fixed), args.out)
 
 
 if __name__ == "__main__":

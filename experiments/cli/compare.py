@@ -93,7 +93,7 @@ def register(sub: Any) -> None:
         "--no-progress", dest="progress", action="store_false", help="hide the progress bar (default: shown on stderr)"
     )
     p.add_argument("--quiet", action="store_true", help="log only warnings and errors; implies --no-progress")
-    p.set_defaults(handler=_cmd_compare)
+    p.set_defaults(handler=_cmd_compare, resumable=True)
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:

@@ -122,7 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
     with command_logging(level):
         try:
-            status = args.handler(args)
+            from experiments.checkpoint import beside, resumable
+
+            # a command that runs many models keeps its finished runs beside its output until it completes
+            with resumable(beside(args.out) if getattr(args, "resumable", False) else None):
+                status = args.handler(args)
             sys.stdout.flush()  # a closed pipe or a full disk shows here, not at interpreter exit
             return status
         except (ConfigError, UsageError) as exc:

@@ -64,7 +64,7 @@ def register(sub: Any) -> None:
         metavar="W",
         help="worker processes for the runs; the figures do not depend on it (default: 1)",
     )
-    p.set_defaults(handler=_cmd_figures)
+    p.set_defaults(handler=_cmd_figures, resumable=True)
 
 
 def _cmd_figures(args: argparse.Namespace) -> int:

@@ -51,7 +51,7 @@ def register(sub: Any) -> None:
         "run every arm with a field at another value (repeatable; an arm's own settings still win; "
         "recorded in verdicts.json and report.md): the verdicts at another point than the defaults",
     )
-    p.set_defaults(handler=_cmd_hypotheses)
+    p.set_defaults(handler=_cmd_hypotheses, resumable=True)
 
 
 def _cmd_hypotheses(args: argparse.Namespace) -> int:

@@ -123,7 +123,7 @@ def register(sub: Any) -> None:
         "run both scenarios with a field at another value (repeatable; recorded in the report), "
         "e.g. to validate a point other than the calibrated one",
     )
-    p.set_defaults(handler=_cmd_validate)
+    p.set_defaults(handler=_cmd_validate, resumable=True)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from experiments.sweeps.spec import FORMAT, STATUS_ERROR, STATUS_OK, SpecError, 
 
 __all__ = [
     "write_text_atomic",
+    "write_bytes_atomic",
     "SPEC_FILE",
     "MANIFEST_FILE",
     "DESIGN_FILE",
@@ -94,9 +95,14 @@ def _atomic_write(path: Path, write: Any) -> None:
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically, creating its directory: readers see the old file or the
     new one, never a part."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, creating its directory (see :func:`write_text_atomic`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+    _atomic_write(path, lambda f: f.write(data))
 
 
 def _write_json(path: Path, data: Any) -> None:
