@@ -52,24 +52,64 @@ Event = tuple[float, str]
 
 
 def _mark_events(ax: Axes, events: Iterable[Event] | None) -> None:
-    for day, _ in events or ():
+    for day in sorted({day for day, _ in events or ()}):
         ax.axvline(day, color=COLORS["event"], linestyle=":", linewidth=1.0, zorder=0.5)
 
 
-def _label_events(ax: Axes, events: Iterable[Event] | None) -> None:
-    """Name the event lines once, at the top of one panel."""
+# the event key under the panels: days listed before "… and N more days", characters per line
+EVENT_KEY_DAYS = 24
+EVENT_KEY_WIDTH = 190
+_NUMBER_BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8}
+
+
+def event_days(events: Iterable[Event] | None) -> list[tuple[float, list[str]]]:
+    """The events grouped by day, in day order: ``(day, labels)`` with each label once, in the order given."""
+    days: dict[float, list[str]] = {}
     for day, label in events or ():
-        ax.annotate(
-            label,
-            xy=(day, 1.0),
-            xycoords=("data", "axes fraction"),
-            xytext=(3, -3),
-            textcoords="offset points",
-            ha="left",
-            va="top",
-            fontsize=8,
-            color="0.35",
-        )
+        labels = days.setdefault(day, [])
+        if label not in labels:
+            labels.append(label)
+    return sorted(days.items())
+
+
+def _label_events(ax: Axes, events: Iterable[Event] | None, dates: pd.Series | None = None) -> str:
+    """Number the event days at the top of one panel (numbers that would touch step down a row) and
+    return the key that names them, ``"events: 1 day 8 fed path news, mof intervention · 2 ..."``
+    (with each day's date from ``dates``, the run's ``date`` column, where given).
+
+    Several events in a few days would make their names one smear of text over the data, so the
+    panel shows only numbers and the names go in the key.
+    """
+    grouped = event_days(events)
+    if not grouped:
+        return ""
+    lo, hi = ax.get_xlim()
+    min_gap = 0.025 * (hi - lo)  # about two digits' width at the overview's size
+    last_in_row: list[float] = []
+    for k, (day, _) in enumerate(grouped, start=1):
+        row = next((r for r, x in enumerate(last_in_row) if day - x >= min_gap), len(last_in_row))
+        if row == len(last_in_row):
+            last_in_row.append(day)
+        last_in_row[row] = day
+        ax.annotate(str(k), xy=(day, 1.0), xycoords=("data", "axes fraction"), xytext=(0, -2 - 9 * row),
+                    textcoords="offset points", ha="center", va="top", fontsize=7.5, color="0.3",
+                    bbox=_NUMBER_BOX)  # fmt: skip
+
+    def when(day: float) -> str:
+        if dates is not None and float(day).is_integer() and 0 <= day < len(dates):
+            return f"day {day:g} ({pd.Timestamp(dates.iloc[int(day)]):%-d %b %Y})"
+        return f"day {day:g}"
+
+    items = [f"{k} {when(day)} {', '.join(labels)}" for k, (day, labels) in enumerate(grouped, start=1)]
+    if len(items) > EVENT_KEY_DAYS:
+        items = items[:EVENT_KEY_DAYS] + [f"… and {len(items) - EVENT_KEY_DAYS} more days"]
+    lines = ["events:"]
+    for item in items:  # lines break between events, never inside one
+        if len(lines[-1]) + 3 + len(item) > EVENT_KEY_WIDTH and lines[-1] != "events:":
+            lines.append(item)
+        else:
+            lines[-1] += (" " if lines[-1] == "events:" else " · ") + item
+    return "\n".join(lines)
 
 
 def plot_usdjpy(df: pd.DataFrame, ax: Axes, *, events: Iterable[Event] | None = None) -> Axes:
@@ -244,7 +284,8 @@ def plot_overview(
     axes
         Six axes to draw into (any shape, read row by row); a new 2 × 3 figure if omitted.
     events
-        ``(day, label)`` pairs drawn as dotted vertical lines in every panel (scenario events).
+        ``(day, label)`` pairs drawn as dotted vertical lines in every panel (scenario events), numbered
+        at the top of the USD/JPY panel and named in a key under the panels (one number per day).
     tolerance
         Clearing tolerance drawn in the clearing panel (``config.simulation.clearing_tolerance``).
 
@@ -275,7 +316,14 @@ def plot_overview(
     axs[0].xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
     if title:
         fig.suptitle(title, fontsize=12, x=0.01, ha="left")
-    _label_events(axs[0], events)
+    dates = (
+        df["date"].reset_index(drop=True)
+        if "date" in df and "day" in df and (df["day"].to_numpy() == np.arange(len(df))).all()
+        else None
+    )
+    key = _label_events(axs[0], events, dates)
+    if key:  # below the panels, where constrained layout makes room for it
+        fig.supxlabel(key, x=0.01, ha="left", fontsize=8, color="0.3", linespacing=1.4)
     return fig
 
 

@@ -86,3 +86,45 @@ def test_sensitivity_legend_is_clear_of_the_title_with_a_long_metric_name():
     title, legend = ax.title.get_window_extent(renderer), ax.get_legend().get_window_extent(renderer)
     assert not title.overlaps(legend)
     assert legend.y1 < ax.get_window_extent(renderer).y0  # below the axes
+
+
+def test_event_days_group_a_days_events_once_each_in_day_order():
+    from experiments.analysis.plots import event_days
+
+    events = [(9, "b"), (3, "a"), (9, "c"), (9, "b"), (3, "a")]
+    assert event_days(events) == [(3, ["a"]), (9, ["b", "c"])]
+    assert event_days(None) == []
+
+
+def test_overview_numbers_event_days_without_overlap_and_names_them_in_a_key():
+    """Nine event days, eight of them within four weeks (the August 2024 replay): the numbers at the
+    top of the USD/JPY panel must not overlap each other, and the key names every event once."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from experiments.analysis.plots import EVENT_KEY_WIDTH, plot_overview
+    from model.results import run_simulation
+    from model.scenarios import load_scenario
+
+    days = 120  # a day is then narrower than a number
+    df = run_simulation(scenario="boj_hike_2024", seed=1, days=days).timeseries
+    events = [(e.day, e.kind.replace("_", " ")) for e in load_scenario("boj_hike_2024").events if e.day <= days]
+    distinct = sorted({d for d, _ in events})
+    assert len(distinct) >= 8 and distinct[7] - distinct[0] < 25  # crowded: the case the key is for
+    fig = plot_overview(df, events=events)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    numbers = [t for t in fig.axes[0].texts if t.get_text().isdigit()]
+    assert [t.get_text() for t in numbers] == [str(k) for k in range(1, len(distinct) + 1)]
+    boxes = [t.get_window_extent(canvas.get_renderer()) for t in numbers]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b), "two event numbers overlap"
+    key = fig.get_supxlabel()
+    lines = key.split("\n")
+    assert lines[0].startswith("events: 1 day") and all(len(line) <= EVENT_KEY_WIDTH for line in lines)
+    for k, day in enumerate(distinct, start=1):
+        assert key.count(f"{k} day {day} (") == 1  # each day once, with its date
+    for _, label in events:
+        assert label in key
+    assert "11 Jul 2024" in key  # the first intervention's date, from the run's calendar
+    assert plot_overview(df).get_supxlabel() == ""  # no events, no key
