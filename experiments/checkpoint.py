@@ -11,7 +11,8 @@ is removed; after an error or an interruption it is kept, and the log says so.
 
 A result is found only under a key made of the task's function and arguments (pickled) and a hash of
 the code and data that could change it (the ``.py``, ``.toml`` and ``.json`` files of ``model/``,
-``agents/`` and ``experiments/``): after an edit anywhere there, nothing stored before is reused. A
+``agents/`` and ``experiments/``, and the versions of Python, NumPy, SciPy, numba and pandas): after
+an edit anywhere there, or an upgrade, nothing stored before is reused. A
 task that cannot be pickled, or a stored result that cannot be read, is simply run again.
 
 Example
@@ -49,12 +50,18 @@ _SUFFIX = ".pkl"
 
 @functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """A hash of everything a stored result could depend on besides its task: the package version and
-    the ``.py``, ``.toml`` and ``.json`` files of ``model/``, ``agents/`` and ``experiments/``."""
+    """A hash of everything a stored result could depend on besides its task: the package's version, the
+    ``.py``, ``.toml`` and ``.json`` files of ``model/``, ``agents/`` and ``experiments/``, and the
+    versions of Python and the numerical libraries."""
+    import platform
+    from importlib import metadata
+
     from model import __version__
     from model.numba_cache import source_hash
 
-    return f"{__version__} {source_hash(('model', 'agents', 'experiments'), ('.py', '.toml', '.json'), True)}"
+    libraries = " ".join(f"{name} {metadata.version(name)}" for name in ("numpy", "scipy", "numba", "pandas"))
+    code = source_hash(("model", "agents", "experiments"), (".py", ".toml", ".json"), True)
+    return f"{__version__} {code} python {platform.python_version()} {libraries}"
 
 
 class Checkpoint:
