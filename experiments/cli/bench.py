@@ -90,12 +90,25 @@ class KernelTimer:
     def __init__(self) -> None:
         self.seconds = 0.0
         self.calls = 0
+        # of `seconds`, an estimate of numba's typing of the arguments (C code in its dispatcher that
+        # fingerprints every argument to pick the compiled overload): the same fingerprint, timed
+        # just before each call (outside the kernel's time); None where numba does not offer it
+        self.typing_seconds: float | None = 0.0
         self._patched: list[tuple[dict, str, Any]] = []
 
     def _wrap(self, fn: Any) -> Any:
         clock = time.perf_counter
+        try:
+            from numba._dispatcher import compute_fingerprint
+        except ImportError:  # a numba without it: no estimate
+            compute_fingerprint = None
+            self.typing_seconds = None
 
         def timed(*args: Any, **kwargs: Any) -> Any:
+            if compute_fingerprint is not None:
+                t = clock()
+                compute_fingerprint((*args, *kwargs.values()))
+                self.typing_seconds += clock() - t
             t = clock()
             try:
                 return fn(*args, **kwargs)
@@ -352,6 +365,7 @@ def _time_standard(collect: bool, days: int, seed: int, populations: dict[str, i
     if kernels is not None:
         out["kernel_phases"] = dict(timer.kernel_seconds)
         out["kernel_calls"] = kernels.calls
+        out["typing_seconds"] = kernels.typing_seconds
     return out
 
 
@@ -447,6 +461,11 @@ def run_standard_benchmark(days: int = STANDARD_DAYS, seed: int = 1, reps: int =
           f"left out): "
           f"{1e3 * inside / days:.3f} ms/day inside numba kernels, {1e3 * outside / days:.3f} outside; "
           f"outside / inside = {outside / inside:.2f}")  # fmt: skip
+    typing = split["typing_seconds"]
+    if typing is not None:
+        print(f"of the time inside, about {1e3 * typing / days:.3f} ms/day is numba typing the kernels' arguments "
+              f"at each call from Python (its dispatcher, not compiled code); counted outside, outside / inside "
+              f"would be {(outside + typing) / (inside - typing):.2f}")  # fmt: skip
     lean = med["lean"]
     per_minute = 60.0 / lean["total_seconds"]
     print(f"lean path, whole run (construction {lean['build_seconds']:.3f} s + days {lean['seconds']:.3f} s + "
@@ -462,6 +481,8 @@ def run_standard_benchmark(days: int = STANDARD_DAYS, seed: int = 1, reps: int =
         "paths": {p: {k: v for k, v in r.items() if k != "model"} for p, r in med.items()},
         "kernel_seconds": kp,
         "outside_over_inside": outside / inside,
+        "typing_seconds": typing,
+        "outside_over_inside_typing_outside": None if typing is None else (outside + typing) / (inside - typing),
         "timer_overhead_seconds": overhead,
         "runs_per_minute": per_minute,
         "split_run_identical": identical_split,
@@ -487,7 +508,13 @@ def seeds_summary(results: list[dict]) -> str:
     parts = [
         f"over seeds {seeds[0]}-{seeds[-1]}, median (range):",
         f"lean path {spread([1e3 * r['paths']['lean']['seconds'] / r['days'] for r in results], '.3f')} ms a day,",
-        f"outside / inside {spread([r['outside_over_inside'] for r in results], '.2f')},",
+        f"outside / inside {spread([r['outside_over_inside'] for r in results], '.2f')}"
+        + (
+            f" ({spread([r['outside_over_inside_typing_outside'] for r in results], '.2f')} with numba's typing of "
+            "the arguments counted outside),"
+            if all(r.get("outside_over_inside_typing_outside") is not None for r in results)
+            else ","
+        ),
         f"{spread([r['runs_per_minute'] for r in results], '.1f')} runs per minute per core",
     ]
     if all("speedup" in r for r in results):

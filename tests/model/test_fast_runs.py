@@ -83,6 +83,8 @@ def test_kernel_timer_counts_kernel_calls_and_restores_the_dispatchers():
         timer.remove()
     assert nisa._decide_kernel is original
     assert timer.calls >= 2 * 4 and timer.seconds > 0.0  # at least the solver and the households' kernels
+    # the typing estimate: the dispatcher fingerprints the same arguments inside the timed calls, and more
+    assert 0.0 < timer.typing_seconds < timer.seconds
 
 
 def test_standard_benchmark_reports_both_paths_and_their_agreement(capsys):
@@ -113,6 +115,14 @@ def test_standard_benchmark_over_seeds_ends_with_their_medians(capsys, monkeypat
     assert last == ("over seeds 3-5, median (range): lean path 3.000 (2.000-4.000) ms a day, outside / inside 0.60 "
                     "(0.40-0.90), 120.0 (90.0-150.0) runs per minute per core, lean path 1.00 (0.90-1.10) times as "
                     "fast as the Mesa path")  # fmt: skip
+
+    def typed(**kw):  # with numba's typing of the arguments estimated
+        return {**planted(**kw), "outside_over_inside_typing_outside": 1.0 + figures[kw["seed"]][1]}
+
+    monkeypatch.setattr(bench, "run_standard_benchmark", typed)
+    assert main(["bench", "--standard", "--seed", "3", "--seeds", "3", "--days", "10"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "outside / inside 0.60 (0.40-0.90) (1.60 (1.40-1.90) with numba's typing of the arguments counted " in last
 
 
 def test_households_decision_returns_the_sum_of_its_flows():
