@@ -225,7 +225,9 @@ def simulate_many(
     overrides
         Configuration fields as ``{"section__field": value}``, applied to every run.
     workers
-        Worker processes (``experiments.runner.run_tasks``); 1 runs in this process.
+        Worker processes (``experiments.runner.run_tasks``); 1 runs in this process. Inside
+        :func:`experiments.checkpoint.resumable`, runs finished before an interruption are read back
+        instead of run again.
     progress
         A tqdm progress bar on stderr.
 
@@ -240,6 +242,8 @@ def simulate_many(
     model.validation.ConfigError
         An unknown scenario, a seed that is not a non-negative integer, ``days`` or an override
         out of range, or ``workers`` < 1.
+    model.clearing.ClearingError
+        A run's markets failed to clear (the first such run to finish), whatever ``workers`` is.
 
     Examples
     --------
@@ -282,13 +286,12 @@ def simulate_many(
         config = base.with_overrides(extra) if extra else base  # validated here, once per scenario
         tasks += [(config, scenario, int(seed)) for seed in seed_list]
 
-    if workers == 1:
-        from tqdm import tqdm
+    from experiments.runner import TaskFailed, run_tasks  # experiments imports model, never the reverse at import
 
-        return [_simulate_task(task) for task in tqdm(tasks, desc="runs", disable=not progress, file=sys.stderr)]
-    from experiments.runner import run_tasks  # experiments imports model, never the reverse at import time
-
-    return run_tasks(_simulate_task, tasks, workers=int(workers), progress=progress, desc="runs")
+    try:  # in this process for one worker; inside experiments.checkpoint.resumable, finished runs are kept
+        return run_tasks(_simulate_task, tasks, workers=int(workers), progress=progress, desc="runs")
+    except TaskFailed as exc:  # the run's own error (a ClearingError), as if it had run here
+        raise exc.__cause__ from None
 
 
 def _simulate_task(task: tuple[ModelConfig, Scenario, int]) -> RunResult:

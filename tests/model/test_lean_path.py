@@ -112,6 +112,33 @@ def test_simulate_many_gives_the_same_results_with_two_workers():
         assert a.summary == b.summary
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_simulate_many_raises_a_runs_clearing_failure_itself(workers):
+    from model.clearing import ClearingError
+    from model.scenarios import ScenarioEvent
+
+    # $1.5 tn of trade flow on day 2: a move of more than 15% in a day, which the engine refuses
+    flow = ScenarioEvent(day=2, kind="trade_flow", params={"usd_bn": 1500.0})
+    crash = dataclasses.replace(load_scenario("baseline"), events=(flow,))
+    with pytest.raises(ClearingError, match="day 2"):
+        simulate_many([crash], [1, 2], days=5, overrides=SMALL, workers=workers)
+
+
+def test_simulate_many_inside_a_resumable_block_reads_back_finished_runs(tmp_path):
+    from experiments.checkpoint import resumable
+
+    where = tmp_path / "checkpoint"
+    with pytest.raises(KeyboardInterrupt), resumable(where):
+        simulate_many("risk_off", [4], days=DAYS, overrides=SMALL)
+        raise KeyboardInterrupt  # interrupted after one of the two seeds
+    with resumable(where) as checkpoint:
+        runs = simulate_many("risk_off", [4, 7], days=DAYS, overrides=SMALL)
+        assert checkpoint.found == 1 and checkpoint.stored == 1
+    for r in runs:
+        one = run_simulation(scenario="risk_off", seed=r.seed, days=DAYS, **SMALL)
+        pd.testing.assert_frame_equal(r.timeseries, one.timeseries, check_exact=True)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
