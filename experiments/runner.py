@@ -17,8 +17,15 @@ the *spawn* start method: no fork of a process holding numba's threads) and ``da
 its configuration and seed and the kernels are sequential, so results are identical, bit for bit,
 whichever executor and however many workers computed them.
 
-Inside :func:`experiments.checkpoint.resumable` (the long commands), :func:`run_tasks` keeps each
-finished result on disk and skips the tasks an interrupted attempt already finished.
+Long commands resume where they stopped: inside :func:`resumable`, :func:`run_tasks` keeps each
+finished result on disk (atomically: a file is whole or absent) and runs only the tasks an
+interrupted attempt had not finished. The same command run again after Ctrl-C, a crash or a killed
+machine therefore gives the output an uninterrupted run gives, bit for bit; once the block ends
+without an error the directory is removed. A result is found only under a key made of the task's
+function and arguments (pickled) and :func:`code_fingerprint` (the ``.py``, ``.toml`` and ``.json``
+files of ``model/``, ``agents/`` and ``experiments/``, and the versions of Python, NumPy, SciPy,
+numba and pandas): after an edit anywhere there, or an upgrade, nothing stored before is reused. A
+task that cannot be pickled, or a stored result that cannot be read, is simply run again.
 
 A function sent to worker processes must be importable by name (a module-level function), and
 a script that uses the local executor must call it under ``if __name__ == "__main__":`` (spawn
@@ -35,10 +42,17 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import contextvars
+import functools
+import hashlib
 import logging
 import os
+import pickle
+import shutil
 import sys
-from collections.abc import Callable, Iterable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from experiments.logs import quiet_model_logs
@@ -54,6 +68,15 @@ __all__ = [
     "init_worker",
     "make_pool",
     "run_tasks",
+    "Checkpoint",
+    "resumable",
+    "active_checkpoint",
+    "beside",
+    "code_fingerprint",
+    "atomic_write",
+    "fsync_dir",
+    "write_bytes_atomic",
+    "write_text_atomic",
 ]
 
 EXECUTORS = ("local", "dask", "serial")
@@ -295,13 +318,11 @@ def run_tasks(
     ------
     TaskFailed
         The first task that raised (by completion): its ``index``; the error is its ``__cause__``.
-        The remaining tasks are cancelled; inside a :func:`~experiments.checkpoint.resumable` block
+        The remaining tasks are cancelled; inside a :func:`resumable` block
         the results that had arrived stay on disk for the next attempt.
     """
     from tqdm.auto import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
-
-    from experiments.checkpoint import active
 
     tasks = list(tasks)
     if scheduler:
@@ -311,7 +332,7 @@ def run_tasks(
     results: list[Any] = [None] * len(tasks)
     keys: list[str | None] = [None] * len(tasks)
     todo = list(range(len(tasks)))
-    checkpoint = active()
+    checkpoint = active_checkpoint()
     if checkpoint is not None:  # inside a resumable command: what an earlier attempt finished is not run again
         found, keys = checkpoint.split(fn, tasks)
         todo = [i for i in todo if i not in found]
@@ -357,3 +378,163 @@ def run_tasks(
             raise
         pool.close(cancel=False)
     return results
+
+
+# -- resuming: finished results kept on disk -------------------------------------------------------
+
+_ACTIVE: contextvars.ContextVar[Checkpoint | None] = contextvars.ContextVar("carry_unwind_checkpoint", default=None)
+_RESULT_SUFFIX = ".pkl"
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of everything a stored result could depend on besides its task: the package's version, the
+    ``.py``, ``.toml`` and ``.json`` files of ``model/``, ``agents/`` and ``experiments/``, and the
+    versions of Python and the numerical libraries."""
+    import platform
+    from importlib import metadata
+
+    from model.numba_cache import source_hash
+    from model.version import __version__
+
+    libraries = " ".join(f"{name} {metadata.version(name)}" for name in ("numpy", "scipy", "numba", "pandas"))
+    code = source_hash(("model", "agents", "experiments"), (".py", ".toml", ".json"), True)
+    return f"{__version__} {code} python {platform.python_version()} {libraries}"
+
+
+class Checkpoint:
+    """A directory of finished tasks' results, one file per task, named by the task's key."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.fingerprint = code_fingerprint()
+        self.found = 0  # results read back, over this checkpoint's life
+        self.stored = 0  # results written
+
+    def key(self, fn: Callable[[Any], Any], task: Any) -> str | None:
+        """The file name under which ``fn(task)``'s result is kept; None if the pair cannot be pickled
+        (a local function or lambda: such a task is always run)."""
+        try:
+            blob = pickle.dumps((fn, task), protocol=5)
+        except Exception:  # PicklingError, AttributeError, TypeError: whatever pickle raises for it
+            return None
+        return hashlib.sha256(self.fingerprint.encode() + b"\0" + blob).hexdigest()[:32]
+
+    def load(self, key: str) -> tuple[bool, Any]:
+        """``(True, result)`` if a result is stored under ``key``, else ``(False, None)``; a file that
+        cannot be read back (truncated, written by another Python) counts as absent."""
+        path = self.directory / (key + _RESULT_SUFFIX)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return False, None
+        try:
+            value = pickle.loads(data)
+        except Exception as exc:
+            log.warning("checkpoint: ignoring unreadable %s (%s); that run is done again", path.name, exc)
+            return False, None
+        self.found += 1
+        return True, value
+
+    def store(self, key: str, value: Any) -> None:
+        """Keep ``value`` under ``key``: written to a temporary file, then renamed (whole or absent)."""
+        write_bytes_atomic(self.directory / (key + _RESULT_SUFFIX), pickle.dumps(value, protocol=5))
+        self.stored += 1
+
+    def split(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> tuple[dict[int, Any], list[str | None]]:
+        """The results stored for ``tasks`` (by position; only those found) and every task's key."""
+        keys = [self.key(fn, task) for task in tasks]
+        found = {}
+        for i, key in enumerate(keys):
+            hit, value = self.load(key) if key is not None else (False, None)
+            if hit:
+                found[i] = value
+        return found, keys
+
+
+def active_checkpoint() -> Checkpoint | None:
+    """The checkpoint of the enclosing :func:`resumable` block, if any."""
+    return _ACTIVE.get()
+
+
+@contextlib.contextmanager
+def resumable(directory: str | Path | None) -> Iterator[Checkpoint | None]:
+    """Within the block, :func:`run_tasks` keeps finished results in ``directory`` and reuses those
+    already there; on leaving the block normally the directory is removed, and after an error or an
+    interruption it is kept for the next attempt. ``None``: no checkpoint (the block runs as it
+    would without this).
+
+    >>> import pathlib, tempfile
+    >>> where = pathlib.Path(tempfile.mkdtemp()) / "out.json.checkpoint"
+    >>> with resumable(where):
+    ...     run_tasks(abs, [-1, 2, -3])
+    [1, 2, 3]
+    >>> where.exists()
+    False
+    """
+    if directory is None:
+        yield None
+        return
+    checkpoint = Checkpoint(directory)
+    token = _ACTIVE.set(checkpoint)
+    try:
+        yield checkpoint
+    except BaseException:
+        if checkpoint.stored or checkpoint.found:
+            log.warning("%d finished runs are kept in %s: the same command, run again, resumes from them",
+                        checkpoint.stored + checkpoint.found, checkpoint.directory)  # fmt: skip
+        raise
+    finally:
+        _ACTIVE.reset(token)
+    shutil.rmtree(checkpoint.directory, ignore_errors=True)
+
+
+def beside(out: str | Path | None) -> Path | None:
+    """Where a command writing ``out`` (a file or a directory) keeps its checkpoint: ``out`` with
+    ``.checkpoint`` appended, beside it; None when there is no ``out``."""
+    if out is None or str(out) in ("", "-"):
+        return None
+    out = Path(out)
+    return out.with_name(out.name + ".checkpoint")
+
+
+# -- atomic files -------------------------------------------------------------------------------------
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename durable (a killed machine must not lose a part file it reported written)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """``write(file)`` to a temporary name in the same directory, fsync, then rename onto ``path``."""
+    tmp = path.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{path.name}")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    fsync_dir(path.parent)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically, creating its directory: readers see the old file or the
+    new one, never a part."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, creating its directory (see :func:`write_text_atomic`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: f.write(data))

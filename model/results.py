@@ -226,7 +226,7 @@ def simulate_many(
         Configuration fields as ``{"section__field": value}``, applied to every run.
     workers
         Worker processes (``experiments.runner.run_tasks``); 1 runs in this process. Inside
-        :func:`experiments.checkpoint.resumable`, runs finished before an interruption are read back
+        :func:`experiments.runner.resumable`, runs finished before an interruption are read back
         instead of run again.
     progress
         A tqdm progress bar on stderr.
@@ -288,7 +288,7 @@ def simulate_many(
 
     from experiments.runner import TaskFailed, run_tasks  # experiments imports model, never the reverse at import
 
-    try:  # in this process for one worker; inside experiments.checkpoint.resumable, finished runs are kept
+    try:  # in this process for one worker; inside experiments.runner.resumable, finished runs are kept
         return run_tasks(_simulate_task, tasks, workers=int(workers), progress=progress, desc="runs")
     except TaskFailed as exc:  # the run's own error (a ClearingError), as if it had run here
         raise exc.__cause__ from None

@@ -421,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     from experiments.calibration.search import parse_fixed
 
     base = parse_fixed(parser, args.sets)
-    from experiments.checkpoint import beside, resumable
+    from experiments.runner import beside, resumable
 
     with resumable(beside(args.out)):
         if args.channels:

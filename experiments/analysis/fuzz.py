@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.replay is not None:
         print(json.dumps(fuzz_one((args.replay, args.days, scenarios)), indent=1, default=str))
         return 0
-    from experiments.checkpoint import beside, resumable
+    from experiments.runner import beside, resumable
 
     with resumable(beside(args.out)):
         from experiments.runner import run_tasks

@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         value = getattr(args, name)
         if not lo <= value <= hi:
             parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
-    from experiments.checkpoint import beside, resumable
+    from experiments.runner import beside, resumable
 
     with resumable(beside(args.out)):
         result = measure(args.seeds, level=args.level, workers=args.workers)

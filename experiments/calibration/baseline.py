@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     # --days: the returns of a run after the 250-day burn-in
     args = parse_arguments("python -m experiments.calibration.baseline", __doc__, argv, searched=tuple(BOUNDS),
                            candidates=24, seeds=12, days=1750, profile=7)  # fmt: skip
-    from experiments.checkpoint import beside, resumable
+    from experiments.runner import beside, resumable
 
     with resumable(beside(args.out)):
         targets = data_targets(args.days)  # a run has `days` returns after the burn-in

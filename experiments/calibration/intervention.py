@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     from experiments.calibration.search import parse_arguments, write_result
 
     args = parse_arguments("python -m experiments.calibration.intervention", __doc__, argv, fixable=False, seeds=10)
-    from experiments.checkpoint import beside, resumable
+    from experiments.runner import beside, resumable
 
     with resumable(beside(args.out)):
         return write_result(calibrate(args.seeds, args.workers), args.out, brief=False)

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--{name} = {getattr(args, name)} is not allowed; expected {lo} to {hi}")
     if len(args.values) > 100:
         parser.error(f"values: {len(args.values)} given; at most 100 are allowed")
-    from experiments.checkpoint import beside, resumable
+    from experiments.runner import beside, resumable
 
     with resumable(beside(args.out)):
         values = _values(parser, args.field, args.values)

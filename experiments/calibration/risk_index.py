@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_arguments("python -m experiments.calibration.risk_index", __doc__, argv, searched=tuple(BOUNDS),
                            candidates=32, seeds=6, days=1500)  # fmt: skip
-    from experiments.checkpoint import beside, resumable
+    from experiments.runner import beside, resumable
 
     with resumable(beside(args.out)):
         if args.score_defaults:

@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
     with command_logging(level):
         try:
-            from experiments.checkpoint import beside, resumable
+            from experiments.runner import beside, resumable
 
             # a command that runs many models keeps its finished runs beside its output until it completes
             with resumable(beside(args.out) if getattr(args, "resumable", False) else None):

@@ -6,13 +6,13 @@ import contextlib
 import itertools
 import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from experiments.runner import atomic_write, fsync_dir, write_bytes_atomic, write_text_atomic
 from experiments.sweeps.designs import design_table
 from experiments.sweeps.spec import FORMAT, STATUS_ERROR, STATUS_OK, SpecError, SweepError, SweepSpec, spec_to_toml
 
@@ -66,48 +66,9 @@ def result_schema(spec: SweepSpec) -> Any:
     )
 
 
-def _fsync_dir(path: Path) -> None:
-    """Make a rename durable (a killed machine must not lose a part file it reported written)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    """``write(file)`` to a temporary name in the same directory, fsync, then rename onto ``path``."""
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{path.name}")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
-
-
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically, creating its directory: readers see the old file or the
-    new one, never a part."""
-    write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def write_bytes_atomic(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically, creating its directory (see :func:`write_text_atomic`)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, lambda f: f.write(data))
-
-
 def _write_json(path: Path, data: Any) -> None:
     text = json.dumps(data, indent=2, allow_nan=False) + "\n"
-    _atomic_write(path, lambda f: f.write(text.encode()))
+    atomic_write(path, lambda f: f.write(text.encode()))
 
 
 def load_manifest(out_dir: str | Path) -> dict[str, Any]:
@@ -218,9 +179,9 @@ class SweepStore:
 
         self.runs.mkdir(parents=True, exist_ok=True)
         design = design_table(self.spec)
-        _atomic_write(self.out / DESIGN_FILE, lambda f: design.to_parquet(f, engine="pyarrow", index=False))
+        atomic_write(self.out / DESIGN_FILE, lambda f: design.to_parquet(f, engine="pyarrow", index=False))
         text = spec_text if spec_text is not None else spec_to_toml(self.spec)
-        _atomic_write(self.out / SPEC_FILE, lambda f: f.write(text.encode()))
+        atomic_write(self.out / SPEC_FILE, lambda f: f.write(text.encode()))
         manifest = {
             "format": FORMAT,
             "name": self.spec.name,
@@ -268,10 +229,10 @@ class SweepStore:
             dropped += table.num_rows - n_keep
             if n_keep == 0:
                 part.unlink()
-                _fsync_dir(part.parent)
+                fsync_dir(part.parent)
             else:
                 kept = table.filter(keep)
-                _atomic_write(part, lambda f, t=kept: pq.write_table(t, f))
+                atomic_write(part, lambda f, t=kept: pq.write_table(t, f))
         return dropped
 
     def write_rows(self, rows: list[dict[str, Any]]) -> None:
@@ -281,12 +242,12 @@ class SweepStore:
         table = pa.Table.from_pylist(rows, schema=self.schema)
         self._seq += 1
         path = self.runs / f"part-{self.session_id}-{self._seq:06d}.parquet"
-        _atomic_write(path, lambda f: pq.write_table(table, f))
+        atomic_write(path, lambda f: pq.write_table(table, f))
 
     def write_timeseries(self, rid: str, df: Any) -> None:
         folder = self.out / TIMESERIES_DIR
         folder.mkdir(exist_ok=True)
-        _atomic_write(folder / f"{rid}.parquet", lambda f: df.to_parquet(f, engine="pyarrow", index=False))
+        atomic_write(folder / f"{rid}.parquet", lambda f: df.to_parquet(f, engine="pyarrow", index=False))
 
     def record_session(self, session: dict[str, Any], interrupted: bool) -> dict[str, Any]:
         """Append this session's record and the run counts to the manifest."""

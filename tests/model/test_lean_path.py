@@ -125,7 +125,7 @@ def test_simulate_many_raises_a_runs_clearing_failure_itself(workers):
 
 
 def test_simulate_many_inside_a_resumable_block_reads_back_finished_runs(tmp_path):
-    from experiments.checkpoint import resumable
+    from experiments.runner import resumable
 
     where = tmp_path / "checkpoint"
     with pytest.raises(KeyboardInterrupt), resumable(where):

@@ -1,4 +1,4 @@
-"""Long commands resume where they stopped (experiments.checkpoint through run_tasks)."""
+"""Long commands resume where they stopped (experiments.runner.resumable around run_tasks)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
-from experiments import checkpoint as ck
+from experiments import runner as ck
 from experiments.runner import TaskFailed, run_tasks
 from model import numba_cache
 
@@ -60,7 +60,7 @@ def test_an_interrupted_command_runs_only_what_is_left(tmp_path):
 def test_outside_a_resumable_block_nothing_is_kept(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert run_tasks(flaky, range(3)) == [0, 2, 4]
-    assert ck.active() is None and list(tmp_path.iterdir()) == []
+    assert ck.active_checkpoint() is None and list(tmp_path.iterdir()) == []
     with ck.resumable(None) as checkpoint:
         assert checkpoint is None and run_tasks(flaky, range(3)) == [0, 2, 4]
     assert CALLS == [0, 1, 2, 0, 1, 2]
@@ -100,7 +100,7 @@ def test_an_unreadable_result_is_computed_again(tmp_path, caplog):
     checkpoint = ck.Checkpoint(where)
     (where / f"{checkpoint.key(flaky, 2)}.pkl").write_bytes(b"\x80\x05 truncated")
     CALLS.clear()
-    with caplog.at_level(logging.WARNING, logger="experiments.checkpoint"), ck.resumable(where):
+    with caplog.at_level(logging.WARNING, logger="experiments.runner"), ck.resumable(where):
         assert run_tasks(flaky, [1, 2]) == [2, 4]
     assert CALLS == [2]
     assert "unreadable" in caplog.text
