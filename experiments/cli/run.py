@@ -257,7 +257,7 @@ def _run_seeds(args: argparse.Namespace, config: Any, scenario: Any) -> int:
     """``--seeds``: one run per seed into OUT/seed-N/, then the table over seeds."""
     import pandas as pd
 
-    from experiments.runner import TaskFailed, default_workers, run_tasks
+    from experiments.runner import TaskFailed, beside, default_workers, resumable, run_tasks
 
     seeds: list[int] = args.seeds
     label = ",".join(str(s) for s in seeds) if len(seeds) < 3 or seeds != list(range(seeds[0], seeds[-1] + 1)) else (
@@ -265,14 +265,18 @@ def _run_seeds(args: argparse.Namespace, config: Any, scenario: Any) -> int:
     )  # fmt: skip
     out = args.out if args.out is not None else Path("out") / f"{scenario.name}-seeds{label.replace(',', '_')}"
     check_out_dir(out)
-    if out.exists() and any(out.iterdir()):
+    # the finished seeds of an interrupted attempt: the same command goes on from them
+    checkpoint = beside(out)
+    resuming = checkpoint.is_dir()
+    if out.exists() and any(out.iterdir()) and not resuming:
         if not args.force:
             raise UsageError(
                 f"--out = {str(out)!r} is not allowed; it is not empty. Pass --force to replace the runs in it, "
                 "or choose another --out"
             )
-    for seed in seeds:
-        _check_target(out / f"seed-{seed}", args.force)
+    if not resuming:
+        for seed in seeds:
+            _check_target(out / f"seed-{seed}", args.force)
     days = config.simulation.days
     workers = args.workers or (1 if len(seeds) * days <= SERIAL_SEED_DAYS else default_workers())
     workers = min(workers, len(seeds))
@@ -282,16 +286,17 @@ def _run_seeds(args: argparse.Namespace, config: Any, scenario: Any) -> int:
          "force": args.force, "progress": progress and workers == 1 and len(seeds) == 1}
         for seed in seeds
     ]  # fmt: skip
-    try:
-        rows = run_tasks(run_one, tasks, workers=workers, progress=progress, desc=f"{scenario.name} seeds")
-    except TaskFailed as exc:
-        cause = exc.__cause__ or exc
-        print_error(f"seed {seeds[exc.index]}: {cause}")
-        return EXIT_FAILURE
-    per_seed = pd.DataFrame(rows)
-    per_seed.to_csv(out / SEEDS_FILE, index=False)
-    summary = seeds_summary(per_seed)
-    summary.to_csv(out / SEEDS_SUMMARY_FILE, index=False)
+    with resumable(checkpoint):  # kept until the tables are written
+        try:
+            rows = run_tasks(run_one, tasks, workers=workers, progress=progress, desc=f"{scenario.name} seeds")
+        except TaskFailed as exc:
+            cause = exc.__cause__ or exc
+            print_error(f"seed {seeds[exc.index]}: {cause}")
+            return EXIT_FAILURE
+        per_seed = pd.DataFrame(rows)
+        per_seed.to_csv(out / SEEDS_FILE, index=False)
+        summary = seeds_summary(per_seed)
+        summary.to_csv(out / SEEDS_SUMMARY_FILE, index=False)
     print(f"{scenario.name}: {len(seeds)} seeds ({label}), {days} trading days each; {out}/seed-N/ per seed")
     print(_seeds_table(summary))
     print(f"  tables: {out / SEEDS_FILE} (per seed), {out / SEEDS_SUMMARY_FILE}")

@@ -76,3 +76,38 @@ def test_seeds_go_through_the_shared_runner_and_pickle_for_its_workers(three_see
 def test_seeds_refuse_to_overwrite_without_force(three_seeds, capsys):
     assert main(["run", "--scenario", "risk_off", "--seeds", "1-2,5", *TINY, "--out", str(three_seeds)]) == 2
     assert "--force" in capsys.readouterr().err
+
+
+def test_an_interrupted_multi_seed_run_goes_on_from_its_finished_seeds(three_seeds, tmp_path, monkeypatch):
+    """Seeds 1 and 5 finished before the interruption, seed 2 did not: the same command, run again
+    without --force, runs seed 2 alone and writes the tables an uninterrupted run writes."""
+    import pickle
+    import shutil
+
+    from experiments import runner
+
+    out = tmp_path / "risk_off"
+    argv = ["run", "--scenario", "risk_off", "--seeds", "1-2,5", *TINY, "--out", str(out)]
+    with monkeypatch.context() as patch:
+        patch.setattr(runner.shutil, "rmtree", lambda *a, **k: None)  # keep the checkpoint, as if killed
+        assert main(argv) == 0
+    checkpoint = tmp_path / "risk_off.checkpoint"
+    (unfinished,) = [p for p in checkpoint.glob("*.pkl") if pickle.loads(p.read_bytes())["seed"] == 2]
+    unfinished.unlink()
+    shutil.rmtree(out / "seed-2")
+    for table in (SEEDS_FILE, SEEDS_SUMMARY_FILE):
+        (out / table).unlink()
+    ran = []
+    run_one = runner.run_tasks
+
+    def counting(fn, tasks, **kw):
+        found, _ = runner.active_checkpoint().split(fn, list(tasks))
+        ran.extend(t["seed"] for i, t in enumerate(tasks) if i not in found)
+        return run_one(fn, tasks, **kw)
+
+    monkeypatch.setattr("experiments.runner.run_tasks", counting)
+    assert main(argv) == 0  # no --force needed: the command goes on
+    assert ran == [2]
+    pd.testing.assert_frame_equal(pd.read_csv(out / SEEDS_FILE), pd.read_csv(three_seeds / SEEDS_FILE))
+    pd.testing.assert_frame_equal(load(out / "seed-2").timeseries, load(three_seeds / "seed-2").timeseries)
+    assert not checkpoint.exists()
