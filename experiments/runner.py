@@ -43,7 +43,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import contextvars
-import functools
 import hashlib
 import logging
 import os
@@ -386,11 +385,11 @@ _ACTIVE: contextvars.ContextVar[Checkpoint | None] = contextvars.ContextVar("car
 _RESULT_SUFFIX = ".pkl"
 
 
-@functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """A hash of everything a stored result could depend on besides its task: the package's version, the
     ``.py``, ``.toml`` and ``.json`` files of ``model/``, ``agents/`` and ``experiments/``, and the
-    versions of Python and the numerical libraries."""
+    versions of Python and the numerical libraries. Read afresh at each call (a few milliseconds): a
+    scenario file edited in a long-lived session must change it."""
     import platform
     from importlib import metadata
 

@@ -301,16 +301,26 @@ def guarded(fn, seed: int) -> dict[str, float]:
         return {"failed": 1.0}
 
 
+def arms_cache_key(seeds: int, days: int, base: dict[str, Any]) -> str:
+    """Under what :func:`report`'s cache keeps the baseline arms: the arguments and the code
+    (:func:`experiments.runner.code_fingerprint`), so that an edit to the model or an upgrade since
+    the cache was written does not reuse its statistics."""
+    from experiments.runner import code_fingerprint
+
+    return f"{seeds}x{days} {code_fingerprint()}" + (" " + json.dumps(base, sort_keys=True) if base else "")
+
+
 def report(seeds: int, days: int, workers: int, cache: str = "", base: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every figure of this module. ``cache``: a JSON file keeping the four baseline arms' per-seed
-    statistics, so that a re-run with the same arguments skips them. ``base``: overrides every run takes
+    statistics, so that a re-run with the same arguments and the same code skips them
+    (:func:`arms_cache_key`). ``base``: overrides every run takes
     (an arm's own overrides win over them)."""
     import os
 
     from experiments.runner import run_tasks
 
     base = dict(base or {})
-    key = f"{seeds}x{days}" + (" " + json.dumps(base, sort_keys=True) if base else "")
+    key = arms_cache_key(seeds, days, base)
     if cache and os.path.exists(cache):
         with open(cache, encoding="utf-8") as fh:
             stored = json.load(fh)

@@ -124,3 +124,15 @@ def test_channels_report_pairs_the_leveraged_arm_with_the_unleveraged_one_withou
     lev, unlev = names.index("leveraged"), names.index("capacities' response to the risk index")
     diff = out["leverage_without_the_liquidity_channel"]["kurtosis"]["difference"]
     assert diff["median"] == lev - unlev and diff["n"] == 5
+
+
+def test_the_arms_cache_is_not_reused_after_the_code_changed(monkeypatch):
+    from experiments import runner
+    from experiments.analysis import balance_sheet_cycle as bsc
+
+    key = bsc.arms_cache_key(20, 2000, {})
+    assert key == bsc.arms_cache_key(20, 2000, {})
+    assert key != bsc.arms_cache_key(20, 2000, {"hedge_funds__max_leverage": 33.0})
+    assert key != bsc.arms_cache_key(10, 2000, {})
+    monkeypatch.setattr(runner, "code_fingerprint", lambda: "0.1.0 edited")
+    assert bsc.arms_cache_key(20, 2000, {}) != key
