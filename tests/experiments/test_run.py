@@ -98,12 +98,12 @@ def test_an_interrupted_multi_seed_run_goes_on_from_its_finished_seeds(three_see
     for table in (SEEDS_FILE, SEEDS_SUMMARY_FILE):
         (out / table).unlink()
     ran = []
-    run_one = runner.run_tasks
+    original = runner.run_tasks
 
     def counting(fn, tasks, **kw):
         found, _ = runner.active_checkpoint().split(fn, list(tasks))
         ran.extend(t["seed"] for i, t in enumerate(tasks) if i not in found)
-        return run_one(fn, tasks, **kw)
+        return original(fn, tasks, **kw)
 
     monkeypatch.setattr("experiments.runner.run_tasks", counting)
     assert main(argv) == 0  # no --force needed: the command goes on
