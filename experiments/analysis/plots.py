@@ -90,7 +90,8 @@ def _label_events(ax: Axes, events: Iterable[Event] | None, dates: pd.Series | N
         row = next((r for r, x in enumerate(last_in_row) if day - x >= min_gap), len(last_in_row))
         if row == len(last_in_row):
             last_in_row.append(day)
-        last_in_row[row] = day
+        else:
+            last_in_row[row] = day
         ax.annotate(str(k), xy=(day, 1.0), xycoords=("data", "axes fraction"), xytext=(0, -2 - 9 * row),
                     textcoords="offset points", ha="center", va="top", fontsize=7.5, color="0.3",
                     bbox=_NUMBER_BOX)  # fmt: skip
