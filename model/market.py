@@ -362,6 +362,13 @@ class ExpectedPath:
         """Shift the expected near-term rate by ``change`` (a data surprise, guidance)."""
         self.level += change
 
+    def set_average(self, years: float, value: float) -> None:
+        """Move the expected near-term rate so that the path's average over ``years`` is ``value`` (the
+        path's shape, anchor and half-life kept): the path an observed yield of that maturity implies."""
+        k = math.log(2.0) / self.halflife
+        weight = -math.expm1(-k * years) / (k * years)  # d average / d level
+        self.level = self.anchor + (value - self.anchor) / weight
+
     def decide(self, rate: float) -> float:
         """A decision at ``rate``: returns its surprise and re-anchors the path there."""
         surprise = rate - self.level
@@ -456,6 +463,10 @@ class MarketState:
             self.set_us_short_rate(p["rate"])
         elif event.kind == "fed_path_news":
             self.fed_path.news(p["change_pa"])
+        elif event.kind == "ust2y_observed":
+            # an observed 2y close (conditional scenarios only): the expected Fed path it implies, given
+            # the 2y's term premium over the path, held at its day-0 gap
+            self.fed_path.set_average(2.0, p["yield_pa"] - self.ust2y_premium)
         elif event.kind == "boj_path_news":
             self.boj_path.news(p["change_pa"])
         elif event.kind == "us_growth_news":

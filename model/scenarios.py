@@ -34,6 +34,7 @@ __all__ = [
     "Scenario",
     "ScenarioEvent",
     "EVENT_KINDS",
+    "OBSERVED_KINDS",
     "load_scenario",
     "list_scenarios",
     "read_text_file",
@@ -57,7 +58,13 @@ EVENT_KINDS: dict[str, dict[str, tuple[float, float]]] = {
     "commodity_shock": {"inflation_pa": (-0.2, 0.2)},
     "us_inflation_expectations": {"rate": (-0.05, 0.3)},
     "superlong_shock": {"spread_pa": (-0.05, 0.05)},
+    "ust2y_observed": {"yield_pa": (-0.01, 0.17)},
 }
+# Kinds that feed an observed market price (an outcome of the model) back in as an input. A scenario may
+# use them only if its name says it is conditional on that observation, so no result from such a run
+# passes for one built from inputs alone.
+OBSERVED_KINDS = frozenset({"ust2y_observed"})
+CONDITIONAL_MARK = "conditional"
 
 
 @dataclass(frozen=True)
@@ -245,10 +252,16 @@ def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Sc
     if not isinstance(raw_events, list):
         raise ConfigError(f"{where}: 'events' must be an array of tables ([[events]])")
     calendar = TradingCalendar(config.market.start_date)
-    events = tuple(
-        sorted((_parse_event(e, i, where, lines, calendar) for i, e in enumerate(raw_events)), key=lambda e: e.day)
-    )
+    parsed = [_parse_event(e, i, where, lines, calendar) for i, e in enumerate(raw_events)]
     name = str(data.get("name", Path(where).stem))
+    for i, event in enumerate(parsed):
+        if event.kind in OBSERVED_KINDS and CONDITIONAL_MARK not in name:
+            raise ConfigError(
+                f"{_at(where, lines.key(f'events[{i}]', 'kind'))}: events[{i}].kind = {event.kind!r} sets the model "
+                f"from an observed market price (an outcome, not an input), so it is allowed only in a scenario "
+                f"whose name contains {CONDITIONAL_MARK!r}; name = {name!r}"
+            )
+    events = tuple(sorted(parsed, key=lambda e: e.day))
     return Scenario(name=name, description=str(data.get("description", "")), config=config, events=events, path=where)
 
 

@@ -77,6 +77,9 @@ __all__ = [
 ]
 
 SCENARIO = "boj_hike_2024"
+# the variant whose expected Fed path follows the observed UST 2y closes to 1 Aug: conditional on that
+# repricing, reported beside the replay from inputs, never in its place
+CONDITIONAL = "boj_hike_2024_conditional_fed"
 WINDOW_DAYS = 60
 # Observed USD/JPY closes, for comparison only (approximate daily closes; BoJ / Federal Reserve H.10)
 OBSERVED_CLOSES: dict[str, float] = {
@@ -143,14 +146,14 @@ def replay_measures(usdjpy: np.ndarray, risk_index: np.ndarray, carry: np.ndarra
     }
 
 
-def replay_run(task: tuple[int, int, dict[str, Any]]) -> dict[str, Any]:
-    """One seed of the replay: ``(seed, days, overrides)`` → its path and measures (``failed`` set
-    and measures NaN where the run ends in a clearing failure)."""
+def replay_run(task: tuple) -> dict[str, Any]:
+    """One seed of the replay: ``(seed, days, overrides[, scenario])`` → its path and measures (``failed`` set
+    and measures NaN where the run ends in a clearing failure); the scenario is ``SCENARIO`` unless given."""
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
 
-    seed, days, overrides = task
-    model = CarryUnwindModel(scenario=SCENARIO, seed=seed, collect=False, **overrides)
+    seed, days, overrides, scenario = (*task, SCENARIO)[:4]
+    model = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **overrides)
     failed = ""
     try:
         model.run_for(days)
@@ -189,13 +192,13 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _arm(seeds: Sequence[int], extra: dict[str, Any], *, days: int, workers: int, news_sd: float, progress: bool,
-         desc: str, base: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
-    """The replay over ``seeds`` with the overrides ``base`` (every arm's), then ``extra`` (this arm's), and the
-    risk index's news sd ``news_sd``."""
+         desc: str, base: dict[str, Any] | None = None, scenario: str = SCENARIO) -> dict[str, Any]:  # fmt: skip
+    """The replay of ``scenario`` over ``seeds`` with the overrides ``base`` (every arm's), then ``extra`` (this
+    arm's), and the risk index's news sd ``news_sd``."""
     from experiments.runner import run_tasks
 
     overrides = {"market__risk_news_sd": news_sd, **(base or {}), **extra}
-    tasks = [(seed, days, overrides) for seed in seeds]
+    tasks = [(seed, days, overrides, scenario) for seed in seeds]
     runs = run_tasks(replay_run, tasks, workers=workers, progress=progress, desc=desc)
     return {"overrides": extra, "summary": _summary(runs), "runs": runs}
 
@@ -342,11 +345,13 @@ def plot_map(report: dict[str, Any], path: Path) -> None:
 
 def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd: float = 0.0,
            progress: bool = True, positioning: bool = True, channels: bool = False,
-           grid: bool = False, base: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
-    """Run the replay at each sensitivity over seeds ``0 … seeds − 1``, then (``positioning``) the central
-    sensitivity across the funds' capital (:func:`run_positioning`) and (``channels``, which needs
-    ``positioning``) each feedback channel switched off at the default and the anchor-matched capital
-    (:func:`run_channels`), and (``grid``, which needs ``positioning``) the map over the margins'
+           grid: bool = False, conditional: bool = True,
+           base: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Run the replay at each sensitivity over seeds ``0 … seeds − 1``, (``conditional``) the variant
+    conditional on the observed repricing of the Fed (``CONDITIONAL``, central sensitivity), then
+    (``positioning``) the central sensitivity across the funds' capital (:func:`run_positioning`) and
+    (``channels``, which needs ``positioning``) each feedback channel switched off at the default and the
+    anchor-matched capital (:func:`run_channels`), and (``grid``, which needs ``positioning``) the map over the margins'
     elasticity and the capital (:func:`run_map`); return the report. ``base``: overrides every arm takes
     (an arm's own overrides, such as a channel switched off, win over them)."""
     ids = list(range(seeds))
@@ -355,6 +360,10 @@ def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd
                               "risk_news_sd": news_sd, "overrides": dict(base or {}), "by_sensitivity": {}}  # fmt: skip
     for name, extra in SENSITIVITIES.items():
         report["by_sensitivity"][name] = _arm(ids, extra, desc=f"replay ({name})", **kw)
+    if conditional:
+        report["conditional"] = {"scenario": CONDITIONAL,
+                                 **_arm(ids, {}, desc="replay (conditional on the Fed's repricing)",
+                                        scenario=CONDITIONAL, **kw)}  # fmt: skip
     if positioning:
         pos = report["positioning"] = run_positioning(ids, central=report["by_sensitivity"]["central"], **kw)
         if channels:
@@ -368,7 +377,8 @@ def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
-    """Median path and 5-95% band of USD/JPY (central sensitivity) against the observed closes."""
+    """Median path and 5-95% band of USD/JPY (central sensitivity) against the observed closes, and the
+    median of the variant conditional on the Fed's repricing (dashed) where the report has it."""
     import matplotlib.dates as mdates
 
     from experiments.analysis.style import paper_figure, style_axes, style_legend
@@ -376,8 +386,9 @@ def plot(report: dict[str, Any], path: Path) -> None:
     runs = [r for r in report["by_sensitivity"]["central"]["runs"] if not r["failed"]]
     if not runs:
         return
+    conditional = [r for r in report.get("conditional", {}).get("runs", []) if not r["failed"]]
     fig, axes = paper_figure("two", 3.2, 1, 2)
-    n = min(len(r["usdjpy"]) for r in runs)
+    n = min(len(r["usdjpy"]) for r in runs + conditional)
     dates = np.array([dt.date.fromisoformat(d) for d in runs[0]["dates"][:n]])
     for ax, key, label, obs in (
         (axes[0], "usdjpy", "USD/JPY", OBSERVED_CLOSES),
@@ -388,6 +399,9 @@ def plot(report: dict[str, Any], path: Path) -> None:
         q05, q50, q95 = np.percentile(paths, [5, 50, 95], axis=0)
         ax.fill_between(dates, q05, q95, alpha=0.25, label="model 5-95%")
         ax.plot(dates, q50, lw=1.8, label="model median")
+        if conditional:
+            median = np.median(np.array([r[key][:n] for r in conditional]), axis=0)
+            ax.plot(dates, median, lw=1.4, ls="--", label="median, Fed path from the observed 2y")
         od = [dt.date.fromisoformat(d) for d in obs]
         ax.plot(od, list(obs.values()), "o", ms=4, color="black", label="observed close")
         style_axes(ax, f"{label}, {len(runs)} seeds", label)
@@ -468,6 +482,11 @@ def main(argv: list[str] | None = None) -> int:
         help="skip the capital arms (the day-0 carry stock is still checked against the anchor)",
     )
     parser.add_argument(
+        "--no-conditional",
+        action="store_true",
+        help=f"skip the variant conditional on the observed repricing of the Fed ({CONDITIONAL})",
+    )
+    parser.add_argument(
         "--channels",
         action="store_true",
         help="also run the replay with each feedback channel switched off, at the default and the anchor-matched "
@@ -503,7 +522,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with resumable(beside(args.out)):  # the files are written before the finished runs are let go
         report = replay(args.seeds, workers=args.workers, news_sd=args.news_sd, positioning=not args.no_positioning,
-                        channels=args.channels, grid=args.map, base=base)  # fmt: skip
+                        channels=args.channels, grid=args.map, conditional=not args.no_conditional,
+                        base=base)  # fmt: skip
         if args.out:
             from experiments.sweeps.store import write_text_atomic
 
@@ -517,6 +537,9 @@ def main(argv: list[str] | None = None) -> int:
         print("every arm with " + ", ".join(f"{k.replace('__', '.')} = {v}" for k, v in base.items()))
     for name, part in report["by_sensitivity"].items():
         _print_summary(name, part["summary"])
+    if "conditional" in report:
+        _print_summary(f"conditional on the Fed's repricing ({CONDITIONAL}: the expected Fed path from the UST 2y "
+                       "closes to 1 Aug; not a result from inputs)", report["conditional"]["summary"])  # fmt: skip
     pos = report.get("positioning")
     if pos:
         print(f"positioning: capital ${pos['default_capital_usd_bn']:.1f} bn by default; "

@@ -161,4 +161,18 @@ def test_the_replay_report_puts_the_anchor_arm_at_the_anchor_and_writes_both_fig
     larger = [r["carry_start_usd_bn"] for r in arms["1.25x"]["runs"]]
     assert [b / a for a, b in zip(default, larger, strict=True)] == pytest.approx([1.25, 1.25], rel=1e-12)
     assert (tmp_path / "r.png").stat().st_size > 0 and (tmp_path / "r_positioning.png").stat().st_size > 0
-    assert "puts the median day-0 carry stock at the $250 bn anchor" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "puts the median day-0 carry stock at the $250 bn anchor" in out
+    # the variant conditional on the Fed's repricing is reported beside the replay, and named as conditional
+    assert report["conditional"]["scenario"] == replay.CONDITIONAL
+    assert "[conditional on the Fed's repricing" in out and "not a result from inputs" in out
+    conditional = report["conditional"]["runs"]
+    assert [r["seed"] for r in conditional] == [0, 1] and conditional != report["by_sensitivity"]["central"]["runs"]
+
+
+def test_a_replay_run_takes_its_scenario_and_the_conditional_one_differs_only_after_its_first_observed_close():
+    plain = replay.replay_run((2, 4, {"market__risk_news_sd": 0.0}))
+    assert replay.replay_run((2, 4, {"market__risk_news_sd": 0.0}, replay.SCENARIO)) == plain
+    conditional = replay.replay_run((2, 4, {"market__risk_news_sd": 0.0}, replay.CONDITIONAL))
+    # its first 2y close is on 3 Jul (day 2): the day-0 2y only sets the term premium, which trades nothing
+    assert conditional["usdjpy"][:2] == plain["usdjpy"][:2] and conditional["usdjpy"][2] != plain["usdjpy"][2]

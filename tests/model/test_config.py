@@ -326,3 +326,12 @@ def test_commented_toml_round_trips_every_section_exactly(tmp_path):
     assert back.to_toml() == text
     for section in back.to_dict():
         assert getattr(back, section) == getattr(cfg, section), section
+
+
+def test_an_observed_price_as_an_event_needs_a_scenario_named_conditional():
+    event = '[[events]]\nday = 5\nkind = "ust2y_observed"\nyield_pa = 0.04\n'
+    with pytest.raises(ConfigError, match=r"mine\.toml, line 4: events\[0\]\.kind = 'ust2y_observed' .* allowed only "
+                       r"in a scenario whose name contains 'conditional'; name = 'replay'"):  # fmt: skip
+        parse_scenario(f'name = "replay"\n{event}', "mine.toml")
+    scenario = parse_scenario(f'name = "replay_conditional_on_the_2y"\n{event}', "mine.toml")
+    assert [e.kind for e in scenario.events] == ["ust2y_observed"]

@@ -96,3 +96,26 @@ def test_a_decision_the_news_had_priced_does_not_move_long_yields_again():
     assert with_both.market.last_surprise["boj"] == pytest.approx(0.0, abs=1e-15)
     assert with_both.market.expected_change_10y("boj") == pytest.approx(news_only.market.expected_change_10y("boj"))
     assert math.isclose(with_both.history["jgb2y_yield"][-1], news_only.history["jgb2y_yield"][-1], abs_tol=1e-15)
+
+
+@pytest.mark.parametrize("years", [0.25, 2.0, 10.0])
+@pytest.mark.parametrize("halflife", [0.5, 5.0])
+def test_set_average_puts_the_paths_average_there_and_keeps_its_anchor_and_half_life(years, halflife):
+    path = ExpectedPath(level=0.0533, anchor=0.0275, halflife_years=halflife)
+    path.set_average(years, 0.0416)
+    integral, _ = quad(lambda h: 0.0275 + (path.level - 0.0275) * 2.0 ** (-h / halflife), 0.0, years)
+    assert integral / years == pytest.approx(0.0416, rel=1e-12)
+    assert (path.anchor, path.halflife) == (0.0275, halflife)
+
+
+def test_an_observed_2y_close_sets_the_models_2y_that_day_and_a_lower_one_weakens_the_dollar():
+    event = ScenarioEvent(day=10, kind="ust2y_observed", params={"yield_pa": 0.04})
+    for seed in SEEDS:
+        model = make_model(seed)
+        model.schedule(event.day, model.apply_event, event)
+        model.run_for(10)
+        assert model.history["ust2y_yield"][-1] == pytest.approx(0.04, abs=1e-15)
+        lower = ScenarioEvent(
+            day=10, kind="ust2y_observed", params={"yield_pa": model.history["ust2y_yield"][-2] - 0.005}
+        )
+        assert twin_difference("usdjpy", lower, 10, seed) < 0.0

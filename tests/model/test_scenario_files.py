@@ -3,6 +3,7 @@ the built-in scenarios' descriptions speak to a researcher."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 
@@ -11,6 +12,7 @@ import pytest
 from model.config import ModelConfig
 from model.scenarios import SCENARIO_DIR, list_scenarios, load_scenario, read_text_file
 from model.validation import ConfigError
+from tests.support import make_model
 
 
 def test_a_file_that_is_not_utf8_names_the_file_the_byte_and_the_line(tmp_path):
@@ -68,3 +70,30 @@ def test_built_in_scenarios_use_no_internal_shorthand(name):
     for event in data.get("events", []):
         assert not SHORTHAND.search(event.get("source", "")), event
     assert not SHORTHAND.search(text), "a comment uses 'seed 00N' or 'Option X' without saying what it is"
+
+
+def test_the_conditional_replay_differs_from_the_replay_only_in_the_fed_paths_source():
+    """boj_hike_2024_conditional_fed is boj_hike_2024 with the surprise-sized Fed news up to 1 Aug replaced by
+    observed 2y closes (and the day-0 2y): every other input the same, so the two files cannot drift apart."""
+    plain, conditional = (tomllib.loads((SCENARIO_DIR / f"{n}.toml").read_text(encoding="utf-8"))
+                          for n in ("boj_hike_2024", "boj_hike_2024_conditional_fed"))  # fmt: skip
+
+    def inputs(data, dropped):
+        return [{k: v for k, v in e.items() if k != "source"} for e in data["events"] if e["kind"] != dropped]
+
+    assert inputs(plain, "fed_path_news") == inputs(conditional, "ust2y_observed")
+    assert all(e["date"] <= dt.date(2024, 8, 1) for e in plain["events"] if e["kind"] == "fed_path_news")
+    market = dict(conditional["overrides"]["market"])
+    assert market.pop("ust2y_yield") == 0.04737
+    assert {**conditional["overrides"], "market": market} == plain["overrides"]
+
+
+def test_the_conditional_replays_2y_is_each_observed_close_on_its_day():
+    scenario = load_scenario("boj_hike_2024_conditional_fed")
+    closes = {e.day: e.params["yield_pa"] for e in scenario.events if e.kind == "ust2y_observed"}
+    assert len(closes) == 5
+    model = make_model(1, "boj_hike_2024_conditional_fed")
+    model.run_for(max(closes))
+    assert model.history["ust2y_yield"][0] == 0.04737
+    for day, close in closes.items():
+        assert model.history["ust2y_yield"][day] == pytest.approx(close, abs=1e-15), day
