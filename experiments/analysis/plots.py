@@ -72,10 +72,43 @@ def event_days(events: Iterable[Event] | None) -> list[tuple[float, list[str]]]:
     return sorted(days.items())
 
 
+def number_event_days(ax: Axes, grouped: Sequence[tuple[float, Sequence[str]]], *, min_gap: float = 0.025) -> None:
+    """Number the event days ``grouped`` (:func:`event_days`, with x positions in the panel's data units) at
+    the top of ``ax``: 1, 2, ... in order; a number closer than ``min_gap`` (a share of the x range) to the
+    last one in its row steps down a row."""
+    lo, hi = ax.get_xlim()
+    gap = min_gap * (hi - lo)
+    last_in_row: list[float] = []
+    for k, (x, _) in enumerate(grouped, start=1):
+        row = next((r for r, last in enumerate(last_in_row) if x - last >= gap), len(last_in_row))
+        if row == len(last_in_row):
+            last_in_row.append(x)
+        else:
+            last_in_row[row] = x
+        ax.annotate(str(k), xy=(x, 1.0), xycoords=("data", "axes fraction"), xytext=(0, -2 - 9 * row),
+                    textcoords="offset points", ha="center", va="top", fontsize=7.5, color="0.3",
+                    bbox=_NUMBER_BOX)  # fmt: skip
+
+
+def event_key(items: Sequence[str], width: int = EVENT_KEY_WIDTH) -> str:
+    """The key naming numbered event days: ``"events: 1 … · 2 …"``, lines at most ``width`` characters
+    (broken between events, never inside one), the days after ``EVENT_KEY_DAYS`` counted, not listed."""
+    items = list(items)
+    if len(items) > EVENT_KEY_DAYS:
+        items = items[:EVENT_KEY_DAYS] + [f"… and {len(items) - EVENT_KEY_DAYS} more days"]
+    lines = ["events:"]
+    for item in items:
+        if len(lines[-1]) + 3 + len(item) > width and lines[-1] != "events:":
+            lines.append(item)
+        else:
+            lines[-1] += (" " if lines[-1] == "events:" else " · ") + item
+    return "\n".join(lines)
+
+
 def _label_events(ax: Axes, events: Iterable[Event] | None, dates: pd.Series | None = None) -> str:
-    """Number the event days at the top of one panel (numbers that would touch step down a row) and
-    return the key that names them, ``"events: 1 day 8 fed path news, mof intervention · 2 ..."``
-    (with each day's date from ``dates``, the run's ``date`` column, where given).
+    """Number the event days at the top of one panel (:func:`number_event_days`) and return the key that
+    names them, ``"events: 1 day 8 fed path news, mof intervention · 2 ..."`` (with each day's date from
+    ``dates``, the run's ``date`` column, where given).
 
     Several events in a few days would make their names one smear of text over the data, so the
     panel shows only numbers and the names go in the key.
@@ -83,34 +116,14 @@ def _label_events(ax: Axes, events: Iterable[Event] | None, dates: pd.Series | N
     grouped = event_days(events)
     if not grouped:
         return ""
-    lo, hi = ax.get_xlim()
-    min_gap = 0.025 * (hi - lo)  # about two digits' width at the overview's size
-    last_in_row: list[float] = []
-    for k, (day, _) in enumerate(grouped, start=1):
-        row = next((r for r, x in enumerate(last_in_row) if day - x >= min_gap), len(last_in_row))
-        if row == len(last_in_row):
-            last_in_row.append(day)
-        else:
-            last_in_row[row] = day
-        ax.annotate(str(k), xy=(day, 1.0), xycoords=("data", "axes fraction"), xytext=(0, -2 - 9 * row),
-                    textcoords="offset points", ha="center", va="top", fontsize=7.5, color="0.3",
-                    bbox=_NUMBER_BOX)  # fmt: skip
+    number_event_days(ax, grouped)
 
     def when(day: float) -> str:
         if dates is not None and float(day).is_integer() and 0 <= day < len(dates):
             return f"day {day:g} ({pd.Timestamp(dates.iloc[int(day)]):%-d %b %Y})"
         return f"day {day:g}"
 
-    items = [f"{k} {when(day)} {', '.join(labels)}" for k, (day, labels) in enumerate(grouped, start=1)]
-    if len(items) > EVENT_KEY_DAYS:
-        items = items[:EVENT_KEY_DAYS] + [f"… and {len(items) - EVENT_KEY_DAYS} more days"]
-    lines = ["events:"]
-    for item in items:  # lines break between events, never inside one
-        if len(lines[-1]) + 3 + len(item) > EVENT_KEY_WIDTH and lines[-1] != "events:":
-            lines.append(item)
-        else:
-            lines[-1] += (" " if lines[-1] == "events:" else " · ") + item
-    return "\n".join(lines)
+    return event_key(f"{k} {when(day)} {', '.join(labels)}" for k, (day, labels) in enumerate(grouped, start=1))
 
 
 def plot_usdjpy(df: pd.DataFrame, ax: Axes, *, events: Iterable[Event] | None = None) -> Axes:

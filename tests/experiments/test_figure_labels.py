@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from experiments.analysis.hypotheses import DECISION_RULES, HYPOTHESES, HypothesisResult, verdict
@@ -128,3 +129,30 @@ def test_overview_numbers_event_days_without_overlap_and_names_them_in_a_key():
         assert label in key
     assert "11 Jul 2024" in key  # the first intervention's date, from the run's calendar
     assert plot_overview(df).get_supxlabel() == ""  # no events, no key
+
+
+def test_the_paper_replay_numbers_its_event_days_without_overlap_and_keys_them_by_date():
+    """Figure 1 (the August 2024 replay) numbers its nine event dates along the top of panel a, with no two
+    numbers overlapping, and names each date once in the key under the panels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from experiments.analysis.figures.episode import build_replay
+    from experiments.analysis.style import paper_style
+
+    with paper_style():  # as `carry-unwind figures` builds and draws it
+        fig, meta = build_replay(quick=True, workers=1)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+    dates = sorted({e["date"] for e in meta["data"]["events"]})
+    assert len(dates) >= 8
+    numbers = [t for t in fig.axes[0].texts if t.get_text().isdigit()]
+    assert [t.get_text() for t in numbers] == [str(k) for k in range(1, len(dates) + 1)]
+    boxes = [t.get_window_extent(canvas.get_renderer()) for t in numbers]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b), "two event numbers overlap"
+    key = fig.get_supxlabel()
+    assert key.startswith("events: 1 11 Jul")
+    for k, date in enumerate(dates, start=1):
+        day = np.datetime64(date).astype(object)
+        assert key.count(f"{k} {day.day} {day:%b} ") == 1

@@ -87,6 +87,10 @@ def test_replay_draws_only_the_documented_observations(quick_dir):
     band = data["usdjpy"]
     assert len(band["median"]) == n
     assert all(lo <= m <= hi for lo, m, hi in zip(band["q05"], band["median"], band["q95"], strict=True))
+    # the variant conditional on the Fed's repricing: its medians over the same days, named as conditional
+    assert "conditional" in data["conditional"]["scenario"]
+    assert len(data["conditional"]["usdjpy_median"]) == len(data["conditional"]["carry_index_median"]) == n
+    assert data["conditional"]["usdjpy_median"][0] == band["median"][0]  # the same day 0
 
 
 def test_phase_diagram_grids_have_the_shape_of_leverage_by_trigger(quick_dir):

@@ -33,7 +33,8 @@ __all__ = [
 ]
 
 
-def replay_paths(seeds: Sequence[int], *, days: int | None = None, workers: int = 1) -> dict[str, Any]:
+def replay_paths(seeds: Sequence[int], *, days: int | None = None, workers: int = 1,
+                 conditional: bool = True) -> dict[str, Any]:  # fmt: skip
     """Run ``boj_hike_2024`` over ``seeds``: USD/JPY and the carry stock as median and 5–95 % bands.
 
     Returns a JSON-ready dictionary: ``dates`` (one per trading day, day 0 first), ``usdjpy``
@@ -41,6 +42,9 @@ def replay_paths(seeds: Sequence[int], *, days: int | None = None, workers: int 
     to 100 on the pre-shock day of :func:`experiments.analysis.validation.episode_measures`), the scenario's
     ``events``, the ``observed`` anchor points and unwound share (only the documented numbers of
     :data:`experiments.analysis.validation.EPISODE_OBSERVED`) and the episode ``measures`` per seed.
+    With ``conditional``, also ``conditional``: the medians of the same two series in the variant whose
+    expected Fed path follows the observed 2y closes to 1 Aug (:data:`experiments.analysis.replay.CONDITIONAL`),
+    over the same seeds, its carry stock indexed on the same day.
     """
     from experiments.analysis.hypotheses import Arm, run_arms
     from experiments.analysis.targets import EPISODE, EPISODE_DAYS, EPISODE_OBSERVED
@@ -52,7 +56,13 @@ def replay_paths(seeds: Sequence[int], *, days: int | None = None, workers: int 
     scenario = load_scenario(EPISODE)
     calendar = TradingCalendar(scenario.config.market.start_date)
     cols = ("usdjpy", "hf_gross_usd_bn", "risk_index")
-    runs = run_arms([Arm(EPISODE, s, days, columns=cols) for s in seeds], workers)
+    from experiments.analysis.replay import CONDITIONAL
+
+    arms = [Arm(EPISODE, s, days, columns=cols) for s in seeds]
+    if conditional:
+        arms += [Arm(CONDITIONAL, s, days, columns=cols) for s in seeds]
+    out = run_arms(arms, workers)
+    runs, conditional_runs = out[: len(seeds)], out[len(seeds) :]
     shock_day = scenario.events[0].day if scenario.events else 1
     day = np.arange(days + 1)
     measures = [
@@ -75,6 +85,14 @@ def replay_paths(seeds: Sequence[int], *, days: int | None = None, workers: int 
         }
         for k in ("usdjpy_change_pct", "usdjpy_fall_days", "carry_fall_pct", "risk_index_peak")
     }
+    extra = {}
+    if conditional_runs:
+        cond_gross = np.array([r["hf_gross_usd_bn"] for r in conditional_runs])
+        extra["conditional"] = {
+            "scenario": CONDITIONAL,
+            "usdjpy_median": np.median(np.array([r["usdjpy"] for r in conditional_runs]), axis=0).tolist(),
+            "carry_index_median": np.median(100.0 * cond_gross / cond_gross[:, pre : pre + 1], axis=0).tolist(),
+        }
     return {
         "scenario": scenario.name,
         "start_date": str(calendar.date(0)),
@@ -94,6 +112,7 @@ def replay_paths(seeds: Sequence[int], *, days: int | None = None, workers: int 
         },
         "summary": summary,
         "per_seed": plain(measures),
+        **extra,
     }
 
 
@@ -111,41 +130,49 @@ def _date_axis(ax: Axes, dates: np.ndarray) -> None:
     ax.set_xlabel("–".join(years))
 
 
-def _event_groups(events: Sequence[Mapping[str, Any]], gap: int = 3) -> list[tuple[str, str]]:
-    """Scenario events as ``(date, label)``, events less than ``gap`` trading days apart labelled together."""
-    groups: list[list[Mapping[str, Any]]] = []
-    for e in sorted(events, key=lambda e: e["day"]):
-        if groups and e["day"] - groups[-1][-1]["day"] < gap:
-            groups[-1].append(e)
-        else:
-            groups.append([e])
-    out = []
-    for g in groups:
-        names = list(dict.fromkeys(EVENT_LABELS.get(e["kind"], e["kind"].replace("_", " ")) for e in g))
-        out.append((g[0]["date"], ", ".join(names)))
-    return out
+def _event_labels(events: Sequence[Mapping[str, Any]]) -> list[tuple[float, list[str]]]:
+    """The scenario's events grouped by date (:func:`experiments.analysis.plots.event_days`), each at its
+    date's position on a date axis, with the paper's short names."""
+    import matplotlib.dates as mdates
+
+    from experiments.analysis.plots import event_days
+
+    return event_days(
+        (float(mdates.date2num(np.datetime64(e["date"]))), EVENT_LABELS.get(e["kind"], e["kind"].replace("_", " ")))
+        for e in events
+    )
 
 
-def _mark_events(ax: Axes, events: Sequence[Mapping[str, Any]], *, labels: bool) -> None:
-    from experiments.analysis.style import FONT
+def event_key(events: Sequence[Mapping[str, Any]]) -> str:
+    """The key to the numbered event days of :func:`plot_replay_usdjpy`: ``"events: 1 11 Jul MoF, … · 2 …"``."""
+    import matplotlib.dates as mdates
+
+    from experiments.analysis.plots import event_key as key
+
+    grouped = _event_labels(events)
+    return key(
+        (f"{k} {mdates.num2date(x):%-d %b} {', '.join(labels)}" for k, (x, labels) in enumerate(grouped, start=1)),
+        width=120,
+    )
+
+
+def _mark_events(ax: Axes, events: Sequence[Mapping[str, Any]], *, numbers: bool) -> None:
+    """A dotted line on each event's date; with ``numbers``, the days numbered along the top (names in
+    :func:`event_key`)."""
+    from experiments.analysis.plots import number_event_days
 
     c = figure_colors()
     for e in events:
         ax.axvline(np.datetime64(e["date"]), color=c["event"], linestyle=":", linewidth=0.8, zorder=0.5)
-    if labels:
-        for date, label in _event_groups(events):
-            ax.annotate(
-                label,
-                xy=(np.datetime64(date), 1.0),
-                xycoords=("data", "axes fraction"),
-                xytext=(2, -1),
-                textcoords="offset points",
-                ha="left",
-                va="top",
-                fontsize=FONT["annotation"] - 0.5,
-                color="0.4",
-                bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none", alpha=0.85),
-            )
+    if numbers:
+        number_event_days(ax, _event_labels(events), min_gap=0.05)
+
+
+def _plot_conditional(ax: Axes, x: np.ndarray, replay: Mapping[str, Any], key: str) -> None:
+    """The median of the variant conditional on the Fed's repricing, dashed, where the data have it."""
+    if "conditional" in replay:
+        ax.plot(x, replay["conditional"][key], color=figure_colors()["second"], linestyle="--", linewidth=1.2,
+                label="median, Fed path from the observed 2y (conditional)")  # fmt: skip
 
 
 def plot_replay_usdjpy(replay: Mapping[str, Any], ax: Axes) -> Axes:
@@ -164,6 +191,7 @@ def plot_replay_usdjpy(replay: Mapping[str, Any], ax: Axes) -> Axes:
         x, band["q05"], band["q95"], color=c["model"], alpha=0.22, linewidth=0, label=f"model, 5–95 % ({n} seeds)"
     )
     ax.plot(x, band["median"], color=c["model"], label="model, median")
+    _plot_conditional(ax, x, replay, "usdjpy_median")
     anchors = replay["observed"]["anchors"]
     ax.plot(
         _dates([a["date"] for a in anchors]),
@@ -190,8 +218,8 @@ def plot_replay_usdjpy(replay: Mapping[str, Any], ax: Axes) -> Axes:
             color=c["observed"],
         )
     lo, hi = ax.get_ylim()
-    ax.set_ylim(lo, hi + 0.12 * (hi - lo))  # room for the event labels along the top
-    _mark_events(ax, replay["events"], labels=True)
+    ax.set_ylim(lo, hi + 0.2 * (hi - lo))  # room for the event numbers along the top
+    _mark_events(ax, replay["events"], numbers=True)
     _date_axis(ax, x)
     ax.set_ylabel("JPY per USD")
     ax.set_title("USD/JPY", loc="left")
@@ -207,6 +235,7 @@ def plot_replay_carry(replay: Mapping[str, Any], ax: Axes) -> Axes:
     band = replay["carry_index"]
     ax.fill_between(x, band["q05"], band["q95"], color=c["model"], alpha=0.22, linewidth=0, label="model, 5–95 %")
     ax.plot(x, band["median"], color=c["model"], label="model, median")
+    _plot_conditional(ax, x, replay, "carry_index_median")
     lo, hi = replay["observed"]["carry_unwound_pct"]
     trough = np.datetime64(replay["observed"]["anchors"][-1]["date"])
     ax.fill_between(
@@ -218,7 +247,7 @@ def plot_replay_carry(replay: Mapping[str, Any], ax: Axes) -> Axes:
         linewidth=0,
         label=f"observed: {lo:.0f}–{hi:.0f} % unwound (BIS)",
     )
-    _mark_events(ax, replay["events"], labels=False)
+    _mark_events(ax, replay["events"], numbers=False)
     _date_axis(ax, x)
     ax.set_ylim(0, max(110.0, float(np.max(band["q95"])) * 1.05))
     ax.set_xlim(x[0], x[-1])
@@ -237,6 +266,8 @@ def build_replay(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
     plot_replay_usdjpy(replay, a)
     plot_replay_carry(replay, b)
     label_panels([a, b])
+    if replay["events"]:
+        fig.supxlabel(event_key(replay["events"]), x=0.01, ha="left", fontsize=7, color="0.3", linespacing=1.3)
     config = {"scenario": replay["scenario"], "days": len(replay["dates"]) - 1, "overrides": {}}
     return fig, {"seeds": seeds, "configuration": config, "data": replay}
 
