@@ -65,6 +65,10 @@ __all__ = [
     "multi_root_days",
     "report",
     "channels_report",
+    "map_report",
+    "plot_map",
+    "MAP_GAMMAS",
+    "MAP_CAPS",
     "CHANNELS",
     "LIQUIDITY_OFF",
     "main",
@@ -412,6 +416,111 @@ def channels_report(seeds: int, days: int, workers: int, base: dict[str, Any] | 
     }
 
 
+# --map: the two inputs that decide whether leverage can bind, the funds' median risk aversion (their
+# mean-variance targets scale with 1/γ) and the upper end of their FX leverage caps (1 / calm-market
+# margin; the sources' 3-10% margins give caps of 10-33)
+MAP_GAMMAS = (0.8, 1.0, 1.28, 1.6, 2.0)
+MAP_CAPS = (6.0, 11.5, 20.0, 33.0)
+
+
+def map_report(seeds: int, days: int, workers: int, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Measurements 1 and 5 over :data:`MAP_GAMMAS` × :data:`MAP_CAPS`: in each cell, the share of crowded
+    books with at least 30% of their carry funds within 1.2x their maintenance margin on the eve, the
+    share with at least 30% called in the month after, and the share whose forced sales are a third of
+    the fall; the baseline's median excess kurtosis and |return| autocorrelation at lag 1, its failed
+    runs, and the paired differences against the same risk aversion without leverage. Every run takes
+    ``base``; the cell's own two fields win. The defaults sit in the grid (γ 1.28, caps up to 11.5)."""
+    from experiments.runner import run_tasks
+
+    base = dict(base or {})
+    ids = list(range(1, seeds + 1))
+
+    def cell(gamma: float, cap: float) -> dict[str, Any]:
+        return {**base, "hedge_funds__risk_aversion_median": gamma, "hedge_funds__max_leverage": cap}
+
+    specs = {f"{g:g}/{c:g}": cell(g, c) for g in MAP_GAMMAS for c in (*MAP_CAPS, 1.0)}
+    arms = _arms(specs, seeds, days, workers)
+    cells = []
+    for g in MAP_GAMMAS:
+        unlev = arms[f"{g:g}/1"]
+        for c in MAP_CAPS:
+            lev = arms[f"{g:g}/{c:g}"]
+            binds = leverage_binds_summary(
+                run_tasks(partial(guarded, partial(leverage_binds, base=cell(g, c))), ids, workers=workers,
+                          progress=True, desc=f"map build-ups (γ {g:g}, caps to {c:g})")
+            )  # fmt: skip
+            cells.append({
+                "risk_aversion_median": g, "max_leverage": c,
+                "median_kurtosis": float(np.nanmedian([r["kurtosis"] for r in lev])),
+                "median_abs_acf1": float(np.nanmedian([r["abs_acf1"] for r in lev])),
+                "failed_runs": int(sum(r["failed"] for r in lev)),
+                "kurtosis_vs_unleveraged": paired(lev, unlev, "kurtosis")["difference"]["median"],
+                "abs_acf1_vs_unleveraged": paired(lev, unlev, "abs_acf1")["difference"]["median"],
+                "seeds_crowded": binds["seeds_crowded"], "seeds_buildup_failed": binds["seeds_buildup_failed"],
+                "share_near_ge_0.3": binds["share_of_crowded_seeds_near_ge_0.3"],
+                "share_called_ge_0.3": binds["share_of_crowded_seeds_called_ge_0.3"],
+                "share_forced_ge_third": binds["share_of_crowded_seeds_forced_ge_third"],
+                "median_share_near": binds.get("share_near_maintenance", {}).get("median", float("nan")),
+            })  # fmt: skip
+    return {"protocol": {"seeds": seeds, "days": days, "burn_in": BURN_IN, "overrides": base,
+                         "risk_aversion_median": list(MAP_GAMMAS), "max_leverage": list(MAP_CAPS)},
+            "cells": cells}  # fmt: skip
+
+
+MAP_PANELS = (
+    ("share_near_ge_0.3", "a  ≥ 30% of funds near maintenance", "{:.2f}", (0.0, 1.0)),
+    ("share_called_ge_0.3", "b  ≥ 30% of funds called in a month", "{:.2f}", (0.0, 1.0)),
+    ("kurtosis_vs_unleveraged", "c  excess kurtosis − unleveraged", "{:+.2f}", (-2.0, 4.0)),
+    ("failed_runs", "d  baseline runs failing to clear", "{:.0f}", None),
+)
+
+
+def plot_map(report_: dict[str, Any], path: str) -> None:
+    """The map's four panels (:data:`MAP_PANELS`), risk aversion up, caps across, each cell's value written
+    in it (panels a and b: the share of crowded books, with how many of the seeds' books got crowded)."""
+    import matplotlib
+
+    from experiments.analysis.style import paper_figure
+
+    proto = report_["protocol"]
+    gammas, caps = proto["risk_aversion_median"], proto["max_leverage"]
+    fig, axes = paper_figure("two", 5.4, 2, 2)
+    for ax, (key, title, fmt, limits) in zip(np.ravel(axes), MAP_PANELS, strict=True):
+        grid = np.full((len(gammas), len(caps)), np.nan)
+        crowded, failed = np.zeros_like(grid), np.zeros_like(grid)
+        for c in report_["cells"]:
+            i, j = gammas.index(c["risk_aversion_median"]), caps.index(c["max_leverage"])
+            grid[i, j], crowded[i, j], failed[i, j] = c[key], c["seeds_crowded"], c.get("seeds_buildup_failed", 0)
+        finite = grid[np.isfinite(grid)]
+        lo, hi = limits or ((float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0))
+        hi = hi if hi > lo else lo + 1.0
+        cmap = matplotlib.colormaps["cividis"].with_extremes(bad="0.85")
+        im = ax.imshow(np.clip(grid, lo, hi), origin="lower", cmap=cmap, vmin=lo, vmax=hi, aspect="auto")
+        for i in range(len(gammas)):
+            for j in range(len(caps)):
+                value = grid[i, j]
+                if not np.isfinite(value):
+                    text = "none\ncrowded" + (f"\n({failed[i, j]:.0f} failed)" if failed[i, j] else "")
+                else:
+                    text = fmt.format(value)
+                    if key.startswith("share"):
+                        text += f"\n({crowded[i, j]:.0f} of {proto['seeds']})"
+                light = np.isfinite(value) and (min(max(value, lo), hi) - lo) < 0.55 * (hi - lo)
+                ax.text(j, i, text, ha="center", va="center", fontsize=6.5, color="white" if light else "black")
+        ax.set_xticks(range(len(caps)), [f"{c:g}" for c in caps], fontsize=7)
+        ax.set_yticks(range(len(gammas)), [f"{g:g}" for g in gammas], fontsize=7)
+        ax.set_title(title, loc="left", fontsize=8.5)
+        ax.set_xlabel("upper end of the FX leverage caps", fontsize=7.5)
+        ax.set_ylabel("funds' median risk aversion γ", fontsize=7.5)
+        ax.grid(False)
+        fig.colorbar(im, ax=ax, shrink=0.85).ax.tick_params(labelsize=6)
+    title = (f"Leverage over the funds' risk aversion × their leverage caps, {proto['seeds']} seeds\na, b: books "
+             f"crowded by a build-up, on the eve of a risk-off shock and the month after; c, d: the baseline, "
+             f"{proto['days']} days")  # fmt: skip
+    fig.suptitle(title, fontsize=8, x=0.01, ha="left")
+    fig.savefig(f"{path}_map.png", dpi=150)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.analysis.balance_sheet_cycle", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -420,6 +529,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--out", default="")
     parser.add_argument("--channels", action="store_true", help="where the clustering without leverage comes from")
+    parser.add_argument(
+        "--map",
+        action="store_true",
+        help="measurements 1 and 5 over the funds' risk aversion x their leverage caps (writes OUT_map.png with --out)",
+    )
     from experiments.cli.common import add_set_option
 
     add_set_option(parser, "run everything with a field at another value (repeatable); an arm's own switch still wins")
@@ -433,9 +547,19 @@ def main(argv: list[str] | None = None) -> int:
     base = parse_fixed(parser, args.sets)
     from experiments.runner import beside, resumable
 
+    if args.channels and args.map:
+        parser.error("--channels and --map are separate reports; give one")
+    searched = ("hedge_funds__risk_aversion_median", "hedge_funds__max_leverage")
+    if args.map and (held := [k for k in searched if k in base]):
+        parser.error(f"--set {held[0].replace('__', '.')} is varied by --map; drop it")
     with resumable(beside(args.out)):
         if args.channels:
             text = json.dumps(channels_report(args.seeds, args.days, args.workers, base=base), indent=1)
+        elif args.map:
+            result = map_report(args.seeds, args.days, args.workers, base=base)
+            if args.out:
+                plot_map(result, args.out)
+            text = json.dumps(result, indent=1)
         else:
             cache = f"{args.out}.arms.json" if args.out else ""
             text = json.dumps(report(args.seeds, args.days, args.workers, cache, base=base), indent=1)

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 
 from experiments.analysis.balance_sheet_cycle import crowded_eve, leverage_binds_summary
 
@@ -136,3 +137,44 @@ def test_the_arms_cache_is_not_reused_after_the_code_changed(monkeypatch):
     assert key != bsc.arms_cache_key(10, 2000, {})
     monkeypatch.setattr(runner, "code_fingerprint", lambda: "0.1.0 edited")
     assert bsc.arms_cache_key(20, 2000, {}) != key
+
+
+def test_the_map_cell_at_the_defaults_is_the_benchmark_itself(monkeypatch, tmp_path):
+    """Setting the two mapped fields to their defaults changes nothing: the map's cell there has the
+    baseline statistics and the build-up measurement of the unmapped benchmark, bit for bit, and its
+    unleveraged comparison is the benchmark's own unleveraged arm."""
+    from experiments.analysis import balance_sheet_cycle as bsc
+    from experiments.runner import run_tasks
+    from model.config import ModelConfig
+
+    h = ModelConfig().hedge_funds
+    monkeypatch.setattr(bsc, "MAP_GAMMAS", (h.risk_aversion_median,))
+    monkeypatch.setattr(bsc, "MAP_CAPS", (h.max_leverage,))
+    out = bsc.map_report(2, 100, 1)
+    [cell] = out["cells"]
+    arms = bsc._arms({"calibrated": {}, "unleveraged": bsc.UNLEVERAGED}, 2, 100, 1)
+    assert cell["median_kurtosis"] == np.nanmedian([r["kurtosis"] for r in arms["calibrated"]])
+    assert cell["kurtosis_vs_unleveraged"] == bsc.paired(arms["calibrated"], arms["unleveraged"], "kurtosis")[
+        "difference"]["median"]  # fmt: skip
+    binds = bsc.leverage_binds_summary(run_tasks(bsc.leverage_binds, [1, 2]))
+    assert cell["seeds_crowded"] == binds["seeds_crowded"]
+    assert cell["share_near_ge_0.3"] == binds["share_of_crowded_seeds_near_ge_0.3"] or (
+        math.isnan(cell["share_near_ge_0.3"]) and math.isnan(binds["share_of_crowded_seeds_near_ge_0.3"])
+    )
+    bsc.plot_map(out, str(tmp_path / "m"))
+    assert (tmp_path / "m_map.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--map", "--set", "hedge_funds.max_leverage=20"], "--set hedge_funds.max_leverage is varied by --map"),
+        (["--map", "--channels"], "--channels and --map are separate reports"),
+    ],
+)
+def test_the_map_refuses_to_hold_a_field_it_varies(argv, message, capsys):
+    from experiments.analysis import balance_sheet_cycle as bsc
+
+    with pytest.raises(SystemExit):
+        bsc.main(argv)
+    assert message in capsys.readouterr().err
