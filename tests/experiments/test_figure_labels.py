@@ -97,6 +97,17 @@ def test_event_days_group_a_days_events_once_each_in_day_order():
     assert event_days(None) == []
 
 
+def assert_numbered_apart(ax, canvas, count: int) -> None:
+    """The panel ``ax`` (drawn on ``canvas``) numbers its event days 1 … ``count`` in order, no two numbers
+    overlapping."""
+    numbers = [t for t in ax.texts if t.get_text().isdigit()]
+    assert [t.get_text() for t in numbers] == [str(k) for k in range(1, count + 1)]
+    boxes = [t.get_window_extent(canvas.get_renderer()) for t in numbers]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b), "two event numbers overlap"
+
+
 def test_overview_numbers_event_days_without_overlap_and_names_them_in_a_key():
     """Nine event days, eight of them within four weeks (the August 2024 replay): the numbers at the
     top of the USD/JPY panel must not overlap each other, and the key names every event once."""
@@ -114,12 +125,7 @@ def test_overview_numbers_event_days_without_overlap_and_names_them_in_a_key():
     fig = plot_overview(df, events=events)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
-    numbers = [t for t in fig.axes[0].texts if t.get_text().isdigit()]
-    assert [t.get_text() for t in numbers] == [str(k) for k in range(1, len(distinct) + 1)]
-    boxes = [t.get_window_extent(canvas.get_renderer()) for t in numbers]
-    for i, a in enumerate(boxes):
-        for b in boxes[i + 1 :]:
-            assert not a.overlaps(b), "two event numbers overlap"
+    assert_numbered_apart(fig.axes[0], canvas, len(distinct))
     key = fig.get_supxlabel()
     lines = key.split("\n")
     assert lines[0].startswith("events: 1 day") and all(len(line) <= EVENT_KEY_WIDTH for line in lines)
@@ -145,12 +151,7 @@ def test_the_paper_replay_numbers_its_event_days_without_overlap_and_keys_them_b
         canvas.draw()
     dates = sorted({e["date"] for e in meta["data"]["events"]})
     assert len(dates) >= 8
-    numbers = [t for t in fig.axes[0].texts if t.get_text().isdigit()]
-    assert [t.get_text() for t in numbers] == [str(k) for k in range(1, len(dates) + 1)]
-    boxes = [t.get_window_extent(canvas.get_renderer()) for t in numbers]
-    for i, a in enumerate(boxes):
-        for b in boxes[i + 1 :]:
-            assert not a.overlaps(b), "two event numbers overlap"
+    assert_numbered_apart(fig.axes[0], canvas, len(dates))
     key = fig.get_supxlabel()
     assert key.startswith("events: 1 11 Jul")
     for k, date in enumerate(dates, start=1):
