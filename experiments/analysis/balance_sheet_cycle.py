@@ -48,6 +48,7 @@ import json
 import math
 import sys
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -477,7 +478,8 @@ MAP_PANELS = (
 
 def plot_map(report_: dict[str, Any], path: str) -> None:
     """The map's four panels (:data:`MAP_PANELS`), risk aversion up, caps across, each cell's value written
-    in it (panels a and b: the share of crowded books, with how many of the seeds' books got crowded)."""
+    in it (panels a and b: the share of crowded books, with how many of the seeds' books got crowded);
+    written beside ``path`` (the report's JSON) as ``<stem>_map.png``."""
     import matplotlib
 
     from experiments.analysis.style import paper_figure
@@ -518,7 +520,8 @@ def plot_map(report_: dict[str, Any], path: str) -> None:
              f"crowded by a build-up, on the eve of a risk-off shock and the month after; c, d: the baseline, "
              f"{proto['days']} days")  # fmt: skip
     fig.suptitle(title, fontsize=8, x=0.01, ha="left")
-    fig.savefig(f"{path}_map.png", dpi=150)
+    out = Path(path)
+    fig.savefig(out.with_name(f"{out.stem}_map.png"), dpi=150)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -532,7 +535,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--map",
         action="store_true",
-        help="measurements 1 and 5 over the funds' risk aversion x their leverage caps (writes OUT_map.png with --out)",
+        help="measurements 1 and 5 over the funds' risk aversion x their leverage caps (with --out, also a figure "
+        "beside it: --out runs/leverage.json also writes runs/leverage_map.png)",
     )
     from experiments.cli.common import add_set_option
 

@@ -161,7 +161,7 @@ def test_the_map_cell_at_the_defaults_is_the_benchmark_itself(monkeypatch, tmp_p
     assert cell["share_near_ge_0.3"] == binds["share_of_crowded_seeds_near_ge_0.3"] or (
         math.isnan(cell["share_near_ge_0.3"]) and math.isnan(binds["share_of_crowded_seeds_near_ge_0.3"])
     )
-    bsc.plot_map(out, str(tmp_path / "m"))
+    bsc.plot_map(out, str(tmp_path / "m.json"))
     assert (tmp_path / "m_map.png").stat().st_size > 0
 
 
