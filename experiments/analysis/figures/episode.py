@@ -47,6 +47,7 @@ def replay_paths(seeds: Sequence[int], *, days: int | None = None, workers: int 
     over the same seeds, its carry stock indexed on the same day.
     """
     from experiments.analysis.hypotheses import Arm, run_arms
+    from experiments.analysis.replay import CONDITIONAL
     from experiments.analysis.targets import EPISODE, EPISODE_DAYS, EPISODE_OBSERVED
     from experiments.analysis.validation import episode_measures
     from model.calendar import TradingCalendar
@@ -56,8 +57,6 @@ def replay_paths(seeds: Sequence[int], *, days: int | None = None, workers: int 
     scenario = load_scenario(EPISODE)
     calendar = TradingCalendar(scenario.config.market.start_date)
     cols = ("usdjpy", "hf_gross_usd_bn", "risk_index")
-    from experiments.analysis.replay import CONDITIONAL
-
     arms = [Arm(EPISODE, s, days, columns=cols) for s in seeds]
     if conditional:
         arms += [Arm(CONDITIONAL, s, days, columns=cols) for s in seeds]
