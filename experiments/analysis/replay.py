@@ -20,6 +20,12 @@ and high end). A figure shows the median path and 5-95% band against the observe
 
     python -m experiments.analysis.replay --seeds 20 --workers 2 --out runs/replay
 
+**Conditional on the Fed's repricing.** Beside it (unless ``--no-conditional``), the same measures for
+``boj_hike_2024_conditional_fed``: the same inputs, except that up to the 1 Aug close the expected Fed
+path is set from the observed UST 2y closes instead of the data surprises. The 2y is a price the model
+makes, so this arm is conditional on that repricing, is printed and drawn (dashed) as such, and is never
+a result from inputs.
+
 **Positioning.** The funds' carry stock on 1 Jul 2024 is not an input: it follows from their capital
 (``hedge_funds.capital_usd_bn``, an assumption) and their rules. Each run's day-0 stock is checked
 against the ~$250 bn of BIS Bulletin 90 (inside ±30% of it or not), and the central sensitivity is
