@@ -93,8 +93,11 @@ UNLEVERAGED = {"hedge_funds__max_leverage": 1.0}
 
 
 def run_stats(task: tuple[str, dict, int, int]) -> dict[str, float]:
-    """Excess kurtosis and |return| autocorrelation at lag 1 of one run ``(scenario, overrides, seed, days)``;
-    NaN where the run failed to clear."""
+    """Excess kurtosis and |return| autocorrelation at lag 1 of one run ``(scenario, overrides, seed, days)``,
+    and the statistics the baseline calibration judges (its ``JUDGED``, under their own names); NaN where
+    the run failed to clear."""
+    from experiments.analysis.statistics import return_statistics
+    from experiments.calibration.baseline import JUDGED
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
 
@@ -103,11 +106,14 @@ def run_stats(task: tuple[str, dict, int, int]) -> dict[str, float]:
     try:
         model.run_for(days + BURN_IN)
     except ClearingError:
-        return {"kurtosis": float("nan"), "abs_acf1": float("nan"), "failed": 1.0, "days_at_risk_cap": float("nan")}
+        return {"kurtosis": float("nan"), "abs_acf1": float("nan"), "failed": 1.0, "days_at_risk_cap": float("nan"),
+                **dict.fromkeys(JUDGED, float("nan"))}  # fmt: skip
     r = log_returns(np.asarray(model.series("usdjpy"), dtype=float)[BURN_IN:])
     v = np.asarray(model.series("risk_index"), dtype=float)[BURN_IN:]
+    judged = return_statistics(r)
     return {"kurtosis": moments(r)["excess_kurtosis"], "abs_acf1": float(autocorrelation(np.abs(r), (1,))[0]),
-            "failed": 0.0, "days_at_risk_cap": float(np.sum(v >= model.config.market.risk_index_max))}  # fmt: skip
+            "failed": 0.0, "days_at_risk_cap": float(np.sum(v >= model.config.market.risk_index_max)),
+            **{k: float(judged[k]) for k in JUDGED}}  # fmt: skip
 
 
 def paired(a: list[dict], b: list[dict], key: str) -> dict[str, float]:
@@ -429,12 +435,16 @@ def map_report(seeds: int, days: int, workers: int, base: dict[str, Any] | None 
     books with at least 30% of their carry funds within 1.2x their maintenance margin on the eve, the
     share with at least 30% called in the month after, and the share whose forced sales are a third of
     the fall; the baseline's median excess kurtosis and |return| autocorrelation at lag 1, its failed
-    runs, and the paired differences against the same risk aversion without leverage. Every run takes
+    runs, the paired differences against the same risk aversion without leverage, and the baseline
+    calibration's objective against the data (:func:`experiments.calibration.baseline.score`, the
+    data's uncertainty for samples of ``days``). Every run takes
     ``base``; the cell's own two fields win. The defaults sit in the grid (γ 1.28, caps up to 11.5)."""
+    from experiments.calibration.baseline import data_targets, score
     from experiments.runner import run_tasks
 
     base = dict(base or {})
     ids = list(range(1, seeds + 1))
+    targets = data_targets(days)
 
     def cell(gamma: float, cap: float) -> dict[str, Any]:
         return {**base, "hedge_funds__risk_aversion_median": gamma, "hedge_funds__max_leverage": cap}
@@ -455,6 +465,7 @@ def map_report(seeds: int, days: int, workers: int, base: dict[str, Any] | None 
                 "median_kurtosis": float(np.nanmedian([r["kurtosis"] for r in lev])),
                 "median_abs_acf1": float(np.nanmedian([r["abs_acf1"] for r in lev])),
                 "failed_runs": int(sum(r["failed"] for r in lev)),
+                "objective": score(lev, targets)[0],
                 "kurtosis_vs_unleveraged": paired(lev, unlev, "kurtosis")["difference"]["median"],
                 "abs_acf1_vs_unleveraged": paired(lev, unlev, "abs_acf1")["difference"]["median"],
                 "seeds_crowded": binds["seeds_crowded"], "seeds_buildup_failed": binds["seeds_buildup_failed"],
@@ -472,7 +483,9 @@ MAP_PANELS = (
     ("share_near_ge_0.3", "a  ≥ 30% of funds near maintenance", "{:.2f}", (0.0, 1.0)),
     ("share_called_ge_0.3", "b  ≥ 30% of funds called in a month", "{:.2f}", (0.0, 1.0)),
     ("kurtosis_vs_unleveraged", "c  excess kurtosis − unleveraged", "{:+.2f}", (-2.0, 4.0)),
-    ("failed_runs", "d  baseline runs failing to clear", "{:.0f}", None),
+    ("abs_acf1_vs_unleveraged", "d  |r| autocorrelation − unleveraged", "{:+.3f}", (-0.05, 0.15)),
+    ("objective", "e  distance to the data's moments", "{:.1f}", (0.0, 20.0)),
+    ("failed_runs", "f  baseline runs failing to clear", "{:.0f}", None),
 )
 
 
@@ -486,7 +499,7 @@ def plot_map(report_: dict[str, Any], path: str) -> None:
 
     proto = report_["protocol"]
     gammas, caps = proto["risk_aversion_median"], proto["max_leverage"]
-    fig, axes = paper_figure("two", 5.4, 2, 2)
+    fig, axes = paper_figure("two", 5.4, 2, 3)
     for ax, (key, title, fmt, limits) in zip(np.ravel(axes), MAP_PANELS, strict=True):
         grid = np.full((len(gammas), len(caps)), np.nan)
         crowded, failed = np.zeros_like(grid), np.zeros_like(grid)
@@ -517,8 +530,9 @@ def plot_map(report_: dict[str, Any], path: str) -> None:
         ax.grid(False)
         fig.colorbar(im, ax=ax, shrink=0.85).ax.tick_params(labelsize=6)
     title = (f"Leverage over the funds' risk aversion × their leverage caps, {proto['seeds']} seeds\na, b: books "
-             f"crowded by a build-up, on the eve of a risk-off shock and the month after; c, d: the baseline, "
-             f"{proto['days']} days")  # fmt: skip
+             f"crowded by a build-up, on the eve of a risk-off shock and the month after; c-f: the baseline, "
+             f"{proto['days']} days (e: the calibration's objective, squared gaps to the data's six return "
+             f"statistics in units of their uncertainty)")  # fmt: skip
     fig.suptitle(title, fontsize=8, x=0.01, ha="left")
     out = Path(path)
     fig.savefig(out.with_name(f"{out.stem}_map.png"), dpi=150)

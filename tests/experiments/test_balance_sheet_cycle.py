@@ -156,6 +156,12 @@ def test_the_map_cell_at_the_defaults_is_the_benchmark_itself(monkeypatch, tmp_p
     assert cell["median_kurtosis"] == np.nanmedian([r["kurtosis"] for r in arms["calibrated"]])
     assert cell["kurtosis_vs_unleveraged"] == bsc.paired(arms["calibrated"], arms["unleveraged"], "kurtosis")[
         "difference"]["median"]  # fmt: skip
+    from experiments.calibration.baseline import JUDGED, data_targets, moments_of_run, score
+
+    assert cell["objective"] == score(arms["calibrated"], data_targets(100))[0]
+    # the statistics it scores are the calibration's own, run for run
+    judged = moments_of_run(({}, 1, 100))
+    assert {k: arms["calibrated"][0][k] for k in JUDGED} == {k: judged[k] for k in JUDGED}
     binds = bsc.leverage_binds_summary(run_tasks(bsc.leverage_binds, [1, 2]))
     assert cell["seeds_crowded"] == binds["seeds_crowded"]
     assert cell["share_near_ge_0.3"] == binds["share_of_crowded_seeds_near_ge_0.3"] or (
