@@ -490,16 +490,16 @@ MAP_PANELS = (
 
 
 def plot_map(report_: dict[str, Any], path: str) -> None:
-    """The map's four panels (:data:`MAP_PANELS`), risk aversion up, caps across, each cell's value written
-    in it (panels a and b: the share of crowded books, with how many of the seeds' books got crowded);
-    written beside ``path`` (the report's JSON) as ``<stem>_map.png``."""
+    """The map's six panels (:data:`MAP_PANELS`), risk aversion up, caps across, each cell's value written
+    in it (panel a: the share of crowded books, with how many of the seeds' books got crowded); written
+    beside ``path`` (the report's JSON) as ``<stem>_map.png``, at screen size."""
     import matplotlib
-
-    from experiments.analysis.style import paper_figure
+    from matplotlib.figure import Figure
 
     proto = report_["protocol"]
     gammas, caps = proto["risk_aversion_median"], proto["max_leverage"]
-    fig, axes = paper_figure("two", 5.4, 2, 3)
+    fig = Figure(figsize=(12.0, 7.0), layout="constrained")
+    axes = fig.subplots(2, 3)
     for ax, (key, title, fmt, limits) in zip(np.ravel(axes), MAP_PANELS, strict=True):
         grid = np.full((len(gammas), len(caps)), np.nan)
         crowded, failed = np.zeros_like(grid), np.zeros_like(grid)
@@ -518,22 +518,22 @@ def plot_map(report_: dict[str, Any], path: str) -> None:
                     text = "none\ncrowded" + (f"\n({failed[i, j]:.0f} failed)" if failed[i, j] else "")
                 else:
                     text = fmt.format(value)
-                    if key.startswith("share"):
+                    if key == "share_near_ge_0.3":
                         text += f"\n({crowded[i, j]:.0f} of {proto['seeds']})"
                 light = np.isfinite(value) and (min(max(value, lo), hi) - lo) < 0.55 * (hi - lo)
-                ax.text(j, i, text, ha="center", va="center", fontsize=6.5, color="white" if light else "black")
-        ax.set_xticks(range(len(caps)), [f"{c:g}" for c in caps], fontsize=7)
-        ax.set_yticks(range(len(gammas)), [f"{g:g}" for g in gammas], fontsize=7)
-        ax.set_title(title, loc="left", fontsize=8.5)
-        ax.set_xlabel("upper end of the FX leverage caps", fontsize=7.5)
-        ax.set_ylabel("funds' median risk aversion γ", fontsize=7.5)
+                ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if light else "black")
+        ax.set_xticks(range(len(caps)), [f"{c:g}" for c in caps], fontsize=8.5)
+        ax.set_yticks(range(len(gammas)), [f"{g:g}" for g in gammas], fontsize=8.5)
+        ax.set_title(title, loc="left", fontsize=10.5)
+        ax.set_xlabel("upper end of the FX leverage caps", fontsize=9)
+        ax.set_ylabel("funds' median risk aversion γ", fontsize=9)
         ax.grid(False)
-        fig.colorbar(im, ax=ax, shrink=0.85).ax.tick_params(labelsize=6)
+        fig.colorbar(im, ax=ax, shrink=0.85).ax.tick_params(labelsize=7.5)
     title = (f"Leverage over the funds' risk aversion × their leverage caps, {proto['seeds']} seeds\na, b: books "
              f"crowded by a build-up, on the eve of a risk-off shock and the month after; c-f: the baseline, "
-             f"{proto['days']} days (e: the calibration's objective, squared gaps to the data's six return "
-             f"statistics in units of their uncertainty)")  # fmt: skip
-    fig.suptitle(title, fontsize=8, x=0.01, ha="left")
+             f"{proto['days']} days\ne: the calibration's objective, the squared gaps to the data's six return "
+             f"statistics in units of their uncertainty (lower: closer)")  # fmt: skip
+    fig.suptitle(title, fontsize=10, x=0.01, ha="left")
     out = Path(path)
     fig.savefig(out.with_name(f"{out.stem}_map.png"), dpi=150)
 
