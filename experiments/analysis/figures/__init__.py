@@ -35,7 +35,7 @@ figure), one module per group of figures (:mod:`~experiments.analysis.figures.ep
 (the list of figures, saving and provenance).
 """
 
-from experiments.analysis.figures.episode import plot_replay_carry, plot_replay_usdjpy, replay_paths
+from experiments.analysis.figures.episode import draw_replay, plot_replay_carry, plot_replay_usdjpy, replay_paths
 from experiments.analysis.figures.hypotheses import (
     plot_feedback_ablation,
     plot_fiscal_vs_monetary,
@@ -58,6 +58,7 @@ __all__ = [
     "write_figure",
     "make_figures",
     "replay_paths",
+    "draw_replay",
     "phase_diagram_data",
     "phase_legend_handles",
     "sensitivity_results",

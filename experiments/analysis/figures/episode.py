@@ -28,6 +28,7 @@ __all__ = [
     "plot_replay_usdjpy",
     "plot_replay_carry",
     "build_replay",
+    "draw_replay",
     "build_positioning",
     "build_returns",
 ]
@@ -256,17 +257,24 @@ def plot_replay_carry(replay: Mapping[str, Any], ax: Axes) -> Axes:
     return ax
 
 
-def build_replay(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
+def draw_replay(replay: Mapping[str, Any]) -> Figure:
+    """Figure 1 from :func:`replay_paths`'s data: USD/JPY (a) and the carry stock (b), with the key to the
+    numbered event days under the panels. Call it inside :func:`experiments.analysis.style.paper_style`."""
     from experiments.analysis.style import label_panels, paper_figure
 
-    seeds = seeds_1_to(SEEDS["aug2024_replay"][quick])
-    replay = replay_paths(seeds, workers=workers)
     fig, (a, b) = paper_figure("two", 2.7, 1, 2)
     plot_replay_usdjpy(replay, a)
     plot_replay_carry(replay, b)
     label_panels([a, b])
     if replay["events"]:
         fig.supxlabel(event_key(replay["events"]), x=0.01, ha="left", fontsize=7, color="0.3", linespacing=1.3)
+    return fig
+
+
+def build_replay(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
+    seeds = seeds_1_to(SEEDS["aug2024_replay"][quick])
+    replay = replay_paths(seeds, workers=workers)
+    fig = draw_replay(replay)
     config = {"scenario": replay["scenario"], "days": len(replay["dates"]) - 1, "overrides": {}}
     return fig, {"seeds": seeds, "configuration": config, "data": replay}
 
