@@ -176,3 +176,10 @@ def test_a_replay_run_takes_its_scenario_and_the_conditional_one_differs_only_af
     conditional = replay.replay_run((2, 4, {"market__risk_news_sd": 0.0}, replay.CONDITIONAL))
     # its first 2y close is on 3 Jul (day 2): the day-0 2y only sets the term premium, which trades nothing
     assert conditional["usdjpy"][:2] == plain["usdjpy"][:2] and conditional["usdjpy"][2] != plain["usdjpy"][2]
+
+
+def test_the_conditional_arm_can_be_left_out():
+    kw = dict(days=3, progress=False, positioning=False)
+    assert "conditional" not in replay.replay(2, conditional=False, **kw)
+    with_it = replay.replay(2, **kw)["conditional"]
+    assert with_it["scenario"] == replay.CONDITIONAL and len(with_it["runs"]) == 2
