@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.analysis.statistics import autocorrelation, log_returns, moments, seed_spread, spread_by_field
+from experiments.analysis.statistics import log_returns, return_statistics, seed_spread, spread_by_field
 
 __all__ = [
     "run_stats",
@@ -96,7 +96,6 @@ def run_stats(task: tuple[str, dict, int, int]) -> dict[str, float]:
     """Excess kurtosis and |return| autocorrelation at lag 1 of one run ``(scenario, overrides, seed, days)``,
     and the statistics the baseline calibration judges (its ``JUDGED``, under their own names); NaN where
     the run failed to clear."""
-    from experiments.analysis.statistics import return_statistics
     from experiments.calibration.baseline import JUDGED
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
@@ -110,10 +109,10 @@ def run_stats(task: tuple[str, dict, int, int]) -> dict[str, float]:
                 **dict.fromkeys(JUDGED, float("nan"))}  # fmt: skip
     r = log_returns(np.asarray(model.series("usdjpy"), dtype=float)[BURN_IN:])
     v = np.asarray(model.series("risk_index"), dtype=float)[BURN_IN:]
-    judged = return_statistics(r)
-    return {"kurtosis": moments(r)["excess_kurtosis"], "abs_acf1": float(autocorrelation(np.abs(r), (1,))[0]),
+    stats = return_statistics(r)  # its kurtosis and lag-1 |return| autocorrelation are this module's two
+    return {"kurtosis": stats["excess_kurtosis"], "abs_acf1": float(stats["abs_acf_lag1"]),
             "failed": 0.0, "days_at_risk_cap": float(np.sum(v >= model.config.market.risk_index_max)),
-            **{k: float(judged[k]) for k in JUDGED}}  # fmt: skip
+            **{k: float(stats[k]) for k in JUDGED}}  # fmt: skip
 
 
 def paired(a: list[dict], b: list[dict], key: str) -> dict[str, float]:
@@ -344,7 +343,7 @@ def report(seeds: int, days: int, workers: int, cache: str = "", base: dict[str,
              "no_news_exogenous": {"market__risk_news_sd": 0.0, "market__risk_endogenous": False}}  # fmt: skip
     arms = arms or _arms({name: {**base, **extra} for name, extra in specs.items()}, seeds, days, workers)
     if cache:
-        from experiments.sweeps.store import write_text_atomic
+        from experiments.runner import write_text_atomic
 
         write_text_atomic(cache, json.dumps({key: arms}))
     cal, unlev, quiet, exo = arms["calibrated"], arms["unleveraged"], arms["no_news"], arms["no_news_exogenous"]
@@ -430,6 +429,12 @@ MAP_GAMMAS = (0.8, 1.0, 1.28, 1.6, 2.0)
 MAP_CAPS = (6.0, 11.5, 20.0, 33.0)
 
 
+def _binds_of(task: tuple[dict[str, Any], int]) -> dict[str, float]:
+    """Measurement 5 of one seed with the overrides ``base``: ``(base, seed)`` (a clearing failure counted)."""
+    base, seed = task
+    return guarded(partial(leverage_binds, base=base), seed)
+
+
 def map_report(seeds: int, days: int, workers: int, base: dict[str, Any] | None = None) -> dict[str, Any]:
     """Measurements 1 and 5 over :data:`MAP_GAMMAS` × :data:`MAP_CAPS`: in each cell, the share of crowded
     books with at least 30% of their carry funds within 1.2x their maintenance margin on the eve, the
@@ -451,29 +456,28 @@ def map_report(seeds: int, days: int, workers: int, base: dict[str, Any] | None 
 
     specs = {f"{g:g}/{c:g}": cell(g, c) for g in MAP_GAMMAS for c in (*MAP_CAPS, 1.0)}
     arms = _arms(specs, seeds, days, workers)
+    grid = [(g, c) for g in MAP_GAMMAS for c in MAP_CAPS]
+    # every cell's build-ups in one batch (one pool of workers, not one per cell)
+    rows = run_tasks(_binds_of, [(cell(g, c), s) for g, c in grid for s in ids], workers=workers, progress=True,
+                     desc="map build-ups")  # fmt: skip
     cells = []
-    for g in MAP_GAMMAS:
-        unlev = arms[f"{g:g}/1"]
-        for c in MAP_CAPS:
-            lev = arms[f"{g:g}/{c:g}"]
-            binds = leverage_binds_summary(
-                run_tasks(partial(guarded, partial(leverage_binds, base=cell(g, c))), ids, workers=workers,
-                          progress=True, desc=f"map build-ups (γ {g:g}, caps to {c:g})")
-            )  # fmt: skip
-            cells.append({
-                "risk_aversion_median": g, "max_leverage": c,
-                "median_kurtosis": float(np.nanmedian([r["kurtosis"] for r in lev])),
-                "median_abs_acf1": float(np.nanmedian([r["abs_acf1"] for r in lev])),
-                "failed_runs": int(sum(r["failed"] for r in lev)),
-                "objective": score(lev, targets)[0],
-                "kurtosis_vs_unleveraged": paired(lev, unlev, "kurtosis")["difference"]["median"],
-                "abs_acf1_vs_unleveraged": paired(lev, unlev, "abs_acf1")["difference"]["median"],
-                "seeds_crowded": binds["seeds_crowded"], "seeds_buildup_failed": binds["seeds_buildup_failed"],
-                "share_near_ge_0.3": binds["share_of_crowded_seeds_near_ge_0.3"],
-                "share_called_ge_0.3": binds["share_of_crowded_seeds_called_ge_0.3"],
-                "share_forced_ge_third": binds["share_of_crowded_seeds_forced_ge_third"],
-                "median_share_near": binds.get("share_near_maintenance", {}).get("median", float("nan")),
-            })  # fmt: skip
+    for k, (g, c) in enumerate(grid):
+        unlev, lev = arms[f"{g:g}/1"], arms[f"{g:g}/{c:g}"]
+        binds = leverage_binds_summary(rows[k * seeds : (k + 1) * seeds])
+        cells.append({
+            "risk_aversion_median": g, "max_leverage": c,
+            "median_kurtosis": float(np.nanmedian([r["kurtosis"] for r in lev])),
+            "median_abs_acf1": float(np.nanmedian([r["abs_acf1"] for r in lev])),
+            "failed_runs": int(sum(r["failed"] for r in lev)),
+            "objective": score(lev, targets)[0],
+            "kurtosis_vs_unleveraged": paired(lev, unlev, "kurtosis")["difference"]["median"],
+            "abs_acf1_vs_unleveraged": paired(lev, unlev, "abs_acf1")["difference"]["median"],
+            "seeds_crowded": binds["seeds_crowded"], "seeds_buildup_failed": binds["seeds_buildup_failed"],
+            "share_near_ge_0.3": binds["share_of_crowded_seeds_near_ge_0.3"],
+            "share_called_ge_0.3": binds["share_of_crowded_seeds_called_ge_0.3"],
+            "share_forced_ge_third": binds["share_of_crowded_seeds_forced_ge_third"],
+            "median_share_near": binds.get("share_near_maintenance", {}).get("median", float("nan")),
+        })  # fmt: skip
     return {"protocol": {"seeds": seeds, "days": days, "burn_in": BURN_IN, "overrides": base,
                          "risk_aversion_median": list(MAP_GAMMAS), "max_leverage": list(MAP_CAPS)},
             "cells": cells}  # fmt: skip
@@ -582,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
             cache = f"{args.out}.arms.json" if args.out else ""
             text = json.dumps(report(args.seeds, args.days, args.workers, cache, base=base), indent=1)
         if args.out:
-            from experiments.sweeps.store import write_text_atomic
+            from experiments.runner import write_text_atomic
 
             write_text_atomic(args.out, text + "\n")
         print(text)

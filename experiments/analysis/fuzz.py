@@ -147,11 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.replay is not None:
         print(json.dumps(fuzz_one((args.replay, args.days, scenarios)), indent=1, default=str))
         return 0
-    from experiments.runner import beside, resumable
+    from experiments.runner import beside, resumable, run_tasks, write_text_atomic
 
     with resumable(beside(args.out)):
-        from experiments.runner import run_tasks
-
         tasks = [(i, args.days, scenarios) for i in range(args.draws)]
         rows = run_tasks(fuzz_one, tasks, workers=args.workers, progress=True)
         counts = Counter(r["outcome"] for r in rows)
@@ -174,8 +172,6 @@ def main(argv: list[str] | None = None) -> int:
             if r["outcome"] in ("exception", "identity", "nonfinite"):
                 print(f"  draw {r['draw']}: {r['outcome']}: {r.get('error', '')[:200]}")
         if args.out:
-            from experiments.sweeps.store import write_text_atomic
-
             write_text_atomic(args.out, json.dumps(rows, indent=1, default=str) + "\n")
         return 0
 

@@ -20,7 +20,7 @@ from experiments.analysis.hypotheses import (
     HypothesisResult,
     Runs,
 )
-from experiments.sweeps.store import write_text_atomic
+from experiments.runner import write_text_atomic
 
 __all__ = ["run_hypotheses", "format_estimate", "hypothesis_figure", "VERDICT_COLORS"]
 

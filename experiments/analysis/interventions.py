@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     with resumable(beside(args.out)):
         result = measure(args.seeds, level=args.level, workers=args.workers)
         if args.out:
-            from experiments.sweeps.store import write_text_atomic
+            from experiments.runner import write_text_atomic
 
             write_text_atomic(args.out, json.dumps(result, indent=1) + "\n")
         print(report(result))

@@ -531,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
                         channels=args.channels, grid=args.map, conditional=not args.no_conditional,
                         base=base)  # fmt: skip
         if args.out:
-            from experiments.sweeps.store import write_text_atomic
+            from experiments.runner import write_text_atomic
 
             out = Path(args.out)
             out.parent.mkdir(parents=True, exist_ok=True)

@@ -394,7 +394,7 @@ def run_validation(
         A run failed, or the data cannot be loaded.
     """
     from experiments.analysis.plots import save_figure
-    from experiments.sweeps.store import write_text_atomic
+    from experiments.runner import write_text_atomic
     from model import __version__
     from model.calendar import TradingCalendar
     from model.results import git_commit, git_dirty, json_safe

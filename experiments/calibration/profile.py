@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.field} = {p['value']}: objective {p['objective']:.2f}, failed {p['failed_share']:.2f}  {stats}"
             )
         if args.out:
-            from experiments.sweeps.store import write_text_atomic
+            from experiments.runner import write_text_atomic
 
             write_text_atomic(args.out, json.dumps(result, indent=1, default=float) + "\n")
         return 0

@@ -195,7 +195,7 @@ def write_result(result: Mapping[str, Any], out: str, *, brief: bool = True) -> 
     if ``brief``); the exit status."""
     text = json.dumps(result, indent=1)
     if out:
-        from experiments.sweeps.store import write_text_atomic
+        from experiments.runner import write_text_atomic
 
         write_text_atomic(out, text + "\n")
     print(json.dumps({"best": result["best"]}, indent=1) if brief else text)

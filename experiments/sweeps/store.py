@@ -12,13 +12,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from experiments.runner import atomic_write, fsync_dir, write_bytes_atomic, write_text_atomic
+from experiments.runner import atomic_write, fsync_dir
 from experiments.sweeps.designs import design_table
 from experiments.sweeps.spec import FORMAT, STATUS_ERROR, STATUS_OK, SpecError, SweepError, SweepSpec, spec_to_toml
 
 __all__ = [
-    "write_text_atomic",
-    "write_bytes_atomic",
     "SPEC_FILE",
     "MANIFEST_FILE",
     "DESIGN_FILE",
