@@ -47,7 +47,7 @@ from numba import njit
 
 from model import detmath
 from model.sector import AUX_FORCED, FWD, FX, TRADING_DAYS, UST, Sector, Validated, param
-from model.sums import MAGNITUDE, NEGATIVE, POSITIVE, pairwise_sum, pairwise_sum_of
+from model.sums import MAGNITUDE, NEGATIVE, POSITIVE, ROW_BLOCK, pairwise_sum, pairwise_sum_of
 
 __all__ = [
     "HedgeFunds",
@@ -476,7 +476,7 @@ def decision_at_stress(traits, liquidating, obs, rules, stress):
     return t_fx, t_ust, m_fx, m_ust, 1.0 / rules.maintenance_ratio, rules.adjustment_speed
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _decide_kernel(state, obs, rules):
     # the arrays as locals: the loop then reads them without touching the NamedTuple (or reference counts)
     alive, liquidating = state.alive, state.liquidating
@@ -572,6 +572,36 @@ def init_hedge_funds(cfg: HedgeFundConfig, rng: np.random.Generator, *, ust_pric
 
 
 @njit(cache=True, inline="always")
+def trade_equity(fwd, units, cash, terms):
+    """A fund's UST leg ``U·P`` and equity ``E = C + U·P + X·(1 − S_prev/S)`` at trial prices ``terms``."""
+    v_old = units * terms.price
+    return v_old, cash + v_old + fwd * (1.0 - terms.ratio)
+
+
+@njit(cache=True, inline="always")
+def voluntary_trade(fwd, v_old, equity, order, terms):
+    """The positions a fund with equity ``equity > 0`` moves to by choice: a share ``κ`` of the way to
+    the targets ``ℓ·E``, with their derivatives in ``s = ln S`` and ``y_us``, and the margin usage
+    ``G/E`` of the positions it held, ``G = m_x·X + m_u·U·P``.
+
+    Returns ``(x, v, dx_ds, dx_dy, dv_ds, dv_dy, de_ds, de_dy, g_old, usage)``. Branch-free, so a loop
+    over funds that calls it compiles to vector instructions (:func:`aggregate_demand`).
+    """
+    d = terms.duration
+    de_ds = fwd * terms.ratio  # d(S_prev/S)/ds = −S_prev/S
+    de_dy = -d * v_old
+    k = order.speed
+    x = fwd + k * (order.target_fx * equity - fwd)
+    dx_ds = k * order.target_fx * de_ds
+    dx_dy = k * order.target_fx * de_dy
+    v = v_old + k * (order.target_ust * equity - v_old)
+    dv_ds = k * order.target_ust * de_ds
+    dv_dy = (1.0 - k) * de_dy + k * order.target_ust * de_dy  # d(v_old)/dy = −D·v_old = de_dy
+    g_old = order.margin_fx * fwd + order.margin_ust * v_old
+    return x, v, dx_ds, dx_dy, dv_ds, dv_dy, de_ds, de_dy, g_old, g_old / equity
+
+
+@njit(cache=True, inline="always")
 def fund_trade(fwd, units, cash, order, terms):
     """One fund's positions after trading at trial prices (``terms``).
 
@@ -592,24 +622,13 @@ def fund_trade(fwd, units, cash, order, terms):
     the fund is liquidated or has no equity left.
     """
     d = terms.duration
-    v_old = units * terms.price
-    equity = cash + v_old + fwd * (1.0 - terms.ratio)
+    v_old, equity = trade_equity(fwd, units, cash, terms)
     if equity <= 0.0 or order.maint_usage <= 0.0:
         return (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, equity <= 0.0 and (fwd > 0.0 or units > 0.0),
                 fwd + v_old, 0.0, -d * v_old)  # fmt: skip
-    de_ds = fwd * terms.ratio  # d(S_prev/S)/ds = −S_prev/S
-    de_dy = -d * v_old
-    k = order.speed
-    x = fwd + k * (order.target_fx * equity - fwd)
-    dx_ds = k * order.target_fx * de_ds
-    dx_dy = k * order.target_fx * de_dy
-    v = v_old + k * (order.target_ust * equity - v_old)
-    dv_ds = k * order.target_ust * de_ds
-    dv_dy = (1.0 - k) * de_dy + k * order.target_ust * de_dy  # d(v_old)/dy = −D·v_old = de_dy
+    x, v, dx_ds, dx_dy, dv_ds, dv_dy, de_ds, de_dy, g_old, usage = voluntary_trade(fwd, v_old, equity, order, terms)
     called = False
     forced, dforced_ds, dforced_dy = 0.0, 0.0, 0.0
-    g_old = order.margin_fx * fwd + order.margin_ust * v_old
-    usage = g_old / equity
     lam = order.maint_usage
     if usage > lam:
         called = True
@@ -646,11 +665,17 @@ def fund_trade(fwd, units, cash, order, terms):
             dv_ds, dv_dy = dv_ds * c + v * dc_ds, dv_dy * c + v * dc_dy
             x *= c
             v *= c
-    if x < 0.0:
-        x, dx_ds, dx_dy = 0.0, 0.0, 0.0
-    if v < 0.0:
-        v, dv_ds, dv_dy = 0.0, 0.0, 0.0
+    x, dx_ds, dx_dy = long_only(x, dx_ds, dx_dy)
+    v, dv_ds, dv_dy = long_only(v, dv_ds, dv_dy)
     return x, v, dx_ds, dx_dy, dv_ds, dv_dy, called, forced, dforced_ds, dforced_dy
+
+
+@njit(cache=True, inline="always")
+def long_only(q, dq_ds, dq_dy):
+    """A position and its derivatives, floored at no position (funds hold no short legs)."""
+    if q < 0.0:
+        return 0.0, 0.0, 0.0
+    return q, dq_ds, dq_dy
 
 
 class FundBook(NamedTuple):
@@ -682,6 +707,14 @@ class FundBook(NamedTuple):
 N_SUMS = 11
 
 
+@njit(cache=True, inline="always")
+def sum_terms(x, v, dx_ds, dx_dy, dv_ds, dv_dy, forced, dforced_ds, dforced_dy, fwd_old, units_old, inv_p, duration):
+    """One fund's ``N_SUMS`` terms of the funds' sums (see ``N_SUMS``) from its trade; ``inv_p = 1/P``."""
+    bought = v * inv_p - units_old  # units per USD; d(1/P)/dy = D/P
+    return (x - fwd_old, dx_ds, dx_dy, bought, dv_ds * inv_p, (dv_dy + duration * v) * inv_p, abs(x - fwd_old),
+            abs(bought), forced, dforced_ds, dforced_dy)  # fmt: skip
+
+
 @njit(cache=True)
 def accumulate(acc, fwd_old, units_old, trade, price, duration):
     """The sums ``acc`` (a tuple of ``N_SUMS`` floats) with one fund's trade (the outputs of :func:`fund_trade`)
@@ -691,11 +724,10 @@ def accumulate(acc, fwd_old, units_old, trade, price, duration):
     might alias the output arrays the loop writes, so every add would go through memory).
     """
     x, v, dx_ds, dx_dy, dv_ds, dv_dy, _, forced, dforced_ds, dforced_dy = trade
-    inv_p = 1.0 / price  # units per USD; d(1/P)/dy = D/P
-    bought = v * inv_p - units_old
-    return (acc[0] + (x - fwd_old), acc[1] + dx_ds, acc[2] + dx_dy, acc[3] + bought, acc[4] + dv_ds * inv_p,
-            acc[5] + (dv_dy + duration * v) * inv_p, acc[6] + abs(x - fwd_old), acc[7] + abs(bought),
-            acc[8] + forced, acc[9] + dforced_ds, acc[10] + dforced_dy)  # fmt: skip
+    t = sum_terms(x, v, dx_ds, dx_dy, dv_ds, dv_dy, forced, dforced_ds, dforced_dy, fwd_old, units_old,
+                  1.0 / price, duration)  # fmt: skip
+    return (acc[0] + t[0], acc[1] + t[1], acc[2] + t[2], acc[3] + t[3], acc[4] + t[4], acc[5] + t[5], acc[6] + t[6],
+            acc[7] + t[7], acc[8] + t[8], acc[9] + t[9], acc[10] + t[10])  # fmt: skip
 
 
 ZERO_SUMS = (0.0,) * N_SUMS
@@ -720,37 +752,105 @@ def add_aggregate(acc, z, jac, gross, out, aux):
     aux[AUX_FORCED, 1 + UST] += acc[10]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def store_terms(scratch, j, t):
+    """Write one fund's ``N_SUMS`` terms ``t`` into column ``j`` of ``scratch`` (an index known at compile time
+    for each element of the tuple, so a loop over funds that calls it can be vectorised)."""
+    scratch[0, j], scratch[1, j], scratch[2, j], scratch[3, j] = t[0], t[1], t[2], t[3]
+    scratch[4, j], scratch[5, j], scratch[6, j], scratch[7, j] = t[4], t[5], t[6], t[7]
+    scratch[8, j], scratch[9, j], scratch[10, j] = t[8], t[9], t[10]
+
+
+# rows of the block's scratch after the sums' terms: x, v, and 1.0 where the fund's trade needs fund_trade
+_ROW_X, _ROW_V, _ROW_FULL = N_SUMS, N_SUMS + 1, N_SUMS + 2
+
+
+@njit(cache=True, error_model="numpy")
 def aggregate_demand(book, p):
     """Every live fund's trade at trial prices ``p``; writes their positions into the ``out_`` arrays.
 
     Returns the funds' ``N_SUMS`` sums (an array), added fund by fund in row order.
+
+    The funds are taken a block at a time. A first loop computes every fund's voluntary trade
+    (:func:`voluntary_trade`, branch-free, so it runs in vector instructions) and the terms of the sums
+    into a scratch block, and marks the funds that need the whole rule: no equity, in liquidation, or
+    in a margin call. A second loop, in row order, gives those :func:`fund_trade` and adds every live
+    fund's terms to the sums. Each fund's numbers are the ones :func:`fund_trade` gives, operation for
+    operation, and the sums are added in the same order as a single loop would add them, so the
+    result is the same to the last bit; the vector loop only makes the common case faster.
+    (``error_model="numpy"``: a division by zero gives ``inf`` instead of raising, so the first loop
+    needs no branch; the funds it would hit are the marked ones, whose numbers come from the second.)
     """
     price = math.exp(-book.duration * p[UST])
     terms = TradeTerms(math.exp(book.s_prev - p[FX]), price, book.duration, book.band, book.forced_sales)
-    # the arrays as locals: the loop then reads them without touching the NamedTuple (or reference counts)
+    # the arrays as locals: the loops then read them without touching the NamedTuple (or reference counts)
     fwd, units, cash, alive = book.fwd_usd_bn, book.ust_units, book.cash_usd_bn, book.alive
     t_fx, t_ust, m_fx, m_ust = book.target_fx, book.target_ust, book.margin_fx, book.margin_ust
     maint, speed, duration = book.maint_usage, book.speed, book.duration
     out_x, out_v, out_called, out_forced = book.out_x, book.out_v, book.out_called, book.out_forced
-    acc = ZERO_SUMS
-    for i in range(fwd.shape[0]):
-        if not alive[i]:
-            out_x[i] = 0.0
-            out_v[i] = 0.0
-            out_called[i] = False
-            out_forced[i] = 0.0
-            continue
-        order = FundOrder(t_fx[i], t_ust[i], m_fx[i], m_ust[i], maint[i], speed[i])
-        trade = fund_trade(fwd[i], units[i], cash[i], order, terms)
-        out_x[i] = trade[0]
-        out_v[i] = trade[1]
-        out_called[i] = trade[6]
-        out_forced[i] = trade[7]
-        acc = accumulate(acc, fwd[i], units[i], trade, price, duration)
+    inv_p = 1.0 / price
+    scratch = np.empty((N_SUMS + 3, ROW_BLOCK))
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = a10 = 0.0
+    n = fwd.shape[0]
+    for start in range(0, n, ROW_BLOCK):
+        stop = min(start + ROW_BLOCK, n)
+        # views of the block: indices from 0, which the compiler can see are never negative (with
+        # range(start, stop) it checks each for wrap-around and gathers instead of loading)
+        b_fwd, b_units, b_cash = fwd[start:stop], units[start:stop], cash[start:stop]
+        b_tfx, b_tust, b_mfx, b_must = t_fx[start:stop], t_ust[start:stop], m_fx[start:stop], m_ust[start:stop]
+        b_maint, b_speed = maint[start:stop], speed[start:stop]
+        for j in range(stop - start):  # every fund's voluntary trade, vectorised: no branches, one output array
+            order = FundOrder(b_tfx[j], b_tust[j], b_mfx[j], b_must[j], b_maint[j], b_speed[j])
+            v_old, equity = trade_equity(b_fwd[j], b_units[j], b_cash[j], terms)
+            x, v, dx_ds, dx_dy, dv_ds, dv_dy, _, _, _, usage = voluntary_trade(b_fwd[j], v_old, equity, order, terms)
+            x, dx_ds, dx_dy = long_only(x, dx_ds, dx_dy)
+            v, dv_ds, dv_dy = long_only(v, dv_ds, dv_dy)
+            store_terms(scratch, j, sum_terms(x, v, dx_ds, dx_dy, dv_ds, dv_dy, 0.0, 0.0, 0.0, b_fwd[j], b_units[j],
+                                              inv_p, duration))  # fmt: skip
+            scratch[_ROW_X, j] = x
+            scratch[_ROW_V, j] = v
+            # the funds whose trade needs the whole rule: no equity, in liquidation, or in a margin call
+            full = (equity <= 0.0) | (order.maint_usage <= 0.0) | (usage > order.maint_usage)
+            scratch[_ROW_FULL, j] = 1.0 if full else 0.0
+        b_alive, b_x, b_v = alive[start:stop], out_x[start:stop], out_v[start:stop]
+        b_called, b_forced = out_called[start:stop], out_forced[start:stop]
+        for j in range(stop - start):  # in row order: the funds that need the whole rule, the outputs, the sums
+            if not b_alive[j]:
+                b_x[j] = 0.0
+                b_v[j] = 0.0
+                b_called[j] = False
+                b_forced[j] = 0.0
+                continue
+            if scratch[_ROW_FULL, j] != 0.0:
+                order = FundOrder(b_tfx[j], b_tust[j], b_mfx[j], b_must[j], b_maint[j], b_speed[j])
+                x, v, dx_ds, dx_dy, dv_ds, dv_dy, called, forced, dforced_ds, dforced_dy = fund_trade(
+                    b_fwd[j], b_units[j], b_cash[j], order, terms
+                )
+                store_terms(scratch, j, sum_terms(x, v, dx_ds, dx_dy, dv_ds, dv_dy, forced, dforced_ds, dforced_dy,
+                                                  b_fwd[j], b_units[j], inv_p, duration))  # fmt: skip
+                b_x[j] = x
+                b_v[j] = v
+                b_called[j] = called
+                b_forced[j] = forced
+            else:
+                b_x[j] = scratch[_ROW_X, j]
+                b_v[j] = scratch[_ROW_V, j]
+                b_called[j] = False
+                b_forced[j] = 0.0
+            a0 += scratch[0, j]
+            a1 += scratch[1, j]
+            a2 += scratch[2, j]
+            a3 += scratch[3, j]
+            a4 += scratch[4, j]
+            a5 += scratch[5, j]
+            a6 += scratch[6, j]
+            a7 += scratch[7, j]
+            a8 += scratch[8, j]
+            a9 += scratch[9, j]
+            a10 += scratch[10, j]
     out = np.empty(N_SUMS)
-    for k in range(N_SUMS):
-        out[k] = acc[k]
+    out[0], out[1], out[2], out[3], out[4], out[5] = a0, a1, a2, a3, a4, a5
+    out[6], out[7], out[8], out[9], out[10] = a6, a7, a8, a9, a10
     return out
 
 
@@ -831,8 +931,18 @@ def reenter(state, i):
     return state.initial_capital_usd_bn[i]
 
 
-@njit(cache=True)
+# outputs of fund_settle kept per fund of a block by _settle_kernel (closed and failed as 1.0/0.0)
+_N_SETTLED = 14
+
+
+@njit(cache=True, error_model="numpy")
 def _settle_kernel(state, prices, rules, day):
+    """Every fund's settlement (:func:`fund_settle`), a block of funds at a time, as :func:`aggregate_demand`
+    takes them: a vectorised loop books every fund of the block into a scratch block (its books are not
+    written), then a loop in row order writes the live funds' books, adds the totals fund by fund,
+    closes or liquidates the failed and lets new funds into empty slots. The numbers are those of one
+    loop in row order, to the last bit. (``error_model="numpy"``: a division by zero in a dead fund's
+    books, which are discarded, gives ``inf`` instead of raising.)"""
     # the money fields of SettleTotals, in order, summed in scalars (kept in registers) fund by fund
     t0 = t1 = t2 = t3 = t4 = t5 = t6 = 0.0
     failures = 0
@@ -843,34 +953,51 @@ def _settle_kernel(state, prices, rules, day):
     perf, alive, liquidating, reentry_day, spread = (state.perf_ema, state.alive, state.liquidating,
                                                      state.reentry_day, state.funding_spread_pa)  # fmt: skip
     x_new, v_new, called = state.fwd_new_usd_bn, state.ust_new_usd_bn, state.margin_called
-    for i in range(units.shape[0]):
-        if not alive[i]:
-            if reentry_day[i] >= 0 and day >= reentry_day[i]:
-                t4 += reenter(state, i)
-                reentries += 1
-            continue
-        if called[i]:
-            calls += 1
-        acct = FundAccount(fwd[i], units[i], cash[i], book[i], capital0[i], perf[i], liquidating[i], spread[i])
-        out = fund_settle(acct, x_new[i], v_new[i], prices, rules)
-        fwd[i], units[i], cash[i], book[i], perf[i] = out[0], out[1], out[2], out[3], out[4]
-        t0 += out[5]
-        t1 += out[6]
-        t2 += out[7]
-        t3 += out[8]
-        t4 += out[9]
-        t5 += out[10]
-        t6 += out[11]
-        closed, failed = out[12], out[13]
-        if closed:
-            if failed:
+    scratch = np.empty((_N_SETTLED, ROW_BLOCK))
+    n = units.shape[0]
+    for start in range(0, n, ROW_BLOCK):
+        stop = min(start + ROW_BLOCK, n)
+        # views of the block, indexed from 0 (see aggregate_demand)
+        b_fwd, b_units, b_cash, b_book = fwd[start:stop], units[start:stop], cash[start:stop], book[start:stop]
+        b_capital0, b_perf, b_liquidating = capital0[start:stop], perf[start:stop], liquidating[start:stop]
+        b_spread, b_x, b_v = spread[start:stop], x_new[start:stop], v_new[start:stop]
+        for j in range(stop - start):  # vectorised: every fund booked, dead ones too (discarded below)
+            acct = FundAccount(b_fwd[j], b_units[j], b_cash[j], b_book[j], b_capital0[j], b_perf[j], b_liquidating[j],
+                               b_spread[j])  # fmt: skip
+            out = fund_settle(acct, b_x[j], b_v[j], prices, rules)
+            scratch[0, j], scratch[1, j], scratch[2, j], scratch[3, j] = out[0], out[1], out[2], out[3]
+            scratch[4, j], scratch[5, j], scratch[6, j], scratch[7, j] = out[4], out[5], out[6], out[7]
+            scratch[8, j], scratch[9, j], scratch[10, j], scratch[11, j] = out[8], out[9], out[10], out[11]
+            scratch[12, j] = 1.0 if out[12] else 0.0
+            scratch[13, j] = 1.0 if out[13] else 0.0
+        b_alive, b_reentry, b_called = alive[start:stop], reentry_day[start:stop], called[start:stop]
+        for j in range(stop - start):  # in row order
+            if not b_alive[j]:
+                if b_reentry[j] >= 0 and day >= b_reentry[j]:
+                    t4 += reenter(state, start + j)
+                    reentries += 1
+                continue
+            if b_called[j]:
+                calls += 1
+            b_fwd[j], b_units[j], b_cash[j], b_book[j], b_perf[j] = (scratch[0, j], scratch[1, j], scratch[2, j],
+                                                                     scratch[3, j], scratch[4, j])  # fmt: skip
+            t0 += scratch[5, j]
+            t1 += scratch[6, j]
+            t2 += scratch[7, j]
+            t3 += scratch[8, j]
+            t4 += scratch[9, j]
+            t5 += scratch[10, j]
+            t6 += scratch[11, j]
+            closed, failed = scratch[12, j] != 0.0, scratch[13, j] != 0.0
+            if closed:
+                if failed:
+                    failures += 1
+                b_alive[j] = False
+                b_liquidating[j] = False
+                b_reentry[j] = day + rules.reentry_delay
+            elif failed:
+                b_liquidating[j] = True
                 failures += 1
-            alive[i] = False
-            liquidating[i] = False
-            reentry_day[i] = day + rules.reentry_delay
-        elif failed:
-            liquidating[i] = True
-            failures += 1
     totals = np.array([t0, t1, t2, t3, t4, t5, t6])
     return totals, failures, reentries, calls
 

@@ -56,7 +56,7 @@ from numba import njit
 
 from model import detmath
 from model.sector import AUX_FORCED, FWD, FX, ConfigError, Sector, Validated, param
-from model.sums import pairwise_sum
+from model.sums import ROW_BLOCK, pairwise_sum
 
 __all__ = [
     "RetailFxConfig",
@@ -322,7 +322,7 @@ def decide(state: RetailFxState, cfg: RetailFxConfig, *, dip: float, risk_index:
     return weight
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def account_trade(position, margin, order, ratio, margin_requirement, maintenance, band):
     """One account's position after the day's trades at a trial price, ``ratio = S_prev/S``.
 
@@ -350,30 +350,46 @@ def account_trade(position, margin, order, ratio, margin_requirement, maintenanc
     return (1.0 - f) * v, -df_ds * v, f, df_ds, v
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def retail_flows(p, book, z, jac, gross, out, aux):
     """The accounts' long-USD forward buying at trial prices (see :mod:`model.sector`); no spot trades.
 
     Writes each account's position and stopped-out share into the book's ``out_`` arrays and the
     forced sales (what stop-outs close beyond the voluntary positions) into ``aux``.
+
+    The accounts are taken ``ROW_BLOCK`` at a time (:mod:`model.sums`): their trades computed in vector
+    instructions, then their terms added account by account in row order, so the sums are those of
+    one loop over accounts, to the last bit. (``error_model="numpy"``: no branch for a division by
+    zero, which cannot happen here: an account's required margin is positive where it is divided by.)
     """
     ratio = math.exp(book.s_prev - p[FX])
-    net = 0.0
-    d_net = 0.0
-    volume = 0.0
-    forced = 0.0
-    d_forced = 0.0
-    for i in range(book.position_usd_bn.shape[0]):
-        held = book.position_usd_bn[i]
-        x, dx_ds, f, df_ds, v = account_trade(held, book.margin_usd_bn[i], book.order_usd_bn[i], ratio,
-                                              book.margin_requirement, book.maintenance_ratio, book.band)  # fmt: skip
-        book.out_position[i] = x
-        book.out_stopped[i] = f
-        net += x - held
-        d_net += dx_ds
-        volume += abs(x - held)
-        forced += f * v
-        d_forced += df_ds * v
+    position, margin, order = book.position_usd_bn, book.margin_usd_bn, book.order_usd_bn
+    out_position, out_stopped = book.out_position, book.out_stopped
+    m_req, maintenance, band = book.margin_requirement, book.maintenance_ratio, book.band
+    scratch = np.empty((5, ROW_BLOCK))
+    net = d_net = volume = forced = d_forced = 0.0
+    n = position.shape[0]
+    for start in range(0, n, ROW_BLOCK):
+        stop = min(start + ROW_BLOCK, n)
+        # views of the block, indexed from 0 (see agents.hedge_funds.aggregate_demand)
+        b_held, b_margin, b_order = position[start:stop], margin[start:stop], order[start:stop]
+        b_x, b_f = out_position[start:stop], out_stopped[start:stop]
+        for j in range(stop - start):  # vectorised
+            held = b_held[j]
+            x, dx_ds, f, df_ds, v = account_trade(held, b_margin[j], b_order[j], ratio, m_req, maintenance, band)
+            b_x[j] = x
+            b_f[j] = f
+            scratch[0, j] = x - held
+            scratch[1, j] = dx_ds
+            scratch[2, j] = abs(x - held)
+            scratch[3, j] = f * v
+            scratch[4, j] = df_ds * v
+        for j in range(stop - start):  # in row order
+            net += scratch[0, j]
+            d_net += scratch[1, j]
+            volume += scratch[2, j]
+            forced += scratch[3, j]
+            d_forced += scratch[4, j]
     z[FWD] += net
     jac[FWD, FX] += d_net
     gross[FWD] += volume

@@ -602,3 +602,117 @@ def test_forward_target_rises_one_for_one_in_expected_carry_when_the_basis_falls
     # nobody wants less carry when it pays more (those at the margin limit stay there, to rounding)
     assert np.all(f.target_fx[f.alive] >= t0[f.alive] * (1 - 1e-14))
     np.testing.assert_array_equal(f.target_ust[free], u0[free])  # the duration leg does not care
+
+
+# ---------------------------------------------------------------------------------------------
+# the blocked, vectorised kernels against one plain loop over funds in row order
+
+
+def mixed_population(rng, n):
+    """Fund rows in every case the rules tell apart: dead, in liquidation (no maintenance usage), with no
+    equity left, in a margin call, short a leg (floored at zero), and ordinary."""
+    kind = rng.integers(0, 6, n)
+    fwd = rng.uniform(0.5, 3.0, n)
+    units = rng.uniform(0.0, 2.0, n)
+    cash = rng.uniform(-1.0, 1.0, n)
+    alive = kind != 0
+    maint = np.where(kind == 1, 0.0, rng.uniform(1.2, 1.6, n))
+    cash = np.where(kind == 2, -10.0, cash)  # equity below zero
+    m_fx = np.where(kind == 3, rng.uniform(0.5, 1.0, n), rng.uniform(0.02, 0.1, n))  # calls where margins are steep
+    fwd = np.where(kind == 4, -rng.uniform(0.1, 1.0, n), fwd)  # a short forward, floored at zero after trading
+    return dict(fwd=fwd, units=units, cash=cash, alive=alive, t_fx=rng.uniform(0.0, 6.0, n),
+                t_ust=rng.uniform(0.0, 1.0, n), m_fx=m_fx, m_ust=np.full(n, 0.05), maint=maint,
+                speed=rng.uniform(0.05, 1.0, n))  # fmt: skip
+
+
+@pytest.mark.parametrize("forced_sales", [True, False])
+def test_blocked_fund_flows_equal_one_loop_over_funds_bit_for_bit(forced_sales):
+    rng = np.random.default_rng(11)
+    n = 3 * hf.ROW_BLOCK + 37  # three whole blocks and a partial one
+    pop = mixed_population(rng, n)
+    s_prev, duration, band = 0.0, 8.0, 0.1
+    outs = (np.empty(n), np.empty(n), np.empty(n, dtype=bool), np.empty(n))
+    book = hf.FundBook(pop["fwd"], pop["units"], pop["cash"], pop["alive"], pop["t_fx"], pop["t_ust"], pop["m_fx"],
+                       pop["m_ust"], pop["maint"], pop["speed"], s_prev, duration, band, forced_sales,
+                       *outs)  # fmt: skip
+    p = np.array([-0.03, 0.045, 0.01, 0.0, 0.02])
+    sums = hf.aggregate_demand(book, p)
+    # the reference: every live fund's trade in row order, one at a time
+    price = math.exp(-duration * p[1])
+    terms = TradeTerms(math.exp(s_prev - p[0]), price, duration, band, forced_sales)
+    acc = hf.ZERO_SUMS
+    seen = set()
+    for i in range(n):
+        if not pop["alive"][i]:
+            assert (outs[0][i], outs[1][i], outs[2][i], outs[3][i]) == (0.0, 0.0, False, 0.0)
+            continue
+        order = FundOrder(pop["t_fx"][i], pop["t_ust"][i], pop["m_fx"][i], pop["m_ust"][i], pop["maint"][i],
+                          pop["speed"][i])  # fmt: skip
+        trade = hf.fund_trade(pop["fwd"][i], pop["units"][i], pop["cash"][i], order, terms)
+        acc = hf.accumulate(acc, pop["fwd"][i], pop["units"][i], trade, price, duration)
+        assert (outs[0][i], outs[1][i], outs[2][i], outs[3][i]) == (trade[0], trade[1], trade[6], trade[7]), i
+        equity = pop["cash"][i] + pop["units"][i] * price + pop["fwd"][i] * (1.0 - terms.ratio)
+        seen.add("no equity" if equity <= 0 else "liquidating" if pop["maint"][i] == 0 else
+                 "called" if trade[6] else "floored" if trade[0] == 0.0 else "voluntary")  # fmt: skip
+    assert np.array(acc).tobytes() == sums.tobytes()
+    assert seen == {"no equity", "liquidating", "called", "floored", "voluntary"}, seen
+
+
+def settle_in_one_loop(state, prices, rules, day):
+    """The funds' settlement as one loop over funds in row order: the reference for the blocked kernel."""
+    t = [0.0] * 7
+    failures = reentries = calls = 0
+    for i in range(state.alive.shape[0]):
+        if not state.alive[i]:
+            if state.reentry_day[i] >= 0 and day >= state.reentry_day[i]:
+                t[4] += hf.reenter(state, i)
+                reentries += 1
+            continue
+        calls += bool(state.margin_called[i])
+        acct = hf.FundAccount(state.fwd_usd_bn[i], state.ust_units[i], state.cash_usd_bn[i],
+                              state.equity_book_usd_bn[i], state.initial_capital_usd_bn[i], state.perf_ema[i],
+                              state.liquidating[i], state.funding_spread_pa[i])  # fmt: skip
+        out = hf.fund_settle(acct, state.fwd_new_usd_bn[i], state.ust_new_usd_bn[i], prices, rules)
+        (state.fwd_usd_bn[i], state.ust_units[i], state.cash_usd_bn[i], state.equity_book_usd_bn[i],
+         state.perf_ema[i]) = out[:5]  # fmt: skip
+        for k in range(7):
+            t[k] += out[5 + k]
+        closed, failed = out[12], out[13]
+        if closed:
+            failures += bool(failed)
+            state.alive[i] = False
+            state.liquidating[i] = False
+            state.reentry_day[i] = day + rules.reentry_delay
+        elif failed:
+            state.liquidating[i] = True
+            failures += 1
+    return np.array(t), failures, reentries, calls
+
+
+def test_blocked_settlement_equals_one_loop_over_funds_bit_for_bit():
+    model = make_model(0, hedge_funds__n_funds=3 * hf.ROW_BLOCK + 37)
+    model.step()
+    rng = np.random.default_rng(5)
+    state = model.hedge_funds
+    n = state.alive.shape[0]
+    kind = rng.integers(0, 6, n)
+    state.alive[kind == 0] = False
+    state.reentry_day[kind == 0] = rng.integers(-1, 5, int((kind == 0).sum()))  # some due today (day 2)
+    state.liquidating[kind == 1] = True
+    state.cash_usd_bn[kind == 2] -= 5.0 * state.initial_capital_usd_bn[kind == 2]  # wiped out
+    floor = model.config.hedge_funds.failure_floor * state.initial_capital_usd_bn
+    state.equity_book_usd_bn[kind == 3] = 0.5 * floor[kind == 3]  # below the failure floor: to be liquidated
+    state.margin_called[:] = rng.random(n) < 0.3
+    prices = hf.SettlePrices(1.004, 0.70, 0.701, 0.043, 0.05, 1e-4)
+    rules = hf.settle_rules(model.config.hedge_funds)
+    copy = type(state)(*(a.copy() for a in state))
+    alive, liquidating = state.alive.copy(), state.liquidating.copy()
+    got = hf._settle_kernel(state, prices, rules, 2)
+    want = settle_in_one_loop(copy, prices, rules, 2)
+    assert got[0].tobytes() == want[0].tobytes()
+    assert got[1:] == want[1:]
+    # every path exercised: funds closed, funds marked for liquidation, re-entries, margin calls counted
+    assert np.any(alive & ~copy.alive) and np.any(alive & copy.alive & copy.liquidating & ~liquidating)
+    assert want[2] > 0 and want[3] > 0, want[1:]
+    for name, a, b in zip(state._fields, state, copy, strict=True):
+        assert a.tobytes() == b.tobytes(), name
