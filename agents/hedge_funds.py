@@ -726,6 +726,12 @@ def accumulate(acc, fwd_old, units_old, trade, price, duration):
     x, v, dx_ds, dx_dy, dv_ds, dv_dy, _, forced, dforced_ds, dforced_dy = trade
     t = sum_terms(x, v, dx_ds, dx_dy, dv_ds, dv_dy, forced, dforced_ds, dforced_dy, fwd_old, units_old,
                   1.0 / price, duration)  # fmt: skip
+    return add_terms(acc, t)
+
+
+@njit(cache=True, inline="always")
+def add_terms(acc, t):
+    """The sums ``acc`` with one fund's terms ``t`` added (tuples of ``N_SUMS`` floats)."""
     return (acc[0] + t[0], acc[1] + t[1], acc[2] + t[2], acc[3] + t[3], acc[4] + t[4], acc[5] + t[5], acc[6] + t[6],
             acc[7] + t[7], acc[8] + t[8], acc[9] + t[9], acc[10] + t[10])  # fmt: skip
 
@@ -761,6 +767,13 @@ def store_terms(scratch, j, t):
     scratch[8, j], scratch[9, j], scratch[10, j] = t[8], t[9], t[10]
 
 
+@njit(cache=True, inline="always")
+def load_terms(scratch, j):
+    """The terms :func:`store_terms` wrote into column ``j`` of ``scratch``, as a tuple."""
+    return (scratch[0, j], scratch[1, j], scratch[2, j], scratch[3, j], scratch[4, j], scratch[5, j], scratch[6, j],
+            scratch[7, j], scratch[8, j], scratch[9, j], scratch[10, j])  # fmt: skip
+
+
 # rows of the block's scratch after the sums' terms: x, v, and 1.0 where the fund's trade needs fund_trade
 _ROW_X, _ROW_V, _ROW_FULL = N_SUMS, N_SUMS + 1, N_SUMS + 2
 
@@ -790,7 +803,7 @@ def aggregate_demand(book, p):
     out_x, out_v, out_called, out_forced = book.out_x, book.out_v, book.out_called, book.out_forced
     inv_p = 1.0 / price
     scratch = np.empty((N_SUMS + 3, ROW_BLOCK))
-    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = a10 = 0.0
+    acc = ZERO_SUMS
     n = fwd.shape[0]
     for start in range(0, n, ROW_BLOCK):
         stop = min(start + ROW_BLOCK, n)
@@ -837,20 +850,10 @@ def aggregate_demand(book, p):
                 b_v[j] = scratch[_ROW_V, j]
                 b_called[j] = False
                 b_forced[j] = 0.0
-            a0 += scratch[0, j]
-            a1 += scratch[1, j]
-            a2 += scratch[2, j]
-            a3 += scratch[3, j]
-            a4 += scratch[4, j]
-            a5 += scratch[5, j]
-            a6 += scratch[6, j]
-            a7 += scratch[7, j]
-            a8 += scratch[8, j]
-            a9 += scratch[9, j]
-            a10 += scratch[10, j]
+            acc = add_terms(acc, load_terms(scratch, j))
     out = np.empty(N_SUMS)
-    out[0], out[1], out[2], out[3], out[4], out[5] = a0, a1, a2, a3, a4, a5
-    out[6], out[7], out[8], out[9], out[10] = a6, a7, a8, a9, a10
+    for k in range(N_SUMS):
+        out[k] = acc[k]
     return out
 
 
