@@ -478,6 +478,8 @@ def decision_at_stress(traits, liquidating, obs, rules, stress):
 
 @njit(cache=True, error_model="numpy")
 def _decide_kernel(state, obs, rules):
+    # error_model="numpy": no branch before each division (whose divisors are validated positive), so the
+    # loop over funds runs in vector instructions; the numbers are the same
     # the arrays as locals: the loop then reads them without touching the NamedTuple (or reference counts)
     alive, liquidating = state.alive, state.liquidating
     gamma, cap, w_trend, w_value = state.risk_aversion, state.leverage_cap, state.trend_weight, state.value_weight
