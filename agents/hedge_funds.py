@@ -582,12 +582,14 @@ def trade_equity(fwd, units, cash, terms):
 
 @njit(cache=True, inline="always")
 def voluntary_trade(fwd, v_old, equity, order, terms):
-    """The positions a fund with equity ``equity > 0`` moves to by choice: a share ``κ`` of the way to
+    """The positions a fund with equity ``E`` moves to by choice: a share ``κ`` of the way to
     the targets ``ℓ·E``, with their derivatives in ``s = ln S`` and ``y_us``, and the margin usage
-    ``G/E`` of the positions it held, ``G = m_x·X + m_u·U·P``.
+    ``G/E`` of the positions it held, ``G = m_x·X + m_u·U·P``. Only a fund with ``E > 0`` trades by these
+    rules; :func:`aggregate_demand` computes them for every fund and discards the others.
 
     Returns ``(x, v, dx_ds, dx_dy, dv_ds, dv_dy, de_ds, de_dy, g_old, usage)``. Branch-free, so a loop
-    over funds that calls it compiles to vector instructions (:func:`aggregate_demand`).
+    over funds that calls it compiles to vector instructions (:func:`aggregate_demand`; the one
+    condition, on the usage, compiles to a select).
     """
     d = terms.duration
     de_ds = fwd * terms.ratio  # d(S_prev/S)/ds = −S_prev/S
@@ -600,7 +602,9 @@ def voluntary_trade(fwd, v_old, equity, order, terms):
     dv_ds = k * order.target_ust * de_ds
     dv_dy = (1.0 - k) * de_dy + k * order.target_ust * de_dy  # d(v_old)/dy = −D·v_old = de_dy
     g_old = order.margin_fx * fwd + order.margin_ust * v_old
-    return x, v, dx_ds, dx_dy, dv_ds, dv_dy, de_ds, de_dy, g_old, g_old / equity
+    # no equity: the usage is unbounded (and plain Python, with numba's JIT disabled, does not divide by 0)
+    usage = g_old / equity if equity != 0.0 else math.inf
+    return x, v, dx_ds, dx_dy, dv_ds, dv_dy, de_ds, de_dy, g_old, usage
 
 
 @njit(cache=True, inline="always")

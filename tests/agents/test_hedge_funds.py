@@ -610,8 +610,9 @@ def test_forward_target_rises_one_for_one_in_expected_carry_when_the_basis_falls
 
 def mixed_population(rng, n):
     """Fund rows in every case the rules tell apart: dead, in liquidation (no maintenance usage), with no
-    equity left, in a margin call, short a leg (floored at zero), and ordinary."""
-    kind = rng.integers(0, 6, n)
+    equity left, in a margin call, short a leg (floored at zero), ordinary, and an empty book (equity
+    exactly zero)."""
+    kind = rng.integers(0, 7, n)
     fwd = rng.uniform(0.5, 3.0, n)
     units = rng.uniform(0.0, 2.0, n)
     cash = rng.uniform(-1.0, 1.0, n)
@@ -620,6 +621,7 @@ def mixed_population(rng, n):
     cash = np.where(kind == 2, -10.0, cash)  # equity below zero
     m_fx = np.where(kind == 3, rng.uniform(0.5, 1.0, n), rng.uniform(0.02, 0.1, n))  # calls where margins are steep
     fwd = np.where(kind == 4, -rng.uniform(0.1, 1.0, n), fwd)  # a short forward, floored at zero after trading
+    fwd, units, cash = (np.where(kind == 6, 0.0, a) for a in (fwd, units, cash))
     return dict(fwd=fwd, units=units, cash=cash, alive=alive, t_fx=rng.uniform(0.0, 6.0, n),
                 t_ust=rng.uniform(0.0, 1.0, n), m_fx=m_fx, m_ust=np.full(n, 0.05), maint=maint,
                 speed=rng.uniform(0.05, 1.0, n))  # fmt: skip
@@ -656,6 +658,9 @@ def test_blocked_fund_flows_equal_one_loop_over_funds_bit_for_bit(forced_sales):
                  "called" if trade[6] else "floored" if trade[0] == 0.0 else "voluntary")  # fmt: skip
     assert np.array(acc).tobytes() == sums.tobytes()
     assert seen == {"no equity", "liquidating", "called", "floored", "voluntary"}, seen
+    # the kernel's source as plain Python (what runs with numba's JIT disabled): the same sums, and no
+    # division by the empty books' zero equity
+    assert hf.aggregate_demand.py_func(book, p).tobytes() == sums.tobytes()
 
 
 def settle_in_one_loop(state, prices, rules, day):
