@@ -950,8 +950,9 @@ def _settle_kernel(state, prices, rules, day):
     takes them: a vectorised loop books every fund of the block into a scratch block (its books are not
     written), then a loop in row order writes the live funds' books, adds the totals fund by fund,
     closes or liquidates the failed and lets new funds into empty slots. The numbers are those of one
-    loop in row order, to the last bit. (``error_model="numpy"``: a division by zero in a dead fund's
-    books, which are discarded, gives ``inf`` instead of raising.)"""
+    loop in row order, to the last bit. (``error_model="numpy"``: the vectorised loop computes a guarded
+    division, the return on a book that may be zero, in every lane and keeps it only where the book is
+    positive; without the error model that division would need a branch to raise.)"""
     # the money fields of SettleTotals, in order, summed in scalars (kept in registers) fund by fund
     t0 = t1 = t2 = t3 = t4 = t5 = t6 = 0.0
     failures = 0

@@ -359,8 +359,9 @@ def retail_flows(p, book, z, jac, gross, out, aux):
 
     The accounts are taken ``ROW_BLOCK`` at a time (:mod:`model.sums`): their trades computed in vector
     instructions, then their terms added account by account in row order, so the sums are those of
-    one loop over accounts, to the last bit. (``error_model="numpy"``: no branch for a division by
-    zero, which cannot happen here: an account's required margin is positive where it is divided by.)
+    one loop over accounts, to the last bit. (``error_model="numpy"``: the vectorised loop computes
+    :func:`account_trade`'s divisions in every lane, including accounts with no position or brokers
+    without stop-outs, where they may divide by zero, and keeps them only where the rule uses them.)
     """
     ratio = math.exp(book.s_prev - p[FX])
     position, margin, order = book.position_usd_bn, book.margin_usd_bn, book.order_usd_bn

@@ -175,6 +175,35 @@ def test_compiled_flows_equal_their_python_source_bit_for_bit():
     assert stopped > 0  # accounts inside the stop-out band were exercised
 
 
+@pytest.mark.parametrize("maintenance", [THETA, 0.0])
+def test_blocked_flows_equal_one_loop_over_accounts_bit_for_bit(maintenance):
+    """The flows in blocks of accounts (the trades vectorised, then summed in row order) equal one loop
+    of account_trade over the accounts in row order: the five sums and every account's outputs, at
+    prices with none, some and all of the stop-out band crossed (dormant accounts and θ = 0 included)."""
+    stopped = 0
+    for s in S_PREV + np.array([0.0, -0.02, -0.041, -0.06, -0.09, 0.03]):
+        bk = random_book(n=3 * rf.ROW_BLOCK + 21)
+        bk = bk._replace(maintenance_ratio=maintenance)
+        z, jac, gross, out, aux = evaluate(rf.retail_flows, bk, s)
+        ratio = math.exp(S_PREV - s)
+        net = d_net = volume = forced = d_forced = 0.0
+        for i in range(bk.position_usd_bn.shape[0]):
+            held = bk.position_usd_bn[i]
+            x, dx_ds, f, df_ds, v = rf.account_trade(held, bk.margin_usd_bn[i], bk.order_usd_bn[i], ratio, M_REQ,
+                                                     maintenance, BAND)  # fmt: skip
+            assert (bk.out_position[i], bk.out_stopped[i]) == (x, f), i
+            net += x - held
+            d_net += dx_ds
+            volume += abs(x - held)
+            forced += f * v
+            d_forced += df_ds * v
+            stopped += 0.0 < f
+        want = (net, d_net, volume, forced, d_forced)
+        got = (z[FWD], jac[FWD, FX], gross[FWD], aux[AUX_FORCED, 0], aux[AUX_FORCED, 1 + FX])
+        assert np.array(got).tobytes() == np.array(want).tobytes(), s
+    assert (stopped > 0) == (maintenance > 0)  # stop-outs exercised where the broker has them
+
+
 @pytest.mark.parametrize("rho", [0.6, 0.499, 0.495, 0.4905, 0.45])
 def test_one_accounts_derivatives_match_central_differences(rho):
     """Above, inside and below the stop-out band."""
