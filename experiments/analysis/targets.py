@@ -33,6 +33,7 @@ __all__ = [
     "MODEL_RANGE_PCT",
     "MAX_FAILED_SHARE",
     "DATA_INTERVAL_LEVEL",
+    "JOINT_TEST_LEVEL",
     "BLOCK_DAYS",
     "DATA_BOOTSTRAP_RESAMPLES",
     "DATA_BOOTSTRAP_SEED",
@@ -57,6 +58,9 @@ MODEL_RANGE_PCT = (5.0, 95.0)  # the model's range across seeds the data's value
 # whose failed runs alone exceed 10 % of the seeds cannot hold the data inside its range.
 MAX_FAILED_SHARE = 0.10
 DATA_INTERVAL_LEVEL = 0.90  # the data's own sampling interval, reported beside the pass flag
+# The judged statistics jointly (experiments.analysis.judgement.joint_test): the data pass when the
+# exact Monte Carlo p-value of their simulated-moments distance is at least this level.
+JOINT_TEST_LEVEL = 0.05
 # Block length of the moving-block bootstrap (Künsch 1989): long enough to keep the volatility
 # clustering of daily FX returns (|return| autocorrelation still ~0.05 at lag 50 in the data).
 BLOCK_DAYS = 50

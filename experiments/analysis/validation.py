@@ -13,7 +13,11 @@
    statistic with a calibration target (:mod:`experiments.analysis.targets`) **passes** when the
    data's value lies inside the model's 5–95 % range across seeds, failed runs counted against it
    (:mod:`experiments.analysis.judgement`); reported beside it, the share of seeds inside the
-   data's interval. Both versions of the data get their own flags.
+   data's interval. Both versions of the data get their own flags. The judged statistics are also
+   judged **jointly**: the simulated-moments distance of the data's vector of them from the seeds',
+   weighted by their covariance in the data's block bootstrap, with an exact Monte Carlo p-value
+   (the flag, at :data:`~experiments.analysis.targets.JOINT_TEST_LEVEL`) and the asymptotic
+   chi-squared J-test beside it (:func:`~experiments.analysis.judgement.joint_test`).
 2. **The August 2024 episode.** It runs the ``boj_hike_2024`` scenario over the same seeds for
    60 trading days and compares the largest fall of USD/JPY, its length, the fall of the hedge
    funds' carry stock and the peak risk index with what was observed.
@@ -41,7 +45,13 @@ from typing import Any
 
 import numpy as np
 
-from experiments.analysis.judgement import block_bootstrap_statistics, bootstrap_interval, judge_statistic
+from experiments.analysis.judgement import (
+    block_bootstrap_statistics,
+    bootstrap_interval,
+    joint_test,
+    judge_statistic,
+    moment_covariance,
+)
 from experiments.analysis.statistics import judge, log_returns, return_statistics, seed_spread
 from experiments.analysis.targets import (
     BASELINE,
@@ -56,6 +66,7 @@ from experiments.analysis.targets import (
     EPISODE_BANDS,
     EPISODE_DAYS,
     EPISODE_OBSERVED,
+    JOINT_TEST_LEVEL,
     MAX_FAILED_SHARE,
     MIN_DAYS,
     MODEL_RANGE_PCT,
@@ -74,6 +85,8 @@ __all__ = [
     "ValidationError",
     "load_usdjpy_data",
     "statistics_report",
+    "data_bootstrap",
+    "joint_report",
     "episode_measures",
     "run_validation",
 ]
@@ -148,6 +161,7 @@ def statistics_report(
     *,
     length: int,
     resamples: int = DATA_BOOTSTRAP_RESAMPLES,
+    bootstrap: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Every statistic of :data:`STATISTICS` over seeds, against both versions of the data.
 
@@ -162,6 +176,9 @@ def statistics_report(
         Returns per bootstrap sample of the data: those of one run after the burn-in.
     resamples
         Moving-block bootstrap samples of each version of the data.
+    bootstrap
+        Those samples' statistics if already computed (:func:`data_bootstrap` with the same ``length``
+        and ``resamples``), so that the joint test can use the same draws.
 
     Returns
     -------
@@ -177,10 +194,7 @@ def statistics_report(
     per_seed = [return_statistics(r) if r is not None else None for r in model_returns]
     versions = {"data": data_returns, "data_without_plaza": data_returns_without_plaza}
     data_stats = {key: return_statistics(r) for key, r in versions.items()}
-    boot = {
-        key: block_bootstrap_statistics(r, length, block=min(BLOCK_DAYS, len(r)), resamples=resamples)
-        for key, r in versions.items()
-    }
+    boot = bootstrap if bootstrap is not None else data_bootstrap(versions, length, resamples)
     out = {}
     for name, st in STATISTICS.items():
         values = np.array([p[name] if p is not None else math.nan for p in per_seed], dtype=float)
@@ -199,6 +213,44 @@ def statistics_report(
         row["pass"] = row["data"]["pass"]
         row["pass_without_plaza"] = row["data_without_plaza"]["pass"]
         out[name] = row
+    return out
+
+
+def data_bootstrap(
+    versions: Mapping[str, np.ndarray], length: int, resamples: int = DATA_BOOTSTRAP_RESAMPLES
+) -> dict[str, dict[str, np.ndarray]]:
+    """Each version of the data (name → returns) → the statistics of its ``resamples`` moving-block
+    bootstrap samples of ``length`` days (blocks of :data:`BLOCK_DAYS`, or the whole series if shorter)."""
+    return {
+        key: block_bootstrap_statistics(r, length, block=min(BLOCK_DAYS, len(r)), resamples=resamples)
+        for key, r in versions.items()
+    }
+
+
+def joint_report(
+    statistics: Mapping[str, Mapping[str, Any]],
+    bootstrap: Mapping[str, Mapping[str, np.ndarray]],
+    data_lengths: Mapping[str, int],
+    *,
+    length: int,
+) -> dict[str, Any]:
+    """The judged statistics jointly (:func:`~experiments.analysis.judgement.joint_test`), against each
+    version of the data.
+
+    ``statistics`` is :func:`statistics_report`'s result, ``bootstrap`` the data's bootstrap draws it
+    used (:func:`data_bootstrap`), ``data_lengths`` each version's number of returns and ``length``
+    the returns of one run. Returns ``statistics`` (the names, in order) and, per version, the test's
+    result with its ``covariance`` (the weighting matrix's inverse: the statistics' covariance for a
+    sample of ``length`` days in the data's bootstrap).
+    """
+    names = [name for name, row in statistics.items() if row["judged"]]
+    per_seed = np.column_stack([np.asarray(statistics[n]["per_seed"], dtype=float) for n in names])
+    out: dict[str, Any] = {"statistics": names}
+    for key, n_data in data_lengths.items():
+        cov = moment_covariance(bootstrap[key], names)
+        data_value = [statistics[n][key]["value"] for n in names]
+        out[key] = {**joint_test(per_seed, data_value, cov, run_length=length, data_length=n_data),
+                    "covariance": cov.tolist()}  # fmt: skip
     return out
 
 
@@ -464,8 +516,11 @@ def run_validation(
     # a failed run has no returns: it counts against the data in every statistic (judgement)
     model_returns = [log_returns(r["usdjpy"][burn_in:]) if "failed" not in r else None for r in runs[:seeds]]
     episode_runs = [r for r in runs[seeds:] if "failed" not in r]
-    statistics = statistics_report(model_returns, data_returns, data_returns_np, length=days - burn_in)
+    versions = {"data": data_returns, "data_without_plaza": data_returns_np}
+    boot = data_bootstrap(versions, days - burn_in)
+    statistics = statistics_report(model_returns, data_returns, data_returns_np, length=days - burn_in, bootstrap=boot)
     judged = [row for row in statistics.values() if row["judged"]]
+    joint = joint_report(statistics, boot, {k: len(r) for k, r in versions.items()}, length=days - burn_in)
 
     if episode is not None:
         episode_report = _episode_report(episode, episode_runs)
@@ -493,6 +548,7 @@ def run_validation(
             "model_range_pct": list(MODEL_RANGE_PCT),
             "max_failed_share": MAX_FAILED_SHARE,
             "data_interval_level": DATA_INTERVAL_LEVEL,
+            "joint_test_level": JOINT_TEST_LEVEL,
             "bootstrap": {
                 "method": "moving-block bootstrap (Kunsch 1989), blocks drawn without wrapping around",
                 "block_days": BLOCK_DAYS,
@@ -508,6 +564,9 @@ def run_validation(
         "targets_met_without_plaza": sum(bool(row["pass_without_plaza"]) for row in judged),
         "all_targets_met": all(row["pass"] for row in judged),
         "all_targets_met_without_plaza": all(row["pass_without_plaza"] for row in judged),
+        "joint": joint,
+        "joint_test_passed": joint["data"]["monte_carlo"]["pass"],
+        "joint_test_passed_without_plaza": joint["data_without_plaza"]["monte_carlo"]["pass"],
         "failed_runs": failed,
         "episode": episode_report,
     }

@@ -102,6 +102,7 @@ def markdown(report: Mapping[str, Any]) -> str:
         f"**{report['targets_met']} of {report['targets']} statistics pass against the data, "
         f"{report['targets_met_without_plaza']} of {report['targets']} against the data without the Plaza day.**",
         "",
+        *_joint_markdown(report),
         "Also reported, not judged:",
         "",
         f"| statistic | model median | model {lo_pct:g}–{hi_pct:g} % over seeds | data [interval] | "
@@ -192,6 +193,45 @@ def markdown(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _joint_markdown(report: Mapping[str, Any]) -> list[str]:
+    """The joint test's paragraph and table (nothing for a report written before it existed)."""
+    joint = report.get("joint")
+    if not joint:
+        return []
+    level = report["rule"].get("joint_test_level", 0.05)
+    names = joint["statistics"]
+    labels = ", ".join(STATISTICS[n].label for n in names)
+    lines = [
+        f"**The statistics jointly.** The {len(names)} judged statistics ({labels}) as one vector: its "
+        "simulated-moments distance from the seeds, weighted by the inverse of the statistics' covariance in the "
+        "data's block bootstrap (samples as long as one run). *Monte Carlo*: the data's vector and each seed's, "
+        "ranked by their distance from the mean of all of them; p = (1 + seeds at least as far as the data) / "
+        f"(seeds + 1), a failed run counted as closer than the data; the data pass when p ≥ {level:g}. This is "
+        "exact if the data are a draw of the model; where the seeds lie much further apart than samples of the "
+        "data would (their median distance against the figure in brackets), it passes more easily. *J-test*: "
+        "the distance of the data from the seeds' mean, its "
+        "covariance the data's sampling covariance plus the mean's, against chi-squared with as many degrees of "
+        "freedom as statistics (asymptotic). Both hold the calibrated parameters fixed; they were fitted to these "
+        "statistics, so a pass is weaker evidence than it reads.",
+        "",
+        "| data | seeds with a value | distance (Monte Carlo) | seeds' median distance [if as variable as the data] "
+        "| seeds at least as far | p (Monte Carlo) | pass | J | p (chi-squared) | largest gaps (sd units) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | --- |",
+    ]
+    for key, title in (("data", "with the Plaza day"), ("data_without_plaza", "without the Plaza day")):
+        t = joint[key]
+        mc, c2 = t["monte_carlo"], t["chi2"]
+        gaps = sorted(zip(names, c2["gaps"], strict=True), key=lambda g: -abs(g[1]) if math.isfinite(g[1]) else 0.0)
+        top = ", ".join(f"{_md(STATISTICS[n].label)} {_f(g, '+.1f')}" for n, g in gaps[:3])
+        lines.append(
+            f"| {title} | {t['seeds_with_value']} of {t['seeds']} | {_f(mc['data_distance'], '.2f')} | "
+            f"{_f(mc.get('seed_distance_median'), '.1f')} [{_f(mc.get('seed_distance_expected'), '.1f')}] | "
+            f"{mc.get('seeds_at_least_as_far', 0)} | {_f(mc['p_value'], '.3f')} | {_verdict(mc['pass'])} | "
+            f"{_f(c2['distance'], '.2f')} | {_f(c2['p_value'], '.3f')} | {top} |"
+        )
+    return [*lines, ""]
+
+
 def method_notes() -> dict[str, str]:
     return {
         "pass_rule": "Pass: the data's value inside the model's 5-95 % range across seeds (numpy's linear "
@@ -234,6 +274,16 @@ def console_summary(report: Mapping[str, Any], out: Path) -> str:
             f"data {_f(full['value'], st.fmt)} (without Plaza {_f(np_['value'], st.fmt)}), model 5-95 % "
             f"{_f(lo, st.fmt)} to {_f(hi, st.fmt)}; seeds in the data's 90 % interval "
             f"{_f(full['share_of_seeds_in_interval'], '.0%')} ({_f(np_['share_of_seeds_in_interval'], '.0%')})"
+        )
+    joint = report.get("joint")
+    if joint:
+        mc, mcn = joint["data"]["monte_carlo"], joint["data_without_plaza"]["monte_carlo"]
+        c2, c2n = joint["data"]["chi2"], joint["data_without_plaza"]["chi2"]
+        lines.append(
+            f"  jointly: {'pass' if mc['pass'] else 'FAIL'}/{'pass' if mcn['pass'] else 'FAIL'}  the "
+            f"{len(joint['statistics'])} statistics as one vector, Monte Carlo p = {_f(mc['p_value'], '.3f')} "
+            f"({_f(mcn['p_value'], '.3f')} without Plaza) against the seeds; J-test p = {_f(c2['p_value'], '.3f')} "
+            f"({_f(c2n['p_value'], '.3f')})"
         )
     ep = report["episode"]
     if ep["status"] == "ok":

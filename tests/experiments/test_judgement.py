@@ -1,5 +1,6 @@
 """How a statistic is judged (experiments/analysis/judgement.py): the data inside the model's 5–95 %
-range across seeds, failed runs counted against it, and the data's block-bootstrap interval.
+range across seeds, failed runs counted against it, and the data's block-bootstrap interval; and the
+statistics jointly, by their simulated-moments distance.
 
 Known answers on planted arrays and on samples drawn here; no model runs.
 """
@@ -15,14 +16,17 @@ from experiments.analysis.judgement import (
     block_bootstrap_statistics,
     bootstrap_interval,
     data_inside_model_range,
+    joint_test,
     judge_statistic,
+    mahalanobis,
     model_range,
+    moment_covariance,
     moving_block_indices,
     row_statistics,
     share_inside,
 )
 from experiments.analysis.statistics import return_statistics
-from experiments.analysis.targets import BLOCK_DAYS, MAX_FAILED_SHARE, MODEL_RANGE_PCT
+from experiments.analysis.targets import BLOCK_DAYS, JOINT_TEST_LEVEL, MAX_FAILED_SHARE, MODEL_RANGE_PCT
 
 SEEDS_20 = np.linspace(1.0, 20.0, 20)  # 20 planted seed values: 5th percentile 1.95, 95th 19.05
 
@@ -169,3 +173,102 @@ def test_the_datas_intervals_are_those_quoted_for_the_usdjpy_data():
     r_np, _ = load_usdjpy_data(without_plaza=True)
     lo, hi = bootstrap_interval(block_bootstrap_statistics(r_np, 1750)["excess_kurtosis"])
     assert 0.7 < lo < 1.3 and 1.7 < hi < 2.5
+
+
+# -- the statistics jointly ------------------------------------------------------------------------
+
+COV_3 = np.array([[1.0, 0.6, -0.3], [0.6, 2.0, 0.4], [-0.3, 0.4, 0.5]])  # positive definite
+
+
+def test_the_distance_is_the_quadratic_form_of_the_inverse_covariance():
+    d = np.array([0.7, -1.2, 0.4])
+    assert mahalanobis(d, COV_3) == pytest.approx(float(d @ np.linalg.solve(COV_3, d)), rel=1e-12)
+    # a diagonal covariance: the sum of squared standardised gaps
+    assert mahalanobis([3.0, -4.0], np.diag([9.0, 4.0])) == pytest.approx(1.0 + 4.0, rel=1e-15)
+    assert mahalanobis(np.zeros(3), COV_3) == 0.0
+
+
+def test_a_covariance_that_is_not_positive_definite_is_refused():
+    singular = np.array([[1.0, 1.0], [1.0, 1.0]])  # two statistics that move together exactly
+    with pytest.raises(ValueError, match="not positive definite"):
+        mahalanobis([1.0, 0.0], singular)
+    with pytest.raises(ValueError, match="not positive definite"):
+        mahalanobis([1.0], [[0.0]])
+
+
+def test_the_moments_covariance_is_numpys_over_the_draws_where_every_statistic_is_defined():
+    rng = np.random.default_rng(5)
+    x = rng.multivariate_normal(np.zeros(3), COV_3, size=400)
+    draws = {"a": x[:, 0].copy(), "b": x[:, 1].copy(), "c": x[:, 2].copy()}
+    draws["b"][[3, 17]] = np.nan  # two draws where one statistic is undefined: dropped whole
+    keep = np.ones(400, dtype=bool)
+    keep[[3, 17]] = False
+    np.testing.assert_allclose(moment_covariance(draws, ["a", "b", "c"]), np.cov(x[keep].T), rtol=1e-12)
+    # only the named statistics' gaps drop a draw
+    np.testing.assert_allclose(moment_covariance(draws, ["c", "a"]), np.cov(x[:, [2, 0]].T), rtol=1e-12)
+    with pytest.raises(ValueError, match="at least 2"):
+        moment_covariance({"a": np.array([1.0, np.nan])}, ["a"])
+
+
+def test_data_far_from_every_seed_fail_and_data_at_the_seeds_centre_pass():
+    rng = np.random.default_rng(7)
+    seeds = rng.multivariate_normal(np.zeros(3), COV_3, size=20)
+    far = joint_test(seeds, [10.0, -10.0, 10.0], COV_3, run_length=100, data_length=100)
+    assert far["monte_carlo"]["seeds_at_least_as_far"] == 0
+    assert far["monte_carlo"]["p_value"] == pytest.approx(1 / 21) and far["monte_carlo"]["pass"] is False
+    assert far["chi2"]["p_value"] < 1e-6
+    symmetric = np.vstack([seeds[:10], -seeds[:10]])  # centred on 0 exactly, the data there too
+    centre = joint_test(symmetric, np.zeros(3), COV_3, run_length=100, data_length=100)
+    assert centre["monte_carlo"]["data_distance"] == pytest.approx(0.0, abs=1e-20)
+    assert centre["monte_carlo"]["p_value"] == 1.0 and centre["monte_carlo"]["pass"] is True
+    assert centre["chi2"]["distance"] == pytest.approx(0.0, abs=1e-20)
+    assert centre["chi2"]["p_value"] == pytest.approx(1.0)
+
+
+def test_a_failed_run_counts_as_closer_than_the_data():
+    # one statistic: 19 seeds in [-1, 1], one at +5, the data at -4; the mean of all 21 is 1/21, so the
+    # seed at +5 (distance 24.5) is the only one at least as far as the data (16.4): p = 2/21 passes
+    seeds = np.append(np.linspace(-1.0, 1.0, 19), 5.0)[:, None]
+    one = np.array([[1.0]])
+    base = joint_test(seeds, [-4.0], one, run_length=100, data_length=100)
+    assert base["monte_carlo"]["seeds_at_least_as_far"] == 1
+    assert base["monte_carlo"]["p_value"] == pytest.approx(2 / 21) and base["monte_carlo"]["pass"]
+    broken = seeds.copy()
+    broken[-1, 0] = np.nan  # that seed's run ended in a clearing failure
+    t = joint_test(broken, [-4.0], one, run_length=100, data_length=100)
+    assert t["seeds"] == 20 and t["seeds_with_value"] == 19
+    assert t["monte_carlo"]["seeds_at_least_as_far"] == 0
+    assert t["monte_carlo"]["p_value"] == pytest.approx(1 / 21) and t["monte_carlo"]["pass"] is False
+    none_left = joint_test(np.full((4, 3), np.nan), np.zeros(3), COV_3, run_length=100, data_length=100)
+    assert none_left["monte_carlo"]["pass"] is False and none_left["chi2"]["p_value"] == 0.0
+
+
+def test_both_tests_hold_their_size_when_the_data_are_a_draw_of_the_model():
+    """Data and 20 seeds drawn from one normal distribution, 600 times: the Monte Carlo test rejects at
+    5 % with probability 1/21 exactly (only when no seed is as far as the data), the J-test (known
+    covariance) about 5 % of the time."""
+    rng = np.random.default_rng(2026)
+    trials, seeds = 600, 20
+    mc = j = 0
+    for _ in range(trials):
+        x = rng.multivariate_normal([0.5, -1.0, 2.0], COV_3, size=seeds + 1)
+        t = joint_test(x[1:], x[0], COV_3, run_length=250, data_length=250)
+        mc += not t["monte_carlo"]["pass"]
+        j += t["chi2"]["p_value"] < JOINT_TEST_LEVEL
+    # binomial(600, 1/21): mean 28.6, sd 5.2; binomial(600, 0.05): mean 30, sd 5.3
+    assert 13 <= mc <= 45 and 14 <= j <= 46, (mc, j)
+
+
+def test_the_j_statistic_of_one_statistic_is_its_squared_gap_over_both_variances():
+    seeds = np.array([[1.0], [2.0], [3.0], [4.0]])  # mean 2.5
+    t = joint_test(seeds, [4.5], np.array([[0.25]]), run_length=1000, data_length=2000)
+    omega = 0.25 * (1000 / 2000 + 1 / 4)  # the data's sampling variance plus the seeds' mean's
+    assert t["chi2"]["distance"] == pytest.approx(2.0**2 / omega, rel=1e-14)
+    assert t["chi2"]["df"] == 1 and t["chi2"]["gaps"] == [pytest.approx(2.0 / math.sqrt(omega))]
+
+
+def test_the_joint_test_refuses_inputs_that_do_not_match():
+    with pytest.raises(ValueError, match="do not match"):
+        joint_test(np.zeros((5, 3)), np.zeros(2), COV_3, run_length=10, data_length=10)
+    with pytest.raises(ValueError, match="not all defined"):
+        joint_test(np.zeros((5, 3)), [0.0, math.nan, 0.0], COV_3, run_length=10, data_length=10)

@@ -294,6 +294,21 @@ def test_validate_quick_writes_every_file_with_the_documented_keys(tmp_path, tin
     judged = [r for r in report["statistics"].values() if r["judged"]]
     assert report["targets"] == 6 and report["targets_met"] == sum(bool(r["pass"]) for r in judged)
     assert report["targets_met_without_plaza"] == sum(bool(r["pass_without_plaza"]) for r in judged)
+    joint = report["joint"]
+    names = [n for n, r in report["statistics"].items() if r["judged"]]
+    assert joint["statistics"] == names and report["rule"]["joint_test_level"] == 0.05
+    for key, flag in (("data", "joint_test_passed"), ("data_without_plaza", "joint_test_passed_without_plaza")):
+        t = joint[key]
+        assert t["seeds"] == 4 and len(t["monte_carlo"]["seed_distances"]) == t["seeds_with_value"]
+        assert report[flag] == t["monte_carlo"]["pass"] == (t["monte_carlo"]["p_value"] >= 0.05)
+        assert t["chi2"]["df"] == 6 and len(t["chi2"]["gaps"]) == 6 and 0.0 <= t["chi2"]["p_value"] <= 1.0
+        assert np.shape(t["covariance"]) == (6, 6)
+        # the J statistic recomputed from what the report holds
+        valued = np.array([[report["statistics"][n]["per_seed"][i] for n in names] for i in range(4)])
+        valued = valued[np.all(np.isfinite(valued), axis=1)]
+        gap = np.array([report["statistics"][n][key]["value"] for n in names]) - valued.mean(axis=0)
+        omega = np.array(t["covariance"]) * (250 / report[key]["n_returns"] + 1 / len(valued))
+        assert t["chi2"]["distance"] == pytest.approx(float(gap @ np.linalg.solve(omega, gap)), rel=1e-9)
     ep = report["episode"]
     assert ep["status"] == "ok" and ep["scenario"] == "tiny_shock" and ep["days"] == 60
     assert ep["shock_day"] == 10 and ep["shock_event"] == "risk_shock"
@@ -305,7 +320,9 @@ def test_validate_quick_writes_every_file_with_the_documented_keys(tmp_path, tin
     md = (out / "validation.md").read_text()
     assert "model 5–95 % over seeds" in md and "without 1985-09-23" in md and "August 2024" in md and "| 4 |" in md
     assert "median over seeds" not in md.split("**The rule.**")[0]
-    assert "statistics passing" in capsys.readouterr().out
+    assert "The statistics jointly" in md and "p (Monte Carlo)" in md
+    console = capsys.readouterr().out
+    assert "statistics passing" in console and "jointly:" in console
 
 
 def test_results_do_not_depend_on_the_number_of_workers(tmp_path, tiny_scenario):
