@@ -187,18 +187,14 @@ class ModelConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> ModelConfig:
+        from model.scenarios import read_text_file  # lazily: model.scenarios imports this module
+
         path = Path(path)
+        text = read_text_file(path, "configuration")  # missing, a directory, not UTF-8: one line naming it
         try:
-            data = dates_as_text(tomllib.loads(path.read_text(encoding="utf-8")))
+            data = dates_as_text(tomllib.loads(text))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: malformed TOML: {exc}") from None
-        except UnicodeDecodeError as exc:
-            raise ConfigError(
-                f"{path}: cannot read configuration: not UTF-8 text (byte {exc.start}); expected a TOML file "
-                "saved as UTF-8"
-            ) from None
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from None
         try:
             return cls.from_dict(data, where=str(path))
         except ConfigError as exc:

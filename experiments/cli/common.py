@@ -283,7 +283,7 @@ def config_context(where: str) -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:
-        if str(exc).startswith(where):
+        if str(exc).startswith((where, f"[{where}]")) or repr(where) in str(exc):  # it names the file already
             raise
         raise ConfigError(f"{where}: {exc}") from None
 

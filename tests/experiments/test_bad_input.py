@@ -78,7 +78,7 @@ def test_non_utf8_config_file_is_a_usage_error(tmp_path, capsys):
     path = tmp_path / "config.toml"
     path.write_bytes(b"[hedge_funds]\n# r\xe9glages\nmax_leverage = 5.0\n")
     line = usage_error(capsys, "run", "--config", str(path), *TINY)
-    assert str(path) in line and "UTF-8" in line
+    assert str(path) in line and "not UTF-8" in line and "byte 0xe9 on line 2" in line
 
 
 def test_non_utf8_sweep_spec_is_a_usage_error(tmp_path, capsys):
