@@ -17,7 +17,7 @@ parameter                                       range searched    what it is
 ``hedge_funds.risk_aversion_median``            0.5-3.0           funds' median relative risk aversion
 ==============================================  ================  ======================================
 
-**Objective** (a simulated-method-of-moments distance in units of the data's own sampling
+**Objective** (``--objective median``, the default; a distance in units of the data's own sampling
 uncertainty): for each judged statistic ``k`` (sd, skewness, excess kurtosis, lag-1
 autocorrelation, |return| autocorrelation at lags 1 and 20) the gap between the median over seeds
 and the data's value, divided by the half-width of the data's moving-block bootstrap 90% interval
@@ -28,6 +28,19 @@ comes later replaces this script::
 
     python -m experiments.calibration.baseline --candidates 24 --seeds 12 --days 1750 --profile 7 --workers 2 \\
         --out experiments/calibration/results/baseline.json
+
+``--objective joint`` scores a candidate as the validation's J-test does instead
+(:func:`experiments.analysis.judgement.joint_test`): the six statistics' gap between the data and the
+*mean* over seeds, as one vector, weighted by the inverse of their covariance in the data's block
+bootstrap (a simulated-method-of-moments distance with the data's weighting matrix), summed over the
+data with and without the Plaza day; plus the same penalty for failed runs. A median hides the seeds
+that crash and a statistic-by-statistic distance hides how the statistics move together; this one
+sees both. ``--search-caps`` also searches the upper end of the funds' leverage caps
+(``hedge_funds.max_leverage``, 2-33 in logs: calm FX margins from 50% down to the 3% exchanges
+charge)::
+
+    python -m experiments.calibration.baseline --objective joint --search-caps --candidates 24 --seeds 12 \\
+        --days 1750 --profile 7 --workers 2 --out experiments/calibration/results/baseline_joint.json
 """
 
 from __future__ import annotations
@@ -39,7 +52,8 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["BOUNDS", "LOG_SCALE", "JUDGED", "data_targets", "moments_of_run", "score", "main"]
+__all__ = ["BOUNDS", "CAPS", "LOG_SCALE", "JUDGED", "data_targets", "joint_targets", "moments_of_run", "score",
+           "joint_score", "main"]  # fmt: skip
 
 BOUNDS = {
     "real_money__capacity_usd_bn": (600.0, 8000.0),
@@ -48,7 +62,10 @@ BOUNDS = {
     "real_money__noise_persistence": (0.5, 0.97),
     "hedge_funds__risk_aversion_median": (0.5, 3.0),
 }
-LOG_SCALE = ("real_money__capacity_usd_bn",)
+# --search-caps: the funds' leverage caps too (calm FX margins 50% to 3%; exchanges and prime brokers charge
+# 3-10% on major currencies, funds' own risk limits can be tighter)
+CAPS = {"hedge_funds__max_leverage": (2.0, 33.0)}
+LOG_SCALE = ("real_money__capacity_usd_bn", "hedge_funds__max_leverage")
 JUDGED = ("sd_pct", "skewness", "excess_kurtosis", "acf_lag1", "abs_acf_lag1", "abs_acf_lag20")
 BURN_IN = 250
 SEARCH_SEED = 20261202
@@ -71,6 +88,23 @@ def data_targets(length: int) -> dict[str, tuple[float, float]]:
     for k in JUDGED:
         lo, hi = bootstrap_interval(boot[k], 0.90)
         out[k] = (float(value[k]), 0.5 * float(hi - lo))
+    return out
+
+
+@lru_cache(maxsize=4)
+def joint_targets(length: int) -> dict[str, tuple[tuple[float, ...], np.ndarray]]:
+    """Each version of the data (``data``, ``data_without_plaza``) → ``(its JUDGED statistics, their
+    covariance over its block-bootstrap samples of ``length`` days)`` (seeded; computed once per process)."""
+    from experiments.analysis.judgement import block_bootstrap_statistics, moment_covariance
+    from experiments.analysis.statistics import return_statistics
+    from experiments.analysis.validation import load_usdjpy_data
+
+    out = {}
+    for key, without in (("data", False), ("data_without_plaza", True)):
+        r, _ = load_usdjpy_data(without_plaza=without)
+        value = return_statistics(r)
+        boot = block_bootstrap_statistics(r, length, block=min(50, len(r)), resamples=BOOTSTRAP_RESAMPLES)
+        out[key] = (tuple(float(value[k]) for k in JUDGED), moment_covariance(boot, JUDGED))
     return out
 
 
@@ -109,30 +143,67 @@ def score(runs, targets: dict[str, tuple[float, float]]) -> tuple[float, dict]:
     return value, {"moments": med, "standardised_gaps": gaps, "failed_share": failed}
 
 
+def joint_score(runs, targets: dict[str, tuple[tuple[float, ...], np.ndarray]]) -> tuple[float, dict]:
+    """``--objective joint``: the sum over the versions of the data of the distance ``g′ Σ⁻¹ g`` between
+    the data's JUDGED statistics and their mean over the runs that completed (``Σ``: their covariance in
+    the data's bootstrap, :func:`joint_targets`), plus :data:`FAILED_PENALTY` per unit share of failed
+    runs; and its summary."""
+    from experiments.analysis.judgement import mahalanobis
+
+    ok = [r for r in runs if not r["failed"]]
+    failed = 1.0 - len(ok) / len(runs)
+    x = np.array([[r[k] for k in JUDGED] for r in ok], dtype=float).reshape(len(ok), len(JUDGED))
+    x = x[np.all(np.isfinite(x), axis=1)]
+    if x.shape[0] == 0:
+        return float("inf"), {"moments": {}, "failed_share": failed}
+    mean = x.mean(axis=0)
+    distances = {key: mahalanobis(np.asarray(value) - mean, cov) for key, (value, cov) in targets.items()}
+    value = sum(distances.values()) + FAILED_PENALTY * failed
+    return value, {"moments": dict(zip(JUDGED, mean.tolist(), strict=True)), "distances": distances,
+                   "failed_share": failed}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     from functools import partial
 
     from experiments.calibration.search import parse_arguments, search, write_result
 
-    # --days: the returns of a run after the 250-day burn-in
-    args = parse_arguments("python -m experiments.calibration.baseline", __doc__, argv, searched=tuple(BOUNDS),
-                           candidates=24, seeds=12, days=1750, profile=7)  # fmt: skip
+    def options(parser) -> None:
+        parser.add_argument("--objective", choices=("median", "joint"), default="median",
+                            help="median: squared standardised gaps of the medians over seeds (the committed fit); "
+                            "joint: the J-test's distance of the means over seeds, both data versions")  # fmt: skip
+        parser.add_argument("--search-caps", action="store_true",
+                            help="also search hedge_funds.max_leverage (2-33, in logs)")  # fmt: skip
+
+    def searched(args) -> tuple[str, ...]:
+        return (*BOUNDS, *(CAPS if args.search_caps else ()))
+
+    args = parse_arguments("python -m experiments.calibration.baseline", __doc__, argv, searched=searched,
+                           extra=options, candidates=24, seeds=12, days=1750, profile=7)  # fmt: skip
+    objective = args.objective
+    bounds = {**BOUNDS, **(CAPS if args.search_caps else {})}
     from experiments.runner import beside, resumable
 
     with resumable(beside(args.out)):
-        targets = data_targets(args.days)  # a run has `days` returns after the burn-in
+        targets = data_targets(args.days)  # --days: a run's returns after the 250-day burn-in
+        if objective == "joint":
+            joint = joint_targets(args.days)
+            scorer = partial(joint_score, targets=joint)
+            described = {k: {"data": list(v), "covariance": c.tolist()} for k, (v, c) in joint.items()}
+        else:
+            scorer = partial(score, targets=targets)
+            described = {k: {"data": v, "half_width_90": w} for k, (v, w) in targets.items()}
+        head = {"objective": objective, "burn_in": BURN_IN, "failed_penalty": FAILED_PENALTY}
         if args.score_defaults:
             from experiments.calibration.search import score_point
 
-            result = score_point(moments_of_run, partial(score, targets=targets), args.fixed, seeds=args.seeds,
-                                 days=args.days, workers=args.workers)  # fmt: skip
-            return write_result({"burn_in": BURN_IN, "failed_penalty": FAILED_PENALTY, **result}, args.out)
-        result = search(moments_of_run, partial(score, targets=targets), BOUNDS, candidates=args.candidates,
-                        seeds=args.seeds, days=args.days, workers=args.workers, search_seed=SEARCH_SEED,
-                        log_scale=LOG_SCALE, profile=args.profile, fixed=args.fixed)  # fmt: skip
-        result = {"targets": {k: {"data": v, "half_width_90": w} for k, (v, w) in targets.items()},
-                  "burn_in": BURN_IN, "failed_penalty": FAILED_PENALTY, **result}  # fmt: skip
-        return write_result(result, args.out)
+            result = score_point(moments_of_run, scorer, args.fixed, seeds=args.seeds, days=args.days,
+                                 workers=args.workers)  # fmt: skip
+            return write_result({**head, **result}, args.out)
+        result = search(moments_of_run, scorer, bounds, candidates=args.candidates, seeds=args.seeds, days=args.days,
+                        workers=args.workers, search_seed=SEARCH_SEED, log_scale=[n for n in LOG_SCALE if n in bounds],
+                        profile=args.profile, fixed=args.fixed)  # fmt: skip
+        return write_result({"targets": described, **head, **result}, args.out)
 
 
 if __name__ == "__main__":

@@ -160,16 +160,22 @@ def parse_fixed(parser: argparse.ArgumentParser, items: Sequence[str] | None,
     return fixed
 
 
-def parse_arguments(prog: str, doc: str | None, argv: list[str] | None, searched: Sequence[str] = (),
-                    fixable: bool = True, **defaults: int) -> argparse.Namespace:  # fmt: skip
+def parse_arguments(prog: str, doc: str | None, argv: list[str] | None,
+                    searched: Sequence[str] | Callable[[argparse.Namespace], Sequence[str]] = (),
+                    fixable: bool = True, extra: Callable[[argparse.ArgumentParser], None] | None = None,
+                    **defaults: int) -> argparse.Namespace:  # fmt: skip
     """A calibration script's command line: the options named in ``defaults`` (of
     :data:`OPTION_RANGES`, with their defaults), ``--workers``, ``--out``, ``--set FIELD=VALUE``
     (repeatable: a field held fixed at a value, not searched; ``args.fixed``) and ``--score-defaults``
     (score the defaults instead of searching), the last two only where ``fixable``; a value out of its
-    range is a one-line usage error naming the option, its value and the range."""
+    range is a one-line usage error naming the option, its value and the range. ``extra`` adds the
+    script's own options to the parser; ``searched`` may depend on them (a function of the parsed
+    arguments)."""
     from experiments.cli.common import add_set_option
 
     parser = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if extra is not None:
+        extra(parser)
     for name, default in {**defaults, "workers": 1}.items():
         parser.add_argument(f"--{name}", type=int, default=default)
     parser.add_argument("--out", default="", help="write the JSON here as well as to stdout")
@@ -186,6 +192,8 @@ def parse_arguments(prog: str, doc: str | None, argv: list[str] | None, searched
             parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
     args.score_defaults = getattr(args, "score_defaults", False)
     # scoring one point may set any field; a search may not hold a field it searches
+    if callable(searched):
+        searched = searched(args)
     args.fixed = parse_fixed(parser, getattr(args, "sets", None), () if args.score_defaults else searched)
     return args
 

@@ -102,6 +102,48 @@ def test_baseline_objective_is_the_sum_of_squared_standardised_gaps_plus_failure
     assert baseline.score(undefined, TARGETS)[0] == math.inf
 
 
+def test_the_joint_objective_is_the_distance_of_the_seeds_mean_summed_over_the_data_versions():
+    k = len(baseline.JUDGED)
+    data = tuple(1.0 + i for i in range(k))
+    cov = np.diag([0.25] * k)  # sd 0.5 for every statistic, uncorrelated
+    one = {"data": (data, cov)}
+    assert baseline.joint_score(runs_at({}), one)[0] == 0.0  # TARGETS hold the same values
+    assert baseline.joint_score(runs_at({"excess_kurtosis": 2.0}), one)[0] == pytest.approx(4.0)
+    # the mean, not the median: one crash seed of four with kurtosis 8 half-widths up moves it by 2
+    crash = runs_at({}, n=3) + runs_at({"excess_kurtosis": 8.0}, n=1)
+    value, summary = baseline.joint_score(crash, one)
+    assert value == pytest.approx(4.0) and summary["moments"]["excess_kurtosis"] == pytest.approx(3.0 + 1.0)
+    assert baseline.score(crash, TARGETS)[0] == 0.0  # the median objective does not see it
+    # correlated statistics: a gap against the grain of the covariance costs more than along it
+    corr = np.eye(k) * 0.25
+    corr[1, 2] = corr[2, 1] = -0.24  # skewness and kurtosis move in opposite directions, as in the data
+    along = baseline.joint_score(runs_at({"skewness": 1.0, "excess_kurtosis": -1.0}), {"data": (data, corr)})[0]
+    against = baseline.joint_score(runs_at({"skewness": 1.0, "excess_kurtosis": 1.0}), {"data": (data, corr)})[0]
+    assert against > 10 * along
+    # both versions of the data, and failed runs
+    two = {"data": (data, cov), "data_without_plaza": (data, cov / 4.0)}
+    value, summary = baseline.joint_score(runs_at({"sd_pct": 1.0}), two)
+    assert value == pytest.approx(1.0 + 4.0) and set(summary["distances"]) == set(two)
+    value, summary = baseline.joint_score(runs_at({}, n=3, failed=1), one)
+    assert summary["failed_share"] == 0.25 and value == pytest.approx(0.25 * baseline.FAILED_PENALTY)
+    assert baseline.joint_score(runs_at({}, n=0, failed=2), one)[0] == math.inf
+
+
+def test_the_joint_targets_are_the_datas_statistics_and_their_bootstrap_covariance():
+    from experiments.analysis.statistics import return_statistics
+    from experiments.analysis.validation import load_usdjpy_data
+
+    targets = baseline.joint_targets(500)
+    assert set(targets) == {"data", "data_without_plaza"}
+    value, cov = targets["data"]
+    stats = return_statistics(load_usdjpy_data()[0])
+    assert value == tuple(stats[k] for k in baseline.JUDGED)
+    assert cov.shape == (6, 6) and np.allclose(cov, cov.T) and np.all(np.linalg.eigvalsh(cov) > 0.0)
+    # the kurtosis varies more in samples of the data with the Plaza day than without it
+    i = baseline.JUDGED.index("excess_kurtosis")
+    assert cov[i, i] > 4.0 * targets["data_without_plaza"][1][i, i]
+
+
 def test_risk_index_objective_counts_failed_runs():
     t = risk_index.TARGETS
     ok = {**t, "failed": 0.0}
@@ -132,6 +174,12 @@ def test_risk_index_objective_counts_failed_runs():
         (risk_index.main, ["--set", "market.risk_channel_persistence_ratio=2"], "is out of range"),
         (baseline.main, ["--set", "market.no_such_field=1"], "unknown field 'no_such_field' in section 'market'"),
         (baseline.main, ["--set", "market.risk_persistence"], "expected section.field=value"),
+        (baseline.main, ["--objective", "mean"], "argument --objective: invalid choice: 'mean'"),
+        (
+            baseline.main,
+            ["--search-caps", "--set", "hedge_funds.max_leverage=5"],
+            "--set hedge_funds.max_leverage is varied by this script",
+        ),
         (intervention.main, ["--set", "market.risk_persistence=0.97"], "unrecognized arguments: --set"),
         (intervention.main, ["--score-defaults"], "unrecognized arguments: --score-defaults"),
     ],
@@ -158,7 +206,8 @@ def test_every_searched_parameter_is_a_valid_override_at_both_ends_of_its_bounds
     from model.config import ModelConfig
 
     for end in (0, 1):
-        ModelConfig().with_overrides({name: bounds[end] for name, bounds in module.BOUNDS.items()})
+        searched = {**module.BOUNDS, **getattr(module, "CAPS", {})}  # --search-caps adds the caps
+        ModelConfig().with_overrides({name: bounds[end] for name, bounds in searched.items()})
 
 
 def test_the_profile_scores_each_value_with_the_baseline_objective(monkeypatch):
