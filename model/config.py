@@ -29,7 +29,7 @@ from agents.retail_fx import RetailFxConfig
 from agents.us_treasury import UsTreasuryConfig
 from model.macro import MacroConfig
 from model.market import MarketConfig
-from model.validation import ConfigError, Validated, param
+from model.validation import ConfigError, Validated, param, read_text_file
 
 __all__ = ["ModelConfig", "SimulationConfig", "ConfigError", "dates_as_text"]
 
@@ -187,8 +187,6 @@ class ModelConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> ModelConfig:
-        from model.scenarios import read_text_file  # lazily: model.scenarios imports this module
-
         path = Path(path)
         text = read_text_file(path, "configuration")  # missing, a directory, not UTF-8: one line naming it
         try:

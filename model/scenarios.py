@@ -28,7 +28,7 @@ from typing import Any
 from model.calendar import TradingCalendar
 from model.config import SECTIONS as SECTION_TYPES
 from model.config import ModelConfig, dates_as_text
-from model.validation import ConfigError
+from model.validation import ConfigError, read_text_file
 
 __all__ = [
     "Scenario",
@@ -172,33 +172,6 @@ def _parse_event(raw: Any, index: int, where: str, lines: _Lines, calendar: Trad
     if missing:
         raise ConfigError(f"{ctx()}: missing field {sorted(missing)[0]!r} for kind {kind!r}")
     return ScenarioEvent(day=day, kind=kind, params=params, source=str(raw.get("source", "")))
-
-
-def read_text_file(path: str | Path, what: str) -> str:
-    """The UTF-8 text of the file ``path``; a :class:`ConfigError` naming it if it cannot be read.
-
-    ``what`` names the file's role in the message ("scenario", "configuration"...): a directory,
-    a missing file, a file without read permission and one that is not UTF-8 text (a spreadsheet
-    saved as TOML, a Latin-1 comment) each get a one-line explanation instead of a traceback.
-    """
-    path = Path(path)
-    where = f"{what} {str(path)!r}"
-    if path.is_dir():
-        raise ConfigError(f"{where} is not allowed; it is a directory, expected a .toml file")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{where} does not exist") from None
-    except OSError as exc:
-        raise ConfigError(f"{where} cannot be read: {exc.strerror or exc}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            f"{where} is not allowed; it is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
-            "expected a TOML file saved as UTF-8"
-        ) from None
 
 
 def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Scenario:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfigError", "Validated", "param"]
+__all__ = ["ConfigError", "Validated", "param", "read_text_file"]
 
 
 class ConfigError(ValueError):
@@ -137,3 +138,30 @@ class Validated:
                 (f.name, f.default, m.get("unit", ""), _allowed(m) if m else "", m.get("doc", ""), m.get("source", ""))
             )
         return rows
+
+
+def read_text_file(path: str | Path, what: str) -> str:
+    """The UTF-8 text of the file ``path``; a :class:`ConfigError` naming it if it cannot be read.
+
+    ``what`` names the file's role in the message ("scenario", "configuration"...): a directory,
+    a missing file, a file without read permission and one that is not UTF-8 text (a spreadsheet
+    saved as TOML, a Latin-1 comment) each get a one-line explanation instead of a traceback.
+    """
+    path = Path(path)
+    where = f"{what} {str(path)!r}"
+    if path.is_dir():
+        raise ConfigError(f"{where} is not allowed; it is a directory, expected a .toml file")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{where} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"{where} cannot be read: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{where} is not allowed; it is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+            "expected a TOML file saved as UTF-8"
+        ) from None
