@@ -33,7 +33,8 @@ comes later replaces this script::
 (:func:`experiments.analysis.judgement.joint_test`): the six statistics' gap between the data and the
 *mean* over seeds, as one vector, weighted by the inverse of their covariance in the data's block
 bootstrap (a simulated-method-of-moments distance with the data's weighting matrix), summed over the
-data with and without the Plaza day; plus the same penalty for failed runs. A median hides the seeds
+data with and without the Plaza day; plus a penalty for failed runs scaled to these larger distances
+(:data:`JOINT_FAILED_PENALTY`). A median hides the seeds
 that crash and a statistic-by-statistic distance hides how the statistics move together; this one
 sees both. ``--search-caps`` also searches the upper end of the funds' leverage caps
 (``hedge_funds.max_leverage``, 2-33 in logs: calm FX margins from 50% down to the 3% exchanges
@@ -70,6 +71,11 @@ JUDGED = ("sd_pct", "skewness", "excess_kurtosis", "acf_lag1", "abs_acf_lag1", "
 BURN_IN = 250
 SEARCH_SEED = 20261202
 FAILED_PENALTY = 10.0
+# --objective joint: its distances are tens to thousands, so a failed run must cost far more than in the
+# median objective (whose values are a few) to count at all: one run in twelve costs 83, more than the
+# distance separates the good candidates that clear (a first search with the median's 10 chose a point
+# that lost 3 runs of 20 in the validation)
+JOINT_FAILED_PENALTY = 1000.0
 BOOTSTRAP_RESAMPLES = 2000
 
 
@@ -146,8 +152,8 @@ def score(runs, targets: dict[str, tuple[float, float]]) -> tuple[float, dict]:
 def joint_score(runs, targets: dict[str, tuple[tuple[float, ...], np.ndarray]]) -> tuple[float, dict]:
     """``--objective joint``: the sum over the versions of the data of the distance ``g′ Σ⁻¹ g`` between
     the data's JUDGED statistics and their mean over the runs that completed (``Σ``: their covariance in
-    the data's bootstrap, :func:`joint_targets`), plus :data:`FAILED_PENALTY` per unit share of failed
-    runs; and its summary."""
+    the data's bootstrap, :func:`joint_targets`), plus :data:`JOINT_FAILED_PENALTY` per unit share of
+    failed runs; and its summary."""
     from experiments.analysis.judgement import mahalanobis
 
     ok = [r for r in runs if not r["failed"]]
@@ -158,7 +164,7 @@ def joint_score(runs, targets: dict[str, tuple[tuple[float, ...], np.ndarray]]) 
         return float("inf"), {"moments": {}, "failed_share": failed}
     mean = x.mean(axis=0)
     distances = {key: mahalanobis(np.asarray(value) - mean, cov) for key, (value, cov) in targets.items()}
-    value = sum(distances.values()) + FAILED_PENALTY * failed
+    value = sum(distances.values()) + JOINT_FAILED_PENALTY * failed
     return value, {"moments": dict(zip(JUDGED, mean.tolist(), strict=True)), "distances": distances,
                    "failed_share": failed}  # fmt: skip
 
@@ -193,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             scorer = partial(score, targets=targets)
             described = {k: {"data": v, "half_width_90": w} for k, (v, w) in targets.items()}
-        head = {"objective": objective, "burn_in": BURN_IN, "failed_penalty": FAILED_PENALTY}
+        penalty = JOINT_FAILED_PENALTY if objective == "joint" else FAILED_PENALTY
+        head = {"objective": objective, "burn_in": BURN_IN, "failed_penalty": penalty}
         if args.score_defaults:
             from experiments.calibration.search import score_point
 

@@ -125,7 +125,7 @@ def test_the_joint_objective_is_the_distance_of_the_seeds_mean_summed_over_the_d
     value, summary = baseline.joint_score(runs_at({"sd_pct": 1.0}), two)
     assert value == pytest.approx(1.0 + 4.0) and set(summary["distances"]) == set(two)
     value, summary = baseline.joint_score(runs_at({}, n=3, failed=1), one)
-    assert summary["failed_share"] == 0.25 and value == pytest.approx(0.25 * baseline.FAILED_PENALTY)
+    assert summary["failed_share"] == 0.25 and value == pytest.approx(0.25 * baseline.JOINT_FAILED_PENALTY)
     assert baseline.joint_score(runs_at({}, n=0, failed=2), one)[0] == math.inf
 
 
