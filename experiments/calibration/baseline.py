@@ -38,7 +38,8 @@ data with and without the Plaza day; plus a penalty for failed runs scaled to th
 that crash and a statistic-by-statistic distance hides how the statistics move together; this one
 sees both. ``--search-caps`` also searches the upper end of the funds' leverage caps
 (``hedge_funds.max_leverage``, 2-33 in logs: calm FX margins from 50% down to the 3% exchanges
-charge)::
+charge). ``--hold SECTION.FIELD`` leaves a searched field out of the search, at its default or its
+``--set`` value::
 
     python -m experiments.calibration.baseline --objective joint --search-caps --candidates 24 --seeds 12 \\
         --days 1750 --profile 7 --workers 2 --out experiments/calibration/results/baseline_joint.json
@@ -180,14 +181,19 @@ def main(argv: list[str] | None = None) -> int:
                             "joint: the J-test's distance of the means over seeds, both data versions")  # fmt: skip
         parser.add_argument("--search-caps", action="store_true",
                             help="also search hedge_funds.max_leverage (2-33, in logs)")  # fmt: skip
+        parser.add_argument("--hold", action="append", default=[], metavar="SECTION.FIELD",
+                            choices=[k.replace("__", ".") for k in (*BOUNDS, *CAPS)],
+                            help="do not search this field: hold it at its default or its --set value "
+                            "(repeatable)")  # fmt: skip
 
     def searched(args) -> tuple[str, ...]:
-        return (*BOUNDS, *(CAPS if args.search_caps else ()))
+        held = {h.replace(".", "__") for h in args.hold}
+        return tuple(k for k in (*BOUNDS, *(CAPS if args.search_caps else ())) if k not in held)
 
     args = parse_arguments("python -m experiments.calibration.baseline", __doc__, argv, searched=searched,
                            extra=options, candidates=24, seeds=12, days=1750, profile=7)  # fmt: skip
     objective = args.objective
-    bounds = {**BOUNDS, **(CAPS if args.search_caps else {})}
+    bounds = {k: v for k, v in {**BOUNDS, **CAPS}.items() if k in searched(args)}
     from experiments.runner import beside, resumable
 
     with resumable(beside(args.out)):

@@ -180,6 +180,7 @@ def test_risk_index_objective_counts_failed_runs():
             ["--search-caps", "--set", "hedge_funds.max_leverage=5"],
             "--set hedge_funds.max_leverage is varied by this script",
         ),
+        (baseline.main, ["--hold", "market.risk_persistence"], "argument --hold: invalid choice"),
         (intervention.main, ["--set", "market.risk_persistence=0.97"], "unrecognized arguments: --set"),
         (intervention.main, ["--score-defaults"], "unrecognized arguments: --score-defaults"),
     ],
@@ -292,3 +293,18 @@ def test_score_defaults_scores_the_defaults_and_the_fixed_fields_without_searchi
     assert [s[0] for s in seen] == [{"market__risk_news_sd": 0.05}] * 2
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["best"]["objective"] == pytest.approx(0.01) and result["fixed"] == {"market__risk_news_sd": 0.05}
+
+
+def test_a_held_field_is_left_out_of_the_search_at_its_set_value(monkeypatch, tmp_path):
+    seen = {}
+
+    def fake_search(run, score, bounds, **kw):
+        seen["bounds"], seen["fixed"] = dict(bounds), dict(kw["fixed"])
+        return {"best": {"objective": 0.0}, "candidates": []}
+
+    monkeypatch.setattr("experiments.calibration.search.search", fake_search)
+    argv = ["--objective", "joint", "--search-caps", "--hold", "real_money.noise_persistence",
+            "--set", "real_money.noise_persistence=0.8", "--out", str(tmp_path / "r.json")]  # fmt: skip
+    assert baseline.main(argv) == 0
+    assert "real_money__noise_persistence" not in seen["bounds"] and "hedge_funds__max_leverage" in seen["bounds"]
+    assert len(seen["bounds"]) == len(baseline.BOUNDS) and seen["fixed"] == {"real_money__noise_persistence": 0.8}
