@@ -443,7 +443,8 @@ def map_report(seeds: int, days: int, workers: int, base: dict[str, Any] | None 
     runs, the paired differences against the same risk aversion without leverage, and the baseline
     calibration's objective against the data (:func:`experiments.calibration.baseline.score`, the
     data's uncertainty for samples of ``days``). Every run takes
-    ``base``; the cell's own two fields win. The defaults sit in the grid (γ 1.28, caps up to 11.5)."""
+    ``base``; the cell's own two fields win. The grid holds the previous calibration's γ 1.28 and caps up to
+    11.5; the current defaults (γ 1.3645, caps up to 12.19) lie between its cells."""
     from experiments.calibration.baseline import data_targets, score
     from experiments.runner import run_tasks
 
