@@ -154,8 +154,10 @@ def test_the_crowded_preset_is_crowded():
 @pytest.mark.parametrize("share", [0.0, None])
 def test_priced_fed_cuts_hit_a_crowded_carry_book_before_any_cut(share):
     """−1% on the expected Fed path (no rate decision): equity, carry stock and USD/JPY fall, on the
-    day and the day after. (Later the unwind of this crowded book can run away, the risk index at its
-    cap, to a day beyond the plausibility bound in some seeds: reported, not asserted.)"""
+    day and the day after, against the twin without the news. (Whether the gap widens the day after or
+    the book partly rebuilds as USD/JPY falls towards value depends on the calibration: it widened
+    before the joint recalibration of 2026-12-03 and narrows after it. Later the unwind of this crowded
+    book can run away to a day beyond the plausibility bound in some seeds. Neither is asserted.)"""
     for seed in SEEDS:
         r = fed_channel(seed, duration_leg_share=share, after=1)
         assert r["ust2y_bp_day"] <= -70.0
@@ -163,7 +165,6 @@ def test_priced_fed_cuts_hit_a_crowded_carry_book_before_any_cut(share):
             assert r[f"equity_usd_bn_{when}"] < 0.0
             assert r[f"carry_stock_usd_bn_{when}"] < 0.0
             assert r[f"usdjpy_pct_{when}"] < 0.0
-        assert r["carry_stock_usd_bn_later"] < r["carry_stock_usd_bn_day"]  # the unwind continues
 
 
 def test_an_unwind_of_the_funds_forwards_widens_the_basis_all_else_fixed():
