@@ -156,9 +156,10 @@ def test_the_map_cell_at_the_defaults_is_the_benchmark_itself(monkeypatch, tmp_p
     assert cell["median_kurtosis"] == np.nanmedian([r["kurtosis"] for r in arms["calibrated"]])
     assert cell["kurtosis_vs_unleveraged"] == bsc.paired(arms["calibrated"], arms["unleveraged"], "kurtosis")[
         "difference"]["median"]  # fmt: skip
-    from experiments.calibration.baseline import JUDGED, data_targets, moments_of_run, score
+    from experiments.calibration.baseline import JUDGED, data_targets, joint_score, joint_targets, moments_of_run, score
 
     assert cell["objective"] == score(arms["calibrated"], data_targets(100))[0]
+    assert cell["joint_objective"] == joint_score(arms["calibrated"], joint_targets(100))[0]
     # the statistics it scores are the calibration's own, run for run
     judged = moments_of_run(({}, 1, 100))
     assert {k: arms["calibrated"][0][k] for k in JUDGED} == {k: judged[k] for k in JUDGED}
