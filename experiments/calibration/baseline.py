@@ -81,16 +81,25 @@ BOOTSTRAP_RESAMPLES = 2000
 
 
 @lru_cache(maxsize=4)
+def _data_bootstrap(length: int) -> dict[str, tuple[dict[str, float], dict[str, np.ndarray]]]:
+    """Each version of the data (``data``, ``data_without_plaza``) → ``(its statistics, those of its
+    BOOTSTRAP_RESAMPLES moving-block bootstrap samples of length days)`` (seeded; once per process;
+    validation's :func:`~experiments.analysis.validation.data_bootstrap`)."""
+    from experiments.analysis.statistics import return_statistics
+    from experiments.analysis.validation import data_bootstrap, load_usdjpy_data
+
+    versions = {"data": load_usdjpy_data()[0], "data_without_plaza": load_usdjpy_data(without_plaza=True)[0]}
+    boot = data_bootstrap(versions, length, BOOTSTRAP_RESAMPLES)
+    return {key: (return_statistics(r), boot[key]) for key, r in versions.items()}
+
+
+@lru_cache(maxsize=4)
 def data_targets(length: int) -> dict[str, tuple[float, float]]:
     """Statistic → ``(data value, half-width of its block-bootstrap 90% interval)`` for samples of
     ``length`` days (seeded; computed once per process)."""
-    from experiments.analysis.judgement import block_bootstrap_statistics, bootstrap_interval
-    from experiments.analysis.statistics import return_statistics
-    from experiments.analysis.validation import load_usdjpy_data
+    from experiments.analysis.judgement import bootstrap_interval
 
-    r, _ = load_usdjpy_data()
-    value = return_statistics(r)
-    boot = block_bootstrap_statistics(r, length, block=min(50, len(r)), resamples=BOOTSTRAP_RESAMPLES)
+    value, boot = _data_bootstrap(length)["data"]
     out = {}
     for k in JUDGED:
         lo, hi = bootstrap_interval(boot[k], 0.90)
@@ -102,17 +111,10 @@ def data_targets(length: int) -> dict[str, tuple[float, float]]:
 def joint_targets(length: int) -> dict[str, tuple[tuple[float, ...], np.ndarray]]:
     """Each version of the data (``data``, ``data_without_plaza``) → ``(its JUDGED statistics, their
     covariance over its block-bootstrap samples of ``length`` days)`` (seeded; computed once per process)."""
-    from experiments.analysis.judgement import block_bootstrap_statistics, moment_covariance
-    from experiments.analysis.statistics import return_statistics
-    from experiments.analysis.validation import load_usdjpy_data
+    from experiments.analysis.judgement import moment_covariance
 
-    out = {}
-    for key, without in (("data", False), ("data_without_plaza", True)):
-        r, _ = load_usdjpy_data(without_plaza=without)
-        value = return_statistics(r)
-        boot = block_bootstrap_statistics(r, length, block=min(50, len(r)), resamples=BOOTSTRAP_RESAMPLES)
-        out[key] = (tuple(float(value[k]) for k in JUDGED), moment_covariance(boot, JUDGED))
-    return out
+    return {key: (tuple(float(value[k]) for k in JUDGED), moment_covariance(boot, JUDGED))
+            for key, (value, boot) in _data_bootstrap(length).items()}  # fmt: skip
 
 
 def moments_of_run(task: tuple[dict, int, int]) -> dict[str, float]:
@@ -197,12 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     from experiments.runner import beside, resumable
 
     with resumable(beside(args.out)):
-        targets = data_targets(args.days)  # --days: a run's returns after the 250-day burn-in
+        # --days: a run's returns after the 250-day burn-in
         if objective == "joint":
             joint = joint_targets(args.days)
             scorer = partial(joint_score, targets=joint)
             described = {k: {"data": list(v), "covariance": c.tolist()} for k, (v, c) in joint.items()}
         else:
+            targets = data_targets(args.days)
             scorer = partial(score, targets=targets)
             described = {k: {"data": v, "half_width_90": w} for k, (v, w) in targets.items()}
         penalty = JOINT_FAILED_PENALTY if objective == "joint" else FAILED_PENALTY
