@@ -66,6 +66,8 @@ __all__ = [
     "init_retail_fx",
     "calm_weight",
     "account_trade",
+    "quiet_trades",
+    "QUIET_LOG_MOVE",
     "retail_flows",
     "decide",
     "settle",
@@ -247,6 +249,9 @@ class RetailFxState(NamedTuple):
     order_usd_bn: np.ndarray  # today's voluntary trade (written by ``decide``)
     out_position: np.ndarray  # position after the day's trades at the last evaluation (written by the flows)
     out_stopped: np.ndarray  # share of the position closed by the broker at the last evaluation
+    # (1,) bool: the last evaluation took the quiet path (every account kept its voluntary position
+    # max(X + q, 0) and none was stopped out); out_position and out_stopped were then left unwritten
+    out_quiet: np.ndarray
 
 
 class RetailBook(NamedTuple):
@@ -261,6 +266,13 @@ class RetailBook(NamedTuple):
     band: float  # ε
     out_position: np.ndarray  # written
     out_stopped: np.ndarray  # written
+    out_quiet: np.ndarray  # written: (1,) bool, True when the evaluation took the quiet path
+    # S_prev/S at or below which no account is stopped out today (0: not known; every evaluation
+    # visits every account), and the accounts' net and gross trades at any such price, added in row
+    # order as the flows add them (see quiet_trades)
+    quiet_ratio: float = 0.0
+    quiet_net: float = 0.0
+    quiet_volume: float = 0.0
 
 
 def init_retail_fx(cfg: RetailFxConfig, rng: np.random.Generator, *, usdjpy: float) -> RetailFxState:
@@ -288,6 +300,7 @@ def init_retail_fx(cfg: RetailFxConfig, rng: np.random.Generator, *, usdjpy: flo
         order_usd_bn=zeros.copy(),
         out_position=leverage * capital,
         out_stopped=zeros.copy(),
+        out_quiet=np.zeros(1, dtype=np.bool_),
     )
 
 
@@ -350,6 +363,45 @@ def account_trade(position, margin, order, ratio, margin_requirement, maintenanc
     return (1.0 - f) * v, -df_ds * v, f, df_ds, v
 
 
+# The quiet path: a day's trial prices mostly stay within a couple of percent of yesterday's close,
+# and at such prices usually no account is near its loss-cut. Then the accounts' trades do not depend
+# on the price, and their sums are computed once a day (quiet_trades) instead of at every evaluation.
+# The log move of USD/JPY downwards that the day's check covers: at 2% the check passed on 83% of
+# baseline seed 2's first 500 days and 99.8% of seed 1's; at 3% on 69% and 99%. It changes no
+# number, only how often the evaluations visit every account.
+QUIET_LOG_MOVE = 0.02
+
+
+@njit(cache=True, error_model="numpy")
+def quiet_trades(position, margin, order, ratio, margin_requirement, maintenance, band):
+    """Whether no account is stopped out at ``S_prev/S = ratio``, and the accounts' net and gross trades there.
+
+    Returns ``(quiet, net, volume)``. ``quiet`` is True when every account keeps its voluntary
+    position at that ratio; then it keeps it at every lower ratio (higher price) too, since an
+    account's margin maintenance ratio ``(M + X·(1 − ratio))/(m·X)`` only rises as the ratio falls,
+    in floating point as in exact arithmetic (each operation is monotone). ``net`` and ``volume`` are
+    then the sums :func:`retail_flows` adds at any such price, to the last bit: the same terms, in
+    the same row order. (The derivative and forced-sale sums are sums of zeros there.)
+    """
+    scratch = np.empty((2, ROW_BLOCK))
+    net = volume = 0.0
+    n = position.shape[0]
+    for start in range(0, n, ROW_BLOCK):
+        stop = min(start + ROW_BLOCK, n)
+        b_held, b_margin, b_order = position[start:stop], margin[start:stop], order[start:stop]
+        for j in range(stop - start):  # vectorised
+            held = b_held[j]
+            x, _, f, _, _ = account_trade(held, b_margin[j], b_order[j], ratio, margin_requirement, maintenance, band)
+            scratch[0, j] = x - held
+            scratch[1, j] = f
+        for j in range(stop - start):  # in row order
+            if scratch[1, j] != 0.0:  # stopped out, in part or whole (or NaN)
+                return False, 0.0, 0.0
+            net += scratch[0, j]
+            volume += abs(scratch[0, j])
+    return True, net, volume
+
+
 @njit(cache=True, error_model="numpy")
 def retail_flows(p, book, z, jac, gross, out, aux):
     """The accounts' long-USD forward buying at trial prices (see :mod:`model.sector`); no spot trades.
@@ -362,8 +414,23 @@ def retail_flows(p, book, z, jac, gross, out, aux):
     one loop over accounts, to the last bit. (``error_model="numpy"``: the vectorised loop computes
     :func:`account_trade`'s divisions in every lane, including accounts with no position or brokers
     without stop-outs, where they may divide by zero, and keeps them only where the rule uses them.)
+
+    At a price where the book's ``quiet_ratio`` says no account is stopped out (the quiet path), the
+    day's precomputed sums are added instead, which are the same numbers, and ``out_quiet`` is set
+    in place of writing every account's outputs.
     """
     ratio = math.exp(book.s_prev - p[FX])
+    if ratio <= book.quiet_ratio:
+        book.out_quiet[0] = True
+        net = book.quiet_net
+        z[FWD] += net
+        jac[FWD, FX] += 0.0  # as the loop below adds: sums of zeros
+        gross[FWD] += book.quiet_volume
+        out[FWD] = net
+        aux[AUX_FORCED, 0] += 0.0
+        aux[AUX_FORCED, 1 + FX] += 0.0
+        return
+    book.out_quiet[0] = False
     position, margin, order = book.position_usd_bn, book.margin_usd_bn, book.order_usd_bn
     out_position, out_stopped = book.out_position, book.out_stopped
     m_req, maintenance, band = book.margin_requirement, book.maintenance_ratio, book.band
@@ -416,6 +483,7 @@ def _settle_kernel(state, revaluation, carry, day, delay):
     t0 = t1 = t2 = t3 = t4 = t5 = 0.0
     stopouts = 0
     reentries = 0
+    quiet = state.out_quiet[0]  # the clearing's last evaluation left the outputs unwritten: none stopped
     for i in range(state.position_usd_bn.shape[0]):
         if not state.active[i]:
             if state.reentry_day[i] >= 0 and day >= state.reentry_day[i]:
@@ -426,8 +494,14 @@ def _settle_kernel(state, revaluation, carry, day, delay):
                 reentries += 1
             continue
         held = state.position_usd_bn[i]
-        x = state.out_position[i]
-        f = state.out_stopped[i]
+        if quiet:
+            x = held + state.order_usd_bn[i]  # the voluntary position, as account_trade gives it
+            if x < 0.0:
+                x = 0.0
+            f = 0.0
+        else:
+            x = state.out_position[i]
+            f = state.out_stopped[i]
         vm = held * revaluation
         points = x * carry
         state.margin_usd_bn[i] += vm + points
@@ -518,9 +592,15 @@ class RetailFx(Sector):
 
     def clearing_inputs(self, model) -> RetailBook:
         s, cfg = self.state, self.config
+        s_prev = model.market.log_usdjpy
+        maintenance = cfg.maintenance_ratio if cfg.stop_outs else 0.0
+        ratio = math.exp(QUIET_LOG_MOVE)
+        quiet, net, volume = quiet_trades(s.position_usd_bn, s.margin_usd_bn, s.order_usd_bn, ratio,
+                                          cfg.margin_requirement, maintenance, cfg.stopout_band)  # fmt: skip
         return RetailBook(
-            s.position_usd_bn, s.margin_usd_bn, s.order_usd_bn, model.market.log_usdjpy, cfg.margin_requirement,
-            cfg.maintenance_ratio if cfg.stop_outs else 0.0, cfg.stopout_band, s.out_position, s.out_stopped,
+            s.position_usd_bn, s.margin_usd_bn, s.order_usd_bn, s_prev, cfg.margin_requirement, maintenance,
+            cfg.stopout_band, s.out_position, s.out_stopped, s.out_quiet, ratio if quiet else 0.0, float(net),
+            float(volume),
         )  # fmt: skip
 
     def settle(self, model, day) -> None:

@@ -30,7 +30,7 @@ def small_model(seed, scenario="baseline", n_accounts=2000, **overrides):
 def book(position, margin, order, maintenance=THETA):
     position, margin, order = (np.asarray(a, dtype=float) for a in (position, margin, order))
     return rf.RetailBook(position, margin, order, S_PREV, M_REQ, maintenance, BAND, np.zeros_like(position),
-                         np.zeros_like(position))  # fmt: skip
+                         np.zeros_like(position), np.zeros(1, dtype=np.bool_))  # fmt: skip
 
 
 def evaluate(flows, bk, s):
@@ -202,6 +202,80 @@ def test_blocked_flows_equal_one_loop_over_accounts_bit_for_bit(maintenance):
         got = (z[FWD], jac[FWD, FX], gross[FWD], aux[AUX_FORCED, 0], aux[AUX_FORCED, 1 + FX])
         assert np.array(got).tobytes() == np.array(want).tobytes(), s
     assert (stopped > 0) == (maintenance > 0)  # stop-outs exercised where the broker has them
+
+
+def quiet_book(bk, log_move):
+    """``bk`` with the day's quiet-path fields set as the sector sets them (quiet_trades at ``log_move``)."""
+    ratio = math.exp(log_move)
+    quiet, net, volume = rf.quiet_trades(bk.position_usd_bn, bk.margin_usd_bn, bk.order_usd_bn, ratio, M_REQ,
+                                         bk.maintenance_ratio, BAND)  # fmt: skip
+    return bk._replace(quiet_ratio=ratio if quiet else 0.0, quiet_net=net, quiet_volume=volume), quiet
+
+
+@pytest.mark.parametrize("maintenance", [THETA, 0.0])
+def test_the_quiet_path_gives_the_numbers_of_visiting_every_account(maintenance):
+    """Where quiet_trades finds no account stopped out at a ratio, the flows at every higher price equal the
+    full evaluation's bit for bit, and settling from the quiet flag equals settling from the written outputs.
+    Books far from their loss-cuts are quiet; a book with accounts near them is not (θ = 0: always quiet)."""
+    rng = np.random.default_rng(11)
+    n = 3 * rf.ROW_BLOCK + 21
+    position = rng.uniform(0.5, 2.0, n)
+    margin = position / rng.uniform(2.0, 8.0, n)  # 2x to 8x: a loss-cut needs a fall of 10% or more
+    order = rng.uniform(-0.1, 0.1, n) * position
+    order[:3] = -position[:3] - 0.5  # closes beyond zero: the voluntary position is clipped at 0
+    position[3:6] = margin[3:6] = order[3:6] = 0.0  # dormant accounts
+    calm = book(position, margin, order, maintenance)
+    quiet_bk, quiet = quiet_book(calm, 0.05)
+    assert quiet
+    full = calm._replace(out_position=np.zeros(n), out_stopped=np.zeros(n), out_quiet=np.zeros(1, dtype=np.bool_))
+    for s in S_PREV + np.array([0.3, 0.02, 0.0, -0.03, -0.05]):
+        got, want = evaluate(rf.retail_flows, quiet_bk, s), evaluate(rf.retail_flows, full, s)
+        for g, w in zip(got, want, strict=True):
+            assert g.tobytes() == w.tobytes(), s
+        assert quiet_bk.out_quiet[0] and not full.out_quiet[0]
+    # beyond the checked move the quiet book visits every account again
+    evaluate(rf.retail_flows, quiet_bk, S_PREV - 0.06)
+    assert not quiet_bk.out_quiet[0]
+    # settling: the flag (outputs unwritten) against the outputs the full evaluation wrote
+    cfg = rf.RetailFxConfig(n_accounts=n)
+    states = []
+    for flag in (True, False):
+        st = rf.init_retail_fx(cfg, np.random.default_rng(0), usdjpy=150.0)
+        st.position_usd_bn[:], st.margin_usd_bn[:], st.order_usd_bn[:] = position, margin, order
+        st.active[3:6] = False
+        st.out_position[:] = np.nan if flag else full.out_position
+        st.out_stopped[:] = np.nan if flag else full.out_stopped
+        st.out_quiet[0] = flag
+        states.append((rf.settle(st, cfg, revaluation=-0.01, carry=0.0002, day=3), st))
+    (ta, a), (tb, b) = states
+    assert ta == tb
+    assert a.position_usd_bn.tobytes() == b.position_usd_bn.tobytes()
+    assert a.margin_usd_bn.tobytes() == b.margin_usd_bn.tobytes()
+    # a book with accounts near their loss-cut is not quiet, unless the brokers have no stop-outs
+    _, quiet = quiet_book(random_book()._replace(maintenance_ratio=maintenance), 0.05)
+    assert quiet == (maintenance == 0.0)
+
+
+def test_a_run_is_the_same_whatever_move_the_quiet_check_covers(monkeypatch):
+    """The check's width only decides how often the flows visit every account: a stress run with stop-outs
+    gives the same prices and books with the quiet path off, at its default and covering smaller moves (quiet
+    often on other days)."""
+    runs = []
+    for log_move in (-math.inf, rf.QUIET_LOG_MOVE, 0.005):
+        monkeypatch.setattr(rf, "QUIET_LOG_MOVE", log_move)
+        model = small_model(2, SENTIMENT_CRASH, retail_fx__reentry_delay_days=10)
+        quiet_days = 0
+        for _ in range(80):
+            model.step()
+            quiet_days += bool(model.retail_fx.state.out_quiet[0])
+        runs.append((model, quiet_days))
+    (off, none), (default, some), (narrow, other_days) = runs
+    assert none == 0 and 0 < some < 80 and 0 < other_days < 80  # both paths were exercised in each run
+    assert sum(off.history["retail_stopouts"]) > 100
+    for other in (default, narrow):
+        for col in ("usdjpy", "ust10y_yield", "retail_fx_long_usd_bn", "retail_stopouts", "risk_index"):
+            assert np.asarray(other.history[col]).tobytes() == np.asarray(off.history[col]).tobytes(), col
+        assert other.ledger.table.tobytes() == off.ledger.table.tobytes()
 
 
 @pytest.mark.parametrize("rho", [0.6, 0.499, 0.495, 0.4905, 0.45])
