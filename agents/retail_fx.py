@@ -535,6 +535,11 @@ def settle(state: RetailFxState, cfg: RetailFxConfig, *, revaluation: float, car
 @njit(cache=True)
 def _record_sums(position, margin, active):
     """``position.sum()`` and ``margin[active].sum()``, the same numbers (NumPy's order), in one pass."""
+    live = 0
+    for i in range(active.shape[0]):  # vectorised (an integer sum)
+        live += active[i]
+    if live == margin.shape[0]:  # every account in business (most days): the same array, no copy
+        return pairwise_sum(position), pairwise_sum(margin)
     kept = np.empty(margin.shape[0])
     n = 0
     for i in range(margin.shape[0]):

@@ -150,6 +150,16 @@ def test_a_loss_beyond_the_margin_is_borne_by_the_brokers_and_the_account_reente
     assert t.reentries == 1 and t.deposits_usd_bn == 0.04 and st.active[0] and st.margin_usd_bn[0] == 0.04
 
 
+def test_the_recorded_sums_are_numpys_with_every_account_in_business_or_some_dormant():
+    rng = np.random.default_rng(5)
+    position, margin = rng.uniform(0.0, 2.0, 1000), rng.uniform(0.0, 0.3, 1000)
+    active = np.ones(1000, dtype=np.bool_)
+    for dormant in (0, 1, 377):
+        active[rng.choice(1000, dormant, replace=False)] = False
+        got = rf._record_sums(position, margin, active)
+        assert got == (position.sum(), margin[active].sum()), dormant
+
+
 def test_configurations_that_break_the_rules_are_rejected():
     with pytest.raises(ConfigError, match="max_leverage"):
         rf.RetailFxConfig(max_leverage=30.0)  # above 1/4%
