@@ -90,25 +90,31 @@ def run_arm(arm: Arm) -> dict[str, np.ndarray]:
 @dataclass(frozen=True)
 class Runs:
     """How a hypothesis runs its arms: ``workers`` processes, and overrides every arm takes (``base``,
-    ``section__field`` → value; an arm's own overrides win over them). The hypotheses pass it, as their
-    ``workers`` argument, through to :func:`run_arms`."""
+    ``section__field`` → value; an arm's own overrides win over them), with a progress bar on stderr
+    labelled ``label`` if ``progress``. The hypotheses pass it, as their ``workers`` argument, through
+    to :func:`run_arms`."""
 
     workers: int = 1
     base: tuple[tuple[str, object], ...] = ()
+    progress: bool = False
+    label: str = "runs"
 
 
 def run_arms(arms: Sequence[Arm], workers: int | Runs = 1, progress: bool = False) -> list[dict[str, np.ndarray]]:
     """Run arms with :func:`experiments.runner.run_tasks` (worker processes if ``workers > 1``); results in order.
 
-    ``workers`` may be a :class:`Runs`: its overrides then go into every arm, under the arm's own. A
-    failing arm raises its own exception (e.g. the clearing's), as if it had run here.
+    ``workers`` may be a :class:`Runs`: its overrides then go into every arm, under the arm's own, and
+    its progress bar is shown. A failing arm raises its own exception (e.g. the clearing's), as if it
+    had run here.
     """
+    desc = "runs"
     if isinstance(workers, Runs):
         if workers.base:
             arms = [replace(a, overrides=overrides(**{**dict(workers.base), **dict(a.overrides)})) for a in arms]
+        progress, desc = progress or workers.progress, workers.label
         workers = workers.workers
     try:
-        return run_tasks(run_arm, arms, workers=workers, progress=progress, desc="runs")
+        return run_tasks(run_arm, arms, workers=workers, progress=progress, desc=desc)
     except TaskFailed as exc:
         raise exc.__cause__ from None
 

@@ -31,13 +31,14 @@ log = logging.getLogger("experiments.analysis.hypotheses")  # the per-hypothesis
 
 
 def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None = None, workers: int = 1,
-                   quick: bool = False, first_seed: int = 1,
-                   overrides: Mapping[str, Any] | None = None) -> list[HypothesisResult]:  # fmt: skip
+                   quick: bool = False, first_seed: int = 1, overrides: Mapping[str, Any] | None = None,
+                   progress: bool = False) -> list[HypothesisResult]:  # fmt: skip
     """Run the chosen hypotheses, write ``report.md``, ``verdicts.json`` and figures into ``out``.
 
     ``overrides`` (``section__field`` or ``section.field`` → value): every arm of every hypothesis takes
     them, under the arm's own settings (an arm that switches a channel off still does); recorded in
-    both files. None by default: the verdicts at the default parameters."""
+    both files. None by default: the verdicts at the default parameters. ``progress``: a progress
+    bar on stderr for each batch of runs, labelled with its hypothesis."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     keys = list(only) if only else list(HYPOTHESES)
@@ -46,10 +47,10 @@ def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None 
         raise ValueError(f"unknown hypothesis {unknown[0]!r}; expected some of {', '.join(HYPOTHESES)}")
     seed_list = list(range(first_seed, first_seed + seeds))
     base = {k.replace(".", "__"): v for k, v in (overrides or {}).items()}
-    runs = Runs(workers, tuple(sorted(base.items()))) if base else workers
     results = []
     for key in keys:
         log.info("%s: %d seeds", key, len(seed_list))
+        runs = Runs(workers, tuple(sorted(base.items())), progress, f"{key} runs")
         r = HYPOTHESES[key](seed_list, runs, quick)
         r.figure = _figure(r, out)
         results.append(r)

@@ -46,6 +46,10 @@ def register(sub: Any) -> None:
         "--workers", type=positive_int, default=1, metavar="W", help="worker processes; results do not depend on it"
     )
     p.add_argument("--quick", action="store_true", help="shorter H7 runs, fewer bootstrap resamples for H7")
+    p.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="hide the progress bars (default: shown on stderr)"
+    )
+    p.add_argument("--quiet", action="store_true", help="log only warnings and errors; implies --no-progress")
     add_set_option(
         p,
         "run every arm with a field at another value (repeatable; an arm's own settings still win; "
@@ -68,7 +72,7 @@ def _cmd_hypotheses(args: argparse.Namespace) -> int:
     check_out_dir(args.out)
     sets = checked_overrides(args.sets)
     results = run_hypotheses(args.out, seeds=args.seeds, only=only or None, workers=args.workers, quick=args.quick,
-                             overrides=sets)  # fmt: skip
+                             overrides=sets, progress=args.progress and not args.quiet)  # fmt: skip
     width = max(len(r.title) for r in results)
     for r in results:
         print(f"  {r.key}  {r.title:<{width}}  {r.verdict:<12}  {r.effect_name}: {_fmt(r.effect)} "

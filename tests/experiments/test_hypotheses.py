@@ -215,13 +215,14 @@ def test_hypotheses_set_reaches_the_runs_and_the_outputs(tmp_path, monkeypatch):
     monkeypatch.setitem(hypotheses_report.HYPOTHESES, "H5", planted)
     monkeypatch.setattr(hypotheses_report, "_figure", lambda r, out: "")
     argv = ["hypotheses", "--seeds", "2", "--only", "H5", "--out", str(tmp_path)]
-    assert main([*argv, "--set", "market.risk_channel_persistence_ratio=0.5"]) == 0
-    assert got == [hyp.Runs(workers=1, base=(("market__risk_channel_persistence_ratio", 0.5),))]
+    assert main([*argv, "--set", "market.risk_channel_persistence_ratio=0.5", "--no-progress"]) == 0
+    assert got == [hyp.Runs(workers=1, base=(("market__risk_channel_persistence_ratio", 0.5),), label="H5 runs")]
     assert json.loads((tmp_path / "verdicts.json").read_text())["overrides"] == {
         "market.risk_channel_persistence_ratio": 0.5
     }
     assert "verdicts with `market.risk_channel_persistence_ratio = 0.5`" in (tmp_path / "report.md").read_text()
-    assert main(argv) == 0 and got[-1] == 1  # without --set: the defaults, a plain worker count
+    assert main(argv) == 0  # without --set: the defaults, and the progress bar shown
+    assert got[-1] == hyp.Runs(workers=1, base=(), progress=True, label="H5 runs")
 
 
 @pytest.mark.parametrize(
