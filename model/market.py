@@ -191,6 +191,16 @@ class MarketConfig(Validated):
         doc="the risk index responds to the day's USD/JPY move and forced sales (False: a = c = 0, its news and "
         "sentiment events kept; an ablation switch)",
     )
+    risk_vol_yardstick: str = param(
+        "implied",
+        choices=("implied", "realised"),
+        doc="what the index's response to the day's USD/JPY move measures the move against: 'implied', the daily "
+        "volatility yesterday's index implies (σ_fx(v_{t−1})/√250); 'realised', the exponentially weighted "
+        "volatility of the model's own past moves (the funds' estimate, decay hedge_funds.ewma_lambda), so that the "
+        "response is about zero on average whatever level of volatility the model's market has",
+        range_note="a modelling choice, not yet estimated: with 'implied' the response's mean is positive wherever "
+        "the model's moves exceed the sourced implied volatility, which lifts the index's level (docs: Calibration)",
+    )
     risk_news_sd: float = param(
         0.0483,
         lo=0.0,

@@ -18,7 +18,11 @@ models).
   moves are as large as expected, smooth in ``r`` through ``ε``. This is Nelson's (1991) EGARCH
   form: because the move is measured against the expected volatility, a turbulent market raises
   ``v`` only by surprising it, and ``ln v`` stays stationary (a fixed yardstick made the index
-  explode in stress and collapse to its floor in calm runs);
+  explode in stress and collapse to its floor in calm runs). With ``market.risk_vol_yardstick =
+  "realised"`` the yardstick is instead the exponentially weighted volatility of the model's own past
+  moves (``MarketState.ewma_var_daily``), so that ``g`` is about zero on average whatever the model's level of
+  volatility; the implied yardstick is sourced from one era's options markets, and where the model's
+  moves run above it ``g``'s mean is positive and lifts the index's level;
 * ``f_t`` the day's forced sales of long-USD positions at the trial prices — margin calls beyond
   what funds would sell anyway, liquidations, broker stop-outs — which the customer sectors write
   into the clearing's ``aux`` (:data:`model.sector.AUX_FORCED`), as a share of yesterday's carry
@@ -50,7 +54,7 @@ from numba import njit
 
 from model.sector import AUX_FORCED, AUX_LOG_RISK, AUX_RISK_CHANNELS, FX, TRADING_DAYS, UST, Sector
 
-__all__ = ["RiskIndex", "RiskInputs", "risk_flows", "SMOOTHING"]
+__all__ = ["RiskIndex", "RiskInputs", "expected_daily_vol", "risk_flows", "SMOOTHING"]
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 # ε in g(r): a hundredth of a percent, far below a calm day's move (~0.6%)
@@ -116,6 +120,18 @@ def risk_flows(p, inp, z, jac, gross, out, aux):
     aux[AUX_LOG_RISK, 1 + UST] += inp.equity_sensitivity * inp.equity_duration
 
 
+# 'realised' yardstick: floor on the expected daily volatility, a hundredth of a calm day's move (~0.6%),
+# so that the standardised move stays finite in a run whose past moves were all zero
+MIN_REALISED_VOL = 6e-5
+
+
+def expected_daily_vol(mk, cfg) -> float:
+    """σ_{t−1}, the daily USD/JPY volatility the day's move is measured against (``market.risk_vol_yardstick``)."""
+    if cfg.risk_vol_yardstick == "realised":
+        return max(math.sqrt(mk.ewma_var_daily), MIN_REALISED_VOL)
+    return cfg.implied_fx_vol_pa(mk.risk_index) / math.sqrt(TRADING_DAYS)
+
+
 class RiskIndex(Sector):
     """The risk index as a block of the clearing: no trades, no ledger rows, one column of its own.
 
@@ -144,7 +160,7 @@ class RiskIndex(Sector):
             persistence=cfg.risk_persistence,
             vol_sensitivity=cfg.risk_vol_sensitivity if on else 0.0,
             forced_sensitivity=cfg.risk_forced_sensitivity if on else 0.0,
-            expected_vol=cfg.implied_fx_vol_pa(mk.risk_index) / math.sqrt(TRADING_DAYS),
+            expected_vol=expected_daily_vol(mk, cfg),
             news=mk.risk_news(),
             equity_sensitivity=cfg.risk_equity_sensitivity,
             equity_before=model.macro.equity_return_before_trading(),

@@ -17,7 +17,7 @@ from agents.dealers import DealerInputs, capacity_factor, marked_equity
 from model.accounting import AccountingError, check_identities
 from model.clearing import Work
 from model.registry import DEFAULT_SECTORS
-from model.risk import RiskInputs, risk_flows
+from model.risk import MIN_REALISED_VOL, RiskIndex, RiskInputs, risk_flows
 from model.scenarios import ScenarioEvent
 from model.sector import (
     AUX_FORCED,
@@ -32,6 +32,7 @@ from model.sector import (
     TRADING_DAYS,
     UST,
 )
+from model.validation import ConfigError
 from tests.support import CRASH_PRONE, make_model
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -552,6 +553,67 @@ def test_an_exogenous_risk_index_without_news_follows_its_ar1_exactly(jump):
         want_on = log_mean + rho * (math.log(v_on[t - 1]) - log_mean) + jumps.get(t, 0.0)
         deviations += abs(math.log(v_on[t]) - want_on) > 1e-6
     assert deviations > 100  # the endogenous index responds to the day's move every day
+
+
+def yardsticks_by_hand(model) -> np.ndarray:
+    """The daily volatility each day's move was measured against with ``risk_vol_yardstick = "realised"``,
+    recomputed from the recorded USD/JPY: an EWMA of squared log returns (decay ``hedge_funds.ewma_lambda``)
+    starting from the variance the opening index implies, floored."""
+    cfg, lam = model.config.market, model.config.hedge_funds.ewma_lambda
+    r = np.diff(np.log(np.asarray(model.history["usdjpy"], dtype=float)))
+    var = cfg.implied_fx_vol_pa(model.history["risk_index"][0]) ** 2 / TRADING_DAYS
+    out = []
+    for x in r:
+        out.append(max(math.sqrt(var), MIN_REALISED_VOL))
+        var = lam * var + (1.0 - lam) * x * x
+    out.append(max(math.sqrt(var), MIN_REALISED_VOL))  # the yardstick of the next day
+    return np.array(out)
+
+
+def test_the_yardstick_is_the_implied_volatility_or_the_models_own_ewma_volatility():
+    for yardstick in ("implied", "realised"):
+        model = make_model(seed=3, market__risk_vol_yardstick=yardstick)
+        for _ in range(40):
+            model.step()
+        got = RiskIndex.clearing_inputs(model.risk_index, model).expected_vol
+        mc = model.config.market
+        if yardstick == "implied":
+            assert got == mc.implied_fx_vol_pa(model.market.risk_index) / math.sqrt(TRADING_DAYS)
+        else:
+            assert got == pytest.approx(yardsticks_by_hand(model)[-1], rel=1e-12)
+            assert got != pytest.approx(mc.implied_fx_vol_pa(model.market.risk_index) / math.sqrt(TRADING_DAYS))
+            model.market.ewma_var_daily = 0.0  # a run whose past moves were all zero: the floor
+            assert RiskIndex.clearing_inputs(model.risk_index, model).expected_vol == MIN_REALISED_VOL
+    with pytest.raises(ConfigError, match="risk_vol_yardstick"):
+        make_model(seed=3, market__risk_vol_yardstick="vix")
+
+
+def test_against_the_realised_yardstick_the_response_is_about_zero_on_average_and_the_index_lower():
+    """Baseline, seeds 1-4, days 100-700, common random numbers: the response to the day's move g(r) averages
+    about 0 against the model's own volatility, and above 0 against the sourced implied volatility, whose
+    era's volatility is below the model's; the index's median is lower in most seeds."""
+    g_mean, medians = {"implied": [], "realised": []}, {"implied": [], "realised": []}
+    for seed in (1, 2, 3, 4):
+        for yardstick in ("implied", "realised"):
+            model = make_model(seed, market__risk_vol_yardstick=yardstick)
+            for _ in range(700):
+                model.step()
+            v = np.asarray(model.history["risk_index"], dtype=float)
+            r = np.diff(np.log(np.asarray(model.history["usdjpy"], dtype=float)))
+            mc = model.config.market
+            if yardstick == "implied":
+                sigma = np.array([mc.implied_fx_vol_pa(x) for x in v[:-1]]) / math.sqrt(TRADING_DAYS)
+            else:
+                sigma = yardsticks_by_hand(model)[:-1]
+            g = np.sqrt(r * r + EPS * EPS) / sigma - SQRT_2_OVER_PI
+            g_mean[yardstick].append(g[100:].mean())
+            medians[yardstick].append(np.median(v[100:]))
+    print("mean g by seed:", g_mean, "median index:", medians)
+    assert max(abs(x) for x in g_mean["realised"]) < 0.05
+    assert np.mean(g_mean["implied"]) > 0.04
+    assert np.mean(np.abs(g_mean["realised"])) < 0.5 * np.mean(g_mean["implied"])
+    lower = np.array(medians["realised"]) < np.array(medians["implied"])
+    assert lower.sum() >= 3
 
 
 def inject_dealer_capital(model, usd_bn: float) -> None:
