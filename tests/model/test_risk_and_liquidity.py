@@ -756,22 +756,30 @@ def test_with_two_components_the_news_part_of_the_index_follows_its_own_ar1():
     assert moved > 60
 
 
+@pytest.mark.parametrize("yardstick", ["implied", "realised"])
 @pytest.mark.parametrize("seed", [1, 2])
-def test_the_fast_component_is_rebuilt_from_the_recorded_day(seed):
+def test_the_fast_component_is_rebuilt_from_the_recorded_day(seed, yardstick):
     """q_t = ρ_c·q_{t−1} + a·(√(r_t² + ε²)/σ_{t−1} − √(2/π)) + c·f_t/K_{t−1}, recomputed every day from the
     recorded USD/JPY, risk index, forced sales and carry stock (independently of the clearing), through a
-    risk-off with margin calls."""
-    model = make_model(seed=seed, scenario="risk_off", market__risk_channel_persistence_ratio=0.6)
-    m = model.config.market
+    risk-off with margin calls; σ_{t−1} the implied volatility of yesterday's index, or the EWMA volatility
+    of the recorded moves."""
+    model = make_model(seed=seed, scenario="risk_off", market__risk_channel_persistence_ratio=0.6,
+                       market__risk_vol_yardstick=yardstick)  # fmt: skip
+    m, lam = model.config.market, model.config.hedge_funds.ewma_lambda
     a, c, rho_c = m.risk_vol_sensitivity, m.risk_forced_sensitivity, 0.6 * m.risk_persistence
     index = model.sectors["risk_index"]
     q_prev, forced_days = 0.0, 0
+    var = m.implied_fx_vol_pa(model.history["risk_index"][0]) ** 2 / TRADING_DAYS
     for _ in range(100):
         s_prev, v_prev = model.market.log_usdjpy, model.market.risk_index
         carry = max(float(model.hedge_funds.fwd_usd_bn.sum()), 10.0)  # the funds' forwards held overnight
         model.step()
         r = model.market.log_usdjpy - s_prev
-        sigma = m.implied_fx_vol_pa(v_prev) / math.sqrt(TRADING_DAYS)
+        if yardstick == "implied":
+            sigma = m.implied_fx_vol_pa(v_prev) / math.sqrt(TRADING_DAYS)
+        else:
+            sigma = max(math.sqrt(var), MIN_REALISED_VOL)
+        var = lam * var + (1.0 - lam) * r * r
         forced = model.history["forced_sales_usd_bn"][-1]
         forced_days += forced > 0.0
         want = rho_c * q_prev + a * (math.sqrt(r * r + EPS * EPS) / sigma - SQRT_2_OVER_PI) + c * forced / carry
