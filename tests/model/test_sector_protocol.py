@@ -45,8 +45,9 @@ def dealers_fx_excess(model, s: float, books: dict) -> float:
     ``E_d(s)``: yesterday's equity plus the revaluation of the dealers' yen, forward book and bonds
     (their equity under the capital constraint, else E*, floored at 1% of E*); ``ln v(s)`` the risk
     index: ``ln v̄ + ρ·(ln v_prev − ln v̄) + a·(√(r² + ε²)/σ_{t−1} − √(2/π)) + news`` with ``r = s − s_prev``,
-    ``σ_{t−1} = σ_fx(v_prev)/√250``, ``ε = 1e-4``, no forced sales (no funds), ``a = 0`` unless the index is
-    endogenous, and the equity channel switched off by the test.
+    ``σ_{t−1}`` the EWMA volatility of yesterday's books (``market.risk_vol_yardstick = "realised"``, floored)
+    or ``σ_fx(v_prev)/√250`` (``"implied"``), ``ε = 1e-4``, no forced sales (no funds), ``a = 0`` unless the
+    index is endogenous, and the equity channel switched off by the test.
     """
     cfg, mk = model.config, model.market
     d, m = cfg.dealers, cfg.market
@@ -69,7 +70,11 @@ def dealers_fx_excess(model, s: float, books: dict) -> float:
     else:
         equity = d.equity_usd_bn
     a = m.risk_vol_sensitivity if m.risk_endogenous else 0.0
-    expected = m.fx_implied_vol_pa * (books["v_prev"] / m.risk_index_mean) ** m.fx_vol_risk_elasticity / math.sqrt(250)
+    if m.risk_vol_yardstick == "realised":
+        expected = max(math.sqrt(books["ewma_var"]), 6e-5)
+    else:
+        implied = m.fx_implied_vol_pa * (books["v_prev"] / m.risk_index_mean) ** m.fx_vol_risk_elasticity
+        expected = implied / math.sqrt(250)
     g = math.sqrt((s - s_prev) ** 2 + 1e-8) / expected - math.sqrt(2.0 / math.pi)
     log_mean = math.log(m.risk_index_mean)
     news = m.risk_news_sd * mk.risk_draw + books["risk_shock"]
@@ -81,8 +86,8 @@ def dealers_fx_excess(model, s: float, books: dict) -> float:
     return dealers + linear
 
 
-@pytest.mark.parametrize("switched_off", [True, False])
-def test_a_registered_linear_fx_sector_clears_at_the_known_price(registered_linear_fx, switched_off):
+@pytest.mark.parametrize("switched_off, yardstick", [(True, "realised"), (False, "realised"), (False, "implied")])
+def test_a_registered_linear_fx_sector_clears_at_the_known_price(registered_linear_fx, switched_off, yardstick):
     """Only the dealers and a registered linear sector trade FX. With the risk index a known constant
     (no endogenous response, no news) and the dealers' capital constraint off, their capacity is
     ``c₀·(v̄/v)^η`` with ``ln v = ln v̄ + ρ·(ln v_prev − ln v̄)`` and USD/JPY has a closed form; with both
@@ -96,7 +101,8 @@ def test_a_registered_linear_fx_sector_clears_at_the_known_price(registered_line
     )
     # the remaining price-takers' FX orders switched off: only dealers and the linear sector trade FX
     model = CarryUnwindModel(seed=4, sectors=sectors, nisa__enabled=False, mof__intervention=False,
-                             market__risk_equity_sensitivity=0.0, **switches)  # fmt: skip
+                             market__risk_equity_sensitivity=0.0, market__risk_vol_yardstick=yardstick,
+                             **switches)  # fmt: skip
     cfg = model.config
     dl = model.dealers
     for _ in range(15):
@@ -109,6 +115,7 @@ def test_a_registered_linear_fx_sector_clears_at_the_known_price(registered_line
             # the dealers' FX rule acts on their whole exposure: spot inventory plus the forward book (which
             # nobody trades here, so it stays put and the spot hedge does not move)
             "inventory": dl.fx_inventory_usd_bn + dl.fwd_usd_bn,
+            "ewma_var": mk.ewma_var_daily,  # the EWMA variance of the moves up to yesterday's close
         }  # fmt: skip
         model.step()
         assert dl.fwd_usd_bn == pytest.approx(books["fwd"], rel=1e-12)
