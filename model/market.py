@@ -161,10 +161,10 @@ class MarketConfig(Validated):
         lo=0.0,
         hi=0.2,
         doc="a: response of ln v to the day's USD/JPY move, per unit of |return|/σ_{t−1} above its mean (σ_{t−1}: the "
-        "daily volatility implied by yesterday's index)",
+        "daily volatility the move is measured against, market.risk_vol_yardstick)",
         source="fitted to the VIX's own moments on the baseline by experiments/calibration/risk_index.py "
         "(run: --candidates 24 --seeds 4 --days 1250 --workers 2, 2026-12-01; "
-        "experiments/calibration/results/risk_index.json)",
+        "experiments/calibration/results/risk_index.json), with the 'implied' yardstick; kept with the 'realised' one",
         range_note="model coefficient: 0 (no channel) to ~3 times the fitted value",
     )
     risk_forced_sensitivity: float = param(

@@ -13,16 +13,17 @@ fades faster than the index's slow level (a two-component index, as in two-facto
 models).
 
 * ``g(r) = √(r² + ε²)/σ_{t−1} − √(2/π)``: the day's USD/JPY move ``r = ln S − ln S_prev`` at the trial
-  price, standardised by the daily volatility the market expected this morning, ``σ_{t−1} =
-  σ_fx(v_{t−1})/√250`` (:meth:`model.market.MarketConfig.implied_fx_vol_pa`): zero on average when
-  moves are as large as expected, smooth in ``r`` through ``ε``. This is Nelson's (1991) EGARCH
+  price, standardised by the daily volatility the market expected this morning, ``σ_{t−1}``
+  (:func:`expected_daily_vol`; by default the EWMA volatility of the model's own past moves): zero on
+  average when moves are as large as expected, smooth in ``r`` through ``ε``. This is Nelson's (1991) EGARCH
   form: because the move is measured against the expected volatility, a turbulent market raises
   ``v`` only by surprising it, and ``ln v`` stays stationary (a fixed yardstick made the index
   explode in stress and collapse to its floor in calm runs). With ``market.risk_vol_yardstick =
-  "realised"`` the yardstick is instead the exponentially weighted volatility of the model's own past
-  moves (``MarketState.ewma_var_daily``), so that ``g`` is about zero on average whatever the model's level of
-  volatility; the implied yardstick is sourced from one era's options markets, and where the model's
-  moves run above it ``g``'s mean is positive and lifts the index's level;
+  "realised"`` (the default) the yardstick is the exponentially weighted volatility of the model's own
+  past moves (``MarketState.ewma_var_daily``), so that ``g`` is about zero on average whatever the
+  model's level of volatility; with ``"implied"`` it is ``σ_fx(v_{t−1})/√250``
+  (:meth:`model.market.MarketConfig.implied_fx_vol_pa`), sourced from one era's options markets, and
+  where the model's moves run above it ``g``'s mean is positive and lifts the index's level;
 * ``f_t`` the day's forced sales of long-USD positions at the trial prices — margin calls beyond
   what funds would sell anyway, liquidations, broker stop-outs — which the customer sectors write
   into the clearing's ``aux`` (:data:`model.sector.AUX_FORCED`), as a share of yesterday's carry
@@ -69,7 +70,7 @@ class RiskInputs(NamedTuple):
     persistence: float  # ρ
     vol_sensitivity: float  # a (0 when not endogenous)
     forced_sensitivity: float  # c (0 when not endogenous)
-    expected_vol: float  # σ_{t−1}: the daily USD/JPY volatility implied by yesterday's v
+    expected_vol: float  # σ_{t−1}: the daily USD/JPY volatility the move is measured against (expected_daily_vol)
     news: float  # n_t + j_t
     carry_stock: float  # K, USD bn (floored)
     log_max: float
