@@ -336,6 +336,15 @@ def decide(state: RetailFxState, cfg: RetailFxConfig, *, dip: float, risk_index:
 
 
 @njit(cache=True, inline="always")
+def voluntary_position(position, order):
+    """The position an account holds after its own trade, ``max(X + q, 0)`` (it never goes short)."""
+    v = position + order
+    if v < 0.0:
+        v = 0.0
+    return v
+
+
+@njit(cache=True, inline="always")
 def account_trade(position, margin, order, ratio, margin_requirement, maintenance, band):
     """One account's position after the day's trades at a trial price, ``ratio = S_prev/S``.
 
@@ -346,9 +355,7 @@ def account_trade(position, margin, order, ratio, margin_requirement, maintenanc
 
     Returns ``(x, dx_ds, f, df_ds, v)`` with derivatives in ``s = ln S``.
     """
-    v = position + order
-    if v < 0.0:
-        v = 0.0
+    v = voluntary_position(position, order)
     if position <= 0.0 or maintenance <= 0.0:
         return v, 0.0, 0.0, 0.0, v
     required = margin_requirement * position
@@ -495,9 +502,7 @@ def _settle_kernel(state, revaluation, carry, day, delay):
             continue
         held = state.position_usd_bn[i]
         if quiet:
-            x = held + state.order_usd_bn[i]  # the voluntary position, as account_trade gives it
-            if x < 0.0:
-                x = 0.0
+            x = voluntary_position(held, state.order_usd_bn[i])
             f = 0.0
         else:
             x = state.out_position[i]

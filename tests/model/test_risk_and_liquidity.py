@@ -765,11 +765,10 @@ def test_the_fast_component_is_rebuilt_from_the_recorded_day(seed, yardstick):
     of the recorded moves."""
     model = make_model(seed=seed, scenario="risk_off", market__risk_channel_persistence_ratio=0.6,
                        market__risk_vol_yardstick=yardstick)  # fmt: skip
-    m, lam = model.config.market, model.config.hedge_funds.ewma_lambda
+    m = model.config.market
     a, c, rho_c = m.risk_vol_sensitivity, m.risk_forced_sensitivity, 0.6 * m.risk_persistence
     index = model.sectors["risk_index"]
     q_prev, forced_days = 0.0, 0
-    var = m.implied_fx_vol_pa(model.history["risk_index"][0]) ** 2 / TRADING_DAYS
     for _ in range(100):
         s_prev, v_prev = model.market.log_usdjpy, model.market.risk_index
         carry = max(float(model.hedge_funds.fwd_usd_bn.sum()), 10.0)  # the funds' forwards held overnight
@@ -778,8 +777,7 @@ def test_the_fast_component_is_rebuilt_from_the_recorded_day(seed, yardstick):
         if yardstick == "implied":
             sigma = m.implied_fx_vol_pa(v_prev) / math.sqrt(TRADING_DAYS)
         else:
-            sigma = max(math.sqrt(var), MIN_REALISED_VOL)
-        var = lam * var + (1.0 - lam) * r * r
+            sigma = yardsticks_by_hand(model)[-2]  # the one today's move was measured against
         forced = model.history["forced_sales_usd_bn"][-1]
         forced_days += forced > 0.0
         want = rho_c * q_prev + a * (math.sqrt(r * r + EPS * EPS) / sigma - SQRT_2_OVER_PI) + c * forced / carry

@@ -18,6 +18,7 @@ from model.accounting import AccountingError, check_identities
 from model.compose import generated_source
 from model.model import CarryUnwindModel
 from model.registry import DEFAULT_SECTORS, default_sectors, register_sector, unregister_sector
+from model.risk import MIN_REALISED_VOL
 from model.scenarios import list_scenarios
 from tests.model.linear_fx_sector import LinearFx, linear_fx_flows
 from tests.support import make_model
@@ -71,7 +72,7 @@ def dealers_fx_excess(model, s: float, books: dict) -> float:
         equity = d.equity_usd_bn
     a = m.risk_vol_sensitivity if m.risk_endogenous else 0.0
     if m.risk_vol_yardstick == "realised":
-        expected = max(math.sqrt(books["ewma_var"]), 6e-5)
+        expected = max(math.sqrt(books["ewma_var"]), MIN_REALISED_VOL)
     else:
         implied = m.fx_implied_vol_pa * (books["v_prev"] / m.risk_index_mean) ** m.fx_vol_risk_elasticity
         expected = implied / math.sqrt(250)
