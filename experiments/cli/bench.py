@@ -129,6 +129,8 @@ class KernelTimer:
         spaces = [vars(m) for name, m in list(sys.modules.items())
                   if name.startswith(("agents.", "model.", "carry_unwind_composed_"))]  # fmt: skip
         spaces += [vars(model.clearing), *(vars(s) for s in model.sector_list)]
+        if model.clearing.flat is not None:  # the clearing's entry points taking plain tuples
+            spaces.append(vars(model.clearing.flat))
         for space in spaces:
             for key, value in list(space.items()):
                 if isinstance(value, Dispatcher):

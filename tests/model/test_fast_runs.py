@@ -273,3 +273,37 @@ def test_the_funds_sums_taken_at_settlement_equal_fresh_sums_every_day():
         assert row["hf_ust_usd_bn"] == f.ust_units[f.alive].sum() * model.market.ust_price
         assert row["hf_gross_usd_bn"] == np.abs(f.fwd_usd_bn[f.alive]).sum()
     assert not model.hedge_funds.alive.all()  # the filtered sums were exercised
+
+
+def test_the_clearings_plain_tuple_entry_points_give_the_namedtuple_paths_numbers_bit_for_bit():
+    def run(plain: bool):
+        model = CarryUnwindModel(scenario="risk_off", seed=4, collect=False, hedge_funds__n_funds=30,
+                                 simulation__days=40, simulation__root_scan_points=9)  # fmt: skip
+        model.clearing._flat_allowed = plain
+        model.run_for(40)
+        return model
+
+    fast, slow = run(True), run(False)
+    assert fast.clearing.flat is not None and slow.clearing.flat is None
+    assert fast.clearing.flat.kinds == tuple(type(s.clearing_inputs(fast)) for s in fast.priced)
+    a, b = fast.arrays(), slow.arrays()
+    assert a.keys() == b.keys()
+    for column in a:
+        assert np.array_equal(a[column], b[column], equal_nan=True), column
+    assert max(a["walras_residual"]) > 0.0  # the check evaluated something
+
+
+def test_the_plain_tuple_entry_is_not_used_for_types_it_cannot_import():
+    from typing import NamedTuple
+
+    from model.clearing import OrderBookInputs
+    from model.compose import FlatEntry, _importable
+
+    class Local(NamedTuple):
+        x: np.ndarray
+
+    assert _importable(OrderBookInputs)
+    assert not _importable(Local) and not _importable(tuple) and not _importable(int)
+    model = CarryUnwindModel(seed=1, collect=False, hedge_funds__n_funds=20, simulation__days=2)
+    assert FlatEntry.for_kinds(model.clearing.module, (OrderBookInputs, Local)) is None
+    assert FlatEntry.for_kinds(model.clearing.module, ()) is None
