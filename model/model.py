@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+from collections.abc import Callable
 from typing import Any
 
 import mesa
@@ -442,6 +443,57 @@ class CarryUnwindModel(mesa.Model):
                 raise ValueError(f"unknown event kind {event.kind!r}")
             sector.handle_event(self, event)
         log.debug("day %d: event %s %s", self.day + 1, event.kind, event.params)
+
+    # -- the lean path's loop ---------------------------------------------------------------------
+    def run_days(self, days: int, after_day: Callable[[], None] | None = None) -> None:
+        """Step ``days`` trading days: what ``run_for(days)`` does, without Mesa's event loop around each day.
+
+        Mesa steps a model through its event list: every day it pops, runs and reschedules a
+        recurring step event, about 16 µs a day here (4% of a standard run's day). This loop pauses
+        that event, runs every other event in Mesa's order (the scenario's, at day − ½), advances
+        Mesa's clock and step count, calls the day, and resumes the step event at the end, so that
+        ``step`` and ``run_for`` carry on from there. The numbers are the same bit for bit.
+        ``after_day`` is called after each day (a progress bar). Falls back to ``run_for`` one day
+        at a time where Mesa lacks what the loop uses.
+        """
+        mesa_step = getattr(self, "_default_schedule", None)
+        events = getattr(self, "_event_list", None)
+        if mesa_step is None or events is None or not hasattr(self, "_user_step") or self.time != int(self.time):
+            for _ in range(days):
+                self.run_for(1)
+                if after_day is not None:
+                    after_day()
+            return
+        mesa_step.pause()
+        try:
+            for _ in range(days):
+                until = self.time + 1
+                while True:  # the events due before the day (and those left at the last day's time)
+                    try:
+                        event = events.pop_event()
+                    except IndexError:
+                        break
+                    if event.time >= until:
+                        events.add_event(event)
+                        break
+                    self.time = event.time
+                    event.execute()
+                self.time = until
+                self.steps += 1
+                self._user_step()
+                if after_day is not None:
+                    after_day()
+            while True:  # as Mesa's loop ends: the events at the final time itself, after the day
+                try:
+                    event = events.pop_event()
+                except IndexError:
+                    break
+                if event.time > self.time:
+                    events.add_event(event)
+                    break
+                event.execute()
+        finally:
+            mesa_step.resume()
 
     # -- one day -----------------------------------------------------------------------------------
     def _publish(self) -> None:

@@ -179,16 +179,16 @@ def _step_all(model: Any, n_days: int, progress: bool, t0: float) -> None:
     # log lines (scenario events) are written above the bar instead of through it
     redirect = logging_redirect_tqdm() if progress else contextlib.nullcontext()
     with bar, redirect:
-        for day in range(n_days):
-            model.step()
-            if day == 0:
-                # The first day includes numba compilation (or loading it from the cache), seconds
-                # where a day takes milliseconds: counted as a day it made the bar's first estimate
-                # of the time left minutes long. The clock restarts after it.
-                log.info("first trading day done after %.1f s (model set-up and compilation)", time.perf_counter() - t0)
-                bar.reset(total=n_days)
-                bar.set_description_str(name, refresh=False)
+        if n_days > 0:
+            model.run_days(1)
+            # The first day includes numba compilation (or loading it from the cache), seconds
+            # where a day takes milliseconds: counted as a day it made the bar's first estimate
+            # of the time left minutes long. The clock restarts after it.
+            log.info("first trading day done after %.1f s (model set-up and compilation)", time.perf_counter() - t0)
+            bar.reset(total=n_days)
+            bar.set_description_str(name, refresh=False)
             bar.update()
+            model.run_days(n_days - 1, after_day=bar.update)
     log.info("%d trading days in %.1f s", n_days, time.perf_counter() - t0)
 
 

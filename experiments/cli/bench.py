@@ -346,7 +346,8 @@ def _standard_model(collect: bool, days: int, seed: int, populations: dict[str, 
 
 def _time_standard(collect: bool, days: int, seed: int, populations: dict[str, int],
                    kernels: KernelTimer | None = None) -> dict[str, Any]:  # fmt: skip
-    """Build, run and summarise one run (on the lean path as :func:`model.results.run_simulation` does)."""
+    """Build, run and summarise one run: the lean path as :func:`model.results.run_simulation` takes it
+    (``collect=False``, ``run_days``), or the Mesa path (``collect=True``, Mesa's ``run_for``)."""
     from model.results import summarize
 
     t0 = time.perf_counter()
@@ -357,7 +358,10 @@ def _time_standard(collect: bool, days: int, seed: int, populations: dict[str, i
     try:
         t1, c1 = time.perf_counter(), time.process_time()
         timer.restart()
-        model.run_for(days)
+        if collect:
+            model.run_for(days)
+        else:
+            model.run_days(days)
         timer.lap("other")
         t2, c2 = time.perf_counter(), time.process_time()
     finally:

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from model.model import ArrayRecord, CarryUnwindModel
+from model.model import ArrayRecord, CarryUnwindModel, ListRecord
 from model.results import run_simulation, simulate_many, summarize
 from model.scenarios import load_scenario
 from model.validation import ConfigError
@@ -154,3 +155,56 @@ def test_simulate_many_inside_a_resumable_block_reads_back_finished_runs(tmp_pat
 def test_simulate_many_rejects_bad_input_naming_the_field(kwargs, field):
     with pytest.raises(ConfigError, match=field.replace("[", r"\[").replace("]", r"\]")):
         simulate_many(kwargs.pop("scenarios"), kwargs.pop("seeds"), **kwargs)
+
+
+def test_the_array_record_holds_what_the_list_record_holds_whenever_it_is_read():
+    # rows of every kind, a float and an object widening, reads of single columns between appends, the
+    # arrays grown several times: the same values as the plain lists
+    rng = np.random.default_rng(7)
+    columns = ("day", "x", "flag", "count", "mixed")
+    arrays, lists = ArrayRecord(columns, capacity=3), ListRecord(columns)
+    for day in range(600):
+        count = 2.5 if day == 300 else int(rng.integers(9))  # widened to float64
+        mixed = 0.25 if day == 400 else day % 2 == 0  # widened to object
+        row = {"day": day, "x": float(rng.normal()), "flag": bool(rng.random() < 0.5), "count": count, "mixed": mixed}
+        arrays.append(row)
+        lists.append(row)
+        if rng.random() < 0.3:
+            column = columns[int(rng.integers(len(columns)))]
+            assert arrays.series(column).tolist() == lists.series(column), (day, column)
+    assert len(arrays) == len(lists)
+    assert arrays.lists() == lists.lists()
+    assert arrays.series("count").dtype == np.float64 and arrays.series("mixed").dtype == object
+    assert arrays.series("day").dtype == np.int64 and arrays.series("flag").dtype == np.bool_
+    one = ArrayRecord(("only",), capacity=1)
+    one.append({"only": 1.5})
+    one.append({"only": 2})
+    assert one.series("only").tolist() == [1.5, 2.0]
+
+
+def test_run_days_is_run_for_without_mesas_loop_and_mesa_carries_on_from_it():
+    # the scenario's events (day − ½) and two a user schedules with Mesa at whole times, one of them the
+    # last day's: the same days, the same order of events, Mesa's clock and step count; then both go on
+    # through Mesa and stay the same
+    def build(seen):
+        model = CarryUnwindModel(scenario="risk_off", seed=6, collect=False, simulation__days=30, **SMALL)
+        model.kept = [functools.partial(seen.append, (name, day)) for name, day in (("whole", 4), ("last", 12))]
+        for call, at in zip(model.kept, (4, 12), strict=True):  # Mesa holds events by weak reference
+            model.schedule_event(call, at=at)
+        model.schedule(3, seen.append, ("half", 3))
+        return model
+
+    seen_a, seen_b = [], []
+    a, b = build(seen_a), build(seen_b)
+    days = []
+    a.run_days(12, after_day=lambda: days.append(a.day))
+    b.run_for(12)
+    assert days == list(range(1, 13))
+    assert (a.time, a.steps, a.day) == (b.time, b.steps, b.day) == (12, 12, 12)
+    assert [s[0] for s in seen_a] == [s[0] for s in seen_b] == ["half", "whole", "last"]
+    for model in (a, b):
+        model.step()
+        model.run_for(2)
+    assert (a.time, a.steps, a.day) == (b.time, b.steps, b.day) == (15, 15, 15)
+    for column, values in a.arrays().items():
+        assert np.array_equal(values, b.arrays()[column], equal_nan=True), column
