@@ -46,7 +46,7 @@ def run(seed: int, days: int, events=(), **overrides: Any):
     model = CarryUnwindModel(seed=seed, collect=False, **{**SMALL, **overrides})
     for e in events:
         model.schedule(e.day, model.apply_event, e)
-    model.run_for(days)
+    model.run_days(days)
     return model.timeseries()
 
 

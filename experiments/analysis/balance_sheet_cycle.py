@@ -103,7 +103,7 @@ def run_stats(task: tuple[str, dict, int, int]) -> dict[str, float]:
     scenario, overrides, seed, days = task
     model = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **overrides)
     try:
-        model.run_for(days + BURN_IN)
+        model.run_days(days + BURN_IN)
     except ClearingError:
         return {"kurtosis": float("nan"), "abs_acf1": float("nan"), "failed": 1.0, "days_at_risk_cap": float("nan"),
                 **dict.fromkeys(JUDGED, float("nan"))}  # fmt: skip
@@ -146,11 +146,11 @@ def news_on_its_day(seed: int, day: int = 30, base: dict[str, Any] | None = None
         "fed_cut_pct": ScenarioEvent(day=day, kind="us_short_rate", params={"rate": rate - 0.0025}),
     }
     twin = CarryUnwindModel(scenario=quiet, seed=seed, collect=False, **(base or {}))
-    twin.run_for(day)
+    twin.run_days(day)
     for name, ev in events.items():
         m = CarryUnwindModel(scenario=dataclasses.replace(quiet, events=(ev,)), seed=seed, collect=False,
                              **(base or {}))  # fmt: skip
-        m.run_for(day)
+        m.run_days(day)
         out[name] = 100.0 * math.log(m.market.usdjpy / twin.market.usdjpy)
     return out
 
@@ -169,7 +169,7 @@ def liquidity_spiral(seed: int, shock_day: int = 60, window: int = 40,
     for label, on in (("on", True), ("off", False)):
         m = CarryUnwindModel(scenario="risk_off", seed=seed, collect=False,
                              **{**(base or {}), "dealers__capital_constraint": on})  # fmt: skip
-        m.run_for(shock_day + window)
+        m.run_days(shock_day + window)
         ts = m.timeseries()
         s = ts.usdjpy.to_numpy()
         out[f"surge_pct_{label}"] = 100.0 * float(1.0 - s[shock_day:].min() / s[shock_day - 1])
@@ -239,7 +239,7 @@ def leverage_binds(seed: int, month: int = 21, base: dict[str, Any] | None = Non
         return {"crowded": 0.0, "buildup_failed": 0.0}
     shock = dataclasses.replace(load_scenario("risk_off").events[0], day=eve + 1)
     m = CarryUnwindModel(scenario=dataclasses.replace(quiet, events=(shock,)), seed=seed, collect=False, **overrides)
-    m.run_for(eve)
+    m.run_days(eve)
     carry, stock0, near = _carry_state(m)
     if stock0 != stock[eve]:
         raise RuntimeError(f"seed {seed}: the shocked run's eve ({stock0}) differs from the build-up's ({stock[eve]})")
@@ -293,7 +293,7 @@ def multi_root_days(task: tuple) -> dict[str, float]:
     base = rest[0] if rest else {}
     m = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **{**base, "simulation__root_scan_points": 40})
     try:
-        m.run_for(days)
+        m.run_days(days)
     except ClearingError:
         pass
     roots = np.asarray(m.series("clearing_other_roots")[1:], dtype=float)

@@ -102,7 +102,7 @@ def fed_channel(seed: int, *, change_pa: float = -0.01, duration_leg_share: floa
     for events in ((news,), ()):
         m = _model(base, seed, events, **kw)
         try:
-            m.run_for(news_day + after)
+            m.run_days(news_day + after)
         except ClearingError:
             if not events:
                 raise
@@ -150,7 +150,7 @@ def basis_in_unwind(seed: int, *, day: int = 20, scenario: str = "baseline", **o
     runs = []
     for unwind in (True, False):
         m = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **overrides)
-        m.run_for(day - 1)
+        m.run_days(day - 1)
         if unwind:
             m.hedge_funds.liquidating[:] = m.hedge_funds.alive
         m.step()

@@ -78,7 +78,7 @@ def run_arm(arm: Arm) -> dict[str, np.ndarray]:
     for day, kind, params in arm.events:
         model.schedule(day, model.apply_event, ScenarioEvent(day=day, kind=kind, params=dict(params)))
     try:
-        model.run_for(arm.days)
+        model.run_days(arm.days)
     except ClearingError as exc:
         # a failed run: its series are NaN, so every effect it enters is undefined and its
         # hypothesis is inconclusive (bootstrap_ci), never computed on the surviving seeds

@@ -71,7 +71,7 @@ def twin_effect(task: tuple[dict[str, Any], float, int, float]) -> dict[str, flo
             event = ScenarioEvent(day=INTERVENTION_DAY, kind="mof_intervention", params={"jpy_tn": amount})
             model.schedule(event.day, model.apply_event, event)
         try:
-            model.run_for(days)
+            model.run_days(days)
         except ClearingError:
             keys = [f"effect_pct_d{h}" for h in HORIZONS]
             keys += ["ust_bp_d0", "usd_sold_bn", "ust_sold_usd_bn", "ust_holdings_fall_usd_bn", "signal_log_d0"]

@@ -162,7 +162,7 @@ def replay_run(task: tuple) -> dict[str, Any]:
     model = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **overrides)
     failed = ""
     try:
-        model.run_for(days)
+        model.run_days(days)
     except ClearingError as err:
         failed = str(err).splitlines()[0]
     h = model.arrays()

@@ -37,8 +37,8 @@ def budget_twins(task: tuple[int, float]) -> dict[str, float]:
     days = SHOCK_DAY + max(HORIZONS)
     twin = CarryUnwindModel(scenario=base, seed=seed, collect=False)
     shocked = CarryUnwindModel(scenario=dataclasses.replace(base, events=(budget,)), seed=seed, collect=False)
-    twin.run_for(days)
-    shocked.run_for(days)
+    twin.run_days(days)
+    shocked.run_days(days)
     out = {}
     for h in HORIZONS:
         d = SHOCK_DAY + h

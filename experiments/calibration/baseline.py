@@ -127,7 +127,7 @@ def moments_of_run(task: tuple[dict, int, int]) -> dict[str, float]:
     overrides, seed, days = task
     model = CarryUnwindModel(scenario="baseline", seed=seed, collect=False, **overrides)
     try:
-        model.run_for(days + BURN_IN)
+        model.run_days(days + BURN_IN)
     except ClearingError:
         return {**dict.fromkeys(JUDGED, float("nan")), "failed": 1.0}
     s = np.asarray(model.series("usdjpy"), dtype=float)[BURN_IN:]
