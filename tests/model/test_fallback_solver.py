@@ -86,6 +86,7 @@ def fallback_day():
     seen_newton = []
     model.clearing._solve = solve
     model.clearing._bracketed = bracketed
+    model.clearing._flat_allowed = False  # call the solvers above (the plain-tuple entry calls the compiled ones)
     model.run_for(FALLBACK_DAYS)
     assert seen and seen_newton, f"Newton cleared every day of seed {FALLBACK_SEED}: see FALLBACK_SEED"
     seen[0]["newton"] = seen_newton[0]
