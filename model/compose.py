@@ -247,8 +247,9 @@ class _ScratchOutputs:
         self.slots: dict[type, tuple[int, ...]] = {}
         self.sources: dict[tuple[int, int], np.ndarray] = {}  # the array each scratch array was made for
 
-    def inputs(self, inputs: tuple) -> tuple:
-        """``inputs`` with every ``out_`` field replaced by its scratch array."""
+    def inputs(self, inputs: tuple, plain: bool = False) -> tuple:
+        """``inputs`` with every ``out_`` field replaced by its scratch array (``plain``: as plain tuples,
+        what :class:`FlatEntry` takes)."""
         out = []
         for i, inp in enumerate(inputs):
             kind = type(inp)
@@ -257,7 +258,7 @@ class _ScratchOutputs:
                 fields = getattr(kind, "_fields", ())
                 slots = self.slots[kind] = tuple(k for k, f in enumerate(fields) if f.startswith("out_"))
             if not slots:
-                out.append(inp)
+                out.append(tuple(inp) if plain else inp)
                 continue
             values = list(inp)
             for k in slots:
@@ -268,7 +269,7 @@ class _ScratchOutputs:
                     s = self.arrays[(i, k)] = np.empty_like(a)
                 self.sources[(i, k)] = a
                 values[k] = s
-            out.append(kind._make(values))
+            out.append(tuple(values) if plain else kind._make(values))
         return tuple(out)
 
 
@@ -331,17 +332,28 @@ class ComposedClearing:
         twin.flat, twin._kinds, twin._flat_allowed = None, None, False
         return twin
 
-    def _calls(self, inputs: tuple, work: Work) -> tuple:
-        """``(solve, solve_bracketed, excess, inputs, work)``: the compiled functions to call for
-        these inputs and the arguments they take (plain tuples where :class:`FlatEntry` serves)."""
+    def _entry(self, inputs: tuple) -> FlatEntry | None:
+        """The plain-tuple entry points for these inputs' types (``None``: call the NamedTuple ones)."""
         kinds = tuple(map(type, inputs))
         if kinds != self._kinds:
             self._kinds = kinds
             self.flat = FlatEntry.for_kinds(self.module, kinds) if self._flat_allowed else None
-        entry = self.flat
+        return self.flat
+
+    def _calls(self, inputs: tuple, work: Work) -> tuple:
+        """``(solve, solve_bracketed, excess, inputs, work)``: the compiled functions to call for
+        these inputs and the arguments they take (plain tuples where :class:`FlatEntry` serves)."""
+        entry = self._entry(inputs)
         if entry is None:
             return self._solve, self._bracketed, self._excess, inputs, work
         return entry.solve, entry.solve_bracketed, entry.excess, flat(inputs), tuple(work)
+
+    def _scratch_calls(self, inputs: tuple, work: Work) -> tuple:
+        """``(excess, inputs, work)`` for an evaluation into scratch outputs (the check's, the scan's)."""
+        entry = self._entry(inputs)
+        if entry is None:
+            return self._excess, self._scratch.inputs(inputs), work
+        return entry.excess, self._scratch.inputs(inputs, plain=True), tuple(work)
 
     def clear(
         self,
@@ -388,10 +400,11 @@ class ComposedClearing:
         scratch outputs, independently of what the solver reported. The day-wide quantities of that
         evaluation (``aux``: forced sales, the risk index) are kept in ``checked_aux``.
         """
-        scratch = self._scratch.inputs(inputs)
-        prices = (math.log(result.usdjpy), result.ust10y_yield, result.jgb10y_yield, result.fx_basis,
-                  result.jgb30y_yield)  # fmt: skip
-        work = self.evaluate(prices, scratch, self._work_for(inputs))
+        prices = np.array((math.log(result.usdjpy), result.ust10y_yield, result.jgb10y_yield, result.fx_basis,
+                           result.jgb30y_yield))  # fmt: skip
+        work = self._work_for(inputs)
+        excess, scratch, args_work = self._scratch_calls(inputs, work)
+        excess(prices, scratch, args_work)
         self.checked_aux = work.aux.copy()
         z, gross = work.z.tolist(), work.gross.tolist()
         return float(max(abs(zm) / max(gm, VOLUME_FLOOR) for zm, gm in zip(z, gross, strict=True)))
@@ -403,7 +416,7 @@ class ComposedClearing:
         if points < 2:
             return 0
         work = self._work_for(inputs)
-        _, _, excess, scratch, args_work = self._calls(self._scratch.inputs(inputs), work)
+        excess, scratch, args_work = self._scratch_calls(inputs, work)
         s_star = math.log(result.usdjpy)
         p = np.array(result.prices, dtype=np.float64)
         grid = np.linspace(prev[0] - half_width, prev[0] + half_width, points)

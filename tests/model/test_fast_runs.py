@@ -67,6 +67,10 @@ def test_scratch_outputs_are_kept_and_replaced_only_when_the_layout_changes():
     assert grown.shape == (4,) and grown is not first.out_y
     fortran = np.zeros((2, 3), order="F")
     assert scratch.inputs((Inp(np.ones(4), fortran),))[0].out_y.flags.f_contiguous
+    # as plain tuples (the compiled entry points' form): the same fields, the same scratch array
+    b = Inp(np.ones(4), fortran)
+    named, plain = scratch.inputs((b,))[0], scratch.inputs((b,), plain=True)[0]
+    assert type(plain) is tuple and plain[0] is b.x and plain[1] is named.out_y
 
 
 def test_kernel_timer_counts_kernel_calls_and_restores_the_dispatchers():
