@@ -456,9 +456,15 @@ class CarryUnwindModel(mesa.Model):
         ``after_day`` is called after each day (a progress bar). Falls back to ``run_for`` one day
         at a time where Mesa lacks what the loop uses.
         """
+        if days <= 0:
+            return
         mesa_step = getattr(self, "_default_schedule", None)
         events = getattr(self, "_event_list", None)
-        if mesa_step is None or events is None or not hasattr(self, "_user_step") or self.time != int(self.time):
+        usual = (
+            mesa_step is not None and events is not None and hasattr(self, "_user_step")
+            and mesa_step.is_active and not getattr(mesa_step, "_paused", True) and self.time == int(self.time)
+        )  # fmt: skip
+        if not usual:  # a Mesa without what the loop uses, or a schedule a user has changed: Mesa's own loop
             for _ in range(days):
                 self.run_for(1)
                 if after_day is not None:

@@ -208,3 +208,13 @@ def test_run_days_is_run_for_without_mesas_loop_and_mesa_carries_on_from_it():
     assert (a.time, a.steps, a.day) == (b.time, b.steps, b.day) == (15, 15, 15)
     for column, values in a.arrays().items():
         assert np.array_equal(values, b.arrays()[column], equal_nan=True), column
+
+
+def test_run_days_leaves_a_schedule_the_user_changed_to_mesa():
+    # Mesa's step event paused by the user: Mesa advances the clock without stepping, and so does run_days
+    a = CarryUnwindModel(seed=6, collect=False, simulation__days=10, **SMALL)
+    a._default_schedule.pause()
+    a.run_days(3)
+    assert (a.time, a.day) == (3, 0)
+    a.run_days(0)
+    assert (a.time, a.day) == (3, 0)
