@@ -198,7 +198,11 @@ class FlatEntry:
         if not kinds or not all(_importable(k) for k in kinds):
             return None
         text = flat_source(base, kinds)
-        return cls(_load(_source_key({k.__module__ for k in kinds}, text), text, "flat"), kinds)
+        try:
+            key = _source_key({k.__module__ for k in kinds}, text)
+        except (OSError, TypeError):  # a type defined where its source cannot be read (an interactive session)
+            return None
+        return cls(_load(key, text, "flat"), kinds)
 
 
 def flat(inputs: tuple) -> tuple:

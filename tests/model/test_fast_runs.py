@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -311,3 +313,12 @@ def test_the_plain_tuple_entry_is_not_used_for_types_it_cannot_import():
     model = CarryUnwindModel(seed=1, collect=False, hedge_funds__n_funds=20, simulation__days=2)
     assert FlatEntry.for_kinds(model.clearing.module, (OrderBookInputs, Local)) is None
     assert FlatEntry.for_kinds(model.clearing.module, ()) is None
+    # a type whose module's source cannot be read (defined in an interactive session): no entry either
+    sourceless = types.ModuleType("carry_unwind_test_sourceless")
+    exec("from typing import NamedTuple\nclass Typed(NamedTuple):\n    x: float\n", sourceless.__dict__)
+    sys.modules[sourceless.__name__] = sourceless
+    try:
+        assert _importable(sourceless.Typed)
+        assert FlatEntry.for_kinds(model.clearing.module, (OrderBookInputs, sourceless.Typed)) is None
+    finally:
+        del sys.modules[sourceless.__name__]
