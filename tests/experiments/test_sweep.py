@@ -360,8 +360,15 @@ def _pool_workers() -> list[int]:
     """Process ids of this process's multiprocessing workers (Linux /proc)."""
     pids = []
     for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
-        for pid in children.read_text().split():
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        try:
+            listed = children.read_text().split()
+        except OSError:  # the thread ended since the glob
+            continue
+        for pid in listed:
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:  # the process ended since it was listed (a helper process, a worker leaving)
+                continue
             if b"spawn_main" in cmdline:
                 pids.append(int(pid))
     return pids
