@@ -234,69 +234,78 @@ class NisaRules(NamedTuple):
     settle_value_per_unit: float  # > 0: first execute yesterday's orders at this value per unit (0: none pending)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _decide_kernel(state, rules, counts, changed):
     """Synchronous update from yesterday's panic states; returns (newly panicked, panicked today).
 
     ``panic_left > 0``: days of panic left; ``< 0``: days of immunity left; ``0``: calm. The contagion
     rule reads each household's number of panicking neighbours as of yesterday from ``counts``; the
     kernel then brings ``counts`` up to date for tomorrow from the households whose panic state
-    changed today (``changed``: scratch, one entry per household). That update is right only for a
-    symmetric network (:func:`csr_is_symmetric`: a household is among its neighbours' neighbours);
-    otherwise the caller recounts every day (:meth:`PanicCounts.scanned`).
+    changed today (``changed``: scratch, one entry per household, left holding 1 for those). That
+    update is right only for a symmetric network (:func:`csr_is_symmetric`: a household is among its
+    neighbours' neighbours); otherwise the caller recounts every day (:meth:`PanicCounts.scanned`).
 
     With ``rules.settle_value_per_unit > 0`` each household first executes yesterday's order
     (``flow_jpy``) at that value per unit, as :func:`settle` does, so that a day passes over the
     households once instead of twice (the same operations per household in the same order).
+
+    A household's day depends only on its own state and yesterday's counts, and nothing is summed in
+    floating point across households, so the first loop states every rule as a selection between
+    values computed for all households (the compiler can then run it in vector instructions); each
+    household's numbers come from the same operations, in the same order, as a rule written with
+    branches. ``error_model="numpy"``: a division by a zero peak gives a value the selection drops,
+    instead of an exception.
     """
     units, peak, panic_left, out_flow = state.units, state.peak_jpy, state.panic_left, state.flow_jpy
-    threshold, weight, dip_buyer = state.threshold, state.weight, state.dip_buyer
+    threshold, contagion_threshold = state.threshold, state.contagion_threshold
+    weight, dip_buyer = state.weight, state.dip_buyer
     indptr, indices = state.indptr, state.indices
     value_per_unit = rules.value_per_unit
     settle_at = rules.settle_value_per_unit
     settle_first = settle_at > 0.0
+    contagion, min_drawdown = rules.contagion, rules.min_drawdown
+    panic_days, refractory_days = rules.panic_days, rules.refractory_days
+    redeem, daily_total = rules.redeem, rules.daily_total
+    dip_threshold, dip_multiplier = rules.dip_threshold, rules.dip_multiplier
     n = units.shape[0]
     new = 0
     panicked = 0
-    n_changed = 0
+    for i in range(n):  # vectorised
+        held = units[i]
+        top = peak[i]
+        if settle_first:  # yesterday's order, booked as settle() books it (the same for every household)
+            held = held + out_flow[i] / settle_at
+            units[i] = held
+            settled = held * settle_at
+            top = settled if settled > top else top
+        value = held * value_per_unit
+        dd = 1.0 - value / top if top > 0.0 else 0.0
+        left = panic_left[i]
+        before = left > 0
+        deg = indptr[i + 1] - indptr[i]
+        crowd = contagion and dd > min_drawdown and deg > 0 and counts[i] > contagion_threshold[i] * deg
+        trigger = left == 0 and (dd > threshold[i] or crowd)
+        calm_again = left == 1  # the last day of panic: re-anchor, then a spell of immunity
+        if left > 0:
+            left = -refractory_days if calm_again else left - 1
+        elif left < 0:
+            left = left + 1
+        else:
+            left = panic_days if trigger else 0
+        peak[i] = value if calm_again else top
+        panic_left[i] = left
+        now = left > 0
+        new += trigger
+        panicked += now
+        base = daily_total * weight[i]
+        calm_flow = base * (1.0 + dip_multiplier) if dip_buyer[i] and dd > dip_threshold else base
+        out_flow[i] = -redeem * value if now else calm_flow
+        changed[i] = now != before
     for i in range(n):
-        if settle_first:  # yesterday's order, booked as settle() books it
-            _execute(units, peak, out_flow, i, settle_at)
-        value = units[i] * value_per_unit
-        dd = 1.0 - value / peak[i] if peak[i] > 0.0 else 0.0
-        before = panic_left[i] > 0
-        if panic_left[i] > 0:
-            panic_left[i] -= 1
-            if panic_left[i] == 0:
-                peak[i] = value  # calm again: re-anchor, then a spell of immunity
-                panic_left[i] = -rules.refractory_days
-        elif panic_left[i] < 0:
-            panic_left[i] += 1
-        else:
-            trigger = dd > threshold[i]
-            if not trigger and rules.contagion and dd > rules.min_drawdown:
-                deg = indptr[i + 1] - indptr[i]
-                if deg > 0:
-                    trigger = counts[i] > state.contagion_threshold[i] * deg
-            if trigger:
-                panic_left[i] = rules.panic_days
-                new += 1
-        if panic_left[i] > 0:
-            panicked += 1
-            flow = -rules.redeem * value
-        else:
-            flow = rules.daily_total * weight[i]
-            if dip_buyer[i] and dd > rules.dip_threshold:
-                flow *= 1.0 + rules.dip_multiplier
-        out_flow[i] = flow
-        if (panic_left[i] > 0) != before:
-            changed[n_changed] = i
-            n_changed += 1
-    for k in range(n_changed):
-        i = changed[k]
-        step = 1 if panic_left[i] > 0 else -1
-        for j in range(indptr[i], indptr[i + 1]):
-            counts[indices[j]] += step
+        if changed[i]:
+            step = 1 if panic_left[i] > 0 else -1
+            for j in range(indptr[i], indptr[i + 1]):
+                counts[indices[j]] += step
     return new, panicked
 
 

@@ -322,3 +322,81 @@ def test_the_plain_tuple_entry_is_not_used_for_types_it_cannot_import():
         assert FlatEntry.for_kinds(model.clearing.module, (OrderBookInputs, sourceless.Typed)) is None
     finally:
         del sys.modules[sourceless.__name__]
+
+
+def _households_decide_by_branches(state, rules, counts):
+    """The households' rule written one branch at a time, in plain Python: the reference for the kernel."""
+    new = panicked = 0
+    changed = []
+    for i in range(state.units.shape[0]):
+        if rules.settle_value_per_unit > 0.0:
+            state.units[i] += state.flow_jpy[i] / rules.settle_value_per_unit
+            v = state.units[i] * rules.settle_value_per_unit
+            if v > state.peak_jpy[i]:
+                state.peak_jpy[i] = v
+        value = state.units[i] * rules.value_per_unit
+        dd = 1.0 - value / state.peak_jpy[i] if state.peak_jpy[i] > 0.0 else 0.0
+        before = state.panic_left[i] > 0
+        if state.panic_left[i] > 0:
+            state.panic_left[i] -= 1
+            if state.panic_left[i] == 0:
+                state.peak_jpy[i] = value
+                state.panic_left[i] = -rules.refractory_days
+        elif state.panic_left[i] < 0:
+            state.panic_left[i] += 1
+        else:
+            trigger = dd > state.threshold[i]
+            if not trigger and rules.contagion and dd > rules.min_drawdown:
+                deg = state.indptr[i + 1] - state.indptr[i]
+                if deg > 0:
+                    trigger = counts[i] > state.contagion_threshold[i] * deg
+            if trigger:
+                state.panic_left[i] = rules.panic_days
+                new += 1
+        if state.panic_left[i] > 0:
+            panicked += 1
+            flow = -rules.redeem * value
+        else:
+            flow = rules.daily_total * state.weight[i]
+            if state.dip_buyer[i] and dd > rules.dip_threshold:
+                flow *= 1.0 + rules.dip_multiplier
+        state.flow_jpy[i] = flow
+        if (state.panic_left[i] > 0) != before:
+            changed.append(i)
+    for i in changed:
+        step = 1 if state.panic_left[i] > 0 else -1
+        for j in range(state.indptr[i], state.indptr[i + 1]):
+            counts[state.indices[j]] += step
+    return new, panicked
+
+
+@pytest.mark.parametrize("settle_at", [0.0, 0.0071])
+@pytest.mark.parametrize("contagion", [True, False])
+@pytest.mark.parametrize("refractory_days", [0, 3])
+def test_households_kernel_equals_the_rule_written_with_branches(settle_at, contagion, refractory_days):
+    # every panic state (calm, panicking with days left, on its last day, immune), zero and positive
+    # peaks, dip buyers in and out of a dip, households near the contagion threshold; the kernel's
+    # arrays, counts and returns against the branch-by-branch rule, bit for bit
+    from agents import nisa
+
+    rng = np.random.default_rng(11)
+    n = 3_000
+    indptr, indices = nisa.small_world_csr(n, 6, 0.2, rng)
+    panic_left = rng.choice(np.array([0, 0, 0, 1, 2, 3, -1, -2], dtype=np.int32), n)
+    peak = rng.uniform(0.5, 1.5, n) * 1e-4
+    peak[rng.random(n) < 0.05] = 0.0
+    state = nisa.NisaState(
+        units=rng.uniform(0.4, 1.2, n) * 1e-4 / 0.007, peak_jpy=peak, threshold=rng.uniform(0.05, 0.4, n),
+        contagion_threshold=rng.uniform(0.0, 0.5, n), dip_buyer=rng.random(n) < 0.3, weight=rng.dirichlet(np.ones(n)),
+        panic_left=panic_left, indptr=indptr, indices=indices, flow_jpy=rng.normal(0.0, 1e-6, n),
+    )  # fmt: skip
+    counts = rng.integers(0, 4, n).astype(np.int32)
+    rules = nisa.NisaRules(0.0068, 0.01, contagion, 0.1, 4, refractory_days, 0.02, 0.08, 1.5, settle_at)
+    copy = state._replace(**{f: getattr(state, f).copy() for f in state._fields})
+    copy_counts = counts.copy()
+    got = nisa._decide_kernel(state, rules, counts, np.zeros(n, dtype=np.int32))
+    want = _households_decide_by_branches(copy, rules, copy_counts)
+    assert got == want and got[0] > 0 and got[1] > 0
+    assert np.array_equal(counts, copy_counts)
+    for f in state._fields:
+        assert np.array_equal(getattr(state, f), getattr(copy, f)), f
