@@ -234,6 +234,14 @@ class NisaRules(NamedTuple):
     settle_value_per_unit: float  # > 0: first execute yesterday's orders at this value per unit (0: none pending)
 
 
+# Up to this many households the decision runs in vector instructions (:func:`_decide_kernel`), beyond
+# it with branches (:func:`_decide_kernel_large`), the same numbers either way. The vector loop reads
+# and writes every household's arrays; once they no longer fit in the caches that costs more than it
+# saves. Measured on a 2-core AMD EPYC machine, µs a call: 10,000 households 16 against 33; 250,000
+# about 700 against 650; 1,000,000 about 3,400 against 2,400.
+VECTOR_HOUSEHOLDS = 100_000
+
+
 @njit(cache=True, error_model="numpy")
 def _decide_kernel(state, rules, counts, changed):
     """Synchronous update from yesterday's panic states; returns (newly panicked, panicked today).
@@ -306,6 +314,63 @@ def _decide_kernel(state, rules, counts, changed):
             step = 1 if panic_left[i] > 0 else -1
             for j in range(indptr[i], indptr[i + 1]):
                 counts[indices[j]] += step
+    return new, panicked
+
+
+@njit(cache=True)
+def _decide_kernel_large(state, rules, counts, changed):
+    """:func:`_decide_kernel` for populations that do not fit in the caches: the same rule, written
+    with branches, so that a household's network, counts and contagion threshold are read only in a
+    drawdown and its peak and panic state written only when they change (``changed``: the indexes of
+    the households whose panic state changed, in row order)."""
+    units, peak, panic_left, out_flow = state.units, state.peak_jpy, state.panic_left, state.flow_jpy
+    threshold, weight, dip_buyer = state.threshold, state.weight, state.dip_buyer
+    indptr, indices = state.indptr, state.indices
+    value_per_unit = rules.value_per_unit
+    settle_at = rules.settle_value_per_unit
+    settle_first = settle_at > 0.0
+    n = units.shape[0]
+    new = 0
+    panicked = 0
+    n_changed = 0
+    for i in range(n):
+        if settle_first:  # yesterday's order, booked as settle() books it
+            _execute(units, peak, out_flow, i, settle_at)
+        value = units[i] * value_per_unit
+        dd = 1.0 - value / peak[i] if peak[i] > 0.0 else 0.0
+        before = panic_left[i] > 0
+        if panic_left[i] > 0:
+            panic_left[i] -= 1
+            if panic_left[i] == 0:
+                peak[i] = value  # calm again: re-anchor, then a spell of immunity
+                panic_left[i] = -rules.refractory_days
+        elif panic_left[i] < 0:
+            panic_left[i] += 1
+        else:
+            trigger = dd > threshold[i]
+            if not trigger and rules.contagion and dd > rules.min_drawdown:
+                deg = indptr[i + 1] - indptr[i]
+                if deg > 0:
+                    trigger = counts[i] > state.contagion_threshold[i] * deg
+            if trigger:
+                panic_left[i] = rules.panic_days
+                new += 1
+        if panic_left[i] > 0:
+            panicked += 1
+            flow = -rules.redeem * value
+        else:
+            flow = rules.daily_total * weight[i]
+            if dip_buyer[i] and dd > rules.dip_threshold:
+                flow *= 1.0 + rules.dip_multiplier
+        out_flow[i] = flow
+        if (panic_left[i] > 0) != before:
+            changed[n_changed] = i
+            n_changed += 1
+    for k in range(n_changed):
+        i = changed[k]
+        step = 1 if panic_left[i] > 0 else -1
+        for j in range(indptr[i], indptr[i + 1]):
+            counts[indices[j]] += step
     return new, panicked
 
 
@@ -401,7 +466,8 @@ def decide(
     )  # fmt: skip
     if neighbours is None:  # no counts kept (a state on its own, or a one-way network): count them now
         neighbours = PanicCounts.scanned(state)
-    new, panicked = _decide_kernel(state, rules, neighbours.counts, neighbours.changed)
+    kernel = _decide_kernel if state.units.shape[0] <= VECTOR_HOUSEHOLDS else _decide_kernel_large
+    new, panicked = kernel(state, rules, neighbours.counts, neighbours.changed)
     return float(state.flow_jpy.sum()), int(new), int(panicked)
 
 

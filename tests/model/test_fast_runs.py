@@ -370,12 +370,13 @@ def _households_decide_by_branches(state, rules, counts):
     return new, panicked
 
 
+@pytest.mark.parametrize("kernel", ["_decide_kernel", "_decide_kernel_large"])
 @pytest.mark.parametrize("settle_at", [0.0, 0.0071])
 @pytest.mark.parametrize("contagion", [True, False])
 @pytest.mark.parametrize("refractory_days", [0, 3])
-def test_households_kernel_equals_the_rule_written_with_branches(settle_at, contagion, refractory_days):
+def test_households_kernels_equal_the_rule_written_with_branches(kernel, settle_at, contagion, refractory_days):
     # every panic state (calm, panicking with days left, on its last day, immune), zero and positive
-    # peaks, dip buyers in and out of a dip, households near the contagion threshold; the kernel's
+    # peaks, dip buyers in and out of a dip, households near the contagion threshold; each kernel's
     # arrays, counts and returns against the branch-by-branch rule, bit for bit
     from agents import nisa
 
@@ -394,7 +395,7 @@ def test_households_kernel_equals_the_rule_written_with_branches(settle_at, cont
     rules = nisa.NisaRules(0.0068, 0.01, contagion, 0.1, 4, refractory_days, 0.02, 0.08, 1.5, settle_at)
     copy = state._replace(**{f: getattr(state, f).copy() for f in state._fields})
     copy_counts = counts.copy()
-    got = nisa._decide_kernel(state, rules, counts, np.zeros(n, dtype=np.int32))
+    got = getattr(nisa, kernel)(state, rules, counts, np.zeros(n, dtype=np.int32))
     want = _households_decide_by_branches(copy, rules, copy_counts)
     assert got == want and got[0] > 0 and got[1] > 0
     assert np.array_equal(counts, copy_counts)
