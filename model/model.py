@@ -474,32 +474,28 @@ class CarryUnwindModel(mesa.Model):
         try:
             for _ in range(days):
                 until = self.time + 1
-                while True:  # the events due before the day (and those left at the last day's time)
-                    try:
-                        event = events.pop_event()
-                    except IndexError:
-                        break
-                    if event.time >= until:
-                        events.add_event(event)
-                        break
-                    self.time = event.time
-                    event.execute()
+                self._run_events(events, until, at_until=False)  # before the day (and those at the last day's time)
                 self.time = until
                 self.steps += 1
                 self._user_step()
                 if after_day is not None:
                     after_day()
-            while True:  # as Mesa's loop ends: the events at the final time itself, after the day
-                try:
-                    event = events.pop_event()
-                except IndexError:
-                    break
-                if event.time > self.time:
-                    events.add_event(event)
-                    break
-                event.execute()
+            self._run_events(events, self.time, at_until=True)  # as Mesa's loop ends: those at the final time
         finally:
             mesa_step.resume()
+
+    def _run_events(self, events, until: float, *, at_until: bool) -> None:
+        """Run, in Mesa's order, the events of ``events`` due before ``until`` (and at it, with ``at_until``)."""
+        while True:
+            try:
+                event = events.pop_event()
+            except IndexError:
+                return
+            if event.time > until or (event.time == until and not at_until):
+                events.add_event(event)
+                return
+            self.time = event.time
+            event.execute()
 
     # -- one day -----------------------------------------------------------------------------------
     def _publish(self) -> None:
