@@ -84,20 +84,23 @@ class KernelTimer:
     compiled code is not affected (it was linked when compiled), so only the calls from Python are
     counted, each once. Install it only after a run of the same configuration has compiled (or
     loaded) every kernel it will call: a kernel compiled while the wrappers are in place would see
-    them.
+    them. With ``typing`` it also estimates how much of that time is numba typing the arguments
+    (:attr:`typing_seconds`), at the cost of more time in each wrapper.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, typing: bool = True) -> None:
         self.seconds = 0.0
         self.calls = 0
         # of `seconds`, an estimate of numba's typing of the arguments (C code in its dispatcher that
         # fingerprints every argument to pick the compiled overload): the same fingerprint, timed
         # just before each call (outside the kernel's time). It is an upper estimate: it meets the
         # arguments' headers cold where the dispatcher's own fingerprint then finds them in cache.
-        # None where numba does not offer the fingerprint.
+        # None where numba does not offer the fingerprint, or where ``typing`` is false.
         try:
             from numba._dispatcher import compute_fingerprint
         except ImportError:
+            compute_fingerprint = None
+        if not typing:
             compute_fingerprint = None
         self._fingerprint = compute_fingerprint
         self.typing_seconds: float | None = None if compute_fingerprint is None else 0.0
@@ -163,6 +166,149 @@ class SplitPhaseTimer(PhaseTimer):
         now = self.kernels.seconds
         self.kernel_seconds[phase] += now - self._in_kernels
         self._in_kernels = now
+
+
+# the sector methods a day calls from the model's own loop, each timed as one part by PartTimer
+SECTOR_METHODS = ("decide", "publish", "clearing_inputs", "settle", "record")
+# and the model's other pieces, as (attribute of the model, or "" for the model itself; method)
+MODEL_PARTS = (("clearing", "clear"), ("clearing", "walras_residual"), ("clearing", "other_roots"),
+               ("market", "draw"), ("market", "close_day"), ("macro", "draw"), ("macro", "update"),
+               ("", "_publish"), ("", "_record"))  # fmt: skip
+_METHODS = tuple(dict.fromkeys((*SECTOR_METHODS, *(m for _, m in MODEL_PARTS))))
+_NONE = object()  # an owner had no attribute of its own by that name
+
+
+class PartTimer:
+    """Seconds a day spends in each part (a sector's method, the clearing, the market's and macro
+    state's updates), and of them the seconds inside numba kernels (a :class:`KernelTimer`).
+
+    :meth:`install` wraps the parts' methods on the model's own objects (the instances, so nothing
+    else is touched); :meth:`remove` takes the wrappers off. A part's time excludes the parts it
+    calls, so no time is counted twice. Every wrapper costs Python time of its own; :meth:`overhead`
+    measures it, per part call and per kernel call, so that a report can say how much of the
+    instrumented day is the instruments'.
+    """
+
+    def __init__(self, kernels: KernelTimer) -> None:
+        self.kernels = kernels
+        self.seconds: dict[str, float] = {}
+        self.kernel_seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self._nested = [0.0]  # the time of parts called by the part running now, for each level
+        self._nested_kernels = [0.0]
+        self._patched: list[tuple[Any, str, Any]] = []  # (owner, method, its own attribute before, or _NONE)
+
+    def _wrap(self, label: str, fn: Any) -> Any:
+        clock, kernels = time.perf_counter, self.kernels
+        nested, nested_kernels = self._nested, self._nested_kernels
+        self.seconds.setdefault(label, 0.0)
+        self.kernel_seconds.setdefault(label, 0.0)
+        self.calls.setdefault(label, 0)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            nested.append(0.0)
+            nested_kernels.append(0.0)
+            k0, t0 = kernels.seconds, clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                dt, dk = clock() - t0, kernels.seconds - k0
+                inner, inner_k = nested.pop(), nested_kernels.pop()
+                self.seconds[label] += dt - inner
+                self.kernel_seconds[label] += dk - inner_k
+                self.calls[label] += 1
+                nested[-1] += dt
+                nested_kernels[-1] += dk
+
+        return timed
+
+    def install(self, model: Any) -> PartTimer:
+        targets = [(s, f"{s.name}.{m}", m) for s in model.sector_list for m in SECTOR_METHODS]
+        for path, method in MODEL_PARTS:
+            owner = getattr(model, path, None) if path else model
+            if owner is not None:
+                targets.append((owner, f"{path or 'model'}.{method}", method))
+        for owner, label, method in targets:
+            fn = getattr(owner, method, None)
+            if callable(fn):
+                self._patched.append((owner, method, vars(owner).get(method, _NONE)))
+                setattr(owner, method, self._wrap(label, fn))  # an instance attribute over the class's method
+        return self
+
+    def remove(self) -> None:
+        for owner, method, before in reversed(self._patched):
+            if before is _NONE:
+                delattr(owner, method)
+            else:
+                setattr(owner, method, before)
+        self._patched.clear()
+
+    @staticmethod
+    def overhead(calls: int = 20000) -> tuple[float, float]:
+        """Seconds one wrapped call adds: ``(a part's wrapper, a kernel's wrapper)``, each timed on a
+        function that does nothing (the kernel's without the typing estimate, as the by-part run times
+        its kernels), median of five rounds."""
+        import statistics
+
+        def nothing(*args: Any) -> None:
+            return None
+
+        kernels = KernelTimer(typing=False)
+        parts = PartTimer(kernels)
+        wrapped_part, wrapped_kernel = parts._wrap("nothing", nothing), kernels._wrap(nothing)
+        args = (1.0, 2.0)
+        out = []
+        for fn in (wrapped_part, wrapped_kernel):
+            rounds = []
+            for _ in range(5):
+                t = time.perf_counter()
+                for _ in range(calls):
+                    fn(*args)
+                t1 = time.perf_counter()
+                for _ in range(calls):
+                    nothing(*args)
+                rounds.append(((t1 - t) - (time.perf_counter() - t1)) / calls)
+            out.append(max(statistics.median(rounds), 0.0))
+        return out[0], out[1]
+
+
+def part_table(parts: PartTimer, days: int, day_seconds: float, instrumented_seconds: float,
+               kernel_seconds: float, kernel_calls: int) -> str:  # fmt: skip
+    """The by-part report of one instrumented run: each sector's time a day inside and outside numba
+    kernels, split by method, the model's other parts (the clearing, the state updates, the record's
+    row), and what no part holds (the day's own lines and the loop), every figure in µs a day."""
+    part_cost, kernel_cost = PartTimer.overhead()
+    us = 1e6 / days
+    rows: dict[str, dict[str, float]] = {}
+    for label, sec in parts.seconds.items():
+        owner, method = label.rsplit(".", 1)
+        row = rows.setdefault(owner, {"total": 0.0, "inside": 0.0, "calls": 0.0})
+        row["total"] += sec
+        row["inside"] += parts.kernel_seconds[label]
+        row["calls"] += parts.calls[label]
+        row[method] = sec - parts.kernel_seconds[label]
+    counted = sum(r["total"] for r in rows.values())
+    instruments = part_cost * sum(parts.calls.values()) + kernel_cost * kernel_calls
+    lines = [
+        f"by part (one more run with every part and kernel call timed; µs a day; its day took "
+        f"{us * instrumented_seconds:.0f} µs against the lean path's {us * day_seconds:.0f}, of which about "
+        f"{us * instruments:.0f} µs is the timers' own cost, {1e6 * part_cost:.2f} µs a timed part and "
+        f"{1e6 * kernel_cost:.2f} µs a timed kernel call, left in the figures below: a kernel call's in its part's "
+        "time outside kernels, a part's in its caller's):",
+        f"{'part':<24}{'total':>8}{'inside':>8}{'outside':>8}   outside by method",
+    ]
+
+    def row(name: str, total: float, inside: float, note: str) -> str:
+        return f"{name:<24}{us * total:>8.1f}{us * inside:>8.1f}{us * (total - inside):>8.1f}   {note}"
+
+    for owner, r in sorted(rows.items(), key=lambda kv: -kv[1]["total"]):
+        methods = "  ".join(f"{m} {us * r[m]:.1f}" for m in _METHODS if m in r and us * r[m] >= 0.05)
+        lines.append(row(owner, r["total"], r["inside"], methods))
+    rest = instrumented_seconds - counted
+    rest_inside = kernel_seconds - sum(r["inside"] for r in rows.values())
+    note = "the day's own lines, the price impact, coupons, the loop"
+    lines.append(row("no part (the day itself)", rest, rest_inside, note))
+    return "\n".join(lines)
 
 
 def timed_run(engine: str, n_funds: int, days: int, first: int, seed: int) -> dict[str, Any]:
@@ -378,6 +524,25 @@ def _time_standard(collect: bool, days: int, seed: int, populations: dict[str, i
     return out
 
 
+def _time_by_part(days: int, seed: int, populations: dict[str, int]) -> dict[str, Any]:
+    """One lean run with every part (:class:`PartTimer`) and every kernel call (:class:`KernelTimer`)
+    timed: its day by part."""
+    model = _standard_model(False, days, seed, populations)
+    kernels = KernelTimer(typing=False)  # no typing estimate: fewer of the timers' own microseconds
+    parts = PartTimer(kernels)
+    try:
+        kernels.install(model)
+        parts.install(model)
+        t0 = time.perf_counter()
+        model.run_days(days)
+        seconds = time.perf_counter() - t0
+    finally:
+        parts.remove()
+        kernels.remove()
+    return {"parts": parts, "seconds": seconds, "kernel_seconds": kernels.seconds, "kernel_calls": kernels.calls,
+            "model": model}  # fmt: skip
+
+
 def _same_series(lean: Any, mesa: Any) -> bool:
     """Whether two models recorded the same time series, bit for bit (NaN equal to NaN)."""
     import numpy as np
@@ -399,7 +564,8 @@ def _same_series(lean: Any, mesa: Any) -> bool:
 
 
 def run_standard_benchmark(days: int = STANDARD_DAYS, seed: int = 1, reps: int = 3,
-                           populations: dict[str, int] | None = None, mesa_path: bool = True) -> dict:  # fmt: skip
+                           populations: dict[str, int] | None = None, mesa_path: bool = True,
+                           by_part: bool = False) -> dict:  # fmt: skip
     """Time the standard run on the lean path and on the Mesa path; print a per-phase table.
 
     Parameters
@@ -415,6 +581,9 @@ def run_standard_benchmark(days: int = STANDARD_DAYS, seed: int = 1, reps: int =
         default every population at the model's default.
     mesa_path
         Also time the Mesa path (``collect=True``); ``False`` times the lean path alone.
+    by_part
+        Also time the lean path's day by part (each sector's methods, the clearing, the state
+        updates) inside and outside numba kernels, on one more run (:func:`part_table`).
 
     Returns
     -------
@@ -496,6 +665,17 @@ def run_standard_benchmark(days: int = STANDARD_DAYS, seed: int = 1, reps: int =
         "runs_per_minute": per_minute,
         "split_run_identical": identical_split,
     }
+    if by_part:
+        timed = _time_by_part(days, seed, populations)
+        print()
+        print(part_table(timed["parts"], days, lean["seconds"], timed["seconds"], timed["kernel_seconds"],
+                         timed["kernel_calls"]))  # fmt: skip
+        result["by_part_identical"] = _same_series(lean["model"], timed["model"])
+        result["by_part"] = {label: {"seconds": sec, "kernel_seconds": timed["parts"].kernel_seconds[label],
+                                     "calls": timed["parts"].calls[label]}
+                             for label, sec in timed["parts"].seconds.items()}  # fmt: skip
+        if not result["by_part_identical"]:
+            print("the run timed by part recorded other numbers than the lean path's: its figures are not the same day")
     if mesa_path:
         speedup = med["mesa"]["seconds"] / lean["seconds"]
         print(f"time series: lean path and Mesa path {'identical bit for bit' if identical else 'DIFFER'} "
@@ -556,6 +736,7 @@ def register(sub: Any) -> None:
             "examples:\n  carry-unwind bench --funds 100000 --days 100 --plain-days 5 --reps 3\n"
             "  carry-unwind bench --standard --reps 5\n"
             "  carry-unwind bench --standard --reps 3 --seeds 3\n"
+            "  carry-unwind bench --standard --reps 3 --by-part\n"
             "  carry-unwind bench --standard --lean-only --days 250 --reps 1 --households 1000000 --funds 100000 "
             "--accounts 100000"
         ),
@@ -602,6 +783,11 @@ def register(sub: Any) -> None:
         help="with --standard: retail FX margin accounts, > 0 (default: the model's)",
     )  # fmt: skip
     bench.add_argument("--lean-only", action="store_true", help="with --standard: time the lean path alone")
+    bench.add_argument(
+        "--by-part", action="store_true",
+        help="with --standard: also time the lean path's day by part (each sector's methods, the clearing, the state "
+        "updates), inside and outside numba kernels, on one more run",
+    )  # fmt: skip
     bench.set_defaults(handler=_cmd_bench)
 
 
@@ -619,7 +805,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             if i:
                 print()
             results.append(run_standard_benchmark(days=args.days or STANDARD_DAYS, seed=seed, reps=args.reps or 3,
-                                                  populations=populations, mesa_path=not args.lean_only))  # fmt: skip
+                                                  populations=populations, mesa_path=not args.lean_only,
+                                                  by_part=args.by_part))  # fmt: skip
         if len(results) > 1:
             print()
             print(seeds_summary(results))
@@ -628,7 +815,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         if value is None:
             raise UsageError(f"{flag} is required (or give --standard)")
     for flag, value in (("--households", args.households), ("--accounts", args.accounts),
-                        ("--lean-only", args.lean_only or None), ("--seeds", args.seeds)):  # fmt: skip
+                        ("--lean-only", args.lean_only or None), ("--seeds", args.seeds),
+                        ("--by-part", args.by_part or None)):  # fmt: skip
         if value is not None:
             raise UsageError(f"{flag} is only allowed with --standard")
     if args.plain_days is not None and args.plain_days > args.days:

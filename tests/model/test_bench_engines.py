@@ -115,6 +115,7 @@ def test_the_plain_engine_repeated_gives_the_median_run_and_each_ratio(monkeypat
         (["--standard", "--plain-reps", "2"], "--plain-reps is not allowed with --standard"),
         (["--standard", "--seeds", "0"], "--seeds"),
         (["--funds", "10", "--days", "3", "--seeds", "2"], "--seeds is only allowed with --standard"),
+        (["--funds", "10", "--days", "3", "--by-part"], "--by-part is only allowed with --standard"),
         (["--funds", "10", "--days", "-1"], "--days"),
         (["--funds", "10", "--days", "3", "--plain-days", "4"], "--plain-days = 4 is not allowed"),
         (["--funds", "10", "--days", "3", "--plain-days", "0"], "--plain-days"),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pickle
 import sys
+import time
 import types
 
 import numpy as np
 import pytest
 
-from experiments.cli.bench import KernelTimer, run_standard_benchmark
+from experiments.cli.bench import KernelTimer, PartTimer, part_table, run_standard_benchmark
 from model.accounting import Ledger
 from model.calendar import TradingCalendar
 from model.compose import _ScratchOutputs
@@ -102,13 +103,78 @@ def test_standard_benchmark_reports_both_paths_and_their_agreement(capsys):
     assert out.strip().splitlines()[-1].startswith("lean path: ")
 
 
+def test_part_timer_counts_each_part_once_and_takes_its_wrappers_off():
+    model = CarryUnwindModel(seed=3, collect=False, hedge_funds__n_funds=20, simulation__days=4)
+    model.run_days(1)
+    kernels = KernelTimer().install(model)
+    funds = model.sectors["hedge_funds"]
+    own_record = funds.record  # a method a user has set on the instance is put back, not removed
+    funds.record = own_record
+    parts = PartTimer(kernels).install(model)
+    try:
+        assert "decide" in vars(funds) and "_record" in vars(model)
+        t0 = time.perf_counter()
+        model.run_days(3)
+        seconds = time.perf_counter() - t0
+    finally:
+        parts.remove()
+        kernels.remove()
+    assert "decide" not in vars(funds) and "_record" not in vars(model)  # the classes' methods again
+    assert vars(funds)["record"] is own_record
+    for sector in model.sector_list:
+        assert parts.calls[f"{sector.name}.settle"] == 3
+    # each part's own time, without the parts it calls: the record's row holds no sector's record
+    assert parts.calls["model._record"] == 3 and parts.calls["hedge_funds.record"] == 3
+    assert 0.0 < sum(parts.seconds.values()) <= seconds
+    assert 0.0 < sum(parts.kernel_seconds.values()) <= kernels.seconds
+    assert all(parts.kernel_seconds[k] <= parts.seconds[k] + 1e-9 for k in parts.seconds)
+    table = part_table(parts, 3, seconds, seconds, kernels.seconds, kernels.calls)
+    assert table.splitlines()[2].split()[0] in {s.name for s in model.sector_list} | {"clearing", "model"}
+    assert table.splitlines()[-1].startswith("no part (the day itself)")
+
+
+def test_part_timer_does_not_count_a_nested_part_twice(monkeypatch):
+    from experiments.cli import bench
+
+    clock = [0.0]  # a clock that moves only when a part works
+
+    class Box:
+        def outer(self):
+            clock[0] += 2.0
+            self.inner()
+
+        def inner(self):
+            clock[0] += 3.0
+
+    monkeypatch.setattr(time, "perf_counter", lambda: clock[0])
+    box, kernels = Box(), KernelTimer()
+    parts = PartTimer(kernels)
+    parts._patched += [(box, "outer", bench._NONE), (box, "inner", bench._NONE)]
+    box.outer, box.inner = parts._wrap("box.outer", box.outer), parts._wrap("box.inner", box.inner)
+    box.outer()
+    box.inner()
+    parts.remove()
+    assert parts.seconds == {"box.outer": 2.0, "box.inner": 6.0}
+    assert parts.calls == {"box.outer": 1, "box.inner": 2}
+    assert box.outer.__func__ is Box.outer
+
+
+def test_standard_benchmark_by_part_runs_the_same_day(capsys):
+    result = run_standard_benchmark(days=3, seed=2, reps=1, populations={"hedge_funds__n_funds": 20}, mesa_path=False,
+                                    by_part=True)  # fmt: skip
+    out = capsys.readouterr().out
+    assert result["by_part_identical"]
+    assert result["by_part"]["clearing.clear"]["calls"] == 3
+    assert "no part (the day itself)" in out
+
+
 def test_standard_benchmark_over_seeds_ends_with_their_medians(capsys, monkeypatch):
     from experiments.cli import bench, main
 
     figures = {3: (0.004, 0.6, 120.0, 1.1), 4: (0.002, 0.4, 150.0, 0.9), 5: (0.003, 0.9, 90.0, 1.0)}
     seen = []
 
-    def planted(*, days, seed, reps, populations, mesa_path):
+    def planted(*, days, seed, reps, populations, mesa_path, by_part):
         seen.append(seed)
         day_s, ratio, per_minute, speedup = figures[seed]
         return {"days": days, "seed": seed, "paths": {"lean": {"seconds": day_s * days}}, "outside_over_inside": ratio,
