@@ -46,6 +46,7 @@ import mesa
 import numpy as np
 from numba import njit
 
+from model.accounting import book_cell
 from model.sector import AUX_LOG_RISK, FWD, FX, JGB, JGB30, TRADING_DAYS, UST, BalanceSheet, Sector, Validated, param
 
 __all__ = [
@@ -327,6 +328,94 @@ def bond_capacity_units(capacity_per_bp: float, price_prev: float) -> float:
     return capacity_per_bp * 1e4 / price_prev
 
 
+# the ledger cells the dealers' settlement books, in the order of dealer_settle's `cells`
+_BOOKED = (("dealers", "usd_bn"), ("dealers", "jpy_tn"), ("dealers", "ust_units"), ("dealers", "jgb_units"),
+           ("dealers", "jgb30_units"), ("dealers", "usd_fwd_bn"), ("swap_clients", "usd_bn"),
+           ("forward_settlement", "usd_bn"), ("us_money_market", "usd_bn"), ("jp_money_market", "jpy_tn"),
+           ("dealer_shareholders", "usd_bn"))  # fmt: skip
+(_USD, _JPY, _UST, _JGB, _JGB30, _FWD, _CLIENTS_USD, _SETTLEMENT_USD, _US_MM_USD, _JP_MM_JPY,
+ _SHAREHOLDERS_USD) = range(len(_BOOKED))  # fmt: skip
+
+
+@njit(cache=True)
+def _book(table, turnover, cells, k, amount):
+    book_cell(table, turnover, cells[k, 0], cells[k, 1], amount)
+
+
+@njit(cache=True)
+def dealer_settle(flows, excess, prices, books, equity_target, payout_share, table, turnover, cells):
+    """The dealers' day at the cleared prices, booked into the ledger's ``table`` (the bookings of
+    :meth:`model.accounting.Ledger.book`, in the same order and arithmetic).
+
+    ``flows``: their flows per market; ``excess``: the clearing's residual excess demand per market,
+    which they also take; ``prices``: ``(S, S_prev, P_us, P_us_prev, P_jp, P_jp_prev, P_30, P_30_prev,
+    forward margin per dollar, forward carry per dollar, coupons per UST, JGB and JGB 30y unit, US
+    short rate, BoJ rate)``; ``books``: ``(spot inventory, UST, JGB and JGB 30y units, USD cash, JPY
+    cash, forward book, the swap clients' forwards, equity by profit and loss)``; ``payout_share``:
+    the share of the gap to ``equity_target`` closed today; ``cells``: the ledger cells of
+    :data:`_BOOKED`. Returns the new books (without the swap clients' forwards, which do not change)
+    and the day's trades per market.
+    """
+    S, S_prev, p_us, p_us_prev, p_jp, p_jp_prev, p_30, p_30_prev = prices[:8]
+    fwd_vm, fwd_carry, ust_coupon, jgb_coupon, jgb30_coupon, r_us, r_boj = prices[8:]
+    fx_inv, ust_inv, jgb_inv, jgb30_inv, usd, jpy, fwd, clients_fwd, equity = books
+    q_fx, q_ust, q_jgb = flows[FX] - excess[FX], flows[UST] - excess[UST], flows[JGB] - excess[JGB]
+    q_fwd, q_30 = flows[FWD] - excess[FWD], flows[JGB30] - excess[JGB30]
+    usd_per_tn, usd_per_tn_prev = 1000.0 / S, 1000.0 / S_prev
+    # profit and loss on what was held overnight, in USD (yen and JGBs at the day's USD/JPY)
+    reval = (
+        ust_inv * (p_us - p_us_prev)
+        + jgb_inv * (p_jp * usd_per_tn - p_jp_prev * usd_per_tn_prev)
+        + jgb30_inv * (p_30 * usd_per_tn - p_30_prev * usd_per_tn_prev)
+        + jpy * (usd_per_tn - usd_per_tn_prev)
+    )
+    # the trades: spot dollars for yen, bonds for cash, forwards
+    _book(table, turnover, cells, _USD, q_fx)
+    _book(table, turnover, cells, _JPY, -q_fx * (S / 1000.0))
+    _book(table, turnover, cells, _UST, q_ust)
+    _book(table, turnover, cells, _USD, -q_ust * p_us)
+    _book(table, turnover, cells, _JGB, q_jgb)
+    _book(table, turnover, cells, _JPY, -q_jgb * p_jp)
+    _book(table, turnover, cells, _JGB30, q_30)
+    _book(table, turnover, cells, _JPY, -q_30 * p_30)
+    _book(table, turnover, cells, _FWD, q_fwd)
+    fx_inv += q_fx
+    ust_inv += q_ust
+    jgb_inv += q_jgb
+    jgb30_inv += q_30
+    usd += q_fx - q_ust * p_us
+    jpy += -q_fx * S / 1000.0 - q_jgb * p_jp - q_30 * p_30
+    # forwards: margin on the book held overnight, carry on the book at the close, for the dealers
+    # and their outside swap clients, through the settlement account
+    own = fwd * fwd_vm + (fwd + q_fwd) * fwd_carry
+    clients = clients_fwd * (fwd_vm + fwd_carry)
+    fwd += q_fwd
+    _book(table, turnover, cells, _USD, own)
+    _book(table, turnover, cells, _CLIENTS_USD, clients)
+    _book(table, turnover, cells, _SETTLEMENT_USD, -(own + clients))
+    # coupons, then the money market's interest on the cash balances at the close
+    coupon_usd = ust_inv * ust_coupon
+    coupon_jpy = jgb_inv * jgb_coupon + jgb30_inv * jgb30_coupon
+    usd += own + coupon_usd
+    jpy += coupon_jpy
+    int_usd = usd * r_us / TRADING_DAYS
+    int_jpy = jpy * r_boj / TRADING_DAYS
+    usd += int_usd
+    jpy += int_jpy
+    _book(table, turnover, cells, _USD, int_usd)
+    _book(table, turnover, cells, _JPY, int_jpy)
+    _book(table, turnover, cells, _US_MM_USD, -int_usd)
+    _book(table, turnover, cells, _JP_MM_JPY, -int_jpy)
+    equity += reval + own + coupon_usd + int_usd + (coupon_jpy + int_jpy) * usd_per_tn
+    # payouts above the target capital, capital raised below it
+    payout = (equity - equity_target) * payout_share
+    usd -= payout
+    equity -= payout
+    _book(table, turnover, cells, _USD, -payout)
+    _book(table, turnover, cells, _SHAREHOLDERS_USD, payout)
+    return fx_inv, ust_inv, jgb_inv, jgb30_inv, usd, jpy, fwd, equity, q_fx, q_ust, q_jgb, q_fwd, q_30
+
+
 class Dealers(Sector):
     """The dealers' sector block: inventories, the forward book, cash accounts and an equity account.
 
@@ -359,6 +448,9 @@ class Dealers(Sector):
         self.jpy_tn = 0.0
         self.equity_book_usd_bn = self.config.equity_usd_bn
         self.absorbed = (0.0, 0.0, 0.0, 0.0, 0.0)  # today's clearing residual taken into inventory, per market
+        # the share of the gap between equity and its target closed each day (the half-life's)
+        self._payout_share = -math.expm1(-math.log(2.0) / self.config.recapitalisation_halflife_days)
+        self._cells: np.ndarray | None = None  # the ledger cells the settlement books (_BOOKED)
         DealerView(model)
 
     def open_books(self, ledger) -> None:
@@ -415,68 +507,25 @@ class Dealers(Sector):
         )
 
     def settle(self, model, day) -> None:
-        flows = day.flows_of(self)
-        res = day.result
+        res, led = day.result, model.ledger
         # the dealers take the excess demand left within the clearing tolerance
         excess = (res.excess_fx_usd_bn, res.excess_ust_units, res.excess_jgb_units, res.excess_fwd_usd_bn,
                   res.excess_jgb30_units)  # fmt: skip
-        q_fx, q_ust, q_jgb, q_fwd, q_30 = (flows[m] - excess[m] for m in (FX, UST, JGB, FWD, JGB30))
         self.absorbed = tuple(-e for e in excess)
-        S, p_us, p_jp, p_30 = day.usdjpy, day.ust_price, day.jgb_price, day.jgb30_price
-        usd_per_tn, usd_per_tn_prev = 1000.0 / S, 1000.0 / day.usdjpy_prev
-        # profit and loss on what was held overnight, in USD (yen and JGBs at the day's USD/JPY)
-        reval = (
-            self.ust_inventory_units * (p_us - day.ust_price_prev)
-            + self.jgb_inventory_units * (p_jp * usd_per_tn - day.jgb_price_prev * usd_per_tn_prev)
-            + self.jgb30_inventory_units * (p_30 * usd_per_tn - day.jgb30_price_prev * usd_per_tn_prev)
-            + self.jpy_tn * (usd_per_tn - usd_per_tn_prev)
-        )
-        led = model.ledger
-        led.fx(self.name, q_fx, S / 1000.0)
-        led.bonds(self.name, "ust_units", "usd_bn", q_ust, p_us)
-        led.bonds(self.name, "jgb_units", "jpy_tn", q_jgb, p_jp)
-        led.bonds(self.name, "jgb30_units", "jpy_tn", q_30, p_30)
-        led.book(self.name, "usd_fwd_bn", q_fwd)
-        self.fx_inventory_usd_bn += q_fx
-        self.ust_inventory_units += q_ust
-        self.jgb_inventory_units += q_jgb
-        self.jgb30_inventory_units += q_30
-        self.usd_bn += q_fx - q_ust * p_us
-        self.jpy_tn += -q_fx * S / 1000.0 - q_jgb * p_jp - q_30 * p_30
-        # forwards: margin on the book held overnight, carry on the book at the close, for the dealers
-        # and their outside swap clients, through the settlement account
-        fwd_vm, fwd_carry = day.forward_revaluation(), day.forward_carry()
-        own = self.fwd_usd_bn * fwd_vm + (self.fwd_usd_bn + q_fwd) * fwd_carry
-        clients = self.swap_clients_fwd_usd_bn * (fwd_vm + fwd_carry)
-        self.fwd_usd_bn += q_fwd
-        led.book(self.name, "usd_bn", own)
-        led.book("swap_clients", "usd_bn", clients)
-        led.book("forward_settlement", "usd_bn", -(own + clients))
-        # coupons, then the money market's interest on the cash balances at the close
-        coupon_usd = self.ust_inventory_units * day.ust_coupon_per_unit
-        coupon_jpy = (self.jgb_inventory_units * day.jgb_coupon_per_unit
-                      + self.jgb30_inventory_units * day.jgb30_coupon_per_unit)  # fmt: skip
-        self.usd_bn += own + coupon_usd
-        self.jpy_tn += coupon_jpy
-        int_usd = self.usd_bn * day.us_short_rate / TRADING_DAYS
-        int_jpy = self.jpy_tn * day.boj_rate / TRADING_DAYS
-        self.usd_bn += int_usd
-        self.jpy_tn += int_jpy
-        led.book(self.name, "usd_bn", int_usd)
-        led.book(self.name, "jpy_tn", int_jpy)
-        led.book("us_money_market", "usd_bn", -int_usd)
-        led.book("jp_money_market", "jpy_tn", -int_jpy)
-        self.equity_book_usd_bn += reval + own + coupon_usd + int_usd + (coupon_jpy + int_jpy) * usd_per_tn
-        # payouts above the target capital, capital raised below it
-        cfg = self.config
-        payout = (self.equity_book_usd_bn - cfg.equity_usd_bn) * -math.expm1(
-            -math.log(2.0) / cfg.recapitalisation_halflife_days
-        )
-        self.usd_bn -= payout
-        self.equity_book_usd_bn -= payout
-        led.book(self.name, "usd_bn", -payout)
-        led.book("dealer_shareholders", "usd_bn", payout)
-        day.executed[self.name] = (q_fx, q_ust, q_jgb, q_fwd, q_30)
+        if self._cells is None:  # the ledger's rows and columns are fixed once the model is built
+            self._cells = np.array([led.cell(row, asset) for row, asset in _BOOKED], dtype=np.int64)
+        prices = (day.usdjpy, day.usdjpy_prev, day.ust_price, day.ust_price_prev, day.jgb_price, day.jgb_price_prev,
+                  day.jgb30_price, day.jgb30_price_prev, day.forward_revaluation(), day.forward_carry(),
+                  day.ust_coupon_per_unit, day.jgb_coupon_per_unit, day.jgb30_coupon_per_unit, day.us_short_rate,
+                  day.boj_rate)  # fmt: skip
+        books = (self.fx_inventory_usd_bn, self.ust_inventory_units, self.jgb_inventory_units,
+                 self.jgb30_inventory_units, self.usd_bn, self.jpy_tn, self.fwd_usd_bn, self.swap_clients_fwd_usd_bn,
+                 self.equity_book_usd_bn)  # fmt: skip
+        out = dealer_settle(day.flows_of(self), excess, prices, books, self.config.equity_usd_bn,
+                            self._payout_share, led.table, led.turnover, self._cells)  # fmt: skip
+        (self.fx_inventory_usd_bn, self.ust_inventory_units, self.jgb_inventory_units, self.jgb30_inventory_units,
+         self.usd_bn, self.jpy_tn, self.fwd_usd_bn, self.equity_book_usd_bn) = out[:8]  # fmt: skip
+        day.executed[self.name] = out[8:]
 
     def holdings_rows(self) -> dict[str, dict[str, float]]:
         return {
@@ -493,9 +542,15 @@ class Dealers(Sector):
         values = (self.usd_bn, self.jpy_tn * 1000.0 / S, self.ust_inventory_units * p_us,
                   self.jgb_inventory_units * p_jp * 1000.0 / S,
                   self.jgb30_inventory_units * p_30 * 1000.0 / S)  # fmt: skip
-        assets = sum(v for v in values if v > 0)
-        liabilities = -sum(v for v in values if v < 0)
-        return BalanceSheet(assets, liabilities, assets - liabilities)
+        # added left to right: Python's sum() compensates the round-off of floats (not of NumPy's
+        # scalars), so it would make the figure depend on the numbers' type
+        assets = negative = 0.0
+        for v in values:
+            if v > 0:
+                assets += v
+            elif v < 0:
+                negative += v
+        return BalanceSheet(assets, -negative, assets + negative)
 
     def equity_gap(self, model) -> float:
         return abs(self.balance_sheet(model).equity_usd_bn - self.equity_book_usd_bn)

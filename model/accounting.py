@@ -24,8 +24,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
-__all__ = ["Ledger", "AccountingError", "check_identities", "pay_coupons"]
+__all__ = ["Ledger", "AccountingError", "book_cell", "check_identities", "pay_coupons"]
 
 ISSUERS = ("us_treasury", "jgb_issuer")  # always present: they pay coupons and hold minus the outstanding
 ASSETS = ("usd_bn", "jpy_tn", "ust_units", "jgb_units", "repo_usd_bn", "usd_fwd_bn", "jgb30_units")
@@ -90,6 +91,10 @@ class Ledger:
     def column(self, asset: str) -> int:
         return self._col[asset]
 
+    def cell(self, sector: str, asset: str) -> tuple[int, int]:
+        """``(row, column)`` of a holding in :attr:`table`, for kernels that book with :func:`book_cell`."""
+        return self._row[sector], self._col[asset]
+
     def get(self, sector: str, asset: str) -> float:
         return self._cells[self._row[sector] * self._ncols + self._col[asset]]
 
@@ -104,6 +109,14 @@ class Ledger:
         self.initial_totals = self.totals().copy()
         self.turnover = np.abs(self.table).sum(axis=0)
         self._bind()
+
+
+@njit(cache=True, inline="always")
+def book_cell(table, turnover, row, col, amount):
+    """:meth:`Ledger.book` from compiled code: ``amount`` added to the holding at ``(row, col)`` of the
+    ledger's ``table`` and its absolute value to the column's ``turnover``, as the method adds them."""
+    table[row, col] = table[row, col] + amount
+    turnover[col] = turnover[col] + abs(amount)
 
 
 @dataclass(frozen=True)
