@@ -54,6 +54,7 @@ __all__ = [
     "DealerInputs",
     "Dealers",
     "dealer_flows",
+    "dealer_settle",
     "forward_supply",
     "marked_equity",
     "capacity_factor",
