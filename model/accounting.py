@@ -91,6 +91,19 @@ class Ledger:
     def column(self, asset: str) -> int:
         return self._col[asset]
 
+    def coupon_cells(self) -> np.ndarray:
+        """The cells :func:`coupon_payments` books, for the holders this ledger has (its rows are
+        fixed once it is built, so they are looked up once)."""
+        cells = self.__dict__.get("_coupons")
+        if cells is None:
+            rows = [(g, self._row[h], self._col[units], self._col[cash])
+                    for g, (holders, units, cash) in enumerate(_COUPONS)
+                    for h in holders if h in self._row]  # fmt: skip
+            rows += [(-1, self._row["us_treasury"], -1, self._col["usd_bn"]),
+                     (-1, self._row["jgb_issuer"], -1, self._col["jpy_tn"])]  # fmt: skip
+            cells = self._coupons = np.array(rows, dtype=np.int64)
+        return cells
+
     def cell(self, sector: str, asset: str) -> tuple[int, int]:
         """``(row, column)`` of a holding in :attr:`table`, for kernels that book with :func:`book_cell`."""
         return self._row[sector], self._col[asset]
@@ -225,22 +238,33 @@ JGB30_HOLDERS = ("superlong_investors", "dealers", "life_insurers", "boj", "curv
 
 def pay_coupons(led: Ledger, day) -> None:
     """Issuers pay the day's coupon on every bond index unit held at the close (``day``: a
-    :class:`model.sector.Day`)."""
+    :class:`model.sector.Day`): to the super-long holders, then the UST and the JGB 10y holders,
+    each in the order of the tuples above, as :func:`coupon_payments` books them."""
+    cells = led.coupon_cells()
+    coupon_payments(led.table, led.turnover, cells, day.jgb30_coupon_per_unit, day.ust_coupon_per_unit,
+                    day.jgb_coupon_per_unit)  # fmt: skip
+
+
+# the bond each group of coupon_payments' cells holds and the cash it is paid in, in the order paid
+_COUPONS = ((JGB30_HOLDERS, "jgb30_units", "jpy_tn"), (UST_HOLDERS, "ust_units", "usd_bn"),
+            (JGB_HOLDERS, "jgb_units", "jpy_tn"))  # fmt: skip
+
+
+@njit(cache=True)
+def coupon_payments(table, turnover, cells, jgb30_coupon, ust_coupon, jgb_coupon):
+    """Book the coupons into the ledger's ``table``. ``cells`` rows: ``(group, holder row, units
+    column, cash column)`` for each holder present (groups 0, 1, 2: the 30y, the UST and the 10y
+    JGB), then the two issuers' ``(-1, row, -1, cash column)``, the US Treasury first."""
     ust_paid = jgb_paid = 0.0
-    for sector in JGB30_HOLDERS:
-        if led.has(sector):
-            c = led.get(sector, "jgb30_units") * day.jgb30_coupon_per_unit
-            led.book(sector, "jpy_tn", c)
-            jgb_paid += c
-    for sector in UST_HOLDERS:
-        if led.has(sector):
-            c = led.get(sector, "ust_units") * day.ust_coupon_per_unit
-            led.book(sector, "usd_bn", c)
+    n = cells.shape[0] - 2
+    for k in range(n):
+        group, row, units, cash = cells[k, 0], cells[k, 1], cells[k, 2], cells[k, 3]
+        coupon = jgb30_coupon if group == 0 else (ust_coupon if group == 1 else jgb_coupon)
+        c = table[row, units] * coupon
+        book_cell(table, turnover, row, cash, c)
+        if group == 1:
             ust_paid += c
-    for sector in JGB_HOLDERS:
-        if led.has(sector):
-            c = led.get(sector, "jgb_units") * day.jgb_coupon_per_unit
-            led.book(sector, "jpy_tn", c)
+        else:
             jgb_paid += c
-    led.book("us_treasury", "usd_bn", -ust_paid)
-    led.book("jgb_issuer", "jpy_tn", -jgb_paid)
+    book_cell(table, turnover, cells[n, 1], cells[n, 3], -ust_paid)
+    book_cell(table, turnover, cells[n + 1, 1], cells[n + 1, 3], -jgb_paid)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.accounting import AccountingError, check_identities
+from model.accounting import (
+    JGB30_HOLDERS,
+    JGB_HOLDERS,
+    UST_HOLDERS,
+    AccountingError,
+    Ledger,
+    check_identities,
+    pay_coupons,
+)
 from tests.support import CRASH_PRONE, SENTIMENT_CRASH, forwards_held, fund_snapshot, make_model
 
 DAYS = 300
@@ -212,3 +220,42 @@ def test_check_identities_detects_a_dealer_book_that_disagrees_with_the_ledger()
     model.dealers.fwd_usd_bn += 2.0
     with pytest.raises(AccountingError, match="dealers holds usd_fwd_bn"):
         check_identities(model)
+
+
+def _coupons_by_hand(led: Ledger, jgb30: float, ust: float, jgb: float) -> None:
+    """The coupon rule written with the ledger's own bookings, holder by holder."""
+    ust_paid = jgb_paid = 0.0
+    for holders, units, cash, coupon in ((JGB30_HOLDERS, "jgb30_units", "jpy_tn", jgb30),
+                                         (UST_HOLDERS, "ust_units", "usd_bn", ust),
+                                         (JGB_HOLDERS, "jgb_units", "jpy_tn", jgb)):  # fmt: skip
+        for holder in holders:
+            if led.has(holder):
+                c = led.get(holder, units) * coupon
+                led.book(holder, cash, c)
+                if cash == "usd_bn":
+                    ust_paid += c
+                else:
+                    jgb_paid += c
+    led.book("us_treasury", "usd_bn", -ust_paid)
+    led.book("jgb_issuer", "jpy_tn", -jgb_paid)
+
+
+@pytest.mark.parametrize("missing", [(), ("boj", "life_insurers"), ("dealers",)])
+def test_coupons_are_the_rule_written_holder_by_holder_to_the_last_bit(missing):
+    class Day:
+        jgb30_coupon_per_unit, ust_coupon_per_unit, jgb_coupon_per_unit = 0.0123, 0.0171, 0.0042
+
+    rows = tuple(r for r in dict.fromkeys((*JGB30_HOLDERS, *UST_HOLDERS, *JGB_HOLDERS)) if r not in missing)
+    ledgers = []
+
+    def by_hand(led, day):
+        _coupons_by_hand(led, day.jgb30_coupon_per_unit, day.ust_coupon_per_unit, day.jgb_coupon_per_unit)
+
+    for pay in (pay_coupons, by_hand):
+        led = Ledger(rows)
+        led.table[:] = np.random.default_rng(7).normal(0.0, 50.0, led.table.shape)
+        for _ in range(3):  # the cells looked up once serve every day
+            pay(led, Day())
+        ledgers.append(led)
+    a, b = ledgers
+    assert a.table.tobytes() == b.table.tobytes() and a.turnover.tobytes() == b.turnover.tobytes()
