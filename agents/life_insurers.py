@@ -36,6 +36,7 @@ import numpy as np
 from numba import njit
 
 from model import detmath
+from model.accounting import book_cell
 from model.sector import FWD, FX, INSTITUTIONS, JGB30, N_MARKETS, UST, ConfigError, Sector, Validated, param
 from model.sums import pairwise_sum
 
@@ -47,6 +48,7 @@ __all__ = [
     "yen_returns",
     "target_weights",
     "decide",
+    "insurer_settle",
 ]
 
 
@@ -301,6 +303,39 @@ def settle(state: LifeInsurerState) -> None:
     _settle_kernel(state)
 
 
+# the ledger cells the insurers' settlement books, in the order of insurer_settle's `cells`
+_BOOKED = (("life_insurers", "usd_bn"), ("life_insurers", "jpy_tn"), ("life_insurers", "ust_units"),
+           ("life_insurers", "jgb30_units"), ("life_insurers", "usd_fwd_bn"),
+           ("forward_settlement", "usd_bn"))  # fmt: skip
+_USD, _JPY, _UST_UNITS, _JGB30_UNITS, _FWD_NOTIONAL, _SETTLEMENT_USD = range(len(_BOOKED))
+
+
+@njit(cache=True)
+def insurer_settle(orders, state, enabled, usdjpy, ust_price, jgb30_price, fwd_vm, fwd_carry, table, turnover, cells):
+    """The insurers' day at the cleared prices, booked into the ledger's ``table`` (the bookings of
+    :meth:`model.accounting.Ledger.book`, in the same order and arithmetic): dollars bought spot for
+    yen, Treasuries and super-long JGBs bought, the hedge's margin and carry, then (if the sector is
+    on) their books. ``orders``: the sector's orders per market and line; ``cells``: the ledger cells
+    of :data:`_BOOKED`. Returns the day's trades: dollars, UST units, forwards, JGB 30y units."""
+    usd, ust = orders[FX, INSTITUTIONS], orders[UST, INSTITUTIONS]
+    fwd, jgb30 = orders[FWD, INSTITUTIONS], orders[JGB30, INSTITUTIONS]
+    book_cell(table, turnover, cells[_USD, 0], cells[_USD, 1], usd)
+    book_cell(table, turnover, cells[_JPY, 0], cells[_JPY, 1], -usd * (usdjpy / 1000.0))
+    book_cell(table, turnover, cells[_UST_UNITS, 0], cells[_UST_UNITS, 1], ust)
+    book_cell(table, turnover, cells[_USD, 0], cells[_USD, 1], -ust * ust_price)
+    book_cell(table, turnover, cells[_JGB30_UNITS, 0], cells[_JGB30_UNITS, 1], jgb30)
+    book_cell(table, turnover, cells[_JPY, 0], cells[_JPY, 1], -jgb30 * jgb30_price)
+    # the hedge: margin on the forwards held overnight, carry on those held at the close
+    hedge_old = pairwise_sum(state.hedge_usd_bn)  # hedge_usd_bn.sum()
+    paid = -hedge_old * fwd_vm - (hedge_old - fwd) * fwd_carry
+    book_cell(table, turnover, cells[_FWD_NOTIONAL, 0], cells[_FWD_NOTIONAL, 1], fwd)
+    book_cell(table, turnover, cells[_USD, 0], cells[_USD, 1], paid)
+    book_cell(table, turnover, cells[_SETTLEMENT_USD, 0], cells[_SETTLEMENT_USD, 1], -paid)
+    if enabled:
+        _settle_kernel(state)
+    return usd, ust, fwd, jgb30
+
+
 @njit(cache=True)
 def _settle_kernel(state):
     for i in range(state.ust_units.shape[0]):
@@ -347,6 +382,7 @@ class LifeInsurers(Sector):
         super().__init__(model)
         self.state: LifeInsurerState | None = None
         self._orders = np.zeros((N_MARKETS, 3))
+        self._cells: np.ndarray | None = None  # the ledger cells the settlement books (_BOOKED)
 
     def utilities(self, model) -> np.ndarray:
         mk = model.market
@@ -389,20 +425,14 @@ class LifeInsurers(Sector):
         return self._orders
 
     def settle(self, model, day) -> None:
-        o = self._orders[:, INSTITUTIONS]
         led = model.ledger
-        led.fx(self.name, o[FX], day.usdjpy / 1000.0)
-        led.bonds(self.name, "ust_units", "usd_bn", o[UST], day.ust_price)
-        led.bonds(self.name, "jgb30_units", "jpy_tn", o[JGB30], day.jgb30_price)
-        # the hedge: margin on the forwards held overnight, carry on those held at the close
-        hedge_old = pairwise_sum(self.state.hedge_usd_bn)  # hedge_usd_bn.sum(), compiled
-        paid = -hedge_old * day.forward_revaluation() - (hedge_old - o[FWD]) * day.forward_carry()
-        led.book(self.name, "usd_fwd_bn", o[FWD])
-        led.book(self.name, "usd_bn", paid)
-        led.book("forward_settlement", "usd_bn", -paid)
-        if self.config.enabled:
-            settle(self.state)
-        day.executed[self.name] = (o[FX], o[UST], 0.0, o[FWD], o[JGB30])
+        if self._cells is None:  # the ledger's rows and columns are fixed once the model is built
+            self._cells = np.array([led.cell(row, asset) for row, asset in _BOOKED], dtype=np.int64)
+        usd, ust, fwd, jgb30 = insurer_settle(
+            self._orders, self.state, self.config.enabled, day.usdjpy, day.ust_price, day.jgb30_price,
+            day.forward_revaluation(), day.forward_carry(), led.table, led.turnover, self._cells,
+        )  # fmt: skip
+        day.executed[self.name] = (usd, ust, 0.0, fwd, jgb30)
 
     def holdings(self) -> dict[str, float]:
         return {"ust_units": float(self.state.ust_units.sum()), "jgb30_units": float(self.state.jgb_units.sum()),

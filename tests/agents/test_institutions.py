@@ -373,3 +373,43 @@ def test_dashboard_columns_are_present_and_finite():
     assert len(cols) == 8
     assert np.isfinite(ts[cols].to_numpy()).all()
     assert set(np.unique(ts.dash_b_zone)) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_insurers_compiled_settlement_is_its_python_source_and_books_their_orders(seed):
+    from model.accounting import Ledger
+    from model.sector import FWD, FX, INSTITUTIONS, JGB30, UST
+
+    model = CarryUnwindModel(seed=seed, collect=False, hedge_funds__n_funds=20, simulation__days=5)
+    model.run_days(3)
+    sector = model.sectors["life_insurers"]
+    rng = np.random.default_rng(seed)
+    orders = np.zeros_like(sector._orders)
+    orders[:, INSTITUTIONS] = rng.normal(0.0, 5.0, orders.shape[0])
+    prices = (150.0 + rng.normal(), 92.0 + rng.normal(), 81.0 + rng.normal(), rng.normal(0.0, 0.01), 2e-4)
+    results = []
+    for fn in (li.insurer_settle, li.insurer_settle.py_func):
+        state = type(sector.state)(*(np.array(a, copy=True) for a in sector.state))
+        ledger = Ledger(("life_insurers", "forward_settlement"))
+        ledger.table[:] = rng.normal(0.0, 10.0, ledger.table.shape) if not results else results[0][3]
+        before = ledger.table.copy()
+        cells = np.array([ledger.cell(r, a) for r, a in li._BOOKED], dtype=np.int64)
+        out = fn(orders, state, True, *prices, ledger.table, ledger.turnover, cells)
+        results.append((np.array(out), ledger.table.copy(), np.concatenate([np.ravel(a) for a in state]), before))
+    (a, ta, sa, before), (b, tb, sb, _) = results
+    assert a.tobytes() == b.tobytes() and ta.tobytes() == tb.tobytes() and sa.tobytes() == sb.tobytes()
+    # the trades are the orders, and the insurers' row moves by them at the day's prices
+    usd, ust, fwd, jgb30 = (orders[m, INSTITUTIONS] for m in (FX, UST, FWD, JGB30))
+    assert a.tolist() == [usd, ust, fwd, jgb30]
+    delta = ta - before
+    row = ledger.cell("life_insurers", "usd_bn")[0]
+    settlement = ledger.cell("forward_settlement", "usd_bn")
+    assert delta[ledger.cell("life_insurers", "ust_units")] == pytest.approx(ust, abs=1e-12)
+    assert delta[ledger.cell("life_insurers", "jgb30_units")] == pytest.approx(jgb30, abs=1e-12)
+    assert delta[ledger.cell("life_insurers", "usd_fwd_bn")] == pytest.approx(fwd, abs=1e-12)
+    assert delta[ledger.cell("life_insurers", "jpy_tn")] == pytest.approx(
+        -usd * prices[0] / 1000.0 - jgb30 * prices[2], rel=1e-12, abs=1e-12
+    )
+    # what the insurers pay for their hedge the settlement account receives
+    paid = delta[row, ledger.column("usd_bn")] - (usd - ust * prices[1])
+    assert delta[settlement] == pytest.approx(-paid, rel=1e-9, abs=1e-9)
