@@ -46,7 +46,7 @@ import mesa
 import numpy as np
 from numba import njit
 
-from model.accounting import book_cell
+from model.accounting import book_entry
 from model.sector import AUX_LOG_RISK, FWD, FX, JGB, JGB30, TRADING_DAYS, UST, BalanceSheet, Sector, Validated, param
 
 __all__ = [
@@ -339,11 +339,6 @@ _BOOKED = (("dealers", "usd_bn"), ("dealers", "jpy_tn"), ("dealers", "ust_units"
 
 
 @njit(cache=True)
-def _book(table, turnover, cells, k, amount):
-    book_cell(table, turnover, cells[k, 0], cells[k, 1], amount)
-
-
-@njit(cache=True)
 def dealer_settle(flows, excess, prices, books, equity_target, payout_share, table, turnover, cells):
     """The dealers' day at the cleared prices, booked into the ledger's ``table`` (the bookings of
     :meth:`model.accounting.Ledger.book`, in the same order and arithmetic).
@@ -371,15 +366,15 @@ def dealer_settle(flows, excess, prices, books, equity_target, payout_share, tab
         + jpy * (usd_per_tn - usd_per_tn_prev)
     )
     # the trades: spot dollars for yen, bonds for cash, forwards
-    _book(table, turnover, cells, _USD, q_fx)
-    _book(table, turnover, cells, _JPY, -q_fx * (S / 1000.0))
-    _book(table, turnover, cells, _UST, q_ust)
-    _book(table, turnover, cells, _USD, -q_ust * p_us)
-    _book(table, turnover, cells, _JGB, q_jgb)
-    _book(table, turnover, cells, _JPY, -q_jgb * p_jp)
-    _book(table, turnover, cells, _JGB30, q_30)
-    _book(table, turnover, cells, _JPY, -q_30 * p_30)
-    _book(table, turnover, cells, _FWD, q_fwd)
+    book_entry(table, turnover, cells, _USD, q_fx)
+    book_entry(table, turnover, cells, _JPY, -q_fx * (S / 1000.0))
+    book_entry(table, turnover, cells, _UST, q_ust)
+    book_entry(table, turnover, cells, _USD, -q_ust * p_us)
+    book_entry(table, turnover, cells, _JGB, q_jgb)
+    book_entry(table, turnover, cells, _JPY, -q_jgb * p_jp)
+    book_entry(table, turnover, cells, _JGB30, q_30)
+    book_entry(table, turnover, cells, _JPY, -q_30 * p_30)
+    book_entry(table, turnover, cells, _FWD, q_fwd)
     fx_inv += q_fx
     ust_inv += q_ust
     jgb_inv += q_jgb
@@ -391,9 +386,9 @@ def dealer_settle(flows, excess, prices, books, equity_target, payout_share, tab
     own = fwd * fwd_vm + (fwd + q_fwd) * fwd_carry
     clients = clients_fwd * (fwd_vm + fwd_carry)
     fwd += q_fwd
-    _book(table, turnover, cells, _USD, own)
-    _book(table, turnover, cells, _CLIENTS_USD, clients)
-    _book(table, turnover, cells, _SETTLEMENT_USD, -(own + clients))
+    book_entry(table, turnover, cells, _USD, own)
+    book_entry(table, turnover, cells, _CLIENTS_USD, clients)
+    book_entry(table, turnover, cells, _SETTLEMENT_USD, -(own + clients))
     # coupons, then the money market's interest on the cash balances at the close
     coupon_usd = ust_inv * ust_coupon
     coupon_jpy = jgb_inv * jgb_coupon + jgb30_inv * jgb30_coupon
@@ -403,17 +398,17 @@ def dealer_settle(flows, excess, prices, books, equity_target, payout_share, tab
     int_jpy = jpy * r_boj / TRADING_DAYS
     usd += int_usd
     jpy += int_jpy
-    _book(table, turnover, cells, _USD, int_usd)
-    _book(table, turnover, cells, _JPY, int_jpy)
-    _book(table, turnover, cells, _US_MM_USD, -int_usd)
-    _book(table, turnover, cells, _JP_MM_JPY, -int_jpy)
+    book_entry(table, turnover, cells, _USD, int_usd)
+    book_entry(table, turnover, cells, _JPY, int_jpy)
+    book_entry(table, turnover, cells, _US_MM_USD, -int_usd)
+    book_entry(table, turnover, cells, _JP_MM_JPY, -int_jpy)
     equity += reval + own + coupon_usd + int_usd + (coupon_jpy + int_jpy) * usd_per_tn
     # payouts above the target capital, capital raised below it
     payout = (equity - equity_target) * payout_share
     usd -= payout
     equity -= payout
-    _book(table, turnover, cells, _USD, -payout)
-    _book(table, turnover, cells, _SHAREHOLDERS_USD, payout)
+    book_entry(table, turnover, cells, _USD, -payout)
+    book_entry(table, turnover, cells, _SHAREHOLDERS_USD, payout)
     return fx_inv, ust_inv, jgb_inv, jgb30_inv, usd, jpy, fwd, equity, q_fx, q_ust, q_jgb, q_fwd, q_30
 
 
@@ -514,7 +509,7 @@ class Dealers(Sector):
                   res.excess_jgb30_units)  # fmt: skip
         self.absorbed = tuple(-e for e in excess)
         if self._cells is None:  # the ledger's rows and columns are fixed once the model is built
-            self._cells = np.array([led.cell(row, asset) for row, asset in _BOOKED], dtype=np.int64)
+            self._cells = led.cells(_BOOKED)
         prices = (day.usdjpy, day.usdjpy_prev, day.ust_price, day.ust_price_prev, day.jgb_price, day.jgb_price_prev,
                   day.jgb30_price, day.jgb30_price_prev, day.forward_revaluation(), day.forward_carry(),
                   day.ust_coupon_per_unit, day.jgb_coupon_per_unit, day.jgb30_coupon_per_unit, day.us_short_rate,

@@ -36,7 +36,7 @@ import numpy as np
 from numba import njit
 
 from model import detmath
-from model.accounting import book_cell
+from model.accounting import book_entry
 from model.sector import FWD, FX, INSTITUTIONS, JGB30, N_MARKETS, UST, ConfigError, Sector, Validated, param
 from model.sums import pairwise_sum
 
@@ -319,18 +319,18 @@ def insurer_settle(orders, state, enabled, usdjpy, ust_price, jgb30_price, fwd_v
     of :data:`_BOOKED`. Returns the day's trades: dollars, UST units, forwards, JGB 30y units."""
     usd, ust = orders[FX, INSTITUTIONS], orders[UST, INSTITUTIONS]
     fwd, jgb30 = orders[FWD, INSTITUTIONS], orders[JGB30, INSTITUTIONS]
-    book_cell(table, turnover, cells[_USD, 0], cells[_USD, 1], usd)
-    book_cell(table, turnover, cells[_JPY, 0], cells[_JPY, 1], -usd * (usdjpy / 1000.0))
-    book_cell(table, turnover, cells[_UST_UNITS, 0], cells[_UST_UNITS, 1], ust)
-    book_cell(table, turnover, cells[_USD, 0], cells[_USD, 1], -ust * ust_price)
-    book_cell(table, turnover, cells[_JGB30_UNITS, 0], cells[_JGB30_UNITS, 1], jgb30)
-    book_cell(table, turnover, cells[_JPY, 0], cells[_JPY, 1], -jgb30 * jgb30_price)
+    book_entry(table, turnover, cells, _USD, usd)
+    book_entry(table, turnover, cells, _JPY, -usd * (usdjpy / 1000.0))
+    book_entry(table, turnover, cells, _UST_UNITS, ust)
+    book_entry(table, turnover, cells, _USD, -ust * ust_price)
+    book_entry(table, turnover, cells, _JGB30_UNITS, jgb30)
+    book_entry(table, turnover, cells, _JPY, -jgb30 * jgb30_price)
     # the hedge: margin on the forwards held overnight, carry on those held at the close
     hedge_old = pairwise_sum(state.hedge_usd_bn)  # hedge_usd_bn.sum()
     paid = -hedge_old * fwd_vm - (hedge_old - fwd) * fwd_carry
-    book_cell(table, turnover, cells[_FWD_NOTIONAL, 0], cells[_FWD_NOTIONAL, 1], fwd)
-    book_cell(table, turnover, cells[_USD, 0], cells[_USD, 1], paid)
-    book_cell(table, turnover, cells[_SETTLEMENT_USD, 0], cells[_SETTLEMENT_USD, 1], -paid)
+    book_entry(table, turnover, cells, _FWD_NOTIONAL, fwd)
+    book_entry(table, turnover, cells, _USD, paid)
+    book_entry(table, turnover, cells, _SETTLEMENT_USD, -paid)
     if enabled:
         _settle_kernel(state)
     return usd, ust, fwd, jgb30
@@ -427,7 +427,7 @@ class LifeInsurers(Sector):
     def settle(self, model, day) -> None:
         led = model.ledger
         if self._cells is None:  # the ledger's rows and columns are fixed once the model is built
-            self._cells = np.array([led.cell(row, asset) for row, asset in _BOOKED], dtype=np.int64)
+            self._cells = led.cells(_BOOKED)
         usd, ust, fwd, jgb30 = insurer_settle(
             self._orders, self.state, self.config.enabled, day.usdjpy, day.ust_price, day.jgb30_price,
             day.forward_revaluation(), day.forward_carry(), led.table, led.turnover, self._cells,

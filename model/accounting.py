@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-__all__ = ["Ledger", "AccountingError", "book_cell", "check_identities", "pay_coupons"]
+__all__ = ["Ledger", "AccountingError", "book_cell", "book_entry", "check_identities", "pay_coupons"]
 
 ISSUERS = ("us_treasury", "jgb_issuer")  # always present: they pay coupons and hold minus the outstanding
 ASSETS = ("usd_bn", "jpy_tn", "ust_units", "jgb_units", "repo_usd_bn", "usd_fwd_bn", "jgb30_units")
@@ -108,6 +108,10 @@ class Ledger:
         """``(row, column)`` of a holding in :attr:`table`, for kernels that book with :func:`book_cell`."""
         return self._row[sector], self._col[asset]
 
+    def cells(self, holdings: tuple[tuple[str, str], ...]) -> np.ndarray:
+        """The ``(row, column)`` of each ``(sector, asset)``, one row each, for :func:`book_entry`."""
+        return np.array([self.cell(sector, asset) for sector, asset in holdings], dtype=np.int64)
+
     def get(self, sector: str, asset: str) -> float:
         return self._cells[self._row[sector] * self._ncols + self._col[asset]]
 
@@ -130,6 +134,12 @@ def book_cell(table, turnover, row, col, amount):
     ledger's ``table`` and its absolute value to the column's ``turnover``, as the method adds them."""
     table[row, col] = table[row, col] + amount
     turnover[col] = turnover[col] + abs(amount)
+
+
+@njit(cache=True, inline="always")
+def book_entry(table, turnover, cells, k, amount):
+    """:func:`book_cell` at the ``k``-th of ``cells`` (rows ``(row, column)``, as :meth:`Ledger.cells` lists them)."""
+    book_cell(table, turnover, cells[k, 0], cells[k, 1], amount)
 
 
 @dataclass(frozen=True)

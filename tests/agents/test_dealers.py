@@ -28,7 +28,7 @@ def _ledger() -> tuple[Ledger, np.ndarray]:
     rows = tuple(dict.fromkeys(r for r, _ in _BOOKED))
     ledger = Ledger(rows)
     ledger.table[:] = np.random.default_rng(0).normal(0.0, 100.0, ledger.table.shape)
-    cells = np.array([ledger.cell(r, a) for r, a in _BOOKED], dtype=np.int64)
+    cells = ledger.cells(_BOOKED)
     return ledger, cells
 
 

@@ -393,7 +393,7 @@ def test_the_insurers_compiled_settlement_is_its_python_source_and_books_their_o
         ledger = Ledger(("life_insurers", "forward_settlement"))
         ledger.table[:] = rng.normal(0.0, 10.0, ledger.table.shape) if not results else results[0][3]
         before = ledger.table.copy()
-        cells = np.array([ledger.cell(r, a) for r, a in li._BOOKED], dtype=np.int64)
+        cells = ledger.cells(li._BOOKED)
         out = fn(orders, state, True, *prices, ledger.table, ledger.turnover, cells)
         results.append((np.array(out), ledger.table.copy(), np.concatenate([np.ravel(a) for a in state]), before))
     (a, ta, sa, before), (b, tb, sb, _) = results
