@@ -770,23 +770,21 @@ def add_aggregate(acc, z, jac, gross, out, aux):
 
 
 @njit(cache=True, inline="always")
-def store_terms(scratch, j, t):
-    """Write one fund's ``N_SUMS`` terms ``t`` into column ``j`` of ``scratch`` (an index known at compile time
-    for each element of the tuple, so a loop over funds that calls it can be vectorised)."""
-    scratch[0, j], scratch[1, j], scratch[2, j], scratch[3, j] = t[0], t[1], t[2], t[3]
-    scratch[4, j], scratch[5, j], scratch[6, j], scratch[7, j] = t[4], t[5], t[6], t[7]
-    scratch[8, j], scratch[9, j], scratch[10, j] = t[8], t[9], t[10]
+def add_voluntary_terms(acc, scratch, j):
+    """The sums ``acc`` with the terms of a voluntary trade in column ``j`` of ``scratch`` added: the first
+    ``N_VOLUNTARY`` of them. The last three are a fund's forced sales and their derivatives, which are
+    ``+0.0`` for a voluntary trade; a sum that starts at ``+0.0`` is never ``−0.0`` (in IEEE addition two
+    terms give ``−0.0`` only when both are ``−0.0``), and adding ``+0.0`` to any other number gives that
+    number, so leaving them out changes no bit."""
+    return (acc[0] + scratch[0, j], acc[1] + scratch[1, j], acc[2] + scratch[2, j], acc[3] + scratch[3, j],
+            acc[4] + scratch[4, j], acc[5] + scratch[5, j], acc[6] + scratch[6, j], acc[7] + scratch[7, j], acc[8],
+            acc[9], acc[10])  # fmt: skip
 
 
-@njit(cache=True, inline="always")
-def load_terms(scratch, j):
-    """The terms :func:`store_terms` wrote into column ``j`` of ``scratch``, as a tuple."""
-    return (scratch[0, j], scratch[1, j], scratch[2, j], scratch[3, j], scratch[4, j], scratch[5, j], scratch[6, j],
-            scratch[7, j], scratch[8, j], scratch[9, j], scratch[10, j])  # fmt: skip
-
-
-# rows of the block's scratch after the sums' terms: x, v, and 1.0 where the fund's trade needs fund_trade
-_ROW_X, _ROW_V, _ROW_FULL = N_SUMS, N_SUMS + 1, N_SUMS + 2
+# the sums' terms a voluntary trade can make non-zero (the rest: forced sales, zero without a margin call)
+N_VOLUNTARY = 8
+# the row of the block's scratch after those terms: 1.0 where the fund's trade needs fund_trade
+_ROW_FULL = N_VOLUNTARY
 
 
 @njit(cache=True, error_model="numpy")
@@ -796,14 +794,16 @@ def aggregate_demand(book, p):
     Returns the funds' ``N_SUMS`` sums (an array), added fund by fund in row order.
 
     The funds are taken a block at a time. A first loop computes every fund's voluntary trade
-    (:func:`voluntary_trade`, branch-free, so it runs in vector instructions) and the terms of the sums
-    into a scratch block, and marks the funds that need the whole rule: no equity, in liquidation, or
-    in a margin call. A second loop, in row order, gives those :func:`fund_trade` and adds every live
-    fund's terms to the sums. Each fund's numbers are the ones :func:`fund_trade` gives, operation for
-    operation, and the sums are added in the same order as a single loop would add them, so the
-    result is the same to the last bit; the vector loop only makes the common case faster.
-    (``error_model="numpy"``: a division by zero gives ``inf`` instead of raising, so the first loop
-    needs no branch; the funds it would hit are the marked ones, whose numbers come from the second.)
+    (:func:`voluntary_trade`, branch-free, so it runs in vector instructions), writes it into the
+    ``out_`` arrays and the terms of the sums into a scratch block, and marks the funds that need the
+    whole rule: no equity, in liquidation, or in a margin call. A second loop, in row order, gives those
+    :func:`fund_trade` (overwriting their outputs), zeroes the dead funds' outputs and adds every live
+    fund's terms to the sums (:func:`add_voluntary_terms`). Each fund's numbers are the ones
+    :func:`fund_trade` gives, operation for operation, and the sums are added in the same order as a
+    single loop would add them, so the result is the same to the last bit; the vector loop only makes
+    the common case faster. (``error_model="numpy"``: a division by zero gives ``inf`` instead of
+    raising, so the first loop needs no branch; the funds it would hit are the marked ones, whose
+    numbers come from the second.)
     """
     price = math.exp(-book.duration * p[UST])
     terms = TradeTerms(math.exp(book.s_prev - p[FX]), price, book.duration, book.band, book.forced_sales)
@@ -813,7 +813,7 @@ def aggregate_demand(book, p):
     maint, speed, duration = book.maint_usage, book.speed, book.duration
     out_x, out_v, out_called, out_forced = book.out_x, book.out_v, book.out_called, book.out_forced
     inv_p = 1.0 / price
-    scratch = np.empty((N_SUMS + 3, ROW_BLOCK))
+    scratch = np.empty((N_VOLUNTARY + 1, ROW_BLOCK))
     acc = ZERO_SUMS
     n = fwd.shape[0]
     for start in range(0, n, ROW_BLOCK):
@@ -823,45 +823,43 @@ def aggregate_demand(book, p):
         b_fwd, b_units, b_cash = fwd[start:stop], units[start:stop], cash[start:stop]
         b_tfx, b_tust, b_mfx, b_must = t_fx[start:stop], t_ust[start:stop], m_fx[start:stop], m_ust[start:stop]
         b_maint, b_speed = maint[start:stop], speed[start:stop]
-        for j in range(stop - start):  # every fund's voluntary trade, vectorised: no branches, one output array
+        b_x, b_v = out_x[start:stop], out_v[start:stop]
+        b_called, b_forced = out_called[start:stop], out_forced[start:stop]
+        for j in range(stop - start):  # every fund's voluntary trade, vectorised: no branches
             order = FundOrder(b_tfx[j], b_tust[j], b_mfx[j], b_must[j], b_maint[j], b_speed[j])
             v_old, equity = trade_equity(b_fwd[j], b_units[j], b_cash[j], terms)
             x, v, dx_ds, dx_dy, dv_ds, dv_dy, _, _, _, usage = voluntary_trade(b_fwd[j], v_old, equity, order, terms)
             x, dx_ds, dx_dy = long_only(x, dx_ds, dx_dy)
             v, dv_ds, dv_dy = long_only(v, dv_ds, dv_dy)
-            store_terms(scratch, j, sum_terms(x, v, dx_ds, dx_dy, dv_ds, dv_dy, 0.0, 0.0, 0.0, b_fwd[j], b_units[j],
-                                              inv_p, duration))  # fmt: skip
-            scratch[_ROW_X, j] = x
-            scratch[_ROW_V, j] = v
+            t = sum_terms(x, v, dx_ds, dx_dy, dv_ds, dv_dy, 0.0, 0.0, 0.0, b_fwd[j], b_units[j], inv_p, duration)
+            scratch[0, j], scratch[1, j], scratch[2, j], scratch[3, j] = t[0], t[1], t[2], t[3]
+            scratch[4, j], scratch[5, j], scratch[6, j], scratch[7, j] = t[4], t[5], t[6], t[7]
+            b_x[j] = x
+            b_v[j] = v
+            b_called[j] = False
+            b_forced[j] = 0.0
             # the funds whose trade needs the whole rule: no equity, in liquidation, or in a margin call
             full = (equity <= 0.0) | (order.maint_usage <= 0.0) | (usage > order.maint_usage)
             scratch[_ROW_FULL, j] = 1.0 if full else 0.0
-        b_alive, b_x, b_v = alive[start:stop], out_x[start:stop], out_v[start:stop]
-        b_called, b_forced = out_called[start:stop], out_forced[start:stop]
-        for j in range(stop - start):  # in row order: the funds that need the whole rule, the outputs, the sums
+        b_alive = alive[start:stop]
+        for j in range(stop - start):  # in row order: the funds that need the whole rule, the dead, the sums
             if not b_alive[j]:
                 b_x[j] = 0.0
                 b_v[j] = 0.0
-                b_called[j] = False
-                b_forced[j] = 0.0
                 continue
             if scratch[_ROW_FULL, j] != 0.0:
                 order = FundOrder(b_tfx[j], b_tust[j], b_mfx[j], b_must[j], b_maint[j], b_speed[j])
                 x, v, dx_ds, dx_dy, dv_ds, dv_dy, called, forced, dforced_ds, dforced_dy = fund_trade(
                     b_fwd[j], b_units[j], b_cash[j], order, terms
                 )
-                store_terms(scratch, j, sum_terms(x, v, dx_ds, dx_dy, dv_ds, dv_dy, forced, dforced_ds, dforced_dy,
-                                                  b_fwd[j], b_units[j], inv_p, duration))  # fmt: skip
+                acc = add_terms(acc, sum_terms(x, v, dx_ds, dx_dy, dv_ds, dv_dy, forced, dforced_ds, dforced_dy,
+                                               b_fwd[j], b_units[j], inv_p, duration))  # fmt: skip
                 b_x[j] = x
                 b_v[j] = v
                 b_called[j] = called
                 b_forced[j] = forced
             else:
-                b_x[j] = scratch[_ROW_X, j]
-                b_v[j] = scratch[_ROW_V, j]
-                b_called[j] = False
-                b_forced[j] = 0.0
-            acc = add_terms(acc, load_terms(scratch, j))
+                acc = add_voluntary_terms(acc, scratch, j)
     out = np.empty(N_SUMS)
     for k in range(N_SUMS):
         out[k] = acc[k]
@@ -932,9 +930,12 @@ def fund_settle(acct, x, v, prices, rules):
     return x, units, cash, new_book, perf, vm, carry, coupon, interest, flow, 0.0, 0.0, False, failed
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def reenter(state, i):
-    """A new fund takes slot ``i`` with fresh capital; returns the capital."""
+    """A new fund takes slot ``i`` with fresh capital; returns the capital.
+
+    Inlined: a call out of :func:`_settle_kernel`'s row-order loop made the compiler keep that loop's
+    running sums in memory rather than in registers, which cost about 1 ns a fund."""
     state.alive[i] = True
     state.reentry_day[i] = -1
     state.fwd_usd_bn[i] = 0.0
@@ -945,19 +946,24 @@ def reenter(state, i):
     return state.initial_capital_usd_bn[i]
 
 
-# outputs of fund_settle kept per fund of a block by _settle_kernel (closed and failed as 1.0/0.0)
-_N_SETTLED = 14
+# the rows of _settle_kernel's scratch block: the day's money terms of fund_settle's outputs (vm, carry,
+# coupon, interest, flow, payout, default), then its closed and failed flags as 1.0 (closed) + 2.0 (failed)
+_N_MONEY = 7
+_ROW_EVENT = _N_MONEY
 
 
 @njit(cache=True, error_model="numpy")
 def _settle_kernel(state, prices, rules, day):
     """Every fund's settlement (:func:`fund_settle`), a block of funds at a time, as :func:`aggregate_demand`
-    takes them: a vectorised loop books every fund of the block into a scratch block (its books are not
-    written), then a loop in row order writes the live funds' books, adds the totals fund by fund,
+    takes them: a vectorised loop books every fund of the block, writes the live funds' books and keeps
+    the day's money terms in a scratch block, then a loop in row order adds the totals fund by fund,
     closes or liquidates the failed and lets new funds into empty slots. The numbers are those of one
-    loop in row order, to the last bit. (``error_model="numpy"``: the vectorised loop computes a guarded
-    division, the return on a book that may be zero, in every lane and keeps it only where the book is
-    positive; without the error model that division would need a branch to raise.)"""
+    loop in row order, to the last bit: a fund that neither closes nor fails pays out nothing and
+    defaults on nothing (``+0.0``), which the row-order loop leaves out of those two sums, as adding
+    ``+0.0`` to a sum that starts at ``+0.0`` changes no bit (see :func:`add_voluntary_terms`).
+    (``error_model="numpy"``: the vectorised loop computes a guarded division, the return on a book that
+    may be zero, in every lane and keeps it only where the book is positive; without the error model
+    that division would need a branch to raise.)"""
     # the money fields of SettleTotals, in order, summed in scalars (kept in registers) fund by fund
     t0 = t1 = t2 = t3 = t4 = t5 = t6 = 0.0
     failures = 0
@@ -968,24 +974,28 @@ def _settle_kernel(state, prices, rules, day):
     perf, alive, liquidating, reentry_day, spread = (state.perf_ema, state.alive, state.liquidating,
                                                      state.reentry_day, state.funding_spread_pa)  # fmt: skip
     x_new, v_new, called = state.fwd_new_usd_bn, state.ust_new_usd_bn, state.margin_called
-    scratch = np.empty((_N_SETTLED, ROW_BLOCK))
+    scratch = np.empty((_N_MONEY + 1, ROW_BLOCK))
     n = units.shape[0]
     for start in range(0, n, ROW_BLOCK):
         stop = min(start + ROW_BLOCK, n)
         # views of the block, indexed from 0 (see aggregate_demand)
         b_fwd, b_units, b_cash, b_book = fwd[start:stop], units[start:stop], cash[start:stop], book[start:stop]
         b_capital0, b_perf, b_liquidating = capital0[start:stop], perf[start:stop], liquidating[start:stop]
-        b_spread, b_x, b_v = spread[start:stop], x_new[start:stop], v_new[start:stop]
-        for j in range(stop - start):  # vectorised: every fund booked, dead ones too (discarded below)
+        b_spread, b_x, b_v, b_alive = spread[start:stop], x_new[start:stop], v_new[start:stop], alive[start:stop]
+        for j in range(stop - start):  # vectorised: every fund booked; the dead ones' books are kept
             acct = FundAccount(b_fwd[j], b_units[j], b_cash[j], b_book[j], b_capital0[j], b_perf[j], b_liquidating[j],
                                b_spread[j])  # fmt: skip
             out = fund_settle(acct, b_x[j], b_v[j], prices, rules)
-            scratch[0, j], scratch[1, j], scratch[2, j], scratch[3, j] = out[0], out[1], out[2], out[3]
-            scratch[4, j], scratch[5, j], scratch[6, j], scratch[7, j] = out[4], out[5], out[6], out[7]
-            scratch[8, j], scratch[9, j], scratch[10, j], scratch[11, j] = out[8], out[9], out[10], out[11]
-            scratch[12, j] = 1.0 if out[12] else 0.0
-            scratch[13, j] = 1.0 if out[13] else 0.0
-        b_alive, b_reentry, b_called = alive[start:stop], reentry_day[start:stop], called[start:stop]
+            live = b_alive[j]
+            b_fwd[j] = out[0] if live else acct.fwd
+            b_units[j] = out[1] if live else acct.units
+            b_cash[j] = out[2] if live else acct.cash
+            b_book[j] = out[3] if live else acct.book
+            b_perf[j] = out[4] if live else acct.perf
+            scratch[0, j], scratch[1, j], scratch[2, j], scratch[3, j] = out[5], out[6], out[7], out[8]
+            scratch[4, j], scratch[5, j], scratch[6, j] = out[9], out[10], out[11]
+            scratch[_ROW_EVENT, j] = (1.0 if out[12] else 0.0) + (2.0 if out[13] else 0.0)
+        b_reentry, b_called = reentry_day[start:stop], called[start:stop]
         for j in range(stop - start):  # in row order
             if not b_alive[j]:
                 if b_reentry[j] >= 0 and day >= b_reentry[j]:
@@ -994,25 +1004,25 @@ def _settle_kernel(state, prices, rules, day):
                 continue
             if b_called[j]:
                 calls += 1
-            b_fwd[j], b_units[j], b_cash[j], b_book[j], b_perf[j] = (scratch[0, j], scratch[1, j], scratch[2, j],
-                                                                     scratch[3, j], scratch[4, j])  # fmt: skip
-            t0 += scratch[5, j]
-            t1 += scratch[6, j]
-            t2 += scratch[7, j]
-            t3 += scratch[8, j]
-            t4 += scratch[9, j]
-            t5 += scratch[10, j]
-            t6 += scratch[11, j]
-            closed, failed = scratch[12, j] != 0.0, scratch[13, j] != 0.0
-            if closed:
-                if failed:
+            t0 += scratch[0, j]
+            t1 += scratch[1, j]
+            t2 += scratch[2, j]
+            t3 += scratch[3, j]
+            t4 += scratch[4, j]
+            event = scratch[_ROW_EVENT, j]
+            if event != 0.0:  # closed or failed: payouts and defaults are only ever theirs
+                t5 += scratch[5, j]
+                t6 += scratch[6, j]
+                closed, failed = event != 2.0, event >= 2.0
+                if closed:
+                    if failed:
+                        failures += 1
+                    b_alive[j] = False
+                    b_liquidating[j] = False
+                    b_reentry[j] = day + rules.reentry_delay
+                elif failed:
+                    b_liquidating[j] = True
                     failures += 1
-                b_alive[j] = False
-                b_liquidating[j] = False
-                b_reentry[j] = day + rules.reentry_delay
-            elif failed:
-                b_liquidating[j] = True
-                failures += 1
     totals = np.array([t0, t1, t2, t3, t4, t5, t6])
     return totals, failures, reentries, calls
 
