@@ -56,6 +56,7 @@ import numpy as np
 from numba import njit
 
 from model import detmath
+from model.compose import FlatKernel
 from model.sector import FWD, FX, N_AUX, N_MARKETS, TRADING_DAYS, ConfigError, Sector, Validated, param
 from model.sums import MAGNITUDE, pairwise_sum, pairwise_sum_of
 
@@ -494,7 +495,7 @@ def settle_ctas(state: CtaState, revaluation: float, carry: float, interest_rate
     Returns the totals of margin, carry and interest, then the sums after settlement of the net
     position, the gross position and equity (USD bn), each the number ``ndarray.sum`` gives.
     """
-    return _settle_kernel(state, revaluation, carry, interest_rate, cash_interest)
+    return _settle(state, revaluation, carry, interest_rate, cash_interest)
 
 
 @njit(cache=True)
@@ -512,6 +513,9 @@ def _settle_kernel(st, revaluation, carry_rate, interest_rate, cash_interest):
         st.short_state[i] = st.out_short[i]
     return (pairwise_sum(vm), pairwise_sum(carry), pairwise_sum(interest), pairwise_sum(st.fwd_usd_bn),
             pairwise_sum_of(st.fwd_usd_bn, MAGNITUDE), pairwise_sum(st.cash_usd_bn))  # fmt: skip
+
+
+_settle = FlatKernel(_settle_kernel, CtaState, None, None, None, None)
 
 
 class CtaView(mesa.Agent):

@@ -46,6 +46,7 @@ import numpy as np
 from numba import njit
 
 from model import detmath
+from model.compose import FlatKernel
 from model.sector import AUX_FORCED, FWD, FX, TRADING_DAYS, UST, Sector, Validated, param
 from model.sums import MAGNITUDE, NEGATIVE, POSITIVE, ROW_BLOCK, pairwise_sum, pairwise_sum_of
 
@@ -506,9 +507,12 @@ def _decide_kernel(state, obs, rules):
                                                                                       rules, stress)  # fmt: skip
 
 
+_decide = FlatKernel(_decide_kernel, HedgeFundState, Observation, DecisionRules)
+
+
 def decide(state: HedgeFundState, cfg: HedgeFundConfig, **observations: float) -> None:
     """Write today's target leverages, margins and adjustment speed into ``state``."""
-    _decide_kernel(state, Observation(**observations), decision_rules(cfg))
+    _decide(state, Observation(**observations), decision_rules(cfg))
 
 
 def init_hedge_funds(cfg: HedgeFundConfig, rng: np.random.Generator, *, ust_price: float,
@@ -1038,9 +1042,12 @@ def settle_prices(day) -> SettlePrices:
                         day.us_short_rate, day.forward_carry())  # fmt: skip
 
 
+_settle = FlatKernel(_settle_kernel, HedgeFundState, SettlePrices, SettleRules, None)
+
+
 def settle(state: HedgeFundState, cfg: HedgeFundConfig, prices: SettlePrices, *, day: int) -> SettleTotals:
     """Book today's margin, trades, accruals, investor flows, failures and re-entries."""
-    totals, failures, reentries, calls = _settle_kernel(state, prices, settle_rules(cfg), day)
+    totals, failures, reentries, calls = _settle(state, prices, settle_rules(cfg), day)
     return SettleTotals(*totals.tolist(), failures, reentries, calls)
 
 

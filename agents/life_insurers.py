@@ -37,6 +37,7 @@ from numba import njit
 
 from model import detmath
 from model.accounting import book_entry
+from model.compose import FlatKernel
 from model.sector import FWD, FX, INSTITUTIONS, JGB30, N_MARKETS, UST, ConfigError, Sector, Validated, param
 from model.sums import pairwise_sum
 
@@ -269,7 +270,7 @@ def decide(
     e = detmath.exp(_logit_exponents(utilities, state.sensitivity, state.intercepts))  # target_weights, unnormalised
     ka = 1.0 - 0.5 ** (1.0 / cfg.allocation_halflife_days)
     kh = 1.0 - 0.5 ** (1.0 / cfg.hedge_halflife_days)
-    return _adjust(state, e, ka, kh, usdjpy, ust_price, jgb_price)
+    return _adjust_flat(state, e, ka, kh, usdjpy, ust_price, jgb_price)
 
 
 @njit(cache=True)
@@ -296,6 +297,9 @@ def _adjust(state, e, ka, kh, usdjpy, ust_price, jgb_price):
         state.hedge_ratio[i] = hedge
     return (pairwise_sum(state.order_usd_bn), pairwise_sum(state.order_ust_units), pairwise_sum(state.order_jgb_units),
             pairwise_sum(state.order_fwd_usd_bn))  # fmt: skip
+
+
+_adjust_flat = FlatKernel(_adjust, LifeInsurerState, None, None, None, None, None, None)
 
 
 def settle(state: LifeInsurerState) -> None:
@@ -344,9 +348,12 @@ def _settle_kernel(state):
         state.hedge_usd_bn[i] -= state.order_fwd_usd_bn[i]
 
 
+_insurer_settle_flat = FlatKernel(insurer_settle, None, LifeInsurerState, *(None,) * 9)
+
+
 def foreign_share_aggregate(state: LifeInsurerState, *, usdjpy, ust_price, jgb_price) -> tuple[float, float]:
     """(foreign share of the investable pool, value-weighted hedge ratio)."""
-    pool, foreign, hedged, _ = _aggregates(state, usdjpy, ust_price, jgb_price)
+    pool, foreign, hedged, _ = _aggregates_flat(state, usdjpy, ust_price, jgb_price)
     hedge = hedged / foreign if foreign > 0 else 0.0
     return (foreign / pool if pool > 0 else 0.0), hedge
 
@@ -364,6 +371,9 @@ def _aggregates(state, usdjpy, ust_price, jgb_price):
         pool[i] = usd_jpy[i] + state.jgb_units[i] * jgb_price
         hedged[i] = usd_jpy[i] * state.hedge_ratio[i]
     return pairwise_sum(pool), pairwise_sum(usd_jpy), pairwise_sum(hedged), pairwise_sum(state.hedge_usd_bn)
+
+
+_aggregates_flat = FlatKernel(_aggregates, LifeInsurerState, None, None, None)
 
 
 class LifeInsurers(Sector):
@@ -428,7 +438,7 @@ class LifeInsurers(Sector):
         led = model.ledger
         if self._cells is None:  # the ledger's rows and columns are fixed once the model is built
             self._cells = led.cells(_BOOKED)
-        usd, ust, fwd, jgb30 = insurer_settle(
+        usd, ust, fwd, jgb30 = _insurer_settle_flat(
             self._orders, self.state, self.config.enabled, day.usdjpy, day.ust_price, day.jgb30_price,
             day.forward_revaluation(), day.forward_carry(), led.table, led.turnover, self._cells,
         )  # fmt: skip
@@ -440,7 +450,7 @@ class LifeInsurers(Sector):
 
     def record(self, model) -> dict[str, float]:
         mk = model.market
-        pool, foreign, hedged, hedges = _aggregates(self.state, mk.usdjpy, mk.ust_price, mk.jgb30_price)
+        pool, foreign, hedged, hedges = _aggregates_flat(self.state, mk.usdjpy, mk.ust_price, mk.jgb30_price)
         return {"lifer_foreign_share": foreign / pool if pool > 0 else 0.0,
                 "lifer_hedge_ratio": hedged / foreign if foreign > 0 else 0.0,
                 "lifer_fx_flow_usd_bn": float(self._orders[FX, INSTITUTIONS]),

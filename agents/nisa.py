@@ -34,6 +34,7 @@ import numpy as np
 from numba import njit
 
 from model import detmath
+from model.compose import FlatKernel
 from model.sector import FX, INSTITUTIONS, N_MARKETS, TRADING_DAYS, Sector, Validated, param
 
 __all__ = [
@@ -374,6 +375,10 @@ def _decide_kernel_large(state, rules, counts, changed):
     return new, panicked
 
 
+_decide = FlatKernel(_decide_kernel, NisaState, NisaRules, None, None)
+_decide_large = FlatKernel(_decide_kernel_large, NisaState, NisaRules, None, None)
+
+
 @njit(cache=True)
 def _panicking_neighbours(state, counts):
     """``counts[i]``: how many of household ``i``'s neighbours are panicking now."""
@@ -466,7 +471,7 @@ def decide(
     )  # fmt: skip
     if neighbours is None:  # no counts kept (a state on its own, or a one-way network): count them now
         neighbours = PanicCounts.scanned(state)
-    kernel = _decide_kernel if state.units.shape[0] <= VECTOR_HOUSEHOLDS else _decide_kernel_large
+    kernel = _decide if state.units.shape[0] <= VECTOR_HOUSEHOLDS else _decide_large
     new, panicked = kernel(state, rules, neighbours.counts, neighbours.changed)
     return float(state.flow_jpy.sum()), int(new), int(panicked)
 

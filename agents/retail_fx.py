@@ -55,6 +55,7 @@ import numpy as np
 from numba import njit
 
 from model import detmath
+from model.compose import FlatKernel
 from model.sector import AUX_FORCED, FWD, FX, ConfigError, Sector, Validated, param
 from model.sums import ROW_BLOCK, pairwise_sum
 
@@ -325,13 +326,16 @@ def _decide_kernel(state, dip, weight, speed, sensitivity, margin_requirement):
         state.order_usd_bn[i] = weight * speed * (target - state.position_usd_bn[i])
 
 
+_decide = FlatKernel(_decide_kernel, RetailFxState, None, None, None, None, None)
+
+
 def decide(state: RetailFxState, cfg: RetailFxConfig, *, dip: float, risk_index: float) -> float:
     """Write today's voluntary orders (``dip``: ln S at yesterday's close minus its moving average).
 
     Returns the calm-market weight applied.
     """
     weight = calm_weight(risk_index, cfg.calm_risk_index, cfg.stress_risk_index)
-    _decide_kernel(state, dip, weight, cfg.adjustment_speed, cfg.contrarian_sensitivity, cfg.margin_requirement)
+    _decide(state, dip, weight, cfg.adjustment_speed, cfg.contrarian_sensitivity, cfg.margin_requirement)
     return weight
 
 
@@ -531,9 +535,12 @@ def _settle_kernel(state, revaluation, carry, day, delay):
     return np.array([t0, t1, t2, t3, t4, t5]), stopouts, reentries
 
 
+_settle = FlatKernel(_settle_kernel, RetailFxState, None, None, None, None)
+
+
 def settle(state: RetailFxState, cfg: RetailFxConfig, *, revaluation: float, carry: float, day: int) -> SettleTotals:
     """Book the day: margin and swap points, the positions after trading, stop-outs and re-entries."""
-    totals, stopouts, reentries = _settle_kernel(state, revaluation, carry, day, cfg.reentry_delay_days)
+    totals, stopouts, reentries = _settle(state, revaluation, carry, day, cfg.reentry_delay_days)
     return SettleTotals(*totals.tolist(), int(stopouts), int(reentries))
 
 

@@ -390,6 +390,87 @@ def test_the_plain_tuple_entry_is_not_used_for_types_it_cannot_import():
         del sys.modules[sourceless.__name__]
 
 
+def _flat_kernels():
+    """Every :class:`model.compose.FlatKernel` bound at module level in the sectors' modules."""
+    from model.compose import FlatKernel
+
+    return [v for name, m in sorted(sys.modules.items()) if name.startswith("agents.")
+            for v in vars(m).values() if isinstance(v, FlatKernel)]  # fmt: skip
+
+
+def test_the_sector_kernels_plain_tuple_entry_points_give_the_kernels_numbers_bit_for_bit():
+    def run(plain: bool):
+        model = CarryUnwindModel(scenario="risk_off", seed=4, collect=False, hedge_funds__n_funds=30,
+                                 simulation__days=40)  # fmt: skip
+        kernels = _flat_kernels()
+        saved = [k._call for k in kernels]
+        try:
+            if not plain:
+                for k in kernels:
+                    k._call = k.kernel  # the dispatcher itself, typing the NamedTuples in Python
+            model.run_for(40)
+            entries = [k._call for k in kernels]
+        finally:
+            for k, call in zip(kernels, saved, strict=True):
+                k._call = call
+        return model, kernels, entries
+
+    fast, kernels, entries = run(True)
+    slow, _, _ = run(False)
+    # the funds, retail traders, households, CTAs and insurers call nine through generated entries (the
+    # households' kernel for populations beyond the caches is not called at this size)
+    called = [(k, entry) for k, entry in zip(kernels, entries, strict=True) if entry is not None]
+    assert len(called) >= 9
+    for k, entry in called:
+        assert entry is not k.kernel and entry.__module__.startswith("carry_unwind_composed_kernel_"), k.kernel
+    a, b = fast.arrays(), slow.arrays()
+    assert a.keys() == b.keys()
+    for column in a:
+        assert np.array_equal(a[column], b[column], equal_nan=True), column
+    for name in ("hedge_funds", "retail_fx", "cta", "life_insurers", "nisa_households"):
+        for x, y in zip(fast.sectors[name].state, slow.sectors[name].state, strict=True):
+            assert np.asarray(x).tobytes() == np.asarray(y).tobytes(), name
+
+
+def test_a_kernels_plain_tuple_entry_writes_into_the_callers_arrays():
+    from agents import hedge_funds as hf
+
+    model = CarryUnwindModel(seed=2, collect=False, hedge_funds__n_funds=50, simulation__days=5)
+    model.run_for(3)
+    sector = model.sectors["hedge_funds"]
+    obs = hf.Observation(**sector.observe(model))
+    rules = hf.decision_rules(sector.config)
+    via_entry, direct = (type(sector.state)(*(a.copy() for a in sector.state)) for _ in range(2))
+    for s in (via_entry, direct):
+        s.target_fx[:] = np.nan  # what the decision must overwrite
+    assert hf._decide(via_entry, obs, rules) is None
+    hf._decide_kernel(direct, obs, rules)
+    for name, x, y in zip(via_entry._fields, via_entry, direct, strict=True):
+        assert x.tobytes() == y.tobytes(), name
+    assert np.isfinite(via_entry.target_fx).all()
+
+
+def test_a_kernel_whose_argument_types_cannot_be_imported_is_called_directly():
+    from typing import NamedTuple
+
+    from numba import njit
+
+    from agents.hedge_funds import HedgeFundState, _decide_kernel
+    from model.compose import FlatKernel
+
+    class Local(NamedTuple):
+        x: float
+
+    @njit
+    def local_kernel(t):
+        return t.x + 1.0
+
+    assert FlatKernel(_decide_kernel, HedgeFundState, Local, None)._entry() is _decide_kernel
+    wrapped = FlatKernel(local_kernel, None)  # a kernel not bound at a module's top level
+    assert wrapped._entry() is local_kernel
+    assert wrapped(Local(1.5)) == 2.5
+
+
 def _households_decide_by_branches(state, rules, counts):
     """The households' rule written one branch at a time, in plain Python: the reference for the kernel."""
     new = panicked = 0
