@@ -6,6 +6,7 @@ asserted (they belong to the benchmark itself)."""
 
 from __future__ import annotations
 
+import platform
 import re
 
 import numpy as np
@@ -96,7 +97,7 @@ def test_the_plain_engine_repeated_gives_the_median_run_and_each_ratio(monkeypat
 
     real = bench.run_plain_python(n_funds=20, days=2, seed=2)
     times = iter([3.0, 1.0, 2.0])
-    monkeypatch.setattr(bench, "run_plain_python", lambda n_funds, days, seed: {**real, "seconds": next(times)})
+    monkeypatch.setattr(bench, "run_plain_python", lambda n_funds, days, seed, steady: {**real, "seconds": next(times)})
     result = run_benchmark(n_funds=20, days=3, seed=2, plain_days=2, plain_reps=3)
     assert result["plain_seconds_each"] == [3.0, 1.0, 2.0]
     assert result["engines"]["mesa"]["seconds"] == 2.0  # the median of the three
@@ -105,6 +106,29 @@ def test_the_plain_engine_repeated_gives_the_median_run_and_each_ratio(monkeypat
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-2].startswith("speedup over each plain-Python run: ") and lines[-2].count("x") == 3
     assert "plain Python 3)" in lines[0]
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt's thresholds are glibc's")
+def test_the_funds_benchmark_fixes_the_allocators_thresholds_in_every_engines_process(monkeypatch, capsys):
+    import experiments.cli.bench as bench
+
+    result = run_benchmark(n_funds=20, days=3, seed=2, plain_days=2)
+    assert result["allocator"].startswith("malloc's mmap threshold fixed at 32 MiB")
+    assert f"allocator: {result['allocator']} in every engine's process" in capsys.readouterr().out
+    # the plain engine's child process gets them from its environment, where glibc reads them at start
+    seen = []
+
+    def fake_run(cmd, env, **kwargs):
+        seen.append({k: v for k, v in env.items() if k.startswith("MALLOC_")})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench.subprocess, "run", fake_run)
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    for steady in (True, False):
+        with pytest.raises(KeyboardInterrupt):
+            run_plain_python(n_funds=20, days=2, seed=2, steady=steady)
+    assert seen == [{k: str(v) for k, v in bench.MALLOC_THRESHOLDS.items()}, {}]
 
 
 @pytest.mark.parametrize(
