@@ -244,12 +244,17 @@ def test_every_sector_reports_a_balance_sheet_that_adds_up():
 
 # -- the composed clearing is cached on disk ------------------------------------------------------------
 PROBE = """
-import json, model
+import json, sys, model
+from model.compose import FlatKernel
 from model.model import CarryUnwindModel
 m = CarryUnwindModel(seed=1, hedge_funds__n_funds=20)
 m.step()
 flat = m.clearing.flat  # the entry points the day calls, which call the composed module's solvers
 stats = {name: getattr(flat, name).stats for name in ("excess", "solve")}
+# and the sectors' kernels' entry points taking their states as plain tuples (model.compose.FlatKernel)
+kernels = [(f"{mod}.{name}", k) for mod in list(sys.modules) if mod.startswith("agents.")
+           for name, k in vars(sys.modules[mod]).items() if isinstance(k, FlatKernel) and k._call is not None]
+stats.update({name: k._call.__globals__["flat"].stats for name, k in kernels})
 print(json.dumps({n: [sum(s.cache_hits.values()), sum(s.cache_misses.values())] for n, s in stats.items()}))
 """
 
@@ -263,7 +268,9 @@ def test_the_composed_clearing_hits_numbas_cache_in_a_second_process(tmp_path):
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     first, second = runs
     assert first["solve"][1] >= 1  # compiled in the first process
+    assert len(second) >= 2 + 9, sorted(second)  # nine sector kernels called through plain-tuple entries
     for name, (hits, misses) in second.items():
         assert hits >= 1 and misses == 0, f"{name}: {hits} cache hits, {misses} misses in the second process"
     for stem in ("clearing", "flat"):  # one file for one composition, never rewritten
         assert len(list(tmp_path.rglob(f"composed/{stem}_*.py"))) == 1, stem
+    assert len(list(tmp_path.rglob("composed/kernel_*.py"))) == len(second) - 2  # one a kernel
