@@ -416,7 +416,7 @@ def _price_difference(a: dict[str, list], b: dict[str, list], days: int) -> tupl
 
 
 def run_benchmark(n_funds: int, days: int, seed: int = 1, reps: int = 1, plain_days: int | None = None,
-                  plain_reps: int = 1) -> dict:  # fmt: skip
+                  plain_reps: int = 1, steady: bool = True) -> dict:  # fmt: skip
     """Time the three engines; print a report whose last line is ``speedup: <ratio>x``.
 
     Parameters
@@ -435,6 +435,9 @@ def run_benchmark(n_funds: int, days: int, seed: int = 1, reps: int = 1, plain_d
     plain_reps
         Runs of the plain-Python engine, each in a fresh child process (the median is reported, and
         the ratio's range over them: one run's time moves with the machine's state).
+    steady
+        Fix the C library's allocator thresholds first (:func:`steady_allocator`), for the rest of this
+        process (they cannot be handed back to glibc's own adjustment) and in the plain engine's.
 
     Returns
     -------
@@ -448,7 +451,7 @@ def run_benchmark(n_funds: int, days: int, seed: int = 1, reps: int = 1, plain_d
     plain_days = min(days, DEFAULT_PLAIN_DAYS) if plain_days is None else plain_days
     if plain_days > days:
         raise ValueError(f"plain_days = {plain_days} is not allowed; expected at most days ({days})")
-    allocator = steady_allocator()
+    allocator = steady_allocator() if steady else ""
     t0 = time.perf_counter()
     CarryUnwindModel(seed=seed, hedge_funds__n_funds=8).run_for(1)  # compile or load the numba cache
     warmup = time.perf_counter() - t0
@@ -468,7 +471,7 @@ def run_benchmark(n_funds: int, days: int, seed: int = 1, reps: int = 1, plain_d
     print("other sectors: the model's defaults in every engine (compiled in the compiled and NumPy engines, "
           "Python in the plain one); the lean path (no DataCollector)")  # fmt: skip
     print(f"allocator: {allocator} in every engine's process" if allocator else
-          "allocator: as the C library sets it: the NumPy engine's time depends on the process's history")  # fmt: skip
+          "allocator: as the C library sets it (the NumPy engine's time depends on the process's history)")  # fmt: skip
     print(
         f"numba warm-up (compile or cache load): {warmup:.2f} s;  construction: "
         + ", ".join(f"{ENGINE_NAMES[e]} {r['build_seconds']:.2f} s" for e, r in runs.items())

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import platform
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -85,7 +88,7 @@ def test_phase_times_add_up_to_the_run():
 
 
 def test_bench_report_ends_with_the_speedup(capsys):
-    result = run_benchmark(n_funds=20, days=3, seed=2, plain_days=2)
+    result = run_benchmark(n_funds=20, days=3, seed=2, plain_days=2, steady=False)
     lines = capsys.readouterr().out.strip().splitlines()
     assert re.fullmatch(r"speedup: \d+(\.\d+)?x", lines[-1]), lines[-1]
     assert result["prices_match"] and result["numpy_prices_identical"]
@@ -98,7 +101,7 @@ def test_the_plain_engine_repeated_gives_the_median_run_and_each_ratio(monkeypat
     real = bench.run_plain_python(n_funds=20, days=2, seed=2)
     times = iter([3.0, 1.0, 2.0])
     monkeypatch.setattr(bench, "run_plain_python", lambda n_funds, days, seed, steady: {**real, "seconds": next(times)})
-    result = run_benchmark(n_funds=20, days=3, seed=2, plain_days=2, plain_reps=3)
+    result = run_benchmark(n_funds=20, days=3, seed=2, plain_days=2, plain_reps=3, steady=False)
     assert result["plain_seconds_each"] == [3.0, 1.0, 2.0]
     assert result["engines"]["mesa"]["seconds"] == 2.0  # the median of the three
     compiled = result["engines"]["numba"]["first_seconds"]
@@ -109,12 +112,15 @@ def test_the_plain_engine_repeated_gives_the_median_run_and_each_ratio(monkeypat
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt's thresholds are glibc's")
-def test_the_funds_benchmark_fixes_the_allocators_thresholds_in_every_engines_process(monkeypatch, capsys):
+def test_the_funds_benchmark_fixes_the_allocators_thresholds_in_every_engines_process(monkeypatch):
     import experiments.cli.bench as bench
 
-    result = run_benchmark(n_funds=20, days=3, seed=2, plain_days=2)
-    assert result["allocator"].startswith("malloc's mmap threshold fixed at 32 MiB")
-    assert f"allocator: {result['allocator']} in every engine's process" in capsys.readouterr().out
+    # in a process of its own: the thresholds stay fixed for the rest of the process that sets them
+    cmd = [sys.executable, "-m", "experiments.cli", "bench", "--funds", "20", "--days", "3", "--plain-days", "2"]
+    out = subprocess.run(cmd, cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+                         check=True).stdout  # fmt: skip
+    assert ("allocator: malloc's mmap threshold fixed at 32 MiB and its trim threshold at 1 GiB in every engine's "
+            "process") in out  # fmt: skip
     # the plain engine's child process gets them from its environment, where glibc reads them at start
     seen = []
 
