@@ -785,7 +785,8 @@ def add_voluntary_terms(acc, scratch, j):
             acc[9], acc[10])  # fmt: skip
 
 
-# the sums' terms a voluntary trade can make non-zero (the rest: forced sales, zero without a margin call)
+# the sums' terms a voluntary trade can make non-zero (the rest: forced sales, zero for a fund trading by
+# the voluntary rule: equity left, no margin call, not in liquidation)
 N_VOLUNTARY = 8
 # the row of the block's scratch after those terms: 1.0 where the fund's trade needs fund_trade
 _ROW_FULL = N_VOLUNTARY

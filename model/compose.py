@@ -214,11 +214,12 @@ _PROJECT_KEY: list[str] = []  # the hash of model/ and agents/ sources, once a p
 
 
 def _project_key() -> str:
-    """A hash of every Python source file in ``model/`` and ``agents/``, read from disk (whichever are imported).
+    """A hash of every Python source file in ``model/`` and ``agents/`` as they are on disk, imported or not.
 
     A generated kernel entry point is compiled with the kernels it calls linked in, and numba's cache
-    checks only the generated file itself; naming the file by this hash gives a fresh file, and a fresh
-    compilation, whenever any source it could depend on changes."""
+    checks only the generated file itself; naming the file by this hash (and by the sources of the
+    kernel's and its arguments' own modules, wherever they are: :func:`_modules_key`) gives a fresh
+    file, and a fresh compilation, whenever a source it could depend on changes."""
     if not _PROJECT_KEY:
         root = Path(__file__).resolve().parents[1]
         h = hashlib.sha1()
@@ -228,6 +229,19 @@ def _project_key() -> str:
                 h.update(path.read_bytes())
         _PROJECT_KEY.append(h.hexdigest())
     return _PROJECT_KEY[0]
+
+
+def _modules_key(modules: set[str]) -> str:
+    """A hash of these modules' source files as they are on disk now (``OSError``/``TypeError`` where a
+    module has no source file, such as one defined in an interactive session)."""
+    h = hashlib.sha1()
+    for name in sorted(modules):
+        path = inspect.getsourcefile(sys.modules[name])
+        if path is None:
+            raise OSError(f"no source file for {name}")
+        h.update(name.encode())
+        h.update(Path(path).read_bytes())
+    return h.hexdigest()
 
 
 def kernel_source(kernel: Callable[..., Any], kinds: Sequence[type | None]) -> str:
@@ -274,8 +288,8 @@ class FlatKernel:
     ``call``. Profilers that replace the dispatchers bound in ``carry_unwind_composed_*`` modules
     (``carry-unwind bench``) see ``flat``, since ``call`` looks it up at each call.
 
-    With numba's JIT disabled, or where the kernel or a kind cannot be imported by name, the object
-    calls the kernel itself.
+    With numba's JIT disabled, or where the kernel or a kind cannot be imported by name or has no
+    source file, the object calls the kernel itself.
     """
 
     __slots__ = ("kernel", "kinds", "_call")
@@ -288,20 +302,30 @@ class FlatKernel:
     def __call__(self, *args: Any) -> Any:
         call = self._call
         if call is None:
-            call = self._call = self._entry()
+            call, lasting = self._entry()
+            if lasting:
+                self._call = call
         return call(*args)
 
-    def _entry(self) -> Callable[..., Any]:
+    def _entry(self) -> tuple[Callable[..., Any], bool]:
+        """``(what to call, whether to keep it)``: the generated entry, or the kernel itself where none
+        can be made. A kernel whose module attribute wraps it just now (a profiler's wrapper, with the
+        kernel as its ``__wrapped__``: the generated module would import the wrapper) is called as it
+        is, and tried again at the next call."""
         module, name = _target(self.kernel)
         owner = sys.modules.get(module)
-        if (
-            numba.config.DISABLE_JIT or owner is None or getattr(owner, name, None) is not self.kernel
-            or not all(kind is None or _importable(kind) for kind in self.kinds)
-        ):  # fmt: skip
-            return self.kernel
+        if numba.config.DISABLE_JIT or owner is None or not all(k is None or _importable(k) for k in self.kinds):
+            return self.kernel, True
+        bound = getattr(owner, name, None)
+        if bound is not self.kernel:
+            return self.kernel, getattr(bound, "__wrapped__", None) is not self.kernel
         text = kernel_source(self.kernel, self.kinds)
-        key = hashlib.sha1((text + _project_key()).encode()).hexdigest()[:16]
-        return _load(key, text, "kernel").call
+        try:
+            sources = _modules_key({module} | {k.__module__ for k in self.kinds if k is not None})
+        except (OSError, TypeError):  # a module without a source file: nothing to key a cached entry by
+            return self.kernel, True
+        key = hashlib.sha1((text + _project_key() + sources).encode()).hexdigest()[:16]
+        return _load(key, text, "kernel").call, True
 
 
 class Bounds(NamedTuple):

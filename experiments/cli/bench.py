@@ -376,13 +376,16 @@ def steady_allocator() -> str:
 
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # no mallopt (macOS), or no C library by that name (Windows)
         return ""
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     mmap, trim = MALLOC_THRESHOLDS["MALLOC_MMAP_THRESHOLD_"], MALLOC_THRESHOLDS["MALLOC_TRIM_THRESHOLD_"]
-    if mallopt(_M_MMAP_THRESHOLD, mmap) != 1 or mallopt(_M_TRIM_THRESHOLD, trim) != 1:
-        return ""
-    return f"malloc's mmap threshold fixed at {mmap // 2**20} MiB and its trim threshold at {trim // 2**30} GiB"
+    fixed = []
+    if mallopt(_M_MMAP_THRESHOLD, mmap) == 1:
+        fixed.append(f"mmap threshold at {mmap // 2**20} MiB")
+    if mallopt(_M_TRIM_THRESHOLD, trim) == 1:
+        fixed.append(f"trim threshold at {trim // 2**30} GiB")
+    return f"malloc's {' and its '.join(fixed)} fixed" if fixed else ""
 
 
 def run_plain_python(n_funds: int, days: int, seed: int, steady: bool = False) -> dict[str, Any]:

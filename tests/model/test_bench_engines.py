@@ -119,7 +119,7 @@ def test_the_funds_benchmark_fixes_the_allocators_thresholds_in_every_engines_pr
     cmd = [sys.executable, "-m", "experiments.cli", "bench", "--funds", "20", "--days", "3", "--plain-days", "2"]
     out = subprocess.run(cmd, cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
                          check=True).stdout  # fmt: skip
-    assert ("allocator: malloc's mmap threshold fixed at 32 MiB and its trim threshold at 1 GiB in every engine's "
+    assert ("allocator: malloc's mmap threshold at 32 MiB and its trim threshold at 1 GiB fixed in every engine's "
             "process") in out  # fmt: skip
     # the plain engine's child process gets them from its environment, where glibc reads them at start
     seen = []

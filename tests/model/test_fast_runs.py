@@ -465,10 +465,53 @@ def test_a_kernel_whose_argument_types_cannot_be_imported_is_called_directly():
     def local_kernel(t):
         return t.x + 1.0
 
-    assert FlatKernel(_decide_kernel, HedgeFundState, Local, None)._entry() is _decide_kernel
+    assert FlatKernel(_decide_kernel, HedgeFundState, Local, None)._entry() == (_decide_kernel, True)
     wrapped = FlatKernel(local_kernel, None)  # a kernel not bound at a module's top level
-    assert wrapped._entry() is local_kernel
+    assert wrapped._entry() == (local_kernel, True)
     assert wrapped(Local(1.5)) == 2.5
+
+
+def test_a_kernel_wrapped_by_a_profiler_at_its_first_call_gets_its_entry_once_unwrapped(monkeypatch):
+    import agents.cta as cta
+    from model.compose import FlatKernel
+
+    kernel = FlatKernel(cta._settle_kernel, cta.CtaState, None, None, None, None)
+    monkeypatch.setattr(cta, "_settle_kernel", lambda *args: cta._settle_kernel.__wrapped__(*args))
+    cta._settle_kernel.__wrapped__ = kernel.kernel
+    assert kernel._entry() == (kernel.kernel, False)  # the generated module would import the wrapper
+    monkeypatch.undo()
+    entry, lasting = kernel._entry()
+    assert lasting and entry.__module__.startswith("carry_unwind_composed_kernel_")
+
+
+def test_a_kernels_entry_is_regenerated_when_its_modules_source_changes(tmp_path, monkeypatch):
+    """A kernel outside the package (a user's sector): editing its module gives a new entry, not the old
+    compiled one."""
+    import importlib
+
+    import numba
+
+    from model.compose import FlatKernel
+
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    source = (
+        "from typing import NamedTuple\nfrom numba import njit\n\n\nclass S(NamedTuple):\n    k: float\n\n\n"
+        "@njit(cache=True)\ndef kern(s, x):\n    return s.k * x + {c}\n"
+    )
+    path = tmp_path / "carry_unwind_test_user_sector.py"
+    path.write_text(source.format(c="1.0"), encoding="utf-8")
+    module = importlib.import_module(path.stem)
+    results = []
+    for c in ("1.0", "5.0"):
+        path.write_text(source.format(c=c), encoding="utf-8")
+        module = importlib.reload(module)
+        flat = FlatKernel(module.kern, module.S, None)
+        results.append((flat(module.S(2.0), 10.0), flat._call.__module__))
+    monkeypatch.delitem(sys.modules, path.stem)
+    (first, first_module), (second, second_module) = results
+    assert (first, second) == (21.0, 25.0)
+    assert first_module != second_module
 
 
 def _households_decide_by_branches(state, rules, counts):
