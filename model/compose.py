@@ -210,30 +210,15 @@ def flat(inputs: tuple) -> tuple:
     return tuple(map(tuple, inputs))
 
 
-_PROJECT_KEY: list[str] = []  # the hash of model/ and agents/ sources, once a process needs it
-
-
-def _project_key() -> str:
-    """A hash of every Python source file in ``model/`` and ``agents/`` as they are on disk, imported or not.
-
-    A generated kernel entry point is compiled with the kernels it calls linked in, and numba's cache
-    checks only the generated file itself; naming the file by this hash (and by the sources of the
-    kernel's and its arguments' own modules, wherever they are: :func:`_modules_key`) gives a fresh
-    file, and a fresh compilation, whenever a source it could depend on changes."""
-    if not _PROJECT_KEY:
-        root = Path(__file__).resolve().parents[1]
-        h = hashlib.sha1()
-        for package in ("model", "agents"):
-            for path in sorted((root / package).rglob("*.py")):
-                h.update(str(path.relative_to(root)).encode())
-                h.update(path.read_bytes())
-        _PROJECT_KEY.append(h.hexdigest())
-    return _PROJECT_KEY[0]
-
-
 def _modules_key(modules: set[str]) -> str:
     """A hash of these modules' source files as they are on disk now (``OSError``/``TypeError`` where a
-    module has no source file, such as one defined in an interactive session)."""
+    module has no source file, such as one defined in an interactive session).
+
+    A generated kernel entry point is compiled with the kernel it calls linked in, and numba's cache
+    checks only the generated file itself. Within the package that is safe already: the cache
+    directory the entry is written to is keyed by every ``model/`` and ``agents/`` source
+    (:mod:`model.numba_cache`). A kernel or a type defined elsewhere (a user's sector) is keyed here,
+    so an edit to its module gives a fresh file and a fresh compilation, not the old compiled code."""
     h = hashlib.sha1()
     for name in sorted(modules):
         path = inspect.getsourcefile(sys.modules[name])
@@ -324,7 +309,7 @@ class FlatKernel:
             sources = _modules_key({module} | {k.__module__ for k in self.kinds if k is not None})
         except (OSError, TypeError):  # a module without a source file: nothing to key a cached entry by
             return self.kernel, True
-        key = hashlib.sha1((text + _project_key() + sources).encode()).hexdigest()[:16]
+        key = hashlib.sha1((text + sources).encode()).hexdigest()[:16]
         return _load(key, text, "kernel").call, True
 
 
