@@ -758,6 +758,37 @@ def seeds_summary(results: list[dict]) -> str:
 # -- the `carry-unwind bench` command -------------------------------------------------------------
 
 
+MAX_POPULATIONS = 8
+
+
+def population_list(text: str) -> tuple[int, ...]:
+    """argparse type: comma-separated fund populations, each an integer > 0, distinct, at most
+    :data:`MAX_POPULATIONS` of them (``1000,10000,100000``)."""
+    items = [t.strip() for t in text.split(",")]
+    values = tuple(positive_int(t) for t in items)
+    if len(values) > MAX_POPULATIONS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_POPULATIONS} populations, got {len(values)}")
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"expected distinct populations, got {text!r}")
+    return values
+
+
+def population_table(results: list[dict]) -> str:
+    """The engine × population table of :func:`run_benchmark` results: ns per fund-day of each engine (the
+    compiled and NumPy engines over their whole runs, the plain engine over its days) and the ratios."""
+    head = (f"{'funds':>9}  {'compiled ns':>12}{'NumPy ns':>11}{'plain ns':>12}{'plain/compiled':>16}"
+            f"{'plain/NumPy':>13}{'NumPy/compiled':>16}")  # fmt: skip
+    lines = ["engine x population (ns per fund-day: the whole model's time over the funds, the compiled and NumPy "
+             "engines over all their days; the ratios over the plain engine's days)", head]  # fmt: skip
+    for r in results:
+        e, n = r["engines"], r["n_funds"]
+        ns = {k: e[k]["seconds"] / (n * (r["plain_days"] if k == "mesa" else r["days"])) * 1e9 for k in e}
+        numpy_over = e["numpy"]["first_seconds"] / e["numba"]["first_seconds"]
+        lines.append(f"{n:>9,}  {ns['numba']:>12.1f}{ns['numpy']:>11.1f}{ns['mesa']:>12.1f}{r['speedup']:>15.1f}x"
+                     f"{r['numpy_speedup']:>12.1f}x{numpy_over:>15.1f}x")  # fmt: skip
+    return "\n".join(lines)
+
+
 def register(sub: Any) -> None:
     """Add ``bench`` to ``sub`` (the object ``add_subparsers`` returned)."""
     bench = sub.add_parser(
@@ -777,6 +808,7 @@ def register(sub: Any) -> None:
         ),
         epilog=(
             "examples:\n  carry-unwind bench --funds 100000 --days 100 --plain-days 5 --reps 3\n"
+            "  carry-unwind bench --populations 1000,10000,100000 --days 100 --plain-days 3 --reps 3\n"
             "  carry-unwind bench --standard --reps 5\n"
             "  carry-unwind bench --standard --reps 3 --seeds 3\n"
             "  carry-unwind bench --standard --reps 3 --by-part\n"
@@ -788,6 +820,11 @@ def register(sub: Any) -> None:
     bench.add_argument(
         "--funds", type=positive_int, default=None, metavar="N",
         help="number of hedge funds, > 0 (required without --standard; with it, default the model's)",
+    )  # fmt: skip
+    bench.add_argument(
+        "--populations", type=population_list, default=None, metavar="N1,N2,...",
+        help=f"instead of --funds: time the fund engines at each population in turn (up to {MAX_POPULATIONS}, "
+        "distinct) and end with the engine x population table; the last line is the last population's speedup",
     )  # fmt: skip
     bench.add_argument(
         "--days", type=positive_int, default=None, metavar="D",
@@ -836,7 +873,8 @@ def register(sub: Any) -> None:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     if args.standard:
-        for flag, value in (("--plain-days", args.plain_days), ("--plain-reps", args.plain_reps)):
+        for flag, value in (("--plain-days", args.plain_days), ("--plain-reps", args.plain_reps),
+                            ("--populations", args.populations)):  # fmt: skip
             if value is not None:
                 raise UsageError(f"{flag} is not allowed with --standard (it times the fund engines)")
         populations = {key: value for key, value in (("hedge_funds__n_funds", args.funds),
@@ -854,9 +892,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             print()
             print(seeds_summary(results))
         return EXIT_OK
-    for flag, value in (("--funds", args.funds), ("--days", args.days)):
-        if value is None:
-            raise UsageError(f"{flag} is required (or give --standard)")
+    if args.populations is not None and args.funds is not None:
+        raise UsageError("--populations and --funds are not allowed together (give one)")
+    if args.funds is None and args.populations is None:
+        raise UsageError("--funds is required (or give --populations, or --standard)")
+    if args.days is None:
+        raise UsageError("--days is required (or give --standard)")
     for flag, value in (("--households", args.households), ("--accounts", args.accounts),
                         ("--lean-only", args.lean_only or None), ("--seeds", args.seeds),
                         ("--by-part", args.by_part or None)):  # fmt: skip
@@ -864,6 +905,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             raise UsageError(f"{flag} is only allowed with --standard")
     if args.plain_days is not None and args.plain_days > args.days:
         raise UsageError(f"--plain-days = {args.plain_days} is not allowed; expected at most --days ({args.days})")
-    run_benchmark(n_funds=args.funds, days=args.days, seed=args.seed, reps=args.reps or 1, plain_days=args.plain_days,
-                  plain_reps=args.plain_reps or 1)  # fmt: skip
+    results = []
+    for i, n_funds in enumerate(args.populations or (args.funds,)):
+        if i:
+            print()
+        results.append(run_benchmark(n_funds=n_funds, days=args.days, seed=args.seed, reps=args.reps or 1,
+                                     plain_days=args.plain_days, plain_reps=args.plain_reps or 1))  # fmt: skip
+    if args.populations is not None:
+        print()
+        print(population_table(results))
+        print(f"speedup: {results[-1]['speedup']:.1f}x")
     return EXIT_OK

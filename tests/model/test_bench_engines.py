@@ -111,6 +111,32 @@ def test_the_plain_engine_repeated_gives_the_median_run_and_each_ratio(monkeypat
     assert "plain Python 3)" in lines[0]
 
 
+def test_the_population_table_gives_each_populations_engines_and_ends_with_the_last_speedup(monkeypatch, capsys):
+    import experiments.cli.bench as bench
+
+    seen = []
+
+    def fake(n_funds, days, seed, reps, plain_days, plain_reps):
+        seen.append(n_funds)
+        # seconds chosen so that every figure of the table is known: 10, 40 and 10,000 ns a fund-day
+        engines = {
+            "numba": {"seconds": 1e-8 * n_funds * days, "first_seconds": 1e-8 * n_funds * plain_days},
+            "numpy": {"seconds": 4e-8 * n_funds * days, "first_seconds": 4e-8 * n_funds * plain_days},
+            "mesa": {"seconds": 1e-5 * n_funds * plain_days, "first_seconds": 1e-5 * n_funds * plain_days},
+        }
+        return {"n_funds": n_funds, "days": days, "plain_days": plain_days, "engines": engines,
+                "speedup": 1000.0 + n_funds, "numpy_speedup": 250.0}  # fmt: skip
+
+    monkeypatch.setattr(bench, "run_benchmark", fake)
+    assert main(["bench", "--populations", "100,20", "--days", "4", "--plain-days", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert seen == [100, 20]  # in the order given
+    assert lines[-1] == "speedup: 1020.0x"  # the last population's
+    rows = {int(line.split()[0].replace(",", "")): line.split() for line in lines[-3:-1]}
+    assert rows[100][1:] == ["10.0", "40.0", "10000.0", "1100.0x", "250.0x", "4.0x"]
+    assert rows[20][3] == "10000.0" and rows[20][4] == "1020.0x"
+
+
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt's thresholds are glibc's")
 def test_the_funds_benchmark_fixes_the_allocators_thresholds_in_every_engines_process(monkeypatch):
     import experiments.cli.bench as bench
@@ -150,6 +176,14 @@ def test_the_funds_benchmark_fixes_the_allocators_thresholds_in_every_engines_pr
         (["--funds", "10", "--days", "3", "--plain-days", "4"], "--plain-days = 4 is not allowed"),
         (["--funds", "10", "--days", "3", "--plain-days", "0"], "--plain-days"),
         (["--funds", "10", "--days", "3", "--reps", "x"], "--reps"),
+        (["--populations", "10,0", "--days", "3"], "--populations"),
+        (["--populations", "10,x", "--days", "3"], "--populations"),
+        (["--populations", "10,10", "--days", "3"], "expected distinct populations"),
+        (["--populations", ",".join(str(n) for n in range(1, 10)), "--days", "3"], "at most 8 populations"),
+        (["--populations", "10,20", "--funds", "10", "--days", "3"], "--populations and --funds are not allowed"),
+        (["--populations", "10,20"], "--days is required"),
+        (["--days", "3"], "--funds is required (or give --populations, or --standard)"),
+        (["--standard", "--populations", "10,20"], "--populations is not allowed with --standard"),
     ],
 )
 def test_bad_bench_arguments_are_one_line_errors(capsys, argv, expected):
