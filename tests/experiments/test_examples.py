@@ -90,7 +90,9 @@ def shrink(argv: list[str], where: Path) -> tuple[list[str], bool]:
         fewer = ["--seeds", "1-2"] if "--seeds" in argv else []  # each seed's figure takes a second
         return [*argv, *RUN_SMALL, *fewer], True
     if command == "bench":
-        return [*argv, "--funds", "50", "--days", "3"], True
+        size = ["--populations", "20,50"] if "--populations" in argv else ["--funds", "50"]
+        argv = [a for i, a in enumerate(argv) if a != "--populations" and argv[i - 1] != "--populations"]
+        return [*argv, *size, "--days", "3", "--plain-days", "1"], True
     if command == "sweep":
         spec = argv[1]
         if spec == "SPEC":  # a placeholder: any specification
