@@ -46,7 +46,7 @@ import mesa
 import numpy as np
 from numba import njit
 
-from model.accounting import book_entry
+from model.accounting import book_entry, book_exchange
 from model.sector import AUX_LOG_RISK, FWD, FX, JGB, JGB30, TRADING_DAYS, UST, BalanceSheet, Sector, Validated, param
 
 __all__ = [
@@ -366,14 +366,10 @@ def dealer_settle(flows, excess, prices, books, equity_target, payout_share, tab
         + jpy * (usd_per_tn - usd_per_tn_prev)
     )
     # the trades: spot dollars for yen, bonds for cash, forwards
-    book_entry(table, turnover, cells, _USD, q_fx)
-    book_entry(table, turnover, cells, _JPY, -q_fx * (S / 1000.0))
-    book_entry(table, turnover, cells, _UST, q_ust)
-    book_entry(table, turnover, cells, _USD, -q_ust * p_us)
-    book_entry(table, turnover, cells, _JGB, q_jgb)
-    book_entry(table, turnover, cells, _JPY, -q_jgb * p_jp)
-    book_entry(table, turnover, cells, _JGB30, q_30)
-    book_entry(table, turnover, cells, _JPY, -q_30 * p_30)
+    book_exchange(table, turnover, cells, _USD, _JPY, q_fx, S / 1000.0)
+    book_exchange(table, turnover, cells, _UST, _USD, q_ust, p_us)
+    book_exchange(table, turnover, cells, _JGB, _JPY, q_jgb, p_jp)
+    book_exchange(table, turnover, cells, _JGB30, _JPY, q_30, p_30)
     book_entry(table, turnover, cells, _FWD, q_fwd)
     fx_inv += q_fx
     ust_inv += q_ust

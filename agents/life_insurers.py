@@ -36,7 +36,7 @@ import numpy as np
 from numba import njit
 
 from model import detmath
-from model.accounting import book_entry
+from model.accounting import book_entry, book_exchange
 from model.compose import FlatKernel
 from model.sector import FWD, FX, INSTITUTIONS, JGB30, N_MARKETS, UST, ConfigError, Sector, Validated, param
 from model.sums import pairwise_sum
@@ -323,12 +323,9 @@ def insurer_settle(orders, state, enabled, usdjpy, ust_price, jgb30_price, fwd_v
     of :data:`_BOOKED`. Returns the day's trades: dollars, UST units, forwards, JGB 30y units."""
     usd, ust = orders[FX, INSTITUTIONS], orders[UST, INSTITUTIONS]
     fwd, jgb30 = orders[FWD, INSTITUTIONS], orders[JGB30, INSTITUTIONS]
-    book_entry(table, turnover, cells, _USD, usd)
-    book_entry(table, turnover, cells, _JPY, -usd * (usdjpy / 1000.0))
-    book_entry(table, turnover, cells, _UST_UNITS, ust)
-    book_entry(table, turnover, cells, _USD, -ust * ust_price)
-    book_entry(table, turnover, cells, _JGB30_UNITS, jgb30)
-    book_entry(table, turnover, cells, _JPY, -jgb30 * jgb30_price)
+    book_exchange(table, turnover, cells, _USD, _JPY, usd, usdjpy / 1000.0)
+    book_exchange(table, turnover, cells, _UST_UNITS, _USD, ust, ust_price)
+    book_exchange(table, turnover, cells, _JGB30_UNITS, _JPY, jgb30, jgb30_price)
     # the hedge: margin on the forwards held overnight, carry on those held at the close
     hedge_old = pairwise_sum(state.hedge_usd_bn)  # hedge_usd_bn.sum()
     paid = -hedge_old * fwd_vm - (hedge_old - fwd) * fwd_carry

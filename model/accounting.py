@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-__all__ = ["Ledger", "AccountingError", "book_cell", "book_entry", "check_identities", "pay_coupons"]
+__all__ = ["Ledger", "AccountingError", "book_cell", "book_entry", "book_exchange", "check_identities", "pay_coupons"]
 
 ISSUERS = ("us_treasury", "jgb_issuer")  # always present: they pay coupons and hold minus the outstanding
 ASSETS = ("usd_bn", "jpy_tn", "ust_units", "jgb_units", "repo_usd_bn", "usd_fwd_bn", "jgb30_units")
@@ -140,6 +140,14 @@ def book_cell(table, turnover, row, col, amount):
 def book_entry(table, turnover, cells, k, amount):
     """:func:`book_cell` at the ``k``-th of ``cells`` (rows ``(row, column)``, as :meth:`Ledger.cells` lists them)."""
     book_cell(table, turnover, cells[k, 0], cells[k, 1], amount)
+
+
+@njit(cache=True, inline="always")
+def book_exchange(table, turnover, cells, got, paid, amount, price):
+    """:meth:`Ledger.fx` and :meth:`Ledger.bonds` from compiled code: ``amount`` of the ``got``-th of
+    ``cells`` bought (negative: sold) for ``price`` each out of the ``paid``-th, in that order."""
+    book_entry(table, turnover, cells, got, amount)
+    book_entry(table, turnover, cells, paid, -amount * price)
 
 
 @dataclass(frozen=True)

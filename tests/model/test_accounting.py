@@ -259,3 +259,26 @@ def test_coupons_are_the_rule_written_holder_by_holder_to_the_last_bit(missing):
         ledgers.append(led)
     a, b = ledgers
     assert a.table.tobytes() == b.table.tobytes() and a.turnover.tobytes() == b.turnover.tobytes()
+
+
+@pytest.mark.parametrize("amount, price", [(1.0 / 3.0, 151.7 / 1000.0), (-2.5, 0.93), (0.0, 1.1), (7.0, -0.0)])
+def test_a_compiled_exchange_books_what_ledger_fx_and_bonds_book(amount, price):
+    from model.accounting import book_exchange
+
+    def ledger_with(cells_of):
+        led = Ledger(("a", "b"))
+        led.table[:] = np.arange(led.table.size, dtype=float).reshape(led.table.shape) / 7.0
+        return led, led.cells(cells_of)
+
+    for method, holdings in (("fx", (("a", "usd_bn"), ("a", "jpy_tn"))),
+                             ("bonds", (("b", "ust_units"), ("b", "usd_bn")))):  # fmt: skip
+        by_method, _ = ledger_with(holdings)
+        if method == "fx":
+            by_method.fx("a", amount, price)
+        else:
+            by_method.bonds("b", "ust_units", "usd_bn", amount, price)
+        for fn in (book_exchange, book_exchange.py_func):
+            led, cells = ledger_with(holdings)
+            fn(led.table, led.turnover, cells, 0, 1, amount, price)
+            assert led.table.tobytes() == by_method.table.tobytes(), method
+            assert led.turnover.tobytes() == by_method.turnover.tobytes(), method
