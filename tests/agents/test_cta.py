@@ -15,6 +15,7 @@ from agents.cta import CtaConfig
 from model.accounting import check_identities
 from model.scenarios import ScenarioEvent
 from model.sector import FWD, FX, N_AUX, N_MARKETS, TRADING_DAYS
+from model.sums import ROW_BLOCK
 from tests.support import make_model, run_model
 
 SQRT_DAYS = math.sqrt(TRADING_DAYS)
@@ -144,6 +145,60 @@ def test_compiled_flows_equal_their_python_source_bit_for_bit(traded_model):
         z, jac, gross, out, aux, _ = fast
         assert z[FX] == 0.0 and out[FX] == 0.0 and not aux.any()
         assert out[FWD] == z[FWD]
+
+
+def _one_loop_flows(p, book):
+    """The CTAs' flows as one plain-Python loop over CTAs in row order (the rule the blocked kernel
+    must reproduce), into fresh outputs: ``(z, jac, gross, out, x, long, short)``."""
+    n = book.fwd_usd_bn.shape[0]
+    x_out, long_out, short_out = np.empty(n), np.empty(n), np.empty(n)
+    total = slope = traded = 0.0
+    for i in range(n):
+        phi, dphi, long, short = cta.cta_signal.py_func(
+            p[FX], book.anchor[i], book.inv_width[i], book.upper[i], book.lower[i], book.exit_upper[i],
+            book.exit_lower[i], book.long_state[i], book.short_state[i], book.ramp, book.breakout_weight,
+        )  # fmt: skip
+        x, dx = cta.cta_position.py_func(book.fwd_usd_bn[i], book.scale[i], phi, dphi, book.speed)
+        x_out[i], long_out[i], short_out[i] = x, long, short
+        q = x - book.fwd_usd_bn[i]
+        total += q
+        slope += dx
+        traded += abs(q)
+    z, jac, gross, out = np.zeros(N_MARKETS), np.zeros((N_MARKETS, N_MARKETS)), np.zeros(N_MARKETS), np.zeros(N_MARKETS)
+    z[FWD] += total
+    jac[FWD, FX] += slope
+    gross[FWD] += traded
+    out[FWD] = total
+    return z, jac, gross, out, x_out, long_out, short_out
+
+
+def test_blocked_flows_equal_one_loop_over_ctas_bit_for_bit(traded_model):
+    """The kernel takes the CTAs a block at a time (vector loop, then row-order sums); a plain loop
+    over CTAs must give the same sums and outputs, across more than one block."""
+    book, points = _book_at(traded_model, (-0.05, -0.01, 0.0, 0.004, 0.03))
+    assert book.fwd_usd_bn.shape[0] > ROW_BLOCK
+    for p in points:
+        z, jac, gross, out, _, scratch = _evaluate(cta.cta_flows, p, book)
+        ref = _one_loop_flows(p, book)
+        for a, b in zip((z, jac, gross, out, scratch.out_x, scratch.out_long, scratch.out_short), ref, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def _branchy_smoothstep(u):
+    if u <= 0.0:
+        return 0.0, 0.0
+    if u >= 1.0:
+        return 1.0, 0.0
+    return u * u * (3.0 - 2.0 * u), 6.0 * u * (1.0 - u)
+
+
+@pytest.mark.parametrize("u", [-np.inf, -1.0, -1e-300, -0.0, 0.0, 5e-324, 1e-8, 0.25, 0.5, 1 - 1e-16, 1.0, 2.0, np.inf])
+def test_smoothstep_selection_equals_the_branches_bit_for_bit(u):
+    for fn in (cta.smoothstep, cta.smoothstep.py_func):
+        got, want = fn(u), _branchy_smoothstep(u)
+        assert [math.copysign(1.0, g) for g in got] == [math.copysign(1.0, w) for w in want]  # signs of zeros
+        assert got == want
+    assert all(math.isnan(v) for v in cta.smoothstep(math.nan))
 
 
 def test_analytic_derivatives_equal_central_differences(traded_model):
