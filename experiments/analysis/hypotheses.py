@@ -12,7 +12,7 @@ resamples of seeds, fixed generator) and a verdict for the parameters used:
 * **inconclusive** – otherwise (more seeds may decide it).
 
 Both worlds are reported where the source articles disagree: H1 at the default leverage and with
-more leverage; H2 across the fiscal parameters' ranges (a Ricardian and an active fiscal regime, an
+low leverage; H2 across the fiscal parameters' ranges (a Ricardian and an active fiscal regime, an
 unconstrained and a constrained BoJ), each shock scaled to the same 10y JGB rise.
 """
 
@@ -162,7 +162,7 @@ def verdict(lo: float, hi: float, *, above: float | None = None, below: float | 
 # The rule each hypothesis's headline effect is judged by: supported if its interval lies entirely
 # on ``side`` of ``threshold``. H2, H5 and H6 also judge other arms (their notes and worlds say how).
 DECISION_RULES: dict[str, tuple[str, float, str]] = {
-    "H1": ("above", 2.0, "amplification ×2"),
+    "H1": ("above", 2.0, "amplification ×2; every trigger's interval must lie above it, and one below refutes"),
     "H2": ("above", 0.0, "no move; the BoJ hike must also lie below it"),
     "H3": ("above", 0.0, "no effect"),
     "H4": ("above", 0.0, "no effect"),
@@ -208,81 +208,150 @@ class HypothesisResult:
 
 
 # -- the hypotheses ----------------------------------------------------------------------------
+# Every endogenous link from a move to more selling, each switched off by one override: margins that
+# tighten with volatility, VaR-driven deleveraging, forced sales (margin calls and liquidations),
+# investor redemptions, the retail brokers' stop-outs, the dealers' capital in their capacity (the
+# liquidity spiral) and the risk index's response to the day's move and forced sales (price → volatility).
 FEEDBACK_OFF = dict(
     hedge_funds__margin_vol_elasticity=0.0,
     hedge_funds__forced_sales=False,
     hedge_funds__investor_flows=False,
     hedge_funds__risk_feedback=False,
+    retail_fx__stop_outs=False,
+    dealers__capital_constraint=False,
+    market__risk_endogenous=False,
 )
 TRIGGER_DAY = 60
 # The shock experiments start from the baseline with a fully positioned carry book (the risk_off
 # scenario's set-up without its own day-60 shock), so that the trigger is the only shock.
 SHOCK_SCENARIO = "baseline"
 CROWDED = dict(hedge_funds__initial_leverage_fraction=1.0)
+BASELINE_BOJ_RATE = -0.001  # the baseline's policy rate (market.boj_rate; its BoJ is scripted): a hike is above it
 
-
-H1_TRIGGER = 1.0  # ln-v jump ×e: VIX 16 → ~43, the size of 5 Aug 2024 (close 38.6, CBOE)
+# H1's triggers: the three of the vicious-cycle thesis, each an input (news or a decision) of a size
+# fixed here, none of them a move of the risk index or of any other price the model makes. The
+# surge the risk index, the margins and the forced sales then add is what H1 measures.
+H1_GROWTH_SURPRISE_SD = -3.0  # the risk_off scenario's: ISM (1 Aug 2024) and payrolls and unemployment (2 Aug)
+H1_TRIGGERS: dict[str, tuple[tuple[int, str, tuple[tuple[str, float], ...]], ...]] = {
+    # equities fall and the expected Fed path drops (market.growth_news_fed_path_pa per sd)
+    "US growth news": (event(TRIGGER_DAY, "us_growth_news", surprise_sd=H1_GROWTH_SURPRISE_SD),),
+    # the expected Fed near-term rate 24 bp lower with no news about growth: the Fed-path part of the
+    # growth trigger alone (3 sd × market.growth_news_fed_path_pa's 8 bp, its source: Gürkaynak,
+    # Kısacıkoğlu & Wright 2020); the 2y Treasury fell 28 bp on 2 Aug 2024 (FRED DGS2, 4.16% → 3.88%)
+    "Fed-path repricing": (event(TRIGGER_DAY, "fed_path_news", change_pa=-0.0024),),
+    # 31 Jul 2024: the policy rate 15 bp higher (BoJ, 0-0.1% → 0.25%) and guidance of further hikes
+    # (+5 bp on the expected near-term rate: the replay's assumption, range 0-10 bp)
+    "BoJ hike": (
+        event(TRIGGER_DAY, "boj_rate", rate=BASELINE_BOJ_RATE + 0.0015),
+        event(TRIGGER_DAY, "boj_path_news", change_pa=0.0005),
+    ),
+}
+H1_HEADLINE = "US growth news"  # the trigger whose channels are also cut one at a time
 H1_WORLDS = {
     "default leverage": {},
     "low leverage (max_leverage 1.5)": dict(hedge_funds__max_leverage=1.5),
 }
+H1_ABLATIONS = {
+    "all feedback off": FEEDBACK_OFF,
+    "margin tightening off": dict(hedge_funds__margin_vol_elasticity=0.0),
+    "VaR deleveraging off": dict(hedge_funds__risk_feedback=False),
+    "forced sales off": dict(hedge_funds__forced_sales=False),
+    "investor redemptions off": dict(hedge_funds__investor_flows=False),
+    "retail stop-outs off": dict(retail_fx__stop_outs=False),
+    "dealers' capital fixed": dict(dealers__capital_constraint=False),
+    "price → volatility cut": dict(market__risk_endogenous=False),
+}
+
+
+def amplification(on: Sequence[float], off: Sequence[float]) -> dict:
+    """Per-seed ratios of the surges ``on`` / ``off`` (the latter floored at 1e-4, a hundredth of a
+    percent), their mean and bootstrap interval, and the mean surge ``off`` in %."""
+    ratios = [a / max(b, 1e-4) for a, b in zip(on, off, strict=True)]
+    m, lo, hi = bootstrap_ci(ratios)
+    return dict(ratio=m, ci=[lo, hi], impact_off_pct=100 * float(np.mean(off)), per_seed=ratios)
+
+
+def joint_verdict(verdicts: Sequence[str]) -> str:
+    """One verdict from several that must all hold: supported if every one is, refuted if any is."""
+    if verdicts and all(v == "supported" for v in verdicts):
+        return "supported"
+    return "refuted" if "refuted" in verdicts else "inconclusive"
+
+
+def h1_arms(seeds: Sequence[int], days: int) -> list[Arm]:
+    """H1's arms, in the order :func:`h1` reads them: for each world and seed, the no-trigger control of
+    every feedback setting (all on, then each ablation), then each trigger with all on and all off,
+    and the headline trigger with each single ablation. A control serves every trigger: the arms of a
+    pair differ only by the trigger's events."""
+    arms = []
+    settings = {"all on": {}, **H1_ABLATIONS}
+    for wov in H1_WORLDS.values():
+        for s in seeds:
+            base = dict(CROWDED, **wov, nisa__n_households=2000)
+            arms += [Arm(SHOCK_SCENARIO, s, days, overrides(**base, **ov)) for ov in settings.values()]
+            for tname, events in H1_TRIGGERS.items():
+                names = settings if tname == H1_HEADLINE else ("all on", "all feedback off")
+                arms += [Arm(SHOCK_SCENARIO, s, days, overrides(**base, **settings[n]), events) for n in names]
+    return arms
 
 
 def h1(seeds, workers, quick) -> HypothesisResult:
-    """Vicious cycle: the trigger's yen surge with feedback channels on / off."""
+    """Vicious cycle: each trigger's yen surge with the feedback channels on / off."""
     days, window = TRIGGER_DAY + 40, (TRIGGER_DAY, TRIGGER_DAY + 40)
-    shock = (event(TRIGGER_DAY, "risk_shock", log_jump=H1_TRIGGER),)
-    ablations = {
-        "all feedback off": FEEDBACK_OFF,
-        "margin tightening off": dict(hedge_funds__margin_vol_elasticity=0.0),
-        "VaR deleveraging off": dict(hedge_funds__risk_feedback=False),
-        "forced sales off": dict(hedge_funds__forced_sales=False),
-        "investor redemptions off": dict(hedge_funds__investor_flows=False),
-    }
+    settings = ("all on", *H1_ABLATIONS)
+    res = iter(run_arms(h1_arms(seeds, days), workers))
+    # surges[world][trigger][setting] -> per-seed surge (log gap below the same setting's control)
+    surges: dict[str, dict[str, dict[str, list[float]]]] = {w: {t: {} for t in H1_TRIGGERS} for w in H1_WORLDS}
+    for wname in H1_WORLDS:
+        for _ in seeds:
+            control = {n: next(res)["usdjpy"] for n in settings}
+            for tname in H1_TRIGGERS:
+                names = settings if tname == H1_HEADLINE else ("all on", "all feedback off")
+                for n in names:
+                    surge = impact(next(res)["usdjpy"], control[n], *window)
+                    surges[wname][tname].setdefault(n, []).append(surge)
     out_worlds = {}
     for wname, wov in H1_WORLDS.items():
-        arms = []
-        for s in seeds:
-            base = dict(CROWDED, **wov, nisa__n_households=2000)
-            arms.append(Arm(SHOCK_SCENARIO, s, days, overrides(**base), shock))
-            arms.append(Arm(SHOCK_SCENARIO, s, days, overrides(**base)))
-            for aov in ablations.values():
-                arms.append(Arm(SHOCK_SCENARIO, s, days, overrides(**base, **aov), shock))
-                arms.append(Arm(SHOCK_SCENARIO, s, days, overrides(**base, **aov)))
-        res = run_arms(arms, workers)
-        k = 2 + 2 * len(ablations)
-        on = [impact(res[i * k]["usdjpy"], res[i * k + 1]["usdjpy"], *window) for i in range(len(seeds))]
-        table = {}
-        for j, name in enumerate(ablations):
-            off = [
-                impact(res[i * k + 2 + 2 * j]["usdjpy"], res[i * k + 3 + 2 * j]["usdjpy"], *window)
-                for i in range(len(seeds))
-            ]
-            ratios = [a / max(b, 1e-4) for a, b in zip(on, off, strict=True)]
-            m, lo, hi = bootstrap_ci(ratios)
-            table[name] = dict(ratio=m, ci=[lo, hi], impact_off_pct=100 * float(np.mean(off)), per_seed=ratios)
-        m, lo, hi = bootstrap_ci([100 * v for v in on])
-        out_worlds[wname] = dict(impact_on_pct=m, impact_on_ci=[lo, hi], ablations=table, overrides=wov)
-    main = out_worlds["default leverage"]["ablations"]["all feedback off"]
-    low = out_worlds["low leverage (max_leverage 1.5)"]["ablations"]["all feedback off"]
+        by_trigger = surges[wname]
+        head_surges = by_trigger[H1_HEADLINE]
+        table = {name: amplification(head_surges["all on"], head_surges[name]) for name in H1_ABLATIONS}
+        triggers = {}
+        for tname in H1_TRIGGERS:
+            row = amplification(by_trigger[tname]["all on"], by_trigger[tname]["all feedback off"])
+            m, lo, hi = bootstrap_ci([100 * v for v in by_trigger[tname]["all on"]])
+            triggers[tname] = dict(row, impact_on_pct=m, impact_on_ci=[lo, hi], verdict=verdict(*row["ci"], above=2.0))
+        head = triggers[H1_HEADLINE]
+        out_worlds[wname] = dict(impact_on_pct=head["impact_on_pct"], impact_on_ci=head["impact_on_ci"],
+                                 ablations=table, triggers=triggers, overrides=wov)  # fmt: skip
+    main = out_worlds["default leverage"]
+    head = main["ablations"]["all feedback off"]
+    v = joint_verdict([t["verdict"] for t in main["triggers"].values()])
+    others = "; ".join(
+        f"{t} ×{w['ratio']:.2f} [{w['ci'][0]:.2f}, {w['ci'][1]:.2f}] ({w['verdict']})"
+        for t, w in main["triggers"].items()
+        if t != H1_HEADLINE
+    )
+    low = out_worlds["low leverage (max_leverage 1.5)"]["triggers"][H1_HEADLINE]
     return HypothesisResult(
         "H1",
         "Vicious cycle",
-        "With enough leverage a trigger's yen surge is several times (≥ 2×) larger than with the feedback channels "
-        "(margin tightening and VaR-driven deleveraging, forced sales, investor redemptions) switched off.",
-        verdict(*main["ci"], above=2.0),
-        "amplification ratio (surge with feedback / without)",
-        main["ratio"],
-        main["ci"][0],
-        main["ci"][1],
-        main["per_seed"],
+        "With enough leverage each trigger's yen surge is several times (≥ 2×) larger than with the feedback "
+        "channels (margins and VaR-driven deleveraging, forced sales, redemptions, stop-outs, the dealers' "
+        "capital, the risk index's response to the market) switched off.",
+        v,
+        f"amplification, {H1_HEADLINE} (feedback on / off)",
+        head["ratio"],
+        head["ci"][0],
+        head["ci"][1],
+        head["per_seed"],
         out_worlds,
-        notes=f"Trigger: the risk index jumps ×{math.exp(H1_TRIGGER):.2f} on day {TRIGGER_DAY} of the baseline with a "
-        "fully positioned book (funds at their target leverage); surge = the largest log gap below the same seed's "
-        "no-trigger path within 40 days. With "
-        f"low leverage the ratio is {low['ratio']:.2f} [{low['ci'][0]:.2f}, {low['ci'][1]:.2f}] "
-        f"({verdict(*low['ci'], above=2.0)}). The liquidity channel (dealers' and real money's capacity shrinking with "
-        "the risk index) stays on in every arm.",
+        notes=f"Triggers on day {TRIGGER_DAY} of the baseline with a fully positioned book (funds at their target "
+        f"leverage), each an input: US growth news of {H1_GROWTH_SURPRISE_SD:g} sd (equities fall, the expected "
+        "Fed path drops), a Fed-path repricing of the same size with no growth news, and a 15 bp BoJ hike with "
+        "guidance; nothing about the risk index is scripted. Surge = the largest log gap below the same seed's "
+        "no-trigger path within 40 days. Verdict: supported when every trigger's interval lies above 2, refuted "
+        f"when any lies below. Other triggers: {others}. With low leverage, {H1_HEADLINE}: "
+        f"×{low['ratio']:.2f} [{low['ci'][0]:.2f}, {low['ci'][1]:.2f}] ({low['verdict']}).",
     )
 
 
@@ -290,7 +359,7 @@ def h1(seeds, workers, quick) -> HypothesisResult:
 H2_TARGET_BP = 25.0  # each arm raises the 10y JGB by this much (median over seeds, against its twin)
 H2_DAY, H2_HORIZON = 30, 5  # the shock's day; the 10y and the yen are read this many days later
 H2_BASE = dict(nisa__n_households=2000, boj__mode="scripted")
-H2_BOJ_RATE = -0.001  # the baseline's policy rate (market.boj_rate): a hike is a decision above it
+H2_BOJ_RATE = BASELINE_BOJ_RATE  # a hike is a decision above it
 # first guesses and largest sizes searched: ¥ tn of budget (events allow up to ¥500 tn); the hike, per annum
 H2_SIZES = {"fiscal": (10.0, 320.0), "monetary": (0.0025, 0.04)}
 H2_COLUMNS = ("usdjpy", "jgb10y_yield", "jgb30y_yield", "jp_inflation_expectations", "jgb2y_yield", "nisa_flow_jpy_tn")
@@ -580,7 +649,7 @@ def h4(seeds, workers, quick) -> HypothesisResult:
 def h5(seeds, workers, quick) -> HypothesisResult:
     """Sticky NISA flows damp an unwind unless the panic threshold is crossed."""
     days, window = TRIGGER_DAY + 40, (TRIGGER_DAY, TRIGGER_DAY + 40)
-    shock = (event(TRIGGER_DAY, "risk_shock", log_jump=1.0),)
+    shock = H1_TRIGGERS[H1_HEADLINE]
     variants = {"sticky (default thresholds)": {}, "fragile (panic at 5% drawdown)": dict(
         nisa__panic_threshold=0.05, nisa__contagion_min_drawdown=0.02)}  # fmt: skip
     out = {}
@@ -603,7 +672,7 @@ def h5(seeds, workers, quick) -> HypothesisResult:
         out[name] = dict(surge_change_pct=m, ci=[lo, hi], per_seed=diff)
     sticky, fragile = out["sticky (default thresholds)"], out["fragile (panic at 5% drawdown)"]
     v1, v2 = verdict(*sticky["ci"], below=0.0), verdict(*fragile["ci"], above=0.0)
-    v = "supported" if v1 == v2 == "supported" else "refuted" if "refuted" in (v1, v2) else "inconclusive"
+    v = joint_verdict([v1, v2])
     return HypothesisResult(
         "H5",
         "Sticky flows",
@@ -616,13 +685,15 @@ def h5(seeds, workers, quick) -> HypothesisResult:
         sticky["ci"][1],
         sticky["per_seed"],
         out,
+        notes=f"H1's headline trigger (US growth news of {H1_GROWTH_SURPRISE_SD:g} sd) on day {TRIGGER_DAY} of the "
+        "baseline with a fully positioned book; arms with and without NISA households.",
     )
 
 
 def h6(seeds, workers, quick) -> HypothesisResult:
     """Policy: MoF leaning against the surge and a BoJ stability pause."""
     days, window = TRIGGER_DAY + 60, (TRIGGER_DAY, TRIGGER_DAY + 60)
-    shock = (event(TRIGGER_DAY, "risk_shock", log_jump=1.0),)
+    shock = H1_TRIGGERS[H1_HEADLINE]
     hawk = dict(macro__jp_core_inflation=0.035, nisa__n_households=2000, boj__mode="rule")  # a BoJ that wants to hike
     policies = {
         "MoF leans against the surge": (dict(mof__lean_against_surges=True), dict(mof__lean_against_surges=False)),
@@ -642,14 +713,7 @@ def h6(seeds, workers, quick) -> HypothesisResult:
                 for i in range(len(seeds))]  # fmt: skip
         m, lo, hi = bootstrap_ci(diff)
         out[name] = dict(surge_change_pct=m, ci=[lo, hi], verdict=verdict(lo, hi, below=0.0), per_seed=diff)
-    verdicts = [w["verdict"] for w in out.values()]
-    v = (
-        "supported"
-        if all(x == "supported" for x in verdicts)
-        else "refuted"
-        if "refuted" in verdicts
-        else "inconclusive"
-    )
+    v = joint_verdict([w["verdict"] for w in out.values()])
     mof = out["MoF leans against the surge"]
     return HypothesisResult(
         "H6",
@@ -662,8 +726,9 @@ def h6(seeds, workers, quick) -> HypothesisResult:
         mof["ci"][1],
         mof["per_seed"],
         out,
-        notes="A ×e risk-index jump on day 60 of the baseline with a fully positioned book, core inflation 3.5% so "
-        "that the BoJ's rule wants to hike during the unwind.",
+        notes=f"H1's headline trigger (US growth news of {H1_GROWTH_SURPRISE_SD:g} sd) on day {TRIGGER_DAY} of the "
+        "baseline with a fully positioned book, core inflation 3.5% so that the BoJ's rule wants to hike during the "
+        "unwind.",
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -185,6 +186,11 @@ def hypothesis_figure(r: HypothesisResult) -> Figure:
             for sub, v in w.get("ablations", w).items():
                 if isinstance(v, dict) and "ci" in v:
                     add(f"{name}: {sub}", v)
+            # H1: each trigger with every channel off (the headline trigger's is already among the ablations)
+            shown = {(v.get("ratio"), tuple(v["ci"])) for v in w.get("ablations", {}).values() if "ci" in v}
+            for sub, v in w.get("triggers", {}).items():
+                if isinstance(v, dict) and "ci" in v and (v.get("ratio"), tuple(v["ci"])) not in shown:
+                    add(f"{name}: {sub}, all feedback off", v)
         if not any(headline):
             labels, means, los, his, headline = [r.key], [r.effect], [r.ci_low], [r.ci_high], [True]
         y = np.arange(len(labels))
@@ -202,7 +208,7 @@ def hypothesis_figure(r: HypothesisResult) -> Figure:
         ax.invert_yaxis()
         style_axes(ax, f"{r.key} {r.title}: {r.verdict}", "")
         ax.title.set_color(verdict_color)
-        ax.set_xlabel(r.effect_name, fontsize=9)
+        ax.set_xlabel("\n".join(textwrap.wrap(r.effect_name, 36)), fontsize=9)  # the y labels leave the axis narrow
         ax.grid(axis="y", visible=False)
         fig.legend(*ax.get_legend_handles_labels(), loc="outside upper right", ncol=2, frameon=False, fontsize=8)
         bars = f"Dots: mean over seeds; bars: {100 * CI_LEVEL:g}% bootstrap interval; ▶ the headline effect."

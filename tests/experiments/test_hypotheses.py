@@ -123,6 +123,69 @@ def test_h1_verdict_reads_the_amplification_ratio_of_planted_surges(monkeypatch,
 
 
 @pytest.mark.parametrize(
+    "verdicts, expected",
+    [
+        (["supported", "supported"], "supported"),
+        (["supported", "inconclusive"], "inconclusive"),
+        (["supported", "refuted"], "refuted"),
+        (["inconclusive", "refuted"], "refuted"),
+        ([], "inconclusive"),
+    ],
+)
+def test_joint_verdict_needs_every_part(verdicts, expected):
+    assert hyp.joint_verdict(verdicts) == expected
+
+
+def test_h1_needs_every_trigger_amplified(monkeypatch):
+    # the growth news and the Fed-path repricing amplified 5x, the BoJ hike not at all: refuted
+    def moves(arm):
+        if not arm.events:
+            return {}
+        surge = 0.02 * (1.0 + 0.1 * arm.seed)
+        boj = any(kind == "boj_rate" for _, kind, _ in arm.events)
+        return {"usdjpy": -surge if feedback_off(arm) or boj else -5.0 * surge}
+
+    monkeypatch.setattr(hyp, "run_arms", planted_runs(moves))
+    r = hyp.h1(SEEDS, workers=1, quick=True)
+    triggers = r.worlds["default leverage"]["triggers"]
+    assert set(triggers) == set(hyp.H1_TRIGGERS)
+    assert triggers["BoJ hike"]["ratio"] == pytest.approx(1.0) and triggers["BoJ hike"]["verdict"] == "refuted"
+    assert triggers[hyp.H1_HEADLINE]["verdict"] == "supported" and r.effect == pytest.approx(5.0)
+    assert r.verdict == "refuted"
+
+
+def test_h1_arms_pair_each_trigger_with_its_own_control(monkeypatch):
+    seen = []
+    monkeypatch.setattr(hyp, "run_arms", lambda arms, workers=1, progress=False: seen.extend(arms) or planted_runs(
+        lambda arm: {})(arms))  # fmt: skip
+    hyp.h1(SEEDS, workers=1, quick=True)
+    controls = {(a.seed, a.overrides) for a in seen if not a.events}
+    triggered = [a for a in seen if a.events]
+    # every triggered arm has a control with the same seed and overrides, and only the trigger differs
+    assert triggered and all((a.seed, a.overrides) in controls for a in triggered)
+    per_trigger = {name: [a for a in triggered if a.events == events] for name, events in hyp.H1_TRIGGERS.items()}
+    n_worlds = len(hyp.H1_WORLDS)
+    assert len(per_trigger[hyp.H1_HEADLINE]) == n_worlds * len(SEEDS) * (1 + len(hyp.H1_ABLATIONS))
+    assert all(len(v) == n_worlds * len(SEEDS) * 2 for k, v in per_trigger.items() if k != hyp.H1_HEADLINE)
+
+
+def test_shock_hypotheses_are_triggered_by_inputs_only(monkeypatch):
+    """H1, H5 and H6 trigger their unwinds with news and decisions, never with a move of the risk index
+    or an observed price (outcomes of the model)."""
+    from model.scenarios import EVENT_KINDS, OBSERVED_KINDS
+
+    seen = []
+    monkeypatch.setattr(hyp, "run_arms", lambda arms, workers=1, progress=False: seen.extend(arms) or planted_runs(
+        lambda arm: {})(arms))  # fmt: skip
+    for key in ("H1", "H5", "H6"):
+        hyp.HYPOTHESES[key](SEEDS[:2], workers=1, quick=True)
+    kinds = {kind for a in seen for _, kind, _ in a.events}
+    assert kinds and kinds <= set(EVENT_KINDS)
+    assert "risk_shock" not in kinds and not kinds & OBSERVED_KINDS
+    assert {"us_growth_news", "fed_path_news", "boj_rate"} <= kinds
+
+
+@pytest.mark.parametrize(
     "fiscal, monetary, expected",
     [(0.005, -0.004, "supported"), (-0.005, -0.004, "refuted"), (0.005, 0.004, "refuted")],
 )

@@ -32,20 +32,29 @@ def plot_feedback_ablation(h1: HypothesisResult, ax: Axes, *, threshold: float =
     """Amplification ratio (surge with all channels / surge with one off) per ablation and world, 95 % CIs.
 
     ``h1`` is :func:`experiments.analysis.hypotheses.h1`'s result; one colour per world (default leverage,
-    low leverage), one row per ablation. A ratio above 1: the channel switched off amplifies the surge.
+    low leverage), one row per ablation of the headline trigger, then one per other trigger with every
+    channel off. A ratio above 1: the channels switched off amplify the surge.
     """
     from matplotlib.ticker import FormatStrFormatter
 
     c = figure_colors()
     worlds = list(h1.worlds.items())
-    names = list(worlds[0][1]["ablations"])
+    # the headline trigger's ablations, then every other trigger with all channels off
+    rows = [("ablations", n, n) for n in worlds[0][1]["ablations"]]
+    headline = worlds[0][1]["ablations"].get("all feedback off", {}).get("per_seed")
+    rows += [
+        ("triggers", t, f"all off, {t}")
+        for t, v in worlds[0][1].get("triggers", {}).items()
+        if v.get("per_seed") != headline
+    ]
+    names = [label for *_, label in rows]
     y = np.arange(len(names))
     colours = (c["a"], c["second"], c["b"])
     offset = np.linspace(-0.15, 0.15, len(worlds)) if len(worlds) > 1 else np.zeros(1)
     for k, (wname, w) in enumerate(worlds):
-        r = np.array([w["ablations"][n]["ratio"] for n in names])
-        lo = np.array([w["ablations"][n]["ci"][0] for n in names])
-        hi = np.array([w["ablations"][n]["ci"][1] for n in names])
+        r = np.array([w[kind][key]["ratio"] for kind, key, _ in rows])
+        lo = np.array([w[kind][key]["ci"][0] for kind, key, _ in rows])
+        hi = np.array([w[kind][key]["ci"][1] for kind, key, _ in rows])
         ax.errorbar(
             r,
             y + offset[k],
@@ -103,9 +112,10 @@ def build_ablation(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
     fig, ax = paper_figure("one", 2.7)
     plot_feedback_ablation(r, ax)
     extra = {
-        "scenario": "risk_off",
+        "scenario": hyp.SHOCK_SCENARIO,
         "trigger_day": hyp.TRIGGER_DAY,
-        "trigger_log_jump": hyp.H1_TRIGGER,
+        "triggers": {name: [list(e) for e in events] for name, events in hyp.H1_TRIGGERS.items()},
+        "headline_trigger": hyp.H1_HEADLINE,
         "feedback_off": hyp.FEEDBACK_OFF,
         "worlds": {k: v["overrides"] for k, v in r.worlds.items()},
     }
