@@ -85,7 +85,7 @@ def plot_feedback_ablation(h1: HypothesisResult, ax: Axes, *, threshold: float =
     ax.grid(True, axis="x")
     ax.grid(False, axis="y")
     ax.set_title(f"Feedback channels (H1): {h1.verdict}", loc="left")
-    ax.legend(loc="lower right", handletextpad=0.3)
+    ax.legend(loc="center right", handletextpad=0.3)  # the ratios sit left of the threshold
     return ax
 
 
