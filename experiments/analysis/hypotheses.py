@@ -208,10 +208,14 @@ class HypothesisResult:
 
 
 # -- the hypotheses ----------------------------------------------------------------------------
-# Every endogenous link from a move to more selling, each switched off by one override: margins that
-# tighten with volatility, VaR-driven deleveraging, forced sales (margin calls and liquidations),
-# investor redemptions, the retail brokers' stop-outs, the dealers' capital in their capacity (the
-# liquidity spiral) and the risk index's response to the day's move and forced sales (price → volatility).
+# The feedback links the vicious-cycle thesis names, each switched off by one override: margins that
+# tighten with volatility; VaR-driven deleveraging (with it off the funds also size and margin at the
+# calm-market volatility, so margins no longer tighten either); margin calls cutting positions at once
+# (off: the cut is spread over days; liquidations of funds without equity stay); investor redemptions;
+# the retail brokers' stop-outs; the dealers' capital in their capacity (the liquidity spiral); and the
+# risk index's response to the day's move and forced sales (price → volatility). Links that stay on in
+# every arm: the CTAs' and the funds' trend following, the funds' positions shrinking with their
+# equity, the liquidation of failed funds, and the NISA households' panic selling.
 FEEDBACK_OFF = dict(
     hedge_funds__margin_vol_elasticity=0.0,
     hedge_funds__forced_sales=False,
@@ -236,8 +240,8 @@ H1_TRIGGERS: dict[str, tuple[tuple[int, str, tuple[tuple[str, float], ...]], ...
     # equities fall and the expected Fed path drops (market.growth_news_fed_path_pa per sd)
     "US growth news": (event(TRIGGER_DAY, "us_growth_news", surprise_sd=H1_GROWTH_SURPRISE_SD),),
     # the expected Fed near-term rate 24 bp lower with no news about growth: the Fed-path part of the
-    # growth trigger alone (3 sd × market.growth_news_fed_path_pa's 8 bp, its source: Gürkaynak,
-    # Kısacıkoğlu & Wright 2020); the 2y Treasury fell 28 bp on 2 Aug 2024 (FRED DGS2, 4.16% → 3.88%)
+    # growth trigger alone (3 sd × market.growth_news_fed_path_pa's 8 bp a sd, whose source is
+    # Gürkaynak, Kısacıkoğlu & Wright 2020)
     "Fed-path repricing": (event(TRIGGER_DAY, "fed_path_news", change_pa=-0.0024),),
     # 31 Jul 2024: the policy rate 15 bp higher (BoJ, 0-0.1% → 0.25%) and guidance of further hikes
     # (+5 bp on the expected near-term rate: the replay's assumption, range 0-10 bp)

@@ -16,6 +16,7 @@ from experiments.analysis.hypotheses import (
     CI_LEVEL,
     DASHBOARD_NAMES,
     DECISION_RULES,
+    H1_HEADLINE,
     HYPOTHESES,
     N_BOOT,
     HypothesisResult,
@@ -112,10 +113,17 @@ def _report(results: list[HypothesisResult], seeds: list[int], overrides: Mappin
         ]
         if r.notes:
             lines += ["", r.notes]
-        lines += ["", "```json", json.dumps(_jsonable(_strip(r.worlds)), indent=1)[:4000], "```"]
+        text = json.dumps(_jsonable(_strip(r.worlds)), indent=1)
+        if len(text) <= REPORT_JSON_CHARS:
+            lines += ["", "```json", text, "```"]
+        else:  # never cut a JSON text in the middle
+            lines += ["", f"(Its {len(text):,}-character breakdown is in `verdicts.json`.)"]
         if r.figure:
             lines += ["", f"![{r.key}]({r.figure})"]
     return "\n".join(lines) + "\n"
+
+
+REPORT_JSON_CHARS = 20_000  # the longest breakdown the report shows inline
 
 
 def _strip(d):
@@ -187,9 +195,8 @@ def hypothesis_figure(r: HypothesisResult) -> Figure:
                 if isinstance(v, dict) and "ci" in v:
                     add(f"{name}: {sub}", v)
             # H1: each trigger with every channel off (the headline trigger's is already among the ablations)
-            shown = {(v.get("ratio"), tuple(v["ci"])) for v in w.get("ablations", {}).values() if "ci" in v}
             for sub, v in w.get("triggers", {}).items():
-                if isinstance(v, dict) and "ci" in v and (v.get("ratio"), tuple(v["ci"])) not in shown:
+                if isinstance(v, dict) and "ci" in v and sub != H1_HEADLINE:
                     add(f"{name}: {sub}, all feedback off", v)
         if not any(headline):
             labels, means, los, his, headline = [r.key], [r.effect], [r.ci_low], [r.ci_high], [True]

@@ -169,6 +169,41 @@ def test_h1_arms_pair_each_trigger_with_its_own_control(monkeypatch):
     assert all(len(v) == n_worlds * len(SEEDS) * 2 for k, v in per_trigger.items() if k != hyp.H1_HEADLINE)
 
 
+def test_h1_compares_each_triggered_arm_with_its_own_control(monkeypatch):
+    """Every world and feedback setting's control path sits at its own level and every trigger moves
+    its arm 2% below it: only an arm compared with its own control shows a 2% surge."""
+    import zlib
+
+    def level(arm):
+        return 100.0 + zlib.crc32(repr((arm.seed, arm.overrides)).encode()) % 5000 / 100.0
+
+    def run(arms, workers=1, progress=False):
+        out = []
+        for arm in arms:
+            t = np.arange(arm.days + 1)
+            move = np.where(t >= arm.events[0][0], -0.02, 0.0) if arm.events else np.zeros(arm.days + 1)
+            out.append({c: level(arm) * np.exp(move) for c in arm.columns})
+        return out
+
+    arms = hyp.h1_arms(SEEDS, hyp.TRIGGER_DAY + 40)
+    assert len({level(a) for a in arms if not a.events}) == len([a for a in arms if not a.events])  # all apart
+    monkeypatch.setattr(hyp, "run_arms", run)
+    r = hyp.h1(SEEDS, workers=1, quick=True)
+    for world in r.worlds.values():
+        for row in (*world["ablations"].values(), *world["triggers"].values()):
+            assert row["per_seed"] == pytest.approx([1.0] * len(SEEDS), abs=1e-12)
+            assert row["impact_off_pct"] == pytest.approx(100 * 0.02, abs=1e-9)
+        for row in world["triggers"].values():
+            assert row["impact_on_pct"] == pytest.approx(100 * 0.02, abs=1e-9)
+
+
+def test_h1_hikes_from_the_shock_scenarios_policy_rate():
+    from model.scenarios import load_scenario
+
+    assert hyp.BASELINE_BOJ_RATE == load_scenario(hyp.SHOCK_SCENARIO).config.market.boj_rate
+    assert load_scenario(hyp.SHOCK_SCENARIO).config.boj.mode == "scripted"  # no rule undoes the trigger's hike
+
+
 def test_shock_hypotheses_are_triggered_by_inputs_only(monkeypatch):
     """H1, H5 and H6 trigger their unwinds with news and decisions, never with a move of the risk index
     or an observed price (outcomes of the model)."""

@@ -39,14 +39,11 @@ def plot_feedback_ablation(h1: HypothesisResult, ax: Axes, *, threshold: float =
 
     c = figure_colors()
     worlds = list(h1.worlds.items())
+    from experiments.analysis.hypotheses import H1_HEADLINE
+
     # the headline trigger's ablations, then every other trigger with all channels off
     rows = [("ablations", n, n) for n in worlds[0][1]["ablations"]]
-    headline = worlds[0][1]["ablations"].get("all feedback off", {}).get("per_seed")
-    rows += [
-        ("triggers", t, f"all off, {t}")
-        for t, v in worlds[0][1].get("triggers", {}).items()
-        if v.get("per_seed") != headline
-    ]
+    rows += [("triggers", t, f"all off, {t}") for t in worlds[0][1].get("triggers", {}) if t != H1_HEADLINE]
     names = [label for *_, label in rows]
     y = np.arange(len(names))
     colours = (c["a"], c["second"], c["b"])

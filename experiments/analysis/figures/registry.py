@@ -57,8 +57,8 @@ FIGURES: dict[str, FigureDef] = {
         FigureDef(
             "phase_diagram",
             "Amplification phase diagram: leverage x trigger size",
-            "The yen surge after a risk shock and its amplification by the feedback channels (on / all off) "
-            "over a grid of leverage caps and shock sizes.",
+            "The yen surge after negative US growth news and its amplification by the feedback channels "
+            "(on / all off) over a grid of leverage caps and surprise sizes.",
             build_phase,
         ),
         FigureDef(
