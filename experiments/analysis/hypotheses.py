@@ -743,6 +743,12 @@ DASHBOARD_B = (("dash_b_real_yield_pct", 1), ("dash_b_political_support", -1), (
                ("dash_b_zone", 1))  # fmt: skip
 DASHBOARD_NAMES = {"A": "four-pillar dashboard", "B": "structural-flows dashboard"}
 CRASH_FALL, CRASH_HORIZON = 0.05, 20
+# H7 scores warnings of a crash's onset up to this many trading days ahead (a month)
+LEAD_DAYS = 20
+# ... over scenarios in which each thesis's world occurs: the carry build-up and the BoJ's
+# normalisation (the vicious-cycle view), fiscal dominance and imported inflation (the structural view)
+H7_SCENARIOS = ("baseline", "gradual_normalization", "fiscal_dominance_2025", "imported_inflation")
+H7_WARM_UP = 60  # days before the 60-day signals are defined
 
 
 def crash_labels(usdjpy: np.ndarray, fall: float = CRASH_FALL, horizon: int = CRASH_HORIZON) -> np.ndarray:
@@ -754,30 +760,87 @@ def crash_labels(usdjpy: np.ndarray, fall: float = CRASH_FALL, horizon: int = CR
     return out
 
 
+def crash_onsets(usdjpy: np.ndarray, fall: float = CRASH_FALL, horizon: int = CRASH_HORIZON) -> list[tuple[int, int]]:
+    """The crashes of a path as ``(onset, trough)`` days.
+
+    Days after which USD/JPY falls at least ``fall`` within ``horizon`` days (:func:`crash_labels`)
+    come in runs; a run's onset is its highest close (the first if tied), the close the fall starts
+    from, and its trough the lowest close within ``horizon`` days after the onset.
+    """
+    labels = crash_labels(usdjpy, fall, horizon)
+    out = []
+    t, n = 0, usdjpy.size
+    while t < n:
+        if not labels[t]:
+            t += 1
+            continue
+        end = t
+        while end + 1 < n and labels[end + 1]:
+            end += 1
+        onset = t + int(np.argmax(usdjpy[t : end + 1]))
+        after = usdjpy[onset + 1 : onset + 1 + horizon]
+        out.append((onset, onset + 1 + int(np.argmin(after))))
+        t = end + 1
+    return out
+
+
+def onset_labels(
+    usdjpy: np.ndarray, lead: int = LEAD_DAYS, fall: float = CRASH_FALL, horizon: int = CRASH_HORIZON
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(warn, scored)`` per day: ``warn`` on the ``lead`` days up to and including a crash's onset (a
+    warning issued then is ahead of the fall); ``scored`` False on the days of a fall already under
+    way (after an onset, to its trough), which an early warning must not get credit for, and on the
+    last ``horizon`` days, whose future the path does not show."""
+    n = usdjpy.size
+    warn = np.zeros(n, bool)
+    scored = np.ones(n, bool)
+    scored[max(n - horizon, 0) :] = False
+    for onset, trough in crash_onsets(usdjpy, fall, horizon):
+        warn[max(onset - lead + 1, 0) : onset + 1] = True
+        scored[onset + 1 : trough + 1] = False
+    return warn & scored, scored
+
+
 def dashboard_scores(run: dict[str, np.ndarray], pillars, mean: dict, sd: dict) -> np.ndarray:
     return np.mean([sign * (run[c] - mean[c]) / sd[c] for c, sign in pillars], axis=0)
 
 
 def h7(seeds, workers, quick) -> HypothesisResult:
-    """Early warning: which dashboard predicts simulated crashes better (ROC AUC)."""
+    """Early warning: which dashboard warns of simulated crashes' onsets better (ROC AUC, held-out seeds)."""
     days = 500 if quick else 1000
     cols = ("usdjpy",) + tuple(c for c, _ in DASHBOARD_A + DASHBOARD_B)
-    arms = [Arm("baseline", s, days, overrides(nisa__n_households=2000), (), cols) for s in seeds]
+    seeds = list(seeds)
+    if len(seeds) < 2:
+        raise ValueError(
+            f"--seeds = {len(seeds)} is not allowed for H7; expected at least 2 (half fit the pillars, half are scored)"
+        )
+    train, test = seeds[: len(seeds) // 2], seeds[len(seeds) // 2 :]
+    arms = [Arm(sc, s, days, overrides(nisa__n_households=2000), (), cols) for sc in H7_SCENARIOS for s in seeds]
     res = run_arms(arms, workers)
-    usable = slice(60, days - CRASH_HORIZON)  # warm-up for 60-day signals; labels need the future
-    pooled = {c: np.concatenate([r[c][usable] for r in res]) for c in cols}
+    runs = {(sc, s): r for (sc, s), r in zip(((sc, s) for sc in H7_SCENARIOS for s in seeds), res, strict=True)}
+    # the pillars' means and sds from the training seeds only, over every scenario
+    fit = [runs[(sc, s)] for sc in H7_SCENARIOS for s in train]
+    pooled = {c: np.concatenate([r[c][H7_WARM_UP:] for r in fit]) for c in cols}
     mean = {c: float(pooled[c].mean()) for c in cols}
     sd = {c: float(pooled[c].std()) or 1.0 for c in cols}
-    per_run = []
-    for r in res:
-        y = crash_labels(r["usdjpy"])[usable]
-        a = dashboard_scores(r, DASHBOARD_A, mean, sd)[usable]
-        b = dashboard_scores(r, DASHBOARD_B, mean, sd)[usable]
-        per_run.append((a, b, y))
+    per_run = []  # held-out runs: (score A, score B, warn) on the scored days
+    pillar_scores: dict[str, list[np.ndarray]] = {c: [] for c, _ in DASHBOARD_A + DASHBOARD_B}
+    onsets = 0
+    for sc in H7_SCENARIOS:
+        for s in test:
+            r = runs[(sc, s)]
+            warn, scored = onset_labels(r["usdjpy"])
+            scored[:H7_WARM_UP] = False
+            onsets += sum(1 for o, _ in crash_onsets(r["usdjpy"]) if scored[o])
+            a = dashboard_scores(r, DASHBOARD_A, mean, sd)
+            b = dashboard_scores(r, DASHBOARD_B, mean, sd)
+            per_run.append((a[scored], b[scored], warn[scored]))
+            for c, sign in DASHBOARD_A + DASHBOARD_B:
+                pillar_scores[c].append(sign * r[c][scored])
     y_all = np.concatenate([p[2] for p in per_run])
     auc_a = roc_auc(np.concatenate([p[0] for p in per_run]), y_all)
     auc_b = roc_auc(np.concatenate([p[1] for p in per_run]), y_all)
-    # interval for the difference: bootstrap over runs (days within a run are not independent)
+    # interval for the difference: bootstrap over held-out runs (days within a run are not independent)
     rng = np.random.default_rng(0)
     diffs = []
     for _ in range(1000 if not quick else 200):
@@ -788,19 +851,22 @@ def h7(seeds, workers, quick) -> HypothesisResult:
         diffs.append(roc_auc(np.concatenate([per_run[i][0] for i in pick]), ys)
                      - roc_auc(np.concatenate([per_run[i][1] for i in pick]), ys))  # fmt: skip
     lo, hi = np.quantile(diffs, [0.025, 0.975]).tolist() if diffs else [math.nan, math.nan]
-    pillars = {c: roc_auc(sign * pooled[c], np.concatenate([crash_labels(r["usdjpy"])[usable] for r in res]))
-               for c, sign in DASHBOARD_A + DASHBOARD_B}  # fmt: skip
+    pillars = {c: roc_auc(np.concatenate(v), y_all) for c, v in pillar_scores.items()}
     v = verdict(lo, hi, above=0.0)
     worlds = {
         "auc": {DASHBOARD_NAMES["A"]: auc_a, DASHBOARD_NAMES["B"]: auc_b},
         "pillar_auc": pillars,
-        "crash_rate": float(y_all.mean()),
+        "warning_rate": float(y_all.mean()) if y_all.size else math.nan,
+        "onsets": onsets,
+        "scenarios": list(H7_SCENARIOS),
+        "train_seeds": train,
+        "test_seeds": test,
         "roc": {"A": roc_points(per_run, 0), "B": roc_points(per_run, 1)},
     }
     return HypothesisResult(
         "H7",
         "Early warning",
-        "The source article's four-pillar dashboard predicts simulated crashes better than the dashboard of "
+        "The source article's four-pillar dashboard warns of simulated crashes better than the dashboard of "
         "its structural-flows view (Option B of the source article).",
         v,
         "ROC AUC(four pillars) − AUC(structural flows)",
@@ -809,8 +875,11 @@ def h7(seeds, workers, quick) -> HypothesisResult:
         hi,
         [],
         worlds,
-        notes=f"Crash: USD/JPY ≥{100 * CRASH_FALL:.0f}% below the day's close within {CRASH_HORIZON} days; "
-        "dashboard score = mean of its pillars' z-scores, signed as each thesis reads them; baseline scenario.",
+        notes=f"Crash: USD/JPY ≥{100 * CRASH_FALL:.0f}% below a close within {CRASH_HORIZON} days; its onset is the "
+        f"close the fall starts from. A warning counts on the {LEAD_DAYS} days up to an onset; the days of a fall "
+        "already under way are not scored. Dashboard score = mean of its pillars' z-scores, signed as each thesis "
+        f"reads them, standardised on seeds {train} and scored on seeds {test}, over the scenarios "
+        f"{', '.join(H7_SCENARIOS)} ({days} days each); {onsets} onsets in the scored runs.",
     )
 
 

@@ -69,6 +69,8 @@ def _cmd_hypotheses(args: argparse.Namespace) -> int:
     unknown = [k for k in only if k not in HYPOTHESES]
     if unknown:
         raise UsageError(f"--only: unknown hypothesis {unknown[0]!r}; expected some of {', '.join(HYPOTHESES)}")
+    if args.seeds < 2 and (not only or "H7" in only):
+        raise UsageError(f"--seeds = {args.seeds} is not allowed with H7; expected at least 2 (half fit, half scored)")
     check_out_dir(args.out)
     sets = checked_overrides(args.sets)
     results = run_hypotheses(args.out, seeds=args.seeds, only=only or None, workers=args.workers, quick=args.quick,

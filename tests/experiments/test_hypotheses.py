@@ -62,6 +62,55 @@ def test_crash_labels_look_ahead_only():
     assert y.tolist() == [False, True, True, False, False, False, False]
 
 
+def test_crash_onset_is_the_close_the_fall_starts_from():
+    s = np.array([100, 100.5, 101, 100.8, 97, 95, 94, 96, 98, 99, 99, 99], float)
+    # a 5% fall within 3 days follows days 2 and 3; the run's highest close is day 2, and the lowest
+    # close in the 3 days after it is day 5's
+    assert hyp.crash_labels(s, fall=0.05, horizon=3).tolist()[:5] == [False, False, True, True, False]
+    assert hyp.crash_onsets(s, fall=0.05, horizon=3) == [(2, 5)]
+    warn, scored = hyp.onset_labels(s, lead=2, fall=0.05, horizon=3)
+    assert np.flatnonzero(warn).tolist() == [1, 2]  # the two days up to and including the onset
+    assert np.flatnonzero(~scored).tolist() == [3, 4, 5, 9, 10, 11]  # the fall under way; the unseen future
+    # a flat path has no crash: nothing to warn of, every day but the last `horizon` scored
+    warn, scored = hyp.onset_labels(np.full(10, 100.0), lead=2, fall=0.05, horizon=3)
+    assert not warn.any() and scored.tolist() == [True] * 7 + [False] * 3
+
+
+def test_h7_credits_warnings_before_the_onset_not_signals_of_a_fall_under_way(monkeypatch):
+    """Planted runs: a crash starts on day 300; pillar A rises only once the fall is under way (as a
+    volatility index does), pillar B rises in the month before it. An early warning is B's: H7 must
+    favour B, whatever A does during the fall."""
+    days = hyp.H7_WARM_UP + 540
+
+    def run(arms, workers=1, progress=False):
+        out = []
+        for arm in arms:
+            t = np.arange(days + 1, dtype=float)
+            rng = np.random.default_rng(arm.seed)
+            s = 150.0 + 0.01 * rng.standard_normal(days + 1)
+            s[301:320] = 150.0 * np.exp(-0.004 * np.arange(1, 20))  # -7% over 19 days from the close of day 300
+            s[320:] = s[319]
+            paths = {c: rng.standard_normal(days + 1) for c in arm.columns if c != "usdjpy"}
+            paths["usdjpy"] = s
+            paths["dash_a_risk_index"] = paths["dash_a_risk_index"] + 5.0 * ((t > 300) & (t < 320))
+            paths["dash_b_zone"] = paths["dash_b_zone"] + 5.0 * ((t > 280) & (t <= 300))
+            out.append(paths)
+        return out
+
+    monkeypatch.setattr(hyp, "run_arms", run)
+    r = hyp.h7([1, 2, 3, 4], workers=1, quick=True)
+    assert r.worlds["train_seeds"] == [1, 2] and r.worlds["test_seeds"] == [3, 4]
+    assert r.worlds["onsets"] == len(hyp.H7_SCENARIOS) * 2  # one per held-out run
+    assert r.worlds["pillar_auc"]["dash_b_zone"] > 0.9
+    assert r.worlds["pillar_auc"]["dash_a_risk_index"] < 0.6  # its rise comes after the onset: not scored
+    assert r.effect < 0.0 and r.verdict == "refuted"
+
+
+def test_h7_needs_two_seeds():
+    with pytest.raises(ValueError, match="seeds = 1"):
+        hyp.h7([1], workers=1, quick=True)
+
+
 def test_drawdown_and_impact():
     from model.results import max_drawdown  # the one drawdown rule the hypotheses use too
 
@@ -281,6 +330,15 @@ def test_hypotheses_command_writes_report_and_verdicts(tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert "| H2 |" in report and "| H7 |" in report
     assert main(["hypotheses", "--seeds", "2", "--only", "H9", "--out", str(tmp_path)]) == 2
+
+
+def test_h7_with_one_seed_is_a_one_line_error_before_any_run(tmp_path, capsys, monkeypatch):
+    from experiments.cli import main
+
+    monkeypatch.setattr(hyp, "run_arms", lambda *a, **k: pytest.fail("ran an arm"))
+    assert main(["hypotheses", "--seeds", "1", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--seeds = 1" in err[0] and "H7" in err[0]
 
 
 def test_runs_put_the_base_overrides_into_every_arm_under_the_arms_own(monkeypatch):
