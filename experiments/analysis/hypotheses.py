@@ -650,6 +650,9 @@ def h4(seeds, workers, quick) -> HypothesisResult:
     )
 
 
+H5_COLUMNS = (*Arm.columns, "nisa_panic_share")  # the triggered arm with households also records their panic
+
+
 def h5(seeds, workers, quick) -> HypothesisResult:
     """Sticky NISA flows damp an unwind unless the panic threshold is crossed."""
     days, window = TRIGGER_DAY + 40, (TRIGGER_DAY, TRIGGER_DAY + 40)
@@ -662,7 +665,7 @@ def h5(seeds, workers, quick) -> HypothesisResult:
         for s in seeds:
             base = dict(vov, nisa__n_households=2000)
             off = dict(CROWDED, nisa__enabled=False)
-            arms += [Arm(SHOCK_SCENARIO, s, days, overrides(**CROWDED, **base), shock),
+            arms += [Arm(SHOCK_SCENARIO, s, days, overrides(**CROWDED, **base), shock, H5_COLUMNS),
                      Arm(SHOCK_SCENARIO, s, days, overrides(**CROWDED, **base)),
                      Arm(SHOCK_SCENARIO, s, days, overrides(**off), shock),
                      Arm(SHOCK_SCENARIO, s, days, overrides(**off))]  # fmt: skip
@@ -673,7 +676,9 @@ def h5(seeds, workers, quick) -> HypothesisResult:
             without = impact(res[4 * i + 2]["usdjpy"], res[4 * i + 3]["usdjpy"], *window)
             diff.append(100 * (with_nisa - without))
         m, lo, hi = bootstrap_ci(diff)
-        out[name] = dict(surge_change_pct=m, ci=[lo, hi], per_seed=diff)
+        # whether the households panicked at all after the trigger (else the variant tests nothing)
+        panics = sum(bool(np.max(res[4 * i]["nisa_panic_share"][slice(*window)]) > 0.0) for i in range(len(seeds)))
+        out[name] = dict(surge_change_pct=m, ci=[lo, hi], per_seed=diff, panic_seeds=panics)
     sticky, fragile = out["sticky (default thresholds)"], out["fragile (panic at 5% drawdown)"]
     v1, v2 = verdict(*sticky["ci"], below=0.0), verdict(*fragile["ci"], above=0.0)
     v = joint_verdict([v1, v2])
@@ -690,7 +695,9 @@ def h5(seeds, workers, quick) -> HypothesisResult:
         sticky["per_seed"],
         out,
         notes=f"H1's headline trigger (US growth news of {H1_GROWTH_SURPRISE_SD:g} sd) on day {TRIGGER_DAY} of the "
-        "baseline with a fully positioned book; arms with and without NISA households.",
+        "baseline with a fully positioned book; arms with and without NISA households. Households panicked after "
+        f"the trigger in {sticky['panic_seeds']} of {len(seeds)} seeds at the default thresholds and in "
+        f"{fragile['panic_seeds']} of {len(seeds)} with fragile ones.",
     )
 
 
@@ -716,7 +723,10 @@ def h6(seeds, workers, quick) -> HypothesisResult:
                        - impact(res[4 * i + 2]["usdjpy"], res[4 * i + 3]["usdjpy"], *window))
                 for i in range(len(seeds))]  # fmt: skip
         m, lo, hi = bootstrap_ci(diff)
-        out[name] = dict(surge_change_pct=m, ci=[lo, hi], verdict=verdict(lo, hi, below=0.0), per_seed=diff)
+        # a policy that never acts leaves its arm the same run, bit for bit, as the arm without it
+        acted = sum(not np.array_equal(res[4 * i]["usdjpy"], res[4 * i + 2]["usdjpy"]) for i in range(len(seeds)))
+        out[name] = dict(surge_change_pct=m, ci=[lo, hi], verdict=verdict(lo, hi, below=0.0), per_seed=diff,
+                         acted_seeds=acted)  # fmt: skip
     v = joint_verdict([w["verdict"] for w in out.values()])
     mof = out["MoF leans against the surge"]
     return HypothesisResult(
@@ -732,7 +742,8 @@ def h6(seeds, workers, quick) -> HypothesisResult:
         out,
         notes=f"H1's headline trigger (US growth news of {H1_GROWTH_SURPRISE_SD:g} sd) on day {TRIGGER_DAY} of the "
         "baseline with a fully positioned book, core inflation 3.5% so that the BoJ's rule wants to hike during the "
-        "unwind.",
+        f"unwind. After the trigger the MoF's leaning acted in {mof['acted_seeds']} of {len(seeds)} seeds and the "
+        f"BoJ's pause in {out['BoJ stability pause']['acted_seeds']} of {len(seeds)}.",
     )
 
 

@@ -106,6 +106,28 @@ def test_h7_credits_warnings_before_the_onset_not_signals_of_a_fall_under_way(mo
     assert r.effect < 0.0 and r.verdict == "refuted"
 
 
+def test_h5_and_h6_count_the_seeds_in_which_their_mechanism_acted(monkeypatch):
+    def moves(arm):
+        if not arm.events:
+            return {}
+        ov = dict(arm.overrides)
+        fragile = ov.get("nisa__panic_threshold") == 0.05
+        leaning = ov.get("mof__lean_against_surges") is True
+        return {
+            "usdjpy": -0.02 + (0.005 if leaning else 0.0),  # the MoF's leaning changes the run; the pause never does
+            "nisa_panic_share": 0.0 if fragile else -0.01,  # panic only with fragile households
+        }
+
+    monkeypatch.setattr(hyp, "run_arms", planted_runs(moves))
+    h5 = hyp.h5(SEEDS, workers=1, quick=True)
+    assert h5.worlds["fragile (panic at 5% drawdown)"]["panic_seeds"] == len(SEEDS)
+    assert h5.worlds["sticky (default thresholds)"]["panic_seeds"] == 0
+    h6 = hyp.h6(SEEDS, workers=1, quick=True)
+    assert h6.worlds["MoF leans against the surge"]["acted_seeds"] == len(SEEDS)
+    assert h6.worlds["BoJ stability pause"]["acted_seeds"] == 0
+    assert f"pause in 0 of {len(SEEDS)}" in h6.notes
+
+
 def test_h7_needs_two_seeds():
     with pytest.raises(ValueError, match="seeds = 1"):
         hyp.h7([1], workers=1, quick=True)
