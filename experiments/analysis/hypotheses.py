@@ -650,7 +650,8 @@ def h4(seeds, workers, quick) -> HypothesisResult:
     )
 
 
-H5_COLUMNS = (*Arm.columns, "nisa_panic_share")  # the triggered arm with households also records their panic
+H5_COLUMNS = (*Arm.columns, "nisa_panic_share")  # the arms with households also record their panic
+H5_PANIC_SHARE = 0.01  # a panic the trigger caused: its peak share 1% of households (20 of 2,000) above the control's
 
 
 def h5(seeds, workers, quick) -> HypothesisResult:
@@ -666,7 +667,7 @@ def h5(seeds, workers, quick) -> HypothesisResult:
             base = dict(vov, nisa__n_households=2000)
             off = dict(CROWDED, nisa__enabled=False)
             arms += [Arm(SHOCK_SCENARIO, s, days, overrides(**CROWDED, **base), shock, H5_COLUMNS),
-                     Arm(SHOCK_SCENARIO, s, days, overrides(**CROWDED, **base)),
+                     Arm(SHOCK_SCENARIO, s, days, overrides(**CROWDED, **base), (), H5_COLUMNS),
                      Arm(SHOCK_SCENARIO, s, days, overrides(**off), shock),
                      Arm(SHOCK_SCENARIO, s, days, overrides(**off))]  # fmt: skip
         res = run_arms(arms, workers)
@@ -676,9 +677,14 @@ def h5(seeds, workers, quick) -> HypothesisResult:
             without = impact(res[4 * i + 2]["usdjpy"], res[4 * i + 3]["usdjpy"], *window)
             diff.append(100 * (with_nisa - without))
         m, lo, hi = bootstrap_ci(diff)
-        # whether the households panicked at all after the trigger (else the variant tests nothing)
-        panics = sum(bool(np.max(res[4 * i]["nisa_panic_share"][slice(*window)]) > 0.0) for i in range(len(seeds)))
-        out[name] = dict(surge_change_pct=m, ci=[lo, hi], per_seed=diff, panic_seeds=panics)
+        # whether the trigger made the households panic (else the variant tests nothing): the peak share
+        # of households in panic within the window, with the trigger and without it
+        span = slice(*window)
+        peaks = [(float(np.max(res[4 * i]["nisa_panic_share"][span])),
+                  float(np.max(res[4 * i + 1]["nisa_panic_share"][span]))) for i in range(len(seeds))]  # fmt: skip
+        panics = sum(on - off >= H5_PANIC_SHARE for on, off in peaks)
+        out[name] = dict(surge_change_pct=m, ci=[lo, hi], per_seed=diff, panic_seeds=panics,
+                         peak_panic_share=[list(pk) for pk in peaks])  # fmt: skip
     sticky, fragile = out["sticky (default thresholds)"], out["fragile (panic at 5% drawdown)"]
     v1, v2 = verdict(*sticky["ci"], below=0.0), verdict(*fragile["ci"], above=0.0)
     v = joint_verdict([v1, v2])
@@ -695,9 +701,20 @@ def h5(seeds, workers, quick) -> HypothesisResult:
         sticky["per_seed"],
         out,
         notes=f"H1's headline trigger (US growth news of {H1_GROWTH_SURPRISE_SD:g} sd) on day {TRIGGER_DAY} of the "
-        "baseline with a fully positioned book; arms with and without NISA households. Households panicked after "
-        f"the trigger in {sticky['panic_seeds']} of {len(seeds)} seeds at the default thresholds and in "
-        f"{fragile['panic_seeds']} of {len(seeds)} with fragile ones.",
+        "baseline with a fully positioned book; arms with and without NISA households. The trigger raised the peak "
+        f"share of households in panic by at least {100 * H5_PANIC_SHARE:g} pp over the same seed without it in "
+        f"{sticky['panic_seeds']} of {len(seeds)} seeds at the default thresholds and in {fragile['panic_seeds']} of "
+        f"{len(seeds)} with fragile ones.",
+    )
+
+
+def policy_acted(with_policy: np.ndarray, without: np.ndarray, since: int) -> bool:
+    """Whether a policy acted on or after day ``since`` in a pair of runs that differ only by it: the
+    same run, bit for bit, before that day and not from it (a failed run, NaN, counts as not)."""
+    if not (np.isfinite(with_policy).all() and np.isfinite(without).all()):
+        return False
+    return np.array_equal(with_policy[:since], without[:since]) and not np.array_equal(
+        with_policy[since:], without[since:]
     )
 
 
@@ -723,10 +740,13 @@ def h6(seeds, workers, quick) -> HypothesisResult:
                        - impact(res[4 * i + 2]["usdjpy"], res[4 * i + 3]["usdjpy"], *window))
                 for i in range(len(seeds))]  # fmt: skip
         m, lo, hi = bootstrap_ci(diff)
-        # a policy that never acts leaves its arm the same run, bit for bit, as the arm without it
-        acted = sum(not np.array_equal(res[4 * i]["usdjpy"], res[4 * i + 2]["usdjpy"]) for i in range(len(seeds)))
+        # a policy that does not act leaves its arm the same run, bit for bit, as the arm without it: it
+        # acted after the trigger if the triggered pair is the same run until the trigger's day and not after
+        fx = [r["usdjpy"] for r in res]
+        acted = sum(policy_acted(fx[4 * i], fx[4 * i + 2], TRIGGER_DAY) for i in range(len(seeds)))
+        unprompted = sum(policy_acted(fx[4 * i + 1], fx[4 * i + 3], 0) for i in range(len(seeds)))
         out[name] = dict(surge_change_pct=m, ci=[lo, hi], verdict=verdict(lo, hi, below=0.0), per_seed=diff,
-                         acted_seeds=acted)  # fmt: skip
+                         acted_seeds=acted, acted_without_trigger_seeds=unprompted)  # fmt: skip
     v = joint_verdict([w["verdict"] for w in out.values()])
     mof = out["MoF leans against the surge"]
     return HypothesisResult(
@@ -743,7 +763,8 @@ def h6(seeds, workers, quick) -> HypothesisResult:
         notes=f"H1's headline trigger (US growth news of {H1_GROWTH_SURPRISE_SD:g} sd) on day {TRIGGER_DAY} of the "
         "baseline with a fully positioned book, core inflation 3.5% so that the BoJ's rule wants to hike during the "
         f"unwind. After the trigger the MoF's leaning acted in {mof['acted_seeds']} of {len(seeds)} seeds and the "
-        f"BoJ's pause in {out['BoJ stability pause']['acted_seeds']} of {len(seeds)}.",
+        f"BoJ's pause in {out['BoJ stability pause']['acted_seeds']} of {len(seeds)}; without it, in "
+        f"{mof['acted_without_trigger_seeds']} and {out['BoJ stability pause']['acted_without_trigger_seeds']}.",
     )
 
 
@@ -775,8 +796,9 @@ def crash_onsets(usdjpy: np.ndarray, fall: float = CRASH_FALL, horizon: int = CR
     """The crashes of a path as ``(onset, trough)`` days.
 
     Days after which USD/JPY falls at least ``fall`` within ``horizon`` days (:func:`crash_labels`)
-    come in runs; a run's onset is its highest close (the first if tied), the close the fall starts
-    from, and its trough the lowest close within ``horizon`` days after the onset.
+    come in runs, one run a crash (falls whose runs touch are one crash). A run's onset is its
+    highest close (the first if tied), the close the fall starts from; its trough is the lowest
+    close after the onset and within ``horizon`` days of the run's last day, where the fall ends.
     """
     labels = crash_labels(usdjpy, fall, horizon)
     out = []
@@ -789,7 +811,7 @@ def crash_onsets(usdjpy: np.ndarray, fall: float = CRASH_FALL, horizon: int = CR
         while end + 1 < n and labels[end + 1]:
             end += 1
         onset = t + int(np.argmax(usdjpy[t : end + 1]))
-        after = usdjpy[onset + 1 : onset + 1 + horizon]
+        after = usdjpy[onset + 1 : end + 1 + horizon]
         out.append((onset, onset + 1 + int(np.argmin(after))))
         t = end + 1
     return out
@@ -799,13 +821,14 @@ def onset_labels(
     usdjpy: np.ndarray, lead: int = LEAD_DAYS, fall: float = CRASH_FALL, horizon: int = CRASH_HORIZON
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(warn, scored)`` per day: ``warn`` on the ``lead`` days up to and including a crash's onset (a
-    warning issued then is ahead of the fall); ``scored`` False on the days of a fall already under
-    way (after an onset, to its trough), which an early warning must not get credit for, and on the
-    last ``horizon`` days, whose future the path does not show."""
+    warning issued then is at most ``lead − 1`` days ahead of the fall's first day); ``scored`` False
+    on the days of a fall already under way (after an onset, to its trough), which an early warning
+    must not get credit for, and on the last ``horizon + lead − 1`` days, whose labels depend on
+    closes beyond the path's end."""
     n = usdjpy.size
     warn = np.zeros(n, bool)
     scored = np.ones(n, bool)
-    scored[max(n - horizon, 0) :] = False
+    scored[max(n - horizon - lead + 1, 0) :] = False
     for onset, trough in crash_onsets(usdjpy, fall, horizon):
         warn[max(onset - lead + 1, 0) : onset + 1] = True
         scored[onset + 1 : trough + 1] = False
@@ -835,40 +858,55 @@ def h7(seeds, workers, quick) -> HypothesisResult:
     mean = {c: float(pooled[c].mean()) for c in cols}
     sd = {c: float(pooled[c].std()) or 1.0 for c in cols}
     per_run = []  # held-out runs: (score A, score B, warn) on the scored days
+    run_seed, run_scenario = [], []
     pillar_scores: dict[str, list[np.ndarray]] = {c: [] for c, _ in DASHBOARD_A + DASHBOARD_B}
-    onsets = 0
+    onsets = dict.fromkeys(H7_SCENARIOS, 0)
     for sc in H7_SCENARIOS:
         for s in test:
             r = runs[(sc, s)]
             warn, scored = onset_labels(r["usdjpy"])
             scored[:H7_WARM_UP] = False
-            onsets += sum(1 for o, _ in crash_onsets(r["usdjpy"]) if scored[o])
+            onsets[sc] += sum(1 for o, _ in crash_onsets(r["usdjpy"]) if scored[o])
             a = dashboard_scores(r, DASHBOARD_A, mean, sd)
             b = dashboard_scores(r, DASHBOARD_B, mean, sd)
             per_run.append((a[scored], b[scored], warn[scored]))
+            run_seed.append(s)
+            run_scenario.append(sc)
             for c, sign in DASHBOARD_A + DASHBOARD_B:
                 pillar_scores[c].append(sign * r[c][scored])
+
+    def aucs(picked: Sequence[int]) -> tuple[float, float]:
+        ys = np.concatenate([per_run[i][2] for i in picked])
+        if ys.all() or not ys.any():
+            return math.nan, math.nan
+        return (roc_auc(np.concatenate([per_run[i][0] for i in picked]), ys),
+                roc_auc(np.concatenate([per_run[i][1] for i in picked]), ys))  # fmt: skip
+
     y_all = np.concatenate([p[2] for p in per_run])
-    auc_a = roc_auc(np.concatenate([p[0] for p in per_run]), y_all)
-    auc_b = roc_auc(np.concatenate([p[1] for p in per_run]), y_all)
-    # interval for the difference: bootstrap over held-out runs (days within a run are not independent)
+    auc_a, auc_b = aucs(range(len(per_run)))
+    # interval for the difference: bootstrap over held-out seeds, each with its runs of every scenario
+    # (a seed's runs share its random numbers, and days within a run are not independent)
+    by_seed = [[i for i, s in enumerate(run_seed) if s == seed] for seed in test]
     rng = np.random.default_rng(0)
     diffs = []
     for _ in range(1000 if not quick else 200):
-        pick = rng.integers(0, len(per_run), len(per_run))
-        ys = np.concatenate([per_run[i][2] for i in pick])
-        if ys.all() or not ys.any():
-            continue
-        diffs.append(roc_auc(np.concatenate([per_run[i][0] for i in pick]), ys)
-                     - roc_auc(np.concatenate([per_run[i][1] for i in pick]), ys))  # fmt: skip
+        pick = [i for k in rng.integers(0, len(by_seed), len(by_seed)) for i in by_seed[k]]
+        da, db = aucs(pick)
+        if math.isfinite(da - db):
+            diffs.append(da - db)
     lo, hi = np.quantile(diffs, [0.025, 0.975]).tolist() if diffs else [math.nan, math.nan]
+    per_scenario = {}
+    for sc in H7_SCENARIOS:
+        sa, sb = aucs([i for i, x in enumerate(run_scenario) if x == sc])
+        per_scenario[sc] = {"onsets": onsets[sc], DASHBOARD_NAMES["A"]: sa, DASHBOARD_NAMES["B"]: sb}
     pillars = {c: roc_auc(np.concatenate(v), y_all) for c, v in pillar_scores.items()}
     v = verdict(lo, hi, above=0.0)
     worlds = {
         "auc": {DASHBOARD_NAMES["A"]: auc_a, DASHBOARD_NAMES["B"]: auc_b},
         "pillar_auc": pillars,
         "warning_rate": float(y_all.mean()) if y_all.size else math.nan,
-        "onsets": onsets,
+        "onsets": sum(onsets.values()),
+        "per_scenario": per_scenario,
         "scenarios": list(H7_SCENARIOS),
         "train_seeds": train,
         "test_seeds": test,
@@ -887,10 +925,12 @@ def h7(seeds, workers, quick) -> HypothesisResult:
         [],
         worlds,
         notes=f"Crash: USD/JPY ≥{100 * CRASH_FALL:.0f}% below a close within {CRASH_HORIZON} days; its onset is the "
-        f"close the fall starts from. A warning counts on the {LEAD_DAYS} days up to an onset; the days of a fall "
-        "already under way are not scored. Dashboard score = mean of its pillars' z-scores, signed as each thesis "
-        f"reads them, standardised on seeds {train} and scored on seeds {test}, over the scenarios "
-        f"{', '.join(H7_SCENARIOS)} ({days} days each); {onsets} onsets in the scored runs.",
+        f"close the fall starts from. A warning counts on the {LEAD_DAYS} days up to and including an onset; the "
+        "days of a fall already under way are not scored. Dashboard score = mean of its pillars' z-scores, signed "
+        f"as each thesis reads them, standardised on seeds {train} and scored on seeds {test}, over the scenarios "
+        f"{', '.join(H7_SCENARIOS)} ({days} days each; days pooled across them); onsets in the scored runs: "
+        + ", ".join(f"{sc} {k}" for sc, k in onsets.items())
+        + ".",
     )
 
 

@@ -65,15 +65,39 @@ def test_crash_labels_look_ahead_only():
 def test_crash_onset_is_the_close_the_fall_starts_from():
     s = np.array([100, 100.5, 101, 100.8, 97, 95, 94, 96, 98, 99, 99, 99], float)
     # a 5% fall within 3 days follows days 2 and 3; the run's highest close is day 2, and the lowest
-    # close in the 3 days after it is day 5's
+    # close within 3 days of the run's last day (3) is day 6's
     assert hyp.crash_labels(s, fall=0.05, horizon=3).tolist()[:5] == [False, False, True, True, False]
-    assert hyp.crash_onsets(s, fall=0.05, horizon=3) == [(2, 5)]
+    assert hyp.crash_onsets(s, fall=0.05, horizon=3) == [(2, 6)]
     warn, scored = hyp.onset_labels(s, lead=2, fall=0.05, horizon=3)
     assert np.flatnonzero(warn).tolist() == [1, 2]  # the two days up to and including the onset
-    assert np.flatnonzero(~scored).tolist() == [3, 4, 5, 9, 10, 11]  # the fall under way; the unseen future
-    # a flat path has no crash: nothing to warn of, every day but the last `horizon` scored
+    # not scored: the fall under way (3-6) and the last horizon + lead - 1 = 4 days, whose labels need later closes
+    assert np.flatnonzero(~scored).tolist() == [3, 4, 5, 6, 8, 9, 10, 11]
+    # a flat path has no crash: nothing to warn of, every day scored but the last four
     warn, scored = hyp.onset_labels(np.full(10, 100.0), lead=2, fall=0.05, horizon=3)
-    assert not warn.any() and scored.tolist() == [True] * 7 + [False] * 3
+    assert not warn.any() and scored.tolist() == [True] * 6 + [False] * 4
+
+
+def test_a_long_slide_is_one_crash_under_way_until_its_trough():
+    # a gentle rise to day 29 (the onset: the highest close), a slide of 0.5% a day to day 109, then flat
+    rise = 99.0 + np.arange(30) / 29
+    s = np.concatenate([rise, 100.0 * np.exp(-0.005 * np.arange(1, 81)), np.full(40, 100.0 * np.exp(-0.4))])
+    ((onset, trough),) = hyp.crash_onsets(s)
+    assert onset == 29 and trough == 109  # the last close of the slide
+    warn, scored = hyp.onset_labels(s)
+    assert not scored[30:110].any() and scored[10:30].all() and warn[10:30].all() and not warn[:10].any()
+
+
+@pytest.mark.parametrize(
+    "with_policy, without, since, expected",
+    [
+        ([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], 1, False),  # the same run: it never acted
+        ([1.0, 2.0, 3.5], [1.0, 2.0, 3.0], 1, True),  # apart after day 1 only
+        ([1.5, 2.0, 3.5], [1.0, 2.0, 3.0], 1, False),  # apart before: it acted before the trigger
+        ([1.0, np.nan, 3.5], [1.0, 2.0, 3.0], 1, False),  # a failed run
+    ],
+)
+def test_policy_acted(with_policy, without, since, expected):
+    assert hyp.policy_acted(np.array(with_policy), np.array(without), since) is expected
 
 
 def test_h7_credits_warnings_before_the_onset_not_signals_of_a_fall_under_way(monkeypatch):
@@ -101,6 +125,7 @@ def test_h7_credits_warnings_before_the_onset_not_signals_of_a_fall_under_way(mo
     r = hyp.h7([1, 2, 3, 4], workers=1, quick=True)
     assert r.worlds["train_seeds"] == [1, 2] and r.worlds["test_seeds"] == [3, 4]
     assert r.worlds["onsets"] == len(hyp.H7_SCENARIOS) * 2  # one per held-out run
+    assert all(v["onsets"] == 2 for v in r.worlds["per_scenario"].values())
     assert r.worlds["pillar_auc"]["dash_b_zone"] > 0.9
     assert r.worlds["pillar_auc"]["dash_a_risk_index"] < 0.6  # its rise comes after the onset: not scored
     assert r.effect < 0.0 and r.verdict == "refuted"
@@ -115,7 +140,7 @@ def test_h5_and_h6_count_the_seeds_in_which_their_mechanism_acted(monkeypatch):
         leaning = ov.get("mof__lean_against_surges") is True
         return {
             "usdjpy": -0.02 + (0.005 if leaning else 0.0),  # the MoF's leaning changes the run; the pause never does
-            "nisa_panic_share": 0.0 if fragile else -0.01,  # panic only with fragile households
+            "nisa_panic_share": 0.01 if fragile else 0.005,  # 1 pp above the control's only when fragile
         }
 
     monkeypatch.setattr(hyp, "run_arms", planted_runs(moves))
@@ -125,6 +150,7 @@ def test_h5_and_h6_count_the_seeds_in_which_their_mechanism_acted(monkeypatch):
     h6 = hyp.h6(SEEDS, workers=1, quick=True)
     assert h6.worlds["MoF leans against the surge"]["acted_seeds"] == len(SEEDS)
     assert h6.worlds["BoJ stability pause"]["acted_seeds"] == 0
+    assert all(w["acted_without_trigger_seeds"] == 0 for w in h6.worlds.values())
     assert f"pause in 0 of {len(SEEDS)}" in h6.notes
 
 

@@ -93,7 +93,7 @@ FIGURES: dict[str, FigureDef] = {
             "early_warning_roc",
             "Early-warning dashboards (H7)",
             "H7: ROC curves of the source article's four-pillar dashboard and of its structural-flows view "
-            "(Option B of the source article) as warnings, up to 20 days ahead, of the onset of a 5% yen surge "
+            "(Option B of the source article) as warnings, in the 20 days up to its onset, of a 5% yen surge "
             "within 20 days, scored on held-out seeds over four scenarios, and each pillar's AUC on its own.",
             build_roc,
         ),
