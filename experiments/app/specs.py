@@ -512,7 +512,8 @@ SHOCKS: tuple[ShockSpec, ...] = (
         "risk_off",
         "Risk-off jump",
         "risk_shock",
-        "A global scare: the risk index roughly doubles, and margins tighten with it.",
+        "A scare the model does not explain: the risk index roughly doubles at once (a sentiment shock set by "
+        "hand, not an outcome of the markets), and margins tighten with it.",
         lambda model, kind: {"log_jump": 0.7},
     ),
     ShockSpec(
