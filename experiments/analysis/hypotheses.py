@@ -264,6 +264,16 @@ H1_ABLATIONS = {
     "retail stop-outs off": dict(retail_fx__stop_outs=False),
     "dealers' capital fixed": dict(dealers__capital_constraint=False),
     "price → volatility cut": dict(market__risk_endogenous=False),
+    # every link cut where the market feeds back, but margins and VaR still answer the risk index's
+    # equity-driven part: the trigger's own path kept (the funds' realised Treasury volatility has no switch)
+    "only market feedback off": dict(
+        market__risk_endogenous=False,
+        hedge_funds__realized_vol_weight=0.0,
+        hedge_funds__forced_sales=False,
+        hedge_funds__investor_flows=False,
+        retail_fx__stop_outs=False,
+        dealers__capital_constraint=False,
+    ),
 }
 
 
