@@ -292,27 +292,32 @@ def joint_verdict(verdicts: Sequence[str]) -> str:
     return "refuted" if "refuted" in verdicts else "inconclusive"
 
 
+def h1_settings(trigger: str) -> tuple[str, ...]:
+    """The feedback settings H1 runs ``trigger`` under: every ablation for the headline trigger, all on
+    and all off for the others (``"all on"`` is no override)."""
+    return ("all on", *H1_ABLATIONS) if trigger == H1_HEADLINE else ("all on", "all feedback off")
+
+
 def h1_arms(seeds: Sequence[int], days: int) -> list[Arm]:
     """H1's arms, in the order :func:`h1` reads them: for each world and seed, the no-trigger control of
-    every feedback setting (all on, then each ablation), then each trigger with all on and all off,
-    and the headline trigger with each single ablation. A control serves every trigger: the arms of a
-    pair differ only by the trigger's events."""
+    every feedback setting (all on, then each ablation), then each trigger under its settings
+    (:func:`h1_settings`). A control serves every trigger: the arms of a pair differ only by the
+    trigger's events."""
     arms = []
     settings = {"all on": {}, **H1_ABLATIONS}
     for wov in H1_WORLDS.values():
         for s in seeds:
-            base = dict(CROWDED, **wov, nisa__n_households=2000)
-            arms += [Arm(SHOCK_SCENARIO, s, days, overrides(**base, **ov)) for ov in settings.values()]
+            setting = {n: overrides(**CROWDED, **wov, nisa__n_households=2000, **ov) for n, ov in settings.items()}
+            arms += [Arm(SHOCK_SCENARIO, s, days, ov) for ov in setting.values()]
             for tname, events in H1_TRIGGERS.items():
-                names = settings if tname == H1_HEADLINE else ("all on", "all feedback off")
-                arms += [Arm(SHOCK_SCENARIO, s, days, overrides(**base, **settings[n]), events) for n in names]
+                arms += [Arm(SHOCK_SCENARIO, s, days, setting[n], events) for n in h1_settings(tname)]
     return arms
 
 
 def h1(seeds, workers, quick) -> HypothesisResult:
     """Vicious cycle: each trigger's yen surge with the feedback channels on / off."""
     days, window = TRIGGER_DAY + 40, (TRIGGER_DAY, TRIGGER_DAY + 40)
-    settings = ("all on", *H1_ABLATIONS)
+    settings = h1_settings(H1_HEADLINE)  # every setting: each control
     res = iter(run_arms(h1_arms(seeds, days), workers))
     # surges[world][trigger][setting] -> per-seed surge (log gap below the same setting's control)
     surges: dict[str, dict[str, dict[str, list[float]]]] = {w: {t: {} for t in H1_TRIGGERS} for w in H1_WORLDS}
@@ -320,8 +325,7 @@ def h1(seeds, workers, quick) -> HypothesisResult:
         for _ in seeds:
             control = {n: next(res)["usdjpy"] for n in settings}
             for tname in H1_TRIGGERS:
-                names = settings if tname == H1_HEADLINE else ("all on", "all feedback off")
-                for n in names:
+                for n in h1_settings(tname):
                     surge = impact(next(res)["usdjpy"], control[n], *window)
                     surges[wname][tname].setdefault(n, []).append(surge)
     out_worlds = {}
@@ -828,18 +832,22 @@ def crash_onsets(usdjpy: np.ndarray, fall: float = CRASH_FALL, horizon: int = CR
 
 
 def onset_labels(
-    usdjpy: np.ndarray, lead: int = LEAD_DAYS, fall: float = CRASH_FALL, horizon: int = CRASH_HORIZON
+    usdjpy: np.ndarray,
+    lead: int = LEAD_DAYS,
+    fall: float = CRASH_FALL,
+    horizon: int = CRASH_HORIZON,
+    onsets: list[tuple[int, int]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(warn, scored)`` per day: ``warn`` on the ``lead`` days up to and including a crash's onset (a
     warning issued then is at most ``lead − 1`` days ahead of the fall's first day); ``scored`` False
     on the days of a fall already under way (after an onset, to its trough), which an early warning
     must not get credit for, and on the last ``horizon + lead − 1`` days, whose labels depend on
-    closes beyond the path's end."""
+    closes beyond the path's end. ``onsets``: the path's :func:`crash_onsets`, if already found."""
     n = usdjpy.size
     warn = np.zeros(n, bool)
     scored = np.ones(n, bool)
     scored[max(n - horizon - lead + 1, 0) :] = False
-    for onset, trough in crash_onsets(usdjpy, fall, horizon):
+    for onset, trough in crash_onsets(usdjpy, fall, horizon) if onsets is None else onsets:
         warn[max(onset - lead + 1, 0) : onset + 1] = True
         scored[onset + 1 : trough + 1] = False
     return warn & scored, scored
@@ -859,9 +867,9 @@ def h7(seeds, workers, quick) -> HypothesisResult:
             f"--seeds = {len(seeds)} is not allowed for H7; expected at least 2 (half fit the pillars, half are scored)"
         )
     train, test = seeds[: len(seeds) // 2], seeds[len(seeds) // 2 :]
-    arms = [Arm(sc, s, days, overrides(nisa__n_households=2000), (), cols) for sc in H7_SCENARIOS for s in seeds]
-    res = run_arms(arms, workers)
-    runs = {(sc, s): r for (sc, s), r in zip(((sc, s) for sc in H7_SCENARIOS for s in seeds), res, strict=True)}
+    keys = [(sc, s) for sc in H7_SCENARIOS for s in seeds]
+    res = run_arms([Arm(sc, s, days, overrides(nisa__n_households=2000), (), cols) for sc, s in keys], workers)
+    runs = dict(zip(keys, res, strict=True))
     # the pillars' means and sds from the training seeds only, over every scenario
     fit = [runs[(sc, s)] for sc in H7_SCENARIOS for s in train]
     pooled = {c: np.concatenate([r[c][H7_WARM_UP:] for r in fit]) for c in cols}
@@ -874,9 +882,10 @@ def h7(seeds, workers, quick) -> HypothesisResult:
     for sc in H7_SCENARIOS:
         for s in test:
             r = runs[(sc, s)]
-            warn, scored = onset_labels(r["usdjpy"])
+            crashes = crash_onsets(r["usdjpy"])
+            warn, scored = onset_labels(r["usdjpy"], onsets=crashes)
             scored[:H7_WARM_UP] = False
-            onsets[sc] += sum(1 for o, _ in crash_onsets(r["usdjpy"]) if scored[o])
+            onsets[sc] += sum(1 for o, _ in crashes if scored[o])
             a = dashboard_scores(r, DASHBOARD_A, mean, sd)
             b = dashboard_scores(r, DASHBOARD_B, mean, sd)
             per_run.append((a[scored], b[scored], warn[scored]))
