@@ -33,10 +33,14 @@ def register(sub: Any) -> None:
             "Verdicts hold for the parameters used, not in general. Writes:\n"
             "  report.md      verdict table and one section per hypothesis\n"
             "  verdicts.json  effects, 95% bootstrap intervals over seeds, verdicts, per-seed values\n"
-            "  h1.png ... h7.png  one figure per hypothesis"
+            "  h1.png ... h7.png  one figure per hypothesis\n"
+            "With --draws K (or --draws-from FILE) it runs them instead at K parameter draws and writes\n"
+            "the share of draws giving each verdict:\n"
+            "  draws.md, draws.json, draws.png"
         ),
         epilog="examples:\n  carry-unwind hypotheses --seeds 10 --out out/hypotheses --workers 2\n"
-        "  carry-unwind hypotheses --seeds 3 --only H1,H2 --out out/h12 --quick",
+        "  carry-unwind hypotheses --seeds 3 --only H1,H2 --out out/h12 --quick\n"
+        "  carry-unwind hypotheses --draws 16 --seeds 4 --quick --out out/draws --workers 2",
         formatter_class=FORMATTER,
     )
     p.add_argument("--out", type=out_path, required=True, metavar="DIR", help="output directory, created if missing")
@@ -45,6 +49,17 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--workers", type=positive_int, default=1, metavar="W", help="worker processes; results do not depend on it"
     )
+    draws = p.add_mutually_exclusive_group()
+    draws.add_argument(
+        "--draws", type=draw_count, default=None, metavar="K",
+        help="run every hypothesis at K parameter draws from the prior (a seeded Latin hypercube over the "
+        "calibration's search ranges and the funds' leverage caps) and report the share of draws per verdict",
+    )  # fmt: skip
+    draws.add_argument(
+        "--draws-from", default=None, metavar="FILE",
+        help='the same at the draws of a JSON file {"draws": [{"section.field": value, ...}, ...]} '
+        "(e.g. an estimation's posterior draws)",
+    )  # fmt: skip
     p.add_argument("--quick", action="store_true", help="shorter H7 runs, fewer bootstrap resamples for H7")
     p.add_argument(
         "--no-progress", dest="progress", action="store_false", help="hide the progress bars (default: shown on stderr)"
@@ -73,6 +88,8 @@ def _cmd_hypotheses(args: argparse.Namespace) -> int:
         raise UsageError(f"--seeds = {args.seeds} is not allowed with H7; expected at least 2 (half fit, half scored)")
     check_out_dir(args.out)
     sets = checked_overrides(args.sets)
+    if args.draws is not None or args.draws_from is not None:
+        return _over_draws(args, only, sets)
     results = run_hypotheses(args.out, seeds=args.seeds, only=only or None, workers=args.workers, quick=args.quick,
                              overrides=sets, progress=args.progress and not args.quiet)  # fmt: skip
     width = max(len(r.title) for r in results)
@@ -80,4 +97,41 @@ def _cmd_hypotheses(args: argparse.Namespace) -> int:
         print(f"  {r.key}  {r.title:<{width}}  {r.verdict:<12}  {r.effect_name}: {_fmt(r.effect)} "
               f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]")  # fmt: skip
     print(f"  report: {Path(args.out) / 'report.md'}")
+    return EXIT_OK
+
+
+def draw_count(text: str) -> int:
+    """argparse type: a number of parameter draws, 1 to MAX_DRAWS."""
+    from experiments.analysis.hypothesis_draws import MAX_DRAWS
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_DRAWS:
+        raise argparse.ArgumentTypeError(
+            f"--draws = {text!r} is not allowed; expected an integer from 1 to {MAX_DRAWS:,}"
+        )
+    return value
+
+
+def _over_draws(args: argparse.Namespace, only: list[str], sets: dict[str, Any]) -> int:
+    """``--draws`` / ``--draws-from``: every hypothesis at each parameter draw; the shares of verdicts."""
+    from experiments.analysis.hypothesis_draws import load_draws, prior_draws, run_over_draws
+
+    try:
+        if args.draws_from is not None:
+            draws, source = load_draws(args.draws_from), str(args.draws_from)
+        else:
+            draws, source = prior_draws(args.draws, held=tuple(sets)), "prior"
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    payload = run_over_draws(args.out, draws, seeds=args.seeds, only=only or None, workers=args.workers,
+                             quick=args.quick, overrides=sets, source=source,
+                             progress=args.progress and not args.quiet)  # fmt: skip
+    n = len(draws)
+    for key, s in payload["summary"].items():
+        print(f"  {key}  supported {s['supported']:>3} / {n}   refuted {s['refuted']:>3} / {n}   "
+              f"inconclusive {s['inconclusive']:>3} / {n}")  # fmt: skip
+    print(f"  report: {Path(args.out) / 'draws.md'}")
     return EXIT_OK

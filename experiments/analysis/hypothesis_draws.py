@@ -1,0 +1,324 @@
+"""The hypotheses over a distribution of parameters (``carry-unwind hypotheses --draws K``).
+
+A verdict at the calibrated parameters holds for those parameters only. The protocol therefore
+also runs every hypothesis at many parameter draws, each with its own seeds and arms exactly as at
+the defaults, and reports in how many draws each verdict came out: the share of the parameter
+distribution in which a hypothesis holds, with a 95% Wilson interval for that share.
+
+The distribution is, until the model is estimated, a *prior*: independent uniform draws (log-uniform
+where the scale is a ratio) over the ranges the calibration searches
+(:data:`experiments.calibration.baseline.BOUNDS`: real money's balance sheet, its response to the
+risk index, the customers' flow shocks and their persistence, the funds' median risk aversion) and
+the upper end of the funds' leverage caps (:data:`experiments.calibration.baseline.CAPS`: calm FX
+margins from 50% down to the 3% exchanges charge). These are the parameters the data's return
+moments are fitted by and the ones the estimation will estimate; everything else stays at its
+default. The draws are a Latin hypercube with a fixed seed (:data:`DRAWS_SEED`), so the same ``K``
+gives the same draws on every machine, and each draw is rounded to four significant digits so that
+``--set`` reproduces any one of them. Draws can also come from a file (``--draws-from``): the
+estimation's posterior draws, or any other distribution a researcher wants to test.
+
+Fields set with ``--set`` are held at their value in every draw and left out of the prior.
+Each draw's verdict uses ``--seeds`` seeds: with few seeds most intervals straddle their threshold,
+so the report also gives where each draw's *estimate* lies (the share beyond the threshold, and the
+estimates' spread across draws), which says how the effect moves over the parameters even where no
+single draw decides it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from experiments.analysis.hypotheses import DECISION_RULES, HYPOTHESES, HypothesisResult, Runs
+from experiments.runner import write_text_atomic
+from experiments.sweeps.spec import Parameter
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "DRAWS_SEED",
+    "MAX_DRAWS",
+    "VERDICTS",
+    "prior",
+    "prior_draws",
+    "load_draws",
+    "wilson_interval",
+    "summarise",
+    "run_over_draws",
+    "draws_figure",
+]
+
+log = logging.getLogger("experiments.analysis.hypotheses")
+
+DRAWS_SEED = 20261203  # the prior's Latin hypercube (fixed: the same K gives the same draws everywhere)
+MAX_DRAWS = 10_000  # a typo of 10^9 draws must not start
+SIGNIFICANT_DIGITS = 4  # each drawn value, so that ``--set`` reproduces a draw exactly
+VERDICTS = ("supported", "refuted", "inconclusive")
+
+
+def prior(held: Sequence[str] = ()) -> list[Parameter]:
+    """The prior's parameters (``section.field`` names), less those in ``held`` (``--set`` holds them)."""
+    from experiments.calibration.baseline import BOUNDS, CAPS, LOG_SCALE
+
+    params = []
+    for key, (lo, hi) in {**BOUNDS, **CAPS}.items():
+        name = key.replace("__", ".")
+        if name not in held:
+            params.append(Parameter(name=name, kind="float", lo=lo, hi=hi, log=key in LOG_SCALE))
+    return params
+
+
+def _round(x: float) -> float:
+    return float(f"{x:.{SIGNIFICANT_DIGITS}g}")
+
+
+def prior_draws(k: int, held: Sequence[str] = (), seed: int = DRAWS_SEED) -> list[dict[str, float]]:
+    """``k`` draws from the prior (a seeded Latin hypercube), each ``{"section.field": value}``."""
+    from scipy.stats import qmc
+
+    if not 1 <= k <= MAX_DRAWS:
+        raise ValueError(f"--draws = {k} is not allowed; expected 1 to {MAX_DRAWS:,}")
+    params = prior(held)
+    if not params:
+        raise ValueError("--draws: every prior parameter is held by --set; nothing is left to draw")
+    u = qmc.LatinHypercube(d=len(params), rng=seed).random(k)
+    columns = [p.from_unit(u[:, j]) for j, p in enumerate(params)]
+    return [{p.name: min(max(_round(col[i]), p.lo), p.hi) for p, col in zip(params, columns, strict=True)}
+            for i in range(k)]  # fmt: skip
+
+
+def load_draws(path: str | Path) -> list[dict[str, Any]]:
+    """Draws from a JSON file ``{"draws": [{"section.field": value, ...}, ...]}``, every value checked
+    against the configuration (one-line errors naming the file, the draw and the field)."""
+    from model.config import ModelConfig
+    from model.validation import ConfigError
+
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"--draws-from {path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"--draws-from {path}: not UTF-8 (byte {exc.start}); expected a UTF-8 JSON file") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--draws-from {path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    draws = doc.get("draws") if isinstance(doc, dict) else None
+    if not isinstance(draws, list) or not draws:
+        raise ValueError(f'--draws-from {path}: expected {{"draws": [{{"section.field": value, ...}}, ...]}} '
+                         "with at least one draw")  # fmt: skip
+    if len(draws) > MAX_DRAWS:
+        raise ValueError(f"--draws-from {path}: {len(draws):,} draws is not allowed; expected at most {MAX_DRAWS:,}")
+    checked = []
+    for i, d in enumerate(draws):
+        if not isinstance(d, dict) or not d:
+            raise ValueError(f"--draws-from {path}: draw {i} is {d!r}; expected an object of section.field: value")
+        d = {str(k).replace("__", "."): v for k, v in d.items()}
+        try:
+            ModelConfig().with_overrides(d)
+        except ConfigError as exc:
+            raise ValueError(f"--draws-from {path}: draw {i}: {exc}") from None
+        checked.append(d)
+    return checked
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """The Wilson score interval (95% by default) for a binomial share ``successes / n``; (nan, nan) if n = 0."""
+    if n <= 0:
+        return math.nan, math.nan
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def beyond_threshold(key: str, estimate: float) -> bool:
+    """Whether a headline estimate lies on the side :data:`DECISION_RULES` says the hypothesis predicts."""
+    side, threshold, _ = DECISION_RULES[key]
+    if not math.isfinite(estimate):
+        return False
+    return estimate > threshold if side == "above" else estimate < threshold
+
+
+def summarise(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Per hypothesis: how many draws gave each verdict, the share supported and refuted with Wilson
+    intervals, the share of finite estimates beyond the threshold, and the estimates' spread."""
+    out = {}
+    for key in keys:
+        mine = [r for r in rows if r["hypothesis"] == key]
+        n = len(mine)
+        counts = {v: sum(r["verdict"] == v for r in mine) for v in VERDICTS}
+        est = np.array([r["effect"] for r in mine], dtype=float)
+        finite = est[np.isfinite(est)]
+        out[key] = {
+            "draws": n,
+            **counts,
+            "share_supported": counts["supported"] / n if n else math.nan,
+            "share_supported_ci": list(wilson_interval(counts["supported"], n)),
+            "share_refuted": counts["refuted"] / n if n else math.nan,
+            "share_refuted_ci": list(wilson_interval(counts["refuted"], n)),
+            "undefined_estimates": int(n - finite.size),
+            "share_estimate_beyond_threshold": (
+                sum(beyond_threshold(key, float(x)) for x in finite) / n if n else math.nan
+            ),  # fmt: skip
+            "estimate_quantiles": (
+                {
+                    "5%": float(np.quantile(finite, 0.05)),
+                    "50%": float(np.median(finite)),
+                    "95%": float(np.quantile(finite, 0.95)),
+                }
+                if finite.size
+                else {}
+            ),  # fmt: skip
+        }
+    return out
+
+
+def run_over_draws(
+    out: str | Path,
+    draws: Sequence[Mapping[str, Any]],
+    seeds: int = 4,
+    only: Sequence[str] | None = None,
+    workers: int = 1,
+    quick: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    source: str = "prior",
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Run the chosen hypotheses at every draw (seeds ``1..seeds``, each draw's values under ``overrides``'
+    held ones); write ``draws.json``, ``draws.md`` and ``draws.png`` into ``out``; return the payload.
+
+    Inside :func:`experiments.runner.resumable` every finished run is kept, so a stopped command
+    resumes at the run it stopped in. Results do not depend on ``workers``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    keys = list(only) if only else list(HYPOTHESES)
+    unknown = [k for k in keys if k not in HYPOTHESES]
+    if unknown:
+        raise ValueError(f"unknown hypothesis {unknown[0]!r}; expected some of {', '.join(HYPOTHESES)}")
+    held = {k.replace("__", "."): v for k, v in (overrides or {}).items()}
+    seed_list = list(range(1, seeds + 1))
+    rows: list[dict[str, Any]] = []
+    for i, draw in enumerate(draws):
+        point = {**{k.replace("__", "."): v for k, v in draw.items()}, **held}
+        base = tuple(sorted((k.replace(".", "__"), v) for k, v in point.items()))
+        for key in keys:
+            label = f"draw {i + 1}/{len(draws)} {key}"
+            r: HypothesisResult = HYPOTHESES[key](seed_list, Runs(workers, base, progress, label), quick)
+            rows.append({"draw": i, "hypothesis": key, "verdict": r.verdict, "effect": r.effect,
+                         "ci": [r.ci_low, r.ci_high]})  # fmt: skip
+            log.info("%s: %s (%s = %.3g [%.3g, %.3g])", label, r.verdict, r.effect_name, r.effect, r.ci_low, r.ci_high)
+    from model import __version__
+
+    summary = summarise(rows, keys)
+    payload = {
+        "version": __version__,
+        "source": source,
+        "prior_seed": DRAWS_SEED if source == "prior" else None,
+        "seeds_per_draw": seed_list,
+        "held": held,
+        "decision_rules": {k: list(DECISION_RULES[k][:2]) for k in keys},
+        "draws": [dict(d) for d in draws],
+        "results": rows,
+        "summary": summary,
+    }
+    write_text_atomic(out / "draws.json", json.dumps(_finite(payload), indent=2))
+    draws_figure(summary, len(draws), len(seed_list), source).savefig(out / "draws.png", dpi=150)
+    write_text_atomic(out / "draws.md", _report(summary, len(draws), seed_list, source, held))
+    return payload
+
+
+def _finite(x: Any) -> Any:
+    """NaN and infinities as JSON null (JSON has neither)."""
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_finite(v) for v in x]
+    if isinstance(x, float | np.floating):
+        return float(x) if math.isfinite(x) else None
+    return x
+
+
+def _pct(x: float) -> str:
+    return "n/a" if not math.isfinite(x) else f"{100 * x:.0f}%"
+
+
+def _report(summary: Mapping[str, Mapping[str, Any]], n_draws: int, seeds: list[int], source: str,
+            held: Mapping[str, Any]) -> str:  # fmt: skip
+    what = ("draws from the prior (a Latin hypercube over the calibration's search ranges and the funds' "
+            "leverage caps)" if source == "prior" else f"draws from `{source}`")  # fmt: skip
+    lines = [
+        "# Hypotheses over a distribution of parameters",
+        "",
+        f"{n_draws} {what}; at each draw every hypothesis runs as at the defaults, on seeds {seeds[0]}–{seeds[-1]} "
+        f"({len(seeds)}), and is judged by its own rule. Shares are of draws, with 95% Wilson intervals.",
+    ]
+    if held:
+        lines += ["", "Held in every draw: " + ", ".join(f"`{k} = {v}`" for k, v in held.items()) + "."]
+    lines += [
+        "",
+        "| | supported | refuted | inconclusive | share supported | share refuted "
+        "| estimate beyond the threshold | estimate across draws (5%, median, 95%) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for key, s in summary.items():
+        q = s["estimate_quantiles"]
+        spread = f"{q['5%']:.3g}, {q['50%']:.3g}, {q['95%']:.3g}" if q else "n/a"
+        sup, ref = s["share_supported_ci"], s["share_refuted_ci"]
+        lines.append(
+            f"| {key} | {s['supported']} | {s['refuted']} | {s['inconclusive']} | {_pct(s['share_supported'])} "
+            f"[{_pct(sup[0])}, {_pct(sup[1])}] | {_pct(s['share_refuted'])} [{_pct(ref[0])}, {_pct(ref[1])}] "
+            f"| {_pct(s['share_estimate_beyond_threshold'])} | {spread} |"
+        )
+    lines += [
+        "",
+        "A draw's estimate can lie beyond its threshold while its interval still straddles it; with few seeds "
+        "a draw is then inconclusive. Estimates that are undefined (a run that failed to clear) count as "
+        "inconclusive and are left out of the spread: "
+        + ", ".join(f"{k} {s['undefined_estimates']}" for k, s in summary.items())
+        + ".",
+        "",
+        "![verdicts over the draws](draws.png)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def draws_figure(summary: Mapping[str, Mapping[str, Any]], n_draws: int, n_seeds: int, source: str) -> Figure:
+    """One bar per hypothesis: the shares of draws supported, inconclusive and refuted."""
+    from matplotlib.figure import Figure
+
+    from experiments.analysis.hypotheses_report import VERDICT_COLORS
+    from experiments.analysis.style import OKABE_ITO, style_axes
+
+    keys = list(summary)
+    fig = Figure(figsize=(7.0, 1.6 + 0.38 * len(keys)), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(keys))
+    left = np.zeros(len(keys))
+    for v in ("supported", "inconclusive", "refuted"):
+        share = np.array([summary[k][v] / summary[k]["draws"] if summary[k]["draws"] else 0.0 for k in keys])
+        ax.barh(y, share, left=left, color=OKABE_ITO[VERDICT_COLORS[v]], label=v, height=0.62)
+        for yi, (lft, w) in enumerate(zip(left, share, strict=True)):
+            if w >= 0.08:
+                ax.text(lft + w / 2, yi, f"{100 * w:.0f}%", ha="center", va="center", fontsize=8, color="white")
+        left += share
+    ax.set_yticks(y, keys)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(lambda x, _: f"{100 * x:.0f}%")
+    where = "the prior" if source == "prior" else Path(source).name
+    style_axes(ax, f"Verdicts over {n_draws} parameter draws from {where} ({n_seeds} seeds each)", "")
+    ax.set_xlabel("share of draws", fontsize=9)
+    ax.grid(axis="y", visible=False)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside upper right", ncol=3, frameon=False, fontsize=8)
+    return fig

@@ -1,0 +1,148 @@
+"""The hypotheses over parameter draws: the prior's draws, the shares and their intervals (known
+answers), the draws reaching every arm, and bad draws files. The hypotheses themselves are planted
+here; no test asserts a verdict the model gives."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from experiments.analysis import hypotheses as hyp
+from experiments.analysis import hypothesis_draws as hd
+
+
+def test_prior_draws_are_a_seeded_latin_hypercube_within_the_calibration_ranges():
+    from experiments.calibration.baseline import BOUNDS, CAPS, LOG_SCALE
+
+    k = 8
+    draws = hd.prior_draws(k)
+    assert draws == hd.prior_draws(k)  # the same draws every time
+    assert hd.prior_draws(k, seed=1) != draws
+    ranges = {key.replace("__", "."): (lo, hi, key in LOG_SCALE) for key, (lo, hi) in {**BOUNDS, **CAPS}.items()}
+    assert all(set(d) == set(ranges) for d in draws)
+    for name, (lo, hi, log) in ranges.items():
+        x = np.array([d[name] for d in draws])
+        assert ((lo <= x) & (x <= hi)).all()
+        assert all(float(f"{v:.4g}") == v for v in x)  # rounded so that --set reproduces a draw
+        # one draw in each of the k equal-probability strata (in logs for a log-scale field)
+        u = (np.log10(x) - math.log10(lo)) / math.log10(hi / lo) if log else (x - lo) / (hi - lo)
+        assert sorted(np.floor(u * k).astype(int).tolist()) == list(range(k)), name
+
+
+def test_prior_draws_leave_out_the_held_fields_and_reject_absurd_counts():
+    held = ("hedge_funds.max_leverage",)
+    draws = hd.prior_draws(3, held=held)
+    assert all("hedge_funds.max_leverage" not in d and len(d) == len(hd.prior()) - 1 for d in draws)
+    for k in (0, hd.MAX_DRAWS + 1):
+        with pytest.raises(ValueError, match="--draws"):
+            hd.prior_draws(k)
+    with pytest.raises(ValueError, match="nothing is left to draw"):
+        hd.prior_draws(2, held=tuple(p.name for p in hd.prior()))
+
+
+@pytest.mark.parametrize(
+    "successes, n, lo, hi",
+    [(0, 10, 0.0, 0.2775), (5, 10, 0.2366, 0.7634), (10, 10, 0.7225, 1.0), (3, 20, 0.0524, 0.3604)],
+)
+def test_wilson_interval_known_answers(successes, n, lo, hi):
+    got = hd.wilson_interval(successes, n)
+    assert got == pytest.approx((lo, hi), abs=5e-4)
+    assert all(math.isnan(v) for v in hd.wilson_interval(0, 0))
+
+
+def test_summary_counts_verdicts_and_reads_each_estimate_against_its_own_rule():
+    rows = [
+        {"hypothesis": "H1", "verdict": "supported", "effect": 3.0},
+        {"hypothesis": "H1", "verdict": "inconclusive", "effect": 2.5},  # beyond ×2, interval straddling
+        {"hypothesis": "H1", "verdict": "refuted", "effect": 1.2},
+        {"hypothesis": "H1", "verdict": "inconclusive", "effect": math.nan},  # a failed run
+        {"hypothesis": "H5", "verdict": "supported", "effect": -0.4},  # H5 predicts an effect below 0
+        {"hypothesis": "H5", "verdict": "refuted", "effect": 0.3},
+    ]
+    s = hd.summarise(rows, ["H1", "H5"])
+    h1, h5 = s["H1"], s["H5"]
+    assert (h1["draws"], h1["supported"], h1["refuted"], h1["inconclusive"]) == (4, 1, 1, 2)
+    assert h1["share_supported"] == 0.25 and h1["share_supported_ci"] == list(hd.wilson_interval(1, 4))
+    assert h1["share_estimate_beyond_threshold"] == 0.5 and h1["undefined_estimates"] == 1
+    assert h1["estimate_quantiles"]["50%"] == 2.5
+    assert h5["share_estimate_beyond_threshold"] == 0.5 and h5["share_refuted"] == 0.5
+
+
+def _planted(seen):
+    """A planted hypothesis: supported where the draw's funds are less risk-averse than 1.5."""
+
+    def planted(seeds, runs, quick):
+        seen.append(runs)
+        gamma = dict(runs.base)["hedge_funds__risk_aversion_median"]
+        v = "supported" if gamma < 1.5 else "refuted"
+        return hyp.HypothesisResult(key="H3", title="t", claim="c", verdict=v, effect_name="e", effect=1.5 - gamma,
+                                    ci_low=1.4 - gamma, ci_high=1.6 - gamma, per_seed=[0.0] * len(seeds))  # fmt: skip
+
+    return planted
+
+
+def test_each_draw_reaches_every_arm_under_the_held_fields_and_the_shares_follow(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setitem(hd.HYPOTHESES, "H3", _planted(seen))
+    draws = [{"hedge_funds.risk_aversion_median": g, "real_money.capacity_usd_bn": 2000.0} for g in (0.8, 1.2, 2.0)]
+    held = {"real_money.capacity_usd_bn": 3000.0}
+    payload = hd.run_over_draws(tmp_path, draws, seeds=3, only=["H3"], workers=2, overrides=held, source="f.json")
+    assert [dict(r.base) for r in seen] == [
+        {"hedge_funds__risk_aversion_median": g, "real_money__capacity_usd_bn": 3000.0} for g in (0.8, 1.2, 2.0)
+    ]
+    assert all(r.workers == 2 and r.label == f"draw {i + 1}/3 H3" for i, r in enumerate(seen))
+    s = payload["summary"]["H3"]
+    assert (s["supported"], s["refuted"], s["inconclusive"]) == (2, 1, 0)
+    written = json.loads((tmp_path / "draws.json").read_text())
+    assert written["summary"]["H3"]["supported"] == 2 and written["held"] == held
+    assert written["seeds_per_draw"] == [1, 2, 3] and len(written["results"]) == 3
+    assert "| H3 | 2 | 1 | 0 | 67%" in (tmp_path / "draws.md").read_text()
+    assert (tmp_path / "draws.png").stat().st_size > 0
+
+
+def test_the_command_draws_from_the_prior_and_holds_what_set_fixes(tmp_path, monkeypatch, capsys):
+    from experiments.cli import main
+
+    seen = []
+    monkeypatch.setitem(hd.HYPOTHESES, "H3", _planted(seen))
+    argv = ["hypotheses", "--draws", "4", "--seeds", "2", "--only", "H3", "--out", str(tmp_path), "--no-progress"]
+    assert main([*argv, "--set", "hedge_funds.max_leverage=6"]) == 0
+    expected = [{**{k.replace(".", "__"): v for k, v in d.items()}, "hedge_funds__max_leverage": 6}
+                for d in hd.prior_draws(4, held=("hedge_funds.max_leverage",))]  # fmt: skip
+    assert [dict(r.base) for r in seen] == expected
+    assert "H3  supported" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"\xff\xfe{", "not UTF-8"),
+        (b'{"draws": [', "not valid JSON"),
+        (b'{"samples": []}', 'expected {"draws"'),
+        (b'{"draws": [{"hedge_funds.nope": 1}]}', "draw 0: "),
+        (b'{"draws": [{"hedge_funds.max_leverage": 6}, {"hedge_funds.max_leverage": -1}]}', "draw 1: "),
+        (b'{"draws": [3]}', "draw 0 is 3"),
+    ],
+)
+def test_a_bad_draws_file_is_a_one_line_error_before_any_run(tmp_path, capsys, monkeypatch, content, message):
+    from experiments.cli import main
+
+    monkeypatch.setattr(hyp, "run_arms", lambda *a, **k: pytest.fail("ran an arm"))
+    path = tmp_path / "draws.json"
+    path.write_bytes(content)
+    assert main(["hypotheses", "--draws-from", str(path), "--seeds", "2", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "--draws-from" in err
+
+
+def test_draw_counts_and_both_sources_at_once_are_refused(tmp_path, capsys):
+    from experiments.cli import main
+
+    out = ["--seeds", "2", "--out", str(tmp_path)]
+    assert main(["hypotheses", "--draws", "0", *out]) == 2
+    assert "--draws = '0' is not allowed" in capsys.readouterr().err
+    assert main(["hypotheses", "--draws", "2", "--draws-from", "x.json", *out]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
