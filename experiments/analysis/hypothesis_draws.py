@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from experiments.analysis.hypotheses import DECISION_RULES, HYPOTHESES, HypothesisResult, Runs
-from experiments.runner import write_text_atomic
+from experiments.runner import atomic_write, write_text_atomic
 from experiments.sweeps.spec import Parameter
 
 if TYPE_CHECKING:
@@ -150,9 +150,12 @@ def beyond_threshold(key: str, estimate: float) -> bool:
     return estimate > threshold if side == "above" else estimate < threshold
 
 
-def summarise(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+def summarise(rows: Sequence[Mapping[str, Any]], keys: Sequence[str],
+              draws: Sequence[Mapping[str, Any]] = ()) -> dict[str, dict[str, Any]]:  # fmt: skip
     """Per hypothesis: how many draws gave each verdict, the share supported and refuted with Wilson
-    intervals, the share of finite estimates beyond the threshold, and the estimates' spread."""
+    intervals, the share of finite estimates beyond the threshold, the estimates' spread and, given
+    the ``draws`` the rows' ``draw`` indices point into, each drawn parameter's rank correlation with
+    the estimate (:func:`rank_correlations`)."""
     out = {}
     for key in keys:
         mine = [r for r in rows if r["hypothesis"] == key]
@@ -160,6 +163,10 @@ def summarise(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[st
         counts = {v: sum(r["verdict"] == v for r in mine) for v in VERDICTS}
         est = np.array([r["effect"] for r in mine], dtype=float)
         finite = est[np.isfinite(est)]
+        quantiles = {}
+        if finite.size:
+            quantiles = {"5%": float(np.quantile(finite, 0.05)), "50%": float(np.median(finite)),
+                         "95%": float(np.quantile(finite, 0.95))}  # fmt: skip
         out[key] = {
             "draws": n,
             **counts,
@@ -171,16 +178,32 @@ def summarise(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[st
             "share_estimate_beyond_threshold": (
                 sum(beyond_threshold(key, float(x)) for x in finite) / n if n else math.nan
             ),  # fmt: skip
-            "estimate_quantiles": (
-                {
-                    "5%": float(np.quantile(finite, 0.05)),
-                    "50%": float(np.median(finite)),
-                    "95%": float(np.quantile(finite, 0.95)),
-                }
-                if finite.size
-                else {}
-            ),  # fmt: skip
+            "estimate_quantiles": quantiles,
+            "rank_correlation": rank_correlations([draws[r["draw"]] for r in mine], est) if draws else {},
         }
+    return out
+
+
+MIN_CORRELATION_DRAWS = 5  # fewer finite estimates give no rank correlation (reported as undefined)
+
+
+def rank_correlations(points: Sequence[Mapping[str, Any]], estimates: np.ndarray) -> dict[str, float]:
+    """Spearman's rank correlation between each numeric parameter of ``points`` and ``estimates``, over
+    the points whose estimate is finite; NaN with fewer than :data:`MIN_CORRELATION_DRAWS` of them or a
+    parameter that does not vary. Which parameters move an effect, even where no draw decides it."""
+    from scipy.stats import rankdata
+
+    ok = np.isfinite(estimates)
+    names = [k for k in (points[0] if points else {}) if all(isinstance(p.get(k), int | float) for p in points)]
+    out = {}
+    for name in names:
+        x = np.array([float(p[name]) for p in points])[ok]
+        y = estimates[ok]
+        if y.size < MIN_CORRELATION_DRAWS or np.ptp(x) == 0 or np.ptp(y) == 0:
+            out[name] = math.nan
+            continue
+        rx, ry = rankdata(x), rankdata(y)
+        out[name] = float(np.corrcoef(rx, ry)[0, 1])
     return out
 
 
@@ -220,7 +243,7 @@ def run_over_draws(
             log.info("%s: %s (%s = %.3g [%.3g, %.3g])", label, r.verdict, r.effect_name, r.effect, r.ci_low, r.ci_high)
     from model import __version__
 
-    summary = summarise(rows, keys)
+    summary = summarise(rows, keys, draws)
     payload = {
         "version": __version__,
         "source": source,
@@ -233,7 +256,8 @@ def run_over_draws(
         "summary": summary,
     }
     write_text_atomic(out / "draws.json", json.dumps(_finite(payload), indent=2))
-    draws_figure(summary, len(draws), len(seed_list), source).savefig(out / "draws.png", dpi=150)
+    fig = draws_figure(summary, len(draws), len(seed_list), source)
+    atomic_write(out / "draws.png", lambda f: fig.savefig(f, format="png", dpi=150))
     write_text_atomic(out / "draws.md", _report(summary, len(draws), seed_list, source, held))
     return payload
 
@@ -280,6 +304,25 @@ def _report(summary: Mapping[str, Mapping[str, Any]], n_draws: int, seeds: list[
             f"[{_pct(sup[0])}, {_pct(sup[1])}] | {_pct(s['share_refuted'])} [{_pct(ref[0])}, {_pct(ref[1])}] "
             f"| {_pct(s['share_estimate_beyond_threshold'])} | {spread} |"
         )
+    params = list(next((s["rank_correlation"] for s in summary.values() if s.get("rank_correlation")), {}))
+    finite = any(math.isfinite(v) for s in summary.values() for v in s["rank_correlation"].values())
+    if params and not finite:
+        lines += ["", f"No rank correlation of the estimates with the parameters: each needs {MIN_CORRELATION_DRAWS} "
+                  "draws or more with a finite estimate, and a parameter that varies."]  # fmt: skip
+    if params and finite:
+        lines += [
+            "",
+            "Which drawn parameters move each estimate: Spearman's rank correlation across the draws with a "
+            f"finite estimate (n/a with fewer than {MIN_CORRELATION_DRAWS}). With {n_draws} draws a correlation "
+            f"below about {_noise_level(n_draws):.2f} in size is within what chance gives (5% two-sided).",
+            "",
+            "| | " + " | ".join(f"`{p}`" for p in params) + " |",
+            "| --- |" + " --- |" * len(params),
+        ]
+        for key, s in summary.items():
+            cells = [s["rank_correlation"].get(p, math.nan) for p in params]
+            lines.append(f"| {key} | " + " | ".join("n/a" if not math.isfinite(c) else f"{c:+.2f}" for c in cells)
+                         + " |")  # fmt: skip
     lines += [
         "",
         "A draw's estimate can lie beyond its threshold while its interval still straddles it; with few seeds "
@@ -293,16 +336,27 @@ def _report(summary: Mapping[str, Mapping[str, Any]], n_draws: int, seeds: list[
     return "\n".join(lines) + "\n"
 
 
+def _noise_level(n: int) -> float:
+    """The size of a rank correlation that chance exceeds 5% of the time with ``n`` independent draws
+    (the normal approximation, 1.96 / sqrt(n − 1)); NaN below 3 draws."""
+    return 1.959963984540054 / math.sqrt(n - 1) if n >= 3 else math.nan
+
+
 def draws_figure(summary: Mapping[str, Mapping[str, Any]], n_draws: int, n_seeds: int, source: str) -> Figure:
-    """One bar per hypothesis: the shares of draws supported, inconclusive and refuted."""
+    """(a) One bar per hypothesis: the shares of draws supported, inconclusive and refuted. (b) Each drawn
+    parameter's rank correlation with each hypothesis's estimate across the draws."""
     from matplotlib.figure import Figure
 
     from experiments.analysis.hypotheses_report import VERDICT_COLORS
-    from experiments.analysis.style import OKABE_ITO, style_axes
+    from experiments.analysis.style import OKABE_ITO, label_panels, style_axes
 
     keys = list(summary)
-    fig = Figure(figsize=(7.0, 1.6 + 0.38 * len(keys)), layout="constrained")
-    ax = fig.add_subplot()
+    params = list(next((s["rank_correlation"] for s in summary.values() if s.get("rank_correlation")), {}))
+    fig = Figure(figsize=(11.0 if params else 7.0, 2.2 + 0.38 * len(keys)), layout="constrained")
+    if params:
+        ax, heat = fig.subplots(1, 2, width_ratios=[1.0, 0.12 + 0.16 * len(params)])
+    else:
+        ax, heat = fig.add_subplot(), None
     y = np.arange(len(keys))
     left = np.zeros(len(keys))
     for v in ("supported", "inconclusive", "refuted"):
@@ -317,8 +371,24 @@ def draws_figure(summary: Mapping[str, Mapping[str, Any]], n_draws: int, n_seeds
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(lambda x, _: f"{100 * x:.0f}%")
     where = "the prior" if source == "prior" else Path(source).name
-    style_axes(ax, f"Verdicts over {n_draws} parameter draws from {where} ({n_seeds} seeds each)", "")
+    style_axes(ax, "verdicts: share of draws", "")
     ax.set_xlabel("share of draws", fontsize=9)
     ax.grid(axis="y", visible=False)
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside upper right", ncol=3, frameon=False, fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False, fontsize=8)
+    fig.suptitle(f"Hypotheses at {n_draws} parameter draws from {where}, {n_seeds} seeds each", x=0.01, ha="left",
+                 fontsize=11, fontweight="bold")  # fmt: skip
+    if heat is not None:
+        rho = np.array([[summary[k]["rank_correlation"].get(p, math.nan) for p in params] for k in keys])
+        heat.imshow(np.ma.masked_invalid(rho), cmap="PuOr_r", vmin=-1, vmax=1, aspect="auto")
+        for (i, j), r in np.ndenumerate(rho):
+            text = "n/a" if not math.isfinite(r) else f"{r:+.2f}"
+            heat.text(j, i, text, ha="center", va="center", fontsize=7.5,
+                      color="white" if math.isfinite(r) and abs(r) > 0.6 else "0.2")  # fmt: skip
+        heat.set_yticks(y, keys)
+        heat.set_xticks(np.arange(len(params)), [p.replace(".", "\n", 1).replace("_", " ") for p in params],
+                        fontsize=7, rotation=35, ha="right", rotation_mode="anchor")  # fmt: skip
+        heat.tick_params(length=0)
+        heat.set_title("rank correlation of the estimate with each parameter", fontsize=10.5, loc="left",
+                       fontweight="bold")  # fmt: skip
+        label_panels([ax, heat])
     return fig

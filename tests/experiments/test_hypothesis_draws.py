@@ -71,6 +71,21 @@ def test_summary_counts_verdicts_and_reads_each_estimate_against_its_own_rule():
     assert h5["share_estimate_beyond_threshold"] == 0.5 and h5["share_refuted"] == 0.5
 
 
+def test_rank_correlations_know_monotone_answers_and_skip_what_they_cannot_judge():
+    points = [{"a": float(x), "b": float(-(x**3)), "c": 1.0, "flag": True} for x in range(8)]
+    est = np.exp(np.arange(8.0))  # increasing in a, decreasing in b: ranks decide, not the shape
+    rho = hd.rank_correlations(points, est)
+    assert rho["a"] == pytest.approx(1.0) and rho["b"] == pytest.approx(-1.0)
+    assert math.isnan(rho["c"])  # a parameter that does not vary
+    assert "flag" in rho  # bools are numbers too, but this one is constant
+    est[[0, 3, 5, 7]] = np.nan  # 4 finite estimates: too few
+    assert all(math.isnan(v) for v in hd.rank_correlations(points, est).values())
+    rows = [{"hypothesis": "H3", "verdict": "inconclusive", "effect": float(e), "draw": i} for i, e in
+            enumerate(np.arange(8.0)[::-1])]  # fmt: skip
+    s = hd.summarise(rows, ["H3"], points)
+    assert s["H3"]["rank_correlation"]["a"] == pytest.approx(-1.0)
+
+
 def _planted(seen):
     """A planted hypothesis: supported where the draw's funds are less risk-averse than 1.5."""
 
@@ -99,7 +114,9 @@ def test_each_draw_reaches_every_arm_under_the_held_fields_and_the_shares_follow
     written = json.loads((tmp_path / "draws.json").read_text())
     assert written["summary"]["H3"]["supported"] == 2 and written["held"] == held
     assert written["seeds_per_draw"] == [1, 2, 3] and len(written["results"]) == 3
-    assert "| H3 | 2 | 1 | 0 | 67%" in (tmp_path / "draws.md").read_text()
+    report = (tmp_path / "draws.md").read_text()
+    assert "| H3 | 2 | 1 | 0 | 67%" in report
+    assert "`hedge_funds.risk_aversion_median`" not in report and "No rank correlation" in report  # 3 draws: too few
     assert (tmp_path / "draws.png").stat().st_size > 0
 
 
