@@ -5,17 +5,22 @@ also runs every hypothesis at many parameter draws, each with its own seeds and 
 the defaults, and reports in how many draws each verdict came out: the share of the parameter
 distribution in which a hypothesis holds, with a 95% Wilson interval for that share.
 
-The distribution is, until the model is estimated, a *prior*: independent uniform draws (log-uniform
-where the scale is a ratio) over the ranges the calibration searches
-(:data:`experiments.calibration.baseline.BOUNDS`: real money's balance sheet, its response to the
-risk index, the customers' flow shocks and their persistence, the funds' median risk aversion) and
-the upper end of the funds' leverage caps (:data:`experiments.calibration.baseline.CAPS`: calm FX
-margins from 50% down to the 3% exchanges charge). These are the parameters the data's return
-moments are fitted by and the ones the estimation will estimate; everything else stays at its
-default. The draws are a Latin hypercube with a fixed seed (:data:`DRAWS_SEED`), so the same ``K``
-gives the same draws on every machine, and each draw is rounded to four significant digits so that
-``--set`` reproduces any one of them. Draws can also come from a file (``--draws-from``): the
-estimation's posterior draws, or any other distribution a researcher wants to test.
+The distribution is, until the model is estimated, a *prior*: uniform draws (in logs for the
+balance sheet and the leverage caps, which span an order of magnitude) over the ranges the
+calibration searches (:data:`experiments.calibration.baseline.BOUNDS`: real money's balance sheet,
+its response to the risk index, the customers' flow shocks and their persistence, the funds'
+median risk aversion) and the upper end of the funds' leverage caps
+(:data:`experiments.calibration.baseline.CAPS`: calm FX margins from 50% down to the 3% exchanges
+charge). These are the parameters the data's return moments are fitted by and the ones the
+estimation will estimate; everything else stays at its default. The draws are a Latin hypercube
+with a fixed seed (:data:`DRAWS_SEED`), so the same ``K`` gives the same draws on every machine;
+``draws.json`` keeps each draw's values exactly, so ``--set`` reproduces any one of them. Draws can
+also come from a file (``--draws-from``): the estimation's posterior draws, or any other
+distribution a researcher wants to test.
+
+The shares' Wilson intervals treat the draws as independent and each draw's verdict as exact. A
+Latin hypercube is more even than independent draws (the interval is then conservative); draws from
+a Markov chain are less (too narrow); and with few seeds a draw's verdict is itself uncertain.
 
 Fields set with ``--set`` are held at their value in every draw and left out of the prior.
 Each draw's verdict uses ``--seeds`` seeds: with few seeds most intervals straddle their threshold,
@@ -59,7 +64,6 @@ log = logging.getLogger("experiments.analysis.hypotheses")
 
 DRAWS_SEED = 20261203  # the prior's Latin hypercube (fixed: the same K gives the same draws everywhere)
 MAX_DRAWS = 10_000  # a typo of 10^9 draws must not start
-SIGNIFICANT_DIGITS = 4  # each drawn value, so that ``--set`` reproduces a draw exactly
 VERDICTS = ("supported", "refuted", "inconclusive")
 
 
@@ -67,16 +71,13 @@ def prior(held: Sequence[str] = ()) -> list[Parameter]:
     """The prior's parameters (``section.field`` names), less those in ``held`` (``--set`` holds them)."""
     from experiments.calibration.baseline import BOUNDS, CAPS, LOG_SCALE
 
+    held = {h.replace("__", ".") for h in held}
     params = []
     for key, (lo, hi) in {**BOUNDS, **CAPS}.items():
         name = key.replace("__", ".")
         if name not in held:
             params.append(Parameter(name=name, kind="float", lo=lo, hi=hi, log=key in LOG_SCALE))
     return params
-
-
-def _round(x: float) -> float:
-    return float(f"{x:.{SIGNIFICANT_DIGITS}g}")
 
 
 def prior_draws(k: int, held: Sequence[str] = (), seed: int = DRAWS_SEED) -> list[dict[str, float]]:
@@ -90,16 +91,12 @@ def prior_draws(k: int, held: Sequence[str] = (), seed: int = DRAWS_SEED) -> lis
         raise ValueError("--draws: every prior parameter is held by --set; nothing is left to draw")
     u = qmc.LatinHypercube(d=len(params), rng=seed).random(k)
     columns = [p.from_unit(u[:, j]) for j, p in enumerate(params)]
-    return [{p.name: min(max(_round(col[i]), p.lo), p.hi) for p, col in zip(params, columns, strict=True)}
-            for i in range(k)]  # fmt: skip
+    return [{p.name: col[i] for p, col in zip(params, columns, strict=True)} for i in range(k)]
 
 
 def load_draws(path: str | Path) -> list[dict[str, Any]]:
     """Draws from a JSON file ``{"draws": [{"section.field": value, ...}, ...]}``, every value checked
     against the configuration (one-line errors naming the file, the draw and the field)."""
-    from model.config import ModelConfig
-    from model.validation import ConfigError
-
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -123,13 +120,34 @@ def load_draws(path: str | Path) -> list[dict[str, Any]]:
     for i, d in enumerate(draws):
         if not isinstance(d, dict) or not d:
             raise ValueError(f"--draws-from {path}: draw {i} is {d!r}; expected an object of section.field: value")
-        d = {str(k).replace("__", "."): v for k, v in d.items()}
-        try:
-            ModelConfig().with_overrides(d)
-        except ConfigError as exc:
-            raise ValueError(f"--draws-from {path}: draw {i}: {exc}") from None
-        checked.append(d)
+        named = {str(k).replace("__", "."): v for k, v in d.items()}
+        if len(named) < len(d):
+            raise ValueError(f"--draws-from {path}: draw {i} names a field twice (section.field and section__field)")
+        checked.append(named)
+    try:
+        check_draws(checked)
+    except ValueError as exc:
+        raise ValueError(f"--draws-from {path}: {exc}") from None
     return checked
+
+
+def check_draws(draws: Sequence[Mapping[str, Any]], held: Mapping[str, Any] | None = None) -> None:
+    """Check every draw, with the ``held`` fields, against the configuration before any run: a
+    ``ValueError`` naming the draw, the field and what is allowed; also if a draw sets a held field
+    (``--set`` would silently replace the draw's value)."""
+    from model.config import ModelConfig
+    from model.validation import ConfigError
+
+    held = {k.replace("__", "."): v for k, v in (held or {}).items()}
+    for i, d in enumerate(draws):
+        d = {k.replace("__", "."): v for k, v in d.items()}
+        both = sorted(set(d) & set(held))
+        if both:
+            raise ValueError(f"draw {i} sets {both[0]}, which --set holds at {held[both[0]]!r}; drop one of them")
+        try:
+            ModelConfig().with_overrides({**d, **held})
+        except ConfigError as exc:
+            raise ValueError(f"draw {i}: {exc}") from None
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -139,7 +157,9 @@ def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tup
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)  # exact ends: rounding must not move them off 0 and 1
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return lo, hi
 
 
 def beyond_threshold(key: str, estimate: float) -> bool:
@@ -194,7 +214,8 @@ def rank_correlations(points: Sequence[Mapping[str, Any]], estimates: np.ndarray
     from scipy.stats import rankdata
 
     ok = np.isfinite(estimates)
-    names = [k for k in (points[0] if points else {}) if all(isinstance(p.get(k), int | float) for p in points)]
+    names = list(dict.fromkeys(k for p in points for k in p))  # every field any point sets, in first-seen order
+    names = [k for k in names if all(type(p.get(k)) in (int, float) for p in points)]  # numbers (not bools), in all
     out = {}
     for name in names:
         x = np.array([float(p[name]) for p in points])[ok]
@@ -230,10 +251,12 @@ def run_over_draws(
     if unknown:
         raise ValueError(f"unknown hypothesis {unknown[0]!r}; expected some of {', '.join(HYPOTHESES)}")
     held = {k.replace("__", "."): v for k, v in (overrides or {}).items()}
+    draws = [{k.replace("__", "."): v for k, v in d.items()} for d in draws]
+    check_draws(draws, held)
     seed_list = list(range(1, seeds + 1))
     rows: list[dict[str, Any]] = []
     for i, draw in enumerate(draws):
-        point = {**{k.replace("__", "."): v for k, v in draw.items()}, **held}
+        point = {**draw, **held}
         base = tuple(sorted((k.replace(".", "__"), v) for k, v in point.items()))
         for key in keys:
             label = f"draw {i + 1}/{len(draws)} {key}"

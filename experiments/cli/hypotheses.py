@@ -117,13 +117,18 @@ def draw_count(text: str) -> int:
 
 def _over_draws(args: argparse.Namespace, only: list[str], sets: dict[str, Any]) -> int:
     """``--draws`` / ``--draws-from``: every hypothesis at each parameter draw; the shares of verdicts."""
-    from experiments.analysis.hypothesis_draws import load_draws, prior_draws, run_over_draws
+    from experiments.analysis.hypothesis_draws import check_draws, load_draws, prior_draws, run_over_draws
 
     try:
         if args.draws_from is not None:
             draws, source = load_draws(args.draws_from), str(args.draws_from)
+            where = f"--draws-from {args.draws_from}: "
         else:
-            draws, source = prior_draws(args.draws, held=tuple(sets)), "prior"
+            draws, source, where = prior_draws(args.draws, held=tuple(sets)), "prior", "--draws: "
+        try:
+            check_draws(draws, sets)  # each draw with the --set values, before any run
+        except ValueError as exc:
+            raise ValueError(where + str(exc)) from None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     payload = run_over_draws(args.out, draws, seeds=args.seeds, only=only or None, workers=args.workers,
