@@ -46,7 +46,7 @@ from model.dashboards import DASHBOARD_COLUMNS, dashboards
 from model.macro import MacroState
 from model.market import MarketState
 from model.registry import check_sectors, default_sectors
-from model.scenarios import Scenario, ScenarioEvent, load_scenario
+from model.scenarios import Scenario, ScenarioEvent, load_scenario, report_late_events
 from model.sector import AUX_LOG_RISK, Day, Sector
 from model.streams import RandomStreams, resolve_seed
 
@@ -284,6 +284,7 @@ class CarryUnwindModel(mesa.Model):
         self._publish()
         for event in self.scenario_spec.events:
             self.schedule(event.day, self.apply_event, event)
+        report_late_events(self.scenario_spec, cfg.simulation.days)  # (once per process) those that never fire
         self._event_handlers = {kind: s for s in self.sector_list for kind in s.event_kinds}
         for s in self.sector_list:
             s.start(self)

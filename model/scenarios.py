@@ -19,8 +19,10 @@ writes a new scenario without touching code.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,11 +39,13 @@ __all__ = [
     "OBSERVED_KINDS",
     "load_scenario",
     "list_scenarios",
+    "report_late_events",
     "read_text_file",
     "SCENARIO_DIR",
 ]
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
+log = logging.getLogger(__name__)
 
 # kind -> {parameter: (lo, hi)}
 EVENT_KINDS: dict[str, dict[str, tuple[float, float]]] = {
@@ -82,6 +86,29 @@ class Scenario:
     config: ModelConfig
     events: tuple[ScenarioEvent, ...] = field(default=())
     path: str = ""
+
+
+_REPORTED_LATE: set[tuple] = set()  # (scenario, horizon, its late events) already reported in this process
+
+
+def report_late_events(scenario: Scenario, days: int, warn: Callable[[str], None] | None = None) -> None:
+    """Report the scenario's events after the last simulated day, which never fire (an event is never
+    dropped silently). ``warn`` takes the message and is always called (a command's own warning);
+    without it the module's logger warns once per process for each scenario, horizon and set of
+    such events, and not at all after a ``warn`` for the same (so a model a command builds does not
+    repeat the command's warning)."""
+    late = [e for e in scenario.events if e.day > days]
+    if not late:
+        return
+    key = (scenario.name, scenario.path, days, tuple((e.kind, e.day) for e in late))
+    if key in _REPORTED_LATE and warn is None:
+        return
+    _REPORTED_LATE.add(key)
+    listed = ", ".join(f"{e.kind.replace('_', ' ')} on day {e.day}" for e in late)
+    (warn or log.warning)(
+        f"scenario {scenario.name}: {len(late)} event{'s' if len(late) != 1 else ''} outside the horizon "
+        f"of {days} trading days, not simulated: {listed}"
+    )
 
 
 class _Lines:

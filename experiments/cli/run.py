@@ -196,13 +196,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _warn_late_events(scenario: Any, days: int) -> None:
     """One warning for the scenario's events after the last simulated day: they never fire."""
-    late = [e for e in scenario.events if e.day > days]
-    if late:
-        listed = ", ".join(f"{e.kind.replace('_', ' ')} on day {e.day}" for e in late)
-        print_warning(
-            f"scenario {scenario.name}: {len(late)} event{'s' if len(late) != 1 else ''} outside the horizon "
-            f"of {days} trading days, not simulated: {listed}"
-        )
+    from model.scenarios import report_late_events
+
+    report_late_events(scenario, days, print_warning)
 
 
 def _check_target(out: Path, force: bool) -> None:

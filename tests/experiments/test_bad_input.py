@@ -476,3 +476,21 @@ def test_temporary_directories_of_a_killed_writer_are_cleared_by_the_next_run(tm
     fresh.mkdir()
     assert main(["run", *TINY, "--out", str(tmp_path / "r")]) == EXIT_OK
     assert not stale.exists() and fresh.exists()
+
+
+def test_an_event_beyond_the_horizon_is_logged_once_by_the_model_itself(caplog):
+    """Not only the ``run`` command: any model whose horizon ends before a scenario event reports it."""
+    import logging
+
+    from model import scenarios
+    from model.model import CarryUnwindModel
+
+    scenarios._REPORTED_LATE.clear()
+    with caplog.at_level(logging.WARNING, logger="model.scenarios"):
+        for _ in range(2):
+            CarryUnwindModel(scenario="risk_off", seed=1, collect=False, simulation__days=7,
+                             hedge_funds__n_funds=20)  # fmt: skip
+        CarryUnwindModel(scenario="risk_off", seed=1, collect=False, simulation__days=100, hedge_funds__n_funds=20)
+    late = [r.getMessage() for r in caplog.records if "outside the horizon" in r.getMessage()]
+    assert late == ["scenario risk_off: 1 event outside the horizon of 7 trading days, not simulated: "
+                    "us growth news on day 60"]  # fmt: skip
