@@ -131,12 +131,15 @@ def anchor_capital(capital_usd_bn: float, stocks_usd_bn) -> float:
     return capital_usd_bn * ANCHOR_USD_BN / median
 
 
-def replay_measures(usdjpy: np.ndarray, risk_index: np.ndarray, carry: np.ndarray, cap: float) -> dict[str, float]:
+def replay_measures(usdjpy: np.ndarray, risk_index: np.ndarray, carry: np.ndarray, cap: float,
+                    failures: np.ndarray | None = None) -> dict[str, float]:  # fmt: skip
     """The replay's figures of one run over its window (arrays from day 0, the initial state).
 
     ``fall_pct``: the largest close-to-close fall of USD/JPY from a running peak, in %, negative;
     ``carry_fall_pct``: the largest fall of the carry stock from a running peak, in % of that peak,
-    positive (both :func:`model.results.max_drawdown`).
+    positive (both :func:`model.results.max_drawdown`); ``fund_failures``: the funds that failed in the
+    window (``failures``, the daily ``hf_failures``; NaN without it). No fund failure was reported in
+    August 2024.
     """
     from model.results import max_drawdown
 
@@ -149,6 +152,7 @@ def replay_measures(usdjpy: np.ndarray, risk_index: np.ndarray, carry: np.ndarra
         "risk_index_peak": float(v.max()),
         "carry_fall_pct": 100.0 * carry_fall,
         "days_at_cap": float(np.sum(v >= cap * (1.0 - 1e-12))),
+        "fund_failures": float("nan") if failures is None else float(np.sum(np.asarray(failures, dtype=float)[1:])),
     }
 
 
@@ -169,7 +173,7 @@ def replay_run(task: tuple) -> dict[str, Any]:
     window = min(WINDOW_DAYS, len(h["usdjpy"]) - 1)
     measures = replay_measures(
         h["usdjpy"][: window + 1], h["risk_index"][: window + 1], h["hf_net_usd_bn"][: window + 1],
-        model.config.market.risk_index_max,
+        model.config.market.risk_index_max, h["hf_failures"][: window + 1],
     )  # fmt: skip
     if failed:
         measures = dict.fromkeys(measures, float("nan"))
@@ -179,7 +183,8 @@ def replay_run(task: tuple) -> dict[str, Any]:
             "carry_start_usd_bn": float(h["hf_net_usd_bn"][0]), **measures}  # fmt: skip
 
 
-MEASURES = ("fall_pct", "trough_day", "risk_index_peak", "carry_fall_pct", "days_at_cap", "carry_start_usd_bn")
+MEASURES = ("fall_pct", "trough_day", "risk_index_peak", "carry_fall_pct", "days_at_cap", "carry_start_usd_bn",
+            "fund_failures")  # fmt: skip
 
 
 def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -191,6 +196,8 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     out["share_in_band"] = float(np.mean([band.contains(r["fall_pct"]) for r in runs]))
     # seeds unwinding more of the carry than was observed (a failed run's NaN is not counted: it is counted as failed)
     out["share_beyond_observed"] = float(np.mean([r["carry_fall_pct"] > OBSERVED_UNWOUND_PCT[1] for r in runs]))
+    # seeds in which a fund failed (none was reported in August 2024; a failed run's NaN is not counted here)
+    out["share_with_failures"] = float(np.mean([r["fund_failures"] > 0 for r in runs]))
     # the day-0 stock is known before the run, so a failed run still has it
     out["share_at_anchor"] = float(np.mean([abs(r["carry_start_usd_bn"] / ANCHOR_USD_BN - 1.0) <= ANCHOR_BAND
                                             for r in runs]))  # fmt: skip
@@ -460,9 +467,11 @@ def plot_positioning(report: dict[str, Any], path: Path) -> None:
 
 
 def _print_summary(name: str, s: dict[str, Any]) -> None:
-    print(f"[{name}] failed runs {s['failed_runs']}/{s['runs']}; share of seeds with a fall in -18..-8%: "
-          f"{s['share_in_band']:.2f}; day-0 carry stock within ±{ANCHOR_BAND:.0%} of the anchor: "
-          f"{s['share_at_anchor']:.2f}")  # fmt: skip
+    print(
+        f"[{name}] failed runs {s['failed_runs']}/{s['runs']}; share of seeds with a fall in -18..-8%: "
+        f"{s['share_in_band']:.2f}; day-0 carry stock within ±{ANCHOR_BAND:.0%} of the anchor: "
+        f"{s['share_at_anchor']:.2f}; seeds with a fund failure (none observed): {s['share_with_failures']:.2f}"
+    )
     for key in MEASURES:
         q = s[key]
         print(f"  {key:>18}: median {q['median']:8.2f}  5-95% [{q['q05']:.2f}, {q['q95']:.2f}]  "

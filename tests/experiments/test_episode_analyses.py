@@ -20,13 +20,17 @@ def test_replay_measures_are_the_known_drawdowns_of_planted_paths():
     assert m["trough_day"] == 4.0
     assert m["carry_fall_pct"] == pytest.approx(50.0)
     assert m["risk_index_peak"] == 150.0 and m["days_at_cap"] == 2.0
+    assert math.isnan(m["fund_failures"])  # not given: unknown, never 0
+    with_failures = replay.replay_measures(s, v, carry, cap=150.0, failures=[4.0, 0.0, 1.0, 2.0, 0.0, 0.0])
+    assert with_failures["fund_failures"] == 3.0  # day 0 is the initial state, not a day of the window
     rising = replay.replay_measures([1.0, 2.0, 3.0], [10.0] * 3, [5.0, 6.0, 7.0], cap=150.0)
     assert rising["fall_pct"] == 0.0 and rising["carry_fall_pct"] == 0.0 and rising["days_at_cap"] == 0.0
 
 
 def test_a_failed_replay_run_counts_outside_the_band():
-    keys = ("fall_pct", "trough_day", "risk_index_peak", "carry_fall_pct", "days_at_cap")
-    ok = {**dict.fromkeys(keys, 1.0), "fall_pct": -10.0, "failed": "", "carry_start_usd_bn": 160.0}
+    keys = ("fall_pct", "trough_day", "risk_index_peak", "carry_fall_pct", "days_at_cap", "fund_failures")
+    ok = {**dict.fromkeys(keys, 1.0), "fall_pct": -10.0, "failed": "", "carry_start_usd_bn": 160.0,
+          "fund_failures": 0.0}  # fmt: skip
     out = {**ok, "fall_pct": -3.0}
     failed = {**dict.fromkeys(keys, math.nan), "failed": "implausible prices on day 40", "carry_start_usd_bn": 250.0}
     s = replay._summary([ok, ok, out, failed])
@@ -38,11 +42,15 @@ def test_a_failed_replay_run_counts_outside_the_band():
     assert s["share_beyond_observed"] == 0.0  # 1% unwound in the others; the failed run is counted as failed
     crashed = {**ok, "carry_fall_pct": 90.0}
     assert replay._summary([ok, crashed, crashed, failed])["share_beyond_observed"] == 0.5
+    assert s["share_with_failures"] == 0.0
+    broke = {**ok, "fund_failures": 2.0}
+    assert replay._summary([ok, broke, broke, failed])["share_with_failures"] == 0.5
 
 
 def test_the_anchor_check_takes_thirty_percent_either_side():
     runs = [{"fall_pct": -10.0, "failed": "", "carry_start_usd_bn": x, "trough_day": 1.0, "risk_index_peak": 20.0,
-             "carry_fall_pct": 40.0, "days_at_cap": 0.0} for x in (174.0, 176.0, 250.0, 324.0, 326.0)]  # fmt: skip
+             "carry_fall_pct": 40.0, "days_at_cap": 0.0, "fund_failures": 0.0}
+            for x in (174.0, 176.0, 250.0, 324.0, 326.0)]  # fmt: skip
     assert replay._summary(runs)["share_at_anchor"] == pytest.approx(3 / 5)
 
 
