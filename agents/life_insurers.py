@@ -4,8 +4,7 @@ Each insurer holds a yen balance sheet. Its investable pool is split three ways 
 JGBs, FX-hedged USTs and unhedged USTs — by comparing expected yen returns :
 
 * JGB:            ``y30`` (the cleared 30y yield at yesterday's close), plus an acceleration term
-  ``a·max(0, y30 − 2.5%)`` (Dai-ichi Life, Oct 2024: buying accelerates above ~2.5% on the 30y;
-  liabilities cost ~1.8%);
+  ``a·max(0, y30 − 2.5%)`` (Dai-ichi Life, Oct 2024: buying accelerates above ~2.5% on the 30y);
 * hedged UST:     ``y_us − (r̄_us − r̄_jp − b)``, the hedge cost being the expected short-rate
   differential over the hedge tenor (3 months, from the market's expected policy paths) less the
   cross-currency basis ``b`` (negative when dollars are dear through swaps, which raises the cost);
@@ -14,7 +13,9 @@ JGBs, FX-hedged USTs and unhedged USTs — by comparing expected yen returns :
 
 Target weights are a multinomial logit ``w*_k ∝ exp(θ·(u_k + c_k))`` whose intercepts ``c_k`` are
 set so that the initial allocation is the target at the initial state: only *changes* in relative
-returns move money. The foreign share moves towards its target slowly (partial adjustment with a
+returns move money. So the liabilities' cost (about 1.8%, the insurers' hurdle; LIAJ), the same for
+every bucket, would cancel out of the choice: it has no parameter here, and the hurdle's role in the
+choice is the 30y trigger's. The foreign share moves towards its target slowly (partial adjustment with a
 half-life of months) and the hedge ratio faster; both are decided from yesterday's close and
 executed at today's prices as price-inelastic orders. Their JGBs are super-longs: they trade in the
 cleared 30y market (Japanese insurers buy mostly 20-40y bonds to match their liabilities), so
@@ -89,14 +90,6 @@ class LifeInsurerConfig(Validated):
         hi=1.0,
         doc="initial FX hedge ratio of foreign bonds",
         source="the nine largest lifers: 63% in 2020, 44-47% in 2024-25 (company disclosures)",
-    )
-    liability_cost_pa: float = param(
-        0.018,
-        unit="per annum",
-        lo=0.0,
-        hi=0.05,
-        source="average assumed rate ~1.8% (LIAJ)",
-        range_note="assumed rates 1-5.5% since 1990 (LIAJ)",
     )
     jgb_trigger_pa: float = param(
         0.025,

@@ -335,3 +335,32 @@ def test_an_observed_price_as_an_event_needs_a_scenario_named_conditional():
         parse_scenario(f'name = "replay"\n{event}', "mine.toml")
     scenario = parse_scenario(f'name = "replay_conditional_on_the_2y"\n{event}', "mine.toml")
     assert [e.kind for e in scenario.events] == ["ust2y_observed"]
+
+
+def unread_fields(config, source: str) -> list[str]:
+    """``section.field`` of every configuration field that ``source`` never reads, as an attribute
+    (``.field``) or by name (``"field"``)."""
+    import dataclasses
+
+    out = []
+    for section in dataclasses.fields(config):
+        for f in dataclasses.fields(getattr(config, section.name)):
+            name = re.escape(f.name)
+            if not re.search(rf"\.{name}\b", source) and not re.search(rf"[\"']{name}[\"']", source):
+                out.append(f"{section.name}.{f.name}")
+    return out
+
+
+def test_every_configuration_field_is_read_by_the_model():
+    """A parameter the model never reads would let a sweep or a calibration vary nothing."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    source = "\n".join(p.read_text(encoding="utf-8") for d in ("model", "agents") for p in (root / d).rglob("*.py"))
+    assert unread_fields(ModelConfig(), source) == []
+    # the check itself: a source that reads everything but one field finds that one
+    planted = re.sub(r"\.max_leverage\b", ".other_name", source).replace('"max_leverage"', '"other"')
+    assert unread_fields(ModelConfig(), planted.replace("'max_leverage'", "'other'")) == [
+        "hedge_funds.max_leverage",
+        "retail_fx.max_leverage",
+    ]
