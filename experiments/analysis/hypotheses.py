@@ -33,6 +33,7 @@ __all__ = [
     "Runs",
     "HypothesisResult",
     "HYPOTHESES",
+    "chosen",
     "run_arm",
     "run_arms",
     "overrides",
@@ -963,3 +964,13 @@ def roc_points(per_run, k: int) -> list[list[float]]:
 
 
 HYPOTHESES: dict[str, Callable] = {"H1": h1, "H2": h2, "H3": h3, "H4": h4, "H5": h5, "H6": h6, "H7": h7}
+
+
+def chosen(only: Sequence[str] | None) -> list[str]:
+    """The hypotheses' keys ``only`` names (all of :data:`HYPOTHESES` if none), checked: a ``ValueError``
+    names the first unknown one."""
+    keys = list(only) if only else list(HYPOTHESES)
+    unknown = [k for k in keys if k not in HYPOTHESES]
+    if unknown:
+        raise ValueError(f"unknown hypothesis {unknown[0]!r}; expected some of {', '.join(HYPOTHESES)}")
+    return keys

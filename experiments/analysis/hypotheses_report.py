@@ -21,6 +21,7 @@ from experiments.analysis.hypotheses import (
     N_BOOT,
     HypothesisResult,
     Runs,
+    chosen,
 )
 from experiments.runner import write_text_atomic
 
@@ -43,10 +44,7 @@ def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None 
     bar on stderr for each batch of runs, labelled with its hypothesis."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    keys = list(only) if only else list(HYPOTHESES)
-    unknown = [k for k in keys if k not in HYPOTHESES]
-    if unknown:
-        raise ValueError(f"unknown hypothesis {unknown[0]!r}; expected some of {', '.join(HYPOTHESES)}")
+    keys = chosen(only)
     seed_list = list(range(first_seed, first_seed + seeds))
     base = {k.replace(".", "__"): v for k, v in (overrides or {}).items()}
     results = []

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from experiments.analysis.hypotheses import DECISION_RULES, HYPOTHESES, HypothesisResult, Runs
+from experiments.analysis.hypotheses import DECISION_RULES, HYPOTHESES, HypothesisResult, Runs, chosen
 from experiments.runner import atomic_write, write_text_atomic
 from experiments.sweeps.spec import Parameter
 
@@ -246,10 +246,7 @@ def run_over_draws(
     resumes at the run it stopped in. Results do not depend on ``workers``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    keys = list(only) if only else list(HYPOTHESES)
-    unknown = [k for k in keys if k not in HYPOTHESES]
-    if unknown:
-        raise ValueError(f"unknown hypothesis {unknown[0]!r}; expected some of {', '.join(HYPOTHESES)}")
+    keys = chosen(only)
     held = {k.replace("__", "."): v for k, v in (overrides or {}).items()}
     draws = [{k.replace("__", "."): v for k, v in d.items()} for d in draws]
     check_draws(draws, held)

@@ -13,7 +13,7 @@ import re
 import sys
 import tempfile
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -112,17 +112,26 @@ def out_path(text: str) -> Path:
     return Path(text)
 
 
+def bounded_count(flag: str, most: int) -> Callable[[str], int]:
+    """argparse type for ``flag``: an integer from 1 to ``most`` (a typo of 10^9 must not start)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if not 1 <= value <= most:
+            raise argparse.ArgumentTypeError(
+                f"{flag} = {text!r} is not allowed; expected a positive integer, at most {most:,}"
+            )
+        return value
+
+    return parse
+
+
 def seed_count(text: str) -> int:
     """argparse type: a number of seeds, 1 to MAX_SEEDS (a typo of 10^9 seeds must not start)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_SEEDS:
-        raise argparse.ArgumentTypeError(
-            f"--seeds = {text!r} is not allowed; expected a positive integer, at most {MAX_SEEDS:,}"
-        )
-    return value
+    return bounded_count("--seeds", MAX_SEEDS)(text)
 
 
 def parse_set(items: Sequence[str]) -> dict[str, Any]:

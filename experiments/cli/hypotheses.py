@@ -11,6 +11,7 @@ from experiments.cli.common import (
     FORMATTER,
     UsageError,
     add_set_option,
+    bounded_count,
     check_out_dir,
     checked_overrides,
     out_path,
@@ -104,15 +105,7 @@ def draw_count(text: str) -> int:
     """argparse type: a number of parameter draws, 1 to MAX_DRAWS."""
     from experiments.analysis.hypothesis_draws import MAX_DRAWS
 
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_DRAWS:
-        raise argparse.ArgumentTypeError(
-            f"--draws = {text!r} is not allowed; expected an integer from 1 to {MAX_DRAWS:,}"
-        )
-    return value
+    return bounded_count("--draws", MAX_DRAWS)(text)
 
 
 def _over_draws(args: argparse.Namespace, only: list[str], sets: dict[str, Any]) -> int:
