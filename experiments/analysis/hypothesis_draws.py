@@ -57,6 +57,7 @@ __all__ = [
     "wilson_interval",
     "summarise",
     "run_over_draws",
+    "write_outputs",
     "draws_figure",
 ]
 
@@ -263,7 +264,6 @@ def run_over_draws(
             log.info("%s: %s (%s = %.3g [%.3g, %.3g])", label, r.verdict, r.effect_name, r.effect, r.ci_low, r.ci_high)
     from model import __version__
 
-    summary = summarise(rows, keys, draws)
     payload = {
         "version": __version__,
         "source": source,
@@ -273,12 +273,23 @@ def run_over_draws(
         "decision_rules": {k: list(DECISION_RULES[k][:2]) for k in keys},
         "draws": [dict(d) for d in draws],
         "results": rows,
-        "summary": summary,
     }
+    return write_outputs(out, payload)
+
+
+def write_outputs(out: str | Path, payload: dict[str, Any]) -> dict[str, Any]:
+    """Summarise ``payload``'s results (its ``summary`` is recomputed) and write ``draws.json``, ``draws.md``
+    and ``draws.png`` into ``out``; returns the payload with its summary. Given the payload read back
+    from a ``draws.json``, it writes the report again without running anything."""
+    out = Path(out)
+    rows = [{**r, "effect": math.nan if r["effect"] is None else r["effect"]} for r in payload["results"]]
+    keys = list(dict.fromkeys(r["hypothesis"] for r in rows))
+    payload = {**payload, "results": rows, "summary": summarise(rows, keys, payload["draws"])}
+    n_draws, seeds, source = len(payload["draws"]), payload["seeds_per_draw"], payload["source"]
     write_text_atomic(out / "draws.json", json.dumps(_finite(payload), indent=2))
-    fig = draws_figure(summary, len(draws), len(seed_list), source)
+    fig = draws_figure(payload["summary"], n_draws, len(seeds), source)
     atomic_write(out / "draws.png", lambda f: fig.savefig(f, format="png", dpi=150))
-    write_text_atomic(out / "draws.md", _report(summary, len(draws), seed_list, source, held))
+    write_text_atomic(out / "draws.md", _report(payload["summary"], n_draws, seeds, source, payload["held"]))
     return payload
 
 
@@ -311,7 +322,7 @@ def _report(summary: Mapping[str, Mapping[str, Any]], n_draws: int, seeds: list[
         lines += ["", "Held in every draw: " + ", ".join(f"`{k} = {v}`" for k, v in held.items()) + "."]
     lines += [
         "",
-        "| | supported | refuted | inconclusive | share supported | share refuted "
+        "| | supported | refuted | inconclusive (a run failed) | share supported | share refuted "
         "| estimate beyond the threshold | estimate across draws (5%, median, 95%) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -320,7 +331,8 @@ def _report(summary: Mapping[str, Mapping[str, Any]], n_draws: int, seeds: list[
         spread = f"{q['5%']:.3g}, {q['50%']:.3g}, {q['95%']:.3g}" if q else "n/a"
         sup, ref = s["share_supported_ci"], s["share_refuted_ci"]
         lines.append(
-            f"| {key} | {s['supported']} | {s['refuted']} | {s['inconclusive']} | {_pct(s['share_supported'])} "
+            f"| {key} | {s['supported']} | {s['refuted']} | {s['inconclusive']} ({s['undefined_estimates']}) "
+            f"| {_pct(s['share_supported'])} "
             f"[{_pct(sup[0])}, {_pct(sup[1])}] | {_pct(s['share_refuted'])} [{_pct(ref[0])}, {_pct(ref[1])}] "
             f"| {_pct(s['share_estimate_beyond_threshold'])} | {spread} |"
         )
@@ -379,12 +391,22 @@ def draws_figure(summary: Mapping[str, Mapping[str, Any]], n_draws: int, n_seeds
         ax, heat = fig.add_subplot(), None
     y = np.arange(len(keys))
     left = np.zeros(len(keys))
-    for v in ("supported", "inconclusive", "refuted"):
-        share = np.array([summary[k][v] / summary[k]["draws"] if summary[k]["draws"] else 0.0 for k in keys])
-        ax.barh(y, share, left=left, color=OKABE_ITO[VERDICT_COLORS[v]], label=v, height=0.62)
+    parts = (("supported", "supported", {}), ("decided", "inconclusive", {}),
+             ("undefined_estimates", "inconclusive: a run failed to clear", {"hatch": "///", "alpha": 0.45}),
+             ("refuted", "refuted", {}))  # fmt: skip
+    for v, label, look in parts:
+        if v == "decided":  # inconclusive with every run cleared
+            count = [summary[k]["inconclusive"] - summary[k]["undefined_estimates"] for k in keys]
+        else:
+            count = [summary[k][v] for k in keys]
+        colour = OKABE_ITO[VERDICT_COLORS["inconclusive" if v in ("decided", "undefined_estimates") else v]]
+        n = [summary[k]["draws"] for k in keys]
+        share = np.array([c / m if m else 0.0 for c, m in zip(count, n, strict=True)])
+        ax.barh(y, share, left=left, color=colour, label=label, height=0.62, edgecolor="white", **look)
         for yi, (lft, w) in enumerate(zip(left, share, strict=True)):
             if w >= 0.08:
-                ax.text(lft + w / 2, yi, f"{100 * w:.0f}%", ha="center", va="center", fontsize=8, color="white")
+                ax.text(lft + w / 2, yi, f"{100 * w:.0f}%", ha="center", va="center", fontsize=8,
+                        color="0.25" if v == "undefined_estimates" else "white")  # fmt: skip
         left += share
     ax.set_yticks(y, keys)
     ax.invert_yaxis()
@@ -394,7 +416,7 @@ def draws_figure(summary: Mapping[str, Mapping[str, Any]], n_draws: int, n_seeds
     style_axes(ax, "verdicts: share of draws", "")
     ax.set_xlabel("share of draws", fontsize=9)
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False, fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False, fontsize=8)
     fig.suptitle(f"Hypotheses at {n_draws} parameter draws from {where}, {n_seeds} seeds each", x=0.01, ha="left",
                  fontsize=11, fontweight="bold")  # fmt: skip
     if heat is not None:

@@ -141,7 +141,7 @@ def test_each_draw_reaches_every_arm_under_the_held_fields_and_the_shares_follow
     assert written["results"][2]["effect"] is None and written["draws"][0]["real_money.noise_persistence"] == 0.9
     assert written["seeds_per_draw"] == [1, 2, 3] and len(written["results"]) == 3
     report = (tmp_path / "draws.md").read_text()
-    assert "| H3 | 2 | 0 | 1 | 67%" in report
+    assert "| H3 | 2 | 0 | 1 (1) | 67%" in report
     assert "`hedge_funds.risk_aversion_median`" not in report and "No rank correlation" in report  # 3 draws: too few
     assert (tmp_path / "draws.png").stat().st_size > 0
 
@@ -206,3 +206,17 @@ def test_a_draws_file_may_not_set_what_set_holds_and_each_draw_is_checked_with_t
     assert "draw 1 sets hedge_funds.max_leverage, which --set holds at 9" in err and err.count("\n") == 1
     with pytest.raises(ValueError, match="draw 0: "):  # a draw's value checked together with the held ones
         hd.check_draws([{"hedge_funds.max_leverage": 60}], {"hedge_funds.risk_aversion_median": 1.0})
+
+
+def test_the_report_is_written_again_from_its_json_without_running(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setitem(hd.HYPOTHESES, "H3", _planted(seen))
+    draws = [{"hedge_funds.risk_aversion_median": g} for g in (0.6, 0.8, 1.2, 1.6, 2.0, 2.5)]
+    first = hd.run_over_draws(tmp_path / "a", draws, seeds=2, only=["H3"])
+    text = (tmp_path / "a" / "draws.json").read_text()
+    monkeypatch.setitem(hd.HYPOTHESES, "H3", lambda *a: pytest.fail("ran a hypothesis"))
+    again = hd.write_outputs(tmp_path / "b", json.loads(text))
+    assert (tmp_path / "b" / "draws.json").read_text() == text
+    assert (tmp_path / "b" / "draws.md").read_text() == (tmp_path / "a" / "draws.md").read_text()
+    assert again["summary"]["H3"]["undefined_estimates"] == first["summary"]["H3"]["undefined_estimates"] == 1
+    assert again["summary"]["H3"]["rank_correlation"]["hedge_funds.risk_aversion_median"] == pytest.approx(-1.0)
