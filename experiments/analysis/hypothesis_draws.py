@@ -285,23 +285,14 @@ def write_outputs(out: str | Path, payload: dict[str, Any]) -> dict[str, Any]:
     rows = [{**r, "effect": math.nan if r["effect"] is None else r["effect"]} for r in payload["results"]]
     keys = list(dict.fromkeys(r["hypothesis"] for r in rows))
     payload = {**payload, "results": rows, "summary": summarise(rows, keys, payload["draws"])}
+    from model.results import json_safe
+
     n_draws, seeds, source = len(payload["draws"]), payload["seeds_per_draw"], payload["source"]
-    write_text_atomic(out / "draws.json", json.dumps(_finite(payload), indent=2))
+    write_text_atomic(out / "draws.json", json.dumps(json_safe(payload), indent=2, allow_nan=False))
     fig = draws_figure(payload["summary"], n_draws, len(seeds), source)
     atomic_write(out / "draws.png", lambda f: fig.savefig(f, format="png", dpi=150))
     write_text_atomic(out / "draws.md", _report(payload["summary"], n_draws, seeds, source, payload["held"]))
     return payload
-
-
-def _finite(x: Any) -> Any:
-    """NaN and infinities as JSON null (JSON has neither)."""
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_finite(v) for v in x]
-    if isinstance(x, float | np.floating):
-        return float(x) if math.isfinite(x) else None
-    return x
 
 
 def _pct(x: float) -> str:

@@ -1,0 +1,185 @@
+"""The scenarios' observed facts against the model, beyond the August 2024 replay.
+
+A scenario built from its inputs (news, decisions, budgets) leaves its prices to the model; the
+facts it is compared with are written in its file as "for comparison only". This module turns
+those comments into checks: each :class:`Fact` names a scenario, a recorded column, a day (the
+first trading day on or after a date) and what was observed there, as a range (lo to hi) or a
+point (lo = hi). Every seed of the scenario is run to its last fact's day; for each fact the
+report gives the model's median and its 5-95% range over seeds, whether the observation lies in
+that range (the rule the validation judges statistics by, :data:`experiments.analysis.targets.MODEL_RANGE_PCT`),
+and, for a range, the share of seeds inside it. A run that fails to clear counts in every fact
+as a seed outside and is never dropped.
+
+    python -m experiments.analysis.episode_facts --seeds 20 --workers 2 --out runs/facts.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from experiments.analysis.targets import MODEL_RANGE_PCT
+
+__all__ = ["Fact", "FACTS", "fact_day", "fact_value", "judge", "run_facts", "main"]
+
+
+@dataclass(frozen=True)
+class Fact:
+    """What was observed in a scenario's period: ``column`` on ``date`` (``how = "on"``), its largest value
+    up to ``date`` (``"max"``), its change since day 0 (``"change"``) or its sum up to ``date``
+    (``"sum"``), in ``scale`` × the column's unit, between ``lo`` and ``hi`` (a point if equal)."""
+
+    scenario: str
+    label: str
+    column: str
+    date: str
+    how: str
+    lo: float
+    hi: float
+    unit: str
+    source: str
+    scale: float = 1.0
+
+
+FACTS: tuple[Fact, ...] = (
+    # the fiscal-dominance episode ("Takaichi trade"): a weaker yen with weaker JGBs
+    Fact("fiscal_dominance_2025", "USD/JPY after the BoJ's hike", "usdjpy", "2025-12-19", "on", 155.0, 159.0,
+         "yen per dollar", "BoJ; USD/JPY ~155-159 in Dec 2025-Jan 2026"),
+    Fact("fiscal_dominance_2025", "USD/JPY change since 1 Oct 2025", "usdjpy", "2025-12-19", "change", 7.1, 11.1,
+         "yen per dollar", "BoJ: 147.9 on 1 Oct 2025 to ~155-159"),
+    Fact("fiscal_dominance_2025", "10y JGB yield change since 1 Oct 2025", "jgb10y_yield", "2025-12-19", "change",
+         35.0, 45.0, "bp", "MoF: ~1.65% (1 Oct 2025) to ~2.0-2.1% (Dec 2025)", 1e4),
+    Fact("fiscal_dominance_2025", "30y JGB yield, highest to 31 Dec 2025", "jgb30y_yield", "2025-12-31", "max",
+         3.45, 3.45, "%", "MoF: record ~3.45% in Dec 2025", 100.0),
+    # defending 160 (April-May 2024)
+    Fact("mof_intervention", "USD/JPY, highest close to 26 Apr 2024", "usdjpy", "2024-04-26", "max", 158.0, 158.5,
+         "yen per dollar", "BoJ: ~158.3 on 26 Apr 2024, before the MoF's intervention of 29 Apr (intraday 160.2)"),
+    Fact("mof_intervention", "MoF intervention to 3 May 2024", "mof_intervention_jpy_tn", "2024-05-03", "sum",
+         9.79, 9.79, "JPY tn", "MoF: ¥5.92 tn on 29 Apr and ¥3.87 tn on 1 May 2024"),
+)  # fmt: skip
+HOWS = ("on", "max", "change", "sum")
+
+
+def fact_day(fact: Fact) -> int:
+    """The fact's day in its scenario's run: the first trading day on or after its date (day 0 = the start)."""
+    from model.calendar import TradingCalendar
+    from model.scenarios import load_scenario
+
+    scenario = load_scenario(fact.scenario)
+    calendar = TradingCalendar(scenario.config.market.start_date)
+    target = dt.date.fromisoformat(fact.date)
+    day = 0
+    while calendar.date(day) < target:
+        day += 1
+    return day
+
+
+def fact_value(fact: Fact, series: np.ndarray, day: int) -> float:
+    """The model's value of ``fact`` from one run's ``series`` (day 0 first), read at ``day``."""
+    x = np.asarray(series, dtype=float)
+    if day >= x.size:
+        return math.nan
+    if fact.how == "on":
+        value = x[day]
+    elif fact.how == "max":
+        value = np.max(x[: day + 1])
+    elif fact.how == "change":
+        value = x[day] - x[0]
+    elif fact.how == "sum":
+        value = np.sum(x[1 : day + 1])
+    else:
+        raise ValueError(f"Fact.how = {fact.how!r} is not allowed; expected one of {', '.join(HOWS)}")
+    return float(value) * fact.scale
+
+
+def judge(fact: Fact, values: Sequence[float]) -> dict[str, Any]:
+    """One fact over seeds: the model's median and 5-95% range (a NaN seed, a failed run, is left out of
+    them and counted), whether the observation lies in that range, and the share of seeds inside the
+    observed range (a failed run is outside; ``None`` for a point)."""
+    x = np.asarray(values, dtype=float)
+    ok = x[np.isfinite(x)]
+    out: dict[str, Any] = {**asdict(fact), "seeds": int(x.size), "failed_runs": int(x.size - ok.size)}
+    if not ok.size:
+        return {**out, "median": math.nan, "q05": math.nan, "q95": math.nan, "observed_in_range": False,
+                "share_inside": 0.0 if fact.lo < fact.hi else None}  # fmt: skip
+    q05, q95 = np.percentile(ok, MODEL_RANGE_PCT)
+    inside = (x >= fact.lo) & (x <= fact.hi)  # NaN compares false: a failed run is outside
+    return {
+        **out,
+        "median": float(np.median(ok)),
+        "q05": float(q05),
+        "q95": float(q95),
+        "observed_in_range": bool(fact.hi >= q05 and fact.lo <= q95),  # the observation meets the model's range
+        "share_inside": float(inside.mean()) if fact.lo < fact.hi else None,
+    }
+
+
+def _run(task: tuple[str, int, int, tuple[str, ...]]) -> dict[str, list[float]]:
+    """One scenario and seed, ``days`` long: its ``columns`` (all NaN if it fails to clear)."""
+    from model.clearing import ClearingError
+    from model.model import CarryUnwindModel
+
+    scenario, seed, days, columns = task
+    model = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, simulation__days=days)
+    try:
+        model.run_days(days)
+    except ClearingError:
+        return {c: [math.nan] * (days + 1) for c in columns}
+    return {c: np.asarray(model.series(c), dtype=float).tolist() for c in columns}
+
+
+def run_facts(seeds: Sequence[int], workers: int = 1, facts: Sequence[Fact] = FACTS,
+              progress: bool = False) -> list[dict[str, Any]]:  # fmt: skip
+    """Every fact judged over ``seeds`` (each scenario run once per seed to its last fact's day)."""
+    from experiments.runner import run_tasks
+
+    days = {f: fact_day(f) for f in facts}
+    tasks = []
+    for scenario in dict.fromkeys(f.scenario for f in facts):
+        mine = [f for f in facts if f.scenario == scenario]
+        columns = tuple(dict.fromkeys(f.column for f in mine))
+        tasks += [(scenario, s, max(days[f] for f in mine), columns) for s in seeds]
+    runs = run_tasks(_run, tasks, workers=workers, progress=progress, desc="scenario facts")
+    by = {(t[0], t[1]): r for t, r in zip(tasks, runs, strict=True)}
+    return [judge(f, [fact_value(f, np.asarray(by[(f.scenario, s)][f.column]), days[f]) for s in seeds])
+            for f in facts]  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    from experiments.runner import write_text_atomic
+    from model.results import json_safe
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seeds", type=int, default=20, help="seeds 1..N (default 20)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes; results do not depend on it")
+    p.add_argument("--out", type=Path, default=None, help="also write the results as JSON")
+    args = p.parse_args(argv)
+    if args.seeds < 2:
+        p.error(f"--seeds = {args.seeds} is not allowed; expected at least 2 (a range over seeds)")
+    if args.workers < 1:
+        p.error(f"--workers = {args.workers} is not allowed; expected at least 1")
+    rows = run_facts(range(1, args.seeds + 1), args.workers, progress=True)
+    print(f"scenario facts, seeds 1-{args.seeds}: model median [5-95% over seeds]; observed; observed inside the "
+          "model's range; seeds inside an observed range")  # fmt: skip
+    for r in rows:
+        observed = f"{r['lo']:g}" if r["lo"] == r["hi"] else f"{r['lo']:g}-{r['hi']:g}"
+        share = "" if r["share_inside"] is None else f"  {r['share_inside']:.2f} of seeds inside"
+        print(f"  {r['scenario']:<22} {r['label']:<42} {r['median']:8.2f} [{r['q05']:.2f}, {r['q95']:.2f}]  "
+              f"observed {observed} {r['unit']}  {'in' if r['observed_in_range'] else 'OUT of'} range{share}"
+              f"{'  failed runs ' + str(r['failed_runs']) if r['failed_runs'] else ''}")  # fmt: skip
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(args.out, json.dumps(json_safe(rows), indent=2, allow_nan=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

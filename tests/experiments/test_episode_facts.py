@@ -1,0 +1,71 @@
+"""The scenarios' facts: how a fact reads a run (known answers), how it is judged over seeds (a failed
+run counted, never dropped), and the plumbing from scenarios to facts on planted runs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from experiments.analysis import episode_facts as ef
+
+
+def fact(**kw):
+    base = dict(scenario="fiscal_dominance_2025", label="x", column="usdjpy", date="2025-10-06", how="on",
+                lo=1.0, hi=2.0, unit="u", source="s")  # fmt: skip
+    return ef.Fact(**{**base, **kw})
+
+
+def test_a_fact_reads_its_day_its_peak_its_change_or_its_sum():
+    x = np.array([10.0, 12.0, 9.0, 15.0, 11.0])
+    assert ef.fact_value(fact(how="on"), x, 2) == 9.0
+    assert ef.fact_value(fact(how="max"), x, 2) == 12.0  # up to and including the day, not after
+    assert ef.fact_value(fact(how="change", scale=100.0), x, 4) == pytest.approx(100.0)
+    assert ef.fact_value(fact(how="sum"), x, 3) == 36.0  # day 0 is the initial state, not a day's flow
+    assert math.isnan(ef.fact_value(fact(), x, 5))  # a run shorter than the fact's day
+    with pytest.raises(ValueError, match="Fact.how = 'mean' is not allowed"):
+        ef.fact_value(fact(how="mean"), x, 1)
+
+
+def test_a_fact_day_is_the_first_trading_day_on_or_after_its_date():
+    assert ef.fact_day(fact(date="2025-10-01")) == 0  # the scenario's start
+    assert ef.fact_day(fact(date="2025-10-04")) == ef.fact_day(fact(date="2025-10-06")) == 3  # a Saturday: Monday
+
+
+def test_judging_counts_a_failed_run_as_outside_and_reads_the_model_range():
+    r = ef.judge(fact(lo=1.0, hi=2.0), [1.5, 1.8, 3.0, math.nan])
+    assert r["failed_runs"] == 1 and r["seeds"] == 4
+    assert r["share_inside"] == 0.5  # 2 of 4: the failed run is outside, in the denominator
+    assert r["median"] == 1.8 and r["observed_in_range"]
+    far = ef.judge(fact(lo=5.0, hi=5.0), [1.0, 2.0, 3.0])
+    assert not far["observed_in_range"] and far["share_inside"] is None  # a point: no share
+    lo, hi = np.percentile([1.0, 2.0, 3.0], (5, 95))
+    assert (far["q05"], far["q95"]) == (lo, hi)
+    none = ef.judge(fact(), [math.nan, math.nan])
+    assert math.isnan(none["median"]) and not none["observed_in_range"] and none["share_inside"] == 0.0
+
+
+def test_run_facts_runs_each_scenario_once_per_seed_to_its_last_facts_day(monkeypatch):
+    calls = []
+
+    def planted(task):
+        scenario, seed, days, columns = task
+        calls.append(task)
+        return {c: (np.arange(days + 1.0) * seed).tolist() for c in columns}
+
+    monkeypatch.setattr(ef, "_run", planted)
+    monkeypatch.setattr(ef, "fact_day", lambda f: {"a": 3, "b": 5}[f.label])
+    facts = (fact(label="a", how="on"), fact(label="b", column="jgb10y_yield", how="max"))
+    rows = ef.run_facts([1, 2], facts=facts)
+    assert sorted(calls) == [("fiscal_dominance_2025", s, 5, ("usdjpy", "jgb10y_yield")) for s in (1, 2)]
+    assert rows[0]["median"] == pytest.approx(4.5) and rows[1]["median"] == pytest.approx(7.5)  # 3·s, 5·s
+
+
+def test_every_shipped_fact_names_a_scenario_a_recorded_column_and_a_date_inside_its_run():
+    from model.model import TIMESERIES_COLUMNS
+    from model.scenarios import list_scenarios
+
+    for f in ef.FACTS:
+        assert f.scenario in list_scenarios() and f.column in TIMESERIES_COLUMNS and f.how in ef.HOWS
+        assert f.lo <= f.hi and f.source and 0 < ef.fact_day(f) < 250
