@@ -19,7 +19,7 @@ import argparse
 import datetime as dt
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -122,13 +122,14 @@ def judge(fact: Fact, values: Sequence[float]) -> dict[str, Any]:
     }
 
 
-def _run(task: tuple[str, int, int, tuple[str, ...]]) -> dict[str, list[float]]:
-    """One scenario and seed, ``days`` long: its ``columns`` (all NaN if it fails to clear)."""
+def _run(task: tuple) -> dict[str, list[float]]:
+    """``(scenario, seed, days, columns[, overrides])``: the run's ``columns`` (all NaN if it fails to clear)."""
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
 
-    scenario, seed, days, columns = task
-    model = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, simulation__days=days)
+    scenario, seed, days, columns, *rest = task
+    overrides = {**(rest[0] if rest else {}), "simulation__days": days}
+    model = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **overrides)
     try:
         model.run_days(days)
     except ClearingError:
@@ -136,9 +137,10 @@ def _run(task: tuple[str, int, int, tuple[str, ...]]) -> dict[str, list[float]]:
     return {c: np.asarray(model.series(c), dtype=float).tolist() for c in columns}
 
 
-def run_facts(seeds: Sequence[int], workers: int = 1, facts: Sequence[Fact] = FACTS,
-              progress: bool = False) -> list[dict[str, Any]]:  # fmt: skip
-    """Every fact judged over ``seeds`` (each scenario run once per seed to its last fact's day)."""
+def run_facts(seeds: Sequence[int], workers: int = 1, facts: Sequence[Fact] = FACTS, progress: bool = False,
+              overrides: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """Every fact judged over ``seeds`` (each scenario run once per seed to its last fact's day), every run
+    with ``overrides`` (``section__field`` or ``section.field`` → value)."""
     from experiments.runner import run_tasks
 
     days = {f: fact_day(f) for f in facts}
@@ -146,7 +148,8 @@ def run_facts(seeds: Sequence[int], workers: int = 1, facts: Sequence[Fact] = FA
     for scenario in dict.fromkeys(f.scenario for f in facts):
         mine = [f for f in facts if f.scenario == scenario]
         columns = tuple(dict.fromkeys(f.column for f in mine))
-        tasks += [(scenario, s, max(days[f] for f in mine), columns) for s in seeds]
+        base = {k.replace(".", "__"): v for k, v in (overrides or {}).items()}
+        tasks += [(scenario, s, max(days[f] for f in mine), columns, base) for s in seeds]
     runs = run_tasks(_run, tasks, workers=workers, progress=progress, desc="scenario facts")
     by = {(t[0], t[1]): r for t, r in zip(tasks, runs, strict=True)}
     return [judge(f, [fact_value(f, np.asarray(by[(f.scenario, s)][f.column]), days[f]) for s in seeds])

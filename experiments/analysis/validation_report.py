@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,7 @@ def markdown(report: Mapping[str, Any]) -> str:
             f"{f['error']}",
             "",
         ]
+    lines += facts_lines(report.get("episode_facts", []))
     ep = report["episode"]
     lines += ["## The August 2024 episode", ""]
     if ep["status"] != "ok":
@@ -250,6 +251,33 @@ def method_notes() -> dict[str, str]:
     }
 
 
+def facts_lines(facts: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The validation report's section on the other episodes' facts
+    (:mod:`experiments.analysis.episode_facts`); no lines without facts."""
+    if not facts:
+        return []
+    lines = [
+        "## The other episodes against their facts",
+        "",
+        "Each fact is judged as a statistic is: the observation must lie inside the model's 5–95 % range over "
+        "seeds; for an observed range, the share of seeds inside it is also given. A run that fails to clear "
+        "counts as a seed outside.",
+        "",
+        "| scenario | fact | observed | model median | model 5–95 % over seeds | observation in range | "
+        "seeds inside | failed runs |",
+        "| --- | --- | ---: | ---: | ---: | :---: | ---: | ---: |",
+    ]
+    for f in facts:
+        observed = f"{f['lo']:g}" if f["lo"] == f["hi"] else f"{f['lo']:g} to {f['hi']:g}"
+        share = "–" if f["share_inside"] is None else _f(f["share_inside"], ".0%")
+        lines.append(
+            f"| `{f['scenario']}` | {f['label']} ({f['unit']}) | {observed} | {_f(f['median'], '.2f')} | "
+            f"{_f(f['q05'], '.2f')} to {_f(f['q95'], '.2f')} | {_verdict(f['observed_in_range'])} | {share} | "
+            f"{f['failed_runs']} |"
+        )
+    return [*lines, "", "Sources: " + "; ".join(f"{f['label']}: {f['source']}" for f in facts) + ".", ""]
+
+
 def console_summary(report: Mapping[str, Any], out: Path) -> str:
     """A few lines for the terminal: each judged statistic's pass flags and the episode's medians."""
     n = report["targets"]
@@ -297,5 +325,11 @@ def console_summary(report: Mapping[str, Any], out: Path) -> str:
         )
     else:
         lines.append(f"  episode: not run: {ep['message']}")
+    facts = report.get("episode_facts", [])
+    if facts:
+        met = sum(bool(f["observed_in_range"]) for f in facts)
+        lines.append(f"  other episodes: {met} of {len(facts)} observed facts inside the model's 5-95 % range "
+                     "(" + "; ".join(f"{f['scenario']} {f['label']}: {'in' if f['observed_in_range'] else 'OUT'}"
+                                     for f in facts) + ")")  # fmt: skip
     lines.append(f"  output: {out}/  ({', '.join(report['files'])})")
     return "\n".join(lines)

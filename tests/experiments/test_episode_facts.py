@@ -50,15 +50,17 @@ def test_run_facts_runs_each_scenario_once_per_seed_to_its_last_facts_day(monkey
     calls = []
 
     def planted(task):
-        scenario, seed, days, columns = task
+        scenario, seed, days, columns, overrides = task
         calls.append(task)
         return {c: (np.arange(days + 1.0) * seed).tolist() for c in columns}
 
     monkeypatch.setattr(ef, "_run", planted)
     monkeypatch.setattr(ef, "fact_day", lambda f: {"a": 3, "b": 5}[f.label])
     facts = (fact(label="a", how="on"), fact(label="b", column="jgb10y_yield", how="max"))
-    rows = ef.run_facts([1, 2], facts=facts)
-    assert sorted(calls) == [("fiscal_dominance_2025", s, 5, ("usdjpy", "jgb10y_yield")) for s in (1, 2)]
+    rows = ef.run_facts([1, 2], facts=facts, overrides={"hedge_funds.max_leverage": 6.0})
+    assert sorted(calls, key=lambda t: t[1]) == [
+        ("fiscal_dominance_2025", s, 5, ("usdjpy", "jgb10y_yield"), {"hedge_funds__max_leverage": 6.0}) for s in (1, 2)
+    ]
     assert rows[0]["median"] == pytest.approx(4.5) and rows[1]["median"] == pytest.approx(7.5)  # 3·s, 5·s
 
 

@@ -321,8 +321,14 @@ def test_validate_quick_writes_every_file_with_the_documented_keys(tmp_path, tin
     assert "model 5–95 % over seeds" in md and "without 1985-09-23" in md and "August 2024" in md and "| 4 |" in md
     assert "median over seeds" not in md.split("**The rule.**")[0]
     assert "The statistics jointly" in md and "p (Monte Carlo)" in md
+    from experiments.analysis.episode_facts import FACTS
+
+    facts = report["episode_facts"]
+    assert [(f["scenario"], f["label"]) for f in facts] == [(f.scenario, f.label) for f in FACTS]
+    assert all(f["seeds"] == 4 and (f["share_inside"] is None) == (f["lo"] == f["hi"]) for f in facts)
+    assert "## The other episodes against their facts" in md and md.count("| `fiscal_dominance_2025` |") == 4
     console = capsys.readouterr().out
-    assert "statistics passing" in console and "jointly:" in console
+    assert "statistics passing" in console and "jointly:" in console and "other episodes:" in console
 
 
 def test_results_do_not_depend_on_the_number_of_workers(tmp_path, tiny_scenario):
@@ -332,6 +338,7 @@ def test_results_do_not_depend_on_the_number_of_workers(tmp_path, tiny_scenario)
     assert parallel["baseline"]["workers"] == 2
     assert json.dumps(serial["statistics"], sort_keys=True) == json.dumps(parallel["statistics"], sort_keys=True)
     assert json.dumps(serial["episode"], sort_keys=True) == json.dumps(parallel["episode"], sort_keys=True)
+    assert json.dumps(serial["episode_facts"]) == json.dumps(parallel["episode_facts"])
 
 
 def test_set_overrides_reach_both_scenarios_and_the_report(tmp_path, tiny_scenario):
