@@ -7,8 +7,9 @@ first trading day on or after a date) and what was observed there, as a range (l
 point (lo = hi). Every seed of the scenario is run to its last fact's day; for each fact the
 report gives the model's median and its 5-95% range over seeds, whether the observation lies in
 that range (the rule the validation judges statistics by, :data:`experiments.analysis.targets.MODEL_RANGE_PCT`),
-and, for a range, the share of seeds inside it. A run that fails to clear counts in every fact
-as a seed outside and is never dropped.
+and, for a range, the share of seeds inside it. A run that fails to clear counts against the
+observation in every fact, as in the validation: it widens nothing, and more than
+:data:`~experiments.analysis.targets.MAX_FAILED_SHARE` of them fail the fact.
 
     python -m experiments.analysis.episode_facts --seeds 20 --workers 2 --out runs/facts.json
 """
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.analysis.targets import MODEL_RANGE_PCT
+from experiments.analysis.targets import MAX_FAILED_SHARE
 
 __all__ = ["Fact", "FACTS", "fact_day", "fact_value", "judge", "run_facts", "main"]
 
@@ -61,11 +62,12 @@ FACTS: tuple[Fact, ...] = (
          3.45, 3.45, "%", "MoF: record ~3.45% in Dec 2025", 100.0),
     # defending 160 (April-May 2024)
     Fact("mof_intervention", "USD/JPY, highest close to 26 Apr 2024", "usdjpy", "2024-04-26", "max", 158.0, 158.5,
-         "yen per dollar", "BoJ: ~158.3 on 26 Apr 2024, before the MoF's intervention of 29 Apr (intraday 160.2)"),
+         "yen per dollar", "New York close ~158.3 on 26 Apr 2024, before the MoF's intervention of 29 Apr (intraday 160.2)"),
     Fact("mof_intervention", "MoF intervention to 3 May 2024", "mof_intervention_jpy_tn", "2024-05-03", "sum",
          9.79, 9.79, "JPY tn", "MoF: ¥5.92 tn on 29 Apr and ¥3.87 tn on 1 May 2024"),
 )  # fmt: skip
 HOWS = ("on", "max", "change", "sum")
+MAX_SEEDS = 10_000  # a typo of 10^9 seeds must not start
 
 
 def fact_day(fact: Fact) -> int:
@@ -101,24 +103,28 @@ def fact_value(fact: Fact, series: np.ndarray, day: int) -> float:
 
 
 def judge(fact: Fact, values: Sequence[float]) -> dict[str, Any]:
-    """One fact over seeds: the model's median and 5-95% range (a NaN seed, a failed run, is left out of
-    them and counted), whether the observation lies in that range, and the share of seeds inside the
-    observed range (a failed run is outside; ``None`` for a point)."""
+    """One fact over seeds, by the validation's rule (:mod:`experiments.analysis.judgement`): the model's
+    5-95% range over seeds with the seeds whose run failed counted against the observation
+    (:func:`~experiments.analysis.judgement.model_range`); the observation is inside when it meets that
+    range (for an observed range: the two overlap) and at most :data:`MAX_FAILED_SHARE` of the runs
+    failed. Also the median over the runs that cleared and, for an observed range, the share of all
+    seeds inside it (a failed run is outside)."""
+    from experiments.analysis.judgement import model_range, share_inside
+
     x = np.asarray(values, dtype=float)
     ok = x[np.isfinite(x)]
-    out: dict[str, Any] = {**asdict(fact), "seeds": int(x.size), "failed_runs": int(x.size - ok.size)}
-    if not ok.size:
-        return {**out, "median": math.nan, "q05": math.nan, "q95": math.nan, "observed_in_range": False,
-                "share_inside": 0.0 if fact.lo < fact.hi else None}  # fmt: skip
-    q05, q95 = np.percentile(ok, MODEL_RANGE_PCT)
-    inside = (x >= fact.lo) & (x <= fact.hi)  # NaN compares false: a failed run is outside
+    lo, hi = model_range(x)
+    failed = int(x.size - ok.size)
+    inside = bool(x.size) and failed <= MAX_FAILED_SHARE * x.size + 1e-9 and fact.hi >= lo and fact.lo <= hi
     return {
-        **out,
-        "median": float(np.median(ok)),
-        "q05": float(q05),
-        "q95": float(q95),
-        "observed_in_range": bool(fact.hi >= q05 and fact.lo <= q95),  # the observation meets the model's range
-        "share_inside": float(inside.mean()) if fact.lo < fact.hi else None,
+        **asdict(fact),
+        "seeds": int(x.size),
+        "failed_runs": failed,
+        "median": float(np.median(ok)) if ok.size else math.nan,
+        "q05": lo,
+        "q95": hi,
+        "observed_in_range": bool(inside),
+        "share_inside": share_inside(x, (fact.lo, fact.hi)) if fact.lo < fact.hi else None,
     }
 
 
@@ -165,10 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=1, help="worker processes; results do not depend on it")
     p.add_argument("--out", type=Path, default=None, help="also write the results as JSON")
     args = p.parse_args(argv)
-    if args.seeds < 2:
-        p.error(f"--seeds = {args.seeds} is not allowed; expected at least 2 (a range over seeds)")
+    if not 2 <= args.seeds <= MAX_SEEDS:
+        p.error(f"--seeds = {args.seeds} is not allowed; expected 2 to {MAX_SEEDS:,} (a range over seeds)")
     if args.workers < 1:
         p.error(f"--workers = {args.workers} is not allowed; expected at least 1")
+    if args.out is not None and args.out.is_dir():
+        p.error(f"--out = {str(args.out)!r} is not allowed; it is a directory, expected a file name such as facts.json")
     rows = run_facts(range(1, args.seeds + 1), args.workers, progress=True)
     print(f"scenario facts, seeds 1-{args.seeds}: model median [5-95% over seeds]; observed; observed inside the "
           "model's range; seeds inside an observed range")  # fmt: skip
@@ -179,8 +187,11 @@ def main(argv: list[str] | None = None) -> int:
               f"observed {observed} {r['unit']}  {'in' if r['observed_in_range'] else 'OUT of'} range{share}"
               f"{'  failed runs ' + str(r['failed_runs']) if r['failed_runs'] else ''}")  # fmt: skip
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(args.out, json.dumps(json_safe(rows), indent=2, allow_nan=False))
+        try:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(args.out, json.dumps(json_safe(rows), indent=2, allow_nan=False))
+        except OSError as exc:
+            p.error(f"--out = {str(args.out)!r}: cannot be written ({exc.strerror or exc})")
     return 0
 
 

@@ -336,16 +336,20 @@ def _report(summary: Mapping[str, Mapping[str, Any]], n_draws: int, seeds: list[
         lines += [
             "",
             "Which drawn parameters move each estimate: Spearman's rank correlation across the draws with a "
-            f"finite estimate (n/a with fewer than {MIN_CORRELATION_DRAWS}). With {n_draws} draws a correlation "
-            f"below about {_noise_level(n_draws):.2f} in size is within what chance gives (5% two-sided).",
+            f"finite estimate (n/a with fewer than {MIN_CORRELATION_DRAWS}). A correlation smaller in size than "
+            "the row's chance level is within what chance gives with that many draws (5% two-sided, "
+            "1.96/√(n − 1)).",
             "",
-            "| | " + " | ".join(f"`{p}`" for p in params) + " |",
-            "| --- |" + " --- |" * len(params),
+            "| | draws with an estimate (chance level) | " + " | ".join(f"`{p}`" for p in params) + " |",
+            "| --- | --- |" + " --- |" * len(params),
         ]
         for key, s in summary.items():
             cells = [s["rank_correlation"].get(p, math.nan) for p in params]
-            lines.append(f"| {key} | " + " | ".join("n/a" if not math.isfinite(c) else f"{c:+.2f}" for c in cells)
-                         + " |")  # fmt: skip
+            n = s["draws"] - s["undefined_estimates"]
+            level = _noise_level(n)
+            chance = f"{n} ({level:.2f})" if math.isfinite(level) else f"{n}"
+            shown = " | ".join("n/a" if not math.isfinite(c) else f"{c:+.2f}" for c in cells)
+            lines.append(f"| {key} | {chance} | {shown} |")
     lines += [
         "",
         "A draw's estimate can lie beyond its threshold while its interval still straddles it; with few seeds "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -230,7 +231,15 @@ def run_one(task: dict[str, Any]) -> dict[str, Any]:
     from model.results import atomic_run_dir, run_simulation, write_run
 
     scenario, out = task["scenario"], Path(task["out"])
-    result = run_simulation(task["config"], scenario=scenario, seed=task["seed"], progress=task["progress"])
+    # the command has warned of the scenario's events beyond the horizon: a worker process's model must
+    # not say it again (its own record of what was reported starts empty)
+    late = logging.getLogger("model.scenarios")
+    level = late.level
+    late.setLevel(logging.ERROR)
+    try:
+        result = run_simulation(task["config"], scenario=scenario, seed=task["seed"], progress=task["progress"])
+    finally:
+        late.setLevel(level)
     try:
         with atomic_run_dir(out, overwrite=task["force"]) as tmp:
             write_run(result, tmp)

@@ -33,15 +33,18 @@ def test_a_fact_day_is_the_first_trading_day_on_or_after_its_date():
     assert ef.fact_day(fact(date="2025-10-04")) == ef.fact_day(fact(date="2025-10-06")) == 3  # a Saturday: Monday
 
 
-def test_judging_counts_a_failed_run_as_outside_and_reads_the_model_range():
+def test_judging_reads_the_model_range_and_counts_failed_runs_as_the_validation_does():
+    clean = ef.judge(fact(lo=1.0, hi=2.0), [1.5, 1.8, 3.0, 2.5])
+    assert clean["observed_in_range"] and clean["median"] == pytest.approx(2.15)
+    assert (clean["q05"], clean["q95"]) == tuple(np.percentile([1.5, 1.8, 3.0, 2.5], (5, 95)))
+    assert clean["share_inside"] == 0.5
     r = ef.judge(fact(lo=1.0, hi=2.0), [1.5, 1.8, 3.0, math.nan])
     assert r["failed_runs"] == 1 and r["seeds"] == 4
     assert r["share_inside"] == 0.5  # 2 of 4: the failed run is outside, in the denominator
-    assert r["median"] == 1.8 and r["observed_in_range"]
+    assert not r["observed_in_range"]  # a quarter of the runs failed: more than the validation allows
+    assert r["q95"] < 3.0  # and the failed run is counted against the data, below every value at the top
     far = ef.judge(fact(lo=5.0, hi=5.0), [1.0, 2.0, 3.0])
     assert not far["observed_in_range"] and far["share_inside"] is None  # a point: no share
-    lo, hi = np.percentile([1.0, 2.0, 3.0], (5, 95))
-    assert (far["q05"], far["q95"]) == (lo, hi)
     none = ef.judge(fact(), [math.nan, math.nan])
     assert math.isnan(none["median"]) and not none["observed_in_range"] and none["share_inside"] == 0.0
 
@@ -71,3 +74,16 @@ def test_every_shipped_fact_names_a_scenario_a_recorded_column_and_a_date_inside
     for f in ef.FACTS:
         assert f.scenario in list_scenarios() and f.column in TIMESERIES_COLUMNS and f.how in ef.HOWS
         assert f.lo <= f.hi and f.source and 0 < ef.fact_day(f) < 250
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [(["--seeds", "1"], "--seeds = 1 is not allowed"), (["--seeds", "100000"], "--seeds = 100000 is not allowed"),
+     (["--out", "."], "it is a directory")],
+)  # fmt: skip
+def test_bad_command_line_input_is_one_line_before_any_run(argv, message, capsys, monkeypatch):
+    monkeypatch.setattr(ef, "run_facts", lambda *a, **k: pytest.fail("ran"))
+    with pytest.raises(SystemExit) as exit_:
+        ef.main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and message in err[-1]
