@@ -313,7 +313,7 @@ def _report(summary: Mapping[str, Mapping[str, Any]], n_draws: int, seeds: list[
         lines += ["", "Held in every draw: " + ", ".join(f"`{k} = {v}`" for k, v in held.items()) + "."]
     lines += [
         "",
-        "| | supported | refuted | inconclusive (a run failed) | share supported | share refuted "
+        "| | supported | refuted | inconclusive (estimate undefined) | share supported | share refuted "
         "| estimate beyond the threshold | estimate across draws (5%, median, 95%) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -353,7 +353,8 @@ def _report(summary: Mapping[str, Mapping[str, Any]], n_draws: int, seeds: list[
     lines += [
         "",
         "A draw's estimate can lie beyond its threshold while its interval still straddles it; with few seeds "
-        "a draw is then inconclusive. Estimates that are undefined (a run that failed to clear) count as "
+        "a draw is then inconclusive. Estimates that are undefined (a run that failed to clear, or an effect "
+        "that cannot be computed, such as an H2 shock no size in its range reaches) count as "
         "inconclusive and are left out of the spread: "
         + ", ".join(f"{k} {s['undefined_estimates']}" for k, s in summary.items())
         + ".",
@@ -386,8 +387,9 @@ def draws_figure(summary: Mapping[str, Mapping[str, Any]], n_draws: int, n_seeds
         ax, heat = fig.add_subplot(), None
     y = np.arange(len(keys))
     left = np.zeros(len(keys))
+    hatched = {"hatch": "///", "alpha": 0.45}
     parts = (("supported", "supported", {}), ("decided", "inconclusive", {}),
-             ("undefined_estimates", "inconclusive: a run failed to clear", {"hatch": "///", "alpha": 0.45}),
+             ("undefined_estimates", "inconclusive: estimate undefined (a run failed)", hatched),
              ("refuted", "refuted", {}))  # fmt: skip
     for v, label, look in parts:
         if v == "decided":  # inconclusive with every run cleared
