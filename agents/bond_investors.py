@@ -73,6 +73,12 @@ class BondInvestorConfig(Validated):
         doc="AR(1) coefficient of the term premium",
         range_note="term-premium estimates are near random walks at daily frequency (ACM)",
     )
+    absorb_anticipated_supply: bool = param(
+        True,
+        doc="anticipated supply (auction allotments, the planned deficit) raises the investors' demand by as much, "
+        "so it is held at unchanged yields and only surprises move them; False: it must be bought along the demand "
+        "curve, so every bond issued raises yields (no demand grows with it)",
+    )
     flight_to_quality_usd_bn: float = param(
         10.0,
         unit="USD bn per index point",
@@ -304,12 +310,15 @@ class BondInvestors(Sector):
             + (macro_cfg.fiscal_jgb_premium_pa + macro_cfg.fiscal_superlong_premium_pa) * fiscal
             + self.superlong_shift
         )
-        jgb30_extra = self.jgb30_absorbed_jpy_tn + sig.get("jgb30_planned_jpy_tn", 0.0)
+        absorb = cfg.absorb_anticipated_supply
+        jgb30_extra = self.jgb30_absorbed_jpy_tn + sig.get("jgb30_planned_jpy_tn", 0.0) if absorb else 0.0
         p30 = mk.jgb30_price
         self._jgb30_extra_change = jgb30_extra - self.jgb30_extra_jpy_tn
-        ust_extra = cfg.flight_to_quality_usd_bn * (mk.risk_index - m0.risk_index_mean) + self.ust_absorbed_usd_bn
-        ust_extra += sig.get("ust_absorbed_usd_bn", 0.0)
-        jgb_extra = self.jgb_absorbed_jpy_tn + sig.get("jgb_planned_jpy_tn", 0.0)
+        ust_extra = cfg.flight_to_quality_usd_bn * (mk.risk_index - m0.risk_index_mean)
+        if absorb:
+            ust_extra += self.ust_absorbed_usd_bn
+            ust_extra += sig.get("ust_absorbed_usd_bn", 0.0)
+        jgb_extra = self.jgb_absorbed_jpy_tn + sig.get("jgb_planned_jpy_tn", 0.0) if absorb else 0.0
         self._today = BondInvestorInputs(
             yus_prev=mk.ust10y_yield,
             yjp_prev=mk.jgb10y_yield,

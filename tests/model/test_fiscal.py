@@ -200,3 +200,25 @@ def test_the_root_search_rejects_bad_input(call):
 def test_fiscal_parameters_outside_their_ranges_are_rejected_with_the_field_named(make, field):
     with pytest.raises(ConfigError, match=field):
         make()
+
+
+def _yields(seed: int, days: int, **overrides) -> np.ndarray:
+    model = CarryUnwindModel(scenario="baseline", seed=seed, collect=False, hedge_funds__n_funds=40,
+                             nisa__n_households=500, **overrides)  # fmt: skip
+    model.run_days(days)
+    return np.array([model.series(c) for c in ("ust10y_yield", "jgb10y_yield", "jgb30y_yield")])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_supply_that_investors_do_not_absorb_raises_every_yield_and_without_supply_the_switch_is_inert(seed):
+    """The bond investors' absorption of anticipated supply: off, a year's auctions and planned deficit
+    must be bought along their demand curves, so the UST, JGB and 30y yields end higher than with it on
+    (the same seed); with no anticipated supply at all (no auctions, no deficit) the switch changes
+    nothing, bit for bit."""
+    on, off = _yields(seed, 250), _yields(seed, 250, bond_investors__absorb_anticipated_supply=False)
+    assert (on[:, 0] == off[:, 0]).all()
+    assert (1e4 * (off[:, -1] - on[:, -1]) > 5.0).all()  # each yield at least 5 bp higher after a year
+    quiet = dict(us_treasury__auctions=False, mof__deficit_jpy_tn_pa=0.0, mof__superlong_issuance_share=0.0)
+    a = _yields(seed, 60, **quiet)
+    b = _yields(seed, 60, bond_investors__absorb_anticipated_supply=False, **quiet)
+    assert np.array_equal(a, b)
