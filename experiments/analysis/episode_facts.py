@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,7 +31,9 @@ import numpy as np
 
 from experiments.analysis.targets import MAX_FAILED_SHARE
 
-__all__ = ["Fact", "FACTS", "fact_day", "fact_value", "judge", "run_facts", "main"]
+__all__ = ["Fact", "FACTS", "FactRunError", "fact_day", "fact_value", "judge", "run_facts", "main"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,8 @@ FACTS: tuple[Fact, ...] = (
          3.45, 3.45, "%", "MoF: record ~3.45% in Dec 2025", 100.0),
     # defending 160 (April-May 2024)
     Fact("mof_intervention", "USD/JPY, highest close to 26 Apr 2024", "usdjpy", "2024-04-26", "max", 158.0, 158.5,
-         "yen per dollar", "New York close ~158.3 on 26 Apr 2024, before the MoF's intervention of 29 Apr (intraday 160.2)"),
+         "yen per dollar", "New York close ~158.3 on 26 Apr 2024, before the MoF's intervention of 29 Apr "
+         "(intraday 160.2)"),
     Fact("mof_intervention", "MoF intervention to 3 May 2024", "mof_intervention_jpy_tn", "2024-05-03", "sum",
          9.79, 9.79, "JPY tn", "MoF: ¥5.92 tn on 29 Apr and ¥3.87 tn on 1 May 2024"),
 )  # fmt: skip
@@ -138,16 +143,20 @@ def _run(task: tuple) -> dict[str, list[float]]:
     model = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **overrides)
     try:
         model.run_days(days)
-    except ClearingError:
-        return {c: [math.nan] * (days + 1) for c in columns}
-    return {c: np.asarray(model.series(c), dtype=float).tolist() for c in columns}
+    except ClearingError as exc:
+        return {"failed": str(exc).splitlines()[0], **{c: [math.nan] * (days + 1) for c in columns}}
+    return {"failed": "", **{c: np.asarray(model.series(c), dtype=float).tolist() for c in columns}}
+
+
+class FactRunError(RuntimeError):
+    """A fact's run failed for another reason than a clearing failure (which counts as a failed run)."""
 
 
 def run_facts(seeds: Sequence[int], workers: int = 1, facts: Sequence[Fact] = FACTS, progress: bool = False,
               overrides: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:  # fmt: skip
     """Every fact judged over ``seeds`` (each scenario run once per seed to its last fact's day), every run
     with ``overrides`` (``section__field`` or ``section.field`` → value)."""
-    from experiments.runner import run_tasks
+    from experiments.runner import TaskFailed, run_tasks
 
     days = {f: fact_day(f) for f in facts}
     tasks = []
@@ -156,8 +165,16 @@ def run_facts(seeds: Sequence[int], workers: int = 1, facts: Sequence[Fact] = FA
         columns = tuple(dict.fromkeys(f.column for f in mine))
         base = {k.replace(".", "__"): v for k, v in (overrides or {}).items()}
         tasks += [(scenario, s, max(days[f] for f in mine), columns, base) for s in seeds]
-    runs = run_tasks(_run, tasks, workers=workers, progress=progress, desc="scenario facts")
+    try:
+        runs = run_tasks(_run, tasks, workers=workers, progress=progress, desc="scenario facts")
+    except TaskFailed as exc:  # anything but a clearing failure: one line naming the run
+        scenario, seed = tasks[exc.index][:2]
+        cause = exc.__cause__
+        raise FactRunError(f"{scenario} seed {seed} failed: {type(cause).__name__}: {cause}") from cause
     by = {(t[0], t[1]): r for t, r in zip(tasks, runs, strict=True)}
+    for (scenario, seed), r in by.items():
+        if r["failed"]:
+            log.warning("episode facts: %s seed %d ended in a clearing failure: %s", scenario, seed, r["failed"])
     return [judge(f, [fact_value(f, np.asarray(by[(f.scenario, s)][f.column]), days[f]) for s in seeds])
             for f in facts]  # fmt: skip
 
@@ -177,7 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--workers = {args.workers} is not allowed; expected at least 1")
     if args.out is not None and args.out.is_dir():
         p.error(f"--out = {str(args.out)!r} is not allowed; it is a directory, expected a file name such as facts.json")
-    rows = run_facts(range(1, args.seeds + 1), args.workers, progress=True)
+    try:
+        rows = run_facts(range(1, args.seeds + 1), args.workers, progress=True)
+    except FactRunError as exc:
+        print(f"episode_facts: error: {exc}".splitlines()[0], file=sys.stderr)
+        return 1
     print(f"scenario facts, seeds 1-{args.seeds}: model median [5-95% over seeds]; observed; observed inside the "
           "model's range; seeds inside an observed range")  # fmt: skip
     for r in rows:

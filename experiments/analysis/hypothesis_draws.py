@@ -346,7 +346,7 @@ def _report(summary: Mapping[str, Mapping[str, Any]], n_draws: int, seeds: list[
         for key, s in summary.items():
             cells = [s["rank_correlation"].get(p, math.nan) for p in params]
             n = s["draws"] - s["undefined_estimates"]
-            level = _noise_level(n)
+            level = _noise_level(n) if n >= MIN_CORRELATION_DRAWS else math.nan
             chance = f"{n} ({level:.2f})" if math.isfinite(level) else f"{n}"
             shown = " | ".join("n/a" if not math.isfinite(c) else f"{c:+.2f}" for c in cells)
             lines.append(f"| {key} | {chance} | {shown} |")
@@ -389,10 +389,10 @@ def draws_figure(summary: Mapping[str, Mapping[str, Any]], n_draws: int, n_seeds
     left = np.zeros(len(keys))
     hatched = {"hatch": "///", "alpha": 0.45}
     parts = (("supported", "supported", {}), ("decided", "inconclusive", {}),
-             ("undefined_estimates", "inconclusive: estimate undefined (a run failed)", hatched),
+             ("undefined_estimates", "inconclusive: estimate undefined", hatched),
              ("refuted", "refuted", {}))  # fmt: skip
     for v, label, look in parts:
-        if v == "decided":  # inconclusive with every run cleared
+        if v == "decided":  # inconclusive with a defined estimate
             count = [summary[k]["inconclusive"] - summary[k]["undefined_estimates"] for k in keys]
         else:
             count = [summary[k][v] for k in keys]

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.analysis.episode_facts import run_facts
+from experiments.analysis.episode_facts import FactRunError, run_facts
 from experiments.analysis.judgement import (
     block_bootstrap_statistics,
     bootstrap_interval,
@@ -531,7 +531,10 @@ def run_validation(
     else:
         episode_report = {"status": "missing", "scenario": episode_scenario, "message": episode_missing}
     # the other episodes built from inputs, against the facts their scenario files give for comparison
-    facts = run_facts(seed_list, n_workers, progress=progress, overrides=overrides)
+    try:
+        facts = run_facts(seed_list, n_workers, progress=progress, overrides=overrides)
+    except FactRunError as exc:
+        raise ValidationError(f"episode facts: {exc}") from exc
 
     report = {
         "command": "validate",

@@ -261,7 +261,8 @@ def facts_lines(facts: Sequence[Mapping[str, Any]]) -> list[str]:
         "",
         "Each fact is judged as a statistic is: the observation must lie inside the model's 5–95 % range over "
         "seeds; for an observed range, the share of seeds inside it is also given. A run that fails to clear "
-        "counts as a seed outside.",
+        "counts against the observation, and more than a tenth of the runs failing fails the fact, as for a "
+        "statistic.",
         "",
         "| scenario | fact | observed | model median | model 5–95 % over seeds | observation in range | "
         "seeds inside | failed runs |",

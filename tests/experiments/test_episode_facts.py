@@ -55,7 +55,7 @@ def test_run_facts_runs_each_scenario_once_per_seed_to_its_last_facts_day(monkey
     def planted(task):
         scenario, seed, days, columns, overrides = task
         calls.append(task)
-        return {c: (np.arange(days + 1.0) * seed).tolist() for c in columns}
+        return {"failed": "", **{c: (np.arange(days + 1.0) * seed).tolist() for c in columns}}
 
     monkeypatch.setattr(ef, "_run", planted)
     monkeypatch.setattr(ef, "fact_day", lambda f: {"a": 3, "b": 5}[f.label])
@@ -87,3 +87,20 @@ def test_bad_command_line_input_is_one_line_before_any_run(argv, message, capsys
         ef.main(argv)
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_.value.code == 2 and message in err[-1]
+
+
+def test_a_run_that_fails_for_another_reason_is_one_error_naming_it(monkeypatch):
+    def broken(task):
+        raise KeyError("no such column")
+
+    monkeypatch.setattr(ef, "_run", broken)
+    with pytest.raises(ef.FactRunError, match="fiscal_dominance_2025 seed 1 failed: KeyError"):
+        ef.run_facts([1, 2], facts=(fact(),))
+
+
+def test_a_fact_whose_runs_all_fail_has_an_empty_range_written_as_null():
+    from model.results import json_safe
+
+    r = ef.judge(fact(), [math.nan] * 3)
+    assert (r["q05"], r["q95"]) == (math.inf, -math.inf) and r["failed_runs"] == 3
+    assert json_safe(r)["q05"] is None and json_safe(r)["q95"] is None
