@@ -220,3 +220,5 @@ def test_the_report_is_written_again_from_its_json_without_running(tmp_path, mon
     assert (tmp_path / "b" / "draws.md").read_text() == (tmp_path / "a" / "draws.md").read_text()
     assert again["summary"]["H3"]["undefined_estimates"] == first["summary"]["H3"]["undefined_estimates"] == 1
     assert again["summary"]["H3"]["rank_correlation"]["hedge_funds.risk_aversion_median"] == pytest.approx(-1.0)
+    # the chance level for that row's 5 draws with an estimate: 1.96/sqrt(4)
+    assert "| H3 | 5 (0.98) | -1.00 |" in (tmp_path / "b" / "draws.md").read_text()

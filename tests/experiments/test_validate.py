@@ -361,6 +361,7 @@ def test_set_overrides_reach_both_scenarios_and_the_report(tmp_path, tiny_scenar
     got = report["episode"]["per_seed"][0]
     assert got["seed"] == 1 and {k: got[k] for k in want_ep} == pytest.approx(want_ep)
     assert report["episode"]["per_seed"][0] != plain["episode"]["per_seed"][0]
+    assert [f["median"] for f in report["episode_facts"]] != [f["median"] for f in plain["episode_facts"]]
     assert "Every run with `hedge_funds.max_leverage = 1.0`" in (tmp_path / "v" / "validation.md").read_text()
 
 
