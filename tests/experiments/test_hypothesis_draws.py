@@ -222,3 +222,35 @@ def test_the_report_is_written_again_from_its_json_without_running(tmp_path, mon
     assert again["summary"]["H3"]["rank_correlation"]["hedge_funds.risk_aversion_median"] == pytest.approx(-1.0)
     # the chance level for that row's 5 draws with an estimate: 1.96/sqrt(4)
     assert "| H3 | 5 (0.98) | -1.00 |" in (tmp_path / "b" / "draws.md").read_text()
+
+
+def test_real_draws_do_not_depend_on_workers_and_resume_after_a_stop(tmp_path, monkeypatch):
+    """H4 at two prior draws and two seeds (a few seconds): the same draws.json with 1 or 2 workers,
+    and a run stopped after its first draw resumes from the checkpoint with the same result."""
+    from experiments.runner import resumable
+
+    draws = hd.prior_draws(2)
+    kw = dict(seeds=2, only=["H4"], quick=True)
+    hd.run_over_draws(tmp_path / "one", draws, workers=1, **kw)
+    hd.run_over_draws(tmp_path / "two", draws, workers=2, **kw)
+    text = (tmp_path / "one" / "draws.json").read_text()
+    assert (tmp_path / "two" / "draws.json").read_text() == text
+
+    real, calls = hd.HYPOTHESES["H4"], []
+
+    def stops_at_the_second_draw(seeds, runs, quick):
+        calls.append(runs.label)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(seeds, runs, quick)
+
+    checkpoint = tmp_path / "three.checkpoint"
+    monkeypatch.setitem(hd.HYPOTHESES, "H4", stops_at_the_second_draw)
+    with pytest.raises(KeyboardInterrupt), resumable(checkpoint):
+        hd.run_over_draws(tmp_path / "three", draws, workers=1, **kw)
+    assert checkpoint.exists() and not (tmp_path / "three" / "draws.json").exists()
+    monkeypatch.setitem(hd.HYPOTHESES, "H4", real)
+    with resumable(checkpoint) as cp:
+        hd.run_over_draws(tmp_path / "three", draws, workers=1, **kw)
+        assert cp.found > 0  # the first draw's runs were read back, not run again
+    assert (tmp_path / "three" / "draws.json").read_text() == text
