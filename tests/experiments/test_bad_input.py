@@ -350,6 +350,19 @@ def test_event_beyond_the_horizon_is_reported_once_on_stderr(tmp_path, capsys):
     assert "outside the horizon" not in captured.out
 
 
+def test_the_run_commands_worker_processes_do_not_repeat_its_late_event_warning(tmp_path):
+    """With two spawned workers (each builds its own model, with its own record of what was reported),
+    the command's one warning is still the only one."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "experiments.cli", "run", "--scenario", "risk_off", "--seeds", "1-2", "--workers",
+           "2", *TINY, "--out", str(tmp_path / "r")]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sum("outside the horizon" in line for line in done.stderr.splitlines()) == 1
+
+
 def test_unquoted_date_in_set_and_in_a_config_file(tmp_path):
     from experiments.cli.common import parse_set
     from model.config import ModelConfig
