@@ -43,6 +43,7 @@ __all__ = [
     "DECISION_RULES",
     "roc_auc",
     "impact",
+    "unwind_days",
     "solve_monotone",
     "bracket_up",
     "h2_world",
@@ -190,6 +191,21 @@ def impact(with_trigger: np.ndarray, without: np.ndarray, start: int, end: int) 
     from model import detmath
 
     return float(np.max(detmath.log(without[start:end]) - detmath.log(with_trigger[start:end])))
+
+
+def unwind_days(with_trigger: np.ndarray, without: np.ndarray, start: int, end: int) -> float:
+    """How long the trigger's unwind lasts: the days in ``[start, end)`` on which the log gap below the
+    no-trigger path (same seed) is at least half its largest value (its full width at half maximum;
+    0 if the trigger never pushed USD/JPY below that path). NaN if a path has no value there."""
+    from model import detmath
+
+    gap = detmath.log(np.asarray(without[start:end], dtype=float)) - detmath.log(
+        np.asarray(with_trigger[start:end], dtype=float)
+    )
+    if not np.isfinite(gap).all():
+        return math.nan
+    peak = float(gap.max()) if gap.size else 0.0
+    return float(np.count_nonzero(gap >= 0.5 * peak)) if peak > 0.0 else 0.0
 
 
 @dataclass
@@ -760,12 +776,18 @@ def h6(seeds, workers, quick) -> HypothesisResult:
                        - impact(res[4 * i + 2]["usdjpy"], res[4 * i + 3]["usdjpy"], *window))
                 for i in range(len(seeds))]  # fmt: skip
         m, lo, hi = bootstrap_ci(diff)
+        # "shorten": the change in how long the unwind lasts, reported beside the surge (the verdict is on the surge)
+        longer = [unwind_days(res[4 * i]["usdjpy"], res[4 * i + 1]["usdjpy"], *window)
+                  - unwind_days(res[4 * i + 2]["usdjpy"], res[4 * i + 3]["usdjpy"], *window)
+                  for i in range(len(seeds))]  # fmt: skip
         # a policy that does not act leaves its arm the same run, bit for bit, as the arm without it: it
         # acted after the trigger if the triggered pair is the same run until the trigger's day and not after
         fx = [r["usdjpy"] for r in res]
         acted = sum(policy_acted(fx[4 * i], fx[4 * i + 2], TRIGGER_DAY) for i in range(len(seeds)))
         unprompted = sum(policy_acted(fx[4 * i + 1], fx[4 * i + 3], 0) for i in range(len(seeds)))
+        days_m, days_lo, days_hi = bootstrap_ci(longer)
         out[name] = dict(surge_change_pct=m, ci=[lo, hi], verdict=verdict(lo, hi, below=0.0), per_seed=diff,
+                         duration_change_days=days_m, duration_ci=[days_lo, days_hi], duration_per_seed=longer,
                          acted_seeds=acted, acted_without_trigger_seeds=unprompted)  # fmt: skip
     v = joint_verdict([w["verdict"] for w in out.values()])
     mof = out["MoF leans against the surge"]
@@ -784,7 +806,14 @@ def h6(seeds, workers, quick) -> HypothesisResult:
         "baseline with a fully positioned book, core inflation 3.5% so that the BoJ's rule wants to hike during the "
         f"unwind. After the trigger the MoF's leaning acted in {mof['acted_seeds']} of {len(seeds)} seeds and the "
         f"BoJ's pause in {out['BoJ stability pause']['acted_seeds']} of {len(seeds)}; without it, in "
-        f"{mof['acted_without_trigger_seeds']} and {out['BoJ stability pause']['acted_without_trigger_seeds']}.",
+        f"{mof['acted_without_trigger_seeds']} and {out['BoJ stability pause']['acted_without_trigger_seeds']}. "
+        "Reported beside the verdict, not in it: the change in how long the unwind lasts (days with the trigger's "
+        "gap at least half its peak), MoF "
+        + ", BoJ ".join(
+            f"{w['duration_change_days']:+.1f} days [{w['duration_ci'][0]:+.1f}, {w['duration_ci'][1]:+.1f}]"
+            for w in out.values()
+        )
+        + ".",
     )
 
 

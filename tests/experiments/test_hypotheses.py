@@ -152,6 +152,9 @@ def test_h5_and_h6_count_the_seeds_in_which_their_mechanism_acted(monkeypatch):
     assert h6.worlds["BoJ stability pause"]["acted_seeds"] == 0
     assert all(w["acted_without_trigger_seeds"] == 0 for w in h6.worlds.values())
     assert f"pause in 0 of {len(SEEDS)}" in h6.notes
+    # planted surges are step paths of equal length with and without the policy: the unwind lasts as long
+    assert h6.worlds["MoF leans against the surge"]["duration_change_days"] == 0.0
+    assert "Reported beside the verdict, not in it" in h6.notes
 
 
 def test_h7_needs_two_seeds():
@@ -167,6 +170,18 @@ def test_drawdown_and_impact():
     hit = base.copy()
     hit[5:] = 90.0
     assert hyp.impact(hit, base, 3, 10) == pytest.approx(np.log(100 / 90))
+
+
+def test_an_unwind_lasts_the_days_its_gap_is_at_least_half_its_peak():
+    base = np.full(12, 100.0)
+    hit = base * np.exp(-np.array([0, 0, 0, 0.01, 0.021, 0.04, 0.03, 0.021, 0.019, 0.0, 0.0, 0.0]))
+    assert hyp.unwind_days(hit, base, 2, 12) == 4.0  # 0.021, 0.04, 0.03, 0.021: at least half of 0.04
+    assert hyp.unwind_days(hit, base, 6, 12) == 3.0  # after the peak, its own: 0.03, 0.021, 0.019 of 0.03
+    assert hyp.unwind_days(base, base, 0, 12) == 0.0  # no gap, no unwind
+    assert hyp.unwind_days(base * 1.1, base, 0, 12) == 0.0  # a trigger that lifted USD/JPY: no unwind
+    broken = hit.copy()
+    broken[7] = np.nan  # a failed run
+    assert np.isnan(hyp.unwind_days(broken, base, 2, 12))
 
 
 SEEDS = [1, 2, 3]
