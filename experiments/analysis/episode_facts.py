@@ -17,7 +17,6 @@ observation in every fact, as in the validation: it widens nothing, and more tha
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
 import math
@@ -28,8 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from experiments.analysis.targets import MAX_FAILED_SHARE
 
 __all__ = ["Fact", "FACTS", "FactRunError", "fact_day", "fact_value", "judge", "run_facts", "main"]
 
@@ -80,13 +77,7 @@ def fact_day(fact: Fact) -> int:
     from model.calendar import TradingCalendar
     from model.scenarios import load_scenario
 
-    scenario = load_scenario(fact.scenario)
-    calendar = TradingCalendar(scenario.config.market.start_date)
-    target = dt.date.fromisoformat(fact.date)
-    day = 0
-    while calendar.date(day) < target:
-        day += 1
-    return day
+    return max(TradingCalendar(load_scenario(fact.scenario).config.market.start_date).day_of(fact.date), 0)
 
 
 def fact_value(fact: Fact, series: np.ndarray, day: int) -> float:
@@ -111,16 +102,16 @@ def judge(fact: Fact, values: Sequence[float]) -> dict[str, Any]:
     """One fact over seeds, by the validation's rule (:mod:`experiments.analysis.judgement`): the model's
     5-95% range over seeds with the seeds whose run failed counted against the observation
     (:func:`~experiments.analysis.judgement.model_range`); the observation is inside when it meets that
-    range (for an observed range: the two overlap) and at most :data:`MAX_FAILED_SHARE` of the runs
-    failed. Also the median over the runs that cleared and, for an observed range, the share of all
-    seeds inside it (a failed run is outside)."""
-    from experiments.analysis.judgement import model_range, share_inside
+    range (for an observed range: the two overlap) and not too many runs failed
+    (:func:`~experiments.analysis.judgement.too_many_failed`). Also the median over the runs that
+    cleared and, for an observed range, the share of all seeds inside it (a failed run is outside)."""
+    from experiments.analysis.judgement import model_range, share_inside, too_many_failed
 
     x = np.asarray(values, dtype=float)
     ok = x[np.isfinite(x)]
     lo, hi = model_range(x)
     failed = int(x.size - ok.size)
-    inside = bool(x.size) and failed <= MAX_FAILED_SHARE * x.size + 1e-9 and fact.hi >= lo and fact.lo <= hi
+    inside = bool(x.size) and not too_many_failed(x) and fact.hi >= lo and fact.lo <= hi
     return {
         **asdict(fact),
         "seeds": int(x.size),
@@ -160,10 +151,10 @@ def run_facts(seeds: Sequence[int], workers: int = 1, facts: Sequence[Fact] = FA
 
     days = {f: fact_day(f) for f in facts}
     tasks = []
+    base = {k.replace(".", "__"): v for k, v in (overrides or {}).items()}
     for scenario in dict.fromkeys(f.scenario for f in facts):
         mine = [f for f in facts if f.scenario == scenario]
         columns = tuple(dict.fromkeys(f.column for f in mine))
-        base = {k.replace(".", "__"): v for k, v in (overrides or {}).items()}
         tasks += [(scenario, s, max(days[f] for f in mine), columns, base) for s in seeds]
     try:
         runs = run_tasks(_run, tasks, workers=workers, progress=progress, desc="scenario facts")

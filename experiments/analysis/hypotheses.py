@@ -186,22 +186,25 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def impact(with_trigger: np.ndarray, without: np.ndarray, start: int, end: int) -> float:
-    """Largest log gap by which the trigger pushed USD/JPY below its no-trigger path (same seed)."""
+def trigger_gap(with_trigger: np.ndarray, without: np.ndarray, start: int, end: int) -> np.ndarray:
+    """The log gap by which a trigger pushed USD/JPY below its no-trigger path (same seed), days ``[start, end)``."""
     from model import detmath
 
-    return float(np.max(detmath.log(without[start:end]) - detmath.log(with_trigger[start:end])))
+    return detmath.log(np.asarray(without[start:end], dtype=float)) - detmath.log(
+        np.asarray(with_trigger[start:end], dtype=float)
+    )
+
+
+def impact(with_trigger: np.ndarray, without: np.ndarray, start: int, end: int) -> float:
+    """Largest log gap by which the trigger pushed USD/JPY below its no-trigger path (same seed)."""
+    return float(np.max(trigger_gap(with_trigger, without, start, end)))
 
 
 def unwind_days(with_trigger: np.ndarray, without: np.ndarray, start: int, end: int) -> float:
     """How long the trigger's unwind lasts: the days in ``[start, end)`` on which the log gap below the
     no-trigger path (same seed) is at least half its largest value (its full width at half maximum;
     0 if the trigger never pushed USD/JPY below that path). NaN if a path has no value there."""
-    from model import detmath
-
-    gap = detmath.log(np.asarray(without[start:end], dtype=float)) - detmath.log(
-        np.asarray(with_trigger[start:end], dtype=float)
-    )
+    gap = trigger_gap(with_trigger, without, start, end)
     if not np.isfinite(gap).all():
         return math.nan
     peak = float(gap.max()) if gap.size else 0.0

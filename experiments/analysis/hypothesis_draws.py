@@ -96,8 +96,9 @@ def prior_draws(k: int, held: Sequence[str] = (), seed: int = DRAWS_SEED) -> lis
 
 
 def load_draws(path: str | Path) -> list[dict[str, Any]]:
-    """Draws from a JSON file ``{"draws": [{"section.field": value, ...}, ...]}``, every value checked
-    against the configuration (one-line errors naming the file, the draw and the field)."""
+    """Draws from a JSON file ``{"draws": [{"section.field": value, ...}, ...]}``, keys as ``section.field``;
+    one-line errors naming the file and the draw for what is not such a file. The values are checked
+    against the configuration by :func:`check_draws`, with the fields ``--set`` holds."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -121,15 +122,16 @@ def load_draws(path: str | Path) -> list[dict[str, Any]]:
     for i, d in enumerate(draws):
         if not isinstance(d, dict) or not d:
             raise ValueError(f"--draws-from {path}: draw {i} is {d!r}; expected an object of section.field: value")
-        named = {str(k).replace("__", "."): v for k, v in d.items()}
+        named = _dotted(d)
         if len(named) < len(d):
             raise ValueError(f"--draws-from {path}: draw {i} names a field twice (section.field and section__field)")
         checked.append(named)
-    try:
-        check_draws(checked)
-    except ValueError as exc:
-        raise ValueError(f"--draws-from {path}: {exc}") from None
     return checked
+
+
+def _dotted(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Configuration fields keyed ``section.field`` (``section__field`` accepted too)."""
+    return {str(k).replace("__", "."): v for k, v in fields.items()}
 
 
 def check_draws(draws: Sequence[Mapping[str, Any]], held: Mapping[str, Any] | None = None) -> None:
@@ -139,9 +141,9 @@ def check_draws(draws: Sequence[Mapping[str, Any]], held: Mapping[str, Any] | No
     from model.config import ModelConfig
     from model.validation import ConfigError
 
-    held = {k.replace("__", "."): v for k, v in (held or {}).items()}
+    held = _dotted(held or {})
     for i, d in enumerate(draws):
-        d = {k.replace("__", "."): v for k, v in d.items()}
+        d = _dotted(d)
         both = sorted(set(d) & set(held))
         if both:
             raise ValueError(f"draw {i} sets {both[0]}, which --set holds at {held[both[0]]!r}; drop one of them")
@@ -245,12 +247,12 @@ def run_over_draws(
 
     Inside :func:`experiments.runner.resumable` every finished run is kept, so a stopped command
     resumes at the run it stopped in. Results do not depend on ``workers``."""
+    keys = chosen(only)
+    held = _dotted(overrides or {})
+    draws = [_dotted(d) for d in draws]
+    check_draws(draws, held)  # before anything is written
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    keys = chosen(only)
-    held = {k.replace("__", "."): v for k, v in (overrides or {}).items()}
-    draws = [{k.replace("__", "."): v for k, v in d.items()} for d in draws]
-    check_draws(draws, held)
     seed_list = list(range(1, seeds + 1))
     rows: list[dict[str, Any]] = []
     for i, draw in enumerate(draws):

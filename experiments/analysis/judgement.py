@@ -48,6 +48,7 @@ __all__ = [
     "block_bootstrap_statistics",
     "bootstrap_interval",
     "model_range",
+    "too_many_failed",
     "data_inside_model_range",
     "share_inside",
     "judge_statistic",
@@ -224,6 +225,13 @@ def model_range(
     return lo, hi
 
 
+def too_many_failed(values: Sequence[float] | np.ndarray, max_failed_share: float = MAX_FAILED_SHARE) -> bool:
+    """Whether more than ``max_failed_share`` of the seeds have no value (NaN: a run that failed), the
+    share beyond which a statistic or a fact fails whatever the others show."""
+    v = np.asarray(values, dtype=float)
+    return bool(np.count_nonzero(~np.isfinite(v)) > max_failed_share * v.size + 1e-9)
+
+
 def data_inside_model_range(
     values: Sequence[float] | np.ndarray,
     data_value: float,
@@ -236,7 +244,7 @@ def data_inside_model_range(
     v = np.asarray(values, dtype=float)
     if v.size == 0 or data_value is None or not math.isfinite(data_value):
         return False
-    if np.count_nonzero(~np.isfinite(v)) > max_failed_share * v.size + 1e-9:
+    if too_many_failed(v, max_failed_share):
         return False
     lo, hi = model_range(v, pct)
     return bool(lo <= data_value <= hi)
