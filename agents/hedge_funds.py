@@ -142,8 +142,21 @@ class HedgeFundConfig(Validated):
         "λmax = 5-20",
         range_note="FX margins 2-10% (CFTC/NFA, prime brokers): caps up to 50x; 1 = unleveraged",
     )
-    leverage_beta_a: float = param(2.0, lo=0.1, hi=20.0, doc="Beta(a, b) shape of caps between 1 and max_leverage")
-    leverage_beta_b: float = param(2.0, lo=0.1, hi=20.0, doc="Beta(a, b) shape of caps between 1 and max_leverage")
+    leverage_beta_a: float = param(
+        2.0,
+        lo=0.1,
+        hi=20.0,
+        doc="Beta(a, b) shape of caps between 1 and max_leverage",
+        source="assumption: Beta(2, 2), a symmetric hump between 1 and max_leverage (funds' own caps are not "
+        "published fund by fund)",
+    )
+    leverage_beta_b: float = param(
+        2.0,
+        lo=0.1,
+        hi=20.0,
+        doc="Beta(a, b) shape of caps between 1 and max_leverage",
+        source="assumption: Beta(2, 2), as leverage_beta_a",
+    )
     risk_aversion_median: float = param(
         1.3645,
         lo=0.5,
@@ -155,8 +168,21 @@ class HedgeFundConfig(Validated):
         "experiments/calibration/results/baseline_joint_held.json; rounded as validated)",
         range_note="relative risk aversion estimates ~1-10 (Mehra & Prescott 1985; Bliss & Panigirtzoglou 2004)",
     )
-    risk_aversion_dispersion: float = param(0.5, lo=0.0, hi=3.0, doc="sd of log γ across funds")
-    size_dispersion: float = param(1.0, lo=0.0, hi=3.0, doc="sd of log initial capital across funds")
+    risk_aversion_dispersion: float = param(
+        0.5,
+        lo=0.0,
+        hi=3.0,
+        doc="sd of log γ across funds",
+        source="assumption: one sd is a factor of about 1.6 either side of the median (not observed)",
+    )
+    size_dispersion: float = param(
+        1.0,
+        lo=0.0,
+        hi=3.0,
+        doc="sd of log initial capital across funds",
+        source="funds' sizes are close to log-normal (Schwarzkopf & Farmer 2010, for mutual funds); the sd of one "
+        "log unit is an assumption",
+    )
     funding_spread_pa: float = param(
         0.005,
         unit="per annum",
@@ -169,7 +195,14 @@ class HedgeFundConfig(Validated):
         0.002, unit="per annum", lo=0.0, hi=0.01, range_note="assumption: up to 100 bp across funds"
     )
     adjustment_speed: float = param(
-        0.05, unit="per day", lo=0.0, hi=1.0, lo_open=True, doc="partial adjustment κ towards the target position"
+        0.05,
+        unit="per day",
+        lo=0.0,
+        hi=1.0,
+        lo_open=True,
+        doc="partial adjustment κ towards the target position",
+        source="assumption: a fund closes 5% of the gap a day (half of it in about 14 trading days), so building "
+        "or cutting a position voluntarily takes weeks; margin calls act at once",
     )
     maintenance_ratio: float = param(
         0.75,
@@ -219,7 +252,12 @@ class HedgeFundConfig(Validated):
         range_note="TFG 2012: 0.15; flow-performance sensitivities of hedge funds ~0.1-0.5 (Fung et al. 2008)",
     )
     flow_memory: float = param(
-        0.1, lo=0.0, hi=1.0, lo_open=True, doc="EMA weight a of daily returns in r̃ (TFG 2012: a = 0.1)"
+        0.1,
+        lo=0.0,
+        hi=1.0,
+        lo_open=True,
+        doc="EMA weight a of daily returns in r̃",
+        source="Thurner, Farmer & Geanakoplos (2012): a = 0.1 (their step taken as a trading day)",
     )
     flow_benchmark_pa: float = param(
         0.0,
@@ -291,7 +329,11 @@ class HedgeFundConfig(Validated):
         range_note="CTA volatility targets 10-15% (Moskowitz et al. 2012)",
     )
     realized_vol_weight: float = param(
-        0.5, lo=0.0, hi=1.0, doc="weight of realised (EWMA) vs implied (risk-index) volatility in funds' risk"
+        0.5,
+        lo=0.0,
+        hi=1.0,
+        doc="weight of realised (EWMA) vs implied (risk-index) volatility in funds' risk",
+        source="assumption: equal weights on the two yardsticks",
     )
     risk_feedback: bool = param(
         True,

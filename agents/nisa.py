@@ -106,7 +106,14 @@ class NisaConfig(Validated):
         doc="neighbours per household (even)",
         range_note="social-network degrees of close contacts (Dunbar layers 5-50)",
     )
-    rewiring_probability: float = param(0.1, lo=0.0, hi=1.0, doc="Watts-Strogatz rewiring probability")
+    rewiring_probability: float = param(
+        0.1,
+        lo=0.0,
+        hi=1.0,
+        doc="Watts-Strogatz rewiring probability",
+        source="Watts & Strogatz (1998): short paths with high clustering (the small world) for p of about "
+        "0.01-0.1; the value within it is an assumption",
+    )
     contagion_min_drawdown: float = param(
         0.15,
         lo=0.0,
@@ -145,7 +152,13 @@ class NisaConfig(Validated):
         range_note="0 (flows ignore inflation) to ~¥20 tn a year per pp (the 2024-25 upper bound); identified by "
         "the flows' response to breakevens, not by the yen",
     )
-    dip_buyer_share: float = param(0.2, lo=0.0, hi=1.0)
+    dip_buyer_share: float = param(
+        0.2,
+        lo=0.0,
+        hi=1.0,
+        doc="share of households that add to their contributions in a drawdown (see dip_threshold)",
+        source="assumption: a minority of savers buy dips",
+    )
     dip_threshold: float = param(0.08, lo=0.0, hi=0.5, doc="drawdown at which dip buyers add", range_note="assumption")
     dip_multiplier: float = param(
         2.0, lo=0.0, hi=10.0, doc="extra daily contribution, × the normal one", range_note="assumption"

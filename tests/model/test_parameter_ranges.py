@@ -40,6 +40,32 @@ def test_every_numeric_field_declares_a_finite_range():
     assert not missing, missing
 
 
+# fields that set the run's size, clock or views, not a number taken from data: no source to cite
+STRUCTURAL = {"simulation.days", "simulation.max_agent_views", "simulation.network_view_households",
+              "hedge_funds.n_funds", "life_insurers.n_insurers", "nisa.n_households", "cta.n_ctas"}  # fmt: skip
+
+
+def unsourced(sections) -> list[str]:
+    """``section.field`` of every numeric field that cites neither a source nor where its range comes from."""
+    return [
+        f"{section}.{f.name}"
+        for section, cls in sections.items()
+        for f in dataclasses.fields(cls)
+        if not isinstance(f.default, bool | str)
+        and f"{section}.{f.name}" not in STRUCTURAL
+        and not (f.metadata.get("source") or f.metadata.get("range_note"))
+    ]
+
+
+def test_every_calibrated_number_cites_a_source_or_an_assumption():
+    assert unsourced(SECTIONS) == []
+    # the check itself: a field stripped of both is found
+    cls = SECTIONS["hedge_funds"]
+    bare = dataclasses.make_dataclass("Bare", [("adjustment_speed", float, dataclasses.field(default=0.05))])
+    assert unsourced({"hedge_funds": bare}) == ["hedge_funds.adjustment_speed"]
+    assert unsourced({"hedge_funds": cls}) == []
+
+
 def test_every_default_lies_inside_its_range():
     from model.config import ModelConfig
 
