@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -159,6 +159,17 @@ def verdict(lo: float, hi: float, *, above: float | None = None, below: float | 
     if below is not None:
         return "supported" if hi < below else "refuted" if lo > below else "inconclusive"
     raise ValueError("give above= or below=")
+
+
+def failed_seeds(res: Sequence[Mapping[str, np.ndarray]], per_seed: int) -> int:
+    """Seeds with a run that failed to clear (NaN prices), ``res`` holding each seed's ``per_seed`` arms in a row."""
+    return sum(any(not np.isfinite(r["usdjpy"]).all() for r in res[i : i + per_seed])
+               for i in range(0, len(res), per_seed))  # fmt: skip
+
+
+def _of_seeds(count: int, seeds: int, failed: int) -> str:
+    """``"k of N"``, naming the seeds whose runs failed (counted as not): a count of them is no evidence."""
+    return f"{count} of {seeds}" + (f" ({failed} failed to clear)" if failed else "")
 
 
 # The rule each hypothesis's headline effect is judged by: supported if its interval lies entirely
@@ -609,7 +620,10 @@ def h3(seeds, workers, quick) -> HypothesisResult:
             dy.append(1e4 * (res[2 * i]["jgb10y_yield"][-1] - res[2 * i + 1]["jgb10y_yield"][-1]))
             dpi.append(100 * (res[2 * i]["jp_inflation"][-1] - res[2 * i + 1]["jp_inflation"][-1]))
             peak = int(np.argmax(on))
-            breaks.append(bool(np.min(on[peak:]) < 0.95 * on[peak]) and peak < days - 5)
+            if not np.isfinite(on).all():  # a failed run: whether it broke is unknown, so the share is undefined
+                breaks.append(math.nan)
+                continue
+            breaks.append(float(np.min(on[peak:]) < 0.95 * on[peak] and peak < days - 5))
         m, lo, hi = bootstrap_ci(eff)
         out[wname] = dict(
             usdjpy_change_pct=m,
@@ -618,6 +632,7 @@ def h3(seeds, workers, quick) -> HypothesisResult:
             jgb10y_change_bp=float(np.mean(dy)),
             inflation_change_pp=float(np.mean(dpi)),
             share_of_runs_with_a_break=float(np.mean(breaks)),
+            failed_seeds=failed_seeds(res, 2),
         )
     main = out["scenario (BoJ moves 30% of its rule)"]
     return HypothesisResult(
@@ -723,7 +738,7 @@ def h5(seeds, workers, quick) -> HypothesisResult:
                   float(np.max(res[4 * i + 1]["nisa_panic_share"][span]))) for i in range(len(seeds))]  # fmt: skip
         panics = sum(on - off >= H5_PANIC_SHARE for on, off in peaks)
         out[name] = dict(surge_change_pct=m, ci=[lo, hi], per_seed=diff, panic_seeds=panics,
-                         peak_panic_share=[list(pk) for pk in peaks])  # fmt: skip
+                         peak_panic_share=[list(pk) for pk in peaks], failed_seeds=failed_seeds(res, 4))  # fmt: skip
     sticky, fragile = out["sticky (default thresholds)"], out["fragile (panic at 5% drawdown)"]
     v1, v2 = verdict(*sticky["ci"], below=0.0), verdict(*fragile["ci"], above=0.0)
     v = joint_verdict([v1, v2])
@@ -742,8 +757,8 @@ def h5(seeds, workers, quick) -> HypothesisResult:
         notes=f"H1's headline trigger (US growth news of {H1_GROWTH_SURPRISE_SD:g} sd) on day {TRIGGER_DAY} of the "
         "baseline with a fully positioned book; arms with and without NISA households. The trigger raised the peak "
         f"share of households in panic by at least {100 * H5_PANIC_SHARE:g} pp over the same seed without it in "
-        f"{sticky['panic_seeds']} of {len(seeds)} seeds at the default thresholds and in {fragile['panic_seeds']} of "
-        f"{len(seeds)} with fragile ones.",
+        f"{_of_seeds(sticky['panic_seeds'], len(seeds), sticky['failed_seeds'])} seeds at the default thresholds and "
+        f"in {_of_seeds(fragile['panic_seeds'], len(seeds), fragile['failed_seeds'])} with fragile ones.",
     )
 
 
@@ -791,9 +806,11 @@ def h6(seeds, workers, quick) -> HypothesisResult:
         days_m, days_lo, days_hi = bootstrap_ci(longer)
         out[name] = dict(surge_change_pct=m, ci=[lo, hi], verdict=verdict(lo, hi, below=0.0), per_seed=diff,
                          duration_change_days=days_m, duration_ci=[days_lo, days_hi], duration_per_seed=longer,
-                         acted_seeds=acted, acted_without_trigger_seeds=unprompted)  # fmt: skip
+                         acted_seeds=acted, acted_without_trigger_seeds=unprompted,
+                         failed_seeds=failed_seeds(res, 4))  # fmt: skip
     v = joint_verdict([w["verdict"] for w in out.values()])
-    mof = out["MoF leans against the surge"]
+    mof, boj = out["MoF leans against the surge"], out["BoJ stability pause"]
+    n, mof_failed = len(seeds), mof["failed_seeds"]
     return HypothesisResult(
         "H6",
         "Policy",
@@ -807,8 +824,8 @@ def h6(seeds, workers, quick) -> HypothesisResult:
         out,
         notes=f"H1's headline trigger (US growth news of {H1_GROWTH_SURPRISE_SD:g} sd) on day {TRIGGER_DAY} of the "
         "baseline with a fully positioned book, core inflation 3.5% so that the BoJ's rule wants to hike during the "
-        f"unwind. After the trigger the MoF's leaning acted in {mof['acted_seeds']} of {len(seeds)} seeds and the "
-        f"BoJ's pause in {out['BoJ stability pause']['acted_seeds']} of {len(seeds)}; without it, in "
+        f"unwind. After the trigger the MoF's leaning acted in {_of_seeds(mof['acted_seeds'], n, mof_failed)} seeds "
+        f"and the BoJ's pause in {_of_seeds(boj['acted_seeds'], n, boj['failed_seeds'])}; without it, in "
         f"{mof['acted_without_trigger_seeds']} and {out['BoJ stability pause']['acted_without_trigger_seeds']}. "
         "Reported beside the verdict, not in it: the change in how long the unwind lasts (days with the trigger's "
         "gap at least half its peak), MoF "
@@ -946,12 +963,17 @@ def h7(seeds, workers, quick) -> HypothesisResult:
     by_seed = [[i for i, s in enumerate(run_seed) if s == seed] for seed in test]
     rng = np.random.default_rng(0)
     diffs = []
-    for _ in range(1000 if not quick else 200):
+    resamples = 1000 if not quick else 200
+    for _ in range(resamples):
         pick = [i for k in rng.integers(0, len(by_seed), len(by_seed)) for i in by_seed[k]]
         da, db = aucs(pick)
-        if math.isfinite(da - db):
+        if math.isfinite(da - db):  # a resample whose days are all warnings or none has no AUC
             diffs.append(da - db)
     lo, hi = np.quantile(diffs, [0.025, 0.975]).tolist() if diffs else [math.nan, math.nan]
+    # a run that failed to clear (NaN series) leaves the effect undefined: no interval from the runs that cleared
+    failed = [f"{sc} seed {s}" for (sc, s), r in runs.items() if not np.isfinite(r["usdjpy"]).all()]
+    if failed or not math.isfinite(auc_a - auc_b):
+        lo = hi = math.nan
     per_scenario = {}
     for sc in H7_SCENARIOS:
         sa, sb = aucs([i for i, x in enumerate(run_scenario) if x == sc])
@@ -968,6 +990,8 @@ def h7(seeds, workers, quick) -> HypothesisResult:
         "train_seeds": train,
         "test_seeds": test,
         "roc": {"A": roc_points(per_run, 0), "B": roc_points(per_run, 1)},
+        "failed_runs": failed,
+        "resamples_without_an_auc": resamples - len(diffs),
     }
     return HypothesisResult(
         "H7",

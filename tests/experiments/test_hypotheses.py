@@ -11,6 +11,7 @@ of H2)."""
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -100,10 +101,9 @@ def test_policy_acted(with_policy, without, since, expected):
     assert hyp.policy_acted(np.array(with_policy), np.array(without), since) is expected
 
 
-def test_h7_credits_warnings_before_the_onset_not_signals_of_a_fall_under_way(monkeypatch):
-    """Planted runs: a crash starts on day 300; pillar A rises only once the fall is under way (as a
-    volatility index does), pillar B rises in the month before it. An early warning is B's: H7 must
-    favour B, whatever A does during the fall."""
+def h7_planted(failed_seed: int | None = None):
+    """Planted H7 runs: a crash starts on day 300; pillar A rises only once the fall is under way (as a
+    volatility index does), pillar B rises in the month before it. ``failed_seed``'s runs failed to clear."""
     days = hyp.H7_WARM_UP + 540
 
     def run(arms, workers=1, progress=False):
@@ -118,10 +118,17 @@ def test_h7_credits_warnings_before_the_onset_not_signals_of_a_fall_under_way(mo
             paths["usdjpy"] = s
             paths["dash_a_risk_index"] = paths["dash_a_risk_index"] + 5.0 * ((t > 300) & (t < 320))
             paths["dash_b_zone"] = paths["dash_b_zone"] + 5.0 * ((t > 280) & (t <= 300))
+            if arm.seed == failed_seed:  # as run_arms returns a failed run
+                paths = {c: np.full(days + 1, np.nan) for c in arm.columns}
             out.append(paths)
         return out
 
-    monkeypatch.setattr(hyp, "run_arms", run)
+    return run
+
+
+def test_h7_credits_warnings_before_the_onset_not_signals_of_a_fall_under_way(monkeypatch):
+    """An early warning is B's: H7 must favour B, whatever A does during the fall."""
+    monkeypatch.setattr(hyp, "run_arms", h7_planted())
     r = hyp.h7([1, 2, 3, 4], workers=1, quick=True)
     assert r.worlds["train_seeds"] == [1, 2] and r.worlds["test_seeds"] == [3, 4]
     assert r.worlds["onsets"] == len(hyp.H7_SCENARIOS) * 2  # one per held-out run
@@ -129,6 +136,15 @@ def test_h7_credits_warnings_before_the_onset_not_signals_of_a_fall_under_way(mo
     assert r.worlds["pillar_auc"]["dash_b_zone"] > 0.9
     assert r.worlds["pillar_auc"]["dash_a_risk_index"] < 0.6  # its rise comes after the onset: not scored
     assert r.effect < 0.0 and r.verdict == "refuted"
+    assert r.worlds["failed_runs"] == []
+
+
+@pytest.mark.parametrize("failed_seed", [2, 4])  # one of the seeds that fit the pillars, one of those scored
+def test_h7_is_undefined_when_a_run_failed_not_judged_on_the_runs_that_cleared(monkeypatch, failed_seed):
+    monkeypatch.setattr(hyp, "run_arms", h7_planted(failed_seed))
+    r = hyp.h7([1, 2, 3, 4], workers=1, quick=True)
+    assert math.isnan(r.ci_low) and math.isnan(r.ci_high) and r.verdict == "inconclusive"
+    assert r.worlds["failed_runs"] == [f"{sc} seed {failed_seed}" for sc in hyp.H7_SCENARIOS]
 
 
 def test_h5_and_h6_count_the_seeds_in_which_their_mechanism_acted(monkeypatch):
@@ -155,6 +171,27 @@ def test_h5_and_h6_count_the_seeds_in_which_their_mechanism_acted(monkeypatch):
     # planted surges are step paths of equal length with and without the policy: the unwind lasts as long
     assert h6.worlds["MoF leans against the surge"]["duration_change_days"] == 0.0
     assert "Reported beside the verdict, not in it" in h6.notes
+
+
+def test_counts_of_seeds_name_the_runs_that_failed_and_a_share_is_undefined_with_them(monkeypatch):
+    """Seed 2's first arm fails to clear: H3's share of runs with a break is undefined (not "no break"), and
+    H5's and H6's counts of seeds in which their mechanism acted say that one seed failed."""
+    inner = planted_runs(lambda arm: {"usdjpy": -0.1} if arm.events else {})
+
+    def run(arms, workers=1, progress=False):
+        out = inner(arms, workers)
+        i = next(i for i, arm in enumerate(arms) if arm.seed == 2)
+        out[i] = {c: np.full(arms[i].days + 1, np.nan) for c in arms[i].columns}
+        return out
+
+    monkeypatch.setattr(hyp, "run_arms", run)
+    h3 = hyp.h3(SEEDS, workers=1, quick=True)
+    assert all(math.isnan(w["share_of_runs_with_a_break"]) and w["failed_seeds"] == 1 for w in h3.worlds.values())
+    h5 = hyp.h5(SEEDS, workers=1, quick=True)
+    assert f"of {len(SEEDS)} (1 failed to clear) seeds" in h5.notes
+    h6 = hyp.h6(SEEDS, workers=1, quick=True)
+    assert all(w["failed_seeds"] == 1 for w in h6.worlds.values())
+    assert f"of {len(SEEDS)} (1 failed to clear)" in h6.notes
 
 
 def test_h7_needs_two_seeds():
