@@ -18,7 +18,7 @@ And one judgement of the statistics **jointly** (:func:`joint_test`), per versio
 simulated-moments distance between the data's vector of judged statistics and the seeds' mean,
 weighted by the covariance of those statistics in the data's own block bootstrap, with two p-values:
 an exact Monte Carlo rank test against the seeds (the flag) and the asymptotic chi-squared J-test
-beside it.
+beside it, on as many degrees of freedom as statistics less the parameters fitted to them.
 
 Everything takes plain arrays, so the rule is tested on planted values without running the model.
 """
@@ -344,6 +344,7 @@ def joint_test(
     run_length: int,
     data_length: int,
     level: float = JOINT_TEST_LEVEL,
+    fitted: int = 0,
 ) -> dict[str, Any]:
     """The judged statistics jointly: is the data's vector of them one the model could have produced?
 
@@ -359,6 +360,9 @@ def joint_test(
         (:func:`moment_covariance`): the weighting matrix.
     run_length, data_length
         Returns per run after the burn-in, and in the data.
+    fitted
+        How many of the model's parameters were fitted to these same statistics of these data: each
+        takes one degree of freedom from the J-test.
 
     Returns
     -------
@@ -375,10 +379,13 @@ def joint_test(
         than samples of the data do, and the test passes more easily.
         ``chi2``: the asymptotic J-test. ``J = (m_d − m̄)' Ω⁻¹ (m_d − m̄)`` with ``m̄`` the seeds' mean
         and ``Ω = cov_run·(run_length/data_length + 1/S_valued)``, the covariance of the gap when the
-        model is true (a statistic's variance falls as 1/length); ``p`` from chi-squared with ``k``
-        degrees of freedom. ``gaps``: each statistic's gap in units of its sd in ``Ω``.
-        Both p-values hold the parameters fixed; parameters fitted to these statistics make the data
-        look closer than a fresh test would, so a pass is weaker evidence than it reads.
+        model is true (a statistic's variance falls as 1/length); ``p`` from chi-squared with
+        ``df = k − fitted`` degrees of freedom (Hansen 1982: fitting uses up as many as it fits),
+        NaN when none are left (the parameters are exactly identified by these statistics, and ``J``
+        measures how well they were fitted, not whether the model is right). ``gaps``: each
+        statistic's gap in units of its sd in ``Ω``. The Monte Carlo p-value has no such correction:
+        parameters fitted to these statistics make the data look closer than a fresh test would, so
+        its pass is weaker evidence than it reads.
     """
     x = np.atleast_2d(np.asarray(per_seed, dtype=float))
     m_d = np.asarray(data_value, dtype=float)
@@ -392,7 +399,8 @@ def joint_test(
     out: dict[str, Any] = {"level": level, "seeds": n_seeds, "seeds_with_value": n_valued}
     if n_valued == 0:
         out["monte_carlo"] = {"data_distance": math.inf, "p_value": 1.0 / (n_seeds + 1), "pass": False}
-        out["chi2"] = {"distance": math.inf, "df": k, "p_value": 0.0, "gaps": [math.nan] * k}
+        out["chi2"] = {"distance": math.inf, "df": k - fitted, "p_value": 0.0 if k > fitted else math.nan,
+                       "gaps": [math.nan] * k}  # fmt: skip
         return out
     pooled = np.vstack([m_d[None, :], valued])
     centre = pooled.mean(axis=0)
@@ -415,10 +423,12 @@ def joint_test(
     omega = np.asarray(cov_run, dtype=float) * (run_length / data_length + 1.0 / n_valued)
     gap = m_d - valued.mean(axis=0)
     j_stat = mahalanobis(gap, omega)
+    df = k - fitted
     out["chi2"] = {
         "distance": j_stat,
-        "df": k,
-        "p_value": float(chi2.sf(j_stat, k)),
+        "df": df,
+        "fitted": fitted,
+        "p_value": float(chi2.sf(j_stat, df)) if df > 0 else math.nan,
         "gaps": [float(g / math.sqrt(omega[i, i])) for i, g in enumerate(gap)],
     }
     return out

@@ -34,6 +34,13 @@ def _verdict(ok: bool | None) -> str:
     return "–" if ok is None else ("**pass**" if ok else "**FAIL**")
 
 
+def _failed_note(failed: int) -> str:
+    """`` (N ended in a clearing failure: outside both bands, left out of the medians)`` or ''."""
+    if not failed:
+        return ""
+    return f" ({failed} ended in a clearing failure: outside both bands, left out of the medians and intervals)"
+
+
 def _range(lo: Any, hi: Any, spec: str) -> str:
     return f"{_f(lo, spec)} to {_f(hi, spec)}"
 
@@ -128,7 +135,8 @@ def markdown(report: Mapping[str, Any]) -> str:
     obs, s = ep["observed"], ep["summary"]
     lines += [
         f"Scenario `{ep['scenario']}` from {ep['start_date']}, {len(ep['per_seed'])} seeds × {ep['days']} trading "
-        f"days. The first scenario event ({(ep['shock_event'] or 'none').replace('_', ' ')}) is on trading day "
+        f"days{_failed_note(ep.get('failed_runs', 0))}. "
+        f"The first scenario event ({(ep['shock_event'] or 'none').replace('_', ' ')}) is on trading day "
         f"{ep['shock_day']} ({ep['shock_date']}); the carry stock's pre-shock level is its level the day before.",
         "",
         "| measure | observed | model median | model mean [95 % CI] | model 5–95 % over seeds | band | "
@@ -194,6 +202,16 @@ def markdown(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _j_dof(joint: Mapping[str, Any]) -> str:
+    """How many degrees of freedom the J-test has, in words."""
+    c2 = joint["data"]["chi2"]
+    k, fitted = len(joint["statistics"]), c2.get("fitted", 0)
+    if c2["df"] > 0:
+        return f"{k} − {fitted} = {c2['df']}"
+    return (f"{k} − {fitted} = {c2['df']}, so there is no J-test: the parameters are exactly identified by these "
+            "statistics, and J says only how closely the fit came")  # fmt: skip
+
+
 def _joint_markdown(report: Mapping[str, Any]) -> list[str]:
     """The joint test's paragraph and table (nothing for a report written before it existed)."""
     joint = report.get("joint")
@@ -211,9 +229,10 @@ def _joint_markdown(report: Mapping[str, Any]) -> list[str]:
         "exact if the data are a draw of the model; where the seeds lie much further apart than samples of the "
         "data would (their median distance against the figure in brackets), it passes more easily. *J-test*: "
         "the distance of the data from the seeds' mean, its "
-        "covariance the data's sampling covariance plus the mean's, against chi-squared with as many degrees of "
-        "freedom as statistics (asymptotic). Both hold the calibrated parameters fixed; they were fitted to these "
-        "statistics, so a pass is weaker evidence than it reads.",
+        "covariance the data's sampling covariance plus the mean's, against chi-squared (asymptotic) with as many "
+        f"degrees of freedom as statistics less the parameters fitted to them: {_j_dof(joint)}. The Monte Carlo "
+        "test holds the calibrated parameters fixed; they were fitted to these statistics, so its pass is weaker "
+        "evidence than it reads.",
         "",
         "| data | seeds with a value | distance (Monte Carlo) | seeds' median distance [if as variable as the data] "
         "| seeds at least as far | p (Monte Carlo) | pass | J | p (chi-squared) | largest gaps (sd units) |",
@@ -311,8 +330,13 @@ def console_summary(report: Mapping[str, Any], out: Path) -> str:
         lines.append(
             f"  jointly: {'pass' if mc['pass'] else 'FAIL'}/{'pass' if mcn['pass'] else 'FAIL'}  the "
             f"{len(joint['statistics'])} statistics as one vector, Monte Carlo p = {_f(mc['p_value'], '.3f')} "
-            f"({_f(mcn['p_value'], '.3f')} without Plaza) against the seeds; J-test p = {_f(c2['p_value'], '.3f')} "
-            f"({_f(c2n['p_value'], '.3f')})"
+            f"({_f(mcn['p_value'], '.3f')} without Plaza) against the seeds; "
+            + (
+                f"J-test p = {_f(c2['p_value'], '.3f')} ({_f(c2n['p_value'], '.3f')}; {c2['df']} degrees of freedom)"
+                if c2["df"] > 0
+                else f"J = {_f(c2['distance'], '.1f')} ({_f(c2n['distance'], '.1f')}), no J-test: "
+                f"{c2.get('fitted', 0)} parameters fitted to the {len(joint['statistics'])} statistics"
+            )
         )
     ep = report["episode"]
     if ep["status"] == "ok":

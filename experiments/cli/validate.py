@@ -11,6 +11,7 @@ from experiments.analysis.targets import (
     DEFAULT_SEEDS,
     EPISODE,
     EPISODE_DAYS,
+    FIRST_SEED,
     MIN_DAYS,
     QUICK_DAYS,
     QUICK_SEEDS,
@@ -72,7 +73,8 @@ def register(sub: Any) -> None:
         type=seed_count,
         default=None,
         metavar="N",
-        help=f"seeds 1..N for both scenarios, > 0 (default: {DEFAULT_SEEDS}; {QUICK_SEEDS} with --quick)",
+        help=f"N seeds, {FIRST_SEED}..{FIRST_SEED - 1}+N (held out from the calibration's seeds 1..S), for both "
+        f"scenarios, > 0 (default: {DEFAULT_SEEDS}; {QUICK_SEEDS} with --quick)",
     )
     p.add_argument(
         "--days",

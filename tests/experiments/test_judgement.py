@@ -272,3 +272,46 @@ def test_the_joint_test_refuses_inputs_that_do_not_match():
         joint_test(np.zeros((5, 3)), np.zeros(2), COV_3, run_length=10, data_length=10)
     with pytest.raises(ValueError, match="not all defined"):
         joint_test(np.zeros((5, 3)), [0.0, math.nan, 0.0], COV_3, run_length=10, data_length=10)
+
+
+def test_each_fitted_parameter_takes_a_degree_of_freedom_from_the_j_test():
+    from scipy.stats import chi2
+
+    seeds = np.array([[1.0, 0.0, 2.0], [2.0, 1.0, 0.0], [3.0, -1.0, 1.0], [2.0, 0.0, 1.0]])
+    free = joint_test(seeds, [4.0, 1.0, 0.0], COV_3, run_length=100, data_length=100)
+    one = joint_test(seeds, [4.0, 1.0, 0.0], COV_3, run_length=100, data_length=100, fitted=1)
+    j = free["chi2"]["distance"]
+    assert one["chi2"]["distance"] == j  # the distance is the same; only its reference distribution changes
+    assert (free["chi2"]["df"], one["chi2"]["df"]) == (3, 2)
+    assert free["chi2"]["p_value"] == pytest.approx(chi2.sf(j, 3), rel=1e-12)
+    assert one["chi2"]["p_value"] == pytest.approx(chi2.sf(j, 2), rel=1e-12)
+    assert one["chi2"]["p_value"] < free["chi2"]["p_value"]
+    # as many parameters fitted as statistics: exactly identified, no test left
+    exact = joint_test(seeds, [4.0, 1.0, 0.0], COV_3, run_length=100, data_length=100, fitted=3)
+    assert exact["chi2"]["df"] == 0 and math.isnan(exact["chi2"]["p_value"])
+    assert exact["monte_carlo"] == free["monte_carlo"]
+
+
+def test_the_fitted_parameters_are_those_whose_source_is_the_fit_to_these_statistics():
+    """The J-test's count of fitted parameters (targets.FITTED_TO_STATISTICS) against every configuration
+    field whose cited source is the baseline calibration's fit to the return statistics."""
+    import dataclasses
+
+    from experiments.analysis.targets import FITTED_TO_STATISTICS
+    from model.config import SECTIONS
+
+    def cited(sections):
+        return {
+            f"{name}.{f.name}"
+            for name, cls in sections.items()
+            for f in dataclasses.fields(cls)
+            if "experiments/calibration/baseline.py" in f.metadata.get("source", "")
+        }
+
+    assert cited(SECTIONS) == set(FITTED_TO_STATISTICS)
+    # the check itself: a field that cites the fit is found
+    bare = dataclasses.make_dataclass(
+        "Bare",
+        [("x", float, dataclasses.field(default=1.0, metadata={"source": "experiments/calibration/baseline.py"}))],
+    )
+    assert cited({"extra": bare}) == {"extra.x"}
