@@ -1,8 +1,8 @@
 """The hypotheses over a distribution of parameters (``carry-unwind hypotheses --draws K``).
 
 A verdict at the calibrated parameters holds for those parameters only. The protocol therefore
-also runs every hypothesis at many parameter draws, each with its own seeds and arms exactly as at
-the defaults, and reports in how many draws each verdict came out: the share of the parameter
+also runs every hypothesis at many parameter draws, each with the same seeds 1..S and arms exactly
+as at the defaults, and reports in how many draws each verdict came out: the share of the parameter
 distribution in which a hypothesis holds, with a 95% Wilson interval for that share.
 
 The distribution is, until the model is estimated, a *prior*: uniform draws (in logs for the
@@ -20,7 +20,10 @@ distribution a researcher wants to test.
 
 The shares' Wilson intervals treat the draws as independent and each draw's verdict as exact. A
 Latin hypercube is more even than independent draws (the interval is then conservative); draws from
-a Markov chain are less (too narrow); and with few seeds a draw's verdict is itself uncertain.
+a Markov chain are less (too narrow); and with few seeds a draw's verdict is itself uncertain. The
+draws share their seeds (common random numbers: two draws differ by their parameters only), so the
+seeds' noise is common to every draw's verdict rather than averaged over draws; the intervals do not
+account for that either.
 
 Fields set with ``--set`` are held at their value in every draw and left out of the prior.
 Each draw's verdict uses ``--seeds`` seeds: with few seeds most intervals straddle their threshold,

@@ -189,8 +189,8 @@ def seed_spread(
     Parameters
     ----------
     values
-        One value per seed, shape ``(n_seeds,)``; NaNs (undefined in that run) are left out and
-        counted in ``n``.
+        One value per seed, shape ``(n_seeds,)``; NaNs (undefined in that run) are left out, so
+        ``n`` counts the seeds with a value (the caller counts those without).
     resamples, seed
         Bootstrap resamples and the seed of its fixed ``numpy.random.Generator``.
     of

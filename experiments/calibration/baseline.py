@@ -29,10 +29,11 @@ comes later replaces this script::
     python -m experiments.calibration.baseline --candidates 24 --seeds 12 --days 1750 --profile 7 --workers 2 \\
         --out experiments/calibration/results/baseline.json
 
-``--objective joint`` scores a candidate as the validation's J-test does instead
+``--objective joint`` scores a candidate by the validation's J distance instead
 (:func:`experiments.analysis.judgement.joint_test`): the six statistics' gap between the data and the
 *mean* over seeds, as one vector, weighted by the inverse of their covariance in the data's block
-bootstrap (a simulated-method-of-moments distance with the data's weighting matrix), summed over the
+bootstrap (the J-test's covariance is that one scaled by ``run/data + 1/S``, about 1.02 here, which
+ranks candidates the same) (a simulated-method-of-moments distance with the data's weighting matrix), summed over the
 data with and without the Plaza day; plus a penalty for failed runs scaled to these larger distances
 (:data:`JOINT_FAILED_PENALTY`). A median hides the seeds
 that crash and a statistic-by-statistic distance hides how the statistics move together; this one
@@ -156,13 +157,14 @@ def joint_score(runs, targets: dict[str, tuple[tuple[float, ...], np.ndarray]]) 
     """``--objective joint``: the sum over the versions of the data of the distance ``g′ Σ⁻¹ g`` between
     the data's JUDGED statistics and their mean over the runs that completed (``Σ``: their covariance in
     the data's bootstrap, :func:`joint_targets`), plus :data:`JOINT_FAILED_PENALTY` per unit share of
-    failed runs; and its summary."""
+    failed runs (a run that completed with a statistic undefined counts as failed: it has no vector);
+    and its summary."""
     from experiments.analysis.judgement import mahalanobis
 
     ok = [r for r in runs if not r["failed"]]
-    failed = 1.0 - len(ok) / len(runs)
     x = np.array([[r[k] for k in JUDGED] for r in ok], dtype=float).reshape(len(ok), len(JUDGED))
     x = x[np.all(np.isfinite(x), axis=1)]
+    failed = 1.0 - x.shape[0] / len(runs)
     if x.shape[0] == 0:
         return float("inf"), {"moments": {}, "failed_share": failed}
     mean = x.mean(axis=0)

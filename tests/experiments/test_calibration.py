@@ -127,6 +127,11 @@ def test_the_joint_objective_is_the_distance_of_the_seeds_mean_summed_over_the_d
     value, summary = baseline.joint_score(runs_at({}, n=3, failed=1), one)
     assert summary["failed_share"] == 0.25 and value == pytest.approx(0.25 * baseline.JOINT_FAILED_PENALTY)
     assert baseline.joint_score(runs_at({}, n=0, failed=2), one)[0] == math.inf
+    # a run that completed with a statistic undefined has no vector: it counts as failed, never left out
+    runs = runs_at({}, n=4)
+    runs[0] = {**runs[0], "skewness": math.nan}
+    value, summary = baseline.joint_score(runs, one)
+    assert summary["failed_share"] == 0.25 and value == pytest.approx(0.25 * baseline.JOINT_FAILED_PENALTY)
 
 
 def test_the_joint_targets_are_the_datas_statistics_and_their_bootstrap_covariance():
