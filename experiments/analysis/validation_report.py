@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.analysis.statistics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, TAIL_FRACTION
-from experiments.analysis.targets import EPISODE_BANDS, EPISODE_OBSERVED, PLAZA_DATE, STATISTICS
+from experiments.analysis.targets import BLOCK_DAYS, EPISODE_BANDS, EPISODE_OBSERVED, PLAZA_DATE, STATISTICS
 
 __all__ = ["format_value", "markdown", "method_notes", "console_summary"]
 
@@ -259,8 +259,8 @@ def method_notes() -> dict[str, str]:
         "end; no pass if more than 10 % of the seeds have no value. The median and mean over seeds are shown, not "
         "judged.",
         "data_interval": "Data's interval: 5th and 95th percentiles of the statistic over moving-block bootstrap "
-        "samples of the data (blocks of 50 days, starts drawn uniformly, no wrapping), each as long as one run "
-        "after the burn-in.",
+        f"samples of the data (blocks of {BLOCK_DAYS} days, starts drawn uniformly, no wrapping), each as long as "
+        "one run after the burn-in.",
         "ci": f"95 % CI of the mean over seeds: percentile bootstrap over seeds, {BOOTSTRAP_RESAMPLES} resamples, "
         f"numpy Generator seed {BOOTSTRAP_SEED}.",
         "moments": "Standard deviation with ddof = 1; skewness and excess kurtosis bias-corrected (scipy, bias=False).",

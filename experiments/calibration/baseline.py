@@ -21,7 +21,8 @@ parameter                                       range searched    what it is
 uncertainty): for each judged statistic ``k`` (sd, skewness, excess kurtosis, lag-1
 autocorrelation, |return| autocorrelation at lags 1 and 20) the gap between the median over seeds
 and the data's value, divided by the half-width of the data's moving-block bootstrap 90% interval
-for a sample of one run's length (block 50 days), squared and summed; plus 10 per unit share of runs
+for a sample of one run's length (blocks of 100 days; 50 when the committed fits ran), squared and
+summed; plus 10 per unit share of runs
 that end in a clearing failure. The median over seeds is the location the search moves; the
 validation judges the result per seed (:mod:`experiments.analysis.validation`). The estimation that
 comes later replaces this script::

@@ -50,7 +50,7 @@ def register(sub: Any) -> None:
             "lies inside the model's 5-95% range across seeds; a run that ends in a clearing failure counts\n"
             "against the data in every statistic, and more than 10% of seeds failing fails them all.\n"
             "Reported beside it: the share of seeds inside the data's 90% block-bootstrap interval\n"
-            "(blocks of 50 days) for a sample as long as one run after the burn-in.\n"
+            "(blocks of 100 days) for a sample as long as one run after the burn-in.\n"
             "Then run boj_hike_2024 over the same seeds and compare with the August 2024 episode. Writes into DIR:\n"
             "  validation.json                 every statistic per seed, the model's range, both versions of\n"
             "                                  the data with their intervals, the pass flags, the episode\n"

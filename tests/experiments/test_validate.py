@@ -319,7 +319,7 @@ def test_validate_quick_writes_every_file_with_the_documented_keys(tmp_path, tin
         "overrides": {},
     }
     assert report["data"]["n_returns"] == 1866 and report["data_without_plaza"]["n_returns"] == 1865
-    assert report["rule"]["bootstrap"]["sample_length"] == 250 and report["rule"]["bootstrap"]["block_days"] == 50
+    assert report["rule"]["bootstrap"]["sample_length"] == 250 and report["rule"]["bootstrap"]["block_days"] == 100
     assert set(report["statistics"]) == set(STATISTICS)
     data_keys = {"value", "interval", "model_range", "inside_model_range", "share_of_seeds_in_interval", "pass"}
     for name, row in report["statistics"].items():
