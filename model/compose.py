@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 
-from model.clearing import MAX_ITER, VOLUME_FLOOR, ClearingError, ClearingResult, Work, make_result
+from model.clearing import MAX_ITER, ClearingError, ClearingResult, Work, make_result, residuals
 
 __all__ = ["Bounds", "ComposedClearing", "FlatKernel", "composed_module", "generated_source"]
 
@@ -513,8 +513,9 @@ class ComposedClearing:
         excess, scratch, args_work = self._scratch_calls(inputs, work)
         excess(prices, scratch, args_work)
         self.checked_aux = work.aux.copy()
-        z, gross = work.z.tolist(), work.gross.tolist()
-        return float(max(abs(zm) / max(gm, VOLUME_FLOOR) for zm, gm in zip(z, gross, strict=True)))
+        # the solver's own measure (a market whose excess demand or volume is not finite counts as inf:
+        # Python's max() would pass over a NaN anywhere but first)
+        return float(residuals(work.z, work.gross, np.empty(work.z.shape[0])))
 
     def other_roots(self, inputs: tuple, result: ClearingResult, prev: Any, half_width: float, points: int) -> int:
         """Sign changes of spot excess demand along USD/JPY within ``prev ± half_width`` (the other prices

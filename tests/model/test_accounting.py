@@ -185,6 +185,62 @@ def test_check_identities_detects_a_fund_whose_books_do_not_balance():
         check_identities(model)
 
 
+def test_check_identities_detects_a_fund_whose_equity_is_not_its_assets_less_its_liabilities():
+    """Its ledger rows still agree with the ledger: only the equity check (P&L against the balance
+    sheet) can see it."""
+    model = make_model(0)
+    for _ in range(5):
+        model.step()
+    check_identities(model)
+    model.hedge_funds.equity_book_usd_bn[7] += 0.01
+    with pytest.raises(AccountingError, match="fund 7 equity by P&L"):
+        check_identities(model)
+
+
+@pytest.mark.parametrize(
+    "asset, name",
+    [("usd_bn", "USD"), ("jpy_tn", "JPY"), ("ust_units", "UST units"), ("jgb_units", "JGB units"),
+     ("repo_usd_bn", "repo"), ("usd_fwd_bn", "FX forwards"), ("jgb30_units", "JGB 30y units")],
+)  # fmt: skip
+def test_every_column_is_checked_for_conservation(asset, name):
+    model = make_model(0)
+    model.step()
+    model.ledger.book("trade", asset, 1.0)  # on one side only
+    with pytest.raises(AccountingError, match=f"{name} .*not conserved"):
+        check_identities(model)
+
+
+def _held(model) -> list[tuple[str, str, str]]:
+    return [(s.name, row, asset) for s in model.sector_list for row, h in s.holdings_rows().items() for asset in h]
+
+
+def test_every_holding_a_sector_reports_is_checked_against_the_ledger():
+    """For each (sector, ledger row, asset) a sector reports, a record that disagrees with the ledger is
+    caught, whichever it is."""
+    model = make_model(3)
+    for _ in range(5):
+        model.step()
+    check_identities(model)
+    held = _held(model)
+    assert len(held) >= 30 and {s for s, _, _ in held} >= {"cta", "retail_fx", "life_insurers", "mof"}
+    for name, row, asset in held:
+        sector = model.sectors[name]
+        real = type(sector).holdings_rows
+
+        def off(self, row=row, asset=asset, real=real):
+            rows = {r: dict(h) for r, h in real(self).items()}
+            rows[row][asset] += 1.0
+            return rows
+
+        sector.holdings_rows = off.__get__(sector)
+        try:
+            with pytest.raises(AccountingError, match=f"{row} holds {asset}"):
+                check_identities(model)
+        finally:
+            del sector.holdings_rows
+    check_identities(model)
+
+
 def test_check_identities_detects_bonds_created_from_nothing():
     model = make_model(0)
     model.step()

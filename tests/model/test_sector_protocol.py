@@ -190,6 +190,31 @@ def test_prices_off_the_clearing_price_fail_the_identity_check():
         check_identities(model)
 
 
+@pytest.mark.parametrize("market", range(5))
+@pytest.mark.parametrize("where", ["excess", "volume"])
+def test_a_nan_in_any_market_makes_the_walras_check_fail(market, where):
+    """The check's measure is the worst market's |excess| / volume; a NaN in either, in any market, is
+    the worst (Python's max() would pass over it anywhere but in the first market)."""
+    model = make_model(seed=1)
+    clearing = model.clearing
+    real = clearing._scratch_calls
+
+    def broken(inputs, work):
+        excess, scratch, args = real(inputs, work)
+
+        def nan_in(prices, sc, ar):
+            excess(prices, sc, ar)
+            (work.z if where == "excess" else work.gross)[market] = math.nan
+
+        return nan_in, scratch, args
+
+    clearing._scratch_calls = broken
+    model.step()
+    assert model.walras_residual == math.inf
+    with pytest.raises(AccountingError, match="recorded prices"):
+        check_identities(model)
+
+
 # -- every checker fails on a broken state -----------------------------------------------------------
 @pytest.mark.parametrize(
     "sector, field, match",
