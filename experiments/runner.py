@@ -21,11 +21,13 @@ Long commands resume where they stopped: inside :func:`resumable`, :func:`run_ta
 finished result on disk (atomically: a file is whole or absent) and runs only the tasks an
 interrupted attempt had not finished. The same command run again after Ctrl-C, a crash or a killed
 machine therefore gives the output an uninterrupted run gives, bit for bit; once the block ends
-without an error the directory is removed. A result is found only under a key made of the task's
-function and arguments (pickled) and :func:`code_fingerprint` (the ``.py``, ``.toml`` and ``.json``
-files of ``model/``, ``agents/`` and ``experiments/``, and the versions of Python, NumPy, SciPy,
-numba and pandas): after an edit anywhere there, or an upgrade, nothing stored before is reused. A
-task that cannot be pickled, or a stored result that cannot be read, is simply run again.
+without an error the directory is removed, unless the block called :meth:`Checkpoint.keep` (a command
+that reports a failure by its exit status rather than by an exception). A result is found only under
+a key made of the task's function and arguments (pickled) and :func:`code_fingerprint` (the ``.py``,
+``.toml`` and ``.json`` files of ``model/``, ``agents/`` and ``experiments/``, and the versions of
+Python, NumPy, SciPy, numba and pandas): after an edit anywhere there, or an upgrade, nothing stored
+before is reused. A task that cannot be pickled, or a stored result that cannot be read, is simply
+run again.
 
 A function sent to worker processes must be importable by name (a module-level function), and
 a script that uses the local executor must call it under ``if __name__ == "__main__":`` (spawn
@@ -44,9 +46,11 @@ import concurrent.futures
 import contextlib
 import contextvars
 import hashlib
+import json
 import logging
 import os
 import pickle
+import re
 import shutil
 import sys
 import uuid
@@ -71,8 +75,11 @@ __all__ = [
     "resumable",
     "active_checkpoint",
     "beside",
+    "checkpoint_settings",
     "code_fingerprint",
+    "scheduler_address_problem",
     "atomic_write",
+    "save_figure_atomic",
     "fsync_dir",
     "write_bytes_atomic",
     "write_text_atomic",
@@ -209,9 +216,12 @@ class DaskPool:
 
         self._cluster = None
         if scheduler:
+            problem = scheduler_address_problem(scheduler)
+            if problem:
+                raise PoolError(f"scheduler = {scheduler!r} is not allowed; {problem}")
             try:
                 self._client = Client(scheduler, timeout="20s")
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, ValueError) as exc:
                 raise PoolError(f"cannot connect to the Dask scheduler at {scheduler}: {exc}") from None
             n = len(self._client.scheduler_info().get("workers", {}))
             self.workers = max(n, 1)
@@ -256,6 +266,24 @@ class DaskPool:
                 self._cluster.close()
 
 
+_SCHEDULER_ADDRESS = re.compile(r"(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):(\d{1,5})/?")
+
+
+def scheduler_address_problem(address: str) -> str | None:
+    """What is wrong with ``address`` as the address of a Dask scheduler, or None if nothing is.
+
+    Dask connects to ``[PROTOCOL://]HOST:PORT`` (protocol tcp, tls, ucx, ws or wss; port 1-65535);
+    without a port it fails only when it connects, so callers check first, before writing anything.
+    """
+    m = _SCHEDULER_ADDRESS.fullmatch(address)
+    if m is None or not 1 <= int(m.group(1)) <= 65535:
+        return (
+            "expected a Dask scheduler address PROTOCOL://HOST:PORT, e.g. tcp://10.0.0.5:8786 "
+            "(protocol tcp, tls, ucx, ws or wss; port 1-65535)"
+        )
+    return None
+
+
 def make_pool(executor: str, workers: int, scheduler: str | None = None) -> Pool:
     """A pool of the given executor: ``"serial"``, ``"local"`` or ``"dask"`` (see the module docstring).
 
@@ -264,7 +292,7 @@ def make_pool(executor: str, workers: int, scheduler: str | None = None) -> Pool
     ValueError
         An unknown executor.
     PoolError
-        The Dask scheduler cannot be reached.
+        The Dask scheduler's address is malformed, or the scheduler cannot be reached.
     """
     if executor == "serial":
         return SerialPool()
@@ -383,6 +411,7 @@ def run_tasks(
 
 _ACTIVE: contextvars.ContextVar[Checkpoint | None] = contextvars.ContextVar("carry_unwind_checkpoint", default=None)
 _RESULT_SUFFIX = ".pkl"
+SETTINGS_FILE = "settings.json"  # a checkpoint's record of the command settings it belongs to
 
 
 def code_fingerprint() -> str:
@@ -409,6 +438,12 @@ class Checkpoint:
         self.fingerprint = code_fingerprint()
         self.found = 0  # results read back, over this checkpoint's life
         self.stored = 0  # results written
+        self.kept = False  # set by keep(): the block did not complete, so the directory stays
+
+    def keep(self) -> None:
+        """Keep the directory when the block ends, also without an exception: the command did not
+        complete (it reports a failure by its exit status), and the same command run again resumes."""
+        self.kept = True
 
     def key(self, fn: Callable[[Any], Any], task: Any) -> str | None:
         """The file name under which ``fn(task)``'s result is kept; None if the pair cannot be pickled
@@ -440,6 +475,10 @@ class Checkpoint:
         write_bytes_atomic(self.directory / (key + _RESULT_SUFFIX), pickle.dumps(value, protocol=5))
         self.stored += 1
 
+    def forget(self, key: str) -> None:
+        """Remove the result stored under ``key``, if any: the next attempt runs its task again."""
+        (self.directory / (key + _RESULT_SUFFIX)).unlink(missing_ok=True)
+
     def split(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> tuple[dict[int, Any], list[str | None]]:
         """The results stored for ``tasks`` (by position; only those found) and every task's key."""
         keys = [self.key(fn, task) for task in tasks]
@@ -451,17 +490,32 @@ class Checkpoint:
         return found, keys
 
 
+def checkpoint_settings(directory: str | Path | None) -> dict[str, Any] | None:
+    """The settings recorded in a checkpoint directory by :func:`resumable` (``settings=``); None if the
+    directory, or its record, is absent or unreadable."""
+    if directory is None:
+        return None
+    try:
+        value = json.loads((Path(directory) / SETTINGS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def active_checkpoint() -> Checkpoint | None:
     """The checkpoint of the enclosing :func:`resumable` block, if any."""
     return _ACTIVE.get()
 
 
 @contextlib.contextmanager
-def resumable(directory: str | Path | None) -> Iterator[Checkpoint | None]:
+def resumable(directory: str | Path | None, settings: dict[str, Any] | None = None) -> Iterator[Checkpoint | None]:
     """Within the block, :func:`run_tasks` keeps finished results in ``directory`` and reuses those
-    already there; on leaving the block normally the directory is removed, and after an error or an
-    interruption it is kept for the next attempt. ``None``: no checkpoint (the block runs as it
-    would without this).
+    already there; on leaving the block normally the directory is removed, and after an error, an
+    interruption or a call of :meth:`Checkpoint.keep` it is kept for the next attempt. ``None``: no
+    checkpoint (the block runs as it would without this).
+
+    ``settings`` (JSON-ready), if given, is recorded in the directory before the block starts, so that
+    a later command can tell with :func:`checkpoint_settings` whether the checkpoint is its own.
 
     >>> import pathlib, tempfile
     >>> where = pathlib.Path(tempfile.mkdtemp()) / "out.json.checkpoint"
@@ -475,17 +529,26 @@ def resumable(directory: str | Path | None) -> Iterator[Checkpoint | None]:
         yield None
         return
     checkpoint = Checkpoint(directory)
+    if settings is not None:
+        write_text_atomic(checkpoint.directory / SETTINGS_FILE, json.dumps(settings, sort_keys=True) + "\n")
     token = _ACTIVE.set(checkpoint)
     try:
         yield checkpoint
     except BaseException:
-        if checkpoint.stored or checkpoint.found:
-            log.warning("%d finished runs are kept in %s: the same command, run again, resumes from them",
-                        checkpoint.stored + checkpoint.found, checkpoint.directory)  # fmt: skip
+        _report_kept(checkpoint)
         raise
     finally:
         _ACTIVE.reset(token)
+    if checkpoint.kept:
+        _report_kept(checkpoint)
+        return
     shutil.rmtree(checkpoint.directory, ignore_errors=True)
+
+
+def _report_kept(checkpoint: Checkpoint) -> None:
+    if checkpoint.stored or checkpoint.found:
+        log.warning("%d finished runs are kept in %s: the same command, run again, resumes from them",
+                    checkpoint.stored + checkpoint.found, checkpoint.directory)  # fmt: skip
 
 
 def beside(out: str | Path | None) -> Path | None:
@@ -537,3 +600,16 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda f: f.write(data))
+
+
+def save_figure_atomic(fig: Any, path: str | Path, **savefig: Any) -> Path:
+    """``fig.savefig`` to ``path`` atomically (see :func:`atomic_write`), creating its directory; returns the path.
+
+    The format is read from the suffix of ``path`` unless ``format`` is among the keyword arguments,
+    which go to ``savefig``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    savefig.setdefault("format", path.suffix.lstrip(".").lower() or None)
+    atomic_write(path, lambda f: fig.savefig(f, **savefig))
+    return path

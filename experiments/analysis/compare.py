@@ -402,19 +402,20 @@ def write_comparison(out: str | Path, arms: Sequence[Arm], *, command: str = "")
     from experiments.analysis.figures.registry import save_with_provenance
     from experiments.analysis.figures.settings import band
     from experiments.analysis.style import paper_style
+    from experiments.runner import write_text_atomic
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     table = compare_table(arms)
     provenance = comparison_provenance(arms, command)
     csv_path, md_path = out / f"{OUTPUT_NAME}.csv", out / f"{OUTPUT_NAME}.md"
-    table.to_csv(csv_path, index=False)
+    write_text_atomic(csv_path, table.to_csv(index=False))
     header = (
         f"# {provenance['title']}\n\n"
         f"carry-unwind {provenance['version']}, commit {provenance['git_commit'] or 'unknown'}"
         f"{' (uncommitted changes)' if provenance['git_dirty'] else ''}; {arms[0].days} trading days.\n\n"
     )
-    md_path.write_text(header + table_markdown(table, arms), encoding="utf-8")
+    write_text_atomic(md_path, header + table_markdown(table, arms))
     days = min(a.days for a in arms)
     data = {
         "table": table.to_dict(orient="records"),

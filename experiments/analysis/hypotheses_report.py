@@ -23,7 +23,7 @@ from experiments.analysis.hypotheses import (
     Runs,
     chosen,
 )
-from experiments.runner import write_text_atomic
+from experiments.runner import save_figure_atomic, write_text_atomic
 
 __all__ = ["run_hypotheses", "format_estimate", "hypothesis_figure", "VERDICT_COLORS"]
 
@@ -137,7 +137,7 @@ VERDICT_COLORS = {"supported": "bluish_green", "refuted": "vermilion", "inconclu
 def _figure(r: HypothesisResult, out: Path) -> str:
     """Write ``hN.png`` (:func:`hypothesis_figure`) into ``out``; returns its file name."""
     name = f"{r.key.lower()}.png"
-    hypothesis_figure(r).savefig(out / name, dpi=150)
+    save_figure_atomic(hypothesis_figure(r), out / name, dpi=150)
     return name
 
 

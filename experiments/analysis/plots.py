@@ -344,12 +344,13 @@ def plot_overview(
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
     """Render ``fig`` with the Agg backend to ``path`` (PNG, PDF, SVG by suffix); returns the path.
 
-    Uses a private Agg canvas, so it works without a display and leaves pyplot's backend alone.
+    Uses a private Agg canvas, so it works without a display and leaves pyplot's backend alone. The
+    file is written atomically (:func:`experiments.runner.save_figure_atomic`): whole or absent.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    path = Path(path)
+    from experiments.runner import save_figure_atomic
+
     if fig.canvas is None or type(fig.canvas).__name__ == "FigureCanvasBase":
         FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=dpi, facecolor="white")
-    return path
+    return save_figure_atomic(fig, path, dpi=dpi, facecolor="white")

@@ -63,6 +63,7 @@ import numpy as np
 from experiments.analysis.carry_channels import ANCHOR_USD_BN
 from experiments.analysis.statistics import seed_spread
 from experiments.analysis.targets import EPISODE_BANDS
+from experiments.runner import save_figure_atomic
 
 __all__ = [
     "OBSERVED_CLOSES",
@@ -353,7 +354,7 @@ def plot_map(report: dict[str, Any], path: Path) -> None:
     bar = fig.colorbar(im, ax=ax, shrink=0.85)
     bar.ax.tick_params(labelsize=7)
     bar.set_label("share of seeds in the band", fontsize=7)
-    fig.savefig(path.parent / f"{path.stem}_map.png", dpi=150)
+    save_figure_atomic(fig, path.parent / f"{path.stem}_map.png", dpi=150)
 
 
 def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd: float = 0.0,
@@ -420,7 +421,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
         style_axes(ax, f"{label}, {len(runs)} seeds", label)
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
         style_legend(ax)
-    fig.savefig(path.with_suffix(".png"), dpi=150)
+    save_figure_atomic(fig, path.with_suffix(".png"), dpi=150)
 
 
 def draw_positioning(pos: dict[str, Any], axes: Sequence[Any], *, marker_size: float = 3.5) -> tuple[list, list]:
@@ -463,7 +464,7 @@ def plot_positioning(report: dict[str, Any], path: Path) -> None:
         style_axes(ax, title, "% (one point per seed)")
         ax.xaxis.label.set_fontsize(9)
     fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False, fontsize=8, handlelength=1.4)
-    fig.savefig(path.parent / f"{path.stem}_positioning.png", dpi=150)
+    save_figure_atomic(fig, path.parent / f"{path.stem}_positioning.png", dpi=150)
 
 
 def _print_summary(name: str, s: dict[str, Any]) -> None:

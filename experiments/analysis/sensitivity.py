@@ -142,7 +142,8 @@ def analyze(
         "sobol" (needs a saltelli design) or "morris" (a morris design); default: the one the
         design was made for.
     conf_level, num_resamples, seed
-        Bootstrap confidence intervals: level, resamples, and the seed that makes them reproducible.
+        Bootstrap confidence intervals: level, resamples, and the seed (an integer >= 0) that makes them
+        reproducible: the same seed gives the same intervals, bit for bit.
     """
     if method is None:
         method = {"saltelli": "sobol", "morris": "morris"}.get(spec.design)
@@ -174,7 +175,9 @@ def analyze(
             calc_second_order=spec.second_order,
             num_resamples=num_resamples,
             conf_level=conf_level,
-            seed=seed,
+            # a Generator, not the integer: SALib's Sobol' analysis takes a seed of 0 for "no seed" and then
+            # draws its resamples from NumPy's global random state
+            seed=np.random.default_rng(seed),
         )
         table = pd.DataFrame(
             {"parameter": names, **{k: np.asarray(si[k], dtype=float) for k in ("S1", "S1_conf", "ST", "ST_conf")}}
@@ -287,20 +290,21 @@ def _markdown(df: pd.DataFrame) -> str:
 def write_outputs(result: SensitivityResult, out_dir: str | Path) -> list[Path]:
     """Write ``sensitivity_<metric>.csv``, ``.md`` and ``.png`` (and ``_s2.csv``); returns the paths."""
     from experiments.analysis.plots import save_figure
+    from experiments.runner import write_text_atomic
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"sensitivity_{result.metric}"
     paths = [stem.with_suffix(".csv"), stem.with_suffix(".md"), stem.with_suffix(".png")]
-    result.table.to_csv(paths[0], index=False)
+    write_text_atomic(paths[0], result.table.to_csv(index=False))
     title = "Sobol' indices" if result.method == "sobol" else "Morris elementary effects"
     md = [f"# {title} of `{result.metric}`", "", _caption(result), "", _markdown(result.table), ""]
     if result.second_order is not None:
         s2 = out / f"sensitivity_{result.metric}_s2.csv"
-        result.second_order.to_csv(s2, index=False)
+        write_text_atomic(s2, result.second_order.to_csv(index=False))
         paths.append(s2)
         md += ["## Second-order indices", "", _markdown(result.second_order), ""]
-    paths[1].write_text("\n".join(md))
+    write_text_atomic(paths[1], "\n".join(md))
     fig = Figure(figsize=(7.5, 1.9 + 0.55 * len(result.table)), layout="constrained")
     plot_indices(result, fig.subplots())
     save_figure(fig, paths[2])

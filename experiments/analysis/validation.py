@@ -268,12 +268,26 @@ def joint_report(
 
 
 def run_one(task: tuple) -> dict[str, Any]:
-    """One ``(scenario, seed, days)`` or ``(scenario, seed, days, overrides)`` run, reduced to what
-    validation needs (picklable, small); ``overrides`` as :func:`model.results.run_simulation` takes them."""
+    """One ``(scenario, seed, days)``, ``(scenario, seed, days, overrides)`` or ``(scenario, seed, days,
+    overrides, sha256)`` run, reduced to what validation needs (picklable, small); ``overrides`` as
+    :func:`model.results.run_simulation` takes them.
+
+    ``sha256``, the hex SHA-256 of the scenario file's bytes, makes the file's contents part of the task
+    (so a stored result of an earlier version of the file is not reused): the run reads the file once,
+    refuses contents with another hash (the file changed after the task was made) and runs what it read.
+    """
+    import hashlib
+
     from model.clearing import ClearingError
     from model.results import run_simulation
+    from model.scenarios import parse_scenario
 
     scenario, seed, days, *rest = task
+    if len(rest) > 1:
+        data = Path(scenario).read_bytes()
+        if hashlib.sha256(data).hexdigest() != rest[1]:
+            raise ValueError(f"the scenario file {scenario} changed while validate ran; run the command again")
+        scenario = parse_scenario(data.decode("utf-8"), str(scenario))
     try:
         ts = run_simulation(scenario=scenario, seed=seed, days=days, **(rest[0] if rest else {})).timeseries
     except ClearingError as exc:  # a failed run: counted in every statistic, never dropped
@@ -522,7 +536,11 @@ def run_validation(
     overrides = {k.replace(".", "__"): v for k, v in (overrides or {}).items()}
     tasks = [(BASELINE, s, days, overrides) for s in seed_list]
     if episode is not None:
-        tasks += [(episode_ref, s, episode_days, overrides) for s in seed_list]
+        import hashlib
+
+        # the file's contents belong to the task: a resumed command does not reuse runs of an edited file
+        episode_sha256 = hashlib.sha256(Path(episode_ref).read_bytes()).hexdigest()
+        tasks += [(episode_ref, s, episode_days, overrides, episode_sha256) for s in seed_list]
     n_workers = min(workers, len(tasks))
     log.info(
         "validate: %d seeds x %d days (first %d dropped) of %s%s, %s",

@@ -125,8 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from experiments.runner import beside, resumable
 
             # a command that runs many models keeps its finished runs beside its output until it completes
-            with resumable(beside(args.out) if getattr(args, "resumable", False) else None):
+            with resumable(beside(args.out) if getattr(args, "resumable", False) else None) as checkpoint:
                 status = args.handler(args)
+                if checkpoint is not None and status != EXIT_OK:  # failed without raising: keep the finished runs
+                    checkpoint.keep()
             sys.stdout.flush()  # a closed pipe or a full disk shows here, not at interpreter exit
             return status
         except (ConfigError, UsageError) as exc:

@@ -87,12 +87,21 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     try:
         written = make_figures(args.out, names, quick=args.quick, workers=args.workers)
     except ValidationError as exc:  # the return-statistics figure needs the data package
-        print_error(str(exc))
-        return EXIT_FAILURE
+        return _failed(str(exc))
     except OSError as exc:
-        print_error(f"cannot write to {args.out}: {exc.strerror or exc}")
-        return EXIT_FAILURE
+        return _failed(f"cannot write to {args.out}: {exc.strerror or exc}")
     width = max(len(n) for n in written)
     for name, paths in written.items():
         print(f"  {name:<{width}}  {', '.join(str(p) for p in paths)}")
     return EXIT_OK
+
+
+def _failed(message: str) -> int:
+    """Report a failure; the runs the command finished stay in its checkpoint, for the next attempt."""
+    from experiments.runner import active_checkpoint
+
+    checkpoint = active_checkpoint()
+    if checkpoint is not None:
+        checkpoint.keep()
+    print_error(message)
+    return EXIT_FAILURE

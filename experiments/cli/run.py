@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -258,22 +259,115 @@ def run_one(task: dict[str, Any]) -> dict[str, Any]:
     return {"seed": result.seed, **result.summary}
 
 
+# what a writer killed half-way leaves in a --seeds directory: a seed's directory being written
+# (model.results.atomic_run_dir) or moved aside, or a table being written (experiments.runner.atomic_write)
+_ABANDONED = re.compile(r"\.seed-\d+\.(?:tmp|old)-.*|\.tmp-[0-9a-f]{8}-.*")
+
+
+def _abandoned(out: Path) -> list[Path]:
+    """The temporary files and directories a killed writer left in ``out``."""
+    if not out.is_dir():
+        return []
+    return [p for p in out.iterdir() if _ABANDONED.fullmatch(p.name)]
+
+
+def _seeds_settings(seeds: list[int], config: Any, scenario: Any, csv: bool) -> dict[str, Any]:
+    """What the runs of a ``--seeds`` command depend on, recorded in its checkpoint: a later command
+    resumes from that checkpoint only if it has the same record."""
+    import hashlib
+    import pickle
+
+    from experiments.runner import code_fingerprint
+
+    blob = pickle.dumps((config, scenario, csv), protocol=5)
+    return {
+        "seeds": list(seeds),
+        "days": config.simulation.days,
+        "scenario": scenario.name,
+        "configuration_sha256": hashlib.sha256(blob).hexdigest(),
+        "code": code_fingerprint(),
+    }
+
+
+def _settings_difference(recorded: dict[str, Any] | None, wanted: dict[str, Any]) -> str:
+    """How the settings of an earlier ``--seeds`` command differ from this one's, in words."""
+    if recorded is None:
+        return "its settings are not recorded"
+    parts = []
+    if recorded.get("seeds") != wanted["seeds"]:
+        parts.append(f"seeds {_seed_label(recorded.get('seeds') or [])} there, {_seed_label(wanted['seeds'])} here")
+    if recorded.get("days") != wanted["days"]:
+        parts.append(f"{recorded.get('days')} trading days there, {wanted['days']} here")
+    if recorded.get("scenario") != wanted["scenario"]:
+        parts.append(f"scenario {recorded.get('scenario')} there, {wanted['scenario']} here")
+    elif recorded.get("configuration_sha256") != wanted["configuration_sha256"]:
+        parts.append("another configuration")
+    if recorded.get("code") != wanted["code"]:
+        parts.append("other code or library versions")
+    return "; ".join(parts) or "other settings"
+
+
+def _seed_label(seeds: list[int]) -> str:
+    """``1-3`` for a run of consecutive seeds (three or more), else ``1,2`` or ``1,3,7``."""
+    if len(seeds) >= 3 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ",".join(str(s) for s in seeds)
+
+
+def _forget_missing_seeds(checkpoint: Path, tasks: list[dict[str, Any]]) -> None:
+    """Drop from the checkpoint the seeds whose directory is no longer whole in the output (removed or
+    cut short since), so that they are run again rather than counted as done."""
+    from experiments.runner import Checkpoint
+    from model.results import COMPLETE_FILE
+
+    stored = Checkpoint(checkpoint)
+    for task in tasks:
+        if not (Path(task["out"]) / COMPLETE_FILE).is_file():
+            key = stored.key(run_one, task)
+            if key is not None:
+                stored.forget(key)
+
+
 def _run_seeds(args: argparse.Namespace, config: Any, scenario: Any) -> int:
-    """``--seeds``: one run per seed into OUT/seed-N/, then the table over seeds."""
+    """``--seeds``: one run per seed into OUT/seed-N/, then the table over seeds.
+
+    An interrupted command, run again with the same seeds, configuration and code, goes on from the
+    seeds it finished (kept in the checkpoint beside OUT); one with other settings is refused unless
+    ``--force`` is given, so that OUT never holds runs of different settings side by side.
+    """
+    import shutil
+
     import pandas as pd
 
-    from experiments.runner import TaskFailed, beside, default_workers, resumable, run_tasks
+    from experiments.runner import (
+        TaskFailed,
+        beside,
+        checkpoint_settings,
+        default_workers,
+        resumable,
+        run_tasks,
+        write_text_atomic,
+    )
 
     seeds: list[int] = args.seeds
-    label = ",".join(str(s) for s in seeds) if len(seeds) < 3 or seeds != list(range(seeds[0], seeds[-1] + 1)) else (
-        f"{seeds[0]}-{seeds[-1]}"
-    )  # fmt: skip
+    label = _seed_label(seeds)
     out = args.out if args.out is not None else Path("out") / f"{scenario.name}-seeds{label.replace(',', '_')}"
     check_out_dir(out)
-    # the finished seeds of an interrupted attempt: the same command goes on from them
+    settings = _seeds_settings(seeds, config, scenario, args.csv)
+    # the finished seeds of an interrupted attempt with the same settings: the command goes on from them
     checkpoint = beside(out)
-    resuming = checkpoint.is_dir()
-    if out.exists() and any(out.iterdir()) and not resuming:
+    recorded = checkpoint_settings(checkpoint) if checkpoint.is_dir() else None
+    resuming = recorded == settings
+    if checkpoint.is_dir() and not resuming:
+        if not args.force:
+            raise UsageError(
+                f"--out = {str(out)!r} is not allowed; it holds the runs of an unfinished command with other "
+                f"settings ({_settings_difference(recorded, settings)}). Run that command again to finish it, "
+                "pass --force to replace its runs, or choose another --out"
+            )
+        shutil.rmtree(checkpoint)
+    abandoned = set(_abandoned(out))  # a killed writer's temporary files count as nothing
+    if out.exists() and any(p not in abandoned for p in out.iterdir()) and not resuming:
         if not args.force:
             raise UsageError(
                 f"--out = {str(out)!r} is not allowed; it is not empty. Pass --force to replace the runs in it, "
@@ -282,26 +376,38 @@ def _run_seeds(args: argparse.Namespace, config: Any, scenario: Any) -> int:
     if not resuming:
         for seed in seeds:
             _check_target(out / f"seed-{seed}", args.force)
+    # one command at a time writes into OUT: what another one left half-written is removed
+    for path in abandoned:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
     days = config.simulation.days
     workers = args.workers or (1 if len(seeds) * days <= SERIAL_SEED_DAYS else default_workers())
     workers = min(workers, len(seeds))
     progress = args.progress and not args.quiet
+    # "force": a seed's directory is this command's own (checked above, or written by the attempt it
+    # resumes), so it may be replaced: a seed whose directory was written just before a kill, but not
+    # yet recorded in the checkpoint, is run again and replaces it with the same bits
     tasks = [
         {"config": config, "scenario": scenario, "seed": seed, "out": out / f"seed-{seed}", "csv": args.csv,
-         "force": args.force, "progress": progress and workers == 1 and len(seeds) == 1}
+         "force": True, "progress": progress and workers == 1 and len(seeds) == 1}
         for seed in seeds
     ]  # fmt: skip
-    with resumable(checkpoint):  # kept until the tables are written
+    if resuming:
+        _forget_missing_seeds(checkpoint, tasks)
+    with resumable(checkpoint, settings) as kept:  # kept until the tables are written
         try:
             rows = run_tasks(run_one, tasks, workers=workers, progress=progress, desc=f"{scenario.name} seeds")
         except TaskFailed as exc:
+            kept.keep()  # the seeds that finished are not run again by the next attempt
             cause = exc.__cause__ or exc
             print_error(f"seed {seeds[exc.index]}: {cause}")
             return EXIT_FAILURE
         per_seed = pd.DataFrame(rows)
-        per_seed.to_csv(out / SEEDS_FILE, index=False)
+        write_text_atomic(out / SEEDS_FILE, per_seed.to_csv(index=False))
         summary = seeds_summary(per_seed)
-        summary.to_csv(out / SEEDS_SUMMARY_FILE, index=False)
+        write_text_atomic(out / SEEDS_SUMMARY_FILE, summary.to_csv(index=False))
     print(f"{scenario.name}: {len(seeds)} seeds ({label}), {days} trading days each; {out}/seed-N/ per seed")
     print(_seeds_table(summary))
     print(f"  tables: {out / SEEDS_FILE} (per seed), {out / SEEDS_SUMMARY_FILE}")

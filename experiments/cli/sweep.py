@@ -120,10 +120,14 @@ def register(sub: Any) -> None:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    from experiments.runner import scheduler_address_problem
     from experiments.sweeps import SweepError, SweepInterrupted, load_spec, run_sweep
 
     if args.scheduler and args.executor not in (None, "dask"):
         raise UsageError(f"--scheduler runs on a Dask cluster; it does not go with --executor {args.executor}")
+    problem = scheduler_address_problem(args.scheduler) if args.scheduler else None
+    if problem:  # before anything is written: a retry must not find a half-made sweep
+        raise UsageError(f"--scheduler = {args.scheduler!r} is not allowed; {problem}")
     if args.retry_failed and not args.resume:
         raise UsageError("--retry-failed goes with --resume")
     from experiments.sweeps.parsing import MAX_RUNS

@@ -57,7 +57,8 @@ Storage (``DIR`` = ``--out``)::
 
     spec.toml            the specification as given (comments included)
     manifest.json        the normalised specification and its digest, parameters, metrics, run
-                         count, package version, git commit, and one record per session
+                         count, package version, code fingerprint, git commit, and one record per
+                         session
     design.parquet       the design points (point index and parameter values); a resumed sweep
                          uses these, not a regenerated design, so a library upgrade cannot shift them
     runs/part-*.parquet  the results: one row per finished run (run_id, point, replicate, seed,
@@ -69,6 +70,9 @@ part file, atomically (written to a temporary name, fsync'ed, then ``os.replace`
 file is either complete or absent, whatever kills the sweep. A run counts as done when its row
 is in a part file; ``--resume`` skips exactly those, so nothing is duplicated and nothing is
 lost (a run that was finished but not yet written is simply run again, with the same result).
+A sweep is resumed only with its specification and by the code that started it (the fingerprint
+of :func:`experiments.runner.code_fingerprint`: model, agents, experiments, built-in scenarios,
+library versions), so its rows never mix results of different code.
 A run that raises (e.g. the clearing fails) is a row with ``status = "error"`` and the error
 text; it does not stop the sweep and is retried on a resume only with ``retry_failed``. A lock
 on ``DIR/.sweep.lock`` (released by the kernel even on SIGKILL) stops two sweeps writing into

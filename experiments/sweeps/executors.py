@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.logs import quiet_model_logs
-from experiments.runner import EXECUTORS, PoolError, default_workers, make_pool
+from experiments.runner import EXECUTORS, PoolError, default_workers, make_pool, scheduler_address_problem
 from experiments.sweeps.designs import make_tasks
 from experiments.sweeps.spec import (
     ID_COLUMNS,
@@ -252,7 +252,8 @@ def run_sweep(
     Raises
     ------
     SpecError
-        ``out_dir`` holds another sweep, or a sweep without ``resume``.
+        ``out_dir`` holds another sweep, or a sweep without ``resume``, or one that other code or another
+        specification started; ``scheduler`` is not an address ``[PROTOCOL://]HOST:PORT``.
     SweepInterrupted
         Ctrl-C: finished runs were written; the exception says how many.
     SweepError
@@ -267,22 +268,16 @@ def run_sweep(
         executor = "dask"
     if executor not in EXECUTORS:
         raise SpecError(f"executor = {executor!r} is not allowed; expected one of {', '.join(EXECUTORS)}")
+    problem = scheduler_address_problem(scheduler) if scheduler else None
+    if problem:  # checked before the directory is made
+        raise SpecError(f"scheduler = {scheduler!r} is not allowed; {problem}")
     workers = workers or default_workers()
     store = SweepStore(out, spec)
     spec_dict = spec.to_dict()
     session: dict[str, Any] = {"id": store.session_id, "started": now(), "executor": executor, **code_identity()}
 
     with store.lock():
-        design, manifest = store.prepare(spec_text, resume)
-        if resume and manifest.get("source_hash") not in (None, session["source_hash"]):
-            log.warning(
-                "the model's source has changed since the sweep started (version %s, source %s; now %s, %s): "
-                "the new runs may differ from the recorded ones",
-                manifest.get("version"),
-                manifest.get("source_hash"),
-                session["version"],
-                session["source_hash"],
-            )
+        design, manifest = store.prepare(spec_text, resume)  # refuses a sweep that other code started
         if retry_failed:
             n = store.drop_errors()
             if n:

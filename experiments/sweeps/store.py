@@ -162,6 +162,13 @@ class SweepStore:
                     f"the specification differs from the sweep in {self.out} ({diff}); "
                     "resume it with the specification it was started with, or choose another --out"
                 )
+            code = code_identity()["code_fingerprint"]
+            if manifest.get("code_fingerprint") != code:
+                diff = _code_diff(manifest.get("code_fingerprint"), code)
+                raise SpecError(
+                    f"the code differs from the code that ran the sweep in {self.out} ({diff}); its runs are not "
+                    "mixed with runs of other code: start the sweep again with another --out"
+                )
             design = load_design(self.out)
             fresh = design_table(self.spec)
             if not fresh.equals(design):
@@ -263,19 +270,38 @@ class SweepStore:
 
 
 def code_identity() -> dict[str, str]:
-    """The package version and a hash of the model's and sectors' source files.
+    """The package version and the fingerprint of the code a run depends on.
 
-    The version alone does not change with every edit; the source hash does, so a resumed sweep
-    can tell whether the code that runs now is the code that ran the recorded runs.
+    ``code_fingerprint`` is :func:`experiments.runner.code_fingerprint`, the key of the resumable
+    commands' checkpoints: the package version, a hash of the ``.py``, ``.toml`` and ``.json`` files of
+    ``model/`` (built-in scenarios included), ``agents/`` and ``experiments/`` (metrics included), and
+    the versions of Python and the numerical libraries. ``source_hash`` is that file hash alone. A
+    sweep is resumed only by the code with the fingerprint recorded in its manifest.
     """
+    from experiments.runner import code_fingerprint
     from model import __version__
-    from model.numba_cache import source_hash
 
-    return {"version": __version__, "source_hash": source_hash()}
+    fingerprint = code_fingerprint()
+    return {"version": __version__, "source_hash": fingerprint.split()[1], "code_fingerprint": fingerprint}
 
 
 def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _code_diff(old: str | None, new: str) -> str:
+    """How two code fingerprints differ, in words: "source hash 1a2b there, 3c4d here; numpy 2.0 there, ..."."""
+    if not old:
+        return "the sweep was started by a version that did not record its code fingerprint"
+    a, b = old.split(), new.split()
+    shown = []
+    # "VERSION SOURCE_HASH python 3.12.1 numpy 2.0.1 ...": compared item by item if the names agree
+    if len(a) == len(b) and a[2::2] == b[2::2]:
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                name = ("version", "source hash")[i] if i < 2 else a[i - 1]
+                shown.append(f"{name} {x} there, {y} here")
+    return "; ".join(shown) or f"{old} there, {new} here"
 
 
 def _spec_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:

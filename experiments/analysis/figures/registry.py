@@ -124,15 +124,19 @@ def _provenance(d: FigureDef, record: Mapping[str, Any], quick: bool) -> dict[st
 
 
 def save_with_provenance(fig: Figure, out: Path, name: str, provenance: Mapping[str, Any], data: Any) -> list[Path]:
-    """Write NAME.pdf and NAME.png with the provenance in their metadata, and the NAME.json sidecar.
+    """Write NAME.pdf and NAME.png with the provenance in their metadata, and the NAME.json sidecar,
+    each atomically (whole or absent).
 
     ``provenance`` needs ``title`` and ``version`` (and may have ``git_commit``); the sidecar holds
     it with the file names and ``data``, the numbers plotted. Also used by ``carry-unwind compare``.
     """
+    from experiments.runner import save_figure_atomic, write_text_atomic
+
     subject = json.dumps(provenance, sort_keys=True, ensure_ascii=True)
     creator = f"carry-unwind {provenance['version']}"
     pdf, png, sidecar = out / f"{name}.pdf", out / f"{name}.png", out / f"{name}.json"
-    fig.savefig(
+    save_figure_atomic(
+        fig,
         pdf,
         metadata={
             "Title": provenance["title"],
@@ -142,7 +146,8 @@ def save_with_provenance(fig: Figure, out: Path, name: str, provenance: Mapping[
             "CreationDate": None,
         },
     )
-    fig.savefig(
+    save_figure_atomic(
+        fig,
         png,
         dpi=300,
         metadata={
@@ -153,7 +158,7 @@ def save_with_provenance(fig: Figure, out: Path, name: str, provenance: Mapping[
         },
     )
     payload = {**provenance, "files": [pdf.name, png.name], "data": plain(data)}
-    sidecar.write_text(json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
+    write_text_atomic(sidecar, json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
     return [pdf, png, sidecar]
 
 
