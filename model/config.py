@@ -31,7 +31,7 @@ from model.macro import MacroConfig
 from model.market import MarketConfig
 from model.validation import ConfigError, Validated, param, read_text_file
 
-__all__ = ["ModelConfig", "SimulationConfig", "ConfigError", "dates_as_text"]
+__all__ = ["ModelConfig", "SimulationConfig", "ConfigError", "dates_as_text", "toml_loads"]
 
 
 @dataclass(frozen=True)
@@ -189,10 +189,7 @@ class ModelConfig:
     def from_toml(cls, path: str | Path) -> ModelConfig:
         path = Path(path)
         text = read_text_file(path, "configuration")  # missing, a directory, not UTF-8: one line naming it
-        try:
-            data = dates_as_text(tomllib.loads(text))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: malformed TOML: {exc}") from None
+        data = dates_as_text(toml_loads(text, str(path)))
         try:
             return cls.from_dict(data, where=str(path))
         except ConfigError as exc:
@@ -257,6 +254,24 @@ class ModelConfig:
 
     def replace(self, **sections: Validated) -> ModelConfig:
         return dataclasses.replace(self, **sections)
+
+
+def toml_loads(text: str, where: str) -> dict[str, Any]:
+    """``tomllib.loads(text)``; a one-line :class:`ConfigError` naming ``where`` if it is not TOML.
+
+    Besides malformed TOML this catches an integer of more than Python's 4,300 digits, which
+    ``tomllib`` reports with a plain ``ValueError``.
+    """
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: malformed TOML: {exc}") from None
+    except ValueError as exc:  # "Exceeds the limit (4300 digits) for integer string conversion..."
+        if "digits" not in str(exc):
+            raise
+        raise ConfigError(
+            f"{where}: an integer of more than 4,300 digits is not allowed; expected a number inside its field's range"
+        ) from None
 
 
 def dates_as_text(value: Any) -> Any:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,7 @@ from model.registry import check_sectors, default_sectors
 from model.scenarios import Scenario, ScenarioEvent, load_scenario, report_late_events
 from model.sector import AUX_LOG_RISK, Day, Sector
 from model.streams import RandomStreams, resolve_seed
+from model.validation import ConfigError, shown
 
 __all__ = ["CarryUnwindModel", "TIMESERIES_COLUMNS", "ArrayRecord", "ListRecord"]
 
@@ -200,6 +202,9 @@ class ArrayRecord:
         return {c: self.data[c][: self.n] for c in self.columns} if self.n else {c: [] for c in self.columns}
 
 
+_LATEST_DAY = 2**52  # the largest day whose Mesa time, day - 0.5, a float holds exactly
+
+
 class _Call:
     """A bound callback Mesa can hold (it keeps events by weak reference; the model keeps these)."""
 
@@ -251,7 +256,22 @@ class CarryUnwindModel(mesa.Model):
         collect: bool = True,
         **overrides: Any,
     ) -> None:
-        seed = resolve_seed(seed, rng)
+        try:
+            seed = resolve_seed(seed, rng)
+        except ValueError as exc:  # the docstrings promise a ConfigError for every bad argument
+            raise ConfigError(str(exc)) from None
+        if config is not None and not isinstance(config, ModelConfig):
+            raise ConfigError(
+                f"config = {shown(config)} is not allowed; expected a ModelConfig (ModelConfig.from_dict turns a "
+                "dict into one) or None for the scenario's configuration"
+            )
+        if not isinstance(scenario, (Scenario, str, os.PathLike)):
+            raise ConfigError(
+                f"scenario = {shown(scenario)} is not allowed; expected a built-in scenario name, the path of a "
+                "scenario .toml file or a Scenario"
+            )
+        if engine not in ("numba", "mesa", "numpy"):
+            raise ConfigError(f"engine = {shown(engine)} is not allowed; expected 'numba', 'mesa' or 'numpy'")
         super().__init__(rng=seed)
         self.seed = seed
         self.scenario_spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -259,8 +279,6 @@ class CarryUnwindModel(mesa.Model):
         if overrides:
             cfg = cfg.with_overrides(overrides)
         self.config = cfg
-        if engine not in ("numba", "mesa", "numpy"):
-            raise ValueError(f"engine = {engine!r} is not allowed; expected 'numba', 'mesa' or 'numpy'")
         self.engine = engine
         classes = tuple(sectors) if sectors is not None else default_sectors()
         check_sectors(classes)
@@ -430,7 +448,19 @@ class CarryUnwindModel(mesa.Model):
 
     # -- events ------------------------------------------------------------------------------------
     def schedule(self, day: int, fn, *args) -> None:
-        """Run ``fn(*args)`` before day ``day``'s trading (Mesa time ``day − ½``)."""
+        """Run ``fn(*args)`` before day ``day``'s trading (Mesa time ``day − ½``).
+
+        Raises
+        ------
+        model.validation.ConfigError
+            ``day`` is not an integer from 1 to 2**52 (a scenario's events stop at
+            :data:`model.scenarios.MAX_EVENT_DAY`; a BoJ meeting may fall a little after the horizon).
+        """
+        if isinstance(day, (bool, np.bool_)) or not isinstance(day, (int, np.integer)) or not 1 <= day <= _LATEST_DAY:
+            raise ConfigError(
+                f"day = {shown(day)} is not allowed; expected an integer >= 1 (at most 2**52, beyond which Mesa's "
+                "clock, a float, cannot hold day - 0.5)"
+            )
         call = _Call(fn, *args)
         self._callbacks.append(call)
         self.schedule_event(call, at=day - 0.5)

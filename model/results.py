@@ -57,6 +57,7 @@ __all__ = [
     "atomic_run_dir",
     "is_run_dir",
     "IncompleteRunError",
+    "DamagedRunError",
     "git_commit",
     "git_dirty",
     "json_safe",
@@ -194,6 +195,8 @@ def _step_all(model: Any, n_days: int, progress: bool, t0: float) -> None:
 
 # -- many runs -------------------------------------------------------------------------------------
 
+MAX_SEEDS = 10_000  # seeds one simulate_many call may run (as ``carry-unwind run --seeds``): a typo must not start
+
 
 def simulate_many(
     scenarios: str | Scenario | ModelConfig | Sequence[str | Scenario | ModelConfig],
@@ -219,7 +222,8 @@ def simulate_many(
         loaded :class:`~model.scenarios.Scenario`, or a full :class:`~model.config.ModelConfig`
         (run with the ``baseline`` scenario's events).
     seeds
-        One or a sequence of non-negative integer seeds; every scenario runs with every seed.
+        One or a sequence of distinct non-negative integer seeds, at most :data:`MAX_SEEDS`; every
+        scenario runs with every seed.
     days
         Trading days per run, 1 to 1,000,000; default each configuration's ``simulation.days``.
     overrides
@@ -240,7 +244,8 @@ def simulate_many(
     Raises
     ------
     model.validation.ConfigError
-        An unknown scenario, a seed that is not a non-negative integer, ``days`` or an override
+        An unknown scenario, a seed that is not a non-negative integer, a seed given twice, more
+        than :data:`MAX_SEEDS` seeds, ``days`` or an override
         out of range, or ``workers`` < 1.
     model.clearing.ClearingError
         A run's markets failed to clear (the first such run to finish), whatever ``workers`` is.
@@ -255,19 +260,36 @@ def simulate_many(
     True
     """
     from model.scenarios import Scenario, load_scenario
-    from model.validation import ConfigError
+    from model.validation import ConfigError, shown
 
     items = list(scenarios) if isinstance(scenarios, (list, tuple)) else [scenarios]
-    seed_list = list(seeds) if isinstance(seeds, (list, tuple, range, np.ndarray)) else [seeds]
+    many = isinstance(seeds, (list, tuple, range, np.ndarray))
+    if many and len(seeds) > MAX_SEEDS:  # before making a list of them: range(10**12) is cheap, its list is not
+        raise ConfigError(
+            f"seeds = {len(seeds):,} seeds is not allowed; expected at most {MAX_SEEDS:,} (call again for more)"
+        )
+    seed_list = list(seeds) if many else [seeds]
     if not items:
         raise ConfigError(
             "scenarios = [] is not allowed; expected at least one scenario name, file, Scenario or ModelConfig"
         )
     if not seed_list:
         raise ConfigError("seeds = [] is not allowed; expected at least one non-negative integer seed")
+    if len(seed_list) > MAX_SEEDS:
+        raise ConfigError(
+            f"seeds = {len(seed_list):,} seeds is not allowed; expected at most {MAX_SEEDS:,} (call again for more)"
+        )
     for j, seed in enumerate(seed_list):
         if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ConfigError(f"seeds[{j}] = {seed!r} is not allowed; expected a non-negative integer")
+            raise ConfigError(f"seeds[{j}] = {shown(seed)} is not allowed; expected a non-negative integer")
+    seen: set[int] = set()
+    for j, seed in enumerate(seed_list):
+        if int(seed) in seen:
+            raise ConfigError(
+                f"seeds[{j}] = {int(seed)} is not allowed; that seed is already in the list, expected distinct "
+                "seeds (a seed twice gives the same run twice)"
+            )
+        seen.add(int(seed))
     if days is not None and (isinstance(days, bool) or not isinstance(days, (int, np.integer))):
         raise ConfigError(f"days = {days!r} is not allowed; expected an integer from 1 to 1000000 (trading days)")
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
@@ -656,6 +678,74 @@ def save(result: RunResult, out_dir: str | Path, *, overwrite: bool = True) -> P
     return Path(out_dir)
 
 
+class DamagedRunError(ValueError):
+    """A saved run's file is there but cannot be read: not JSON or Parquet, or not what :func:`save` writes.
+
+    The message names the file and what is wrong with it, in one line.
+    """
+
+
+# the time-series columns :func:`summarize` reads: a saved run without one of them cannot be measured
+SUMMARY_COLUMNS = ("day", "usdjpy", "hf_gross_usd_bn", "hf_margin_calls", "hf_failures", "hf_alive", "risk_index",
+                   "ust10y_yield", "jgb10y_yield", "clearing_residual", "clearing_iterations")  # fmt: skip
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    """``summary.json``, checked to hold what :func:`load` reads; :class:`DamagedRunError` naming it if not."""
+
+    def refuse(problem: str) -> DamagedRunError:
+        return DamagedRunError(f"{path}: {problem}; expected the summary.json 'carry-unwind run' writes")
+
+    def no_constant(name: str) -> Any:  # NaN, Infinity: never written (json_safe turns them into null)
+        raise refuse(f"{name} is not allowed in it")
+
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise refuse(f"it is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+    try:
+        record = json.loads(text, parse_constant=no_constant)
+    except json.JSONDecodeError as exc:
+        raise refuse(f"it is not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise refuse("it is not valid JSON (nested too deeply)") from None
+    if not isinstance(record, dict):
+        raise refuse(f"it holds a JSON {type(record).__name__}, not an object")
+    seed = record.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise refuse(f"seed = {_shown(seed)} is not allowed; a non-negative integer is")
+    if not isinstance(record.get("scenario"), str):
+        raise refuse(f"scenario = {_shown(record.get('scenario'))} is not allowed; a string is")
+    if not isinstance(record.get("summary"), dict):
+        raise refuse(f"summary = {_shown(record.get('summary'))} is not allowed; an object of headline figures is")
+    return record
+
+
+def _shown(value: Any) -> str:
+    from model.validation import shown
+
+    return "missing" if value is None else shown(value)
+
+
+def _read_timeseries(path: Path) -> pd.DataFrame:
+    """``timeseries.parquet``, checked to hold the columns :func:`summarize` reads; :class:`DamagedRunError` if not."""
+    expected = "expected the timeseries.parquet 'carry-unwind run' writes"
+    try:
+        df = pd.read_parquet(path, engine="pyarrow")
+    except OSError:
+        raise
+    except Exception as exc:  # pyarrow.ArrowInvalid and its kin: the file is not Parquet, or is cut short
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise DamagedRunError(f"{path}: it is not a readable Parquet file ({reason}); {expected}") from None
+    missing = [c for c in SUMMARY_COLUMNS if c not in df.columns]
+    if missing:
+        raise DamagedRunError(f"{path}: it has no column {missing[0]!r}; {expected}")
+    if df.empty:
+        raise DamagedRunError(f"{path}: it has no rows; {expected}")
+    return df
+
+
 def load(out_dir: str | Path) -> RunResult:
     """Read a run saved by :func:`save`.
 
@@ -665,6 +755,10 @@ def load(out_dir: str | Path) -> RunResult:
         ``out_dir`` or one of the three files is missing.
     IncompleteRunError
         ``out_dir`` has no ``complete`` marker: the run was killed or failed while writing.
+    DamagedRunError
+        ``summary.json`` or ``timeseries.parquet`` cannot be read or is not what :func:`save` writes.
+    model.validation.ConfigError
+        ``config.toml`` is not a valid configuration.
     """
     out = Path(out_dir)
     if not out.is_dir():
@@ -676,11 +770,11 @@ def load(out_dir: str | Path) -> RunResult:
     for name in (TIMESERIES_FILE, SUMMARY_FILE, CONFIG_FILE):
         if not (out / name).is_file():
             raise FileNotFoundError(f"{out / name} not found: not a saved carry-unwind run")
-    record = json.loads((out / SUMMARY_FILE).read_text(encoding="utf-8"))
+    record = _read_record(out / SUMMARY_FILE)
     return RunResult(
-        timeseries=pd.read_parquet(out / TIMESERIES_FILE, engine="pyarrow"),
+        timeseries=_read_timeseries(out / TIMESERIES_FILE),
         summary=record["summary"],
         config=ModelConfig.from_toml(out / CONFIG_FILE),
-        seed=int(record["seed"]),
-        scenario=str(record["scenario"]),
+        seed=record["seed"],
+        scenario=record["scenario"],
     )

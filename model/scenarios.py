@@ -18,6 +18,7 @@ writes a new scenario without touching code.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -29,8 +30,8 @@ from typing import Any
 
 from model.calendar import TradingCalendar
 from model.config import SECTIONS as SECTION_TYPES
-from model.config import ModelConfig, dates_as_text
-from model.validation import ConfigError, read_text_file
+from model.config import ModelConfig, SimulationConfig, dates_as_text, toml_loads
+from model.validation import ConfigError, read_text_file, shown
 
 __all__ = [
     "Scenario",
@@ -149,6 +150,14 @@ class _Lines:
         return self.tables.get(table)
 
 
+# The latest day an event may name: the longest run the configuration allows (simulation.days).
+MAX_EVENT_DAY: int = next(f for f in dataclasses.fields(SimulationConfig) if f.name == "days").metadata["hi"]
+
+# A scenario's name becomes part of file and directory names (out/<name>-seed1): letters, digits, '_', '-', '.'.
+_NAME = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,99}")
+NAME_RULE = "a name of 1 to 100 letters, digits, '_', '-' and '.', not starting with '.'"
+
+
 def _at(where: str, line: int | None) -> str:
     return f"{where}, line {line}" if line else where
 
@@ -166,9 +175,15 @@ def _parse_event(raw: Any, index: int, where: str, lines: _Lines, calendar: Trad
         if "day" in raw:
             raise ConfigError(f"{ctx('date')}: give either 'day' or 'date', not both")
         date = raw["date"]
+        if isinstance(date, dt.datetime) or (isinstance(date, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date)):
+            raise ConfigError(
+                f"{ctx('date')}.date = {shown(date.isoformat() if isinstance(date, dt.date) else date)} is not "
+                "allowed; expected a date without a time, "
+                "YYYY-MM-DD (an event fires before the day's trading)"
+            )
         try:
             day = calendar.day_of(date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date)))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ConfigError(
                 f"{ctx('date')}.date = {date!r} is not allowed; expected an ISO date YYYY-MM-DD"
             ) from None
@@ -177,10 +192,18 @@ def _parse_event(raw: Any, index: int, where: str, lines: _Lines, calendar: Trad
                 f"{ctx('date')}.date = {date!s} is not after the scenario's start ({calendar.date(0)}); "
                 "events must fall on trading day 1 or later"
             )
+        if day > MAX_EVENT_DAY:
+            raise ConfigError(
+                f"{ctx('date')}.date = {date!s} is trading day {day:,}, after the longest run allowed; expected a "
+                f"date at most {MAX_EVENT_DAY:,} trading days after the scenario's start ({calendar.date(0)})"
+            )
     else:
         day = raw.get("day")
-        if isinstance(day, bool) or not isinstance(day, int) or day < 1:
-            raise ConfigError(f"{ctx('day')}.day = {day!r} is not allowed; expected an integer >= 1")
+        if isinstance(day, bool) or not isinstance(day, int) or not 1 <= day <= MAX_EVENT_DAY:
+            raise ConfigError(
+                f"{ctx('day')}.day = {shown(day)} is not allowed; expected an integer from 1 to {MAX_EVENT_DAY:,} "
+                "(the longest run simulation.days allows)"
+            )
     kind = raw.get("kind")
     if kind not in EVENT_KINDS:
         raise ConfigError(f"{ctx('kind')}.kind = {kind!r} is not allowed; expected one of {', '.join(EVENT_KINDS)}")
@@ -202,10 +225,12 @@ def _parse_event(raw: Any, index: int, where: str, lines: _Lines, calendar: Trad
 
 
 def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Scenario:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: malformed TOML: {exc}") from None
+    data = toml_loads(text, where)
+    if not data:
+        raise ConfigError(
+            f"{where} is empty (no name, description, overrides or events); expected a scenario file, e.g. "
+            'name = "my_scenario" with [overrides.SECTION] tables and [[events]] (see the built-in scenarios)'
+        )
     lines = _Lines(text)
     allowed = {"name", "description", "overrides", "events"}
     for key in data:
@@ -253,7 +278,13 @@ def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Sc
         raise ConfigError(f"{where}: 'events' must be an array of tables ([[events]])")
     calendar = TradingCalendar(config.market.start_date)
     parsed = [_parse_event(e, i, where, lines, calendar) for i, e in enumerate(raw_events)]
-    name = str(data.get("name", Path(where).stem))
+    name = _name(data, where, lines)
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError(
+            f"{_at(where, lines.key('', 'description'))}: description = {shown(description)} is not allowed; "
+            "expected a string"
+        )
     for i, event in enumerate(parsed):
         if event.kind in OBSERVED_KINDS and CONDITIONAL_MARK not in name:
             raise ConfigError(
@@ -262,7 +293,25 @@ def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Sc
                 f"whose name contains {CONDITIONAL_MARK!r}; name = {name!r}"
             )
     events = tuple(sorted(parsed, key=lambda e: e.day))
-    return Scenario(name=name, description=str(data.get("description", "")), config=config, events=events, path=where)
+    return Scenario(name=name, description=description, config=config, events=events, path=where)
+
+
+def _name(data: dict[str, Any], where: str, lines: _Lines) -> str:
+    """The scenario's ``name`` (default: the file name without .toml), checked: it names output directories."""
+    if "name" not in data:
+        stem = Path(where).stem
+        if not _NAME.fullmatch(stem):
+            raise ConfigError(
+                f"{where}: the file name {stem!r} is not allowed as the scenario's name (the default); expected "
+                f'{NAME_RULE}; rename the file or add name = "..."'
+            )
+        return stem
+    name = data["name"]
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ConfigError(
+            f"{_at(where, lines.key('', 'name'))}: name = {shown(name)} is not allowed; expected {NAME_RULE}"
+        )
+    return name
 
 
 def list_scenarios() -> dict[str, str]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfigError", "Validated", "param", "read_text_file"]
+__all__ = ["ConfigError", "Validated", "param", "read_text_file", "shown"]
 
 
 class ConfigError(ValueError):
@@ -64,6 +65,31 @@ def _allowed(meta: dict) -> str:
     return f"a finite number in {left}{lo_s}, {hi_s}{right}"
 
 
+def shown(value: Any, most: int = 40) -> str:
+    """``repr(value)`` for a message, a very long one (a 400-digit integer) cut to its start and its length.
+
+    Examples
+    --------
+    >>> shown(10**50)
+    '10000000000000000000… (51 digits)'
+    """
+    text = repr(value)
+    if len(text) <= most:
+        return text
+    what = "digits" if isinstance(value, int) and not isinstance(value, bool) else "characters"
+    return f"{text[: most // 2]}… ({len(text.lstrip('-'))} {what})"
+
+
+def _is_integer(value: Any) -> bool:
+    """An integer, Python's or NumPy's, that is not a boolean (``numpy.bool_`` is not ``numbers.Integral``)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    """A real number, Python's or NumPy's, that is not a boolean."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 class Validated:
     """Mixin for frozen dataclasses: type and range checks in ``__post_init__``."""
 
@@ -76,27 +102,31 @@ class Validated:
                 continue
             if meta.get("choices") is not None:
                 if value not in meta["choices"]:
-                    raise ConfigError(f"{where} = {value!r} is not allowed; expected {_allowed(meta)}")
+                    raise ConfigError(f"{where} = {shown(value)} is not allowed; expected {_allowed(meta)}")
                 continue
             if isinstance(f.default, str):
                 if not isinstance(value, str):
-                    raise ConfigError(f"{where} = {value!r} is not allowed; expected a string")
+                    raise ConfigError(f"{where} = {shown(value)} is not allowed; expected a string")
                 continue
             if isinstance(f.default, bool):
                 if not isinstance(value, bool):
-                    raise ConfigError(f"{where} = {value!r} is not allowed; expected true or false")
+                    raise ConfigError(f"{where} = {shown(value)} is not allowed; expected true or false")
                 continue
             if isinstance(f.default, int):
-                if isinstance(value, bool) or not isinstance(value, int):
-                    if isinstance(value, float) and value.is_integer():
-                        object.__setattr__(self, f.name, int(value))
-                        value = int(value)
-                    else:
-                        raise ConfigError(f"{where} = {value!r} is not allowed; expected an integer, {_allowed(meta)}")
+                if _is_integer(value):
+                    value = int(value)  # a NumPy integer as a Python int
+                elif isinstance(value, float) and value.is_integer():
+                    value = int(value)
+                else:
+                    raise ConfigError(f"{where} = {shown(value)} is not allowed; expected an integer, {_allowed(meta)}")
+                object.__setattr__(self, f.name, value)
             elif isinstance(f.default, float):
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise ConfigError(f"{where} = {value!r} is not allowed; expected {_allowed(meta)}")
-                value = float(value)
+                if not _is_number(value):
+                    raise ConfigError(f"{where} = {shown(value)} is not allowed; expected {_allowed(meta)}")
+                try:
+                    value = float(value)
+                except OverflowError:  # an integer beyond any float (10**400): beyond every range too
+                    raise ConfigError(f"{where} = {shown(value)} is out of range; expected {_allowed(meta)}") from None
                 object.__setattr__(self, f.name, value)
                 if not math.isfinite(value):
                     raise ConfigError(f"{where} = {value!r} is not allowed; expected {_allowed(meta)}")
@@ -107,7 +137,7 @@ class Validated:
             bad_hi = hi is not None and (value >= hi if meta["hi_open"] else value > hi)
             if bad_lo or bad_hi:
                 unit = f" {meta['unit']}" if meta["unit"] else ""
-                raise ConfigError(f"{where} = {value!r}{unit} is out of range; expected {_allowed(meta)}")
+                raise ConfigError(f"{where} = {shown(value)}{unit} is out of range; expected {_allowed(meta)}")
         self._check()
 
     def _check(self) -> None:

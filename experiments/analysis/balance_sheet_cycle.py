@@ -546,8 +546,11 @@ def plot_map(report_: dict[str, Any], path: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.analysis.balance_sheet_cycle", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    from experiments.cli.common import Parser, UsageError, check_out_file
+
+    # one-line errors, "prog: error: ... (see 'prog --help')", as the carry-unwind commands give them
+    parser = Parser(prog="python -m experiments.analysis.balance_sheet_cycle", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--days", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=1)
@@ -577,6 +580,11 @@ def main(argv: list[str] | None = None) -> int:
     searched = ("hedge_funds__risk_aversion_median", "hedge_funds__max_leverage")
     if args.map and (held := [k for k in searched if k in base]):
         parser.error(f"--set {held[0].replace('__', '.')} is varied by --map; drop it")
+    if args.out:  # before the runs, not after them
+        try:
+            check_out_file(Path(args.out))
+        except UsageError as exc:
+            parser.error(str(exc))
     with resumable(beside(args.out)):
         if args.channels:
             text = json.dumps(channels_report(args.seeds, args.days, args.workers, base=base), indent=1)

@@ -112,13 +112,20 @@ def load_draws(path: str | Path) -> list[dict[str, Any]]:
     except UnicodeDecodeError as exc:
         raise ValueError(f"--draws-from {path}: not UTF-8 (byte {exc.start}); expected a UTF-8 JSON file") from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise ValueError(f"--draws-from {path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except _DuplicateKey as exc:
+        raise ValueError(f"--draws-from {path}: the key {exc.args[0]!r} appears twice in one object; "
+                         "expected each key once") from None  # fmt: skip
+    except RecursionError:
+        raise ValueError(f"--draws-from {path}: not valid JSON (nested too deeply)") from None
     draws = doc.get("draws") if isinstance(doc, dict) else None
     if not isinstance(draws, list) or not draws:
         raise ValueError(f'--draws-from {path}: expected {{"draws": [{{"section.field": value, ...}}, ...]}} '
                          "with at least one draw")  # fmt: skip
+    if extra := sorted(set(doc) - {"draws"}):  # a misspelt option, or a field meant for every draw: not read
+        raise ValueError(f'--draws-from {path}: unknown top-level key {extra[0]!r}; expected only "draws"')
     if len(draws) > MAX_DRAWS:
         raise ValueError(f"--draws-from {path}: {len(draws):,} draws is not allowed; expected at most {MAX_DRAWS:,}")
     checked = []
@@ -128,8 +135,28 @@ def load_draws(path: str | Path) -> list[dict[str, Any]]:
         named = _dotted(d)
         if len(named) < len(d):
             raise ValueError(f"--draws-from {path}: draw {i} names a field twice (section.field and section__field)")
+        if HORIZON in named:  # each hypothesis sets its own horizon: the value would be silently replaced
+            raise ValueError(f"--draws-from {path}: draw {i} sets {HORIZON}, which each hypothesis sets itself; "
+                             "drop it")  # fmt: skip
         checked.append(named)
     return checked
+
+
+HORIZON = "simulation.days"
+
+
+class _DuplicateKey(Exception):
+    """A JSON object names a key twice (``json`` would keep the last value silently)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for :func:`json.loads`: the object as a dict; :class:`_DuplicateKey` if a key repeats."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
 
 
 def _dotted(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import argparse
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -171,9 +172,10 @@ def parse_arguments(prog: str, doc: str | None, argv: list[str] | None,
     range is a one-line usage error naming the option, its value and the range. ``extra`` adds the
     script's own options to the parser; ``searched`` may depend on them (a function of the parsed
     arguments)."""
-    from experiments.cli.common import add_set_option
+    from experiments.cli.common import Parser, UsageError, add_set_option, check_out_file
 
-    parser = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    # one-line errors, "prog: error: ... (see 'prog --help')", as the carry-unwind commands give them
+    parser = Parser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     if extra is not None:
         extra(parser)
     for name, default in {**defaults, "workers": 1}.items():
@@ -190,6 +192,11 @@ def parse_arguments(prog: str, doc: str | None, argv: list[str] | None,
         value = getattr(args, name)
         if not lo <= value <= hi:
             parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
+    if args.out:  # before the search, which takes hours: not after it
+        try:
+            check_out_file(Path(args.out))
+        except UsageError as exc:
+            parser.error(str(exc))
     args.score_defaults = getattr(args, "score_defaults", False)
     # scoring one point may set any field; a search may not hold a field it searches
     if callable(searched):

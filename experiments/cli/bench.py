@@ -44,7 +44,7 @@ import sys
 import time
 from typing import Any
 
-from experiments.cli.common import EXIT_OK, FORMATTER, UsageError, positive_int, seed_int
+from experiments.cli.common import EXIT_OK, FORMATTER, UsageError, bounded_count, positive_int, seed_int
 
 __all__ = ["PHASES", "PhaseTimer", "KernelTimer", "run_benchmark", "run_standard_benchmark", "register"]
 
@@ -759,6 +759,7 @@ def seeds_summary(results: list[dict]) -> str:
 
 
 MAX_POPULATIONS = 8
+MAX_REPS = 100  # --reps, --plain-reps and --seeds: the median of 100 timings is as good as it gets; 10^9 must not start
 
 
 def population_list(text: str) -> tuple[int, ...]:
@@ -837,18 +838,20 @@ def register(sub: Any) -> None:
         f"{DEFAULT_PLAIN_DAYS}))",
     )  # fmt: skip
     bench.add_argument(
-        "--plain-reps", type=positive_int, default=None, metavar="P",
-        help="runs of the plain-Python engine, each in its own process; the median is used, > 0 (default: 1)",
+        "--plain-reps", type=bounded_count("--plain-reps", MAX_REPS), default=None, metavar="P",
+        help="runs of the plain-Python engine, each in its own process; the median is used, 1 to "
+        f"{MAX_REPS} (default: 1)",
     )  # fmt: skip
     bench.add_argument("--seed", type=seed_int, default=1, metavar="S", help="integer seed >= 0 (default: 1)")
     bench.add_argument(
-        "--seeds", type=positive_int, default=None, metavar="N",
-        help="with --standard: time seeds S..S+N-1 in turn and end with the medians over them, > 0 (default: 1)",
+        "--seeds", type=bounded_count("--seeds", MAX_REPS), default=None, metavar="N",
+        help="with --standard: time seeds S..S+N-1 in turn and end with the medians over them, 1 to "
+        f"{MAX_REPS} (default: 1)",
     )  # fmt: skip
     bench.add_argument(
-        "--reps", type=positive_int, default=None, metavar="R",
-        help="timed repetitions of the compiled and NumPy engines, or of each path with --standard, > 0 "
-        "(default: 1; 3 with --standard)",
+        "--reps", type=bounded_count("--reps", MAX_REPS), default=None, metavar="R",
+        help="timed repetitions of the compiled and NumPy engines, or of each path with --standard, 1 to "
+        f"{MAX_REPS} (default: 1; 3 with --standard)",
     )  # fmt: skip
     bench.add_argument(
         "--standard", action="store_true",

@@ -39,6 +39,7 @@ __all__ = [
     "host_address",
     "scheduler_address",
     "check_out_dir",
+    "check_out_file",
     "config_context",
     "print_error",
     "print_warning",
@@ -67,7 +68,8 @@ class Parser(argparse.ArgumentParser):
         # "argument --host: --host = '' is not allowed..." says the flag twice: keep the second
         message = re.sub(r"^argument (\S+?)(?:/\S+)?: (?=\1 = )", "", message)
         hint = f" (see '{self.prog} --help')"
-        self.exit(EXIT_USAGE, f"{PROG}: error: {message}{hint}\n")
+        name = PROG if self.prog.split()[0] == PROG else self.prog  # a script's own name: python -m ...
+        self.exit(EXIT_USAGE, f"{name}: error: {message}{hint}\n")
 
 
 def positive_int(text: str) -> int:
@@ -158,12 +160,22 @@ def parse_set(items: Sequence[str]) -> dict[str, Any]:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
             value = raw
+        except ValueError:  # an integer beyond Python's 4,300-digit limit on reading integers
+            raise UsageError(
+                f"--set {key} = {_cut(raw)} is not allowed; it is an integer of more than 4,300 digits, expected "
+                f"a value in the field's range (see '{PROG} params {key}')"
+            ) from None
         if isinstance(value, (dt.date, dt.time)):  # an unquoted date: the configuration holds ISO text
             value = raw
         if isinstance(value, (dict, list)):
             raise UsageError(f"bad --set {item!r}: the value must be a number, true/false or a string")
         out[key] = value
     return out
+
+
+def _cut(text: str, most: int = 40) -> str:
+    """``repr(text)`` for a message; a very long text cut to its start and its length."""
+    return repr(text) if len(text) <= most else f"{text[: most // 2]!r}… ({len(text):,} characters)"
 
 
 def add_set_option(parser: Any, help: str) -> None:
@@ -282,6 +294,23 @@ def check_out_dir(path: Path, flag: str = "--out") -> None:
             f"{flag} = {str(path)!r} is not allowed; cannot create files in {str(existing)!r} "
             f"({exc.strerror or exc}), {expected}"
         ) from None
+
+
+def check_out_file(path: Path, flag: str = "--out") -> None:
+    """Refuse, before any work, an output file that cannot be written: a directory, or a path whose
+    nearest existing parent is a file or cannot be written to (missing directories are created).
+
+    Raises
+    ------
+    UsageError
+        ``path`` is a directory, or its directory cannot be created or written to.
+    """
+    if path.is_dir():
+        raise UsageError(
+            f"{flag} = {str(path)!r} is not allowed; it is a directory, expected a file name, e.g. "
+            f"{str(path / 'result.json')!r}"
+        )
+    check_out_dir(path.parent if str(path.parent) else Path("."), flag=f"{flag} {str(path)!r}: its directory")
 
 
 @contextlib.contextmanager

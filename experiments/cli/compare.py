@@ -99,6 +99,7 @@ def register(sub: Any) -> None:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from experiments.analysis.compare import CompareError, saved_arm, scenario_arm, write_comparison
     from experiments.runner import TaskFailed
+    from model.results import DamagedRunError
     from model.scenarios import load_scenario
     from model.validation import ConfigError
 
@@ -117,6 +118,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 kinds.append(("saved", saved_arm(path)))
             except CompareError as exc:
                 raise UsageError(f"{item!r}: {exc}") from None
+            except (OSError, DamagedRunError, ConfigError) as exc:  # a saved run that is damaged or unreadable
+                raise UsageError(f"cannot read the saved run {item!r}: {_reason(exc)}") from None
             continue
         try:
             kinds.append(("scenario", load_scenario(item)))
@@ -154,6 +157,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print(_console(table, arms))
     print("written: " + ", ".join(str(p) for p in files))
     return EXIT_OK
+
+
+def _reason(exc: Exception) -> str:
+    """What went wrong reading a file, in one line: an OSError's file and reason, else the message."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return " ".join(str(exc).split())
 
 
 def _command(args: argparse.Namespace, seeds: list[int]) -> str:

@@ -19,7 +19,10 @@ from experiments.cli.common import (
     seed_count,
 )
 
-__all__ = ["register"]
+__all__ = ["register", "HORIZON_NOTE"]
+
+# what to say to a --set simulation.days (or a draw setting it): every hypothesis runs its own horizon
+HORIZON_NOTE = "--quick for shorter H7 runs (each hypothesis sets its own horizon)"
 
 
 def register(sub: Any) -> None:
@@ -88,7 +91,7 @@ def _cmd_hypotheses(args: argparse.Namespace) -> int:
     if args.seeds < 2 and (not only or "H7" in only):
         raise UsageError(f"--seeds = {args.seeds} is not allowed with H7; expected at least 2 (half fit, half scored)")
     check_out_dir(args.out)
-    sets = checked_overrides(args.sets)
+    sets = checked_overrides(args.sets, refused={"simulation.days": HORIZON_NOTE})
     if args.draws is not None or args.draws_from is not None:
         return _over_draws(args, only, sets)
     results = run_hypotheses(args.out, seeds=args.seeds, only=only or None, workers=args.workers, quick=args.quick,

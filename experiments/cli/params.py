@@ -78,7 +78,12 @@ def parameter_rows(which: str | None = None) -> list[dict[str, str]]:
     """
     from model.config import SECTIONS
 
-    section, _, field = (which or "").partition(".")
+    section, dot, field = (which or "").partition(".")
+    if which is not None and (not section or (dot and not field)):  # "", ".", "hedge_funds.": not a name
+        raise UsageError(
+            f"SECTION[.FIELD] = {which!r} is not allowed; expected a section, one of {', '.join(SECTIONS)}, or "
+            "SECTION.FIELD (leave it out for every section)"
+        )
     if section and section not in SECTIONS:
         raise UsageError(f"unknown section {section!r}; allowed sections: {', '.join(SECTIONS)}")
     rows = []

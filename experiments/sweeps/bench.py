@@ -35,7 +35,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-__all__ = ["benchmark_sweeps", "main"]
+__all__ = ["benchmark_sweeps", "check_arguments", "main"]
 
 CONFIGS: tuple[tuple[str, int], ...] = (("serial", 1), ("local", 1), ("local", 2), ("dask", 1), ("dask", 2))
 
@@ -66,11 +66,13 @@ def benchmark_sweeps(
     """Run the benchmark; print a report and return one record per (round, executor, workers).
 
     With ``repeat`` > 1 the executors take turns for that many rounds and the summary uses each
-    one's best steady rate: on a shared machine the best round is the least disturbed one.
+    one's best steady rate: on a shared machine the best round is the least disturbed one. A value out
+    of its range (:func:`check_arguments`) is a ``ValueError`` before anything runs.
     """
     from experiments.sweeps import load_results, parse_spec, run_sweep
     from model.results import run_simulation
 
+    check_arguments(runs, days, n_funds, repeat)
     spec = parse_spec(_spec_text(runs, days, n_funds), "bench.toml")
     run_simulation(seed=0, days=2, hedge_funds__n_funds=8)  # compile or load the kernels once, here
     records = []
@@ -125,15 +127,64 @@ def benchmark_sweeps(
     return records
 
 
+MAX_BENCH_RUNS = 10_000  # runs per executor: five executors run them all; a typo of 10^9 must not start
+MAX_REPEAT = 100
+
+
+def _limits() -> dict[str, tuple[int, int]]:
+    """Each option's allowed range: --days and --funds as far as a sweep and the configuration allow them."""
+    import dataclasses
+
+    from agents.hedge_funds import HedgeFundConfig
+    from experiments.sweeps.parsing import MAX_DAYS
+
+    most_funds = next(f for f in dataclasses.fields(HedgeFundConfig) if f.name == "n_funds").metadata["hi"]
+    return {"runs": (1, MAX_BENCH_RUNS), "days": (1, MAX_DAYS), "funds": (1, most_funds), "repeat": (1, MAX_REPEAT)}
+
+
+def check_arguments(runs: int, days: int, n_funds: int, repeat: int) -> None:
+    """Refuse, before anything runs, a value out of its range: a ``ValueError`` naming the option, the value
+    and the range (the option names of :func:`main`)."""
+    for name, value in (("runs", runs), ("days", days), ("funds", n_funds), ("repeat", repeat)):
+        lo, hi = _limits()[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ValueError(f"--{name} = {value!r} is not allowed; expected an integer from {lo} to {hi:,}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.sweeps.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=200, help="runs per executor (default: 200)")
-    parser.add_argument("--days", type=int, default=500, help="trading days per run (default: 500)")
-    parser.add_argument("--funds", type=int, default=200, help="hedge funds per run (default: 200)")
-    parser.add_argument("--repeat", type=int, default=1, help="rounds; the summary takes the best (default: 1)")
+    from experiments.cli.common import Parser
+
+    parser = Parser(prog="python -m experiments.sweeps.bench", description=__doc__.split("\n\n")[0])
+    limits = _limits()
+
+    def option(name: str, default: int, what: str) -> None:
+        lo, hi = limits[name]
+        parser.add_argument(f"--{name}", type=_integer(f"--{name}"), default=default,
+                            help=f"{what}, {lo} to {hi:,} (default: {default})")  # fmt: skip
+
+    option("runs", 200, "runs per executor")
+    option("days", 500, "trading days per run")
+    option("funds", 200, "hedge funds per run")
+    option("repeat", 1, "rounds; the summary takes the best")
     args = parser.parse_args(argv)
+    try:
+        check_arguments(args.runs, args.days, args.funds, args.repeat)
+    except ValueError as exc:
+        parser.error(str(exc))
     benchmark_sweeps(runs=args.runs, days=args.days, n_funds=args.funds, repeat=args.repeat)
     return 0
+
+
+def _integer(flag: str) -> Any:
+    """argparse type: an integer (its range is checked after parsing, with the others)."""
+
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} = {text!r} is not allowed; expected an integer") from None
+
+    return parse
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import numpy as np
 
 from experiments.analysis.metrics import METRICS
 from experiments.sweeps.spec import DESIGNS, Parameter, SpecError, SweepSpec
-from model.validation import ConfigError
+from model.validation import ConfigError, shown
 
 __all__ = ["load_spec", "parse_spec", "MAX_RUNS", "MAX_DAYS"]
 
@@ -97,24 +97,28 @@ def _flatten(table: Any, ctx: str) -> dict[str, Any]:
 
 
 def _coerce(value: Any, kind: str, ctx: str) -> Any:
+    raw_value = value
     if kind == "str" and isinstance(value, (dt.date, dt.time)):
         value = value.isoformat()  # an unquoted TOML date: the configuration holds ISO text
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     ok = {
         "bool": isinstance(value, bool),
-        "int": number and float(value).is_integer(),
+        "int": number and (isinstance(value, int) or value.is_integer()),
         "float": number,
         "str": isinstance(value, str),
     }[kind]
     if not ok:
         expected = {"bool": "true or false", "int": "an integer", "float": "a number", "str": "a string"}[kind]
-        raise SpecError(f"{ctx} = {value!r} is not allowed; expected {expected}")
+        raise SpecError(f"{ctx} = {shown(value)} is not allowed; expected {expected}")
     if kind == "int":
         return int(value)
     if kind == "float":
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer beyond the largest float
+            value = math.inf
         if not math.isfinite(value):
-            raise SpecError(f"{ctx} = {value!r} is not allowed; expected a finite number")
+            raise SpecError(f"{ctx} = {shown(raw_value)} is not allowed; expected a finite number")
     return value
 
 
@@ -274,6 +278,10 @@ def parse_spec(text: str, where: str = "<spec>", base_dir: str | Path = ".", *, 
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{where}: malformed TOML: {exc}") from None
+    except ValueError as exc:  # tomllib's limit on an integer's digits
+        if "digits" not in str(exc):
+            raise
+        raise SpecError(f"{where}: an integer of more than 4,300 digits is not allowed; expected a number") from None
     unknown = sorted(set(data) - {"sweep", "parameters", "fixed"})
     if unknown:
         raise SpecError(f"{where}: unknown table {unknown[0]!r}; allowed: [sweep], [parameters], [fixed]")

@@ -364,3 +364,110 @@ def test_every_configuration_field_is_read_by_the_model():
         "hedge_funds.max_leverage",
         "retail_fx.max_leverage",
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Absurd sizes, names that become paths, NumPy numbers, bad argument types
+
+
+BIG = 10**400  # a 401-digit integer: beyond every float
+
+
+@pytest.mark.parametrize("override", ["hedge_funds.max_leverage", "hedge_funds.n_funds", "market.usdjpy"])
+def test_a_huge_integer_is_out_of_range_in_one_short_line(override):
+    with pytest.raises(ConfigError, match=r"is out of range; expected") as err:
+        ModelConfig().with_overrides({override: BIG})
+    message = str(err.value)
+    assert "\n" not in message and "(401 digits)" in message and len(message) < 200
+
+
+def test_an_integer_of_more_than_4300_digits_in_a_configuration_file_is_one_line(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text("[hedge_funds]\nn_funds = 1" + "0" * 5000 + "\n")
+    with pytest.raises(ConfigError, match=r"config\.toml: an integer of more than 4,300 digits is not allowed"):
+        ModelConfig.from_toml(path)
+
+
+def test_numpy_integers_are_accepted_for_integer_fields_and_numpy_booleans_are_not():
+    np = pytest.importorskip("numpy")
+    cfg = ModelConfig().with_overrides({"hedge_funds.n_funds": np.int64(50), "hedge_funds.max_leverage": np.int32(5)})
+    assert cfg.hedge_funds.n_funds == 50 and type(cfg.hedge_funds.n_funds) is int
+    assert cfg.hedge_funds.max_leverage == 5.0 and type(cfg.hedge_funds.max_leverage) is float
+    with pytest.raises(ConfigError, match=r"HedgeFundConfig\.n_funds = .* expected an integer"):
+        ModelConfig().with_overrides({"hedge_funds.n_funds": np.bool_(True)})
+
+
+def _event(day: str) -> str:
+    return f'name = "x"\n[[events]]\n{day}\nkind = "risk_shock"\nlog_jump = 1.0\n'
+
+
+def test_an_event_day_beyond_the_longest_run_is_rejected_when_the_scenario_is_read():
+    with pytest.raises(
+        ConfigError, match=r"mine\.toml, line 3: events\[0\]\.day = 1000.*\(401 digits\) is not allowed"
+    ):
+        parse_scenario(_event(f"day = {BIG}"), "mine.toml")
+    with pytest.raises(ConfigError, match=r"events\[0\]\.day = 1000001 is not allowed; expected an integer from 1 to"):
+        parse_scenario(_event("day = 1000001"), "mine.toml")
+    assert parse_scenario(_event("day = 1000000"), "mine.toml").events[0].day == 1_000_000
+    with pytest.raises(ConfigError, match=r"events\[0\]\.date = 9999-12-31 is trading day"):
+        parse_scenario(_event("date = 9999-12-31"), "mine.toml")
+
+
+@pytest.mark.parametrize("date", ["2023-01-05T10:00:00", "2023-01-05 10:00:00Z", '"2023-01-05T10:00"'])
+def test_an_event_date_with_a_time_is_rejected(date):
+    with pytest.raises(ConfigError, match=r"events\[0\]\.date = '2023-01-05.10:00.*expected a date without a time"):
+        parse_scenario(_event(f"date = {date}"), "mine.toml")
+
+
+def test_a_scheduled_day_beyond_mesas_clock_is_a_config_error():
+    import dataclasses
+
+    from model.scenarios import ScenarioEvent
+
+    huge = ScenarioEvent(day=BIG, kind="risk_shock", params={"log_jump": 1.0})
+    scenario = dataclasses.replace(load_scenario("baseline"), events=(huge,))
+    with pytest.raises(ConfigError, match=r"day = 1000.*\(401 digits\) is not allowed; expected an integer >= 1"):
+        CarryUnwindModel(scenario=scenario, seed=1, hedge_funds__n_funds=10)
+
+
+@pytest.mark.parametrize("name", ['"../../esc"', '""', '"a\\nb"', "5", '".hidden"', '"a b"', '"a/b"', f'"{"x" * 101}"'])
+def test_a_scenario_name_that_is_not_a_plain_file_name_is_rejected(name):
+    with pytest.raises(ConfigError, match=r"mine\.toml, line 1: name = .* is not allowed; expected a name of 1 to 100"):
+        parse_scenario(f"name = {name}\n", "mine.toml")
+
+
+def test_a_plain_scenario_name_and_a_file_name_default_are_accepted():
+    assert parse_scenario('name = "my_hike-2.v1"\ndescription = "only a name"\n', "mine.toml").name == "my_hike-2.v1"
+    assert parse_scenario('description = "no name"\n', "dir/my_file.toml").name == "my_file"
+    with pytest.raises(ConfigError, match=r"the file name 'my file' is not allowed as the scenario's name"):
+        parse_scenario('description = "no name"\n', "dir/my file.toml")
+    with pytest.raises(ConfigError, match=r"description = 5 is not allowed; expected a string"):
+        parse_scenario('name = "x"\ndescription = 5\n', "mine.toml")
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n"])
+def test_an_empty_scenario_file_is_rejected(tmp_path, text):
+    for suffix in (".toml", ".txt"):
+        path = tmp_path / f"empty{suffix}"
+        path.write_text(text)
+        with pytest.raises(
+            ConfigError, match=rf"empty\{suffix} is empty \(no name, description, overrides or events\)"
+        ):
+            load_scenario(path)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"scenario": None}, r"scenario = None is not allowed; expected a built-in scenario name"),
+        ({"scenario": 5}, r"scenario = 5 is not allowed"),
+        ({"config": 5}, r"config = 5 is not allowed; expected a ModelConfig"),
+        ({"config": {"hedge_funds": {}}}, r"config = \{'hedge_funds': \{\}\} is not allowed; expected a ModelConfig"),
+        ({"seed": -1}, r"seed = -1 is not allowed; expected a non-negative integer"),
+        ({"seed": 1, "rng": 2}, r"pass either seed or rng, not both"),
+        ({"engine": "gpu"}, r"engine = 'gpu' is not allowed"),
+    ],
+)
+def test_bad_model_arguments_are_config_errors(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        CarryUnwindModel(**kwargs)
