@@ -485,9 +485,9 @@ ARM_FIELDS = ("hedge_funds__capital_usd_bn", "market__risk_news_sd")
 
 def main(argv: list[str] | None = None) -> int:
     from experiments.calibration.search import parse_fixed
-    from experiments.cli.common import add_set_option
+    from experiments.cli.common import Parser, add_set_option  # Parser: one-line usage errors
 
-    parser = argparse.ArgumentParser(prog="python -m experiments.analysis.replay", description=__doc__,
+    parser = Parser(prog="python -m experiments.analysis.replay", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1)

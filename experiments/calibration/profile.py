@@ -75,9 +75,9 @@ def _values(parser: argparse.ArgumentParser, field: str, texts: list[str]) -> li
 
 def main(argv: list[str] | None = None) -> int:
     from experiments.calibration.search import OPTION_RANGES, parse_fixed
-    from experiments.cli.common import add_set_option
+    from experiments.cli.common import Parser, add_set_option  # Parser: one-line usage errors
 
-    parser = argparse.ArgumentParser(prog="python -m experiments.calibration.profile", description=__doc__,
+    parser = Parser(prog="python -m experiments.calibration.profile", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("field", help="the configuration field, section.name")
     parser.add_argument("values", nargs="+", help="the values to score, as --set reads them (5, 0.5, true)")

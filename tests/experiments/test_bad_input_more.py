@@ -233,6 +233,17 @@ def test_the_scripts_refuse_an_output_directory_before_running(tmp_path, capsys,
         assert err.startswith(f"python -m {module}: error: ") and message in err
 
 
+@pytest.mark.parametrize("module", ["experiments.analysis.replay", "experiments.calibration.profile"])
+def test_the_other_scripts_usage_errors_are_one_line(capsys, module):
+    import importlib
+
+    with pytest.raises(SystemExit) as exit_:
+        importlib.import_module(module).main(["--no-such-option"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == EXIT_USAGE and err.count("\n") == 1, err
+    assert err.startswith(f"python -m {module}: error: ")
+
+
 # -- params --------------------------------------------------------------------------------------
 
 
