@@ -76,8 +76,10 @@ def shown(value: Any, most: int = 40) -> str:
     text = repr(value)
     if len(text) <= most:
         return text
-    what = "digits" if isinstance(value, int) and not isinstance(value, bool) else "characters"
-    return f"{text[: most // 2]}… ({len(text.lstrip('-'))} {what})"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{text[: most // 2]}… ({len(text.lstrip('-')):,} digits)"
+    size = len(value) if isinstance(value, str) else len(text)
+    return f"{text[: most // 2]}… ({size:,} characters)"
 
 
 def _is_integer(value: Any) -> bool:

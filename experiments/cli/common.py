@@ -161,8 +161,10 @@ def parse_set(items: Sequence[str]) -> dict[str, Any]:
         except tomllib.TOMLDecodeError:
             value = raw
         except ValueError:  # an integer beyond Python's 4,300-digit limit on reading integers
+            from model.validation import shown
+
             raise UsageError(
-                f"--set {key} = {_cut(raw)} is not allowed; it is an integer of more than 4,300 digits, expected "
+                f"--set {key} = {shown(raw)} is not allowed; it is an integer of more than 4,300 digits, expected "
                 f"a value in the field's range (see '{PROG} params {key}')"
             ) from None
         if isinstance(value, (dt.date, dt.time)):  # an unquoted date: the configuration holds ISO text
@@ -171,11 +173,6 @@ def parse_set(items: Sequence[str]) -> dict[str, Any]:
             raise UsageError(f"bad --set {item!r}: the value must be a number, true/false or a string")
         out[key] = value
     return out
-
-
-def _cut(text: str, most: int = 40) -> str:
-    """``repr(text)`` for a message; a very long text cut to its start and its length."""
-    return repr(text) if len(text) <= most else f"{text[: most // 2]!r}… ({len(text):,} characters)"
 
 
 def add_set_option(parser: Any, help: str) -> None:
