@@ -44,16 +44,26 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 from model import detmath
 from model.market import bond_price
 from model.sector import ISSUANCE, N_MARKETS, UST, Sector, Validated, param
 
-__all__ = ["UsTreasuryConfig", "UsTreasury", "AuctionResult", "BIDDER_CLASSES", "uniform_price_auction"]
+__all__ = [
+    "UsTreasuryConfig",
+    "UsTreasury",
+    "AuctionResult",
+    "BIDDER_CLASSES",
+    "uniform_price_auction",
+    "auction_with_news",
+]
 
 # The bidder classes of the Treasury's auction results, in the order of the arrays below.
 BIDDER_CLASSES = ("indirect", "direct", "dealers")
 INDIRECT, DIRECT, DEALERS = 0, 1, 2
+_NOTHING_ALLOTTED = np.zeros(len(BIDDER_CLASSES))  # a day without an auction (shared, so read-only)
+_NOTHING_ALLOTTED.flags.writeable = False
 
 # Sources shared by several fields below.
 _ALLOTMENTS = (
@@ -309,6 +319,72 @@ def uniform_price_auction(levels: np.ndarray, slopes: np.ndarray, size: float) -
     return AuctionResult(float(x), allotments)
 
 
+@njit(cache=True)
+def _clear_auction(levels, slopes, size, allotments):
+    """:func:`uniform_price_auction` compiled, for checked inputs: returns the stop-out ``x*`` and writes
+    each class's allotment into ``allotments``.
+
+    The same numbers bit for bit for fewer than eight classes (the model has three): the classes are
+    ordered by a stable insertion sort (ties keep their order, as NumPy's stable argsort does),
+    ``max(0, ·)`` gives +0.0 for −0.0 as ``np.maximum`` does, and the allotments are added in order,
+    as NumPy adds fewer than eight numbers (from eight on it adds them pairwise).
+    """
+    n = levels.shape[0]
+    starts = np.empty(n)
+    order = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        starts[k] = -levels[k] / slopes[k]
+        j = k
+        while j > 0 and starts[order[j - 1]] > starts[k]:
+            order[j] = order[j - 1]
+            j -= 1
+        order[j] = k
+    level_sum = 0.0
+    slope_sum = 0.0
+    x = 0.0
+    for i in range(n):
+        k = order[i]
+        level_sum += levels[k]
+        slope_sum += slopes[k]
+        x = (size - level_sum) / slope_sum  # the root if the active set is the first i + 1 classes
+        nxt = starts[order[i + 1]] if i + 1 < n else math.inf
+        if x <= nxt:
+            break
+    total = 0.0
+    for k in range(n):
+        q = levels[k] + slopes[k] * x
+        allotments[k] = q if q > 0.0 else 0.0
+        total += allotments[k]
+    scale = size / total  # exact to round-off already; make the partition exact
+    for k in range(n):
+        allotments[k] *= scale
+    return x
+
+
+@njit(cache=True)
+def auction_with_news(base_levels, slopes, draws, common_sd, class_sd, size, allotments):
+    """The day's auction from its bid schedules before news: :meth:`UsTreasury.bid_schedules`' demand news
+    on the levels, then :func:`uniform_price_auction`, in one compiled call; returns the stop-out ``x*``
+    (bp) with the allotments in ``allotments``, or NaN (nothing allotted) where a level or slope is not
+    finite or a slope not positive, which :func:`uniform_price_auction` refuses.
+
+    The news is lognormal with mean one, a common draw and one per class: level ``k`` is multiplied by
+    ``exp(σ_c·d₀ + σ_k·d_{k+1} − ½(σ_c² + σ_k²))``, computed in that order as the NumPy expression
+    does, with the C library's ``exp`` (:mod:`model.detmath`).
+    """
+    n = base_levels.shape[0]
+    levels = np.empty(n)
+    half_var = 0.5 * (common_sd * common_sd + class_sd * class_sd)
+    common = common_sd * draws[0]
+    valid = size > 0.0 and math.isfinite(size)
+    for k in range(n):
+        levels[k] = base_levels[k] * math.exp(common + class_sd * draws[k + 1] - half_var)
+        valid = valid and math.isfinite(levels[k]) and math.isfinite(slopes[k]) and slopes[k] > 0.0
+    if not valid:
+        return math.nan
+    return _clear_auction(levels, slopes, size, allotments)
+
+
 class UsTreasury(Sector):
     """The US Treasury: uniform-price auctions before the day's trading, and their new supply.
 
@@ -366,6 +442,15 @@ class UsTreasury(Sector):
 
         ``draws``: four standard normals (common demand news, then one per class).
         """
+        cfg = self.config
+        levels, slopes = self._schedules_before_news(model, when_issued)
+        # demand news: lognormal, mean one, a common and a class-specific part
+        sc, sk = cfg.bid_common_sd, cfg.bid_class_sd
+        levels *= detmath.exp(sc * draws[0] + sk * draws[1:] - 0.5 * (sc * sc + sk * sk))
+        return levels, slopes
+
+    def _schedules_before_news(self, model, when_issued: float) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`bid_schedules` before the auction's demand news."""
         cfg, mk = self.config, model.market
         size = cfg.bid_reference_size_usd_bn
         pickup_change_pp = 100.0 * (self.hedged_pickup(model, when_issued) - self.pickup0)
@@ -379,9 +464,6 @@ class UsTreasury(Sector):
         slopes = size * np.array(
             [cfg.indirect_slope_share_per_bp, cfg.direct_slope_share_per_bp, cfg.dealer_slope_share_per_bp * capacity]
         )
-        # demand news: lognormal, mean one, a common and a class-specific part
-        sc, sk = cfg.bid_common_sd, cfg.bid_class_sd
-        levels *= detmath.exp(sc * draws[0] + sk * draws[1:] - 0.5 * (sc * sc + sk * sk))
         return levels, slopes
 
     # -- the day ---------------------------------------------------------------------------------------
@@ -404,8 +486,16 @@ class UsTreasury(Sector):
         if self.auction:
             draws = model.streams["us_treasury.auction"].standard_normal(4)  # every auction: common numbers
             self.when_issued_yield = mk.ust10y_yield + news
-            levels, slopes = self.bid_schedules(model, self.when_issued_yield, draws)
-            result = uniform_price_auction(levels, slopes, cfg.auction_size_usd_bn)
+            # bid_schedules and uniform_price_auction in one compiled call, the same numbers
+            levels, slopes = self._schedules_before_news(model, self.when_issued_yield)
+            allotments = np.empty(len(BIDDER_CLASSES))
+            x = auction_with_news(levels, slopes, draws, cfg.bid_common_sd, cfg.bid_class_sd,
+                                  cfg.auction_size_usd_bn, allotments)  # fmt: skip
+            if math.isnan(x):  # schedules the auction refuses: its own message
+                result = uniform_price_auction(*self.bid_schedules(model, self.when_issued_yield, draws),
+                                               cfg.auction_size_usd_bn)  # fmt: skip
+            else:
+                result = AuctionResult(x, allotments)
             self.allotted_usd_bn = result.allotments
             self.stop_out_yield = self.when_issued_yield + 1e-4 * result.stop_out_bp
             self.last_tail_bp = result.stop_out_bp
@@ -418,7 +508,7 @@ class UsTreasury(Sector):
             self.dealer_inventory_usd_bn += float(result.allotments[DEALERS])
             self.dealer_distribution_usd_bn = self.dealer_inventory_usd_bn / cfg.dealer_distribution_days
         else:
-            self.allotted_usd_bn = np.zeros(3)
+            self.allotted_usd_bn = _NOTHING_ALLOTTED
         self.absorbed_usd_bn = absorbed
         self._orders[UST, ISSUANCE] = -self.supply_units
 

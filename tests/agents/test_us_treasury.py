@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.us_treasury import BIDDER_CLASSES, UsTreasuryConfig, uniform_price_auction
+from agents.us_treasury import BIDDER_CLASSES, UsTreasuryConfig, auction_with_news, uniform_price_auction
 from model.accounting import AccountingError, check_identities
 from model.model import CarryUnwindModel
 from model.scenarios import ScenarioEvent
@@ -209,6 +209,62 @@ def test_less_dealer_appetite_widens_tails_and_cuts_their_allotment(seed):
     assert shifted.ust_auction_tail_bp.mean() > base.ust_auction_tail_bp.mean() + 0.3
     assert shifted.ust_allotted_dealers_usd_bn.mean() < base.ust_allotted_dealers_usd_bn.mean()
     assert shifted.ust_indirect_share.mean() > base.ust_indirect_share.mean()  # the others take more, higher up
+
+
+def _news_then_auction(levels, slopes, draws, sc, sk, size):
+    """The rule as the model states it in NumPy: the demand news on the levels, then the auction."""
+    from model import detmath
+
+    levels = levels * detmath.exp(sc * draws[0] + sk * draws[1:] - 0.5 * (sc * sc + sk * sk))
+    return uniform_price_auction(levels, slopes, size)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7])
+def test_the_compiled_auction_is_the_numpy_rule_bit_for_bit(n):
+    """The model's auction day (one compiled call) against bid_schedules' news and uniform_price_auction,
+    on schedules where every class bids, where some start only above the when-issued yield, and with
+    ties: the same stop-out and allotments to the last bit, compiled and as plain Python."""
+    rng = np.random.default_rng(n)
+    for trial in range(3000):
+        levels = rng.normal(8.0, 8.0, n)
+        slopes = rng.uniform(0.01, 2.0, n)
+        if trial % 5 == 0 and n > 1:  # two classes starting at the same yield
+            levels[1], slopes[1] = levels[0], slopes[0]
+        draws = rng.standard_normal(n + 1)
+        sc, sk, size = rng.uniform(0.0, 0.3), rng.uniform(0.0, 0.3), rng.uniform(1.0, 60.0)
+        want = _news_then_auction(levels, slopes, draws, sc, sk, size)
+        for fn in (auction_with_news, auction_with_news.py_func):
+            got = np.full(n, np.nan)
+            x = fn(levels, slopes, draws, sc, sk, size, got)
+            assert x == want.stop_out_bp
+            assert np.array_equal(got, want.allotments)
+
+
+@pytest.mark.parametrize(
+    "levels, slopes, size",
+    [([1.0, 2.0, 3.0], [0.1, 0.0, 0.2], 5.0), ([1.0, np.nan, 3.0], [0.1, 0.1, 0.2], 5.0),
+     ([1.0, 2.0, 3.0], [0.1, np.inf, 0.2], 5.0), ([1.0, 2.0, 3.0], [0.1, 0.1, 0.2], 0.0)],
+)  # fmt: skip
+def test_the_compiled_auction_refuses_what_the_numpy_one_refuses(levels, slopes, size):
+    levels, slopes, draws = np.array(levels), np.array(slopes), np.zeros(4)
+    with pytest.raises(ValueError):
+        uniform_price_auction(levels, slopes, size)
+    assert np.isnan(auction_with_news(levels, slopes, draws, 0.05, 0.05, size, np.empty(3)))
+
+
+def test_an_auction_the_rule_refuses_stops_the_day_with_its_message():
+    model = CarryUnwindModel(seed=1, **SMALL)
+    ut = model.us_treasury
+    schedules = ut._schedules_before_news
+
+    def dealers_bid_nothing(model, when_issued):
+        levels, slopes = schedules(model, when_issued)
+        slopes[2] = 0.0
+        return levels, slopes
+
+    ut._schedules_before_news = dealers_bid_nothing
+    with pytest.raises(ValueError, match="slopes .* are not allowed"):
+        model.run_for(5)  # an auction on day 5
 
 
 def test_dealers_bid_less_when_the_risk_index_is_high():
