@@ -136,7 +136,7 @@ class MarketConfig(Validated):
         lo=0.9,
         hi=0.995,
         hi_open=True,
-        doc="ρ: AR(1) coefficient of ln v (half-life ~40 days)",
+        doc="ρ: AR(1) coefficient of ln v (half-life ln 0.5 / ln ρ, ~49 days at 0.9858)",
         source="fitted to the VIX's own moments on the baseline by experiments/calibration/risk_index.py "
         "(run: --candidates 24 --seeds 4 --days 1250 --workers 2, 2026-12-01; "
         "experiments/calibration/results/risk_index.json); "

@@ -256,7 +256,9 @@ EVENT_MEANINGS = {
     "the purchase shifts participants' perceived ceiling (`mof.signal_log_per_jpy_tn`)",
     "commodity_shock": "adds `inflation_pa` to the commodity component of Japanese inflation, which then decays",
     "us_inflation_expectations": "sets US expected inflation (per annum), which moves the US real rate",
-    "superlong_shock": "adds `spread_pa` to the 30-year JGB yield over the 10-year (a super-long sell-off)",
+    "superlong_shock": "raises the 30-year JGB yield the super-long (habitat) investors require by `spread_pa`, "
+    "for good (a super-long sell-off such as a weak auction); the cleared 30y yield moves by less, as other "
+    "holders take the other side",
     "ust2y_observed": "an observed UST 2y close `yield_pa`: moves the expected Fed near-term rate so that the "
     "model's 2y (the path's 2-year average plus its day-0 term premium) equals it. The 2y is a price the model "
     "makes, so only a scenario whose name contains `conditional` may use it (`boj_hike_2024_conditional_fed`)",
