@@ -61,6 +61,7 @@ __all__ = [
     "git_commit",
     "git_dirty",
     "json_safe",
+    "check_accounting",
 ]
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,9 @@ def run_simulation(
         An invalid configuration value, override, scenario or ``days``.
     model.clearing.ClearingError
         The markets failed to clear on some day.
+    model.accounting.AccountingError
+        The run's accounting does not add up (:func:`check_accounting`): a bug in a sector, never
+        bad input.
     """
     from model.model import CarryUnwindModel  # heavy (numba); imported only when a run is asked for
 
@@ -153,6 +157,7 @@ def run_simulation(
         model.config.hedge_funds.n_funds,
     )
     _step_all(model, n_days, progress, t0)
+    check_accounting(model)
     df = model.timeseries()
     return RunResult(
         timeseries=df,
@@ -161,6 +166,41 @@ def run_simulation(
         seed=model.seed,
         scenario=model.scenario_spec.name,
     )
+
+
+def check_accounting(model: Any) -> None:
+    """Check a run's accounting once it has run: every day's recorded ``walras_residual``, then every
+    identity on the final state (:func:`model.accounting.check_identities`).
+
+    A day's residual is the excess demand recomputed at the prices recorded that day, relative to
+    gross volume; it must be within the limit :func:`~model.accounting.check_identities` applies
+    (``WALRAS_SLACK`` times ``simulation.clearing_tolerance``), a NaN never is. The final state's
+    check covers conservation of money, bonds, repo and forwards (cumulative, so a trade booked on one
+    side only on any day shows at the end), the sectors' records against the ledger, the equity
+    identities and the risk index. It reads what the run recorded and changes nothing: the numbers
+    are the same with it or without it. It costs about 0.3 ms, under 0.1% of a standard 500-day run
+    (docs/model/clearing.md).
+
+    Raises
+    ------
+    model.accounting.AccountingError
+        One line naming the first day whose residual is out of bounds, or the identity that fails on
+        the final day.
+    """
+    from model.accounting import WALRAS_SLACK, AccountingError, check_identities
+
+    limit = WALRAS_SLACK * model.config.simulation.clearing_tolerance
+    walras = np.asarray(model.series("walras_residual"), dtype=np.float64)
+    out = ~(walras <= limit)  # a NaN is out too
+    if out.any():
+        i = int(np.argmax(out))
+        day = int(model.series("day")[i])
+        raise AccountingError(
+            f"day {day}: excess demand at the prices recorded that day was {walras[i]:.3e} of gross volume "
+            f"(tolerance {limit:.1e}): dealers absorbed more than round-off, so the recorded prices do not clear "
+            "the markets"
+        )
+    check_identities(model)
 
 
 def _step_all(model: Any, n_days: int, progress: bool, t0: float) -> None:

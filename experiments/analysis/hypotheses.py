@@ -70,9 +70,14 @@ class Arm:
 
 
 def run_arm(arm: Arm) -> dict[str, np.ndarray]:
-    """Run one arm; its ``columns`` as float arrays, shape ``(days + 1,)``, day 0 first."""
+    """Run one arm; its ``columns`` as float arrays, shape ``(days + 1,)``, day 0 first.
+
+    Its accounting is checked as :func:`model.results.run_simulation` checks a run's
+    (:func:`model.results.check_accounting`): a :class:`model.accounting.AccountingError` is a bug and
+    stops the experiment, where a clearing failure only makes the arm's series NaN."""
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
+    from model.results import check_accounting
 
     # the lean path (arrays, no per-day DataCollector): the same numbers as the Mesa path
     model = CarryUnwindModel(scenario=arm.scenario, seed=arm.seed, collect=False, **dict(arm.overrides))
@@ -86,6 +91,7 @@ def run_arm(arm: Arm) -> dict[str, np.ndarray]:
         # hypothesis is inconclusive (bootstrap_ci), never computed on the surviving seeds
         log.warning("arm %s seed %d ended in a clearing failure: %s", arm.scenario, arm.seed, exc)
         return {c: np.full(arm.days + 1, np.nan) for c in arm.columns}
+    check_accounting(model)
     return {c: np.array(model.series(c), dtype=float) for c in arm.columns}
 
 

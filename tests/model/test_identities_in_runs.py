@@ -1,0 +1,155 @@
+"""A user's run checks its own accounting: :func:`model.results.run_simulation` (and with it
+``simulate_many``, the command line's runs, the sweeps) and the hypotheses' arms check every day's
+recorded Walras residual and every identity of :func:`model.accounting.check_identities` on the final
+state (:func:`model.results.check_accounting`).
+
+Each checker is shown to fail by breaking the state as a faulty sector would (as
+tests/model/test_sector_protocol.py breaks it for ``check_identities`` itself), and a run whose books
+balance gives the same numbers, bit for bit, with the check as without it."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+import model.results as results
+from agents.fx_fundamentals import RealMoney
+from model.accounting import WALRAS_SLACK, AccountingError
+from model.compose import ComposedClearing
+
+SMALL = dict(hedge_funds__n_funds=20, nisa__n_households=200)
+DAYS = 30
+BROKEN_DAY = 7
+
+
+def run(**kw):
+    return results.run_simulation(seed=3, days=DAYS, **SMALL, **kw)
+
+
+def test_a_normal_run_passes_and_its_numbers_are_those_of_a_run_without_the_check(monkeypatch):
+    checked = []
+    real = results.check_accounting
+    monkeypatch.setattr(results, "check_accounting", lambda m: checked.append(m.day) or real(m))
+    with_check = run(scenario="risk_off")
+    assert checked == [DAYS]  # once, on the final state
+    monkeypatch.setattr(results, "check_accounting", lambda m: None)
+    without = run(scenario="risk_off")
+    pd.testing.assert_frame_equal(with_check.timeseries, without.timeseries, check_exact=True)
+    assert with_check.summary == without.summary
+
+
+@pytest.mark.parametrize(
+    "breakage, match",
+    [
+        # a trade booked on one side only: money is not conserved from that day on
+        ("one_sided", "USD not conserved"),
+        # both sides booked, but the sector's own position moves without a trade
+        ("own_records", "real_money holds usd_bn"),
+        # a balanced ledger entry that the sector's records do not follow
+        ("ledger_only", "real_money holds usd_bn"),
+    ],
+)
+def test_a_sector_that_settles_unbalanced_books_fails_the_run(monkeypatch, breakage, match):
+    settle = RealMoney.settle
+
+    def faulty(self, model, day):
+        settle(self, model, day)
+        if model.day != BROKEN_DAY:
+            return
+        if breakage == "one_sided":
+            model.ledger.book("real_money", "usd_bn", 3.0)
+        elif breakage == "own_records":
+            self.holdings_usd_bn += 1.0
+        else:
+            model.ledger.book("real_money", "usd_bn", 3.0)
+            model.ledger.book("trade", "usd_bn", -3.0)
+
+    monkeypatch.setattr(RealMoney, "settle", faulty)
+    with pytest.raises(AccountingError, match=match) as caught:
+        run()
+    # the identities are checked on the final state: cumulative, so a day's error shows on the last day
+    assert str(caught.value).startswith(f"day {DAYS}:") and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", [1e-3, math.nan, math.inf])
+def test_a_day_whose_recorded_walras_residual_is_out_of_bounds_fails_the_run_naming_that_day(monkeypatch, value):
+    """The final day's residual is fine: only the check of every day's record finds the broken one."""
+    real = ComposedClearing.walras_residual
+    calls = []
+
+    def corrupted(self, inputs, result):
+        calls.append(None)
+        return value if len(calls) == BROKEN_DAY else real(self, inputs, result)
+
+    monkeypatch.setattr(ComposedClearing, "walras_residual", corrupted)
+    with pytest.raises(AccountingError, match=f"^day {BROKEN_DAY}: excess demand at the prices recorded") as caught:
+        run()
+    assert "\n" not in str(caught.value)
+
+
+def test_the_daily_limit_is_the_one_check_identities_applies(monkeypatch):
+    """Just within WALRAS_SLACK × clearing_tolerance passes; just beyond it fails."""
+    real = ComposedClearing.walras_residual
+    limit = WALRAS_SLACK * 1e-10  # simulation.clearing_tolerance's default
+    for value, fails in ((limit, False), (math.nextafter(limit, 1.0), True)):
+        calls = []
+
+        def at(self, inputs, result, value=value, calls=calls):
+            calls.append(None)
+            return value if len(calls) == BROKEN_DAY else real(self, inputs, result)
+
+        monkeypatch.setattr(ComposedClearing, "walras_residual", at)
+        if fails:
+            with pytest.raises(AccountingError, match=f"^day {BROKEN_DAY}:"):
+                run()
+        else:
+            run()
+
+
+@pytest.fixture
+def unbalanced(monkeypatch):
+    """Real-money investors book 3 bn dollars from nothing on day ``BROKEN_DAY``."""
+    settle = RealMoney.settle
+
+    def faulty(self, model, day):
+        settle(self, model, day)
+        if model.day == BROKEN_DAY:
+            model.ledger.book("real_money", "usd_bn", 3.0)
+
+    monkeypatch.setattr(RealMoney, "settle", faulty)
+
+
+def test_simulate_many_checks_its_runs(unbalanced):
+    with pytest.raises(AccountingError, match="USD not conserved"):
+        results.simulate_many("baseline", [1], days=DAYS, overrides=SMALL)
+
+
+def test_the_hypotheses_arms_check_their_runs(unbalanced):
+    from experiments.analysis import hypotheses as hyp
+
+    with pytest.raises(AccountingError, match="USD not conserved"):
+        hyp.run_arm(hyp.Arm("baseline", 1, DAYS, hyp.overrides(**SMALL)))
+
+
+def test_the_command_line_reports_an_accounting_failure_in_one_line(monkeypatch, tmp_path, capsys):
+    """A broken run through ``carry-unwind run`` ends with exit status 1 and one line on stderr that
+    says it is a bug, not a traceback."""
+    from experiments.cli import main
+    from experiments.cli.common import EXIT_FAILURE
+
+    settle = RealMoney.settle
+
+    def faulty(self, model, day):
+        settle(self, model, day)
+        if model.day == BROKEN_DAY:
+            model.ledger.book("real_money", "usd_bn", 3.0)
+
+    monkeypatch.setattr(RealMoney, "settle", faulty)
+    sets = ["--set", "hedge_funds.n_funds=20", "--set", "nisa.n_households=200"]
+    status = main(["run", "--days", str(DAYS), "--seed", "3", "--out", str(tmp_path / "out"), "--quiet", *sets])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == EXIT_FAILURE
+    assert len(err) == 1 and "accounting does not add up" in err[0] and "USD not conserved" in err[0]
+    assert "a bug in the model" in err[0]
