@@ -23,7 +23,7 @@ from experiments.analysis.hypotheses import (
     Runs,
     chosen,
 )
-from experiments.runner import save_figure_atomic, write_text_atomic
+from experiments.runner import fsync_dir, save_figure_atomic, write_text_atomic
 
 __all__ = ["run_hypotheses", "format_estimate", "hypothesis_figure", "VERDICT_COLORS"]
 
@@ -37,6 +37,12 @@ def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None 
                    quick: bool = False, first_seed: int = 1, overrides: Mapping[str, Any] | None = None,
                    progress: bool = False) -> list[HypothesisResult]:  # fmt: skip
     """Run the chosen hypotheses, write ``report.md``, ``verdicts.json`` and figures into ``out``.
+
+    The files describe this run and nothing else, whatever ``out`` held: ``report.md`` and
+    ``verdicts.json`` are replaced, and the figures (``h1.png`` …) of hypotheses this run did not
+    draw are removed, so that a run with ``only`` into the folder of a full run leaves no figure of
+    the earlier run beside a report that does not show it. Nothing is written until every chosen
+    hypothesis has run: a run that fails leaves the folder as it was.
 
     ``overrides`` (``section__field`` or ``section.field`` → value): every arm of every hypothesis takes
     them, under the arm's own settings (an arm that switches a channel off still does); recorded in
@@ -52,9 +58,10 @@ def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None 
         log.info("%s: %d seeds", key, len(seed_list))
         runs = Runs(workers, tuple(sorted(base.items())), progress, f"{key} runs")
         r = HYPOTHESES[key](seed_list, runs, quick)
-        r.figure = _figure(r, out)
         results.append(r)
         log.info("%s: %s (%s = %.3g [%.3g, %.3g])", key, r.verdict, r.effect_name, r.effect, r.ci_low, r.ci_high)
+    for r in results:  # written once all have run: a failure above leaves the folder's earlier outputs whole
+        r.figure = _figure(r, out)
     from model import __version__
 
     shown = {k.replace("__", "."): v for k, v in base.items()}
@@ -62,7 +69,27 @@ def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None 
                "overrides": shown, "hypotheses": [_jsonable(asdict(r)) for r in results]}  # fmt: skip
     write_text_atomic(out / "verdicts.json", json.dumps(payload, indent=2))
     write_text_atomic(out / "report.md", _report(results, seed_list, shown))
+    _remove_other_figures(out, results)
     return results
+
+
+def _figure_name(key: str) -> str:
+    """The file name of a hypothesis's figure in the output folder, ``h1.png`` for H1."""
+    return f"{key.lower()}.png"
+
+
+def _remove_other_figures(out: Path, results: Sequence[HypothesisResult]) -> None:
+    """Remove from ``out`` the figure of every hypothesis that ``results`` did not draw (an earlier run's)."""
+    drawn = {r.figure for r in results if r.figure}
+    removed = False
+    for key in HYPOTHESES:
+        path = out / _figure_name(key)
+        if path.name not in drawn and (path.exists() or path.is_symlink()):
+            path.unlink()
+            removed = True
+            log.info("removed %s: an earlier run's figure of %s, which this run did not run", path, key)
+    if removed:
+        fsync_dir(out)
 
 
 def _jsonable(x):
@@ -94,9 +121,12 @@ def _report(results: list[HypothesisResult], seeds: list[int], overrides: Mappin
     lines = [f"# Hypotheses: verdicts {where}", "",
              f"Seeds {seeds[0]}–{seeds[-1]} ({len(seeds)}), common random numbers across arms; "
              "95% percentile-bootstrap intervals over seeds. *supported*: the interval lies on the predicted "
-             "side; *refuted*: on the other; *inconclusive*: it straddles.", "",
-             "| | hypothesis | effect | estimate | 95% CI | verdict |",
-             "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+             "side; *refuted*: on the other; *inconclusive*: it straddles.", ""]  # fmt: skip
+    ran = list(dict.fromkeys(r.key for r in results))
+    if set(ran) != set(HYPOTHESES):  # a partial run (--only): say so, beside the table
+        lines += [f"This run: {', '.join(ran)} only, of {', '.join(HYPOTHESES)}. The others were not run, and no "
+                  "figure of theirs from an earlier run is kept beside this report.", ""]  # fmt: skip
+    lines += ["| | hypothesis | effect | estimate | 95% CI | verdict |", "| --- | --- | --- | --- | --- | --- |"]
     for r in results:
         lines.append(f"| {r.key} | {r.title} | {r.effect_name} | {_e(r.effect)} | [{_e(r.ci_low)}, "
                      f"{_e(r.ci_high)}] | **{r.verdict}** |")  # fmt: skip
@@ -136,7 +166,7 @@ VERDICT_COLORS = {"supported": "bluish_green", "refuted": "vermilion", "inconclu
 
 def _figure(r: HypothesisResult, out: Path) -> str:
     """Write ``hN.png`` (:func:`hypothesis_figure`) into ``out``; returns its file name."""
-    name = f"{r.key.lower()}.png"
+    name = _figure_name(r.key)
     save_figure_atomic(hypothesis_figure(r), out / name, dpi=150)
     return name
 

@@ -38,6 +38,8 @@ def register(sub: Any) -> None:
             "  report.md      verdict table and one section per hypothesis\n"
             "  verdicts.json  effects, 95% bootstrap intervals over seeds, verdicts, per-seed values\n"
             "  h1.png ... h7.png  one figure per hypothesis\n"
+            "They describe this run only: with --only, the report and verdicts.json hold the hypotheses run,\n"
+            "and the figures of the others left by an earlier run in DIR are removed.\n"
             "With --draws K (or --draws-from FILE) it runs them instead at K parameter draws and writes\n"
             "the share of draws giving each verdict:\n"
             "  draws.md, draws.json, draws.png"
@@ -49,7 +51,11 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--out", type=out_path, required=True, metavar="DIR", help="output directory, created if missing")
     p.add_argument("--seeds", type=seed_count, default=10, metavar="N", help="seeds 1..N per arm (default: 10)")
-    p.add_argument("--only", default=None, metavar="H1,H2,...", help="comma-separated subset of H1..H7 (default: all)")
+    p.add_argument(
+        "--only", default=None, metavar="H1,H2,...",
+        help="comma-separated subset of H1..H7 (default: all); without --draws, the figures of the others that an "
+        "earlier run left in --out are removed",
+    )  # fmt: skip
     p.add_argument(
         "--workers", type=positive_int, default=1, metavar="W", help="worker processes; results do not depend on it"
     )
