@@ -220,7 +220,8 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
                 worst_holding = max(worst_holding, gap)
                 if gap > rtol * max(scale[j], abs(own)):
                     raise AccountingError(
-                        f"day {day}: {row} holds {asset} = {own!r} by its own records but {booked!r} in the ledger"
+                        f"day {day}: {row} holds {asset} = {float(own)!r} by its own records but {float(booked)!r} "
+                        "in the ledger"
                     )
     worst = 0.0
     if "hedge_funds" in model.sectors:
