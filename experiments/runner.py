@@ -25,9 +25,9 @@ without an error the directory is removed, unless the block called :meth:`Checkp
 that reports a failure by its exit status rather than by an exception). A result is found only under
 a key made of the task's function and arguments (pickled) and :func:`code_fingerprint` (the ``.py``,
 ``.toml`` and ``.json`` files of ``model/``, ``agents/`` and ``experiments/``, and the versions of
-Python, NumPy, SciPy, numba and pandas): after an edit anywhere there, or an upgrade, nothing stored
-before is reused. A task that cannot be pickled, or a stored result that cannot be read, is simply
-run again.
+Python, NumPy, SciPy, numba, pandas, Mesa and pyarrow): after an edit anywhere there, or an upgrade,
+nothing stored before is reused. A task that cannot be pickled, or a stored result that cannot be
+read, is simply run again.
 
 A function sent to worker processes must be importable by name (a module-level function), and
 a script that uses the local executor must call it under ``if __name__ == "__main__":`` (spawn
@@ -77,7 +77,10 @@ __all__ = [
     "beside",
     "checkpoint_settings",
     "code_fingerprint",
+    "FINGERPRINT_LIBRARIES",
+    "NOT_INSTALLED",
     "scheduler_address_problem",
+    "scheduler_connection_problem",
     "atomic_write",
     "save_figure_atomic",
     "fsync_dir",
@@ -284,6 +287,30 @@ def scheduler_address_problem(address: str) -> str | None:
     return None
 
 
+SCHEDULER_PROBE_SECONDS = 5.0  # how long scheduler_connection_problem waits for a scheduler to answer
+
+
+def scheduler_connection_problem(address: str, timeout: float | None = None) -> str | None:
+    """Why the Dask scheduler at ``address`` cannot be reached, in one line, or None if it answers.
+
+    Connects a client and closes it again, waiting at most ``timeout`` seconds (default
+    :data:`SCHEDULER_PROBE_SECONDS`), so that a caller can refuse an unreachable scheduler before it
+    writes anything. None as well when ``distributed`` is not installed: the pool says so when it starts.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        return None
+    seconds = SCHEDULER_PROBE_SECONDS if timeout is None else timeout
+    try:
+        client = Client(address, timeout=f"{seconds}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        return " ".join(str(exc).split()) or type(exc).__name__
+    with contextlib.suppress(Exception):  # the probe's own teardown does not matter
+        client.close()
+    return None
+
+
 def make_pool(executor: str, workers: int, scheduler: str | None = None) -> Pool:
     """A pool of the given executor: ``"serial"``, ``"local"`` or ``"dask"`` (see the module docstring).
 
@@ -412,22 +439,36 @@ def run_tasks(
 _ACTIVE: contextvars.ContextVar[Checkpoint | None] = contextvars.ContextVar("carry_unwind_checkpoint", default=None)
 _RESULT_SUFFIX = ".pkl"
 SETTINGS_FILE = "settings.json"  # a checkpoint's record of the command settings it belongs to
+# The libraries whose versions are part of :func:`code_fingerprint`: the numerical ones, Mesa (the
+# reference engine's agents) and pyarrow (the parquet files results are written to and read from).
+FINGERPRINT_LIBRARIES = ("numpy", "scipy", "numba", "pandas", "mesa", "pyarrow")
+NOT_INSTALLED = "absent"  # the version recorded for a library of FINGERPRINT_LIBRARIES that is not installed
 
 
 def code_fingerprint() -> str:
     """A hash of everything a stored result could depend on besides its task: the package's version, the
     ``.py``, ``.toml`` and ``.json`` files of ``model/``, ``agents/`` and ``experiments/``, and the
-    versions of Python and the numerical libraries. Read afresh at each call (a few milliseconds): a
-    scenario file edited in a long-lived session must change it."""
+    versions of Python and of the libraries in :data:`FINGERPRINT_LIBRARIES` (a library that is not
+    installed is listed with the version :data:`NOT_INSTALLED`). Read afresh at each call (a few
+    milliseconds): a scenario file edited in a long-lived session must change it."""
     import platform
-    from importlib import metadata
 
     from model.numba_cache import source_hash
     from model.version import __version__
 
-    libraries = " ".join(f"{name} {metadata.version(name)}" for name in ("numpy", "scipy", "numba", "pandas"))
+    libraries = " ".join(f"{name} {_installed_version(name)}" for name in FINGERPRINT_LIBRARIES)
     code = source_hash(("model", "agents", "experiments"), (".py", ".toml", ".json"), True)
     return f"{__version__} {code} python {platform.python_version()} {libraries}"
+
+
+def _installed_version(name: str) -> str:
+    """The installed version of the distribution ``name``, or :data:`NOT_INSTALLED` if it is not installed."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return NOT_INSTALLED
 
 
 class Checkpoint:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import textwrap
 from typing import Any
 
 from experiments.cli.common import (
     EXIT_FAILURE,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     FORMATTER,
+    PROG,
     UsageError,
     check_out_dir,
     out_path,
@@ -70,6 +73,7 @@ def register(sub: Any) -> None:
 def _cmd_figures(args: argparse.Namespace) -> int:
     from experiments.analysis.figures import FIGURES, make_figures
     from experiments.analysis.validation import ValidationError
+    from experiments.sweeps import SweepError, SweepInterrupted
 
     names = [n.strip() for n in (args.only or "").split(",") if n.strip()]
     if args.only is not None and not names:
@@ -87,6 +91,11 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     try:
         written = make_figures(args.out, names, quick=args.quick, workers=args.workers)
     except ValidationError as exc:  # the return-statistics figure needs the data package
+        return _failed(str(exc))
+    except SweepInterrupted:  # Ctrl-C during the sensitivity figure's sweep: its finished runs are kept
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED  # not EXIT_OK: the command's checkpoint is kept
+    except SweepError as exc:  # the sensitivity figure's worker processes died repeatedly
         return _failed(str(exc))
     except OSError as exc:
         return _failed(f"cannot write to {args.out}: {exc.strerror or exc}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextvars
 import logging
 import re
 from pathlib import Path
@@ -185,9 +186,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out = args.out if args.out is not None else Path("out") / f"{scenario.name}-seed{seed}"
         _check_target(out, args.force)
         task = {"config": config, "scenario": scenario, "seed": seed, "out": out, "csv": args.csv,
-                "force": args.force, "progress": args.progress and not args.quiet}  # fmt: skip
+                "force": args.force}  # fmt: skip
         try:
-            summary = run_one(task)
+            summary = run_one(task, progress=args.progress and not args.quiet)
         except OSError as exc:
             print_error(f"cannot write the results to {out}: {exc.strerror or exc}")
             return EXIT_FAILURE
@@ -222,15 +223,26 @@ def _check_target(out: Path, force: bool) -> None:
         )
 
 
-def run_one(task: dict[str, Any]) -> dict[str, Any]:
+# Whether run_one shows the model's progress bar when its caller does not say. Not a field of the task:
+# a task is the identity of its result (a checkpoint finds a stored result by a hash of the task), and
+# how a run is displayed does not change what it computes. Set only around a one-seed --seeds job, which
+# runs in this process; worker processes keep the default, no bar.
+_SHOW_PROGRESS: contextvars.ContextVar[bool] = contextvars.ContextVar("carry_unwind_run_progress", default=False)
+
+
+def run_one(task: dict[str, Any], progress: bool | None = None) -> dict[str, Any]:
     """Run one seed and write its directory atomically; returns the headline figures.
 
-    ``task`` holds ``config``, ``scenario`` (a loaded Scenario), ``seed``, ``out``, ``csv``,
-    ``force`` and ``progress``. Module-level, so that the parallel runner can send it to workers.
+    ``task`` holds ``config``, ``scenario`` (a loaded Scenario), ``seed``, ``out``, ``csv`` and
+    ``force``. ``progress``: show the model's progress bar (default: the value set in
+    ``_SHOW_PROGRESS`` by the caller, else no bar). Module-level, so that the parallel runner can send
+    it to workers.
     """
     from experiments.analysis.plots import plot_overview, save_figure
     from model.results import atomic_run_dir, run_simulation, write_run
 
+    if progress is None:
+        progress = _SHOW_PROGRESS.get()
     scenario, out = task["scenario"], Path(task["out"])
     # the command has warned of the scenario's events beyond the horizon: a worker process's model must
     # not say it again (its own record of what was reported starts empty)
@@ -238,7 +250,7 @@ def run_one(task: dict[str, Any]) -> dict[str, Any]:
     level = late.level
     late.setLevel(logging.ERROR)
     try:
-        result = run_simulation(task["config"], scenario=scenario, seed=task["seed"], progress=task["progress"])
+        result = run_simulation(task["config"], scenario=scenario, seed=task["seed"], progress=progress)
     finally:
         late.setLevel(level)
     try:
@@ -391,12 +403,15 @@ def _run_seeds(args: argparse.Namespace, config: Any, scenario: Any) -> int:
     # yet recorded in the checkpoint, is run again and replaces it with the same bits
     tasks = [
         {"config": config, "scenario": scenario, "seed": seed, "out": out / f"seed-{seed}", "csv": args.csv,
-         "force": True, "progress": progress and workers == 1 and len(seeds) == 1}
+         "force": True}
         for seed in seeds
     ]  # fmt: skip
     if resuming:
         _forget_missing_seeds(checkpoint, tasks)
     with resumable(checkpoint, settings) as kept:  # kept until the tables are written
+        # a single seed runs in this process (workers is 1) and shows the model's own bar; that choice is
+        # passed beside the tasks, so that --quiet or --no-progress does not change their checkpoint keys
+        show = _SHOW_PROGRESS.set(progress and workers == 1 and len(seeds) == 1)
         try:
             rows = run_tasks(run_one, tasks, workers=workers, progress=progress, desc=f"{scenario.name} seeds")
         except TaskFailed as exc:
@@ -404,6 +419,8 @@ def _run_seeds(args: argparse.Namespace, config: Any, scenario: Any) -> int:
             cause = exc.__cause__ or exc
             print_error(f"seed {seeds[exc.index]}: {cause}")
             return EXIT_FAILURE
+        finally:
+            _SHOW_PROGRESS.reset(show)
         per_seed = pd.DataFrame(rows)
         write_text_atomic(out / SEEDS_FILE, per_seed.to_csv(index=False))
         summary = seeds_summary(per_seed)

@@ -73,6 +73,8 @@ lost (a run that was finished but not yet written is simply run again, with the 
 A sweep is resumed only with its specification and by the code that started it (the fingerprint
 of :func:`experiments.runner.code_fingerprint`: model, agents, experiments, built-in scenarios,
 library versions), so its rows never mix results of different code.
+(The paper's sensitivity figure runs its sweep in a folder of the ``figures`` command's checkpoint
+and resumes it there: :func:`experiments.analysis.figures.sensitivity.sensitivity_results`.)
 A run that raises (e.g. the clearing fails) is a row with ``status = "error"`` and the error
 text; it does not stop the sweep and is retried on a resume only with ``retry_failed``. A lock
 on ``DIR/.sweep.lock`` (released by the kernel even on SIGKILL) stops two sweeps writing into

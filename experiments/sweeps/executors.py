@@ -8,6 +8,7 @@ Ctrl-C writes what is finished and raises :class:`~experiments.sweeps.spec.Sweep
 from __future__ import annotations
 
 import concurrent.futures
+import concurrent.futures.process  # BrokenProcessPool: named in except clauses, which must not fail
 import contextlib
 import logging
 import math
@@ -20,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from experiments.logs import quiet_model_logs
-from experiments.runner import EXECUTORS, PoolError, default_workers, make_pool, scheduler_address_problem
+from experiments.runner import (
+    EXECUTORS,
+    PoolError,
+    default_workers,
+    make_pool,
+    scheduler_address_problem,
+    scheduler_connection_problem,
+)
 from experiments.sweeps.designs import make_tasks
 from experiments.sweeps.spec import (
     ID_COLUMNS,
@@ -257,7 +265,9 @@ def run_sweep(
     SweepInterrupted
         Ctrl-C: finished runs were written; the exception says how many.
     SweepError
-        The executor failed beyond repair (local worker pool broke repeatedly, unreachable scheduler).
+        The executor failed beyond repair (local worker pool broke repeatedly); the scheduler did not
+        answer within :data:`experiments.runner.SCHEDULER_PROBE_SECONDS` (checked before ``out_dir`` is
+        made).
     """
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
@@ -271,6 +281,12 @@ def run_sweep(
     problem = scheduler_address_problem(scheduler) if scheduler else None
     if problem:  # checked before the directory is made
         raise SpecError(f"scheduler = {scheduler!r} is not allowed; {problem}")
+    problem = scheduler_connection_problem(scheduler) if scheduler else None
+    if problem:  # so is a scheduler that does not answer: a retry must not find a half-made sweep
+        raise SweepError(
+            f"scheduler = {scheduler!r} cannot be reached ({problem}); expected the address of a running Dask "
+            "scheduler; nothing was written"
+        )
     workers = workers or default_workers()
     store = SweepStore(out, spec)
     spec_dict = spec.to_dict()

@@ -275,8 +275,9 @@ def code_identity() -> dict[str, str]:
     ``code_fingerprint`` is :func:`experiments.runner.code_fingerprint`, the key of the resumable
     commands' checkpoints: the package version, a hash of the ``.py``, ``.toml`` and ``.json`` files of
     ``model/`` (built-in scenarios included), ``agents/`` and ``experiments/`` (metrics included), and
-    the versions of Python and the numerical libraries. ``source_hash`` is that file hash alone. A
-    sweep is resumed only by the code with the fingerprint recorded in its manifest.
+    the versions of Python and of the libraries results depend on (NumPy, SciPy, numba, pandas, Mesa,
+    pyarrow). ``source_hash`` is that file hash alone. A sweep is resumed only by the code with the
+    fingerprint recorded in its manifest.
     """
     from experiments.runner import code_fingerprint
     from model import __version__

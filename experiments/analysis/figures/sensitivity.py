@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import tempfile
 import textwrap
 from dataclasses import replace
@@ -71,20 +73,34 @@ def sensitivity_spec_text(quick: bool) -> str:
 
 
 def sensitivity_results(quick: bool, *, workers: int = 1) -> tuple[list[SensitivityResult], dict[str, Any]]:
-    """Run the figure's Saltelli sweep in a temporary directory and compute Sobol' indices per metric.
+    """Run the figure's Saltelli sweep and compute Sobol' indices per metric.
+
+    Inside a resumable command (``carry-unwind figures``: :func:`experiments.runner.resumable`) the
+    sweep runs in a folder of the command's checkpoint, named by the code's fingerprint and the
+    spec's digest: a command stopped part-way keeps its finished runs there, and the same command
+    run again resumes the sweep (the checkpoint, folder included, is removed once the command
+    completes). Elsewhere it runs in a temporary directory.
 
     Returns the :class:`~experiments.analysis.sensitivity.SensitivityResult` of each of
     :data:`SENSITIVITY_METRICS` and a description of the sweep (spec text, points, runs).
     """
     from experiments.analysis.sensitivity import analyze
+    from experiments.runner import active_checkpoint
     from experiments.sweeps import load_results, parse_spec, run_sweep
 
     text = sensitivity_spec_text(quick)
     spec = parse_spec(text, where="<figures: sensitivity>")
-    with tempfile.TemporaryDirectory(prefix="carry-unwind-figures-") as tmp:
+    checkpoint = active_checkpoint()
+    with contextlib.ExitStack() as stack:
+        if checkpoint is None:
+            where = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="carry-unwind-figures-")))
+        else:  # other code or another spec: another folder, so a resumed sweep never mixes runs
+            tag = hashlib.sha256(f"{checkpoint.fingerprint}\0{spec.digest()}".encode()).hexdigest()[:16]
+            where = checkpoint.directory / f"sensitivity-{tag}"
         executor = "serial" if workers <= 1 else "local"
-        run_sweep(spec, Path(tmp) / "sweep", executor=executor, workers=workers, progress=False, spec_text=text)
-        rows = load_results(Path(tmp) / "sweep")
+        run_sweep(spec, where / "sweep", executor=executor, workers=workers, progress=False, spec_text=text,
+                  resume=True)  # fmt: skip
+        rows = load_results(where / "sweep")
     results = [analyze(rows, spec, metric, "sobol", num_resamples=1000, seed=0) for metric in SENSITIVITY_METRICS]
     failed = int((rows["status"] != "ok").sum())
     sweep = {
