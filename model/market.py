@@ -242,10 +242,11 @@ class MarketConfig(Validated):
         hi=1.5,
         doc="β in σ_fx(v) = fx_implied_vol_pa·(v/v̄)^β: implied FX volatility is concave in the risk index "
         "(1 = proportional; 0 = FX volatility independent of v)",
-        source="USD/JPY 1m implied vol ~9% at VIX 18, ~14% at the 5 Aug 2024 VIX close of 38.6 (1-week vols "
-        "above 16% at the August highs) gives β ≈ 0.6; ~16% at the March 2020 VIX close of 82 gives ~0.4, "
-        "~30% in October 2008 at VIX ~80 ~0.8 (market data as reported in FX options commentary)",
-        range_note="0.4-0.8 across the 2008, 2020 and 2024 stress episodes",
+        source="from USD/JPY 1m implied vol ~9% at VIX 18: ~30% in October 2008 at VIX ~80 gives β ≈ 0.8, ~16% at "
+        "the March 2020 VIX close of 82 gives ~0.4 (market data as reported in FX options commentary); β = 0.6 is "
+        "the midpoint of those two episodes. August 2024 (~14% at the 5 Aug VIX close of 38.6) also gives ~0.6 but "
+        "does not set it: it is the replay's own episode",
+        range_note="0.4-0.8 across the 2008 and 2020 stress episodes",
     )
     fx_basis_pa: float = param(
         -0.004,

@@ -3,7 +3,9 @@
 The ``boj_hike_2024`` scenario holds only inputs: data surprises, the MoF's interventions, policy
 decisions and guidance. Nothing in it is the yen's, the VIX's or the carry stock's observed path.
 This module runs it over seeds with the risk index's own news switched off (``market.risk_news_sd
-= 0``), so that whatever moves the index comes from the model's channels. For each run it reports:
+= 0``), so that the index moves only through the model's channels: the day's moves, forced flows
+and losses, and the US equity index, which carries the scenario's equity news and its own daily
+noise (``macro.equity_vol_pa``, exogenous like the news it stands for). For each run it reports:
 
 * the close-to-close **peak-to-trough fall** of USD/JPY over the first 60 trading days from 1 Jul
   2024 (observed: about −11% on closes, 161.7 on 10 Jul to about 144 on 5 Aug);
