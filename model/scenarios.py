@@ -8,8 +8,8 @@ A scenario file::
     max_leverage = 15.0
     [[events]]
     day = 60                         # fires before day 60's clearing (or: date = 2024-08-05)
-    kind = "risk_shock"
-    log_jump = 1.0                   # event parameters (see EVENT_KINDS)
+    kind = "us_growth_news"
+    surprise_sd = -3.0               # event parameters (see EVENT_KINDS)
     source = "where the number comes from"
 
 Built-in scenarios live in ``model/scenarios/``; ``load_scenario`` also takes a path, so a user
@@ -38,6 +38,7 @@ __all__ = [
     "ScenarioEvent",
     "EVENT_KINDS",
     "OBSERVED_KINDS",
+    "SCRIPTED_KINDS",
     "load_scenario",
     "list_scenarios",
     "report_late_events",
@@ -70,6 +71,11 @@ EVENT_KINDS: dict[str, dict[str, tuple[float, float]]] = {
 # passes for one built from inputs alone.
 OBSERVED_KINDS = frozenset({"ust2y_observed"})
 CONDITIONAL_MARK = "conditional"
+# Kinds that set an outcome of the model by hand: ``risk_shock`` moves the risk index, which the model
+# prices from balance sheets and the day's moves. They serve experiments on sentiment, so a scenario may
+# use them only if its name says so; no shipped scenario does.
+SCRIPTED_KINDS = frozenset({"risk_shock"})
+SENTIMENT_MARK = "sentiment"
 
 
 @dataclass(frozen=True)
@@ -291,6 +297,12 @@ def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Sc
                 f"{_at(where, lines.key(f'events[{i}]', 'kind'))}: events[{i}].kind = {event.kind!r} sets the model "
                 f"from an observed market price (an outcome, not an input), so it is allowed only in a scenario "
                 f"whose name contains {CONDITIONAL_MARK!r}; name = {name!r}"
+            )
+        if event.kind in SCRIPTED_KINDS and SENTIMENT_MARK not in name:
+            raise ConfigError(
+                f"{_at(where, lines.key(f'events[{i}]', 'kind'))}: events[{i}].kind = {event.kind!r} sets the risk "
+                f"index by hand (an outcome of the model, not an input), so it is allowed only in a scenario whose "
+                f"name contains {SENTIMENT_MARK!r}, an experiment on sentiment; name = {name!r}"
             )
     events = tuple(sorted(parsed, key=lambda e: e.day))
     return Scenario(name=name, description=description, config=config, events=events, path=where)

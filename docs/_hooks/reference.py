@@ -232,9 +232,9 @@ def cli_markdown() -> str:
 
 # -- scenarios -------------------------------------------------------------------------------------
 EVENT_MEANINGS = {
-    "risk_shock": "for experiments only (no named scenario uses it): adds `log_jump` to the logarithm of the "
-    "risk index at the day's update (an exogenous "
-    "sentiment jump: +1 multiplies the index by e ≈ 2.7)",
+    "risk_shock": "for experiments on sentiment only: adds `log_jump` to the logarithm of the risk index at the "
+    "day's update (an exogenous jump: +1 multiplies the index by e ≈ 2.7). The index is an outcome of the model, "
+    "so only a scenario whose name contains `sentiment` may use it; no built-in scenario does",
     "boj_rate": "a BoJ decision: sets the policy rate to `rate` (per annum) from this day on; the expected "
     "BoJ path moves by the decision's surprise",
     "us_short_rate": "a Fed decision: sets the US short rate to `rate` (per annum) from this day on; the "

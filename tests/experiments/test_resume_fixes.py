@@ -158,8 +158,8 @@ def test_a_command_that_returns_a_failed_status_keeps_its_checkpoint(tmp_path, c
 def test_validation_tasks_carry_the_episode_files_hash_and_runs_are_unchanged(tmp_path, monkeypatch):
     from experiments.analysis import validation
 
-    scenario = tmp_path / "shock.toml"
-    scenario.write_text('name = "shock"\n\n[[events]]\nday = 2\nkind = "risk_shock"\nlog_jump = 0.5\n')
+    scenario = tmp_path / "sentiment_shock.toml"
+    scenario.write_text('name = "sentiment_shock"\n\n[[events]]\nday = 2\nkind = "risk_shock"\nlog_jump = 0.5\n')
     seen = []
 
     def capture(tasks, workers, progress):

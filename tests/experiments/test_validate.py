@@ -48,7 +48,7 @@ from experiments.cli import main
 N = 20_000
 
 TINY_SCENARIO = """\
-name = "tiny_shock"
+name = "tiny_sentiment_shock"
 description = "test scenario: a risk shock on day 10 hits a small, fully positioned carry book"
 
 [overrides.hedge_funds]
@@ -355,7 +355,7 @@ def test_validate_quick_writes_every_file_with_the_documented_keys(tmp_path, tin
         omega = np.array(t["covariance"]) * (250 / report[key]["n_returns"] + 1 / len(valued))
         assert t["chi2"]["distance"] == pytest.approx(float(gap @ np.linalg.solve(omega, gap)), rel=1e-9)
     ep = report["episode"]
-    assert ep["status"] == "ok" and ep["scenario"] == "tiny_shock" and ep["days"] == 60
+    assert ep["status"] == "ok" and ep["scenario"] == "tiny_sentiment_shock" and ep["days"] == 60
     assert ep["shock_day"] == 10 and ep["shock_event"] == "risk_shock"
     assert [p["seed"] for p in ep["per_seed"]] == [1001, 1002, 1003, 1004]
     assert set(ep["summary"]) >= {"usdjpy_change_pct", "usdjpy_fall_days", "carry_fall_pct", "risk_index_peak"}

@@ -398,7 +398,7 @@ def test_numpy_integers_are_accepted_for_integer_fields_and_numpy_booleans_are_n
 
 
 def _event(day: str) -> str:
-    return f'name = "x"\n[[events]]\n{day}\nkind = "risk_shock"\nlog_jump = 1.0\n'
+    return f'name = "x"\n[[events]]\n{day}\nkind = "us_growth_news"\nsurprise_sd = -1.0\n'
 
 
 def test_an_event_day_beyond_the_longest_run_is_rejected_when_the_scenario_is_read():

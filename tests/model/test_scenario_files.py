@@ -42,7 +42,7 @@ def test_unquoted_dates_in_overrides_and_events_are_accepted(tmp_path):
     path = tmp_path / "dated.toml"
     path.write_text(
         "[overrides.market]\nstart_date = 2024-07-01\n"
-        "[[events]]\ndate = 2024-08-05\nkind = 'risk_shock'\nlog_jump = 1.0\n"
+        "[[events]]\ndate = 2024-08-05\nkind = 'us_growth_news'\nsurprise_sd = -1.0\n"
     )
     scenario = load_scenario(path)
     assert scenario.config.market.start_date == "2024-07-01"
@@ -97,3 +97,24 @@ def test_the_conditional_replays_2y_is_each_observed_close_on_its_day():
     assert model.history["ust2y_yield"][0] == 0.04737
     for day, close in closes.items():
         assert model.history["ust2y_yield"][day] == pytest.approx(close, abs=1e-15), day
+
+
+def test_a_scripted_risk_index_is_allowed_only_in_a_scenario_named_for_sentiment():
+    """``risk_shock`` sets the risk index, an outcome of the model, by hand: like an observed price
+    (``conditional``), it is refused unless the scenario's name says what it is."""
+    from model.scenarios import parse_scenario
+
+    text = '[[events]]\nday = 5\nkind = "risk_shock"\nlog_jump = 0.7\n'
+    with pytest.raises(ConfigError, match=r"events\[0\]\.kind = 'risk_shock' sets the risk index by hand.*'sentiment'"):
+        parse_scenario('name = "scare"\n' + text, "scare.toml")
+    scenario = parse_scenario('name = "sentiment_scare"\n' + text, "scare.toml")
+    assert [e.kind for e in scenario.events] == ["risk_shock"]
+
+
+def test_no_shipped_scenario_scripts_an_outcome():
+    from model.scenarios import OBSERVED_KINDS, SCRIPTED_KINDS
+
+    for name in list_scenarios():
+        kinds = {e.kind for e in load_scenario(name).events}
+        assert not kinds & SCRIPTED_KINDS, name
+        assert not kinds & OBSERVED_KINDS or "conditional" in name, name
