@@ -136,10 +136,12 @@ class HedgeFundConfig(Validated):
         doc="upper end of the FX leverage caps (1/initial margin on forwards in calm markets); 1 = unleveraged",
         source="fitted jointly to the baseline's six return statistics by experiments/calibration/baseline.py "
         "(run: --objective joint --search-caps --hold real_money.noise_persistence --candidates 24 --seeds 12 "
-        "--days 1750 --profile 7 --workers 2 on commit 5d97d68, 2026-12-03; "
-        "experiments/calibration/results/baseline_joint_held.json; rounded as validated), searched over 2-33; FX "
-        "margins for majors 3-10% (CFTC/NFA retail 2%, prime brokers 5-10%) give caps of 10-30x; TFG 2012 use "
-        "λmax = 5-20",
+        "--days 1750 --profile 7 --workers 2 on commit 5d97d68, 2026-12-03, with the risk index's 'implied' "
+        "yardstick; experiments/calibration/results/baseline_joint_held.json; rounded as validated), searched over "
+        "2-33; the same command rerun under the 'realised' yardstick, the default since c7cd652, tried the same 65 "
+        "candidates and kept this point (objective 17.1; 22.8 under 'implied'): "
+        "experiments/calibration/results/baseline_joint_realised.json, committed in 8a3180b; FX margins for majors "
+        "3-10% (CFTC/NFA retail 2%, prime brokers 5-10%) give caps of 10-30x; TFG 2012 use λmax = 5-20",
         range_note="FX margins 2-10% (CFTC/NFA, prime brokers): caps up to 50x; 1 = unleveraged",
     )
     leverage_beta_a: float = param(
@@ -164,8 +166,11 @@ class HedgeFundConfig(Validated):
         doc="median relative risk aversion γ (lognormal across funds)",
         source="fitted jointly to the baseline's six return statistics by experiments/calibration/baseline.py "
         "(run: --objective joint --search-caps --hold real_money.noise_persistence --candidates 24 --seeds 12 "
-        "--days 1750 --profile 7 --workers 2 on commit 5d97d68, 2026-12-03; "
-        "experiments/calibration/results/baseline_joint_held.json; rounded as validated)",
+        "--days 1750 --profile 7 --workers 2 on commit 5d97d68, 2026-12-03, with the risk index's 'implied' "
+        "yardstick; experiments/calibration/results/baseline_joint_held.json; rounded as validated); the same "
+        "command rerun under the 'realised' yardstick, the default since c7cd652, tried the same 65 candidates "
+        "and kept this point (objective 17.1; 22.8 under 'implied'): "
+        "experiments/calibration/results/baseline_joint_realised.json, committed in 8a3180b",
         range_note="relative risk aversion estimates ~1-10 (Mehra & Prescott 1985; Bliss & Panigirtzoglou 2004)",
     )
     risk_aversion_dispersion: float = param(

@@ -147,7 +147,9 @@ class MofConfig(Validated):
         source="fitted to the same-day moves to the close on 22 Sep 2022 (¥2.84 tn, 145.9→142.4) and 29 Apr 2024 "
         "(¥5.92 tn, 160.2→156.3), checked on 21 Oct 2022 and 11 Jul 2024 (MoF intervention data) by "
         "experiments/calibration/intervention.py (run: --seeds 10 --workers 2 on commit 68da08b; experiments/"
-        "calibration/results/intervention.json): check days within 0.17 pp of the record on average",
+        "calibration/results/intervention.json): check days within 0.17 pp of the record on average; not refitted "
+        "since the baseline's later recalibrations (be7d9a8; the joint fit, e317fd5) or the risk index's 'realised' "
+        "yardstick (c7cd652)",
         range_note="0 (flow only) to 5% per ¥1 tn (above Chen, Watanabe & Yabu 2009's 1.7% per ¥1 tn, 1991-2002)",
     )
     signal_halflife_days: float = param(
@@ -158,7 +160,10 @@ class MofConfig(Validated):
         doc="half-life of the signal's shift of the perceived ceiling",
         source="chosen on a grid (0.5-10 days) by experiments/calibration/intervention.py for about half of the "
         "same-day move left after a week (22 Sep 2022: 142.4 at the close, 143.8 on 26 Sep); the grid's "
-        "shortest comes closest (0.75 left), the rest of the model keeping most of any one-day move",
+        "shortest comes closest: the model's median share of the same-day move left after 5 trading days, on the "
+        "fit days, is 0.646 at 0.5 days and 0.656 at 1 day (0.79 at 2, 0.90-1.18 at 3-10; run as for "
+        "signal_log_per_jpy_tn, experiments/calibration/results/intervention.json), the rest of the model "
+        "keeping most of any one-day move",
         range_note="effects of Japanese interventions last days to under a month (Fatum & Hutchison 2006; "
         "Takagi 2014's review)",
     )
