@@ -53,6 +53,7 @@ import pickle
 import re
 import shutil
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -223,7 +224,7 @@ class DaskPool:
             if problem:
                 raise PoolError(f"scheduler = {scheduler!r} is not allowed; {problem}")
             try:
-                self._client = Client(scheduler, timeout="20s")
+                self._client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_SECONDS:g}s")
             except (OSError, TimeoutError, ValueError) as exc:
                 raise PoolError(f"cannot connect to the Dask scheduler at {scheduler}: {exc}") from None
             n = len(self._client.scheduler_info().get("workers", {}))
@@ -287,28 +288,46 @@ def scheduler_address_problem(address: str) -> str | None:
     return None
 
 
-SCHEDULER_PROBE_SECONDS = 5.0  # how long scheduler_connection_problem waits for a scheduler to answer
+SCHEDULER_TIMEOUT_SECONDS = 20.0  # how long a Dask client waits for its scheduler: the probe below and the pool
 
 
 def scheduler_connection_problem(address: str, timeout: float | None = None) -> str | None:
     """Why the Dask scheduler at ``address`` cannot be reached, in one line, or None if it answers.
 
     Connects a client and closes it again, waiting at most ``timeout`` seconds (default
-    :data:`SCHEDULER_PROBE_SECONDS`), so that a caller can refuse an unreachable scheduler before it
-    writes anything. None as well when ``distributed`` is not installed: the pool says so when it starts.
+    :data:`SCHEDULER_TIMEOUT_SECONDS`, as long as the pool itself waits), so that a caller can refuse
+    an unreachable scheduler before it writes anything. The client is made in a daemon thread and
+    waited for with a hard deadline: an address where something other than a Dask scheduler answers
+    (a web dashboard, an SSH server) can make the client hang or fail in any way, and either is a
+    one-line answer here. None as well when ``distributed`` is not installed: the pool says so when
+    it starts.
     """
     try:
         from distributed import Client
     except ImportError:
         return None
-    seconds = SCHEDULER_PROBE_SECONDS if timeout is None else timeout
-    try:
-        client = Client(address, timeout=f"{seconds}s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        return " ".join(str(exc).split()) or type(exc).__name__
-    with contextlib.suppress(Exception):  # the probe's own teardown does not matter
-        client.close()
-    return None
+    seconds = SCHEDULER_TIMEOUT_SECONDS if timeout is None else timeout
+    outcome: list[Any] = []
+
+    def connect() -> None:
+        try:
+            client = Client(address, timeout=f"{seconds}s", set_as_default=False)
+        except BaseException as exc:  # noqa: BLE001  (whatever a non-Dask peer provokes, reported in one line)
+            outcome.append(exc)
+            return
+        outcome.append(None)
+        with contextlib.suppress(BaseException):  # the probe's own teardown does not matter
+            client.close()
+
+    probe = threading.Thread(target=connect, name="carry-unwind-scheduler-probe", daemon=True)
+    probe.start()
+    probe.join(seconds + 1.0)  # the client's own timeout, and a second for it to give up
+    if not outcome:
+        return f"no answer within {seconds:g} s"
+    exc = outcome[0]
+    if exc is None:
+        return None
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def make_pool(executor: str, workers: int, scheduler: str | None = None) -> Pool:

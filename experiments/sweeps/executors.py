@@ -266,7 +266,7 @@ def run_sweep(
         Ctrl-C: finished runs were written; the exception says how many.
     SweepError
         The executor failed beyond repair (local worker pool broke repeatedly); the scheduler did not
-        answer within :data:`experiments.runner.SCHEDULER_PROBE_SECONDS` (checked before ``out_dir`` is
+        answer within :data:`experiments.runner.SCHEDULER_TIMEOUT_SECONDS` (checked before ``out_dir`` is
         made).
     """
     from tqdm import tqdm

@@ -4,16 +4,19 @@ anything; the figures' sensitivity sweep keeps its finished runs for the next at
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
 import textwrap
+import threading
 from importlib import metadata
 
 import pytest
 
 from experiments import runner
 from experiments.cli import main
+from tests.experiments.test_resume_fixes import SWEEP  # a grid of two 3-day runs
 
 
 @pytest.fixture
@@ -88,17 +91,6 @@ def test_a_one_seed_command_resumes_with_other_progress_flags(tmp_path, monkeypa
 
 # -- an unreachable Dask scheduler: refused before anything is written --------------------------------------------
 
-SWEEP = """
-[sweep]
-design = "grid"
-days = 3
-metrics = ["usdjpy_max_fall_pct"]
-[fixed]
-hedge_funds.n_funds = 20
-[parameters]
-hedge_funds.max_leverage = { range = [2.0, 4.0], num = 2 }
-"""
-
 
 def _closed_port() -> int:
     """A local TCP port that nothing listens on (bound, then released)."""
@@ -111,7 +103,7 @@ def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(tmp_path, monke
     pytest.importorskip("distributed")
     from experiments.sweeps import SweepError, parse_spec, run_sweep
 
-    monkeypatch.setattr(runner, "SCHEDULER_PROBE_SECONDS", 1.0)
+    monkeypatch.setattr(runner, "SCHEDULER_TIMEOUT_SECONDS", 1.0)
     address = f"tcp://127.0.0.1:{_closed_port()}"
     spec_path = tmp_path / "s.toml"
     spec_path.write_text(SWEEP)
@@ -124,6 +116,38 @@ def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(tmp_path, monke
     with pytest.raises(SweepError, match="cannot be reached"):
         run_sweep(parse_spec(SWEEP, "s.toml"), out, scheduler=address, progress=False)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("greeting", [b"", b"SSH-2.0-OpenSSH_9.6\r\n", b"HTTP/1.1 200 OK\r\n\r\nhello"])
+def test_a_peer_that_is_not_a_scheduler_is_refused_in_one_line_within_the_deadline(greeting):
+    """Something that accepts the connection but is not Dask (silent, an SSH banner, a web server) must
+    not hang the probe or escape it as an exception: one line, within the timeout and a second."""
+    pytest.importorskip("distributed")
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    held = []
+
+    def answer():
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                held.append(conn)
+                if greeting:
+                    conn.sendall(greeting)
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        start = time.monotonic()
+        problem = runner.scheduler_connection_problem(f"tcp://127.0.0.1:{server.getsockname()[1]}", timeout=1.0)
+        assert time.monotonic() - start < 5.0
+        assert problem and "\n" not in problem
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
 
 
 def test_without_distributed_the_scheduler_is_not_probed(monkeypatch):
