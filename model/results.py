@@ -157,7 +157,8 @@ def run_simulation(
         model.config.hedge_funds.n_funds,
     )
     _step_all(model, n_days, progress, t0)
-    check_accounting(model)
+    settings = "".join(f", {k.replace('__', '.')}={v!r}" for k, v in overrides.items())
+    check_accounting(model, f"scenario {model.scenario_spec.name}, seed {model.seed}{settings}")
     df = model.timeseries()
     return RunResult(
         timeseries=df,
@@ -168,7 +169,7 @@ def run_simulation(
     )
 
 
-def check_accounting(model: Any) -> None:
+def check_accounting(model: Any, where: str = "") -> None:
     """Check a run's accounting once it has run: every day's recorded ``walras_residual``, then every
     identity on the final state (:func:`model.accounting.check_identities`).
 
@@ -181,12 +182,26 @@ def check_accounting(model: Any) -> None:
     are the same with it or without it. It costs about 0.3 ms, under 0.1% of a standard 500-day run
     (docs/model/clearing.md).
 
+    ``where`` (the run's scenario, seed and settings) starts the message, so that a failure in one run
+    of many can be run again alone.
+
     Raises
     ------
     model.accounting.AccountingError
-        One line naming the first day whose residual is out of bounds, or the identity that fails on
-        the final day.
+        One line naming the run (``where``) and the first day whose residual is out of bounds, or the
+        identity that fails on the final day.
     """
+    from model.accounting import AccountingError
+
+    try:
+        _check_accounting(model)
+    except AccountingError as exc:
+        if not where:
+            raise
+        raise AccountingError(f"{where}: {exc}") from None
+
+
+def _check_accounting(model: Any) -> None:
     from model.accounting import WALRAS_SLACK, AccountingError, check_identities
 
     limit = WALRAS_SLACK * model.config.simulation.clearing_tolerance

@@ -91,7 +91,8 @@ def run_arm(arm: Arm) -> dict[str, np.ndarray]:
         # hypothesis is inconclusive (bootstrap_ci), never computed on the surviving seeds
         log.warning("arm %s seed %d ended in a clearing failure: %s", arm.scenario, arm.seed, exc)
         return {c: np.full(arm.days + 1, np.nan) for c in arm.columns}
-    check_accounting(model)
+    settings = "".join(f", {k}={v!r}" for k, v in arm.overrides)
+    check_accounting(model, f"scenario {arm.scenario}, seed {arm.seed}, {arm.days} days{settings}")
     return {c: np.array(model.series(c), dtype=float) for c in arm.columns}
 
 
@@ -608,7 +609,13 @@ def h3(seeds, workers, quick) -> HypothesisResult:
     """Reflexive imported-inflation loop."""
     days = 250
     cols = ("usdjpy", "jgb10y_yield", "jp_inflation")
-    worlds = {"scenario (BoJ moves 30% of its rule)": {}, "BoJ fully constrained": dict(boj__political_constraint=1.0)}
+    # the scenario's BoJ withholds 0.7 of its rule's move (the thesis's assumption, at the top of the sourced
+    # range); the other worlds span the whole range: the model's default, an unconstrained BoJ, and none at all
+    worlds = {
+        "scenario (BoJ moves 30% of its rule)": {},
+        "BoJ unconstrained (the default)": dict(boj__political_constraint=0.0),
+        "BoJ fully constrained": dict(boj__political_constraint=1.0),
+    }
     out = {}
     for wname, wov in worlds.items():
         arms = []
@@ -654,7 +661,9 @@ def h3(seeds, workers, quick) -> HypothesisResult:
         main["per_seed"],
         out,
         notes="Scenario imported_inflation (energy shock, strong pass-through); a break = a ≥5% fall from the year's "
-        "peak before its last week. How much the BoJ answers inflation with hikes decides the sign.",
+        "peak before its last week. The verdict is the scenario's world (the BoJ withholds 0.7 of its rule's move, "
+        "the thesis's assumption); the other worlds span boj.political_constraint from 0 (the default) to 1. How "
+        "much the BoJ answers inflation with hikes decides the size of the loop.",
     )
 
 

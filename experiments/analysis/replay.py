@@ -164,6 +164,7 @@ def replay_run(task: tuple) -> dict[str, Any]:
     and measures NaN where the run ends in a clearing failure); the scenario is ``SCENARIO`` unless given."""
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
+    from model.results import check_accounting
 
     seed, days, overrides, scenario = (*task, SCENARIO)[:4]
     model = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **overrides)
@@ -172,6 +173,8 @@ def replay_run(task: tuple) -> dict[str, Any]:
         model.run_days(days)
     except ClearingError as err:
         failed = str(err).splitlines()[0]
+    else:
+        check_accounting(model, f"scenario {model.scenario_spec.name}, seed {seed}")
     h = model.arrays()
     window = min(WINDOW_DAYS, len(h["usdjpy"]) - 1)
     measures = replay_measures(

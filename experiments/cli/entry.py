@@ -158,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             accounting = sys.modules.get("model.accounting")
             if accounting is not None and isinstance(exc, accounting.AccountingError):  # a bug, not bad input
                 print_error(f"the run's accounting does not add up: {exc} (a bug in the model: please report it "
-                            "with the command and the run's config.toml)")  # fmt: skip
+                            "with the command that gave it)")  # fmt: skip
                 return EXIT_FAILURE
             raise
 
