@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
@@ -27,6 +29,8 @@ from experiments.runner import fsync_dir, save_figure_atomic, write_text_atomic
 
 __all__ = ["run_hypotheses", "format_estimate", "hypothesis_figure", "VERDICT_COLORS"]
 
+STAGING_DIR = ".hypotheses-staged"  # in the output folder, while a run's figures are drawn
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -38,11 +42,13 @@ def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None 
                    progress: bool = False) -> list[HypothesisResult]:  # fmt: skip
     """Run the chosen hypotheses, write ``report.md``, ``verdicts.json`` and figures into ``out``.
 
-    The files describe this run and nothing else, whatever ``out`` held: ``report.md`` and
-    ``verdicts.json`` are replaced, and the figures (``h1.png`` …) of hypotheses this run did not
-    draw are removed, so that a run with ``only`` into the folder of a full run leaves no figure of
-    the earlier run beside a report that does not show it. Nothing is written until every chosen
-    hypothesis has run: a run that fails leaves the folder as it was.
+    The report, the verdicts and the figures describe this run only, whatever ``out`` held:
+    ``report.md`` and ``verdicts.json`` are replaced, and the figures (``h1.png`` …) of hypotheses
+    this run did not draw are removed, so that a run with ``only`` into the folder of a full run
+    leaves no figure of the earlier run beside a report that does not show it (the files of a
+    ``--draws`` run, ``draws.*``, are other files and stay). Nothing in ``out`` is replaced until
+    every chosen hypothesis has run and every figure is drawn (into a staging folder inside it): a run
+    that fails leaves the earlier outputs as they were.
 
     ``overrides`` (``section__field`` or ``section.field`` → value): every arm of every hypothesis takes
     them, under the arm's own settings (an arm that switches a channel off still does); recorded in
@@ -60,15 +66,26 @@ def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None 
         r = HYPOTHESES[key](seed_list, runs, quick)
         results.append(r)
         log.info("%s: %s (%s = %.3g [%.3g, %.3g])", key, r.verdict, r.effect_name, r.effect, r.ci_low, r.ci_high)
-    for r in results:  # written once all have run: a failure above leaves the folder's earlier outputs whole
-        r.figure = _figure(r, out)
     from model import __version__
 
-    shown = {k.replace("__", "."): v for k, v in base.items()}
-    payload = {"version": __version__, "seeds": seed_list, "ci_level": CI_LEVEL, "bootstrap_resamples": N_BOOT,
-               "overrides": shown, "hypotheses": [_jsonable(asdict(r)) for r in results]}  # fmt: skip
-    write_text_atomic(out / "verdicts.json", json.dumps(payload, indent=2))
-    write_text_atomic(out / "report.md", _report(results, seed_list, shown))
+    # drawn once all have run, into a staging folder: a failure up to the renames leaves the earlier outputs whole
+    staging = out / STAGING_DIR
+    shutil.rmtree(staging, ignore_errors=True)  # left by a run that was killed
+    staging.mkdir()
+    try:
+        for r in results:
+            r.figure = _figure(r, staging)
+        shown = {k.replace("__", "."): v for k, v in base.items()}
+        payload = {"version": __version__, "seeds": seed_list, "ci_level": CI_LEVEL, "bootstrap_resamples": N_BOOT,
+                   "overrides": shown, "hypotheses": [_jsonable(asdict(r)) for r in results]}  # fmt: skip
+        write_text_atomic(out / "verdicts.json", json.dumps(payload, indent=2))
+        write_text_atomic(out / "report.md", _report(results, seed_list, shown))
+        for r in results:
+            if r.figure:
+                os.replace(staging / r.figure, out / r.figure)
+        fsync_dir(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     _remove_other_figures(out, results)
     return results
 
@@ -164,10 +181,10 @@ def _strip(d):
 VERDICT_COLORS = {"supported": "bluish_green", "refuted": "vermilion", "inconclusive": "orange"}
 
 
-def _figure(r: HypothesisResult, out: Path) -> str:
-    """Write ``hN.png`` (:func:`hypothesis_figure`) into ``out``; returns its file name."""
+def _figure(r: HypothesisResult, where: Path) -> str:
+    """Write ``hN.png`` (:func:`hypothesis_figure`) into the folder ``where``; returns its file name."""
     name = _figure_name(r.key)
-    save_figure_atomic(hypothesis_figure(r), out / name, dpi=150)
+    save_figure_atomic(hypothesis_figure(r), where / name, dpi=150)
     return name
 
 

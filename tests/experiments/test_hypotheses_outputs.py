@@ -110,3 +110,23 @@ def test_a_run_over_draws_and_a_plain_run_keep_their_own_files(tmp_path, planted
     assert hypotheses(out, "--only", "H4") == 0
     assert {p.name for p in out.iterdir()} == {"draws.md", "draws.json", "draws.png", "report.md", "verdicts.json",
                                                "h4.png"}  # fmt: skip
+
+
+def test_a_figure_that_cannot_be_drawn_leaves_the_earlier_outputs_as_they_were(tmp_path, planted, monkeypatch):
+    """Figures are drawn into a staging folder before anything is replaced: H1's new figure is drawn,
+    H2's fails, and the folder is the earlier run's, without the staging folder."""
+    out = tmp_path / "hyp"
+    assert hypotheses(out) == 0
+    before = contents(out)
+    planted["run"] = "second"
+    drawn = hypotheses_report._figure
+
+    def broken(r, where):
+        if r.key == "H2":
+            raise OSError(28, "No space left on device")
+        return drawn(r, where)
+
+    monkeypatch.setattr(hypotheses_report, "_figure", broken)
+    assert hypotheses(out, "--only", "H1,H2") == 1  # one line: cannot write
+    assert contents(out) == before
+    assert not (out / hypotheses_report.STAGING_DIR).exists()
