@@ -371,7 +371,7 @@ def _clear_auction(levels, slopes, size, allotments):
 def auction_with_news(base_levels, slopes, draws, common_sd, class_sd, size, allotments):
     """The day's auction from its bid schedules before news: :meth:`UsTreasury.bid_schedules`' demand news
     on the levels, then :func:`uniform_price_auction`, in one compiled call; returns the stop-out ``x*``
-    (bp) with the allotments in ``allotments``, or NaN (nothing allotted) where a level or slope is not
+    (bp) with the allotments in ``allotments``, or NaN (``allotments`` left unwritten) where a level or slope is not
     finite or a slope not positive, which :func:`uniform_price_auction` refuses.
 
     The news is lognormal with mean one, a common draw and one per class: level ``k`` is multiplied by

@@ -236,8 +236,9 @@ def test_the_compiled_auction_is_the_numpy_rule_bit_for_bit(n):
         for fn in (auction_with_news, auction_with_news.py_func):
             got = np.full(n, np.nan)
             x = fn(levels, slopes, draws, sc, sk, size, got)
-            assert x == want.stop_out_bp
-            assert np.array_equal(got, want.allotments)
+            # the bits, so that -0.0 and +0.0 count as different
+            assert np.float64(x).view(np.uint64) == np.float64(want.stop_out_bp).view(np.uint64)
+            assert np.array_equal(got.view(np.uint64), want.allotments.view(np.uint64))
 
 
 @pytest.mark.parametrize(

@@ -85,7 +85,7 @@ def sensitivity_results(quick: bool, *, workers: int = 1) -> tuple[list[Sensitiv
     :data:`SENSITIVITY_METRICS` and a description of the sweep (spec text, points, runs).
     """
     from experiments.analysis.sensitivity import analyze
-    from experiments.runner import active_checkpoint
+    from experiments.runner import active_checkpoint, code_fingerprint
     from experiments.sweeps import load_results, parse_spec, run_sweep
 
     text = sensitivity_spec_text(quick)
@@ -94,8 +94,9 @@ def sensitivity_results(quick: bool, *, workers: int = 1) -> tuple[list[Sensitiv
     with contextlib.ExitStack() as stack:
         if checkpoint is None:
             where = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="carry-unwind-figures-")))
-        else:  # other code or another spec: another folder, so a resumed sweep never mixes runs
-            tag = hashlib.sha256(f"{checkpoint.fingerprint}\0{spec.digest()}".encode()).hexdigest()[:16]
+        else:  # other code or another spec: another folder, so a resumed sweep never mixes runs (the code is
+            # read now, as the sweep's manifest records it, not when the command started)
+            tag = hashlib.sha256(f"{code_fingerprint()}\0{spec.digest()}".encode()).hexdigest()[:16]
             where = checkpoint.directory / f"sensitivity-{tag}"
         executor = "serial" if workers <= 1 else "local"
         run_sweep(spec, where / "sweep", executor=executor, workers=workers, progress=False, spec_text=text,
