@@ -92,8 +92,9 @@ def _cmd_figures(args: argparse.Namespace) -> int:
         written = make_figures(args.out, names, quick=args.quick, workers=args.workers)
     except ValidationError as exc:  # the return-statistics figure needs the data package
         return _failed(str(exc))
-    except SweepInterrupted:  # Ctrl-C during the sensitivity figure's sweep: its finished runs are kept
-        print(f"{PROG}: interrupted", file=sys.stderr)
+    except SweepInterrupted as exc:  # Ctrl-C during the sensitivity figure's sweep: its finished runs are kept
+        print(f"{PROG}: interrupted; {exc.done} of {exc.total} runs of the sensitivity sweep are kept in "
+              f"{exc.out_dir}: the same command, run again, resumes from them", file=sys.stderr)  # fmt: skip
         return EXIT_INTERRUPTED  # not EXIT_OK: the command's checkpoint is kept
     except SweepError as exc:  # the sensitivity figure's worker processes died repeatedly
         return _failed(str(exc))

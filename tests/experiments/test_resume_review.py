@@ -205,7 +205,8 @@ def test_an_interrupted_sensitivity_figure_resumes_from_its_finished_runs(tmp_pa
     with monkeypatch.context() as patch:
         patch.setattr(executors, "run_batch", interrupted_at_the_third_batch)
         assert main(argv) == 130
-    assert "interrupted" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "interrupted; 8 of 32 runs of the sensitivity sweep are kept in " in err and "resumes" in err
     kept = list(checkpoint.glob("sensitivity-*/sweep"))  # the sweep runs in a folder of the checkpoint
     assert len(ran) == 8 and len(kept) == 1 and len(load_results(kept[0])) == 8  # the finished runs are kept
 
