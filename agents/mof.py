@@ -32,7 +32,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
+from model.accounting import book_entry, book_exchange
 from model.sector import (
     FX,
     INSTITUTIONS,
@@ -48,7 +50,7 @@ from model.sector import (
     param,
 )
 
-__all__ = ["MofConfig", "MofState", "Mof", "intervention_today", "funding", "next_signal"]
+__all__ = ["MofConfig", "MofState", "Mof", "intervention_today", "funding", "next_signal", "mof_settle"]
 
 # The MoF's intervention signal in ``model.signals``: the shift of the perceived anchor, ln S units.
 SIGNAL = "intervention_signal_log"
@@ -303,6 +305,44 @@ def next_signal(signal_log: float, jpy_tn: float, kappa: float, decay: float) ->
     return decay * signal_log - kappa * jpy_tn
 
 
+# the ledger cells the MoF's settlement books, in the order of mof_settle's `cells`
+_BOOKED = (("mof", "ust_units"), ("mof", "usd_bn"), ("mof", "jpy_tn"), ("us_treasury", "usd_bn"),
+           ("jgb_issuer", "jgb_units"), ("jgb_issuer", "jpy_tn"), ("jgb_issuer", "jgb30_units"))  # fmt: skip
+_UST, _USD, _JPY, _TREASURY_USD, _ISSUER_JGB, _ISSUER_JPY, _ISSUER_JGB30 = range(len(_BOOKED))
+
+
+@njit(cache=True)
+def mof_settle(trades, prices, books, buffer_share, table, turnover, cells):
+    """The MoF's and the JGB issuer's day at the cleared prices, booked into the ledger's ``table`` (the
+    bookings of :meth:`model.accounting.Ledger.bonds`, ``fx`` and ``book``, in the same order and
+    arithmetic).
+
+    ``trades``: ``(UST units sold, dollars sold for yen, JGB 10y units redeemed less issued, JGB 30y
+    units redeemed less issued)``; ``prices``: ``(UST price, USD/JPY, UST coupon per unit, JGB 10y
+    price, JGB 30y price)``; ``books``: ``(UST units held, deposits, deposit buffer)`` before the day;
+    ``buffer_share``: the share of the coupon added to the buffer; ``cells``: the ledger cells of
+    :data:`_BOOKED`. The UST sale and the dollars sold for yen come out of the deposits; the USTs held
+    at the close earn the index coupon from the issuer; the issuer sells new JGBs and repays the BoJ's
+    maturing ones. Returns ``(proceeds of the UST sale, UST units, deposits, buffer)``.
+    """
+    ust_units_sold, usd_sold, jgb_bought, jgb30_bought = trades
+    ust_price, usdjpy, ust_coupon, jgb_price, jgb30_price = prices
+    ust_units, deposits, buffer = books
+    proceeds = ust_units_sold * ust_price
+    book_exchange(table, turnover, cells, _UST, _USD, -ust_units_sold, ust_price)
+    book_exchange(table, turnover, cells, _USD, _JPY, -usd_sold, usdjpy / 1000.0)
+    ust_units -= ust_units_sold
+    deposits += proceeds - usd_sold
+    coupon = ust_units * ust_coupon
+    book_entry(table, turnover, cells, _USD, coupon)
+    book_entry(table, turnover, cells, _TREASURY_USD, -coupon)
+    deposits += coupon
+    buffer += buffer_share * coupon
+    book_exchange(table, turnover, cells, _ISSUER_JGB, _ISSUER_JPY, jgb_bought, jgb_price)
+    book_exchange(table, turnover, cells, _ISSUER_JGB30, _ISSUER_JPY, jgb30_bought, jgb30_price)
+    return proceeds, ust_units, deposits, buffer
+
+
 class Mof(Sector):
     """The Ministry of Finance: FX intervention from its reserves, and JGB issuance (the JGB issuer).
 
@@ -344,6 +384,7 @@ class Mof(Sector):
         self.supply30_units = 0.0
         self.redeemed30_units = 0.0
         self._orders = np.zeros((N_MARKETS, 3))
+        self._cells: np.ndarray | None = None  # the ledger cells the settlement books (_BOOKED)
 
     @property
     def reserves_usd_bn(self) -> float:
@@ -394,24 +435,21 @@ class Mof(Sector):
         return self._orders
 
     def settle(self, model, day) -> None:
+        # the UST sale at the day's price, then the dollars sold for yen, both out of the deposits; the USTs
+        # held at the close earn the index coupon, paid by the issuer into the deposits, and the buffer grows
+        # with it, so income is not spent on interventions before USTs are sold; the issuer sells new bonds
+        # at today's price and repays the BoJ's maturing ones (mof_settle)
         st, led = self.state, model.ledger
-        # the UST sale at the day's price, then the dollars sold for yen, both out of the deposits
-        self.ust_sold_usd_bn = self.ust_units_sold * day.ust_price
-        led.bonds(self.name, "ust_units", "usd_bn", -self.ust_units_sold, day.ust_price)
-        led.fx(self.name, -self.usd_sold_bn, day.usdjpy / 1000.0)
-        st.ust_units -= self.ust_units_sold
-        st.deposits_usd_bn += self.ust_sold_usd_bn - self.usd_sold_bn
-        # the USTs held at the close earn the index coupon, paid by the issuer into the deposits; the
-        # buffer grows with it, so income is not spent on interventions before USTs are sold
-        coupon = st.ust_units * day.ust_coupon_per_unit
-        led.book(self.name, "usd_bn", coupon)
-        led.book("us_treasury", "usd_bn", -coupon)
-        st.deposits_usd_bn += coupon
-        st.deposit_buffer_usd_bn += self.config.deposit_buffer_share * coupon
+        if self._cells is None:  # the ledger's rows and columns are fixed once the model is built
+            self._cells = led.cells(_BOOKED)
+        trades = (self.ust_units_sold, self.usd_sold_bn, self.redeemed_units - self.supply_units,
+                  self.redeemed30_units - self.supply30_units)  # fmt: skip
+        prices = (day.ust_price, day.usdjpy, day.ust_coupon_per_unit, day.jgb_price, day.jgb30_price)
+        books = (st.ust_units, st.deposits_usd_bn, st.deposit_buffer_usd_bn)
+        self.ust_sold_usd_bn, st.ust_units, st.deposits_usd_bn, st.deposit_buffer_usd_bn = mof_settle(
+            trades, prices, books, self.config.deposit_buffer_share, led.table, led.turnover, self._cells
+        )
         st.ust_price = day.ust_price
-        # the issuer sells new bonds at today's price and repays the BoJ's maturing ones
-        led.bonds("jgb_issuer", "jgb_units", "jpy_tn", self.redeemed_units - self.supply_units, day.jgb_price)
-        led.bonds("jgb_issuer", "jgb30_units", "jpy_tn", self.redeemed30_units - self.supply30_units, day.jgb30_price)
 
     def holdings(self) -> dict[str, float]:
         return {"usd_bn": self.state.deposits_usd_bn, "ust_units": self.state.ust_units}

@@ -223,3 +223,53 @@ def test_bad_mof_config_names_the_field_and_range(field, value):
 def test_a_bad_ust_price_is_rejected():
     with pytest.raises(ConfigError, match="ust_price"):
         MofState(MofConfig(), ust_price=0.0)
+
+
+def _settle_with_the_ledgers_bookings(ledger, trades, prices, books, buffer_share):
+    """The MoF's settlement as it was written in Python with the ledger's own bookings: the rule the
+    compiled mof_settle must reproduce to the last bit."""
+    units_sold, usd_sold, jgb_bought, jgb30_bought = trades
+    ust_price, usdjpy, coupon_per_unit, jgb_price, jgb30_price = prices
+    units, deposits, buffer = books
+    proceeds = units_sold * ust_price
+    ledger.bonds("mof", "ust_units", "usd_bn", -units_sold, ust_price)
+    ledger.fx("mof", -usd_sold, usdjpy / 1000.0)
+    units -= units_sold
+    deposits += proceeds - usd_sold
+    coupon = units * coupon_per_unit
+    ledger.book("mof", "usd_bn", coupon)
+    ledger.book("us_treasury", "usd_bn", -coupon)
+    deposits += coupon
+    buffer += buffer_share * coupon
+    ledger.bonds("jgb_issuer", "jgb_units", "jpy_tn", jgb_bought, jgb_price)
+    ledger.bonds("jgb_issuer", "jgb30_units", "jpy_tn", jgb30_bought, jgb30_price)
+    return proceeds, units, deposits, buffer
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_compiled_settlement_is_the_rule_with_the_ledgers_bookings_to_the_last_bit(seed):
+    from agents import mof as mof_module
+    from model.accounting import Ledger
+
+    rng = np.random.default_rng(seed)
+    trades = (rng.uniform(0, 50) if seed % 2 else 0.0, rng.normal(0, 30), rng.normal(0, 0.5), rng.normal(0, 0.1))
+    prices = (
+        rng.uniform(60, 120),
+        rng.uniform(100, 170),
+        rng.uniform(0, 0.02),
+        rng.uniform(80, 100),
+        rng.uniform(40, 70),
+    )
+    books = (rng.uniform(0, 15), rng.uniform(0, 300), rng.uniform(0, 50))
+    start = rng.normal(0.0, 100.0)
+    results = []
+    for fn in (None, mof_module.mof_settle, mof_module.mof_settle.py_func):
+        ledger = Ledger(("mof", "us_treasury", "jgb_issuer"))
+        ledger.table[:] = start + np.arange(ledger.table.size).reshape(ledger.table.shape)
+        ledger.freeze_initial()
+        if fn is None:
+            out = _settle_with_the_ledgers_bookings(ledger, trades, prices, books, 0.25)
+        else:
+            out = fn(trades, prices, books, 0.25, ledger.table, ledger.turnover, ledger.cells(mof_module._BOOKED))
+        results.append((np.array(out).tobytes(), ledger.table.tobytes(), ledger.turnover.tobytes()))
+    assert results[1] == results[0] and results[2] == results[0]
