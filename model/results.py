@@ -330,15 +330,10 @@ def simulate_many(
         )
     if not seed_list:
         raise ConfigError("seeds = [] is not allowed; expected at least one non-negative integer seed")
-    if len(seed_list) > MAX_SEEDS:
-        raise ConfigError(
-            f"seeds = {len(seed_list):,} seeds is not allowed; expected at most {MAX_SEEDS:,} (call again for more)"
-        )
+    seen: set[int] = set()
     for j, seed in enumerate(seed_list):
         if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ConfigError(f"seeds[{j}] = {shown(seed)} is not allowed; expected a non-negative integer")
-    seen: set[int] = set()
-    for j, seed in enumerate(seed_list):
         if int(seed) in seen:
             raise ConfigError(
                 f"seeds[{j}] = {int(seed)} is not allowed; that seed is already in the list, expected distinct "
@@ -754,17 +749,9 @@ def _read_record(path: Path) -> dict[str, Any]:
     def no_constant(name: str) -> Any:  # NaN, Infinity: never written (json_safe turns them into null)
         raise refuse(f"{name} is not allowed in it")
 
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise refuse(f"it is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
-    try:
-        record = json.loads(text, parse_constant=no_constant)
-    except json.JSONDecodeError as exc:
-        raise refuse(f"it is not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})") from None
-    except RecursionError:
-        raise refuse("it is not valid JSON (nested too deeply)") from None
+    from model.validation import parse_json
+
+    record = parse_json(path.read_bytes(), refuse, parse_constant=no_constant)
     if not isinstance(record, dict):
         raise refuse(f"it holds a JSON {type(record).__name__}, not an object")
     seed = record.get("seed")

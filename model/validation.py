@@ -9,12 +9,14 @@ names the field, the value and what is allowed, long before it reaches a numba k
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import numbers
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfigError", "Validated", "param", "read_text_file", "shown"]
+__all__ = ["ConfigError", "Validated", "param", "parse_json", "read_text_file", "shown"]
 
 
 class ConfigError(ValueError):
@@ -170,6 +172,25 @@ class Validated:
                 (f.name, f.default, m.get("unit", ""), _allowed(m) if m else "", m.get("doc", ""), m.get("source", ""))
             )
         return rows
+
+
+def parse_json(data: bytes, refuse: Callable[[str], Exception], **loads: Any) -> Any:
+    """``data`` decoded as UTF-8 and parsed as JSON (``loads``: keywords of :func:`json.loads`).
+
+    What is wrong with it, in a few words ("it is not UTF-8 text (...)", "it is not valid JSON
+    (...)"), is raised as ``refuse(problem)``, so that each caller names its file and says what it
+    expected, in one line. An exception raised by a hook in ``loads`` passes through unchanged.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise refuse(f"it is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+    try:
+        return json.loads(text, **loads)
+    except json.JSONDecodeError as exc:
+        raise refuse(f"it is not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise refuse("it is not valid JSON (nested too deeply)") from None
 
 
 def read_text_file(path: str | Path, what: str) -> str:

@@ -46,6 +46,7 @@ import numpy as np
 from experiments.analysis.hypotheses import DECISION_RULES, HYPOTHESES, HypothesisResult, Runs, chosen
 from experiments.runner import atomic_write, write_text_atomic
 from experiments.sweeps.spec import Parameter
+from model.validation import parse_json
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -107,19 +108,15 @@ def load_draws(path: str | Path) -> list[dict[str, Any]]:
         raw = path.read_bytes()
     except OSError as exc:
         raise ValueError(f"--draws-from {path}: cannot be read ({exc.strerror or exc})") from None
+
+    def refuse(problem: str) -> ValueError:
+        return ValueError(f"--draws-from {path}: {problem}; expected a UTF-8 JSON file of draws")
+
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"--draws-from {path}: not UTF-8 (byte {exc.start}); expected a UTF-8 JSON file") from None
-    try:
-        doc = json.loads(text, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--draws-from {path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        doc = parse_json(raw, refuse, object_pairs_hook=_unique_keys)
     except _DuplicateKey as exc:
         raise ValueError(f"--draws-from {path}: the key {exc.args[0]!r} appears twice in one object; "
                          "expected each key once") from None  # fmt: skip
-    except RecursionError:
-        raise ValueError(f"--draws-from {path}: not valid JSON (nested too deeply)") from None
     draws = doc.get("draws") if isinstance(doc, dict) else None
     if not isinstance(draws, list) or not draws:
         raise ValueError(f'--draws-from {path}: expected {{"draws": [{{"section.field": value, ...}}, ...]}} '
