@@ -80,6 +80,7 @@ __all__ = [
     "code_fingerprint",
     "FINGERPRINT_LIBRARIES",
     "NOT_INSTALLED",
+    "is_host",
     "scheduler_address_problem",
     "scheduler_connection_problem",
     "atomic_write",
@@ -270,17 +271,31 @@ class DaskPool:
                 self._cluster.close()
 
 
-_SCHEDULER_ADDRESS = re.compile(r"(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):(\d{1,5})/?")
+_SCHEDULER_ADDRESS = re.compile(r"(?:(?:tcp|tls|ucx|ws|wss)://)?(\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):(\d{1,5})/?")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
+
+
+def is_host(text: str) -> bool:
+    """Whether ``text`` is an IP address (IPv6 possibly in brackets) or an ASCII host name."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+        return True
+    except ValueError:
+        return bool(_HOSTNAME.fullmatch(text)) and text.isascii()
 
 
 def scheduler_address_problem(address: str) -> str | None:
     """What is wrong with ``address`` as the address of a Dask scheduler, or None if nothing is.
 
-    Dask connects to ``[PROTOCOL://]HOST:PORT`` (protocol tcp, tls, ucx, ws or wss; port 1-65535);
-    without a port it fails only when it connects, so callers check first, before writing anything.
+    Dask connects to ``[PROTOCOL://]HOST:PORT`` (protocol tcp, tls, ucx, ws or wss; an IP address or
+    an ASCII host name; port 1-65535); without a port it fails only when it connects, so callers
+    (the command line's ``--scheduler`` among them) check first, before writing anything.
     """
     m = _SCHEDULER_ADDRESS.fullmatch(address)
-    if m is None or not 1 <= int(m.group(1)) <= 65535:
+    if m is None or not is_host(m.group(1)) or not 1 <= int(m.group(2)) <= 65535:
         return (
             "expected a Dask scheduler address PROTOCOL://HOST:PORT, e.g. tcp://10.0.0.5:8786 "
             "(protocol tcp, tls, ucx, ws or wss; port 1-65535)"

@@ -222,26 +222,14 @@ def seed_list(text: str) -> list[int]:
     return seeds
 
 
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
-
-
-def _is_host(text: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(text.strip("[]"))
-        return True
-    except ValueError:
-        return bool(_HOSTNAME.fullmatch(text)) and text.isascii()
-
-
 def host_address(text: str) -> str:
     """argparse type: an IP address or host name to listen on (``""`` is refused: say 0.0.0.0).
 
     An empty host would make the server listen on every interface without the user saying so.
     """
-    if not _is_host(text):
+    from experiments.runner import is_host
+
+    if not is_host(text):
         raise argparse.ArgumentTypeError(
             f"--host = {text!r} is not allowed; expected an IP address or a host name (letters, digits, '-', '.'), "
             "e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every network interface)"
@@ -250,14 +238,13 @@ def host_address(text: str) -> str:
 
 
 def scheduler_address(text: str) -> str:
-    """argparse type: a Dask scheduler address, ``[tcp|tls|ucx|ws|wss://]HOST[:PORT]``."""
-    m = re.fullmatch(r"(?:(tcp|tls|ucx|ws|wss|inproc)://)?(\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+)(?::(\d{1,5}))?/?", text)
-    ok = m is not None and _is_host(m.group(2)) and (m.group(3) is None or 1 <= int(m.group(3)) <= 65535)
-    if not ok:
-        raise argparse.ArgumentTypeError(
-            f"--scheduler = {text!r} is not allowed; expected a Dask scheduler address PROTOCOL://HOST:PORT, "
-            "e.g. tcp://10.0.0.5:8786 (protocol tcp, tls, ucx, ws or wss; port 1-65535)"
-        )
+    """argparse type: a Dask scheduler address, ``[tcp|tls|ucx|ws|wss://]HOST:PORT``
+    (:func:`experiments.runner.scheduler_address_problem`, the check the sweep itself makes)."""
+    from experiments.runner import scheduler_address_problem
+
+    problem = scheduler_address_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"--scheduler = {text!r} is not allowed; {problem}")
     return text
 
 

@@ -174,13 +174,17 @@ def test_damaged_part_file_in_sensitivity_names_the_file(capsys, damaged_sweep):
 # -- malformed addresses --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("address", ["tcp://", "tcp://a b:8786", "tcp://host:99999", "host:port", "tcp://hôte:1", ""])
+@pytest.mark.parametrize(
+    "address", ["tcp://", "tcp://a b:8786", "tcp://host:99999", "host:port", "tcp://hôte:1", "", "tcp://dask-head"]
+)
 def test_malformed_scheduler_address(tmp_path, capsys, small_spec, address):
     line = usage_error(capsys, "sweep", str(small_spec), "--out", str(tmp_path / "o"), "--scheduler", address)
     assert f"--scheduler = {address!r} is not allowed; expected a Dask scheduler address" in line
 
 
-@pytest.mark.parametrize("address", ["tcp://10.0.0.5:8786", "10.0.0.5:8786", "tls://[::1]:8786", "tcp://dask-head"])
+@pytest.mark.parametrize(
+    "address", ["tcp://10.0.0.5:8786", "10.0.0.5:8786", "tls://[::1]:8786", "tcp://dask-head:8786"]
+)
 def test_wellformed_scheduler_addresses_pass_the_check(address):
     from experiments.cli.common import scheduler_address
 
