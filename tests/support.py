@@ -65,3 +65,20 @@ def forwards_held(model: CarryUnwindModel) -> tuple[float, ...]:
         if s.name not in ("hedge_funds", "life_insurers", "dealers")
     )
     return named + others
+
+
+def seeds_run(monkeypatch) -> list[int]:
+    """The seeds that ``experiments.runner.run_tasks`` runs from now on, inside a resumable command: those
+    whose result its checkpoint does not already hold (the list fills as the command runs)."""
+    from experiments import runner
+
+    ran: list[int] = []
+    original = runner.run_tasks
+
+    def counting(fn, tasks, **kw):
+        found, _ = runner.active_checkpoint().split(fn, list(tasks))
+        ran.extend(t["seed"] for i, t in enumerate(tasks) if i not in found)
+        return original(fn, tasks, **kw)
+
+    monkeypatch.setattr(runner, "run_tasks", counting)
+    return ran

@@ -17,6 +17,7 @@ import pytest
 from experiments import runner
 from experiments.cli import main
 from experiments.cli.run import SEEDS_FILE, SEEDS_SUMMARY_FILE
+from tests.support import seeds_run
 
 TINY = ["--days", "3", "--set", "hedge_funds.n_funds=20", "--no-progress", "--quiet"]
 
@@ -98,15 +99,7 @@ def test_a_seed_that_fails_keeps_the_finished_seeds_for_the_next_attempt(tmp_pat
     assert "seed 2" in capsys.readouterr().err
     checkpoint = out.with_name(out.name + ".checkpoint")
     assert len(list(checkpoint.glob("*.pkl"))) == 1  # seed 1, kept although nothing raised out of the block
-    ran = []
-    original = runner.run_tasks
-
-    def counting(fn, tasks, **kw):
-        found, _ = runner.active_checkpoint().split(fn, list(tasks))
-        ran.extend(t["seed"] for i, t in enumerate(tasks) if i not in found)
-        return original(fn, tasks, **kw)
-
-    monkeypatch.setattr("experiments.runner.run_tasks", counting)
+    ran = seeds_run(monkeypatch)
     assert main(_seeds_argv(out)) == 0
     assert ran == [2] and not checkpoint.exists()
 

@@ -9,6 +9,7 @@ import pytest
 from experiments.cli import main
 from experiments.cli.run import HEADLINE, SEEDS_FILE, SEEDS_SUMMARY_FILE, seeds_summary
 from model.results import load
+from tests.support import seeds_run
 
 TINY = ["--days", "3", "--set", "hedge_funds.n_funds=20", "--no-progress", "--quiet"]
 
@@ -97,15 +98,7 @@ def test_an_interrupted_multi_seed_run_goes_on_from_its_finished_seeds(three_see
     shutil.rmtree(out / "seed-2")
     for table in (SEEDS_FILE, SEEDS_SUMMARY_FILE):
         (out / table).unlink()
-    ran = []
-    original = runner.run_tasks
-
-    def counting(fn, tasks, **kw):
-        found, _ = runner.active_checkpoint().split(fn, list(tasks))
-        ran.extend(t["seed"] for i, t in enumerate(tasks) if i not in found)
-        return original(fn, tasks, **kw)
-
-    monkeypatch.setattr("experiments.runner.run_tasks", counting)
+    ran = seeds_run(monkeypatch)
     assert main(argv) == 0  # no --force needed: the command goes on
     assert ran == [2]
     pd.testing.assert_frame_equal(pd.read_csv(out / SEEDS_FILE), pd.read_csv(three_seeds / SEEDS_FILE))
