@@ -39,6 +39,7 @@ __all__ = [
     "EVENT_KINDS",
     "OBSERVED_KINDS",
     "SCRIPTED_KINDS",
+    "MARKED_KINDS",
     "load_scenario",
     "list_scenarios",
     "report_late_events",
@@ -70,12 +71,15 @@ EVENT_KINDS: dict[str, dict[str, tuple[float, float]]] = {
 # use them only if its name says it is conditional on that observation, so no result from such a run
 # passes for one built from inputs alone.
 OBSERVED_KINDS = frozenset({"ust2y_observed"})
-CONDITIONAL_MARK = "conditional"
 # Kinds that set an outcome of the model by hand: ``risk_shock`` moves the risk index, which the model
-# prices from balance sheets and the day's moves. They serve experiments on sentiment, so a scenario may
-# use them only if its name says so; no shipped scenario does.
+# prices from balance sheets and the day's moves. They serve experiments on sentiment; no shipped
+# scenario uses them.
 SCRIPTED_KINDS = frozenset({"risk_shock"})
-SENTIMENT_MARK = "sentiment"
+# Every kind that puts an outcome in: the word a scenario's name must contain to use it, and what it does.
+MARKED_KINDS: dict[str, tuple[str, str]] = {
+    **dict.fromkeys(OBSERVED_KINDS, ("conditional", "sets the model from an observed market price")),
+    **dict.fromkeys(SCRIPTED_KINDS, ("sentiment", "sets the risk index by hand, an experiment on sentiment")),
+}
 
 
 @dataclass(frozen=True)
@@ -292,17 +296,12 @@ def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Sc
             "expected a string"
         )
     for i, event in enumerate(parsed):
-        if event.kind in OBSERVED_KINDS and CONDITIONAL_MARK not in name:
+        mark, does = MARKED_KINDS.get(event.kind, (None, None))
+        if mark is not None and mark not in name:
             raise ConfigError(
-                f"{_at(where, lines.key(f'events[{i}]', 'kind'))}: events[{i}].kind = {event.kind!r} sets the model "
-                f"from an observed market price (an outcome, not an input), so it is allowed only in a scenario "
-                f"whose name contains {CONDITIONAL_MARK!r}; name = {name!r}"
-            )
-        if event.kind in SCRIPTED_KINDS and SENTIMENT_MARK not in name:
-            raise ConfigError(
-                f"{_at(where, lines.key(f'events[{i}]', 'kind'))}: events[{i}].kind = {event.kind!r} sets the risk "
-                f"index by hand (an outcome of the model, not an input), so it is allowed only in a scenario whose "
-                f"name contains {SENTIMENT_MARK!r}, an experiment on sentiment; name = {name!r}"
+                f"{_at(where, lines.key(f'events[{i}]', 'kind'))}: events[{i}].kind = {event.kind!r} {does} (an "
+                f"outcome of the model, not an input), so it is allowed only in a scenario whose name contains "
+                f"{mark!r}; name = {name!r}"
             )
     events = tuple(sorted(parsed, key=lambda e: e.day))
     return Scenario(name=name, description=description, config=config, events=events, path=where)
