@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import difflib
 import math
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import numpy as np
 
 from experiments.analysis.metrics import METRICS
 from experiments.sweeps.spec import DESIGNS, Parameter, SpecError, SweepSpec
+from model.config import toml_loads
 from model.validation import ConfigError, shown
 
 __all__ = ["load_spec", "parse_spec", "MAX_RUNS", "MAX_DAYS"]
@@ -275,13 +275,9 @@ def parse_spec(text: str, where: str = "<spec>", base_dir: str | Path = ".", *, 
         With the file (``where``), the table and the offending key in the message.
     """
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{where}: malformed TOML: {exc}") from None
-    except ValueError as exc:  # tomllib's limit on an integer's digits
-        if "digits" not in str(exc):
-            raise
-        raise SpecError(f"{where}: an integer of more than 4,300 digits is not allowed; expected a number") from None
+        data = toml_loads(text, where)  # malformed TOML, an integer beyond tomllib's 4,300 digits
+    except ConfigError as exc:
+        raise SpecError(str(exc)) from None
     unknown = sorted(set(data) - {"sweep", "parameters", "fixed"})
     if unknown:
         raise SpecError(f"{where}: unknown table {unknown[0]!r}; allowed: [sweep], [parameters], [fixed]")
