@@ -77,6 +77,7 @@ __all__ = [
     "active_checkpoint",
     "beside",
     "checkpoint_settings",
+    "command_settings",
     "code_fingerprint",
     "FINGERPRINT_LIBRARIES",
     "NOT_INSTALLED",
@@ -590,7 +591,10 @@ def resumable(directory: str | Path | None, settings: dict[str, Any] | None = No
     checkpoint (the block runs as it would without this).
 
     ``settings`` (JSON-ready), if given, is recorded in the directory before the block starts, so that
-    a later command can tell with :func:`checkpoint_settings` whether the checkpoint is its own.
+    a later command can tell with :func:`checkpoint_settings` whether the checkpoint is its own. A
+    directory that already records other settings belongs to another command that has not finished
+    (such as ``figures --only`` run into the ``--out`` of a stopped ``figures``): the block reuses and
+    adds to it, and leaves it, and its record, in place for that command.
 
     >>> import pathlib, tempfile
     >>> where = pathlib.Path(tempfile.mkdtemp()) / "out.json.checkpoint"
@@ -604,7 +608,11 @@ def resumable(directory: str | Path | None, settings: dict[str, Any] | None = No
         yield None
         return
     checkpoint = Checkpoint(directory)
-    if settings is not None:
+    recorded = checkpoint_settings(directory)
+    # another command's unfinished checkpoint (its settings recorded and not these): this block reads and
+    # adds to it, and leaves it in place for that command, whose record stays
+    foreign = settings is not None and recorded is not None and _json_ready(settings) != recorded
+    if settings is not None and not foreign:
         write_text_atomic(checkpoint.directory / SETTINGS_FILE, json.dumps(settings, sort_keys=True) + "\n")
     token = _ACTIVE.set(checkpoint)
     try:
@@ -617,7 +625,27 @@ def resumable(directory: str | Path | None, settings: dict[str, Any] | None = No
     if checkpoint.kept:
         _report_kept(checkpoint)
         return
+    if foreign:
+        log.info("%s holds the finished runs of an unfinished command with other settings; they are kept for it",
+                 checkpoint.directory)  # fmt: skip
+        return
     shutil.rmtree(checkpoint.directory, ignore_errors=True)
+
+
+# options that change how a command runs, not what it computes: a rerun with other values is the same command
+RUNTIME_OPTIONS = frozenset({"handler", "resumable", "workers", "progress", "quiet", "scheduler", "force"})
+
+
+def command_settings(args: Any, command: str | None = None) -> dict[str, Any]:
+    """The settings of a command-line command, for :func:`resumable`: its name (``args.command``, or
+    ``command``) and its options, less :data:`RUNTIME_OPTIONS`, as JSON values (others as text)."""
+    options = {k: v for k, v in sorted(vars(args).items()) if k not in RUNTIME_OPTIONS and k != "command"}
+    return _json_ready({"command": getattr(args, "command", None) or command, "options": options})
+
+
+def _json_ready(value: Any) -> Any:
+    """``value`` as it reads back from JSON (paths and other objects as their text)."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
 def _report_kept(checkpoint: Checkpoint) -> None:

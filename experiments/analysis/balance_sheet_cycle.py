@@ -573,7 +573,7 @@ def main(argv: list[str] | None = None) -> int:
     from experiments.calibration.search import parse_fixed
 
     base = parse_fixed(parser, args.sets)
-    from experiments.runner import beside, resumable
+    from experiments.runner import beside, command_settings, resumable
 
     if args.channels and args.map:
         parser.error("--channels and --map are separate reports; give one")
@@ -585,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
             check_out_file(Path(args.out))
         except UsageError as exc:
             parser.error(str(exc))
-    with resumable(beside(args.out)):
+    with resumable(beside(args.out), command_settings(args, "experiments.analysis.balance_sheet_cycle")):
         if args.channels:
             text = json.dumps(channels_report(args.seeds, args.days, args.workers, base=base), indent=1)
         elif args.map:

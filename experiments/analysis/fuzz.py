@@ -147,9 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.replay is not None:
         print(json.dumps(fuzz_one((args.replay, args.days, scenarios)), indent=1, default=str))
         return 0
-    from experiments.runner import beside, resumable, run_tasks, write_text_atomic
+    from experiments.runner import beside, command_settings, resumable, run_tasks, write_text_atomic
 
-    with resumable(beside(args.out)):
+    with resumable(beside(args.out), command_settings(args, "experiments.analysis.fuzz")):
         tasks = [(i, args.days, scenarios) for i in range(args.draws)]
         rows = run_tasks(fuzz_one, tasks, workers=args.workers, progress=True)
         counts = Counter(r["outcome"] for r in rows)

@@ -192,9 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         value = getattr(args, name)
         if not lo <= value <= hi:
             parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
-    from experiments.runner import beside, resumable
+    from experiments.runner import beside, command_settings, resumable
 
-    with resumable(beside(args.out)):
+    with resumable(beside(args.out), command_settings(args, "experiments.analysis.interventions")):
         result = measure(args.seeds, level=args.level, workers=args.workers)
         if args.out:
             from experiments.runner import write_text_atomic

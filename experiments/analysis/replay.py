@@ -539,9 +539,11 @@ def main(argv: list[str] | None = None) -> int:
     if not 0.0 <= args.news_sd <= 0.12:  # market.risk_news_sd's range (NaN fails too)
         parser.error(f"--news-sd = {args.news_sd} is not allowed; expected a number in [0, 0.12]")
     base = parse_fixed(parser, args.sets, searched=ARM_FIELDS)
-    from experiments.runner import beside, resumable
+    from experiments.runner import beside, command_settings, resumable
 
-    with resumable(beside(args.out)):  # the files are written before the finished runs are let go
+    with resumable(
+        beside(args.out), command_settings(args, "experiments.analysis.replay")
+    ):  # the files are written before the finished runs are let go
         report = replay(args.seeds, workers=args.workers, news_sd=args.news_sd, positioning=not args.no_positioning,
                         channels=args.channels, grid=args.map, conditional=not args.no_conditional,
                         base=base)  # fmt: skip

@@ -199,9 +199,9 @@ def main(argv: list[str] | None = None) -> int:
                            extra=options, candidates=24, seeds=12, days=1750, profile=7)  # fmt: skip
     objective = args.objective
     bounds = {k: v for k, v in {**BOUNDS, **CAPS}.items() if k in searched(args)}
-    from experiments.runner import beside, resumable
+    from experiments.runner import beside, command_settings, resumable
 
-    with resumable(beside(args.out)):
+    with resumable(beside(args.out), command_settings(args, "experiments.calibration.baseline")):
         # --days: a run's returns after the 250-day burn-in
         if objective == "joint":
             joint = joint_targets(args.days)

@@ -192,9 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     from experiments.calibration.search import parse_arguments, write_result
 
     args = parse_arguments("python -m experiments.calibration.intervention", __doc__, argv, fixable=False, seeds=10)
-    from experiments.runner import beside, resumable
+    from experiments.runner import beside, command_settings, resumable
 
-    with resumable(beside(args.out)):
+    with resumable(beside(args.out), command_settings(args, "experiments.calibration.intervention")):
         return write_result(calibrate(args.seeds, args.workers), args.out, brief=False)
 
 

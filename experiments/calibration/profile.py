@@ -93,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--{name} = {getattr(args, name)} is not allowed; expected {lo} to {hi}")
     if len(args.values) > 100:
         parser.error(f"values: {len(args.values)} given; at most 100 are allowed")
-    from experiments.runner import beside, resumable
+    from experiments.runner import beside, command_settings, resumable
 
-    with resumable(beside(args.out)):
+    with resumable(beside(args.out), command_settings(args, "experiments.calibration.profile")):
         values = _values(parser, args.field, args.values)
         fixed = parse_fixed(parser, args.sets, searched=(args.field.replace(".", "__"),))
         result = profile(args.field, values, seeds=args.seeds, days=args.days, workers=args.workers, fixed=fixed)

@@ -101,9 +101,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_arguments("python -m experiments.calibration.risk_index", __doc__, argv, searched=tuple(BOUNDS),
                            candidates=32, seeds=6, days=1500)  # fmt: skip
-    from experiments.runner import beside, resumable
+    from experiments.runner import beside, command_settings, resumable
 
-    with resumable(beside(args.out)):
+    with resumable(beside(args.out), command_settings(args, "experiments.calibration.risk_index")):
         if args.score_defaults:
             from experiments.calibration.search import score_point
 

@@ -122,10 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
     with command_logging(level):
         try:
-            from experiments.runner import beside, resumable
+            from experiments.runner import beside, command_settings, resumable
 
             # a command that runs many models keeps its finished runs beside its output until it completes
-            with resumable(beside(args.out) if getattr(args, "resumable", False) else None) as checkpoint:
+            where = beside(args.out) if getattr(args, "resumable", False) else None
+            with resumable(where, command_settings(args)) as checkpoint:
                 status = args.handler(args)
                 if checkpoint is not None and status != EXIT_OK:  # failed without raising: keep the finished runs
                     checkpoint.keep()

@@ -145,6 +145,41 @@ def test_a_command_that_returns_a_failed_status_keeps_its_checkpoint(tmp_path, c
     assert main(args) == 0 and not checkpoint.exists()
 
 
+def test_a_command_with_other_settings_leaves_another_ones_checkpoint_for_it(tmp_path):
+    """A second command into the same OUT (``figures --only`` after a stopped ``figures``) reuses the
+    stopped command's finished runs, and on completing leaves them, and its record, for that command."""
+    where = tmp_path / "figs.checkpoint"
+    whole, part = {"command": "figures", "only": None}, {"command": "figures", "only": "fan"}
+    with runner.resumable(where, whole) as checkpoint:
+        runner.run_tasks(abs, [-1, -2])
+        checkpoint.keep()  # stopped
+    with runner.resumable(where, part) as checkpoint:
+        assert runner.run_tasks(abs, [-2, -3]) == [2, 3] and checkpoint.found == 1
+    assert len(list(where.glob("*.pkl"))) == 3 and runner.checkpoint_settings(where) == whole
+    with runner.resumable(where, whole) as checkpoint:  # the stopped command, again: it completes
+        assert runner.run_tasks(abs, [-1, -2]) == [1, 2] and checkpoint.found == 2
+    assert not where.exists()
+
+
+def test_a_cli_command_into_a_stopped_ones_out_keeps_its_finished_runs(tmp_path, monkeypatch):
+    """``validate`` stopped after its runs, then a ``validate`` with other seeds into the same OUT: the
+    stopped one's runs are still there after the second completes, and the first, again, removes them."""
+    out = tmp_path / "v"
+    first = ["validate", "--out", str(out), "--seeds", "2", "--days", "150", "--burn-in", "40", "--episode-days",
+             "12", "--no-progress", "--quiet"]  # fmt: skip
+    with monkeypatch.context() as patch:
+        patch.setattr(runner.shutil, "rmtree", lambda *a, **k: None)  # keep the checkpoint, as if killed
+        assert main(first) == 0
+    checkpoint = runner.beside(out)
+    kept = {p.name for p in checkpoint.glob("*.pkl")}
+    assert len(kept) >= 4
+    second = [a if a != "2" else "1" for a in first]  # --seeds 1
+    assert main(second) == 0
+    assert kept <= {p.name for p in checkpoint.glob("*.pkl")}  # nothing of the first command's was removed
+    assert main(first + ["--workers", "1"]) == 0  # the first command again (a runtime option changed)
+    assert not checkpoint.exists()
+
+
 # -- validate: the episode scenario's contents are part of each task ----------------------------------------
 
 
