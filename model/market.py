@@ -292,6 +292,17 @@ class MarketConfig(Validated):
         source="JGB 2y, 2023 average ~0.0% (MoF)",
         range_note="JGB 2y -0.4% (2016) to ~8.5% (1980)",
     )
+    boj_priced_change_pa: float = param(
+        0.0,
+        unit="per annum",
+        lo=-0.01,
+        hi=0.01,
+        doc="on day 0, the change in the BoJ policy rate the market already expects at the near term (the priced "
+        "part of the next decision: probability times size): it starts the BoJ path's near-term level at "
+        "boj_rate plus this, so a decision that comes as priced is no surprise",
+        source="none priced at the baseline; a scenario that starts before a live meeting states its pricing",
+        range_note="±100 bp: up to four 25 bp moves fully priced",
+    )
     fed_longrun_pa: float = param(
         0.03,
         unit="per annum",
@@ -433,7 +444,9 @@ class MarketState:
         self.risk_draw = 0.0
         # expected policy paths and the 2y term premia that make the initial 2y yields match
         self.fed_path = ExpectedPath(cfg.us_short_rate, cfg.fed_longrun_pa, cfg.policy_halflife_years)
-        self.boj_path = ExpectedPath(cfg.boj_rate, cfg.boj_longrun_pa, cfg.policy_halflife_years)
+        self.boj_path = ExpectedPath(
+            cfg.boj_rate + cfg.boj_priced_change_pa, cfg.boj_longrun_pa, cfg.policy_halflife_years
+        )
         self.ust2y_premium = cfg.ust2y_yield - self.fed_path.average(2.0)
         self.jgb2y_premium = cfg.jgb2y_yield - self.boj_path.average(2.0)
         self.fed_avg10_0 = self.fed_path.average(10.0)

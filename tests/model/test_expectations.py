@@ -39,6 +39,20 @@ def test_a_priced_decision_is_no_surprise_and_an_unpriced_one_is():
     assert path.average(10.0) < before
 
 
+def test_a_decision_priced_on_day_0_is_a_surprise_only_by_its_unpriced_part():
+    """``market.boj_priced_change_pa`` starts the BoJ path above the policy rate: a hike of that size is
+    no surprise, a larger one surprises by the rest, and the day-0 2y yield is still the stated one."""
+    from model.market import MarketConfig, MarketState
+
+    for priced in (0.0, 0.00075, 0.0015):
+        cfg = MarketConfig(boj_rate=0.001, boj_priced_change_pa=priced, jgb2y_yield=0.0036)
+        state = MarketState(cfg)
+        assert state.jgb2y_yield == pytest.approx(0.0036, abs=1e-15)
+        state.set_boj_rate(0.0025)
+        assert state.last_surprise["boj"] == pytest.approx(0.0015 - priced, abs=1e-15)
+    assert MarketState(MarketConfig(boj_priced_change_pa=0.0)).boj_path.level == MarketConfig().boj_rate
+
+
 # The known answers are those of the expectations channel: the risk index's response to the day's
 # moves and forced sales (the carry unwind a Fed surprise sets off, and the flight to quality it
 # brings) is switched off, as it adds a further fall in UST yields (measured in the closing note).
