@@ -509,12 +509,20 @@ def _installed_version(name: str) -> str:
 class Checkpoint:
     """A directory of finished tasks' results, one file per task, named by the task's key."""
 
-    def __init__(self, directory: str | Path) -> None:
+    def __init__(self, directory: str | Path, settings: dict[str, Any] | None = None) -> None:
         self.directory = Path(directory)
+        self.settings = settings  # recorded in the directory (SETTINGS_FILE) when it first keeps something
         self.fingerprint = code_fingerprint()
         self.found = 0  # results read back, over this checkpoint's life
         self.stored = 0  # results written
         self.kept = False  # set by keep(): the block did not complete, so the directory stays
+
+    def record(self) -> None:
+        """Write the command's settings into the directory, once, before the first thing it keeps there
+        (so that a command refused before any work leaves no directory behind)."""
+        if self.settings is not None:
+            write_text_atomic(self.directory / SETTINGS_FILE, json.dumps(self.settings, sort_keys=True) + "\n")
+            self.settings = None
 
     def keep(self) -> None:
         """Keep the directory when the block ends, also without an exception: the command did not
@@ -548,6 +556,7 @@ class Checkpoint:
 
     def store(self, key: str, value: Any) -> None:
         """Keep ``value`` under ``key``: written to a temporary file, then renamed (whole or absent)."""
+        self.record()
         write_bytes_atomic(self.directory / (key + _RESULT_SUFFIX), pickle.dumps(value, protocol=5))
         self.stored += 1
 
@@ -590,8 +599,8 @@ def resumable(directory: str | Path | None, settings: dict[str, Any] | None = No
     interruption or a call of :meth:`Checkpoint.keep` it is kept for the next attempt. ``None``: no
     checkpoint (the block runs as it would without this).
 
-    ``settings`` (JSON-ready), if given, is recorded in the directory before the block starts, so that
-    a later command can tell with :func:`checkpoint_settings` whether the checkpoint is its own. A
+    ``settings`` (JSON-ready), if given, is recorded in the directory with the first result kept there
+    (:meth:`Checkpoint.record`), so that a later command can tell with :func:`checkpoint_settings` whether the checkpoint is its own. A
     directory that already records other settings belongs to another command that has not finished
     (such as ``figures --only`` run into the ``--out`` of a stopped ``figures``): the block reuses and
     adds to it, and leaves it, and its record, in place for that command.
@@ -607,13 +616,11 @@ def resumable(directory: str | Path | None, settings: dict[str, Any] | None = No
     if directory is None:
         yield None
         return
-    checkpoint = Checkpoint(directory)
     recorded = checkpoint_settings(directory)
     # another command's unfinished checkpoint (its settings recorded and not these): this block reads and
     # adds to it, and leaves it in place for that command, whose record stays
     foreign = settings is not None and recorded is not None and _json_ready(settings) != recorded
-    if settings is not None and not foreign:
-        write_text_atomic(checkpoint.directory / SETTINGS_FILE, json.dumps(settings, sort_keys=True) + "\n")
+    checkpoint = Checkpoint(directory, None if foreign else settings)
     token = _ACTIVE.set(checkpoint)
     try:
         yield checkpoint

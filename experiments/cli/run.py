@@ -409,6 +409,7 @@ def _run_seeds(args: argparse.Namespace, config: Any, scenario: Any) -> int:
     if resuming:
         _forget_missing_seeds(checkpoint, tasks)
     with resumable(checkpoint, settings) as kept:  # kept until the tables are written
+        kept.record()  # at once: a seed written into OUT before its result is kept is still this command's
         # a single seed runs in this process (workers is 1) and shows the model's own bar; that choice is
         # passed beside the tasks, so that --quiet or --no-progress does not change their checkpoint keys
         show = _SHOW_PROGRESS.set(progress and workers == 1 and len(seeds) == 1)

@@ -98,6 +98,7 @@ def sensitivity_results(quick: bool, *, workers: int = 1) -> tuple[list[Sensitiv
             # read now, as the sweep's manifest records it, not when the command started)
             tag = hashlib.sha256(f"{code_fingerprint()}\0{spec.digest()}".encode()).hexdigest()[:16]
             where = checkpoint.directory / f"sensitivity-{tag}"
+            checkpoint.record()  # the sweep keeps its runs there: the checkpoint says whose they are
         executor = "serial" if workers <= 1 else "local"
         run_sweep(spec, where / "sweep", executor=executor, workers=workers, progress=False, spec_text=text,
                   resume=True)  # fmt: skip
