@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 __all__ = [
     "RunResult",
     "run_simulation",
+    "check_accounting",
+    "run_name",
     "simulate_many",
     "summarize",
     "max_drawdown",
@@ -158,7 +160,7 @@ def run_simulation(
     )
     _step_all(model, n_days, progress, t0)
     settings = "".join(f", {k.replace('__', '.')}={v!r}" for k, v in overrides.items())
-    check_accounting(model, f"scenario {model.scenario_spec.name}, seed {model.seed}{settings}")
+    check_accounting(model, f"{run_name(model)}{settings}")
     df = model.timeseries()
     return RunResult(
         timeseries=df,
@@ -167,6 +169,11 @@ def run_simulation(
         seed=model.seed,
         scenario=model.scenario_spec.name,
     )
+
+
+def run_name(model: Any) -> str:
+    """``scenario NAME, seed N``: how a message names a run, so that it can be run again alone."""
+    return f"scenario {model.scenario_spec.name}, seed {model.seed}"
 
 
 def check_accounting(model: Any, where: str = "") -> None:

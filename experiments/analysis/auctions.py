@@ -42,11 +42,13 @@ SHIFTS = {
 def run(seed: int, days: int, events=(), **overrides: Any):
     """The baseline's time series for ``days`` days with ``events`` (``ScenarioEvent``) and overrides."""
     from model.model import CarryUnwindModel
+    from model.results import check_accounting, run_name
 
     model = CarryUnwindModel(seed=seed, collect=False, **{**SMALL, **overrides})
     for e in events:
         model.schedule(e.day, model.apply_event, e)
     model.run_days(days)
+    check_accounting(model, run_name(model))
     return model.timeseries()
 
 

@@ -99,6 +99,7 @@ def run_stats(task: tuple[str, dict, int, int]) -> dict[str, float]:
     from experiments.calibration.baseline import JUDGED
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
+    from model.results import check_accounting, run_name
 
     scenario, overrides, seed, days = task
     model = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **overrides)
@@ -107,6 +108,7 @@ def run_stats(task: tuple[str, dict, int, int]) -> dict[str, float]:
     except ClearingError:
         return {"kurtosis": float("nan"), "abs_acf1": float("nan"), "failed": 1.0, "days_at_risk_cap": float("nan"),
                 **dict.fromkeys(JUDGED, float("nan"))}  # fmt: skip
+    check_accounting(model, run_name(model))
     r = log_returns(np.asarray(model.series("usdjpy"), dtype=float)[BURN_IN:])
     v = np.asarray(model.series("risk_index"), dtype=float)[BURN_IN:]
     stats = return_statistics(r)  # its kurtosis and lag-1 |return| autocorrelation are this module's two
@@ -136,6 +138,7 @@ def news_on_its_day(seed: int, day: int = 30, base: dict[str, Any] | None = None
     """ln USD/JPY on the news day against the twin (%): a −2 sd US growth surprise, and a 25 bp Fed
     cut nobody expected (every run with the overrides ``base``)."""
     from model.model import CarryUnwindModel
+    from model.results import check_accounting, run_name
     from model.scenarios import ScenarioEvent, load_scenario
 
     quiet = dataclasses.replace(load_scenario("baseline"), events=())
@@ -147,10 +150,12 @@ def news_on_its_day(seed: int, day: int = 30, base: dict[str, Any] | None = None
     }
     twin = CarryUnwindModel(scenario=quiet, seed=seed, collect=False, **(base or {}))
     twin.run_days(day)
+    check_accounting(twin, run_name(twin))
     for name, ev in events.items():
         m = CarryUnwindModel(scenario=dataclasses.replace(quiet, events=(ev,)), seed=seed, collect=False,
                              **(base or {}))  # fmt: skip
         m.run_days(day)
+        check_accounting(m, f"{run_name(m)}, {ev.kind} on day {day}")
         out[name] = 100.0 * math.log(m.market.usdjpy / twin.market.usdjpy)
     return out
 
@@ -164,12 +169,14 @@ def liquidity_spiral(seed: int, shock_day: int = 60, window: int = 40,
     re-clearing): its mean over the days before the shock and its peak over the 20 days after.
     """
     from model.model import CarryUnwindModel
+    from model.results import check_accounting, run_name
 
     out = {}
     for label, on in (("on", True), ("off", False)):
         m = CarryUnwindModel(scenario="risk_off", seed=seed, collect=False,
                              **{**(base or {}), "dealers__capital_constraint": on})  # fmt: skip
         m.run_days(shock_day + window)
+        check_accounting(m, f"{run_name(m)}, capital constraint {on}")
         ts = m.timeseries()
         s = ts.usdjpy.to_numpy()
         out[f"surge_pct_{label}"] = 100.0 * float(1.0 - s[shock_day:].min() / s[shock_day - 1])
@@ -221,6 +228,7 @@ def leverage_binds(seed: int, month: int = 21, base: dict[str, Any] | None = Non
     from experiments.analysis.carry_channels import ANCHOR_USD_BN, CROWDED
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
+    from model.results import check_accounting, run_name
     from model.scenarios import load_scenario
 
     overrides = {**(base or {}), **{k: v for k, v in CROWDED.items() if k != "hedge_funds__initial_leverage_fraction"}}
@@ -257,6 +265,7 @@ def leverage_binds(seed: int, month: int = 21, base: dict[str, Any] | None = Non
             failures += m.latest["hf_failures"]
     except ClearingError:
         return {**out, "failed": 1.0, "failed_day": float(m.day - eve)}
+    check_accounting(m, f"{run_name(m)}, shock on day {eve + 1}")
     fall = stock0 - float(f.fwd_usd_bn.sum())
     return {**out, "share_called_in_month": float(called.sum() / carry.sum()), "forced_usd_bn": forced,
             "carry_fall_usd_bn": fall, "forced_share_of_fall": forced / fall if fall > 0 else float("nan"),
@@ -288,6 +297,7 @@ def multi_root_days(task: tuple) -> dict[str, float]:
     or ``(scenario, seed, days, base overrides)``."""
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
+    from model.results import check_accounting, run_name
 
     scenario, seed, days, *rest = task
     base = rest[0] if rest else {}
@@ -296,6 +306,8 @@ def multi_root_days(task: tuple) -> dict[str, float]:
         m.run_days(days)
     except ClearingError:
         pass
+    else:
+        check_accounting(m, run_name(m))
     roots = np.asarray(m.series("clearing_other_roots")[1:], dtype=float)
     return {"days": float(roots.size), "multi_root_days": float((roots > 0).sum())}
 

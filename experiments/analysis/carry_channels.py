@@ -89,6 +89,7 @@ def fed_channel(seed: int, *, change_pa: float = -0.01, duration_leg_share: floa
     Returns the differences (news − twin) on the news day (``*_day``) and ``after`` days later
     (``*_later``): fund equity and carry stock (USD bn), ln USD/JPY (%), basis and 2y yield (bp).
     """
+    from model.results import check_accounting, run_name
     from model.scenarios import ScenarioEvent
 
     base = _quiet(scenario)
@@ -107,6 +108,7 @@ def fed_channel(seed: int, *, change_pa: float = -0.01, duration_leg_share: floa
             if not events:
                 raise
             return {"failed_day": float(m.day)}  # the unwind ran beyond the plausibility bound
+        check_accounting(m, f"{run_name(m)}, Fed path news {'on' if events else 'off'}")
         runs.append(m.timeseries())
     a, b = runs
     out: dict[str, float] = {"failed_day": float("nan")}
@@ -127,6 +129,7 @@ def ust_share_of_unwind(seed: int, duration_leg_share: float, *, scenario: str =
     not fall.
     """
     from model.model import CarryUnwindModel
+    from model.results import check_accounting, run_name
 
     legs = duration_leg_share
     m = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, hedge_funds__duration_leg_share=legs)
@@ -135,6 +138,7 @@ def ust_share_of_unwind(seed: int, duration_leg_share: float, *, scenario: str =
         m.step()
         if m.day in (start, end):
             units[m.day] = float(m.hedge_funds.ust_units.sum())
+    check_accounting(m, run_name(m))
     ts = m.timeseries()
     cut = float(ts.hf_net_usd_bn[start] - ts.hf_net_usd_bn[end])
     sold = (units[start] - units[end]) * m.market.ust_price
@@ -146,6 +150,7 @@ def basis_in_unwind(seed: int, *, day: int = 20, scenario: str = "baseline", **o
     """Every fund marked for liquidation before day ``day`` (it closes its forwards that day) against
     the twin: the change in the funds' forwards (USD bn), the basis (bp) and ln USD/JPY (%) that day."""
     from model.model import CarryUnwindModel
+    from model.results import check_accounting, run_name
 
     runs = []
     for unwind in (True, False):
@@ -154,6 +159,7 @@ def basis_in_unwind(seed: int, *, day: int = 20, scenario: str = "baseline", **o
         if unwind:
             m.hedge_funds.liquidating[:] = m.hedge_funds.alive
         m.step()
+        check_accounting(m, f"{run_name(m)}, every fund liquidating: {unwind}")
         runs.append((float(m.hedge_funds.fwd_usd_bn.sum()), m.market.fx_basis, m.market.usdjpy))
     (xa, ba, sa), (xb, bb, sb) = runs
     return {"forwards_usd_bn": xa - xb, "basis_bp": 1e4 * (ba - bb),

@@ -128,7 +128,7 @@ def _run(task: tuple) -> dict[str, list[float]]:
     """``(scenario, seed, days, columns[, overrides])``: the run's ``columns`` (all NaN if it fails to clear)."""
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
-    from model.results import check_accounting
+    from model.results import check_accounting, run_name
 
     scenario, seed, days, columns, *rest = task
     overrides = {**(rest[0] if rest else {}), "simulation__days": days}
@@ -137,7 +137,7 @@ def _run(task: tuple) -> dict[str, list[float]]:
         model.run_days(days)
     except ClearingError as exc:
         return {"failed": str(exc).splitlines()[0], **{c: [math.nan] * (days + 1) for c in columns}}
-    check_accounting(model, f"scenario {model.scenario_spec.name}, seed {seed}")
+    check_accounting(model, run_name(model))
     return {"failed": "", **{c: np.asarray(model.series(c), dtype=float).tolist() for c in columns}}
 
 

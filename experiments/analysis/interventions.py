@@ -59,6 +59,7 @@ def twin_effect(task: tuple[dict[str, Any], float, int, float]) -> dict[str, flo
     """
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
+    from model.results import check_accounting, run_name
     from model.scenarios import ScenarioEvent
 
     overrides, jpy_tn, seed, level = task
@@ -76,6 +77,7 @@ def twin_effect(task: tuple[dict[str, Any], float, int, float]) -> dict[str, flo
             keys = [f"effect_pct_d{h}" for h in HORIZONS]
             keys += ["ust_bp_d0", "usd_sold_bn", "ust_sold_usd_bn", "ust_holdings_fall_usd_bn", "signal_log_d0"]
             return dict.fromkeys(keys, math.nan)
+        check_accounting(model, f"{run_name(model)}, intervention of {amount} tn yen at {level}")
         runs.append({k: np.asarray(v, dtype=float) for k, v in model.arrays().items()})
     with_it, without = runs
     t = INTERVENTION_DAY

@@ -164,7 +164,7 @@ def replay_run(task: tuple) -> dict[str, Any]:
     and measures NaN where the run ends in a clearing failure); the scenario is ``SCENARIO`` unless given."""
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
-    from model.results import check_accounting
+    from model.results import check_accounting, run_name
 
     seed, days, overrides, scenario = (*task, SCENARIO)[:4]
     model = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **overrides)
@@ -174,7 +174,7 @@ def replay_run(task: tuple) -> dict[str, Any]:
     except ClearingError as err:
         failed = str(err).splitlines()[0]
     else:
-        check_accounting(model, f"scenario {model.scenario_spec.name}, seed {seed}")
+        check_accounting(model, run_name(model))
     h = model.arrays()
     window = min(WINDOW_DAYS, len(h["usdjpy"]) - 1)
     measures = replay_measures(

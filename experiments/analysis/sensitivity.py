@@ -89,8 +89,10 @@ def point_means(results: pd.DataFrame, spec: SweepSpec, metric: str) -> np.ndarr
     n_points = spec.n_points
     ok = results[results["status"] == STATUS_OK]
     grouped = ok.groupby("point")[metric]
-    means = grouped.mean().reindex(range(n_points))
-    counts = grouped.count().reindex(range(n_points), fill_value=0)
+    # a replicate whose metric is undefined leaves its point undefined, rather than a mean over the others
+    undefined = ok[metric].isna().groupby(ok["point"]).any().reindex(range(n_points), fill_value=False)
+    means = grouped.mean().reindex(range(n_points)).where(~undefined)
+    counts = grouped.size().reindex(range(n_points), fill_value=0)  # successful runs, whatever their metric
     missing = int((counts == 0).sum())
     if missing:
         recorded = set(results["point"])
@@ -105,7 +107,10 @@ def point_means(results: pd.DataFrame, spec: SweepSpec, metric: str) -> np.ndarr
             "so the indices cannot be computed"
         )
     if means.isna().any():
-        raise SpecError(f"metric {metric!r} is undefined (NaN) at {int(means.isna().sum())} design points")
+        raise SpecError(
+            f"metric {metric!r} is undefined (NaN) in a successful run at {int(means.isna().sum())} design points, "
+            "so the indices cannot be computed"
+        )
     short = int((counts < spec.replicates).sum())
     if short:
         log.warning("%d design points average fewer than %d replicates (failed runs)", short, spec.replicates)

@@ -29,6 +29,7 @@ HORIZONS = (0, 20, 80)
 def budget_twins(task: tuple[int, float]) -> dict[str, float]:
     """One seed ``(seed, jpy_tn)``: the 10y and 30y JGB changes against the twin at each horizon (bp)."""
     from model.model import CarryUnwindModel
+    from model.results import check_accounting, run_name
     from model.scenarios import ScenarioEvent, load_scenario
 
     seed, jpy_tn = task
@@ -39,6 +40,8 @@ def budget_twins(task: tuple[int, float]) -> dict[str, float]:
     shocked = CarryUnwindModel(scenario=dataclasses.replace(base, events=(budget,)), seed=seed, collect=False)
     twin.run_days(days)
     shocked.run_days(days)
+    check_accounting(twin, run_name(twin))
+    check_accounting(shocked, f"{run_name(shocked)}, budget of {jpy_tn} tn yen on day {SHOCK_DAY}")
     out = {}
     for h in HORIZONS:
         d = SHOCK_DAY + h

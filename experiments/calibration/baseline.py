@@ -125,6 +125,7 @@ def moments_of_run(task: tuple[dict, int, int]) -> dict[str, float]:
     from experiments.analysis.statistics import log_returns, return_statistics
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
+    from model.results import check_accounting, run_name
 
     overrides, seed, days = task
     model = CarryUnwindModel(scenario="baseline", seed=seed, collect=False, **overrides)
@@ -132,6 +133,7 @@ def moments_of_run(task: tuple[dict, int, int]) -> dict[str, float]:
         model.run_days(days + BURN_IN)
     except ClearingError:
         return {**dict.fromkeys(JUDGED, float("nan")), "failed": 1.0}
+    check_accounting(model, f"{run_name(model)}, {overrides}")
     s = np.asarray(model.series("usdjpy"), dtype=float)[BURN_IN:]
     stats = return_statistics(log_returns(s))
     return {**{k: float(stats[k]) for k in JUDGED}, "failed": 0.0}

@@ -54,6 +54,7 @@ def moments_of_run(task: tuple[dict, int, int]) -> dict[str, float]:
     from model import detmath
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
+    from model.results import check_accounting, run_name
 
     overrides, seed, days = task
     model = CarryUnwindModel(scenario="baseline", seed=seed, collect=False, **overrides)
@@ -61,6 +62,7 @@ def moments_of_run(task: tuple[dict, int, int]) -> dict[str, float]:
         model.run_days(days + BURN_IN)
     except ClearingError:
         return {**dict.fromkeys(TARGETS, float("nan")), "failed": 1.0}
+    check_accounting(model, f"{run_name(model)}, {overrides}")
     v = np.asarray(model.series("risk_index"), dtype=float)[BURN_IN:]
     lv = detmath.log(v)
     d = np.diff(lv)

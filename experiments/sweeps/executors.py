@@ -81,8 +81,15 @@ def run_one(spec: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:
         ``status`` ("ok" or "error"), ``error`` (None, or the exception's type and message) and
         ``version`` (the package version that ran it); with ``timeseries`` also the run's time
         series under ``"_timeseries"`` (the writer stores it and drops the key).
+
+    Raises
+    ------
+    model.accounting.AccountingError
+        A run whose books do not balance: a bug in the model, which stops the sweep (its finished
+        runs are kept) rather than being recorded as a failed run.
     """
     from model import __version__
+    from model.accounting import AccountingError
 
     row: dict[str, Any] = {k: task[k] for k in ID_COLUMNS}
     row.update(task["params"])
@@ -99,6 +106,8 @@ def run_one(spec: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:
         row.update({m: values[m] for m in spec["metrics"]})
         row["status"], row["error"] = STATUS_OK, None
         timeseries = result.timeseries if spec.get("timeseries") else None
+    except AccountingError:  # books that do not balance are a bug in the model, not a result: the sweep stops
+        raise
     except Exception as exc:  # a failed run is a result too: recorded, and the sweep goes on
         row.update({m: math.nan for m in spec["metrics"]})
         row["status"], row["error"] = STATUS_ERROR, _describe(exc)
@@ -397,6 +406,9 @@ def run_sweep(
                                 restarts = _restart_pool(pool, queue, pending, restarts)
                                 break
                             except Exception as exc:  # e.g. dask KilledWorker: a task kept killing workers
+                                accounting = sys.modules.get("model.accounting")  # loaded by a run that raised it
+                                if accounting is not None and isinstance(exc, accounting.AccountingError):
+                                    raise  # a bug in the model: the sweep stops, its finished runs kept
                                 n_lost += len(batch)
                                 log.error(
                                     "%d runs lost (%s: %s); rerun with --resume", len(batch), type(exc).__name__, exc

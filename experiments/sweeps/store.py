@@ -73,11 +73,17 @@ def load_manifest(out_dir: str | Path) -> dict[str, Any]:
     """``DIR/manifest.json`` as a dict (raises SpecError if DIR holds no sweep)."""
     path = Path(out_dir) / MANIFEST_FILE
     try:
-        return json.loads(path.read_text())
+        data = path.read_bytes()
     except FileNotFoundError:
         raise SpecError(f"{out_dir} holds no sweep (no {MANIFEST_FILE})") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise SpecError(f"{path}: cannot read the sweep's manifest: {exc}") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the sweep's manifest: {exc.strerror or exc}") from None
+    from model.validation import parse_json
+
+    manifest = parse_json(data, lambda problem: SpecError(f"{path}: cannot read the sweep's manifest: {problem}"))
+    if not isinstance(manifest, dict):
+        raise SpecError(f"{path}: the sweep's manifest must be a JSON object, got {type(manifest).__name__}")
+    return manifest
 
 
 def load_design(out_dir: str | Path) -> Any:

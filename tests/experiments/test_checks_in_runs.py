@@ -1,0 +1,172 @@
+"""Checks that act where runs are made and read: the analysis and calibration scripts check their runs'
+accounting, a sweep stops on books that do not balance (a bug, not a result), a damaged sweep manifest
+is one line, and a design point whose metric is undefined in a successful run is named as such.
+
+Each is shown to fire by breaking the state or the file, as tests/model/test_identities_in_runs.py
+does for the runs of ``run_simulation``."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from agents.fx_fundamentals import RealMoney
+from model.accounting import AccountingError
+
+SMALL = dict(hedge_funds__n_funds=20, nisa__n_households=200)
+BROKEN_DAY = 7
+
+
+@pytest.fixture
+def unbalanced(monkeypatch):
+    """Real-money investors book 3 bn dollars from nothing on day ``BROKEN_DAY``."""
+    settle = RealMoney.settle
+
+    def faulty(self, model, day):
+        settle(self, model, day)
+        if model.day == BROKEN_DAY:
+            model.ledger.book("real_money", "usd_bn", 3.0)
+
+    monkeypatch.setattr(RealMoney, "settle", faulty)
+
+
+# -- the scripts check their runs ---------------------------------------------------------------------------
+
+
+def _replay(days):
+    from experiments.analysis import replay
+
+    return replay.replay_run((1, days, SMALL))
+
+
+def _episode_facts(days):
+    from experiments.analysis import episode_facts
+
+    return episode_facts._run(("baseline", 1, days, ("usdjpy",), SMALL))
+
+
+def _auctions(days):
+    from experiments.analysis import auctions
+
+    return auctions.run(1, days, **SMALL)
+
+
+def _risk_index_moments(days):
+    from experiments.calibration import risk_index
+
+    return risk_index.moments_of_run((SMALL, 1, days))
+
+
+def _baseline_moments(days):
+    from experiments.calibration import baseline
+
+    return baseline.moments_of_run((SMALL, 1, days))
+
+
+def _liquidity_spiral(days):
+    from experiments.analysis import balance_sheet_cycle
+
+    return balance_sheet_cycle.liquidity_spiral(1, shock_day=days // 2, window=days // 2, base=SMALL)
+
+
+RUNNERS = [_replay, _episode_facts, _auctions, _risk_index_moments, _baseline_moments, _liquidity_spiral]
+
+
+@pytest.mark.parametrize("runner", RUNNERS, ids=lambda f: f.__name__.lstrip("_"))
+def test_each_script_checks_the_accounting_of_its_runs(unbalanced, runner):
+    with pytest.raises(AccountingError, match=r"^scenario \w+, seed 1.*USD not conserved") as caught:
+        runner(20)
+    assert "\n" not in str(caught.value)
+
+
+def test_the_fuzzer_reads_every_days_recorded_residual(monkeypatch):
+    """A day's residual out of bounds between two of the fuzzer's identity checks is found all the same."""
+    from experiments.analysis import fuzz
+    from model.compose import ComposedClearing
+
+    real = ComposedClearing.walras_residual
+    calls = []
+
+    def corrupted(self, inputs, result):
+        calls.append(None)
+        return 1e-3 if len(calls) == BROKEN_DAY else real(self, inputs, result)
+
+    monkeypatch.setattr(ComposedClearing, "walras_residual", corrupted)
+    monkeypatch.setattr(fuzz, "draw_overrides", lambda draw, scenarios: ("baseline", dict(SMALL), 1))
+    out = fuzz.fuzz_one((0, 15))
+    assert out["outcome"] == "identity" and f"day {BROKEN_DAY}: excess demand" in out["error"]
+
+
+# -- sweeps --------------------------------------------------------------------------------------------------
+
+SWEEP = textwrap.dedent(
+    """
+    [sweep]
+    scenario = "baseline"
+    days = 12
+    design = "grid"
+    replicates = 1
+    metrics = ["usdjpy_max_fall_pct"]
+
+    [fixed]
+    hedge_funds.n_funds = 20
+    nisa.n_households = 200
+
+    [parameters]
+    hedge_funds.max_leverage = { values = [4.0, 6.0] }
+    """
+)
+
+
+def test_a_sweep_stops_on_books_that_do_not_balance_and_says_so_in_one_line(unbalanced, tmp_path, capsys):
+    """A run that breaks the accounting is a bug, not a failed run to record: the sweep stops."""
+    from experiments.cli import main
+    from experiments.cli.common import EXIT_FAILURE
+    from experiments.sweeps import parse_spec, run_sweep
+
+    with pytest.raises(AccountingError, match="USD not conserved"):
+        run_sweep(parse_spec(SWEEP, "s.toml"), tmp_path / "lib", executor="serial", progress=False)
+    spec = tmp_path / "s.toml"
+    spec.write_text(SWEEP)
+    status = main(["sweep", str(spec), "--out", str(tmp_path / "cli"), "--executor", "serial", "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()  # the sweep's log lines, then the error
+    assert status == EXIT_FAILURE and not any("Traceback" in line for line in err)
+    assert "accounting does not add up" in err[-1] and "USD not conserved" in err[-1]
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (b'{"format": "caf\xe9"}', "cannot read the sweep's manifest: it is not UTF-8 text"),
+        (b"[1, 2]", "the sweep's manifest must be a JSON object, got list"),
+        (b'{"format": 1', "cannot read the sweep's manifest: it is not valid JSON"),
+    ],
+)
+def test_a_damaged_manifest_is_one_line_naming_the_file(tmp_path, content, match):
+    from experiments.sweeps import SpecError
+    from experiments.sweeps.store import MANIFEST_FILE, load_manifest
+
+    (tmp_path / MANIFEST_FILE).write_bytes(content)
+    with pytest.raises(SpecError, match=match) as caught:
+        load_manifest(tmp_path)
+    assert str(tmp_path / MANIFEST_FILE) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_metric_undefined_in_a_successful_run_is_named_as_such_not_as_a_failed_run():
+    from experiments.analysis.sensitivity import point_means
+    from experiments.sweeps import SpecError
+    from tests.experiments.test_sensitivity import fake_results, make_spec
+
+    spec = make_spec("saltelli", 8, replicates=2)
+    results = fake_results(spec, lambda u: u[:, 0])
+    metric = "usdjpy_max_fall_pct"
+    every = results.copy()  # both replicates of point 3 ran and their metric is undefined
+    every.loc[every["point"] == 3, metric] = np.nan
+    one = results.copy()  # one replicate's metric undefined: not averaged away
+    one.loc[(one["point"] == 3) & (one["replicate"] == 0), metric] = np.nan
+    for broken in (every, one):
+        with pytest.raises(SpecError, match=f"metric '{metric}' is undefined \\(NaN\\) in a successful run at 1 "):
+            point_means(broken, spec, metric)
+    assert np.isfinite(point_means(results, spec, metric)).all()
