@@ -599,11 +599,12 @@ def resumable(directory: str | Path | None, settings: dict[str, Any] | None = No
     interruption or a call of :meth:`Checkpoint.keep` it is kept for the next attempt. ``None``: no
     checkpoint (the block runs as it would without this).
 
-    ``settings`` (JSON-ready), if given, is recorded in the directory with the first result kept there
-    (:meth:`Checkpoint.record`), so that a later command can tell with :func:`checkpoint_settings` whether the checkpoint is its own. A
-    directory that already records other settings belongs to another command that has not finished
-    (such as ``figures --only`` run into the ``--out`` of a stopped ``figures``): the block reuses and
-    adds to it, and leaves it, and its record, in place for that command.
+    ``settings`` (JSON-ready), if given, is recorded in the directory with the first result kept
+    there (:meth:`Checkpoint.record`), so that a later command can tell with
+    :func:`checkpoint_settings` whether the checkpoint is its own. A directory that already records
+    other settings belongs to another command that has not finished (such as ``figures --only`` run
+    into the ``--out`` of a stopped ``figures``): the block reuses and adds to it, and leaves it, and
+    its record, in place for that command.
 
     >>> import pathlib, tempfile
     >>> where = pathlib.Path(tempfile.mkdtemp()) / "out.json.checkpoint"
