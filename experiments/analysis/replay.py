@@ -400,13 +400,13 @@ def plot(report: dict[str, Any], path: Path) -> None:
     median of the variant conditional on the Fed's repricing (dashed) where the report has it."""
     import matplotlib.dates as mdates
 
-    from experiments.analysis.style import paper_figure, style_axes, style_legend
+    from experiments.analysis.style import paper_figure, style_axes
 
     runs = [r for r in report["by_sensitivity"]["central"]["runs"] if not r["failed"]]
     if not runs:
         return
     conditional = [r for r in report.get("conditional", {}).get("runs", []) if not r["failed"]]
-    fig, axes = paper_figure("two", 3.2, 1, 2)
+    fig, axes = paper_figure("two", 3.6, 1, 2)
     n = min(len(r["usdjpy"]) for r in runs + conditional)
     dates = np.array([dt.date.fromisoformat(d) for d in runs[0]["dates"][:n]])
     for ax, key, label, obs in (
@@ -425,7 +425,9 @@ def plot(report: dict[str, Any], path: Path) -> None:
         ax.plot(od, list(obs.values()), "o", ms=4, color="black", label="observed close")
         style_axes(ax, f"{label}, {len(runs)} seeds", label)
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
-        style_legend(ax)
+    # one legend for both panels, below them: inside, it hid the 5 Aug observations behind the wide band
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=4, frameon=False, fontsize=8, handlelength=1.4)
     save_figure_atomic(fig, path.with_suffix(".png"), dpi=150)
 
 
