@@ -30,6 +30,7 @@ from experiments.app.specs import (
     DEFAULT_SEED,
     ChartSpec,
     ShockSpec,
+    ShockUnavailable,
     available_charts,
     available_params,
     available_shocks,
@@ -38,8 +39,10 @@ from experiments.app.specs import (
     mesa_model_params,
     model_kwargs,
 )
+from model.clearing import ClearingError
 from model.model import CarryUnwindModel
-from model.scenarios import ScenarioEvent
+from model.scenarios import ScenarioEvent, list_scenarios
+from model.validation import ConfigError
 
 __all__ = [
     "AppModel",
@@ -79,15 +82,42 @@ class AppModel(CarryUnwindModel):
     """
 
     def __init__(self, *, scenario_name: str = DEFAULT_SCENARIO, seed: Any = DEFAULT_SEED, **sliders: Any) -> None:
-        super().__init__(scenario=scenario_name, seed=coerce_seed(seed), **model_kwargs(sliders))
+        # what stops the model, in one line for the page: inputs it could not use, or a day that failed
+        self.failure = ""
+        try:
+            inputs = _inputs(scenario_name, seed, sliders)
+        except ConfigError as exc:
+            # Mesa's Reset shows a traceback as the page if the model cannot be built: build the default
+            # model instead, stopped, and say why on the page (nothing runs until the input is fixed)
+            scenario_name, inputs = DEFAULT_SCENARIO, {"seed": DEFAULT_SEED}
+            self.failure = f"Not applied: {exc}. Correct it and press Reset."
+        super().__init__(scenario=scenario_name, **inputs)
+        self.running = not self.failure
         self.scenario_name = scenario_name
         # ids of garbage-collected models are reused; a serial number tells runs apart
         self.app_serial = next(_serials)
         self.shock_log: list[tuple[ScenarioEvent, str]] = []
 
+    def step(self) -> None:
+        """One trading day; a day the markets cannot clear stops the model with a message for the page
+        (Mesa's Step would otherwise show a traceback in place of the page)."""
+        if self.failure:
+            self.running = False
+            return
+        try:
+            super().step()
+        except (ClearingError, ConfigError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.failure = f"Stopped on day {self.day}: {first}. Press Reset to start again."
+            self.running = False
+
     def fire(self, spec: ShockSpec) -> ScenarioEvent:
-        """Apply a shock button's event now, so it acts in the next day's clearing."""
+        """Apply a shock button's event now, so it acts in the next day's clearing; each button once a day."""
+        if self.failure:
+            raise ShockUnavailable("the model has stopped; press Reset to start again")
         event = spec.event(self)
+        if any(e.day == event.day and label == spec.label for e, label in self.shock_log):
+            raise ShockUnavailable(f"already fired for day {event.day}; press Step, then fire it again")
         self.apply_event(event)
         self.shock_log.append((event, spec.label))
         return event
@@ -97,6 +127,15 @@ class AppModel(CarryUnwindModel):
         days = [e.day for e in self.scenario_spec.events if e.day <= self.day]
         days += [event.day for event, _ in self.shock_log if event.day <= self.day]
         return sorted(set(days))
+
+
+def _inputs(scenario_name: Any, seed: Any, sliders: dict[str, Any]) -> dict[str, Any]:
+    """The model's keyword inputs from the page's: a built-in scenario only (a name, never a path: the
+    Select's value can be sent by hand), the seed and the sliders checked (ConfigError naming the field)."""
+    names = list_scenarios()
+    if not isinstance(scenario_name, str) or scenario_name not in names:
+        raise ConfigError(f"scenario = {scenario_name!r} is not allowed; expected one of {', '.join(names)}")
+    return {"seed": coerce_seed(seed), **model_kwargs(sliders)}
 
 
 def _app_signature() -> inspect.Signature:
@@ -237,6 +276,8 @@ def ScenarioPanel(model: AppModel) -> None:
     latest = model.latest
     with solara.Card(margin=0, style=_PANEL_STYLE, classes=["app-scenario"]):
         _line(f"Scenario: {spec.name} · day {model.day} of {model.config.simulation.days}", _TITLE_STYLE)
+        if model.failure:
+            _line(model.failure, {**_TEXT_STYLE, "color": "#b00020", "font-weight": "600"}, ["app-failure"])
         if spec.description:
             _line(spec.description, _TEXT_STYLE)
         _line(

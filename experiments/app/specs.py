@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -191,9 +192,20 @@ def available_params() -> list[tuple[ParamSpec, dict[str, Any]]]:
             desc = {"type": "SliderInt", "value": int(default), "min": int(lo), "max": int(hi), "step": step}
         else:
             step = spec.step if spec.step is not None else (hi - lo) / 100.0
-            desc = {"type": "SliderFloat", "value": _round(default * spec.scale), "min": lo, "max": hi, "step": step}
+            value = _round(default * spec.scale)
+            desc = {"type": "SliderFloat", "value": value, "min": lo, "max": hi, "step": _step_through(step, lo, value)}
         out.append((spec, {**desc, "label": spec.label}))
     return out
+
+
+def _step_through(step: float, lo: float, value: float) -> float:
+    """``step``, or the largest ``step / k`` (k ≤ 1000) whose grid from ``lo`` passes through ``value``:
+    a slider snaps to its grid, so a default between two steps could not be chosen again once moved."""
+    for k in range(1, 1001):
+        ticks = (value - lo) / (step / k)
+        if abs(ticks - round(ticks)) < 1e-6:
+            return _round(step / k)
+    return step
 
 
 def _round(x: float) -> float:
@@ -222,13 +234,39 @@ def coerce_seed(value: Any) -> int:
         seed = value
     elif isinstance(value, float) and value.is_integer():
         seed = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("+").isdigit():
+    elif isinstance(value, str) and _is_whole(value.strip().lstrip("+")):
         seed = int(value.strip())
     else:
         raise ConfigError(f"seed = {value!r} is not allowed; expected a whole number >= 0, e.g. 1")
     if seed < 0:
         raise ConfigError(f"seed = {value!r} is not allowed; expected a whole number >= 0, e.g. 1")
     return seed
+
+
+MAX_SEED_DIGITS = 20  # seeds up to 2^64 have 20 digits
+
+
+def _is_whole(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts '²' and other digits ``int`` refuses), and not absurdly
+    many of them."""
+    return text.isascii() and text.isdecimal() and len(text) <= MAX_SEED_DIGITS
+
+
+def _checked(name: str, spec: ParamSpec, desc: Mapping[str, Any], value: Any) -> bool | int | float:
+    """A slider's or checkbox's value as its kind, inside the slider's range; a ConfigError naming it
+    otherwise (the browser's widgets cannot send such values, a crafted message can)."""
+    if spec.kind == "Checkbox":
+        if isinstance(value, bool) or type(value).__name__ == "bool_":  # Python's or NumPy's bool
+            return bool(value)
+        raise ConfigError(f"{name} = {value!r} is not allowed; expected true or false")
+    whole = spec.kind == "SliderInt"
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or (whole and not float(value).is_integer()):
+        what = "a whole number" if whole else "a number"
+        raise ConfigError(f"{name} = {value!r} is not allowed; expected {what} from {desc['min']} to {desc['max']}")
+    if not desc["min"] <= value <= desc["max"]:
+        raise ConfigError(f"{name} = {value!r} is not allowed; expected from {desc['min']} to {desc['max']}")
+    return int(value) if whole else float(value)
 
 
 def model_kwargs(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -244,14 +282,15 @@ def model_kwargs(values: Mapping[str, Any]) -> dict[str, Any]:
         if name not in specs:
             raise ConfigError(f"unknown app parameter {name!r}; known: {', '.join(specs)}")
         spec, desc = specs[name]
+        value = _checked(name, spec, desc, value)
         if spec.kind == "Checkbox":
-            if bool(value) != desc["value"]:
-                out[name] = bool(value)
+            if value != desc["value"]:
+                out[name] = value
         elif spec.kind == "SliderInt":
-            if int(value) != desc["value"]:
-                out[name] = int(value)
-        elif not math.isclose(float(value), desc["value"], rel_tol=1e-9, abs_tol=1e-12):
-            out[name] = float(value) / spec.scale
+            if value != desc["value"]:
+                out[name] = value
+        elif not math.isclose(value, desc["value"], rel_tol=1e-9, abs_tol=1e-12):
+            out[name] = value / spec.scale
     return out
 
 

@@ -287,3 +287,40 @@ def test_a_chart_whose_columns_are_missing_says_so_instead_of_failing():
     model.history.pop("mof_reserves_usd_bn", None)
     _, rc = solara.render(chart_component(spec)(model), handle_error=False)
     assert "does not record" in text_of(card(rc, "chart-mof_reserves"))
+
+
+@pytest.mark.parametrize(
+    "inputs, match",
+    [
+        ({"seed": "abc"}, "seed = 'abc' is not allowed"),
+        ({"seed": "²"}, "seed = '²' is not allowed"),
+        ({"scenario_name": "/etc/passwd"}, "scenario = '/etc/passwd' is not allowed"),
+        ({"hedge_funds__n_funds": "abc"}, "hedge_funds__n_funds = 'abc' is not allowed"),
+        ({"hedge_funds__forced_sales": "false"}, "expected true or false"),
+        ({"hedge_funds__n_funds": 10**7}, "expected from 50 to 2000"),
+    ],
+)
+def test_bad_input_builds_a_stopped_model_that_says_why_instead_of_a_traceback(inputs, match):
+    model = AppModel(**inputs)
+    assert not model.running and match in model.failure and "\n" not in model.failure
+    day = model.day
+    model.step()  # nothing runs until the input is fixed
+    assert model.day == day
+
+
+def test_a_day_that_cannot_clear_stops_the_model_with_one_line_and_shocks_fire_once_a_day():
+    from experiments.app.specs import SHOCKS, ShockUnavailable
+
+    model = AppModel(hedge_funds__n_funds=50)
+    for _ in range(40):  # every shock every day: soon a day moves USD/JPY beyond the plausibility bound
+        for spec in SHOCKS:
+            model.fire(spec)
+        with pytest.raises(ShockUnavailable, match="already fired"):
+            model.fire(SHOCKS[0])
+        model.step()
+        if model.failure:
+            break
+    assert not model.running and model.failure.startswith(f"Stopped on day {model.day}: ")
+    assert "implausible prices" in model.failure and "\n" not in model.failure
+    with pytest.raises(ShockUnavailable, match="press Reset"):
+        model.fire(SHOCKS[0])
