@@ -12,25 +12,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from agents.fx_fundamentals import RealMoney
 from model.accounting import AccountingError
 
-SMALL = dict(hedge_funds__n_funds=20, nisa__n_households=200)
-BROKEN_DAY = 7
-
-
-@pytest.fixture
-def unbalanced(monkeypatch):
-    """Real-money investors book 3 bn dollars from nothing on day ``BROKEN_DAY``."""
-    settle = RealMoney.settle
-
-    def faulty(self, model, day):
-        settle(self, model, day)
-        if model.day == BROKEN_DAY:
-            model.ledger.book("real_money", "usd_bn", 3.0)
-
-    monkeypatch.setattr(RealMoney, "settle", faulty)
-
+# the broken sector the runs of run_simulation are shown to catch (the fixture "unbalanced": real money
+# books 3 bn dollars from nothing on day BROKEN_DAY)
+from tests.model.test_identities_in_runs import BROKEN_DAY, SMALL, unbalanced  # noqa: F401
 
 # -- the scripts check their runs ---------------------------------------------------------------------------
 
@@ -74,8 +60,9 @@ def _liquidity_spiral(days):
 RUNNERS = [_replay, _episode_facts, _auctions, _risk_index_moments, _baseline_moments, _liquidity_spiral]
 
 
+@pytest.mark.usefixtures("unbalanced")
 @pytest.mark.parametrize("runner", RUNNERS, ids=lambda f: f.__name__.lstrip("_"))
-def test_each_script_checks_the_accounting_of_its_runs(unbalanced, runner):
+def test_each_script_checks_the_accounting_of_its_runs(runner):
     with pytest.raises(AccountingError, match=r"^scenario \w+, seed 1.*USD not conserved") as caught:
         runner(20)
     assert "\n" not in str(caught.value)
@@ -120,7 +107,8 @@ SWEEP = textwrap.dedent(
 )
 
 
-def test_a_sweep_stops_on_books_that_do_not_balance_and_says_so_in_one_line(unbalanced, tmp_path, capsys):
+@pytest.mark.usefixtures("unbalanced")
+def test_a_sweep_stops_on_books_that_do_not_balance_and_says_so_in_one_line(tmp_path, capsys):
     """A run that breaks the accounting is a bug, not a failed run to record: the sweep stops."""
     from experiments.cli import main
     from experiments.cli.common import EXIT_FAILURE
