@@ -591,3 +591,25 @@ def test_households_kernels_equal_the_rule_written_with_branches(kernel, settle_
     assert np.array_equal(counts, copy_counts)
     for f in state._fields:
         assert np.array_equal(getattr(state, f), getattr(copy, f)), f
+
+
+def test_standard_benchmark_takes_the_median_kernel_split_so_one_slowed_run_does_not_set_it(monkeypatch, capsys):
+    import experiments.cli.bench as bench
+
+    real, split_runs = bench._time_standard, []
+
+    def timed(collect, days, seed, populations, kernels=None):
+        run = real(collect, days, seed, populations, kernels=kernels)
+        if kernels is not None:
+            split_runs.append(run)
+            if len(split_runs) == 1:  # the first split run as if another process had slowed its kernels
+                run["kernel_phases"] = {p: 1000.0 * s for p, s in run["kernel_phases"].items()}
+        return run
+
+    monkeypatch.setattr(bench, "_time_standard", timed)
+    result = bench.run_standard_benchmark(days=3, seed=2, reps=3, populations={"hedge_funds__n_funds": 20},
+                                          mesa_path=False)  # fmt: skip
+    capsys.readouterr()
+    assert len(split_runs) == 3
+    inside = sorted(sum(r["kernel_phases"].values()) for r in split_runs)
+    assert sum(result["kernel_seconds"].values()) == inside[1] < inside[2]
