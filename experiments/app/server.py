@@ -26,6 +26,7 @@ __all__ = [
     "server_command",
     "server_env",
     "free_port",
+    "port_in_use",
     "wait_until_up",
     "running_server",
     "serve",
@@ -85,8 +86,30 @@ def url_for(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether another program listens on ``port`` at ``host`` (binding it as uvicorn would fails)."""
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return False  # an unknown host name: the server's own start says so
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a closing socket is no owner
+        try:
+            sock.bind(address)
+        except OSError:
+            return True
+    return False
+
+
+def _is_the_app(body: bytes) -> bool:
+    """Whether a page is served by Solara (its page loads Solara's own scripts), not another program."""
+    return b"solara" in body.lower()
+
+
 def wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = STARTUP_TIMEOUT_S) -> None:
-    """Return once ``url`` answers HTTP 200; raise RuntimeError if the server exits or times out."""
+    """Return once the app answers at ``url``; raise RuntimeError if the server exits or times out, or
+    if another program answers there."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -94,7 +117,9 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = STARTU
         try:
             with urllib.request.urlopen(url, timeout=2.0) as response:
                 if response.status == 200:
-                    return
+                    if _is_the_app(response.read(1 << 16)):
+                        return
+                    raise RuntimeError(f"another program answers at {url}, not the app")
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
             pass
         time.sleep(0.25)
@@ -124,6 +149,8 @@ def running_server(host: str = DEFAULT_HOST, port: int | None = None, *, log_pat
     ``port=None`` picks a free port. The server's output goes to ``log_path`` (or is dropped).
     """
     port = free_port(host) if port is None else port
+    if port_in_use(host, port):
+        raise RuntimeError(f"port {port} on {host} is in use by another program")
     url = url_for(host, port)
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(open(log_path, "wb")) if log_path is not None else subprocess.DEVNULL
@@ -136,6 +163,10 @@ def running_server(host: str = DEFAULT_HOST, port: int | None = None, *, log_pat
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
     """Run the app server in the foreground until Ctrl+C (or SIGTERM); returns an exit status."""
     url = url_for(host, port)
+    if port_in_use(host, port):
+        print(f"carry-unwind: error: port {port} on {host} is in use by another program; choose another with --port",
+              file=sys.stderr)  # fmt: skip
+        return 1
     process = subprocess.Popen(server_command(host, port), env=server_env())
     # a SIGTERM to this process must not leave the server running on its own
     previous = signal.signal(signal.SIGTERM, _interrupt)
