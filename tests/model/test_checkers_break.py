@@ -97,7 +97,15 @@ EVENT = 'kind = "us_growth_news"\nsurprise_sd = -1.0\n'
             r"^mine\.toml, line 3: events\[0\]\.date = 2022-12-01 is not after the scenario's start \(2023-01-02\)",
         ),
         ('name = "x"\noverrides = 3\n', r"^mine\.toml, line 2: 'overrides' must be a table of sections$"),
-        ('name = "x"\nevents = 3\n', r"^mine\.toml: 'events' must be an array of tables \(\[\[events\]\]\)$"),
+        ('name = "x"\nevents = 3\n', r"^mine\.toml, line 2: 'events' must be an array of tables \(\[\[events\]\]\)$"),
+        (
+            'name = "x"\n[overrides.market]\nrisk_index = 80.0\nrisk_index_max = 70.0\n',
+            r"^mine\.toml, line 3: MarketConfig\.risk_index = 80\.0 and risk_index_mean = .* not allowed",
+        ),
+        (
+            'name = "x"\n[overrides.simulation]\nmax_yield_pa = 0.05\n[overrides.market]\n\nust10y_yield = 0.09\n',
+            r"^mine\.toml, line 6: market\.ust10y_yield = 0\.09 is not allowed with simulation\.min_yield_pa",
+        ),
     ],
     ids=[
         "event-not-a-table",
@@ -107,6 +115,8 @@ EVENT = 'kind = "us_growth_news"\nsurprise_sd = -1.0\n'
         "date-before-start",
         "overrides-not-a-table",
         "events-not-an-array",
+        "rule-within-a-section",
+        "rule-across-sections",
     ],
 )
 def test_a_malformed_scenario_is_one_line_naming_the_field(text, message):
