@@ -26,7 +26,6 @@ from mesa.visualization.utils import force_update, update_counter
 from experiments.app.charts import NetworkChart, TimeSeriesChart
 from experiments.app.specs import (
     CHARTS,
-    DEFAULT_SCENARIO,
     DEFAULT_SEED,
     ChartSpec,
     ShockSpec,
@@ -38,6 +37,7 @@ from experiments.app.specs import (
     effective_settings,
     mesa_model_params,
     model_kwargs,
+    start_scenario,
 )
 from model.clearing import ClearingError
 from model.model import CarryUnwindModel
@@ -73,7 +73,8 @@ class AppModel(CarryUnwindModel):
     Parameters
     ----------
     scenario_name
-        A built-in scenario (``carry-unwind scenarios`` lists them).
+        A built-in scenario (``carry-unwind scenarios`` lists them); default the starting one
+        (:func:`experiments.app.specs.start_scenario`).
     seed
         Whole number >= 0, as int or as the string SolaraViz's text box sends (Mesa issue 3516).
     **sliders
@@ -81,15 +82,17 @@ class AppModel(CarryUnwindModel):
         :func:`experiments.app.specs.model_kwargs` for how they override the scenario.
     """
 
-    def __init__(self, *, scenario_name: str = DEFAULT_SCENARIO, seed: Any = DEFAULT_SEED, **sliders: Any) -> None:
+    def __init__(self, *, scenario_name: str | None = None, seed: Any = DEFAULT_SEED, **sliders: Any) -> None:
         # what stops the model, in one line for the page: inputs it could not use, or a day that failed
         self.failure = ""
+        if scenario_name is None:
+            scenario_name = start_scenario()
         try:
             inputs = _inputs(scenario_name, seed, sliders)
         except ConfigError as exc:
-            # Mesa's Reset shows a traceback as the page if the model cannot be built: build the default
+            # Mesa's Reset shows a traceback as the page if the model cannot be built: build the starting
             # model instead, stopped, and say why on the page (nothing runs until the input is fixed)
-            scenario_name, inputs = DEFAULT_SCENARIO, {"seed": DEFAULT_SEED}
+            scenario_name, inputs = start_scenario(), {"seed": DEFAULT_SEED}
             self.failure = f"Not applied: {exc}. Correct it and press Reset."
         super().__init__(scenario=scenario_name, **inputs)
         self.running = not self.failure
@@ -149,7 +152,7 @@ def _app_signature() -> inspect.Signature:
     kw = inspect.Parameter.KEYWORD_ONLY
     params = [
         inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-        inspect.Parameter("scenario_name", kw, default=DEFAULT_SCENARIO),
+        inspect.Parameter("scenario_name", kw, default=start_scenario()),
         inspect.Parameter("seed", kw, default=DEFAULT_SEED),
     ]
     params += [inspect.Parameter(spec.name, kw, default=desc["value"]) for spec, desc in available_params()]

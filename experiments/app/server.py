@@ -55,9 +55,12 @@ def server_command(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> list[s
     ]
 
 
-def server_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for the server: offline assets, no telemetry, no display needed."""
+def server_env(base: dict[str, str] | None = None, scenario: str | None = None) -> dict[str, str]:
+    """Environment for the server: offline assets, no telemetry, no display needed; ``scenario``, the
+    built-in scenario the page opens with (its values are the sliders' starting values)."""
     env = dict(os.environ if base is None else base)
+    if scenario is not None:
+        env["CARRY_UNWIND_APP_SCENARIO"] = scenario  # experiments.app.specs.START_SCENARIO_ENV
     env["SOLARA_ASSETS_PROXY"] = "true"  # serve the JavaScript bundle from solara-assets
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "false"  # no usage reports to api.mixpanel.com
     env.setdefault("SOLARA_THEME_SHOW_BANNER", "false")  # the "runs on Solara" badge covers the charts
@@ -160,14 +163,15 @@ def running_server(host: str = DEFAULT_HOST, port: int | None = None, *, log_pat
         yield url
 
 
-def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
-    """Run the app server in the foreground until Ctrl+C (or SIGTERM); returns an exit status."""
+def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, scenario: str | None = None) -> int:
+    """Run the app server in the foreground until Ctrl+C (or SIGTERM); returns an exit status.
+    ``scenario``: the built-in scenario the page opens with (default the baseline)."""
     url = url_for(host, port)
     if port_in_use(host, port):
         print(f"carry-unwind: error: port {port} on {host} is in use by another program; choose another with --port",
               file=sys.stderr)  # fmt: skip
         return 1
-    process = subprocess.Popen(server_command(host, port), env=server_env())
+    process = subprocess.Popen(server_command(host, port), env=server_env(scenario=scenario))
     # a SIGTERM to this process must not leave the server running on its own
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:

@@ -3,7 +3,7 @@
 The app (:mod:`experiments.app.page`) draws whatever these lists describe and the running model
 supports, so a new sector plugs in without touching the app's code:
 
-- a **slider** (:class:`ParamSpec`) appears when its configuration field exists (the default
+- a **slider** (:class:`ParamSpec`) appears when its configuration field exists (the starting
   scenario's ``ModelConfig`` has the section and the field), with that field's value and range;
 - a **shock button** (:class:`ShockSpec`) appears when its event kind is in
   :data:`model.scenarios.EVENT_KINDS` (read when the page is drawn, not at import);
@@ -19,6 +19,7 @@ import dataclasses
 import functools
 import math
 import numbers
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,9 @@ __all__ = [
     "SHOCKS",
     "DEFAULT_SCENARIO",
     "DEFAULT_SEED",
+    "START_SCENARIO_ENV",
+    "start_scenario",
+    "start_config",
     "available_params",
     "available_charts",
     "available_shocks",
@@ -50,6 +54,8 @@ __all__ = [
 
 DEFAULT_SCENARIO = "baseline"
 DEFAULT_SEED = 1
+# `carry-unwind app --scenario NAME` hands the starting scenario to the server's page in this variable
+START_SCENARIO_ENV = "CARRY_UNWIND_APP_SCENARIO"
 
 # -- sliders -------------------------------------------------------------------------------------
 
@@ -135,14 +141,29 @@ PARAMS: tuple[ParamSpec, ...] = (
 )
 
 
+def start_scenario() -> str:
+    """The scenario the page opens with, whose values the sliders start at: the one named in
+    :data:`START_SCENARIO_ENV` (``carry-unwind app --scenario``), or the baseline."""
+    name = os.environ.get(START_SCENARIO_ENV) or DEFAULT_SCENARIO
+    names = list_scenarios()
+    if name not in names:
+        raise ConfigError(f"{START_SCENARIO_ENV} = {name!r} is not allowed; expected one of {', '.join(names)}")
+    return name
+
+
 @functools.cache
-def baseline_config() -> ModelConfig:
-    return load_scenario(DEFAULT_SCENARIO).config
+def _scenario_config(name: str) -> ModelConfig:
+    return load_scenario(name).config
+
+
+def start_config() -> ModelConfig:
+    """The starting scenario's configuration: the sliders' values and ranges."""
+    return _scenario_config(start_scenario())
 
 
 def _field_meta(section: str, name: str) -> tuple[Any, Mapping[str, Any]] | None:
-    """(baseline value, metadata) of a configuration field, or None if it does not exist."""
-    part = getattr(baseline_config(), section, None)
+    """(starting value, metadata) of a configuration field, or None if it does not exist."""
+    part = getattr(start_config(), section, None)
     if part is None or not dataclasses.is_dataclass(part):
         return None
     for f in dataclasses.fields(part):
@@ -175,7 +196,7 @@ def available_params() -> list[tuple[ParamSpec, dict[str, Any]]]:
     """The slider specs whose fields exist, each with Mesa's input description.
 
     The description is the dict ``SolaraViz(model_params=...)`` takes: ``type``, ``label``,
-    ``value`` (the baseline value in display units), ``min``, ``max``, ``step``.
+    ``value`` (the starting scenario's value in display units), ``min``, ``max``, ``step``.
     """
     out = []
     for spec in PARAMS:
@@ -217,7 +238,7 @@ def mesa_model_params() -> dict[str, Any]:
     """``model_params`` for Mesa's ``SolaraViz``: scenario, seed and every available slider."""
     scenarios = list(list_scenarios())
     params: dict[str, Any] = {
-        "scenario_name": {"type": "Select", "label": "Scenario", "value": DEFAULT_SCENARIO, "values": scenarios},
+        "scenario_name": {"type": "Select", "label": "Scenario", "value": start_scenario(), "values": scenarios},
         # typed in a text box, so it arrives as a string (Mesa issue 3516): see coerce_seed
         "seed": {"type": "InputText", "label": "Seed (whole number; same seed, same run)", "value": str(DEFAULT_SEED)},
     }
@@ -272,9 +293,12 @@ def _checked(name: str, spec: ParamSpec, desc: Mapping[str, Any], value: Any) ->
 def model_kwargs(values: Mapping[str, Any]) -> dict[str, Any]:
     """Slider values (display units) → ``CarryUnwindModel`` keyword overrides (model units).
 
-    A slider still at its baseline value is left out, so the chosen scenario's own setting of
-    that field stands; a slider the student moved overrides it. The scenario panel shows the
-    values the running model actually uses (:func:`effective_settings`).
+    A slider still at its starting value is left out, so the chosen scenario's own setting of
+    that field stands; a slider the student moved overrides it. The sliders start at the starting
+    scenario's values (:func:`start_scenario`), so in that scenario every value can be chosen; in
+    another one, a field set apart from the starting scenario's value cannot be moved back to that
+    value (SolaraViz does not say which inputs were touched). The scenario panel shows the values
+    the running model actually uses (:func:`effective_settings`).
     """
     specs = {spec.name: (spec, desc) for spec, desc in available_params()}
     out: dict[str, Any] = {}

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from experiments.app.server import DEFAULT_HOST, DEFAULT_PORT, serve  # the standard library only
-from experiments.cli.common import FORMATTER, host_address, port_int, require_extra
+from experiments.cli.common import FORMATTER, UsageError, host_address, port_int, require_extra
 
 __all__ = ["register"]
 
@@ -28,6 +28,7 @@ def register(sub: Any) -> argparse.ArgumentParser:
             "examples:\n"
             "  carry-unwind app                      # http://127.0.0.1:8765/\n"
             "  carry-unwind app --port 9000\n"
+            "  carry-unwind app --scenario boj_hike_2024   # opens there, sliders at its values\n"
             "  carry-unwind app --host 0.0.0.0       # reachable from other machines (a classroom)"
         ),
         formatter_class=FORMATTER,
@@ -43,10 +44,25 @@ def register(sub: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--port", type=port_int, default=DEFAULT_PORT, metavar="N", help=f"TCP port, 1-65535 (default: {DEFAULT_PORT})"
     )
+    parser.add_argument(
+        "--scenario",
+        default=None,
+        metavar="NAME",
+        help="built-in scenario the page opens with; the sliders start at its values, so in it any value "
+        "can be set, the baseline's included (default: baseline; `carry-unwind scenarios` lists them)",
+    )
     parser.set_defaults(handler=_cmd_app)
     return parser
 
 
 def _cmd_app(args: argparse.Namespace) -> int:
     require_extra("app", "carry-unwind app")
-    return serve(args.host, args.port)
+    if args.scenario is not None:
+        from model.scenarios import list_scenarios
+
+        names = list_scenarios()
+        if args.scenario not in names:
+            raise UsageError(
+                f"--scenario {args.scenario!r} is not allowed; expected a built-in scenario: {', '.join(names)}"
+            )
+    return serve(args.host, args.port, args.scenario)

@@ -31,6 +31,7 @@ from experiments.app.specs import (
     mesa_model_params,
     model_kwargs,
 )
+from model.scenarios import load_scenario
 from model.validation import ConfigError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -88,7 +89,7 @@ def test_model_params_list_scenario_seed_and_every_existing_slider_field():
     params = mesa_model_params()
     assert params["scenario_name"]["type"] == "Select" and "baseline" in params["scenario_name"]["values"]
     assert params["seed"]["type"] == "InputText"
-    config = app_specs.baseline_config().to_dict()
+    config = app_specs.start_config().to_dict()
     for spec in app_specs.PARAMS:
         exists = spec.section in config and spec.field in config[spec.section]
         assert (spec.name in params) == exists, spec.name
@@ -324,3 +325,27 @@ def test_a_day_that_cannot_clear_stops_the_model_with_one_line_and_shocks_fire_o
     assert "implausible prices" in model.failure and "\n" not in model.failure
     with pytest.raises(ShockUnavailable, match="press Reset"):
         model.fire(SHOCKS[0])
+
+
+def test_the_starting_scenario_sets_the_sliders_so_its_values_and_the_baselines_can_both_be_chosen(monkeypatch):
+    baseline = {name: desc["value"] for name, desc in mesa_model_params().items()}
+    monkeypatch.setenv(app_specs.START_SCENARIO_ENV, "boj_hike_2024")
+    params = mesa_model_params()
+    assert params["scenario_name"]["value"] == "boj_hike_2024"
+    hike = load_scenario("boj_hike_2024").config
+    assert params["market__boj_rate"]["value"] == pytest.approx(100 * hike.market.boj_rate)
+    assert params["mof__intervention"]["value"] is hike.mof.intervention is not baseline["mof__intervention"]
+    # every slider where the page opens leaves the scenario alone, and the baseline's setting is a move
+    opened = {name: desc["value"] for name, desc in params.items() if name not in ("scenario_name", "seed")}
+    assert model_kwargs(opened) == {}
+    moved = {**opened, "mof__intervention": baseline["mof__intervention"]}
+    model = AppModel(**moved)  # the scenario comes from the starting one
+    assert model.scenario_name == "boj_hike_2024" and not model.failure
+    assert model.config.mof.intervention is baseline["mof__intervention"]
+    assert model.config.market.boj_rate == hike.market.boj_rate
+
+
+def test_an_unknown_starting_scenario_is_one_line_naming_the_variable(monkeypatch):
+    monkeypatch.setenv(app_specs.START_SCENARIO_ENV, "no_such_scenario")
+    with pytest.raises(ConfigError, match=r"^CARRY_UNWIND_APP_SCENARIO = 'no_such_scenario' is not allowed; expected"):
+        mesa_model_params()

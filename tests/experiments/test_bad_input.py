@@ -197,6 +197,18 @@ def test_app_host_must_be_an_address_and_empty_does_not_mean_everywhere(capsys, 
     assert f"--host = {host!r} is not allowed" in line and "0.0.0.0" in line
 
 
+@pytest.mark.parametrize("name", ["no_such_scenario", "model/scenarios/baseline.toml", ""])
+def test_app_scenario_must_be_a_built_in_name_and_reaches_the_server(capsys, monkeypatch, name):
+    from experiments.app import server
+    from experiments.cli import app as app_command
+
+    monkeypatch.setattr(app_command, "serve", lambda *a: pytest.fail("a bad --scenario must not start the server"))
+    line = usage_error(capsys, "app", "--scenario", name)
+    assert f"--scenario {name!r} is not allowed; expected a built-in scenario: baseline," in line
+    assert server.server_env({}, scenario="boj_hike_2024")["CARRY_UNWIND_APP_SCENARIO"] == "boj_hike_2024"
+    assert "CARRY_UNWIND_APP_SCENARIO" not in server.server_env({})
+
+
 # -- closed pipes and full disks ------------------------------------------------------------------
 
 
