@@ -118,11 +118,16 @@ def run_stats(task: tuple[str, dict, int, int]) -> dict[str, float]:
 
 
 def paired(a: list[dict], b: list[dict], key: str) -> dict[str, float]:
-    """Median over seeds of ``a − b`` for ``key``, its interval, and each arm's median."""
+    """Median over seeds of ``a − b`` for ``key``, its interval, and each arm's median over the same
+    seeds; a seed where either arm failed (NaN) is left out of all three and counted
+    (``pairs_with_a_failed_arm``)."""
     x = np.array([r[key] for r in a], dtype=float)
     y = np.array([r[key] for r in b], dtype=float)
-    return {"difference": seed_spread(x - y, of="median"), "median_a": float(np.nanmedian(x)),
-            "median_b": float(np.nanmedian(y))}  # fmt: skip
+    both = np.isfinite(x) & np.isfinite(y)
+    return {"difference": seed_spread(x[both] - y[both], of="median"),
+            "median_a": float(np.median(x[both])) if both.any() else float("nan"),
+            "median_b": float(np.median(y[both])) if both.any() else float("nan"),
+            "pairs": int(both.sum()), "pairs_with_a_failed_arm": int((~both).sum())}  # fmt: skip
 
 
 def _arms(arms: dict[str, dict], seeds: int, days: int, workers: int) -> dict[str, list[dict]]:
@@ -275,19 +280,26 @@ def leverage_binds(seed: int, month: int = 21, base: dict[str, Any] | None = Non
 def leverage_binds_summary(rows: list[dict[str, float]]) -> dict[str, Any]:
     """Measurement 5 over seeds: how many books reached the anchor, and among them the share of seeds
     meeting each threshold (the outcome is bimodal, so the median alone hides it), then every field's
-    median and interval."""
-    crowded = [r for r in rows if r.get("crowded") == 1.0]
+    median and interval.
 
-    def share(test) -> float:
-        return float(np.mean([bool(test(r)) for r in crowded])) if crowded else float("nan")
+    The eve's measure (funds near their maintenance margin) is over every crowded seed. The month's
+    (margin calls, forced sales) is over the crowded seeds whose shocked month cleared: a month that
+    ended in a clearing failure has no such measure, and is counted (``seeds_month_failed``) rather
+    than read as a month without calls."""
+    crowded = [r for r in rows if r.get("crowded") == 1.0]
+    cleared = [r for r in crowded if r.get("failed") != 1.0]
+
+    def share(test, among) -> float:
+        return float(np.mean([bool(test(r)) for r in among])) if among else float("nan")
 
     return {
         "seeds_crowded": len(crowded),
+        "seeds_month_failed": len(crowded) - len(cleared),
         "seeds_buildup_failed": int(sum(r.get("buildup_failed") == 1.0 for r in rows)),
         "seeds": len(rows),
-        "share_of_crowded_seeds_near_ge_0.3": share(lambda r: r.get("share_near_maintenance", 0.0) >= 0.3),
-        "share_of_crowded_seeds_called_ge_0.3": share(lambda r: r.get("share_called_in_month", 0.0) >= 0.3),
-        "share_of_crowded_seeds_forced_ge_third": share(lambda r: r.get("forced_share_of_fall", 0.0) >= 1 / 3),
+        "share_of_crowded_seeds_near_ge_0.3": share(lambda r: r["share_near_maintenance"] >= 0.3, crowded),
+        "share_of_crowded_seeds_called_ge_0.3": share(lambda r: r["share_called_in_month"] >= 0.3, cleared),
+        "share_of_crowded_seeds_forced_ge_third": share(lambda r: r["forced_share_of_fall"] >= 1 / 3, cleared),
         **spread_by_field(crowded),
     }
 
@@ -362,6 +374,8 @@ def report(seeds: int, days: int, workers: int, cache: str = "", base: dict[str,
     no_equity = arms["no_news_no_equity"]
 
     def both(rows):
+        # a run that failed to clear has no statistics and counts as not showing the cycle (the arms'
+        # failed runs are reported beside it, under "failed_runs")
         return float(np.mean([r["kurtosis"] >= 1.5 and r["abs_acf1"] >= 0.08 for r in rows]))
 
     ids = list(range(1, seeds + 1))

@@ -27,14 +27,27 @@ def test_the_summary_counts_seeds_that_never_crowd_and_shares_only_the_crowded()
          "forced_share_of_fall": 0.5},
         {"failed": 0.0, "crowded": 1.0, "share_near_maintenance": 0.1, "share_called_in_month": 0.9,
          "forced_share_of_fall": math.nan},
-        {"failed": 0.0, "crowded": 1.0, "share_near_maintenance": 0.3, "failed_day": 5.0},
+        {"failed": 1.0, "crowded": 1.0, "share_near_maintenance": 0.3, "failed_day": 5.0},  # the month broke
     ]  # fmt: skip
     out = leverage_binds_summary(rows)
     assert (out["seeds"], out["seeds_crowded"], out["seeds_buildup_failed"]) == (5, 3, 1)
-    assert math.isclose(out["share_of_crowded_seeds_near_ge_0.3"], 2 / 3)
-    assert math.isclose(out["share_of_crowded_seeds_called_ge_0.3"], 1 / 3)
-    assert math.isclose(out["share_of_crowded_seeds_forced_ge_third"], 1 / 3)  # NaN is not ≥ a third
+    assert math.isclose(out["share_of_crowded_seeds_near_ge_0.3"], 2 / 3)  # the eve is measured in all three
+    # the month's shares are over the two months that cleared: the broken one is counted, not read as no calls
+    assert out["seeds_month_failed"] == 1
+    assert math.isclose(out["share_of_crowded_seeds_called_ge_0.3"], 1 / 2)
+    assert math.isclose(out["share_of_crowded_seeds_forced_ge_third"], 1 / 2)  # NaN is not ≥ a third
     assert out["share_near_maintenance"]["n"] == 3  # the seed that never crowded is not in the medians
+
+
+def test_paired_differences_and_medians_are_over_the_same_seeds():
+    from experiments.analysis.balance_sheet_cycle import paired
+
+    a = [{"k": 1.0}, {"k": 5.0}, {"k": 100.0}]
+    b = [{"k": 0.0}, {"k": 1.0}, {"k": math.nan}]  # seed 3's arm b failed
+    out = paired(a, b, "k")
+    assert (out["pairs"], out["pairs_with_a_failed_arm"]) == (2, 1)
+    assert out["median_a"] == 3.0 and out["median_b"] == 0.5  # not 5.0 over all of a's seeds
+    assert out["difference"]["median"] == 2.5 and out["difference"]["n"] == 2
 
 
 def test_no_crowded_seed_gives_undefined_shares_not_zero():
