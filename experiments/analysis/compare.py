@@ -5,7 +5,7 @@ An *arm* of a comparison is a scenario run over seeds (on the fast path,
 one run, or one ``seed-N/`` run per seed). For every arm and headline figure the table gives the
 median and the 5–95 % range over seeds and, against the first arm, the *paired* difference: seed
 by seed (the same seed drives the same random streams in both arms), its median and a 95 %
-percentile-bootstrap interval of its mean (:func:`experiments.analysis.statistics.seed_spread`).
+Student-t interval of its mean (:func:`experiments.analysis.statistics.seed_spread`).
 
 ::
 
@@ -229,8 +229,8 @@ def compare_table(arms: Sequence[Arm], metrics: Sequence[str] | None = None) -> 
     Columns: ``arm``, ``metric``, ``label`` (with unit), ``n`` (runs with a value), ``median``,
     ``q05``, ``q95`` (5th and 95th percentiles over seeds), ``n_pairs`` (seeds the arm shares with
     the first arm), ``diff_median`` (median over those seeds of this arm − the first arm),
-    ``diff_mean`` and ``diff_ci95_lo``, ``diff_ci95_hi`` (95 % percentile-bootstrap interval of the
-    mean difference). The first arm's difference columns are 0, and NaN where no seed is shared.
+    ``diff_mean`` and ``diff_ci95_lo``, ``diff_ci95_hi`` (95 % Student-t interval of the mean
+    difference over the shared seeds). The first arm's difference columns are 0, and NaN where no seed is shared.
     """
     if not arms:
         raise CompareError("nothing to compare")
@@ -291,7 +291,7 @@ def table_markdown(table: pd.DataFrame, arms: Sequence[Arm]) -> str:
     lines += [
         "",
         f"Seeds — {seeds}. Median and 5–95% range over seeds; differences are paired by seed (the same "
-        "seed in both arms): their mean with a 95% percentile-bootstrap interval (resampling seeds).",
+        "seed in both arms): their mean with a 95% Student-t interval over the seeds.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -387,7 +387,7 @@ def comparison_provenance(arms: Sequence[Arm], command: str = "") -> dict[str, A
             "seeds": {a.label: list(a.seeds) for a in arms},
             "arms": [{"label": a.label, "source": a.source, "days": a.days, **a.provenance} for a in arms],
             "statistics": "median and 5-95% range over seeds; differences vs the first arm paired by seed, "
-            "95% percentile bootstrap of the mean difference (experiments.analysis.statistics.seed_spread)",
+            "95% Student-t interval of the mean difference (experiments.analysis.statistics.seed_spread)",
         }
     )
 

@@ -4,7 +4,7 @@ Runs H2's experiment (:func:`experiments.analysis.hypotheses.h2_world`: a supple
 hike, each sized so that the 10y JGB is 25 bp higher five days later than in the same seed without it)
 over a grid of the fiscal reaction function's unbacked share ``macro.fiscal_unbacked_share`` and the
 BoJ's fiscal constraint ``boj.political_constraint``, and prints the yen's response to each with a 95%
-bootstrap interval over seeds::
+Student-t interval over seeds::
 
     python -m experiments.analysis.fiscal_worlds --seeds 6
 

@@ -3,8 +3,8 @@
 Every hypothesis is a set of *arms* — the same scenario with a mechanism on or off, a trigger or
 none — run over the same seeds (common random numbers: a seed gives every arm the same noise,
 so differences are the mechanism's, not luck's). Each seed gives one paired effect; the report
-gives the effect's mean over seeds with a 95% bootstrap confidence interval (percentile, 10 000
-resamples of seeds, fixed generator) and a verdict for the parameters used:
+gives the effect's mean over seeds with a 95% Student-t confidence interval over the seeds
+(:func:`seed_ci`; a ratio of means by :func:`ratio_ci`) and a verdict for the parameters used:
 
 * **supported** – the interval lies entirely on the side the hypothesis predicts (beyond the
   stated threshold, where it has one);
@@ -38,7 +38,8 @@ __all__ = [
     "run_arms",
     "overrides",
     "event",
-    "bootstrap_ci",
+    "seed_ci",
+    "ratio_ci",
     "verdict",
     "DECISION_RULES",
     "roc_auc",
@@ -53,7 +54,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CI_LEVEL = 0.95
-N_BOOT = 10_000
+H7_RESAMPLES = 1000  # bootstrap resamples of H7's held-out seeds (200 with --quick)
+# how each effect's interval is computed, for the report and verdicts.json
+INTERVAL_METHOD = (
+    "Student-t over seeds: the mean ± t(n−1)·s/√n; for a ratio of means the same with the linearised "
+    "ratio's residuals; for H7's AUC difference the bootstrap's standard error over held-out seeds, "
+    "scaled by √(n/(n−1)), with t(n−1)"
+)
 
 
 # -- running arms -----------------------------------------------------------------------------
@@ -88,7 +95,7 @@ def run_arm(arm: Arm) -> dict[str, np.ndarray]:
         model.run_days(arm.days)
     except ClearingError as exc:
         # a failed run: its series are NaN, so every effect it enters is undefined and its
-        # hypothesis is inconclusive (bootstrap_ci), never computed on the surviving seeds
+        # hypothesis is inconclusive (seed_ci), never computed on the surviving seeds
         log.warning("arm %s seed %d ended in a clearing failure: %s", arm.scenario, arm.seed, exc)
         return {c: np.full(arm.days + 1, np.nan) for c in arm.columns}
     settings = "".join(f", {k}={v!r}" for k, v in arm.overrides)
@@ -139,21 +146,71 @@ def event(day: int, kind: str, **params: float) -> tuple[int, str, tuple[tuple[s
 
 
 # -- statistics -----------------------------------------------------------------------------------
-def bootstrap_ci(values: Sequence[float], level: float = CI_LEVEL, n_boot: int = N_BOOT, seed: int = 0):
-    """Mean and percentile-bootstrap interval over independent seeds: ``(mean, lo, hi)``.
+def _t_quantile(level: float, n: int) -> float:
+    """The two-sided ``level`` quantile of Student's t with ``n − 1`` degrees of freedom."""
+    from scipy.stats import t
+
+    return float(t.ppf(0.5 + level / 2, n - 1))
+
+
+def seed_ci(values: Sequence[float], level: float = CI_LEVEL) -> tuple[float, float, float]:
+    """Mean over independent seeds and its Student-t interval: ``(mean, lo, hi)``.
+
+    ``mean ± t(n−1)·s/√n``: exact for normal effects and close for others at the seed counts used.
+    A percentile bootstrap over the seeds, used before, is too narrow at few seeds (the spread of
+    the resampled means is ``√((n−1)/n)·s/√n`` and its quantiles are normal ones): under no effect
+    it called 13% of three-seed and 8% of five-seed samples "supported" instead of 2.5%.
 
     A seed whose value is not finite (a run that ended in a clearing failure, an undefined ratio)
-    makes the whole estimate undefined, ``(nan, nan, nan)``: it is counted, never dropped.
+    makes the whole estimate undefined, ``(nan, nan, nan)``: it is counted, never dropped. One
+    seed gives no interval (``lo = hi = nan``, so no verdict).
     """
     x = np.asarray(list(values), dtype=float)
     if x.size == 0 or not np.isfinite(x).all():
         return math.nan, math.nan, math.nan
-    if x.size == 1:
-        return float(x[0]), float(x[0]), float(x[0])
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, x.size, (n_boot, x.size))].mean(axis=1)
-    a = (1 - level) / 2
-    return float(x.mean()), float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
+    mean = float(x.mean())
+    if x.size < 2:
+        return mean, math.nan, math.nan
+    half = _t_quantile(level, x.size) * float(x.std(ddof=1)) / math.sqrt(x.size)
+    return mean, mean - half, mean + half
+
+
+def ratio_ci(num: Sequence[float], den: Sequence[float], level: float = CI_LEVEL) -> tuple[float, float, float]:
+    """Ratio of two means over the same seeds, ``R = mean(num) / mean(den)``, and its interval:
+    ``(R, lo, hi)``.
+
+    The interval linearises the ratio (the ratio estimator's standard error ``s_d/(√n·mean(den))``
+    with ``d = num − R·den``, paired by seed) and takes Student's t, as :func:`seed_ci`. Undefined
+    (NaN) if a value is not finite or ``mean(den) <= 0``; no interval from one seed. The ratio of
+    means is not the mean of per-seed ratios: a seed with a tiny denominator would dominate that.
+    """
+    a, b = np.asarray(list(num), dtype=float), np.asarray(list(den), dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"ratio_ci: {a.size} numerators and {b.size} denominators; expected one of each per seed")
+    if a.size == 0 or not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return math.nan, math.nan, math.nan
+    mean_b = float(b.mean())
+    if not mean_b > 0.0:
+        return math.nan, math.nan, math.nan
+    ratio = float(a.mean()) / mean_b
+    if a.size < 2:
+        return ratio, math.nan, math.nan
+    half = _t_quantile(level, a.size) * float((a - ratio * b).std(ddof=1)) / (math.sqrt(a.size) * mean_b)
+    return ratio, ratio - half, ratio + half
+
+
+def bootstrap_se_ci(estimate: float, resampled: Sequence[float], n: int, level: float = CI_LEVEL
+                    ) -> tuple[float, float]:  # fmt: skip
+    """Interval around ``estimate`` from the standard error of its values over bootstrap resamples
+    of ``n`` independent units: ``estimate ± t(n−1)·√(n/(n−1))·sd``. For a mean this is
+    :func:`seed_ci`'s interval; the percentile interval it replaces was as narrow as the bootstrap
+    of a mean is at few units. ``(nan, nan)`` with fewer than 2 units or 2 finite resamples."""
+    r = np.asarray(list(resampled), dtype=float)
+    r = r[np.isfinite(r)]
+    if n < 2 or r.size < 2 or not math.isfinite(estimate):
+        return math.nan, math.nan
+    half = _t_quantile(level, n) * math.sqrt(n / (n - 1)) * float(r.std(ddof=1))
+    return estimate - half, estimate + half
 
 
 def verdict(lo: float, hi: float, *, above: float | None = None, below: float | None = None) -> str:
@@ -316,11 +373,12 @@ H1_ABLATIONS = {
 
 
 def amplification(on: Sequence[float], off: Sequence[float]) -> dict:
-    """Per-seed ratios of the surges ``on`` / ``off`` (the latter floored at 1e-4, a hundredth of a
-    percent), their mean and bootstrap interval, and the mean surge ``off`` in %."""
-    ratios = [a / max(b, 1e-4) for a, b in zip(on, off, strict=True)]
-    m, lo, hi = bootstrap_ci(ratios)
-    return dict(ratio=m, ci=[lo, hi], impact_off_pct=100 * float(np.mean(off)), per_seed=ratios)
+    """The mean surge ``on`` over the mean surge ``off`` and its interval (:func:`ratio_ci`), the mean
+    surge ``off`` in %, and each seed's own ratio (NaN where its ``off`` surge is not positive),
+    for the figure."""
+    m, lo, hi = ratio_ci(on, off)
+    per_seed = [a / b if b > 0 else math.nan for a, b in zip(on, off, strict=True)]
+    return dict(ratio=m, ci=[lo, hi], impact_off_pct=100 * float(np.mean(off)), per_seed=per_seed)
 
 
 def joint_verdict(verdicts: Sequence[str]) -> str:
@@ -374,7 +432,7 @@ def h1(seeds, workers, quick) -> HypothesisResult:
         triggers = {}
         for tname in H1_TRIGGERS:
             row = amplification(by_trigger[tname]["all on"], by_trigger[tname]["all feedback off"])
-            m, lo, hi = bootstrap_ci([100 * v for v in by_trigger[tname]["all on"]])
+            m, lo, hi = seed_ci([100 * v for v in by_trigger[tname]["all on"]])
             triggers[tname] = dict(row, impact_on_pct=m, impact_on_ci=[lo, hi], verdict=verdict(*row["ci"], above=2.0))
         head = triggers[H1_HEADLINE]
         out_worlds[wname] = dict(impact_on_pct=head["impact_on_pct"], impact_on_ci=head["impact_on_ci"],
@@ -550,8 +608,8 @@ def h2_world(seeds, workers, world: dict) -> dict:
             return [scale * (f(r[col][day]) - f(c[col][day])) for r, c in zip(res, controls, strict=True)]
 
         fx = gap("usdjpy", t, 100, log_=True)
-        m, lo, hi = bootstrap_ci(fx)
-        on_day = bootstrap_ci(gap("usdjpy", H2_DAY, 100, log_=True))
+        m, lo, hi = seed_ci(fx)
+        on_day = seed_ci(gap("usdjpy", H2_DAY, 100, log_=True))
         steep = [a - b for a, b in zip(gap("jgb30y_yield", t, 1e4), gap("jgb10y_yield", t, 1e4), strict=True)]
         out[arm] = dict(
             size=size,
@@ -637,7 +695,7 @@ def h3(seeds, workers, quick) -> HypothesisResult:
                 breaks.append(math.nan)
                 continue
             breaks.append(float(np.min(on[peak:]) < 0.95 * on[peak] and peak < days - 5))
-        m, lo, hi = bootstrap_ci(eff)
+        m, lo, hi = seed_ci(eff)
         out[wname] = dict(
             usdjpy_change_pct=m,
             ci=[lo, hi],
@@ -690,10 +748,10 @@ def h4(seeds, workers, quick) -> HypothesisResult:
         dtail.append(_mean(a["ust_auction_tail_bp"][day:][auc]) - _mean(b["ust_auction_tail_bp"][day:][auc]))
         dind.append(_mean(a["ust_indirect_share"][day:][auc]) - _mean(b["ust_indirect_share"][day:][auc]))
         dshare.append(100 * (a["lifer_foreign_share"][-1] - b["lifer_foreign_share"][-1]))
-    m, lo, hi = bootstrap_ci(dy)
-    tail = bootstrap_ci(dtail)
-    ind = bootstrap_ci(dind)
-    share = bootstrap_ci(dshare)
+    m, lo, hi = seed_ci(dy)
+    tail = seed_ci(dtail)
+    ind = seed_ci(dind)
+    share = seed_ci(dshare)
     worlds = {
         "repatriation": dict(
             ust10y_change_bp=[m, lo, hi],
@@ -745,7 +803,7 @@ def h5(seeds, workers, quick) -> HypothesisResult:
             with_nisa = impact(res[4 * i]["usdjpy"], res[4 * i + 1]["usdjpy"], *window)
             without = impact(res[4 * i + 2]["usdjpy"], res[4 * i + 3]["usdjpy"], *window)
             diff.append(100 * (with_nisa - without))
-        m, lo, hi = bootstrap_ci(diff)
+        m, lo, hi = seed_ci(diff)
         # whether the trigger made the households panic (else the variant tests nothing): the peak share
         # of households in panic within the window, with the trigger and without it
         span = slice(*window)
@@ -755,7 +813,10 @@ def h5(seeds, workers, quick) -> HypothesisResult:
         out[name] = dict(surge_change_pct=m, ci=[lo, hi], per_seed=diff, panic_seeds=panics,
                          peak_panic_share=[list(pk) for pk in peaks], failed_seeds=failed_seeds(res, 4))  # fmt: skip
     sticky, fragile = out["sticky (default thresholds)"], out["fragile (panic at 5% drawdown)"]
-    v1, v2 = verdict(*sticky["ci"], below=0.0), verdict(*fragile["ci"], above=0.0)
+    v1 = verdict(*sticky["ci"], below=0.0)
+    # the claim's "unless": the fragile variant can speak for it only where the trigger made the
+    # households panic, in at least half the seeds; a larger surge from another cause is no evidence
+    v2 = verdict(*fragile["ci"], above=0.0) if 2 * fragile["panic_seeds"] >= len(seeds) else "inconclusive"
     v = joint_verdict([v1, v2])
     return HypothesisResult(
         "H5",
@@ -808,7 +869,7 @@ def h6(seeds, workers, quick) -> HypothesisResult:
         diff = [100 * (impact(res[4 * i]["usdjpy"], res[4 * i + 1]["usdjpy"], *window)
                        - impact(res[4 * i + 2]["usdjpy"], res[4 * i + 3]["usdjpy"], *window))
                 for i in range(len(seeds))]  # fmt: skip
-        m, lo, hi = bootstrap_ci(diff)
+        m, lo, hi = seed_ci(diff)
         # "shorten": the change in how long the unwind lasts, reported beside the surge (the verdict is on the surge)
         longer = [unwind_days(res[4 * i]["usdjpy"], res[4 * i + 1]["usdjpy"], *window)
                   - unwind_days(res[4 * i + 2]["usdjpy"], res[4 * i + 3]["usdjpy"], *window)
@@ -818,7 +879,7 @@ def h6(seeds, workers, quick) -> HypothesisResult:
         fx = [r["usdjpy"] for r in res]
         acted = sum(policy_acted(fx[4 * i], fx[4 * i + 2], TRIGGER_DAY) for i in range(len(seeds)))
         unprompted = sum(policy_acted(fx[4 * i + 1], fx[4 * i + 3], 0) for i in range(len(seeds)))
-        days_m, days_lo, days_hi = bootstrap_ci(longer)
+        days_m, days_lo, days_hi = seed_ci(longer)
         out[name] = dict(surge_change_pct=m, ci=[lo, hi], verdict=verdict(lo, hi, below=0.0), per_seed=diff,
                          duration_change_days=days_m, duration_ci=[days_lo, days_hi], duration_per_seed=longer,
                          acted_seeds=acted, acted_without_trigger_seeds=unprompted,
@@ -932,9 +993,10 @@ def h7(seeds, workers, quick) -> HypothesisResult:
     days = 500 if quick else 1000
     cols = ("usdjpy",) + tuple(c for c, _ in DASHBOARD_A + DASHBOARD_B)
     seeds = list(seeds)
-    if len(seeds) < 2:
+    if len(seeds) < 3:
         raise ValueError(
-            f"--seeds = {len(seeds)} is not allowed for H7; expected at least 2 (half fit the pillars, half are scored)"
+            f"--seeds = {len(seeds)} is not allowed for H7; expected at least 3 (the first half fit the pillars, the "
+            "rest, at least two, are scored)"
         )
     train, test = seeds[: len(seeds) // 2], seeds[len(seeds) // 2 :]
     keys = [(sc, s) for sc in H7_SCENARIOS for s in seeds]
@@ -978,13 +1040,15 @@ def h7(seeds, workers, quick) -> HypothesisResult:
     by_seed = [[i for i, s in enumerate(run_seed) if s == seed] for seed in test]
     rng = np.random.default_rng(0)
     diffs = []
-    resamples = 1000 if not quick else 200
+    resamples = H7_RESAMPLES if not quick else 200
     for _ in range(resamples):
         pick = [i for k in rng.integers(0, len(by_seed), len(by_seed)) for i in by_seed[k]]
         da, db = aucs(pick)
         if math.isfinite(da - db):  # a resample whose days are all warnings or none has no AUC
             diffs.append(da - db)
-    lo, hi = np.quantile(diffs, [0.025, 0.975]).tolist() if diffs else [math.nan, math.nan]
+    # the bootstrap's standard error with Student's t over the held-out seeds: its percentiles were
+    # as narrow as a mean's at few seeds, and with one held-out seed every resample is that seed
+    lo, hi = bootstrap_se_ci(auc_a - auc_b, diffs, len(test))
     # a run that failed to clear (NaN series) leaves the effect undefined: no interval from the runs that cleared
     failed = [f"{sc} seed {s}" for (sc, s), r in runs.items() if not np.isfinite(r["usdjpy"]).all()]
     if failed or not math.isfinite(auc_a - auc_b):
@@ -1006,6 +1070,7 @@ def h7(seeds, workers, quick) -> HypothesisResult:
         "test_seeds": test,
         "roc": {"A": roc_points(per_run, 0), "B": roc_points(per_run, 1)},
         "failed_runs": failed,
+        "resamples": resamples,
         "resamples_without_an_auc": resamples - len(diffs),
     }
     return HypothesisResult(

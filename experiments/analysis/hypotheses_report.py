@@ -20,7 +20,7 @@ from experiments.analysis.hypotheses import (
     DECISION_RULES,
     H1_HEADLINE,
     HYPOTHESES,
-    N_BOOT,
+    INTERVAL_METHOD,
     HypothesisResult,
     Runs,
     chosen,
@@ -76,7 +76,7 @@ def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None 
         for r in results:
             r.figure = _figure(r, staging)
         shown = {k.replace("__", "."): v for k, v in base.items()}
-        payload = {"version": __version__, "seeds": seed_list, "ci_level": CI_LEVEL, "bootstrap_resamples": N_BOOT,
+        payload = {"version": __version__, "seeds": seed_list, "ci_level": CI_LEVEL, "interval": INTERVAL_METHOD,
                    "overrides": shown, "hypotheses": [_jsonable(asdict(r)) for r in results]}  # fmt: skip
         write_text_atomic(out / "verdicts.json", json.dumps(payload, indent=2))
         write_text_atomic(out / "report.md", _report(results, seed_list, shown))
@@ -137,7 +137,7 @@ def _report(results: list[HypothesisResult], seeds: list[int], overrides: Mappin
         where = "with " + ", ".join(f"`{k} = {v}`" for k, v in overrides.items())
     lines = [f"# Hypotheses: verdicts {where}", "",
              f"Seeds {seeds[0]}–{seeds[-1]} ({len(seeds)}), common random numbers across arms; "
-             "95% percentile-bootstrap intervals over seeds. *supported*: the interval lies on the predicted "
+             "95% Student-t intervals over seeds. *supported*: the interval lies on the predicted "
              "side; *refuted*: on the other; *inconclusive*: it straddles.", ""]  # fmt: skip
     ran = list(dict.fromkeys(r.key for r in results))
     if set(ran) != set(HYPOTHESES):  # a partial run (--only): say so, beside the table
@@ -263,6 +263,6 @@ def hypothesis_figure(r: HypothesisResult) -> Figure:
         ax.set_xlabel("\n".join(textwrap.wrap(r.effect_name, 36)), fontsize=9)  # the y labels leave the axis narrow
         ax.grid(axis="y", visible=False)
         fig.legend(*ax.get_legend_handles_labels(), loc="outside upper right", ncol=2, frameon=False, fontsize=8)
-        bars = f"Dots: mean over seeds; bars: {100 * CI_LEVEL:g}% bootstrap interval; ▶ the headline effect."
+        bars = f"Dots: mean over seeds; bars: {100 * CI_LEVEL:g}% interval over seeds; ▶ the headline effect."
         fig.supxlabel(f"{bars} {rule}", fontsize=7.5, color="0.3", wrap=True)
     return fig

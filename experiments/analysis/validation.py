@@ -9,7 +9,7 @@
    1980 – 21 May 1987; column ``dy`` is dollars per yen, so USD/JPY log returns are
    ``−diff(log(dy))``), and with the same data without the Plaza accord's day (23 Sep 1985,
    −5.7 %). The statistics are those of :mod:`experiments.analysis.statistics`. For each, over
-   seeds: mean, median, the 5–95 % range and a 95 % bootstrap interval of the mean; the data's
+   seeds: mean, median, the 5–95 % range and a 95 % Student-t interval of the mean; the data's
    value and its 90 % moving-block bootstrap interval for a sample as long as one run's. A
    statistic with a calibration target (:mod:`experiments.analysis.targets`) **passes** when the
    data's value lies inside the model's 5–95 % range across seeds, failed runs counted against it

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from experiments.analysis.statistics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, TAIL_FRACTION
+from experiments.analysis.statistics import TAIL_FRACTION
 from experiments.analysis.targets import BLOCK_DAYS, EPISODE_BANDS, EPISODE_OBSERVED, PLAZA_DATE, STATISTICS
 
 __all__ = ["format_value", "markdown", "method_notes", "console_summary"]
@@ -261,8 +261,7 @@ def method_notes() -> dict[str, str]:
         "data_interval": "Data's interval: 5th and 95th percentiles of the statistic over moving-block bootstrap "
         f"samples of the data (blocks of {BLOCK_DAYS} days, starts drawn uniformly, no wrapping), each as long as "
         "one run after the burn-in.",
-        "ci": f"95 % CI of the mean over seeds: percentile bootstrap over seeds, {BOOTSTRAP_RESAMPLES} resamples, "
-        f"numpy Generator seed {BOOTSTRAP_SEED}.",
+        "ci": "95 % CI of the mean over seeds: Student's t, mean ± t(n−1)·s/√n.",
         "moments": "Standard deviation with ddof = 1; skewness and excess kurtosis bias-corrected (scipy, bias=False).",
         "acf": "Autocorrelation: full-sample mean, lag-0 sum in the denominator (Box-Jenkins).",
         "tail_index": f"Tail index: Hill estimator on the largest {TAIL_FRACTION:.0%} of |returns| (k = floor(0.05 n) "

@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
             "--seeds). Writes into DIR:\n"
             "  compare.csv           tidy table: per arm and headline figure, the median and the 5-95%\n"
             "                        range over seeds, and the difference from the FIRST arm paired by\n"
-            "                        seed (median, mean and a 95% bootstrap interval of the mean)\n"
+            "                        seed (median, mean and a 95% Student-t interval of the mean)\n"
             "  compare.md            the same table for reading\n"
             "  compare.png, .pdf     USD/JPY's median path with its 5-95% band per arm, and the\n"
             "                        headline figures per arm; provenance in the file metadata\n"
@@ -206,5 +206,5 @@ def _console(table: Any, arms: list[Any]) -> str:
         rows.append((label, *cells))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    note = f"median [5-95% over seeds]; Δ = mean difference from {names[0]}, paired by seed [95% bootstrap interval]"
+    note = f"median [5-95% over seeds]; Δ = mean difference from {names[0]}, paired by seed [95% Student-t interval]"
     return "\n".join([*lines, note])

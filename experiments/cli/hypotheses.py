@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
             "H7 early warning — each with its ablations over the same seeds (common random numbers).\n"
             "Verdicts hold for the parameters used, not in general. Writes:\n"
             "  report.md      verdict table and one section per hypothesis\n"
-            "  verdicts.json  effects, 95% bootstrap intervals over seeds, verdicts, per-seed values\n"
+            "  verdicts.json  effects, 95% Student-t intervals over seeds, verdicts, per-seed values\n"
             "  h1.png ... h7.png  one figure per hypothesis\n"
             "They describe this run only: with --only, the report and verdicts.json hold the hypotheses run,\n"
             "and the figures of the others left by an earlier run in DIR are removed.\n"
@@ -94,8 +94,13 @@ def _cmd_hypotheses(args: argparse.Namespace) -> int:
     unknown = [k for k in only if k not in HYPOTHESES]
     if unknown:
         raise UsageError(f"--only: unknown hypothesis {unknown[0]!r}; expected some of {', '.join(HYPOTHESES)}")
-    if args.seeds < 2 and (not only or "H7" in only):
-        raise UsageError(f"--seeds = {args.seeds} is not allowed with H7; expected at least 2 (half fit, half scored)")
+    if args.seeds < 2:
+        raise UsageError(f"--seeds = {args.seeds} is not allowed; expected at least 2 (an interval needs two)")
+    if args.seeds < 3 and (not only or "H7" in only):
+        raise UsageError(
+            f"--seeds = {args.seeds} is not allowed with H7; expected at least 3 (the first half fit the dashboards, "
+            "the rest, at least two, are scored)"
+        )
     check_out_dir(args.out)
     sets = checked_overrides(args.sets, refused={"simulation.days": HORIZON_NOTE})
     if args.draws is not None or args.draws_from is not None:

@@ -113,7 +113,7 @@ def a_file(tmp_path) -> Path:
 @pytest.mark.parametrize(
     "argv",
     [
-        ["hypotheses", "--seeds", "1", "--only", "H1", "--out", "{out}"],
+        ["hypotheses", "--seeds", "2", "--only", "H1", "--out", "{out}"],
         ["figures", "--quick", "--only", "phase_diagram", "--out", "{out}"],
         ["validate", "--quick", "--out", "{out}"],
         ["sweep", "{spec}", "--out", "{out}"],

@@ -153,7 +153,7 @@ def test_hypotheses_refuses_set_simulation_days(tmp_path, capsys):
 def test_hypotheses_refuses_draws_it_would_misread(tmp_path, capsys, text, message):
     path = tmp_path / "draws.json"
     path.write_text(text)
-    line = usage_error(capsys, "hypotheses", "--draws-from", str(path), "--seeds", "2", "--out", str(tmp_path / "o"))
+    line = usage_error(capsys, "hypotheses", "--draws-from", str(path), "--seeds", "3", "--out", str(tmp_path / "o"))
     assert f"--draws-from {path}: " in line and message in line
 
 

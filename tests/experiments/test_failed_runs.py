@@ -14,8 +14,8 @@ from model.clearing import ClearingError
 
 
 def test_a_failed_seed_makes_a_hypothesis_effect_undefined_not_smaller():
-    assert all(math.isnan(v) for v in hyp.bootstrap_ci([1.0, 2.0, float("nan"), 3.0]))
-    assert hyp.verdict(*hyp.bootstrap_ci([5.0, float("nan")])[1:], above=2.0) == "inconclusive"
+    assert all(math.isnan(v) for v in hyp.seed_ci([1.0, 2.0, float("nan"), 3.0]))
+    assert hyp.verdict(*hyp.seed_ci([5.0, float("nan")])[1:], above=2.0) == "inconclusive"
 
 
 def test_an_arm_that_fails_to_clear_returns_nan_series():

@@ -19,14 +19,61 @@ import pytest
 from experiments.analysis import hypotheses as hyp
 
 
-def test_bootstrap_interval_of_a_constant_collapses_and_of_a_sample_covers_its_mean():
-    assert hyp.bootstrap_ci([2.0, 2.0, 2.0]) == (2.0, 2.0, 2.0)
+def test_seed_interval_of_a_constant_collapses_and_of_a_sample_is_students_t():
+    assert hyp.seed_ci([2.0, 2.0, 2.0]) == (2.0, 2.0, 2.0)
     x = np.random.default_rng(1).normal(5.0, 1.0, 40)
-    m, lo, hi = hyp.bootstrap_ci(x)
+    m, lo, hi = hyp.seed_ci(x)
     assert lo < m < hi and m == pytest.approx(x.mean())
-    # about ±1.96 standard errors
-    assert (hi - lo) / 2 == pytest.approx(1.96 * x.std(ddof=1) / np.sqrt(40), rel=0.2)
-    assert np.isnan(hyp.bootstrap_ci([])[0])
+    # t(39) at 97.5% is 2.0227 (tables): the half-width in standard errors
+    assert (hi - lo) / 2 == pytest.approx(2.0227 * x.std(ddof=1) / np.sqrt(40), rel=1e-4)
+    # three seeds: t(2) at 97.5% is 4.3027
+    m3, lo3, hi3 = hyp.seed_ci([1.0, 2.0, 4.0])
+    assert (hi3 - lo3) / 2 == pytest.approx(4.3027 * np.std([1.0, 2.0, 4.0], ddof=1) / np.sqrt(3), rel=1e-4)
+    assert np.isnan(hyp.seed_ci([])[0])
+    # one seed: an estimate but no interval, so no verdict
+    m1, lo1, hi1 = hyp.seed_ci([0.3])
+    assert m1 == 0.3 and np.isnan(lo1) and np.isnan(hi1)
+    assert hyp.verdict(lo1, hi1, above=0.0) == "inconclusive"
+
+
+@pytest.mark.parametrize("n", [3, 5])
+def test_with_no_effect_the_interval_calls_supported_about_as_often_as_its_level_says(n):
+    """Under no effect a 95% interval lies above 0 in 2.5% of samples. The percentile bootstrap it
+    replaced did so in 13% of three-seed and 8% of five-seed samples (a reviewer's simulation)."""
+    rng = np.random.default_rng(20261204)
+    reps = 4000
+    above = sum(hyp.verdict(*hyp.seed_ci(rng.normal(size=n))[1:], above=0.0) == "supported" for _ in range(reps))
+    # binomial sd at 2.5% over 4000 draws is 0.25 pp
+    assert 0.015 < above / reps < 0.035
+
+
+def test_ratio_of_means_known_answers_and_a_small_denominator_does_not_dominate():
+    assert hyp.ratio_ci([2.0, 4.0, 6.0], [1.0, 2.0, 3.0]) == (2.0, 2.0, 2.0)  # exactly twice in every seed
+    # a reviewer's case: the off surges spread over 0.03-1 %, the on surges 0.4 % higher
+    off = np.linspace(0.0003, 0.01, 20)
+    on = off + 0.004
+    r, lo, hi = hyp.ratio_ci(on, off)
+    assert r == pytest.approx(on.mean() / off.mean()) and r == pytest.approx(1.7767, abs=1e-4)
+    assert lo < r < hi
+    per_seed_mean = float(np.mean(on / off))
+    assert per_seed_mean > 2.5  # the mean of per-seed ratios, used before, passed ×2 on this case
+    amp = hyp.amplification(on, off)
+    assert amp["ratio"] == r and amp["ci"] == [lo, hi]
+    # undefined without a positive mean denominator, or with a failed run
+    assert all(np.isnan(v) for v in hyp.ratio_ci([1.0, 2.0], [0.0, 0.0]))
+    assert all(np.isnan(v) for v in hyp.ratio_ci([1.0, np.nan], [1.0, 1.0]))
+    with pytest.raises(ValueError, match="one of each per seed"):
+        hyp.ratio_ci([1.0, 2.0], [1.0])
+
+
+def test_bootstrap_standard_error_interval_matches_students_t_for_a_mean_and_needs_two_units():
+    x = np.random.default_rng(3).normal(size=6)
+    rng = np.random.default_rng(4)
+    means = x[rng.integers(0, 6, (20000, 6))].mean(axis=1)
+    lo, hi = hyp.bootstrap_se_ci(float(x.mean()), means, 6)
+    _, tlo, thi = hyp.seed_ci(x)
+    assert lo == pytest.approx(tlo, rel=0.02, abs=0.01) and hi == pytest.approx(thi, rel=0.02, abs=0.01)
+    assert all(np.isnan(v) for v in hyp.bootstrap_se_ci(0.1, [0.1] * 100, 1))  # one held-out seed
 
 
 @pytest.mark.parametrize(
@@ -129,10 +176,11 @@ def h7_planted(failed_seed: int | None = None):
 def test_h7_credits_warnings_before_the_onset_not_signals_of_a_fall_under_way(monkeypatch):
     """An early warning is B's: H7 must favour B, whatever A does during the fall."""
     monkeypatch.setattr(hyp, "run_arms", h7_planted())
-    r = hyp.h7([1, 2, 3, 4], workers=1, quick=True)
-    assert r.worlds["train_seeds"] == [1, 2] and r.worlds["test_seeds"] == [3, 4]
-    assert r.worlds["onsets"] == len(hyp.H7_SCENARIOS) * 2  # one per held-out run
-    assert all(v["onsets"] == 2 for v in r.worlds["per_scenario"].values())
+    # four held-out seeds: with two, Student's t has one degree of freedom and no planted effect decides
+    r = hyp.h7([1, 2, 3, 4, 5, 6, 7, 8], workers=1, quick=True)
+    assert r.worlds["train_seeds"] == [1, 2, 3, 4] and r.worlds["test_seeds"] == [5, 6, 7, 8]
+    assert r.worlds["onsets"] == len(hyp.H7_SCENARIOS) * 4  # one per held-out run
+    assert all(v["onsets"] == 4 for v in r.worlds["per_scenario"].values())
     assert r.worlds["pillar_auc"]["dash_b_zone"] > 0.9
     assert r.worlds["pillar_auc"]["dash_a_risk_index"] < 0.6  # its rise comes after the onset: not scored
     assert r.effect < 0.0 and r.verdict == "refuted"
@@ -194,9 +242,10 @@ def test_counts_of_seeds_name_the_runs_that_failed_and_a_share_is_undefined_with
     assert f"of {len(SEEDS)} (1 failed to clear)" in h6.notes
 
 
-def test_h7_needs_two_seeds():
-    with pytest.raises(ValueError, match="seeds = 1"):
-        hyp.h7([1], workers=1, quick=True)
+def test_h7_needs_three_seeds_so_that_at_least_two_are_scored():
+    for seeds in ([1], [1, 2]):
+        with pytest.raises(ValueError, match=f"seeds = {len(seeds)} is not allowed for H7; expected at least 3"):
+            hyp.h7(seeds, workers=1, quick=True)
 
 
 def test_drawdown_and_impact():
@@ -420,7 +469,7 @@ def test_hypotheses_command_writes_report_and_verdicts(tmp_path):
     """The command runs the model end to end; only the structure of what it writes is checked."""
     from experiments.cli import main
 
-    assert main(["hypotheses", "--seeds", "2", "--only", "H2,H7", "--quick", "--out", str(tmp_path)]) == 0
+    assert main(["hypotheses", "--seeds", "3", "--only", "H2,H7", "--quick", "--out", str(tmp_path)]) == 0
     payload = json.loads((tmp_path / "verdicts.json").read_text())
     keys = [h["key"] for h in payload["hypotheses"]]
     assert keys == ["H2", "H7"]
@@ -432,13 +481,16 @@ def test_hypotheses_command_writes_report_and_verdicts(tmp_path):
     assert main(["hypotheses", "--seeds", "2", "--only", "H9", "--out", str(tmp_path)]) == 2
 
 
-def test_h7_with_one_seed_is_a_one_line_error_before_any_run(tmp_path, capsys, monkeypatch):
+def test_too_few_seeds_for_an_interval_or_for_h7_is_a_one_line_error_before_any_run(tmp_path, capsys, monkeypatch):
     from experiments.cli import main
 
     monkeypatch.setattr(hyp, "run_arms", lambda *a, **k: pytest.fail("ran an arm"))
-    assert main(["hypotheses", "--seeds", "1", "--out", str(tmp_path)]) == 2
+    assert main(["hypotheses", "--seeds", "2", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--seeds = 1" in err[0] and "H7" in err[0]
+    assert len(err) == 1 and "--seeds = 2" in err[0] and "H7" in err[0] and "at least 3" in err[0]
+    assert main(["hypotheses", "--seeds", "1", "--only", "H1", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--seeds = 1 is not allowed; expected at least 2" in err[0]
 
 
 def test_runs_put_the_base_overrides_into_every_arm_under_the_arms_own(monkeypatch):
@@ -496,3 +548,26 @@ def test_hypotheses_reject_a_bad_set_before_any_run(tmp_path, capsys, value, mes
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "h" / "verdicts.json").exists()
+
+
+@pytest.mark.parametrize("panic, expected", [(True, "supported"), (False, "inconclusive")])
+def test_h5_fragile_variant_speaks_for_the_claim_only_where_the_households_panicked(monkeypatch, panic, expected):
+    """NISA households damp the trigger's surge at the default thresholds and amplify it when fragile;
+    the fragile variant's larger surge supports the claim's "unless the panic threshold is crossed"
+    only if the trigger made them panic (before, it did even with no panic at all)."""
+
+    def moves(arm):
+        if not arm.events:
+            return {}
+        ov = dict(arm.overrides)
+        if ov.get("nisa__enabled") is False:
+            return {"usdjpy": -0.02}
+        fragile = ov.get("nisa__panic_threshold") == 0.05
+        return {"usdjpy": -0.03 if fragile else -0.01, "nisa_panic_share": 0.05 if fragile and panic else 0.0}
+
+    monkeypatch.setattr(hyp, "run_arms", planted_runs(moves))
+    h5 = hyp.h5(SEEDS, workers=1, quick=True)
+    fragile = h5.worlds["fragile (panic at 5% drawdown)"]
+    assert fragile["surge_change_pct"] == pytest.approx(1.0) and fragile["ci"][0] > 0.0
+    assert fragile["panic_seeds"] == (len(SEEDS) if panic else 0)
+    assert h5.verdict == expected

@@ -49,7 +49,7 @@ def planted(monkeypatch):
 
 
 def hypotheses(out, *extra):
-    return main(["hypotheses", "--seeds", "2", "--no-progress", "--out", str(out), *extra])
+    return main(["hypotheses", "--seeds", "3", "--no-progress", "--out", str(out), *extra])
 
 
 def figures(out) -> set[str]:

@@ -177,7 +177,7 @@ def test_a_bad_draws_file_is_a_one_line_error_before_any_run(tmp_path, capsys, m
     monkeypatch.setattr(hyp, "run_arms", lambda *a, **k: pytest.fail("ran an arm"))
     path = tmp_path / "draws.json"
     path.write_bytes(content)
-    assert main(["hypotheses", "--draws-from", str(path), "--seeds", "2", "--out", str(tmp_path / "o")]) == 2
+    assert main(["hypotheses", "--draws-from", str(path), "--seeds", "3", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "--draws-from" in err
 
@@ -185,7 +185,7 @@ def test_a_bad_draws_file_is_a_one_line_error_before_any_run(tmp_path, capsys, m
 def test_draw_counts_and_both_sources_at_once_are_refused(tmp_path, capsys):
     from experiments.cli import main
 
-    out = ["--seeds", "2", "--out", str(tmp_path)]
+    out = ["--seeds", "3", "--out", str(tmp_path)]
     assert main(["hypotheses", "--draws", "0", *out]) == 2
     assert "--draws = '0' is not allowed" in capsys.readouterr().err
     assert main(["hypotheses", "--draws", "2", "--draws-from", "x.json", *out]) == 2
@@ -200,7 +200,7 @@ def test_a_draws_file_may_not_set_what_set_holds_and_each_draw_is_checked_with_t
     path = tmp_path / "draws.json"
     path.write_text(json.dumps({"draws": [{"hedge_funds.risk_aversion_median": 1.0},
                                           {"hedge_funds.max_leverage": 6}]}))  # fmt: skip
-    argv = ["hypotheses", "--draws-from", str(path), "--seeds", "2", "--out", str(tmp_path / "o")]
+    argv = ["hypotheses", "--draws-from", str(path), "--seeds", "3", "--out", str(tmp_path / "o")]
     assert main([*argv, "--set", "hedge_funds.max_leverage=9"]) == 2
     err = capsys.readouterr().err
     assert "draw 1 sets hedge_funds.max_leverage, which --set holds at 9" in err and err.count("\n") == 1

@@ -177,6 +177,19 @@ def test_seed_spread_is_reproducible_and_its_interval_brackets_the_mean():
     assert with_nan["n"] == 2 and with_nan["mean"] == 2.0
 
 
+def test_seed_spread_gives_students_t_for_the_mean_and_no_interval_from_one_seed():
+    v = [1.0, 2.0, 4.0]
+    half = 4.3027 * np.std(v, ddof=1) / np.sqrt(3)  # t(2) at 97.5% is 4.3027 (tables)
+    s = seed_spread(v)
+    assert s["ci95_lo"] == pytest.approx(s["mean"] - half, rel=1e-4)
+    assert s["ci95_hi"] == pytest.approx(s["mean"] + half, rel=1e-4)
+    med = seed_spread(v, of="median")  # the median's stays a percentile bootstrap, inside the values' range
+    assert 1.0 <= med["ci95_lo"] <= med["median"] <= med["ci95_hi"] <= 4.0
+    for of in ("mean", "median"):
+        one = seed_spread([0.7, math.nan], of=of)
+        assert one["n"] == 1 and one["mean"] == 0.7 and math.isnan(one["ci95_lo"]) and math.isnan(one["ci95_hi"])
+
+
 def test_band_ends_open_closed_and_missing():
     closed = Band(2.0, 6.0, "2–6")
     assert closed.contains(2.0) and closed.contains(6.0) and not closed.contains(6.01)

@@ -1,7 +1,7 @@
 """The paper figures (``carry-unwind figures``): every figure of a paper about the model, from fixed seeds.
 
 Each figure is computed by the experiments that already exist — :mod:`experiments.analysis.hypotheses`
-(its arms, the H1/H2/H7 experiments and their bootstrap intervals), :mod:`experiments.analysis.validation`
+(its arms, the H1/H2/H7 experiments and their intervals over seeds), :mod:`experiments.analysis.validation`
 and :mod:`experiments.analysis.statistics` (return statistics, the Ecdat data, the August 2024 measures),
 :mod:`experiments.sweeps` and :mod:`experiments.analysis.sensitivity` (a Saltelli sweep and its Sobol'
 indices) — and drawn at its printed size in the style of :mod:`experiments.analysis.style`:

@@ -93,7 +93,7 @@ def hypothesis_record(r: HypothesisResult, seeds: list[int], extra: Mapping[str,
         "experiment": f"experiments.analysis.hypotheses.{r.key.lower()}",
         "claim": r.claim,
         "notes": r.notes,
-        "bootstrap": {"level": hyp.CI_LEVEL, "resamples": hyp.N_BOOT},
+        "interval": {"level": hyp.CI_LEVEL, "method": hyp.INTERVAL_METHOD},
         **extra,
     }
     data = {k: v for k, v in asdict(r).items() if k != "figure"}

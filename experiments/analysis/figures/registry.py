@@ -65,7 +65,7 @@ FIGURES: dict[str, FigureDef] = {
             "feedback_ablation",
             "Ablation of the feedback channels (H1)",
             "H1: how many times larger the surge is with all feedback channels than with each one (or all) "
-            "switched off, at the default and at low leverage, with 95% bootstrap intervals.",
+            "switched off, at the default and at low leverage, with 95% intervals over seeds.",
             build_ablation,
         ),
         FigureDef(
