@@ -26,10 +26,24 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-__all__ = ["Ledger", "AccountingError", "book_cell", "book_entry", "book_exchange", "check_identities", "pay_coupons"]
+from model.clearing import residuals
+from model.sector import FWD, FX, JGB, JGB30, N_MARKETS, UST
+
+__all__ = [
+    "Ledger",
+    "AccountingError",
+    "book_cell",
+    "book_entry",
+    "book_exchange",
+    "booked_excess",
+    "check_identities",
+    "pay_coupons",
+    "walras_residual",
+]
 
 ISSUERS = ("us_treasury", "jgb_issuer")  # always present: they pay coupons and hold minus the outstanding
 ASSETS = ("usd_bn", "jpy_tn", "ust_units", "jgb_units", "repo_usd_bn", "usd_fwd_bn", "jgb30_units")
+_USD, _JPY, _UST, _JGB, _REPO, _FWD, _JGB30 = range(len(ASSETS))
 
 
 class AccountingError(AssertionError):
@@ -150,6 +164,105 @@ def book_exchange(table, turnover, cells, got, paid, amount, price):
     book_entry(table, turnover, cells, paid, -amount * price)
 
 
+def booked_excess(before: np.ndarray, after: np.ndarray, day) -> np.ndarray:
+    """Net trades booked in each cleared market between two states of the ledger's ``table``, summed
+    over every row: the day's excess demand as the sectors' books record it.
+
+    Parameters
+    ----------
+    before, after
+        The ledger's ``table`` (rows × :data:`ASSETS`) before and after the sectors settle the day.
+    day
+        The :class:`model.sector.Day` they settled: the recorded USD/JPY and bond prices.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(N_MARKETS,)``, in each market's units (USD bn, UST, JGB and JGB 30y index units, USD
+        bn of long-USD forwards): what every row booked together, the dealers' take of the clearing's
+        residual and the issuers' issuance and redemptions included. Every trade has a counterparty
+        among the rows, so each entry is zero up to round-off when every sector booked what cleared.
+
+    Notes
+    -----
+    The bond and forward markets are their holdings columns. Spot dollars have no column of their
+    own: every other booking in cash is a transfer between two rows (coupons, interest, margin,
+    payouts) or the payment for a bond, so the spot dollars bought are the change in the dollar
+    column plus the dollars paid for Treasuries, ``ΔUSD + P_us·ΔUST`` and, read from the yen
+    side, ``−(ΔJPY + P_jp·ΔJGB + P_30·ΔJGB30)·1000/S``. The larger of the two in magnitude is
+    returned (NaN if either is), so a spot trade booked with one leg wrong shows on its side.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> led = Ledger(("buyer", "seller"))
+    >>> before = led.table.copy()
+    >>> led.bonds("buyer", "ust_units", "usd_bn", 2.0, 0.9)  # 2 UST units bought from no one
+    >>> day = SimpleNamespace(usdjpy=150.0, ust_price=0.9, jgb_price=1.0, jgb30_price=1.0)
+    >>> booked_excess(before, led.table, day).tolist()
+    [0.0, 2.0, 0.0, 0.0, 0.0]
+    """
+    out = np.empty(N_MARKETS)
+    _booked_excess(before, after, day.usdjpy, day.ust_price, day.jgb_price, day.jgb30_price, out)
+    return out
+
+
+@njit(cache=True)
+def _booked_excess(before, after, usdjpy, ust_price, jgb_price, jgb30_price, out):
+    """:func:`booked_excess` into ``out``: compiled, since it runs every day (a few µs from NumPy)."""
+    d = np.zeros(after.shape[1])
+    for r in range(after.shape[0]):  # cell by cell: the round-off of the day's changes, not of the holdings
+        for c in range(after.shape[1]):
+            d[c] += after[r, c] - before[r, c]
+    fx_usd = d[_USD] + ust_price * d[_UST]
+    fx_jpy = -(d[_JPY] + jgb_price * d[_JGB] + jgb30_price * d[_JGB30]) * 1000.0 / usdjpy
+    if not (np.isfinite(fx_usd) and np.isfinite(fx_jpy)):
+        fx = np.nan
+    else:
+        fx = fx_usd if abs(fx_usd) >= abs(fx_jpy) else fx_jpy
+    out[FX] = fx
+    out[UST] = d[_UST]
+    out[JGB] = d[_JGB]
+    out[FWD] = d[_FWD]
+    out[JGB30] = d[_JGB30]
+
+
+@njit(cache=True)
+def walras_residual(booked, absorbed, recorded, gross):
+    """The day's Walras check after settlement: ``max_m max(|B_m|, |Z_m − A_m|) / max(G_m, VOLUME_FLOOR)``.
+
+    Parameters
+    ----------
+    booked
+        ``B``, shape ``(N_MARKETS,)``: the net trades every ledger row booked in each market
+        (:func:`booked_excess`), the dealers' take of the clearing's residual included. Non-zero
+        beyond round-off where a sector booked a trade that did not clear, or missed one that did.
+    absorbed
+        ``A``: the excess demand the clearing left at its final iterate, which the dealers took
+        (``ClearingResult.excess_*``).
+    recorded
+        ``Z``: excess demand evaluated again, before settlement, at the recorded prices
+        (:meth:`model.compose.ComposedClearing.recheck`). ``Z − A`` is zero, bit for bit, where the
+        recorded prices are the ones the solver's flows (which the sectors book) were evaluated at;
+        not where a recorded price is off them.
+    gross
+        ``G``: the markets' gross volumes at the recorded prices (the same evaluation as ``Z``).
+
+    Returns
+    -------
+    float
+        The worst market's ratio (``inf`` if any is not finite). A day whose books add up and whose
+        recorded prices are the solver's gives round-off of the books, about 10⁻¹⁴; the identity
+        check allows ``WALRAS_SLACK`` times the clearing tolerance.
+    """
+    n = booked.shape[0]
+    worst = np.empty(n)
+    for m in range(n):
+        b, gap = abs(booked[m]), abs(recorded[m] - absorbed[m])
+        worst[m] = gap if (gap > b or np.isnan(gap)) else b  # a NaN in either stays
+    return residuals(worst, gross, np.empty(n))
+
+
 @dataclass(frozen=True)
 class IdentityReport:
     usd_drift: float
@@ -164,8 +277,9 @@ class IdentityReport:
     walras_residual: float
 
 
-# What dealers may absorb at the recorded prices, relative to gross volume: the clearing tolerance
-# (1e-10 by default) plus the round-off of recording ln S as S (a relative 1e-16 of the price).
+# The Walras check's limit (walras_residual), in clearing tolerances: the books' round-off (about 1e-14 of
+# gross volume) and that of recording ln S as S (a relative 1e-16 of the price) are far below it; a
+# trade booked that did not clear, or a recorded price off the solver's, is far above it.
 WALRAS_SLACK = 10.0
 # |ln v − ln v at the recorded prices|: round-off of recording ln S as S, through the index's response
 RISK_INDEX_TOL = 1e-9
@@ -179,8 +293,10 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
     * every sector's own records (its state) agree with its ledger rows (:meth:`Sector.holdings`);
     * where a sector keeps equity by accumulated profit and loss (funds, dealers), it equals its
       assets minus its liabilities at today's prices;
-    * excess demand recomputed at the recorded prices from the sectors' inputs (``walras_residual``)
-      is within the clearing tolerance: what dealers absorbed at the close was only round-off;
+    * the day's Walras check after settlement (``walras_residual``, :func:`walras_residual`) is within
+      ``WALRAS_SLACK`` times the clearing tolerance: the trades every sector booked, the dealers' take
+      of the clearing's residual included, net to zero in each market, and the recorded prices are
+      the ones they were made at;
     * the risk index the market carries (and the day's row records) is the one the risk block prices
       at the recorded prices, recomputed from its inputs with the same evaluation (``walras_log_risk``).
     """
@@ -191,7 +307,7 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
     if not walras <= limit:
         raise AccountingError(
             f"day {day}: excess demand at the recorded prices is {walras:.3e} of gross volume (tolerance {limit:.1e}): "
-            "dealers absorbed more than round-off, so the recorded prices do not clear the markets"
+            "the trades booked do not net to zero, or the recorded prices are not the ones they cleared at"
         )
     if "risk_index" in model.sectors:
         recorded = (model.market.risk_index, model.latest.get("risk_index", model.market.risk_index))

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 
-from model.clearing import MAX_ITER, ClearingError, ClearingResult, Work, make_result, residuals
+from model.clearing import MAX_ITER, ClearingError, ClearingResult, Work, make_result
 
 __all__ = ["Bounds", "ComposedClearing", "FlatKernel", "composed_module", "generated_source"]
 
@@ -167,8 +167,8 @@ def flat_source(base: types.ModuleType, kinds: Sequence[type]) -> str:
         "",
         "",
         "@njit(cache=True)",
-        "def solve_bracketed(flat, prev, work, tol):",
-        "    return solve_clearing_bracketed(inputs(flat), prev, Work(*work), tol)",
+        "def solve_bracketed(flat, prev, work, tol, max_move):",
+        "    return solve_clearing_bracketed(inputs(flat), prev, Work(*work), tol, max_move)",
         "",
         "",
         "@njit(cache=True)",
@@ -342,7 +342,7 @@ class Bounds(NamedTuple):
 class _ScratchOutputs:
     """Write-only ``out_`` arrays for the evaluations that must leave the sectors' state as the solver left it.
 
-    The Walras check and the root scan evaluate the flows again at other prices; each sector's
+    The check at the recorded prices and the root scan evaluate the flows again at other prices; each sector's
     ``out_`` arrays are swapped for scratch arrays of the same shape, dtype and memory order. They
     are kept from day to day (a flows function only writes them), so a day allocates nothing in
     proportion to the populations; an array is replaced only when its input's shape or layout
@@ -388,6 +388,11 @@ def _same_layout(s: np.ndarray, a: np.ndarray) -> bool:
     )  # fmt: skip
 
 
+def _finite(result: ClearingResult) -> bool:
+    """Whether every price of ``result`` is finite (and USD/JPY positive)."""
+    return all(math.isfinite(v) for v in result.prices) and result.usdjpy > 0
+
+
 def _describe(p: Any) -> str:
     return (f"USD/JPY={math.exp(p[0]):.6g}, UST10y={p[1]:.6g}, JGB10y={p[2]:.6g}, basis={p[3]:.6g}, "
             f"JGB30y={p[4]:.6g}")  # fmt: skip
@@ -406,7 +411,7 @@ class ComposedClearing:
         self.flows = tuple(flows)
         self.module = composed_module(self.flows)
         self.work = Work.allocate(len(self.flows))
-        self._check_work = Work.allocate(len(self.flows))  # the Walras check's and the root scan's
+        self._check_work = Work.allocate(len(self.flows))  # the recheck's and the root scan's
         self._scratch = _ScratchOutputs()
         self._solve, self._bracketed, self._excess = (
             self.module.solve_clearing, self.module.solve_clearing_bracketed, self.module.excess_demand
@@ -474,23 +479,28 @@ class ComposedClearing:
     ) -> ClearingResult:
         """Clear the markets for one day from yesterday's close ``prev = (ln S, y_us, y_jp, b, y_jp30)``.
 
-        Raises :class:`ClearingError` naming the day and the state if no prices clear, or if the
-        prices that clear lie outside the plausibility ``bounds``; ``state`` (text, or a function
-        returning it, called only then) describes the model's state for that message. On return,
-        ``self.work.flows`` holds each sector's flows at the cleared prices.
+        Where the root Newton (or the bracketed fallback) reaches lies outside the plausibility
+        ``bounds``, the bracketed solver searches again with ``ln S`` held inside
+        ``prev[0] ± bounds.max_fx_log_move`` (:func:`_within_bounds`): Newton's capped step can
+        carry it past the first root in the direction excess demand pushes, or the wrong way where a
+        fire-sale kink gives the local slope the wrong sign. Raises :class:`ClearingError` naming the
+        day and the state if no prices clear, or if no prices that clear lie inside the ``bounds``;
+        ``state`` (text, or a function returning it, called only then) describes the model's state
+        for that message. On return, ``self.work.flows`` holds each sector's flows at the cleared
+        prices; ``iterations`` counts Newton's iterations plus every fallback's evaluations.
         """
         prev = np.asarray(prev, dtype=np.float64)
         solve, bracketed, _, args, work = self._calls(inputs, self.work)
         result = make_result(*solve(args, prev, work, tol, MAX_ITER))
         if not result.converged:
             # Newton stalls where fire sales make excess demand non-monotone: bracket instead
-            fallback = make_result(*bracketed(args, prev, work, tol))
+            fallback = make_result(*bracketed(args, prev, work, tol, math.inf))
             result = fallback._replace(iterations=result.iterations + fallback.iterations)
-        prices_ok = all(math.isfinite(v) for v in result.prices) and result.usdjpy > 0
-        if result.converged and prices_ok and bounds is not None:
+        if result.converged and _finite(result) and bounds is not None:
             why = bounds.violation(result, prev)
             if why:
-                raise ClearingError(f"implausible prices on day {day}: {why}; {_was(prev, state)}")
+                result = self._within_bounds(inputs, prev, tol, bounds, result, why, day, state)
+        prices_ok = _finite(result)
         if not (result.converged and prices_ok):
             raise ClearingError(
                 f"markets did not clear on day {day} after {result.iterations} iterations: "
@@ -500,12 +510,53 @@ class ComposedClearing:
             )
         return result
 
-    def walras_residual(self, inputs: tuple, result: ClearingResult) -> float:
-        """Max over markets of |excess demand| / gross volume, recomputed at the recorded prices.
+    def _within_bounds(
+        self,
+        inputs: tuple,
+        prev: np.ndarray,
+        tol: float,
+        bounds: Bounds,
+        result: ClearingResult,
+        why: str,
+        day: int,
+        state: str | Callable[[], str],
+    ) -> ClearingResult:
+        """The bracketed solver's root with ``ln S`` inside ``prev[0] ± bounds.max_fx_log_move``, where the
+        root already found (``result``) is implausible for the reason ``why``.
+
+        The same rule as the fallback for a stalled Newton (the first sign change of FX excess
+        demand moving from yesterday's close the way it pushes the price, the other markets cleared
+        inside), with the search cut at the bound. Raises :class:`ClearingError` (one line, naming
+        the day and ``why``) where it finds no root there or the root it finds is implausible too.
+        """
+        _, bracketed, _, args, work = self._calls(inputs, self.work)
+        within = make_result(*bracketed(args, prev, work, tol, bounds.max_fx_log_move))
+        within = within._replace(iterations=result.iterations + within.iterations)
+        if within.converged and _finite(within):
+            still = bounds.violation(within, prev)
+            if not still:
+                return within
+            found = f"the root inside the USD/JPY bound is implausible too: {still}"
+        else:
+            found = f"no root inside the USD/JPY bound (|Δ ln S| ≤ {bounds.max_fx_log_move:g})"
+        raise ClearingError(f"implausible prices on day {day}: {why}; {found}; {_was(prev, state)}")
+
+    def recheck(self, inputs: tuple, result: ClearingResult) -> tuple[np.ndarray, np.ndarray]:
+        """Excess demand and gross volume per market, evaluated again at the recorded prices.
 
         Evaluated from the sectors' inputs for the day (their states before settlement) into
-        scratch outputs, independently of what the solver reported. The day-wide quantities of that
-        evaluation (``aux``: forced sales, the risk index) are kept in ``checked_aux``.
+        scratch outputs, so the flows the sectors settle from stay as the solver left them; the
+        prices are the recorded ones (``ln`` of the recorded USD/JPY). Where the recorded prices are
+        the ones the solver last evaluated, the excess demand is the solver's, bit for bit: this is
+        not an independent check of the clearing, only of the recorded prices, and it is one half of
+        the day's Walras check (:func:`model.accounting.walras_residual`; the other half, from the
+        books after settlement, is the independent one). The day-wide quantities of the evaluation
+        (``aux``: forced sales, the risk index) are kept in ``checked_aux``.
+
+        Returns
+        -------
+        (z, gross)
+            Copies, each of shape ``(N_MARKETS,)``, in the markets' units.
         """
         prices = np.array((math.log(result.usdjpy), result.ust10y_yield, result.jgb10y_yield, result.fx_basis,
                            result.jgb30y_yield))  # fmt: skip
@@ -513,14 +564,18 @@ class ComposedClearing:
         excess, scratch, args_work = self._scratch_calls(inputs, work)
         excess(prices, scratch, args_work)
         self.checked_aux = work.aux.copy()
-        # the solver's own measure (a market whose excess demand or volume is not finite counts as inf:
-        # Python's max() would pass over a NaN anywhere but first)
-        return float(residuals(work.z, work.gross, np.empty(work.z.shape[0])))
+        return work.z.copy(), work.gross.copy()
 
     def other_roots(self, inputs: tuple, result: ClearingResult, prev: Any, half_width: float, points: int) -> int:
-        """Sign changes of spot excess demand along USD/JPY within ``prev ± half_width`` (the other prices
-        held at their cleared values) other than the one at the cleared price: a lower bound on the
-        number of other equilibria the day had inside the plausibility bound."""
+        """Sign changes of spot (FX) excess demand on a grid of ``points`` values of ``ln S`` across
+        ``prev ± half_width``, the other four prices (both 10y yields, the basis, the 30y yield) frozen at
+        today's cleared values, not counting the grid interval that holds the cleared price.
+
+        This counts roots of one equation of the five along a line through the cleared prices, not
+        equilibria: at another USD/JPY the other markets would not clear at today's prices, so a sign
+        change here need not be a joint root, and a joint root off that line is not seen. It is
+        neither a lower nor an upper bound on the number of other equilibria (it can count two where
+        the joint system has one); two roots within one grid interval count as none."""
         if points < 2:
             return 0
         work = self._work_for(inputs)

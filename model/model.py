@@ -8,10 +8,12 @@ A day (one ``step``) runs, in this order:
    :mod:`model.registry`); today's market-wide shocks are drawn from named streams;
 3. **clear** – USD/JPY spot, the UST 10y, the JGB 10y, the FX forward market (its price the
    cross-currency basis) and the JGB super-long (30y) segment clear jointly in the composition of the sectors' flows
-   (:mod:`model.compose`); then excess demand is recomputed independently at the recorded prices
-   (``walras_residual``);
+   (:mod:`model.compose`); then excess demand is evaluated again at the recorded prices;
 4. **settle** – the market closes (volatility, trend, risk index, macro state), each sector books
-   its trades from the flows the solver returned, issuers pay coupons;
+   its trades from the flows the solver returned; the Walras check (``walras_residual``,
+   :func:`model.accounting.walras_residual`) then sums the trades every sector booked in each market,
+   from the ledger, and compares the recorded prices' excess demand with what the dealers took;
+   issuers pay coupons;
 5. **record** – one row of the time series; Mesa's DataCollector collects.
 
 Two ways to run the same day. The **Mesa path** (``CarryUnwindModel(...)``, the default
@@ -38,7 +40,7 @@ import mesa
 import numpy as np
 from numba import njit
 
-from model.accounting import Ledger, pay_coupons
+from model.accounting import Ledger, booked_excess, pay_coupons, walras_residual
 from model.calendar import TradingCalendar
 from model.clearing import ClearingResult, solve_linear
 from model.compose import Bounds, ComposedClearing
@@ -566,7 +568,7 @@ class CarryUnwindModel(mesa.Model):
         self.last_clearing = result
         day = Day(result, mk, self.clearing.work.flows, self._flow_index, self.clearing.work.aux)
         risk = math.exp(day.aux[AUX_LOG_RISK, 0]) if "risk_index" in self.sectors else mk.risk_index
-        self.walras_residual = self.clearing.walras_residual(inputs, result)
+        at_recorded = self.clearing.recheck(inputs, result)
         if "risk_index" in self.sectors:
             self.walras_log_risk = float(self.clearing.checked_aux[AUX_LOG_RISK, 0])
         self.fx_impact = fx_impact_pct_per_bn(self.clearing.work.jac)
@@ -587,8 +589,13 @@ class CarryUnwindModel(mesa.Model):
             risk_index=mk.risk_index, risk_mean=cfg.market.risk_index_mean,
             shock_commodity=float(self.macro.draws[0]), shock_equity=float(self.macro.draws[1]),
         )  # fmt: skip
+        books = self.ledger.table.copy()
         for s in self.sector_list:
             s.settle(self, day)
+        # after settlement, from what the sectors booked (the coupons below are transfers, not trades)
+        absorbed = np.array((result.excess_fx_usd_bn, result.excess_ust_units, result.excess_jgb_units,
+                             result.excess_fwd_usd_bn, result.excess_jgb30_units))  # fmt: skip
+        self.walras_residual = walras_residual(booked_excess(books, self.ledger.table, day), absorbed, *at_recorded)
         pay_coupons(self.ledger, day)
         if timer is not None:
             timer.lap("settle")

@@ -180,8 +180,10 @@ def check_accounting(model: Any, where: str = "") -> None:
     """Check a run's accounting once it has run: every day's recorded ``walras_residual``, then every
     identity on the final state (:func:`model.accounting.check_identities`).
 
-    A day's residual is the excess demand recomputed at the prices recorded that day, relative to
-    gross volume; it must be within the limit :func:`~model.accounting.check_identities` applies
+    A day's residual is its Walras check after settlement (:func:`model.accounting.walras_residual`):
+    the trades every sector booked that day, summed over the ledger's rows in each market, and the
+    gap between excess demand at the recorded prices and what the dealers took, relative to gross
+    volume; it must be within the limit :func:`~model.accounting.check_identities` applies
     (``WALRAS_SLACK`` times ``simulation.clearing_tolerance``), a NaN never is. The final state's
     check covers conservation of money, bonds, repo and forwards (cumulative, so a trade booked on one
     side only on any day shows at the end), the sectors' records against the ledger, the equity
@@ -219,8 +221,8 @@ def _check_accounting(model: Any) -> None:
         day = int(model.series("day")[i])
         raise AccountingError(
             f"day {day}: excess demand at the prices recorded that day was {walras[i]:.3e} of gross volume "
-            f"(tolerance {limit:.1e}): dealers absorbed more than round-off, so the recorded prices do not clear "
-            "the markets"
+            f"(tolerance {limit:.1e}): the trades booked do not net to zero, or the recorded prices are not the "
+            "ones they cleared at"
         )
     check_identities(model)
 

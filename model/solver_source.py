@@ -291,7 +291,7 @@ def fx_gap(p, inputs, work, tol, last):
 
 
 @njit(cache=True)
-def solve_clearing_bracketed(inputs, prev, work, tol):
+def solve_clearing_bracketed(inputs, prev, work, tol, max_move=math.inf):
     """Robust fallback: search USD/JPY for a sign change of FX excess demand, the other markets
     cleared inside (:func:`clear_rest`), outward from yesterday's close, and bisect it.
 
@@ -299,6 +299,10 @@ def solve_clearing_bracketed(inputs, prev, work, tol):
     the first one reached moving from yesterday's close in the direction the excess demand
     pushes the price (tâtonnement), which is where Newton fails: it stalls at a local extremum
     of excess demand that does not reach zero.
+
+    ``max_move`` bounds the search in ``ln S`` to ``prev[0] ± max_move``: the last step is cut to
+    end on the bound, and the search stops there (unconverged) if the sign has not changed. With
+    the default (no bound) the steps are those of an unbounded search, bit for bit.
     """
     gross = work.gross
     last = np.zeros(prev.shape[0] + 1)  # the prices of the last evaluation (none yet): evaluate_once
@@ -311,8 +315,9 @@ def solve_clearing_bracketed(inputs, prev, work, tol):
     step = 0.002
     found = ga == 0.0
     while not found and step < 3.0:
+        move = min(step, max_move)
         pb = pa.copy()
-        pb[0] = s0 + direction * step
+        pb[0] = s0 + direction * move
         gb, e = fx_gap(pb, inputs, work, tol, last)
         evals += e
         if (gb > 0.0) != (ga > 0.0) or gb == 0.0:
@@ -320,6 +325,8 @@ def solve_clearing_bracketed(inputs, prev, work, tol):
             break
         pa = pb.copy()
         ga = gb
+        if move >= max_move:  # the bound reached without a sign change: no root inside it this way
+            break
         step *= 1.6
     best = pa
     if found:

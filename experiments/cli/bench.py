@@ -172,7 +172,7 @@ class SplitPhaseTimer(PhaseTimer):
 # the sector methods a day calls from the model's own loop, each timed as one part by PartTimer
 SECTOR_METHODS = ("decide", "publish", "clearing_inputs", "settle", "record")
 # and the model's other pieces, as (attribute of the model, or "" for the model itself; method)
-MODEL_PARTS = (("clearing", "clear"), ("clearing", "walras_residual"), ("clearing", "other_roots"),
+MODEL_PARTS = (("clearing", "clear"), ("clearing", "recheck"), ("clearing", "other_roots"),
                ("market", "draw"), ("market", "close_day"), ("macro", "draw"), ("macro", "update"),
                ("", "_publish"), ("", "_record"))  # fmt: skip
 _METHODS = tuple(dict.fromkeys((*SECTOR_METHODS, *(m for _, m in MODEL_PARTS))))

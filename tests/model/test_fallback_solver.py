@@ -56,8 +56,8 @@ def fallback_day():
     seen = []
     original = model.clearing._bracketed
 
-    def bracketed(inputs, prev, work, tol):
-        out = original(inputs, prev, work, tol)
+    def bracketed(inputs, prev, work, tol, max_move=math.inf):
+        out = original(inputs, prev, work, tol, max_move)
         p, evals, worst, _, _, converged, _ = out
         # the Gauss–Seidel sweeps alone (the inner Newton switched off), in a plain-Python twin
         twin = model.clearing.plain({})

@@ -1,0 +1,211 @@
+"""Two fixes of the clearing found in review, each with a test that fails without it.
+
+* A root beyond the plausibility bounds is not yet a failed day: Newton can converge to one while
+  the bracketed solver's rule (the first sign change of FX excess demand moving from yesterday's
+  close the way it pushes the price) finds another inside them; the search is then run again,
+  cut at the bound, before the day is called a failure.
+* The Walras check (``walras_residual``) reads what the sectors booked after settlement (the day's
+  changes in the ledger), not the solver's own flows evaluated again at the same prices, which gave
+  the solver's residual bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+from numba import njit
+
+from agents.fx_fundamentals import RealMoney
+from model.accounting import WALRAS_SLACK, AccountingError, Ledger, booked_excess
+from model.clearing import ClearingError, Work, make_result
+from model.compose import Bounds, ComposedClearing
+from model.model import CarryUnwindModel
+from model.results import check_accounting
+
+
+# -- a root beyond the bounds ------------------------------------------------------------------------------
+class KinkInputs(NamedTuple):
+    """One sector whose FX excess demand has a fire-sale kink at yesterday's close ``s0``."""
+
+    s0: float
+    level: float  # excess demand at the close, per unit of k (> 0: it pushes USD/JPY up)
+    k: float  # USD bn
+    y_us: float
+    y_jp: float
+    basis: float
+    y_30: float
+
+
+@njit(cache=True)
+def kink_flows(p, inp, z, jac, gross, out, aux):
+    """``z_fx = k·(level − x + C·tanh(x/w))``, ``x = ln S − s0``: above the close a small bump (C = 0.02,
+    w = 0.01; the slope there is +1, the wrong sign), below it a large one (C = 0.7, w = 0.4). With
+    ``level = 0.12`` the first root above the close is at x = 0.14; Newton, sent down by the wrong-signed
+    slope, converges to the root at x ≈ −0.19. The other markets clear at their targets."""
+    x = p[0] - inp.s0
+    if x >= 0.0:
+        c, w = 0.02, 0.01
+    else:
+        c, w = 0.7, 0.4
+    t = math.tanh(x / w)
+    z[0] += inp.k * (inp.level - x + c * t)
+    jac[0, 0] += inp.k * (-1.0 + (c / w) * (1.0 - t * t))
+    gross[0] += inp.k
+    out[0] = inp.k * (inp.level - x + c * t)
+    targets = (inp.y_us, inp.y_jp, inp.basis, inp.y_30)
+    for m in range(1, 5):
+        d = p[m] - targets[m - 1]
+        z[m] += 100.0 * d
+        jac[m, m] += 100.0
+        gross[m] += 100.0
+        out[m] = 100.0 * d
+
+
+S0 = math.log(150.0)
+PREV = np.array([S0, 0.04, 0.006, -0.004, 0.02])
+BOUNDS = Bounds(max_fx_log_move=0.15, min_yield=-0.02, max_yield=0.25, min_basis=-0.05, max_basis=0.05)
+TOL = 1e-10
+
+
+@pytest.fixture(scope="module")
+def kink():
+    return ComposedClearing([kink_flows])
+
+
+def kink_inputs(level: float) -> tuple:
+    return (KinkInputs(S0, level, 100.0, *PREV[1:]),)
+
+
+def bounds_ok(result) -> bool:
+    return BOUNDS.violation(result, PREV) == ""
+
+
+def test_a_root_beyond_the_bound_gives_way_to_the_first_root_inside_it(kink):
+    # the premise: Newton alone converges to a root beyond the bound, and without bounds the day is Newton's
+    newton = make_result(*kink.module.solve_clearing(kink_inputs(0.12), PREV, Work.allocate(1), TOL, 100))
+    assert newton.converged and math.log(newton.usdjpy) - S0 < -BOUNDS.max_fx_log_move
+    assert kink.clear(kink_inputs(0.12), PREV, day=7, tol=TOL) == newton
+    # with bounds, the bracketed rule inside them
+    result = kink.clear(kink_inputs(0.12), PREV, day=7, tol=TOL, bounds=BOUNDS)
+    assert result.converged and result.residual <= TOL and bounds_ok(result)
+    # the first root above the close, where excess demand pushes USD/JPY: x = 0.14 (z = 0.12 − x + 0.02·tanh(x/0.01))
+    assert math.log(result.usdjpy) - S0 == pytest.approx(0.14, abs=1e-6)
+    # counted as a fallback day is: Newton's iterations plus the bracketed search's evaluations
+    assert result.iterations > newton.iterations
+    # the sectors' flows are the ones at the returned prices (what settlement books)
+    assert kink.work.flows[0, 0] == pytest.approx(result.excess_fx_usd_bn, abs=1e-6)
+
+
+def test_with_no_root_inside_the_bound_the_day_still_fails_in_one_line(kink):
+    """``level = 0.2``: the first root above the close is at x = 0.22, beyond the bound of 0.15."""
+    with pytest.raises(ClearingError, match=r"^implausible prices on day 9: USD/JPY=.* moved [-+]\d+\.\d% in a day .*"
+                       r"no root inside the USD/JPY bound") as caught:  # fmt: skip
+        kink.clear(kink_inputs(0.2), PREV, day=9, tol=TOL, bounds=BOUNDS)
+    assert "\n" not in str(caught.value)
+
+
+def test_the_bounded_search_never_evaluates_beyond_the_bound(kink):
+    """The search's last step ends on the bound instead of overshooting it (an unbounded search steps
+    from x = 0.137 to x = 0.220 and would bisect there)."""
+    seen = []
+
+    def recording(p, inp, z, jac, gross, out, aux):
+        seen.append(p[0] - S0)
+        kink_flows.py_func(p, inp, z, jac, gross, out, aux)
+
+    twin = kink.plain({0: recording})
+    out = twin._bracketed(kink_inputs(0.2), PREV, Work.allocate(1), TOL, BOUNDS.max_fx_log_move)
+    assert not out[5]  # no root inside the bound
+    assert max(abs(x) for x in seen) == pytest.approx(BOUNDS.max_fx_log_move, abs=1e-15)
+    seen.clear()
+    twin._bracketed(kink_inputs(0.2), PREV, Work.allocate(1), TOL)
+    assert max(abs(x) for x in seen) > 0.2  # unbounded: beyond it
+
+
+# -- the Walras check after settlement ----------------------------------------------------------------------
+DAYS = 40
+BROKEN_DAY = 11
+
+
+def test_booked_excess_sums_the_days_trades_over_every_row():
+    """Known answers on a two-row ledger: a trade with a counterparty nets to zero, a trade without one
+    is the excess demand it books, read on both sides of a spot trade."""
+
+    class Prices(NamedTuple):
+        usdjpy: float = 150.0
+        ust_price: float = 0.9
+        jgb_price: float = 1.1
+        jgb30_price: float = 0.8
+
+    led = Ledger(("a", "b"))
+    before = led.table.copy()
+    led.bonds("a", "ust_units", "usd_bn", 2.0, 0.9)
+    led.bonds("b", "ust_units", "usd_bn", -2.0, 0.9)
+    led.fx("a", 1.5, 0.15)
+    led.fx("b", -1.5, 0.15)
+    assert np.array_equal(booked_excess(before, led.table, Prices()), np.zeros(5))
+    led.bonds("a", "jgb30_units", "jpy_tn", 3.0, 0.8)  # bought from no one
+    led.fx("a", 0.25, 0.15)  # dollars bought from no one
+    led.book("a", "usd_fwd_bn", -4.0)  # a forward sold to no one
+    got = booked_excess(before, led.table, Prices())
+    assert got == pytest.approx([0.25, 0.0, 0.0, -4.0, 3.0], abs=1e-12)
+    # yen paid for nothing shows on the yen side of spot (the dollar side is silent)
+    led.book("b", "jpy_tn", -0.3)
+    assert booked_excess(before, led.table, Prices())[0] == pytest.approx(0.25 + 0.3 * 1000.0 / 150.0)
+
+
+@pytest.fixture(scope="module")
+def seeded():
+    """A baseline run, with each day's re-evaluation at the recorded prices kept."""
+    model = CarryUnwindModel(seed=4, collect=False, simulation__days=DAYS)
+    model.run_days(DAYS)
+    return model
+
+
+def test_the_walras_check_is_within_tolerance_every_day_and_is_not_the_solvers_residual(seeded):
+    w = np.asarray(seeded.series("walras_residual"))[1:]
+    c = np.asarray(seeded.series("clearing_residual"))[1:]
+    limit = WALRAS_SLACK * seeded.config.simulation.clearing_tolerance
+    assert np.all(w <= limit), w.max()
+    assert w.max() > 0.0  # computed, not a constant
+    # computed from the books, not from the solver's flows: not the solver's number
+    assert np.mean(w == c) < 0.5, np.mean(w == c)
+    check_accounting(seeded)
+
+
+@pytest.mark.parametrize("usd_bn", [1.0, 1e-6])
+def test_a_sector_booking_a_trade_that_did_not_clear_fails_the_check_on_that_day(monkeypatch, usd_bn):
+    """Real money books ``usd_bn`` more spot dollars on one day than cleared (paid in yen at the day's
+    rate). The excess demand at the recorded prices is the solver's (the old check, evaluating the
+    flows again, passed); the books show it. A thousand-dollar error (1e-6 bn) is below what the
+    cumulative conservation checks of the final state can see (about 5e-6 bn of dollars after 40
+    days), so without the daily check the run would pass; a billion-dollar one they see, but only
+    on the final day."""
+    settle = RealMoney.settle
+    rechecked = {}
+    real_recheck = ComposedClearing.recheck
+
+    def faulty(self, model, day):
+        settle(self, model, day)
+        if model.day == BROKEN_DAY:
+            model.ledger.fx("real_money", usd_bn, day.usdjpy / 1000.0)
+            self.holdings_usd_bn += usd_bn  # its own records follow the ledger: only the market is wrong
+
+    def recheck(self, inputs, result):
+        z, gross = real_recheck(self, inputs, result)
+        rechecked[len(rechecked) + 1] = float(np.max(np.abs(z) / np.maximum(gross, 0.1)))
+        return z, gross
+
+    monkeypatch.setattr(RealMoney, "settle", faulty)
+    monkeypatch.setattr(ComposedClearing, "recheck", recheck)
+    model = CarryUnwindModel(seed=4, collect=False, simulation__days=DAYS)
+    model.run_days(DAYS)
+    limit = WALRAS_SLACK * model.config.simulation.clearing_tolerance
+    assert rechecked[BROKEN_DAY] <= limit  # what the old check measured: it would have passed
+    w = np.asarray(model.series("walras_residual"))
+    assert w[BROKEN_DAY] > limit and np.all(np.delete(w, BROKEN_DAY) <= limit)
+    with pytest.raises(AccountingError, match=f"^day {BROKEN_DAY}: excess demand at the prices recorded"):
+        check_accounting(model)
