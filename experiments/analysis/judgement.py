@@ -373,8 +373,11 @@ def joint_test(
         two are close in the validation). Each vector's distance ``D = (v − v̄)' cov_run⁻¹ (v − v̄)``
         from the mean ``v̄`` of all of them, the data's included, ranks it; ``p = (1 + #{seeds with
         D ≥ D_data}) / (S + 1)``, a seed without a value counted as closer than the data. ``pass``:
-        ``p ≥ level``. Beside it, the seeds' median distance and the mean it would have if the
-        statistics varied across seeds as they do across the data's bootstrap samples,
+        ``p ≥ level``; ``False`` whatever ``p`` if more than :data:`MAX_FAILED_SHARE` of the runs have
+        no value (as each statistic's own rule); ``None`` (not testable) where ``1/(S + 1) ≥ level``,
+        since then no data, however far, could fail it (19 seeds or fewer at 5%); ``why`` says which.
+        Beside it, the seeds' median distance and the mean it would have if the statistics varied
+        across seeds as they do across the data's bootstrap samples,
         ``k·(n − 1)/n`` (``n`` vectors): far above it, the model's seeds differ from each other more
         than samples of the data do, and the test passes more easily.
         ``chi2``: the asymptotic J-test. ``J = (m_d − m̄)' Ω⁻¹ (m_d − m̄)`` with ``m̄`` the seeds' mean
@@ -398,7 +401,8 @@ def joint_test(
     n_seeds, n_valued = x.shape[0], valued.shape[0]
     out: dict[str, Any] = {"level": level, "seeds": n_seeds, "seeds_with_value": n_valued}
     if n_valued == 0:
-        out["monte_carlo"] = {"data_distance": math.inf, "p_value": 1.0 / (n_seeds + 1), "pass": False}
+        out["monte_carlo"] = {"data_distance": math.inf, "p_value": 1.0 / (n_seeds + 1), "pass": False,
+                              "why": f"none of the {n_seeds} runs has a value (failed)"}  # fmt: skip
         out["chi2"] = {"distance": math.inf, "df": k - fitted, "p_value": 0.0 if k > fitted else math.nan,
                        "gaps": [math.nan] * k}  # fmt: skip
         return out
@@ -407,12 +411,20 @@ def joint_test(
     dist = [mahalanobis(v - centre, cov_run) for v in pooled]
     at_least = sum(1 for dv in dist[1:] if dv >= dist[0])
     p_mc = (1 + at_least) / (n_seeds + 1)
+    failed = n_seeds - n_valued > MAX_FAILED_SHARE * n_seeds + 1e-9
+    if failed:  # as each statistic's own rule: beyond this share of failed runs the model fails
+        verdict, why = False, f"{n_seeds - n_valued} of {n_seeds} runs have no value (failed)"
+    elif 1.0 / (n_seeds + 1) >= level:  # even the data farthest from every seed would give p >= level
+        verdict, why = None, f"not testable at {level:g} with {n_seeds} seeds: p is at least 1/(S + 1)"
+    else:
+        verdict, why = bool(p_mc >= level), ""
     out["monte_carlo"] = {
         "data_distance": dist[0],
         "seed_distances": dist[1:],
         "seeds_at_least_as_far": at_least,
         "p_value": p_mc,
-        "pass": bool(p_mc >= level),
+        "pass": verdict,
+        "why": why,
         # how far apart the seeds are in the data's units: were their statistics as variable as the
         # data's bootstrap says a sample's are, a distance would average k·(n − 1)/n
         "seed_distance_median": float(np.median(dist[1:])),

@@ -34,6 +34,11 @@ def _verdict(ok: bool | None) -> str:
     return "–" if ok is None else ("**pass**" if ok else "**FAIL**")
 
 
+def _word(ok: bool | None) -> str:
+    """``pass``, ``FAIL`` or ``untestable`` (a test that could not fail with so few seeds)."""
+    return "untestable" if ok is None else ("pass" if ok else "FAIL")
+
+
 def _failed_note(failed: int) -> str:
     """`` (N ended in a clearing failure: outside both bands, left out of the medians)`` or ''."""
     if not failed:
@@ -246,7 +251,8 @@ def _joint_markdown(report: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"| {title} | {t['seeds_with_value']} of {t['seeds']} | {_f(mc['data_distance'], '.2f')} | "
             f"{_f(mc.get('seed_distance_median'), '.1f')} [{_f(mc.get('seed_distance_expected'), '.1f')}] | "
-            f"{mc.get('seeds_at_least_as_far', 0)} | {_f(mc['p_value'], '.3f')} | {_verdict(mc['pass'])} | "
+            f"{mc.get('seeds_at_least_as_far', 0)} | {_f(mc['p_value'], '.3f')} | "
+            f"{'untestable' if mc['pass'] is None else _verdict(mc['pass'])} | "
             f"{_f(c2['distance'], '.2f')} | {_f(c2['p_value'], '.3f')} | {top} |"
         )
     return [*lines, ""]
@@ -327,7 +333,7 @@ def console_summary(report: Mapping[str, Any], out: Path) -> str:
         mc, mcn = joint["data"]["monte_carlo"], joint["data_without_plaza"]["monte_carlo"]
         c2, c2n = joint["data"]["chi2"], joint["data_without_plaza"]["chi2"]
         lines.append(
-            f"  jointly: {'pass' if mc['pass'] else 'FAIL'}/{'pass' if mcn['pass'] else 'FAIL'}  the "
+            f"  jointly: {_word(mc['pass'])}/{_word(mcn['pass'])}  the "
             f"{len(joint['statistics'])} statistics as one vector, Monte Carlo p = {_f(mc['p_value'], '.3f')} "
             f"({_f(mcn['p_value'], '.3f')} without Plaza) against the seeds; "
             + (

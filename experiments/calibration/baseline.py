@@ -17,7 +17,7 @@ parameter                                       range searched    what it is
 ``hedge_funds.risk_aversion_median``            0.5-3.0           funds' median relative risk aversion
 ==============================================  ================  ======================================
 
-**Objective** (``--objective median``, the default; a distance in units of the data's own sampling
+**Objective** (``--objective median``; a distance in units of the data's own sampling
 uncertainty): for each judged statistic ``k`` (sd, skewness, excess kurtosis, lag-1
 autocorrelation, |return| autocorrelation at lags 1 and 20) the gap between the median over seeds
 and the data's value, divided by the half-width of the data's moving-block bootstrap 90% interval
@@ -30,7 +30,8 @@ comes later replaces this script::
     python -m experiments.calibration.baseline --candidates 24 --seeds 12 --days 1750 --profile 7 --workers 2 \\
         --out experiments/calibration/results/baseline.json
 
-``--objective joint`` scores a candidate by the validation's J distance instead
+``--objective joint`` (the default: the objective the current defaults were fitted with) scores a
+candidate by the validation's J distance instead
 (:func:`experiments.analysis.judgement.joint_test`): the six statistics' gap between the data and the
 *mean* over seeds, as one vector, weighted by the inverse of their covariance in the data's block
 bootstrap (the J-test's covariance is that one scaled by ``run/data + 1/S``, about 1.02 here, which
@@ -180,12 +181,14 @@ def joint_score(runs, targets: dict[str, tuple[tuple[float, ...], np.ndarray]]) 
 def main(argv: list[str] | None = None) -> int:
     from functools import partial
 
+    from experiments.analysis.targets import BLOCK_DAYS
     from experiments.calibration.search import parse_arguments, search, write_result
 
     def options(parser) -> None:
-        parser.add_argument("--objective", choices=("median", "joint"), default="median",
-                            help="median: squared standardised gaps of the medians over seeds (the committed fit); "
-                            "joint: the J-test's distance of the means over seeds, both data versions")  # fmt: skip
+        parser.add_argument("--objective", choices=("median", "joint"), default="joint",
+                            help="joint (default): the J-test's distance of the means over seeds, both data versions "
+                            "(the current defaults' fit); median: squared standardised gaps of the medians over "
+                            "seeds (the earlier fit)")  # fmt: skip
         parser.add_argument("--search-caps", action="store_true",
                             help="also search hedge_funds.max_leverage (2-33, in logs)")  # fmt: skip
         parser.add_argument("--hold", action="append", default=[], metavar="SECTION.FIELD",
@@ -214,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
             scorer = partial(score, targets=targets)
             described = {k: {"data": v, "half_width_90": w} for k, (v, w) in targets.items()}
         penalty = JOINT_FAILED_PENALTY if objective == "joint" else FAILED_PENALTY
-        head = {"objective": objective, "burn_in": BURN_IN, "failed_penalty": penalty}
+        # what the weighting needs to be reproduced: the data bootstrap's block length and resamples
+        head = {"objective": objective, "burn_in": BURN_IN, "failed_penalty": penalty,
+                "block_days": BLOCK_DAYS, "bootstrap_resamples": BOOTSTRAP_RESAMPLES}  # fmt: skip
         if args.score_defaults:
             from experiments.calibration.search import score_point
 

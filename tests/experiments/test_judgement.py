@@ -351,3 +351,22 @@ def test_the_fitted_parameters_are_those_whose_source_is_the_fit_to_these_statis
         [("x", float, dataclasses.field(default=1.0, metadata={"source": "experiments/calibration/baseline.py"}))],
     )
     assert cited({"extra": bare}) == {"extra.x"}
+
+
+def test_the_joint_test_is_untestable_with_too_few_seeds_and_fails_with_too_many_failed_runs():
+    """With S seeds the Monte Carlo p-value is at least 1/(S + 1): at 5% and 19 seeds or fewer no data,
+    however far, could fail it, so it is reported untestable, not passed. And more than the allowed
+    share of failed runs fails it whatever p is (before, 19 failed runs of 20 passed with p = 0.095)."""
+    rng = np.random.default_rng(3)
+    seeds = rng.multivariate_normal(np.zeros(3), COV_3, size=19)
+    far = joint_test(seeds, [100.0, -100.0, 100.0], COV_3, run_length=100, data_length=100)
+    assert far["monte_carlo"]["p_value"] == pytest.approx(1 / 20)
+    assert far["monte_carlo"]["pass"] is None and "not testable" in far["monte_carlo"]["why"]
+    twenty = joint_test(np.vstack([seeds, seeds[:1]]), [100.0, -100.0, 100.0], COV_3, run_length=100,
+                        data_length=100)  # fmt: skip
+    assert twenty["monte_carlo"]["pass"] is False and twenty["monte_carlo"]["why"] == ""
+    mostly_failed = np.full((20, 3), np.nan)
+    mostly_failed[0] = [0.1, 0.0, -0.1]
+    t = joint_test(mostly_failed, np.zeros(3), COV_3, run_length=100, data_length=100)
+    assert t["monte_carlo"]["p_value"] == pytest.approx(2 / 21)  # the one valued seed is as far as the data
+    assert t["monte_carlo"]["pass"] is False and "19 of 20 runs have no value" in t["monte_carlo"]["why"]

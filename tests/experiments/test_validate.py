@@ -356,7 +356,8 @@ def test_validate_quick_writes_every_file_with_the_documented_keys(tmp_path, tin
     for key, flag in (("data", "joint_test_passed"), ("data_without_plaza", "joint_test_passed_without_plaza")):
         t = joint[key]
         assert t["seeds"] == 4 and len(t["monte_carlo"]["seed_distances"]) == t["seeds_with_value"]
-        assert report[flag] == t["monte_carlo"]["pass"] == (t["monte_carlo"]["p_value"] >= 0.05)
+        # four seeds: p is at least 1/5, so no data could fail the test; it is reported untestable
+        assert report[flag] is t["monte_carlo"]["pass"] is None and "not testable" in t["monte_carlo"]["why"]
         # every statistic's degree of freedom taken by a parameter fitted to it: no J-test left
         assert t["chi2"]["df"] == 6 - len(FITTED_TO_STATISTICS) == 0 and t["chi2"]["p_value"] is None  # NaN in JSON
         assert len(t["chi2"]["gaps"]) == 6
