@@ -1,6 +1,6 @@
 """Validation of the calibrated model against real exchange-rate data and the August 2024 unwind.
 
-``carry-unwind validate --out DIR`` does two things:
+``carry-unwind validate --out DIR`` does three things:
 
 1. **Stylised facts, judged per seed.** It runs the ``baseline`` scenario over seeds 1001…1020
    (:data:`~experiments.analysis.targets.FIRST_SEED`: held out from the calibration's) for 2,000
@@ -456,7 +456,8 @@ def run_validation(
     out
         Output directory, created if missing; its files of the same names are replaced.
     seeds
-        Seeds ``1 … seeds`` are run for both scenarios.
+        How many seeds are run for every scenario: ``FIRST_SEED, FIRST_SEED + 1, …`` (1001 onwards,
+        held out from the calibration's seeds; :data:`~experiments.analysis.targets.FIRST_SEED`).
     days
         Trading days of each baseline run, the burn-in included (``days − burn_in ≥`` :data:`MIN_DAYS`).
     burn_in
