@@ -1,7 +1,9 @@
 """Profile the baseline calibration's objective along one parameter, the others at their defaults.
 
-For each value of the parameter, the baseline runs on seeds ``1..seeds`` and is scored by
-:mod:`experiments.calibration.baseline`'s objective (the squared gaps between the median return
+For each value of the parameter, the baseline runs on seeds ``1..seeds`` and is scored by one of
+:mod:`experiments.calibration.baseline`'s objectives (``--objective``): ``joint``, the default and the
+objective the current defaults were fitted with (the J distance of the mean return statistics over
+seeds from the data's, both versions of the data), or ``median`` (the squared gaps between the median
 statistics over seeds and the data's, in units of the data's sampling uncertainty). Any
 configuration field can be profiled, searched or not: the margins' elasticity to volatility, for
 example, which the calibration does not search::
@@ -27,29 +29,39 @@ __all__ = ["profile", "main"]
 
 
 def profile(field: str, values: list[Any], *, seeds: int, days: int, workers: int = 1,
-            fixed: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
-    """The objective and the median statistics at each of ``values`` of ``field`` (``section.name``),
-    with the overrides ``fixed`` (``section__name``) in every run."""
+            fixed: dict[str, Any] | None = None, objective: str = "joint") -> dict[str, Any]:  # fmt: skip
+    """The objective (``"joint"`` or ``"median"``, :mod:`experiments.calibration.baseline`'s) and the
+    statistics at each of ``values`` of ``field`` (``section.name``), with the overrides ``fixed``
+    (``section__name``) in every run."""
     from functools import partial
 
-    from experiments.calibration.baseline import BURN_IN, data_targets, moments_of_run, score
+    from experiments.analysis.targets import BLOCK_DAYS
+    from experiments.calibration import baseline as cal
     from experiments.runner import run_tasks
 
+    if objective not in ("joint", "median"):
+        raise ValueError(f"objective = {objective!r} is not allowed; expected 'joint' or 'median'")
     key = field.replace(".", "__")
-    targets = data_targets(days)
+    if objective == "joint":
+        joint = cal.joint_targets(days)
+        scorer = partial(cal.joint_score, targets=joint)
+        described = {k: {"data": list(v), "covariance": c.tolist()} for k, (v, c) in joint.items()}
+    else:
+        targets = cal.data_targets(days)
+        scorer = partial(cal.score, targets=targets)
+        described = {k: {"data": d, "half_width_90": w} for k, (d, w) in targets.items()}
     fixed = dict(fixed or {})
     tasks = [({**fixed, key: v}, s, days) for v in values for s in range(1, seeds + 1)]
-    runs = run_tasks(moments_of_run, tasks, workers=workers, progress=True, desc=f"profile of {field}")
-    scorer = partial(score, targets=targets)
+    runs = run_tasks(cal.moments_of_run, tasks, workers=workers, progress=True, desc=f"profile of {field}")
     points = []
     for i, v in enumerate(values):
         block = runs[i * seeds : (i + 1) * seeds]
         value, summary = scorer(block)
-        objective = float(value) if math.isfinite(value) else float("inf")
-        points.append({"value": v, "objective": objective, **summary, "per_seed": block})
-    return {"field": field, "fixed": fixed, "seeds": seeds, "days": days, "burn_in": BURN_IN,
-            "targets": {k: {"data": d, "half_width_90": w} for k, (d, w) in targets.items()},
-            "points": points}  # fmt: skip
+        points.append({"value": v, "objective": float(value) if math.isfinite(value) else float("inf"), **summary,
+                       "per_seed": block})  # fmt: skip
+    return {"field": field, "fixed": fixed, "seeds": seeds, "days": days, "burn_in": cal.BURN_IN,
+            "objective": objective, "block_days": BLOCK_DAYS, "bootstrap_resamples": cal.BOOTSTRAP_RESAMPLES,
+            "targets": described, "points": points}  # fmt: skip
 
 
 def _values(parser: argparse.ArgumentParser, field: str, texts: list[str]) -> list[Any]:
@@ -85,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=1750, help="returns per run after the 250-day burn-in")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--out", default="", help="write the JSON here")
+    parser.add_argument("--objective", choices=("joint", "median"), default="joint",
+                        help="joint (default): the J distance of the means over seeds, the current defaults' fit; "
+                        "median: squared standardised gaps of the medians over seeds")  # fmt: skip
     add_set_option(parser, "hold another field at a value in every run (repeatable)")
     args = parser.parse_args(argv)
     for name in ("seeds", "days", "workers"):
@@ -98,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     with resumable(beside(args.out), command_settings(args, "experiments.calibration.profile")):
         values = _values(parser, args.field, args.values)
         fixed = parse_fixed(parser, args.sets, searched=(args.field.replace(".", "__"),))
-        result = profile(args.field, values, seeds=args.seeds, days=args.days, workers=args.workers, fixed=fixed)
+        result = profile(args.field, values, seeds=args.seeds, days=args.days, workers=args.workers, fixed=fixed,
+                         objective=args.objective)  # fmt: skip
         for p in result["points"]:
             m = p.get("moments", {})
             stats = "  ".join(f"{k} {m[k]:.3f}" for k in m)

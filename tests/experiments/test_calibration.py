@@ -228,10 +228,23 @@ def test_the_profile_scores_each_value_with_the_baseline_objective(monkeypatch):
         return {**out, "failed": 0.0}
 
     monkeypatch.setattr(baseline, "moments_of_run", planted)
-    result = profile.profile("hedge_funds.margin_vol_elasticity", [0.0, 1.0, 2.5], seeds=2, days=100)
+    result = profile.profile("hedge_funds.margin_vol_elasticity", [0.0, 1.0, 2.5], seeds=2, days=100,
+                             objective="median")  # fmt: skip
     assert [p["value"] for p in result["points"]] == [0.0, 1.0, 2.5]
     assert [p["objective"] for p in result["points"]] == pytest.approx([1.0, 0.0, 2.25])
     assert all(len(p["per_seed"]) == 2 for p in result["points"])
+    assert result["objective"] == "median"
+    # the joint objective (the default): g' Σ⁻¹ g summed over both versions of the data, recomputed here
+    joint = profile.profile("hedge_funds.margin_vol_elasticity", [0.0, 1.0, 2.5], seeds=2, days=100)
+    assert joint["objective"] == "joint" and joint["block_days"] > 0
+    for p in joint["points"]:
+        m = np.array([targets[k][0] for k in baseline.JUDGED])
+        m[baseline.JUDGED.index("sd_pct")] += (p["value"] - 1.0) * targets["sd_pct"][1]
+        expected = 0.0
+        for value, cov in baseline.joint_targets(100).values():
+            g = np.asarray(value) - m
+            expected += float(g @ np.linalg.solve(cov, g))
+        assert p["objective"] == pytest.approx(expected, rel=1e-9)
 
 
 def test_the_profile_reads_switches_and_integers_as_set_does(monkeypatch):
