@@ -342,6 +342,7 @@ class CarryUnwindModel(mesa.Model):
         self.latest: dict[str, float] = {}
         self.last_clearing: ClearingResult | None = None
         self.walras_residual = 0.0
+        self._books_before: np.ndarray | None = None  # the ledger's table before a day's settlement (reused)
         self.walras_log_risk = math.log(self.market.risk_index)  # ln v recomputed at the recorded prices
         self.other_roots = 0
         self.fx_impact = 0.0  # like the other clearing columns: 0 on day 0, before any clearing
@@ -589,7 +590,10 @@ class CarryUnwindModel(mesa.Model):
             risk_index=mk.risk_index, risk_mean=cfg.market.risk_index_mean,
             shock_commodity=float(self.macro.draws[0]), shock_equity=float(self.macro.draws[1]),
         )  # fmt: skip
-        books = self.ledger.table.copy()
+        books = self._books_before
+        if books is None or books.shape != self.ledger.table.shape:
+            books = self._books_before = np.empty_like(self.ledger.table)
+        np.copyto(books, self.ledger.table)  # the books before settlement, for the Walras check
         for s in self.sector_list:
             s.settle(self, day)
         # after settlement, from what the sectors booked (the coupons below are transfers, not trades)

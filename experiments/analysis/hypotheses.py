@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from experiments.analysis.statistics import mean_interval, t_quantile
 from experiments.runner import TaskFailed, run_tasks
 from model.scenarios import ScenarioEvent
 
@@ -146,13 +147,6 @@ def event(day: int, kind: str, **params: float) -> tuple[int, str, tuple[tuple[s
 
 
 # -- statistics -----------------------------------------------------------------------------------
-def _t_quantile(level: float, n: int) -> float:
-    """The two-sided ``level`` quantile of Student's t with ``n − 1`` degrees of freedom."""
-    from scipy.stats import t
-
-    return float(t.ppf(0.5 + level / 2, n - 1))
-
-
 def seed_ci(values: Sequence[float], level: float = CI_LEVEL) -> tuple[float, float, float]:
     """Mean over independent seeds and its Student-t interval: ``(mean, lo, hi)``.
 
@@ -171,8 +165,7 @@ def seed_ci(values: Sequence[float], level: float = CI_LEVEL) -> tuple[float, fl
     mean = float(x.mean())
     if x.size < 2:
         return mean, math.nan, math.nan
-    half = _t_quantile(level, x.size) * float(x.std(ddof=1)) / math.sqrt(x.size)
-    return mean, mean - half, mean + half
+    return (mean, *mean_interval(x, level))
 
 
 def ratio_ci(num: Sequence[float], den: Sequence[float], level: float = CI_LEVEL) -> tuple[float, float, float]:
@@ -195,7 +188,7 @@ def ratio_ci(num: Sequence[float], den: Sequence[float], level: float = CI_LEVEL
     ratio = float(a.mean()) / mean_b
     if a.size < 2:
         return ratio, math.nan, math.nan
-    half = _t_quantile(level, a.size) * float((a - ratio * b).std(ddof=1)) / (math.sqrt(a.size) * mean_b)
+    half = t_quantile(level, a.size) * float((a - ratio * b).std(ddof=1)) / (math.sqrt(a.size) * mean_b)
     return ratio, ratio - half, ratio + half
 
 
@@ -209,7 +202,7 @@ def bootstrap_se_ci(estimate: float, resampled: Sequence[float], n: int, level: 
     r = r[np.isfinite(r)]
     if n < 2 or r.size < 2 or not math.isfinite(estimate):
         return math.nan, math.nan
-    half = _t_quantile(level, n) * math.sqrt(n / (n - 1)) * float(r.std(ddof=1))
+    half = t_quantile(level, n) * math.sqrt(n / (n - 1)) * float(r.std(ddof=1))
     return estimate - half, estimate + half
 
 

@@ -41,6 +41,8 @@ __all__ = [
     "hill_tail_index",
     "return_statistics",
     "seed_spread",
+    "t_quantile",
+    "mean_interval",
     "spread_by_field",
     "judge",
 ]
@@ -178,6 +180,20 @@ def return_statistics(r: np.ndarray) -> dict[str, float]:
     return out
 
 
+def t_quantile(level: float, n: int) -> float:
+    """The two-sided ``level`` quantile of Student's t with ``n − 1`` degrees of freedom (``n`` values)."""
+    from scipy.stats import t
+
+    return float(t.ppf(0.5 + level / 2, n - 1))
+
+
+def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Student's t interval of the mean of ``values`` (finite, at least two): ``mean ± t(n−1)·s/√n``."""
+    mean, n = float(values.mean()), values.size
+    half = t_quantile(level, n) * float(values.std(ddof=1)) / math.sqrt(n)
+    return mean - half, mean + half
+
+
 def seed_spread(
     values: Sequence[float] | np.ndarray,
     *,
@@ -217,10 +233,7 @@ def seed_spread(
     if len(v) < 2:
         lo = hi = math.nan  # one seed: no interval (a bootstrap would collapse to the value)
     elif of == "mean":
-        from scipy.stats import t
-
-        half = float(t.ppf(0.975, len(v) - 1)) * float(v.std(ddof=1)) / math.sqrt(len(v))
-        lo, hi = float(v.mean()) - half, float(v.mean()) + half
+        lo, hi = mean_interval(v)
     else:
         rng = np.random.default_rng(seed)
         samples = v[rng.integers(0, len(v), size=(resamples, len(v)))]
