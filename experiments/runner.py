@@ -53,7 +53,6 @@ import pickle
 import re
 import shutil
 import sys
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -266,10 +265,10 @@ class DaskPool:
             with contextlib.suppress(Exception):
                 self._client.cancel(list(pending))
         with contextlib.suppress(Exception):
-            self._client.close()
+            self._client.close(timeout=CLOSE_TIMEOUT_SECONDS)
         if self._cluster is not None:
             with contextlib.suppress(Exception):
-                self._cluster.close()
+                self._cluster.close(timeout=CLOSE_TIMEOUT_SECONDS)
 
 
 _SCHEDULER_ADDRESS = re.compile(r"(?:(?:tcp|tls|ucx|ws|wss)://)?(\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):(\d{1,5})/?")
@@ -304,46 +303,71 @@ def scheduler_address_problem(address: str) -> str | None:
     return None
 
 
+CLOSE_TIMEOUT_SECONDS = 30.0  # the longest a Dask client or local cluster may take to shut down
 SCHEDULER_TIMEOUT_SECONDS = 20.0  # how long a Dask client waits for its scheduler: the probe below and the pool
+
+
+# The probe's client runs in a child process: a client that a non-Dask peer leaves hanging can then be
+# killed, and it cannot hold locks of ``distributed`` that this process needs later (a probe made in a
+# thread here, left hanging by such a peer, could block every later client of the process).
+_PROBE = """
+import os, sys, threading
+from distributed import Client
+
+address, seconds = sys.argv[1], float(sys.argv[2])
+
+
+def give_up():  # a client that a silent peer holds in its handshake ignores its own timeout
+    print(f"no answer within {seconds:g} s", flush=True)
+    os._exit(2)
+
+
+timer = threading.Timer(seconds + 1.0, give_up)
+timer.daemon = True
+timer.start()
+try:
+    Client(address, timeout=f"{seconds}s", set_as_default=False)
+except BaseException as exc:
+    print(" ".join(str(exc).split()) or type(exc).__name__, flush=True)
+    os._exit(1)
+os._exit(0)  # connected; no teardown, which does not matter for a probe
+"""
+PROBE_START_SECONDS = 30.0  # allowance for the probe's interpreter to start and import distributed (a backstop)
 
 
 def scheduler_connection_problem(address: str, timeout: float | None = None) -> str | None:
     """Why the Dask scheduler at ``address`` cannot be reached, in one line, or None if it answers.
 
-    Connects a client and closes it again, waiting at most ``timeout`` seconds (default
-    :data:`SCHEDULER_TIMEOUT_SECONDS`, as long as the pool itself waits), so that a caller can refuse
-    an unreachable scheduler before it writes anything. The client is made in a daemon thread and
-    waited for with a hard deadline: an address where something other than a Dask scheduler answers
-    (a web dashboard, an SSH server) can make the client hang or fail in any way, and either is a
-    one-line answer here. None as well when ``distributed`` is not installed: the pool says so when
-    it starts.
+    Connects a client, waiting at most ``timeout`` seconds (default :data:`SCHEDULER_TIMEOUT_SECONDS`,
+    as long as the pool itself waits), so that a caller can refuse an unreachable scheduler before it
+    writes anything. The client is made in a child process that gives up a second after the timeout
+    (and is killed if it has not answered :data:`PROBE_START_SECONDS` later): an address where
+    something other than a Dask scheduler answers (a web dashboard, an SSH server) can make the
+    client hang or fail in any way, and either is a one-line answer here. None as well when
+    ``distributed`` is not installed: the pool says so when it starts.
     """
+    import subprocess
+
     try:
-        from distributed import Client
+        import distributed  # noqa: F401  (only whether it is installed)
     except ImportError:
         return None
     seconds = SCHEDULER_TIMEOUT_SECONDS if timeout is None else timeout
-    outcome: list[Any] = []
-
-    def connect() -> None:
-        try:
-            client = Client(address, timeout=f"{seconds}s", set_as_default=False)
-        except BaseException as exc:  # noqa: BLE001  (whatever a non-Dask peer provokes, reported in one line)
-            outcome.append(exc)
-            return
-        outcome.append(None)
-        with contextlib.suppress(BaseException):  # the probe's own teardown does not matter
-            client.close()
-
-    probe = threading.Thread(target=connect, name="carry-unwind-scheduler-probe", daemon=True)
-    probe.start()
-    probe.join(seconds + 1.0)  # the client's own timeout, and a second for it to give up
-    if not outcome:
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _PROBE, address, f"{seconds!r}"],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=seconds + PROBE_START_SECONDS,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
         return f"no answer within {seconds:g} s"
-    exc = outcome[0]
-    if exc is None:
+    if done.returncode == 0:
         return None
-    return " ".join(str(exc).split()) or type(exc).__name__
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    return lines[-1].strip() if lines else f"the probe's client exited with status {done.returncode}"
 
 
 def make_pool(executor: str, workers: int, scheduler: str | None = None) -> Pool:
