@@ -217,9 +217,11 @@ def main(argv: list[str] | None = None) -> int:
             scorer = partial(score, targets=targets)
             described = {k: {"data": v, "half_width_90": w} for k, (v, w) in targets.items()}
         penalty = JOINT_FAILED_PENALTY if objective == "joint" else FAILED_PENALTY
-        # what the weighting needs to be reproduced: the data bootstrap's block length and resamples
+        # what the weighting needs to be reproduced (the data bootstrap's block length and resamples), and
+        # the fields left out of the search (--hold: at their defaults or their --set values)
         head = {"objective": objective, "burn_in": BURN_IN, "failed_penalty": penalty,
-                "block_days": BLOCK_DAYS, "bootstrap_resamples": BOOTSTRAP_RESAMPLES}  # fmt: skip
+                "block_days": BLOCK_DAYS, "bootstrap_resamples": BOOTSTRAP_RESAMPLES,
+                "held": sorted(args.hold)}  # fmt: skip
         if args.score_defaults:
             from experiments.calibration.search import score_point
 

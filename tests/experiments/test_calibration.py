@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -326,3 +327,5 @@ def test_a_held_field_is_left_out_of_the_search_at_its_set_value(monkeypatch, tm
     assert baseline.main(argv) == 0
     assert "real_money__noise_persistence" not in seen["bounds"] and "hedge_funds__max_leverage" in seen["bounds"]
     assert len(seen["bounds"]) == len(baseline.BOUNDS) and seen["fixed"] == {"real_money__noise_persistence": 0.8}
+    # the results file says which fields were held, beside the values they were held at
+    assert json.loads((tmp_path / "r.json").read_text())["held"] == ["real_money.noise_persistence"]
