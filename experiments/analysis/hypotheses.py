@@ -765,8 +765,8 @@ def h4(seeds, workers, quick) -> HypothesisResult:
         hi,
         dy,
         worlds,
-        notes="Trigger: the 30y JGB yield 100 bp higher from day 20 (a super-long sell-off) against the same seed "
-        "without it.",
+        notes="Trigger: the super-long investors' required 30y JGB yield 100 bp higher from day 20 (a super-long "
+        "sell-off; the cleared 30y rises by less, about 40 bp at the defaults) against the same seed without it.",
     )
 
 
