@@ -726,18 +726,21 @@ def _mean(x: np.ndarray) -> float:
 def h4(seeds, workers, quick) -> HypothesisResult:
     """Repatriation: insurers switch to super-long JGBs."""
     days, day = 250, 20
-    cols = ("usdjpy", "ust10y_yield", "ust_auction_tail_bp", "ust_indirect_share", "ust_auction", "lifer_foreign_share")
+    cols = ("usdjpy", "ust10y_yield", "jgb30y_yield", "ust_auction_tail_bp", "ust_indirect_share", "ust_auction",
+            "lifer_foreign_share")  # fmt: skip
     shock = (event(day, "superlong_shock", spread_pa=0.01),)
     arms = []
     for s in seeds:
         base = overrides(nisa__n_households=2000)
         arms += [Arm("baseline", s, days, base, shock, cols), Arm("baseline", s, days, base, (), cols)]
     res = run_arms(arms, workers)
-    dy, dtail, dind, dshare = [], [], [], []
+    dy, dy30, dtail, dind, dshare = [], [], [], [], []
     for i in range(len(seeds)):
         a, b = res[2 * i], res[2 * i + 1]
         auc = a["ust_auction"][day:] > 0
         dy.append(1e4 * (a["ust10y_yield"][day:].mean() - b["ust10y_yield"][day:].mean()))
+        # the trigger's size in the cleared market (the shock moves the investors' required yield)
+        dy30.append(1e4 * (a["jgb30y_yield"][day:].mean() - b["jgb30y_yield"][day:].mean()))
         dtail.append(_mean(a["ust_auction_tail_bp"][day:][auc]) - _mean(b["ust_auction_tail_bp"][day:][auc]))
         dind.append(_mean(a["ust_indirect_share"][day:][auc]) - _mean(b["ust_indirect_share"][day:][auc]))
         dshare.append(100 * (a["lifer_foreign_share"][-1] - b["lifer_foreign_share"][-1]))
@@ -748,6 +751,7 @@ def h4(seeds, workers, quick) -> HypothesisResult:
     worlds = {
         "repatriation": dict(
             ust10y_change_bp=[m, lo, hi],
+            jgb30y_change_bp=list(seed_ci(dy30)),
             auction_tail_change_bp=list(tail),
             insurers_foreign_share_change_pp=list(share),
         ),
