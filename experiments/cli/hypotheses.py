@@ -14,6 +14,7 @@ from experiments.cli.common import (
     bounded_count,
     check_out_dir,
     checked_overrides,
+    name_list,
     out_path,
     positive_int,
     seed_count,
@@ -88,12 +89,7 @@ def _cmd_hypotheses(args: argparse.Namespace) -> int:
     from experiments.analysis.hypotheses_report import format_estimate as _fmt
     from experiments.analysis.hypotheses_report import run_hypotheses
 
-    only = [k.strip().upper() for k in (args.only or "").split(",") if k.strip()]
-    if args.only is not None and not only:
-        raise UsageError(f"--only = {args.only!r} is not allowed; expected some of {', '.join(HYPOTHESES)}, e.g. H1,H2")
-    unknown = [k for k in only if k not in HYPOTHESES]
-    if unknown:
-        raise UsageError(f"--only: unknown hypothesis {unknown[0]!r}; expected some of {', '.join(HYPOTHESES)}")
+    only = name_list(args.only, HYPOTHESES, "hypothesis", upper=True) or []
     if args.seeds < 2:
         raise UsageError(f"--seeds = {args.seeds} is not allowed; expected at least 2 (an interval needs two)")
     if args.seeds < 3 and (not only or "H7" in only):

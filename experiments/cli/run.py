@@ -276,6 +276,38 @@ def run_one(task: dict[str, Any], progress: bool | None = None) -> dict[str, Any
 _ABANDONED = re.compile(r"\.seed-\d+\.(?:tmp|old)-.*|\.tmp-[0-9a-f]{8}-.*")
 
 
+def _remove_runs(out: Path, entries: list[Path]) -> None:
+    """Remove what ``run`` wrote into ``out`` (one run's files, ``seed-N/`` runs, the tables over seeds),
+    for ``--force``; refuse, removing nothing, if ``out`` holds anything else.
+
+    A single run's ``complete`` marker goes first, so that a removal cut short never leaves a directory
+    that reads as a finished run.
+    """
+    import shutil
+
+    from model.results import is_run_dir
+
+    ours = {*OUTPUT_FILES, "timeseries.csv", SEEDS_FILE, SEEDS_SUMMARY_FILE}
+    seed_dir = re.compile(r"seed-\d+")
+    foreign = [
+        p.name for p in entries
+        if not (p.name in ours and p.is_file() and not p.is_symlink())
+        and not (seed_dir.fullmatch(p.name) and not p.is_symlink() and is_run_dir(p))
+    ]  # fmt: skip
+    if foreign:
+        raise UsageError(
+            f"--out = {str(out)!r} is not allowed; it holds files that are not carry-unwind runs "
+            f"({', '.join(sorted(foreign)[:3])}{', ...' if len(foreign) > 3 else ''}), expected a new or empty "
+            "directory, or one that run wrote (with --force)"
+        )
+    for p in sorted(entries, key=lambda p: p.name != "complete"):
+        if p.is_dir():
+            (p / "complete").unlink(missing_ok=True)
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+
+
 def _abandoned(out: Path) -> list[Path]:
     """The temporary files and directories a killed writer left in ``out``."""
     if not out.is_dir():
@@ -385,6 +417,8 @@ def _run_seeds(args: argparse.Namespace, config: Any, scenario: Any) -> int:
                 f"--out = {str(out)!r} is not allowed; it is not empty. Pass --force to replace the runs in it, "
                 "or choose another --out"
             )
+        # replaced means removed: the earlier runs (one run, or other seeds) must not stay beside these
+        _remove_runs(out, [p for p in out.iterdir() if p not in abandoned])
     if not resuming:
         for seed in seeds:
             _check_target(out / f"seed-{seed}", args.force)

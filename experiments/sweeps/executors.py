@@ -298,6 +298,7 @@ def run_sweep(
         )
     workers = workers or default_workers()
     store = SweepStore(out, spec)
+    store.check_target()  # before the lock file is made in it
     spec_dict = spec.to_dict()
     session: dict[str, Any] = {"id": store.session_id, "started": now(), "executor": executor, **code_identity()}
 

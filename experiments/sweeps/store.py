@@ -131,6 +131,27 @@ class SweepStore:
         self.session_id = uuid.uuid4().hex[:10]
         self._seq = 0
 
+    def check_target(self) -> None:
+        """Refuse an output directory that holds files of something other than a sweep (before anything is
+        written there): a sweep goes into a new or empty directory, or its own.
+
+        Without a manifest, only what a sweep that was stopped before writing its manifest leaves is its
+        own: the lock, an empty ``runs/``, the design and, after it, the specification (a ``spec.toml``
+        alone may be the user's and would be overwritten).
+        """
+        if not self.out.is_dir() or (self.out / MANIFEST_FILE).exists() or part_files(self.out):
+            return  # a sweep's own, or result files without a manifest (prepare says so)
+        names = {p.name for p in self.out.iterdir() if not p.name.startswith(".tmp-")} - {LOCK_FILE}
+        if RUNS_DIR in names and (self.runs.is_dir() and not any(self.runs.iterdir())):
+            names.discard(RUNS_DIR)
+        if names <= {DESIGN_FILE, SPEC_FILE} and (DESIGN_FILE in names or not names):
+            return
+        shown = ", ".join(sorted(names)[:3]) + (", ..." if len(names) > 3 else "")
+        raise SpecError(
+            f"--out = {str(self.out)!r} is not allowed; it holds files that are not a sweep ({shown}), expected a "
+            "new or empty directory, or a sweep's own"
+        )
+
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         self.out.mkdir(parents=True, exist_ok=True)

@@ -330,8 +330,11 @@ def test_max_runs_flag_lowers_and_raises_the_cap(tmp_path, capsys, small_spec):
 
 
 @pytest.mark.parametrize("command", ["figures", "hypotheses"])
-@pytest.mark.parametrize("only", ["", " , "])
+@pytest.mark.parametrize("only", ["", " , ", "{a},,{b}", "{a},{a}", "{a}, {a} "])
 def test_empty_only_is_an_error_not_everything(tmp_path, capsys, command, only):
+    """An empty list or item, or a name twice (which ran a hypothesis twice into one report)."""
+    a, b = ("phase_diagram", "return_statistics") if command == "figures" else ("H1", "H2")
+    only = only.format(a=a, b=b)
     line = usage_error(capsys, command, "--only", only, "--out", str(tmp_path / "o"))
     assert f"--only = {only!r} is not allowed" in line
     assert not (tmp_path / "o").exists()

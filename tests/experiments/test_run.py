@@ -79,6 +79,23 @@ def test_seeds_refuse_to_overwrite_without_force(three_seeds, capsys):
     assert "--force" in capsys.readouterr().err
 
 
+def test_force_replaces_the_runs_in_out_and_keeps_none_of_them_beside_the_new_seeds(tmp_path, capsys):
+    """--seeds --force into a directory that holds one run, then other seeds: what was there is gone
+    (a single run's files would still read as a run of OUT), and files run did not write are refused."""
+    out = tmp_path / "out"
+    assert main(["run", "--seed", "9", *TINY, "--out", str(out)]) == 0
+    assert main(["run", "--seeds", "1-2", *TINY, "--force", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["seed-1", "seed-2", SEEDS_FILE, SEEDS_SUMMARY_FILE]
+    assert main(["run", "--seeds", "3", *TINY, "--force", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["seed-3", SEEDS_FILE, SEEDS_SUMMARY_FILE]
+    (out / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    assert main(["run", "--seeds", "4", *TINY, "--force", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "notes.txt" in err
+    assert (out / "seed-3").is_dir() and (out / "notes.txt").read_text() == "mine"  # nothing removed
+
+
 def test_an_interrupted_multi_seed_run_goes_on_from_its_finished_seeds(three_seeds, tmp_path, monkeypatch):
     """Seeds 1 and 5 finished before the interruption, seed 2 did not: the same command, run again
     without --force, runs seed 2 alone and writes the tables an uninterrupted run writes."""

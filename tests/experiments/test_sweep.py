@@ -420,6 +420,27 @@ def test_an_output_directory_holds_one_sweep(tmp_path, tiny_reference):
         run_sweep(other, out, executor="serial", resume=True, progress=False)
 
 
+def test_a_directory_of_other_files_is_refused_and_left_as_it_was(tmp_path, tiny_reference):
+    """A user's own spec.toml (the name the sweep gives its copy), or a run's files, would be overwritten
+    or mixed with the sweep's: refused before anything is written there, the lock included."""
+    spec_path, _ = tiny_reference
+    spec = load_spec(spec_path)
+    for name in ("spec.toml", "summary.json"):
+        out = tmp_path / name.replace(".", "_")
+        out.mkdir()
+        (out / name).write_text("mine")
+        with pytest.raises(SpecError, match=f"holds files that are not a sweep \\({name}\\)"):
+            run_sweep(spec, out, executor="serial", progress=False)
+        assert [p.name for p in out.iterdir()] == [name] and (out / name).read_text() == "mine"
+    # what a sweep stopped before its manifest leaves is its own: it starts again there
+    out = tmp_path / "stopped"
+    (out / "runs").mkdir(parents=True)
+    (out / "design.parquet").write_bytes(b"")
+    (out / "spec.toml").write_text("")
+    (out / ".sweep.lock").write_text("")
+    assert run_sweep(spec, out, executor="serial", progress=False).complete
+
+
 # -- loading ------------------------------------------------------------------------------------
 
 
