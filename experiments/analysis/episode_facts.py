@@ -16,7 +16,6 @@ observation in every fact, as in the validation: it widens nothing, and more tha
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
@@ -173,20 +172,25 @@ def run_facts(seeds: Sequence[int], workers: int = 1, facts: Sequence[Fact] = FA
 
 
 def main(argv: list[str] | None = None) -> int:
+    from experiments.cli.common import Parser, UsageError, check_out_file
     from experiments.runner import write_text_atomic
     from model.results import json_safe
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    # one-line errors, "prog: error: ... (see 'prog --help')", as the carry-unwind commands give them
+    p = Parser(prog="python -m experiments.analysis.episode_facts", description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, default=20, help="seeds 1..N (default 20)")
     p.add_argument("--workers", type=int, default=1, help="worker processes; results do not depend on it")
     p.add_argument("--out", type=Path, default=None, help="also write the results as JSON")
     args = p.parse_args(argv)
     if not 2 <= args.seeds <= MAX_SEEDS:
         p.error(f"--seeds = {args.seeds} is not allowed; expected 2 to {MAX_SEEDS:,} (a range over seeds)")
-    if args.workers < 1:
-        p.error(f"--workers = {args.workers} is not allowed; expected at least 1")
-    if args.out is not None and args.out.is_dir():
-        p.error(f"--out = {str(args.out)!r} is not allowed; it is a directory, expected a file name such as facts.json")
+    if not 1 <= args.workers <= 256:
+        p.error(f"--workers = {args.workers} is not allowed; expected 1 to 256")
+    if args.out is not None:  # before the runs, not after them
+        try:
+            check_out_file(args.out)
+        except UsageError as exc:
+            p.error(str(exc))
     try:
         rows = run_facts(range(1, args.seeds + 1), args.workers, progress=True)
     except FactRunError as exc:

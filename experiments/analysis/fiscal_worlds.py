@@ -13,7 +13,6 @@ The mapping from parameters to worlds is documented in ``docs/model/state.md`` (
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import logging
 
@@ -35,12 +34,18 @@ def fiscal_worlds(seeds, workers: int = 1, shares=UNBACKED_SHARES, constraints=C
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    from experiments.cli.common import Parser
+
+    # one-line errors, "prog: error: ... (see 'prog --help')", as the carry-unwind commands give them
+    p = Parser(prog="python -m experiments.analysis.fiscal_worlds", description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, default=6, help="seeds 1..N (default 6)")
     p.add_argument("--workers", type=int, default=1, help="worker processes")
     args = p.parse_args(argv)
-    if args.seeds < 2 or args.workers < 1:
-        p.error(f"--seeds = {args.seeds}, --workers = {args.workers} not allowed; expected seeds >= 2, workers >= 1")
+    # each option on its own: the error names only the one that is out of its range
+    for name, lo, hi in (("seeds", 2, 1000), ("workers", 1, 256)):
+        value = getattr(args, name)
+        if not lo <= value <= hi:
+            p.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
     logging.basicConfig(level=logging.ERROR)
     rows = fiscal_worlds(list(range(1, args.seeds + 1)), args.workers)
     print(f"Each shock sized to raise the 10y JGB by {H2_TARGET_BP:.0f} bp after 5 days (median of {args.seeds} seeds)")

@@ -21,7 +21,6 @@ Statistics: the median over seeds, with a seed-bootstrap 95% interval of the med
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -183,8 +182,12 @@ def report(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.analysis.interventions", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    from pathlib import Path
+
+    from experiments.cli.common import FORMATTER, Parser, UsageError, check_out_file
+
+    # one-line errors, "prog: error: ... (see 'prog --help')", as the carry-unwind commands give them
+    parser = Parser(prog="python -m experiments.analysis.interventions", description=__doc__, formatter_class=FORMATTER)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--level", type=float, default=LEVEL_USDJPY, help="initial USD/JPY")
     parser.add_argument("--workers", type=int, default=1)
@@ -194,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
         value = getattr(args, name)
         if not lo <= value <= hi:
             parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
+    if args.out:  # before the runs (and their checkpoint beside it), not after them
+        try:
+            check_out_file(Path(args.out))
+        except UsageError as exc:
+            parser.error(str(exc))
     from experiments.runner import beside, command_settings, resumable
 
     with resumable(beside(args.out), command_settings(args, "experiments.analysis.interventions")):

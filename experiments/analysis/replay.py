@@ -500,7 +500,7 @@ ARM_FIELDS = ("hedge_funds__capital_usd_bn", "market__risk_news_sd")
 
 def main(argv: list[str] | None = None) -> int:
     from experiments.calibration.search import parse_fixed
-    from experiments.cli.common import Parser, add_set_option  # Parser: one-line usage errors
+    from experiments.cli.common import Parser, UsageError, add_set_option, check_out_dir  # one-line usage errors
 
     parser = Parser(prog="python -m experiments.analysis.replay", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -549,6 +549,15 @@ def main(argv: list[str] | None = None) -> int:
     if not 0.0 <= args.news_sd <= 0.12:  # market.risk_news_sd's range (NaN fails too)
         parser.error(f"--news-sd = {args.news_sd} is not allowed; expected a number in [0, 0.12]")
     base = parse_fixed(parser, args.sets, searched=ARM_FIELDS)
+    if args.out:  # before the runs (and their checkpoint beside --out), not after them
+        out = Path(args.out)
+        if not out.name:  # '.', '/': no name to put .json, .png after
+            parser.error(f"--out = {args.out!r} is not allowed; expected a path and a file name without its suffix, "
+                         "e.g. runs/replay (writes runs/replay.json, runs/replay.png, ...)")  # fmt: skip
+        try:  # --out names files beside it, in its directory (--out itself may be a directory)
+            check_out_dir(out.parent, flag=f"--out {str(out)!r}: its directory")
+        except UsageError as exc:
+            parser.error(str(exc))
     from experiments.runner import beside, command_settings, resumable
 
     with resumable(

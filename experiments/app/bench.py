@@ -14,7 +14,6 @@ re-renders each panel in a pass of its own instead of all in one.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import statistics
@@ -25,6 +24,7 @@ from collections.abc import Sequence
 __all__ = ["CLASSROOM_SIZES", "widget_latency", "browser_latency", "main"]
 
 TARGET_S = 0.5
+MAX_STEPS = 1000  # steps timed per size (a median needs one; a typo of 10^9 must not start)
 # (hedge funds, NISA households): the app's default, and the largest its sliders allow
 CLASSROOM_SIZES = ((200, 10_000), (2_000, 50_000))
 
@@ -102,9 +102,13 @@ def _report(label: str, times: Sequence[float]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.app.bench", description=__doc__.split("\n\n")[0])
+    from experiments.cli.common import Parser, bounded_count
+
+    # one-line errors, "prog: error: ... (see 'prog --help')", as the carry-unwind commands give them
+    parser = Parser(prog="python -m experiments.app.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--browser", action="store_true", help="also measure in headless Chromium")
-    parser.add_argument("--steps", type=int, default=30, help="steps timed per size (default: 30)")
+    parser.add_argument("--steps", type=bounded_count("--steps", MAX_STEPS), default=30,
+                        help=f"steps timed per size, 1 to {MAX_STEPS:,} (default: 30)")  # fmt: skip
     args = parser.parse_args(argv)
 
     print(f"Step latency of the browser app (target {TARGET_S:.1f} s)")

@@ -74,23 +74,29 @@ def _values(parser: argparse.ArgumentParser, field: str, texts: list[str]) -> li
     if field.count(".") != 1:
         parser.error(f"field = {field!r} is not allowed; expected section.name, e.g. hedge_funds.max_leverage")
     config = load_scenario("baseline").config
-    values = []
+    values, texts_of = [], []
     for text in texts:
         try:
             value = parse_set([f"{field}={text}"])[field]
             config.with_overrides({field.replace(".", "__"): value})
         except (UsageError, ConfigError, ValueError, TypeError) as err:
             parser.error(str(err).splitlines()[0])
+        for earlier, earlier_text in zip(values, texts_of, strict=True):  # 5 and 5.0 are one value, true not 1
+            if earlier == value and isinstance(earlier, bool) == isinstance(value, bool):
+                parser.error(f"values = {text!r} is not allowed; it repeats {earlier_text!r}, expected each value once")
         values.append(value)
+        texts_of.append(text)
     return values
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pathlib import Path
+
     from experiments.calibration.search import OPTION_RANGES, parse_fixed
-    from experiments.cli.common import Parser, add_set_option  # Parser: one-line usage errors
+    from experiments.cli.common import Parser, UsageError, add_set_option, check_out_file  # one-line usage errors
 
     parser = Parser(prog="python -m experiments.calibration.profile", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+                    formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("field", help="the configuration field, section.name")
     parser.add_argument("values", nargs="+", help="the values to score, as --set reads them (5, 0.5, true)")
     parser.add_argument("--seeds", type=int, default=12)
@@ -108,11 +114,17 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--{name} = {getattr(args, name)} is not allowed; expected {lo} to {hi}")
     if len(args.values) > 100:
         parser.error(f"values: {len(args.values)} given; at most 100 are allowed")
+    # every check before the runs (and their checkpoint beside --out), not after them
+    values = _values(parser, args.field, args.values)
+    fixed = parse_fixed(parser, args.sets, searched=(args.field.replace(".", "__"),))
+    if args.out:
+        try:
+            check_out_file(Path(args.out))
+        except UsageError as exc:
+            parser.error(str(exc))
     from experiments.runner import beside, command_settings, resumable
 
     with resumable(beside(args.out), command_settings(args, "experiments.calibration.profile")):
-        values = _values(parser, args.field, args.values)
-        fixed = parse_fixed(parser, args.sets, searched=(args.field.replace(".", "__"),))
         result = profile(args.field, values, seeds=args.seeds, days=args.days, workers=args.workers, fixed=fixed,
                          objective=args.objective)  # fmt: skip
         for p in result["points"]:

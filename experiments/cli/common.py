@@ -35,6 +35,8 @@ __all__ = [
     "checked_overrides",
     "out_path",
     "seed_count",
+    "bounded_count",
+    "name_list",
     "seed_list",
     "host_address",
     "scheduler_address",
