@@ -11,7 +11,11 @@ import datetime as dt
 
 import numpy as np
 
-__all__ = ["TradingCalendar"]
+__all__ = ["TradingCalendar", "LAST_DATE"]
+
+# The last whole day pandas' ``datetime64[ns]`` holds (its limit is 2262-04-11 23:47:16): a run's
+# time series dates every day, so no run may reach past it (ModelConfig checks this)
+LAST_DATE = dt.date(2262, 4, 11)
 
 
 _BLOCK = 256  # trading days whose dates are computed together (about a year)
@@ -38,6 +42,12 @@ class TradingCalendar:
     def dates(self, days) -> np.ndarray:
         """The dates of trading days ``days`` (array-like of int) as ``datetime64[D]``."""
         return np.busday_offset(self.start, np.asarray(days, dtype=np.int64), roll="forward")
+
+    def last_day_until(self, date: str | dt.date = LAST_DATE) -> int:
+        """The last trading day dated on or before ``date`` (-1 if ``date`` is before the start): the
+        longest run, in trading days, whose dates all fit. Cheap: one business-day count."""
+        end = np.datetime64(date, "D") + np.timedelta64(1, "D")
+        return int(np.busday_count(self.start, end)) - 1 if end > self.start else -1
 
     def day_of(self, date: str | dt.date) -> int:
         """The first trading day on or after ``date`` (may be ≤ 0 for dates before the start)."""

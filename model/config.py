@@ -27,6 +27,7 @@ from agents.mof import MofConfig
 from agents.nisa import NisaConfig
 from agents.retail_fx import RetailFxConfig
 from agents.us_treasury import UsTreasuryConfig
+from model.calendar import LAST_DATE, TradingCalendar
 from model.macro import MacroConfig
 from model.market import MarketConfig
 from model.validation import ConfigError, Validated, param, read_text_file
@@ -36,7 +37,10 @@ __all__ = ["ModelConfig", "SimulationConfig", "ConfigError", "dates_as_text", "t
 
 @dataclass(frozen=True)
 class SimulationConfig(Validated):
-    days: int = param(500, unit="trading days", lo=1, hi=1_000_000, doc="default horizon of a run")
+    days: int = param(
+        500, unit="trading days", lo=1, hi=1_000_000,
+        doc="default horizon of a run (its last day must be on or before 2262-04-11: 62,424 days from 2023-01-02)",
+    )  # fmt: skip
     clearing_tolerance: float = param(
         1e-10,
         lo=1e-12,
@@ -163,6 +167,16 @@ class ModelConfig:
                 f"macro.jgb30_spread_pa = {self.macro.jgb30_spread_pa!r} is not allowed with market.jgb10y_yield = "
                 f"{m.jgb10y_yield!r}; expected a starting 30y yield (their sum) inside [{sim.min_yield_pa!r}, "
                 f"{sim.max_yield_pa!r}]"
+            )
+        # the run's dates must fit pandas' datetime64[ns] (the time series dates every day): checked here,
+        # on every configuration a run or a sweep builds, not by a crash after the last simulated day
+        calendar = TradingCalendar(m.start_date)
+        most = calendar.last_day_until(LAST_DATE)
+        if sim.days > most:
+            raise ConfigError(
+                f"simulation.days = {sim.days} is not allowed with market.start_date = {m.start_date!r}; its last "
+                f"trading day would be {calendar.dates([sim.days])[0]}, after {LAST_DATE} (the last date a time "
+                f"series can hold); expected at most {most:,} trading days for that start date"
             )
         if not sim.min_basis_pa <= m.fx_basis_pa <= sim.max_basis_pa:
             raise ConfigError(

@@ -12,8 +12,9 @@ A scenario file::
     surprise_sd = -3.0               # event parameters (see EVENT_KINDS)
     source = "where the number comes from"
 
-Built-in scenarios live in ``model/scenarios/``; ``load_scenario`` also takes a path, so a user
-writes a new scenario without touching code.
+A file holds at most :data:`MAX_EVENTS` (100,000) events. Built-in scenarios live in
+``model/scenarios/``; ``load_scenario`` also takes a path, so a user writes a new scenario without
+touching code.
 """
 
 from __future__ import annotations
@@ -99,6 +100,12 @@ class Scenario:
     path: str = ""
 
 
+# the late events the warning names, the first few in day order (then "…"): the line stays short for any count
+LATE_EVENTS_LISTED = 5
+# the most [[events]] a scenario file may hold: generous (a scenario with an event every trading day of
+# 400 years has about 100,000), and it keeps an absurd file from taking minutes and gigabytes to parse
+MAX_EVENTS = 100_000
+
 _REPORTED_LATE: set[tuple] = set()  # (scenario, horizon, its late events) already reported in this process
 
 
@@ -115,9 +122,11 @@ def report_late_events(scenario: Scenario, days: int, warn: Callable[[str], None
     if key in _REPORTED_LATE and warn is None:
         return
     _REPORTED_LATE.add(key)
-    listed = ", ".join(f"{e.kind.replace('_', ' ')} on day {e.day}" for e in late)
+    listed = ", ".join(f"{e.kind.replace('_', ' ')} on day {e.day}" for e in late[:LATE_EVENTS_LISTED])
+    if len(late) > LATE_EVENTS_LISTED:
+        listed += f", … ({len(late) - LATE_EVENTS_LISTED:,} more)"
     (warn or log.warning)(
-        f"scenario {scenario.name}: {len(late)} event{'s' if len(late) != 1 else ''} outside the horizon "
+        f"scenario {scenario.name}: {len(late):,} event{'s' if len(late) != 1 else ''} outside the horizon "
         f"of {days} trading days, not simulated: {listed}"
     )
 
@@ -289,6 +298,11 @@ def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Sc
     raw_events = data.get("events", [])
     if not isinstance(raw_events, list):
         raise ConfigError(f"{_at(where, lines.key('', 'events'))}: 'events' must be an array of tables ([[events]])")
+    if len(raw_events) > MAX_EVENTS:
+        raise ConfigError(
+            f"{_at(where, lines.table('events[0]'))}: events = {len(raw_events):,} tables is not allowed; expected "
+            f"at most {MAX_EVENTS:,} [[events]] in a scenario file"
+        )
     calendar = TradingCalendar(config.market.start_date)
     parsed = [_parse_event(e, i, where, lines, calendar) for i, e in enumerate(raw_events)]
     name = _name(data, where, lines)

@@ -10,7 +10,10 @@ against solara.dev, and Solara's usage telemetry is switched off.
 from __future__ import annotations
 
 import contextlib
+import errno
+import ipaddress
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -26,6 +29,7 @@ __all__ = [
     "server_command",
     "server_env",
     "free_port",
+    "host_problem",
     "port_in_use",
     "wait_until_up",
     "running_server",
@@ -75,6 +79,35 @@ def server_env(base: dict[str, str] | None = None, scenario: str | None = None) 
     root = str(APP_PATH.resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     return env
+
+
+def host_problem(host: str) -> str | None:
+    """What is wrong with ``host`` as the address the server listens on, or None if nothing is.
+
+    It must be an IP address, or a host name that resolves, and either must be an address of this
+    machine (or 0.0.0.0 / ::, every interface): otherwise the server only fails as it starts, with
+    an error that reads like a port in use. A resolver's answer is what the server would get.
+    """
+    bare = host.strip("[]")
+    try:
+        ipaddress.ip_address(bare)
+    except ValueError:
+        if re.fullmatch(r"[0-9.]+", bare):  # 999.1.1.1, 1.2.3: not an IPv4 address, and not a host name either
+            return "it is not an IP address (four numbers 0-255, e.g. 127.0.0.1) nor a host name"
+    try:
+        infos = socket.getaddrinfo(bare, None, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        why = exc.strerror if isinstance(exc, socket.gaierror) and exc.strerror else str(exc)
+        return f"no host of that name is known to this machine ({why})"
+    family, kind, proto, _, address = infos[0]
+    try:
+        with socket.socket(family, kind, proto) as sock:
+            sock.bind(address)  # port 0: any free port, only the address is tried
+    except OSError as exc:
+        if exc.errno == errno.EADDRNOTAVAIL:
+            named = "it is" if bare == address[0] else f"it resolves to {address[0]},"
+            return f"{named} not an address of this machine"
+    return None
 
 
 def free_port(host: str = DEFAULT_HOST) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from experiments.app.server import DEFAULT_HOST, DEFAULT_PORT, serve  # the standard library only
+from experiments.app.server import DEFAULT_HOST, DEFAULT_PORT, host_problem, serve  # the standard library only
 from experiments.cli.common import FORMATTER, UsageError, host_address, port_int, require_extra
 
 __all__ = ["register"]
@@ -56,6 +56,14 @@ def register(sub: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_app(args: argparse.Namespace) -> int:
+    # before anything starts: a host that does not resolve, or is another machine's, would fail only in
+    # the server, with an error that reads like a port in use
+    problem = host_problem(args.host)
+    if problem:
+        raise UsageError(
+            f"--host = {args.host!r} is not allowed; {problem}; expected an IP address or a host name of this "
+            "machine, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every network interface)"
+        )
     require_extra("app", "carry-unwind app")
     if args.scenario is not None:
         from model.scenarios import list_scenarios

@@ -342,8 +342,15 @@ def parse_spec(text: str, where: str = "<spec>", base_dir: str | Path = ".", *, 
             close = difflib.get_close_matches(m, METRICS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(METRICS)}"
             raise SpecError(f"{ctx} metrics: unknown metric {m!r}{hint}")
-    if len(set(metrics)) != len(metrics):
-        raise SpecError(f"{ctx} metrics lists a metric twice")
+    twice = sorted({m for m in metrics if metrics.count(m) > 1})
+    if twice:
+        raise SpecError(f"{ctx} metrics lists {twice[0]!r} twice; expected each metric once")
+    for key in ("name", "description"):
+        text = sweep.get(key)
+        if text is not None and (not isinstance(text, str) or any(ord(c) < 32 or ord(c) == 127 for c in text)):
+            raise SpecError(
+                f"{ctx} {key} = {text!r} is not allowed; expected a string on one line (no control characters)"
+            )
 
     fixed_raw = _flatten(data.get("fixed", {}), f"{where}: [fixed]")
     fixed = {
@@ -351,7 +358,7 @@ def parse_spec(text: str, where: str = "<spec>", base_dir: str | Path = ".", *, 
         for name, v in fixed_raw.items()
     }
     try:
-        base = scenario.config.with_overrides(fixed)
+        base = scenario.config.with_overrides({**fixed, "simulation.days": days})  # days: with the start date
     except ConfigError as exc:
         raise SpecError(f"{where}: [fixed]: {exc}") from None
 

@@ -97,8 +97,10 @@ def test_golden_diff_reports_a_list_of_another_length():
         (("days = 3", "days = 3\nmetrics = []"), "[sweep] metrics = [] is not allowed; expected a non-empty list"),
         (
             ("days = 3", 'days = 3\nmetrics = ["risk_index_peak", "risk_index_peak"]'),
-            "[sweep] metrics lists a metric twice",
+            "[sweep] metrics lists 'risk_index_peak' twice",
         ),
+        (("days = 3", "days = 3\nname = 5"), "[sweep] name = 5 is not allowed; expected a string on one line"),
+        (("days = 3", 'days = 3\nname = "a\\nb"'), "[sweep] name = 'a\\nb' is not allowed"),
         (
             ("hedge_funds.max_leverage = { values = [2.0, 10.0] }", ""),
             "[parameters] is empty; name at least one section.field to vary",
@@ -117,6 +119,8 @@ def test_golden_diff_reports_a_list_of_another_length():
         "levels-outside-morris",
         "no-metrics",
         "metric-twice",
+        "name-not-a-string",
+        "name-on-two-lines",
         "no-parameters",
     ],
 )
