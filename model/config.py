@@ -207,6 +207,11 @@ class ModelConfig:
         path = Path(path)
         text = read_text_file(path, "configuration")  # missing, a directory, not UTF-8: one line naming it
         data = dates_as_text(toml_loads(text, str(path)))
+        if not data:  # as a scenario file: a file with nothing in it is a mistake, not "all defaults"
+            raise ConfigError(
+                f"configuration {str(path)!r} is not allowed; it is empty (no sections), expected a TOML file with "
+                "sections such as [hedge_funds], e.g. a config.toml that a run saved"
+            )
         try:
             return cls.from_dict(data, where=str(path))
         except ConfigError as exc:

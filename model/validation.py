@@ -196,6 +196,9 @@ def parse_json(data: bytes, refuse: Callable[[str], Exception], **loads: Any) ->
 def read_text_file(path: str | Path, what: str) -> str:
     """The UTF-8 text of the file ``path``; a :class:`ConfigError` naming it if it cannot be read.
 
+    A leading byte-order mark (some Windows editors write one) is dropped: it is not text, and TOML
+    parsers refuse it with a message about line 1 that does not say why.
+
     ``what`` names the file's role in the message ("scenario", "configuration"...): a directory,
     a missing file, a file without read permission and one that is not UTF-8 text (a spreadsheet
     saved as TOML, a Latin-1 comment) each get a one-line explanation instead of a traceback.
@@ -211,7 +214,7 @@ def read_text_file(path: str | Path, what: str) -> str:
     except OSError as exc:
         raise ConfigError(f"{where} cannot be read: {exc.strerror or exc}") from None
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ConfigError(

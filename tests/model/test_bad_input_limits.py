@@ -131,3 +131,26 @@ def test_a_scenario_file_with_too_many_events_is_one_line_naming_the_file_and_th
     assert "\n" not in msg
     assert msg.startswith("many.toml, line 2: events = 4 tables is not allowed; ")
     assert msg.endswith("expected at most 3 [[events]] in a scenario file")
+
+
+# -- files: an empty configuration, a byte-order mark ----------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n"])
+def test_an_empty_configuration_file_is_refused_not_read_as_all_defaults(tmp_path, text):
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="is empty") as err:
+        ModelConfig.from_toml(path)
+    assert "\n" not in str(err.value) and str(path) in str(err.value)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_text(tmp_path):
+    """A file saved with a BOM reads as the same file without it (tomllib refused it at line 1)."""
+    plain = ModelConfig().to_toml()
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + plain.encode())
+    assert ModelConfig.from_toml(path) == ModelConfig()
+    scenario = tmp_path / "s.toml"
+    scenario.write_bytes(b"\xef\xbb\xbf" + b'name = "bom"\n')
+    assert scenarios.load_scenario(str(scenario)).name == "bom"
