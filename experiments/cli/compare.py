@@ -16,6 +16,7 @@ from experiments.cli.common import (
     check_out_dir,
     positive_int,
     print_error,
+    print_warning,
     seed_list,
 )
 
@@ -153,10 +154,25 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if len(horizons) > 1:
         raise UsageError(f"the arms cover different horizons ({horizons} trading days); set --days")
 
+    for arm in arms[1:]:  # a difference is paired by seed: none without a common seed, no interval with one
+        common = set(arm.seeds) & set(arms[0].seeds)
+        if len(common) < 2:
+            lacks = "no paired difference (Δ)" if not common else "a paired difference (Δ) from one seed, no interval"
+            print_warning(
+                f"{arm.label} shares {len(common) or 'no'} seed{'' if len(common) == 1 else 's'} with {arms[0].label}, "
+                f"so {lacks}: its seeds are {_seed_text(arm.seeds)}, {arms[0].label}'s {_seed_text(arms[0].seeds)} "
+                "(give the scenarios the saved runs' seeds with --seeds)"
+            )
     table, files = write_comparison(args.out, arms, command=_command(args, seeds))
     print(_console(table, arms))
     print("written: " + ", ".join(str(p) for p in files))
     return EXIT_OK
+
+
+def _seed_text(seeds) -> str:
+    """A few seeds, for a message."""
+    seeds = sorted(seeds)
+    return ",".join(map(str, seeds[:5])) + (f",... ({len(seeds)})" if len(seeds) > 5 else "")
 
 
 def _reason(exc: Exception) -> str:

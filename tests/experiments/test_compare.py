@@ -108,6 +108,21 @@ def test_compare_writes_table_figure_and_provenance(tmp_path, capsys, saved):
     assert (out / "compare.png").stat().st_size > 10_000 and (out / "compare.pdf").is_file()
 
 
+@pytest.mark.parametrize(("seeds", "says"), [("3-4", "shares no seeds"), ("2,3", "shares 1 seed"), ("1-2", None)])
+def test_a_saved_run_without_common_seeds_is_warned_of(tmp_path, capsys, saved, seeds, says):
+    """The difference is paired by seed: a saved run whose seeds the scenarios do not share gets none
+    (or no interval), and the command says so in one warning instead of leaving the Δ column empty."""
+    argv = ["compare", "baseline", str(saved), "--seeds", seeds, "--days", "20", "--out", str(tmp_path / "c"),
+            "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    if says is None:
+        assert "warning" not in err
+    else:
+        (line,) = [x for x in err.splitlines() if "warning" in x]
+        assert says in line and "risk_off-seeds" in line and "--seeds" in line
+
+
 def test_the_same_scenario_twice_differs_by_zero_and_gets_two_labels(tmp_path, capsys):
     out = tmp_path / "same"
     assert (
