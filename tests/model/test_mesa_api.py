@@ -149,8 +149,11 @@ def test_rng_and_seed_are_the_same_thing():
 
 
 def test_seed_is_recorded_when_none_is_given():
+    """A model without a seed draws one (not a fixed default) and records it, so its run can be repeated."""
     a = CarryUnwindModel(hedge_funds__n_funds=5)
     assert isinstance(a.seed, int) and a.seed >= 0
+    others = {CarryUnwindModel(hedge_funds__n_funds=5).seed for _ in range(3)}
+    assert len(others | {a.seed}) > 1
     b = CarryUnwindModel(seed=a.seed, hedge_funds__n_funds=5)
     a.run_for(5)
     b.run_for(5)
