@@ -13,6 +13,10 @@ What is recorded (numbers only; no provenance such as commits, timestamps, paths
 * each of those runs' summary figures;
 * the numeric results of ``carry-unwind validate --quick``, ``carry-unwind hypotheses --quick``
   (H1, H2, H5 with two seeds) and a small sweep run serially.
+
+Of validation's and the hypotheses' outputs only the numbers are kept: their verdicts and pass/fail
+flags are judgements at the default parameters, and no test asserts a hypothesis's verdict there
+(a change in the numbers under them still shows).
 """
 
 from __future__ import annotations
@@ -70,6 +74,22 @@ def _strip(x: Any) -> Any:
     return x
 
 
+def _numbers(x: Any) -> Any:
+    """Only the numbers of ``x`` (after :func:`_strip`): strings, booleans and None (verdicts, pass
+    flags and "untestable", labels) are dropped, in dicts and lists alike; a non-finite float's
+    ``repr`` is kept."""
+
+    def number(v: Any) -> bool:
+        return not (v is None or isinstance(v, bool | str)) or v in ("nan", "inf", "-inf")
+
+    if isinstance(x, dict):
+        kept = {k: _numbers(v) for k, v in x.items() if number(v)}
+        return {k: v for k, v in kept.items() if v != {} and v != []}
+    if isinstance(x, list):
+        return [_numbers(v) for v in x if number(v)]
+    return x
+
+
 def scenario_runs() -> dict[str, np.ndarray]:
     """``{"<scenario>/<seed>/<column>": values}`` for every built-in scenario and seed."""
     from model.model import CarryUnwindModel
@@ -109,10 +129,10 @@ def experiment_results() -> dict[str, Any]:
         tmp = Path(tmp)
         rc = main(["validate", "--quick", "--out", str(tmp / "validate"), "--no-progress", "--quiet"])
         assert rc == 0, f"validate exited {rc}"
-        res["validate"] = _strip(json.loads((tmp / "validate" / "validation.json").read_text()))
+        res["validate"] = _numbers(_strip(json.loads((tmp / "validate" / "validation.json").read_text())))
         rc = main(["hypotheses", "--quick", "--seeds", "2", "--only", "H1,H2,H5", "--out", str(tmp / "hyp")])
         assert rc == 0, f"hypotheses exited {rc}"
-        res["hypotheses"] = _strip(json.loads((tmp / "hyp" / "verdicts.json").read_text()))
+        res["hypotheses"] = _numbers(_strip(json.loads((tmp / "hyp" / "verdicts.json").read_text())))
         spec = tmp / "spec.toml"
         spec.write_text(SWEEP_SPEC)
         rc = main(["sweep", str(spec), "--out", str(tmp / "sweep"), "--executor", "serial", "--no-progress"])
