@@ -154,6 +154,17 @@ def test_registration_rejects_a_duplicate_or_a_non_sector():
         register_sector(object)  # type: ignore[arg-type]
 
 
+def test_a_sector_asked_for_what_it_does_not_have_says_so():
+    """The protocol's defaults refuse, naming the sector: a sector that trades in no market has no
+    clearing inputs, and one that declares no events handles none (not a silent no-op)."""
+    model = make_model(0)
+    quiet = next(s for s in model.sector_list if s.flows is None and not s.event_kinds)
+    with pytest.raises(TypeError, match=f"sector {quiet.name!r} has no flows in the clearing"):
+        quiet.clearing_inputs(model)
+    with pytest.raises(TypeError, match=f"sector {quiet.name!r} handles no events"):
+        quiet.handle_event(model, object())
+
+
 def test_the_composed_clearing_calls_the_sectors_flows_in_registration_order():
     flows = [c.flows for c in (*DEFAULT_SECTORS, LinearFx) if c.flows is not None]
     text = generated_source(flows)
