@@ -51,15 +51,18 @@ def nothing_written(tmp_path: Path, *keep: Path) -> None:
 
 # -- defect 1 (and 3): --out that cannot be written is refused before any run and any checkpoint -----
 
+# the scripts that write an --out, each with the smallest arguments it runs with
+WRITERS = [
+    ("experiments.analysis.replay", ["--seeds", "1"]),
+    ("experiments.analysis.interventions", ["--seeds", "1"]),
+    ("experiments.calibration.profile", ["hedge_funds.max_leverage", "5", "--seeds", "1", "--days", "260"]),
+    ("experiments.analysis.episode_facts", ["--seeds", "2"]),
+]
+
 
 @pytest.mark.parametrize(
     "module, argv",
-    [
-        ("experiments.analysis.replay", ["--seeds", "1"]),
-        ("experiments.analysis.interventions", ["--seeds", "1"]),
-        ("experiments.calibration.profile", ["hedge_funds.max_leverage", "5", "--seeds", "1", "--days", "260"]),
-        ("experiments.analysis.episode_facts", ["--seeds", "2"]),
-    ],
+    WRITERS,
 )
 def test_an_out_under_a_file_is_refused_before_running(module, argv, tmp_path, capsys, monkeypatch):
     parent = a_file(tmp_path)
@@ -73,12 +76,7 @@ def test_an_out_under_a_file_is_refused_before_running(module, argv, tmp_path, c
 @pytest.mark.skipif(not Path("/sys").is_dir(), reason="needs /sys")
 @pytest.mark.parametrize(
     "module, argv",
-    [
-        ("experiments.analysis.replay", ["--seeds", "1"]),
-        ("experiments.analysis.interventions", ["--seeds", "1"]),
-        ("experiments.calibration.profile", ["hedge_funds.max_leverage", "5", "--seeds", "1", "--days", "260"]),
-        ("experiments.analysis.episode_facts", ["--seeds", "2"]),
-    ],
+    WRITERS,
 )
 def test_an_out_in_a_directory_that_cannot_be_written_is_refused_before_running(module, argv, capsys, monkeypatch):
     err = refused(module, [*argv, "--out", "/sys/x"], capsys, monkeypatch)
