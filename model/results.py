@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,6 +112,7 @@ def run_simulation(
     seed: int = 0,
     days: int | None = None,
     progress: bool = False,
+    check_every_day: bool = False,
     **overrides: Any,
 ) -> RunResult:
     """Build the model, run it for ``days`` trading days and summarise the run.
@@ -130,6 +131,11 @@ def run_simulation(
         reproduces the run.
     progress
         Show a tqdm progress bar on stderr.
+    check_every_day
+        Check every accounting identity (:func:`model.accounting.check_identities`) after each day,
+        not only on the final state: a day whose books break an identity that a later day would mend
+        is caught, at about 0.3 ms a day (about half again a standard run's time). The numbers are
+        the same bit for bit.
     **overrides
         Configuration fields as ``section__field=value``, applied on top of ``config``.
 
@@ -158,9 +164,10 @@ def run_simulation(
         n_days,
         model.config.hedge_funds.n_funds,
     )
-    _step_all(model, n_days, progress, t0)
     settings = "".join(f", {k.replace('__', '.')}={v!r}" for k, v in overrides.items())
-    check_accounting(model, f"{run_name(model)}{settings}")
+    where = f"{run_name(model)}{settings}"
+    _step_all(model, n_days, progress, t0, check=(lambda: _check_day(model, where)) if check_every_day else None)
+    check_accounting(model, where)
     df = model.timeseries()
     return RunResult(
         timeseries=df,
@@ -227,7 +234,17 @@ def _check_accounting(model: Any) -> None:
     check_identities(model)
 
 
-def _step_all(model: Any, n_days: int, progress: bool, t0: float) -> None:
+def _check_day(model: Any, where: str) -> None:
+    """The identities after the day just run (``check_every_day``), the run named as check_accounting does."""
+    from model.accounting import AccountingError, check_identities
+
+    try:
+        check_identities(model)
+    except AccountingError as exc:
+        raise AccountingError(f"{where}: {exc}") from None
+
+
+def _step_all(model: Any, n_days: int, progress: bool, t0: float, check: Callable[[], None] | None = None) -> None:
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
@@ -246,6 +263,8 @@ def _step_all(model: Any, n_days: int, progress: bool, t0: float) -> None:
     with bar, redirect:
         if n_days > 0:
             model.run_days(1)
+            if check is not None:
+                check()
             # The first day includes numba compilation (or loading it from the cache), seconds
             # where a day takes milliseconds: counted as a day it made the bar's first estimate
             # of the time left minutes long. The clock restarts after it.
@@ -253,7 +272,15 @@ def _step_all(model: Any, n_days: int, progress: bool, t0: float) -> None:
             bar.reset(total=n_days)
             bar.set_description_str(name, refresh=False)
             bar.update()
-            model.run_days(n_days - 1, after_day=bar.update)
+            if check is None:
+                model.run_days(n_days - 1, after_day=bar.update)
+            else:
+
+                def after_day() -> None:
+                    check()
+                    bar.update()
+
+                model.run_days(n_days - 1, after_day=after_day)
     log.info("%d trading days in %.1f s", n_days, time.perf_counter() - t0)
 
 

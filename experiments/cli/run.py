@@ -136,6 +136,12 @@ def register(sub: Any) -> None:
         help="also write the time series as timeseries.csv beside timeseries.parquet (default: parquet only)",
     )
     run.add_argument(
+        "--check-every-day",
+        action="store_true",
+        help="check every accounting identity after each day, not only on the final state (about half again "
+        "the run's time; the same numbers)",
+    )
+    run.add_argument(
         "--config",
         type=Path,
         default=None,
@@ -186,7 +192,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out = args.out if args.out is not None else Path("out") / f"{scenario.name}-seed{seed}"
         _check_target(out, args.force)
         task = {"config": config, "scenario": scenario, "seed": seed, "out": out, "csv": args.csv,
-                "force": args.force}  # fmt: skip
+                "force": args.force, "check_every_day": args.check_every_day}  # fmt: skip
         try:
             summary = run_one(task, progress=args.progress and not args.quiet)
         except OSError as exc:
@@ -250,7 +256,8 @@ def run_one(task: dict[str, Any], progress: bool | None = None) -> dict[str, Any
     level = late.level
     late.setLevel(logging.ERROR)
     try:
-        result = run_simulation(task["config"], scenario=scenario, seed=task["seed"], progress=progress)
+        result = run_simulation(task["config"], scenario=scenario, seed=task["seed"], progress=progress,
+                                check_every_day=task.get("check_every_day", False))  # fmt: skip
     finally:
         late.setLevel(level)
     try:
@@ -437,7 +444,7 @@ def _run_seeds(args: argparse.Namespace, config: Any, scenario: Any) -> int:
     # yet recorded in the checkpoint, is run again and replaces it with the same bits
     tasks = [
         {"config": config, "scenario": scenario, "seed": seed, "out": out / f"seed-{seed}", "csv": args.csv,
-         "force": True}
+         "force": True, "check_every_day": args.check_every_day}
         for seed in seeds
     ]  # fmt: skip
     if resuming:

@@ -121,3 +121,14 @@ def test_an_interrupted_multi_seed_run_goes_on_from_its_finished_seeds(three_see
     pd.testing.assert_frame_equal(pd.read_csv(out / SEEDS_FILE), pd.read_csv(three_seeds / SEEDS_FILE))
     pd.testing.assert_frame_equal(load(out / "seed-2").timeseries, load(three_seeds / "seed-2").timeseries)
     assert not checkpoint.exists()
+
+
+def test_check_every_day_reaches_the_run_and_changes_no_number(tmp_path, monkeypatch):
+    import model.results as results
+
+    seen = []
+    monkeypatch.setattr(results, "_check_day", lambda model, where: seen.append(model.day))
+    assert main(["run", "--seed", "4", *TINY, "--check-every-day", "--out", str(tmp_path / "a")]) == 0
+    assert seen == [1, 2, 3]
+    assert main(["run", "--seed", "4", *TINY, "--out", str(tmp_path / "b")]) == 0
+    pd.testing.assert_frame_equal(load(tmp_path / "a").timeseries, load(tmp_path / "b").timeseries)
