@@ -285,9 +285,15 @@ def leverage_binds_summary(rows: list[dict[str, float]]) -> dict[str, Any]:
     The eve's measure (funds near their maintenance margin) is over every crowded seed. The month's
     (margin calls, forced sales) is over the crowded seeds whose shocked month cleared: a month that
     ended in a clearing failure has no such measure, and is counted (``seeds_month_failed``) rather
-    than read as a month without calls."""
+    than read as a month without calls.
+
+    The outcome splits: in some seeds the trigger unwinds the book (its carry stock falls over the
+    month), in others the stock grows and nobody is called. ``seeds_unwound`` counts the first, and
+    ``among_unwound`` gives the month's measures over them alone (median and range), so that a median
+    over all seeds of "nobody called" is not read as "leverage never binds"."""
     crowded = [r for r in rows if r.get("crowded") == 1.0]
     cleared = [r for r in crowded if r.get("failed") != 1.0]
+    unwound = [r for r in cleared if r.get("carry_fall_usd_bn", math.nan) > 0.0]
 
     def share(test, among) -> float:
         return float(np.mean([bool(test(r)) for r in among])) if among else float("nan")
@@ -300,6 +306,12 @@ def leverage_binds_summary(rows: list[dict[str, float]]) -> dict[str, Any]:
         "share_of_crowded_seeds_near_ge_0.3": share(lambda r: r["share_near_maintenance"] >= 0.3, crowded),
         "share_of_crowded_seeds_called_ge_0.3": share(lambda r: r["share_called_in_month"] >= 0.3, cleared),
         "share_of_crowded_seeds_forced_ge_third": share(lambda r: r["forced_share_of_fall"] >= 1 / 3, cleared),
+        "seeds_unwound": len(unwound),
+        "among_unwound": {
+            k: {"median": float(np.median(v)), "min": float(np.min(v)), "max": float(np.max(v))}
+            for k in ("share_near_maintenance", "share_called_in_month", "forced_share_of_fall")
+            if (v := [r[k] for r in unwound])
+        },
         **spread_by_field(crowded),
     }
 

@@ -24,9 +24,9 @@ def test_the_summary_counts_seeds_that_never_crowd_and_shares_only_the_crowded()
         {"failed": 0.0, "crowded": 0.0, "buildup_failed": 0.0},
         {"failed": 0.0, "crowded": 0.0, "buildup_failed": 1.0},
         {"failed": 0.0, "crowded": 1.0, "share_near_maintenance": 0.5, "share_called_in_month": 0.1,
-         "forced_share_of_fall": 0.5},
+         "forced_share_of_fall": 0.5, "carry_fall_usd_bn": 10.0},
         {"failed": 0.0, "crowded": 1.0, "share_near_maintenance": 0.1, "share_called_in_month": 0.9,
-         "forced_share_of_fall": math.nan},
+         "forced_share_of_fall": math.nan, "carry_fall_usd_bn": -5.0},  # the stock grew: no share of a fall
         {"failed": 1.0, "crowded": 1.0, "share_near_maintenance": 0.3, "failed_day": 5.0},  # the month broke
     ]  # fmt: skip
     out = leverage_binds_summary(rows)
@@ -37,6 +37,10 @@ def test_the_summary_counts_seeds_that_never_crowd_and_shares_only_the_crowded()
     assert math.isclose(out["share_of_crowded_seeds_called_ge_0.3"], 1 / 2)
     assert math.isclose(out["share_of_crowded_seeds_forced_ge_third"], 1 / 2)  # NaN is not ≥ a third
     assert out["share_near_maintenance"]["n"] == 3  # the seed that never crowded is not in the medians
+    # the month's measures among the books that unwound: one seed (the other's stock grew)
+    assert out["seeds_unwound"] == 1
+    assert out["among_unwound"]["share_called_in_month"] == {"median": 0.1, "min": 0.1, "max": 0.1}
+    assert out["among_unwound"]["forced_share_of_fall"]["median"] == 0.5
 
 
 def test_paired_differences_and_medians_are_over_the_same_seeds():
