@@ -207,10 +207,17 @@ def check_accounting(model: Any, where: str = "") -> None:
         One line naming the run (``where``) and the first day whose residual is out of bounds, or the
         identity that fails on the final day.
     """
+    with _naming(where):
+        _check_accounting(model)
+
+
+@contextlib.contextmanager
+def _naming(where: str) -> Iterator[None]:
+    """An :class:`~model.accounting.AccountingError` raised inside starts with ``where`` (the run), if given."""
     from model.accounting import AccountingError
 
     try:
-        _check_accounting(model)
+        yield
     except AccountingError as exc:
         if not where:
             raise
@@ -236,12 +243,10 @@ def _check_accounting(model: Any) -> None:
 
 def _check_day(model: Any, where: str) -> None:
     """The identities after the day just run (``check_every_day``), the run named as check_accounting does."""
-    from model.accounting import AccountingError, check_identities
+    from model.accounting import check_identities
 
-    try:
+    with _naming(where):
         check_identities(model)
-    except AccountingError as exc:
-        raise AccountingError(f"{where}: {exc}") from None
 
 
 def _step_all(model: Any, n_days: int, progress: bool, t0: float, check: Callable[[], None] | None = None) -> None:
@@ -272,15 +277,7 @@ def _step_all(model: Any, n_days: int, progress: bool, t0: float, check: Callabl
             bar.reset(total=n_days)
             bar.set_description_str(name, refresh=False)
             bar.update()
-            if check is None:
-                model.run_days(n_days - 1, after_day=bar.update)
-            else:
-
-                def after_day() -> None:
-                    check()
-                    bar.update()
-
-                model.run_days(n_days - 1, after_day=after_day)
+            model.run_days(n_days - 1, after_day=bar.update if check is None else lambda: (check(), bar.update()))
     log.info("%d trading days in %.1f s", n_days, time.perf_counter() - t0)
 
 

@@ -584,7 +584,7 @@ def plot_map(report_: dict[str, Any], path: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from experiments.cli.common import Parser, UsageError, check_out_file
+    from experiments.cli.common import Parser, check_out_file
 
     # one-line errors, "prog: error: ... (see 'prog --help')", as the carry-unwind commands give them
     parser = Parser(prog="python -m experiments.analysis.balance_sheet_cycle", description=__doc__,
@@ -619,10 +619,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.map and (held := [k for k in searched if k in base]):
         parser.error(f"--set {held[0].replace('__', '.')} is varied by --map; drop it")
     if args.out:  # before the runs, not after them
-        try:
-            check_out_file(Path(args.out))
-        except UsageError as exc:
-            parser.error(str(exc))
+        parser.check(check_out_file, Path(args.out))
     with resumable(beside(args.out), command_settings(args, "experiments.analysis.balance_sheet_cycle")):
         if args.channels:
             text = json.dumps(channels_report(args.seeds, args.days, args.workers, base=base), indent=1)

@@ -172,7 +172,7 @@ def run_facts(seeds: Sequence[int], workers: int = 1, facts: Sequence[Fact] = FA
 
 
 def main(argv: list[str] | None = None) -> int:
-    from experiments.cli.common import Parser, UsageError, check_out_file
+    from experiments.cli.common import Parser, check_out_file
     from experiments.runner import write_text_atomic
     from model.results import json_safe
 
@@ -187,10 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.workers <= 256:
         p.error(f"--workers = {args.workers} is not allowed; expected 1 to 256")
     if args.out is not None:  # before the runs, not after them
-        try:
-            check_out_file(args.out)
-        except UsageError as exc:
-            p.error(str(exc))
+        p.check(check_out_file, args.out)
     try:
         rows = run_facts(range(1, args.seeds + 1), args.workers, progress=True)
     except FactRunError as exc:

@@ -184,7 +184,7 @@ def report(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
-    from experiments.cli.common import FORMATTER, Parser, UsageError, check_out_file
+    from experiments.cli.common import FORMATTER, Parser, check_out_file
 
     # one-line errors, "prog: error: ... (see 'prog --help')", as the carry-unwind commands give them
     parser = Parser(prog="python -m experiments.analysis.interventions", description=__doc__, formatter_class=FORMATTER)
@@ -198,10 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         if not lo <= value <= hi:
             parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
     if args.out:  # before the runs (and their checkpoint beside it), not after them
-        try:
-            check_out_file(Path(args.out))
-        except UsageError as exc:
-            parser.error(str(exc))
+        parser.check(check_out_file, Path(args.out))
     from experiments.runner import beside, command_settings, resumable
 
     with resumable(beside(args.out), command_settings(args, "experiments.analysis.interventions")):

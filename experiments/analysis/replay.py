@@ -500,7 +500,7 @@ ARM_FIELDS = ("hedge_funds__capital_usd_bn", "market__risk_news_sd")
 
 def main(argv: list[str] | None = None) -> int:
     from experiments.calibration.search import parse_fixed
-    from experiments.cli.common import Parser, UsageError, add_set_option, check_out_dir  # one-line usage errors
+    from experiments.cli.common import Parser, add_set_option, check_out_dir  # one-line usage errors
 
     parser = Parser(prog="python -m experiments.analysis.replay", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -554,10 +554,8 @@ def main(argv: list[str] | None = None) -> int:
         if not out.name:  # '.', '/': no name to put .json, .png after
             parser.error(f"--out = {args.out!r} is not allowed; expected a path and a file name without its suffix, "
                          "e.g. runs/replay (writes runs/replay.json, runs/replay.png, ...)")  # fmt: skip
-        try:  # --out names files beside it, in its directory (--out itself may be a directory)
-            check_out_dir(out.parent, flag=f"--out {str(out)!r}: its directory")
-        except UsageError as exc:
-            parser.error(str(exc))
+        # --out names files beside it, in its directory (--out itself may be a directory)
+        parser.check(check_out_dir, out.parent, flag=f"--out {str(out)!r}: its directory")
     from experiments.runner import beside, command_settings, resumable
 
     with resumable(

@@ -74,18 +74,18 @@ def _values(parser: argparse.ArgumentParser, field: str, texts: list[str]) -> li
     if field.count(".") != 1:
         parser.error(f"field = {field!r} is not allowed; expected section.name, e.g. hedge_funds.max_leverage")
     config = load_scenario("baseline").config
-    values, texts_of = [], []
+    values, given = [], {}  # given: (is a bool, value) -> its text; 5 and 5.0 are one value, true and 1 two
     for text in texts:
         try:
             value = parse_set([f"{field}={text}"])[field]
             config.with_overrides({field.replace(".", "__"): value})
         except (UsageError, ConfigError, ValueError, TypeError) as err:
             parser.error(str(err).splitlines()[0])
-        for earlier, earlier_text in zip(values, texts_of, strict=True):  # 5 and 5.0 are one value, true not 1
-            if earlier == value and isinstance(earlier, bool) == isinstance(value, bool):
-                parser.error(f"values = {text!r} is not allowed; it repeats {earlier_text!r}, expected each value once")
+        key = (isinstance(value, bool), value)
+        if key in given:
+            parser.error(f"values = {text!r} is not allowed; it repeats {given[key]!r}, expected each value once")
+        given[key] = text
         values.append(value)
-        texts_of.append(text)
     return values
 
 
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from experiments.calibration.search import OPTION_RANGES, parse_fixed
-    from experiments.cli.common import Parser, UsageError, add_set_option, check_out_file  # one-line usage errors
+    from experiments.cli.common import Parser, add_set_option, check_out_file  # one-line usage errors
 
     parser = Parser(prog="python -m experiments.calibration.profile", description=__doc__,
                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -118,10 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     values = _values(parser, args.field, args.values)
     fixed = parse_fixed(parser, args.sets, searched=(args.field.replace(".", "__"),))
     if args.out:
-        try:
-            check_out_file(Path(args.out))
-        except UsageError as exc:
-            parser.error(str(exc))
+        parser.check(check_out_file, Path(args.out))
     from experiments.runner import beside, command_settings, resumable
 
     with resumable(beside(args.out), command_settings(args, "experiments.calibration.profile")):

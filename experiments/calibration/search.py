@@ -172,7 +172,7 @@ def parse_arguments(prog: str, doc: str | None, argv: list[str] | None,
     range is a one-line usage error naming the option, its value and the range. ``extra`` adds the
     script's own options to the parser; ``searched`` may depend on them (a function of the parsed
     arguments)."""
-    from experiments.cli.common import Parser, UsageError, add_set_option, check_out_file
+    from experiments.cli.common import Parser, add_set_option, check_out_file
 
     # one-line errors, "prog: error: ... (see 'prog --help')", as the carry-unwind commands give them
     parser = Parser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -193,10 +193,7 @@ def parse_arguments(prog: str, doc: str | None, argv: list[str] | None,
         if not lo <= value <= hi:
             parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
     if args.out:  # before the search, which takes hours: not after it
-        try:
-            check_out_file(Path(args.out))
-        except UsageError as exc:
-            parser.error(str(exc))
+        parser.check(check_out_file, Path(args.out))
     args.score_defaults = getattr(args, "score_defaults", False)
     # scoring one point may set any field; a search may not hold a field it searches
     if callable(searched):

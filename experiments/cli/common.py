@@ -73,6 +73,14 @@ class Parser(argparse.ArgumentParser):
         name = PROG if self.prog.split()[0] == PROG else self.prog  # a script's own name: python -m ...
         self.exit(EXIT_USAGE, f"{name}: error: {message}{hint}\n")
 
+    def check(self, check: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run ``check`` (e.g. :func:`check_out_file`) and report its :class:`UsageError` as this parser's
+        error: the scripts' own checks, before their work, in the same one line as their options'."""
+        try:
+            check(*args, **kwargs)
+        except UsageError as exc:
+            self.error(str(exc))
+
 
 def positive_int(text: str) -> int:
     """argparse type: an integer > 0."""

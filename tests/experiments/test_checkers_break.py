@@ -100,6 +100,11 @@ def test_golden_diff_reports_a_list_of_another_length():
             "[sweep] metrics lists 'risk_index_peak' twice",
         ),
         (("days = 3", "days = 3\nname = 5"), "[sweep] name = 5 is not allowed; expected a string on one line"),
+        (
+            ("days = 3", "days = 45000"),
+            ("hedge_funds.n_funds = 20", 'hedge_funds.n_funds = 20\nmarket.start_date = "2100-12-31"'),
+            "simulation.days = 45000 is not allowed with market.start_date = '2100-12-31'",
+        ),
         (("days = 3", 'days = 3\nname = "a\\nb"'), "[sweep] name = 'a\\nb' is not allowed"),
         (
             ("hedge_funds.max_leverage = { values = [2.0, 10.0] }", ""),
@@ -120,6 +125,7 @@ def test_golden_diff_reports_a_list_of_another_length():
         "no-metrics",
         "metric-twice",
         "name-not-a-string",
+        "days-past-the-last-date",
         "name-on-two-lines",
         "no-parameters",
     ],
