@@ -4,7 +4,7 @@ Every hypothesis is a set of *arms* — the same scenario with a mechanism on or
 none — run over the same seeds (common random numbers: a seed gives every arm the same noise,
 so differences are the mechanism's, not luck's). Each seed gives one paired effect; the report
 gives the effect's mean over seeds with a 95% Student-t confidence interval over the seeds
-(:func:`seed_ci`; a ratio of means by :func:`ratio_ci`) and a verdict for the parameters used:
+(:func:`seed_ci`; a ratio of means by :func:`ratio_ci`, Fieller's interval) and a verdict for the parameters used:
 
 * **supported** – the interval lies entirely on the side the hypothesis predicts (beyond the
   stated threshold, where it has one);
@@ -169,27 +169,45 @@ def seed_ci(values: Sequence[float], level: float = CI_LEVEL) -> tuple[float, fl
 
 
 def ratio_ci(num: Sequence[float], den: Sequence[float], level: float = CI_LEVEL) -> tuple[float, float, float]:
-    """Ratio of two means over the same seeds, ``R = mean(num) / mean(den)``, and its interval:
+    """Ratio of two means over the same seeds, ``R = mean(num) / mean(den)``, and its Fieller interval:
     ``(R, lo, hi)``.
 
-    The interval linearises the ratio (the ratio estimator's standard error ``s_d/(√n·mean(den))``
-    with ``d = num − R·den``, paired by seed) and takes Student's t, as :func:`seed_ci`. Undefined
-    (NaN) if a value is not finite or ``mean(den) <= 0``; no interval from one seed. The ratio of
-    means is not the mean of per-seed ratios: a seed with a tiny denominator would dominate that.
+    The interval is every ``ρ`` for which ``mean(num) − ρ·mean(den) = 0`` is not rejected by Student's
+    t on the paired differences ``num − ρ·den`` (Fieller 1954): the ``ρ`` solving
+    ``(ā − ρ·b̄)² ≤ t²·(v_aa − 2ρ·v_ab + ρ²·v_bb)``, with ``v`` the variances and covariance of the
+    two means over the seeds. Where the denominator's mean is itself not distinguishable from 0
+    (``b̄² ≤ t²·v_bb``) the set is unbounded and no interval is given (``lo = hi = nan``: no verdict).
+    The linearised interval used before is symmetric about ``R`` while the ratio's sampling
+    distribution is skewed when the denominator is noisy: at a true ratio of 2 it lay wholly below 2
+    in 5–11 % of samples and wholly above it in under 1 %, against 2.5 % each (a reviewer's
+    simulation, 10 seeds); Fieller's gives 2.6 % and 2.7 %.
+
+    Undefined (NaN) if a value is not finite or ``mean(den) <= 0``; no interval from one seed. The
+    ratio of means is not the mean of per-seed ratios: a seed with a tiny denominator would dominate
+    that.
     """
     a, b = np.asarray(list(num), dtype=float), np.asarray(list(den), dtype=float)
     if a.shape != b.shape:
         raise ValueError(f"ratio_ci: {a.size} numerators and {b.size} denominators; expected one of each per seed")
     if a.size == 0 or not (np.isfinite(a).all() and np.isfinite(b).all()):
         return math.nan, math.nan, math.nan
-    mean_b = float(b.mean())
+    mean_a, mean_b = float(a.mean()), float(b.mean())
     if not mean_b > 0.0:
         return math.nan, math.nan, math.nan
-    ratio = float(a.mean()) / mean_b
-    if a.size < 2:
+    ratio = mean_a / mean_b
+    n = a.size
+    if n < 2:
         return ratio, math.nan, math.nan
-    half = t_quantile(level, a.size) * float((a - ratio * b).std(ddof=1)) / (math.sqrt(a.size) * mean_b)
-    return ratio, ratio - half, ratio + half
+    da, db = a - mean_a, b - mean_b
+    v_aa, v_bb, v_ab = (float((x * y).sum()) / ((n - 1) * n) for x, y in ((da, da), (db, db), (da, db)))
+    t2 = t_quantile(level, n) ** 2
+    qa = mean_b * mean_b - t2 * v_bb  # the quadratic in ρ: qa·ρ² − 2·qb·ρ + qc ≤ 0
+    if not qa > 0.0:  # the denominator's mean is not distinguishable from 0: an unbounded set
+        return ratio, math.nan, math.nan
+    qb = mean_a * mean_b - t2 * v_ab
+    qc = mean_a * mean_a - t2 * v_aa
+    root = math.sqrt(max(qb * qb - qa * qc, 0.0))
+    return ratio, (qb - root) / qa, (qb + root) / qa
 
 
 def bootstrap_se_ci(estimate: float, resampled: Sequence[float], n: int, level: float = CI_LEVEL

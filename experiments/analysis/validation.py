@@ -58,6 +58,7 @@ from experiments.analysis.judgement import (
     joint_test,
     judge_statistic,
     moment_covariance,
+    range_false_fail_rate,
 )
 from experiments.analysis.statistics import judge, log_returns, return_statistics, seed_spread
 from experiments.analysis.targets import (
@@ -597,6 +598,7 @@ def run_validation(
         "data_without_plaza": data_info_np,
         "rule": {
             "model_range_pct": list(MODEL_RANGE_PCT),
+            "range_false_fail_rate": range_false_fail_rate(seeds),
             "max_failed_share": MAX_FAILED_SHARE,
             "data_interval_level": DATA_INTERVAL_LEVEL,
             "joint_test_level": JOINT_TEST_LEVEL,

@@ -79,14 +79,18 @@ def markdown(report: Mapping[str, Any]) -> str:
         "range across seeds. A seed without a value (a run that ended in a clearing failure) counts against the "
         "data: the range's lower end is computed as if such seeds lay above every other seed, its upper end as if "
         f"they lay below; and if more than {rule['max_failed_share']:.0%} of the seeds have no value the statistic "
-        f"fails. Beside it: the data's {rule['data_interval_level']:.0%} interval for a sample of "
+        f"fails. The range is estimated from the seeds, so data that are a draw of the model fall outside it about "
+        f"{_f(rule.get('range_false_fail_rate'), '.0%')} of the time with {len(b['seeds'])} seeds, not "
+        f"{1 - (hi_pct - lo_pct) / 100:.0%}; the rank p-value beside each flag (2·min(seeds at or below the data, "
+        "seeds at or above, each + 1) / (seeds + 1), a failed run on neither side) has its stated size at any "
+        f"number of seeds. Beside it: the data's {rule['data_interval_level']:.0%} interval for a sample of "
         f"{boot['sample_length']} days (moving-block bootstrap, blocks of {boot['block_days']} days, "
         f"{boot['resamples']} samples, seed {boot['seed']}) and the share of all seeds inside it. The median over "
         "seeds is shown, not judged; the stated target range is shown, not judged.",
         "",
         f"| statistic | model median | model {lo_pct:g}–{hi_pct:g} % over seeds | seeds without a value | "
-        f"data [{rule['data_interval_level']:.0%} interval] | share of seeds in it | pass | "
-        f"data without {PLAZA_DATE} [interval] | share of seeds in it | pass | stated target |",
+        f"data [{rule['data_interval_level']:.0%} interval] | share of seeds in it | pass (rank p) | "
+        f"data without {PLAZA_DATE} [interval] | share of seeds in it | pass (rank p) | stated target |",
         "| --- | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | :---: | :---: |",
     ]
     rest = []
@@ -103,9 +107,11 @@ def markdown(report: Mapping[str, Any]) -> str:
         lines.append(
             f"| {_md(st.label)} | {_f(m['median'], st.fmt)} | {_range(*full['model_range'], st.fmt)} | "
             f"{row['seeds_without_value']} | {_f(full['value'], st.fmt)} [{_range(*full['interval'], st.fmt)}] | "
-            f"{_f(full['share_of_seeds_in_interval'], '.0%')} | {_verdict(row['pass'])} | "
+            f"{_f(full['share_of_seeds_in_interval'], '.0%')} | {_verdict(row['pass'])} "
+            f"({_f(full.get('rank_p_value'), '.2f')}) | "
             f"{_f(np_['value'], st.fmt)} [{_range(*np_['interval'], st.fmt)}] | "
-            f"{_f(np_['share_of_seeds_in_interval'], '.0%')} | {_verdict(row['pass_without_plaza'])} | "
+            f"{_f(np_['share_of_seeds_in_interval'], '.0%')} | {_verdict(row['pass_without_plaza'])} "
+            f"({_f(np_.get('rank_p_value'), '.2f')}) | "
             f"{_md(st.band.text) if st.band else '–'} |"
         )
     mth = report["method"]
@@ -197,6 +203,9 @@ def markdown(report: Mapping[str, Any]) -> str:
         "| ---: | ---: | :--- | ---: | ---: | ---: | ---: | :---: | :---: |",
     ]
     for p in ep["per_seed"]:
+        if "failed" in p:  # a run that ended in a clearing failure: no figures, counted outside both bands
+            lines.append(f"| {p['seed']} | failed: {_md(p['failed'])} | | | | | | no | no |")
+            continue
         lines.append(
             f"| {p['seed']} | {p['usdjpy_change_pct']:.1f} | {p['usdjpy_peak']:.1f} → {p['usdjpy_trough']:.1f} "
             f"({p['usdjpy_peak_date']} → {p['usdjpy_trough_date']}) | {p['usdjpy_fall_days']} | "
@@ -227,13 +236,15 @@ def _joint_markdown(report: Mapping[str, Any]) -> list[str]:
     labels = ", ".join(STATISTICS[n].label for n in names)
     lines = [
         f"**The statistics jointly.** The {len(names)} judged statistics ({labels}) as one vector: its "
-        "simulated-moments distance from the seeds, weighted by the inverse of the statistics' covariance in the "
-        "data's block bootstrap (samples as long as one run). *Monte Carlo*: the data's vector and each seed's, "
-        "ranked by their distance from the mean of all of them; p = (1 + seeds at least as far as the data) / "
+        "simulated-moments distance from the seeds. *Monte Carlo*: the data's vector and each seed's, ranked by "
+        "their distance from the mean of all of them, weighted by the inverse of the statistics' covariance "
+        "across all these vectors together (the data's included, so that every vector is measured alike); "
+        "p = (1 + seeds at least as far as the data) / "
         f"(seeds + 1), a failed run counted as closer than the data; the data pass when p ≥ {level:g}. This is "
-        "exact if the data are a draw of the model; where the seeds lie much further apart than samples of the "
-        "data would (their median distance against the figure in brackets), it passes more easily. *J-test*: "
-        "the distance of the data from the seeds' mean, its "
+        "exact if the data are a draw of the model. Beside it, the seeds' median distance in the data's units (the "
+        "covariance of the data's block bootstrap, samples as long as one run) against the figure in brackets, "
+        "what it would be were the seeds as variable as samples of the data. *J-test*: "
+        "the distance of the data from the seeds' mean, weighted by the data's bootstrap covariance, its "
         "covariance the data's sampling covariance plus the mean's, against chi-squared (asymptotic) with as many "
         f"degrees of freedom as statistics less the parameters fitted to them: {_j_dof(joint)}. The Monte Carlo "
         "test holds the calibrated parameters fixed; they were fitted to these statistics, so its pass is weaker "

@@ -22,6 +22,8 @@ from experiments.analysis.judgement import (
     model_range,
     moment_covariance,
     moving_block_indices,
+    range_false_fail_rate,
+    rank_p_value,
     row_statistics,
     share_inside,
 )
@@ -100,6 +102,46 @@ def test_the_median_over_seeds_no_longer_decides():
     assert judge_statistic(wide, 3.6, (1.2, 7.2))["pass"] is True
     # a statistic that is not judged reports the same numbers without a flag
     assert judge_statistic(wide, 3.6, (1.2, 7.2), judged=False)["pass"] is None
+
+
+@pytest.mark.parametrize("seeds", [4, 20, 60])
+def test_the_range_flag_fails_data_drawn_from_the_model_as_often_as_its_stated_size(seeds):
+    """Data and seeds drawn from one distribution, 20,000 times: the share of data outside the seeds'
+    5–95 % range is about range_false_fail_rate's (0.46, 0.186, 0.130; measured 0.44, 0.18, 0.13), not the
+    10 % of the range's name."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((20_000, seeds + 1))
+    lo, hi = np.percentile(x[:, 1:], MODEL_RANGE_PCT, axis=1)
+    outside = np.mean((x[:, 0] < lo) | (x[:, 0] > hi))
+    size = range_false_fail_rate(seeds)
+    assert outside == pytest.approx(size, abs=0.02), (outside, size)  # linear interpolation: about
+    assert size > 0.10 + 0.02
+
+
+def test_the_rank_p_value_counts_the_seeds_on_the_datas_nearer_side():
+    v = np.arange(1.0, 21.0)  # 20 seeds
+    assert rank_p_value(v, 0.0) == pytest.approx(2 / 21)  # beyond every seed: the smallest p there is
+    assert rank_p_value(v, 1.5) == pytest.approx(4 / 21)  # one seed at or below
+    assert rank_p_value(v, 10.5) == 1.0
+    assert rank_p_value(v, 20.0) == pytest.approx(4 / 21)  # a tie counts on both sides
+    broken = v.copy()
+    broken[-1] = np.nan  # a failed run is on neither side: against the data
+    assert rank_p_value(broken, 25.0) == pytest.approx(2 / 21)
+    assert rank_p_value(broken, 19.5) == pytest.approx(2 / 21)
+    assert math.isnan(rank_p_value(v, math.nan))
+    with pytest.raises(ValueError, match="n_seeds=0"):
+        range_false_fail_rate(0)
+
+
+def test_the_rank_p_value_holds_its_size_at_any_number_of_seeds():
+    rng = np.random.default_rng(12)
+    for seeds in (9, 20, 39):
+        x = rng.standard_normal((6_000, seeds + 1))
+        p = np.array([rank_p_value(row[1:], row[0]) for row in x])
+        for level in (0.1, 0.2, 0.5):
+            # P(p <= level) is at most level, and at the grid's points close to it
+            assert np.mean(p <= level + 1e-12) <= level + 0.015, (seeds, level)
+        assert np.mean(p <= 0.5 + 1e-12) > 0.40
 
 
 def test_share_of_seeds_in_the_data_interval_counts_every_seed():
@@ -293,6 +335,39 @@ def test_both_tests_hold_their_size_when_the_data_are_a_draw_of_the_model():
         j += t["chi2"]["p_value"] < JOINT_TEST_LEVEL
     # binomial(600, 1/21): mean 28.6, sd 5.2; binomial(600, 0.05): mean 30, sd 5.3
     assert 13 <= mc <= 45 and 14 <= j <= 46, (mc, j)
+
+
+def test_the_monte_carlo_test_keeps_its_size_whatever_weighting_the_data_bring():
+    """The Monte Carlo test weights by the covariance of all the vectors together, never by one from the
+    data alone. Here the weighting handed in is stretched along the data's own deviation (what a data
+    sample with extreme statistics gets from its bootstrap): a test using it would shrink the data's
+    distance and almost never fail (0 of 600 here); the test fails with probability 1/21 as before."""
+    rng = np.random.default_rng(2027)
+    trials, seeds = 600, 20
+    mc = with_data_weighting = 0
+    for _ in range(trials):
+        x = rng.standard_t(5, size=(seeds + 1, 3)) @ np.linalg.cholesky(COV_3).T
+        d = x[0] - x.mean(axis=0)
+        from_data = COV_3 + 50.0 * np.outer(d, d)
+        t = joint_test(x[1:], x[0], from_data, run_length=250, data_length=250)
+        mc += not t["monte_carlo"]["pass"]
+        dist = [mahalanobis(v - x.mean(axis=0), from_data) for v in x]
+        with_data_weighting += all(dv < dist[0] for dv in dist[1:])
+        assert t["monte_carlo"]["weighting"] == "pooled"
+    assert 13 <= mc <= 45, mc
+    assert with_data_weighting <= 3, with_data_weighting
+
+
+def test_too_few_vectors_for_a_covariance_are_weighted_by_each_statistics_spread():
+    seeds = np.array([[1.0, 5.0, 0.0], [3.0, 5.0, 2.0]])  # the second statistic has no spread at all
+    t = joint_test(seeds, [2.0, 5.0, 10.0], COV_3, run_length=100, data_length=100)
+    mc = t["monte_carlo"]
+    assert mc["weighting"] == "pooled diagonal"
+    # centre (2, 5, 4); variances 1 and 28 (the second statistic left out); distances: the data's
+    # 36/28, the seeds' 1 + 16/28 and 1 + 4/28
+    assert mc["data_distance"] == pytest.approx(36 / 28)
+    assert mc["seed_distances"] == [pytest.approx(1 + 16 / 28), pytest.approx(1 + 4 / 28)]
+    assert mc["seeds_at_least_as_far"] == 1
 
 
 def test_the_j_statistic_of_one_statistic_is_its_squared_gap_over_both_variances():

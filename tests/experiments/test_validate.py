@@ -334,7 +334,9 @@ def test_validate_quick_writes_every_file_with_the_documented_keys(tmp_path, tin
     assert report["data"]["n_returns"] == 1866 and report["data_without_plaza"]["n_returns"] == 1865
     assert report["rule"]["bootstrap"]["sample_length"] == 250 and report["rule"]["bootstrap"]["block_days"] == 100
     assert set(report["statistics"]) == set(STATISTICS)
-    data_keys = {"value", "interval", "model_range", "inside_model_range", "share_of_seeds_in_interval", "pass"}
+    data_keys = {"value", "interval", "model_range", "inside_model_range", "rank_p_value", "share_of_seeds_in_interval",
+                 "pass"}  # fmt: skip
+    assert report["rule"]["range_false_fail_rate"] == pytest.approx(2 * (0.05 * 3 + 1) / 5)
     for name, row in report["statistics"].items():
         assert set(row) == {
             "label", "judged", "band", "model", "per_seed", "failed_runs", "seeds_without_value",
@@ -378,6 +380,13 @@ def test_validate_quick_writes_every_file_with_the_documented_keys(tmp_path, tin
     )
     md = (out / "validation.md").read_text()
     assert "model 5–95 % over seeds" in md and "without 1985-09-23" in md and "August 2024" in md and "| 1004 |" in md
+    assert "about 46% of the time with 4 seeds" in md
+    # an episode seed that failed to clear is a row of its own (it used to stop the report with a KeyError)
+    from experiments.analysis.validation_report import markdown
+
+    report["episode"] = _episode_of(3, 1)
+    md = markdown(report)
+    assert "| 4 | failed: markets did not clear |" in md and "| 3 | " in md
     assert "median over seeds" not in md.split("**The rule.**")[0]
     assert "The statistics jointly" in md and "p (Monte Carlo)" in md
     from experiments.analysis.episode_facts import FACTS
