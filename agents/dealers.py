@@ -542,6 +542,8 @@ class Dealers(Sector):
                 assets += v
             elif v < 0:
                 negative += v
+            elif v != v:  # NaN: the book is not a number, never the NaN dropped
+                return BalanceSheet(math.nan, math.nan, math.nan)
         return BalanceSheet(assets, -negative, assets + negative)
 
     def equity_gap(self, model) -> float:

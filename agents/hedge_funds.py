@@ -942,7 +942,8 @@ def fund_settle(acct, x, v, prices, rules):
     """Book one live fund's day: margin, trades to ``(x, v)``, accruals, investor flows.
 
     Variation margin on the forward held overnight is settled first. A fund whose equity is then not
-    positive closed both legs at the clearing; the rest is written off (``default``) and it closes.
+    positive closed both legs at the clearing; the rest is written off (``default``) and it closes
+    (a fund without any cash or position, one given no capital, is empty rather than failed).
     The day's forward carry, coupons and interest accrue on the positions held at the close.
 
     Returns ``(fwd, units, cash, book, perf, vm, carry, coupon, interest, flow, payout, default,
@@ -952,7 +953,8 @@ def fund_settle(acct, x, v, prices, rules):
     price = prices.price
     vm = fwd * (1.0 - prices.ratio)
     equity = cash + units * price + vm
-    if equity <= 0.0:
+    # a fund with nothing at all (no capital given it) has nothing to lose: empty, not failed
+    if equity <= 0.0 and (fwd != 0.0 or units != 0.0 or cash != 0.0):
         return 0.0, 0.0, 0.0, 0.0, perf, vm, 0.0, 0.0, 0.0, 0.0, 0.0, -equity, True, True
     reval = units * (price - prices.price_prev) + vm
     # trade at today's prices: the forward is re-struck at no cost, the UST leg bought on repo

@@ -322,7 +322,7 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
     names = {0: "USD", 1: "JPY", 2: "UST units", 3: "JGB units", 4: "repo", 5: "FX forwards (net supply)",
              6: "JGB 30y units"}  # fmt: skip
     for j, name in names.items():
-        if abs(drift[j]) > rtol * scale[j]:
+        if not abs(drift[j]) <= rtol * scale[j]:  # NaN-safe: a NaN total fails
             raise AccountingError(
                 f"day {day}: {name} not conserved: drift {drift[j]:.3e} vs tolerance {rtol * scale[j]:.3e}"
             )
@@ -333,8 +333,8 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
                 booked = led.get(row, asset)
                 j = led.column(asset)
                 gap = abs(own - booked)
-                worst_holding = max(worst_holding, gap)
-                if gap > rtol * max(scale[j], abs(own)):
+                worst_holding = gap if math.isnan(gap) else max(worst_holding, gap)
+                if not gap <= rtol * max(scale[j], abs(own)) or not math.isfinite(own):
                     raise AccountingError(
                         f"day {day}: {row} holds {asset} = {float(own)!r} by its own records but {float(booked)!r} "
                         "in the ledger"
@@ -346,8 +346,9 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
         gap = funds.equity_gaps(model)
         tol = rtol * np.maximum(np.abs(hf.ust_units * model.market.ust_price) + np.abs(hf.cash_usd_bn) + 1.0, 1.0) * 10
         worst = float(gap.max()) if gap.size else 0.0
-        if gap.size and np.any(gap > tol):
-            i = int(np.argmax(gap - tol))
+        bad = ~(gap <= tol)  # NaN-safe: a fund whose equity (either way) is NaN fails
+        if gap.size and np.any(bad):
+            i = int(np.argmax(bad))
             raise AccountingError(
                 f"day {day}: fund {i} equity by P&L {hf.equity_book_usd_bn[i]:.12g} differs from assets − liabilities "
                 f"by {gap[i]:.3e}"
@@ -357,8 +358,8 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
             continue
         g = sector.equity_gap(model)
         bs = sector.balance_sheet(model)
-        worst = max(worst, g)
-        if g > rtol * max(bs.assets_usd_bn + bs.liabilities_usd_bn, 1.0) * 10:
+        worst = g if math.isnan(g) else max(worst, g)
+        if not g <= rtol * max(bs.assets_usd_bn + bs.liabilities_usd_bn, 1.0) * 10:
             raise AccountingError(
                 f"day {day}: {sector.name} equity by P&L differs from assets − liabilities by {g:.3e}"
             )

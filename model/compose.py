@@ -321,6 +321,8 @@ class Bounds(NamedTuple):
     max_yield: float
     min_basis: float
     max_basis: float
+    max_yield_move: float = math.inf  # |Δy| per day of each yield (10y UST and JGB, 30y JGB), per annum
+    max_basis_move: float = math.inf  # |Δb| per day, per annum
 
     def violation(self, result: ClearingResult, prev: Any) -> str:
         """Why ``result`` is implausible ('' if it is not)."""
@@ -330,12 +332,18 @@ class Bounds(NamedTuple):
                 f"USD/JPY={result.usdjpy:.6g} moved {100 * math.expm1(move):+.1f}% in a day "
                 f"(bound |Δ ln S| ≤ {self.max_fx_log_move:g})"
             )
-        for name, y in (("UST10y", result.ust10y_yield), ("JGB10y", result.jgb10y_yield),
-                        ("JGB30y", result.jgb30y_yield)):  # fmt: skip
+        for name, y, before in (("UST10y", result.ust10y_yield, prev[1]), ("JGB10y", result.jgb10y_yield, prev[2]),
+                                ("JGB30y", result.jgb30y_yield, prev[4])):  # fmt: skip
             if not self.min_yield <= y <= self.max_yield:
                 return f"{name}={y:.6g} outside [{self.min_yield:g}, {self.max_yield:g}]"
+            if not abs(y - before) <= self.max_yield_move:
+                return (f"{name}={y:.6g} moved {1e4 * (y - before):+.0f} bp in a day "
+                        f"(bound |Δy| ≤ {1e4 * self.max_yield_move:g} bp)")  # fmt: skip
         if not self.min_basis <= result.fx_basis <= self.max_basis:
             return f"fx_basis={result.fx_basis:.6g} outside [{self.min_basis:g}, {self.max_basis:g}]"
+        if not abs(result.fx_basis - prev[3]) <= self.max_basis_move:
+            return (f"fx_basis={result.fx_basis:.6g} moved {1e4 * (result.fx_basis - prev[3]):+.0f} bp in a day "
+                    f"(bound |Δb| ≤ {1e4 * self.max_basis_move:g} bp)")  # fmt: skip
         return ""
 
 

@@ -43,11 +43,12 @@ class SimulationConfig(Validated):
     )  # fmt: skip
     clearing_tolerance: float = param(
         1e-10,
-        lo=1e-12,
+        lo=1e-11,
         hi=1e-06,
         doc="max |excess demand| / gross volume in every market",
-        range_note="below ~1e-12 excess demand is finer than floating-point resolution of the prices (see "
-        "model/clearing.py)",
+        range_note="at ~1e-12 excess demand is finer than the floating-point resolution of the prices (see "
+        "model/clearing.py): boj_hike_2024 seed 1 could not clear its day 49 at 1e-12 (UST residual 1.6e-12); "
+        "every scenario tried cleared at 1e-11",
     )
     max_agent_views: int = param(
         2_000, unit="agents", lo=0, hi=10_000_000, doc="create one Mesa agent view per fund up to this many"
@@ -92,6 +93,30 @@ class SimulationConfig(Validated):
         hi=2.0,
         doc="plausibility bound: a cleared 10y yield above this is a clearing failure",
         source="UST 10y peaked at 15.8% (Sep 1981); JGB 10y ~8-9% (1980)",
+    )
+    max_yield_move_pa: float = param(
+        0.02,
+        unit="per annum per day",
+        lo=0.001,
+        hi=0.25,
+        doc="plausibility bound: a day's move of a cleared yield (10y UST, 10y or 30y JGB) beyond this is a "
+        "clearing failure, not a price",
+        source="the largest daily moves of long yields on record are tens of bp: the UST 30y fell up to 59 bp "
+        "intraday on 9 Mar 2020, its record since Bloomberg's daily highs and lows began in 1998 (Bloomberg, "
+        "10 Mar 2020); the UST 2y fell 117 bp over the three days to 22 Oct 1987 (CNBC, 13 Mar 2023); 200 bp a "
+        "day is beyond both (a ¥80 tn overnight budget, far outside history, moves the model's 30y JGB +125 bp on "
+        "its day: extreme inputs may give extreme moves; the bound stops cobwebs that grow from day to day)",
+        range_note="from a few times a calm day's move (~5 bp) to beyond any recorded move",
+    )
+    max_basis_move_pa: float = param(
+        0.02,
+        unit="per annum per day",
+        lo=0.001,
+        hi=0.5,
+        doc="plausibility bound: a day's move of the cleared USD/JPY basis beyond this is a clearing failure",
+        source="the 3m USD/JPY basis's widest widening, to about −150 to −300 bp in late 2008 (BIS Quarterly "
+        "Review Sep 2016, Borio et al.), took weeks; 200 bp in a day is beyond it",
+        range_note="from a few times a calm day's move (~1-2 bp) to beyond any recorded move",
     )
     min_basis_pa: float = param(
         -0.05,

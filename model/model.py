@@ -330,7 +330,7 @@ class CarryUnwindModel(mesa.Model):
             self.clearing = self.clearing.plain({self._flow_index["hedge_funds"]: funds.engine.flows})
         sim = cfg.simulation
         self._bounds = Bounds(sim.max_fx_log_move, sim.min_yield_pa, sim.max_yield_pa, sim.min_basis_pa,
-                              sim.max_basis_pa)  # fmt: skip
+                              sim.max_basis_pa, sim.max_yield_move_pa, sim.max_basis_move_pa)  # fmt: skip
         self.phase_timer = None  # set by the benchmark: an object whose lap(phase) is called after each phase
         households = self.sectors.get("nisa_households")
         self.nisa_space = households.network_space(self) if households is not None else None

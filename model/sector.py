@@ -33,6 +33,7 @@ what one sector publishes (:meth:`Sector.publish`) and passes it to another thro
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, ClassVar, NamedTuple
 
@@ -183,8 +184,9 @@ class Sector:
         return (self.name,) if self.ledger_rows is None else self.ledger_rows
 
     def holdings_rows(self) -> dict[str, dict[str, float]]:
-        """:meth:`holdings` by ledger row (a sector with several rows overrides this)."""
-        return {self.name: self.holdings()} if self.rows() == (self.name,) else {}
+        """:meth:`holdings` by ledger row: the sector's own row (a sector whose other rows hold what its
+        records can check overrides this)."""
+        return {self.name: self.holdings()} if self.name in self.rows() else {}
 
     def balance_sheet(self, model: CarryUnwindModel) -> BalanceSheet:
         """Assets, liabilities and equity at today's prices (USD bn), from the sector's own records."""
@@ -218,6 +220,8 @@ def fx_book(ledger: Any, row: str, prices: tuple[float, float, float, float]) ->
             ledger.get(row, "jgb30_units") * p_jp30 * per_yen_tn,
         ]
     )
+    if not np.isfinite(values).all():  # a holding that is not a number makes the whole book so, never dropped
+        return math.nan, math.nan, math.nan
     assets = float(values[values > 0].sum())
     liabilities = float(-values[values < 0].sum())
     return assets, liabilities, assets - liabilities

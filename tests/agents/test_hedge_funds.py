@@ -721,3 +721,14 @@ def test_blocked_settlement_equals_one_loop_over_funds_bit_for_bit():
     assert want[2] > 0 and want[3] > 0, want[1:]
     for name, a, b in zip(state._fields, state, copy, strict=True):
         assert a.tobytes() == b.tobytes(), name
+
+
+def test_funds_given_no_capital_are_empty_not_failed():
+    """With ``capital_usd_bn = 0`` (allowed: no carry funds) every fund has nothing to lose. It used to be
+    counted failed on day 1 and again at each re-entry (400 failures in 150 days); a fund with capital
+    that loses it all still fails (the crash tests)."""
+    from model.results import run_simulation
+
+    run = run_simulation(scenario="baseline", seed=1, days=150, hedge_funds__capital_usd_bn=0.0)
+    assert run.summary["hf_failures_total"] == 0 and run.summary["hf_alive_end"] == 200
+    assert float(run.timeseries["hf_gross_usd_bn"].abs().max()) == 0.0

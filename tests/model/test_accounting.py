@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 import pytest
 
@@ -224,13 +227,13 @@ def test_every_holding_a_sector_reports_is_checked_against_the_ledger():
     check_identities(model)
     held = _held(model)
     assert len(held) >= 30 and {s for s, _, _ in held} >= {"cta", "retail_fx", "life_insurers", "mof"}
-    for name, row, asset in held:
+    for (name, row, asset), nan in itertools.product(held, (False, True)):
         sector = model.sectors[name]
         real = type(sector).holdings_rows
 
-        def off(self, row=row, asset=asset, real=real):
+        def off(self, row=row, asset=asset, real=real, nan=nan):
             rows = {r: dict(h) for r, h in real(self).items()}
-            rows[row][asset] += 1.0
+            rows[row][asset] = math.nan if nan else rows[row][asset] + 1.0  # a NaN fails every comparison
             return rows
 
         sector.holdings_rows = off.__get__(sector)
@@ -240,6 +243,29 @@ def test_every_holding_a_sector_reports_is_checked_against_the_ledger():
         finally:
             del sector.holdings_rows
     check_identities(model)
+
+
+def test_a_nan_anywhere_in_the_books_fails_the_checks():
+    """Each check compares in the form that a NaN fails (``not x <= tol``): a NaN in a ledger cell, in a
+    fund's or the dealers' equity by P&L, or in a holding the dealers' balance sheet values."""
+    breaks = {
+        "USD not conserved": lambda m: m.ledger.set("trade", "usd_bn", math.nan),
+        "JGB units not conserved": lambda m: m.ledger.set("boj", "jgb_units", math.nan),
+        "fund 7 equity by P&L nan": lambda m: m.hedge_funds.equity_book_usd_bn.__setitem__(7, math.nan),
+        "dealers equity by P&L": lambda m: setattr(m.dealers, "equity_book_usd_bn", math.nan),
+    }
+    for match, corrupt in breaks.items():
+        model = make_model(3)
+        for _ in range(3):
+            model.step()
+        check_identities(model)
+        corrupt(model)
+        with pytest.raises(AccountingError, match=match):
+            check_identities(model)
+    model = make_model(3)
+    model.step()
+    model.dealers.ust_inventory_units = math.nan
+    assert all(math.isnan(v) for v in model.dealers.balance_sheet(model))  # not the NaN holding left out
 
 
 def test_check_identities_detects_bonds_created_from_nothing():

@@ -1373,6 +1373,44 @@ def test_the_same_shock_clears_when_the_bound_is_wider():
     assert 0.15 < move <= 1.0  # the bound, not the solver, stopped the first run
 
 
+def test_a_day_moving_a_yield_beyond_the_bound_is_a_clearing_failure():
+    """A ¥80 tn overnight budget (far outside history) lifts the 30y JGB about 125 bp on its day: a price
+    inside the default 200 bp bound, a clearing failure under a 100 bp one."""
+    from model.scenarios import ScenarioEvent
+
+    budget = ScenarioEvent(day=4, kind="supplementary_budget", params={"jpy_tn": 80.0})
+    model = run_model(seed=1, days=3)
+    model.apply_event(budget)
+    model.step()
+    move = model.history["jgb30y_yield"][-1] - model.history["jgb30y_yield"][-2]
+    assert 0.01 < move < 0.02
+    tight = run_model(seed=1, days=3, simulation__max_yield_move_pa=0.01)
+    tight.apply_event(budget)
+    with pytest.raises(ClearingError, match=r"implausible prices on day 4: JGB30y=.* moved \+\d+ bp in a day \(bound"):
+        tight.step()
+
+
+def test_the_bounds_refuse_a_days_move_of_any_yield_or_the_basis_beyond_its_limit():
+
+    prev = (math.log(150.0), 0.04, 0.01, -0.003, 0.02)  # ln S, UST 10y, JGB 10y, basis, JGB 30y
+    bounds = HAND_BOUNDS._replace(max_yield_move=0.02, max_basis_move=0.02)
+
+    def day(**moved):
+        prices = dict(usdjpy=150.0, ust10y_yield=0.04, jgb10y_yield=0.01, fx_basis=-0.003, jgb30y_yield=0.02)
+        prices.update(moved)
+        fields = ClearingResult._fields
+        values = [prices.get(f, 0.0) for f in fields]
+        return ClearingResult(*values)._replace(converged=True, log_usdjpy=math.log(prices["usdjpy"]))
+
+    assert bounds.violation(day(), prev) == ""
+    assert bounds.violation(day(ust10y_yield=0.059), prev) == ""  # +190 bp: inside
+    assert "UST10y=0.061 moved +210 bp" in bounds.violation(day(ust10y_yield=0.061), prev)
+    assert "JGB10y=-0.011 moved -210 bp" in bounds.violation(day(jgb10y_yield=-0.011), prev)
+    assert "JGB30y=0.045 moved +250 bp" in bounds.violation(day(jgb30y_yield=0.045), prev)
+    assert "fx_basis=-0.024 moved -210 bp" in bounds.violation(day(fx_basis=-0.024), prev)
+    assert HAND_BOUNDS.violation(day(jgb30y_yield=0.045), prev) == ""  # no move bound given: none applied
+
+
 def test_a_yield_below_its_floor_is_a_clearing_failure():
     from model.scenarios import ScenarioEvent
 
