@@ -55,7 +55,7 @@ find_python() {
 
 # -- system packages ------------------------------------------------------------------------------
 # Operating-system packages needed by the tests: Debian's `chromium`, which the real-browser test
-# of the app (tests/test_app_browser.py) drives through Playwright (never `playwright install`:
+# of the app (tests/experiments/test_app_browser.py) drives through Playwright (never `playwright install`:
 # it downloads a browser of its own). Installed only when missing, so a second run does nothing;
 # without root (or sudo) and apt-get it says so and goes on, and that test then fails saying why.
 install_system_packages() {

@@ -283,9 +283,11 @@ def leverage_binds_summary(rows: list[dict[str, float]]) -> dict[str, Any]:
     median and interval.
 
     The eve's measure (funds near their maintenance margin) is over every crowded seed. The month's
-    (margin calls, forced sales) is over the crowded seeds whose shocked month cleared: a month that
-    ended in a clearing failure has no such measure, and is counted (``seeds_month_failed``) rather
-    than read as a month without calls.
+    (margin calls, forced sales) is over the crowded seeds whose shocked month cleared, though its keys
+    say "crowded seeds": a month that ended in a clearing failure has no such measure, and is counted
+    (``seeds_month_failed``) rather than read as a month without calls. A seed whose carry stock did
+    not fall has no forced share of the fall (NaN) and counts as not reaching a third: nothing was
+    unwound there, by force or otherwise; ``among_unwound`` gives the measures over the seeds that did.
 
     The outcome splits: in some seeds the trigger unwinds the book (its carry stock falls over the
     month), in others the stock grows and nobody is called. ``seeds_unwound`` counts the first, and

@@ -225,8 +225,13 @@ def summarise(rows: Sequence[Mapping[str, Any]], keys: Sequence[str],
             "share_refuted": counts["refuted"] / n if n else math.nan,
             "share_refuted_ci": list(wilson_interval(counts["refuted"], n)),
             "undefined_estimates": int(n - finite.size),
+            # the inconclusive draws whose estimate is undefined (a joint verdict can be refuted, or supported,
+            # with its headline arm undefined: those are counted under their verdict, not here)
+            "inconclusive_undefined": sum(
+                r["verdict"] == "inconclusive" and not math.isfinite(float(r["effect"])) for r in mine
+            ),
             "share_estimate_beyond_threshold": (
-                sum(beyond_threshold(key, float(x)) for x in finite) / n if n else math.nan
+                sum(beyond_threshold(key, float(x)) for x in finite) / finite.size if finite.size else math.nan
             ),  # fmt: skip
             "estimate_quantiles": quantiles,
             "rank_correlation": rank_correlations([draws[r["draw"]] for r in mine], est) if draws else {},
@@ -342,8 +347,8 @@ def _report(summary: Mapping[str, Mapping[str, Any]], n_draws: int, seeds: list[
         lines += ["", "Held in every draw: " + ", ".join(f"`{k} = {v}`" for k, v in held.items()) + "."]
     lines += [
         "",
-        "| | supported | refuted | inconclusive (estimate undefined) | share supported | share refuted "
-        "| estimate beyond the threshold | estimate across draws (5%, median, 95%) |",
+        "| | supported | refuted | inconclusive (of which estimate undefined) | share supported | share refuted "
+        "| estimate beyond the threshold (share of the draws with one) | estimate across draws (5%, median, 95%) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for key, s in summary.items():
@@ -351,7 +356,7 @@ def _report(summary: Mapping[str, Mapping[str, Any]], n_draws: int, seeds: list[
         spread = f"{q['5%']:.3g}, {q['50%']:.3g}, {q['95%']:.3g}" if q else "n/a"
         sup, ref = s["share_supported_ci"], s["share_refuted_ci"]
         lines.append(
-            f"| {key} | {s['supported']} | {s['refuted']} | {s['inconclusive']} ({s['undefined_estimates']}) "
+            f"| {key} | {s['supported']} | {s['refuted']} | {s['inconclusive']} ({s['inconclusive_undefined']}) "
             f"| {_pct(s['share_supported'])} "
             f"[{_pct(sup[0])}, {_pct(sup[1])}] | {_pct(s['share_refuted'])} [{_pct(ref[0])}, {_pct(ref[1])}] "
             f"| {_pct(s['share_estimate_beyond_threshold'])} | {spread} |"
@@ -383,8 +388,9 @@ def _report(summary: Mapping[str, Mapping[str, Any]], n_draws: int, seeds: list[
         "",
         "A draw's estimate can lie beyond its threshold while its interval still straddles it; with few seeds "
         "a draw is then inconclusive. Estimates that are undefined (a run that failed to clear, or an effect "
-        "that cannot be computed, such as an H2 shock no size in its range reaches) count as "
-        "inconclusive and are left out of the spread: "
+        "that cannot be computed, such as an H2 shock no size in its range reaches) are left out of the spread "
+        "and of the share beyond the threshold; such a draw's verdict is inconclusive unless another of its "
+        "arms decides it (a joint verdict is refuted if any arm is). Undefined estimates: "
         + ", ".join(f"{k} {s['undefined_estimates']}" for k, s in summary.items())
         + ".",
         "",
@@ -418,21 +424,21 @@ def draws_figure(summary: Mapping[str, Mapping[str, Any]], n_draws: int, n_seeds
     left = np.zeros(len(keys))
     hatched = {"hatch": "///", "alpha": 0.45}
     parts = (("supported", "supported", {}), ("decided", "inconclusive", {}),
-             ("undefined_estimates", "inconclusive: estimate undefined", hatched),
+             ("inconclusive_undefined", "inconclusive: estimate undefined", hatched),
              ("refuted", "refuted", {}))  # fmt: skip
     for v, label, look in parts:
         if v == "decided":  # inconclusive with a defined estimate
-            count = [summary[k]["inconclusive"] - summary[k]["undefined_estimates"] for k in keys]
+            count = [summary[k]["inconclusive"] - summary[k]["inconclusive_undefined"] for k in keys]
         else:
             count = [summary[k][v] for k in keys]
-        colour = OKABE_ITO[VERDICT_COLORS["inconclusive" if v in ("decided", "undefined_estimates") else v]]
+        colour = OKABE_ITO[VERDICT_COLORS["inconclusive" if v in ("decided", "inconclusive_undefined") else v]]
         n = [summary[k]["draws"] for k in keys]
         share = np.array([c / m if m else 0.0 for c, m in zip(count, n, strict=True)])
         ax.barh(y, share, left=left, color=colour, label=label, height=0.62, edgecolor="white", **look)
         for yi, (lft, w) in enumerate(zip(left, share, strict=True)):
             if w >= 0.08:
                 ax.text(lft + w / 2, yi, f"{100 * w:.0f}%", ha="center", va="center", fontsize=8,
-                        color="0.25" if v == "undefined_estimates" else "white")  # fmt: skip
+                        color="0.25" if v == "inconclusive_undefined" else "white")  # fmt: skip
         left += share
     ax.set_yticks(y, keys)
     ax.invert_yaxis()

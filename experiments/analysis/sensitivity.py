@@ -11,8 +11,14 @@ non-linearity. Both come with bootstrap confidence intervals.
 
 The model is stochastic. Every design point ran with the same seeds (common random numbers), and
 the metric is averaged over those replicates point by point before the indices are computed; so
-the indices describe the replicate-averaged metric and the noise left in the average shows up in
-the confidence intervals, not as spurious sensitivity.
+the indices describe the replicate-averaged metric. Common random numbers remove only the part of
+the noise that a seed adds equally at every point. The rest (the seed's effect that depends on the
+parameters: whether a crash happens, say) stays in the average and does show up as sensitivity:
+it adds about its share of the averaged metric's variance to every parameter's total index ST,
+with an interval that can exclude 0, deflates S1 by that share and lifts Morris' mu*. So the
+result carries a noise floor, :func:`replicate_noise_share`: that share, estimated from the
+replicates (a parameter whose ST is near it is not distinguishable from noise). More replicates
+lower it as ``1/R``.
 
 :func:`run_sensitivity` is what ``carry-unwind sensitivity DIR`` calls: it writes
 ``sensitivity_<metric>.csv`` (the indices with their confidence half-widths),
@@ -23,6 +29,7 @@ the confidence intervals, not as spurious sensitivity.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +44,7 @@ from experiments.sweeps.spec import STATUS_OK, SpecError, SweepSpec
 
 __all__ = [
     "METHODS",
+    "replicate_noise_share",
     "DEFAULT_METRIC",
     "SensitivityResult",
     "point_means",
@@ -75,6 +83,31 @@ class SensitivityResult:
     replicates: int
     conf_level: float
     num_resamples: int
+    noise_share: float = math.nan  # replicate_noise_share: NaN with one replicate
+
+
+def replicate_noise_share(results: pd.DataFrame, spec: SweepSpec, metric: str) -> float:
+    """The share of the replicate-averaged metric's variance across design points that is seed noise.
+
+    From the points with every replicate successful, the metric as a points × replicates table
+    ``y``: the seed × parameter interaction is what is left after each point's and each
+    replicate's mean (two-way decomposition, ``e = y − ȳ_p· − ȳ_·r + ȳ_··``), with variance
+    ``σ² = Σe² / ((P − 1)(R − 1))``; the noise in a point's mean over ``R`` replicates is ``σ²/R``,
+    and the share is that over the variance of the point means. A replicate's own shift, the same
+    at every point (what common random numbers cancel), is not counted. NaN with fewer than 2
+    replicates or 2 complete points.
+    """
+    ok = results[results["status"] == STATUS_OK]
+    table = ok.pivot_table(index="point", columns="replicate", values=metric, aggfunc="first")
+    table = table.dropna(axis=0, how="any")
+    y = table.to_numpy(dtype=float)
+    n_points, reps = y.shape if y.ndim == 2 else (0, 0)
+    if reps < 2 or n_points < 2 or reps < spec.replicates:
+        return math.nan
+    e = y - y.mean(axis=1, keepdims=True) - y.mean(axis=0, keepdims=True) + y.mean()
+    sigma2 = float((e * e).sum()) / ((n_points - 1) * (reps - 1))
+    spread = float(y.mean(axis=1).var(ddof=1))
+    return sigma2 / reps / spread if spread > 0.0 else math.nan
 
 
 def point_means(results: pd.DataFrame, spec: SweepSpec, metric: str) -> np.ndarray:
@@ -221,6 +254,7 @@ def analyze(
         replicates=spec.replicates,
         conf_level=conf_level,
         num_resamples=num_resamples,
+        noise_share=replicate_noise_share(results, spec, metric),
     )
 
 
@@ -258,6 +292,9 @@ def plot_indices(result: SensitivityResult, ax: Axes) -> Axes:
         )
     ax.set_yticks(y, t["parameter"])
     ax.axvline(0.0, color="0.4", linewidth=0.8)
+    if result.method == "sobol" and math.isfinite(result.noise_share):
+        ax.axvline(result.noise_share, color="0.3", linewidth=1.0, linestyle="--",
+                   label=f"noise floor ({result.noise_share:.1%} of the variance)")  # fmt: skip
     ax.set_xlabel(f"{xlabel}; whiskers: {100 * result.conf_level:g} % confidence intervals", fontsize=9)
     name = "Sobol' indices" if result.method == "sobol" else "Morris screening"
     ax.set_title(f"{name} of {result.metric}", loc="left", fontsize=10.5, fontweight="bold")
@@ -276,10 +313,18 @@ def plot_indices(result: SensitivityResult, ax: Axes) -> Axes:
 def _caption(result: SensitivityResult) -> str:
     what = METRICS.get(result.metric, result.metric)
     ci = f"{100 * result.conf_level:g} % confidence intervals ({result.num_resamples} bootstrap resamples)"
+    if math.isfinite(result.noise_share):
+        noise = (
+            f" Seed noise left in the averaged metric (the seed's effect that depends on the parameters): about "
+            f"{result.noise_share:.1%} of its variance across points. It adds about that much to every parameter's "
+            "ST and takes it from S1; an ST near it is not distinguishable from noise."
+        )
+    else:
+        noise = " One replicate per point: the seed noise left in the metric cannot be estimated, and it inflates ST."
     return (
         f"Sweep `{result.sweep}`: {result.n_points} design points x {result.replicates} replicates; the metric "
         f"({what}) is averaged over the replicates (common random numbers) at each point. "
-        f"`*_conf` columns: half-widths of the {ci}."
+        f"`*_conf` columns: half-widths of the {ci}.{noise}"
     )
 
 

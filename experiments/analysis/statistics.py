@@ -32,6 +32,7 @@ __all__ = [
     "ACF_LAGS",
     "ABS_ACF_LAGS",
     "TAIL_FRACTION",
+    "MIN_SEEDS_MEDIAN_INTERVAL",
     "BOOTSTRAP_RESAMPLES",
     "BOOTSTRAP_SEED",
     "Band",
@@ -194,6 +195,10 @@ def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float
     return mean - half, mean + half
 
 
+# the fewest seeds a median's 95 % interval is given for (seed_spread): below it none can hold 95 %
+MIN_SEEDS_MEDIAN_INTERVAL = 6
+
+
 def seed_spread(
     values: Sequence[float] | np.ndarray,
     *,
@@ -221,8 +226,11 @@ def seed_spread(
         Student's t interval ``mean ± t(n−1)·s/√n`` (a percentile bootstrap of the mean is too
         narrow at few seeds: it covered the mean in 75% of three-seed normal samples); for the
         median, the 2.5th and 97.5th percentiles of the medians of ``resamples`` resamples of the
-        seeds with replacement (percentile bootstrap: no normality assumed). NaN where there are
-        no values; the interval is NaN with one value.
+        seeds with replacement (percentile bootstrap: no normality assumed), and NaN with fewer than
+        :data:`MIN_SEEDS_MEDIAN_INTERVAL` values: no interval for a median can hold 95 % there (even
+        the seeds' whole range holds it with probability ``1 − 2^(1−n)``, 94 % at 5), and the
+        bootstrap's covered it in 49 % of two-seed and 73 % of three-seed normal samples (93 % at 5,
+        95 % at 20). NaN where there are no values; the interval is NaN with one value.
     """
     if of not in ("mean", "median"):
         raise ValueError(f"of = {of!r} is not allowed; expected 'mean' or 'median'")
@@ -234,6 +242,8 @@ def seed_spread(
         lo = hi = math.nan  # one seed: no interval (a bootstrap would collapse to the value)
     elif of == "mean":
         lo, hi = mean_interval(v)
+    elif len(v) < MIN_SEEDS_MEDIAN_INTERVAL:
+        lo = hi = math.nan
     else:
         rng = np.random.default_rng(seed)
         samples = v[rng.integers(0, len(v), size=(resamples, len(v)))]

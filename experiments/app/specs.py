@@ -97,7 +97,8 @@ PARAMS: tuple[ParamSpec, ...] = (
         50,
     ),
     ParamSpec("hedge_funds__max_leverage", "Leverage cap (× equity; 1 = none)", "SliderFloat", 1.0, 30.0, 0.5),
-    ParamSpec("hedge_funds__capital_usd_bn", "Carry funds' capital (USD bn)", "SliderFloat", 10.0, 120.0, 5.0),
+    # up to 80: at 100 one of 4 baseline seeds, at 120 all 4, end in a clearing failure with no shock fired
+    ParamSpec("hedge_funds__capital_usd_bn", "Carry funds' capital (USD bn)", "SliderFloat", 10.0, 80.0, 5.0),
     ParamSpec(
         "market__boj_rate",
         "BoJ policy rate at the start (%)",
@@ -395,7 +396,8 @@ CHARTS: tuple[ChartSpec, ...] = (
         ),
         "% a year",
         "US and Japanese government bond yields (solid) and the two central banks' rates (dotted). "
-        "The US–Japan gap is the carry funds earn; funds dumping Treasuries push the UST yield up.",
+        "The gap between the two policy rates is what the carry funds earn; funds selling their Treasuries "
+        "in a squeeze push the UST yield up.",
         min_span=1.0,
     ),
     ChartSpec(
@@ -403,8 +405,8 @@ CHARTS: tuple[ChartSpec, ...] = (
         "Carry stock",
         (SeriesSpec("hf_net_usd_bn", "carry stock", _GREEN),),
         "USD bn",
-        "The hedge funds' leveraged carry trade: Treasuries bought with borrowed yen. It builds up "
-        "slowly in calm markets and collapses when funds are forced to sell.",
+        "The hedge funds' carry trade: dollars bought forward against yen, on margin, earning the US–Japan "
+        "rate gap. It builds up slowly in calm markets and collapses when funds are forced to buy back yen.",
         min_span=10.0,
     ),
     ChartSpec(
@@ -448,8 +450,8 @@ CHARTS: tuple[ChartSpec, ...] = (
         "MoF FX reserves",
         (SeriesSpec("mof_reserves_usd_bn", "reserves", _GREEN),),
         "USD bn",
-        "Dollars the Ministry of Finance can sell to prop up the yen. A drop is an intervention: "
-        "the MoF sells dollars and buys yen.",
+        "Dollars and Treasuries (at market value) the Ministry of Finance can sell to prop up the yen. A "
+        "sharp step down is an intervention; a slow drift comes from Treasury prices.",
         min_span=20.0,
     ),
     ChartSpec(
@@ -458,7 +460,8 @@ CHARTS: tuple[ChartSpec, ...] = (
         (SeriesSpec("risk_index", "risk index", _PURPLE),),
         "index points (like the VIX)",
         "Global fear, like the VIX. When it jumps, margins tighten, dealers pull back and funds cut "
-        "their positions at once.",
+        "their positions at once. It cannot rise above 150 (twice the VIX's record): a flat line there is "
+        "the cap, not a level the model explains.",
         min_span=5.0,
     ),
 )
@@ -576,7 +579,8 @@ SHOCKS: tuple[ShockSpec, ...] = (
         "Risk-off jump",
         "risk_shock",
         "A scare the model does not explain: the risk index roughly doubles at once (a sentiment shock set by "
-        "hand, not an outcome of the markets), and margins tighten with it.",
+        "hand, not an outcome of the markets), and margins tighten with it. In some runs the index then "
+        "climbs to its cap and stays there for weeks.",
         lambda model, kind: {"log_jump": 0.7},
     ),
     ShockSpec(

@@ -102,6 +102,23 @@ def test_phase_diagram_grids_have_the_shape_of_leverage_by_trigger(quick_dir):
     assert data["reference"]["surprise_sd"] == 3.0  # the risk_off scenario's own surprise
 
 
+def test_the_full_phase_grid_holds_the_risk_off_cell_at_the_default_leverage_cap():
+    """The paper figure outlines the cell that is the risk_off scenario; the default cap moved (11.5 to
+    12.19) off a grid written by hand once, and the outline and its legend entry vanished silently."""
+    from experiments.analysis.figures.phase import _reference_cell
+    from experiments.analysis.figures.settings import PHASE_GRID
+    from model.config import ModelConfig
+
+    levs, jumps = PHASE_GRID[False]
+    ref = {"max_leverage": ModelConfig().hedge_funds.max_leverage, "surprise_sd": 3.0}
+    cell = _reference_cell({"reference": ref, "max_leverage": levs, "surprise_sd": jumps})
+    assert cell is not None and levs[cell[0]] == ref["max_leverage"] and jumps[cell[1]] == 3.0
+    assert (
+        _reference_cell({"reference": {**ref, "max_leverage": 11.5}, "max_leverage": levs, "surprise_sd": jumps})
+        is None
+    )
+
+
 def test_same_command_gives_the_same_numbers(quick_dir, tmp_path):
     name = "fiscal_vs_monetary"
     figures.write_figure(name, tmp_path, quick=True)

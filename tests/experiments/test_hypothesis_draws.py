@@ -76,9 +76,28 @@ def test_summary_counts_verdicts_and_reads_each_estimate_against_its_own_rule():
     h1, h5 = s["H1"], s["H5"]
     assert (h1["draws"], h1["supported"], h1["refuted"], h1["inconclusive"]) == (4, 1, 1, 2)
     assert h1["share_supported"] == 0.25 and h1["share_supported_ci"] == list(hd.wilson_interval(1, 4))
-    assert h1["share_estimate_beyond_threshold"] == 0.5 and h1["undefined_estimates"] == 1
+    # of the three draws with an estimate, two lie beyond ×2 (the undefined one is not counted as "not beyond")
+    assert h1["share_estimate_beyond_threshold"] == pytest.approx(2 / 3) and h1["undefined_estimates"] == 1
+    assert h1["inconclusive_undefined"] == 1
     assert h1["estimate_quantiles"]["50%"] == 2.5
     assert h5["share_estimate_beyond_threshold"] == 0.5 and h5["share_refuted"] == 0.5
+
+
+def test_a_joint_verdict_refuted_with_its_headline_estimate_undefined_is_counted_as_refuted():
+    """H6's verdict joins several arms: it can be refuted while the headline arm's estimate is undefined.
+    The table and the figure used to count every undefined estimate as inconclusive: "1 (2)" and a bar
+    of negative width, the shares summing to 125%."""
+    rows = [
+        {"hypothesis": "H6", "verdict": "refuted", "effect": math.nan},
+        {"hypothesis": "H6", "verdict": "refuted", "effect": math.nan},
+        {"hypothesis": "H6", "verdict": "supported", "effect": 0.5},
+        {"hypothesis": "H6", "verdict": "inconclusive", "effect": 0.1},
+    ]
+    s = hd.summarise(rows, ["H6"])["H6"]
+    assert (s["refuted"], s["inconclusive"], s["undefined_estimates"], s["inconclusive_undefined"]) == (2, 1, 2, 0)
+    fig = hd.draws_figure({"H6": s}, n_draws=4, n_seeds=3, source="test")
+    widths = [patch.get_width() for patch in fig.axes[0].patches]
+    assert min(widths) >= 0.0 and sum(widths) == pytest.approx(1.0)
 
 
 def test_rank_correlations_know_monotone_answers_and_skip_what_they_cannot_judge():

@@ -172,3 +172,26 @@ def test_a_real_sobol_sweep_end_to_end(tmp_path, capsys):
     assert main(["sensitivity", str(out), "--method", "morris"]) == 2
     assert "design = 'morris'" in capsys.readouterr().err
     assert main(["sensitivity", str(Path(tmp_path / "nowhere"))]) == 2
+
+
+def test_the_noise_floor_is_the_seed_noise_that_common_random_numbers_leave_and_the_st_it_gives():
+    """y = x1 + noise independent across points and replicates: the two parameters without any effect get
+    ST near the noise share (spurious sensitivity, the reviewer's SALib check), and replicate_noise_share
+    measures it; a replicate's shift that is the same at every point adds none."""
+    from experiments.analysis.sensitivity import replicate_noise_share
+
+    spec = make_spec("saltelli", 1024, replicates=2)
+    clean = fake_results(spec, lambda u: math.sqrt(12.0) * u[:, 0], noise=np.array([0.7, -1.3]))
+    assert replicate_noise_share(clean, spec, "usdjpy_max_fall_pct") == pytest.approx(0.0, abs=1e-12)
+    noisy = clean.copy()
+    rng = np.random.default_rng(3)
+    noisy["usdjpy_max_fall_pct"] += rng.normal(0.0, 1.0, len(noisy))  # var 1 per run, 1/2 in a point's mean
+    share = replicate_noise_share(noisy, spec, "usdjpy_max_fall_pct")
+    assert share == pytest.approx(0.5 / 1.5, abs=0.03)  # Var(x1·√12) = 1, plus 0.5 of noise
+    result = analyze(noisy, spec, "usdjpy_max_fall_pct", seed=1)
+    assert result.noise_share == share
+    st = result.table.set_index("parameter")["ST"]
+    for dummy in ("hedge_funds.trend_share", "dealers.capacity_risk_elasticity"):
+        assert st[dummy] == pytest.approx(share, abs=0.06), (dummy, st[dummy], share)
+    one = make_spec("saltelli", 64, replicates=1)
+    assert math.isnan(replicate_noise_share(fake_results(one, lambda u: u[:, 0]), one, "usdjpy_max_fall_pct"))

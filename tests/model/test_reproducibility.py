@@ -131,7 +131,7 @@ def test_modified_config_round_trips_through_toml_exactly(tmp_path):
             "hedge_funds.max_leverage": 17.123456789012345,
             "hedge_funds.forced_sales": False,
             "hedge_funds.n_funds": 1234,
-            "simulation.clearing_tolerance": 3e-12,
+            "simulation.clearing_tolerance": 3e-11,
             "market.boj_rate": -0.001,
             "real_money.trade_flow_mean_usd_bn": 0.1 + 0.2,  # not a short decimal
         }

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agents.hedge_funds import HedgeFundConfig
+
 if TYPE_CHECKING:
     pass
 
@@ -46,9 +48,13 @@ SEEDS = {
     "early_warning_roc": (10, 3),
 }
 RETURN_DAYS = (2000, 500)  # trading days of each baseline run (validate's defaults and its --quick)
-# leverage caps (x equity) and triggers (sizes of a negative US growth surprise in sd: 3 is risk_off's)
+# leverage caps (x equity) and triggers (sizes of a negative US growth surprise in sd: 3 is risk_off's);
+# the full grid holds the default cap, so that the cell that is the risk_off scenario is on it and outlined
 PHASE_GRID = {
-    False: ([1.5, 2.0, 3.0, 5.0, 8.0, 11.5, 16.0, 25.0], [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0]),
+    False: (
+        [1.5, 2.0, 3.0, 5.0, 8.0, HedgeFundConfig().max_leverage, 16.0, 25.0],
+        [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0],
+    ),
     True: ([1.5, 6.0, 20.0], [1.0, 3.0, 5.0]),
 }
 PHASE_WINDOW = 40  # trading days after the trigger in which the surge is measured (as H1)
