@@ -70,7 +70,8 @@ class DealerConfig(Validated):
         hi=5000.0,
         doc="calm-market FX capacity 1/Γ: a $1 bn customer flow moves USD/JPY by 100/c % on impact",
         source="Evans & Lyons (2002): ~0.5% per $1 bn of interdealer flow (c≈200); customer flow moves prices "
-        "less (here 0.25%/bn on dealers alone, 0.08%/bn with real money); range: 5% to 0.02% per $1 bn",
+        "less (here 0.25%/bn on dealers alone; with real money's 2,741 and the long-horizon investors' 3,000 at "
+        "their defaults, about 0.016%/bn on a calm day); range: 5% to 0.02% per $1 bn",
     )
     ust_capacity_usd_bn_per_bp: float = param(
         8.0,
@@ -116,8 +117,10 @@ class DealerConfig(Validated):
         lo=0.01,
         hi=0.5,
         doc="share φ of yesterday's inventory laid off each day",
-        range_note="dealers lay off inventory within days to months (Lyons 1995: half-life ~10 minutes to a day "
-        "intraday)",
+        source="modelling choice, not estimated: a half-life of ln 2/0.05 ≈ 14 trading days for what the dealers "
+        "as a whole hold; one dealer lays off a position within minutes (Lyons 1995), which a daily step cannot "
+        "represent, so φ stands for the interdealer market passing inventory on to end investors",
+        range_note="half-lives from about 1 to 69 trading days",
     )
     equity_usd_bn: float = param(
         60.0,

@@ -45,6 +45,7 @@ import mesa
 import numpy as np
 from numba import njit
 
+from agents.provenance import JOINT_FIT_BLOCKS
 from model import detmath
 from model.compose import FlatKernel
 from model.sector import AUX_FORCED, FWD, FX, TRADING_DAYS, UST, Sector, Validated, param
@@ -140,7 +141,7 @@ class HedgeFundConfig(Validated):
         "yardstick; experiments/calibration/results/baseline_joint_held.json; rounded as validated), searched over "
         "2-33; the same command rerun under the 'realised' yardstick, the default since c7cd652, tried the same 65 "
         "candidates and kept this point (objective 17.1; 22.8 under 'implied'): "
-        "experiments/calibration/results/baseline_joint_realised.json, committed in 8a3180b; FX margins for majors "
+        "experiments/calibration/results/baseline_joint_realised.json, " + JOINT_FIT_BLOCKS + "; FX margins for majors "
         "3-10% (CFTC/NFA retail 2%, prime brokers 5-10%) give caps of 10-30x; TFG 2012 use λmax = 5-20",
         range_note="FX margins 2-10% (CFTC/NFA, prime brokers): caps up to 50x; 1 = unleveraged",
     )
@@ -170,7 +171,7 @@ class HedgeFundConfig(Validated):
         "yardstick; experiments/calibration/results/baseline_joint_held.json; rounded as validated); the same "
         "command rerun under the 'realised' yardstick, the default since c7cd652, tried the same 65 candidates "
         "and kept this point (objective 17.1; 22.8 under 'implied'): "
-        "experiments/calibration/results/baseline_joint_realised.json, committed in 8a3180b",
+        "experiments/calibration/results/baseline_joint_realised.json, " + JOINT_FIT_BLOCKS,
         range_note="relative risk aversion estimates ~1-10 (Mehra & Prescott 1985; Bliss & Panigirtzoglou 2004)",
     )
     risk_aversion_dispersion: float = param(
@@ -215,6 +216,8 @@ class HedgeFundConfig(Validated):
         hi=1.0,
         hi_open=True,
         doc="maintenance margin / initial margin θ",
+        source="assumption, not estimated: a prime broker's FX maintenance below the exchanges' usual ratio (CME "
+        "~91%); a margin call comes when equity falls to 75% of the initial margin",
         range_note="exchanges set maintenance at 70-100% of initial margin (CME: ~91%)",
     )
     margin_call_band: float = param(
@@ -295,7 +298,10 @@ class HedgeFundConfig(Validated):
         lo=0.0,
         hi=1.0,
         doc="carry funds expect this share of USD/JPY's deviation from fundamental value to close within a year",
-        range_note="half-lives of PPP/real-rate deviations 1-5 years (Rogoff 1996): 0.15-0.7 a year",
+        source="assumption, not estimated: a half-life of ln 2/0.3 ≈ 2.3 years, faster than the 3-5 years of "
+        "Rogoff's (1996) consensus for real exchange rates (0.14-0.23 a year; the life insurers' 0.15 is inside "
+        "it): funds trading a shorter horizon weigh value less patiently",
+        range_note="the range's 0-1 a year spans half-lives from 8 months up; Rogoff's (1996) 3-5 years is 0.14-0.23",
     )
     max_capital_multiple: float = param(
         3.0,

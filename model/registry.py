@@ -36,8 +36,9 @@ from model.sector import Sector
 __all__ = ["DEFAULT_SECTORS", "default_sectors", "register_sector", "unregister_sector", "registered_sectors"]
 
 # Decide/settle order: the BoJ announces its redemptions before the MoF plans issuance; the
-# funds settle before the US Treasury, whose auction statistics read their executed trades; the
-# money markets (no decisions) come first so that their rows lead the ledger.
+# money markets (no decisions) come first so that their rows lead the ledger. The order also fixes
+# the order of every sum over sectors (the composed clearing's, the ledger's), so changing it
+# changes results in their last bits.
 DEFAULT_SECTORS: tuple[type[Sector], ...] = (
     MoneyMarket,
     RiskIndex,

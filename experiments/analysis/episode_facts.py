@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Fact:
     """What was observed in a scenario's period: ``column`` on ``date`` (``how = "on"``), its largest value
-    up to ``date`` (``"max"``), its change since day 0 (``"change"``) or its sum up to ``date``
+    up to ``date`` (``"max"``), its change since day 0 (``"change"``), whether it is non-zero on any day
+    up to ``date`` (``"any"``: 1 or 0) or its sum up to ``date``
     (``"sum"``), in ``scale`` × the column's unit, between ``lo`` and ``hi`` (a point if equal)."""
 
     scenario: str
@@ -64,10 +65,12 @@ FACTS: tuple[Fact, ...] = (
     Fact("mof_intervention", "USD/JPY, highest close to 26 Apr 2024", "usdjpy", "2024-04-26", "max", 158.0, 158.5,
          "yen per dollar", "New York close ~158.3 on 26 Apr 2024, before the MoF's intervention of 29 Apr "
          "(intraday 160.2)"),
-    Fact("mof_intervention", "MoF intervention to 3 May 2024", "mof_intervention_jpy_tn", "2024-05-03", "sum",
-         9.79, 9.79, "JPY tn", "MoF: ¥5.92 tn on 29 Apr and ¥3.87 tn on 1 May 2024"),
+    # whether the MoF intervened, not how much: the scenario's rule takes its daily amount and its two days from
+    # this episode, so an amount that matched would match by construction
+    Fact("mof_intervention", "MoF intervenes by 3 May 2024 (1 = yes)", "mof_intervention_jpy_tn", "2024-05-03",
+         "any", 1.0, 1.0, "yes/no", "MoF: ¥5.92 tn on 29 Apr and ¥3.87 tn on 1 May 2024"),
 )  # fmt: skip
-HOWS = ("on", "max", "change", "sum")
+HOWS = ("on", "max", "change", "sum", "any")
 MAX_SEEDS = 10_000  # a typo of 10^9 seeds must not start
 
 
@@ -92,6 +95,8 @@ def fact_value(fact: Fact, series: np.ndarray, day: int) -> float:
         value = x[day] - x[0]
     elif fact.how == "sum":
         value = np.sum(x[1 : day + 1])
+    elif fact.how == "any":  # 1 if the column is non-zero on any day up to the date, else 0
+        value = float(np.any(x[1 : day + 1] != 0.0))
     else:
         raise ValueError(f"Fact.how = {fact.how!r} is not allowed; expected one of {', '.join(HOWS)}")
     return float(value) * fact.scale

@@ -576,7 +576,7 @@ SHOCKS: tuple[ShockSpec, ...] = (
     ),
     ShockSpec(
         "risk_off",
-        "Risk-off jump",
+        "Sentiment jump",
         "risk_shock",
         "A scare the model does not explain: the risk index roughly doubles at once (a sentiment shock set by "
         "hand, not an outcome of the markets), and margins tighten with it. In some runs the index then "

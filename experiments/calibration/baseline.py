@@ -2,7 +2,8 @@
 
 The calibration uses the calm ``baseline`` scenario and the data's daily USD/JPY returns only
 (R's Ecdat ``Garch``, 1980-87; :func:`experiments.analysis.validation.load_usdjpy_data`). No
-episode enters it: the August 2024 replay is reported afterwards, out of sample.
+episode enters it: the August 2024 replay is reported afterwards, not fitted to (though not blind: the
+choice to hold real money's noise persistence was made with a weak replay in view).
 
 Parameters searched (each within its declared range; none has a direct empirical source):
 

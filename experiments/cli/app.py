@@ -18,7 +18,7 @@ def register(sub: Any) -> argparse.ArgumentParser:
         help="start the browser app for students (Mesa's SolaraViz) and print its address",
         description=(
             "Start the interactive browser app: pick a scenario and parameters, step or play the\n"
-            "model, fire shocks (BoJ hike, Fed cut, Fed cuts priced, weak US data, risk-off jump,\n"
+            "model, fire shocks (BoJ hike, Fed cut, Fed cuts priced, weak US data, sentiment jump (set by hand),\n"
             "supplementary budget, MoF intervention) and watch live charts, each with a short\n"
             "explanation. It runs offline\n"
             "(the JavaScript comes from the solara-assets package) and, by default, only this\n"

@@ -18,7 +18,7 @@ from experiments.cli.common import EXIT_OK, FORMATTER, UsageError
 __all__ = ["register", "parameter_rows"]
 
 WIDTH = 100  # the text listing wraps at this many characters
-COLUMNS = ("section", "field", "default", "unit", "allowed", "meaning", "source")
+COLUMNS = ("section", "field", "default", "unit", "allowed", "meaning", "source", "range_note")
 
 
 def register(sub: Any) -> None:
@@ -86,10 +86,14 @@ def parameter_rows(which: str | None = None) -> list[dict[str, str]]:
         )
     if section and section not in SECTIONS:
         raise UsageError(f"unknown section {section!r}; allowed sections: {', '.join(SECTIONS)}")
+    import dataclasses
+
     rows = []
     for name, kind in SECTIONS.items():
         if section and name != section:
             continue
+        # where the allowed range comes from (a default without a source of its own often has one)
+        notes = {f.name: f.metadata.get("range_note", "") for f in dataclasses.fields(kind)}
         for f_name, default, unit, allowed, doc, source in kind.describe():
             rows.append(
                 {
@@ -100,6 +104,7 @@ def parameter_rows(which: str | None = None) -> list[dict[str, str]]:
                     "allowed": _range(allowed, default),
                     "meaning": " ".join(doc.split()),
                     "source": " ".join(source.split()),
+                    "range_note": " ".join(notes.get(f_name, "").split()),
                 }
             )
     if field:
@@ -154,7 +159,7 @@ def format_rows(rows: list[dict[str, str]]) -> str:
             head = f"  {r['field']} = {r['default']}"
             unit = f"{r['unit']}; " if r["unit"] else ""
             out.append(f"{head}    {unit}allowed {r['allowed']}")
-            for label, text in (("", r["meaning"]), ("source: ", r["source"])):
+            for label, text in (("", r["meaning"]), ("source: ", r["source"]), ("range: ", r.get("range_note", ""))):
                 if text:
                     out += textwrap.wrap(label + text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ")
         out.append("")

@@ -200,7 +200,7 @@ def test_risk_off_jump_roughly_doubles_the_risk_index_next_day():
         button(rc, "Step").click()
     calm = twin(model.value)
     before = chart_png(rc, "risk_index")
-    button(rc, "Risk-off jump").click()
+    button(rc, "Sentiment jump").click()
     button(rc, "Step").click()
     calm.step()
     shocked = model.value.latest["risk_index"]

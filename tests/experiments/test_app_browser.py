@@ -46,14 +46,14 @@ def test_app_steps_plays_and_fires_a_shock_in_chromium_offline_without_errors():
             assert "day 1 of" in page.locator(".app-scenario").inner_text()
 
             # a shock button: it is logged now and moves the risk index at the next step
-            page.get_by_role("button", name="Risk-off jump").click()
-            page.get_by_text("Risk-off jump fired").wait_for(timeout=10_000)
+            page.get_by_role("button", name="Sentiment jump").click()
+            page.get_by_text("Sentiment jump fired").wait_for(timeout=10_000)
             risk = page.locator("img.chart-img-risk_index")
             risk_before = risk.screenshot()
             latencies.append(step_and_wait(page))
             assert risk.screenshot() != risk_before
             scenario = page.locator(".app-scenario").inner_text()
-            assert "day 2 of" in scenario and "day 2: Risk-off jump" in scenario
+            assert "day 2 of" in scenario and "day 2: Sentiment jump" in scenario
 
             # play runs the model on its own (in a thread on the server) until paused
             page.get_by_role("button", name="▶").click()

@@ -23,6 +23,8 @@ def test_a_fact_reads_its_day_its_peak_its_change_or_its_sum():
     assert ef.fact_value(fact(how="max"), x, 2) == 12.0  # up to and including the day, not after
     assert ef.fact_value(fact(how="change", scale=100.0), x, 4) == pytest.approx(100.0)
     assert ef.fact_value(fact(how="sum"), x, 3) == 36.0  # day 0 is the initial state, not a day's flow
+    sales = np.array([3.0, 0.0, 0.0, 4.0, 0.0])  # day 0's value is the initial state, not a day's sale
+    assert ef.fact_value(fact(how="any"), sales, 2) == 0.0 and ef.fact_value(fact(how="any"), sales, 3) == 1.0
     assert math.isnan(ef.fact_value(fact(), x, 5))  # a run shorter than the fact's day
     with pytest.raises(ValueError, match="Fact.how = 'mean' is not allowed"):
         ef.fact_value(fact(how="mean"), x, 1)

@@ -426,6 +426,26 @@ def test_h1_compares_each_triggered_arm_with_its_own_control(monkeypatch):
             assert row["impact_on_pct"] == pytest.approx(100 * 0.02, abs=1e-9)
 
 
+def test_no_hypothesis_schedules_a_move_of_the_risk_index_or_an_observed_price():
+    """Every event any hypothesis builds (``event(day, kind, ...)`` in the module, whatever the arm) is an
+    input: a known kind, never ``risk_shock`` nor an observed price. The run-based test below sees the arms
+    of H1, H5 and H6; this one reads every call in the module's source, so a new arm cannot slip past it."""
+    import ast
+    import inspect
+
+    from model.scenarios import EVENT_KINDS, OBSERVED_KINDS
+
+    tree = ast.parse(inspect.getsource(hyp))
+    kinds = {
+        node.args[1].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "event" and len(node.args) >= 2
+        and isinstance(node.args[1], ast.Constant)
+    }  # fmt: skip
+    assert {"us_growth_news", "supplementary_budget", "boj_rate", "superlong_shock"} <= kinds
+    assert kinds <= set(EVENT_KINDS) and "risk_shock" not in kinds and not kinds & OBSERVED_KINDS
+
+
 def test_h1_hikes_from_the_shock_scenarios_policy_rate():
     from model.scenarios import load_scenario
 

@@ -91,7 +91,11 @@ def test_csv_has_one_row_per_field(capsys):
     assert main(["params", "--csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert len(rows) == sum(len(dataclasses.fields(c)) for c in SECTIONS.values())
-    assert rows[0].keys() == {"section", "field", "default", "unit", "allowed", "meaning", "source"}
+    assert rows[0].keys() == {"section", "field", "default", "unit", "allowed", "meaning", "source", "range_note"}
+    # a field's range note is there beside its source (before, a CSV reader saw an empty source for 75 fields
+    # whose range note carried the only evidence)
+    decay = next(r for r in rows if (r["section"], r["field"]) == ("dealers", "inventory_decay"))
+    assert decay["range_note"].startswith("half-lives from about 1 to 69 trading days")
 
 
 @pytest.mark.parametrize("which, names", [("hedgefunds", "allowed sections: simulation, market"), ("boj.nope", "mode")])

@@ -89,7 +89,7 @@ EVENT_LABELS = {
     "mof_intervention": "MoF",
     "boj_rate": "BoJ",
     "us_short_rate": "Fed",
-    "risk_shock": "risk-off",
+    "risk_shock": "sentiment jump (scripted)",
     "supplementary_budget": "budget",
 }
 
