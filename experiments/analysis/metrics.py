@@ -42,8 +42,9 @@ METRICS: dict[str, str] = {
     "usdjpy_worst_day_pct": "largest one-day fall of USD/JPY, %",
     "usdjpy_worst_week_pct": "largest five-day fall of USD/JPY, %",
     "usdjpy_end": "USD/JPY on the last day, JPY per USD",
-    "usdjpy_logret_sd": "standard deviation of daily USD/JPY log returns",
-    "usdjpy_logret_excess_kurtosis": "excess kurtosis of daily USD/JPY log returns",
+    "usdjpy_logret_sd": "standard deviation of daily USD/JPY log returns, every day of the run (no burn-in dropped)",
+    "usdjpy_logret_excess_kurtosis": "excess kurtosis of daily USD/JPY log returns, every day of the run (no burn-in "
+    "dropped, unlike the validation's and the calibration's, which drop the first 250 days)",
     # the carry trade's losses
     "hf_gross_max_drawdown_pct": "maximum drawdown of the hedge funds' carry stock (gross position), %",
     "hf_gross_trough_day": "trading day of the carry stock's trough",
