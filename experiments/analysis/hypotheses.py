@@ -1059,15 +1059,34 @@ def h7(seeds, workers, quick) -> HypothesisResult:
             for c, sign in DASHBOARD_A + DASHBOARD_B:
                 pillar_scores[c].append(sign * r[c][scored])
 
-    def aucs(picked: Sequence[int]) -> tuple[float, float]:
+    def pooled_aucs(picked: Sequence[int]) -> tuple[float, float]:
         ys = np.concatenate([per_run[i][2] for i in picked])
         if ys.all() or not ys.any():
             return math.nan, math.nan
         return (roc_auc(np.concatenate([per_run[i][0] for i in picked]), ys),
                 roc_auc(np.concatenate([per_run[i][1] for i in picked]), ys))  # fmt: skip
 
+    def aucs(picked: Sequence[int]) -> tuple[float, float]:
+        """The within-scenario AUCs: each scenario's AUC over the picked runs, weighted by its pairs of a
+        warning day and a quiet day (the chance that a warning day outranks a quiet day of the same scenario).
+        Pooled across scenarios, a dashboard whose level differs between scenarios by construction would be
+        credited for telling the scenarios apart, where crashes are more frequent in one."""
+        total, sum_a, sum_b = 0.0, 0.0, 0.0
+        for sc in H7_SCENARIOS:
+            mine = [i for i in picked if run_scenario[i] == sc]
+            if not mine:
+                continue
+            ys = np.concatenate([per_run[i][2] for i in mine])
+            pairs = float(ys.sum()) * float((~ys).sum())
+            if pairs == 0.0:
+                continue
+            sa, sb = pooled_aucs(mine)
+            total, sum_a, sum_b = total + pairs, sum_a + pairs * sa, sum_b + pairs * sb
+        return (sum_a / total, sum_b / total) if total > 0.0 else (math.nan, math.nan)
+
     y_all = np.concatenate([p[2] for p in per_run])
     auc_a, auc_b = aucs(range(len(per_run)))
+    pooled_a, pooled_b = pooled_aucs(range(len(per_run)))
     # interval for the difference: bootstrap over held-out seeds, each with its runs of every scenario
     # (a seed's runs share its random numbers, and days within a run are not independent)
     by_seed = [[i for i, s in enumerate(run_seed) if s == seed] for seed in test]
@@ -1088,12 +1107,14 @@ def h7(seeds, workers, quick) -> HypothesisResult:
         lo = hi = math.nan
     per_scenario = {}
     for sc in H7_SCENARIOS:
-        sa, sb = aucs([i for i, x in enumerate(run_scenario) if x == sc])
+        sa, sb = pooled_aucs([i for i, x in enumerate(run_scenario) if x == sc])
         per_scenario[sc] = {"onsets": onsets[sc], DASHBOARD_NAMES["A"]: sa, DASHBOARD_NAMES["B"]: sb}
     pillars = {c: roc_auc(np.concatenate(v), y_all) for c, v in pillar_scores.items()}
     v = verdict(lo, hi, above=0.0)
     worlds = {
         "auc": {DASHBOARD_NAMES["A"]: auc_a, DASHBOARD_NAMES["B"]: auc_b},
+        # days of every scenario ranked together (the headline until 4 December 2026): credits scenario identity
+        "auc_pooled_across_scenarios": {DASHBOARD_NAMES["A"]: pooled_a, DASHBOARD_NAMES["B"]: pooled_b},
         "pillar_auc": pillars,
         "warning_rate": float(y_all.mean()) if y_all.size else math.nan,
         "onsets": sum(onsets.values()),
@@ -1122,7 +1143,9 @@ def h7(seeds, workers, quick) -> HypothesisResult:
         f"close the fall starts from. A warning counts on the {LEAD_DAYS} days up to and including an onset; the "
         "days of a fall already under way are not scored. Dashboard score = mean of its pillars' z-scores, signed "
         f"as each thesis reads them, standardised on seeds {train} and scored on seeds {test}, over the scenarios "
-        f"{', '.join(H7_SCENARIOS)} ({days} days each; days pooled across them); onsets in the scored runs: "
+        f"{', '.join(H7_SCENARIOS)} ({days} days each); the AUC is within scenarios (each scenario's, weighted by "
+        "its pairs of a warning and a quiet day), so that levels that differ between scenarios by construction "
+        "do not count as warnings; onsets in the scored runs: "
         + ", ".join(f"{sc} {k}" for sc, k in onsets.items())
         + ".",
     )

@@ -218,6 +218,36 @@ def test_h7_credits_warnings_before_the_onset_not_signals_of_a_fall_under_way(mo
     assert r.worlds["failed_runs"] == []
 
 
+def test_h7_does_not_credit_a_dashboard_for_telling_the_scenarios_apart(monkeypatch):
+    """Crashes only in the last scenario, whose pillar A sits higher by construction and carries no warning
+    within it: ranked across scenarios A looks like a warning (pooled AUC near 1); within scenarios it is
+    noise, as B is everywhere, and the headline difference is about 0."""
+    days = hyp.H7_WARM_UP + 540
+    crash_scenario = hyp.H7_SCENARIOS[-1]
+
+    def run(arms, workers=1, progress=False):
+        out = []
+        for arm in arms:
+            rng = np.random.default_rng(1000 * hyp.H7_SCENARIOS.index(arm.scenario) + arm.seed)
+            s = 150.0 + 0.01 * rng.standard_normal(days + 1)
+            if arm.scenario == crash_scenario:
+                for start in (150, 300, 450):  # -7% over 19 days from the close of each start day
+                    s[start + 1 : start + 20] = s[start] * np.exp(-0.004 * np.arange(1, 20))
+                    s[start + 20 :] = s[start + 19] * s[start + 20 :] / s[start + 20]
+            paths = {c: rng.standard_normal(days + 1) for c in arm.columns if c != "usdjpy"}
+            paths["usdjpy"] = s
+            if arm.scenario == crash_scenario:
+                paths["dash_a_risk_index"] = paths["dash_a_risk_index"] + 3.0
+            out.append(paths)
+        return out
+
+    monkeypatch.setattr(hyp, "run_arms", run)
+    r = hyp.h7([1, 2, 3, 4, 5, 6, 7, 8], workers=1, quick=True)
+    pooled = r.worlds["auc_pooled_across_scenarios"]
+    assert pooled[hyp.DASHBOARD_NAMES["A"]] - pooled[hyp.DASHBOARD_NAMES["B"]] > 0.1  # what the pooled AUC says
+    assert abs(r.effect) < 0.1 and r.verdict != "supported"
+
+
 @pytest.mark.parametrize("failed_seed", [2, 4])  # one of the seeds that fit the pillars, one of those scored
 def test_h7_is_undefined_when_a_run_failed_not_judged_on_the_runs_that_cleared(monkeypatch, failed_seed):
     monkeypatch.setattr(hyp, "run_arms", h7_planted(failed_seed))
