@@ -96,7 +96,10 @@ def fact_value(fact: Fact, series: np.ndarray, day: int) -> float:
     elif fact.how == "sum":
         value = np.sum(x[1 : day + 1])
     elif fact.how == "any":  # 1 if the column is non-zero on any day up to the date, else 0
-        value = float(np.any(x[1 : day + 1] != 0.0))
+        window = x[1 : day + 1]
+        if not np.isfinite(window).all():  # a run that failed to clear: no value (NaN is "non-zero")
+            return math.nan
+        value = float(np.any(window != 0.0))
     else:
         raise ValueError(f"Fact.how = {fact.how!r} is not allowed; expected one of {', '.join(HOWS)}")
     return float(value) * fact.scale

@@ -60,9 +60,9 @@ CI_LEVEL = 0.95
 H7_RESAMPLES = 1000  # bootstrap resamples of H7's held-out seeds (200 with --quick)
 # how each effect's interval is computed, for the report and verdicts.json
 INTERVAL_METHOD = (
-    "Student-t over seeds: the mean ± t(n−1)·s/√n; for a ratio of means the same with the linearised "
-    "ratio's residuals; for H7's AUC difference the bootstrap's standard error over held-out seeds, "
-    "scaled by √(n/(n−1)), with t(n−1)"
+    "Student-t over seeds: the mean ± t(n−1)·s/√n; for a ratio of means Fieller's interval (every ratio ρ "
+    "for which Student's t on the paired differences num − ρ·den does not reject 0); for H7's AUC difference "
+    "the bootstrap's standard error over held-out seeds, scaled by √(n/(n−1)), with t(n−1)"
 )
 
 
@@ -689,9 +689,13 @@ def h3(seeds, workers, quick) -> HypothesisResult:
     # verdict would restate the premise; so the verdict is the world with the model's own sourced links (the
     # scenario's energy shock and fiscal dominance kept), and the thesis's world and each of its assumptions
     # alone are reported beside it.
-    sourced = dict(macro__fx_pass_through=MacroConfig().fx_pass_through,
-                   macro__expectations_speed_pa=MacroConfig().expectations_speed_pa,
-                   boj__political_constraint=BojConfig().political_constraint)  # fmt: skip
+    # (a value the user sets with --set, or a draw's, stands for the sourced one: the model's own links)
+    user = dict(getattr(workers, "base", ()) or ())
+    sourced = {key: user.get(key, default) for key, default in (
+        ("macro__fx_pass_through", MacroConfig().fx_pass_through),
+        ("macro__expectations_speed_pa", MacroConfig().expectations_speed_pa),
+        ("boj__political_constraint", BojConfig().political_constraint),
+    )}  # fmt: skip
     worlds = {
         H3_HEADLINE: sourced,
         "the thesis's world (the scenario: pass-through 0.10, expectations speed 1.5, BoJ withholds 0.7)": {},
@@ -1109,7 +1113,19 @@ def h7(seeds, workers, quick) -> HypothesisResult:
     for sc in H7_SCENARIOS:
         sa, sb = pooled_aucs([i for i, x in enumerate(run_scenario) if x == sc])
         per_scenario[sc] = {"onsets": onsets[sc], DASHBOARD_NAMES["A"]: sa, DASHBOARD_NAMES["B"]: sb}
-    pillars = {c: roc_auc(np.concatenate(v), y_all) for c, v in pillar_scores.items()}
+
+    def within(scores: list[np.ndarray]) -> float:
+        """A pillar's AUC within scenarios, weighted as the dashboards' (:func:`aucs`)."""
+        total = acc = 0.0
+        for sc in H7_SCENARIOS:
+            mine = [i for i, x in enumerate(run_scenario) if x == sc]
+            ys = np.concatenate([per_run[i][2] for i in mine])
+            pairs = float(ys.sum()) * float((~ys).sum())
+            if pairs > 0.0:
+                total, acc = total + pairs, acc + pairs * roc_auc(np.concatenate([scores[i] for i in mine]), ys)
+        return acc / total if total > 0.0 else math.nan
+
+    pillars = {c: within(v) for c, v in pillar_scores.items()}
     v = verdict(lo, hi, above=0.0)
     worlds = {
         "auc": {DASHBOARD_NAMES["A"]: auc_a, DASHBOARD_NAMES["B"]: auc_b},

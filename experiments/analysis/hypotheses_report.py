@@ -207,7 +207,10 @@ def hypothesis_figure(r: HypothesisResult) -> Figure:
         for key, colour in (("A", OKABE_ITO["blue"]), ("B", OKABE_ITO["vermilion"])):
             pts = np.array(r.worlds["roc"][key])
             name = DASHBOARD_NAMES[key]
-            ax.plot(pts[:, 0], pts[:, 1], color=colour, lw=2, label=f"{name} (AUC {r.worlds['auc'][name]:.2f})")
+            pooled = r.worlds.get("auc_pooled_across_scenarios", r.worlds["auc"])[name]  # the curve's own area
+            within = r.worlds["auc"][name]
+            ax.plot(pts[:, 0], pts[:, 1], color=colour, lw=2,
+                    label=f"{name} (AUC {pooled:.2f} pooled; {within:.2f} within scenarios)")  # fmt: skip
         ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="no skill (AUC 0.5)")
         style_axes(ax, f"{r.key} {r.title}: {r.verdict}", "true-positive rate (crashes flagged)")
         ax.title.set_color(verdict_color)

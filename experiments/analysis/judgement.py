@@ -367,18 +367,23 @@ def _rank_weighting(pooled: np.ndarray) -> tuple[np.ndarray, str]:
     together (``pooled``, shape ``(n, k)``): a symmetric function of them, so that their distances'
     ranks are exchangeable when the data are a draw of the model.
 
-    Their sample covariance where it is positive definite (``"pooled"``); otherwise (fewer vectors
-    than statistics plus one, or statistics that move together exactly) its diagonal, each
-    statistic scaled by its own spread and those without any spread left out (``"pooled
-    diagonal"``).
+    Their sample covariance where there are at least ``k + 2`` vectors of ``k`` statistics and it is
+    positive definite (``"pooled"``); otherwise its diagonal, each statistic scaled by its own
+    spread and those without any spread left out (``"pooled diagonal"``). With ``k + 1`` vectors
+    or fewer the sample covariance is singular; rounding can still let its factorisation through,
+    and then every vector lies at the same distance, ``(n − 1)²/n``, and the ranks are set by
+    rounding noise.
     """
-    cov = _covariance(pooled) if pooled.shape[0] >= 2 else np.zeros((pooled.shape[1],) * 2)
-    try:
-        mahalanobis(np.zeros(cov.shape[0]), cov)
-        return cov, "pooled"
-    except ValueError:
-        diag = np.diag(np.where(np.diag(cov) > 0.0, np.diag(cov), math.inf))
-        return diag, "pooled diagonal"
+    n, k = pooled.shape
+    cov = _covariance(pooled) if n >= 2 else np.zeros((k, k))
+    if n >= k + 2:
+        try:
+            mahalanobis(np.zeros(k), cov)
+            return cov, "pooled"
+        except ValueError:
+            pass
+    diag = np.diag(np.where(np.diag(cov) > 0.0, np.diag(cov), math.inf))
+    return diag, "pooled diagonal"
 
 
 def mahalanobis(d: Sequence[float] | np.ndarray, cov: np.ndarray) -> float:

@@ -15,10 +15,12 @@
    data's value lies inside the model's 5–95 % range across seeds, failed runs counted against it
    (:mod:`experiments.analysis.judgement`); reported beside it, the share of seeds inside the
    data's interval. Both versions of the data get their own flags. The judged statistics are also
-   judged **jointly**: the simulated-moments distance of the data's vector of them from the seeds',
-   weighted by their covariance in the data's block bootstrap, with an exact Monte Carlo p-value
-   (the flag, at :data:`~experiments.analysis.targets.JOINT_TEST_LEVEL`) and the asymptotic
-   chi-squared J-test beside it, its degrees of freedom the statistics less the parameters fitted to them
+   judged **jointly**: the data's vector of them ranked among the seeds' by their distances from the
+   mean of all of them, weighted by the statistics' covariance over all these vectors together, for
+   an exact Monte Carlo p-value (the flag, at :data:`~experiments.analysis.targets.JOINT_TEST_LEVEL`),
+   and beside it the simulated-moments distance J weighted by the statistics' covariance in the
+   data's block bootstrap, with the asymptotic chi-squared J-test, its degrees of freedom the
+   statistics less the parameters fitted to them
    (:data:`~experiments.analysis.targets.FITTED_TO_STATISTICS`; none left at the defaults, so no p-value;
    :func:`~experiments.analysis.judgement.joint_test`).
 2. **The August 2024 episode.** It runs the ``boj_hike_2024`` scenario over the same seeds for

@@ -25,6 +25,8 @@ def test_a_fact_reads_its_day_its_peak_its_change_or_its_sum():
     assert ef.fact_value(fact(how="sum"), x, 3) == 36.0  # day 0 is the initial state, not a day's flow
     sales = np.array([3.0, 0.0, 0.0, 4.0, 0.0])  # day 0's value is the initial state, not a day's sale
     assert ef.fact_value(fact(how="any"), sales, 2) == 0.0 and ef.fact_value(fact(how="any"), sales, 3) == 1.0
+    # a run that failed to clear has no value (NaN != 0 would have read it as a sale)
+    assert math.isnan(ef.fact_value(fact(how="any"), np.full(5, np.nan), 3))
     assert math.isnan(ef.fact_value(fact(), x, 5))  # a run shorter than the fact's day
     with pytest.raises(ValueError, match="Fact.how = 'mean' is not allowed"):
         ef.fact_value(fact(how="mean"), x, 1)

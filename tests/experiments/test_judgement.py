@@ -370,6 +370,21 @@ def test_too_few_vectors_for_a_covariance_are_weighted_by_each_statistics_spread
     assert mc["seeds_at_least_as_far"] == 1
 
 
+def test_with_k_plus_one_vectors_or_fewer_the_weighting_is_each_statistics_spread():
+    """Four seeds and the data (5 vectors) of 6 statistics: their sample covariance is singular, and where
+    rounding let its factorisation through, every vector sat at the same distance (n − 1)²/n and p was set
+    by rounding noise. Each statistic's own spread weights them instead; from k + 2 vectors the covariance."""
+    rng = np.random.default_rng(21)
+    for _ in range(50):
+        x = rng.standard_normal((5, 6))
+        t = joint_test(x[1:], x[0], np.eye(6), run_length=100, data_length=100)
+        assert t["monte_carlo"]["weighting"] == "pooled diagonal"
+        d = np.asarray([t["monte_carlo"]["data_distance"], *t["monte_carlo"]["seed_distances"]])
+        assert np.ptp(d) > 1e-6  # not all tied
+    x = rng.standard_normal((8, 6))
+    assert joint_test(x[1:], x[0], np.eye(6), run_length=100, data_length=100)["monte_carlo"]["weighting"] == "pooled"
+
+
 def test_the_j_statistic_of_one_statistic_is_its_squared_gap_over_both_variances():
     seeds = np.array([[1.0], [2.0], [3.0], [4.0]])  # mean 2.5
     t = joint_test(seeds, [4.5], np.array([[0.25]]), run_length=1000, data_length=2000)

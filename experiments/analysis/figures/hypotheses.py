@@ -184,13 +184,14 @@ def plot_roc_curves(h7: HypothesisResult, ax: Axes) -> Axes:
     from experiments.analysis.hypotheses import DASHBOARD_NAMES
 
     c = figure_colors()
-    roc, auc = h7.worlds["roc"], h7.worlds["auc"]
+    # the curves pool every scenario's days: their areas are the pooled AUCs (the headline is within scenarios)
+    roc, auc = h7.worlds["roc"], h7.worlds.get("auc_pooled_across_scenarios", h7.worlds["auc"])
     names = {key: (DASHBOARD_NAMES[key], c[key.lower()]) for key in ("A", "B")}
     ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=0.8, label="no skill")
     for key, (name, colour) in names.items():
         pts = np.asarray(roc.get(key) or [], dtype=float)
         if pts.size:
-            ax.plot(pts[:, 0], pts[:, 1], color=colour, label=f"{name}, AUC {auc[name]:.2f}")
+            ax.plot(pts[:, 0], pts[:, 1], color=colour, label=f"{name}, AUC {auc[name]:.2f} (days pooled)")
     if not any(roc.get(k) for k in names):
         ax.text(0.5, 0.5, "no crashes in these runs", ha="center", va="center", transform=ax.transAxes)
     ax.set_xlim(0, 1)
