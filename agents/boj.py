@@ -72,7 +72,12 @@ class BojConfig(Validated):
         range_note="BoJ targets 0-2% since 2000",
     )
     inflation_response: float = param(
-        1.5, lo=0.0, hi=3.0, doc="φ_π (Taylor 1993: 1.5)", range_note="Taylor (1993): 1.5; estimated policy rules 0-3"
+        1.5,
+        lo=0.0,
+        hi=3.0,
+        doc="φ_π (Taylor 1993: 1.5)",
+        source="Taylor (1993): φ_π = 1.5",
+        range_note="Taylor (1993): 1.5; estimated policy rules 0-3",
     )
     smoothing: float = param(
         0.8,
@@ -84,7 +89,14 @@ class BojConfig(Validated):
         range_note="interest-rate smoothing estimates 0.7-0.9 a quarter",
     )
     step_pa: float = param(
-        0.0025, unit="per annum", lo=0.0005, hi=0.01, doc="rate steps (25 bp)", range_note="BoJ moves of 10-50 bp"
+        0.0025,
+        unit="per annum",
+        lo=0.0005,
+        hi=0.01,
+        doc="rate steps (25 bp)",
+        source="the BoJ's hikes of 2025 were 25 bp steps: from 0.25% to 0.5% on 24 Jan 2025 and to 0.75% on 19 Dec "
+        "2025 (BoJ; model/scenarios/gradual_normalization.toml)",
+        range_note="BoJ moves of 10-50 bp",
     )
     lower_bound_pa: float = param(
         -0.001,
@@ -109,10 +121,24 @@ class BojConfig(Validated):
     )
     stability_pause: bool = param(True, doc="no hike while markets are unstable (Uchida, 7 Aug 2024)")
     pause_risk_index: float = param(
-        30.0, unit="index points", lo=15.0, hi=100.0, range_note="assumption: a pause from VIX 15 to 100"
+        30.0,
+        unit="index points",
+        lo=15.0,
+        hi=100.0,
+        source="assumption, not estimated: a stressed level between retail_fx.calm_risk_index (20) and the VIX close "
+        "of 38.6 on 5 Aug 2024, two days before the Deputy Governor said the BoJ would not hike while markets were "
+        "unstable (Uchida, 7 Aug 2024) (no hike while the risk index is above 30)",
+        range_note="assumption: a pause from VIX 15 to 100",
     )
     pause_yen_surge: float = param(
-        0.05, lo=0.01, hi=0.3, doc="no hike after USD/JPY fell this much in 20 days", range_note="assumption"
+        0.05,
+        lo=0.01,
+        hi=0.3,
+        doc="no hike after USD/JPY fell this much in 20 days",
+        source="assumption, not estimated: well inside the ~12.5% fall of USD/JPY from 161.9 (3 Jul) to 141.7 (5 Aug "
+        "2024; model/scenarios/boj_hike_2024.toml) before the Deputy Governor's statement of 7 Aug 2024 (no hike after "
+        "a fall of 5% from the 20-day high)",
+        range_note="assumption",
     )
     purchases: bool = param(True, doc="monthly JGB purchases (False: none)")
     purchase_start_jpy_tn: float = param(
@@ -150,6 +176,8 @@ class BojConfig(Validated):
         lo=0.0,
         hi=3.0,
         doc="multiplies the purchase path (for experiments)",
+        source="1: the BoJ's announced purchase path as it is (purchase_start_jpy_tn and the taper decisions of July "
+        "2024 and June 2025); other values are for experiments",
         range_note="from no purchases to three times the plan",
     )
     superlong_purchase_share: float = param(
@@ -175,6 +203,8 @@ class BojConfig(Validated):
         lo=0.0,
         hi=0.3,
         doc="share of holdings maturing per year (average maturity ~8y)",
+        source="about an eighth of the holdings a year for an average maturity of ~8 years, inside the ~10-15% of the "
+        "BoJ's JGBs maturing a year (range note)",
         range_note="maturing share of the BoJ's JGBs ~10-15% a year",
     )
     ycc: bool = param(False, doc="yield-curve control on the 10y")
@@ -187,7 +217,14 @@ class BojConfig(Validated):
         range_note="YCC caps 0.25%-1% (2016-2024)",
     )
     ycc_elasticity_jpy_tn_per_bp: float = param(
-        50.0, unit="JPY tn per bp", lo=1.0, hi=1000.0, range_note="model coefficient: a stiff demand above the cap"
+        50.0,
+        unit="JPY tn per bp",
+        lo=1.0,
+        hi=1000.0,
+        source="assumption, not estimated: a stiff demand that holds the 10y near its cap (¥50 tn per bp above it, ~60 "
+        "times the price-elastic investors' 0.8 ¥tn per bp, bond_investors.jgb_elasticity_jpy_tn_per_bp); yield-curve "
+        "control is off by default (ycc)",
+        range_note="model coefficient: a stiff demand above the cap",
     )
 
     def _check(self) -> None:

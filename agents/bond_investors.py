@@ -64,6 +64,8 @@ class BondInvestorConfig(Validated):
         lo=1.0,
         hi=10.0,
         doc="daily shock to the term premium",
+        source="inside the 4-9 bp sd of daily UST 10y yield changes by year, 2000-2024 (range note); the value within "
+        "it is an assumption (the cleared yield also moves with policy news, flight to quality and supply)",
         range_note="sd of daily UST 10y yield changes 4-9 bp by year 2000-2024",
     )
     ust_term_premium_persistence: float = param(
@@ -71,6 +73,8 @@ class BondInvestorConfig(Validated):
         lo=0.9,
         hi=1.0,
         doc="AR(1) coefficient of the term premium",
+        source="assumption, not estimated: close to the random walk that daily term-premium estimates follow (ACM; "
+        "range note), yet reverting over years (a half-life of ~350 trading days, ~1.4 years: ln 0.5/ln 0.998)",
         range_note="term-premium estimates are near random walks at daily frequency (ACM)",
     )
     absorb_anticipated_supply: bool = param(
@@ -85,6 +89,9 @@ class BondInvestorConfig(Validated):
         lo=-20.0,
         hi=50.0,
         doc="f: extra UST demand per risk-index point above its mean",
+        source="assumption, not estimated: a fifth of the ~$50 bn per VIX point at the top of the range note "
+        "(flight-to-quality episodes 2008, 2020) ($10 bn of extra 10y-equivalent UST demand per index point above the "
+        "mean: $200 bn at 20 points above it)",
         range_note="assumption: a VIX point moves up to ~$50 bn of demand for USTs (flight-to-quality episodes 2008, "
         "2020)",
     )
@@ -105,9 +112,22 @@ class BondInvestorConfig(Validated):
         source="scaled from the UST elasticity by the relative size of the markets (Greenwood & Vayanos 2014)",
     )
     jgb_term_premium_sd_bp: float = param(
-        2.5, unit="bp per day", lo=0.5, hi=6.0, range_note="sd of daily JGB 10y yield changes 1-5 bp by year 2000-2024"
+        2.5,
+        unit="bp per day",
+        lo=0.5,
+        hi=6.0,
+        source="inside the 1-5 bp sd of daily JGB 10y yield changes by year, 2000-2024 (range note); the value within "
+        "it is an assumption",
+        range_note="sd of daily JGB 10y yield changes 1-5 bp by year 2000-2024",
     )
-    jgb_term_premium_persistence: float = param(0.998, lo=0.9, hi=1.0, range_note="as for the UST term premium")
+    jgb_term_premium_persistence: float = param(
+        0.998,
+        lo=0.9,
+        hi=1.0,
+        source="assumption, not estimated: as for the UST term premium, near a random walk at daily frequency (a "
+        "half-life of ~350 trading days, ~1.4 years: ln 0.5/ln 0.998)",
+        range_note="as for the UST term premium",
+    )
     superlong_holdings_jpy_tn: float = param(
         80.0,
         unit="JPY tn",
@@ -140,7 +160,12 @@ class BondInvestorConfig(Validated):
         range_note="0 (no own shock) to the 10y's daily sd",
     )
     superlong_premium_persistence: float = param(
-        0.998, lo=0.9, hi=1.0, range_note="as for the 10y term premium (near a random walk at daily frequency)"
+        0.998,
+        lo=0.9,
+        hi=1.0,
+        source="assumption, not estimated: as for the 10y term premium, near a random walk at daily frequency (a "
+        "half-life of ~350 trading days, ~1.4 years: ln 0.5/ln 0.998)",
+        range_note="as for the 10y term premium (near a random walk at daily frequency)",
     )
 
 

@@ -104,7 +104,13 @@ class CtaConfig(Validated):
         range_note="0 (no CTAs) to a fifth of CTA risk in one pair",
     )
     size_dispersion: float = param(
-        1.0, lo=0.0, hi=3.0, doc="sd of log capital across CTAs", range_note="assumption: a few large managers"
+        1.0,
+        lo=0.0,
+        hi=3.0,
+        doc="sd of log capital across CTAs",
+        source="as hedge_funds.size_dispersion: fund sizes are close to log-normal (Schwarzkopf & Farmer 2010, for "
+        "mutual funds); the sd of one log unit, which gives a few large managers, is an assumption",
+        range_note="assumption: a few large managers",
     )
     lookback_min_days: int = param(
         21,
@@ -192,6 +198,8 @@ class CtaConfig(Validated):
         hi=5.0,
         doc="a: breakout entries and exits phase in over a·σ_d beyond the channel edge (numerical smoothing "
         "that keeps demand continuous in the price)",
+        source="assumption, not estimated: numerical smoothing that keeps demand continuous in the price (a breakout "
+        "entry or exit phases in over one daily standard deviation beyond the channel edge)",
         range_note="smoothing of the breakout kink: a tenth to five daily standard deviations",
     )
     adjustment_per_day: float = param(
@@ -210,6 +218,8 @@ class CtaConfig(Validated):
         lo=-0.5,
         hi=0.5,
         doc="drift of ln USD/JPY in the pre-sample path CTAs' signals start from (positive: a dollar uptrend)",
+        source="0: no trend by default: the pre-sample path is a driftless random walk, so CTAs' opening positions "
+        "come from chance alone (a scenario sets a positive drift for a market that had been trending up)",
         range_note="USD/JPY moved by up to about ±30% in a year since 1990",
     )
     pre_sample_random: bool = param(

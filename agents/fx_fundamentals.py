@@ -84,6 +84,8 @@ class FundamentalConfig(Validated):
         lo=-10.0,
         hi=10.0,
         doc="net dollar buying by exporters/importers",
+        source="0: no net flow from trade: Japan's current-account surplus, ~$150-200 bn a year (~$0.7 bn a day), is "
+        "mostly reinvested abroad (range note), so it is taken to add no net dollar selling in the spot market",
         range_note="Japan's current account ~$150-200 bn a year (~$0.7 bn a day), mostly reinvested abroad",
     )
     trade_flow_sd_usd_bn: float = param(

@@ -90,6 +90,10 @@ class HedgeFundConfig(Validated):
         doc="positioning: initial positions as a multiple of each fund's own target at the initial market state "
         "(1: the steady state of the funds' rules there, what a warm-up under those conditions converges to; "
         "< 1: the book is still building; > 1: crowded, above what funds want to hold, within their margin caps)",
+        source="assumption, not estimated: funds start at the steady state of their own rules at the initial market "
+        "state, what a warm-up under those conditions converges to (docs/model/index.md: an assumption, not an "
+        "observation); the August 2024 scenarios keep 1 as fully positioned (CFTC: leveraged-fund yen shorts at a "
+        "17-year high, Jul 2024; model/scenarios/boj_hike_2024.toml) (1: every fund at its own target)",
         range_note="positioning assumption: from a fifth to 1.5 times funds' own targets",
     )
     carry_horizon_years: float = param(
@@ -195,10 +199,19 @@ class HedgeFundConfig(Validated):
         lo=0.0,
         hi=0.03,
         doc="spread over the US short rate on repo borrowing (the duration leg)",
+        source="assumption, not estimated: near the low end of prime-broker financing spreads of 0-300 bp over the "
+        "policy rate (range note), as the duration leg's repo is secured by the Treasuries it finances (50 bp a year "
+        "over the US short rate)",
         range_note="prime-broker financing spreads over the policy rate 0-300 bp",
     )
     funding_spread_dispersion_pa: float = param(
-        0.002, unit="per annum", lo=0.0, hi=0.01, range_note="assumption: up to 100 bp across funds"
+        0.002,
+        unit="per annum",
+        lo=0.0,
+        hi=0.01,
+        source="assumption, not estimated: a spread across funds small beside the mean, so that the floor at 0 binds "
+        "only 2.5 sd below it, for ~0.6% of funds (an sd of 20 bp around the mean of 50 bp)",
+        range_note="assumption: up to 100 bp across funds",
     )
     adjustment_speed: float = param(
         0.05,
@@ -225,6 +238,9 @@ class HedgeFundConfig(Validated):
         lo=0.001,
         hi=0.1,
         doc="width ε (relative to the maintenance leverage) over which a margin call phases in from none to full",
+        source="assumption, not estimated: numerical smoothing narrow enough that a margin call binds 'at once' in "
+        "practice while demand stays continuous in prices (docs/model/sectors.md) (a call phases in over 2% of the "
+        "maintenance leverage)",
         range_note="numerical smoothing of the margin-call kink: 0.1-10% of the limit",
     )
     margin_vol_elasticity: float = param(
@@ -232,6 +248,10 @@ class HedgeFundConfig(Validated):
         lo=0.0,
         hi=3.0,
         doc="ψ: margins scale with (σ/σ_ref)^ψ above σ_ref (0 switches margin tightening off)",
+        source="a modelling choice, not estimated: 1 makes margins proportional to volatility, as a value-at-risk rule "
+        "gives; of 0, 0.25, 0.5, 1 and 1.5 the baseline calibration's objective was lowest at 1 (a profile at the "
+        "previous calibration's point: docs/model/calibration.md, positioning and the replay), while margin data point "
+        "lower (range note)",
         range_note="a modelling choice, not yet estimated: 1 = value-at-risk margins proportional to volatility, "
         "0 = fixed margins. Short-run evidence is lower: CME yen futures margins raised 15-25% a step (2011, 2013); "
         "non-centrally cleared initial margin broadly stable in March 2020 (BCBS-CPMI-IOSCO, Review of margining "
@@ -273,6 +293,8 @@ class HedgeFundConfig(Validated):
         lo=-0.05,
         hi=0.1,
         doc="benchmark return r_b",
+        source="0: neutral by design: investors add capital after a positive smoothed return and withdraw it after a "
+        "negative one",
         range_note="benchmark returns from cash to equity-like",
     )
     failure_floor: float = param(
@@ -308,6 +330,8 @@ class HedgeFundConfig(Validated):
         lo=1.5,
         hi=20.0,
         doc="equity above this multiple of initial capital is paid out to investors (capacity)",
+        source="assumption, not estimated: a capacity limit well above a fund's starting size (equity above three "
+        "times initial capital is paid out to investors)",
         range_note="capacity: funds return capital above 1.5-20x their initial size",
     )
     trend_share: float = param(
@@ -315,6 +339,8 @@ class HedgeFundConfig(Validated):
         lo=0.0,
         hi=0.5,
         doc="share of funds that are trend followers",
+        source="inside the ~10-30% share of CTAs in hedge-fund FX positioning (BIS 2022 Triennial, CFTC TFF; range "
+        "note), towards its low end; the value within it is an assumption",
         range_note="CTAs ~10-30% of hedge-fund FX positioning (BIS 2022 Triennial, CFTC TFF)",
     )
     trend_weight: float = param(
@@ -322,6 +348,8 @@ class HedgeFundConfig(Validated):
         lo=0.0,
         hi=3.0,
         doc="weight on the annualised USD/JPY trend in a trend follower's expected return",
+        source="assumption, not estimated: a trend follower expects half of the recent annualised trend to continue (a "
+        "trend of 10% a year adds 5% a year to its expected return)",
         range_note="model coefficient: 0 to 6 times the default (assumption)",
     )
     trend_halflife_days: float = param(
@@ -329,6 +357,8 @@ class HedgeFundConfig(Validated):
         unit="days",
         lo=5.0,
         hi=250.0,
+        source="time-series momentum lookbacks of 1-12 months (Moskowitz, Ooi & Pedersen 2012; range note): a "
+        "half-life of 20 trading days, about a month, is their short end; the choice of the short end is an assumption",
         range_note="time-series momentum lookbacks 1-12 months (Moskowitz, Ooi & Pedersen 2012)",
     )
     trend_vol_target_pa: float = param(
@@ -337,6 +367,8 @@ class HedgeFundConfig(Validated):
         lo=0.05,
         hi=0.2,
         doc="trend followers' volatility target (caps leverage at σ_target/σ)",
+        source="CTA volatility targets 10-15% a year (Moskowitz, Ooi & Pedersen 2012; Hurst et al. 2013; as for "
+        "cta.vol_target_min_pa): the low end",
         range_note="CTA volatility targets 10-15% (Moskowitz et al. 2012)",
     )
     realized_vol_weight: float = param(

@@ -68,7 +68,14 @@ class MofConfig(Validated):
         range_note="intervention levels 145-162 (2022-24); 75-125 in yen-selling episodes",
     )
     tolerance_usdjpy: float = param(
-        0.0, unit="JPY per USD", lo=0.0, hi=40.0, doc="political tolerance added to the level", range_note="assumption"
+        0.0,
+        unit="JPY per USD",
+        lo=0.0,
+        hi=40.0,
+        doc="political tolerance added to the level",
+        source="0: the MoF defends the level it defended in 2024 (intervention_level_usdjpy) with nothing added; "
+        "scenarios raise it (imported_inflation 10, fiscal_dominance_2025 5)",
+        range_note="assumption",
     )
     speed_threshold: float = param(
         0.07,
@@ -78,7 +85,15 @@ class MofConfig(Validated):
         source="Sep 2022 and Apr 2024: intervened after USD/JPY rose ~5-8% in a month (MoF)",
         range_note="MoF: 'excessive' moves of 4-10% in a month (2022-24)",
     )
-    speed_window_days: int = param(20, unit="trading days", lo=5, hi=60, range_note="a week to three months")
+    speed_window_days: int = param(
+        20,
+        unit="trading days",
+        lo=5,
+        hi=60,
+        source="a month of trading days: the interventions of Sep 2022 and Apr 2024 followed rises of USD/JPY of ~5-8% "
+        "in a month (MoF; as for speed_threshold)",
+        range_note="a week to three months",
+    )
     lean_against_surges: bool = param(
         False,
         doc="also sell yen (buy dollars) when USD/JPY falls faster than the speed threshold (as in 2003-04, 2010-11)",
@@ -89,6 +104,8 @@ class MofConfig(Validated):
         lo=0.0,
         hi=30.0,
         doc="the speed rule applies only within this distance below the level",
+        source="assumption, not estimated: the speed rule acts only near the defended level (within ¥10 below it: from "
+        "150 to 160 at the default level)",
         range_note="assumption",
     )
     burst_jpy_tn: float = param(
@@ -99,7 +116,15 @@ class MofConfig(Validated):
         source="MoF daily data: ¥3-6 tn intervention days",
         range_note="MoF daily interventions up to ¥5.9 tn (Apr 2024)",
     )
-    burst_days: int = param(2, unit="days", lo=1, hi=10, range_note="interventions of 1-5 days (2022-24)")
+    burst_days: int = param(
+        2,
+        unit="days",
+        lo=1,
+        hi=10,
+        source="the 2022-24 intervention episodes lasted one or two days (22 Sep 2022; 21 and 24 Oct 2022; 29 Apr and "
+        "1 May 2024; 11-12 Jul 2024; MoF, as in model/scenarios/mof_intervention.toml)",
+        range_note="interventions of 1-5 days (2022-24)",
+    )
     cooldown_days: int = param(
         40,
         unit="days",
@@ -117,7 +142,14 @@ class MofConfig(Validated):
         range_note="Japan's FX reserves $1.1-1.4 tn, 2011-2024 (MoF)",
     )
     reserve_floor_usd_bn: float = param(
-        600.0, unit="USD bn", lo=0.0, hi=1200.0, range_note="assumption: reserves the MoF keeps in any case"
+        600.0,
+        unit="USD bn",
+        lo=0.0,
+        hi=1200.0,
+        source="assumption, not estimated: about half of the ~$1.25 tn of reserves (reserves_usd_bn) is kept in any "
+        "case, leaving ~$650 bn to sell (~¥90 tn at 140.5), many times the ¥3-6 tn of an intervention day "
+        "(burst_jpy_tn)",
+        range_note="assumption: reserves the MoF keeps in any case",
     )
     ust_share: float = param(
         0.78,
@@ -193,6 +225,8 @@ class MofConfig(Validated):
         lo=5,
         hi=250,
         doc="days over which a supplementary budget is issued",
+        source="assumption, not estimated: a supplementary budget's bonds are issued over about a quarter, within the "
+        "weeks to a year of the range note (60 trading days)",
         range_note="supplementary budgets financed over weeks to a year",
     )
 

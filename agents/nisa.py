@@ -79,6 +79,9 @@ class NisaConfig(Validated):
         lo=0.0,
         hi=60.0,
         doc="foreign-equity holdings of NISA households at the start",
+        source="assumption, not estimated: below the ~¥50 tn of all NISA balances at end-2024 (FSA; range note), since "
+        "only part of them is foreign equity and the baseline starts in January 2023, before the quotas tripled in "
+        "2024 (fiscal_outflow_jpy_tn_pa_per_pp) (¥20 tn, 40% of the end-2024 balances)",
         range_note="NISA account balances ~¥50 tn at end-2024 (FSA)",
     )
     panic_threshold: float = param(
@@ -87,9 +90,19 @@ class NisaConfig(Validated):
         hi=0.8,
         lo_open=False,
         doc="median drawdown (in yen) that makes a household panic",
+        source="assumption, not estimated: a large loss, inside the 5-80% of the range note (the median household "
+        "panics when its holding has fallen 30% in yen from its peak)",
         range_note="assumption: households sell after drawdowns from 5% to 80%",
     )
-    panic_threshold_dispersion: float = param(0.3, lo=0.0, hi=1.5, doc="sd of log thresholds", range_note="assumption")
+    panic_threshold_dispersion: float = param(
+        0.3,
+        lo=0.0,
+        hi=1.5,
+        doc="sd of log thresholds",
+        source="assumption, not estimated: households differ in how much loss they bear (one sd is a factor of e^0.3 ≈ "
+        "1.35 either side of the median: thresholds of about 22-40% around the median's 30%)",
+        range_note="assumption",
+    )
     contagion: bool = param(True, doc="panic spreads over the social network")
     contagion_threshold: float = param(
         0.5,
@@ -97,6 +110,9 @@ class NisaConfig(Validated):
         hi=1.0,
         lo_open=False,
         doc="φ: panic when more than this share of neighbours panics (Watts 2002)",
+        source="assumption, not estimated: the midpoint of the unit interval over which Watts (2002) varies thresholds "
+        "(a household follows when more than half of its neighbours panicked; households' own thresholds vary by a "
+        "log-sd of 0.2 around it)",
         range_note="Watts (2002) thresholds across the unit interval",
     )
     network_degree: int = param(
@@ -104,6 +120,8 @@ class NisaConfig(Validated):
         lo=2,
         hi=50,
         doc="neighbours per household (even)",
+        source="about the innermost of Dunbar's layers of close contacts (~5; range note), rounded to an even number "
+        "as the ring lattice needs (6 neighbours); the value is an assumption",
         range_note="social-network degrees of close contacts (Dunbar layers 5-50)",
     )
     rewiring_probability: float = param(
@@ -119,10 +137,18 @@ class NisaConfig(Validated):
         lo=0.0,
         hi=0.5,
         doc="neighbours' panic spreads only to households already this far under water",
+        source="assumption, not estimated: neighbours' panic reaches only households with a loss of their own, half "
+        "the median panic threshold (15% below their peak in yen)",
         range_note="assumption",
     )
     panic_days: int = param(
-        10, unit="trading days", lo=1, hi=60, range_note="assumption: a panic lasts a day to three months"
+        10,
+        unit="trading days",
+        lo=1,
+        hi=60,
+        source="assumption, not estimated: a panic lasts two trading weeks (10 trading days, in which "
+        "redemption_per_day 0.03 sells ~26% of the holding: 1 − 0.97^10)",
+        range_note="assumption: a panic lasts a day to three months",
     )
     refractory_days: int = param(
         60,
@@ -130,6 +156,8 @@ class NisaConfig(Validated):
         lo=0,
         hi=500,
         doc="after calming down a household does not panic again this long",
+        source="assumption, not estimated: a household that has just sold stays calm for about a quarter before it can "
+        "panic again (60 trading days)",
         range_note="assumption",
     )
     redemption_per_day: float = param(
@@ -137,6 +165,8 @@ class NisaConfig(Validated):
         lo=0.0,
         hi=0.2,
         doc="share of holdings redeemed per day of panic",
+        source="assumption, not estimated: panicking households sell over days rather than all at once (3% of the "
+        "holding a day, ~26% over a 10-day panic)",
         range_note="assumption: panicking households sell up to a fifth a day",
     )
     fiscal_outflow_jpy_tn_pa_per_pp: float = param(
@@ -159,9 +189,23 @@ class NisaConfig(Validated):
         doc="share of households that add to their contributions in a drawdown (see dip_threshold)",
         source="assumption: a minority of savers buy dips",
     )
-    dip_threshold: float = param(0.08, lo=0.0, hi=0.5, doc="drawdown at which dip buyers add", range_note="assumption")
+    dip_threshold: float = param(
+        0.08,
+        lo=0.0,
+        hi=0.5,
+        doc="drawdown at which dip buyers add",
+        source="assumption, not estimated: dip buyers act on a fall well short of the median panic threshold of 30% (a "
+        "drawdown of 8% from their peak in yen)",
+        range_note="assumption",
+    )
     dip_multiplier: float = param(
-        2.0, lo=0.0, hi=10.0, doc="extra daily contribution, × the normal one", range_note="assumption"
+        2.0,
+        lo=0.0,
+        hi=10.0,
+        doc="extra daily contribution, × the normal one",
+        source="assumption, not estimated: a dip buyer adds twice its normal contribution on top of it (three times "
+        "the normal daily amount in all)",
+        range_note="assumption",
     )
 
 

@@ -133,6 +133,9 @@ class RetailFxConfig(Validated):
         lo=0.1,
         hi=20.0,
         doc="Beta(a, b) shape of the accounts' leverage between 1 and max_leverage",
+        source="with leverage_beta_a = 1.2 it gives a mean leverage of ~8x (1 + 24·1.2/4.2), above the 4.5x of open "
+        "positions to all margin deposits (FFAJ, Aug 2016; as for leverage_beta_a), as active accounts are more "
+        "leveraged (an assumption)",
         range_note="model coefficient (shape of the leverage distribution)",
     )
     size_dispersion: float = param(
@@ -140,6 +143,8 @@ class RetailFxConfig(Validated):
         lo=0.0,
         hi=3.0,
         doc="sd of log capital across accounts",
+        source="assumption, not estimated: account sizes differ by orders of magnitude (range note) (one log unit: the "
+        "middle 95% of accounts span a factor of ~50 in capital, e^(2·1.96))",
         range_note="account sizes differ by orders of magnitude (assumption)",
     )
     maintenance_ratio: float = param(
@@ -159,6 +164,8 @@ class RetailFxConfig(Validated):
         hi=0.2,
         doc="ε: relative width of the maintenance ratio over which a stop-out phases in from none to the whole "
         "position (the loss-cut levels and timing of the real accounts a model account stands for differ)",
+        source="assumption, not estimated: numerical smoothing of the stop-out kink, as the funds' margin_call_band (a "
+        "stop-out phases in over 2% of the maintenance ratio)",
         range_note="numerical smoothing of the stop-out kink: 0.1-20% of the maintenance ratio",
     )
     stop_outs: bool = param(
@@ -192,6 +199,9 @@ class RetailFxConfig(Validated):
         lo=0.0,
         hi=1.0,
         doc="κ: share of the gap to the target traded each day in calm markets",
+        source="retail FX positions turn over within days (scalping and day trading dominate volumes, BoJ Review "
+        "2016-E-5; range note): 0.2 a day closes half the gap in ~3 trading days (ln 0.5/ln 0.8); the value within it "
+        "is an assumption",
         range_note="retail FX positions turn over within days (scalping and day trading dominate volumes, BoJ "
         "Review 2016-E-5)",
     )

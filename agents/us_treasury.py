@@ -87,6 +87,8 @@ class UsTreasuryConfig(Validated):
         lo=1,
         hi=20,
         doc="coupon auctions, weekly in aggregate",
+        source="coupon auctions are weekly in aggregate: the weekly 10y-equivalent coupon supply of 2023-24, ~$20 bn "
+        "(US Treasury refunding statements; auction_size_usd_bn), is offered every 5 trading days",
         range_note="coupon auctions weekly to monthly",
     )
     auction_size_usd_bn: float = param(

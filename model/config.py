@@ -46,6 +46,9 @@ class SimulationConfig(Validated):
         lo=1e-11,
         hi=1e-06,
         doc="max |excess demand| / gross volume in every market",
+        source="assumption, not estimated: a numerical setting ten times the tightest tolerance at which every "
+        "scenario tried cleared (1e-11, range note), above the floating-point resolution of the prices (excess demand "
+        "below a ten-billionth of the day's gross volume in every market)",
         range_note="at ~1e-12 excess demand is finer than the floating-point resolution of the prices (see "
         "model/clearing.py): boj_hike_2024 seed 1 could not clear its day 49 at 1e-12 (UST residual 1.6e-12); "
         "every scenario tried cleared at 1e-11",
@@ -64,6 +67,7 @@ class SimulationConfig(Validated):
         "scan); the count is the column clearing_other_roots. These are roots of the spot market alone along that "
         "line, not equilibria of the five markets: the count can exceed the number of other joint equilibria "
         "(and can miss one off the line), so it bounds it neither from below nor from above",
+        source="0: off by default; a diagnostic counted after the day's clearing (the column clearing_other_roots)",
         range_note="0 (off) to a fine grid; ~40 points resolve roots ~0.75% apart at the default bound",
     )
     network_view_households: int = param(

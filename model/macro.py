@@ -55,15 +55,27 @@ class MacroConfig(Validated):
         lo=0.0,
         hi=0.005,
         doc="daily shock to commodity inflation",
+        source="assumption, not estimated: commodity shocks that move inflation by tenths of a point (with "
+        "commodity_persistence 0.995 the commodity term of inflation has a stationary sd of ~0.5 pp: 0.0005/√(1 − "
+        "0.995²))",
         range_note="assumption: energy/food CPI contributions move up to ~0.5 pp a day-year",
     )
-    commodity_persistence: float = param(0.995, lo=0.9, hi=1.0, range_note="commodity-price shocks persist for months")
+    commodity_persistence: float = param(
+        0.995,
+        lo=0.9,
+        hi=1.0,
+        source="assumption, not estimated: commodity-price shocks persist for months (range note) (a half-life of ~140 "
+        "trading days, about 6½ months: ln 0.5/ln 0.995)",
+        range_note="commodity-price shocks persist for months",
+    )
     expectations_speed_pa: float = param(
         0.5,
         unit="per annum",
         lo=0.0,
         hi=5.0,
         doc="λ: adaptive-expectations speed (half-life ~1.4 years)",
+        source="assumption, not estimated: slow adaptation, as survey evidence finds in Japan (range note) (a gap "
+        "between inflation and expectations halves in ~1.4 years: ln 2/0.5)",
         range_note="adaptive-expectations gains 0-5 a year (survey evidence: slow in Japan)",
     )
     fiscal_dominance: bool = param(
@@ -77,10 +89,20 @@ class MacroConfig(Validated):
         lo=0.0,
         hi=0.2,
         doc="fiscal-risk index added by ¥1 tn of unplanned issuance",
+        source="assumption, not estimated: pending the event study of budget news that identifies it (the 10y and the "
+        "30y-10y response; docs/model/state.md); it sets the index's scale, one point per ¥20 tn of unplanned "
+        "issuance, and yields feel it times the premia per point (at the defaults ¥1 tn raises the 10y JGB investors' "
+        "anchor by 0.75 bp and super-long investors' required 30y yield by 2.5 bp)",
         range_note="model coefficient: 0 to 4x the default (assumption)",
     )
     fiscal_risk_halflife_days: float = param(
-        250.0, unit="days", lo=20.0, hi=2500.0, range_note="fiscal news fades over a month to ten years"
+        250.0,
+        unit="days",
+        lo=20.0,
+        hi=2500.0,
+        source="assumption, not estimated: fiscal news fades within the month to ten years of the range note, taken as "
+        "a year (a half-life of 250 trading days; the fiscal term of expected inflation fades with it)",
+        range_note="fiscal news fades over a month to ten years",
     )
     fiscal_unbacked_share: float = param(
         0.3,
@@ -120,6 +142,9 @@ class MacroConfig(Validated):
         lo=0.0,
         hi=0.01,
         doc="10y JGB term premium per point of fiscal risk",
+        source="assumption, not estimated: pending the event study of the 10y's response to budget news "
+        "(docs/model/state.md) (15 bp on the 10y investors' anchor per point of fiscal risk: 0.75 bp per ¥1 tn of "
+        "unplanned issuance at fiscal_risk_per_jpy_tn 0.05)",
         range_note="model coefficient (assumption, pending estimation)",
     )
     fiscal_superlong_premium_pa: float = param(
@@ -130,6 +155,10 @@ class MacroConfig(Validated):
         doc="extra yield super-long habitat investors require on the 30y per point of fiscal risk, on top of the "
         "10y premium (super-longs sold off most: 30y record 3.45% Dec 2025); it shifts their demand in the cleared "
         "30y market (agents.bond_investors)",
+        source="assumption, not estimated: pending the event study of the 30y-10y response to budget news "
+        "(docs/model/state.md); above the 10y's 15 bp because super-longs sold off most (30y record 3.45% Dec 2025) "
+        "(35 bp per point of fiscal risk on top of the 10y's: 1.75 bp per ¥1 tn of unplanned issuance at "
+        "fiscal_risk_per_jpy_tn 0.05)",
         range_note="model coefficient (assumption, pending estimation)",
     )
     fiscal_fx_premium: float = param(
@@ -139,6 +168,8 @@ class MacroConfig(Validated):
         hi=0.05,
         doc="experiment knob, 0 by default: a yen risk premium per fiscal-risk point added to real money's "
         "fundamental value without a mechanism behind it; a positive value imposes a weaker yen after fiscal news",
+        source="0: off by default; an experiment knob with no mechanism behind it, so that the yen answers fiscal news "
+        "through the mechanisms alone (docs/model/state.md)",
         range_note="sensitivity only: 0 (default, mechanisms alone) to a 1% weaker fundamental yen per ¥4 tn of budget",
     )
     jgb30_spread_pa: float = param(
@@ -174,6 +205,8 @@ class MacroConfig(Validated):
         lo=0.0,
         hi=20.0,
         doc="D_e: equity sensitivity to US yields",
+        source="equity duration estimates of 5-20 years (Dechow et al. 2004; range note): 5 is a choice at their low "
+        "end (a 100 bp rise of US yields lowers the index by ~5%)",
         range_note="equity duration estimates 5-20 years (Dechow et al. 2004)",
     )
     growth_news_equity_per_sd: float = param(

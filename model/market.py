@@ -123,6 +123,8 @@ class MarketConfig(Validated):
         lo=9.0,
         hi=85.0,
         doc="initial risk index v (VIX-like)",
+        source="assumption, not estimated: a calm start a little below the VIX's 1990-2023 median (~17.6, CBOE; "
+        "risk_index_mean), near its 2023-24 average of ~15-16 (as in us_treasury.dealer_level_share) (16 index points)",
         range_note="VIX closes 1990-2024: 9.1 (Nov 2017) to 82.7 (Mar 2020)",
     )
     risk_index_mean: float = param(
@@ -160,6 +162,9 @@ class MarketConfig(Validated):
         "forced sales) decays at ρ_c = ratio·ρ; the equity market's link, news and sentiment events at ρ. 1 (the "
         "default): one component, the stated form; below 1 a fast component, as in two-factor volatility models, "
         "so that a spike deleveraging makes fades faster than the index's slow level; 0: it lasts one day",
+        source="1: one component, the stated form (the model unchanged, bit for bit); the VIX's three moments do not "
+        "identify the ratio jointly with the index's other coefficients, and it stays at 1 until the estimation has a "
+        "moment on how fast the VIX's spikes decay (docs/model/calibration.md, a fast component of the risk index)",
         range_note="a modelling choice, not yet estimated: 0 to 1. Two-factor volatility models find a short-run "
         "component with a half-life of days to weeks beside a long-run one of months or more (Engle & Lee 1999; "
         "Christoffersen, Jacobs, Ornthanalai & Wang 2008); at ρ = 0.9858 a ratio of 0.9 gives a half-life of ~6 "
@@ -189,6 +194,9 @@ class MarketConfig(Validated):
         doc="c: response of ln v to the day's forced sales (margin calls, stop-outs, liquidations) as a share of "
         "the carry stock; a prior, not identified by the VIX's moments on the calm baseline (forced sales of a "
         "tenth of the carry stock in a day raise v by ~10%)",
+        source="assumption, not estimated: a stated prior: forced sales are rare on the calm baseline, so the VIX's "
+        "moments there do not identify it (docs/model/state.md) (forced sales of a tenth of the carry stock in a day "
+        "raise v by ~10%: e^0.1 ≈ 1.105)",
         range_note="model coefficient: 0 (no channel) to a doubling of v when a tenth of the carry stock is "
         "forced out in a day (ln 2 / 0.1 ≈ 7), with room above",
     )

@@ -22,7 +22,7 @@ from model.accounting import check_identities
 from model.clearing import ClearingError
 from model.config import SECTIONS
 from model.model import CarryUnwindModel
-from model.validation import ConfigError
+from model.validation import ConfigError, param
 
 FIELDS = numeric_fields()
 DAYS = 40
@@ -46,23 +46,32 @@ STRUCTURAL = {"simulation.days", "simulation.max_agent_views", "simulation.netwo
 
 
 def unsourced(sections) -> list[str]:
-    """``section.field`` of every numeric field that cites neither a source nor where its range comes from."""
+    """``section.field`` of every numeric field whose ``source`` is empty.
+
+    The source says where the default comes from (data, a paper, another field, or "assumption, not
+    estimated: ..." with what the value means); a ``range_note`` says only where the range comes from and
+    does not stand in for it.
+    """
     return [
         f"{section}.{f.name}"
         for section, cls in sections.items()
         for f in dataclasses.fields(cls)
         if not isinstance(f.default, bool | str)
         and f"{section}.{f.name}" not in STRUCTURAL
-        and not (f.metadata.get("source") or f.metadata.get("range_note"))
+        and not f.metadata.get("source", "").strip()
     ]
 
 
 def test_every_calibrated_number_cites_a_source_or_an_assumption():
     assert unsourced(SECTIONS) == []
-    # the check itself: a field stripped of both is found
+    # the check itself: a field stripped of its source is found, and so is one with only a range note
     cls = SECTIONS["hedge_funds"]
     bare = dataclasses.make_dataclass("Bare", [("adjustment_speed", float, dataclasses.field(default=0.05))])
     assert unsourced({"hedge_funds": bare}) == ["hedge_funds.adjustment_speed"]
+    noted = dataclasses.make_dataclass(
+        "Noted", [("adjustment_speed", float, param(0.05, lo=0.0, hi=1.0, range_note="a week to three months"))]
+    )
+    assert unsourced({"hedge_funds": noted}) == ["hedge_funds.adjustment_speed"]
     assert unsourced({"hedge_funds": cls}) == []
 
 
