@@ -696,16 +696,18 @@ def h3(seeds, workers, quick) -> HypothesisResult:
         ("macro__expectations_speed_pa", MacroConfig().expectations_speed_pa),
         ("boj__political_constraint", BojConfig().political_constraint),
     )}  # fmt: skip
+
+    def thesis_only(field: str) -> dict:  # the sourced links but this one: the scenario's own (the thesis's)
+        return {k: v for k, v in sourced.items() if k != field}
+
     worlds = {
         H3_HEADLINE: sourced,
         "the thesis's world (the scenario: pass-through 0.10, expectations speed 1.5, BoJ withholds 0.7)": {},
-        "the thesis's pass-through only": {**sourced, "macro__fx_pass_through": None},
-        "the thesis's expectations speed only": {**sourced, "macro__expectations_speed_pa": None},
-        "the thesis's BoJ only (withholds 0.7)": {**sourced, "boj__political_constraint": None},
+        "the thesis's pass-through only": thesis_only("macro__fx_pass_through"),
+        "the thesis's expectations speed only": thesis_only("macro__expectations_speed_pa"),
+        "the thesis's BoJ only (withholds 0.7)": thesis_only("boj__political_constraint"),
         "the thesis's world, BoJ fully constrained": dict(boj__political_constraint=1.0),
     }
-    # None: the scenario's own value of that field (the thesis's)
-    worlds = {k: {f: v for f, v in w.items() if v is not None} for k, w in worlds.items()}
     out = {}
     for wname, wov in worlds.items():
         arms = []
@@ -1070,12 +1072,12 @@ def h7(seeds, workers, quick) -> HypothesisResult:
         return (roc_auc(np.concatenate([per_run[i][0] for i in picked]), ys),
                 roc_auc(np.concatenate([per_run[i][1] for i in picked]), ys))  # fmt: skip
 
-    def aucs(picked: Sequence[int]) -> tuple[float, float]:
-        """The within-scenario AUCs: each scenario's AUC over the picked runs, weighted by its pairs of a
-        warning day and a quiet day (the chance that a warning day outranks a quiet day of the same scenario).
-        Pooled across scenarios, a dashboard whose level differs between scenarios by construction would be
-        credited for telling the scenarios apart, where crashes are more frequent in one."""
-        total, sum_a, sum_b = 0.0, 0.0, 0.0
+    def within_scenarios(picked: Sequence[int], score_sets: Sequence[Sequence[np.ndarray]]) -> tuple[float, ...]:
+        """Each score set's AUC within scenarios over the picked runs: each scenario's AUC, weighted by its pairs
+        of a warning day and a quiet day (the chance that a warning day outranks a quiet day of the same
+        scenario). Pooled across scenarios, a score whose level differs between scenarios by construction would
+        be credited for telling the scenarios apart, where crashes are more frequent in one."""
+        total, sums = 0.0, np.zeros(len(score_sets))
         for sc in H7_SCENARIOS:
             mine = [i for i in picked if run_scenario[i] == sc]
             if not mine:
@@ -1084,9 +1086,14 @@ def h7(seeds, workers, quick) -> HypothesisResult:
             pairs = float(ys.sum()) * float((~ys).sum())
             if pairs == 0.0:
                 continue
-            sa, sb = pooled_aucs(mine)
-            total, sum_a, sum_b = total + pairs, sum_a + pairs * sa, sum_b + pairs * sb
-        return (sum_a / total, sum_b / total) if total > 0.0 else (math.nan, math.nan)
+            total += pairs
+            sums += pairs * np.array([roc_auc(np.concatenate([scores[i] for i in mine]), ys) for scores in score_sets])
+        return tuple(float(x) for x in sums / total) if total > 0.0 else (math.nan,) * len(score_sets)
+
+    dashboards = ([p[0] for p in per_run], [p[1] for p in per_run])
+
+    def aucs(picked: Sequence[int]) -> tuple[float, ...]:
+        return within_scenarios(picked, dashboards)
 
     y_all = np.concatenate([p[2] for p in per_run])
     auc_a, auc_b = aucs(range(len(per_run)))
@@ -1114,18 +1121,7 @@ def h7(seeds, workers, quick) -> HypothesisResult:
         sa, sb = pooled_aucs([i for i, x in enumerate(run_scenario) if x == sc])
         per_scenario[sc] = {"onsets": onsets[sc], DASHBOARD_NAMES["A"]: sa, DASHBOARD_NAMES["B"]: sb}
 
-    def within(scores: list[np.ndarray]) -> float:
-        """A pillar's AUC within scenarios, weighted as the dashboards' (:func:`aucs`)."""
-        total = acc = 0.0
-        for sc in H7_SCENARIOS:
-            mine = [i for i, x in enumerate(run_scenario) if x == sc]
-            ys = np.concatenate([per_run[i][2] for i in mine])
-            pairs = float(ys.sum()) * float((~ys).sum())
-            if pairs > 0.0:
-                total, acc = total + pairs, acc + pairs * roc_auc(np.concatenate([scores[i] for i in mine]), ys)
-        return acc / total if total > 0.0 else math.nan
-
-    pillars = {c: within(v) for c, v in pillar_scores.items()}
+    pillars = {c: within_scenarios(range(len(per_run)), (v,))[0] for c, v in pillar_scores.items()}
     v = verdict(lo, hi, above=0.0)
     worlds = {
         "auc": {DASHBOARD_NAMES["A"]: auc_a, DASHBOARD_NAMES["B"]: auc_b},
