@@ -12,7 +12,7 @@ others through their balance sheets (Greenwood & Vayanos 2014). Here the arbitra
 ``a`` (JPY tn per bp) is their risk tolerance: 30y value they hold per bp of the spread above
 what they expect (``s̄_t``); the prices ``P`` are yesterday's close, so the position is linear
 in the trial yields. The expected spread ``s̄_t`` is the day-0 30y–10y spread plus the change of
-the BoJ rate expected on average over years 10–30 minus over years 0–10 (the expectations part of
+the BoJ rate expected on average over years 0–30 minus over years 0–10 (the expectations part of
 the spread, from the market's expected path): they lean against the part of the spread that is
 term premium and supply, not against the policy path. So a wider spread makes them buy the 30y
 and sell the 10y: the 30y's row of the clearing depends on the 10y's yield and the 10y's on the
@@ -97,8 +97,10 @@ class CurveArbitrageurs(Sector):
 
     @staticmethod
     def _policy_spread(mk) -> float:
-        """The expectations part of the 30y-10y spread: the BoJ rate expected over years 10-30 minus 0-10."""
-        return mk.boj_path.average_between(10.0, 30.0) - mk.boj_path.average(10.0)
+        """The expectations part of the 30y-10y spread: the BoJ rate expected over years 0-30 minus 0-10
+        (each yield's own average, as the super-long investors expect the 30y's; the forward spread,
+        years 10-30 minus 0-10, is 1.5 times this)."""
+        return mk.boj_path.average(30.0) - mk.boj_path.average(10.0)
 
     def expected_spread(self, model) -> float:
         return self.spread_0 + self._policy_spread(model.market) - self._policy_spread_0

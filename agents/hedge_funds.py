@@ -436,7 +436,7 @@ class HedgeFundState(NamedTuple):
     fwd_new_usd_bn: np.ndarray
     ust_new_usd_bn: np.ndarray  # value of the duration leg after trading
     margin_called: np.ndarray  # bool, today
-    forced_usd_bn: np.ndarray  # forced sales today (margin calls beyond the voluntary cut, liquidations)
+    forced_usd_bn: np.ndarray  # forced forward sales today (margin calls beyond the voluntary cut, liquidations)
 
 
 class Observation(NamedTuple):
@@ -717,15 +717,17 @@ def fund_trade(fwd, units, cash, order, terms):
     Returns ``(x, v, dx_ds, dx_dy, dv_ds, dv_dy, called, forced, dforced_ds, dforced_dy)``: the
     forward notional and the UST value held after trading, their derivatives in ``s = ln S`` and
     ``y_us``, whether the fund is in a margin call (the margin of what it holds exceeds ``E/θ``; the
-    cut may be smaller than the voluntary one it makes anyway), and its forced sales (USD bn) with
-    their derivatives: what a binding call cuts beyond the voluntary positions, or everything when
-    the fund is liquidated or has no equity left.
+    cut may be smaller than the voluntary one it makes anyway), and its forced sales of dollars
+    against yen (USD bn) with their derivatives: what a binding call cuts from the forward beyond the
+    voluntary position, or the whole forward when the fund is liquidated or has no equity left. They
+    are the forward only, the position the carry stock measures: a duration leg's forced sale is a
+    Treasury trade funded in dollars, not a purchase of yen.
     """
     d = terms.duration
     v_old, equity = trade_equity(fwd, units, cash, terms)
     if equity <= 0.0 or order.maint_usage <= 0.0:
         return (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, equity <= 0.0 and (fwd > 0.0 or units > 0.0),
-                fwd + v_old, 0.0, -d * v_old)  # fmt: skip
+                fwd, 0.0, 0.0)  # fmt: skip
     x, v, dx_ds, dx_dy, dv_ds, dv_dy, de_ds, de_dy, g_old, usage = voluntary_trade(fwd, v_old, equity, order, terms)
     called = False
     forced, dforced_ds, dforced_dy = 0.0, 0.0, 0.0
@@ -757,10 +759,11 @@ def fund_trade(fwd, units, cash, order, terms):
             c = g_f / g_v
             dc_ds = (dgf_ds * g_v - g_f * dgv_ds) / (g_v * g_v)
             dc_dy = (dgf_dy * g_v - g_f * dgv_dy) / (g_v * g_v)
-            # the forced part: what the call cuts beyond the voluntary positions
-            forced = (x + v) * (1.0 - c)
-            dforced_ds = (dx_ds + dv_ds) * (1.0 - c) - (x + v) * dc_ds
-            dforced_dy = (dx_dy + dv_dy) * (1.0 - c) - (x + v) * dc_dy
+            # the forced part: what the call cuts from the forward beyond the voluntary position (the
+            # carry position; a duration leg's forced sale is a Treasury trade, not a purchase of yen)
+            forced = x * (1.0 - c)
+            dforced_ds = dx_ds * (1.0 - c) - x * dc_ds
+            dforced_dy = dx_dy * (1.0 - c) - x * dc_dy
             dx_ds, dx_dy = dx_ds * c + x * dc_ds, dx_dy * c + x * dc_dy
             dv_ds, dv_dy = dv_ds * c + v * dc_ds, dv_dy * c + v * dc_dy
             x *= c
@@ -1107,7 +1110,7 @@ def _settle_kernel(state, prices, rules, day):
                 t6 += scratch[6, j]
                 closed, failed = event != 2.0, event >= 2.0
                 if closed:
-                    if failed:
+                    if failed and not b_liquidating[j]:  # a liquidating fund was counted the day it failed
                         failures += 1
                     b_alive[j] = False
                     b_liquidating[j] = False

@@ -63,8 +63,8 @@ STALL_DECREASE = 1e-6
 MAX_STEP = np.array([0.25, 0.02, 0.02, 0.01, 0.02])
 # Sign of d(excess demand)/d(own price) when a sector's Jacobian says nothing (bracketing solver):
 # dollars are demanded less as USD/JPY rises; bonds more as their yield rises; long-USD forwards
-# more as the basis falls (dealers supply more of them).
-OWN_SIGN = np.array([-1.0, 1.0, 1.0, 1.0, 1.0])
+# more as the basis falls (the dealers' book N = −b·ℓ·E_d/κ grows), so less as it rises.
+OWN_SIGN = np.array([-1.0, 1.0, 1.0, -1.0, 1.0])
 
 
 class ClearingError(RuntimeError):

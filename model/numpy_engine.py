@@ -163,9 +163,9 @@ class NumpyFundSector:
                     cc = gf / gv
                     dc_ds = (dgf_ds[cut] * gv - gf * dgv_ds) / (gv * gv)
                     dc_dy = (dgf_dy[cut] * gv - gf * dgv_dy) / (gv * gv)
-                    forced[rows] = (xc + vc) * (1.0 - cc)
-                    dforced_ds[rows] = (xs + vs) * (1.0 - cc) - (xc + vc) * dc_ds
-                    dforced_dy[rows] = (xy + vy) * (1.0 - cc) - (xc + vc) * dc_dy
+                    forced[rows] = xc * (1.0 - cc)
+                    dforced_ds[rows] = xs * (1.0 - cc) - xc * dc_ds
+                    dforced_dy[rows] = xy * (1.0 - cc) - xc * dc_dy
                     dx_ds[rows], dx_dy[rows] = xs * cc + xc * dc_ds, xy * cc + xc * dc_dy
                     dv_ds[rows], dv_dy[rows] = vs * cc + vc * dc_ds, vy * cc + vc * dc_dy
                     x[rows] = xc * cc
@@ -175,11 +175,10 @@ class NumpyFundSector:
             neg = v < 0.0
             v[neg], dv_ds[neg], dv_dy[neg] = 0.0, 0.0, 0.0
             if closing.any():
-                for arr in (x, v, dx_ds, dx_dy, dv_ds, dv_dy, dforced_ds):
+                for arr in (x, v, dx_ds, dx_dy, dv_ds, dv_dy, dforced_ds, dforced_dy):
                     arr[closing] = 0.0
                 called[closing] = (equity[closing] <= 0.0) & ((fwd[closing] > 0.0) | (units[closing] > 0.0))
-                forced[closing] = fwd[closing] + v_old[closing]
-                dforced_dy[closing] = -d * v_old[closing]
+                forced[closing] = fwd[closing]
         return x, v, dx_ds, dx_dy, dv_ds, dv_dy, called, forced, dforced_ds, dforced_dy
 
     # -- settle ------------------------------------------------------------------------------
@@ -250,7 +249,7 @@ class NumpyFundSector:
         s.equity_book_usd_bn[back] = s.initial_capital_usd_bn[back]
         return hf.SettleTotals(running_sum(vm), running_sum(carry), running_sum(coupon), running_sum(interest),
                                running_sum(inflows), running_sum(payout), running_sum(default),
-                               int(np.count_nonzero(failed)), int(back.size), calls)  # fmt: skip
+                               int(np.count_nonzero(failed & ~liquidating)), int(back.size), calls)  # fmt: skip
 
     def sums(self) -> hf.FundSums:
         """:func:`agents.hedge_funds.fund_sums` with NumPy's own sums (``ndarray.sum``: the numbers the

@@ -174,8 +174,9 @@ def test_a_margin_call_scales_both_legs_by_the_same_factor(forced_sales):
         want_x, want_v, c, want_called = two_leg_trade(fwd, v_old, e, order, band, forced_sales)
         assert called == want_called
         assert x == pytest.approx(want_x, rel=1e-12) and v == pytest.approx(want_v, rel=1e-12)
-        # forced sales: both legs' cut beyond the voluntary positions, (1 − c)·(x_vol + v_vol)
-        assert forced == pytest.approx((1.0 - c) * (want_x + want_v) / c, rel=1e-10, abs=1e-12 * (fwd + v_old))
+        # forced sales: the forward's cut beyond the voluntary position, (1 − c)·x_vol (the duration leg's
+        # cut is a Treasury sale, not a purchase of yen)
+        assert forced == pytest.approx((1.0 - c) * want_x / c, rel=1e-10, abs=1e-12 * fwd)
         if called and c < 1.0:
             cut += 1
             x_vol, v_vol = want_x / c, want_v / c
@@ -291,6 +292,53 @@ def test_fund_below_the_failure_floor_is_liquidated_the_next_day(crash_snapshots
             assert tomorrow["reentry_day"][i] == tomorrow["day"] + delay
             liquidated += 1
     assert liquidated > 0
+
+
+def test_each_failure_is_counted_once(crash_snapshots):
+    """``hf_failures`` over the run equals the failures the snapshots show, each counted on its day: a fund
+    marked for liquidation, or closed without having been marked the day before (insolvent outright). A
+    fund marked one day that is insolvent the next is one failure, not two."""
+    model, snaps = crash_snapshots
+    history = model.series("hf_failures")
+    seen = 0
+    for yesterday, today in zip(snaps[:-1], snaps[1:], strict=True):
+        marked = today["alive"] & today["liquidating"] & ~yesterday["liquidating"]
+        closed_outright = yesterday["alive"] & ~yesterday["liquidating"] & ~today["alive"]
+        counted = int(marked.sum() + closed_outright.sum())
+        assert history[int(today["day"])] == counted, f"day {today['day']}"
+        seen += counted
+    assert seen > 0
+
+
+def test_a_liquidating_fund_that_is_insolvent_the_next_day_is_not_counted_again():
+    model = make_model(0, hedge_funds__n_funds=8)
+    model.step()
+    state = model.hedge_funds
+    state.liquidating[:] = False
+    state.liquidating[0] = True  # failed yesterday (counted then)
+    state.cash_usd_bn[0] -= 10.0 * state.initial_capital_usd_bn[0]  # and wiped out today
+    prices = hf.SettlePrices(1.0, 0.70, 0.70, 0.043, 0.05, 1e-4)
+    _, failures, _, _ = hf._settle_kernel(state, prices, hf.settle_rules(model.config.hedge_funds), 2)
+    assert not state.alive[0]  # closed ...
+    assert failures == 0  # ... and not a second failure
+
+
+def test_forced_sales_are_the_forward_the_call_cuts():
+    """A called fund with a duration leg: its forced sales are the voluntary forward less the forward it
+    holds after the call (recomputed from :func:`agents.hedge_funds.voluntary_trade`), not the Treasury
+    leg cut with it; a fund with no equity left is forced out of its whole forward."""
+    terms = TradeTerms(math.exp(0.02), 0.70, 8.0, 0.1, True)  # USD/JPY 2% down on the day (ratio S_prev/S)
+    order = FundOrder(6.0, 2.0, 0.06, 0.05, 1.3, 0.3)
+    fwd, units, cash = 5.0, 2.0, -1.1
+    v_old, equity = hf.trade_equity(fwd, units, cash, terms)
+    x_vol, v_vol = hf.voluntary_trade(fwd, v_old, equity, order, terms)[:2]
+    x, v, *_, called, forced, _, _ = hf.fund_trade(fwd, units, cash, order, terms)
+    assert called and 0.0 < x < x_vol and 0.0 < v < v_vol  # both legs cut by the call
+    assert forced == pytest.approx(x_vol - x, rel=1e-12)
+    assert forced < (x_vol - x) + (v_vol - v)
+    # no equity: the whole forward, and nothing for the Treasuries
+    x, v, *_, called, forced, dforced_ds, dforced_dy = hf.fund_trade(fwd, units, -20.0, order, terms)
+    assert (x, v, called, forced, dforced_ds, dforced_dy) == (0.0, 0.0, True, fwd, 0.0, 0.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -684,7 +732,7 @@ def settle_in_one_loop(state, prices, rules, day):
             t[k] += out[5 + k]
         closed, failed = out[12], out[13]
         if closed:
-            failures += bool(failed)
+            failures += bool(failed) and not state.liquidating[i]  # a liquidating fund was counted already
             state.alive[i] = False
             state.liquidating[i] = False
             state.reentry_day[i] = day + rules.reentry_delay

@@ -209,3 +209,17 @@ def test_a_sector_booking_a_trade_that_did_not_clear_fails_the_check_on_that_day
     assert w[BROKEN_DAY] > limit and np.all(np.delete(w, BROKEN_DAY) <= limit)
     with pytest.raises(AccountingError, match=f"^day {BROKEN_DAY}: excess demand at the prices recorded"):
         check_accounting(model)
+
+
+def test_the_bracketing_fallback_own_signs_are_those_of_the_composed_jacobian():
+    """``OWN_SIGN`` stands in for a market's own-price derivative where the Jacobian's is exactly zero; it
+    must be the sign the composed model's derivative has wherever it is not (dollars demanded less as
+    USD/JPY rises, bonds more as their yields rise, long-USD forwards less as the basis rises)."""
+    from model.clearing import OWN_SIGN
+    from model.model import CarryUnwindModel
+
+    model = CarryUnwindModel(scenario="risk_off", seed=4, collect=False)
+    for _ in range(40):
+        model.step()
+        diagonal = np.diag(model.clearing.work.jac)
+        np.testing.assert_array_equal(np.sign(diagonal), OWN_SIGN, err_msg=f"day {model.day}")

@@ -302,3 +302,18 @@ def test_the_brentq_root_of_the_habitat_closed_form_agrees():
     root = brentq(lambda y: two_segment_excess(inp, inp.yjp_prev, y)[1], 0.0, 0.05, xtol=1e-16)
     assert root == pytest.approx(habitat_dealer_closed_form(inp), abs=1e-13)
     assert k > 0.0
+
+
+def test_the_arbitrageurs_expect_the_policy_part_of_the_spread_the_habitat_investors_price():
+    """After BoJ news the arbitrageurs' expected 30y-10y spread moves by what the habitat investors' two
+    anchors move by (the BoJ rate expected over 30 years less over 10, each yield's own average); the
+    forward spread (years 10-30 less 0-10) would move 1.5 times as far."""
+    model = run(2, 3)
+    arb = model.sectors["curve_arbitrageurs"]
+    model.apply_event(ScenarioEvent(day=3, kind="boj_rate", params={"rate": 0.01}))
+    model.apply_event(ScenarioEvent(day=3, kind="boj_path_news", params={"change_pa": 0.002}))
+    mk = model.market
+    habitat = mk.expected_change_30y_boj() - mk.expected_change_10y("boj")
+    moved = arb.expected_spread(model) - arb.spread_0
+    assert abs(habitat) > 1e-4  # the news moved the curve's policy part by more than a basis point
+    assert moved == pytest.approx(habitat, rel=1e-9, abs=1e-15)
