@@ -87,7 +87,7 @@ class SimulationConfig(Validated):
         unit="per annum",
         lo=-0.2,
         hi=0.0,
-        doc="plausibility bound: a cleared 10y yield below this is a clearing failure",
+        doc="plausibility bound: a cleared 10y or 30y yield (UST or JGB) below this is a clearing failure",
         source="the lowest 10y yields on record among major bond markets: Swiss −1.0% (2019), JGB −0.3% (2016)",
     )
     max_yield_pa: float = param(
@@ -95,7 +95,7 @@ class SimulationConfig(Validated):
         unit="per annum",
         lo=0.05,
         hi=2.0,
-        doc="plausibility bound: a cleared 10y yield above this is a clearing failure",
+        doc="plausibility bound: a cleared 10y or 30y yield (UST or JGB) above this is a clearing failure",
         source="UST 10y peaked at 15.8% (Sep 1981); JGB 10y ~8-9% (1980)",
     )
     max_yield_move_pa: float = param(
