@@ -17,6 +17,11 @@ What is recorded (numbers only; no provenance such as commits, timestamps, paths
 Of validation's and the hypotheses' outputs only the numbers are kept: their verdicts and pass/fail
 flags are judgements at the default parameters, and no test asserts a hypothesis's verdict there
 (a change in the numbers under them still shows).
+
+The golden numbers are a regression guard and nothing more: they say that a refactor changed
+nothing, not that any number is right. They are not evidence for any figure, statistic or verdict
+of the documentation or a paper (those rest on the runs and tests that derive them), and the
+hypothesis numbers kept here, from two seeds of quick runs, carry no verdict, for or against.
 """
 
 from __future__ import annotations

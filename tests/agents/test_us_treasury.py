@@ -241,16 +241,40 @@ def test_the_compiled_auction_is_the_numpy_rule_bit_for_bit(n):
             assert np.array_equal(got.view(np.uint64), want.allotments.view(np.uint64))
 
 
+SLOPES_REFUSED = r"^slopes = .* are not allowed; expected finite positive numbers \(and finite levels\)$"
+
+
 @pytest.mark.parametrize(
-    "levels, slopes, size",
-    [([1.0, 2.0, 3.0], [0.1, 0.0, 0.2], 5.0), ([1.0, np.nan, 3.0], [0.1, 0.1, 0.2], 5.0),
-     ([1.0, 2.0, 3.0], [0.1, np.inf, 0.2], 5.0), ([1.0, 2.0, 3.0], [0.1, 0.1, 0.2], 0.0)],
+    "levels, slopes, size, message",
+    [([1.0, 2.0, 3.0], [0.1, 0.0, 0.2], 5.0, SLOPES_REFUSED),
+     ([1.0, np.nan, 3.0], [0.1, 0.1, 0.2], 5.0, SLOPES_REFUSED),
+     ([1.0, 2.0, 3.0], [0.1, np.inf, 0.2], 5.0, SLOPES_REFUSED),
+     ([1.0, 2.0, 3.0], [0.1, 0.1, 0.2], 0.0, r"^size = 0\.0 is not allowed; expected a finite number > 0$")],
 )  # fmt: skip
-def test_the_compiled_auction_refuses_what_the_numpy_one_refuses(levels, slopes, size):
+def test_the_compiled_auction_refuses_what_the_numpy_one_refuses(levels, slopes, size, message):
     levels, slopes, draws = np.array(levels), np.array(slopes), np.zeros(4)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=message):
         uniform_price_auction(levels, slopes, size)
     assert np.isnan(auction_with_news(levels, slopes, draws, 0.05, 0.05, size, np.empty(3)))
+
+
+@pytest.mark.parametrize(
+    "levels, slopes, shapes",
+    [
+        ([1.0, 2.0, 3.0], [0.1, 0.2], r"\(3,\) and \(2,\)"),  # one class without a slope
+        ([1.0, 2.0], [0.1, 0.2, 0.3], r"\(2,\) and \(3,\)"),
+        ([], [], r"\(0,\) and \(0,\)"),  # no bidders: nothing covers the offering
+        ([[1.0, 2.0]], [[0.1, 0.2]], r"\(1, 2\) and \(1, 2\)"),  # equal shapes, but not one row of classes
+        (1.0, 0.1, r"\(\) and \(\)"),  # scalars
+    ],
+    ids=["more-levels", "more-slopes", "empty", "two-dimensional", "scalars"],
+)
+def test_the_auction_refuses_levels_and_slopes_that_are_not_one_equal_row(levels, slopes, shapes):
+    """``uniform_price_auction`` needs one level and one slope per bidder class, as two 1-d arrays of the
+    same length n ≥ 1: mismatched lengths, no classes at all, 2-d arrays (even of equal shapes) and scalars
+    are refused with a message naming both shapes, before any arithmetic."""
+    with pytest.raises(ValueError, match=rf"^levels and slopes have shapes {shapes}; expected equal \(n,\), n ≥ 1$"):
+        uniform_price_auction(np.array(levels), np.array(slopes), 10.0)
 
 
 def test_an_auction_the_rule_refuses_stops_the_day_with_its_message():

@@ -202,3 +202,36 @@ def test_the_map_refuses_to_hold_a_field_it_varies(argv, message, capsys):
     with pytest.raises(SystemExit):
         bsc.main(argv)
     assert message in capsys.readouterr().err
+
+
+def test_a_shocked_run_whose_eve_differs_from_the_build_up_is_refused(monkeypatch):
+    """Measurement 5's shocked run must reach the build-up run's eve bit for bit (common random numbers);
+    if its carry stock on the eve differs, even by 1e-9, ``leverage_binds`` raises instead of measuring a
+    different book. Made fast: the warm-up is 2 days and the anchor 0, so the eve is day 3; the shocked
+    run's carry stock (every model after the first) is read 1e-9 higher. Without that offset the same run
+    is measured (the control: the offset alone trips the check)."""
+    import experiments.analysis.carry_channels as cc
+    from experiments.analysis import balance_sheet_cycle as bsc
+
+    monkeypatch.setattr(bsc, "BUILDUP_WARMUP", 2)
+    monkeypatch.setattr(cc, "ANCHOR_USD_BN", 0.0)
+    real = bsc._carry_state
+    models = []  # held, so that no later model reuses the build-up's id
+    offset = 0.0
+
+    def state(model):
+        if all(model is not m for m in models):
+            models.append(model)
+        carry, stock, near = real(model)
+        return carry, stock + (offset if model is not models[0] else 0.0), near
+
+    monkeypatch.setattr(bsc, "_carry_state", state)
+    out = bsc.leverage_binds(7, month=1)
+    assert out["crowded"] == 1.0 and out["eve_day"] == 3.0 and len(models) == 2
+    models.clear()
+    offset = 1e-9
+    with pytest.raises(
+        RuntimeError, match=r"^seed 7: the shocked run's eve \(.+\) differs from the build-up's \(.+\)$"
+    ):
+        bsc.leverage_binds(7)
+    assert len(models) == 2  # the build-up run and the shocked one, which stopped on its eve

@@ -248,6 +248,60 @@ def test_h7_does_not_credit_a_dashboard_for_telling_the_scenarios_apart(monkeypa
     assert abs(r.effect) < 0.1 and r.verdict != "supported"
 
 
+def h7_two_crash_scenarios(arms, workers=1, progress=False):
+    """Planted H7 runs, the same for every seed: USD/JPY rises 0.01% a day, and falls 0.4% a day on the 19
+    days after each onset: on day 200 in the baseline, on days 150 and 250 in the gradual normalisation,
+    never in the other scenarios. Every pillar is 0 but ``dash_b_zone``, which is 1 on the 20 days up to
+    and including the baseline's onset, and only before the first of the gradual normalisation's two."""
+    n = 400  # days 0..399
+    crashes = {"baseline": (200,), "gradual_normalization": (150, 250)}
+    warned = {"baseline": (200,), "gradual_normalization": (150,)}
+    out = []
+    for arm in arms:
+        r = np.full(n, 1e-4)
+        r[0] = 0.0
+        for onset in crashes.get(arm.scenario, ()):
+            r[onset + 1 : onset + 20] = -0.004
+        paths = {c: np.zeros(n) for c in arm.columns}
+        paths["usdjpy"] = 150.0 * np.exp(np.cumsum(r))
+        for onset in warned.get(arm.scenario, ()):
+            paths["dash_b_zone"][onset - 19 : onset + 1] = 1.0
+        out.append(paths)
+    return out
+
+
+def test_h7_weights_each_scenarios_auc_by_its_pairs_of_a_warning_and_a_quiet_day(monkeypatch):
+    """The within-scenario AUC is each scenario's AUC weighted by its (warning day, quiet day) pairs, not a
+    plain mean over scenarios. Planted (:func:`h7_two_crash_scenarios`): the baseline has one onset per run,
+    which ``dash_b_zone`` warns of (AUC 1); the gradual normalisation has two, of which it warns of the first
+    only (AUC 0.75); the other two scenarios have no crash (no pairs). Held-out seeds 3 and 4, two runs per
+    scenario. The scored days are 60..360, less the 19 days of each fall under way; the warning days are the
+    20 up to each onset: so the baseline has 2·20 = 40 warning and 2·(301 − 19 − 20) = 524 quiet days (20,960
+    pairs), the gradual normalisation 2·40 = 80 and 2·(301 − 38 − 40) = 446 (35,680 pairs). The pair-weighted
+    AUC is (20,960·1 + 35,680·0.75)/56,640 = 0.84251…; equal weights would give 0.875, weights by onsets or
+    by warning days 0.8333…"""
+    monkeypatch.setattr(hyp, "run_arms", h7_two_crash_scenarios)
+    r = hyp.h7([1, 2, 3, 4], workers=1, quick=True)
+    assert r.worlds["test_seeds"] == [3, 4]
+    onsets = {sc: v["onsets"] for sc, v in r.worlds["per_scenario"].items()}
+    assert onsets == {"baseline": 2, "gradual_normalization": 4, "fiscal_dominance_2025": 0, "imported_inflation": 0}
+    b = hyp.DASHBOARD_NAMES["B"]
+    # each crash scenario's own AUC: every warning day above every quiet day; in the gradual normalisation
+    # half the warning days (the first onset's 40) above every quiet day, half (the second's 40) tied with them
+    assert r.worlds["per_scenario"]["baseline"][b] == 1.0
+    assert r.worlds["per_scenario"]["gradual_normalization"][b] == pytest.approx(0.5 * 1.0 + 0.5 * 0.5, abs=1e-12)
+    pairs = {"baseline": 40 * 524, "gradual_normalization": 80 * 446}
+    expected = (pairs["baseline"] * 1.0 + pairs["gradual_normalization"] * 0.75) / sum(pairs.values())
+    assert expected == pytest.approx(47_720 / 56_640, abs=1e-15)
+    assert abs(expected - (1.0 + 0.75) / 2) > 0.03  # equal weights are far off: the test tells them apart
+    # dashboard B's score is increasing in dash_b_zone (its other pillars are constant): the same AUC
+    assert r.worlds["pillar_auc"]["dash_b_zone"] == pytest.approx(expected, abs=1e-12)
+    assert r.worlds["auc"][b] == pytest.approx(expected, abs=1e-12)
+    # dashboard A is constant: every day tied, AUC 0.5 in each scenario, whatever the weights
+    assert r.worlds["auc"][hyp.DASHBOARD_NAMES["A"]] == pytest.approx(0.5, abs=1e-12)
+    assert r.effect == pytest.approx(0.5 - expected, abs=1e-12)
+
+
 @pytest.mark.parametrize("failed_seed", [2, 4])  # one of the seeds that fit the pillars, one of those scored
 def test_h7_is_undefined_when_a_run_failed_not_judged_on_the_runs_that_cleared(monkeypatch, failed_seed):
     monkeypatch.setattr(hyp, "run_arms", h7_planted(failed_seed))

@@ -211,6 +211,80 @@ def test_metrics_cover_every_name_and_reuse_the_headline_figures():
         )
 
 
+def test_every_metric_of_a_hand_built_time_series_is_its_hand_computed_value():
+    """Every entry of ``METRICS`` on an 11-day time series built here, against numbers worked out by hand
+    (in the comments): the largest fall and surge of USD/JPY, its worst day and worst five-day fall (its worst
+    four-day fall differs), the carry stock's trough day and days from peak to trough (its peak is not day 0),
+    the funds' equity drawdown in %, the UST yield's largest rise above and fall below its day-0 level (of
+    different sizes), and the counts, peaks and means the sweep takes from the headline figures. The return
+    moments are the textbook formulas (SciPy's bias-corrected kurtosis), computed here from the path."""
+    from scipy.stats import kurtosis
+
+    usdjpy = np.array([100.0, 120, 118, 115, 112, 110, 96, 102, 108, 105, 90])
+    ts = pd.DataFrame(
+        {
+            "day": np.arange(11),
+            "usdjpy": usdjpy,
+            "hf_gross_usd_bn": [50.0, 55, 60, 58, 45, 40, 42, 48, 52, 56, 59],
+            "hf_equity_usd_bn": [10.0, 12, 9, 11, 13, 10.4, 11, 12, 12.5, 11.7, 12],
+            "hf_margin_calls": [0, 0, 0, 0, 2, 3, 1, 0, 0, 0, 0],
+            "hf_failures": [0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1],
+            "hf_alive": [20, 20, 20, 20, 20, 20, 19, 19, 19, 19, 18],
+            "risk_index": [1.0, 1.2, 1.1, 1.5, 2.0, 3.5, 2.8, 2.0, 1.6, 1.8, 3.0],
+            "ust10y_yield": [0.0400, 0.0410, 0.0430, 0.0425, 0.0390, 0.0365, 0.0380, 0.0395, 0.0410, 0.0420, 0.0405],
+            "jgb10y_yield": [0.0100, 0.0102, 0.0105, 0.0107, 0.0110, 0.0112, 0.0115, 0.0117, 0.0120, 0.0122, 0.0125],
+            # day 0 is the initial state, not a clearing: its residual and iterations do not count
+            "clearing_residual": [0.5, 1e-9, 2e-9, 4e-9, 1e-9, 3e-9, 1e-10, 2e-10, 1e-9, 5e-10, 1e-9],
+            "clearing_iterations": [0, 3, 4, 3, 5, 6, 4, 3, 3, 4, 5],
+            "mof_intervention_jpy_tn": [0.0, 0, 0, 0, 0, 0, 2.5, 1.5, 0, 0, 0],
+        }
+    )
+    r = np.log(usdjpy[1:] / usdjpy[:-1])
+    expected = {
+        # USD/JPY peaks at 120 on day 1; its lowest close after that is 90 on day 10: 1 − 90/120 = 25 %, 9 days
+        # (the whole run is shorter than the 60-day window, so the largest surge is the same fall)
+        "usdjpy_surge_60d_pct": 25.0,
+        "usdjpy_surge_60d_days": 9.0,
+        "usdjpy_max_fall_pct": 25.0,
+        "usdjpy_max_fall_days": 9.0,
+        "usdjpy_max_fall_peak_day": 1.0,
+        "usdjpy_max_fall_trough_day": 10.0,
+        "usdjpy_max_fall_speed_pct_per_day": 25.0 / 9.0,
+        # one-day falls: 96/110 (12.7 %) and 90/105, the worst: 1 − 90/105 = 1/7
+        "usdjpy_worst_day_pct": 100.0 / 7.0,
+        # five-day ratios s[t+5]/s[t]: 110/100, 96/120 = 0.8, 102/118, 108/115, 105/112, 90/110 = 0.818: 20 %
+        # (the worst four-day fall, 96/118, is 18.6 %)
+        "usdjpy_worst_week_pct": 20.0,
+        "usdjpy_end": 90.0,
+        "usdjpy_logret_sd": float(np.sqrt(np.sum((r - r.mean()) ** 2) / (len(r) - 1))),
+        "usdjpy_logret_excess_kurtosis": float(kurtosis(r, fisher=True, bias=False)),
+        # the carry stock peaks at 60 on day 2 (never regained) and troughs at 40 on day 5: 1/3, 3 days
+        "hf_gross_max_drawdown_pct": 100.0 / 3.0,
+        "hf_gross_trough_day": 5.0,
+        "hf_gross_days_to_trough": 3.0,
+        # equity: 12 → 9 (days 1-2) is 25 %; 13 → 10.4 (days 4-5) only 20 %
+        "hf_equity_max_drawdown_pct": 25.0,
+        "hf_margin_calls_total": 6.0,  # 2 + 3 + 1
+        "hf_failures_total": 2.0,
+        "hf_alive_end": 18.0,
+        "mof_intervention_jpy_tn": 4.0,  # 2.5 + 1.5
+        "mof_intervention_days": 2.0,
+        "risk_index_peak": 3.5,
+        # UST 10y from 4.00 %: ends at 4.05 % (+5 bp), highest 4.30 % (+30 bp), lowest 3.65 % (−35 bp)
+        "ust10y_change_bp": 5.0,
+        "ust10y_max_rise_bp": 30.0,
+        "ust10y_max_fall_bp": 35.0,
+        "jgb10y_change_bp": 25.0,  # 1.00 % → 1.25 %
+        "clearing_residual_max": 4e-9,  # days 1-10 (day 0's 0.5 is no clearing)
+        "clearing_iterations_mean": 4.0,  # (3+4+3+5+6+4+3+3+4+5)/10
+    }
+    assert set(expected) == set(METRICS)  # a metric added later must be added here
+    m = run_metrics(ts)
+    assert list(m) == list(METRICS) and all(isinstance(v, float) for v in m.values())
+    for name, want in expected.items():
+        assert m[name] == pytest.approx(want, rel=1e-9, abs=1e-15), name
+
+
 def test_intervention_metric_picks_up_the_mof_column_when_it_exists():
     from model.results import run_simulation
 

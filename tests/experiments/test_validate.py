@@ -523,3 +523,23 @@ def test_seed_spread_of_the_median_and_by_field():
     by = spread_by_field(rows)
     assert by["a"]["n"] == 2 and by["a"]["median"] == 2.0 and (by["a"]["min"], by["a"]["max"]) == (1.0, 3.0)
     assert by["b"]["n"] == 2 and (by["b"]["min"], by["b"]["max"]) == (5.0, 7.0)
+
+
+def test_a_fact_run_that_fails_is_a_validation_error_naming_the_episode_facts(tmp_path, monkeypatch):
+    """A run of the episode facts that fails for another reason than a clearing failure (``FactRunError``)
+    stops the validation as a ``ValidationError`` whose one-line message starts "episode facts: " and keeps
+    the cause's, and nothing is written. One 100-day baseline run; the facts' runs are replaced."""
+    from experiments.analysis import validation
+    from experiments.analysis.episode_facts import FactRunError
+
+    def fails(*args, **kwargs):
+        raise FactRunError("nikkei_2024 seed 1001 failed: OSError: disk full")
+
+    monkeypatch.setattr(validation, "run_facts", fails)
+    out = tmp_path / "v"
+    with pytest.raises(
+        validation.ValidationError, match=r"^episode facts: nikkei_2024 seed 1001 failed: OSError: disk full$"
+    ) as caught:
+        run_validation(out, seeds=1, days=100, burn_in=0, episode_scenario="no_such_scenario")
+    assert isinstance(caught.value.__cause__, FactRunError)
+    assert not (out / "validation.json").exists()

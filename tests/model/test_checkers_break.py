@@ -6,6 +6,7 @@ registry, unknown event kinds and an empty list of scenarios.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -193,6 +194,20 @@ def test_a_time_series_without_rows_is_a_damaged_run(saved, tmp_path):
     df = pd.read_parquet(run / "timeseries.parquet")
     df.iloc[:0].to_parquet(run / "timeseries.parquet", index=False)
     with pytest.raises(DamagedRunError, match=r"timeseries\.parquet: it has no rows; expected the"):
+        load(run)
+
+
+@pytest.mark.parametrize("missing", ["config.toml", "summary.json", "timeseries.parquet"])
+def test_a_complete_run_missing_one_of_its_files_is_not_a_saved_run(saved, tmp_path, missing):
+    """A run directory with its ``complete`` marker but without one of the three files ``save`` writes
+    (its configuration, its summary or its time series) is refused as not a saved run, naming the missing
+    file, rather than loaded in part or reported as an incomplete run."""
+    run = _copy(saved, tmp_path)
+    assert (run / "complete").is_file()  # the marker is there: the check of the files is what refuses it
+    (run / missing).unlink()
+    with pytest.raises(
+        FileNotFoundError, match=f"^{re.escape(str(run / missing))} not found: not a saved carry-unwind run$"
+    ):
         load(run)
 
 
