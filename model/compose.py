@@ -323,6 +323,8 @@ class Bounds(NamedTuple):
     max_basis: float
     max_yield_move: float = math.inf  # |Δy| per day of each yield (10y UST and JGB, 30y JGB), per annum
     max_basis_move: float = math.inf  # |Δb| per day, per annum
+    min_usdjpy: float = 0.0  # the level of USD/JPY
+    max_usdjpy: float = math.inf
 
     def violation(self, result: ClearingResult, prev: Any) -> str:
         """Why ``result`` is implausible ('' if it is not)."""
@@ -332,6 +334,8 @@ class Bounds(NamedTuple):
                 f"USD/JPY={result.usdjpy:.6g} moved {100 * math.expm1(move):+.1f}% in a day "
                 f"(bound |Δ ln S| ≤ {self.max_fx_log_move:g})"
             )
+        if not self.min_usdjpy <= result.usdjpy <= self.max_usdjpy:
+            return f"USD/JPY={result.usdjpy:.6g} outside [{self.min_usdjpy:g}, {self.max_usdjpy:g}]"
         for name, y, before in (("UST10y", result.ust10y_yield, prev[1]), ("JGB10y", result.jgb10y_yield, prev[2]),
                                 ("JGB30y", result.jgb30y_yield, prev[4])):  # fmt: skip
             if not self.min_yield <= y <= self.max_yield:

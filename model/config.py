@@ -82,6 +82,25 @@ class SimulationConfig(Validated):
         source="about twice the largest daily USD/JPY move on record (−7.7% on 8 Oct 1998, BoJ/FRED DEXJPUS)",
         range_note="from several times a calm day's move (USD/JPY daily sd ~0.6%) to beyond any recorded move",
     )
+    min_usdjpy: float = param(
+        50.0,
+        unit="JPY per USD",
+        lo=40.0,
+        hi=75.0,
+        doc="plausibility bound: a cleared USD/JPY below this is a clearing failure, not a price",
+        source="a third below the lowest close since floating began, 75.3 (31 Oct 2011, FRED DEXJPUS)",
+        range_note="half the record low (the widest a user may set it) to the record low itself",
+    )
+    max_usdjpy: float = param(
+        500.0,
+        unit="JPY per USD",
+        lo=360.0,
+        hi=720.0,
+        doc="plausibility bound: a cleared USD/JPY above this is a clearing failure, not a price",
+        source="about 40% above the Bretton Woods parity of 360 (1949-71), the highest level since (FRED DEXJPUS "
+        "begins at about 358 on 4 Jan 1971)",
+        range_note="the parity of 360 to twice it (the widest a user may set it)",
+    )
     min_yield_pa: float = param(
         -0.02,
         unit="per annum",
@@ -125,19 +144,21 @@ class SimulationConfig(Validated):
     min_basis_pa: float = param(
         -0.05,
         unit="per annum",
-        lo=-0.5,
+        lo=-0.15,
         hi=0.0,
         doc="plausibility bound: a cleared USD/JPY cross-currency basis below this is a clearing failure",
         source="the 3m USD/JPY basis reached about −150 to −300 bp at its widest (late 2008, BIS Quarterly Review "
         "Sep 2016, Borio et al.); the bound is about twice that",
+        range_note="up to about five times the widest on record (-1,500 bp): wider is not a basis but a failure",
     )
     max_basis_pa: float = param(
         0.05,
         unit="per annum",
         lo=0.0,
-        hi=0.5,
+        hi=0.15,
         doc="plausibility bound: a cleared basis above this is a clearing failure",
         source="the USD/JPY basis has not been above about +30 bp since 2008 (BIS); symmetric to the lower bound",
+        range_note="0 to +1,500 bp, symmetric to the lower bound's range",
     )
 
 
@@ -206,6 +227,11 @@ class ModelConfig:
                 f"simulation.days = {sim.days} is not allowed with market.start_date = {m.start_date!r}; its last "
                 f"trading day would be {calendar.dates([sim.days])[0]}, after {LAST_DATE} (the last date a time "
                 f"series can hold); expected at most {most:,} trading days for that start date"
+            )
+        if not sim.min_usdjpy <= m.usdjpy <= sim.max_usdjpy:
+            raise ConfigError(
+                f"market.usdjpy = {m.usdjpy!r} is not allowed with simulation.min_usdjpy = {sim.min_usdjpy!r} and "
+                f"simulation.max_usdjpy = {sim.max_usdjpy!r}; expected a starting USD/JPY inside those bounds"
             )
         if not sim.min_basis_pa <= m.fx_basis_pa <= sim.max_basis_pa:
             raise ConfigError(

@@ -377,6 +377,12 @@ class MarketConfig(Validated):
                 f"MarketConfig.start_date = {self.start_date!r} is not allowed; expected a date from 1971-01-01 "
                 "(floating exchange rates) to 2100-12-31"
             )
+        if start.weekday() >= 5:  # the calendar's trading days are Monday to Friday (holidays not modelled)
+            monday = start + dt.timedelta(days=7 - start.weekday())
+            raise ConfigError(
+                f"MarketConfig.start_date = {self.start_date!r} is not allowed: it is a {start:%A}, not a trading "
+                f"day; expected a weekday, e.g. {monday.isoformat()}"
+            )
         if self.risk_index > self.risk_index_max or self.risk_index_mean > self.risk_index_max:
             raise ConfigError(
                 f"MarketConfig.risk_index = {self.risk_index!r} and risk_index_mean = {self.risk_index_mean!r} are not "

@@ -29,9 +29,11 @@ Sector behaviour lives in the sectors (``agents/``); this module holds none.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
+import numbers
 import os
 from collections.abc import Callable
 from typing import Any
@@ -41,15 +43,15 @@ import numpy as np
 from numba import njit
 
 from model.accounting import Ledger, booked_excess, pay_coupons, walras_residual
-from model.calendar import TradingCalendar
+from model.calendar import LAST_DATE, TradingCalendar
 from model.clearing import ClearingResult, solve_linear
 from model.compose import Bounds, ComposedClearing
-from model.config import ModelConfig
+from model.config import ModelConfig, SimulationConfig
 from model.dashboards import DASHBOARD_COLUMNS, dashboards
 from model.macro import MacroState
 from model.market import MarketState
 from model.registry import check_sectors, default_sectors
-from model.scenarios import Scenario, ScenarioEvent, load_scenario, report_late_events
+from model.scenarios import Scenario, ScenarioEvent, events_for, load_scenario, report_late_events
 from model.sector import AUX_LOG_RISK, Day, Sector
 from model.streams import RandomStreams, resolve_seed
 from model.validation import ConfigError, shown
@@ -217,6 +219,36 @@ class _Call:
         self.fn(*self.args)
 
 
+# the largest simulation.days (its ``hi``): run_days takes no more days in one call
+SIMULATION_DAYS_HI = int(next(f for f in dataclasses.fields(SimulationConfig) if f.name == "days").metadata["hi"])
+
+
+def _checked_sectors(sectors: Any) -> tuple[type[Sector], ...]:
+    """``sectors`` of :class:`CarryUnwindModel` as a tuple of sector classes (default
+    :func:`model.registry.default_sectors`), checked (:func:`model.registry.check_sectors`); a one-line
+    ConfigError if it is not a non-empty sequence of sector classes with at least one priced sector."""
+    if sectors is None:
+        classes = default_sectors()
+    else:
+        if isinstance(sectors, (str, bytes, type)) or not hasattr(sectors, "__iter__"):
+            raise ConfigError(
+                f"sectors = {shown(sectors)} is not allowed; expected a tuple of sector classes (subclasses of "
+                "model.sector.Sector), e.g. (*model.registry.default_sectors(), MySector)"
+            )
+        classes = tuple(sectors)
+    try:
+        check_sectors(classes)
+    except ValueError as exc:  # the docstrings promise a ConfigError for every bad argument
+        raise ConfigError(f"sectors: {exc}") from None
+    if not any(cls.flows is not None for cls in classes):  # no market would clear: prices never move
+        names = shown(tuple(cls.name for cls in classes))
+        raise ConfigError(
+            f"sectors = {names} is not allowed; expected at least one priced sector (one with flows, whose "
+            "orders the markets clear), e.g. model.registry.default_sectors()"
+        )
+    return classes
+
+
 class CarryUnwindModel(mesa.Model):
     """The yen carry-trade model.
 
@@ -274,6 +306,9 @@ class CarryUnwindModel(mesa.Model):
             )
         if engine not in ("numba", "mesa", "numpy"):
             raise ConfigError(f"engine = {shown(engine)} is not allowed; expected 'numba', 'mesa' or 'numpy'")
+        if not isinstance(collect, (bool, np.bool_)):  # 'no' is a true value: it must not mean the Mesa path
+            raise ConfigError(f"collect = {shown(collect)} is not allowed; expected True (the Mesa path) or False")
+        classes = _checked_sectors(sectors)
         super().__init__(rng=seed)
         self.seed = seed
         self.scenario_spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -281,9 +316,10 @@ class CarryUnwindModel(mesa.Model):
         if overrides:
             cfg = cfg.with_overrides(overrides)
         self.config = cfg
+        events = events_for(self.scenario_spec, cfg.market.start_date)  # dated events move with the start
+        if events is not self.scenario_spec.events:
+            self.scenario_spec = dataclasses.replace(self.scenario_spec, events=events)
         self.engine = engine
-        classes = tuple(sectors) if sectors is not None else default_sectors()
-        check_sectors(classes)
         self.streams = RandomStreams(seed)
         self.day = 0
         self.running = True
@@ -330,7 +366,8 @@ class CarryUnwindModel(mesa.Model):
             self.clearing = self.clearing.plain({self._flow_index["hedge_funds"]: funds.engine.flows})
         sim = cfg.simulation
         self._bounds = Bounds(sim.max_fx_log_move, sim.min_yield_pa, sim.max_yield_pa, sim.min_basis_pa,
-                              sim.max_basis_pa, sim.max_yield_move_pa, sim.max_basis_move_pa)  # fmt: skip
+                              sim.max_basis_pa, sim.max_yield_move_pa, sim.max_basis_move_pa, sim.min_usdjpy,
+                              sim.max_usdjpy)  # fmt: skip
         self.phase_timer = None  # set by the benchmark: an object whose lap(phase) is called after each phase
         households = self.sectors.get("nisa_households")
         self.nisa_space = households.network_space(self) if households is not None else None
@@ -491,6 +528,7 @@ class CarryUnwindModel(mesa.Model):
         ``after_day`` is called after each day (a progress bar). Falls back to ``run_for`` one day
         at a time where Mesa lacks what the loop uses.
         """
+        self._check_days(days)
         if days <= 0:
             return
         mesa_step = getattr(self, "_default_schedule", None)
@@ -518,6 +556,23 @@ class CarryUnwindModel(mesa.Model):
             self._run_events(events, self.time, at_until=True)  # as Mesa's loop ends: those at the final time
         finally:
             mesa_step.resume()
+
+    def _check_days(self, days: Any) -> None:
+        """``days`` of :meth:`run_days`: an integer from 0 to the trading days left before the last date a
+        time series can hold (and at most simulation.days' largest value); a ConfigError otherwise."""
+        hi = SIMULATION_DAYS_HI
+        left = min(self.calendar.last_day_until(LAST_DATE) - self.day, hi)
+        if isinstance(days, (bool, np.bool_)) or not isinstance(days, numbers.Integral):
+            raise ConfigError(
+                f"days = {shown(days)} is not allowed; expected an integer number of trading days from 0 to {left:,}"
+            )
+        if not 0 <= days <= left:
+            why = f"the trading days from day {self.day} to {LAST_DATE}, the last date a time series can hold"
+            if left == hi:
+                why = f"simulation.days allows at most {hi:,}"
+            raise ConfigError(
+                f"days = {shown(int(days))} is not allowed; expected an integer from 0 to {left:,} ({why})"
+            )
 
     def _run_events(self, events, until: float, *, at_until: bool) -> None:
         """Run, in Mesa's order, the events of ``events`` due before ``until`` (and at it, with ``at_until``)."""

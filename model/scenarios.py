@@ -42,6 +42,7 @@ __all__ = [
     "SCRIPTED_KINDS",
     "MARKED_KINDS",
     "load_scenario",
+    "events_for",
     "list_scenarios",
     "report_late_events",
     "read_text_file",
@@ -89,6 +90,7 @@ class ScenarioEvent:
     kind: str
     params: dict[str, float]
     source: str = ""
+    date: dt.date | None = None  # the date a scenario file gave (None: given as a day); see events_for
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,37 @@ def _parse_event(raw: Any, index: int, where: str, lines: _Lines, calendar: Trad
     missing = set(spec) - set(params)
     if missing:
         raise ConfigError(f"{ctx()}: missing field {sorted(missing)[0]!r} for kind {kind!r}")
-    return ScenarioEvent(day=day, kind=kind, params=params, source=str(raw.get("source", "")))
+    dated = (date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date))) if "date" in raw else None
+    return ScenarioEvent(day=day, kind=kind, params=params, source=str(raw.get("source", "")), date=dated)
+
+
+def events_for(scenario: Scenario, start_date: str) -> tuple[ScenarioEvent, ...]:
+    """The scenario's events for a run whose day 0 is ``start_date``.
+
+    An event the scenario file dated fires on its date: when a run starts on another date than the
+    scenario's (``--set market.start_date=...``), its day is that date's trading day in the run's
+    calendar, and a dated event on or before the run's start is an error (it cannot fire). Events given
+    as a day keep their day, and so does an event whose day was changed after loading (its day no longer
+    that of its date). Raises :class:`ConfigError`.
+    """
+    own = scenario.config.market.start_date
+    if start_date == own or not any(e.date is not None for e in scenario.events):
+        return scenario.events
+    before, after = TradingCalendar(own), TradingCalendar(start_date)
+    moved = []
+    for event in scenario.events:
+        if event.date is None or before.day_of(event.date) != event.day:
+            moved.append(event)
+            continue
+        day = after.day_of(event.date)
+        if day < 1:
+            raise ConfigError(
+                f"market.start_date = {start_date!r} is not allowed with scenario {scenario.name}: its "
+                f"{event.kind} event is dated {event.date}, on or before that start, and could not fire; "
+                f"expected a start before {event.date} (the scenario's own is {own})"
+            )
+        moved.append(dataclasses.replace(event, day=day))
+    return tuple(sorted(moved, key=lambda e: e.day))
 
 
 def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Scenario:

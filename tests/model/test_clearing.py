@@ -35,6 +35,7 @@ from model.sector import (
     TRADING_DAYS,
     UST,
 )
+from model.validation import ConfigError
 from tests.support import CRASH_PRONE, SENTIMENT_STRESS, make_model, run_model
 
 D_UST = 8.5
@@ -1089,13 +1090,12 @@ def test_fund_trade_derivatives_match_central_differences(forced_sales):
             )
         equity = cash + units * price + fwd * (1.0 - ratio)
         x_vol = fwd + speed * (t_fx * equity - fwd)
-        v_vol = units * price + speed * (t_ust * equity - units * price)
         if regime == 3:
             assert forced == 0.0
-        elif regime in (1, 2):
-            assert forced == pytest.approx(fwd + units * price, rel=1e-14, abs=1e-14)
-        elif regime in (4, 5):
-            assert forced == pytest.approx((x_vol + v_vol) - (x + v), rel=1e-9, abs=1e-12 * scale)
+        elif regime in (1, 2):  # closed: the whole forward (the Treasury leg's sale is not a purchase of yen)
+            assert forced == fwd
+        elif regime in (4, 5):  # called: the forward's cut beyond the voluntary position
+            assert forced == pytest.approx(x_vol - x, rel=1e-9, abs=1e-12 * scale)
             forced_cuts += forced > 0.0
         checked[regime] += 1
     assert checked[3] > 100 and checked[4] > 50 and checked[1] > 50
@@ -1409,6 +1409,31 @@ def test_the_bounds_refuse_a_days_move_of_any_yield_or_the_basis_beyond_its_limi
     assert "JGB30y=0.045 moved +250 bp" in bounds.violation(day(jgb30y_yield=0.045), prev)
     assert "fx_basis=-0.024 moved -210 bp" in bounds.violation(day(fx_basis=-0.024), prev)
     assert HAND_BOUNDS.violation(day(jgb30y_yield=0.045), prev) == ""  # no move bound given: none applied
+    # the level of USD/JPY: a move within the day's bound can still leave it outside its plausible range
+    level = HAND_BOUNDS._replace(min_usdjpy=148.0, max_usdjpy=152.0)
+    assert level.violation(day(usdjpy=149.0), prev) == "" and level.violation(day(usdjpy=151.9), prev) == ""
+    assert level.violation(day(usdjpy=147.0), prev) == "USD/JPY=147 outside [148, 152]"
+    assert level.violation(day(usdjpy=153.0), prev) == "USD/JPY=153 outside [148, 152]"
+    assert HAND_BOUNDS.violation(day(usdjpy=147.0), prev) == ""  # no level bound given: none applied
+
+
+def test_a_run_whose_usdjpy_leaves_its_level_bounds_fails_on_that_day():
+    """A run started at USD/JPY 76 with ``simulation.min_usdjpy`` at 75 (the narrowest the bound may be):
+    the same seed with the bound at its widest falls below 75 on some day; bounded, it records the same
+    prices until then and fails on that day, naming the level and the bounds."""
+    start = {"market__usdjpy": 76.0}
+    free = run_model(3, 40, "risk_off", simulation__min_usdjpy=40.0, **start)
+    s = np.asarray(free.history["usdjpy"])
+    crossing = int(np.argmax(s < 75.0))
+    assert crossing > 1, "the free run never fell below 75 in 40 days: the test was not exercised"
+    model = run_model(3, crossing - 1, "risk_off", simulation__min_usdjpy=75.0, **start)
+    assert model.history["usdjpy"] == free.history["usdjpy"][:crossing]
+    with pytest.raises(
+        ClearingError, match=rf"implausible prices on day {crossing}: USD/JPY=7[0-4].* outside \[75, 500\]"
+    ):
+        model.step()
+    with pytest.raises(ConfigError, match=r"market.usdjpy = 74.0 is not allowed with simulation.min_usdjpy = 75.0"):
+        make_model(3, "risk_off", simulation__min_usdjpy=75.0, market__usdjpy=74.0)
 
 
 def test_a_yield_below_its_floor_is_a_clearing_failure():

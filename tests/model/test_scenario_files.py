@@ -3,6 +3,7 @@ the built-in scenarios' descriptions speak to a researcher."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import tomllib
@@ -116,3 +117,30 @@ def test_no_shipped_scenario_scripts_an_outcome():
         kinds = {e.kind for e in load_scenario(name).events}
         assert not kinds & SCRIPTED_KINDS, name
         assert not kinds & OBSERVED_KINDS or "conditional" in name, name
+
+
+# -- dated events and the run's start date ------------------------------------------------------
+def test_a_dated_event_fires_on_its_date_when_the_run_starts_on_another_day():
+    """``boj_hike_2024`` dates its BoJ hike 31 July 2024. Started a month earlier than the scenario's own
+    start (3 June), the run schedules it on the trading day that is 31 July in the run's calendar, not on
+    the scenario's day number (which would be 2 July); an event the file gave as a day keeps its day."""
+    from model.model import CarryUnwindModel
+    from model.scenarios import ScenarioEvent, events_for
+
+    own = load_scenario("boj_hike_2024")
+    model = CarryUnwindModel(scenario=own, seed=1, collect=False, market__start_date="2024-06-03")
+    hike = next(e for e in model.scenario_spec.events if e.kind == "boj_rate")
+    assert model.calendar.date(hike.day) == dt.date(2024, 7, 31)
+    assert hike.day != next(e for e in own.events if e.kind == "boj_rate").day
+    # one given as a day keeps it
+    by_day = dataclasses.replace(own, events=(ScenarioEvent(day=5, kind="boj_path_news", params={"change_pa": 0.001}),))
+    assert events_for(by_day, "2024-06-03")[0].day == 5
+
+
+def test_a_start_after_a_dated_event_is_refused_and_a_weekend_start_too():
+    from model.model import CarryUnwindModel
+
+    with pytest.raises(ConfigError, match=r"^market.start_date = '2024-08-01' is not allowed with scenario boj_hike"):
+        CarryUnwindModel(scenario="boj_hike_2024", seed=1, collect=False, market__start_date="2024-08-01")
+    with pytest.raises(ConfigError, match=r"it is a Saturday, not a trading day; expected a weekday, e.g. 2024-01-08"):
+        CarryUnwindModel(seed=1, collect=False, market__start_date="2024-01-06")
