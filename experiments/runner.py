@@ -24,10 +24,16 @@ machine therefore gives the output an uninterrupted run gives, bit for bit; once
 without an error the directory is removed, unless the block called :meth:`Checkpoint.keep` (a command
 that reports a failure by its exit status rather than by an exception). A result is found only under
 a key made of the task's function and arguments (pickled) and :func:`code_fingerprint` (the ``.py``,
-``.toml`` and ``.json`` files of ``model/``, ``agents/`` and ``experiments/``, and the versions of
-Python, NumPy, SciPy, numba, pandas, Mesa and pyarrow): after an edit anywhere there, or an upgrade,
-nothing stored before is reused. A task that cannot be pickled, or a stored result that cannot be
-read, is simply run again.
+``.toml`` and ``.json`` files of ``model/``, ``agents/`` and ``experiments/``, outputs written there
+excepted, and the versions of Python, NumPy, SciPy, numba, pandas, Mesa and pyarrow): after an edit
+anywhere there, or an upgrade, nothing stored before is reused. A task that cannot be pickled, or a
+stored result that cannot be read, is simply run again.
+
+Every worker process reports its own code fingerprint with each result (:func:`call_reporting`,
+computed once per process): a result computed by other code than the command's (a Dask worker with
+another installation, a worker started after an edit) is refused with :class:`CodeMismatch`, and
+nothing of it is kept. One command at a time writes an output: :func:`output_lock` (taken by
+:func:`resumable` and by the command line for every ``--out``) refuses a second with :class:`OutputBusy`.
 
 A function sent to worker processes must be importable by name (a module-level function), and
 a script that uses the local executor must call it under ``if __name__ == "__main__":`` (spawn
@@ -53,6 +59,7 @@ import pickle
 import re
 import shutil
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -81,6 +88,14 @@ __all__ = [
     "FINGERPRINT_LIBRARIES",
     "NOT_INSTALLED",
     "is_host",
+    "CodeMismatch",
+    "OutputBusy",
+    "call_reporting",
+    "check_worker",
+    "worker_identity",
+    "fingerprint_difference",
+    "lock_file",
+    "output_lock",
     "scheduler_address_problem",
     "scheduler_connection_problem",
     "atomic_write",
@@ -95,6 +110,14 @@ EXECUTORS = ("local", "dask", "serial")
 
 class PoolError(RuntimeError):
     """The pool could not be started (e.g. the Dask scheduler is unreachable)."""
+
+
+class CodeMismatch(RuntimeError):
+    """A worker computed a result with other code than the command's (see :func:`check_worker`)."""
+
+
+class OutputBusy(RuntimeError):
+    """Another command is writing the same output (see :func:`output_lock`)."""
 
 
 class TaskFailed(RuntimeError):
@@ -123,6 +146,69 @@ def init_worker() -> None:
     # Ctrl-C reaches the whole process group: the parent alone handles it (writes what is
     # finished, then stops the workers), so the workers do not print tracebacks of their own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# -- which code a worker runs ---------------------------------------------------------------------
+
+_PROCESS_TOKEN = uuid.uuid4().hex  # this process's own (a spawned worker imports the module afresh: its own)
+_WORKER_FINGERPRINT: str | None = None  # this process's code fingerprint, computed by its first task
+
+
+def worker_identity() -> tuple[str, str]:
+    """``(process token, code fingerprint)`` of this process: the fingerprint of the code it loaded,
+    computed once, at its first task, and kept (an edit of the files later does not change the code a
+    running process executes)."""
+    global _WORKER_FINGERPRINT
+    if _WORKER_FINGERPRINT is None:
+        _WORKER_FINGERPRINT = code_fingerprint()
+    return _PROCESS_TOKEN, _WORKER_FINGERPRINT
+
+
+def call_reporting(fn: Callable[..., Any], *args: Any) -> tuple[tuple[str, str], Any]:
+    """``(worker_identity(), fn(*args))``: the unit of work a pool runs, so that the caller can refuse a
+    result computed by other code (:func:`check_worker`). An error raised while numba reads a damaged
+    cache is raised as :class:`model.numba_cache.CacheDamaged`, whose one line names the folder to delete."""
+    identity = worker_identity()
+    try:
+        value = fn(*args)
+    except Exception as exc:
+        from model.numba_cache import CacheDamaged, damage_message
+
+        damaged = damage_message(exc)
+        if damaged is not None and not isinstance(exc, CacheDamaged):
+            raise CacheDamaged(damaged) from None
+        raise
+    return identity, value
+
+
+def check_worker(identity: tuple[str, str], expected: str, what: str = "results") -> None:
+    """Refuse (:class:`CodeMismatch`) a result reported by :func:`call_reporting` from a process that runs
+    other code than ``expected`` (the fingerprint the command started with, or its manifest records).
+    A result computed in this process is its own code's."""
+    token, fingerprint = identity
+    if token == _PROCESS_TOKEN or fingerprint == expected:
+        return
+    diff = fingerprint_difference(fingerprint, expected, "on the worker", "in this command")
+    raise CodeMismatch(
+        f"a worker computed {what} with other code than this command's ({diff}; "
+        f"worker: {fingerprint!r}, this command: {expected!r}); nothing it computed was kept: give every worker "
+        "the same code and library versions (restart them after an edit or upgrade) and run the command again"
+    )
+
+
+def fingerprint_difference(old: str | None, new: str, there: str = "there", here: str = "here") -> str:
+    """How two code fingerprints differ, in words: "source hash 1a2b there, 3c4d here; numpy 2.0 there, ..."."""
+    if not old:
+        return f"no code fingerprint recorded {there}"
+    a, b = old.split(), new.split()
+    shown = []
+    # "VERSION SOURCE_HASH python 3.12.1 numpy 2.0.1 ...": compared item by item if the names agree
+    if len(a) == len(b) and a[2::2] == b[2::2]:
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                name = ("version", "source hash")[i] if i < 2 else a[i - 1]
+                shown.append(f"{name} {x} {there}, {y} {here}")
+    return "; ".join(shown) or f"{old} {there}, {new} {here}"
 
 
 # -- pools ----------------------------------------------------------------------------------------
@@ -446,6 +532,8 @@ def run_tasks(
     keys: list[str | None] = [None] * len(tasks)
     todo = list(range(len(tasks)))
     checkpoint = active_checkpoint()
+    # the code the command started with: a worker's result computed by other code is refused
+    expected = checkpoint.fingerprint if checkpoint is not None else None
     if checkpoint is not None:  # inside a resumable command: what an earlier attempt finished is not run again
         found, keys = checkpoint.split(fn, tasks)
         todo = [i for i in todo if i not in found]
@@ -470,11 +558,14 @@ def run_tasks(
                 try:
                     value = fn(tasks[i])
                 except Exception as exc:
+                    _raise_damaged_cache(exc)
                     raise TaskFailed(i, exc) from exc
                 finish(i, value)
             return results
+        if expected is None:
+            expected = code_fingerprint()
         pool = make_pool(executor, max(1, min(workers, len(todo))), scheduler)
-        futures = {pool.submit(fn, tasks[i]): i for i in todo}
+        futures = {pool.submit(call_reporting, fn, tasks[i]): i for i in todo}
         pending = set(futures)
         try:
             while pending:
@@ -482,15 +573,29 @@ def run_tasks(
                     pending.discard(fut)
                     i = futures[fut]
                     try:
-                        value = fut.result()
+                        identity, value = fut.result()
                     except Exception as exc:
+                        _raise_damaged_cache(exc)
                         raise TaskFailed(i, exc) from exc
+                    check_worker(identity, expected)  # before anything of it is kept
                     finish(i, value)
         except BaseException:
             pool.close(cancel=True, pending=list(pending))
             raise
         pool.close(cancel=False)
     return results
+
+
+def _raise_damaged_cache(exc: BaseException) -> None:
+    """Raise :class:`model.numba_cache.CacheDamaged` (one line naming the folder to delete) if ``exc`` came
+    from reading numba's damaged cache: a broken environment, not a failure of that task."""
+    from model.numba_cache import CacheDamaged, damage_message
+
+    if isinstance(exc, CacheDamaged):
+        raise exc
+    damaged = damage_message(exc)
+    if damaged is not None:
+        raise CacheDamaged(damaged) from None
 
 
 # -- resuming: finished results kept on disk -------------------------------------------------------
@@ -506,10 +611,12 @@ NOT_INSTALLED = "absent"  # the version recorded for a library of FINGERPRINT_LI
 
 def code_fingerprint() -> str:
     """A hash of everything a stored result could depend on besides its task: the package's version, the
-    ``.py``, ``.toml`` and ``.json`` files of ``model/``, ``agents/`` and ``experiments/``, and the
-    versions of Python and of the libraries in :data:`FINGERPRINT_LIBRARIES` (a library that is not
-    installed is listed with the version :data:`NOT_INSTALLED`). Read afresh at each call (a few
-    milliseconds): a scenario file edited in a long-lived session must change it."""
+    ``.py``, ``.toml`` and ``.json`` files of ``model/``, ``agents/`` and ``experiments/`` (not the
+    outputs written there: checkpoints, sweeps, runs, hidden temporary files, the calibration records;
+    see :func:`model.numba_cache.source_hash`), and the versions of Python and of the libraries in
+    :data:`FINGERPRINT_LIBRARIES` (a library that is not installed is listed with the version
+    :data:`NOT_INSTALLED`). Read afresh at each call (a few milliseconds): a scenario file edited in a
+    long-lived session must change it."""
     import platform
 
     from model.numba_cache import source_hash
@@ -641,6 +748,21 @@ def resumable(directory: str | Path | None, settings: dict[str, Any] | None = No
     if directory is None:
         yield None
         return
+    with output_lock(_output_of(directory)):  # one command at a time writes an output and its checkpoint
+        with _resumable(directory, settings) as checkpoint:
+            yield checkpoint
+
+
+def _output_of(checkpoint: str | Path) -> Path:
+    """The output whose checkpoint is ``checkpoint`` (see :func:`beside`): its lock is that output's."""
+    checkpoint = Path(checkpoint)
+    if checkpoint.name.endswith(".checkpoint") and len(checkpoint.name) > len(".checkpoint"):
+        return checkpoint.with_name(checkpoint.name[: -len(".checkpoint")])
+    return checkpoint
+
+
+@contextlib.contextmanager
+def _resumable(directory: str | Path, settings: dict[str, Any] | None) -> Iterator[Checkpoint]:
     recorded = checkpoint_settings(directory)
     # another command's unfinished checkpoint (its settings recorded and not these): this block reads and
     # adds to it, and leaves it in place for that command, whose record stays
@@ -692,7 +814,151 @@ def beside(out: str | Path | None) -> Path | None:
     if out is None or str(out) in ("", "-"):
         return None
     out = Path(out)
-    return out.with_name(out.name + ".checkpoint")
+    if not out.name:  # "." or "/": named by the folder it stands for
+        out = Path(os.path.abspath(out))
+    return out.with_name(out.name + ".checkpoint") if out.name else out / ".checkpoint"
+
+
+# -- one writer per output --------------------------------------------------------------------------
+
+_HELD: dict[Path, int] = {}  # the lock files this process holds, and how many blocks hold each
+_HELD_GUARD = threading.Lock()
+
+
+def lock_file(out: str | Path) -> Path:
+    """The lock file of the output ``out`` (a file or a directory): ``.NAME.lock`` beside it, where
+    ``NAME`` is the output's name (absolute, so that ``out`` and ``./out`` share it)."""
+    path = Path(os.path.abspath(out))
+    return path.with_name(f".{path.name}.lock") if path.name else path / ".carry-unwind.lock"
+
+
+@contextlib.contextmanager
+def output_lock(out: str | Path | None) -> Iterator[Path | None]:
+    """Within the block this process alone writes ``out``: an exclusive, non-blocking ``flock`` on
+    :func:`lock_file` beside it (created, with the folders above it, and removed at the end, as are
+    folders made for it that stay empty). Another process that holds it makes this raise
+    :class:`OutputBusy` at once: "another command is writing to OUT (lock FILE)". Where no file can be
+    made beside ``out`` (a folder this user cannot write to, a file in the way) there is no lock: nothing
+    can be written there either, and the command's own check says so. The lock is the process's, so
+    blocks nest (a command's :func:`resumable` inside the command line's own); the
+    operating system releases it when a process dies, whatever file stays behind. ``None``, ``""`` or
+    ``"-"``: no output, no lock; on a system or file system without ``flock``, no lock either.
+    """
+    if out is None or str(out) in ("", "-"):
+        yield None
+        return
+    path = lock_file(out)
+    with _HELD_GUARD:
+        if path in _HELD:
+            _HELD[path] += 1
+            nested = True
+        else:
+            nested = False
+    if nested:
+        try:
+            yield path
+        finally:
+            with _HELD_GUARD:
+                _HELD[path] -= 1
+        return
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield path
+        return
+    fd = None
+    try:
+        made = _make_folders(path.parent)
+    except OSError:  # no folder can be made there: the command's own check of --out says why, in its words
+        made = []
+    try:
+        if path.parent.is_dir():
+            fd = _acquire(fcntl, path, out)
+        if fd is not None:
+            with _HELD_GUARD:
+                _HELD[path] = 1
+        try:
+            yield path
+        finally:
+            with _HELD_GUARD:
+                _HELD.pop(path, None)
+    finally:
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                if _same_file(path, fd):
+                    path.unlink()
+            os.close(fd)  # releases the lock
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if it stayed empty
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; the folders created, outermost first."""
+    missing = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    made: list[Path] = []
+    try:
+        for f in reversed(missing):
+            try:
+                f.mkdir()
+            except FileExistsError:
+                continue
+            made.append(f)
+    except OSError:
+        for f in reversed(made):
+            with contextlib.suppress(OSError):
+                f.rmdir()
+        raise
+    return made
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    try:
+        a, b = os.stat(path), os.fstat(fd)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _acquire(fcntl: Any, path: Path, out: str | Path) -> int | None:
+    """Open and lock ``path``; its descriptor, or None where the file system has no locks (a warning)."""
+    for _ in range(10):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # a folder this user cannot write to: nothing can be written beside it
+            log.debug("cannot create the lock %s (%s): no lock", path, exc.strerror or exc)
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = ""
+            with contextlib.suppress(OSError, ValueError):
+                pid = int(os.read(fd, 32).decode().split()[0])
+                holder = f", held by process {pid}"
+            os.close(fd)
+            raise OutputBusy(
+                f"another command is writing to {out} (lock {path}{holder}); wait for it to finish, or choose "
+                "another output"
+            ) from None
+        except OSError as exc:  # a file system without locks (some network mounts)
+            os.close(fd)
+            log.warning("cannot lock %s (%s); nothing stops another command writing to %s at the same time",
+                        path, exc.strerror or exc, out)  # fmt: skip
+            return None
+        # the holder before may have removed the file just before it released it: the lock counts only on
+        # the file that is at the path now
+        if _same_file(path, fd):
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+            return fd
+        os.close(fd)
+    raise OutputBusy(
+        f"another command is writing to {out} (lock {path}); wait for it to finish, or choose another output"
+    )
 
 
 # -- atomic files -------------------------------------------------------------------------------------

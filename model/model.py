@@ -564,14 +564,15 @@ class CarryUnwindModel(mesa.Model):
         left = min(self.calendar.last_day_until(LAST_DATE) - self.day, hi)
         if isinstance(days, (bool, np.bool_)) or not isinstance(days, numbers.Integral):
             raise ConfigError(
-                f"days = {shown(days)} is not allowed; expected an integer number of trading days from 0 to {left:,}"
+                f"run_days: days = {shown(days)} is not allowed; expected an integer number of trading days from 0 to "
+                f"{left:,}"
             )
         if not 0 <= days <= left:
             why = f"the trading days from day {self.day} to {LAST_DATE}, the last date a time series can hold"
             if left == hi:
                 why = f"simulation.days allows at most {hi:,}"
             raise ConfigError(
-                f"days = {shown(int(days))} is not allowed; expected an integer from 0 to {left:,} ({why})"
+                f"run_days: days = {shown(int(days))} is not allowed; expected an integer from 0 to {left:,} ({why})"
             )
 
     def _run_events(self, events, until: float, *, at_until: bool) -> None:

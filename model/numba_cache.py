@@ -22,6 +22,14 @@ _ROOT = Path(__file__).resolve().parents[1]
 _DONE = False
 
 
+# Folders under the packages that hold what commands *wrote*, not what defines a result: the calibration
+# records (``experiments/calibration/results/``, cited by the model's docstrings, never read by it).
+OUTPUT_FOLDERS = (("experiments", "calibration", "results"),)
+# Markers of a command's output folder: a sweep (its manifest), a run (its completion marker), a
+# checkpoint (its settings). A folder holding one is skipped whole, as is a ``*.checkpoint`` folder.
+OUTPUT_MARKERS = ("manifest.json", "complete", "settings.json")
+
+
 def source_hash(
     packages: tuple[str, ...] = ("model", "agents"), suffixes: tuple[str, ...] = (".py",), recursive: bool = False
 ) -> str:
@@ -29,21 +37,84 @@ def source_hash(
 
     The default, the compiled kernels' source (``model/*.py``, ``agents/*.py``), keys the numba
     cache. ``recursive`` takes sub-packages too (names then relative to the project), skipping
-    hidden directories and ``__pycache__``.
+    hidden files and directories (a writer's ``.tmp-*`` files among them), ``__pycache__``, and the
+    outputs of commands that may be written under a package: :data:`OUTPUT_FOLDERS`, ``*.checkpoint``
+    folders and any folder holding one of :data:`OUTPUT_MARKERS` (a sweep, a run, a checkpoint).
+    The hash thus covers code and the files that define behaviour (scenario and sweep specifications),
+    not results a command wrote there.
     """
     h = hashlib.sha1()
+    outputs: dict[Path, bool] = {}
     for package in packages:
         root = _ROOT / package
         found = root.rglob("*") if recursive else root.glob("*")
         for path in sorted(found):
             inside = path.relative_to(root).parts
-            if path.suffix not in suffixes or any(p.startswith(".") or p == "__pycache__" for p in inside[:-1]):
+            if path.suffix not in suffixes or any(p.startswith(".") or p == "__pycache__" for p in inside):
+                continue
+            if recursive and _is_output(path, root, outputs):
                 continue
             if not path.is_file():
                 continue
             h.update((str(path.relative_to(_ROOT)) if recursive else path.name).encode())
             h.update(path.read_bytes())
     return h.hexdigest()[:12]
+
+
+def _is_output(path: Path, root: Path, seen: dict[Path, bool]) -> bool:
+    """Whether ``path`` lies in a command's output folder under ``root`` (see :func:`source_hash`)."""
+    rel = path.relative_to(_ROOT).parts
+    if any(rel[: len(folder)] == folder for folder in OUTPUT_FOLDERS):
+        return True
+    folder = path.parent
+    while folder != root and root in folder.parents:
+        if folder not in seen:
+            seen[folder] = folder.name.endswith(".checkpoint") or any(
+                (folder / marker).is_file() for marker in OUTPUT_MARKERS
+            )
+        if seen[folder]:
+            return True
+        folder = folder.parent
+    return False
+
+
+class CacheDamaged(RuntimeError):
+    """numba's on-disk cache could not be read back; the message says which folder to delete."""
+
+
+def damage_message(exc: BaseException) -> str | None:
+    """One line saying that numba's cache of compiled kernels is damaged and which folder to delete, if
+    ``exc`` was raised while numba read that cache (a truncated index: ``UnpicklingError``, ``EOFError``);
+    None for any other error.
+
+    Recognised by the frames of its traceback (numba's ``caching.py``), or, for an error that crossed a
+    process boundary, by the text of the worker's traceback that ``concurrent.futures`` attaches.
+    """
+    import traceback
+
+    marker = os.path.join("numba", "core", "caching.py")
+    seen: set[int] = set()
+    err: BaseException | None = exc
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, CacheDamaged):
+            return str(err)
+        if any(f.filename.endswith(marker) for f in traceback.extract_tb(err.__traceback__)):
+            break  # raised here, in numba's caching
+        if marker in str(err):  # the text of a worker's traceback: the error is the one it is attached to
+            err = exc
+            break
+        err = err.__cause__ or err.__context__
+    else:
+        return None
+    folder = os.environ.get("NUMBA_CACHE_DIR") or str(getattr(sys.modules.get("numba.core.config"), "CACHE_DIR", ""))
+    reason = " ".join(f"{type(err).__name__}: {err}".split())[:200]
+    where = f"in {folder} " if folder else ""
+    return (
+        f"numba's cache of compiled kernels {where}cannot be read ({reason}); it is damaged: delete "
+        f"{'that folder' if folder else 'numba cache folder (NUMBA_CACHE_DIR)'} and run the command again "
+        "(the kernels are compiled afresh)"
+    )
 
 
 def configure() -> None:

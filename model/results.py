@@ -128,7 +128,7 @@ def run_simulation(
     days
         Number of trading days to simulate; defaults to ``config.simulation.days``. When given,
         it is also written into ``simulation.days`` so that the recorded configuration
-        reproduces the run.
+        reproduces the run; an override ``simulation__days`` of another value beside it is an error.
     progress
         Show a tqdm progress bar on stderr.
     check_every_day
@@ -150,8 +150,16 @@ def run_simulation(
         bad input.
     """
     from model.model import CarryUnwindModel  # heavy (numba); imported only when a run is asked for
+    from model.validation import ConfigError, shown
 
     if days is not None:
+        for key in ("simulation__days", "simulation.days"):
+            if key in overrides and not _same_days(overrides[key], days):
+                raise ConfigError(
+                    f"days = {shown(days)} and {key} = {shown(overrides[key])} are not allowed together; they differ, "
+                    "expected one of them (or the same number in both)"
+                )
+            overrides.pop(key, None)
         overrides["simulation__days"] = days
     t0 = time.perf_counter()
     # the lean path: arrays preallocated for the run, no per-day DataCollector (same numbers)
@@ -176,6 +184,14 @@ def run_simulation(
         seed=model.seed,
         scenario=model.scenario_spec.name,
     )
+
+
+def _same_days(a: Any, b: Any) -> bool:
+    """Whether two values given for the horizon are the same number (``3`` and ``3.0``; never a bool)."""
+    try:
+        return not isinstance(a, bool) and not isinstance(b, bool) and bool(a == b)
+    except Exception:  # an object whose comparison fails is no horizon: the configuration's check says so
+        return False
 
 
 def run_name(model: Any) -> str:

@@ -12,11 +12,12 @@ import dataclasses
 import json
 import math
 import numbers
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfigError", "Validated", "param", "parse_json", "read_text_file", "shown"]
+__all__ = ["ConfigError", "MAX_TEXT_FILE_BYTES", "Validated", "param", "parse_json", "read_text_file", "shown"]
 
 
 class ConfigError(ValueError):
@@ -193,6 +194,20 @@ def parse_json(data: bytes, refuse: Callable[[str], Exception], **loads: Any) ->
         raise refuse("it is not valid JSON (nested too deeply)") from None
 
 
+# The largest input file read_text_file reads (scenario, configuration and sweep specification files).
+# The inputs are hand-written TOML of a few kilobytes (the largest shipped scenario is under 8 kB, a
+# saved config.toml about 20 kB); a scenario of the most events a file may hold
+# (model.scenarios.MAX_EVENTS, 100,000, at about 60 bytes each) is about 6 MiB. A larger file is a
+# mistake (a data file, a log), which would otherwise be read whole and parsed for minutes.
+MAX_TEXT_FILE_BYTES = 16 * 2**20
+
+
+def _size(n: int) -> str:
+    """A byte count for a message: ``400.0 MiB``, ``16 MiB``."""
+    mib = n / 2**20
+    return f"{mib:,.0f} MiB" if mib == int(mib) else f"{mib:,.1f} MiB"
+
+
 def read_text_file(path: str | Path, what: str) -> str:
     """The UTF-8 text of the file ``path``; a :class:`ConfigError` naming it if it cannot be read.
 
@@ -200,19 +215,32 @@ def read_text_file(path: str | Path, what: str) -> str:
     parsers refuse it with a message about line 1 that does not say why.
 
     ``what`` names the file's role in the message ("scenario", "configuration"...): a directory,
-    a missing file, a file without read permission and one that is not UTF-8 text (a spreadsheet
-    saved as TOML, a Latin-1 comment) each get a one-line explanation instead of a traceback.
+    a missing file, a file without read permission, one larger than :data:`MAX_TEXT_FILE_BYTES`
+    (16 MiB; refused before it is read, and no more than that is ever read from a device or a pipe)
+    and one that is not UTF-8 text (a spreadsheet saved as TOML, a Latin-1 comment) each get a
+    one-line explanation instead of a traceback.
     """
     path = Path(path)
     where = f"{what} {str(path)!r}"
     if path.is_dir():
         raise ConfigError(f"{where} is not allowed; it is a directory, expected a .toml file")
+    too_big = f"expected a text file of at most {_size(MAX_TEXT_FILE_BYTES)}"
     try:
-        data = path.read_bytes()
+        info = path.stat()
+        if stat.S_ISREG(info.st_mode):
+            if info.st_size > MAX_TEXT_FILE_BYTES:
+                size = info.st_size
+                raise ConfigError(f"{where} is not allowed; it is {_size(size)} ({size:,} bytes), {too_big}")
+            data = path.read_bytes()
+        else:  # a device or a pipe reports no size: read no more than the limit
+            with path.open("rb") as f:
+                data = f.read(MAX_TEXT_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{where} does not exist") from None
     except OSError as exc:
         raise ConfigError(f"{where} cannot be read: {exc.strerror or exc}") from None
+    if len(data) > MAX_TEXT_FILE_BYTES:
+        raise ConfigError(f"{where} is not allowed; it holds more than {_size(MAX_TEXT_FILE_BYTES)}, {too_big}")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

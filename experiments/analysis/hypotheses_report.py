@@ -27,7 +27,7 @@ from experiments.analysis.hypotheses import (
 )
 from experiments.runner import fsync_dir, save_figure_atomic, write_text_atomic
 
-__all__ = ["run_hypotheses", "format_estimate", "hypothesis_figure", "VERDICT_COLORS"]
+__all__ = ["run_hypotheses", "format_estimate", "hypothesis_figure", "provenance", "provenance_line", "VERDICT_COLORS"]
 
 STAGING_DIR = ".hypotheses-staged"  # in the output folder, while a run's figures are drawn
 
@@ -66,8 +66,6 @@ def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None 
         r = HYPOTHESES[key](seed_list, runs, quick)
         results.append(r)
         log.info("%s: %s (%s = %.3g [%.3g, %.3g])", key, r.verdict, r.effect_name, r.effect, r.ci_low, r.ci_high)
-    from model import __version__
-
     # drawn once all have run, into a staging folder: a failure up to the renames leaves the earlier outputs whole
     staging = out / STAGING_DIR
     shutil.rmtree(staging, ignore_errors=True)  # left by a run that was killed
@@ -76,10 +74,11 @@ def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None 
         for r in results:
             r.figure = _figure(r, staging)
         shown = {k.replace("__", "."): v for k, v in base.items()}
-        payload = {"version": __version__, "seeds": seed_list, "ci_level": CI_LEVEL, "interval": INTERVAL_METHOD,
+        made = provenance(quick)
+        payload = {**made, "seeds": seed_list, "ci_level": CI_LEVEL, "interval": INTERVAL_METHOD,
                    "overrides": shown, "hypotheses": [_jsonable(asdict(r)) for r in results]}  # fmt: skip
         write_text_atomic(out / "verdicts.json", json.dumps(payload, indent=2))
-        write_text_atomic(out / "report.md", _report(results, seed_list, shown))
+        write_text_atomic(out / "report.md", _report(results, seed_list, shown) + "\n" + provenance_line(made) + "\n")
         for r in results:
             if r.figure:
                 os.replace(staging / r.figure, out / r.figure)
@@ -88,6 +87,32 @@ def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None 
         shutil.rmtree(staging, ignore_errors=True)
     _remove_other_figures(out, results)
     return results
+
+
+def provenance(quick: bool) -> dict[str, Any]:
+    """What made a hypotheses output, recorded in it: the package version, the git commit and whether the
+    tree had uncommitted changes (None where unknown), the code fingerprint
+    (:func:`experiments.runner.code_fingerprint`: code, inputs and library versions) and ``--quick``."""
+    from experiments.runner import code_fingerprint
+    from model import __version__
+    from model.results import git_commit, git_dirty
+
+    commit = git_commit()
+    return {"version": __version__, "git_commit": commit, "git_dirty": git_dirty() if commit else None,
+            "code_fingerprint": code_fingerprint(), "quick": bool(quick)}  # fmt: skip
+
+
+def provenance_line(made: Mapping[str, Any]) -> str:
+    """One line of a report saying what made it (:func:`provenance`); "" for an output that recorded none."""
+    if "code_fingerprint" not in made:
+        return ""
+    commit = made.get("git_commit")
+    where = "no git commit known"
+    if commit:
+        where = f"commit {commit[:12]}" + (" with uncommitted changes" if made.get("git_dirty") else "")
+    quick = ", with --quick (shorter H7 runs)" if made.get("quick") else ""
+    return (f"*Made by* carry-unwind {made.get('version')} ({where}; code fingerprint "
+            f"`{made['code_fingerprint']}`){quick}.")  # fmt: skip
 
 
 def _figure_name(key: str) -> str:

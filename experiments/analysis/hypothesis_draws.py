@@ -296,10 +296,10 @@ def run_over_draws(
             rows.append({"draw": i, "hypothesis": key, "verdict": r.verdict, "effect": r.effect,
                          "ci": [r.ci_low, r.ci_high]})  # fmt: skip
             log.info("%s: %s (%s = %.3g [%.3g, %.3g])", label, r.verdict, r.effect_name, r.effect, r.ci_low, r.ci_high)
-    from model import __version__
+    from experiments.analysis.hypotheses_report import provenance
 
     payload = {
-        "version": __version__,
+        **provenance(quick),  # version, git commit and dirty, code fingerprint, --quick
         "source": source,
         "prior_seed": DRAWS_SEED if source == "prior" else None,
         "seeds_per_draw": seed_list,
@@ -325,7 +325,11 @@ def write_outputs(out: str | Path, payload: dict[str, Any]) -> dict[str, Any]:
     write_text_atomic(out / "draws.json", json.dumps(json_safe(payload), indent=2, allow_nan=False))
     fig = draws_figure(payload["summary"], n_draws, len(seeds), source)
     atomic_write(out / "draws.png", lambda f: fig.savefig(f, format="png", dpi=150))
-    write_text_atomic(out / "draws.md", _report(payload["summary"], n_draws, seeds, source, payload["held"]))
+    from experiments.analysis.hypotheses_report import provenance_line
+
+    made = provenance_line(payload)
+    text = _report(payload["summary"], n_draws, seeds, source, payload["held"]) + (f"\n{made}\n" if made else "")
+    write_text_atomic(out / "draws.md", text)
     return payload
 
 

@@ -491,7 +491,7 @@ def run_validation(
         A run failed, or the data cannot be loaded.
     """
     from experiments.analysis.plots import save_figure
-    from experiments.runner import write_text_atomic
+    from experiments.runner import code_fingerprint, write_text_atomic
     from model import __version__
     from model.calendar import TradingCalendar
     from model.results import git_commit, git_dirty, json_safe
@@ -586,6 +586,7 @@ def run_validation(
         "package_version": __version__,
         "git_commit": git_commit(),
         "git_dirty": git_dirty(),
+        "code_fingerprint": code_fingerprint(),  # code, inputs and library versions (experiments.runner)
         "elapsed_s": time.perf_counter() - t0,
         "baseline": {
             "scenario": BASELINE,

@@ -45,7 +45,15 @@ import sys
 import time
 from typing import Any
 
-from experiments.cli.common import EXIT_OK, FORMATTER, UsageError, bounded_count, positive_int, seed_int
+from experiments.cli.common import (
+    EXIT_OK,
+    FORMATTER,
+    SEED_LIMIT,
+    UsageError,
+    bounded_count,
+    positive_int,
+    seed_int,
+)
 
 __all__ = ["PHASES", "PhaseTimer", "KernelTimer", "run_benchmark", "run_standard_benchmark", "register"]
 
@@ -299,17 +307,45 @@ def part_table(parts: PartTimer, days: int, day_seconds: float, instrumented_sec
         f"{'part':<24}{'total':>8}{'inside':>8}{'outside':>8}   outside by method",
     ]
 
+    floor = NoiseFloor()
+
     def row(name: str, total: float, inside: float, note: str) -> str:
-        return f"{name:<24}{us * total:>8.1f}{us * inside:>8.1f}{us * (total - inside):>8.1f}   {note}"
+        return (f"{name:<24}{us * floor(total):>8.1f}{us * floor(inside):>8.1f}{us * floor(total - inside):>8.1f}"
+                f"   {note}")  # fmt: skip
 
     for owner, r in sorted(rows.items(), key=lambda kv: -kv[1]["total"]):
-        methods = "  ".join(f"{m} {us * r[m]:.1f}" for m in _METHODS if m in r and us * r[m] >= 0.05)
+        methods = "  ".join(f"{m} {us * floor(r[m]):.1f}" for m in _METHODS if m in r and us * r[m] >= 0.05)
         lines.append(row(owner, r["total"], r["inside"], methods))
     rest = instrumented_seconds - counted
     rest_inside = kernel_seconds - sum(r["inside"] for r in rows.values())
     note = "the day's own lines, the price impact, coupons, the loop"
     lines.append(row("no part (the day itself)", rest, rest_inside, note))
+    if floor.hit:
+        lines.append(floor.note())
     return "\n".join(lines)
+
+
+class NoiseFloor:
+    """Shows a time that came out below 0 as 0, and remembers it (:meth:`note`).
+
+    A time outside the kernels is a difference of two timings (a whole and the part inside), and so is
+    the rest of a day that no part holds; on a short run the two timings' noise can exceed the time
+    itself and make the difference negative. Nothing is measured differently: only what is printed.
+    """
+
+    def __init__(self) -> None:
+        self.hit = False
+
+    def __call__(self, seconds: float) -> float:
+        if seconds < 0:
+            self.hit = True
+            return 0.0
+        return seconds
+
+    @staticmethod
+    def note() -> str:
+        return ("note: a time shown as 0 came out below 0, a difference of two timings within their noise (a run "
+                "this short cannot resolve it); more --days or --reps narrow it")  # fmt: skip
 
 
 def timed_run(engine: str, n_funds: int, days: int, first: int, seed: int) -> dict[str, Any]:
@@ -678,21 +714,24 @@ def run_standard_benchmark(days: int = STANDARD_DAYS, seed: int = 1, reps: int =
     inside, lean_total = sum(kp.values()), sum(lp.values())
     outside = lean_total - inside
     overhead = sum(split["phases"].values()) - lean_total
+    floor = NoiseFloor()  # a time outside the kernels below 0 (noise, on a short run) is shown as 0
     print(f"{'  lean, inside numba kernels':<28}" + "".join(f"{1e3 * kp[p] / days:>9.3f}" for p in PHASES)
           + f"{1e3 * inside / days:>9.3f}")  # fmt: skip
-    print(f"{'  lean, outside them':<28}" + "".join(f"{1e3 * (lp[p] - kp[p]) / days:>9.3f}" for p in PHASES)
-          + f"{1e3 * outside / days:>9.3f}")  # fmt: skip
+    print(f"{'  lean, outside them':<28}" + "".join(f"{1e3 * floor(lp[p] - kp[p]) / days:>9.3f}" for p in PHASES)
+          + f"{1e3 * floor(outside) / days:>9.3f}")  # fmt: skip
     print()
     print(f"lean path, kernel split ({reps} more runs timing their {split['kernel_calls'] / days:.0f} kernel calls "
           f"a day, the one with the median time inside; it took {1e3 * overhead / days:+.3f} ms/day over the lean "
           f"path's median, its timers and noise, left out): "
-          f"{1e3 * inside / days:.3f} ms/day inside numba kernels, {1e3 * outside / days:.3f} outside; "
-          f"outside / inside = {outside / inside:.2f}")  # fmt: skip
+          f"{1e3 * inside / days:.3f} ms/day inside numba kernels, {1e3 * floor(outside) / days:.3f} outside; "
+          f"outside / inside = {_ratio(floor(outside), inside)}")  # fmt: skip
     typing = split["typing_seconds"]
     if typing is not None:
         print(f"of the time inside, up to about {1e3 * typing / days:.3f} ms/day is numba typing the kernels' "
               f"arguments at each call from Python (its dispatcher, not compiled code); counted outside, "
-              f"outside / inside would be {(outside + typing) / (inside - typing):.2f}")  # fmt: skip
+              f"outside / inside would be {_ratio(floor(outside + typing), inside - typing)}")  # fmt: skip
+    if floor.hit:
+        print(floor.note())
     lean = med["lean"]
     per_minute = 60.0 / lean["total_seconds"]
     print(f"lean path, whole run (construction {lean['build_seconds']:.3f} s + days {lean['seconds']:.3f} s + "
@@ -734,6 +773,11 @@ def run_standard_benchmark(days: int = STANDARD_DAYS, seed: int = 1, reps: int =
     return result
 
 
+def _ratio(top: float, bottom: float) -> str:
+    """``top / bottom`` to two decimals; "n/a" where ``bottom`` is not above 0 (no time inside measured)."""
+    return f"{top / bottom:.2f}" if bottom > 0 else "n/a"
+
+
 def seeds_summary(results: list[dict]) -> str:
     """One line: the medians (and ranges) over seeds of the standard run's figures, from
     :func:`run_standard_benchmark`'s results (a seed's day in the fallback solver moves them)."""
@@ -742,13 +786,17 @@ def seeds_summary(results: list[dict]) -> str:
     def spread(values: list[float], fmt: str) -> str:
         return f"{np.median(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
 
+    def at_least_0(values: list[float]) -> list[float]:  # a ratio below 0: noise in a short run (NoiseFloor)
+        return [max(v, 0.0) for v in values]
+
     seeds = [r["seed"] for r in results]
     parts = [
         f"over seeds {seeds[0]}-{seeds[-1]}, median (range):",
         f"lean path {spread([1e3 * r['paths']['lean']['seconds'] / r['days'] for r in results], '.3f')} ms a day,",
-        f"outside / inside {spread([r['outside_over_inside'] for r in results], '.2f')}"
+        f"outside / inside {spread(at_least_0([r['outside_over_inside'] for r in results]), '.2f')}"
         + (
-            f" ({spread([r['outside_over_inside_typing_outside'] for r in results], '.2f')} with numba's typing of "
+            f" ({spread(at_least_0([r['outside_over_inside_typing_outside'] for r in results]), '.2f')} with numba's "
+            "typing of "
             "the arguments counted outside),"
             if all(r.get("outside_over_inside_typing_outside") is not None for r in results)
             else ","
@@ -890,6 +938,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                        ("nisa__n_households", args.households), ("retail_fx__n_accounts", args.accounts))
                        if value is not None}  # fmt: skip
         seeds = range(args.seed, args.seed + (args.seeds or 1))
+        if seeds[-1] >= SEED_LIMIT:
+            raise UsageError(
+                f"--seed = {args.seed} is not allowed with --seeds {args.seeds}; the last seed, {seeds[-1]}, would be "
+                f"2**64 or more, expected every seed below 2**64 ({SEED_LIMIT})"
+            )
         results = []
         for i, seed in enumerate(seeds):
             if i:

@@ -29,6 +29,8 @@ __all__ = [
     "Parser",
     "positive_int",
     "seed_int",
+    "non_negative_int",
+    "SEED_LIMIT",
     "port_int",
     "parse_set",
     "add_set_option",
@@ -93,15 +95,52 @@ def positive_int(text: str) -> int:
     return value
 
 
+SEED_LIMIT = 2**64  # seeds are integers in [0, 2**64): what the app's seed box takes, NumPy's seeding of every stream
+# holds them whole (larger ones made 300-digit directory names: "File name too long", late)
+SEED_DIGITS = len(str(SEED_LIMIT - 1))  # 20: longer text is refused before int() reads it (5,000 digits raise)
+SEED_ALLOWED = "a non-negative integer below 2**64 (18446744073709551616)"
+
+
 def seed_int(text: str) -> int:
-    """argparse type: an integer >= 0 (a seed)."""
+    """argparse type of ``--seed``: an integer seed in ``[0, 2**64)`` (:data:`SEED_LIMIT`).
+
+    Examples
+    --------
+    >>> seed_int("7")
+    7
+    """
+    value = _whole(text)
+    if value is None or value >= SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"--seed = {_shown(text)} is not allowed; expected {SEED_ALLOWED}, e.g. 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (a number of days to drop, not a seed)."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {_shown(text)}") from None
     if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {_shown(text)}")
     return value
+
+
+def _whole(text: str) -> int | None:
+    """``text`` as an integer >= 0 written in at most :data:`SEED_DIGITS` ASCII digits (spaces around
+    allowed), else None."""
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > SEED_DIGITS:
+        return None
+    return int(digits)
+
+
+def _shown(text: str) -> str:
+    """``repr(text)`` for a message, one over 64 characters cut (:func:`model.validation.shown`): a range of
+    two 20-digit seeds is shown whole."""
+    from model.validation import shown
+
+    return shown(text, 64)
 
 
 def port_int(text: str) -> int:
@@ -209,7 +248,8 @@ MAX_SEEDS = 10_000  # runs one ``run --seeds`` may ask for
 
 
 def seed_list(text: str) -> list[int]:
-    """argparse type: seeds as a range ``1-10``, a comma list ``1,3,7`` or both (``1-3,9``).
+    """argparse type: seeds as a range ``1-10``, a comma list ``1,3,7`` or both (``1-3,9``); every seed
+    in ``[0, 2**64)`` (:data:`SEED_LIMIT`), at most :data:`MAX_SEEDS` of them.
 
     Examples
     --------
@@ -217,18 +257,20 @@ def seed_list(text: str) -> list[int]:
     [1, 2, 3, 9]
     """
     seeds: list[int] = []
-    expected = f"expected seeds >= 0 as a range or a comma list, e.g. 1-10 or 1,3,7 (at most {MAX_SEEDS:,})"
+    expected = (
+        f"expected seeds, each {SEED_ALLOWED}, as a range or a comma list, e.g. 1-10 or 1,3,7 (at most {MAX_SEEDS:,})"
+    )
     for part in text.split(","):
-        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
-        if not m:
-            raise argparse.ArgumentTypeError(f"--seeds = {text!r} is not allowed; {expected}")
+        m = re.fullmatch(r"\s*([0-9]+)\s*(?:-\s*([0-9]+)\s*)?", part)
+        if not m or any(g is not None and len(g) > SEED_DIGITS for g in m.groups()):
+            raise argparse.ArgumentTypeError(f"--seeds = {_shown(text)} is not allowed; {expected}")
         lo = int(m.group(1))
         hi = int(m.group(2)) if m.group(2) is not None else lo
-        if hi < lo or hi - lo >= MAX_SEEDS or len(seeds) + hi - lo + 1 > MAX_SEEDS:
-            raise argparse.ArgumentTypeError(f"--seeds = {text!r} is not allowed; {expected}")
+        if hi < lo or hi >= SEED_LIMIT or hi - lo >= MAX_SEEDS or len(seeds) + hi - lo + 1 > MAX_SEEDS:
+            raise argparse.ArgumentTypeError(f"--seeds = {_shown(text)} is not allowed; {expected}")
         seeds.extend(range(lo, hi + 1))
     if len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"--seeds = {text!r} is not allowed; it names a seed twice")
+        raise argparse.ArgumentTypeError(f"--seeds = {_shown(text)} is not allowed; it names a seed twice")
     return seeds
 
 

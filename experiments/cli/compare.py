@@ -115,6 +115,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     for item in args.arms:
         path = Path(item)
         if path.is_dir():
+            _check_finished(path, item)
             try:
                 kinds.append(("saved", saved_arm(path)))
             except CompareError as exc:
@@ -169,6 +170,49 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_finished(path: Path, item: str) -> None:
+    """Refuse the directory of a ``run --seeds`` that has not finished: it holds ``seed-N`` runs, not the
+    table over seeds that the command writes last (``seeds.csv``), and the command's checkpoint beside it
+    (:func:`experiments.runner.beside`), which records the seeds it was to run, is still there.
+
+    Without that checkpoint nothing says that a command was cut short, or how many seeds there were to
+    be: ``seed-N`` runs saved from Python with :func:`model.results.save` are laid out the same way, and
+    are compared as they are.
+    """
+    import re
+
+    from experiments.cli.run import SEEDS_FILE
+    from experiments.runner import beside, checkpoint_settings
+    from model.results import COMPLETE_FILE, is_run_dir
+
+    if is_run_dir(path) or (path / SEEDS_FILE).is_file():
+        return
+    seed_dirs = [p for p in path.iterdir() if re.fullmatch(r"seed-\d+", p.name) and p.is_dir()]
+    if not seed_dirs:
+        return
+    done = sum((p / COMPLETE_FILE).is_file() for p in seed_dirs)
+    recorded = checkpoint_settings(beside(path)) or {}
+    wanted = recorded.get("seeds")
+    if not (isinstance(wanted, list) and wanted):
+        return
+    again = (
+        f"{PROG} run --scenario {recorded.get('scenario', '...')} --days {recorded.get('days', '...')} --seeds "
+        f"{_seed_range(wanted)} ... --out {shlex.quote(item)}"
+    )
+    raise UsageError(
+        f"{item!r} is an unfinished '{PROG} run --seeds' directory: it holds {done} of its {len(wanted)} seeds and "
+        f"no {SEEDS_FILE}; rerun '{again}' (with the other options it had) to finish it"
+    )
+
+
+def _seed_range(seeds: list[Any]) -> str:
+    """``1-10`` for consecutive seeds, else the comma list (cut after a few)."""
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}-{seeds[-1]}"
+    listed = ",".join(map(str, seeds[:8]))
+    return listed + (",..." if len(seeds) > 8 else "")
+
+
 def _seed_text(seeds) -> str:
     """A few seeds, for a message."""
     seeds = sorted(seeds)
@@ -204,6 +248,15 @@ def _unique_labels(arms: list[Any]) -> None:
             arms[i] = dataclasses.replace(arm, label=f"{arm.label} ({n + 1})")
 
 
+def _interval(lo: float, hi: float, pairs: int) -> str:
+    """``[lo, hi]`` of a difference, or why there is none (one seed gives no interval, not ``[nan, nan]``)."""
+    import math
+
+    if math.isfinite(lo) and math.isfinite(hi):
+        return f"[{lo:+.3g}, {hi:+.3g}]"
+    return "no interval (one seed)" if pairs == 1 else "no interval"
+
+
 def _console(table: Any, arms: list[Any]) -> str:
     """A short table on the terminal: per headline figure, each arm's median [5-95%]."""
     from experiments.analysis.compare import HEADLINE_METRICS
@@ -217,7 +270,7 @@ def _console(table: Any, arms: list[Any]) -> str:
             cell = f"{part.at[n, 'median']:.4g} [{part.at[n, 'q05']:.4g}, {part.at[n, 'q95']:.4g}]"
             if i and part.at[n, "n_pairs"]:
                 lo, hi = part.at[n, "diff_ci95_lo"], part.at[n, "diff_ci95_hi"]
-                cell += f"  Δ {part.at[n, 'diff_mean']:+.3g} [{lo:+.3g}, {hi:+.3g}]"
+                cell += f"  Δ {part.at[n, 'diff_mean']:+.3g} " + _interval(lo, hi, part.at[n, "n_pairs"])
             cells.append(cell)
         rows.append((label, *cells))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -28,6 +28,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from experiments.cli import (
     app,
@@ -56,6 +57,7 @@ from experiments.cli.common import (
     print_error,
 )
 from experiments.logs import command_logging
+from model.numba_cache import damage_message
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
@@ -122,11 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
     with command_logging(level):
         try:
-            from experiments.runner import beside, command_settings, resumable
+            from experiments.runner import CodeMismatch, OutputBusy, beside, command_settings, output_lock, resumable
+            from model.numba_cache import CacheDamaged
 
             # a command that runs many models keeps its finished runs beside its output until it completes
             where = beside(args.out) if getattr(args, "resumable", False) else None
-            with resumable(where, command_settings(args)) as checkpoint:
+            with output_lock(_locked_output(args)), resumable(where, command_settings(args)) as checkpoint:
                 status = args.handler(args)
                 if checkpoint is not None and status != EXIT_OK:  # failed without raising: keep the finished runs
                     checkpoint.keep()
@@ -135,6 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (ConfigError, UsageError) as exc:
             print_error(str(exc))
             return EXIT_USAGE
+        except (OutputBusy, CodeMismatch, CacheDamaged) as exc:  # another writer, other code, a broken cache
+            print_error(str(exc))
+            return EXIT_FAILURE
         except MissingExtra as exc:  # an optional dependency is not installed
             print_error(str(exc))
             return EXIT_FAILURE
@@ -151,6 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_error(f"cannot {what}: {exc.strerror or exc}")
             return EXIT_FAILURE
         except Exception as exc:
+            damaged = damage_message(exc)  # raised while numba read its cache: the folder to delete
+            if damaged is not None:
+                print_error(damaged)
+                return EXIT_FAILURE
             # model.clearing pulls in numba: look the class up only if a run has loaded it
             clearing = sys.modules.get("model.clearing")
             if clearing is not None and isinstance(exc, clearing.ClearingError):
@@ -162,6 +172,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                             "with the command that gave it)")  # fmt: skip
                 return EXIT_FAILURE
             raise
+
+
+def _locked_output(args: argparse.Namespace) -> Path | None:
+    """The output a command writes, which it locks for its duration (:func:`experiments.runner.output_lock`):
+    ``--out`` of every command but ``sweep``, which locks its folder itself; None without one."""
+    out = getattr(args, "out", None)
+    return out if isinstance(out, Path) and args.command != "sweep" else None
 
 
 def _closed_pipe() -> int:

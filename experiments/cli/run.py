@@ -68,7 +68,8 @@ def register(sub: Any) -> None:
             "directory is replaced only with --force. With --seeds, each seed's run goes into\n"
             "DIR/seed-N/ and DIR/seeds.csv, DIR/seeds_summary.csv hold the headline figures per\n"
             "seed and their median and 5-95% range. The configuration is built in layers: the\n"
-            "defaults (or --config FILE), then the scenario's overrides, then each --set."
+            "defaults (or --config FILE), then the scenario's overrides, then each --set; a field\n"
+            "that --config FILE sets and the scenario overrides to another value is an error."
         ),
         epilog=(
             "examples:\n"
@@ -82,7 +83,7 @@ def register(sub: Any) -> None:
     )
     run.add_argument(
         "--scenario",
-        default="baseline",
+        default=None,
         metavar="NAME|PATH",
         help="built-in scenario name (see 'carry-unwind scenarios') or path to a scenario .toml file "
         "(default: baseline)",
@@ -147,7 +148,8 @@ def register(sub: Any) -> None:
         default=None,
         metavar="FILE.toml",
         help="base configuration, one TOML table per section, e.g. [hedge_funds] max_leverage = 5.0; "
-        "missing fields keep their defaults (default: the built-in defaults)",
+        "missing fields keep their defaults; a field it sets that the scenario overrides to another value is "
+        "an error (default: the built-in defaults)",
     )
     add_set_option(
         run,
@@ -178,18 +180,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.config is not None:
         with config_context(str(args.config)):
             base = ModelConfig.from_toml(args.config)
-    scenario = load_scenario(args.scenario, base=base)
+    scenario = load_scenario("baseline" if args.scenario is None else args.scenario, base=base)
+    sets = parse_set(args.sets)
+    if base is not None:  # a field --set or --days gives is no conflict: the value is said outright
+        given = {*sets, *(("simulation.days",) if args.days is not None else ())}
+        _check_config_against_scenario(args.config, base, scenario, named=args.scenario is not None, given=given)
     config = scenario.config
-    if args.sets:
+    if sets:
         with config_context("--set"):
-            config = config.with_overrides(parse_set(args.sets))
+            config = config.with_overrides(sets)
     if args.days is not None:
         with config_context("--days"):
             config = config.with_overrides({"simulation.days": args.days})
     days = config.simulation.days
     _warn_late_events(scenario, days)
     if args.seeds is None:
-        out = args.out if args.out is not None else Path("out") / f"{scenario.name}-seed{seed}"
+        out = args.out if args.out is not None else _default_out(f"{scenario.name}-seed{seed}", "--seed")
         _check_target(out, args.force)
         task = {"config": config, "scenario": scenario, "seed": seed, "out": out, "csv": args.csv,
                 "force": args.force, "check_every_day": args.check_every_day}  # fmt: skip
@@ -201,6 +207,59 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(_summary_table(summary, scenario=scenario.name, seed=seed, out=out, csv=args.csv))
         return EXIT_OK
     return _run_seeds(args, config, scenario)
+
+
+def _check_config_against_scenario(path: Path, base: Any, scenario: Any, *, named: bool, given: Any = ()) -> None:
+    """Refuse a field that the ``--config`` file sets and the scenario overrides to another value.
+
+    The scenario's overrides are applied on top of the file (:func:`model.scenarios.load_scenario`), so
+    such a field silently took the scenario's value: a saved ``config.toml`` rerun with another
+    scenario, or with the default baseline, did not run the configuration it holds. A field the
+    scenario sets to the file's own value is no conflict, nor is a field in ``given`` (``section.field``
+    names that ``--set`` or ``--days`` set after both). ``named``: the scenario came from ``--scenario``
+    (else it is the default, baseline).
+    """
+    from model.config import dates_as_text, toml_loads
+    from model.validation import read_text_file, shown
+
+    with config_context(str(path)):  # read (and checked) once already: this only lists the fields it sets
+        data = dates_as_text(toml_loads(read_text_file(path, "configuration"), str(path)))
+    start, final = base.to_dict(), scenario.config.to_dict()
+    conflicts = [
+        (f"{section}.{name}", start[section][name], final[section][name])
+        for section, fields in data.items() if isinstance(fields, dict)
+        for name in fields
+        if section in start and name in start[section] and start[section][name] != final[section][name]
+        and f"{section}.{name}" not in given
+    ]  # fmt: skip
+    if not conflicts:
+        return
+    field, mine, theirs = conflicts[0]
+    more = f" (and {len(conflicts) - 1} more field{'s' if len(conflicts) > 2 else ''})" if len(conflicts) > 1 else ""
+    if named:
+        who, advice = f"scenario {scenario.name}", "pass it with --set or drop --scenario"
+    else:
+        who = f"scenario {scenario.name} (the default, without --scenario)"
+        advice = "pass it with --set, or give the scenario the file came from with --scenario"
+    raise UsageError(
+        f"--config {path} sets {field} = {shown(mine)} but {who} overrides it to {shown(theirs)}{more}; {advice}"
+    )
+
+
+# the longest name a directory may have on the usual file systems (ext4, APFS, NTFS: 255 bytes)
+MAX_NAME_BYTES = 255
+
+
+def _default_out(name: str, flag: str) -> Path:
+    """``out/NAME``, the default output directory; a name too long for a file system (a long comma list of
+    seeds) is a one-line error asking for ``--out`` rather than "File name too long" after the runs."""
+    size = len(name.encode("utf-8"))
+    if size > MAX_NAME_BYTES:
+        raise UsageError(
+            f"{flag}: the default output directory out/{name[:40]}… would have a name of {size:,} bytes, more than "
+            f"a file system allows ({MAX_NAME_BYTES}); expected --out DIR with a shorter name"
+        )
+    return Path("out") / name
 
 
 def _warn_late_events(scenario: Any, days: int) -> None:
@@ -402,7 +461,9 @@ def _run_seeds(args: argparse.Namespace, config: Any, scenario: Any) -> int:
 
     seeds: list[int] = args.seeds
     label = _seed_label(seeds)
-    out = args.out if args.out is not None else Path("out") / f"{scenario.name}-seeds{label.replace(',', '_')}"
+    out = args.out
+    if out is None:
+        out = _default_out(f"{scenario.name}-seeds{label.replace(',', '_')}", "--seeds")
     check_out_dir(out)
     settings = _seeds_settings(seeds, config, scenario, args.csv)
     # the finished seeds of an interrupted attempt with the same settings: the command goes on from them

@@ -16,6 +16,7 @@ from experiments.cli.common import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_USAGE,
     FORMATTER,
     PROG,
     UsageError,
@@ -56,7 +57,9 @@ def register(sub: Any) -> None:
             "  carry-unwind sweep experiments/specs/sobol_feedback.toml --out out/sobol --executor dask --workers 2\n"
             "  carry-unwind sweep SPEC.toml --out DIR --scheduler tcp://10.0.0.5:8786\n\n"
             "exit status: 0 every run recorded (some may have failed: see the status column);\n"
-            "1 runs missing (workers died: rerun with --resume); 2 bad input; 130 interrupted."
+            "1 runs missing (workers died: rerun with --resume), or the sweep stopped (another sweep\n"
+            "writes to DIR, a worker runs other code, numba's cache is damaged); 2 bad input, or every\n"
+            "run of this session failed (see the error column); 130 interrupted."
         ),
         formatter_class=FORMATTER,
     )
@@ -178,4 +181,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if report.n_lost:
         rows.insert(2, ("missing", f"{report.n_lost} runs lost with their workers: rerun with --resume"))
     print(table(rows))
+    if report.n_new and report.n_new_error == report.n_new:  # a broken environment or input, not a result
+        print_error(
+            f"every one of the {report.n_new} runs of this session failed (the first: {report.first_error}); "
+            f"fix the cause, then run them again with: {PROG} sweep {shlex.quote(str(args.spec))} "
+            f"--out {shlex.quote(str(args.out))} --resume --retry-failed"
+        )
+        return EXIT_USAGE
     return EXIT_OK if report.complete else EXIT_FAILURE

@@ -25,15 +25,17 @@ from experiments.cli.common import (
     check_out_dir,
     checked_overrides,
     config_context,
+    non_negative_int,
     out_path,
     positive_int,
     print_error,
     require_extra,
     seed_count,
-    seed_int,
 )
 
-__all__ = ["register"]
+__all__ = ["register", "MIN_SEEDS"]
+
+MIN_SEEDS = 2  # the model's 5-95% range over seeds, and the share of seeds inside the data's interval, need two
 
 
 def register(sub: Any) -> None:
@@ -74,7 +76,8 @@ def register(sub: Any) -> None:
         default=None,
         metavar="N",
         help=f"N seeds, {FIRST_SEED}..{FIRST_SEED - 1}+N (held out from the calibration's seeds 1..S), for both "
-        f"scenarios, > 0 (default: {DEFAULT_SEEDS}; {QUICK_SEEDS} with --quick)",
+        f"scenarios, at least {MIN_SEEDS} (a range over seeds needs two) (default: {DEFAULT_SEEDS}; {QUICK_SEEDS} "
+        "with --quick)",
     )
     p.add_argument(
         "--days",
@@ -86,7 +89,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--burn-in",
-        type=seed_int,
+        type=non_negative_int,
         default=BURN_IN,
         metavar="B",
         help=f"trading days dropped from the start of each baseline run before its statistics (default: {BURN_IN})",
@@ -149,7 +152,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             ModelConfig().with_overrides({"simulation.days": n})
     overrides = checked_overrides(args.sets, refused={"simulation.days": "--days", "simulation.seed": "--seeds"})
     with config_context("--episode-scenario"):
-        load_scenario(args.episode_scenario)  # an unknown name fails now, not after the baseline runs
+        episode = load_scenario(args.episode_scenario)  # an unknown name fails now, not after the baseline runs
+    if episode.events and episode.events[0].day > args.episode_days:  # as run_validation says, before the data
+        raise UsageError(
+            f"--episode-days {args.episode_days}: the episode window of {args.episode_days} trading days ends before "
+            f"the first event of {episode.name} (day {episode.events[0].day})"
+        )
+    if seeds < MIN_SEEDS:  # last of the checks of what is given: each says what is wrong with its own value
+        raise UsageError(
+            f"--seeds = {seeds} is not allowed; expected at least {MIN_SEEDS} (a range over seeds needs two)"
+        )
     try:
         report = run_validation(
             args.out,

@@ -57,8 +57,8 @@ Storage (``DIR`` = ``--out``)::
 
     spec.toml            the specification as given (comments included)
     manifest.json        the normalised specification and its digest, parameters, metrics, run
-                         count, package version, code fingerprint, git commit, and one record per
-                         session
+                         count, package version, code fingerprint, git commit (and whether the
+                         tree had uncommitted changes), and one record per session
     design.parquet       the design points (point index and parameter values); a resumed sweep
                          uses these, not a regenerated design, so a library upgrade cannot shift them
     runs/part-*.parquet  the results: one row per finished run (run_id, point, replicate, seed,
@@ -72,7 +72,9 @@ is in a part file; ``--resume`` skips exactly those, so nothing is duplicated an
 lost (a run that was finished but not yet written is simply run again, with the same result).
 A sweep is resumed only with its specification and by the code that started it (the fingerprint
 of :func:`experiments.runner.code_fingerprint`: model, agents, experiments, built-in scenarios,
-library versions), so its rows never mix results of different code.
+library versions), so its rows never mix results of different code; every worker reports the
+fingerprint of the code it runs with each batch, and a batch from a worker whose code differs
+from the manifest's (a Dask worker with another installation) stops the sweep, and is not written.
 (The paper's sensitivity figure runs its sweep in a folder of the ``figures`` command's checkpoint
 and resumes it there: :func:`experiments.analysis.figures.sensitivity.sensitivity_results`.)
 A run that raises (e.g. the clearing fails) is a row with ``status = "error"`` and the error

@@ -3,6 +3,9 @@
 Batches of :func:`run_one` go to a pool of :mod:`experiments.runner` (this process, local
 processes or Dask); finished rows are written as they arrive; a dead local pool is restarted;
 Ctrl-C writes what is finished and raises :class:`~experiments.sweeps.spec.SweepInterrupted`.
+Every batch comes back with the code fingerprint of the worker that ran it
+(:func:`experiments.runner.call_reporting`); a batch computed by other code than the manifest
+records stops the sweep with a :class:`~experiments.sweeps.spec.SweepError` and is not written.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from typing import Any
 from experiments.logs import quiet_model_logs
 from experiments.runner import (
     EXECUTORS,
+    CodeMismatch,
     PoolError,
+    call_reporting,
+    check_worker,
     default_workers,
     make_pool,
     scheduler_address_problem,
@@ -41,6 +47,7 @@ from experiments.sweeps.spec import (
     SweepSpec,
 )
 from experiments.sweeps.store import SweepStore, code_identity, now
+from model.numba_cache import CacheDamaged
 
 __all__ = ["SweepReport", "run_one", "run_batch", "run_sweep"]
 
@@ -87,9 +94,13 @@ def run_one(spec: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:
     model.accounting.AccountingError
         A run whose books do not balance: a bug in the model, which stops the sweep (its finished
         runs are kept) rather than being recorded as a failed run.
+    model.numba_cache.CacheDamaged
+        numba's cache of compiled kernels cannot be read: a broken environment, not a result of the
+        run; it stops the sweep with one line naming the folder to delete.
     """
     from model import __version__
     from model.accounting import AccountingError
+    from model.numba_cache import CacheDamaged, damage_message
 
     row: dict[str, Any] = {k: task[k] for k in ID_COLUMNS}
     row.update(task["params"])
@@ -109,6 +120,9 @@ def run_one(spec: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:
     except AccountingError:  # books that do not balance are a bug in the model, not a result: the sweep stops
         raise
     except Exception as exc:  # a failed run is a result too: recorded, and the sweep goes on
+        damaged = damage_message(exc)
+        if damaged is not None:  # ... but a damaged cache fails every run: not a result
+            raise CacheDamaged(damaged) from None
         row.update({m: math.nan for m in spec["metrics"]})
         row["status"], row["error"] = STATUS_ERROR, _describe(exc)
     row["version"] = __version__
@@ -136,7 +150,8 @@ class SweepReport:
     """What a call of :func:`run_sweep` did.
 
     ``n_done``/``n_ok``/``n_error`` count the whole directory (all sessions); ``n_new`` the runs
-    written by this call; ``n_lost`` runs whose worker died repeatedly (rerun with resume).
+    written by this call, ``n_new_error`` those of them that failed, ``first_error`` the error text of
+    the first of those; ``n_lost`` runs whose worker died repeatedly (rerun with resume).
     ``steady_runs_per_min`` is the rate after the first batch came back (start-up excluded);
     ``where`` says what ran them ("2 local worker processes").
     """
@@ -153,6 +168,8 @@ class SweepReport:
     steady_runs_per_min: float | None
     executor: str
     where: str = ""
+    n_new_error: int = 0
+    first_error: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -203,7 +220,8 @@ def _restart_pool(pool: Any, queue: deque, pending: dict[Any, Any], restarts: in
 
 
 def _harvest(pool: Any, pending: dict[Any, Any], accept: Any) -> None:
-    """After Ctrl-C: cancel the queued batches, keep those that finish within GRACE_SECONDS."""
+    """After Ctrl-C: cancel the queued batches, keep those that finish within GRACE_SECONDS (``accept``
+    takes what a worker returned: its identity and the rows)."""
     if pool is None:
         return
     for fut in list(pending):
@@ -325,7 +343,9 @@ def run_sweep(
             len(tasks),
         )
 
-        n_new = n_lost = restarts = 0
+        n_new = n_new_error = n_lost = restarts = 0
+        first_error: str | None = None
+        expected = manifest.get("code_fingerprint") or session["code_fingerprint"]  # the code of every row
         startup_s: float | None = None
         n_at_startup = 0
         t_last = t0
@@ -348,16 +368,24 @@ def run_sweep(
         last_flush = time.monotonic()
 
         def flush() -> None:
-            nonlocal last_flush, n_new
+            nonlocal last_flush, n_new, n_new_error, first_error
             if buffer:
                 with _deferred_sigint():  # written and forgotten together, or the rows are written twice
                     store.write_rows(buffer)
                     n_new += len(buffer)
+                    errors = [r["error"] for r in buffer if r["status"] == STATUS_ERROR]
+                    n_new_error += len(errors)
+                    first_error = first_error or (errors[0] if errors else None)
                     buffer.clear()
             last_flush = time.monotonic()
 
-        def accept(rows: list[dict[str, Any]]) -> None:
+        def accept(reported: tuple[Any, list[dict[str, Any]]]) -> None:
             nonlocal startup_s, n_at_startup, t_last
+            identity, rows = reported
+            try:  # before anything of the batch is written
+                check_worker(identity, expected, f"{len(rows)} runs of the sweep in {out}")
+            except CodeMismatch as exc:
+                raise SweepError(str(exc)) from None
             for row in rows:
                 ts = row.pop(TIMESERIES_KEY, None)
                 if ts is not None:  # written before its row, so a recorded run always has its series
@@ -391,7 +419,7 @@ def run_sweep(
                         try:
                             while queue and len(pending) < in_flight:
                                 batch = queue.popleft()
-                                pending[pool.submit(run_batch, spec_dict, batch)] = batch
+                                pending[pool.submit(call_reporting, run_batch, spec_dict, batch)] = batch
                         except concurrent.futures.process.BrokenProcessPool:
                             queue.appendleft(batch)
                             restarts = _restart_pool(pool, queue, pending, restarts)
@@ -401,7 +429,7 @@ def run_sweep(
                                 continue  # already handled with a broken pool
                             batch = pending.pop(fut)
                             try:
-                                rows = fut.result()
+                                reported = fut.result()
                             except concurrent.futures.process.BrokenProcessPool:
                                 queue.appendleft(batch)
                                 restarts = _restart_pool(pool, queue, pending, restarts)
@@ -410,12 +438,14 @@ def run_sweep(
                                 accounting = sys.modules.get("model.accounting")  # loaded by a run that raised it
                                 if accounting is not None and isinstance(exc, accounting.AccountingError):
                                     raise  # a bug in the model: the sweep stops, its finished runs kept
+                                if isinstance(exc, CacheDamaged):  # a broken environment: every run would fail
+                                    raise SweepError(str(exc)) from None
                                 n_lost += len(batch)
                                 log.error(
                                     "%d runs lost (%s: %s); rerun with --resume", len(batch), type(exc).__name__, exc
                                 )
                                 continue
-                            accept(rows)
+                            accept(reported)
                         if buffer and (flush_seconds <= 0 or time.monotonic() - last_flush >= flush_seconds):
                             flush()
         except KeyboardInterrupt:
@@ -450,4 +480,6 @@ def run_sweep(
         steady_runs_per_min=steady,
         executor=executor,
         where=session.get("where", ""),
+        n_new_error=n_new_error,
+        first_error=first_error,
     )

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import difflib
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,9 @@ from experiments.analysis.metrics import METRICS
 from experiments.sweeps.spec import DESIGNS, Parameter, SpecError, SweepSpec
 from model.config import toml_loads
 from model.validation import ConfigError, shown
+
+# a sweep's name: the characters a scenario's name may have (it labels outputs, and may name them)
+SWEEP_NAME = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,99}")
 
 __all__ = ["load_spec", "parse_spec", "MAX_RUNS", "MAX_DAYS"]
 
@@ -351,6 +355,12 @@ def parse_spec(text: str, where: str = "<spec>", base_dir: str | Path = ".", *, 
             raise SpecError(
                 f"{ctx} {key} = {text!r} is not allowed; expected a string on one line (no control characters)"
             )
+    name = sweep.get("name")
+    if name is not None and not SWEEP_NAME.fullmatch(name):
+        raise SpecError(
+            f"{ctx} name = {name!r} is not allowed; expected 1-100 letters, digits, '_', '-' or '.' (not first), "
+            "as for scenario names"
+        )
 
     fixed_raw = _flatten(data.get("fixed", {}), f"{where}: [fixed]")
     fixed = {

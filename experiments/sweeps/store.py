@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from experiments.runner import atomic_write, fsync_dir
+from experiments.runner import atomic_write, fingerprint_difference, fsync_dir
 from experiments.sweeps.designs import design_table
 from experiments.sweeps.spec import FORMAT, STATUS_ERROR, STATUS_OK, SpecError, SweepError, SweepSpec, spec_to_toml
 
@@ -207,8 +207,9 @@ class SweepStore:
             raise SpecError(f"{self.out} holds result files but no {MANIFEST_FILE}; choose another --out")
         if resume:
             log.info("nothing to resume in %s: starting the sweep", self.out)
-        from model.results import git_commit
+        from model.results import git_commit, git_dirty
 
+        commit = git_commit()
         self.runs.mkdir(parents=True, exist_ok=True)
         design = design_table(self.spec)
         atomic_write(self.out / DESIGN_FILE, lambda f: design.to_parquet(f, engine="pyarrow", index=False))
@@ -227,7 +228,8 @@ class SweepStore:
             "seeds": self.spec.seeds,
             "n_runs": len(design) * self.spec.replicates,
             **code_identity(),
-            "git_commit": git_commit(),
+            "git_commit": commit,
+            "git_dirty": git_dirty() if commit else None,  # uncommitted changes: the commit alone does not say the code
             "created": now(),
             "sessions": [],
         }
@@ -321,15 +323,7 @@ def _code_diff(old: str | None, new: str) -> str:
     """How two code fingerprints differ, in words: "source hash 1a2b there, 3c4d here; numpy 2.0 there, ..."."""
     if not old:
         return "the sweep was started by a version that did not record its code fingerprint"
-    a, b = old.split(), new.split()
-    shown = []
-    # "VERSION SOURCE_HASH python 3.12.1 numpy 2.0.1 ...": compared item by item if the names agree
-    if len(a) == len(b) and a[2::2] == b[2::2]:
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            if x != y:
-                name = ("version", "source hash")[i] if i < 2 else a[i - 1]
-                shown.append(f"{name} {x} there, {y} here")
-    return "; ".join(shown) or f"{old} there, {new} here"
+    return fingerprint_difference(old, new)
 
 
 def _spec_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
@@ -339,6 +333,29 @@ def _spec_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
         a, b = old.get(k), new.get(k)
         if k == "scenario_text":
             shown.append("the scenario file's contents")
+        elif k == "parameters" and isinstance(a, list) and isinstance(b, list):
+            shown.append(_parameters_diff(a, b))
         else:
-            shown.append(f"{k}: {json.dumps(a)[:60]} there, {json.dumps(b)[:60]} here")
+            shown.append(f"{k}: {_short(a)} there, {_short(b)} here")
     return "; ".join(shown) + ("; ..." if len(keys) > 3 else "")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``value`` as JSON, cut at a whole character with an ellipsis where it is longer than ``limit``."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _parameters_diff(old: list, new: list) -> str:
+    """The varied parameters that differ, each by name and the fields that differ (``lo 1 there, 2 here``)."""
+    by_name = lambda entries: {e.get("name"): e for e in entries if isinstance(e, dict)}  # noqa: E731
+    a, b = by_name(old), by_name(new)
+    parts = [f"parameter {n} only there" for n in a if n not in b]
+    parts += [f"parameter {n} only here" for n in b if n not in a]
+    for n in (n for n in a if n in b and a[n] != b[n]):
+        fields = [f"{f} {_short(a[n].get(f), 30)} there, {_short(b[n].get(f), 30)} here"
+                  for f in sorted(set(a[n]) | set(b[n])) if a[n].get(f) != b[n].get(f)]  # fmt: skip
+        parts.append(f"parameter {n}: {', '.join(fields)}")
+    if not parts:  # the same parameters in another order
+        parts.append("the parameters' order")
+    return "parameters: " + "; ".join(parts)

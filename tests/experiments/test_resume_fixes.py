@@ -173,7 +173,7 @@ def test_a_cli_command_into_a_stopped_ones_out_keeps_its_finished_runs(tmp_path,
     checkpoint = runner.beside(out)
     kept = {p.name for p in checkpoint.glob("*.pkl")}
     assert len(kept) >= 4
-    second = [a if a != "2" else "1" for a in first]  # --seeds 1
+    second = [a if a != "2" else "3" for a in first]  # --seeds 3 (validate takes two at least)
     assert main(second) == 0
     assert kept <= {p.name for p in checkpoint.glob("*.pkl")}  # nothing of the first command's was removed
     assert main(first + ["--workers", "1"]) == 0  # the first command again (a runtime option changed)

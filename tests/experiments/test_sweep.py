@@ -492,6 +492,17 @@ def test_an_output_directory_holds_one_sweep(tmp_path, tiny_reference):
     other = parse_spec(spec_to_toml(spec).replace("days = 30", "days = 31"), "other.toml")
     with pytest.raises(SpecError, match="days: 30 there, 31 here"):
         run_sweep(other, out, executor="serial", resume=True, progress=False)
+    # a varied parameter's range changed: named, with the field that differs (not JSON cut mid-word)
+    wider = parse_spec(spec_to_toml(spec).replace("range = [0.0, 0.5]", "range = [0.0, 0.4]"), "wider.toml")
+    changed = r"parameters: parameter hedge_funds.trend_share: range \[0.0, 0.5\] there, \[0.0, 0.4\] here"
+    with pytest.raises(SpecError, match=changed):
+        run_sweep(wider, out, executor="serial", resume=True, progress=False)
+
+
+@pytest.mark.parametrize("name", ["../../x", "a b", "", ".hidden", "x" * 101])
+def test_a_sweep_name_is_checked_like_a_scenario_name(tmp_path, name):
+    message = spec_error(tmp_path, TINY.replace('name = "tiny"', f"name = {name!r}".replace("'", '"')))
+    assert f"name = {name!r} is not allowed; expected 1-100 letters, digits" in message
 
 
 def test_a_directory_of_other_files_is_refused_and_left_as_it_was(tmp_path, tiny_reference):

