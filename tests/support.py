@@ -82,3 +82,26 @@ def seeds_run(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(runner, "run_tasks", counting)
     return ran
+
+
+# -- the command line's one-line errors --------------------------------------------------------------
+CLI_TINY = ["--days", "3", "--set", "hedge_funds.n_funds=20", "--no-progress", "--quiet"]  # a run of seconds
+
+
+def one_error_line(err: str) -> str:
+    """The single ``carry-unwind: error:`` line of stderr (and no traceback anywhere)."""
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("carry-unwind: error:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def usage_error(capsys, *argv: str) -> str:
+    """Run the command line; it must exit 2 with one error line, which is returned."""
+    from experiments.cli import main
+    from experiments.cli.common import EXIT_USAGE
+
+    status = main(list(argv))
+    err = capsys.readouterr().err
+    assert status == EXIT_USAGE, err
+    return one_error_line(err)

@@ -20,28 +20,13 @@ from pathlib import Path
 import pytest
 
 from experiments.cli import main
-from experiments.cli.common import EXIT_BROKEN_PIPE, EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from experiments.cli.common import EXIT_BROKEN_PIPE, EXIT_FAILURE, EXIT_OK
+from tests.support import CLI_TINY, one_error_line, usage_error
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = ["--days", "3", "--set", "hedge_funds.n_funds=20", "--no-progress", "--quiet"]
+TINY = CLI_TINY
 
 LATIN1 = 'name = "x"\ndescription = "caf\xe9 cr\xe8me"\n'.encode("latin-1")
-
-
-def one_error_line(err: str) -> str:
-    """The single ``carry-unwind: error:`` line of stderr (and no traceback anywhere)."""
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("carry-unwind: error:")]
-    assert len(lines) == 1, err
-    return lines[0]
-
-
-def usage_error(capsys, *argv: str) -> str:
-    """Run the command line; it must exit 2 with one error line, which is returned."""
-    status = main(list(argv))
-    err = capsys.readouterr().err
-    assert status == EXIT_USAGE, err
-    return one_error_line(err)
 
 
 @pytest.fixture()

@@ -11,23 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from experiments.cli import main
 from experiments.cli.common import EXIT_USAGE
 from model.validation import ConfigError
+from tests.support import CLI_TINY, usage_error
 
 BIG = "1" + "0" * 399  # a 400-digit integer
-TINY = ["--days", "3", "--set", "hedge_funds.n_funds=20", "--no-progress", "--quiet"]
-
-
-def usage_error(capsys, *argv: str) -> str:
-    """Run the command line; it must exit 2 with one ``carry-unwind: error:`` line and no traceback."""
-    status = main(list(argv))
-    err = capsys.readouterr().err
-    assert status == EXIT_USAGE, err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("carry-unwind: error:")]
-    assert len(lines) == 1, err
-    return lines[0]
+TINY = CLI_TINY
 
 
 # -- absurd numbers -------------------------------------------------------------------------------

@@ -13,21 +13,11 @@ import numpy as np
 import pytest
 
 from experiments.cli import main
-from experiments.cli.common import EXIT_OK, EXIT_USAGE, SEED_LIMIT, seed_int, seed_list
+from experiments.cli.common import EXIT_OK, SEED_LIMIT, seed_int, seed_list
 from model.validation import ConfigError
+from tests.support import CLI_TINY, usage_error
 
-TINY = ["--days", "3", "--set", "hedge_funds.n_funds=20", "--no-progress", "--quiet"]
-
-
-def usage_error(capsys, *argv: str) -> str:
-    """Run the command line; it must exit 2 with one ``carry-unwind: error:`` line and no traceback."""
-    status = main(list(argv))
-    err = capsys.readouterr().err
-    assert status == EXIT_USAGE, err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("carry-unwind: error:")]
-    assert len(lines) == 1, err
-    return lines[0]
+TINY = CLI_TINY
 
 
 def ok(capsys, *argv: str) -> str:

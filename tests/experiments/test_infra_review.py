@@ -290,7 +290,9 @@ def test_a_damaged_numba_cache_is_recognised_and_named(tmp_path, monkeypatch):
     assert numba_cache.damage_message(wrapped) == message
 
 
-def test_run_with_a_damaged_numba_cache_prints_one_line_naming_the_folder(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def damaged_cache(tmp_path, monkeypatch):
+    """Every run raises the error numba gives when its cache is damaged."""
     import model.results
 
     exc = _damaged_cache_error(tmp_path)
@@ -299,22 +301,18 @@ def test_run_with_a_damaged_numba_cache_prints_one_line_naming_the_folder(tmp_pa
         raise exc
 
     monkeypatch.setattr(model.results, "run_simulation", run_simulation)
+
+
+def test_run_with_a_damaged_numba_cache_prints_one_line_naming_the_folder(tmp_path, damaged_cache, capsys):
     out = tmp_path / "r"
     assert main(["run", "--scenario", "risk_off", "--days", "3", "--out", str(out), "--quiet"]) == 1
     line = _one_line(capsys.readouterr().err)
     assert "numba's cache of compiled kernels in " + os.environ["NUMBA_CACHE_DIR"] in line and "delete" in line
 
 
-def test_a_sweep_with_a_damaged_numba_cache_stops_in_one_line_and_records_no_rows(tmp_path, monkeypatch, capsys):
-    import model.results
+def test_a_sweep_with_a_damaged_numba_cache_stops_in_one_line_and_records_no_rows(tmp_path, damaged_cache, capsys):
     from experiments.sweeps.store import part_files
 
-    exc = _damaged_cache_error(tmp_path)
-
-    def run_simulation(*args, **kwargs):
-        raise exc
-
-    monkeypatch.setattr(model.results, "run_simulation", run_simulation)
     spec = tmp_path / "s.toml"
     spec.write_text(SWEEP)
     out = tmp_path / "sweep"
