@@ -39,6 +39,7 @@ import pandas as pd
 
 from model import detmath
 from model.config import ModelConfig
+from model.streams import seed_problem
 
 if TYPE_CHECKING:
     from model.scenarios import Scenario
@@ -364,7 +365,7 @@ def simulate_many(
     True
     """
     from model.scenarios import Scenario, load_scenario
-    from model.validation import ConfigError, shown
+    from model.validation import ConfigError
 
     items = list(scenarios) if isinstance(scenarios, (list, tuple)) else [scenarios]
     many = isinstance(seeds, (list, tuple, range, np.ndarray))
@@ -381,8 +382,9 @@ def simulate_many(
         raise ConfigError("seeds = [] is not allowed; expected at least one non-negative integer seed")
     seen: set[int] = set()
     for j, seed in enumerate(seed_list):
-        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ConfigError(f"seeds[{j}] = {shown(seed)} is not allowed; expected a non-negative integer")
+        problem = seed_problem(seed)
+        if problem:
+            raise ConfigError(f"seeds[{j}] = {problem}")
         if int(seed) in seen:
             raise ConfigError(
                 f"seeds[{j}] = {int(seed)} is not allowed; that seed is already in the list, expected distinct "

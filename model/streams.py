@@ -12,13 +12,28 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RandomStreams", "resolve_seed"]
+__all__ = ["RandomStreams", "resolve_seed", "seed_problem", "SEED_LIMIT"]
+
+# seeds are integers in [0, 2**64): what the command line and the app take; a seed's digits name output folders
+SEED_LIMIT = 2**64
+
+
+def seed_problem(value: Any) -> str:
+    """'' if ``value`` is a seed (an int or NumPy integer, not a bool, in [0, 2**64)), else what follows
+    "seed = " in a one-line error: the value (shortened) and what is allowed."""
+    if not isinstance(value, bool | np.bool_) and isinstance(value, int | np.integer) and 0 <= int(value) < SEED_LIMIT:
+        return ""
+    text = repr(int(value)) if isinstance(value, int | np.integer) and not isinstance(value, bool) else repr(value)
+    if len(text) > 30:
+        text = f"{text[:12]}… ({len(text)} characters)"
+    return f"{text} is not allowed; expected a non-negative integer below 2**64"
 
 
 class RandomStreams:
     def __init__(self, seed: int) -> None:
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed = {seed!r} is not allowed; expected a non-negative integer")
+        problem = seed_problem(seed)
+        if problem:
+            raise ValueError(f"seed = {problem}")
         self.seed = int(seed)
         self._streams: dict[str, np.random.Generator] = {}
 
@@ -38,6 +53,7 @@ def resolve_seed(seed: Any, rng: Any) -> int:
         return int(np.random.SeedSequence().entropy % (2**63))
     if isinstance(value, np.random.Generator):
         return int(value.integers(0, 2**63 - 1))
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 0:
-        raise ValueError(f"seed = {value!r} is not allowed; expected a non-negative integer")
+    problem = seed_problem(value)
+    if problem:
+        raise ValueError(f"seed = {problem}")
     return int(value)

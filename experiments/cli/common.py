@@ -95,8 +95,10 @@ def positive_int(text: str) -> int:
     return value
 
 
-SEED_LIMIT = 2**64  # seeds are integers in [0, 2**64): what the app's seed box takes, NumPy's seeding of every stream
-# holds them whole (larger ones made 300-digit directory names: "File name too long", late)
+# seeds are integers in [0, 2**64): what the app's seed box takes, NumPy's seeding of every stream holds them
+# whole (larger ones made 300-digit directory names: "File name too long", late). model.streams.SEED_LIMIT, the
+# model's own bound, is the same number (a test holds them together); not imported, so --help needs no NumPy
+SEED_LIMIT = 2**64
 SEED_DIGITS = len(str(SEED_LIMIT - 1))  # 20: longer text is refused before int() reads it (5,000 digits raise)
 SEED_ALLOWED = "a non-negative integer below 2**64 (18446744073709551616)"
 

@@ -465,7 +465,10 @@ def test_an_empty_scenario_file_is_rejected(tmp_path, text):
         ({"scenario": 5}, r"scenario = 5 is not allowed"),
         ({"config": 5}, r"config = 5 is not allowed; expected a ModelConfig"),
         ({"config": {"hedge_funds": {}}}, r"config = \{'hedge_funds': \{\}\} is not allowed; expected a ModelConfig"),
-        ({"seed": -1}, r"seed = -1 is not allowed; expected a non-negative integer"),
+        ({"seed": -1}, r"seed = -1 is not allowed; expected a non-negative integer below 2\*\*64"),
+        ({"seed": 2**64}, r"seed = 18446744073709551616 is not allowed; expected a non-negative integer below 2"),
+        ({"seed": 10**300}, r"seed = 100000000000… \(301 characters\) is not allowed; expected a non-negative"),
+        ({"seed": True}, r"seed = True is not allowed"),
         ({"seed": 1, "rng": 2}, r"pass either seed or rng, not both"),
         ({"engine": "gpu"}, r"engine = 'gpu' is not allowed"),
     ],
@@ -473,3 +476,12 @@ def test_an_empty_scenario_file_is_rejected(tmp_path, text):
 def test_bad_model_arguments_are_config_errors(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         CarryUnwindModel(**kwargs)
+
+
+def test_the_command_lines_seed_bound_is_the_models():
+    """The command line keeps its own copy of the seed bound (its --help imports no NumPy): the same number."""
+    from experiments.cli.common import SEED_LIMIT as CLI_LIMIT
+    from model.streams import SEED_LIMIT, resolve_seed
+
+    assert CLI_LIMIT == SEED_LIMIT == 2**64
+    assert resolve_seed(SEED_LIMIT - 1, None) == 2**64 - 1
