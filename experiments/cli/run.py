@@ -195,15 +195,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     days = config.simulation.days
     _warn_late_events(scenario, days)
     if args.seeds is None:
+        from experiments.runner import output_lock
+
         out = args.out if args.out is not None else _default_out(f"{scenario.name}-seed{seed}", "--seed")
-        _check_target(out, args.force)
-        task = {"config": config, "scenario": scenario, "seed": seed, "out": out, "csv": args.csv,
-                "force": args.force, "check_every_day": args.check_every_day}  # fmt: skip
-        try:
-            summary = run_one(task, progress=args.progress and not args.quiet)
-        except OSError as exc:
-            print_error(f"cannot write the results to {out}: {exc.strerror or exc}")
-            return EXIT_FAILURE
+        # --out's lock is the command line's; the default folder's is taken here, before it is checked
+        with output_lock(out if args.out is None else None):
+            _check_target(out, args.force)
+            task = {"config": config, "scenario": scenario, "seed": seed, "out": out, "csv": args.csv,
+                    "force": args.force, "check_every_day": args.check_every_day}  # fmt: skip
+            try:
+                summary = run_one(task, progress=args.progress and not args.quiet)
+            except OSError as exc:
+                print_error(f"cannot write the results to {out}: {exc.strerror or exc}")
+                return EXIT_FAILURE
         print(_summary_table(summary, scenario=scenario.name, seed=seed, out=out, csv=args.csv))
         return EXIT_OK
     return _run_seeds(args, config, scenario)
@@ -445,6 +449,20 @@ def _run_seeds(args: argparse.Namespace, config: Any, scenario: Any) -> int:
     seeds it finished (kept in the checkpoint beside OUT); one with other settings is refused unless
     ``--force`` is given, so that OUT never holds runs of different settings side by side.
     """
+    from experiments.runner import output_lock
+
+    seeds: list[int] = args.seeds
+    label = _seed_label(seeds)
+    if args.out is not None:  # the command line holds --out's lock already
+        return _run_seeds_into(args.out, args, config, scenario)
+    # the default folder is known only here: its lock is taken before anything in it is looked at or removed
+    out = _default_out(f"{scenario.name}-seeds{label.replace(',', '_')}", "--seeds")
+    with output_lock(out):
+        return _run_seeds_into(out, args, config, scenario)
+
+
+def _run_seeds_into(out: Path, args: argparse.Namespace, config: Any, scenario: Any) -> int:
+    """:func:`_run_seeds` into ``out``, whose lock the caller holds."""
     import shutil
 
     import pandas as pd
@@ -461,9 +479,6 @@ def _run_seeds(args: argparse.Namespace, config: Any, scenario: Any) -> int:
 
     seeds: list[int] = args.seeds
     label = _seed_label(seeds)
-    out = args.out
-    if out is None:
-        out = _default_out(f"{scenario.name}-seeds{label.replace(',', '_')}", "--seeds")
     check_out_dir(out)
     settings = _seeds_settings(seeds, config, scenario, args.csv)
     # the finished seeds of an interrupted attempt with the same settings: the command goes on from them

@@ -147,6 +147,30 @@ def test_run_seeds_leaves_a_live_writers_temporary_folders_alone(tmp_path, capsy
     assert live.is_dir()  # not removed as "abandoned"
 
 
+@pytest.mark.parametrize("seeds", [None, "1-2"])
+def test_a_run_into_its_default_folder_takes_that_folders_lock_before_looking_at_it(tmp_path, monkeypatch, capsys,
+                                                                                    seeds):  # fmt: skip
+    """Without --out the folder is chosen by ``run`` itself: its lock is taken there, before the folder is
+    checked or a temporary folder in it removed as abandoned (the command line could not lock it)."""
+    from experiments.cli import run as run_cli
+
+    out = tmp_path / ("seeds" if seeds else "one")
+    monkeypatch.setattr(run_cli, "_default_out", lambda name, flag: out)
+    live = out / ".seed-1.tmp-0123abcd"  # what a running `run --seeds` is writing
+    if seeds:
+        live.mkdir(parents=True)
+    held = _held_by_another(out)
+    argv = ["run", "--scenario", "risk_off", "--days", "3", "--quiet"] + (["--seeds", seeds] if seeds else [])
+    try:
+        assert main(argv) == 1
+    finally:
+        held.close()
+    assert f"another command is writing to {out}" in _one_line(capsys.readouterr().err)
+    assert live.is_dir() == bool(seeds)  # a live writer's folder is left alone
+    assert main(argv) == 0  # the lock released: the run goes ahead (the abandoned folder removed then)
+    assert not live.exists() and (out / ("seed-2" if seeds else "summary.json")).exists()
+
+
 def test_the_lock_is_released_and_removed_and_nests_within_a_process(tmp_path):
     out = tmp_path / "a" / "b" / "out"
     with runner.output_lock(out) as path:
