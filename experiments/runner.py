@@ -112,11 +112,27 @@ class PoolError(RuntimeError):
     """The pool could not be started (e.g. the Dask scheduler is unreachable)."""
 
 
-class CodeMismatch(RuntimeError):
+class StopCommand(SystemExit):
+    """A command must stop, for a reason its one line says; not a failure of the model or of the code.
+
+    A ``SystemExit``: the command line prints the line (``carry-unwind: error: ...``), and a script
+    run with ``python -m`` that does not catch it stops with that line on stderr and exit status 1,
+    without a traceback. Handlers of ``Exception`` (which a run's errors go through) pass it by; the
+    checkpoint of the command's finished runs is kept, as after an interruption."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CodeMismatch(StopCommand):
     """A worker computed a result with other code than the command's (see :func:`check_worker`)."""
 
 
-class OutputBusy(RuntimeError):
+class OutputBusy(StopCommand):
     """Another command is writing the same output (see :func:`output_lock`)."""
 
 
@@ -935,7 +951,7 @@ def _acquire(fcntl: Any, path: Path, out: str | Path) -> int | None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = ""
-            with contextlib.suppress(OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError, IndexError):  # the holder may not have written it yet
                 pid = int(os.read(fd, 32).decode().split()[0])
                 holder = f", held by process {pid}"
             os.close(fd)

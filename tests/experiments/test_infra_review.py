@@ -397,3 +397,44 @@ def test_a_sweeps_manifest_records_whether_the_tree_was_dirty(tmp_path, monkeypa
     run_sweep(parse_spec(SWEEP, "s.toml"), tmp_path / "sweep", executor="serial", progress=False)
     manifest = load_manifest(tmp_path / "sweep")
     assert manifest["git_commit"] == "abc123" and manifest["git_dirty"] is True
+
+
+def test_a_lock_whose_holder_has_not_written_its_pid_is_still_a_one_line_refusal(tmp_path):
+    """The holder writes its process id just after it locks: a lock file still empty names no process."""
+    import fcntl
+
+    out = tmp_path / "o"
+    path = runner.lock_file(out)
+    with open(path, "a+") as held:  # locked, nothing written yet
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(runner.OutputBusy) as info, runner.output_lock(out):
+            pass
+    assert str(info.value) == (
+        f"another command is writing to {out} (lock {path}); wait for it to finish, or choose another output"
+    )
+
+
+def test_a_script_stopped_by_another_writer_says_so_in_one_line_without_a_traceback(tmp_path):
+    """The analysis and calibration scripts take the lock through ``resumable``; they do not catch its
+    refusal, which is a ``SystemExit``: Python prints its line and exits with status 1. Handlers of
+    ``Exception`` pass it by."""
+    import fcntl
+    import subprocess
+    import sys
+
+    assert issubclass(runner.OutputBusy, SystemExit) and issubclass(runner.CodeMismatch, SystemExit)
+    with pytest.raises(runner.OutputBusy):
+        try:
+            raise runner.OutputBusy("busy")
+        except Exception:  # noqa: BLE001 - what a run's error handler does
+            pytest.fail("an Exception handler caught the refusal")
+    out = tmp_path / "replay"
+    with open(runner.lock_file(out), "a+") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        done = subprocess.run([sys.executable, "-m", "experiments.analysis.replay", "--seeds", "2", "--out", str(out)],
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"another command is writing to {out} (lock {runner.lock_file(out)}); wait for it to finish, or choose "
+        "another output"
+    )
