@@ -52,7 +52,7 @@ def source_hash(
             inside = path.relative_to(root).parts
             if path.suffix not in suffixes or any(p.startswith(".") or p == "__pycache__" for p in inside):
                 continue
-            if recursive and _is_output(path, root, outputs):
+            if recursive and path.suffix != ".py" and _is_output(path, root, outputs):  # code always counts
                 continue
             if not path.is_file():
                 continue
@@ -68,9 +68,9 @@ def _is_output(path: Path, root: Path, seen: dict[Path, bool]) -> bool:
         return True
     folder = path.parent
     while folder != root and root in folder.parents:
-        if folder not in seen:
-            seen[folder] = folder.name.endswith(".checkpoint") or any(
-                (folder / marker).is_file() for marker in OUTPUT_MARKERS
+        if folder not in seen:  # a package (with __init__.py) is code, whatever files it holds
+            seen[folder] = not (folder / "__init__.py").is_file() and (
+                folder.name.endswith(".checkpoint") or any((folder / marker).is_file() for marker in OUTPUT_MARKERS)
             )
         if seen[folder]:
             return True
@@ -106,6 +106,8 @@ def damage_message(exc: BaseException) -> str | None:
             break
         err = err.__cause__ or err.__context__
     else:
+        return None
+    if isinstance(err, OSError):  # a full disk or a permission while numba wrote or read: not damage
         return None
     folder = os.environ.get("NUMBA_CACHE_DIR") or str(getattr(sys.modules.get("numba.core.config"), "CACHE_DIR", ""))
     reason = " ".join(f"{type(err).__name__}: {err}".split())[:200]

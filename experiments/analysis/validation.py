@@ -510,6 +510,12 @@ def run_validation(
         raise ValueError(f"episode_days = {episode_days} is not allowed; expected an integer >= 1")
     if workers < 1:
         raise ValueError(f"workers = {workers} is not allowed; expected an integer >= 1")
+    moved = next((k for k in (overrides or {}) if k.replace("__", ".") == "market.start_date"), None)
+    if moved is not None:  # the data's dates and the episode's observations are the scenarios' own
+        raise ValueError(
+            f"--set market.start_date = {overrides[moved]!r} is not allowed in validate; the baseline and the "
+            "episode run from their own start dates, which the data and the observed episode are dated from"
+        )
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a directory")

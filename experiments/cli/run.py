@@ -193,6 +193,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         with config_context("--days"):
             config = config.with_overrides({"simulation.days": args.days})
     days = config.simulation.days
+    if config.market.start_date != scenario.config.market.start_date:  # dated events fire on their dates
+        import dataclasses
+
+        from model.scenarios import events_for
+
+        with config_context("--set"):
+            scenario = dataclasses.replace(scenario, events=events_for(scenario, config.market.start_date))
     _warn_late_events(scenario, days)
     if args.seeds is None:
         from experiments.runner import output_lock

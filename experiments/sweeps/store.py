@@ -210,6 +210,9 @@ class SweepStore:
         from model.results import git_commit, git_dirty
 
         commit = git_commit()
+        # the code's identity before anything is written: a sweep under a package (experiments/...) is
+        # skipped by the fingerprint once its manifest is there, and its spec.toml must not count before
+        identity = code_identity()
         self.runs.mkdir(parents=True, exist_ok=True)
         design = design_table(self.spec)
         atomic_write(self.out / DESIGN_FILE, lambda f: design.to_parquet(f, engine="pyarrow", index=False))
@@ -227,7 +230,7 @@ class SweepStore:
             "replicates": self.spec.replicates,
             "seeds": self.spec.seeds,
             "n_runs": len(design) * self.spec.replicates,
-            **code_identity(),
+            **identity,
             "git_commit": commit,
             "git_dirty": git_dirty() if commit else None,  # uncommitted changes: the commit alone does not say the code
             "created": now(),

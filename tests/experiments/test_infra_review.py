@@ -232,7 +232,37 @@ def test_outputs_under_experiments_do_not_change_the_code_fingerprint(tmp_path, 
     edited = fingerprint()
     assert edited != before
     (tmp_path / "experiments/b.py").write_text("y = 2\n")  # code
-    assert fingerprint() != edited
+    coded = fingerprint()
+    assert coded != edited
+    # a package is code whatever it holds: a settings.json beside its __init__.py does not hide it
+    for name, text in {"experiments/app/__init__.py": "", "experiments/app/settings.json": "{}"}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    packaged = fingerprint()
+    assert packaged != coded
+    (tmp_path / "experiments/app/__init__.py").write_text("z = 1\n")
+    assert fingerprint() != packaged
+    # and a .py file counts wherever it lies, an output folder included
+    (tmp_path / "experiments/runs/seed-1/helper.py").write_text("w = 1\n")
+    assert fingerprint() not in (packaged, before)
+
+
+def test_a_sweep_written_under_a_package_records_the_fingerprint_its_workers_see(tmp_path, monkeypatch):
+    """The sweep's manifest records the code's fingerprint; with --out under experiments/ the folder is
+    skipped by the fingerprint once its manifest exists, so the manifest must hold the fingerprint of
+    the tree without the sweep's files (spec.toml included), the one every later process computes."""
+    from experiments.sweeps import load_manifest, parse_spec
+    from experiments.sweeps.store import SweepStore
+
+    where = Path(runner.__file__).parent / f"infra-test-sweep-{os.getpid()}"
+    try:
+        store = SweepStore(where, parse_spec(SWEEP, "s.toml"))
+        store.prepare(resume=False, spec_text=SWEEP)
+        assert load_manifest(where)["code_fingerprint"] == runner.code_fingerprint()
+    finally:
+        import shutil
+
+        shutil.rmtree(where, ignore_errors=True)
 
 
 def test_the_real_fingerprint_ignores_a_checkpoint_written_under_experiments(tmp_path):
@@ -312,6 +342,15 @@ def test_a_damaged_numba_cache_is_recognised_and_named(tmp_path, monkeypatch):
     wrapped = RuntimeError("task failed")
     wrapped.__cause__ = exc
     assert numba_cache.damage_message(wrapped) == message
+    # a full disk while numba writes its cache is not damage: deleting the folder would not help
+    full = tmp_path / "full" / "numba" / "core" / "caching.py"
+    full.parent.mkdir(parents=True)
+    code = "import errno\ndef _save_index():\n    raise OSError(errno.ENOSPC, 'No space left on device')\n"
+    namespace: dict = {}
+    exec(compile(code, str(full), "exec"), namespace)
+    with pytest.raises(OSError) as info:
+        namespace["_save_index"]()
+    assert numba_cache.damage_message(info.value) is None
 
 
 @pytest.fixture
