@@ -188,11 +188,9 @@ def call_reporting(fn: Callable[..., Any], *args: Any) -> tuple[tuple[str, str],
     try:
         value = fn(*args)
     except Exception as exc:
-        from model.numba_cache import CacheDamaged, damage_message
+        from model.numba_cache import raise_if_damaged
 
-        damaged = damage_message(exc)
-        if damaged is not None and not isinstance(exc, CacheDamaged):
-            raise CacheDamaged(damaged) from None
+        raise_if_damaged(exc)
         raise
     return identity, value
 
@@ -547,6 +545,8 @@ def run_tasks(
     results: list[Any] = [None] * len(tasks)
     keys: list[str | None] = [None] * len(tasks)
     todo = list(range(len(tasks)))
+    from model.numba_cache import raise_if_damaged
+
     checkpoint = active_checkpoint()
     # the code the command started with: a worker's result computed by other code is refused
     expected = checkpoint.fingerprint if checkpoint is not None else None
@@ -574,7 +574,7 @@ def run_tasks(
                 try:
                     value = fn(tasks[i])
                 except Exception as exc:
-                    _raise_damaged_cache(exc)
+                    raise_if_damaged(exc)
                     raise TaskFailed(i, exc) from exc
                 finish(i, value)
             return results
@@ -591,7 +591,7 @@ def run_tasks(
                     try:
                         identity, value = fut.result()
                     except Exception as exc:
-                        _raise_damaged_cache(exc)
+                        raise_if_damaged(exc)
                         raise TaskFailed(i, exc) from exc
                     check_worker(identity, expected)  # before anything of it is kept
                     finish(i, value)
@@ -600,18 +600,6 @@ def run_tasks(
             raise
         pool.close(cancel=False)
     return results
-
-
-def _raise_damaged_cache(exc: BaseException) -> None:
-    """Raise :class:`model.numba_cache.CacheDamaged` (one line naming the folder to delete) if ``exc`` came
-    from reading numba's damaged cache: a broken environment, not a failure of that task."""
-    from model.numba_cache import CacheDamaged, damage_message
-
-    if isinstance(exc, CacheDamaged):
-        raise exc
-    damaged = damage_message(exc)
-    if damaged is not None:
-        raise CacheDamaged(damaged) from None
 
 
 # -- resuming: finished results kept on disk -------------------------------------------------------
@@ -955,10 +943,7 @@ def _acquire(fcntl: Any, path: Path, out: str | Path) -> int | None:
                 pid = int(os.read(fd, 32).decode().split()[0])
                 holder = f", held by process {pid}"
             os.close(fd)
-            raise OutputBusy(
-                f"another command is writing to {out} (lock {path}{holder}); wait for it to finish, or choose "
-                "another output"
-            ) from None
+            raise _busy(out, path, holder) from None
         except OSError as exc:  # a file system without locks (some network mounts)
             os.close(fd)
             log.warning("cannot lock %s (%s); nothing stops another command writing to %s at the same time",
@@ -972,8 +957,12 @@ def _acquire(fcntl: Any, path: Path, out: str | Path) -> int | None:
                 os.write(fd, f"{os.getpid()}\n".encode())
             return fd
         os.close(fd)
-    raise OutputBusy(
-        f"another command is writing to {out} (lock {path}); wait for it to finish, or choose another output"
+    raise _busy(out, path)
+
+
+def _busy(out: str | Path, path: Path, holder: str = "") -> OutputBusy:
+    return OutputBusy(
+        f"another command is writing to {out} (lock {path}{holder}); wait for it to finish, or choose another output"
     )
 
 

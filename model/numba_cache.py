@@ -82,6 +82,17 @@ class CacheDamaged(RuntimeError):
     """numba's on-disk cache could not be read back; the message says which folder to delete."""
 
 
+def raise_if_damaged(exc: BaseException) -> None:
+    """Raise :class:`CacheDamaged` (one line naming the folder to delete) if ``exc`` came from reading
+    numba's damaged cache (:func:`damage_message`): a broken environment, not a failure of the run that
+    met it. Returns otherwise, for the caller to handle ``exc`` as its own."""
+    if isinstance(exc, CacheDamaged):
+        raise exc
+    damaged = damage_message(exc)
+    if damaged is not None:
+        raise CacheDamaged(damaged) from None
+
+
 def damage_message(exc: BaseException) -> str | None:
     """One line saying that numba's cache of compiled kernels is damaged and which folder to delete, if
     ``exc`` was raised while numba read that cache (a truncated index: ``UnpicklingError``, ``EOFError``);

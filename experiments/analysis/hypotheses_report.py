@@ -37,6 +37,50 @@ if TYPE_CHECKING:
 log = logging.getLogger("experiments.analysis.hypotheses")  # the per-hypothesis lines, as before
 
 
+# what a run writes into its folder, replacing it, and removes there (the figures of the hypotheses it did
+# not run): a folder holding such files is one an earlier run wrote, as its verdicts.json shows, or refused
+VERDICTS_FILE, REPORT_FILE = "verdicts.json", "report.md"
+MAX_VERDICTS_BYTES = 64 * 2**20  # a verdicts.json is some kilobytes; a larger file is not one this command wrote
+
+
+def check_own_outputs(out: Path) -> None:
+    """Refuse (:class:`model.validation.ConfigError`) an ``out`` holding files that a run would replace or
+    remove (``report.md``, ``verdicts.json``, ``h1.png`` ... ``h7.png``) unless an earlier run wrote them
+    there, as its ``verdicts.json`` shows: a run with ``only`` removes the figures of the hypotheses it
+    did not run, and must not take a user's own ``h2.png`` for an earlier run's."""
+    from model.validation import ConfigError
+
+    if not out.is_dir():
+        return
+    names = [VERDICTS_FILE, REPORT_FILE, *(_figure_name(key) for key in HYPOTHESES)]
+    present = [name for name in names if (out / name).exists() or (out / name).is_symlink()]
+    if not present or _is_verdicts(out / VERDICTS_FILE):
+        return
+    listed = ", ".join(present[:4]) + (f", ... ({len(present)} files)" if len(present) > 4 else "")
+    raise ConfigError(
+        f"--out = {str(out)!r} is not allowed; it holds {listed}, which this command would replace or remove, and "
+        f"no {VERDICTS_FILE} of an earlier 'carry-unwind hypotheses' run shows it wrote them; expected a new or "
+        "empty directory, or one that hypotheses wrote"
+    )
+
+
+def _is_verdicts(path: Path) -> bool:
+    """Whether ``path`` is a ``verdicts.json`` that a run wrote: a JSON object with its seeds and a list of
+    hypotheses, each with its key."""
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_VERDICTS_BYTES:
+            return False
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("seeds"), list)
+        and isinstance(data.get("hypotheses"), list)
+        and all(isinstance(h, dict) and "key" in h for h in data["hypotheses"])
+    )
+
+
 def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None = None, workers: int = 1,
                    quick: bool = False, first_seed: int = 1, overrides: Mapping[str, Any] | None = None,
                    progress: bool = False) -> list[HypothesisResult]:  # fmt: skip
@@ -48,13 +92,15 @@ def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None 
     leaves no figure of the earlier run beside a report that does not show it (the files of a
     ``--draws`` run, ``draws.*``, are other files and stay). Nothing in ``out`` is replaced until
     every chosen hypothesis has run and every figure is drawn (into a staging folder inside it): a run
-    that fails leaves the earlier outputs as they were.
+    that fails leaves the earlier outputs as they were. A folder holding such files that no earlier run
+    wrote (no ``verdicts.json`` of one) is refused before anything runs (:func:`check_own_outputs`).
 
     ``overrides`` (``section__field`` or ``section.field`` → value): every arm of every hypothesis takes
     them, under the arm's own settings (an arm that switches a channel off still does); recorded in
     both files. None by default: the verdicts at the default parameters. ``progress``: a progress
     bar on stderr for each batch of runs, labelled with its hypothesis."""
     out = Path(out)
+    check_own_outputs(out)  # before any run: a folder of someone else's files is refused, not emptied
     out.mkdir(parents=True, exist_ok=True)
     keys = chosen(only)
     seed_list = list(range(first_seed, first_seed + seeds))
@@ -77,8 +123,8 @@ def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None 
         made = provenance(quick)
         payload = {**made, "seeds": seed_list, "ci_level": CI_LEVEL, "interval": INTERVAL_METHOD,
                    "overrides": shown, "hypotheses": [_jsonable(asdict(r)) for r in results]}  # fmt: skip
-        write_text_atomic(out / "verdicts.json", json.dumps(payload, indent=2))
-        write_text_atomic(out / "report.md", _report(results, seed_list, shown) + "\n" + provenance_line(made) + "\n")
+        write_text_atomic(out / VERDICTS_FILE, json.dumps(payload, indent=2))
+        write_text_atomic(out / REPORT_FILE, _report(results, seed_list, shown) + "\n" + provenance_line(made) + "\n")
         for r in results:
             if r.figure:
                 os.replace(staging / r.figure, out / r.figure)

@@ -105,7 +105,6 @@ def _cmd_hypotheses(args: argparse.Namespace) -> int:
     sets = checked_overrides(args.sets, refused={"simulation.days": HORIZON_NOTE})
     if args.draws is not None or args.draws_from is not None:
         return _over_draws(args, only, sets)
-    _check_own_outputs(Path(args.out))
     results = run_hypotheses(args.out, seeds=args.seeds, only=only or None, workers=args.workers, quick=args.quick,
                              overrides=sets, progress=args.progress and not args.quiet)  # fmt: skip
     width = max(len(r.title) for r in results)
@@ -114,52 +113,6 @@ def _cmd_hypotheses(args: argparse.Namespace) -> int:
               f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]")  # fmt: skip
     print(f"  report: {Path(args.out) / 'report.md'}")
     return EXIT_OK
-
-
-# what a run without --draws writes into --out, replacing it, and removes there (the figures of the
-# hypotheses it did not run): experiments.analysis.hypotheses_report.run_hypotheses
-VERDICTS_FILE, REPORT_FILE = "verdicts.json", "report.md"
-MAX_VERDICTS_BYTES = 64 * 2**20  # a verdicts.json is some kilobytes; a larger file is not one this command wrote
-
-
-def _check_own_outputs(out: Path) -> None:
-    """Refuse an ``--out`` holding files that this command would replace or remove (``report.md``,
-    ``verdicts.json``, ``h1.png`` ... ``h7.png``) unless an earlier ``hypotheses`` run wrote them there,
-    as its ``verdicts.json`` shows: a run with ``--only`` removes the figures of the hypotheses it did not
-    run, and must not take a user's own ``h2.png`` for an earlier run's."""
-    from experiments.analysis.hypotheses import HYPOTHESES
-
-    if not out.is_dir():
-        return
-    names = [VERDICTS_FILE, REPORT_FILE, *(f"{key.lower()}.png" for key in HYPOTHESES)]
-    present = [name for name in names if (out / name).exists() or (out / name).is_symlink()]
-    if not present or _is_verdicts(out / VERDICTS_FILE):
-        return
-    listed = ", ".join(present[:4]) + (f", ... ({len(present)} files)" if len(present) > 4 else "")
-    raise UsageError(
-        f"--out = {str(out)!r} is not allowed; it holds {listed}, which this command would replace or remove, and "
-        f"no {VERDICTS_FILE} of an earlier 'carry-unwind hypotheses' run shows it wrote them; expected a new or "
-        "empty directory, or one that hypotheses wrote"
-    )
-
-
-def _is_verdicts(path: Path) -> bool:
-    """Whether ``path`` is a ``verdicts.json`` that ``hypotheses`` wrote: a JSON object with its seeds and
-    a list of hypotheses, each with its key."""
-    import json
-
-    try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_VERDICTS_BYTES:
-            return False
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return False
-    return (
-        isinstance(data, dict)
-        and isinstance(data.get("seeds"), list)
-        and isinstance(data.get("hypotheses"), list)
-        and all(isinstance(h, dict) and "key" in h for h in data["hypotheses"])
-    )
 
 
 def draw_count(text: str) -> int:

@@ -100,7 +100,7 @@ def run_one(spec: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:
     """
     from model import __version__
     from model.accounting import AccountingError
-    from model.numba_cache import CacheDamaged, damage_message
+    from model.numba_cache import raise_if_damaged
 
     row: dict[str, Any] = {k: task[k] for k in ID_COLUMNS}
     row.update(task["params"])
@@ -120,9 +120,7 @@ def run_one(spec: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:
     except AccountingError:  # books that do not balance are a bug in the model, not a result: the sweep stops
         raise
     except Exception as exc:  # a failed run is a result too: recorded, and the sweep goes on
-        damaged = damage_message(exc)
-        if damaged is not None:  # ... but a damaged cache fails every run: not a result
-            raise CacheDamaged(damaged) from None
+        raise_if_damaged(exc)  # ... but a damaged cache fails every run: not a result
         row.update({m: math.nan for m in spec["metrics"]})
         row["status"], row["error"] = STATUS_ERROR, _describe(exc)
     row["version"] = __version__

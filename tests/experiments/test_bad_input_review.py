@@ -368,6 +368,22 @@ def test_hypotheses_refuses_to_remove_figures_it_did_not_write(tmp_path, capsys,
     assert sorted(p.name for p in out.iterdir()) == ["h2.png", "h5.png"]
 
 
+def test_run_hypotheses_from_python_refuses_the_same_folder_before_running(tmp_path, planted, monkeypatch):
+    """The refusal is the library's, not the command line's: run_hypotheses called from Python keeps a
+    user's figure too, and runs nothing first."""
+    from experiments.analysis import hypotheses as hyp
+    from experiments.analysis import hypotheses_report
+
+    ran = []
+    monkeypatch.setitem(hyp.HYPOTHESES, "H6", lambda seeds, runs, quick: ran.append(1))
+    out = tmp_path / "d"
+    out.mkdir()
+    (out / "h2.png").write_text("mine")
+    with pytest.raises(ConfigError, match=r"it holds h2.png, which this command would replace or remove"):
+        hypotheses_report.run_hypotheses(out, seeds=3, only=["H6"])
+    assert ran == [] and (out / "h2.png").read_text() == "mine"
+
+
 def test_hypotheses_still_replaces_an_earlier_runs_outputs(tmp_path, capsys, planted):
     out = tmp_path / "d"
     ok(capsys, "hypotheses", "--seeds", "3", "--out", str(out), "--no-progress")

@@ -120,15 +120,20 @@ def _held_by_another(out: Path):
     return f
 
 
-def test_a_command_refuses_an_output_another_command_is_writing(tmp_path, capsys):
-    out = tmp_path / "cmp"
+def _refused_while_held(out: Path, argv: list[str], capsys) -> str:
+    """Run ``argv`` while another process holds ``out``'s lock: it must exit 1; its one error line."""
     held = _held_by_another(out)
     try:
-        argv = ["compare", "baseline", "risk_off", "--days", "3", "--seeds", "1", "--out", str(out), "--quiet"]
         assert main(argv) == 1
     finally:
         held.close()
-    line = _one_line(capsys.readouterr().err)
+    return _one_line(capsys.readouterr().err)
+
+
+def test_a_command_refuses_an_output_another_command_is_writing(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    argv = ["compare", "baseline", "risk_off", "--days", "3", "--seeds", "1", "--out", str(out), "--quiet"]
+    line = _refused_while_held(out, argv, capsys)
     assert f"another command is writing to {out} (lock {runner.lock_file(out)}, held by process 4242)" in line
     assert not out.exists() and not runner.beside(out).exists()  # nothing written
 
@@ -137,13 +142,8 @@ def test_run_seeds_leaves_a_live_writers_temporary_folders_alone(tmp_path, capsy
     out = tmp_path / "seeds"
     live = out / ".seed-1.tmp-0123abcd"  # what a running `run --seeds` is writing
     live.mkdir(parents=True)
-    held = _held_by_another(out)
-    try:
-        argv = ["run", "--scenario", "risk_off", "--seeds", "1-2", "--days", "3", "--out", str(out), "--quiet"]
-        assert main(argv) == 1
-    finally:
-        held.close()
-    assert "another command is writing to" in _one_line(capsys.readouterr().err)
+    argv = ["run", "--scenario", "risk_off", "--seeds", "1-2", "--days", "3", "--out", str(out), "--quiet"]
+    assert "another command is writing to" in _refused_while_held(out, argv, capsys)
     assert live.is_dir()  # not removed as "abandoned"
 
 
@@ -159,13 +159,8 @@ def test_a_run_into_its_default_folder_takes_that_folders_lock_before_looking_at
     live = out / ".seed-1.tmp-0123abcd"  # what a running `run --seeds` is writing
     if seeds:
         live.mkdir(parents=True)
-    held = _held_by_another(out)
     argv = ["run", "--scenario", "risk_off", "--days", "3", "--quiet"] + (["--seeds", seeds] if seeds else [])
-    try:
-        assert main(argv) == 1
-    finally:
-        held.close()
-    assert f"another command is writing to {out}" in _one_line(capsys.readouterr().err)
+    assert f"another command is writing to {out}" in _refused_while_held(out, argv, capsys)
     assert live.is_dir() == bool(seeds)  # a live writer's folder is left alone
     assert main(argv) == 0  # the lock released: the run goes ahead (the abandoned folder removed then)
     assert not live.exists() and (out / ("seed-2" if seeds else "summary.json")).exists()
