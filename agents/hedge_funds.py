@@ -1394,6 +1394,9 @@ class HedgeFunds(Sector):
         gaps = self.equity_gaps(model)
         return float(gaps.max()) if gaps.size else 0.0
 
+    def failure_state(self, model) -> str:
+        return f"live funds={int(self.state.alive.sum())}"
+
     def record(self, model) -> dict[str, float]:
         f, t, mk = self.state, self.totals, model.market
         alive = f.alive

@@ -669,9 +669,9 @@ class CarryUnwindModel(mesa.Model):
             self.running = False
 
     def _clearing_state(self) -> str:
-        """The state a clearing failure's message names (built only when one is raised)."""
-        live = int(self.hedge_funds.alive.sum()) if "hedge_funds" in self.sectors else 0
-        return f"live funds={live}"
+        """The state a clearing failure's message names (built only when one is raised): each sector's
+        :meth:`~model.sector.Sector.failure_state`, in registration order."""
+        return "; ".join(text for s in self.sector_list if (text := s.failure_state(self)))
 
     # -- records -----------------------------------------------------------------------------------
     def _record(self) -> None:

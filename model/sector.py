@@ -197,6 +197,11 @@ class Sector:
         """|equity by accumulated profit and loss − (assets − liabilities)|; 0 where not tracked."""
         return 0.0
 
+    def failure_state(self, model: CarryUnwindModel) -> str:
+        """What a clearing failure's message says about this sector's state ("" for nothing): built only
+        when a day fails to clear, so that the message names the stocks that drove it."""
+        return ""
+
     def record(self, model: CarryUnwindModel) -> dict[str, float]:
         return {}
 

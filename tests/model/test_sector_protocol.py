@@ -21,7 +21,7 @@ from model.registry import DEFAULT_SECTORS, default_sectors, register_sector, un
 from model.risk import MIN_REALISED_VOL
 from model.scenarios import list_scenarios
 from tests.model.linear_fx_sector import LinearFx, linear_fx_flows
-from tests.support import make_model
+from tests.support import make_model, run_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -310,3 +310,22 @@ def test_the_composed_clearing_hits_numbas_cache_in_a_second_process(tmp_path):
     for stem in ("clearing", "flat"):  # one file for one composition, never rewritten
         assert len(list(tmp_path.rglob(f"composed/{stem}_*.py"))) == 1, stem
     assert len(list(tmp_path.rglob("composed/kernel_*.py"))) == len(second) - 2  # one a kernel
+
+
+def test_a_clearing_failure_names_the_stocks_that_can_drive_it():
+    """The failure message's state is each sector's ``failure_state`` in registration order: the
+    households' holdings in yen at yesterday's close (recomputed here from their units) and share in
+    panic, and the live funds; a sector with nothing to say adds nothing."""
+    from model.sector import Sector
+
+    model = run_model(seed=3, days=5)
+    s = model.sectors["nisa_households"].state
+    held = s.units.sum() * model.macro.equity_index * model.market.usdjpy / 1000.0
+    live = int(model.hedge_funds.alive.sum())
+    text = model._clearing_state()
+    assert text == f"NISA holdings ¥{held:,.0f} tn, 0% of households in panic; live funds={live}"
+    assert held > 20.0 and live > 0  # the households hold their initial ¥20 tn and more
+    assert all(type(x).failure_state is Sector.failure_state for x in model.sector_list
+               if x.name not in ("nisa_households", "hedge_funds"))  # fmt: skip
+    quiet = run_model(seed=3, days=1, nisa__enabled=False)
+    assert quiet._clearing_state() == f"live funds={int(quiet.hedge_funds.alive.sum())}"

@@ -1,0 +1,79 @@
+"""How far a run can go: the baseline over a long horizon, and what ends it.
+
+The model is checked on 2,000-day runs. A longer run carries the scenario's trends on (NISA
+contributions, the equity index's drift, the BoJ's run-off of its JGBs) while the other balance
+sheets keep their size, so the households' foreign holdings outgrow the market. For each seed this
+runs the baseline up to ``--days`` and reports the households' holdings on day 2,000, their peak,
+and the day and message of the clearing failure that ends the run, if one does::
+
+    python -m experiments.analysis.long_runs --seeds 4 --days 20000 --workers 2
+
+(about 10 s a seed and 10,000 days).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+CHECKED_DAYS = 2000  # the validation's horizon (experiments.analysis.targets.DEFAULT_DAYS)
+STRIDE = 50  # days between looks at the holdings
+
+
+def long_run(task: tuple[int, int]) -> dict[str, Any]:
+    """The baseline for ``days`` days from ``seed``: NISA holdings (¥ tn) on day 2,000 and at their peak
+    (sampled every 50 days), and the failure that ended the run (day 0 and "" if none did)."""
+    from agents.nisa import value_per_unit
+    from model.clearing import ClearingError
+    from model.model import CarryUnwindModel
+
+    seed, days = task
+    m = CarryUnwindModel(scenario="baseline", seed=seed, collect=False, simulation__days=days)
+    households = m.sectors["nisa_households"]
+
+    def holdings() -> float:
+        return float(households.state.units.sum()) * value_per_unit(m.macro.equity_index, m.market.usdjpy)
+
+    out: dict[str, Any] = {"seed": seed, "holdings_day_2000_jpy_tn": float("nan"), "peak_jpy_tn": holdings(),
+                           "peak_day": 0, "failed_day": 0, "failure": ""}  # fmt: skip
+    try:
+        while m.day < days:
+            m.run_days(min(STRIDE, days - m.day))
+            now = holdings()
+            if m.day == CHECKED_DAYS:
+                out["holdings_day_2000_jpy_tn"] = now
+            if now > out["peak_jpy_tn"]:
+                out["peak_jpy_tn"], out["peak_day"] = now, m.day
+    except ClearingError as exc:
+        out["failed_day"], out["failure"] = m.day, str(exc)
+    out["equity_index"] = float(m.macro.equity_index)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m experiments.analysis.long_runs", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--days", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+    if not 1 <= args.seeds <= 1000:
+        parser.error(f"--seeds = {args.seeds} is not allowed; expected 1 to 1000")
+    if not CHECKED_DAYS <= args.days <= 60_000:
+        parser.error(f"--days = {args.days} is not allowed; expected {CHECKED_DAYS:,} to 60,000")
+    if not 1 <= args.workers <= 256:
+        parser.error(f"--workers = {args.workers} is not allowed; expected 1 to 256")
+    from experiments.runner import run_tasks
+
+    rows = run_tasks(long_run, [(s, args.days) for s in range(1, args.seeds + 1)], workers=args.workers)
+    for r in rows:
+        ended = f"failed on day {r['failed_day']:,}: {r['failure']}" if r["failed_day"] else f"ran {args.days:,} days"
+        print(f"seed {r['seed']}: NISA holdings ¥{r['holdings_day_2000_jpy_tn']:,.0f} tn on day {CHECKED_DAYS:,}, "
+              f"peak ¥{r['peak_jpy_tn']:,.0f} tn on day {r['peak_day']:,}; equity index {r['equity_index']:,.0f}; "
+              f"{ended}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
