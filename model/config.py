@@ -260,8 +260,13 @@ class ModelConfig:
     @classmethod
     def from_toml(cls, path: str | Path) -> ModelConfig:
         path = Path(path)
-        text = read_text_file(path, "configuration")  # missing, a directory, not UTF-8: one line naming it
-        data = dates_as_text(toml_loads(text, str(path)))
+        # missing, a directory, not UTF-8: one line naming it
+        return cls.from_toml_text(read_text_file(path, "configuration"), str(path))
+
+    @classmethod
+    def from_toml_text(cls, text: str, path: str) -> ModelConfig:
+        """:meth:`from_toml` of a file's text read already (``path``: its name in messages)."""
+        data = dates_as_text(toml_loads(text, path))
         if not data:  # as a scenario file: a file with nothing in it is a mistake, not "all defaults"
             raise ConfigError(
                 f"configuration {str(path)!r} is not allowed; it is empty (no sections), expected a TOML file with "

@@ -170,6 +170,7 @@ def register(sub: Any) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from model.config import ModelConfig
     from model.scenarios import load_scenario
+    from model.validation import read_text_file
 
     if args.seeds is not None and args.seed is not None:
         raise UsageError("--seed and --seeds do not go together; give one of them")
@@ -178,13 +179,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--workers goes with --seeds")
     base = None
     if args.config is not None:
-        with config_context(str(args.config)):
-            base = ModelConfig.from_toml(args.config)
+        with config_context(str(args.config)):  # read once: a pipe (--config <(...)) can be read only once
+            text = read_text_file(args.config, "configuration")
+            base = ModelConfig.from_toml_text(text, str(args.config))
     scenario = load_scenario("baseline" if args.scenario is None else args.scenario, base=base)
     sets = parse_set(args.sets)
     if base is not None:  # a field --set or --days gives is no conflict: the value is said outright
         given = {*sets, *(("simulation.days",) if args.days is not None else ())}
-        _check_config_against_scenario(args.config, base, scenario, named=args.scenario is not None, given=given)
+        _check_config_against_scenario(args.config, text, base, scenario, named=args.scenario is not None,
+                                       given=given)  # fmt: skip
     config = scenario.config
     if sets:
         with config_context("--set"):
@@ -220,21 +223,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return _run_seeds(args, config, scenario)
 
 
-def _check_config_against_scenario(path: Path, base: Any, scenario: Any, *, named: bool, given: Any = ()) -> None:
+def _check_config_against_scenario(path: Path, text: str, base: Any, scenario: Any, *, named: bool,
+                                   given: Any = ()) -> None:  # fmt: skip
     """Refuse a field that the ``--config`` file sets and the scenario overrides to another value.
 
     The scenario's overrides are applied on top of the file (:func:`model.scenarios.load_scenario`), so
     such a field silently took the scenario's value: a saved ``config.toml`` rerun with another
     scenario, or with the default baseline, did not run the configuration it holds. A field the
     scenario sets to the file's own value is no conflict, nor is a field in ``given`` (``section.field``
-    names that ``--set`` or ``--days`` set after both). ``named``: the scenario came from ``--scenario``
-    (else it is the default, baseline).
+    names that ``--set`` or ``--days`` set after both). ``text``: the file's text, read (and checked)
+    into ``base`` already; here it only lists the fields the file sets. ``named``: the scenario came
+    from ``--scenario`` (else it is the default, baseline).
     """
     from model.config import dates_as_text, toml_loads
-    from model.validation import read_text_file, shown
+    from model.validation import shown
 
-    with config_context(str(path)):  # read (and checked) once already: this only lists the fields it sets
-        data = dates_as_text(toml_loads(read_text_file(path, "configuration"), str(path)))
+    data = dates_as_text(toml_loads(text, str(path)))
     start, final = base.to_dict(), scenario.config.to_dict()
     conflicts = [
         (f"{section}.{name}", start[section][name], final[section][name])

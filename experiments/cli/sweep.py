@@ -133,12 +133,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError(f"--scheduler = {args.scheduler!r} is not allowed; {problem}")
     if args.retry_failed and not args.resume:
         raise UsageError("--retry-failed goes with --resume")
-    from experiments.sweeps.parsing import MAX_RUNS
-    from model.scenarios import read_text_file
+    from experiments.sweeps.parsing import MAX_RUNS, read_spec_text
 
     executor = args.executor or ("dask" if args.scheduler else "local")
     check_out_dir(args.out)
-    spec = load_spec(args.spec, max_runs=args.max_runs or MAX_RUNS)
+    spec_text = read_spec_text(args.spec)  # once: the manifest keeps the text that was run
+    spec = load_spec(args.spec, max_runs=args.max_runs or MAX_RUNS, text=spec_text)
     if executor == "dask":
         require_extra("sweep", "a sweep on Dask (--executor dask, --scheduler)", ["dask", "distributed"])
     if spec.design in ("saltelli", "morris"):
@@ -153,7 +153,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             resume=args.resume,
             retry_failed=args.retry_failed,
             progress=args.progress,
-            spec_text=read_text_file(args.spec, "sweep specification"),
+            spec_text=spec_text,
         )
     except SweepInterrupted as exc:
         again = f"{PROG} sweep {shlex.quote(str(args.spec))} --out {shlex.quote(str(args.out))} --resume"

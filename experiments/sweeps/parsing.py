@@ -46,15 +46,23 @@ _SWEEP_KEYS = {
 _PARAM_KEYS = ("values", "range", "num", "log")
 
 
-def load_spec(path: str | Path, *, max_runs: int = MAX_RUNS) -> SweepSpec:
-    """Read and validate a sweep specification file (raises :class:`SpecError`)."""
+def read_spec_text(path: str | Path) -> str:
+    """The text of a sweep specification file (a :class:`SpecError` naming it if it cannot be read)."""
     from model.scenarios import read_text_file
 
-    path = Path(path)
     try:
-        text = read_text_file(path, "sweep specification")
+        return read_text_file(Path(path), "sweep specification")
     except ConfigError as exc:
         raise SpecError(str(exc)) from None
+
+
+def load_spec(path: str | Path, *, max_runs: int = MAX_RUNS, text: str | None = None) -> SweepSpec:
+    """Read and validate a sweep specification file (raises :class:`SpecError`); ``text``: the file's
+    text, read already (a caller that keeps the text reads the file once: a pipe can be read only once,
+    and a file edited in between would make the kept text another specification than the one run)."""
+    path = Path(path)
+    if text is None:
+        text = read_spec_text(path)
     return parse_spec(text, where=str(path), base_dir=path.parent, max_runs=max_runs)
 
 
