@@ -21,9 +21,10 @@ Five measurements, each against a twin or an ablation on common random numbers (
    (a run that ends in a clearing failure is counted, with its eve figures kept). Seeds whose book
    never reaches the anchor within 750 days are counted, not measured.
 
-Statistics follow one protocol: baseline, ``seeds`` seeds × ``days`` days, the first 250 dropped,
-bias-corrected excess kurtosis; a paired statistic is the median over seeds of the per-seed
-difference, with a seed-bootstrap percentile interval of that median (fixed generator,
+Statistics follow one protocol, validation's: baseline, ``seeds`` seeds × ``days`` days simulated,
+the first 250 dropped (so 2,000 days give 1,750 daily returns), bias-corrected excess kurtosis; a
+paired statistic is the median over seeds of the per-seed difference, with a seed-bootstrap
+percentile interval of that median (fixed generator,
 :func:`experiments.analysis.statistics.seed_spread`)::
 
     python -m experiments.analysis.balance_sheet_cycle --seeds 20 --days 2000 --workers 2 --out out/cycle.json
@@ -54,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from experiments.analysis.statistics import log_returns, return_statistics, seed_spread, spread_by_field
+from experiments.analysis.targets import BURN_IN
 
 __all__ = [
     "run_stats",
@@ -75,8 +77,6 @@ __all__ = [
     "main",
 ]
 
-BURN_IN = 250
-
 # the liquidity channel: dealers' and real money's capacities shrink as the risk index rises
 LIQUIDITY_OFF = {"dealers__capacity_risk_elasticity": 0.0, "real_money__capacity_risk_elasticity": 0.0}
 # --channels: each removed on its own from the unleveraged arm
@@ -93,8 +93,9 @@ UNLEVERAGED = {"hedge_funds__max_leverage": 1.0}
 
 
 def run_stats(task: tuple[str, dict, int, int]) -> dict[str, float]:
-    """Excess kurtosis and |return| autocorrelation at lag 1 of one run ``(scenario, overrides, seed, days)``,
-    and the statistics the baseline calibration judges (its ``JUDGED``, under their own names); NaN where
+    """Excess kurtosis and |return| autocorrelation at lag 1 of one run ``(scenario, overrides, seed, days)``
+    over its days after the first :data:`~experiments.analysis.targets.BURN_IN` (as validation measures
+    them), and the statistics the baseline calibration judges (its ``JUDGED``, under their own names); NaN where
     the run failed to clear."""
     from experiments.calibration.baseline import JUDGED
     from model.clearing import ClearingError
@@ -104,7 +105,7 @@ def run_stats(task: tuple[str, dict, int, int]) -> dict[str, float]:
     scenario, overrides, seed, days = task
     model = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **overrides)
     try:
-        model.run_days(days + BURN_IN)
+        model.run_days(days)
     except ClearingError:
         return {"kurtosis": float("nan"), "abs_acf1": float("nan"), "failed": 1.0, "days_at_risk_cap": float("nan"),
                 **dict.fromkeys(JUDGED, float("nan"))}  # fmt: skip
@@ -481,7 +482,8 @@ def map_report(seeds: int, days: int, workers: int, base: dict[str, Any] | None 
     share with at least 30% called in the month after, and the share whose forced sales are a third of
     the fall; the baseline's median excess kurtosis and |return| autocorrelation at lag 1, its failed
     runs, the paired differences against the same risk aversion without leverage, and both objectives of
-    the baseline calibration against the data for samples of ``days``: ``objective`` (the median one,
+    the baseline calibration against the data for samples of the runs' length (``days`` less the
+    burn-in): ``objective`` (the median one,
     :func:`experiments.calibration.baseline.score`) and ``joint_objective`` (the joint one the defaults
     are fitted by, :func:`experiments.calibration.baseline.joint_score`). Every run takes
     ``base``; the cell's own two fields win. The grid holds the previous calibration's γ 1.28 and caps up to
@@ -491,7 +493,7 @@ def map_report(seeds: int, days: int, workers: int, base: dict[str, Any] | None 
 
     base = dict(base or {})
     ids = list(range(1, seeds + 1))
-    targets, joint = data_targets(days), joint_targets(days)
+    targets, joint = data_targets(days - BURN_IN), joint_targets(days - BURN_IN)  # the returns each run keeps
 
     def cell(gamma: float, cap: float) -> dict[str, Any]:
         return {**base, "hedge_funds__risk_aversion_median": gamma, "hedge_funds__max_leverage": cap}
@@ -606,7 +608,7 @@ def main(argv: list[str] | None = None) -> int:
 
     add_set_option(parser, "run everything with a field at another value (repeatable); an arm's own switch still wins")
     args = parser.parse_args(argv)
-    for name, lo, hi in (("seeds", 2, 1000), ("days", 100, 100_000), ("workers", 1, 256)):
+    for name, lo, hi in (("seeds", 2, 1000), ("days", BURN_IN + 100, 100_000), ("workers", 1, 256)):
         value = getattr(args, name)
         if not lo <= value <= hi:
             parser.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")

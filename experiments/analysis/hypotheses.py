@@ -4,7 +4,8 @@ Every hypothesis is a set of *arms* — the same scenario with a mechanism on or
 none — run over the same seeds (common random numbers: a seed gives every arm the same noise,
 so differences are the mechanism's, not luck's). Each seed gives one paired effect; the report
 gives the effect's mean over seeds with a 95% Student-t confidence interval over the seeds
-(:func:`seed_ci`; a ratio of means by :func:`ratio_ci`, Fieller's interval) and a verdict for the parameters used:
+(:func:`seed_ci`; a ratio of means by :func:`ratio_ci`, Fieller's interval; H7's AUC difference by
+the bootstrap's standard error with t, :data:`INTERVAL_METHOD`) and a verdict for the parameters used:
 
 * **supported** – the interval lies entirely on the side the hypothesis predicts (beyond the
   stated threshold, where it has one);

@@ -208,7 +208,7 @@ def _report(results: list[HypothesisResult], seeds: list[int], overrides: Mappin
         where = "with " + ", ".join(f"`{k} = {v}`" for k, v in overrides.items())
     lines = [f"# Hypotheses: verdicts {where}", "",
              f"Seeds {seeds[0]}–{seeds[-1]} ({len(seeds)}), common random numbers across arms; "
-             "95% Student-t intervals over seeds. *supported*: the interval lies on the predicted "
+             f"95% intervals over seeds ({INTERVAL_METHOD}). *supported*: the interval lies on the predicted "
              "side; *refuted*: on the other; *inconclusive*: it straddles.", ""]  # fmt: skip
     ran = list(dict.fromkeys(r.key for r in results))
     if set(ran) != set(HYPOTHESES):  # a partial run (--only): say so, beside the table
@@ -337,6 +337,7 @@ def hypothesis_figure(r: HypothesisResult) -> Figure:
         ax.set_xlabel("\n".join(textwrap.wrap(r.effect_name, 36)), fontsize=9)  # the y labels leave the axis narrow
         ax.grid(axis="y", visible=False)
         fig.legend(*ax.get_legend_handles_labels(), loc="outside upper right", ncol=2, frameon=False, fontsize=8)
-        bars = f"Dots: mean over seeds; bars: {100 * CI_LEVEL:g}% interval over seeds; ▶ the headline effect."
+        bars = (f"Dots: the effect over seeds (a mean; for a ratio, the ratio of the means); bars: its "
+                f"{100 * CI_LEVEL:g}% interval over seeds; ▶ the headline effect.")  # fmt: skip
         fig.supxlabel(f"{bars} {rule}", fontsize=7.5, color="0.3", wrap=True)
     return fig

@@ -107,7 +107,9 @@ OBSERVED_CLOSES: dict[str, float] = {
 }
 # the news sensitivities at the ends of their sourced ranges: 2y yield per sd of a data surprise
 # 5-10 bp (Gürkaynak, Kısacıkoğlu & Wright 2020), equities 0.3-1% per sd (Boyd, Hu & Jagannathan
-# 2005; Gilbert et al. 2017)
+# 2005; Gilbert et al. 2017). The Fed-path field shifts the near-term expected rate, which decays
+# towards its anchor, so the 2y yield (the path's 2-year average) moves by 0.87 of it: 0.0005 and
+# 0.0012 move the 2y by 4.4 and 10.5 bp a sd (tests/experiments/test_episode_analyses.py checks it)
 SENSITIVITIES: dict[str, dict[str, float]] = {
     "low": {"market__growth_news_fed_path_pa": 0.0005, "macro__growth_news_equity_per_sd": 0.003},
     "central": {},

@@ -14,8 +14,9 @@ the metric is averaged over those replicates point by point before the indices a
 the indices describe the replicate-averaged metric. Common random numbers remove only the part of
 the noise that a seed adds equally at every point. The rest (the seed's effect that depends on the
 parameters: whether a crash happens, say) stays in the average and does show up as sensitivity:
-it adds about its share of the averaged metric's variance to every parameter's total index ST,
-with an interval that can exclude 0, deflates S1 by that share and lifts Morris' mu*. So the
+with ``s`` its share of the averaged metric's variance, a parameter's total index ST becomes about
+``ST·(1 − s) + s`` (an inert parameter's rises to ``s``, with an interval that can exclude 0),
+its first-order index S1 about ``S1·(1 − s)``, and Morris' mu* is lifted. So the
 result carries a noise floor, :func:`replicate_noise_share`: that share, estimated from the
 replicates (a parameter whose ST is near it is not distinguishable from noise). More replicates
 lower it as ``1/R``.
@@ -316,8 +317,9 @@ def _caption(result: SensitivityResult) -> str:
     if math.isfinite(result.noise_share):
         noise = (
             f" Seed noise left in the averaged metric (the seed's effect that depends on the parameters): about "
-            f"{result.noise_share:.1%} of its variance across points. It adds about that much to every parameter's "
-            "ST and takes it from S1; an ST near it is not distinguishable from noise."
+            f"{result.noise_share:.1%} of its variance across points (s). A parameter's ST reads about "
+            "ST·(1 − s) + s and its S1 about S1·(1 − s): an inert parameter's ST is about s, so an ST near it is "
+            "not distinguishable from noise."
         )
     else:
         noise = " One replicate per point: the seed noise left in the metric cannot be estimated, and it inflates ST."

@@ -15,6 +15,7 @@ import inspect
 import itertools
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -87,14 +88,18 @@ class AppModel(CarryUnwindModel):
         self.failure = ""
         if scenario_name is None:
             scenario_name = start_scenario()
+        # Play steps the model in a worker thread while the buttons stay live: a shock and a day never overlap
+        self._lock = threading.RLock()
+        self._pending: list[ShockSpec] = []  # fired, applied at the start of the next day
         try:
             inputs = _inputs(scenario_name, seed, sliders)
+            super().__init__(scenario=scenario_name, **inputs)
         except ConfigError as exc:
             # Mesa's Reset shows a traceback as the page if the model cannot be built: build the starting
             # model instead, stopped, and say why on the page (nothing runs until the input is fixed)
-            scenario_name, inputs = start_scenario(), {"seed": DEFAULT_SEED}
+            scenario_name = start_scenario()
             self.failure = f"Not applied: {exc}. Correct it and press Reset."
-        super().__init__(scenario=scenario_name, **inputs)
+            super().__init__(scenario=scenario_name, seed=DEFAULT_SEED)
         self.running = not self.failure
         self.scenario_name = scenario_name
         # ids of garbage-collected models are reused; a serial number tells runs apart
@@ -104,26 +109,43 @@ class AppModel(CarryUnwindModel):
     def step(self) -> None:
         """One trading day; a day the markets cannot clear stops the model with a message for the page
         (Mesa's Step would otherwise show a traceback in place of the page)."""
-        if self.failure:
-            self.running = False
-            return
-        try:
-            super().step()
-        except (ClearingError, ConfigError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.failure = f"Stopped on day {self.day}: {first}. Press Reset to start again."
-            self.running = False
+        with self._lock:
+            if self.failure:
+                self.running = False
+                return
+            try:
+                self._apply_fired()
+                super().step()
+            except (ClearingError, ConfigError, ShockUnavailable) as exc:
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self.failure = f"Stopped on day {self.day}: {first}. Press Reset to start again."
+                self.running = False
 
     def fire(self, spec: ShockSpec) -> ScenarioEvent:
-        """Apply a shock button's event now, so it acts in the next day's clearing; each button once a day."""
-        if self.failure:
-            raise ShockUnavailable("the model has stopped; press Reset to start again")
-        event = spec.event(self)
-        if any(e.day == event.day and label == spec.label for e, label in self.shock_log):
-            raise ShockUnavailable(f"already fired for day {event.day}; press Step, then fire it again")
-        self.apply_event(event)
-        self.shock_log.append((event, spec.label))
-        return event
+        """Queue a shock button's event for the next day's clearing; each button once a day.
+
+        It is applied at the start of that day, after the scenario's own events for it (which run at
+        day − ½), so a scripted policy decision the same day does not undo it, and a shock relative to
+        a rate (a 25 bp hike) moves the rate that decision set. Until then the log holds the event as
+        it would be built now."""
+        with self._lock:
+            if self.failure:
+                raise ShockUnavailable("the model has stopped; press Reset to start again")
+            event = spec.event(self)  # built now too: a shock that cannot be built says so at once
+            if any(e.day == event.day and label == spec.label for e, label in self.shock_log):
+                raise ShockUnavailable(f"already fired for day {event.day}; press Step, then fire it again")
+            self._pending.append(spec)
+            self.shock_log.append((event, spec.label))
+            return event
+
+    def _apply_fired(self) -> None:
+        """Apply the shocks fired since the last day, built from the state now, and log them as applied."""
+        fired, self._pending = self._pending, []
+        for spec in fired:
+            event = spec.event(self)
+            self.apply_event(event)
+            at = next(i for i, (e, label) in enumerate(self.shock_log) if e.day == event.day and label == spec.label)
+            self.shock_log[at] = (event, spec.label)
 
     def event_days(self) -> list[int]:
         """Days on which a scenario event or a fired shock acted (for the charts' markers)."""

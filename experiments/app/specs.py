@@ -27,6 +27,7 @@ from typing import Any
 from experiments.analysis.style import OKABE_ITO
 from model.config import ModelConfig
 from model.scenarios import ScenarioEvent, list_scenarios, load_scenario
+from model.streams import SEED_LIMIT
 from model.validation import ConfigError
 
 __all__ = [
@@ -249,23 +250,25 @@ def mesa_model_params() -> dict[str, Any]:
 
 
 def coerce_seed(value: Any) -> int:
-    """The seed as a non-negative int; SolaraViz's text box hands it over as a string."""
+    """The seed as an int from 0 to below 2**64 (the model's seeds); SolaraViz's text box hands it over
+    as a string, which may carry one leading '+'."""
+    expected = f"expected a whole number from 0 to {SEED_LIMIT - 1}, e.g. 1"
     if isinstance(value, bool):
-        raise ConfigError(f"seed = {value!r} is not allowed; expected a whole number >= 0")
+        raise ConfigError(f"seed = {value!r} is not allowed; {expected}")
     if isinstance(value, int):
         seed = value
     elif isinstance(value, float) and value.is_integer():
         seed = int(value)
-    elif isinstance(value, str) and _is_whole(value.strip().lstrip("+")):
-        seed = int(value.strip())
+    elif isinstance(value, str) and _is_whole(body := value.strip().removeprefix("+")):
+        seed = int(body)  # the text just checked: '++5' is not a number, and int() must never see it
     else:
-        raise ConfigError(f"seed = {value!r} is not allowed; expected a whole number >= 0, e.g. 1")
-    if seed < 0:
-        raise ConfigError(f"seed = {value!r} is not allowed; expected a whole number >= 0, e.g. 1")
+        raise ConfigError(f"seed = {value!r} is not allowed; {expected}")
+    if not 0 <= seed < SEED_LIMIT:
+        raise ConfigError(f"seed = {value!r} is not allowed; {expected}")
     return seed
 
 
-MAX_SEED_DIGITS = 20  # seeds up to 2^64 have 20 digits
+MAX_SEED_DIGITS = 20  # seeds below 2^64 have at most 20 digits
 
 
 def _is_whole(text: str) -> bool:
@@ -283,7 +286,11 @@ def _checked(name: str, spec: ParamSpec, desc: Mapping[str, Any], value: Any) ->
         raise ConfigError(f"{name} = {value!r} is not allowed; expected true or false")
     whole = spec.kind == "SliderInt"
     number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not number or not math.isfinite(value) or (whole and not float(value).is_integer()):
+    try:  # a whole number too large for a float (a JSON integer of 400 digits) is out of range, not a crash
+        number = number and math.isfinite(float(value))
+    except OverflowError:
+        number = False
+    if not number or (whole and not float(value).is_integer()):
         what = "a whole number" if whole else "a number"
         raise ConfigError(f"{name} = {value!r} is not allowed; expected {what} from {desc['min']} to {desc['max']}")
     if not desc["min"] <= value <= desc["max"]:

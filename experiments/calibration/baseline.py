@@ -58,6 +58,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from experiments.analysis.targets import BURN_IN  # days dropped before the statistics, as validation drops them
+
 __all__ = ["BOUNDS", "CAPS", "LOG_SCALE", "JUDGED", "data_targets", "joint_targets", "moments_of_run", "score",
            "joint_score", "main"]  # fmt: skip
 
@@ -73,7 +75,6 @@ BOUNDS = {
 CAPS = {"hedge_funds__max_leverage": (2.0, 33.0)}
 LOG_SCALE = ("real_money__capacity_usd_bn", "hedge_funds__max_leverage")
 JUDGED = ("sd_pct", "skewness", "excess_kurtosis", "acf_lag1", "abs_acf_lag1", "abs_acf_lag20")
-BURN_IN = 250
 SEARCH_SEED = 20261202
 FAILED_PENALTY = 10.0
 # --objective joint: its distances are tens to thousands, so a failed run must cost far more than in the

@@ -109,9 +109,71 @@ def test_seed_typed_as_text_is_coerced_to_int_and_bad_seeds_are_rejected():
     assert coerce_seed("42") == 42
     assert coerce_seed(" 7 ") == 7
     assert coerce_seed(3) == 3
-    for bad in ("", "abc", "1.5", "-1", -1, True):
+    assert coerce_seed("+5") == 5
+    assert coerce_seed(str(2**64 - 1)) == 2**64 - 1  # the model's largest seed
+    for bad in ("", "abc", "1.5", "-1", -1, True, "++5", "+-5", str(2**64), 2**64, 1e30, "99999999999999999999"):
         with pytest.raises(ConfigError, match="seed"):
             coerce_seed(bad)
+
+
+@pytest.mark.parametrize("inputs", [{"seed": "++5"}, {"seed": str(2**64)}, {"seed": 1e30},
+                                    {"hedge_funds__n_funds": 10**400}, {"market__boj_rate": 10**400},
+                                    {"market__boj_rate": -(10**400)}])  # fmt: skip
+def test_input_the_page_cannot_use_stops_the_starting_model_with_one_line(inputs):
+    """What a crafted message can send (the text box, a slider's JSON) is named on the page: the
+    starting model, stopped, never a traceback in place of the page."""
+    model = AppModel(**inputs)
+    assert model.failure.startswith("Not applied: ") and "\n" not in model.failure
+    assert not model.running and model.day == 0 and model.scenario_name == app_specs.start_scenario()
+    assert next(iter(inputs)).replace("__", ".").split(".")[-1] in model.failure
+
+
+def test_a_shock_fired_the_day_before_a_scripted_decision_acts_on_top_of_it():
+    """The button's hike is applied at the start of the day, after the scenario's own decision that
+    day (at day − ½): the BoJ's scripted move to 0.25% on day 22 of boj_hike_2024, then the button's
+    25 bp; fired before, applied at once, the decision undid it."""
+    model = AppModel(scenario_name="boj_hike_2024")
+    scripted = next(e for e in model.scenario_spec.events if e.kind == "boj_rate")
+    for _ in range(scripted.day - 1):
+        model.step()
+    hike = next(s for s in SHOCKS if s.key == "boj_hike")
+    model.fire(hike)
+    assert model.market.boj_rate != scripted.params["rate"]  # nothing applied yet
+    model.step()
+    assert model.day == scripted.day
+    assert model.market.boj_rate == pytest.approx(scripted.params["rate"] + 0.0025)
+    [(event, label)] = model.shock_log
+    assert label == "BoJ hike" and event.day == scripted.day
+    assert event.params["rate"] == pytest.approx(scripted.params["rate"] + 0.0025)  # the log shows what acted
+
+
+def test_a_shock_fired_while_a_day_runs_waits_for_the_day_to_end():
+    """Play steps in a worker thread while the buttons stay live: a click during a day waits for it
+    and is queued for the next one, never applied half-way through a day."""
+    import threading
+
+    model = AppModel()
+    inside, release = threading.Event(), threading.Event()
+    original = model.market.close_day
+
+    def slow_close(**kw):
+        inside.set()
+        release.wait(10)
+        return original(**kw)
+
+    model.market.close_day = slow_close
+    worker = threading.Thread(target=model.step)
+    worker.start()
+    assert inside.wait(30)
+    fired = []
+    clicker = threading.Thread(target=lambda: fired.append(model.fire(next(s for s in SHOCKS if s.key == "risk_off"))))
+    clicker.start()
+    clicker.join(0.5)
+    assert clicker.is_alive() and not fired  # the click waits while the day runs
+    release.set()
+    worker.join(30)
+    clicker.join(30)
+    assert model.day == 1 and fired[0].day == 2  # queued for the day after the one that was running
 
 
 def test_unmoved_sliders_leave_the_scenario_alone_and_moved_ones_convert_units():
@@ -184,8 +246,8 @@ def test_boj_hike_raises_the_policy_rate_by_25bp_and_fed_cut_lowers_the_us_rate(
     boj, fed = model.value.market.boj_rate, model.value.market.us_short_rate
     button(rc, "BoJ hike").click()
     button(rc, "Fed cut").click()
-    assert model.value.market.boj_rate == pytest.approx(boj + 0.0025)
-    assert model.value.market.us_short_rate == pytest.approx(fed - 0.0025)
+    # queued for the next day, not applied yet
+    assert (model.value.market.boj_rate, model.value.market.us_short_rate) == (boj, fed)
     assert "Fed cut fired; it acts on day 2" in text_of(card(rc, "app-shocks"))
     button(rc, "Step").click()
     assert model.value.history["boj_rate"][-1] == pytest.approx(boj + 0.0025)

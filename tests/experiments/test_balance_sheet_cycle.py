@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from experiments.analysis.balance_sheet_cycle import crowded_eve, leverage_binds_summary
+from experiments.analysis.targets import BURN_IN
 
 
 def test_the_eve_is_the_first_day_at_the_anchor_after_the_warm_up():
@@ -167,9 +168,10 @@ def test_the_map_cell_at_the_defaults_is_the_benchmark_itself(monkeypatch, tmp_p
     h = ModelConfig().hedge_funds
     monkeypatch.setattr(bsc, "MAP_GAMMAS", (h.risk_aversion_median,))
     monkeypatch.setattr(bsc, "MAP_CAPS", (h.max_leverage,))
-    out = bsc.map_report(2, 100, 1)
+    days = BURN_IN + 100  # 100 returns after the burn-in, the calibration's "--days 100"
+    out = bsc.map_report(2, days, 1)
     [cell] = out["cells"]
-    arms = bsc._arms({"calibrated": {}, "unleveraged": bsc.UNLEVERAGED}, 2, 100, 1)
+    arms = bsc._arms({"calibrated": {}, "unleveraged": bsc.UNLEVERAGED}, 2, days, 1)
     assert cell["median_kurtosis"] == np.nanmedian([r["kurtosis"] for r in arms["calibrated"]])
     assert cell["kurtosis_vs_unleveraged"] == bsc.paired(arms["calibrated"], arms["unleveraged"], "kurtosis")[
         "difference"]["median"]  # fmt: skip

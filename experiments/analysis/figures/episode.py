@@ -323,15 +323,16 @@ def build_returns(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
     from experiments.analysis.hypotheses import Arm, run_arms
     from experiments.analysis.statistics import autocorrelation, log_returns, return_statistics
     from experiments.analysis.style import finish_axes, label_panels, paper_figure
-    from experiments.analysis.targets import ACF_PLOT_LAGS, BASELINE
+    from experiments.analysis.targets import ACF_PLOT_LAGS, BASELINE, BURN_IN, FIRST_SEED
     from experiments.analysis.validation import load_usdjpy_data
     from experiments.analysis.validation_plots import plot_abs_acf, plot_return_distribution
 
-    seeds = seeds_1_to(SEEDS["return_statistics"][quick])
+    # validate's runs: its held-out seeds (1001 on, not the calibration's), its first 250 days dropped
+    seeds = list(range(FIRST_SEED, FIRST_SEED + SEEDS["return_statistics"][quick]))
     days = RETURN_DAYS[quick]
     data_returns, info = load_usdjpy_data()
     runs = run_arms([Arm(BASELINE, s, days, columns=("usdjpy",)) for s in seeds], workers)
-    model_returns = [log_returns(r["usdjpy"]) for r in runs]
+    model_returns = [log_returns(np.asarray(r["usdjpy"])[BURN_IN:]) for r in runs]
     pooled = np.concatenate(model_returns)
     acfs = np.array([autocorrelation(np.abs(r), ACF_PLOT_LAGS) for r in model_returns])
     data_acf = autocorrelation(np.abs(data_returns), ACF_PLOT_LAGS)
@@ -387,7 +388,7 @@ def build_returns(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
         },
         "abs_acf": {"lags": list(ACF_PLOT_LAGS), **band(acfs), "data": data_acf},
     }
-    config = {"scenario": BASELINE, "days": days, "overrides": {}, "data": info["source"]}
+    config = {"scenario": BASELINE, "days": days, "burn_in": BURN_IN, "overrides": {}, "data": info["source"]}
     return fig, {"seeds": seeds, "configuration": config, "data": plain(numbers)}
 
 

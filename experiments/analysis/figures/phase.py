@@ -81,7 +81,8 @@ def phase_diagram_data(
                 for ji in range(len(jumps)):
                     surge[k][ji, li, si] = 100.0 * impact(next(runs)["usdjpy"], control, TRIGGER_DAY, days)
     on, off = surge["on"].mean(axis=2), surge["off"].mean(axis=2)
-    # the grid's cell that is exactly the risk_off scenario: default leverage cap, its own surprise
+    # the grid's cell with risk_off's set-up: default leverage cap, its own surprise (the grid runs with
+    # 2,000 households, PHASE_OVERRIDES, so the cell is that set-up, not the scenario run exactly)
     shock = next(e for e in load_scenario("risk_off").events if e.kind == "us_growth_news")
     reference = {
         "max_leverage": ModelConfig().hedge_funds.max_leverage,
@@ -201,7 +202,10 @@ def phase_legend_handles(phase: Mapping[str, Any], threshold: float = 2.0) -> li
 
     handles = []
     if _reference_cell(phase) is not None:
-        label = "the risk_off scenario (default leverage cap, its shock)"
+        households = PHASE_OVERRIDES.get("nisa__n_households")
+        label = "risk_off's set-up (default leverage cap, its shock" + (
+            f"; {households:,} households)" if households else ")"
+        )
         handles.append(Patch(facecolor="none", edgecolor=figure_colors()["observed"], linewidth=1.4, label=label))
     if np.nanmin(np.asarray(phase["amplification"], dtype=float)) < threshold:
         label = f"amplification < ×{threshold:g}"

@@ -37,7 +37,7 @@ def seeds_1_to(n: int) -> list[int]:
     return list(range(1, n + 1))
 
 
-# (full, quick) numbers of seeds; seeds are 1..N
+# (full, quick) numbers of seeds; seeds are 1..N, except the return statistics' (validate's held-out 1001..)
 SEEDS = {
     "aug2024_replay": (20, 4),
     "replay_positioning": (20, 3),
@@ -49,7 +49,7 @@ SEEDS = {
 }
 RETURN_DAYS = (2000, 500)  # trading days of each baseline run (validate's defaults and its --quick)
 # leverage caps (x equity) and triggers (sizes of a negative US growth surprise in sd: 3 is risk_off's);
-# the full grid holds the default cap, so that the cell that is the risk_off scenario is on it and outlined
+# the full grid holds the default cap, so that the cell with risk_off's set-up is on it and outlined
 PHASE_GRID = {
     False: (
         [1.5, 2.0, 3.0, 5.0, 8.0, HedgeFundConfig().max_leverage, 16.0, 25.0],
