@@ -729,7 +729,8 @@ def h3(seeds, workers, quick) -> HypothesisResult:
             if not np.isfinite(on).all():  # a failed run: whether it broke is unknown, so the share is undefined
                 breaks.append(math.nan)
                 continue
-            breaks.append(float(np.min(on[peak:]) < 0.95 * on[peak] and peak < days - 5))
+            # a fall of 5% from the year's peak, the peak before the last week (days − 4 … days)
+            breaks.append(float(np.min(on[peak:]) < 0.95 * on[peak] and peak <= days - 5))
         m, lo, hi = seed_ci(eff)
         out[wname] = dict(
             usdjpy_change_pct=m,
