@@ -58,7 +58,9 @@ Storage (``DIR`` = ``--out``)::
     spec.toml            the specification as given (comments included)
     manifest.json        the normalised specification and its digest, parameters, metrics, run
                          count, package version, code fingerprint, git commit (and whether the
-                         tree had uncommitted changes), and one record per session
+                         tree had uncommitted changes), and one record per session, written
+                         as it starts ("running"): its end is recorded as complete, incomplete
+                         or interrupted, and one killed outright is marked "killed" by the next
     design.parquet       the design points (point index and parameter values); a resumed sweep
                          uses these, not a regenerated design, so a library upgrade cannot shift them
     runs/part-*.parquet  the results: one row per finished run (run_id, point, replicate, seed,

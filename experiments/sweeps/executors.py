@@ -324,6 +324,7 @@ def run_sweep(
             n = store.drop_errors()
             if n:
                 log.info("retrying %d failed run%s", n, "s" if n != 1 else "")
+        store.begin_session(session)  # recorded before any run: a session killed outright still shows
         done = store.done_ids()
         all_tasks = make_tasks(spec, design)
         tasks = [t for t in all_tasks if t["run_id"] not in done]

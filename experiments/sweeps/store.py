@@ -42,6 +42,7 @@ DESIGN_FILE = "design.parquet"
 RUNS_DIR = "runs"
 TIMESERIES_DIR = "timeseries"
 LOCK_FILE = ".sweep.lock"
+SESSION_RUNNING = "running"  # a session's outcome in the manifest until it records how it ended
 
 
 def result_schema(spec: SweepSpec) -> Any:
@@ -286,13 +287,34 @@ class SweepStore:
         folder.mkdir(exist_ok=True)
         atomic_write(folder / f"{rid}.parquet", lambda f: df.to_parquet(f, engine="pyarrow", index=False))
 
+    def begin_session(self, session: dict[str, Any]) -> None:
+        """Record this session in the manifest as running, before any run: a session killed outright (a
+        SIGKILL, a machine lost) then still shows there. An earlier session still marked running ended
+        without recording its end: it is marked ``killed``, with the rows its part files hold now."""
+        manifest = load_manifest(self.out)
+        sessions = []
+        for earlier in manifest.get("sessions", []):
+            if earlier.get("outcome") == SESSION_RUNNING:
+                earlier = {**earlier, "outcome": "killed", "runs_written": self._rows_written_by(earlier["id"])}
+            sessions.append(earlier)
+        manifest["sessions"] = [*sessions, {**session, "outcome": SESSION_RUNNING}]
+        _write_json(self.out / MANIFEST_FILE, manifest)
+
+    def _rows_written_by(self, session_id: str) -> int:
+        """Rows in the part files a session wrote (named after it), as they are now."""
+        import pyarrow.parquet as pq
+
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in part_files(self.out)
+                   if p.name.startswith(f"part-{session_id}-"))  # fmt: skip
+
     def record_session(self, session: dict[str, Any], interrupted: bool) -> dict[str, Any]:
-        """Append this session's record and the run counts to the manifest."""
+        """Record how this session ended (in place of its 'running' record) and the run counts."""
         manifest = load_manifest(self.out)
         status = self.read_status()
         complete = len(status) == manifest["n_runs"]
         session["outcome"] = "interrupted" if interrupted else ("complete" if complete else "incomplete")
-        manifest["sessions"] = [*manifest.get("sessions", []), session]
+        earlier = [s for s in manifest.get("sessions", []) if s.get("id") != session["id"]]
+        manifest["sessions"] = [*earlier, session]
         manifest["runs_done"] = len(status)
         manifest["runs_ok"] = int((status["status"] == STATUS_OK).sum())
         manifest["runs_error"] = int((status["status"] == STATUS_ERROR).sum())

@@ -426,8 +426,12 @@ def test_an_interrupted_and_killed_sweep_resumes_to_exactly_the_uninterrupted_re
     assert final["run_id"].is_unique
     assert set(final["run_id"]) == {t["run_id"] for t in make_tasks(spec, design_table(spec))}
     assert_identical(final, reference)
-    outcomes = [s["outcome"] for s in load_manifest(out)["sessions"]]
-    assert outcomes[0] == "interrupted" and outcomes[-1] == "complete"
+    sessions = load_manifest(out)["sessions"]
+    # the killed session is on record (it was written before its first run), marked by the next one,
+    # with the rows its part files hold
+    assert [s["outcome"] for s in sessions] == ["interrupted", "killed", "complete"]
+    assert sessions[1]["runs_written"] == len(partial) - n_interrupted
+    assert sessions[2]["runs_written"] == spec.n_runs - len(partial)
 
 
 def _pool_workers() -> list[int]:
