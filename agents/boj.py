@@ -142,15 +142,20 @@ class BojConfig(Validated):
     )
     purchases: bool = param(True, doc="monthly JGB purchases (False: none)")
     purchase_start_jpy_tn: float = param(
-        6.0,
+        5.7,
         unit="JPY tn per month",
         lo=0.0,
         hi=15.0,
-        source="BoJ: ~¥6 tn a month in 2024",
+        doc="monthly purchases before the taper",
+        source="BoJ: ¥5.7 tn in July 2024, the month before the taper (cut to ¥5.3 tn for Aug-Sep 2024; Reuters, 30 "
+        "Sep 2024); ~¥6 tn a month in the first half of 2024",
         range_note="BoJ JGB purchases up to ~¥12 tn a month (2013-2022)",
     )
     taper_start: str = param(
-        "2024-08-01", doc="first month of the taper (ISO date)", source="BoJ decision, 31 Jul 2024"
+        "2024-08-01",
+        doc="first month of the taper (ISO date): the first cut applies from it, the next ones at the start of each "
+        "calendar quarter after it",
+        source="BoJ decision, 31 Jul 2024 (¥5.3 tn in Aug-Sep 2024, ¥4.9 tn in Oct-Dec 2024, ¥2.9 tn in Jan-Mar 2026)",
     )
     taper1_per_quarter_jpy_tn: float = param(
         0.4,
@@ -241,22 +246,32 @@ class BojConfig(Validated):
 def monthly_purchases_jpy_tn(cfg: BojConfig, date: dt.date) -> float:
     """Gross monthly JGB purchases on the taper path at ``date``.
 
-    The first cut applies in the taper's first month; once the floor is reached the second,
-    slower taper follows quarter by quarter (BoJ, Jul 2024 and Jun 2025).
+    The first cut applies from the taper's first month, the next ones at the start of each calendar
+    quarter after it (BoJ, Jul 2024: ¥5.7 tn in July 2024, ¥5.3 tn in Aug-Sep, ¥4.9 tn in Oct-Dec, …,
+    ¥2.9 tn in Jan-Mar 2026); from the quarter after the one that reaches the floor, the second,
+    slower taper (BoJ, Jun 2025: ¥0.2 tn a quarter from April 2026).
     """
     if not cfg.purchases:
         return 0.0
     start = dt.date.fromisoformat(cfg.taper_start)
     amount = cfg.purchase_start_jpy_tn
     if date >= start:
-        months = (date.year - start.year) * 12 + date.month - start.month
-        cuts = months // 3 + 1
-        amount = cfg.purchase_start_jpy_tn - cfg.taper1_per_quarter_jpy_tn * cuts
-        if amount <= cfg.taper1_floor_jpy_tn:
-            gap = max(cfg.purchase_start_jpy_tn - cfg.taper1_floor_jpy_tn, 0.0)
-            cuts_to_floor = math.ceil(gap / cfg.taper1_per_quarter_jpy_tn) if cfg.taper1_per_quarter_jpy_tn > 0 else 0
-            amount = cfg.taper1_floor_jpy_tn - cfg.taper2_per_quarter_jpy_tn * max(cuts - cuts_to_floor, 0)
+        cuts = _quarter(date) - _quarter(start) + 1
+        step1 = cfg.taper1_per_quarter_jpy_tn
+        floor = min(cfg.taper1_floor_jpy_tn, cfg.purchase_start_jpy_tn)  # the first taper never raises purchases
+        gap = cfg.purchase_start_jpy_tn - floor
+        # cuts that reach the floor: 2.8/0.4 is 7.000000000000001 in floats, which is 7 cuts, not 8
+        cuts_to_floor = math.ceil(round(gap / step1, 9)) if step1 > 0 else math.inf
+        if cuts < cuts_to_floor:
+            amount = cfg.purchase_start_jpy_tn - step1 * cuts
+        else:
+            amount = floor - cfg.taper2_per_quarter_jpy_tn * (cuts - cuts_to_floor)
     return max(amount, 0.0) * cfg.purchase_scale
+
+
+def _quarter(date: dt.date) -> int:
+    """The calendar quarter ``date`` falls in, counted from year 0."""
+    return 4 * date.year + (date.month - 1) // 3
 
 
 def policy_decision(cfg: BojConfig, *, rate, inflation, risk_index, yen_surge) -> float:

@@ -11,7 +11,7 @@ noise (``macro.equity_vol_pa``, exogenous like the news it stands for). For each
   2024 (observed: about −11% on closes, 161.7 on 10 Jul to about 144 on 5 Aug);
 * the **peak of the risk index** (observed VIX close 38.6 on 5 Aug; intraday 65.7);
 * the **fall of the carry stock** (``hf_net_usd_bn``) from its peak to its trough in the window
-  (BIS Bulletin 90: 60-75% of the yen carry unwound);
+  (observed: 60-75% of the yen carry unwound, by bank estimates of 7-8 Aug 2024);
 * the trough day, days at the index's cap, and failed runs (a run that ends in a clearing failure
   has no measures: the medians are over the runs that cleared, printed with their number, and the
   failed runs are counted beside every figure; the shares count a failed run as not meeting the
@@ -120,7 +120,7 @@ SENSITIVITIES: dict[str, dict[str, float]] = {
 POSITIONING = (0.75, 1.25)
 ANCHOR_BAND = 0.30
 # observed, for comparison only: the close-to-close fall to 5 Aug and the share of the carry unwound
-# (BIS Bulletin 90: 60-75%)
+# (60-75%: bank estimates of 7-8 Aug 2024, experiments.analysis.targets.EPISODE_OBSERVED)
 OBSERVED_FALL_PCT = -11.0
 OBSERVED_UNWOUND_PCT = (60.0, 75.0)
 
@@ -418,7 +418,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     for ax, key, label, obs in (
         (axes[0], "usdjpy", "USD/JPY", OBSERVED_CLOSES),
         # VIX closes (CBOE), for comparison only
-        (axes[1], "risk_index", "risk index", {"2024-07-01": 12.4, "2024-08-02": 23.4, "2024-08-05": 38.6}),
+        (axes[1], "risk_index", "risk index", {"2024-07-01": 12.2, "2024-08-02": 23.4, "2024-08-05": 38.6}),
     ):
         paths = np.array([r[key][:n] for r in runs])
         q05, q50, q95 = np.percentile(paths, [5, 50, 95], axis=0)

@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.analysis.superlong", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--jpy-tn", type=float, default=20.0, help="the budget, ¥ tn (default 20, Nov 2025 ~17.7)")
+    parser.add_argument("--jpy-tn", type=float, default=20.0,
+                        help="the budget, ¥ tn (default 20; Nov 2025's: ¥18.3 tn, ¥11.7 tn in new bonds)")  # fmt: skip
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
     if not 1 <= args.seeds <= 1000:

@@ -81,15 +81,22 @@ def test_slower_boj_purchases_raise_jgb_yields():
     assert all(d > 0 for d in diffs), diffs
 
 
-def test_purchase_path_follows_the_taper_calendar():
+def test_purchase_path_follows_the_banks_announced_schedule():
+    """The BoJ's plans (July 2024, June 2025), month by month as announced: ¥5.7 tn in July 2024, ¥5.3 tn
+    in Aug-Sep, then ¥0.4 tn less each calendar quarter to ¥2.9 tn in Jan-Mar 2026, then ¥0.2 tn less
+    each quarter to ¥2.1 tn in Jan-Mar 2027."""
     cfg = BojConfig()
     at = lambda s: monthly_purchases_jpy_tn(cfg, dt.date.fromisoformat(s))  # noqa: E731
-    assert at("2024-07-15") == pytest.approx(6.0)  # before the taper
-    assert at("2024-08-01") == pytest.approx(5.6)  # first ¥0.4 tn cut
-    assert at("2024-11-01") == pytest.approx(5.2)
-    assert at("2026-05-01") == pytest.approx(2.9)  # the floor
-    assert at("2026-08-01") == pytest.approx(2.7)  # then ¥0.2 tn a quarter
+    announced = {
+        "2024-07-15": 5.7, "2024-08-01": 5.3, "2024-09-30": 5.3, "2024-10-01": 4.9, "2024-12-31": 4.9,
+        "2025-01-06": 4.5, "2025-04-01": 4.1, "2025-07-01": 3.7, "2025-10-01": 3.3, "2026-01-05": 2.9,
+        "2026-03-31": 2.9, "2026-04-01": 2.7, "2026-07-01": 2.5, "2026-10-01": 2.3, "2027-01-04": 2.1,
+    }  # fmt: skip
+    assert {d: round(at(d), 9) for d in announced} == announced
     assert monthly_purchases_jpy_tn(BojConfig(purchases=False), dt.date(2024, 1, 1)) == 0.0
+    # purchases below the floor to begin with are not raised to it
+    low = BojConfig(purchase_start_jpy_tn=2.0)
+    assert monthly_purchases_jpy_tn(low, dt.date(2024, 8, 1)) <= 2.0
 
 
 def test_policy_rule_moves_in_quarter_point_steps_and_pauses_in_stress():

@@ -108,7 +108,7 @@ def replay_paths(seeds: Sequence[int], *, days: int | None = None, workers: int 
             "usdjpy_change_pct": obs["usdjpy_change_pct"],
             "carry_unwound_pct": list(obs["carry_fall_pct_range"]),
             "sources": "USD/JPY 161.9 on 3 Jul and 141.7 on 5 Aug 2024 (BoJ/Bloomberg closes); 60–75 % of the yen "
-            "carry trade unwound (BIS Bulletin 90)",
+            "carry trade unwound (bank estimates of 7-8 Aug 2024; JPMorgan: 75% of global carry trades)",
         },
         "summary": summary,
         "per_seed": plain(measures),
