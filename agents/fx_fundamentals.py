@@ -109,9 +109,9 @@ class FundamentalConfig(Validated):
         lo=0.0,
         hi=0.99,
         doc="ρ: AR(1) coefficient of customers' net dollar position",
-        source="fitted to the baseline's return moments by experiments/calibration/baseline.py (run: --objective "
-        "median --candidates 24 --seeds 12 --days 1750 --profile 7 --workers 2 on commit 2bbf425, 2026-12-01, when "
-        "the median objective was the default; "
+        source="fitted to the baseline's return moments by experiments/calibration/baseline.py (run: --candidates "
+        "24 --seeds 12 --days 1750 --profile 7 --workers 2 on commit 2bbf425, 2026-12-01, when the median objective "
+        "was the script's only one; today's --objective median; "
         "experiments/calibration/results/baseline.json); held there by the joint fit (--hold; "
         "experiments/calibration/results/baseline_joint_held.json), which moves it to 0.58 when free, where the "
         "lag-1 autocorrelation of returns leaves its band; both with the risk index's 'implied' yardstick, and "

@@ -194,12 +194,14 @@ class MofConfig(Validated):
         lo=0.5,
         hi=250.0,
         doc="half-life of the signal's shift of the perceived ceiling",
-        source="chosen on a grid (0.5-10 days) by experiments/calibration/intervention.py for about half of the "
-        "same-day move left after a week (22 Sep 2022: 142.4 at the close, 143.8 on 26 Sep); the grid's "
-        "shortest comes closest: the model's median share of the same-day move left after 5 trading days, on the "
+        source="not identified: the lower end of a grid (0.5-10 days) searched by "
+        "experiments/calibration/intervention.py for about half of the same-day move left after 5 trading days. "
+        "The record it cites says less: on 22 Sep 2022 the yen closed at 142.4 from 145.9, and 2 trading days "
+        "later, at 143.8 on 26 Sep, 0.60 of the move was left. The model's median share left after 5 days, on the "
         "fit days, is 0.646 at 0.5 days and 0.656 at 1 day (0.79 at 2, 0.90-1.18 at 3-10; run as for "
-        "signal_log_per_jpy_tn, experiments/calibration/results/intervention.json), the rest of the model "
-        "keeping most of any one-day move",
+        "signal_log_per_jpy_tn, experiments/calibration/results/intervention.json), so the grid's shortest is "
+        "closest to either figure, at the parameter's lower bound: the rest of the model keeps most of any one-day "
+        "move, whatever the signal's half-life",
         range_note="effects of Japanese interventions last days to under a month (Fatum & Hutchison 2006; "
         "Takagi 2014's review)",
     )

@@ -26,6 +26,11 @@ candidate, so the choice can be audited and re-run::
 
     python -m experiments.calibration.risk_index --candidates 32 --seeds 6 --days 1500 --workers 2
 
+(the script's defaults; the committed fit, ``experiments/calibration/results/risk_index.json``, which
+the risk index's coefficients cite, ran ``--candidates 24 --seeds 4 --days 1250 --workers 2`` at commit
+e91c18e, with an earlier version of the search whose output lacks the ``profile``, ``fixed`` and
+``log_scale`` fields)
+
 ``--score-defaults`` scores the current defaults instead (the same seeds and days), to see whether
 a committed fit still holds on the model as it is now.
 """

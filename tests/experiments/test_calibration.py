@@ -329,3 +329,11 @@ def test_a_held_field_is_left_out_of_the_search_at_its_set_value(monkeypatch, tm
     assert len(seen["bounds"]) == len(baseline.BOUNDS) and seen["fixed"] == {"real_money__noise_persistence": 0.8}
     # the results file says which fields were held, beside the values they were held at
     assert json.loads((tmp_path / "r.json").read_text())["held"] == ["real_money.noise_persistence"]
+
+
+def test_the_intervention_calibration_counts_a_failed_twin_run_and_takes_the_median_of_the_others():
+    from experiments.calibration.intervention import _failed, _median
+
+    runs = [{"effect_pct_d0": -1.0}, {"effect_pct_d0": float("nan")}, {"effect_pct_d0": -3.0}]
+    assert _failed(runs, "effect_pct_d0") == 1
+    assert _median([r["effect_pct_d0"] for r in runs]) == -2.0
