@@ -141,7 +141,7 @@ STATISTICS: dict[str, Statistic] = {
 # The August 2024 episode as observed (sources as in model/scenarios/boj_hike_2024.toml)
 EPISODE_OBSERVED: dict[str, Any] = {
     "usdjpy_peak": 161.9,  # 3 Jul 2024 (BoJ/Bloomberg close)
-    "usdjpy_trough": 141.7,  # 5 Aug 2024
+    "usdjpy_trough": 141.7,  # 5 Aug 2024, the intraday low (the close was ~144: about −11% on closes)
     "usdjpy_peak_date": "2024-07-03",
     "usdjpy_trough_date": "2024-08-05",
     "usdjpy_change_pct": 100.0 * (141.7 / 161.9 - 1.0),  # −12.5 %
