@@ -261,7 +261,10 @@ def monthly_purchases_jpy_tn(cfg: BojConfig, date: dt.date) -> float:
         floor = min(cfg.taper1_floor_jpy_tn, cfg.purchase_start_jpy_tn)  # the first taper never raises purchases
         gap = cfg.purchase_start_jpy_tn - floor
         # cuts that reach the floor: 2.8/0.4 is 7.000000000000001 in floats, which is 7 cuts, not 8
-        cuts_to_floor = math.ceil(round(gap / step1, 9)) if step1 > 0 else math.inf
+        if gap <= 0.0:  # at the floor already: the second taper from the first cut
+            cuts_to_floor = 0
+        else:
+            cuts_to_floor = math.ceil(round(gap / step1, 9)) if step1 > 0 else math.inf
         if cuts < cuts_to_floor:
             amount = cfg.purchase_start_jpy_tn - step1 * cuts
         else:

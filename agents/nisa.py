@@ -662,15 +662,18 @@ class NisaHouseholds(Sector):
             self._book_pending()  # none in a normal day: the decision booked yesterday's
             self._pending = value_per_unit(model.macro.equity_index, day.usdjpy)
 
+    def holdings_jpy_tn(self, model) -> float:
+        """The households' foreign holdings in yen (JPY tn) at the equity index and USD/JPY now."""
+        return float(self.state.units.sum()) * value_per_unit(model.macro.equity_index, model.market.usdjpy)
+
     def failure_state(self, model) -> str:
         """The households' holdings (yen at yesterday's close) and today's share in panic: the stock
         whose redemptions can outgrow the market in a long run (contributions and the equity index's
         drift accumulate while the other balance sheets do not grow)."""
         if not self.config.enabled:
             return ""
-        s = self.state
-        held = float(s.units.sum()) * value_per_unit(model.macro.equity_index, model.market.usdjpy)
-        return f"NISA holdings ¥{held:,.0f} tn, {self.panicked / max(s.units.shape[0], 1):.0%} of households in panic"
+        panic = self.panicked / max(self.state.units.shape[0], 1)
+        return f"NISA holdings ¥{self.holdings_jpy_tn(model):,.0f} tn, {panic:.0%} of households in panic"
 
     def network_view(self, max_nodes: int = 200):
         """``(networkx.Graph, {node: 1.0 if panicking else 0.0})`` for the first households."""

@@ -11,7 +11,7 @@ noise (``macro.equity_vol_pa``, exogenous like the news it stands for). For each
   2024 (observed: about −11% on closes, 161.7 on 10 Jul to about 144 on 5 Aug);
 * the **peak of the risk index** (observed VIX close 38.6 on 5 Aug; intraday 65.7);
 * the **fall of the carry stock** (``hf_net_usd_bn``) from its peak to its trough in the window
-  (observed: 60-75% of the yen carry unwound, by bank estimates of 7-8 Aug 2024);
+  (observed: 50-60% of the yen carry unwound, by bank estimates of 7-9 Aug 2024);
 * the trough day, days at the index's cap, and failed runs (a run that ends in a clearing failure
   has no measures: the medians are over the runs that cleared, printed with their number, and the
   failed runs are counted beside every figure; the shares count a failed run as not meeting the
@@ -45,7 +45,7 @@ sensitivity again with each feedback channel of ``CHANNELS`` switched off on its
 rise with volatility, funds' risk estimate, the risk index's response, dealers' capital, margin calls
 at once, real money's and dealers' capacity shrinking with the risk index, retail FX traders, CTAs,
 investor flows. Each arm reports, besides the figures above, the
-share of seeds that unwind more of the carry than the 60-75% observed.
+share of seeds that unwind more of the carry than the 50-60% observed.
 
 **Map** (``--map``). The central sensitivity over the margins' elasticity to volatility
 (``MAP_ELASTICITIES``) times the funds' capital (:func:`map_capitals`): in each cell, the share of seeds
@@ -66,7 +66,7 @@ import numpy as np
 
 from experiments.analysis.carry_channels import ANCHOR_USD_BN
 from experiments.analysis.statistics import seed_spread
-from experiments.analysis.targets import EPISODE_BANDS
+from experiments.analysis.targets import EPISODE_BANDS, EPISODE_OBSERVED
 from experiments.runner import save_figure_atomic
 
 __all__ = [
@@ -120,9 +120,9 @@ SENSITIVITIES: dict[str, dict[str, float]] = {
 POSITIONING = (0.75, 1.25)
 ANCHOR_BAND = 0.30
 # observed, for comparison only: the close-to-close fall to 5 Aug and the share of the carry unwound
-# (60-75%: bank estimates of 7-8 Aug 2024, experiments.analysis.targets.EPISODE_OBSERVED)
+# (bank estimates of 7-9 Aug 2024: experiments.analysis.targets.EPISODE_OBSERVED)
 OBSERVED_FALL_PCT = -11.0
-OBSERVED_UNWOUND_PCT = (60.0, 75.0)
+OBSERVED_UNWOUND_PCT = EPISODE_OBSERVED["carry_fall_pct_range"]
 
 
 def anchor_capital(capital_usd_bn: float, stocks_usd_bn) -> float:

@@ -146,9 +146,10 @@ EPISODE_OBSERVED: dict[str, Any] = {
     "usdjpy_trough_date": "2024-08-05",
     "usdjpy_change_pct": 100.0 * (141.7 / 161.9 - 1.0),  # −12.5 %
     "usdjpy_fall_days": 23,  # weekdays from 3 Jul to 5 Aug 2024
-    # share of the yen carry trade unwound: bank estimates of 7-8 Aug 2024 (JPMorgan: 75% of global carry trades
-    # removed; about half to 60% of the yen carry by others); BIS Bulletin 90 sizes the stock, not the share
-    "carry_fall_pct_range": (60.0, 75.0),
+    # share of the yen carry trade unwound, bank estimates of 7-9 Aug 2024: Morgan Stanley ~60% of yen-funded
+    # carry trades; JPMorgan's FX strategy 50-60% of the speculative yen carry (its 75% is of global carry
+    # trades, not the yen's). BIS Bulletin 90 sizes the stock (~¥40 tn), not the share unwound
+    "carry_fall_pct_range": (50.0, 60.0),
     "vix_intraday_peak": 65.7,  # 5 Aug 2024 (CBOE); close 38.6
     "vix_close_peak": 38.6,
     "cftc_yen_net_shorts_contracts": (-180_000, 41_000),  # speculative positions, early Jul → late Aug 2024

@@ -296,7 +296,9 @@ def plot_episode_carry(day: np.ndarray, gross: np.ndarray, shock_day: int, ax: A
         ax.plot(day, p, color=c["model"], linewidth=0.6, alpha=0.35)
     ax.plot(day, np.median(idx, axis=0), color=c["model"], linewidth=1.8, label="model, median path")
     lo, hi = EPISODE_OBSERVED["carry_fall_pct_range"]
-    ax.axhspan(100.0 - hi, 100.0 - lo, color=c["data"], alpha=0.15, linewidth=0, label="observed: 60–75 % unwound")
+    ax.axhspan(
+        100.0 - hi, 100.0 - lo, color=c["data"], alpha=0.15, linewidth=0, label=f"observed: {lo:.0f}–{hi:.0f} % unwound"
+    )
     ax.axvline(day[pre], color="0.45", linestyle=":", linewidth=1.0, label="pre-shock day")
     ax.set_xlabel("trading day", fontsize=9)
     style_axes(ax, "Hedge funds' carry stock", "index, pre-shock day = 100")

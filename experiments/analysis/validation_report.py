@@ -357,11 +357,13 @@ def console_summary(report: Mapping[str, Any], out: Path) -> str:
     ep = report["episode"]
     if ep["status"] == "ok":
         s = ep["summary"]
+        unwound_lo, unwound_hi = EPISODE_OBSERVED["carry_fall_pct_range"]
         lines.append(
             f"  {ep['scenario']}: USD/JPY {_f(s['usdjpy_change_pct']['median'], '.1f')}% over "
             f"{_f(s['usdjpy_fall_days']['median'], '.0f')} days (observed {EPISODE_OBSERVED['usdjpy_change_pct']:.1f}% "
             f"over {EPISODE_OBSERVED['usdjpy_fall_days']}), carry stock -{_f(s['carry_fall_pct']['median'], '.0f')}% "
-            f"(observed 60-75%), peak risk index {_f(s['risk_index_peak']['median'], '.0f')} (VIX 65.7 intraday); "
+            f"(observed {unwound_lo:.0f}-{unwound_hi:.0f}%), peak risk index "
+            f"{_f(s['risk_index_peak']['median'], '.0f')} (VIX 65.7 intraday); "
             "medians over seeds"
         )
     else:

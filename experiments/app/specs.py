@@ -529,9 +529,10 @@ def _sized(amount_jpy_tn: float) -> Callable[[Any, str], dict[str, float]]:
 class ShockSpec:
     """A button that fires an event at the current day.
 
-    ``params(model, kind)`` returns the event's parameters from the model's current state
-    (e.g. the BoJ rate now + 25 bp); the event is applied with ``model.apply_event`` at once,
-    so it takes effect in the next day's clearing.
+    ``params(model, kind)`` returns the event's parameters from the model's state (e.g. the BoJ
+    rate + 25 bp); :meth:`experiments.app.page.AppModel.fire` queues the button and builds and
+    applies the event at the start of the next day, after that day's scenario events, so it takes
+    effect in that day's clearing.
     """
 
     key: str

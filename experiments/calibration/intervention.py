@@ -27,8 +27,10 @@ at the fitted κ on all four days and the gaps are reported (fit and check).
 
 The signal's half-life (``mof.signal_halflife_days``) does not change the same-day effect; it is
 chosen second, on a grid, as the one whose median share of the same-day effect left after 5 trading
-days, on the fit days, is closest to the record's "about half after a week" (22 Sep 2022: 145.9 →
-142.4 on the day, 143.8 on 26 Sep). Run and write the JSON the parameters cite::
+days, on the fit days, is closest to "about half" (:data:`SHARE_AFTER_WEEK`, a round figure: the
+record shows 0.60 left 2 trading days later, 22 Sep 2022: 145.9 → 142.4 on the day, 143.8 on 26
+Sep). The grid's shortest half-life is closest to either figure, at the parameter's lower bound:
+the half-life is not identified. Run and write the JSON the parameters cite::
 
     python -m experiments.calibration.intervention --seeds 10 --out experiments/calibration/results/intervention.json
 """

@@ -94,9 +94,17 @@ def test_purchase_path_follows_the_banks_announced_schedule():
     }  # fmt: skip
     assert {d: round(at(d), 9) for d in announced} == announced
     assert monthly_purchases_jpy_tn(BojConfig(purchases=False), dt.date(2024, 1, 1)) == 0.0
-    # purchases below the floor to begin with are not raised to it
-    low = BojConfig(purchase_start_jpy_tn=2.0)
-    assert monthly_purchases_jpy_tn(low, dt.date(2024, 8, 1)) <= 2.0
+    # purchases at or below the floor to begin with are not raised to it, and the second taper applies from
+    # the first cut whatever the first taper's step (which then has nothing to cut)
+    for start in (2.0, 2.9):
+        for step1 in (0.4, 0.0):
+            low = BojConfig(purchase_start_jpy_tn=start, taper1_per_quarter_jpy_tn=step1)
+            assert monthly_purchases_jpy_tn(low, dt.date(2024, 7, 1)) == start
+            assert monthly_purchases_jpy_tn(low, dt.date(2024, 8, 1)) == pytest.approx(start - 0.2)
+            assert monthly_purchases_jpy_tn(low, dt.date(2024, 10, 1)) == pytest.approx(start - 0.4)
+    # a first taper with no step never reaches the floor above it: purchases stay where they started
+    flat = BojConfig(taper1_per_quarter_jpy_tn=0.0)
+    assert monthly_purchases_jpy_tn(flat, dt.date(2030, 1, 1)) == flat.purchase_start_jpy_tn
 
 
 def test_policy_rule_moves_in_quarter_point_steps_and_pauses_in_stress():

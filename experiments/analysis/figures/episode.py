@@ -107,8 +107,8 @@ def replay_paths(seeds: Sequence[int], *, days: int | None = None, workers: int 
             "anchors": anchors,
             "usdjpy_change_pct": obs["usdjpy_change_pct"],
             "carry_unwound_pct": list(obs["carry_fall_pct_range"]),
-            "sources": "USD/JPY 161.9 on 3 Jul and 141.7 on 5 Aug 2024 (BoJ/Bloomberg closes); 60–75 % of the yen "
-            "carry trade unwound (bank estimates of 7-8 Aug 2024; JPMorgan: 75% of global carry trades)",
+            "sources": "USD/JPY 161.9 on 3 Jul and 141.7 on 5 Aug 2024 (BoJ/Bloomberg); 50–60 % of the yen "
+            "carry trade unwound (bank estimates of 7-9 Aug 2024: Morgan Stanley ~60%, JPMorgan 50-60%)",
         },
         "summary": summary,
         "per_seed": plain(measures),
