@@ -122,6 +122,15 @@ def register(sub: Any) -> None:
     sweep.set_defaults(handler=_cmd_sweep)
 
 
+def _resumable_spec(args: argparse.Namespace) -> str:
+    """The specification to name in a resume hint: the one given, or, when it was a pipe (``<(...)``, a
+    named pipe) that cannot be read again, the copy of its text the sweep keeps in ``--out``."""
+    from experiments.sweeps.store import SPEC_FILE
+
+    spec = Path(args.spec) if Path(args.spec).is_file() else Path(args.out) / SPEC_FILE
+    return shlex.quote(str(spec))
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from experiments.runner import scheduler_address_problem
     from experiments.sweeps import SweepError, SweepInterrupted, load_spec, run_sweep
@@ -156,7 +165,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             spec_text=spec_text,
         )
     except SweepInterrupted as exc:
-        again = f"{PROG} sweep {shlex.quote(str(args.spec))} --out {shlex.quote(str(args.out))} --resume"
+        again = f"{PROG} sweep {_resumable_spec(args)} --out {shlex.quote(str(args.out))} --resume"
         print(f"{PROG}: {exc}; continue with:\n  {again}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except SweepError as exc:
@@ -184,7 +193,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if report.n_new and report.n_new_error == report.n_new:  # a broken environment or input, not a result
         print_error(
             f"every one of the {report.n_new} runs of this session failed (the first: {report.first_error}); "
-            f"fix the cause, then run them again with: {PROG} sweep {shlex.quote(str(args.spec))} "
+            f"fix the cause, then run them again with: {PROG} sweep {_resumable_spec(args)} "
             f"--out {shlex.quote(str(args.out))} --resume --retry-failed"
         )
         return EXIT_USAGE

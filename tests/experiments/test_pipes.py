@@ -71,3 +71,18 @@ def test_sweep_reads_a_piped_specification_once_and_keeps_that_text(tmp_path):
     done = carry_unwind("sweep", str(fifo), "--out", str(out), "--executor", "serial", "--no-progress")
     assert done.returncode == 0, done.stderr
     assert (out / "spec.toml").read_text(encoding="utf-8") == SPEC  # the text that was run, kept as given
+
+
+def test_a_resume_hint_names_the_kept_copy_of_a_piped_specification(tmp_path):
+    """A pipe cannot be read again: the hint to resume names the copy of its text in --out instead."""
+    import argparse
+
+    from experiments.cli.sweep import _resumable_spec
+
+    fifo = tmp_path / "piped.toml"
+    os.mkfifo(fifo)
+    regular = tmp_path / "spec.toml"
+    regular.write_text(SPEC, encoding="utf-8")
+    out = tmp_path / "out"
+    assert _resumable_spec(argparse.Namespace(spec=str(fifo), out=str(out))) == str(out / "spec.toml")
+    assert _resumable_spec(argparse.Namespace(spec=str(regular), out=str(out))) == str(regular)
