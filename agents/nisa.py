@@ -582,7 +582,7 @@ class HouseholdView(mesa.discrete_space.CellAgent):
     @property
     def holdings_jpy_tn(self) -> float:
         m = self.model
-        return float(self.model.nisa.units[self.row] * m.macro.equity_index * m.market.usdjpy / 1000.0)
+        return float(self.model.nisa.units[self.row]) * value_per_unit(m.macro.equity_index, m.market.usdjpy)
 
     @property
     def drawdown(self) -> float:

@@ -114,8 +114,8 @@ class MacroConfig(Validated):
         source="Doi, Hoshi & Okimoto (2011, JJIE): Japan's primary surplus stopped responding to debt after the early "
         "1990s (an active regime); default 0.3 is an assumption pending the event study that identifies it",
         range_note="0-1; identified by the 10y breakeven's move around budget news, Δπ^e_10y = s·B/(D·M): the "
-        "¥11.7 tn of new bonds of the Nov 2025 supplementary budget at D·M ≈ ¥10,200 tn-years gives ~1.15 bp of "
-        "breakeven per 0.1 of s (inflation-indexed JGBs, MoF)",
+        "¥11.7 tn of new bonds of the Nov 2025 supplementary budget at the defaults' D·M = ¥1,100 tn × 9 years gives "
+        "~1.2 bp of breakeven per 0.1 of s (inflation-indexed JGBs, MoF)",
     )
     jgb_outstanding_jpy_tn: float = param(
         1100.0,

@@ -454,7 +454,8 @@ def draw_positioning(pos: dict[str, Any], axes: Sequence[Any], *, marker_size: f
         if key == "fall_pct":
             ax.axhline(OBSERVED_FALL_PCT, color="black", lw=1.0, ls="--", label="observed, to 5 Aug")
         else:
-            ax.axhspan(*OBSERVED_UNWOUND_PCT, color="#e0a040", alpha=0.3, lw=0, label="observed unwound (BIS)")
+            ax.axhspan(*OBSERVED_UNWOUND_PCT, color="#e0a040", alpha=0.3, lw=0,
+                       label="observed unwound (banks' estimates)")  # fmt: skip
         ax.set_xlabel("carry stock on 1 Jul 2024, USD bn")
     handles, labels = axes[0].get_legend_handles_labels()
     extra, extra_labels = axes[1].get_legend_handles_labels()

@@ -127,8 +127,11 @@ def _resumable_spec(args: argparse.Namespace) -> str:
     named pipe) that cannot be read again, the copy of its text the sweep keeps in ``--out``."""
     from experiments.sweeps.store import SPEC_FILE
 
-    spec = Path(args.spec) if Path(args.spec).is_file() else Path(args.out) / SPEC_FILE
-    return shlex.quote(str(spec))
+    given = Path(args.spec)
+    # /dev/stdin or /dev/fd/N can point at a regular file and still not be there to read again
+    rereadable = given.is_file() and not str(given.resolve()).startswith(("/dev/", "/proc/"))
+    rereadable = rereadable and not str(given.absolute()).startswith(("/dev/", "/proc/"))
+    return shlex.quote(str(given if rereadable else Path(args.out) / SPEC_FILE))
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:

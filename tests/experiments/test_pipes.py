@@ -86,3 +86,5 @@ def test_a_resume_hint_names_the_kept_copy_of_a_piped_specification(tmp_path):
     out = tmp_path / "out"
     assert _resumable_spec(argparse.Namespace(spec=str(fifo), out=str(out))) == str(out / "spec.toml")
     assert _resumable_spec(argparse.Namespace(spec=str(regular), out=str(out))) == str(regular)
+    # /dev/stdin may point at a regular file (`< spec.toml`), but what it reads next time is another input
+    assert _resumable_spec(argparse.Namespace(spec="/dev/stdin", out=str(out))) == str(out / "spec.toml")

@@ -8,7 +8,7 @@ indices) — and drawn at its printed size in the style of :mod:`experiments.ana
 
 ==========================  ======================================================================
 ``aug2024_replay``          ``boj_hike_2024`` over seeds (median, 5–95 % band) against the two
-                            observed USD/JPY anchor points and the BIS estimate of the unwind
+                            observed USD/JPY anchor points and the banks' estimates of the unwind
 ``replay_positioning``      the replay across the funds' capital: each seed's fall and unwound share
                             against its starting carry stock, with the BIS anchor and the observed
 ``phase_diagram``           yen surge and amplification ratio over leverage × trigger size

@@ -229,7 +229,8 @@ def plot_replay_usdjpy(replay: Mapping[str, Any], ax: Axes) -> Axes:
 
 
 def plot_replay_carry(replay: Mapping[str, Any], ax: Axes) -> Axes:
-    """The hedge funds' carry stock (pre-shock day = 100), median and 5–95 % band, with the BIS estimate."""
+    """The hedge funds' carry stock (pre-shock day = 100), median and 5–95 % band, with the banks' estimates
+    of the share unwound."""
     c = figure_colors()
     x = _dates(replay["dates"])
     band = replay["carry_index"]
@@ -245,7 +246,7 @@ def plot_replay_carry(replay: Mapping[str, Any], ax: Axes) -> Axes:
         color=c["observed"],
         alpha=0.25,
         linewidth=0,
-        label=f"observed: {lo:.0f}–{hi:.0f} % unwound (BIS)",
+        label=f"observed: {lo:.0f}–{hi:.0f} % unwound (banks' estimates)",
     )
     _mark_events(ax, replay["events"], numbers=False)
     _date_axis(ax, x)

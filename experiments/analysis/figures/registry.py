@@ -41,7 +41,7 @@ FIGURES: dict[str, FigureDef] = {
             "aug2024_replay",
             "The August 2024 unwind: model vs observed",
             "boj_hike_2024 replayed over seeds: USD/JPY and the carry stock (median, 5-95% band) against the "
-            "observed anchor points (161.9 on 3 Jul, 141.7 on 5 Aug 2024) and the BIS estimate of the unwind; "
+            "observed anchor points (161.9 on 3 Jul, 141.7 on 5 Aug 2024) and the banks' estimates of the unwind; "
             "dashed, the median of the variant conditional on the observed repricing of the Fed "
             "(boj_hike_2024_conditional_fed).",
             build_replay,
