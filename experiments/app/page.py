@@ -42,7 +42,7 @@ from experiments.app.specs import (
 )
 from model.clearing import ClearingError
 from model.model import CarryUnwindModel
-from model.scenarios import ScenarioEvent, list_scenarios
+from model.scenarios import ScenarioEvent, list_scenarios, load_scenario
 from model.validation import ConfigError
 
 __all__ = [
@@ -93,13 +93,12 @@ class AppModel(CarryUnwindModel):
         self._pending: list[ShockSpec] = []  # fired, applied at the start of the next day
         try:
             inputs = _inputs(scenario_name, seed, sliders)
-            super().__init__(scenario=scenario_name, **inputs)
         except ConfigError as exc:
             # Mesa's Reset shows a traceback as the page if the model cannot be built: build the starting
             # model instead, stopped, and say why on the page (nothing runs until the input is fixed)
-            scenario_name = start_scenario()
+            scenario_name, inputs = start_scenario(), {"seed": DEFAULT_SEED}
             self.failure = f"Not applied: {exc}. Correct it and press Reset."
-            super().__init__(scenario=scenario_name, seed=DEFAULT_SEED)
+        super().__init__(scenario=scenario_name, **inputs)
         self.running = not self.failure
         self.scenario_name = scenario_name
         # ids of garbage-collected models are reused; a serial number tells runs apart
@@ -156,11 +155,16 @@ class AppModel(CarryUnwindModel):
 
 def _inputs(scenario_name: Any, seed: Any, sliders: dict[str, Any]) -> dict[str, Any]:
     """The model's keyword inputs from the page's: a built-in scenario only (a name, never a path: the
-    Select's value can be sent by hand), the seed and the sliders checked (ConfigError naming the field)."""
+    Select's value can be sent by hand), the seed and the sliders checked (ConfigError naming the field),
+    and the configuration they make checked as a whole (a field's bounds that depend on another), so that
+    the model is built once, from inputs it accepts."""
     names = list_scenarios()
     if not isinstance(scenario_name, str) or scenario_name not in names:
         raise ConfigError(f"scenario = {scenario_name!r} is not allowed; expected one of {', '.join(names)}")
-    return {"seed": coerce_seed(seed), **model_kwargs(sliders)}
+    overrides = model_kwargs(sliders)
+    if overrides:
+        load_scenario(scenario_name).config.with_overrides(overrides)
+    return {"seed": coerce_seed(seed), **overrides}
 
 
 def _app_signature() -> inspect.Signature:

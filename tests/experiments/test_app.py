@@ -411,3 +411,30 @@ def test_an_unknown_starting_scenario_is_one_line_naming_the_variable(monkeypatc
     monkeypatch.setenv(app_specs.START_SCENARIO_ENV, "no_such_scenario")
     with pytest.raises(ConfigError, match=r"^CARRY_UNWIND_APP_SCENARIO = 'no_such_scenario' is not allowed; expected"):
         mesa_model_params()
+
+
+def test_a_configuration_refused_as_a_whole_is_named_and_the_model_built_once(monkeypatch):
+    """Inputs each within their slider but refused together (a bound that depends on another field) are
+    caught before the model is built: the page names them, and the starting model is built once, never on
+    top of a half-built one."""
+    from types import SimpleNamespace
+
+    from experiments.app import page
+    from model.model import CarryUnwindModel
+
+    class Refusing:
+        def with_overrides(self, overrides):
+            raise ConfigError(f"{sorted(overrides)} are not allowed together")
+
+    monkeypatch.setattr(page, "load_scenario", lambda name: SimpleNamespace(config=Refusing()))
+    built = []
+    original = CarryUnwindModel.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(kwargs.get("scenario"))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CarryUnwindModel, "__init__", counting)
+    model = AppModel(market__boj_rate=0.25)
+    assert model.failure.startswith("Not applied: ['market__boj_rate'] are not allowed together")
+    assert built == [app_specs.start_scenario()] and not model.running
