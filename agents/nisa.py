@@ -673,7 +673,7 @@ class NisaHouseholds(Sector):
         if not self.config.enabled:
             return ""
         panic = self.panicked / max(self.state.units.shape[0], 1)
-        return f"NISA holdings ¥{self.holdings_jpy_tn(model):,.0f} tn, {panic:.0%} of households in panic"
+        return f"NISA holdings ¥{self.holdings_jpy_tn(model):,.1f} tn, {panic:.0%} of households in panic"
 
     def network_view(self, max_nodes: int = 200):
         """``(networkx.Graph, {node: 1.0 if panicking else 0.0})`` for the first households."""

@@ -108,12 +108,13 @@ OBSERVED_CLOSES: dict[str, float] = {
 # the news sensitivities at the ends of their sourced ranges: 2y yield per sd of a data surprise
 # 5-10 bp (Gürkaynak, Kısacıkoğlu & Wright 2020), equities 0.3-1% per sd (Boyd, Hu & Jagannathan
 # 2005; Gilbert et al. 2017). The Fed-path field shifts the near-term expected rate, which decays
-# towards its anchor, so the 2y yield (the path's 2-year average) moves by 0.87 of it: 0.0005 and
-# 0.0012 move the 2y by 4.4 and 10.5 bp a sd (tests/experiments/test_episode_analyses.py checks it)
+# towards its anchor, so the 2y yield (the path's 2-year average) moves by 0.873 of it: the shifts
+# below are the range's ends divided by that, 5 and 10 bp of 2y a sd (tests/experiments/
+# test_episode_analyses.py checks them against the model's 2y)
 SENSITIVITIES: dict[str, dict[str, float]] = {
-    "low": {"market__growth_news_fed_path_pa": 0.0005, "macro__growth_news_equity_per_sd": 0.003},
+    "low": {"market__growth_news_fed_path_pa": 0.000572, "macro__growth_news_equity_per_sd": 0.003},
     "central": {},
-    "high": {"market__growth_news_fed_path_pa": 0.0012, "macro__growth_news_equity_per_sd": 0.01},
+    "high": {"market__growth_news_fed_path_pa": 0.001145, "macro__growth_news_equity_per_sd": 0.01},
 }
 # The capital arms of the positioning check, as multiples of the default capital (the anchor-matched
 # capital is added to them); the day-0 stock passes the check inside ±ANCHOR_BAND of the anchor.

@@ -137,8 +137,9 @@ def test_a_shock_fired_the_day_before_a_scripted_decision_acts_on_top_of_it():
     for _ in range(scripted.day - 1):
         model.step()
     hike = next(s for s in SHOCKS if s.key == "boj_hike")
+    before = model.market.boj_rate
     model.fire(hike)
-    assert model.market.boj_rate != scripted.params["rate"]  # nothing applied yet
+    assert model.market.boj_rate == before  # queued, nothing applied yet
     model.step()
     assert model.day == scripted.day
     assert model.market.boj_rate == pytest.approx(scripted.params["rate"] + 0.0025)

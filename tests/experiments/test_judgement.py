@@ -210,7 +210,11 @@ def test_the_datas_intervals_are_those_quoted_for_the_usdjpy_data():
     """Ecdat Garch, samples of 1,750 days in blocks of 100: about [1.1, 7.7] for excess kurtosis,
     [0.05, 0.21] for the |return| autocorrelation at lag 1, [−1.19, −0.33] for skewness, [0.00, 0.10]
     for the |return| autocorrelation at lag 20; without the Plaza day the kurtosis interval shrinks to
-    about [0.9, 2.1]."""
+    about [0.9, 2.1].
+
+    A pin of the figures the documentation quotes (docs/guide/validation.md), taken from this code's
+    output: it keeps the docs and the code together, and is no evidence that the intervals are right
+    (the coverage test beside it is)."""
     from experiments.analysis.validation import load_usdjpy_data
 
     r, _ = load_usdjpy_data()

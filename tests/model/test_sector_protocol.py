@@ -316,14 +316,21 @@ def test_a_clearing_failure_names_the_stocks_that_can_drive_it():
     """The failure message's state is each sector's ``failure_state`` in registration order: the
     households' holdings in yen at yesterday's close (recomputed here from their units) and share in
     panic, and the live funds; a sector with nothing to say adds nothing."""
+    import re
+
     from model.sector import Sector
 
     model = run_model(seed=3, days=5)
-    s = model.sectors["nisa_households"].state
+    households = model.sectors["nisa_households"]
+    s = households.state
     held = s.units.sum() * model.macro.equity_index * model.market.usdjpy / 1000.0
     live = int(model.hedge_funds.alive.sum())
+    households.panicked = 2345  # today's count as the decision left it: 2,345 of the 10,000 households
     text = model._clearing_state()
-    assert text == f"NISA holdings ¥{held:,.0f} tn, 0% of households in panic; live funds={live}"
+    shown = re.fullmatch(r"NISA holdings ¥([\d,.]+) tn, (\d+)% of households in panic; live funds=(\d+)", text)
+    assert shown is not None, text
+    assert float(shown[1].replace(",", "")) == pytest.approx(held, abs=0.05)  # to the tenth of a trillion shown
+    assert int(shown[2]) == round(100 * 2345 / s.units.shape[0]) and int(shown[3]) == live
     assert held > 20.0 and live > 0  # the households hold their initial ¥20 tn and more
     assert all(type(x).failure_state is Sector.failure_state for x in model.sector_list
                if x.name not in ("nisa_households", "hedge_funds"))  # fmt: skip
