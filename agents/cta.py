@@ -97,10 +97,12 @@ class CtaConfig(Validated):
         lo=0.0,
         hi=0.2,
         doc="share of CTA capital whose risk budget is USD/JPY (the sector's capital is industry_aum_usd_bn × this)",
-        source="assumption: diversified CTAs put ~20-30% of their risk in currencies (four asset classes, "
-        "Hurst, Ooi & Pedersen 2017) spread over ~6-10 pairs, ~2.5-5% in USD/JPY; at 3% ($10 bn) a full "
-        "signal is ~$14 bn of forwards, the order of leveraged funds' net JPY futures positions in the CFTC "
-        "Traders in Financial Futures reports (~$5-15 bn, 2022-24)",
+        source="set so that a full signal is ~$14 bn of forwards, the order of leveraged funds' net JPY futures "
+        "positions in the CFTC Traders in Financial Futures reports (~$5-15 bn, 2022-24; a category that also holds "
+        "the carry funds modelled apart, so an upper bound): 3% of the industry's capital ($10 bn) at the "
+        "sector's volatility target. Not the share of CTAs' risk in USD/JPY: diversified CTAs put ~20-30% of their "
+        "risk in currencies (Hurst, Ooi & Pedersen 2017) over ~6-10 pairs, ~2.5-5% in USD/JPY, which as a share "
+        "of a 12.5%-volatility fund's variance would be several times the capital given here",
         range_note="0 (no CTAs) to a fifth of CTA risk in one pair",
     )
     size_dispersion: float = param(
