@@ -92,13 +92,14 @@ class AppModel(CarryUnwindModel):
         self._lock = threading.RLock()
         self._pending: list[ShockSpec] = []  # fired, applied at the start of the next day
         try:
-            inputs = _inputs(scenario_name, seed, sliders)
+            scenario, inputs = _inputs(scenario_name, seed, sliders)
         except ConfigError as exc:
             # Mesa's Reset shows a traceback as the page if the model cannot be built: build the starting
             # model instead, stopped, and say why on the page (nothing runs until the input is fixed)
-            scenario_name, inputs = start_scenario(), {"seed": DEFAULT_SEED}
+            scenario_name = scenario = start_scenario()
+            inputs = {"seed": DEFAULT_SEED}
             self.failure = f"Not applied: {exc}. Correct it and press Reset."
-        super().__init__(scenario=scenario_name, **inputs)
+        super().__init__(scenario=scenario, **inputs)
         self.running = not self.failure
         self.scenario_name = scenario_name
         # ids of garbage-collected models are reused; a serial number tells runs apart
@@ -153,18 +154,20 @@ class AppModel(CarryUnwindModel):
         return sorted(set(days))
 
 
-def _inputs(scenario_name: Any, seed: Any, sliders: dict[str, Any]) -> dict[str, Any]:
-    """The model's keyword inputs from the page's: a built-in scenario only (a name, never a path: the
-    Select's value can be sent by hand), the seed and the sliders checked (ConfigError naming the field),
-    and the configuration they make checked as a whole (a field's bounds that depend on another), so that
-    the model is built once, from inputs it accepts."""
+def _inputs(scenario_name: Any, seed: Any, sliders: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The scenario (loaded once, for the model too) and the model's keyword inputs from the page's: a
+    built-in scenario only (a name, never a path: the Select's value can be sent by hand), the seed and
+    the sliders checked (ConfigError naming the field), and the configuration they make checked as a
+    whole (a field's bounds that depend on another), so that the model is built once, from inputs it
+    accepts."""
     names = list_scenarios()
     if not isinstance(scenario_name, str) or scenario_name not in names:
         raise ConfigError(f"scenario = {scenario_name!r} is not allowed; expected one of {', '.join(names)}")
     overrides = model_kwargs(sliders)
+    scenario = load_scenario(scenario_name)
     if overrides:
-        load_scenario(scenario_name).config.with_overrides(overrides)
-    return {"seed": coerce_seed(seed), **overrides}
+        scenario.config.with_overrides(overrides)
+    return scenario, {"seed": coerce_seed(seed), **overrides}
 
 
 def _app_signature() -> inspect.Signature:

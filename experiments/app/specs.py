@@ -27,7 +27,7 @@ from typing import Any
 from experiments.analysis.style import OKABE_ITO
 from model.config import ModelConfig
 from model.scenarios import ScenarioEvent, list_scenarios, load_scenario
-from model.streams import SEED_LIMIT
+from model.streams import SEED_LIMIT, seed_problem
 from model.validation import ConfigError
 
 __all__ = [
@@ -263,7 +263,7 @@ def coerce_seed(value: Any) -> int:
         seed = int(body)  # the text just checked: '++5' is not a number, and int() must never see it
     else:
         raise ConfigError(f"seed = {value!r} is not allowed; {expected}")
-    if not 0 <= seed < SEED_LIMIT:
+    if seed_problem(seed):  # the model's own rule for a seed: an int in [0, 2**64)
         raise ConfigError(f"seed = {value!r} is not allowed; {expected}")
     return seed
 
