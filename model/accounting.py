@@ -277,6 +277,20 @@ class IdentityReport:
     walras_residual: float
 
 
+def residual_problem(column: str, value: float, limit: float) -> str:
+    """What a day's ``clearing_residual`` or ``walras_residual`` of ``value`` above ``limit`` means (for
+    :class:`AccountingError`'s message)."""
+    if column == "clearing_residual":
+        return (
+            f"excess demand left at the recorded prices is {value:.3e} of gross volume (tolerance {limit:.1e}): "
+            "the markets did not clear at the prices recorded, and the dealers took the rest"
+        )
+    return (
+        f"excess demand at the recorded prices is {value:.3e} of gross volume (tolerance {limit:.1e}): "
+        "the trades booked do not net to zero, or the recorded prices are not the ones they cleared at"
+    )
+
+
 # The Walras check's limit (walras_residual), in clearing tolerances: the books' round-off (about 1e-14 of
 # gross volume) and that of recording ln S as S (a relative 1e-16 of the price) are far below it; a
 # trade booked that did not clear, or a recorded price off the solver's, is far above it.
@@ -293,8 +307,11 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
     * every sector's own records (its state) agree with its ledger rows (:meth:`Sector.holdings`);
     * where a sector keeps equity by accumulated profit and loss (funds, dealers), it equals its
       assets minus its liabilities at today's prices;
+    * the excess demand left at the recorded prices (``clearing_residual``, evaluated again there, not
+      the solver's report) is within ``WALRAS_SLACK`` times the clearing tolerance: the dealers took no
+      more than the clearing's round-off, so the prices recorded clear the markets;
     * the day's Walras check after settlement (``walras_residual``, :func:`walras_residual`) is within
-      ``WALRAS_SLACK`` times the clearing tolerance: the trades every sector booked, the dealers' take
+      the same limit: the trades every sector booked, the dealers' take
       of the clearing's residual included, net to zero in each market, and the recorded prices are
       the ones they were made at;
     * the risk index the market carries (and the day's row records) is the one the risk block prices
@@ -302,13 +319,10 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
     """
     led: Ledger = model.ledger
     day = model.day
-    walras = model.walras_residual
     limit = WALRAS_SLACK * model.config.simulation.clearing_tolerance
-    if not walras <= limit:
-        raise AccountingError(
-            f"day {day}: excess demand at the recorded prices is {walras:.3e} of gross volume (tolerance {limit:.1e}): "
-            "the trades booked do not net to zero, or the recorded prices are not the ones they cleared at"
-        )
+    for what, value in (("clearing_residual", model.clearing_residual), ("walras_residual", model.walras_residual)):
+        if not value <= limit:  # NaN-safe
+            raise AccountingError(f"day {day}: {residual_problem(what, value, limit)}")
     if "risk_index" in model.sectors:
         recorded = (model.market.risk_index, model.latest.get("risk_index", model.market.risk_index))
         for v in recorded:
@@ -363,7 +377,7 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
             raise AccountingError(
                 f"day {day}: {sector.name} equity by P&L differs from assets − liabilities by {g:.3e}"
             )
-    return IdentityReport(*(float(d) for d in drift), worst, worst_holding, walras)
+    return IdentityReport(*(float(d) for d in drift), worst, worst_holding, model.walras_residual)
 
 
 # holders of each bond whose coupons the issuers pay through the ledger (the funds' kernel books theirs)

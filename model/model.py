@@ -44,7 +44,7 @@ from numba import njit
 
 from model.accounting import Ledger, booked_excess, pay_coupons, walras_residual
 from model.calendar import LAST_DATE, TradingCalendar
-from model.clearing import ClearingResult, solve_linear
+from model.clearing import ClearingResult, residuals, solve_linear
 from model.compose import Bounds, ComposedClearing
 from model.config import ModelConfig, SimulationConfig
 from model.dashboards import DASHBOARD_COLUMNS, dashboards
@@ -379,6 +379,8 @@ class CarryUnwindModel(mesa.Model):
         self.latest: dict[str, float] = {}
         self.last_clearing: ClearingResult | None = None
         self.walras_residual = 0.0
+        self.clearing_residual = 0.0  # the worst market's |excess demand| / gross volume at the recorded prices
+        self._residual_scratch = np.empty(5)
         self._books_before: np.ndarray | None = None  # the ledger's table before a day's settlement (reused)
         self.walras_log_risk = math.log(self.market.risk_index)  # ln v recomputed at the recorded prices
         self.other_roots = 0
@@ -616,7 +618,7 @@ class CarryUnwindModel(mesa.Model):
         inputs = tuple(s.clearing_inputs(self) for s in self.priced)
         if timer is not None:
             timer.lap("decide")
-        # 3. clear, then the independent check at the recorded prices
+        # 3. clear, then excess demand evaluated again at the recorded prices (what the dealers take)
         prev = (mk.log_usdjpy, mk.ust10y_yield, mk.jgb10y_yield, mk.fx_basis, mk.jgb30y_yield)
         sim = cfg.simulation
         result = self.clearing.clear(
@@ -626,6 +628,7 @@ class CarryUnwindModel(mesa.Model):
         day = Day(result, mk, self.clearing.work.flows, self._flow_index, self.clearing.work.aux)
         risk = math.exp(day.aux[AUX_LOG_RISK, 0]) if "risk_index" in self.sectors else mk.risk_index
         at_recorded = self.clearing.recheck(inputs, result)
+        self.clearing_residual = float(residuals(*at_recorded, self._residual_scratch))  # not the solver's report
         if "risk_index" in self.sectors:
             self.walras_log_risk = float(self.clearing.checked_aux[AUX_LOG_RISK, 0])
         self.fx_impact = fx_impact_pct_per_bn(self.clearing.work.jac)
@@ -681,7 +684,7 @@ class CarryUnwindModel(mesa.Model):
             row.update(s.record(self))
         row.update(
             clearing_iterations=res.iterations if res else 0,
-            clearing_residual=res.residual if res else 0.0,
+            clearing_residual=self.clearing_residual,
             walras_residual=self.walras_residual,
             clearing_other_roots=self.other_roots,
             fx_impact_pct_per_bn=self.fx_impact,

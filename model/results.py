@@ -201,13 +201,15 @@ def run_name(model: Any) -> str:
 
 
 def check_accounting(model: Any, where: str = "") -> None:
-    """Check a run's accounting once it has run: every day's recorded ``walras_residual``, then every
-    identity on the final state (:func:`model.accounting.check_identities`).
+    """Check a run's accounting once it has run: every day's recorded ``clearing_residual`` and
+    ``walras_residual``, then every identity on the final state (:func:`model.accounting.check_identities`).
 
-    A day's residual is its Walras check after settlement (:func:`model.accounting.walras_residual`):
+    A day's ``clearing_residual`` is the excess demand left at the recorded prices, evaluated again
+    there (not the solver's report), relative to gross volume: what the dealers took. Its
+    ``walras_residual`` is its Walras check after settlement (:func:`model.accounting.walras_residual`):
     the trades every sector booked that day, summed over the ledger's rows in each market, and the
     gap between excess demand at the recorded prices and what the dealers took, relative to gross
-    volume; it must be within the limit :func:`~model.accounting.check_identities` applies
+    volume. Each must be within the limit :func:`~model.accounting.check_identities` applies
     (``WALRAS_SLACK`` times ``simulation.clearing_tolerance``), a NaN never is. The final state's
     check covers conservation of money, bonds, repo and forwards (cumulative, so a trade booked on one
     side only on any day shows at the end), the sectors' records against the ledger, the equity
@@ -242,19 +244,16 @@ def _naming(where: str) -> Iterator[None]:
 
 
 def _check_accounting(model: Any) -> None:
-    from model.accounting import WALRAS_SLACK, AccountingError, check_identities
+    from model.accounting import WALRAS_SLACK, AccountingError, check_identities, residual_problem
 
     limit = WALRAS_SLACK * model.config.simulation.clearing_tolerance
-    walras = np.asarray(model.series("walras_residual"), dtype=np.float64)
-    out = ~(walras <= limit)  # a NaN is out too
-    if out.any():
-        i = int(np.argmax(out))
-        day = int(model.series("day")[i])
-        raise AccountingError(
-            f"day {day}: excess demand at the prices recorded that day was {walras[i]:.3e} of gross volume "
-            f"(tolerance {limit:.1e}): the trades booked do not net to zero, or the recorded prices are not the "
-            "ones they cleared at"
-        )
+    for column in ("clearing_residual", "walras_residual"):
+        values = np.asarray(model.series(column), dtype=np.float64)
+        out = ~(values <= limit)  # a NaN is out too
+        if out.any():
+            i = int(np.argmax(out))
+            day = int(model.series("day")[i])
+            raise AccountingError(f"day {day}: {residual_problem(column, float(values[i]), limit)}")
     check_identities(model)
 
 

@@ -189,8 +189,8 @@ def solve_own_price(m, p, inputs, work, tol, last):
         a = b
         za = z[m]
         step *= 1.6
-    if not found:
-        p[m] = a
+    if not found:  # no sign change within 60 growing steps: leave the price where it started
+        p[m] = x0
         return evals
     lo, hi = (a, b) if a < b else (b, a)
     x = b

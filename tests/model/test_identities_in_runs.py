@@ -24,7 +24,7 @@ BROKEN_DAY = 7
 # what a run whose books do not balance on BROKEN_DAY fails with: the daily Walras check, which sums the
 # trades booked that day (3 bn dollars from no one count as dollars bought in spot that no one sold),
 # comes before the final state's conservation checks, and names the day
-UNBALANCED = f": day {BROKEN_DAY}: excess demand at the prices recorded that day"
+UNBALANCED = f": day {BROKEN_DAY}: excess demand at the recorded prices"
 
 
 def run(**kw):
@@ -104,7 +104,7 @@ def test_a_day_whose_recorded_walras_residual_is_out_of_bounds_fails_the_run_nam
         return value if len(calls) == BROKEN_DAY else real(*args)
 
     monkeypatch.setattr(model_module, "walras_residual", corrupted)
-    expected = f"^scenario baseline, seed 3, .*: day {BROKEN_DAY}: excess demand at the prices recorded"
+    expected = f"^scenario baseline, seed 3, .*: day {BROKEN_DAY}: excess demand at the recorded prices"
     with pytest.raises(AccountingError, match=expected) as caught:
         run()
     assert "\n" not in str(caught.value)
