@@ -283,9 +283,14 @@ def decide(
 
 @njit(cache=True)
 def _adjust(state, e, ka, kh, usdjpy, ust_price, jgb_price):
-    """Each insurer's step ``ka`` (allocation) and ``kh`` (hedge) towards its target weights (the rows of
-    ``e`` normalised, as :func:`target_weights`), and the orders that take it there (USD bn, bond units;
-    at yesterday's prices); returns their sums."""
+    """Each insurer's step ``ka`` (allocation) and ``kh`` (hedge) from what it holds towards its target
+    weights (the rows of ``e`` normalised, as :func:`target_weights`), and the orders that take it there
+    (USD bn, bond units; at yesterday's prices); returns their sums.
+
+    The step starts from the foreign share and hedge ratio its holdings have at yesterday's prices,
+    so a move in USD/JPY or in bond prices changes the share held and is closed by the same partial
+    adjustment as a change of target: a 10% yen surge lowers the foreign share, and the insurer buys
+    back ``ka`` of the gap a day, not all of it."""
     for i in range(e.shape[0]):
         total = e[i, 0] + e[i, 1] + e[i, 2]
         w1, w2 = e[i, 1] / total, e[i, 2] / total
@@ -293,8 +298,10 @@ def _adjust(state, e, ka, kh, usdjpy, ust_price, jgb_price):
         hedge_target = w1 / share_target if share_target > 0 else state.hedge_ratio[i]
         usd_value = state.ust_units[i] * ust_price  # USD bn
         pool = state.jgb_units[i] * jgb_price + usd_value * usdjpy / 1000.0  # JPY tn
-        share = state.foreign_share[i] + ka * (share_target - state.foreign_share[i])
-        hedge = state.hedge_ratio[i] + kh * (hedge_target - state.hedge_ratio[i])
+        held = usd_value * usdjpy / 1000.0 / pool if pool > 0.0 else state.foreign_share[i]
+        held_hedge = state.hedge_usd_bn[i] / usd_value if usd_value > 0.0 else state.hedge_ratio[i]
+        share = held + ka * (share_target - held)
+        hedge = held_hedge + kh * (hedge_target - held_hedge)
         new_usd_value = share * pool * 1000.0 / usdjpy
         state.order_ust_units[i] = new_usd_value / ust_price - state.ust_units[i]
         state.order_jgb_units[i] = (1.0 - share) * pool / jgb_price - state.jgb_units[i]

@@ -181,6 +181,29 @@ def test_a_rising_hedge_ratio_is_yen_buying():
     assert np.allclose(state.hedge_usd_bn, hedge_before - state.order_fwd_usd_bn)
 
 
+def test_a_yen_surge_is_closed_by_the_partial_adjustment_not_rebalanced_in_a_day():
+    """At unchanged utilities a 10% yen surge (150 -> 135) lowers the foreign share the insurers hold;
+    they buy back the allocation step's share ``ka`` of the gap a day (worked by hand below), not the whole
+    gap (before: about $43 bn in one day at the default size, a record intervention in reverse)."""
+    cfg = li.LifeInsurerConfig(n_insurers=3)
+    u0 = np.array([0.03, 0.01, 0.04])
+    state = li.init_life_insurers(cfg, np.random.default_rng(0), usdjpy=150.0, ust_price=0.7, jgb_price=0.9,
+                                  utilities=u0)  # fmt: skip
+    target = state.foreign_share.copy()  # at u0 the targets are the initial weights
+    usd = state.ust_units * 0.7
+    pool = state.jgb_units * 0.9 + usd * 135.0 / 1000.0
+    held = usd * 135.0 / 1000.0 / pool
+    assert np.all(held < target - 0.02)  # the surge cut the share by over 2 points
+    ka = 1.0 - 0.5 ** (1.0 / cfg.allocation_halflife_days)
+    want = (held + ka * (target - held)) * pool * 1000.0 / 135.0 - usd
+    li.decide(state, cfg, u0, usdjpy=135.0, ust_price=0.7, jgb_price=0.9)
+    np.testing.assert_allclose(state.order_usd_bn, want, rtol=1e-12)
+    full = target * pool * 1000.0 / 135.0 - usd  # what rebalancing in a day would buy
+    assert np.all(state.order_usd_bn > 0) and np.all(state.order_usd_bn < 0.01 * full)
+    # the hedge ratio held did not move with USD/JPY (hedge and bonds are both in dollars): no hedge trade
+    np.testing.assert_allclose(state.order_fwd_usd_bn, -state.hedge_ratio * state.order_usd_bn, rtol=1e-9)
+
+
 def test_stress_raises_the_insurers_hedge_ratio_in_the_model():
     shock = ScenarioEvent(day=20, kind="risk_shock", params={"log_jump": 1.2})
     for seed in SEEDS:
