@@ -2,9 +2,9 @@
 
 * Meetings: eight a year on a calendar (late Jan, mid Mar, late Apr, mid Jun, end Jul, late
   Sep, end Oct, mid Dec, as in 2024-25); the model schedules them as Mesa events.
-* Rule (``mode = "rule"``): ``r* = r_n + φ_π·(π − π*)``, smoothed ``r ← ρ·r + (1 − ρ)·r*``, the
-  move scaled by ``1 − political_constraint`` (a fiscal constraint dampens the response), then
-  rounded to 25 bp steps. Markets price the same constrained rule after fiscal news: the fiscal term
+* Rule (``mode = "rule"``): ``r* = r_n + (1 − c)·φ_π·(π − π*)`` with ``c = political_constraint``
+  (a fiscal constraint withholds that share of the response), smoothed on the unrounded (shadow)
+  rate ``r̃ ← ρ·r̃ + (1 − ρ)·r*``, and announced in whole 25 bp steps towards ``r̃``. Markets price the same constrained rule after fiscal news: the fiscal term
   of expected inflation ``π^f`` (:mod:`model.macro`) shifts the expected near-term rate by
   ``(1 − c)·φ_π·π^f`` (in both modes; a decision re-anchors the path at the rate decided).
   Optional financial-stability pause: no hike while the risk index is above a level or the yen
@@ -40,6 +40,7 @@ __all__ = [
     "YccInputs",
     "ycc_flows",
     "monthly_purchases_jpy_tn",
+    "Decision",
     "policy_decision",
     "fiscal_path_shift",
     "MEETING_DATES",
@@ -277,18 +278,36 @@ def _quarter(date: dt.date) -> int:
     return 4 * date.year + (date.month - 1) // 3
 
 
-def policy_decision(cfg: BojConfig, *, rate, inflation, risk_index, yen_surge) -> float:
-    """The rate after a meeting under the reaction function (rounded to the step)."""
-    target = cfg.neutral_rate_pa + cfg.inflation_response * (inflation - cfg.inflation_target)
-    proposal = cfg.smoothing * rate + (1 - cfg.smoothing) * target
-    move = (1.0 - cfg.political_constraint) * (proposal - rate)
-    steps = round(move / cfg.step_pa)  # move in whole steps from the current rate
+class Decision(NamedTuple):
+    """A meeting's outcome under the reaction function."""
+
+    rate: float  # the policy rate announced: whole steps from the current rate
+    shadow: float  # the rule's smoothed rate before rounding, which the next meeting smooths from
+
+
+def policy_decision(cfg: BojConfig, *, rate, inflation, risk_index, yen_surge, shadow=None) -> Decision:
+    """The rate after a meeting under the reaction function.
+
+    ``r* = r_n + (1 − c)·φ_π·(π − π*)``: the constraint ``c`` withholds that share of the response's
+    level, as the source sizes it (and as markets price it after fiscal news, :func:`fiscal_path_shift`).
+    The rule smooths its unrounded rate, ``shadow' = ρ·shadow + (1 − ρ)·r*`` (``shadow`` defaults to
+    ``rate``; floored at the lower bound), and announces the current rate moved by the whole steps
+    nearest ``shadow'``. Smoothing the rounded rate instead would stop short of ``r*`` by up to
+    ``step/(2(1 − ρ))`` (0.625 pp at ρ = 0.8), where each meeting's move rounds to nothing. The
+    stability pause holds the announced rate, not the shadow.
+    """
+    shadow = rate if shadow is None else shadow
+    target = cfg.neutral_rate_pa + (1.0 - cfg.political_constraint) * cfg.inflation_response * (
+        inflation - cfg.inflation_target
+    )
+    shadow = max(cfg.smoothing * shadow + (1 - cfg.smoothing) * target, cfg.lower_bound_pa)
+    steps = round((shadow - rate) / cfg.step_pa)  # move in whole steps from the current rate
     new = max(rate + steps * cfg.step_pa, cfg.lower_bound_pa)
     if abs(new - rate) < 1e-12 or (new < rate and rate <= cfg.lower_bound_pa):
-        return rate
+        return Decision(rate, shadow)
     if new > rate and cfg.stability_pause and (risk_index > cfg.pause_risk_index or yen_surge > cfg.pause_yen_surge):
-        return rate
-    return new
+        return Decision(rate, shadow)
+    return Decision(new, shadow)
 
 
 def fiscal_path_shift(cfg: BojConfig, fiscal_inflation: float) -> float:
@@ -353,6 +372,7 @@ class Boj(Sector):
         self._orders = np.zeros((N_MARKETS, 3))
 
     def start(self, model) -> None:
+        self.shadow_rate = self.rate_set = model.market.boj_rate  # the rule's unrounded rate; the rate it last set
         self._schedule_next_meeting(model, after_day=0)
 
     def open_books(self, ledger) -> None:
@@ -382,9 +402,13 @@ class Boj(Sector):
             history = model.series("usdjpy")
             window = history[-20:] if len(history) else [mk.usdjpy]
             surge = 1.0 - mk.usdjpy / float(max(window))
-            new = policy_decision(
-                cfg, rate=mk.boj_rate, inflation=model.macro.jp_inflation, risk_index=mk.risk_index, yen_surge=surge
-            )
+            if mk.boj_rate != self.rate_set:  # a scripted decision moved the rate: the rule smooths from it
+                self.shadow_rate = mk.boj_rate
+            new, self.shadow_rate = policy_decision(
+                cfg, rate=mk.boj_rate, inflation=model.macro.jp_inflation, risk_index=mk.risk_index, yen_surge=surge,
+                shadow=self.shadow_rate,
+            )  # fmt: skip
+            self.rate_set = new
             if new != mk.boj_rate:
                 log.info("day %d: BoJ moves the policy rate %.2f%% -> %.2f%%", day, 100 * mk.boj_rate, 100 * new)
                 mk.set_boj_rate(new)

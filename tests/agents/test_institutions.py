@@ -110,18 +110,36 @@ def test_purchase_path_follows_the_banks_announced_schedule():
 def test_policy_rule_moves_in_quarter_point_steps_and_pauses_in_stress():
     cfg = BojConfig(smoothing=0.0, inflation_response=1.5, neutral_rate_pa=0.01)
     # inflation 3%: r* = 1% + 1.5·1% = 2.5%; from 0.25% the rule moves in whole 25bp steps
-    new = policy_decision(cfg, rate=0.0025, inflation=0.03, risk_index=15.0, yen_surge=0.0)
+    new = policy_decision(cfg, rate=0.0025, inflation=0.03, risk_index=15.0, yen_surge=0.0).rate
     assert new == pytest.approx(0.025)
     assert round(new / 0.0025) == pytest.approx(new / 0.0025)
     # financial-stability pause: no hike while the risk index is high, but cuts are allowed
-    assert policy_decision(cfg, rate=0.0025, inflation=0.03, risk_index=40.0, yen_surge=0.0) == 0.0025
-    assert policy_decision(cfg, rate=0.0025, inflation=0.03, risk_index=15.0, yen_surge=0.08) == 0.0025
-    # the political constraint dampens the move
+    assert policy_decision(cfg, rate=0.0025, inflation=0.03, risk_index=40.0, yen_surge=0.0).rate == 0.0025
+    assert policy_decision(cfg, rate=0.0025, inflation=0.03, risk_index=15.0, yen_surge=0.08).rate == 0.0025
+    # the political constraint withholds its share of the response's level: r* = 1% + 0.5·1.5·1% = 1.75%
     half = policy_decision(BojConfig(smoothing=0.0, political_constraint=0.5), rate=0.0025, inflation=0.03,
                            risk_index=15.0, yen_surge=0.0)  # fmt: skip
-    assert 0.0025 < half < new
+    assert half.rate == pytest.approx(0.0175) and half.shadow == pytest.approx(0.0175)
     # the lower bound
-    assert policy_decision(cfg, rate=-0.001, inflation=-0.02, risk_index=15.0, yen_surge=0.0) == -0.001
+    assert policy_decision(cfg, rate=-0.001, inflation=-0.02, risk_index=15.0, yen_surge=0.0).rate == -0.001
+
+
+@pytest.mark.parametrize("constraint", [0.0, 0.5, 0.7])
+def test_the_smoothed_rule_reaches_its_target_in_steps(constraint):
+    """Meeting after meeting at 3% inflation the rule reaches r* = 1% + (1 − c)·1.5·0.5 pp (to the nearest
+    step): it smooths its unrounded rate, so a gap too small for one meeting's rounded move still closes.
+    Smoothing the announced rate instead stopped at 1.25% at c = 0 (target 1.75%) and never left 0.25% at
+    c = 0.7."""
+    cfg = BojConfig(smoothing=0.8, inflation_response=1.5, neutral_rate_pa=0.01, inflation_target=0.025,
+                    political_constraint=constraint, stability_pause=False)  # fmt: skip
+    target = 0.01 + (1 - constraint) * 1.5 * 0.005
+    rate, shadow, path = 0.0025, 0.0025, []
+    for _ in range(48):
+        rate, shadow = policy_decision(cfg, rate=rate, shadow=shadow, inflation=0.03, risk_index=15.0, yen_surge=0.0)
+        path.append(rate)
+    assert abs(rate - target) <= 0.0025 / 2 + 1e-12
+    assert shadow == pytest.approx(target, abs=1e-5)
+    assert np.all(np.diff(path) >= 0)  # no overshoot and back: it climbs
 
 
 def test_boj_decides_only_at_meetings():
