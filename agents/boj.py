@@ -4,9 +4,10 @@
   Sep, end Oct, mid Dec, as in 2024-25); the model schedules them as Mesa events.
 * Rule (``mode = "rule"``): ``r* = r_n + (1 − c)·φ_π·(π − π*)`` with ``c = political_constraint``
   (a fiscal constraint withholds that share of the response), smoothed on the unrounded (shadow)
-  rate ``r̃ ← ρ·r̃ + (1 − ρ)·r*``, and announced in whole 25 bp steps towards ``r̃``. Markets price the same constrained rule after fiscal news: the fiscal term
-  of expected inflation ``π^f`` (:mod:`model.macro`) shifts the expected near-term rate by
-  ``(1 − c)·φ_π·π^f`` (in both modes; a decision re-anchors the path at the rate decided).
+  rate ``r̃ ← ρ·r̃ + (1 − ρ)·r*``, and announced in whole 25 bp steps towards ``r̃``. Markets price
+  the same constrained rule after fiscal news: the fiscal term of expected inflation ``π^f``
+  (:mod:`model.macro`) shifts the expected near-term rate by ``(1 − c)·φ_π·π^f`` (in both modes; a
+  decision re-anchors the path at the rate decided).
   Optional financial-stability pause: no hike while the risk index is above a level or the yen
   has just surged (Deputy Governor Uchida, 7 Aug 2024).
   ``mode = "scripted"`` leaves the rate to scenario events (history: 0.25% on 31 Jul 2024,
