@@ -146,7 +146,9 @@ class HedgeFundConfig(Validated):
         "2-33; the same command rerun under the 'realised' yardstick, the default since c7cd652, tried the same 65 "
         "candidates and kept this point (objective 17.1; 22.8 under 'implied'): "
         "experiments/calibration/results/baseline_joint_realised.json, " + JOINT_FIT_BLOCKS + "; FX margins for majors "
-        "3-10% (CFTC/NFA retail 2%, prime brokers 5-10%) give caps of 10-30x; TFG 2012 use λmax = 5-20",
+        "3-10% (CFTC/NFA retail 2%, prime brokers 5-10%) give caps of 10-30x, while the fit's caps, drawn from "
+        "Beta(leverage_beta_a, leverage_beta_b) on [1, max_leverage], put calm margins at 9-38% (5th-95th "
+        "percentile, median 16%): most funds' margins are above the quoted range; TFG 2012 use λmax = 5-20",
         range_note="FX margins 2-10% (CFTC/NFA, prime brokers): caps up to 50x; 1 = unleveraged",
     )
     leverage_beta_a: float = param(
@@ -339,8 +341,10 @@ class HedgeFundConfig(Validated):
         lo=0.0,
         hi=0.5,
         doc="share of funds that are trend followers",
-        source="inside the ~10-30% share of CTAs in hedge-fund FX positioning (BIS 2022 Triennial, CFTC TFF; range "
-        "note), towards its low end; the value within it is an assumption",
+        source="assumption: discretionary and macro funds that also follow trends in the carry funds' own book; "
+        "systematic CTAs are the trend followers' sector (agents/cta.py), so this share is not sourced from CTA "
+        "statistics. The ~10-30% share of CTAs in hedge-fund FX positioning (BIS 2022 Triennial, CFTC TFF) bounds "
+        "trend-following money as a whole, both sectors together",
         range_note="CTAs ~10-30% of hedge-fund FX positioning (BIS 2022 Triennial, CFTC TFF)",
     )
     trend_weight: float = param(
@@ -381,7 +385,8 @@ class HedgeFundConfig(Validated):
     risk_feedback: bool = param(
         True,
         doc="funds' risk estimate follows realised and implied volatility (False: it stays at σ_ref, so volatility "
-        "no longer moves target leverage: the VaR channel is off)",
+        "no longer moves target leverage, and margins, which scale with that estimate, no longer tighten either: "
+        "both the VaR channel and the margin spiral are off)",
     )
     vol_floor_pa: float = param(
         0.08,

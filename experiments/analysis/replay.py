@@ -259,7 +259,7 @@ def run_positioning(seeds: Sequence[int], *, days: int = WINDOW_DAYS + 5, worker
 CHANNELS: dict[str, dict[str, Any]] = {
     "all on": {},
     "margins fixed (psi = 0)": {"hedge_funds__margin_vol_elasticity": 0.0},
-    "funds' risk fixed (no VaR channel)": {"hedge_funds__risk_feedback": False},
+    "funds' risk fixed (no VaR channel, no margin tightening)": {"hedge_funds__risk_feedback": False},
     "risk index exogenous": {"market__risk_endogenous": False},
     "margin calls gradual": {"hedge_funds__forced_sales": False},
     "real money's capacity fixed": {"real_money__capacity_risk_elasticity": 0.0},
