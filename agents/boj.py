@@ -1,7 +1,8 @@
 """The Bank of Japan: policy rate at meetings, JGB purchases on a taper path, optional YCC.
 
-* Meetings: eight a year on a calendar (late Jan, mid Mar, late Apr, mid Jun, end Jul, late
-  Sep, end Oct, mid Dec, as in 2024-25); the model schedules them as Mesa events.
+* Meetings: eight a year on the BoJ's own calendar for 2023-26 (late Jan, mid Mar, late Apr or
+  1 May, mid Jun, end Jul, mid or late Sep, end Oct, mid Dec), its 2024 pattern in other years; the
+  model schedules them as Mesa events.
 * Rule (``mode = "rule"``): ``r* = r_n + (1 − c)·φ_π·(π − π*)`` with ``c = political_constraint``
   (a fiscal constraint withholds that share of the response), smoothed on the unrounded (shadow)
   rate ``r̃ ← ρ·r̃ + (1 − ρ)·r*``, and announced in whole 25 bp steps towards ``r̃``. Markets price
@@ -45,12 +46,27 @@ __all__ = [
     "policy_decision",
     "fiscal_path_shift",
     "MEETING_DATES",
+    "MEETING_DATES_BY_YEAR",
+    "meeting_dates",
 ]
 
 log = logging.getLogger(__name__)
 
-# (month, day) of the eight meetings' decision days, 2024-25 pattern
-MEETING_DATES = ((1, 24), (3, 19), (4, 26), (6, 14), (7, 31), (9, 20), (10, 31), (12, 19))
+# (month, day) of the eight meetings' decision days (each meeting's second day), as the BoJ held or
+# scheduled them (BoJ, "Scheduled Dates of Monetary Policy Meetings", published a year ahead); years
+# outside the table follow the pattern of MEETING_DATES, a weekend date rolling to the next trading day
+MEETING_DATES_BY_YEAR = {
+    2023: ((1, 18), (3, 10), (4, 28), (6, 16), (7, 28), (9, 22), (10, 31), (12, 19)),
+    2024: ((1, 23), (3, 19), (4, 26), (6, 14), (7, 31), (9, 20), (10, 31), (12, 19)),
+    2025: ((1, 24), (3, 19), (5, 1), (6, 17), (7, 31), (9, 19), (10, 30), (12, 19)),
+    2026: ((1, 23), (3, 19), (4, 28), (6, 16), (7, 31), (9, 18), (10, 30), (12, 18)),
+}
+MEETING_DATES = MEETING_DATES_BY_YEAR[2024]  # the pattern for other years
+
+
+def meeting_dates(year: int) -> tuple[tuple[int, int], ...]:
+    """(month, day) of the BoJ's decision days in ``year``: the held or scheduled ones where known."""
+    return MEETING_DATES_BY_YEAR.get(year, MEETING_DATES)
 
 
 @dataclass(frozen=True)
@@ -390,7 +406,7 @@ class Boj(Sector):
     def _schedule_next_meeting(self, model, after_day: int) -> None:
         year = model.calendar.date(after_day).year
         for y in (year, year + 1):
-            for month, dom in MEETING_DATES:
+            for month, dom in meeting_dates(y):
                 day = model.calendar.day_of(f"{y:04d}-{month:02d}-{dom:02d}")
                 if day > after_day:
                     self.next_meeting_day = day

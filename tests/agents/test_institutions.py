@@ -10,7 +10,7 @@ import pytest
 
 from agents import life_insurers as li
 from agents import nisa
-from agents.boj import BojConfig, monthly_purchases_jpy_tn, policy_decision
+from agents.boj import MEETING_DATES_BY_YEAR, BojConfig, meeting_dates, monthly_purchases_jpy_tn, policy_decision
 from agents.mof import MofConfig, MofState, intervention_today
 from model.accounting import check_identities
 from model.market import MarketConfig
@@ -142,13 +142,26 @@ def test_the_smoothed_rule_reaches_its_target_in_steps(constraint):
     assert np.all(np.diff(path) >= 0)  # no overshoot and back: it climbs
 
 
+def test_the_meeting_calendar_is_the_boj_s_own_on_trading_days():
+    """The table's decision days are weekdays, eight a year in order, and they are the days the model
+    schedules; 2025's April meeting ended on 1 May, which the old single pattern (26 April, a Saturday,
+    rolled to Monday 28 April) missed by three days."""
+    import datetime as dt
+
+    for year, dates in MEETING_DATES_BY_YEAR.items():
+        days = [dt.date(year, m, d) for m, d in dates]
+        assert len(days) == 8 and days == sorted(days)
+        assert all(d.weekday() < 5 for d in days), year
+    assert (5, 1) in meeting_dates(2025) and meeting_dates(2030) == meeting_dates(2024)
+
+
 def test_boj_decides_only_at_meetings():
     model = run(1, 250, boj__mode="rule", market__jp_inflation_expectations=0.011, macro__jp_core_inflation=0.04)
     decisions = [day for day, _ in model.boj.decisions]
     assert decisions, "with 4% core inflation the rule should hike within a year"
     meetings = set()
     for year in (2023, 2024):
-        for month, dom in __import__("agents.boj", fromlist=["MEETING_DATES"]).MEETING_DATES:
+        for month, dom in meeting_dates(year):
             meetings.add(model.calendar.day_of(f"{year}-{month:02d}-{dom:02d}"))
     assert set(decisions) <= meetings
     rates = model.timeseries().boj_rate.to_numpy()
