@@ -36,6 +36,7 @@ from numba import njit
 from model import detmath
 from model.compose import FlatKernel
 from model.sector import FX, INSTITUTIONS, N_MARKETS, TRADING_DAYS, Sector, Validated, param
+from model.validation import ConfigError
 
 __all__ = [
     "NisaConfig",
@@ -207,6 +208,13 @@ class NisaConfig(Validated):
         "the normal daily amount in all)",
         range_note="assumption",
     )
+
+    def _check(self) -> None:
+        if self.network_degree % 2:
+            raise ConfigError(
+                f"NisaConfig.network_degree = {self.network_degree!r} is not allowed; expected an even number of "
+                "neighbours from 2 to 50 (the ring lattice links each household to degree/2 on either side)"
+            )
 
 
 def fiscal_outflow_jpy_tn_per_day(cfg: NisaConfig, fiscal_inflation: float) -> float:

@@ -56,3 +56,12 @@ def test_each_field_of_those_combinations_is_allowed_alone(overrides, match):
             ModelConfig().with_overrides({key: value})
         except ConfigError as exc:
             assert key.endswith(("start_date", "taper_start")) and " with " not in str(exc), (key, str(exc))
+
+
+@pytest.mark.parametrize("degree", [3, 7, 49])
+def test_an_odd_network_degree_is_refused_not_rounded_down(degree):
+    """The ring lattice links each household to degree/2 neighbours on either side: an odd degree used to
+    become degree - 1 without a word."""
+    with pytest.raises(ConfigError, match=rf"^NisaConfig\.network_degree = {degree} is not allowed; expected an even"):
+        ModelConfig().with_overrides({"nisa.network_degree": degree})
+    ModelConfig().with_overrides({"nisa.network_degree": degree + 1})
