@@ -128,11 +128,14 @@ class MofConfig(Validated):
         range_note="interventions of 1-5 days (2022-24)",
     )
     cooldown_days: int = param(
-        40,
-        unit="days",
+        20,
+        unit="trading days",
         lo=0,
         hi=250,
-        source="2022: Sep 22 then Oct 21-24; 2024: Apr 29-May 1 then Jul 11-12 (MoF)",
+        doc="trading days after a burst before the next can start",
+        source="the gaps between the 2022-24 episodes were 21 trading days (22 Sep to 21 Oct 2022) and 51 (1 May to "
+        "11 Jul 2024; MoF): a burst may start on the 21st trading day after the last one ended, which a cooldown of "
+        "20 allows; 40, the value until 5 Dec 2026, would have ruled out the October 2022 intervention",
         range_note="gaps between intervention episodes: weeks to a year",
     )
     reserves_usd_bn: float = param(
