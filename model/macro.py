@@ -9,8 +9,10 @@ fiscal-risk index and the global equity index NISA households hold.
   Blanchard 2004, Cochrane 2001), spread over the debt's average maturity ``M``, so a budget of ¥B tn
   adds ``s·B/(D·M)`` per annum (``D``: the debt outstanding); ``π^e_eff = π^e + π^f``. ``s = 0`` is the
   passive (Ricardian) regime: the budget is then only bond supply.
-* Fiscal risk ``F`` rises with unplanned issuance (supplementary budgets); ``F`` and ``π^f`` decay
-  with one half-life. ``F`` raises the JGB term premium (super-longs most). Its effect on the yen
+* Fiscal risk ``F`` rises with unplanned issuance (supplementary budgets) and decays with its
+  half-life; ``π^f`` decays with a mean life of ``M`` years, so that over its life it raises the price
+  level by ``s·B/D``, the rise the valuation equation requires. ``F`` raises the JGB term premium
+  (super-longs most). Its effect on the yen
   comes through real rates (``π^f`` and the BoJ's expected response to it, :mod:`agents.boj`),
   domestic outflows (:mod:`agents.nisa`) and, only as an experiment knob set to 0 by default, a
   yen risk premium ``fiscal_fx_premium·F`` in real money's fundamental value.
@@ -101,7 +103,8 @@ class MacroConfig(Validated):
         lo=20.0,
         hi=2500.0,
         source="assumption, not estimated: fiscal news fades within the month to ten years of the range note, taken as "
-        "a year (a half-life of 250 trading days; the fiscal term of expected inflation fades with it)",
+        "a year (a half-life of 250 trading days; the fiscal term of expected inflation has its own horizon, "
+        "fiscal_inflation_horizon_years)",
         range_note="fiscal news fades over a month to ten years",
     )
     fiscal_unbacked_share: float = param(
@@ -242,7 +245,7 @@ class MacroState:
         self.jp_expectations_adaptive = jp_inflation_expectations
         self.commodity = 0.0
         self.fiscal_risk = 0.0
-        self.fiscal_inflation_pa = 0.0  # π^f before the fiscal_dominance switch (decays with F)
+        self.fiscal_inflation_pa = 0.0  # π^f before the fiscal_dominance switch (mean life M years)
         self.equity_index = 100.0
         self.equity_news_log = 0.0  # today's growth-news move of ln E (applied when the news arrives)
         self.draws = None
@@ -333,9 +336,9 @@ class MacroState:
         self.jp_expectations_adaptive += (
             c.expectations_speed_pa / 250.0 * (self.jp_inflation - self.jp_expectations_adaptive)
         )
-        fade = 0.5 ** (1.0 / c.fiscal_risk_halflife_days)
-        self.fiscal_risk *= fade
-        self.fiscal_inflation_pa *= fade
+        self.fiscal_risk *= 0.5 ** (1.0 / c.fiscal_risk_halflife_days)
+        # π^f = s·B/(D·M) a year with a mean life of M years: s·B/D on the price level over its life
+        self.fiscal_inflation_pa *= math.exp(-1.0 / (250.0 * c.fiscal_inflation_horizon_years))
         self.equity_index *= math.exp(
             c.equity_drift_pa / 250.0
             - c.equity_rate_duration * d_y_us

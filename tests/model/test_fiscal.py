@@ -46,7 +46,10 @@ def test_fiscal_inflation_is_the_unbacked_share_of_the_budget_spread_over_the_de
     assert fiscal_inflation_news(10.0, unbacked_share=0.0, debt_jpy_tn=1000.0, horizon_years=10.0) == 0.0
 
 
-def test_budget_news_moves_fiscal_risk_and_expected_inflation_by_the_stated_amounts_and_both_fade_together():
+def test_budget_news_moves_fiscal_risk_and_expected_inflation_by_the_stated_amounts_and_each_fades_at_its_own_rate():
+    """F fades with its half-life; π^f with a mean life of M years, so that summed over its life (250 days a
+    year) it raises the price level by s·B/D, what the valuation equation requires. Before, π^f faded with
+    F's one-year half-life and delivered 1.44/M of it (a sixth at M = 9)."""
     cfg = MacroConfig(fiscal_unbacked_share=0.6)
     macro = MacroState(cfg, 0.01)
     macro.add_fiscal_news(25.0)
@@ -54,11 +57,20 @@ def test_budget_news_moves_fiscal_risk_and_expected_inflation_by_the_stated_amou
     assert macro.fiscal_inflation() == pytest.approx(expected, rel=1e-12)
     assert macro.jp_expectations() == pytest.approx(0.01 + expected, rel=1e-12)
     assert macro.fx_premium() == 0.0  # the experiment knob is 0 at default parameters
-    ratio = macro.fiscal_inflation() / macro.fiscal_risk
-    macro.update(log_s_now=math.log(150.0), log_s_year_ago=math.log(150.0), d_y_us=0.0, risk_index=18.0,
-                 risk_mean=18.0, shock_commodity=0.0, shock_equity=0.0)  # fmt: skip
-    assert 0 < macro.fiscal_inflation() < expected
-    assert macro.fiscal_inflation() / macro.fiscal_risk == pytest.approx(ratio, rel=1e-12)
+    risk0 = macro.fiscal_risk
+    days = 250
+    price_level = 0.0  # the price-level rise π^f adds, a year's π^f spread over 250 days
+    for _ in range(days):
+        price_level += macro.fiscal_inflation() / 250.0
+        macro.update(log_s_now=math.log(150.0), log_s_year_ago=math.log(150.0), d_y_us=0.0, risk_index=18.0,
+                     risk_mean=18.0, shock_commodity=0.0, shock_equity=0.0)  # fmt: skip
+    assert macro.fiscal_risk == pytest.approx(risk0 * 0.5 ** (days / cfg.fiscal_risk_halflife_days), rel=1e-9)
+    mean_life = cfg.fiscal_inflation_horizon_years
+    assert macro.fiscal_inflation() == pytest.approx(expected * math.exp(-days / 250.0 / mean_life), rel=1e-9)
+    # the whole life's rise, the geometric series of the daily terms: s·B/D to within the daily discretisation
+    total = expected / 250.0 / (1.0 - math.exp(-1.0 / (250.0 * mean_life)))
+    assert total == pytest.approx(0.6 * 25.0 / cfg.jgb_outstanding_jpy_tn, rel=1e-3)
+    assert price_level == pytest.approx(total * (1.0 - math.exp(-days / (250.0 * mean_life))), rel=1e-9)
     # the ablation switch removes the term from expectations, not fiscal risk
     off = MacroState(MacroConfig(fiscal_unbacked_share=0.6, fiscal_dominance=False), 0.01)
     off.add_fiscal_news(25.0)
