@@ -38,6 +38,7 @@ __all__ = [
     "Scenario",
     "ScenarioEvent",
     "EVENT_KINDS",
+    "DECISION_KINDS",
     "OBSERVED_KINDS",
     "SCRIPTED_KINDS",
     "MARKED_KINDS",
@@ -69,6 +70,17 @@ EVENT_KINDS: dict[str, dict[str, tuple[float, float]]] = {
     "superlong_shock": {"spread_pa": (-0.05, 0.05)},
     "ust2y_observed": {"yield_pa": (-0.01, 0.17)},
 }
+# Policy decisions: on a day with other events they fire first, since a decision re-anchors the expected
+# path at the rate decided (model.market.ExpectedPath.decide) and would erase news about the path
+# applied before it on the same day (boj_hike_2024 has a decision and its guidance on 31 Jul 2024).
+DECISION_KINDS = frozenset({"boj_rate", "us_short_rate"})
+
+
+def firing_order(event: ScenarioEvent) -> tuple[int, bool]:
+    """The sort key of a scenario's events: by day, a day's policy decisions first, then the file's order."""
+    return event.day, event.kind not in DECISION_KINDS
+
+
 # Kinds that feed an observed market price (an outcome of the model) back in as an input. A scenario may
 # use them only if its name says it is conditional on that observation, so no result from such a run
 # passes for one built from inputs alone.
@@ -272,7 +284,7 @@ def events_for(scenario: Scenario, start_date: str) -> tuple[ScenarioEvent, ...]
                 f"expected a start before {event.date} (the scenario's own is {own})"
             )
         moved.append(dataclasses.replace(event, day=day))
-    return tuple(sorted(moved, key=lambda e: e.day))
+    return tuple(sorted(moved, key=firing_order))
 
 
 def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Scenario:
@@ -352,7 +364,7 @@ def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Sc
                 f"outcome of the model, not an input), so it is allowed only in a scenario whose name contains "
                 f"{mark!r}; name = {name!r}"
             )
-    events = tuple(sorted(parsed, key=lambda e: e.day))
+    events = tuple(sorted(parsed, key=firing_order))
     return Scenario(name=name, description=description, config=config, events=events, path=where)
 
 

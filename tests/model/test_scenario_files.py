@@ -110,6 +110,28 @@ def test_a_scripted_risk_index_is_allowed_only_in_a_scenario_named_for_sentiment
     assert [e.kind for e in scenario.events] == ["risk_shock"]
 
 
+def test_a_decision_fires_before_news_about_the_path_on_the_same_day_whatever_the_files_order():
+    """A decision re-anchors the expected path at the rate decided; guidance listed before it on the same
+    day used to be erased. Listed news first, the path still carries it after the day."""
+    from model.model import CarryUnwindModel
+    from model.scenarios import parse_scenario
+
+    events = {
+        "decision": '[[events]]\nday = 3\nkind = "boj_rate"\nrate = 0.005\n',
+        "news": '[[events]]\nday = 3\nkind = "boj_path_news"\nchange_pa = 0.001\n',
+    }
+    levels = {}
+    for order in (("news", "decision"), ("decision", "news"), ("decision",)):
+        text = 'name = "guidance"\n[overrides.boj]\nmode = "scripted"\n' + "".join(events[k] for k in order)
+        scenario = parse_scenario(text, "guidance.toml")
+        assert [e.kind for e in scenario.events] == ["boj_rate", "boj_path_news"][: len(order)]
+        model = CarryUnwindModel(scenario=scenario, seed=1, nisa__n_households=200, hedge_funds__n_funds=20)
+        model.run_for(3)
+        levels[order] = model.market.boj_path.level
+    assert levels[("news", "decision")] == levels[("decision", "news")]
+    assert levels[("news", "decision")] - levels[("decision",)] == pytest.approx(0.001, rel=1e-9)  # the guidance
+
+
 def test_no_shipped_scenario_scripts_an_outcome():
     from model.scenarios import OBSERVED_KINDS, SCRIPTED_KINDS
 
