@@ -7,9 +7,9 @@ quality):
 
     V*(y) = V₀ + e·(y − r_us − tp)·1e4 + f·(v − v̄)     (USD bn; e per bp, f per index point)
 
-*Domestic JGB demand* is a plainly named stand-in for Japanese banks, insurers and the BoJ in
-the JGB market until those sectors are modelled: the same form in JPY tn around the BoJ rate
-plus a term premium.
+*Domestic JGB demand* is a plainly named stand-in for the holders of 10-year JGBs the model does
+not have as sectors (banks above all; the BoJ and the life insurers are sectors of their own): the
+same form in JPY tn around the BoJ rate plus a term premium.
 
 *Super-long habitat investors* (pensions, Japan Post Insurance and other long-liability holders of
 20-40y JGBs; the life insurers are their own sector) demand the 30y index price-elastically in its
@@ -100,8 +100,8 @@ class BondInvestorConfig(Validated):
         unit="JPY tn (10y-equivalent)",
         lo=50.0,
         hi=1200.0,
-        doc="JGBs held by the domestic stand-in (banks, insurers, BoJ)",
-        source="JGBs outstanding ~¥1,100 tn (MoF, 2024), about half held by the BoJ",
+        doc="JGBs held by the domestic stand-in (banks and the other holders the model has no sector for)",
+        source="JGBs outstanding ~¥1,100 tn (MoF, 2024), about half held by the BoJ: the other half",
     )
     jgb_elasticity_jpy_tn_per_bp: float = param(
         0.8,
@@ -109,7 +109,9 @@ class BondInvestorConfig(Validated):
         lo=0.05,
         hi=20.0,
         doc="extra 10y-equivalent JGB holdings per bp of yield above the anchor",
-        source="scaled from the UST elasticity by the relative size of the markets (Greenwood & Vayanos 2014)",
+        source="assumption, an order of magnitude: scaling the UST elasticity by the relative size of the "
+        "holdings in the model would give about ¥1.5 tn per bp, by the debts outstanding about ¥1.2 tn; the default "
+        "is about half of that (Greenwood & Vayanos 2014 for the form)",
     )
     jgb_term_premium_sd_bp: float = param(
         2.5,

@@ -70,8 +70,10 @@ class DealerConfig(Validated):
         hi=5000.0,
         doc="calm-market FX capacity 1/Γ: a $1 bn customer flow moves USD/JPY by 100/c % on impact",
         source="Evans & Lyons (2002): ~0.5% per $1 bn of interdealer flow (c≈200); customer flow moves prices "
-        "less (here 0.25%/bn on dealers alone; with real money's 2,741 and the long-horizon investors' 3,000 at "
-        "their defaults, about 0.016%/bn on a calm day); range: 5% to 0.02% per $1 bn",
+        "less (here 0.25%/bn on dealers alone; with real money's 2,741 and the long-horizon investors' slope "
+        "within a day, 0.004 x 3,000 = 12, at their defaults, about 0.032%/bn on a calm day, and 0.034%/bn "
+        "measured, fx_impact_pct_per_bn's median in the baseline: a fifteenth of Evans & Lyons' interdealer "
+        "figure, with dealers carrying about an eighth of the market's elasticity); range: 5% to 0.02% per $1 bn",
     )
     ust_capacity_usd_bn_per_bp: float = param(
         8.0,
@@ -79,8 +81,10 @@ class DealerConfig(Validated):
         lo=0.5,
         hi=100.0,
         doc="UST dealers' calm-market capacity (value per bp of yield)",
-        source="primary dealers' net UST positions ~$200-400 bn (NY Fed, 2023) against daily 10y moves of ~5-10 bp: "
-        "a few $bn per bp; range one order of magnitude either side",
+        source="assumption, below the arithmetic it cites: primary dealers' net UST positions ~$200-400 bn (NY Fed, "
+        "2023) against daily 10y moves of ~5-10 bp would give $20-80 bn per bp if all of it were capacity for a "
+        "day's move; most of those positions are financing and hedged inventory, so a few $bn per bp is taken; "
+        "range one order of magnitude either side",
     )
     jgb_capacity_jpy_tn_per_bp: float = param(
         0.4,

@@ -19,7 +19,8 @@ no coefficient on fiscal risk decides the yen's response at default parameters.
 ``μ + n_t − n_{t−1}`` per day, price-inelastic, where the customers' net dollar position
 ``n_t = ρ·n_{t−1} + σ·ε_t`` is AR(1) (Thurner, Farmer & Geanakoplos 2012 use the same device for
 their noise traders): positions taken on are unwound over ``1/(1−ρ)`` days, so their price
-pressure partly reverses. ``ρ = 1`` makes flows i.i.d. and cumulative pressure a random walk.
+pressure partly reverses. ``ρ → 1`` would make the flows i.i.d. and their cumulative pressure a
+random walk (the parameter stops at 0.99).
 """
 
 from __future__ import annotations

@@ -35,8 +35,11 @@ class LongHorizonConfig(Validated):
         hi=20000.0,
         doc="c_L: dollars they hold per 100% undervaluation of the dollar",
         source="order of magnitude, to be estimated: GPIF alone held ~¥125 tn (~$850 bn) of foreign assets in "
-        "FY2023 (GPIF annual report); with other public pensions and reserve managers rebalancing within "
-        "their bands, a 10% misvaluation moving ~$300 bn of holdings",
+        "FY2023 (GPIF annual report), and its rebalancing to fixed weights after a 10% move of the yen buys "
+        "about $40 bn, about 400 per unit of ln S; the default assumes other public pensions and reserve "
+        "managers rebalancing within their bands bring that to ~$300 bn per 10% misvaluation, about 7x GPIF, "
+        "which no source here supports (within a day the slope that meets other flows is only "
+        "adjustment_per_day x c_L, 12 at the defaults)",
         range_note="0 (no such investors) to ~7x the assumed value",
     )
     adjustment_per_day: float = param(

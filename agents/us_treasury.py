@@ -232,7 +232,8 @@ class UsTreasuryConfig(Validated):
         doc="dealers' level and slope scale with (v̄/v)^η: their capacity is capital over value at risk per unit "
         "of inventory, which rises with the risk index v",
         source="Adrian & Shin (2010); Fleming & Rosenberg (2008): dealers' capacity to hold auction inventory "
-        "falls with volatility; η = 1 as in the dealers' own capacity in this model",
+        "falls with volatility; η = 1, the dealers' own η, but on the index itself, (v̄/v)^1, where the dealers' "
+        "capacity scales with FX volatility, (v̄/v)^(η·β) with β = 0.6: auction bids fall faster with the index",
         range_note="0 (dealers' bids ignore risk) to 2",
     )
     pickup_hedge_tenor_years: float = param(
