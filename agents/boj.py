@@ -1,7 +1,7 @@
 """The Bank of Japan: policy rate at meetings, JGB purchases on a taper path, optional YCC.
 
-* Meetings: eight a year on the BoJ's own calendar for 2023-26 (late Jan, mid Mar, late Apr or
-  1 May, mid Jun, end Jul, mid or late Sep, end Oct, mid Dec), its 2024 pattern in other years; the
+* Meetings: eight a year on the BoJ's own calendar for 2023-26 (mid or late Jan, early or mid Mar,
+  late Apr or 1 May, mid Jun, end Jul, mid or late Sep, end Oct, mid Dec), its 2024 pattern in other years; the
   model schedules them as Mesa events.
 * Rule (``mode = "rule"``): ``r* = r_n + (1 − c)·φ_π·(π − π*)`` with ``c = political_constraint``
   (a fiscal constraint withholds that share of the response), smoothed on the unrounded (shadow)
@@ -131,9 +131,11 @@ class BojConfig(Validated):
         hi=1.0,
         doc="c: the fiscal constraint on the BoJ, the share of its rule's response to inflation it does not make "
         "(at meetings, and in the path markets expect after fiscal news); 0 = unconstrained",
-        source="2023-25: core CPI ~2.5-3% gives a Taylor-rule rate of ~1.8-2.5% (r_n 1%, φ_π 1.5), the BoJ moved to "
-        "0.25-0.75%: at most ~0.7-0.8 of the rule's move withheld (an upper bound: the BoJ read underlying "
-        "inflation as below 2%; BoJ Outlook Reports 2024-25)",
+        source="2023-25: core CPI ~2.5-3% gives a Taylor-rule rate of ~1.8-2.5% (r_n 1%, φ_π 1.5), the BoJ moved from "
+        "-0.1% to 0.25-0.75%: it withheld ~0.7-0.8 of the move from its starting rate to the rule's (an upper bound: "
+        "the BoJ read underlying inflation as below 2%; BoJ Outlook Reports 2024-25). In the rule's form here c "
+        "withholds a share of the response above r_n, and rates below r_n with inflation above target would need "
+        "c > 1: the record does not pin c down in this form, and its range is an assumption",
         range_note="0 (unconstrained, Taylor 1993) to 1 (fully constrained); identified by the policy-rate path "
         "markets price against inflation (OIS), not by the yen",
     )
@@ -306,14 +308,16 @@ def policy_decision(cfg: BojConfig, *, rate, inflation, risk_index, yen_surge, s
     """The rate after a meeting under the reaction function.
 
     ``r* = r_n + (1 − c)·φ_π·(π − π*)``: the constraint ``c`` withholds that share of the response's
-    level, as the source sizes it (and as markets price it after fiscal news, :func:`fiscal_path_shift`).
+    level, as markets price it after fiscal news (:func:`fiscal_path_shift`).
     The rule smooths its unrounded rate, ``shadow' = ρ·shadow + (1 − ρ)·r*`` (``shadow`` defaults to
     ``rate``; floored at the lower bound), and announces the current rate moved by the whole steps
     nearest ``shadow'``. Smoothing the rounded rate instead would stop short of ``r*`` by up to
     ``step/(2(1 − ρ))`` (0.625 pp at ρ = 0.8), where each meeting's move rounds to nothing. The
-    stability pause holds the announced rate, not the shadow.
+    stability pause holds both the announced rate and the shadow where it would have risen, so that
+    the first meeting after a pause moves by one meeting's smoothing, not by the whole gap the pause
+    left (advancing the shadow through a pause of three meetings at 3% inflation gave a 125 bp hike).
     """
-    shadow = rate if shadow is None else shadow
+    shadow = held = rate if shadow is None else shadow
     target = cfg.neutral_rate_pa + (1.0 - cfg.political_constraint) * cfg.inflation_response * (
         inflation - cfg.inflation_target
     )
@@ -323,7 +327,7 @@ def policy_decision(cfg: BojConfig, *, rate, inflation, risk_index, yen_surge, s
     if abs(new - rate) < 1e-12 or (new < rate and rate <= cfg.lower_bound_pa):
         return Decision(rate, shadow)
     if new > rate and cfg.stability_pause and (risk_index > cfg.pause_risk_index or yen_surge > cfg.pause_yen_surge):
-        return Decision(rate, shadow)
+        return Decision(rate, min(shadow, max(held, rate)))  # paused: the shadow does not rise either
     return Decision(new, shadow)
 
 
@@ -387,9 +391,9 @@ class Boj(Sector):
         self.redeemed30_units = 0.0
         self.fiscal_shift_pa = 0.0  # the part of the expected path's level that prices π^f
         self._orders = np.zeros((N_MARKETS, 3))
+        self.shadow_rate = self.rate_set = model.market.boj_rate  # the rule's unrounded rate; the rate it last set
 
     def start(self, model) -> None:
-        self.shadow_rate = self.rate_set = model.market.boj_rate  # the rule's unrounded rate; the rate it last set
         self._schedule_next_meeting(model, after_day=0)
 
     def open_books(self, ledger) -> None:
@@ -399,6 +403,7 @@ class Boj(Sector):
     def handle_event(self, model, event) -> None:
         """A scripted policy decision, effective from the next day."""
         model.market.set_boj_rate(event.params["rate"])
+        self.shadow_rate = self.rate_set = model.market.boj_rate  # the rule smooths from the rate decided
         self.fiscal_shift_pa = 0.0  # the decision re-anchored the path; the fiscal shift is priced again on top
         self.decisions.append((model.day + 1, model.market.boj_rate))
 

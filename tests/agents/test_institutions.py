@@ -142,9 +142,26 @@ def test_the_smoothed_rule_reaches_its_target_in_steps(constraint):
     assert np.all(np.diff(path) >= 0)  # no overshoot and back: it climbs
 
 
+def test_a_stability_pause_holds_the_shadow_rate_so_the_first_meeting_after_it_moves_one_meeting_s_worth():
+    """Paused for three meetings at 3% inflation (risk index 40), then calm: the first hike after the pause
+    is the one the first meeting would have made without it, not the whole gap the pause left (advancing
+    the shadow through the pause gave 0.25% -> 1.50% at once)."""
+    cfg = BojConfig(smoothing=0.8, inflation_response=1.5, neutral_rate_pa=0.01, inflation_target=0.025)
+    calm = dict(inflation=0.03, risk_index=15.0, yen_surge=0.0)
+    first = policy_decision(cfg, rate=0.0025, shadow=0.0025, **calm)
+    rate, shadow = 0.0025, 0.0025
+    for _ in range(3):
+        rate, shadow = policy_decision(cfg, rate=rate, shadow=shadow, inflation=0.03, risk_index=40.0, yen_surge=0.0)
+        assert (rate, shadow) == (0.0025, 0.0025)
+    after = policy_decision(cfg, rate=rate, shadow=shadow, **calm)
+    assert after == first and after.rate - 0.0025 <= 0.0025 + 1e-12
+    # a cut is not paused, and a pause never lowers the shadow below the rate
+    assert policy_decision(cfg, rate=0.01, shadow=0.01, inflation=0.0, risk_index=40.0, yen_surge=0.0).rate < 0.01
+
+
 def test_the_meeting_calendar_is_the_boj_s_own_on_trading_days():
-    """The table's decision days are weekdays, eight a year in order, and they are the days the model
-    schedules; 2025's April meeting ended on 1 May, which the old single pattern (26 April, a Saturday,
+    """The table's decision days are weekdays, eight a year in order (the model schedules them: the test
+    below); 2025's April meeting ended on 1 May, which the old single pattern (26 April, a Saturday,
     rolled to Monday 28 April) missed by three days."""
     import datetime as dt
 
