@@ -147,8 +147,9 @@ class HedgeFundConfig(Validated):
         "candidates and kept this point (objective 17.1; 22.8 under 'implied'): "
         "experiments/calibration/results/baseline_joint_realised.json, " + JOINT_FIT_BLOCKS + "; FX margins for majors "
         "3-10% (CFTC/NFA retail 2%, prime brokers 5-10%) give caps of 10-30x, while the fit's caps, drawn from "
-        "Beta(leverage_beta_a, leverage_beta_b) on [1, max_leverage], put calm margins at 9-38% (5th-95th "
-        "percentile, median 16%): most funds' margins are above the quoted range; TFG 2012 use λmax = 5-20",
+        "Beta(leverage_beta_a, leverage_beta_b) on [1, max_leverage], put calm margins at 9-40% (5th-95th "
+        "percentile of the distribution, median 15%): most funds' margins are above the quoted range; TFG 2012 use "
+        "λmax = 5-20",
         range_note="FX margins 2-10% (CFTC/NFA, prime brokers): caps up to 50x; 1 = unleveraged",
     )
     leverage_beta_a: float = param(

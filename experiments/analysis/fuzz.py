@@ -7,7 +7,8 @@ built-in scenarios) for ``days`` days, and classifies the run:
 
 * ``ok`` — it ran; every identity held on every checked day; every recorded value is finite;
 * ``clearing`` — a :class:`~model.clearing.ClearingError` (no equilibrium, or an implausible one);
-* ``config`` — a :class:`~model.validation.ConfigError` (a cross-field constraint rejected it);
+* ``config`` — a :class:`~model.validation.ConfigError` (a check beyond the field's range rejected it: a
+  cross-field constraint, or an odd ``nisa.network_degree``, which must be even);
 * ``identity`` — an accounting identity failed; ``nonfinite`` — a non-finite value was recorded;
 * ``exception`` — anything else (a defect).
 
