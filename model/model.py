@@ -51,8 +51,8 @@ from model.dashboards import DASHBOARD_COLUMNS, dashboards
 from model.macro import MacroState
 from model.market import MarketState
 from model.registry import check_sectors, default_sectors
-from model.scenarios import Scenario, ScenarioEvent, events_for, load_scenario, report_late_events
-from model.sector import AUX_LOG_RISK, Day, Sector
+from model.scenarios import Scenario, ScenarioEvent, events_for, firing_order, load_scenario, report_late_events
+from model.sector import AUX_LOG_RISK, N_MARKETS, Day, Sector
 from model.streams import RandomStreams, resolve_seed
 from model.validation import ConfigError, shown
 
@@ -317,7 +317,8 @@ class CarryUnwindModel(mesa.Model):
             cfg = cfg.with_overrides(overrides)
         self.config = cfg
         events = events_for(self.scenario_spec, cfg.market.start_date)  # dated events move with the start
-        if events is not self.scenario_spec.events:
+        events = tuple(sorted(events, key=firing_order))  # also a Scenario built in code: decisions first
+        if events != self.scenario_spec.events:
             self.scenario_spec = dataclasses.replace(self.scenario_spec, events=events)
         self.engine = engine
         self.streams = RandomStreams(seed)
@@ -380,7 +381,7 @@ class CarryUnwindModel(mesa.Model):
         self.last_clearing: ClearingResult | None = None
         self.walras_residual = 0.0
         self.clearing_residual = 0.0  # the worst market's |excess demand| / gross volume at the recorded prices
-        self._residual_scratch = np.empty(5)
+        self._residual_scratch = np.empty(N_MARKETS)
         self._books_before: np.ndarray | None = None  # the ledger's table before a day's settlement (reused)
         self.walras_log_risk = math.log(self.market.risk_index)  # ln v recomputed at the recorded prices
         self.other_roots = 0

@@ -247,13 +247,14 @@ def _check_accounting(model: Any) -> None:
     from model.accounting import WALRAS_SLACK, AccountingError, check_identities, residual_problem
 
     limit = WALRAS_SLACK * model.config.simulation.clearing_tolerance
-    for column in ("clearing_residual", "walras_residual"):
-        values = np.asarray(model.series(column), dtype=np.float64)
-        out = ~(values <= limit)  # a NaN is out too
-        if out.any():
-            i = int(np.argmax(out))
-            day = int(model.series("day")[i])
-            raise AccountingError(f"day {day}: {residual_problem(column, float(values[i]), limit)}")
+    columns = ("clearing_residual", "walras_residual")
+    values = [np.asarray(model.series(column), dtype=np.float64) for column in columns]
+    out = [~(v <= limit) for v in values]  # a NaN is out too
+    if any(o.any() for o in out):
+        i = int(np.argmax(np.logical_or(*out)))  # the first day either is out, the clearing's first
+        column, value = next((c, v[i]) for c, v, o in zip(columns, values, out, strict=True) if o[i])
+        day = int(model.series("day")[i])
+        raise AccountingError(f"day {day}: {residual_problem(column, float(value), limit)}")
     check_identities(model)
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "ScenarioEvent",
     "EVENT_KINDS",
     "DECISION_KINDS",
+    "firing_order",
     "OBSERVED_KINDS",
     "SCRIPTED_KINDS",
     "MARKED_KINDS",
