@@ -391,7 +391,7 @@ class Boj(Sector):
         self.redeemed30_units = 0.0
         self.fiscal_shift_pa = 0.0  # the part of the expected path's level that prices π^f
         self._orders = np.zeros((N_MARKETS, 3))
-        self.shadow_rate = self.rate_set = model.market.boj_rate  # the rule's unrounded rate; the rate it last set
+        self.shadow_rate = model.market.boj_rate  # the rule's unrounded rate, which its meetings smooth
 
     def start(self, model) -> None:
         self._schedule_next_meeting(model, after_day=0)
@@ -403,7 +403,7 @@ class Boj(Sector):
     def handle_event(self, model, event) -> None:
         """A scripted policy decision, effective from the next day."""
         model.market.set_boj_rate(event.params["rate"])
-        self.shadow_rate = self.rate_set = model.market.boj_rate  # the rule smooths from the rate decided
+        self.shadow_rate = model.market.boj_rate  # the rule smooths from the rate decided
         self.fiscal_shift_pa = 0.0  # the decision re-anchored the path; the fiscal shift is priced again on top
         self.decisions.append((model.day + 1, model.market.boj_rate))
 
@@ -424,13 +424,10 @@ class Boj(Sector):
             history = model.series("usdjpy")
             window = history[-20:] if len(history) else [mk.usdjpy]
             surge = 1.0 - mk.usdjpy / float(max(window))
-            if mk.boj_rate != self.rate_set:  # a scripted decision moved the rate: the rule smooths from it
-                self.shadow_rate = mk.boj_rate
             new, self.shadow_rate = policy_decision(
                 cfg, rate=mk.boj_rate, inflation=model.macro.jp_inflation, risk_index=mk.risk_index, yen_surge=surge,
                 shadow=self.shadow_rate,
             )  # fmt: skip
-            self.rate_set = new
             if new != mk.boj_rate:
                 log.info("day %d: BoJ moves the policy rate %.2f%% -> %.2f%%", day, 100 * mk.boj_rate, 100 * new)
                 mk.set_boj_rate(new)
