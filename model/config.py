@@ -32,7 +32,7 @@ from model.macro import MacroConfig
 from model.market import MarketConfig
 from model.validation import ConfigError, Validated, param, read_text_file
 
-__all__ = ["ModelConfig", "SimulationConfig", "ConfigError", "dates_as_text", "toml_loads"]
+__all__ = ["ModelConfig", "SimulationConfig", "ConfigError", "RUNTIME_SWITCHES", "dates_as_text", "toml_loads"]
 
 
 @dataclass(frozen=True)
@@ -180,6 +180,23 @@ SECTIONS: dict[str, type[Validated]] = {
     "cta": CtaConfig,
     "retail_fx": RetailFxConfig,
 }
+
+
+# The fields a run may change between two trading days (CarryUnwindModel.switch): the feedback links'
+# switches and strengths, each read afresh by its sector every day (no sector keeps a value derived
+# from them), so a switch before day d's trading changes what happens from day d on and nothing before.
+# An ablation can then cut a link on a shock's day, from the same books, instead of running another
+# economy from day 0 (the initial state is built with the values the run starts with).
+RUNTIME_SWITCHES: frozenset[str] = frozenset({
+    "hedge_funds.margin_vol_elasticity",
+    "hedge_funds.forced_sales",
+    "hedge_funds.investor_flows",
+    "hedge_funds.risk_feedback",
+    "hedge_funds.realized_vol_weight",
+    "retail_fx.stop_outs",
+    "dealers.capital_constraint",
+    "market.risk_endogenous",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ from model.accounting import Ledger, booked_excess, pay_coupons, walras_residual
 from model.calendar import LAST_DATE, TradingCalendar
 from model.clearing import ClearingResult, residuals, solve_linear
 from model.compose import Bounds, ComposedClearing
-from model.config import ModelConfig, SimulationConfig
+from model.config import RUNTIME_SWITCHES, ModelConfig, SimulationConfig
 from model.dashboards import DASHBOARD_COLUMNS, dashboards
 from model.macro import MacroState
 from model.market import MarketState
@@ -518,6 +518,28 @@ class CarryUnwindModel(mesa.Model):
                 raise ValueError(f"unknown event kind {event.kind!r}")
             sector.handle_event(self, event)
         log.debug("day %d: event %s %s", self.day + 1, event.kind, event.params)
+
+    def switch(self, overrides: dict[str, Any]) -> None:
+        """Change feedback switches from the next trading day on: ``{"section.field": value}`` (or
+        ``section__field``), each one of :data:`model.config.RUNTIME_SWITCHES`, validated as an override
+        at construction is. Scheduled with :meth:`schedule`, it cuts a link on a given day of a run whose
+        books were built with it on, so that an ablation and its twin share their history until then.
+
+        Raises
+        ------
+        model.validation.ConfigError
+            A field that is not a runtime switch, or a value its field does not allow.
+        """
+        for key in overrides:
+            if key.replace("__", ".") not in RUNTIME_SWITCHES:
+                raise ConfigError(
+                    f"switch {key!r} is not allowed during a run; expected one of {', '.join(sorted(RUNTIME_SWITCHES))}"
+                )
+        self.config = self.config.with_overrides(dict(overrides))
+        for sector in self.sector_list:
+            if sector.section:
+                sector.config = getattr(self.config, sector.section)
+        log.debug("day %d: switched %s", self.day + 1, dict(overrides))
 
     # -- the lean path's loop ---------------------------------------------------------------------
     def run_days(self, days: int, after_day: Callable[[], None] | None = None) -> None:

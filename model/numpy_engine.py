@@ -55,12 +55,11 @@ class NumpyFundSector:
     def __init__(self, model, sector: hf.HedgeFunds) -> None:
         self.model = model
         self.sector = sector
-        self.cfg: hf.HedgeFundConfig = sector.config
 
     # -- decide ------------------------------------------------------------------------------
     def decide(self, **observations: float) -> None:
         """:func:`agents.hedge_funds.fund_decision` for every fund at once."""
-        s, obs, rules = self.sector.state, hf.Observation(**observations), hf.decision_rules(self.cfg)
+        s, obs, rules = self.sector.state, hf.Observation(**observations), hf.decision_rules(self.sector.config)
         stress = 1.0
         if obs.vol_ratio > 1.0 and rules.margin_vol_elasticity > 0.0:
             stress = obs.vol_ratio**rules.margin_vol_elasticity
@@ -184,7 +183,7 @@ class NumpyFundSector:
     # -- settle ------------------------------------------------------------------------------
     def settle(self, prices: hf.SettlePrices) -> hf.SettleTotals:
         """:func:`agents.hedge_funds.fund_settle` for every live fund, then failures and re-entries."""
-        s, rules, day = self.sector.state, hf.settle_rules(self.cfg), self.model.day
+        s, rules, day = self.sector.state, hf.settle_rules(self.sector.config), self.model.day
         live = np.flatnonzero(s.alive)
         back = np.flatnonzero(~s.alive & (s.reentry_day >= 0) & (day >= s.reentry_day))
         calls = int(np.count_nonzero(s.margin_called[live]))

@@ -107,14 +107,13 @@ class MesaFundSector:
     def __init__(self, model, sector: hf.HedgeFunds) -> None:
         self.model = model
         self.sector = sector
-        self.cfg: hf.HedgeFundConfig = sector.config
         s = sector.state
         self.agents = [HedgeFundAgent(model, s, i) for i in range(s.ust_units.shape[0])]
 
     # -- decide ------------------------------------------------------------------------------
     def decide(self, **obs) -> None:
         for a in self.agents:
-            a.decide(self.cfg, **obs)
+            a.decide(self.sector.config, **obs)
 
     # -- clear ---------------------------------------------------------------------------------
     def flows(self, p, book, z, jac, gross, out, aux):
@@ -132,7 +131,7 @@ class MesaFundSector:
 
     # -- settle ------------------------------------------------------------------------------
     def settle(self, prices: hf.SettlePrices) -> hf.SettleTotals:
-        rules = hf.settle_rules(self.cfg)
+        rules = hf.settle_rules(self.sector.config)
         totals = [0.0] * 7
         failures = reentries = calls = 0
         day = self.model.day

@@ -137,8 +137,8 @@ class Sector:
 
     def __init__(self, model: CarryUnwindModel) -> None:
         self.model = model
-        # its configuration section, read once: a model's configuration is fixed for its run (a frozen
-        # dataclass, never replaced), and sectors read it about 40 times a day
+        # its configuration section, read once (sectors read it about 40 times a day): a frozen dataclass
+        # that only CarryUnwindModel.switch replaces, between two days
         self.config: Any = getattr(model.config, self.section) if self.section else None
 
     # -- the day ----------------------------------------------------------------------------------

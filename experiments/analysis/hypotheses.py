@@ -70,7 +70,9 @@ INTERVAL_METHOD = (
 # -- running arms -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Arm:
-    """One simulation: a scenario, overrides, extra events, a seed and a horizon."""
+    """One simulation: a scenario, overrides, extra events, a seed and a horizon; and feedback
+    ``switches`` (runtime switches, :data:`model.config.RUNTIME_SWITCHES`) changed before the trading of
+    ``switch_day``, so that the arm shares its history with the arm without them until that day."""
 
     scenario: str
     seed: int
@@ -78,6 +80,8 @@ class Arm:
     overrides: tuple[tuple[str, object], ...] = ()
     events: tuple[tuple[int, str, tuple[tuple[str, float], ...]], ...] = ()
     columns: tuple[str, ...] = ("usdjpy", "hf_gross_usd_bn", "jgb10y_yield")
+    switches: tuple[tuple[str, object], ...] = ()
+    switch_day: int = 1
 
 
 def run_arm(arm: Arm) -> dict[str, np.ndarray]:
@@ -92,6 +96,8 @@ def run_arm(arm: Arm) -> dict[str, np.ndarray]:
 
     # the lean path (arrays, no per-day DataCollector): the same numbers as the Mesa path
     model = CarryUnwindModel(scenario=arm.scenario, seed=arm.seed, collect=False, **dict(arm.overrides))
+    if arm.switches:  # before the day's trading, and before the arm's events of that day
+        model.schedule(arm.switch_day, model.switch, dict(arm.switches))
     # the arm's extra events, scheduled as the model schedules a scenario's (before the day's trading)
     for day, kind, params in arm.events:
         model.schedule(day, model.apply_event, ScenarioEvent(day=day, kind=kind, params=dict(params)))
@@ -103,6 +109,7 @@ def run_arm(arm: Arm) -> dict[str, np.ndarray]:
         log.warning("arm %s seed %d ended in a clearing failure: %s", arm.scenario, arm.seed, exc)
         return {c: np.full(arm.days + 1, np.nan) for c in arm.columns}
     settings = "".join(f", {k}={v!r}" for k, v in arm.overrides)
+    settings += "".join(f", {k}={v!r} from day {arm.switch_day}" for k, v in arm.switches)
     check_accounting(model, f"scenario {arm.scenario}, seed {arm.seed}, {arm.days} days{settings}")
     return {c: np.array(model.series(c), dtype=float) for c in arm.columns}
 
@@ -317,7 +324,9 @@ class HypothesisResult:
 
 
 # -- the hypotheses ----------------------------------------------------------------------------
-# The feedback links the vicious-cycle thesis names, each switched off by one override: margins that
+# The feedback links the vicious-cycle thesis names, each cut by one runtime switch
+# (model.config.RUNTIME_SWITCHES) on the trigger's day, so that the arms meet the trigger with the same
+# books and the ratio measures the links, not the economy they built before: margins that
 # tighten with volatility; VaR-driven deleveraging (with it off the funds also size and margin at the
 # calm-market volatility, so margins no longer tighten either); margin calls cutting positions at once
 # (off: the cut is spread over days; liquidations of funds without equity stay); investor redemptions;
@@ -413,15 +422,19 @@ def h1_arms(seeds: Sequence[int], days: int) -> list[Arm]:
     """H1's arms, in the order :func:`h1` reads them: for each world and seed, the no-trigger control of
     every feedback setting (all on, then each ablation), then each trigger under its settings
     (:func:`h1_settings`). A control serves every trigger: the arms of a pair differ only by the
-    trigger's events."""
+    trigger's events. A world is set from day 0; an ablation's links are cut on the trigger's day
+    (:attr:`Arm.switches`), in the control as in the triggered arm, so every arm of a world and seed
+    runs the same path until then."""
     arms = []
     settings = {"all on": {}, **H1_ABLATIONS}
     for wov in H1_WORLDS.values():
+        base = overrides(**CROWDED, **wov, nisa__n_households=2000)
         for s in seeds:
-            setting = {n: overrides(**CROWDED, **wov, nisa__n_households=2000, **ov) for n, ov in settings.items()}
-            arms += [Arm(SHOCK_SCENARIO, s, days, ov) for ov in setting.values()]
+            setting = {n: Arm(SHOCK_SCENARIO, s, days, base, switches=overrides(**sw), switch_day=TRIGGER_DAY)
+                       for n, sw in settings.items()}  # fmt: skip
+            arms += list(setting.values())
             for tname, events in H1_TRIGGERS.items():
-                arms += [Arm(SHOCK_SCENARIO, s, days, setting[n], events) for n in h1_settings(tname)]
+                arms += [replace(setting[n], events=events) for n in h1_settings(tname)]
     return arms
 
 

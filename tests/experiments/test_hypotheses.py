@@ -409,8 +409,8 @@ def planted_runs(moves):
 
 
 def feedback_off(arm) -> bool:
-    """Whether the arm switches off at least one of H1's feedback channels."""
-    ov = dict(arm.overrides)
+    """Whether the arm switches off at least one of H1's feedback channels (on the trigger's day)."""
+    ov = dict(arm.switches)
     return any(key in ov and ov[key] == value for key, value in hyp.FEEDBACK_OFF.items())
 
 
@@ -472,10 +472,15 @@ def test_h1_arms_pair_each_trigger_with_its_own_control(monkeypatch):
     monkeypatch.setattr(hyp, "run_arms", lambda arms, workers=1, progress=False: seen.extend(arms) or planted_runs(
         lambda arm: {})(arms))  # fmt: skip
     hyp.h1(SEEDS, workers=1, quick=True)
-    controls = {(a.seed, a.overrides) for a in seen if not a.events}
+    controls = {(a.seed, a.overrides, a.switches, a.switch_day) for a in seen if not a.events}
     triggered = [a for a in seen if a.events]
-    # every triggered arm has a control with the same seed and overrides, and only the trigger differs
-    assert triggered and all((a.seed, a.overrides) in controls for a in triggered)
+    # every triggered arm has a control with the same seed, overrides and switches, and only the trigger differs
+    assert triggered and all((a.seed, a.overrides, a.switches, a.switch_day) in controls for a in triggered)
+    # a world's arms differ from day 0 only by the world: each ablation is switched on the trigger's day
+    assert {a.switch_day for a in seen if a.switches} == {hyp.TRIGGER_DAY}
+    assert {a.overrides for a in seen} == {
+        hyp.overrides(**hyp.CROWDED, **w, nisa__n_households=2000) for w in hyp.H1_WORLDS.values()
+    }
     per_trigger = {name: [a for a in triggered if a.events == events] for name, events in hyp.H1_TRIGGERS.items()}
     n_worlds = len(hyp.H1_WORLDS)
     assert len(per_trigger[hyp.H1_HEADLINE]) == n_worlds * len(SEEDS) * (1 + len(hyp.H1_ABLATIONS))
@@ -488,7 +493,7 @@ def test_h1_compares_each_triggered_arm_with_its_own_control(monkeypatch):
     import zlib
 
     def level(arm):
-        return 100.0 + zlib.crc32(repr((arm.seed, arm.overrides)).encode()) % 5000 / 100.0
+        return 100.0 + zlib.crc32(repr((arm.seed, arm.overrides, arm.switches)).encode()) % 5000 / 100.0
 
     def run(arms, workers=1, progress=False):
         out = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,9 +32,9 @@ def phase_diagram_data(
 ) -> dict[str, Any]:
     """The yen surge after a US growth surprise over leverage caps × surprise sizes, with and without feedback.
 
-    For every leverage cap, seed and feedback setting (on; :data:`~experiments.analysis.hypotheses.FEEDBACK_OFF`)
-    the ``baseline`` scenario with a fully positioned book runs once without a shock and once per
-    surprise size, negative ``us_growth_news`` of that many standard deviations on day
+    For every leverage cap, seed and feedback setting (on; :data:`~experiments.analysis.hypotheses.FEEDBACK_OFF`,
+    switched on the shock's day) the ``baseline`` scenario with a fully positioned book runs once without a
+    shock and once per surprise size, negative ``us_growth_news`` of that many standard deviations on day
     :data:`~experiments.analysis.hypotheses.TRIGGER_DAY` (equities fall and the expected Fed path
     drops; nothing about the risk index is scripted). The surge is
     :func:`~experiments.analysis.hypotheses.impact`: the largest log gap below the same seed's no-shock path
@@ -59,19 +60,12 @@ def phase_diagram_data(
     for lev in leverages:
         for s in seeds:
             for fb in feedback.values():
-                ov = overrides(**PHASE_OVERRIDES, **fb, hedge_funds__max_leverage=float(lev))
-                arms.append(Arm(PHASE_SCENARIO, s, days, ov, (), ("usdjpy",)))
-                arms += [
-                    Arm(
-                        PHASE_SCENARIO,
-                        s,
-                        days,
-                        ov,
-                        (event(TRIGGER_DAY, "us_growth_news", surprise_sd=-float(j)),),
-                        ("usdjpy",),
-                    )
-                    for j in jumps
-                ]
+                ov = overrides(**PHASE_OVERRIDES, hedge_funds__max_leverage=float(lev))
+                # the links cut on the shock's day, in the control too: both meet it with the same books
+                control = Arm(PHASE_SCENARIO, s, days, ov, (), ("usdjpy",), overrides(**fb), TRIGGER_DAY)
+                arms.append(control)
+                arms += [replace(control, events=(event(TRIGGER_DAY, "us_growth_news", surprise_sd=-float(j)),))
+                         for j in jumps]  # fmt: skip
     runs = iter(run_arms(arms, workers))
     surge = {k: np.zeros((len(jumps), len(leverages), len(seeds))) for k in feedback}
     for li in range(len(leverages)):
