@@ -219,9 +219,11 @@ class CtaConfig(Validated):
         unit="per annum",
         lo=-0.5,
         hi=0.5,
-        doc="drift of ln USD/JPY in the pre-sample path CTAs' signals start from (positive: a dollar uptrend)",
+        doc="drift of ln USD/JPY in the pre-sample path CTAs' signals start from (positive: a dollar uptrend); the "
+        "carry funds' trend followers start their trend estimate (the market's) at it too",
         source="0: no trend by default: the pre-sample path is a driftless random walk, so CTAs' opening positions "
-        "come from chance alone (a scenario sets a positive drift for a market that had been trending up)",
+        "come from chance alone and the funds' trend estimate starts at 0 (a scenario sets a positive drift for a "
+        "market that had been trending up)",
         range_note="USD/JPY moved by up to about ±30% in a year since 1990",
     )
     pre_sample_random: bool = param(

@@ -440,7 +440,7 @@ class ExpectedPath:
 class MarketState:
     """Mutable market state carried from day to day."""
 
-    def __init__(self, cfg: MarketConfig, jgb30_spread_pa: float = 0.0) -> None:
+    def __init__(self, cfg: MarketConfig, jgb30_spread_pa: float = 0.0, trend_pa: float = 0.0) -> None:
         self.cfg = cfg
         self.usdjpy = cfg.usdjpy
         self.ust10y_yield = cfg.ust10y_yield
@@ -459,7 +459,8 @@ class MarketState:
         self.ewma_var_daily = (implied**2) / 250.0
         self.ewma_var_ust_daily = 0.0  # UST 10y index return variance (funds floor their estimate)
         self.fx_basis = cfg.fx_basis_pa
-        self.trend_daily = 0.0
+        # the trend estimate starts at the drift of the path before day 0 (``trend_pa``, per annum)
+        self.trend_daily = trend_pa / 250.0
         self.risk_draw = 0.0
         # expected policy paths and the 2y term premia that make the initial 2y yields match
         self.fed_path = ExpectedPath(cfg.us_short_rate, cfg.fed_longrun_pa, cfg.policy_halflife_years)

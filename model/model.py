@@ -326,7 +326,9 @@ class CarryUnwindModel(mesa.Model):
         self.running = True
         self._callbacks: list[_Call] = []
         self.calendar = TradingCalendar(cfg.market.start_date)
-        self.market = MarketState(cfg.market, jgb30_spread_pa=cfg.macro.jgb30_spread_pa)
+        # the funds' trend estimate starts at the drift of the pre-sample path the CTAs' signals start from
+        self.market = MarketState(cfg.market, jgb30_spread_pa=cfg.macro.jgb30_spread_pa,
+                                  trend_pa=cfg.cta.pre_sample_drift_pa)  # fmt: skip
         self.macro = MacroState(cfg.macro, cfg.market.jp_inflation_expectations)
         self.collect = bool(collect)
         self._record_store: ListRecord | ArrayRecord = ListRecord(())

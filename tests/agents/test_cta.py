@@ -330,3 +330,18 @@ def test_same_seed_same_run_bit_for_bit():
     a, b = run_model(5, 25), run_model(5, 25)
     for col in ("usdjpy", "cta_position_usd_bn", "cta_equity_usd_bn", "cta_flow_usd_bn"):
         assert a.history[col] == b.history[col], col
+
+
+def test_the_funds_trend_followers_start_from_the_same_pre_sample_trend():
+    """The market's trend estimate, which the carry funds' trend followers read, starts at the
+    pre-sample drift: a downtrend lowers their opening positions and leaves the other funds' alone. (An
+    uptrend cannot show it here: at the opening volatility their volatility target caps them already.)"""
+    down = make_model(0, cta__pre_sample_random=False, cta__pre_sample_drift_pa=-0.2)
+    flat = make_model(0, cta__pre_sample_random=False)
+    assert down.market.trend_daily * TRADING_DAYS == pytest.approx(-0.2, rel=1e-15)
+    assert flat.market.trend_daily == 0.0
+    trend = down.hedge_funds.trend_weight > 0
+    assert trend.any() and (~trend).any()
+    assert np.all(down.hedge_funds.fwd_usd_bn[trend] <= flat.hedge_funds.fwd_usd_bn[trend])
+    assert down.hedge_funds.fwd_usd_bn[trend].sum() < 0.5 * flat.hedge_funds.fwd_usd_bn[trend].sum()
+    np.testing.assert_array_equal(down.hedge_funds.fwd_usd_bn[~trend], flat.hedge_funds.fwd_usd_bn[~trend])
