@@ -526,6 +526,16 @@ class Dealers(Sector):
          self.usd_bn, self.jpy_tn, self.fwd_usd_bn, self.equity_book_usd_bn) = out[:8]  # fmt: skip
         day.executed[self.name] = out[8:]
 
+    def bear_counterparty_loss(self, ledger, usd_bn: float) -> None:
+        """Take what a customer that failed could not pay (``usd_bn`` ≥ 0) out of the dealers' cash and
+        equity: as the funds' prime brokers and forward counterparties, they lent the margin and are
+        owed the variation margin, so a failed fund's shortfall is theirs (its repo lenders, the money
+        market, lent to the dealers against collateral). Tomorrow's capacity reads the lower equity."""
+        if usd_bn != 0.0:
+            self.usd_bn -= usd_bn
+            self.equity_book_usd_bn -= usd_bn
+            ledger.book(self.name, "usd_bn", -usd_bn)
+
     def holdings_rows(self) -> dict[str, dict[str, float]]:
         return {
             self.name: {"usd_bn": self.usd_bn, "jpy_tn": self.jpy_tn, "ust_units": self.ust_inventory_units,

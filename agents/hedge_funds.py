@@ -26,7 +26,7 @@ Decision rules (per fund ``i``, rates per annum, all from yesterday's close):
   band ``ε`` so that aggregate demand is continuous in prices and the market can clear exactly);
 * below ``floor·W0`` a fund fails and is liquidated on the next day; a new fund enters after
   a delay (Thurner, Farmer & Geanakoplos 2012: floor 10 %, 100 steps); a fund whose equity is not
-  positive at the day's prices is closed at once and its lenders (the money market) bear the rest;
+  positive at the day's prices is closed at once and its prime brokers (the dealers) bear the rest;
 * investors add or withdraw capital after performance, ``flow = b·(r̃ − r_b)·E`` with ``b =
   0.15`` (TFG 2012) and ``r̃`` an exponential moving average of daily returns.
 
@@ -978,7 +978,7 @@ class SettleTotals(NamedTuple):
     interest_usd_bn: float  # from the money market (+) or paid to it (−)
     investor_flows_usd_bn: float  # net inflow (+) from outside investors, incl. re-entry capital
     payouts_usd_bn: float  # equity returned to investors on liquidation
-    defaults_usd_bn: float  # negative equity written off by the lenders
+    defaults_usd_bn: float  # negative equity written off by the prime brokers (the dealers)
     failures: int
     reentries: int
     margin_calls: int
@@ -1244,7 +1244,8 @@ class HedgeFunds(Sector):
     Trades FX forwards with the dealers (the forward market) and, for the duration leg, UST 10y on
     repo from the money market. Its ledger rows: the funds, and the outside investors who put in and
     take out capital. Variation margin and forward carry settle through the dealers'
-    ``forward_settlement`` account; interest, repo and write-offs with the ``us_money_market``.
+    ``forward_settlement`` account; interest and repo with the ``us_money_market``; a failed fund's
+    shortfall is written off by the dealers, its prime brokers.
 
     With the model's ``engine = "mesa"``, the model sets :attr:`engine` to the reference engine
     (:mod:`model.reference`): one Python ``mesa.Agent`` per fund makes the decisions, demand and
@@ -1363,12 +1364,14 @@ class HedgeFunds(Sector):
         led.book("forward_settlement", "usd_bn", -(t.variation_margin_usd_bn + t.forward_carry_usd_bn))
         led.book("us_treasury", "usd_bn", -t.coupons_usd_bn)
         led.book("fund_investors", "usd_bn", -t.investor_flows_usd_bn + t.payouts_usd_bn)
-        # the money market pays interest, lends the repo and bears what failed funds could not repay
+        # the money market pays interest and lends the repo; the dealers, the funds' prime brokers,
+        # bear what failed funds could not repay
         sums = self.sums = self._sum_funds()  # once: the sums over funds below (and until tomorrow's) come from it
         held = self.held = self._holdings(sums)
         d_repo = -held["repo_usd_bn"] - repo_before
-        led.book("us_money_market", "usd_bn", -t.interest_usd_bn - d_repo - t.defaults_usd_bn)
+        led.book("us_money_market", "usd_bn", -t.interest_usd_bn - d_repo)
         led.book("us_money_market", "repo_usd_bn", d_repo)
+        model.sectors["dealers"].bear_counterparty_loss(led, t.defaults_usd_bn)
         for asset, amount in held.items():  # sync_ledger without summing the arrays again
             led.set(self.name, asset, amount)
         self.totals = t

@@ -465,6 +465,47 @@ def test_a_fund_wiped_out_by_variation_margin_is_closed_and_its_lenders_bear_the
     assert out[12] and out[13]  # closed, failed
 
 
+def test_a_failed_funds_shortfall_comes_out_of_the_dealers_equity(monkeypatch):
+    """In a run: a fund whose account cannot cover its forward fails, and what it cannot pay, worked
+    out by hand at the day's prices, is taken from the dealers' cash and equity (the money market's
+    row is not touched by it); the books still balance."""
+    from agents.dealers import Dealers
+    from model.accounting import check_identities
+
+    model = make_model(2)
+    model.step()
+    f, dealers = model.hedge_funds, model.sectors["dealers"]
+    i = int(np.flatnonzero(f.alive & (f.trend_weight == 0) & (f.fwd_usd_bn > 0.5))[0])
+    # its investors take out its equity and half the forward's notional more, borrowed: its equity is
+    # negative whatever the day's move (booked, so that the ledger still balances)
+    sector, led = model.sectors["hedge_funds"], model.ledger
+    old_cash, old_repo = float(f.cash_usd_bn[i]), sector.repo_usd_bn()
+    f.cash_usd_bn[i] = -0.5 * f.fwd_usd_bn[i] - f.ust_units[i] * model.market.ust_price
+    f.equity_book_usd_bn[i] = f.cash_usd_bn[i] + f.ust_units[i] * model.market.ust_price
+    led.book("fund_investors", "usd_bn", old_cash - float(f.cash_usd_bn[i]))
+    d_repo = sector.repo_usd_bn() - old_repo  # lent by the money market
+    led.book("us_money_market", "usd_bn", -d_repo)
+    led.book("us_money_market", "repo_usd_bn", d_repo)
+    sector.sync_ledger(led)
+    check_identities(model)
+    fwd, units, cash, s_prev = f.fwd_usd_bn[i], f.ust_units[i], f.cash_usd_bn[i], model.market.usdjpy
+    seen = []
+    bear = Dealers.bear_counterparty_loss
+    monkeypatch.setattr(
+        Dealers,
+        "bear_counterparty_loss",
+        lambda self, led, x: (seen.append((x, self.equity_book_usd_bn)), bear(self, led, x)),
+    )
+    model.step()
+    s, price = model.market.usdjpy, model.market.ust_price
+    shortfall = -(cash + units * price + fwd * (1.0 - s_prev / s))
+    assert shortfall > 0 and not f.alive[i]
+    ((loss, equity_before),) = seen
+    assert loss == pytest.approx(shortfall, rel=1e-9)
+    assert dealers.equity_book_usd_bn == equity_before - loss
+    check_identities(model)
+
+
 def test_investor_flows_in_a_run_match_the_rule_for_each_fund():
     """In a run, each live fund's flow is b·(r̃ − r_b)·E (capped), with r̃ the EMA of its own returns."""
     model = make_model(4)
