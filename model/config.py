@@ -183,8 +183,9 @@ SECTIONS: dict[str, type[Validated]] = {
 
 
 # The fields a run may change between two trading days (CarryUnwindModel.switch): the feedback links'
-# switches and strengths, each read afresh by its sector every day (no sector keeps a value derived
-# from them), so a switch before day d's trading changes what happens from day d on and nothing before.
+# switches and strengths and two policies' switches, each read afresh by its sector every day (no
+# sector keeps a value derived from them), so a switch before day d's trading changes what happens
+# from day d on and nothing before.
 # An ablation can then cut a link on a shock's day, from the same books, instead of running another
 # economy from day 0 (the initial state is built with the values the run starts with).
 RUNTIME_SWITCHES: frozenset[str] = frozenset({
@@ -196,6 +197,8 @@ RUNTIME_SWITCHES: frozenset[str] = frozenset({
     "retail_fx.stop_outs",
     "dealers.capital_constraint",
     "market.risk_endogenous",
+    "mof.lean_against_surges",
+    "boj.stability_pause",
 })  # fmt: skip
 
 

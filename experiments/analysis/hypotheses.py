@@ -912,13 +912,14 @@ def h6(seeds, workers, quick) -> HypothesisResult:
         "BoJ stability pause": (dict(boj__stability_pause=True), dict(boj__stability_pause=False)),
     }
     out = {}
+    base = overrides(**CROWDED, **hawk)
     for name, (on_ov, off_ov) in policies.items():
         arms = []
         for s in seeds:
-            arms += [Arm(SHOCK_SCENARIO, s, days, overrides(**CROWDED, **hawk, **on_ov), shock),
-                     Arm(SHOCK_SCENARIO, s, days, overrides(**CROWDED, **hawk, **on_ov)),
-                     Arm(SHOCK_SCENARIO, s, days, overrides(**CROWDED, **hawk, **off_ov), shock),
-                     Arm(SHOCK_SCENARIO, s, days, overrides(**CROWDED, **hawk, **off_ov))]  # fmt: skip
+            # each policy switched on (or off) on the trigger's day: the four arms share their path until then
+            on = Arm(SHOCK_SCENARIO, s, days, base, switches=overrides(**on_ov), switch_day=TRIGGER_DAY)
+            off = replace(on, switches=overrides(**off_ov))
+            arms += [replace(on, events=shock), on, replace(off, events=shock), off]
         res = run_arms(arms, workers)
         diff = [100 * (impact(res[4 * i]["usdjpy"], res[4 * i + 1]["usdjpy"], *window)
                        - impact(res[4 * i + 2]["usdjpy"], res[4 * i + 3]["usdjpy"], *window))
@@ -929,10 +930,11 @@ def h6(seeds, workers, quick) -> HypothesisResult:
                   - unwind_days(res[4 * i + 2]["usdjpy"], res[4 * i + 3]["usdjpy"], *window)
                   for i in range(len(seeds))]  # fmt: skip
         # a policy that does not act leaves its arm the same run, bit for bit, as the arm without it: it
-        # acted after the trigger if the triggered pair is the same run until the trigger's day and not after
+        # acted if a pair, the same run until the trigger's day, differs from then on (in the untriggered
+        # pair: it acted on the baseline's own moves in the window)
         fx = [r["usdjpy"] for r in res]
         acted = sum(policy_acted(fx[4 * i], fx[4 * i + 2], TRIGGER_DAY) for i in range(len(seeds)))
-        unprompted = sum(policy_acted(fx[4 * i + 1], fx[4 * i + 3], 0) for i in range(len(seeds)))
+        unprompted = sum(policy_acted(fx[4 * i + 1], fx[4 * i + 3], TRIGGER_DAY) for i in range(len(seeds)))
         days_m, days_lo, days_hi = seed_ci(longer)
         out[name] = dict(surge_change_pct=m, ci=[lo, hi], verdict=verdict(lo, hi, below=0.0), per_seed=diff,
                          duration_change_days=days_m, duration_ci=[days_lo, days_hi], duration_per_seed=longer,
@@ -954,7 +956,9 @@ def h6(seeds, workers, quick) -> HypothesisResult:
         out,
         notes=f"H1's headline trigger (US growth news of {H1_GROWTH_SURPRISE_SD:g} sd) on day {TRIGGER_DAY} of the "
         "baseline with a fully positioned book, core inflation 3.5% so that the BoJ's rule wants to hike during the "
-        f"unwind. After the trigger the MoF's leaning acted in {_of_seeds(mof['acted_seeds'], n, mof_failed)} seeds "
+        "unwind; each policy is switched on (or off) on the trigger's day, so that its arms meet the trigger with "
+        "the same books. After the trigger the MoF's leaning acted in "
+        f"{_of_seeds(mof['acted_seeds'], n, mof_failed)} seeds "
         f"and the BoJ's pause in {_of_seeds(boj['acted_seeds'], n, boj['failed_seeds'])}; without it, in "
         f"{mof['acted_without_trigger_seeds']} and {out['BoJ stability pause']['acted_without_trigger_seeds']}. "
         "Reported beside the verdict, not in it: the change in how long the unwind lasts (days with the trigger's "

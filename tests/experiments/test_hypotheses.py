@@ -316,7 +316,7 @@ def test_h5_and_h6_count_the_seeds_in_which_their_mechanism_acted(monkeypatch):
             return {}
         ov = dict(arm.overrides)
         fragile = ov.get("nisa__panic_threshold") == 0.05
-        leaning = ov.get("mof__lean_against_surges") is True
+        leaning = dict(arm.switches).get("mof__lean_against_surges") is True
         return {
             "usdjpy": -0.02 + (0.005 if leaning else 0.0),  # the MoF's leaning changes the run; the pause never does
             "nisa_panic_share": 0.01 if fragile else 0.005,  # 1 pp above the control's only when fragile

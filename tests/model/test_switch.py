@@ -22,7 +22,8 @@ SMALL = {"hedge_funds__n_funds": N_FUNDS, "nisa__n_households": 500, "retail_fx_
 SHOCK_DAY = 60  # risk_off's US growth surprise
 DAYS = 75
 COLUMNS = ("usdjpy", "risk_index", "hf_gross_usd_bn", "dealer_equity_usd_bn", "retail_fx_long_usd_bn", "ust10y_yield")
-# every runtime switch at the value that cuts its link (hypotheses.FEEDBACK_OFF and realised volatility)
+# every runtime switch away from its default: the feedback links cut (hypotheses.FEEDBACK_OFF and
+# realised volatility), the MoF leaning against surges, the BoJ's stability pause off
 ALL_OFF = {
     "hedge_funds.margin_vol_elasticity": 0.0,
     "hedge_funds.forced_sales": False,
@@ -32,11 +33,14 @@ ALL_OFF = {
     "retail_fx.stop_outs": False,
     "dealers.capital_constraint": False,
     "market.risk_endogenous": False,
+    "mof.lean_against_surges": True,
+    "boj.stability_pause": False,
 }
 # the switches no sector reads while the initial state is built: switched before day 1, each is the
 # run configured with it (the others shape the funds' opening positions)
 NOT_IN_THE_OPENING = ("hedge_funds.forced_sales", "hedge_funds.investor_flows", "retail_fx.stop_outs",
-                      "dealers.capital_constraint", "market.risk_endogenous")  # fmt: skip
+                      "dealers.capital_constraint", "market.risk_endogenous", "mof.lean_against_surges",
+                      "boj.stability_pause")  # fmt: skip
 
 
 def run(switches: dict | None = None, day: int = SHOCK_DAY, *, seed: int = 3, collect: bool = False,
