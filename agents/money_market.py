@@ -1,11 +1,11 @@
 """The money markets: where dollars and yen are lent and borrowed at the policy rates.
 
 The US money market (repo and the Fed's reserves, consolidated) pays the US short rate on the
-cash balances the leveraged sectors keep with it, lends them dollars on repo (the funds' duration
-leg), and bears what a failed fund cannot repay. The yen call market does the same for yen at the
-BoJ rate. Neither decides anything: they supply and absorb cash at the policy rate, and their
-rows in the ledger record the balance sheet that this implies, so that money is conserved: every
-interest payment, repo loan and write-off is booked on both sides.
+cash balances the leveraged sectors keep with it and lends them dollars on repo (the funds' duration
+leg); what a failed fund cannot repay is its prime brokers', the dealers'. The yen call market does
+the same for yen at the BoJ rate. Neither decides anything: they supply and absorb cash at the policy
+rate, and their rows in the ledger record the balance sheet that this implies, so that money is
+conserved: every interest payment and repo loan is booked on both sides.
 
 Their equity is the net interest they paid (a negative equity is the cost of the policy rate on
 the balances held with them, which in reality the central bank's reserves and Treasury bills

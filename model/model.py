@@ -40,6 +40,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+from mesa.time import Priority
 from numba import njit
 
 from model.accounting import Ledger, booked_excess, pay_coupons, walras_residual
@@ -325,6 +326,8 @@ class CarryUnwindModel(mesa.Model):
         self.day = 0
         self.running = True
         self._callbacks: list[_Call] = []
+        # the runtime switches applied (switch): the first day each held, and the fields; self.config is the last
+        self.switched: list[tuple[int, dict[str, Any]]] = []
         self.calendar = TradingCalendar(cfg.market.start_date)
         # the funds' trend estimate starts at the drift of the pre-sample path the CTAs' signals start from
         self.market = MarketState(cfg.market, jgb30_spread_pa=cfg.macro.jgb30_spread_pa,
@@ -492,8 +495,10 @@ class CarryUnwindModel(mesa.Model):
         return -self.ledger.get("jgb_issuer", "jgb30_units")
 
     # -- events ------------------------------------------------------------------------------------
-    def schedule(self, day: int, fn, *args) -> None:
-        """Run ``fn(*args)`` before day ``day``'s trading (Mesa time ``day − ½``).
+    def schedule(self, day: int, fn, *args, first: bool = False) -> None:
+        """Run ``fn(*args)`` before day ``day``'s trading (Mesa time ``day − ½``); with ``first``, before
+        everything else scheduled for that day (Mesa's high priority: a :meth:`switch` then holds for the
+        day's own events and policy meetings, whenever they were scheduled).
 
         Raises
         ------
@@ -508,7 +513,7 @@ class CarryUnwindModel(mesa.Model):
             )
         call = _Call(fn, *args)
         self._callbacks.append(call)
-        self.schedule_event(call, at=day - 0.5)
+        self.schedule_event(call, at=day - 0.5, priority=Priority.HIGH if first else Priority.DEFAULT)
 
     def apply_event(self, event: ScenarioEvent) -> None:
         """Apply a scenario (or interactive) event now; it affects the next clearing."""
@@ -541,6 +546,8 @@ class CarryUnwindModel(mesa.Model):
         for sector in self.sector_list:
             if sector.section:
                 sector.config = getattr(self.config, sector.section)
+        self.market.cfg, self.macro.cfg = self.config.market, self.config.macro  # their copies too
+        self.switched.append((self.day + 1, dict(overrides)))
         log.debug("day %d: switched %s", self.day + 1, dict(overrides))
 
     # -- the lean path's loop ---------------------------------------------------------------------

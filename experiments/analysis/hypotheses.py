@@ -97,7 +97,7 @@ def run_arm(arm: Arm) -> dict[str, np.ndarray]:
     # the lean path (arrays, no per-day DataCollector): the same numbers as the Mesa path
     model = CarryUnwindModel(scenario=arm.scenario, seed=arm.seed, collect=False, **dict(arm.overrides))
     if arm.switches:  # before the day's trading, and before the arm's events of that day
-        model.schedule(arm.switch_day, model.switch, dict(arm.switches))
+        model.schedule(arm.switch_day, model.switch, dict(arm.switches), first=True)
     # the arm's extra events, scheduled as the model schedules a scenario's (before the day's trading)
     for day, kind, params in arm.events:
         model.schedule(day, model.apply_event, ScenarioEvent(day=day, kind=kind, params=dict(params)))

@@ -455,7 +455,7 @@ def test_equity_above_the_capacity_multiple_is_paid_out():
     assert out[9] == pytest.approx(3.0 - hand_settle(dict(c, flows_on=False))[0], rel=1e-12)
 
 
-def test_a_fund_wiped_out_by_variation_margin_is_closed_and_its_lenders_bear_the_rest():
+def test_a_fund_wiped_out_by_variation_margin_is_closed_and_defaults_on_the_rest():
     c = settle_args(ratio=1.2)  # a 17% yen rally: the margin owed exceeds the account
     equity = c["cash"] + c["units"] * c["price"] + c["fwd"] * (1.0 - c["ratio"])
     assert equity < 0.0

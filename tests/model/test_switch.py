@@ -36,15 +36,47 @@ ALL_OFF = {
     "mof.lean_against_surges": True,
     "boj.stability_pause": False,
 }
+# a BoJ that wants to hike (H6's setting): the two policies' switches bind in some seeds
+HAWK = {"macro__jp_core_inflation": 0.035, "boj__mode": "rule"}
 # the switches no sector reads while the initial state is built: switched before day 1, each is the
-# run configured with it (the others shape the funds' opening positions)
-NOT_IN_THE_OPENING = ("hedge_funds.forced_sales", "hedge_funds.investor_flows", "retail_fx.stop_outs",
-                      "dealers.capital_constraint", "market.risk_endogenous", "mof.lean_against_surges",
-                      "boj.stability_pause")  # fmt: skip
+# run configured with it (the others shape the funds' opening positions); each with a seed and setting
+# in which it binds
+NOT_IN_THE_OPENING = [
+    ("hedge_funds.forced_sales", 3, {}),
+    ("hedge_funds.investor_flows", 3, {}),
+    ("retail_fx.stop_outs", 3, {}),
+    ("dealers.capital_constraint", 3, {}),
+    ("market.risk_endogenous", 3, {}),
+    ("mof.lean_against_surges", 3, HAWK),
+    ("boj.stability_pause", 3, HAWK),
+]
+# each switch on the shock's day, alone, with a seed and setting in which it binds after that day (the
+# funds' forced sales, the retail stop-outs and the BoJ's pause bind before it, not after, in these
+# short runs: the test above covers them)
+BINDING_AFTER_THE_SHOCK = [
+    ("hedge_funds.margin_vol_elasticity", 3, {}),
+    ("hedge_funds.investor_flows", 3, {}),
+    ("hedge_funds.risk_feedback", 3, {}),
+    ("hedge_funds.realized_vol_weight", 3, {}),
+    ("dealers.capital_constraint", 3, {}),
+    ("market.risk_endogenous", 3, {}),
+    ("mof.lean_against_surges", 6, HAWK),
+]
 
 
 def run(switches: dict | None = None, day: int = SHOCK_DAY, *, seed: int = 3, collect: bool = False,
         engine: str = "numba", **overrides) -> dict[str, np.ndarray]:  # fmt: skip
+    key = (tuple(sorted((switches or {}).items())) if switches is not None else None, day, seed, collect, engine,
+           tuple(sorted(overrides.items())))  # fmt: skip
+    if key not in _RUNS:
+        _RUNS[key] = _run(switches, day, seed=seed, collect=collect, engine=engine, **overrides)
+    return _RUNS[key]
+
+
+_RUNS: dict = {}  # the same arguments, the same run: computed once
+
+
+def _run(switches, day, *, seed, collect, engine, **overrides) -> dict[str, np.ndarray]:
     m = CarryUnwindModel(scenario="risk_off", seed=seed, collect=collect, engine=engine,
                          **{**SMALL, "simulation__days": DAYS, **overrides})  # fmt: skip
     if switches is not None:
@@ -74,12 +106,35 @@ def test_switching_to_the_values_a_run_has_changes_nothing():
         np.testing.assert_array_equal(same[c], on[c], err_msg=c)
 
 
-@pytest.mark.parametrize("field", NOT_IN_THE_OPENING)
-def test_a_switch_before_the_first_day_is_the_setting_from_the_start(field):
-    switched = run({field: ALL_OFF[field]}, day=1)
-    configured = run(**{field.replace(".", "__"): ALL_OFF[field]})
+@pytest.mark.parametrize("field, seed, setting", NOT_IN_THE_OPENING)
+def test_a_switch_before_the_first_day_is_the_setting_from_the_start(field, seed, setting):
+    switched = run({field: ALL_OFF[field]}, day=1, seed=seed, **setting)
+    configured = run(seed=seed, **setting, **{field.replace(".", "__"): ALL_OFF[field]})
+    assert any(not np.array_equal(configured[c], run(seed=seed, **setting)[c]) for c in COLUMNS)  # it binds
     for c in COLUMNS:
         np.testing.assert_array_equal(switched[c], configured[c], err_msg=c)
+
+
+@pytest.mark.parametrize("field, seed, setting", BINDING_AFTER_THE_SHOCK)
+def test_each_switch_alone_acts_from_its_day_and_not_before(field, seed, setting):
+    on, cut = run(seed=seed, **setting), run({field: ALL_OFF[field]}, seed=seed, **setting)
+    for c in COLUMNS:
+        np.testing.assert_array_equal(cut[c][:SHOCK_DAY], on[c][:SHOCK_DAY], err_msg=c)
+    assert any(not np.array_equal(cut[c][SHOCK_DAY:], on[c][SHOCK_DAY:]) for c in COLUMNS)
+
+
+def test_a_switch_holds_for_the_events_of_its_own_day():
+    """Scheduled first, a switch fires before the day's other events even when they were scheduled
+    before it (the scenario's, at construction)."""
+    m = CarryUnwindModel(scenario="risk_off", seed=3, collect=False, **SMALL)
+    seen = []
+    apply_event = m.apply_event
+    m.apply_event = lambda ev: (seen.append((ev.kind, m.config.market.risk_endogenous)), apply_event(ev))
+    m.schedule(SHOCK_DAY, m.apply_event, load_scenario("risk_off").events[0])  # a second copy, before the switch
+    m.schedule(SHOCK_DAY, m.switch, {"market.risk_endogenous": False}, first=True)
+    m.run_days(SHOCK_DAY)
+    assert seen and all(endogenous is False for _, endogenous in seen)
+    assert m.switched == [(SHOCK_DAY, {"market.risk_endogenous": False})]
 
 
 @pytest.mark.parametrize("engine, collect", [("numba", True), ("numpy", False), ("mesa", False)])

@@ -114,6 +114,7 @@ def build_ablation(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
         "triggers": {name: [list(e) for e in events] for name, events in hyp.H1_TRIGGERS.items()},
         "headline_trigger": hyp.H1_HEADLINE,
         "feedback_off": hyp.FEEDBACK_OFF,
+        "feedback_off_from_day": hyp.TRIGGER_DAY,  # each ablation cut on the trigger's day, in its control too
         "worlds": {k: v["overrides"] for k, v in r.worlds.items()},
     }
     return fig, hypothesis_record(r, seeds, extra)

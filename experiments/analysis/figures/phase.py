@@ -90,6 +90,7 @@ def phase_diagram_data(
         "trigger_day": TRIGGER_DAY,
         "window_days": PHASE_WINDOW,
         "feedback_off": dict(FEEDBACK_OFF),
+        "feedback_off_from_day": TRIGGER_DAY,  # cut on the shock's day, in the control too
         "reference": reference,
         "max_leverage": [float(v) for v in leverages],
         "surprise_sd": [float(v) for v in jumps],
@@ -221,8 +222,7 @@ def build_phase(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
     handles = phase_legend_handles(phase)
     if handles:
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
-    config = {
-        k: phase[k]
-        for k in ("scenario", "overrides", "trigger_day", "window_days", "feedback_off", "max_leverage", "surprise_sd")
-    }
+    keys = ("scenario", "overrides", "trigger_day", "window_days", "feedback_off", "feedback_off_from_day",
+            "max_leverage", "surprise_sd")  # fmt: skip
+    config = {k: phase[k] for k in keys}
     return fig, {"seeds": seeds, "configuration": config, "data": phase}
