@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from agents.provenance import JOINT_FIT_BLOCKS
+from agents.provenance import JOINT_REFIT
 from model.sector import CUSTOMER, FX, JGB, N_MARKETS, UST, Sector, Validated, param
 
 __all__ = ["FundamentalConfig", "RealMoneyInputs", "RealMoney", "fundamental_flow", "real_money_flows"]
@@ -41,33 +41,21 @@ __all__ = ["FundamentalConfig", "RealMoneyInputs", "RealMoney", "fundamental_flo
 @dataclass(frozen=True)
 class FundamentalConfig(Validated):
     capacity_usd_bn: float = param(
-        2740.68,
+        2165.0,
         unit="USD bn per unit of ln S",
         lo=300.0,
         hi=20000.0,
         doc="c_f: dollars real money holds per 100% undervaluation of the dollar",
-        source="fitted jointly to the baseline's six return statistics by experiments/calibration/baseline.py "
-        "(run: --objective joint --search-caps --hold real_money.noise_persistence --candidates 24 --seeds 12 "
-        "--days 1750 --profile 7 --workers 2 on commit 5d97d68, 2026-12-03, with the risk index's 'implied' "
-        "yardstick; experiments/calibration/results/baseline_joint_held.json; rounded as validated); the same "
-        "command rerun under the 'realised' yardstick, the default since c7cd652, tried the same 65 candidates "
-        "and kept this point (objective 17.1; 22.8 under 'implied'): "
-        "experiments/calibration/results/baseline_joint_realised.json, " + JOINT_FIT_BLOCKS + "; no episode enters it",
+        source=JOINT_REFIT + "; no episode enters it",
         range_note="model coefficient: ~0.1x to 7x the calibrated value",
     )
     capacity_risk_elasticity: float = param(
-        0.40,
+        0.19,
         lo=0.0,
         hi=2.0,
         doc="η_f: real money's capacity scales with (v̄/v)^η_f, like the dealers' (mean-variance demand ∝ 1/σ²); "
         "above ~1 the exchange rate loses its anchor in stress",
-        source="fitted jointly to the baseline's six return statistics by experiments/calibration/baseline.py "
-        "(run: --objective joint --search-caps --hold real_money.noise_persistence --candidates 24 --seeds 12 "
-        "--days 1750 --profile 7 --workers 2 on commit 5d97d68, 2026-12-03, with the risk index's 'implied' "
-        "yardstick; experiments/calibration/results/baseline_joint_held.json; rounded as validated); the same "
-        "command rerun under the 'realised' yardstick, the default since c7cd652, tried the same 65 candidates "
-        "and kept this point (objective 17.1; 22.8 under 'implied'): "
-        "experiments/calibration/results/baseline_joint_realised.json, " + JOINT_FIT_BLOCKS,
+        source=JOINT_REFIT,
         range_note="mean-variance demand: 0 (fixed risk budget) to 2 (demand ∝ 1/σ², σ ∝ v)",
     )
     real_rate_semi_elasticity: float = param(
@@ -90,18 +78,12 @@ class FundamentalConfig(Validated):
         range_note="Japan's current account ~$150-200 bn a year (~$0.7 bn a day), mostly reinvested abroad",
     )
     trade_flow_sd_usd_bn: float = param(
-        17.32,
+        16.41,
         unit="USD bn per day",
         lo=2.0,
         hi=40.0,
         doc="σ: sd of the daily shock to customers' net dollar position (the noise that moves USD/JPY on calm days)",
-        source="fitted jointly to the baseline's six return statistics by experiments/calibration/baseline.py "
-        "(run: --objective joint --search-caps --hold real_money.noise_persistence --candidates 24 --seeds 12 "
-        "--days 1750 --profile 7 --workers 2 on commit 5d97d68, 2026-12-03, with the risk index's 'implied' "
-        "yardstick; experiments/calibration/results/baseline_joint_held.json; rounded as validated); the same "
-        "command rerun under the 'realised' yardstick, the default since c7cd652, tried the same 65 candidates "
-        "and kept this point (objective 17.1; 22.8 under 'implied'): "
-        "experiments/calibration/results/baseline_joint_realised.json, " + JOINT_FIT_BLOCKS,
+        source=JOINT_REFIT,
         range_note="net customer flow a few % of ~$300-500 bn daily USD/JPY spot turnover (BIS Triennial 2022)",
     )
     noise_persistence: float = param(

@@ -45,7 +45,7 @@ import mesa
 import numpy as np
 from numba import njit
 
-from agents.provenance import JOINT_FIT_BLOCKS
+from agents.provenance import JOINT_REFIT
 from model import detmath
 from model.compose import FlatKernel
 from model.sector import AUX_FORCED, FWD, FX, TRADING_DAYS, UST, Sector, Validated, param
@@ -134,22 +134,16 @@ class HedgeFundConfig(Validated):
         range_note="1-20% a year",
     )
     max_leverage: float = param(
-        12.19,
+        7.643,
         unit="x equity",
         lo=1.0,
         hi=50.0,
         doc="upper end of the FX leverage caps (1/initial margin on forwards in calm markets); 1 = unleveraged",
-        source="fitted jointly to the baseline's six return statistics by experiments/calibration/baseline.py "
-        "(run: --objective joint --search-caps --hold real_money.noise_persistence --candidates 24 --seeds 12 "
-        "--days 1750 --profile 7 --workers 2 on commit 5d97d68, 2026-12-03, with the risk index's 'implied' "
-        "yardstick; experiments/calibration/results/baseline_joint_held.json; rounded as validated), searched over "
-        "2-33; the same command rerun under the 'realised' yardstick, the default since c7cd652, tried the same 65 "
-        "candidates and kept this point (objective 17.1; 22.8 under 'implied'): "
-        "experiments/calibration/results/baseline_joint_realised.json, " + JOINT_FIT_BLOCKS + "; FX margins for majors "
-        "3-10% (CFTC/NFA retail 2%, prime brokers 5-10%) give caps of 10-30x, while the fit's caps, drawn from "
-        "Beta(leverage_beta_a, leverage_beta_b) on [1, max_leverage], put calm margins at 9-40% (5th-95th "
-        "percentile of the distribution, median 15%): most funds' margins are above the quoted range; TFG 2012 use "
-        "λmax = 5-20",
+        source=JOINT_REFIT + ", searched over 2-33; FX margins for majors 3-10% (CFTC/NFA retail 2%, prime brokers "
+        "5-10%) give caps of 10-33, while the fit's caps, drawn from Beta(leverage_beta_a, leverage_beta_b) on [1, "
+        "max_leverage], put calm margins at 15-53% (5th-95th percentile, median 23%): far above the quoted range, "
+        "a fund's or its prime broker's risk limit rather than the margin itself; TFG 2012 use λmax = 5-20 (the "
+        "previous fit, 12.19, put them at 9-40%)",
         range_note="FX margins 2-10% (CFTC/NFA, prime brokers): caps up to 50x; 1 = unleveraged",
     )
     leverage_beta_a: float = param(
@@ -168,17 +162,11 @@ class HedgeFundConfig(Validated):
         source="assumption: Beta(2, 2), as leverage_beta_a",
     )
     risk_aversion_median: float = param(
-        1.3645,
+        1.296,
         lo=0.5,
         hi=10.0,
         doc="median relative risk aversion γ (lognormal across funds)",
-        source="fitted jointly to the baseline's six return statistics by experiments/calibration/baseline.py "
-        "(run: --objective joint --search-caps --hold real_money.noise_persistence --candidates 24 --seeds 12 "
-        "--days 1750 --profile 7 --workers 2 on commit 5d97d68, 2026-12-03, with the risk index's 'implied' "
-        "yardstick; experiments/calibration/results/baseline_joint_held.json; rounded as validated); the same "
-        "command rerun under the 'realised' yardstick, the default since c7cd652, tried the same 65 candidates "
-        "and kept this point (objective 17.1; 22.8 under 'implied'): "
-        "experiments/calibration/results/baseline_joint_realised.json, " + JOINT_FIT_BLOCKS,
+        source=JOINT_REFIT + " (the previous fit: 1.3645)",
         range_note="relative risk aversion estimates ~1-10 (Mehra & Prescott 1985; Bliss & Panigirtzoglou 2004)",
     )
     risk_aversion_dispersion: float = param(

@@ -52,7 +52,7 @@ RETURN_DAYS = (2000, 500)  # trading days of each baseline run (validate's defau
 # the full grid holds the default cap, so that the cell with risk_off's set-up is on it and outlined
 PHASE_GRID = {
     False: (
-        [1.5, 2.0, 3.0, 5.0, 8.0, HedgeFundConfig().max_leverage, 16.0, 25.0],
+        sorted({1.5, 2.0, 3.0, 5.0, 12.0, 16.0, 25.0, HedgeFundConfig().max_leverage}),  # the default a cell of it
         [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0],
     ),
     True: ([1.5, 6.0, 20.0], [1.0, 3.0, 5.0]),
