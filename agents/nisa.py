@@ -57,6 +57,11 @@ __all__ = [
 @dataclass(frozen=True)
 class NisaConfig(Validated):
     enabled: bool = param(True, doc="include NISA households")
+    trading: bool = param(
+        True,
+        doc="the households place orders (False: they hold what they have and place none: contributions, panics "
+        "and redemptions stop; a runtime switch, so that an experiment can freeze them on a given day)",
+    )
     n_households: int = param(10_000, unit="households", lo=1, hi=50_000_000, doc="simulated households")
     monthly_contribution_jpy_tn: float = param(
         1.0,
@@ -642,6 +647,13 @@ class NisaHouseholds(Sector):
 
     def decide(self, model) -> None:
         cfg, mk = self.config, model.market
+        if not cfg.trading:  # frozen: yesterday's orders are booked, none placed, no panic spreads
+            self._book_pending()
+            self._state.flow_jpy[:] = 0.0
+            self.flow_jpy_tn = 0.0
+            self.panicked = 0
+            self._orders[FX, INSTITUTIONS] = 0.0
+            return
         date = model.calendar.date(model.day)
         tdays = model.calendar.trading_days_in_month(model.day)
         # monthly contributions spread over the month's trading days, heavier in January

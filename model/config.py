@@ -183,11 +183,11 @@ SECTIONS: dict[str, type[Validated]] = {
 
 
 # The fields a run may change between two trading days (CarryUnwindModel.switch): the feedback links'
-# switches and strengths and two policies' switches, each read afresh by its sector every day (no
-# sector keeps a value derived from them), so a switch before day d's trading changes what happens
-# from day d on and nothing before.
-# An ablation can then cut a link on a shock's day, from the same books, instead of running another
-# economy from day 0 (the initial state is built with the values the run starts with).
+# switches and strengths, two policies' switches and the households' trading, each read afresh by
+# its sector every day (no sector keeps a value derived from them), so a switch before day d's
+# trading changes what happens from day d on and nothing before. An ablation can then cut a link on
+# a shock's day, from the same books, instead of running another economy from day 0 (the initial
+# state is built with the values the run starts with).
 RUNTIME_SWITCHES: frozenset[str] = frozenset({
     "hedge_funds.margin_vol_elasticity",
     "hedge_funds.forced_sales",
@@ -199,6 +199,7 @@ RUNTIME_SWITCHES: frozenset[str] = frozenset({
     "market.risk_endogenous",
     "mof.lean_against_surges",
     "boj.stability_pause",
+    "nisa.trading",
 })  # fmt: skip
 
 

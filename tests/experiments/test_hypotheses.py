@@ -700,7 +700,7 @@ def test_h5_fragile_variant_speaks_for_the_claim_only_where_the_households_panic
         if not arm.events:
             return {}
         ov = dict(arm.overrides)
-        if ov.get("nisa__enabled") is False:
+        if dict(arm.switches).get("nisa__trading") is False:  # frozen on the trigger's day
             return {"usdjpy": -0.02}
         fragile = ov.get("nisa__panic_threshold") == 0.05
         return {"usdjpy": -0.03 if fragile else -0.01, "nisa_panic_share": 0.05 if fragile and panic else 0.0}

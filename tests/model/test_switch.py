@@ -23,7 +23,7 @@ SHOCK_DAY = 60  # risk_off's US growth surprise
 DAYS = 75
 COLUMNS = ("usdjpy", "risk_index", "hf_gross_usd_bn", "dealer_equity_usd_bn", "retail_fx_long_usd_bn", "ust10y_yield")
 # every runtime switch away from its default: the feedback links cut (hypotheses.FEEDBACK_OFF and
-# realised volatility), the MoF leaning against surges, the BoJ's stability pause off
+# realised volatility), the MoF leaning against surges, the BoJ's stability pause off, the households frozen
 ALL_OFF = {
     "hedge_funds.margin_vol_elasticity": 0.0,
     "hedge_funds.forced_sales": False,
@@ -35,6 +35,7 @@ ALL_OFF = {
     "market.risk_endogenous": False,
     "mof.lean_against_surges": True,
     "boj.stability_pause": False,
+    "nisa.trading": False,
 }
 # a BoJ that wants to hike (H6's setting): the two policies' switches bind in some seeds
 HAWK = {"macro__jp_core_inflation": 0.035, "boj__mode": "rule"}
@@ -49,6 +50,7 @@ NOT_IN_THE_OPENING = [
     ("market.risk_endogenous", 3, {}),
     ("mof.lean_against_surges", 3, HAWK),
     ("boj.stability_pause", 3, HAWK),
+    ("nisa.trading", 3, {}),
 ]
 # each switch on the shock's day, alone, with a seed and setting in which it binds after that day (the
 # funds' forced sales, the retail stop-outs and the BoJ's pause bind before it, not after, in these
@@ -61,6 +63,7 @@ BINDING_AFTER_THE_SHOCK = [
     ("dealers.capital_constraint", 3, {}),
     ("market.risk_endogenous", 3, {}),
     ("mof.lean_against_surges", 6, HAWK),
+    ("nisa.trading", 3, {}),
 ]
 
 
@@ -174,3 +177,21 @@ def test_an_arm_switches_its_links_on_its_day():
     off = hyp.run_arm(dataclasses.replace(arm, switches=cut, switch_day=SHOCK_DAY))["usdjpy"]
     np.testing.assert_array_equal(off[:SHOCK_DAY], on[:SHOCK_DAY])
     np.testing.assert_array_equal(off, run(ALL_OFF)["usdjpy"])  # the model's own switch, the same numbers
+
+
+def test_frozen_households_place_no_orders_and_keep_their_books():
+    """From the day they are frozen the households' flow is 0 and their units stay what they were
+    (yesterday's executed orders booked); the books still balance."""
+    from model.accounting import check_identities
+
+    m = CarryUnwindModel(scenario="risk_off", seed=3, collect=False, **SMALL)
+    m.schedule(SHOCK_DAY, m.switch, {"nisa.trading": False}, first=True)
+    m.run_days(SHOCK_DAY - 1)
+    households = m.sectors["nisa_households"]
+    assert m.series("nisa_flow_jpy_tn")[-1] != 0.0
+    m.run_days(1)
+    units = households.state.units.copy()  # the day before's orders booked
+    m.run_days(10)
+    assert all(x == 0.0 for x in m.series("nisa_flow_jpy_tn")[SHOCK_DAY:])
+    np.testing.assert_array_equal(households.state.units, units)
+    check_identities(m)
