@@ -47,7 +47,7 @@ class FundamentalConfig(Validated):
         hi=20000.0,
         doc="c_f: dollars real money holds per 100% undervaluation of the dollar",
         source=JOINT_REFIT + "; no episode enters it",
-        range_note="model coefficient: ~0.1x to 7x the calibrated value",
+        range_note="model coefficient: ~0.14x to 9x the calibrated value",
     )
     capacity_risk_elasticity: float = param(
         0.19,
@@ -99,7 +99,8 @@ class FundamentalConfig(Validated):
         "experiments/calibration/results/baseline_joint_held.json), which moves it to 0.58 when free, where the "
         "lag-1 autocorrelation of returns leaves its band; both with the risk index's 'implied' yardstick, and "
         "held too when the joint fit was rerun under the 'realised' one, the default "
-        "(experiments/calibration/results/baseline_joint_realised.json). Not blind to the August 2024 episode: the "
+        "(experiments/calibration/results/baseline_joint_realised.json), and by the refit of 2026-12-05 "
+        "(experiments/calibration/results/baseline_joint_refit.json). Not blind to the August 2024 episode: the "
         "choice to hold it was made after the free fit's validation showed a weak replay (a median fall of 4.4%; "
         "docs/model/calibration.md)",
         range_note="customer positions unwound within a day (0) to ~100 days (0.99)",

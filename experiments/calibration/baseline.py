@@ -22,8 +22,8 @@ parameter                                       range searched    what it is
 uncertainty): for each judged statistic ``k`` (sd, skewness, excess kurtosis, lag-1
 autocorrelation, |return| autocorrelation at lags 1 and 20) the gap between the median over seeds
 and the data's value, divided by the half-width of the data's moving-block bootstrap 90% interval
-for a sample of one run's length (blocks of 100 days; 50 when the committed fits ran), squared and
-summed; plus 10 per unit share of runs
+for a sample of one run's length (blocks of 100 days, as the refit of 2026-12-05 used; 50 when the
+fits before it ran), squared and summed; plus 10 per unit share of runs
 that end in a clearing failure. The median over seeds is the location the search moves; the
 validation judges the result per seed (:mod:`experiments.analysis.validation`). The estimation that
 comes later replaces this script::
@@ -82,8 +82,9 @@ FAILED_PENALTY = 10.0
 # distance separates the good candidates that clear (a first search with the median's 10 chose a point
 # that lost 3 runs of 20 in the validation)
 JOINT_FAILED_PENALTY = 1000.0
-# the data bootstrap's resamples: the validation's, so that the joint objective is its J distance (the committed
-# joint fits ran with 2,000 and 50-day blocks, which their files do not record: docs/model/calibration.md)
+# the data bootstrap's resamples: the validation's, so that the joint objective is its J distance (the joint
+# fits before the refit of 2026-12-05 ran with 2,000 and 50-day blocks, which their files do not record:
+# docs/model/calibration.md; the refit's file records its 5,000 and 100)
 BOOTSTRAP_RESAMPLES = DATA_BOOTSTRAP_RESAMPLES
 
 
