@@ -187,8 +187,8 @@ class MofConfig(Validated):
         "(¥5.92 tn, 160.2→156.3), checked on 21 Oct 2022 and 11 Jul 2024 (MoF intervention data) by "
         "experiments/calibration/intervention.py (run: --seeds 10 --workers 2 on commit 68da08b; experiments/"
         "calibration/results/intervention.json): check days within 0.17 pp of the record on average; not refitted "
-        "since the baseline's later recalibrations (be7d9a8; the joint fit, e317fd5) or the risk index's 'realised' "
-        "yardstick (c7cd652)",
+        "since the baseline's later recalibrations (be7d9a8; the joint fit, e317fd5; the refit of 2026-12-05) or "
+        "the risk index's 'realised' yardstick (c7cd652)",
         range_note="0 (flow only) to 5% per ¥1 tn (above Chen, Watanabe & Yabu 2009's 1.7% per ¥1 tn, 1991-2002)",
     )
     signal_halflife_days: float = param(
