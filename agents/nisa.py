@@ -59,8 +59,9 @@ class NisaConfig(Validated):
     enabled: bool = param(True, doc="include NISA households")
     trading: bool = param(
         True,
-        doc="the households place orders (False: they hold what they have and place none: contributions, panics "
-        "and redemptions stop; a runtime switch, so that an experiment can freeze them on a given day)",
+        doc="the households place orders (False: they hold what they have and place none: contributions, "
+        "redemptions and the fiscal outflow stop and panic spells pause; a runtime switch, so that an experiment "
+        "can freeze them on a given day)",
     )
     n_households: int = param(10_000, unit="households", lo=1, hi=50_000_000, doc="simulated households")
     monthly_contribution_jpy_tn: float = param(
@@ -647,11 +648,12 @@ class NisaHouseholds(Sector):
 
     def decide(self, model) -> None:
         cfg, mk = self.config, model.market
-        if not cfg.trading:  # frozen: yesterday's orders are booked, none placed, no panic spreads
+        if not cfg.trading:
+            # frozen: yesterday's orders are booked and none placed (contributions, redemptions and the
+            # fiscal outflow stop); panic spells pause where they are, so the count in panic stays
             self._book_pending()
             self._state.flow_jpy[:] = 0.0
             self.flow_jpy_tn = 0.0
-            self.panicked = 0
             self._orders[FX, INSTITUTIONS] = 0.0
             return
         date = model.calendar.date(model.day)

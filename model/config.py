@@ -185,7 +185,9 @@ SECTIONS: dict[str, type[Validated]] = {
 # The fields a run may change between two trading days (CarryUnwindModel.switch): the feedback links'
 # switches and strengths, two policies' switches and the households' trading, each read afresh by
 # its sector every day (no sector keeps a value derived from them), so a switch before day d's
-# trading changes what happens from day d on and nothing before. An ablation can then cut a link on
+# trading changes what happens from day d on and nothing before. State a sector built while the old
+# value held carries on after it (an MoF burst under way, the BoJ's shadow rate, the risk index's
+# channel term decaying), as it would after any other change of course. An ablation can then cut a link on
 # a shock's day, from the same books, instead of running another economy from day 0 (the initial
 # state is built with the values the run starts with).
 RUNTIME_SWITCHES: frozenset[str] = frozenset({

@@ -831,7 +831,7 @@ def h4(seeds, workers, quick) -> HypothesisResult:
     )
 
 
-H5_COLUMNS = (*Arm.columns, "nisa_panic_share")  # the arms with households also record their panic
+H5_COLUMNS = (*Arm.columns, "nisa_panic_share")  # every arm also records the households' panic
 H5_PANIC_SHARE = 0.01  # a panic the trigger caused: its peak share 1% of households (20 of 2,000) above the control's
 
 

@@ -128,7 +128,7 @@ def test_each_switch_alone_acts_from_its_day_and_not_before(field, seed, setting
 
 def test_a_switch_holds_for_the_events_of_its_own_day():
     """Scheduled first, a switch fires before the day's other events even when they were scheduled
-    before it (the scenario's, at construction)."""
+    before it (here a second copy of the scenario's event, scheduled before the switch)."""
     m = CarryUnwindModel(scenario="risk_off", seed=3, collect=False, **SMALL)
     seen = []
     apply_event = m.apply_event
@@ -195,3 +195,22 @@ def test_frozen_households_place_no_orders_and_keep_their_books():
     assert all(x == 0.0 for x in m.series("nisa_flow_jpy_tn")[SHOCK_DAY:])
     np.testing.assert_array_equal(households.state.units, units)
     check_identities(m)
+
+
+def test_households_frozen_then_trading_again_resume_from_their_books():
+    """Frozen for ten days and let trade again, the households place orders the next day and the
+    books balance every day; the run is the unfrozen run until the freeze."""
+    from model.accounting import check_identities
+
+    m = CarryUnwindModel(scenario="baseline", seed=3, collect=False, **SMALL)
+    m.schedule(20, m.switch, {"nisa.trading": False}, first=True)
+    m.schedule(30, m.switch, {"nisa.trading": True}, first=True)
+    for _ in range(40):
+        m.run_days(1)
+        check_identities(m)
+    flows = m.series("nisa_flow_jpy_tn")
+    assert all(x == 0.0 for x in flows[20:30]) and all(x != 0.0 for x in flows[30:])
+    unfrozen = CarryUnwindModel(scenario="baseline", seed=3, collect=False, **SMALL)
+    unfrozen.run_days(40)
+    np.testing.assert_array_equal(m.series("usdjpy")[:20], unfrozen.series("usdjpy")[:20])
+    assert m.switched == [(20, {"nisa.trading": False}), (30, {"nisa.trading": True})]
