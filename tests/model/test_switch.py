@@ -37,6 +37,8 @@ ALL_OFF = {
     "boj.stability_pause": False,
     "nisa.trading": False,
 }
+# an overfilled carry book with a high maintenance ratio: margin calls after the shock
+CROWDED_BOOK = {"hedge_funds__initial_leverage_fraction": 1.5, "hedge_funds__maintenance_ratio": 0.9}
 # a BoJ that wants to hike (H6's setting): the two policies' switches bind in some seeds
 HAWK = {"macro__jp_core_inflation": 0.035, "boj__mode": "rule"}
 # the switches no sector reads while the initial state is built: switched before day 1, each is the
@@ -52,16 +54,18 @@ NOT_IN_THE_OPENING = [
     ("boj.stability_pause", 3, HAWK),
     ("nisa.trading", 3, {}),
 ]
-# each switch on the shock's day, alone, with a seed and setting in which it binds after that day (the
-# funds' forced sales, the retail stop-outs and the BoJ's pause bind before it, not after, in these
-# short runs: the test above covers them)
+# each switch on the shock's day, alone, with a seed and setting in which it binds after that day; the
+# BoJ's pause cannot here (no meeting falls between day 60 and the runs' end on day 75: the test above
+# covers it)
 BINDING_AFTER_THE_SHOCK = [
     ("hedge_funds.margin_vol_elasticity", 3, {}),
+    ("hedge_funds.forced_sales", 1, CROWDED_BOOK),
     ("hedge_funds.investor_flows", 3, {}),
     ("hedge_funds.risk_feedback", 3, {}),
     ("hedge_funds.realized_vol_weight", 3, {}),
     ("dealers.capital_constraint", 3, {}),
     ("market.risk_endogenous", 3, {}),
+    ("retail_fx.stop_outs", 5, {"retail_fx__max_leverage": 25.0}),
     ("mof.lean_against_surges", 6, HAWK),
     ("nisa.trading", 3, {}),
 ]
