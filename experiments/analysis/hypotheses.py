@@ -831,6 +831,20 @@ def h4(seeds, workers, quick) -> HypothesisResult:
     )
 
 
+def quartet(on: Arm, off: Arm, trigger) -> list[Arm]:
+    """One seed's four arms of a mechanism (H5, H6), in the order :func:`change_per_seed` reads them:
+    with the mechanism (``on``) with and without the trigger's events, then without it (``off``)."""
+    return [replace(on, events=trigger), on, replace(off, events=trigger), off]
+
+
+def change_per_seed(res: Sequence[Mapping[str, np.ndarray]], seeds: int, measure, window) -> list[float]:
+    """Per seed of ``res`` (:func:`quartet`'s arms, seed after seed): ``measure`` of the trigger's move
+    (triggered USD/JPY against its twin within ``window``) with the mechanism, minus without it."""
+    return [measure(res[4 * i]["usdjpy"], res[4 * i + 1]["usdjpy"], *window)
+            - measure(res[4 * i + 2]["usdjpy"], res[4 * i + 3]["usdjpy"], *window)
+            for i in range(seeds)]  # fmt: skip
+
+
 H5_COLUMNS = (*Arm.columns, "nisa_panic_share")  # every arm also records the households' panic
 H5_PANIC_SHARE = 0.01  # a panic the trigger caused: its peak share 1% of households (20 of 2,000) above the control's
 
@@ -849,13 +863,9 @@ def h5(seeds, workers, quick) -> HypothesisResult:
             # (nisa.trading, a runtime switch): the four arms share their path until the trigger
             on = Arm(SHOCK_SCENARIO, s, days, overrides(**CROWDED, **vov, nisa__n_households=2000), (), H5_COLUMNS)
             off = replace(on, switches=overrides(nisa__trading=False), switch_day=TRIGGER_DAY)
-            arms += [replace(on, events=shock), on, replace(off, events=shock), off]
+            arms += quartet(on, off, shock)
         res = run_arms(arms, workers)
-        diff = []
-        for i in range(len(seeds)):
-            with_nisa = impact(res[4 * i]["usdjpy"], res[4 * i + 1]["usdjpy"], *window)
-            without = impact(res[4 * i + 2]["usdjpy"], res[4 * i + 3]["usdjpy"], *window)
-            diff.append(100 * (with_nisa - without))
+        diff = [100 * d for d in change_per_seed(res, len(seeds), impact, window)]
         m, lo, hi = seed_ci(diff)
         # whether the trigger made the households panic (else the variant tests nothing): the peak share
         # of households in panic within the window, with the trigger and without it
@@ -919,16 +929,12 @@ def h6(seeds, workers, quick) -> HypothesisResult:
             # each policy switched on (or off) on the trigger's day: the four arms share their path until then
             on = Arm(SHOCK_SCENARIO, s, days, base, switches=overrides(**on_ov), switch_day=TRIGGER_DAY)
             off = replace(on, switches=overrides(**off_ov))
-            arms += [replace(on, events=shock), on, replace(off, events=shock), off]
+            arms += quartet(on, off, shock)
         res = run_arms(arms, workers)
-        diff = [100 * (impact(res[4 * i]["usdjpy"], res[4 * i + 1]["usdjpy"], *window)
-                       - impact(res[4 * i + 2]["usdjpy"], res[4 * i + 3]["usdjpy"], *window))
-                for i in range(len(seeds))]  # fmt: skip
+        diff = [100 * d for d in change_per_seed(res, len(seeds), impact, window)]
         m, lo, hi = seed_ci(diff)
         # "shorten": the change in how long the unwind lasts, reported beside the surge (the verdict is on the surge)
-        longer = [unwind_days(res[4 * i]["usdjpy"], res[4 * i + 1]["usdjpy"], *window)
-                  - unwind_days(res[4 * i + 2]["usdjpy"], res[4 * i + 3]["usdjpy"], *window)
-                  for i in range(len(seeds))]  # fmt: skip
+        longer = change_per_seed(res, len(seeds), unwind_days, window)
         # a policy that does not act leaves its arm the same run, bit for bit, as the arm without it: it
         # acted if a pair, the same run until the trigger's day, differs from then on (in the untriggered
         # pair: it acted on the baseline's own moves in the window)

@@ -62,7 +62,8 @@ def phase_diagram_data(
             for fb in feedback.values():
                 ov = overrides(**PHASE_OVERRIDES, hedge_funds__max_leverage=float(lev))
                 # the links cut on the shock's day, in the control too: both meet it with the same books
-                control = Arm(PHASE_SCENARIO, s, days, ov, (), ("usdjpy",), overrides(**fb), TRIGGER_DAY)
+                control = Arm(PHASE_SCENARIO, s, days, ov, columns=("usdjpy",), switches=overrides(**fb),
+                              switch_day=TRIGGER_DAY)  # fmt: skip
                 arms.append(control)
                 arms += [replace(control, events=(event(TRIGGER_DAY, "us_growth_news", surprise_sd=-float(j)),))
                          for j in jumps]  # fmt: skip
