@@ -10,18 +10,21 @@ Five measurements, each against a twin or an ablation on common random numbers (
    the equity market's channel into the index off (``market.risk_equity_sensitivity = 0``);
 3. **news acts on its day** — a US growth surprise and a Fed decision arriving before a day's
    trading move that day's USD/JPY against the twin without them;
-4. **the liquidity spiral** — in a risk-off unwind, dealers' equity and the price impact of net
-   customer flow before and after the shock, and the yen surge with ``dealers.capital_constraint``
-   off relative to on;
+4. **the liquidity spiral** — in a risk-off unwind, each figure against a twin without the shock:
+   dealers' equity, the (model-implied) price impact of net customer flow, and the yen surge with
+   ``dealers.capital_constraint`` off relative to on;
 5. **leverage binds** — after an endogenous build-up: from the July 2024 state with funds at their
    own targets, the eve is the first day after a 100-day warm-up on which the carry stock has grown
    to the ~$250 bn anchor by itself; a risk-off shock (``risk_off``'s US growth surprise) comes the
    next morning. On the eve: the share of carry funds within 1.2x their maintenance margin; in the
-   month after: the share called, forced sales as a share of the fall in the carry stock, failures
+   month after, over the eve's carry funds: the share called, their forced sales (margin calls
+   beyond the voluntary cut, liquidations; not the retail traders' stop-outs, whose positions are
+   not in the carry stock) as a share of the fall in their carry stock, failures
    (a run that ends in a clearing failure is counted, with its eve figures kept). Seeds whose book
    never reaches the anchor within 750 days are counted, not measured.
 
-Statistics follow one protocol, validation's: baseline, ``seeds`` seeds × ``days`` days simulated,
+Statistics follow one protocol, validation's: baseline, ``seeds`` seeds × ``days`` days simulated on
+validation's held-out seeds (1001, 1002, …; the calibration fits on 1..S, :func:`seed_ids`),
 the first 250 dropped (so 2,000 days give 1,750 daily returns), bias-corrected excess kurtosis; a
 paired statistic is the median over seeds of the per-seed difference, with a seed-bootstrap
 percentile interval of that median (fixed generator,
@@ -55,12 +58,14 @@ from typing import Any
 import numpy as np
 
 from experiments.analysis.statistics import log_returns, return_statistics, seed_spread, spread_by_field
-from experiments.analysis.targets import BURN_IN
+from experiments.analysis.targets import BURN_IN, FIRST_SEED
 
 __all__ = [
+    "seed_ids",
     "run_stats",
     "paired",
     "news_on_its_day",
+    "news_summary",
     "liquidity_spiral",
     "crowded_eve",
     "leverage_binds",
@@ -131,11 +136,17 @@ def paired(a: list[dict], b: list[dict], key: str) -> dict[str, float]:
             "pairs": int(both.sum()), "pairs_with_a_failed_arm": int((~both).sum())}  # fmt: skip
 
 
+def seed_ids(seeds: int) -> list[int]:
+    """The seeds every measurement runs: validation's held-out ones, ``FIRST_SEED, FIRST_SEED + 1, …``
+    (:data:`~experiments.analysis.targets.FIRST_SEED`), not the seeds 1..S the calibration fits on."""
+    return list(range(FIRST_SEED, FIRST_SEED + seeds))
+
+
 def _arms(arms: dict[str, dict], seeds: int, days: int, workers: int) -> dict[str, list[dict]]:
     from experiments.runner import run_tasks
 
     names = list(arms)
-    tasks = [("baseline", arms[n], s, days) for n in names for s in range(1, seeds + 1)]
+    tasks = [("baseline", arms[n], s, days) for n in names for s in seed_ids(seeds)]
     out = run_tasks(run_stats, tasks, workers=workers, progress=True, desc="cycle")
     return {n: out[i * seeds : (i + 1) * seeds] for i, n in enumerate(names)}
 
@@ -166,33 +177,79 @@ def news_on_its_day(seed: int, day: int = 30, base: dict[str, Any] | None = None
     return out
 
 
-def liquidity_spiral(seed: int, shock_day: int = 60, window: int = 40,
-                     base: dict[str, Any] | None = None) -> dict[str, float]:  # fmt: skip
-    """The risk-off unwind with and without the dealers' capital constraint.
+def news_summary(rows: list[dict[str, float]]) -> dict[str, Any]:
+    """Measurement 3 over seeds: for each news item, the seeds whose USD/JPY moved on the day against the
+    twin (``moved``), and moved down, the way the news pushes it (``moved_down``: a weak US growth surprise
+    and a Fed cut both lower the dollar), each out of every seed (a run that failed counts as not
+    moved); then every field's median and range."""
+    counts = {}
+    for key in ("growth_news_pct", "fed_cut_pct"):
+        v = np.array([r.get(key, math.nan) for r in rows], dtype=float)
+        with np.errstate(invalid="ignore"):
+            counts[key] = {"seeds": len(rows), "moved": int(np.sum(np.isfinite(v) & (v != 0.0))),
+                           "moved_down": int(np.sum(np.isfinite(v) & (v < 0.0)))}  # fmt: skip
+    return {"seeds_moved": counts, **spread_by_field(rows)}
 
-    Price impact is the model's own marginal impact of $1 bn of net customer dollar buying on the day
-    (``fx_impact_pct_per_bn``, from the clearing's Jacobian at the cleared prices, all markets
-    re-clearing): its mean over the days before the shock and its peak over the 20 days after.
+
+def liquidity_spiral(seed: int, shock_day: int | None = None, window: int = 40,
+                     base: dict[str, Any] | None = None) -> dict[str, float]:  # fmt: skip
+    """The risk-off unwind against its twin without the shock, with and without the dealers' capital constraint.
+
+    Every figure is the shocked run against a twin of the same seed and settings without the
+    shock (``risk_off`` with its events removed; common random numbers, so the two share every day
+    before ``shock_day``, checked), so that what the fully positioned book does by itself is not
+    read as the shock's doing:
+
+    * ``surge_pct_on`` / ``_off``: the largest fall of USD/JPY relative to the twin within ``window``
+      days from the shock, ``100·(1 − min S/S_twin)`` (%), with the constraint on and off;
+      ``surge_ratio_off_to_on`` their ratio;
+    * ``dealer_equity_change_usd_bn``: the lowest dealers' equity relative to the twin in the window;
+    * price impact: the model's own marginal impact of $1 bn of net customer dollar buying on the
+      day (``fx_impact_pct_per_bn``, from the clearing's Jacobian at the cleared prices, all markets
+      re-clearing; model-implied, not estimated from flows and returns), its mean over the 21 days
+      from the shock against the twin's over the same days (``impact_ratio_to_twin``), and against
+      the shocked run's own mean over the 21 days before the shock (``impact_ratio_after_to_before``,
+      equal windows, mean against mean).
+
+    ``shock_day``: the day the shock arrives (default ``risk_off``'s own).
     """
     from model.model import CarryUnwindModel
     from model.results import check_accounting, run_name
+    from model.scenarios import load_scenario
+
+    spec = load_scenario("risk_off")
+    event = spec.events[0]
+    if shock_day is None:
+        shock_day = event.day
+    shocked = dataclasses.replace(spec, events=(dataclasses.replace(event, day=shock_day),))
+    quiet = dataclasses.replace(spec, events=())
+    span = 21  # the days the impact is averaged over, before and from the shock
+
+    def run(scenario, on: bool, what: str):
+        m = CarryUnwindModel(scenario=scenario, seed=seed, collect=False,
+                             **{**(base or {}), "dealers__capital_constraint": on})  # fmt: skip
+        m.run_days(shock_day + window)
+        check_accounting(m, f"{run_name(m)}, {what}, capital constraint {on}")
+        return m.timeseries()
 
     out = {}
     for label, on in (("on", True), ("off", False)):
-        m = CarryUnwindModel(scenario="risk_off", seed=seed, collect=False,
-                             **{**(base or {}), "dealers__capital_constraint": on})  # fmt: skip
-        m.run_days(shock_day + window)
-        check_accounting(m, f"{run_name(m)}, capital constraint {on}")
-        ts = m.timeseries()
-        s = ts.usdjpy.to_numpy()
-        out[f"surge_pct_{label}"] = 100.0 * float(1.0 - s[shock_day:].min() / s[shock_day - 1])
+        ts, twin = run(shocked, on, f"shock on day {shock_day}"), run(quiet, on, "no shock")
+        s, s0 = ts.usdjpy.to_numpy(), twin.usdjpy.to_numpy()
+        if not np.array_equal(s[:shock_day], s0[:shock_day]):
+            raise RuntimeError(f"seed {seed}: the shocked run differs from its twin before the shock (day {shock_day})")
+        out[f"surge_pct_{label}"] = 100.0 * float(1.0 - np.min(s[shock_day:] / s0[shock_day:]))
         if on:
-            eq = ts.dealer_equity_usd_bn.to_numpy()
-            impact = ts.fx_impact_pct_per_bn.to_numpy()
-            out["dealer_equity_change_usd_bn"] = float(eq[shock_day:].min() - eq[shock_day - 1])
-            out["impact_before_pct_per_bn"] = float(np.nanmean(impact[1:shock_day]))  # day 0 has no clearing
-            out["impact_after_peak_pct_per_bn"] = float(np.nanmax(impact[shock_day : shock_day + 21]))
-            out["impact_ratio_after_to_before"] = out["impact_after_peak_pct_per_bn"] / out["impact_before_pct_per_bn"]
+            eq, eq0 = ts.dealer_equity_usd_bn.to_numpy(), twin.dealer_equity_usd_bn.to_numpy()
+            out["dealer_equity_change_usd_bn"] = float(np.min(eq[shock_day:] - eq0[shock_day:]))
+            impact, impact0 = ts.fx_impact_pct_per_bn.to_numpy(), twin.fx_impact_pct_per_bn.to_numpy()
+            after = slice(shock_day, shock_day + span)
+            before = slice(max(shock_day - span, 1), shock_day)  # day 0 has no clearing
+            out["impact_before_pct_per_bn"] = float(np.nanmean(impact[before]))
+            out["impact_after_pct_per_bn"] = float(np.nanmean(impact[after]))
+            out["impact_twin_after_pct_per_bn"] = float(np.nanmean(impact0[after]))
+            out["impact_ratio_to_twin"] = out["impact_after_pct_per_bn"] / out["impact_twin_after_pct_per_bn"]
+            out["impact_ratio_after_to_before"] = out["impact_after_pct_per_bn"] / out["impact_before_pct_per_bn"]
     out["surge_ratio_off_to_on"] = out["surge_pct_off"] / out["surge_pct_on"] if out["surge_pct_on"] > 0 else np.nan
     return out
 
@@ -259,6 +316,8 @@ def leverage_binds(seed: int, month: int = 21, base: dict[str, Any] | None = Non
         raise RuntimeError(f"seed {seed}: the shocked run's eve ({stock0}) differs from the build-up's ({stock[eve]})")
     out = {"crowded": 1.0, "buildup_failed": 0.0, "eve_day": float(eve), "carry_stock_eve_usd_bn": stock0,
            "share_near_maintenance": near}  # fmt: skip
+    # the month's measures are over the eve's carry funds alone (``carry``), as the eve's carry stock is:
+    # the trend followers' forwards and forced sales are neither in the stock nor in its fall
     f = m.hedge_funds
     called = np.zeros_like(carry)
     forced = 0.0
@@ -267,12 +326,12 @@ def leverage_binds(seed: int, month: int = 21, base: dict[str, Any] | None = Non
         for _ in range(month):
             m.step()
             called |= f.margin_called & carry
-            forced += m.latest["hf_forced_usd_bn"]
+            forced += float(f.forced_usd_bn[carry].sum())
             failures += m.latest["hf_failures"]
     except ClearingError:
         return {**out, "failed": 1.0, "failed_day": float(m.day - eve)}
     check_accounting(m, f"{run_name(m)}, shock on day {eve + 1}")
-    fall = stock0 - float(f.fwd_usd_bn.sum())
+    fall = stock0 - float(f.fwd_usd_bn[carry].sum())
     return {**out, "share_called_in_month": float(called.sum() / carry.sum()), "forced_usd_bn": forced,
             "carry_fall_usd_bn": fall, "forced_share_of_fall": forced / fall if fall > 0 else float("nan"),
             "failures": float(failures)}  # fmt: skip
@@ -393,7 +452,7 @@ def report(seeds: int, days: int, workers: int, cache: str = "", base: dict[str,
         # failed runs are reported beside it, under "failed_runs")
         return float(np.mean([r["kurtosis"] >= 1.5 and r["abs_acf1"] >= 0.08 for r in rows]))
 
-    ids = list(range(1, seeds + 1))
+    ids = seed_ids(seeds)
     return {
         "protocol": {
             "seeds": seeds,
@@ -419,7 +478,7 @@ def report(seeds: int, days: int, workers: int, cache: str = "", base: dict[str,
             "no_equity_median_kurtosis": float(np.nanmedian([r["kurtosis"] for r in no_equity])),
             "no_equity_median_abs_acf1": float(np.nanmedian([r["abs_acf1"] for r in no_equity])),
         },
-        "3_news_acts_on_its_day": spread_by_field(
+        "3_news_acts_on_its_day": news_summary(
             run_tasks(partial(guarded, partial(news_on_its_day, base=base)), ids, workers=workers)
         ),
         "4_liquidity_spiral": spread_by_field(
@@ -492,7 +551,7 @@ def map_report(seeds: int, days: int, workers: int, base: dict[str, Any] | None 
     from experiments.runner import run_tasks
 
     base = dict(base or {})
-    ids = list(range(1, seeds + 1))
+    ids = seed_ids(seeds)
     targets, joint = data_targets(days - BURN_IN), joint_targets(days - BURN_IN)  # the returns each run keeps
 
     def cell(gamma: float, cap: float) -> dict[str, Any]:

@@ -180,9 +180,9 @@ def test_the_map_cell_at_the_defaults_is_the_benchmark_itself(monkeypatch, tmp_p
     assert cell["objective"] == score(arms["calibrated"], data_targets(100))[0]
     assert cell["joint_objective"] == joint_score(arms["calibrated"], joint_targets(100))[0]
     # the statistics it scores are the calibration's own, run for run
-    judged = moments_of_run(({}, 1, 100))
+    judged = moments_of_run(({}, bsc.seed_ids(2)[0], 100))
     assert {k: arms["calibrated"][0][k] for k in JUDGED} == {k: judged[k] for k in JUDGED}
-    binds = bsc.leverage_binds_summary(run_tasks(bsc.leverage_binds, [1, 2]))
+    binds = bsc.leverage_binds_summary(run_tasks(bsc.leverage_binds, bsc.seed_ids(2)))
     assert cell["seeds_crowded"] == binds["seeds_crowded"]
     assert cell["share_near_ge_0.3"] == binds["share_of_crowded_seeds_near_ge_0.3"] or (
         math.isnan(cell["share_near_ge_0.3"]) and math.isnan(binds["share_of_crowded_seeds_near_ge_0.3"])
@@ -237,3 +237,86 @@ def test_a_shocked_run_whose_eve_differs_from_the_build_up_is_refused(monkeypatc
     ):
         bsc.leverage_binds(7)
     assert len(models) == 2  # the build-up run and the shocked one, which stopped on its eve
+
+
+def test_every_measurement_runs_the_held_out_seeds(monkeypatch):
+    """The benchmark's seeds are validation's (1001, 1002, ...), not the calibration's 1..S."""
+    from experiments.analysis import balance_sheet_cycle as bsc
+    from experiments.analysis.targets import FIRST_SEED
+
+    assert bsc.seed_ids(3) == [FIRST_SEED, FIRST_SEED + 1, FIRST_SEED + 2] and FIRST_SEED > 100
+    seen = []
+    monkeypatch.setattr("experiments.runner.run_tasks", lambda fn, tasks, **kw: seen.extend(tasks) or [])
+    bsc._arms({"calibrated": {}}, 2, 300, 1)
+    assert [t[2] for t in seen] == [FIRST_SEED, FIRST_SEED + 1]
+
+
+def test_news_summary_counts_every_seed_and_a_failed_one_as_not_moved():
+    from experiments.analysis.balance_sheet_cycle import news_summary
+
+    rows = [{"failed": 0.0, "growth_news_pct": -0.4, "fed_cut_pct": -0.6},
+            {"failed": 0.0, "growth_news_pct": 0.1, "fed_cut_pct": 0.0},
+            {"failed": 1.0}]  # fmt: skip
+    out = news_summary(rows)
+    assert out["seeds_moved"]["growth_news_pct"] == {"seeds": 3, "moved": 2, "moved_down": 1}
+    assert out["seeds_moved"]["fed_cut_pct"] == {"seeds": 3, "moved": 1, "moved_down": 1}
+    assert out["growth_news_pct"]["min"] == -0.4 and out["growth_news_pct"]["max"] == 0.1
+
+
+SMALL_BOOK = {"hedge_funds__n_funds": 40, "nisa__n_households": 200, "retail_fx__n_accounts": 200, "cta__n_ctas": 20}
+
+
+def test_the_spiral_is_measured_against_its_twin(monkeypatch):
+    """A shock of size zero leaves the shocked run equal to its twin: no surge, no change in the dealers'
+    equity and the twin's price impact, although the fully positioned book moves USD/JPY and the dealers'
+    equity by itself (so a figure read off the shocked run alone, as before, would not be zero)."""
+    import dataclasses
+
+    import model.scenarios
+    from experiments.analysis import balance_sheet_cycle as bsc
+
+    real = model.scenarios.load_scenario
+
+    def zero_shock(name, *args, **kwargs):
+        spec = real(name, *args, **kwargs)
+        return dataclasses.replace(spec, events=tuple(dataclasses.replace(e, params={**e.params, "surprise_sd": 0.0})
+                                                      for e in spec.events))  # fmt: skip
+
+    out = bsc.liquidity_spiral(3, shock_day=10, window=10, base=SMALL_BOOK)
+    assert out["surge_pct_on"] != 0.0 and out["dealer_equity_change_usd_bn"] != 0.0  # the real shock moves both
+    monkeypatch.setattr(model.scenarios, "load_scenario", zero_shock)
+    out = bsc.liquidity_spiral(3, shock_day=10, window=10, base=SMALL_BOOK)
+    assert out["surge_pct_on"] == 0.0 and out["surge_pct_off"] == 0.0
+    assert out["dealer_equity_change_usd_bn"] == 0.0 and out["impact_ratio_to_twin"] == 1.0
+
+
+def test_leverage_binds_measures_the_month_over_the_eves_carry_funds(monkeypatch):
+    """The fall in the carry stock and the forced sales are those of the funds that were carry funds on the
+    eve, recomputed here from a third run of the same seed (the trend followers' forwards, which the eve's
+    stock leaves out, are left out of its fall too)."""
+    import dataclasses
+
+    import experiments.analysis.carry_channels as cc
+    from experiments.analysis import balance_sheet_cycle as bsc
+    from model.model import CarryUnwindModel
+    from model.scenarios import load_scenario
+
+    monkeypatch.setattr(bsc, "BUILDUP_WARMUP", 2)
+    monkeypatch.setattr(cc, "ANCHOR_USD_BN", 0.0)
+    month = 5
+    out = bsc.leverage_binds(7, month=month)
+    eve = int(out["eve_day"])
+    overrides = {k: v for k, v in cc.CROWDED.items() if k != "hedge_funds__initial_leverage_fraction"}
+    quiet = dataclasses.replace(load_scenario("boj_hike_2024"), events=())
+    shock = dataclasses.replace(load_scenario("risk_off").events[0], day=eve + 1)
+    m = CarryUnwindModel(scenario=dataclasses.replace(quiet, events=(shock,)), seed=7, collect=False, **overrides)
+    m.run_days(eve)
+    f = m.hedge_funds
+    carry = (f.trend_weight == 0) & f.alive
+    assert (~carry & f.alive).any() and (f.fwd_usd_bn[~carry] != 0).any()  # trend followers with books exist
+    stock0, forced = float(f.fwd_usd_bn[carry].sum()), 0.0
+    for _ in range(month):
+        m.step()
+        forced += float(f.forced_usd_bn[carry].sum())
+    assert out["carry_fall_usd_bn"] == stock0 - float(f.fwd_usd_bn[carry].sum())
+    assert out["forced_usd_bn"] == forced
