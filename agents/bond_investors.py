@@ -384,7 +384,6 @@ class BondInvestors(Sector):
         self.ust_absorbed_usd_bn += sig.get("ust_absorbed_usd_bn", 0.0)
         self.jgb_absorbed_jpy_tn += sig.get("jgb_planned_jpy_tn", 0.0)
         self.jgb30_absorbed_jpy_tn += sig.get("jgb30_planned_jpy_tn", 0.0)
-        day.executed[self.name] = (0.0, q_us, q_jp, 0.0, q_30)
 
     def holdings_rows(self) -> dict[str, dict[str, float]]:
         return {"ust_investors": {"ust_units": self.ust_units}, "jgb_investors": {"jgb_units": self.jgb_units},

@@ -211,7 +211,7 @@ class CtaConfig(Validated):
         hi=1.0,
         doc="κ: share of the gap to the target traded each day (0.25: half-life ~2.4 days)",
         source="assumption: large CTAs spread rebalancing over several days to limit market impact",
-        range_note="a few weeks to trading the whole gap each day",
+        range_note="a half-life of about three months (0.01: 69 trading days) to trading the whole gap each day",
     )
     cash_interest: bool = param(True, doc="CTAs' cash (collateral held in bills) earns the US short rate")
     pre_sample_drift_pa: float = param(
@@ -667,7 +667,6 @@ class TrendFollowers(Sector):
         led.book(self.name, "usd_bn", vm_total + carry_total + interest_total)
         led.book("forward_settlement", "usd_bn", -(vm_total + carry_total))
         led.book("us_money_market", "usd_bn", -interest_total)
-        day.executed[self.name] = (0.0, 0.0, 0.0, q)
         self.flow_usd_bn = q
         # the close enters the history; the volatility estimate is updated with today's return
         s = day.result.log_usdjpy

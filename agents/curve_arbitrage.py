@@ -123,7 +123,6 @@ class CurveArbitrageurs(Sector):
         model.ledger.bonds(self.name, "jgb_units", "jpy_tn", q10, day.jgb_price)
         self.jgb30_units += q30
         self.jgb_units += q10
-        day.executed[self.name] = (0.0, 0.0, q10, 0.0, q30)
 
     def holdings(self) -> dict[str, float]:
         return {"jgb30_units": self.jgb30_units, "jgb_units": self.jgb_units}

@@ -524,7 +524,6 @@ class Dealers(Sector):
                             self._payout_share, led.table, led.turnover, self._cells)  # fmt: skip
         (self.fx_inventory_usd_bn, self.ust_inventory_units, self.jgb_inventory_units, self.jgb30_inventory_units,
          self.usd_bn, self.jpy_tn, self.fwd_usd_bn, self.equity_book_usd_bn) = out[:8]  # fmt: skip
-        day.executed[self.name] = out[8:]
 
     def bear_counterparty_loss(self, ledger, usd_bn: float) -> None:
         """Take what a customer that failed could not pay (``usd_bn`` ≥ 0) out of the dealers' cash and

@@ -1246,7 +1246,7 @@ class HedgeFunds(Sector):
     section = "hedge_funds"
     flows = fund_flows
     ledger_rows = ("hedge_funds", "fund_investors")
-    requires = ("dealers", "money_market")
+    requires = ("dealers", "money_market", "real_money")  # real money publishes the fundamental they value against
     columns = ("hf_gross_usd_bn", "hf_net_usd_bn", "hf_ust_usd_bn", "hf_equity_usd_bn", "hf_leverage",
                "hf_margin_calls", "hf_forced_usd_bn", "hf_failures", "hf_alive",
                "hf_investor_flows_usd_bn")  # fmt: skip
@@ -1343,7 +1343,7 @@ class HedgeFunds(Sector):
     def settle(self, model, day) -> None:
         f, led = self.state, model.ledger
         before = self.held if self.held is not None else self.holdings()  # as the last settlement left them
-        units_before, fwd_before, repo_before = before["ust_units"], before["usd_fwd_bn"], -before["repo_usd_bn"]
+        repo_before = -before["repo_usd_bn"]
         prices = settle_prices(day)
         if self.engine is None:
             t = settle(f, self.config, prices, day=model.day)
@@ -1363,7 +1363,6 @@ class HedgeFunds(Sector):
         for asset, amount in held.items():  # sync_ledger without summing the arrays again
             led.set(self.name, asset, amount)
         self.totals = t
-        day.executed[self.name] = (0.0, held["ust_units"] - units_before, 0.0, held["usd_fwd_bn"] - fwd_before)
 
     # -- accounts ---------------------------------------------------------------------------------
     def holdings_rows(self) -> dict[str, dict[str, float]]:

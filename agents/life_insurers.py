@@ -397,7 +397,7 @@ class LifeInsurers(Sector):
 
     name = "life_insurers"
     section = "life_insurers"
-    requires = ("dealers",)
+    requires = ("dealers", "real_money")  # real money publishes the fundamental they value against
     columns = ("lifer_foreign_share", "lifer_hedge_ratio", "lifer_fx_flow_usd_bn", "lifer_hedge_usd_bn")
 
     def __init__(self, model) -> None:
@@ -450,11 +450,10 @@ class LifeInsurers(Sector):
         led = model.ledger
         if self._cells is None:  # the ledger's rows and columns are fixed once the model is built
             self._cells = led.cells(_BOOKED)
-        usd, ust, fwd, jgb30 = _insurer_settle_flat(
+        _insurer_settle_flat(
             self._orders, self.state, self.config.enabled, day.usdjpy, day.ust_price, day.jgb30_price,
             day.forward_revaluation(), day.forward_carry(), led.table, led.turnover, self._cells,
         )  # fmt: skip
-        day.executed[self.name] = (usd, ust, 0.0, fwd, jgb30)
 
     def holdings(self) -> dict[str, float]:
         return {"ust_units": float(self.state.ust_units.sum()), "jgb30_units": float(self.state.jgb_units.sum()),

@@ -76,6 +76,7 @@ class LongHorizon(Sector):
 
     name = "long_horizon"
     section = "long_horizon"
+    requires = ("real_money",)  # real money publishes the fundamental they trade towards
     flows = long_horizon_flows
     columns = ("long_horizon_usd_bn",)
 

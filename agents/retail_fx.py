@@ -645,7 +645,6 @@ class RetailFx(Sector):
         alpha = 1.0 - 0.5 ** (1.0 / self.config.reference_halflife_days)
         self.reference_log_usdjpy += alpha * (math.log(day.usdjpy) - self.reference_log_usdjpy)
         self.totals = t
-        day.executed[self.name] = (0.0, 0.0, 0.0, traded)
 
     # -- accounts ---------------------------------------------------------------------------------
     def holdings_rows(self) -> dict[str, dict[str, float]]:

@@ -120,7 +120,8 @@ class Sector:
     columns
         The time-series columns :meth:`record` returns, in order.
     requires
-        Names of sectors this one trades with or books against (its counterparties in the ledger).
+        Names of sectors this one trades with or books against (its counterparties in the ledger), or
+        whose published signals it reads.
     flows_stage
         When its flows are evaluated within one trial (0: customers; 1: day-wide functions of their
         flows such as the risk index; 2: intermediaries that read those).
@@ -255,7 +256,6 @@ class Day:
         self.flows = flows.copy()
         self.aux = aux.copy()  # day-wide quantities at the cleared prices (model.sector's AUX_ rows)
         self._index = index
-        self.executed: dict[str, tuple[float, ...]] = {}  # net trades per market, as sectors book them
 
     def flows_of(self, sector: Sector) -> np.ndarray:
         """The sector's flows per market at the cleared prices, as the solver returned them."""

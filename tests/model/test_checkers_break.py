@@ -248,6 +248,22 @@ def test_sectors_without_the_dealers_are_refused_naming_who_needs_them():
         check_sectors(without)
 
 
+@pytest.mark.parametrize("reader", ["hedge_funds", "life_insurers", "long_horizon"])
+def test_a_sector_reading_real_moneys_fundamental_is_refused_without_it(reader):
+    """The funds, the insurers and the long-horizon investors read the fundamental real money publishes:
+    without real money the model is refused when it is built, in one line, not on day 1 with a KeyError."""
+    from model.model import CarryUnwindModel
+    from model.validation import ConfigError
+
+    kept = tuple(cls for cls in DEFAULT_SECTORS if cls.name != "real_money")
+    with pytest.raises(ValueError, match=rf"sector '{reader}' requires the sectors \['real_money'\]"):
+        check_sectors(tuple(cls for cls in kept if cls.name == reader or not cls.requires or "real_money" not in
+                            cls.requires))  # fmt: skip
+    with pytest.raises(ConfigError, match=r"requires the sectors \['real_money'\]; add them or remove") as caught:
+        CarryUnwindModel(seed=1, sectors=kept)
+    assert "\n" not in str(caught.value)
+
+
 def test_a_sector_without_a_name_is_refused():
     class Nameless(Sector):
         pass
