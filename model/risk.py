@@ -40,7 +40,8 @@ close) and the dealers' capacity (today's, at the same trial prices, :mod:`agent
 dealers' capital reaches their capacity through their equity, not through ``v``. With
 ``market.risk_endogenous = False``, ``a = c = 0``: the equity market, the news and events move it. The index
 is capped at ``market.risk_index_max`` (zero derivative above it) and floored at 5; the part of
-``ln v`` the cap or the floor removes is taken from ``q``.
+``ln v`` the cap or the floor removes is taken from ``q`` up to what ``q`` itself put there (its part of
+the same sign), the rest from the slow part, so that a bounded index decays from the bound.
 
 This block is evaluated after the customers' flows and before the dealers'
 (:attr:`~model.sector.Sector.flows_stage` 1); it trades nothing.
@@ -106,7 +107,12 @@ def risk_flows(p, inp, z, jac, gross, out, aux):
     if log_v >= inp.log_max or log_v <= LOG_FLOOR:
         bounded = min(max(log_v, LOG_FLOOR), inp.log_max)
         aux[AUX_LOG_RISK, 0] = bounded
-        aux[AUX_RISK_CHANNELS, 0] = channels + (bounded - log_v)
+        # q gives up only the part of the excess it put there (its own sign's part); the rest is the slow
+        # part's, so that the index decays from the bound at ρ once the excess is gone, and is not held at
+        # the bound while a q charged beyond its own size decays at ρ_c < ρ
+        excess = log_v - bounded  # > 0 at the cap, < 0 at the floor
+        own = min(excess, max(channels, 0.0)) if excess > 0.0 else max(excess, min(channels, 0.0))
+        aux[AUX_RISK_CHANNELS, 0] = channels - own
         for k in range(n):
             aux[AUX_LOG_RISK, 1 + k] = 0.0
             aux[AUX_RISK_CHANNELS, 1 + k] = 0.0

@@ -148,7 +148,9 @@ def test_the_channels_part_of_the_index_is_its_own_ar1_and_vanishes_exactly_with
         channels = inp.channel_persistence * inp.channels_prev + hand_channels(inp, p[FX], forced.value(p))
         unbounded = hand_level(inp, p[FX], forced.value(p), p[UST])
         bounded += abs(unbounded - log_v[0]) > 1e-9
-        assert q[0] == pytest.approx(channels + (log_v[0] - unbounded), abs=1e-12)
+        excess = unbounded - log_v[0]  # what the cap (> 0) or the floor (< 0) removed
+        own = min(excess, max(channels, 0.0)) if excess > 0.0 else max(excess, min(channels, 0.0))
+        assert q[0] == pytest.approx(channels - (own if abs(excess) > 1e-12 else 0.0), abs=1e-12)
         if abs(unbounded - log_v[0]) > 1e-9:
             assert not q[1:].any()
         else:
@@ -159,6 +161,34 @@ def test_the_channels_part_of_the_index_is_its_own_ar1_and_vanishes_exactly_with
         assert np.array_equal(run_risk(risk_flows, p, one, forced),
                               run_risk(risk_flows, p, one._replace(channels_prev=0.0), forced))  # fmt: skip
     assert bounded > 100
+
+
+@pytest.mark.parametrize("ratio", [1.0, 0.7])
+def test_an_index_capped_by_a_slow_jump_decays_from_the_cap_the_next_day(ratio):
+    """A sentiment jump of +2.5 in ln v from 20 lifts the slow part above the cap of 150, with the channels
+    at 0. The cap removes the excess from the slow part, not from q (q put none of it there), so the next
+    days decay from the cap at ρ whatever ρ_c: the path of one component, not an index held at the cap
+    for weeks while a q charged with the whole excess decays at ρ_c < ρ."""
+    rho = 0.986
+    log_max, log_mean = math.log(150.0), math.log(18.0)
+    inp = RiskInputs(s_prev=math.log(150.0), log_v_prev=math.log(20.0), log_mean=log_mean, persistence=rho,
+                     vol_sensitivity=0.0, forced_sensitivity=0.0, expected_vol=0.006, news=2.5,
+                     equity_sensitivity=0.0, equity_before=0.0, equity_duration=0.0, y_us_prev=0.04,
+                     carry_stock=100.0, log_max=log_max, channels_prev=0.0,
+                     channel_persistence=ratio * rho)  # fmt: skip
+    p = np.zeros(N_MARKETS)
+    p[[FX, UST, JGB, FWD, JGB30]] = inp.s_prev, 0.04, 0.01, -0.004, 0.02
+    none = ForcedSales(np.random.default_rng(0), p)
+    none.level, none.grad[:] = 0.0, 0.0
+    path, log_v, q = [], inp.log_v_prev, 0.0
+    for day in range(12):
+        step = inp._replace(log_v_prev=log_v, channels_prev=q, news=inp.news if day == 0 else 0.0)
+        log_v = run_risk(risk_flows, p, step, none)[0]
+        q = run_risk(risk_flows, p, step, none, row=AUX_RISK_CHANNELS)[0]
+        path.append(log_v)
+    assert path[0] == log_max and q == 0.0
+    for k in range(1, 12):  # one component's decay from the cap, to rounding
+        assert path[k] == pytest.approx(log_mean + rho**k * (log_max - log_mean), abs=1e-12)
 
 
 def test_risk_flows_equal_the_hand_formula_with_its_cap_and_floor():
