@@ -10,8 +10,9 @@
   function written in the source. Same rules, no second copy of them.
 
 Each engine runs the same model from the same seed on the lean path (the time series in
-preallocated arrays, no DataCollector). Model construction is timed separately and the compiled
-engine is warmed up first (a one-day run), so compilation or the cache load is reported on its own.
+preallocated arrays, no DataCollector). Model construction is timed separately and the compiled and
+NumPy engines are warmed up first (their first 20 days, at the population timed), so compilation or
+the cache load is reported on its own, not inside a timed run.
 Each day's step is split into phases with ``time.perf_counter`` (``model.phase_timer``; off outside
 the benchmark): decide (every sector's decision, the day's shock draws), clear (the clearing, the
 Walras check, the price-impact Jacobian), settle (the close and every sector's books), record (the
@@ -31,13 +32,18 @@ given): the **lean path** (``collect=False``, what :func:`model.results.run_simu
 the **Mesa path** (``collect=True``: the DataCollector and the agent views), in the same process and
 alternately, with the per-phase times of each and, for the lean path, the share of each phase spent
 inside numba kernels (:class:`KernelTimer`, measured on as many more runs, in the same alternation:
-the one with the median time inside). It checks that both paths
-record the same time series bit for bit and reports runs per minute on one core.
+the one with the median time inside). "Inside" includes numba's call bridge (typing and unboxing the
+arguments, boxing the result); two estimates of that bridge are printed beside it, with the ratio
+each would give counted outside. A whole lean run comes first, untimed, so that every kernel is
+loaded before the timed runs, and garbage is collected before each. It checks that both paths
+record the same time series bit for bit and reports runs per minute on one core. The runs are
+repeated in one process, not in fresh ones.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -61,6 +67,7 @@ PRICE_COLUMNS = ("usdjpy", "ust10y_yield", "jgb10y_yield")
 TOLERANCE = 1e-9
 PHASES = ("decide", "clear", "settle", "record", "other")
 DEFAULT_PLAIN_DAYS = 10
+WARMUP_DAYS = 20  # the funds' benchmark warms each engine up on its first 20 days
 STANDARD_DAYS = 500
 ENGINE_NAMES = {"numba": "compiled (numba)", "numpy": "NumPy", "mesa": "plain Python"}
 
@@ -97,9 +104,15 @@ class KernelTimer:
     (:attr:`typing_seconds`), at the cost of more time in each wrapper.
     """
 
-    def __init__(self, typing: bool = True) -> None:
+    def __init__(self, typing: bool = True, bridge: bool = False) -> None:
         self.seconds = 0.0
         self.calls = 0
+        # with ``bridge``: an estimate of numba's whole call bridge (typing the arguments, unboxing them,
+        # boxing a result): a compiled no-op called with the same arguments just before each call, timed
+        # on its own (``bridge_seconds``). The no-op compiles once per argument signature, so a run that
+        # measures it must follow one that compiled it (:func:`_bridge_estimate`).
+        self.bridge_seconds: float | None = 0.0 if bridge else None
+        self._noop = _bridge_noop() if bridge else None
         # of `seconds`, an estimate of numba's typing of the arguments (C code in its dispatcher that
         # fingerprints every argument to pick the compiled overload): the same fingerprint, timed
         # just before each call (outside the kernel's time). It is an upper estimate: it meets the
@@ -119,7 +132,13 @@ class KernelTimer:
         clock = time.perf_counter
         compute_fingerprint = self._fingerprint
 
+        noop = self._noop
+
         def timed(*args: Any, **kwargs: Any) -> Any:
+            if noop is not None:
+                t = clock()
+                noop(*args, *kwargs.values())
+                self.bridge_seconds += clock() - t
             if compute_fingerprint is not None:
                 t = clock()
                 compute_fingerprint((*args, *kwargs.values()))
@@ -155,6 +174,20 @@ class KernelTimer:
         for space, key, value in reversed(self._patched):
             space[key] = value
         self._patched.clear()
+
+
+@functools.cache
+def _bridge_noop() -> Any:
+    """A compiled function that takes any arguments and does nothing: its call from Python is numba's
+    call bridge alone (typing and unboxing the arguments, boxing its result). One for the process, so
+    that what it compiled for a signature in one run serves the next."""
+    from numba import njit
+
+    @njit
+    def noop(*args: Any) -> int:
+        return 0
+
+    return noop
 
 
 class SplitPhaseTimer(PhaseTimer):
@@ -486,14 +519,16 @@ def run_benchmark(n_funds: int, days: int, seed: int = 1, reps: int = 1, plain_d
         time; the price checks; ``speedup`` (plain / compiled over the first ``plain_days`` days) and
         ``numpy_speedup`` (plain / NumPy, same days).
     """
-    from model.model import CarryUnwindModel
 
     plain_days = min(days, DEFAULT_PLAIN_DAYS) if plain_days is None else plain_days
     if plain_days > days:
         raise ValueError(f"plain_days = {plain_days} is not allowed; expected at most days ({days})")
     allocator = steady_allocator() if steady else ""
     t0 = time.perf_counter()
-    CarryUnwindModel(seed=seed, hedge_funds__n_funds=8).run_for(1)  # compile or load the numba cache
+    # each engine's first WARMUP_DAYS days, at the population timed: the kernels a run calls are compiled or
+    # loaded from the cache before any timed run (the Treasury's first auction, on day 5, among them)
+    for engine in ("numba", "numpy"):
+        timed_run(engine, n_funds, min(days, WARMUP_DAYS), min(days, WARMUP_DAYS), seed)
     warmup = time.perf_counter() - t0
     runs = {e: _median_run([timed_run(e, n_funds, days, plain_days, seed) for _ in range(reps)])
             for e in ("numba", "numpy")}  # fmt: skip
@@ -574,8 +609,11 @@ def _time_standard(collect: bool, days: int, seed: int, populations: dict[str, i
                    kernels: KernelTimer | None = None) -> dict[str, Any]:  # fmt: skip
     """Build, run and summarise one run: the lean path as :func:`model.results.run_simulation` takes it
     (``collect=False``, ``run_days``), or the Mesa path (``collect=True``, Mesa's ``run_for``)."""
+    import gc
+
     from model.results import summarize
 
+    gc.collect()  # the previous runs' garbage is not collected inside this one
     t0 = time.perf_counter()
     model = _standard_model(collect, days, seed, populations)
     build = time.perf_counter() - t0
@@ -595,8 +633,10 @@ def _time_standard(collect: bool, days: int, seed: int, populations: dict[str, i
             kernels.remove()
     summarize(model.timeseries())
     t3 = time.perf_counter()
+    # the series only, not the model: a Mesa-path model (its DataCollector, its agents) kept alive through
+    # the later runs would make their garbage collections longer
     out = {"build_seconds": build, "seconds": t2 - t1, "cpu_seconds": c2 - c1, "finish_seconds": t3 - t2,
-           "total_seconds": t3 - t0, "phases": dict(timer.seconds), "model": model}  # fmt: skip
+           "total_seconds": t3 - t0, "phases": dict(timer.seconds), "series": model.arrays()}  # fmt: skip
     if kernels is not None:
         out["kernel_phases"] = dict(timer.kernel_seconds)
         out["kernel_calls"] = kernels.calls
@@ -620,14 +660,27 @@ def _time_by_part(days: int, seed: int, populations: dict[str, int]) -> dict[str
         parts.remove()
         kernels.remove()
     return {"parts": parts, "seconds": seconds, "kernel_seconds": kernels.seconds, "kernel_calls": kernels.calls,
-            "model": model}  # fmt: skip
+            "series": model.arrays()}  # fmt: skip
 
 
-def _same_series(lean: Any, mesa: Any) -> bool:
-    """Whether two models recorded the same time series, bit for bit (NaN equal to NaN)."""
+def _bridge_estimate(days: int, seed: int, populations: dict[str, int]) -> tuple[float, int]:
+    """Seconds of numba's call bridge in one lean run (:class:`KernelTimer` with ``bridge``): the second
+    of two runs, the first having compiled the no-op for every argument signature; and its kernel calls."""
+    for _ in range(2):
+        model = _standard_model(False, days, seed, populations)
+        kernels = KernelTimer(typing=False, bridge=True)
+        try:
+            kernels.install(model)
+            model.run_days(days)
+        finally:
+            kernels.remove()
+    return kernels.bridge_seconds, kernels.calls
+
+
+def _same_series(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two recorded time series (column → values) are the same, bit for bit (NaN equal to NaN)."""
     import numpy as np
 
-    a, b = lean.arrays(), mesa.arrays()
     if a.keys() != b.keys():
         return False
     for c in a:
@@ -678,8 +731,11 @@ def run_standard_benchmark(days: int = STANDARD_DAYS, seed: int = 1, reps: int =
 
     populations = dict(populations or {})
     t0 = time.perf_counter()
-    warm = _standard_model(False, 1, seed, populations)
-    warm.run_for(1)  # compile or load the numba cache
+    # a whole run of the same configuration first: every kernel the timed runs call is compiled or loaded
+    # from the cache by then, those first called late in a run too (the Treasury's first auction on day 5,
+    # the fallback solver on a day Newton stalls), so that no load lands in a timed run
+    warm = _standard_model(False, days, seed, populations)
+    warm.run_days(days)
     summarize(warm.timeseries())  # its first call imports what it needs
     del warm
     warmup = time.perf_counter() - t0
@@ -695,8 +751,8 @@ def run_standard_benchmark(days: int = STANDARD_DAYS, seed: int = 1, reps: int =
     med = {p: _median_run(r) for p, r in runs.items()}
     split = sorted(splits, key=lambda r: sum(r["kernel_phases"].values()))[len(splits) // 2]
     del runs, splits  # the other runs' models
-    identical = _same_series(med["lean"]["model"], med["mesa"]["model"]) if mesa_path else None
-    identical_split = _same_series(med["lean"]["model"], split["model"])
+    identical = _same_series(med["lean"]["series"], med["mesa"]["series"]) if mesa_path else None
+    identical_split = _same_series(med["lean"]["series"], split["series"])
 
     names = {"lean": "lean path", "mesa": "Mesa path"}
     pops = ", ".join(f"{k}={v}" for k, v in populations.items()) or "every population at its default"
@@ -730,6 +786,11 @@ def run_standard_benchmark(days: int = STANDARD_DAYS, seed: int = 1, reps: int =
         print(f"of the time inside, up to about {1e3 * typing / days:.3f} ms/day is numba typing the kernels' "
               f"arguments at each call from Python (its dispatcher, not compiled code); counted outside, "
               f"outside / inside would be {_ratio(floor(outside + typing), inside - typing)}")  # fmt: skip
+    bridge, bridge_calls = _bridge_estimate(days, seed, populations)
+    print(f"of the time inside, about {1e3 * bridge / days:.3f} ms/day is numba's whole call bridge at the "
+          f"{bridge_calls / days:.0f} calls a day (typing and unboxing the arguments, boxing the result: a compiled "
+          f"no-op called with the same arguments, timed on one more run); counted outside, outside / inside "
+          f"would be {_ratio(floor(outside + bridge), inside - bridge)}")  # fmt: skip
     if floor.hit:
         print(floor.note())
     lean = med["lean"]
@@ -744,11 +805,13 @@ def run_standard_benchmark(days: int = STANDARD_DAYS, seed: int = 1, reps: int =
         "seed": seed,
         "populations": populations,
         "warmup_seconds": warmup,
-        "paths": {p: {k: v for k, v in r.items() if k != "model"} for p, r in med.items()},
+        "paths": {p: {k: v for k, v in r.items() if k != "series"} for p, r in med.items()},
         "kernel_seconds": kp,
         "outside_over_inside": outside / inside,
         "typing_seconds": typing,
         "outside_over_inside_typing_outside": None if typing is None else (outside + typing) / (inside - typing),
+        "bridge_seconds": bridge,
+        "outside_over_inside_bridge_outside": (outside + bridge) / (inside - bridge),
         "timer_overhead_seconds": overhead,
         "runs_per_minute": per_minute,
         "split_run_identical": identical_split,
@@ -758,7 +821,7 @@ def run_standard_benchmark(days: int = STANDARD_DAYS, seed: int = 1, reps: int =
         print()
         print(part_table(timed["parts"], days, lean["seconds"], timed["seconds"], timed["kernel_seconds"],
                          timed["kernel_calls"]))  # fmt: skip
-        result["by_part_identical"] = _same_series(lean["model"], timed["model"])
+        result["by_part_identical"] = _same_series(lean["series"], timed["series"])
         result["by_part"] = {label: {"seconds": sec, "kernel_seconds": timed["parts"].kernel_seconds[label],
                                      "calls": timed["parts"].calls[label]}
                              for label, sec in timed["parts"].seconds.items()}  # fmt: skip
@@ -767,7 +830,7 @@ def run_standard_benchmark(days: int = STANDARD_DAYS, seed: int = 1, reps: int =
     if mesa_path:
         speedup = med["mesa"]["seconds"] / lean["seconds"]
         print(f"time series: lean path and Mesa path {'identical bit for bit' if identical else 'DIFFER'} "
-              f"(all {len(lean['model'].columns)} columns, days 0-{days})")  # fmt: skip
+              f"(all {len(lean['series'])} columns, days 0-{days})")  # fmt: skip
         print(f"lean path: {speedup:.2f}x faster than the Mesa path (the days only)")
         result.update(identical=identical, speedup=speedup)
     return result
@@ -797,7 +860,14 @@ def seeds_summary(results: list[dict]) -> str:
         + (
             f" ({spread(at_least_0([r['outside_over_inside_typing_outside'] for r in results]), '.2f')} with numba's "
             "typing of "
-            "the arguments counted outside),"
+            "the arguments counted outside"
+            + (
+                f", {spread(at_least_0([r['outside_over_inside_bridge_outside'] for r in results]), '.2f')} with its "
+                "whole call bridge"
+                if all(r.get("outside_over_inside_bridge_outside") is not None for r in results)
+                else ""
+            )
+            + "),"
             if all(r.get("outside_over_inside_typing_outside") is not None for r in results)
             else ","
         ),

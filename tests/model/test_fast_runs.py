@@ -92,11 +92,34 @@ def test_kernel_timer_counts_kernel_calls_and_restores_the_dispatchers():
     assert timer.calls >= 2 * 4  # at least the solver and the households' kernels
 
 
+def test_the_bridge_estimate_calls_a_no_op_and_leaves_the_run_as_it_was():
+    """With the call-bridge estimate on, every kernel call from Python is preceded by a compiled no-op
+    with the same arguments, timed apart: the run records the same numbers bit for bit, and the no-op
+    returns 0 whatever it is given (arrays, NamedTuples of arrays, scalars)."""
+    from experiments.cli.bench import _bridge_noop, _same_series
+
+    noop = _bridge_noop()
+    assert noop(np.zeros(3), 1.5, (np.ones(2), 2)) == 0 and noop() == 0
+    plain = CarryUnwindModel(seed=3, collect=False, hedge_funds__n_funds=20, simulation__days=4)
+    plain.run_days(4)
+    model = CarryUnwindModel(seed=3, collect=False, hedge_funds__n_funds=20, simulation__days=4)
+    model.run_days(1)
+    kernels = KernelTimer(typing=False, bridge=True).install(model)
+    try:
+        model.run_days(3)
+    finally:
+        kernels.remove()
+    assert kernels.calls > 0 and kernels.bridge_seconds > 0.0
+    assert _same_series(plain.arrays(), model.arrays())
+    assert KernelTimer().bridge_seconds is None  # off unless asked for
+
+
 def test_standard_benchmark_reports_both_paths_and_their_agreement(capsys):
     result = run_standard_benchmark(days=3, seed=2, reps=1, populations={"hedge_funds__n_funds": 20})
     out = capsys.readouterr().out
     assert result["identical"] and result["split_run_identical"]
     assert "lean path" in out and "Mesa path" in out and "inside numba kernels" in out
+    assert "numba's whole call bridge" in out and result["bridge_seconds"] > 0.0
     assert out.strip().splitlines()[-1].startswith("lean path: ")
 
 
@@ -192,6 +215,14 @@ def test_standard_benchmark_over_seeds_ends_with_their_medians(capsys, monkeypat
     assert main(["bench", "--standard", "--seed", "3", "--seeds", "3", "--days", "10"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert "outside / inside 0.60 (0.40-0.90) (1.60 (1.40-1.90) with numba's typing of the arguments counted " in last
+
+    def bridged(**kw):  # and its whole call bridge
+        return {**typed(**kw), "outside_over_inside_bridge_outside": 2.0 + figures[kw["seed"]][1]}
+
+    monkeypatch.setattr(bench, "run_standard_benchmark", bridged)
+    assert main(["bench", "--standard", "--seed", "3", "--seeds", "3", "--days", "10"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "counted outside, 2.60 (2.40-2.90) with its whole call bridge), " in last
 
 
 def test_households_decision_returns_the_sum_of_its_flows():
