@@ -7,15 +7,26 @@ This module runs it over seeds with the risk index's own news switched off (``ma
 and losses, and the US equity index, which carries the scenario's equity news and its own daily
 noise (``macro.equity_vol_pa``, exogenous like the news it stands for). For each run it reports:
 
-* the close-to-close **peak-to-trough fall** of USD/JPY over the first 60 trading days from 1 Jul
-  2024 (observed: about −11% on closes, 161.7 on 10 Jul to about 144 on 5 Aug);
-* the **peak of the risk index** (observed VIX close 38.6 on 5 Aug; intraday 65.7);
-* the **fall of the carry stock** (``hf_net_usd_bn``) from its peak to its trough in the window
-  (observed: 50-60% of the yen carry unwound, by bank estimates of 7-9 Aug 2024);
-* the trough day, days at the index's cap, and failed runs (a run that ends in a clearing failure
-  has no measures: the medians are over the runs that cleared, printed with their number, and the
-  failed runs are counted beside every figure; the shares count a failed run as not meeting the
-  condition, and the share unwinding more than observed is also given counting it as meeting it).
+* the close-to-close **peak-to-trough fall** of USD/JPY from 1 Jul to 5 Aug 2024, the window of the
+  observation it is compared with (observed: about −11% on closes, 161.7 on 10 Jul to about 144 on
+  5 Aug); and the same over the first 60 trading days (``fall_pct_60d``; observed over those days,
+  to 140.6 on 16 Sep: −13.0%);
+* the **peak of the risk index** to 5 Aug (observed VIX close 38.6 on 5 Aug; intraday 65.7), and
+  over the 60 days;
+* the **fall of the carry stock** (``hf_net_usd_bn``, the carry funds') from its peak to its trough
+  to 9 Aug (observed: 50-60% of the yen carry unwound, by bank estimates of 7-9 Aug 2024), and over
+  the 60 days;
+* the trough day in the 60 days, days at the index's cap, funds that failed (counted up to the day
+  a run broke down), and failed runs (a run that ends in a clearing failure has no other measures:
+  the medians are over the runs that cleared, printed with their number, and the failed runs are
+  counted beside every figure; the shares count a failed run as not meeting the condition, and the
+  share unwinding more than observed is also given counting it as meeting it).
+
+The seeds are validation's held-out ones (1001, 1002, …), not the calibration's fitting seeds.
+**Against no inputs.** The replay moves without any input too: the fully positioned book drifts and
+the 60-day window has its own noise. So the central sensitivity is also run without the scenario's
+events (same seeds, same state on 1 Jul), and the effect of the inputs is given as the median of
+the per-seed differences (replay minus no inputs) with its interval.
 
 Every figure is given as the median over seeds with its 5-95% range and a seed-bootstrap interval of
 the median, for the central news sensitivity and across the sensitivity's sourced range
@@ -66,7 +77,7 @@ import numpy as np
 
 from experiments.analysis.carry_channels import ANCHOR_USD_BN
 from experiments.analysis.statistics import seed_spread
-from experiments.analysis.targets import EPISODE_BANDS, EPISODE_OBSERVED
+from experiments.analysis.targets import EPISODE_BANDS, EPISODE_OBSERVED, FIRST_SEED
 from experiments.runner import save_figure_atomic
 
 __all__ = [
@@ -83,6 +94,7 @@ __all__ = [
     "draw_positioning",
     "replay_run",
     "replay_measures",
+    "effect_of_inputs",
     "replay",
     "main",
 ]
@@ -92,6 +104,9 @@ SCENARIO = "boj_hike_2024"
 # repricing, reported beside the replay from inputs, never in its place
 CONDITIONAL = "boj_hike_2024_conditional_fed"
 WINDOW_DAYS = 60
+# the dates the observations the replay is compared with refer to: the fall to the 5 Aug close, the
+# carry unwound by the banks' estimates of 7-9 Aug (the latest of them, the most time for the model)
+FALL_DATE, UNWOUND_DATE = "2024-08-05", "2024-08-09"
 # Observed USD/JPY closes, for comparison only (approximate daily closes; BoJ / Federal Reserve H.10)
 OBSERVED_CLOSES: dict[str, float] = {
     "2024-07-01": 161.5,
@@ -123,6 +138,8 @@ ANCHOR_BAND = 0.30
 # observed, for comparison only: the close-to-close fall to 5 Aug and the share of the carry unwound
 # (bank estimates of 7-9 Aug 2024: experiments.analysis.targets.EPISODE_OBSERVED)
 OBSERVED_FALL_PCT = -11.0
+# the observed closes' fall from their peak over the replay's 60 trading days (to 16 Sep): 161.7 → 140.6
+OBSERVED_FALL_60D_PCT = 100.0 * (140.6 / 161.7 - 1.0)
 OBSERVED_UNWOUND_PCT = EPISODE_OBSERVED["carry_fall_pct_range"]
 
 
@@ -165,14 +182,26 @@ def replay_measures(usdjpy: np.ndarray, risk_index: np.ndarray, carry: np.ndarra
 
 
 def replay_run(task: tuple) -> dict[str, Any]:
-    """One seed of the replay: ``(seed, days, overrides[, scenario])`` → its path and measures (``failed`` set
-    and measures NaN where the run ends in a clearing failure); the scenario is ``SCENARIO`` unless given."""
+    """One seed of the replay: ``(seed, days, overrides[, scenario[, quiet]])`` → its path and measures
+    (``failed`` set and measures NaN where the run ends in a clearing failure, but the funds that failed
+    before it); the scenario is ``SCENARIO`` unless given, and with ``quiet`` its events are removed (the
+    run without inputs).
+
+    ``fall_pct`` and ``risk_index_peak`` are over the days to ``FALL_DATE``, ``carry_fall_pct`` to
+    ``UNWOUND_DATE`` (the observations' windows); the ``_60d`` figures, the trough day, the days at the
+    cap and the fund failures over the first ``WINDOW_DAYS``."""
+    import dataclasses
+
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
     from model.results import check_accounting, run_name
+    from model.scenarios import load_scenario
 
-    seed, days, overrides, scenario = (*task, SCENARIO)[:4]
-    model = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **overrides)
+    seed, days, overrides, scenario, quiet = (*task, *(SCENARIO, False)[len(task) - 3 :])
+    spec = load_scenario(scenario)
+    if quiet:
+        spec = dataclasses.replace(spec, events=())
+    model = CarryUnwindModel(scenario=spec, seed=seed, collect=False, **overrides)
     failed = ""
     try:
         model.run_days(days)
@@ -181,13 +210,24 @@ def replay_run(task: tuple) -> dict[str, Any]:
     else:
         check_accounting(model, run_name(model))
     h = model.arrays()
-    window = min(WINDOW_DAYS, len(h["usdjpy"]) - 1)
-    measures = replay_measures(
-        h["usdjpy"][: window + 1], h["risk_index"][: window + 1], h["hf_net_usd_bn"][: window + 1],
-        model.config.market.risk_index_max, h["hf_failures"][: window + 1],
-    )  # fmt: skip
+    last = len(h["usdjpy"]) - 1
+
+    def over(day: int) -> dict[str, float]:  # the measures over days 0..day (or as many as the run has)
+        d = max(0, min(day, last))  # a date before the run's start (another start date) gives day 0 alone
+        return replay_measures(h["usdjpy"][: d + 1], h["risk_index"][: d + 1], h["hf_net_usd_bn"][: d + 1],
+                               model.config.market.risk_index_max, h["hf_failures"][: d + 1])  # fmt: skip
+
+    window, to_fall, to_unwound = over(WINDOW_DAYS), over(model.calendar.day_of(FALL_DATE)), over(
+        model.calendar.day_of(UNWOUND_DATE))  # fmt: skip
+    measures = {
+        "fall_pct": to_fall["fall_pct"], "risk_index_peak": to_fall["risk_index_peak"],
+        "carry_fall_pct": to_unwound["carry_fall_pct"], "fall_pct_60d": window["fall_pct"],
+        "risk_index_peak_60d": window["risk_index_peak"], "carry_fall_pct_60d": window["carry_fall_pct"],
+        "trough_day": window["trough_day"], "days_at_cap": window["days_at_cap"],
+    }  # fmt: skip
     if failed:
         measures = dict.fromkeys(measures, float("nan"))
+    measures["fund_failures"] = window["fund_failures"]  # those before a breakdown too
     dates = [model.calendar.date(int(d)).isoformat() for d in h["day"]]
     return {"seed": seed, "failed": failed, "dates": dates, "usdjpy": h["usdjpy"].tolist(),
             "risk_index": h["risk_index"].tolist(), "carry": h["hf_net_usd_bn"].tolist(),
@@ -195,7 +235,9 @@ def replay_run(task: tuple) -> dict[str, Any]:
 
 
 MEASURES = ("fall_pct", "trough_day", "risk_index_peak", "carry_fall_pct", "days_at_cap", "carry_start_usd_bn",
-            "fund_failures")  # fmt: skip
+            "fund_failures", "fall_pct_60d", "risk_index_peak_60d", "carry_fall_pct_60d")  # fmt: skip
+# the figures whose effect of the inputs (replay minus the run without them, per seed) is reported
+PAIRED = ("fall_pct", "risk_index_peak", "carry_fall_pct", "fall_pct_60d", "carry_fall_pct_60d")
 
 
 def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -209,7 +251,8 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     out["share_beyond_observed"] = float(np.mean([r["carry_fall_pct"] > OBSERVED_UNWOUND_PCT[1] for r in runs]))
     # the same with every failed run counted as unwinding more (a run that breaks the market may well have)
     out["share_beyond_observed_max"] = out["share_beyond_observed"] + out["failed_runs"] / max(len(runs), 1)
-    # seeds in which a fund failed (none was reported in August 2024; a failed run's NaN is not counted here)
+    # seeds in which a fund failed (none was reported in August 2024), a failed run's failures before it broke
+    # down counted
     out["share_with_failures"] = float(np.mean([r["fund_failures"] > 0 for r in runs]))
     # the day-0 stock is known before the run, so a failed run still has it
     out["share_at_anchor"] = float(np.mean([abs(r["carry_start_usd_bn"] / ANCHOR_USD_BN - 1.0) <= ANCHOR_BAND
@@ -218,13 +261,14 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _arm(seeds: Sequence[int], extra: dict[str, Any], *, days: int, workers: int, news_sd: float, progress: bool,
-         desc: str, base: dict[str, Any] | None = None, scenario: str = SCENARIO) -> dict[str, Any]:  # fmt: skip
+         desc: str, base: dict[str, Any] | None = None, scenario: str = SCENARIO,
+         quiet: bool = False) -> dict[str, Any]:  # fmt: skip
     """The replay of ``scenario`` over ``seeds`` with the overrides ``base`` (every arm's), then ``extra`` (this
-    arm's), and the risk index's news sd ``news_sd``."""
+    arm's), and the risk index's news sd ``news_sd``; ``quiet``: without the scenario's events."""
     from experiments.runner import run_tasks
 
     overrides = {"market__risk_news_sd": news_sd, **(base or {}), **extra}
-    tasks = [(seed, days, overrides, scenario) for seed in seeds]
+    tasks = [(seed, days, overrides, scenario, quiet) for seed in seeds]
     runs = run_tasks(replay_run, tasks, workers=workers, progress=progress, desc=desc)
     return {"overrides": extra, "summary": _summary(runs), "runs": runs}
 
@@ -373,19 +417,25 @@ def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd
            progress: bool = True, positioning: bool = True, channels: bool = False,
            grid: bool = False, conditional: bool = True,
            base: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
-    """Run the replay at each sensitivity over seeds ``0 … seeds − 1``, (``conditional``) the variant
+    """Run the replay at each sensitivity over the held-out seeds ``FIRST_SEED … FIRST_SEED + seeds − 1``, the
+    central one also without its inputs (``no_inputs``, and ``effect_of_inputs``: per-seed differences,
+    :func:`effect_of_inputs`), (``conditional``) the variant
     conditional on the observed repricing of the Fed (``CONDITIONAL``, central sensitivity), then
     (``positioning``) the central sensitivity across the funds' capital (:func:`run_positioning`) and
     (``channels``, which needs ``positioning``) each feedback channel switched off at the default and the
     anchor-matched capital (:func:`run_channels`), and (``grid``, which needs ``positioning``) the map over the margins'
     elasticity and the capital (:func:`run_map`); return the report. ``base``: overrides every arm takes
     (an arm's own overrides, such as a channel switched off, win over them)."""
-    ids = list(range(seeds))
+    ids = list(range(FIRST_SEED, FIRST_SEED + seeds))  # held out from the calibration's seeds
     kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress, base=base)
-    report: dict[str, Any] = {"scenario": SCENARIO, "seeds": seeds, "days": days, "window_days": WINDOW_DAYS,
+    report: dict[str, Any] = {"scenario": SCENARIO, "seeds": seeds, "first_seed": FIRST_SEED, "days": days,
+                              "window_days": WINDOW_DAYS, "fall_date": FALL_DATE, "unwound_date": UNWOUND_DATE,
                               "risk_news_sd": news_sd, "overrides": dict(base or {}), "by_sensitivity": {}}  # fmt: skip
     for name, extra in SENSITIVITIES.items():
         report["by_sensitivity"][name] = _arm(ids, extra, desc=f"replay ({name})", **kw)
+    report["no_inputs"] = _arm(ids, SENSITIVITIES["central"], desc="replay (no inputs)", quiet=True, **kw)
+    report["effect_of_inputs"] = effect_of_inputs(report["by_sensitivity"]["central"]["runs"],
+                                                  report["no_inputs"]["runs"])  # fmt: skip
     if conditional:
         report["conditional"] = {"scenario": CONDITIONAL,
                                  **_arm(ids, {}, desc="replay (conditional on the Fed's repricing)",
@@ -400,6 +450,20 @@ def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd
             report["map"] = run_map(ids, pos["default_capital_usd_bn"], pos["anchor_capital_usd_bn"], known=known,
                                     **kw)  # fmt: skip
     return report
+
+
+def effect_of_inputs(replayed: list[dict[str, Any]], quiet: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per figure of :data:`PAIRED`: the median over seeds of the replay's value minus the same seed's run
+    without inputs, with its interval (:func:`~experiments.analysis.statistics.seed_spread`), over the
+    seeds where both cleared (``pairs``; the others counted)."""
+    out: dict[str, Any] = {}
+    for key in PAIRED:
+        a = np.array([r[key] for r in replayed], dtype=float)
+        b = np.array([r[key] for r in quiet], dtype=float)
+        both = np.isfinite(a) & np.isfinite(b)
+        out[key] = {**seed_spread(a[both] - b[both], of="median"), "pairs": int(both.sum()),
+                    "pairs_with_a_failed_run": int((~both).sum())}  # fmt: skip
+    return out
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
@@ -579,8 +643,19 @@ def main(argv: list[str] | None = None) -> int:
             plot_map(report, out)
     if base:
         print("every arm with " + ", ".join(f"{k.replace('__', '.')} = {v}" for k, v in base.items()))
+    print(f"seeds {report['first_seed']}-{report['first_seed'] + report['seeds'] - 1} (held out from the "
+          f"calibration's); the fall and the index's peak to {FALL_DATE}, the carry unwound to {UNWOUND_DATE} (the "
+          f"observations' windows: observed {OBSERVED_FALL_PCT:.1f}% and {OBSERVED_UNWOUND_PCT[0]:.0f}-"
+          f"{OBSERVED_UNWOUND_PCT[1]:.0f}%); _60d over the {WINDOW_DAYS} days (observed fall "
+          f"{OBSERVED_FALL_60D_PCT:.1f}%)")  # fmt: skip
     for name, part in report["by_sensitivity"].items():
         _print_summary(name, part["summary"])
+    if "no_inputs" in report:
+        _print_summary("central, without the scenario's inputs (its events removed)", report["no_inputs"]["summary"])
+        print("effect of the inputs (replay minus no inputs, per seed; median [95% CI of the median]):")
+        for key, q in report["effect_of_inputs"].items():
+            print(f"  {key:>18}: {q['median']:8.2f}  [{q['ci95_lo']:.2f}, {q['ci95_hi']:.2f}]  "
+                  f"(pairs {q['pairs']}, {q['pairs_with_a_failed_run']} with a failed run)")  # fmt: skip
     if "conditional" in report:
         _print_summary(f"conditional on the Fed's repricing ({CONDITIONAL}: the expected Fed path from the UST 2y "
                        "closes to 1 Aug; not a result from inputs)", report["conditional"]["summary"])  # fmt: skip

@@ -28,7 +28,7 @@ def test_replay_measures_are_the_known_drawdowns_of_planted_paths():
 
 
 def test_a_failed_replay_run_counts_outside_the_band():
-    keys = ("fall_pct", "trough_day", "risk_index_peak", "carry_fall_pct", "days_at_cap", "fund_failures")
+    keys = replay.MEASURES
     ok = {**dict.fromkeys(keys, 1.0), "fall_pct": -10.0, "failed": "", "carry_start_usd_bn": 160.0,
           "fund_failures": 0.0}  # fmt: skip
     out = {**ok, "fall_pct": -3.0}
@@ -48,8 +48,8 @@ def test_a_failed_replay_run_counts_outside_the_band():
 
 
 def test_the_anchor_check_takes_thirty_percent_either_side():
-    runs = [{"fall_pct": -10.0, "failed": "", "carry_start_usd_bn": x, "trough_day": 1.0, "risk_index_peak": 20.0,
-             "carry_fall_pct": 40.0, "days_at_cap": 0.0, "fund_failures": 0.0}
+    runs = [{**dict.fromkeys(replay.MEASURES, 1.0), "fall_pct": -10.0, "failed": "", "carry_start_usd_bn": x,
+             "carry_fall_pct": 40.0, "fund_failures": 0.0}
             for x in (174.0, 176.0, 250.0, 324.0, 326.0)]  # fmt: skip
     assert replay._summary(runs)["share_at_anchor"] == pytest.approx(3 / 5)
 
@@ -68,6 +68,60 @@ def test_the_day0_carry_stock_is_proportional_to_capital(seed):
     a = warmup_carry_stock(seed, hedge_funds__capital_usd_bn=30.0)["carry_stock_usd_bn"]
     b = warmup_carry_stock(seed, hedge_funds__capital_usd_bn=75.0)["carry_stock_usd_bn"]
     assert a > 0.0 and b / a == pytest.approx(2.5, rel=1e-12)
+
+
+def test_the_replays_figures_are_over_the_observations_windows():
+    """The fall and the index's peak are over the days to 5 Aug 2024, the unwound share to 9 Aug, the _60d
+    figures over the whole window (here the 35 days run): each is the drawdown of the run's own path over
+    those days, recomputed here from it."""
+    from model.results import max_drawdown
+
+    r = replay.replay_run((1002, 35, {"market__risk_news_sd": 0.0}))
+    assert r["dates"][25] == "2024-08-05" and r["dates"][29] == "2024-08-09"
+    s, v, carry = np.array(r["usdjpy"]), np.array(r["risk_index"]), np.array(r["carry"])
+    assert r["fall_pct"] == -100.0 * max_drawdown(s[:26])[0] and r["risk_index_peak"] == v[:26].max()
+    assert r["carry_fall_pct"] == 100.0 * max_drawdown(carry[:30])[0]
+    assert r["fall_pct_60d"] == -100.0 * max_drawdown(s)[0] and r["carry_fall_pct_60d"] == 100.0 * max_drawdown(
+        carry)[0]  # fmt: skip
+    assert r["fall_pct_60d"] <= r["fall_pct"]  # a longer window's drawdown is at least as deep
+
+
+def test_the_run_without_inputs_shares_the_replays_start_and_parts_at_its_first_event():
+    from model.scenarios import load_scenario
+
+    first = min(e.day for e in load_scenario(replay.SCENARIO).events)
+    a = replay.replay_run((1003, first + 3, {"market__risk_news_sd": 0.0}))
+    b = replay.replay_run((1003, first + 3, {"market__risk_news_sd": 0.0}, replay.SCENARIO, True))
+    assert a["usdjpy"][:first] == b["usdjpy"][:first] and a["usdjpy"][first:] != b["usdjpy"][first:]
+
+
+def test_the_effect_of_the_inputs_is_the_median_of_per_seed_differences_over_seeds_both_cleared():
+    def run(fall, carry):
+        return {**dict.fromkeys(replay.MEASURES, 0.0), "fall_pct": fall, "carry_fall_pct": carry}
+
+    replayed = [run(-10.0, 50.0), run(-8.0, 40.0), run(-12.0, 60.0), run(math.nan, math.nan)]
+    quiet = [run(-5.0, 10.0), run(-6.0, 30.0), run(-2.0, 20.0), run(-3.0, 5.0)]
+    out = replay.effect_of_inputs(replayed, quiet)
+    assert out["fall_pct"]["median"] == -5.0 and out["carry_fall_pct"]["median"] == 40.0  # of -5,-2,-10; 40,10,40
+    assert out["fall_pct"]["pairs"] == 3 and out["fall_pct"]["pairs_with_a_failed_run"] == 1
+
+
+def test_a_failed_run_keeps_the_funds_that_failed_before_it_broke_down(monkeypatch):
+    """A run that ends in a clearing failure has no figures but its fund failures up to that day, which the
+    share of seeds with a failure counts (crashes are where funds fail)."""
+    from model.clearing import ClearingError
+    from model.model import CarryUnwindModel
+
+    real = CarryUnwindModel.run_days
+
+    def breaks(self, days, *args, **kwargs):
+        real(self, 3)
+        self._record_store.data["hf_failures"][2] = 2  # two funds failed on day 2, then the markets broke
+        raise ClearingError("markets did not clear on day 4")
+
+    monkeypatch.setattr(CarryUnwindModel, "run_days", breaks)
+    r = replay.replay_run((1001, 10, {"market__risk_news_sd": 0.0}))
+    assert r["failed"] and math.isnan(r["fall_pct"]) and r["fund_failures"] == 2.0
 
 
 def test_a_replay_run_is_reproducible_and_starts_at_the_scenarios_level():
@@ -175,7 +229,8 @@ def test_the_replay_report_puts_the_anchor_arm_at_the_anchor_and_writes_both_fig
     assert report["conditional"]["scenario"] == replay.CONDITIONAL
     assert "[conditional on the Fed's repricing" in out and "not a result from inputs" in out
     conditional = report["conditional"]["runs"]
-    assert [r["seed"] for r in conditional] == [0, 1] and conditional != report["by_sensitivity"]["central"]["runs"]
+    assert [r["seed"] for r in conditional] == [1001, 1002]
+    assert conditional != report["by_sensitivity"]["central"]["runs"]
 
 
 def test_a_replay_run_takes_its_scenario_and_the_conditional_one_differs_only_after_its_first_observed_close():
