@@ -7,14 +7,16 @@ one thing, and reports the difference:
   carry book before any rate moves: fund equity, the carry stock, USD/JPY, the basis and the 2y
   yield against the twin without the news, on the day and five days later;
 * **Treasuries as an outcome** — in a risk-off unwind, the funds' UST sales as a share of the
-  reduction in their carry stock, across ``hedge_funds.duration_leg_share``;
+  reduction in their carry stock, each against the twin without the shock (the fully positioned
+  book trades by itself too), across ``hedge_funds.duration_leg_share``;
 * **the basis in an unwind** — every fund forced to close its forwards on one day (marked for
   liquidation), all else fixed: the basis that day against the twin;
 * **the warm-up carry stock** — the funds' carry stock at the start of the July 2024 scenario,
   from their capital and rules, against the ~$250 bn of BIS Bulletin 90.
 
 ``python -m experiments.analysis.carry_channels --seeds 10`` prints every figure's median, 5-95%
-range across seeds and seed-bootstrap interval of the median.
+range across seeds and seed-bootstrap interval of the median, over validation's held-out seeds
+(1001, …). A run that ends in a clearing failure is counted (``failed``), never dropped unseen.
 """
 
 from __future__ import annotations
@@ -105,14 +107,12 @@ def fed_channel(seed: int, *, change_pa: float = -0.01, duration_leg_share: floa
         m = _model(base, seed, events, **kw)
         try:
             m.run_days(news_day + after)
-        except ClearingError:
-            if not events:
-                raise
-            return {"failed_day": float(m.day)}  # the unwind ran beyond the plausibility bound
+        except ClearingError:  # the unwind ran beyond the plausibility bound (or the twin did): counted
+            return {"failed": 1.0, "failed_day": float(m.day), "failed_arm": 0.0 if events else 1.0}
         check_accounting(m, f"{run_name(m)}, Fed path news {'on' if events else 'off'}")
         runs.append(m.timeseries())
     a, b = runs
-    out: dict[str, float] = {"failed_day": float("nan")}
+    out: dict[str, float] = {"failed": 0.0, "failed_day": float("nan")}
     for label, d in (("day", news_day), ("later", news_day + after)):
         out[f"equity_usd_bn_{label}"] = float(a.hf_equity_usd_bn[d] - b.hf_equity_usd_bn[d])
         out[f"carry_stock_usd_bn_{label}"] = float(a.hf_net_usd_bn[d] - b.hf_net_usd_bn[d])
@@ -124,46 +124,65 @@ def fed_channel(seed: int, *, change_pa: float = -0.01, duration_leg_share: floa
 
 def ust_share_of_unwind(seed: int, duration_leg_share: float, *, scenario: str = "risk_off", start: int = 59,
                         end: int = 80) -> dict[str, float]:  # fmt: skip
-    """Funds' UST sales over days ``start``–``end`` of a risk-off unwind as a share of their carry cut.
+    """Funds' UST sales over days ``start``–``end`` of a risk-off unwind as a share of their carry cut, against
+    the same seed without the shock.
 
-    Both are valued at the day-``end`` close (USD bn); the share is NaN where the carry stock did
-    not fall.
+    The fully positioned book cuts its carry and trades Treasuries without the shock too, so the share
+    is of the differences: (UST sold with the shock − without) / (carry cut with − without), both valued
+    at the shocked run's day-``end`` close (USD bn); NaN where the shock did not cut the carry stock.
+    The unpaired figures of the shocked run are given beside it (``*_unpaired``). A run that ends in a
+    clearing failure gives ``failed = 1`` and nothing else.
     """
-    from model.model import CarryUnwindModel
+    from model.clearing import ClearingError
     from model.results import check_accounting, run_name
+    from model.scenarios import load_scenario
 
-    legs = duration_leg_share
-    m = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, hedge_funds__duration_leg_share=legs)
-    units = {}
-    for _ in range(end):
-        m.step()
-        if m.day in (start, end):
-            units[m.day] = float(m.hedge_funds.ust_units.sum())
-    check_accounting(m, run_name(m))
-    ts = m.timeseries()
-    cut = float(ts.hf_net_usd_bn[start] - ts.hf_net_usd_bn[end])
-    sold = (units[start] - units[end]) * m.market.ust_price
-    return {"carry_cut_usd_bn": cut, "ust_sold_usd_bn": sold, "share": sold / cut if cut > 0 else float("nan"),
-            "duration_leg_usd_bn": float(ts.hf_ust_usd_bn[start])}  # fmt: skip
+    spec = load_scenario(scenario)
+    kw = {"hedge_funds__duration_leg_share": duration_leg_share}
+    measured = []
+    for events in (spec.events, ()):
+        m = _model(spec, seed, events, **kw)
+        units = {}
+        try:
+            for _ in range(end):
+                m.step()
+                if m.day in (start, end):
+                    units[m.day] = float(m.hedge_funds.ust_units.sum())
+        except ClearingError:
+            return {"failed": 1.0}
+        check_accounting(m, f"{run_name(m)}, shock {'on' if events else 'off'}")
+        ts = m.timeseries()
+        measured.append((float(ts.hf_net_usd_bn[start] - ts.hf_net_usd_bn[end]), units[start] - units[end],
+                         float(ts.hf_ust_usd_bn[start]), m.market.ust_price))  # fmt: skip
+    (cut, sold_units, leg, price), (cut0, sold_units0, _, _) = measured
+    d_cut, d_sold = cut - cut0, (sold_units - sold_units0) * price
+    return {"failed": 0.0, "carry_cut_usd_bn": d_cut, "ust_sold_usd_bn": d_sold,
+            "share": d_sold / d_cut if d_cut > 0 else float("nan"), "carry_cut_usd_bn_unpaired": cut,
+            "share_unpaired": sold_units * price / cut if cut > 0 else float("nan"),
+            "duration_leg_usd_bn": leg}  # fmt: skip
 
 
 def basis_in_unwind(seed: int, *, day: int = 20, scenario: str = "baseline", **overrides: Any) -> dict[str, float]:
     """Every fund marked for liquidation before day ``day`` (it closes its forwards that day) against
     the twin: the change in the funds' forwards (USD bn), the basis (bp) and ln USD/JPY (%) that day."""
+    from model.clearing import ClearingError
     from model.model import CarryUnwindModel
     from model.results import check_accounting, run_name
 
     runs = []
     for unwind in (True, False):
         m = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **overrides)
-        m.run_days(day - 1)
-        if unwind:
-            m.hedge_funds.liquidating[:] = m.hedge_funds.alive
-        m.step()
+        try:
+            m.run_days(day - 1)
+            if unwind:
+                m.hedge_funds.liquidating[:] = m.hedge_funds.alive
+            m.step()
+        except ClearingError:
+            return {"failed": 1.0}
         check_accounting(m, f"{run_name(m)}, every fund liquidating: {unwind}")
         runs.append((float(m.hedge_funds.fwd_usd_bn.sum()), m.market.fx_basis, m.market.usdjpy))
     (xa, ba, sa), (xb, bb, sb) = runs
-    return {"forwards_usd_bn": xa - xb, "basis_bp": 1e4 * (ba - bb),
+    return {"failed": 0.0, "forwards_usd_bn": xa - xb, "basis_bp": 1e4 * (ba - bb),
             "usdjpy_pct": 100.0 * math.log(float(sa) / float(sb))}  # fmt: skip
 
 
@@ -175,15 +194,19 @@ def warmup_carry_stock(seed: int, scenario: str = "boj_hike_2024", **overrides: 
     f = m.hedge_funds
     capital = float(f.initial_capital_usd_bn.sum())
     stock = float(f.fwd_usd_bn.sum())
-    at_cap = f.margin_fx * f.fwd_usd_bn >= f.equity_book_usd_bn * (1 - 1e-9)
+    # at the initial margin of both legs (the duration leg shares the margin account)
+    at_cap = f.margin_fx * f.fwd_usd_bn + f.margin_ust * f.ust_units * m.market.ust_price >= f.equity_book_usd_bn * (
+        1 - 1e-9)  # fmt: skip
     return {"carry_stock_usd_bn": stock, "capital_usd_bn": capital, "leverage": stock / capital,
             "share_at_margin_cap": float(at_cap.mean()), "ratio_to_anchor": stock / ANCHOR_USD_BN,
             "duration_leg_usd_bn": float(f.ust_units.sum()) * m.market.ust_price}  # fmt: skip
 
 
 def report(seeds: int) -> dict[str, Any]:
-    """Every figure of this module, over seeds ``1..seeds``."""
-    ids = range(1, seeds + 1)
+    """Every figure of this module, over validation's held-out seeds ``FIRST_SEED … FIRST_SEED + seeds − 1``."""
+    from experiments.analysis.targets import FIRST_SEED
+
+    ids = range(FIRST_SEED, FIRST_SEED + seeds)
     quiet = _quiet("boj_hike_2024")
     crowd = [crowding(_model(quiet, s, (), **CROWDED)) for s in ids]
     return {
@@ -204,7 +227,7 @@ def report(seeds: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.analysis.carry_channels", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--seeds", type=int, default=10, help="seeds 1..N (default 10)")
+    parser.add_argument("--seeds", type=int, default=10, help="N held-out seeds, 1001..1000+N (default 10)")
     args = parser.parse_args(argv)
     if not 1 <= args.seeds <= 1000:
         parser.error(f"--seeds = {args.seeds} is not allowed; expected 1 to 1000")

@@ -140,6 +140,30 @@ def test_treasury_selling_in_an_unwind_is_an_outcome_of_the_duration_leg():
     assert all(r["duration_leg_usd_bn"] > 0 for r in some)
 
 
+def test_the_unwinds_treasury_share_is_of_the_shocks_own_sales_and_cut():
+    """The share is of the differences against the run without the shock (the fully positioned book cuts
+    and trades by itself), recomputed here from the two runs' books."""
+    import dataclasses
+
+    from model.model import CarryUnwindModel
+
+    r = ust_share_of_unwind(SEEDS[0], 0.5)
+    spec = load_scenario("risk_off")
+    got = []
+    for events in (spec.events, ()):
+        m = CarryUnwindModel(scenario=dataclasses.replace(spec, events=events), seed=SEEDS[0], collect=False,
+                             hedge_funds__duration_leg_share=0.5)  # fmt: skip
+        m.run_days(59)
+        net0, units0 = m.latest["hf_net_usd_bn"], float(m.hedge_funds.ust_units.sum())
+        m.run_days(21)
+        units1 = float(m.hedge_funds.ust_units.sum())
+        got.append((net0 - m.latest["hf_net_usd_bn"], units0 - units1, m.market.ust_price))
+    (cut, sold, price), (cut0, sold0, _) = got
+    assert r["failed"] == 0.0 and r["carry_cut_usd_bn_unpaired"] == cut
+    assert r["carry_cut_usd_bn"] == cut - cut0 and r["ust_sold_usd_bn"] == (sold - sold0) * price
+    assert cut0 != 0.0  # the book moves without the shock: the unpaired share would mix it in
+
+
 # -- effects against twins -------------------------------------------------------------------------
 
 
@@ -178,5 +202,5 @@ def test_an_unwind_of_the_funds_forwards_widens_the_basis_all_else_fixed():
 def test_twin_runs_without_the_news_are_identical():
     """The twins share their draws: without the news the two arms are the same run."""
     r = fed_channel(1, change_pa=0.0)
-    assert np.isnan(r.pop("failed_day"))  # neither arm failed
+    assert np.isnan(r.pop("failed_day")) and r.pop("failed") == 0.0  # neither arm failed
     assert all(v == 0.0 for v in r.values())
