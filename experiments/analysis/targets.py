@@ -145,11 +145,14 @@ EPISODE_OBSERVED: dict[str, Any] = {
     "usdjpy_peak_date": "2024-07-03",
     "usdjpy_trough_date": "2024-08-05",
     "usdjpy_change_pct": 100.0 * (141.7 / 161.9 - 1.0),  # −12.5 %
+    "usdjpy_change_close_pct": 100.0 * (144.0 / 161.9 - 1.0),  # −11.1 %: to the 5 Aug close, ~144
     "usdjpy_fall_days": 23,  # weekdays from 3 Jul to 5 Aug 2024
     # share of the yen carry trade unwound, bank estimates of 7-9 Aug 2024: Morgan Stanley ~60% of yen-funded
     # carry trades; JPMorgan's FX strategy 50-60% of the speculative yen carry (its 75% is of global carry
     # trades, not the yen's). BIS Bulletin 90 sizes the stock (~¥40 tn), not the share unwound
     "carry_fall_pct_range": (50.0, 60.0),
+    # the latest of those estimates: the model's unwind is measured up to it (and its fall to usdjpy_trough_date)
+    "carry_fall_date": "2024-08-09",
     "vix_intraday_peak": 65.7,  # 5 Aug 2024 (CBOE); close 38.6
     "vix_close_peak": 38.6,
     "cftc_yen_net_shorts_contracts": (-180_000, 41_000),  # speculative positions, early Jul → late Aug 2024

@@ -318,8 +318,9 @@ def _run_all(tasks: Sequence[tuple], workers: int, progress: bool) -> list[dict[
 
 
 def episode_measures(
-    day: np.ndarray, usdjpy: np.ndarray, hf_gross_usd_bn: np.ndarray, risk_index: np.ndarray, shock_day: int
-) -> dict[str, Any]:
+    day: np.ndarray, usdjpy: np.ndarray, hf_gross_usd_bn: np.ndarray, risk_index: np.ndarray, shock_day: int,
+    *, fall_end_day: int | None = None, carry_end_day: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """The episode's headline figures of one run.
 
     Parameters
@@ -329,6 +330,10 @@ def episode_measures(
     shock_day
         The trading day of the scenario's first event; the carry stock's *pre-shock level* is its
         level on the day before (the last state no event has touched).
+    fall_end_day, carry_end_day
+        The last day the USD/JPY fall and the risk index's peak, and the carry stock's trough, are
+        taken over: the windows of the observations they are compared with (the 5 Aug trough, the
+        banks' estimates of 7-9 Aug); ``None``: the whole run.
 
     Returns
     -------
@@ -347,12 +352,17 @@ def episode_measures(
     day = np.asarray(day)
     s = np.asarray(usdjpy, dtype=float)
     gross = np.asarray(hf_gross_usd_bn, dtype=float)
-    fall, peak, trough = max_drawdown(s)
-    rows = np.flatnonzero(day >= shock_day - 1)
+    risk_index = np.asarray(risk_index, dtype=float)
+    n_fall = len(day) if fall_end_day is None else int(np.count_nonzero(day <= fall_end_day))
+    n_carry = len(day) if carry_end_day is None else int(np.count_nonzero(day <= carry_end_day))
+    if n_fall < 1:
+        raise ValueError(f"fall_end_day = {fall_end_day} is before the first day of the window ({int(day[0])})")
+    fall, peak, trough = max_drawdown(s[:n_fall])
+    rows = np.flatnonzero(day[:n_carry] >= shock_day - 1)
     if len(rows) == 0:
-        raise ValueError(f"shock_day = {shock_day} is after the last day of the window ({int(day[-1])})")
+        raise ValueError(f"shock_day = {shock_day} is after the last day of the window ({int(day[n_carry - 1])})")
     pre = rows[0]
-    low = pre + int(np.argmin(gross[pre:]))
+    low = pre + int(np.argmin(gross[pre:n_carry]))
     carry_fall = 100.0 * (1.0 - gross[low] / gross[pre]) if gross[pre] > 0 else math.nan
     out = {
         "usdjpy_change_pct": -100.0 * fall,
@@ -365,7 +375,7 @@ def episode_measures(
         "carry_trough_usd_bn": float(gross[low]),
         "carry_trough_day": int(day[low]),
         "carry_fall_pct": float(carry_fall),
-        "risk_index_peak": float(np.max(risk_index)),
+        "risk_index_peak": float(np.max(risk_index[:n_fall])),
     }
     out["yen_move_of_observed_order"] = EPISODE_BANDS["usdjpy_change_pct"].contains(out["usdjpy_change_pct"])
     out["carry_unwind_large"] = EPISODE_BANDS["carry_fall_pct"].contains(out["carry_fall_pct"])
@@ -392,13 +402,19 @@ def _episode_report(scenario: Any, runs: Sequence[Mapping[str, Any]]) -> dict[st
 
     calendar = TradingCalendar(scenario.config.market.start_date)
     shock_day = scenario.events[0].day if scenario.events else 1
+    # the observations' windows: the fall and the index's peak to the observed trough, the carry's trough to
+    # the latest bank estimate; the whole run where a date falls before the shock (another episode's dates)
+    fall_end, carry_end = (calendar.day_of(EPISODE_OBSERVED[k]) for k in ("usdjpy_trough_date", "carry_fall_date"))
+    if fall_end < shock_day or carry_end < shock_day:
+        fall_end = carry_end = None
     per_seed = []
     for run in runs:
         if "failed" in run:
             per_seed.append({"seed": run["seed"], "failed": run["failed"], **dict.fromkeys(_EPISODE_NUMBERS, math.nan),
                              "yen_move_of_observed_order": False, "carry_unwind_large": False})  # fmt: skip
             continue
-        m = episode_measures(run["day"], run["usdjpy"], run["hf_gross_usd_bn"], run["risk_index"], shock_day)
+        m = episode_measures(run["day"], run["usdjpy"], run["hf_gross_usd_bn"], run["risk_index"], shock_day,
+                             fall_end_day=fall_end, carry_end_day=carry_end)  # fmt: skip
         m["usdjpy_peak_date"] = calendar.date(m["usdjpy_peak_day"]).isoformat()
         m["usdjpy_trough_date"] = calendar.date(m["usdjpy_trough_day"]).isoformat()
         per_seed.append({"seed": run["seed"], **m})
@@ -420,6 +436,8 @@ def _episode_report(scenario: Any, runs: Sequence[Mapping[str, Any]]) -> dict[st
         "shock_day": shock_day,
         "shock_date": calendar.date(shock_day).isoformat(),
         "shock_event": scenario.events[0].kind if scenario.events else None,
+        "fall_end_day": fall_end,
+        "carry_end_day": carry_end,
         "pre_shock_rule": "carry stock on the trading day before the scenario's first event",
         "observed": EPISODE_OBSERVED,
         "bands": {k: b.to_dict() for k, b in EPISODE_BANDS.items()},

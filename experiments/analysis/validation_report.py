@@ -25,6 +25,16 @@ def format_value(value: Any, spec: str) -> str:
 _f = format_value
 
 
+def _window(end_day: int | None, date: str) -> str:
+    """`` to 5 Aug``-style words for a figure measured up to an observation's date; empty over the whole run."""
+    if end_day is None:
+        return ""
+    import datetime as dt
+
+    d = dt.date.fromisoformat(date)
+    return f" to {d.day} {d.strftime('%b')}"
+
+
 def _md(text: str) -> str:
     """Text for a Markdown table cell (a bare | would end the cell)."""
     return text.replace("|", "\\|")
@@ -156,24 +166,27 @@ def markdown(report: Mapping[str, Any]) -> str:
     ]
     share, med = ep["share_of_seeds"], ep["median_verdict"]
     lo, hi = obs["carry_fall_pct_range"]
+    to_fall = _window(ep.get("fall_end_day"), obs["usdjpy_trough_date"])
+    to_carry = _window(ep.get("carry_end_day"), obs["carry_fall_date"])
     rows = [
         (
-            "largest USD/JPY peak-to-trough change, %",
+            f"largest USD/JPY peak-to-trough change{to_fall}, % (the model on closes)",
             "usdjpy_change_pct",
-            f"{obs['usdjpy_change_pct']:.1f} (161.9 → 141.7)",
+            f"{obs['usdjpy_change_pct']:.1f} to the intraday low (161.9 → 141.7); {obs['usdjpy_change_close_pct']:.1f} "
+            "on closes",
             ".1f",
             "yen_move_of_observed_order",
         ),
         ("its length, trading days", "usdjpy_fall_days", f"{obs['usdjpy_fall_days']} (3 Jul → 5 Aug)", ".0f", None),
         (
-            "carry stock, fall from pre-shock level to trough, %",
+            f"carry stock, fall from pre-shock level to trough{to_carry}, %",
             "carry_fall_pct",
             f"{lo:.0f}–{hi:.0f}",
             ".1f",
             "carry_unwind_large",
         ),
         (
-            "peak risk index, points",
+            f"peak risk index{to_fall}, points",
             "risk_index_peak",
             f"VIX {obs['vix_intraday_peak']} intraday ({obs['vix_close_peak']} close)",
             ".1f",
@@ -358,13 +371,16 @@ def console_summary(report: Mapping[str, Any], out: Path) -> str:
     if ep["status"] == "ok":
         s = ep["summary"]
         unwound_lo, unwound_hi = EPISODE_OBSERVED["carry_fall_pct_range"]
+        to_fall = _window(ep.get("fall_end_day"), EPISODE_OBSERVED["usdjpy_trough_date"])
+        to_carry = _window(ep.get("carry_end_day"), EPISODE_OBSERVED["carry_fall_date"])
         lines.append(
             f"  {ep['scenario']}: USD/JPY {_f(s['usdjpy_change_pct']['median'], '.1f')}% over "
-            f"{_f(s['usdjpy_fall_days']['median'], '.0f')} days (observed {EPISODE_OBSERVED['usdjpy_change_pct']:.1f}% "
-            f"over {EPISODE_OBSERVED['usdjpy_fall_days']}), carry stock -{_f(s['carry_fall_pct']['median'], '.0f')}% "
-            f"(observed {unwound_lo:.0f}-{unwound_hi:.0f}%), peak risk index "
-            f"{_f(s['risk_index_peak']['median'], '.0f')} (VIX 65.7 intraday); "
-            "medians over seeds"
+            f"{_f(s['usdjpy_fall_days']['median'], '.0f')} days{to_fall} (observed "
+            f"{EPISODE_OBSERVED['usdjpy_change_close_pct']:.1f}% on closes, "
+            f"{EPISODE_OBSERVED['usdjpy_change_pct']:.1f}% to the intraday low, over "
+            f"{EPISODE_OBSERVED['usdjpy_fall_days']}), carry stock -{_f(s['carry_fall_pct']['median'], '.0f')}%"
+            f"{to_carry} (observed {unwound_lo:.0f}-{unwound_hi:.0f}%), peak risk index "
+            f"{_f(s['risk_index_peak']['median'], '.0f')}{to_fall} (VIX 38.6 close, 65.7 intraday); medians over seeds"
         )
     else:
         lines.append(f"  episode: not run: {ep['message']}")

@@ -291,6 +291,35 @@ def test_episode_measures_of_a_known_path():
     assert not calm["yen_move_of_observed_order"] and not calm["carry_unwind_large"]
 
 
+def test_episode_measures_over_the_observations_windows():
+    """With end days, the fall and the risk index's peak are over the days up to ``fall_end_day`` and the
+    carry's trough up to ``carry_end_day``: a later, deeper fall and trough do not count."""
+    day = np.arange(11)
+    usdjpy = np.array([100, 100, 110, 105, 99, 88, 90, 95, 80, 97, 98], dtype=float)  # 80 on day 8
+    gross = np.array([90, 95, 100, 80, 50, 40, 45, 60, 10, 80, 90], dtype=float)  # 10 on day 8
+    risk = np.array([15, 15, 16, 18, 25, 30, 28, 26, 60, 40, 30], dtype=float)
+    whole = episode_measures(day, usdjpy, gross, risk, shock_day=3)
+    assert whole["usdjpy_change_pct"] == pytest.approx(100 * (80 / 110 - 1)) and whole["carry_trough_day"] == 8
+    m = episode_measures(day, usdjpy, gross, risk, shock_day=3, fall_end_day=6, carry_end_day=7)
+    assert m["usdjpy_change_pct"] == pytest.approx(-20.0) and m["usdjpy_trough_day"] == 5
+    assert m["carry_trough_day"] == 5 and m["carry_fall_pct"] == pytest.approx(60.0)
+    assert m["risk_index_peak"] == 30.0
+    with pytest.raises(ValueError, match="shock_day = 3 is after the last day of the window"):
+        episode_measures(day, usdjpy, gross, risk, shock_day=3, carry_end_day=1)
+
+
+def test_the_episode_report_measures_to_the_observed_dates():
+    """In the August 2024 scenario the fall is measured to 5 Aug and the carry to 9 Aug (their trading days
+    in its calendar), and the report says so."""
+    from model.calendar import TradingCalendar
+    from model.scenarios import load_scenario
+
+    ep = _episode_of(2, 0)
+    cal = TradingCalendar(load_scenario(EPISODE).config.market.start_date)
+    assert cal.date(ep["fall_end_day"]).isoformat() == "2024-08-05"
+    assert cal.date(ep["carry_end_day"]).isoformat() == "2024-08-09"
+
+
 def _episode_of(n_ok: int, n_failed: int):
     """The episode report of ``n_ok`` runs that each fall 12% with a 65% unwind (both inside the bands)
     and ``n_failed`` runs that ended in a clearing failure."""
