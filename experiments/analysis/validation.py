@@ -25,7 +25,9 @@
    :func:`~experiments.analysis.judgement.joint_test`).
 2. **The August 2024 episode.** It runs the ``boj_hike_2024`` scenario over the same seeds for
    60 trading days and compares the largest fall of USD/JPY, its length, the fall of the hedge
-   funds' carry stock and the peak risk index with what was observed.
+   funds' carry stock and the peak risk index with what was observed, each over its observation's
+   window (the fall and the peak to the observed trough, 5 Aug; the carry's trough to the latest
+   bank estimate, 9 Aug).
 3. **The other episodes.** The facts that ``fiscal_dominance_2025`` and ``mof_intervention`` give for
    comparison, judged over the same seeds by the same rule (the observation inside the model's
    5-95 % range): :mod:`experiments.analysis.episode_facts`.
