@@ -12,6 +12,9 @@ observation in every fact, as in the validation: it widens nothing, and more tha
 :data:`~experiments.analysis.targets.MAX_FAILED_SHARE` of them fail the fact.
 
     python -m experiments.analysis.episode_facts --seeds 20 --workers 2 --out runs/facts.json
+
+The command runs validation's held-out seeds (1001, …) and, beside each fact, the effect of the
+scenario's inputs: the same seeds without its events (``run_facts(..., twins=True)``).
 """
 
 from __future__ import annotations
@@ -132,14 +135,21 @@ def judge(fact: Fact, values: Sequence[float]) -> dict[str, Any]:
 
 
 def _run(task: tuple) -> dict[str, list[float]]:
-    """``(scenario, seed, days, columns[, overrides])``: the run's ``columns`` (all NaN if it fails to clear)."""
+    """``(scenario, seed, days, columns[, overrides[, quiet]])``: the run's ``columns`` (all NaN if it fails to
+    clear); with ``quiet``, the scenario without its events (the same start, no inputs)."""
+    import dataclasses
+
     from model.clearing import ClearingError
     from model.model import CarryUnwindModel
     from model.results import check_accounting, run_name
+    from model.scenarios import load_scenario
 
     scenario, seed, days, columns, *rest = task
     overrides = {**(rest[0] if rest else {}), "simulation__days": days}
-    model = CarryUnwindModel(scenario=scenario, seed=seed, collect=False, **overrides)
+    spec = load_scenario(scenario)
+    if len(rest) > 1 and rest[1]:
+        spec = dataclasses.replace(spec, events=())
+    model = CarryUnwindModel(scenario=spec, seed=seed, collect=False, **overrides)
     try:
         model.run_days(days)
     except ClearingError as exc:
@@ -153,30 +163,54 @@ class FactRunError(RuntimeError):
 
 
 def run_facts(seeds: Sequence[int], workers: int = 1, facts: Sequence[Fact] = FACTS, progress: bool = False,
-              overrides: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+              overrides: Mapping[str, Any] | None = None, twins: bool = False) -> list[dict[str, Any]]:  # fmt: skip
     """Every fact judged over ``seeds`` (each scenario run once per seed to its last fact's day), every run
-    with ``overrides`` (``section__field`` or ``section.field`` → value)."""
+    with ``overrides`` (``section__field`` or ``section.field`` → value).
+
+    With ``twins``, each scenario is also run without its events on the same seeds, and each fact gets
+    ``effect_of_inputs``: the median over seeds of its value minus the same seed's value without the
+    inputs, with its interval (:func:`~experiments.analysis.statistics.seed_spread`; a seed where either
+    run failed is left out and counted), so that what a scenario does by itself (its drift, the noise
+    of a maximum over days) is not read as its news' doing."""
     from experiments.runner import TaskFailed, run_tasks
 
     days = {f: fact_day(f) for f in facts}
     tasks = []
     base = {k.replace(".", "__"): v for k, v in (overrides or {}).items()}
-    for scenario in dict.fromkeys(f.scenario for f in facts):
-        mine = [f for f in facts if f.scenario == scenario]
-        columns = tuple(dict.fromkeys(f.column for f in mine))
-        tasks += [(scenario, s, max(days[f] for f in mine), columns, base) for s in seeds]
+    for quiet in (False, True) if twins else (False,):
+        for scenario in dict.fromkeys(f.scenario for f in facts):
+            mine = [f for f in facts if f.scenario == scenario]
+            columns = tuple(dict.fromkeys(f.column for f in mine))
+            tasks += [(scenario, s, max(days[f] for f in mine), columns, base, quiet) for s in seeds]
     try:
         runs = run_tasks(_run, tasks, workers=workers, progress=progress, desc="scenario facts")
     except TaskFailed as exc:  # anything but a clearing failure: one line naming the run
         scenario, seed = tasks[exc.index][:2]
         cause = exc.__cause__
         raise FactRunError(f"{scenario} seed {seed} failed: {type(cause).__name__}: {cause}") from cause
-    by = {(t[0], t[1]): r for t, r in zip(tasks, runs, strict=True)}
-    for (scenario, seed), r in by.items():
+    by = {(t[0], t[1], t[5]): r for t, r in zip(tasks, runs, strict=True)}
+    for (scenario, seed, quiet), r in by.items():
         if r["failed"]:
-            log.warning("episode facts: %s seed %d ended in a clearing failure: %s", scenario, seed, r["failed"])
-    return [judge(f, [fact_value(f, np.asarray(by[(f.scenario, s)][f.column]), days[f]) for s in seeds])
-            for f in facts]  # fmt: skip
+            log.warning("episode facts: %s seed %d%s ended in a clearing failure: %s", scenario, seed,
+                        " (without its inputs)" if quiet else "", r["failed"])  # fmt: skip
+
+    def values(f: Fact, quiet: bool) -> np.ndarray:
+        return np.array([fact_value(f, np.asarray(by[(f.scenario, s, quiet)][f.column]), days[f]) for s in seeds])
+
+    rows = []
+    for f in facts:
+        row = judge(f, values(f, False))
+        if twins:
+            from experiments.analysis.statistics import seed_spread
+
+            diff = values(f, False) - values(f, True)
+            ok = np.isfinite(diff)
+            row["effect_of_inputs"] = {
+                **seed_spread(diff[ok], of="median"),
+                "pairs_with_a_failed_run": int((~ok).sum()),
+            }
+        rows.append(row)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # one-line errors, "prog: error: ... (see 'prog --help')", as the carry-unwind commands give them
     p = Parser(prog="python -m experiments.analysis.episode_facts", description=__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=20, help="seeds 1..N (default 20)")
+    p.add_argument("--seeds", type=int, default=20, help="N held-out seeds, 1001..1000+N (default 20)")
     p.add_argument("--workers", type=int, default=1, help="worker processes; results do not depend on it")
     p.add_argument("--out", type=Path, default=None, help="also write the results as JSON")
     args = p.parse_args(argv)
@@ -196,19 +230,24 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--workers = {args.workers} is not allowed; expected 1 to 256")
     if args.out is not None:  # before the runs, not after them
         p.check(check_out_file, args.out)
+    from experiments.analysis.targets import FIRST_SEED
+
+    seeds = range(FIRST_SEED, FIRST_SEED + args.seeds)  # validation's held-out seeds, not the calibration's
     try:
-        rows = run_facts(range(1, args.seeds + 1), args.workers, progress=True)
+        rows = run_facts(seeds, args.workers, progress=True, twins=True)
     except FactRunError as exc:
         print(f"episode_facts: error: {exc}".splitlines()[0], file=sys.stderr)
         return 1
-    print(f"scenario facts, seeds 1-{args.seeds}: model median [5-95% over seeds]; observed; observed inside the "
-          "model's range; seeds inside an observed range")  # fmt: skip
+    print(f"scenario facts, seeds {seeds[0]}-{seeds[-1]}: model median [5-95% over seeds]; observed; observed inside "
+          "the model's range; seeds inside an observed range; the inputs' effect (median of the per-seed differences "
+          "from the same seed without the scenario's events)")  # fmt: skip
     for r in rows:
         observed = f"{r['lo']:g}" if r["lo"] == r["hi"] else f"{r['lo']:g}-{r['hi']:g}"
         share = "" if r["share_inside"] is None else f"  {r['share_inside']:.2f} of seeds inside"
         print(f"  {r['scenario']:<22} {r['label']:<42} {r['median']:8.2f} [{r['q05']:.2f}, {r['q95']:.2f}]  "
               f"observed {observed} {r['unit']}  {'in' if r['observed_in_range'] else 'OUT of'} range{share}"
-              f"{'  failed runs ' + str(r['failed_runs']) if r['failed_runs'] else ''}")  # fmt: skip
+              f"{'  failed runs ' + str(r['failed_runs']) if r['failed_runs'] else ''}"
+              f"  inputs' effect {r['effect_of_inputs']['median']:+.2f}")  # fmt: skip
     if args.out is not None:
         try:
             args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -258,16 +258,23 @@ def _of_seeds(count: int, seeds: int, failed: int) -> str:
 
 
 # The rule each hypothesis's headline effect is judged by: supported if its interval lies entirely
-# on ``side`` of ``threshold``. H2, H5 and H6 also judge other arms (their notes and worlds say how).
+# on ``side`` of ``threshold``. H1, H2, H5 and H6 join several arms (joint_verdict): supported only if
+# every arm is, refuted if any arm is (their notes and worlds say how each arm is judged).
 DECISION_RULES: dict[str, tuple[str, float, str]] = {
     "H1": ("above", 2.0, "amplification ×2; every trigger's interval must lie above it, and one below refutes"),
-    "H2": ("above", 0.0, "no move; the BoJ hike must also lie below it"),
+    "H2": ("above", 0.0, "no move; the BoJ hike must also lie below it, and either on the wrong side refutes"),
     "H3": ("above", 0.0, "no effect"),
     "H4": ("above", 0.0, "no effect"),
-    "H5": ("below", 0.0, "no effect; the fragile arm must lie above it"),
-    "H6": ("below", 0.0, "no effect; each policy judged alone"),
+    "H5": (
+        "below",
+        0.0,
+        "no effect; the fragile arm must lie above it, judged only where its trigger made at least "
+        "half the seeds panic, and either on the wrong side refutes",
+    ),
+    "H6": ("below", 0.0, "no effect; both policies must lie below it, and either above refutes"),
     "H7": ("above", 0.0, "equal AUCs"),
 }
+JOINT_RULES = ("H1", "H2", "H5", "H6")  # judged by joint_verdict over their arms
 
 
 def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -663,8 +670,7 @@ def h2(seeds, workers, quick) -> HypothesisResult:
     on = out["default parameters"]
     fiscal_sign = verdict(*on["fiscal"]["ci"], above=0.0)
     monetary_sign = verdict(*on["monetary"]["ci"], below=0.0)
-    v = "supported" if fiscal_sign == monetary_sign == "supported" else (
-        "refuted" if "refuted" in (fiscal_sign, monetary_sign) else "inconclusive")  # fmt: skip
+    v = joint_verdict([fiscal_sign, monetary_sign])
     worlds = "; ".join(
         f"{name}: budget {w['fiscal']['usdjpy_change_pct']:+.2f}% (¥{w['fiscal']['size']:.0f} tn), "
         f"hike {w['monetary']['usdjpy_change_pct']:+.2f}% ({1e4 * w['monetary']['size']:.0f} bp)"
@@ -1053,7 +1059,8 @@ def dashboard_scores(run: dict[str, np.ndarray], pillars, mean: dict, sd: dict) 
 
 
 def h7(seeds, workers, quick) -> HypothesisResult:
-    """Early warning: which dashboard warns of simulated crashes' onsets better (ROC AUC, held-out seeds)."""
+    """Early warning: which dashboard warns of simulated crashes' onsets better (ROC AUC on seeds held out from
+    the dashboards' fit, not from the model's calibration: with few seeds they are among its fitting seeds)."""
     days = 500 if quick else 1000
     cols = ("usdjpy",) + tuple(c for c, _ in DASHBOARD_A + DASHBOARD_B)
     seeds = list(seeds)

@@ -21,6 +21,7 @@ from experiments.analysis.hypotheses import (
     H1_HEADLINE,
     HYPOTHESES,
     INTERVAL_METHOD,
+    JOINT_RULES,
     HypothesisResult,
     Runs,
     chosen,
@@ -270,7 +271,8 @@ def hypothesis_figure(r: HypothesisResult) -> Figure:
     verdict_color = OKABE_ITO[VERDICT_COLORS.get(r.verdict, "black")]
     rule = (
         f"Verdict: {r.verdict}. Supported if the {100 * CI_LEVEL:g}% interval of the headline effect lies entirely "
-        f"{side} {threshold:g} ({meaning}); refuted if entirely on the other side."
+        f"{side} {threshold:g} ({meaning}); refuted if entirely on the other side"
+        + (" (for any of the arms)." if r.key in JOINT_RULES else ".")
     )
     if r.key == "H7" and r.worlds.get("roc", {}).get("A"):
         fig = Figure(figsize=(6.5, 4.2), layout="constrained")

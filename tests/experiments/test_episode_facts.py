@@ -57,18 +57,27 @@ def test_run_facts_runs_each_scenario_once_per_seed_to_its_last_facts_day(monkey
     calls = []
 
     def planted(task):
-        scenario, seed, days, columns, overrides = task
+        scenario, seed, days, columns, overrides, quiet = task
         calls.append(task)
-        return {"failed": "", **{c: (np.arange(days + 1.0) * seed).tolist() for c in columns}}
+        step = 0.5 if quiet else 1.0  # without its inputs, the run rises half as fast
+        return {"failed": "", **{c: (np.arange(days + 1.0) * seed * step).tolist() for c in columns}}
 
     monkeypatch.setattr(ef, "_run", planted)
     monkeypatch.setattr(ef, "fact_day", lambda f: {"a": 3, "b": 5}[f.label])
     facts = (fact(label="a", how="on"), fact(label="b", column="jgb10y_yield", how="max"))
     rows = ef.run_facts([1, 2], facts=facts, overrides={"hedge_funds.max_leverage": 6.0})
     assert sorted(calls, key=lambda t: t[1]) == [
-        ("fiscal_dominance_2025", s, 5, ("usdjpy", "jgb10y_yield"), {"hedge_funds__max_leverage": 6.0}) for s in (1, 2)
+        ("fiscal_dominance_2025", s, 5, ("usdjpy", "jgb10y_yield"), {"hedge_funds__max_leverage": 6.0}, False)
+        for s in (1, 2)
     ]
     assert rows[0]["median"] == pytest.approx(4.5) and rows[1]["median"] == pytest.approx(7.5)  # 3·s, 5·s
+    assert "effect_of_inputs" not in rows[0]
+    calls.clear()
+    rows = ef.run_facts([1, 2, 3, 4, 5, 6], facts=facts, twins=True)
+    assert sum(t[5] for t in calls) == 6  # each seed once more, without its inputs
+    # the effect: 3·s − 1.5·s = 1.5·s for fact a, median over s = 1..6 is 1.5 × 3.5
+    assert rows[0]["effect_of_inputs"]["median"] == pytest.approx(5.25)
+    assert rows[0]["effect_of_inputs"]["pairs_with_a_failed_run"] == 0
 
 
 def test_every_shipped_fact_names_a_scenario_a_recorded_column_and_a_date_inside_its_run():

@@ -28,6 +28,21 @@ def test_every_hypothesis_has_a_decision_rule():
     assert all(side in ("above", "below") for side, _, _ in DECISION_RULES.values())
 
 
+def test_the_hypotheses_judged_jointly_are_those_whose_code_joins_arms_and_their_caption_says_so():
+    """JOINT_RULES names exactly the hypotheses whose verdict is a joint_verdict over arms (read from their
+    code), and the figure's rule says that any arm on the wrong side refutes for them alone."""
+    import inspect
+
+    from experiments.analysis.hypotheses import JOINT_RULES
+
+    joined = {k for k, fn in HYPOTHESES.items() if "joint_verdict(" in inspect.getsource(fn)}
+    assert joined == set(JOINT_RULES)
+    joint, single = _h1(4.0, 3.0, 7.0), HypothesisResult("H3", "x", "claim", "supported", "effect", 1.0, 0.5, 1.5,
+                                                         [1.0], {})  # fmt: skip
+    texts = [" ".join(t.get_text() for t in hypothesis_figure(r).texts) for r in (joint, single)]
+    assert "(for any of the arms)" in texts[0] and "(for any of the arms)" not in texts[1]
+
+
 @pytest.mark.parametrize(
     "ci, expected", [((3.0, 7.0), "supported"), ((1.2, 1.8), "refuted"), ((1.5, 3.0), "inconclusive")]
 )
