@@ -281,9 +281,10 @@ def rank_p_value(values: Sequence[float] | np.ndarray, data_value: float) -> flo
 
     ``p = min(1, 2·min(1 + #{seeds ≤ data}, 1 + #{seeds ≥ data}) / (S + 1))`` over all ``S`` seeds.
     Were the data one more draw of the model, its rank among the ``S + 1`` values would be uniform,
-    so ``P(p ≤ α) ≤ α`` at any ``S`` (exact up to the discreteness of the ranks): a seed's value
-    beyond the data's on either side counts once. A seed without a value (NaN, a failed run) counts
-    on neither side, against the data, as in the range rule. NaN if the data's value is not finite.
+    so ``P(p ≤ α) ≤ α`` at any ``S`` with every seed valued (exact up to the discreteness of the
+    ranks): a seed's value beyond the data's on either side counts once. A seed without a value (NaN,
+    a failed run) counts on neither side but stays in ``S``, against the data, as in the range rule:
+    with failed seeds the p-value is smaller than an exact one. NaN if the data's value is not finite.
     """
     v = np.asarray(values, dtype=float)
     if data_value is None or not math.isfinite(data_value) or v.size == 0:
@@ -369,10 +370,10 @@ def _rank_weighting(pooled: np.ndarray) -> tuple[np.ndarray, str]:
 
     Their sample covariance where there are at least ``k + 2`` vectors of ``k`` statistics and it is
     positive definite (``"pooled"``); otherwise its diagonal, each statistic scaled by its own
-    spread and those without any spread left out (``"pooled diagonal"``). With ``k + 1`` vectors
-    or fewer the sample covariance is singular; rounding can still let its factorisation through,
-    and then every vector lies at the same distance, ``(n − 1)²/n``, and the ranks are set by
-    rounding noise.
+    spread and those without any spread left out (``"pooled diagonal"``). With ``k`` vectors or
+    fewer the sample covariance is singular. With ``k + 1`` it is generically not, but every vector
+    then lies at the same distance, ``(n − 1)²/n`` (a property of the geometry), so the ranks would be
+    set by rounding noise.
     """
     n, k = pooled.shape
     cov = _covariance(pooled) if n >= 2 else np.zeros((k, k))

@@ -36,7 +36,8 @@ candidate by the validation's J distance instead
 (:func:`experiments.analysis.judgement.joint_test`): the six statistics' gap between the data and the
 *mean* over seeds, as one vector, weighted by the inverse of their covariance in the data's block
 bootstrap (the J-test's covariance is that one scaled by ``run/data + 1/S``, about 1.02 here, which
-ranks candidates the same) (a simulated-method-of-moments distance with the data's weighting matrix), summed over the
+ranks candidates the same when the same number of their runs complete; ``S`` counts the completed
+runs) (a simulated-method-of-moments distance with the data's weighting matrix), summed over the
 data with and without the Plaza day; plus a penalty for failed runs scaled to these larger distances
 (:data:`JOINT_FAILED_PENALTY`). A median hides the seeds
 that crash and a statistic-by-statistic distance hides how the statistics move together; this one

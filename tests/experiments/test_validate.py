@@ -572,3 +572,22 @@ def test_a_fact_run_that_fails_is_a_validation_error_naming_the_episode_facts(tm
         run_validation(out, seeds=1, days=100, burn_in=0, episode_scenario="no_such_scenario")
     assert isinstance(caught.value.__cause__, FactRunError)
     assert not (out / "validation.json").exists()
+
+
+def test_the_calibrations_seeds_can_never_reach_the_validations_held_out_seeds():
+    """The calibration fits on seeds 1..S with S at most its option's upper bound; validation (and the
+    benchmarks that claim held-out figures) start at FIRST_SEED: raising either constant must not make
+    them overlap."""
+    from experiments.analysis.targets import FIRST_SEED
+    from experiments.calibration.search import OPTION_RANGES
+
+    assert OPTION_RANGES["seeds"][1] < FIRST_SEED
+
+
+def test_the_calibrations_judged_statistics_are_the_validations_judged_ones_in_order():
+    """The J-test's degrees of freedom (statistics less the parameters fitted to them) rest on the calibration
+    fitting exactly the statistics validation judges."""
+    from experiments.analysis.targets import STATISTICS
+    from experiments.calibration.baseline import JUDGED
+
+    assert JUDGED == tuple(name for name, s in STATISTICS.items() if s.judged)
