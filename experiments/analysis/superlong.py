@@ -2,17 +2,24 @@
 
 Each seed runs the ``baseline`` twice, identical but for a ``supplementary_budget`` of ``jpy_tn``
 before day :data:`SHOCK_DAY`, and reports the change of the cleared 10y and 30y JGB yields against the
-twin on the budget's day and ``horizons`` days later (bp), and the 30y-minus-10y difference
+twin on the budget's day and :data:`HORIZONS` days later (bp), and the 30y-minus-10y difference
 (positive: the budget steepens the curve, as the super-long sell-off of November 2025 did). Medians
-over seeds with their 5-95% range and a seed-bootstrap interval of the median::
+over seeds with their 5-95% range and a seed-bootstrap interval of the median (which needs at least
+six seeds)::
 
     python -m experiments.analysis.superlong --seeds 10 --jpy-tn 20
+
+``--spread-pa X`` runs a ``superlong_shock`` instead: the super-long investors' required 30y yield
+``X`` higher (per annum) from the same day; ``--no-arbitrage`` switches the curve arbitrageurs off in
+both twins (``curve_arbitrage.risk_tolerance_jpy_tn_per_bp = 0``), so the 10y moves only through
+the other channels. The seeds are 1..N: these are the model's mechanics, not an out-of-sample test.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 from typing import Any
 
@@ -20,28 +27,33 @@ import numpy as np
 
 from experiments.analysis.statistics import spread_by_field
 
-__all__ = ["SHOCK_DAY", "HORIZONS", "budget_twins", "main"]
+__all__ = ["SHOCK_DAY", "HORIZONS", "NO_ARBITRAGE", "budget_twins", "main"]
 
 SHOCK_DAY = 20
-HORIZONS = (0, 20, 80)
+HORIZONS = (0, 1, 20, 80)  # the shock's day, the day after, and later
+NO_ARBITRAGE = {"curve_arbitrage__risk_tolerance_jpy_tn_per_bp": 0.0}
 
 
-def budget_twins(task: tuple[int, float]) -> dict[str, float]:
-    """One seed ``(seed, jpy_tn)``: the 10y and 30y JGB changes against the twin at each horizon (bp)."""
+def budget_twins(task: tuple) -> dict[str, float]:
+    """One seed ``(seed, jpy_tn[, kind[, overrides]])``: the 10y and 30y JGB changes against the twin at each
+    horizon (bp). ``kind`` ``"supplementary_budget"`` (the default: a budget of ``jpy_tn``) or
+    ``"superlong_shock"`` (``jpy_tn`` is then the shift ``spread_pa``); ``overrides`` go to both twins."""
     from model.model import CarryUnwindModel
     from model.results import check_accounting, run_name
     from model.scenarios import ScenarioEvent, load_scenario
 
-    seed, jpy_tn = task
+    seed, size, kind, overrides = (*task, *("supplementary_budget", {})[len(task) - 2 :])
     base = dataclasses.replace(load_scenario("baseline"), events=())
-    budget = ScenarioEvent(day=SHOCK_DAY, kind="supplementary_budget", params={"jpy_tn": jpy_tn})
+    params = {"jpy_tn": size} if kind == "supplementary_budget" else {"spread_pa": size}
+    budget = ScenarioEvent(day=SHOCK_DAY, kind=kind, params=params)
     days = SHOCK_DAY + max(HORIZONS)
-    twin = CarryUnwindModel(scenario=base, seed=seed, collect=False)
-    shocked = CarryUnwindModel(scenario=dataclasses.replace(base, events=(budget,)), seed=seed, collect=False)
+    twin = CarryUnwindModel(scenario=base, seed=seed, collect=False, **overrides)
+    shocked = CarryUnwindModel(scenario=dataclasses.replace(base, events=(budget,)), seed=seed, collect=False,
+                               **overrides)  # fmt: skip
     twin.run_days(days)
     shocked.run_days(days)
     check_accounting(twin, run_name(twin))
-    check_accounting(shocked, f"{run_name(shocked)}, budget of {jpy_tn} tn yen on day {SHOCK_DAY}")
+    check_accounting(shocked, f"{run_name(shocked)}, {kind.replace('_', ' ')} of {size:g} on day {SHOCK_DAY}")
     out = {}
     for h in HORIZONS:
         d = SHOCK_DAY + h
@@ -59,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--jpy-tn", type=float, default=20.0,
                         help="the budget, ¥ tn (default 20; Nov 2025's: ¥18.3 tn, ¥11.7 tn in new bonds)")  # fmt: skip
+    parser.add_argument("--spread-pa", type=float, default=None,
+                        help="run a superlong_shock of this shift of the required 30y yield instead of a budget "
+                        "(per annum, e.g. 0.01)")  # fmt: skip
+    parser.add_argument("--no-arbitrage", action="store_true", help="switch the curve arbitrageurs off in both twins")
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
     if not 1 <= args.seeds <= 1000:
@@ -67,9 +83,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--workers = {args.workers} is not allowed; expected 1 to 256")
     if not 0.0 < args.jpy_tn <= 500.0:
         parser.error(f"--jpy-tn = {args.jpy_tn} is not allowed; expected a number in (0, 500]")
+    if args.spread_pa is not None and not (math.isfinite(args.spread_pa) and 0.0 < abs(args.spread_pa) <= 0.05):
+        parser.error(f"--spread-pa = {args.spread_pa} is not allowed; expected a non-zero number in [-0.05, 0.05]")
     from experiments.runner import run_tasks
 
-    rows = run_tasks(budget_twins, [(s, args.jpy_tn) for s in range(1, args.seeds + 1)], workers=args.workers)
+    kind, size = ("superlong_shock", args.spread_pa) if args.spread_pa is not None else ("supplementary_budget",
+                                                                                          args.jpy_tn)  # fmt: skip
+    overrides = NO_ARBITRAGE if args.no_arbitrage else {}
+    print(f"{kind.replace('_', ' ')} of {size:g} before day {SHOCK_DAY}, seeds 1-{args.seeds}"
+          + (", curve arbitrageurs off" if args.no_arbitrage else ""))  # fmt: skip
+    rows = run_tasks(budget_twins, [(s, size, kind, overrides) for s in range(1, args.seeds + 1)],
+                     workers=args.workers)  # fmt: skip
     spread: dict[str, Any] = spread_by_field(rows)
     for key, q in spread.items():
         print(f"{key:>22}: median {q['median']:7.2f}  5-95% [{q['q05']:.2f}, {q['q95']:.2f}]  "
