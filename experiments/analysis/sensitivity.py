@@ -14,12 +14,14 @@ the metric is averaged over those replicates point by point before the indices a
 the indices describe the replicate-averaged metric. Common random numbers remove only the part of
 the noise that a seed adds equally at every point. The rest (the seed's effect that depends on the
 parameters: whether a crash happens, say) stays in the average and does show up as sensitivity:
-with ``s`` its share of the averaged metric's variance, a parameter's total index ST becomes about
-``ST·(1 − s) + s`` (an inert parameter's rises to ``s``, with an interval that can exclude 0),
-its first-order index S1 about ``S1·(1 − s)``, and Morris' mu* is lifted. So the
-result carries a noise floor, :func:`replicate_noise_share`: that share, estimated from the
-replicates (a parameter whose ST is near it is not distinguishable from noise). More replicates
-lower it as ``1/R``.
+with ``s`` its share of the averaged metric's variance, and that noise independent between points,
+a parameter's total index ST becomes about ``ST·(1 − s) + s`` (an inert parameter's rises to ``s``,
+with an interval that can exclude 0), its first-order index S1 about ``S1·(1 − s)``, and Morris'
+mu* is lifted. Common random numbers cancel the part of the noise two points share, so ``s`` is an
+upper bound for an inert parameter's ST. So the result carries a noise floor,
+:func:`replicate_noise_share`: that share, estimated from the replicates (a parameter whose ST is
+near it is not distinguishable from noise, a conservative rule). More replicates lower it as
+``1/R``. Failed runs leave their points averaged over fewer replicates; the caption counts them.
 
 :func:`run_sensitivity` is what ``carry-unwind sensitivity DIR`` calls: it writes
 ``sensitivity_<metric>.csv`` (the indices with their confidence half-widths),
@@ -85,6 +87,8 @@ class SensitivityResult:
     conf_level: float
     num_resamples: int
     noise_share: float = math.nan  # replicate_noise_share: NaN with one replicate
+    failed_runs: int = 0  # runs that failed: their points average fewer replicates (common random numbers broken)
+    short_points: int = 0  # design points averaged over fewer than ``replicates``
 
 
 def replicate_noise_share(results: pd.DataFrame, spec: SweepSpec, metric: str) -> float:
@@ -256,7 +260,16 @@ def analyze(
         conf_level=conf_level,
         num_resamples=num_resamples,
         noise_share=replicate_noise_share(results, spec, metric),
+        failed_runs=int((results["status"] != STATUS_OK).sum()),
+        short_points=_short_points(results, spec),
     )
+
+
+def _short_points(results: pd.DataFrame, spec: SweepSpec) -> int:
+    """Design points with fewer successful runs than ``spec.replicates``."""
+    ok = results[results["status"] == STATUS_OK]
+    counts = ok.groupby("point").size().reindex(range(spec.n_points), fill_value=0)
+    return int((counts < spec.replicates).sum())
 
 
 # -- figure and tables ----------------------------------------------------------------------------
@@ -317,16 +330,23 @@ def _caption(result: SensitivityResult) -> str:
     if math.isfinite(result.noise_share):
         noise = (
             f" Seed noise left in the averaged metric (the seed's effect that depends on the parameters): about "
-            f"{result.noise_share:.1%} of its variance across points (s). A parameter's ST reads about "
-            "ST·(1 − s) + s and its S1 about S1·(1 − s): an inert parameter's ST is about s, so an ST near it is "
-            "not distinguishable from noise."
+            f"{result.noise_share:.1%} of its variance across points (s). Where that noise is independent between "
+            "points, a parameter's ST reads about ST·(1 − s) + s and its S1 about S1·(1 − s), and an inert "
+            "parameter's ST is about s; common random numbers cancel the part of it two points share, so s is an "
+            "upper bound for an inert parameter's ST: an ST near it is not distinguishable from noise."
         )
     else:
         noise = " One replicate per point: the seed noise left in the metric cannot be estimated, and it inflates ST."
+    failed = ""
+    if result.failed_runs:
+        failed = (
+            f" {result.failed_runs} runs failed: {result.short_points} design points are averaged over fewer "
+            f"than {result.replicates} replicates, where common random numbers no longer cancel a seed's shift."
+        )
     return (
         f"Sweep `{result.sweep}`: {result.n_points} design points x {result.replicates} replicates; the metric "
         f"({what}) is averaged over the replicates (common random numbers) at each point. "
-        f"`*_conf` columns: half-widths of the {ci}.{noise}"
+        f"`*_conf` columns: half-widths of the {ci}.{noise}{failed}"
     )
 
 

@@ -195,3 +195,21 @@ def test_the_noise_floor_is_the_seed_noise_that_common_random_numbers_leave_and_
         assert st[dummy] == pytest.approx(share, abs=0.06), (dummy, st[dummy], share)
     one = make_spec("saltelli", 64, replicates=1)
     assert math.isnan(replicate_noise_share(fake_results(one, lambda u: u[:, 0]), one, "usdjpy_max_fall_pct"))
+
+
+def test_failed_runs_are_counted_and_the_caption_says_how_many_points_they_short():
+    """Two failed runs at two points: the result counts them, and the caption says those points average fewer
+    replicates (common random numbers no longer cancel a seed's shift there); without failures it says nothing."""
+    from experiments.analysis.sensitivity import _caption
+
+    a = np.array([1.0, 2.0, 0.0])
+    spec = make_spec("saltelli", 64, replicates=3)
+    results = fake_results(spec, lambda u: u @ a, noise=np.array([0.3, -1.0, 2.5]))
+    clean = analyze(results, spec, "usdjpy_max_fall_pct", seed=1)
+    assert clean.failed_runs == 0 and clean.short_points == 0 and "failed" not in _caption(clean)
+    broken = results.copy()
+    rows = broken.index[(broken["point"].isin([3, 7])) & (broken["replicate"] == 1)]
+    broken.loc[rows, "status"], broken.loc[rows, "usdjpy_max_fall_pct"] = "error", np.nan
+    r = analyze(broken, spec, "usdjpy_max_fall_pct", seed=1)
+    assert (r.failed_runs, r.short_points) == (2, 2)
+    assert "2 runs failed: 2 design points are averaged over fewer than 3 replicates" in _caption(r)
