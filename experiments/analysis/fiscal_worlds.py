@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 
 from experiments.analysis.hypotheses import H2_TARGET_BP, h2_world
 
@@ -46,13 +47,18 @@ def main(argv=None) -> int:
         value = getattr(args, name)
         if not lo <= value <= hi:
             p.error(f"--{name} = {value} is not allowed; expected {lo} to {hi}")
-    logging.basicConfig(level=logging.ERROR)
+    logging.basicConfig(level=logging.WARNING)  # a world whose sizing failed says why
     rows = fiscal_worlds(list(range(1, args.seeds + 1)), args.workers)
-    print(f"Each shock sized to raise the 10y JGB by {H2_TARGET_BP:.0f} bp after 5 days (median of {args.seeds} seeds)")
+    print(f"Each shock sized to raise the 10y JGB by {H2_TARGET_BP:.0f} bp after 5 days (the sizes and π^e: medians "
+          f"over {args.seeds} seeds; USD/JPY: the mean over them with its 95% Student-t interval)")  # fmt: skip
     print("unbacked s  BoJ c   budget ¥tn  USD/JPY % [95% CI]       π^e bp  hike bp  USD/JPY % [95% CI]       world")
     for r in rows:
         f, m = r["fiscal"], r["monetary"]
-        world = "budget weakens the yen" if f["ci"][0] > 0 else "budget strengthens it" if f["ci"][1] < 0 else "unclear"
+        if not all(math.isfinite(x) for x in (f["size"], *f["ci"])):  # the sizing failed (a run did not clear,
+            world = "not sized: see the log"  # or the target was out of reach): no verdict, not an unclear one
+        else:
+            lo, hi = f["ci"]
+            world = "budget weakens the yen" if lo > 0 else "budget strengthens it" if hi < 0 else "unclear"
         print(
             f"{r['unbacked_share']:10.1f}  {r['boj_constraint']:5.1f}  {f['size']:10.1f}  "
             f"{f['usdjpy_change_pct']:+6.2f} [{f['ci'][0]:+.2f}, {f['ci'][1]:+.2f}]  "

@@ -260,3 +260,20 @@ def test_the_replays_news_sensitivities_move_the_2y_at_the_ends_of_the_sourced_r
     before = m.market.ust2y_yield
     m.market.apply_event(ScenarioEvent(day=1, kind="us_growth_news", params={"surprise_sd": 1.0}))
     assert 1e4 * (m.market.ust2y_yield - before) == pytest.approx(end_bp, abs=0.05)
+
+
+def test_a_fiscal_world_whose_sizing_failed_is_not_called_unclear(monkeypatch, capsys):
+    """A world whose budget could not be sized (a run did not clear, or the target was out of reach) has no
+    size and no interval: it is printed as not sized, not as an unclear verdict."""
+    from experiments.analysis import fiscal_worlds as fw
+
+    ok = {"size": 30.0, "usdjpy_change_pct": -1.0, "ci": [-1.2, -0.8], "inflation_expectations_change_bp": 10.0}
+    failed = {"size": math.nan, "usdjpy_change_pct": math.nan, "ci": [math.nan, math.nan]}
+    hike = {"size": 0.0085, "usdjpy_change_pct": -2.4, "ci": [-2.9, -1.9]}
+    rows = [dict(unbacked_share=0.3, boj_constraint=0.0, fiscal=ok, monetary=hike),
+            dict(unbacked_share=1.0, boj_constraint=0.8, fiscal=failed, monetary=hike)]  # fmt: skip
+    monkeypatch.setattr(fw, "fiscal_worlds", lambda *a, **k: rows)
+    assert fw.main(["--seeds", "2"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-2].endswith("budget strengthens it") and out[-1].endswith("not sized: see the log")
+    assert "mean over them with its 95% Student-t interval" in out[0]
