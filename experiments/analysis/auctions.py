@@ -2,17 +2,22 @@
 
 Every figure is measured on the baseline scenario with small populations (so it runs in seconds):
 
-* **auction statistics** — per seed, over ``--days`` days: the tail's mean and standard deviation
-  (bp), the share of tails within ±2 bp, and each class's mean share of the offering (10-year
-  notes 2023-24: tails mostly within ±2 bp with sd ~1.5 bp; indirect ~60-75%, direct ~12-20%,
-  dealers ~10-20%; US Treasury auction results);
+* **auction statistics** — per seed, over ``--days`` days from day 0 (the risk index's first year,
+  which the validation drops, included): the tail's mean and standard deviation (bp), the share of
+  tails within ±2 bp, and each class's mean share of the offering, set beside 10-year notes
+  2023-24 (tails mostly within ±2 bp with sd ~1.5 bp; indirect ~60-75%, direct ~12-20%, dealers
+  ~10-20%; US Treasury auction results), though the model's weekly offering is an aggregate
+  10-year equivalent, not a 10-year note;
 * **schedule shifts** — a twin on common random numbers (same seed) in which one class's level
   at the when-issued yield is scaled by ``--factor`` (default 0.8: 20% less): the change of the
   mean tail (bp), of the mean indirect share, of the dealers' mean allotment, and of the UST 10y
   yield (mean over all days and over auction days, bp) against the twin without the shift;
-* **repatriation** — a twin with the 30-year JGB 100 bp higher from day 20 (``superlong_shock``,
-  as in hypothesis H4): insurers sell Treasuries, and the indirect class's bids follow their sales
-  and the hedged pickup.
+* **repatriation** — a twin with the super-long investors' required 30-year yield 100 bp higher
+  from day 20 (``superlong_shock``, the trigger of hypothesis H4; the cleared 30-year yield rises
+  about half as much, :mod:`experiments.analysis.superlong`), over 250 days whatever ``--days``:
+  insurers sell Treasuries, and the indirect class's bids follow their sales and the hedged pickup.
+  With the small populations and medians here, not H4's default populations and means, its figures
+  differ from H4's.
 
 ``python -m experiments.analysis.auctions --seeds 10`` prints, for each figure, the median, the
 5-95% range across seeds and the seed-bootstrap interval of the median (JSON).
@@ -99,7 +104,8 @@ def schedule_shift(seed: int, bidder: str = "indirect", factor: float = 0.8, day
 
 
 def repatriation(seed: int, days: int = 250, day: int = 20, spread_pa: float = 0.01) -> dict[str, float]:
-    """The 30-year JGB ``spread_pa`` higher from ``day`` against the twin without (same seed), from that day."""
+    """The super-long investors' required 30-year yield ``spread_pa`` higher from ``day`` against the twin without
+    (same seed), from that day."""
     from model.scenarios import ScenarioEvent
 
     shock = ScenarioEvent(day=day, kind="superlong_shock", params={"spread_pa": spread_pa})

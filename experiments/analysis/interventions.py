@@ -14,7 +14,14 @@ numbers: the two runs are identical up to that day). Measured per seed:
   (``mof.signal_log_per_jpy_tn = 0``, flow only); signalling = full − flow.
 
 Statistics: the median over seeds, with a seed-bootstrap 95% interval of the median
-(:func:`experiments.analysis.statistics.seed_spread`)::
+(:func:`experiments.analysis.statistics.seed_spread`). A seed whose pair failed to clear in either
+arm (full or flow only) is left out of both and counted (``failed_seeds``), so that the flow and
+signal split is over one set of seeds. The record it is set beside (−0.9 to −0.4% per ¥1 tn,
+:mod:`experiments.calibration.intervention`) runs from the level just before each intervention
+(intraday) to the day's close: the nearest observed stand-in for the price without it. From the
+previous close it would take in the day's move before the intervention (29 Apr 2024: 158.3 at the
+26 Apr close, 160.2 just before). Two of its four days are the ones the signal coefficient is
+fitted on::
 
     python -m experiments.analysis.interventions --seeds 10 --workers 1 --out out/interventions.json
 """
@@ -115,8 +122,15 @@ def measure(seeds: int, *, sizes=SIZES_JPY_TN, level: float = LEVEL_USDJPY, work
     full, flow = results[:n], results[n:]
     by_size = []
     all_per_tn, all_flow_per_tn = [], []
+    failed = []
     for i, x in enumerate(sizes):
         f, q = full[i * seeds : (i + 1) * seeds], flow[i * seeds : (i + 1) * seeds]
+        # the seeds whose pairs cleared in both arms: one set for the full effect and its split
+        both = [
+            math.isfinite(a["effect_pct_d0"]) and math.isfinite(b["effect_pct_d0"]) for a, b in zip(f, q, strict=True)
+        ]
+        failed.append(len(both) - sum(both))
+        f, q = [r for r, k in zip(f, both, strict=True) if k], [r for r, k in zip(q, both, strict=True) if k]
         per_tn = np.array([r["effect_pct_d0"] / x for r in f])
         flow_per_tn = np.array([r["effect_pct_d0"] / x for r in q])
         all_per_tn += list(per_tn)
@@ -125,6 +139,7 @@ def measure(seeds: int, *, sizes=SIZES_JPY_TN, level: float = LEVEL_USDJPY, work
         gap = np.array([r["ust_holdings_fall_usd_bn"] - r["ust_sold_usd_bn"] for r in f])
         by_size.append({
             "jpy_tn": x,
+            "failed_seeds": failed[-1],
             "effect_pct_d0": seed_spread(d0, of="median"),
             "effect_pct_per_jpy_tn_d0": seed_spread(per_tn, of="median"),
             "share_left_d5": seed_spread(np.array([r["effect_pct_d5"] for r in f]) / d0, of="median"),
@@ -137,7 +152,7 @@ def measure(seeds: int, *, sizes=SIZES_JPY_TN, level: float = LEVEL_USDJPY, work
             "usd_sold_bn": _median([r["usd_sold_bn"] for r in f]),
             "ust_sold_usd_bn": _median([r["ust_sold_usd_bn"] for r in f]),
             "ust_holdings_fall_usd_bn": _median([r["ust_holdings_fall_usd_bn"] for r in f]),
-            "ust_holdings_fall_minus_sold_max_abs_usd_bn": float(np.nanmax(np.abs(gap))),
+            "ust_holdings_fall_minus_sold_max_abs_usd_bn": float(np.nanmax(np.abs(gap))) if gap.size else math.nan,
         })  # fmt: skip
     from model.config import ModelConfig
 
@@ -152,6 +167,7 @@ def measure(seeds: int, *, sizes=SIZES_JPY_TN, level: float = LEVEL_USDJPY, work
         "target_pct_per_jpy_tn": [-0.9, -0.4],
         "median_effect_pct_per_jpy_tn_d0_all_sizes": _median(all_per_tn),
         "median_flow_only_pct_per_jpy_tn_d0_all_sizes": _median(all_flow_per_tn),
+        "failed_seeds": int(sum(failed)),
         "by_size": by_size,
     }
 
@@ -176,8 +192,12 @@ def report(result: dict[str, Any]) -> str:
         )
     lines.append(
         f"all sizes: median {result['median_effect_pct_per_jpy_tn_d0_all_sizes']:.3f}% per ¥1 tn on the close "
-        f"(flow only {result['median_flow_only_pct_per_jpy_tn_d0_all_sizes']:.3f}); record -0.9 to -0.4"
+        f"(flow only {result['median_flow_only_pct_per_jpy_tn_d0_all_sizes']:.3f}); record -0.9 to -0.4 (from the "
+        "level just before each intervention to the close; two of its four days fitted)"
     )
+    if result.get("failed_seeds"):
+        lines.append("seeds whose pair failed to clear in either arm, left out of both: "
+                     + ", ".join(f"{r['failed_seeds']} at ¥{r['jpy_tn']:g} tn" for r in result["by_size"]))  # fmt: skip
     return "\n".join(lines)
 
 

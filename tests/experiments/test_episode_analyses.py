@@ -277,3 +277,30 @@ def test_a_fiscal_world_whose_sizing_failed_is_not_called_unclear(monkeypatch, c
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-2].endswith("budget strengthens it") and out[-1].endswith("not sized: see the log")
     assert "mean over them with its 95% Student-t interval" in out[0]
+
+
+def test_an_intervention_pair_that_failed_in_one_arm_leaves_the_seed_out_of_both(monkeypatch):
+    """Seed 2's full pair fails to clear: it is counted, and the full effect, the flow-only effect and the
+    signal (their difference) are all over seeds 1 and 3, one set."""
+    import experiments.runner
+    from experiments.analysis import interventions as iv
+
+    def planted(fn, tasks, **kwargs):
+        out = []
+        for overrides, jpy_tn, seed, _level in tasks:
+            flow_only = "mof__signal_log_per_jpy_tn" in overrides
+            d0 = math.nan if (seed == 2 and not flow_only) else -(1.0 if flow_only else 2.0) * seed * jpy_tn / 10
+            out.append({"effect_pct_d0": d0, "effect_pct_d5": d0 / 2, "effect_pct_d20": d0 / 4, "ust_bp_d0": 1.0,
+                        "usd_sold_bn": 20.0, "ust_sold_usd_bn": 20.0, "ust_holdings_fall_usd_bn": 20.0,
+                        "signal_log_d0": 0.0})  # fmt: skip
+        return out
+
+    monkeypatch.setattr(experiments.runner, "run_tasks", planted)
+    r = iv.measure(3, sizes=(3.0,))
+    (row,) = r["by_size"]
+    assert r["failed_seeds"] == 1 and row["failed_seeds"] == 1
+    assert row["effect_pct_per_jpy_tn_d0"]["n"] == 2 and row["flow_only_pct_per_jpy_tn_d0"]["n"] == 2
+    # per ¥1 tn: full −0.2·s, flow −0.1·s, over s = 1, 3: medians −0.4, −0.2, signal −0.2
+    assert row["effect_pct_per_jpy_tn_d0"]["median"] == pytest.approx(-0.4)
+    assert row["signal_pct_per_jpy_tn_d0"]["median"] == pytest.approx(-0.2)
+    assert "1 at ¥3 tn" in iv.report(r)
