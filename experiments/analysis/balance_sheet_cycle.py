@@ -681,6 +681,12 @@ def main(argv: list[str] | None = None) -> int:
     searched = ("hedge_funds__risk_aversion_median", "hedge_funds__max_leverage")
     if args.map and (held := [k for k in searched if k in base]):
         parser.error(f"--set {held[0].replace('__', '.')} is varied by --map; drop it")
+    from experiments.analysis.carry_channels import CROWDED
+
+    held = [k.replace("__", ".") for k in base if k in CROWDED and k != "hedge_funds__initial_leverage_fraction"]
+    if held and not (args.channels or args.map):  # said before the runs, so that nobody reads it as a sensitivity
+        print(f"note: measurement 5 runs the crowded book, whose {', '.join(held)} it holds at the crowded value; "
+              "--set of that field applies to measurements 1-4 only", file=sys.stderr)  # fmt: skip
     if args.out:  # before the runs, not after them
         parser.check(check_out_file, Path(args.out))
     with resumable(beside(args.out), command_settings(args, "experiments.analysis.balance_sheet_cycle")):

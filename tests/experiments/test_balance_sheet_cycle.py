@@ -320,3 +320,14 @@ def test_leverage_binds_measures_the_month_over_the_eves_carry_funds(monkeypatch
         forced += float(f.forced_usd_bn[carry].sum())
     assert out["carry_fall_usd_bn"] == stock0 - float(f.fwd_usd_bn[carry].sum())
     assert out["forced_usd_bn"] == forced
+
+
+def test_a_set_of_a_field_the_crowded_book_holds_is_said_to_apply_to_measurements_1_to_4_only(monkeypatch, capsys):
+    from experiments.analysis import balance_sheet_cycle as bsc
+
+    monkeypatch.setattr(bsc, "report", lambda *a, **k: {"planted": True})
+    assert bsc.main(["--seeds", "2", "--days", "400", "--set", "hedge_funds.maintenance_ratio=0.95"]) == 0
+    err = capsys.readouterr().err
+    assert "note: measurement 5 runs the crowded book, whose hedge_funds.maintenance_ratio it holds" in err
+    assert bsc.main(["--seeds", "2", "--days", "400", "--set", "market.risk_news_sd=0.05"]) == 0
+    assert "note:" not in capsys.readouterr().err

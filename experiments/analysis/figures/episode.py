@@ -19,8 +19,8 @@ from experiments.analysis.figures.settings import (
     SEEDS,
     band,
     figure_colors,
+    held_out_seeds,
     plain,
-    seeds_1_to,
 )
 
 __all__ = [
@@ -273,7 +273,7 @@ def draw_replay(replay: Mapping[str, Any]) -> Figure:
 
 
 def build_replay(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
-    seeds = seeds_1_to(SEEDS["aug2024_replay"][quick])
+    seeds = held_out_seeds(SEEDS["aug2024_replay"][quick])  # as the replay analysis
     replay = replay_paths(seeds, workers=workers)
     fig = draw_replay(replay)
     config = {"scenario": replay["scenario"], "days": len(replay["dates"]) - 1, "overrides": {}}
@@ -293,7 +293,7 @@ def build_positioning(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]
     )
     from experiments.analysis.style import finish_axes, label_panels, paper_figure
 
-    seeds = seeds_1_to(SEEDS["replay_positioning"][quick])
+    seeds = held_out_seeds(SEEDS["replay_positioning"][quick])
     days = WINDOW_DAYS + 5
     pos = run_positioning(seeds, days=days, workers=workers, progress=False)
     fig, (a, b) = paper_figure("two", 3.1, 1, 2)

@@ -25,6 +25,7 @@ __all__ = [
     "PILLAR_LABELS",
     "EVENT_LABELS",
     "seeds_1_to",
+    "held_out_seeds",
     "figure_colors",
     "plain",
     "band",
@@ -37,7 +38,15 @@ def seeds_1_to(n: int) -> list[int]:
     return list(range(1, n + 1))
 
 
-# (full, quick) numbers of seeds; seeds are 1..N, except the return statistics' (validate's held-out 1001..)
+def held_out_seeds(n: int) -> list[int]:
+    """Validation's held-out seeds, ``FIRST_SEED … FIRST_SEED + n − 1`` (not the calibration's 1..12)."""
+    from experiments.analysis.targets import FIRST_SEED
+
+    return list(range(FIRST_SEED, FIRST_SEED + n))
+
+
+# (full, quick) numbers of seeds; seeds are 1..N, except the return statistics' and the replay's and its
+# positioning's (validate's and the replay analysis's held-out 1001..)
 SEEDS = {
     "aug2024_replay": (20, 4),
     "replay_positioning": (20, 3),
