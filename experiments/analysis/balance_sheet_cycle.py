@@ -208,7 +208,7 @@ def liquidity_spiral(seed: int, shock_day: int | None = None, window: int = 40,
       day (``fx_impact_pct_per_bn``, from the clearing's Jacobian at the cleared prices, all markets
       re-clearing; model-implied, not estimated from flows and returns), its mean over the 21 days
       from the shock against the twin's over the same days (``impact_ratio_to_twin``), and against
-      the shocked run's own mean over the 21 days before the shock (``impact_ratio_after_to_before``,
+      the shocked run's own mean over the 21 days before the shock (``impact_mean_ratio_after_to_before``,
       equal windows, mean against mean).
 
     ``shock_day``: the day the shock arrives (default ``risk_off``'s own).
@@ -249,7 +249,7 @@ def liquidity_spiral(seed: int, shock_day: int | None = None, window: int = 40,
             out["impact_after_pct_per_bn"] = float(np.nanmean(impact[after]))
             out["impact_twin_after_pct_per_bn"] = float(np.nanmean(impact0[after]))
             out["impact_ratio_to_twin"] = out["impact_after_pct_per_bn"] / out["impact_twin_after_pct_per_bn"]
-            out["impact_ratio_after_to_before"] = out["impact_after_pct_per_bn"] / out["impact_before_pct_per_bn"]
+            out["impact_mean_ratio_after_to_before"] = out["impact_after_pct_per_bn"] / out["impact_before_pct_per_bn"]
     out["surge_ratio_off_to_on"] = out["surge_pct_off"] / out["surge_pct_on"] if out["surge_pct_on"] > 0 else np.nan
     return out
 
@@ -321,16 +321,16 @@ def leverage_binds(seed: int, month: int = 21, base: dict[str, Any] | None = Non
     f = m.hedge_funds
     called = np.zeros_like(carry)
     forced = 0.0
-    failures = 0
     try:
         for _ in range(month):
             m.step()
             called |= f.margin_called & carry
             forced += float(f.forced_usd_bn[carry].sum())
-            failures += m.latest["hf_failures"]
     except ClearingError:
         return {**out, "failed": 1.0, "failed_day": float(m.day - eve)}
     check_accounting(m, f"{run_name(m)}, shock on day {eve + 1}")
+    # the eve's carry funds that failed in the month: closed, or liquidating (re-entry takes 100 days)
+    failures = int((carry & (~f.alive | f.liquidating)).sum())
     fall = stock0 - float(f.fwd_usd_bn[carry].sum())
     return {**out, "share_called_in_month": float(called.sum() / carry.sum()), "forced_usd_bn": forced,
             "carry_fall_usd_bn": fall, "forced_share_of_fall": forced / fall if fall > 0 else float("nan"),
@@ -684,9 +684,10 @@ def main(argv: list[str] | None = None) -> int:
     from experiments.analysis.carry_channels import CROWDED
 
     held = [k.replace("__", ".") for k in base if k in CROWDED and k != "hedge_funds__initial_leverage_fraction"]
-    if held and not (args.channels or args.map):  # said before the runs, so that nobody reads it as a sensitivity
+    if held and not args.channels:  # said before the runs, so that nobody reads it as a sensitivity
+        others = "measurement 1" if args.map else "measurements 1-4"
         print(f"note: measurement 5 runs the crowded book, whose {', '.join(held)} it holds at the crowded value; "
-              "--set of that field applies to measurements 1-4 only", file=sys.stderr)  # fmt: skip
+              f"--set of that field applies to {others} only", file=sys.stderr)  # fmt: skip
     if args.out:  # before the runs, not after them
         parser.check(check_out_file, Path(args.out))
     with resumable(beside(args.out), command_settings(args, "experiments.analysis.balance_sheet_cycle")):

@@ -169,9 +169,10 @@ def run_facts(seeds: Sequence[int], workers: int = 1, facts: Sequence[Fact] = FA
 
     With ``twins``, each scenario is also run without its events on the same seeds, and each fact gets
     ``effect_of_inputs``: the median over seeds of its value minus the same seed's value without the
-    inputs, with its interval (:func:`~experiments.analysis.statistics.seed_spread`; a seed where either
-    run failed is left out and counted), so that what a scenario does by itself (its drift, the noise
-    of a maximum over days) is not read as its news' doing."""
+    inputs, with its interval (:func:`~experiments.analysis.statistics.seed_spread`; a seed without a
+    value in either run, a failed run say, is left out and counted, ``pairs_without_a_value``), so that
+    what a scenario does by itself (its drift, the noise of a maximum over days) is not read as its
+    news' doing."""
     from experiments.runner import TaskFailed, run_tasks
 
     days = {f: fact_day(f) for f in facts}
@@ -207,7 +208,7 @@ def run_facts(seeds: Sequence[int], workers: int = 1, facts: Sequence[Fact] = FA
             ok = np.isfinite(diff)
             row["effect_of_inputs"] = {
                 **seed_spread(diff[ok], of="median"),
-                "pairs_with_a_failed_run": int((~ok).sum()),
+                "pairs_without_a_value": int((~ok).sum()),
             }
         rows.append(row)
     return rows

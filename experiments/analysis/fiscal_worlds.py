@@ -54,8 +54,10 @@ def main(argv=None) -> int:
     print("unbacked s  BoJ c   budget ¥tn  USD/JPY % [95% CI]       π^e bp  hike bp  USD/JPY % [95% CI]       world")
     for r in rows:
         f, m = r["fiscal"], r["monetary"]
-        if not all(math.isfinite(x) for x in (f["size"], *f["ci"])):  # the sizing failed (a run did not clear,
-            world = "not sized: see the log"  # or the target was out of reach): no verdict, not an unclear one
+        if not math.isfinite(f["size"]):  # the sizing failed (a run did not clear, or the target was out of reach)
+            world = "not sized: see the log"  # no verdict, not an unclear one
+        elif not all(math.isfinite(x) for x in f["ci"]):
+            world = "sized; no interval: a run failed at that size"
         else:
             lo, hi = f["ci"]
             world = "budget weakens the yen" if lo > 0 else "budget strengthens it" if hi < 0 else "unclear"

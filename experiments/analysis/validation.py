@@ -102,6 +102,7 @@ __all__ = [
     "data_bootstrap",
     "joint_report",
     "episode_measures",
+    "observation_windows",
     "run_validation",
 ]
 
@@ -394,6 +395,25 @@ _EPISODE_NUMBERS = (
 )
 
 
+def observation_windows(scenario: Any, days: int) -> tuple[int | None, int | None]:
+    """``(fall_end_day, carry_end_day)`` for :func:`episode_measures`: the days of the August 2024
+    observations (the fall's trough, 5 Aug; the latest bank estimate of the unwind, 9 Aug) in the
+    scenario's calendar, where the scenario is that episode's (it starts on the episode scenario's date)
+    and a run of ``days`` reaches both; ``(None, None)`` (the whole run) otherwise, for another episode
+    or a run too short to reach them."""
+    from model.calendar import TradingCalendar
+    from model.scenarios import load_scenario
+
+    start = scenario.config.market.start_date
+    if start != load_scenario(EPISODE).config.market.start_date:
+        return None, None
+    calendar = TradingCalendar(start)
+    fall_end, carry_end = (calendar.day_of(EPISODE_OBSERVED[k]) for k in ("usdjpy_trough_date", "carry_fall_date"))
+    if not 0 < fall_end <= days or not 0 < carry_end <= days:
+        return None, None
+    return fall_end, carry_end
+
+
 def _episode_report(scenario: Any, runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The episode over every seed's run. A run that ended in a clearing failure stays in: its figures are
     NaN (left out of the medians and intervals, which say over how many seeds they are taken), it counts
@@ -404,11 +424,8 @@ def _episode_report(scenario: Any, runs: Sequence[Mapping[str, Any]]) -> dict[st
 
     calendar = TradingCalendar(scenario.config.market.start_date)
     shock_day = scenario.events[0].day if scenario.events else 1
-    # the observations' windows: the fall and the index's peak to the observed trough, the carry's trough to
-    # the latest bank estimate; the whole run where a date falls before the shock (another episode's dates)
-    fall_end, carry_end = (calendar.day_of(EPISODE_OBSERVED[k]) for k in ("usdjpy_trough_date", "carry_fall_date"))
-    if fall_end < shock_day or carry_end < shock_day:
-        fall_end = carry_end = None
+    days = max((len(r["day"]) - 1 for r in runs if "failed" not in r), default=0)
+    fall_end, carry_end = observation_windows(scenario, days)
     per_seed = []
     for run in runs:
         if "failed" in run:

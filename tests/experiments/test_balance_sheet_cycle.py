@@ -314,12 +314,13 @@ def test_leverage_binds_measures_the_month_over_the_eves_carry_funds(monkeypatch
     f = m.hedge_funds
     carry = (f.trend_weight == 0) & f.alive
     assert (~carry & f.alive).any() and (f.fwd_usd_bn[~carry] != 0).any()  # trend followers with books exist
-    stock0, forced = float(f.fwd_usd_bn[carry].sum()), 0.0
+    stock0, forced, every_fund0 = float(f.fwd_usd_bn[carry].sum()), 0.0, float(f.fwd_usd_bn.sum())
     for _ in range(month):
         m.step()
         forced += float(f.forced_usd_bn[carry].sum())
     assert out["carry_fall_usd_bn"] == stock0 - float(f.fwd_usd_bn[carry].sum())
     assert out["forced_usd_bn"] == forced
+    assert out["carry_stock_eve_usd_bn"] == stock0 != every_fund0  # the eve's carry funds', not every fund's
 
 
 def test_a_set_of_a_field_the_crowded_book_holds_is_said_to_apply_to_measurements_1_to_4_only(monkeypatch, capsys):
@@ -331,3 +332,6 @@ def test_a_set_of_a_field_the_crowded_book_holds_is_said_to_apply_to_measurement
     assert "note: measurement 5 runs the crowded book, whose hedge_funds.maintenance_ratio it holds" in err
     assert bsc.main(["--seeds", "2", "--days", "400", "--set", "market.risk_news_sd=0.05"]) == 0
     assert "note:" not in capsys.readouterr().err
+    monkeypatch.setattr(bsc, "map_report", lambda *a, **k: {"planted": True})
+    assert bsc.main(["--map", "--seeds", "2", "--days", "400", "--set", "hedge_funds.maintenance_ratio=0.95"]) == 0
+    assert "applies to measurement 1 only" in capsys.readouterr().err

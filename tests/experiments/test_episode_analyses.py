@@ -270,12 +270,15 @@ def test_a_fiscal_world_whose_sizing_failed_is_not_called_unclear(monkeypatch, c
     ok = {"size": 30.0, "usdjpy_change_pct": -1.0, "ci": [-1.2, -0.8], "inflation_expectations_change_bp": 10.0}
     failed = {"size": math.nan, "usdjpy_change_pct": math.nan, "ci": [math.nan, math.nan]}
     hike = {"size": 0.0085, "usdjpy_change_pct": -2.4, "ci": [-2.9, -1.9]}
+    no_interval = {**ok, "ci": [math.nan, math.nan]}  # sized, but a run failed at that size
     rows = [dict(unbacked_share=0.3, boj_constraint=0.0, fiscal=ok, monetary=hike),
+            dict(unbacked_share=1.0, boj_constraint=0.0, fiscal=no_interval, monetary=hike),
             dict(unbacked_share=1.0, boj_constraint=0.8, fiscal=failed, monetary=hike)]  # fmt: skip
     monkeypatch.setattr(fw, "fiscal_worlds", lambda *a, **k: rows)
     assert fw.main(["--seeds", "2"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
-    assert out[-2].endswith("budget strengthens it") and out[-1].endswith("not sized: see the log")
+    assert out[-3].endswith("budget strengthens it") and out[-1].endswith("not sized: see the log")
+    assert out[-2].endswith("sized; no interval: a run failed at that size")
     assert "mean over them with its 95% Student-t interval" in out[0]
 
 

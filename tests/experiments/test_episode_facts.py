@@ -77,7 +77,7 @@ def test_run_facts_runs_each_scenario_once_per_seed_to_its_last_facts_day(monkey
     assert sum(t[5] for t in calls) == 6  # each seed once more, without its inputs
     # the effect: 3·s − 1.5·s = 1.5·s for fact a, median over s = 1..6 is 1.5 × 3.5
     assert rows[0]["effect_of_inputs"]["median"] == pytest.approx(5.25)
-    assert rows[0]["effect_of_inputs"]["pairs_with_a_failed_run"] == 0
+    assert rows[0]["effect_of_inputs"]["pairs_without_a_value"] == 0
 
 
 def test_every_shipped_fact_names_a_scenario_a_recorded_column_and_a_date_inside_its_run():

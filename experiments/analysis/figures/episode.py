@@ -50,7 +50,7 @@ def replay_paths(seeds: Sequence[int], *, days: int | None = None, workers: int 
     from experiments.analysis.hypotheses import Arm, run_arms
     from experiments.analysis.replay import CONDITIONAL
     from experiments.analysis.targets import EPISODE, EPISODE_DAYS, EPISODE_OBSERVED
-    from experiments.analysis.validation import episode_measures
+    from experiments.analysis.validation import episode_measures, observation_windows
     from model.calendar import TradingCalendar
     from model.scenarios import load_scenario
 
@@ -65,10 +65,12 @@ def replay_paths(seeds: Sequence[int], *, days: int | None = None, workers: int 
     runs, conditional_runs = out[: len(seeds)], out[len(seeds) :]
     shock_day = scenario.events[0].day if scenario.events else 1
     day = np.arange(days + 1)
+    fall_end, carry_end = observation_windows(scenario, days)  # the validation's windows (5 and 9 Aug)
     measures = [
-        {"seed": s, **episode_measures(day, r["usdjpy"], r["hf_gross_usd_bn"], r["risk_index"], shock_day)}
+        {"seed": s, **episode_measures(day, r["usdjpy"], r["hf_gross_usd_bn"], r["risk_index"], shock_day,
+                                       fall_end_day=fall_end, carry_end_day=carry_end)}
         for s, r in zip(seeds, runs, strict=True)
-    ]
+    ]  # fmt: skip
     pre = shock_day - 1
     usdjpy = np.array([r["usdjpy"] for r in runs])
     gross = np.array([r["hf_gross_usd_bn"] for r in runs])
@@ -273,7 +275,7 @@ def draw_replay(replay: Mapping[str, Any]) -> Figure:
 
 
 def build_replay(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
-    seeds = held_out_seeds(SEEDS["aug2024_replay"][quick])  # as the replay analysis
+    seeds = held_out_seeds(SEEDS["aug2024_replay"][quick])  # the replay analysis's seeds
     replay = replay_paths(seeds, workers=workers)
     fig = draw_replay(replay)
     config = {"scenario": replay["scenario"], "days": len(replay["dates"]) - 1, "overrides": {}}
