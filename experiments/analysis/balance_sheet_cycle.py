@@ -24,11 +24,11 @@ Five measurements, each against a twin or an ablation on common random numbers (
    never reaches the anchor within 750 days are counted, not measured.
 
 Statistics follow one protocol, validation's: baseline, ``seeds`` seeds × ``days`` days simulated on
-validation's held-out seeds (1001, 1002, …; the calibration fits on 1..S, :func:`seed_ids`),
-the first 250 dropped (so 2,000 days give 1,750 daily returns), bias-corrected excess kurtosis; a
-paired statistic is the median over seeds of the per-seed difference, with a seed-bootstrap
-percentile interval of that median (fixed generator,
-:func:`experiments.analysis.statistics.seed_spread`)::
+validation's held-out seeds (1001, 1002, …; the calibration fits on 1..S;
+:func:`~experiments.analysis.targets.held_out_seeds`), the first 250 dropped (so 2,000 days give
+1,750 daily returns), bias-corrected excess kurtosis; a paired statistic is the median over seeds
+of the per-seed difference, with a seed-bootstrap percentile interval of that median (fixed
+generator, :func:`experiments.analysis.statistics.seed_spread`)::
 
     python -m experiments.analysis.balance_sheet_cycle --seeds 20 --days 2000 --workers 2 --out out/cycle.json
 
@@ -58,10 +58,9 @@ from typing import Any
 import numpy as np
 
 from experiments.analysis.statistics import log_returns, return_statistics, seed_spread, spread_by_field
-from experiments.analysis.targets import BURN_IN, FIRST_SEED
+from experiments.analysis.targets import BURN_IN, held_out_seeds
 
 __all__ = [
-    "seed_ids",
     "run_stats",
     "paired",
     "news_on_its_day",
@@ -136,17 +135,11 @@ def paired(a: list[dict], b: list[dict], key: str) -> dict[str, float]:
             "pairs": int(both.sum()), "pairs_with_a_failed_arm": int((~both).sum())}  # fmt: skip
 
 
-def seed_ids(seeds: int) -> list[int]:
-    """The seeds every measurement runs: validation's held-out ones, ``FIRST_SEED, FIRST_SEED + 1, …``
-    (:data:`~experiments.analysis.targets.FIRST_SEED`), not the seeds 1..S the calibration fits on."""
-    return list(range(FIRST_SEED, FIRST_SEED + seeds))
-
-
 def _arms(arms: dict[str, dict], seeds: int, days: int, workers: int) -> dict[str, list[dict]]:
     from experiments.runner import run_tasks
 
     names = list(arms)
-    tasks = [("baseline", arms[n], s, days) for n in names for s in seed_ids(seeds)]
+    tasks = [("baseline", arms[n], s, days) for n in names for s in held_out_seeds(seeds)]
     out = run_tasks(run_stats, tasks, workers=workers, progress=True, desc="cycle")
     return {n: out[i * seeds : (i + 1) * seeds] for i, n in enumerate(names)}
 
@@ -452,7 +445,7 @@ def report(seeds: int, days: int, workers: int, cache: str = "", base: dict[str,
         # failed runs are reported beside it, under "failed_runs")
         return float(np.mean([r["kurtosis"] >= 1.5 and r["abs_acf1"] >= 0.08 for r in rows]))
 
-    ids = seed_ids(seeds)
+    ids = held_out_seeds(seeds)
     return {
         "protocol": {
             "seeds": seeds,
@@ -551,7 +544,7 @@ def map_report(seeds: int, days: int, workers: int, base: dict[str, Any] | None 
     from experiments.runner import run_tasks
 
     base = dict(base or {})
-    ids = seed_ids(seeds)
+    ids = held_out_seeds(seeds)
     targets, joint = data_targets(days - BURN_IN), joint_targets(days - BURN_IN)  # the returns each run keeps
 
     def cell(gamma: float, cap: float) -> dict[str, Any]:

@@ -204,9 +204,9 @@ def warmup_carry_stock(seed: int, scenario: str = "boj_hike_2024", **overrides: 
 
 def report(seeds: int) -> dict[str, Any]:
     """Every figure of this module, over validation's held-out seeds ``FIRST_SEED … FIRST_SEED + seeds − 1``."""
-    from experiments.analysis.targets import FIRST_SEED
+    from experiments.analysis.targets import held_out_seeds
 
-    ids = range(FIRST_SEED, FIRST_SEED + seeds)
+    ids = held_out_seeds(seeds)
     quiet = _quiet("boj_hike_2024")
     crowd = [crowding(_model(quiet, s, (), **CROWDED)) for s in ids]
     return {

@@ -202,14 +202,9 @@ def run_facts(seeds: Sequence[int], workers: int = 1, facts: Sequence[Fact] = FA
     for f in facts:
         row = judge(f, values(f, False))
         if twins:
-            from experiments.analysis.statistics import seed_spread
+            from experiments.analysis.statistics import paired_difference
 
-            diff = values(f, False) - values(f, True)
-            ok = np.isfinite(diff)
-            row["effect_of_inputs"] = {
-                **seed_spread(diff[ok], of="median"),
-                "pairs_without_a_value": int((~ok).sum()),
-            }
+            row["effect_of_inputs"] = paired_difference(values(f, False), values(f, True))
         rows.append(row)
     return rows
 
@@ -231,9 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--workers = {args.workers} is not allowed; expected 1 to 256")
     if args.out is not None:  # before the runs, not after them
         p.check(check_out_file, args.out)
-    from experiments.analysis.targets import FIRST_SEED
+    from experiments.analysis.targets import held_out_seeds
 
-    seeds = range(FIRST_SEED, FIRST_SEED + args.seeds)  # validation's held-out seeds, not the calibration's
+    seeds = held_out_seeds(args.seeds)
     try:
         rows = run_facts(seeds, args.workers, progress=True, twins=True)
     except FactRunError as exc:

@@ -76,8 +76,8 @@ from typing import Any
 import numpy as np
 
 from experiments.analysis.carry_channels import ANCHOR_USD_BN
-from experiments.analysis.statistics import seed_spread
-from experiments.analysis.targets import EPISODE_BANDS, EPISODE_OBSERVED, FIRST_SEED
+from experiments.analysis.statistics import paired_difference, seed_spread
+from experiments.analysis.targets import EPISODE_BANDS, EPISODE_OBSERVED, FIRST_SEED, held_out_seeds
 from experiments.runner import save_figure_atomic
 
 __all__ = [
@@ -426,7 +426,7 @@ def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd
     anchor-matched capital (:func:`run_channels`), and (``grid``, which needs ``positioning``) the map over the margins'
     elasticity and the capital (:func:`run_map`); return the report. ``base``: overrides every arm takes
     (an arm's own overrides, such as a channel switched off, win over them)."""
-    ids = list(range(FIRST_SEED, FIRST_SEED + seeds))  # held out from the calibration's seeds
+    ids = held_out_seeds(seeds)
     kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress, base=base)
     report: dict[str, Any] = {"scenario": SCENARIO, "seeds": seeds, "first_seed": FIRST_SEED, "days": days,
                               "window_days": WINDOW_DAYS, "fall_date": FALL_DATE, "unwound_date": UNWOUND_DATE,
@@ -455,15 +455,8 @@ def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd
 def effect_of_inputs(replayed: list[dict[str, Any]], quiet: list[dict[str, Any]]) -> dict[str, Any]:
     """Per figure of :data:`PAIRED`: the median over seeds of the replay's value minus the same seed's run
     without inputs, with its interval (:func:`~experiments.analysis.statistics.seed_spread`), over the
-    seeds where both cleared (``pairs``; the others counted)."""
-    out: dict[str, Any] = {}
-    for key in PAIRED:
-        a = np.array([r[key] for r in replayed], dtype=float)
-        b = np.array([r[key] for r in quiet], dtype=float)
-        both = np.isfinite(a) & np.isfinite(b)
-        out[key] = {**seed_spread(a[both] - b[both], of="median"), "pairs": int(both.sum()),
-                    "pairs_with_a_failed_run": int((~both).sum())}  # fmt: skip
-    return out
+    seeds where both cleared (:func:`~experiments.analysis.statistics.paired_difference`)."""
+    return {key: paired_difference([r[key] for r in replayed], [r[key] for r in quiet]) for key in PAIRED}
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
@@ -655,7 +648,7 @@ def main(argv: list[str] | None = None) -> int:
         print("effect of the inputs (replay minus no inputs, per seed; median [95% CI of the median]):")
         for key, q in report["effect_of_inputs"].items():
             print(f"  {key:>18}: {q['median']:8.2f}  [{q['ci95_lo']:.2f}, {q['ci95_hi']:.2f}]  "
-                  f"(pairs {q['pairs']}, {q['pairs_with_a_failed_run']} with a failed run)")  # fmt: skip
+                  f"(pairs {q['pairs']}, {q['pairs_without_a_value']} with a failed run)")  # fmt: skip
     if "conditional" in report:
         _print_summary(f"conditional on the Fed's repricing ({CONDITIONAL}: the expected Fed path from the UST 2y "
                        "closes to 1 Aug; not a result from inputs)", report["conditional"]["summary"])  # fmt: skip

@@ -42,6 +42,7 @@ __all__ = [
     "hill_tail_index",
     "return_statistics",
     "seed_spread",
+    "paired_difference",
     "t_quantile",
     "mean_interval",
     "spread_by_field",
@@ -258,6 +259,16 @@ def seed_spread(
         "ci95_lo": float(lo),
         "ci95_hi": float(hi),
     }
+
+
+def paired_difference(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> dict[str, Any]:
+    """:func:`seed_spread` (of the median) of the per-seed differences ``x − y`` over the seeds where both
+    have a value (``pairs``), the others left out and counted (``pairs_without_a_value``: a failed run
+    in either arm, say)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    both = np.isfinite(x) & np.isfinite(y)
+    return {**seed_spread(x[both] - y[both], of="median"), "pairs": int(both.sum()),
+            "pairs_without_a_value": int((~both).sum())}  # fmt: skip
 
 
 def spread_by_field(rows: Sequence[Mapping[str, float]], *, of: str = "median") -> dict[str, dict[str, Any]]:

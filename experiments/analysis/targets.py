@@ -36,6 +36,7 @@ __all__ = [
     "JOINT_TEST_LEVEL",
     "FITTED_TO_STATISTICS",
     "FIRST_SEED",
+    "held_out_seeds",
     "BLOCK_DAYS",
     "DATA_BOOTSTRAP_RESAMPLES",
     "DATA_BOOTSTRAP_SEED",
@@ -46,6 +47,14 @@ DEFAULT_SEEDS, DEFAULT_DAYS = 20, 2000
 # The validation's seeds are 1001, 1002, ...: held out from the calibration, which fits its parameters
 # on seeds 1..S (experiments/calibration/search.py), so the seeds' spread is not the one it was fitted on.
 FIRST_SEED = 1001
+
+
+def held_out_seeds(n: int) -> list[int]:
+    """The first ``n`` held-out seeds, ``FIRST_SEED … FIRST_SEED + n − 1``: what validation and every
+    analysis that reports out-of-sample figures run (not the calibration's 1..S)."""
+    return list(range(FIRST_SEED, FIRST_SEED + n))
+
+
 QUICK_SEEDS, QUICK_DAYS = 4, 500
 MIN_DAYS = 100  # returns per run after the burn-in: the longest autocorrelation lag is 50
 # Days dropped from the start of every baseline run before its statistics are computed: the funds'

@@ -78,7 +78,6 @@ from experiments.analysis.targets import (
     EPISODE_BANDS,
     EPISODE_DAYS,
     EPISODE_OBSERVED,
-    FIRST_SEED,
     FITTED_TO_STATISTICS,
     JOINT_TEST_LEVEL,
     MAX_FAILED_SHARE,
@@ -86,6 +85,7 @@ from experiments.analysis.targets import (
     MODEL_RANGE_PCT,
     PLAZA_DATE,
     STATISTICS,
+    held_out_seeds,
 )
 from experiments.analysis.validation_plots import episode_figure, statistics_figure, validation_figure
 from experiments.analysis.validation_report import markdown, method_notes
@@ -559,7 +559,7 @@ def run_validation(
     t0 = time.perf_counter()
     data_returns, data_info = load_usdjpy_data()
     data_returns_np, data_info_np = load_usdjpy_data(without_plaza=True)
-    seed_list = list(range(FIRST_SEED, FIRST_SEED + seeds))  # held out from the calibration's seeds
+    seed_list = held_out_seeds(seeds)
 
     load_scenario(BASELINE)  # fail early, before any run, if the baseline scenario is broken
     # A built-in scenario that does not exist (yet) skips the episode; a file that is missing or

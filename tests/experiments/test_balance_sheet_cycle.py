@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from experiments.analysis.balance_sheet_cycle import crowded_eve, leverage_binds_summary
-from experiments.analysis.targets import BURN_IN
+from experiments.analysis.targets import BURN_IN, held_out_seeds
 
 
 def test_the_eve_is_the_first_day_at_the_anchor_after_the_warm_up():
@@ -180,9 +180,9 @@ def test_the_map_cell_at_the_defaults_is_the_benchmark_itself(monkeypatch, tmp_p
     assert cell["objective"] == score(arms["calibrated"], data_targets(100))[0]
     assert cell["joint_objective"] == joint_score(arms["calibrated"], joint_targets(100))[0]
     # the statistics it scores are the calibration's own, run for run
-    judged = moments_of_run(({}, bsc.seed_ids(2)[0], 100))
+    judged = moments_of_run(({}, held_out_seeds(2)[0], 100))
     assert {k: arms["calibrated"][0][k] for k in JUDGED} == {k: judged[k] for k in JUDGED}
-    binds = bsc.leverage_binds_summary(run_tasks(bsc.leverage_binds, bsc.seed_ids(2)))
+    binds = bsc.leverage_binds_summary(run_tasks(bsc.leverage_binds, held_out_seeds(2)))
     assert cell["seeds_crowded"] == binds["seeds_crowded"]
     assert cell["share_near_ge_0.3"] == binds["share_of_crowded_seeds_near_ge_0.3"] or (
         math.isnan(cell["share_near_ge_0.3"]) and math.isnan(binds["share_of_crowded_seeds_near_ge_0.3"])
@@ -244,7 +244,7 @@ def test_every_measurement_runs_the_held_out_seeds(monkeypatch):
     from experiments.analysis import balance_sheet_cycle as bsc
     from experiments.analysis.targets import FIRST_SEED
 
-    assert bsc.seed_ids(3) == [FIRST_SEED, FIRST_SEED + 1, FIRST_SEED + 2] and FIRST_SEED > 100
+    assert held_out_seeds(3) == [FIRST_SEED, FIRST_SEED + 1, FIRST_SEED + 2] and FIRST_SEED > 100
     seen = []
     monkeypatch.setattr("experiments.runner.run_tasks", lambda fn, tasks, **kw: seen.extend(tasks) or [])
     bsc._arms({"calibrated": {}}, 2, 300, 1)

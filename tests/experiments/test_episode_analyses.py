@@ -103,7 +103,7 @@ def test_the_effect_of_the_inputs_is_the_median_of_per_seed_differences_over_see
     quiet = [run(-5.0, 10.0), run(-6.0, 30.0), run(-2.0, 20.0), run(-3.0, 5.0)]
     out = replay.effect_of_inputs(replayed, quiet)
     assert out["fall_pct"]["median"] == -5.0 and out["carry_fall_pct"]["median"] == 40.0  # of -5,-2,-10; 40,10,40
-    assert out["fall_pct"]["pairs"] == 3 and out["fall_pct"]["pairs_with_a_failed_run"] == 1
+    assert out["fall_pct"]["pairs"] == 3 and out["fall_pct"]["pairs_without_a_value"] == 1
 
 
 def test_a_failed_run_keeps_the_funds_that_failed_before_it_broke_down(monkeypatch):

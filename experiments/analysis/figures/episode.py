@@ -19,9 +19,9 @@ from experiments.analysis.figures.settings import (
     SEEDS,
     band,
     figure_colors,
-    held_out_seeds,
     plain,
 )
+from experiments.analysis.targets import held_out_seeds
 
 __all__ = [
     "replay_paths",
@@ -326,12 +326,12 @@ def build_returns(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
     from experiments.analysis.hypotheses import Arm, run_arms
     from experiments.analysis.statistics import autocorrelation, log_returns, return_statistics
     from experiments.analysis.style import finish_axes, label_panels, paper_figure
-    from experiments.analysis.targets import ACF_PLOT_LAGS, BASELINE, BURN_IN, FIRST_SEED
+    from experiments.analysis.targets import ACF_PLOT_LAGS, BASELINE, BURN_IN
     from experiments.analysis.validation import load_usdjpy_data
     from experiments.analysis.validation_plots import plot_abs_acf, plot_return_distribution
 
     # validate's runs: its held-out seeds (1001 on, not the calibration's), its first 250 days dropped
-    seeds = list(range(FIRST_SEED, FIRST_SEED + SEEDS["return_statistics"][quick]))
+    seeds = held_out_seeds(SEEDS["return_statistics"][quick])
     days = RETURN_DAYS[quick]
     data_returns, info = load_usdjpy_data()
     runs = run_arms([Arm(BASELINE, s, days, columns=("usdjpy",)) for s in seeds], workers)

@@ -25,7 +25,6 @@ __all__ = [
     "PILLAR_LABELS",
     "EVENT_LABELS",
     "seeds_1_to",
-    "held_out_seeds",
     "figure_colors",
     "plain",
     "band",
@@ -36,13 +35,6 @@ __all__ = [
 def seeds_1_to(n: int) -> list[int]:
     """Seeds ``1 … n``."""
     return list(range(1, n + 1))
-
-
-def held_out_seeds(n: int) -> list[int]:
-    """Validation's held-out seeds, ``FIRST_SEED … FIRST_SEED + n − 1`` (not the calibration's 1..12)."""
-    from experiments.analysis.targets import FIRST_SEED
-
-    return list(range(FIRST_SEED, FIRST_SEED + n))
 
 
 # (full, quick) numbers of seeds; seeds are 1..N, except the return statistics' and the replay's and its
