@@ -37,7 +37,9 @@ reach the spot market through the dealers. Their P&L is the forwards' variation 
 ``forward_settlement`` account), plus the US short rate on their cash (their collateral is held in
 bills) from the US money market. There are no investor flows, no forced sales (a CTA's exits are its
 rule, not a margin call, so they do not enter ``AUX_FORCED``) and the sizing uses yesterday's
-equity. A CTA whose equity is not positive targets no position.
+equity. A CTA whose cash is not positive after a day's settlement fails: its forwards are closed at
+the next day's clearing, at that day's price (as a failed carry fund's are), what it then owes is
+written off by the dealers, its forward counterparties, and its slot stays empty.
 
 Before day 0 the model has no price history, so the sector draws a pre-sample path of ln S (a
 random walk at the initial volatility with drift ``pre_sample_drift_pa``, from the stream
@@ -271,6 +273,10 @@ class CtaState(NamedTuple):
     margin_usd_bn: np.ndarray  # variation margin on the forwards held overnight
     carry_usd_bn: np.ndarray  # carry on the forwards held at the close
     interest_usd_bn: np.ndarray  # interest on the cash
+    # failure: a CTA whose cash is not positive after a settlement has failed; its forwards are closed
+    # at the next day's clearing and what it then owes is written off by the dealers
+    failed: np.ndarray  # bool: failed on some day (the slot stays empty: no capital, no position)
+    liquidating: np.ndarray  # bool: failed at the last settlement, its forwards closed at today's clearing
 
 
 class CtaBook(NamedTuple):
@@ -292,6 +298,7 @@ class CtaBook(NamedTuple):
     out_x: np.ndarray
     out_long: np.ndarray
     out_short: np.ndarray
+    liquidating: np.ndarray  # bool: closes its whole position today (the rules' target and speed do not apply)
 
 
 # -- the rules ---------------------------------------------------------------------------------------
@@ -362,12 +369,15 @@ def cta_flows(p, book, z, jac, gross, out, aux):
         exit_upper, exit_lower = book.exit_upper[start:stop], book.exit_lower[start:stop]
         long0, short0 = book.long_state[start:stop], book.short_state[start:stop]
         b_x, b_long, b_short = book.out_x[start:stop], book.out_long[start:stop], book.out_short[start:stop]
+        closing = book.liquidating[start:stop]
         for j in range(stop - start):  # vectorised, but for tanh
             phi, dphi, long, short = cta_signal(
                 s, anchor[j], inv_width[j], upper[j], lower[j], exit_upper[j], exit_lower[j], long0[j], short0[j],
                 ramp, beta,
             )  # fmt: skip
             x, dx = cta_position(held[j], scale[j], phi, dphi, speed)
+            x = 0.0 if closing[j] else x  # a failed CTA's forwards are closed whatever the price
+            dx = 0.0 if closing[j] else dx
             b_x[j] = x
             b_long[j] = long
             b_short[j] = short
@@ -495,7 +505,9 @@ def init_ctas(cfg: CtaConfig, rng: np.random.Generator, closes: np.ndarray, sigm
         vol_target_pa=vol_target,
         long_state=zeros.copy(),
         short_state=zeros.copy(),
-        **{f: zeros.copy() for f in CtaState._fields[8:]},
+        **{f: zeros.copy() for f in CtaState._fields[8:-2]},
+        failed=np.zeros(n, dtype=np.bool_),
+        liquidating=np.zeros(n, dtype=np.bool_),
     )
     sigma_d = max(sigma_daily, cfg.vol_floor_pa / math.sqrt(TRADING_DAYS))
     warm_up(closes, lookback, exit_days, cfg.breakout_ramp_sd * sigma_d, cfg.breakout_weight, state.long_state,
@@ -507,17 +519,18 @@ def sizing(state: CtaState, cfg: CtaConfig, sigma_daily: float) -> float:
     """Write today's position scale and momentum normalisation; returns the breakout ramp (ln S)."""
     sigma_d = max(sigma_daily, cfg.vol_floor_pa / math.sqrt(TRADING_DAYS))
     sigma_pa = sigma_d * math.sqrt(TRADING_DAYS)
-    _sizing(state.cash_usd_bn, state.vol_target_pa, state.lookback_days, sigma_pa, cfg.signal_width * sigma_d,
-            state.scale, state.inv_width)  # fmt: skip
+    _sizing(state.cash_usd_bn, state.failed, state.vol_target_pa, state.lookback_days, sigma_pa,
+            cfg.signal_width * sigma_d, state.scale, state.inv_width)  # fmt: skip
     return cfg.breakout_ramp_sd * sigma_d
 
 
 @njit(cache=True)
-def _sizing(cash, vol_target, lookback, sigma_pa, width, scale, inv_width):
-    """``scale = max(E, 0)·σ*/σ̂_pa`` and ``inv_width = 1/(w·σ_d·√L)`` per CTA (``width = w·σ_d``)."""
+def _sizing(cash, failed, vol_target, lookback, sigma_pa, width, scale, inv_width):
+    """``scale = max(E, 0)·σ*/σ̂_pa`` and ``inv_width = 1/(w·σ_d·√L)`` per CTA (``width = w·σ_d``);
+    a failed CTA's scale is 0, whatever cash its closing day left it."""
     for i in range(cash.shape[0]):
         e = cash[i]
-        if not e > 0.0 and e == e:  # a non-positive equity (a NaN stays NaN, as with np.maximum)
+        if (not e > 0.0 and e == e) or failed[i]:  # a non-positive equity (a NaN stays NaN, as with np.maximum)
             e = 0.0
         scale[i] = e * vol_target[i] / sigma_pa
         inv_width[i] = 1.0 / (width * np.sqrt(lookback[i]))
@@ -528,8 +541,14 @@ def settle_ctas(state: CtaState, revaluation: float, carry: float, interest_rate
     carry on those held at the close (``carry`` per USD bn), interest on the cash (``interest_rate`` a
     day, if ``cash_interest``); the positions become the cleared ones (``out_``).
 
+    A CTA whose forwards were closed today because it failed (``liquidating``) has what it owes
+    after the day (a negative cash) written off, and keeps a positive remainder, idle. A CTA whose cash
+    is not positive after the day fails: ``failed`` and ``liquidating`` are set, so its forwards are
+    closed at the next day's clearing, at that day's price, as the funds' are.
+
     Returns the totals of margin, carry and interest, then the sums after settlement of the net
-    position, the gross position and equity (USD bn), each the number ``ndarray.sum`` gives.
+    position, the gross position and equity (USD bn), each the number ``ndarray.sum`` gives, then the
+    amount written off (USD bn, ≥ 0, for the dealers to bear) and the number of CTAs that failed today.
     """
     return _settle(state, revaluation, carry, interest_rate, cash_interest)
 
@@ -538,17 +557,29 @@ def settle_ctas(state: CtaState, revaluation: float, carry: float, interest_rate
 def _settle_kernel(st, revaluation, carry_rate, interest_rate, cash_interest):
     # the day's terms go into the state's arrays, not temporaries: no population-sized allocation a day
     vm, carry, interest = st.margin_usd_bn, st.carry_usd_bn, st.interest_usd_bn
+    written_off = 0.0  # in row order
+    failures = 0
     for i in range(st.cash_usd_bn.shape[0]):
         vm[i] = st.fwd_usd_bn[i] * revaluation
         carry[i] = st.out_x[i] * carry_rate
         cash = st.cash_usd_bn[i] + vm[i] + carry[i]
         interest[i] = cash * interest_rate if cash_interest else 0.0
-        st.cash_usd_bn[i] = cash + interest[i]
+        cash = cash + interest[i]
+        if st.liquidating[i]:  # closed out at today's clearing: its shortfall is the dealers' loss
+            st.liquidating[i] = False
+            if cash < 0.0:
+                written_off += -cash
+                cash = 0.0
+        elif cash <= 0.0 and not st.failed[i]:
+            st.failed[i] = True
+            st.liquidating[i] = True
+            failures += 1
+        st.cash_usd_bn[i] = cash
         st.fwd_usd_bn[i] = st.out_x[i]
         st.long_state[i] = st.out_long[i]
         st.short_state[i] = st.out_short[i]
     return (pairwise_sum(vm), pairwise_sum(carry), pairwise_sum(interest), pairwise_sum(st.fwd_usd_bn),
-            pairwise_sum_of(st.fwd_usd_bn, MAGNITUDE), pairwise_sum(st.cash_usd_bn))  # fmt: skip
+            pairwise_sum_of(st.fwd_usd_bn, MAGNITUDE), pairwise_sum(st.cash_usd_bn), written_off, failures)  # fmt: skip
 
 
 _settle = FlatKernel(_settle_kernel, CtaState, None, None, None, None)
@@ -597,7 +628,8 @@ class TrendFollowers(Sector):
     section = "cta"
     flows = cta_flows
     requires = ("dealers", "money_market")
-    columns = ("cta_position_usd_bn", "cta_gross_usd_bn", "cta_flow_usd_bn", "cta_equity_usd_bn", "cta_vol_pa")
+    columns = ("cta_position_usd_bn", "cta_gross_usd_bn", "cta_flow_usd_bn", "cta_equity_usd_bn", "cta_vol_pa",
+               "cta_failures")  # fmt: skip
 
     def __init__(self, model) -> None:
         super().__init__(model)
@@ -606,6 +638,7 @@ class TrendFollowers(Sector):
         self.var_daily = 0.0  # EWMA variance of daily ln S returns
         self.ramp = 0.0
         self.flow_usd_bn = 0.0
+        self.failures = 0  # CTAs that failed at the last settlement
         # (net position, gross position, equity) summed by the last settlement; None before the first
         self.sums: tuple[float, float, float] | None = None
 
@@ -653,20 +686,24 @@ class TrendFollowers(Sector):
         return CtaBook(
             st.fwd_usd_bn, st.long_state, st.short_state, st.anchor, st.upper, st.lower, st.exit_upper,
             st.exit_lower, st.scale, st.inv_width, cfg.adjustment_per_day, cfg.breakout_weight, self.ramp,
-            st.out_x, st.out_long, st.out_short,
+            st.out_x, st.out_long, st.out_short, st.liquidating,
         )  # fmt: skip
 
     def settle(self, model, day) -> None:
         st, cfg, led = self.state, self.config, model.ledger
         q = float(day.flows_of(self)[FWD])
-        vm_total, carry_total, interest_total, *sums = settle_ctas(
+        vm_total, carry_total, interest_total, net, gross, equity, written_off, failures = settle_ctas(
             st, day.forward_revaluation(), day.forward_carry(), day.us_short_rate / TRADING_DAYS, cfg.cash_interest
         )
-        self.sums = tuple(sums)
+        self.sums = (net, gross, equity)
         led.book(self.name, "usd_fwd_bn", q)
         led.book(self.name, "usd_bn", vm_total + carry_total + interest_total)
         led.book("forward_settlement", "usd_bn", -(vm_total + carry_total))
         led.book("us_money_market", "usd_bn", -interest_total)
+        if written_off != 0.0:  # the dealers, the CTAs' forward counterparties, bear what a failed one owes
+            led.book(self.name, "usd_bn", written_off)
+            model.sectors["dealers"].bear_counterparty_loss(led, written_off)
+        self.failures = failures
         self.flow_usd_bn = q
         # the close enters the history; the volatility estimate is updated with today's return
         s = day.result.log_usdjpy
@@ -702,4 +739,5 @@ class TrendFollowers(Sector):
             "cta_flow_usd_bn": self.flow_usd_bn,
             "cta_equity_usd_bn": equity,
             "cta_vol_pa": vol,
+            "cta_failures": self.failures,
         }

@@ -69,7 +69,7 @@ MARKET_COLUMNS = (
 CLEARING_COLUMNS = ("clearing_iterations", "clearing_residual", "walras_residual", "clearing_other_roots",
                     "fx_impact_pct_per_bn")  # fmt: skip
 INTEGER_COLUMNS = ("day", "hf_margin_calls", "hf_failures", "hf_alive", "clearing_iterations", "ust_auction",
-                   "clearing_other_roots", "retail_stopouts")  # fmt: skip
+                   "clearing_other_roots", "retail_stopouts", "cta_failures")  # fmt: skip
 
 
 def columns_for(sectors: tuple[type[Sector], ...]) -> tuple[str, ...]:

@@ -159,6 +159,8 @@ def _one_loop_flows(p, book):
             book.exit_lower[i], book.long_state[i], book.short_state[i], book.ramp, book.breakout_weight,
         )  # fmt: skip
         x, dx = cta.cta_position.py_func(book.fwd_usd_bn[i], book.scale[i], phi, dphi, book.speed)
+        if book.liquidating[i]:
+            x, dx = 0.0, 0.0
         x_out[i], long_out[i], short_out[i] = x, long, short
         q = x - book.fwd_usd_bn[i]
         total += q
@@ -262,6 +264,51 @@ def test_a_day_of_pnl_by_hand():
     np.testing.assert_allclose(st.interest_usd_bn, (after - cash) - st.margin_usd_bn - st.carry_usd_bn, rtol=1e-9,
                                atol=1e-12)  # fmt: skip
     assert np.all(np.abs(st.interest_usd_bn) > 0.0)  # with cash interest on, every account earns or pays some
+
+
+def test_a_failed_cta_is_closed_out_the_next_day_and_the_dealers_bear_its_shortfall(monkeypatch):
+    """Plant a CTA with almost no cash and a large long-dollar position (moved from another CTA, so the
+    sector's books are unchanged), then a $100 bn dollar sale. It fails at that day's settlement, its
+    forwards are closed at the next day's clearing, and the dealers bear what it then owes, the amount
+    recomputed by hand from its margin and interest; it never trades again. The books balance every day."""
+    model = run_model(5, 30)
+    st, dealers = model.cta.state, model.sectors["dealers"]
+    cash0 = 1e-6
+    st.fwd_usd_bn[0], st.fwd_usd_bn[1] = st.fwd_usd_bn[0] + 5.0, st.fwd_usd_bn[1] - 5.0
+    st.cash_usd_bn[1] += st.cash_usd_bn[0] - cash0
+    st.cash_usd_bn[0] = cash0
+    check_identities(model)
+    borne = []
+    original = dealers.bear_counterparty_loss
+    def bear(led, usd):  # the funds call it every day, with 0.0 when none failed
+        if usd != 0.0:
+            borne.append(usd)
+        original(led, usd)
+
+    monkeypatch.setattr(dealers, "bear_counterparty_loss", bear)
+
+    model.apply_event(ScenarioEvent(day=model.day + 1, kind="trade_flow", params={"usd_bn": SHOCK_USD_BN}))
+    model.step()  # the shock: the planted CTA loses more than its cash and fails at the settlement
+    check_identities(model)
+    assert model.history["cta_failures"][-1] == 1
+    assert st.failed[0] and st.liquidating[0] and st.cash_usd_bn[0] < 0.0
+    assert not st.failed[1:].any() and borne == []
+    cash, fwd, s_prev = st.cash_usd_bn[0], st.fwd_usd_bn[0], model.market.usdjpy
+    assert fwd > 0.0  # the partial adjustment left it long
+
+    model.step()  # closed at this day's clearing; its margin on the position it held overnight, then interest
+    check_identities(model)
+    owed = (cash + fwd * (1.0 - s_prev / model.market.usdjpy)) * (1.0 + model.market.us_short_rate / TRADING_DAYS)
+    assert st.fwd_usd_bn[0] == 0.0 and not st.liquidating[0] and st.failed[0]
+    assert owed < 0.0 and borne == [pytest.approx(-owed, rel=1e-12)] and st.cash_usd_bn[0] == 0.0
+    assert model.history["cta_failures"][-1] == 0
+    assert model.ledger.get("cta", "usd_bn") == pytest.approx(st.cash_usd_bn.sum(), rel=1e-12)
+
+    for _ in range(20):  # its slot stays empty
+        model.step()
+        assert st.fwd_usd_bn[0] == 0.0 and st.cash_usd_bn[0] == 0.0 and st.scale[0] == 0.0
+    check_identities(model)
+    assert sum(model.history["cta_failures"]) == 1
 
 
 # -- emergent: trend followers amplify a sharp fall --------------------------------------------------
