@@ -280,6 +280,7 @@ def test_a_failed_cta_is_closed_out_the_next_day_and_the_dealers_bear_its_shortf
     check_identities(model)
     borne = []
     original = dealers.bear_counterparty_loss
+
     def bear(led, usd):  # the funds call it every day, with 0.0 when none failed
         if usd != 0.0:
             borne.append(usd)
