@@ -42,7 +42,8 @@ After a full stop-out the trader withdraws what is left of the margin; a deficit
 zero: the loss beyond the margin) is borne by the brokers (ledger row ``retail_brokers``). The
 account is dormant for ``reentry_delay_days`` and then re-enters with a fresh deposit ``K_i``
 from the households' savings (ledger row ``retail_households``), building its position again by
-the decision rule.
+the decision rule. With ``stop_outs`` off (a counterfactual) there is no loss-cut, but a broker
+still closes an account whose equity is gone (:func:`closeout_rule`).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ __all__ = [
     "init_retail_fx",
     "calm_weight",
     "account_trade",
+    "closeout_rule",
     "quiet_trades",
     "QUIET_LOG_MOVE",
     "retail_flows",
@@ -170,8 +172,8 @@ class RetailFxConfig(Validated):
     )
     stop_outs: bool = param(
         True,
-        doc="brokers close accounts below the maintenance ratio (False: never, for counterfactuals; accounts then "
-        "only cut back through their decision rule)",
+        doc="brokers close accounts below the maintenance ratio (False, for counterfactuals: no loss-cut; accounts "
+        "cut back through their decision rule, and a broker closes only an account whose equity is gone)",
     )
     reference_halflife_days: float = param(
         20.0,
@@ -273,7 +275,7 @@ class RetailBook(NamedTuple):
     order_usd_bn: np.ndarray
     s_prev: float  # yesterday's ln S
     margin_requirement: float  # m
-    maintenance_ratio: float  # θ (0: no stop-outs)
+    maintenance_ratio: float  # θ (0: no closing at all; see closeout_rule)
     band: float  # ε
     out_position: np.ndarray  # written
     out_stopped: np.ndarray  # written
@@ -339,6 +341,17 @@ def _decide_kernel(state, dip, weight, speed, sensitivity, margin_requirement):
 _decide = FlatKernel(_decide_kernel, RetailFxState, None, None, None, None, None)
 
 
+def closeout_rule(cfg: RetailFxConfig) -> tuple[float, float]:
+    """The ``(maintenance, band)`` :func:`account_trade` applies: the loss-cut, ``(θ, ε)``, or with
+    ``stop_outs`` off only the closing of an account whose equity is gone, ``(θ·ε, 1)``: the share
+    closed rises from none at a maintenance ratio of ``θ·ε`` to the whole account at zero equity, over
+    the same width as a stop-out. A broker does not leave a client holding a position it can no longer
+    pay for; what the switch removes is the loss-cut above that."""
+    if cfg.stop_outs:
+        return cfg.maintenance_ratio, cfg.stopout_band
+    return cfg.maintenance_ratio * cfg.stopout_band, 1.0
+
+
 def decide(state: RetailFxState, cfg: RetailFxConfig, *, dip: float, risk_index: float) -> float:
     """Write today's voluntary orders (``dip``: ln S at yesterday's close minus its moving average).
 
@@ -365,7 +378,8 @@ def account_trade(position, margin, order, ratio, margin_requirement, maintenanc
     The voluntary position is ``v = X + q``. The margin maintenance ratio at the trial price is
     ``ρ = (M + X·(1 − ratio))/(m·X)``; the broker closes the share ``f = (θ − ρ)/(θ·ε)`` of the
     account, clipped to [0, 1] (none at or above ``θ``, all at or below ``θ·(1 − ε)``), so the
-    position held is ``(1 − f)·v`` and the forced sale ``f·v``. ``maintenance = 0``: no stop-outs.
+    position held is ``(1 − f)·v`` and the forced sale ``f·v``. ``maintenance = 0``: no closing at
+    all (:func:`closeout_rule` gives the sector's ``θ`` and ``ε``).
 
     Returns ``(x, dx_ds, f, df_ds, v)`` with derivatives in ``s = ln S``.
     """
@@ -620,14 +634,13 @@ class RetailFx(Sector):
     def clearing_inputs(self, model) -> RetailBook:
         s, cfg = self.state, self.config
         s_prev = model.market.log_usdjpy
-        maintenance = cfg.maintenance_ratio if cfg.stop_outs else 0.0
+        maintenance, band = closeout_rule(cfg)
         ratio = math.exp(QUIET_LOG_MOVE)
         quiet, net, volume = quiet_trades(s.position_usd_bn, s.margin_usd_bn, s.order_usd_bn, ratio,
-                                          cfg.margin_requirement, maintenance, cfg.stopout_band)  # fmt: skip
+                                          cfg.margin_requirement, maintenance, band)  # fmt: skip
         return RetailBook(
-            s.position_usd_bn, s.margin_usd_bn, s.order_usd_bn, s_prev, cfg.margin_requirement, maintenance,
-            cfg.stopout_band, s.out_position, s.out_stopped, s.out_quiet, ratio if quiet else 0.0, float(net),
-            float(volume),
+            s.position_usd_bn, s.margin_usd_bn, s.order_usd_bn, s_prev, cfg.margin_requirement, maintenance, band,
+            s.out_position, s.out_stopped, s.out_quiet, ratio if quiet else 0.0, float(net), float(volume),
         )  # fmt: skip
 
     def settle(self, model, day) -> None:
