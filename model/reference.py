@@ -93,12 +93,14 @@ class HedgeFundAgent(mesa.Agent):
         out = _settle(acct, self.x_new, self.v_new, prices, rules)
         self.fwd, self.units, self.cash, self.book, self.perf = out[:5]
         closed, failed = out[12], out[13]
+        counted = failed
         if closed:
+            counted = failed and not self.liquidating  # a liquidating fund was counted the day it failed
             self.alive, self.liquidating = False, False
             self.reentry_day = day + rules.reentry_delay
         elif failed:
             self.liquidating = True
-        return tuple(out[5:12]), failed, False
+        return tuple(out[5:12]), counted, False
 
 
 class MesaFundSector:

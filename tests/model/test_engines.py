@@ -38,3 +38,23 @@ def test_mesa_and_numba_engines_give_the_same_prices(seed, scenario, overrides):
     np.testing.assert_allclose(
         runs["mesa"].hedge_funds.equity_book_usd_bn, runs["numba"].hedge_funds.equity_book_usd_bn, rtol=1e-8, atol=1e-12
     )
+
+
+def test_the_engines_count_the_same_failures_through_a_crash():
+    """Funds that fail, are liquidated the next day with nothing left and re-enter: each failure is
+    counted once, on the day the fund fails, in every engine (the Mesa agents once counted a fund again
+    on its liquidation day when that day's loss also took its equity below the floor)."""
+    from tests.support import CRASH_PRONE, SENTIMENT_CRASH
+
+    runs = {}
+    for engine in ("numba", "numpy", "mesa"):
+        model = CarryUnwindModel(seed=21, scenario=SENTIMENT_CRASH, engine=engine, hedge_funds__n_funds=100,
+                                 hedge_funds__reentry_delay_days=5, **CRASH_PRONE)  # fmt: skip
+        for _ in range(20):
+            model.step()
+        runs[engine] = model.history
+    assert sum(runs["numba"]["hf_failures"]) >= 10  # a crash with failures on consecutive days
+    for engine in ("numpy", "mesa"):
+        for col in ("hf_failures", "hf_alive", "hf_margin_calls"):
+            assert runs[engine][col] == runs["numba"][col], (engine, col)
+        np.testing.assert_allclose(runs[engine]["usdjpy"], runs["numba"]["usdjpy"], rtol=1e-9, atol=0.0)
