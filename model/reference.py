@@ -71,10 +71,12 @@ class HedgeFundAgent(mesa.Agent):
         self.order = hf.FundOrder(*_decision(self.traits, self.liquidating, hf.Observation(**observations),
                                              hf.decision_rules(cfg)))  # fmt: skip
 
-    def demand(self, terms: hf.TradeTerms):
-        """The fields of :func:`agents.hedge_funds.fund_trade` at trial prices."""
+    def demand(self, terms: hf.TradeTerms, keep: bool = True):
+        """The fields of :func:`agents.hedge_funds.fund_trade` at trial prices; ``keep``: the fund keeps
+        its trade there as the one it settles (the solver's evaluations, not the check's or the scan's)."""
         out = _trade(self.fwd, self.units, self.cash, self.order, terms)
-        self.x_new, self.v_new, self.called, self.forced = out[0], out[1], out[6], out[7]
+        if keep:
+            self.x_new, self.v_new, self.called, self.forced = out[0], out[1], out[6], out[7]
         return out
 
     def settle(self, prices: hf.SettlePrices, rules: hf.SettleRules, day: int) -> tuple:
@@ -123,12 +125,16 @@ class MesaFundSector:
         duration = book.duration
         price = math.exp(-duration * p[1])
         terms = hf.TradeTerms(math.exp(book.s_prev - p[0]), price, duration, book.band, book.forced_sales)
+        # the Walras check and the root scan evaluate into scratch outputs: the trades the funds settle
+        # stay those of the solver's last evaluation, as the array engines' outputs do
+        keep = book.out_x is self.sector.state.fwd_new_usd_bn
         acc = hf.ZERO_SUMS
         for a in self.agents:
             if not a.alive:
-                a.x_new, a.v_new, a.called, a.forced = 0.0, 0.0, False, 0.0
+                if keep:
+                    a.x_new, a.v_new, a.called, a.forced = 0.0, 0.0, False, 0.0
                 continue
-            acc = _accumulate(acc, a.fwd, a.units, a.demand(terms), price, duration)
+            acc = _accumulate(acc, a.fwd, a.units, a.demand(terms, keep), price, duration)
         _add(acc, z, jac, gross, out, aux)
 
     # -- settle ------------------------------------------------------------------------------

@@ -58,3 +58,22 @@ def test_the_engines_count_the_same_failures_through_a_crash():
         for col in ("hf_failures", "hf_alive", "hf_margin_calls"):
             assert runs[engine][col] == runs["numba"][col], (engine, col)
         np.testing.assert_allclose(runs[engine]["usdjpy"], runs["numba"]["usdjpy"], rtol=1e-9, atol=0.0)
+
+
+def test_the_mesa_engine_settles_the_solvers_trades_when_the_roots_are_scanned():
+    """The root scan and the Walras check evaluate the demand at other prices after the solver: the
+    Mesa agents must settle the trades at the cleared prices, as the array engines do, not those of
+    the scan's last grid point (which once left the day's trades unbalanced)."""
+    from model.accounting import check_identities
+
+    runs = {}
+    for engine in ("numba", "mesa"):
+        model = CarryUnwindModel(seed=1001, scenario="baseline", engine=engine, hedge_funds__n_funds=20,
+                                 retail_fx__n_accounts=200, simulation__root_scan_points=5)  # fmt: skip
+        for _ in range(3):
+            model.step()
+            check_identities(model)
+            assert abs(model.walras_residual) < 1e-9
+        runs[engine] = model
+    np.testing.assert_allclose(prices(runs["mesa"]), prices(runs["numba"]), rtol=1e-9, atol=0.0)
+    np.testing.assert_allclose(runs["mesa"].hedge_funds.fwd_usd_bn, runs["numba"].hedge_funds.fwd_usd_bn, rtol=1e-9)
