@@ -171,6 +171,17 @@ class DealerConfig(Validated):
         source="He & Krishnamurthy (2013): intermediary capital recovers slowly, over a year or more after losses",
         range_note="a week (a rights issue) to ten years (retained earnings only)",
     )
+    capacity_floor_share: float = param(
+        0.01,
+        lo=1e-4,
+        hi=0.5,
+        doc="the equity that sets capacity is floored at this share of its target: dealers with no capital left "
+        "still make markets at this share of their calm capacity (a resolution or a central bank's facility "
+        "keeps a market open) rather than at none, and the clearing can still find a price",
+        source="assumption, not estimated: a numerical floor that binds only when the dealers have lost nearly all "
+        "their capital, which no default run comes near (their equity stays above $50 bn of $60 bn in crash seeds)",
+        range_note="0.01-50% of the target; at 0 a market with no dealer capital would have no price",
+    )
 
 
 @njit(cache=True)
@@ -194,6 +205,7 @@ class DealerInputs(NamedTuple):
     jpy_tn: float  # yen cash
     equity: float  # USD bn at yesterday's close
     equity_target: float  # E*
+    equity_floor: float  # the least equity that prices capacity (capacity_floor_share·E*)
     capital_constraint: bool
     decay: float  # φ
     fx_capacity: float  # c₀, USD bn per unit of ln S at E* and v̄
@@ -251,8 +263,9 @@ def capacity_factor(p, inp, aux, dk, dcap):
     """The share of calm-market capacity at trial prices, ``k = (E_d/E*)·(v̄/v)^(η·β)``, and the equity that
     prices the forward book; derivatives in ``dk`` and ``dcap`` (the latter of that equity).
 
-    The equity is floored at 1% of its target: dealers with no capital left price at a hundredth of
-    their calm capacity rather than at none. Without the capital constraint it is the target.
+    The equity is floored at ``capacity_floor_share`` (1%) of its target: dealers with no capital left
+    price at that share of their calm capacity rather than at none. Without the capital constraint it is
+    the target.
     """
     n = dk.shape[0]
     equity = inp.equity_target
@@ -260,7 +273,7 @@ def capacity_factor(p, inp, aux, dk, dcap):
         dcap[k] = 0.0
     if inp.capital_constraint:
         e = marked_equity(p, inp, dcap)
-        floor = 0.01 * inp.equity_target
+        floor = inp.equity_floor
         if not e <= floor:  # a NaN equity propagates (the clearing then fails) rather than flooring
             equity = e
         else:
@@ -490,6 +503,7 @@ class Dealers(Sector):
             jpy_tn=self.jpy_tn,
             equity=self.equity_book_usd_bn,
             equity_target=cfg.equity_usd_bn,
+            equity_floor=cfg.capacity_floor_share * cfg.equity_usd_bn,
             capital_constraint=cfg.capital_constraint,
             decay=cfg.inventory_decay,
             fx_capacity=cfg.fx_capacity_usd_bn,

@@ -199,8 +199,9 @@ def sector_inputs(inp: ClearingInputs, book: tuple) -> tuple:
         DealerInputs(inp.s_prev, inp.yus_prev, inp.yjp_prev, inp.yjp30_prev, inp.dealer_fx_inventory,
                      inp.dealer_fwd_book, inp.dealer_ust_inventory, inp.dealer_jgb_inventory,
                      inp.dealer_jgb30_inventory, inp.dealer_jpy_tn, inp.dealer_equity, inp.dealer_equity_target,
-                     inp.dealer_capital_constraint, inp.dealer_decay, inp.dealer_fx_capacity,
-                     inp.dealer_ust_capacity_units, inp.dealer_jgb_capacity_units, inp.dealer_jgb30_capacity_units,
+                     0.01 * inp.dealer_equity_target, inp.dealer_capital_constraint, inp.dealer_decay,
+                     inp.dealer_fx_capacity, inp.dealer_ust_capacity_units, inp.dealer_jgb_capacity_units,
+                     inp.dealer_jgb30_capacity_units,
                      inp.dealer_book_per_equity, inp.log_v_mean, inp.dealer_risk_elasticity, inp.ust_duration,
                      inp.jgb_duration, inp.jgb30_duration),
     )  # fmt: skip

@@ -262,6 +262,7 @@ def random_dealer_inputs(rng, capital_constraint=True) -> DealerInputs:
         jpy_tn=(book - exposure) * math.exp(s_prev) / 1000.0 + rng.normal(0.0, 5.0),
         equity=target * rng.uniform(0.2, 1.8),
         equity_target=target,
+        equity_floor=0.01 * target,
         capital_constraint=capital_constraint,
         decay=rng.uniform(0.01, 0.5),
         fx_capacity=rng.uniform(20.0, 5000.0),
