@@ -21,7 +21,11 @@ mu* is lifted. Common random numbers cancel the part of the noise two points sha
 upper bound for an inert parameter's ST. So the result carries a noise floor,
 :func:`replicate_noise_share`: that share, estimated from the replicates (a parameter whose ST is
 near it is not distinguishable from noise, a conservative rule). More replicates lower it as
-``1/R``. Failed runs leave their points averaged over fewer replicates; the caption counts them.
+``1/R``. A replicate (a seed) whose run failed at any design point is left out at every point, so
+that each point's mean is over the same seeds and common random numbers still cancel a seed's
+shift: averaging a point over its survivors alone would also select on the outcome, since a run
+fails where the model does something extreme. The caption counts the failed runs and the
+replicates left out.
 
 :func:`run_sensitivity` is what ``carry-unwind sensitivity DIR`` calls: it writes
 ``sensitivity_<metric>.csv`` (the indices with their confidence half-widths),
@@ -50,6 +54,7 @@ __all__ = [
     "replicate_noise_share",
     "DEFAULT_METRIC",
     "SensitivityResult",
+    "common_replicates",
     "point_means",
     "analyze",
     "plot_indices",
@@ -87,8 +92,8 @@ class SensitivityResult:
     conf_level: float
     num_resamples: int
     noise_share: float = math.nan  # replicate_noise_share: NaN with one replicate
-    failed_runs: int = 0  # runs that failed: their points average fewer replicates (common random numbers broken)
-    short_points: int = 0  # design points averaged over fewer than ``replicates``
+    failed_runs: int = 0  # runs that failed
+    dropped_replicates: int = 0  # replicates left out at every point because a run of theirs failed somewhere
 
 
 def replicate_noise_share(results: pd.DataFrame, spec: SweepSpec, metric: str) -> float:
@@ -102,12 +107,11 @@ def replicate_noise_share(results: pd.DataFrame, spec: SweepSpec, metric: str) -
     at every point (what common random numbers cancel), is not counted. NaN with fewer than 2
     replicates or 2 complete points.
     """
-    ok = results[results["status"] == STATUS_OK]
-    table = ok.pivot_table(index="point", columns="replicate", values=metric, aggfunc="first")
-    table = table.dropna(axis=0, how="any")
+    table = _replicate_table(results, spec, metric)
+    table = table.loc[:, table.notna().all(axis=0)]  # the common replicates, as point_means takes them
     y = table.to_numpy(dtype=float)
     n_points, reps = y.shape if y.ndim == 2 else (0, 0)
-    if reps < 2 or n_points < 2 or reps < spec.replicates:
+    if reps < 2 or n_points < 2:
         return math.nan
     e = y - y.mean(axis=1, keepdims=True) - y.mean(axis=0, keepdims=True) + y.mean()
     sigma2 = float((e * e).sum()) / ((n_points - 1) * (reps - 1))
@@ -115,14 +119,30 @@ def replicate_noise_share(results: pd.DataFrame, spec: SweepSpec, metric: str) -
     return sigma2 / reps / spread if spread > 0.0 else math.nan
 
 
+def _replicate_table(results: pd.DataFrame, spec: SweepSpec, metric: str) -> pd.DataFrame:
+    """The metric as a points × replicates table (every point and replicate of the design), NaN where
+    the run failed or was not run."""
+    ok = results[results["status"] == STATUS_OK]
+    table = ok.pivot_table(index="point", columns="replicate", values=metric, aggfunc="first", dropna=False)
+    return table.reindex(index=range(spec.n_points), columns=range(spec.replicates))
+
+
+def common_replicates(results: pd.DataFrame, spec: SweepSpec) -> list[int]:
+    """The replicates whose run succeeded at every design point, in order."""
+    ok = results[results["status"] == STATUS_OK]
+    counts = ok.groupby("replicate")["point"].nunique()
+    return [r for r in range(spec.replicates) if counts.get(r, 0) == spec.n_points]
+
+
 def point_means(results: pd.DataFrame, spec: SweepSpec, metric: str) -> np.ndarray:
-    """The metric averaged over the successful replicates of each design point, in point order.
+    """The metric averaged, at each design point in point order, over the replicates whose runs
+    succeeded at every point (:func:`common_replicates`): the same seeds everywhere.
 
     Raises
     ------
     SpecError
-        A design point has no successful run (the sweep is incomplete or runs failed), or the
-        metric is undefined (NaN) at some point.
+        A design point has no successful run (the sweep is incomplete or runs failed), no replicate
+        succeeded at every point, or the metric is undefined (NaN) at some point.
     """
     n_points = spec.n_points
     ok = results[results["status"] == STATUS_OK]
@@ -149,10 +169,18 @@ def point_means(results: pd.DataFrame, spec: SweepSpec, metric: str) -> np.ndarr
             f"metric {metric!r} is undefined (NaN) in a successful run at {int(means.isna().sum())} design points, "
             "so the indices cannot be computed"
         )
-    short = int((counts < spec.replicates).sum())
-    if short:
-        log.warning("%d design points average fewer than %d replicates (failed runs)", short, spec.replicates)
-    return means.to_numpy(dtype=float)
+    common = common_replicates(results, spec)
+    if not common:
+        raise SpecError(
+            f"no replicate succeeded at every one of the {n_points} design points (failed runs: see the error "
+            "column), so no point can be averaged over the same seeds as the others; rerun the failed runs or add "
+            "replicates"
+        )
+    if len(common) < spec.replicates:
+        log.warning("%d of %d replicates left out at every design point (a run of theirs failed)",
+                    spec.replicates - len(common), spec.replicates)  # fmt: skip
+    table = _replicate_table(results, spec, metric)[common]
+    return table.mean(axis=1).to_numpy(dtype=float)
 
 
 def _design_matrix(results: pd.DataFrame, spec: SweepSpec) -> np.ndarray:
@@ -261,15 +289,8 @@ def analyze(
         num_resamples=num_resamples,
         noise_share=replicate_noise_share(results, spec, metric),
         failed_runs=int((results["status"] != STATUS_OK).sum()),
-        short_points=_short_points(results, spec),
+        dropped_replicates=spec.replicates - len(common_replicates(results, spec)),
     )
-
-
-def _short_points(results: pd.DataFrame, spec: SweepSpec) -> int:
-    """Design points with fewer successful runs than ``spec.replicates``."""
-    ok = results[results["status"] == STATUS_OK]
-    counts = ok.groupby("point").size().reindex(range(spec.n_points), fill_value=0)
-    return int((counts < spec.replicates).sum())
 
 
 # -- figure and tables ----------------------------------------------------------------------------
@@ -339,9 +360,10 @@ def _caption(result: SensitivityResult) -> str:
         noise = " One replicate per point: the seed noise left in the metric cannot be estimated, and it inflates ST."
     failed = ""
     if result.failed_runs:
+        kept = result.replicates - result.dropped_replicates
         failed = (
-            f" {result.failed_runs} runs failed: {result.short_points} design points are averaged over fewer "
-            f"than {result.replicates} replicates, where common random numbers no longer cancel a seed's shift."
+            f" {result.failed_runs} runs failed: the {result.dropped_replicates} replicates they belong to are left "
+            f"out at every design point, which average the {kept} replicates that succeeded everywhere."
         )
     return (
         f"Sweep `{result.sweep}`: {result.n_points} design points x {result.replicates} replicates; the metric "

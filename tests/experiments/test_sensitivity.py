@@ -125,10 +125,19 @@ def test_indices_need_the_matching_design_and_a_complete_sweep():
     failed.loc[failed["point"] == 3, "status"] = "error"
     with pytest.raises(SpecError, match=r"1 of 40 design points have no successful run \(1 whose runs all failed"):
         analyze(failed, spec, "usdjpy_max_fall_pct")
-    # one failed replicate: the point is averaged over the replicates left
+    # one failed run: its replicate (seed) is left out at every point, not only at the point where it failed,
+    # so every point averages the same seeds (here the replicates are the same numbers but for the fall)
     one = results.copy()
+    one.loc[one["replicate"] == 1, "usdjpy_max_fall_pct"] += 100.0
     one.loc[(one["point"] == 3) & (one["replicate"] == 0), ["status", "usdjpy_max_fall_pct"]] = ["error", np.nan]
-    assert point_means(one, spec, "usdjpy_max_fall_pct")[3] == point_means(results, spec, "usdjpy_max_fall_pct")[3]
+    kept = one[one["replicate"] != 0].groupby("point")["usdjpy_max_fall_pct"].mean().to_numpy()
+    np.testing.assert_array_equal(point_means(one, spec, "usdjpy_max_fall_pct"), kept)
+    # a failure in every replicate, at different points: no point can be averaged over the same seeds
+    every = results.copy()
+    for r in range(spec.replicates):
+        every.loc[(every["point"] == r) & (every["replicate"] == r), "status"] = "error"
+    with pytest.raises(SpecError, match="no replicate succeeded at every one of the 40 design points"):
+        point_means(every, spec, "usdjpy_max_fall_pct")
 
 
 def test_a_real_sobol_sweep_end_to_end(tmp_path, capsys):
@@ -197,19 +206,20 @@ def test_the_noise_floor_is_the_seed_noise_that_common_random_numbers_leave_and_
     assert math.isnan(replicate_noise_share(fake_results(one, lambda u: u[:, 0]), one, "usdjpy_max_fall_pct"))
 
 
-def test_failed_runs_are_counted_and_the_caption_says_how_many_points_they_short():
-    """Two failed runs at two points: the result counts them, and the caption says those points average fewer
-    replicates (common random numbers no longer cancel a seed's shift there); without failures it says nothing."""
+def test_failed_runs_are_counted_and_the_caption_says_which_replicates_they_leave_out():
+    """Two failed runs of one replicate at two points: the result counts them, that replicate is left out
+    everywhere, and the caption says so; without failures it says nothing."""
     from experiments.analysis.sensitivity import _caption
 
     a = np.array([1.0, 2.0, 0.0])
     spec = make_spec("saltelli", 64, replicates=3)
     results = fake_results(spec, lambda u: u @ a, noise=np.array([0.3, -1.0, 2.5]))
     clean = analyze(results, spec, "usdjpy_max_fall_pct", seed=1)
-    assert clean.failed_runs == 0 and clean.short_points == 0 and "failed" not in _caption(clean)
+    assert clean.failed_runs == 0 and clean.dropped_replicates == 0 and "failed" not in _caption(clean)
     broken = results.copy()
     rows = broken.index[(broken["point"].isin([3, 7])) & (broken["replicate"] == 1)]
     broken.loc[rows, "status"], broken.loc[rows, "usdjpy_max_fall_pct"] = "error", np.nan
     r = analyze(broken, spec, "usdjpy_max_fall_pct", seed=1)
-    assert (r.failed_runs, r.short_points) == (2, 2)
-    assert "2 runs failed: 2 design points are averaged over fewer than 3 replicates" in _caption(r)
+    assert (r.failed_runs, r.dropped_replicates) == (2, 1)
+    assert "2 runs failed: the 1 replicates they belong to are left out at every design point" in _caption(r)
+    assert "average the 2 replicates that succeeded everywhere" in _caption(r)
