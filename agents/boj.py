@@ -322,12 +322,15 @@ def policy_decision(cfg: BojConfig, *, rate, inflation, risk_index, yen_surge, s
         inflation - cfg.inflation_target
     )
     shadow = max(cfg.smoothing * shadow + (1 - cfg.smoothing) * target, cfg.lower_bound_pa)
+    paused = cfg.stability_pause and (risk_index > cfg.pause_risk_index or yen_surge > cfg.pause_yen_surge)
+    if paused:  # the shadow does not rise either, whether or not this meeting's rise would round to a step
+        shadow = min(shadow, max(held, rate))
     steps = round((shadow - rate) / cfg.step_pa)  # move in whole steps from the current rate
     new = max(rate + steps * cfg.step_pa, cfg.lower_bound_pa)
     if abs(new - rate) < 1e-12 or (new < rate and rate <= cfg.lower_bound_pa):
         return Decision(rate, shadow)
-    if new > rate and cfg.stability_pause and (risk_index > cfg.pause_risk_index or yen_surge > cfg.pause_yen_surge):
-        return Decision(rate, min(shadow, max(held, rate)))  # paused: the shadow does not rise either
+    if new > rate and paused:
+        return Decision(rate, shadow)
     return Decision(new, shadow)
 
 

@@ -159,6 +159,22 @@ def test_a_stability_pause_holds_the_shadow_rate_so_the_first_meeting_after_it_m
     assert policy_decision(cfg, rate=0.01, shadow=0.01, inflation=0.0, risk_index=40.0, yen_surge=0.0).rate < 0.01
 
 
+def test_a_stability_pause_holds_the_shadow_when_each_meeting_s_rise_is_under_half_a_step():
+    """At a rule target of 0.75% from 0.25%, one meeting's smoothing raises the shadow by 10 bp, which
+    rounds to no move: the pause must hold the shadow all the same. Letting it creep through three
+    paused meetings (to 0.35%) made the first calm meeting hike to 0.50%, where without the pause that
+    meeting would have held at 0.25%."""
+    cfg = BojConfig(smoothing=0.8, inflation_response=1.0, neutral_rate_pa=0.0075, inflation_target=0.02)
+    calm = dict(inflation=0.02, risk_index=15.0, yen_surge=0.0)
+    first = policy_decision(cfg, rate=0.0025, shadow=0.0025, **calm)
+    assert first.rate == 0.0025 and first.shadow == pytest.approx(0.0035)  # no pause: a 10 bp rise, no move
+    rate, shadow = 0.0025, 0.0025
+    for _ in range(3):
+        rate, shadow = policy_decision(cfg, rate=rate, shadow=shadow, inflation=0.02, risk_index=40.0, yen_surge=0.0)
+        assert (rate, shadow) == (0.0025, 0.0025)
+    assert policy_decision(cfg, rate=rate, shadow=shadow, **calm) == first
+
+
 def test_the_meeting_calendar_is_the_boj_s_own_on_trading_days():
     """The table's decision days are weekdays, eight a year in order (the model schedules them: the test
     below); 2025's April meeting ended on 1 May, which the old single pattern (26 April, a Saturday,
