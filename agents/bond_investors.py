@@ -286,7 +286,10 @@ class BondInvestors(Sector):
         self.superlong_shift = 0.0  # superlong_shock events: shifts of the required 30y yield
         self.jgb30_extra_jpy_tn = 0.0
         self._jgb30_extra_change = 0.0
-        self.ust_extra_usd_bn = 0.0
+        # the flight-to-quality demand already held at day 0's risk index: the investors start on their
+        # demand curve, so day 1 trades only on the index's change (from 0, day 1 sold or bought
+        # f·(v₀ − v̄) that no input caused: $20 bn in the baseline, $58 bn in the August 2024 replay)
+        self.ust_extra_usd_bn = cfg.flight_to_quality_usd_bn * (mk.risk_index - model.config.market.risk_index_mean)
         self.jgb_extra_jpy_tn = 0.0
         self.ust_term_premium = 0.0  # deviation of the term premium from its initial level
         self.jgb_term_premium = 0.0
