@@ -50,7 +50,12 @@ class MacroConfig(Validated):
         source="BoJ Outlook (Apr 2022): a 10% yen depreciation adds ~0.3-0.6pp to CPI; import share ~20% of GDP",
         range_note="a 10% yen depreciation adds 0.3-1.5 pp to CPI (BoJ 2022; Shioji 2014)",
     )
-    pass_through_switch: bool = param(True, doc="imported-inflation channel on/off")
+    pass_through_switch: bool = param(
+        True,
+        doc="the imported-inflation loop: False cuts the pass-through of the model's own USD/JPY moves; the "
+        "depreciation before day 0 (usdjpy_year_ago to usdjpy) still passes through until it leaves the year's "
+        "window, as it does with the loop on",
+    )
     commodity_sd: float = param(
         0.0005,
         unit="per annum per day",
@@ -271,6 +276,14 @@ class MacroState:
         w = len(history) / 250.0
         return (1 - w) * math.log(market_cfg.usdjpy_year_ago) + w * math.log(market_cfg.usdjpy)
 
+    @staticmethod
+    def log_usdjpy_change_before_start(history: list[float], market_cfg) -> float:
+        """The part of the year's ln USD/JPY change that happened before day 0: ``ln S₀`` less the year-ago
+        level of :meth:`log_usdjpy_year_ago` while that lies before day 0, then 0."""
+        if len(history) >= 250:
+            return 0.0
+        return math.log(market_cfg.usdjpy) - MacroState.log_usdjpy_year_ago(history, market_cfg)
+
     def record(self, market) -> dict[str, float]:
         """The day's prices, rates and macro state for the time series (``market``: a ``MarketState``)."""
         return dict(
@@ -323,6 +336,7 @@ class MacroState:
         *,
         log_s_now: float,
         log_s_year_ago: float,
+        log_s_change_before_start: float = 0.0,
         d_y_us: float,
         risk_index: float,
         risk_mean: float,
@@ -331,7 +345,10 @@ class MacroState:
     ) -> None:
         c = self.cfg
         self.commodity = c.commodity_persistence * self.commodity + c.commodity_sd * shock_commodity
-        imported = c.fx_pass_through * (log_s_now - log_s_year_ago) if c.pass_through_switch else 0.0
+        if c.pass_through_switch:
+            imported = c.fx_pass_through * (log_s_now - log_s_year_ago)
+        else:  # the loop cut: only what the yen did before day 0 passes through
+            imported = c.fx_pass_through * log_s_change_before_start
         self.jp_inflation = c.jp_core_inflation + imported + self.commodity
         self.jp_expectations_adaptive += (
             c.expectations_speed_pa / 250.0 * (self.jp_inflation - self.jp_expectations_adaptive)

@@ -668,7 +668,9 @@ class CarryUnwindModel(mesa.Model):
         if timer is not None:
             timer.lap("clear")
         # 4. settle: the market closes, then every sector books its day
-        year_ago = self.macro.log_usdjpy_year_ago(self.series("usdjpy"), cfg.market)
+        closes = self.series("usdjpy")
+        year_ago = self.macro.log_usdjpy_year_ago(closes, cfg.market)
+        before_start = self.macro.log_usdjpy_change_before_start(closes, cfg.market)
         dy_us = result.ust10y_yield - mk.ust10y_yield
         h = cfg.hedge_funds
         mk.close_day(
@@ -677,7 +679,8 @@ class CarryUnwindModel(mesa.Model):
             ewma_lambda=h.ewma_lambda, jgb30y_yield=result.jgb30y_yield,
         )  # fmt: skip
         self.macro.update(
-            log_s_now=math.log(result.usdjpy), log_s_year_ago=year_ago, d_y_us=dy_us,
+            log_s_now=math.log(result.usdjpy), log_s_year_ago=year_ago, log_s_change_before_start=before_start,
+            d_y_us=dy_us,
             risk_index=mk.risk_index, risk_mean=cfg.market.risk_index_mean,
             shock_commodity=float(self.macro.draws[0]), shock_equity=float(self.macro.draws[1]),
         )  # fmt: skip

@@ -4,6 +4,7 @@ mechanism off, plus known answers for the rules (the model chapter of the docs).
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from agents import nisa
 from agents.boj import MEETING_DATES_BY_YEAR, BojConfig, meeting_dates, monthly_purchases_jpy_tn, policy_decision
 from agents.mof import MofConfig, MofState, intervention_today
 from model.accounting import check_identities
+from model.macro import MacroConfig
 from model.market import MarketConfig
 from model.model import CarryUnwindModel
 from model.scenarios import ScenarioEvent
@@ -444,10 +446,24 @@ def test_the_same_budget_leaves_usdjpy_higher_with_the_fiscal_dominance_channel_
 
 
 def test_yen_depreciation_passes_through_to_inflation():
-    on = run(1, 300, market__usdjpy_year_ago=110.0).timeseries()
-    off = run(1, 300, market__usdjpy_year_ago=110.0, macro__pass_through_switch=False).timeseries()
-    assert on.jp_inflation.iloc[1] > off.jp_inflation.iloc[1] + 0.005  # 140.5/110: +24% over the year
-    assert on.jp_inflation_expectations.iloc[-1] > off.jp_inflation_expectations.iloc[-1]
+    """With no commodity shocks, inflation is core plus the pass-through of the year's ln USD/JPY change,
+    recomputed here from each run's own closes (the year-ago level interpolated from the configured one
+    before a year of history). The switch cuts the loop, the pass-through of the model's own moves: the
+    depreciation before day 0 (110 to 140.5, +24%) passes through in both runs until it leaves the window."""
+    setting = dict(market__usdjpy_year_ago=110.0, macro__commodity_sd=0.0)
+    on = run(1, 300, **setting).timeseries()
+    off = run(1, 300, macro__pass_through_switch=False, **setting).timeseries()
+    cfg = MacroConfig()
+    for df, loop in ((on, True), (off, False)):
+        s = np.log(df.usdjpy.to_numpy())
+        for t in range(1, len(s)):
+            w = t / 250.0
+            year_ago = s[t - 250] if t >= 250 else (1 - w) * math.log(110.0) + w * s[0]
+            change = s[t] - year_ago if loop else (s[0] - year_ago if t < 250 else 0.0)
+            expected = cfg.jp_core_inflation + cfg.fx_pass_through * change
+            assert df.jp_inflation.iloc[t] == pytest.approx(expected, rel=1e-12, abs=1e-15), (loop, t)
+    assert abs(on.jp_inflation.iloc[1] - off.jp_inflation.iloc[1]) < 1e-3  # day 1: the inherited part in both
+    assert off.jp_inflation.iloc[100] > cfg.jp_core_inflation + 0.005  # and it still passes through
 
 
 def test_identities_hold_every_step_with_all_policy_tools_in_use():
