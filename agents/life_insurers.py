@@ -177,6 +177,25 @@ class LifeInsurerConfig(Validated):
         "standard normal draws); the value is an assumption",
         range_note="the nine largest insurers' sizes differ by up to ~5x",
     )
+    sensitivity_dispersion: float = param(
+        0.3,
+        lo=0.0,
+        hi=1.5,
+        doc="sd of log choice sensitivity across insurers (each insurer's θ is choice_sensitivity·e^(sd·z))",
+        source="assumption, not estimated: insurers respond to the same hedged and unhedged yields with different "
+        "speed (one sd is a factor of e^0.3 ≈ 1.35 either side of the calibrated θ); no source gives the spread",
+        range_note="assumption: 0 (identical insurers) to 1.5",
+    )
+    hedge_ratio_dispersion: float = param(
+        0.08,
+        lo=0.0,
+        hi=0.3,
+        doc="sd of the opening FX hedge ratio across insurers around hedge_ratio (clipped to 5-95%)",
+        source="assumption, not estimated: the large insurers' disclosed hedge ratios differ from one another around "
+        "the sector's 44-47% (company disclosures); the spread of 8 points (most of nine insurers within ±15 points) "
+        "is not taken from them",
+        range_note="assumption: 0 (one hedge ratio) to 30 points",
+    )
 
     def _check(self) -> None:
         if self.foreign_securities_jpy_tn + self.superlong_jgb_jpy_tn > self.total_assets_jpy_tn:
@@ -237,8 +256,8 @@ def init_life_insurers(
     n = cfg.n_insurers
     size = detmath.exp(cfg.size_dispersion * rng.standard_normal(n))
     size /= size.sum()
-    sens = cfg.choice_sensitivity * detmath.exp(0.3 * rng.standard_normal(n))
-    hedge0 = np.clip(cfg.hedge_ratio + 0.08 * rng.standard_normal(n), 0.05, 0.95)
+    sens = cfg.choice_sensitivity * detmath.exp(cfg.sensitivity_dispersion * rng.standard_normal(n))
+    hedge0 = np.clip(cfg.hedge_ratio + cfg.hedge_ratio_dispersion * rng.standard_normal(n), 0.05, 0.95)
     if not cfg.enabled:
         size = np.zeros(n)
     foreign_jpy = cfg.foreign_securities_jpy_tn * size

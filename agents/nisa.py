@@ -110,6 +110,24 @@ class NisaConfig(Validated):
         "1.35 either side of the median: thresholds of about 22-40% around the median's 30%)",
         range_note="assumption",
     )
+    contagion_threshold_dispersion: float = param(
+        0.2,
+        lo=0.0,
+        hi=1.5,
+        doc="sd of log contagion thresholds across households (clipped to 0.1-100% of neighbours)",
+        source="assumption, not estimated: households differ in how many panicking neighbours move them (one sd is a "
+        "factor of e^0.2 ≈ 1.22 either side of contagion_threshold)",
+        range_note="assumption",
+    )
+    holdings_dispersion: float = param(
+        0.8,
+        lo=0.0,
+        hi=2.0,
+        doc="sd of log holdings across households (lognormal weights of initial_holdings_jpy_tn)",
+        source="assumption, not estimated: NISA balances are skewed (most accounts small, a few large); a log-sd of "
+        "0.8 puts the mean at about 1.4 times the median",
+        range_note="assumption",
+    )
     contagion: bool = param(True, doc="panic spreads over the social network")
     contagion_threshold: float = param(
         0.5,
@@ -270,9 +288,10 @@ def init_nisa(cfg: NisaConfig, rng: np.random.Generator, *, equity_index: float,
     n = cfg.n_households
     # draw order fixed
     thr = cfg.panic_threshold * detmath.exp(cfg.panic_threshold_dispersion * rng.standard_normal(n))
-    cth = np.clip(cfg.contagion_threshold * detmath.exp(0.2 * rng.standard_normal(n)), 1e-3, 1.0)
+    cth = np.clip(cfg.contagion_threshold * detmath.exp(cfg.contagion_threshold_dispersion * rng.standard_normal(n)),
+                  1e-3, 1.0)  # fmt: skip
     dip = rng.random(n) < cfg.dip_buyer_share
-    w = rng.lognormal(0.0, 0.8, n)
+    w = rng.lognormal(0.0, cfg.holdings_dispersion, n)
     w /= w.sum()
     indptr, indices = small_world_csr(n, cfg.network_degree, cfg.rewiring_probability, rng)
     holdings = cfg.initial_holdings_jpy_tn * w if cfg.enabled else np.zeros(n)
