@@ -254,7 +254,8 @@ class MarketConfig(Validated):
         unit="index points",
         lo=20.0,
         hi=1000.0,
-        doc="ceiling of the risk index (days spent at it are counted in the summary); about twice the VIX record",
+        doc="ceiling of the risk index (a day at it records the ceiling exactly; the replay and the balance-sheet "
+        "benchmark count such days); about twice the VIX record",
         source="VIX closing high 82.7 (16 Mar 2020), intraday 89.5 (Oct 2008) (CBOE)",
     )
     fx_implied_vol_pa: float = param(

@@ -52,6 +52,7 @@ from model.dashboards import DASHBOARD_COLUMNS, dashboards
 from model.macro import MacroState
 from model.market import MarketState
 from model.registry import check_sectors, default_sectors
+from model.risk import risk_index_level
 from model.scenarios import Scenario, ScenarioEvent, events_for, firing_order, load_scenario, report_late_events
 from model.sector import AUX_LOG_RISK, N_MARKETS, Day, Sector
 from model.streams import RandomStreams, resolve_seed
@@ -658,7 +659,7 @@ class CarryUnwindModel(mesa.Model):
         )
         self.last_clearing = result
         day = Day(result, mk, self.clearing.work.flows, self._flow_index, self.clearing.work.aux)
-        risk = math.exp(day.aux[AUX_LOG_RISK, 0]) if "risk_index" in self.sectors else mk.risk_index
+        risk = risk_index_level(day.aux[AUX_LOG_RISK, 0], cfg.market) if "risk_index" in self.sectors else mk.risk_index
         at_recorded = self.clearing.recheck(inputs, result)
         self.clearing_residual = float(residuals(*at_recorded, self._residual_scratch))  # not the solver's report
         if "risk_index" in self.sectors:

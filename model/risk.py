@@ -56,12 +56,23 @@ from numba import njit
 
 from model.sector import AUX_FORCED, AUX_LOG_RISK, AUX_RISK_CHANNELS, FX, TRADING_DAYS, UST, Sector
 
-__all__ = ["RiskIndex", "RiskInputs", "expected_daily_vol", "risk_flows", "SMOOTHING"]
+__all__ = ["RiskIndex", "RiskInputs", "expected_daily_vol", "risk_flows", "risk_index_level", "SMOOTHING"]
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 # ε in g(r): a hundredth of a percent, far below a calm day's move (~0.6%)
 SMOOTHING = 1e-4
-LOG_FLOOR = math.log(5.0)
+FLOOR = 5.0  # index points
+LOG_FLOOR = math.log(FLOOR)
+
+
+def risk_index_level(log_v: float, market_cfg) -> float:
+    """The index from the clearing's ``ln v``: the cap and the floor exactly where they bind (``exp`` of
+    ``ln 150`` is 149.99999999999997, which a count of the days at the cap would miss)."""
+    if log_v >= math.log(market_cfg.risk_index_max):
+        return market_cfg.risk_index_max
+    if log_v <= LOG_FLOOR:
+        return FLOOR
+    return math.exp(log_v)
 
 
 class RiskInputs(NamedTuple):

@@ -816,3 +816,18 @@ def test_the_fast_component_is_rebuilt_from_the_recorded_day(seed, yardstick):
         assert index.channels == pytest.approx(want, abs=1e-10)
         q_prev = index.channels
     assert forced_days > 0
+
+
+def test_a_day_at_the_risk_index_cap_records_the_cap_exactly():
+    """With a low cap that binds in a stressed replay, the recorded index equals the cap on the days it
+    binds (``exp(ln 20)`` is 19.999999999999996, which ``v >= cap`` counted as no day at the cap), the
+    books and the index's identity still hold, and no day records more than the cap."""
+    from model.accounting import check_identities
+    from model.model import CarryUnwindModel
+
+    model = CarryUnwindModel(seed=1001, scenario="boj_hike_2024", market__risk_index_max=20.0)
+    for _ in range(60):
+        model.step()
+        check_identities(model)
+    v = np.asarray(model.history["risk_index"])
+    assert np.sum(v == 20.0) >= 5 and v.max() == 20.0
