@@ -997,8 +997,9 @@ def atomic_write(path: Path, write: Any) -> None:
 
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically, creating its directory: readers see the old file or the
-    new one, never a part."""
-    write_bytes_atomic(path, text.encode("utf-8"))
+    new one, never a part. A character that UTF-8 cannot hold (a byte of a file name that is not UTF-8, which
+    the OS hands over as a lone surrogate) is written as its escape, ``\\udcff``."""
+    write_bytes_atomic(path, text.encode("utf-8", "backslashreplace"))
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:

@@ -222,6 +222,10 @@ def parse_set(items: Sequence[str]) -> dict[str, Any]:
             value = raw
         if isinstance(value, (dict, list)):
             raise UsageError(f"bad --set {item!r}: the value must be a number, true/false or a string")
+        if key in out and out[key] != value:  # which one was meant is not ours to guess
+            from model.validation import shown
+
+            raise UsageError(f"--set {key} is given twice, = {shown(out[key])} and = {shown(value)}; expected it once")
         out[key] = value
     return out
 
@@ -330,9 +334,16 @@ def check_out_dir(path: Path, flag: str = "--out") -> None:
     Raises
     ------
     UsageError
-        ``path`` is a file, or it (or the parent it would be created in) is not writable.
+        ``path`` is not valid UTF-8, is a file, or it (or the parent it would be created in) is not writable.
     """
     expected = "expected a directory this user can write to"
+    try:  # a name with bytes that are not UTF-8 (the OS hands them over as surrogates) cannot be recorded
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"{flag} = {ascii(str(path))} is not allowed; the path is not valid UTF-8, so the outputs' records "
+            "could not name it; expected a path of UTF-8 characters"
+        ) from None
     if path.exists() and not path.is_dir():
         raise UsageError(f"{flag} = {str(path)!r} is not allowed; it is a file, not a directory; {expected}")
     existing = path

@@ -182,8 +182,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         with config_context(str(args.config)):  # read once: a pipe (--config <(...)) can be read only once
             text = read_text_file(args.config, "configuration")
             base = ModelConfig.from_toml_text(text, str(args.config))
+    if args.config is not None and args.scenario is None:
+        _check_config_saved_without_its_scenario(args.config)
     scenario = load_scenario("baseline" if args.scenario is None else args.scenario, base=base)
     sets = parse_set(args.sets)
+    if args.days is not None and sets.get("simulation.days", args.days) != args.days:
+        from model.validation import shown
+
+        raise UsageError(
+            f"--days {args.days} and --set simulation.days = {shown(sets['simulation.days'])} do not agree; "
+            "give the number of days once"
+        )
     if base is not None:  # a field --set or --days gives is no conflict: the value is said outright
         given = {*sets, *(("simulation.days",) if args.days is not None else ())}
         _check_config_against_scenario(args.config, text, base, scenario, named=args.scenario is not None,
@@ -221,6 +230,29 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(_summary_table(summary, scenario=scenario.name, seed=seed, out=out, csv=args.csv))
         return EXIT_OK
     return _run_seeds(args, config, scenario)
+
+
+def _check_config_saved_without_its_scenario(path: Path) -> None:
+    """Refuse to rerun a saved run's ``config.toml`` without ``--scenario`` when the run it was saved from
+    (its ``summary.json`` beside it) was of another scenario than the default: the file holds the
+    configuration, not the scenario's events, so the rerun would silently be a run without them."""
+    import json
+
+    from model.results import SUMMARY_FILE
+
+    summary = path.parent / SUMMARY_FILE
+    if path.name != "config.toml" or not summary.is_file():
+        return
+    try:
+        saved = json.loads(summary.read_text(encoding="utf-8")).get("scenario")
+    except (OSError, ValueError, AttributeError):  # not a run's summary: nothing to go by
+        return
+    if isinstance(saved, str) and saved != "baseline":
+        raise UsageError(
+            f"--config {path} was saved from a run of scenario {saved!r}, whose events the file does not hold; "
+            f"expected --scenario {saved} to rerun that run, or --scenario baseline to run its configuration "
+            "without them"
+        )
 
 
 def _check_config_against_scenario(path: Path, text: str, base: Any, scenario: Any, *, named: bool,

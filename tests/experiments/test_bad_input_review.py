@@ -64,8 +64,51 @@ def test_a_scenarios_saved_config_reruns_with_its_scenario_and_not_silently_with
     ok(capsys, "run", *TINY, "--scenario", "risk_off", "--config", str(config), "--out", str(tmp_path / "again"))
     assert ModelConfig.from_toml(tmp_path / "again" / "config.toml") == ModelConfig.from_toml(config)
     line = usage_error(capsys, "run", *TINY, "--config", str(config), "--out", str(tmp_path / "x"))
+    assert "was saved from a run of scenario 'risk_off', whose events the file does not hold" in line
+    assert "expected --scenario risk_off to rerun that run" in line
+    # the same file moved away from its run: the fields it sets that the default scenario overrides
+    alone = tmp_path / "alone.toml"
+    alone.write_text(config.read_text(encoding="utf-8"), encoding="utf-8")
+    line = usage_error(capsys, "run", *TINY, "--config", str(alone), "--out", str(tmp_path / "x"))
     assert "sets boj.mode = 'rule' but scenario baseline (the default, without --scenario) overrides it to " in line
     assert "'scripted'" in line and "--scenario" in line
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_saved_config_of_a_scenario_with_events_is_not_rerun_silently_without_them(tmp_path, capsys):
+    """mof_intervention's config.toml conflicts with the baseline in no field, so without --scenario it ran
+    as the baseline with mof_intervention's start date and none of its events. With --scenario it reruns."""
+    saved = tmp_path / "mof"
+    ok(capsys, "run", *TINY, "--scenario", "mof_intervention", "--out", str(saved))
+    config = saved / "config.toml"
+    line = usage_error(capsys, "run", *TINY, "--config", str(config), "--out", str(tmp_path / "x"))
+    assert "scenario 'mof_intervention', whose events the file does not hold" in line
+    ok(capsys, "run", *TINY, "--scenario", "mof_intervention", "--config", str(config), "--out", str(tmp_path / "y"))
+
+
+def test_days_given_twice_or_a_field_set_twice_is_an_error(tmp_path, capsys):
+    line = usage_error(capsys, "run", *TINY, "--set", "simulation.days=5", "--out", str(tmp_path / "x"))
+    assert "--days 3 and --set simulation.days = 5 do not agree" in line
+    line = usage_error(capsys, "run", *TINY, "--set", "hedge_funds.max_leverage=5", "--set",
+                       "hedge_funds.max_leverage=6", "--out", str(tmp_path / "x"))  # fmt: skip
+    assert "--set hedge_funds.max_leverage is given twice, = 5 and = 6" in line
+    ok(capsys, "run", *TINY, "--set", "simulation.days=3", "--out", str(tmp_path / "y"))  # the same number: fine
+
+
+def test_an_output_path_that_is_not_utf8_is_refused_and_a_scenario_file_named_so_is_recorded(tmp_path, capsys):
+    """A byte that is not UTF-8 in --out gave a traceback from the Parquet writer; in a scenario file's name it
+    made compare's records unwritable after its other outputs were written."""
+    import os
+
+    bad = os.fsdecode(bytes(tmp_path / "out") + b"\xff")
+    line = usage_error(capsys, "run", *TINY, "--out", bad)
+    assert "--out = " in line and "is not valid UTF-8" in line
+    scenario = os.fsdecode(bytes(tmp_path) + b"/s\xfe.toml")
+    with open(scenario, "w", encoding="utf-8") as f:
+        f.write('name = "odd"\n')
+    ok(capsys, "compare", "baseline", scenario, "--seeds", "1", "--days", "3", "--no-progress", "--out",
+       str(tmp_path / "cmp"))  # fmt: skip
+    assert (tmp_path / "cmp" / "compare.json").is_file()
 
 
 def test_a_hand_written_config_file_conflicts_only_in_the_fields_it_sets(tmp_path, capsys):
