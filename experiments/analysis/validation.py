@@ -395,6 +395,29 @@ _EPISODE_NUMBERS = (
 )
 
 
+def episode_problem(scenario: Any, days: int, error: type[Exception]) -> None:
+    """Raise ``error`` where the episode's verdicts could not be judged: they compare the runs with the
+    August 2024 observations, so the scenario must start when that episode's does, have events, and run
+    ``days`` long enough to reach 9 August 2024. (The command line refuses such an episode; from Python
+    it runs, and the report's ``judged`` is false and its verdicts and shares are None.)"""
+    from model.calendar import TradingCalendar
+    from model.scenarios import load_scenario
+
+    start = load_scenario(EPISODE).config.market.start_date
+    if scenario.config.market.start_date != start or not scenario.events:
+        raise error(
+            f"--episode-scenario {scenario.name}: starts on {scenario.config.market.start_date} with "
+            f"{len(scenario.events)} events; the episode is judged against the August 2024 observations, so "
+            f"expected a scenario that starts on {start}, as {EPISODE} does, with the episode's events"
+        )
+    need = TradingCalendar(start).day_of(EPISODE_OBSERVED["carry_fall_date"])
+    if days < need:
+        raise error(
+            f"--episode-days {days}: the episode is judged to {EPISODE_OBSERVED['carry_fall_date']} (the unwind's "
+            f"observation), day {need} of {scenario.name}; expected at least {need} trading days"
+        )
+
+
 def observation_windows(scenario: Any, days: int) -> tuple[int | None, int | None]:
     """``(fall_end_day, carry_end_day)`` for :func:`episode_measures`: the days of the August 2024
     observations (the fall's trough, 5 Aug; the latest bank estimate of the unwind, 9 Aug) in the
@@ -441,10 +464,19 @@ def _episode_report(scenario: Any, runs: Sequence[Mapping[str, Any]]) -> dict[st
     n = len(per_seed)
     cleared = [r for r in runs if "failed" not in r]
 
+    # the bands are the August 2024 observations' (to 5 and 9 August): another episode, or a run that ends
+    # before them, has nothing they could judge
+    comparable = fall_end is not None
+
     def median_verdict(key: str) -> bool | None:
+        if not comparable:
+            return None
         if too_many_failed([p[key] for p in per_seed], MAX_FAILED_SHARE):
             return False
         return judge(summary[key], EPISODE_BANDS[key])
+
+    def share(key: str) -> float | None:
+        return sum(p[key] for p in per_seed) / n if n and comparable else None
 
     return {
         "status": "ok",
@@ -462,9 +494,10 @@ def _episode_report(scenario: Any, runs: Sequence[Mapping[str, Any]]) -> dict[st
         "bands": {k: b.to_dict() for k, b in EPISODE_BANDS.items()},
         "summary": summary,
         "failed_runs": n - len(cleared),
+        "judged": comparable,
         "share_of_seeds": {
-            "yen_move_of_observed_order": sum(p["yen_move_of_observed_order"] for p in per_seed) / n if n else None,
-            "carry_unwind_large": sum(p["carry_unwind_large"] for p in per_seed) / n if n else None,
+            "yen_move_of_observed_order": share("yen_move_of_observed_order"),
+            "carry_unwind_large": share("carry_unwind_large"),
         },
         "median_verdict": {
             "yen_move_of_observed_order": median_verdict("usdjpy_change_pct"),

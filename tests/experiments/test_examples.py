@@ -105,7 +105,7 @@ def shrink(argv: list[str], where: Path) -> tuple[list[str], bool]:
             return argv, False  # a Dask cluster: parse only
         return [*argv, "--executor", "serial", "--no-progress"], True
     if command == "validate":
-        return [*argv, "--seeds", "2", "--days", "360", "--episode-days", "20", "--workers", "1", "--quiet"], True
+        return [*argv, "--seeds", "2", "--days", "360", "--episode-days", "29", "--workers", "1", "--quiet"], True
     if command == "sensitivity":
         return argv, True
     if command == "compare":

@@ -135,7 +135,7 @@ def test_a_command_that_returns_a_failed_status_keeps_its_checkpoint(tmp_path, c
 
     out = tmp_path / "v"
     (out / "validation.json" / "x").mkdir(parents=True)
-    args = ["validate", "--out", str(out), "--seeds", "2", "--days", "150", "--burn-in", "40", "--episode-days", "12",
+    args = ["validate", "--out", str(out), "--seeds", "2", "--days", "150", "--burn-in", "40", "--episode-days", "29",
             "--no-progress", "--quiet"]  # fmt: skip
     assert main(args) == 1
     checkpoint = out.with_name(out.name + ".checkpoint")
@@ -166,7 +166,7 @@ def test_a_cli_command_into_a_stopped_ones_out_keeps_its_finished_runs(tmp_path,
     stopped one's runs are still there after the second completes, and the first, again, removes them."""
     out = tmp_path / "v"
     first = ["validate", "--out", str(out), "--seeds", "2", "--days", "150", "--burn-in", "40", "--episode-days",
-             "12", "--no-progress", "--quiet"]  # fmt: skip
+             "29", "--no-progress", "--quiet"]  # fmt: skip
     with monkeypatch.context() as patch:
         patch.setattr(runner.shutil, "rmtree", lambda *a, **k: None)  # keep the checkpoint, as if killed
         assert main(first) == 0

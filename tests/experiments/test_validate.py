@@ -51,6 +51,10 @@ TINY_SCENARIO = """\
 name = "tiny_sentiment_shock"
 description = "test scenario: a risk shock on day 10 hits a small, fully positioned carry book"
 
+# the August 2024 episode's start, so that the command judges it against that episode's observations
+[overrides.market]
+start_date = "2024-07-01"
+
 [overrides.hedge_funds]
 n_funds = 50
 initial_leverage_fraction = 1.0
@@ -438,7 +442,7 @@ def test_validate_quick_writes_every_file_with_the_documented_keys(tmp_path, tin
     facts = report["episode_facts"]
     assert [(f["scenario"], f["label"]) for f in facts] == [(f.scenario, f.label) for f in FACTS]
     assert all(f["seeds"] == 4 and (f["share_inside"] is None) == (f["lo"] == f["hi"]) for f in facts)
-    assert "## The other episodes against their facts" in md and md.count("| `fiscal_dominance_2025` |") == 4
+    assert "## The other episodes against their facts" in md and md.count("| `fiscal_dominance_2025` |") == 3
     console = capsys.readouterr().out
     assert "statistics passing" in console and "jointly:" in console and "other episodes:" in console
 
@@ -451,6 +455,10 @@ def test_results_do_not_depend_on_the_number_of_workers(tmp_path, tiny_scenario)
     assert json.dumps(serial["statistics"], sort_keys=True) == json.dumps(parallel["statistics"], sort_keys=True)
     assert json.dumps(serial["episode"], sort_keys=True) == json.dumps(parallel["episode"], sort_keys=True)
     assert json.dumps(serial["episode_facts"]) == json.dumps(parallel["episode_facts"])
+    # 20 days end before 9 August 2024, the unwind's observation: measured, not judged
+    ep = serial["episode"]
+    assert ep["judged"] is False and ep["fall_end_day"] is None
+    assert set(ep["median_verdict"].values()) == {None} and set(ep["share_of_seeds"].values()) == {None}
 
 
 def test_set_overrides_reach_both_scenarios_and_the_report(tmp_path, tiny_scenario):
@@ -515,6 +523,11 @@ def test_the_default_episode_is_the_august_2024_scenario():
         (["--seeds", "0"], "positive integer"),
         (["--workers", "-1"], "positive integer"),
         (["--episode-days", "5"], "ends before the first event"),
+        (
+            ["--episode-scenario", "boj_hike_2024", "--episode-days", "20"],
+            "the episode is judged to 2024-08-09 (the unwind's observation), day 29",
+        ),
+        (["--episode-scenario", "baseline"], "--episode-scenario baseline: starts on 2023-01-02 with 0 events"),
         (["--episode-scenario", "broken.toml"], "does not exist"),
         (["--set", "market.risk_channel_persistence_ratio=2"], "--set: MarketConfig.risk_channel_persistence_ratio"),
         (["--set", "market.nope=1"], "unknown field 'nope'"),
