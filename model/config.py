@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -314,7 +315,7 @@ class ModelConfig:
         Parameters
         ----------
         path
-            If given, the text is also written there (UTF-8).
+            If given, the text is also written there (UTF-8), atomically: the file is whole or as it was.
 
         Examples
         --------
@@ -337,8 +338,15 @@ class ModelConfig:
                 lines.append(f"{assignment}  # {comment}" if comment else assignment)
             lines.append("")
         text = "\n".join(lines)
-        if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+        if path is not None:  # whole or not at all: a temporary file beside it, then renamed over it
+            target = Path(path)
+            tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+            try:
+                tmp.write_text(text, encoding="utf-8")
+                os.replace(tmp, target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
         return text
 
     def with_overrides(self, overrides: dict[str, Any]) -> ModelConfig:

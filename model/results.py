@@ -153,6 +153,8 @@ def run_simulation(
     from model.model import CarryUnwindModel  # heavy (numba); imported only when a run is asked for
     from model.validation import ConfigError, shown
 
+    if seed is None:  # Mesa would draw one: a research run's seed is said, not drawn
+        raise ConfigError("seed = None is not allowed; expected a non-negative integer (the run's random streams)")
     if days is not None:
         for key in ("simulation__days", "simulation.days"):
             if key in overrides and not _same_days(overrides[key], days):
@@ -864,10 +866,33 @@ def load(out_dir: str | Path) -> RunResult:
         if not (out / name).is_file():
             raise FileNotFoundError(f"{out / name} not found: not a saved carry-unwind run")
     record = _read_record(out / SUMMARY_FILE)
+    config = ModelConfig.from_toml(out / CONFIG_FILE)
+    timeseries = _read_timeseries(out / TIMESERIES_FILE)
+    _check_prices(out / TIMESERIES_FILE, timeseries, config)
     return RunResult(
-        timeseries=_read_timeseries(out / TIMESERIES_FILE),
+        timeseries=timeseries,
         summary=record["summary"],
-        config=ModelConfig.from_toml(out / CONFIG_FILE),
+        config=config,
         seed=record["seed"],
         scenario=record["scenario"],
     )
+
+
+def _check_prices(path: Path, df: pd.DataFrame, config: ModelConfig) -> None:
+    """Refuse a saved run whose prices the engine could not have recorded: not finite, or outside the
+    plausibility bounds its configuration gave the clearing (a file edited or damaged after the run)."""
+    sim = config.simulation
+    bounds = {"usdjpy": (sim.min_usdjpy, sim.max_usdjpy)}
+    for col in ("ust10y_yield", "jgb10y_yield", "jgb30y_yield"):
+        bounds[col] = (sim.min_yield_pa, sim.max_yield_pa)
+    for col, (lo, hi) in bounds.items():
+        if col not in df.columns:
+            continue
+        x = df[col].to_numpy(dtype=float)
+        bad = ~(np.isfinite(x) & (x >= lo) & (x <= hi))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DamagedRunError(
+                f"{path}: {col} = {float(x[i])!r} on row {i} is not allowed; a run records only finite prices within "
+                f"[{lo:g}, {hi:g}] (its configuration's bounds); expected the timeseries.parquet the run wrote"
+            )

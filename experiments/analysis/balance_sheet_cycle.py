@@ -636,7 +636,9 @@ def plot_map(report_: dict[str, Any], path: str) -> None:
              f"seeds' mean six return statistics to the data's, both versions of the data (lower: closer)")  # fmt: skip
     fig.suptitle(title, fontsize=10, x=0.01, ha="left")
     out = Path(path)
-    fig.savefig(out.with_name(f"{out.stem}_map.png"), dpi=150)
+    from experiments.runner import save_figure_atomic
+
+    save_figure_atomic(fig, out.with_name(f"{out.stem}_map.png"), dpi=150)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -64,6 +64,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# the fewest samples (Sobol': base samples N; Morris: trajectories) whose indices and intervals mean anything;
+# they are still wide there (SALib's examples use N = 1024): the intervals say how wide
+MIN_SAMPLES = {"sobol": 8, "morris": 4}
+
 METHODS = ("sobol", "morris")
 DEFAULT_METRIC = "usdjpy_max_fall_pct"
 DESIGN_OF = {"sobol": "saltelli", "morris": "morris"}  # the sample design each method analyses
@@ -231,6 +235,12 @@ def analyze(
         )
     if metric not in spec.metrics:
         raise SpecError(f"metric {metric!r} is not among the sweep's metrics: {', '.join(spec.metrics)}")
+    if spec.samples is not None and spec.samples < MIN_SAMPLES[method]:
+        raise SpecError(
+            f"samples = {spec.samples} is not allowed for {method} indices; expected at least {MIN_SAMPLES[method]} "
+            f"({'base samples' if method == 'sobol' else 'trajectories'}): with fewer the estimates leave their "
+            "bounds (a Sobol' S1 of 1.33 from one sample) and the bootstrap intervals collapse to zero width"
+        )
     y = point_means(results, spec, metric)
     if np.ptp(y) == 0.0:
         raise SpecError(f"metric {metric!r} takes the same value at every design point; its indices are undefined")

@@ -453,3 +453,11 @@ def test_validate_refuses_a_moved_start_date(tmp_path, capsys):
     line = usage_error(capsys, "validate", "--seeds", "2", "--out", str(tmp_path / "v"), "--set",
                        'market.start_date="2024-06-03"')  # fmt: skip
     assert "--set market.start_date = '2024-06-03' is not allowed in validate" in line
+
+
+def test_run_simulation_refuses_a_seed_of_none():
+    """Mesa draws a seed for None; the research API's docstring promises a non-negative integer."""
+    from model.results import run_simulation
+
+    with pytest.raises(ConfigError, match=r"^seed = None is not allowed; expected a non-negative integer"):
+        run_simulation(seed=None, days=2)

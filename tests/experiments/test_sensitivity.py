@@ -120,6 +120,10 @@ def test_indices_need_the_matching_design_and_a_complete_sweep():
     with pytest.raises(SpecError, match="need design = 'saltelli'"):
         analyze(fake_results(grid, lambda u: u[:, 0]), grid, "usdjpy_max_fall_pct")
 
+    # too few samples: indices out of their bounds with intervals of zero width (S1 1.33 from one sample)
+    few = make_spec("saltelli", 4)
+    with pytest.raises(SpecError, match=r"samples = 4 is not allowed for sobol indices; expected at least 8"):
+        analyze(fake_results(few, lambda u: u[:, 0]), few, "usdjpy_max_fall_pct")
     # a point whose replicates all failed (or never ran) leaves the indices undefined
     failed = results.copy()
     failed.loc[failed["point"] == 3, "status"] = "error"

@@ -189,6 +189,24 @@ def test_a_time_series_without_the_usdjpy_column_is_a_damaged_run(saved, tmp_pat
         load(run)
 
 
+@pytest.mark.parametrize(
+    "column, value, shown",
+    [("usdjpy", float("nan"), "nan"), ("usdjpy", 1e300, "1e+300"), ("ust10y_yield", 0.9, "0.9")],
+    ids=["usdjpy-nan", "usdjpy-absurd", "yield-90pct"],
+)
+def test_a_time_series_with_a_price_the_engine_could_not_record_is_a_damaged_run(saved, tmp_path, column, value,
+                                                                                   shown):  # fmt: skip
+    """A NaN or 1e300 put into a saved run's USD/JPY was loaded, and compare reported a surge of 0.00%."""
+    run = _copy(saved, tmp_path)
+    df = pd.read_parquet(run / "timeseries.parquet")
+    df.loc[2, column] = value
+    df.to_parquet(run / "timeseries.parquet", index=False)
+    with pytest.raises(
+        DamagedRunError, match=re.escape(f"timeseries.parquet: {column} = {shown} on row 2 is not allowed")
+    ):
+        load(run)
+
+
 def test_a_time_series_without_rows_is_a_damaged_run(saved, tmp_path):
     run = _copy(saved, tmp_path)
     df = pd.read_parquet(run / "timeseries.parquet")
