@@ -548,7 +548,8 @@ class ComposedClearing:
             still = bounds.violation(within, prev)
             if not still:
                 return within
-            found = f"the root inside the USD/JPY bound is implausible too: {still}"
+            found = (f"the root a search within the day's USD/JPY move bound (|Δ ln S| ≤ {bounds.max_fx_log_move:g}) "
+                     f"found is implausible too: {still}")  # fmt: skip
         else:
             found = f"no root inside the USD/JPY bound (|Δ ln S| ≤ {bounds.max_fx_log_move:g})"
         raise ClearingError(f"implausible prices on day {day}: {why}; {found}; {_was(prev, state)}")

@@ -132,8 +132,11 @@ def report(seeds: int, days: int = 500, factor: float = 0.8) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.analysis.auctions", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    from experiments.cli.common import Parser
+
+    # one-line errors, as the carry-unwind commands give them
+    parser = Parser(prog="python -m experiments.analysis.auctions", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--seeds", type=int, default=10, help="seeds 1..N (default 10)")
     parser.add_argument("--days", type=int, default=500, help="days of each run for the statistics (default 500)")
     parser.add_argument("--factor", type=float, default=0.8, help="scale of the shifted class's level (default 0.8)")

@@ -225,8 +225,11 @@ def report(seeds: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.analysis.carry_channels", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    from experiments.cli.common import Parser
+
+    # one-line errors, as the carry-unwind commands give them
+    parser = Parser(prog="python -m experiments.analysis.carry_channels", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--seeds", type=int, default=10, help="N held-out seeds, 1001..1000+N (default 10)")
     args = parser.parse_args(argv)
     if not 1 <= args.seeds <= 1000:

@@ -54,8 +54,11 @@ def long_run(task: tuple[int, int]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.analysis.long_runs", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    from experiments.cli.common import Parser
+
+    # one-line errors, as the carry-unwind commands give them
+    parser = Parser(prog="python -m experiments.analysis.long_runs", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--days", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=1)

@@ -66,8 +66,11 @@ def budget_twins(task: tuple) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.analysis.superlong", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    from experiments.cli.common import Parser
+
+    # one-line errors, as the carry-unwind commands give them
+    parser = Parser(prog="python -m experiments.analysis.superlong", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--jpy-tn", type=float, default=20.0,
                         help="the budget, ¥ tn (default 20; Nov 2025's: ¥18.3 tn, ¥11.7 tn in new bonds)")  # fmt: skip
