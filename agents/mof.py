@@ -128,14 +128,15 @@ class MofConfig(Validated):
         range_note="interventions of 1-5 days (2022-24)",
     )
     cooldown_days: int = param(
-        20,
+        19,
         unit="trading days",
         lo=0,
         hi=250,
         doc="trading days after a burst before the next can start",
-        source="the gaps between the 2022-24 episodes were 21 trading days (22 Sep to 21 Oct 2022) and 51 (1 May to "
-        "11 Jul 2024; MoF): a burst may start on the 21st trading day after the last one ended, which a cooldown of "
-        "20 allows; 40, the value until 5 Dec 2026, would have ruled out the October 2022 intervention",
+        source="the 2022-24 episodes started 21 trading days apart (22 Sep to 21 Oct 2022) and 52 (29 Apr to 11 Jul "
+        "2024; MoF): with bursts of burst_days = 2, a cooldown of 19 lets the next burst start 21 trading days after "
+        "the last one started (2 + 19); 20, the value until 5 Dec 2026 (40 before that), ruled out the October 2022 "
+        "intervention by a day",
         range_note="gaps between intervention episodes: weeks to a year",
     )
     reserves_usd_bn: float = param(

@@ -60,6 +60,15 @@ def test_the_intervention_rule_fires_above_the_level_and_then_cools_down():
     assert intervention_today(cfg, quiet, usdjpy=149.0, usdjpy_window_ago=148.0) == 0.0
 
 
+def test_the_default_cooldown_allows_the_october_2022_intervention_21_trading_days_after_september():
+    """22 Sep 2022 to 21 Oct 2022 is 21 trading days from start to start: with the default two-day bursts, the
+    rule held above its level must be able to start again 21 days after it first started."""
+    cfg = MofConfig()
+    state = MofState(cfg)
+    days = [d for d in range(30) if intervention_today(cfg, state, usdjpy=170.0, usdjpy_window_ago=169.0) > 0.0]
+    assert days[:3] == [0, 1, 21]
+
+
 def test_intervention_is_limited_by_reserves():
     # ¥10 tn at 160 is $62.5 bn, but only $40 bn of reserves are above the floor
     cfg = MofConfig(
