@@ -29,8 +29,9 @@ TINY_DAYS = 3
 
 
 def reduced(spec: SweepSpec) -> SweepSpec:
-    """The same sweep at the smallest size its design allows: 3 days, one replicate, 20 funds."""
-    samples = None if spec.samples is None else 2  # a power of two (sobol, saltelli); >= 2 Morris trajectories
+    """The same sweep at the smallest size its analysis takes: 3 days, one replicate, 20 funds."""
+    # the fewest samples whose indices the analysis takes (sensitivity.MIN_SAMPLES: a power of two for saltelli)
+    samples = None if spec.samples is None else {"saltelli": 8, "morris": 4}.get(spec.design, 2)
     parameters = spec.parameters
     if spec.design == "grid":  # at most two values of each parameter
         parameters = tuple(
