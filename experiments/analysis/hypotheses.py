@@ -34,6 +34,7 @@ from model.scenarios import ScenarioEvent
 
 __all__ = [
     "Arm",
+    "check_triggers_apply",
     "Runs",
     "HypothesisResult",
     "HYPOTHESES",
@@ -356,6 +357,32 @@ TRIGGER_DAY = 60
 SHOCK_SCENARIO = "baseline"
 CROWDED = dict(hedge_funds__initial_leverage_fraction=1.0)
 BASELINE_BOJ_RATE = -0.001  # the baseline's policy rate (market.boj_rate; its BoJ is scripted): a hike is above it
+# H1's and H2's BoJ triggers set the policy rate to BASELINE_BOJ_RATE plus the hike (a scripted decision names
+# a rate, not a change), so their runs must open at that rate with a scripted BoJ: at another opening rate,
+# or with a BoJ whose rule moves the rate before the trigger, the "hike" would be of another size or a cut
+TRIGGER_FIXED = {"market__boj_rate": BASELINE_BOJ_RATE, "boj__mode": "scripted"}
+
+
+def check_triggers_apply(keys: Sequence[str], settings: Mapping[str, object]) -> None:
+    """Refuse ``settings`` (``section__field`` or ``section.field`` → value, every arm's) under which H1's or
+    H2's BoJ trigger (in ``keys``) would not be the hike it is meant to be (:data:`TRIGGER_FIXED`).
+
+    Raises
+    ------
+    ValueError
+        One line naming the field, its value and what is allowed.
+    """
+    if not {"H1", "H2"} & set(keys):
+        return
+    for key, value in settings.items():
+        name = key.replace(".", "__")
+        if name in TRIGGER_FIXED and value != TRIGGER_FIXED[name]:
+            raise ValueError(
+                f"{name.replace('__', '.')} = {value!r} is not allowed with H1 or H2: their BoJ trigger is a hike "
+                f"from the baseline's scripted rate of {100 * BASELINE_BOJ_RATE:g}%, which another value would turn "
+                f"into a hike of another size or a cut; expected {TRIGGER_FIXED[name]!r}, or --only without H1 and H2"
+            )
+
 
 # H1's triggers: the three of the vicious-cycle thesis, each an input (news or a decision) of a size
 # fixed here, none of them setting the risk index or any other price the model makes (the growth news reaches
@@ -833,7 +860,8 @@ def h4(seeds, workers, quick) -> HypothesisResult:
         dy,
         worlds,
         notes="Trigger: the super-long investors' required 30y JGB yield 100 bp higher from day 20 (a super-long "
-        "sell-off; the cleared 30y rises by less, about 40 bp at the defaults) against the same seed without it.",
+        "sell-off; the cleared 30y rises by less, about 40 bp on average over the year after it at the defaults) "
+        "against the same seed without it.",
     )
 
 

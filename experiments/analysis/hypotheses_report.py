@@ -24,6 +24,7 @@ from experiments.analysis.hypotheses import (
     JOINT_RULES,
     HypothesisResult,
     Runs,
+    check_triggers_apply,
     chosen,
 )
 from experiments.runner import fsync_dir, save_figure_atomic, write_text_atomic
@@ -101,11 +102,12 @@ def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None 
     both files. None by default: the verdicts at the default parameters. ``progress``: a progress
     bar on stderr for each batch of runs, labelled with its hypothesis."""
     out = Path(out)
+    keys = chosen(only)
+    base = {k.replace(".", "__"): v for k, v in (overrides or {}).items()}
+    check_triggers_apply(keys, base)
     check_own_outputs(out)  # before any run: a folder of someone else's files is refused, not emptied
     out.mkdir(parents=True, exist_ok=True)
-    keys = chosen(only)
     seed_list = list(range(first_seed, first_seed + seeds))
-    base = {k.replace(".", "__"): v for k, v in (overrides or {}).items()}
     results = []
     for key in keys:
         log.info("%s: %d seeds", key, len(seed_list))

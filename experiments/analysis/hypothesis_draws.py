@@ -43,7 +43,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from experiments.analysis.hypotheses import DECISION_RULES, HYPOTHESES, HypothesisResult, Runs, chosen
+from experiments.analysis.hypotheses import (
+    DECISION_RULES,
+    HYPOTHESES,
+    HypothesisResult,
+    Runs,
+    check_triggers_apply,
+    chosen,
+)
 from experiments.runner import atomic_write, write_text_atomic
 from experiments.sweeps.spec import Parameter
 from model.validation import parse_json
@@ -283,6 +290,8 @@ def run_over_draws(
     held = _dotted(overrides or {})
     draws = [_dotted(d) for d in draws]
     check_draws(draws, held)  # before anything is written
+    for draw in draws:
+        check_triggers_apply(keys, {**draw, **held})
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     seed_list = list(range(1, seeds + 1))

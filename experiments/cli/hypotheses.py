@@ -103,6 +103,12 @@ def _cmd_hypotheses(args: argparse.Namespace) -> int:
         )
     check_out_dir(args.out)
     sets = checked_overrides(args.sets, refused={"simulation.days": HORIZON_NOTE})
+    from experiments.analysis.hypotheses import check_triggers_apply, chosen
+
+    try:  # before any run, and before any draw file is read
+        check_triggers_apply(chosen(only or None), sets)
+    except ValueError as exc:
+        raise UsageError(f"--set {exc}") from None
     if args.draws is not None or args.draws_from is not None:
         return _over_draws(args, only, sets)
     results = run_hypotheses(args.out, seeds=args.seeds, only=only or None, workers=args.workers, quick=args.quick,

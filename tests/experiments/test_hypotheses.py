@@ -711,3 +711,27 @@ def test_h5_fragile_variant_speaks_for_the_claim_only_where_the_households_panic
     assert fragile["surge_change_pct"] == pytest.approx(1.0) and fragile["ci"][0] > 0.0
     assert fragile["panic_seeds"] == (len(SEEDS) if panic else 0)
     assert h5.verdict == expected
+
+
+@pytest.mark.parametrize("setting", [{"market.boj_rate": 0.001}, {"boj__mode": "rule"}])
+def test_h1_and_h2_refuse_settings_that_would_change_their_boj_hike(tmp_path, capsys, setting):
+    """Their trigger names a rate (the baseline's −0.1% plus the hike): from an opening rate of +0.1% it was a
+    5 bp cut, and H1's BoJ arm then had no surge at all. Refused for H1 and H2, before any run, from the
+    command line, from Python and in a draw; other hypotheses take the setting."""
+    from experiments.analysis.hypotheses_report import run_hypotheses
+    from experiments.analysis.hypothesis_draws import run_over_draws
+    from experiments.cli import main
+
+    ((key, value),) = setting.items()
+    with pytest.raises(ValueError, match=r"is not allowed with H1 or H2: their BoJ trigger is a hike"):
+        run_hypotheses(tmp_path / "py", seeds=3, only=["H2"], overrides=setting)
+    with pytest.raises(ValueError, match=r"is not allowed with H1 or H2"):
+        run_over_draws(tmp_path / "draws", [setting], seeds=3, only=["H1"])
+    assert not (tmp_path / "py").exists() and not (tmp_path / "draws").exists()
+    hyp.check_triggers_apply(["H5", "H6"], setting)  # no BoJ trigger there
+    hyp.check_triggers_apply(["H1"], {"market.boj_rate": hyp.BASELINE_BOJ_RATE})  # the rate they assume
+    dotted = key.replace("__", ".")
+    assert main(["hypotheses", "--seeds", "3", "--only", "H1", "--set", f"{dotted}={value}", "--out",
+                 str(tmp_path / "cli")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert f"{dotted} = {value!r} is not allowed with H1 or H2" in err and "\n" not in err.strip()
