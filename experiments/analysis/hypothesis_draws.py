@@ -168,10 +168,12 @@ def _dotted(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {str(k).replace("__", "."): v for k, v in fields.items()}
 
 
-def check_draws(draws: Sequence[Mapping[str, Any]], held: Mapping[str, Any] | None = None) -> None:
+def check_draws(draws: Sequence[Mapping[str, Any]], held: Mapping[str, Any] | None = None,
+                keys: Sequence[str] = ()) -> None:  # fmt: skip
     """Check every draw, with the ``held`` fields, against the configuration before any run: a
     ``ValueError`` naming the draw, the field and what is allowed; also if a draw sets a held field
-    (``--set`` would silently replace the draw's value)."""
+    (``--set`` would silently replace the draw's value), or a field under which a hypothesis of
+    ``keys`` would not run the trigger it names (:func:`~experiments.analysis.hypotheses.check_triggers_apply`)."""
     from model.config import ModelConfig
     from model.validation import ConfigError
 
@@ -183,7 +185,8 @@ def check_draws(draws: Sequence[Mapping[str, Any]], held: Mapping[str, Any] | No
             raise ValueError(f"draw {i} sets {both[0]}, which --set holds at {held[both[0]]!r}; drop one of them")
         try:
             ModelConfig().with_overrides({**d, **held})
-        except ConfigError as exc:
+            check_triggers_apply(keys, {**d, **held})
+        except (ConfigError, ValueError) as exc:
             raise ValueError(f"draw {i}: {exc}") from None
 
 
@@ -289,9 +292,7 @@ def run_over_draws(
     keys = chosen(only)
     held = _dotted(overrides or {})
     draws = [_dotted(d) for d in draws]
-    check_draws(draws, held)  # before anything is written
-    for draw in draws:
-        check_triggers_apply(keys, {**draw, **held})
+    check_draws(draws, held, keys)  # before anything is written
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     seed_list = list(range(1, seeds + 1))

@@ -395,27 +395,30 @@ _EPISODE_NUMBERS = (
 )
 
 
-def episode_problem(scenario: Any, days: int, error: type[Exception]) -> None:
-    """Raise ``error`` where the episode's verdicts could not be judged: they compare the runs with the
-    August 2024 observations, so the scenario must start when that episode's does, have events, and run
-    ``days`` long enough to reach 9 August 2024. (The command line refuses such an episode; from Python
-    it runs, and the report's ``judged`` is false and its verdicts and shares are None.)"""
-    from model.calendar import TradingCalendar
+def episode_problem(scenario: Any, days: int) -> str | None:
+    """Why the episode's verdicts could not be judged (``None`` if they can): they compare the runs with
+    the August 2024 observations, so the scenario must start when that episode's does, have events, and
+    run ``days`` long enough to reach both observations (:func:`observation_windows`). The command line
+    refuses such an episode; from Python it runs, and the report's ``judged`` is false and its verdicts
+    and shares are None."""
     from model.scenarios import load_scenario
 
     start = load_scenario(EPISODE).config.market.start_date
     if scenario.config.market.start_date != start or not scenario.events:
-        raise error(
+        return (
             f"--episode-scenario {scenario.name}: starts on {scenario.config.market.start_date} with "
             f"{len(scenario.events)} events; the episode is judged against the August 2024 observations, so "
             f"expected a scenario that starts on {start}, as {EPISODE} does, with the episode's events"
         )
-    need = TradingCalendar(start).day_of(EPISODE_OBSERVED["carry_fall_date"])
-    if days < need:
-        raise error(
+    if observation_windows(scenario, days) == (None, None):
+        from model.calendar import TradingCalendar
+
+        need = TradingCalendar(start).day_of(EPISODE_OBSERVED["carry_fall_date"])
+        return (
             f"--episode-days {days}: the episode is judged to {EPISODE_OBSERVED['carry_fall_date']} (the unwind's "
             f"observation), day {need} of {scenario.name}; expected at least {need} trading days"
         )
+    return None
 
 
 def observation_windows(scenario: Any, days: int) -> tuple[int | None, int | None]:
@@ -437,7 +440,7 @@ def observation_windows(scenario: Any, days: int) -> tuple[int | None, int | Non
     return fall_end, carry_end
 
 
-def _episode_report(scenario: Any, runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def _episode_report(scenario: Any, runs: Sequence[Mapping[str, Any]], days: int) -> dict[str, Any]:
     """The episode over every seed's run. A run that ended in a clearing failure stays in: its figures are
     NaN (left out of the medians and intervals, which say over how many seeds they are taken), it counts
     as outside both bands in the shares of seeds, and more than :data:`MAX_FAILED_SHARE` of the seeds
@@ -447,7 +450,7 @@ def _episode_report(scenario: Any, runs: Sequence[Mapping[str, Any]]) -> dict[st
 
     calendar = TradingCalendar(scenario.config.market.start_date)
     shock_day = scenario.events[0].day if scenario.events else 1
-    days = max((len(r["day"]) - 1 for r in runs if "failed" not in r), default=0)
+    # the runs' requested length, not the cleared runs': a failed run must not make the episode unjudged
     fall_end, carry_end = observation_windows(scenario, days)
     per_seed = []
     for run in runs:
@@ -464,9 +467,9 @@ def _episode_report(scenario: Any, runs: Sequence[Mapping[str, Any]]) -> dict[st
     n = len(per_seed)
     cleared = [r for r in runs if "failed" not in r]
 
-    # the bands are the August 2024 observations' (to 5 and 9 August): another episode, or a run that ends
-    # before them, has nothing they could judge
-    comparable = fall_end is not None
+    # the bands are the August 2024 observations' (to 5 and 9 August): another episode, one without events,
+    # or a run that ends before them has nothing they could judge
+    comparable = episode_problem(scenario, days) is None
 
     def median_verdict(key: str) -> bool | None:
         if not comparable:
@@ -648,7 +651,7 @@ def run_validation(
     joint = joint_report(statistics, boot, {k: len(r) for k, r in versions.items()}, length=days - burn_in)
 
     if episode is not None:
-        episode_report = _episode_report(episode, episode_runs)
+        episode_report = _episode_report(episode, episode_runs, episode_days)
     else:
         episode_report = {"status": "missing", "scenario": episode_scenario, "message": episode_missing}
     # the other episodes built from inputs, against the facts their scenario files give for comparison

@@ -130,6 +130,7 @@ def draw_count(text: str) -> int:
 
 def _over_draws(args: argparse.Namespace, only: list[str], sets: dict[str, Any]) -> int:
     """``--draws`` / ``--draws-from``: every hypothesis at each parameter draw; the shares of verdicts."""
+    from experiments.analysis.hypotheses import chosen
     from experiments.analysis.hypothesis_draws import check_draws, load_draws, prior_draws, run_over_draws
 
     try:
@@ -139,7 +140,7 @@ def _over_draws(args: argparse.Namespace, only: list[str], sets: dict[str, Any])
         else:
             draws, source, where = prior_draws(args.draws, held=tuple(sets)), "prior", "--draws: "
         try:
-            check_draws(draws, sets)  # each draw with the --set values, before any run
+            check_draws(draws, sets, chosen(only or None))  # each draw with the --set values, before any run
         except ValueError as exc:
             raise ValueError(where + str(exc)) from None
     except ValueError as exc:

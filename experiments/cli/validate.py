@@ -158,7 +158,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             f"--episode-days {args.episode_days}: the episode window of {args.episode_days} trading days ends before "
             f"the first event of {episode.name} (day {episode.events[0].day})"
         )
-    episode_problem(episode, args.episode_days, UsageError)
+    problem = episode_problem(episode, args.episode_days)
+    if problem:
+        raise UsageError(problem)
     if seeds < MIN_SEEDS:  # last of the checks of what is given: each says what is wrong with its own value
         raise UsageError(
             f"--seeds = {seeds} is not allowed; expected at least {MIN_SEEDS} (a range over seeds needs two)"

@@ -735,3 +735,11 @@ def test_h1_and_h2_refuse_settings_that_would_change_their_boj_hike(tmp_path, ca
                  str(tmp_path / "cli")]) == 2  # fmt: skip
     err = capsys.readouterr().err
     assert f"{dotted} = {value!r} is not allowed with H1 or H2" in err and "\n" not in err.strip()
+    # in a draws file: one line naming the file and the draw (it was a traceback)
+    draws = tmp_path / "draws.json"
+    draws.write_text(json.dumps({"draws": [{"hedge_funds.max_leverage": 5.0}, {dotted: value}]}))
+    assert main(["hypotheses", "--seeds", "3", "--only", "H2", "--draws-from", str(draws), "--out",
+                 str(tmp_path / "cli_draws")]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert f"--draws-from {draws}: draw 1: {dotted} = {value!r} is not allowed with H1 or H2" in err
+    assert "\n" not in err and not (tmp_path / "cli_draws").exists()

@@ -338,7 +338,7 @@ def _episode_of(n_ok: int, n_failed: int):
     ok = {"day": day, "usdjpy": usdjpy, "hf_gross_usd_bn": gross, "risk_index": np.full(day.size, 20.0)}
     runs = [{"seed": s, **ok} for s in range(1, n_ok + 1)]
     runs += [{"seed": n_ok + s, "failed": "markets did not clear"} for s in range(1, n_failed + 1)]
-    return _episode_report(scenario, runs)
+    return _episode_report(scenario, runs, int(day[-1]))
 
 
 def test_the_episode_counts_failed_runs_against_it():
@@ -358,6 +358,27 @@ def test_the_episode_counts_failed_runs_against_it():
     assert one["share_of_seeds"]["carry_unwind_large"] == 0.95
     assert one["median_verdict"] == {"yen_move_of_observed_order": True, "carry_unwind_large": True}
     assert math.isnan(one["per_seed"][-1]["carry_fall_pct"])
+    # every run failed: judged, and failed, not left unjudged for want of a run's length
+    none = _episode_of(0, 20)
+    assert none["judged"] is True
+    assert none["median_verdict"] == {"yen_move_of_observed_order": False, "carry_unwind_large": False}
+
+
+def test_an_episode_without_events_is_measured_but_not_judged():
+    """A scenario that starts on the episode's date with no events has nothing the August 2024 bands could
+    judge: no verdicts and no shares, though its runs cleared as the episode's would."""
+    import dataclasses
+
+    from experiments.analysis.validation import _episode_report
+    from model.scenarios import load_scenario
+
+    scenario = dataclasses.replace(load_scenario(EPISODE), events=())
+    day = np.arange(60)
+    ok = {"day": day, "usdjpy": np.full(60, 160.0), "hf_gross_usd_bn": np.full(60, 100.0),
+          "risk_index": np.full(60, 20.0)}  # fmt: skip
+    report = _episode_report(scenario, [{"seed": s, **ok} for s in (1, 2)], 59)
+    assert report["judged"] is False and set(report["median_verdict"].values()) == {None}
+    assert set(report["share_of_seeds"].values()) == {None}
 
 
 # -- the command ---------------------------------------------------------------------------------
