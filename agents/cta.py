@@ -35,11 +35,13 @@ They trade only forwards; the dealers take the other side and hedge it in spot, 
 reach the spot market through the dealers. Their P&L is the forwards' variation margin
 ``X_old·(1 − S_prev/S)`` and carry ``X·(r_us − r_jp − b)/250`` (through the dealers'
 ``forward_settlement`` account), plus the US short rate on their cash (their collateral is held in
-bills) from the US money market. There are no investor flows, no forced sales (a CTA's exits are its
-rule, not a margin call, so they do not enter ``AUX_FORCED``) and the sizing uses yesterday's
+bills) from the US money market. There are no investor flows and no margin calls (a CTA's exits are
+its rule, not a margin call, so they do not enter ``AUX_FORCED``), and the sizing uses yesterday's
 equity. A CTA whose cash is not positive after a day's settlement fails: its forwards are closed at
 the next day's clearing, at that day's price (as a failed carry fund's are), what it then owes is
-written off by the dealers, its forward counterparties, and its slot stays empty.
+written off by the dealers, its forward counterparties, and its slot stays empty. The closing of its
+long-dollar forwards is a forced sale (``AUX_FORCED``, which the risk index reads), as a failed fund's
+liquidation is. A CTA given no capital is empty, not failed.
 
 Before day 0 the model has no price history, so the sector draws a pre-sample path of ln S (a
 random walk at the initial volatility with drift ``pre_sample_drift_pa``, from the stream
@@ -59,7 +61,7 @@ from numba import njit
 
 from model import detmath
 from model.compose import FlatKernel
-from model.sector import FWD, FX, N_AUX, N_MARKETS, TRADING_DAYS, ConfigError, Sector, Validated, param
+from model.sector import AUX_FORCED, FWD, FX, N_AUX, N_MARKETS, TRADING_DAYS, ConfigError, Sector, Validated, param
 from model.sums import MAGNITUDE, ROW_BLOCK, pairwise_sum, pairwise_sum_of
 
 __all__ = [
@@ -345,7 +347,8 @@ def cta_position(x_old, scale, phi, dphi, speed):
 
 @njit(cache=True)
 def cta_flows(p, book, z, jac, gross, out, aux):
-    """The CTAs' forward buying at trial prices (see :mod:`model.sector`); no spot trades, no forced sales.
+    """The CTAs' forward buying at trial prices (see :mod:`model.sector`); no spot trades. The only forced
+    sales are failed CTAs' long-dollar forwards, closed whatever the price (into ``aux``).
 
     Writes each CTA's position and breakout state at ``p`` into the ``out_`` arrays. The CTAs are
     taken ``ROW_BLOCK`` at a time (:mod:`model.sums`): a first loop computes every CTA's signal and
@@ -359,6 +362,7 @@ def cta_flows(p, book, z, jac, gross, out, aux):
     total = 0.0
     slope = 0.0
     traded = 0.0
+    closed_long = 0.0  # the long-dollar forwards of failed CTAs closed today: forced sales, as a failed fund's
     n = book.fwd_usd_bn.shape[0]
     for start in range(0, n, ROW_BLOCK):
         stop = min(start + ROW_BLOCK, n)
@@ -388,10 +392,14 @@ def cta_flows(p, book, z, jac, gross, out, aux):
             total += q
             slope += scratch[1, j]
             traded += abs(q)
+            if closing[j] and held[j] > 0.0:
+                closed_long += held[j]
     z[FWD] += total
     jac[FWD, FX] += slope
     gross[FWD] += traded
     out[FWD] = total
+    if closed_long != 0.0:  # (no other term: a day without a failed CTA adds nothing, not even +0.0)
+        aux[AUX_FORCED, 0] += closed_long
 
 
 # -- price history -----------------------------------------------------------------------------------
@@ -570,7 +578,7 @@ def _settle_kernel(st, revaluation, carry_rate, interest_rate, cash_interest):
             if cash < 0.0:
                 written_off += -cash
                 cash = 0.0
-        elif cash <= 0.0 and not st.failed[i]:
+        elif cash <= 0.0 and not st.failed[i] and st.initial_capital_usd_bn[i] > 0.0:  # one given nothing is empty
             st.failed[i] = True
             st.liquidating[i] = True
             failures += 1

@@ -133,7 +133,7 @@ class MofConfig(Validated):
         lo=0,
         hi=250,
         doc="trading days after a burst before the next can start",
-        source="the 2022-24 episodes started 21 trading days apart (22 Sep to 21 Oct 2022) and 52 (29 Apr to 11 Jul "
+        source="the 2022-24 episodes started 21 trading days apart (22 Sep to 21 Oct 2022) and 53 (29 Apr to 11 Jul "
         "2024; MoF): with bursts of burst_days = 2, a cooldown of 19 lets the next burst start 21 trading days after "
         "the last one started (2 + 19); 20, the value until 5 Dec 2026 (40 before that), ruled out the October 2022 "
         "intervention by a day",

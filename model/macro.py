@@ -336,7 +336,7 @@ class MacroState:
         *,
         log_s_now: float,
         log_s_year_ago: float,
-        log_s_change_before_start: float = 0.0,
+        log_s_change_before_start: float,
         d_y_us: float,
         risk_index: float,
         risk_mean: float,

@@ -14,7 +14,7 @@ from agents import cta
 from agents.cta import CtaConfig
 from model.accounting import check_identities
 from model.scenarios import ScenarioEvent
-from model.sector import FWD, FX, N_AUX, N_MARKETS, TRADING_DAYS
+from model.sector import AUX_FORCED, FWD, FX, N_AUX, N_MARKETS, TRADING_DAYS
 from model.sums import ROW_BLOCK
 from tests.support import make_model, run_model
 
@@ -172,6 +172,24 @@ def _one_loop_flows(p, book):
     gross[FWD] += traded
     out[FWD] = total
     return z, jac, gross, out, x_out, long_out, short_out
+
+
+def test_a_failed_ctas_closing_is_a_forced_sale_of_its_long_dollars(traded_model):
+    """Two CTAs marked as closing, one long and one short dollars: both positions go to 0 whatever the price,
+    with no slope, and only the long one's closing enters the forced sales the risk index reads."""
+    book, points = _book_at(traded_model, (-0.02, 0.0, 0.02))
+    fwd = book.fwd_usd_bn.copy()
+    fwd[0], fwd[1] = 3.0, -2.0
+    closing = np.zeros(fwd.shape[0], dtype=np.bool_)
+    closing[:2] = True
+    failed = book._replace(fwd_usd_bn=fwd, liquidating=closing)
+    for p in points:
+        for fn in (cta.cta_flows, cta.cta_flows.py_func):
+            z, jac, gross, out, aux, scratch = _evaluate(fn, p, failed)
+            assert scratch.out_x[0] == 0.0 and scratch.out_x[1] == 0.0
+            assert aux[AUX_FORCED, 0] == 3.0 and not aux[AUX_FORCED, 1:].any()
+        ref = _one_loop_flows(p, failed)
+        np.testing.assert_array_equal(_evaluate(cta.cta_flows, p, failed)[0], ref[0])
 
 
 def test_blocked_flows_equal_one_loop_over_ctas_bit_for_bit(traded_model):
@@ -393,3 +411,10 @@ def test_the_funds_trend_followers_start_from_the_same_pre_sample_trend():
     assert np.all(down.hedge_funds.fwd_usd_bn[trend] <= flat.hedge_funds.fwd_usd_bn[trend])
     assert down.hedge_funds.fwd_usd_bn[trend].sum() < 0.5 * flat.hedge_funds.fwd_usd_bn[trend].sum()
     np.testing.assert_array_equal(down.hedge_funds.fwd_usd_bn[~trend], flat.hedge_funds.fwd_usd_bn[~trend])
+
+
+def test_ctas_given_no_capital_are_empty_not_failed():
+    """With no capital for USD/JPY every CTA's cash is 0 from the start: empty, as a fund given no capital is;
+    none fails (they all did on day 1 when a cash of 0 counted as a failure)."""
+    model = run_model(1, 3, cta__usdjpy_share=0.0)
+    assert sum(model.history["cta_failures"]) == 0 and not model.cta.state.failed.any()
