@@ -47,7 +47,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from experiments.analysis.metrics import METRICS
-from experiments.sweeps.spec import STATUS_OK, SpecError, SweepSpec
+from experiments.sweeps.spec import MIN_SENSITIVITY_SAMPLES, STATUS_OK, SpecError, SweepSpec
 
 __all__ = [
     "METHODS",
@@ -64,13 +64,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# the fewest samples (Sobol': base samples N; Morris: trajectories) whose indices and intervals mean anything;
-# they are still wide there (SALib's examples use N = 1024): the intervals say how wide
-MIN_SAMPLES = {"sobol": 8, "morris": 4}
 
 METHODS = ("sobol", "morris")
 DEFAULT_METRIC = "usdjpy_max_fall_pct"
 DESIGN_OF = {"sobol": "saltelli", "morris": "morris"}  # the sample design each method analyses
+# the fewest samples each method takes (Sobol': base samples N; Morris: trajectories); the intervals are
+# still wide there (SALib's examples use N = 1024) and say how wide
+MIN_SAMPLES = {method: MIN_SENSITIVITY_SAMPLES[design] for method, design in DESIGN_OF.items()}
 
 # Okabe-Ito colours (as experiments.analysis.plots): distinguishable under colour-vision deficiency
 _BLUE, _ORANGE = "#0072B2", "#E69F00"
@@ -172,6 +172,12 @@ def point_means(results: pd.DataFrame, spec: SweepSpec, metric: str) -> np.ndarr
         raise SpecError(
             f"metric {metric!r} is undefined (NaN) in a successful run at {int(means.isna().sum())} design points, "
             "so the indices cannot be computed"
+        )
+    unrun = n_points * spec.replicates - len(set(zip(results["point"], results["replicate"], strict=True)))
+    if unrun:  # not a failure: leaving their replicates out would quietly shrink the sweep
+        raise SpecError(
+            f"{unrun} of the sweep's {n_points * spec.replicates} runs have not run yet, so the indices cannot be "
+            "computed; finish with 'carry-unwind sweep SPEC --out DIR --resume'"
         )
     common = common_replicates(results, spec)
     if not common:

@@ -38,6 +38,7 @@ from experiments.runner import (
 from experiments.sweeps.designs import make_tasks
 from experiments.sweeps.spec import (
     ID_COLUMNS,
+    MIN_SENSITIVITY_SAMPLES,
     STATUS_ERROR,
     STATUS_OK,
     TIMESERIES_KEY,
@@ -329,6 +330,10 @@ def run_sweep(
         all_tasks = make_tasks(spec, design)
         tasks = [t for t in all_tasks if t["run_id"] not in done]
         n_total = len(all_tasks)
+        fewest = MIN_SENSITIVITY_SAMPLES.get(spec.design)
+        if fewest is not None and spec.samples is not None and spec.samples < fewest:
+            log.warning("samples = %d: 'carry-unwind sensitivity' takes at least %d for a %s design; these runs "
+                        "will not give indices", spec.samples, fewest, spec.design)  # fmt: skip
         log.info(
             "sweep %r: %s design, %d points x %d replicates = %d runs of %d days (%s); %d done, %d to run",
             spec.name,

@@ -33,6 +33,9 @@ __all__ = [
 ]
 
 DESIGNS = ("grid", "lhs", "sobol", "saltelli", "morris")
+# the fewest samples (saltelli: base samples N; morris: trajectories) whose sensitivity indices and their
+# intervals mean anything (experiments.analysis.sensitivity refuses fewer); they are still wide there
+MIN_SENSITIVITY_SAMPLES = {"saltelli": 8, "morris": 4}
 FORMAT = 1  # version of the directory layout, recorded in the manifest
 
 ID_COLUMNS = ("run_id", "point", "replicate", "seed")

@@ -21,6 +21,7 @@ import pytest
 from experiments.cli import build_parser, main
 from experiments.cli.common import EXIT_OK
 from experiments.sweeps import SweepSpec, load_results, load_spec, run_sweep, spec_to_toml
+from experiments.sweeps.spec import MIN_SENSITIVITY_SAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted((ROOT / "experiments" / "specs").glob("*.toml"))
@@ -30,8 +31,8 @@ TINY_DAYS = 3
 
 def reduced(spec: SweepSpec) -> SweepSpec:
     """The same sweep at the smallest size its analysis takes: 3 days, one replicate, 20 funds."""
-    # the fewest samples whose indices the analysis takes (sensitivity.MIN_SAMPLES: a power of two for saltelli)
-    samples = None if spec.samples is None else {"saltelli": 8, "morris": 4}.get(spec.design, 2)
+    # the fewest samples whose indices the sensitivity analysis takes (a power of two for saltelli)
+    samples = None if spec.samples is None else MIN_SENSITIVITY_SAMPLES.get(spec.design, 2)
     parameters = spec.parameters
     if spec.design == "grid":  # at most two values of each parameter
         parameters = tuple(

@@ -136,6 +136,10 @@ def test_indices_need_the_matching_design_and_a_complete_sweep():
     one.loc[(one["point"] == 3) & (one["replicate"] == 0), ["status", "usdjpy_max_fall_pct"]] = ["error", np.nan]
     kept = one[one["replicate"] != 0].groupby("point")["usdjpy_max_fall_pct"].mean().to_numpy()
     np.testing.assert_array_equal(point_means(one, spec, "usdjpy_max_fall_pct"), kept)
+    # a run that has not run yet is not a failure: its replicate is not quietly left out
+    unrun = results[~((results["point"] == 5) & (results["replicate"] == 1))]
+    with pytest.raises(SpecError, match=r"1 of the sweep's 80 runs have not run yet"):
+        point_means(unrun, spec, "usdjpy_max_fall_pct")
     # a failure in every replicate, at different points: no point can be averaged over the same seeds
     every = results.copy()
     for r in range(spec.replicates):
