@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -338,15 +337,11 @@ class ModelConfig:
                 lines.append(f"{assignment}  # {comment}" if comment else assignment)
             lines.append("")
         text = "\n".join(lines)
-        if path is not None:  # whole or not at all: a temporary file beside it, then renamed over it
-            target = Path(path)
-            tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-            try:
-                tmp.write_text(text, encoding="utf-8")
-                os.replace(tmp, target)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+        if path is not None:
+            from model.files import atomic_write
+
+            data = text.encode("utf-8")
+            atomic_write(Path(path), lambda f: f.write(data))
         return text
 
     def with_overrides(self, overrides: dict[str, Any]) -> ModelConfig:
