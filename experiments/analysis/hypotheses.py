@@ -414,7 +414,7 @@ H1_ABLATIONS = {
     "VaR deleveraging off": dict(hedge_funds__risk_feedback=False),
     "forced sales off": dict(hedge_funds__forced_sales=False),
     "investor redemptions off": dict(hedge_funds__investor_flows=False),
-    "retail stop-outs off": dict(retail_fx__stop_outs=False),
+    "retail loss-cut off": dict(retail_fx__stop_outs=False),  # brokers still close accounts with no equity left
     "dealers' capital fixed": dict(dealers__capital_constraint=False),
     "price → volatility cut": dict(market__risk_endogenous=False),
     # every link cut where the market feeds back, but margins and VaR still answer the risk index's

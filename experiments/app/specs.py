@@ -129,7 +129,7 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("hedge_funds__investor_flows", "Investors pull money after losses", "Checkbox"),
     # Japanese institutions: these appear once their sections exist in ModelConfig.
     ParamSpec("nisa__n_households", "NISA households (number)", "SliderInt", 1000, 50_000, 1000),
-    ParamSpec("nisa__panic_threshold", "NISA panic threshold (% drawdown)", "SliderFloat", 2.0, 60.0, 1.0, scale=100.0),
+    ParamSpec("nisa__panic_threshold", "NISA panic threshold (% drawdown)", "SliderFloat", 5.0, 60.0, 1.0, scale=100.0),
     ParamSpec("nisa__contagion", "Panic spreads through the households' network", "Checkbox"),
     ParamSpec(
         "mof__intervention_level_usdjpy",
@@ -424,8 +424,8 @@ CHARTS: tuple[ChartSpec, ...] = (
             SeriesSpec("hf_failures", "failures", _VERMILION),
         ),
         "funds per day",
-        "Funds whose broker demanded more collateral (margin calls) and funds that went bust, each "
-        "day. Margin calls force sales, which move prices further: the feedback loop.",
+        "Carry funds whose broker demanded more collateral (margin calls) and carry funds that went bust, "
+        "each day. Margin calls force sales, which move prices further: the feedback loop.",
         kind="steps",
         left_from_zero=True,
     ),

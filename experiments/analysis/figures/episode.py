@@ -109,7 +109,8 @@ def replay_paths(seeds: Sequence[int], *, days: int | None = None, workers: int 
             "anchors": anchors,
             "usdjpy_change_pct": obs["usdjpy_change_pct"],
             "carry_unwound_pct": list(obs["carry_fall_pct_range"]),
-            "sources": "USD/JPY 161.9 on 3 Jul and 141.7 on 5 Aug 2024 (BoJ/Bloomberg); 50–60 % of the yen "
+            "sources": "USD/JPY 161.9 on 3 Jul (close) and 141.7 on 5 Aug 2024 (the intraday low; the close was "
+            "about 144) (BoJ/Bloomberg); 50–60 % of the yen "
             "carry trade unwound (bank estimates of 7-9 Aug 2024: Morgan Stanley ~60%, JPMorgan 50-60%)",
         },
         "summary": summary,
@@ -180,8 +181,8 @@ def _plot_conditional(ax: Axes, x: np.ndarray, replay: Mapping[str, Any], key: s
 def plot_replay_usdjpy(replay: Mapping[str, Any], ax: Axes) -> Axes:
     """USD/JPY in the replay: model median and 5–95 % band over seeds; the observed anchor points as markers.
 
-    Only the two documented closes are drawn (no observed daily path is implied): 161.9 on
-    3 Jul and 141.7 on 5 Aug 2024.
+    Only the two documented anchor points are drawn (no observed daily path is implied): the close of
+    161.9 on 3 Jul and the intraday low of 141.7 on 5 Aug 2024 (the close was about 144).
     """
     from experiments.analysis.style import FONT
 
@@ -211,7 +212,7 @@ def plot_replay_usdjpy(replay: Mapping[str, Any], ax: Axes) -> Axes:
         d = np.datetime64(a["date"]).astype(object)
         offset, va = ((3, 5), "bottom") if k == 0 else ((5, 0), "center")  # the peak above, the trough beside
         ax.annotate(
-            f"{d.day} {d:%b}: {a['usdjpy']:.1f}",
+            f"{d.day} {d:%b}: {a['usdjpy']:.1f}" + ("" if k == 0 else " (intraday low)"),
             (np.datetime64(a["date"]), a["usdjpy"]),
             xytext=offset,
             textcoords="offset points",
