@@ -109,6 +109,7 @@ def replay_paths(seeds: Sequence[int], *, days: int | None = None, workers: int 
             "anchors": anchors,
             "usdjpy_change_pct": obs["usdjpy_change_pct"],
             "carry_unwound_pct": list(obs["carry_fall_pct_range"]),
+            "carry_unwound_date": obs["carry_fall_date"],
             "sources": "USD/JPY 161.9 on 3 Jul (close) and 141.7 on 5 Aug 2024 (the intraday low; the close was "
             "about 144) (BoJ/Bloomberg); 50–60 % of the yen "
             "carry trade unwound (bank estimates of 7-9 Aug 2024: Morgan Stanley ~60%, JPMorgan 50-60%)",
@@ -232,8 +233,9 @@ def plot_replay_usdjpy(replay: Mapping[str, Any], ax: Axes) -> Axes:
 
 
 def plot_replay_carry(replay: Mapping[str, Any], ax: Axes) -> Axes:
-    """The hedge funds' carry stock (pre-shock day = 100), median and 5–95 % band, with the banks' estimates
-    of the share unwound."""
+    """The hedge funds' carry stock (gross, the day before the first event = 100), median and 5–95 % band,
+    with the banks' estimates of the share unwound from the latest estimate's date (9 Aug) on. (The
+    positioning figure measures the net stock from day 0 instead.)"""
     c = figure_colors()
     x = _dates(replay["dates"])
     band = replay["carry_index"]
@@ -241,9 +243,9 @@ def plot_replay_carry(replay: Mapping[str, Any], ax: Axes) -> Axes:
     ax.plot(x, band["median"], color=c["model"], label="model, median")
     _plot_conditional(ax, x, replay, "carry_index_median")
     lo, hi = replay["observed"]["carry_unwound_pct"]
-    trough = np.datetime64(replay["observed"]["anchors"][-1]["date"])
+    estimated = np.datetime64(replay["observed"]["carry_unwound_date"])  # the banks' estimates of 7-9 Aug
     ax.fill_between(
-        [trough, x[-1]],
+        [estimated, x[-1]],
         100.0 - hi,
         100.0 - lo,
         color=c["observed"],
