@@ -277,12 +277,10 @@ class MacroState:
         return (1 - w) * math.log(market_cfg.usdjpy_year_ago) + w * math.log(market_cfg.usdjpy)
 
     @staticmethod
-    def log_usdjpy_change_before_start(history: list[float], market_cfg) -> float:
-        """The part of the year's ln USD/JPY change that happened before day 0: ``ln S₀`` less the year-ago
-        level of :meth:`log_usdjpy_year_ago` while that lies before day 0, then 0."""
-        if len(history) >= 250:
-            return 0.0
-        return math.log(market_cfg.usdjpy) - MacroState.log_usdjpy_year_ago(history, market_cfg)
+    def log_usdjpy_change_before_start(history: list[float], market_cfg, year_ago: float) -> float:
+        """The part of the year's ln USD/JPY change that happened before day 0: ``ln S₀`` less ``year_ago``
+        (what :meth:`log_usdjpy_year_ago` gave for ``history``) while that lies before day 0, then 0."""
+        return math.log(market_cfg.usdjpy) - year_ago if len(history) < 250 else 0.0
 
     def record(self, market) -> dict[str, float]:
         """The day's prices, rates and macro state for the time series (``market``: a ``MarketState``)."""

@@ -671,7 +671,7 @@ class CarryUnwindModel(mesa.Model):
         # 4. settle: the market closes, then every sector books its day
         closes = self.series("usdjpy")
         year_ago = self.macro.log_usdjpy_year_ago(closes, cfg.market)
-        before_start = self.macro.log_usdjpy_change_before_start(closes, cfg.market)
+        before_start = self.macro.log_usdjpy_change_before_start(closes, cfg.market, year_ago)
         dy_us = result.ust10y_yield - mk.ust10y_yield
         h = cfg.hedge_funds
         mk.close_day(
