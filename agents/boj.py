@@ -386,6 +386,7 @@ class Boj(Sector):
         self.jgb_units = (1.0 - cfg.superlong_purchase_share) * cfg.holdings_jpy_tn / mk.jgb_price
         self.jgb30_units = cfg.superlong_purchase_share * cfg.holdings_jpy_tn / mk.jgb30_price
         self.next_meeting_day = -1
+        self._scripted_day = -1  # the last day a scripted decision was taken (its meeting is skipped)
         self.decisions: list[tuple[int, float]] = []
         self.purchase_jpy_tn = 0.0
         self.purchase_units = 0.0
@@ -404,11 +405,16 @@ class Boj(Sector):
         ledger.set(self.name, "jgb30_units", self.jgb30_units)
 
     def handle_event(self, model, event) -> None:
-        """A scripted policy decision, effective from the next day."""
+        """A scripted policy decision, effective from the next day. It is the day's decision: a meeting of
+        the rule on the same day is skipped, or, if it came first, its decision replaced."""
+        day = model.day + 1
         model.market.set_boj_rate(event.params["rate"])
         self.shadow_rate = model.market.boj_rate  # the rule smooths from the rate decided
         self.fiscal_shift_pa = 0.0  # the decision re-anchored the path; the fiscal shift is priced again on top
-        self.decisions.append((model.day + 1, model.market.boj_rate))
+        if self.decisions and self.decisions[-1][0] == day:
+            self.decisions.pop()
+        self.decisions.append((day, model.market.boj_rate))
+        self._scripted_day = day
 
     # -- meetings -------------------------------------------------------------------------------
     def _schedule_next_meeting(self, model, after_day: int) -> None:
@@ -423,7 +429,9 @@ class Boj(Sector):
 
     def meeting(self, model, day: int) -> None:
         cfg, mk = self.config, model.market
-        if cfg.mode == "rule":
+        if cfg.mode == "rule" and day == self._scripted_day:
+            log.info("day %d: the BoJ's meeting takes the scripted decision (%.2f%%)", day, 100 * mk.boj_rate)
+        elif cfg.mode == "rule":
             history = model.series("usdjpy")
             window = history[-20:] if len(history) else [mk.usdjpy]
             surge = 1.0 - mk.usdjpy / float(max(window))
@@ -439,13 +447,16 @@ class Boj(Sector):
         self._schedule_next_meeting(model, after_day=day)
 
     # -- the day --------------------------------------------------------------------------------
-    def decide(self, model) -> None:
-        cfg, p_jp, p_30 = self.config, model.market.jgb_price, model.market.jgb30_price
-        # markets price the constrained rule's response to today's fiscal term of expected inflation
-        shift = fiscal_path_shift(cfg, model.macro.fiscal_inflation())
+    def observe(self, model) -> None:
+        """Markets price the constrained rule's response to today's fiscal term of expected inflation:
+        moved before any sector decides, so every sector reads the same expected path today."""
+        shift = fiscal_path_shift(self.config, model.macro.fiscal_inflation())
         if shift != self.fiscal_shift_pa:
             model.market.boj_path.news(shift - self.fiscal_shift_pa)
             self.fiscal_shift_pa = shift
+
+    def decide(self, model) -> None:
+        cfg, p_jp, p_30 = self.config, model.market.jgb_price, model.market.jgb30_price
         date = model.calendar.date(model.day)
         self.purchase_jpy_tn = monthly_purchases_jpy_tn(cfg, date) / model.calendar.trading_days_in_month(model.day)
         share = cfg.superlong_purchase_share

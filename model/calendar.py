@@ -1,21 +1,92 @@
-"""Trading days ↔ calendar dates (Monday–Friday business days; holidays are not modelled).
+"""Trading days ↔ calendar dates: the business days of the US Treasury market.
 
-Day 0 is the initial state, dated ``start_date`` (rolled forward to a business day); day ``d``
-is the ``d``-th business day after it. Policy calendars (BoJ meetings, the January NISA quota
-reset, the BoJ's purchase taper) are written in dates and looked up here.
+A trading day is a weekday that is not a US federal holiday (:func:`us_federal_holidays`: the
+Treasury market's closures, SIFMA's calendar but for Good Friday). That is 250.2 days a year on
+average over 1990–2100 (249 in 2023, 251 in 2024), the year of 250 trading days in which the model
+states every rate, drift and decay. Japanese holidays are not modelled: on them the JGB market would
+be shut while the model's clears.
+
+Day 0 is the initial state, dated ``start_date`` (a trading day); day ``d`` is the ``d``-th trading
+day after it. Policy calendars (BoJ meetings, the January NISA quota reset, the BoJ's purchase taper)
+are written in dates and looked up here; a date that is not a trading day moves to the next one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import numpy as np
 
-__all__ = ["TradingCalendar", "LAST_DATE"]
+__all__ = ["TradingCalendar", "LAST_DATE", "us_federal_holidays", "is_trading_day"]
 
 # The last whole day pandas' ``datetime64[ns]`` holds (its limit is 2262-04-11 23:47:16): a run's
 # time series dates every day, so no run may reach past it (ModelConfig checks this)
 LAST_DATE = dt.date(2262, 4, 11)
+
+# the years whose holidays the calendar holds: every start date allowed (1971-2100) and every date a run
+# from one may reach (LAST_DATE), with a year either side
+_FIRST_YEAR, _LAST_YEAR = 1970, LAST_DATE.year + 1
+
+
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
+    """The ``n``-th ``weekday`` (Monday 0) of a month; ``n = -1`` the last."""
+    if n > 0:
+        first = dt.date(year, month, 1)
+        return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+    last = dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)
+    return last - dt.timedelta(days=(last.weekday() - weekday) % 7)
+
+
+def _observed(day: dt.date) -> dt.date:
+    """A fixed-date holiday on a Saturday is observed the Friday before, on a Sunday the Monday after
+    (Executive Order 11582, 1971)."""
+    return day + dt.timedelta(days={5: -1, 6: 1}.get(day.weekday(), 0))
+
+
+def _holidays_of(year: int) -> list[dt.date]:
+    """The US federal holidays of ``year`` (5 U.S.C. 6103), as observed, by the rules in force that year:
+    the Monday holidays from 1971 (Uniform Monday Holiday Act), Veterans Day back on 11 November from
+    1978, Martin Luther King Jr. Day from 1986, Juneteenth from 2021."""
+    monday, thursday = 0, 3
+    days = [
+        _observed(dt.date(year, 1, 1)),
+        _nth_weekday(year, 2, monday, 3),  # Washington's Birthday
+        _nth_weekday(year, 5, monday, -1),  # Memorial Day
+        _observed(dt.date(year, 7, 4)),
+        _nth_weekday(year, 9, monday, 1),  # Labor Day
+        _nth_weekday(year, 10, monday, 2),  # Columbus Day
+        _nth_weekday(year, 10, monday, 4) if year < 1978 else _observed(dt.date(year, 11, 11)),  # Veterans Day
+        _nth_weekday(year, 11, thursday, 4),  # Thanksgiving
+        _observed(dt.date(year, 12, 25)),
+    ]
+    if year >= 1986:
+        days.append(_nth_weekday(year, 1, monday, 3))  # Martin Luther King Jr. Day
+    if year >= 2021:
+        days.append(_observed(dt.date(year, 6, 19)))  # Juneteenth
+    return days
+
+
+@functools.cache
+def us_federal_holidays() -> np.ndarray:
+    """Every US federal holiday, as observed, from 1970 to the last year a run may reach
+    (``datetime64[D]``, sorted). New Year's Day on a Saturday is observed on the 31 December before.
+
+    >>> [str(d) for d in us_federal_holidays() if str(d).startswith("2023")][:3]
+    ['2023-01-02', '2023-01-16', '2023-02-20']
+    """
+    days = sorted({d for year in range(_FIRST_YEAR, _LAST_YEAR + 1) for d in _holidays_of(year)})
+    return np.array(days, dtype="datetime64[D]")
+
+
+@functools.cache
+def _business_days() -> np.busdaycalendar:
+    return np.busdaycalendar(weekmask="1111100", holidays=us_federal_holidays())
+
+
+def is_trading_day(date: dt.date) -> bool:
+    """Whether ``date`` is a trading day (a weekday that is not a US federal holiday)."""
+    return bool(np.is_busday(np.datetime64(date, "D"), busdaycal=_business_days()))
 
 
 _BLOCK = 256  # trading days whose dates are computed together (about a year)
@@ -23,7 +94,8 @@ _BLOCK = 256  # trading days whose dates are computed together (about a year)
 
 class TradingCalendar:
     def __init__(self, start_date: str) -> None:
-        self.start = np.busday_offset(np.datetime64(start_date, "D"), 0, roll="forward")
+        self._cal = _business_days()
+        self.start = np.busday_offset(np.datetime64(start_date, "D"), 0, roll="forward", busdaycal=self._cal)
         # several sectors ask for each day's date, and a month's trading days, every day: both are
         # computed once, the dates a block of days at a time
         self._dates: dict[int, dt.date] = {}
@@ -41,18 +113,20 @@ class TradingCalendar:
 
     def dates(self, days) -> np.ndarray:
         """The dates of trading days ``days`` (array-like of int) as ``datetime64[D]``."""
-        return np.busday_offset(self.start, np.asarray(days, dtype=np.int64), roll="forward")
+        return np.busday_offset(self.start, np.asarray(days, dtype=np.int64), roll="forward", busdaycal=self._cal)
 
     def last_day_until(self, date: str | dt.date = LAST_DATE) -> int:
         """The last trading day dated on or before ``date`` (-1 if ``date`` is before the start): the
         longest run, in trading days, whose dates all fit. Cheap: one business-day count."""
         end = np.datetime64(date, "D") + np.timedelta64(1, "D")
-        return int(np.busday_count(self.start, end)) - 1 if end > self.start else -1
+        return int(np.busday_count(self.start, end, busdaycal=self._cal)) - 1 if end > self.start else -1
 
     def day_of(self, date: str | dt.date) -> int:
         """The first trading day on or after ``date`` (may be ≤ 0 for dates before the start)."""
-        d = np.busday_offset(np.datetime64(date, "D"), 0, roll="forward")
-        return int(np.busday_count(self.start, d)) if d >= self.start else -int(np.busday_count(d, self.start))
+        d = np.busday_offset(np.datetime64(date, "D"), 0, roll="forward", busdaycal=self._cal)
+        if d >= self.start:
+            return int(np.busday_count(self.start, d, busdaycal=self._cal))
+        return -int(np.busday_count(d, self.start, busdaycal=self._cal))
 
     def month(self, day: int) -> int:
         return self.date(day).month
@@ -64,5 +138,5 @@ class TradingCalendar:
         if n is None:
             first = np.datetime64(dt.date(d.year, d.month, 1), "D")
             nxt = np.datetime64(dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1), "D")
-            n = self._month_days[key] = int(np.busday_count(first, nxt))
+            n = self._month_days[key] = int(np.busday_count(first, nxt, busdaycal=self._cal))
         return n

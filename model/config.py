@@ -39,7 +39,7 @@ __all__ = ["ModelConfig", "SimulationConfig", "ConfigError", "RUNTIME_SWITCHES",
 class SimulationConfig(Validated):
     days: int = param(
         500, unit="trading days", lo=1, hi=1_000_000,
-        doc="default horizon of a run (its last day must be on or before 2262-04-11: 62,424 days from 2023-01-02)",
+        doc="default horizon of a run (its last day must be on or before 2262-04-11: 59,792 days from 2023-01-03)",
     )  # fmt: skip
     clearing_tolerance: float = param(
         1e-10,

@@ -244,9 +244,13 @@ def fiscal_inflation_news(jpy_tn: float, *, unbacked_share: float, debt_jpy_tn: 
 
 
 class MacroState:
-    def __init__(self, cfg: MacroConfig, jp_inflation_expectations: float) -> None:
+    def __init__(
+        self, cfg: MacroConfig, jp_inflation_expectations: float, *, jp_inflation: float | None = None
+    ) -> None:
+        """``jp_inflation``: the opening inflation (:meth:`opening_inflation`); ``None`` starts it at the
+        expectations, as a unit test of the state alone may."""
         self.cfg = cfg
-        self.jp_inflation = jp_inflation_expectations
+        self.jp_inflation = jp_inflation_expectations if jp_inflation is None else jp_inflation
         self.jp_expectations_adaptive = jp_inflation_expectations
         self.commodity = 0.0
         self.fiscal_risk = 0.0
@@ -266,6 +270,14 @@ class MacroState:
     def fx_premium(self) -> float:
         """The experiment knob ``fiscal_fx_premium·F`` (0 at default parameters)."""
         return self.cfg.fiscal_fx_premium * self.fiscal_risk if self.cfg.fiscal_dominance else 0.0
+
+    @staticmethod
+    def opening_inflation(cfg: MacroConfig, market_cfg) -> float:
+        """Day 0's inflation by the day's own formula: core, plus the pass-through of the year's
+        depreciation before day 0 (in both arms of ``pass_through_switch``), with no commodity shock yet."""
+        return cfg.jp_core_inflation + cfg.fx_pass_through * (
+            math.log(market_cfg.usdjpy) - math.log(market_cfg.usdjpy_year_ago)
+        )
 
     @staticmethod
     def log_usdjpy_year_ago(history: list[float], market_cfg) -> float:

@@ -21,7 +21,12 @@ __all__ = ["MarketConfig", "MarketState", "ExpectedPath", "bond_price"]
 
 @dataclass(frozen=True)
 class MarketConfig(Validated):
-    start_date: str = param("2023-01-02", doc="calendar date of day 0 (ISO); sets months, January, BoJ meetings")
+    start_date: str = param(
+        "2023-01-03",
+        doc="calendar date of day 0 (ISO), a trading day; sets months, January, BoJ meetings",
+        source="the first trading day of 2023 (2 January was the observed New Year's Day), the year whose averages "
+        "the market's other defaults are",
+    )
     usdjpy_year_ago: float = param(
         131.5,
         unit="JPY per USD",
@@ -367,6 +372,7 @@ class MarketConfig(Validated):
     def _check(self) -> None:
         import datetime as dt
 
+        from model.calendar import is_trading_day
         from model.validation import ConfigError
 
         try:
@@ -381,11 +387,16 @@ class MarketConfig(Validated):
                 f"MarketConfig.start_date = {self.start_date!r} is not allowed; expected a date from 1971-01-01 "
                 "(floating exchange rates) to 2100-12-31"
             )
-        if start.weekday() >= 5:  # the calendar's trading days are Monday to Friday (holidays not modelled)
-            monday = start + dt.timedelta(days=7 - start.weekday())
+        if not is_trading_day(start):  # day 0 is a trading day: a weekday, not a US federal holiday
+            after = start + dt.timedelta(days=1)
+            while not is_trading_day(after):
+                after += dt.timedelta(days=1)
+            while after > dt.date(2100, 12, 31) or not is_trading_day(after):  # past the range: the one before
+                after -= dt.timedelta(days=1)
+            what = "a US federal holiday" if start.weekday() < 5 else f"a {start:%A}"
             raise ConfigError(
-                f"MarketConfig.start_date = {self.start_date!r} is not allowed: it is a {start:%A}, not a trading "
-                f"day; expected a weekday, e.g. {monday.isoformat()}"
+                f"MarketConfig.start_date = {self.start_date!r} is not allowed: it is {what}, not a trading day; "
+                f"expected a weekday that is not a US federal holiday, e.g. {after.isoformat()}"
             )
         if self.risk_index > self.risk_index_max or self.risk_index_mean > self.risk_index_max:
             raise ConfigError(

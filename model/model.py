@@ -3,7 +3,9 @@
 A day (one ``step``) runs, in this order:
 
 1. **observe** – scenario events and BoJ meetings for the day have fired (Mesa events at
-   ``day − ½``); every sector publishes what others may read (``model.signals``);
+   ``day − ½``: switches first, then policy decisions and meetings, then news); the sectors that
+   need it bring up to date what others read today (``Sector.observe``); every sector publishes
+   what others may read (``model.signals``);
 2. **decide** – each sector decides from yesterday's close (in registration order,
    :mod:`model.registry`); today's market-wide shocks are drawn from named streams;
 3. **clear** – USD/JPY spot, the UST 10y, the JGB 10y, the FX forward market (its price the
@@ -53,7 +55,16 @@ from model.macro import MacroState
 from model.market import MarketState
 from model.registry import check_sectors, default_sectors
 from model.risk import risk_index_level
-from model.scenarios import Scenario, ScenarioEvent, events_for, firing_order, load_scenario, report_late_events
+from model.scenarios import (
+    DECISION_KINDS,
+    Scenario,
+    ScenarioEvent,
+    check_event,
+    events_for,
+    firing_order,
+    load_scenario,
+    report_late_events,
+)
 from model.sector import AUX_LOG_RISK, N_MARKETS, Day, Sector
 from model.streams import RandomStreams, resolve_seed
 from model.validation import ConfigError, shown
@@ -333,7 +344,8 @@ class CarryUnwindModel(mesa.Model):
         # the funds' trend estimate starts at the drift of the pre-sample path the CTAs' signals start from
         self.market = MarketState(cfg.market, jgb30_spread_pa=cfg.macro.jgb30_spread_pa,
                                   trend_pa=cfg.cta.pre_sample_drift_pa)  # fmt: skip
-        self.macro = MacroState(cfg.macro, cfg.market.jp_inflation_expectations)
+        self.macro = MacroState(cfg.macro, cfg.market.jp_inflation_expectations,
+                                jp_inflation=MacroState.opening_inflation(cfg.macro, cfg.market))  # fmt: skip
         self.collect = bool(collect)
         self._record_store: ListRecord | ArrayRecord = ListRecord(())
         self._datacollector: mesa.DataCollector | None = None
@@ -344,9 +356,12 @@ class CarryUnwindModel(mesa.Model):
         self.sectors = {s.name: s for s in self.sector_list}
         # the sectors that publish anything (the others' publish returns nothing): asked twice a day
         self._publishers = frozenset(s for s in self.sector_list if type(s).publish is not Sector.publish)
+        # the sectors with something to bring up to date before the day's decisions
+        self._observers = tuple(s for s in self.sector_list if type(s).observe is not Sector.observe)
         self._publish()
-        for event in self.scenario_spec.events:
-            self.schedule(event.day, self.apply_event, event)
+        for i, event in enumerate(self.scenario_spec.events):  # a Scenario built in code is held to a file's rules
+            check_event(event, self.scenario_spec.name, where=f"scenario {self.scenario_spec.name!r}: events[{i}]")
+            self.schedule_scenario_event(event)
         report_late_events(self.scenario_spec, cfg.simulation.days)  # (once per process) those that never fire
         self._event_handlers = {kind: s for s in self.sector_list for kind in s.event_kinds}
         for s in self.sector_list:
@@ -496,10 +511,12 @@ class CarryUnwindModel(mesa.Model):
         return -self.ledger.get("jgb_issuer", "jgb30_units")
 
     # -- events ------------------------------------------------------------------------------------
-    def schedule(self, day: int, fn, *args, first: bool = False) -> None:
+    def schedule(self, day: int, fn, *args, first: bool = False, late: bool = False) -> None:
         """Run ``fn(*args)`` before day ``day``'s trading (Mesa time ``day − ½``); with ``first``, before
         everything else scheduled for that day (Mesa's high priority: a :meth:`switch` then holds for the
-        day's own events and policy meetings, whenever they were scheduled).
+        day's own events and policy meetings, whenever they were scheduled); with ``late``, after everything
+        scheduled without it (news, which a policy decision taken after it would erase); otherwise in the
+        order scheduled.
 
         Raises
         ------
@@ -512,12 +529,30 @@ class CarryUnwindModel(mesa.Model):
                 f"day = {shown(day)} is not allowed; expected an integer >= 1 (at most 2**52, beyond which Mesa's "
                 "clock, a float, cannot hold day - 0.5)"
             )
+        if first and late:
+            raise ValueError("an event is scheduled first or late, not both")
         call = _Call(fn, *args)
         self._callbacks.append(call)
-        self.schedule_event(call, at=day - 0.5, priority=Priority.HIGH if first else Priority.DEFAULT)
+        priority = Priority.HIGH if first else Priority.LOW if late else Priority.DEFAULT
+        self.schedule_event(call, at=day - 0.5, priority=priority)
+
+    def schedule_scenario_event(self, event: ScenarioEvent) -> None:
+        """Apply ``event`` before its day's trading: a policy decision (:data:`model.scenarios.DECISION_KINDS`)
+        with the day's policy meetings, in the order scheduled, any other kind after them all, so that a
+        decision, which re-anchors the expected path, never erases the same day's news about it.
+
+        Raises
+        ------
+        model.validation.ConfigError
+            An event a scenario file could not hold (:func:`model.scenarios.check_event`).
+        """
+        check_event(event)
+        self.schedule(event.day, self.apply_event, event, late=event.kind not in DECISION_KINDS)
 
     def apply_event(self, event: ScenarioEvent) -> None:
-        """Apply a scenario (or interactive) event now; it affects the next clearing."""
+        """Apply a scenario (or interactive) event now; it affects the next clearing. Raises
+        :class:`~model.validation.ConfigError` for an event a scenario file could not hold."""
+        check_event(event)
         # both may take a part of one event (US growth news moves the Fed path and the equity index)
         handled = [self.market.apply_event(event), self.macro.apply_event(event)]
         if not any(handled):
@@ -637,6 +672,8 @@ class CarryUnwindModel(mesa.Model):
         self.day += 1
         mk, cfg = self.market, self.config
         # 1. observe
+        for s in self._observers:
+            s.observe(self)
         self._publish()
         if timer is not None:
             timer.lap("other")

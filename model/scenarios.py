@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from model.calendar import TradingCalendar
 from model.config import SECTIONS as SECTION_TYPES
 from model.config import ModelConfig, SimulationConfig, dates_as_text, toml_loads
@@ -43,6 +45,7 @@ __all__ = [
     "OBSERVED_KINDS",
     "SCRIPTED_KINDS",
     "MARKED_KINDS",
+    "check_event",
     "load_scenario",
     "events_for",
     "list_scenarios",
@@ -257,6 +260,49 @@ def _parse_event(raw: Any, index: int, where: str, lines: _Lines, calendar: Trad
         raise ConfigError(f"{ctx()}: missing field {sorted(missing)[0]!r} for kind {kind!r}")
     dated = (date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date))) if "date" in raw else None
     return ScenarioEvent(day=day, kind=kind, params=params, source=str(raw.get("source", "")), date=dated)
+
+
+def check_event(event: Any, scenario_name: str | None = None, where: str = "event") -> None:
+    """Check an event built in code as a scenario file's events are checked: its day, kind and fields,
+    each field a number in its kind's range; with ``scenario_name``, also that a kind which sets an
+    outcome by hand appears only in a scenario whose name says so (:data:`MARKED_KINDS`), the rule for
+    a scenario's own events (an experiment or the app may still apply such a kind to a run). Raises
+    :class:`ConfigError` naming the field.
+
+    >>> check_event(ScenarioEvent(day=3, kind="boj_rate", params={"rate": 0.0025}), "baseline")
+    >>> check_event(ScenarioEvent(day=3, kind="boj_rate", params={"rate": float("nan")}), "baseline")
+    Traceback (most recent call last):
+    ...
+    model.validation.ConfigError: event.rate = nan is not allowed; expected a number in [-0.05, 0.3]
+    """
+    if not isinstance(event, ScenarioEvent):
+        raise ConfigError(f"{where} = {shown(event)} is not allowed; expected a model.scenarios.ScenarioEvent")
+    day = event.day
+    if isinstance(day, (bool, np.bool_)) or not isinstance(day, (int, np.integer)) or not 1 <= day <= MAX_EVENT_DAY:
+        raise ConfigError(f"{where}.day = {shown(day)} is not allowed; expected an integer from 1 to {MAX_EVENT_DAY:,}")
+    if event.kind not in EVENT_KINDS:
+        raise ConfigError(f"{where}.kind = {event.kind!r} is not allowed; expected one of {', '.join(EVENT_KINDS)}")
+    spec = EVENT_KINDS[event.kind]
+    params = event.params if isinstance(event.params, dict) else {}
+    for key, value in params.items():
+        if key not in spec:
+            raise ConfigError(f"{where}: unknown field {key!r} for kind {event.kind!r}; allowed: {', '.join(spec)}")
+        lo, hi = spec[key]
+        if (
+            isinstance(value, (bool, np.bool_))
+            or not isinstance(value, (int, float, np.integer, np.floating))
+            or not (lo <= value <= hi)
+        ):
+            raise ConfigError(f"{where}.{key} = {shown(value)} is not allowed; expected a number in [{lo:g}, {hi:g}]")
+    missing = set(spec) - set(params)
+    if missing:
+        raise ConfigError(f"{where}: missing field {sorted(missing)[0]!r} for kind {event.kind!r}")
+    mark, does = MARKED_KINDS.get(event.kind, (None, None))
+    if scenario_name is not None and mark is not None and mark not in scenario_name:
+        raise ConfigError(
+            f"{where}.kind = {event.kind!r} {does} (an outcome of the model, not an input), so it is allowed only "
+            f"in a scenario whose name contains {mark!r}; name = {scenario_name!r}"
+        )
 
 
 def events_for(scenario: Scenario, start_date: str) -> tuple[ScenarioEvent, ...]:

@@ -71,7 +71,7 @@ __all__ = [
     "Day",
 ]
 
-TRADING_DAYS = 250.0  # trading days a year: one step is one trading day
+TRADING_DAYS = 250.0  # trading days a year: one step is one trading day (the calendar averages 250.2: model.calendar)
 
 # The cleared markets, in the order of the price vector p = (ln S, y_us, y_jp, b, y_jp30) and of z's
 # rows: USD/JPY spot, the UST 10y and JGB 10y yields, the FX forward (swap) market, whose price is the
@@ -143,6 +143,10 @@ class Sector:
         self.config: Any = getattr(model.config, self.section) if self.section else None
 
     # -- the day ----------------------------------------------------------------------------------
+    def observe(self, model: CarryUnwindModel) -> None:
+        """Before any sector decides: bring what every sector reads today up to date with what has
+        arrived since the close (the day's news and decisions), so that no sector sees it before another."""
+
     def decide(self, model: CarryUnwindModel) -> None:
         """Today's decision, from yesterday's close (and today's draws from the sector's stream)."""
 

@@ -51,7 +51,7 @@ def run(seed: int, days: int, events=(), **overrides: Any):
 
     model = CarryUnwindModel(seed=seed, collect=False, **{**SMALL, **overrides})
     for e in events:
-        model.schedule(e.day, model.apply_event, e)
+        model.schedule_scenario_event(e)
     model.run_days(days)
     check_accounting(model, run_name(model))
     return model.timeseries()

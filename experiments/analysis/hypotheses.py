@@ -101,7 +101,7 @@ def run_arm(arm: Arm) -> dict[str, np.ndarray]:
         model.schedule(arm.switch_day, model.switch, dict(arm.switches), first=True)
     # the arm's extra events, scheduled as the model schedules a scenario's (before the day's trading)
     for day, kind, params in arm.events:
-        model.schedule(day, model.apply_event, ScenarioEvent(day=day, kind=kind, params=dict(params)))
+        model.schedule_scenario_event(ScenarioEvent(day=day, kind=kind, params=dict(params)))
     try:
         model.run_days(arm.days)
     except ClearingError as exc:

@@ -76,7 +76,7 @@ def twin_effect(task: tuple[dict[str, Any], float, int, float]) -> dict[str, flo
                                  collect=False, **overrides)  # fmt: skip
         if amount:
             event = ScenarioEvent(day=INTERVENTION_DAY, kind="mof_intervention", params={"jpy_tn": amount})
-            model.schedule(event.day, model.apply_event, event)
+            model.schedule_scenario_event(event)
         try:
             model.run_days(days)
         except ClearingError:

@@ -228,7 +228,7 @@ def test_run_days_takes_an_integer_only(model, days):
 @pytest.mark.parametrize("days", [-1, np.int64(-5), 10**12, 70_000])
 def test_run_days_refuses_negative_and_absurd_counts_at_once(model, days):
     with pytest.raises(
-        ConfigError, match=r"^run_days: days = -?\d+ is not allowed; expected an integer from 0 to 62,424"
+        ConfigError, match=r"^run_days: days = -?\d+ is not allowed; expected an integer from 0 to 59,792"
     ):
         model.run_days(days)
     assert model.day == 0

@@ -102,8 +102,8 @@ def test_golden_diff_reports_a_list_of_another_length():
         (("days = 3", "days = 3\nname = 5"), "[sweep] name = 5 is not allowed; expected a string on one line"),
         (
             ("days = 3", "days = 45000"),
-            ("hedge_funds.n_funds = 20", 'hedge_funds.n_funds = 20\nmarket.start_date = "2100-12-31"'),
-            "simulation.days = 45000 is not allowed with market.start_date = '2100-12-31'",
+            ("hedge_funds.n_funds = 20", 'hedge_funds.n_funds = 20\nmarket.start_date = "2100-12-30"'),
+            "simulation.days = 45000 is not allowed with market.start_date = '2100-12-30'",
         ),
         (("days = 3", 'days = 3\nname = "a\\nb"'), "[sweep] name = 'a\\nb' is not allowed"),
         (

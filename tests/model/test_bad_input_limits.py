@@ -31,8 +31,9 @@ def test_last_date_is_the_last_day_pandas_holds():
         _as_model_dates([LAST_DATE + dt.timedelta(days=1)])
 
 
-# weekdays only: a weekend start date is refused
-@pytest.mark.parametrize("start", ["2100-12-31", "2023-01-02", "1971-01-01", "2100-12-24"])
+# trading days only: a weekend or holiday start date is refused (2100-12-31 and 2100-12-24 are the observed
+# New Year's Day and Christmas, 1971-01-01 New Year's Day)
+@pytest.mark.parametrize("start", ["2100-12-30", "2023-01-03", "1971-01-04", "2100-12-23"])
 def test_the_longest_run_allowed_is_exactly_the_one_whose_dates_fit(start):
     calendar = TradingCalendar(start)
     most = calendar.last_day_until(LAST_DATE)
@@ -51,14 +52,14 @@ def test_the_longest_run_allowed_is_exactly_the_one_whose_dates_fit(start):
 
 def test_the_reviewers_run_is_refused_with_the_largest_days_for_its_start():
     with pytest.raises(ConfigError) as err:
-        ModelConfig().with_overrides({"market.start_date": "2100-12-31", "simulation.days": 45000})
+        ModelConfig().with_overrides({"market.start_date": "2100-12-30", "simulation.days": 45000})
     msg = str(err.value)
-    assert "simulation.days = 45000" in msg and "market.start_date = '2100-12-31'" in msg
-    assert "expected at most 42,075 trading days for that start date" in msg
+    assert "simulation.days = 45000" in msg and "market.start_date = '2100-12-30'" in msg
+    assert "expected at most 40,302 trading days for that start date" in msg
 
 
 def test_the_default_start_date_bounds_days_too():
-    with pytest.raises(ConfigError, match=r"expected at most 62,424 trading days"):
+    with pytest.raises(ConfigError, match=r"expected at most 59,792 trading days"):
         ModelConfig().with_overrides({"simulation.days": 1_000_000})
 
 
@@ -67,7 +68,7 @@ def test_the_check_holds_for_a_run_with_days_and_does_not_simulate(monkeypatch):
     from model import model as model_module
     from model.results import run_simulation
 
-    late = ModelConfig().with_overrides({"market.start_date": "2100-12-31"})
+    late = ModelConfig().with_overrides({"market.start_date": "2100-12-30"})
     monkeypatch.setattr(model_module.CarryUnwindModel, "step", lambda self: pytest.fail("no day may be simulated"))
     with pytest.raises(ConfigError, match=r"simulation\.days = 45000 is not allowed with market\.start_date"):
         run_simulation(late, seed=1, days=45000)
@@ -78,17 +79,17 @@ def test_the_command_line_refuses_it_in_one_line_before_any_work(capsys, tmp_pat
     from experiments.cli.common import EXIT_USAGE
 
     out = tmp_path / "run"
-    status = main(["run", "--set", "market.start_date=2100-12-31", "--days", "45000", "--out", str(out), "--quiet"])
+    status = main(["run", "--set", "market.start_date=2100-12-30", "--days", "45000", "--out", str(out), "--quiet"])
     err = capsys.readouterr().err
     assert status == EXIT_USAGE, err
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.startswith("carry-unwind: error:")]
-    assert len(lines) == 1 and "simulation.days = 45000" in lines[0] and "42,075" in lines[0], err
+    assert len(lines) == 1 and "simulation.days = 45000" in lines[0] and "40,302" in lines[0], err
     assert not out.exists()
 
 
 def test_a_scenario_file_setting_both_is_refused_at_its_line():
-    text = "[overrides.market]\nstart_date = 2100-12-31\n[overrides.simulation]\ndays = 45000\n"
+    text = "[overrides.market]\nstart_date = 2100-12-30\n[overrides.simulation]\ndays = 45000\n"
     with pytest.raises(ConfigError, match=r"late\.toml, line 4: simulation\.days = 45000 is not allowed"):
         parse_scenario(text, "late.toml")
 

@@ -95,7 +95,7 @@ EVENT = 'kind = "us_growth_news"\nsurprise_sd = -1.0\n'
         ),
         (
             f'name = "x"\n[[events]]\ndate = 2022-12-01\n{EVENT}',
-            r"^mine\.toml, line 3: events\[0\]\.date = 2022-12-01 is not after the scenario's start \(2023-01-02\)",
+            r"^mine\.toml, line 3: events\[0\]\.date = 2022-12-01 is not after the scenario's start \(2023-01-03\)",
         ),
         ('name = "x"\noverrides = 3\n', r"^mine\.toml, line 2: 'overrides' must be a table of sections$"),
         ('name = "x"\nevents = 3\n', r"^mine\.toml, line 2: 'events' must be an array of tables \(\[\[events\]\]\)$"),
@@ -312,7 +312,7 @@ def test_unregistering_an_unknown_sector_is_refused():
 
 def test_an_event_of_an_unknown_kind_is_refused():
     model = make_model(1)
-    with pytest.raises(ValueError, match=r"^unknown event kind 'no_such'$"):
+    with pytest.raises(ConfigError, match=r"^event\.kind = 'no_such' is not allowed; expected one of risk_shock, "):
         model.apply_event(ScenarioEvent(day=4, kind="no_such", params={}))
 
 

@@ -428,8 +428,12 @@ def test_a_scheduled_day_beyond_mesas_clock_is_a_config_error():
 
     huge = ScenarioEvent(day=BIG, kind="risk_shock", params={"log_jump": 1.0})
     scenario = dataclasses.replace(load_scenario("baseline"), events=(huge,))
-    with pytest.raises(ConfigError, match=r"day = 1000.*\(401 digits\) is not allowed; expected an integer >= 1"):
+    with pytest.raises(ConfigError, match=r"day = 1000.*\(401 digits\) is not allowed; expected an integer from 1 to "):
         CarryUnwindModel(scenario=scenario, seed=1, hedge_funds__n_funds=10)
+    # scheduled directly, past the scenario's check: Mesa's clock is the limit
+    model = CarryUnwindModel(seed=1, hedge_funds__n_funds=10)
+    with pytest.raises(ConfigError, match=r"day = 1000.*\(401 digits\) is not allowed; expected an integer >= 1"):
+        model.schedule(BIG, model.apply_event, huge)
 
 
 @pytest.mark.parametrize("name", ['"../../esc"', '""', '"a\\nb"', "5", '".hidden"', '"a b"', '"a/b"', f'"{"x" * 101}"'])

@@ -87,11 +87,13 @@ def test_date_column_is_the_trading_calendar_date_of_each_day():
 
 
 def test_date_column_of_a_known_start():
-    # Monday 2 January 2023: day 5 is Monday 9 January (Saturday and Sunday skipped)
-    model = CarryUnwindModel(seed=0, hedge_funds__n_funds=20, market__start_date="2023-01-02")
+    # Friday 13 January 2023: day 1 is Tuesday 17 January (the weekend and Martin Luther King Jr. Day,
+    # Monday 16 January, skipped), day 5 Monday 23 January
+    model = CarryUnwindModel(seed=0, hedge_funds__n_funds=20, market__start_date="2023-01-13")
     model.run_for(5)
     dates = model.timeseries()["date"]
-    assert dates.iloc[0] == pd.Timestamp("2023-01-02") and dates.iloc[5] == pd.Timestamp("2023-01-09")
+    assert dates.iloc[0] == pd.Timestamp("2023-01-13") and dates.iloc[1] == pd.Timestamp("2023-01-17")
+    assert dates.iloc[5] == pd.Timestamp("2023-01-23")
 
 
 def test_date_column_round_trips_through_a_saved_run(tmp_path):

@@ -47,7 +47,7 @@ def test_unquoted_dates_in_overrides_and_events_are_accepted(tmp_path):
     )
     scenario = load_scenario(path)
     assert scenario.config.market.start_date == "2024-07-01"
-    assert scenario.events[0].day == 25  # 1 Jul -> 5 Aug 2024: 25 weekdays
+    assert scenario.events[0].day == 24  # 1 Jul -> 5 Aug 2024: 25 weekdays less Independence Day
 
 
 def test_unquoted_date_in_a_configuration_file_round_trips(tmp_path):
@@ -164,5 +164,13 @@ def test_a_start_after_a_dated_event_is_refused_and_a_weekend_start_too():
 
     with pytest.raises(ConfigError, match=r"^market.start_date = '2024-08-01' is not allowed with scenario boj_hike"):
         CarryUnwindModel(scenario="boj_hike_2024", seed=1, collect=False, market__start_date="2024-08-01")
-    with pytest.raises(ConfigError, match=r"it is a Saturday, not a trading day; expected a weekday, e.g. 2024-01-08"):
+    with pytest.raises(ConfigError, match=r"it is a Saturday, not a trading day; expected a weekday that is not a "
+                       r"US federal holiday, e.g. 2024-01-08"):  # fmt: skip
         CarryUnwindModel(seed=1, collect=False, market__start_date="2024-01-06")
+    # Saturday 13 January 2024: Monday 15 January is Martin Luther King Jr. Day
+    with pytest.raises(ConfigError, match=r"it is a Saturday, .* e\.g\. 2024-01-16$"):
+        CarryUnwindModel(seed=1, collect=False, market__start_date="2024-01-13")
+    with pytest.raises(
+        ConfigError, match=r"'2024-07-04' is not allowed: it is a US federal holiday, .* e\.g\. 2024-07-05$"
+    ):
+        CarryUnwindModel(seed=1, collect=False, market__start_date="2024-07-04")
