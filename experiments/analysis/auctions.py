@@ -20,7 +20,9 @@ Every figure is measured on the baseline scenario with small populations (so it 
   differ from H4's.
 
 ``python -m experiments.analysis.auctions --seeds 10`` prints, for each figure, the median, the
-5-95% range across seeds and the seed-bootstrap interval of the median (JSON).
+5-95% range across seeds and the seed-bootstrap interval of the median (JSON). A seed whose run (or
+either twin) ended in a clearing failure is counted under ``failed_seeds`` (by figure), named in one
+line on stderr, and left out of that figure's medians.
 """
 
 from __future__ import annotations
@@ -28,13 +30,24 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from experiments.analysis.statistics import spread_by_field
 
-__all__ = ["SMALL", "SHIFTS", "run", "auction_statistics", "schedule_shift", "repatriation", "report", "main"]
+__all__ = [
+    "SMALL",
+    "SHIFTS",
+    "run",
+    "auction_statistics",
+    "schedule_shift",
+    "repatriation",
+    "over_seeds",
+    "report",
+    "main",
+]
 
 SMALL = {"hedge_funds__n_funds": 50, "nisa__n_households": 2000}  # populations small enough for seconds a run
 SHIFTS = {
@@ -117,22 +130,39 @@ def repatriation(seed: int, days: int = 250, day: int = 20, spread_pa: float = 0
     return out
 
 
+def over_seeds(fn, ids, failed: dict[str, list[int]], name: str) -> dict[str, Any]:
+    """:func:`spread_by_field` of ``fn(seed)`` over ``ids``; a seed whose run ended in a clearing failure is
+    left out and listed under ``failed[name]``."""
+    from model.clearing import ClearingError
+
+    rows = []
+    for seed in ids:
+        try:
+            rows.append(fn(seed))
+        except ClearingError:
+            failed.setdefault(name, []).append(seed)
+    return spread_by_field(rows)
+
+
 def report(seeds: int, days: int = 500, factor: float = 0.8) -> dict[str, Any]:
-    """Every figure of this module over seeds ``1..seeds``."""
+    """Every figure of this module over seeds ``1..seeds``; ``failed_seeds``: by figure, the seeds whose run
+    ended in a clearing failure (left out of that figure)."""
     ids = range(1, seeds + 1)
-    return {
-        "seeds": seeds,
-        "auction_statistics": spread_by_field([auction_statistics(s, days) for s in ids]),
-        "schedule_shift": {
-            f"{bidder} x{factor:g}": spread_by_field([schedule_shift(s, bidder, factor) for s in ids])
-            for bidder in SHIFTS
-        },
-        "repatriation": spread_by_field([repatriation(s) for s in ids]),
-    }
+    failed: dict[str, list[int]] = {}
+    out: dict[str, Any] = {"seeds": seeds}
+    out["auction_statistics"] = over_seeds(partial(auction_statistics, days=days), ids, failed, "auction_statistics")
+    out["schedule_shift"] = {
+        f"{bidder} x{factor:g}": over_seeds(partial(schedule_shift, bidder=bidder, factor=factor), ids, failed,
+                                            f"schedule_shift {bidder} x{factor:g}")
+        for bidder in SHIFTS
+    }  # fmt: skip
+    out["repatriation"] = over_seeds(repatriation, ids, failed, "repatriation")
+    return {**out, "failed_seeds": failed}
 
 
 def main(argv: list[str] | None = None) -> int:
     from experiments.cli.common import Parser
+    from model.results import json_safe
 
     # one-line errors, as the carry-unwind commands give them
     parser = Parser(prog="python -m experiments.analysis.auctions", description=__doc__,
@@ -147,8 +177,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--days = {args.days} is not allowed; expected 20 to 5000")
     if not 0.0 <= args.factor <= 3.0:
         parser.error(f"--factor = {args.factor} is not allowed; expected 0 to 3")
-    json.dump(report(args.seeds, args.days, args.factor), sys.stdout, indent=1)
+    result = report(args.seeds, args.days, args.factor)
+    json.dump(json_safe(result), sys.stdout, indent=1, allow_nan=False)
     print()
+    if result["failed_seeds"]:  # one line on stderr: stdout stays the JSON
+        print("auctions: runs that ended in a clearing failure, left out of their figure: "
+              + "; ".join(f"{name}: seeds {', '.join(map(str, s))}" for name, s in result["failed_seeds"].items()),
+              file=sys.stderr)  # fmt: skip
     return 0
 
 

@@ -16,7 +16,8 @@ one thing, and reports the difference:
 
 ``python -m experiments.analysis.carry_channels --seeds 10`` prints every figure's median, 5-95%
 range across seeds and seed-bootstrap interval of the median, over validation's held-out seeds
-(1001, …). A run that ends in a clearing failure is counted (``failed``), never dropped unseen.
+(1001, …). A run that ends in a clearing failure is counted (``failed``), never dropped unseen: the
+seeds whose runs failed are listed by figure under ``failed_seeds`` and named in one line on stderr.
 """
 
 from __future__ import annotations
@@ -209,23 +210,27 @@ def report(seeds: int) -> dict[str, Any]:
     ids = held_out_seeds(seeds)
     quiet = _quiet("boj_hike_2024")
     crowd = [crowding(_model(quiet, s, (), **CROWDED)) for s in ids]
+    runs = {f"fed_channel {share}": [fed_channel(s, duration_leg_share=share) for s in ids] for share in (0.0, 0.25)}
+    runs |= {f"ust_share_of_unwind {share}": [ust_share_of_unwind(s, share) for s in ids] for share in (0.0, 0.25, 0.5)}
+    runs["basis_in_unwind"] = [basis_in_unwind(s) for s in ids]
     return {
         "seeds": seeds,
         "crowded_book": spread_by_field(crowd),
-        "fed_channel": {
-            str(share): spread_by_field([fed_channel(s, duration_leg_share=share) for s in ids])
-            for share in (0.0, 0.25)
-        },
+        "fed_channel": {str(share): spread_by_field(runs[f"fed_channel {share}"]) for share in (0.0, 0.25)},
         "ust_share_of_unwind": {
-            str(share): spread_by_field([ust_share_of_unwind(s, share) for s in ids]) for share in (0.0, 0.25, 0.5)
+            str(share): spread_by_field(runs[f"ust_share_of_unwind {share}"]) for share in (0.0, 0.25, 0.5)
         },
-        "basis_in_unwind": spread_by_field([basis_in_unwind(s) for s in ids]),
+        "basis_in_unwind": spread_by_field(runs["basis_in_unwind"]),
         "warmup_carry_stock": spread_by_field([warmup_carry_stock(s) for s in ids]),
-    }
+        # by figure, the seeds whose runs ended in a clearing failure (their measures are missing from it)
+        "failed_seeds": {name: failed for name, rows in runs.items()
+                         if (failed := [s for s, r in zip(ids, rows, strict=True) if r.get("failed") == 1.0])},
+    }  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
     from experiments.cli.common import Parser
+    from model.results import json_safe
 
     # one-line errors, as the carry-unwind commands give them
     parser = Parser(prog="python -m experiments.analysis.carry_channels", description=__doc__,
@@ -234,8 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.seeds <= 1000:
         parser.error(f"--seeds = {args.seeds} is not allowed; expected 1 to 1000")
-    json.dump(report(args.seeds), sys.stdout, indent=1)
+    result = report(args.seeds)
+    json.dump(json_safe(result), sys.stdout, indent=1, allow_nan=False)
     print()
+    if result["failed_seeds"]:  # one line on stderr: stdout stays the JSON
+        print("carry_channels: runs that ended in a clearing failure, counted as failed: "
+              + "; ".join(f"{name}: seeds {', '.join(map(str, s))}" for name, s in result["failed_seeds"].items()),
+              file=sys.stderr)  # fmt: skip
     return 0
 
 

@@ -14,7 +14,10 @@ observation in every fact, as in the validation: it widens nothing, and more tha
     python -m experiments.analysis.episode_facts --seeds 20 --workers 2 --out runs/facts.json
 
 The command runs validation's held-out seeds (1001, …) and, beside each fact, the effect of the
-scenario's inputs: the same seeds without its events (``run_facts(..., twins=True)``).
+scenario's inputs: the same seeds without its events (``run_facts(..., twins=True)``). With ``--out``
+it writes ``{"provenance": ..., "facts": [...]}`` (strict JSON: a missing number is null), keeps
+each finished run in ``OUT.checkpoint/`` until then (the same command run again after an
+interruption resumes from them) and refuses to start while another command writes the same file.
 """
 
 from __future__ import annotations
@@ -227,13 +230,34 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is not None:  # before the runs, not after them
         p.check(check_out_file, args.out)
     from experiments.analysis.targets import held_out_seeds
+    from experiments.runner import beside, command_settings, resumable
 
     seeds = held_out_seeds(args.seeds)
-    try:
-        rows = run_facts(seeds, args.workers, progress=True, twins=True)
-    except FactRunError as exc:
-        print(f"episode_facts: error: {exc}".splitlines()[0], file=sys.stderr)
-        return 1
+    command = "experiments.analysis.episode_facts"
+    # one writer per --out, and the finished runs kept beside it until it is written (as the other scripts)
+    with resumable(beside(args.out), command_settings(args, command)) as checkpoint:
+        try:
+            rows = run_facts(seeds, args.workers, progress=True, twins=True)
+        except FactRunError as exc:
+            if checkpoint is not None:
+                checkpoint.keep()  # the runs that finished are kept for the next attempt
+            print(f"episode_facts: error: {exc}".splitlines()[0], file=sys.stderr)
+            return 1
+        _report(rows, seeds)
+        if args.out is not None:
+            from experiments.analysis.replay import output_provenance
+
+            payload = {"provenance": output_provenance(args, command, seeds), "facts": rows}
+            try:
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                write_text_atomic(args.out, json.dumps(json_safe(payload), indent=2, allow_nan=False))
+            except OSError as exc:
+                p.error(f"--out = {str(args.out)!r}: cannot be written ({exc.strerror or exc})")
+    return 0
+
+
+def _report(rows: Sequence[Mapping[str, Any]], seeds: Sequence[int]) -> None:
+    """Print the judged facts, one line each."""
     print(f"scenario facts, seeds {seeds[0]}-{seeds[-1]}: model median [5-95% over seeds]; observed; observed inside "
           "the model's range; seeds inside an observed range; the inputs' effect (median of the per-seed differences "
           "from the same seed without the scenario's events)")  # fmt: skip
@@ -244,13 +268,6 @@ def main(argv: list[str] | None = None) -> int:
               f"observed {observed} {r['unit']}  {'in' if r['observed_in_range'] else 'OUT of'} range{share}"
               f"{'  failed runs ' + str(r['failed_runs']) if r['failed_runs'] else ''}"
               f"  inputs' effect {r['effect_of_inputs']['median']:+.2f}")  # fmt: skip
-    if args.out is not None:
-        try:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(args.out, json.dumps(json_safe(rows), indent=2, allow_nan=False))
-        except OSError as exc:
-            p.error(f"--out = {str(args.out)!r}: cannot be written ({exc.strerror or exc})")
-    return 0
 
 
 if __name__ == "__main__":

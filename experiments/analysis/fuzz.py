@@ -22,7 +22,6 @@ failing case can be replayed with ``--replay N``::
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
@@ -32,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["draw_overrides", "fuzz_one", "numeric_fields", "main"]
+__all__ = ["draw_overrides", "fuzz_one", "numeric_fields", "longest_run", "main"]
 
 SCENARIOS = ("baseline",)
 # the mix with the episodes: their scripted rate decisions can clash with drawn starting rates
@@ -137,8 +136,16 @@ def fuzz_one(task: tuple) -> dict[str, Any]:
     return out
 
 
+MAX_DRAWS = 1_000_000  # a typo of 10^9 draws must not start
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m experiments.analysis.fuzz", description=__doc__.splitlines()[0])
+    from pathlib import Path
+
+    from experiments.cli.common import Parser, check_out_file
+
+    # one-line errors, "prog: error: ... (see 'prog --help')", as the carry-unwind commands give them
+    p = Parser(prog="python -m experiments.analysis.fuzz", description=__doc__.splitlines()[0])
     p.add_argument("--draws", type=int, default=2000, help="number of draws (default 2000)")
     p.add_argument("--days", type=int, default=120, help="trading days per run (default 120)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
@@ -147,8 +154,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="write every draw's record to this JSON file")
     args = p.parse_args(argv)
     scenarios = MIXED_SCENARIOS if args.mixed else SCENARIOS
+    most, why = longest_run(scenarios)
+    for name, lo, hi, what in (("draws", 1, MAX_DRAWS, ""), ("days", 1, most, f" ({why})"),
+                               ("workers", 1, 256, "")):  # fmt: skip
+        value = getattr(args, name)
+        if not lo <= value <= hi:
+            p.error(f"--{name} = {value} is not allowed; expected {lo} to {hi:,}{what}")
+    if args.replay is not None and args.replay < 0:
+        p.error(f"--replay = {args.replay} is not allowed; expected a draw number, 0 or more")
+    if args.out:  # before the draws, not after them
+        p.check(check_out_file, Path(args.out))
+    from model.results import json_safe
+
     if args.replay is not None:
-        print(json.dumps(fuzz_one((args.replay, args.days, scenarios)), indent=1, default=str))
+        print(json.dumps(json_safe(fuzz_one((args.replay, args.days, scenarios))), indent=1, default=str,
+                         allow_nan=False))  # fmt: skip
         return 0
     from experiments.runner import beside, command_settings, resumable, run_tasks, write_text_atomic
 
@@ -175,8 +195,17 @@ def main(argv: list[str] | None = None) -> int:
             if r["outcome"] in ("exception", "identity", "nonfinite"):
                 print(f"  draw {r['draw']}: {r['outcome']}: {r.get('error', '')[:200]}")
         if args.out:
-            write_text_atomic(args.out, json.dumps(rows, indent=1, default=str) + "\n")
+            # strict JSON: a non-finite ratio (a run that recorded one) is written as null, not NaN
+            write_text_atomic(args.out, json.dumps(json_safe(rows), indent=1, default=str, allow_nan=False) + "\n")
         return 0
+
+
+def longest_run(scenarios: tuple[str, ...]) -> tuple[int, str]:
+    """The most trading days a draw may run, and why: the fewest over ``scenarios``
+    (:func:`experiments.analysis.balance_sheet_cycle.longest_run` of each at its own configuration)."""
+    from experiments.analysis.balance_sheet_cycle import longest_run as longest
+
+    return min((longest(name) for name in scenarios), key=lambda most_why: most_why[0])
 
 
 if __name__ == "__main__":

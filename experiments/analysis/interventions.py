@@ -221,12 +221,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.check(check_out_file, Path(args.out))
     from experiments.runner import beside, command_settings, resumable
 
-    with resumable(beside(args.out), command_settings(args, "experiments.analysis.interventions")):
+    command = "experiments.analysis.interventions"
+    with resumable(beside(args.out), command_settings(args, command)):
         result = measure(args.seeds, level=args.level, workers=args.workers)
         if args.out:
+            from experiments.analysis.replay import output_provenance
             from experiments.runner import write_text_atomic
+            from model.results import json_safe
 
-            write_text_atomic(args.out, json.dumps(result, indent=1) + "\n")
+            made = output_provenance(args, command, range(1, args.seeds + 1))
+            # strict JSON: a median over no seeds (every pair failed) is written as null, not NaN
+            text = json.dumps(json_safe({"provenance": made, **result}), indent=1, allow_nan=False)
+            write_text_atomic(args.out, text + "\n")
         print(report(result))
         return 0
 

@@ -13,9 +13,9 @@ noise (``macro.equity_vol_pa``, exogenous like the news it stands for). For each
   to 140.6 on 16 Sep: −13.0%);
 * the **peak of the risk index** to 5 Aug (observed VIX close 38.6 on 5 Aug; intraday 65.7), and
   over the 60 days;
-* the **fall of the carry stock** (``hf_net_usd_bn``, the carry funds') from its peak to its trough
-  to 9 Aug (observed: 50-60% of the yen carry unwound, by bank estimates of 7-9 Aug 2024), and over
-  the 60 days;
+* the **fall of the carry stock** (``hf_net_usd_bn``: the hedge funds' net long-USD forward position,
+  all funds, as the BIS anchor counts them) from its peak to its trough to 9 Aug (observed: 50-60% of
+  the yen carry unwound, by bank estimates of 7-9 Aug 2024), and over the 60 days;
 * the trough day in the 60 days, days at the index's cap, funds that failed (counted up to the day
   a run broke down), and failed runs (a run that ends in a clearing failure has no other measures:
   the medians are over the runs that cleared, printed with their number, and the failed runs are
@@ -96,6 +96,8 @@ __all__ = [
     "replay_measures",
     "effect_of_inputs",
     "replay",
+    "output_provenance",
+    "output_files",
     "main",
 ]
 
@@ -143,6 +145,32 @@ OBSERVED_FALL_60D_PCT = 100.0 * (140.6 / 161.7 - 1.0)
 OBSERVED_UNWOUND_PCT = EPISODE_OBSERVED["carry_fall_pct_range"]
 
 
+def output_provenance(args: Any, command: str, seeds: Sequence[int]) -> dict[str, Any]:
+    """What made an analysis script's JSON output, recorded in it: the package version, the git commit and
+    whether the tree had uncommitted changes (None where unknown; :func:`model.results.git_commit`), the
+    code fingerprint (:func:`experiments.runner.code_fingerprint`: code, inputs and library versions), the
+    command and its options (:func:`experiments.runner.command_settings`: what it computes, not how it
+    runs) and the seeds it ran. Used by this script, ``balance_sheet_cycle``, ``interventions`` and
+    ``episode_facts``."""
+    from experiments.runner import code_fingerprint, command_settings
+    from model import __version__
+    from model.results import git_commit, git_dirty
+
+    commit = git_commit()
+    return {"version": __version__, "git_commit": commit, "git_dirty": git_dirty() if commit else None,
+            "code_fingerprint": code_fingerprint(), **command_settings(args, command),
+            "seeds": [int(s) for s in seeds]}  # fmt: skip
+
+
+def output_files(out: str | Path) -> dict[str, Path]:
+    """The files ``--out out`` names: the whole of its name (dots and all) with ``.json``, ``.png``,
+    ``_positioning.png`` and ``_map.png`` appended, beside it (``--out runs/replay_v1.5`` writes
+    ``runs/replay_v1.5.json``; ``with_suffix`` would have made it ``runs/replay_v1.json``, the file of
+    ``--out runs/replay_v1.6`` too)."""
+    out = Path(out)
+    return {tail: out.with_name(out.name + tail) for tail in (".json", ".png", "_positioning.png", "_map.png")}
+
+
 def anchor_capital(capital_usd_bn: float, stocks_usd_bn) -> float:
     """The funds' capital at which the median day-0 carry stock is the anchor (``ANCHOR_USD_BN``).
 
@@ -161,7 +189,8 @@ def replay_measures(usdjpy: np.ndarray, risk_index: np.ndarray, carry: np.ndarra
     """The replay's figures of one run over its window (arrays from day 0, the initial state).
 
     ``fall_pct``: the largest close-to-close fall of USD/JPY from a running peak, in %, negative;
-    ``carry_fall_pct``: the largest fall of the carry stock from a running peak, in % of that peak,
+    ``carry_fall_pct``: the largest fall of the carry stock (``carry``: the hedge funds' net long-USD
+    forward position, all funds, as the BIS anchor counts them) from a running peak, in % of that peak,
     positive (both :func:`model.results.max_drawdown`); ``fund_failures``: the funds that failed in the
     window (``failures``, the daily ``hf_failures``; NaN without it). No fund failure was reported in
     August 2024.
@@ -217,6 +246,8 @@ def replay_run(task: tuple) -> dict[str, Any]:
         return replay_measures(h["usdjpy"][: d + 1], h["risk_index"][: d + 1], h["hf_net_usd_bn"][: d + 1],
                                model.config.market.risk_index_max, h["hf_failures"][: d + 1])  # fmt: skip
 
+    # the carry stock is hf_net_usd_bn: the hedge funds' net long-USD forward position, all funds (the trend
+    # followers too), as the BIS anchor counts hedge funds' positions
     window, to_fall, to_unwound = over(WINDOW_DAYS), over(model.calendar.day_of(FALL_DATE)), over(
         model.calendar.day_of(UNWOUND_DATE))  # fmt: skip
     measures = {
@@ -410,7 +441,7 @@ def plot_map(report: dict[str, Any], path: Path) -> None:
     bar = fig.colorbar(im, ax=ax, shrink=0.85)
     bar.ax.tick_params(labelsize=7)
     bar.set_label("share of seeds in the band", fontsize=7)
-    save_figure_atomic(fig, path.parent / f"{path.stem}_map.png", dpi=150)
+    save_figure_atomic(fig, output_files(path)["_map.png"], dpi=150)
 
 
 def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd: float = 0.0,
@@ -492,7 +523,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     # one legend for both panels, below them: inside, it hid the 5 Aug observations behind the wide band
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=4, frameon=False, fontsize=8, handlelength=1.4)
-    save_figure_atomic(fig, path.with_suffix(".png"), dpi=150)
+    save_figure_atomic(fig, output_files(path)[".png"], dpi=150)
 
 
 def draw_positioning(pos: dict[str, Any], axes: Sequence[Any], *, marker_size: float = 3.5) -> tuple[list, list]:
@@ -536,7 +567,7 @@ def plot_positioning(report: dict[str, Any], path: Path) -> None:
         style_axes(ax, title, "% (one point per seed)")
         ax.xaxis.label.set_fontsize(9)
     fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False, fontsize=8, handlelength=1.4)
-    save_figure_atomic(fig, path.parent / f"{path.stem}_positioning.png", dpi=150)
+    save_figure_atomic(fig, output_files(path)["_positioning.png"], dpi=150)
 
 
 def _print_summary(name: str, s: dict[str, Any]) -> None:
@@ -627,10 +658,14 @@ def main(argv: list[str] | None = None) -> int:
                         base=base)  # fmt: skip
         if args.out:
             from experiments.runner import write_text_atomic
+            from model.results import json_safe
 
             out = Path(args.out)
             out.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(out.with_suffix(".json"), json.dumps(report, indent=1, default=float))
+            made = output_provenance(args, "experiments.analysis.replay", held_out_seeds(args.seeds))
+            # strict JSON: a failed run's NaN is written as null
+            write_text_atomic(output_files(out)[".json"], json.dumps(json_safe({"provenance": made, **report}),
+                                                                    indent=1, allow_nan=False))  # fmt: skip
             plot(report, out)
             plot_positioning(report, out)
             plot_map(report, out)

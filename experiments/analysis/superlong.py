@@ -13,6 +13,10 @@ six seeds)::
 ``X`` higher (per annum) from the same day; ``--no-arbitrage`` switches the curve arbitrageurs off in
 both twins (``curve_arbitrage.risk_tolerance_jpy_tn_per_bp = 0``), so the 10y moves only through
 the other channels. The seeds are 1..N: these are the model's mechanics, not an out-of-sample test.
+
+A seed whose twins did not both clear (a large budget or shift can move a yield beyond the day's
+plausibility bound) is counted as failed, named in one line, and left out of the medians; the share
+of seeds steepening counts it as not steepening.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import numpy as np
 
 from experiments.analysis.statistics import spread_by_field
 
-__all__ = ["SHOCK_DAY", "HORIZONS", "NO_ARBITRAGE", "budget_twins", "main"]
+__all__ = ["SHOCK_DAY", "HORIZONS", "NO_ARBITRAGE", "budget_twins", "failed_line", "main"]
 
 SHOCK_DAY = 20
 HORIZONS = (0, 1, 20, 80)  # the shock's day, the day after, and later
@@ -37,7 +41,10 @@ NO_ARBITRAGE = {"curve_arbitrage__risk_tolerance_jpy_tn_per_bp": 0.0}
 def budget_twins(task: tuple) -> dict[str, float]:
     """One seed ``(seed, jpy_tn[, kind[, overrides]])``: the 10y and 30y JGB changes against the twin at each
     horizon (bp). ``kind`` ``"supplementary_budget"`` (the default: a budget of ``jpy_tn``) or
-    ``"superlong_shock"`` (``jpy_tn`` is then the shift ``spread_pa``); ``overrides`` go to both twins."""
+    ``"superlong_shock"`` (``jpy_tn`` is then the shift ``spread_pa``); ``overrides`` go to both twins.
+    ``failed``: 0, or 1 where either twin ended in a clearing failure (then ``error``, its first line,
+    is the only other field)."""
+    from model.clearing import ClearingError
     from model.model import CarryUnwindModel
     from model.results import check_accounting, run_name
     from model.scenarios import ScenarioEvent, load_scenario
@@ -50,11 +57,14 @@ def budget_twins(task: tuple) -> dict[str, float]:
     twin = CarryUnwindModel(scenario=base, seed=seed, collect=False, **overrides)
     shocked = CarryUnwindModel(scenario=dataclasses.replace(base, events=(budget,)), seed=seed, collect=False,
                                **overrides)  # fmt: skip
-    twin.run_days(days)
-    shocked.run_days(days)
+    try:
+        twin.run_days(days)
+        shocked.run_days(days)
+    except ClearingError as exc:
+        return {"failed": 1.0, "error": str(exc).splitlines()[0]}
     check_accounting(twin, run_name(twin))
     check_accounting(shocked, f"{run_name(shocked)}, {kind.replace('_', ' ')} of {size:g} on day {SHOCK_DAY}")
-    out = {}
+    out: dict[str, Any] = {"failed": 0.0}
     for h in HORIZONS:
         d = SHOCK_DAY + h
         d10 = 1e4 * (shocked.series("jgb10y_yield")[d] - twin.series("jgb10y_yield")[d])
@@ -95,15 +105,29 @@ def main(argv: list[str] | None = None) -> int:
     overrides = NO_ARBITRAGE if args.no_arbitrage else {}
     print(f"{kind.replace('_', ' ')} of {size:g} before day {SHOCK_DAY}, seeds 1-{args.seeds}"
           + (", curve arbitrageurs off" if args.no_arbitrage else ""))  # fmt: skip
-    rows = run_tasks(budget_twins, [(s, size, kind, overrides) for s in range(1, args.seeds + 1)],
-                     workers=args.workers)  # fmt: skip
-    spread: dict[str, Any] = spread_by_field(rows)
+    seeds = range(1, args.seeds + 1)
+    rows = run_tasks(budget_twins, [(s, size, kind, overrides) for s in seeds], workers=args.workers)
+    if line := failed_line(list(seeds), rows):
+        print(line)
+    cleared = [{k: v for k, v in r.items() if k != "failed"} for r in rows if not r["failed"]]
+    spread: dict[str, Any] = spread_by_field(cleared)
     for key, q in spread.items():
         print(f"{key:>22}: median {q['median']:7.2f}  5-95% [{q['q05']:.2f}, {q['q95']:.2f}]  "
-              f"95% CI of median [{q['ci95_lo']:.2f}, {q['ci95_hi']:.2f}]")  # fmt: skip
-    steeper = np.mean([r["steepening_bp_day0"] > 0 for r in rows])
+              f"95% CI of median [{q['ci95_lo']:.2f}, {q['ci95_hi']:.2f}]  (n = {q['n']} of {len(rows)})")  # fmt: skip
+    steeper = np.mean([r.get("steepening_bp_day0", math.nan) > 0 for r in rows])  # a failed seed does not steepen
     print(f"share of seeds in which the 30y rises more than the 10y on the day: {steeper:.2f}")
     return 0
+
+
+def failed_line(seeds: list[int], rows: list[dict[str, Any]]) -> str:
+    """One line naming the seeds whose twins did not both clear, and the first one's error; "" if none."""
+    failed = [(s, r) for s, r in zip(seeds, rows, strict=True) if r["failed"]]
+    if not failed:
+        return ""
+    first_seed, first = failed[0]
+    listed = ", ".join(str(s) for s, _ in failed[:10]) + (", ..." if len(failed) > 10 else "")
+    return (f"failed runs: {len(failed)} of {len(seeds)} seeds ended in a clearing failure (seeds {listed}), "
+            f"left out of the medians; seed {first_seed}: {first['error']}")  # fmt: skip
 
 
 if __name__ == "__main__":

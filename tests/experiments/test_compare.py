@@ -131,7 +131,9 @@ def test_the_same_scenario_twice_differs_by_zero_and_gets_two_labels(tmp_path, c
     table = pd.read_csv(out / "compare.csv")
     assert set(table["arm"]) == {"baseline", "baseline (2)"}
     second = table[table["arm"] == "baseline (2)"]
-    assert (second["diff_mean"].fillna(0.0) == 0.0).all()
+    # every difference is there and zero, over both seeds' pairs (a NaN difference is not a zero one)
+    assert len(second) == len(HEADLINE_METRICS) and np.isfinite(second["diff_mean"]).all()
+    assert (second["diff_mean"] == 0.0).all() and (second["n_pairs"] == 2).all()
 
 
 @pytest.mark.parametrize(

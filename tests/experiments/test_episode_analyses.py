@@ -77,10 +77,11 @@ def test_the_replays_figures_are_over_the_observations_windows():
     from model.results import max_drawdown
 
     r = replay.replay_run((1002, 35, {"market__risk_news_sd": 0.0}))
-    assert r["dates"][25] == "2024-08-05" and r["dates"][29] == "2024-08-09"
+    # from 1 Jul 2024: 24 trading days to 5 Aug (Independence Day is not one), 28 to 9 Aug
+    assert r["dates"][24] == "2024-08-05" and r["dates"][28] == "2024-08-09"
     s, v, carry = np.array(r["usdjpy"]), np.array(r["risk_index"]), np.array(r["carry"])
-    assert r["fall_pct"] == -100.0 * max_drawdown(s[:26])[0] and r["risk_index_peak"] == v[:26].max()
-    assert r["carry_fall_pct"] == 100.0 * max_drawdown(carry[:30])[0]
+    assert r["fall_pct"] == -100.0 * max_drawdown(s[:25])[0] and r["risk_index_peak"] == v[:25].max()
+    assert r["carry_fall_pct"] == 100.0 * max_drawdown(carry[:29])[0]
     assert r["fall_pct_60d"] == -100.0 * max_drawdown(s)[0] and r["carry_fall_pct_60d"] == 100.0 * max_drawdown(
         carry)[0]  # fmt: skip
     assert r["fall_pct_60d"] <= r["fall_pct"]  # a longer window's drawdown is at least as deep
