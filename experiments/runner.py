@@ -23,11 +23,12 @@ interrupted attempt had not finished. The same command run again after Ctrl-C, a
 machine therefore gives the output an uninterrupted run gives, bit for bit; once the block ends
 without an error the directory is removed, unless the block called :meth:`Checkpoint.keep` (a command
 that reports a failure by its exit status rather than by an exception). A result is found only under
-a key made of the task's function and arguments (pickled) and :func:`code_fingerprint` (the ``.py``,
-``.toml`` and ``.json`` files of ``model/``, ``agents/`` and ``experiments/``, outputs written there
-excepted, and the versions of Python, NumPy, SciPy, numba, pandas, Mesa and pyarrow): after an edit
-anywhere there, or an upgrade, nothing stored before is reused. A task that cannot be pickled, or a
-stored result that cannot be read, is simply run again.
+a key made of the task's function and arguments (pickled) and :func:`code_fingerprint` (the package
+version, the ``.py``, ``.toml`` and ``.json`` files of ``model/``, ``agents/`` and ``experiments/``,
+outputs written there and the example sweep specifications of ``experiments/specs/`` excepted, and the
+versions of Python, NumPy, SciPy, numba, pandas, Mesa and pyarrow): after an edit anywhere there, or an
+upgrade, nothing stored before is reused. A task that cannot be pickled, or a stored result that cannot
+be read, is simply run again.
 
 Every worker process reports its own code fingerprint with each result (:func:`call_reporting`,
 computed once per process): a result computed by other code than the command's (a Dask worker with
@@ -76,6 +77,8 @@ __all__ = [
     "PoolError",
     "TaskFailed",
     "default_workers",
+    "max_workers",
+    "WORKERS_RULE",
     "init_worker",
     "make_pool",
     "run_tasks",
@@ -87,6 +90,7 @@ __all__ = [
     "command_settings",
     "code_fingerprint",
     "FINGERPRINT_LIBRARIES",
+    "FINGERPRINT_SKIPS",
     "NOT_INSTALLED",
     "is_host",
     "CodeMismatch",
@@ -151,6 +155,18 @@ def default_workers() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+# what max_workers allows, in words, for messages and --help
+WORKERS_RULE = "4 per CPU core of this machine, or 256 where that is more"
+
+
+def max_workers() -> int:
+    """The most worker processes a sweep may ask for (``--workers``): 4 per CPU core of this machine, or 256
+    where that is more (:data:`WORKERS_RULE`). A run uses one core, so more workers than cores only share them; the
+    cap turns a typo (``--workers 100000``: as many processes started, each importing the model) into an
+    error. It holds for local processes and for a local Dask cluster alike (each worker is a process here)."""
+    return max(4 * (os.cpu_count() or 1), 256)
 
 
 def init_worker() -> None:
@@ -612,13 +628,18 @@ SETTINGS_FILE = "settings.json"  # a checkpoint's record of the command settings
 # reference engine's agents) and pyarrow (the parquet files results are written to and read from).
 FINGERPRINT_LIBRARIES = ("numpy", "scipy", "numba", "pandas", "mesa", "pyarrow")
 NOT_INSTALLED = "absent"  # the version recorded for a library of FINGERPRINT_LIBRARIES that is not installed
+# Folders left out of code_fingerprint: the example sweep specifications, which no command reads on its own (a
+# sweep's specification is given to it, and its manifest keeps the specification's digest): an edit there, a
+# comment in one example, must not stop every sweep and checkpoint from resuming.
+FINGERPRINT_SKIPS: tuple[tuple[str, ...], ...] = (("experiments", "specs"),)
 
 
 def code_fingerprint() -> str:
     """A hash of everything a stored result could depend on besides its task: the package's version, the
     ``.py``, ``.toml`` and ``.json`` files of ``model/``, ``agents/`` and ``experiments/`` (not the
     outputs written there: checkpoints, sweeps, runs, hidden temporary files, the calibration records;
-    see :func:`model.numba_cache.source_hash`), and the versions of Python and of the libraries in
+    see :func:`model.numba_cache.source_hash`; nor the example sweep specifications of
+    :data:`FINGERPRINT_SKIPS`), and the versions of Python and of the libraries in
     :data:`FINGERPRINT_LIBRARIES` (a library that is not installed is listed with the version
     :data:`NOT_INSTALLED`). Read afresh at each call (a few milliseconds): a scenario file edited in a
     long-lived session must change it."""
@@ -628,7 +649,7 @@ def code_fingerprint() -> str:
     from model.version import __version__
 
     libraries = " ".join(f"{name} {_installed_version(name)}" for name in FINGERPRINT_LIBRARIES)
-    code = source_hash(("model", "agents", "experiments"), (".py", ".toml", ".json"), True)
+    code = source_hash(("model", "agents", "experiments"), (".py", ".toml", ".json"), True, FINGERPRINT_SKIPS)
     return f"{__version__} {code} python {platform.python_version()} {libraries}"
 
 

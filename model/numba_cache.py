@@ -31,7 +31,10 @@ OUTPUT_MARKERS = ("manifest.json", "complete", "settings.json")
 
 
 def source_hash(
-    packages: tuple[str, ...] = ("model", "agents"), suffixes: tuple[str, ...] = (".py",), recursive: bool = False
+    packages: tuple[str, ...] = ("model", "agents"),
+    suffixes: tuple[str, ...] = (".py",),
+    recursive: bool = False,
+    skip: tuple[tuple[str, ...], ...] = (),
 ) -> str:
     """A hash of the files with these ``suffixes`` in the project's ``packages`` (their names and contents).
 
@@ -40,8 +43,9 @@ def source_hash(
     hidden files and directories (a writer's ``.tmp-*`` files among them), ``__pycache__``, and the
     outputs of commands that may be written under a package: :data:`OUTPUT_FOLDERS`, ``*.checkpoint``
     folders and any folder holding one of :data:`OUTPUT_MARKERS` (a sweep, a run, a checkpoint).
-    The hash thus covers code and the files that define behaviour (scenario and sweep specifications),
-    not results a command wrote there.
+    The hash thus covers code and the files that define behaviour (scenarios, configurations), not
+    results a command wrote there. ``skip``: folders (their parts, relative to the project, such as
+    ``("experiments", "specs")``) left out whole, whatever they hold.
     """
     h = hashlib.sha1()
     outputs: dict[Path, bool] = {}
@@ -51,6 +55,8 @@ def source_hash(
         for path in sorted(found):
             inside = path.relative_to(root).parts
             if path.suffix not in suffixes or any(p.startswith(".") or p == "__pycache__" for p in inside):
+                continue
+            if skip and any((package, *inside)[: len(folder)] == folder for folder in skip):
                 continue
             if recursive and path.suffix != ".py" and _is_output(path, root, outputs):  # code always counts
                 continue

@@ -52,6 +52,8 @@ from experiments.sweeps.spec import MIN_SENSITIVITY_SAMPLES, STATUS_OK, SpecErro
 __all__ = [
     "METHODS",
     "replicate_noise_share",
+    "noise_dominates",
+    "noise_warning",
     "DEFAULT_METRIC",
     "SensitivityResult",
     "common_replicates",
@@ -73,7 +75,7 @@ DESIGN_OF = {"sobol": "saltelli", "morris": "morris"}  # the sample design each 
 MIN_SAMPLES = {method: MIN_SENSITIVITY_SAMPLES[design] for method, design in DESIGN_OF.items()}
 
 # Okabe-Ito colours (as experiments.analysis.plots): distinguishable under colour-vision deficiency
-_BLUE, _ORANGE = "#0072B2", "#E69F00"
+_BLUE, _ORANGE, _VERMILION = "#0072B2", "#E69F00", "#D55E00"
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,23 @@ class SensitivityResult:
     dropped_replicates: int = 0  # replicates left out at every point because a run of theirs failed somewhere
 
 
+def noise_dominates(result: SensitivityResult) -> bool:
+    """Whether the seed noise estimated in the averaged metric (:func:`replicate_noise_share`) is more than its
+    whole variance across points: the points then differ by no more than noise, and the indices mean nothing."""
+    return math.isfinite(result.noise_share) and result.noise_share > 1.0
+
+
+def noise_warning(result: SensitivityResult) -> str | None:
+    """One line that says the indices cannot be read because seed noise dominates, or None when it does not."""
+    if not noise_dominates(result):
+        return None
+    return (
+        f"seed noise dominates {result.metric}: the noise estimated from the replicates is {result.noise_share:.2f} "
+        "times the variance of the averaged metric across design points (a share above 1 says that the points "
+        "differ by no more than noise), so these indices cannot be read; add replicates (the noise falls as 1/R)"
+    )
+
+
 def replicate_noise_share(results: pd.DataFrame, spec: SweepSpec, metric: str) -> float:
     """The share of the replicate-averaged metric's variance across design points that is seed noise.
 
@@ -110,6 +129,9 @@ def replicate_noise_share(results: pd.DataFrame, spec: SweepSpec, metric: str) -
     and the share is that over the variance of the point means. A replicate's own shift, the same
     at every point (what common random numbers cancel), is not counted. NaN with fewer than 2
     replicates or 2 complete points.
+
+    It is an estimate, and can exceed 1 (the noise estimated is then more than the variance it is part
+    of): the points differ by no more than noise, and the indices cannot be read (:func:`noise_warning`).
     """
     table = _replicate_table(results, spec, metric)
     table = table.loc[:, table.notna().all(axis=0)]  # the common replicates, as point_means takes them
@@ -216,7 +238,7 @@ def analyze(
     results
         The sweep's rows (:func:`experiments.sweeps.load_results`).
     spec
-        The sweep's specification (``SweepSpec.from_dict(load_manifest(DIR)["spec"])``).
+        The sweep's specification (:func:`experiments.sweeps.store.manifest_spec`).
     metric
         One of the sweep's metrics.
     method
@@ -343,7 +365,12 @@ def plot_indices(result: SensitivityResult, ax: Axes) -> Axes:
         )
     ax.set_yticks(y, t["parameter"])
     ax.axvline(0.0, color="0.4", linewidth=0.8)
-    if result.method == "sobol" and math.isfinite(result.noise_share):
+    if noise_dominates(result):  # no floor to draw (it would lie past every index): the chart says so instead
+        ax.plot([], [], linestyle="none", label=f"seed noise dominates ({result.noise_share:.2f}x the variance "
+                "across points): the indices cannot be read")  # fmt: skip
+        ax.text(0.98, 0.04, "seed noise dominates:\nthe indices cannot be read", transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=9, color=_VERMILION, fontweight="bold")  # fmt: skip
+    elif result.method == "sobol" and math.isfinite(result.noise_share):
         ax.axvline(result.noise_share, color="0.3", linewidth=1.0, linestyle="--",
                    label=f"noise floor ({result.noise_share:.1%} of the variance)")  # fmt: skip
     ax.set_xlabel(f"{xlabel}; whiskers: {100 * result.conf_level:g} % confidence intervals", fontsize=9)
@@ -364,7 +391,14 @@ def plot_indices(result: SensitivityResult, ax: Axes) -> Axes:
 def _caption(result: SensitivityResult) -> str:
     what = METRICS.get(result.metric, result.metric)
     ci = f"{100 * result.conf_level:g} % confidence intervals ({result.num_resamples} bootstrap resamples)"
-    if math.isfinite(result.noise_share):
+    if noise_dominates(result):
+        noise = (
+            f" **Seed noise dominates: the indices below cannot be read.** The seed noise left in the averaged "
+            f"metric (the seed's effect that depends on the parameters), estimated from the replicates, is "
+            f"{result.noise_share:.2f} times the metric's variance across points: more than all of it, so the "
+            "points differ by no more than noise. Add replicates (the noise falls as 1/R)."
+        )
+    elif math.isfinite(result.noise_share):
         noise = (
             f" Seed noise left in the averaged metric (the seed's effect that depends on the parameters): about "
             f"{result.noise_share:.1%} of its variance across points (s). Where that noise is independent between "
@@ -433,10 +467,10 @@ def run_sensitivity(
     ``metric`` defaults to ``usdjpy_max_fall_pct`` if the sweep kept it, else its first metric;
     ``out_dir`` defaults to ``sweep_dir``. Further keyword arguments go to :func:`analyze`.
     """
-    from experiments.sweeps import load_manifest, load_results
+    from experiments.sweeps import load_results
+    from experiments.sweeps.store import manifest_spec
 
-    manifest = load_manifest(sweep_dir)
-    spec = SweepSpec.from_dict(manifest["spec"])
+    spec = manifest_spec(sweep_dir)  # a SpecError naming the manifest if it lacks the specification
     if metric is None:
         metric = DEFAULT_METRIC if DEFAULT_METRIC in spec.metrics else spec.metrics[0]
     result = analyze(load_results(sweep_dir), spec, metric, method, **kwargs)

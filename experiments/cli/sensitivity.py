@@ -56,7 +56,7 @@ def register(sub: Any) -> None:
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
-    from experiments.analysis.sensitivity import run_sensitivity
+    from experiments.analysis.sensitivity import noise_warning, run_sensitivity
 
     if not args.dir.is_dir():
         raise UsageError(
@@ -68,5 +68,8 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     name = "Sobol' indices" if result.method == "sobol" else "Morris elementary effects"
     print(f"{name} of {result.metric} ({result.n_points} points x {result.replicates} replicates)")
     print(result.table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    warning = noise_warning(result)
+    if warning is not None:  # the table alone would read as sensitivity
+        print(f"NOTE: {warning}")
     print("written: " + ", ".join(str(p) for p in paths))
     return EXIT_OK

@@ -73,11 +73,11 @@ def register(sub: Any) -> None:
     )
     sweep.add_argument(
         "--workers",
-        type=positive_int,
+        type=_workers,
         default=None,
         metavar="N",
-        help="worker processes for the local executor and for a local Dask cluster, > 0 "
-        "(default: the CPU cores this process may use)",
+        help="worker processes for the local executor and for a local Dask cluster: from 1 to 4 per CPU core "
+        "of this machine, or to 256 where that is more (default: the CPU cores this process may use)",
     )
     sweep.add_argument(
         "--executor",
@@ -120,6 +120,24 @@ def register(sub: Any) -> None:
         help="hide the progress bar (default: shown on stderr: runs done, rate, time left)",
     )
     sweep.set_defaults(handler=_cmd_sweep)
+
+
+def _workers(text: str) -> int:
+    """argparse type of ``--workers``: an integer from 1 to :func:`experiments.runner.max_workers`."""
+    import os
+
+    # experiments.runner.max_workers, written out: importing the runner here would slow every --help
+    most = max(4 * (os.cpu_count() or 1), 256)
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 1 <= value <= most:
+        raise argparse.ArgumentTypeError(
+            f"--workers = {text!r} is not allowed; expected an integer from 1 to {most:,} "
+            "(4 per CPU core of this machine, or 256 where that is more)"
+        )
+    return value
 
 
 def _resumable_spec(args: argparse.Namespace) -> str:

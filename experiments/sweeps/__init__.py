@@ -16,8 +16,8 @@ A sweep is described by a TOML specification (examples in ``experiments/specs/``
 
     [parameters]                   # what varies: dotted section.field names of the configuration
     hedge_funds.max_leverage = { values = [2.0, 5.0, 10.0, 20.0] }
-    hedge_funds.trend_share = { range = [0.0, 0.6], num = 4 }        # num: grid points of a range
-    dealers.fx_capacity_usd_bn = { range = [100.0, 1600.0], log = true }
+    hedge_funds.trend_share = { range = [0.0, 0.5], num = 3 }        # num: grid points of a range
+    dealers.fx_capacity_usd_bn = { range = [100.0, 1600.0], num = 3, log = true }   # spaced in log10
 
 Designs (``[sweep] design``):
 
@@ -35,7 +35,12 @@ Designs (``[sweep] design``):
     SALib's Morris design: ``samples`` trajectories on a grid of ``levels`` levels, N·(D+1) points.
 
 The last two are what ``carry-unwind sensitivity`` analyses (:mod:`experiments.analysis.sensitivity`).
-A range with ``log = true`` is sampled uniformly in log10; an integer field is rounded.
+A range with ``log = true`` is sampled uniformly in log10; an integer field is rounded (its range must
+hold two integers at least, and in a Morris design every level must be an integer: ``levels``, an
+even number from 2 to 100, with ``hi - lo`` divisible by ``levels - 1``). Every value is checked
+against its field's own range, and then every point of the design against the whole configuration
+(a floor at most the reserves, say), before anything runs: a combination the design never runs is
+never refused.
 
 Randomness and identity. Every design point runs ``replicates`` times, replicate ``r`` with the
 seed ``replicate_seed(base_seed, r)``, the same at every point: differences between points are
@@ -67,20 +72,27 @@ Storage (``DIR`` = ``--out``)::
                          the parameters, the metrics, status "ok"/"error", error text, package version)
     timeseries/<run_id>.parquet   each run's full time series, if the spec asks for them
 
+(The temporary files of a writer killed mid-write, ``.tmp-*`` in ``DIR``, ``runs/`` or ``timeseries/``,
+are removed when the sweep is resumed.)
+
 Rows stream to disk as runs finish: buffered for at most ``flush_seconds`` and written as a new
 part file, atomically (written to a temporary name, fsync'ed, then ``os.replace``d), so a part
 file is either complete or absent, whatever kills the sweep. A run counts as done when its row
 is in a part file; ``--resume`` skips exactly those, so nothing is duplicated and nothing is
 lost (a run that was finished but not yet written is simply run again, with the same result).
 A sweep is resumed only with its specification and by the code that started it (the fingerprint
-of :func:`experiments.runner.code_fingerprint`: model, agents, experiments, built-in scenarios,
-library versions), so its rows never mix results of different code; every worker reports the
+of :func:`experiments.runner.code_fingerprint`: the package version, the files of model, agents and
+experiments, built-in scenarios included but not the example specifications of ``experiments/specs/``,
+and the versions of Python, NumPy, SciPy, numba, pandas, Mesa and pyarrow), so its rows never mix
+results of different code; every worker reports the
 fingerprint of the code it runs with each batch, and a batch from a worker whose code differs
 from the manifest's (a Dask worker with another installation) stops the sweep, and is not written.
 (The paper's sensitivity figure runs its sweep in a folder of the ``figures`` command's checkpoint
 and resumes it there: :func:`experiments.analysis.figures.sensitivity.sensitivity_results`.)
 A run that raises (e.g. the clearing fails) is a row with ``status = "error"`` and the error
-text; it does not stop the sweep and is retried on a resume only with ``retry_failed``. A lock
+text; it does not stop the sweep and is retried on a resume only with ``retry_failed``. A run whose
+configuration is not valid (a ``ConfigError``: bad input, which a retry would meet again) is not a
+result: it stops the sweep with a :class:`SpecError` naming the design point. A lock
 on ``DIR/.sweep.lock`` (released by the kernel even on SIGKILL) stops two sweeps writing into
 one directory at once.
 

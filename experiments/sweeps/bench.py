@@ -99,16 +99,22 @@ def benchmark_sweeps(
             records.append(rec)
             print(
                 f"{executor:>6} x{workers}: {rec['runs']} runs in {rec['seconds']:6.1f} s   "
-                f"start-up {rec['startup_s']:5.1f} s   steady {rec['steady_runs_per_min']:7.1f} runs/min   "
+                f"start-up {_figure(rec['startup_s'], 5, 1)} s   "
+                f"steady {_figure(rec['steady_runs_per_min'], 7, 1)} runs/min   "
                 f"overall {rec['overall_runs_per_min']:7.1f} runs/min   (load average before: {load:.2f})"
                 + ("" if rec["identical_to_first"] else "   ROWS DIFFER from the first executor's"),
                 flush=True,
             )
     best = {}
-    for r in records:  # each executor's best round
+    for r in records:  # each executor's best round; a round without a steady rate (a single batch) is none
         key = (r["executor"], r["workers"])
+        if r["steady_runs_per_min"] is None:
+            continue
         if key not in best or r["steady_runs_per_min"] > best[key]["steady_runs_per_min"]:
             best[key] = r
+    if not best:
+        print("no steady rate: every executor ran its runs in one batch (--runs is too small); "
+              "the speed-ups need a few batches, e.g. --runs 50")  # fmt: skip
     rate = {key: r["steady_runs_per_min"] for key, r in best.items()}
     start = {key: r["startup_s"] for key, r in best.items()}
     print(f"standard run: baseline, {days} trading days, {n_funds} hedge funds; {os.cpu_count()} CPUs")
@@ -125,6 +131,11 @@ def benchmark_sweeps(
                 f"start-up {start['dask', n]:.1f} s against {start['local', n]:.1f} s"
             )
     return records
+
+
+def _figure(value: float | None, width: int, decimals: int) -> str:
+    """A figure of the report, right-aligned; "n/a" where there is none (no steady rate after a single batch)."""
+    return f"{'n/a':>{width}}" if value is None else f"{value:{width}.{decimals}f}"
 
 
 MAX_BENCH_RUNS = 10_000  # runs per executor: five executors run them all; a typo of 10^9 must not start

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from experiments.sweeps.spec import SweepSpec, run_id
 
-__all__ = ["design_table", "make_tasks"]
+__all__ = ["design_table", "make_tasks", "point_overrides"]
 
 
 def design_table(spec: SweepSpec) -> Any:
@@ -52,6 +52,17 @@ def design_table(spec: SweepSpec) -> Any:
     for p, col in zip(params, columns, strict=True):
         data[p.name] = pd.Series(col, dtype=dtypes[p.kind])
     return pd.DataFrame(data)
+
+
+def point_overrides(fixed: Mapping[str, Any], params: Mapping[str, Any], days: int) -> dict[str, Any]:
+    """The overrides a run of a design point applies to its scenario's configuration: the ``[fixed]`` values,
+    the point's parameters and the horizon, in one step.
+
+    :func:`~experiments.sweeps.executors.run_one` builds a run's configuration with them, and
+    :func:`~experiments.sweeps.parsing.check_design` builds every point's with them before anything runs, so
+    that a point the check accepts is one its runs accept.
+    """
+    return {**fixed, **params, "simulation.days": days}
 
 
 def _design_records(design: Any, names: Sequence[str]) -> list[dict[str, Any]]:

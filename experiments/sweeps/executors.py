@@ -26,16 +26,18 @@ from typing import Any
 from experiments.logs import quiet_model_logs
 from experiments.runner import (
     EXECUTORS,
+    WORKERS_RULE,
     CodeMismatch,
     PoolError,
     call_reporting,
     check_worker,
     default_workers,
     make_pool,
+    max_workers,
     scheduler_address_problem,
     scheduler_connection_problem,
 )
-from experiments.sweeps.designs import make_tasks
+from experiments.sweeps.designs import make_tasks, point_overrides
 from experiments.sweeps.spec import (
     ID_COLUMNS,
     MIN_SENSITIVITY_SAMPLES,
@@ -49,6 +51,7 @@ from experiments.sweeps.spec import (
 )
 from experiments.sweeps.store import SweepStore, code_identity, now
 from model.numba_cache import CacheDamaged
+from model.validation import ConfigError, shown
 
 __all__ = ["SweepReport", "run_one", "run_batch", "run_sweep"]
 
@@ -98,6 +101,11 @@ def run_one(spec: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:
     model.numba_cache.CacheDamaged
         numba's cache of compiled kernels cannot be read: a broken environment, not a result of the
         run; it stops the sweep with one line naming the folder to delete.
+    SpecError
+        The run's configuration, or anything else it was given, is not valid (a ``ConfigError``): bad
+        input, not a result of the model; it stops the sweep with one line naming the design point
+        (:func:`~experiments.sweeps.parsing.parse_spec` checks every point before anything runs, so
+        this is a last guard).
     """
     from model import __version__
     from model.accounting import AccountingError
@@ -112,7 +120,7 @@ def run_one(spec: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:
 
         with quiet_model_logs():
             scenario = _scenario(spec)
-            config = scenario.config.with_overrides({**spec["fixed"], **task["params"]})
+            config = scenario.config.with_overrides(point_overrides(spec["fixed"], task["params"], spec["days"]))
             result = run_simulation(config, scenario=scenario, seed=task["seed"], days=spec["days"])
             values = run_metrics(result.timeseries, result.summary)
         row.update({m: values[m] for m in spec["metrics"]})
@@ -120,6 +128,11 @@ def run_one(spec: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:
         timeseries = result.timeseries if spec.get("timeseries") else None
     except AccountingError:  # books that do not balance are a bug in the model, not a result: the sweep stops
         raise
+    except ConfigError as exc:  # bad input, not a result: recorded as a failed run, it would fail again on a retry
+        params = ", ".join(f"{name} = {shown(value)}" for name, value in task["params"].items())
+        raise SpecError(
+            f"design point {task['point']} ({params}) is not a valid configuration: {' '.join(str(exc).split())}"
+        ) from None
     except Exception as exc:  # a failed run is a result too: recorded, and the sweep goes on
         raise_if_damaged(exc)  # ... but a damaged cache fails every run: not a result
         row.update({m: math.nan for m in spec["metrics"]})
@@ -268,7 +281,8 @@ def run_sweep(
     executor
         "local" (worker processes), "dask" (a LocalCluster, or ``scheduler``) or "serial".
     workers
-        Worker processes for "local" and a local Dask cluster (default: the usable CPU cores).
+        Worker processes for "local" and a local Dask cluster (default: the usable CPU cores), at most
+        :func:`experiments.runner.max_workers`.
     scheduler
         Address of a running Dask scheduler (``tcp://host:8786``); implies executor "dask".
     resume
@@ -287,7 +301,8 @@ def run_sweep(
     ------
     SpecError
         ``out_dir`` holds another sweep, or a sweep without ``resume``, or one that other code or another
-        specification started; ``scheduler`` is not an address ``[PROTOCOL://]HOST:PORT``.
+        specification started; ``scheduler`` is not an address ``[PROTOCOL://]HOST:PORT``; ``workers`` is out of
+        its range; a run's configuration is not valid (the sweep stops there, its finished runs kept).
     SweepInterrupted
         Ctrl-C: finished runs were written; the exception says how many.
     SweepError
@@ -313,6 +328,10 @@ def run_sweep(
             f"scheduler = {scheduler!r} cannot be reached ({problem}); expected the address of a running Dask "
             "scheduler; nothing was written"
         )
+    most = max_workers()
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= most):
+        raise SpecError(f"workers = {shown(workers)} is not allowed; expected an integer from 1 to {most:,} "
+                        f"({WORKERS_RULE})")  # fmt: skip
     workers = workers or default_workers()
     store = SweepStore(out, spec)
     store.check_target()  # before the lock file is made in it
@@ -326,8 +345,10 @@ def run_sweep(
             if n:
                 log.info("retrying %d failed run%s", n, "s" if n != 1 else "")
         store.begin_session(session)  # recorded before any run: a session killed outright still shows
-        done = store.done_ids()
+        done = store.done_ids()  # refuses a run recorded twice
         all_tasks = make_tasks(spec, design)
+        if not done <= {t["run_id"] for t in all_tasks}:  # rows of another sweep: named, with their file
+            store.check_runs({t["run_id"] for t in all_tasks})
         tasks = [t for t in all_tasks if t["run_id"] not in done]
         n_total = len(all_tasks)
         fewest = MIN_SENSITIVITY_SAMPLES.get(spec.design)
@@ -444,6 +465,11 @@ def run_sweep(
                                     raise  # a bug in the model: the sweep stops, its finished runs kept
                                 if isinstance(exc, CacheDamaged):  # a broken environment: every run would fail
                                     raise SweepError(str(exc)) from None
+                                if isinstance(exc, ConfigError):  # bad input (run_one): a retry would fail again
+                                    raise SpecError(
+                                        f"{exc}; the sweep stopped, its finished runs are kept in {out}: correct "
+                                        "the specification, then start it again with another --out"
+                                    ) from None
                                 n_lost += len(batch)
                                 log.error(
                                     "%d runs lost (%s: %s); rerun with --resume", len(batch), type(exc).__name__, exc

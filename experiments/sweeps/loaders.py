@@ -17,8 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from experiments.analysis.metrics import METRICS
-from experiments.sweeps.spec import SweepSpec
-from experiments.sweeps.store import load_manifest, part_files, read_part, result_schema
+from experiments.sweeps.store import (
+    check_unique_runs,
+    load_manifest,
+    manifest_spec,
+    part_files,
+    read_part,
+    result_schema,
+)
 
 __all__ = ["load_results", "to_xarray"]
 
@@ -33,22 +39,21 @@ def load_results(out_dir: str | Path) -> Any:
     Raises
     ------
     SpecError
-        ``out_dir`` holds no sweep.
-    ValueError
-        A run id appears twice (the directory was edited by hand: the sweep never writes one twice).
+        ``out_dir`` holds no sweep, its manifest lacks an entry or is damaged, a part file is damaged, or
+        a run is recorded twice (a part file copied in twice: the sweep never writes a run twice); the
+        message names the file. A ``ValueError``, as every ``SpecError``.
     """
     import pyarrow as pa
 
     out = Path(out_dir)
     manifest = load_manifest(out)
-    spec = SweepSpec.from_dict(manifest["spec"])
+    spec = manifest_spec(out, manifest)
     schema = result_schema(spec)
     parts = part_files(out)
-    table = pa.concat_tables([read_part(p, schema=schema) for p in parts]) if parts else schema.empty_table()
+    tables = [read_part(p, schema=schema) for p in parts]
+    check_unique_runs(out, parts, tables)
+    table = pa.concat_tables(tables) if tables else schema.empty_table()
     df = table.to_pandas()
-    if df["run_id"].duplicated().any():
-        dup = df.loc[df["run_id"].duplicated(), "run_id"].iloc[0]
-        raise ValueError(f"{out}: run {dup} is recorded more than once")
     df = df.sort_values(["point", "replicate"], kind="stable").reset_index(drop=True)
     df.attrs.update(
         name=spec.name,

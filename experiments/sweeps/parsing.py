@@ -7,12 +7,14 @@ import datetime as dt
 import difflib
 import math
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from experiments.analysis.metrics import METRICS
+from experiments.sweeps.designs import design_table
 from experiments.sweeps.spec import DESIGNS, Parameter, SpecError, SweepSpec
 from model.config import toml_loads
 from model.validation import ConfigError, shown
@@ -20,13 +22,19 @@ from model.validation import ConfigError, shown
 # a sweep's name: the characters a scenario's name may have (it labels outputs, and may name them)
 SWEEP_NAME = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,99}")
 
-__all__ = ["load_spec", "parse_spec", "MAX_RUNS", "MAX_DAYS"]
+__all__ = ["load_spec", "parse_spec", "check_design", "MAX_RUNS", "MAX_DAYS", "MAX_VALUES", "MAX_LEVELS"]
 
 # Caps that turn a typo (num = 10^8, samples = 2^30, days = 10^9) into an error before anything
 # is generated. 10^6 runs of the default 500 days take about a CPU-month; days are capped at
 # 100,000 trading days (about 400 years). A larger design is allowed with --max-runs.
 MAX_RUNS = 1_000_000
 MAX_DAYS = 100_000
+# The longest 'values' list: a list is written by hand; more values than this are a range with num (a grid)
+# or a range sampled by the design. Checked before any value is looked at.
+MAX_VALUES = 10_000
+# Morris levels: SALib's design is balanced only with an even number of levels (with an odd number it warns
+# and never samples the top of the range); a screen gains nothing from more than 100.
+MAX_LEVELS = 100
 
 _SWEEP_KEYS = {
     "name": "a name for the sweep (default: the file name)",
@@ -93,18 +101,31 @@ def _field_kind(name: str, ctx: str) -> str:
 
 
 def _flatten(table: Any, ctx: str) -> dict[str, Any]:
-    """``{"a.b": v}`` from ``[t] a.b = v``, ``[t.a] b = v`` or ``[t] "a.b" = v``."""
+    """``{"a.b": v}`` from ``[t] a.b = v``, ``[t.a] b = v`` or ``[t] "a.b" = v``.
+
+    TOML holds ``a.b = 1`` (a table ``a`` with a key ``b``) and ``"a.b" = 2`` (one key with a dot in it) as
+    two keys: both name the field ``a.b``, which is then given twice, an error (neither silently wins).
+    """
     if not isinstance(table, dict):
         raise SpecError(f"{ctx} must be a table")
     out: dict[str, Any] = {}
+
+    def put(name: str, value: Any) -> None:
+        if name in out:
+            raise SpecError(
+                f"{ctx} {name} is given twice, as {shown(out[name])} and as {shown(value)} (once as the quoted key "
+                f'"{name}", once as a dotted key or under a table); expected each field once'
+            )
+        out[name] = value
+
     for key, value in table.items():
         if "." in key:
-            out[key] = value
+            put(key, value)
         elif isinstance(value, dict) and not (set(value) & set(_PARAM_KEYS)):
             for sub, v in value.items():
-                out[f"{key}.{sub}"] = v
+                put(f"{key}.{sub}", v)
         else:
-            out[key] = value  # rejected by _field_kind with the list of sections
+            put(key, value)  # rejected by _field_kind with the list of sections
     return out
 
 
@@ -155,7 +176,12 @@ def _parse_parameter(name: str, raw: Any, design: str, where: str, max_runs: int
     if "values" in raw:
         values = raw["values"]
         if not isinstance(values, list) or not values:
-            raise SpecError(f"{ctx}.values = {values!r} is not allowed; expected a non-empty list")
+            raise SpecError(f"{ctx}.values = {shown(values)} is not allowed; expected a non-empty list")
+        if len(values) > MAX_VALUES:  # before any value is looked at
+            raise SpecError(
+                f"{ctx}.values is a list of {len(values):,} values, which is not allowed; expected at most "
+                f"{MAX_VALUES:,} (for more, give a range: with num = N for a grid)"
+            )
         values = [_coerce(v, kind, f"{ctx}.values[{i}]") for i, v in enumerate(values)]
         if len(set(values)) != len(values):
             raise SpecError(f"{ctx}.values = {values!r} repeats a value")
@@ -175,17 +201,18 @@ def _parse_parameter(name: str, raw: Any, design: str, where: str, max_runs: int
         raise SpecError(f"{ctx}.range = {rng!r} is not allowed; expected lo < hi")
     if log_scale and lo <= 0:
         raise SpecError(f"{ctx}: log = true needs a positive range, got [{lo:g}, {hi:g}]")
+    if kind == "int" and math.floor(hi) - math.ceil(lo) < 1:  # [10.4, 10.6]: rounding gives values outside it
+        raise SpecError(
+            f"{ctx}.range = [{lo:g}, {hi:g}] is not allowed; an integer field's range must hold at least two "
+            "integers (its values are rounded to integers)"
+        )
     num = raw.get("num")
     if design == "grid":
         if num is None:
             raise SpecError(f"{ctx}: the grid design needs 'num' (grid points) with a 'range', or a 'values' list")
         if isinstance(num, bool) or not isinstance(num, int) or num < 2:
             raise SpecError(f"{ctx}.num = {num!r} is not allowed; expected an integer >= 2")
-        if num > max_runs:
-            raise SpecError(
-                f"{ctx}.num = {num} is not allowed; expected at most {max_runs:,} grid points "
-                "(the cap on a sweep's runs; raise it with --max-runs)"
-            )
+        _check_num(num, ctx, max_runs)
     elif num is not None:
         raise SpecError(f"{ctx}: 'num' is only used by the grid design (this one is {design!r})")
     p = Parameter(name=name, kind=kind, lo=lo, hi=hi, num=num, log=log_scale)
@@ -194,18 +221,166 @@ def _parse_parameter(name: str, raw: Any, design: str, where: str, max_runs: int
     return p
 
 
-def _check_bounds(p: Parameter, base: Any, where: str) -> None:
-    """Every value the parameter can take must be a valid configuration (on top of ``base``)."""
+_ALONE: dict[type, type] = {}
+
+
+def _field_problem(name: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for the field ``name`` by that field's own rules (its type, range or
+    choices), in the configuration's words; None if nothing is.
+
+    The rules that tie a field to others (a reserve floor at most the reserves, leverage at most one over
+    the margin) are not applied here: whether a value breaks one depends on the values it meets, which
+    only the design's points say (:func:`check_design`). A value is thus never refused here for a
+    combination that the sweep does not run.
+    """
+    from model.config import SECTIONS
+
+    section, _, field = name.partition(".")
+    cls = SECTIONS[section]
+    alone = _ALONE.get(cls)
+    if alone is None:  # the section without its cross-field checks, under its own name (the messages name it)
+        attrs = {"_check": lambda self: None, "__module__": cls.__module__, "__qualname__": cls.__qualname__}
+        alone = _ALONE[cls] = type(cls.__name__, (cls,), attrs)
+    try:
+        alone(**{field: value})  # every other field at its default, which is valid
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
+def _check_num(num: Any, ctx: str, max_runs: int) -> None:
+    """Refuse a grid's ``num`` beyond the cap on a sweep's runs (a typo such as num = 100000000)."""
+    if isinstance(num, int) and not isinstance(num, bool) and num > max_runs:
+        raise SpecError(
+            f"{ctx}.num = {num} is not allowed; expected at most {max_runs:,} grid points "
+            "(the cap on a sweep's runs; raise it with --max-runs)"
+        )
+
+
+def _check_values(p: Parameter, where: str) -> None:
+    """Every value of the parameter's list, or both ends of its range, must be allowed for its field on
+    its own (:func:`_field_problem`): a clear message naming the parameter and the value."""
     if p.values is not None:
         probes = [(f"value {v!r}", v) for v in p.values]
     else:
         lo, hi = p.coerce_values(np.array([p.lo, p.hi]))
         probes = [(f"lower bound {lo!r}", lo), (f"upper bound {hi!r}", hi)]
     for what, value in probes:
+        problem = _field_problem(p.name, value)
+        if problem is not None:
+            raise SpecError(f"{where}: [parameters] {p.name}: {what}: {problem}")
+
+
+def _check_morris_integer(p: Parameter, levels: int, where: str) -> None:
+    """An integer parameter of a Morris design must have an integer at every level of the design's grid.
+
+    SALib's analysis divides each elementary effect by the nominal step (a level's width); rounded levels
+    make the steps uneven ([10, 14] on 4 levels: 10, 11, 13, 14), which biases mu* (a linear metric of
+    slope 1 gives 4.5 in place of 4).
+    """
+    a, b = p.sampling_bounds()
+    z = a + (b - a) * np.arange(levels) / (levels - 1)
+    x = 10.0**z if p.log else z
+    if np.all(np.abs(x - np.rint(x)) <= 1e-9 * np.maximum(1.0, np.abs(x))):
+        return
+    each = [f"{v:.4g}" for v in x]
+    shown_levels = ", ".join(each if levels <= 6 else [*each[:3], "...", *each[-2:]])
+    need = (
+        f"integer ends whose log-spaced levels are integers too (here {shown_levels})"
+        if p.log
+        else f"integer ends with hi - lo divisible by levels - 1 = {levels - 1}, so that every level is an "
+        f"integer (here {shown_levels})"
+    )
+    raise SpecError(
+        f"{where}: [parameters] {p.name}: range = [{p.lo:g}, {p.hi:g}] is not allowed with levels = {levels}; "
+        f"an integer parameter of a Morris design needs {need}: rounded levels make the steps uneven, which "
+        "biases mu*"
+    )
+
+
+def _shown_point(params: dict[str, Any]) -> str:
+    return ", ".join(f"{name} = {shown(value)}" for name, value in params.items())
+
+
+def _suspect_points(
+    config: Any, fixed: dict[str, Any], days: int, names: list[str], columns: list[list[Any]]
+) -> Iterator[int]:
+    """The indices of the design points whose configuration fails to build, in order (each distinct point once).
+
+    Builds what :meth:`model.config.ModelConfig.with_overrides` builds, only faster: the sections no
+    parameter touches once, the others once per distinct combination of their parameters' values, then the
+    whole configuration (its checks across sections) per point. ``with_overrides`` validates every section
+    afresh from the same values, so a point passes here exactly when it passes there
+    (:func:`check_design` confirms each suspect with ``with_overrides`` itself, for its message).
+    """
+    from model.config import SECTIONS, ModelConfig
+
+    data = config.to_dict()
+    for key, value in {**fixed, "simulation.days": days}.items():
+        section, _, field = key.partition(".")
+        data[section][field] = value
+    touched: dict[str, list[tuple[int, str]]] = {}
+    for j, name in enumerate(names):
+        section, _, field = name.partition(".")
+        touched.setdefault(section, []).append((j, field))
+    parts: dict[str, Any] = {}
+    try:
+        for section, kind in SECTIONS.items():
+            if section not in touched:
+                parts[section] = kind.from_dict(data[section])
+    except ConfigError:  # a section the parameters do not touch: every point fails alike
+        yield 0
+        return
+    built: dict[tuple, Any] = {}
+    seen: set[tuple] = set()
+    for i in range(len(columns[0]) if columns else 0):
+        values = tuple(col[i] for col in columns)
+        if values in seen:  # a Morris trajectory visits a point more than once
+            continue
+        seen.add(values)
         try:
-            base.with_overrides({p.name: value})
+            for section, fields in touched.items():
+                key = (section, *(values[j] for j, _ in fields))
+                part = built.get(key)
+                if part is None:
+                    if len(built) > 100_000:  # bounded memory on a very large design
+                        built.clear()
+                    part = SECTIONS[section].from_dict({**data[section], **{f: values[j] for j, f in fields}})
+                    built[key] = part
+                parts[section] = part
+            ModelConfig(**parts)
+        except ConfigError:
+            yield i
+
+
+def check_design(spec: SweepSpec, design: Any, scenario: Any, where: str, fixed_problem: str | None = None) -> None:
+    """Refuse (:class:`SpecError`) a design with a point whose configuration is not valid.
+
+    A point's configuration is what its runs build (:func:`experiments.sweeps.designs.point_overrides`:
+    the scenario's configuration with the ``[fixed]`` values, the point's parameters and the horizon), so
+    every rule that ties fields together is applied to the combinations the design really runs, and to
+    no other. The first invalid point is named, with its parameters and the configuration's error, in one
+    line; ``fixed_problem`` (the error of the ``[fixed]`` values alone, if any) is reported as the
+    ``[fixed]`` table's when the point fails with that same error: it is then not the parameters' doing.
+    Each section is built once per distinct combination of its parameters' values: 10,000 points take about
+    a second with the parameters in one section, a few seconds with them spread over four.
+    """
+    from experiments.sweeps.designs import point_overrides
+
+    names = spec.names
+    columns = [design[name].tolist() for name in names]  # plain Python values, as the runs get them
+    points = design["point"].tolist()
+    for i in _suspect_points(scenario.config, spec.fixed, spec.days, names, columns):
+        params = {name: columns[j][i] for j, name in enumerate(names)}
+        try:
+            scenario.config.with_overrides(point_overrides(spec.fixed, params, spec.days))
         except ConfigError as exc:
-            raise SpecError(f"{where}: [parameters] {p.name}: {what}: {exc}") from None
+            if fixed_problem is not None and str(exc) == fixed_problem:
+                raise SpecError(f"{where}: [fixed]: {exc}") from None
+            raise SpecError(
+                f"{where}: [parameters]: design point {points[i]} ({_shown_point(params)}) is not a valid "
+                f"configuration: {exc}"
+            ) from None
 
 
 def _int_key(table: dict, key: str, default: int | None, lo: int, ctx: str) -> int | None:
@@ -243,19 +418,33 @@ def _load_sweep_scenario(value: Any, where: str, base_dir: Path) -> tuple[Any, s
         raise SpecError(f"{where}: [sweep] scenario: {exc}") from None
 
 
+def _grid_count(raw: Any) -> int:
+    """How many grid values a parameter's TOML entry gives (its list's length, or its ``num``), read before any
+    value is looked at; 1 for an entry that is malformed (parsing it says why)."""
+    if isinstance(raw, dict):
+        values, num = raw.get("values"), raw.get("num")
+        if isinstance(values, list):
+            return max(len(values), 1)
+        if isinstance(num, int) and not isinstance(num, bool) and num > 0:
+            return num
+        return 1
+    return max(len(raw), 1) if isinstance(raw, list) else 1
+
+
 def _check_size(
     design: str,
-    parameters: list[Parameter],
+    counts: list[int],
     samples: int | None,
     replicates: int,
     second_order: bool,
     max_runs: int,
     ctx: str,
 ) -> None:
-    """Refuse a design of more than ``max_runs`` runs, counted without generating it."""
-    d = len(parameters)
+    """Refuse a design of more than ``max_runs`` runs, counted without generating it (``counts``: each
+    parameter's number of grid values, used by the grid design)."""
+    d = len(counts)
     if design == "grid":
-        points = math.prod(len(p.values) if p.values is not None else int(p.num or 0) for p in parameters)
+        points = math.prod(counts)
     elif design == "saltelli":
         points = (samples or 0) * (2 * d + 2 if second_order else d + 2)
     elif design == "morris":
@@ -273,13 +462,17 @@ def _check_size(
 def parse_spec(text: str, where: str = "<spec>", base_dir: str | Path = ".", *, max_runs: int = MAX_RUNS) -> SweepSpec:
     """Parse and validate a sweep specification.
 
-    Every name is checked against the configuration, and every value a parameter can take
-    (its list of values, or both ends of its range) is applied to the scenario's configuration
-    with the ``[fixed]`` values, so that an unknown field or an out-of-range bound is reported
-    before anything runs, naming the parameter.
+    Every name is checked against the configuration, and every value a parameter can take (its list
+    of values, or both ends of its range) against its field's own type and range, so that an unknown
+    field or an out-of-range bound is reported before anything runs, naming the parameter. Then the
+    design is generated and every point's configuration built as its runs build it
+    (:func:`check_design`): a rule that ties fields together (a reserve floor at most the reserves) is
+    applied to the combinations the design runs, and a value is never refused for a combination it
+    does not run.
 
-    A design of more than ``max_runs`` runs (points x replicates) and a horizon of more than
-    :data:`MAX_DAYS` days are refused before the design is generated.
+    A design of more than ``max_runs`` runs (points x replicates), a ``values`` list of more than
+    :data:`MAX_VALUES` values and a horizon of more than :data:`MAX_DAYS` days are refused before any
+    value is looked at, and before the design is generated.
 
     Raises
     ------
@@ -322,11 +515,17 @@ def parse_spec(text: str, where: str = "<spec>", base_dir: str | Path = ".", *, 
     design_seed = _int_key(sweep, "design_seed", 0, 0, ctx)
     timeseries = _bool_key(sweep, "timeseries", False, ctx)
     second_order = _bool_key(sweep, "second_order", False, ctx)
-    levels = _int_key(sweep, "levels", 4, 2, ctx)
     if "second_order" in sweep and design != "saltelli":
         raise SpecError(f"{ctx} second_order is only used by the saltelli design")
     if "levels" in sweep and design != "morris":
         raise SpecError(f"{ctx} levels is only used by the morris design")
+    levels = sweep.get("levels", 4)
+    if isinstance(levels, bool) or not isinstance(levels, int) or not 2 <= levels <= MAX_LEVELS or levels % 2:
+        raise SpecError(
+            f"{ctx} levels = {shown(levels)} is not allowed; expected an even integer from 2 to {MAX_LEVELS} "
+            "(SALib's Morris design is balanced only with an even number of levels: with an odd number the top "
+            "of each range is never sampled)"
+        )
 
     samples = _int_key(sweep, "samples", None, 1, ctx)
     if samples is not None and samples > max_runs:
@@ -375,31 +574,37 @@ def parse_spec(text: str, where: str = "<spec>", base_dir: str | Path = ".", *, 
         name: _coerce(v, _field_kind(name, f"{where}: [fixed]"), f"{where}: [fixed] {name}")
         for name, v in fixed_raw.items()
     }
-    try:
-        base = scenario.config.with_overrides({**fixed, "simulation.days": days})  # days: with the start date
+    for name, value in fixed.items():
+        problem = _field_problem(name, value)
+        if problem is not None:
+            raise SpecError(f"{where}: [fixed]: {problem}")
+    try:  # the [fixed] values and the horizon on the scenario: whether they hold with the parameters is
+        # decided by the design's points (check_design), which say so as the [fixed] table's error if they fail alike
+        scenario.config.with_overrides({**fixed, "simulation.days": days})
+        fixed_problem = None
     except ConfigError as exc:
-        raise SpecError(f"{where}: [fixed]: {exc}") from None
+        fixed_problem = str(exc)
 
     params_raw = _flatten(data.get("parameters", {}), f"{where}: [parameters]")
     if not params_raw:
         raise SpecError(f"{where}: [parameters] is empty; name at least one section.field to vary")
+    # the size first, from the lengths alone: a huge list or grid is refused before any value is looked at
+    if design == "grid":
+        for name, raw in params_raw.items():
+            _check_num(raw.get("num") if isinstance(raw, dict) else None, f"{where}: [parameters] {name}", max_runs)
+    counts = [_grid_count(raw) for raw in params_raw.values()]
+    _check_size(design, counts, samples, replicates, second_order, max_runs, ctx)
     parameters = []
     for name, raw in params_raw.items():
         if name in fixed:
             raise SpecError(f"{where}: {name!r} is both in [fixed] and in [parameters]")
-        p = _parse_parameter(name, raw, design, where, max_runs)
-        _check_bounds(p, base, where)
-        parameters.append(p)
-    _check_size(design, parameters, samples, replicates, second_order, max_runs, ctx)
-    if design == "morris":
-        for p in parameters:
-            if p.kind == "int" and p.hi - p.lo < levels - 1:
-                raise SpecError(
-                    f"{where}: [parameters] {p.name}: an integer range needs hi - lo >= levels - 1 = {levels - 1}, "
-                    "or rounding merges Morris levels"
-                )
+        parameters.append(_parse_parameter(name, raw, design, where, max_runs))
+    for p in parameters:
+        _check_values(p, where)
+        if design == "morris" and p.kind == "int":
+            _check_morris_integer(p, levels, where)
 
-    return SweepSpec(
+    spec = SweepSpec(
         name=str(sweep.get("name", Path(where).stem)),
         description=str(sweep.get("description", "")),
         design=design,
@@ -417,3 +622,11 @@ def parse_spec(text: str, where: str = "<spec>", base_dir: str | Path = ".", *, 
         timeseries=timeseries,
         fixed=fixed,
     )
+    try:
+        design_points = design_table(spec)
+    except ImportError:  # SALib is not installed: no design, and nothing runs (the command line says what to install)
+        if fixed_problem is not None:
+            raise SpecError(f"{where}: [fixed]: {fixed_problem}") from None
+        return spec
+    check_design(spec, design_points, scenario, where, fixed_problem)
+    return spec

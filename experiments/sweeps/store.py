@@ -12,7 +12,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from experiments.runner import atomic_write, fingerprint_difference, fsync_dir
+from experiments import runner
+from experiments.runner import fingerprint_difference, fsync_dir
 from experiments.sweeps.designs import design_table
 from experiments.sweeps.spec import FORMAT, STATUS_ERROR, STATUS_OK, SpecError, SweepError, SweepSpec, spec_to_toml
 
@@ -28,7 +29,10 @@ __all__ = [
     "part_files",
     "read_part",
     "load_manifest",
+    "manifest_spec",
     "load_design",
+    "check_unique_runs",
+    "same_design",
     "code_identity",
     "now",
 ]
@@ -65,9 +69,13 @@ def result_schema(spec: SweepSpec) -> Any:
     )
 
 
+# Every file of the directory is written through experiments.runner.atomic_write, looked up at each call (not
+# imported by name): a test that replaces it there sees every path the sweep writes.
+
+
 def _write_json(path: Path, data: Any) -> None:
     text = json.dumps(data, indent=2, allow_nan=False) + "\n"
-    atomic_write(path, lambda f: f.write(text.encode()))
+    runner.atomic_write(path, lambda f: f.write(text.encode()))
 
 
 def load_manifest(out_dir: str | Path) -> dict[str, Any]:
@@ -84,7 +92,59 @@ def load_manifest(out_dir: str | Path) -> dict[str, Any]:
     manifest = parse_json(data, lambda problem: SpecError(f"{path}: cannot read the sweep's manifest: {problem}"))
     if not isinstance(manifest, dict):
         raise SpecError(f"{path}: the sweep's manifest must be a JSON object, got {type(manifest).__name__}")
+    _check_manifest(manifest, path)
     return manifest
+
+
+# what every reader of a manifest relies on: the entries carry-unwind sweep writes before its first run
+_MANIFEST_KEYS = {
+    "spec": "the sweep's specification, an object",
+    "n_points": "the design's point count, an integer >= 0",
+    "n_runs": "the sweep's run count, an integer >= 0",
+}
+
+
+def _check_manifest(manifest: dict[str, Any], path: Path) -> None:
+    """Refuse a manifest without the entries its readers use, or with one of the wrong type: one line naming
+    the file and the entry (it was edited, or is not a sweep's)."""
+    from model.validation import shown
+
+    def refuse(problem: str) -> SpecError:
+        return SpecError(
+            f"{path}: the sweep's manifest {problem}; it was edited or is not a sweep's: start the sweep again "
+            "with another --out"
+        )
+
+    for key, what in _MANIFEST_KEYS.items():
+        if key not in manifest:
+            raise refuse(f"has no {key!r} ({what})")
+        value = manifest[key]
+        if key == "spec":
+            ok = isinstance(value, dict)
+        else:
+            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        if not ok:
+            raise refuse(f"has {key} = {shown(value)}, which is not allowed; expected {what}")
+    sessions = manifest.get("sessions", [])
+    if not isinstance(sessions, list) or not all(isinstance(s, dict) for s in sessions):
+        raise refuse(f"has sessions = {shown(sessions)}, which is not allowed; expected a list of objects")
+
+
+def manifest_spec(out_dir: str | Path, manifest: Mapping[str, Any] | None = None) -> SweepSpec:
+    """The specification recorded in ``DIR/manifest.json`` (``manifest``: the manifest, read already); a
+    :class:`SpecError` naming the file if it cannot be read back (an entry missing or of the wrong type)."""
+    if manifest is None:
+        manifest = load_manifest(out_dir)
+    try:
+        return SweepSpec.from_dict(manifest["spec"])
+    except KeyError as exc:
+        problem = f"has no {exc.args[0]!r}"
+    except (TypeError, ValueError, AttributeError) as exc:
+        problem = f"cannot be read ({' '.join(str(exc).split())})"
+    raise SpecError(
+        f"{Path(out_dir) / MANIFEST_FILE}: the specification in the sweep's manifest {problem}; it was edited or "
+        "is not a sweep's: start the sweep again with another --out"
+    )
 
 
 def load_design(out_dir: str | Path) -> Any:
@@ -174,10 +234,12 @@ class SweepStore:
     def prepare(self, spec_text: str | None, resume: bool) -> tuple[Any, dict[str, Any]]:
         """Create the directory's files, or check that they belong to this spec; returns (design, manifest)."""
         manifest_path = self.out / MANIFEST_FILE
-        for tmp in itertools.chain(self.out.glob(".tmp-*"), self.runs.glob(".tmp-*")):
+        leftovers = (folder.glob(".tmp-*") for folder in (self.out, self.runs, self.out / TIMESERIES_DIR))
+        for tmp in itertools.chain.from_iterable(leftovers):
             tmp.unlink(missing_ok=True)  # left by a writer that was killed mid-write
         if manifest_path.exists():
             manifest = load_manifest(self.out)
+            manifest_spec(self.out, manifest)  # its specification must read back, as the loaders read it
             done = len(self.done_ids())
             if not resume:
                 raise SpecError(
@@ -199,10 +261,15 @@ class SweepStore:
                 )
             design = load_design(self.out)
             fresh = design_table(self.spec)
-            if not fresh.equals(design):
+            if not same_design(fresh, design):
                 log.warning(
                     "the design generated now differs from the stored one (library upgrade?); using the stored design"
                 )
+                # its points were checked when the sweep started, by the code of then: checked again, before any run
+                from experiments.sweeps.executors import _scenario
+                from experiments.sweeps.parsing import check_design
+
+                check_design(self.spec, design, _scenario(self.spec.to_dict()), str(self.out / DESIGN_FILE))
             return design, manifest
         if part_files(self.out):
             raise SpecError(f"{self.out} holds result files but no {MANIFEST_FILE}; choose another --out")
@@ -216,9 +283,9 @@ class SweepStore:
         identity = code_identity()
         self.runs.mkdir(parents=True, exist_ok=True)
         design = design_table(self.spec)
-        atomic_write(self.out / DESIGN_FILE, lambda f: design.to_parquet(f, engine="pyarrow", index=False))
+        runner.atomic_write(self.out / DESIGN_FILE, lambda f: design.to_parquet(f, engine="pyarrow", index=False))
         text = spec_text if spec_text is not None else spec_to_toml(self.spec)
-        atomic_write(self.out / SPEC_FILE, lambda f: f.write(text.encode()))
+        runner.atomic_write(self.out / SPEC_FILE, lambda f: f.write(text.encode()))
         manifest = {
             "format": FORMAT,
             "name": self.spec.name,
@@ -241,13 +308,28 @@ class SweepStore:
         return design, manifest
 
     def read_status(self) -> Any:
-        """``run_id`` and ``status`` of every recorded row (a pandas DataFrame)."""
+        """``run_id`` and ``status`` of every recorded row (a pandas DataFrame); a :class:`SpecError` naming the
+        part files if a run is recorded twice (:func:`check_unique_runs`)."""
         import pyarrow as pa
 
         parts = part_files(self.out)
         if not parts:
             return pa.table({"run_id": pa.array([], pa.string()), "status": pa.array([], pa.string())}).to_pandas()
-        return pa.concat_tables([read_part(p, columns=["run_id", "status"]) for p in parts]).to_pandas()
+        tables = [read_part(p, columns=["run_id", "status"]) for p in parts]
+        check_unique_runs(self.out, parts, tables)
+        return pa.concat_tables(tables).to_pandas()
+
+    def check_runs(self, run_ids: set[str]) -> None:
+        """Refuse (:class:`SpecError`) a recorded row that is not one of this sweep's runs (``run_ids``): a part
+        file of another sweep copied into ``runs/`` would be counted as done, and mixed into the results."""
+        for part in part_files(self.out):
+            ids = read_part(part, columns=["run_id"])["run_id"].to_pylist()
+            foreign = next((rid for rid in ids if rid not in run_ids), None)
+            if foreign is not None:
+                raise SpecError(
+                    f"{part}: run {foreign} is not a run of the sweep in {self.out} (a part file of another sweep?); "
+                    "remove the file, then resume"
+                )
 
     def done_ids(self) -> set[str]:
         return set(self.read_status()["run_id"])
@@ -270,7 +352,7 @@ class SweepStore:
                 fsync_dir(part.parent)
             else:
                 kept = table.filter(keep)
-                atomic_write(part, lambda f, t=kept: pq.write_table(t, f))
+                runner.atomic_write(part, lambda f, t=kept: pq.write_table(t, f))
         return dropped
 
     def write_rows(self, rows: list[dict[str, Any]]) -> None:
@@ -280,12 +362,12 @@ class SweepStore:
         table = pa.Table.from_pylist(rows, schema=self.schema)
         self._seq += 1
         path = self.runs / f"part-{self.session_id}-{self._seq:06d}.parquet"
-        atomic_write(path, lambda f: pq.write_table(table, f))
+        runner.atomic_write(path, lambda f: pq.write_table(table, f))
 
     def write_timeseries(self, rid: str, df: Any) -> None:
         folder = self.out / TIMESERIES_DIR
         folder.mkdir(exist_ok=True)
-        atomic_write(folder / f"{rid}.parquet", lambda f: df.to_parquet(f, engine="pyarrow", index=False))
+        runner.atomic_write(folder / f"{rid}.parquet", lambda f: df.to_parquet(f, engine="pyarrow", index=False))
 
     def begin_session(self, session: dict[str, Any]) -> None:
         """Record this session in the manifest as running, before any run: a session killed outright (a
@@ -323,13 +405,38 @@ class SweepStore:
         return manifest
 
 
+def check_unique_runs(out: Path, parts: list[Path], tables: list[Any]) -> None:
+    """Refuse (:class:`SpecError`) results in which a run is recorded more than once: the sweep writes each
+    run once, so a repeated run id means a part file copied in twice (or edited). The message names the
+    files that hold it. ``tables``: each part file's rows (pyarrow tables with a ``run_id`` column)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if not tables:
+        return
+    ids = pa.concat_tables([t.select(["run_id"]) for t in tables])["run_id"].to_pandas()
+    repeated = ids[ids.duplicated()]
+    if repeated.empty:
+        return
+    rid = repeated.iloc[0]
+    holders = [(p, int(pd.Series(t["run_id"].to_pylist()).eq(rid).sum())) for p, t in zip(parts, tables, strict=True)]
+    holders = [(p, n) for p, n in holders if n]
+    if len(holders) == 1:
+        where = f"{holders[0][1]} times in {RUNS_DIR}/{holders[0][0].name} (an edited file? remove it and resume)"
+    else:
+        names = " and ".join(f"{RUNS_DIR}/{p.name}" for p, _ in holders[:2])
+        where = f"in {names}{' and more' if len(holders) > 2 else ''} (a part file copied in twice? remove the copy)"
+    raise SpecError(f"{out}: run {rid}, {where}, is recorded more than once")
+
+
 def code_identity() -> dict[str, str]:
     """The package version and the fingerprint of the code a run depends on.
 
     ``code_fingerprint`` is :func:`experiments.runner.code_fingerprint`, the key of the resumable
     commands' checkpoints: the package version, a hash of the ``.py``, ``.toml`` and ``.json`` files of
-    ``model/`` (built-in scenarios included), ``agents/`` and ``experiments/`` (metrics included), and
-    the versions of Python and of the libraries results depend on (NumPy, SciPy, numba, pandas, Mesa,
+    ``model/`` (built-in scenarios included), ``agents/`` and ``experiments/`` (metrics included; not the
+    example sweep specifications of ``experiments/specs/``: a sweep's own specification is in its digest),
+    and the versions of Python and of the libraries results depend on (NumPy, SciPy, numba, pandas, Mesa,
     pyarrow). ``source_hash`` is that file hash alone. A sweep is resumed only by the code with the
     fingerprint recorded in its manifest.
     """
@@ -338,6 +445,19 @@ def code_identity() -> dict[str, str]:
 
     fingerprint = code_fingerprint()
     return {"version": __version__, "source_hash": fingerprint.split()[1], "code_fingerprint": fingerprint}
+
+
+def same_design(a: Any, b: Any) -> bool:
+    """Whether two design tables hold the same points: the same columns and values, exactly, whatever their
+    dtypes (a text column reads back from parquet as pandas' string dtype, while the design is made as
+    ``object``: equal values, and the design has not changed)."""
+    import pandas as pd
+
+    try:
+        pd.testing.assert_frame_equal(a, b, check_dtype=False, check_exact=True, check_index_type=False)
+    except AssertionError:
+        return False
+    return True
 
 
 def now() -> str:

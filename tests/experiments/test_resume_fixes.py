@@ -306,7 +306,12 @@ def test_sobol_confidence_intervals_do_not_depend_on_the_global_random_state():
 
 @pytest.fixture
 def atomic_paths(monkeypatch):
-    """The paths written through experiments.runner.atomic_write (a temporary file, then a rename)."""
+    """The paths written through experiments.runner.atomic_write (a temporary file, then a rename).
+
+    The writers are imported first, as a whole test run has them: a module that took its own reference to
+    atomic_write at import would then keep the original, and its writes would not be seen here."""
+    import experiments.sweeps.store  # noqa: F401
+
     written: list[Path] = []
     original = runner.atomic_write
 
@@ -360,3 +365,16 @@ def test_the_run_tables_figures_and_sensitivity_outputs_are_written_atomically(t
                           "ST_conf": [0.01, 0.02]})  # fmt: skip
     result = SensitivityResult("sobol", "usdjpy_max_fall_pct", table, None, "s", 8, 1, 0.95, 100)
     assert set(write_outputs(result, tmp_path / "sens")) <= set(atomic_paths)
+
+
+def test_a_sweeps_files_are_written_atomically(tmp_path, atomic_paths):
+    """The sweep's store writes through experiments.runner.atomic_write, looked up at each call. Before, it had
+    imported its own reference, so the fixture's replacement saw none of its writes and this test failed."""
+    from experiments.sweeps import parse_spec, run_sweep
+
+    spec = parse_spec(SWEEP.replace("days = 3", "days = 3\ntimeseries = true"), "s.toml")
+    out = tmp_path / "sweep"
+    run_sweep(spec, out, executor="serial", progress=False, spec_text=SWEEP)
+    files = {out / name for name in ("spec.toml", "manifest.json", "design.parquet")}
+    files |= set((out / "runs").glob("part-*.parquet")) | set((out / "timeseries").glob("*.parquet"))
+    assert len(files) == 3 + 1 + 2 and files <= set(atomic_paths)
