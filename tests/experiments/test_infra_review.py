@@ -223,7 +223,7 @@ def test_outputs_under_experiments_do_not_change_the_code_fingerprint(tmp_path, 
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     assert fingerprint() == before
-    (tmp_path / "experiments/specs/s.toml").write_text("a = 2\n")  # an input that defines behaviour
+    (tmp_path / "experiments/specs/s.toml").write_text("a = 2\n")  # source (code_fingerprint skips specs/)
     edited = fingerprint()
     assert edited != before
     (tmp_path / "experiments/b.py").write_text("y = 2\n")  # code
