@@ -264,7 +264,12 @@ def _of_seeds(count: int, seeds: int, failed: int) -> str:
 DECISION_RULES: dict[str, tuple[str, float, str]] = {
     "H1": ("above", 2.0, "amplification ×2; every trigger's interval must lie above it, and one below refutes"),
     "H2": ("above", 0.0, "no move; the BoJ hike must also lie below it, and either on the wrong side refutes"),
-    "H3": ("above", 0.0, "no effect"),
+    "H3": (
+        "above",
+        0.0,
+        "no effect; the loop's links in the same world, inflation and the 10y JGB yield with the loop on, must "
+        "also lie above it for support (h3_verdict)",
+    ),
     "H4": ("above", 0.0, "no effect"),
     "H5": (
         "below",
@@ -437,6 +442,29 @@ def amplification(on: Sequence[float], off: Sequence[float]) -> dict:
     m, lo, hi = ratio_ci(on, off)
     per_seed = [a / b if b > 0 else math.nan for a, b in zip(on, off, strict=True)]
     return dict(ratio=m, ci=[lo, hi], impact_off_pct=100 * float(np.mean(off)), per_seed=per_seed)
+
+
+def h3_verdict(yen_ci: Sequence[float], link_cis: Sequence[Sequence[float]]) -> str:
+    """H3's verdict from the interval of its effect on USD/JPY and those of the loop's links in the same
+    world (inflation and the 10y JGB yield, loop on against off). The claim is a chain: a weaker yen
+    raises inflation, which raises JGB yields, which weaken the yen. A higher USD/JPY with the loop on
+    supports it only where the links moved as the chain says (every interval above 0): with inflation or
+    yields no higher, the yen's gap is the loop damping a move by another channel (a yen that rose over
+    the year passes through as lower inflation, and a BoJ that hikes less then weakens it), not the
+    claimed spiral, and the verdict is inconclusive. The links only withhold support: a USD/JPY interval
+    below 0 refutes.
+
+    >>> h3_verdict((0.1, 0.8), [(0.01, 0.3), (0.5, 4.0)])
+    'supported'
+    >>> h3_verdict((0.1, 0.8), [(-0.05, 0.01), (0.5, 4.0)])
+    'inconclusive'
+    >>> h3_verdict((-0.9, -0.1), [(0.01, 0.3), (0.5, 4.0)])
+    'refuted'
+    """
+    yen = verdict(*yen_ci, above=0.0)
+    if yen == "supported" and any(verdict(*ci, above=0.0) != "supported" for ci in link_cis):
+        return "inconclusive"
+    return yen
 
 
 def joint_verdict(verdicts: Sequence[str]) -> str:
@@ -778,12 +806,17 @@ def h3(seeds, workers, quick) -> HypothesisResult:
             # a fall of 5% from the year's peak, the peak before the last week (days − 4 … days)
             breaks.append(float(np.min(on[peak:]) < 0.95 * on[peak] and peak <= days - 5))
         m, lo, hi = seed_ci(eff)
+        _, dy_lo, dy_hi = seed_ci(dy)
+        _, dpi_lo, dpi_hi = seed_ci(dpi)
         out[wname] = dict(
             usdjpy_change_pct=m,
             ci=[lo, hi],
             per_seed=eff,
             jgb10y_change_bp=float(np.mean(dy)),
+            jgb10y_ci=[dy_lo, dy_hi],
             inflation_change_pp=float(np.mean(dpi)),
+            inflation_ci=[dpi_lo, dpi_hi],
+            verdict=h3_verdict((lo, hi), [(dpi_lo, dpi_hi), (dy_lo, dy_hi)]),
             share_of_runs_with_a_break=float(np.mean(breaks)),
             failed_seeds=failed_seeds(res, 2),
         )
@@ -793,7 +826,7 @@ def h3(seeds, workers, quick) -> HypothesisResult:
         "Reflexive inflation loop",
         "A weaker yen raises inflation, which raises JGB yields and (under fiscal dominance) weakens the yen further "
         "— until a break.",
-        verdict(*main["ci"], above=0.0),
+        main["verdict"],
         "USD/JPY after a year, loop on vs pass-through off (%)",
         main["usdjpy_change_pct"],
         main["ci"][0],
@@ -804,7 +837,8 @@ def h3(seeds, workers, quick) -> HypothesisResult:
         "year's peak before its last week. The verdict is the world with the model's sourced links (pass-through "
         "0.05, expectations speed 0.5 a year, an unconstrained BoJ); the scenario sets all three at the thesis's "
         "assumed strengths (0.10, 1.5, a BoJ withholding 0.7), reported beside it as the thesis's world, with each "
-        "assumption alone and a fully constrained BoJ.",
+        "assumption alone and a fully constrained BoJ. Support needs the loop's links too: inflation and the 10y "
+        "JGB yield higher with the loop on, each interval above 0 (h3_verdict).",
     )
 
 

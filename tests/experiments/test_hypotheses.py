@@ -743,3 +743,34 @@ def test_h1_and_h2_refuse_settings_that_would_change_their_boj_hike(tmp_path, ca
     err = capsys.readouterr().err.strip()
     assert f"--draws-from {draws}: draw 1: {dotted} = {value!r} is not allowed with H1 or H2" in err
     assert "\n" not in err and not (tmp_path / "cli_draws").exists()
+
+
+@pytest.mark.parametrize(
+    "inflation_pp, verdict",
+    [(+0.2, "supported"), (-0.2, "inconclusive"), (0.0, "inconclusive")],
+)
+def test_h3_supports_the_loop_only_where_its_links_moved_as_the_chain_says(monkeypatch, inflation_pp, verdict):
+    """Planted: USD/JPY ends 0.5-0.7% higher with the loop on in every seed, the 10y JGB 2-4 bp higher,
+    and inflation by ``inflation_pp`` (±0.02 pp across seeds). A higher USD/JPY with inflation no higher is
+    the loop damping a move by another channel, not the claimed spiral (before: supported whatever the
+    links did)."""
+
+    def run(arms, workers=1, progress=False):
+        out = []
+        for arm in arms:
+            loop = dict(arm.overrides).get("macro__pass_through_switch", True)
+            k = arm.seed - 2  # a spread across seeds, so every interval is finite
+            t = np.ones(arm.days + 1)
+            paths = {
+                "usdjpy": 150.0 * np.exp((0.006 + 0.001 * k) * loop) * t,
+                "jgb10y_yield": (0.01 + (3e-4 + 1e-5 * k) * loop) * t,
+                "jp_inflation": (0.02 + (inflation_pp + 0.02 * k) / 100 * loop) * t,
+            }
+            out.append(paths)
+        return out
+
+    monkeypatch.setattr(hyp, "run_arms", run)
+    h3 = hyp.h3(SEEDS, workers=1, quick=True)
+    world = h3.worlds[hyp.H3_HEADLINE]
+    assert world["ci"][0] > 0 and world["jgb10y_ci"][0] > 0  # the yen's effect and the yields' link hold
+    assert h3.verdict == world["verdict"] == verdict
