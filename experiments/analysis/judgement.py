@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.analysis.statistics import ABS_ACF_LAGS, ACF_LAGS, TAIL_FRACTION
+from experiments.analysis.statistics import ABS_ACF_LAGS, ACF_LAGS, TAIL_FRACTION, is_flat
 from experiments.analysis.targets import (
     BLOCK_DAYS,
     DATA_BOOTSTRAP_RESAMPLES,
@@ -86,11 +86,14 @@ def moving_block_indices(n: int, length: int, block: int, resamples: int, rng: n
 
 
 def _acf_rows(x: np.ndarray, lags: Sequence[int]) -> dict[int, np.ndarray]:
-    """:func:`experiments.analysis.statistics.autocorrelation` of every row of ``x`` (shape ``(m, n)``)."""
-    d = x - x.mean(axis=1, keepdims=True)
+    """:func:`experiments.analysis.statistics.autocorrelation` of every row of ``x`` (shape ``(m, n)``);
+    NaN for a row that is flat (:func:`~experiments.analysis.statistics.is_flat`)."""
+    mean = x.mean(axis=1, keepdims=True)
+    d = x - mean
     with np.errstate(invalid="ignore", divide="ignore"):
         denom = np.einsum("ij,ij->i", d, d)
-        denom = np.where(denom > 0.0, denom, np.nan)
+        flat = is_flat(denom, d.sum(axis=1), mean[:, 0], x.shape[1])
+        denom = np.where((denom > 0.0) & ~flat, denom, np.nan)
         return {k: np.einsum("ij,ij->i", d[:, :-k], d[:, k:]) / denom if k < x.shape[1] else
                 np.full(len(x), math.nan) for k in lags}  # fmt: skip
 
@@ -487,8 +490,8 @@ def joint_test(
     if n_valued == 0:
         out["monte_carlo"] = {"data_distance": math.inf, "p_value": 1.0 / (n_seeds + 1), "pass": False,
                               "why": f"none of the {n_seeds} runs has a value (failed)"}  # fmt: skip
-        out["chi2"] = {"distance": math.inf, "df": k - fitted, "p_value": 0.0 if k > fitted else math.nan,
-                       "gaps": [math.nan] * k}  # fmt: skip
+        out["chi2"] = {"distance": math.inf, "df": k - fitted, "fitted": fitted,
+                       "p_value": 0.0 if k > fitted else math.nan, "gaps": [math.nan] * k}  # fmt: skip
         return out
     pooled = np.vstack([m_d[None, :], valued])
     centre = pooled.mean(axis=0)

@@ -94,7 +94,14 @@ def _float(value: Any) -> float:
 
 
 def _worst_fall_pct(s: np.ndarray, horizon: int) -> float:
-    """Largest fall of ``s`` over ``horizon`` trading days, % (0 if it never falls)."""
+    """Largest fall of ``s`` over ``horizon`` trading days, % (0 if it never falls).
+
+    NaN for a series with a NaN (or an infinite) value anywhere: prices like that come from a run that
+    failed, whose every metric is undefined, not from a run whose worst fall is that of its valid part
+    (``min`` over ratios with a NaN is NaN, and ``max(0, NaN)`` would have read as "never falls").
+    """
+    if not np.all(np.isfinite(s)):
+        return math.nan
     if len(s) <= horizon:
         return 0.0 if len(s) >= 2 else math.nan
     ratio = s[horizon:] / s[:-horizon]

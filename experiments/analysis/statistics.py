@@ -39,6 +39,7 @@ __all__ = [
     "log_returns",
     "moments",
     "autocorrelation",
+    "is_flat",
     "hill_tail_index",
     "return_statistics",
     "seed_spread",
@@ -116,15 +117,17 @@ def autocorrelation(x: np.ndarray, lags: Sequence[int]) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        Shape ``(len(lags),)``.
+        Shape ``(len(lags),)``; all NaN where ``x`` is flat (:func:`is_flat`), as the skewness and
+        kurtosis of :func:`moments` are.
     """
     x = np.asarray(x, dtype=float)
-    d = x - x.mean()
+    mean = x.mean()
+    d = x - mean
     # exactly rounded sums (math.fsum), not BLAS dot products: BLAS sums in an order that depends on
     # the CPU, and a reported statistic must be the same number on every machine
     denom = math.fsum(d * d)
     out = np.full(len(lags), math.nan)
-    if denom <= 0.0 or not math.isfinite(denom):
+    if denom <= 0.0 or not math.isfinite(denom) or is_flat(denom, math.fsum(d), float(mean), len(x)):
         return out
     for i, k in enumerate(lags):
         if k < 1:
@@ -132,6 +135,39 @@ def autocorrelation(x: np.ndarray, lags: Sequence[int]) -> np.ndarray:
         if k < len(x):
             out[i] = math.fsum(d[:-k] * d[k:]) / denom
     return out
+
+
+def is_flat(sum_sq: Any, sum_dev: Any, mean: Any, n: int) -> Any:
+    """Whether a series is constant to rounding, from its deviations ``d = x − x̄`` about its computed mean.
+
+    A constant series should have ``d = 0``, but its computed mean can be a few units in the last place
+    off the constant, which leaves every ``d`` equal to that small error: ``Σd²`` is then tiny but
+    positive, and an autocorrelation ``Σ d_t d_{t+k} / Σd²`` of it comes out as ``(n − k)/n`` instead of
+    undefined. So the offset is taken out first, ``Σd² − (Σd)²/n`` (the corrected two-pass sum of
+    squares), and the series is flat where what is left, per observation, is no more than
+    ``(ε · x̄)²`` (``ε`` the float64 machine epsilon): the rule by which
+    :func:`model.detmath.skew_kurtosis` (SciPy's) finds a series flat, with the mean's rounding error
+    no longer counted as spread. A series that varies by more than one part in about 10¹⁶ of its mean
+    is not flat.
+
+    Parameters
+    ----------
+    sum_sq, sum_dev
+        ``Σd²`` and ``Σd``: floats, or arrays of one value per series.
+    mean
+        ``x̄``, of the same shape.
+    n
+        Observations per series.
+
+    Returns
+    -------
+    bool or numpy.ndarray
+        Of the arguments' shape.
+    """
+    eps, n = np.finfo(np.float64).eps, np.float64(n)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore", under="ignore"):
+        spread = sum_sq - sum_dev * sum_dev / n
+        return spread <= n * (eps * mean) * (eps * mean)
 
 
 def hill_tail_index(x: np.ndarray, tail_fraction: float = TAIL_FRACTION) -> float:

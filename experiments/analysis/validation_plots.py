@@ -4,6 +4,7 @@ statistic across seeds against the data's interval, the episode."""
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +50,7 @@ def plot_return_distribution(
     Parameters
     ----------
     model_returns
-        Model log returns pooled over seeds, shape ``(n,)``.
+        Model log returns pooled over seeds, shape ``(n,)``; empty where no run completed (the data alone).
     data_returns
         Real log returns, shape ``(m,)``.
     ax
@@ -60,13 +61,14 @@ def plot_return_distribution(
     from experiments.analysis.style import style_axes, style_legend
 
     c = validation_colors()
-    rm, rd = 100.0 * np.asarray(model_returns), 100.0 * np.asarray(data_returns)
+    rm, rd = 100.0 * np.asarray(model_returns, dtype=float), 100.0 * np.asarray(data_returns, dtype=float)
     width = 0.25  # % a day: about a third of the data's standard deviation
-    edge = width * (math.ceil(max(float(np.max(np.abs(rm))), float(np.max(np.abs(rd)))) / width) + 1)
+    edge = width * (math.ceil(max(float(np.max(np.abs(r))) for r in (rm, rd) if r.size) / width) + 1)
     bins = np.arange(-edge, edge + width / 2, width)
     x = np.linspace(-edge, edge, 400)
     top = 0.0
-    for r, color, label in ((rm, c["model"], model_label), (rd, c["data"], "data: Ecdat Garch, 1980–87")):
+    drawn = ((rm, c["model"], model_label),) if rm.size else ()  # no run completed: the data alone
+    for r, color, label in (*drawn, (rd, c["data"], "data: Ecdat Garch, 1980–87")):
         dens, _ = np.histogram(r, bins=bins, density=True)
         top = max(top, float(dens.max()))
         dens = np.where(dens > 0, dens, np.nan)  # empty bins: no point on a log scale
@@ -98,7 +100,7 @@ def plot_abs_acf(
     lags
         Shape ``(L,)``.
     model_acf
-        One row per seed, shape ``(n_seeds, L)``.
+        One row per seed, shape ``(n_seeds, L)``; no rows where no run completed (the data alone).
     data_acf
         Shape ``(L,)``.
     ax
@@ -112,9 +114,13 @@ def plot_abs_acf(
 
     c = validation_colors()
     lags = np.asarray(lags)
-    q05, med, q95 = np.nanpercentile(np.asarray(model_acf, dtype=float), [5, 50, 95], axis=0)
-    ax.fill_between(lags, q05, q95, color=c["model"], alpha=0.2, linewidth=0, label="model, 5–95 % over seeds")
-    ax.plot(lags, med, color=c["model"], linewidth=1.6, label="model, median over seeds")
+    model_acf = np.asarray(model_acf, dtype=float).reshape(-1, len(lags))
+    if len(model_acf):  # no row: no run completed, the data alone
+        with warnings.catch_warnings():  # a lag undefined in every seed: a gap in the lines, not a warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            q05, med, q95 = np.nanpercentile(model_acf, [5, 50, 95], axis=0)
+        ax.fill_between(lags, q05, q95, color=c["model"], alpha=0.2, linewidth=0, label="model, 5–95 % over seeds")
+        ax.plot(lags, med, color=c["model"], linewidth=1.6, label="model, median over seeds")
     ax.plot(lags, data_acf, color=c["data"], linewidth=1.0, marker="o", markersize=2.5, label="data")
     if n_data:
         ax.axhspan(
@@ -145,21 +151,27 @@ def validation_figure(
     """Two panels: the return distribution and the autocorrelation of absolute returns.
 
     ``model_returns`` holds one return series per completed seed; ``statistics`` (the report's
-    statistics, optional) gives the data's intervals of the judged |return| autocorrelations.
+    statistics, optional) gives the data's intervals of the judged |return| autocorrelations. Where no
+    run completed (``model_returns`` empty), both panels show the data alone and say so.
     """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(11.5, 4.4), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
-    pooled = np.concatenate(list(model_returns))
+    model_returns = [np.asarray(r, dtype=float) for r in model_returns]
+    pooled = np.concatenate(model_returns) if model_returns else np.empty(0)
     plot_return_distribution(pooled, data_returns, ax1, model_label=f"model: {len(model_returns)} seeds pooled")
-    acfs = np.array([autocorrelation(np.abs(r), ACF_PLOT_LAGS) for r in model_returns])
+    acfs = np.array([autocorrelation(np.abs(r), ACF_PLOT_LAGS) for r in model_returns]).reshape(-1, len(ACF_PLOT_LAGS))
     data_acf = autocorrelation(np.abs(data_returns), ACF_PLOT_LAGS)
     intervals = {}
     for name, row in (statistics or {}).items():
         if name.startswith("abs_acf_lag") and row.get("judged"):
             intervals[int(name.removeprefix("abs_acf_lag"))] = row["data"]["interval"]
     plot_abs_acf(ACF_PLOT_LAGS, acfs, data_acf, ax2, n_data=len(data_returns), data_intervals=intervals)
+    if not model_returns:
+        for ax in (ax1, ax2):
+            ax.text(0.5, 0.5, "no run completed:\nthe data alone", transform=ax.transAxes, ha="center", va="center",
+                    fontsize=10, color="0.35")  # fmt: skip
     if title:
         fig.suptitle(title, fontsize=11.5, x=0.01, ha="left")
     return fig

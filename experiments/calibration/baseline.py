@@ -23,10 +23,11 @@ uncertainty): for each judged statistic ``k`` (sd, skewness, excess kurtosis, la
 autocorrelation, |return| autocorrelation at lags 1 and 20) the gap between the median over seeds
 and the data's value, divided by the half-width of the data's moving-block bootstrap 90% interval
 for a sample of one run's length (blocks of 100 days, as the refit of 2026-12-05 used; 50 when the
-fits before it ran), squared and summed; plus 10 per unit share of runs
-that end in a clearing failure. The median over seeds is the location the search moves; the
-validation judges the result per seed (:mod:`experiments.analysis.validation`). The estimation that
-comes later replaces this script::
+fits before it ran), squared and summed; plus 10 per unit share of failed runs: those that end in a
+clearing failure, and those that complete with one of the statistics undefined (as in the joint
+objective). The median over seeds is the location the search moves; the validation judges the result
+per seed (:mod:`experiments.analysis.validation`). The estimation that comes later replaces this
+script::
 
     python -m experiments.calibration.baseline --objective median --candidates 24 --seeds 12 --days 1750 \\
         --profile 7 --workers 2 --out experiments/calibration/results/baseline.json
@@ -44,7 +45,8 @@ that crash and a statistic-by-statistic distance hides how the statistics move t
 sees both. ``--search-caps`` also searches the upper end of the funds' leverage caps
 (``hedge_funds.max_leverage``, 2-33 in logs: calm FX margins from 50% down to the 3% exchanges
 charge). ``--hold SECTION.FIELD`` leaves a searched field out of the search, at its default or its
-``--set`` value::
+``--set`` value (``hedge_funds.max_leverage`` only with ``--search-caps``, and not every searched field:
+``--score-defaults`` scores one point)::
 
     python -m experiments.calibration.baseline --objective joint --search-caps --candidates 24 --seeds 12 \\
         --days 1750 --profile 7 --workers 2 --out experiments/calibration/results/baseline_joint.json
@@ -54,7 +56,6 @@ from __future__ import annotations
 
 import math
 import sys
-import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -148,16 +149,15 @@ def moments_of_run(task: tuple[dict, int, int]) -> dict[str, float]:
 
 def score(runs, targets: dict[str, tuple[float, float]]) -> tuple[float, dict]:
     """The objective of one candidate's runs (see the module docstring) and its summary; ``targets``
-    from :func:`data_targets`."""
-    ok = [r for r in runs if not r["failed"]]
+    from :func:`data_targets`. A run that completed with a JUDGED statistic undefined counts as failed,
+    as in :func:`joint_score`: left out of every median, it would otherwise be dropped without a cost."""
+    ok = [r for r in runs if not r["failed"] and all(math.isfinite(r[k]) for k in JUDGED)]
     failed = 1.0 - len(ok) / len(runs)
     if not ok:
         return float("inf"), {"moments": {}, "failed_share": failed}
-    with warnings.catch_warnings():  # a statistic undefined in every run: NaN, scored below
-        warnings.simplefilter("ignore", RuntimeWarning)
-        med = {k: float(np.nanmedian([r[k] for r in ok])) for k in JUDGED}
+    med = {k: float(np.nanmedian([r[k] for r in ok])) for k in JUDGED}  # no NaN left: the median of them all
     gaps = {k: (med[k] - targets[k][0]) / targets[k][1] for k in JUDGED}
-    if not all(math.isfinite(g) for g in gaps.values()):  # a statistic undefined in every run
+    if not all(math.isfinite(g) for g in gaps.values()):  # a target without a width
         return float("inf"), {"moments": med, "standardised_gaps": gaps, "failed_share": failed}
     value = sum(g * g for g in gaps.values()) + FAILED_PENALTY * failed
     return value, {"moments": med, "standardised_gaps": gaps, "failed_share": failed}
@@ -190,7 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     from experiments.analysis.targets import BLOCK_DAYS
     from experiments.calibration.search import parse_arguments, search, write_result
 
+    parsers = []  # the parser, for the checks of the held fields below
+
     def options(parser) -> None:
+        parsers.append(parser)
         parser.add_argument("--objective", choices=("median", "joint"), default="joint",
                             help="joint (default): the J-test's distance of the means over seeds, both data versions "
                             "(the current defaults' fit); median: squared standardised gaps of the medians over "
@@ -210,6 +213,18 @@ def main(argv: list[str] | None = None) -> int:
                            extra=options, candidates=24, seeds=12, days=1750, profile=7)  # fmt: skip
     objective = args.objective
     bounds = {k: v for k, v in {**BOUNDS, **CAPS}.items() if k in searched(args)}
+    caps = [k.replace("__", ".") for k in CAPS]
+    held_cap = next((h for h in args.hold if h in caps), None)
+    if held_cap is not None and not args.search_caps:  # not searched: held, it would only be recorded as held
+        parsers[0].error(
+            f"--hold {held_cap} is not allowed without --search-caps; only --search-caps searches it, so without "
+            "it the field already stays at its default or its --set value"
+        )
+    if not bounds and not args.score_defaults:  # 30 candidates all at the same point would read as a search
+        parsers[0].error(
+            f"--hold = {', '.join(sorted(set(args.hold)))} is not allowed; it holds every searched field, which "
+            "leaves nothing to search: to score one point use --score-defaults (with --set for other values)"
+        )
     from experiments.runner import beside, command_settings, resumable
 
     with resumable(beside(args.out), command_settings(args, "experiments.calibration.baseline")):

@@ -13,8 +13,9 @@ example, which the calibration does not search::
 
 ``--set section.field=value`` (repeatable) holds other fields at other values in every run, e.g. the
 risk index's coefficients refitted with one of them fixed. Prints one line per value (objective,
-failed share, the median statistics) and writes every value's summary, with each seed's statistics,
-as JSON.
+failed share, and the statistics the objective scored: their means over the seeds that completed with
+every statistic defined under ``joint``, their medians over those seeds under ``median``) and writes
+every value's summary, with each seed's statistics, as JSON.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ __all__ = ["profile", "main"]
 def profile(field: str, values: list[Any], *, seeds: int, days: int, workers: int = 1,
             fixed: dict[str, Any] | None = None, objective: str = "joint") -> dict[str, Any]:  # fmt: skip
     """The objective (``"joint"`` or ``"median"``, :mod:`experiments.calibration.baseline`'s) and the
-    statistics at each of ``values`` of ``field`` (``section.name``), with the overrides ``fixed``
-    (``section__name``) in every run."""
+    statistics it scored (``moments``: means over seeds under ``joint``, medians under ``median``) at
+    each of ``values`` of ``field`` (``section.name``), with the overrides ``fixed`` (``section__name``)
+    in every run."""
     from functools import partial
 
     from experiments.analysis.targets import BLOCK_DAYS
@@ -105,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="", help="write the JSON here")
     parser.add_argument("--objective", choices=("joint", "median"), default="joint",
                         help="joint (default): the J distance of the means over seeds, the current defaults' fit; "
-                        "median: squared standardised gaps of the medians over seeds")  # fmt: skip
+                        "median: squared standardised gaps of the medians over seeds; the statistics printed are "
+                        "those means or medians")  # fmt: skip
     add_set_option(parser, "hold another field at a value in every run (repeatable)")
     args = parser.parse_args(argv)
     for name in ("seeds", "days", "workers"):

@@ -151,6 +151,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         with config_context(flag):  # the configuration's bound on a horizon, checked before any run
             ModelConfig().with_overrides({"simulation.days": n})
     overrides = checked_overrides(args.sets, refused={"simulation.days": "--days", "simulation.seed": "--seeds"})
+    if "market.start_date" in overrides:  # the data's dates and the episode's observations are the scenarios' own
+        raise UsageError(
+            f"--set market.start_date = {overrides['market.start_date']!r} is not allowed in validate; the baseline "
+            "and the episode run from their own start dates, which the data and the observed episode are dated from"
+        )
     with config_context("--episode-scenario"):
         episode = load_scenario(args.episode_scenario)  # an unknown name fails now, not after the baseline runs
     if episode.events and episode.events[0].day > args.episode_days:  # as run_validation says, before the data
@@ -165,6 +170,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--seeds = {seeds} is not allowed; expected at least {MIN_SEEDS} (a range over seeds needs two)"
         )
+    # every argument is checked above, before any run: an error raised from here on is a failure of the
+    # work (a run, the data, the disk, or a bug), never a usage error
     try:
         report = run_validation(
             args.out,
@@ -177,8 +184,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             episode_days=args.episode_days,
             overrides=overrides,
         )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
     except ValidationError as exc:
         print_error(str(exc))
         return EXIT_FAILURE

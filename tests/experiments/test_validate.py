@@ -546,9 +546,9 @@ def test_the_default_episode_is_the_august_2024_scenario():
         (["--episode-days", "5"], "ends before the first event"),
         (
             ["--episode-scenario", "boj_hike_2024", "--episode-days", "20"],
-            "the episode is judged to 2024-08-09 (the unwind's observation), day 29",
+            "the episode is judged to 2024-08-09 (the unwind's observation), day 28",
         ),
-        (["--episode-scenario", "baseline"], "--episode-scenario baseline: starts on 2023-01-02 with 0 events"),
+        (["--episode-scenario", "baseline"], "--episode-scenario baseline: starts on 2023-01-03 with 0 events"),
         (["--episode-scenario", "broken.toml"], "does not exist"),
         (["--set", "market.risk_channel_persistence_ratio=2"], "--set: MarketConfig.risk_channel_persistence_ratio"),
         (["--set", "market.nope=1"], "unknown field 'nope'"),
