@@ -264,12 +264,7 @@ def _of_seeds(count: int, seeds: int, failed: int) -> str:
 DECISION_RULES: dict[str, tuple[str, float, str]] = {
     "H1": ("above", 2.0, "amplification ×2; every trigger's interval must lie above it, and one below refutes"),
     "H2": ("above", 0.0, "no move; the BoJ hike must also lie below it, and either on the wrong side refutes"),
-    "H3": (
-        "above",
-        0.0,
-        "no effect; the loop's links in the same world, inflation and the 10y JGB yield with the loop on, must "
-        "also lie above it for support (h3_verdict)",
-    ),
+    "H3": ("above", 0.0, "no effect; inflation and the 10y JGB yield with the loop must lie above it too"),
     "H4": ("above", 0.0, "no effect"),
     "H5": (
         "below",

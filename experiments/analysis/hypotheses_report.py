@@ -325,7 +325,8 @@ def hypothesis_figure(r: HypothesisResult) -> Figure:
             labels, means, los, his, headline = [r.key], [r.effect], [r.ci_low], [r.ci_high], [True]
         y = np.arange(len(labels))
         means, los, his = map(np.asarray, (means, los, his))
-        fig = Figure(figsize=(7.5, 1.9 + 0.34 * len(labels)), layout="constrained")
+        lines = sum(len(textwrap.wrap(lab, 48)) for lab in labels)
+        fig = Figure(figsize=(7.5, 1.9 + 0.2 * lines + 0.14 * len(labels)), layout="constrained")
         ax = fig.add_subplot()
         for i in y:
             color = verdict_color if headline[i] else OKABE_ITO["blue"]
@@ -334,7 +335,11 @@ def hypothesis_figure(r: HypothesisResult) -> Figure:
         no_effect = 1.0 if r.key == "H1" else 0.0  # H1 is a ratio: 1 is no amplification
         ax.axvline(no_effect, color="0.45", lw=1.0, label="no effect" if no_effect != threshold else None)
         ax.axvline(threshold, color=verdict_color, lw=1.3, ls="--", label=f"threshold: {threshold:g} ({meaning})")
-        ax.set_yticks(y, [f"{'▶ ' if h else ''}{lab}" for lab, h in zip(labels, headline, strict=True)], fontsize=8)
+        # long labels (a world's settings and its verdict) wrapped, or they squeeze the axis to nothing
+        ticks = [
+            "\n".join(textwrap.wrap(f"{'▶ ' if h else ''}{lab}", 48)) for lab, h in zip(labels, headline, strict=True)
+        ]
+        ax.set_yticks(y, ticks, fontsize=8)
         ax.invert_yaxis()
         style_axes(ax, f"{r.key} {r.title}: {r.verdict}", "")
         ax.title.set_color(verdict_color)
