@@ -128,15 +128,16 @@ class MofConfig(Validated):
         range_note="interventions of 1-5 days (2022-24)",
     )
     cooldown_days: int = param(
-        19,
+        18,
         unit="trading days",
         lo=0,
         hi=250,
         doc="trading days after a burst before the next can start",
-        source="the 2022-24 episodes started 21 trading days apart (22 Sep to 21 Oct 2022) and 53 (29 Apr to 11 Jul "
-        "2024; MoF): with bursts of burst_days = 2, a cooldown of 19 lets the next burst start 21 trading days after "
-        "the last one started (2 + 19); 20, the value until 5 Dec 2026 (40 before that), ruled out the October 2022 "
-        "intervention by a day",
+        source="the 2022-24 episodes started 20 trading days apart on the model's calendar (22 Sep to 21 Oct 2022, "
+        "Columbus Day not a trading day) and 50 (29 Apr to 11 Jul 2024; MoF): with bursts of burst_days = 2, a "
+        "cooldown of 18 lets the next burst start 20 trading days after the last one started (2 + 18). 19 fitted "
+        "the calendar of every weekday (21 days apart) until the holiday calendar of 5 Dec 2026, on which it ruled "
+        "the October 2022 intervention out by a day, as 20 had before (40 before that)",
         range_note="gaps between intervention episodes: weeks to a year",
     )
     reserves_usd_bn: float = param(

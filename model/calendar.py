@@ -1,7 +1,8 @@
-"""Trading days ↔ calendar dates: the business days of the US Treasury market.
+"""Trading days ↔ calendar dates.
 
-A trading day is a weekday that is not a US federal holiday (:func:`us_federal_holidays`: the
-Treasury market's closures, SIFMA's calendar but for Good Friday). That is 250.2 days a year on
+A trading day is a weekday that is not a US federal holiday as the federal government observes it
+(:func:`us_federal_holidays`; close to the Treasury market's closures, which add Good Friday and do
+not always close on a Friday 31 December observed for New Year's Day). That is 250.2 days a year on
 average over 1990–2100 (249 in 2023, 251 in 2024), the year of 250 trading days in which the model
 states every rate, drift and decay. Japanese holidays are not modelled: on them the JGB market would
 be shut while the model's clears.
@@ -76,7 +77,9 @@ def us_federal_holidays() -> np.ndarray:
     ['2023-01-02', '2023-01-16', '2023-02-20']
     """
     days = sorted({d for year in range(_FIRST_YEAR, _LAST_YEAR + 1) for d in _holidays_of(year)})
-    return np.array(days, dtype="datetime64[D]")
+    out = np.array(days, dtype="datetime64[D]")
+    out.flags.writeable = False  # cached and shared by every calendar in the process: nobody may edit it
+    return out
 
 
 @functools.cache

@@ -360,7 +360,9 @@ class CarryUnwindModel(mesa.Model):
         self._observers = tuple(s for s in self.sector_list if type(s).observe is not Sector.observe)
         self._publish()
         for i, event in enumerate(self.scenario_spec.events):  # a Scenario built in code is held to a file's rules
-            check_event(event, self.scenario_spec.name, where=f"scenario {self.scenario_spec.name!r}: events[{i}]")
+            event = check_event(
+                event, self.scenario_spec.name, where=f"scenario {self.scenario_spec.name!r}: events[{i}]"
+            )
             self.schedule_scenario_event(event)
         report_late_events(self.scenario_spec, cfg.simulation.days)  # (once per process) those that never fire
         self._event_handlers = {kind: s for s in self.sector_list for kind in s.event_kinds}
@@ -546,13 +548,13 @@ class CarryUnwindModel(mesa.Model):
         model.validation.ConfigError
             An event a scenario file could not hold (:func:`model.scenarios.check_event`).
         """
-        check_event(event)
+        event = check_event(event)
         self.schedule(event.day, self.apply_event, event, late=event.kind not in DECISION_KINDS)
 
     def apply_event(self, event: ScenarioEvent) -> None:
         """Apply a scenario (or interactive) event now; it affects the next clearing. Raises
         :class:`~model.validation.ConfigError` for an event a scenario file could not hold."""
-        check_event(event)
+        event = check_event(event)
         # both may take a part of one event (US growth news moves the Fed path and the equity index)
         handled = [self.market.apply_event(event), self.macro.apply_event(event)]
         if not any(handled):

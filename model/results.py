@@ -630,6 +630,19 @@ def git_dirty() -> bool | None:
     return bool(out.strip())
 
 
+def provenance() -> dict[str, Any]:
+    """What made an analysis's output, to record in it: the package version, the git commit and whether the
+    tree had uncommitted changes (None where unknown) and the code fingerprint
+    (:func:`experiments.runner.code_fingerprint`: code, inputs and library versions). Each command adds
+    what is its own (its options, its seeds)."""
+    from experiments.runner import code_fingerprint  # experiments imports model, never the reverse at import
+    from model.version import __version__
+
+    commit = git_commit()
+    return {"version": __version__, "git_commit": commit, "git_dirty": git_dirty() if commit else None,
+            "code_fingerprint": code_fingerprint()}  # fmt: skip
+
+
 class IncompleteRunError(FileNotFoundError):
     """A run directory without its ``complete`` marker: the writer was killed or failed."""
 

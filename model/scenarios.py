@@ -24,7 +24,7 @@ import datetime as dt
 import logging
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -262,12 +262,14 @@ def _parse_event(raw: Any, index: int, where: str, lines: _Lines, calendar: Trad
     return ScenarioEvent(day=day, kind=kind, params=params, source=str(raw.get("source", "")), date=dated)
 
 
-def check_event(event: Any, scenario_name: str | None = None, where: str = "event") -> None:
+def check_event(event: Any, scenario_name: str | None = None, where: str = "event") -> ScenarioEvent:
     """Check an event built in code as a scenario file's events are checked: its day, kind and fields,
     each field a number in its kind's range; with ``scenario_name``, also that a kind which sets an
     outcome by hand appears only in a scenario whose name says so (:data:`MARKED_KINDS`), the rule for
-    a scenario's own events (an experiment or the app may still apply such a kind to a run). Raises
-    :class:`ConfigError` naming the field.
+    a scenario's own events (an experiment or the app may still apply such a kind to a run). Returns the
+    event as a file's would be: its day a Python ``int`` and its fields Python floats (a NumPy ``float32``
+    field would otherwise carry its type into the market's state). Raises :class:`ConfigError` naming
+    the field.
 
     >>> check_event(ScenarioEvent(day=3, kind="boj_rate", params={"rate": 0.0025}), "baseline")
     >>> check_event(ScenarioEvent(day=3, kind="boj_rate", params={"rate": float("nan")}), "baseline")
@@ -280,10 +282,14 @@ def check_event(event: Any, scenario_name: str | None = None, where: str = "even
     day = event.day
     if isinstance(day, (bool, np.bool_)) or not isinstance(day, (int, np.integer)) or not 1 <= day <= MAX_EVENT_DAY:
         raise ConfigError(f"{where}.day = {shown(day)} is not allowed; expected an integer from 1 to {MAX_EVENT_DAY:,}")
-    if event.kind not in EVENT_KINDS:
+    if not isinstance(event.kind, str) or event.kind not in EVENT_KINDS:
         raise ConfigError(f"{where}.kind = {event.kind!r} is not allowed; expected one of {', '.join(EVENT_KINDS)}")
     spec = EVENT_KINDS[event.kind]
-    params = event.params if isinstance(event.params, dict) else {}
+    if not isinstance(event.params, Mapping):
+        raise ConfigError(
+            f"{where}.params = {shown(event.params)} is not allowed; expected a mapping of field to number"
+        )
+    params = event.params
     for key, value in params.items():
         if key not in spec:
             raise ConfigError(f"{where}: unknown field {key!r} for kind {event.kind!r}; allowed: {', '.join(spec)}")
@@ -303,6 +309,7 @@ def check_event(event: Any, scenario_name: str | None = None, where: str = "even
             f"{where}.kind = {event.kind!r} {does} (an outcome of the model, not an input), so it is allowed only "
             f"in a scenario whose name contains {mark!r}; name = {scenario_name!r}"
         )
+    return dataclasses.replace(event, day=int(day), params={key: float(value) for key, value in params.items()})
 
 
 def events_for(scenario: Scenario, start_date: str) -> tuple[ScenarioEvent, ...]:

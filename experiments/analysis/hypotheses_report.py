@@ -142,13 +142,9 @@ def provenance(quick: bool) -> dict[str, Any]:
     """What made a hypotheses output, recorded in it: the package version, the git commit and whether the
     tree had uncommitted changes (None where unknown), the code fingerprint
     (:func:`experiments.runner.code_fingerprint`: code, inputs and library versions) and ``--quick``."""
-    from experiments.runner import code_fingerprint
-    from model import __version__
-    from model.results import git_commit, git_dirty
+    from model.results import provenance as made_by
 
-    commit = git_commit()
-    return {"version": __version__, "git_commit": commit, "git_dirty": git_dirty() if commit else None,
-            "code_fingerprint": code_fingerprint(), "quick": bool(quick)}  # fmt: skip
+    return {**made_by(), "quick": bool(quick)}
 
 
 def provenance_line(made: Mapping[str, Any]) -> str:

@@ -152,23 +152,21 @@ def output_provenance(args: Any, command: str, seeds: Sequence[int]) -> dict[str
     command and its options (:func:`experiments.runner.command_settings`: what it computes, not how it
     runs) and the seeds it ran. Used by this script, ``balance_sheet_cycle``, ``interventions`` and
     ``episode_facts``."""
-    from experiments.runner import code_fingerprint, command_settings
-    from model import __version__
-    from model.results import git_commit, git_dirty
+    from experiments.runner import command_settings
+    from model.results import provenance
 
-    commit = git_commit()
-    return {"version": __version__, "git_commit": commit, "git_dirty": git_dirty() if commit else None,
-            "code_fingerprint": code_fingerprint(), **command_settings(args, command),
-            "seeds": [int(s) for s in seeds]}  # fmt: skip
+    return {**provenance(), **command_settings(args, command), "seeds": [int(s) for s in seeds]}
 
 
 def output_files(out: str | Path) -> dict[str, Path]:
     """The files ``--out out`` names: the whole of its name (dots and all) with ``.json``, ``.png``,
     ``_positioning.png`` and ``_map.png`` appended, beside it (``--out runs/replay_v1.5`` writes
     ``runs/replay_v1.5.json``; ``with_suffix`` would have made it ``runs/replay_v1.json``, the file of
-    ``--out runs/replay_v1.6`` too)."""
+    ``--out runs/replay_v1.6`` too); a name ending in ``.json`` names the JSON file itself, as
+    ``balance_sheet_cycle``'s ``--out`` does."""
     out = Path(out)
-    return {tail: out.with_name(out.name + tail) for tail in (".json", ".png", "_positioning.png", "_map.png")}
+    name = out.name.removesuffix(".json")  # --out runs/replay.json names runs/replay.json, not .json.json
+    return {tail: out.with_name(name + tail) for tail in (".json", ".png", "_positioning.png", "_map.png")}
 
 
 def anchor_capital(capital_usd_bn: float, stocks_usd_bn) -> float:

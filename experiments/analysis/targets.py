@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from experiments.analysis.statistics import ABS_ACF_LAGS, ACF_LAGS, TAIL_FRACTION, Band
+from model.calendar import TradingCalendar
 
 __all__ = [
     "Statistic",
@@ -63,7 +64,7 @@ MIN_DAYS = 100  # returns per run after the burn-in: the longest autocorrelation
 BURN_IN = 250
 BASELINE = "baseline"
 EPISODE = "boj_hike_2024"
-EPISODE_DAYS = 60  # 1 Jul – 20 Sep 2024: the unwind and its aftermath
+EPISODE_DAYS = 60  # 1 Jul – 24 Sep 2024: the unwind and its aftermath
 ACF_PLOT_LAGS = tuple(range(1, 51))
 
 # -- how a statistic is judged (experiments.analysis.judgement) --
@@ -155,7 +156,8 @@ EPISODE_OBSERVED: dict[str, Any] = {
     "usdjpy_trough_date": "2024-08-05",
     "usdjpy_change_pct": 100.0 * (141.7 / 161.9 - 1.0),  # −12.5 %
     "usdjpy_change_close_pct": 100.0 * (144.0 / 161.9 - 1.0),  # −11.1 %: to the 5 Aug close, ~144
-    "usdjpy_fall_days": 23,  # weekdays from 3 Jul to 5 Aug 2024
+    # trading days from 3 Jul to 5 Aug 2024 on the model's calendar (22: Independence Day is not one)
+    "usdjpy_fall_days": TradingCalendar("2024-07-03").day_of("2024-08-05"),
     # share of the yen carry trade unwound, bank estimates of 7-9 Aug 2024: Morgan Stanley ~60% of yen-funded
     # carry trades; JPMorgan's FX strategy 50-60% of the speculative yen carry (its 75% is of global carry
     # trades, not the yen's). BIS Bulletin 90 sizes the stock (~¥40 tn), not the share unwound

@@ -11,7 +11,7 @@ import numpy as np
 
 from experiments.sweeps.spec import SweepSpec, run_id
 
-__all__ = ["design_table", "make_tasks", "point_overrides"]
+__all__ = ["design_table", "make_tasks", "point_overrides", "spec_scenario"]
 
 
 def design_table(spec: SweepSpec) -> Any:
@@ -86,3 +86,18 @@ def make_tasks(spec: SweepSpec, design: Any) -> list[dict[str, Any]]:
                 {"run_id": run_id(i, r, seed, params), "point": i, "replicate": r, "seed": seed, "params": params}
             )
     return tasks
+
+
+_SCENARIOS: dict[tuple[str, str | None], Any] = {}
+
+
+def spec_scenario(spec: Mapping[str, Any]) -> Any:
+    """The scenario of a sweep's spec (its ``to_dict()``), parsed once per process: what every run of the
+    sweep and the check of its design points use."""
+    from model.scenarios import load_scenario, parse_scenario
+
+    key = (spec["scenario"], spec.get("scenario_text"))
+    if key not in _SCENARIOS:
+        text = key[1]
+        _SCENARIOS[key] = parse_scenario(text, key[0]) if text is not None else load_scenario(key[0])
+    return _SCENARIOS[key]

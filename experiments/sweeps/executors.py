@@ -37,7 +37,7 @@ from experiments.runner import (
     scheduler_address_problem,
     scheduler_connection_problem,
 )
-from experiments.sweeps.designs import make_tasks, point_overrides
+from experiments.sweeps.designs import make_tasks, point_overrides, spec_scenario
 from experiments.sweeps.spec import (
     ID_COLUMNS,
     MIN_SENSITIVITY_SAMPLES,
@@ -60,19 +60,6 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 16  # runs per task: amortises the per-task cost of IPC and of Dask's scheduler
 MAX_POOL_RESTARTS = 3  # a local worker that dies takes the pool down; restart it this often
 GRACE_SECONDS = 5.0  # after Ctrl-C, how long batches already running may take to finish
-
-_SCENARIOS: dict[tuple[str, str | None], Any] = {}
-
-
-def _scenario(spec: Mapping[str, Any]) -> Any:
-    """The spec's scenario, parsed once per process."""
-    from model.scenarios import load_scenario, parse_scenario
-
-    key = (spec["scenario"], spec.get("scenario_text"))
-    if key not in _SCENARIOS:
-        text = key[1]
-        _SCENARIOS[key] = parse_scenario(text, key[0]) if text is not None else load_scenario(key[0])
-    return _SCENARIOS[key]
 
 
 def run_one(spec: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:
@@ -119,7 +106,7 @@ def run_one(spec: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:
         from model.results import run_simulation
 
         with quiet_model_logs():
-            scenario = _scenario(spec)
+            scenario = spec_scenario(spec)
             config = scenario.config.with_overrides(point_overrides(spec["fixed"], task["params"], spec["days"]))
             result = run_simulation(config, scenario=scenario, seed=task["seed"], days=spec["days"])
             values = run_metrics(result.timeseries, result.summary)

@@ -14,7 +14,7 @@ from typing import Any
 
 from experiments import runner
 from experiments.runner import fingerprint_difference, fsync_dir
-from experiments.sweeps.designs import design_table
+from experiments.sweeps.designs import design_table, spec_scenario
 from experiments.sweeps.spec import FORMAT, STATUS_ERROR, STATUS_OK, SpecError, SweepError, SweepSpec, spec_to_toml
 
 __all__ = [
@@ -266,10 +266,9 @@ class SweepStore:
                     "the design generated now differs from the stored one (library upgrade?); using the stored design"
                 )
                 # its points were checked when the sweep started, by the code of then: checked again, before any run
-                from experiments.sweeps.executors import _scenario
                 from experiments.sweeps.parsing import check_design
 
-                check_design(self.spec, design, _scenario(self.spec.to_dict()), str(self.out / DESIGN_FILE))
+                check_design(self.spec, design, spec_scenario(self.spec.to_dict()), str(self.out / DESIGN_FILE))
             return design, manifest
         if part_files(self.out):
             raise SpecError(f"{self.out} holds result files but no {MANIFEST_FILE}; choose another --out")

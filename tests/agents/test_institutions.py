@@ -60,13 +60,17 @@ def test_the_intervention_rule_fires_above_the_level_and_then_cools_down():
     assert intervention_today(cfg, quiet, usdjpy=149.0, usdjpy_window_ago=148.0) == 0.0
 
 
-def test_the_default_cooldown_allows_the_october_2022_intervention_21_trading_days_after_september():
-    """22 Sep 2022 to 21 Oct 2022 is 21 trading days from start to start: with the default two-day bursts, the
-    rule held above its level must be able to start again 21 days after it first started."""
+def test_the_default_cooldown_allows_the_october_2022_intervention_as_soon_as_it_came():
+    """The gap from start to start, 22 Sep 2022 to 21 Oct 2022, taken from the model's own trading calendar
+    (20 days: Columbus Day is not a trading day): with the default two-day bursts, the rule held above its
+    level must be able to start again that many days after it first started, and not a day sooner."""
+    from model.calendar import TradingCalendar
+
+    gap = TradingCalendar("2022-09-22").day_of("2022-10-21")
     cfg = MofConfig()
     state = MofState(cfg)
     days = [d for d in range(30) if intervention_today(cfg, state, usdjpy=170.0, usdjpy_window_ago=169.0) > 0.0]
-    assert days[:3] == [0, 1, 21]
+    assert days[:3] == [0, 1, gap]
 
 
 def test_intervention_is_limited_by_reserves():

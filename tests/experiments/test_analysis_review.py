@@ -214,6 +214,9 @@ def test_a_dotted_out_keeps_its_whole_name_and_the_json_is_strict_with_its_prove
 
     assert replay.output_files("runs/replay_v1.5")[".json"] == Path("runs/replay_v1.5.json")
     assert replay.output_files("runs/replay")["_positioning.png"] == Path("runs/replay_positioning.png")
+    # a name ending in .json names the JSON file itself, as balance_sheet_cycle's --out does
+    assert replay.output_files("runs/replay.json")[".json"] == Path("runs/replay.json")
+    assert replay.output_files("runs/replay.json")["_positioning.png"] == Path("runs/replay_positioning.png")
     real = replay.replay
     monkeypatch.setattr(replay, "replay", lambda seeds, **kw: real(seeds, **kw, days=3, progress=False))
     assert replay.main(["--seeds", "1", "--out", str(tmp_path / "x_v1.5")]) == 0

@@ -441,11 +441,11 @@ def test_hypotheses_still_replaces_an_earlier_runs_outputs(tmp_path, capsys, pla
 
 def test_run_with_a_moved_start_warns_of_the_dated_events_on_their_new_days(tmp_path, capsys):
     """``run`` warns of the events its horizon leaves out from the days they fall on in the run's own
-    calendar: started on 3 June 2024, the BoJ's 31 July hike is day 42, outside 30 days (on the scenario's
-    own start it is day 22, inside)."""
+    calendar: started on 3 June 2024, the BoJ's 31 July hike is day 40 (Juneteenth and Independence Day are
+    not trading days), outside 30 days (on the scenario's own start it is day 21, inside)."""
     argv = ["run", "--scenario", "boj_hike_2024", "--days", "30", "--out", str(tmp_path / "r"), "--quiet"]
     assert main([*argv, "--set", 'market.start_date="2024-06-03"']) == EXIT_OK
-    assert "boj rate on day 42" in capsys.readouterr().err
+    assert "boj rate on day 40" in capsys.readouterr().err
 
 
 def test_validate_refuses_a_moved_start_date(tmp_path, capsys):

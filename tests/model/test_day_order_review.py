@@ -113,3 +113,38 @@ def test_an_event_applied_or_scheduled_in_code_is_checked_but_may_set_an_outcome
     m.apply_event(ScenarioEvent(day=1, kind="risk_shock", params={"log_jump": 0.5}))  # an experiment may
     m.run_days(1)
     assert m.market.risk_index > m.config.market.risk_index
+
+
+def test_a_scripted_boj_decision_and_a_rule_meeting_give_the_same_day_in_either_order():
+    """Scheduled inside the scenario, the decision fires before the day's meeting (skipped); scheduled after
+    the model is built, it fires after the meeting and replaces its decision. Both must give one decision
+    for the day and the same path."""
+    day = _first_meeting("imported_inflation")
+    scripted = ScenarioEvent(day=day, kind="boj_rate", params={"rate": 0.003})
+    inside = CarryUnwindModel(scenario=_with_events("imported_inflation", scripted), seed=1, collect=False, **SMALL)
+    after = CarryUnwindModel(scenario="imported_inflation", seed=1, collect=False, **SMALL)
+    after.schedule_scenario_event(scripted)
+    for m in (inside, after):
+        m.run_days(day + 3)
+    assert inside.sectors["boj"].decisions == after.sectors["boj"].decisions
+    assert [d for d in after.sectors["boj"].decisions if d[0] == day] == [(day, 0.003)]
+    assert list(inside.series("usdjpy")) == list(after.series("usdjpy"))
+
+
+def test_an_event_built_in_code_enters_as_a_file_s_would_python_floats_and_ints():
+    """A NumPy float32 field used to carry its type into the market's state (the BoJ's rate, its path)."""
+    import numpy as np
+
+    m = CarryUnwindModel(seed=1, collect=False, **SMALL)
+    m.schedule_scenario_event(ScenarioEvent(day=np.int64(2), kind="boj_rate", params={"rate": np.float32(0.003)}))
+    m.run_days(3)
+    assert type(m.market.boj_rate) is float and m.market.boj_rate == float(np.float32(0.003))
+    with pytest.raises(ConfigError, match=r"^event\.kind = \['boj_rate'\] is not allowed"):
+        m.apply_event(ScenarioEvent(day=4, kind=["boj_rate"], params={"rate": 0.0}))
+
+
+def test_the_cached_holidays_cannot_be_edited():
+    from model.calendar import us_federal_holidays
+
+    with pytest.raises(ValueError):
+        us_federal_holidays()[0] = us_federal_holidays()[1]
