@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import logging
 import math
 import re
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from experiments.sweeps.designs import design_table
 from experiments.sweeps.spec import DESIGNS, Parameter, SpecError, SweepSpec
 from model.config import toml_loads
 from model.validation import ConfigError, shown
+
+log = logging.getLogger(__name__)
 
 # a sweep's name: the characters a scenario's name may have (it labels outputs, and may name them)
 SWEEP_NAME = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,99}")
@@ -353,6 +356,33 @@ def _suspect_points(
             yield i
 
 
+# The most design points checked before a sweep runs. A larger design has its first CHECKED_POINTS points
+# checked, and the points that hold each parameter's lowest and highest value: checking two million points
+# took about three minutes. A point left unchecked that is not a valid configuration still stops the sweep
+# as bad input, in one line, when it comes to run (experiments.sweeps.executors.run_one).
+CHECKED_POINTS = 20_000
+
+
+def _rows_to_check(design: Any, names: list[str]) -> Any:
+    """The design's rows :func:`check_design` checks, in order: all of them up to :data:`CHECKED_POINTS`;
+    beyond it the first :data:`CHECKED_POINTS` and the rows of each parameter's extremes."""
+    n = len(design)
+    if n <= CHECKED_POINTS:
+        return np.arange(n)
+    extremes = []
+    for name in names:
+        values = design[name].to_numpy()
+        if values.dtype.kind in "iuf":
+            extremes += [int(np.argmin(values)), int(np.argmax(values))]
+    log.info(
+        "the design has %s points: checking the first %s and each parameter's extremes before any run; an "
+        "invalid point beyond them stops the sweep when it comes to run",
+        f"{n:,}",
+        f"{CHECKED_POINTS:,}",
+    )
+    return np.unique(np.concatenate([np.arange(CHECKED_POINTS), np.asarray(extremes, dtype=np.int64)]))
+
+
 def check_design(spec: SweepSpec, design: Any, scenario: Any, where: str, fixed_problem: str | None = None) -> None:
     """Refuse (:class:`SpecError`) a design with a point whose configuration is not valid.
 
@@ -363,13 +393,15 @@ def check_design(spec: SweepSpec, design: Any, scenario: Any, where: str, fixed_
     line; ``fixed_problem`` (the error of the ``[fixed]`` values alone, if any) is reported as the
     ``[fixed]`` table's when the point fails with that same error: it is then not the parameters' doing.
     Each section is built once per distinct combination of its parameters' values: 10,000 points take about
-    a second with the parameters in one section, a few seconds with them spread over four.
+    a second with the parameters in one section, a few seconds with them spread over four. A design larger
+    than :data:`CHECKED_POINTS` has a subset checked (:func:`_rows_to_check`).
     """
     from experiments.sweeps.designs import point_overrides
 
     names = spec.names
-    columns = [design[name].tolist() for name in names]  # plain Python values, as the runs get them
-    points = design["point"].tolist()
+    rows = _rows_to_check(design, names)
+    columns = [design[name].to_numpy()[rows].tolist() for name in names]  # plain Python values, as runs get them
+    points = design["point"].to_numpy()[rows].tolist()
     for i in _suspect_points(scenario.config, spec.fixed, spec.days, names, columns):
         params = {name: columns[j][i] for j, name in enumerate(names)}
         try:

@@ -536,3 +536,20 @@ def test_the_example_in_the_sweeps_docstring_is_a_valid_specification():
     assert spec.design == "grid" and spec.n_points == 4 * 3 * 3 and spec.replicates == 4
     assert math.isclose(max(design_table(spec)["hedge_funds.trend_share"]), 0.5)
     assert np.isclose(design_table(spec)["dealers.fx_capacity_usd_bn"].max(), 1600.0)
+
+
+def test_a_design_larger_than_the_checked_points_still_has_its_extremes_checked(monkeypatch):
+    """Beyond CHECKED_POINTS only the first points and each parameter's extremes are checked up front (two
+    million points took about three minutes): an invalid highest value is still refused before any run."""
+    import experiments.sweeps.parsing as parsing
+
+    monkeypatch.setattr(parsing, "CHECKED_POINTS", 5)
+    # every floor is in its own range; only the last, above the fixed reserves, is invalid, and only with them
+    values = ", ".join(f"{v}.0" for v in [*range(300, 340), 1000])
+    message = refused(spec_text("grid", f"mof.reserve_floor_usd_bn = [{values}]", fixed="mof.reserves_usd_bn = 900.0"))
+    assert "design point 40 (mof.reserve_floor_usd_bn = 1000" in message, message
+    # the rows checked: the first five and the extremes, nothing else
+    import pandas as pd
+
+    design = pd.DataFrame({"point": range(10), "a": [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]})
+    assert parsing._rows_to_check(design, ["a"]).tolist() == [0, 1, 2, 3, 4, 5]
