@@ -199,6 +199,43 @@ def _at(where: str, line: int | None) -> str:
     return f"{where}, line {line}" if line else where
 
 
+def _checked_fields(kind: Any, fields: Mapping[str, Any], at: Callable[[str | None], str]) -> dict[str, float]:
+    """An event's kind and fields checked, the fields as Python floats: a known kind, only its fields, each
+    a number in its range, none missing. ``at(key)`` says where a field (``None``: the event) stands in
+    the error's message. Shared by a scenario file's events and those built in code (:func:`check_event`)."""
+    if not isinstance(kind, str) or kind not in EVENT_KINDS:
+        raise ConfigError(f"{at('kind')}.kind = {kind!r} is not allowed; expected one of {', '.join(EVENT_KINDS)}")
+    spec = EVENT_KINDS[kind]
+    params = {}
+    for key, value in fields.items():
+        if key not in spec:
+            raise ConfigError(f"{at(key)}: unknown field {key!r} for kind {kind!r}; allowed: {', '.join(spec)}")
+        lo, hi = spec[key]
+        if (
+            isinstance(value, (bool, np.bool_))
+            or not isinstance(value, (int, float, np.integer, np.floating))
+            or not (lo <= value <= hi)
+        ):
+            raise ConfigError(f"{at(key)}.{key} = {shown(value)} is not allowed; expected a number in [{lo:g}, {hi:g}]")
+        params[key] = float(value)
+    missing = set(spec) - set(params)
+    if missing:
+        raise ConfigError(f"{at(None)}: missing field {sorted(missing)[0]!r} for kind {kind!r}")
+    return params
+
+
+def _unmarked(kind: str, scenario_name: str) -> str | None:
+    """Why ``kind`` may not be among the events of a scenario named ``scenario_name`` (:data:`MARKED_KINDS`:
+    a kind that puts an outcome in needs its word in the name), or ``None``."""
+    mark, does = MARKED_KINDS.get(kind, (None, None))
+    if mark is None or mark in scenario_name:
+        return None
+    return (
+        f"{kind!r} {does} (an outcome of the model, not an input), so it is allowed only in a scenario whose name "
+        f"contains {mark!r}; name = {scenario_name!r}"
+    )
+
+
 def _parse_event(raw: Any, index: int, where: str, lines: _Lines, calendar: TradingCalendar) -> ScenarioEvent:
     table = f"events[{index}]"
 
@@ -242,22 +279,8 @@ def _parse_event(raw: Any, index: int, where: str, lines: _Lines, calendar: Trad
                 "(the longest run simulation.days allows)"
             )
     kind = raw.get("kind")
-    if kind not in EVENT_KINDS:
-        raise ConfigError(f"{ctx('kind')}.kind = {kind!r} is not allowed; expected one of {', '.join(EVENT_KINDS)}")
-    spec = EVENT_KINDS[kind]
-    params = {}
-    for key, value in raw.items():
-        if key in ("day", "date", "kind", "source"):
-            continue
-        if key not in spec:
-            raise ConfigError(f"{ctx(key)}: unknown field {key!r} for kind {kind!r}; allowed: {', '.join(spec)}")
-        lo, hi = spec[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (lo <= value <= hi):
-            raise ConfigError(f"{ctx(key)}.{key} = {value!r} is not allowed; expected a number in [{lo:g}, {hi:g}]")
-        params[key] = float(value)
-    missing = set(spec) - set(params)
-    if missing:
-        raise ConfigError(f"{ctx()}: missing field {sorted(missing)[0]!r} for kind {kind!r}")
+    fields = {key: value for key, value in raw.items() if key not in ("day", "date", "kind", "source")}
+    params = _checked_fields(kind, fields, ctx)
     dated = (date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date))) if "date" in raw else None
     return ScenarioEvent(day=day, kind=kind, params=params, source=str(raw.get("source", "")), date=dated)
 
@@ -271,7 +294,8 @@ def check_event(event: Any, scenario_name: str | None = None, where: str = "even
     field would otherwise carry its type into the market's state). Raises :class:`ConfigError` naming
     the field.
 
-    >>> check_event(ScenarioEvent(day=3, kind="boj_rate", params={"rate": 0.0025}), "baseline")
+    >>> check_event(ScenarioEvent(day=3, kind="boj_rate", params={"rate": 0.0025}), "baseline").params
+    {'rate': 0.0025}
     >>> check_event(ScenarioEvent(day=3, kind="boj_rate", params={"rate": float("nan")}), "baseline")
     Traceback (most recent call last):
     ...
@@ -282,34 +306,15 @@ def check_event(event: Any, scenario_name: str | None = None, where: str = "even
     day = event.day
     if isinstance(day, (bool, np.bool_)) or not isinstance(day, (int, np.integer)) or not 1 <= day <= MAX_EVENT_DAY:
         raise ConfigError(f"{where}.day = {shown(day)} is not allowed; expected an integer from 1 to {MAX_EVENT_DAY:,}")
-    if not isinstance(event.kind, str) or event.kind not in EVENT_KINDS:
-        raise ConfigError(f"{where}.kind = {event.kind!r} is not allowed; expected one of {', '.join(EVENT_KINDS)}")
-    spec = EVENT_KINDS[event.kind]
     if not isinstance(event.params, Mapping):
         raise ConfigError(
             f"{where}.params = {shown(event.params)} is not allowed; expected a mapping of field to number"
         )
-    params = event.params
-    for key, value in params.items():
-        if key not in spec:
-            raise ConfigError(f"{where}: unknown field {key!r} for kind {event.kind!r}; allowed: {', '.join(spec)}")
-        lo, hi = spec[key]
-        if (
-            isinstance(value, (bool, np.bool_))
-            or not isinstance(value, (int, float, np.integer, np.floating))
-            or not (lo <= value <= hi)
-        ):
-            raise ConfigError(f"{where}.{key} = {shown(value)} is not allowed; expected a number in [{lo:g}, {hi:g}]")
-    missing = set(spec) - set(params)
-    if missing:
-        raise ConfigError(f"{where}: missing field {sorted(missing)[0]!r} for kind {event.kind!r}")
-    mark, does = MARKED_KINDS.get(event.kind, (None, None))
-    if scenario_name is not None and mark is not None and mark not in scenario_name:
-        raise ConfigError(
-            f"{where}.kind = {event.kind!r} {does} (an outcome of the model, not an input), so it is allowed only "
-            f"in a scenario whose name contains {mark!r}; name = {scenario_name!r}"
-        )
-    return dataclasses.replace(event, day=int(day), params={key: float(value) for key, value in params.items()})
+    params = _checked_fields(event.kind, event.params, lambda key: where)
+    problem = _unmarked(event.kind, scenario_name) if scenario_name is not None else None
+    if problem is not None:
+        raise ConfigError(f"{where}.kind = {problem}")
+    return dataclasses.replace(event, day=int(day), params=params)
 
 
 def events_for(scenario: Scenario, start_date: str) -> tuple[ScenarioEvent, ...]:
@@ -411,13 +416,9 @@ def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Sc
             "expected a string"
         )
     for i, event in enumerate(parsed):
-        mark, does = MARKED_KINDS.get(event.kind, (None, None))
-        if mark is not None and mark not in name:
-            raise ConfigError(
-                f"{_at(where, lines.key(f'events[{i}]', 'kind'))}: events[{i}].kind = {event.kind!r} {does} (an "
-                f"outcome of the model, not an input), so it is allowed only in a scenario whose name contains "
-                f"{mark!r}; name = {name!r}"
-            )
+        problem = _unmarked(event.kind, name)
+        if problem is not None:
+            raise ConfigError(f"{_at(where, lines.key(f'events[{i}]', 'kind'))}: events[{i}].kind = {problem}")
     events = tuple(sorted(parsed, key=firing_order))
     return Scenario(name=name, description=description, config=config, events=events, path=where)
 

@@ -686,11 +686,11 @@ def plot_map(report_: dict[str, Any], path: str) -> None:
              f"{proto['days']} days\ne: the calibration's joint objective, the simulated-moments distance of the "
              f"seeds' mean six return statistics to the data's, both versions of the data (lower: closer)")  # fmt: skip
     fig.suptitle(title, fontsize=10, x=0.01, ha="left")
-    out = Path(path)
+    from experiments.analysis.replay import output_files
     from experiments.runner import save_figure_atomic
 
     # the whole name less a ".json": --out runs/lev_v1.5 and runs/lev_v1.6 must not share one figure
-    save_figure_atomic(fig, out.with_name(f"{out.name.removesuffix('.json')}_map.png"), dpi=150)
+    save_figure_atomic(fig, output_files(path)["_map.png"], dpi=150)
 
 
 def longest_run(scenario: str = "baseline", base: dict[str, Any] | None = None) -> tuple[int, str]:

@@ -801,15 +801,15 @@ def h3(seeds, workers, quick) -> HypothesisResult:
             # a fall of 5% from the year's peak, the peak before the last week (days − 4 … days)
             breaks.append(float(np.min(on[peak:]) < 0.95 * on[peak] and peak <= days - 5))
         m, lo, hi = seed_ci(eff)
-        _, dy_lo, dy_hi = seed_ci(dy)
-        _, dpi_lo, dpi_hi = seed_ci(dpi)
+        dy_mean, dy_lo, dy_hi = seed_ci(dy)
+        dpi_mean, dpi_lo, dpi_hi = seed_ci(dpi)
         out[wname] = dict(
             usdjpy_change_pct=m,
             ci=[lo, hi],
             per_seed=eff,
-            jgb10y_change_bp=float(np.mean(dy)),
+            jgb10y_change_bp=dy_mean,
             jgb10y_ci=[dy_lo, dy_hi],
-            inflation_change_pp=float(np.mean(dpi)),
+            inflation_change_pp=dpi_mean,
             inflation_ci=[dpi_lo, dpi_hi],
             verdict=h3_verdict((lo, hi), [(dpi_lo, dpi_hi), (dy_lo, dy_hi)]),
             share_of_runs_with_a_break=float(np.mean(breaks)),

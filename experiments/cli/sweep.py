@@ -124,10 +124,9 @@ def register(sub: Any) -> None:
 
 def _workers(text: str) -> int:
     """argparse type of ``--workers``: an integer from 1 to :func:`experiments.runner.max_workers`."""
-    import os
+    from experiments.runner import max_workers  # here, when --workers is given: --help does not import it
 
-    # experiments.runner.max_workers, written out: importing the runner here would slow every --help
-    most = max(4 * (os.cpu_count() or 1), 256)
+    most = max_workers()
     try:
         value = int(text)
     except ValueError:

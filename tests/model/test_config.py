@@ -225,6 +225,8 @@ def test_bad_event_kind_is_rejected_listing_the_kinds():
         ('kind = "risk_shock"\nlog_jump = "big"', r"log_jump = 'big'"),
         ('kind = "risk_shock"\nlogjump = 1.0', r"unknown field 'logjump'"),
         ('kind = "risk_shock"', r"missing field 'log_jump'"),
+        # a list is not hashable: before, the membership test raised TypeError, a traceback
+        ('kind = ["boj_rate"]', r"kind = \['boj_rate'\] is not allowed; expected one of"),
     ],
 )
 def test_bad_event_value_names_the_event_the_line_and_the_field(event, needle):
