@@ -29,6 +29,7 @@ from experiments.app.specs import (
     CHARTS,
     DEFAULT_SEED,
     ChartSpec,
+    ShockAtLimit,
     ShockSpec,
     ShockUnavailable,
     available_charts,
@@ -42,7 +43,7 @@ from experiments.app.specs import (
 )
 from model.clearing import ClearingError
 from model.model import CarryUnwindModel
-from model.scenarios import ScenarioEvent, list_scenarios, load_scenario
+from model.scenarios import DECISION_KINDS, ScenarioEvent, list_scenarios, load_scenario
 from model.validation import ConfigError
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "ScenarioPanel",
     "NetworkPanel",
     "chart_component",
+    "event_lines",
     "APP_CSS",
 ]
 
@@ -90,7 +92,6 @@ class AppModel(CarryUnwindModel):
             scenario_name = start_scenario()
         # Play steps the model in a worker thread while the buttons stay live: a shock and a day never overlap
         self._lock = threading.RLock()
-        self._pending: list[ShockSpec] = []  # fired, applied at the start of the next day
         try:
             scenario, inputs = _inputs(scenario_name, seed, sliders)
         except ConfigError as exc:
@@ -105,6 +106,8 @@ class AppModel(CarryUnwindModel):
         # ids of garbage-collected models are reused; a serial number tells runs apart
         self.app_serial = next(_serials)
         self.shock_log: list[tuple[ScenarioEvent, str]] = []
+        # the shocks not applied on their day (index in shock_log: why), their value then past its limit
+        self.shock_refused: dict[int, str] = {}
 
     def step(self) -> None:
         """One trading day; a day the markets cannot clear stops the model with a message for the page
@@ -114,43 +117,82 @@ class AppModel(CarryUnwindModel):
                 self.running = False
                 return
             try:
-                self._apply_fired()
                 super().step()
             except (ClearingError, ConfigError, ShockUnavailable) as exc:
-                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                self.failure = f"Stopped on day {self.day}: {first}. Press Reset to start again."
-                self.running = False
+                self._stop(exc)
+
+    def _advance_time(self, until: float) -> None:
+        # Mesa's step (and run_for): the day's scheduled events, then the day, all under the lock, so that a
+        # button fired from the page while Play steps in a worker thread never changes the event queue Mesa
+        # is working through, nor lands half-way through a day
+        with self._lock:
+            super()._advance_time(until)
+
+    def run_days(self, days: int, after_day: Callable[[], None] | None = None) -> None:
+        with self._lock:
+            super().run_days(days, after_day)
+
+    def _stop(self, exc: Exception) -> None:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        self.failure = f"Stopped on day {self.day}: {first}. Press Reset to start again."
+        self.running = False
 
     def fire(self, spec: ShockSpec) -> ScenarioEvent:
-        """Queue a shock button's event for the next day's clearing; each button once a day.
+        """Schedule a shock button's event for the next day's clearing; each button once a day.
 
-        It is applied at the start of that day, after the scenario's own events for it (which run at
-        day − ½), so a scripted policy decision the same day does not undo it, and a shock relative to
-        a rate (a 25 bp hike) moves the rate that decision set. Until then the log holds the event as
-        it would be built now."""
+        It goes through the model's event queue as a scenario's event does
+        (:meth:`~model.model.CarryUnwindModel.schedule_scenario_event`): a policy decision after the
+        day's scripted decisions and before the day's news, so a 25 bp hike lands on top of a scripted
+        decision that day and the day's scripted guidance still holds after it; any other kind with the
+        day's news, after the scripted news. Whatever the click order, a day's button decisions act
+        before its button news. The event is built from the model's state as it applies (a hike adds
+        25 bp to the rate the day's scripted decision set); until then the log holds it as it would be
+        built now.
+
+        Raises
+        ------
+        experiments.app.specs.ShockUnavailable
+            The model has stopped, the button was already fired for the next day, or its event cannot
+            be built (:class:`~experiments.app.specs.ShockAtLimit`: its value would pass the event
+            kind's limit, so it would not do what the button says).
+        """
         with self._lock:
             if self.failure:
                 raise ShockUnavailable("the model has stopped; press Reset to start again")
             event = spec.event(self)  # built now too: a shock that cannot be built says so at once
             if any(e.day == event.day and label == spec.label for e, label in self.shock_log):
                 raise ShockUnavailable(f"already fired for day {event.day}; press Step, then fire it again")
-            self._pending.append(spec)
+            self.schedule(event.day, self._apply_fired, spec, late=spec.kind not in DECISION_KINDS)
             self.shock_log.append((event, spec.label))
             return event
 
-    def _apply_fired(self) -> None:
-        """Apply the shocks fired since the last day, built from the state now, and log them as applied."""
-        fired, self._pending = self._pending, []
-        for spec in fired:
+    def _apply_fired(self, spec: ShockSpec) -> None:
+        """Apply a fired shock (at its day − ½, in the model's event queue), built from the state now, and
+        log it as applied. One whose value now passes its limit (the day's scripted decision moved the
+        rate) is not applied and the log says why; one that cannot be built or applied stops the model."""
+        if self.failure:
+            return
+        day = self.day + 1
+        at = next(i for i, (e, label) in enumerate(self.shock_log) if e.day == day and label == spec.label)
+        try:
             event = spec.event(self)
+        except ShockAtLimit as exc:
+            self.shock_refused[at] = exc.reason
+            return
+        except ShockUnavailable as exc:
+            self._stop(exc)
+            return
+        try:
             self.apply_event(event)
-            at = next(i for i, (e, label) in enumerate(self.shock_log) if e.day == event.day and label == spec.label)
-            self.shock_log[at] = (event, spec.label)
+        except (ClearingError, ConfigError, ShockUnavailable) as exc:
+            self._stop(exc)
+            return
+        self.shock_log[at] = (event, spec.label)
 
     def event_days(self) -> list[int]:
         """Days on which a scenario event or a fired shock acted (for the charts' markers)."""
         days = [e.day for e in self.scenario_spec.events if e.day <= self.day]
-        days += [event.day for event, _ in self.shock_log if event.day <= self.day]
+        days += [e.day for i, (e, _) in enumerate(self.shock_log) if e.day <= self.day and i not in self.shock_refused]
         return sorted(set(days))
 
 
@@ -259,6 +301,8 @@ def ShocksPanel(model: AppModel) -> None:
     def fire(spec: ShockSpec) -> None:
         try:
             model.fire(spec)
+        except ShockAtLimit as exc:  # says which button and why, in one line
+            set_error(str(exc))
         except Exception as exc:  # a bad parameter must not take the page down
             set_error(f"{spec.label} failed: {exc}")
         else:
@@ -269,11 +313,13 @@ def ShocksPanel(model: AppModel) -> None:
         message = error
     elif model.shock_log:
         event, label = model.shock_log[-1]
-        message = (
-            f"{label} fired; it acts on day {event.day}. Press Step to see it."
-            if event.day > model.day
-            else f"{label} acted on day {event.day}."
-        )
+        refused = model.shock_refused.get(len(model.shock_log) - 1)
+        if event.day > model.day:
+            message = f"{label} fired; it acts on day {event.day}. Press Step to see it."
+        elif refused:
+            message = f"{label} did not act on day {event.day}: {refused}."
+        else:
+            message = f"{label} acted on day {event.day}."
     else:
         message = ""
 
@@ -302,7 +348,7 @@ def _pct(x: float) -> str:
 
 @solara.component
 def ScenarioPanel(model: AppModel) -> None:
-    """The scenario, today's prices, the settings in force and the events so far."""
+    """The scenario, today's prices, the settings in force and the events around today."""
     update_counter.get()
     spec = model.scenario_spec
     latest = model.latest
@@ -321,16 +367,39 @@ def ScenarioPanel(model: AppModel) -> None:
         )
         settings = " · ".join(f"{label}: {value}" for label, value in effective_settings(model.config))
         _line(f"Settings in force: seed {model.seed} · {settings}", {**_SMALL_STYLE, "margin-top": "8px"})
-        lines = [
-            f"day {e.day}: {e.kind.replace('_', ' ')} ({_params(e.params)})"
-            + (f", {e.source}" if e.source else "")
-            + ("" if e.day <= model.day else " — to come")
-            for e in spec.events
-        ]
-        lines += [f"day {e.day}: {label} ({_params(e.params)})" for e, label in model.shock_log]
         _line("Events (dashed lines on the charts):", {**_SMALL_STYLE, "margin-top": "8px", "font-weight": "600"})
-        for line in lines[-8:] or ["none yet"]:
+        for line in event_lines(model):
             _line(line, _SMALL_STYLE)
+
+
+EVENTS_PAST = 5  # the events panel: the latest events that acted,
+EVENTS_AHEAD = 3  # and the next ones to come
+
+
+def event_lines(model: AppModel) -> list[str]:
+    """The events panel's lines: the scenario's events and the shocks fired, in the order they act (by
+    day; a day's decisions, then its news; the scenario's before the buttons'), as a window around
+    today: the latest :data:`EVENTS_PAST` that acted and the next :data:`EVENTS_AHEAD` to come, with a
+    count of those left out either side."""
+    timeline = [
+        ((e.day, e.kind not in DECISION_KINDS, 0, i), e.day,
+         f"day {e.day}: {e.kind.replace('_', ' ')} ({_params(e.params)})" + (f", {e.source}" if e.source else ""))
+        for i, e in enumerate(model.scenario_spec.events)
+    ]  # fmt: skip
+    for i, (e, label) in enumerate(model.shock_log):
+        refused = model.shock_refused.get(i)
+        text = f"day {e.day}: {label} ({_params(e.params)})" + (f" — not applied: {refused}" if refused else "")
+        timeline.append(((e.day, e.kind not in DECISION_KINDS, 1, i), e.day, text))
+    timeline.sort(key=lambda item: item[0])
+    past = [text for _, day, text in timeline if day <= model.day]
+    ahead = [f"{text} — to come" for _, day, text in timeline if day > model.day]
+    lines = []
+    if len(past) > EVENTS_PAST:
+        lines.append(f"… {len(past) - EVENTS_PAST} earlier")
+    lines += past[-EVENTS_PAST:] + ahead[:EVENTS_AHEAD]
+    if len(ahead) > EVENTS_AHEAD:
+        lines.append(f"… {len(ahead) - EVENTS_AHEAD} more to come")
+    return lines or ["none yet"]
 
 
 def _params(params: dict[str, float]) -> str:

@@ -36,6 +36,7 @@ __all__ = [
     "ChartSpec",
     "ShockSpec",
     "ShockUnavailable",
+    "ShockAtLimit",
     "PARAMS",
     "CHARTS",
     "SHOCKS",
@@ -494,10 +495,39 @@ def _event_kinds() -> dict[str, dict[str, tuple[float, float]]]:
     return scenarios.EVENT_KINDS
 
 
-def _clip(kind: str, params: dict[str, float]) -> dict[str, float]:
-    """Keep each parameter inside the range EVENT_KINDS declares for it."""
+class ShockAtLimit(ShockUnavailable):
+    """A shock button's value would pass the range its event kind allows (a Fed cut with the rate at
+    −5%): held at the limit, the event would do less than the button says, or nothing, so it is
+    refused. ``reason`` says why without the button's label."""
+
+    def __init__(self, label: str, reason: str) -> None:
+        super().__init__(f"{label}: {reason}; not fired")
+        self.label, self.reason = label, reason
+
+
+def _limit(name: str, value: float) -> str:
+    """A parameter's limit as the page shows it: a rate (``rate``, ``*_pa``) in percent."""
+    shown = f"{100.0 * value:g}%" if name == "rate" or name.endswith("_pa") else f"{value:g}"
+    return shown.replace("-", "\u2212")
+
+
+def _within_limits(label: str, kind: str, params: dict[str, float]) -> dict[str, float]:
+    """``params`` as floats, each inside the range EVENT_KINDS declares for it; ShockAtLimit for one that
+    is not (it is never held at the limit silently: the page would say the button fired when it did
+    less, or nothing)."""
     bounds = _event_kinds()[kind]
-    return {k: min(max(float(v), bounds[k][0]), bounds[k][1]) for k, v in params.items()}
+    out = {}
+    for name, value in params.items():
+        value = float(value)
+        lo, hi = bounds[name]
+        if math.isnan(value):
+            raise ShockUnavailable(f"{label}: its {name.replace('_', ' ')} is not a number")
+        if not lo <= value <= hi:
+            noun = "the rate" if name == "rate" else f"its {name.replace('_', ' ')}"
+            limit = _limit(name, lo if value < lo else hi)
+            raise ShockAtLimit(label, f"{noun} would pass its limit ({limit})")
+        out[name] = value
+    return out
 
 
 def _sized(amount_jpy_tn: float) -> Callable[[Any, str], dict[str, float]]:
@@ -530,9 +560,11 @@ class ShockSpec:
     """A button that fires an event at the current day.
 
     ``params(model, kind)`` returns the event's parameters from the model's state (e.g. the BoJ
-    rate + 25 bp); :meth:`experiments.app.page.AppModel.fire` queues the button and builds and
-    applies the event at the start of the next day, after that day's scenario events, so it takes
-    effect in that day's clearing.
+    rate + 25 bp); :meth:`experiments.app.page.AppModel.fire` schedules the button for the next day
+    in the model's event queue, where the event is built and applied with that day's scenario events
+    (a decision after the day's scripted decisions, other kinds after the day's news), so it takes
+    effect in that day's clearing. A value outside the range its event kind allows is refused
+    (:class:`ShockAtLimit`), never held at the limit.
     """
 
     key: str
@@ -548,7 +580,7 @@ class ShockSpec:
         """The event for the model's next trading day; raises ShockUnavailable if it cannot be built."""
         if not self.available():
             raise ShockUnavailable(f"event kind {self.kind!r} is not in model.scenarios.EVENT_KINDS")
-        params = _clip(self.kind, self.params(model, self.kind))
+        params = _within_limits(self.label, self.kind, self.params(model, self.kind))
         return ScenarioEvent(day=model.day + 1, kind=self.kind, params=params, source=f"app button: {self.label}")
 
 
@@ -616,6 +648,8 @@ def available_shocks(model: Any) -> list[ShockSpec]:
             continue
         try:
             spec.event(model)
+        except ShockAtLimit:
+            pass  # shown: pressing it says why it cannot act now
         except ShockUnavailable:
             continue
         out.append(spec)

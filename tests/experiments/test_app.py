@@ -72,12 +72,13 @@ def chart_png(rc, key: str) -> bytes:
 
 def twin(model: AppModel) -> AppModel:
     """The same run without the shock about to be fired: same inputs and seed (common random
-    numbers), stepped to the same day with every shock fired so far replayed on its day."""
+    numbers), stepped to the same day with every shock fired so far scheduled on its day as a
+    scenario's event is (where the app schedules a button)."""
     other = AppModel(scenario_name=model.scenario_name, seed=model.seed)
     for day in range(1, model.day + 1):
         for event, _ in model.shock_log:
             if event.day == day:
-                other.apply_event(event)
+                other.schedule_scenario_event(event)
         other.step()
     return other
 
@@ -129,8 +130,8 @@ def test_input_the_page_cannot_use_stops_the_starting_model_with_one_line(inputs
 
 
 def test_a_shock_fired_the_day_before_a_scripted_decision_acts_on_top_of_it():
-    """The button's hike is applied at the start of the day, after the scenario's own decision that
-    day (at day − ½): the BoJ's scripted move to 0.25% on day 22 of boj_hike_2024, then the button's
+    """The button's hike is applied with the day's decisions, after the scenario's own decision that
+    day (at day − ½): the BoJ's scripted move to 0.25% on day 21 of boj_hike_2024, then the button's
     25 bp; fired before, applied at once, the decision undid it."""
     model = AppModel(scenario_name="boj_hike_2024")
     scripted = next(e for e in model.scenario_spec.events if e.kind == "boj_rate")
@@ -175,6 +176,152 @@ def test_a_shock_fired_while_a_day_runs_waits_for_the_day_to_end():
     worker.join(30)
     clicker.join(30)
     assert model.day == 1 and fired[0].day == 2  # queued for the day after the one that was running
+
+
+def test_a_button_decision_keeps_the_days_scripted_news_as_a_scheduled_event_does():
+    """On 31 Jul 2024 (day 21) boj_hike_2024 has the BoJ's hike and the Governor's +5 bp guidance on
+    the expected path. The button's hike, a decision, acts after the scripted decision and before the
+    day's news, as the same event scheduled with schedule_scenario_event does: the guidance holds and
+    the run is the scheduled twin's bit for bit (applied after the news, the hike re-anchored the
+    path and erased it)."""
+    from model.scenarios import DECISION_KINDS, ScenarioEvent
+
+    model = AppModel(scenario_name="boj_hike_2024")
+    day = model.calendar.day_of("2024-07-31")
+    todays = [e for e in model.scenario_spec.events if e.day == day]
+    assert {"boj_rate", "boj_path_news"} <= {e.kind for e in todays}
+    scheduled = AppModel(scenario_name="boj_hike_2024")
+    for _ in range(day - 1):
+        model.step()
+        scheduled.step()
+    model.fire(next(s for s in SHOCKS if s.key == "boj_hike"))
+    rate = next(e for e in todays if e.kind in DECISION_KINDS).params["rate"] + 0.0025
+    scheduled.schedule_scenario_event(ScenarioEvent(day=day, kind="boj_rate", params={"rate": rate}))
+    for _ in range(3):
+        model.step()
+        scheduled.step()
+    [(event, _)] = model.shock_log
+    assert event.params == {"rate": rate}
+    assert model.market.boj_rate == scheduled.market.boj_rate == rate
+    assert model.market.boj_path.level == scheduled.market.boj_path.level
+    assert model.market.boj_path.level > rate  # the guidance after the hike still holds
+    assert model.history == scheduled.history
+
+
+def test_two_buttons_the_same_day_act_in_the_same_order_whatever_the_click_order():
+    """A day's button decisions act before its button news: "Fed cuts priced" then "Fed cut" is the
+    reverse click order bit for bit (news first, then a decision, would have erased the news)."""
+    runs = []
+    for keys in (("fed_cuts_priced", "fed_cut"), ("fed_cut", "fed_cuts_priced")):
+        model = AppModel(hedge_funds__n_funds=50)
+        model.step()
+        for key in keys:
+            model.fire(next(s for s in SHOCKS if s.key == key))
+        model.step()
+        model.step()
+        runs.append(model)
+    first, second = runs
+    assert first.market.fed_path.level == second.market.fed_path.level
+    assert first.market.fed_path.level < first.market.us_short_rate  # the cuts priced survive the cut
+    assert first.history == second.history
+
+
+def test_a_button_whose_value_would_pass_its_limit_is_refused_in_one_line():
+    """A value outside its event kind's range is refused, never held at the limit (the page said
+    "Fed cut fired" for a cut that did nothing); the button stays, and pressing it says why."""
+    from experiments.app.page import ShocksPanel
+    from experiments.app.specs import ShockAtLimit
+
+    model = AppModel(hedge_funds__n_funds=50)
+    model.market.us_short_rate = -0.05
+    cut = next(s for s in SHOCKS if s.key == "fed_cut")
+    assert cut in available_shocks(model)
+    with pytest.raises(ShockAtLimit, match=r"^Fed cut: the rate would pass its limit \(−5%\); not fired$"):
+        model.fire(cut)
+    assert model.shock_log == []
+    _, rc = solara.render(ShocksPanel(model), handle_error=False)
+    button(rc, "Fed cut").click()
+    message = text_of(card(rc, "app-shocks"))
+    assert "Fed cut: the rate would pass its limit (−5%); not fired" in message and "Fed cut fired" not in message
+    model.market.boj_rate = 0.3
+    with pytest.raises(ShockAtLimit, match=r"^BoJ hike: the rate would pass its limit \(30%\)"):
+        model.fire(next(s for s in SHOCKS if s.key == "boj_hike"))
+
+
+def test_a_button_the_days_scripted_decision_puts_past_its_limit_does_not_act_and_says_so(monkeypatch):
+    """The event is built as it applies: a cut fired within the limit that the day's scripted decision
+    puts past it does not act, the model runs on and the page says so (the limit is moved close here,
+    so that the day still clears)."""
+    from experiments.app.page import ShocksPanel
+    from model import scenarios
+    from model.scenarios import ScenarioEvent
+
+    model = AppModel(hedge_funds__n_funds=50)
+    model.step()
+    rate = model.market.us_short_rate
+    kinds = {k: dict(v) for k, v in scenarios.EVENT_KINDS.items()}
+    kinds["us_short_rate"] = {"rate": (rate - 0.003, 0.3)}
+    monkeypatch.setattr(scenarios, "EVENT_KINDS", kinds)
+    model.schedule_scenario_event(ScenarioEvent(day=2, kind="us_short_rate", params={"rate": rate - 0.001}))
+    model.fire(next(s for s in SHOCKS if s.key == "fed_cut"))  # within the limit at today's rate
+    model.step()
+    assert model.running and not model.failure and model.day == 2
+    assert model.market.us_short_rate == rate - 0.001  # the scripted decision's rate, not the limit
+    [(at, reason)] = model.shock_refused.items()
+    assert at == 0 and reason.startswith("the rate would pass its limit (")
+    assert 2 not in model.event_days()
+    _, rc = solara.render(ShocksPanel(model), handle_error=False)
+    assert f"Fed cut did not act on day 2: {reason}." in text_of(card(rc, "app-shocks"))
+
+
+def test_a_shock_fired_while_the_days_events_run_waits_for_the_day_to_end():
+    """Mesa runs the day's scheduled events before the day itself; a click then waits too, and the
+    button is scheduled for the next day, never into the queue Mesa is working through."""
+    import threading
+
+    model = AppModel()
+    inside, release = threading.Event(), threading.Event()
+
+    def slow_event():
+        inside.set()
+        release.wait(10)
+
+    model.schedule(1, slow_event)
+    worker = threading.Thread(target=model.step)
+    worker.start()
+    assert inside.wait(30)
+    fired = []
+    clicker = threading.Thread(target=lambda: fired.append(model.fire(next(s for s in SHOCKS if s.key == "risk_off"))))
+    clicker.start()
+    clicker.join(0.5)
+    assert clicker.is_alive() and not fired
+    release.set()
+    worker.join(30)
+    clicker.join(30)
+    assert model.day == 1 and fired[0].day == 2
+
+
+def test_the_events_panel_shows_the_events_just_applied_and_the_next_ones():
+    """On day 8 of boj_hike_2024 the panel lists the events of days 7 and 8 that just acted (the last
+    8 of the scenario's events, all in the future then, hid them) and the next few to come."""
+    from experiments.app.page import EVENTS_AHEAD, ScenarioPanel
+
+    model = AppModel(scenario_name="boj_hike_2024", hedge_funds__n_funds=50)
+    for _ in range(8):
+        model.step()
+    model.fire(next(s for s in SHOCKS if s.key == "risk_off"))
+    _, rc = solara.render(ScenarioPanel(model), handle_error=False)
+    text = text_of(card(rc, "app-scenario"))
+    events = model.scenario_spec.events
+    for e in events:
+        if e.day <= model.day:
+            assert f"day {e.day}: {e.kind.replace('_', ' ')}" in text and e.source in text
+    assert "day 9: Sentiment jump (log_jump = 0.7) — to come" in text
+    ahead = [e for e in events if e.day > model.day][: EVENTS_AHEAD - 1]
+    for e in ahead:
+        assert f"day {e.day}: {e.kind.replace('_', ' ')}" in text
+    assert f"… {sum(e.day > model.day for e in events) - len(ahead)} more to come" in text
+    assert f"day {events[-1].day}:" not in text
 
 
 def test_unmoved_sliders_leave_the_scenario_alone_and_moved_ones_convert_units():
