@@ -241,8 +241,9 @@ def walras_residual(booked, absorbed, recorded, gross):
         ``A``: the excess demand the clearing left at its final iterate, which the dealers took
         (``ClearingResult.excess_*``).
     recorded
-        ``Z``: excess demand evaluated again, before settlement, at the recorded prices
-        (:meth:`model.compose.ComposedClearing.recheck`). ``Z − A`` is zero, bit for bit, where the
+        ``Z``: excess demand at the recorded prices, before settlement
+        (:meth:`model.compose.ComposedClearing.recheck`: the solver's last evaluation where they are its
+        own prices, bit for bit, and an evaluation there where not). ``Z − A`` is zero, bit for bit, where the
         recorded prices are the ones the solver's flows (which the sectors book) were evaluated at;
         not where a recorded price is off them.
     gross
@@ -307,7 +308,7 @@ def check_identities(model, rtol: float = 1e-9) -> IdentityReport:
     * every sector's own records (its state) agree with its ledger rows (:meth:`Sector.holdings`);
     * where a sector keeps equity by accumulated profit and loss (funds, dealers), it equals its
       assets minus its liabilities at today's prices;
-    * the excess demand left at the recorded prices (``clearing_residual``, evaluated again there, not
+    * the excess demand left at the recorded prices (``clearing_residual``, from an evaluation there, not
       the solver's report) is within ``WALRAS_SLACK`` times the clearing tolerance: the dealers took no
       more than the clearing's round-off, so the prices recorded clear the markets;
     * the day's Walras check after settlement (``walras_residual``, :func:`walras_residual`) is within

@@ -405,6 +405,13 @@ def _finite(result: ClearingResult) -> bool:
     return all(math.isfinite(v) for v in result.prices) and result.usdjpy > 0
 
 
+def _same_bits(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Whether two price vectors are equal bit for bit, the sign of a zero included (NaN never is)."""
+    if len(a) != len(b):
+        return False
+    return all(x == y and math.copysign(1.0, x) == math.copysign(1.0, y) for x, y in zip(a, b, strict=True))
+
+
 def _describe(p: Any) -> str:
     return (f"USD/JPY={math.exp(p[0]):.6g}, UST10y={p[1]:.6g}, JGB10y={p[2]:.6g}, basis={p[3]:.6g}, "
             f"JGB30y={p[4]:.6g}")  # fmt: skip
@@ -425,6 +432,8 @@ class ComposedClearing:
         self.work = Work.allocate(len(self.flows))
         self._check_work = Work.allocate(len(self.flows))  # the recheck's and the root scan's
         self._scratch = _ScratchOutputs()
+        # (inputs, prices) of the last clearing, whose prices ``work`` was last evaluated at: see recheck
+        self._cleared: tuple[tuple, tuple[float, ...]] | None = None
         self._solve, self._bracketed, self._excess = (
             self.module.solve_clearing, self.module.solve_clearing_bracketed, self.module.excess_demand
         )  # fmt: skip
@@ -449,7 +458,7 @@ class ComposedClearing:
             rebound[name] = env[name] = types.FunctionType(py.__code__, env, py.__name__, py.__defaults__)
         twin = object.__new__(ComposedClearing)
         twin.flows, twin.module, twin.work = self.flows, self.module, Work.allocate(len(self.flows))
-        twin._check_work, twin._scratch = Work.allocate(len(self.flows)), _ScratchOutputs()
+        twin._check_work, twin._scratch, twin._cleared = Work.allocate(len(self.flows)), _ScratchOutputs(), None
         twin._solve, twin._bracketed, twin._excess = (
             rebound["solve_clearing"], rebound["solve_clearing_bracketed"], rebound["excess_demand"]
         )  # fmt: skip
@@ -502,6 +511,7 @@ class ComposedClearing:
         prices; ``iterations`` counts Newton's iterations plus every fallback's evaluations.
         """
         prev = np.asarray(prev, dtype=np.float64)
+        self._cleared = None
         solve, bracketed, _, args, work = self._calls(inputs, self.work)
         result = make_result(*solve(args, prev, work, tol, MAX_ITER))
         if not result.converged:
@@ -520,6 +530,8 @@ class ComposedClearing:
                 f"jgb={result.residual_jgb:.3g} fwd={result.residual_fwd:.3g} jgb30={result.residual_jgb30:.3g} "
                 f"(tolerance {tol:g}); {_was(prev, state)}"
             )
+        # every solver ends with an evaluation at the prices it returns (the sectors settle from it)
+        self._cleared = (inputs, result.prices)
         return result
 
     def _within_bounds(
@@ -554,28 +566,40 @@ class ComposedClearing:
             found = f"no root inside the USD/JPY bound (|Δ ln S| ≤ {bounds.max_fx_log_move:g})"
         raise ClearingError(f"implausible prices on day {day}: {why}; {found}; {_was(prev, state)}")
 
-    def recheck(self, inputs: tuple, result: ClearingResult) -> tuple[np.ndarray, np.ndarray]:
-        """Excess demand and gross volume per market, evaluated again at the recorded prices.
+    def recheck(
+        self, inputs: tuple, result: ClearingResult, *, evaluate: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Excess demand and gross volume per market at the recorded prices.
 
-        Evaluated from the sectors' inputs for the day (their states before settlement) into
-        scratch outputs, so the flows the sectors settle from stay as the solver left them; the
-        prices are the recorded ones (``ln`` of the recorded USD/JPY). Where the recorded prices are
-        the ones the solver last evaluated, the excess demand is the solver's, bit for bit: this is
-        not an independent check of the clearing, only of the recorded prices, and it is one half of
-        the day's Walras check (:func:`model.accounting.walras_residual`; the other half, from the
-        books after settlement, is the independent one). The day-wide quantities of the evaluation
-        (``aux``: forced sales, the risk index) are kept in ``checked_aux``.
+        The recorded prices are the result's with USD/JPY as recorded (``ln`` of ``result.usdjpy``).
+        Where they are, bit for bit, the prices the day's clearing of these same ``inputs`` ended at,
+        its own last evaluation is at the recorded prices and is returned: an evaluation is a
+        function of the prices and the day's inputs alone (it starts from zeroed scratch arrays and
+        rewrites every output; see the solvers' ``evaluate_once``), so evaluating again would write
+        the same numbers, bit for bit. That is the usual case (``ln(exp(s))`` returns ``s`` for
+        every ``s`` a run has met), and it saves an evaluation of every sector's flows a day. Where
+        they are not, or with ``evaluate``, the flows are evaluated there, from the sectors' inputs
+        for the day (their states before settlement), into scratch outputs, so the flows the sectors
+        settle from stay as the solver left them. Either way this checks the recorded prices, not the
+        clearing: it is one half of the day's Walras check (:func:`model.accounting.walras_residual`;
+        the other half, from the books after settlement, is the independent one). The day-wide
+        quantities of the evaluation (``aux``: forced sales, the risk index) are kept in
+        ``checked_aux``.
 
         Returns
         -------
         (z, gross)
             Copies, each of shape ``(N_MARKETS,)``, in the markets' units.
         """
-        prices = np.array((math.log(result.usdjpy), result.ust10y_yield, result.jgb10y_yield, result.fx_basis,
-                           result.jgb30y_yield))  # fmt: skip
-        work = self._work_for(inputs)
-        excess, scratch, args_work = self._scratch_calls(inputs, work)
-        excess(prices, scratch, args_work)
+        prices = (math.log(result.usdjpy), result.ust10y_yield, result.jgb10y_yield, result.fx_basis,
+                  result.jgb30y_yield)  # fmt: skip
+        cleared = self._cleared
+        if not evaluate and cleared is not None and cleared[0] is inputs and _same_bits(prices, cleared[1]):
+            work = self.work
+        else:
+            work = self._work_for(inputs)
+            excess, scratch, args_work = self._scratch_calls(inputs, work)
+            excess(np.array(prices), scratch, args_work)
         self.checked_aux = work.aux.copy()
         return work.z.copy(), work.gross.copy()
 

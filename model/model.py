@@ -10,7 +10,8 @@ A day (one ``step``) runs, in this order:
    :mod:`model.registry`); today's market-wide shocks are drawn from named streams;
 3. **clear** – USD/JPY spot, the UST 10y, the JGB 10y, the FX forward market (its price the
    cross-currency basis) and the JGB super-long (30y) segment clear jointly in the composition of the sectors' flows
-   (:mod:`model.compose`); then excess demand is evaluated again at the recorded prices;
+   (:mod:`model.compose`); then excess demand is taken at the recorded prices (the solver's last
+   evaluation where they are its own prices, evaluated again where not);
 4. **settle** – the market closes (volatility, trend, risk index, macro state), each sector books
    its trades from the flows the solver returned; the Walras check (``walras_residual``,
    :func:`model.accounting.walras_residual`) then sums the trades every sector booked in each market,
@@ -690,7 +691,7 @@ class CarryUnwindModel(mesa.Model):
         inputs = tuple(s.clearing_inputs(self) for s in self.priced)
         if timer is not None:
             timer.lap("decide")
-        # 3. clear, then excess demand evaluated again at the recorded prices (what the dealers take)
+        # 3. clear, then excess demand at the recorded prices (what the dealers take)
         prev = (mk.log_usdjpy, mk.ust10y_yield, mk.jgb10y_yield, mk.fx_basis, mk.jgb30y_yield)
         sim = cfg.simulation
         result = self.clearing.clear(

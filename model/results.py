@@ -206,8 +206,8 @@ def check_accounting(model: Any, where: str = "") -> None:
     """Check a run's accounting once it has run: every day's recorded ``clearing_residual`` and
     ``walras_residual``, then every identity on the final state (:func:`model.accounting.check_identities`).
 
-    A day's ``clearing_residual`` is the excess demand left at the recorded prices, evaluated again
-    there (not the solver's report), relative to gross volume: what the dealers took. Its
+    A day's ``clearing_residual`` is the excess demand left at the recorded prices, from an evaluation
+    there (not the solver's report that it converged), relative to gross volume: what the dealers took. Its
     ``walras_residual`` is its Walras check after settlement (:func:`model.accounting.walras_residual`):
     the trades every sector booked that day, summed over the ledger's rows in each market, and the
     gap between excess demand at the recorded prices and what the dealers took, relative to gross

@@ -1,4 +1,4 @@
-"""Two fixes of the clearing found in review, each with a test that fails without it.
+"""Two fixes of the clearing found in review, each with a test that fails without it, and a saving.
 
 * A root beyond the plausibility bounds is not yet a failed day: Newton can converge to one while
   the bracketed solver's rule (the first sign change of FX excess demand moving from yesterday's
@@ -7,6 +7,10 @@
 * The Walras check (``walras_residual``) reads what the sectors booked after settlement (the day's
   changes in the ledger), not the solver's own flows evaluated again at the same prices, which gave
   the solver's residual bit for bit.
+
+And a saving, with tests that it changes nothing: the excess demand at the recorded prices is the
+solver's own last evaluation where the recorded prices are the ones it ended at, bit for bit
+(evaluating again would write the same numbers), and an evaluation there where they are not.
 """
 
 from __future__ import annotations
@@ -250,3 +254,74 @@ def test_the_bracketing_fallback_own_signs_are_those_of_the_composed_jacobian():
         model.step()
         diagonal = np.diag(model.clearing.work.jac)
         np.testing.assert_array_equal(np.sign(diagonal), OWN_SIGN, err_msg=f"day {model.day}")
+
+
+# -- the recheck at the recorded prices --------------------------------------------------------------------
+def _counting_evaluations(monkeypatch) -> list[int]:
+    """Count the recheck's own evaluations (each goes through ``_scratch_calls``); returns the counter."""
+    count = [0]
+    real = ComposedClearing._scratch_calls
+
+    def counted(self, inputs, work):
+        count[0] += 1
+        return real(self, inputs, work)
+
+    monkeypatch.setattr(ComposedClearing, "_scratch_calls", counted)
+    return count
+
+
+def test_the_recheck_skips_only_an_evaluation_that_would_give_the_same_numbers(monkeypatch):
+    """Where the recorded prices are those the day's clearing ended at, bit for bit, the recheck returns the
+    solver's last evaluation instead of evaluating again. Evaluating again must give the same excess demand,
+    gross volumes and day-wide quantities (forced sales, the risk index) to the last bit: on Newton's days
+    and on the day the bracketed fallback cleared (seed 29's day 247, as in the fallback solver's tests)."""
+    from tests.model.test_fallback_solver import FALLBACK_DAYS, FALLBACK_SEED
+
+    real = ComposedClearing.recheck
+    days = {"checked": 0, "skipped": 0, "fallback": 0}
+
+    def both(self, inputs, result, *, evaluate=False):
+        z_fresh, gross_fresh = real(self, inputs, result, evaluate=True)
+        aux_fresh = self.checked_aux
+        before = evaluations[0]
+        z, gross = real(self, inputs, result)
+        days["skipped"] += evaluations[0] == before
+        days["checked"] += 1
+        days["fallback"] += result.iterations > 20  # a fallback day counts its evaluations (about a hundred)
+        for fresh, kept in ((z_fresh, z), (gross_fresh, gross), (aux_fresh, self.checked_aux)):
+            np.testing.assert_array_equal(fresh.view(np.int64), kept.view(np.int64))  # bits, signs of zero too
+        return z, gross
+
+    evaluations = _counting_evaluations(monkeypatch)
+    monkeypatch.setattr(ComposedClearing, "recheck", both)
+    model = CarryUnwindModel(seed=FALLBACK_SEED, collect=False, simulation__days=FALLBACK_DAYS)
+    model.run_days(FALLBACK_DAYS)
+    assert days["checked"] == FALLBACK_DAYS and days["fallback"] >= 1
+    assert days["skipped"] >= 0.95 * FALLBACK_DAYS  # ln(exp(s)) gives s back on (nearly) every day
+
+
+def test_the_recheck_evaluates_where_the_recorded_prices_or_inputs_are_not_the_clearings(monkeypatch):
+    """A recorded USD/JPY off the one the clearing ended at (by a relative 1e-9), or the same inputs given as
+    another tuple, is evaluated: the numbers are those of an evaluation at the recorded prices, and off the
+    solver's where the price is."""
+    real = ComposedClearing.recheck
+    seen = {}
+
+    def probe(self, inputs, result, *, evaluate=False):
+        z, gross = real(self, inputs, result, evaluate=evaluate)
+        if len(seen) == 0 and self is model.clearing and model.day == BROKEN_DAY:
+            before = evaluations[0]
+            off = result._replace(usdjpy=result.usdjpy * (1.0 + 1e-9))
+            z_off, _ = real(self, inputs, off)
+            z_off_fresh, _ = real(self, inputs, off, evaluate=True)
+            real(self, tuple(list(inputs)), result)  # equal inputs, another tuple
+            seen.update(evaluations=evaluations[0] - before, z=z, z_off=z_off, z_off_fresh=z_off_fresh)
+        return z, gross
+
+    evaluations = _counting_evaluations(monkeypatch)
+    monkeypatch.setattr(ComposedClearing, "recheck", probe)
+    model = CarryUnwindModel(seed=4, collect=False, simulation__days=DAYS)
+    model.run_days(BROKEN_DAY)
+    assert seen["evaluations"] == 3  # the off price, its forced twin, and the copied inputs
+    np.testing.assert_array_equal(seen["z_off"], seen["z_off_fresh"])
+    assert not np.array_equal(seen["z_off"], seen["z"])

@@ -209,18 +209,14 @@ def test_a_nan_in_any_market_makes_the_walras_check_fail(market, where):
     the worst (Python's max() would pass over it anywhere but in the first market)."""
     model = make_model(seed=1)
     clearing = model.clearing
-    real = clearing._scratch_calls
+    real = clearing.recheck
 
-    def broken(inputs, work):
-        excess, scratch, args = real(inputs, work)
+    def broken(inputs, result, **kw):  # the excess demand and volumes at the recorded prices, one NaN in them
+        z, gross = real(inputs, result, **kw)
+        (z if where == "excess" else gross)[market] = math.nan
+        return z, gross
 
-        def nan_in(prices, sc, ar):
-            excess(prices, sc, ar)
-            (work.z if where == "excess" else work.gross)[market] = math.nan
-
-        return nan_in, scratch, args
-
-    clearing._scratch_calls = broken
+    clearing.recheck = broken
     model.step()
     assert model.walras_residual == math.inf
     with pytest.raises(AccountingError, match="recorded prices"):
