@@ -208,15 +208,19 @@ def _report(results: list[HypothesisResult], seeds: list[int], overrides: Mappin
     lines = [f"# Hypotheses: verdicts {where}", "",
              f"Seeds {seeds[0]}–{seeds[-1]} ({len(seeds)}), common random numbers across arms; "
              f"95% intervals over seeds ({INTERVAL_METHOD}). *supported*: the interval lies on the predicted "
-             "side; *refuted*: on the other; *inconclusive*: it straddles.", ""]  # fmt: skip
+             "side; *refuted*: on the other; *inconclusive*: otherwise — it straddles, or, where a verdict joins "
+             "several intervals, none is on the wrong side but not all are on the right one (H3 with the yen's "
+             "interval above 0 and a link's straddling 0; H5 with its fragile arm in a trigger that made fewer "
+             "than half the seeds panic, whatever its interval).", ""]  # fmt: skip
     ran = list(dict.fromkeys(r.key for r in results))
     if set(ran) != set(HYPOTHESES):  # a partial run (--only): say so, beside the table
         lines += [f"This run: {', '.join(ran)} only, of {', '.join(HYPOTHESES)}. The others were not run, and no "
                   "figure of theirs from an earlier run is kept beside this report.", ""]  # fmt: skip
     lines += ["| | hypothesis | effect | estimate | 95% CI | verdict |", "| --- | --- | --- | --- | --- | --- |"]
     for r in results:
+        earlier = f" ({r.earlier_rule['verdict']} by {r.earlier_rule['label']})" if r.earlier_rule else ""
         lines.append(f"| {r.key} | {r.title} | {r.effect_name} | {_e(r.effect)} | [{_e(r.ci_low)}, "
-                     f"{_e(r.ci_high)}] | **{r.verdict}** |")  # fmt: skip
+                     f"{_e(r.ci_high)}] | **{r.verdict}**{earlier} |")  # fmt: skip
     for r in results:
         lines += [
             "",
@@ -226,6 +230,9 @@ def _report(results: list[HypothesisResult], seeds: list[int], overrides: Mappin
             "",
             f"*Result.* {r.effect_name}: {_e(r.effect)} [{_e(r.ci_low)}, {_e(r.ci_high)}] → **{r.verdict}**.",
         ]
+        if r.earlier_rule:  # a rule changed after its results had been seen: its verdict beside the current one
+            e = r.earlier_rule
+            lines += ["", f"*By {e['label']}* ({e['rule']}): **{e['verdict']}**."]
         if r.notes:
             lines += ["", r.notes]
         text = json.dumps(_jsonable(_strip(r.worlds)), indent=1)

@@ -172,8 +172,10 @@ def check_draws(draws: Sequence[Mapping[str, Any]], held: Mapping[str, Any] | No
                 keys: Sequence[str] = ()) -> None:  # fmt: skip
     """Check every draw, with the ``held`` fields, against the configuration before any run: a
     ``ValueError`` naming the draw, the field and what is allowed; also if a draw sets a held field
-    (``--set`` would silently replace the draw's value), or a field under which a hypothesis of
-    ``keys`` would not run the trigger it names (:func:`~experiments.analysis.hypotheses.check_triggers_apply`)."""
+    (``--set`` would silently replace the draw's value), or a field that no hypothesis may take or the
+    hypotheses of ``keys`` may not (:func:`~experiments.analysis.hypotheses.check_triggers_apply`): one that
+    encodes an answer, the horizon, a field under which a trigger would not be the one it names, or one
+    every arm of a hypothesis sets itself."""
     from model.config import ModelConfig
     from model.validation import ConfigError
 
@@ -246,6 +248,10 @@ def summarise(rows: Sequence[Mapping[str, Any]], keys: Sequence[str],
             "estimate_quantiles": quantiles,
             "rank_correlation": rank_correlations([draws[r["draw"]] for r in mine], est) if draws else {},
         }
+        earlier = [r["earlier_rule"] for r in mine if r.get("earlier_rule")]
+        if earlier:  # the verdicts by a rule changed after its results had been seen, counted beside
+            out[key]["earlier_rule"] = {"label": earlier[0]["label"],
+                                        **{v: sum(e["verdict"] == v for e in earlier) for v in VERDICTS}}  # fmt: skip
     return out
 
 
@@ -305,6 +311,8 @@ def run_over_draws(
             r: HypothesisResult = HYPOTHESES[key](seed_list, Runs(workers, base, progress, label), quick)
             rows.append({"draw": i, "hypothesis": key, "verdict": r.verdict, "effect": r.effect,
                          "ci": [r.ci_low, r.ci_high]})  # fmt: skip
+            if r.earlier_rule:  # a rule changed after its results had been seen (H3): its verdict beside
+                rows[-1]["earlier_rule"] = dict(r.earlier_rule)
             log.info("%s: %s (%s = %.3g [%.3g, %.3g])", label, r.verdict, r.effect_name, r.effect, r.ci_low, r.ci_high)
     from experiments.analysis.hypotheses_report import provenance
 
@@ -375,6 +383,10 @@ def _report(summary: Mapping[str, Mapping[str, Any]], n_draws: int, seeds: list[
             f"[{_pct(sup[0])}, {_pct(sup[1])}] | {_pct(s['share_refuted'])} [{_pct(ref[0])}, {_pct(ref[1])}] "
             f"| {_pct(s['share_estimate_beyond_threshold'])} | {spread} |"
         )
+    for key, s in summary.items():
+        if e := s.get("earlier_rule"):
+            lines += ["", f"{key} by {e['label']}: {e['supported']} supported, {e['refuted']} refuted, "
+                      f"{e['inconclusive']} inconclusive."]  # fmt: skip
     params = list(next((s["rank_correlation"] for s in summary.values() if s.get("rank_correlation")), {}))
     finite = any(math.isfinite(v) for s in summary.values() for v in s["rank_correlation"].values())
     if params and not finite:

@@ -83,7 +83,9 @@ def register(sub: Any) -> None:
     add_set_option(
         p,
         "run every arm with a field at another value (repeatable; an arm's own settings still win; "
-        "recorded in verdicts.json and report.md): the verdicts at another point than the defaults",
+        "recorded in verdicts.json and report.md): the verdicts at another point than the defaults. Refused: a "
+        "field that encodes an answer (macro.fiscal_fx_premium other than 0), and one every arm of a chosen "
+        "hypothesis sets itself (e.g. nisa.n_households) at another value",
     )
     p.set_defaults(handler=_cmd_hypotheses, resumable=True)
 

@@ -273,3 +273,26 @@ def test_real_draws_do_not_depend_on_workers_and_resume_after_a_stop(tmp_path, m
         hd.run_over_draws(tmp_path / "three", draws, workers=1, **kw)
         assert cp.found > 0  # the first draw's runs were read back, not run again
     assert (tmp_path / "three" / "draws.json").read_text() == text
+
+
+def test_the_verdicts_by_a_rule_changed_after_its_results_were_seen_are_counted_beside(tmp_path, monkeypatch):
+    """H3's verdict by its rule as first stated (the yen alone) comes with every draw's result: counted beside
+    the verdicts by the current rule in draws.json and draws.md, and kept when the report is written again."""
+    seen, inner = [], _planted([])
+
+    def planted(seeds, runs, quick):
+        seen.append(runs)
+        r = inner(seeds, runs, quick)
+        r.earlier_rule = {"verdict": "supported", **hyp.H3_FIRST_RULE}
+        return r
+
+    monkeypatch.setitem(hd.HYPOTHESES, "H3", planted)
+    draws = [{"hedge_funds.risk_aversion_median": g} for g in (0.8, 1.6, 2.0)]
+    payload = hd.run_over_draws(tmp_path / "a", draws, seeds=2, only=["H3"])
+    s = payload["summary"]["H3"]
+    assert (s["supported"], s["refuted"], s["inconclusive"]) == (1, 1, 1)
+    assert s["earlier_rule"] == {"label": hyp.H3_FIRST_RULE["label"], "supported": 3, "refuted": 0, "inconclusive": 0}
+    line = f"H3 by {hyp.H3_FIRST_RULE['label']}: 3 supported, 0 refuted, 0 inconclusive."
+    assert line in (tmp_path / "a" / "draws.md").read_text()
+    again = hd.write_outputs(tmp_path / "b", json.loads((tmp_path / "a" / "draws.json").read_text()))
+    assert again["summary"]["H3"]["earlier_rule"] == s["earlier_rule"] and len(seen) == 3
