@@ -13,7 +13,7 @@
   has just surged (Deputy Governor Uchida, 7 Aug 2024).
   ``mode = "scripted"`` leaves the rate to scenario events (history: 0.25% on 31 Jul 2024,
   0.5% on 24 Jan 2025, 0.75% on 19 Dec 2025).
-* Purchases: monthly ¥6 tn, cut by ¥0.4 tn a quarter from Aug 2024 to ~¥2.9 tn in Q1 2026,
+* Purchases: monthly ¥5.7 tn (July 2024), cut by ¥0.4 tn a quarter from Aug 2024 to ~¥2.9 tn in Q1 2026,
   then by ¥0.2 tn a quarter (BoJ, Jul 2024 and Jun 2025 decisions). A share of them buys
   super-longs (the 30y market), the rest the 10y; the holdings are split in the same proportion, so
   that one redemption rate keeps the two buckets' net supply in proportion. Holdings run off at a

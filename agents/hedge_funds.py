@@ -99,7 +99,7 @@ class HedgeFundConfig(Validated):
     carry_horizon_years: float = param(
         0.25,
         unit="years",
-        lo=1.0 / 250.0,
+        lo=1.0 / TRADING_DAYS,
         hi=2.0,
         doc="h: the horizon over which funds average the expected short-rate paths (the forward tenor they roll)",
         source="3-month FX forwards/swaps are the benchmark tenor (BIS Triennial Survey 2022: most FX swaps "
@@ -299,7 +299,7 @@ class HedgeFundConfig(Validated):
     )
     reentry_delay_days: int = param(
         100,
-        unit="days",
+        unit="trading days",
         lo=1,
         hi=1000,
         source="TFG 2012: 100 steps",
@@ -347,7 +347,7 @@ class HedgeFundConfig(Validated):
     )
     trend_halflife_days: float = param(
         20.0,
-        unit="days",
+        unit="trading days",
         lo=5.0,
         hi=250.0,
         source="time-series momentum lookbacks of 1-12 months (Moskowitz, Ooi & Pedersen 2012; range note): a "
@@ -1271,7 +1271,7 @@ class HedgeFunds(Sector):
         blend = h.realized_vol_weight * mk.ewma_var_daily * TRADING_DAYS + (1 - h.realized_vol_weight) * implied**2
         return max(blend, h.vol_floor_pa**2)
 
-    def observe(self, model) -> dict[str, float]:
+    def observation(self, model) -> dict[str, float]:
         """Yesterday's close as funds see it: expected carry, trend, valuation and risk."""
         mk, h = model.market, self.config.carry_horizon_years
         var_pa = self.variance_pa(model)
@@ -1296,7 +1296,7 @@ class HedgeFunds(Sector):
     def start(self, model) -> None:
         mk = model.market
         self.state = init_hedge_funds(self.config, model.streams["hedge_funds.init"], ust_price=mk.ust_price,
-                                      **self.observe(model))  # fmt: skip
+                                      **self.observation(model))  # fmt: skip
         if model.engine != "mesa":  # the Mesa engine's agents are views of their own
             for row in range(min(self.config.n_funds, model.config.simulation.max_agent_views)):
                 HedgeFundView(model, row)
@@ -1326,7 +1326,7 @@ class HedgeFunds(Sector):
 
     # -- the day ----------------------------------------------------------------------------------
     def decide(self, model) -> None:
-        obs = self.observe(model)
+        obs = self.observation(model)
         if self.engine is None:
             decide(self.state, self.config, **obs)
         else:

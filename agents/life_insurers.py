@@ -39,7 +39,19 @@ from numba import njit
 from model import detmath
 from model.accounting import book_entry, book_exchange
 from model.compose import FlatKernel
-from model.sector import FWD, FX, INSTITUTIONS, JGB30, N_MARKETS, UST, ConfigError, Sector, Validated, param
+from model.sector import (
+    FWD,
+    FX,
+    INSTITUTIONS,
+    JGB30,
+    N_MARKETS,
+    TRADING_DAYS,
+    UST,
+    ConfigError,
+    Sector,
+    Validated,
+    param,
+)
 from model.sums import pairwise_sum
 
 __all__ = [
@@ -150,7 +162,7 @@ class LifeInsurerConfig(Validated):
     hedge_tenor_years: float = param(
         0.25,
         unit="years",
-        lo=1.0 / 250.0,
+        lo=1.0 / TRADING_DAYS,
         hi=1.0,
         doc="tenor of the FX forwards insurers roll: the horizon of the expected rate differential in the hedge cost",
         source="Japanese insurers hedge mostly with 3-month FX forwards and swaps (BoJ Financial System Report, "

@@ -120,7 +120,7 @@ class MofConfig(Validated):
     )
     burst_days: int = param(
         2,
-        unit="days",
+        unit="trading days",
         lo=1,
         hi=10,
         source="the 2022-24 intervention episodes lasted one or two days (22 Sep 2022; 21 and 24 Oct 2022; 29 Apr and "
@@ -230,7 +230,7 @@ class MofConfig(Validated):
     )
     issuance_days: int = param(
         60,
-        unit="days",
+        unit="trading days",
         lo=5,
         hi=250,
         doc="days over which a supplementary budget is issued",

@@ -1,6 +1,7 @@
 """The US Treasury: regular coupon auctions, cleared as uniform-price auctions before the day's trading.
 
-Every ``auction_interval_days`` the Treasury offers ``auction_size_usd_bn`` (10y-equivalent). Three
+Every ``auction_interval_days``-th trading day (every 5th at the default: about 50 auctions a year, not
+weekly ones) the Treasury offers ``auction_size_usd_bn`` (10y-equivalent). Three
 bidder classes — as the Treasury's auction results report them — bid against the **when-issued
 yield** ``w``, yesterday's close plus today's news:
 
@@ -48,7 +49,7 @@ from numba import njit
 
 from model import detmath
 from model.market import bond_price
-from model.sector import ISSUANCE, N_MARKETS, UST, Sector, Validated, param
+from model.sector import ISSUANCE, N_MARKETS, TRADING_DAYS, UST, Sector, Validated, param
 
 __all__ = [
     "UsTreasuryConfig",
@@ -86,10 +87,12 @@ class UsTreasuryConfig(Validated):
         unit="trading days",
         lo=1,
         hi=20,
-        doc="coupon auctions, weekly in aggregate",
-        source="coupon auctions are weekly in aggregate: the weekly 10y-equivalent coupon supply of 2023-24, ~$20 bn "
-        "(US Treasury refunding statements; auction_size_usd_bn), is offered every 5 trading days",
-        range_note="coupon auctions weekly to monthly",
+        doc="trading days between coupon auctions (one aggregate auction on each day whose number is a multiple of it)",
+        source="coupon auctions are about weekly in aggregate: the weekly 10y-equivalent coupon supply of 2023-24, "
+        "~$20 bn (US Treasury refunding statements; auction_size_usd_bn), is offered every 5th trading day, which "
+        "is not every calendar week: with the calendar's holidays about 50 auctions a year (~250 trading days / 5), "
+        "~$1.0 tn a year at $20 bn each rather than 52 x $20 bn",
+        range_note="coupon auctions weekly to monthly (5 to 20 trading days)",
     )
     auction_size_usd_bn: float = param(
         20.0,
@@ -239,7 +242,7 @@ class UsTreasuryConfig(Validated):
     pickup_hedge_tenor_years: float = param(
         0.25,
         unit="years",
-        lo=1.0 / 250.0,
+        lo=1.0 / TRADING_DAYS,
         hi=1.0,
         doc="tenor of the FX hedge in the hedged pickup (expected short-rate differential over it, less the basis)",
         source="Japanese investors hedge mostly with 3-month FX forwards and swaps (BoJ Financial System Report, "
@@ -485,6 +488,7 @@ class UsTreasury(Sector):
         # since yesterday's close (events fire before the day's trading)
         expected = mk.expected_change_10y("fed")
         news, self.news_anchor = expected - self.news_anchor, expected
+        # every auction_interval_days-th trading day (every 5th: about 50 auctions a year, not 52 weekly ones)
         self.auction = cfg.auctions and cfg.auction_size_usd_bn > 0 and model.day % cfg.auction_interval_days == 0
         absorbed = 0.0
         if self.dealer_inventory_usd_bn > 0:  # dealers distribute earlier allotments to end investors

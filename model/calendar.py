@@ -19,7 +19,12 @@ import functools
 
 import numpy as np
 
-__all__ = ["TradingCalendar", "LAST_DATE", "us_federal_holidays", "is_trading_day"]
+__all__ = ["TRADING_DAYS", "TradingCalendar", "LAST_DATE", "us_federal_holidays", "is_trading_day"]
+
+# trading days a year: one step is one trading day, and every rate, drift and decay is stated in a year of
+# 250 of them (the calendar averages 250.2, above). Here, importing nothing from the model, so that
+# model.market (which model.sector imports) can use it too; model.sector re-exports it for the sectors
+TRADING_DAYS = 250.0
 
 # The last whole day pandas' ``datetime64[ns]`` holds (its limit is 2262-04-11 23:47:16): a run's
 # time series dates every day, so no run may reach past it (ModelConfig checks this)

@@ -26,9 +26,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from model.calendar import TRADING_DAYS
 from model.validation import Validated, param
 
 __all__ = ["MacroConfig", "MacroState", "fiscal_inflation_news"]
+
+# a year of history in trading days, as a count (the lag of the inflation pass-through)
+_YEAR_DAYS = int(TRADING_DAYS)
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class MacroConfig(Validated):
     )
     fiscal_risk_halflife_days: float = param(
         250.0,
-        unit="days",
+        unit="trading days",
         lo=20.0,
         hi=2500.0,
         source="assumption, not estimated: fiscal news fades within the month to ten years of the range note, taken as "
@@ -283,16 +287,16 @@ class MacroState:
     def log_usdjpy_year_ago(history: list[float], market_cfg) -> float:
         """ln USD/JPY 250 trading days ago; before a year of history, interpolated from the
         configured year-ago level to the initial one."""
-        if len(history) >= 250:
-            return math.log(float(history[len(history) - 250]))
-        w = len(history) / 250.0
+        if len(history) >= _YEAR_DAYS:
+            return math.log(float(history[len(history) - _YEAR_DAYS]))
+        w = len(history) / TRADING_DAYS
         return (1 - w) * math.log(market_cfg.usdjpy_year_ago) + w * math.log(market_cfg.usdjpy)
 
     @staticmethod
     def log_usdjpy_change_before_start(history: list[float], market_cfg, year_ago: float) -> float:
         """The part of the year's ln USD/JPY change that happened before day 0: ``ln S₀`` less ``year_ago``
         (what :meth:`log_usdjpy_year_ago` gave for ``history``) while that lies before day 0, then 0."""
-        return math.log(market_cfg.usdjpy) - year_ago if len(history) < 250 else 0.0
+        return math.log(market_cfg.usdjpy) - year_ago if len(history) < _YEAR_DAYS else 0.0
 
     def record(self, market) -> dict[str, float]:
         """The day's prices, rates and macro state for the time series (``market``: a ``MarketState``)."""
@@ -330,7 +334,11 @@ class MacroState:
         """Today's ln E change known before trading: news, drift and the day's own shock; the day's
         US yield change adds ``−D_e·Δy_us`` at the clearing's prices (:mod:`model.risk`)."""
         c = self.cfg
-        return self.equity_news_log + c.equity_drift_pa / 250.0 + c.equity_vol_pa / math.sqrt(250.0) * self.draws[1]
+        return (
+            self.equity_news_log
+            + c.equity_drift_pa / TRADING_DAYS
+            + c.equity_vol_pa / math.sqrt(TRADING_DAYS) * self.draws[1]
+        )
 
     def add_fiscal_news(self, jpy_tn: float) -> None:
         """A budget of ``jpy_tn`` unplanned: fiscal risk ``F`` and the fiscal term ``π^f = s·B/(D·M)``."""
@@ -361,14 +369,14 @@ class MacroState:
             imported = c.fx_pass_through * log_s_change_before_start
         self.jp_inflation = c.jp_core_inflation + imported + self.commodity
         self.jp_expectations_adaptive += (
-            c.expectations_speed_pa / 250.0 * (self.jp_inflation - self.jp_expectations_adaptive)
+            c.expectations_speed_pa / TRADING_DAYS * (self.jp_inflation - self.jp_expectations_adaptive)
         )
         self.fiscal_risk *= 0.5 ** (1.0 / c.fiscal_risk_halflife_days)
         # π^f = s·B/(D·M) a year with a mean life of M years: s·B/D on the price level over its life
-        self.fiscal_inflation_pa *= math.exp(-1.0 / (250.0 * c.fiscal_inflation_horizon_years))
+        self.fiscal_inflation_pa *= math.exp(-1.0 / (TRADING_DAYS * c.fiscal_inflation_horizon_years))
         self.equity_index *= math.exp(
-            c.equity_drift_pa / 250.0
+            c.equity_drift_pa / TRADING_DAYS
             - c.equity_rate_duration * d_y_us
-            + c.equity_vol_pa / math.sqrt(250.0) * shock_equity
+            + c.equity_vol_pa / math.sqrt(TRADING_DAYS) * shock_equity
         )
         self.equity_news_log = 0.0

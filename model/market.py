@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from model.calendar import TRADING_DAYS
 from model.validation import Validated, param
 
 __all__ = ["MarketConfig", "MarketState", "ExpectedPath", "bond_price"]
@@ -471,11 +472,11 @@ class MarketState:
         self.risk_shock = 0.0  # exogenous ln-v jump scheduled for today (scenario events)
         # agents' running estimates: EWMA variance of USD/JPY's daily return (the carry forward's), trend
         implied = cfg.implied_fx_vol_pa(cfg.risk_index)
-        self.ewma_var_daily = (implied**2) / 250.0
+        self.ewma_var_daily = (implied**2) / TRADING_DAYS
         self.ewma_var_ust_daily = 0.0  # UST 10y index return variance (funds floor their estimate)
         self.fx_basis = cfg.fx_basis_pa
         # the trend estimate starts at the drift of the path before day 0 (``trend_pa``, per annum)
-        self.trend_daily = trend_pa / 250.0  # per trading day (model.sector.TRADING_DAYS)
+        self.trend_daily = trend_pa / TRADING_DAYS  # per trading day
         self.risk_draw = 0.0
         # expected policy paths and the 2y term premia that make the initial 2y yields match
         self.fed_path = ExpectedPath(cfg.us_short_rate, cfg.fed_longrun_pa, cfg.policy_halflife_years)

@@ -39,6 +39,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
+from model.calendar import TRADING_DAYS
 from model.market import bond_price
 from model.validation import ConfigError, Validated, param
 
@@ -71,7 +72,7 @@ __all__ = [
     "Day",
 ]
 
-TRADING_DAYS = 250.0  # trading days a year: one step is one trading day (the calendar averages 250.2: model.calendar)
+# TRADING_DAYS (imported above, 250.0): trading days a year, defined in model.calendar and re-exported here
 
 # The cleared markets, in the order of the price vector p = (ln S, y_us, y_jp, b, y_jp30) and of z's
 # rows: USD/JPY spot, the UST 10y and JGB 10y yields, the FX forward (swap) market, whose price is the

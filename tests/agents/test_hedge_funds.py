@@ -667,12 +667,12 @@ def test_forward_target_rises_one_for_one_in_expected_carry_when_the_basis_falls
     by Δ and, where no margin or vol target binds, the target ``ℓ_x = μ/(γ·σ²)`` by ``Δ/(γ·σ²)``."""
     model = make_and_run(0, "baseline", 5)
     sector, f = model.sectors["hedge_funds"], model.hedge_funds
-    obs0 = sector.observe(model)
+    obs0 = sector.observation(model)
     sector.decide(model)
     t0, m0, u0 = f.target_fx.copy(), f.margin_fx.copy(), f.target_ust.copy()
     delta = 0.002
     model.market.fx_basis -= delta
-    obs1 = sector.observe(model)
+    obs1 = sector.observation(model)
     sector.decide(model)
     assert obs1["carry_pa"] - obs0["carry_pa"] == pytest.approx(delta, rel=1e-12)
     assert {k: v for k, v in obs1.items() if k != "carry_pa"} == {k: v for k, v in obs0.items() if k != "carry_pa"}
@@ -821,3 +821,20 @@ def test_funds_given_no_capital_are_empty_not_failed():
     run = run_simulation(scenario="baseline", seed=1, days=150, hedge_funds__capital_usd_bn=0.0)
     assert run.summary["hf_failures_total"] == 0 and run.summary["hf_alive_end"] == 200
     assert float(run.timeseries["hf_gross_usd_bn"].abs().max()) == 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# the day's observe hook
+
+
+def test_only_the_boj_brings_anything_up_to_date_before_the_day_s_decisions():
+    """The model calls ``Sector.observe`` every day for each sector that overrides it, before any sector
+    decides. Only the BoJ has anything to move there (the expected path's response to the fiscal term);
+    what funds observe before trading (``HedgeFunds.observation``) is read in their own start and decide,
+    and a method named ``observe`` would run an extra time each day for nothing."""
+    from model.sector import Sector
+
+    model = make_model(0)
+    assert [s.name for s in model._observers] == ["boj"]
+    assert type(model.sectors["hedge_funds"]).observe is Sector.observe
+    assert "hedge_funds" not in {s.name for s in model._observers}

@@ -466,7 +466,7 @@ def test_a_kernels_plain_tuple_entry_writes_into_the_callers_arrays():
     model = CarryUnwindModel(seed=2, collect=False, hedge_funds__n_funds=50, simulation__days=5)
     model.run_for(3)
     sector = model.sectors["hedge_funds"]
-    obs = hf.Observation(**sector.observe(model))
+    obs = hf.Observation(**sector.observation(model))
     rules = hf.decision_rules(sector.config)
     via_entry, direct = (type(sector.state)(*(a.copy() for a in sector.state)) for _ in range(2))
     for s in (via_entry, direct):

@@ -31,10 +31,10 @@ SEEDS = (1, 2, 3, 4, 5)
 def test_a_more_negative_basis_raises_hedge_cost_and_forward_carry_by_the_same_amount():
     model = make_model(1, "boj_hike_2024")
     funds, insurers = model.sectors["hedge_funds"], model.sectors["life_insurers"]
-    carry0 = funds.observe(model)["carry_pa"]
+    carry0 = funds.observation(model)["carry_pa"]
     hedged0 = insurers.utilities(model)[1]
     model.market.fx_basis -= 0.0025  # 25 bp more negative: dollars dearer through swaps
-    assert funds.observe(model)["carry_pa"] - carry0 == pytest.approx(0.0025, abs=1e-15)
+    assert funds.observation(model)["carry_pa"] - carry0 == pytest.approx(0.0025, abs=1e-15)
     assert hedged0 - insurers.utilities(model)[1] == pytest.approx(0.0025, abs=1e-15)
 
 
