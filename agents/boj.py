@@ -86,6 +86,7 @@ class BojConfig(Validated):
         unit="per annum",
         lo=0.0,
         hi=0.03,
+        doc="π*: the inflation target in the reaction function",
         source="BoJ price stability target 2%",
         range_note="BoJ targets 0-2% since 2000",
     )
@@ -145,6 +146,7 @@ class BojConfig(Validated):
         unit="index points",
         lo=15.0,
         hi=100.0,
+        doc="no hike while the risk index is above this (stability_pause)",
         source="assumption, not estimated: a stressed level between retail_fx.calm_risk_index (20) and the VIX close "
         "of 38.6 on 5 Aug 2024, two days before the Deputy Governor said the BoJ would not hike while markets were "
         "unstable (Uchida, 7 Aug 2024) (no hike while the risk index is above 30)",
@@ -182,6 +184,7 @@ class BojConfig(Validated):
         unit="JPY tn per quarter",
         lo=0.0,
         hi=2.0,
+        doc="first taper: cut in monthly purchases at each quarter from taper_start until taper1_floor_jpy_tn",
         source="BoJ, Jul 2024",
         range_note="BoJ taper steps ¥0.2-0.4 tn a quarter; up to 5x",
     )
@@ -190,11 +193,18 @@ class BojConfig(Validated):
         unit="JPY tn per month",
         lo=0.0,
         hi=10.0,
+        doc="monthly purchases at which the first taper stops and the second starts",
         source="BoJ: ~¥2.9 tn by Jan-Mar 2026",
         range_note="BoJ plans ¥2.1-2.9 tn a month",
     )
     taper2_per_quarter_jpy_tn: float = param(
-        0.2, unit="JPY tn per quarter", lo=0.0, hi=2.0, source="BoJ, Jun 2025 (from Apr 2026)", range_note="as taper1"
+        0.2,
+        unit="JPY tn per quarter",
+        lo=0.0,
+        hi=2.0,
+        doc="second taper: cut in monthly purchases at each quarter after the first taper's floor",
+        source="BoJ, Jun 2025 (from Apr 2026)",
+        range_note="as taper1",
     )
     purchase_scale: float = param(
         1.0,
@@ -219,6 +229,7 @@ class BojConfig(Validated):
         unit="JPY tn",
         lo=0.0,
         hi=700.0,
+        doc="JGBs held at the start (superlong_purchase_share of them super-longs)",
         source="BoJ accounts 2023: JGB holdings ~¥580 tn, about half of all JGBs",
         range_note="BoJ JGB holdings up to ~¥590 tn (2023)",
     )
@@ -238,6 +249,7 @@ class BojConfig(Validated):
         unit="per annum",
         lo=-0.005,
         hi=0.02,
+        doc="10y JGB yield above which the BoJ buys under yield-curve control (ycc)",
         source="YCC cap 1% 'reference' from Oct 2023",
         range_note="YCC caps 0.25%-1% (2016-2024)",
     )
@@ -246,6 +258,7 @@ class BojConfig(Validated):
         unit="JPY tn per bp",
         lo=1.0,
         hi=1000.0,
+        doc="under yield-curve control, JGBs the BoJ buys per bp of the 10y above the cap",
         source="assumption, not estimated: a stiff demand that holds the 10y near its cap (¥50 tn per bp above it, ~60 "
         "times the price-elastic investors' 0.8 ¥tn per bp, bond_investors.jgb_elasticity_jpy_tn_per_bp); yield-curve "
         "control is off by default (ycc)",

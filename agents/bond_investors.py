@@ -118,6 +118,7 @@ class BondInvestorConfig(Validated):
         unit="bp per day",
         lo=0.5,
         hi=6.0,
+        doc="daily shock to the JGB term premium (in the 10y and the 30y anchors)",
         source="inside the 1-5 bp sd of daily JGB 10y yield changes by year, 2000-2024 (range note); the value within "
         "it is an assumption",
         range_note="sd of daily JGB 10y yield changes 1-5 bp by year 2000-2024",
@@ -126,6 +127,7 @@ class BondInvestorConfig(Validated):
         0.998,
         lo=0.9,
         hi=1.0,
+        doc="AR(1) coefficient of the JGB term premium",
         source="assumption, not estimated: as for the UST term premium, near a random walk at daily frequency (a "
         "half-life of ~350 trading days, ~1.4 years: ln 0.5/ln 0.998)",
         range_note="as for the UST term premium",
@@ -165,6 +167,7 @@ class BondInvestorConfig(Validated):
         0.998,
         lo=0.9,
         hi=1.0,
+        doc="AR(1) coefficient of the super-long segment's own premium",
         source="assumption, not estimated: as for the 10y term premium, near a random walk at daily frequency (a "
         "half-life of ~350 trading days, ~1.4 years: ln 0.5/ln 0.998)",
         range_note="as for the 10y term premium (near a random walk at daily frequency)",

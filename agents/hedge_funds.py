@@ -200,6 +200,7 @@ class HedgeFundConfig(Validated):
         unit="per annum",
         lo=0.0,
         hi=0.01,
+        doc="sd across funds of the repo funding spread around funding_spread_pa (floored at 0)",
         source="assumption, not estimated: a spread across funds small beside the mean, so that the floor at 0 binds "
         "only 2.5 sd below it, for ~0.6% of funds (an sd of 20 bp around the mean of 50 bp)",
         range_note="assumption: up to 100 bp across funds",
@@ -302,6 +303,8 @@ class HedgeFundConfig(Validated):
         unit="trading days",
         lo=1,
         hi=1000,
+        doc="trading days after a failed fund closes before a new fund with its parameters and initial capital "
+        "takes its place",
         source="TFG 2012: 100 steps",
         range_note="TFG 2012: 100 steps; up to four years",
     )
@@ -350,6 +353,7 @@ class HedgeFundConfig(Validated):
         unit="trading days",
         lo=5.0,
         hi=250.0,
+        doc="half-life of the EWMA of daily USD/JPY returns: the trend the funds' trend followers extrapolate",
         source="time-series momentum lookbacks of 1-12 months (Moskowitz, Ooi & Pedersen 2012; range note): a "
         "half-life of 20 trading days, about a month, is their short end; the choice of the short end is an assumption",
         range_note="time-series momentum lookbacks 1-12 months (Moskowitz, Ooi & Pedersen 2012)",
@@ -391,6 +395,7 @@ class HedgeFundConfig(Validated):
         lo=0.8,
         hi=0.99,
         hi_open=True,
+        doc="λ: decay of the EWMA variance of daily USD/JPY and UST index returns behind the funds' risk estimate",
         source="RiskMetrics (1996): λ = 0.94 for daily data",
         range_note="RiskMetrics 0.94 daily; 0.97 monthly",
     )

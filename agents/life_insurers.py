@@ -75,6 +75,7 @@ class LifeInsurerConfig(Validated):
         unit="JPY tn",
         lo=260.0,
         hi=600.0,
+        doc="insurers' total assets: only a bound on the foreign and super-long holdings, the rest is not modelled",
         source="BoJ flow of funds, Sep 2024: life insurers' assets ~¥388 tn",
         range_note="at least the default foreign and super-long holdings (¥259 tn) up to ~1.5x the ¥388 tn of 2024 "
         "(BoJ flow of funds)",
@@ -84,6 +85,8 @@ class LifeInsurerConfig(Validated):
         unit="JPY tn",
         lo=0.0,
         hi=200.0,
+        doc="foreign bonds (held as USTs) at the start, shared across insurers by size; with the super-longs, the "
+        "pool the insurers reallocate",
         source="BoJ flow of funds, Sep 2024: foreign securities ~¥88.6 tn",
         range_note="¥20-90 tn since 1990 (BoJ flow of funds)",
     )
@@ -108,6 +111,7 @@ class LifeInsurerConfig(Validated):
         unit="per annum",
         lo=0.005,
         hi=0.05,
+        doc="30y JGB yield above which the JGB bucket's utility rises faster (jgb_acceleration)",
         source="Dai-ichi Life (Oct 2024): buying accelerates above ~2.5% on the 30y",
         range_note="insurers' stated 30y yield targets 1.5-3% (company statements 2016-2025)",
     )

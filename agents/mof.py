@@ -64,6 +64,7 @@ class MofConfig(Validated):
         unit="JPY per USD",
         lo=100.0,
         hi=200.0,
+        doc="USD/JPY above which (plus tolerance_usdjpy) the MoF starts a burst of yen buying",
         source="MoF interventions: Apr-May 2024 at ~160, Jul 2024 ~161",
         range_note="intervention levels 145-162 (2022-24); 75-125 in yen-selling episodes",
     )
@@ -90,6 +91,7 @@ class MofConfig(Validated):
         unit="trading days",
         lo=5,
         hi=60,
+        doc="trading days over which the speed rule measures USD/JPY's move (speed_threshold)",
         source="a month of trading days: the interventions of Sep 2022 and Apr 2024 followed rises of USD/JPY of ~5-8% "
         "in a month (MoF; as for speed_threshold)",
         range_note="a week to three months",
@@ -113,6 +115,7 @@ class MofConfig(Validated):
         unit="JPY tn per day",
         lo=0.0,
         hi=10.0,
+        doc="yen bought (or sold) on each day of a burst",
         source="MoF daily data: the seven intervention days of 2022-24 bought ¥0.7-5.9 tn of yen, ¥3.5 tn on average "
         "(¥2.84 tn 22 Sep 2022; ¥5.62 and 0.73 tn 21 and 24 Oct 2022; ¥5.92 and 3.87 tn 29 Apr and 1 May 2024; ¥3.17 "
         "and 2.37 tn 11 and 12 Jul 2024); 4 is a round figure near their mean",
@@ -123,6 +126,7 @@ class MofConfig(Validated):
         unit="trading days",
         lo=1,
         hi=10,
+        doc="trading days a burst lasts",
         source="the 2022-24 intervention episodes lasted one or two days (22 Sep 2022; 21 and 24 Oct 2022; 29 Apr and "
         "1 May 2024; 11-12 Jul 2024; MoF, as in model/scenarios/mof_intervention.toml)",
         range_note="interventions of 1-5 days (2022-24)",
@@ -145,6 +149,7 @@ class MofConfig(Validated):
         unit="USD bn",
         lo=800.0,
         hi=1500.0,
+        doc="FX reserves at the start (ust_share of them in USTs, the rest in deposits)",
         source="MoF: FX reserves ~$1.25 tn",
         range_note="Japan's FX reserves $1.1-1.4 tn, 2011-2024 (MoF)",
     )
@@ -153,6 +158,7 @@ class MofConfig(Validated):
         unit="USD bn",
         lo=0.0,
         hi=1200.0,
+        doc="reserves the MoF keeps: dollars are sold only down to this floor",
         source="assumption, not estimated: about half of the ~$1.25 tn of reserves (reserves_usd_bn) is kept in any "
         "case, leaving ~$650 bn to sell (~¥90 tn at 140.5), many times the ¥3-6 tn of an intervention day "
         "(burst_jpy_tn)",

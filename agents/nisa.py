@@ -69,6 +69,8 @@ class NisaConfig(Validated):
         unit="JPY tn per month",
         lo=0.0,
         hi=3.0,
+        doc="households' foreign-equity contributions in a month (× january_multiplier in January), spread over its "
+        "trading days",
         source="MoF portfolio flows (investment trusts, foreign equity) 2024-25: ¥0.8-1.2 tn a month",
         range_note="MoF: ¥0.8-1.2 tn a month 2024-25; ~3x in a strong January",
     )
@@ -171,6 +173,7 @@ class NisaConfig(Validated):
         unit="trading days",
         lo=1,
         hi=60,
+        doc="trading days a panicking household redeems (redemption_per_day) before it calms down",
         source="assumption, not estimated: a panic lasts two trading weeks (10 trading days, in which "
         "redemption_per_day 0.03 sells ~26% of the holding: 1 − 0.97^10)",
         range_note="assumption: a panic lasts a day to three months",

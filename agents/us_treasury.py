@@ -99,6 +99,7 @@ class UsTreasuryConfig(Validated):
         unit="USD bn (10y-equivalent)",
         lo=0.0,
         hi=100.0,
+        doc="offering at each auction, 10y-equivalent (0: no auctions)",
         source="~$1 tn a year of net 10y-equivalent coupon supply 2023-24 (US Treasury refunding statements)",
         range_note="net 10y-equivalent coupon supply ~$15-40 bn a week (2023-24)",
     )

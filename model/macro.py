@@ -75,6 +75,7 @@ class MacroConfig(Validated):
         0.995,
         lo=0.9,
         hi=1.0,
+        doc="AR(1) coefficient of the commodity term of Japanese inflation (per day)",
         source="assumption, not estimated: commodity-price shocks persist for months (range note) (a half-life of ~140 "
         "trading days, about 6½ months: ln 0.5/ln 0.995)",
         range_note="commodity-price shocks persist for months",
@@ -111,6 +112,8 @@ class MacroConfig(Validated):
         unit="trading days",
         lo=20.0,
         hi=2500.0,
+        doc="half-life of the fiscal-risk index F, which unplanned issuance raises and JGB investors' required "
+        "yields read",
         source="assumption, not estimated: fiscal news fades within the month to ten years of the range note, taken as "
         "a year (a half-life of 250 trading days; the fiscal term of expected inflation has its own horizon, "
         "fiscal_inflation_horizon_years)",
@@ -198,6 +201,8 @@ class MacroConfig(Validated):
         unit="per annum",
         lo=-0.1,
         hi=0.15,
+        doc="μ: expected return of the US equity index (its daily drift μ/250; through the risk index's equity term "
+        "it also lowers the index's level)",
         source="MSCI ACWI long-run ~7% in USD",
         range_note="world equity expected returns from crisis to boom",
     )

@@ -51,6 +51,7 @@ class MarketConfig(Validated):
         unit="per annum",
         lo=-0.01,
         hi=0.16,
+        doc="initial 10y UST yield (day 0's close, and the base of the UST investors' anchor)",
         source="UST 10y, 2023 average ~3.96% (FRED DGS10)",
         range_note="UST 10y 0.5% (Aug 2020) to 15.8% (Sep 1981)",
     )
@@ -59,6 +60,8 @@ class MarketConfig(Validated):
         unit="per annum",
         lo=-0.01,
         hi=0.09,
+        doc="initial 10y JGB yield (day 0's close, and the base of the JGB investors' anchor; the 30y starts at it "
+        "plus macro.jgb30_spread_pa)",
         source="JGB 10y, 2023 average ~0.6% (MoF)",
         range_note="JGB 10y -0.3% (2016) to ~8.5% (1980)",
     )
@@ -67,6 +70,8 @@ class MarketConfig(Validated):
         unit="per annum",
         lo=-0.01,
         hi=0.2,
+        doc="initial US policy rate: the dollar money-market and forward-carry rate and the start of the expected "
+        "Fed path; scenarios' us_short_rate events change it",
         source="Fed funds 5.25-5.50% from Jul 2023",
         range_note="fed funds 0% to 19% (1981)",
     )
@@ -75,6 +80,7 @@ class MarketConfig(Validated):
         unit="per annum",
         lo=-0.01,
         hi=0.09,
+        doc="initial BoJ policy rate: the yen money-market and forward-carry rate; the BoJ's meetings change it",
         source="BoJ policy rate −0.1% until Mar 2024",
         range_note="BoJ policy rate -0.1% (2016-24) to 9% (1973-74, 1980)",
     )
@@ -83,6 +89,7 @@ class MarketConfig(Validated):
         unit="per annum",
         lo=-0.01,
         hi=0.1,
+        doc="US expected inflation in real rates (held, except by scenarios' us_inflation_expectations events)",
         source="10y breakeven ~2.3% in 2023 (FRED T10YIE)",
         range_note="US 10y breakevens 0-3% since 1998; survey expectations up to ~9% (1980)",
     )
@@ -91,6 +98,7 @@ class MarketConfig(Validated):
         unit="per annum",
         lo=-0.02,
         hi=0.08,
+        doc="initial Japanese expected inflation (then adaptive, at macro.expectations_speed_pa)",
         source="10y BEI ~1.1% in 2023 (MoF inflation-indexed JGBs)",
         range_note="Japan 10y breakevens -1% to 2% since 2004; surveys up to ~7% (1974)",
     )
@@ -99,6 +107,7 @@ class MarketConfig(Validated):
         unit="years",
         lo=6.0,
         hi=10.0,
+        doc="10y UST (constant-duration index) modified duration",
         source="modified duration of a 10y par bond with semi-annual coupons at a yield of about 3.2% (8.2 at 4%, 8.0 "
         "at 4.6%, the yields of 2023-25): a little long for today's yields, kept",
         range_note="modified duration of a 10y par bond at yields 0-10.5%",

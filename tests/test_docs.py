@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,41 @@ def test_parameter_rows_carry_default_unit_range_and_source(ref, parameter_page)
                     assert ref._cell(f.metadata[key]) in row, (section, f.name, key)
             if f.metadata.get("lo") is not None:
                 assert ref._number(f.metadata["lo"]) in row, (section, f.name)
+
+
+def _fields_without_meaning(page: str) -> list[str]:
+    """The fields whose row on a parameter page has an empty meaning cell (the generator writes "–")."""
+    out = []
+    for line in page.splitlines():
+        if not line.startswith("| <span id="):
+            continue
+        # the cells between the row's outer pipes: field, default, unit, allowed, meaning, source
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        assert len(cells) == 6, line
+        if cells[4] in ("", "–"):
+            out.append(line.split('"')[1])
+    return out
+
+
+def test_every_parameter_states_its_meaning(ref, parameter_page):
+    """The page promises each field's meaning: every ``param(...)`` declares a ``doc=``, and its row shows it."""
+    undocumented = [
+        f"{section}.{f.name}" for section, cls in SECTIONS.items() for f in dataclasses.fields(cls)
+        if not str(f.metadata.get("doc", "")).strip()
+    ]  # fmt: skip
+    assert undocumented == []
+    assert _fields_without_meaning(parameter_page) == []
+
+
+def test_meaning_check_fails_when_a_doc_is_missing(parameter_page):
+    section, cls = next(iter(SECTIONS.items()))
+    name = f"{section}.{dataclasses.fields(cls)[0].name}"
+    rows = parameter_page.splitlines()
+    i = next(k for k, line in enumerate(rows) if f'id="{name}"' in line)
+    cells = re.split(r"(?<!\\)\|", rows[i])
+    cells[5] = " – "
+    rows[i] = "|".join(cells)
+    assert _fields_without_meaning("\n".join(rows)) == [name]
 
 
 def test_parameter_check_fails_when_a_field_is_missing(ref, parameter_page):
