@@ -164,6 +164,15 @@ def test_a_shock_fired_while_a_day_runs_waits_for_the_day_to_end():
         return original(**kw)
 
     model.market.close_day = slow_close
+    fired = _click_during_a_step(model, inside, release)
+    assert model.day == 1 and fired[0].day == 2  # queued for the day after the one that was running
+
+
+def _click_during_a_step(model, inside, release) -> list:
+    """Step ``model`` in a worker thread and, once the step has set ``inside`` (and waits for ``release``),
+    fire a button from another thread: the click must wait until the day ends. Returns the fired events."""
+    import threading
+
     worker = threading.Thread(target=model.step)
     worker.start()
     assert inside.wait(30)
@@ -175,7 +184,7 @@ def test_a_shock_fired_while_a_day_runs_waits_for_the_day_to_end():
     release.set()
     worker.join(30)
     clicker.join(30)
-    assert model.day == 1 and fired[0].day == 2  # queued for the day after the one that was running
+    return fired
 
 
 def test_a_button_decision_keeps_the_days_scripted_news_as_a_scheduled_event_does():
@@ -287,17 +296,7 @@ def test_a_shock_fired_while_the_days_events_run_waits_for_the_day_to_end():
         release.wait(10)
 
     model.schedule(1, slow_event)
-    worker = threading.Thread(target=model.step)
-    worker.start()
-    assert inside.wait(30)
-    fired = []
-    clicker = threading.Thread(target=lambda: fired.append(model.fire(next(s for s in SHOCKS if s.key == "risk_off"))))
-    clicker.start()
-    clicker.join(0.5)
-    assert clicker.is_alive() and not fired
-    release.set()
-    worker.join(30)
-    clicker.join(30)
+    fired = _click_during_a_step(model, inside, release)
     assert model.day == 1 and fired[0].day == 2
 
 
