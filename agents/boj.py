@@ -266,8 +266,10 @@ class BojConfig(Validated):
     )
 
     def _check(self) -> None:
+        from model.calendar import iso_date
+
         try:
-            dt.date.fromisoformat(self.taper_start)
+            iso_date(self.taper_start)
         except ValueError:
             from model.validation import ConfigError
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
+from typing import Any
 
 import numpy as np
 
-__all__ = ["TRADING_DAYS", "TradingCalendar", "LAST_DATE", "us_federal_holidays", "is_trading_day"]
+__all__ = ["TRADING_DAYS", "TradingCalendar", "LAST_DATE", "us_federal_holidays", "is_trading_day", "iso_date"]
 
 # trading days a year: one step is one trading day, and every rate, drift and decay is stated in a year of
 # 250 of them (the calendar averages 250.2, above). Here, importing nothing from the model, so that
@@ -33,6 +35,35 @@ LAST_DATE = dt.date(2262, 4, 11)
 # the years whose holidays the calendar holds: every start date allowed (1971-2100) and every date a run
 # from one may reach (LAST_DATE), with a year either side
 _FIRST_YEAR, _LAST_YEAR = 1970, LAST_DATE.year + 1
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def iso_date(text: Any) -> dt.date:
+    """The date written ``text``, exactly ``YYYY-MM-DD`` (ASCII digits, nothing around them).
+
+    ``datetime.date.fromisoformat`` alone also reads ``20240701``, ``2024W271`` and ``2024-W27-1`` (Python 3.11
+    and later), which NumPy's dates do not: a configuration or scenario date must be one form, read the same
+    everywhere.
+
+    Raises
+    ------
+    ValueError
+        ``text`` is not a string of that form, or not a date of the calendar (``2024-02-30``).
+
+    Examples
+    --------
+    >>> iso_date("2024-07-01")
+    datetime.date(2024, 7, 1)
+    >>> iso_date("20240701")
+    Traceback (most recent call last):
+    ...
+    ValueError: '20240701' is not a date written YYYY-MM-DD
+    """
+    if not isinstance(text, str) or not _ISO_DATE.fullmatch(text):
+        raise ValueError(f"{text!r} is not a date written YYYY-MM-DD")
+    return dt.date.fromisoformat(text)
 
 
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:

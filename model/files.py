@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "fsync_dir"]
+__all__ = ["atomic_write", "fsync_dir", "path_problem"]
 
 
 def fsync_dir(path: Path) -> None:
@@ -37,3 +37,17 @@ def atomic_write(path: Path, write: Any) -> None:
             tmp.unlink()
         raise
     fsync_dir(path.parent)
+
+
+def path_problem(exc: OSError) -> str:
+    """What the system found wrong with a path it refused, in words; for a name too long
+    (``ENAMETOOLONG``) the limits: bytes a part of the path and in all."""
+    import errno
+
+    if exc.errno != errno.ENAMETOOLONG:
+        return exc.strerror or str(exc)
+    try:
+        part, whole = os.pathconf(".", "PC_NAME_MAX"), os.pathconf(".", "PC_PATH_MAX")
+    except (OSError, ValueError):
+        part, whole = 255, 4096
+    return f"the name is too long for the file system (at most {part:,} bytes a part, {whole:,} in all)"

@@ -382,11 +382,11 @@ class MarketConfig(Validated):
     def _check(self) -> None:
         import datetime as dt
 
-        from model.calendar import is_trading_day
+        from model.calendar import is_trading_day, iso_date
         from model.validation import ConfigError
 
         try:
-            start = dt.date.fromisoformat(self.start_date)
+            start = iso_date(self.start_date)
         except ValueError:
             raise ConfigError(
                 f"MarketConfig.start_date = {self.start_date!r} is not allowed; expected an ISO date YYYY-MM-DD"

@@ -73,6 +73,8 @@ TIMESERIES_FILE = "timeseries.parquet"
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "config.toml"
 COMPLETE_FILE = "complete"  # written last: a run directory without it was cut short
+# what the marker holds: the same text always (no time), so that two runs of one seed write the same bytes
+COMPLETE_TEXT = "carry-unwind run complete\n"
 
 
 @dataclass(frozen=True, eq=False)
@@ -683,7 +685,7 @@ def atomic_run_dir(out_dir: str | Path, *, overwrite: bool = True) -> Iterator[P
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         yield tmp
-        (tmp / COMPLETE_FILE).write_text(f"{_now()}\n", encoding="utf-8")
+        (tmp / COMPLETE_FILE).write_text(COMPLETE_TEXT, encoding="utf-8")
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a run directory is an ordinary one
@@ -705,12 +707,6 @@ def _remove_stale(target: Path) -> None:
             with contextlib.suppress(OSError):
                 if stale.is_dir() and now - stale.stat().st_mtime > STALE_AFTER_S:
                     shutil.rmtree(stale, ignore_errors=True)
-
-
-def _now() -> str:
-    import datetime as dt
-
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _check_replaceable(target: Path, overwrite: bool) -> None:
@@ -893,7 +889,19 @@ def load(out_dir: str | Path) -> RunResult:
 
 def _check_prices(path: Path, df: pd.DataFrame, config: ModelConfig) -> None:
     """Refuse a saved run whose prices the engine could not have recorded: not finite, or outside the
-    plausibility bounds its configuration gave the clearing (a file edited or damaged after the run)."""
+    plausibility bounds its configuration gave the clearing; and one with a value that is not finite in
+    another column :func:`summarize` reads (:data:`SUMMARY_COLUMNS`), which a run never records either
+    (a file edited or damaged after the run)."""
+    expected = "expected the timeseries.parquet the run wrote"
+
+    def numbers(col: str) -> np.ndarray:
+        try:
+            return df[col].to_numpy(dtype=float)
+        except (TypeError, ValueError):  # text, not numbers: not what a run writes
+            raise DamagedRunError(
+                f"{path}: column {col!r} holds {df[col].dtype} values, not numbers; {expected}"
+            ) from None
+
     sim = config.simulation
     bounds = {"usdjpy": (sim.min_usdjpy, sim.max_usdjpy)}
     for col in ("ust10y_yield", "jgb10y_yield", "jgb30y_yield"):
@@ -901,11 +909,22 @@ def _check_prices(path: Path, df: pd.DataFrame, config: ModelConfig) -> None:
     for col, (lo, hi) in bounds.items():
         if col not in df.columns:
             continue
-        x = df[col].to_numpy(dtype=float)
+        x = numbers(col)
         bad = ~(np.isfinite(x) & (x >= lo) & (x <= hi))
         if bad.any():
             i = int(np.argmax(bad))
             raise DamagedRunError(
                 f"{path}: {col} = {float(x[i])!r} on row {i} is not allowed; a run records only finite prices within "
-                f"[{lo:g}, {hi:g}] (its configuration's bounds); expected the timeseries.parquet the run wrote"
+                f"[{lo:g}, {hi:g}] (its configuration's bounds); {expected}"
+            )
+    days = numbers("day")
+    for col in SUMMARY_COLUMNS:
+        x = numbers(col)
+        bad = ~np.isfinite(x)
+        if bad.any():
+            i = int(np.argmax(bad))
+            when = f"on day {int(days[i])}" if np.isfinite(days[i]) else f"on row {i}"
+            raise DamagedRunError(
+                f"{path}: {col} = {float(x[i])!r} {when} is not allowed; a run records only finite numbers in it; "
+                f"{expected}"
             )

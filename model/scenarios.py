@@ -31,9 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from model.calendar import TradingCalendar
+from model.calendar import TradingCalendar, iso_date
 from model.config import SECTIONS as SECTION_TYPES
 from model.config import ModelConfig, SimulationConfig, dates_as_text, toml_loads
+from model.files import path_problem
 from model.validation import ConfigError, read_text_file, shown
 
 __all__ = [
@@ -249,14 +250,20 @@ def _parse_event(raw: Any, index: int, where: str, lines: _Lines, calendar: Trad
         if "day" in raw:
             raise ConfigError(f"{ctx('date')}: give either 'day' or 'date', not both")
         date = raw["date"]
-        if isinstance(date, dt.datetime) or (isinstance(date, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date)):
+        # a TOML date (2024-08-05) or its text ("2024-08-05"); not a time of day, nor a number (20240805)
+        if (
+            isinstance(date, dt.datetime)
+            or not isinstance(date, (dt.date, str))
+            or (isinstance(date, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", date))
+        ):
             raise ConfigError(
                 f"{ctx('date')}.date = {shown(date.isoformat() if isinstance(date, dt.date) else date)} is not "
                 "allowed; expected a date without a time, "
                 "YYYY-MM-DD (an event fires before the day's trading)"
             )
         try:
-            day = calendar.day_of(date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date)))
+            dated = date if isinstance(date, dt.date) else iso_date(date)
+            day = calendar.day_of(dated)
         except (ValueError, OverflowError):
             raise ConfigError(
                 f"{ctx('date')}.date = {date!r} is not allowed; expected an ISO date YYYY-MM-DD"
@@ -272,6 +279,7 @@ def _parse_event(raw: Any, index: int, where: str, lines: _Lines, calendar: Trad
                 f"date at most {MAX_EVENT_DAY:,} trading days after the scenario's start ({calendar.date(0)})"
             )
     else:
+        dated = None
         day = raw.get("day")
         if isinstance(day, bool) or not isinstance(day, int) or not 1 <= day <= MAX_EVENT_DAY:
             raise ConfigError(
@@ -281,8 +289,13 @@ def _parse_event(raw: Any, index: int, where: str, lines: _Lines, calendar: Trad
     kind = raw.get("kind")
     fields = {key: value for key, value in raw.items() if key not in ("day", "date", "kind", "source")}
     params = _checked_fields(kind, fields, ctx)
-    dated = (date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date))) if "date" in raw else None
-    return ScenarioEvent(day=day, kind=kind, params=params, source=str(raw.get("source", "")), date=dated)
+    source = raw.get("source", "")
+    if not isinstance(source, str):
+        raise ConfigError(
+            f"{ctx('source')}.source = {shown(source)} is not allowed; expected a string saying where the "
+            'event comes from, e.g. source = "BoJ statement, 31 July 2024"'
+        )
+    return ScenarioEvent(day=day, kind=kind, params=params, source=source, date=dated)
 
 
 def check_event(event: Any, scenario_name: str | None = None, where: str = "event") -> ScenarioEvent:
@@ -458,12 +471,20 @@ def load_scenario(name_or_path: str | Path, base: ModelConfig | None = None) -> 
             f"({', '.join(list_scenarios())}) or the path of a .toml file"
         )
     candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or candidate.exists():
+    try:
+        given_path = candidate.suffix == ".toml" or candidate.exists()
+    except OSError as exc:  # a name longer than the file system allows: "File name too long"
+        raise ConfigError(
+            f"scenario = {shown(str(name_or_path), 60)} is not allowed; {path_problem(exc)}; expected a built-in "
+            f"scenario name ({NAME_RULE}) or the path of a .toml file"
+        ) from None
+    if given_path:
         return parse_scenario(read_text_file(candidate, "scenario file"), str(candidate), base)
+    # a built-in name: one file name of model/scenarios/, never a path out of it (../scenarios/risk_off)
     path = SCENARIO_DIR / f"{name_or_path}.toml"
-    if not path.exists():
+    if not _NAME.fullmatch(str(name_or_path)) or not path.is_file():
         known = ", ".join(list_scenarios())
         raise ConfigError(
-            f"unknown scenario {str(name_or_path)!r}; known scenarios: {known} (or a path to a .toml file)"
+            f"unknown scenario {shown(str(name_or_path), 60)}; known scenarios: {known} (or a path to a .toml file)"
         )
     return parse_scenario(path.read_text(encoding="utf-8"), str(path), base)

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from model.files import path_problem
+
 __all__ = [
     "PROG",
     "EXIT_OK",
@@ -44,6 +46,7 @@ __all__ = [
     "scheduler_address",
     "check_out_dir",
     "check_out_file",
+    "path_problem",
     "config_context",
     "print_error",
     "print_warning",
@@ -344,14 +347,18 @@ def check_out_dir(path: Path, flag: str = "--out") -> None:
             f"{flag} = {ascii(str(path))} is not allowed; the path is not valid UTF-8, so the outputs' records "
             "could not name it; expected a path of UTF-8 characters"
         ) from None
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{flag} = {str(path)!r} is not allowed; it is a file, not a directory; {expected}")
-    existing = path
-    while not existing.exists():
-        if existing.parent == existing:
-            break
-        existing = existing.parent
-    if not existing.is_dir():
+    try:
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"{flag} = {str(path)!r} is not allowed; it is a file, not a directory; {expected}")
+        existing = path
+        while not existing.exists():
+            if existing.parent == existing:
+                break
+            existing = existing.parent
+        is_dir = existing.is_dir()
+    except OSError as exc:  # a name longer than the file system takes ("File name too long")
+        raise UsageError(f"{flag} = {_shown(str(path))} is not allowed; {path_problem(exc)}; {expected}") from None
+    if not is_dir:
         raise UsageError(
             f"{flag} = {str(path)!r} is not allowed; {str(existing)!r} is a file, not a directory; {expected}"
         )
@@ -374,7 +381,13 @@ def check_out_file(path: Path, flag: str = "--out") -> None:
     UsageError
         ``path`` is a directory, or its directory cannot be created or written to.
     """
-    if path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError as exc:  # a name longer than the file system takes
+        raise UsageError(
+            f"{flag} = {_shown(str(path))} is not allowed; {path_problem(exc)}; expected a file name"
+        ) from None
+    if is_dir:
         raise UsageError(
             f"{flag} = {str(path)!r} is not allowed; it is a directory, expected a file name, e.g. "
             f"{str(path / 'result.json')!r}"

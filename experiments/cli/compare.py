@@ -14,6 +14,8 @@ from experiments.cli.common import (
     PROG,
     UsageError,
     check_out_dir,
+    config_context,
+    out_path,
     positive_int,
     print_error,
     print_warning,
@@ -78,7 +80,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--out",
-        type=Path,
+        type=out_path,
         default=DEFAULT_OUT,
         metavar="DIR",
         help=f"output directory, created if missing; compare.* files in it are replaced (default: {DEFAULT_OUT})",
@@ -102,7 +104,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from experiments.runner import TaskFailed
     from model.results import DamagedRunError
     from model.scenarios import load_scenario
-    from model.validation import ConfigError
+    from model.validation import ConfigError, shown
 
     if len(args.arms) < 2:
         raise UsageError("compare needs at least two runs or scenarios, e.g. 'carry-unwind compare baseline risk_off'")
@@ -114,7 +116,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     kinds: list[tuple[str, Any]] = []
     for item in args.arms:
         path = Path(item)
-        if path.is_dir():
+        try:
+            is_dir, exists = path.is_dir(), path.exists()
+        except OSError:  # a name too long for the file system: not a saved run; load_scenario says why
+            is_dir = exists = False
+        if is_dir:
             _check_finished(path, item)
             try:
                 kinds.append(("saved", saved_arm(path)))
@@ -126,8 +132,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         try:
             kinds.append(("scenario", load_scenario(item)))
         except ConfigError as exc:
-            if not path.exists() and path.suffix != ".toml":
-                raise ConfigError(f"{item!r} is not a saved run directory, and {exc}") from None
+            if not exists and path.suffix != ".toml":
+                raise ConfigError(f"{shown(item, 60)} is not a saved run directory, and {exc}") from None
             raise
 
     saved_days = sorted({arm.days for kind, arm in kinds if kind == "saved"})
@@ -139,6 +145,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             f"use --days {saved_days[0]} (or leave it out) so that every arm covers the same horizon"
         )
     days = args.days if args.days is not None else (saved_days[0] if saved_days else None)
+    if days is not None:  # the configuration's bounds on a horizon (its last date too), before any run
+        flag = "--days" if args.days is not None else f"the saved runs' horizon ({days} trading days)"
+        for kind, value in kinds:
+            if kind == "scenario":
+                with config_context(flag):
+                    try:
+                        value.config.with_overrides({"simulation.days": days})
+                    except ConfigError as exc:
+                        raise ConfigError(f"scenario {value.name}: {exc}") from None
 
     arms = []
     for kind, value in kinds:

@@ -132,15 +132,21 @@ def _check_manifest(manifest: dict[str, Any], path: Path) -> None:
 
 def manifest_spec(out_dir: str | Path, manifest: Mapping[str, Any] | None = None) -> SweepSpec:
     """The specification recorded in ``DIR/manifest.json`` (``manifest``: the manifest, read already); a
-    :class:`SpecError` naming the file if it cannot be read back (an entry missing or of the wrong type)."""
+    :class:`SpecError` naming the file if it cannot be read back (an entry missing or of the wrong type) or
+    is not the one the sweep started with: its digest must be the manifest's ``spec_sha256``, so that an
+    edited specification (``samples = "8"``, no metrics, a parameter without its range) is refused here,
+    not met as a traceback or a wrong count by its readers."""
     if manifest is None:
         manifest = load_manifest(out_dir)
     try:
-        return SweepSpec.from_dict(manifest["spec"])
+        spec = SweepSpec.from_dict(manifest["spec"])
+        if spec.digest() == manifest.get("spec_sha256"):
+            return spec
+        problem = "is not the one the sweep started with (its digest is not the manifest's spec_sha256)"
     except KeyError as exc:
         problem = f"has no {exc.args[0]!r}"
-    except (TypeError, ValueError, AttributeError) as exc:
-        problem = f"cannot be read ({' '.join(str(exc).split())})"
+    except (TypeError, ValueError, AttributeError, IndexError, AssertionError) as exc:
+        problem = f"cannot be read ({' '.join(str(exc).split()) or type(exc).__name__})"
     raise SpecError(
         f"{Path(out_dir) / MANIFEST_FILE}: the specification in the sweep's manifest {problem}; it was edited or "
         "is not a sweep's: start the sweep again with another --out"

@@ -461,3 +461,108 @@ def test_run_simulation_refuses_a_seed_of_none():
 
     with pytest.raises(ConfigError, match=r"^seed = None is not allowed; expected a non-negative integer"):
         run_simulation(seed=None, days=2)
+
+
+# -- J. dates, horizons, output names and scenario names -------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["20240701", "2024W271", "2024-W27-1"])
+@pytest.mark.parametrize("field", ["market.start_date", "boj.taper_start"])
+def test_a_date_not_written_yyyy_mm_dd_is_one_line_naming_the_field(tmp_path, capsys, field, value):
+    """Python 3.11's date.fromisoformat reads these too: NumPy's dates then crashed on the start (a traceback)
+    or the BoJ's taper start was taken without a word."""
+    section, name = field.split(".")
+    kind = {"market": "MarketConfig", "boj": "BojConfig"}[section]
+    line = usage_error(capsys, "run", *TINY, "--set", f'{field}="{value}"', "--out", str(tmp_path / "r"))
+    assert f"{kind}.{name} = {value!r} is not allowed; expected an ISO date YYYY-MM-DD" in line
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("seeds", ["1", "1,2"])
+def test_compare_checks_days_against_each_scenarios_start_before_any_run(tmp_path, capsys, monkeypatch, seeds):
+    """59,792 trading days fit from the default start (2023-01-03), not from boj_hike_2024's (2024-07-01).
+    Before: with one seed the run's own error, not naming --days (exit 2); with two, 'seed 1: ...' (exit 1)."""
+    from experiments.analysis import compare
+
+    monkeypatch.setattr(compare, "simulate", lambda task: pytest.fail("a run started"))
+    line = usage_error(capsys, "compare", "baseline", "boj_hike_2024", "--days", "59792", "--seeds", seeds,
+                       "--out", str(tmp_path / "c"), "--no-progress")  # fmt: skip
+    assert line.startswith("carry-unwind: error: --days: scenario boj_hike_2024: ")
+    assert "59792" in line.replace(",", "")
+
+
+@pytest.mark.parametrize("seeds", ["1", "1,2"])
+def test_a_failed_compare_run_names_its_scenario_and_seed_whatever_the_seeds(tmp_path, capsys, monkeypatch, seeds):
+    """Before: one seed raised the run's error as it was (another exit status, no scenario or seed)."""
+    from experiments.analysis import compare
+    from experiments.cli.common import EXIT_FAILURE
+    from tests.support import one_error_line
+
+    def fail(task):
+        raise RuntimeError("the run broke")
+
+    monkeypatch.setattr(compare, "simulate", fail)
+    argv = ["compare", "baseline", "risk_off", "--days", "3", "--seeds", seeds, "--out", str(tmp_path / "c")]
+    assert main([*argv, "--no-progress"]) == EXIT_FAILURE
+    line = one_error_line(capsys.readouterr().err)
+    assert line == "carry-unwind: error: scenario baseline, seed 1: the run broke"
+
+
+def test_compare_refuses_an_empty_out(capsys):
+    """Before: --out '' wrote compare.* into the current directory."""
+    line = usage_error(capsys, "compare", "baseline", "risk_off", "--out", "")
+    assert "--out = '' is not allowed; expected a directory name" in line
+
+
+@pytest.mark.parametrize("flag", ["--out", "--scenario"])
+def test_a_name_too_long_for_the_file_system_is_one_line_naming_the_flag(tmp_path, capsys, flag):
+    """Before: 'File name too long', exit status 1."""
+    long = "x" * 300
+    value = str(tmp_path / long) if flag == "--out" else long
+    line = usage_error(capsys, "run", *TINY, flag, value, *(["--out", str(tmp_path / "r")] if flag != "--out" else []))
+    assert "the name is too long for the file system (at most 255 bytes a part" in line
+    assert line.count("x") < 100  # the value is shown cut
+    assert (flag if flag == "--out" else "scenario = 'xxx") in line
+
+
+@pytest.mark.parametrize("name", ["../scenarios/risk_off", "../../pyproject", "./risk_off", "scenarios/../risk_off"])
+def test_a_scenario_name_is_a_file_of_the_built_in_folder_not_a_path_out_of_it(tmp_path, capsys, name):
+    """Before: '../scenarios/risk_off' ran risk_off and '../../pyproject' read the project's pyproject.toml."""
+    line = usage_error(capsys, "run", *TINY, "--scenario", name, "--out", str(tmp_path / "r"))
+    assert f"unknown scenario {name!r}; known scenarios: baseline" in line
+
+
+def test_a_scenario_path_a_user_gives_still_runs(tmp_path, capsys, monkeypatch):
+    from model.scenarios import SCENARIO_DIR
+
+    monkeypatch.chdir(SCENARIO_DIR)
+    ok(capsys, "run", *TINY, "--scenario", "../scenarios/risk_off.toml", "--out", str(tmp_path / "r"))
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["scenario"] == "risk_off"
+
+
+def test_two_runs_of_one_seed_write_the_same_bytes(tmp_path, capsys):
+    """Every file of a run directory, the ``complete`` marker too, is the same for the same seed and code:
+    ``diff -r`` finds nothing (the marker held the time it was written)."""
+    for name in ("a", "b"):
+        ok(capsys, "run", *TINY, "--csv", "--out", str(tmp_path / name))
+    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "b").iterdir())
+    assert "complete" in files and "overview.png" in files
+    for name in files:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("column, value", [("hf_margin_calls", float("inf")), ("risk_index", float("nan"))])
+def test_compare_refuses_a_saved_run_with_a_number_a_run_never_records(tmp_path, capsys, column, value):
+    """Before: a NaN risk index or an infinite count of margin calls was compared as it was."""
+    import pandas as pd
+
+    saved = tmp_path / "saved"
+    ok(capsys, "run", *TINY, "--out", str(saved))
+    df = pd.read_parquet(saved / "timeseries.parquet")
+    df[column] = df[column].astype(float)
+    df.loc[2, column] = value
+    df.to_parquet(saved / "timeseries.parquet", index=False)
+    line = usage_error(capsys, "compare", str(saved), "baseline", "--seeds", "1", "--out", str(tmp_path / "c"))
+    assert f"timeseries.parquet: {column} = {value!r} on day 2 is not allowed; a run records only finite" in line
+    assert str(saved) in line

@@ -431,6 +431,15 @@ def test_a_part_file_of_another_sweep_is_refused_on_resume(finished, tmp_path):
         (lambda m: m.update(spec=[1, 2]), "has spec = [1, 2], which is not allowed"),
         (lambda m: m["spec"].pop("design"), "the specification in the sweep's manifest has no 'design'"),
         (lambda m: m.update(sessions={"a": 1}), "has sessions = {'a': 1}, which is not allowed"),
+        # an edited specification (before: tracebacks, or counts of points and runs that were not the sweep's)
+        (lambda m: m["spec"].update(samples="8"), "is not the one the sweep started with"),
+        (lambda m: m["spec"].update(samples=8.0), "is not the one the sweep started with"),
+        (lambda m: m["spec"].update(metrics=[]), "is not the one the sweep started with"),
+        (lambda m: m["spec"].update(parameters=[]), "is not the one the sweep started with"),
+        (lambda m: m["spec"].update(replicates=0), "is not the one the sweep started with"),
+        (lambda m: m["spec"]["parameters"][0].update(values=None), "is not the one the sweep started with"),
+        (lambda m: m["spec"]["parameters"][0].update(range=[1.0]), "cannot be read (not enough values to unpack"),
+        (lambda m: m.pop("spec_sha256"), "is not the one the sweep started with"),
     ],
 )
 def test_a_manifest_missing_an_entry_is_one_line_naming_the_file(finished, tmp_path, capsys, edit, expected):

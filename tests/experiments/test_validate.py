@@ -515,6 +515,20 @@ def test_a_missing_episode_scenario_is_a_usage_error_on_the_command_line(tmp_pat
     assert not out.exists()  # refused before the baseline runs
 
 
+def test_episode_days_are_checked_from_the_episodes_own_start_before_any_run(tmp_path, capsys, monkeypatch):
+    """59,792 trading days fit from the default start (2023-01-03), not from boj_hike_2024's (2024-07-01).
+    Before: the check used the default start, and the episode's runs failed after the baseline's had run."""
+    from experiments.analysis import validation
+
+    monkeypatch.setattr(validation, "run_validation", lambda *a, **k: pytest.fail("the validation ran"))
+    out = tmp_path / "v"
+    args = ["validate", "--out", str(out), "--seeds", "2", "--days", "100", "--burn-in", "0", "--no-progress"]
+    assert main([*args, "--episode-scenario", "boj_hike_2024", "--episode-days", "59792"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("carry-unwind: error: --episode-days: scenario boj_hike_2024: ") and "\n" not in err
+    assert not out.exists()
+
+
 def test_a_missing_episode_scenario_is_reported_and_the_rest_still_runs(tmp_path, caplog):
     out = tmp_path / "v"
     run_validation(out, seeds=1, days=100, burn_in=0, episode_scenario="no_such_scenario")

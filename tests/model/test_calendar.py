@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from pandas.tseries.holiday import USFederalHolidayCalendar
 
-from model.calendar import LAST_DATE, TradingCalendar, is_trading_day, us_federal_holidays
+from model.calendar import LAST_DATE, TradingCalendar, is_trading_day, iso_date, us_federal_holidays
 
 
 def test_the_holidays_are_pandas_us_federal_calendar_from_1978():
@@ -57,3 +57,36 @@ def test_day_of_moves_a_holiday_to_the_next_trading_day_and_dates_round_trip():
     assert not any(d in set(us_federal_holidays().tolist()) for d in dates.tolist())
     assert (pd.DatetimeIndex(dates).day_of_week < 5).all()
     assert cal.trading_days_in_month(cal.day_of("2024-07-15")) == 22  # 23 weekdays less the 4th
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["20240701", "2024W271", "2024-W27-1", "2024-07-01T00:00", " 2024-07-01", "2024-07-01\n", "2024-7-1",
+     "２０２４-07-01", 20240701, None],
+)  # fmt: skip
+def test_iso_date_takes_only_yyyy_mm_dd(text):
+    """Python 3.11's date.fromisoformat also reads the basic and week forms, which NumPy's dates do not."""
+    with pytest.raises(ValueError, match="is not a date written YYYY-MM-DD"):
+        iso_date(text)
+
+
+def test_iso_date_reads_a_date_and_refuses_one_not_in_the_calendar():
+    assert iso_date("2024-07-01") == dt.date(2024, 7, 1)
+    with pytest.raises(ValueError):
+        iso_date("2024-02-30")
+
+
+@pytest.mark.parametrize("value", ["20240701", "2024W271", "2024-W27-1"])
+@pytest.mark.parametrize("field", ["market.start_date", "boj.taper_start"])
+def test_a_configuration_date_in_another_iso_form_is_a_config_error_naming_the_field(field, value):
+    """Before: the start date crashed in NumPy (a ValueError traceback) or read as the year 20240701; the
+    taper's start was taken without a word."""
+    from model.config import ModelConfig
+    from model.validation import ConfigError
+
+    kind = {"market": "MarketConfig", "boj": "BojConfig"}[field.split(".")[0]]
+    name = field.split(".")[1]
+    with pytest.raises(
+        ConfigError, match=rf"^{kind}\.{name} = '{value}' is not allowed; expected an ISO date YYYY-MM-DD$"
+    ):
+        ModelConfig().with_overrides({field: value})

@@ -207,6 +207,26 @@ def test_a_time_series_with_a_price_the_engine_could_not_record_is_a_damaged_run
         load(run)
 
 
+@pytest.mark.parametrize(
+    "column, value",
+    [("risk_index", float("nan")), ("hf_margin_calls", float("inf")), ("hf_gross_usd_bn", float("-inf")),
+     ("clearing_residual", float("nan")), ("day", float("nan"))],
+)  # fmt: skip
+def test_a_time_series_with_a_number_a_run_never_records_is_a_damaged_run(saved, tmp_path, column, value):
+    """Before: only the prices were checked; a NaN risk index or an infinite count was loaded and compared."""
+    run = _copy(saved, tmp_path)
+    df = pd.read_parquet(run / "timeseries.parquet")
+    df[column] = df[column].astype(float)
+    df.loc[2, column] = value
+    df.to_parquet(run / "timeseries.parquet", index=False)
+    when = "on row 2" if column == "day" else "on day 2"
+    with pytest.raises(
+        DamagedRunError,
+        match=re.escape(f"timeseries.parquet: {column} = {value!r} {when} is not allowed; a run records only finite"),
+    ):
+        load(run)
+
+
 def test_a_time_series_without_rows_is_a_damaged_run(saved, tmp_path):
     run = _copy(saved, tmp_path)
     df = pd.read_parquet(run / "timeseries.parquet")

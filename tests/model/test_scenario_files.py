@@ -174,3 +174,49 @@ def test_a_start_after_a_dated_event_is_refused_and_a_weekend_start_too():
         ConfigError, match=r"'2024-07-04' is not allowed: it is a US federal holiday, .* e\.g\. 2024-07-05$"
     ):
         CarryUnwindModel(seed=1, collect=False, market__start_date="2024-07-04")
+
+
+@pytest.mark.parametrize(
+    "line, shown",
+    [("date = 20230203", "20230203"), ('date = "20230203"', "'20230203'"), ('date = "2023-W05-5"', "'2023-W05-5'"),
+     ("date = 12:00:00", "datetime.time(12, 0)"), ("date = 2023-02-03T12:00:00", "'2023-02-03T12:00:00'")],
+)  # fmt: skip
+def test_an_event_date_that_is_not_a_date_written_yyyy_mm_dd_is_refused(tmp_path, line, shown):
+    """Before: the TOML integer 20230203 was read as 3 February 2023 (Python 3.11's fromisoformat)."""
+    path = tmp_path / "d.toml"
+    path.write_text(f"[[events]]\n{line}\nkind = 'us_growth_news'\nsurprise_sd = -1.0\n")
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    assert str(info.value) == (
+        f"{path}, line 2: events[0].date = {shown} is not allowed; expected a date without a time, YYYY-MM-DD "
+        "(an event fires before the day's trading)"
+    )
+
+
+def test_an_event_source_that_is_not_text_is_refused(tmp_path):
+    """Before: source = 5 became the text '5'."""
+    path = tmp_path / "s.toml"
+    path.write_text("[[events]]\nday = 3\nkind = 'us_growth_news'\nsurprise_sd = -1.0\nsource = 5\n")
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}, line 5: events\[0\]\.source = 5 is not allowed; "
+                       "expected a string"):  # fmt: skip
+        load_scenario(path)
+    path.write_text("[[events]]\nday = 3\nkind = 'us_growth_news'\nsurprise_sd = -1.0\nsource = 'ISM'\n")
+    assert load_scenario(path).events[0].source == "ISM"
+
+
+@pytest.mark.parametrize("name", ["../scenarios/risk_off", "../../pyproject", "/risk_off", "risk_off/"])
+def test_a_built_in_scenario_name_cannot_reach_out_of_the_folder(name):
+    with pytest.raises(ConfigError, match=rf"^unknown scenario {re.escape(repr(name))}; known scenarios: baseline"):
+        load_scenario(name)
+
+
+def test_a_path_to_a_scenario_file_is_read_wherever_it_is():
+    assert load_scenario(str(SCENARIO_DIR / "risk_off.toml")).name == "risk_off"
+    assert load_scenario(SCENARIO_DIR / ".." / "scenarios" / "risk_off.toml").name == "risk_off"
+    assert load_scenario("risk_off").name == "risk_off"
+
+
+def test_a_scenario_name_too_long_for_the_file_system_is_a_config_error():
+    """Before: OSError 'File name too long' from Path.exists()."""
+    with pytest.raises(ConfigError, match=r"^scenario = 'x+….* is not allowed; the name is too long for the file"):
+        load_scenario("x" * 300)
