@@ -21,7 +21,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TRADING_DAYS", "TradingCalendar", "LAST_DATE", "us_federal_holidays", "is_trading_day", "iso_date"]
+__all__ = [
+    "ISO_DATE",
+    "TRADING_DAYS",
+    "TradingCalendar",
+    "LAST_DATE",
+    "us_federal_holidays",
+    "is_trading_day",
+    "iso_date",
+]
 
 # trading days a year: one step is one trading day, and every rate, drift and decay is stated in a year of
 # 250 of them (the calendar averages 250.2, above). Here, importing nothing from the model, so that
@@ -37,7 +45,8 @@ LAST_DATE = dt.date(2262, 4, 11)
 _FIRST_YEAR, _LAST_YEAR = 1970, LAST_DATE.year + 1
 
 
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# a date as configurations and scenario files write it: YYYY-MM-DD, ASCII digits (iso_date)
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def iso_date(text: Any) -> dt.date:
@@ -61,7 +70,7 @@ def iso_date(text: Any) -> dt.date:
     ...
     ValueError: '20240701' is not a date written YYYY-MM-DD
     """
-    if not isinstance(text, str) or not _ISO_DATE.fullmatch(text):
+    if not isinstance(text, str) or not ISO_DATE.fullmatch(text):
         raise ValueError(f"{text!r} is not a date written YYYY-MM-DD")
     return dt.date.fromisoformat(text)
 

@@ -638,7 +638,12 @@ class ComposedClearing:
         return self._check_work
 
     def evaluate(self, prices: Any, inputs: tuple, work: Work) -> Work:
-        """Excess demand, gross volumes and every sector's flows at ``prices = (ln S, y_us, y_jp, b, y_jp30)``."""
+        """Excess demand, gross volumes and every sector's flows at ``prices = (ln S, y_us, y_jp, b, y_jp30)``.
+
+        Into the clearing's own ``work``, it replaces the last clearing's evaluation: the recheck then
+        evaluates again rather than reuse it."""
+        if work is self.work:
+            self._cleared = None
         _, _, excess, args, args_work = self._calls(inputs, work)
         excess(np.asarray(prices, dtype=np.float64), args, args_work)
         return work

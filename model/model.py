@@ -408,6 +408,10 @@ class CarryUnwindModel(mesa.Model):
         self._residual_scratch = np.empty(N_MARKETS)
         self._books_before: np.ndarray | None = None  # the ledger's table before a day's settlement (reused)
         self.walras_log_risk = math.log(self.market.risk_index)  # ln v recomputed at the recorded prices
+        # evaluate the flows again at the recorded prices every day, even where the solver's last evaluation is
+        # there (ComposedClearing.recheck): the same numbers, and a check independent of the solver's arrays
+        # (run_simulation's check_every_day sets it)
+        self.recheck_evaluates = False
         self.other_roots = 0
         self.fx_impact = 0.0  # like the other clearing columns: 0 on day 0, before any clearing
         self._record()
@@ -700,7 +704,7 @@ class CarryUnwindModel(mesa.Model):
         self.last_clearing = result
         day = Day(result, mk, self.clearing.work.flows, self._flow_index, self.clearing.work.aux)
         risk = risk_index_level(day.aux[AUX_LOG_RISK, 0], cfg.market) if "risk_index" in self.sectors else mk.risk_index
-        at_recorded = self.clearing.recheck(inputs, result)
+        at_recorded = self.clearing.recheck(inputs, result, evaluate=self.recheck_evaluates)
         self.clearing_residual = float(residuals(*at_recorded, self._residual_scratch))  # not the solver's report
         if "risk_index" in self.sectors:
             self.walras_log_risk = float(self.clearing.checked_aux[AUX_LOG_RISK, 0])

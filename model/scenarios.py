@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from model.calendar import TradingCalendar, iso_date
+from model.calendar import ISO_DATE, TradingCalendar, iso_date
 from model.config import SECTIONS as SECTION_TYPES
 from model.config import ModelConfig, SimulationConfig, dates_as_text, toml_loads
 from model.files import path_problem
@@ -254,7 +254,7 @@ def _parse_event(raw: Any, index: int, where: str, lines: _Lines, calendar: Trad
         if (
             isinstance(date, dt.datetime)
             or not isinstance(date, (dt.date, str))
-            or (isinstance(date, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", date))
+            or (isinstance(date, str) and not ISO_DATE.fullmatch(date))
         ):
             raise ConfigError(
                 f"{ctx('date')}.date = {shown(date.isoformat() if isinstance(date, dt.date) else date)} is not "

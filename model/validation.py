@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from model.files import path_problem
+
 __all__ = ["ConfigError", "MAX_TEXT_FILE_BYTES", "Validated", "param", "parse_json", "read_text_file", "shown"]
 
 
@@ -221,11 +223,11 @@ def read_text_file(path: str | Path, what: str) -> str:
     one-line explanation instead of a traceback.
     """
     path = Path(path)
-    where = f"{what} {str(path)!r}"
-    if path.is_dir():
-        raise ConfigError(f"{where} is not allowed; it is a directory, expected a .toml file")
+    where = f"{what} {shown(str(path), 240)}"  # a name too long for the file system, cut
     too_big = f"expected a text file of at most {_size(MAX_TEXT_FILE_BYTES)}"
     try:
+        if path.is_dir():
+            raise ConfigError(f"{where} is not allowed; it is a directory, expected a .toml file")
         info = path.stat()
         if stat.S_ISREG(info.st_mode):
             if info.st_size > MAX_TEXT_FILE_BYTES:
@@ -238,7 +240,7 @@ def read_text_file(path: str | Path, what: str) -> str:
     except FileNotFoundError:
         raise ConfigError(f"{where} does not exist") from None
     except OSError as exc:
-        raise ConfigError(f"{where} cannot be read: {exc.strerror or exc}") from None
+        raise ConfigError(f"{where} cannot be read: {path_problem(exc)}") from None
     if len(data) > MAX_TEXT_FILE_BYTES:
         raise ConfigError(f"{where} is not allowed; it holds more than {_size(MAX_TEXT_FILE_BYTES)}, {too_big}")
     try:

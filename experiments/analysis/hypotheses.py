@@ -255,8 +255,12 @@ def verdict(lo: float, hi: float, *, above: float | None = None, below: float | 
 
 def failed_seeds(res: Sequence[Mapping[str, np.ndarray]], per_seed: int) -> int:
     """Seeds with a run that failed to clear (NaN prices), ``res`` holding each seed's ``per_seed`` arms in a row."""
-    return sum(any(not np.isfinite(r["usdjpy"]).all() for r in res[i : i + per_seed])
-               for i in range(0, len(res), per_seed))  # fmt: skip
+    return count_failed(res[i : i + per_seed] for i in range(0, len(res), per_seed))
+
+
+def count_failed(seeds_runs: Iterable[Iterable[Mapping[str, np.ndarray]]]) -> int:
+    """How many of the seeds (each an iterable of its runs) have a run that failed to clear (NaN prices)."""
+    return sum(any(not np.isfinite(r["usdjpy"]).all() for r in runs) for runs in seeds_runs)
 
 
 def _of_seeds(count: int, seeds: int, failed: int) -> str:
@@ -629,7 +633,7 @@ def h1(seeds, workers, quick) -> HypothesisResult:
         "no-trigger path within 40 days. Verdict: supported when every trigger's interval lies above 2, refuted "
         f"when any lies below. Other triggers: {others}. With low leverage, {H1_HEADLINE}: "
         f"×{low['ratio']:.2f} [{low['ci'][0]:.2f}, {low['ci'][1]:.2f}] ({low['verdict']}). Seeds with a run that "
-        "failed to clear (their effects undefined): "
+        "failed to clear, in any of the world's arms (a trigger's effect is undefined where one of its own did): "
         + ", ".join(f"{w} {n} of {len(seeds)}" for w, n in failed.items())
         + ".",
     )
@@ -740,8 +744,7 @@ def h2_failed_seeds(controls: Sequence[Mapping[str, np.ndarray]],
     """Seeds with a run of an H2 arm that failed to clear: the control, or the shock at any size the search
     tried (``tried``: each size's runs, seed by seed). A failed run leaves the 10y's rise undefined, so the
     search stops and the arm is undefined."""
-    return sum(any(not np.isfinite(r["usdjpy"]).all() for r in seed_runs)
-               for seed_runs in zip(controls, *tried, strict=True))  # fmt: skip
+    return count_failed(zip(controls, *tried, strict=True))
 
 
 def h2_world(seeds, workers, world: dict) -> dict:
@@ -1405,7 +1408,9 @@ def roc_points(per_run, k: int) -> list[list[float]]:
 HYPOTHESES: dict[str, Callable] = {"H1": h1, "H2": h2, "H3": h3, "H4": h4, "H5": h5, "H6": h6, "H7": h7}
 # The fields every arm of a hypothesis sets itself, with their values: --set or a draw would be silently replaced
 # in every arm, so another value is refused (check_triggers_apply). Fields only some arms set (a world's, a
-# variant's, H3's links in the thesis's worlds) stay open: the arms without them take the value.
+# variant's) stay open: the arms without them take the value. H3's three links are set by every world at the
+# world's own values; a --set or a draw of them reaches H3 through its sourced world, which h3() builds from
+# the base overrides (the value judged there), while the thesis's worlds keep the scenario's.
 SET_BY_EVERY_ARM: dict[str, dict[str, object]] = {
     "H1": {**CROWDED, **HOUSEHOLDS},
     "H2": dict(H2_BASE),

@@ -45,6 +45,7 @@ __all__ = [
     "host_address",
     "scheduler_address",
     "check_out_dir",
+    "check_horizon",
     "check_out_file",
     "path_problem",
     "config_context",
@@ -406,6 +407,19 @@ def config_context(where: str) -> Iterator[None]:
         if str(exc).startswith((where, f"[{where}]")) or repr(where) in str(exc):  # it names the file already
             raise
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def check_horizon(scenario: Any, days: int, flag: str) -> None:
+    """Check, before any run, that ``scenario`` can run ``days`` trading days from its own start date (the
+    configuration's bounds on a horizon, its last date among them); a ConfigError prefixed with ``flag`` and
+    naming the scenario if not."""
+    from model.validation import ConfigError
+
+    with config_context(flag):
+        try:
+            scenario.config.with_overrides({"simulation.days": days})
+        except ConfigError as exc:
+            raise ConfigError(f"scenario {scenario.name}: {exc}") from None
 
 
 def print_error(message: str) -> None:

@@ -13,8 +13,8 @@ from experiments.cli.common import (
     FORMATTER,
     PROG,
     UsageError,
+    check_horizon,
     check_out_dir,
-    config_context,
     out_path,
     positive_int,
     print_error,
@@ -149,11 +149,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         flag = "--days" if args.days is not None else f"the saved runs' horizon ({days} trading days)"
         for kind, value in kinds:
             if kind == "scenario":
-                with config_context(flag):
-                    try:
-                        value.config.with_overrides({"simulation.days": days})
-                    except ConfigError as exc:
-                        raise ConfigError(f"scenario {value.name}: {exc}") from None
+                check_horizon(value, days, flag)
 
     arms = []
     for kind, value in kinds:

@@ -179,7 +179,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--workers goes with --seeds")
     base = None
     if args.config is not None:
-        with config_context(str(args.config)):  # read once: a pipe (--config <(...)) can be read only once
+        with config_context("--config"):  # read once: a pipe (--config <(...)) can be read only once
             text = read_text_file(args.config, "configuration")
             base = ModelConfig.from_toml_text(text, str(args.config))
     if args.config is not None and args.scenario is None:

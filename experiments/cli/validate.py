@@ -22,6 +22,7 @@ from experiments.cli.common import (
     FORMATTER,
     UsageError,
     add_set_option,
+    check_horizon,
     check_out_dir,
     checked_overrides,
     config_context,
@@ -135,7 +136,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from experiments.analysis.validation import ValidationError, episode_problem, run_validation
     from experiments.analysis.validation_report import console_summary
     from model.scenarios import load_scenario
-    from model.validation import ConfigError
 
     seeds = args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
     days = args.days or (QUICK_DAYS if args.quick else DEFAULT_DAYS)
@@ -159,11 +159,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         )
     with config_context("--episode-scenario"):
         episode = load_scenario(args.episode_scenario)  # an unknown name fails now, not after the baseline runs
-    with config_context("--episode-days"):  # its horizon from the episode's own start (its last date), too
-        try:
-            episode.config.with_overrides({"simulation.days": args.episode_days})
-        except ConfigError as exc:
-            raise ConfigError(f"scenario {episode.name}: {exc}") from None
+    check_horizon(episode, args.episode_days, "--episode-days")  # from the episode's own start (its last date)
     if episode.events and episode.events[0].day > args.episode_days:  # as run_validation says, before the data
         raise UsageError(
             f"--episode-days {args.episode_days}: the episode window of {args.episode_days} trading days ends before "

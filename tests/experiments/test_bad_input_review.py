@@ -525,6 +525,14 @@ def test_a_name_too_long_for_the_file_system_is_one_line_naming_the_flag(tmp_pat
     assert (flag if flag == "--out" else "scenario = 'xxx") in line
 
 
+@pytest.mark.parametrize("flag", ["--scenario", "--config"])
+def test_a_toml_file_name_too_long_for_the_file_system_is_one_line(tmp_path, capsys, flag):
+    """Before: a name ending in .toml reached an unguarded ``is_dir()``: exit status 1, the whole name."""
+    line = usage_error(capsys, "run", *TINY, flag, "x" * 300 + ".toml", "--out", str(tmp_path / "r"))
+    assert "the name is too long for the file system (at most 255 bytes a part" in line
+    assert line.count("x") < 300  # the value is shown cut
+
+
 @pytest.mark.parametrize("name", ["../scenarios/risk_off", "../../pyproject", "./risk_off", "scenarios/../risk_off"])
 def test_a_scenario_name_is_a_file_of_the_built_in_folder_not_a_path_out_of_it(tmp_path, capsys, name):
     """Before: '../scenarios/risk_off' ran risk_off and '../../pyproject' read the project's pyproject.toml."""

@@ -325,3 +325,38 @@ def test_the_recheck_evaluates_where_the_recorded_prices_or_inputs_are_not_the_c
     assert seen["evaluations"] == 3  # the off price, its forced twin, and the copied inputs
     np.testing.assert_array_equal(seen["z_off"], seen["z_off_fresh"])
     assert not np.array_equal(seen["z_off"], seen["z"])
+
+
+def test_an_evaluation_into_the_clearings_own_arrays_makes_the_recheck_evaluate(monkeypatch):
+    """``ComposedClearing.evaluate`` into the clearing's own work arrays replaces the last clearing's evaluation
+    there (at whatever prices it is given), so the recheck may no longer reuse it."""
+    real = ComposedClearing.recheck
+    seen = {}
+
+    def probe(self, inputs, result, *, evaluate=False):
+        if self is model.clearing and model.day == BROKEN_DAY:
+            before = evaluations[0]
+            self.evaluate(np.array(result.prices), inputs, self.work)  # the same prices: settlement is unchanged
+            z, gross = real(self, inputs, result, evaluate=evaluate)
+            seen["evaluated"] = evaluations[0] - before
+            return z, gross
+        return real(self, inputs, result, evaluate=evaluate)
+
+    evaluations = _counting_evaluations(monkeypatch)
+    monkeypatch.setattr(ComposedClearing, "recheck", probe)
+    model = CarryUnwindModel(seed=4, collect=False, simulation__days=DAYS)
+    model.run_days(BROKEN_DAY)
+    assert seen["evaluated"] == 1
+
+
+def test_a_run_checked_every_day_evaluates_at_the_recorded_prices_every_day(monkeypatch):
+    """``check_every_day`` does not rest on the solvers ending with an evaluation at the prices they return: the
+    recheck evaluates again on every day (``recheck_evaluates``), and the numbers are the same."""
+    from model.results import run_simulation
+
+    evaluations = _counting_evaluations(monkeypatch)
+    checked = run_simulation(scenario="baseline", seed=4, days=20, check_every_day=True, hedge_funds__n_funds=20)
+    assert evaluations[0] == 20
+    plain = run_simulation(scenario="baseline", seed=4, days=20, hedge_funds__n_funds=20)
+    assert evaluations[0] == 20  # none without the check on these days
+    assert checked.timeseries.equals(plain.timeseries)
