@@ -198,8 +198,8 @@ def test_a_sector_booking_a_trade_that_did_not_clear_fails_the_check_on_that_day
             model.ledger.fx("real_money", usd_bn, day.usdjpy / 1000.0)
             self.holdings_usd_bn += usd_bn  # its own records follow the ledger: only the market is wrong
 
-    def recheck(self, inputs, result):
-        z, gross = real_recheck(self, inputs, result)
+    def recheck(self, inputs, result, **kw):
+        z, gross = real_recheck(self, inputs, result, **kw)
         rechecked[len(rechecked) + 1] = float(np.max(np.abs(z) / np.maximum(gross, 0.1)))
         return z, gross
 
