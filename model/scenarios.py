@@ -289,13 +289,18 @@ def _parse_event(raw: Any, index: int, where: str, lines: _Lines, calendar: Trad
     kind = raw.get("kind")
     fields = {key: value for key, value in raw.items() if key not in ("day", "date", "kind", "source")}
     params = _checked_fields(kind, fields, ctx)
-    source = raw.get("source", "")
-    if not isinstance(source, str):
-        raise ConfigError(
-            f"{ctx('source')}.source = {shown(source)} is not allowed; expected a string saying where the "
-            'event comes from, e.g. source = "BoJ statement, 31 July 2024"'
-        )
+    source = _text(
+        raw.get("source", ""), f"{ctx('source')}.source",
+        'a string saying where the event comes from, e.g. source = "BoJ statement, 31 July 2024"',
+    )  # fmt: skip
     return ScenarioEvent(day=day, kind=kind, params=params, source=source, date=dated)
+
+
+def _text(value: Any, where: str, expected: str) -> str:
+    """``value`` if it is a string; else a ConfigError naming ``where`` (the field), the value and ``expected``."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} = {shown(value)} is not allowed; expected {expected}")
+    return value
 
 
 def check_event(event: Any, scenario_name: str | None = None, where: str = "event") -> ScenarioEvent:
@@ -422,12 +427,8 @@ def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Sc
     calendar = TradingCalendar(config.market.start_date)
     parsed = [_parse_event(e, i, where, lines, calendar) for i, e in enumerate(raw_events)]
     name = _name(data, where, lines)
-    description = data.get("description", "")
-    if not isinstance(description, str):
-        raise ConfigError(
-            f"{_at(where, lines.key('', 'description'))}: description = {shown(description)} is not allowed; "
-            "expected a string"
-        )
+    description = _text(data.get("description", ""), f"{_at(where, lines.key('', 'description'))}: description",
+                        "a string")  # fmt: skip
     for i, event in enumerate(parsed):
         problem = _unmarked(event.kind, name)
         if problem is not None:
