@@ -141,8 +141,8 @@ def scenario_arm(
 ) -> Arm:
     """Run ``scenario`` (a name, a path or a loaded ``Scenario``) once per seed.
 
-    More than one run goes through the shared parallel runner; the results do not depend on
-    ``workers``.
+    The runs go through the shared parallel runner (one run in this process); the results do not depend
+    on ``workers``.
 
     Raises
     ------
@@ -150,7 +150,7 @@ def scenario_arm(
         A run raised, one seed or several alike: ``index`` is its seed's position in ``seeds``, the
         run's error its ``__cause__``.
     """
-    from experiments.runner import TaskFailed, run_tasks
+    from experiments.runner import run_tasks
     from model.scenarios import Scenario, load_scenario
 
     spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -158,16 +158,7 @@ def scenario_arm(
     if not seeds:
         raise CompareError("no seeds to run")
     tasks = [{"scenario": spec, "seed": s, "days": days} for s in seeds]
-    if len(tasks) == 1:  # in this process; a failure is reported as run_tasks reports one, by its task
-        try:
-            runs = [simulate(tasks[0])]
-        except Exception as exc:
-            from model.numba_cache import raise_if_damaged
-
-            raise_if_damaged(exc)
-            raise TaskFailed(0, exc) from exc
-    else:
-        runs = run_tasks(simulate, tasks, workers=min(workers, len(tasks)), progress=progress, desc=spec.name)
+    runs = run_tasks(simulate, tasks, workers=min(workers, len(tasks)), progress=progress, desc=spec.name)
     return Arm(
         label=label or spec.name,
         source=f"scenario {spec.name}",
