@@ -14,9 +14,10 @@ Decision rules (per fund ``i``, rates per annum, all from yesterday's close):
   expected policy paths, ``r̄_us(h) − r̄_jp(h) − b``, so a repricing of Fed cuts or BoJ hikes reaches
   funds before any rate moves; plus ``w_i·trend`` (trend followers) minus ``v_i·misvaluation``;
 * target leverage of each leg, mean-variance: ``ℓ_x = μ_x/(γ_i σ_x²)``, and for the funds with a
-  duration leg ``ℓ_u = μ_u/(γ_i σ_u²)`` with ``μ_u`` the UST's expected excess return over repo
-  (the 10y yield minus the expected repo rate, plus the expected capital gain as the expected
-  path rolls down); the legs share one margin account, so both are scaled down together when
+  duration leg ``ℓ_u = (μ_u − s_i)/(γ_i σ_u²)`` with ``μ_u`` the UST's expected excess return over
+  the US short rate (the 10y yield minus its expected path, plus the expected capital gain as the
+  expected path rolls down) and ``s_i`` the fund's repo spread over that rate, what the leg's
+  financing costs it on top; the legs share one margin account, so both are scaled down together when
   their initial margins ``m_x·ℓ_x + m_u·ℓ_u`` would exceed the equity;
 * margins tighten with volatility, VaR-style (Brunnermeier & Pedersen 2009, Aymanns & Farmer
   2015): ``m = m₀·max(1, (σ/σ_ref)^ψ)``, capped at 100 %;
@@ -446,7 +447,7 @@ class Observation(NamedTuple):
     misvaluation: float
     var_pa: float  # USD/JPY return variance
     vol_ratio: float  # σ / σ_ref: scales margins
-    ust_excess_pa: float  # duration leg: expected return over repo
+    ust_excess_pa: float  # duration leg: expected return over the US short rate's expected path (before the spread)
     ust_var_pa: float
 
 
@@ -466,6 +467,7 @@ class FundTraits(NamedTuple):
     value_weight: float
     vol_target_pa: float
     duration_leg: bool
+    funding_spread_pa: float  # over the US short rate on the duration leg's repo: a cost in its expected return
 
 
 class FundOrder(NamedTuple):
@@ -558,7 +560,7 @@ def decision_at_stress(traits, liquidating, obs, rules, stress):
         t_fx = min(t_fx, traits.vol_target_pa / np.sqrt(obs.var_pa))
     t_ust = 0.0
     if traits.duration_leg:
-        t_ust = max(obs.ust_excess_pa / (traits.risk_aversion * obs.ust_var_pa), 0.0)
+        t_ust = max((obs.ust_excess_pa - traits.funding_spread_pa) / (traits.risk_aversion * obs.ust_var_pa), 0.0)
     usage = m_fx * t_fx + m_ust * t_ust
     if usage > 1.0:  # one margin account: both legs within the initial margin
         t_fx /= usage
@@ -573,7 +575,7 @@ def _decide_kernel(state, obs, rules):
     # the arrays as locals: the loop then reads them without touching the NamedTuple (or reference counts)
     alive, liquidating = state.alive, state.liquidating
     gamma, cap, w_trend, w_value = state.risk_aversion, state.leverage_cap, state.trend_weight, state.value_weight
-    vol_target, duration_leg = state.vol_target_pa, state.duration_leg
+    vol_target, duration_leg, spread = state.vol_target_pa, state.duration_leg, state.funding_spread_pa
     t_fx, t_ust, m_fx, m_ust, maint, speed = (state.target_fx, state.target_ust, state.margin_fx, state.margin_ust,
                                               state.maint_usage, state.speed)  # fmt: skip
     stress = margin_stress(obs, rules)
@@ -586,7 +588,7 @@ def _decide_kernel(state, obs, rules):
             maint[i] = 0.0
             speed[i] = 1.0
             continue
-        traits = FundTraits(gamma[i], cap[i], w_trend[i], w_value[i], vol_target[i], duration_leg[i])
+        traits = FundTraits(gamma[i], cap[i], w_trend[i], w_value[i], vol_target[i], duration_leg[i], spread[i])
         t_fx[i], t_ust[i], m_fx[i], m_ust[i], maint[i], speed[i] = decision_at_stress(traits, liquidating[i], obs,
                                                                                       rules, stress)  # fmt: skip
 

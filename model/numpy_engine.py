@@ -71,7 +71,8 @@ class NumpyFundSector:
         t_fx[targeted] = np.minimum(t_fx[targeted], s.vol_target_pa[targeted] / np.sqrt(obs.var_pa))
         t_ust = np.zeros_like(t_fx)
         leg = s.duration_leg
-        t_ust[leg] = np.maximum(obs.ust_excess_pa / (s.risk_aversion[leg] * obs.ust_var_pa), 0.0)
+        excess = obs.ust_excess_pa - s.funding_spread_pa[leg]  # net of each fund's repo spread
+        t_ust[leg] = np.maximum(excess / (s.risk_aversion[leg] * obs.ust_var_pa), 0.0)
         usage = m_fx * t_fx + m_ust * t_ust
         over = usage > 1.0  # one margin account: both legs within the initial margin
         t_fx[over] /= usage[over]

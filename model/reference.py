@@ -56,7 +56,8 @@ class HedgeFundAgent(mesa.Agent):
         self.reentry_day = int(s.reentry_day[row])
         self.traits = hf.FundTraits(float(s.risk_aversion[row]), float(s.leverage_cap[row]),
                                     float(s.trend_weight[row]), float(s.value_weight[row]),
-                                    float(s.vol_target_pa[row]), bool(s.duration_leg[row]))  # fmt: skip
+                                    float(s.vol_target_pa[row]), bool(s.duration_leg[row]),
+                                    float(s.funding_spread_pa[row]))  # fmt: skip
         self.spread = float(s.funding_spread_pa[row])
         self.order = hf.FundOrder(0.0, 0.0, 1.0, 1.0, 0.0, 1.0)
         self.x_new = self.fwd

@@ -538,10 +538,10 @@ def test_investor_flows_in_a_run_match_the_rule_for_each_fund():
 
 
 def fund_decision(gamma, cap, trend_w, value_w, vol_target, duration_leg, liquidating, carry, trend, misval, var_pa,
-                  vol_ratio, ust_excess, ust_var, psi, theta, speed, haircut):  # fmt: skip
+                  vol_ratio, ust_excess, ust_var, psi, theta, speed, haircut, spread=0.0):  # fmt: skip
     """The decision rule called with one number per argument."""
     return hf.fund_decision(
-        hf.FundTraits(gamma, cap, trend_w, value_w, vol_target, duration_leg), liquidating,
+        hf.FundTraits(gamma, cap, trend_w, value_w, vol_target, duration_leg, spread), liquidating,
         hf.Observation(carry, trend, misval, var_pa, vol_ratio, ust_excess, ust_var),
         hf.DecisionRules(psi, theta, speed, haircut),
     )  # fmt: skip
@@ -587,10 +587,10 @@ def test_fund_decision_is_the_mean_variance_rule_within_one_margin_account():
         leg = bool(rng.random() < 0.5)
         carry, trend, misval = rng.normal(0.03, 0.03), rng.normal(0.0, 0.2), rng.normal(0.0, 0.1)
         var, vol_ratio = rng.uniform(0.001, 0.03), rng.uniform(0.3, 4.0)
-        ust_excess, ust_var = rng.normal(0.01, 0.02), 0.005
+        ust_excess, ust_var, spread = rng.normal(0.01, 0.02), 0.005, rng.choice([0.0, rng.uniform(0.0, 0.03)])
         psi, theta, speed, haircut = rng.choice([0.0, 1.0, 2.0]), 0.75, 0.05, rng.uniform(0.01, 0.1)
         got = fund_decision(gamma, cap, trend_w, value_w, vol_target, leg, False, carry, trend, misval, var, vol_ratio,
-                            ust_excess, ust_var, psi, theta, speed, haircut)  # fmt: skip
+                            ust_excess, ust_var, psi, theta, speed, haircut, spread)  # fmt: skip
         stress = vol_ratio**psi if vol_ratio > 1.0 else 1.0
         m_fx, m_ust = min(1.0, stress / cap), min(1.0, stress * haircut)
         t_fx = max((carry + trend_w * trend - value_w * misval) / (gamma * var), 0.0)
@@ -598,7 +598,7 @@ def test_fund_decision_is_the_mean_variance_rule_within_one_margin_account():
             t_fx = vol_target / math.sqrt(var)
             vol_capped += 1
         clipped += t_fx == 0.0
-        t_ust = max(ust_excess / (gamma * ust_var), 0.0) if leg else 0.0
+        t_ust = max((ust_excess - spread) / (gamma * ust_var), 0.0) if leg else 0.0  # net of its repo spread
         usage = m_fx * t_fx + m_ust * t_ust
         if usage > 1.0:
             t_fx, t_ust = t_fx / usage, t_ust / usage

@@ -1109,7 +1109,7 @@ def fund_decision_cases(rng: np.random.Generator, n: int):
     for _ in range(n):
         traits = hf.FundTraits(
             rng.lognormal(0.5, 0.5), rng.uniform(1.0, 30.0), rng.choice([0.0, 0.5]), rng.choice([0.0, 0.3]),
-            rng.choice([0.0, 0.1]), bool(rng.random() < 0.5),
+            rng.choice([0.0, 0.1]), bool(rng.random() < 0.5), rng.choice([0.0, 0.005, 0.02]),
         )  # fmt: skip
         obs = hf.Observation(
             rng.normal(0.03, 0.03), rng.normal(0.0, 0.2), rng.normal(0.0, 0.1), rng.uniform(0.0005, 0.05),
