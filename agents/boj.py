@@ -274,7 +274,8 @@ class BojConfig(Validated):
             from model.validation import ConfigError
 
             raise ConfigError(
-                f"BojConfig.taper_start = {self.taper_start!r} is not allowed; expected an ISO date YYYY-MM-DD"
+                f"{self.field_name('taper_start')} = {self.taper_start!r} is not allowed; expected an ISO date "
+                "YYYY-MM-DD"
             ) from None
 
 
@@ -423,10 +424,12 @@ class Boj(Sector):
         """A scripted policy decision, effective from the next day. It is the day's decision: a meeting of
         the rule on the same day is skipped, or, if it came first, its decision replaced."""
         day = model.day + 1
-        model.market.set_boj_rate(event.params["rate"])
+        replacing = bool(self.decisions) and self.decisions[-1][0] == day
+        # the surprise recorded is this decision's, against the path priced before the one it replaces
+        model.market.set_boj_rate(event.params["rate"], replacing=replacing)
         self.shadow_rate = model.market.boj_rate  # the rule smooths from the rate decided
         self.fiscal_shift_pa = 0.0  # the decision re-anchored the path; the fiscal shift is priced again on top
-        if self.decisions and self.decisions[-1][0] == day:
+        if replacing:
             self.decisions.pop()
         self.decisions.append((day, model.market.boj_rate))
         self._scripted_day = day

@@ -236,15 +236,18 @@ class CtaConfig(Validated):
     )
 
     def _check(self) -> None:
+        name = self.field_name
         if self.lookback_min_days > self.lookback_max_days:
             raise ConfigError(
-                f"CtaConfig.lookback_min_days = {self.lookback_min_days!r} is not allowed with lookback_max_days = "
-                f"{self.lookback_max_days!r}; expected the minimum at or below the maximum"
+                f"{name('lookback_min_days')} = {self.lookback_min_days!r} is not allowed with "
+                f"{name('lookback_max_days')} = {self.lookback_max_days!r}; expected the minimum at or below the "
+                "maximum"
             )
         if self.vol_target_min_pa > self.vol_target_max_pa:
             raise ConfigError(
-                f"CtaConfig.vol_target_min_pa = {self.vol_target_min_pa!r} is not allowed with vol_target_max_pa = "
-                f"{self.vol_target_max_pa!r}; expected the minimum at or below the maximum"
+                f"{name('vol_target_min_pa')} = {self.vol_target_min_pa!r} is not allowed with "
+                f"{name('vol_target_max_pa')} = {self.vol_target_max_pa!r}; expected the minimum at or below the "
+                "maximum"
             )
 
 

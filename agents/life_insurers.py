@@ -215,10 +215,12 @@ class LifeInsurerConfig(Validated):
 
     def _check(self) -> None:
         if self.foreign_securities_jpy_tn + self.superlong_jgb_jpy_tn > self.total_assets_jpy_tn:
+            name = self.field_name
             raise ConfigError(
-                f"LifeInsurerConfig.foreign_securities_jpy_tn = {self.foreign_securities_jpy_tn!r} plus "
-                f"superlong_jgb_jpy_tn = {self.superlong_jgb_jpy_tn!r} is not allowed with total_assets_jpy_tn = "
-                f"{self.total_assets_jpy_tn!r}; expected their sum at or below the total assets"
+                f"{name('foreign_securities_jpy_tn')} = {self.foreign_securities_jpy_tn!r} plus "
+                f"{name('superlong_jgb_jpy_tn')} = {self.superlong_jgb_jpy_tn!r} is not allowed with "
+                f"{name('total_assets_jpy_tn')} = {self.total_assets_jpy_tn!r}; expected their sum at or below the "
+                "total assets"
             )
 
 

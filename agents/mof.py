@@ -252,9 +252,10 @@ class MofConfig(Validated):
 
     def _check(self) -> None:
         if self.reserve_floor_usd_bn > self.reserves_usd_bn:
+            name = self.field_name
             raise ConfigError(
-                f"MofConfig.reserve_floor_usd_bn = {self.reserve_floor_usd_bn!r} is not allowed with reserves_usd_bn = "
-                f"{self.reserves_usd_bn!r}; expected a floor at or below the reserves"
+                f"{name('reserve_floor_usd_bn')} = {self.reserve_floor_usd_bn!r} is not allowed with "
+                f"{name('reserves_usd_bn')} = {self.reserves_usd_bn!r}; expected a floor at or below the reserves"
             )
 
 

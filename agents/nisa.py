@@ -239,8 +239,8 @@ class NisaConfig(Validated):
     def _check(self) -> None:
         if self.network_degree % 2:
             raise ConfigError(
-                f"NisaConfig.network_degree = {self.network_degree!r} is not allowed; expected an even number of "
-                "neighbours from 2 to 50 (the ring lattice links each household to degree/2 on either side)"
+                f"{self.field_name('network_degree')} = {self.network_degree!r} is not allowed; expected an even "
+                "number of neighbours from 2 to 50 (the ring lattice links each household to degree/2 on either side)"
             )
 
 

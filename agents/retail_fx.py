@@ -238,15 +238,16 @@ class RetailFxConfig(Validated):
     )
 
     def _check(self) -> None:
+        name = self.field_name
         if self.max_leverage * self.margin_requirement > 1.0 + 1e-12:
             raise ConfigError(
-                f"RetailFxConfig.max_leverage = {self.max_leverage!r} is not allowed with margin_requirement = "
+                f"{name('max_leverage')} = {self.max_leverage!r} is not allowed with {name('margin_requirement')} = "
                 f"{self.margin_requirement!r}; expected max_leverage at most 1/margin_requirement"
             )
         if self.stress_risk_index <= self.calm_risk_index:
             raise ConfigError(
-                f"RetailFxConfig.stress_risk_index = {self.stress_risk_index!r} is not allowed with calm_risk_index = "
-                f"{self.calm_risk_index!r}; expected it above the calm level"
+                f"{name('stress_risk_index')} = {self.stress_risk_index!r} is not allowed with "
+                f"{name('calm_risk_index')} = {self.calm_risk_index!r}; expected it above the calm level"
             )
 
 

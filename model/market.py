@@ -389,13 +389,13 @@ class MarketConfig(Validated):
             start = iso_date(self.start_date)
         except ValueError:
             raise ConfigError(
-                f"MarketConfig.start_date = {self.start_date!r} is not allowed; expected an ISO date YYYY-MM-DD"
+                f"{self.field_name('start_date')} = {self.start_date!r} is not allowed; expected an ISO date YYYY-MM-DD"
             ) from None
         if not dt.date(1971, 1, 1) <= start <= dt.date(2100, 12, 31):
             # the calendar must reach every policy date of a long run without leaving year 9999
             raise ConfigError(
-                f"MarketConfig.start_date = {self.start_date!r} is not allowed; expected a date from 1971-01-01 "
-                "(floating exchange rates) to 2100-12-31"
+                f"{self.field_name('start_date')} = {self.start_date!r} is not allowed; expected a date from "
+                "1971-01-01 (floating exchange rates) to 2100-12-31"
             )
         if not is_trading_day(start):  # day 0 is a trading day: a weekday, not a US federal holiday
             after = start + dt.timedelta(days=1)
@@ -405,13 +405,15 @@ class MarketConfig(Validated):
                 after -= dt.timedelta(days=1)
             what = "a US federal holiday" if start.weekday() < 5 else f"a {start:%A}"
             raise ConfigError(
-                f"MarketConfig.start_date = {self.start_date!r} is not allowed: it is {what}, not a trading day; "
-                f"expected a weekday that is not a US federal holiday, e.g. {after.isoformat()}"
+                f"{self.field_name('start_date')} = {self.start_date!r} is not allowed: it is {what}, not a trading "
+                f"day; expected a weekday that is not a US federal holiday, e.g. {after.isoformat()}"
             )
         if self.risk_index > self.risk_index_max or self.risk_index_mean > self.risk_index_max:
+            name = self.field_name
             raise ConfigError(
-                f"MarketConfig.risk_index = {self.risk_index!r} and risk_index_mean = {self.risk_index_mean!r} are not "
-                f"allowed with risk_index_max = {self.risk_index_max!r}; expected both at or below the maximum"
+                f"{name('risk_index')} = {self.risk_index!r} and {name('risk_index_mean')} = {self.risk_index_mean!r} "
+                f"are not allowed with {name('risk_index_max')} = {self.risk_index_max!r}; expected both at or below "
+                "the maximum"
             )
 
 
@@ -497,7 +499,10 @@ class MarketState:
         self.fed_avg10_0 = self.fed_path.average(10.0)
         self.boj_avg10_0 = self.boj_path.average(10.0)
         self.boj_avg30_0 = self.boj_path.average(30.0)
+        # the surprise of each bank's latest decision standing (decision − the expected near-term rate before it);
+        # read by no sector: recorded for inspection
         self.last_surprise = {"fed": 0.0, "boj": 0.0}
+        self._boj_priced = self.boj_path.level  # the expected BoJ rate before the latest decision not replaced
 
     @property
     def ust_price(self) -> float:
@@ -538,9 +543,18 @@ class MarketState:
         self.last_surprise["fed"] = self.fed_path.decide(rate)
         self.us_short_rate = rate
 
-    def set_boj_rate(self, rate: float) -> None:
-        """A BoJ decision: the rate moves, and the expected path by the decision's surprise."""
-        self.last_surprise["boj"] = self.boj_path.decide(rate)
+    def set_boj_rate(self, rate: float, *, replacing: bool = False) -> None:
+        """A BoJ decision: the rate moves, and the expected path by the decision's surprise.
+
+        ``replacing``: the decision replaces one taken the same day (a scripted decision after the rule's
+        meeting, :meth:`agents.boj.Boj.handle_event`). The path moves from where that one left it, as
+        ever; the surprise recorded (``last_surprise["boj"]``) is the standing decision's, against the path
+        as priced before the decision it replaces (whose re-anchoring of the path the standing one undoes;
+        the day's news comes after its decisions, :meth:`model.model.CarryUnwindModel.schedule_scenario_event`)."""
+        if not replacing:
+            self._boj_priced = self.boj_path.level
+        self.boj_path.decide(rate)
+        self.last_surprise["boj"] = rate - self._boj_priced
         self.boj_rate = rate
 
     def apply_event(self, event) -> bool:

@@ -10,7 +10,8 @@ reads it back.
 A saved run is a directory::
 
     timeseries.parquet   one row per trading day, day 0 = initial state (columns: TIMESERIES_COLUMNS)
-    summary.json         scenario, seed, days, package version, git commit, headline figures, config
+    summary.json         scenario (null for a custom configuration), seed, days, package version, git commit,
+                         headline figures, config
     config.toml          the full configuration, loadable with ``ModelConfig.from_toml``
     complete             written last, after the others: :func:`load` refuses a directory without it
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RunResult",
+    "CUSTOM_CONFIGURATION",
     "run_simulation",
     "check_accounting",
     "run_name",
@@ -75,6 +77,9 @@ CONFIG_FILE = "config.toml"
 COMPLETE_FILE = "complete"  # written last: a run directory without it was cut short
 # what the marker holds: the same text always (no time), so that two runs of one seed write the same bytes
 COMPLETE_TEXT = "carry-unwind run complete\n"
+# how a run is named whose configuration was given as an object with no scenario (run_simulation(config)): it is
+# no scenario's, and runs no scenario's events
+CUSTOM_CONFIGURATION = "custom configuration"
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,25 +98,31 @@ class RunResult:
     seed
         The integer seed of all random streams.
     scenario
-        The scenario's name.
+        The scenario's name; ``None`` for a run of a configuration given with no scenario
+        (``run_simulation(config)``), which is no scenario's and ran no scenario's events.
     """
 
     timeseries: pd.DataFrame
     summary: dict[str, Any]
     config: ModelConfig
     seed: int
-    scenario: str
+    scenario: str | None
 
     @property
     def days(self) -> int:
         """Number of simulated trading days (rows − 1)."""
         return len(self.timeseries) - 1
 
+    @property
+    def label(self) -> str:
+        """How the run is named for reading: its scenario's name, or :data:`CUSTOM_CONFIGURATION`."""
+        return CUSTOM_CONFIGURATION if self.scenario is None else self.scenario
+
 
 def run_simulation(
     config: ModelConfig | None = None,
     *,
-    scenario: str | Scenario = "baseline",
+    scenario: str | Scenario | None = None,
     seed: int = 0,
     days: int | None = None,
     progress: bool = False,
@@ -125,7 +136,11 @@ def run_simulation(
     config
         Full configuration; if omitted, the scenario's configuration is used.
     scenario
-        Built-in scenario name, path to a scenario TOML file, or a loaded ``Scenario``.
+        Built-in scenario name, path to a scenario TOML file, or a loaded ``Scenario``: its events
+        run, and its name is recorded (``RunResult.scenario``, ``summary.json``). If omitted, the
+        ``baseline`` scenario without ``config``; with ``config``, no scenario: the run is of that
+        configuration alone, with no scenario's events, and its scenario is recorded as ``None``
+        (``null``; :data:`CUSTOM_CONFIGURATION` where a name is shown).
     seed
         Non-negative integer seed for all random streams.
     days
@@ -167,13 +182,16 @@ def run_simulation(
                 )
             overrides.pop(key, None)
         overrides["simulation__days"] = days
+    custom = scenario is None and config is not None
+    if scenario is None:
+        scenario = _custom_scenario(config) if custom else "baseline"
     t0 = time.perf_counter()
     # the lean path: arrays preallocated for the run, no per-day DataCollector (same numbers)
     model = CarryUnwindModel(config, scenario=scenario, seed=seed, collect=False, **overrides)
     n_days = model.config.simulation.days
     log.info(
-        "scenario %s, seed %d, %d trading days, %d hedge funds",
-        model.scenario_spec.name,
+        "%s, seed %d, %d trading days, %d hedge funds",
+        CUSTOM_CONFIGURATION if custom else f"scenario {model.scenario_spec.name}",
         model.seed,
         n_days,
         model.config.hedge_funds.n_funds,
@@ -189,8 +207,21 @@ def run_simulation(
         summary=summarize(df),
         config=model.config,
         seed=model.seed,
-        scenario=model.scenario_spec.name,
+        scenario=None if custom else model.scenario_spec.name,
     )
+
+
+def _custom_scenario(config: ModelConfig) -> Scenario:
+    """The scenario of a run of ``config`` given with no scenario: none, named :data:`CUSTOM_CONFIGURATION`,
+    with no events and no file (:func:`run_name` names such a run without the word "scenario")."""
+    from model.scenarios import Scenario
+
+    return Scenario(name=CUSTOM_CONFIGURATION, description="a configuration given with no scenario", config=config)
+
+
+def _is_custom(spec: Any) -> bool:
+    """Whether ``spec`` is :func:`_custom_scenario`'s: no scenario."""
+    return spec.name == CUSTOM_CONFIGURATION and not spec.path and not spec.events
 
 
 def _same_days(a: Any, b: Any) -> bool:
@@ -202,7 +233,10 @@ def _same_days(a: Any, b: Any) -> bool:
 
 
 def run_name(model: Any) -> str:
-    """``scenario NAME, seed N``: how a message names a run, so that it can be run again alone."""
+    """``scenario NAME, seed N``: how a message names a run, so that it can be run again alone
+    (``custom configuration, seed N`` for a run of a configuration given with no scenario)."""
+    if _is_custom(model.scenario_spec):
+        return f"{CUSTOM_CONFIGURATION}, seed {model.seed}"
     return f"scenario {model.scenario_spec.name}, seed {model.seed}"
 
 
@@ -276,7 +310,7 @@ def _step_all(model: Any, n_days: int, progress: bool, t0: float, check: Callabl
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    name = model.scenario_spec.name
+    name = CUSTOM_CONFIGURATION if _is_custom(model.scenario_spec) else model.scenario_spec.name
     bar = tqdm(
         total=n_days,
         desc=f"{name} (compiling…)",
@@ -331,7 +365,7 @@ def simulate_many(
     scenarios
         One or a sequence of: a built-in scenario name, the path of a scenario TOML file, a
         loaded :class:`~model.scenarios.Scenario`, or a full :class:`~model.config.ModelConfig`
-        (run with the ``baseline`` scenario's events).
+        (run as ``run_simulation(config)`` runs it: no scenario's events, its scenario recorded as ``None``).
     seeds
         One or a sequence of distinct non-negative integer seeds, at most :data:`MAX_SEEDS`; every
         scenario runs with every seed.
@@ -408,7 +442,7 @@ def simulate_many(
     tasks = []
     for item in items:
         if isinstance(item, ModelConfig):
-            scenario, base = load_scenario("baseline"), item
+            scenario, base = None, item
         else:
             scenario = item if isinstance(item, Scenario) else load_scenario(item)
             base = scenario.config
@@ -423,7 +457,7 @@ def simulate_many(
         raise exc.__cause__ from None
 
 
-def _simulate_task(task: tuple[ModelConfig, Scenario, int]) -> RunResult:
+def _simulate_task(task: tuple[ModelConfig, Scenario | None, int]) -> RunResult:
     """One run of :func:`simulate_many` (module level, so worker processes can unpickle it)."""
     config, scenario, seed = task
     return run_simulation(config, scenario=scenario, seed=seed)
@@ -821,8 +855,10 @@ def _read_record(path: Path) -> dict[str, Any]:
     seed = record.get("seed")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise refuse(f"seed = {_shown(seed)} is not allowed; a non-negative integer is")
-    if not isinstance(record.get("scenario"), str):
-        raise refuse(f"scenario = {_shown(record.get('scenario'))} is not allowed; a string is")
+    if "scenario" not in record:
+        raise refuse("scenario is missing")
+    if not (record["scenario"] is None or isinstance(record["scenario"], str)):  # null: a custom configuration's
+        raise refuse(f"scenario = {_shown(record['scenario'])} is not allowed; a string or null is")
     if not isinstance(record.get("summary"), dict):
         raise refuse(f"summary = {_shown(record.get('summary'))} is not allowed; an object of headline figures is")
     return record

@@ -405,15 +405,10 @@ def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Sc
     try:
         config = ModelConfig.from_dict(merged)
     except ConfigError as exc:
-        # point at the line of the offending field: a section's messages start "SectorConfig.field = value",
-        # the rules across sections "section.field = value"
+        # point at the line of the offending field: the messages start "section.field = value" (or "... and")
         msg = str(exc)
         line = None
-        if m := re.match(r"(\w+)Config\.(\w+)(?: = | and )", msg):
-            for section, kind in SECTION_TYPES.items():
-                if kind.__name__ == f"{m.group(1)}Config":
-                    line = lines.key(f"overrides.{section}", m.group(2))
-        elif (m := re.match(r"(\w+)\.(\w+) = ", msg)) and m.group(1) in SECTION_TYPES:
+        if (m := re.match(r"(\w+)\.(\w+)(?: = | and )", msg)) and m.group(1) in SECTION_TYPES:
             line = lines.key(f"overrides.{m.group(1)}", m.group(2))
         raise ConfigError(f"{_at(where, line)}: {msg}") from None
     raw_events = data.get("events", [])

@@ -98,57 +98,84 @@ def _is_number(value: Any) -> bool:
 
 
 class Validated:
-    """Mixin for frozen dataclasses: type and range checks in ``__post_init__``."""
+    """Mixin for frozen dataclasses: type and range checks in ``__post_init__``.
+
+    A message names a field as the user writes it: ``hedge_funds.n_funds``, the dotted path of
+    ``--set``, scenario and configuration files (:meth:`field_name`), whichever way the record was
+    made (an override, a file, ``HedgeFundConfig(n_funds=0)`` in Python).
+    """
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
-            meta = f.metadata
-            where = f"{type(self).__name__}.{f.name}"
-            if not meta:
+            if not f.metadata:
                 continue
-            if meta.get("choices") is not None:
-                if value not in meta["choices"]:
-                    raise ConfigError(f"{where} = {shown(value)} is not allowed; expected {_allowed(meta)}")
-                continue
-            if isinstance(f.default, str):
-                if not isinstance(value, str):
-                    raise ConfigError(f"{where} = {shown(value)} is not allowed; expected a string")
-                continue
-            if isinstance(f.default, bool):
-                if not isinstance(value, bool):
-                    raise ConfigError(f"{where} = {shown(value)} is not allowed; expected true or false")
-                continue
-            if isinstance(f.default, int):
-                if _is_integer(value):
-                    value = int(value)  # a NumPy integer as a Python int
-                elif isinstance(value, float) and value.is_integer():
-                    value = int(value)
-                else:
-                    raise ConfigError(f"{where} = {shown(value)} is not allowed; expected an integer, {_allowed(meta)}")
-                object.__setattr__(self, f.name, value)
-            elif isinstance(f.default, float):
-                if not _is_number(value):
-                    raise ConfigError(f"{where} = {shown(value)} is not allowed; expected {_allowed(meta)}")
-                try:
-                    value = float(value)
-                except OverflowError:  # an integer beyond any float (10**400): beyond every range too
-                    raise ConfigError(f"{where} = {shown(value)} is out of range; expected {_allowed(meta)}") from None
-                object.__setattr__(self, f.name, value)
-                if not math.isfinite(value):
-                    raise ConfigError(f"{where} = {value!r} is not allowed; expected {_allowed(meta)}")
-            else:
-                continue
-            lo, hi = meta["lo"], meta["hi"]
-            bad_lo = lo is not None and (value <= lo if meta["lo_open"] else value < lo)
-            bad_hi = hi is not None and (value >= hi if meta["hi_open"] else value > hi)
-            if bad_lo or bad_hi:
-                unit = f" {meta['unit']}" if meta["unit"] else ""
-                raise ConfigError(f"{where} = {shown(value)}{unit} is out of range; expected {_allowed(meta)}")
+            problem = self._problem(f)
+            if problem is not None:
+                raise ConfigError(f"{self.field_name(f.name)} = {problem}")
         self._check()
 
+    def _problem(self, f: dataclasses.Field) -> str | None:
+        """What follows ``name = `` in the message refusing field ``f``'s value (the value and what is
+        allowed); None if the value is allowed. A number is stored as its field's type (a NumPy integer
+        or an integral float as an ``int``, an integer as a ``float``)."""
+        value, meta = getattr(self, f.name), f.metadata
+        if meta.get("choices") is not None:
+            return None if value in meta["choices"] else f"{shown(value)} is not allowed; expected {_allowed(meta)}"
+        if isinstance(f.default, str):
+            return None if isinstance(value, str) else f"{shown(value)} is not allowed; expected a string"
+        if isinstance(f.default, bool):
+            return None if isinstance(value, bool) else f"{shown(value)} is not allowed; expected true or false"
+        if isinstance(f.default, int):
+            if _is_integer(value):
+                value = int(value)  # a NumPy integer as a Python int
+            elif isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                return f"{shown(value)} is not allowed; expected an integer, {_allowed(meta)}"
+            object.__setattr__(self, f.name, value)
+        elif isinstance(f.default, float):
+            if not _is_number(value):
+                return f"{shown(value)} is not allowed; expected {_allowed(meta)}"
+            try:
+                value = float(value)
+            except OverflowError:  # an integer beyond any float (10**400): beyond every range too
+                return f"{shown(value)} is out of range; expected {_allowed(meta)}"
+            object.__setattr__(self, f.name, value)
+            if not math.isfinite(value):
+                return f"{value!r} is not allowed; expected {_allowed(meta)}"
+        else:
+            return None
+        lo, hi = meta["lo"], meta["hi"]
+        bad_lo = lo is not None and (value <= lo if meta["lo_open"] else value < lo)
+        bad_hi = hi is not None and (value >= hi if meta["hi_open"] else value > hi)
+        if bad_lo or bad_hi:
+            unit = f" {meta['unit']}" if meta["unit"] else ""
+            return f"{shown(value)}{unit} is out of range; expected {_allowed(meta)}"
+        return None
+
     def _check(self) -> None:
-        """Cross-field checks; override in subclasses."""
+        """Cross-field checks; override in subclasses (name fields in messages with :meth:`field_name`)."""
+
+    @classmethod
+    def section_name(cls) -> str:
+        """The record's section in the model's configuration (``"hedge_funds"`` for ``HedgeFundConfig``),
+        as ``--set``, scenario and configuration files spell it; the class's name for a record that is no
+        section's (a sector added from outside with its own configuration).
+
+        A subclass of a section's record (a sweep's copy without the cross-field checks) is that section.
+        """
+        from model.config import SECTIONS  # the sections are the model's; imported when a message needs one
+
+        for kind in cls.__mro__:
+            for section, declared in SECTIONS.items():
+                if declared is kind:
+                    return section
+        return cls.__name__
+
+    @classmethod
+    def field_name(cls, name: str) -> str:
+        """The field ``name`` as a message names it: ``hedge_funds.n_funds`` (see :meth:`section_name`)."""
+        return f"{cls.section_name()}.{name}"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, where: str = "") -> Validated:
@@ -158,7 +185,8 @@ class Validated:
         if unknown:
             prefix = f"[{where}] " if where else ""
             raise ConfigError(
-                f"{prefix}unknown field {unknown[0]!r} in {cls.__name__}; known fields: {', '.join(sorted(names))}"
+                f"{prefix}unknown field {unknown[0]!r} in section {cls.section_name()!r}; "
+                f"known fields: {', '.join(sorted(names))}"
             )
         return cls(**data)
 

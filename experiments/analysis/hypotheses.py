@@ -41,6 +41,7 @@ __all__ = [
     "check_triggers_apply",
     "ANSWER_FIELDS",
     "SET_BY_EVERY_ARM",
+    "SWITCHED_BY_AN_ARM",
     "Runs",
     "HypothesisResult",
     "HYPOTHESES",
@@ -405,7 +406,10 @@ def check_triggers_apply(keys: Sequence[str], settings: Mapping[str, object]) ->
     * with H1 or H2, a field under which their BoJ trigger would not be the hike it is meant to be
       (:data:`TRIGGER_FIXED`);
     * a field every arm of one of ``keys`` sets itself (:data:`SET_BY_EVERY_ARM`), at another value than the
-      arms': it would be silently replaced in every arm.
+      arms': it would be silently replaced in every arm;
+    * a field an arm of one of ``keys`` switches to compare its mechanism on and off (:data:`SWITCHED_BY_AN_ARM`),
+      whatever its value: it would hold from day 0 wherever the arms do not set it (in the arms "with" the
+      mechanism, and before the switch's day in every arm), and the comparison would no longer be the hypothesis's.
 
     Raises
     ------
@@ -441,6 +445,17 @@ def check_triggers_apply(keys: Sequence[str], settings: Mapping[str, object]) ->
                 f"{dotted} = {value!r} is not allowed with {who}: every arm sets it itself ({sets}), which would "
                 f"silently replace the value; expected {' or '.join(dict.fromkeys(repr(v) for v in differ.values()))}"
                 f", or --only without {who}"
+            )
+        if switchers := {k: SWITCHED_BY_AN_ARM[k][name] for k in keys if name in SWITCHED_BY_AN_ARM.get(k, {})}:
+            who = " and ".join(switchers)
+            how = "; ".join(f"{k}: {when}" for k, when in switchers.items())
+            scenario = SWITCHED_IN_SCENARIO[next(iter(switchers))]
+            raise ValueError(
+                f"{dotted} = {value!r} is not allowed with {who}: its arms switch it themselves ({how}), and a value "
+                "set here would hold from day 0 wherever they do not set it, so that the arms would no longer be the "
+                f"comparison the hypothesis makes; drop it, or --only without {who}; for a comparison with it fixed "
+                f"from day 0, save runs with `carry-unwind run --scenario {scenario} --seeds 1-10 --set "
+                f"{dotted}={_toml_scalar(value)} --out DIR` and compare them with `carry-unwind compare {scenario} DIR`"
             )
 
 
@@ -851,6 +866,8 @@ H3_HEADLINE = "the model's sourced links (pass-through 0.05, expectations speed 
 H3_SCENARIO = "imported_inflation"
 # the loop's three links, each set at the thesis's assumed strength by the scenario
 H3_LINKS = ("macro__fx_pass_through", "macro__expectations_speed_pa", "boj__political_constraint")
+# the arm without the loop: the depreciation's pass-through to inflation switched off from day 0 (its twin keeps it)
+H3_LOOP_OFF = dict(macro__pass_through_switch=False)
 
 
 def _config_value(config, name: str) -> object:
@@ -900,7 +917,7 @@ def h3(seeds, workers, quick) -> HypothesisResult:
             base = dict(wov, **HOUSEHOLDS)
             arms += [
                 Arm(H3_SCENARIO, s, days, overrides(**base), columns=cols),
-                Arm(H3_SCENARIO, s, days, overrides(**base, macro__pass_through_switch=False), columns=cols),
+                Arm(H3_SCENARIO, s, days, overrides(**base, **H3_LOOP_OFF), columns=cols),
             ]
         res = run_arms(arms, workers)
         eff, breaks, dy, dpi = [], [], [], []
@@ -1051,6 +1068,9 @@ def change_per_seed(res: Sequence[Mapping[str, np.ndarray]], seeds: int, measure
 
 H5_COLUMNS = (*Arm.columns, "nisa_panic_share")  # every arm also records the households' panic
 H5_PANIC_SHARE = 0.01  # a panic the trigger caused: its peak share 1% of households (20 of 2,000) above the control's
+# the arm without the households: frozen (holding, placing no orders) on the trigger's day (nisa.trading, a runtime
+# switch), so that it shares its path with the arm with them until then
+H5_FROZEN = dict(nisa__trading=False)
 
 
 def h5(seeds, workers, quick) -> HypothesisResult:
@@ -1066,7 +1086,7 @@ def h5(seeds, workers, quick) -> HypothesisResult:
             # with the households trading through the unwind, and with them frozen on the trigger's day
             # (nisa.trading, a runtime switch): the four arms share their path until the trigger
             on = Arm(SHOCK_SCENARIO, s, days, overrides(**CROWDED, **vov, **HOUSEHOLDS), (), H5_COLUMNS)
-            off = replace(on, switches=overrides(nisa__trading=False), switch_day=TRIGGER_DAY)
+            off = replace(on, switches=overrides(**H5_FROZEN), switch_day=TRIGGER_DAY)
             arms += quartet(on, off, shock)
         res = run_arms(arms, workers)
         diff = [100 * d for d in change_per_seed(res, len(seeds), impact, window)]
@@ -1118,19 +1138,20 @@ def policy_acted(with_policy: np.ndarray, without: np.ndarray, since: int) -> bo
 
 # H6's every arm: core inflation 3.5% and the BoJ's rule, a BoJ that wants to hike during the unwind
 H6_HAWK = dict(macro__jp_core_inflation=0.035, boj__mode="rule", **HOUSEHOLDS)
+# H6's policies, each (on, off): the runtime switches its arms set on the trigger's day
+H6_POLICIES: dict[str, tuple[dict[str, object], dict[str, object]]] = {
+    "MoF leans against the surge": (dict(mof__lean_against_surges=True), dict(mof__lean_against_surges=False)),
+    "BoJ stability pause": (dict(boj__stability_pause=True), dict(boj__stability_pause=False)),
+}
 
 
 def h6(seeds, workers, quick) -> HypothesisResult:
     """Policy: MoF leaning against the surge and a BoJ stability pause."""
     days, window = TRIGGER_DAY + 60, (TRIGGER_DAY, TRIGGER_DAY + 60)
     shock = H1_TRIGGERS[H1_HEADLINE]
-    policies = {
-        "MoF leans against the surge": (dict(mof__lean_against_surges=True), dict(mof__lean_against_surges=False)),
-        "BoJ stability pause": (dict(boj__stability_pause=True), dict(boj__stability_pause=False)),
-    }
     out = {}
     base = overrides(**CROWDED, **H6_HAWK)
-    for name, (on_ov, off_ov) in policies.items():
+    for name, (on_ov, off_ov) in H6_POLICIES.items():
         arms = []
         for s in seeds:
             # each policy switched on (or off) on the trigger's day: the four arms share their path until then
@@ -1420,6 +1441,41 @@ SET_BY_EVERY_ARM: dict[str, dict[str, object]] = {
     "H6": {**CROWDED, **H6_HAWK},
     "H7": dict(HOUSEHOLDS),
 }
+
+
+def _switched_by(settings: Mapping[str, Mapping[str, object]], how: str) -> dict[str, str]:
+    """Each field the ``settings`` (an arm's name -> the fields it switches) switch, with ``how`` and the names of
+    the arms that switch it: ``field -> "how 'name', 'name'"``."""
+    names: dict[str, list[str]] = {}
+    for name, fields in settings.items():
+        for f in fields:
+            names.setdefault(f, []).append(name)
+    return {f: how + " " + ", ".join(f"'{n}'" for n in arms) for f, arms in names.items()}
+
+
+# The fields an arm of a hypothesis switches to compare its mechanism on and off, read from the arms' own settings
+# (H1_ABLATIONS, H3_LOOP_OFF, H5_FROZEN, H6_POLICIES): hypothesis -> field -> when and in which arms. A --set or a
+# draw of one would hold from day 0 wherever the arms do not set it (in the arms "with" the mechanism, and before the
+# trigger's day in every arm), so that they would no longer be the arms the comparison is made of: refused whatever
+# its value (check_triggers_apply).
+SWITCHED_BY_AN_ARM: dict[str, dict[str, str]] = {
+    "H1": _switched_by(H1_ABLATIONS, f"on day {TRIGGER_DAY}, in the ablations"),
+    "H3": _switched_by({"loop off": H3_LOOP_OFF}, "from day 0, in the arm"),
+    "H5": _switched_by({"households frozen": H5_FROZEN}, f"on day {TRIGGER_DAY}, in the arm"),
+    "H6": _switched_by(
+        {name: {**on, **off} for name, (on, off) in H6_POLICIES.items()},
+        f"on day {TRIGGER_DAY}, on in one arm and off in the other, of the policy",
+    ),
+}
+# the scenario each of those hypotheses runs, for the comparison the refusal points to instead
+SWITCHED_IN_SCENARIO = {"H1": SHOCK_SCENARIO, "H3": H3_SCENARIO, "H5": SHOCK_SCENARIO, "H6": SHOCK_SCENARIO}
+
+
+def _toml_scalar(value: object) -> str:
+    """``value`` as ``--set`` reads it (a TOML scalar): ``false``, ``0.5``, ``"rule"``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
 def chosen(only: Sequence[str] | None) -> list[str]:

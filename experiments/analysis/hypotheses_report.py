@@ -98,9 +98,11 @@ def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None 
     wrote (no ``verdicts.json`` of one) is refused before anything runs (:func:`check_own_outputs`).
 
     ``overrides`` (``section__field`` or ``section.field`` → value): every arm of every hypothesis takes
-    them, under the arm's own settings (an arm that switches a channel off still does); recorded in
-    both files. None by default: the verdicts at the default parameters. ``progress``: a progress
-    bar on stderr for each batch of runs, labelled with its hypothesis."""
+    them, under the arm's own settings; recorded in both files. A field that no hypothesis may take, or
+    that one of ``only`` sets in every arm or switches in an arm, is refused before any run
+    (:func:`~experiments.analysis.hypotheses.check_triggers_apply`). None by default: the verdicts at the
+    default parameters. ``progress``: a progress bar on stderr for each batch of runs, labelled with its
+    hypothesis."""
     out = Path(out)
     keys = chosen(only)
     base = {k.replace(".", "__"): v for k, v in (overrides or {}).items()}

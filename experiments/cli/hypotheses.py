@@ -84,8 +84,9 @@ def register(sub: Any) -> None:
         p,
         "run every arm with a field at another value (repeatable; an arm's own settings still win; "
         "recorded in verdicts.json and report.md): the verdicts at another point than the defaults. Refused: a "
-        "field that encodes an answer (macro.fiscal_fx_premium other than 0), and one every arm of a chosen "
-        "hypothesis sets itself (e.g. nisa.n_households) at another value",
+        "field that encodes an answer (macro.fiscal_fx_premium other than 0), one every arm of a chosen "
+        "hypothesis sets itself (e.g. nisa.n_households) at another value, and one an arm of a chosen hypothesis "
+        "switches (e.g. hedge_funds.forced_sales with H1) at any value",
     )
     p.set_defaults(handler=_cmd_hypotheses, resumable=True)
 

@@ -216,7 +216,7 @@ def test_the_fit_rejects_bad_input():
      ("signal_halflife_days", 0.0)],
 )  # fmt: skip
 def test_bad_mof_config_names_the_field_and_range(field, value):
-    with pytest.raises(ConfigError, match=rf"MofConfig\.{field} = .* expected"):
+    with pytest.raises(ConfigError, match=rf"^mof\.{field} = .* expected"):
         MofConfig(**{field: value})
 
 

@@ -468,7 +468,7 @@ def test_a_billion_seeds_is_refused(tmp_path, capsys, command):
 @pytest.mark.parametrize("flag", ["--days", "--episode-days"])
 def test_validate_horizon_beyond_the_configuration_bound_is_refused_before_running(tmp_path, capsys, flag):
     line = usage_error(capsys, "validate", "--seeds", "1", flag, "2000000", "--out", str(tmp_path / "v"))
-    assert line.startswith(f"carry-unwind: error: {flag}: SimulationConfig.days = 2000000")
+    assert line.startswith(f"carry-unwind: error: {flag}: simulation.days = 2000000")
     assert not (tmp_path / "v").exists()
 
 

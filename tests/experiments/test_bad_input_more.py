@@ -25,7 +25,7 @@ TINY = CLI_TINY
 @pytest.mark.parametrize("command", ["run", "hypotheses"])
 def test_a_400_digit_integer_in_a_float_field_is_out_of_range(tmp_path, capsys, command):
     line = usage_error(capsys, command, "--set", f"hedge_funds.max_leverage={BIG}", "--out", str(tmp_path / "o"))
-    assert "HedgeFundConfig.max_leverage = 10000000000000000000… (400 digits) is out of range" in line
+    assert "hedge_funds.max_leverage = 10000000000000000000… (400 digits) is out of range" in line
     assert len(line) < 250
 
 

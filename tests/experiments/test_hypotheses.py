@@ -690,7 +690,7 @@ def test_hypotheses_set_reaches_the_runs_and_the_outputs(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "value, message",
     [
-        ("market.risk_channel_persistence_ratio=2", "--set: MarketConfig.risk_channel_persistence_ratio"),
+        ("market.risk_channel_persistence_ratio=2", "--set: market.risk_channel_persistence_ratio"),
         ("market.nope=1", "unknown field 'nope'"),
         ("oops", "expected section.field=value"),
     ],
@@ -943,6 +943,83 @@ def test_the_fields_refused_as_set_by_every_arm_are_those_every_arm_sets(monkeyp
         fn([1, 2, 3, 4] if key == "H7" else SEEDS, 1, True)
         common = set(built[0].overrides).intersection(*(a.overrides for a in built[1:]))
         assert dict(common) == hyp.SET_BY_EVERY_ARM[key], key
+
+
+@pytest.mark.parametrize(
+    "key, field, value",
+    [
+        ("H1", "hedge_funds.forced_sales", False),
+        ("H1", "hedge_funds.margin_vol_elasticity", 0.5),
+        ("H1", "hedge_funds.realized_vol_weight", 0.0),
+        ("H3", "macro.pass_through_switch", False),
+        ("H5", "nisa.trading", False),
+        ("H6", "mof.lean_against_surges", True),
+        ("H6", "boj.stability_pause", False),
+    ],
+)
+def test_a_field_an_arm_switches_is_refused_for_the_hypotheses_that_switch_it(tmp_path, capsys, monkeypatch, key,
+                                                                              field, value):  # fmt: skip
+    """An arm of the hypothesis switches the field to compare its mechanism on and off (H1's ablations, H5's frozen
+    households and H6's policies on the trigger's day, H3's loop from day 0): a --set or a draw of it would hold from
+    day 0 wherever the arms do not set it (with forced_sales = false H1's "all on" arms ran without forced sales).
+    Refused whatever its value, in one line naming the field, the value, the hypothesis and the arms that switch
+    it, and saying what to do instead; the hypotheses that do not switch it take it."""
+    from experiments.analysis.hypotheses_report import run_hypotheses
+    from experiments.analysis.hypothesis_draws import run_over_draws
+    from experiments.cli import main
+
+    monkeypatch.setattr(hyp, "run_arms", lambda *a, **k: pytest.fail("ran an arm"))
+    message = f"{field} = {value!r} is not allowed with {key}: its arms switch it themselves ({key}: "
+    with pytest.raises(ValueError, match=re.escape(message)) as refused:
+        hyp.check_triggers_apply([key], {field: value})
+    text = str(refused.value)
+    assert "hold from day 0" in text and f"--only without {key}" in text and "\n" not in text
+    assert "carry-unwind compare" in text and f"--set {field}=" in text
+    with pytest.raises(ValueError, match=re.escape(message)):
+        hyp.check_triggers_apply([key], {field.replace(".", "__"): value})
+    others = [k for k in hyp.HYPOTHESES if field.replace(".", "__") not in hyp.SWITCHED_BY_AN_ARM.get(k, {})]
+    assert key not in others and others
+    hyp.check_triggers_apply(others, {field: value})
+    with pytest.raises(ValueError, match=re.escape(message)):
+        run_hypotheses(tmp_path / "py", seeds=3, only=[key], overrides={field: value})
+    with pytest.raises(ValueError, match=re.escape(message)):
+        run_over_draws(tmp_path / "draws", [{field: value}], seeds=3, only=[key])
+    assert not (tmp_path / "py").exists() and not (tmp_path / "draws").exists()
+    toml = str(value).lower()
+    argv = ["hypotheses", "--seeds", "3", "--only", key, "--out", str(tmp_path / "cli")]
+    assert main([*argv, "--set", f"{field}={toml}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"--set {message}" in err and "\n" not in err
+    draws = tmp_path / "draws.json"
+    draws.write_text(json.dumps({"draws": [{"hedge_funds.max_leverage": 5.0}, {field: value}]}))
+    assert main([*argv, "--draws-from", str(draws)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"--draws-from {draws}: draw 1: {message}" in err and "\n" not in err
+    assert not (tmp_path / "cli").exists()
+
+
+def test_the_fields_refused_as_switched_by_an_arm_are_those_the_arms_switch(monkeypatch):
+    """SWITCHED_BY_AN_ARM is read against the arms each hypothesis builds (planted runs): exactly the fields its arms
+    switch on a day (Arm.switches), and for H3 the field by which the arm without the loop differs from its twin."""
+    built = []
+
+    def run(arms, workers=1, progress=False):
+        built.extend(arms)
+        planted = h7_planted() if arms[0].scenario in hyp.H7_SCENARIOS and arms[0].days > 250 else planted_runs(
+            lambda arm: {"usdjpy": -0.02 * (1 + 0.1 * arm.seed)} if arm.events else {})  # fmt: skip
+        return planted(arms, workers)
+
+    monkeypatch.setattr(hyp, "run_arms", run)
+    for key, fn in hyp.HYPOTHESES.items():
+        built.clear()
+        fn([1, 2, 3, 4] if key == "H7" else SEEDS, 1, True)
+        switched = {f for arm in built for f, _ in arm.switches}
+        if key == "H3":  # its arms in pairs, the loop on and off, from day 0
+            assert not switched
+            switched = {f for on, off in zip(built[::2], built[1::2], strict=True)
+                        for f in set(off.overrides) ^ set(on.overrides)}  # fmt: skip
+            switched = {f for f, _ in switched}
+        assert switched == set(hyp.SWITCHED_BY_AN_ARM.get(key, {})), key
 
 
 @pytest.mark.parametrize("fall, expected", [(0.10, False), (0.01, True)])

@@ -90,7 +90,7 @@ def spec_error(tmp_path: Path, text: str) -> str:
     [
         (("hedge_funds.max_leverage", "hedge_funds.max_levrage"), "did you mean 'hedge_funds.max_leverage'"),
         (("hedge_funds.max_leverage", "hedging.max_leverage"), "unknown parameter 'hedging.max_leverage'"),
-        (("[2.0, 10.0]", "[2.0, 200.0]"), "hedge_funds.max_leverage: value 200.0: HedgeFundConfig.max_leverage"),
+        (("[2.0, 10.0]", "[2.0, 200.0]"), "hedge_funds.max_leverage: value 200.0: hedge_funds.max_leverage"),
         (("range = [0.0, 0.5]", "range = [0.0, 1.5]"), "hedge_funds.trend_share: upper bound 1.5"),
         (("range = [0.0, 0.5]", "range = [0.5, 0.0]"), "expected lo < hi"),
         ((", num = 3", ""), "the grid design needs 'num'"),
@@ -101,7 +101,7 @@ def spec_error(tmp_path: Path, text: str) -> str:
         (('"hf_margin_calls_total"', '"hf_margin_calls"'), "unknown metric 'hf_margin_calls'"),
         (("replicates = 2", "replicates = 0"), "replicates = 0 is not allowed"),
         (("replicates = 2", "replicate = 2"), "unknown key 'replicate' in [sweep] (did you mean 'replicates'?)"),
-        (("hedge_funds.n_funds = 20", "hedge_funds.n_funds = 0"), "[fixed]: HedgeFundConfig.n_funds = 0"),
+        (("hedge_funds.n_funds = 20", "hedge_funds.n_funds = 0"), "[fixed]: hedge_funds.n_funds = 0"),
         (("hedge_funds.n_funds = 20", "hedge_funds.trend_share = 0.1"), "both in [fixed] and in [parameters]"),
         (("days = 30", 'days = 30\nscenario = "no_such_scenario"'), "unknown scenario 'no_such_scenario'"),
         (("[fixed]", "[fixd]"), "unknown table 'fixd'"),

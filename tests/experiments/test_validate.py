@@ -564,7 +564,7 @@ def test_the_default_episode_is_the_august_2024_scenario():
         ),
         (["--episode-scenario", "baseline"], "--episode-scenario baseline: starts on 2023-01-03 with 0 events"),
         (["--episode-scenario", "broken.toml"], "does not exist"),
-        (["--set", "market.risk_channel_persistence_ratio=2"], "--set: MarketConfig.risk_channel_persistence_ratio"),
+        (["--set", "market.risk_channel_persistence_ratio=2"], "--set: market.risk_channel_persistence_ratio"),
         (["--set", "market.nope=1"], "unknown field 'nope'"),
         (["--set", "simulation.days=300"], "--set simulation.days: this command sets it itself; use --days"),
         (["--set", "oops"], "expected section.field=value"),

@@ -84,9 +84,8 @@ def test_a_configuration_date_in_another_iso_form_is_a_config_error_naming_the_f
     from model.config import ModelConfig
     from model.validation import ConfigError
 
-    kind = {"market": "MarketConfig", "boj": "BojConfig"}[field.split(".")[0]]
-    name = field.split(".")[1]
+    section, name = field.split(".")
     with pytest.raises(
-        ConfigError, match=rf"^{kind}\.{name} = '{value}' is not allowed; expected an ISO date YYYY-MM-DD$"
+        ConfigError, match=rf"^{section}\.{name} = '{value}' is not allowed; expected an ISO date YYYY-MM-DD$"
     ):
         ModelConfig().with_overrides({field: value})

@@ -48,7 +48,7 @@ def test_a_risk_index_that_is_not_the_one_priced_fails_the_identities():
 
 
 def test_a_string_field_given_a_number_is_refused():
-    with pytest.raises(ConfigError, match=r"^MarketConfig\.start_date = 20230102 is not allowed; expected a string$"):
+    with pytest.raises(ConfigError, match=r"^market\.start_date = 20230102 is not allowed; expected a string$"):
         ModelConfig().with_overrides({"market.start_date": 20230102})
 
 
@@ -60,7 +60,9 @@ def test_a_configuration_that_is_not_a_table_of_sections_is_refused():
 
 
 def test_a_long_run_mean_of_the_risk_index_above_its_ceiling_is_refused():
-    with pytest.raises(ConfigError, match=r"risk_index_mean = 25\.0 are not allowed with risk_index_max = 20\.0"):
+    with pytest.raises(
+        ConfigError, match=r"market\.risk_index_mean = 25\.0 are not allowed with market\.risk_index_max = 20\.0"
+    ):
         ModelConfig().with_overrides({"market.risk_index_mean": 25.0, "market.risk_index_max": 20.0})
 
 
@@ -101,7 +103,7 @@ EVENT = 'kind = "us_growth_news"\nsurprise_sd = -1.0\n'
         ('name = "x"\nevents = 3\n', r"^mine\.toml, line 2: 'events' must be an array of tables \(\[\[events\]\]\)$"),
         (
             'name = "x"\n[overrides.market]\nrisk_index = 80.0\nrisk_index_max = 70.0\n',
-            r"^mine\.toml, line 3: MarketConfig\.risk_index = 80\.0 and risk_index_mean = .* not allowed",
+            r"^mine\.toml, line 3: market\.risk_index = 80\.0 and market\.risk_index_mean = .* not allowed",
         ),
         (
             'name = "x"\n[overrides.simulation]\nmax_yield_pa = 0.05\n[overrides.market]\n\nust10y_yield = 0.09\n',
@@ -165,7 +167,7 @@ def _copy(saved, tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("scenario", 5, r"summary\.json: scenario = 5 is not allowed; a string is; expected the summary\.json"),
+        ("scenario", 5, r"summary\.json: scenario = 5 is not allowed; a string or null is; expected the summary\.json"),
         ("summary", [1], r"summary\.json: summary = \[1\] is not allowed; an object of headline figures is"),
     ],
     ids=["scenario-a-number", "summary-a-list"],

@@ -397,7 +397,7 @@ def test_numpy_integers_are_accepted_for_integer_fields_and_numpy_booleans_are_n
     cfg = ModelConfig().with_overrides({"hedge_funds.n_funds": np.int64(50), "hedge_funds.max_leverage": np.int32(5)})
     assert cfg.hedge_funds.n_funds == 50 and type(cfg.hedge_funds.n_funds) is int
     assert cfg.hedge_funds.max_leverage == 5.0 and type(cfg.hedge_funds.max_leverage) is float
-    with pytest.raises(ConfigError, match=r"HedgeFundConfig\.n_funds = .* expected an integer"):
+    with pytest.raises(ConfigError, match=r"^hedge_funds\.n_funds = .* expected an integer"):
         ModelConfig().with_overrides({"hedge_funds.n_funds": np.bool_(True)})
 
 

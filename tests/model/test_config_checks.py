@@ -11,17 +11,27 @@ from model.config import ModelConfig
 from model.validation import ConfigError
 
 CASES = [
-    ({"cta.lookback_min_days": 120, "cta.lookback_max_days": 60}, r"lookback_min_days = 120 .*lookback_max_days = 60"),
-    ({"cta.vol_target_min_pa": 0.14, "cta.vol_target_max_pa": 0.11}, r"vol_target_min_pa = 0\.14 .*vol_target_max_pa"),
+    (
+        {"cta.lookback_min_days": 120, "cta.lookback_max_days": 60},
+        r"^cta\.lookback_min_days = 120 .*cta\.lookback_max_days = 60",
+    ),
+    (
+        {"cta.vol_target_min_pa": 0.14, "cta.vol_target_max_pa": 0.11},
+        r"^cta\.vol_target_min_pa = 0\.14 .*cta\.vol_target_max_pa",
+    ),
     (
         {
             "life_insurers.foreign_securities_jpy_tn": 150.0,
             "life_insurers.superlong_jgb_jpy_tn": 250.0,
             "life_insurers.total_assets_jpy_tn": 380.0,
         },
-        r"foreign_securities_jpy_tn = 150\.0 plus superlong_jgb_jpy_tn = 250\.0 .*total_assets_jpy_tn = 380\.0",
+        r"^life_insurers\.foreign_securities_jpy_tn = 150\.0 plus life_insurers\.superlong_jgb_jpy_tn = 250\.0 "
+        r".*life_insurers\.total_assets_jpy_tn = 380\.0",
     ),  # fmt: skip
-    ({"mof.reserves_usd_bn": 900.0, "mof.reserve_floor_usd_bn": 1000.0}, r"reserve_floor_usd_bn = 1000\.0 .*reserves"),
+    (
+        {"mof.reserves_usd_bn": 900.0, "mof.reserve_floor_usd_bn": 1000.0},
+        r"^mof\.reserve_floor_usd_bn = 1000\.0 .*mof\.reserves",
+    ),
     ({"market.start_date": "2023-02-30"}, r"start_date = '2023-02-30' .*ISO date"),
     ({"market.start_date": "1960-01-04"}, r"start_date = '1960-01-04' .*from 1971-01-01"),
     ({"market.risk_index": 60.0, "market.risk_index_max": 50.0}, r"risk_index = 60\.0 .*risk_index_max = 50\.0"),
@@ -62,6 +72,6 @@ def test_each_field_of_those_combinations_is_allowed_alone(overrides, match):
 def test_an_odd_network_degree_is_refused_not_rounded_down(degree):
     """The ring lattice links each household to degree/2 neighbours on either side: an odd degree used to
     become degree - 1 without a word."""
-    with pytest.raises(ConfigError, match=rf"^NisaConfig\.network_degree = {degree} is not allowed; expected an even"):
+    with pytest.raises(ConfigError, match=rf"^nisa\.network_degree = {degree} is not allowed; expected an even"):
         ModelConfig().with_overrides({"nisa.network_degree": degree})
     ModelConfig().with_overrides({"nisa.network_degree": degree + 1})

@@ -50,6 +50,44 @@ def test_a_scripted_boj_decision_on_a_rule_meeting_day_is_the_day_s_decision():
     assert [d for d in m.sectors["boj"].decisions if d[0] == day] == [(day, -0.001)]
 
 
+@pytest.mark.parametrize("meeting", [True, False])
+def test_the_boj_surprise_recorded_is_that_of_the_decision_that_stands(meeting):
+    """A scripted decision replaces the day's earlier decision (the rule's meeting's, when the decision was scheduled
+    after the meeting, as the hypotheses' arms schedule theirs; or another scripted one): ``market.last_surprise
+    ["boj"]`` is the standing decision's surprise, against the expected rate priced before the day's decisions, as if
+    the replaced one had not been taken (before: against the path the replaced decision had re-anchored, the surprise
+    of a decision that no longer stands). The rate and the path are the standing decision's either way."""
+    day = _first_meeting("imported_inflation")
+    scripted = ScenarioEvent(day=day, kind="boj_rate", params={"rate": -0.001})
+    earlier = () if meeting else (ScenarioEvent(day=day, kind="boj_rate", params={"rate": 0.01}),)
+    mode = {} if meeting else {"boj__mode": "scripted"}
+    runs = {}
+    # the day's decisions without the scripted one, and with it replacing the earlier one (scheduled after the
+    # model's own meetings, as an experiment's events are)
+    for label, extra in (("control", earlier), ("replaced", (*earlier, scripted))):
+        m = CarryUnwindModel(scenario="imported_inflation", seed=1, collect=False, **SMALL, **mode)
+        for event in extra:
+            m.schedule_scenario_event(event)
+        m.run_days(day - 1)
+        priced = m.market.boj_path.level  # the expected near-term rate before the day's decisions
+        decided: list[float] = []
+
+        def spy(rate, _set=m.market.set_boj_rate, _seen=decided, **kw):  # each decision's rate, in order
+            _seen.append(rate)
+            _set(rate, **kw)
+
+        m.market.set_boj_rate = spy
+        m.run_days(1)
+        runs[label] = (priced, decided, m)
+    (priced, decided, m), (_, replaced, control) = runs["replaced"], runs["control"]
+    assert priced == runs["control"][0]
+    # the day's decisions: the earlier one (the meeting's, at another rate than the priced one), then the scripted
+    assert len(replaced) == 1 and replaced[0] not in (priced, -0.001) and decided == [*replaced, -0.001]
+    assert m.market.boj_rate == -0.001 and [d for d in m.sectors["boj"].decisions if d[0] == day] == [(day, -0.001)]
+    assert m.market.last_surprise["boj"] == -0.001 - priced
+    assert control.market.last_surprise["boj"] == replaced[0] - priced
+
+
 def test_every_sector_reads_the_same_expected_boj_path_on_a_budget_day(monkeypatch):
     """In fiscal_dominance_2025 the BoJ's response to the fiscal term moves the expected path on the
     budget day: every sector's decision must see the moved path (before: those registered before the

@@ -103,6 +103,43 @@ def test_simulate_many_equals_single_runs_in_a_fixed_order():
     assert not runs[0].timeseries["usdjpy"].equals(runs[1].timeseries["usdjpy"])  # seeds do differ
 
 
+def test_a_run_of_a_configuration_given_with_no_scenario_is_not_recorded_as_the_baseline(tmp_path, caplog):
+    """``run_simulation(ModelConfig())`` was recorded as scenario "baseline" (in the result, summary.json and its log
+    line), though the baseline's BoJ is scripted and ModelConfig()'s follows its rule: a run of a configuration given
+    with no scenario is no scenario's. Its scenario is None (null in summary.json, read back by load), named
+    "custom configuration" where a name is shown; its configuration is recorded beside it as ever. With a scenario
+    named, or none at all, the scenario's name is recorded as before."""
+    import json
+    import logging
+
+    from model import results
+    from model.config import ModelConfig
+
+    config = ModelConfig().with_overrides({**SMALL, "simulation__days": 3})
+    assert config.boj.mode != load_scenario("baseline").config.boj.mode  # not the baseline's configuration
+    with caplog.at_level(logging.INFO, logger="model.results"):
+        custom = run_simulation(config, seed=1, days=3)
+    assert custom.scenario is None, custom.scenario
+    custom_name = results.CUSTOM_CONFIGURATION
+    assert custom_name == "custom configuration"
+    assert custom.label == custom_name and custom.config == config
+    assert any(r.getMessage().startswith(f"{custom_name}, seed 1, 3 trading days") for r in caplog.records)
+    saved = results.save(custom, tmp_path / "custom")
+    record = json.loads((saved / "summary.json").read_text())
+    assert record["scenario"] is None and record["config"]["boj"]["mode"] == config.boj.mode
+    back = results.load(saved)
+    assert back.scenario is None and back.label == custom_name and back.config == custom.config
+    # the same numbers as the run of that configuration with the baseline's events, which are none
+    assert load_scenario("baseline").events == ()
+    named = run_simulation(config, scenario="baseline", seed=1, days=3)
+    pd.testing.assert_frame_equal(custom.timeseries, named.timeseries, check_exact=True)
+    assert named.scenario == named.label == "baseline"
+    assert run_simulation(seed=1, days=3, **SMALL).scenario == "baseline"  # no configuration: the baseline's
+    many = simulate_many([config, "risk_off"], [1], days=3)
+    assert [r.scenario for r in many] == [None, "risk_off"]
+    pd.testing.assert_frame_equal(many[0].timeseries, custom.timeseries, check_exact=True)
+
+
 def test_simulate_many_gives_the_same_results_with_two_workers():
     args = (["risk_off"], [2, 9])
     serial = simulate_many(*args, days=30, overrides=SMALL, workers=1)
