@@ -9,8 +9,9 @@ evaporates"). Each day they lay off a share
 
 Stock demand (per market): ``I*(p) = (1 − φ)·I_old + c(v)·(move that compensates them)``:
 
-* USD/JPY: their whole dollar exposure, spot inventory plus forward book, ``c_fx·(s_prev − s)``
-  USD bn (``s = ln S``): they buy dollars when the dollar falls;
+* USD/JPY: their whole dollar exposure, the forward book less their net yen (cash and JGB
+  inventories) in dollars at yesterday's close, ``c_fx·(s_prev − s)`` USD bn (``s = ln S``): they buy
+  dollars when the dollar falls;
 * UST / JGB 10y / JGB 30y: ``c·(y − y_prev)`` per bp of yield, converted to index units at
   yesterday's price (the 30y with its own, smaller calm-market capacity).
 
@@ -30,7 +31,10 @@ less capital dealers have (Du, Tepper & Verdelhan 2018). Equivalently dealers su
 ``N(b) = −b·ℓ·E_d/κ``, which clears the forward market jointly with the spot. They hedge the book
 in spot, so customers' forward trades reach the spot market only through them: a change ``ΔN``
 in the book is a spot sale of ``ΔN`` dollars, unless the price moves them to keep part of it as
-inventory (the FX rule above acts on spot inventory plus the book).
+inventory (the FX rule above acts on the whole exposure, the book included). The book's margin is
+paid in dollars every day while its hedge is yen, whose dollar value moves with ``S``: the rule
+reads the yen as it stands, so a move of ``S`` that leaves them exposed is laid off like any other
+inventory.
 
 Their capital earns its money-market interest and their trading profits; above or below its
 target it is paid out or rebuilt with a half-life (retained earnings, recapitalisation).
@@ -198,7 +202,7 @@ class DealerInputs(NamedTuple):
     yus_prev: float
     yjp_prev: float
     yjp30_prev: float
-    fx_inventory: float  # spot dollars
+    fx_inventory: float  # spot dollar position: minus their net yen in dollars (Dealers.spot_position_usd_bn)
     fwd_book: float  # N_old: long-USD forwards held
     ust_inventory: float  # units
     jgb_inventory: float  # units
@@ -367,7 +371,7 @@ def dealer_settle(flows, excess, prices, books, equity_target, payout_share, tab
     ``flows``: their flows per market; ``excess``: the clearing's residual excess demand per market,
     which they also take; ``prices``: ``(S, S_prev, P_us, P_us_prev, P_jp, P_jp_prev, P_30, P_30_prev,
     forward margin per dollar, forward carry per dollar, coupons per UST, JGB and JGB 30y unit, US
-    short rate, BoJ rate)``; ``books``: ``(spot inventory, UST, JGB and JGB 30y units, USD cash, JPY
+    short rate, BoJ rate)``; ``books``: ``(dollars bought spot to date, UST, JGB and JGB 30y units, USD cash, JPY
     cash, forward book, the swap clients' forwards, equity by profit and loss)``; ``payout_share``:
     the share of the gap to ``equity_target`` closed today; ``cells``: the ledger cells of
     :data:`_BOOKED`. Returns the new books (without the swap clients' forwards, which do not change)
@@ -451,7 +455,7 @@ class Dealers(Sector):
 
     def __init__(self, model) -> None:
         super().__init__(model)
-        self.fx_inventory_usd_bn = 0.0  # spot
+        self.fx_inventory_usd_bn = 0.0  # dollars bought spot, cumulative (the position is spot_position_usd_bn)
         self.fwd_usd_bn = 0.0  # N: long-USD forward book
         self.swap_clients_fwd_usd_bn = 0.0  # the outside hedgers' forwards (fixed)
         self.ust_inventory_units = 0.0
@@ -496,7 +500,7 @@ class Dealers(Sector):
             yus_prev=mk.ust10y_yield,
             yjp_prev=mk.jgb10y_yield,
             yjp30_prev=mk.jgb30y_yield,
-            fx_inventory=self.fx_inventory_usd_bn,
+            fx_inventory=self.spot_position_usd_bn(mk.usdjpy, mk.jgb_price, mk.jgb30_price),  # at yesterday's close
             fwd_book=self.fwd_usd_bn,
             ust_inventory=self.ust_inventory_units,
             jgb_inventory=self.jgb_inventory_units,
@@ -580,8 +584,23 @@ class Dealers(Sector):
     def equity_gap(self, model) -> float:
         return abs(self.balance_sheet(model).equity_usd_bn - self.equity_book_usd_bn)
 
+    def spot_position_usd_bn(self, usdjpy: float, jgb_price: float, jgb30_price: float) -> float:
+        """The dealers' spot dollar position at the given prices: their net yen (cash and JGB inventories)
+        in dollars, with the opposite sign.
+
+        Their equity is counted in dollars, so what exposes it to USD/JPY is the yen they hold, worth
+        ``Y·1000/S`` dollars, which falls as ``S`` rises, and the forward book, whose margin is paid
+        in dollars every day. The dollars they bought spot over time (``fx_inventory_usd_bn``) are not
+        that position: the yen they paid for them, or received for the book's hedge, changes its dollar
+        value with every move of ``S``. A JGB bought with yen leaves the position unchanged; coupons
+        and interest received in yen add to it.
+        """
+        yen_tn = self.jpy_tn + self.jgb_inventory_units * jgb_price + self.jgb30_inventory_units * jgb30_price
+        return -yen_tn * 1000.0 / usdjpy
+
     def record(self, model) -> dict[str, float]:
-        return {"dealer_fx_inventory_usd_bn": self.fx_inventory_usd_bn + self.fwd_usd_bn,
+        S, _, p_jp, p_30 = model.prices()
+        return {"dealer_fx_inventory_usd_bn": self.spot_position_usd_bn(S, p_jp, p_30) + self.fwd_usd_bn,
                 "dealer_fwd_book_usd_bn": self.fwd_usd_bn,
                 "dealer_equity_usd_bn": self.balance_sheet(model).equity_usd_bn}  # fmt: skip
 
@@ -595,7 +614,9 @@ class DealerView(mesa.Agent):
 
     @property
     def fx_inventory_usd_bn(self) -> float:
-        return self._s.fx_inventory_usd_bn
+        """The dealers' spot dollar position at the last close (:meth:`Dealers.spot_position_usd_bn`)."""
+        S, _, p_jp, p_30 = self.model.prices()
+        return self._s.spot_position_usd_bn(S, p_jp, p_30)
 
     @property
     def equity_usd_bn(self) -> float:

@@ -79,3 +79,38 @@ def test_the_bookings_are_the_days_trades_and_transfers(seed):
     )
     # every booking's size reaches the turnover
     assert np.all(ledger.turnover >= 0.0) and ledger.turnover.sum() > 0.0
+
+
+def test_the_fx_exposure_the_dealers_lay_off_is_what_a_move_of_usdjpy_does_to_their_equity():
+    """The exposure in their FX rule (the clearing's input: spot position plus the book, at yesterday's
+    close) is the forward book plus the change of their dollar equity per unit of ln S, from their
+    balance sheet revalued at a shifted USD/JPY (a central difference), every day of a run whose
+    USD/JPY moves; the recorded column is the same at the day's close. The dollars they bought spot to
+    date plus the book are another number once USD/JPY has moved: the yen paid for them, or received
+    for the book's hedge, changes its dollar value with S."""
+    import math
+    from types import SimpleNamespace
+
+    from model.model import CarryUnwindModel
+
+    model = CarryUnwindModel(scenario="risk_off", seed=3, collect=False, simulation__days=80, hedge_funds__n_funds=40,
+                             nisa__n_households=500, retail_fx__n_accounts=500, cta__n_ctas=20)  # fmt: skip
+    dl = model.sectors["dealers"]
+
+    def exposure_from_the_balance_sheet():
+        S, p_us, p_jp, p_30 = model.prices()
+        eps = 1e-6
+        up, down = (dl.balance_sheet(SimpleNamespace(prices=lambda f=f: (S * math.exp(f), p_us, p_jp, p_30)))
+                    for f in (eps, -eps))  # fmt: skip
+        return dl.fwd_usd_bn + (up.equity_usd_bn - down.equity_usd_bn) / (2 * eps)
+
+    apart = 0.0
+    for _ in range(80):
+        inputs = dl.clearing_inputs(model)
+        expected = exposure_from_the_balance_sheet()
+        assert inputs.fx_inventory + inputs.fwd_book == pytest.approx(expected, rel=1e-6, abs=1e-6)
+        apart = max(apart, abs(dl.fx_inventory_usd_bn + dl.fwd_usd_bn - expected))
+        model.run_days(1)
+        assert model.latest["dealer_fx_inventory_usd_bn"] == pytest.approx(exposure_from_the_balance_sheet(),
+                                                                           rel=1e-6, abs=1e-6)  # fmt: skip
+    assert apart > 1.0  # $ bn: the spot dollars bought to date are not the position

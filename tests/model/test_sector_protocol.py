@@ -113,9 +113,10 @@ def test_a_registered_linear_fx_sector_clears_at_the_known_price(registered_line
             "v_prev": mk.risk_index, "risk_shock": mk.risk_shock, "equity": dl.equity_book_usd_bn,
             "jpy_tn": dl.jpy_tn, "fwd": dl.fwd_usd_bn, "ust": dl.ust_inventory_units, "jgb": dl.jgb_inventory_units,
             "jgb30": dl.jgb30_inventory_units, "yjp30_prev": mk.jgb30y_yield,
-            # the dealers' FX rule acts on their whole exposure: spot inventory plus the forward book (which
-            # nobody trades here, so it stays put and the spot hedge does not move)
-            "inventory": dl.fx_inventory_usd_bn + dl.fwd_usd_bn,
+            # the dealers' FX rule acts on their whole exposure: the forward book (which nobody trades here,
+            # so it stays put) less their net yen, cash and JGBs, in dollars at yesterday's close
+            "inventory": dl.fwd_usd_bn - (dl.jpy_tn + dl.jgb_inventory_units * mk.jgb_price
+                                          + dl.jgb30_inventory_units * mk.jgb30_price) * 1000.0 / mk.usdjpy,
             "ewma_var": mk.ewma_var_daily,  # the EWMA variance of the moves up to yesterday's close
         }  # fmt: skip
         model.step()
