@@ -201,9 +201,10 @@ class MacroConfig(Validated):
         unit="per annum",
         lo=-0.1,
         hi=0.15,
-        doc="μ: expected return of the US equity index (its daily drift μ/250; through the risk index's equity term "
-        "it also lowers the index's level)",
-        source="MSCI ACWI long-run ~7% in USD",
+        doc="μ: the US equity index's drift in logs (its daily log drift μ/250, so a compound return of about e^μ − 1 "
+        "a year; the arithmetic mean return is higher by about σ²/2 with σ = equity_vol_pa; through the risk index's "
+        "equity term it also lowers the index's level)",
+        source="MSCI ACWI long-run ~7% a year in USD, compounded (taken as the log drift: ln 1.07 = 6.8%)",
         range_note="world equity expected returns from crisis to boom",
     )
     equity_vol_pa: float = param(

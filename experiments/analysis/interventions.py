@@ -3,7 +3,8 @@
 One intervention of ``jpy_tn`` (a ``mof_intervention`` event, the intervention rule off:
 ``mof.intervention = false``) on day :data:`INTERVENTION_DAY` of the baseline started at
 ``market.usdjpy = level``, against its twin without the event on the same seed (common random
-numbers: the two runs are identical up to that day). Measured per seed:
+numbers: the two runs are identical up to that day), on the held-out seeds 1001, … (the
+signalling coefficient is fitted on seeds 1, …). Measured per seed:
 
 * the effect on the day's close, ``100·(ln S_with − ln S_without)`` (%), and per ¥1 tn;
 * the share of it left after 5 and 20 trading days (the MoF record: about half after a week);
@@ -111,12 +112,15 @@ def _median(values) -> float:
 
 def measure(seeds: int, *, sizes=SIZES_JPY_TN, level: float = LEVEL_USDJPY, workers: int = 1,
             overrides: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
-    """The measurements of the module docstring, at the defaults plus ``overrides``, seeds ``1..seeds``."""
+    """The measurements of the module docstring, at the defaults plus ``overrides``, on the first ``seeds``
+    held-out seeds (:func:`~experiments.analysis.targets.held_out_seeds`: 1001, …), not the seeds 1… the
+    signalling coefficient is fitted on (:mod:`experiments.calibration.intervention`)."""
+    from experiments.analysis.targets import held_out_seeds
     from experiments.runner import run_tasks
 
     base = dict(overrides or {})
     flow_only = {**base, "mof__signal_log_per_jpy_tn": 0.0}
-    tasks = [(o, x, s, level) for o in (base, flow_only) for x in sizes for s in range(1, seeds + 1)]
+    tasks = [(o, x, s, level) for o in (base, flow_only) for x in sizes for s in held_out_seeds(seeds)]
     results = run_tasks(twin_effect, tasks, workers=workers, progress=True, desc="interventions")
     n = len(sizes) * seeds
     full, flow = results[:n], results[n:]
@@ -226,10 +230,11 @@ def main(argv: list[str] | None = None) -> int:
         result = measure(args.seeds, level=args.level, workers=args.workers)
         if args.out:
             from experiments.analysis.replay import output_provenance
+            from experiments.analysis.targets import held_out_seeds
             from experiments.runner import write_text_atomic
             from model.results import json_safe
 
-            made = output_provenance(args, command, range(1, args.seeds + 1))
+            made = output_provenance(args, command, held_out_seeds(args.seeds))
             # strict JSON: a median over no seeds (every pair failed) is written as null, not NaN
             text = json.dumps(json_safe({"provenance": made, **result}), indent=1, allow_nan=False)
             write_text_atomic(args.out, text + "\n")

@@ -284,16 +284,21 @@ def test_a_fiscal_world_whose_sizing_failed_is_not_called_unclear(monkeypatch, c
 
 
 def test_an_intervention_pair_that_failed_in_one_arm_leaves_the_seed_out_of_both(monkeypatch):
-    """Seed 2's full pair fails to clear: it is counted, and the full effect, the flow-only effect and the
-    signal (their difference) are all over seeds 1 and 3, one set."""
+    """The second held-out seed's full pair fails to clear: it is counted, and the full effect, the
+    flow-only effect and the signal (their difference) are all over the first and third, one set. The
+    seeds are the held-out ones (1001, ...), not the seeds 1, ... the signalling coefficient is fitted on."""
     import experiments.runner
     from experiments.analysis import interventions as iv
+
+    seen = set()
 
     def planted(fn, tasks, **kwargs):
         out = []
         for overrides, jpy_tn, seed, _level in tasks:
+            seen.add(seed)
             flow_only = "mof__signal_log_per_jpy_tn" in overrides
-            d0 = math.nan if (seed == 2 and not flow_only) else -(1.0 if flow_only else 2.0) * seed * jpy_tn / 10
+            i = seed - 1000
+            d0 = math.nan if (i == 2 and not flow_only) else -(1.0 if flow_only else 2.0) * i * jpy_tn / 10
             out.append({"effect_pct_d0": d0, "effect_pct_d5": d0 / 2, "effect_pct_d20": d0 / 4, "ust_bp_d0": 1.0,
                         "usd_sold_bn": 20.0, "ust_sold_usd_bn": 20.0, "ust_holdings_fall_usd_bn": 20.0,
                         "signal_log_d0": 0.0})  # fmt: skip
@@ -301,6 +306,7 @@ def test_an_intervention_pair_that_failed_in_one_arm_leaves_the_seed_out_of_both
 
     monkeypatch.setattr(experiments.runner, "run_tasks", planted)
     r = iv.measure(3, sizes=(3.0,))
+    assert seen == {1001, 1002, 1003}
     (row,) = r["by_size"]
     assert r["failed_seeds"] == 1 and row["failed_seeds"] == 1
     assert row["effect_pct_per_jpy_tn_d0"]["n"] == 2 and row["flow_only_pct_per_jpy_tn_d0"]["n"] == 2
