@@ -157,9 +157,9 @@ class BojConfig(Validated):
         lo=0.01,
         hi=0.3,
         doc="no hike after USD/JPY fell this much in 20 days",
-        source="assumption, not estimated: well inside the ~12.5% fall of USD/JPY from 161.9 (3 Jul) to 141.7 (5 Aug "
-        "2024; model/scenarios/boj_hike_2024.toml) before the Deputy Governor's statement of 7 Aug 2024 (no hike after "
-        "a fall of 5% from the 20-day high)",
+        source="assumption, not estimated: well inside the ~11% fall of USD/JPY's close from 161.7 (10 Jul) to "
+        "about 144 (5 Aug 2024; 12.5% from the intraday high of 161.95 on 3 Jul to the intraday low of 141.7) "
+        "before the Deputy Governor's statement of 7 Aug 2024 (no hike after a fall of 5% from the 20-day high)",
         range_note="assumption",
     )
     purchases: bool = param(True, doc="monthly JGB purchases (False: none)")

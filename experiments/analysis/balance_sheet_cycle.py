@@ -278,8 +278,8 @@ def liquidity_spiral_summary(rows: list[dict[str, float]]) -> dict[str, Any]:
     seeds' surge has its lowest point on the window's last day (``seeds_surge_on_last_day``, with the
     constraint on and off, of the seeds measured; a run that failed to clear is counted in ``seeds``
     only), and the verdict: ``dealers_equity_falls`` when the seed-bootstrap interval of the median
-    mean gap to the twin over the window lies below 0 (None where there is no interval, at fewer
-    than five seeds)."""
+    mean gap to the twin over the window lies below 0 (None where there is no interval: at fewer
+    than :data:`~experiments.analysis.statistics.MIN_SEEDS_MEDIAN_INTERVAL`, six, seeds with a value)."""
     spread = spread_by_field(rows)
     mean_gap = spread.get("dealer_equity_mean_gap_usd_bn", {}).get("ci95_hi", math.nan)
     return {

@@ -5,11 +5,12 @@ facts it is compared with are written in its file as "for comparison only". This
 those comments into checks: each :class:`Fact` names a scenario, a recorded column, a day (the
 first trading day on or after a date) and what was observed there, as a range (lo to hi) or a
 point (lo = hi). Every seed of the scenario is run to its last fact's day; for each fact the
-report gives the model's median and its 5-95% range over seeds, whether the observation lies in
-that range (the rule the validation judges statistics by, :data:`experiments.analysis.targets.MODEL_RANGE_PCT`),
-and, for a range, the share of seeds inside it. A run that fails to clear counts against the
-observation in every fact, as in the validation: it widens nothing, and more than
-:data:`~experiments.analysis.targets.MAX_FAILED_SHARE` of them fail the fact.
+report gives the model's median and its 5-95% range over seeds (the range the validation judges
+statistics by, :data:`experiments.analysis.targets.MODEL_RANGE_PCT`), whether the observation meets
+that range (a point: it lies inside it; a range: the two overlap, the observed range being the
+observation's own uncertainty) and, for a range, the share of seeds inside it. A run that fails to
+clear counts against the observation in every fact, as in the validation: it widens nothing, and
+more than :data:`~experiments.analysis.targets.MAX_FAILED_SHARE` of them fail the fact.
 
     python -m experiments.analysis.episode_facts --seeds 20 --workers 2 --out runs/facts.json
 
@@ -114,8 +115,9 @@ def fact_value(fact: Fact, series: np.ndarray, day: int) -> float:
 def judge(fact: Fact, values: Sequence[float]) -> dict[str, Any]:
     """One fact over seeds, by the validation's rule (:mod:`experiments.analysis.judgement`): the model's
     5-95% range over seeds with the seeds whose run failed counted against the observation
-    (:func:`~experiments.analysis.judgement.model_range`); the observation is inside when it meets that
-    range (for an observed range: the two overlap) and not too many runs failed
+    (:func:`~experiments.analysis.judgement.model_range`); ``observed_in_range`` when the observation meets
+    that range (a point: inside it, ends included; an observed range, the observation's own uncertainty:
+    the two overlap, so a range need not lie inside the model's) and not too many runs failed
     (:func:`~experiments.analysis.judgement.too_many_failed`). Also the median over the runs that
     cleared and, for an observed range, the share of all seeds inside it (a failed run is outside)."""
     from experiments.analysis.judgement import model_range, share_inside, too_many_failed
@@ -259,8 +261,8 @@ def main(argv: list[str] | None = None) -> int:
 def _report(rows: Sequence[Mapping[str, Any]], seeds: Sequence[int]) -> None:
     """Print the judged facts, one line each."""
     print(f"scenario facts, seeds {seeds[0]}-{seeds[-1]}: model median [5-95% over seeds]; observed; observed inside "
-          "the model's range; seeds inside an observed range; the inputs' effect (median of the per-seed differences "
-          "from the same seed without the scenario's events)")  # fmt: skip
+          "the model's range (an observed range: overlapping it); seeds inside an observed range; the inputs' effect "
+          "(median of the per-seed differences from the same seed without the scenario's events)")  # fmt: skip
     for r in rows:
         observed = f"{r['lo']:g}" if r["lo"] == r["hi"] else f"{r['lo']:g}-{r['hi']:g}"
         share = "" if r["share_inside"] is None else f"  {r['share_inside']:.2f} of seeds inside"

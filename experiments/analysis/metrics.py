@@ -42,7 +42,8 @@ METRICS: dict[str, str] = {
     "usdjpy_worst_day_pct": "largest one-day fall of USD/JPY, %",
     "usdjpy_worst_week_pct": "largest five-day fall of USD/JPY, %",
     "usdjpy_end": "USD/JPY on the last day, JPY per USD",
-    "usdjpy_logret_sd": "standard deviation of daily USD/JPY log returns, every day of the run (no burn-in dropped)",
+    "usdjpy_logret_sd": "standard deviation of daily USD/JPY log returns, a fraction (0.007 is 0.7 % a day, not %), "
+    "every day of the run (no burn-in dropped)",
     "usdjpy_logret_excess_kurtosis": "excess kurtosis of daily USD/JPY log returns, every day of the run (no burn-in "
     "dropped, unlike the validation's and the calibration's, which drop the first 250 days)",
     # the carry trade's losses

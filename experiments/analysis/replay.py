@@ -8,14 +8,19 @@ and losses, and the US equity index, which carries the scenario's equity news an
 noise (``macro.equity_vol_pa``, exogenous like the news it stands for). For each run it reports:
 
 * the close-to-close **peak-to-trough fall** of USD/JPY from 1 Jul to 5 Aug 2024, the window of the
-  observation it is compared with (observed: about −11% on closes, 161.7 on 10 Jul to about 144 on
-  5 Aug); and the same over the first 60 trading days (``fall_pct_60d``; observed over those days,
-  to 140.6 on 16 Sep: −13.0%);
+  observation it is compared with (observed on closes, :data:`~experiments.analysis.targets.OBSERVED_CLOSES`:
+  161.7 on 10 Jul to about 144 on 5 Aug, −10.9%; the intraday extremes, 161.95 on 3 Jul and 141.7 on
+  5 Aug, are not compared with the model's daily closes); and the same over the first 60 trading
+  days (``fall_pct_60d``; observed over those days, to the 140.6 close on 16 Sep: −13.0%);
 * the **peak of the risk index** to 5 Aug (observed VIX close 38.6 on 5 Aug; intraday 65.7), and
   over the 60 days;
-* the **fall of the carry stock** (``hf_net_usd_bn``: the hedge funds' net long-USD forward position,
-  all funds, as the BIS anchor counts them) from its peak to its trough to 9 Aug (observed: 50-60% of
-  the yen carry unwound, by bank estimates of 7-9 Aug 2024), and over the 60 days;
+* the **largest drawdown of the carry stock since 1 Jul** (``carry_fall_pct``; the stock is
+  ``hf_net_usd_bn``: the hedge funds' net long-USD forward position, all funds, as the BIS anchor counts
+  them), from a running peak to its trough, to 9 Aug (observed: 50-60% of the yen carry unwound, by bank
+  estimates of 7-9 Aug 2024), and over the 60 days. The validation compares the same observation with
+  another measure, the gross stock's fall from the eve of the first event to its trough
+  (:func:`experiments.analysis.validation.episode_measures`): two measures of one observation, named
+  apart in every report;
 * the trough day in the 60 days, days at the index's cap, funds that failed (counted up to the day
   a run broke down), and failed runs (a run that ends in a clearing failure has no other measures:
   the medians are over the runs that cleared, printed with their number, and the failed runs are
@@ -49,7 +54,8 @@ day-0 stock meets the anchor (:func:`anchor_capital`; the day-0 stock is proport
 since each fund starts at its own target leverage times its equity). That capital is set from the
 positioning data alone, never from the replay's outcome, and the default is not changed by it: the
 arms show how the replay depends on an input the data pin down only loosely. A second figure
-(``<out>_positioning.png``) plots each seed's fall and unwound share against its day-0 stock.
+(``<out>_positioning.png``) plots each seed's fall and its carry stock's largest drawdown since 1 Jul
+against its day-0 stock.
 
 **Channels** (``--channels``). At the default and at the anchor-matched capital, the central
 sensitivity again with each feedback channel of ``CHANNELS`` switched off on its own: margins that
@@ -77,8 +83,18 @@ import numpy as np
 
 from experiments.analysis.carry_channels import ANCHOR_USD_BN
 from experiments.analysis.statistics import paired_difference, seed_spread
-from experiments.analysis.targets import EPISODE_BANDS, EPISODE_OBSERVED, FIRST_SEED, held_out_seeds
+from experiments.analysis.targets import (
+    EPISODE_BANDS,
+    EPISODE_OBSERVED,
+    FIRST_SEED,
+    OBSERVED_CLOSES,
+    UNWOUND_LARGEST_DRAWDOWN,
+    UNWOUND_SINCE_EVE,
+    close_fall,
+    held_out_seeds,
+)
 from experiments.runner import save_figure_atomic
+from model.calendar import TradingCalendar
 
 __all__ = [
     "OBSERVED_CLOSES",
@@ -108,20 +124,7 @@ CONDITIONAL = "boj_hike_2024_conditional_fed"
 WINDOW_DAYS = 60
 # the dates the observations the replay is compared with refer to: the fall to the 5 Aug close, the
 # carry unwound by the banks' estimates of 7-9 Aug (the latest of them, the most time for the model)
-FALL_DATE, UNWOUND_DATE = "2024-08-05", "2024-08-09"
-# Observed USD/JPY closes, for comparison only (approximate daily closes; BoJ / Federal Reserve H.10)
-OBSERVED_CLOSES: dict[str, float] = {
-    "2024-07-01": 161.5,
-    "2024-07-10": 161.7,
-    "2024-07-12": 157.9,
-    "2024-07-25": 152.0,
-    "2024-08-01": 149.5,
-    "2024-08-02": 146.5,
-    "2024-08-05": 144.0,
-    "2024-08-07": 147.0,
-    "2024-08-15": 149.0,
-    "2024-09-16": 140.6,
-}
+FALL_DATE, UNWOUND_DATE = EPISODE_OBSERVED["usdjpy_trough_date"], EPISODE_OBSERVED["carry_fall_date"]
 # the news sensitivities at the ends of their sourced ranges: 2y yield per sd of a data surprise
 # 5-10 bp (Gürkaynak, Kısacıkoğlu & Wright 2020), equities 0.3-1% per sd (Boyd, Hu & Jagannathan
 # 2005; Gilbert et al. 2017). The Fed-path field shifts the near-term expected rate, which decays
@@ -137,11 +140,13 @@ SENSITIVITIES: dict[str, dict[str, float]] = {
 # capital is added to them); the day-0 stock passes the check inside ±ANCHOR_BAND of the anchor.
 POSITIONING = (0.75, 1.25)
 ANCHOR_BAND = 0.30
-# observed, for comparison only: the close-to-close fall to 5 Aug and the share of the carry unwound
-# (bank estimates of 7-9 Aug 2024: experiments.analysis.targets.EPISODE_OBSERVED)
-OBSERVED_FALL_PCT = -11.0
-# the observed closes' fall from their peak over the replay's 60 trading days (to 16 Sep): 161.7 → 140.6
-OBSERVED_FALL_60D_PCT = 100.0 * (140.6 / 161.7 - 1.0)
+# observed, for comparison only, on closes (experiments.analysis.targets.OBSERVED_CLOSES, as the model's are):
+# the fall from the peak close to the 5 Aug close (161.7 on 10 Jul → 144.0, −10.9 %) and over the replay's 60
+# trading days (to 140.6 on 16 Sep, −13.0 %); and the share of the carry unwound (bank estimates of 7-9 Aug
+# 2024), which the replay's carry_fall_pct (UNWOUND_LARGEST_DRAWDOWN) measures in its own way
+OBSERVED_FALL_PCT = EPISODE_OBSERVED["usdjpy_change_pct"]
+# over the WINDOW_DAYS trading days from the first close, 1 Jul 2024 (the scenario's day 0), to 25 Sep
+OBSERVED_FALL_60D_PCT = close_fall(TradingCalendar(min(OBSERVED_CLOSES)).date(WINDOW_DAYS).isoformat())[2]
 OBSERVED_UNWOUND_PCT = EPISODE_OBSERVED["carry_fall_pct_range"]
 
 
@@ -187,9 +192,11 @@ def replay_measures(usdjpy: np.ndarray, risk_index: np.ndarray, carry: np.ndarra
     """The replay's figures of one run over its window (arrays from day 0, the initial state).
 
     ``fall_pct``: the largest close-to-close fall of USD/JPY from a running peak, in %, negative;
-    ``carry_fall_pct``: the largest fall of the carry stock (``carry``: the hedge funds' net long-USD
-    forward position, all funds, as the BIS anchor counts them) from a running peak, in % of that peak,
-    positive (both :func:`model.results.max_drawdown`); ``fund_failures``: the funds that failed in the
+    ``carry_fall_pct``: the replay's share of the carry unwound, the largest fall of the carry stock
+    (``carry``: the hedge funds' net long-USD forward position, all funds, as the BIS anchor counts them)
+    from a running peak, in % of that peak, positive (both :func:`model.results.max_drawdown`; named
+    :data:`~experiments.analysis.targets.UNWOUND_LARGEST_DRAWDOWN` in reports, apart from validation's
+    measure of the same observation); ``fund_failures``: the funds that failed in the
     window (``failures``, the daily ``hf_failures``; NaN without it). No fund failure was reported in
     August 2024.
     """
@@ -434,8 +441,8 @@ def plot_map(report: dict[str, Any], path: Path) -> None:
     style_axes(ax, "Replay: share in −8…−18%", "margins' elasticity to volatility ψ")
     ax.grid(False)
     default = report["positioning"]["default_capital_usd_bn"]
-    ax.set_xlabel(f"funds' capital (default ${default:.0f} bn)\nin brackets: share unwinding more than observed",
-                  fontsize=8)  # fmt: skip
+    ax.set_xlabel(f"funds' capital (default ${default:.0f} bn)\nin brackets: share whose carry stock's largest\n"
+                  f"drawdown since 1 Jul exceeds the observed {OBSERVED_UNWOUND_PCT[1]:.0f}%", fontsize=8)  # fmt: skip
     bar = fig.colorbar(im, ax=ax, shrink=0.85)
     bar.ax.tick_params(labelsize=7)
     bar.set_label("share of seeds in the band", fontsize=7)
@@ -525,9 +532,10 @@ def plot(report: dict[str, Any], path: Path) -> None:
 
 
 def draw_positioning(pos: dict[str, Any], axes: Sequence[Any], *, marker_size: float = 3.5) -> tuple[list, list]:
-    """Each seed's fall of USD/JPY (``axes[0]``) and share of the carry unwound (``axes[1]``) against its day-0
-    carry stock, one colour per capital, with the anchor's ±band and the observed figures. Returns the
-    legend's handles and labels (both panels' entries, once each)."""
+    """Each seed's fall of USD/JPY (``axes[0]``) and its carry stock's largest drawdown since 1 Jul (``axes[1]``,
+    the replay's share of the carry unwound) against its day-0 carry stock, one colour per capital, with the
+    anchor's ±band and the observed figures. Returns the legend's handles and labels (both panels' entries,
+    once each)."""
     anchor, band = pos["anchor_usd_bn"], pos["band"]
     for ax, key in zip(axes, ("fall_pct", "carry_fall_pct"), strict=True):
         ax.axvspan(anchor * (1 - band), anchor * (1 + band), color="0.92", lw=0, label=f"anchor ±{band:.0%}")
@@ -539,7 +547,7 @@ def draw_positioning(pos: dict[str, Any], axes: Sequence[Any], *, marker_size: f
             ax.plot([r["carry_start_usd_bn"] for r in runs], [r[key] for r in runs], "o", ms=marker_size,
                     alpha=0.75, label=label)  # fmt: skip
         if key == "fall_pct":
-            ax.axhline(OBSERVED_FALL_PCT, color="black", lw=1.0, ls="--", label="observed, to 5 Aug")
+            ax.axhline(OBSERVED_FALL_PCT, color="black", lw=1.0, ls="--", label="observed on closes, to 5 Aug")
         else:
             ax.axhspan(*OBSERVED_UNWOUND_PCT, color="#e0a040", alpha=0.3, lw=0,
                        label="observed unwound (banks' estimates)")  # fmt: skip
@@ -549,7 +557,8 @@ def draw_positioning(pos: dict[str, Any], axes: Sequence[Any], *, marker_size: f
     return [*handles, extra[-1]], [*labels, extra_labels[-1]]
 
 
-PANEL_TITLES = ("USD/JPY peak to trough, %", "carry stock unwound, %")
+# the second panel is the replay's measure of the carry unwound (not validation's UNWOUND_SINCE_EVE)
+PANEL_TITLES = ("USD/JPY peak to trough on closes, %", f"{UNWOUND_LARGEST_DRAWDOWN}, %")
 
 
 def plot_positioning(report: dict[str, Any], path: Path) -> None:
@@ -671,9 +680,11 @@ def main(argv: list[str] | None = None) -> int:
         print("every arm with " + ", ".join(f"{k.replace('__', '.')} = {v}" for k, v in base.items()))
     print(f"seeds {report['first_seed']}-{report['first_seed'] + report['seeds'] - 1} (held out from the "
           f"calibration's); the fall and the index's peak to {FALL_DATE}, the carry unwound to {UNWOUND_DATE} (the "
-          f"observations' windows: observed {OBSERVED_FALL_PCT:.1f}% and {OBSERVED_UNWOUND_PCT[0]:.0f}-"
+          f"observations' windows: observed {OBSERVED_FALL_PCT:.1f}% on closes and {OBSERVED_UNWOUND_PCT[0]:.0f}-"
           f"{OBSERVED_UNWOUND_PCT[1]:.0f}%); _60d over the {WINDOW_DAYS} days (observed fall "
-          f"{OBSERVED_FALL_60D_PCT:.1f}%)")  # fmt: skip
+          f"{OBSERVED_FALL_60D_PCT:.1f}% on closes)")  # fmt: skip
+    print(f"carry_fall_pct: the {UNWOUND_LARGEST_DRAWDOWN} (net stock, from a running peak), in % of that peak; "
+          f"the validation compares the same observation with another measure, the {UNWOUND_SINCE_EVE}")  # fmt: skip
     for name, part in report["by_sensitivity"].items():
         _print_summary(name, part["summary"])
     if "no_inputs" in report:
@@ -695,7 +706,8 @@ def main(argv: list[str] | None = None) -> int:
     for cap_name, block in report.get("channels", {}).items():
         print(
             f"channels at the {cap_name} capital (${block['capital_usd_bn']:.1f} bn): median fall, seeds in -18..-8%, "
-            f"seeds unwinding > {OBSERVED_UNWOUND_PCT[1]:.0f}%, median risk-index peak, median unwound, failed runs"
+            f"seeds unwinding > {OBSERVED_UNWOUND_PCT[1]:.0f}%, median risk-index peak, median "
+            f"{UNWOUND_LARGEST_DRAWDOWN}, failed runs"
         )
         for name, arm in block["arms"].items():
             s = arm["summary"]
@@ -704,7 +716,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{s['carry_fall_pct']['median']:5.1f}%  {s['failed_runs']}")  # fmt: skip
     if "map" in report:
         print(
-            "map: share of seeds in -18..-8% (share unwinding more than observed) by margins' elasticity (rows) and "
+            "map: share of seeds in -18..-8% (share whose carry stock's largest drawdown since 1 Jul exceeds the "
+            f"observed {OBSERVED_UNWOUND_PCT[1]:.0f}%) by margins' elasticity (rows) and "
             "capital (columns: " + ", ".join(f"${c:.1f} bn" for c in report["map"]["capitals"].values()) + ")"
         )
         for psi in report["map"]["elasticities"]:

@@ -8,12 +8,14 @@ counted against it), reported beside the share of seeds inside the data's 90 % m
 bootstrap interval (blocks of 100 days) for a sample of the same length; on the data with and
 without the Plaza accord's day (23 Sep 1985). The stated target ranges are reported, never judged.
 
-Also the August 2024 unwind as observed, with the bands within which a simulated episode counts as
-"of the observed order".
+Also the August 2024 unwind as observed, USD/JPY's figures derived from one table of observed daily
+closes (``OBSERVED_CLOSES``: the model's USD/JPY is a daily close), with the bands within which a
+simulated episode counts as "of the observed order".
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +25,11 @@ from model.calendar import TradingCalendar
 __all__ = [
     "Statistic",
     "STATISTICS",
+    "OBSERVED_CLOSES",
+    "close_fall",
     "EPISODE_OBSERVED",
+    "UNWOUND_SINCE_EVE",
+    "UNWOUND_LARGEST_DRAWDOWN",
     "EPISODE_BANDS",
     "BASELINE",
     "EPISODE",
@@ -64,7 +70,7 @@ MIN_DAYS = 100  # returns per run after the burn-in: the longest autocorrelation
 BURN_IN = 250
 BASELINE = "baseline"
 EPISODE = "boj_hike_2024"
-EPISODE_DAYS = 60  # 1 Jul – 24 Sep 2024: the unwind and its aftermath
+EPISODE_DAYS = 60  # 1 Jul – 25 Sep 2024 on the model's calendar (day 60): the unwind and its aftermath
 ACF_PLOT_LAGS = tuple(range(1, 51))
 
 # -- how a statistic is judged (experiments.analysis.judgement) --
@@ -148,19 +154,69 @@ STATISTICS: dict[str, Statistic] = {
     "hill_tail_index": Statistic(f"tail index (Hill, largest {TAIL_FRACTION:.0%} of |returns|)", ".2f"),
 }
 
-# The August 2024 episode as observed (sources as in model/scenarios/boj_hike_2024.toml)
+# Observed USD/JPY daily closes of July-September 2024, for comparison only (approximate closes; BoJ /
+# Federal Reserve H.10): the one source of every observed close below and of the replay's
+# (experiments.analysis.replay). The model's USD/JPY is a daily close, so it is compared with these; the
+# intraday extremes (below) are context. Not every day's close: the first day's (the scenario's day 0), the
+# highest of the run-up (161.7 on 10 Jul), the fall's path to the 5 Aug close and the 16 Sep low.
+OBSERVED_CLOSES: dict[str, float] = {
+    "2024-07-01": 161.5,
+    "2024-07-10": 161.7,
+    "2024-07-12": 157.9,
+    "2024-07-25": 152.0,
+    "2024-08-01": 149.5,
+    "2024-08-02": 146.5,
+    "2024-08-05": 144.0,
+    "2024-08-07": 147.0,
+    "2024-08-15": 149.0,
+    "2024-09-16": 140.6,
+}
+
+
+def close_fall(end_date: str, closes: Mapping[str, float] = OBSERVED_CLOSES) -> tuple[str, str, float]:
+    """The largest peak-to-trough fall of the observed ``closes`` dated up to ``end_date`` (the rule the model's
+    daily closes are measured by, :func:`model.results.max_drawdown`): ``(peak date, trough date, change in %)``,
+    the change negative (the yen rose) and 0.0 with both dates the first close where the closes never fall.
+
+    >>> peak, trough, change = close_fall("2024-08-05")
+    >>> peak, trough, round(change, 1)
+    ('2024-07-10', '2024-08-05', -10.9)
+    """
+    dated = sorted((d, float(v)) for d, v in closes.items() if d <= end_date)
+    if not dated:
+        raise ValueError(f"end_date = {end_date!r} is not allowed; expected a date on or after {min(closes)}")
+    best, peak = (dated[0][0], dated[0][0], 0.0), dated[0]
+    for date, value in dated[1:]:
+        if value > peak[1]:
+            peak = (date, value)
+        elif 100.0 * (value / peak[1] - 1.0) < best[2]:
+            best = (peak[0], date, 100.0 * (value / peak[1] - 1.0))
+    return best
+
+
+# the fall's observation: to the 5 Aug 2024 close, the day of the unwind's climax
+_PEAK_DATE, _TROUGH_DATE, _CHANGE_PCT = close_fall("2024-08-05")
+
+# The August 2024 episode as observed (sources as in model/scenarios/boj_hike_2024.toml). USD/JPY on closes,
+# from OBSERVED_CLOSES: 161.7 (10 Jul) to 144.0 (5 Aug), -10.9 % in 18 trading days.
 EPISODE_OBSERVED: dict[str, Any] = {
-    "usdjpy_peak": 161.9,  # 3 Jul 2024 (BoJ/Bloomberg close)
-    "usdjpy_trough": 141.7,  # 5 Aug 2024, the intraday low (the close was ~144: about −11% on closes)
-    "usdjpy_peak_date": "2024-07-03",
-    "usdjpy_trough_date": "2024-08-05",
-    "usdjpy_change_pct": 100.0 * (141.7 / 161.9 - 1.0),  # −12.5 %
-    "usdjpy_change_close_pct": 100.0 * (144.0 / 161.9 - 1.0),  # −11.1 %: to the 5 Aug close, ~144
-    # trading days from 3 Jul to 5 Aug 2024 on the model's calendar (22: Independence Day is not one)
-    "usdjpy_fall_days": TradingCalendar("2024-07-03").day_of("2024-08-05"),
+    "usdjpy_peak": OBSERVED_CLOSES[_PEAK_DATE],  # the highest close before the fall: 161.7
+    "usdjpy_peak_date": _PEAK_DATE,  # 10 Jul 2024
+    "usdjpy_trough": OBSERVED_CLOSES[_TROUGH_DATE],  # the 5 Aug close, ~144
+    "usdjpy_trough_date": _TROUGH_DATE,  # 5 Aug 2024: the fall's observation, the model's fall is measured to it
+    "usdjpy_change_pct": _CHANGE_PCT,  # peak to trough on closes, −10.9 %
+    # trading days from the peak close to the trough close on the model's calendar (18)
+    "usdjpy_fall_days": TradingCalendar(_PEAK_DATE).day_of(_TROUGH_DATE),
+    # the intraday extremes (BoJ/Bloomberg), not closes: never compared with the model's daily closes, only
+    # quoted beside the closes (an extreme within a day is further out than any close: 161.95 → 141.7 is −12.5 %)
+    "usdjpy_intraday_high": 161.95,
+    "usdjpy_intraday_high_date": "2024-07-03",
+    "usdjpy_intraday_low": 141.7,
+    "usdjpy_intraday_low_date": "2024-08-05",
     # share of the yen carry trade unwound, bank estimates of 7-9 Aug 2024: Morgan Stanley ~60% of yen-funded
     # carry trades; JPMorgan's FX strategy 50-60% of the speculative yen carry (its 75% is of global carry
-    # trades, not the yen's). BIS Bulletin 90 sizes the stock (~¥40 tn), not the share unwound
+    # trades, not the yen's). BIS Bulletin 90 sizes the stock (~¥40 tn), not the share unwound. Two measures of
+    # the model are compared with it (UNWOUND_SINCE_EVE, UNWOUND_LARGEST_DRAWDOWN)
     "carry_fall_pct_range": (50.0, 60.0),
     # the latest of those estimates: the model's unwind is measured up to it (and its fall to usdjpy_trough_date)
     "carry_fall_date": "2024-08-09",
@@ -168,6 +224,14 @@ EPISODE_OBSERVED: dict[str, Any] = {
     "vix_close_peak": 38.6,
     "cftc_yen_net_shorts_contracts": (-180_000, 41_000),  # speculative positions, early Jul → late Aug 2024
 }
+# The one observation of the share unwound (carry_fall_pct_range) is compared with two measures of the model's
+# carry stock, which differ and are named apart in every report:
+# * validation's (experiments.analysis.validation.episode_measures): the fall of the funds' gross carry stock
+#   from its level on the eve of the scenario's first event (the day before it) to its trough by carry_fall_date;
+# * the replay's (experiments.analysis.replay.replay_measures): the largest drawdown of their net carry stock
+#   from a running peak, from the scenario's start (1 Jul) to carry_fall_date.
+UNWOUND_SINCE_EVE = "carry unwound since the eve of the first event"
+UNWOUND_LARGEST_DRAWDOWN = "largest drawdown of the carry stock since 1 Jul"
 EPISODE_BANDS: dict[str, Band] = {
     # a yen move "of the observed order": USD/JPY peak to trough between −18 % and −8 %
     "usdjpy_change_pct": Band(-18.0, -8.0, "−18 % to −8 %"),

@@ -347,8 +347,12 @@ def episode_measures(
         ``usdjpy_peak_day``, ``usdjpy_trough_day`` and ``usdjpy_fall_days`` (trading days);
         ``carry_pre_shock_usd_bn``, ``carry_trough_usd_bn``, ``carry_trough_day`` and
         ``carry_fall_pct`` (``100 · (1 − trough / pre-shock)``, the trough taken from the
-        pre-shock day on, so never negative); ``risk_index_peak`` (index points); and the verdicts
-        ``yen_move_of_observed_order`` and ``carry_unwind_large`` (:data:`EPISODE_BANDS`).
+        pre-shock day on, so never negative: the carry unwound since the eve of the first event,
+        :data:`~experiments.analysis.targets.UNWOUND_SINCE_EVE`; the replay measures the same
+        observation otherwise, as the largest drawdown from a running peak since day 0,
+        :data:`~experiments.analysis.targets.UNWOUND_LARGEST_DRAWDOWN`); ``risk_index_peak`` (index
+        points); and the verdicts ``yen_move_of_observed_order`` and ``carry_unwind_large``
+        (:data:`EPISODE_BANDS`).
     """
     from model.results import max_drawdown  # the same drawdown rule as the headline figures
 

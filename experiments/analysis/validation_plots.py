@@ -260,7 +260,8 @@ def statistics_figure(statistics: Mapping[str, Mapping[str, Any]], *, title: str
 
 
 def _observed_days(calendar: Any, days: int) -> list[tuple[int, float, str]]:
-    """The observed peak and trough as (trading day, USD/JPY, label), where they fall in the window."""
+    """The observed peak and trough closes (the model's USD/JPY is a daily close) as (trading day, USD/JPY,
+    label), where they fall in the window."""
     out = []
     for key, level in (("usdjpy_peak_date", "usdjpy_peak"), ("usdjpy_trough_date", "usdjpy_trough")):
         d = calendar.day_of(EPISODE_OBSERVED[key])
@@ -285,7 +286,9 @@ def plot_episode_usdjpy(
     ax.plot([], [], color=c["model"], linewidth=0.6, alpha=0.5, label="model, one line per seed")
     if observed:
         xs, ys, _ = zip(*observed, strict=True)
-        ax.plot(xs, ys, color=c["data"], linestyle="--", marker="o", linewidth=1.2, label="observed peak → trough")
+        ax.plot(
+            xs, ys, color=c["data"], linestyle="--", marker="o", linewidth=1.2, label="observed closes, peak → trough"
+        )
         for x, y, label in observed:
             ax.annotate(label, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=8, color=c["data"])
     ax.set_xlabel("trading day", fontsize=9)

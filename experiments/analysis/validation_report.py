@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from experiments.analysis.statistics import TAIL_FRACTION
-from experiments.analysis.targets import BLOCK_DAYS, EPISODE_BANDS, EPISODE_OBSERVED, PLAZA_DATE, STATISTICS
+from experiments.analysis.targets import (
+    BLOCK_DAYS,
+    EPISODE_BANDS,
+    EPISODE_OBSERVED,
+    PLAZA_DATE,
+    STATISTICS,
+    UNWOUND_LARGEST_DRAWDOWN,
+    UNWOUND_SINCE_EVE,
+)
 
 __all__ = ["format_value", "markdown", "method_notes", "console_summary"]
 
@@ -25,14 +33,47 @@ def format_value(value: Any, spec: str) -> str:
 _f = format_value
 
 
-def _window(end_day: int | None, date: str) -> str:
-    """`` to 5 Aug``-style words for a figure measured up to an observation's date; empty over the whole run."""
-    if end_day is None:
-        return ""
+def _day(date: str) -> str:
+    """``5 Aug``-style words for an ISO date."""
     import datetime as dt
 
     d = dt.date.fromisoformat(date)
-    return f" to {d.day} {d.strftime('%b')}"
+    return f"{d.day} {d.strftime('%b')}"
+
+
+def _window(end_day: int | None, date: str) -> str:
+    """`` to 5 Aug``-style words for a figure measured up to an observation's date; empty over the whole run."""
+    return "" if end_day is None else f" to {_day(date)}"
+
+
+def _usdjpy_observed(obs: Mapping[str, Any]) -> str:
+    """The observed fall of USD/JPY on closes, what the model's daily closes are compared with, and the intraday
+    extremes beside it where ``obs`` has them (context, never compared)."""
+    text = (
+        f"{obs['usdjpy_change_pct']:.1f} on closes ({obs['usdjpy_peak']:.1f} on {_day(obs['usdjpy_peak_date'])} → "
+        f"{obs['usdjpy_trough']:.1f} on {_day(obs['usdjpy_trough_date'])})"
+    )
+    if "usdjpy_intraday_high" in obs and "usdjpy_intraday_low" in obs:
+        text += (
+            f"; intraday {obs['usdjpy_intraday_high']:g} ({_day(obs['usdjpy_intraday_high_date'])}) → "
+            f"{obs['usdjpy_intraday_low']:g} ({_day(obs['usdjpy_intraday_low_date'])}), not compared"
+        )
+    return text
+
+
+# What a "model 5–95 % over seeds" column holds, said under each table: the rule's range, in which a failed run
+# counts against the observation (experiments.analysis.judgement.model_range), where something is judged by it;
+# the plain percentiles over the runs that cleared where nothing is.
+RANGE_NOTE_JUDGED = (
+    "*Model 5–95 % over seeds* here is the rule's range: a seed without a value counts against the data (its "
+    "lower end computed as if such seeds lay above every other seed, its upper end as if below), so it is the "
+    "plain 5th–95th percentiles over the seeds only when every seed has a value."
+)
+RANGE_NOTE_PLAIN = (
+    "*Model 5–95 % over seeds* here is the plain 5th and 95th percentiles over the runs that cleared (a run that "
+    "ended in a clearing failure is left out, and reported apart), not the judged statistics' range, in which such "
+    "a run counts against the data: nothing is judged by this range."
+)
 
 
 def _md(text: str) -> str:
@@ -127,6 +168,8 @@ def markdown(report: Mapping[str, Any]) -> str:
     mth = report["method"]
     lines += [
         "",
+        RANGE_NOTE_JUDGED,
+        "",
         f"**{report['targets_met']} of {report['targets']} statistics pass against the data, "
         f"{report['targets_met_without_plaza']} of {report['targets']} against the data without the Plaza day.**",
         "",
@@ -137,6 +180,8 @@ def markdown(report: Mapping[str, Any]) -> str:
         "data without the Plaza day [interval] |",
         "| --- | ---: | ---: | ---: | ---: |",
         *rest,
+        "",
+        RANGE_NOTE_PLAIN,
         "",
         "Notes. " + " ".join(mth.values()),
         "",
@@ -158,7 +203,11 @@ def markdown(report: Mapping[str, Any]) -> str:
         f"Scenario `{ep['scenario']}` from {ep['start_date']}, {len(ep['per_seed'])} seeds × {ep['days']} trading "
         f"days{_failed_note(ep.get('failed_runs', 0))}. "
         f"The first scenario event ({(ep['shock_event'] or 'none').replace('_', ' ')}) is on trading day "
-        f"{ep['shock_day']} ({ep['shock_date']}); the carry stock's pre-shock level is its level the day before.",
+        f"{ep['shock_day']} ({ep['shock_date']}); the carry stock's pre-shock level is its level the day before "
+        f"(its eve). The {UNWOUND_SINCE_EVE} is the fall from that level to the trough; the replay "
+        f"(`experiments.analysis.replay`) compares the same observation with another measure, the "
+        f"{UNWOUND_LARGEST_DRAWDOWN} (from a running peak): two measures of one observation. USD/JPY is compared on "
+        "closes, the model's and the observed.",
         "",
         "| measure | observed | model median | model mean [95 % CI] | model 5–95 % over seeds | band | "
         "share of seeds in band | median in band |",
@@ -170,16 +219,21 @@ def markdown(report: Mapping[str, Any]) -> str:
     to_carry = _window(ep.get("carry_end_day"), obs["carry_fall_date"])
     rows = [
         (
-            f"largest USD/JPY peak-to-trough change{to_fall}, % (the model on closes)",
+            f"largest USD/JPY peak-to-trough change{to_fall}, % (closes)",
             "usdjpy_change_pct",
-            f"{obs['usdjpy_change_pct']:.1f} to the intraday low (161.9 → 141.7); {obs['usdjpy_change_close_pct']:.1f} "
-            "on closes",
+            _usdjpy_observed(obs),
             ".1f",
             "yen_move_of_observed_order",
         ),
-        ("its length, trading days", "usdjpy_fall_days", f"{obs['usdjpy_fall_days']} (3 Jul → 5 Aug)", ".0f", None),
         (
-            f"carry stock, fall from pre-shock level to trough{to_carry}, %",
+            "its length, trading days (closes)",
+            "usdjpy_fall_days",
+            f"{obs['usdjpy_fall_days']} ({_day(obs['usdjpy_peak_date'])} → {_day(obs['usdjpy_trough_date'])})",
+            ".0f",
+            None,
+        ),
+        (
+            f"{UNWOUND_SINCE_EVE} (from the carry stock's level the day before it to its trough){to_carry}, %",
             "carry_fall_pct",
             f"{lo:.0f}–{hi:.0f}",
             ".1f",
@@ -205,13 +259,15 @@ def markdown(report: Mapping[str, Any]) -> str:
     shorts = obs["cftc_yen_net_shorts_contracts"]
     lines += [
         "",
+        RANGE_NOTE_PLAIN,
+        "",
         f"Also observed, with no counterpart in the model: speculative yen positions (CFTC) swung from about "
         f"{shorts[0] / 1000:+.0f}k to {shorts[1] / 1000:+.0f}k contracts in 8 weeks. The model's risk index is "
         "VIX-like but daily, so it compares with the VIX close more than with the intraday peak.",
         "",
         "Per seed:",
         "",
-        "| seed | USD/JPY change, % | peak → trough (dates) | days | carry fall, % | carry trough day | "
+        f"| seed | USD/JPY change, % | peak → trough (dates) | days | {UNWOUND_SINCE_EVE}, % | carry trough day | "
         "peak risk index | yen move of observed order | large unwind |",
         "| ---: | ---: | :--- | ---: | ---: | ---: | ---: | :---: | :---: |",
     ]
@@ -307,13 +363,14 @@ def facts_lines(facts: Sequence[Mapping[str, Any]]) -> list[str]:
     lines = [
         "## The other episodes against their facts",
         "",
-        "Each fact is judged as a statistic is: the observation must lie inside the model's 5–95 % range over "
-        "seeds; for an observed range, the share of seeds inside it is also given. A run that fails to clear "
-        "counts against the observation, and more than a tenth of the runs failing fails the fact, as for a "
-        "statistic.",
+        "Each fact is judged by the statistics' range: an observed point must lie inside the model's 5–95 % range "
+        "over seeds, an observed range must overlap it (the observed range is the observation's own uncertainty); "
+        "for an observed range, the share of seeds inside it is also given. A run that fails to clear counts "
+        "against the observation, and more than a tenth of the runs failing fails the fact, as for a statistic. "
+        "*Model 5–95 % over seeds* here is that rule's range, a failed run counted against the observation.",
         "",
-        "| scenario | fact | observed | model median | model 5–95 % over seeds | observation in range | "
-        "seeds inside | failed runs |",
+        "| scenario | fact | observed | model median | model 5–95 % over seeds | "
+        "observation in (or overlapping) range | seeds inside | failed runs |",
         "| --- | --- | ---: | ---: | ---: | :---: | ---: | ---: |",
     ]
     for f in facts:
@@ -375,10 +432,10 @@ def console_summary(report: Mapping[str, Any], out: Path) -> str:
         to_carry = _window(ep.get("carry_end_day"), EPISODE_OBSERVED["carry_fall_date"])
         lines.append(
             f"  {ep['scenario']}: USD/JPY {_f(s['usdjpy_change_pct']['median'], '.1f')}% over "
-            f"{_f(s['usdjpy_fall_days']['median'], '.0f')} days{to_fall} (observed "
-            f"{EPISODE_OBSERVED['usdjpy_change_close_pct']:.1f}% on closes, "
-            f"{EPISODE_OBSERVED['usdjpy_change_pct']:.1f}% to the intraday low, over "
-            f"{EPISODE_OBSERVED['usdjpy_fall_days']}), carry stock -{_f(s['carry_fall_pct']['median'], '.0f')}%"
+            f"{_f(s['usdjpy_fall_days']['median'], '.0f')} days{to_fall} on closes (observed "
+            f"{EPISODE_OBSERVED['usdjpy_change_pct']:.1f}% on closes over {EPISODE_OBSERVED['usdjpy_fall_days']}, "
+            f"{_day(EPISODE_OBSERVED['usdjpy_peak_date'])} to {_day(EPISODE_OBSERVED['usdjpy_trough_date'])}), "
+            f"{UNWOUND_SINCE_EVE} {_f(s['carry_fall_pct']['median'], '.0f')}%"
             f"{to_carry} (observed {unwound_lo:.0f}-{unwound_hi:.0f}%), peak risk index "
             f"{_f(s['risk_index_peak']['median'], '.0f')}{to_fall} (VIX 38.6 close, 65.7 intraday); medians over seeds"
         )
@@ -387,7 +444,8 @@ def console_summary(report: Mapping[str, Any], out: Path) -> str:
     facts = report.get("episode_facts", [])
     if facts:
         met = sum(bool(f["observed_in_range"]) for f in facts)
-        lines.append(f"  other episodes: {met} of {len(facts)} observed facts inside the model's 5-95 % range "
+        lines.append(f"  other episodes: {met} of {len(facts)} observed facts inside the model's 5-95 % range (an "
+                     "observed range: overlapping it) "
                      "(" + "; ".join(f"{f['scenario']} {f['label']}: {'in' if f['observed_in_range'] else 'OUT'}"
                                      for f in facts) + ")")  # fmt: skip
     lines.append(f"  output: {out}/  ({', '.join(report['files'])})")

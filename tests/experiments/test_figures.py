@@ -82,7 +82,8 @@ def test_each_figure_has_pdf_png_and_sidecar_with_provenance(quick_dir, name):
 def test_replay_draws_only_the_documented_observations(quick_dir):
     data = json.loads((quick_dir / "aug2024_replay.json").read_text())["data"]
     anchors = data["observed"]["anchors"]
-    assert [(a["date"], a["usdjpy"]) for a in anchors] == [("2024-07-03", 161.9), ("2024-08-05", 141.7)]
+    # both closes, as the model's USD/JPY is: the highest close before the fall and the 5 Aug close
+    assert [(a["date"], a["usdjpy"]) for a in anchors] == [("2024-07-10", 161.7), ("2024-08-05", 144.0)]
     n = len(data["dates"])
     band = data["usdjpy"]
     assert len(band["median"]) == n

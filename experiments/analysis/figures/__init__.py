@@ -7,10 +7,11 @@ and :mod:`experiments.analysis.statistics` (return statistics, the Ecdat data, t
 indices) — and drawn at its printed size in the style of :mod:`experiments.analysis.style`:
 
 ==========================  ======================================================================
-``aug2024_replay``          ``boj_hike_2024`` over seeds (median, 5–95 % band) against the two
-                            observed USD/JPY anchor points and the banks' estimates of the unwind
-``replay_positioning``      the replay across the funds' capital: each seed's fall and unwound share
-                            against its starting carry stock, with the BIS anchor and the observed
+``aug2024_replay``          ``boj_hike_2024`` over seeds (median, 5–95 % band) against two observed
+                            USD/JPY closes (peak, trough) and the banks' estimates of the unwind
+``replay_positioning``      the replay across the funds' capital: each seed's fall and its carry stock's
+                            largest drawdown since 1 Jul against its starting carry stock, with the BIS
+                            anchor and the observed
 ``phase_diagram``           yen surge and amplification ratio over leverage × trigger size
 ``feedback_ablation``       H1: amplification with each feedback channel switched off
 ``fiscal_vs_monetary``      H2: the yen's response to a fiscal and a monetary rise in JGB yields

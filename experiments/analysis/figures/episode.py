@@ -110,8 +110,10 @@ def replay_paths(seeds: Sequence[int], *, days: int | None = None, workers: int 
             "usdjpy_change_pct": obs["usdjpy_change_pct"],
             "carry_unwound_pct": list(obs["carry_fall_pct_range"]),
             "carry_unwound_date": obs["carry_fall_date"],
-            "sources": "USD/JPY 161.9 on 3 Jul (close) and 141.7 on 5 Aug 2024 (the intraday low; the close was "
-            "about 144) (BoJ/Bloomberg); 50–60 % of the yen "
+            "sources": f"USD/JPY closes, {obs['usdjpy_peak']:.1f} on {obs['usdjpy_peak_date']} (the highest close "
+            f"before the fall) and {obs['usdjpy_trough']:.1f} on {obs['usdjpy_trough_date']} (approximate closes; "
+            "BoJ / Federal Reserve H.10; the model's USD/JPY is a daily close, and the intraday extremes, "
+            f"{obs['usdjpy_intraday_high']:g} and {obs['usdjpy_intraday_low']:g}, are not drawn); 50–60 % of the yen "
             "carry trade unwound (bank estimates of 7-9 Aug 2024: Morgan Stanley ~60%, JPMorgan 50-60%)",
         },
         "summary": summary,
@@ -182,8 +184,9 @@ def _plot_conditional(ax: Axes, x: np.ndarray, replay: Mapping[str, Any], key: s
 def plot_replay_usdjpy(replay: Mapping[str, Any], ax: Axes) -> Axes:
     """USD/JPY in the replay: model median and 5–95 % band over seeds; the observed anchor points as markers.
 
-    Only the two documented anchor points are drawn (no observed daily path is implied): the close of
-    161.9 on 3 Jul and the intraday low of 141.7 on 5 Aug 2024 (the close was about 144).
+    Only the two documented anchor points are drawn (no observed daily path is implied), both closes, as
+    the model's USD/JPY is: the highest close before the fall, 161.7 on 10 Jul, and the close of about 144
+    on 5 Aug 2024 (:data:`experiments.analysis.targets.OBSERVED_CLOSES`).
     """
     from experiments.analysis.style import FONT
 
@@ -207,13 +210,13 @@ def plot_replay_usdjpy(replay: Mapping[str, Any], ax: Axes) -> Axes:
         markeredgecolor="white",
         markeredgewidth=0.5,
         zorder=4,
-        label="observed (anchor points)",
+        label="observed closes (anchor points)",
     )
     for k, a in enumerate(anchors):
         d = np.datetime64(a["date"]).astype(object)
         offset, va = ((3, 5), "bottom") if k == 0 else ((5, 0), "center")  # the peak above, the trough beside
         ax.annotate(
-            f"{d.day} {d:%b}: {a['usdjpy']:.1f}" + ("" if k == 0 else " (intraday low)"),
+            f"{d.day} {d:%b}: {a['usdjpy']:.1f}",
             (np.datetime64(a["date"]), a["usdjpy"]),
             xytext=offset,
             textcoords="offset points",
@@ -286,8 +289,8 @@ def build_replay(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
 
 
 def build_positioning(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
-    """The replay (news off, central sensitivity) across the funds' capital: each seed's fall and unwound share
-    against its day-0 carry stock (:func:`experiments.analysis.replay.run_positioning`)."""
+    """The replay (news off, central sensitivity) across the funds' capital: each seed's fall and its carry stock's
+    largest drawdown since 1 Jul against its day-0 carry stock (:func:`experiments.analysis.replay.run_positioning`)."""
     from experiments.analysis.replay import (
         MEASURES,
         PANEL_TITLES,

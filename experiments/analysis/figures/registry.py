@@ -41,8 +41,8 @@ FIGURES: dict[str, FigureDef] = {
             "aug2024_replay",
             "The August 2024 unwind: model vs observed",
             "boj_hike_2024 replayed over held-out seeds 1001-1020, the risk index's news on as in the validation: "
-            "USD/JPY and the carry stock (median, 5-95% band) against the observed anchor points (161.9 on 3 Jul, "
-            "the 141.7 intraday low on 5 Aug 2024, close about 144) and the banks' estimates of the unwind; "
+            "USD/JPY and the carry stock (median, 5-95% band) against the observed closes at the peak and the trough "
+            "(161.7 on 10 Jul, about 144 on 5 Aug 2024) and the banks' estimates of the unwind; "
             "dashed, the median of the variant conditional on the observed repricing of the Fed "
             "(boj_hike_2024_conditional_fed).",
             build_replay,
@@ -52,7 +52,8 @@ FIGURES: dict[str, FigureDef] = {
             "The August 2024 replay across the funds' positioning",
             "boj_hike_2024 with the risk index's news off, at 0.75, 1 and 1.25 times the funds' default capital and "
             "at the capital that puts the median carry stock on 1 Jul 2024 at the BIS anchor: each seed's fall of "
-            "USD/JPY and share of the carry unwound against its starting carry stock.",
+            "USD/JPY and its carry stock's largest drawdown since 1 Jul (the replay's share unwound) against its "
+            "starting carry stock.",
             build_positioning,
         ),
         FigureDef(
