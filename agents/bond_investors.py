@@ -7,6 +7,9 @@ quality):
 
     V*(y) = V₀ + e·(y − r_us − tp)·1e4 + f·(v − v̄)     (USD bn; e per bp, f per index point)
 
+with ``v`` the day's risk index at the trial prices, read from the clearing's ``aux`` like the
+dealers' capacity: a flight to quality moves the day's Treasury yield, not the next day's.
+
 *Domestic JGB demand* is a plainly named stand-in for the holders of 10-year JGBs the model does
 not have as sectors (banks above all; the BoJ and the life insurers are sectors of their own): the
 same form in JPY tn around the BoJ rate plus a term premium.
@@ -28,13 +31,14 @@ Holdings are in index units of a constant-duration bond, price ``P(y) = exp(−D
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from model.sector import JGB, JGB30, UST, Sector, Validated, param
+from model.sector import AUX_LOG_RISK, JGB, JGB30, UST, Sector, Validated, param
 
 __all__ = ["BondInvestorConfig", "BondInvestorInputs", "BondInvestors", "bond_investor_flow", "bond_investor_flows"]
 
@@ -88,7 +92,7 @@ class BondInvestorConfig(Validated):
         unit="USD bn per index point",
         lo=-20.0,
         hi=50.0,
-        doc="f: extra UST demand per risk-index point above its mean",
+        doc="f: extra UST demand per risk-index point above its mean (at the day's index, inside the clearing)",
         source="assumption, not estimated: a fifth of the ~$50 bn per VIX point at the top of the range note "
         "(flight-to-quality episodes 2008, 2020) ($10 bn of extra 10y-equivalent UST demand per index point above the "
         "mean: $200 bn at 20 points above it)",
@@ -203,7 +207,7 @@ class BondInvestorInputs(NamedTuple):
     yjp_prev: float
     ust_anchor_change: float
     ust_elasticity: float
-    ust_extra_change: float
+    ust_extra_change: float  # today's change of the extra demand but its flight to quality f·v (USD bn)
     ust_duration: float
     ust_units: float
     jgb_anchor_change: float
@@ -216,6 +220,7 @@ class BondInvestorInputs(NamedTuple):
     jgb30_anchor_change: float  # Δβ: today's change of their required yield
     jgb30_slope_units: float  # h: units per unit of 30y yield
     jgb30_extra_units: float  # today's extra demand (anticipated supply), units
+    ust_flight_to_quality: float  # f: USD bn of UST demand per point of the day's risk index
 
 
 @njit(cache=True)
@@ -230,12 +235,16 @@ def superlong_habitat_flow(y30, y30_prev, anchor_change, slope_units, extra_unit
 
 @njit(cache=True)
 def bond_investor_flows(p, inp, z, jac, gross, out, aux):
-    """UST, JGB 10y and super-long habitat investors' purchases at trial prices (see :mod:`model.sector`)."""
+    """UST, JGB 10y and super-long habitat investors' purchases at trial prices (see :mod:`model.sector`).
+
+    The UST investors' flight to quality ``f·v`` reads the day's risk index at the trial prices (``aux``,
+    written by the risk index at stage 1), so its derivatives in every price enter their row."""
     y_us = p[UST]
     y_jp = p[JGB]
+    flight = inp.ust_flight_to_quality * math.exp(aux[AUX_LOG_RISK, 0])  # f·v, USD bn
     q_us, q_us_dy = bond_investor_flow(
-        y_us, inp.yus_prev, inp.ust_anchor_change, inp.ust_elasticity, inp.ust_extra_change, inp.ust_duration,
-        inp.ust_units,
+        y_us, inp.yus_prev, inp.ust_anchor_change, inp.ust_elasticity, inp.ust_extra_change + flight,
+        inp.ust_duration, inp.ust_units,
     )  # fmt: skip
     q_jp, q_jp_dy = bond_investor_flow(
         y_jp, inp.yjp_prev, inp.jgb_anchor_change, inp.jgb_elasticity, inp.jgb_extra_change, inp.jgb_duration,
@@ -247,6 +256,10 @@ def bond_investor_flows(p, inp, z, jac, gross, out, aux):
     z[UST] += q_us
     z[JGB] += q_jp
     z[JGB30] += q_30
+    # d q_us / d ln v = f·v / P(y_us): the extra demand is a value, bought at today's price
+    dq_dlogv = flight * math.exp(inp.ust_duration * y_us)
+    for k in range(jac.shape[1]):
+        jac[UST, k] += dq_dlogv * aux[AUX_LOG_RISK, 1 + k]
     jac[UST, UST] += q_us_dy
     jac[JGB, JGB] += q_jp_dy
     jac[JGB30, JGB30] += q_30_dy
@@ -274,6 +287,8 @@ class BondInvestors(Sector):
     flows = bond_investor_flows
     ledger_rows = ("ust_investors", "jgb_investors", "superlong_investors")
     event_kinds = ("superlong_shock",)
+    requires = ("risk_index",)
+    flows_stage = 2  # the flight to quality reads the day's risk index at the trial prices
 
     def __init__(self, model) -> None:
         super().__init__(model)
@@ -347,7 +362,8 @@ class BondInvestors(Sector):
         jgb30_extra = self.jgb30_absorbed_jpy_tn + sig.get("jgb30_planned_jpy_tn", 0.0) if absorb else 0.0
         p30 = mk.jgb30_price
         self._jgb30_extra_change = jgb30_extra - self.jgb30_extra_jpy_tn
-        ust_extra = cfg.flight_to_quality_usd_bn * (mk.risk_index - m0.risk_index_mean)
+        # the flight to quality f·(v − v̄) without its f·v, which the clearing adds at the day's index
+        ust_extra = -cfg.flight_to_quality_usd_bn * m0.risk_index_mean
         if absorb:
             ust_extra += self.ust_absorbed_usd_bn
             ust_extra += sig.get("ust_absorbed_usd_bn", 0.0)
@@ -369,6 +385,7 @@ class BondInvestors(Sector):
             jgb30_anchor_change=jgb30_anchor - self.jgb30_anchor,
             jgb30_slope_units=cfg.superlong_elasticity_jpy_tn_per_bp * 1e4 / p30,
             jgb30_extra_units=self._jgb30_extra_change / p30,
+            ust_flight_to_quality=cfg.flight_to_quality_usd_bn,
         )
         return self._today
 
@@ -385,7 +402,8 @@ class BondInvestors(Sector):
         self.jgb_anchor += inp.jgb_anchor_change
         self.jgb30_anchor += inp.jgb30_anchor_change
         self.jgb30_extra_jpy_tn += self._jgb30_extra_change
-        self.ust_extra_usd_bn += inp.ust_extra_change
+        # the extra demand at the day's risk index, as the clearing added it
+        self.ust_extra_usd_bn += inp.ust_extra_change + inp.ust_flight_to_quality * math.exp(day.aux[AUX_LOG_RISK, 0])
         self.jgb_extra_jpy_tn += inp.jgb_extra_change
         self.ust_absorbed_usd_bn += sig.get("ust_absorbed_usd_bn", 0.0)
         self.jgb_absorbed_jpy_tn += sig.get("jgb_planned_jpy_tn", 0.0)

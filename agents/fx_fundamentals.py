@@ -5,9 +5,11 @@ fundamental value set by the real-rate differential (Dornbusch-Frankel):
 
     ln S_fund = ln S̄ + β·(rr_us − rr_jp − rr̄),   rr = 10y yield − expected inflation,
 
-stock demand ``F*(p) = c_f·(ln S_fund − ln S)`` USD bn, which they trade to each day at the
-clearing price. Slower long-horizon investors (:mod:`agents.long_horizon`) trade towards the same
-value over months; together they pull USD/JPY back towards fundamentals.
+stock demand ``F*(p) = c_f·(v̄/v)^η_f·(ln S_fund − ln S)`` USD bn, which they trade to each day at
+the clearing price; their risk budget reads the day's risk index ``v`` at the trial prices (from the
+clearing's ``aux``, like the dealers' capacity), so a jump in risk shrinks it on its day. Slower
+long-horizon investors (:mod:`agents.long_horizon`) trade towards the same value over months;
+together they pull USD/JPY back towards fundamentals.
 
 Fiscal news reaches ``ln S_fund`` through the real-rate gap: the fiscal term of Japan's expected
 inflation lowers Japan's real rate, the BoJ's expected response and the bond market's supply and
@@ -33,7 +35,7 @@ import numpy as np
 from numba import njit
 
 from agents.provenance import JOINT_REFIT
-from model.sector import CUSTOMER, FX, JGB, N_MARKETS, UST, Sector, Validated, param
+from model.sector import AUX_LOG_RISK, CUSTOMER, FX, JGB, N_MARKETS, UST, Sector, Validated, param
 
 __all__ = ["FundamentalConfig", "RealMoneyInputs", "RealMoney", "fundamental_flow", "real_money_flows"]
 
@@ -116,27 +118,36 @@ class RealMoneyInputs(NamedTuple):
     gap_ref: float
     fiscal_premium: float
     beta: float
-    capacity: float
+    capacity: float  # c_f at the risk index's mean v̄, USD bn per unit of ln S
     position: float  # F_old, USD bn
+    risk_elasticity: float = 0.0  # η_f: the capacity is c_f·(v̄/v)^η_f at the day's index v
+    log_v_mean: float = 0.0  # ln v̄
 
 
 @njit(cache=True)
-def fundamental_flow(s, y_us, y_jp, inp):
+def fundamental_flow(s, y_us, y_jp, inp, share=1.0):
     """Dollars bought by real money at trial prices (``inp``: :class:`RealMoneyInputs`; ``inp.position``
-    is yesterday's position ``F_old``).
+    is yesterday's position ``F_old``), with their capacity ``share·c_f`` (``share``: ``(v̄/v)^η_f``).
 
-    Returns ``(flow, dflow_ds, dflow_dyus, dflow_dyjp)``.
+    Returns ``(flow, dflow_ds, dflow_dyus, dflow_dyjp)`` at that capacity.
     """
+    capacity = share * inp.capacity
     gap = (y_us - inp.infl_us) - (y_jp - inp.infl_jp)
     s_fund = inp.log_anchor + inp.beta * (gap - inp.gap_ref) + inp.fiscal_premium
-    target = inp.capacity * (s_fund - s)
-    return target - inp.position, -inp.capacity, inp.capacity * inp.beta, -inp.capacity * inp.beta
+    target = capacity * (s_fund - s)
+    return target - inp.position, -capacity, capacity * inp.beta, -capacity * inp.beta
 
 
 @njit(cache=True)
 def real_money_flows(p, inp, z, jac, gross, out, aux):
-    """Real money's dollar buying at trial prices (see :mod:`model.sector`)."""
-    rm, rm_ds, rm_dyus, rm_dyjp = fundamental_flow(p[FX], p[UST], p[JGB], inp)
+    """Real money's dollar buying at trial prices (see :mod:`model.sector`), their capacity at the day's
+    risk index (``aux``, written by the risk index at stage 1)."""
+    share = math.exp(-inp.risk_elasticity * (aux[AUX_LOG_RISK, 0] - inp.log_v_mean))  # (v̄/v)^η_f
+    rm, rm_ds, rm_dyus, rm_dyjp = fundamental_flow(p[FX], p[UST], p[JGB], inp, share)
+    # the target scales with the capacity: d flow / d ln v = −η_f·(flow + F_old)
+    d_logv = -inp.risk_elasticity * (rm + inp.position)
+    for k in range(jac.shape[1]):
+        jac[FX, k] += d_logv * aux[AUX_LOG_RISK, 1 + k]
     z[FX] += rm
     jac[FX, FX] += rm_ds
     jac[FX, UST] += rm_dyus
@@ -158,6 +169,8 @@ class RealMoney(Sector):
     columns = ("real_money_usd_bn", "trade_flow_usd_bn")
     event_kinds = ("trade_flow",)
     ledger_rows = ("real_money", "trade")
+    requires = ("risk_index",)
+    flows_stage = 2  # their capacity reads the day's risk index at the trial prices
 
     def __init__(self, model) -> None:
         super().__init__(model)
@@ -218,9 +231,10 @@ class RealMoney(Sector):
             gap_ref=self.real_gap_ref,
             fiscal_premium=self.fiscal_premium,
             beta=cfg.real_rate_semi_elasticity,
-            capacity=cfg.capacity_usd_bn
-            * (model.config.market.risk_index_mean / mk.risk_index) ** cfg.capacity_risk_elasticity,
+            capacity=cfg.capacity_usd_bn,
             position=self.holdings_usd_bn,
+            risk_elasticity=cfg.capacity_risk_elasticity,
+            log_v_mean=math.log(model.config.market.risk_index_mean),
         )
 
     def settle(self, model, day) -> None:

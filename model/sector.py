@@ -17,7 +17,8 @@ one module of ``agents/`` and is the only place for:
   liquidations, USD bn), :data:`AUX_LOG_RISK` (ln of the risk index) and :data:`AUX_RISK_CHANNELS`
   (the part of ln v − ln v̄ that the day's USD/JPY move and forced sales put there). Sectors are evaluated by
   :attr:`Sector.flows_stage` (then registration order): customers write forced sales (stage 0),
-  the risk index reads them (1), intermediaries read the risk index (2). The clearing composes the
+  the risk index reads them (1), the balance sheets that read the risk index (2: the dealers' capacity,
+  real money's risk budget, the Treasury investors' flight to quality). The clearing composes the
   registered sectors' flows into one system (:mod:`model.compose`);
 * if it takes prices, its orders per market (:meth:`Sector.orders`), executed at the day's prices;
 * its settlement from the flows the solver returned (:meth:`Sector.settle`; never a second
@@ -125,7 +126,7 @@ class Sector:
         whose published signals it reads.
     flows_stage
         When its flows are evaluated within one trial (0: customers; 1: day-wide functions of their
-        flows such as the risk index; 2: intermediaries that read those).
+        flows such as the risk index; 2: sectors that read those, such as the dealers).
     """
 
     name: ClassVar[str] = ""

@@ -53,7 +53,7 @@ def test_leveraged_funds_do_get_margin_calls_in_the_same_runs():
     """The counterpart of the reduction above: with leverage, the same seeds and scenario do produce
     margin calls, so their absence above is the leverage's doing."""
     calls = [
-        make_and_run(seed, "risk_off", 500, hedge_funds__max_leverage=25.0).timeseries()["hf_margin_calls"].sum()
+        make_and_run(seed, "risk_off", 500, hedge_funds__max_leverage=20.0).timeseries()["hf_margin_calls"].sum()
         for seed in SEEDS
     ]
     assert sum(c > 0 for c in calls) >= 1, calls

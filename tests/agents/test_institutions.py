@@ -437,6 +437,35 @@ def test_real_moneys_dollar_demand_rises_with_the_fiscal_premium_and_japans_expe
     assert fundamental_flow(*at, inp) == pytest.approx(base, rel=1e-12)  # the compiled kernel is its source
 
 
+def test_real_moneys_capacity_is_read_at_the_days_risk_index_inside_the_clearing():
+    """Known answer: at a day's risk index v (the clearing's aux, planted here), real money's flow is
+    ``c_f·(v̄/v)^η_f·(ln S_fund − ln S) − F_old``, and the row of the Jacobian gains
+    ``−η_f·(flow + F_old)`` times ln v's derivative in each price."""
+    import math
+
+    import numpy as np
+
+    from agents.fx_fundamentals import RealMoneyInputs, real_money_flows
+    from model.sector import AUX_LOG_RISK, FX, N_MARKETS, UST
+
+    inp = RealMoneyInputs(infl_us=0.025, infl_jp=0.01, log_anchor=math.log(150.0), gap_ref=0.03, fiscal_premium=0.0,
+                          beta=8.0, capacity=2800.0, position=40.0, risk_elasticity=0.5,
+                          log_v_mean=math.log(18.0))  # fmt: skip
+    p = np.array([math.log(152.0), 0.042, 0.009, -0.003, 0.02])
+    aux = np.zeros((3, N_MARKETS + 1))
+    aux[AUX_LOG_RISK, 0] = math.log(36.0)  # the index at twice its mean
+    aux[AUX_LOG_RISK, 1 + FX], aux[AUX_LOG_RISK, 1 + UST] = 4.0, -2.0
+    z, jac, gross, out = np.zeros(N_MARKETS), np.zeros((N_MARKETS, N_MARKETS)), np.zeros(N_MARKETS), np.zeros(N_MARKETS)
+    real_money_flows(p, inp, z, jac, gross, out, aux)
+    s_fund = math.log(150.0) + 8.0 * ((0.042 - 0.025) - (0.009 - 0.01) - 0.03)
+    capacity = 2800.0 * 0.5**0.5
+    flow = capacity * (s_fund - p[0]) - 40.0
+    assert z[FX] == pytest.approx(flow, rel=1e-12)
+    d_logv = -0.5 * (flow + 40.0)
+    assert jac[FX, FX] == pytest.approx(-capacity + 4.0 * d_logv, rel=1e-12)
+    assert jac[FX, UST] == pytest.approx(capacity * 8.0 - 2.0 * d_logv, rel=1e-12)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_same_budget_leaves_usdjpy_higher_with_the_fiscal_dominance_channel_than_without_it(seed):
     """A twin with one channel removed. The paths agree until the budget (no fiscal risk, so the channel is

@@ -52,9 +52,10 @@ def fund_trade(fwd, units, cash, target_fx, target_ust, margin_fx, margin_ust, m
 # trend followers and retail FX traders (their own test modules) are left out of these models.
 CORE_SECTORS = tuple(cls for cls in DEFAULT_SECTORS if cls.name not in ("cta", "retail_fx"))
 # the order of the composed clearing: customers (stage 0) in registration order, then the risk index
-# (stage 1, it reads their forced sales), then the dealers (stage 2, they read the risk index)
-SECTOR_ORDER = ("real_money", "long_horizon", "bond_investors", "curve_arbitrageurs", "boj", "order_book",
-                "hedge_funds", "risk_index", "dealers")  # fmt: skip
+# (stage 1, it reads their forced sales), then those that read the risk index (stage 2) in registration
+# order: the dealers' capacity, real money's capacity, the bond investors' flight to quality
+SECTOR_ORDER = ("long_horizon", "curve_arbitrageurs", "boj", "order_book", "hedge_funds", "risk_index",
+                "dealers", "real_money", "bond_investors")  # fmt: skip
 CLEARING = ComposedClearing([cls.flows for name in SECTOR_ORDER for cls in CORE_SECTORS if cls.name == name])
 
 
@@ -73,7 +74,7 @@ def test_the_composed_clearing_has_the_sectors_the_helpers_write_inputs_for():
     # the default model evaluates the same sectors in the same order, the other customers among stage 0
     default = tuple(s.name for s in make_model(seed=0).priced)
     assert tuple(n for n in default if n in SECTOR_ORDER) == SECTOR_ORDER
-    assert default[-2:] == ("risk_index", "dealers")
+    assert default[-4:] == ("risk_index", "dealers", "real_money", "bond_investors")
 
 
 class ClearingInputs(NamedTuple):
@@ -114,7 +115,8 @@ class ClearingInputs(NamedTuple):
     real_money_gap_ref: float
     real_money_fiscal_premium: float
     real_money_beta: float
-    real_money_capacity: float
+    real_money_capacity: float  # c_f at v̄
+    real_money_risk_elasticity: float  # η_f: c_f·(v̄/v)^η_f at the day's index
     infl_us: float
     infl_jp: float
     long_horizon_capacity: float
@@ -124,7 +126,8 @@ class ClearingInputs(NamedTuple):
     trade_flow_usd_bn: float
     ust_investor_anchor_change: float
     ust_investor_elasticity: float
-    ust_investor_extra_change: float
+    ust_investor_extra_change: float  # but the flight to quality f·v
+    ust_investor_flight_to_quality: float  # f, USD bn per index point, at the day's index
     ust_investor_units: float
     jgb_investor_anchor_change: float
     jgb_investor_elasticity: float
@@ -177,16 +180,8 @@ def sector_inputs(inp: ClearingInputs, book: tuple) -> tuple:
     lines[JGB30, ISSUANCE] = -inp.jgb30_new_supply_units
     fwd, units, cash, alive, t_fx, t_ust, m_fx, m_ust, maint, speed, forced, out_x, out_v, out_called, out_f = book
     return (
-        RealMoneyInputs(inp.infl_us, inp.infl_jp, inp.real_money_log_anchor, inp.real_money_gap_ref,
-                        inp.real_money_fiscal_premium, inp.real_money_beta, inp.real_money_capacity,
-                        inp.real_money_kept),
         LongHorizonInputs(inp.long_horizon_capacity, inp.long_horizon_speed, inp.long_horizon_log_anchor,
                           inp.long_horizon_position),
-        BondInvestorInputs(inp.yus_prev, inp.yjp_prev, inp.ust_investor_anchor_change, inp.ust_investor_elasticity,
-                           inp.ust_investor_extra_change, inp.ust_duration, inp.ust_investor_units,
-                           inp.jgb_investor_anchor_change, inp.jgb_investor_elasticity,
-                           inp.jgb_investor_extra_change, inp.jgb_duration, inp.jgb_investor_units, inp.yjp30_prev,
-                           inp.habitat_anchor_change, inp.habitat_slope_units, inp.habitat_extra_units),
         CurveArbitrageInputs(inp.arb_expected_spread, inp.arb_slope_units, inp.arb_hedge_ratio, inp.arb_jgb30_units,
                              inp.arb_jgb_units),
         YccInputs(inp.ycc_cap, inp.ycc_units_per_unit_yield),
@@ -204,6 +199,15 @@ def sector_inputs(inp: ClearingInputs, book: tuple) -> tuple:
                      inp.dealer_jgb30_capacity_units,
                      inp.dealer_book_per_equity, inp.log_v_mean, inp.dealer_risk_elasticity, inp.ust_duration,
                      inp.jgb_duration, inp.jgb30_duration),
+        RealMoneyInputs(inp.infl_us, inp.infl_jp, inp.real_money_log_anchor, inp.real_money_gap_ref,
+                        inp.real_money_fiscal_premium, inp.real_money_beta, inp.real_money_capacity,
+                        inp.real_money_kept, inp.real_money_risk_elasticity, inp.log_v_mean),
+        BondInvestorInputs(inp.yus_prev, inp.yjp_prev, inp.ust_investor_anchor_change, inp.ust_investor_elasticity,
+                           inp.ust_investor_extra_change, inp.ust_duration, inp.ust_investor_units,
+                           inp.jgb_investor_anchor_change, inp.jgb_investor_elasticity,
+                           inp.jgb_investor_extra_change, inp.jgb_duration, inp.jgb_investor_units, inp.yjp30_prev,
+                           inp.habitat_anchor_change, inp.habitat_slope_units, inp.habitat_extra_units,
+                           inp.ust_investor_flight_to_quality),
     )  # fmt: skip
 
 
@@ -265,6 +269,7 @@ def hand_inputs(**changes) -> ClearingInputs:
         real_money_fiscal_premium=0.02,
         real_money_beta=8.0,
         real_money_capacity=1500.0,
+        real_money_risk_elasticity=0.0,  # a fixed capacity: the FX market stays linear
         infl_us=0.025,
         infl_jp=0.01,
         long_horizon_capacity=3000.0,
@@ -275,6 +280,7 @@ def hand_inputs(**changes) -> ClearingInputs:
         ust_investor_anchor_change=0.0,
         ust_investor_elasticity=30.0,
         ust_investor_extra_change=0.0,
+        ust_investor_flight_to_quality=0.0,  # no flight to quality: the UST market keeps its closed form
         ust_investor_units=10_000.0 / ust_p,
         jgb_investor_anchor_change=0.0,
         jgb_investor_elasticity=0.8,
@@ -833,7 +839,7 @@ def assert_jacobian_matches(inp, funds, p):
 
 def hand_inputs_of(inputs: tuple, prev) -> ClearingInputs:
     """The hand-written form of a model's clearing inputs (the inverse of :func:`sector_inputs`)."""
-    rm, lh, bi, ca, ycc, ob, fb, rk, d = inputs
+    lh, ca, ycc, ob, fb, rk, d, rm, bi = inputs
     lines = ob.lines
     named = np.zeros(lines.shape, dtype=bool)
     for m, line in NAMED_LINES:
@@ -842,7 +848,7 @@ def hand_inputs_of(inputs: tuple, prev) -> ClearingInputs:
     assert fb.s_prev == d.s_prev == rk.s_prev and fb.duration == bi.ust_duration == d.ust_duration
     assert d.yus_prev == bi.yus_prev and d.yjp_prev == bi.yjp_prev and d.jgb_duration == bi.jgb_duration
     assert d.yjp30_prev == bi.yjp30_prev
-    assert rk.log_mean == d.log_v_mean
+    assert rk.log_mean == d.log_v_mean == rm.log_v_mean
     return ClearingInputs(
         s_prev=d.s_prev, yus_prev=d.yus_prev, yjp_prev=d.yjp_prev, basis_prev=prev[3],
         dealer_fx_inventory=d.fx_inventory, dealer_fwd_book=d.fwd_book, dealer_ust_inventory=d.ust_inventory,
@@ -857,11 +863,13 @@ def hand_inputs_of(inputs: tuple, prev) -> ClearingInputs:
         equity_duration=rk.equity_duration,
         carry_stock=rk.carry_stock, log_v_max=rk.log_max, real_money_kept=rm.position,
         real_money_log_anchor=rm.log_anchor, real_money_gap_ref=rm.gap_ref, real_money_fiscal_premium=rm.fiscal_premium,
-        real_money_beta=rm.beta, real_money_capacity=rm.capacity, infl_us=rm.infl_us, infl_jp=rm.infl_jp,
+        real_money_beta=rm.beta, real_money_capacity=rm.capacity,
+        real_money_risk_elasticity=rm.risk_elasticity, infl_us=rm.infl_us, infl_jp=rm.infl_jp,
         long_horizon_capacity=lh.capacity, long_horizon_speed=lh.speed, long_horizon_log_anchor=lh.log_anchor,
         long_horizon_position=lh.position, trade_flow_usd_bn=lines[FX, CUSTOMER],
         ust_investor_anchor_change=bi.ust_anchor_change, ust_investor_elasticity=bi.ust_elasticity,
-        ust_investor_extra_change=bi.ust_extra_change, ust_investor_units=bi.ust_units,
+        ust_investor_extra_change=bi.ust_extra_change, ust_investor_flight_to_quality=bi.ust_flight_to_quality,
+        ust_investor_units=bi.ust_units,
         jgb_investor_anchor_change=bi.jgb_anchor_change, jgb_investor_elasticity=bi.jgb_elasticity,
         jgb_investor_extra_change=bi.jgb_extra_change, jgb_investor_units=bi.jgb_units, ust_duration=bi.ust_duration,
         jgb_duration=bi.jgb_duration, ust_new_supply_units=-lines[UST, ISSUANCE],

@@ -9,6 +9,7 @@ constraint the dealers' equity does not reach prices), same-day news, and the ch
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -404,6 +405,17 @@ def record_dealer_days(model) -> list:
     def keep_day(mdl, day):
         days[-1]["day"] = day
         settle(mdl, day)
+        # their books as their own settlement leaves them (a customer that fails later the same day
+        # writes its shortfall off their cash and equity afterwards)
+        days[-1]["books"] = SimpleNamespace(
+            equity_book_usd_bn=dealers.equity_book_usd_bn,
+            usd_bn=dealers.usd_bn,
+            jpy_tn=dealers.jpy_tn,
+            fwd_usd_bn=dealers.fwd_usd_bn,
+            ust_inventory_units=dealers.ust_inventory_units,
+            jgb_inventory_units=dealers.jgb_inventory_units,
+            jgb30_inventory_units=dealers.jgb30_inventory_units,
+        )
 
     dealers.settle = keep_day
     return days
@@ -421,13 +433,13 @@ def test_marked_equity_at_the_cleared_prices_is_the_equity_after_settlement_less
     balances, and plus the payout to their shareholders (trades at the day's prices add nothing)."""
     model = make_model(seed=3, scenario=scenario, **overrides)
     days = record_dealer_days(model)
-    dl, cfg = model.dealers, model.config
+    cfg = model.config
     h = -math.expm1(-math.log(2.0) / cfg.dealers.recapitalisation_halflife_days)
     moved = 0
     for _ in range(120):
         model.step()
         rec = days[-1]
-        d, res, day = rec["inputs"], rec["result"], rec["day"]
+        d, res, day, dl = rec["inputs"], rec["result"], rec["day"], rec["books"]
         S = math.exp(res.log_usdjpy)
         p_us = math.exp(-cfg.market.ust_duration * res.ust10y_yield)
         p_jp = math.exp(-cfg.market.jgb_duration * res.jgb10y_yield)
