@@ -926,9 +926,8 @@ def test_a_field_every_arm_sets_is_refused_for_the_hypotheses_that_set_it(tmp_pa
         hyp.check_triggers_apply([key], {"simulation.days": 30})
 
 
-def test_the_fields_refused_as_set_by_every_arm_are_those_every_arm_sets(monkeypatch):
-    """SET_BY_EVERY_ARM is read against the arms each hypothesis builds (planted runs): exactly the fields, with
-    their values, that every one of its arms sets."""
+def arms_built(monkeypatch) -> dict[str, list]:
+    """The arms each hypothesis builds, by hypothesis, its runs planted."""
     built = []
 
     def run(arms, workers=1, progress=False):
@@ -938,9 +937,18 @@ def test_the_fields_refused_as_set_by_every_arm_are_those_every_arm_sets(monkeyp
         return planted(arms, workers)
 
     monkeypatch.setattr(hyp, "run_arms", run)
+    by_key = {}
     for key, fn in hyp.HYPOTHESES.items():
         built.clear()
         fn([1, 2, 3, 4] if key == "H7" else SEEDS, 1, True)
+        by_key[key] = list(built)
+    return by_key
+
+
+def test_the_fields_refused_as_set_by_every_arm_are_those_every_arm_sets(monkeypatch):
+    """SET_BY_EVERY_ARM is read against the arms each hypothesis builds (planted runs): exactly the fields, with
+    their values, that every one of its arms sets."""
+    for key, built in arms_built(monkeypatch).items():
         common = set(built[0].overrides).intersection(*(a.overrides for a in built[1:]))
         assert dict(common) == hyp.SET_BY_EVERY_ARM[key], key
 
@@ -1001,18 +1009,7 @@ def test_a_field_an_arm_switches_is_refused_for_the_hypotheses_that_switch_it(tm
 def test_the_fields_refused_as_switched_by_an_arm_are_those_the_arms_switch(monkeypatch):
     """SWITCHED_BY_AN_ARM is read against the arms each hypothesis builds (planted runs): exactly the fields its arms
     switch on a day (Arm.switches), and for H3 the field by which the arm without the loop differs from its twin."""
-    built = []
-
-    def run(arms, workers=1, progress=False):
-        built.extend(arms)
-        planted = h7_planted() if arms[0].scenario in hyp.H7_SCENARIOS and arms[0].days > 250 else planted_runs(
-            lambda arm: {"usdjpy": -0.02 * (1 + 0.1 * arm.seed)} if arm.events else {})  # fmt: skip
-        return planted(arms, workers)
-
-    monkeypatch.setattr(hyp, "run_arms", run)
-    for key, fn in hyp.HYPOTHESES.items():
-        built.clear()
-        fn([1, 2, 3, 4] if key == "H7" else SEEDS, 1, True)
+    for key, built in arms_built(monkeypatch).items():
         switched = {f for arm in built for f, _ in arm.switches}
         if key == "H3":  # its arms in pairs, the loop on and off, from day 0
             assert not switched
