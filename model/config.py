@@ -30,7 +30,7 @@ from agents.us_treasury import UsTreasuryConfig
 from model.calendar import LAST_DATE, TradingCalendar
 from model.macro import MacroConfig
 from model.market import MarketConfig
-from model.validation import ConfigError, Validated, param, read_text_file
+from model.validation import ConfigError, Validated, param, read_text_file, register_sections
 
 __all__ = ["ModelConfig", "SimulationConfig", "ConfigError", "RUNTIME_SWITCHES", "dates_as_text", "toml_loads"]
 
@@ -180,6 +180,7 @@ SECTIONS: dict[str, type[Validated]] = {
     "cta": CtaConfig,
     "retail_fx": RetailFxConfig,
 }
+register_sections(SECTIONS)  # errors then name a field by its section ("hedge_funds.n_funds")
 
 
 # The fields a run may change between two trading days (CarryUnwindModel.switch): the feedback links'

@@ -97,6 +97,16 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+# each section's record and its name, as model.config declares them (register_sections): filled when
+# model.config is imported, so that this module, which model.config imports, does not import it back
+SECTION_NAMES: dict[type, str] = {}
+
+
+def register_sections(sections: dict[str, type]) -> None:
+    """Record the model's sections (``{"hedge_funds": HedgeFundConfig, ...}``) for :meth:`Validated.section_name`."""
+    SECTION_NAMES.update({kind: name for name, kind in sections.items()})
+
+
 class Validated:
     """Mixin for frozen dataclasses: type and range checks in ``__post_init__``.
 
@@ -164,12 +174,9 @@ class Validated:
 
         A subclass of a section's record (a sweep's copy without the cross-field checks) is that section.
         """
-        from model.config import SECTIONS  # the sections are the model's; imported when a message needs one
-
         for kind in cls.__mro__:
-            for section, declared in SECTIONS.items():
-                if declared is kind:
-                    return section
+            if kind in SECTION_NAMES:
+                return SECTION_NAMES[kind]
         return cls.__name__
 
     @classmethod
