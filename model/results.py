@@ -191,7 +191,7 @@ def run_simulation(
     n_days = model.config.simulation.days
     log.info(
         "%s, seed %d, %d trading days, %d hedge funds",
-        CUSTOM_CONFIGURATION if custom else f"scenario {model.scenario_spec.name}",
+        _scenario_words(model.scenario_spec),
         model.seed,
         n_days,
         model.config.hedge_funds.n_funds,
@@ -235,9 +235,12 @@ def _same_days(a: Any, b: Any) -> bool:
 def run_name(model: Any) -> str:
     """``scenario NAME, seed N``: how a message names a run, so that it can be run again alone
     (``custom configuration, seed N`` for a run of a configuration given with no scenario)."""
-    if _is_custom(model.scenario_spec):
-        return f"{CUSTOM_CONFIGURATION}, seed {model.seed}"
-    return f"scenario {model.scenario_spec.name}, seed {model.seed}"
+    return f"{_scenario_words(model.scenario_spec)}, seed {model.seed}"
+
+
+def _scenario_words(spec: Any) -> str:
+    """How a message names a run's scenario: ``scenario NAME``, or :data:`CUSTOM_CONFIGURATION` for none."""
+    return CUSTOM_CONFIGURATION if _is_custom(spec) else f"scenario {spec.name}"
 
 
 def check_accounting(model: Any, where: str = "") -> None:

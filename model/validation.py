@@ -112,7 +112,9 @@ class Validated:
 
     A message names a field as the user writes it: ``hedge_funds.n_funds``, the dotted path of
     ``--set``, scenario and configuration files (:meth:`field_name`), whichever way the record was
-    made (an override, a file, ``HedgeFundConfig(n_funds=0)`` in Python).
+    made (an override, a file, ``HedgeFundConfig(n_funds=0)`` in Python), once :mod:`model.config`
+    has registered the sections (every run, command and ``ModelConfig`` loads it); before that, by
+    its class's name.
     """
 
     def __post_init__(self) -> None:

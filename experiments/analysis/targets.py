@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from experiments.analysis.statistics import ABS_ACF_LAGS, ACF_LAGS, TAIL_FRACTION, Band
 from model.calendar import TradingCalendar
 
@@ -182,16 +184,14 @@ def close_fall(end_date: str, closes: Mapping[str, float] = OBSERVED_CLOSES) -> 
     >>> peak, trough, round(change, 1)
     ('2024-07-10', '2024-08-05', -10.9)
     """
-    dated = sorted((d, float(v)) for d, v in closes.items() if d <= end_date)
-    if not dated:
+    from model.results import max_drawdown
+
+    dates = sorted(d for d in closes if d <= end_date)
+    if not dates:
         raise ValueError(f"end_date = {end_date!r} is not allowed; expected a date on or after {min(closes)}")
-    best, peak = (dated[0][0], dated[0][0], 0.0), dated[0]
-    for date, value in dated[1:]:
-        if value > peak[1]:
-            peak = (date, value)
-        elif 100.0 * (value / peak[1] - 1.0) < best[2]:
-            best = (peak[0], date, 100.0 * (value / peak[1] - 1.0))
-    return best
+    values = np.array([float(closes[d]) for d in dates])
+    _, peak, trough = max_drawdown(values)
+    return dates[peak], dates[trough], float(100.0 * (values[trough] / values[peak] - 1.0))
 
 
 # the fall's observation: to the 5 Aug 2024 close, the day of the unwind's climax
