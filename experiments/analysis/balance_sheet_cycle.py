@@ -48,7 +48,12 @@ as a refitted risk index; an arm's own switch still wins.
 (``max_leverage = 1``) with one channel removed at a time (:data:`CHANNELS`: the capacities'
 response to the risk index, the index's news, its own response, the CTAs, the retail traders'
 leverage), each arm's median excess kurtosis and |return| autocorrelation at lag 1, and measurement
-1 again with the liquidity channel off in both arms (:data:`LIQUIDITY_OFF`)::
+1 again with the liquidity channel off in both arms (:data:`LIQUIDITY_OFF`). An arm whose every field
+the unleveraged arm already holds at the arm's value (a channel off at these parameters) would be that
+arm's run itself, its effect a measured zero that is none: it is not run, and is reported (and said on
+stderr before the runs) as already off; an arm some of whose fields are already there is run, and says
+which (:func:`channel_arms`). At the defaults real money's capacity does not respond to the index (its
+elasticity is fitted at 0), so the capacities' arm removes the dealers' response alone::
 
     python -m experiments.analysis.balance_sheet_cycle --channels --seeds 20 --days 2000 --workers 2
 """
@@ -88,12 +93,14 @@ __all__ = [
     "MAP_GAMMAS",
     "MAP_CAPS",
     "CHANNELS",
+    "channel_arms",
     "LIQUIDITY_OFF",
     "longest_run",
     "main",
 ]
 
-# the liquidity channel: dealers' and real money's capacities shrink as the risk index rises
+# the liquidity channel: dealers' and real money's capacities shrink as the risk index rises (real money's
+# elasticity is fitted at 0, so at the defaults only the dealers' do: channel_arms says so)
 LIQUIDITY_OFF = {"dealers__capacity_risk_elasticity": 0.0, "real_money__capacity_risk_elasticity": 0.0}
 # --channels: each removed on its own from the unleveraged arm
 CHANNELS = {
@@ -539,12 +546,35 @@ def report(seeds: int, days: int, workers: int, cache: str = "", base: dict[str,
     }
 
 
+def channel_arms(base: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Each of :data:`CHANNELS` against the arm it is compared with, the unleveraged arm (``"none removed"``:
+    the baseline with ``base`` and :data:`UNLEVERAGED`): the fields of its overrides that arm already holds
+    at the arm's value (``fields_already_set``, ``{"section.field": value}``,
+    :func:`experiments.analysis.replay.fields_already_set`), and whether that is every one of them
+    (``already_off``: the arm would be the unleveraged arm's run itself, the channel off at these parameters)."""
+    from experiments.analysis.replay import fields_already_set
+
+    reference = {**(base or {}), **UNLEVERAGED}
+    out = {}
+    for name, extra in CHANNELS.items():
+        same = fields_already_set(reference, extra, scenario="baseline")
+        out[name] = {"already_off": bool(extra) and len(same) == len(extra), "fields_already_set": same}
+    return out
+
+
 def channels_report(seeds: int, days: int, workers: int, base: dict[str, Any] | None = None) -> dict[str, Any]:
     """Where the unleveraged arm's clustering comes from: that arm with each of :data:`CHANNELS` removed
     (median excess kurtosis and |return| autocorrelation at lag 1 over seeds, failed runs), and
-    measurement 1 with the liquidity channel off in both arms. ``base`` as in :func:`report`."""
+    measurement 1 with the liquidity channel off in both arms. ``base`` as in :func:`report`.
+
+    Each arm says which of its fields the unleveraged arm already holds (:func:`channel_arms`); an arm
+    ``already_off`` is not run and has no medians, rather than the unleveraged arm's as a measured no
+    effect. If the liquidity channel's arm is, measurement 1 without it pairs the leveraged arm with the
+    unleveraged arm itself (the same configuration)."""
     base = dict(base or {})
-    specs = {name: {**base, **UNLEVERAGED, **extra} for name, extra in CHANNELS.items()}
+    status = channel_arms(base)
+    specs = {name: {**base, **UNLEVERAGED, **extra} for name, extra in CHANNELS.items()
+             if not status[name]["already_off"]}  # fmt: skip
     specs["leveraged"] = {**base, **LIQUIDITY_OFF}  # against the unleveraged arm without the same channel
     arms = _arms(specs, seeds, days, workers)
 
@@ -553,10 +583,13 @@ def channels_report(seeds: int, days: int, workers: int, base: dict[str, Any] | 
                 "median_abs_acf1": float(np.nanmedian([r["abs_acf1"] for r in rows])),
                 "failed": int(sum(r["failed"] for r in rows))}  # fmt: skip
 
-    lev, unlev = arms["leveraged"], arms["capacities' response to the risk index"]
+    liquidity = "capacities' response to the risk index"
+    lev, unlev = arms["leveraged"], arms[liquidity if liquidity in arms else "none removed"]
     return {
         "protocol": {"seeds": seeds, "days": days, "burn_in": BURN_IN, "overrides": base},
-        "unleveraged_without": {name: medians(arms[name]) for name in CHANNELS},
+        "unleveraged_without": {
+            name: {**status[name], **(medians(arms[name]) if name in arms else {})} for name in CHANNELS
+        },
         "leverage_without_the_liquidity_channel": {
             "kurtosis": paired(lev, unlev, "kurtosis"),
             "abs_acf1": paired(lev, unlev, "abs_acf1"),
@@ -762,6 +795,15 @@ def main(argv: list[str] | None = None) -> int:
         others = "measurement 1" if args.map else "measurements 1-4"
         print(f"note: measurement 5 runs the crowded book, whose {', '.join(held)} it holds at the crowded value; "
               f"--set of that field applies to {others} only", file=sys.stderr)  # fmt: skip
+    if args.channels:  # an arm that would change nothing is said before the runs, not read as a measured zero
+        for name, arm in channel_arms(base).items():
+            held = ", ".join(f"{k} = {v}" for k, v in arm["fields_already_set"].items())
+            if arm["already_off"]:
+                print(f"note: --channels arm {name!r} is off at these parameters ({held} without it): not run, "
+                      "reported as already off", file=sys.stderr)  # fmt: skip
+            elif held:
+                print(f"note: --channels arm {name!r}: {held} already without it; it removes only the rest",
+                      file=sys.stderr)  # fmt: skip
     if args.out:  # before the runs, not after them
         parser.check(check_out_file, Path(args.out))
     from experiments.analysis.replay import output_provenance

@@ -62,7 +62,10 @@ sensitivity again with each feedback channel of ``CHANNELS`` switched off on its
 rise with volatility, funds' risk estimate, the risk index's response, dealers' capital, margin calls
 at once, real money's and dealers' capacity shrinking with the risk index, retail FX traders, CTAs,
 investor flows. Each arm reports, besides the figures above, the
-share of seeds that unwind more of the carry than the 50-60% observed.
+share of seeds that unwind more of the carry than the 50-60% observed. An arm whose switch the replay
+already has (the channel is off at these parameters, such as real money's capacity at its fitted
+elasticity of 0) would be the replay itself, its effect a measured zero that is none: it is not run,
+and is reported as already off (``already_off``, with the fields and values it would have set).
 
 **Map** (``--map``). The central sensitivity over the margins' elasticity to volatility
 (``MAP_ELASTICITIES``) times the funds' capital (:func:`map_capitals`): in each cell, the share of seeds
@@ -107,6 +110,7 @@ __all__ = [
     "run_map",
     "map_capitals",
     "CHANNELS",
+    "fields_already_set",
     "draw_positioning",
     "replay_run",
     "replay_measures",
@@ -351,21 +355,47 @@ CHANNELS: dict[str, dict[str, Any]] = {
 }
 
 
+def fields_already_set(reference: dict[str, Any], extra: dict[str, Any], scenario: str = SCENARIO) -> dict[str, Any]:
+    """The fields of an arm's own overrides ``extra`` (``section__field``) that the run it is compared with
+    (``scenario`` with the overrides ``reference``: the scenario's configuration, the defaults under it) already
+    holds at the arm's value, as ``{"section.field": value}``, read from the configurations both runs would
+    build. Where that is every field of a non-empty ``extra``, the arm is the same run as its reference: the
+    channel it switches off is off at these parameters, and its "effect" would be a measured zero."""
+    from model.scenarios import load_scenario
+
+    ref = load_scenario(scenario).config.with_overrides(reference)
+    arm = ref.with_overrides(extra)  # validated: a field that does not exist or a value out of range raises
+    out = {}
+    for key in extra:
+        section, _, name = key.replace("__", ".").partition(".")
+        if getattr(getattr(arm, section), name) == getattr(getattr(ref, section), name):
+            out[f"{section}.{name}"] = getattr(getattr(arm, section), name)
+    return out
+
+
 def run_channels(seeds: Sequence[int], capitals: dict[str, float], *, days: int = WINDOW_DAYS + 5, workers: int = 1,
                  news_sd: float = 0.0, progress: bool = True,
                  base: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """The central sensitivity with each of ``CHANNELS`` switched off, at each of ``capitals`` (name → USD bn):
-    their summaries and per-seed measures (no paths)."""
+    their summaries and per-seed measures (no paths). Each arm says which of its fields the "all on" arm at
+    the same capital already holds at its value (``fields_already_set``, :func:`fields_already_set`); an arm
+    whose every field is among them is that arm's run itself (``already_off``: the channel is off at these
+    parameters) and is not run: it has no summary, rather than the "all on" figures as a measured no effect."""
     kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress, base=base)
     keep = ("seed", "failed", *MEASURES)
     out: dict[str, Any] = {}
     for cap_name, cap in capitals.items():
         out[cap_name] = {"capital_usd_bn": cap, "arms": {}}
+        own = {**SENSITIVITIES["central"], "hedge_funds__capital_usd_bn": cap}
+        reference = {"market__risk_news_sd": news_sd, **(base or {}), **own}  # the "all on" arm's, as _arm builds it
         for name, extra in CHANNELS.items():
-            overrides = {**SENSITIVITIES["central"], "hedge_funds__capital_usd_bn": cap, **extra}
-            arm = _arm(seeds, overrides, desc=f"channels ({cap_name}: {name})", **kw)
+            same = fields_already_set(reference, extra)
+            if extra and len(same) == len(extra):
+                out[cap_name]["arms"][name] = {"overrides": extra, "already_off": True, "fields_already_set": same}
+                continue
+            arm = _arm(seeds, {**own, **extra}, desc=f"channels ({cap_name}: {name})", **kw)
             out[cap_name]["arms"][name] = {
-                "overrides": extra, "summary": arm["summary"],
+                "overrides": extra, "already_off": False, "fields_already_set": same, "summary": arm["summary"],
                 "per_seed": [{k: r[k] for k in keep} for r in arm["runs"]],
             }  # fmt: skip
     return out
@@ -620,7 +650,7 @@ def main(argv: list[str] | None = None) -> int:
         "--channels",
         action="store_true",
         help="also run the replay with each feedback channel switched off, at the default and the anchor-matched "
-        "capital (22 more arms)",
+        "capital (22 more arms at most: an arm whose channel is already off at these parameters is not run)",
     )
     parser.add_argument(
         "--map",
@@ -710,6 +740,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{UNWOUND_LARGEST_DRAWDOWN}, failed runs"
         )
         for name, arm in block["arms"].items():
+            if arm.get("already_off"):
+                held = ", ".join(f"{k} = {v}" for k, v in arm["fields_already_set"].items())
+                print(f"  {name:>36}: off at these parameters ({held} already with all on): not run")
+                continue
             s = arm["summary"]
             print(f"  {name:>36}: {s['fall_pct']['median']:7.2f}%  {s['share_in_band']:.2f}  "
                   f"{s['share_beyond_observed']:.2f}  {s['risk_index_peak']['median']:6.1f}  "

@@ -106,19 +106,86 @@ def test_the_benchmark_rejects_a_bad_set(capsys):
     assert "risk_channel_persistence_ratio = -1.0 is out of range" in capsys.readouterr().err
 
 
-def test_each_channel_removal_is_a_valid_configuration_that_changes_it():
-    """Every arm of ``--channels`` builds (its overrides name real fields in their ranges), and differs
-    from the unleveraged arm in the fields it names."""
+def planted_arms(seen: dict):
+    """A stand-in for ``_arms`` that records the specs it is given and plants per-seed statistics: arm ``i`` (in the
+    order given) has kurtosis ``i + s`` and |return| autocorrelation ``0.01·(i + s)`` on seed ``s``."""
+
+    def planted(specs, seeds, days, workers):
+        seen.update(specs)
+        return {name: [{"kurtosis": float(i + s), "abs_acf1": 0.01 * (i + s), "failed": 0.0} for s in range(seeds)]
+                for i, name in enumerate(specs)}  # fmt: skip
+
+    return planted
+
+
+def test_each_channel_removal_is_a_valid_configuration_that_changes_it_or_is_reported_already_off(monkeypatch):
+    """Every arm of ``--channels`` builds (its overrides name real fields in their ranges) and either changes the
+    configuration of the unleveraged arm it is compared with or is reported as already off and not run (it would
+    be that arm's run itself, its effect a spurious measured zero); each field it names that the unleveraged arm
+    already holds at its value is reported as such. At the refitted defaults real money's capacity elasticity is
+    0, so the liquidity arm changes the dealers' field only, and says so."""
     from experiments.analysis import balance_sheet_cycle as bsc
     from model.model import CarryUnwindModel
 
+    seen = {}
+    monkeypatch.setattr(bsc, "_arms", planted_arms(seen))
+    out = bsc.channels_report(3, 100, 1)["unleveraged_without"]
+    assert list(out) == list(bsc.CHANNELS)
     plain = CarryUnwindModel(seed=1, collect=False, **bsc.UNLEVERAGED).config
     for name, extra in bsc.CHANNELS.items():
         cfg = CarryUnwindModel(seed=1, collect=False, **bsc.UNLEVERAGED, **extra).config
         assert cfg.hedge_funds.max_leverage == 1.0, name
+        held = {}
         for key, value in extra.items():
             section, field = key.split("__")
-            assert getattr(getattr(cfg, section), field) == value != getattr(getattr(plain, section), field), key
+            assert getattr(getattr(cfg, section), field) == value, key
+            if getattr(getattr(plain, section), field) == value:
+                held[f"{section}.{field}"] = value
+        assert out[name]["fields_already_set"] == held, name
+        off = bool(extra) and cfg == plain
+        assert out[name]["already_off"] is off and (name in seen) is not off, name
+        assert ("median_kurtosis" in out[name]) is not off, name
+    liquidity = out["capacities' response to the risk index"]
+    assert liquidity["fields_already_set"] == {"real_money.capacity_risk_elasticity": 0.0}
+    assert not liquidity["already_off"]
+
+
+def test_an_arm_whose_channel_is_already_off_is_reported_so_and_not_run(monkeypatch, capsys):
+    """Planted: ``base`` switches off the CTAs and both capacities' response to the risk index. Their two arms are
+    the unleveraged arm's run itself: reported as already off with the values held, not run, and without medians;
+    measurement 1 without the liquidity channel pairs the leveraged arm with the unleveraged arm itself (the same
+    configuration). An arm only some of whose fields are held (the index's news with ``market.risk_news_sd = 0``) is
+    run and names the field. The command says so on stderr before the runs."""
+    from experiments.analysis import balance_sheet_cycle as bsc
+
+    seen = {}
+    monkeypatch.setattr(bsc, "_arms", planted_arms(seen))
+    base = {**bsc.LIQUIDITY_OFF, "cta__enabled": False, "market__risk_news_sd": 0.0}
+    out = bsc.channels_report(5, 100, 1, base=base)
+    arms = out["unleveraged_without"]
+    off = {"capacities' response to the risk index", "the CTAs", "the risk index's news"}
+    assert {name for name, arm in arms.items() if arm["already_off"]} == off
+    assert set(seen) == (set(bsc.CHANNELS) - off) | {"leveraged"}  # those are not run
+    assert arms["the CTAs"] == {"already_off": True, "fields_already_set": {"cta.enabled": False}}
+    assert arms["capacities' response to the risk index"]["fields_already_set"] == {
+        "dealers.capacity_risk_elasticity": 0.0, "real_money.capacity_risk_elasticity": 0.0}  # fmt: skip
+    both = arms["the index's news and own response"]
+    assert not both["already_off"] and both["fields_already_set"] == {"market.risk_news_sd": 0.0}
+    assert both["median_kurtosis"] == list(seen).index("the index's news and own response") + 2.0
+    names = list(seen)
+    diff = out["leverage_without_the_liquidity_channel"]["kurtosis"]["difference"]
+    assert diff["median"] == names.index("leveraged") - names.index("none removed") and diff["n"] == 5
+    # the command line: a note per arm, before the runs, and the same report
+    seen.clear()
+    sets = ["--set", "cta.enabled=false", "--set", "market.risk_news_sd=0"]
+    assert bsc.main(["--channels", "--seeds", "2", "--days", str(BURN_IN + 100), *sets]) == 0
+    captured = capsys.readouterr()
+    assert "note: --channels arm 'the CTAs' is off at these parameters (cta.enabled = False without it): not run" in (
+        captured.err)  # fmt: skip
+    assert "note: --channels arm \"the index's news and own response\": market.risk_news_sd = 0.0 already" in (
+        captured.err)  # fmt: skip
+    assert "the CTAs" not in seen and "the risk index's news" not in seen
+    assert '"already_off": true' in captured.out
 
 
 def test_channels_report_pairs_the_leveraged_arm_with_the_unleveraged_one_without_the_same_channel(monkeypatch):
@@ -127,13 +194,7 @@ def test_channels_report_pairs_the_leveraged_arm_with_the_unleveraged_one_withou
     from experiments.analysis import balance_sheet_cycle as bsc
 
     seen = {}
-
-    def planted(specs, seeds, days, workers):
-        seen.update(specs)
-        return {name: [{"kurtosis": float(i + s), "abs_acf1": 0.01 * (i + s), "failed": 0.0} for s in range(seeds)]
-                for i, name in enumerate(specs)}  # fmt: skip
-
-    monkeypatch.setattr(bsc, "_arms", planted)
+    monkeypatch.setattr(bsc, "_arms", planted_arms(seen))
     out = bsc.channels_report(5, 100, 1, base={"market__risk_persistence": 0.97})
     names = list(seen)
     assert all(spec["market__risk_persistence"] == 0.97 for spec in seen.values())  # the base reaches every arm

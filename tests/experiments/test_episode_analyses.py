@@ -164,6 +164,45 @@ def test_every_replay_arm_takes_the_base_overrides_and_an_arms_own_switch_wins()
     assert hits == [(0.5, "1")]
 
 
+def test_a_channel_arm_already_off_at_the_parameters_is_reported_so_and_not_run(monkeypatch, capsys):
+    """Planted: ``base`` fixes the margins (ψ = 0) and real money's capacity (elasticity 0). Those two arms would be
+    the "all on" run itself: at each capital they are reported as already off with the values held, and not run
+    (no summary, no measured zero); every other arm is run with the base and its own switch. The printed table
+    says so in their rows."""
+    ran = []
+
+    def planted(seeds, extra, **kw):
+        ran.append({**(kw["base"] or {}), **extra})
+        summary = {"fall_pct": {"median": -5.0}, "share_in_band": 0.0, "share_beyond_observed": 0.0,
+                   "risk_index_peak": {"median": 20.0}, "carry_fall_pct": {"median": 10.0},
+                   "failed_runs": 0}  # fmt: skip
+        return {"overrides": extra, "summary": summary, "runs": []}
+
+    monkeypatch.setattr(replay, "_arm", planted)
+    base = {"hedge_funds__margin_vol_elasticity": 0.0, "real_money__capacity_risk_elasticity": 0.0}
+    out = replay.run_channels([4], {"default": 35.0, "anchor": 50.0}, days=4, progress=False, base=base)
+    off = {"margins fixed (psi = 0)": {"hedge_funds.margin_vol_elasticity": 0.0},
+           "real money's capacity fixed": {"real_money.capacity_risk_elasticity": 0.0}}  # fmt: skip
+    for block in out.values():
+        arms = block["arms"]
+        assert list(arms) == list(replay.CHANNELS)
+        assert {name: arm["fields_already_set"] for name, arm in arms.items() if arm["already_off"]} == off
+        assert all("summary" not in arms[name] for name in off)
+        assert all(not arm["fields_already_set"] and "summary" in arm for name, arm in arms.items() if name not in off)
+    assert len(ran) == 2 * (len(replay.CHANNELS) - len(off))  # the others, at both capitals
+    assert all(run["hedge_funds__margin_vol_elasticity"] == 0.0 for run in ran)  # the base reached every arm
+    assert sum(run.get("dealers__capacity_risk_elasticity") == 0.0 for run in ran) == 2
+    # the printed table: the arms already off have a row saying so, not figures
+    monkeypatch.setattr(replay, "replay", lambda *a, **k: {"first_seed": 1001, "seeds": 1, "by_sensitivity": {},
+                                                           "channels": out})  # fmt: skip
+    assert replay.main(["--seeds", "1", "--channels"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if "real money's capacity fixed" in line]
+    assert len(rows) == 2 and all(
+        "off at these parameters (real_money.capacity_risk_elasticity = 0.0 already with all on): not run" in row
+        for row in rows
+    )
+
+
 @pytest.mark.parametrize("flag", ["--channels", "--map"])
 def test_channels_and_map_need_the_positioning_arms(flag, capsys):
     with pytest.raises(SystemExit):

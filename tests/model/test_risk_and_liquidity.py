@@ -800,7 +800,9 @@ def test_with_two_components_the_news_part_of_the_index_follows_its_own_ar1():
 
 
 @pytest.mark.parametrize("yardstick", ["implied", "realised"])
-@pytest.mark.parametrize("seed", [1, 2])
+# seeds whose 100 days have forced sales, so that the c·f_t/K term is exercised: at the refitted defaults 7 days
+# (seed 2) and 3 (seed 5) with either yardstick; seed 1, used before the refit, has none with the implied one
+@pytest.mark.parametrize("seed", [2, 5])
 def test_the_fast_component_is_rebuilt_from_the_recorded_day(seed, yardstick):
     """q_t = ρ_c·q_{t−1} + a·(√(r_t² + ε²)/σ_{t−1} − √(2/π)) + c·f_t/K_{t−1}, recomputed every day from the
     recorded USD/JPY, risk index, forced sales and carry stock (independently of the clearing), through a
