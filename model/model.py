@@ -61,6 +61,7 @@ from model.scenarios import (
     Scenario,
     ScenarioEvent,
     check_event,
+    custom_scenario,
     events_for,
     firing_order,
     load_scenario,
@@ -271,7 +272,9 @@ class CarryUnwindModel(mesa.Model):
     config
         A full :class:`ModelConfig`; if omitted, the scenario's configuration is used.
     scenario
-        Built-in scenario name or path to a scenario TOML file (events and overrides).
+        Built-in scenario name, path to a scenario TOML file (events and overrides) or a
+        :class:`Scenario`. Omitted, it is ``"baseline"``, or, where ``config`` is given, no scenario:
+        the run is named :data:`~model.scenarios.CUSTOM_CONFIGURATION` and has no events.
     seed, rng
         One integer seed for all random streams (``rng`` accepts the same, for
         ``mesa.batch_run``). ``None`` draws a fresh seed from the OS, recorded in ``self.seed``.
@@ -296,7 +299,7 @@ class CarryUnwindModel(mesa.Model):
         self,
         config: ModelConfig | None = None,
         *,
-        scenario: str | Scenario = "baseline",
+        scenario: str | Scenario | None = None,
         seed: int | None = None,
         rng: Any = None,
         engine: str = "numba",
@@ -313,7 +316,7 @@ class CarryUnwindModel(mesa.Model):
                 f"config = {shown(config)} is not allowed; expected a ModelConfig (ModelConfig.from_dict turns a "
                 "dict into one) or None for the scenario's configuration"
             )
-        if not isinstance(scenario, (Scenario, str, os.PathLike)):
+        if scenario is not None and not isinstance(scenario, (Scenario, str, os.PathLike)):
             raise ConfigError(
                 f"scenario = {shown(scenario)} is not allowed; expected a built-in scenario name, the path of a "
                 "scenario .toml file or a Scenario"
@@ -325,6 +328,8 @@ class CarryUnwindModel(mesa.Model):
         classes = _checked_sectors(sectors)
         super().__init__(rng=seed)
         self.seed = seed
+        if scenario is None:  # a configuration given alone is no scenario's (and runs no scenario's events)
+            scenario = custom_scenario(config) if config is not None else "baseline"
         self.scenario_spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         cfg = config if config is not None else self.scenario_spec.config
         if overrides:

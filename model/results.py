@@ -40,6 +40,7 @@ import pandas as pd
 
 from model import detmath
 from model.config import ModelConfig
+from model.scenarios import CUSTOM_CONFIGURATION, custom_scenario, is_custom
 from model.streams import seed_problem
 
 if TYPE_CHECKING:
@@ -77,9 +78,6 @@ CONFIG_FILE = "config.toml"
 COMPLETE_FILE = "complete"  # written last: a run directory without it was cut short
 # what the marker holds: the same text always (no time), so that two runs of one seed write the same bytes
 COMPLETE_TEXT = "carry-unwind run complete\n"
-# how a run is named whose configuration was given as an object with no scenario (run_simulation(config)): it is
-# no scenario's, and runs no scenario's events
-CUSTOM_CONFIGURATION = "custom configuration"
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,7 +182,7 @@ def run_simulation(
         overrides["simulation__days"] = days
     custom = scenario is None and config is not None
     if scenario is None:
-        scenario = _custom_scenario(config) if custom else "baseline"
+        scenario = custom_scenario(config) if custom else "baseline"
     t0 = time.perf_counter()
     # the lean path: arrays preallocated for the run, no per-day DataCollector (same numbers)
     model = CarryUnwindModel(config, scenario=scenario, seed=seed, collect=False, **overrides)
@@ -211,19 +209,6 @@ def run_simulation(
     )
 
 
-def _custom_scenario(config: ModelConfig) -> Scenario:
-    """The scenario of a run of ``config`` given with no scenario: none, named :data:`CUSTOM_CONFIGURATION`,
-    with no events and no file (:func:`run_name` names such a run without the word "scenario")."""
-    from model.scenarios import Scenario
-
-    return Scenario(name=CUSTOM_CONFIGURATION, description="a configuration given with no scenario", config=config)
-
-
-def _is_custom(spec: Any) -> bool:
-    """Whether ``spec`` is :func:`_custom_scenario`'s: no scenario."""
-    return spec.name == CUSTOM_CONFIGURATION and not spec.path and not spec.events
-
-
 def _same_days(a: Any, b: Any) -> bool:
     """Whether two values given for the horizon are the same number (``3`` and ``3.0``; never a bool)."""
     try:
@@ -240,7 +225,7 @@ def run_name(model: Any) -> str:
 
 def _scenario_words(spec: Any) -> str:
     """How a message names a run's scenario: ``scenario NAME``, or :data:`CUSTOM_CONFIGURATION` for none."""
-    return CUSTOM_CONFIGURATION if _is_custom(spec) else f"scenario {spec.name}"
+    return CUSTOM_CONFIGURATION if is_custom(spec) else f"scenario {spec.name}"
 
 
 def check_accounting(model: Any, where: str = "") -> None:
@@ -313,7 +298,7 @@ def _step_all(model: Any, n_days: int, progress: bool, t0: float, check: Callabl
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    name = CUSTOM_CONFIGURATION if _is_custom(model.scenario_spec) else model.scenario_spec.name
+    name = CUSTOM_CONFIGURATION if is_custom(model.scenario_spec) else model.scenario_spec.name
     bar = tqdm(
         total=n_days,
         desc=f"{name} (compiling…)",

@@ -38,6 +38,9 @@ from model.files import path_problem
 from model.validation import ConfigError, read_text_file, shown
 
 __all__ = [
+    "CUSTOM_CONFIGURATION",
+    "custom_scenario",
+    "is_custom",
     "Scenario",
     "ScenarioEvent",
     "EVENT_KINDS",
@@ -117,6 +120,21 @@ class Scenario:
     config: ModelConfig
     events: tuple[ScenarioEvent, ...] = field(default=())
     path: str = ""
+
+
+# how a run of a configuration given with no scenario is named where a scenario's name would be
+CUSTOM_CONFIGURATION = "custom configuration"
+
+
+def custom_scenario(config: ModelConfig) -> Scenario:
+    """The scenario of a run of ``config`` given with no scenario: none, named :data:`CUSTOM_CONFIGURATION`,
+    with no events and no file (a message names such a run without the word "scenario")."""
+    return Scenario(name=CUSTOM_CONFIGURATION, description="a configuration given with no scenario", config=config)
+
+
+def is_custom(spec: Scenario) -> bool:
+    """Whether ``spec`` is :func:`custom_scenario`'s: no scenario."""
+    return spec.name == CUSTOM_CONFIGURATION and not spec.path and not spec.events
 
 
 # the late events the warning names, the first few in day order (then "…"): the line stays short for any count

@@ -140,6 +140,32 @@ def test_a_run_of_a_configuration_given_with_no_scenario_is_not_recorded_as_the_
     pd.testing.assert_frame_equal(many[0].timeseries, custom.timeseries, check_exact=True)
 
 
+def test_the_mesa_path_names_a_configuration_given_alone_as_no_scenario():
+    """``CarryUnwindModel(config=...)`` with no scenario took the baseline's name while running ``config``, so the
+    Mesa path labelled it as the lean path no longer does. Given alone, a configuration is no scenario's: its
+    spec is named "custom configuration", has no events and holds ``config``; the run's messages name it without
+    the word "scenario"; its numbers are the lean path's. With no configuration either, the baseline's name and
+    configuration; with a scenario named, that scenario's."""
+    from model import results
+    from model.config import ModelConfig
+    from model.scenarios import CUSTOM_CONFIGURATION, is_custom
+
+    config = ModelConfig().with_overrides({**SMALL, "simulation__days": 3})
+    model = CarryUnwindModel(config=config, seed=1)
+    spec = model.scenario_spec
+    assert spec.name == CUSTOM_CONFIGURATION and is_custom(spec) and spec.events == () and spec.config == config
+    assert model.config == config
+    assert results.run_name(model) == f"{CUSTOM_CONFIGURATION}, seed 1"
+    model.run_for(3)
+    lean = run_simulation(config, seed=1, days=3)
+    np.testing.assert_array_equal(np.asarray(model.timeseries()["usdjpy"]), lean.timeseries["usdjpy"].to_numpy())
+    plain = CarryUnwindModel(seed=1, **SMALL)
+    assert plain.scenario_spec.name == "baseline" and not is_custom(plain.scenario_spec)
+    assert plain.config == load_scenario("baseline").config.with_overrides(SMALL)
+    named = CarryUnwindModel(config=config, scenario="risk_off", seed=1)
+    assert named.scenario_spec.name == "risk_off" and named.config == config
+
+
 def test_simulate_many_gives_the_same_results_with_two_workers():
     args = (["risk_off"], [2, 9])
     serial = simulate_many(*args, days=30, overrides=SMALL, workers=1)
