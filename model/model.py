@@ -319,7 +319,7 @@ class CarryUnwindModel(mesa.Model):
         if scenario is not None and not isinstance(scenario, (Scenario, str, os.PathLike)):
             raise ConfigError(
                 f"scenario = {shown(scenario)} is not allowed; expected a built-in scenario name, the path of a "
-                "scenario .toml file or a Scenario"
+                "scenario .toml file, a Scenario or None (the baseline, or no scenario where a config is given)"
             )
         if engine not in ("numba", "mesa", "numpy"):
             raise ConfigError(f"engine = {shown(engine)} is not allowed; expected 'numba', 'mesa' or 'numpy'")

@@ -467,8 +467,7 @@ def test_an_empty_scenario_file_is_rejected(tmp_path, text):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"scenario": None}, r"scenario = None is not allowed; expected a built-in scenario name"),
-        ({"scenario": 5}, r"scenario = 5 is not allowed"),
+        ({"scenario": 5}, r"scenario = 5 is not allowed; expected a built-in scenario name, .* a Scenario or None"),
         ({"config": 5}, r"config = 5 is not allowed; expected a ModelConfig"),
         ({"config": {"hedge_funds": {}}}, r"config = \{'hedge_funds': \{\}\} is not allowed; expected a ModelConfig"),
         ({"seed": -1}, r"seed = -1 is not allowed; expected a non-negative integer below 2\*\*64"),
