@@ -778,6 +778,12 @@ def main(argv: list[str] | None = None) -> int:
     from experiments.calibration.search import parse_fixed
 
     base = parse_fixed(parser, args.sets)
+    if base.get("hedge_funds__max_leverage") == UNLEVERAGED["hedge_funds__max_leverage"]:
+        # every paired measurement of leverage would compare the unleveraged arm with itself: zeros that are none
+        parser.error(
+            "--set hedge_funds.max_leverage = 1 is not allowed; it makes the leveraged arm the unleveraged one, "
+            "which every leverage measurement compares it with: expected a value above 1"
+        )
     most, why = longest_run("baseline", base)
     if not BURN_IN + 100 <= args.days <= most:
         parser.error(f"--days = {args.days} is not allowed; expected {BURN_IN + 100} to {most:,} ({why})")

@@ -106,6 +106,25 @@ def test_the_benchmark_rejects_a_bad_set(capsys):
     assert "risk_channel_persistence_ratio = -1.0 is out of range" in capsys.readouterr().err
 
 
+def test_the_benchmark_refuses_leverage_set_to_the_unleveraged_arms(capsys, monkeypatch):
+    """``--set hedge_funds.max_leverage=1`` made the calibrated arm the unleveraged one, so that every leverage
+    measurement compared a run with itself and reported zeros as measured. It is refused before any run, in one
+    line naming the field, its value and what is allowed; a cap above 1 is a leverage sensitivity and runs."""
+    import pytest
+
+    from experiments.analysis import balance_sheet_cycle as bsc
+
+    ran = []
+    monkeypatch.setattr(bsc, "report", lambda *a, **k: ran.append(k) or {})
+    with pytest.raises(SystemExit) as exit_:
+        bsc.main(["--seeds", "2", "--days", "400", "--set", "hedge_funds.max_leverage=1"])
+    assert exit_.value.code == 2 and not ran
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "--set hedge_funds.max_leverage = 1 is not allowed" in err[-1] and "expected a value above 1" in err[-1]
+    assert bsc.main(["--seeds", "2", "--days", "400", "--set", "hedge_funds.max_leverage=2"]) == 0
+    assert ran and ran[0]["base"] == {"hedge_funds__max_leverage": 2.0}
+
+
 def planted_arms(seen: dict):
     """A stand-in for ``_arms`` that records the specs it is given and plants per-seed statistics: arm ``i`` (in the
     order given) has kurtosis ``i + s`` and |return| autocorrelation ``0.01·(i + s)`` on seed ``s``."""
