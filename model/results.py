@@ -40,7 +40,7 @@ import pandas as pd
 
 from model import detmath
 from model.config import ModelConfig
-from model.scenarios import CUSTOM_CONFIGURATION, custom_scenario, is_custom
+from model.scenarios import CUSTOM_CONFIGURATION, is_custom
 from model.streams import seed_problem
 
 if TYPE_CHECKING:
@@ -180,9 +180,6 @@ def run_simulation(
                 )
             overrides.pop(key, None)
         overrides["simulation__days"] = days
-    custom = scenario is None and config is not None
-    if scenario is None:
-        scenario = custom_scenario(config) if custom else "baseline"
     t0 = time.perf_counter()
     # the lean path: arrays preallocated for the run, no per-day DataCollector (same numbers)
     model = CarryUnwindModel(config, scenario=scenario, seed=seed, collect=False, **overrides)
@@ -205,7 +202,7 @@ def run_simulation(
         summary=summarize(df),
         config=model.config,
         seed=model.seed,
-        scenario=None if custom else model.scenario_spec.name,
+        scenario=None if is_custom(model.scenario_spec) else model.scenario_spec.name,
     )
 
 
@@ -298,7 +295,7 @@ def _step_all(model: Any, n_days: int, progress: bool, t0: float, check: Callabl
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    name = CUSTOM_CONFIGURATION if is_custom(model.scenario_spec) else model.scenario_spec.name
+    name = model.scenario_spec.name  # a configuration given alone: CUSTOM_CONFIGURATION
     bar = tqdm(
         total=n_days,
         desc=f"{name} (compiling…)",

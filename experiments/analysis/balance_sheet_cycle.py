@@ -551,15 +551,12 @@ def channel_arms(base: dict[str, Any] | None = None) -> dict[str, dict[str, Any]
     the baseline with ``base`` and :data:`UNLEVERAGED`): the fields of its overrides that arm already holds
     at the arm's value (``fields_already_set``, ``{"section.field": value}``,
     :func:`experiments.analysis.replay.fields_already_set`), and whether that is every one of them
-    (``already_off``: the arm would be the unleveraged arm's run itself, the channel off at these parameters)."""
-    from experiments.analysis.replay import fields_already_set
+    (``already_off``: the arm would be the unleveraged arm's run itself, the channel off at these parameters;
+    :func:`experiments.analysis.replay.channel_status`)."""
+    from experiments.analysis.replay import channel_status
 
     reference = {**(base or {}), **UNLEVERAGED}
-    out = {}
-    for name, extra in CHANNELS.items():
-        same = fields_already_set(reference, extra, scenario="baseline")
-        out[name] = {"already_off": bool(extra) and len(same) == len(extra), "fields_already_set": same}
-    return out
+    return {name: channel_status(reference, extra, scenario="baseline") for name, extra in CHANNELS.items()}
 
 
 def channels_report(seeds: int, days: int, workers: int, base: dict[str, Any] | None = None) -> dict[str, Any]:

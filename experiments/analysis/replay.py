@@ -111,6 +111,7 @@ __all__ = [
     "map_capitals",
     "CHANNELS",
     "fields_already_set",
+    "channel_status",
     "draw_positioning",
     "replay_run",
     "replay_measures",
@@ -373,6 +374,15 @@ def fields_already_set(reference: dict[str, Any], extra: dict[str, Any], scenari
     return out
 
 
+def channel_status(reference: dict[str, Any], extra: dict[str, Any], scenario: str = SCENARIO) -> dict[str, Any]:
+    """How a channel-removal arm (overrides ``extra``) stands against the run it is compared with
+    (``scenario`` with ``reference``): ``fields_already_set`` (:func:`fields_already_set`) and
+    ``already_off``, true where that is every field of a non-empty ``extra``: the arm would be its
+    reference's run itself, and is reported rather than run."""
+    same = fields_already_set(reference, extra, scenario)
+    return {"already_off": bool(extra) and len(same) == len(extra), "fields_already_set": same}
+
+
 def run_channels(seeds: Sequence[int], capitals: dict[str, float], *, days: int = WINDOW_DAYS + 5, workers: int = 1,
                  news_sd: float = 0.0, progress: bool = True,
                  base: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
@@ -389,15 +399,13 @@ def run_channels(seeds: Sequence[int], capitals: dict[str, float], *, days: int 
         own = {**SENSITIVITIES["central"], "hedge_funds__capital_usd_bn": cap}
         reference = {"market__risk_news_sd": news_sd, **(base or {}), **own}  # the "all on" arm's, as _arm builds it
         for name, extra in CHANNELS.items():
-            same = fields_already_set(reference, extra)
-            if extra and len(same) == len(extra):
-                out[cap_name]["arms"][name] = {"overrides": extra, "already_off": True, "fields_already_set": same}
+            status = channel_status(reference, extra)
+            out[cap_name]["arms"][name] = {"overrides": extra, **status}
+            if status["already_off"]:
                 continue
             arm = _arm(seeds, {**own, **extra}, desc=f"channels ({cap_name}: {name})", **kw)
-            out[cap_name]["arms"][name] = {
-                "overrides": extra, "already_off": False, "fields_already_set": same, "summary": arm["summary"],
-                "per_seed": [{k: r[k] for k in keep} for r in arm["runs"]],
-            }  # fmt: skip
+            out[cap_name]["arms"][name].update(
+                summary=arm["summary"], per_seed=[{k: r[k] for k in keep} for r in arm["runs"]])  # fmt: skip
     return out
 
 
