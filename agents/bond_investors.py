@@ -1,18 +1,25 @@
 """Price-elastic bond investors who hold most of the UST and JGB stocks.
 
 *UST investors* (US domestic and foreign official money, everyone the model does not name):
-their target holding value rises with the yield's excess over an anchor (the US short rate plus
-a term premium that follows an AR(1) with daily shocks) and with risk aversion (flight to
-quality):
+their target holding value rises with the yield's excess over an anchor and with risk aversion
+(flight to quality):
 
-    V*(y) = V₀ + e·(y − r_us − tp)·1e4 + f·(v − v̄)     (USD bn; e per bp, f per index point)
+    V*(y) = V₀ + e·(y − a)·1e4 + f·(v − v̄)     (USD bn; e per bp, f per index point)
+    a     = y₀ + Δr̄₁₀ + tp
 
-with ``v`` the day's risk index at the trial prices, read from the clearing's ``aux`` like the
-dealers' capacity: a flight to quality moves the day's Treasury yield, not the next day's.
+The anchor ``a`` is the day-0 10y yield ``y₀``, plus ``Δr̄₁₀``, the change since day 0 of the Fed's
+policy rate expected on average over ten years (so a 100 bp policy surprise moves it by about
+54 bp at the default half-life, not 100), plus a term premium ``tp`` that follows an AR(1) with
+daily shocks. ``v`` is the day's risk index at the trial prices, read from the clearing's ``aux``
+like the dealers' capacity: a flight to quality moves the day's Treasury yield, not the next day's.
+Anticipated supply (the day's auction) adds to the extra demand when
+``absorb_anticipated_supply`` is on.
 
 *Domestic JGB demand* is a plainly named stand-in for the holders of 10-year JGBs the model does
 not have as sectors (banks above all; the BoJ and the life insurers are sectors of their own): the
-same form in JPY tn around the BoJ rate plus a term premium.
+same form in JPY tn, its anchor the day-0 10y JGB yield plus the change of the BoJ rate expected
+over ten years, the JGB term premium and the fiscal premium (``macro.fiscal_jgb_premium_pa`` per
+point of fiscal risk), without a flight to quality.
 
 *Super-long habitat investors* (pensions, Japan Post Insurance and other long-liability holders of
 20-40y JGBs; the life insurers are their own sector) demand the 30y index price-elastically in its

@@ -107,7 +107,7 @@ class NisaConfig(Validated):
         0.3,
         lo=0.0,
         hi=1.5,
-        doc="sd of log thresholds",
+        doc="sd of log thresholds (a household's drawn threshold is capped at a 99% drawdown)",
         source="assumption, not estimated: households differ in how much loss they bear (one sd is a factor of e^0.3 ≈ "
         "1.35 either side of the median: thresholds of about 22-40% around the median's 30%)",
         range_note="assumption",
@@ -629,7 +629,9 @@ class HouseholdView(mesa.discrete_space.CellAgent):
 class NisaHouseholds(Sector):
     """The NISA households' sector block: monthly contributions, panics and redemptions.
 
-    Orders are decided from yesterday's close and executed at the day's price; their dollars buy
+    Orders are decided from yesterday's close (the equity index with the news that arrived before
+    today's trading: a day's growth news can start a panic on its day) and executed at the day's
+    price; their dollars buy
     foreign equity from sellers outside the model (ledger row ``foreign_equity``). Holdings are
     marked at the global equity index (``model.macro``) after the day's close.
 

@@ -362,8 +362,6 @@ class MacroState:
         log_s_year_ago: float,
         log_s_change_before_start: float,
         d_y_us: float,
-        risk_index: float,
-        risk_mean: float,
         shock_commodity: float,
         shock_equity: float,
     ) -> None:

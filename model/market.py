@@ -1,9 +1,9 @@
 """Market-wide configuration and the state that is not cleared but evolves each day.
 
 Prices that clear (``usdjpy``, ``ust10y_yield``, ``jgb10y_yield``, ``fx_basis``, ``jgb30y_yield``)
-live here between steps, with
-the risk index ``v`` (VIX-like), the policy rates, inflation expectations and the running
-volatility and trend estimates that agents observe.
+live here between steps, with the risk index ``v`` (VIX-like), the policy rates, US inflation
+expectations (Japan's are the macro state's) and the running volatility and trend estimates that
+agents observe.
 
 Bonds are constant-duration indices, ``P(y) = exp(−D·y)``: the mark-to-market return is
 ``−D·Δy`` to first order, exactly as for a 10y benchmark rolled daily.
@@ -363,7 +363,7 @@ class MarketConfig(Validated):
         "pass on 25-40 bp within a week (their investors, dealers and inelastic holders share the adjustment)",
         source="Gürkaynak, Sack & Swanson (2005); Hanson & Stein (2015): a policy surprise moves the 2y yield by "
         "~70-100% and the 10y by ~30-50% of its size within days",
-        range_note="half-lives that put the 10y expectations response between 7% (0.5y) and 75% (10y) of a surprise",
+        range_note="half-lives that put the 10y expectations response between 7% (0.5y) and 72% (10y) of a surprise",
     )
     growth_news_fed_path_pa: float = param(
         0.0008,
@@ -478,7 +478,7 @@ class MarketState:
         self.us_short_rate = cfg.us_short_rate
         self.boj_rate = cfg.boj_rate
         self.us_inflation_expectations = cfg.us_inflation_expectations
-        self.jp_inflation_expectations = cfg.jp_inflation_expectations
+        # Japan's inflation expectations are the macro state's (MacroState.jp_expectations), not the market's
         self.risk_index = cfg.risk_index
         self.risk_shock = 0.0  # exogenous ln-v jump scheduled for today (scenario events)
         # agents' running estimates: EWMA variance of USD/JPY's daily return (the carry forward's), trend

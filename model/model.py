@@ -731,7 +731,6 @@ class CarryUnwindModel(mesa.Model):
         self.macro.update(
             log_s_now=math.log(result.usdjpy), log_s_year_ago=year_ago, log_s_change_before_start=before_start,
             d_y_us=dy_us,
-            risk_index=mk.risk_index, risk_mean=cfg.market.risk_index_mean,
             shock_commodity=float(self.macro.draws[0]), shock_equity=float(self.macro.draws[1]),
         )  # fmt: skip
         books = self._books_before

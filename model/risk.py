@@ -61,7 +61,9 @@ __all__ = ["RiskIndex", "RiskInputs", "expected_daily_vol", "risk_flows", "risk_
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 # ε in g(r): a hundredth of a percent, far below a calm day's move (~0.6%)
 SMOOTHING = 1e-4
-FLOOR = 5.0  # index points
+# the index's floor, index points: an assumption, not estimated, about half the VIX's record low (~9.1,
+# market.risk_index's range note), so that ln v is bounded below without binding in any default run
+FLOOR = 5.0
 LOG_FLOOR = math.log(FLOOR)
 
 
@@ -184,6 +186,8 @@ class RiskIndex(Sector):
             equity_before=model.macro.equity_return_before_trading(),
             equity_duration=model.config.macro.equity_rate_duration,
             y_us_prev=mk.ust10y_yield,
+            # K floored at $10 bn: a numerical assumption, not estimated, so that a day after the funds have
+            # nearly all unwound does not divide by almost nothing (docs/model/state.md)
             carry_stock=max(model.signals.get("carry_stock_usd_bn", 0.0), 10.0),
             log_max=math.log(cfg.risk_index_max),
             channels_prev=self.channels,

@@ -2,7 +2,7 @@
 
 A scenario file::
 
-    name = "risk_off"
+    name = "my_scenario"
     description = "one line"
     [overrides.hedge_funds]          # any ModelConfig section and field
     max_leverage = 15.0

@@ -63,7 +63,7 @@ def test_budget_news_moves_fiscal_risk_and_expected_inflation_by_the_stated_amou
     for day in range(1, 250 * 12 * 9 + 1):  # twelve mean lives: what is left is e^-12 of it
         price_level += macro.fiscal_inflation() / 250.0
         macro.update(log_s_now=math.log(150.0), log_s_year_ago=math.log(150.0), log_s_change_before_start=0.0,
-                     d_y_us=0.0, risk_index=18.0, risk_mean=18.0, shock_commodity=0.0, shock_equity=0.0)  # fmt: skip
+                     d_y_us=0.0, shock_commodity=0.0, shock_equity=0.0)  # fmt: skip
         if day == 250:  # after a year: F at half, π^f at e^(-1/M)
             assert macro.fiscal_risk == pytest.approx(risk0 * 0.5 ** (250 / cfg.fiscal_risk_halflife_days), rel=1e-9)
             assert macro.fiscal_inflation() == pytest.approx(expected * math.exp(-1.0 / mean_life), rel=1e-9)
