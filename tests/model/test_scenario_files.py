@@ -87,6 +87,18 @@ def test_the_conditional_replay_differs_from_the_replay_only_in_the_fed_paths_so
     assert conditional["overrides"] == plain["overrides"]
 
 
+# event kinds whose size is read off a price the episode itself made: no replay "from its inputs" may hold one
+OBSERVED_PRICE_KINDS = ("us_equity_news", "risk_shock", "ust2y_observed")
+
+
+def test_the_replay_from_its_inputs_reads_no_observed_price():
+    """boj_hike_2024 is the episode from its inputs: data surprises times sourced sensitivities, interventions,
+    decisions and guidance. An S&P 500 move or a VIX jump read off the days it replays would be an outcome of
+    the same risk-off put in as an input."""
+    kinds = {e.kind for e in load_scenario("boj_hike_2024").events}
+    assert kinds and not kinds & set(OBSERVED_PRICE_KINDS), sorted(kinds)
+
+
 def test_the_conditional_replays_2y_is_each_observed_close_on_its_day():
     scenario = load_scenario("boj_hike_2024_conditional_fed")
     closes = {e.day: e.params["yield_pa"] for e in scenario.events if e.kind == "ust2y_observed"}
