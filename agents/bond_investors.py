@@ -107,12 +107,17 @@ class BondInvestorConfig(Validated):
         "2020)",
     )
     jgb_holdings_jpy_tn: float = param(
-        500.0,
+        270.0,
         unit="JPY tn (10y-equivalent)",
         lo=50.0,
         hi=1200.0,
-        doc="JGBs held by the domestic stand-in (banks and the other holders the model has no sector for)",
-        source="JGBs outstanding ~¥1,100 tn (MoF, 2024), about half held by the BoJ: the other half",
+        doc="JGBs held by the domestic stand-in (banks, foreigners and the other holders the model has no sector for)",
+        source="JGBs outstanding ~¥1,100 tn (MoF, 2024) less what the model's own sectors hold: the BoJ's ~¥580 tn "
+        "(boj.holdings_jpy_tn), the insurers' ~¥170 tn (life_insurers.superlong_jgb_jpy_tn) and the super-long "
+        "habitat investors' ~¥80 tn (superlong_holdings_jpy_tn); until 5 December 2026 it was ¥500 tn, 'the half "
+        "the BoJ does not hold', which counted the insurers' and the habitat investors' JGBs twice",
+        range_note="the remainder after the model's sectors, banks above all, then foreigners and other holders (BoJ "
+        "flow of funds); less in 10-year equivalents, as banks hold shorter bonds",
     )
     jgb_elasticity_jpy_tn_per_bp: float = param(
         0.8,
@@ -120,9 +125,9 @@ class BondInvestorConfig(Validated):
         lo=0.05,
         hi=20.0,
         doc="extra 10y-equivalent JGB holdings per bp of yield above the anchor",
-        source="assumption, an order of magnitude: scaling the UST elasticity by the relative size of the "
-        "holdings in the model would give about ¥1.5 tn per bp, by the debts outstanding about ¥1.2 tn; the default "
-        "is about half of that (Greenwood & Vayanos 2014 for the form)",
+        source="assumption, an order of magnitude: scaling the UST elasticity ($30 bn per bp on $10 tn) by the "
+        "stand-in's holdings (¥270 tn, about $1.8 tn at 150) gives about ¥0.8 tn per bp, by the debts outstanding "
+        "(¥1,100 tn against ~$27 tn) about ¥1.2 tn (Greenwood & Vayanos 2014 for the form)",
     )
     jgb_term_premium_sd_bp: float = param(
         2.5,
