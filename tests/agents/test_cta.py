@@ -393,9 +393,10 @@ def test_100k_ctas_give_the_same_aggregates_per_unit_capital():
 
 
 def test_same_seed_same_run_bit_for_bit():
-    a, b = run_model(5, 25), run_model(5, 25)
+    a, b, other = run_model(5, 25), run_model(5, 25), run_model(6, 25)
     for col in ("usdjpy", "cta_position_usd_bn", "cta_equity_usd_bn", "cta_flow_usd_bn"):
         assert a.history[col] == b.history[col], col
+        assert a.history[col] != other.history[col], col  # and the seed matters
 
 
 def test_the_funds_trend_followers_start_from_the_same_pre_sample_trend():

@@ -221,9 +221,13 @@ def test_scripted_mode_leaves_the_rate_to_events():
     quiet = run(1, 120, boj__mode="scripted", macro__jp_core_inflation=0.05).timeseries()
     assert (quiet.boj_rate == quiet.boj_rate.iloc[0]).all()
     hike = ScenarioEvent(day=50, kind="boj_rate", params={"rate": 0.0025})
-    scripted = run(1, 120, [hike], boj__mode="scripted").timeseries()
-    assert scripted.boj_rate.iloc[49] == pytest.approx(-0.001)
-    assert scripted.boj_rate.iloc[50] == pytest.approx(0.0025)
+    model = run(1, 120, [hike], boj__mode="scripted")
+    scripted, start = model.timeseries(), model.config.market.boj_rate
+    assert start != pytest.approx(0.0025)  # the hike is a change
+    rates = scripted.boj_rate.to_numpy()
+    assert rates.size == 121  # day 0 and 120 trading days
+    assert rates[:50] == pytest.approx(np.full(50, start))  # the configured rate until the event's day
+    assert rates[50:] == pytest.approx(np.full(71, 0.0025))
 
 
 def test_yield_curve_control_caps_the_10y():

@@ -448,12 +448,15 @@ def test_without_the_loss_cut_a_broker_still_closes_an_account_whose_equity_is_g
 
 
 def test_runs_are_reproducible_bit_for_bit():
-    a, b = small_model(5, SENTIMENT_CRASH), small_model(5, SENTIMENT_CRASH)
+    a, b, other = small_model(5, SENTIMENT_CRASH), small_model(5, SENTIMENT_CRASH), small_model(6, SENTIMENT_CRASH)
     for _ in range(70):
         a.step()
         b.step()
+        other.step()
     for col in ("usdjpy", "retail_fx_long_usd_bn", "retail_stopouts", "retail_fx_stopout_usd_bn"):
-        assert a.history[col] == b.history[col]
+        assert a.history[col] == b.history[col], col
+    for col in ("usdjpy", "retail_fx_long_usd_bn", "retail_fx_stopout_usd_bn"):  # and the seed matters
+        assert a.history[col] != other.history[col], col
 
 
 # -- emergent effect -----------------------------------------------------------------------------------

@@ -77,14 +77,14 @@ def test_the_spiral_counts_the_seeds_whose_surge_is_deepest_on_the_windows_last_
 def test_the_spirals_measures_are_its_gap_to_the_twin_over_the_window():
     """Recomputed from the two runs: the mean and the last day's gap of the dealers' equity over the window
     (the shock's day and ``window`` days after it), beside its lowest; and whether the surge is deepest on
-    the window's last day. The window is 60 days by default."""
+    the window's last day. The window is SPIRAL_WINDOW days by default."""
     import dataclasses
 
     from experiments.analysis import balance_sheet_cycle as bsc
     from model.model import CarryUnwindModel
     from model.scenarios import load_scenario
 
-    assert bsc.SPIRAL_WINDOW == 60 and inspect.signature(bsc.liquidity_spiral).parameters["window"].default == 60
+    assert inspect.signature(bsc.liquidity_spiral).parameters["window"].default == bsc.SPIRAL_WINDOW
     small = {"hedge_funds__n_funds": 40, "nisa__n_households": 200, "retail_fx__n_accounts": 200, "cta__n_ctas": 20}
     day, window = 10, 6
     out = bsc.liquidity_spiral(3, shock_day=day, window=window, base=small)

@@ -334,6 +334,23 @@ def test_unmoved_sliders_leave_the_scenario_alone_and_moved_ones_convert_units()
         model_kwargs({"hedge_funds__no_such_field": 1.0})
 
 
+def test_a_whole_number_slider_refuses_a_fraction_and_a_number_slider_does_not():
+    """The browser's SliderInt sends whole numbers only; a crafted message with a fraction is refused by name."""
+    params = mesa_model_params()
+    funds = params["hedge_funds__n_funds"]
+    assert funds["type"] == "SliderInt" and params["hedge_funds__max_leverage"]["type"] == "SliderFloat"
+    fraction = funds["min"] + 0.5  # inside the slider's range: only its kind is wrong
+    with pytest.raises(
+        ConfigError,
+        match=rf"^hedge_funds__n_funds = {fraction} is not allowed; expected a whole number from "
+        rf"{funds['min']} to {funds['max']}$",
+    ):
+        model_kwargs({"hedge_funds__n_funds": fraction})
+    assert model_kwargs({"hedge_funds__n_funds": float(funds["min"] + 1)}) == {"hedge_funds__n_funds": funds["min"] + 1}
+    with pytest.raises(ConfigError, match=r"^hedge_funds__max_leverage = 'x' is not allowed; expected a number from "):
+        model_kwargs({"hedge_funds__max_leverage": "x"})
+
+
 def test_app_model_signature_has_no_var_keyword_so_mesa_reset_passes_only_the_inputs():
     params = inspect.signature(AppModel.__init__).parameters
     assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
@@ -421,7 +438,9 @@ def test_risk_off_jump_roughly_doubles_the_risk_index_next_day():
 def test_every_available_shock_button_changes_the_next_day_against_a_twin_run():
     model, rc = render_app()
     button(rc, "Step").click()
-    for spec in available_shocks(model.value):
+    shocks = available_shocks(model.value)
+    assert len(shocks) == len(SHOCKS)  # in the starting scenario every button can act
+    for spec in shocks:
         calm = twin(model.value)
         button(rc, spec.label).click()
         assert model.value.shock_log[-1][1] == spec.label
@@ -435,7 +454,12 @@ def test_reset_builds_the_chosen_scenario_with_the_typed_seed_and_moved_slider()
     model, rc = render_app()
     button(rc, "Step").click()
     first = model.value
-    rc.find(v.Select, label="Scenario").widget.v_model = "risk_off"
+    # boj_hike_2024 sets fields apart from the starting scenario's values: one a slider left
+    # untouched (market.boj_rate) and one no slider shows (cta.pre_sample_drift_pa)
+    chosen, start = load_scenario("boj_hike_2024").config, first.config
+    assert chosen.market.boj_rate != start.market.boj_rate
+    assert chosen.cta.pre_sample_drift_pa != start.cta.pre_sample_drift_pa
+    rc.find(v.Select, label="Scenario").widget.v_model = "boj_hike_2024"
     seed_box = rc.find(v.TextField, label=mesa_model_params()["seed"]["label"]).widget
     seed_box.v_model = "42"
     seed_box.fire_event("keyup.enter", {})
@@ -444,12 +468,13 @@ def test_reset_builds_the_chosen_scenario_with_the_typed_seed_and_moved_slider()
     button(rc, "Reset").click()
     assert model.value is not first
     assert model.value.day == 0
-    assert model.value.scenario_spec.name == "risk_off"
+    assert model.value.scenario_spec.name == "boj_hike_2024"
     assert model.value.seed == 42
     assert model.value.config.hedge_funds.max_leverage == 20.0
-    # the risk_off scenario's own override (not a slider) is kept
-    assert model.value.config.hedge_funds.initial_leverage_fraction == 1.0
-    assert "Scenario: risk_off" in text_of(card(rc, "app-scenario"))
+    # the scenario's own settings are kept where no slider was moved
+    assert model.value.config.market.boj_rate == chosen.market.boj_rate
+    assert model.value.config.cta.pre_sample_drift_pa == chosen.cta.pre_sample_drift_pa
+    assert "Scenario: boj_hike_2024" in text_of(card(rc, "app-scenario"))
 
 
 # -- the NISA network panel (contract: model.nisa_network_view() -> (Graph, {node: panic})) --------

@@ -8,6 +8,8 @@ Known answers on planted arrays and on samples drawn here; no model runs.
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,6 +32,7 @@ from experiments.analysis.judgement import (
 from experiments.analysis.statistics import return_statistics
 from experiments.analysis.targets import BLOCK_DAYS, JOINT_TEST_LEVEL, MAX_FAILED_SHARE, MODEL_RANGE_PCT
 
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 SEEDS_20 = np.linspace(1.0, 20.0, 20)  # 20 planted seed values: 5th percentile 1.95, 95th 19.05
 
 
@@ -206,26 +209,73 @@ def test_the_bootstrap_is_reproducible_and_depends_on_its_seed():
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
-def test_the_datas_intervals_are_those_quoted_for_the_usdjpy_data():
-    """Ecdat Garch, samples of 1,750 days in blocks of 100: about [1.1, 7.7] for excess kurtosis,
-    [0.05, 0.21] for the |return| autocorrelation at lag 1, [−1.19, −0.33] for skewness, [0.00, 0.10]
-    for the |return| autocorrelation at lag 20; without the Plaza day the kurtosis interval shrinks to
-    about [0.9, 2.1].
+def _quoted(path: str, pattern: str) -> re.Match:
+    """``pattern`` in a documentation page, its lines joined and its minus signs ASCII."""
+    text = " ".join((DOCS / path).read_text(encoding="utf-8").split()).replace("\u2212", "-")
+    found = re.search(pattern, text)
+    assert found, f"{path} no longer quotes the intervals as this test reads them: {pattern}"
+    return found
 
-    A pin of the figures the documentation quotes (docs/guide/validation.md), taken from this code's
-    output: it keeps the docs and the code together, and is no evidence that the intervals are right
-    (the coverage test beside it is)."""
+
+def _assert_rounds_to(computed: float, quoted: str, what: str) -> None:
+    """``computed`` is the figure ``quoted`` at the precision it is quoted with (0.05: two decimals)."""
+    decimals = len(quoted.partition(".")[2])
+    assert abs(computed - float(quoted)) <= 0.5 * 10.0**-decimals + 1e-12, f"{what}: {computed:.4f}, quoted {quoted}"
+
+
+NUM = r"(-?\d+(?:\.\d+)?)"
+INTERVAL = rf"\[{NUM}, {NUM}\]"
+
+
+def test_the_datas_intervals_are_those_the_documentation_quotes_for_the_usdjpy_data():
+    """The data's 90% intervals that docs/guide/validation.md and docs/model/calibration.md quote (Ecdat
+    Garch, samples of one run's length in blocks of 100 days), recomputed with the sample length, block
+    length and number of samples the guide gives, equal the quoted figures at the precision quoted."""
     from experiments.analysis.validation import load_usdjpy_data
 
+    setup = _quoted(
+        "guide/validation.md",
+        r"as long as one run \(([\d,]+) days\): a moving-block bootstrap of the data \(blocks of (\d+) "
+        r"consecutive days, .*?; ([\d,]+) samples from a fixed seed\)",
+    )
+    length, block, resamples = (int(g.replace(",", "")) for g in setup.groups())
+    guide = _quoted(
+        "guide/validation.md",
+        rf"For the full data it is about {INTERVAL} for excess kurtosis, {INTERVAL} for skewness, {INTERVAL} "
+        rf"for the autocorrelation of absolute returns at lag 1 and {INTERVAL} at lag 20; without the Plaza "
+        rf"day excess kurtosis's interval is about {INTERVAL}",
+    ).groups()
+    calibration = _quoted(
+        "model/calibration.md",
+        rf"blocks of {block} days: excess kurtosis about {INTERVAL}, \|return\| autocorrelation at lag 1 "
+        rf"about {INTERVAL}, skewness about {INTERVAL}",
+    ).groups()
     r, _ = load_usdjpy_data()
-    boot = block_bootstrap_statistics(r, 1750)
-    assert bootstrap_interval(boot["excess_kurtosis"]) == pytest.approx((1.1, 7.7), abs=0.35)
-    assert bootstrap_interval(boot["abs_acf_lag1"]) == pytest.approx((0.05, 0.21), abs=0.015)
-    assert bootstrap_interval(boot["skewness"]) == pytest.approx((-1.19, -0.33), abs=0.06)
-    assert bootstrap_interval(boot["abs_acf_lag20"]) == pytest.approx((0.0, 0.10), abs=0.015)
+    boot = block_bootstrap_statistics(r, length, block=block, resamples=resamples)
     r_np, _ = load_usdjpy_data(without_plaza=True)
-    lo, hi = bootstrap_interval(block_bootstrap_statistics(r_np, 1750)["excess_kurtosis"])
-    assert 0.6 < lo < 1.2 and 1.8 < hi < 2.6
+    no_plaza = block_bootstrap_statistics(r_np, length, block=block, resamples=resamples)
+    computed = {
+        "excess_kurtosis": bootstrap_interval(boot["excess_kurtosis"]),
+        "skewness": bootstrap_interval(boot["skewness"]),
+        "abs_acf_lag1": bootstrap_interval(boot["abs_acf_lag1"]),
+        "abs_acf_lag20": bootstrap_interval(boot["abs_acf_lag20"]),
+        "excess_kurtosis without the Plaza day": bootstrap_interval(no_plaza["excess_kurtosis"]),
+    }
+    quoted = {
+        "validation.md": dict(zip(computed, zip(guide[::2], guide[1::2], strict=True), strict=True)),
+        "calibration.md": dict(
+            zip(
+                ("excess_kurtosis", "abs_acf_lag1", "skewness"),
+                zip(calibration[::2], calibration[1::2], strict=True),
+                strict=True,
+            )
+        ),
+    }
+    for page, figures in quoted.items():
+        assert len(figures) >= 3, page
+        for name, (lo, hi) in figures.items():
+            _assert_rounds_to(computed[name][0], lo, f"{page}: {name}, lower end")
+            _assert_rounds_to(computed[name][1], hi, f"{page}: {name}, upper end")
 
 
 def _garch(n: int, seed: int) -> np.ndarray:

@@ -55,14 +55,22 @@ def carry_unwind(*argv: str) -> subprocess.CompletedProcess:
 
 
 def test_run_reads_a_piped_configuration_once(tmp_path):
+    from model.config import ModelConfig
     from model.scenarios import load_scenario
 
+    baseline = load_scenario("baseline").config
+    # the baseline's configuration with a field the baseline does not set moved off its value: no conflict,
+    # and the run must have used the piped file, not the defaults
+    pass_through = baseline.macro.fx_pass_through + 0.03
     saved = tmp_path / "saved.toml"
-    load_scenario("baseline").config.to_toml(saved)  # the baseline's own configuration: no conflict
+    baseline.with_overrides({"macro.fx_pass_through": pass_through}).to_toml(saved)
     fifo = piped(tmp_path, saved.read_text(encoding="utf-8"), "config.toml")
     done = carry_unwind("run", "--config", str(fifo), *CLI_TINY, "--out", str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "complete").exists()
+    used = ModelConfig.from_toml(tmp_path / "out" / "config.toml")
+    assert used.macro.fx_pass_through == pytest.approx(pass_through, rel=1e-12)
+    assert used.hedge_funds.n_funds == 20  # and --set on top of it
 
 
 def test_sweep_reads_a_piped_specification_once_and_keeps_that_text(tmp_path):

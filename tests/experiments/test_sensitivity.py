@@ -188,7 +188,10 @@ def test_a_real_sobol_sweep_end_to_end(tmp_path, capsys):
     assert result.metric == "usdjpy_max_fall_pct" and all(p.parent == out for p in paths)
     assert main(["sensitivity", str(out), "--method", "morris"]) == 2
     assert "design = 'morris'" in capsys.readouterr().err
-    assert main(["sensitivity", str(Path(tmp_path / "nowhere"))]) == 2
+    nowhere = str(Path(tmp_path / "nowhere"))
+    assert main(["sensitivity", nowhere]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"DIR = {nowhere!r} is not allowed; expected the directory of a sweep" in err[0], err
 
 
 def test_the_noise_floor_is_the_seed_noise_that_common_random_numbers_leave_and_the_st_it_gives():

@@ -453,32 +453,37 @@ def _pool_workers() -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the worker processes through /proc")
-def test_a_killed_worker_process_is_replaced_and_no_run_is_lost(tmp_path, tiny_reference, caplog):
-    import threading
+def test_a_killed_worker_process_is_replaced_and_no_run_is_lost(tmp_path, tiny_reference, caplog, monkeypatch):
+    """A worker is killed right after the sweep wrote its first part, from inside that write (no thread
+    racing the sweep): the batches not yet submitted then go to a pool that lost a worker."""
+    from experiments.sweeps import executors
+    from experiments.sweeps.store import SweepStore
 
-    # the tiny sweep with longer runs, so that the killer finds the pool still working after a saved part
+    # the tiny sweep with longer runs, so that the surviving worker is still busy while the pool's
+    # manager notices the death
     spec_path = write(tmp_path, TINY.replace("days = 30", "days = 150"))
     assert "days = 150" in spec_path.read_text()
     spec = load_spec(spec_path)
+    # more one-run batches than the sweep keeps in flight (2 per worker), so when the first part is
+    # written some are still waiting to be submitted: the sweep cannot end before it sees the dead worker
+    assert len(executors._batches(list(range(spec.n_runs)), 2)) > 2 * 2
     run_sweep(spec, tmp_path / "reference", executor="serial", progress=False)
     reference = load_results(tmp_path / "reference")
     out = tmp_path / "out"
     killed: list[int] = []
+    write_rows = SweepStore.write_rows
 
-    def kill_a_worker() -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not killed:
+    def write_then_kill_a_worker(self, rows):
+        write_rows(self, rows)
+        if not killed:
             workers = _pool_workers()
-            if workers and _part_count(out) >= 1:
-                os.kill(workers[0], signal.SIGKILL)
-                killed.append(workers[0])
-            time.sleep(0.005)
+            assert workers, "no worker process to kill after the first part"
+            os.kill(workers[0], signal.SIGKILL)
+            killed.append(workers[0])
 
-    killer = threading.Thread(target=kill_a_worker, daemon=True)
-    killer.start()
+    monkeypatch.setattr(SweepStore, "write_rows", write_then_kill_a_worker)
     report = run_sweep(spec, out, executor="local", workers=2, progress=False, flush_seconds=0)
-    killer.join()
-    assert killed, "no worker was killed: the sweep ended first"
+    assert len(killed) == 1
     assert "a worker process died; restarting the pool" in caplog.text
     assert report.complete
     df = load_results(out)

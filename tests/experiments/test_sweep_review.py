@@ -12,6 +12,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import pickle
 import shutil
 import textwrap
@@ -358,14 +359,30 @@ def test_workers_beyond_the_cap_are_refused_in_one_line(tmp_path, capsys, worker
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("cpus, most", [(1, 256), (None, 256), (64, 256), (65, 260), (100, 400)])
+def test_the_workers_cap_is_four_per_core_or_256_where_that_is_more(monkeypatch, cpus, most):
+    """--workers: up to 4 per CPU core of the machine, and at least up to 256 (os.cpu_count() None: unknown)."""
+    import argparse
+
+    from experiments.cli.sweep import _workers
+
+    monkeypatch.setattr(os, "cpu_count", lambda: cpus)
+    assert runner.max_workers() == most
+    assert _workers(str(most)) == most
+    with pytest.raises(argparse.ArgumentTypeError, match=rf"^--workers = '{most + 1}' is not allowed; expected an "
+                       rf"integer from 1 to {most:,} \(4 per CPU core"):  # fmt: skip
+        _workers(str(most + 1))
+
+
 def test_the_workers_cap_is_the_runners_and_run_sweep_keeps_it(tmp_path):
     """Before: run_sweep took any number of workers."""
+    import argparse
+
     from experiments.cli.sweep import _workers
 
     most = runner.max_workers()
-    assert most == max(4 * (__import__("os").cpu_count() or 1), 256)
     assert _workers(str(most)) == most
-    with pytest.raises(Exception, match="is not allowed"):
+    with pytest.raises(argparse.ArgumentTypeError, match=rf"^--workers = '{most + 1}' is not allowed"):
         _workers(str(most + 1))
     with pytest.raises(SpecError, match=rf"^workers = {most + 1} is not allowed; expected an integer from 1 to"):
         run_sweep(parse_spec(GRID, "spec.toml"), tmp_path / "out", workers=most + 1, progress=False)

@@ -910,6 +910,7 @@ def test_hand_written_inputs_reproduce_the_models_clearing():
     states = record_clearing_states(model)
     for _ in range(10):
         model.step()
+    assert len(states) == 10  # one clearing a day, each recorded
     for inp, funds, result in states:
         mine = solve(inp, funds, tol=model.config.simulation.clearing_tolerance)
         assert mine.prices == result.prices

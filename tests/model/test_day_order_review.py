@@ -11,7 +11,7 @@ import pytest
 
 from model.macro import MacroState
 from model.model import CarryUnwindModel
-from model.scenarios import ScenarioEvent, load_scenario
+from model.scenarios import ScenarioEvent, check_event, load_scenario
 from model.validation import ConfigError
 
 SMALL = dict(hedge_funds__n_funds=20, nisa__n_households=500, retail_fx__n_accounts=500, cta__n_ctas=20)
@@ -151,6 +151,28 @@ def test_an_event_applied_or_scheduled_in_code_is_checked_but_may_set_an_outcome
     m.apply_event(ScenarioEvent(day=1, kind="risk_shock", params={"log_jump": 0.5}))  # an experiment may
     m.run_days(1)
     assert m.market.risk_index > m.config.market.risk_index
+
+
+@pytest.mark.parametrize(
+    "event, match",
+    [
+        ({"day": 3, "kind": "boj_rate", "params": {"rate": 0.0025}},
+         r"^event = \{'day': 3, .* is not allowed; expected a model\.scenarios\.ScenarioEvent$"),
+        (("boj_rate", 3), r"^event = \('boj_rate', 3\) is not allowed; expected a model\.scenarios\.ScenarioEvent$"),
+        (ScenarioEvent(day=3, kind="boj_rate", params=[("rate", 0.0025)]),
+         r"^event\.params = \[\('rate', 0\.0025\)\] is not allowed; expected a mapping of field to number$"),
+        (ScenarioEvent(day=3, kind="boj_rate", params=None),
+         r"^event\.params = None is not allowed; expected a mapping of field to number$"),
+    ],
+)  # fmt: skip
+def test_an_event_that_is_not_a_scenario_event_or_whose_fields_are_not_a_mapping_is_refused(event, match):
+    with pytest.raises(ConfigError, match=match):
+        check_event(event)
+    m = CarryUnwindModel(seed=1, collect=False, **SMALL)
+    with pytest.raises(ConfigError, match=match):  # the model's own entry point checks it the same way
+        m.schedule_scenario_event(event)
+    with pytest.raises(ConfigError, match=match.replace("^event", "^events\\[2\\]")):
+        check_event(event, where="events[2]")
 
 
 def test_a_scripted_boj_decision_and_a_rule_meeting_give_the_same_day_in_either_order():

@@ -178,19 +178,33 @@ def test_bracket_up_doubles_until_the_target_is_reached():
 
 
 @pytest.mark.parametrize(
-    "call",
+    "call, match",
     [
-        lambda: solve_monotone(lambda x: x, 5.0, 0.0, 1.0, ftol=1e-6),  # target outside the bracket
-        lambda: solve_monotone(lambda x: x, 0.5, 1.0, 0.0, ftol=1e-6),  # lo > hi
-        lambda: solve_monotone(lambda x: x, 0.5, 0.0, 1.0, ftol=0.0),  # no tolerance
-        lambda: solve_monotone(lambda x: math.nan, 0.5, 0.0, 1.0, ftol=1e-6),  # f not finite
-        lambda: bracket_up(lambda x: x, 50.0, 1.0, 10.0),  # never reaches the target
-        lambda: bracket_up(lambda x: math.nan, 5.0, 1.0, 10.0),  # a failed run
-        lambda: bracket_up(lambda x: x, 5.0, 0.0, 10.0),  # x0 must be positive
+        # target outside the bracket
+        (lambda: solve_monotone(lambda x: x, 5.0, 0.0, 1.0, ftol=1e-6),
+         r"^solve_monotone: target 5\.0 is outside \[f\(0\.0\), f\(1\.0\)\] = \[0, 1\]$"),
+        # lo > hi
+        (lambda: solve_monotone(lambda x: x, 0.5, 1.0, 0.0, ftol=1e-6),
+         r"^solve_monotone: bracket \[1\.0, 0\.0\] is not allowed; expected finite lo < hi$"),
+        # no tolerance
+        (lambda: solve_monotone(lambda x: x, 0.5, 0.0, 1.0, ftol=0.0),
+         r"^solve_monotone: target = 0\.5, ftol = 0\.0 not allowed; expected finite, ftol > 0$"),
+        # f not finite
+        (lambda: solve_monotone(lambda x: math.nan, 0.5, 0.0, 1.0, ftol=1e-6),
+         r"^solve_monotone: f is not finite at the bracket \[0\.0, 1\.0\]$"),
+        # never reaches the target
+        (lambda: bracket_up(lambda x: x, 50.0, 1.0, 10.0),
+         r"^bracket_up: f\(10\) = 10 does not reach 50\.0 up to 10$"),
+        # a failed run
+        (lambda: bracket_up(lambda x: math.nan, 5.0, 1.0, 10.0),
+         r"^bracket_up: f\(1\) is not finite before reaching 5\.0$"),
+        # x0 must be positive
+        (lambda: bracket_up(lambda x: x, 5.0, 0.0, 10.0),
+         r"^bracket_up: x0 = 0\.0, x_max = 10\.0 not allowed; expected 0 < x0 <= x_max, finite$"),
     ],
-)
-def test_the_root_search_rejects_bad_input(call):
-    with pytest.raises(ValueError):
+)  # fmt: skip
+def test_the_root_search_rejects_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
         call()
 
 

@@ -146,7 +146,7 @@ def test_rng_and_seed_are_the_same_thing():
     a.run_for(10)
     b.run_for(10)
     assert a.timeseries().equals(b.timeseries())
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^pass either seed or rng, not both$"):
         CarryUnwindModel(seed=1, rng=1)
 
 
