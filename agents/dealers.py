@@ -74,12 +74,12 @@ class DealerConfig(Validated):
         hi=5000.0,
         doc="calm-market FX capacity 1/Γ: a $1 bn customer flow moves USD/JPY by 100/c % on impact",
         source="Evans & Lyons (2002): ~0.5% per $1 bn of interdealer flow (c≈200); customer flow moves prices "
-        "less (here 0.25%/bn on dealers alone; with real money's 2,741 and the long-horizon investors' slope "
-        "within a day, 0.004 x 3,000 = 12, at their defaults, 100/(400 + 2,741 + 12) ≈ 0.032%/bn on a calm day "
-        "(the risk index at its mean), and 0.032%/bn measured, fx_impact_pct_per_bn's median in the baseline "
-        "(seeds 1 and 2, 1,500 days, at the defaults of 5 December 2026): about a sixteenth of Evans & Lyons' "
-        "interdealer figure, with dealers carrying about an eighth of the market's elasticity); range: 5% to "
-        "0.02% per $1 bn",
+        "less (here 0.25%/bn on dealers alone; with real money's 2,165 and the long-horizon investors' slope "
+        "within a day, 0.004 x 3,000 = 12, at their defaults, 100/(400 + 2,165 + 12) ≈ 0.039%/bn on a calm day "
+        "(the risk index at its mean), and 0.039%/bn measured, fx_impact_pct_per_bn's median in the baseline "
+        "(seeds 1 and 2, 1,500 days, at the third refit's defaults of 5 December 2026): about a thirteenth of "
+        "Evans & Lyons' interdealer figure, with dealers carrying about a sixth of the market's elasticity); "
+        "range: 5% to 0.02% per $1 bn",
     )
     ust_capacity_usd_bn_per_bp: float = param(
         8.0,
