@@ -980,6 +980,15 @@ def _yes_no(flag: bool | None) -> str:
     return "n/a" if flag is None else "yes" if flag else "no"
 
 
+def _bp(estimate: Sequence[float]) -> str:
+    """A ``(mean, lo, hi)`` of :func:`seed_ci` in basis points as the notes write it: "43 bp [42, 44]"; "n/a" where
+    the mean is undefined, the mean alone where the interval is (one seed)."""
+    m, lo, hi = estimate
+    if not math.isfinite(m):
+        return "n/a"
+    return f"{m:.0f} bp" + (f" [{lo:.0f}, {hi:.0f}]" if math.isfinite(lo) and math.isfinite(hi) else "")
+
+
 def _mean(x: np.ndarray) -> float:
     """The mean, NaN for no values (a failed run has no auction days) without NumPy's warning."""
     return float(x.mean()) if x.size else math.nan
@@ -1043,8 +1052,9 @@ def h4(seeds, workers, quick) -> HypothesisResult:
         dy,
         worlds,
         notes="Trigger: the super-long investors' required 30y JGB yield 100 bp higher from day 20 (a super-long "
-        "sell-off; the cleared 30y rises by less, about 40 bp on average over the year after it at the defaults) "
-        "against the same seed without it. The structural-flows view's indirect-bidder share stays high (the 95% "
+        f"sell-off; the cleared 30y rises by less: {_bp(worlds['repatriation']['jgb30y_change_bp'])} on average "
+        "over the rest of the year in these runs) against the same seed without it. The structural-flows view's "
+        "indirect-bidder share stays high (the 95% "
         f"interval of its change in the auctions lies above −{100 * H4_INDIRECT_SHARE_FALL:g} pp, a tolerance this "
         "project chose, not sourced; reported beside the verdict, not in it): "
         f"{_yes_no(stays_high)}. Seeds with a run that failed to clear (their effects undefined): "

@@ -1022,6 +1022,19 @@ def test_the_fields_refused_as_switched_by_an_arm_are_those_the_arms_switch(monk
         assert switched == set(hyp.SWITCHED_BY_AN_ARM.get(key, {})), key
 
 
+def test_h4s_notes_give_the_30y_rise_its_runs_measured(monkeypatch):
+    """The notes quote the cleared 30y's rise after the trigger from the runs themselves (planted: 25 bp higher
+    in the shocked arm on every day), not a figure written into the code."""
+
+    def moves(arm):
+        return {"jgb30y_yield": 0.0025, "ust10y_yield": 1e-4} if arm.events else {}
+
+    monkeypatch.setattr(hyp, "run_arms", planted_runs(moves))
+    h4 = hyp.h4(SEEDS, workers=1, quick=True)
+    assert h4.worlds["repatriation"]["jgb30y_change_bp"][0] == pytest.approx(25.0)
+    assert "the cleared 30y rises by less: 25 bp [25, 25] on average over the rest of the year" in h4.notes
+
+
 @pytest.mark.parametrize("fall, expected", [(0.10, False), (0.01, True)])
 def test_h4s_counter_view_reads_the_indirect_shares_interval_against_its_stated_tolerance(monkeypatch, fall,
                                                                                           expected):  # fmt: skip
