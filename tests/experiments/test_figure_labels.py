@@ -124,17 +124,20 @@ def assert_numbered_apart(ax, canvas, count: int) -> None:
 
 
 def test_overview_numbers_event_days_without_overlap_and_names_them_in_a_key():
-    """Nine event days, eight of them within four weeks (the August 2024 replay): the numbers at the
-    top of the USD/JPY panel must not overlap each other, and the key names every event once."""
+    """Eleven event days, eight of them within four weeks (the August 2024 replay conditional on the Fed's
+    repricing, whose observed 2y closes add days to the replay's): the numbers at the top of the USD/JPY
+    panel must not overlap each other, and the key names every event once. (The replay from its inputs
+    alone has eight days, spread over seven weeks since the S&P 500's fall of 24 July left it.)"""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     from experiments.analysis.plots import EVENT_KEY_WIDTH, plot_overview
     from model.results import run_simulation
     from model.scenarios import load_scenario
 
+    scenario = "boj_hike_2024_conditional_fed"
     days = 120  # a day is then narrower than a number
-    df = run_simulation(scenario="boj_hike_2024", seed=1, days=days).timeseries
-    events = [(e.day, e.kind.replace("_", " ")) for e in load_scenario("boj_hike_2024").events if e.day <= days]
+    df = run_simulation(scenario=scenario, seed=1, days=days).timeseries
+    events = [(e.day, e.kind.replace("_", " ")) for e in load_scenario(scenario).events if e.day <= days]
     distinct = sorted({d for d, _ in events})
     assert len(distinct) >= 8 and distinct[7] - distinct[0] < 25  # crowded: the case the key is for
     fig = plot_overview(df, events=events)
