@@ -400,7 +400,7 @@ def leverage_binds_summary(rows: list[dict[str, float]]) -> dict[str, Any]:
     unwound there, by force or otherwise; ``among_unwound`` gives the measures over the seeds that did.
 
     The outcome splits: in some seeds the trigger unwinds the book (its carry stock falls over the
-    month), in others the stock grows and nobody is called. ``seeds_unwound`` counts the first, and
+    month), in others the stock grows and few funds, if any, are called. ``seeds_unwound`` counts the first, and
     ``among_unwound`` gives the month's measures over them alone (median and range), so that a median
     over all seeds of "nobody called" is not read as "leverage never binds"."""
     crowded = [r for r in rows if r.get("crowded") == 1.0]
@@ -620,7 +620,7 @@ def map_report(seeds: int, days: int, workers: int, base: dict[str, Any] | None 
     are fitted by, :func:`experiments.calibration.baseline.joint_score`). Every run takes
     ``base``; the cell's own two fields win. The grid holds the previous calibration's γ 1.28 and caps up to
     11.5; the current defaults (γ 0.8791, caps up to 5.913, refitted a third time on 5 December 2026) lie
-    between its cells."""
+    between its cells in γ and just below its lowest caps (6)."""
     from experiments.calibration.baseline import data_targets, joint_score, joint_targets, score
     from experiments.runner import run_tasks
 
