@@ -127,7 +127,7 @@ def test_overview_numbers_event_days_without_overlap_and_names_them_in_a_key():
     """Eleven event days, eight of them within four weeks (the August 2024 replay conditional on the Fed's
     repricing, whose observed 2y closes add days to the replay's): the numbers at the top of the USD/JPY
     panel must not overlap each other, and the key names every event once. (The replay from its inputs
-    alone has eight days, spread over seven weeks since the S&P 500's fall of 24 July left it.)"""
+    alone has eight days, spread over 48 trading days since the S&P 500's fall of 24 July left it.)"""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     from experiments.analysis.plots import EVENT_KEY_WIDTH, plot_overview
