@@ -727,7 +727,11 @@ class TrendFollowers(Sector):
     def publish(self, model) -> dict[str, float]:
         if self.state is None:
             return {}
-        return {"cta_fwd_usd_bn": self.sums[0] if self.sums else float(self.state.fwd_usd_bn.sum())}
+        if self.sums:
+            net, gross = self.sums[0], self.sums[1]
+            return {"cta_fwd_usd_bn": net, "cta_long_usd_bn": 0.5 * (gross + net)}
+        x = self.state.fwd_usd_bn
+        return {"cta_fwd_usd_bn": float(x.sum()), "cta_long_usd_bn": float(np.maximum(x, 0.0).sum())}
 
     def holdings(self) -> dict[str, float]:
         st = self.state

@@ -611,11 +611,14 @@ class RetailFx(Sector):
         self.brokers_usd_bn = 0.0
         self.weight = 1.0  # today's calm-market weight
         self.totals: SettleTotals | None = None
+        # (long dollars, margin of the accounts in business), summed at the start and after each settlement
+        self.sums = (0.0, 0.0)
 
     def start(self, model) -> None:
         mk = model.market
-        self.state = init_retail_fx(self.config, model.streams["retail_fx.init"], usdjpy=mk.usdjpy)
+        s = self.state = init_retail_fx(self.config, model.streams["retail_fx.init"], usdjpy=mk.usdjpy)
         self.reference_log_usdjpy = mk.log_usdjpy
+        self.sums = _record_sums(s.position_usd_bn, s.margin_usd_bn, s.active)
 
     def open_books(self, ledger) -> None:
         s = self.state
@@ -659,6 +662,11 @@ class RetailFx(Sector):
         alpha = 1.0 - 0.5 ** (1.0 / self.config.reference_halflife_days)
         self.reference_log_usdjpy += alpha * (math.log(day.usdjpy) - self.reference_log_usdjpy)
         self.totals = t
+        self.sums = _record_sums(s.position_usd_bn, s.margin_usd_bn, s.active)
+
+    def publish(self, model) -> dict[str, float]:
+        # the long dollars whose stop-outs the risk index's forced sales count (market.risk_forced_scale)
+        return {"retail_long_usd_bn": self.sums[0]}
 
     # -- accounts ---------------------------------------------------------------------------------
     def holdings_rows(self) -> dict[str, dict[str, float]]:
@@ -673,8 +681,8 @@ class RetailFx(Sector):
         return self.holdings_rows()["retail_fx"]
 
     def record(self, model) -> dict[str, float]:
-        s, t = self.state, self.totals
-        long_usd, equity = _record_sums(s.position_usd_bn, s.margin_usd_bn, s.active)
+        t = self.totals
+        long_usd, equity = self.sums  # positions and margin change only at settlement, which summed them
         return {
             "retail_fx_long_usd_bn": long_usd,
             "retail_stopouts": t.stopouts if t else 0,

@@ -231,6 +231,17 @@ class MarketConfig(Validated):
         doc="the risk index responds to the day's USD/JPY move and forced sales (False: a = c = 0, its news and "
         "sentiment events kept; an ablation switch)",
     )
+    risk_forced_scale: str = param(
+        "carry_funds",
+        choices=("carry_funds", "leveraged_long"),
+        doc="what the day's forced sales f_t are measured against in the risk index (K): 'carry_funds', yesterday's "
+        "net forwards of the carry funds alone; 'leveraged_long', every leveraged long-dollar position whose forced "
+        "sales f_t counts: the funds' net forwards, the retail FX accounts' long dollars and the CTAs' long forwards",
+        source="modelling choice, not estimated: f_t counts the retail traders' stop-outs and failed CTAs' closed "
+        "longs as well as the funds' forced sales; 'carry_funds' (the form fitted so far) divides them all by the "
+        "funds' stock, 'leveraged_long' by the stock they come from (docs/model/state.md)",
+        range_note="a modelling choice between the two denominators",
+    )
     risk_vol_yardstick: str = param(
         "realised",
         choices=("implied", "realised"),

@@ -56,7 +56,16 @@ from numba import njit
 
 from model.sector import AUX_FORCED, AUX_LOG_RISK, AUX_RISK_CHANNELS, FX, TRADING_DAYS, UST, Sector
 
-__all__ = ["RiskIndex", "RiskInputs", "expected_daily_vol", "risk_flows", "risk_index_level", "SMOOTHING"]
+__all__ = [
+    "FORCED_SCALE_FLOOR",
+    "RiskIndex",
+    "RiskInputs",
+    "expected_daily_vol",
+    "forced_sales_scale",
+    "risk_flows",
+    "risk_index_level",
+    "SMOOTHING",
+]
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 # ε in g(r): a hundredth of a percent, far below a calm day's move (~0.6%)
@@ -152,11 +161,31 @@ def expected_daily_vol(mk, cfg) -> float:
     return cfg.implied_fx_vol_pa(mk.risk_index) / math.sqrt(TRADING_DAYS)
 
 
+# K's floor, USD bn: a numerical assumption, not estimated, so that a day after the funds have nearly all
+# unwound does not divide by almost nothing (docs/model/state.md)
+FORCED_SCALE_FLOOR = 10.0
+
+
+def forced_sales_scale(signals: dict[str, float], scale: str) -> float:
+    """``K``, the stock the day's forced sales are a share of, from yesterday's published positions (USD bn).
+
+    ``"carry_funds"``: the funds' net forwards; ``"leveraged_long"``: those plus the retail accounts' and
+    the CTAs' long dollars, the positions whose stop-outs and liquidations the forced sales also count.
+    Floored at :data:`FORCED_SCALE_FLOOR`.
+    """
+    stock = signals.get("carry_stock_usd_bn", 0.0)
+    if scale == "leveraged_long":
+        stock = stock + signals.get("retail_long_usd_bn", 0.0) + signals.get("cta_long_usd_bn", 0.0)
+    return max(stock, FORCED_SCALE_FLOOR)
+
+
 class RiskIndex(Sector):
     """The risk index as a block of the clearing: no trades, no ledger rows, one column of its own.
 
-    Reads the funds' carry stock (``carry_stock_usd_bn``) from ``model.signals``; the model takes
-    the index at the cleared prices from the clearing (``Day.log_risk_index``) into the market state.
+    Reads the positions forced sales are measured against (``carry_stock_usd_bn``, and with
+    ``market.risk_forced_scale = "leveraged_long"`` also ``retail_long_usd_bn`` and ``cta_long_usd_bn``)
+    from ``model.signals``; the model takes the index at the cleared prices from the clearing
+    (``Day.log_risk_index``) into the market state.
     """
 
     name = "risk_index"
@@ -186,9 +215,7 @@ class RiskIndex(Sector):
             equity_before=model.macro.equity_return_before_trading(),
             equity_duration=model.config.macro.equity_rate_duration,
             y_us_prev=mk.ust10y_yield,
-            # K floored at $10 bn: a numerical assumption, not estimated, so that a day after the funds have
-            # nearly all unwound does not divide by almost nothing (docs/model/state.md)
-            carry_stock=max(model.signals.get("carry_stock_usd_bn", 0.0), 10.0),
+            carry_stock=forced_sales_scale(model.signals, cfg.risk_forced_scale),
             log_max=math.log(cfg.risk_index_max),
             channels_prev=self.channels,
             channel_persistence=cfg.risk_channel_persistence_ratio * cfg.risk_persistence,

@@ -18,7 +18,7 @@ from agents.dealers import DealerInputs, capacity_factor, marked_equity
 from model.accounting import AccountingError, check_identities
 from model.clearing import Work
 from model.registry import DEFAULT_SECTORS
-from model.risk import MIN_REALISED_VOL, RiskIndex, RiskInputs, risk_flows
+from model.risk import FORCED_SCALE_FLOOR, MIN_REALISED_VOL, RiskIndex, RiskInputs, forced_sales_scale, risk_flows
 from model.scenarios import ScenarioEvent
 from model.sector import (
     AUX_FORCED,
@@ -629,6 +629,41 @@ def test_the_yardstick_is_the_implied_volatility_or_the_models_own_ewma_volatili
             assert RiskIndex.clearing_inputs(model.risk_index, model).expected_vol == MIN_REALISED_VOL
     with pytest.raises(ConfigError, match="risk_vol_yardstick"):
         make_model(seed=3, market__risk_vol_yardstick="vix")
+
+
+def test_forced_sales_are_measured_against_the_stock_they_come_from():
+    """``K`` recomputed from the sectors' own books every day for 150 days: the funds' net forwards alone
+    (``market.risk_forced_scale = "carry_funds"``), or those plus every retail account's long dollars and
+    every CTA's long forwards (``"leveraged_long"``), the positions whose forced sales ``f_t`` counts."""
+    for scale in ("carry_funds", "leveraged_long"):
+        model = make_model(seed=3, market__risk_forced_scale=scale)
+        mixed = 0  # days on which some CTAs are long and others short, so that only the longs must count
+        for _ in range(150):
+            model.step()
+            model._publish()  # the positions after today's settlement, as tomorrow's decisions will read them
+            sectors = model.sectors
+            funds = float(sectors["hedge_funds"].state.fwd_usd_bn.sum())
+            retail = float(sectors["retail_fx"].state.position_usd_bn.sum())
+            ctas = sectors["cta"].state.fwd_usd_bn
+            mixed += bool((ctas > 0.0).any() and (ctas < 0.0).any())
+            want = funds if scale == "carry_funds" else funds + retail + float(ctas[ctas > 0.0].sum())
+            got = RiskIndex.clearing_inputs(model.risk_index, model).carry_stock
+            assert got == pytest.approx(want, rel=1e-12)
+            # the retail sums the settlement keeps are the ones the record reports
+            assert retail > 1.0 and model.history["retail_fx_long_usd_bn"][-1] == pytest.approx(retail, rel=1e-12)
+        assert mixed > 10
+    with pytest.raises(ConfigError, match="risk_forced_scale"):
+        make_model(seed=3, market__risk_forced_scale="all")
+
+
+def test_the_forced_sales_scale_is_floored_and_reads_only_the_positions_it_names():
+    signals = {"carry_stock_usd_bn": 2.0, "retail_long_usd_bn": 3.0, "cta_long_usd_bn": 1.0, "cta_fwd_usd_bn": 50.0}
+    assert forced_sales_scale(signals, "carry_funds") == FORCED_SCALE_FLOOR
+    assert forced_sales_scale(signals, "leveraged_long") == FORCED_SCALE_FLOOR
+    signals["carry_stock_usd_bn"] = 40.0
+    assert forced_sales_scale(signals, "carry_funds") == 40.0
+    assert forced_sales_scale(signals, "leveraged_long") == 44.0
+    assert forced_sales_scale({}, "leveraged_long") == FORCED_SCALE_FLOOR
 
 
 def test_against_the_realised_yardstick_the_response_is_about_zero_on_average_and_the_index_lower():
