@@ -62,7 +62,11 @@ sensitivity again with each feedback channel of ``CHANNELS`` switched off on its
 rise with volatility, funds' risk estimate, the risk index's response, dealers' capital, margin calls
 at once, real money's and dealers' capacity shrinking with the risk index, retail FX traders, CTAs,
 investor flows. Each arm reports, besides the figures above, the
-share of seeds that unwind more of the carry than the 50-60% observed. An arm whose switch the replay
+share of seeds that unwind more of the carry than the 50-60% observed, and its effect seed by seed: the
+median over seeds of its fall and carry unwound minus the same seed's with every channel on, with an
+interval. Read the effect, not the gap between the two arms' medians: where the seeds split into those
+whose funds meet a cascade of margin calls and those whose do not, a channel that tips a single seed
+across moves the median from one group to the other. An arm whose switch the replay
 already has (the channel is off at these parameters, such as real money's capacity at its fitted
 elasticity of 0) would be the replay itself, its effect a measured zero that is none: it is not run,
 and is reported as already off (``already_off``, with the fields and values it would have set).
@@ -115,7 +119,7 @@ __all__ = [
     "draw_positioning",
     "replay_run",
     "replay_measures",
-    "effect_of_inputs",
+    "paired_effects",
     "replay",
     "output_provenance",
     "output_files",
@@ -340,9 +344,10 @@ def run_positioning(seeds: Sequence[int], *, days: int = WINDOW_DAYS + 5, worker
 
 
 # The feedback channels of the unwind, each switched off on its own (the others on): which of them makes a
-# seed unwind more than was observed.
+# seed unwind more than was observed. ALL_ON, every channel on, is the arm the others are paired with.
+ALL_ON = "all on"
 CHANNELS: dict[str, dict[str, Any]] = {
-    "all on": {},
+    ALL_ON: {},
     "margins fixed (psi = 0)": {"hedge_funds__margin_vol_elasticity": 0.0},
     "funds' risk fixed (no VaR channel, no margin tightening)": {"hedge_funds__risk_feedback": False},
     "risk index exogenous": {"market__risk_endogenous": False},
@@ -387,7 +392,11 @@ def run_channels(seeds: Sequence[int], capitals: dict[str, float], *, days: int 
                  news_sd: float = 0.0, progress: bool = True,
                  base: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """The central sensitivity with each of ``CHANNELS`` switched off, at each of ``capitals`` (name → USD bn):
-    their summaries and per-seed measures (no paths). Each arm says which of its fields the "all on" arm at
+    their summaries and per-seed measures (no paths), and each arm's ``effect`` against the "all on" arm at the
+    same capital, seed by seed (:func:`paired_effects`).
+    The medians of two arms can differ by much more than the arms' seeds do: where the seeds split into two
+    groups (a cascade of margin calls or none), a channel that tips one seed moves the median across the gap.
+    Each arm says which of its fields the "all on" arm at
     the same capital already holds at its value (``fields_already_set``, :func:`fields_already_set`); an arm
     whose every field is among them is that arm's run itself (``already_off``: the channel is off at these
     parameters) and is not run: it has no summary, rather than the "all on" figures as a measured no effect."""
@@ -406,6 +415,11 @@ def run_channels(seeds: Sequence[int], capitals: dict[str, float], *, days: int 
             arm = _arm(seeds, {**own, **extra}, desc=f"channels ({cap_name}: {name})", **kw)
             out[cap_name]["arms"][name].update(
                 summary=arm["summary"], per_seed=[{k: r[k] for k in keep} for r in arm["runs"]])  # fmt: skip
+        arms = out[cap_name]["arms"]
+        if "summary" in arms[ALL_ON]:
+            for name, arm in arms.items():
+                if name != ALL_ON and "summary" in arm:
+                    arm["effect"] = paired_effects(arm["per_seed"], arms[ALL_ON]["per_seed"])
     return out
 
 
@@ -493,7 +507,7 @@ def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd
            base: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """Run the replay at each sensitivity over the held-out seeds ``FIRST_SEED … FIRST_SEED + seeds − 1``, the
     central one also without its inputs (``no_inputs``, and ``effect_of_inputs``: per-seed differences,
-    :func:`effect_of_inputs`), (``conditional``) the variant
+    :func:`paired_effects`), (``conditional``) the variant
     conditional on the observed repricing of the Fed (``CONDITIONAL``, central sensitivity), then
     (``positioning``) the central sensitivity across the funds' capital (:func:`run_positioning`) and
     (``channels``, which needs ``positioning``) each feedback channel switched off at the default and the
@@ -508,8 +522,8 @@ def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd
     for name, extra in SENSITIVITIES.items():
         report["by_sensitivity"][name] = _arm(ids, extra, desc=f"replay ({name})", **kw)
     report["no_inputs"] = _arm(ids, SENSITIVITIES["central"], desc="replay (no inputs)", quiet=True, **kw)
-    report["effect_of_inputs"] = effect_of_inputs(report["by_sensitivity"]["central"]["runs"],
-                                                  report["no_inputs"]["runs"])  # fmt: skip
+    report["effect_of_inputs"] = paired_effects(report["by_sensitivity"]["central"]["runs"],
+                                                report["no_inputs"]["runs"])  # fmt: skip
     if conditional:
         report["conditional"] = {"scenario": CONDITIONAL,
                                  **_arm(ids, {}, desc="replay (conditional on the Fed's repricing)",
@@ -526,11 +540,30 @@ def replay(seeds: int, *, days: int = WINDOW_DAYS + 5, workers: int = 1, news_sd
     return report
 
 
-def effect_of_inputs(replayed: list[dict[str, Any]], quiet: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per figure of :data:`PAIRED`: the median over seeds of the replay's value minus the same seed's run
-    without inputs, with its interval (:func:`~experiments.analysis.statistics.seed_spread`), over the
-    seeds where both cleared (:func:`~experiments.analysis.statistics.paired_difference`)."""
-    return {key: paired_difference([r[key] for r in replayed], [r[key] for r in quiet]) for key in PAIRED}
+def paired_effects(arm: list[dict[str, Any]], reference: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per figure of :data:`PAIRED`: the median over seeds of ``arm``'s value minus the same seed's value in
+    ``reference`` (the replay against its run without inputs, or a channel switched off against every channel
+    on), with its interval (:func:`~experiments.analysis.statistics.seed_spread`), over the seeds where both
+    cleared (:func:`~experiments.analysis.statistics.paired_difference`). Runs are paired by their ``seed``
+    where every run has one, otherwise by position."""
+    if all("seed" in r for r in (*arm, *reference)):
+        by_seed = {r["seed"]: r for r in reference}
+        seeds = [r["seed"] for r in arm]
+        if sorted(by_seed) != sorted(seeds):
+            raise ValueError(f"paired runs: the arms' seeds differ ({sorted(seeds)} against {sorted(by_seed)})")
+        reference = [by_seed[s] for s in seeds]
+    elif len(arm) != len(reference):
+        raise ValueError(f"paired runs: {len(arm)} runs against {len(reference)}")
+    return {key: paired_difference([r[key] for r in arm], [r[key] for r in reference]) for key in PAIRED}
+
+
+def _effect_text(effect: dict[str, Any] | None) -> str:
+    """A channel arm's paired changes of the fall and the carry unwound, for the printed report."""
+    if not effect:
+        return ""
+    fall, carry = effect["fall_pct"], effect["carry_fall_pct"]
+    return (f"  fall {fall['median']:+.2f} [{fall['ci95_lo']:+.2f}, {fall['ci95_hi']:+.2f}]"
+            f"  unwound {carry['median']:+.1f} [{carry['ci95_lo']:+.1f}, {carry['ci95_hi']:+.1f}]")  # fmt: skip
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
@@ -745,7 +778,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"channels at the {cap_name} capital (${block['capital_usd_bn']:.1f} bn): median fall, seeds in -18..-8%, "
             f"seeds unwinding > {OBSERVED_UNWOUND_PCT[1]:.0f}%, median risk-index peak, median "
-            f"{UNWOUND_LARGEST_DRAWDOWN}, failed runs"
+            f"{UNWOUND_LARGEST_DRAWDOWN}, failed runs; then, seed by seed against every channel on, the median "
+            "change of the fall and of the carry unwound (pp) [95% CI]"
         )
         for name, arm in block["arms"].items():
             if arm.get("already_off"):
@@ -755,7 +789,8 @@ def main(argv: list[str] | None = None) -> int:
             s = arm["summary"]
             print(f"  {name:>36}: {s['fall_pct']['median']:7.2f}%  {s['share_in_band']:.2f}  "
                   f"{s['share_beyond_observed']:.2f}  {s['risk_index_peak']['median']:6.1f}  "
-                  f"{s['carry_fall_pct']['median']:5.1f}%  {s['failed_runs']}")  # fmt: skip
+                  f"{s['carry_fall_pct']['median']:5.1f}%  {s['failed_runs']}"
+                  + _effect_text(arm.get("effect")))  # fmt: skip
     if "map" in report:
         print(
             "map: share of seeds in -18..-8% (share whose carry stock's largest drawdown since 1 Jul exceeds the "

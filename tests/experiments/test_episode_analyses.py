@@ -102,9 +102,22 @@ def test_the_effect_of_the_inputs_is_the_median_of_per_seed_differences_over_see
 
     replayed = [run(-10.0, 50.0), run(-8.0, 40.0), run(-12.0, 60.0), run(math.nan, math.nan)]
     quiet = [run(-5.0, 10.0), run(-6.0, 30.0), run(-2.0, 20.0), run(-3.0, 5.0)]
-    out = replay.effect_of_inputs(replayed, quiet)
+    out = replay.paired_effects(replayed, quiet)
     assert out["fall_pct"]["median"] == -5.0 and out["carry_fall_pct"]["median"] == 40.0  # of -5,-2,-10; 40,10,40
     assert out["fall_pct"]["pairs"] == 3 and out["fall_pct"]["pairs_without_a_value"] == 1
+
+
+def test_paired_effects_pair_runs_by_seed_not_by_position():
+    def run(seed, fall):
+        return {**dict.fromkeys(replay.MEASURES, 0.0), "seed": seed, "fall_pct": fall}
+
+    arm = [run(1, -10.0), run(2, -8.0), run(3, -4.0)]
+    reference = [run(3, -3.0), run(1, -9.0), run(2, -2.0)]  # the same seeds in another order
+    assert replay.paired_effects(arm, reference)["fall_pct"]["median"] == -1.0  # of -1, -6, -1
+    with pytest.raises(ValueError, match="seeds differ"):
+        replay.paired_effects(arm, [run(1, 0.0), run(2, 0.0), run(4, 0.0)])
+    with pytest.raises(ValueError, match="3 runs against 2"):
+        replay.paired_effects([{k: v for k, v in r.items() if k != "seed"} for r in arm], reference[:2])
 
 
 def test_a_failed_run_keeps_the_funds_that_failed_before_it_broke_down(monkeypatch):
@@ -142,6 +155,13 @@ def test_the_channel_arms_switch_off_one_channel_each_and_all_on_is_the_replay_i
     plain = replay.replay_run((4, 4, {"market__risk_news_sd": 0.0, "hedge_funds__capital_usd_bn": 35.0}))
     all_on = arms["all on"]["per_seed"][0]
     assert all_on == {k: plain[k] for k in all_on}  # the same run, bit for bit
+    # each other arm's effect is its own figure minus all on's, seed by seed; all on has none against itself
+    assert "effect" not in arms["all on"]
+    ran = [name for name, arm in arms.items() if name != "all on" and not arm["already_off"]]
+    assert ran and all("effect" not in arm for name, arm in arms.items() if name not in ran)
+    for name in ran:
+        effect = arms[name]["effect"]["fall_pct"]
+        assert effect["median"] == arms[name]["per_seed"][0]["fall_pct"] - all_on["fall_pct"] and effect["pairs"] == 1
 
 
 def test_every_replay_arm_takes_the_base_overrides_and_an_arms_own_switch_wins():
