@@ -209,12 +209,12 @@ class MarketConfig(Validated):
         lo=0.0,
         hi=20.0,
         doc="c: response of ln v to the day's forced sales (margin calls, stop-outs, liquidations) as a share of "
-        "the carry stock; a prior, not identified by the VIX's moments on the calm baseline (forced sales of a "
-        "tenth of the carry stock in a day raise v by ~10%)",
+        "the leveraged long-dollar stock K (market.risk_forced_scale); a prior, not identified by the VIX's moments "
+        "on the calm baseline (forced sales of a tenth of that stock in a day raise v by ~10%)",
         source="assumption, not estimated: a stated prior: forced sales are rare on the calm baseline, so the VIX's "
-        "moments there do not identify it (docs/model/state.md) (forced sales of a tenth of the carry stock in a day "
+        "moments there do not identify it (docs/model/state.md) (forced sales of a tenth of the stock in a day "
         "raise v by ~10%: e^0.1 ≈ 1.105)",
-        range_note="model coefficient: 0 (no channel) to a doubling of v when a tenth of the carry stock is "
+        range_note="model coefficient: 0 (no channel) to a doubling of v when a tenth of the stock is "
         "forced out in a day (ln 2 / 0.1 ≈ 7), with room above",
     )
     risk_equity_sensitivity: float = param(
@@ -232,14 +232,16 @@ class MarketConfig(Validated):
         "sentiment events kept; an ablation switch)",
     )
     risk_forced_scale: str = param(
-        "carry_funds",
+        "leveraged_long",
         choices=("carry_funds", "leveraged_long"),
         doc="what the day's forced sales f_t are measured against in the risk index (K): 'carry_funds', yesterday's "
         "net forwards of the carry funds alone; 'leveraged_long', every leveraged long-dollar position whose forced "
         "sales f_t counts: the funds' net forwards, the retail FX accounts' long dollars and the CTAs' long forwards",
         source="modelling choice, not estimated: f_t counts the retail traders' stop-outs and failed CTAs' closed "
-        "longs as well as the funds' forced sales; 'carry_funds' (the form fitted so far) divides them all by the "
-        "funds' stock, 'leveraged_long' by the stock they come from (docs/model/state.md)",
+        "longs as well as the funds' forced sales, so 'leveraged_long' divides them by the stock they come from; "
+        "'carry_funds', the form of every fit before the fourth refit of 2026-12-05, divides them all by the funds' "
+        "stock, and a retail stop-out weighs more once the funds have unwound. At the third refit's parameters the "
+        "two scored 25.92 and 25.83 on the calibration's objective (docs/model/calibration.md)",
         range_note="a modelling choice between the two denominators",
     )
     risk_vol_yardstick: str = param(
