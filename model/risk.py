@@ -26,8 +26,9 @@ models).
   where the model's moves run above it ``g``'s mean is positive and lifts the index's level;
 * ``f_t`` the day's forced sales of long-USD positions at the trial prices — margin calls beyond
   what funds would sell anyway, liquidations, broker stop-outs — which the customer sectors write
-  into the clearing's ``aux`` (:data:`model.sector.AUX_FORCED`), as a share of yesterday's carry
-  stock ``K``;
+  into the clearing's ``aux`` (:data:`model.sector.AUX_FORCED`), as a share of yesterday's leveraged
+  long-dollar stock ``K`` (:func:`forced_sales_scale`: by default the funds', the retail accounts' and
+  the CTAs' long dollars, the positions those forced sales come from);
 * ``Δln E_t`` the day's return of the US equity index (:mod:`model.macro`): growth news, its own
   shock and ``−D_e·Δy_us`` at the trial US yield. Stocks falling raise the index ("the leverage
   effect"); ``e`` = ``market.risk_equity_sensitivity`` is the slope of daily ln VIX changes on S&P 500

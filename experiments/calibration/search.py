@@ -76,6 +76,7 @@ def search(
     profile: int = 0,
     desc: str = "calibration",
     fixed: Mapping[str, Any] | None = None,
+    start: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """Seeded random search with one local refinement; returns ``best`` and every ``candidates`` entry.
 
@@ -99,6 +100,10 @@ def search(
     fixed
         Overrides every run takes besides the searched ones (fields held at values other than their
         defaults, e.g. to fit the rest with one of them fixed); none of them may be searched.
+    start
+        A point scored before the uniform draws, typically the current defaults, so that a refit ends no worse
+        than where it started by its own objective; left out (``start_in_bounds`` false) where it lies outside
+        ``bounds``. The uniform draws are the same with or without it.
     """
     fixed = dict(fixed or {})
     if set(fixed) & set(bounds):
@@ -110,6 +115,14 @@ def search(
     rng = np.random.default_rng(search_seed)
     first = [{**fixed, **dict(zip(names, map(float, _draw(rng, lo, hi, logs)), strict=True))}
              for _ in range(candidates)]  # fmt: skip
+    start_in_bounds = None
+    if start is not None:
+        if set(start) != set(names):
+            raise ValueError(f"start = {sorted(start)} must name exactly the searched fields {sorted(names)}")
+        point = np.array([float(start[n]) for n in names])
+        start_in_bounds = bool(np.all((lo <= point) & (point <= hi)))
+        if start_in_bounds:
+            first.insert(0, {**fixed, **dict(zip(names, map(float, point), strict=True))})
     scored = _evaluate(run, score, first, seeds, days, workers, desc)
     best = min(scored, key=lambda r: r["objective"])
     for j, name in enumerate(names if profile > 0 else ()):
@@ -123,7 +136,8 @@ def search(
     scored += _evaluate(run, score, local, seeds, days, workers, desc)
     best = min(scored, key=lambda r: r["objective"])
     return {"bounds": {n: list(bounds[n]) for n in names}, "log_scale": list(log_scale), "seeds": seeds,
-            "days": days, "search_seed": search_seed, "profile": profile, "fixed": fixed, "best": best,
+            "days": days, "search_seed": search_seed, "profile": profile, "fixed": fixed,
+            "start": None if start is None else dict(start), "start_in_bounds": start_in_bounds, "best": best,
             "candidates": scored}  # fmt: skip
 
 

@@ -41,6 +41,40 @@ def test_search_finds_a_planted_minimum_and_is_reproducible():
     assert other["candidates"] != out["candidates"]
 
 
+def test_a_start_point_is_scored_first_and_leaves_the_uniform_draws_as_they_were():
+    """The narrow well of :func:`well_run` that 12 uniform draws miss: started at a point inside it, the search
+    ends there or better; the draws after the start are the same as without it; a start outside the bounds is
+    left out and said to be."""
+    kw = dict(candidates=12, seeds=1, days=1, search_seed=7, log_scale=("b",))
+    plain = search(well_run, planted_score, BOUNDS, **kw)
+    started = search(well_run, planted_score, BOUNDS, start={"a": 0.8, "b": 20.0}, **kw)
+    assert started["candidates"][0]["parameters"] == {"a": 0.8, "b": 20.0} and started["start_in_bounds"]
+    assert started["best"]["objective"] <= started["candidates"][0]["objective"] < 0.2
+    assert plain["best"]["objective"] > 0.3  # the draws alone miss the well's floor
+    assert [c["parameters"] for c in started["candidates"][1:13]] == [c["parameters"] for c in plain["candidates"][:12]]
+    outside = search(well_run, planted_score, BOUNDS, start={"a": 1.5, "b": 20.0}, **kw)
+    assert outside["start_in_bounds"] is False and outside["candidates"][:12] == plain["candidates"][:12]
+    with pytest.raises(ValueError, match="exactly the searched fields"):
+        search(well_run, planted_score, BOUNDS, start={"a": 0.8}, **kw)
+
+
+def test_the_baseline_search_starts_at_the_defaults_of_the_fields_it_searches(monkeypatch, tmp_path):
+    from model.scenarios import load_scenario
+
+    seen = {}
+
+    def fake_search(run, score, bounds, **kw):
+        seen["bounds"], seen["start"] = dict(bounds), dict(kw["start"])
+        return {"best": {"objective": 0.0}, "candidates": []}
+
+    monkeypatch.setattr("experiments.calibration.search.search", fake_search)
+    assert baseline.main(["--objective", "joint", "--search-caps", "--out", str(tmp_path / "r.json")]) == 0
+    config = load_scenario("baseline").config
+    assert set(seen["start"]) == set(seen["bounds"])
+    assert seen["start"]["hedge_funds__max_leverage"] == config.hedge_funds.max_leverage
+    assert seen["start"]["real_money__noise_persistence"] == config.real_money.noise_persistence
+
+
 def well_run(task):
     """A broad bowl in b (minimum at 20, in logs) with a narrow well in a (width 0.03 around 0.8) that
     lowers the value by 0.9: like a good region that is thin in one direction."""
