@@ -135,16 +135,16 @@ class HedgeFundConfig(Validated):
         range_note="1-20% a year",
     )
     max_leverage: float = param(
-        5.913,
+        5.563,
         unit="x equity",
         lo=1.0,
         hi=50.0,
         doc="upper end of the FX leverage caps (1/initial margin on forwards in calm markets); 1 = unleveraged",
         source=JOINT_REFIT + ", searched over 2-33; FX margins for majors 3-10% (CFTC/NFA retail 2%, prime brokers "
         "5-10%) give caps of 10-33, while the fit's caps, drawn from Beta(leverage_beta_a, leverage_beta_b) on [1, "
-        "max_leverage], put calm margins at 19-60% (5th-95th percentile, median 29%): far above the quoted range, "
+        "max_leverage], put calm margins at 20-62% (5th-95th percentile, median 30%): far above the quoted range, "
         "a fund's or its prime broker's risk limit rather than the margin itself; TFG 2012 use λmax = 5-20 (the "
-        "second refit, 8.124, put them at 14-51%)",
+        "third refit, 5.913, put them at 19-60%; the second, 8.124, at 14-51%)",
         range_note="FX margins 2-10% (CFTC/NFA, prime brokers): caps up to 50x; 1 = unleveraged",
     )
     leverage_beta_a: float = param(
@@ -163,11 +163,11 @@ class HedgeFundConfig(Validated):
         source="assumption: Beta(2, 2), as leverage_beta_a",
     )
     risk_aversion_median: float = param(
-        0.8791,
+        0.8416,
         lo=0.5,
         hi=10.0,
         doc="median relative risk aversion γ (lognormal across funds)",
-        source=JOINT_REFIT + " (the second refit: 0.9167)",
+        source=JOINT_REFIT + " (the third refit: 0.8791; the second: 0.9167)",
         range_note="relative risk aversion estimates ~1-10 (Mehra & Prescott 1985; Bliss & Panigirtzoglou 2004)",
     )
     risk_aversion_dispersion: float = param(

@@ -619,7 +619,7 @@ def map_report(seeds: int, days: int, workers: int, base: dict[str, Any] | None 
     :func:`experiments.calibration.baseline.score`) and ``joint_objective`` (the joint one the defaults
     are fitted by, :func:`experiments.calibration.baseline.joint_score`). Every run takes
     ``base``; the cell's own two fields win. The grid holds the previous calibration's γ 1.28 and caps up to
-    11.5; the current defaults (γ 0.8791, caps up to 5.913, refitted a third time on 5 December 2026) lie
+    11.5; the current defaults (γ 0.8416, caps up to 5.563, refitted a fourth time on 5 December 2026) lie
     between its cells in γ and just below its lowest caps (6)."""
     from experiments.calibration.baseline import data_targets, joint_score, joint_targets, score
     from experiments.runner import run_tasks

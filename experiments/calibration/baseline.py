@@ -3,7 +3,8 @@
 The calibration uses the calm ``baseline`` scenario and the data's daily USD/JPY returns only
 (R's Ecdat ``Garch``, 1980-87; :func:`experiments.analysis.validation.load_usdjpy_data`). No
 episode enters it: the August 2024 replay is reported afterwards, not fitted to (though not blind: the
-choice to hold real money's noise persistence was made with a weak replay in view).
+joint fits before the fourth refit held real money's noise persistence by a choice made with a weak replay
+in view; the fourth ran the search both ways and kept the lower objective, which was the held one).
 
 Parameters searched (each within its declared range; none has a direct empirical source):
 
