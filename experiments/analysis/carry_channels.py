@@ -44,13 +44,14 @@ __all__ = [
 # A crowded book as the model defines it: the aggregate carry stock at or above the ~$250 bn anchor,
 # with at least half the funds' equity within 1.2x their maintenance margin. Funds hold 1.5x their own
 # targets (capped by their margins: CFTC leveraged yen shorts at a 17-year high, Jul 2024), with
-# maintenance at 90% of the initial margin (CME's ratio for FX futures, ~91%) and $85 bn of capital
+# maintenance at 90% of the initial margin (CME's ratio for FX futures, ~91%) and $90 bn of capital
 # (the default $35 bn gives a carry stock well below the anchor; see warmup_carry_stock). The capital
 # was $60 bn until the first refit of 5 December 2026, whose tighter caps held that book at $220-240 bn,
-# and $70 bn until the third, whose caps (up to 5.9) held it at $213-233 bn (seeds 1-3 with 200 funds and
-# 1001-1005); at $85 bn it is $258-282 bn on the same seeds.
+# $70 bn until the third, whose caps (up to 5.9) held it at $213-233 bn (seeds 1-3 with 200 funds and
+# 1001-1005), and $85 bn until the fourth, at whose defaults $85 bn gave $247-269 bn on the same seeds;
+# at $90 bn it is $261-285 bn.
 CROWDED = {
-    "hedge_funds__capital_usd_bn": 85.0,
+    "hedge_funds__capital_usd_bn": 90.0,
     "hedge_funds__initial_leverage_fraction": 1.5,
     "hedge_funds__maintenance_ratio": 0.9,
 }

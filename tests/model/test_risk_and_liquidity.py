@@ -840,9 +840,9 @@ def test_with_two_components_the_news_part_of_the_index_follows_its_own_ar1():
 @pytest.mark.parametrize("seed", [2, 5])
 def test_the_fast_component_is_rebuilt_from_the_recorded_day(seed, yardstick):
     """q_t = ρ_c·q_{t−1} + a·(√(r_t² + ε²)/σ_{t−1} − √(2/π)) + c·f_t/K_{t−1}, recomputed every day from the
-    recorded USD/JPY, risk index, forced sales and carry stock (independently of the clearing), through a
-    risk-off with margin calls; σ_{t−1} the implied volatility of yesterday's index, or the EWMA volatility
-    of the recorded moves."""
+    recorded USD/JPY, risk index and forced sales and the leveraged long dollars held overnight (the funds',
+    the retail accounts' and the CTAs' longs; independently of the clearing), through a risk-off with margin
+    calls; σ_{t−1} the implied volatility of yesterday's index, or the EWMA volatility of the recorded moves."""
     model = make_model(seed=seed, scenario="risk_off", market__risk_channel_persistence_ratio=0.6,
                        market__risk_vol_yardstick=yardstick)  # fmt: skip
     m = model.config.market
@@ -851,7 +851,9 @@ def test_the_fast_component_is_rebuilt_from_the_recorded_day(seed, yardstick):
     q_prev, forced_days = 0.0, 0
     for _ in range(100):
         s_prev, v_prev = model.market.log_usdjpy, model.market.risk_index
-        carry = max(float(model.hedge_funds.fwd_usd_bn.sum()), 10.0)  # the funds' forwards held overnight
+        ctas, retail = model.sectors["cta"].state.fwd_usd_bn, model.sectors["retail_fx"].state.position_usd_bn
+        held = float(model.hedge_funds.fwd_usd_bn.sum()) + float(retail.sum()) + float(ctas[ctas > 0.0].sum())
+        carry = max(held, 10.0)  # the leveraged long dollars held overnight
         model.step()
         r = model.market.log_usdjpy - s_prev
         if yardstick == "implied":
