@@ -58,17 +58,25 @@ def test_a_start_point_is_scored_first_and_leaves_the_uniform_draws_as_they_were
         search(well_run, planted_score, BOUNDS, start={"a": 0.8}, **kw)
 
 
-def test_the_baseline_search_starts_at_the_defaults_of_the_fields_it_searches(monkeypatch, tmp_path):
-    from model.scenarios import load_scenario
-
+def baseline_search_arguments(monkeypatch, argv: list[str]) -> dict:
+    """What ``baseline.main(argv)`` passes to the search (a stand-in that runs nothing): ``bounds`` and its
+    keyword arguments."""
     seen = {}
 
     def fake_search(run, score, bounds, **kw):
-        seen["bounds"], seen["start"] = dict(bounds), dict(kw["start"])
+        seen.update(kw, bounds=dict(bounds))
         return {"best": {"objective": 0.0}, "candidates": []}
 
     monkeypatch.setattr("experiments.calibration.search.search", fake_search)
-    assert baseline.main(["--objective", "joint", "--search-caps", "--out", str(tmp_path / "r.json")]) == 0
+    assert baseline.main(argv) == 0
+    return seen
+
+
+def test_the_baseline_search_starts_at_the_defaults_of_the_fields_it_searches(monkeypatch, tmp_path):
+    from model.scenarios import load_scenario
+
+    seen = baseline_search_arguments(monkeypatch, ["--objective", "joint", "--search-caps", "--out",
+                                                   str(tmp_path / "r.json")])  # fmt: skip
     config = load_scenario("baseline").config
     assert set(seen["start"]) == set(seen["bounds"])
     assert seen["start"]["hedge_funds__max_leverage"] == config.hedge_funds.max_leverage
@@ -349,16 +357,9 @@ def test_score_defaults_scores_the_defaults_and_the_fixed_fields_without_searchi
 
 
 def test_a_held_field_is_left_out_of_the_search_at_its_set_value(monkeypatch, tmp_path):
-    seen = {}
-
-    def fake_search(run, score, bounds, **kw):
-        seen["bounds"], seen["fixed"] = dict(bounds), dict(kw["fixed"])
-        return {"best": {"objective": 0.0}, "candidates": []}
-
-    monkeypatch.setattr("experiments.calibration.search.search", fake_search)
     argv = ["--objective", "joint", "--search-caps", "--hold", "real_money.noise_persistence",
             "--set", "real_money.noise_persistence=0.8", "--out", str(tmp_path / "r.json")]  # fmt: skip
-    assert baseline.main(argv) == 0
+    seen = baseline_search_arguments(monkeypatch, argv)
     assert "real_money__noise_persistence" not in seen["bounds"] and "hedge_funds__max_leverage" in seen["bounds"]
     assert len(seen["bounds"]) == len(baseline.BOUNDS) and seen["fixed"] == {"real_money__noise_persistence": 0.8}
     # the results file says which fields were held, beside the values they were held at
