@@ -396,10 +396,10 @@ def run_channels(seeds: Sequence[int], capitals: dict[str, float], *, days: int 
     same capital, seed by seed (:func:`paired_effects`).
     The medians of two arms can differ by much more than the arms' seeds do: where the seeds split into two
     groups (a cascade of margin calls or none), a channel that tips one seed moves the median across the gap.
-    Each arm says which of its fields the "all on" arm at
-    the same capital already holds at its value (``fields_already_set``, :func:`fields_already_set`); an arm
-    whose every field is among them is that arm's run itself (``already_off``: the channel is off at these
-    parameters) and is not run: it has no summary, rather than the "all on" figures as a measured no effect."""
+    Each arm says which of its fields the "all on" arm at the same capital already holds at its value
+    (``fields_already_set``, :func:`fields_already_set`); an arm whose every field is among them is that arm's
+    run itself (``already_off``: the channel is off at these parameters) and is not run: it has no summary and
+    no effect, rather than the "all on" figures as a measured no effect."""
     kw = dict(days=days, workers=workers, news_sd=news_sd, progress=progress, base=base)
     keep = ("seed", "failed", *MEASURES)
     out: dict[str, Any] = {}
