@@ -60,6 +60,7 @@ __all__ = [
     "LifeInsurers",
     "init_life_insurers",
     "yen_returns",
+    "logit_intercepts",
     "target_weights",
     "decide",
     "insurer_settle",
@@ -256,16 +257,33 @@ def target_weights(utilities: np.ndarray, sensitivity: np.ndarray, intercepts: n
 
 @njit(cache=True)
 def _logit_exponents(utilities, sensitivity, intercepts):
-    """``θ_i(u_k + c_ik)`` less its largest value in each row (so the largest exponent is 0)."""
+    """``θ_i(u_k + c_ik)`` less its largest value in each row (so the largest exponent is 0).
+
+    An insurer with ``θ_i = 0`` does not respond to returns: its intercepts are then the logs of its
+    initial weights themselves (:func:`logit_intercepts`), which stay its target."""
     z = np.empty(intercepts.shape)
     for i in range(z.shape[0]):
         top = -np.inf
         for k in range(z.shape[1]):
-            z[i, k] = sensitivity[i] * (utilities[k] + intercepts[i, k])
+            if sensitivity[i] == 0.0:
+                z[i, k] = intercepts[i, k]
+            else:
+                z[i, k] = sensitivity[i] * (utilities[k] + intercepts[i, k])
             top = np.maximum(top, z[i, k])
         for k in range(z.shape[1]):
             z[i, k] -= top
     return z
+
+
+def logit_intercepts(w0: np.ndarray, sensitivity: np.ndarray, utilities: np.ndarray) -> np.ndarray:
+    """The intercepts ``c_ik`` that make the allocation ``w0`` (n, 3) the target at ``utilities``:
+    ``θ_i(u_k + c_ik) = ln w0_ik``. Where ``θ_i = 0`` no intercept can do that (the exponent is 0
+    whatever it is, which would target equal weights), so the row holds ``ln w0_ik`` itself, which
+    :func:`_logit_exponents` uses as the exponent: such an insurer keeps its initial allocation."""
+    log_w0 = detmath.log(np.maximum(w0, 1e-12))
+    with np.errstate(divide="ignore"):
+        intercepts = log_w0 / np.maximum(sensitivity[:, None], 1e-12) - utilities[None, :]
+    return np.where(sensitivity[:, None] == 0.0, log_w0, intercepts)
 
 
 def init_life_insurers(
@@ -283,9 +301,7 @@ def init_life_insurers(
     pool = foreign_jpy + jgb_jpy
     share = np.divide(foreign_jpy, pool, out=np.zeros(n), where=pool > 0)
     w0 = np.stack([1 - share, share * hedge0, share * (1 - hedge0)], axis=1)
-    # intercepts make today's allocation the target: θ(u_k + c_k) = ln w_k + const
-    with np.errstate(divide="ignore"):
-        intercepts = detmath.log(np.maximum(w0, 1e-12)) / np.maximum(sens[:, None], 1e-12) - utilities[None, :]
+    intercepts = logit_intercepts(w0, sens, utilities)
     zeros = np.zeros(n)
     return LifeInsurerState(
         hedge_usd_bn=hedge0 * foreign_jpy * 1000.0 / usdjpy,

@@ -310,6 +310,34 @@ def test_higher_superlong_yields_pull_insurers_home():
     assert np.all(state.order_jgb_units > 0) and np.all(state.order_ust_units < 0)
 
 
+@pytest.mark.parametrize("theta", [0.0, 18.0])
+def test_the_insurers_target_is_their_initial_allocation_at_the_initial_returns(theta):
+    """The intercepts make the initial allocation the target, also where θ = 0 (no response to returns),
+    where no intercept can: there the exponent would be 0 whatever it is and the target equal weights."""
+    cfg = li.LifeInsurerConfig(n_insurers=5, choice_sensitivity=theta)
+    kw = dict(y_us=0.045, r_us=0.05, r_jp=0.0025, basis=-0.003, misvaluation=0.0, fx_var_pa=0.008)
+    u0, u1 = li.yen_returns(cfg, y30=0.02, **kw), li.yen_returns(cfg, y30=0.03, **kw)
+    state = li.init_life_insurers(cfg, np.random.default_rng(3), usdjpy=150.0, ust_price=0.7, jgb_price=0.9,
+                                  utilities=u0)  # fmt: skip
+    h = state.hedge_ratio
+    w0 = np.stack([1 - state.foreign_share, state.foreign_share * h, state.foreign_share * (1 - h)], axis=1)
+    assert np.all(w0[:, 0] > 0.5)  # mostly JGBs: equal weights would be a different allocation
+    np.testing.assert_allclose(li.target_weights(u0, state.sensitivity, state.intercepts), w0, rtol=1e-12)
+    moved = li.target_weights(u1, state.sensitivity, state.intercepts)
+    if theta == 0.0:  # returns move nothing
+        np.testing.assert_allclose(moved, w0, rtol=1e-12)
+    else:  # higher super-long yields pull money home
+        assert np.all(moved[:, 0] > w0[:, 0])
+
+
+def test_insurers_without_a_response_to_returns_stay_near_their_allocation_in_the_model():
+    ts = run(1, 20, life_insurers__choice_sensitivity=0.0).timeseries()
+    # their flows only close the drift of their holdings' prices: a few $ bn over the month at most
+    # (targeting equal weights, as θ = 0 once did, bought about $3 bn a day)
+    assert ts.lifer_fx_flow_usd_bn.abs().max() < 0.5
+    assert abs(ts.lifer_foreign_share.iloc[-1] - ts.lifer_foreign_share.iloc[0]) < 0.015  # prices alone: ~0.008
+
+
 # ---------------------------------------------------------------------------------------------
 # NISA households
 
