@@ -454,7 +454,7 @@ def check_triggers_apply(keys: Sequence[str], settings: Mapping[str, object]) ->
                 f"{dotted} = {value!r} is not allowed with {who}: its arms switch it themselves ({how}), and a value "
                 "set here would hold from day 0 wherever they do not set it, so that the arms would no longer be the "
                 f"comparison the hypothesis makes; drop it, or --only without {who}; for a comparison with it fixed "
-                f"from day 0, save runs with `carry-unwind run --scenario {scenario} --seeds 1-10 --set "
+                f"from day 0, save runs with `carry-unwind run --scenario {scenario} --seeds 1001-1010 --set "
                 f"{dotted}={_toml_scalar(value)} --out DIR` and compare them with `carry-unwind compare {scenario} DIR`"
             )
 
@@ -1292,7 +1292,7 @@ def dashboard_scores(run: dict[str, np.ndarray], pillars, mean: dict, sd: dict) 
 
 def h7(seeds, workers, quick) -> HypothesisResult:
     """Early warning: which dashboard warns of simulated crashes' onsets better (ROC AUC on seeds held out from
-    the dashboards' fit, not from the model's calibration: with few seeds they are among its fitting seeds)."""
+    the dashboards' fit; every hypothesis's seeds are also held out from the model's calibration)."""
     days = 500 if quick else 1000
     cols = ("usdjpy",) + tuple(c for c, _ in DASHBOARD_A + DASHBOARD_B)
     seeds = list(seeds)

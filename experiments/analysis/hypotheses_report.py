@@ -27,6 +27,7 @@ from experiments.analysis.hypotheses import (
     check_triggers_apply,
     chosen,
 )
+from experiments.analysis.targets import FIRST_SEED
 from experiments.runner import fsync_dir, save_figure_atomic, write_text_atomic
 
 __all__ = ["run_hypotheses", "format_estimate", "hypothesis_figure", "provenance", "provenance_line", "VERDICT_COLORS"]
@@ -84,7 +85,7 @@ def _is_verdicts(path: Path) -> bool:
 
 
 def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None = None, workers: int = 1,
-                   quick: bool = False, first_seed: int = 1, overrides: Mapping[str, Any] | None = None,
+                   quick: bool = False, first_seed: int = FIRST_SEED, overrides: Mapping[str, Any] | None = None,
                    progress: bool = False) -> list[HypothesisResult]:  # fmt: skip
     """Run the chosen hypotheses, write ``report.md``, ``verdicts.json`` and figures into ``out``.
 
@@ -102,7 +103,9 @@ def run_hypotheses(out: str | Path, seeds: int = 10, only: Sequence[str] | None 
     that one of ``only`` sets in every arm or switches in an arm, is refused before any run
     (:func:`~experiments.analysis.hypotheses.check_triggers_apply`). None by default: the verdicts at the
     default parameters. ``progress``: a progress bar on stderr for each batch of runs, labelled with its
-    hypothesis."""
+    hypothesis. The seeds are ``first_seed`` onwards, by default validation's held-out seeds (1001, …),
+    not the calibration's fitting seeds (1, …), so that no verdict is read on the fund populations and
+    noise the parameters were fitted on."""
     out = Path(out)
     keys = chosen(only)
     base = {k.replace(".", "__"): v for k, v in (overrides or {}).items()}

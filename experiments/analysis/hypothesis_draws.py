@@ -1,7 +1,8 @@
 """The hypotheses over a distribution of parameters (``carry-unwind hypotheses --draws K``).
 
 A verdict at the calibrated parameters holds for those parameters only. The protocol therefore
-also runs every hypothesis at many parameter draws, each with the same seeds 1..S and arms exactly
+also runs every hypothesis at many parameter draws, each with the same seeds (validation's held-out
+seeds 1001, …, as at the defaults) and arms exactly
 as at the defaults, and reports in how many draws each verdict came out: the share of the parameter
 distribution in which a hypothesis holds, with a 95% Wilson interval for that share.
 
@@ -51,6 +52,7 @@ from experiments.analysis.hypotheses import (
     check_triggers_apply,
     chosen,
 )
+from experiments.analysis.targets import held_out_seeds
 from experiments.runner import atomic_write, write_text_atomic
 from experiments.sweeps.spec import Parameter
 from model.validation import parse_json
@@ -301,7 +303,7 @@ def run_over_draws(
     check_draws(draws, held, keys)  # before anything is written
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    seed_list = list(range(1, seeds + 1))
+    seed_list = held_out_seeds(seeds)
     rows: list[dict[str, Any]] = []
     for i, draw in enumerate(draws):
         point = {**draw, **held}

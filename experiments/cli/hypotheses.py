@@ -54,7 +54,8 @@ def register(sub: Any) -> None:
     p.add_argument("--out", type=out_path, required=True, metavar="DIR", help="output directory, created if missing")
     p.add_argument(
         "--seeds", type=seed_count, default=10, metavar="N",
-        help="N seeds per arm, seeds 1 to N; at least 2 (an interval needs two), 3 with H7 (default: 10)",
+        help="N seeds per arm, validation's held-out seeds 1001 to 1000+N (not the calibration's fitting seeds); "
+        "at least 2 (an interval needs two), 3 with H7 (default: 10)",
     )  # fmt: skip
     p.add_argument(
         "--only", default=None, metavar="H1,H2,...",

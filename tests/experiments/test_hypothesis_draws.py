@@ -158,7 +158,7 @@ def test_each_draw_reaches_every_arm_under_the_held_fields_and_the_shares_follow
     written = json.loads((tmp_path / "draws.json").read_text(), parse_constant=no_bare_constants)
     assert written["summary"]["H3"]["supported"] == 2 and written["held"] == held
     assert written["results"][2]["effect"] is None and written["draws"][0]["real_money.noise_persistence"] == 0.9
-    assert written["seeds_per_draw"] == [1, 2, 3] and len(written["results"]) == 3
+    assert written["seeds_per_draw"] == [1001, 1002, 1003] and len(written["results"]) == 3  # held-out seeds
     report = (tmp_path / "draws.md").read_text()
     assert "| H3 | 2 | 0 | 1 (1) | 67%" in report
     assert "`hedge_funds.risk_aversion_median`" not in report and "No rank correlation" in report  # 3 draws: too few
