@@ -507,6 +507,8 @@ def joint_test(
         verdict, why = None, f"not testable at {level:g} with {n_seeds} seeds: p is at least 1/(S + 1)"
     else:
         verdict, why = bool(p_mc >= level), ""
+    from scipy.stats import chi2  # lazily: the judgement module is imported by light code too
+
     out["monte_carlo"] = {
         "data_distance": dist[0],
         "seed_distances": dist[1:],
@@ -516,11 +518,12 @@ def joint_test(
         "why": why,
         "weighting": weighting_form,
         # how far apart the seeds are in the data's units: were their statistics as variable as the
-        # data's bootstrap says a sample's are, a distance would average k·(n − 1)/n
+        # data's bootstrap says a sample's are (and normal), each seed's distance from the centre of the
+        # n + 1 points would be n/(n + 1) times a chi-squared with k degrees of freedom, whose median (not
+        # its mean, k·n/(n + 1): the distances are skewed to the right) the seeds' median is set beside
         "seed_distance_median": float(np.median(in_data_units)),
-        "seed_distance_expected": k * (len(dist) - 1) / len(dist),
+        "seed_distance_median_expected": float(chi2.median(k)) * (len(dist) - 1) / len(dist),
     }
-    from scipy.stats import chi2  # lazily: the judgement module is imported by light code too
 
     omega = np.asarray(cov_run, dtype=float) * (run_length / data_length + 1.0 / n_valued)
     gap = m_d - valued.mean(axis=0)

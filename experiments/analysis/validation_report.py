@@ -330,7 +330,7 @@ def _joint_markdown(report: Mapping[str, Any]) -> list[str]:
         top = ", ".join(f"{_md(STATISTICS[n].label)} {_f(g, '+.1f')}" for n, g in gaps[:3])
         lines.append(
             f"| {title} | {t['seeds_with_value']} of {t['seeds']} | {_f(mc['data_distance'], '.2f')} | "
-            f"{_f(mc.get('seed_distance_median'), '.1f')} [{_f(mc.get('seed_distance_expected'), '.1f')}] | "
+            f"{_f(mc.get('seed_distance_median'), '.1f')} [{_f(mc.get('seed_distance_median_expected'), '.1f')}] | "
             f"{mc.get('seeds_at_least_as_far', 0)} | {_f(mc['p_value'], '.3f')} | "
             f"{'untestable' if mc['pass'] is None else _verdict(mc['pass'])} | "
             f"{_f(c2['distance'], '.2f')} | {_f(c2['p_value'], '.3f')} | {top} |"

@@ -22,7 +22,8 @@ parameter                                       range searched    what it is
 **Objective** (``--objective median``; a distance in units of the data's own sampling
 uncertainty): for each judged statistic ``k`` (sd, skewness, excess kurtosis, lag-1
 autocorrelation, |return| autocorrelation at lags 1 and 20) the gap between the median over seeds
-and the data's value, divided by the half-width of the data's moving-block bootstrap 90% interval
+and the data's value (the data with the Plaza day only: unlike the joint objective, which sums the
+data with and without it, this objective never sees the data without it), divided by the half-width of the data's moving-block bootstrap 90% interval
 for a sample of one run's length (blocks of 100 days, as the refit of 2026-12-05 used; 50 when the
 fits before it ran), squared and summed; plus 10 per unit share of failed runs: those that end in a
 clearing failure, and those that complete with one of the statistics undefined (as in the joint
@@ -113,7 +114,8 @@ def _data_bootstrap(length: int) -> dict[str, tuple[dict[str, float], dict[str, 
 @lru_cache(maxsize=4)
 def data_targets(length: int) -> dict[str, tuple[float, float]]:
     """Statistic → ``(data value, half-width of its block-bootstrap 90% interval)`` for samples of
-    ``length`` days (seeded; computed once per process)."""
+    ``length`` days (seeded; computed once per process), of the data with the Plaza day: the median
+    objective's targets."""
     from experiments.analysis.judgement import bootstrap_interval
 
     value, boot = _data_bootstrap(length)["data"]
