@@ -23,9 +23,10 @@ parameter                                       range searched    what it is
 uncertainty): for each judged statistic ``k`` (sd, skewness, excess kurtosis, lag-1
 autocorrelation, |return| autocorrelation at lags 1 and 20) the gap between the median over seeds
 and the data's value (the data with the Plaza day only: unlike the joint objective, which sums the
-data with and without it, this objective never sees the data without it), divided by the half-width of the data's moving-block bootstrap 90% interval
-for a sample of one run's length (blocks of 100 days, as the refit of 2026-12-05 used; 50 when the
-fits before it ran), squared and summed; plus 10 per unit share of failed runs: those that end in a
+data with and without it, this objective never sees the data without it), divided by the
+half-width of the data's moving-block bootstrap 90% interval for a sample of one run's length
+(blocks of 100 days, as the refit of 2026-12-05 used; 50 when the fits before it ran), squared and
+summed; plus 10 per unit share of failed runs: those that end in a
 clearing failure, and those that complete with one of the statistics undefined (as in the joint
 objective). The median over seeds is the location the search moves; the validation judges the result
 per seed (:mod:`experiments.analysis.validation`). The estimation that comes later replaces this
