@@ -23,12 +23,15 @@ Five measurements, each against a twin or an ablation on common random numbers (
    past 60 days the surge barely deepens, as the two runs drift apart slowly, at 20% more days of
    this measurement's runs than 40;
 5. **leverage binds** — after an endogenous build-up: from the July 2024 state with funds at their
-   own targets, the eve is the first day after a 100-day warm-up on which the carry stock has grown
-   to the ~$250 bn anchor by itself; a risk-off shock (``risk_off``'s US growth surprise) comes the
-   next morning. On the eve: the share of carry funds within 1.2x their maintenance margin; in the
-   month after, over the eve's carry funds: the share called, their forced sales (margin calls
-   beyond the voluntary cut, liquidations; not the retail traders' stop-outs, whose positions are
-   not in the carry stock) as a share of the fall in their carry stock, failures
+   own targets, the eve is the first day after a 100-day warm-up on which the funds' net forwards
+   have grown to the ~$250 bn anchor by themselves (from below it the day before: a book already
+   above it when the warm-up ends waits until it has fallen below and grown back); a risk-off shock
+   (``risk_off``'s US growth surprise) comes the next morning. On the eve: the share of carry funds
+   within 1.2x their maintenance margin; in the month after, over the eve's carry funds: the share
+   called, their forced sales (margin calls beyond the voluntary cut, liquidations; not the retail
+   traders' stop-outs, whose positions are not in the carry stock) as a share of the fall in their
+   carry stock (the called funds' gross forced sales over the net fall of all the eve's carry funds,
+   so above 1 where others add to their positions in the month), failures
    (a run that ends in a clearing failure is counted, with its eve figures kept). Seeds whose book
    never reaches the anchor within 750 days are counted, not measured.
 
@@ -303,27 +306,36 @@ def liquidity_spiral_summary(rows: list[dict[str, float]]) -> dict[str, Any]:
 # The build-up for measurement 5: funds at their own targets in the July 2024 state (its scripted
 # events removed), with the capital and maintenance ratio of the crowded book
 # (:data:`experiments.analysis.carry_channels.CROWDED`) but not its overfilled start; the eve of the
-# shock is the first day after ``BUILDUP_WARMUP`` days on which the carry stock has grown to the
-# ~$250 bn anchor by itself (``ANCHOR_USD_BN``), searched up to ``BUILDUP_MAX_DAYS``.
+# shock is the first day after ``BUILDUP_WARMUP`` days on which the funds' net forwards have grown to the
+# ~$250 bn anchor by themselves (``ANCHOR_USD_BN``): from below it the day before to at or above it,
+# searched up to ``BUILDUP_MAX_DAYS``. The stock is all the funds' (``hf_net_usd_bn``), as the BIS anchor
+# counts positions and as the replay and the crowded preset read it; the month's measures are over the
+# eve's carry funds alone.
 BUILDUP_WARMUP = 100
 BUILDUP_MAX_DAYS = 750
 
 
 def crowded_eve(stock: np.ndarray, *, anchor: float, warmup: int) -> int:
-    """The first day (index into ``stock``, the carry stock at each day's close; day 0 = the start)
-    after ``warmup`` on which the stock is at or above ``anchor``; −1 if it never is."""
-    hits = np.flatnonzero(np.asarray(stock)[warmup + 1 :] >= anchor)
-    return int(hits[0]) + warmup + 1 if hits.size else -1
+    """The first day (index into ``stock``, the stock at each day's close; day 0 = the start) after
+    ``warmup`` on which the stock reaches ``anchor`` from below: at or above it, and below it the day
+    before; −1 if it never does. A book already above the anchor when the warm-up ends is not shocked
+    there, at whatever size it has reached, but once it has fallen below the anchor and grown back to
+    it, so that every eve is a book at the anchor."""
+    x = np.asarray(stock)
+    t = np.arange(warmup + 1, x.shape[0])
+    hits = t[(x[t] >= anchor) & (x[t - 1] < anchor)]
+    return int(hits[0]) if hits.size else -1
 
 
-def _carry_state(model) -> tuple[np.ndarray, float, float]:
-    """Carry funds (alive, not trend followers), their carry stock and the share of them whose equity
-    is within 1.2x their maintenance margin."""
+def _carry_state(model) -> tuple[np.ndarray, float, float, float]:
+    """Carry funds (alive, not trend followers), their carry stock, the share of them whose equity is
+    within 1.2x their maintenance margin, and every live fund's net forwards (the anchor's stock)."""
     f = model.hedge_funds
     carry = (f.trend_weight == 0) & f.alive
     margin = f.margin_fx * f.fwd_usd_bn + f.margin_ust * f.ust_units * model.market.ust_price
     near = carry & (f.equity_book_usd_bn <= 1.2 * margin * model.config.hedge_funds.maintenance_ratio)
-    return carry, float(f.fwd_usd_bn[carry].sum()), float(near.sum() / max(carry.sum(), 1))
+    book = float(f.fwd_usd_bn[f.alive].sum())
+    return carry, float(f.fwd_usd_bn[carry].sum()), float(near.sum() / max(carry.sum(), 1)), book
 
 
 def leverage_binds(seed: int, month: int = 21, base: dict[str, Any] | None = None) -> dict[str, float]:
@@ -331,8 +343,9 @@ def leverage_binds(seed: int, month: int = 21, base: dict[str, Any] | None = Non
     negative US growth surprise) before the next day's trading: the book on the eve, and the month after.
 
     The build-up run has no events; the shocked run is the same seed with the surprise on the day after
-    the eve (common random numbers: its eve is the build-up run's, checked). A seed whose book never
-    reaches the anchor reports ``crowded = 0`` and nothing else.
+    the eve (common random numbers: its eve is the build-up run's, checked). The eve is found on every
+    live fund's net forwards (:func:`crowded_eve`), and both that stock and the carry funds' are returned.
+    A seed whose book never reaches the anchor reports ``crowded = 0`` and nothing else.
     """
     from experiments.analysis.carry_channels import ANCHOR_USD_BN, CROWDED
     from model.clearing import ClearingError
@@ -347,13 +360,16 @@ def leverage_binds(seed: int, month: int = 21, base: dict[str, Any] | None = Non
     overrides["simulation__days"] = BUILDUP_MAX_DAYS + month + 1
     quiet = dataclasses.replace(load_scenario("boj_hike_2024"), events=())
     m = CarryUnwindModel(scenario=quiet, seed=seed, collect=False, **overrides)
-    stock = [_carry_state(m)[1]]
+    _, carried, _, held = _carry_state(m)
+    stock, books = [carried], [held]  # each day's carry funds' stock, and every fund's (the anchor's)
     eve = -1
     try:
         while m.day < BUILDUP_MAX_DAYS and eve < 0:
             m.step()
-            stock.append(_carry_state(m)[1])
-            eve = crowded_eve(np.array(stock), anchor=ANCHOR_USD_BN, warmup=BUILDUP_WARMUP)
+            _, carried, _, held = _carry_state(m)
+            stock.append(carried)
+            books.append(held)
+            eve = crowded_eve(np.array(books), anchor=ANCHOR_USD_BN, warmup=BUILDUP_WARMUP)
     except ClearingError:
         return {"crowded": 0.0, "buildup_failed": 1.0}
     if eve < 0:
@@ -361,11 +377,11 @@ def leverage_binds(seed: int, month: int = 21, base: dict[str, Any] | None = Non
     shock = dataclasses.replace(load_scenario("risk_off").events[0], day=eve + 1)
     m = CarryUnwindModel(scenario=dataclasses.replace(quiet, events=(shock,)), seed=seed, collect=False, **overrides)
     m.run_days(eve)
-    carry, stock0, near = _carry_state(m)
-    if stock0 != stock[eve]:
+    carry, stock0, near, book0 = _carry_state(m)
+    if stock0 != stock[eve] or book0 != books[eve]:
         raise RuntimeError(f"seed {seed}: the shocked run's eve ({stock0}) differs from the build-up's ({stock[eve]})")
     out = {"crowded": 1.0, "buildup_failed": 0.0, "eve_day": float(eve), "carry_stock_eve_usd_bn": stock0,
-           "share_near_maintenance": near}  # fmt: skip
+           "book_stock_eve_usd_bn": book0, "share_near_maintenance": near}  # fmt: skip
     # the month's measures are over the eve's carry funds alone (``carry``), as the eve's carry stock is:
     # the trend followers' forwards and forced sales are neither in the stock nor in its fall
     f = m.hedge_funds
@@ -648,8 +664,11 @@ def map_report(seeds: int, days: int, workers: int, base: dict[str, Any] | None 
             "failed_runs": int(sum(r["failed"] for r in lev)),
             "objective": score(lev, targets)[0],
             "joint_objective": joint_score(lev, joint)[0],
+            "failed_runs_unleveraged": int(sum(r["failed"] for r in unlev)),
             "kurtosis_vs_unleveraged": paired(lev, unlev, "kurtosis")["difference"]["median"],
             "abs_acf1_vs_unleveraged": paired(lev, unlev, "abs_acf1")["difference"]["median"],
+            # seeds left out of the two paired medians because either arm failed (counted, not dropped unseen)
+            "pairs_with_a_failed_arm": paired(lev, unlev, "kurtosis")["pairs_with_a_failed_arm"],
             "seeds_crowded": binds["seeds_crowded"], "seeds_buildup_failed": binds["seeds_buildup_failed"],
             "share_near_ge_0.3": binds["share_of_crowded_seeds_near_ge_0.3"],
             "share_called_ge_0.3": binds["share_of_crowded_seeds_called_ge_0.3"],

@@ -141,6 +141,8 @@ def test_a_late_eve_logs_no_false_warning_that_its_shock_is_not_simulated(monkey
     monkeypatch.setattr(model.scenarios, "load_scenario", short)
     monkeypatch.setattr(bsc, "BUILDUP_WARMUP", 2)
     monkeypatch.setattr(cc, "ANCHOR_USD_BN", 0.0)
+    real_state = bsc._carry_state  # the anchor's stock crosses 0 from below on day 3
+    monkeypatch.setattr(bsc, "_carry_state", lambda m: (*real_state(m)[:3], m.day - 2.5))
     with caplog.at_level(logging.WARNING):
         out = bsc.leverage_binds(11, month=1)
     assert out["eve_day"] == 3.0 and "share_called_in_month" in out  # the shock came, on day 4

@@ -9,15 +9,20 @@ from experiments.analysis.balance_sheet_cycle import crowded_eve, leverage_binds
 from experiments.analysis.targets import BURN_IN, held_out_seeds
 
 
-def test_the_eve_is_the_first_day_at_the_anchor_after_the_warm_up():
+def test_the_eve_is_the_first_day_the_stock_reaches_the_anchor_from_below_after_the_warm_up():
     stock = np.array([300.0, 260.0, 240.0, 245.0, 251.0, 230.0, 270.0])
-    # days 0 and 1 are at the anchor but inside the warm-up; day 4 is the first after it
+    # days 0 and 1 are at the anchor but inside the warm-up; day 4 is the first crossing after it
     assert crowded_eve(stock, anchor=250.0, warmup=2) == 4
-    assert crowded_eve(stock, anchor=250.0, warmup=0) == 1  # day 0 (the start) never counts
+    # day 1 is above the anchor but was above it the day before: no crossing; day 0 never counts
+    assert crowded_eve(stock, anchor=250.0, warmup=0) == 4
     assert crowded_eve(stock, anchor=250.0, warmup=4) == 6
     assert crowded_eve(stock, anchor=251.0, warmup=2) == 4  # at the anchor counts
     assert crowded_eve(stock, anchor=500.0, warmup=0) == -1
     assert crowded_eve(stock[:3], anchor=250.0, warmup=5) == -1  # shorter than the warm-up
+    # a book above the anchor when the warm-up ends is shocked only once it has fallen below and grown back
+    overfilled = np.array([100.0, 260.0, 270.0, 280.0, 240.0, 255.0])
+    assert crowded_eve(overfilled, anchor=250.0, warmup=2) == 5
+    assert crowded_eve(overfilled[:5], anchor=250.0, warmup=2) == -1
 
 
 def test_the_summary_counts_seeds_that_never_crowd_and_shares_only_the_crowded():
@@ -304,8 +309,9 @@ def test_a_shocked_run_whose_eve_differs_from_the_build_up_is_refused(monkeypatc
     def state(model):
         if all(model is not m for m in models):
             models.append(model)
-        carry, stock, near = real(model)
-        return carry, stock + (offset if model is not models[0] else 0.0), near
+        carry, stock, near, _ = real(model)
+        # the anchor's stock crosses 0 from below on day 3
+        return carry, stock + (offset if model is not models[0] else 0.0), near, model.day - 2.5
 
     monkeypatch.setattr(bsc, "_carry_state", state)
     out = bsc.leverage_binds(7, month=1)
@@ -383,9 +389,13 @@ def test_leverage_binds_measures_the_month_over_the_eves_carry_funds(monkeypatch
 
     monkeypatch.setattr(bsc, "BUILDUP_WARMUP", 2)
     monkeypatch.setattr(cc, "ANCHOR_USD_BN", 0.0)
+    real = bsc._carry_state
+    # the anchor's stock crosses 0 from below on day 3 (the funds' own grows from day 0)
+    monkeypatch.setattr(bsc, "_carry_state", lambda model: (*real(model)[:3], model.day - 2.5))
     month = 5
     out = bsc.leverage_binds(7, month=month)
     eve = int(out["eve_day"])
+    assert eve == 3
     overrides = {k: v for k, v in cc.CROWDED.items() if k != "hedge_funds__initial_leverage_fraction"}
     quiet = dataclasses.replace(load_scenario("boj_hike_2024"), events=())
     shock = dataclasses.replace(load_scenario("risk_off").events[0], day=eve + 1)
@@ -415,3 +425,17 @@ def test_a_set_of_a_field_the_crowded_book_holds_is_said_to_apply_to_measurement
     monkeypatch.setattr(bsc, "map_report", lambda *a, **k: {"planted": True})
     assert bsc.main(["--map", "--seeds", "2", "--days", "400", "--set", "hedge_funds.maintenance_ratio=0.95"]) == 0
     assert "applies to measurement 1 only" in capsys.readouterr().err
+
+
+def test_the_eve_is_found_on_every_funds_net_forwards_as_the_replay_reads_the_anchor():
+    """The book is crowded when every live fund's net forwards (the recorded ``hf_net_usd_bn`` the replay
+    compares with the BIS anchor) reach it; the carry funds' own stock is a part of it."""
+    from experiments.analysis import balance_sheet_cycle as bsc
+    from model.model import CarryUnwindModel
+
+    m = CarryUnwindModel(scenario="boj_hike_2024", seed=3, collect=False, hedge_funds__n_funds=60)
+    m.run_days(3)
+    carry, carried, _, book = bsc._carry_state(m)
+    assert book == pytest.approx(m.latest["hf_net_usd_bn"], rel=1e-12, abs=1e-12)
+    trend = m.hedge_funds.alive & ~carry
+    assert trend.any() and book == pytest.approx(carried + float(m.hedge_funds.fwd_usd_bn[trend].sum()), rel=1e-12)
