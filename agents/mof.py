@@ -115,7 +115,7 @@ class MofConfig(Validated):
         unit="JPY tn per day",
         lo=0.0,
         hi=10.0,
-        doc="yen bought (or sold) on each day of a burst",
+        doc="yen bought (or sold) on each day of a burst, as planned: the dollars sold are this at yesterday's close",
         source="MoF daily data: the seven intervention days of 2022-24 bought ¥0.7-5.9 tn of yen, ¥3.5 tn on average "
         "(¥2.84 tn 22 Sep 2022; ¥5.62 and 0.73 tn 21 and 24 Oct 2022; ¥5.92 and 3.87 tn 29 Apr and 1 May 2024; ¥3.17 "
         "and 2.37 tn 11 and 12 Jul 2024); 4 is a round figure near their mean",

@@ -50,7 +50,8 @@ class MacroConfig(Validated):
         0.05,
         lo=0.0,
         hi=0.2,
-        doc="pass-through × import share: CPI points per unit of 1-year ln(USD/JPY) change",
+        doc="pass-through × import share: the inflation rate (a fraction a year) per unit of 1-year ln(USD/JPY) change "
+        "(0.05: a 10% depreciation adds 0.05·ln 1.1 = 0.0048, about 0.5 pp)",
         source="BoJ Outlook (Apr 2022): a 10% yen depreciation adds ~0.3-0.6pp to CPI; import share ~20% of GDP",
         range_note="a 10% yen depreciation adds 0.3-1.5 pp to CPI (BoJ 2022; Shioji 2014)",
     )
