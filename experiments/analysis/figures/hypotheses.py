@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
     from experiments.analysis.hypotheses import HypothesisResult
 
-from experiments.analysis.figures.settings import PILLAR_LABELS, SEEDS, figure_colors, none_to_nan, plain, seeds_1_to
+from experiments.analysis.figures.settings import PILLAR_LABELS, SEEDS, figure_colors, none_to_nan, plain
+from experiments.analysis.targets import held_out_seeds
 
 __all__ = [
     "plot_feedback_ablation",
@@ -104,7 +105,7 @@ def build_ablation(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
     from experiments.analysis import hypotheses as hyp
     from experiments.analysis.style import paper_figure
 
-    seeds = seeds_1_to(SEEDS["feedback_ablation"][quick])
+    seeds = held_out_seeds(SEEDS["feedback_ablation"][quick])
     r = hyp.h1(seeds, workers, quick)
     fig, ax = paper_figure("one", 2.7)
     plot_feedback_ablation(r, ax)
@@ -168,7 +169,7 @@ def build_fiscal(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
     from experiments.analysis import hypotheses as hyp
     from experiments.analysis.style import paper_figure
 
-    seeds = seeds_1_to(SEEDS["fiscal_vs_monetary"][quick])
+    seeds = held_out_seeds(SEEDS["fiscal_vs_monetary"][quick])
     r = hyp.h2(seeds, workers, quick)
     fig, ax = paper_figure("one", 2.9)
     plot_fiscal_vs_monetary(r, ax)
@@ -249,7 +250,7 @@ def build_roc(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
     from experiments.analysis import hypotheses as hyp
     from experiments.analysis.style import label_panels, paper_figure
 
-    seeds = seeds_1_to(SEEDS["early_warning_roc"][quick])
+    seeds = held_out_seeds(SEEDS["early_warning_roc"][quick])
     r = hyp.h7(seeds, workers, quick)
     fig, (a, b) = paper_figure("two", 2.8, 1, 2, width_ratios=[1.0, 1.15])
     plot_roc_curves(r, a)

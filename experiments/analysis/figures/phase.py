@@ -21,8 +21,8 @@ from experiments.analysis.figures.settings import (
     PHASE_WINDOW,
     SEEDS,
     figure_colors,
-    seeds_1_to,
 )
+from experiments.analysis.targets import held_out_seeds
 
 __all__ = ["phase_diagram_data", "plot_phase_surge", "plot_phase_amplification", "phase_legend_handles", "build_phase"]
 
@@ -212,7 +212,7 @@ def phase_legend_handles(phase: Mapping[str, Any], threshold: float = 2.0) -> li
 def build_phase(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]]:
     from experiments.analysis.style import label_panels, paper_figure
 
-    seeds = seeds_1_to(SEEDS["phase_diagram"][quick])
+    seeds = held_out_seeds(SEEDS["phase_diagram"][quick])
     levs, jumps = PHASE_GRID[quick]
     phase = phase_diagram_data(levs, jumps, seeds, workers=workers)
     fig, (a, b) = paper_figure("two", 3.2, 1, 2)

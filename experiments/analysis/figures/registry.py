@@ -96,8 +96,8 @@ FIGURES: dict[str, FigureDef] = {
             "Early-warning dashboards (H7)",
             "H7: ROC curves of the source article's four-pillar dashboard and of its structural-flows view "
             "(Option B of the source article) as warnings, in the 20 days up to its onset, of a 5% yen surge "
-            "within 20 days, scored on seeds 6-10 of four scenarios (held out from the pillars' standardisation, which "
-            "seeds 1-5 fit; all ten are among the calibration's seeds), and each pillar's AUC on its own.",
+            "within 20 days, scored on seeds 1006-1010 of four scenarios (held out from the pillars' standardisation, "
+            "which seeds 1001-1005 fit; all ten are held out from the calibration), and each pillar's AUC on its own.",
             build_roc,
         ),
     )
