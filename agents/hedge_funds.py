@@ -720,15 +720,20 @@ def fund_trade(fwd, units, cash, order, terms):
     ``y_us``, whether the fund is in a margin call (the margin of what it holds exceeds ``E/θ``; the
     cut may be smaller than the voluntary one it makes anyway), and its forced sales of dollars
     against yen (USD bn) with their derivatives: what a binding call cuts from the forward beyond the
-    voluntary position, or the whole forward when the fund is liquidated or has no equity left. They
+    voluntary position, the whole forward when the fund is liquidated, and ``(1 − κ)·X`` when it has
+    no equity left at the trial prices (what the call's forced part tends to as equity falls to 0). They
     are the forward only, the position the carry stock measures: a duration leg's forced sale is a
     Treasury trade funded in dollars, not a purchase of yen.
     """
     d = terms.duration
     v_old, equity = trade_equity(fwd, units, cash, terms)
     if equity <= 0.0 or order.maint_usage <= 0.0:
+        # forced: a liquidated fund's whole forward; a fund with no equity left, what the closing cuts
+        # beyond its voluntary position at zero equity, (1 − κ)·X, the limit of a binding call's forced
+        # part as equity falls to 0, so that the count (and the risk index reading it) has no step there
+        forced = fwd if order.maint_usage <= 0.0 else (1.0 - order.speed) * fwd
         return (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, equity <= 0.0 and (fwd > 0.0 or units > 0.0),
-                fwd, 0.0, 0.0)  # fmt: skip
+                forced, 0.0, 0.0)  # fmt: skip
     x, v, dx_ds, dx_dy, dv_ds, dv_dy, de_ds, de_dy, g_old, usage = voluntary_trade(fwd, v_old, equity, order, terms)
     called = False
     forced, dforced_ds, dforced_dy = 0.0, 0.0, 0.0

@@ -178,7 +178,8 @@ class NumpyFundSector:
                 for arr in (x, v, dx_ds, dx_dy, dv_ds, dv_dy, dforced_ds, dforced_dy):
                     arr[closing] = 0.0
                 called[closing] = (equity[closing] <= 0.0) & ((fwd[closing] > 0.0) | (units[closing] > 0.0))
-                forced[closing] = fwd[closing]
+                # a liquidated fund's whole forward; one with no equity left, (1 − κ)·X (as fund_trade)
+                forced[closing] = np.where(lam[closing] <= 0.0, fwd[closing], (1.0 - k[closing]) * fwd[closing])
         return x, v, dx_ds, dx_dy, dv_ds, dv_dy, called, forced, dforced_ds, dforced_dy
 
     # -- settle ------------------------------------------------------------------------------

@@ -92,6 +92,25 @@ def single_leg_position(x_old, equity, target, lam_init, lam_maint, speed, band,
 
 
 @pytest.mark.parametrize("forced_sales", [True, False])
+@pytest.mark.parametrize("v_old", [0.0, 0.4])
+def test_forced_sales_have_no_step_where_a_funds_equity_runs_out(forced_sales, v_old):
+    """As equity at the trial prices falls to 0 a binding call's forced part tends to the voluntary
+    position at zero equity, (1 − κ)·X; at and below 0 the fund closes and counts the same, so the
+    risk index, which reads the sum, has no step at any fund's insolvency price. (It counted the whole
+    forward there, a step of κ·X.) A fund in liquidation still counts its whole forward."""
+    fwd, speed = 2.0, 0.3
+    order = FundOrder(3.0, 0.5, 1.0 / 4.0, 0.05, 1.2 / 4.0, speed)
+    above, _ = trade(fwd, v_old, 1e-10, order, 0.05, forced_sales)
+    at, _ = trade(fwd, v_old, 0.0, order, 0.05, forced_sales)
+    below, _ = trade(fwd, v_old, -1e-10, order, 0.05, forced_sales)
+    assert above[0] == pytest.approx(0.0, abs=1e-8) and at[0] == below[0] == 0.0  # the forward closes
+    assert above[7] == pytest.approx((1.0 - speed) * fwd, rel=1e-8)
+    assert at[7] == below[7] == (1.0 - speed) * fwd
+    liquidating = order._replace(maint_usage=0.0)
+    assert trade(fwd, v_old, 1.0, liquidating, 0.05, forced_sales)[0][7] == fwd
+
+
+@pytest.mark.parametrize("forced_sales", [True, False])
 def test_fund_trade_without_duration_leg_is_the_single_leg_rule(forced_sales):
     """With no duration leg the margin usage is ``m_x·X/E``: leverage times the FX margin, so the
     initial-margin leverage is ``1/m_x`` and the maintenance leverage ``(1/θ)/m_x``."""
@@ -330,7 +349,8 @@ def test_a_liquidating_fund_that_is_insolvent_the_next_day_is_not_counted_again(
 def test_forced_sales_are_the_forward_the_call_cuts():
     """A called fund with a duration leg: its forced sales are the voluntary forward less the forward it
     holds after the call (recomputed from :func:`agents.hedge_funds.voluntary_trade`), not the Treasury
-    leg cut with it; a fund with no equity left is forced out of its whole forward."""
+    leg cut with it; a fund with no equity left is forced out of what its voluntary rule would keep at
+    zero equity, (1 − κ)·X (the limit of the call's forced part), and nothing for the Treasuries."""
     terms = TradeTerms(math.exp(0.02), 0.70, 8.0, 0.1, True)  # USD/JPY 2% down on the day (ratio S_prev/S)
     order = FundOrder(6.0, 2.0, 0.06, 0.05, 1.3, 0.3)
     fwd, units, cash = 5.0, 2.0, -1.1
@@ -340,9 +360,9 @@ def test_forced_sales_are_the_forward_the_call_cuts():
     assert called and 0.0 < x < x_vol and 0.0 < v < v_vol  # both legs cut by the call
     assert forced == pytest.approx(x_vol - x, rel=1e-12)
     assert forced < (x_vol - x) + (v_vol - v)
-    # no equity: the whole forward, and nothing for the Treasuries
+    # no equity: (1 − κ)·X of the forward, and nothing for the Treasuries
     x, v, *_, called, forced, dforced_ds, dforced_dy = hf.fund_trade(fwd, units, -20.0, order, terms)
-    assert (x, v, called, forced, dforced_ds, dforced_dy) == (0.0, 0.0, True, fwd, 0.0, 0.0)
+    assert (x, v, called, forced, dforced_ds, dforced_dy) == (0.0, 0.0, True, (1.0 - 0.3) * fwd, 0.0, 0.0)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1076,8 +1076,8 @@ def test_fund_trade_derivatives_match_central_differences(forced_sales):
     """``(dx_ds, dx_dy, dv_ds, dv_dy)`` and the forced sales' ``(dforced_ds, dforced_dy)`` of one fund
     against central differences in ``s = ln S`` and ``y_us``, in every regime, at points where the
     regime does not change within the step; and the forced sales themselves by hand: nothing on the
-    voluntary path, everything held when insolvent or liquidated, the cut beyond the voluntary
-    positions in a binding call."""
+    voluntary path, everything held when liquidated, (1 − κ)·X when insolvent, the cut beyond the
+    voluntary positions in a binding call."""
     cases = random_fund_cases(np.random.default_rng(5), 1500)
     h_s, h_y = 1e-6, 1e-7
     checked = np.zeros(7, dtype=int)
@@ -1109,8 +1109,10 @@ def test_fund_trade_derivatives_match_central_differences(forced_sales):
         x_vol = fwd + speed * (t_fx * equity - fwd)
         if regime == 3:
             assert forced == 0.0
-        elif regime in (1, 2):  # closed: the whole forward (the Treasury leg's sale is not a purchase of yen)
-            assert forced == fwd
+        elif regime == 2 or (regime == 1 and args[7] <= 0.0):  # liquidated: the whole forward (the Treasury
+            assert forced == fwd  # leg's sale is not a purchase of yen)
+        elif regime == 1:  # no equity: the voluntary position at zero equity, the call's limit there
+            assert forced == (1.0 - speed) * fwd
         elif regime in (4, 5):  # called: the forward's cut beyond the voluntary position
             assert forced == pytest.approx(x_vol - x, rel=1e-9, abs=1e-12 * scale)
             forced_cuts += forced > 0.0
