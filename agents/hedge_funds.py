@@ -1224,7 +1224,9 @@ class HedgeFundView(mesa.Agent):
 
     @property
     def is_trend_follower(self) -> bool:
-        return bool(self._s.trend_weight[self.row] > 0)
+        """A trend follower has a volatility target (``trend_vol_target_pa``, never 0) and a carry fund none:
+        read from it rather than from ``trend_weight``, which may be set to 0."""
+        return bool(self._s.vol_target_pa[self.row] > 0)
 
     @property
     def has_duration_leg(self) -> bool:

@@ -331,7 +331,7 @@ def _carry_state(model) -> tuple[np.ndarray, float, float, float]:
     """Carry funds (alive, not trend followers), their carry stock, the share of them whose equity is
     within 1.2x their maintenance margin, and every live fund's net forwards (the anchor's stock)."""
     f = model.hedge_funds
-    carry = (f.trend_weight == 0) & f.alive
+    carry = (f.vol_target_pa == 0) & f.alive  # trend followers have a volatility target (even at trend_weight 0)
     margin = f.margin_fx * f.fwd_usd_bn + f.margin_ust * f.ust_units * model.market.ust_price
     near = carry & (f.equity_book_usd_bn <= 1.2 * margin * model.config.hedge_funds.maintenance_ratio)
     book = float(f.fwd_usd_bn[f.alive].sum())

@@ -407,7 +407,7 @@ def test_the_funds_trend_followers_start_from_the_same_pre_sample_trend():
     flat = make_model(0, cta__pre_sample_random=False)
     assert down.market.trend_daily * TRADING_DAYS == pytest.approx(-0.2, rel=1e-15)
     assert flat.market.trend_daily == 0.0
-    trend = down.hedge_funds.trend_weight > 0
+    trend = down.hedge_funds.vol_target_pa > 0
     assert trend.any() and (~trend).any()
     assert np.all(down.hedge_funds.fwd_usd_bn[trend] <= flat.hedge_funds.fwd_usd_bn[trend])
     assert down.hedge_funds.fwd_usd_bn[trend].sum() < 0.5 * flat.hedge_funds.fwd_usd_bn[trend].sum()

@@ -499,7 +499,7 @@ def test_a_failed_funds_shortfall_comes_out_of_the_dealers_equity(monkeypatch):
     model = make_model(2)
     model.step()
     f, dealers = model.hedge_funds, model.sectors["dealers"]
-    i = int(np.flatnonzero(f.alive & (f.trend_weight == 0) & (f.fwd_usd_bn > 0.5))[0])
+    i = int(np.flatnonzero(f.alive & (f.vol_target_pa == 0) & (f.fwd_usd_bn > 0.5))[0])
     # its investors take out its equity and half the forward's notional more, borrowed: its equity is
     # negative whatever the day's move (booked, so that the ledger still balances)
     sector, led = model.sectors["hedge_funds"], model.ledger

@@ -402,7 +402,7 @@ def test_leverage_binds_measures_the_month_over_the_eves_carry_funds(monkeypatch
     m = CarryUnwindModel(scenario=dataclasses.replace(quiet, events=(shock,)), seed=7, collect=False, **overrides)
     m.run_days(eve)
     f = m.hedge_funds
-    carry = (f.trend_weight == 0) & f.alive
+    carry = (f.vol_target_pa == 0) & f.alive
     assert (~carry & f.alive).any() and (f.fwd_usd_bn[~carry] != 0).any()  # trend followers with books exist
     stock0, forced, every_fund0 = float(f.fwd_usd_bn[carry].sum()), 0.0, float(f.fwd_usd_bn.sum())
     for _ in range(month):

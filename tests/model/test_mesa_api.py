@@ -195,9 +195,24 @@ def test_fund_view_properties_agree_with_the_arrays(scenario, overrides):
             assert v.leverage == pytest.approx((exposure + duration) / equity, rel=1e-12, abs=1e-15)
         assert v.has_duration_leg == bool(f.duration_leg[i])
         assert v.leverage_cap == f.leverage_cap[i]
-        assert v.is_trend_follower == bool(f.trend_weight[i] > 0)
+        assert v.is_trend_follower == bool(f.trend_weight[i] > 0) == bool(f.vol_target_pa[i] > 0)
         assert v.margin_called == bool(f.margin_called[i])
     views = model.agents_by_type[HedgeFundView]
     # the views see the live state, not a copy taken at creation
     assert sum(v.alive for v in views) == int(f.alive.sum())
     assert sum(v.is_trend_follower for v in views) > 0
+
+
+def test_trend_followers_are_told_apart_with_their_trend_weight_at_zero():
+    """``hedge_funds.trend_weight = 0`` (the trend channel off) leaves the trend followers' volatility target
+    and their lack of value weight: the views and the balance-sheet benchmark still count them apart."""
+    from experiments.analysis import balance_sheet_cycle as bsc
+
+    model = CarryUnwindModel(scenario="baseline", seed=4, collect=False, hedge_funds__trend_weight=0.0)
+    f = model.hedge_funds
+    drawn = f.value_weight == 0.0  # the trend followers' draw: no value weight
+    assert drawn.any() and (~drawn).any() and not (f.trend_weight > 0).any()
+    views = model.agents_by_type[HedgeFundView]
+    assert [v.is_trend_follower for v in views] == [bool(drawn[v.row]) for v in views]
+    carry = bsc._carry_state(model)[0]
+    assert np.array_equal(carry, ~drawn & f.alive)
