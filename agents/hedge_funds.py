@@ -60,6 +60,7 @@ __all__ = [
     "HedgeFundState",
     "HedgeFundView",
     "SettleTotals",
+    "trend_followers",
     "init_hedge_funds",
     "decide",
     "fund_decision",
@@ -599,6 +600,13 @@ _decide = FlatKernel(_decide_kernel, HedgeFundState, Observation, DecisionRules)
 def decide(state: HedgeFundState, cfg: HedgeFundConfig, **observations: float) -> None:
     """Write today's target leverages, margins and adjustment speed into ``state``."""
     _decide(state, Observation(**observations), decision_rules(cfg))
+
+
+def trend_followers(funds) -> np.ndarray:
+    """Which funds (of a :class:`HedgeFundState` or the sector) are trend followers. The draw is not kept:
+    a trend follower has a volatility target (``trend_vol_target_pa``, never 0) and a carry fund none, so
+    it is read from that rather than from ``trend_weight``, which may be set to 0."""
+    return funds.vol_target_pa > 0
 
 
 def init_hedge_funds(cfg: HedgeFundConfig, rng: np.random.Generator, *, ust_price: float,
@@ -1224,9 +1232,7 @@ class HedgeFundView(mesa.Agent):
 
     @property
     def is_trend_follower(self) -> bool:
-        """A trend follower has a volatility target (``trend_vol_target_pa``, never 0) and a carry fund none:
-        read from it rather than from ``trend_weight``, which may be set to 0."""
-        return bool(self._s.vol_target_pa[self.row] > 0)
+        return bool(trend_followers(self._s)[self.row])
 
     @property
     def has_duration_leg(self) -> bool:

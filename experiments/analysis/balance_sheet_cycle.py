@@ -330,8 +330,10 @@ def crowded_eve(stock: np.ndarray, *, anchor: float, warmup: int) -> int:
 def _carry_state(model) -> tuple[np.ndarray, float, float, float]:
     """Carry funds (alive, not trend followers), their carry stock, the share of them whose equity is
     within 1.2x their maintenance margin, and every live fund's net forwards (the anchor's stock)."""
+    from agents.hedge_funds import trend_followers
+
     f = model.hedge_funds
-    carry = (f.vol_target_pa == 0) & f.alive  # trend followers have a volatility target (even at trend_weight 0)
+    carry = ~trend_followers(f) & f.alive
     margin = f.margin_fx * f.fwd_usd_bn + f.margin_ust * f.ust_units * model.market.ust_price
     near = carry & (f.equity_book_usd_bn <= 1.2 * margin * model.config.hedge_funds.maintenance_ratio)
     book = float(f.fwd_usd_bn[f.alive].sum())
@@ -379,7 +381,10 @@ def leverage_binds(seed: int, month: int = 21, base: dict[str, Any] | None = Non
     m.run_days(eve)
     carry, stock0, near, book0 = _carry_state(m)
     if stock0 != stock[eve] or book0 != books[eve]:
-        raise RuntimeError(f"seed {seed}: the shocked run's eve ({stock0}) differs from the build-up's ({stock[eve]})")
+        raise RuntimeError(
+            f"seed {seed}: the shocked run's eve ({stock0}, every fund {book0}) differs from the build-up's "
+            f"({stock[eve]}, every fund {books[eve]})"
+        )
     out = {"crowded": 1.0, "buildup_failed": 0.0, "eve_day": float(eve), "carry_stock_eve_usd_bn": stock0,
            "book_stock_eve_usd_bn": book0, "share_near_maintenance": near}  # fmt: skip
     # the month's measures are over the eve's carry funds alone (``carry``), as the eve's carry stock is:
@@ -657,6 +662,7 @@ def map_report(seeds: int, days: int, workers: int, base: dict[str, Any] | None 
     for k, (g, c) in enumerate(grid):
         unlev, lev = arms[f"{g:g}/1"], arms[f"{g:g}/{c:g}"]
         binds = leverage_binds_summary(rows[k * seeds : (k + 1) * seeds])
+        kurt, acf1 = paired(lev, unlev, "kurtosis"), paired(lev, unlev, "abs_acf1")
         cells.append({
             "risk_aversion_median": g, "max_leverage": c,
             "median_kurtosis": float(np.nanmedian([r["kurtosis"] for r in lev])),
@@ -665,10 +671,10 @@ def map_report(seeds: int, days: int, workers: int, base: dict[str, Any] | None 
             "objective": score(lev, targets)[0],
             "joint_objective": joint_score(lev, joint)[0],
             "failed_runs_unleveraged": int(sum(r["failed"] for r in unlev)),
-            "kurtosis_vs_unleveraged": paired(lev, unlev, "kurtosis")["difference"]["median"],
-            "abs_acf1_vs_unleveraged": paired(lev, unlev, "abs_acf1")["difference"]["median"],
+            "kurtosis_vs_unleveraged": kurt["difference"]["median"],
+            "abs_acf1_vs_unleveraged": acf1["difference"]["median"],
             # seeds left out of the two paired medians because either arm failed (counted, not dropped unseen)
-            "pairs_with_a_failed_arm": paired(lev, unlev, "kurtosis")["pairs_with_a_failed_arm"],
+            "pairs_with_a_failed_arm": kurt["pairs_with_a_failed_arm"],
             "seeds_crowded": binds["seeds_crowded"], "seeds_buildup_failed": binds["seeds_buildup_failed"],
             "share_near_ge_0.3": binds["share_of_crowded_seeds_near_ge_0.3"],
             "share_called_ge_0.3": binds["share_of_crowded_seeds_called_ge_0.3"],
