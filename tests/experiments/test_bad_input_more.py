@@ -99,6 +99,7 @@ def _damaged(saved_run: Path, where: Path, name: str, content: bytes | None) -> 
         ("summary.json", b"[1, 2]", "summary.json: it holds a JSON list, not an object"),
         ("summary.json", b'{"seed": NaN, "scenario": "x", "summary": {}}', "summary.json: NaN is not allowed in it"),
         ("summary.json", b'{"seed": 1.5, "scenario": "x", "summary": {}}', "summary.json: seed = 1.5 is not allowed"),
+        ("summary.json", b'{"seed": 1, "summary": {}}', "summary.json: scenario is missing"),
         ("summary.json", b'{"x": "caf\xe9"}', "summary.json: it is not UTF-8 text (byte 0xe9"),
         ("timeseries.parquet", b"garbage", "timeseries.parquet: it is not a readable Parquet file"),
         ("config.toml", b"[hedge_funds\n", "config.toml: malformed TOML"),
@@ -110,6 +111,18 @@ def test_compare_names_the_damaged_file_of_a_saved_run(saved_run, tmp_path, caps
     line = usage_error(capsys, "compare", str(saved_run), str(run), "--out", str(tmp_path / "cmp"))
     assert line.startswith(f"carry-unwind: error: cannot read the saved run '{run}': ")
     assert problem in line and "cannot write" not in line
+    assert not (tmp_path / "cmp").exists()
+
+
+def test_compare_names_a_text_column_of_a_saved_run(saved_run, tmp_path, capsys):
+    import pandas as pd
+
+    run = _damaged(saved_run, tmp_path, "summary.json", (saved_run / "summary.json").read_bytes())
+    df = pd.read_parquet(run / "timeseries.parquet")
+    df["usdjpy"] = ["n/a"] * len(df)  # text where a run writes numbers
+    df.to_parquet(run / "timeseries.parquet")
+    line = usage_error(capsys, "compare", str(saved_run), str(run), "--out", str(tmp_path / "cmp"))
+    assert re.search(r"timeseries\.parquet: column 'usdjpy' holds \w+ values, not numbers; expected the", line)
     assert not (tmp_path / "cmp").exists()
 
 

@@ -7,6 +7,7 @@ does for the runs of ``run_simulation``."""
 
 from __future__ import annotations
 
+import inspect
 import textwrap
 
 import numpy as np
@@ -57,14 +58,73 @@ def _liquidity_spiral(days):
     return balance_sheet_cycle.liquidity_spiral(1, shock_day=days // 2, window=days // 2, base=SMALL)
 
 
-RUNNERS = [_replay, _episode_facts, _auctions, _risk_index_moments, _baseline_moments, _liquidity_spiral]
+def _fed_channel(days):
+    from experiments.analysis import carry_channels
+
+    return carry_channels.fed_channel(1, news_day=days // 2, after=days - days // 2, overrides=SMALL)
+
+
+def _ust_share_of_unwind(days):
+    from experiments.analysis import carry_channels
+
+    return carry_channels.ust_share_of_unwind(1, 0.5, start=days // 2, end=days)
+
+
+def _basis_in_unwind(days):
+    from experiments.analysis import carry_channels
+
+    return carry_channels.basis_in_unwind(1, day=days, **SMALL)
+
+
+def _intervention_twins(days):
+    from experiments.analysis import interventions
+
+    return interventions.twin_effect((SMALL, 5.0, 1, 160.0))  # its own horizon, past BROKEN_DAY
+
+
+def _budget_twins(days):
+    from experiments.analysis import superlong
+
+    return superlong.budget_twins((1, 1.0, "supplementary_budget", SMALL))  # its own horizon
+
+
+def _run_stats(days):
+    from experiments.analysis import balance_sheet_cycle
+
+    return balance_sheet_cycle.run_stats(("baseline", SMALL, 1, days))
+
+
+def _news_on_its_day(days):
+    from experiments.analysis import balance_sheet_cycle
+
+    return balance_sheet_cycle.news_on_its_day(1, day=days, base=SMALL)
+
+
+def _leverage_binds(days, monkeypatch):
+    from experiments.analysis import balance_sheet_cycle
+
+    # a small book never reaches the anchor: its eve is put at day 5, so that the month after it holds BROKEN_DAY
+    monkeypatch.setattr(balance_sheet_cycle, "crowded_eve", lambda books, anchor, warmup: 5 if len(books) > 5 else -1)
+    return balance_sheet_cycle.leverage_binds(1, month=days - 5, base=SMALL)
+
+
+def _multi_root_days(days):
+    from experiments.analysis import balance_sheet_cycle
+
+    return balance_sheet_cycle.multi_root_days(("baseline", 1, days, SMALL))
+
+
+RUNNERS = [_replay, _episode_facts, _auctions, _risk_index_moments, _baseline_moments, _liquidity_spiral,
+           _fed_channel, _ust_share_of_unwind, _basis_in_unwind, _intervention_twins, _budget_twins, _run_stats,
+           _news_on_its_day, _leverage_binds, _multi_root_days]  # fmt: skip
 
 
 @pytest.mark.usefixtures("unbalanced")
 @pytest.mark.parametrize("runner", RUNNERS, ids=lambda f: f.__name__.lstrip("_"))
-def test_each_script_checks_the_accounting_of_its_runs(runner):
+def test_each_script_checks_the_accounting_of_its_runs(runner, monkeypatch):
+    takes_monkeypatch = "monkeypatch" in inspect.signature(runner).parameters
     with pytest.raises(AccountingError, match=rf"^scenario \w+, seed 1.*{UNBALANCED}") as caught:
-        runner(20)
+        runner(20, monkeypatch) if takes_monkeypatch else runner(20)
     assert "\n" not in str(caught.value)
 
 

