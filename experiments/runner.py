@@ -215,15 +215,17 @@ def call_reporting(fn: Callable[..., Any], *args: Any) -> tuple[tuple[str, str],
 def check_worker(identity: tuple[str, str], expected: str, what: str = "results") -> None:
     """Refuse (:class:`CodeMismatch`) a result reported by :func:`call_reporting` from a process that runs
     other code than ``expected`` (the fingerprint the command started with, or its manifest records).
-    A result computed in this process is its own code's."""
-    token, fingerprint = identity
-    if token == _PROCESS_TOKEN or fingerprint == expected:
+    This process is held to it too: its fingerprint is that of the code it loaded (:func:`worker_identity`),
+    which a file edited since (in a notebook's long-lived session) no longer is."""
+    _, fingerprint = identity
+    if fingerprint == expected:
         return
     diff = fingerprint_difference(fingerprint, expected, "on the worker", "in this command")
     raise CodeMismatch(
         f"a worker computed {what} with other code than this command's ({diff}; "
         f"worker: {fingerprint!r}, this command: {expected!r}); nothing it computed was kept: give every worker "
-        "the same code and library versions (restart them after an edit or upgrade) and run the command again"
+        "the same code and library versions (restart them after an edit or upgrade; in a notebook, restart its "
+        "kernel too) and run the command again"
     )
 
 
@@ -587,6 +589,8 @@ def run_tasks(
     redirect = logging_redirect_tqdm(tqdm_class=tqdm) if progress else contextlib.nullcontext()
     with bar, redirect, quiet_model_logs():
         if executor == "serial" or not todo:
+            if todo:  # this process is held to the command's code as a worker is (an edit since its first task)
+                check_worker(worker_identity(), code_fingerprint() if expected is None else expected)
             for i in todo:
                 try:
                     value = fn(tasks[i])

@@ -25,9 +25,10 @@ _DONE = False
 # Folders under the packages that hold what commands *wrote*, not what defines a result: the calibration
 # records (``experiments/calibration/results/``, cited by the model's docstrings, never read by it).
 OUTPUT_FOLDERS = (("experiments", "calibration", "results"),)
-# Markers of a command's output folder: a sweep (its manifest), a run (its completion marker), a
-# checkpoint (its settings). A folder holding one is skipped whole, as is a ``*.checkpoint`` folder.
-OUTPUT_MARKERS = ("manifest.json", "complete", "settings.json")
+# Markers of a command's output folder: a sweep (its manifest, or its design, which it writes first: a
+# sweep stopped before its manifest leaves its design and specification), a run (its completion marker),
+# a checkpoint (its settings). A folder holding one is skipped whole, as is a ``*.checkpoint`` folder.
+OUTPUT_MARKERS = ("manifest.json", "design.parquet", "complete", "settings.json")
 
 
 def source_hash(
@@ -65,6 +66,13 @@ def source_hash(
             h.update((str(path.relative_to(_ROOT)) if recursive else path.name).encode())
             h.update(path.read_bytes())
     return h.hexdigest()[:12]
+
+
+def is_output(path: Path) -> bool:
+    """Whether ``path``, a file in one of the project's packages, lies in a command's output folder
+    (:data:`OUTPUT_FOLDERS`, a ``*.checkpoint`` folder, or one holding one of :data:`OUTPUT_MARKERS`)."""
+    rel = path.relative_to(_ROOT).parts
+    return _is_output(path, _ROOT / rel[0], {}) if len(rel) > 1 else False
 
 
 def _is_output(path: Path, root: Path, seen: dict[Path, bool]) -> bool:

@@ -637,11 +637,16 @@ def git_commit() -> str | None:
 
 
 def git_dirty() -> bool | None:
-    """Whether the source tree has uncommitted changes (``None`` if unknown)."""
+    """Whether the code differs from its commit (``None`` if unknown): a tracked file changed, or an
+    untracked file that is not ignored lies in ``model/``, ``agents/`` or ``experiments/`` outside a
+    command's output folder (:func:`model.numba_cache.is_output`). Other untracked files (a sweep's or a
+    run's output written into the checkout, a notebook) are not the code and do not count."""
+    from model.numba_cache import is_output
+
     root = Path(__file__).resolve().parent.parent
     try:
         out = subprocess.run(
-            ["git", "status", "--porcelain"],
+            ["git", "status", "--porcelain", "-z", "--untracked-files=all"],
             cwd=root,
             capture_output=True,
             text=True,
@@ -650,7 +655,15 @@ def git_dirty() -> bool | None:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    return bool(out.strip())
+    for entry in out.split("\0"):
+        if not entry:
+            continue
+        if not entry.startswith("?? "):
+            return True  # a tracked file changed (with -z, a rename's second path follows as an entry of its own)
+        path = root / entry[3:]
+        if path.parts[len(root.parts)] in ("model", "agents", "experiments") and not is_output(path):
+            return True
+    return False
 
 
 def provenance() -> dict[str, Any]:

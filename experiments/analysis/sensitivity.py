@@ -35,6 +35,7 @@ replicates left out.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from dataclasses import dataclass
@@ -100,6 +101,8 @@ class SensitivityResult:
     noise_share: float = math.nan  # replicate_noise_share: NaN with one replicate
     failed_runs: int = 0  # runs that failed
     dropped_replicates: int = 0  # replicates left out at every point because a run of theirs failed somewhere
+    seed: int = 0  # the bootstrap's seed
+    spec_sha256: str = ""  # the sweep's specification (its digest): which sweep the indices are of
 
 
 def noise_dominates(result: SensitivityResult) -> bool:
@@ -328,6 +331,8 @@ def analyze(
         noise_share=replicate_noise_share(results, spec, metric),
         failed_runs=int((results["status"] != STATUS_OK).sum()),
         dropped_replicates=spec.replicates - len(common_replicates(results, spec)),
+        seed=seed,
+        spec_sha256=spec.digest(),
     )
 
 
@@ -398,13 +403,22 @@ def _caption(result: SensitivityResult) -> str:
             f"{result.noise_share:.2f} times the metric's variance across points: more than all of it, so the "
             "points differ by no more than noise. Add replicates (the noise falls as 1/R)."
         )
-    elif math.isfinite(result.noise_share):
+    elif math.isfinite(result.noise_share) and result.method == "sobol":
         noise = (
             f" Seed noise left in the averaged metric (the seed's effect that depends on the parameters): about "
             f"{result.noise_share:.1%} of its variance across points (s). Where that noise is independent between "
             "points, a parameter's ST reads about ST·(1 − s) + s and its S1 about S1·(1 − s), and an inert "
             "parameter's ST is about s; common random numbers cancel the part of it two points share, so s is an "
             "upper bound for an inert parameter's ST: an ST near it is not distinguishable from noise."
+        )
+    elif math.isfinite(result.noise_share):
+        noise = (
+            f" Seed noise left in the averaged metric (the seed's effect that depends on the parameters): about "
+            f"{result.noise_share:.1%} of its variance across points. Each elementary effect is a difference of two "
+            "points' metrics, so the part of that noise the two points do not share (common random numbers cancel "
+            "the rest) enters every effect: it raises every parameter's σ and μ*, and an inert parameter's μ* is "
+            "not 0 but of the size of the noise's own differences; a μ* near the smallest ones is not "
+            "distinguishable from noise."
         )
     else:
         noise = " One replicate per point: the seed noise left in the metric cannot be estimated, and it inflates ST."
@@ -431,15 +445,55 @@ def _markdown(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def write_outputs(result: SensitivityResult, out_dir: str | Path) -> list[Path]:
-    """Write ``sensitivity_<metric>.csv``, ``.md`` and ``.png`` (and ``_s2.csv``); returns the paths."""
+def outputs_provenance(result: SensitivityResult, sweep_dir: str | Path | None = None) -> dict[str, Any]:
+    """What made a sensitivity table: the package's provenance (:func:`model.results.provenance`), the sweep
+    (its name, folder and specification's digest), the method and its bootstrap's settings, and SALib's version."""
+    from experiments.runner import _installed_version
+    from model.results import provenance
+
+    return {
+        **provenance(),
+        "command": "carry-unwind sensitivity",
+        "sweep": result.sweep,
+        "sweep_dir": None if sweep_dir is None else str(Path(sweep_dir).resolve()),
+        "spec_sha256": result.spec_sha256,
+        "method": result.method,
+        "metric": result.metric,
+        "conf_level": result.conf_level,
+        "num_resamples": result.num_resamples,
+        "seed": result.seed,
+        "salib": _installed_version("SALib"),
+    }
+
+
+def write_outputs(result: SensitivityResult, out_dir: str | Path, sweep_dir: str | Path | None = None) -> list[Path]:
+    """Write ``sensitivity_<metric>.csv``, ``.md``, ``.png`` and ``.json`` (what made them), and ``_s2.csv``
+    with second-order indices; returns the paths.
+
+    Refuses (:class:`~experiments.sweeps.SpecError`), before writing anything, where ``out_dir`` already
+    holds this metric's tables of another sweep (another specification), which they would replace."""
     from experiments.analysis.plots import save_figure
     from experiments.runner import write_text_atomic
+    from model.validation import parse_json
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     stem = out / f"sensitivity_{result.metric}"
-    paths = [stem.with_suffix(".csv"), stem.with_suffix(".md"), stem.with_suffix(".png")]
+    made = outputs_provenance(result, sweep_dir)
+    sidecar = stem.with_suffix(".json")
+    if sidecar.is_file():
+        try:
+            before = parse_json(sidecar.read_bytes(), lambda why: ValueError(why))
+        except ValueError:
+            before = None
+        theirs = before.get("spec_sha256") if isinstance(before, dict) else None
+        if theirs != result.spec_sha256:
+            raise SpecError(
+                f"--out = {str(out)!r} is not allowed; it holds {sidecar.name} of another sweep "
+                f"({before.get('sweep') if isinstance(before, dict) else 'unreadable'}), which this would replace; "
+                "choose another --out"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".csv"), stem.with_suffix(".md"), stem.with_suffix(".png"), sidecar]
     write_text_atomic(paths[0], result.table.to_csv(index=False))
     title = "Sobol' indices" if result.method == "sobol" else "Morris elementary effects"
     md = [f"# {title} of `{result.metric}`", "", _caption(result), "", _markdown(result.table), ""]
@@ -448,10 +502,18 @@ def write_outputs(result: SensitivityResult, out_dir: str | Path) -> list[Path]:
         write_text_atomic(s2, result.second_order.to_csv(index=False))
         paths.append(s2)
         md += ["## Second-order indices", "", _markdown(result.second_order), ""]
+    dirty = " with uncommitted changes" if made["git_dirty"] else ""
+    md += [
+        f"*Made by* carry-unwind {made['version']} (commit {str(made['git_commit'])[:12]}{dirty}; code fingerprint "
+        f"`{made['code_fingerprint']}`) with SALib {made['salib']}, bootstrap seed {result.seed}, from the sweep's "
+        f"specification `{result.spec_sha256[:12]}`; everything in `{sidecar.name}`.",
+        "",
+    ]
     write_text_atomic(paths[1], "\n".join(md))
     fig = Figure(figsize=(7.5, 1.9 + 0.55 * len(result.table)), layout="constrained")
     plot_indices(result, fig.subplots())
     save_figure(fig, paths[2])
+    write_text_atomic(sidecar, json.dumps(made, indent=1, sort_keys=True) + "\n")
     return paths
 
 
@@ -474,4 +536,4 @@ def run_sensitivity(
     if metric is None:
         metric = DEFAULT_METRIC if DEFAULT_METRIC in spec.metrics else spec.metrics[0]
     result = analyze(load_results(sweep_dir), spec, metric, method, **kwargs)
-    return result, write_outputs(result, sweep_dir if out_dir is None else out_dir)
+    return result, write_outputs(result, sweep_dir if out_dir is None else out_dir, sweep_dir)

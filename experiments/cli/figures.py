@@ -67,6 +67,9 @@ def register(sub: Any) -> None:
         metavar="W",
         help="worker processes for the runs; the figures do not depend on it (default: 1)",
     )
+    p.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="hide the progress bar (default: shown on stderr)"
+    )
     p.set_defaults(handler=_cmd_figures, resumable=True)
 
 
@@ -82,7 +85,7 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     if "sensitivity" in names:
         require_extra("sweep", "the sensitivity figure", ["SALib"])
     try:
-        written = make_figures(args.out, names, quick=args.quick, workers=args.workers)
+        written = make_figures(args.out, names, quick=args.quick, workers=args.workers, progress=args.progress)
     except ValidationError as exc:  # the return-statistics figure needs the data package
         return _failed(str(exc))
     except SweepInterrupted as exc:  # Ctrl-C during the sensitivity figure's sweep: its finished runs are kept

@@ -27,7 +27,9 @@ def register(sub: Any) -> None:
             "Compute sensitivity indices, with confidence intervals, of one metric of a finished sweep\n"
             "(SALib): Sobol' first-order and total indices for a sweep with design = 'saltelli', Morris\n"
             "mu*/sigma for design = 'morris'. The metric is averaged over each point's replicates first.\n"
-            "Writes sensitivity_<metric>.csv, .md (table) and .png (bar chart with interval whiskers)."
+            "Writes sensitivity_<metric>.csv, .md (table), .png (bar chart with interval whiskers) and\n"
+            ".json (what made them: code, sweep, bootstrap seed, SALib version); an --out that holds the\n"
+            "same metric's tables of another sweep is refused."
         ),
         epilog=(
             "examples:\n"

@@ -46,8 +46,9 @@ def register(sub: Any) -> None:
             "  design.parquet       the design points       spec.toml      the specification\n"
             "  manifest.json        run counts, sessions    timeseries/    full series, if the spec asks\n"
             "A run that fails is recorded with its error and the sweep goes on. An interrupted sweep\n"
-            "(Ctrl-C, a killed worker or machine) continues with --resume: finished runs are skipped,\n"
-            "none is run twice. Results are identical whichever executor runs them.\n"
+            "(Ctrl-C, a killed worker or machine) continues with --resume: the runs written are skipped\n"
+            "(a kill loses only those not yet written: the batches in flight, a few seconds of results),\n"
+            "and none is recorded twice. Results are identical whichever executor runs them.\n"
             "Load them with experiments.sweeps.load_results(DIR) (pandas) or to_xarray(...)."
         ),
         epilog=(

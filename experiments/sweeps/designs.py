@@ -88,16 +88,26 @@ def make_tasks(spec: SweepSpec, design: Any) -> list[dict[str, Any]]:
     return tasks
 
 
-_SCENARIOS: dict[tuple[str, str | None], Any] = {}
+_SCENARIOS: dict[tuple[str, str | None, bytes | None], Any] = {}
 
 
 def spec_scenario(spec: Mapping[str, Any]) -> Any:
-    """The scenario of a sweep's spec (its ``to_dict()``), parsed once per process: what every run of the
-    sweep and the check of its design points use."""
-    from model.scenarios import load_scenario, parse_scenario
+    """The scenario of a sweep's spec (its ``to_dict()``), parsed once per process and file content: what
+    every run of the sweep and the check of its design points use.
 
-    key = (spec["scenario"], spec.get("scenario_text"))
+    A scenario given as a file travels in the spec as its text; a built-in one by its name, so its file
+    is read again at each call (a few microseconds) and a file edited in a long-lived session (a
+    notebook) is parsed afresh rather than taken from the cache."""
+    from model.scenarios import SCENARIO_DIR, load_scenario, parse_scenario
+
+    name, text = spec["scenario"], spec.get("scenario_text")
+    builtin = None
+    if text is None:
+        try:
+            builtin = (SCENARIO_DIR / f"{name}.toml").read_bytes()
+        except OSError:  # not a built-in file (load_scenario says what is wrong with the name)
+            pass
+    key = (name, text, builtin)
     if key not in _SCENARIOS:
-        text = key[1]
-        _SCENARIOS[key] = parse_scenario(text, key[0]) if text is not None else load_scenario(key[0])
+        _SCENARIOS[key] = parse_scenario(text, name) if text is not None else load_scenario(name)
     return _SCENARIOS[key]

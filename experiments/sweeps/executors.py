@@ -280,7 +280,9 @@ def run_sweep(
         tqdm progress bar on stderr: runs done, rate, time left.
     flush_seconds
         Longest time a finished run waits in memory before it is written (0: write every batch
-        as it arrives). Bounds what a kill can cost: at most this much work is run again.
+        as it arrives). A kill loses what was not yet written: the rows waiting (at most this long's
+        worth) and the batches in flight (whole batches of up to ``MAX_BATCH`` runs, about two per
+        worker), which ``resume`` runs again; no run is ever recorded twice.
     spec_text
         The specification file's text, copied to ``DIR/spec.toml`` with its comments.
 

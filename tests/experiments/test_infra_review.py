@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 from pathlib import Path
 
 import pytest
@@ -77,9 +78,34 @@ def test_run_tasks_refuses_a_result_computed_by_other_code_and_keeps_none_of_it(
     assert not list(where.glob("*.pkl"))  # nothing of it stored
 
 
-def test_a_serial_run_in_this_process_is_not_checked_against_a_patched_fingerprint(monkeypatch):
-    monkeypatch.setattr(runner, "code_fingerprint", lambda: OTHER_CODE)  # this process's own code
+def test_a_run_in_this_process_is_held_to_the_commands_code_too(monkeypatch):
+    """A long-lived session (a notebook) that edits the code after its first task runs the code it loaded,
+    not the edited files the command's fingerprint reads: its results are refused like a worker's."""
+    runner.worker_identity()  # the first task: the code this process loaded
+    monkeypatch.setattr(runner, "code_fingerprint", lambda: OTHER_CODE)  # the files edited since
+    with pytest.raises(runner.CodeMismatch, match="in a notebook, restart its kernel too"):
+        runner.run_tasks(abs, [-1, -2], workers=1)
+    monkeypatch.setattr(runner, "_WORKER_FINGERPRINT", None)  # a fresh session loads the edited code
     assert runner.run_tasks(abs, [-1, -2], workers=1) == [1, 2]
+
+
+def test_a_built_in_scenario_edited_in_a_session_is_read_again(tmp_path, monkeypatch):
+    import shutil
+
+    import model.scenarios
+    from experiments.sweeps.designs import spec_scenario
+
+    folder = tmp_path / "scenarios"
+    shutil.copytree(model.scenarios.SCENARIO_DIR, folder)
+    monkeypatch.setattr(model.scenarios, "SCENARIO_DIR", folder)
+    first = spec_scenario({"scenario": "baseline"})
+    assert spec_scenario({"scenario": "baseline"}) is first  # parsed once while the file is unchanged
+    path = folder / "baseline.toml"
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\n[overrides.hedge_funds]\nmax_leverage = 3.25\n", encoding="utf-8"
+    )
+    edited = spec_scenario({"scenario": "baseline"})
+    assert edited.config.hedge_funds.max_leverage == 3.25 != first.config.hedge_funds.max_leverage
 
 
 def test_a_sweep_refuses_a_batch_from_a_worker_with_other_code_and_writes_nothing_of_it(tmp_path, monkeypatch, capsys):
@@ -211,6 +237,8 @@ def test_outputs_under_experiments_do_not_change_the_code_fingerprint(tmp_path, 
         "experiments/out/sweep/manifest.json": "{}",  # a sweep
         "experiments/out/sweep/spec.toml": "a = 2\n",
         "experiments/out/sweep/sub/x.json": "{}",
+        "experiments/out/stopped/design.parquet": "",  # a sweep stopped before its manifest
+        "experiments/out/stopped/spec.toml": "a = 4\n",
         "experiments/val.checkpoint/settings.json": "{}",  # a command's checkpoint
         "experiments/val.checkpoint/extra.json": "{}",
         "experiments/ck/settings.json": "{}",  # a checkpoint under another name
@@ -254,9 +282,14 @@ def test_a_sweep_written_under_a_package_records_the_fingerprint_its_workers_see
         store = SweepStore(where, parse_spec(SWEEP, "s.toml"))
         store.prepare(resume=False, spec_text=SWEEP)
         assert load_manifest(where)["code_fingerprint"] == runner.code_fingerprint()
+        # an attempt killed after its design and specification, before its manifest, then started again
+        (where / "manifest.json").unlink()
+        shutil.rmtree(where / "runs")
+        (where / "spec.toml").write_text(SWEEP + "\n# the killed attempt's\n")
+        store.check_target()
+        store.prepare(resume=False, spec_text=SWEEP)
+        assert load_manifest(where)["code_fingerprint"] == runner.code_fingerprint()
     finally:
-        import shutil
-
         shutil.rmtree(where, ignore_errors=True)
 
 
@@ -420,6 +453,27 @@ def test_the_hypotheses_outputs_record_commit_dirty_fingerprint_and_quick(tmp_pa
     assert written["code_fingerprint"] == payload["code_fingerprint"] == fingerprint and written["quick"] is False
     assert written["git_commit"] == git_commit() and "git_dirty" in written
     assert f"code fingerprint `{fingerprint}`)." in (tmp_path / "d" / "draws.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "porcelain, dirty",
+    [
+        ("", False),
+        ("?? out/baseline/summary.json\0?? sweeps_here/tiny/design.parquet\0?? notebooks/mine.ipynb\0", False),
+        ("?? experiments/calibration/results/refit.json\0", False),  # a command's output folder in a package
+        ("?? experiments/new_rule.py\0", True),  # untracked code
+        ("?? model/scenarios/mine.toml\0", True),  # an untracked scenario: behaviour
+        (" M README.md\0", True),  # any tracked file changed
+        ("R  agents/a.py\0agents/b.py\0", True),
+    ],
+)
+def test_git_dirty_counts_changed_code_not_outputs_written_into_the_checkout(monkeypatch, porcelain, dirty):
+    import subprocess
+
+    import model.results
+
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, stdout=porcelain))
+    assert model.results.git_dirty() is dirty
 
 
 def test_a_sweeps_manifest_records_whether_the_tree_was_dirty(tmp_path, monkeypatch):

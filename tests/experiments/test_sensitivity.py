@@ -234,3 +234,38 @@ def test_failed_runs_are_counted_and_the_caption_says_which_replicates_they_leav
     assert (r.failed_runs, r.dropped_replicates) == (2, 1)
     assert "2 runs failed: the 1 replicates they belong to are left out at every design point" in _caption(r)
     assert "average the 2 replicates that succeeded everywhere" in _caption(r)
+
+
+def test_the_tables_record_what_made_them_and_another_sweeps_are_not_replaced(tmp_path):
+    import json
+
+    from experiments.analysis.sensitivity import write_outputs
+    from experiments.runner import code_fingerprint
+
+    a = np.array([1.0, 2.0, 0.0])
+    spec = make_spec("saltelli", 16)
+    result = analyze(fake_results(spec, lambda u: u @ a), spec, "usdjpy_max_fall_pct", seed=7)
+    out = tmp_path / "figures"
+    paths = write_outputs(result, out, tmp_path / "sweep")
+    made = json.loads((out / "sensitivity_usdjpy_max_fall_pct.json").read_text())
+    assert made["spec_sha256"] == spec.digest() and made["seed"] == 7 and made["method"] == "sobol"
+    assert made["code_fingerprint"] == code_fingerprint() and made["salib"] not in ("", None)
+    assert made["sweep_dir"] == str((tmp_path / "sweep").resolve())
+    assert f"bootstrap seed 7, from the sweep's specification `{spec.digest()[:12]}`" in paths[1].read_text()
+    assert write_outputs(result, out, tmp_path / "sweep")  # the same sweep's again: replaced
+
+    other = make_spec("saltelli", 16, replicates=2)  # another sweep, the same metric
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(SpecError, match=r"holds sensitivity_usdjpy_max_fall_pct\.json of another sweep"):
+        write_outputs(analyze(fake_results(other, lambda u: u @ a), other, "usdjpy_max_fall_pct"), out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing written
+
+
+def test_the_morris_caption_speaks_of_elementary_effects_not_sobol_indices():
+    from experiments.analysis.sensitivity import _caption
+
+    spec = make_spec("morris", 8, replicates=3, extra="levels = 4")
+    noise = np.array([0.3, -1.0, 2.5])
+    r = analyze(fake_results(spec, lambda u: u @ np.array([3.0, -1.5, 0.0]), noise=noise), spec, "usdjpy_max_fall_pct")
+    assert r.method == "morris" and math.isfinite(r.noise_share)
+    assert "μ*" in _caption(r) and "ST" not in _caption(r) and "S1" not in _caption(r)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -192,16 +193,31 @@ def write_figure(name: str, out: str | Path, *, quick: bool = False, workers: in
 
 
 def make_figures(
-    out: str | Path, names: Sequence[str] | None = None, *, quick: bool = False, workers: int = 1
+    out: str | Path,
+    names: Sequence[str] | None = None,
+    *,
+    quick: bool = False,
+    workers: int = 1,
+    progress: bool = False,
 ) -> dict[str, list[Path]]:
-    """Write the named figures (default: all of :data:`FIGURES`) into ``out``; returns the files per figure."""
+    """Write the named figures (default: all of :data:`FIGURES`) into ``out``; returns the files per figure.
+    ``progress``: a bar on stderr over the figures, naming the one being made."""
+    import sys
+
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     names = list(names or FIGURES)
     unknown = [n for n in names if n not in FIGURES]
     if unknown:
         raise ValueError(f"unknown figure {unknown[0]!r}; expected one of {', '.join(FIGURES)}")
     written = {}
-    for name in names:
-        t0 = time.perf_counter()
-        written[name] = write_figure(name, out, quick=quick, workers=workers)
-        log.info("figures: %s in %.1f s", name, time.perf_counter() - t0)
+    bar = tqdm(total=len(names), desc="figures", unit="figure", file=sys.stderr, disable=not progress, leave=False)
+    with bar, logging_redirect_tqdm(tqdm_class=tqdm) if progress else contextlib.nullcontext():
+        for name in names:
+            bar.set_postfix_str(name)
+            t0 = time.perf_counter()
+            written[name] = write_figure(name, out, quick=quick, workers=workers)
+            log.info("figures: %s in %.1f s", name, time.perf_counter() - t0)
+            bar.update()
     return written
