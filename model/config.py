@@ -30,7 +30,7 @@ from agents.us_treasury import UsTreasuryConfig
 from model.calendar import LAST_DATE, TradingCalendar
 from model.macro import MacroConfig
 from model.market import MarketConfig
-from model.validation import ConfigError, Validated, param, read_text_file, register_sections
+from model.validation import ConfigError, Validated, param, read_text_file, register_sections, shown
 
 __all__ = ["ModelConfig", "SimulationConfig", "ConfigError", "RUNTIME_SWITCHES", "dates_as_text", "toml_loads"]
 
@@ -346,10 +346,20 @@ class ModelConfig:
         return text
 
     def with_overrides(self, overrides: dict[str, Any]) -> ModelConfig:
-        """A copy with ``{"section.field": value}`` (or ``section__field``) replaced, validated."""
+        """A copy with ``{"section.field": value}`` (or ``section__field``) replaced, validated. A field given in
+        both spellings is refused (:class:`ConfigError`) unless both give the same value: which one won would
+        otherwise depend on the order of the keys."""
         data = self.to_dict()
+        given: dict[str, tuple[str, Any]] = {}
         for key, value in overrides.items():
             dotted = key.replace("__", ".")
+            if dotted in given and not _same_value(given[dotted][1], value):
+                first, other = given[dotted]
+                raise ConfigError(
+                    f"{dotted} is given twice, as {first!r} = {shown(other)} and {key!r} = {shown(value)}; "
+                    "expected it once"
+                )
+            given[dotted] = (key, value)
             section, _, name = dotted.partition(".")
             if section not in SECTIONS or not name:
                 raise ConfigError(
@@ -363,6 +373,14 @@ class ModelConfig:
 
     def replace(self, **sections: Validated) -> ModelConfig:
         return dataclasses.replace(self, **sections)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Whether two values given for one field are the same (NaN is the same as NaN, and 1 as 1.0)."""
+    try:
+        return bool(a == b) or (a != a and b != b)
+    except Exception:  # an array, or an object whose comparison fails: not the same
+        return False
 
 
 def toml_loads(text: str, where: str) -> dict[str, Any]:

@@ -332,6 +332,11 @@ class CarryUnwindModel(mesa.Model):
             scenario = custom_scenario(config) if config is not None else "baseline"
         self.scenario_spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         cfg = config if config is not None else self.scenario_spec.config
+        if not isinstance(cfg, ModelConfig):  # a Scenario built in code with something else as its configuration
+            raise ConfigError(
+                f"scenario {self.scenario_spec.name!r}: its config = {shown(cfg)} is not allowed; expected a "
+                "ModelConfig (ModelConfig.from_dict turns a dict of sections into one)"
+            )
         if overrides:
             cfg = cfg.with_overrides(overrides)
         self.config = cfg

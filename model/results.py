@@ -171,6 +171,9 @@ def run_simulation(
 
     if seed is None:  # Mesa would draw one: a research run's seed is said, not drawn
         raise ConfigError("seed = None is not allowed; expected a non-negative integer (the run's random streams)")
+    for name, flag in (("progress", progress), ("check_every_day", check_every_day)):
+        if not isinstance(flag, (bool, np.bool_)):  # 'no' is a true value: it must not switch the option on
+            raise ConfigError(f"{name} = {shown(flag)} is not allowed; expected True or False")
     if days is not None:
         for key in ("simulation__days", "simulation.days"):
             if key in overrides and not _same_days(overrides[key], days):
@@ -872,7 +875,8 @@ def _read_timeseries(path: Path) -> pd.DataFrame:
     """``timeseries.parquet``, checked to hold the columns :func:`summarize` reads; :class:`DamagedRunError` if not."""
     expected = "expected the timeseries.parquet 'carry-unwind run' writes"
     try:
-        df = pd.read_parquet(path, engine="pyarrow")
+        with open(path, "rb") as f:  # opened here: pyarrow cannot open a path whose name is not valid UTF-8
+            df = pd.read_parquet(f, engine="pyarrow")
     except OSError:
         raise
     except Exception as exc:  # pyarrow.ArrowInvalid and its kin: the file is not Parquet, or is cut short

@@ -203,6 +203,7 @@ def saved_arm(path: str | Path, *, label: str | None = None) -> Arm:
     lengths = {r.days for r in results}
     if len(lengths) > 1:
         raise CompareError(f"the runs in {path} have different horizons ({sorted(lengths)} trading days)")
+    _check_one_arm(path, dirs, results)
     ts = results[0].timeseries
     records = [json.loads((d / SUMMARY_FILE).read_text(encoding="utf-8")) for d in dirs]
     return Arm(
@@ -221,6 +222,34 @@ def saved_arm(path: str | Path, *, label: str | None = None) -> Arm:
             "package_versions": sorted({str(r.get("package_version")) for r in records}),
         },
     )
+
+
+def _check_one_arm(path: Path, dirs: Sequence[Path], results: Sequence[Any]) -> None:
+    """Refuse (:class:`CompareError`) a folder whose runs are not one arm: a seed twice (it would count twice in
+    the spread and the paired differences), or runs of different scenarios or configurations (the arm would mix
+    them under the first run's name)."""
+    first: dict[int, Path] = {}
+    for d, r in zip(dirs, results, strict=True):
+        if r.seed in first:
+            raise CompareError(
+                f"the runs in {path} repeat seed {r.seed} ({first[r.seed].name} and {d.name}); an arm holds one run "
+                "per seed"
+            )
+        first[r.seed] = d
+    d0, r0 = dirs[0], results[0]
+    for d, r in zip(dirs[1:], results[1:], strict=True):
+        if r.scenario != r0.scenario:
+            raise CompareError(
+                f"the runs in {path} are of different scenarios ({d0.name}: {r0.scenario}, {d.name}: {r.scenario}); "
+                "an arm holds the runs of one scenario"
+            )
+        if r.config != r0.config:
+            a, b = r0.config.to_dict(), r.config.to_dict()
+            differs = next((f"{sec}.{k}" for sec in a for k in a[sec] if a[sec][k] != b.get(sec, {}).get(k)), "?")
+            raise CompareError(
+                f"the runs in {path} have different configurations ({d0.name} and {d.name} differ in {differs}); "
+                "an arm holds the runs of one configuration"
+            )
 
 
 # -- the table -------------------------------------------------------------------------------------

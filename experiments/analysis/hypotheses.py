@@ -457,6 +457,22 @@ def check_triggers_apply(keys: Sequence[str], settings: Mapping[str, object]) ->
                 f"from day 0, save runs with `carry-unwind run --scenario {scenario} --seeds 1001-1010 --set "
                 f"{dotted}={_toml_scalar(value)} --out DIR` and compare them with `carry-unwind compare {scenario} DIR`"
             )
+        if name == "market__start_date":  # a dated event of a scenario the arms run could not fire: said now
+            _check_start_date(keys, value)
+
+
+def _check_start_date(keys: Sequence[str], value: object) -> None:
+    """Refuse a start date on or after a dated event of a scenario the hypotheses ``keys`` run
+    (:func:`model.scenarios.events_for`), before any run rather than when that scenario's first arm starts."""
+    from model.scenarios import events_for, load_scenario
+    from model.validation import ConfigError
+
+    for scenario in dict.fromkeys(sc for k in keys for sc in SCENARIOS_OF[k]):
+        spec = load_scenario(scenario)
+        try:
+            events_for(spec, spec.config.with_overrides({"market.start_date": value}).market.start_date)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
 
 
 # H1's triggers: the three of the vicious-cycle thesis, each an input (news or a decision) of a size
@@ -1227,6 +1243,9 @@ LEAD_DAYS = 20
 # ... over scenarios in which each thesis's world occurs: the carry build-up and the BoJ's
 # normalisation (the vicious-cycle view), fiscal dominance and imported inflation (the structural view)
 H7_SCENARIOS = ("baseline", "gradual_normalization", "fiscal_dominance_2025", "imported_inflation")
+# the scenarios each hypothesis's arms run (their dated events move with market.start_date)
+SCENARIOS_OF = {"H1": (SHOCK_SCENARIO,), "H2": ("baseline",), "H3": (H3_SCENARIO,), "H4": ("baseline",),
+                "H5": (SHOCK_SCENARIO,), "H6": (SHOCK_SCENARIO,), "H7": H7_SCENARIOS}  # fmt: skip
 H7_WARM_UP = 60  # days before the 60-day signals are defined
 
 

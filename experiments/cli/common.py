@@ -99,6 +99,24 @@ def positive_int(text: str) -> int:
     return value
 
 
+def worker_count(text: str) -> int:
+    """argparse type of ``--workers``: an integer from 1 to :func:`experiments.runner.max_workers` (a typo such
+    as ``--workers 100000`` would otherwise start as many processes as there are tasks, each importing numba)."""
+    from experiments.runner import max_workers  # here, when --workers is given: --help does not import it
+
+    most = max_workers()
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 1 <= value <= most:
+        raise argparse.ArgumentTypeError(
+            f"--workers = {text!r} is not allowed; expected an integer from 1 to {most:,} "
+            "(4 per CPU core of this machine, or 256 where that is more)"
+        )
+    return value
+
+
 # seeds are integers in [0, 2**64): what the app's seed box takes, NumPy's seeding of every stream holds them
 # whole (larger ones made 300-digit directory names: "File name too long", late). model.streams.SEED_LIMIT, the
 # model's own bound, is the same number (a test holds them together); not imported, so --help needs no NumPy
@@ -330,6 +348,18 @@ def scheduler_address(text: str) -> str:
     return text
 
 
+def check_utf8_path(path: str | Path, flag: str) -> None:
+    """Refuse (:class:`UsageError`) a path given on the command line whose name is not valid UTF-8 (the OS hands
+    such bytes over as surrogates): the outputs' records could not name it, and some readers fail on it."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"{flag} = {ascii(str(path))} is not allowed; the path is not valid UTF-8, so the outputs' records "
+            "could not name it; expected a path of UTF-8 characters"
+        ) from None
+
+
 def check_out_dir(path: Path, flag: str = "--out") -> None:
     """Refuse, before any work, an output directory that cannot be written.
 
@@ -341,13 +371,7 @@ def check_out_dir(path: Path, flag: str = "--out") -> None:
         ``path`` is not valid UTF-8, is a file, or it (or the parent it would be created in) is not writable.
     """
     expected = "expected a directory this user can write to"
-    try:  # a name with bytes that are not UTF-8 (the OS hands them over as surrogates) cannot be recorded
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:
-        raise UsageError(
-            f"{flag} = {ascii(str(path))} is not allowed; the path is not valid UTF-8, so the outputs' records "
-            "could not name it; expected a path of UTF-8 characters"
-        ) from None
+    check_utf8_path(path, flag)
     try:
         if path.exists() and not path.is_dir():
             raise UsageError(f"{flag} = {str(path)!r} is not allowed; it is a file, not a directory; {expected}")

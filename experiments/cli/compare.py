@@ -15,11 +15,13 @@ from experiments.cli.common import (
     UsageError,
     check_horizon,
     check_out_dir,
+    check_utf8_path,
     out_path,
     positive_int,
     print_error,
     print_warning,
     seed_list,
+    worker_count,
 )
 
 __all__ = ["register", "DEFAULT_SEEDS", "DEFAULT_OUT"]
@@ -87,7 +89,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--workers",
-        type=positive_int,
+        type=worker_count,
         default=1,
         metavar="W",
         help="worker processes for the scenario runs; results do not depend on it (default: 1)",
@@ -115,6 +117,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     # read every argument before running anything: a typo fails at once
     kinds: list[tuple[str, Any]] = []
     for item in args.arms:
+        check_utf8_path(item, "an arm")
         path = Path(item)
         try:
             is_dir, exists = path.is_dir(), path.exists()

@@ -16,9 +16,9 @@ from experiments.cli.common import (
     check_out_dir,
     name_list,
     out_path,
-    positive_int,
     print_error,
     require_extra,
+    worker_count,
 )
 
 __all__ = ["register"]
@@ -62,7 +62,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--workers",
-        type=positive_int,
+        type=worker_count,
         default=1,
         metavar="W",
         help="worker processes for the runs; the figures do not depend on it (default: 1)",

@@ -13,11 +13,12 @@ from experiments.cli.common import (
     add_set_option,
     bounded_count,
     check_out_dir,
+    check_utf8_path,
     checked_overrides,
     name_list,
     out_path,
-    positive_int,
     seed_count,
+    worker_count,
 )
 
 __all__ = ["register", "HORIZON_NOTE"]
@@ -63,7 +64,7 @@ def register(sub: Any) -> None:
         "earlier run left in --out are removed",
     )  # fmt: skip
     p.add_argument(
-        "--workers", type=positive_int, default=1, metavar="W", help="worker processes; results do not depend on it"
+        "--workers", type=worker_count, default=1, metavar="W", help="worker processes; results do not depend on it"
     )
     draws = p.add_mutually_exclusive_group()
     draws.add_argument(
@@ -106,6 +107,8 @@ def _cmd_hypotheses(args: argparse.Namespace) -> int:
             "the rest, at least two, are scored)"
         )
     check_out_dir(args.out)
+    if args.draws_from is not None:
+        check_utf8_path(args.draws_from, "--draws-from")
     sets = checked_overrides(args.sets, refused={"simulation.days": HORIZON_NOTE})
     from experiments.analysis.hypotheses import check_triggers_apply, chosen
 

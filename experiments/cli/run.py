@@ -25,6 +25,7 @@ from experiments.cli.common import (
     seed_int,
     seed_list,
     table,
+    worker_count,
 )
 
 __all__ = ["register", "OUTPUT_FILES", "SEEDS_FILE", "SEEDS_SUMMARY_FILE", "HEADLINE"]
@@ -112,7 +113,7 @@ def register(sub: Any) -> None:
     )
     run.add_argument(
         "--workers",
-        type=positive_int,
+        type=worker_count,
         default=None,
         metavar="W",
         help="with --seeds: worker processes; results do not depend on it (default: 1 for small jobs, "

@@ -11,6 +11,7 @@ from experiments.cli.common import (
     FORMATTER,
     UsageError,
     check_out_dir,
+    check_utf8_path,
     out_path,
     require_extra,
 )
@@ -60,6 +61,7 @@ def register(sub: Any) -> None:
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from experiments.analysis.sensitivity import noise_warning, run_sensitivity
 
+    check_utf8_path(args.dir, "DIR")
     if not args.dir.is_dir():
         raise UsageError(
             f"DIR = {str(args.dir)!r} is not allowed; expected the directory of a sweep (carry-unwind sweep --out)"

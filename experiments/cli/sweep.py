@@ -27,6 +27,7 @@ from experiments.cli.common import (
     require_extra,
     scheduler_address,
     table,
+    worker_count,
 )
 
 __all__ = ["register"]
@@ -74,7 +75,7 @@ def register(sub: Any) -> None:
     )
     sweep.add_argument(
         "--workers",
-        type=_workers,
+        type=worker_count,
         default=None,
         metavar="N",
         help="worker processes for the local executor and for a local Dask cluster: from 1 to 4 per CPU core "
@@ -123,23 +124,6 @@ def register(sub: Any) -> None:
     sweep.set_defaults(handler=_cmd_sweep)
 
 
-def _workers(text: str) -> int:
-    """argparse type of ``--workers``: an integer from 1 to :func:`experiments.runner.max_workers`."""
-    from experiments.runner import max_workers  # here, when --workers is given: --help does not import it
-
-    most = max_workers()
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or not 1 <= value <= most:
-        raise argparse.ArgumentTypeError(
-            f"--workers = {text!r} is not allowed; expected an integer from 1 to {most:,} "
-            "(4 per CPU core of this machine, or 256 where that is more)"
-        )
-    return value
-
-
 def _resumable_spec(args: argparse.Namespace) -> str:
     """The specification to name in a resume hint: the one given, or, when it was a pipe (``<(...)``, a
     named pipe) that cannot be read again, the copy of its text the sweep keeps in ``--out``."""
@@ -158,6 +142,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     if args.scheduler and args.executor not in (None, "dask"):
         raise UsageError(f"--scheduler runs on a Dask cluster; it does not go with --executor {args.executor}")
+    if args.executor == "serial" and args.workers not in (None, 1):
+        raise UsageError(
+            f"--workers = {args.workers} is not allowed with --executor serial, which runs in this process alone; "
+            "expected --executor local or dask, or no --workers"
+        )
     problem = scheduler_address_problem(args.scheduler) if args.scheduler else None
     if problem:  # before anything is written: a retry must not find a half-made sweep
         raise UsageError(f"--scheduler = {args.scheduler!r} is not allowed; {problem}")

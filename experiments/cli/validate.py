@@ -32,6 +32,7 @@ from experiments.cli.common import (
     print_error,
     require_extra,
     seed_count,
+    worker_count,
 )
 
 __all__ = ["register", "MIN_SEEDS"]
@@ -97,7 +98,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--workers",
-        type=positive_int,
+        type=worker_count,
         default=1,
         metavar="W",
         help="worker processes; results do not depend on it (default: 1, everything in this process)",

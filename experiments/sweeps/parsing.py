@@ -413,6 +413,31 @@ def check_design(spec: SweepSpec, design: Any, scenario: Any, where: str, fixed_
                 f"{where}: [parameters]: design point {points[i]} ({_shown_point(params)}) is not a valid "
                 f"configuration: {exc}"
             ) from None
+    _check_start_dates(spec, scenario, names, columns, points, where)
+
+
+def _check_start_dates(spec: SweepSpec, scenario: Any, names: list[str], columns: list[list[Any]],
+                       points: list[int], where: str) -> None:  # fmt: skip
+    """Refuse a start date (``market.start_date``, fixed or varied) on or after one of the scenario's dated
+    events, which could then not fire (:func:`model.scenarios.events_for`): said before any run, not at the
+    first run's start with the sweep's folder already written."""
+    from model.scenarios import events_for
+
+    key = "market.start_date"
+    if key in names:
+        j = names.index(key)
+        starts = {value: (f"[parameters]: design point {points[i]} ({_shown_point({key: value})})", {key: value})
+                  for i, value in enumerate(columns[j])}  # fmt: skip
+    elif key in spec.fixed:
+        starts = {spec.fixed[key]: ("[fixed]", {key: spec.fixed[key]})}
+    else:
+        return
+    for what, override in starts.values():
+        try:
+            start = scenario.config.with_overrides(override).market.start_date
+            events_for(scenario, start)
+        except ConfigError as exc:
+            raise SpecError(f"{where}: {what}: {exc}") from None
 
 
 def _int_key(table: dict, key: str, default: int | None, lo: int, ctx: str) -> int | None:
@@ -537,6 +562,10 @@ def parse_spec(text: str, where: str = "<spec>", base_dir: str | Path = ".", *, 
         raise SpecError(
             f"{ctx} days = {days} is not allowed; expected at most {MAX_DAYS:,} trading days (about 400 years)"
         )
+    try:  # the horizon on the scenario alone: its own error is [sweep]'s, not [fixed]'s
+        scenario.config.with_overrides({"simulation.days": days})
+    except ConfigError as exc:
+        raise SpecError(f"{where}: [sweep] days: {exc}") from None
     replicates = _int_key(sweep, "replicates", 1, 1, ctx)
     if replicates is not None and replicates > max_runs:
         raise SpecError(

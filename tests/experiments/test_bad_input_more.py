@@ -271,3 +271,39 @@ def test_a_sweep_spec_with_an_absurd_number_is_one_line(values, match):
     with pytest.raises(SpecError, match=match) as err:
         parse_spec(text, where="spec.toml")
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["run"], ["compare", "baseline", "risk_off"], ["validate"], ["hypotheses"], ["figures"]],
+    ids=lambda argv: argv[0],
+)
+@pytest.mark.parametrize("workers", ["1000000", "0"])
+def test_every_commands_workers_are_capped_as_the_sweeps_are(tmp_path, capsys, argv, workers):
+    """Before: --workers 1000000 was accepted by these commands, which size their pool by their tasks (a
+    compare over 2,000 seeds asked for 2,000 processes)."""
+    from experiments.runner import max_workers
+
+    line = usage_error(capsys, *argv, "--workers", workers, "--out", str(tmp_path / "out"))
+    assert f"--workers = '{workers}' is not allowed; expected an integer from 1 to {max_workers():,}" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_paths_that_are_not_utf8_are_refused_in_one_line_or_read(saved_run, tmp_path, capsys):
+    """Before: sensitivity gave a traceback, --draws-from failed after its runs, and compare said a good run's
+    timeseries.parquet was not a readable Parquet file."""
+    import os
+
+    from model.results import load
+
+    odd = Path(os.fsdecode(bytes(tmp_path) + b"/r\xff"))  # a name with a byte that is not UTF-8
+    shutil.copytree(saved_run, odd)
+    assert load(odd).seed == load(saved_run).seed  # the library reads it
+    for argv, flag in (
+        (["compare", str(odd), "baseline"], "an arm"),
+        (["sensitivity", str(odd)], "DIR"),
+        (["hypotheses", "--only", "H3", "--seeds", "2", "--draws-from", str(odd / "summary.json")], "--draws-from"),
+    ):
+        line = usage_error(capsys, *argv, "--out", str(tmp_path / "out"))
+        assert f"{flag} = " in line and "is not allowed; the path is not valid UTF-8" in line, line
+        assert not (tmp_path / "out").exists()

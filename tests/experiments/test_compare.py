@@ -83,6 +83,40 @@ def test_a_saved_multi_seed_directory_is_one_arm_with_its_seeds(saved):
     assert one.dates[0] == first_date.strftime("%Y-%m-%d") and len(one.dates) == 21
 
 
+def test_a_folder_whose_runs_are_not_one_arm_is_refused(saved, tmp_path):
+    """Before: a folder mixing scenarios, configurations or a repeated seed was taken as one arm, named after its
+    first run, with the repeated seed counted twice."""
+    import shutil
+    from pathlib import Path
+
+    from model.results import run_simulation, save
+
+    def folder(name, *runs):
+        where = tmp_path / name
+        for sub, source in runs:
+            if isinstance(source, Path):
+                shutil.copytree(source, where / sub)
+            else:
+                save(source, where / sub)
+        return where
+
+    twice = folder("twice", ("seed-1", saved / "seed-1"), ("seed-1-again", saved / "seed-1"))
+    with pytest.raises(CompareError, match=r"repeat seed 1 \(seed-1 and seed-1-again\); an arm holds one run per seed"):
+        saved_arm(twice)
+    other = run_simulation(scenario="baseline", seed=3, days=20, hedge_funds__n_funds=20)
+    mixed = folder("mixed", ("seed-1", saved / "seed-1"), ("seed-3", other))
+    with pytest.raises(CompareError, match=r"different scenarios \(seed-1: risk_off, seed-3: baseline\)"):
+        saved_arm(mixed)
+    levered = run_simulation(
+        scenario="risk_off", seed=3, days=20, hedge_funds__n_funds=20, hedge_funds__max_leverage=3.0
+    )
+    configs = folder("configs", ("seed-1", saved / "seed-1"), ("seed-3", levered))
+    with pytest.raises(
+        CompareError, match=r"different configurations \(seed-1 and seed-3 differ in hedge_funds.max_leverage\)"
+    ):
+        saved_arm(configs)
+
+
 def test_a_directory_without_runs_is_refused(tmp_path):
     with pytest.raises(CompareError, match="not a saved run directory"):
         saved_arm(tmp_path)

@@ -13,6 +13,7 @@ from PIL import Image
 from experiments.analysis import figures
 from experiments.analysis.style import ONE_COLUMN_IN, TWO_COLUMN_IN
 from experiments.cli import main
+from experiments.runner import code_fingerprint
 
 PNG_DPI = 300
 
@@ -60,6 +61,7 @@ def test_each_figure_has_pdf_png_and_sidecar_with_provenance(quick_dir, name):
     assert sidecar["figure"] == name and sidecar["quick"] is True
     assert sidecar["version"] == __version__
     assert sidecar["git_commit"] == git_commit()
+    assert sidecar["code_fingerprint"] == code_fingerprint()
     assert sidecar["seeds"] and all(isinstance(s, int) for s in sidecar["seeds"])
     assert sidecar["configuration"] and sidecar["data"]
     assert sidecar["files"] == [f"{name}.pdf", f"{name}.png"]

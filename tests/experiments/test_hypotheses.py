@@ -1054,3 +1054,34 @@ def test_h4s_counter_view_reads_the_indirect_shares_interval_against_its_stated_
     assert f"above −{tolerance_pp:g} pp, a tolerance this project chose, not sourced; reported beside the verdict, " \
            f"not in it): {'yes' if expected else 'no'}." in h4.notes  # fmt: skip
     assert h4.worlds["repatriation"]["failed_seeds"] == 0
+
+
+def test_the_scenarios_checked_for_a_start_date_are_those_each_hypothesis_runs(monkeypatch):
+    """SCENARIOS_OF, which a --set or a draw of market.start_date is checked against, is read against the arms each
+    hypothesis builds (planted runs)."""
+    built = arms_built(monkeypatch)
+    assert set(built) == set(hyp.SCENARIOS_OF)
+    for key, arms in built.items():
+        assert set(hyp.SCENARIOS_OF[key]) == {a.scenario for a in arms}, key
+
+
+def test_a_start_date_after_a_scenarios_dated_event_is_refused_before_any_run(tmp_path, capsys, monkeypatch):
+    """Before: H7's arms of gradual_normalization (a BoJ decision dated 2025-01-24) stopped mid-command, after the
+    other scenarios' arms had run, and a draw did the same."""
+    from experiments.cli import main
+
+    monkeypatch.setattr(hyp, "run_arms", lambda *a, **k: pytest.fail("ran an arm"))
+    late = "2030-01-02"
+    with pytest.raises(ValueError, match=r"market.start_date = '2030-01-02' is not allowed with scenario \w+: its"):
+        hyp.check_triggers_apply(["H7"], {"market.start_date": late})
+    hyp.check_triggers_apply(["H4"], {"market__start_date": late})  # the baseline has no dated events
+    argv = ["hypotheses", "--only", "H7", "--seeds", "3", "--quick", "--set", f"market.start_date={late}"]
+    assert main([*argv, "--out", str(tmp_path / "h")]) == 2
+    assert "is not allowed with scenario" in capsys.readouterr().err and not (tmp_path / "h").exists()
+    draws = tmp_path / "draws.json"
+    draws.write_text(json.dumps({"draws": [{"market.start_date": late}]}))
+    assert (
+        main(["hypotheses", "--only", "H7", "--seeds", "3", "--draws-from", str(draws), "--out", str(tmp_path / "d")])
+        == 2
+    )
+    assert "draw 0: market.start_date = '2030-01-02' is not allowed with scenario" in capsys.readouterr().err

@@ -364,7 +364,7 @@ def test_the_workers_cap_is_four_per_core_or_256_where_that_is_more(monkeypatch,
     """--workers: up to 4 per CPU core of the machine, and at least up to 256 (os.cpu_count() None: unknown)."""
     import argparse
 
-    from experiments.cli.sweep import _workers
+    from experiments.cli.common import worker_count as _workers
 
     monkeypatch.setattr(os, "cpu_count", lambda: cpus)
     assert runner.max_workers() == most
@@ -378,7 +378,7 @@ def test_the_workers_cap_is_the_runners_and_run_sweep_keeps_it(tmp_path):
     """Before: run_sweep took any number of workers."""
     import argparse
 
-    from experiments.cli.sweep import _workers
+    from experiments.cli.common import worker_count as _workers
 
     most = runner.max_workers()
     assert _workers(str(most)) == most
@@ -579,3 +579,42 @@ def test_a_design_larger_than_the_checked_points_still_has_its_extremes_checked(
 
     design = pd.DataFrame({"point": range(10), "a": [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]})
     assert parsing._rows_to_check(design, ["a"]).tolist() == [0, 1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    "fixed, parameters, where",
+    [
+        ('market.start_date = "2025-01-02"', "hedge_funds.max_leverage = { values = [4.0, 6.0] }", "[fixed]"),
+        ("", 'market.start_date = { values = ["2024-01-04", "2025-01-02"] }', "[parameters]: design point 1"),
+    ],
+)
+def test_a_start_date_after_the_scenarios_dated_event_is_refused_before_anything_is_written(
+    tmp_path, capsys, fixed, parameters, where
+):
+    """Before: the sweep's folder was written and its first run stopped, and a corrected specification could not
+    resume it ("the specification differs")."""
+    spec = tmp_path / "s.toml"
+    spec.write_text(
+        f'[sweep]\nscenario = "boj_hike_2024"\ndays = 5\ndesign = "grid"\nmetrics = ["usdjpy_max_fall_pct"]\n'
+        f"[fixed]\n{fixed}\n[parameters]\n{parameters}\n"
+    )
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out")]) == 2
+    line = one_error_line(capsys)
+    assert f"s.toml: {where}" in line and "market.start_date = '2025-01-02' is not allowed with scenario" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_horizon_the_scenario_cannot_hold_is_the_sweep_tables_error_and_serial_takes_no_workers(tmp_path, capsys):
+    """Before: [sweep] days beyond what the scenario's dates allow was reported as [fixed]'s error (with no [fixed]
+    table), and --workers 3 with --executor serial was silently ignored."""
+    spec = tmp_path / "s.toml"
+    spec.write_text(
+        '[sweep]\ndays = 99999\ndesign = "grid"\n[parameters]\nhedge_funds.max_leverage = { values = [4.0] }\n'
+    )
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out")]) == 2
+    line = one_error_line(capsys)
+    assert "s.toml: [sweep] days: simulation.days = 99999 is not allowed" in line and "[fixed]" not in line
+    spec.write_text(GRID)
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--executor", "serial", "--workers", "3"]) == 2
+    assert "--workers = 3 is not allowed with --executor serial" in one_error_line(capsys)
+    assert not (tmp_path / "out").exists()

@@ -494,3 +494,30 @@ def test_the_command_lines_seed_bound_is_the_models():
 
     assert CLI_LIMIT == SEED_LIMIT == 2**64
     assert resolve_seed(SEED_LIMIT - 1, None) == 2**64 - 1
+
+
+def test_a_field_given_in_both_spellings_is_refused_unless_the_values_agree():
+    """Before: the one given last won, silently."""
+    cfg = ModelConfig()
+    with pytest.raises(ConfigError, match=r"^hedge_funds.n_funds is given twice, as 'hedge_funds__n_funds' = 20 and "
+                                          r"'hedge_funds.n_funds' = 30; expected it once$"):  # fmt: skip
+        cfg.with_overrides({"hedge_funds__n_funds": 20, "hedge_funds.n_funds": 30})
+    with pytest.raises(ConfigError, match="is given twice"):
+        CarryUnwindModel(seed=1, **{"hedge_funds.n_funds": 30, "hedge_funds__n_funds": 20})
+    same = cfg.with_overrides({"hedge_funds__n_funds": 20, "hedge_funds.n_funds": 20.0})
+    assert same.hedge_funds.n_funds == 20
+
+
+def test_run_simulations_switches_and_a_scenarios_configuration_are_checked():
+    import dataclasses
+
+    from model.results import run_simulation
+
+    for name in ("progress", "check_every_day"):
+        with pytest.raises(ConfigError, match=rf"^{name} = 'no' is not allowed; expected True or False$"):
+            run_simulation(seed=1, days=3, hedge_funds__n_funds=10, **{name: "no"})
+    odd = dataclasses.replace(load_scenario("baseline"), config={"hedge_funds": {}})
+    with pytest.raises(
+        ConfigError, match=r"^scenario 'baseline': its config = .* is not allowed; expected a ModelConfig"
+    ):
+        run_simulation(scenario=odd, seed=1, days=3)

@@ -106,19 +106,20 @@ FIGURES: dict[str, FigureDef] = {
 
 
 def _provenance(d: FigureDef, record: Mapping[str, Any], quick: bool) -> dict[str, Any]:
-    from model import __version__
-    from model.results import git_commit, git_dirty
+    from model.results import provenance
 
     command = f"carry-unwind figures --out DIR --only {d.name}" + (" --quick" if quick else "")
+    made = provenance()  # version, commit, uncommitted changes, code fingerprint (code, inputs, libraries)
     return plain(
         {
             "figure": d.name,
             "title": d.title,
             "description": d.description,
             "package": "carry-unwind",
-            "version": __version__,
-            "git_commit": git_commit(),
-            "git_dirty": git_dirty(),
+            "version": made["version"],
+            "git_commit": made["git_commit"],
+            "git_dirty": made["git_dirty"],
+            "code_fingerprint": made["code_fingerprint"],
             "command": command,
             "quick": quick,
             "seeds": record["seeds"],
