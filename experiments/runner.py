@@ -92,6 +92,7 @@ __all__ = [
     "FINGERPRINT_LIBRARIES",
     "FINGERPRINT_SKIPS",
     "NOT_INSTALLED",
+    "installed_version",
     "is_host",
     "CodeMismatch",
     "OutputBusy",
@@ -652,12 +653,12 @@ def code_fingerprint() -> str:
     from model.numba_cache import source_hash
     from model.version import __version__
 
-    libraries = " ".join(f"{name} {_installed_version(name)}" for name in FINGERPRINT_LIBRARIES)
+    libraries = " ".join(f"{name} {installed_version(name)}" for name in FINGERPRINT_LIBRARIES)
     code = source_hash(("model", "agents", "experiments"), (".py", ".toml", ".json"), True, FINGERPRINT_SKIPS)
     return f"{__version__} {code} python {platform.python_version()} {libraries}"
 
 
-def _installed_version(name: str) -> str:
+def installed_version(name: str) -> str:
     """The installed version of the distribution ``name``, or :data:`NOT_INSTALLED` if it is not installed."""
     from importlib import metadata
 

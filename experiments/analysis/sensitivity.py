@@ -448,7 +448,7 @@ def _markdown(df: pd.DataFrame) -> str:
 def outputs_provenance(result: SensitivityResult, sweep_dir: str | Path | None = None) -> dict[str, Any]:
     """What made a sensitivity table: the package's provenance (:func:`model.results.provenance`), the sweep
     (its name, folder and specification's digest), the method and its bootstrap's settings, and SALib's version."""
-    from experiments.runner import _installed_version
+    from experiments.runner import installed_version
     from model.results import provenance
 
     return {
@@ -462,7 +462,7 @@ def outputs_provenance(result: SensitivityResult, sweep_dir: str | Path | None =
         "conf_level": result.conf_level,
         "num_resamples": result.num_resamples,
         "seed": result.seed,
-        "salib": _installed_version("SALib"),
+        "salib": installed_version("SALib"),
     }
 
 

@@ -117,13 +117,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     # read every argument before running anything: a typo fails at once
     kinds: list[tuple[str, Any]] = []
     for item in args.arms:
-        check_utf8_path(item, "an arm")
         path = Path(item)
         try:
             is_dir, exists = path.is_dir(), path.exists()
         except OSError:  # a name too long for the file system: not a saved run; load_scenario says why
             is_dir = exists = False
-        if is_dir:
+        if is_dir:  # a saved run: its folder's name labels the arm in the table printed and written
+            check_utf8_path(item, "a saved run's folder")
             _check_finished(path, item)
             try:
                 kinds.append(("saved", saved_arm(path)))

@@ -300,7 +300,7 @@ def test_paths_that_are_not_utf8_are_refused_in_one_line_or_read(saved_run, tmp_
     shutil.copytree(saved_run, odd)
     assert load(odd).seed == load(saved_run).seed  # the library reads it
     for argv, flag in (
-        (["compare", str(odd), "baseline"], "an arm"),
+        (["compare", str(odd), "baseline"], "a saved run's folder"),  # its name would label the arm
         (["sensitivity", str(odd)], "DIR"),
         (["hypotheses", "--only", "H3", "--seeds", "2", "--draws-from", str(odd / "summary.json")], "--draws-from"),
     ):

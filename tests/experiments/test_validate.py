@@ -568,7 +568,7 @@ def test_the_default_episode_is_the_august_2024_scenario():
         (["--days", "300", "--burn-in", "250"], "at least 350 trading days with --burn-in 250"),
         (["--burn-in", "-1"], "non-negative integer"),
         (["--seeds", "0"], "positive integer"),
-        (["--workers", "-1"], "positive integer"),
+        (["--workers", "-1"], "--workers = '-1' is not allowed; expected an integer from 1 to"),
         (["--episode-days", "5"], "ends before the first event"),
         (
             ["--episode-scenario", "boj_hike_2024", "--episode-days", "20"],
