@@ -23,10 +23,10 @@ def seed_problem(value: Any) -> str:
     "seed = " in a one-line error: the value (shortened) and what is allowed."""
     if not isinstance(value, bool | np.bool_) and isinstance(value, int | np.integer) and 0 <= int(value) < SEED_LIMIT:
         return ""
-    text = repr(int(value)) if isinstance(value, int | np.integer) and not isinstance(value, bool) else repr(value)
-    if len(text) > 30:
-        text = f"{text[:12]}… ({len(text)} characters)"
-    return f"{text} is not allowed; expected a non-negative integer below 2**64"
+    from model.validation import shown
+
+    whole = int(value) if isinstance(value, int | np.integer) and not isinstance(value, bool) else value
+    return f"{shown(whole, 30)} is not allowed; expected a non-negative integer below 2**64"
 
 
 class RandomStreams:

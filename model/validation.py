@@ -77,8 +77,16 @@ def shown(value: Any, most: int = 40) -> str:
     --------
     >>> shown(10**50)
     '10000000000000000000… (51 digits)'
+    >>> shown(10**5000)
+    'an integer of about 5,001 digits'
     """
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an integer of more digits than Python writes out (sys.get_int_max_str_digits())
+        if not isinstance(value, int):
+            raise
+        digits = math.floor(abs(value).bit_length() * math.log10(2)) + 1  # exact, or one too many
+        return f"{'a negative' if value < 0 else 'an'} integer of about {digits:,} digits"
     if len(text) <= most:
         return text
     if isinstance(value, int) and not isinstance(value, bool):

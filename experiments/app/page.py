@@ -44,7 +44,7 @@ from experiments.app.specs import (
 from model.clearing import ClearingError
 from model.model import CarryUnwindModel
 from model.scenarios import DECISION_KINDS, ScenarioEvent, list_scenarios, load_scenario
-from model.validation import ConfigError
+from model.validation import ConfigError, shown
 
 __all__ = [
     "AppModel",
@@ -63,7 +63,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 TITLE = "Yen carry-trade unwind"
-PLAY_INTERVAL_MS = 150
+# Mesa's "Play Interval (ms)" slider runs from 1 in steps of 10 (mesa 3.5 SolaraViz), so only 1, 11, 21, ... can
+# be shown: 150 would be shown as 151, and a student moving the slider could not get back to it
+PLAY_INTERVAL_MS = 151
 PANEL_HEIGHT_PX = 375  # Mesa's grid cells are 10 rows of 30 px plus margins: 390 px
 
 _serials = itertools.count(1)
@@ -113,7 +115,7 @@ class AppModel(CarryUnwindModel):
         """One trading day; a day the markets cannot clear stops the model with a message for the page
         (Mesa's Step would otherwise show a traceback in place of the page)."""
         with self._lock:
-            if self.failure:
+            if self.failure or self.ended():
                 self.running = False
                 return
             try:
@@ -126,15 +128,34 @@ class AppModel(CarryUnwindModel):
         # button fired from the page while Play steps in a worker thread never changes the event queue Mesa
         # is working through, nor lands half-way through a day
         with self._lock:
+            if self.failure or self.ended():  # nothing runs then: neither the day nor the events queued for it
+                self.running = False
+                return
             super()._advance_time(until)
 
     def run_days(self, days: int, after_day: Callable[[], None] | None = None) -> None:
         with self._lock:
             super().run_days(days, after_day)
 
+    def ended(self) -> bool:
+        """Whether the run has reached its last day (``simulation.days``): no day runs and no button fires after it."""
+        return self.day >= self.config.simulation.days
+
     def _stop(self, exc: Exception) -> None:
+        """Stop the run at a day that could not run, saying why in one line: for the markets failing to clear, a
+        plain sentence first and the solver's details after it. The failed day recorded nothing, so the model's
+        day goes back to the last recorded one: the panels then show the day the charts end on."""
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        self.failure = f"Stopped on day {self.day}: {first}. Press Reset to start again."
+        last = int(self.latest["day"])
+        failed = last + 1
+        if isinstance(exc, ClearingError):
+            self.failure = (
+                f"The markets could not find prices within the day's limits on day {failed} (a move beyond the "
+                f"model's range), so the run stops after day {last}; press Reset to start again. Details: {first}"
+            )
+        else:
+            self.failure = f"Day {failed} could not run: {first}. Press Reset to start again."
+        self.day = last
         self.running = False
 
     def fire(self, spec: ShockSpec) -> ScenarioEvent:
@@ -152,13 +173,18 @@ class AppModel(CarryUnwindModel):
         Raises
         ------
         experiments.app.specs.ShockUnavailable
-            The model has stopped, the button was already fired for the next day, or its event cannot
-            be built (:class:`~experiments.app.specs.ShockAtLimit`: its value would pass the event
-            kind's limit, so it would not do what the button says).
+            The model has stopped or reached its last day, the button was already fired for the next day,
+            or its event cannot be built (:class:`~experiments.app.specs.ShockAtLimit`: its value would
+            pass the event kind's limit, or the model could carry out only part of it, so it would not do
+            what the button says).
         """
         with self._lock:
             if self.failure:
                 raise ShockUnavailable("the model has stopped; press Reset to start again")
+            if self.ended():  # its day would come after the run's last day
+                raise ShockUnavailable(
+                    f"the run has ended (day {self.day} of {self.config.simulation.days}); press Reset to start again"
+                )
             event = spec.event(self)  # built now too: a shock that cannot be built says so at once
             if any(e.day == event.day and label == spec.label for e, label in self.shock_log):
                 raise ShockUnavailable(f"already fired for day {event.day}; press Step, then fire it again")
@@ -204,7 +230,7 @@ def _inputs(scenario_name: Any, seed: Any, sliders: dict[str, Any]) -> tuple[Any
     accepts."""
     names = list_scenarios()
     if not isinstance(scenario_name, str) or scenario_name not in names:
-        raise ConfigError(f"scenario = {scenario_name!r} is not allowed; expected one of {', '.join(names)}")
+        raise ConfigError(f"scenario = {shown(scenario_name)} is not allowed; expected one of {', '.join(names)}")
     overrides = model_kwargs(sliders)
     scenario = load_scenario(scenario_name)
     if overrides:
@@ -296,21 +322,25 @@ def _render_key(model: AppModel) -> tuple[int, int, int]:
 def ShocksPanel(model: AppModel) -> None:
     """One button per available shock, each with what it does."""
     update_counter.get()  # re-render when Mesa's controller steps or resets
-    error, set_error = solara.use_state("")
+    # a refused click's message, with the run and day it was refused at: shown only while they are current,
+    # so that Step, Play or Reset clears it
+    error, set_error = solara.use_state(("", None))
 
     def fire(spec: ShockSpec) -> None:
+        at = (model.app_serial, model.day)
         try:
             model.fire(spec)
         except ShockAtLimit as exc:  # says which button and why, in one line
-            set_error(str(exc))
+            set_error((str(exc), at))
         except Exception as exc:  # a bad parameter must not take the page down
-            set_error(f"{spec.label} failed: {exc}")
+            set_error((f"{spec.label} failed: {exc}", at))
         else:
-            set_error("")
+            set_error(("", None))
         force_update()
 
-    if error:
-        message = error
+    text, raised_at = error
+    if text and raised_at == (model.app_serial, model.day):
+        message = text
     elif model.shock_log:
         event, label = model.shock_log[-1]
         refused = model.shock_refused.get(len(model.shock_log) - 1)

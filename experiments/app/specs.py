@@ -28,7 +28,7 @@ from experiments.analysis.style import OKABE_ITO
 from model.config import ModelConfig
 from model.scenarios import ScenarioEvent, list_scenarios, load_scenario
 from model.streams import SEED_LIMIT, seed_problem
-from model.validation import ConfigError
+from model.validation import ConfigError, shown
 
 __all__ = [
     "ParamSpec",
@@ -38,6 +38,9 @@ __all__ = [
     "ShockUnavailable",
     "ShockAtLimit",
     "PARAMS",
+    "BOJ_HIKE_PA",
+    "FED_CUT_PA",
+    "MOF_INTERVENTION_JPY_TN",
     "CHARTS",
     "SHOCKS",
     "DEFAULT_SCENARIO",
@@ -58,6 +61,7 @@ DEFAULT_SCENARIO = "baseline"
 DEFAULT_SEED = 1
 # `carry-unwind app --scenario NAME` hands the starting scenario to the server's page in this variable
 START_SCENARIO_ENV = "CARRY_UNWIND_APP_SCENARIO"
+
 
 # -- sliders -------------------------------------------------------------------------------------
 
@@ -98,7 +102,11 @@ PARAMS: tuple[ParamSpec, ...] = (
         2000,
         50,
     ),
-    ParamSpec("hedge_funds__max_leverage", "Leverage cap (× equity; 1 = none)", "SliderFloat", 1.0, 30.0, 0.5),
+    # up to 15 (the field allows 50), as measured by the app's audit with no button pressed and the other sliders
+    # at their defaults: at 15 all 16 runs (seeds 1-4 of baseline, boj_hike_2024, risk_off and fed_cuts) finished
+    # their 500 days; at 20 baseline's seed 4 stopped on day 176, at 30 on day 2, each in a clearing failure
+    # ("implausible prices ... no root inside the USD/JPY bound")
+    ParamSpec("hedge_funds__max_leverage", "Leverage cap (× equity; 1 = none)", "SliderFloat", 1.0, 15.0, 0.5),
     # up to 80: at 100 one of 4 baseline seeds, at 120 all 4, end in a clearing failure with no shock fired
     ParamSpec("hedge_funds__capital_usd_bn", "Carry funds' capital (USD bn)", "SliderFloat", 10.0, 80.0, 5.0),
     ParamSpec(
@@ -119,8 +127,11 @@ PARAMS: tuple[ParamSpec, ...] = (
         0.1,
     ),
     ParamSpec(
+        # only q, the part of the risk index that USD/JPY's moves and forced sales put there, decays at the
+        # ratio × the index's persistence (model/risk.py); stocks, news and sentiment jumps keep the slow rate
         "market__risk_channel_persistence_ratio",
-        "How long a panic's volatility lasts (1 = as long as any; lower fades faster)",
+        "How long USD/JPY swings and forced sales keep the risk index up (1 = as long as news and sentiment "
+        "jumps, which this does not change; lower fades faster)",
         "SliderFloat",
         0.0,
         1.0,
@@ -150,7 +161,7 @@ def start_scenario() -> str:
     name = os.environ.get(START_SCENARIO_ENV) or DEFAULT_SCENARIO
     names = list_scenarios()
     if name not in names:
-        raise ConfigError(f"{START_SCENARIO_ENV} = {name!r} is not allowed; expected one of {', '.join(names)}")
+        raise ConfigError(f"{START_SCENARIO_ENV} = {shown(name)} is not allowed; expected one of {', '.join(names)}")
     return name
 
 
@@ -255,7 +266,7 @@ def coerce_seed(value: Any) -> int:
     as a string, which may carry one leading '+'."""
     expected = f"expected a whole number from 0 to {SEED_LIMIT - 1}, e.g. 1"
     if isinstance(value, bool):
-        raise ConfigError(f"seed = {value!r} is not allowed; {expected}")
+        raise ConfigError(f"seed = {shown(value)} is not allowed; {expected}")
     if isinstance(value, int):
         seed = value
     elif isinstance(value, float) and value.is_integer():
@@ -263,9 +274,11 @@ def coerce_seed(value: Any) -> int:
     elif isinstance(value, str) and _is_whole(body := value.strip().removeprefix("+")):
         seed = int(body)  # the text just checked: '++5' is not a number, and int() must never see it
     else:
-        raise ConfigError(f"seed = {value!r} is not allowed; {expected}")
-    if seed_problem(seed):  # the model's own rule for a seed: an int in [0, 2**64)
-        raise ConfigError(f"seed = {value!r} is not allowed; {expected}")
+        raise ConfigError(f"seed = {shown(value)} is not allowed; {expected}")
+    # the model's own rule for a seed (an int in [0, 2**64)), after the range: seed_problem writes out the
+    # value, which Python refuses for an integer of more than 4,300 digits (ValueError)
+    if not 0 <= seed < SEED_LIMIT or seed_problem(seed):
+        raise ConfigError(f"seed = {shown(value)} is not allowed; {expected}")
     return seed
 
 
@@ -284,7 +297,7 @@ def _checked(name: str, spec: ParamSpec, desc: Mapping[str, Any], value: Any) ->
     if spec.kind == "Checkbox":
         if isinstance(value, bool) or type(value).__name__ == "bool_":  # Python's or NumPy's bool
             return bool(value)
-        raise ConfigError(f"{name} = {value!r} is not allowed; expected true or false")
+        raise ConfigError(f"{name} = {shown(value)} is not allowed; expected true or false")
     whole = spec.kind == "SliderInt"
     number = isinstance(value, numbers.Real) and not isinstance(value, bool)
     try:  # a whole number too large for a float (a JSON integer of 400 digits) is out of range, not a crash
@@ -293,9 +306,11 @@ def _checked(name: str, spec: ParamSpec, desc: Mapping[str, Any], value: Any) ->
         number = False
     if not number or (whole and not float(value).is_integer()):
         what = "a whole number" if whole else "a number"
-        raise ConfigError(f"{name} = {value!r} is not allowed; expected {what} from {desc['min']} to {desc['max']}")
+        raise ConfigError(
+            f"{name} = {shown(value)} is not allowed; expected {what} from {desc['min']} to {desc['max']}"
+        )
     if not desc["min"] <= value <= desc["max"]:
-        raise ConfigError(f"{name} = {value!r} is not allowed; expected from {desc['min']} to {desc['max']}")
+        raise ConfigError(f"{name} = {shown(value)} is not allowed; expected from {desc['min']} to {desc['max']}")
     return int(value) if whole else float(value)
 
 
@@ -313,7 +328,7 @@ def model_kwargs(values: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in values.items():
         if name not in specs:
-            raise ConfigError(f"unknown app parameter {name!r}; known: {', '.join(specs)}")
+            raise ConfigError(f"unknown app parameter {shown(name)}; known: {', '.join(specs)}")
         spec, desc = specs[name]
         value = _checked(name, spec, desc, value)
         if spec.kind == "Checkbox":
@@ -497,8 +512,9 @@ def _event_kinds() -> dict[str, dict[str, tuple[float, float]]]:
 
 class ShockAtLimit(ShockUnavailable):
     """A shock button's value would pass the range its event kind allows (a Fed cut with the rate at
-    −5%): held at the limit, the event would do less than the button says, or nothing, so it is
-    refused. ``reason`` says why without the button's label."""
+    −5%), or the model could not carry it out in full (an intervention larger than the MoF's reserves
+    above its floor): held at the limit, the event would do less than the button says, or nothing, so
+    it is refused. ``reason`` says why without the button's label."""
 
     def __init__(self, label: str, reason: str) -> None:
         super().__init__(f"{label}: {reason}; not fired")
@@ -555,6 +571,32 @@ def _sized(amount_jpy_tn: float) -> Callable[[Any, str], dict[str, float]]:
     return build
 
 
+def _short_of_reserves(amount_jpy_tn: float) -> Callable[[Any], str]:
+    """Why the MoF cannot buy ``amount_jpy_tn`` of yen now, or "" where it can.
+
+    The MoF sells dollars only down to its reserve floor: ``agents.mof.intervention_today`` trims an
+    order to the reserves above it (to nothing at the floor), and the page would say the button acted
+    when it did less, or nothing. Yen the day's scenario events have ordered already come out of the
+    same room; a burst the MoF's own rule starts that day (decided at the day's start) is not foreseen.
+    """
+
+    def reason(model: Any) -> str:
+        mof = getattr(model, "mof", None)  # a model without the MoF sector has no reserves to run out of
+        if mof is None:
+            return ""
+        usdjpy = float(model.market.usdjpy)
+        order_usd_bn = (mof.state.scripted_jpy_tn + amount_jpy_tn) * 1000.0 / usdjpy
+        room_usd_bn = max(mof.reserves_usd_bn - mof.config.reserve_floor_usd_bn, 0.0)
+        if order_usd_bn <= room_usd_bn:
+            return ""
+        return (
+            f"the reserves above the floor (${room_usd_bn:,.1f} bn) are too small for the order "
+            f"(${order_usd_bn:,.1f} bn of dollars to sell)"
+        )
+
+    return reason
+
+
 @dataclass(frozen=True)
 class ShockSpec:
     """A button that fires an event at the current day.
@@ -564,7 +606,8 @@ class ShockSpec:
     in the model's event queue, where the event is built and applied with that day's scenario events
     (a decision after the day's scripted decisions, other kinds after the day's news), so it takes
     effect in that day's clearing. A value outside the range its event kind allows is refused
-    (:class:`ShockAtLimit`), never held at the limit.
+    (:class:`ShockAtLimit`), never held at the limit; so is an event ``refusal(model)`` gives a reason
+    against (the model would carry out only part of it).
     """
 
     key: str
@@ -572,6 +615,7 @@ class ShockSpec:
     kind: str
     explanation: str
     params: Callable[[Any, str], dict[str, float]] = field(repr=False)
+    refusal: Callable[[Any], str] | None = field(default=None, repr=False)
 
     def available(self) -> bool:
         return self.kind in _event_kinds()
@@ -581,31 +625,41 @@ class ShockSpec:
         if not self.available():
             raise ShockUnavailable(f"event kind {self.kind!r} is not in model.scenarios.EVENT_KINDS")
         params = _within_limits(self.label, self.kind, self.params(model, self.kind))
+        reason = self.refusal(model) if self.refusal is not None else ""
+        if reason:
+            raise ShockAtLimit(self.label, reason)
         return ScenarioEvent(day=model.day + 1, kind=self.kind, params=params, source=f"app button: {self.label}")
 
+
+BOJ_HIKE_PA = 0.0025  # the "BoJ hike" button's step of the policy rate (per annum: 25 bp)
+FED_CUT_PA = 0.0025  # the "Fed cut" button's, and the one cut "Fed cuts priced" prices in
+MOF_INTERVENTION_JPY_TN = 5.0  # yen the "MoF intervention" button buys
 
 SHOCKS: tuple[ShockSpec, ...] = (
     ShockSpec(
         "boj_hike",
         "BoJ hike",
         "boj_rate",
-        "The Bank of Japan raises its rate by 0.25 pp: borrowing yen costs more, the carry shrinks.",
-        lambda model, kind: {"rate": model.market.boj_rate + 0.0025},
+        f"The Bank of Japan raises its rate by {100 * BOJ_HIKE_PA:g} pp: borrowing yen costs more, the carry shrinks.",
+        lambda model, kind: {"rate": model.market.boj_rate + BOJ_HIKE_PA},
     ),
     ShockSpec(
         "fed_cut",
         "Fed cut",
         "us_short_rate",
-        "The Fed cuts by 0.25 pp: US yields fall and the US–Japan rate gap narrows.",
-        lambda model, kind: {"rate": model.market.us_short_rate - 0.0025},
+        f"The Fed cuts by {100 * FED_CUT_PA:g} pp: US yields fall and the US–Japan rate gap narrows.",
+        lambda model, kind: {"rate": model.market.us_short_rate - FED_CUT_PA},
     ),
     ShockSpec(
         "fed_cuts_priced",
         "Fed cuts priced",
         "fed_path_news",
-        "Markets start pricing Fed cuts (0.5 pp lower expected rates): US yields fall before the Fed moves, "
-        "and a later cut of that size surprises nobody.",
-        lambda model, kind: {"change_pa": -0.005},
+        # the same size as "Fed cut": a decision moves the expected path by its surprise only
+        # (model.market.ExpectedPath.decide), so the cut this prices leaves the path where this news put it
+        f"Markets start pricing one Fed cut ({100 * FED_CUT_PA:g} pp lower expected rates): US yields fall before "
+        "the Fed moves, and pressing Fed cut later surprises nobody, unless other news has moved expectations "
+        "since.",
+        lambda model, kind: {"change_pa": -FED_CUT_PA},
     ),
     ShockSpec(
         "weak_us_data",
@@ -634,8 +688,9 @@ SHOCKS: tuple[ShockSpec, ...] = (
         "mof_intervention",
         "MoF intervention",
         "mof_intervention",
-        "The Ministry of Finance sells dollars and buys about ¥5 tn of yen today.",
-        _sized(5.0),
+        f"The Ministry of Finance sells dollars and buys about ¥{MOF_INTERVENTION_JPY_TN:g} tn of yen today.",
+        _sized(MOF_INTERVENTION_JPY_TN),
+        refusal=_short_of_reserves(MOF_INTERVENTION_JPY_TN),
     ),
 )
 

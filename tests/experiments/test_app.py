@@ -7,6 +7,7 @@ The page is rendered inside ``solara.AppLayout`` as the Solara server does, so M
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 
@@ -464,13 +465,13 @@ def test_reset_builds_the_chosen_scenario_with_the_typed_seed_and_moved_slider()
     seed_box.v_model = "42"
     seed_box.fire_event("keyup.enter", {})
     leverage = mesa_model_params()["hedge_funds__max_leverage"]["label"]
-    rc.find(v.Slider, label=leverage).widget.v_model = 20.0
+    rc.find(v.Slider, label=leverage).widget.v_model = 12.0
     button(rc, "Reset").click()
     assert model.value is not first
     assert model.value.day == 0
     assert model.value.scenario_spec.name == "boj_hike_2024"
     assert model.value.seed == 42
-    assert model.value.config.hedge_funds.max_leverage == 20.0
+    assert model.value.config.hedge_funds.max_leverage == 12.0
     # the scenario's own settings are kept where no slider was moved
     assert model.value.config.market.boj_rate == chosen.market.boj_rate
     assert model.value.config.cta.pre_sample_drift_pa == chosen.cta.pre_sample_drift_pa
@@ -544,19 +545,25 @@ def test_bad_input_builds_a_stopped_model_that_says_why_instead_of_a_traceback(i
 
 
 def test_a_day_that_cannot_clear_stops_the_model_with_one_line_and_shocks_fire_once_a_day():
-    from experiments.app.specs import SHOCKS, ShockUnavailable
+    from experiments.app.specs import SHOCKS, ShockAtLimit, ShockUnavailable
 
     model = AppModel(hedge_funds__n_funds=50)
     for _ in range(40):  # every shock every day: soon a day moves USD/JPY beyond the plausibility bound
         for spec in SHOCKS:
-            model.fire(spec)
+            try:
+                model.fire(spec)
+            except ShockAtLimit:  # one the run has pushed past what it can do (the MoF's reserves spent)
+                pass
         with pytest.raises(ShockUnavailable, match="already fired"):
             model.fire(SHOCKS[0])
         model.step()
         if model.failure:
             break
-    assert not model.running and model.failure.startswith(f"Stopped on day {model.day}: ")
-    assert "implausible prices" in model.failure and "\n" not in model.failure
+    assert not model.running and model.failure.startswith(
+        f"The markets could not find prices within the day's limits on day {model.day + 1} "
+    )
+    assert model.day == model.history["day"][-1]  # the day shown is the last that ran
+    assert "Details: implausible prices" in model.failure and "\n" not in model.failure
     with pytest.raises(ShockUnavailable, match="press Reset"):
         model.fire(SHOCKS[0])
 
@@ -610,3 +617,161 @@ def test_a_configuration_refused_as_a_whole_is_named_and_the_model_built_once(mo
     model = AppModel(market__boj_rate=0.25)
     assert model.failure.startswith("Not applied: ['market__boj_rate'] are not allowed together")
     assert built == [app_specs.start_scenario()] and not model.running
+
+
+# -- what the audit of the page found (sliders, buttons, messages, the last day) ---------------------
+
+
+def test_the_leverage_slider_stops_at_15_inside_the_fields_range():
+    """Above about 15, runs of the default scenario stop on a day the markets cannot clear with no button
+    pressed (baseline, seed 4: on day 176 at 20, on day 2 at 30); the slider offered up to 30."""
+    desc = mesa_model_params()["hedge_funds__max_leverage"]
+    fields = dataclasses.fields(app_specs.start_config().hedge_funds)
+    declared = next(f for f in fields if f.name == "max_leverage").metadata
+    assert desc["max"] == 15.0 and declared["lo"] <= desc["min"] <= desc["max"] <= declared["hi"]
+    refused = r"^hedge_funds__max_leverage = 20\.0 is not allowed; expected from 1\.0 to 15"
+    with pytest.raises(ConfigError, match=refused):
+        model_kwargs({"hedge_funds__max_leverage": 20.0})
+
+
+def test_a_refused_clicks_message_goes_away_at_the_next_step_and_at_reset():
+    """The message belongs to the day it was refused on: after Step the page shows what the button did,
+    and after Reset nothing of the old run (it stayed until the next successful click)."""
+    model, rc = render_app()
+    button(rc, "Step").click()
+    button(rc, "Fed cut").click()
+    button(rc, "Fed cut").click()  # a second time for the same day: refused
+    assert "Fed cut failed: already fired for day 2" in text_of(card(rc, "app-shocks"))
+    button(rc, "Step").click()
+    message = text_of(card(rc, "app-shocks"))
+    assert "already fired" not in message and "Fed cut acted on day 2." in message
+    button(rc, "Fed cut").click()
+    button(rc, "Fed cut").click()
+    assert "Fed cut failed: already fired for day 3" in text_of(card(rc, "app-shocks"))
+    button(rc, "Reset").click()
+    assert model.value.day == 0 and "already fired" not in text_of(card(rc, "app-shocks"))
+
+
+def test_the_risk_persistence_slider_names_what_it_changes_and_what_it_leaves_alone():
+    """The ratio sets how fast the part of the risk index that USD/JPY's moves and forced sales put there
+    decays (model/risk.py); news and sentiment jumps keep the slow rate whatever the slider says."""
+    label = mesa_model_params()["market__risk_channel_persistence_ratio"]["label"]
+    assert "USD/JPY" in label and "forced sales" in label
+    assert "news and sentiment jumps, which this does not change" in label
+
+
+def test_fed_cuts_priced_prices_one_cut_of_the_fed_cut_buttons_size_so_the_cut_is_no_surprise():
+    """Priced 0.5 pp and cut 0.25 pp, the cut surprised markets upwards and raised US yields."""
+    model = AppModel(hedge_funds__n_funds=50)
+    model.step()
+    cut = next(s for s in SHOCKS if s.key == "fed_cut")
+    priced = next(s for s in SHOCKS if s.key == "fed_cuts_priced")
+    cut_change = cut.event(model).params["rate"] - model.market.us_short_rate
+    assert cut_change < 0 and priced.event(model).params["change_pa"] == pytest.approx(cut_change, abs=1e-15)
+    model.fire(priced)
+    model.step()
+    model.fire(cut)
+    model.step()
+    assert [label for _, label in model.shock_log] == ["Fed cuts priced", "Fed cut"] and not model.shock_refused
+    assert model.market.last_surprise["fed"] == pytest.approx(0.0, abs=1e-12)
+
+
+def _leave_reserves_above_the_floor(model: AppModel, usd_bn: float) -> None:
+    """Sell the MoF's USTs down so that ``usd_bn`` of reserves are left above its floor (deposits kept)."""
+    state = model.mof.state
+    state.ust_units = (model.mof.config.reserve_floor_usd_bn + usd_bn - state.deposits_usd_bn) / state.ust_price
+    assert model.mof.reserves_usd_bn == pytest.approx(model.mof.config.reserve_floor_usd_bn + usd_bn)
+
+
+def test_an_intervention_larger_than_the_reserves_above_the_floor_is_refused_in_one_line():
+    """The MoF sells dollars only down to its floor and trims a larger order, to nothing at the floor:
+    the page said "MoF intervention acted" and drew an event line for an intervention that did not happen."""
+    from experiments.app.specs import ShockAtLimit
+
+    intervention = next(s for s in SHOCKS if s.key == "mof_intervention")
+    model = AppModel(hedge_funds__n_funds=50)
+    _leave_reserves_above_the_floor(model, 10.0)
+    order = app_specs.MOF_INTERVENTION_JPY_TN * 1000.0 / model.market.usdjpy
+    with pytest.raises(
+        ShockAtLimit,
+        match=rf"^MoF intervention: the reserves above the floor \(\$10\.0 bn\) are too small for the order "
+        rf"\(\${order:.1f} bn of dollars to sell\); not fired$",
+    ):
+        model.fire(intervention)
+    assert model.shock_log == [] and intervention in available_shocks(model)  # shown: pressing it says why
+    # fired with room to spare, then short of it by the day it acts: it does not act, and the page says so
+    model = AppModel(hedge_funds__n_funds=50)
+    model.fire(intervention)
+    _leave_reserves_above_the_floor(model, 0.0)
+    model.step()
+    assert model.running and model.shock_refused[0].startswith("the reserves above the floor ($0.0 bn)")
+    assert 1 not in model.event_days() and model.mof.intervention_jpy_tn == 0.0
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [{"seed": "9" * 5000}, {"seed": 10**4999}, {"hedge_funds__n_funds": 10**4999}, {"market__boj_rate": 10**4999},
+     {"hedge_funds__forced_sales": "x" * 5000}, {"scenario_name": "x" * 5000}],
+)  # fmt: skip
+def test_a_5000_digit_input_is_named_in_a_short_line(inputs):
+    """A whole 5,000-character value was repeated in the message (and an integer that long, which Python
+    will not write out, raised ValueError instead of naming the field)."""
+    model = AppModel(**inputs)
+    field = next(iter(inputs)).split("__")[-1].removesuffix("_name")
+    assert model.failure.startswith("Not applied: ") and f"{field} = " in model.failure
+    assert "\n" not in model.failure and not model.running
+    assert len(model.failure) < 300  # the field, the value's start and size, what is allowed
+    if "seed" in inputs:
+        with pytest.raises(ConfigError) as refused:
+            coerce_seed(inputs["seed"])
+        assert len(str(refused.value)) < 200 and str(refused.value).startswith("seed = ")
+
+
+def test_no_day_runs_and_no_button_fires_after_the_last_day():
+    """At the run's last day a button was queued for the day after it, and step() ran that day."""
+    from experiments.app.specs import ShockUnavailable
+
+    model = AppModel(hedge_funds__n_funds=50)
+    model.config = model.config.with_overrides({"simulation.days": 2})  # a short run: its last day is day 2
+    model.step()
+    model.fire(next(s for s in SHOCKS if s.key == "risk_off"))  # for day 2, the last day: allowed
+    model.step()
+    assert model.day == 2 and not model.running and 2 in model.event_days()
+    with pytest.raises(ShockUnavailable, match=r"^the run has ended \(day 2 of 2\); press Reset to start again$"):
+        model.fire(next(s for s in SHOCKS if s.key == "fed_cut"))
+    model.step()
+    assert model.day == 2 and model.history["day"][-1] == 2 and len(model.shock_log) == 1
+
+
+def test_a_day_the_markets_cannot_clear_is_told_plainly_and_the_day_shown_is_the_last_that_ran():
+    """The page led with ~360 characters of solver state and showed the failed day, one ahead of the charts."""
+    from experiments.app.page import ScenarioPanel
+    from model.clearing import ClearingError
+
+    model = AppModel(hedge_funds__n_funds=50)
+    model.step()
+    model.step()
+
+    def fail(*args, **kwargs):
+        raise ClearingError("implausible prices on day 3: USD/JPY moved too far; no root inside the bound\nmore")
+
+    model.clearing.clear = fail
+    model.step()
+    assert model.failure.startswith(
+        "The markets could not find prices within the day's limits on day 3 (a move beyond the model's range), "
+        "so the run stops after day 2; press Reset to start again. Details: implausible prices on day 3: "
+    )
+    assert "\n" not in model.failure and not model.running
+    assert model.day == model.history["day"][-1] == 2
+    _, rc = solara.render(ScenarioPanel(model), handle_error=False)
+    assert "· day 2 of " in text_of(card(rc, "app-scenario"))
+
+
+def test_the_pause_between_days_starts_on_mesas_slider_grid():
+    """Mesa's slider runs from 1 in steps of 10: 150 was shown as 151, and could not be chosen back."""
+    from experiments.app.page import PLAY_INTERVAL_MS
+
+    _, rc = render_app()
+    slider = rc.find(v.Slider, label="Play Interval (ms)").widget
+    assert slider.v_model == PLAY_INTERVAL_MS
+    assert (slider.v_model - slider.min) % slider.step == 0

@@ -521,3 +521,16 @@ def test_run_simulations_switches_and_a_scenarios_configuration_are_checked():
         ConfigError, match=r"^scenario 'baseline': its config = .* is not allowed; expected a ModelConfig"
     ):
         run_simulation(scenario=odd, seed=1, days=3)
+
+
+def test_a_whole_number_too_long_to_write_out_is_named_by_its_size():
+    """Before: shown() and seed_problem() raised ValueError on an integer of more than 4,300 digits (Python's
+    limit on writing one out), so the one-line error became a traceback."""
+    from model.streams import seed_problem
+    from model.validation import shown
+
+    assert shown(10**5000) == "an integer of about 5,001 digits" and shown(-(10**5000)).startswith("a negative")
+    assert seed_problem(10**5000) == "an integer of about 5,001 digits is not allowed; expected a non-negative " \
+        "integer below 2**64"  # fmt: skip
+    with pytest.raises(ConfigError, match=r"seed = an integer of about 5,001 digits is not allowed"):
+        CarryUnwindModel(seed=10**5000)
