@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 
-from model.clearing import MAX_ITER, ClearingError, ClearingResult, Work, make_result
+from model.clearing import MAX_ITER, ClearingError, ClearingResult, Work, make_result, residuals
 
 __all__ = ["Bounds", "ComposedClearing", "FlatKernel", "composed_module", "generated_source"]
 
@@ -603,31 +603,45 @@ class ComposedClearing:
         self.checked_aux = work.aux.copy()
         return work.z.copy(), work.gross.copy()
 
-    def other_roots(self, inputs: tuple, result: ClearingResult, prev: Any, half_width: float, points: int) -> int:
-        """Sign changes of spot (FX) excess demand on a grid of ``points`` values of ``ln S`` across
-        ``prev ± half_width``, the other four prices (both 10y yields, the basis, the 30y yield) frozen at
-        today's cleared values, not counting the grid interval that holds the cleared price.
+    def other_roots(
+        self, inputs: tuple, result: ClearingResult, prev: Any, half_width: float, points: int, tol: float = 1e-10
+    ) -> int:
+        """Other equilibria along USD/JPY: sign changes of FX excess demand with the other four markets cleared
+        (the bracketed solver's ``fx_gap``), on a grid of ``points`` values of ``ln S`` across ``prev ± half_width``,
+        not counting the grid interval that holds the cleared price.
 
-        This counts roots of one equation of the five along a line through the cleared prices, not
-        equilibria: at another USD/JPY the other markets would not clear at today's prices, so a sign
-        change here need not be a joint root, and a joint root off that line is not seen. It is
-        neither a lower nor an upper bound on the number of other equilibria (it can count two where
-        the joint system has one); two roots within one grid interval count as none."""
+        Each grid price's other markets are cleared by the solver's inner Newton from the prices cleared at its
+        neighbour nearer today's price (marching out from today's prices each way), so each sign change is a
+        joint root of the five markets between two grid prices. Two roots within one grid interval cancel and
+        count as none, and a grid price whose other markets the inner Newton does not clear to ``tol`` is left
+        out (the count is then over its neighbours). Until 6 December 2026 the other four prices were held at
+        today's values instead, which counted roots of the spot market alone along that line: it missed the
+        equilibria that come through the forward market (spot demand moves with the basis about fifty times
+        as much as with ``ln S``), and counted none on days with three to five.
+        """
         if points < 2:
             return 0
         work = self._work_for(inputs)
-        excess, scratch, args_work = self._scratch_calls(inputs, work)
+        scratch = self._scratch.inputs(inputs)  # the sectors' outputs go to scratch arrays, not today's
         s_star = math.log(result.usdjpy)
-        p = np.array(result.prices, dtype=np.float64)
         grid = np.linspace(prev[0] - half_width, prev[0] + half_width, points)
-        signs = []
-        for s in grid:
-            p[0] = s
-            excess(p, scratch, args_work)
-            signs.append((s, work.z[0] > 0.0))
+        gaps = np.full(points, math.nan)
+        rest = np.empty(len(result.prices))
+        last = np.zeros(len(result.prices) + 1)  # the prices of the last evaluation (none yet)
+        above = [i for i in range(points) if grid[i] > s_star]
+        below = [i for i in range(points - 1, -1, -1) if grid[i] <= s_star]
+        for order in (above, below):
+            p = np.array(result.prices, dtype=np.float64)  # from today's prices, outward
+            for i in order:
+                p[0] = grid[i]
+                gap, _ = self.module.fx_gap(p, scratch, work, tol, last)  # clears p[1:] in place
+                residuals(work.z, work.gross, rest)
+                if float(rest[1:].max()) <= tol:
+                    gaps[i] = gap
+        finite = [i for i in range(points) if math.isfinite(gaps[i])]
         count = 0
-        for (a, sa), (b, sb) in zip(signs[:-1], signs[1:], strict=True):
-            if sa != sb and not (a <= s_star <= b):
+        for a, b in zip(finite[:-1], finite[1:], strict=True):
+            if (gaps[a] > 0.0) != (gaps[b] > 0.0) and not (grid[a] <= s_star <= grid[b]):
                 count += 1
         return count
 

@@ -719,7 +719,9 @@ class CarryUnwindModel(mesa.Model):
         if "risk_index" in self.sectors:
             self.walras_log_risk = float(self.clearing.checked_aux[AUX_LOG_RISK, 0])
         self.fx_impact = fx_impact_pct_per_bn(self.clearing.work.jac)
-        self.other_roots = self.clearing.other_roots(inputs, result, prev, sim.max_fx_log_move, sim.root_scan_points)
+        self.other_roots = self.clearing.other_roots(
+            inputs, result, prev, sim.max_fx_log_move, sim.root_scan_points, sim.clearing_tolerance
+        )
         if timer is not None:
             timer.lap("clear")
         # 4. settle: the market closes, then every sector books its day

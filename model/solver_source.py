@@ -290,6 +290,16 @@ def fx_gap(p, inputs, work, tol, last):
     return work.z[0], evals
 
 
+# The fallback's probes move outward from yesterday's close at 0.002, 0.0032 and 0.00512 in ln S (each 1.6
+# times the last), then every PROBE_SPACING: two roots between the same two probes cancel and are passed
+# over, so the spacing is the resolution of "the first root reached". Growing by 1.6 all the way (as until
+# 6 December 2026) put probes 1.3% apart at 2% from the close and 5% apart at 8%: on a crash-prone day
+# (risk_off seed 5, max_leverage 20, day 200) it passed over two equilibria 2.5% and 2.8% below the
+# close and took one 13% below, or reported none inside a bound of 10-13%. About 60 probes then cover
+# the default bound of 15%, each a few evaluations, on the rare days the fallback runs.
+PROBE_SPACING = 0.0025
+
+
 @njit(cache=True)
 def solve_clearing_bracketed(inputs, prev, work, tol, max_move=math.inf):
     """Robust fallback: search USD/JPY for a sign change of FX excess demand, the other markets
@@ -327,7 +337,7 @@ def solve_clearing_bracketed(inputs, prev, work, tol, max_move=math.inf):
         ga = gb
         if move >= max_move:  # the bound reached without a sign change: no root inside it this way
             break
-        step *= 1.6
+        step = min(step * 1.6, step + PROBE_SPACING)
     best = pa
     if found:
         # bisection (robust at kinks and steep fire-sale stretches) to the clearing tolerance

@@ -129,6 +129,106 @@ def test_the_bounded_search_never_evaluates_beyond_the_bound(kink):
     assert max(abs(x) for x in seen) > 0.2  # unbounded: beyond it
 
 
+# -- two equilibria close together ----------------------------------------------------------------------------
+class PairInputs(NamedTuple):
+    """One sector whose FX excess demand has three roots below yesterday's close ``s0``."""
+
+    s0: float
+    k: float  # USD bn per unit of the cubic
+    y_us: float
+    y_jp: float
+    basis: float
+    y_30: float
+
+
+PAIR_ROOTS = (-0.025, -0.028, -0.14)  # in ln S from the close: two 0.3% apart, then one 14% below
+
+
+@njit(cache=True)
+def pair_flows(p, inp, z, jac, gross, out, aux):
+    """``z_fx = −k·(x + 0.025)(x + 0.028)(x + 0.14)``, ``x = ln S − s0``: negative at the close (it pushes
+    USD/JPY down), positive between the first two roots and negative again until the third. The other markets
+    clear at their targets."""
+    x = p[0] - inp.s0
+    a, b, c = x - PAIR_ROOTS[0], x - PAIR_ROOTS[1], x - PAIR_ROOTS[2]
+    z[0] += -inp.k * a * b * c
+    jac[0, 0] += -inp.k * (b * c + a * c + a * b)
+    gross[0] += 100.0
+    out[0] = -inp.k * a * b * c
+    targets = (inp.y_us, inp.y_jp, inp.basis, inp.y_30)
+    for m in range(1, 5):
+        d = p[m] - targets[m - 1]
+        z[m] += 100.0 * d
+        jac[m, m] += 100.0
+        gross[m] += 100.0
+        out[m] = 100.0 * d
+
+
+def test_the_fallback_does_not_pass_over_two_equilibria_close_together():
+    """The first root from the close the way excess demand pushes is at −0.025, with another at −0.028. Before:
+    the probes, each 1.6 times as far from the close as the last, fell at 0.021 and 0.034, both roots between
+    them cancelled, and the search took the root 14% below (or, bounded at 13%, said there was none)."""
+    pair = ComposedClearing([pair_flows])
+    inputs = (PairInputs(S0, 1e6, *PREV[1:]),)
+    out = make_result(*pair.module.solve_clearing_bracketed(inputs, PREV, Work.allocate(1), TOL, math.inf))
+    assert out.converged and math.log(out.usdjpy) - S0 == pytest.approx(PAIR_ROOTS[0], abs=1e-9)
+    bounded = make_result(*pair.module.solve_clearing_bracketed(inputs, PREV, Work.allocate(1), TOL, 0.13))
+    assert bounded.converged and bounded.prices == out.prices
+
+
+class CoupledInputs(NamedTuple):
+    """Spot demand that moves with the basis, and a basis market that clears at a level moving with ``ln S``."""
+
+    s0: float
+    k: float
+    y_us: float
+    y_jp: float
+    basis: float
+    y_30: float
+
+
+COUPLED_ROOTS = (0.0, 0.03, -0.05)  # in ln S from the close: the reduced FX gap is 50·x·(x − 0.03)·(x + 0.05)
+
+
+@njit(cache=True)
+def coupled_flows(p, inp, z, jac, gross, out, aux):
+    """``z_fx = k·(−x + 50·(b − b0))`` and ``z_b = 100·(b − b0 − h(x))`` with ``h(x) = x/50 + x(x − 0.03)(x + 0.05)``:
+    with the basis cleared, FX excess demand is ``50·k·x(x − 0.03)(x + 0.05)``, three equilibria; with the basis
+    held at the cleared one's, it is ``−k·x``, one."""
+    x = p[0] - inp.s0
+    h = x / 50.0 + x * (x - 0.03) * (x + 0.05)
+    dh = 1.0 / 50.0 + (x - 0.03) * (x + 0.05) + x * (x + 0.05) + x * (x - 0.03)
+    db = p[3] - inp.basis
+    z[0] += inp.k * (-x + 50.0 * db)
+    jac[0, 0] += -inp.k
+    jac[0, 3] += 50.0 * inp.k
+    gross[0] += inp.k
+    out[0] = inp.k * (-x + 50.0 * db)
+    z[3] += 100.0 * (db - h)
+    jac[3, 3] += 100.0
+    jac[3, 0] += -100.0 * dh
+    gross[3] += 100.0
+    out[3] = 100.0 * (db - h)
+    for m, target in ((1, inp.y_us), (2, inp.y_jp), (4, inp.y_30)):
+        d = p[m] - target
+        z[m] += 100.0 * d
+        jac[m, m] += 100.0
+        gross[m] += 100.0
+        out[m] = 100.0 * d
+
+
+def test_the_root_scan_counts_the_equilibria_that_come_through_another_market():
+    """Before: the scan held the other four prices at today's, and counted roots of spot demand alone along that
+    line: none here, where the basis carries two more equilibria (3% above and 5% below the close)."""
+    coupled = ComposedClearing([coupled_flows])
+    inputs = (CoupledInputs(S0, 100.0, *PREV[1:]),)
+    result = coupled.clear(inputs, PREV, day=3, tol=TOL)
+    assert result.converged and math.log(result.usdjpy) - S0 == pytest.approx(COUPLED_ROOTS[0], abs=1e-9)
+    assert coupled.other_roots(inputs, result, PREV, 0.15, 301, TOL) == 2
+    assert coupled.other_roots(inputs, result, PREV, 0.04, 81, TOL) == 1  # the one 5% below is beyond the grid
+    assert coupled.other_roots(inputs, result, PREV, 0.15, 1, TOL) == 0  # no grid, no scan
+
+
 # -- the Walras check after settlement ----------------------------------------------------------------------
 DAYS = 40
 BROKEN_DAY = 11

@@ -303,9 +303,10 @@ PROBE = """
 import json, sys, model
 from model.compose import FlatKernel
 from model.model import CarryUnwindModel
-# a root scan: the excess-demand entry point is called every day (the recheck at the recorded prices
-# reuses the solver's last evaluation and calls it only where those prices are not the solver's)
-m = CarryUnwindModel(seed=1, hedge_funds__n_funds=20, simulation__root_scan_points=3)
+# the recheck at the recorded prices made to evaluate: the excess-demand entry point is called every day (by
+# default the recheck reuses the solver's last evaluation and calls it only where those prices are not the solver's)
+m = CarryUnwindModel(seed=1, hedge_funds__n_funds=20)
+m.recheck_evaluates = True
 m.step()
 flat = m.clearing.flat  # the entry points the day calls, which call the composed module's solvers
 stats = {name: getattr(flat, name).stats for name in ("excess", "solve")}
