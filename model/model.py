@@ -224,6 +224,16 @@ class ArrayRecord:
 _LATEST_DAY = 2**52  # the largest day whose Mesa time, day - 0.5, a float holds exactly
 
 
+def _at_whole_times(events: Any, step_event: Any) -> bool:
+    """Whether a pending event of Mesa's event list other than its recurring step (``step_event``) lies at a
+    whole time, a day's own (the model's events lie at day − ½). Reads the list's heap, or answers True
+    (Mesa's own loop) where it has none."""
+    pending = getattr(events, "_events", None)
+    if pending is None:
+        return True
+    return any(e is not step_event and not e.CANCELED and float(e.time).is_integer() for e in pending)
+
+
 class _Call:
     """A bound callback Mesa can hold (it keeps events by weak reference; the model keeps these)."""
 
@@ -623,8 +633,10 @@ class CarryUnwindModel(mesa.Model):
         usual = (
             mesa_step is not None and events is not None and hasattr(self, "_user_step")
             and mesa_step.is_active and not getattr(mesa_step, "_paused", True) and self.time == int(self.time)
+            and not _at_whole_times(events, getattr(mesa_step, "_current_event", None))
         )  # fmt: skip
-        if not usual:  # a Mesa without what the loop uses, or a schedule a user has changed: Mesa's own loop
+        if not usual:  # a Mesa without what the loop uses, a schedule a user has changed, or an event at a day's
+            # own time (which Mesa orders against the step by priority and id, as this loop does not): Mesa's loop
             for _ in range(days):
                 self.run_for(1)
                 if after_day is not None:

@@ -393,7 +393,7 @@ def simulate_many(
     True
     """
     from model.scenarios import Scenario, load_scenario
-    from model.validation import ConfigError
+    from model.validation import ConfigError, shown
 
     items = list(scenarios) if isinstance(scenarios, (list, tuple)) else [scenarios]
     many = isinstance(seeds, (list, tuple, range, np.ndarray))
@@ -425,6 +425,13 @@ def simulate_many(
         raise ConfigError(f"workers = {workers!r} is not allowed; expected a positive integer")
     extra = dict(overrides or {})
     if days is not None:
+        for key in ("simulation__days", "simulation.days"):  # as run_simulation: two horizons must agree
+            if key in extra and not _same_days(extra[key], days):
+                raise ConfigError(
+                    f"days = {shown(days)} and {key} = {shown(extra[key])} are not allowed together; they differ, "
+                    "expected one of them (or the same number in both)"
+                )
+            extra.pop(key, None)
         extra["simulation__days"] = int(days)
 
     tasks = []

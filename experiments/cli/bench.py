@@ -14,10 +14,11 @@ preallocated arrays, no DataCollector). Model construction is timed separately a
 NumPy engines are warmed up first (their first 20 days, at the population timed), so compilation or
 the cache load is reported on its own, not inside a timed run.
 Each day's step is split into phases with ``time.perf_counter`` (``model.phase_timer``; off outside
-the benchmark): decide (every sector's decision, the day's shock draws), clear (the clearing, the
-Walras check, the price-impact Jacobian), settle (the close and every sector's books), record (the
-time series row) and other (publishing signals, Mesa's scheduling between days). Times are given
-per fund and day (ns) and per day (ms).
+the benchmark): decide (every sector's decision, the day's shock draws), clear (the clearing, its
+recheck at the recorded prices, the price-impact Jacobian), settle (the close, every sector's books,
+the Walras check of what they booked, the coupons), record (the time series row) and other
+(publishing signals, Mesa's scheduling between days). Times are given per fund and day (ns) and per
+day (ms).
 
 Pure Python is slow, so the plain engine runs only the first ``--plain-days`` days; the compiled
 and NumPy engines time those same days separately, and the ratios (the last line ``speedup: <x>x``
@@ -25,7 +26,10 @@ and NumPy engines time those same days separately, and the ratios (the last line
 the plain engine P times, each in a fresh process, and uses the median (printing the ratio over
 each). Prices (USD/JPY, UST 10y, JGB 10y) are checked: the NumPy engine against the compiled one
 bit for bit on every day, the plain engine within a relative 1e-9 (its libm calls may differ from
-numba's in the last bit).
+numba's in the last bit); a price that is NaN on one side, or series of different lengths, differ.
+Where they differ the report says MISMATCH and the command exits with status 1: the timings are then
+not of the same run. The compiled and NumPy repetitions reported are those with the median time over
+the first ``--plain-days`` days, the days the ratios use (of an even number, the lower middle one).
 
 ``carry-unwind bench --standard`` times a whole run instead (every population at its default unless
 given): the **lean path** (``collect=False``, what :func:`model.results.run_simulation` uses) against
@@ -36,8 +40,9 @@ the one with the median time inside). "Inside" includes numba's call bridge (typ
 arguments, boxing the result); two estimates of that bridge are printed beside it, with the ratio
 each would give counted outside. A whole lean run comes first, untimed, so that every kernel is
 loaded before the timed runs, and garbage is collected before each. It checks that both paths
-record the same time series bit for bit and reports runs per minute on one core. The runs are
-repeated in one process, not in fresh ones.
+record the same time series bit for bit (and that the run timed kernel by kernel does), exiting with
+status 1 where they do not, and reports runs per minute on one core. The runs are repeated in one
+process, not in fresh ones.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
 import os
 import subprocess
 import sys
@@ -52,12 +58,14 @@ import time
 from typing import Any
 
 from experiments.cli.common import (
+    EXIT_FAILURE,
     EXIT_OK,
     FORMATTER,
     SEED_LIMIT,
     UsageError,
     bounded_count,
     positive_int,
+    print_error,
     seed_int,
 )
 
@@ -471,20 +479,29 @@ def run_plain_python(n_funds: int, days: int, seed: int, steady: bool = False) -
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The repetition with the median whole-run time."""
-    return sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+def _median_run(runs: list[dict[str, Any]], key: str = "seconds") -> dict[str, Any]:
+    """The repetition with the median ``key`` time (of an even number, the lower of the two middle ones, so that
+    a ratio with it on top is never the larger middle one's)."""
+    return sorted(runs, key=lambda r: r[key])[(len(runs) - 1) // 2]
 
 
 def _price_difference(a: dict[str, list], b: dict[str, list], days: int) -> tuple[float, bool]:
-    """(max relative difference over the price columns on days 0..days, whether they are equal bit for bit)."""
+    """(max relative difference over the price columns on days 0..days, whether they are equal bit for bit).
+
+    Equal values differ by 0; a value that is not finite on one side only, or a zero against a non-zero, differs
+    by infinity; series of different lengths differ by infinity (NaN must never read as agreement)."""
     import numpy as np
 
     worst, same = 0.0, True
     for c in PRICE_COLUMNS:
-        x, y = np.asarray(a[c][: days + 1]), np.asarray(b[c][: days + 1])
+        x, y = np.asarray(a[c][: days + 1], dtype=float), np.asarray(b[c][: days + 1], dtype=float)
+        if x.shape != y.shape:
+            return math.inf, False
         same = same and bool(np.array_equal(x, y))
-        worst = max(worst, float(np.max(np.abs(y / x - 1.0))))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = np.where(x == y, 0.0, np.abs(y / x - 1.0))
+        d[~np.isfinite(d)] = np.inf
+        worst = max(worst, float(d.max(initial=0.0)))
     return worst, same
 
 
@@ -530,7 +547,8 @@ def run_benchmark(n_funds: int, days: int, seed: int = 1, reps: int = 1, plain_d
     for engine in ("numba", "numpy"):
         timed_run(engine, n_funds, min(days, WARMUP_DAYS), min(days, WARMUP_DAYS), seed)
     warmup = time.perf_counter() - t0
-    runs = {e: _median_run([timed_run(e, n_funds, days, plain_days, seed) for _ in range(reps)])
+    # the median by the first plain_days days' time, which the ratios below use
+    runs = {e: _median_run([timed_run(e, n_funds, days, plain_days, seed) for _ in range(reps)], "first_seconds")
             for e in ("numba", "numpy")}  # fmt: skip
     plains = [run_plain_python(n_funds, plain_days, seed, steady=bool(allocator)) for _ in range(plain_reps)]
     runs["mesa"] = plain = _median_run(plains)
@@ -816,6 +834,9 @@ def run_standard_benchmark(days: int = STANDARD_DAYS, seed: int = 1, reps: int =
         "runs_per_minute": per_minute,
         "split_run_identical": identical_split,
     }
+    if not identical_split:
+        print("the run timed kernel by kernel recorded other numbers than the lean path's (DIFFER): its time inside "
+              "the kernels is not the same day's")  # fmt: skip
     if by_part:
         timed = _time_by_part(days, seed, populations)
         print()
@@ -1023,6 +1044,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         if len(results) > 1:
             print()
             print(seeds_summary(results))
+        if any(r.get("identical") is False or not r["split_run_identical"] for r in results):
+            print_error("a timed run recorded other numbers than the lean path's (DIFFER above): not the same run")
+            return EXIT_FAILURE
         return EXIT_OK
     if args.populations is not None and args.funds is not None:
         raise UsageError("--populations and --funds are not allowed together (give one)")
@@ -1047,4 +1071,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         print()
         print(population_table(results))
         print(f"speedup: {results[-1]['speedup']:.1f}x")
+    if not all(r["prices_match"] for r in results):  # a speed-up of engines that disagree is not one
+        print_error("the engines' prices differ (MISMATCH above): the timings are not of the same run")
+        return EXIT_FAILURE
     return EXIT_OK

@@ -137,7 +137,7 @@ def test_the_population_table_gives_each_populations_engines_and_ends_with_the_l
             "mesa": {"seconds": 1e-5 * n_funds * plain_days, "first_seconds": 1e-5 * n_funds * plain_days},
         }
         return {"n_funds": n_funds, "days": days, "plain_days": plain_days, "engines": engines,
-                "speedup": 1000.0 + n_funds, "numpy_speedup": 250.0}  # fmt: skip
+                "speedup": 1000.0 + n_funds, "numpy_speedup": 250.0, "prices_match": True}  # fmt: skip
 
     monkeypatch.setattr(bench, "run_benchmark", fake)
     assert main(["bench", "--populations", "100,20", "--days", "4", "--plain-days", "2"]) == 0
@@ -204,3 +204,33 @@ def test_bad_bench_arguments_are_one_line_errors(capsys, argv, expected):
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("carry-unwind: error:") and expected in lines[0], err
+
+
+def test_a_price_that_is_nan_or_missing_differs_and_a_mismatch_fails_the_command(monkeypatch, capsys):
+    """Before: a NaN price read as a difference of 0 (max(0.0, nan) is 0.0), and a mismatch still exited 0 with
+    its speedup as the last line."""
+    import experiments.cli.bench as bench
+
+    good = {c: [150.0, 151.0, 152.0] for c in bench.PRICE_COLUMNS}
+    assert bench._price_difference(good, good, 2) == (0.0, True)
+    nan = {**good, "usdjpy": [150.0, float("nan"), 152.0]}
+    assert bench._price_difference(good, nan, 2) == (float("inf"), False)
+    zero = {**good, "usdjpy": [0.0, 151.0, 152.0]}
+    assert bench._price_difference(zero, good, 2)[0] == float("inf")
+    short = {**good, "usdjpy": [150.0, 151.0]}
+    assert bench._price_difference(good, short, 2) == (float("inf"), False)
+
+    real = bench.run_plain_python(n_funds=20, days=2, seed=2)
+    off = {**real, "prices": {c: [v * 1.5 for v in vals] for c, vals in real["prices"].items()}}
+    monkeypatch.setattr(bench, "run_plain_python", lambda n_funds, days, seed, steady: off)
+    assert main(["bench", "--funds", "20", "--days", "3", "--plain-days", "2"]) == 1
+    captured = capsys.readouterr()
+    assert "MISMATCH" in captured.out and "the engines' prices differ" in captured.err
+
+
+def test_the_median_repetition_of_an_even_number_is_the_lower_middle_one():
+    import experiments.cli.bench as bench
+
+    runs = [{"seconds": s, "first_seconds": f} for s, f in ((4.0, 1.0), (1.0, 3.0), (3.0, 2.0), (2.0, 4.0))]
+    assert bench._median_run(runs)["seconds"] == 2.0
+    assert bench._median_run(runs, "first_seconds")["first_seconds"] == 2.0

@@ -281,3 +281,36 @@ def test_run_days_leaves_a_schedule_the_user_changed_to_mesa():
     assert (a.time, a.day) == (3, 0)
     a.run_days(0)
     assert (a.time, a.day) == (3, 0)
+
+
+def test_run_days_runs_an_event_at_a_days_own_time_where_mesa_does():
+    """Mesa orders an event at a whole time against that day's step by priority (HIGH before it, LOW after).
+    Before: run_days ran every such event after the day; it now leaves a day with one to Mesa's own loop."""
+    from mesa.time import Priority
+
+    class Record:
+        def __init__(self, model, log, name):
+            self.model, self.log, self.name = model, log, name
+
+        def __call__(self):
+            self.log.append((self.name, self.model.day, self.model.time))
+
+    logs, series = {}, {}
+    for path in ("run_for", "run_days"):
+        model = CarryUnwindModel(seed=1, hedge_funds__n_funds=10, nisa__n_households=100)
+        log = logs[path] = []
+        keep = [Record(model, log, "high"), Record(model, log, "low")]  # Mesa holds callbacks by weak reference
+        model.schedule_event(keep[0], at=3, priority=Priority.HIGH)
+        model.schedule_event(keep[1], at=3, priority=Priority.LOW)
+        getattr(model, path)(5)
+        series[path] = np.asarray(model.series("usdjpy"))
+    assert logs["run_for"] == [("high", 2, 3), ("low", 3, 3)]  # Mesa's order: HIGH before day 3, LOW after it
+    assert logs["run_days"] == logs["run_for"]
+    assert np.array_equal(series["run_days"], series["run_for"])
+
+
+def test_simulate_many_refuses_two_horizons_that_differ_as_run_simulation_does():
+    """Before: days won silently over an override of simulation.days."""
+    for key in ("simulation__days", "simulation.days"):
+        with pytest.raises(ConfigError, match=rf"^days = 5 and {key} = 8 are not allowed together; they differ"):
+            simulate_many(["baseline"], [1], days=5, overrides={key: 8})
