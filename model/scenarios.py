@@ -49,6 +49,7 @@ __all__ = [
     "OBSERVED_KINDS",
     "SCRIPTED_KINDS",
     "MARKED_KINDS",
+    "MARKED_FIELDS",
     "check_event",
     "load_scenario",
     "events_for",
@@ -101,6 +102,12 @@ SCRIPTED_KINDS = frozenset({"risk_shock"})
 MARKED_KINDS: dict[str, tuple[str, str]] = {
     **dict.fromkeys(OBSERVED_KINDS, ("conditional", "sets the model from an observed market price")),
     **dict.fromkeys(SCRIPTED_KINDS, ("sentiment", "sets the risk index by hand, an experiment on sentiment")),
+}
+# Fields whose value other than their default puts an outcome in by assumption: the word a scenario's name must
+# contain to set them, and what they do. macro.fiscal_fx_premium weakens the yen after fiscal news with no
+# mechanism behind it: the fiscal-dominance thesis's answer (H2), so no scenario that does not say so may set it.
+MARKED_FIELDS: dict[tuple[str, str], tuple[object, str, str]] = {
+    ("macro", "fiscal_fx_premium"): (0.0, "premium", "weakens the yen after fiscal news by assumption (no mechanism)"),
 }
 
 
@@ -420,6 +427,15 @@ def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Sc
                     f"[overrides.{section}]; known: {', '.join(sorted(merged[section]))}"
                 )
             merged[section][key] = value
+    name = _name(data, where, lines)
+    for (section, key), (default, mark, does) in MARKED_FIELDS.items():
+        value = overrides.get(section, {}).get(key, default) if isinstance(overrides.get(section), dict) else default
+        if value != default and mark not in name:
+            raise ConfigError(
+                f"{_at(where, lines.key(f'overrides.{section}', key))}: {section}.{key} = {shown(value)} {does}, an "
+                f"outcome of the model, so it is allowed only in a scenario whose name contains {mark!r}; "
+                f"name = {name!r}"
+            )
     try:
         config = ModelConfig.from_dict(merged)
     except ConfigError as exc:
@@ -439,7 +455,6 @@ def parse_scenario(text: str, where: str, base: ModelConfig | None = None) -> Sc
         )
     calendar = TradingCalendar(config.market.start_date)
     parsed = [_parse_event(e, i, where, lines, calendar) for i, e in enumerate(raw_events)]
-    name = _name(data, where, lines)
     description = _text(data.get("description", ""), f"{_at(where, lines.key('', 'description'))}: description",
                         "a string")  # fmt: skip
     for i, event in enumerate(parsed):

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from agents.boj import BojConfig
+from agents.mof import MofConfig
 from experiments.analysis.statistics import mean_interval, t_quantile
 from experiments.runner import TaskFailed, run_tasks
 from model.macro import MacroConfig
@@ -878,10 +879,16 @@ def h2(seeds, workers, quick) -> HypothesisResult:
     )
 
 
-H3_HEADLINE = "the model's sourced links (pass-through 0.05, expectations speed 0.5, BoJ unconstrained)"
+H3_HEADLINE = (
+    "the model's sourced links (pass-through 0.05, expectations speed 0.5, BoJ unconstrained, MoF defending 160)"
+)
 H3_SCENARIO = "imported_inflation"
-# the loop's three links, each set at the thesis's assumed strength by the scenario
-H3_LINKS = ("macro__fx_pass_through", "macro__expectations_speed_pa", "boj__political_constraint")
+# the thesis's four assumptions, each set at its assumed strength by the scenario: the loop's three links, and
+# the MoF's tolerance of a weaker yen (its trigger lifted from 160 to 170, a "political put"). Until 6 December
+# 2026 the sourced world kept the scenario's tolerance, an assumption that favours the thesis: with the MoF at
+# its sourced 160 the loop's effect on the yen went from +0.03% to -1.18% (4 seeds, an audit's measurement).
+H3_LINKS = ("macro__fx_pass_through", "macro__expectations_speed_pa", "boj__political_constraint",
+            "mof__tolerance_usdjpy")  # fmt: skip
 # the arm without the loop: the depreciation's pass-through to inflation switched off from day 0 (its twin keeps it)
 H3_LOOP_OFF = dict(macro__pass_through_switch=False)
 
@@ -898,17 +905,18 @@ def h3(seeds, workers, quick) -> HypothesisResult:
 
     days = 250
     cols = ("usdjpy", "jgb10y_yield", "jp_inflation")
-    # The scenario sets the loop's three links at the thesis's assumed strengths: pass-through twice the sourced
-    # default, expectations adapting three times as fast, a BoJ withholding 0.7 of its rule. Judged there, the
-    # verdict would restate the premise; so the verdict is the world with the model's own sourced links (the
-    # scenario's energy shock and fiscal dominance kept), and the thesis's world and each of its assumptions
-    # alone are reported beside it.
+    # The scenario sets the loop's three links at the thesis's assumed strengths (pass-through twice the sourced
+    # default, expectations adapting three times as fast, a BoJ withholding 0.7 of its rule) and lets the MoF
+    # tolerate a weaker yen (170, not the 160 it defended). Judged there, the verdict would restate the premise;
+    # so the verdict is the world with the model's own sourced values of all four (the scenario's energy shock and
+    # fiscal dominance kept), and the thesis's world and each of its assumptions alone are reported beside it.
     # (a value the user sets with --set, or a draw's, stands for the sourced one: the model's own links)
     user = dict(getattr(workers, "base", ()) or ())
     sourced = {key: user.get(key, default) for key, default in (
         ("macro__fx_pass_through", MacroConfig().fx_pass_through),
         ("macro__expectations_speed_pa", MacroConfig().expectations_speed_pa),
         ("boj__political_constraint", BojConfig().political_constraint),
+        ("mof__tolerance_usdjpy", MofConfig().tolerance_usdjpy),
     )}  # fmt: skip
     # the thesis's links, the scenario's own, written into the thesis's worlds so that they win over a --set or
     # a draw (which would otherwise replace them, and the world would not be the thesis's)
@@ -920,10 +928,12 @@ def h3(seeds, workers, quick) -> HypothesisResult:
 
     worlds = {
         H3_HEADLINE: sourced,
-        "the thesis's world (the scenario: pass-through 0.10, expectations speed 1.5, BoJ withholds 0.7)": dict(thesis),
+        "the thesis's world (the scenario: pass-through 0.10, expectations speed 1.5, BoJ withholds 0.7, MoF "
+        "tolerates 170)": dict(thesis),
         "the thesis's pass-through only": thesis_only("macro__fx_pass_through"),
         "the thesis's expectations speed only": thesis_only("macro__expectations_speed_pa"),
         "the thesis's BoJ only (withholds 0.7)": thesis_only("boj__political_constraint"),
+        "the thesis's MoF tolerance only (170)": thesis_only("mof__tolerance_usdjpy"),
         "the thesis's world, BoJ fully constrained": {**thesis, "boj__political_constraint": 1.0},
     }
     out = {}
@@ -980,9 +990,10 @@ def h3(seeds, workers, quick) -> HypothesisResult:
         out,
         notes="Scenario imported_inflation (an energy shock under fiscal dominance); a break = a ≥5% fall from the "
         "year's peak before its last week. The verdict is the world with the model's sourced links (pass-through "
-        "0.05, expectations speed 0.5 a year, an unconstrained BoJ); the scenario sets all three at the thesis's "
-        "assumed strengths (0.10, 1.5, a BoJ withholding 0.7), reported beside it as the thesis's world, with each "
-        "assumption alone and a fully constrained BoJ. The claim is a chain, judged as one (h3_verdict): supported "
+        "0.05, expectations speed 0.5 a year, an unconstrained BoJ, the MoF defending 160); the scenario sets all "
+        "four at the thesis's assumed strengths (0.10, 1.5, a BoJ withholding 0.7, the MoF tolerating 170), reported "
+        "beside it as the thesis's world, with each assumption alone and a fully constrained BoJ. The claim is a "
+        "chain, judged as one (h3_verdict): supported "
         "when USD/JPY's interval and those of inflation and the 10y JGB yield (loop on against off) all lie above "
         "0; refuted when any of the three lies below 0; inconclusive otherwise. By the rule as first stated (USD/JPY "
         "alone; changed on 5 December 2026, after results had been seen) the verdict is "

@@ -826,23 +826,28 @@ def test_h3s_thesis_worlds_keep_the_scenarios_links_whatever_set_or_a_draw_gives
     base = hyp.overrides(macro__fx_pass_through=0.07, boj__political_constraint=0.3)
     h3 = hyp.h3(SEEDS, hyp.Runs(workers=1, base=base), quick=True)
     scenario = load_scenario(hyp.H3_SCENARIO).config
-    fields = ("macro__fx_pass_through", "macro__expectations_speed_pa", "boj__political_constraint")
+    fields = ("macro__fx_pass_through", "macro__expectations_speed_pa", "boj__political_constraint",
+              "mof__tolerance_usdjpy")  # fmt: skip
     thesis = tuple(getattr(getattr(scenario, f.split("__")[0]), f.split("__")[1]) for f in fields)
-    assert thesis == (0.10, 1.5, 0.7)  # the scenario's, as the worlds' names say
-    speed = hyp.MacroConfig().expectations_speed_pa  # the sourced default: no --set of it
-    expected = {  # world -> the links its runs are built with: pass-through, expectations speed, BoJ's constraint
-        hyp.H3_HEADLINE: (0.07, speed, 0.3),  # the sourced links: the --set values stand for them
+    assert thesis == (0.10, 1.5, 0.7, 10.0)  # the scenario's, as the worlds' names say
+    speed = hyp.MacroConfig().expectations_speed_pa  # the sourced defaults: no --set of them
+    mof = hyp.MofConfig().tolerance_usdjpy
+    assert mof == 0.0  # the MoF defends the level it defended in 2024, 160, with nothing added
+    expected = {  # world -> its runs' pass-through, expectations speed, BoJ's constraint and MoF's tolerance
+        hyp.H3_HEADLINE: (0.07, speed, 0.3, mof),  # the sourced links: the --set values stand for them
         next(w for w in h3.worlds if w.startswith("the thesis's world (the scenario")): thesis,
-        "the thesis's pass-through only": (0.10, speed, 0.3),
-        "the thesis's expectations speed only": (0.07, 1.5, 0.3),
-        "the thesis's BoJ only (withholds 0.7)": (0.07, speed, 0.7),
-        "the thesis's world, BoJ fully constrained": (0.10, 1.5, 1.0),
+        "the thesis's pass-through only": (0.10, speed, 0.3, mof),
+        "the thesis's expectations speed only": (0.07, 1.5, 0.3, mof),
+        "the thesis's BoJ only (withholds 0.7)": (0.07, speed, 0.7, mof),
+        "the thesis's MoF tolerance only (170)": (0.07, speed, 0.3, 10.0),
+        "the thesis's world, BoJ fully constrained": (0.10, 1.5, 1.0, 10.0),
     }
     assert list(h3.worlds) == list(expected) and len(seen) == 2 * len(SEEDS) * len(expected)
     for i, (world, links) in enumerate(expected.items()):
         for arm in seen[2 * len(SEEDS) * i : 2 * len(SEEDS) * (i + 1)]:
             cfg = load_scenario(arm.scenario).config.with_overrides(dict(arm.overrides))  # as the model builds it
-            got = (cfg.macro.fx_pass_through, cfg.macro.expectations_speed_pa, cfg.boj.political_constraint)
+            got = (cfg.macro.fx_pass_through, cfg.macro.expectations_speed_pa, cfg.boj.political_constraint,
+                   cfg.mof.tolerance_usdjpy)  # fmt: skip
             assert got == pytest.approx(links), world
 
 

@@ -232,3 +232,17 @@ def test_a_scenario_name_too_long_for_the_file_system_is_a_config_error():
     """Before: OSError 'File name too long' from Path.exists()."""
     with pytest.raises(ConfigError, match=r"^scenario = 'x+….* is not allowed; the name is too long for the file"):
         load_scenario("x" * 300)
+
+
+def test_a_scenario_that_puts_a_fiscal_premium_on_the_yen_must_say_so_in_its_name():
+    """macro.fiscal_fx_premium weakens the yen after fiscal news with no mechanism: H2's answer put in. Before, any
+    scenario file could set it (the hypotheses refused it, a scenario did not)."""
+    from model.scenarios import parse_scenario
+    from model.validation import ConfigError
+
+    text = "[overrides.macro]\nfiscal_fx_premium = 0.05\n"
+    refused = r"^mine.toml, line 3: macro.fiscal_fx_premium = 0.05 weakens the yen .* whose name contains 'premium'"
+    with pytest.raises(ConfigError, match=refused):
+        parse_scenario('name = "plain"\n' + text, "mine.toml")
+    assert parse_scenario('name = "fiscal_premium"\n' + text, "mine.toml").config.macro.fiscal_fx_premium == 0.05
+    assert parse_scenario('name = "plain"\n[overrides.macro]\nfiscal_fx_premium = 0.0\n', "mine.toml").name == "plain"
