@@ -476,7 +476,7 @@ def test_an_empty_scenario_file_is_rejected(tmp_path, text):
         ({"config": {"hedge_funds": {}}}, r"config = \{'hedge_funds': \{\}\} is not allowed; expected a ModelConfig"),
         ({"seed": -1}, r"seed = -1 is not allowed; expected a non-negative integer below 2\*\*64"),
         ({"seed": 2**64}, r"seed = 18446744073709551616 is not allowed; expected a non-negative integer below 2"),
-        ({"seed": 10**300}, r"seed = 100000000000… \(301 characters\) is not allowed; expected a non-negative"),
+        ({"seed": 10**300}, r"seed = 100000000000000… \(301 digits\) is not allowed; expected a non-negative"),
         ({"seed": True}, r"seed = True is not allowed"),
         ({"seed": 1, "rng": 2}, r"pass either seed or rng, not both"),
         ({"engine": "gpu"}, r"engine = 'gpu' is not allowed"),
