@@ -158,7 +158,8 @@ def plot_risk_index(df: pd.DataFrame, ax: Axes, *, events: Iterable[Event] | Non
 
 
 def plot_carry_stock(df: pd.DataFrame, ax: Axes, *, events: Iterable[Event] | None = None) -> Axes:
-    """Hedge funds' carry stock (gross UST long = yen short) and their equity, USD bn."""
+    """Hedge funds' carry stock, their net long-dollar/short-yen forward notional (``hf_net_usd_bn``), and
+    their equity, USD bn."""
     ax.plot(df["day"], df["hf_net_usd_bn"], color=COLORS["gross"], linewidth=1.4, label="carry stock (net forwards)")
     ax.plot(df["day"], df["hf_equity_usd_bn"], color=COLORS["equity"], linewidth=1.2, label="fund equity")
     ax.set_ylim(bottom=0)

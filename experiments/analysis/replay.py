@@ -609,7 +609,9 @@ def draw_positioning(pos: dict[str, Any], axes: Sequence[Any], *, marker_size: f
     once each)."""
     anchor, band = pos["anchor_usd_bn"], pos["band"]
     for ax, key in zip(axes, ("fall_pct", "carry_fall_pct"), strict=True):
-        ax.axvspan(anchor * (1 - band), anchor * (1 + band), color="0.92", lw=0, label=f"anchor ±{band:.0%}")
+        # the band's entry names whose anchor it is: BIS Bulletin 90's estimate of the carry stock
+        ax.axvspan(anchor * (1 - band), anchor * (1 + band), color="0.92", lw=0,
+                   label=f"BIS anchor (${anchor:.0f} bn) ±{band:.0%}")  # fmt: skip
         for name, arm in pos["arms"].items():
             runs = [r for r in arm["runs"] if not r["failed"]]
             failed = len(arm["runs"]) - len(runs)

@@ -40,6 +40,7 @@ __all__ = [
     "paper_figure",
     "finish_axes",
     "label_panels",
+    "legend_below",
     "style_axes",
     "style_legend",
 ]
@@ -194,6 +195,25 @@ def label_panels(axes: Iterable[Axes]) -> None:
     for letter, ax in zip("abcdefghijklmnopqrstuvwxyz", axes, strict=False):
         title = ax.get_title(loc="left")
         ax.set_title(f"{letter}   {title}" if title else letter, loc="left")
+
+
+def legend_below(ax: Axes, *args: Any, centre: str = "axes", gap_pt: float = 3.0, **kw: Any) -> Any:
+    """A legend under the axes' x label, clear of the data; constrained layout makes room for it.
+
+    ``centre``: ``"axes"`` (under the axes' middle) or ``"figure"`` (under the figure's, for a one-panel
+    figure whose long tick labels push the axes to the right). ``args`` and ``kw`` go to ``ax.legend``
+    (``loc`` and ``bbox_to_anchor`` are set here). Call it once the axes' ticks and x label are set: their
+    height, in points, decides how far down the legend goes.
+    """
+    from matplotlib.transforms import ScaledTranslation, blended_transform_factory
+
+    if centre not in ("axes", "figure"):
+        raise ValueError(f"centre = {centre!r} is not allowed; expected 'axes' or 'figure'")
+    fig = ax.figure
+    below = ax.get_window_extent().y0 - ax.xaxis.get_tightbbox().y0  # ticks and label, pixels
+    down = ax.transAxes + ScaledTranslation(0.0, -(max(below, 0.0) / fig.dpi + gap_pt / 72.0), fig.dpi_scale_trans)
+    where = down if centre == "axes" else blended_transform_factory(fig.transSubfigure, down)
+    return ax.legend(*args, loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=where, **kw)
 
 
 # -- the screen figures (overview, validation, sensitivity) -------------------------------------

@@ -22,6 +22,17 @@ NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 CELL_TIMEOUT_S = 300
 
 
+# A probe run after a notebook's last cell, in its kernel, and what its printed output must satisfy: what the
+# notebook shows, beyond that it runs. The quickstart's scatter marks the margin-called funds: some must be marked.
+PROBES = {
+    "01_quickstart.ipynb": (
+        'print(sum(len(c.get_offsets()) for c in fig.axes[0].collections if c.get_label().startswith("margin call")))',
+        lambda out: int(out) > 0,
+        "the scatter of the funds after the shock marks no margin-called fund",
+    ),
+}
+
+
 @pytest.fixture(scope="module")
 def kernel_path(tmp_path_factory) -> Path:
     """A Jupyter data directory with a ``python3`` kernel spec that runs this interpreter."""
@@ -64,6 +75,9 @@ def test_notebook_runs_top_to_bottom(name, kernel_path, monkeypatch, tmp_path):
         if os.environ.get(var):
             monkeypatch.setenv(var, str(Path(os.environ[var]).resolve()))
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    probe = PROBES.get(name)
+    if probe:
+        nb.cells.append(nbformat.v4.new_code_cell(probe[0]))
     client = NotebookClient(
         nb,
         timeout=CELL_TIMEOUT_S,
@@ -75,3 +89,6 @@ def test_notebook_runs_top_to_bottom(name, kernel_path, monkeypatch, tmp_path):
     assert not errors
     images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert images >= 1, f"{name}: no figure was displayed"
+    if probe:
+        out = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream").strip()
+        assert probe[1](out), f"{name}: {probe[2]} (probe printed {out!r})"

@@ -16,7 +16,8 @@ indices) — and drawn at its printed size in the style of :mod:`experiments.ana
 ``feedback_ablation``       H1: amplification with each feedback channel switched off
 ``fiscal_vs_monetary``      H2: the yen's response to a fiscal and a monetary rise in JGB yields
 ``return_statistics``       return distribution and volatility clustering, model vs Ecdat data
-``sensitivity``             Sobol' indices of the yen surge and of the carry-stock drawdown
+``sensitivity``             Sobol' indices of the largest USD/JPY fall over the run and of the
+                            carry-stock drawdown
 ``early_warning_roc``       H7: ROC curves of the two dashboards and each pillar's AUC
 ==========================  ======================================================================
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -307,7 +308,7 @@ def build_positioning(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]
     fig, (a, b) = paper_figure("two", 3.1, 1, 2)
     handles, labels = draw_positioning(pos, (a, b), marker_size=2.8)
     for ax, title in zip((a, b), PANEL_TITLES, strict=True):
-        ax.set_title(title, loc="left")
+        ax.set_title(textwrap.fill(title, 40), loc="left")  # at paper size a long title takes two lines
         ax.set_ylabel("% (one point per seed)")
         finish_axes(ax)
     fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False, fontsize=6.5, handlelength=1.2)

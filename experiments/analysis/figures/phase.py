@@ -103,13 +103,20 @@ def phase_diagram_data(
     }
 
 
-def _heatmap(ax: Axes, values: np.ndarray, phase: Mapping[str, Any], label: str, fmt: str) -> Any:
+def _heatmap(ax: Axes, values: np.ndarray, phase: Mapping[str, Any], label: str, fmt: str, *,
+             norm: Any = None, boxed: bool = False) -> Any:  # fmt: skip
+    """A leverage × trigger heat map of ``values`` with each cell's number and a colour bar.
+
+    ``norm``: the colour scale (default: the values' min to max); values beyond it take the end colours and
+    the bar says so by its pointed ends. ``boxed``: each number on a light box, readable over a hatch.
+    """
     from matplotlib.colors import Normalize
 
     from experiments.analysis.style import FONT, SEQUENTIAL_CMAP
 
     levs, jumps = phase["max_leverage"], phase["surprise_sd"]
-    norm = Normalize(vmin=float(np.nanmin(values)), vmax=float(np.nanmax(values)))
+    if norm is None:
+        norm = Normalize(vmin=float(np.nanmin(values)), vmax=float(np.nanmax(values)))
     mesh = ax.pcolormesh(
         np.arange(len(levs) + 1) - 0.5,
         np.arange(len(jumps) + 1) - 0.5,
@@ -118,6 +125,7 @@ def _heatmap(ax: Axes, values: np.ndarray, phase: Mapping[str, Any], label: str,
         norm=norm,
         shading="flat",
     )
+    box = dict(boxstyle="round,pad=0.2", facecolor="white", edgecolor="none", alpha=0.8) if boxed else None
     for (ji, li), v in np.ndenumerate(values):
         ax.text(
             li,
@@ -126,16 +134,20 @@ def _heatmap(ax: Axes, values: np.ndarray, phase: Mapping[str, Any], label: str,
             ha="center",
             va="center",
             fontsize=FONT["annotation"] - 1,
-            color="white" if norm(v) < 0.55 else "black",
+            color="black" if boxed or norm(v) >= 0.55 else "white",
+            bbox=box,
+            zorder=4,
         )
-    ax.set_xticks(range(len(levs)), [f"{v:g}" for v in levs])
-    ax.set_yticks(range(len(jumps)), [f"−{v:g}" for v in jumps])
+    ax.set_xticks(range(len(levs)), [f"{v:.3g}" for v in levs])
+    ax.set_yticks(range(len(jumps)), [f"−{v:.3g}" for v in jumps])
     ax.set_xlabel("leverage cap (× equity)")
     ax.set_ylabel("trigger: US growth surprise (sd)")
     ax.grid(False)
     for side in ("top", "right"):
         ax.spines[side].set_visible(True)
-    cbar = ax.figure.colorbar(mesh, ax=ax, pad=0.02, fraction=0.06)
+    below, above = np.nanmin(values) < norm.vmin, np.nanmax(values) > norm.vmax
+    extend = {(False, False): "neither", (True, False): "min", (False, True): "max", (True, True): "both"}
+    cbar = ax.figure.colorbar(mesh, ax=ax, pad=0.02, fraction=0.06, extend=extend[(bool(below), bool(above))])
     cbar.set_label(label, fontsize=FONT["label"])
     cbar.ax.tick_params(labelsize=FONT["tick"], width=0.5, length=2)
     cbar.outline.set_linewidth(0.5)
@@ -176,12 +188,26 @@ def plot_phase_surge(phase: Mapping[str, Any], ax: Axes) -> Axes:
     return ax
 
 
-def plot_phase_amplification(phase: Mapping[str, Any], ax: Axes, *, threshold: float = 2.0) -> Axes:
-    """Heat map: surge with feedback / surge without; cells below H1's threshold (×2) hatched."""
-    from matplotlib.patches import Rectangle
+# panel b's fixed colour scale: from no amplification (×1; below it, noise, in the same colour) to ×3, so that
+# the H1 threshold (×2) sits mid-scale and seed noise around ×1 does not read as structure
+AMPLIFICATION_SCALE = (1.0, 3.0)
 
-    ratio = np.asarray(phase["amplification"])
-    _heatmap(ax, ratio, phase, "amplification (feedback on / off)", ".1f")
+
+def plot_phase_amplification(phase: Mapping[str, Any], ax: Axes, *, threshold: float = 2.0) -> Axes:
+    """Heat map: surge with feedback / surge without, on a fixed scale from ×1 to ×3
+    (:data:`AMPLIFICATION_SCALE`, H1's threshold marked on the colour bar); cells below the threshold hatched."""
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import Rectangle
+    from matplotlib.ticker import FormatStrFormatter
+
+    ratio = np.asarray(phase["amplification"], dtype=float)
+    mesh = _heatmap(ax, ratio, phase, "amplification (feedback on / off)", ".1f", norm=Normalize(*AMPLIFICATION_SCALE),
+                    boxed=True)  # fmt: skip
+    cbar = mesh.colorbar
+    cbar.set_ticks(np.arange(AMPLIFICATION_SCALE[0], AMPLIFICATION_SCALE[1] + 0.01, 0.5))
+    cbar.ax.yaxis.set_major_formatter(FormatStrFormatter("×%g"))
+    cbar.ax.axhline(threshold, color="white", linewidth=1.4)  # H1's threshold on the scale
+    cbar.ax.axhline(threshold, color="black", linewidth=0.7, linestyle="--")
     for (ji, li), v in np.ndenumerate(ratio):
         if v < threshold:
             ax.add_patch(
@@ -204,7 +230,7 @@ def phase_legend_handles(phase: Mapping[str, Any], threshold: float = 2.0) -> li
         )
         handles.append(Patch(facecolor="none", edgecolor=figure_colors()["observed"], linewidth=1.4, label=label))
     if np.nanmin(np.asarray(phase["amplification"], dtype=float)) < threshold:
-        label = f"amplification < ×{threshold:g}"
+        label = f"amplification < ×{threshold:g} (H1's threshold, dashed on the scale)"
         handles.append(Patch(facecolor="0.3", hatch="//", edgecolor="0.7", linewidth=0, label=label))
     return handles
 

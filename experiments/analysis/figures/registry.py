@@ -15,24 +15,79 @@ from experiments.analysis.figures.episode import build_positioning, build_replay
 from experiments.analysis.figures.hypotheses import build_ablation, build_fiscal, build_roc
 from experiments.analysis.figures.phase import build_phase
 from experiments.analysis.figures.sensitivity import build_sensitivity
-from experiments.analysis.figures.settings import plain
+from experiments.analysis.figures.settings import SEEDS, plain
+from experiments.analysis.targets import held_out_seeds
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["FIGURES", "FigureDef", "make_figure", "write_figure", "make_figures", "save_with_provenance"]
+__all__ = [
+    "FIGURES",
+    "FigureDef",
+    "make_figure",
+    "write_figure",
+    "make_figures",
+    "save_with_provenance",
+    "seeds_text",
+]
 
 log = logging.getLogger("experiments.analysis.figures")
 
 
+def seeds_text(seeds: Sequence[int]) -> str:
+    """``"seeds 1001-1020"`` for a run of consecutive seeds, ``"seed 1001"`` for one, else a list.
+
+    >>> seeds_text([1001, 1002, 1003]), seeds_text([1001]), seeds_text([1, 5, 6])
+    ('seeds 1001-1003', 'seed 1001', 'seeds 1, 5, 6')
+    """
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        return "no seeds"
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"seeds {seeds[0]}-{seeds[-1]}"
+    return "seeds " + ", ".join(map(str, seeds))
+
+
+def _seed_fields(name: str, record: Mapping[str, Any] | None) -> dict[str, str]:
+    """The seeds a description names: the record's (what was run), or without one the full run's."""
+    if record is None:
+        seeds = held_out_seeds(SEEDS[name][False]) if name in SEEDS else []
+        worlds: Mapping[str, Any] = {}
+    else:
+        seeds = list(record["seeds"])
+        data = record.get("data")
+        worlds = (data.get("worlds") if isinstance(data, Mapping) else None) or {}
+    # H7 standardises the pillars on the first half of its seeds and scores the rest
+    # (experiments.analysis.hypotheses.h7); its record says which
+    train = worlds.get("train_seeds", seeds[: len(seeds) // 2])
+    test = worlds.get("test_seeds", seeds[len(seeds) // 2 :])
+    return {"seeds": seeds_text(seeds), "train_seeds": seeds_text(train), "test_seeds": seeds_text(test)}
+
+
 @dataclass(frozen=True)
 class FigureDef:
-    """A paper figure: its name, title, one-sentence description and how it is built."""
+    """A paper figure: its name, title, one-sentence description and how it is built.
+
+    ``template`` is the description with the seeds left as fields (``{seeds}``; H7's ``{train_seeds}`` and
+    ``{test_seeds}``): :meth:`describe` fills them from a figure's record, so that a ``--quick`` figure's
+    description names the seeds it ran; :attr:`description` names the full run's.
+    """
 
     name: str
     title: str
-    description: str
+    template: str
     build: Callable[[bool, int], tuple[Any, dict[str, Any]]]
+
+    def describe(self, record: Mapping[str, Any] | None = None) -> str:
+        """The description, naming the seeds of ``record`` (a builder's: ``seeds``, and ``data``), or the full run's."""
+        return self.template.format(**_seed_fields(self.name, record))
+
+    @property
+    def description(self) -> str:
+        """The description of the full run (``carry-unwind figures --help``)."""
+        return self.describe()
 
 
 FIGURES: dict[str, FigureDef] = {
@@ -41,7 +96,7 @@ FIGURES: dict[str, FigureDef] = {
         FigureDef(
             "aug2024_replay",
             "The August 2024 unwind: model vs observed",
-            "boj_hike_2024 replayed over held-out seeds 1001-1020, the risk index's news on as in the validation: "
+            "boj_hike_2024 replayed over held-out {seeds}, the risk index's news on as in the validation: "
             "USD/JPY and the carry stock (median, 5-95% band) against the observed closes at the peak and the trough "
             "(161.7 on 10 Jul, about 144 on 5 Aug 2024) and the banks' estimates of the unwind; "
             "dashed, the median of the variant conditional on the observed repricing of the Fed "
@@ -60,8 +115,9 @@ FIGURES: dict[str, FigureDef] = {
         FigureDef(
             "phase_diagram",
             "Amplification phase diagram: leverage x trigger size",
-            "The yen surge after negative US growth news and its amplification by the feedback channels "
-            "(on / all off) over a grid of leverage caps and surprise sizes.",
+            "The yen surge after negative US growth news (the largest gap of USD/JPY below the same seed's path "
+            "without the news within 40 trading days, %) and its amplification by the feedback channels (on / all "
+            "off) over a grid of leverage caps and surprise sizes.",
             build_phase,
         ),
         FigureDef(
@@ -75,7 +131,8 @@ FIGURES: dict[str, FigureDef] = {
             "fiscal_vs_monetary",
             "Fiscal vs monetary rise in JGB yields (H2)",
             "H2: the yen's response to a supplementary budget and to a BoJ hike, each sized to raise the 10y JGB "
-            "by 25 bp, across the fiscal parameters' ranges.",
+            "by 25 bp, across the fiscal parameters' ranges; where the hike's response is the same in every world "
+            "(the BoJ's rate is scripted), it is drawn once, as a line and its band.",
             build_fiscal,
         ),
         FigureDef(
@@ -88,17 +145,19 @@ FIGURES: dict[str, FigureDef] = {
         FigureDef(
             "sensitivity",
             "Sobol' sensitivity indices",
-            "First-order and total Sobol' indices (Saltelli sweep of risk_off) of the yen surge and of the "
-            "carry-stock drawdown over leverage, margin, flow and liquidity parameters.",
+            "First-order and total Sobol' indices (Saltelli sweep of risk_off) of the largest fall of USD/JPY over "
+            "the run and of the carry stock's largest drawdown over leverage, margin, flow and liquidity parameters.",
             build_sensitivity,
         ),
         FigureDef(
             "early_warning_roc",
             "Early-warning dashboards (H7)",
             "H7: ROC curves of the source article's four-pillar dashboard and of its structural-flows view "
-            "(Option B of the source article) as warnings, in the 20 days up to its onset, of a 5% yen surge "
-            "within 20 days, scored on seeds 1006-1010 of four scenarios (held out from the pillars' standardisation, "
-            "which seeds 1001-1005 fit; all ten are held out from the calibration), and each pillar's AUC on its own.",
+            "(Option B of the source article) as warnings, in the 20 days up to its onset, of a fall of USD/JPY by "
+            "5% within 20 days, scored on {test_seeds} of four scenarios (held out from the pillars' standardisation, "
+            "which {train_seeds} fit; all are held out from the calibration), and each pillar's AUC on its own. "
+            "The curves pool every scenario's days; the AUCs (legend and bars) are within scenarios, as the "
+            "verdict's.",
             build_roc,
         ),
     )
@@ -114,7 +173,7 @@ def _provenance(d: FigureDef, record: Mapping[str, Any], quick: bool) -> dict[st
         {
             "figure": d.name,
             "title": d.title,
-            "description": d.description,
+            "description": d.describe(record),
             "package": "carry-unwind",
             "version": made["version"],
             "git_commit": made["git_commit"],

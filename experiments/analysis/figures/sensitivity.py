@@ -1,4 +1,4 @@
-"""Sobol' indices of the yen surge and of the carry-stock drawdown (figure 6)."""
+"""Sobol' indices of the largest USD/JPY fall over the run and of the carry-stock drawdown (figure 6)."""
 
 from __future__ import annotations
 
@@ -140,7 +140,8 @@ def build_sensitivity(quick: bool, workers: int) -> tuple[Figure, dict[str, Any]
 
     results, sweep = sensitivity_results(quick, workers=workers)
     fig, axes = paper_figure("two", 2.6, 1, len(results))
-    titles = {"usdjpy_max_fall_pct": "Yen surge", "hf_gross_max_drawdown_pct": "Carry-stock drawdown"}
+    titles = {"usdjpy_max_fall_pct": "Largest USD/JPY fall over the run, %",
+              "hf_gross_max_drawdown_pct": "Carry stock's largest drawdown, %"}  # fmt: skip
     for r, ax in zip(results, axes, strict=True):
         plot_sensitivity(r, ax, title=titles.get(r.metric, r.metric))
     for ax in axes[:-1]:  # one legend is enough

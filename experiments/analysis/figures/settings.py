@@ -80,10 +80,16 @@ PILLAR_LABELS = {
     "dash_b_indirect_bidding": "indirect bidding",
     "dash_b_zone": "155–160 zone",
 }
+# the paper's short names of the scenarios' event kinds (the replay's key: "3 31 Jul BoJ, BoJ guidance, Fed-path news")
 EVENT_LABELS = {
     "mof_intervention": "MoF",
     "boj_rate": "BoJ",
+    "boj_path_news": "BoJ guidance",
     "us_short_rate": "Fed",
+    "fed_path_news": "Fed-path news",
+    "us_growth_news": "US data",
+    "ust2y_observed": "observed 2y close",
+    "commodity_shock": "commodity shock",
     "risk_shock": "sentiment jump (scripted)",
     "supplementary_budget": "budget",
 }
