@@ -44,6 +44,18 @@ class KinkInputs(NamedTuple):
 
 
 @njit(cache=True)
+def rest_at_targets(p, targets, z, jac, gross, out):
+    """The four markets other than USD/JPY, each clearing where its price is at its target (a steep linear
+    excess demand, 100 per unit of price)."""
+    for m in range(1, 5):
+        d = p[m] - targets[m - 1]
+        z[m] += 100.0 * d
+        jac[m, m] += 100.0
+        gross[m] += 100.0
+        out[m] = 100.0 * d
+
+
+@njit(cache=True)
 def kink_flows(p, inp, z, jac, gross, out, aux):
     """``z_fx = k·(level − x + C·tanh(x/w))``, ``x = ln S − s0``: above the close a small bump (C = 0.02,
     w = 0.01; the slope there is +1, the wrong sign), below it a large one (C = 0.7, w = 0.4). With
@@ -59,13 +71,7 @@ def kink_flows(p, inp, z, jac, gross, out, aux):
     jac[0, 0] += inp.k * (-1.0 + (c / w) * (1.0 - t * t))
     gross[0] += inp.k
     out[0] = inp.k * (inp.level - x + c * t)
-    targets = (inp.y_us, inp.y_jp, inp.basis, inp.y_30)
-    for m in range(1, 5):
-        d = p[m] - targets[m - 1]
-        z[m] += 100.0 * d
-        jac[m, m] += 100.0
-        gross[m] += 100.0
-        out[m] = 100.0 * d
+    rest_at_targets(p, (inp.y_us, inp.y_jp, inp.basis, inp.y_30), z, jac, gross, out)
 
 
 S0 = math.log(150.0)
@@ -155,13 +161,7 @@ def pair_flows(p, inp, z, jac, gross, out, aux):
     jac[0, 0] += -inp.k * (b * c + a * c + a * b)
     gross[0] += 100.0
     out[0] = -inp.k * a * b * c
-    targets = (inp.y_us, inp.y_jp, inp.basis, inp.y_30)
-    for m in range(1, 5):
-        d = p[m] - targets[m - 1]
-        z[m] += 100.0 * d
-        jac[m, m] += 100.0
-        gross[m] += 100.0
-        out[m] = 100.0 * d
+    rest_at_targets(p, (inp.y_us, inp.y_jp, inp.basis, inp.y_30), z, jac, gross, out)
 
 
 def test_the_fallback_does_not_pass_over_two_equilibria_close_together():
