@@ -296,8 +296,11 @@ def fx_gap(p, inputs, work, tol, last):
 # 6 December 2026) put probes 1.3% apart at 2% from the close and 5% apart at 8%: on a crash-prone day
 # (risk_off seed 5, max_leverage 20, day 200) it passed over two equilibria 2.5% and 2.8% below the
 # close and took one 13% below, or reported none inside a bound of 10-13%. About 60 probes then cover
-# the default bound of 15%, each a few evaluations, on the rare days the fallback runs.
+# the default bound of 15%, each a few evaluations, on the rare days the fallback runs. Beyond
+# FINE_RANGE (a move of 28%, nearly four times the largest daily USD/JPY move on record) the probes grow
+# by 1.6 again, so that a search that finds no sign change at all stops after about 100 probes, not 1,200.
 PROBE_SPACING = 0.0025
+FINE_RANGE = 0.25
 
 
 @njit(cache=True)
@@ -337,7 +340,7 @@ def solve_clearing_bracketed(inputs, prev, work, tol, max_move=math.inf):
         ga = gb
         if move >= max_move:  # the bound reached without a sign change: no root inside it this way
             break
-        step = min(step * 1.6, step + PROBE_SPACING)
+        step = min(step * 1.6, step + PROBE_SPACING) if step < FINE_RANGE else step * 1.6
     best = pa
     if found:
         # bisection (robust at kinks and steep fire-sale stretches) to the clearing tolerance

@@ -198,11 +198,19 @@ def test_standard_benchmark_over_seeds_ends_with_their_medians(capsys, monkeypat
         seen.append(seed)
         day_s, ratio, per_minute, speedup = figures[seed]
         return {"days": days, "seed": seed, "paths": {"lean": {"seconds": day_s * days}}, "outside_over_inside": ratio,
-                "runs_per_minute": per_minute, "speedup": speedup}  # fmt: skip
+                "runs_per_minute": per_minute, "speedup": speedup, "identical": True,
+                "split_run_identical": True}  # fmt: skip
 
     monkeypatch.setattr(bench, "run_standard_benchmark", planted)
     assert main(["bench", "--standard", "--seed", "3", "--seeds", "3", "--days", "10"]) == 0
     assert seen == [3, 4, 5]
+    capsys.readouterr()
+    differ = lambda **kw: {**planted(**kw), "identical": kw["seed"] != 4}  # noqa: E731  (a seed's paths differ)
+    monkeypatch.setattr(bench, "run_standard_benchmark", differ)
+    assert main(["bench", "--standard", "--seed", "3", "--seeds", "3", "--days", "10"]) == 1
+    assert "a timed run recorded other numbers than the lean path's" in capsys.readouterr().err
+    monkeypatch.setattr(bench, "run_standard_benchmark", planted)
+    assert main(["bench", "--standard", "--seed", "3", "--seeds", "3", "--days", "10"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last == ("over seeds 3-5, median (range): lean path 3.000 (2.000-4.000) ms a day, outside / inside 0.60 "
                     "(0.40-0.90), 120.0 (90.0-150.0) runs per minute per core, lean path 1.00 (0.90-1.10) times as "
