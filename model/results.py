@@ -175,14 +175,7 @@ def run_simulation(
         if not isinstance(flag, (bool, np.bool_)):  # 'no' is a true value: it must not switch the option on
             raise ConfigError(f"{name} = {shown(flag)} is not allowed; expected True or False")
     if days is not None:
-        for key in ("simulation__days", "simulation.days"):
-            if key in overrides and not _same_days(overrides[key], days):
-                raise ConfigError(
-                    f"days = {shown(days)} and {key} = {shown(overrides[key])} are not allowed together; they differ, "
-                    "expected one of them (or the same number in both)"
-                )
-            overrides.pop(key, None)
-        overrides["simulation__days"] = days
+        overrides = _with_days(overrides, days)
     t0 = time.perf_counter()
     # the lean path: arrays preallocated for the run, no per-day DataCollector (same numbers)
     model = CarryUnwindModel(config, scenario=scenario, seed=seed, collect=False, **overrides)
@@ -207,6 +200,23 @@ def run_simulation(
         seed=model.seed,
         scenario=None if is_custom(model.scenario_spec) else model.scenario_spec.name,
     )
+
+
+def _with_days(overrides: dict[str, Any], days: Any) -> dict[str, Any]:
+    """A copy of ``overrides`` with the horizon ``days`` as ``simulation__days``; a ConfigError where the overrides
+    give ``simulation.days`` (in either spelling) as another number."""
+    from model.validation import ConfigError, shown
+
+    out = dict(overrides)
+    for key in ("simulation__days", "simulation.days"):
+        if key in out and not _same_days(out[key], days):
+            raise ConfigError(
+                f"days = {shown(days)} and {key} = {shown(out[key])} are not allowed together; they differ, "
+                "expected one of them (or the same number in both)"
+            )
+        out.pop(key, None)
+    out["simulation__days"] = days
+    return out
 
 
 def _same_days(a: Any, b: Any) -> bool:
@@ -393,7 +403,7 @@ def simulate_many(
     True
     """
     from model.scenarios import Scenario, load_scenario
-    from model.validation import ConfigError, shown
+    from model.validation import ConfigError
 
     items = list(scenarios) if isinstance(scenarios, (list, tuple)) else [scenarios]
     many = isinstance(seeds, (list, tuple, range, np.ndarray))
@@ -423,16 +433,7 @@ def simulate_many(
         raise ConfigError(f"days = {days!r} is not allowed; expected an integer from 1 to 1000000 (trading days)")
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ConfigError(f"workers = {workers!r} is not allowed; expected a positive integer")
-    extra = dict(overrides or {})
-    if days is not None:
-        for key in ("simulation__days", "simulation.days"):  # as run_simulation: two horizons must agree
-            if key in extra and not _same_days(extra[key], days):
-                raise ConfigError(
-                    f"days = {shown(days)} and {key} = {shown(extra[key])} are not allowed together; they differ, "
-                    "expected one of them (or the same number in both)"
-                )
-            extra.pop(key, None)
-        extra["simulation__days"] = int(days)
+    extra = _with_days(overrides or {}, int(days)) if days is not None else dict(overrides or {})
 
     tasks = []
     for item in items:
